@@ -1,0 +1,5 @@
+import sys
+
+from beamtagger.pipeline.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Runnable pipelines and the ``beamtagger`` command line."""

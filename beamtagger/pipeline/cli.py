@@ -1,0 +1,64 @@
+"""The ``beamtagger`` command: a thin dispatcher over one module per subcommand.
+
+Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int``
+and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
+``beamtagger --help`` stays instant. A module that sets
+``ACCEPTS_PIPELINE_ARGS = True`` receives unrecognised arguments as
+``args.pipeline_args`` (Beam pipeline options); others reject them.
+"""
+import argparse
+import importlib
+import sys
+
+from beamtagger.errors import BeamtaggerError
+
+SUBCOMMANDS = {
+    "embeddings": ("beamtagger.pipeline.embeddings_command",
+                   "import, inspect and check embedding stores"),
+    "train": ("beamtagger.pipeline.train_command", "train a tagger"),
+    "evaluate": ("beamtagger.pipeline.evaluate_command", "evaluate a tagger on a corpus"),
+    "tag": ("beamtagger.pipeline.tag_command", "tag text collections with a Beam pipeline"),
+}
+
+
+def _available_subcommands():
+    for name, (module_name, help_text) in SUBCOMMANDS.items():
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name == module_name:
+                continue  # not built yet in this checkout
+            raise
+        yield name, module, help_text
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="beamtagger",
+        description="Tag every token of large text collections inside Apache Beam pipelines.")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module, help_text in _available_subcommands():
+        subparser = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(subparser)
+        subparser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.pipeline_args = unknown
+    try:
+        return args._module.run(args) or 0
+    except BeamtaggerError as error:
+        print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("beamtagger: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

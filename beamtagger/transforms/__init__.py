@@ -1,0 +1,1 @@
+"""Beam PTransforms, one concern a module."""

