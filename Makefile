@@ -15,6 +15,9 @@ $(INSTALLED): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	# Only the RunInference baseline benchmark needs these. tf-keras declares a dependency on the full
+	# `tensorflow` wheel, which would replace tensorflow-cpu: install them without dependencies.
+	$(BIN)/python -m pip install --quiet --no-deps 'tensorflow-hub>=0.16,<0.17' 'tf-keras>=2.21,<2.22'
 	rm -f $(VENV)/.installed-*
 	touch $@
 
