@@ -1,0 +1,297 @@
+"""Streaming readers for tagged corpora: CoNLL-U and two-column CoNLL/IOB.
+
+Every reader is a generator over ``Sentence`` records and reads its file once,
+line by line, so a corpus never has to fit in memory. The parsing works on
+numbered lines (``parse_conllu_lines`` / ``parse_conll_lines``) so the Beam side
+can reuse it on lines it has already read.
+
+Malformed input raises ``InputFormatError(source, line, problem)``. With
+``on_error="skip"`` the sentence holding the bad line is dropped instead, and
+counted in the ``ReadStats`` passed as ``stats=``.
+"""
+import dataclasses
+import os
+import posixpath
+import re
+from typing import Iterable, Iterator, Optional, Tuple, Union
+
+from beamtagger.errors import BeamtaggerError, InputFormatError
+
+ON_ERROR_CHOICES = ("raise", "skip")
+FORMATS = ("conllu", "conll")
+CONLLU_COLUMNS = 10
+_CONLLU_TAG_INDEX = {"upos": 3, "xpos": 4}
+_MISC_INDEX = 9
+# Keeps the first few problems of a skipping read, enough to show the user what was wrong.
+MAX_KEPT_ERRORS = 20
+
+_WORD_ID = re.compile(r"[0-9]+\Z")
+_RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)\Z")
+_EMPTY_NODE_ID = re.compile(r"(0|[1-9][0-9]*)\.([1-9][0-9]*)\Z")
+_SENT_ID = re.compile(r"#\s*sent_id\s*=\s*(.*?)\s*\Z")
+
+NumberedLine = Tuple[int, Union[bytes, str]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sentence:
+    """One tagged sentence and where it came from."""
+    sent_id: str            # CoNLL-U sent_id, else "<file basename>:<first line number>"
+    tokens: Tuple[str, ...]
+    tags: Tuple[str, ...]   # same length as tokens
+    source: str             # file path
+    line: int               # 1-based line of the sentence's first token
+
+
+@dataclasses.dataclass
+class ReadStats:
+    """Counts filled in while a reader runs (pass one as ``stats=``)."""
+    sentences: int = 0
+    tokens: int = 0
+    skipped_sentences: int = 0
+    # The first MAX_KEPT_ERRORS problems behind skipped sentences.
+    errors: list = dataclasses.field(default_factory=list)
+
+    def _record(self, sentence):
+        self.sentences += 1
+        self.tokens += len(sentence.tokens)
+
+    def _skip(self, error):
+        self.skipped_sentences += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(error)
+
+
+def read_corpus(path, format, **kwargs) -> Iterator[Sentence]:
+    """Reads ``path`` as ``format`` ("conllu" or "conll"); ``kwargs`` go to that reader."""
+    if format == "conllu":
+        return read_conllu(path, **kwargs)
+    if format == "conll":
+        return read_conll(path, **kwargs)
+    raise BeamtaggerError(f"unknown corpus format {format!r}; choose one of {', '.join(FORMATS)}")
+
+
+def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadStats] = None,
+                missing_tag="_") -> Iterator[Sentence]:
+    """Sentences of a CoNLL-U file, tagged from ``tag_column``.
+
+    ``tag_column`` is "upos", "xpos" or "misc:KEY" (the value of KEY in the MISC
+    column; words without KEY get ``missing_tag``). Multi-word token ranges
+    ("1-2") and empty nodes ("8.1") are skipped: the tokens are the syntactic words.
+    """
+    _check_tag_column(tag_column)
+    _check_on_error(on_error)
+    return parse_conllu_lines(_numbered_lines(path), str(path), tag_column=tag_column,
+                              on_error=on_error, stats=stats, missing_tag=missing_tag)
+
+
+def read_conll(path, on_error="raise", stats: Optional[ReadStats] = None) -> Iterator[Sentence]:
+    """Sentences of a two-column ``token<TAB or spaces>tag`` file (CoNLL/IOB, e.g. WNUT-17).
+
+    Lines holding only spaces or tabs separate sentences; ``-DOCSTART-`` lines are skipped.
+    """
+    _check_on_error(on_error)
+    return parse_conll_lines(_numbered_lines(path), str(path), on_error=on_error, stats=stats)
+
+
+def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
+                       on_error="raise", stats: Optional[ReadStats] = None,
+                       missing_tag="_") -> Iterator[Sentence]:
+    """Parses CoNLL-U from ``(line_number, bytes_or_str)`` pairs (see ``read_conllu``)."""
+    _check_tag_column(tag_column)
+    _check_on_error(on_error)
+    source = str(source)
+    if tag_column.startswith("misc:"):
+        misc_key = tag_column[len("misc:"):]
+        tag_of = lambda columns: _misc_value(columns[_MISC_INDEX], misc_key, missing_tag)
+    else:
+        index = _CONLLU_TAG_INDEX[tag_column]
+        tag_of = lambda columns: columns[index]
+    return _parse_blocks(lines, source, on_error, stats,
+                         lambda block: _conllu_sentence(block, source, tag_of))
+
+
+def parse_conll_lines(lines: Iterable[NumberedLine], source, on_error="raise",
+                      stats: Optional[ReadStats] = None) -> Iterator[Sentence]:
+    """Parses two-column CoNLL/IOB from ``(line_number, bytes_or_str)`` pairs (see ``read_conll``)."""
+    _check_on_error(on_error)
+    source = str(source)
+    return _parse_blocks(lines, source, on_error, stats,
+                         lambda block: _conll_sentence(block, source),
+                         is_document_start=_is_docstart)
+
+
+def _parse_blocks(lines, source, on_error, stats, make_sentence, is_document_start=None):
+    """Groups lines into blank-line separated blocks and turns each into a Sentence.
+
+    A block with a bad line is parsed no further, but its remaining lines are still
+    consumed so that skipping drops exactly one sentence.
+    """
+    block, error = [], None
+    for number, raw in lines:
+        try:
+            text = _decode(raw, source, number)
+        except InputFormatError as bad_bytes:
+            error = error or bad_bytes
+            block.append((number, ""))
+            continue
+        if text.strip() == "" or (is_document_start is not None and is_document_start(text)):
+            yield from _finish_block(block, error, on_error, stats, make_sentence)
+            block, error = [], None
+            continue
+        block.append((number, text))
+    yield from _finish_block(block, error, on_error, stats, make_sentence)
+
+
+def _finish_block(block, error, on_error, stats, make_sentence):
+    if not block:
+        return
+    sentence = None
+    if error is None:
+        try:
+            sentence = make_sentence(block)
+        except InputFormatError as bad_line:
+            error = bad_line
+    if error is not None:
+        if on_error == "raise":
+            raise error
+        if stats is not None:
+            stats._skip(error)
+        return
+    if sentence is None:  # comments only
+        return
+    if stats is not None:
+        stats._record(sentence)
+    yield sentence
+
+
+def _conllu_sentence(block, source, tag_of):
+    sent_id, tokens, tags, first_line = None, [], [], None
+    last_word = 0
+    for number, text in block:
+        if text.startswith("#"):
+            if not tokens:
+                match = _SENT_ID.match(text)
+                if match:
+                    sent_id = match.group(1)
+            continue
+        columns = text.split("\t")
+        if len(columns) != CONLLU_COLUMNS:
+            raise InputFormatError(source, number, f"expected {CONLLU_COLUMNS} tab-separated "
+                                   f"columns, found {len(columns)}")
+        word_id = columns[0]
+        if _WORD_ID.match(word_id):
+            if int(word_id) != last_word + 1:
+                raise InputFormatError(source, number, f"word id {word_id} out of order "
+                                       f"(expected {last_word + 1})")
+            last_word += 1
+        elif _check_range_or_empty_node(word_id, last_word, source, number):
+            continue
+        form = columns[1]
+        if form.strip() == "":
+            raise InputFormatError(source, number, f"empty token (FORM) for word {word_id}")
+        tag = tag_of(columns)
+        if tag.strip() == "":
+            raise InputFormatError(source, number, f"empty tag for word {word_id}")
+        if first_line is None:
+            first_line = number
+        tokens.append(form)
+        tags.append(tag)
+    if not tokens:
+        return None
+    if sent_id is None:
+        sent_id = _default_sent_id(source, first_line)
+    return Sentence(sent_id, tuple(tokens), tuple(tags), source, first_line)
+
+
+def _check_range_or_empty_node(word_id, last_word, source, number):
+    """True for a valid multi-word range or empty node id (both skipped); raises otherwise."""
+    match = _RANGE_ID.match(word_id)
+    if match:
+        start, end = int(match.group(1)), int(match.group(2))
+        if start != last_word + 1 or end <= start:
+            raise InputFormatError(source, number, f"multi-word token range {word_id} out of "
+                                   f"order (expected it to start at {last_word + 1})")
+        return True
+    match = _EMPTY_NODE_ID.match(word_id)
+    if match:
+        if int(match.group(1)) != last_word:
+            raise InputFormatError(source, number, f"empty node {word_id} out of order "
+                                   f"(expected it to follow word {last_word})")
+        return True
+    raise InputFormatError(source, number, f"word id {word_id!r} is not an integer, "
+                           "a range like 1-2 or an empty node like 8.1")
+
+
+def _misc_value(misc, key, missing_tag):
+    if misc != "_":
+        for item in misc.split("|"):
+            name, equals, value = item.partition("=")
+            if equals and name == key:
+                return value
+    return missing_tag
+
+
+def _conll_sentence(block, source):
+    tokens, tags = [], []
+    for number, text in block:
+        # A tab-separated line may hold a token with a space in it; otherwise split on spaces.
+        columns = text.split("\t") if "\t" in text else text.split()
+        if len(columns) != 2:
+            raise InputFormatError(source, number, "expected 2 columns (token and tag separated "
+                                   f"by a tab or spaces), found {len(columns)}")
+        token, tag = columns[0].strip(" "), columns[1].strip(" ")
+        if token.strip() == "":
+            raise InputFormatError(source, number, "empty token")
+        if tag == "":
+            raise InputFormatError(source, number, f"empty tag for token {token!r}")
+        tokens.append(token)
+        tags.append(tag)
+    first_line = block[0][0]
+    return Sentence(_default_sent_id(source, first_line), tuple(tokens), tuple(tags),
+                    source, first_line)
+
+
+def _is_docstart(text):
+    return text.split(None, 1)[0] == "-DOCSTART-"
+
+
+def _decode(raw, source, number):
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputFormatError(source, number, f"not valid UTF-8 (byte {error.start}: "
+                                   f"{raw[error.start:error.start + 1]!r})") from None
+    else:
+        text = raw
+    if number == 1 and text.startswith("\ufeff"):
+        text = text[1:]  # byte-order mark written by some Windows editors
+    return text.rstrip("\r\n")
+
+
+def _numbered_lines(path):
+    try:
+        with open(path, "rb") as lines:
+            yield from enumerate(lines, start=1)
+    except OSError as error:
+        raise BeamtaggerError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _default_sent_id(source, line):
+    return f"{posixpath.basename(source.replace(os.sep, '/'))}:{line}"
+
+
+def _check_tag_column(tag_column):
+    if tag_column in _CONLLU_TAG_INDEX:
+        return
+    if isinstance(tag_column, str) and tag_column.startswith("misc:") and len(tag_column) > 5:
+        return
+    raise BeamtaggerError(f"unknown CoNLL-U tag column {tag_column!r}; "
+                          "choose upos, xpos or misc:KEY")
+
+
+def _check_on_error(on_error):
+    if on_error not in ON_ERROR_CHOICES:
+        raise BeamtaggerError(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, "
+                              f"not {on_error!r}")
