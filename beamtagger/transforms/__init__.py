@@ -1,1 +1,38 @@
-"""Beam PTransforms, one concern a module."""
+"""Beam PTransforms for tagging text, one concern a module; compose them or use ``TagText``.
+
+=====================  ===========================================================  ===========
+transform              does                                                         module
+=====================  ===========================================================  ===========
+ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters read_records
+Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
+SplitIntoWindows       long records -> overlapping windows; short ones pass whole   windows
+BucketByLength         segments -> batches of one length bucket under a token budget bucket
+AttachVectors          batches -> pyarrow.RecordBatch of vectors and feature ids    attach_vectors
+TagBatches             RecordBatch -> labels and scores (the GPU-placeable stage)   tag
+StitchWindows          window results -> one TaggedRecord per long record           windows
+WriteResults           TaggedRecords -> JSON Lines / Parquet / CoNLL files          write_results
+WriteDeadLetters       DeadLetters -> PREFIX-errors-*.jsonl                         dead_letters
+TagText                Tokenize ... StitchWindows in one composite                  tag_text
+=====================  ===========================================================  ===========
+
+Element types are in ``records``; the Arrow layout and coder in ``arrow_batches``; Beam
+counters in ``counters``.
+"""
+from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
+from beamtagger.transforms.attach_vectors import AttachVectors
+from beamtagger.transforms.bucket import BucketByLength
+from beamtagger.transforms.dead_letters import WriteDeadLetters
+from beamtagger.transforms.read_records import ReadRecords
+from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TextRecord,
+                                           TokenizedRecord)
+from beamtagger.transforms.tag import TagBatches
+from beamtagger.transforms.tag_text import TagText
+from beamtagger.transforms.tokenize import Tokenize
+from beamtagger.transforms.windows import SplitIntoWindows, StitchWindows
+from beamtagger.transforms.write_results import WriteResults
+
+__all__ = [
+    "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
+    "Segment", "SplitIntoWindows", "StitchWindows", "TagBatches", "TagText", "TaggedRecord",
+    "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
+]

@@ -1,0 +1,130 @@
+"""Model-ready batches as ``pyarrow.RecordBatch``, and the Arrow IPC coder that carries them.
+
+One row per segment. The model inputs are fixed-shape tensor columns, so the tag stage reads
+them as NumPy arrays without copying (``to_numpy_ndarray()``):
+
+=============  ==============================================  ==================================
+column         type                                            what
+=============  ==============================================  ==================================
+vectors        fixed_shape_tensor(float32 | float16, [T, D])   store vectors, zeros for OOV/padding
+length         int32                                           real tokens in the row (<= T)
+extra_ids      fixed_shape_tensor(int32, [T])                  TokenFeaturizer.extra_ids
+feature_ids    fixed_shape_tensor(int32, [T, F])               TokenFeaturizer.feature_ids
+key, id        string                                          record key (source) and id
+window ...     int32                                           window, num_windows, keep_start,
+                                                               keep_end (see records.Segment)
+tokens         list<string>                                    the segment's tokens
+starts, ends   list<int32>                                     character offsets (whole records)
+fields         string                                          passthrough fields as JSON, or null
+=============  ==============================================  ==================================
+
+Beam has no Arrow coder: without one a RecordBatch crossing a stage boundary (CPU workers to
+GPU workers under right fitting) would be pickled. ``ArrowRecordBatchCoder`` writes one Arrow
+IPC stream per batch and reads it back without copying the buffers; it is registered for
+``pa.RecordBatch``, so any PCollection type-hinted ``pa.RecordBatch`` uses it.
+"""
+import itertools
+import json
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+
+VECTOR_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
+
+
+def build_record_batch(segments, store, featurizer, vector_dtype="float32"):
+    """One RecordBatch for ``segments`` (a list of records.Segment); returns (batch, oov_count).
+
+    The store lookup and the featurizer run once over all tokens of the batch (vectorised per
+    batch, not per token); the padded (B, T) layout is filled by one scatter.
+    """
+    if vector_dtype not in VECTOR_DTYPES:
+        raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
+    lengths = np.fromiter((len(s.tokens) for s in segments), dtype=np.int32, count=len(segments))
+    batch, time = len(segments), int(lengths.max())
+    flat_tokens = list(itertools.chain.from_iterable(s.tokens for s in segments))
+    # Row b holds its tokens at flat positions b*T .. b*T + length_b - 1.
+    row_starts = np.arange(batch, dtype=np.int64) * time
+    token_offsets = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)])
+    positions = (np.arange(len(flat_tokens), dtype=np.int64)
+                 - np.repeat(token_offsets, lengths) + np.repeat(row_starts, lengths))
+
+    rows = store.rows(flat_tokens)
+    in_vocab = rows >= 0
+    padded_rows = np.full(batch * time, -1, dtype=np.int64)
+    padded_rows[positions] = rows
+    vectors = store.gather(padded_rows, dtype=np.dtype(vector_dtype)).reshape(batch, time, -1)
+    extra_ids = np.zeros(batch * time, dtype=np.int32)
+    extra_ids[positions] = featurizer.extra_ids(flat_tokens, in_vocab)
+    feature_ids = np.zeros((batch * time, featurizer.num_feature_columns), dtype=np.int32)
+    feature_ids[positions] = featurizer.feature_ids(flat_tokens)
+
+    list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
+    whole = [s.num_windows == 1 for s in segments]
+    offset_lengths = np.where(whole, lengths, 0).astype(np.int32)
+    offset_offsets = pa.array(np.concatenate([[0], np.cumsum(offset_lengths, dtype=np.int32)]),
+                              pa.int32())
+    starts = np.fromiter(itertools.chain.from_iterable(s.starts for s in segments), np.int32)
+    ends = np.fromiter(itertools.chain.from_iterable(s.ends for s in segments), np.int32)
+    columns = {
+        "vectors": pa.FixedShapeTensorArray.from_numpy_ndarray(np.ascontiguousarray(vectors)),
+        "length": pa.array(lengths, pa.int32()),
+        "extra_ids": pa.FixedShapeTensorArray.from_numpy_ndarray(extra_ids.reshape(batch, time)),
+        "feature_ids": pa.FixedShapeTensorArray.from_numpy_ndarray(
+            feature_ids.reshape(batch, time, -1)),
+        "key": pa.array([s.key for s in segments], pa.string()),
+        "id": pa.array([s.id for s in segments], pa.string()),
+        "window": _int32([s.window for s in segments]),
+        "num_windows": _int32([s.num_windows for s in segments]),
+        "keep_start": _int32([s.keep_start for s in segments]),
+        "keep_end": _int32([s.keep_end for s in segments]),
+        "tokens": pa.ListArray.from_arrays(list_offsets, pa.array(flat_tokens, pa.string())),
+        "starts": pa.ListArray.from_arrays(offset_offsets, pa.array(starts, pa.int32())),
+        "ends": pa.ListArray.from_arrays(offset_offsets, pa.array(ends, pa.int32())),
+        "fields": pa.array([json.dumps(s.fields, ensure_ascii=False) if s.fields else None
+                            for s in segments], pa.string()),
+    }
+    return pa.RecordBatch.from_pydict(columns), int(len(flat_tokens) - in_vocab.sum())
+
+
+def model_inputs(batch):
+    """(vectors (B, T, D), lengths (B,), extra_ids (B, T), feature_ids (B, T, F)), zero-copy."""
+    return (batch.column("vectors").to_numpy_ndarray(),
+            batch.column("length").to_numpy(),
+            batch.column("extra_ids").to_numpy_ndarray(),
+            batch.column("feature_ids").to_numpy_ndarray())
+
+
+def _int32(values):
+    return pa.array(np.asarray(values, dtype=np.int32), pa.int32())
+
+
+class ArrowRecordBatchCoder(beam.coders.Coder):
+    """Encodes a ``pyarrow.RecordBatch`` as one Arrow IPC stream (schema + batch)."""
+
+    def encode(self, batch):
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, batch.schema) as writer:
+            writer.write_batch(batch)
+        return sink.getvalue().to_pybytes()
+
+    def decode(self, encoded):
+        # The arrays point into ``encoded``; nothing is copied.
+        with pa.ipc.open_stream(pa.py_buffer(encoded)) as reader:
+            return reader.read_next_batch()
+
+    def is_deterministic(self):
+        return False
+
+    def to_type_hint(self):
+        return pa.RecordBatch
+
+    def __eq__(self, other):
+        return type(self) is type(other)
+
+    def __hash__(self):
+        return hash(type(self))
+
+
+beam.coders.registry.register_coder(pa.RecordBatch, ArrowRecordBatchCoder)

@@ -1,0 +1,59 @@
+"""Beam metrics counters of the tagging stages, and the run summary built from them.
+
+All counters live in the ``beamtagger`` namespace, so Dataflow's job page and
+``PipelineResult.metrics()`` show them next to each other. Batch-level counts are added once per
+batch (``inc(n)``), not per token.
+"""
+from apache_beam.metrics import Metrics
+from apache_beam.metrics.metric import MetricsFilter
+
+NAMESPACE = "beamtagger"
+
+RECORDS_READ = Metrics.counter(NAMESPACE, "records_read")        # by ReadRecords, bad ones too
+RECORDS_TAGGED = Metrics.counter(NAMESPACE, "records_tagged")    # output records
+TOKENS = Metrics.counter(NAMESPACE, "tokens")                    # tokens of tokenized records
+BATCHED_TOKENS = Metrics.counter(NAMESPACE, "batched_tokens")    # real tokens sent to the model
+PADDED_SLOTS = Metrics.counter(NAMESPACE, "padded_slots")        # B x T summed over batches
+OOV_TOKENS = Metrics.counter(NAMESPACE, "oov_tokens")            # tokens without a stored vector
+BATCHES = Metrics.counter(NAMESPACE, "batches")
+LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into windows
+WINDOWS = Metrics.counter(NAMESPACE, "windows")                  # windows cut from long records
+DEAD_LETTERS = Metrics.counter(NAMESPACE, "dead_letters")
+
+COUNTER_NAMES = ("records_read", "records_tagged", "dead_letters", "tokens", "batched_tokens",
+                 "padded_slots", "oov_tokens", "batches", "long_records", "windows")
+
+
+def query_counters(result):
+    """{counter name: value} of a finished pipeline's beamtagger counters (0 when absent)."""
+    counts = dict.fromkeys(COUNTER_NAMES, 0)
+    metrics = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for metric in metrics["counters"]:
+        # Committed values are exact where the runner supports them; attempted otherwise.
+        value = metric.committed if metric.committed is not None else metric.attempted
+        counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + (value or 0)
+    return counts
+
+
+def padding_efficiency(counts):
+    """Real tokens / padded slots over all batches (1.0 = no padding at all)."""
+    return counts["batched_tokens"] / counts["padded_slots"] if counts["padded_slots"] else 1.0
+
+
+def format_summary(counts, seconds):
+    """The lines ``beamtagger tag`` prints at the end of a local run."""
+    rate = counts["tokens"] / seconds if seconds > 0 else 0.0
+    oov = counts["oov_tokens"] / counts["batched_tokens"] if counts["batched_tokens"] else 0.0
+    lines = [
+        f"records read     {counts['records_read']:>12,}",
+        f"records tagged   {counts['records_tagged']:>12,}",
+        f"dead letters     {counts['dead_letters']:>12,}",
+        f"tokens           {counts['tokens']:>12,}",
+        f"OOV tokens       {counts['oov_tokens']:>12,}  ({oov:.1%} of batched tokens)",
+        f"batches          {counts['batches']:>12,}",
+        f"padded slots     {counts['padded_slots']:>12,}  "
+        f"(padding efficiency {padding_efficiency(counts):.3f})",
+        f"long records     {counts['long_records']:>12,}  ({counts['windows']:,} windows)",
+        f"wall time        {seconds:>12.1f} s  ({rate:,.0f} tokens/s)",
+    ]
+    return lines

@@ -1,0 +1,29 @@
+"""WriteDeadLetters: records that could not be tagged -> ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
+
+One JSON object per record: ``source`` (file:line, or the record key), ``stage`` (read,
+tokenize, tag), ``reason`` and ``record`` (the raw record; invalid UTF-8 shown as \\x..
+escapes). Together with the results this accounts for every input record.
+"""
+import apache_beam as beam
+
+ERRORS_SUFFIX = "-errors"
+
+
+def errors_prefix(output_prefix):
+    return output_prefix + ERRORS_SUFFIX
+
+
+class WriteDeadLetters(beam.PTransform):
+    """Writes DeadLetters as JSON Lines under ``errors_prefix(output_prefix)``."""
+
+    def __init__(self, output_prefix, num_shards=0):
+        super().__init__()
+        self.output_prefix = output_prefix
+        self.num_shards = num_shards
+
+    def expand(self, dead_letters):
+        return (dead_letters
+                | "AsJson" >> beam.Map(lambda letter: letter.to_json())
+                | "WriteErrors" >> beam.io.WriteToText(
+                    errors_prefix(self.output_prefix), file_name_suffix=".jsonl",
+                    num_shards=self.num_shards))

@@ -1,0 +1,76 @@
+"""TagText: the whole tagging job for a PCollection of records, as one composite transform.
+
+    records (TextRecord | TokenizedRecord)
+      -> Tokenize -> SplitIntoWindows -> BucketByLength -> AttachVectors -> TagBatches
+      -> (StitchWindows for long records) -> TaggedRecord, plus DeadLetters
+
+Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
+that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
+TagBatches carries the resource hint: Dataflow right fitting runs it on GPU workers, and the
+Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
+"""
+import time
+from typing import NamedTuple
+
+import apache_beam as beam
+
+from beamtagger.transforms.attach_vectors import AttachVectors
+from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
+from beamtagger.transforms.tag import TagBatches
+from beamtagger.transforms.tokenize import Tokenize
+from beamtagger.transforms.windows import (DEFAULT_OVERLAP, DEFAULT_WINDOW, SplitIntoWindows,
+                                           StitchWindows)
+
+
+class TagTextResult(NamedTuple):
+    tagged: beam.PCollection   # TaggedRecord, one per input record that could be tagged
+    errors: beam.PCollection   # DeadLetter, one per record that could not
+
+
+class TagText(beam.PTransform):
+    """Tags every token of every record; returns ``TagTextResult(tagged, errors)``.
+
+    ``model_dir`` / ``store_path``: the tagger and its embedding store (None: the bundled
+    model and the default store). ``window``/``overlap``: records longer than ``window``
+    tokens are tagged in overlapping windows and stitched. ``max_batch_tokens`` bounds the
+    padded slots (B x T) of a batch. ``max_buffering_secs``: how long a partial batch may wait
+    in a streaming pipeline. ``accelerator``: a Beam accelerator resource hint for the tag
+    stage only. ``vector_dtype``: "float32" or "float16" vectors in the batches.
+    """
+
+    def __init__(self, model_dir=None, store_path=None, window=DEFAULT_WINDOW,
+                 overlap=DEFAULT_OVERLAP, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS,
+                 max_buffering_secs=None, accelerator=None, vector_dtype="float32",
+                 allow_other_embeddings=False, progress_every_secs=None, clock=time.time):
+        super().__init__()
+        self.model_dir = None if model_dir is None else str(model_dir)
+        self.store_path = None if store_path is None else str(store_path)
+        self.window = window
+        self.overlap = overlap
+        self.max_batch_tokens = max_batch_tokens
+        self.max_buffering_secs = max_buffering_secs
+        self.accelerator = accelerator
+        self.vector_dtype = vector_dtype
+        self.allow_other_embeddings = allow_other_embeddings
+        self.progress_every_secs = progress_every_secs
+        self.clock = clock
+
+    def expand(self, records):
+        tokenized = records | "Tokenize" >> Tokenize()
+        windowed = tokenized.records | "SplitIntoWindows" >> SplitIntoWindows(
+            self.window, self.overlap)
+        batches = (
+            windowed.segments
+            | "BucketByLength" >> BucketByLength(
+                self.max_batch_tokens, self.max_buffering_secs, self.clock)
+            | "AttachVectors" >> AttachVectors(
+                self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
+        tag = TagBatches(self.model_dir, self.progress_every_secs)
+        if self.accelerator:
+            tag = tag.with_resource_hints(accelerator=self.accelerator)
+        tagged = batches | "Tag" >> tag
+        stitched = ((windowed.long_records, tagged.windows)
+                    | "StitchWindows" >> StitchWindows(self.model_dir))
+        return TagTextResult(
+            (tagged.tagged, stitched.tagged, windowed.empty) | "AllTagged" >> beam.Flatten(),
+            (tokenized.errors, tagged.errors, stitched.errors) | "AllErrors" >> beam.Flatten())

@@ -1,0 +1,52 @@
+"""Tokenize: TextRecord -> TokenizedRecord with character offsets (pre-tokenized records pass).
+
+Each DoFn instance (one per worker thread) builds its own Tokenizer in ``setup``: the spaCy
+tokenizer keeps caches that are not meant to be shared between threads.
+"""
+from typing import NamedTuple
+
+import apache_beam as beam
+
+from beamtagger.transforms import counters
+from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
+
+ERRORS = "errors"
+
+
+class TokenizeResult(NamedTuple):
+    records: beam.PCollection   # TokenizedRecord
+    errors: beam.PCollection    # DeadLetter
+
+
+class Tokenize(beam.PTransform):
+    """TextRecords are tokenized, TokenizedRecords pass through; returns TokenizeResult."""
+
+    def expand(self, records):
+        out = records | "Tokenize" >> beam.ParDo(_TokenizeFn()).with_outputs(
+            ERRORS, main="records")
+        return TokenizeResult(out.records, out[ERRORS])
+
+
+class _TokenizeFn(beam.DoFn):
+    def setup(self):
+        from beamtagger.tokenizer import Tokenizer
+        self._tokenizer = Tokenizer()
+
+    def process(self, record):
+        if isinstance(record, TokenizedRecord):
+            counters.TOKENS.inc(len(record.tokens))
+            yield record
+            return
+        if not isinstance(record, TextRecord):
+            record = TextRecord(*record)
+        try:
+            tokens = self._tokenizer.tokenize(record.text)
+        except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
+            counters.DEAD_LETTERS.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+                record.key, f"tokenizer failed: {error!r}", record.text, "tokenize"))
+            return
+        counters.TOKENS.inc(len(tokens))
+        yield TokenizedRecord(record.id, tuple(t.text for t in tokens),
+                              tuple(t.start for t in tokens), tuple(t.end for t in tokens),
+                              record.source, record.fields)

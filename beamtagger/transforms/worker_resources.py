@@ -1,0 +1,86 @@
+"""The model and the embedding store as a worker sees them: defaults, remote copies, one per process.
+
+``model_dir=None`` / ``store_path=None`` mean the bundled model (``DEFAULT_MODEL_DIR``, shipped
+inside the package) and the default store (``ensure_default_store()``), resolved *on the
+worker*, so a pipeline built on a laptop does not carry laptop paths to Dataflow.
+
+Paths that FileSystems serves but the local disk does not (``gs://...``) are copied once to a
+local folder per machine (then memory-mapped from there): every SDK process of a worker VM
+reuses the first complete copy, because a copy is built in a temporary folder and renamed into
+place atomically.
+"""
+import hashlib
+import os
+import pathlib
+import shutil
+import tempfile
+import threading
+
+_LOCK = threading.Lock()
+_LOCAL_COPIES = {}
+
+
+def load_spec(model_dir=None):
+    """TaggerSpec of ``model_dir`` (the bundled model when None)."""
+    from beamtagger.model.tagger_spec import TaggerSpec
+    return TaggerSpec.load(local_model_dir(model_dir))
+
+
+def local_model_dir(model_dir=None):
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
+
+
+def open_store(store_path=None):
+    """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None)."""
+    from beamtagger.embedding_store import EmbeddingStore, ensure_default_store
+    if store_path is None:
+        return ensure_default_store()
+    return EmbeddingStore.open(local_path(store_path))
+
+
+def is_remote(path):
+    return "://" in str(path) and not str(path).startswith("file://")
+
+
+def local_path(path):
+    """``path`` itself when local; else a local copy of the remote file or folder it names."""
+    path = str(path)
+    if not is_remote(path):
+        return pathlib.Path(path[len("file://"):] if path.startswith("file://") else path)
+    with _LOCK:
+        if path not in _LOCAL_COPIES:
+            _LOCAL_COPIES[path] = _copy_to_local(path)
+        return _LOCAL_COPIES[path]
+
+
+def _copy_to_local(path):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.errors import BeamtaggerError
+
+    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()))
+    target = root / "beamtagger-staged" / hashlib.sha256(path.encode()).hexdigest()[:16]
+    if target.exists():
+        return target
+    prefix = path.rstrip("/")
+    matched = FileSystems.match([prefix + "/**"])[0].metadata_list
+    if not matched:
+        raise BeamtaggerError(f"{path}: nothing found there")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    building = pathlib.Path(tempfile.mkdtemp(prefix="building-", dir=target.parent))
+    for metadata in matched:
+        relative = metadata.path[len(prefix):].lstrip("/")
+        destination = building / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
+        with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
+                              ) as source, open(destination, "wb") as out:
+            while chunk := source.read(1 << 24):
+                out.write(chunk)
+    try:
+        os.rename(building, target)
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)  # another process finished first
+    return target

@@ -1,0 +1,72 @@
+"""WriteResults: TaggedRecords -> files starting with an output prefix (JSON Lines, Parquet, CoNLL).
+
+Files are written by Beam's file sinks, so the prefix may be any FileSystems path (``gs://``
+on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards.
+
+* jsonl: one object per record: ``{"id", passthrough fields..., "tokens": [{"text", "start",
+  "end", "label", "score"}]}`` (scores rounded to 4 digits).
+* parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
+  since they differ from record to record).
+* conll: ``# id = ...`` then one ``token<TAB>label`` line per token, a blank line after each
+  record (records are unordered in Beam output, hence the id line).
+"""
+import json
+
+import apache_beam as beam
+import pyarrow as pa
+
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
+SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll"}
+
+TOKEN_TYPE = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
+                        ("label", pa.string()), ("score", pa.float32())])
+RESULT_SCHEMA = pa.schema([("id", pa.string()), ("tokens", pa.list_(TOKEN_TYPE)),
+                           ("fields", pa.string())])
+
+
+class WriteResults(beam.PTransform):
+    """Writes TaggedRecords as ``output_format`` under ``output_prefix``; returns the file names."""
+
+    def __init__(self, output_prefix, output_format="jsonl", num_shards=0):
+        super().__init__()
+        if output_format not in OUTPUT_FORMATS:
+            raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, "
+                             f"not {output_format!r}")
+        self.output_prefix = output_prefix
+        self.output_format = output_format
+        self.num_shards = num_shards
+
+    def expand(self, tagged):
+        suffix = SUFFIXES[self.output_format]
+        if self.output_format == "parquet":
+            return (tagged
+                    | "AsParquetRows" >> beam.Map(to_parquet_row)
+                    | "WriteParquet" >> beam.io.WriteToParquet(
+                        self.output_prefix, RESULT_SCHEMA, file_name_suffix=suffix,
+                        num_shards=self.num_shards))
+        format_record = to_json_line if self.output_format == "jsonl" else to_conll_block
+        return (tagged
+                | "Format" >> beam.Map(format_record)
+                | "WriteText" >> beam.io.WriteToText(
+                    self.output_prefix, file_name_suffix=suffix, num_shards=self.num_shards))
+
+
+def to_json_line(record):
+    return json.dumps(record.to_json_dict(), ensure_ascii=False)
+
+
+def to_parquet_row(record):
+    return {
+        "id": record.id,
+        "tokens": [{"text": t, "start": s, "end": e, "label": label, "score": p}
+                   for t, s, e, label, p in zip(record.tokens, record.starts, record.ends,
+                                                record.labels, record.scores)],
+        "fields": json.dumps(record.fields, ensure_ascii=False) if record.fields else None,
+    }
+
+
+def to_conll_block(record):
+    """``# id = ...`` and ``token<TAB>label`` lines; WriteToText's newline ends the block."""
+    lines = [f"# id = {record.id}"]
+    lines.extend(f"{token}\t{label}" for token, label in zip(record.tokens, record.labels))
+    return "\n".join(lines) + "\n"
