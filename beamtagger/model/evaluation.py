@@ -1,0 +1,102 @@
+"""Tagging an encoded corpus with a runner, and scoring predicted tags against gold tags.
+
+Metrics: token accuracy (split in-vocabulary / OOV by the store lookup), per-label
+precision/recall/F1, entity-level micro F1 for BIO label sets (seqeval's default mode, which
+follows conlleval), and the positive class's P/R/F1 for binary (sigmoid) taggers.
+"""
+import numpy as np
+
+from beamtagger.model.batching import pad_batch, token_budget_batches
+
+
+def tag_corpus(runner, corpus, store, batch_tokens=4096):
+    """Predicted labels (list of lists of str), one list per sentence, in corpus order."""
+    predicted = [None] * len(corpus)
+    for indices in token_budget_batches(corpus.lengths, batch_tokens):
+        inputs, _, _ = pad_batch(corpus, indices, store)
+        probs = runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
+                               inputs["feature_ids"])
+        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs["lengths"])):
+            predicted[i] = labels
+    return predicted
+
+
+def _prf(true_positives, predicted, gold):
+    precision = true_positives / predicted if predicted else 0.0
+    recall = true_positives / gold if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None):
+    """Metrics dict for lists of gold / predicted tag lists and per-sentence OOV flags.
+
+    ``in_vocab``: one bool array per sentence (the store knows the token).
+    """
+    flat_gold = np.array([tag for sentence in gold for tag in sentence], dtype=object)
+    flat_pred = np.array([tag for sentence in predicted for tag in sentence], dtype=object)
+    flat_known = np.concatenate([np.asarray(flags, dtype=bool) for flags in in_vocab])
+    correct = flat_gold == flat_pred
+    oov = ~flat_known
+    metrics = {
+        "sentences": len(gold),
+        "tokens": int(len(flat_gold)),
+        "accuracy": float(correct.mean()),
+        "in_vocabulary_tokens": int(flat_known.sum()),
+        "in_vocabulary_accuracy": float(correct[flat_known].mean()) if flat_known.any() else None,
+        "oov_tokens": int(oov.sum()),
+        "oov_accuracy": float(correct[oov].mean()) if oov.any() else None,
+    }
+    per_label = {}
+    for label in sorted(set(flat_gold) | set(flat_pred)):
+        gold_is, pred_is = flat_gold == label, flat_pred == label
+        scores = _prf(int((gold_is & pred_is).sum()), int(pred_is.sum()), int(gold_is.sum()))
+        per_label[label] = {**scores, "support": int(gold_is.sum())}
+    metrics["per_label"] = per_label
+    if positive_label is not None:
+        metrics["positive"] = {"label": positive_label, **per_label.get(
+            positive_label, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0})}
+    if is_bio:
+        metrics["entities"] = entity_scores(gold, predicted)
+    return metrics
+
+
+def entity_scores(gold, predicted):
+    """Entity-level micro P/R/F1 and per-type scores (seqeval default mode = conlleval)."""
+    from seqeval.metrics import classification_report
+
+    gold = [list(sentence) for sentence in gold]
+    predicted = [list(sentence) for sentence in predicted]
+    report = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    micro = report.pop("micro avg")
+    for key in ("macro avg", "weighted avg"):
+        report.pop(key, None)
+    return {"precision": float(micro["precision"]), "recall": float(micro["recall"]),
+            "f1": float(micro["f1-score"]), "support": int(micro["support"]),
+            "per_type": {kind: {"precision": float(s["precision"]), "recall": float(s["recall"]),
+                                "f1": float(s["f1-score"]), "support": int(s["support"])}
+                         for kind, s in sorted(report.items())}}
+
+
+def primary_metric(metrics):
+    """(name, value) of the number early stopping and reports lead with."""
+    if "positive" in metrics:
+        return "positive_f1", metrics["positive"]["f1"]
+    if "entities" in metrics:
+        return "entity_f1", metrics["entities"]["f1"]
+    return "accuracy", metrics["accuracy"]
+
+
+def primary_metric_name(head, is_bio):
+    if head == "sigmoid":
+        return "positive_f1"
+    return "entity_f1" if is_bio else "accuracy"
+
+
+def evaluate_corpus(runner, corpus, store, batch_tokens=4096):
+    """Tag ``corpus`` and score it against its gold tags."""
+    predicted = tag_corpus(runner, corpus, store, batch_tokens)
+    gold = [sentence.tags for sentence in corpus.sentences]
+    spec = runner.spec
+    return score_tags(gold, predicted, [rows >= 0 for rows in corpus.rows], is_bio=spec.is_bio,
+                      positive_label=spec.labels[1] if spec.head == "sigmoid" else None)

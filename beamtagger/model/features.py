@@ -1,0 +1,221 @@
+"""Per-token ids for the tagger's small trainable tables, computed from the raw token string.
+
+NumPy only (no TensorFlow): the Beam CPU stages featurize tokens before batching.
+
+GloVe 6B is lower-cased, so the external vectors lose capitalisation, and out-of-vocabulary
+words get a zero vector. Two kinds of ids give the model back what the store cannot:
+
+* ``extra_ids`` (T,): one row of a trainable table that the model *adds* to the external
+  vector. 0 means "nothing to add"; then one row per special token (``<url>``, ``<user>``,
+  ...); then ``oov_buckets`` hashed rows that stand in for words the store does not know.
+* ``feature_ids`` (T, F): one id per feature column (casing class, word shape, hashed
+  prefix and suffixes), each into its own small table inside the model.
+
+Hashing uses ``zlib.crc32``, not Python's ``hash()``: ``hash()`` of a string is salted per
+process (PYTHONHASHSEED), and the same word must get the same bucket in the training process
+and in every Beam worker. Token types follow Zipf's law, so a per-featurizer cache of
+token -> ids turns most tokens into one dict lookup.
+"""
+import re
+import unicodedata
+import zlib
+
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+
+# Casing classes; 0 is kept for padding positions.
+CASING_CLASSES = ("pad", "lower", "upper", "title", "single_upper", "mixed", "digits",
+                  "alnum", "punct", "other")
+_CASING_INDEX = {name: i for i, name in enumerate(CASING_CLASSES)}
+
+_URL = re.compile(r"^(?:https?://|www\.)\S+$|^[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|edu|gov|io|co|"
+                  r"uk|de|ly|me|tv|info|biz)(?:/\S*)?$", re.IGNORECASE)
+_EMAIL = re.compile(r"^[\w.+-]+@[\w-]+(?:\.[\w-]+)+$")
+_USER = re.compile(r"^@\w+$")
+_HASHTAG = re.compile(r"^#\w+$")
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,:/-]\d+)*|\.\d+)(?:st|nd|rd|th|s|%|k|m|am|pm)?$",
+                     re.IGNORECASE)
+_EMOTICON = re.compile(r"^(?:[:;=8xX][-o'^]?[()\[\]DPpOo3/\\|*@$]+|[()\[\]DPp/\\|]+[-o'^]?[:;=]"
+                       r"|<3+|</3|\^_*\^|[oO-]_+[oO-]|[tT]_[tT])$")
+_PUNCT_OR_SYMBOL = ("P", "S")
+
+
+def _is_emoji(token):
+    if _EMOTICON.match(token):
+        return True
+    return any(unicodedata.category(ch) == "So" or 0x1F000 <= ord(ch) <= 0x1FAFF for ch in token)
+
+
+# Special tokens the featurizer can recognise; a model's config lists the ones it uses,
+# in the order of their rows.
+SPECIAL_TOKEN_TESTS = {
+    "<url>": lambda t: bool(_URL.match(t)),
+    "<email>": lambda t: bool(_EMAIL.match(t)),
+    "<user>": lambda t: bool(_USER.match(t)),
+    "<hashtag>": lambda t: bool(_HASHTAG.match(t)),
+    "<num>": lambda t: bool(_NUMBER.match(t)),
+    "<emoji>": _is_emoji,
+}
+
+DEFAULT_SPECIAL_TOKENS = ("<url>", "<email>", "<user>", "<hashtag>", "<num>", "<emoji>")
+# (name, number of rows). Hashed columns use rows 1..size-1; row 0 is padding.
+DEFAULT_FEATURE_COLUMNS = (("casing", len(CASING_CLASSES)), ("shape", 512), ("prefix3", 2048),
+                           ("suffix2", 1024), ("suffix3", 2048), ("suffix4", 2048))
+_COLUMN_KINDS = ("casing", "shape", "prefix1", "prefix2", "prefix3", "prefix4",
+                 "suffix1", "suffix2", "suffix3", "suffix4", "suffix5")
+
+
+def stable_hash(text):
+    """A 32-bit hash of ``text`` that is the same in every process (crc32 of UTF-8)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def casing_class(token):
+    """Index into CASING_CLASSES for one token."""
+    if token.isalpha():
+        if token.islower():
+            return _CASING_INDEX["lower"]
+        if token.isupper():
+            return _CASING_INDEX["single_upper" if len(token) == 1 else "upper"]
+        if token[0].isupper() and token[1:].islower():
+            return _CASING_INDEX["title"]
+        return _CASING_INDEX["mixed"]
+    if token.isdigit():
+        return _CASING_INDEX["digits"]
+    if any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token):
+        return _CASING_INDEX["alnum"]
+    if token and all(unicodedata.category(ch)[0] in _PUNCT_OR_SYMBOL for ch in token):
+        if any(unicodedata.category(ch) == "So" for ch in token):
+            return _CASING_INDEX["other"]
+        return _CASING_INDEX["punct"]
+    if any(ch.isalpha() for ch in token):
+        return _CASING_INDEX["mixed" if any(ch.isupper() for ch in token) else "lower"]
+    return _CASING_INDEX["other"]
+
+
+def word_shape(token):
+    """Collapsed shape: 'Xx' for 'Paris', 'd' for '1990', 'X.X.' for 'U.S.', 'x-x' for 'ex-wife'."""
+    shape = []
+    for ch in token:
+        if ch.isupper():
+            code = "X"
+        elif ch.isalpha():
+            code = "x"
+        elif ch.isdigit():
+            code = "d"
+        else:
+            code = ch
+        if not shape or shape[-1] != code:
+            shape.append(code)
+    return "".join(shape)
+
+
+class TokenFeaturizer:
+    """Maps token strings to ``extra_ids`` and ``feature_ids`` (see module docstring)."""
+
+    def __init__(self, special_tokens=DEFAULT_SPECIAL_TOKENS, oov_buckets=1024,
+                 feature_columns=DEFAULT_FEATURE_COLUMNS, cache_size=500_000):
+        unknown = [name for name in special_tokens if name not in SPECIAL_TOKEN_TESTS]
+        if unknown:
+            raise BeamtaggerError(f"unknown special tokens {unknown}; "
+                                  f"known: {sorted(SPECIAL_TOKEN_TESTS)}")
+        columns = [(str(name), int(size)) for name, size in feature_columns]
+        for name, size in columns:
+            if name not in _COLUMN_KINDS:
+                raise BeamtaggerError(f"unknown feature column {name!r}; known: {_COLUMN_KINDS}")
+            minimum = len(CASING_CLASSES) if name == "casing" else 2
+            if size < minimum:
+                raise BeamtaggerError(f"feature column {name!r} needs at least {minimum} rows")
+        if oov_buckets < 0:
+            raise BeamtaggerError("oov_buckets must be >= 0")
+        self.special_tokens = tuple(special_tokens)
+        self.oov_buckets = int(oov_buckets)
+        self.feature_columns = tuple(columns)
+        self.cache_size = int(cache_size)
+        self._special_tests = [(i + 1, SPECIAL_TOKEN_TESTS[name])
+                               for i, name in enumerate(self.special_tokens)]
+        self._cache = {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(special_tokens=config["special_tokens"], oov_buckets=config["oov_buckets"],
+                   feature_columns=[tuple(column) for column in config["feature_columns"]])
+
+    def get_config(self):
+        return {"special_tokens": list(self.special_tokens), "oov_buckets": self.oov_buckets,
+                "feature_columns": [list(column) for column in self.feature_columns]}
+
+    @property
+    def num_extra_rows(self):
+        return 1 + len(self.special_tokens) + self.oov_buckets
+
+    @property
+    def num_feature_columns(self):
+        return len(self.feature_columns)
+
+    @property
+    def feature_sizes(self):
+        return [size for _, size in self.feature_columns]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = {}
+        state["_special_tests"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._special_tests = [(i + 1, SPECIAL_TOKEN_TESTS[name])
+                               for i, name in enumerate(self.special_tokens)]
+
+    def extra_ids(self, tokens, in_vocab):
+        """int32 (T,): special-token row, else a hashed OOV row for unknown words, else 0."""
+        in_vocab = np.asarray(in_vocab, dtype=bool)
+        if in_vocab.shape != (len(tokens),):
+            raise ValueError(f"in_vocab has shape {in_vocab.shape}, expected ({len(tokens)},)")
+        out = np.empty(len(tokens), dtype=np.int32)
+        for i, token in enumerate(tokens):
+            special, oov_row, _ = self._token_entry(token)
+            out[i] = special or (0 if in_vocab[i] else oov_row)
+        return out
+
+    def feature_ids(self, tokens):
+        """int32 (T, F): one id per feature column, never 0 for a real token."""
+        out = np.empty((len(tokens), len(self.feature_columns)), dtype=np.int32)
+        for i, token in enumerate(tokens):
+            out[i] = self._token_entry(token)[2]
+        return out
+
+    def _token_entry(self, token):
+        entry = self._cache.get(token)
+        if entry is None:
+            entry = self._compute(token)
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
+            self._cache[token] = entry
+        return entry
+
+    def _compute(self, token):
+        special = 0
+        for row, test in self._special_tests:
+            if test(token):
+                special = row
+                break
+        oov_row = 0
+        if self.oov_buckets:
+            bucket = stable_hash("oov:" + token.lower()) % self.oov_buckets
+            oov_row = 1 + len(self.special_tokens) + bucket
+        lowered = token.lower()
+        features = []
+        for name, size in self.feature_columns:
+            if name == "casing":
+                features.append(casing_class(token))
+                continue
+            if name == "shape":
+                key = word_shape(token)
+            else:
+                n = int(name[-1])
+                key = lowered[:n] if name.startswith("prefix") else lowered[-n:]
+            features.append(1 + stable_hash(f"{name}:{key}") % (size - 1))
+        return special, oov_row, tuple(features)

@@ -1,0 +1,169 @@
+"""What a saved tagger is, without TensorFlow: labels, head, featurizer, decoding and the binding
+to the embedding store whose vectors it was trained on (``tagger.json`` in the model directory).
+
+The Beam CPU stages (featurize, look up, decode) only need this; the stage that runs the network
+loads ``inference.TaggerRunner``.
+"""
+import dataclasses
+import fnmatch
+import json
+import pathlib
+
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import viterbi
+from beamtagger.model.features import TokenFeaturizer
+
+FORMAT_VERSION = 1
+SPEC_FILE = "tagger.json"
+MODEL_FILE = "tagger.keras"
+REPORT_FILE = "training_report.json"
+DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
+HEADS = ("softmax", "sigmoid")
+
+
+@dataclasses.dataclass
+class BinaryLabels:
+    """Tags matching any of ``patterns`` (fnmatch, e.g. ``B-*``) become ``positive``."""
+    patterns: tuple
+    negative: str = "no"
+    positive: str = "yes"
+
+    def map_tags(self, tags):
+        return tuple(self.positive if any(fnmatch.fnmatchcase(tag, p) for p in self.patterns)
+                     else self.negative for tag in tags)
+
+    def map_sentences(self, sentences):
+        return [dataclasses.replace(s, tags=self.map_tags(s.tags)) for s in sentences]
+
+    def to_json(self):
+        return {"patterns": list(self.patterns), "negative": self.negative,
+                "positive": self.positive}
+
+    @classmethod
+    def from_json(cls, data):
+        return cls(tuple(data["patterns"]), data["negative"], data["positive"])
+
+
+class TaggerSpec:
+    """The contents of ``tagger.json``; ``decode`` turns network outputs into labels."""
+
+    def __init__(self, labels, head, featurizer, binding, model_config, decoding=None,
+                 tokenizer=None, bucketing=None, tag_column=None, binary_labels=None,
+                 model_dir=None):
+        if head not in HEADS:
+            raise BeamtaggerError(f"unknown head {head!r}; expected one of {HEADS}")
+        if head == "sigmoid" and len(labels) != 2:
+            raise BeamtaggerError("a sigmoid head needs exactly two labels (negative, positive)")
+        self.labels = list(labels)
+        self.head = head
+        self.featurizer = featurizer
+        self.binding = {"fingerprint": binding["fingerprint"], "dim": int(binding["dim"]),
+                        "normalization": list(binding["normalization"])}
+        self.model_config = dict(model_config)
+        if decoding is None:
+            decoding = {"viterbi": head == "softmax" and viterbi.is_bio_label_set(labels),
+                        "threshold": 0.5}
+        self.decoding = dict(decoding)
+        self.tokenizer = dict(tokenizer or {"name": "beamtagger.tokenizer.Tokenizer"})
+        self.bucketing = dict(bucketing or {})
+        self.tag_column = tag_column
+        # A binary tagger trained from a tag column keeps the mapping, so evaluation maps gold
+        # tags the same way.
+        if isinstance(binary_labels, dict):
+            binary_labels = BinaryLabels.from_json(binary_labels)
+        self.binary_labels = binary_labels
+        self.model_dir = pathlib.Path(model_dir) if model_dir is not None else None
+        if self.decoding.get("viterbi"):
+            if not viterbi.is_bio_label_set(self.labels):
+                raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
+            self._start, self._allowed = viterbi.bio_transitions(self.labels)
+
+    @property
+    def is_bio(self):
+        return viterbi.is_bio_label_set(self.labels)
+
+    @property
+    def model_path(self):
+        return self.model_dir / MODEL_FILE
+
+    @classmethod
+    def load(cls, model_dir):
+        model_dir = pathlib.Path(model_dir)
+        spec_path = model_dir / SPEC_FILE
+        if not model_dir.is_dir():
+            raise BeamtaggerError(f"model directory {model_dir} does not exist")
+        if not spec_path.is_file():
+            raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is missing")
+        if not (model_dir / MODEL_FILE).is_file():
+            raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is missing")
+        try:
+            data = json.loads(spec_path.read_text(encoding="utf-8"))
+            version = data.get("format_version")
+            if version != FORMAT_VERSION:
+                raise BeamtaggerError(f"{spec_path}: format_version {version!r} is not supported "
+                                      f"(this beamtagger reads {FORMAT_VERSION})")
+            return cls(labels=data["labels"], head=data["head"],
+                       featurizer=TokenFeaturizer.from_config(data["featurizer"]),
+                       binding=data["binding"], model_config=data["model_config"],
+                       decoding=data.get("decoding"), tokenizer=data.get("tokenizer"),
+                       bucketing=data.get("bucketing"), tag_column=data.get("tag_column"),
+                       binary_labels=data.get("binary_labels"), model_dir=model_dir)
+        except (ValueError, KeyError, TypeError) as error:
+            raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
+
+    def to_json(self):
+        return {"format_version": FORMAT_VERSION, "labels": self.labels, "head": self.head,
+                "tag_column": self.tag_column,
+                "binary_labels": self.binary_labels and self.binary_labels.to_json(),
+                "featurizer": self.featurizer.get_config(),
+                "model_config": self.model_config, "decoding": self.decoding,
+                "binding": self.binding, "tokenizer": self.tokenizer,
+                "bucketing": self.bucketing}
+
+    def save(self, model_dir):
+        model_dir = pathlib.Path(model_dir)
+        model_dir.mkdir(parents=True, exist_ok=True)
+        (model_dir / SPEC_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n",
+                                           encoding="utf-8")
+        self.model_dir = model_dir
+
+    @staticmethod
+    def binding_of(store):
+        return {"fingerprint": store.fingerprint, "dim": int(store.dim),
+                "normalization": list(store.normalization)}
+
+    def check_store(self, store, allow_other_fingerprint=False):
+        """Refuse a store this model cannot read vectors from (BeamtaggerError)."""
+        where = f"model {self.model_dir}" if self.model_dir else "this model"
+        if int(store.dim) != self.binding["dim"]:
+            raise BeamtaggerError(
+                f"{where} was trained on {self.binding['dim']}-dimensional vectors but the "
+                f"embedding store {store.path} has dimension {store.dim}")
+        if list(store.normalization) != self.binding["normalization"]:
+            raise BeamtaggerError(
+                f"{where} was trained with lookup normalisation {self.binding['normalization']} "
+                f"but the embedding store {store.path} uses {list(store.normalization)}")
+        if store.fingerprint != self.binding["fingerprint"] and not allow_other_fingerprint:
+            raise BeamtaggerError(
+                f"{where} was trained on the embedding store with fingerprint "
+                f"{self.binding['fingerprint'][:12]}... but {store.path} has fingerprint "
+                f"{store.fingerprint[:12]}...; pass --allow-other-embeddings if it holds the "
+                "same vectors (another build of them)")
+
+    def decode(self, probs, length):
+        """One sentence: probs (T, L) -> (labels, per-token score of the chosen label)."""
+        probs = np.asarray(probs)[:length]
+        if self.decoding.get("viterbi"):
+            path = viterbi.viterbi_decode(probs, self._start, self._allowed)
+        elif self.head == "sigmoid":
+            path = (probs[:, 1] >= self.decoding.get("threshold", 0.5)).astype(np.int64)
+        else:
+            path = np.argmax(probs, axis=-1)
+        scores = probs[np.arange(len(path)), path].astype(np.float32)
+        return [self.labels[i] for i in path], scores
+
+    def decode_batch(self, probs, lengths):
+        """(B, T, L) padded outputs -> one (labels, scores) pair per sentence."""
+        return [self.decode(probs[b], int(n)) for b, n in enumerate(lengths)]

@@ -1,0 +1,201 @@
+"""Training a tagger: labels from the training corpus, bucketed batches through ``keras.fit``,
+early stopping on the dev metric, and the model directory.
+
+``fit`` reads a ``tf.data`` generator whose output signature leaves B and T unknown, so the train
+step is traced once for every batch shape (measured: one trace over a whole EWT epoch; see
+``model_training_test``); a PyDataset would pin T to the first batches Keras peeks at.
+"""
+import dataclasses
+import time
+
+import keras
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import batching, evaluation
+from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
+from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_TOKENS,
+                                       TokenFeaturizer)
+from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec  # noqa: F401 (re-export)
+from beamtagger.model.viterbi import is_bio_label_set
+
+NEGATIVE_TAGS = ("O", "0", "no", "false", "False", "N", "n", "-", "_")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    epochs: int = 30
+    units: int = 128
+    layers: int = 1
+    projection: int = 0
+    dropout: float = 0.3
+    feature_dim: int = 16
+    oov_buckets: int = 1024
+    special_tokens: tuple = DEFAULT_SPECIAL_TOKENS
+    feature_columns: tuple = DEFAULT_FEATURE_COLUMNS
+    word_drop: float = 0.05
+    batch_tokens: int = 2048
+    learning_rate: float = 2e-3
+    clipnorm: float = 5.0
+    seed: int = 1
+    patience: int = 4
+    viterbi: bool = True
+    verbose: int = 2
+
+
+def choose_labels(train_sentences, binary=None):
+    """(labels, head) for the training corpus; a two-valued tag column trains a sigmoid head."""
+    tags = sorted({tag for sentence in train_sentences for tag in sentence.tags})
+    if binary is not None:
+        return [binary.negative, binary.positive], "sigmoid"
+    if len(tags) < 2:
+        raise BeamtaggerError(f"the training corpus has {len(tags)} distinct tag(s) {tags}; "
+                              "a tagger needs at least two")
+    if len(tags) == 2:
+        negatives = [tag for tag in tags if tag in NEGATIVE_TAGS]
+        negative = negatives[0] if len(negatives) == 1 else tags[0]
+        return [negative, next(tag for tag in tags if tag != negative)], "sigmoid"
+    return tags, "softmax"
+
+
+class DevEvaluation(keras.callbacks.Callback):
+    """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs."""
+
+    def __init__(self, runner, corpus, store, patience, history):
+        super().__init__()
+        self.runner, self.corpus, self.store = runner, corpus, store
+        self.patience, self.history = patience, history
+        self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        metrics = evaluation.evaluate_corpus(self.runner, self.corpus, self.store)
+        name, value = evaluation.primary_metric(metrics)
+        logs = logs if logs is not None else {}
+        logs[f"dev_{name}"] = value  # the progress bar prints it
+        self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", "nan")),
+                             f"dev_{name}": value, "dev_accuracy": metrics["accuracy"],
+                             "seconds": round(time.perf_counter() - self.started, 1)})
+        if value > self.best:
+            self.best, self.best_epoch, self.wait = value, epoch + 1, 0
+            self.best_weights = self.model.get_weights()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+
+
+def tagger_loss(head):
+    """Per-token loss averaged over real tokens only.
+
+    "mean_with_sample_weight" divides by the sum of the weights (the padding mask); the default
+    "sum_over_batch_size" would divide by B * T, so the loss would shrink with padding.
+    """
+    if head == "sigmoid":
+        return keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+    return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
+
+
+def compile_tagger(model, config):
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
+                  loss=tagger_loss(model.head_kind))
+    return model
+
+
+def _signature(dim, columns):
+    import tensorflow as tf
+
+    inputs = {"vectors": tf.TensorSpec([None, None, dim], tf.float32),
+              "lengths": tf.TensorSpec([None], tf.int32),
+              "extra_ids": tf.TensorSpec([None, None], tf.int32),
+              "feature_ids": tf.TensorSpec([None, None, columns], tf.int32)}
+    return (inputs, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32))
+
+
+def training_dataset(corpus, store, config, featurizer):
+    """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch."""
+    import tensorflow as tf
+
+    epochs_started = [0]
+    batch_count = len(batching.token_budget_batches(corpus.lengths, config.batch_tokens))
+
+    def generate():
+        rng = np.random.default_rng([config.seed, epochs_started[0]])
+        epochs_started[0] += 1
+        for indices in batching.token_budget_batches(corpus.lengths, config.batch_tokens, rng):
+            yield batching.pad_batch(corpus, indices, store, drop_rate=config.word_drop, rng=rng)
+
+    dataset = tf.data.Dataset.from_generator(
+        generate, output_signature=_signature(store.dim, featurizer.num_feature_columns))
+    return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
+
+
+def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
+                 tag_column=None, log=print):
+    """Train on ``train_sentences``, early-stop on ``dev_sentences``.
+
+    Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
+    """
+    from beamtagger.model.inference import TaggerRunner
+    from beamtagger.model.tagger_model import Tagger
+
+    config = config or TrainingConfig()
+    train_sentences = list(train_sentences)
+    dev_sentences = list(dev_sentences)
+    if binary is not None:
+        train_sentences = binary.map_sentences(train_sentences)
+        dev_sentences = binary.map_sentences(dev_sentences)
+    labels, head = choose_labels(train_sentences, binary)
+    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns)
+    label_index = {label: i for i, label in enumerate(labels)}
+    started = time.perf_counter()
+    train = encode_sentences(train_sentences, store, featurizer, label_index, source="train")
+    dev = encode_sentences(dev_sentences, store, featurizer, label_index, source="dev")
+    if dev.unknown_tags:
+        log(describe_unknown_tags(dev.unknown_tags, "dev"))
+    log(f"train: {len(train)} sentences, {train.num_tokens} tokens, "
+        f"{sum(int((r < 0).sum()) for r in train.rows)} OOV; dev: {len(dev)} sentences, "
+        f"{dev.num_tokens} tokens; {len(labels)} labels, {head} head "
+        f"(encoded in {time.perf_counter() - started:.1f} s)")
+
+    keras.utils.set_random_seed(config.seed)
+    model_config = {"dim": store.dim, "num_outputs": 1 if head == "sigmoid" else len(labels),
+                    "num_extra_rows": featurizer.num_extra_rows,
+                    "feature_sizes": featurizer.feature_sizes, "feature_dim": config.feature_dim,
+                    "projection": config.projection, "units": config.units,
+                    "layers": config.layers, "dropout": config.dropout, "head": head,
+                    "name": "tagger"}
+    model = Tagger(**model_config)
+    compile_tagger(model, config)
+    is_bio = head == "softmax" and is_bio_label_set(labels)
+    spec = TaggerSpec(
+        labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
+        model_config=model_config,
+        decoding={"viterbi": bool(config.viterbi and is_bio), "threshold": 0.5},
+        bucketing={"batch_tokens": config.batch_tokens},
+        tag_column=tag_column, binary_labels=binary)
+    history = []
+    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
+    dataset = training_dataset(train, store, config, featurizer)
+    if head == "sigmoid":
+        dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
+    model.fit(dataset, epochs=config.epochs, callbacks=[callback], verbose=config.verbose,
+              shuffle=False)
+    report = {
+        "train": {"sentences": len(train), "tokens": train.num_tokens},
+        "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
+                "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
+        "config": {k: (list(v) if isinstance(v, tuple) else v)
+                   for k, v in dataclasses.asdict(config).items()},
+        "store": {"path": str(store.path), **TaggerSpec.binding_of(store)},
+        "epochs": history,
+        "best_epoch": callback.best_epoch,
+        "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best},
+        "seconds": round(time.perf_counter() - started, 1),
+        "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)),
+    }
+    return model, spec, report

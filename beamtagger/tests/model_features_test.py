@@ -1,0 +1,91 @@
+"""TokenFeaturizer: stable hashing, special tokens, casing/shape classes, config round trip."""
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.features import (CASING_CLASSES, TokenFeaturizer, casing_class,
+                                       stable_hash, word_shape)
+
+TOKENS = ["Paris", "is", "NICE", "@user_1", "#blessed", "https://t.co/x", "1,990", "iPhone",
+          ":)", "\U0001F600", "U.S.", "ex-wife", "qwzxrtyplk", "!!"]
+
+
+def test_special_tokens_get_their_rows_even_in_vocabulary():
+    featurizer = TokenFeaturizer()
+    in_vocab = np.ones(len(TOKENS), dtype=bool)
+    ids = featurizer.extra_ids(TOKENS, in_vocab)
+    row = {name: i + 1 for i, name in enumerate(featurizer.special_tokens)}
+    assert ids[TOKENS.index("@user_1")] == row["<user>"]
+    assert ids[TOKENS.index("#blessed")] == row["<hashtag>"]
+    assert ids[TOKENS.index("https://t.co/x")] == row["<url>"]
+    assert ids[TOKENS.index("1,990")] == row["<num>"]
+    assert ids[TOKENS.index(":)")] == row["<emoji>"]
+    assert ids[TOKENS.index("\U0001F600")] == row["<emoji>"]
+    # Plain known words add nothing.
+    assert ids[TOKENS.index("Paris")] == 0 and ids[TOKENS.index("is")] == 0
+
+
+def test_oov_words_get_a_hashed_bucket_row():
+    featurizer = TokenFeaturizer(oov_buckets=64)
+    ids = featurizer.extra_ids(["qwzxrtyplk", "Qwzxrtyplk", "is"], np.array([False, False, False]))
+    first_bucket = 1 + len(featurizer.special_tokens)
+    assert first_bucket <= ids[0] < featurizer.num_extra_rows
+    assert ids[0] == ids[1]  # buckets ignore case: casing has its own feature
+    assert featurizer.num_extra_rows == first_bucket + 64
+
+
+def test_hashing_is_the_same_in_another_process():
+    featurizer = TokenFeaturizer()
+    here = featurizer.feature_ids(TOKENS).tolist()
+    code = ("import json; from beamtagger.model.features import TokenFeaturizer; "
+            f"print(json.dumps(TokenFeaturizer().feature_ids({TOKENS!r}).tolist()))")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert eval(out) == here
+    assert stable_hash("suffix3:ing") == 3392963748  # zlib.crc32, fixed forever
+
+
+def test_feature_ids_are_in_range_and_never_zero():
+    featurizer = TokenFeaturizer()
+    ids = featurizer.feature_ids(TOKENS)
+    assert ids.shape == (len(TOKENS), featurizer.num_feature_columns)
+    assert ids.dtype == np.int32
+    assert (ids >= 1).all()
+    assert (ids < np.array(featurizer.feature_sizes)).all()
+
+
+@pytest.mark.parametrize("token, expected", [
+    ("paris", "lower"), ("NASA", "upper"), ("Paris", "title"), ("I", "single_upper"),
+    ("iPhone", "mixed"), ("1990", "digits"), ("B52", "alnum"), ("...", "punct"),
+    ("\U0001F600", "other")])
+def test_casing_classes(token, expected):
+    assert CASING_CLASSES[casing_class(token)] == expected
+
+
+def test_word_shape_collapses_runs():
+    shapes = [word_shape(t) for t in ["Paris", "1990", "U.S.", "ex-wife"]]
+    assert shapes == ["Xx", "d", "X.X.", "x-x"]
+
+
+def test_config_and_pickle_round_trip():
+    featurizer = TokenFeaturizer(special_tokens=("<url>", "<num>"), oov_buckets=10,
+                                 feature_columns=(("casing", 10), ("suffix3", 50)))
+    again = TokenFeaturizer.from_config(featurizer.get_config())
+    unpickled = pickle.loads(pickle.dumps(featurizer))
+    in_vocab = np.zeros(len(TOKENS), dtype=bool)
+    for other in (again, unpickled):
+        assert (other.feature_ids(TOKENS) == featurizer.feature_ids(TOKENS)).all()
+        assert (other.extra_ids(TOKENS, in_vocab) == featurizer.extra_ids(TOKENS, in_vocab)).all()
+
+
+def test_bad_config_is_refused():
+    with pytest.raises(BeamtaggerError, match="unknown special tokens"):
+        TokenFeaturizer(special_tokens=("<nope>",))
+    with pytest.raises(BeamtaggerError, match="unknown feature column"):
+        TokenFeaturizer(feature_columns=(("colour", 5),))

@@ -1,0 +1,86 @@
+"""TaggerSpec: tagger.json round trip, binding refusal, decoding per head."""
+import json
+import types
+
+import numpy as np
+import pytest
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.features import TokenFeaturizer
+from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec
+
+BINDING = {"fingerprint": "a" * 64, "dim": 50, "normalization": ["exact", "lower"]}
+
+
+def make_spec(labels=("B-loc", "I-loc", "O"), head="softmax", **kwargs):
+    return TaggerSpec(labels=list(labels), head=head, featurizer=TokenFeaturizer(),
+                      binding=BINDING, model_config={"units": 8}, **kwargs)
+
+
+def store(**overrides):
+    fields = {"path": "/stores/x", "dim": 50, "normalization": ("exact", "lower"),
+              "fingerprint": "a" * 64, **overrides}
+    return types.SimpleNamespace(**fields)
+
+
+def test_matching_store_is_accepted():
+    make_spec().check_store(store())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"dim": 300}, "300-dimensional|dimension 300"),
+    ({"normalization": ("exact",)}, "normalisation"),
+    ({"fingerprint": "b" * 64}, "--allow-other-embeddings")])
+def test_mismatched_store_is_refused(overrides, message):
+    with pytest.raises(BeamtaggerError, match=message):
+        make_spec().check_store(store(**overrides))
+
+
+def test_other_fingerprint_accepted_with_override_but_not_other_dimension():
+    spec = make_spec()
+    spec.check_store(store(fingerprint="b" * 64), allow_other_fingerprint=True)
+    with pytest.raises(BeamtaggerError):
+        spec.check_store(store(dim=300, fingerprint="b" * 64), allow_other_fingerprint=True)
+
+
+def test_save_load_round_trip(tmp_path):
+    spec = make_spec(head="sigmoid", labels=("no", "yes"),
+                     binary_labels=BinaryLabels(("B-*", "I-*")))
+    spec.save(tmp_path)
+    (tmp_path / "tagger.keras").write_bytes(b"")  # load only checks that it exists
+    loaded = TaggerSpec.load(tmp_path)
+    assert loaded.to_json() == spec.to_json()
+    assert loaded.binary_labels.map_tags(["O", "B-x", "I-y"]) == ("no", "yes", "yes")
+    data = json.loads((tmp_path / "tagger.json").read_text())
+    assert data["binding"] == BINDING and data["head"] == "sigmoid"
+
+
+def test_missing_or_corrupt_model_dir_is_a_clear_error(tmp_path):
+    with pytest.raises(BeamtaggerError, match="does not exist"):
+        TaggerSpec.load(tmp_path / "nope")
+    with pytest.raises(BeamtaggerError, match="tagger.json is missing"):
+        TaggerSpec.load(tmp_path)
+    (tmp_path / "tagger.json").write_text("{not json")
+    (tmp_path / "tagger.keras").write_bytes(b"")
+    with pytest.raises(BeamtaggerError, match="corrupt"):
+        TaggerSpec.load(tmp_path)
+
+
+def test_viterbi_on_by_default_for_bio_only():
+    assert make_spec().decoding["viterbi"]
+    assert not make_spec(labels=("NOUN", "VERB", "X")).decoding["viterbi"]
+
+
+def test_decode_bio_uses_constraints_and_cuts_padding():
+    spec = make_spec()
+    # Arg-max starts with I-loc (invalid); the third row is padding.
+    probs = np.array([[0.1, 0.6, 0.3], [0.1, 0.8, 0.1], [1.0, 0.0, 0.0]])
+    labels, scores = spec.decode(probs, 2)
+    assert labels == ["B-loc", "I-loc"]
+    assert scores.dtype == np.float32 and scores.tolist() == pytest.approx([0.1, 0.8])
+
+
+def test_decode_sigmoid_thresholds_positive_column():
+    spec = make_spec(head="sigmoid", labels=("no", "yes"))
+    labels, scores = spec.decode(np.array([[0.3, 0.7], [0.8, 0.2]]), 2)
+    assert labels == ["yes", "no"] and scores.tolist() == pytest.approx([0.7, 0.8])

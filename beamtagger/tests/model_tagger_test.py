@@ -1,0 +1,166 @@
+"""The Keras tagger and its runner on synthetic arrays: masking, trainable rows, projection,
+tracing, save/load without optimizer state or embedding table."""
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from beamtagger.model.features import TokenFeaturizer  # noqa: E402
+from beamtagger.model.inference import TaggerRunner  # noqa: E402
+from beamtagger.model.saving import keras_file_arrays, save_model_dir  # noqa: E402
+from beamtagger.model.tagger_model import Tagger  # noqa: E402
+from beamtagger.model.tagger_spec import TaggerSpec  # noqa: E402
+from beamtagger.model.training import TrainingConfig, compile_tagger, tagger_loss  # noqa: E402
+
+DIM = 12
+FEATURIZER = TokenFeaturizer(oov_buckets=20, feature_columns=(("casing", 10), ("suffix3", 30)))
+BINDING = {"fingerprint": "f" * 64, "dim": DIM, "normalization": ["exact", "lower"]}
+
+
+def make_model(head="softmax", outputs=5, projection=8, layers=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    config = {"dim": DIM, "num_outputs": outputs, "num_extra_rows": FEATURIZER.num_extra_rows,
+              "feature_sizes": FEATURIZER.feature_sizes, "feature_dim": 4,
+              "projection": projection, "units": 6, "layers": layers, "dropout": 0.2,
+              "head": head}
+    model = Tagger(**config)
+    labels = ["no", "yes"] if head == "sigmoid" else [f"L{i}" for i in range(outputs)]
+    spec = TaggerSpec(labels=labels, head=head, featurizer=FEATURIZER, binding=BINDING,
+                      model_config=config)
+    return model, spec
+
+
+def sentence(length, seed):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(length, DIM)).astype(np.float32)
+    extra = rng.integers(0, FEATURIZER.num_extra_rows, length).astype(np.int32)
+    vectors[extra > 7] = 0.0  # OOV words: zero external vector, hashed row
+    features = np.stack([rng.integers(1, size, length) for size in FEATURIZER.feature_sizes],
+                        axis=-1).astype(np.int32)
+    targets = rng.integers(0, 5, length).astype(np.int32)
+    return vectors, extra, features, targets
+
+
+def batch_of(sentences, width=None):
+    width = width or max(len(s[0]) for s in sentences)
+    count = len(sentences)
+    vectors = np.zeros((count, width, DIM), np.float32)
+    extra = np.zeros((count, width), np.int32)
+    features = np.zeros((count, width, len(FEATURIZER.feature_sizes)), np.int32)
+    targets = np.zeros((count, width), np.int32)
+    weights = np.zeros((count, width), np.float32)
+    for b, (v, e, f, t) in enumerate(sentences):
+        n = len(v)
+        vectors[b, :n], extra[b, :n], features[b, :n] = v, e, f
+        targets[b, :n], weights[b, :n] = t, 1
+    lengths = np.array([len(s[0]) for s in sentences], np.int32)
+    inputs = {"vectors": vectors, "lengths": lengths, "extra_ids": extra, "feature_ids": features}
+    return inputs, targets, weights
+
+
+def predict(runner, inputs):
+    return runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
+                          inputs["feature_ids"])
+
+
+def test_sentence_alone_equals_sentence_inside_padded_bucket():
+    model, spec = make_model(layers=2)
+    runner = TaggerRunner(spec, model)
+    sentences = [sentence(n, seed) for seed, n in enumerate([5, 9, 2, 7])]
+    together = predict(runner, batch_of(sentences, width=11)[0])
+    for b, s in enumerate(sentences):
+        alone = predict(runner, batch_of([s])[0])  # full length: the unmasked path
+        np.testing.assert_allclose(together[b, :len(s[0])], alone[0], atol=1e-5)
+
+
+def test_loss_on_padded_batch_equals_token_weighted_unpadded_losses():
+    model, _ = make_model()
+    loss = tagger_loss("softmax")
+    sentences = [sentence(n, seed) for seed, n in enumerate([3, 8])]
+    inputs, targets, weights = batch_of(sentences, width=12)
+    padded = float(loss(targets, model(inputs, training=False), sample_weight=weights))
+    alone = []
+    for s in sentences:
+        x, y, w = batch_of([s])
+        alone.append(float(loss(y, model(x, training=False), sample_weight=w)) * len(s[0]))
+    assert padded == pytest.approx(sum(alone) / 11, rel=1e-5)
+
+
+def test_zero_vectors_are_tokens_not_padding():
+    # The mask comes from the lengths: an OOV word (zero vector, no extra row) still counts.
+    model, spec = make_model()
+    runner = TaggerRunner(spec, model)
+    vectors, extra, features, targets = sentence(4, 3)
+    vectors[3], extra[3] = 0.0, 0
+    full = predict(runner, batch_of([(vectors, extra, features, targets)])[0])
+    shorter = predict(runner, batch_of([(vectors[:3], extra[:3], features[:3], targets[:3])])[0])
+    assert np.abs(full[0, :3] - shorter[0]).max() > 1e-4
+
+
+def test_one_trace_for_all_lengths_and_one_for_full_batches():
+    model, spec = make_model()
+    runner = TaggerRunner(spec, model)
+    for n in (3, 7, 12, 30):
+        predict(runner, batch_of([sentence(n, n), sentence(2, n + 1)])[0])  # padded
+        predict(runner, batch_of([sentence(n, n), sentence(n, n + 2)])[0])  # all full length
+    assert runner.tracing_counts() == {("float32", True): 1, ("float32", False): 1}
+
+
+def test_float16_vectors_give_the_same_labels():
+    model, spec = make_model()
+    runner = TaggerRunner(spec, model)
+    inputs, _, _ = batch_of([sentence(6, 1), sentence(4, 2)])
+    probs32 = predict(runner, inputs)
+    probs16 = predict(runner, {**inputs, "vectors": inputs["vectors"].astype(np.float16)})
+    assert probs16.dtype == np.float32
+    np.testing.assert_allclose(probs16, probs32, atol=2e-3)
+
+
+def test_extra_rows_train_and_model_holds_no_vocabulary_table():
+    model, _ = make_model()
+    compile_tagger(model, TrainingConfig(learning_rate=0.05))
+    inputs, targets, weights = batch_of([sentence(8, 5), sentence(6, 6)])
+    used = np.unique(inputs["extra_ids"][weights > 0])
+    before = keras.ops.convert_to_numpy(model.extra_rows.table).copy()
+    vectors_before = inputs["vectors"].copy()
+    model.train_on_batch(inputs, targets, sample_weight=weights)
+    after = keras.ops.convert_to_numpy(model.extra_rows.table)
+    changed = np.abs(after - before).max(axis=1) > 0
+    assert changed[used[used > 0]].all()           # rows that were used learned something
+    assert not changed[0]                           # row 0 adds nothing, so it gets no gradient
+    assert not changed[np.setdiff1d(np.arange(len(changed)), used)].any()
+    np.testing.assert_array_equal(inputs["vectors"], vectors_before)  # external vectors frozen
+    # No (vocabulary, D) embedding inside: the only D-wide table is the small extra-rows table.
+    tables = [tuple(w.shape) for w in model.weights if len(w.shape) == 2 and w.shape[1] == DIM]
+    assert tables == [(FEATURIZER.num_extra_rows, DIM)]
+
+
+def test_shared_projection_is_one_matrix_without_bias():
+    model, _ = make_model(projection=8)
+    projection = [w for w in model.weights if "projection" in w.path]
+    width = DIM + 4 * len(FEATURIZER.feature_sizes)
+    assert [tuple(w.shape) for w in projection] == [(width, 8)]
+    lstm_kernels = [w for w in model.weights if w.path.endswith("lstm_cell/kernel")]
+    assert all(w.shape[0] == 8 for w in lstm_kernels)  # the LSTMs read the projected tokens
+    unprojected, _ = make_model(projection=0)
+    assert not [w for w in unprojected.weights if "projection" in w.path]
+
+
+@pytest.mark.parametrize("head, outputs", [("softmax", 5), ("sigmoid", 1)])
+def test_save_load_round_trip_without_optimizer_state(tmp_path, head, outputs):
+    model, spec = make_model(head=head, outputs=outputs)
+    compile_tagger(model, TrainingConfig())
+    inputs, targets, weights = batch_of([sentence(8, 5), sentence(6, 6)])
+    if head == "sigmoid":
+        targets = (targets > 2).astype(np.int32)[..., None]
+    model.train_on_batch(inputs, targets, sample_weight=weights)  # the optimizer now has state
+    assert model.optimizer.variables
+    before = predict(TaggerRunner(spec, model), inputs)
+    save_model_dir(model, spec, {"epochs": []}, tmp_path)
+    arrays = keras_file_arrays(tmp_path / "tagger.keras")
+    assert not [name for name in arrays if "optimizer" in name]
+    assert sum(int(np.prod(shape)) for shape in arrays.values()) == model.count_params()
+    loaded = TaggerRunner.load(tmp_path)
+    np.testing.assert_array_equal(predict(loaded, inputs), before)
+    assert before.shape == (2, 8, 2 if head == "sigmoid" else 5)
+    np.testing.assert_allclose(before.sum(-1), 1.0, rtol=1e-5)
