@@ -19,6 +19,8 @@ import threading
 import time
 
 import apache_beam as beam
+from apache_beam import typehints
+from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.coders import coders
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec, TimerSpec,
@@ -59,7 +61,8 @@ class BucketByLength(beam.PTransform):
     def expand(self, segments):
         return (
             segments
-            | "KeyByLength" >> beam.Map(_key_by_length)
+            | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
+                typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
             | "CollectBatches" >> beam.ParDo(_CollectBatchesFn(
                 self.max_batch_tokens, self.max_buffering_secs, self.clock)))
 
@@ -71,7 +74,7 @@ def _key_by_length(segment):
 
 class _CollectBatchesFn(beam.DoFn):
     SEGMENTS = BagStateSpec("segments", coders.FastPrimitivesCoder())
-    COUNT = CombiningValueStateSpec("count", coders.VarIntCoder(), sum)
+    COUNT = CombiningValueStateSpec("count", coders.VarIntCoder(), CountCombineFn())
     WINDOW_END = TimerSpec("window_end", TimeDomain.WATERMARK)
     BUFFERING_END = TimerSpec("buffering_end", TimeDomain.REAL_TIME)
 
@@ -85,7 +88,9 @@ class _CollectBatchesFn(beam.DoFn):
                 window_end=beam.DoFn.TimerParam(WINDOW_END),
                 buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
         (length, _), segment = element
-        window_end.set(window.end)
+        # max_timestamp (as Java's GroupIntoBatches): the end-of-window flush is stamped
+        # inside the window it belongs to.
+        window_end.set(window.max_timestamp())
         segments.add(segment)
         count.add(1)
         size = count.read()

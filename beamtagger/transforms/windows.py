@@ -15,6 +15,7 @@ soon as its last window arrives, in batch and in streaming pipelines alike.
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam.transforms.combiners import CountCombineFn
 import numpy as np
 from apache_beam.coders import coders
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
@@ -144,7 +145,7 @@ class _StitchFn(beam.DoFn):
     # The record and a count of arrived windows are kept apart from the bag of window results,
     # so that the bag is read once, when the record is complete, not once per window.
     RECORD = ReadModifyWriteStateSpec("record", coders.PickleCoder())
-    ARRIVED = CombiningValueStateSpec("arrived", coders.VarIntCoder(), sum)
+    ARRIVED = CombiningValueStateSpec("arrived", coders.VarIntCoder(), CountCombineFn())
     WINDOWS = BagStateSpec("windows", coders.PickleCoder())
 
     def __init__(self, model_dir):

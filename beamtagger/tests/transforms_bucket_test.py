@@ -1,0 +1,80 @@
+"""BucketByLength: token budget, fine buckets (padding efficiency on EWT), streaming flushes."""
+import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.testing import test_stream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
+
+from beamtagger.corpus_readers import read_conllu
+from beamtagger.transforms.bucket import BucketByLength, bucket_length
+from beamtagger.transforms.records import Segment
+
+
+def segment(n, key="k"):
+    return Segment(f"{key}{n}", tuple(f"w{i}" for i in range(n)))
+
+
+def batch_shape(batch):
+    return len(batch), max(len(s.tokens) for s in batch)
+
+
+def test_buckets_are_exact_up_to_64_then_at_most_a_64th_wider_than_the_length():
+    assert [bucket_length(n) for n in (1, 17, 64)] == [1, 17, 64]
+    assert bucket_length(65) == 66 and bucket_length(130) == 132 and bucket_length(257) == 264
+    for n in range(1, 5000):
+        assert n <= bucket_length(n) <= n * (1 + 1 / 32)
+
+
+def test_batches_respect_the_token_budget_and_keep_every_segment():
+    lengths = [3] * 25 + [7] * 9 + [100] * 3 + [300]
+    with beam.Pipeline() as p:
+        batches = (p | beam.Create([segment(n, f"r{i}-") for i, n in enumerate(lengths)])
+                   | BucketByLength(max_batch_tokens=30))
+        assert_that(batches | "Shapes" >> beam.Map(batch_shape)
+                    | "Over" >> beam.Filter(lambda bt: bt[0] > 1 and bt[0] * bt[1] > 30),
+                    equal_to([]), label="budget")
+        assert_that(batches | "Count" >> beam.Map(len) | beam.CombineGlobally(sum),
+                    equal_to([len(lengths)]), label="all kept")
+        assert_that(batches | "Mixed" >> beam.Map(lambda b: len({len(s.tokens) for s in b}))
+                    | "Max" >> beam.CombineGlobally(max), equal_to([1]), label="one length")
+
+
+def test_padding_efficiency_on_ewt_train_is_at_least_095(shared_data):
+    sentences = list(read_conllu(shared_data / "ud-english-ewt" / "en_ewt-ud-train.conllu"))
+    assert len(sentences) > 10_000
+    with beam.Pipeline() as p:
+        shapes = (p | beam.Create([Segment(s.sent_id, s.tokens) for s in sentences])
+                  | BucketByLength(max_batch_tokens=4096)
+                  | beam.Map(lambda b: (sum(len(s.tokens) for s in b), batch_shape(b)))
+                  | beam.combiners.ToList())
+
+        def check(results):
+            shape_list = results[0]
+            real = sum(r for r, _ in shape_list)
+            padded = sum(b * t for _, (b, t) in shape_list)
+            assert real == sum(len(s.tokens) for s in sentences)
+            assert real / padded >= 0.95, real / padded
+            assert all(b * t <= 4096 for _, (b, t) in shape_list if b > 1)
+        assert_that(shapes, check)
+
+
+def test_streaming_partial_batches_flush_after_the_buffering_time():
+    class FakeClock:
+        def __call__(self):
+            return 0.0
+
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(Timestamp(0))
+              .add_elements([TimestampedValue(segment(5, "a"), 1), TimestampedValue(segment(5, "b"), 2)])
+              .advance_processing_time(30)
+              .add_elements([TimestampedValue(segment(5, "c"), 3)])
+              .advance_processing_time(30)
+              .advance_watermark_to_infinity())
+    options = StandardOptions(streaming=True)
+    with beam.Pipeline(options=options) as p:
+        batches = (p | stream
+                   | BucketByLength(max_batch_tokens=1000, max_buffering_secs=10, clock=FakeClock())
+                   | beam.Map(lambda b: sorted(s.key for s in b)))
+        # The budget (200 segments of 5 tokens) is never reached: only the buffering timer flushes.
+        assert_that(batches, equal_to([["a5", "b5"], ["c5"]]))
