@@ -115,8 +115,8 @@ def test_agrees_with_ewt_dev_on_a_slice(tokenizer, shared_data):
     for text, sentence in zip(texts[:200], read_conllu(path)):
         predicted = tokenizer.tokenize(text)
         exact += texts_of(predicted) == list(sentence.tokens)
-    # Measured: 188 of 200 (bench/tokenizer_bench.py gives the full-dev numbers).
-    assert exact >= 185
+    # Measured: 197 of 200 (bench/tokenizer_bench.py gives the full-dev numbers).
+    assert exact >= 195
 
 
 def test_pickle_round_trip_rebuilds_spacy(tokenizer):
