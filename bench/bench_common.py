@@ -1,0 +1,213 @@
+"""What every benchmark script shares: where the data is, the machine, running a measured case in
+its own process, and writing results (JSON to bench/results/, a markdown section to stdout).
+
+Each case runs in a child process so that its peak memory is its own: the parent samples the
+resident memory of the child's whole process tree (Beam's multi-processing workers included) and
+the child reports its own ``ru_maxrss``.
+"""
+import datetime
+import json
+import os
+import pathlib
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psutil
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+# BEAMTAGGER_BENCH_RESULTS lets the CI test keep its tiny runs away from the real results.
+RESULTS_DIR = pathlib.Path(os.environ.get("BEAMTAGGER_BENCH_RESULTS",
+                                          REPO_ROOT / "bench" / "results"))
+SHARED_DATA = pathlib.Path(os.environ.get("BEAMTAGGER_SHARED_DATA",
+                                          REPO_ROOT.parent / "shared" / "data"))
+EWT_TRAIN = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-train.conllu"
+EWT_DEV = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+GLOVE_SUBSET = SHARED_DATA / "glove" / "glove.6B.50d.subset.txt.gz"
+# The JSON line a child prints last, after everything TensorFlow and Beam write to stdout.
+RESULT_MARKER = "BENCH_RESULT "
+MIB = 1024 * 1024
+
+# Quiet TensorFlow's C++ logging in the children; it goes to stderr, which we keep for errors.
+CHILD_ENV = {"TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
+
+
+def machine():
+    """CPU model, cores, memory and library versions, for the header of BENCHMARKS.md."""
+    model = platform.processor() or "unknown"
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True).stdout.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    versions = {}
+    for name in ("tensorflow", "keras", "apache_beam", "numpy", "pyarrow"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    return {"cpu": model, "cores": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 1024 ** 3, 1),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "versions": versions}
+
+
+def now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def child_result(**fields):
+    """Called by a case's child process as its last act: prints its result for the parent."""
+    self_usage = resource.getrusage(resource.RUSAGE_SELF)
+    children_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    fields["child_maxrss_mib"] = round(self_usage.ru_maxrss / 1024, 1)  # Linux: KiB
+    fields["grandchild_maxrss_mib"] = round(children_usage.ru_maxrss / 1024, 1)
+    sys.stdout.flush()
+    print(RESULT_MARKER + json.dumps(fields), flush=True)
+
+
+class _TreeMemorySampler(threading.Thread):
+    """Peak of the summed RSS of a process and all its descendants, sampled every 50 ms."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.stopped = threading.Event()
+
+    def run(self):
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.stopped.is_set():
+            total = 0
+            try:
+                processes = [root] + root.children(recursive=True)
+            except psutil.NoSuchProcess:
+                break
+            for process in processes:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self.stopped.wait(0.05)
+
+
+def run_child(argv, timeout=None, env=None, label=None):
+    """Runs ``python argv...`` and returns the child's result dict plus wall time and peak memory.
+
+    Raises RuntimeError with the child's stderr tail when it fails or prints no result.
+    """
+    full_env = {**os.environ, **CHILD_ENV, **(env or {})}
+    command = [sys.executable, *map(str, argv)]
+    started = time.perf_counter()
+    with tempfile.TemporaryFile(mode="w+") as stdout, tempfile.TemporaryFile(mode="w+") as stderr:
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=full_env,
+                                   cwd=REPO_ROOT)
+        sampler = _TreeMemorySampler(process.pid)
+        sampler.start()
+        try:
+            returncode = process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            returncode = "timeout"
+        sampler.stopped.set()
+        sampler.join()
+        wall = time.perf_counter() - started
+        stdout.seek(0)
+        stderr.seek(0)
+        out_text, err_text = stdout.read(), stderr.read()
+    result = None
+    for line in out_text.splitlines():
+        if line.startswith(RESULT_MARKER):
+            result = json.loads(line[len(RESULT_MARKER):])
+    if returncode != 0 or result is None:
+        tail = "\n".join((err_text + out_text).strip().splitlines()[-25:])
+        raise RuntimeError(f"{label or command} failed (exit {returncode}):\n{tail}")
+    result["process_wall_s"] = round(wall, 2)
+    result["peak_tree_rss_mib"] = round(sampler.peak / MIB, 1)
+    return result
+
+
+def save_results(name, results, markdown):
+    """Writes bench/results/NAME.json and the markdown (NAME.md, or NAME-KEY.md for each KEY of
+    a dict of sections) and prints the markdown."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n",
+                                              encoding="utf-8")
+    sections = markdown if isinstance(markdown, dict) else {None: markdown}
+    for key, text in sections.items():
+        file_name = f"{name}.md" if key is None else f"{name}-{key}.md"
+        (RESULTS_DIR / file_name).write_text(text, encoding="utf-8")
+        print(text)
+
+
+def markdown_table(header, rows):
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def fmt(value, digits=0):
+    """Thousands-separated number, or '-' for missing."""
+    if value is None:
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def target_line(name, value, target, digits=2):
+    if value is None:
+        return f"| {name} | - | >= {target} | not measured |"
+    verdict = "met" if value >= target else "**missed**"
+    return f"| {name} | {value:.{digits}f} | >= {target} | {verdict} |"
+
+
+def require_shared_data():
+    if not EWT_TRAIN.is_file():
+        sys.exit(f"{EWT_TRAIN} is missing: the benchmarks read the real EWT corpus from "
+                 "../shared/data (set BEAMTAGGER_SHARED_DATA to point elsewhere)")
+
+
+def tiny_store(work):
+    """A store of the GloVe subset from ../shared/data (29k words), for CI-sized runs."""
+    from beamtagger import embedding_import, embedding_store
+
+    path = pathlib.Path(work) / "store-subset"
+    if not (path / "manifest.json").exists():
+        embedding_import.import_embeddings(GLOVE_SUBSET, path)
+    return embedding_store.EmbeddingStore.open(path)
+
+
+def random_store(words_parquet, out, dim, dtype="float32", seed=0):
+    """A store of random vectors (normal, scale 0.4 like GloVe's) over a real vocabulary: there
+    are no real 300-dimensional vectors offline. Returns the opened store."""
+    import numpy as np
+
+    from beamtagger import embedding_import, embedding_store
+
+    out = pathlib.Path(out)
+    if not (out / "manifest.json").exists():
+        import pyarrow.parquet as pq
+
+        count = pq.read_metadata(words_parquet).num_rows
+        rng = np.random.default_rng(seed)
+        with tempfile.TemporaryDirectory(dir=out.parent) as temp:
+            matrix = pathlib.Path(temp) / "vectors.npy"
+            stream = np.lib.format.open_memmap(matrix, mode="w+", dtype=np.float32,
+                                               shape=(count, dim))
+            for start in range(0, count, 50_000):
+                rows = min(50_000, count - start)
+                stream[start:start + rows] = rng.normal(0, 0.4, (rows, dim))
+            stream.flush()
+            del stream
+            embedding_import.import_embeddings(matrix, out, format="npy",
+                                               words=words_parquet, dtype=dtype)
+    return embedding_store.EmbeddingStore.open(out)

@@ -1,0 +1,92 @@
+"""Runs every benchmark, one after the other, and writes BENCHMARKS.md from the same run.
+
+  python bench/run_all.py --out BENCHMARKS.md          # full size: about 25 minutes on 2 cores
+  python bench/run_all.py --out /tmp/b.md --tiny       # seconds: checks the scripts work
+
+Each script runs in its own process, in sequence (never in parallel: the timings would fight for
+the same cores), writes its JSON and markdown to bench/results/, and this script stitches the
+markdown sections together under one header: command, machine, date.
+"""
+import argparse
+import pathlib
+import subprocess
+import sys
+import time
+
+import bench_common
+
+BENCH = pathlib.Path(__file__).resolve().parent
+# (script, markdown sections it writes to the results folder, in the order of BENCHMARKS.md).
+SCRIPTS = [
+    ("throughput_bench.py", ["throughput.md"]),
+    ("model_size_bench.py", ["model_size.md"]),
+    ("training_bench.py", ["training.md"]),
+    ("throughput_bench.py", ["throughput-scaling.md"]),  # written by the run above
+    ("store_bench.py", ["store.md"]),
+]
+GPU_SECTION = """## 5. GPU
+
+No GPU machine was lent to the run that wrote this file, so there are no GPU figures. The plan
+(issue 5, section 5): carry the keras wheel to the GPU machine (PyTorch, JAX and CuPy, no
+TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
+exact-length batches and masked buckets, batch token budgets 4k-64k.
+"""
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="the markdown file to write")
+    parser.add_argument("--tiny", action="store_true", help="every script in its tiny mode")
+    parser.add_argument("--only", nargs="*", help="run only these scripts (file names); the "
+                        "others' sections come from bench/results/ of an earlier run")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    command = "python bench/run_all.py --out " + args.out + (" --tiny" if args.tiny else "")
+    started = time.perf_counter()
+    timings = {}
+    ran = set()
+    for script, _ in SCRIPTS:
+        if script in ran or (args.only and script not in args.only):
+            continue
+        ran.add(script)
+        argv = [sys.executable, str(BENCH / script)] + (["--tiny"] if args.tiny else [])
+        print(f"[run_all] {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+        script_started = time.perf_counter()
+        subprocess.run(argv, check=True, cwd=bench_common.REPO_ROOT,
+                       stdout=subprocess.DEVNULL)
+        timings[script] = time.perf_counter() - script_started
+    total = time.perf_counter() - started
+    machine = bench_common.machine()
+    header = [
+        "# Benchmarks", "",
+        "Written by one run of every benchmark script in `bench/`; all figures and ratios below "
+        "come from that run." + (" **Tiny mode: for checking the scripts, not figures to "
+                                 "quote.**" if args.tiny else ""), "",
+        f"- Command: `{command}` (also `make bench`)",
+        f"- Date: {bench_common.now()}",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB "
+        f"memory, {machine['platform']}",
+        "- Software: Python " + machine["python"] + ", " + ", ".join(
+            f"{name} {version}" for name, version in machine["versions"].items() if version),
+        "- Wall time: " + ", ".join(f"{script} {seconds / 60:.1f} min"
+                                    for script, seconds in timings.items())
+        + f"; total {total / 60:.1f} min", ""]
+    sections = []
+    for _, names in SCRIPTS:
+        for name in names:
+            path = bench_common.RESULTS_DIR / name
+            sections.append(path.read_text(encoding="utf-8") if path.exists()
+                            else f"(section {name} missing: its script did not write it)\n")
+    sections.append(GPU_SECTION)
+    pathlib.Path(args.out).write_text("\n".join(header) + "\n" + "\n".join(sections),
+                                      encoding="utf-8")
+    print(f"[run_all] wrote {args.out} in {total / 60:.1f} min", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,472 @@
+"""Tagging throughput and padding: beamtagger against what users build today (issue 5, section 1),
+and the scaling of ``beamtagger tag`` with input size (section 4).
+
+Same input for every case: the EWT train text (space-joined tokens, one sentence a line), and the
+same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 GloVe vectors
+(the default store), 18 labels, random weights.
+
+  A  Beam RunInference + TFModelHandlerNumpy over a Keras model with Embedding(400000+2, 50,
+     mask_zero=True) inside, every sentence padded to 128, text files -> JSON Lines.
+  B  the same Keras model outside Beam: model.predict on sentences padded to 128, batch 64
+     (tokenized and padded before the clock starts).
+  C  the compute limit: the beamtagger tagger fed store vectors in exact-length batches through
+     TaggerRunner's one traced function (vectors looked up before the clock starts).
+  D  ``beamtagger tag`` on DirectRunner, text files -> JSON Lines, end to end.
+  E  D with --direct_running_mode=multi_processing --direct_num_workers=2.
+
+Each case runs in its own process (peak memory is its own). Usage:
+
+  python bench/throughput_bench.py            # full size (~15 min on 2 cores)
+  python bench/throughput_bench.py --tiny     # seconds, for CI: correctness only
+"""
+import argparse
+import collections
+import cProfile
+import glob
+import io
+import json
+import os
+import pathlib
+import pstats
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+import bench_common
+import bench_models
+
+CASES = "ABCDE"
+CASE_NAMES = {
+    "A": "Beam RunInference, TFModelHandlerNumpy, embedded table, padded to 128",
+    "B": "Keras model.predict, embedded table, padded to 128, batch 64",
+    "C": "beamtagger tagger alone, exact-length batches, one traced function",
+    "D": "beamtagger tag, DirectRunner, text -> JSON Lines",
+    "E": "beamtagger tag, DirectRunner multi_processing, 2 workers",
+}
+TARGETS = {"D/A": 10, "D/C": 0.6, "padding efficiency (D)": 0.95, "E/D": 1.5}
+
+
+# ---------------------------------------------------------------- children: one case each
+
+def _tokenized(lines):
+    from beamtagger.tokenizer import Tokenizer
+
+    tokenizer = Tokenizer()
+    return [[token.text for token in tokenizer.tokenize(line)] for line in lines]
+
+
+def case_a(args):
+    """Beam RunInference over the embedded-table Keras model: the baseline a Beam user builds."""
+    import apache_beam as beam
+    from apache_beam.metrics.metric import Metrics, MetricsFilter
+    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
+    from apache_beam.ml.inference.tensorflow_inference import TFModelHandlerNumpy
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.embedding_store import EmbeddingStore
+
+    store_path, length = args.store, bench_models.PADDED_LENGTH
+
+    class TokenizeAndPad(beam.DoFn):
+        """Tokens -> ids padded (or cut) to 128, keyed by the tokens for the output."""
+
+        def setup(self):
+            from beamtagger.tokenizer import Tokenizer
+
+            self.tokenizer = Tokenizer()
+            self.index = bench_models.vocabulary_index(EmbeddingStore.open(store_path))
+            self.tokens = Metrics.counter("bench", "tokens")
+            self.cut = Metrics.counter("bench", "tokens_cut")
+            self.sentences = Metrics.counter("bench", "sentences")
+
+        def process(self, line):
+            tokens = [token.text for token in self.tokenizer.tokenize(line)]
+            if not tokens:
+                return
+            kept = tokens[:length]
+            ids = np.zeros(length, dtype=np.int32)
+            ids[:len(kept)] = [self.index.get(token.lower(), bench_models.OOV_ID)
+                               for token in kept]
+            self.tokens.inc(len(kept))
+            self.cut.inc(len(tokens) - len(kept))
+            self.sentences.inc()
+            yield json.dumps(kept), ids
+
+    def to_json(keyed):
+        key, prediction = keyed
+        tokens = json.loads(key)
+        best = np.argmax(prediction.inference[:len(tokens)], axis=-1)
+        return json.dumps({"tokens": tokens, "labels": [bench_models.LABELS[i] for i in best]})
+
+    handler = KeyedModelHandler(TFModelHandlerNumpy(args.keras_model,
+                                                    max_batch_size=args.batch_size))
+    options = PipelineOptions(["--runner=DirectRunner"])
+    started = time.perf_counter()
+    pipeline = beam.Pipeline(options=options)
+    _ = (pipeline
+         | "Read" >> beam.io.ReadFromText(args.input)
+         | "TokenizeAndPad" >> beam.ParDo(TokenizeAndPad())
+         | "RunInference" >> RunInference(handler)
+         | "ToJson" >> beam.Map(to_json)
+         | "Write" >> beam.io.WriteToText(args.output, file_name_suffix=".jsonl"))
+    result = pipeline.run()
+    result.wait_until_finish()
+    seconds = time.perf_counter() - started
+
+    def counter(name):
+        found = result.metrics().query(MetricsFilter().with_name(name))["counters"]
+        return sum(item.committed for item in found)
+
+    tokens, sentences = counter("tokens"), counter("sentences")
+    return {"seconds": seconds, "tokens": tokens, "sentences": sentences,
+            "tokens_cut": counter("tokens_cut"), "slots": sentences * length,
+            "output_lines": _count_lines(args.output + "*")}
+
+
+def case_b(args):
+    """model.predict on sentences padded to 128, batch 64; the clock covers predict only."""
+    import keras
+
+    from beamtagger.embedding_store import EmbeddingStore
+
+    length = bench_models.PADDED_LENGTH
+    sentences = [tokens for tokens in _tokenized(bench_models.read_lines(args.input)) if tokens]
+    index = bench_models.vocabulary_index(EmbeddingStore.open(args.store))
+    ids = np.zeros((len(sentences), length), dtype=np.int32)
+    tokens = 0
+    for i, sentence in enumerate(sentences):
+        kept = sentence[:length]
+        ids[i, :len(kept)] = [index.get(token.lower(), bench_models.OOV_ID) for token in kept]
+        tokens += len(kept)
+    model = keras.saving.load_model(args.keras_model, compile=False)
+    model.predict(ids[:args.batch_size], batch_size=args.batch_size, verbose=0)  # build, trace
+    started = time.perf_counter()
+    probs = model.predict(ids, batch_size=args.batch_size, verbose=0)
+    seconds = time.perf_counter() - started
+    assert probs.shape == (len(sentences), length, len(bench_models.LABELS))
+    return {"seconds": seconds, "tokens": tokens, "sentences": len(sentences),
+            "slots": len(sentences) * length}
+
+
+def exact_length_batches(sentences, token_budget):
+    """Sentences grouped by exact length, each group cut into batches of at most
+    ``token_budget`` tokens (at least one sentence a batch)."""
+    by_length = collections.defaultdict(list)
+    for sentence in sentences:
+        by_length[len(sentence)].append(sentence)
+    batches = []
+    for length in sorted(by_length):
+        group = by_length[length]
+        size = max(1, token_budget // length)
+        batches.extend(group[i:i + size] for i in range(0, len(group), size))
+    return batches
+
+
+def case_c(args):
+    """TaggerRunner.predict on exact-length batches of store vectors; the clock covers predict
+    only (vectors, extra ids and feature ids are prepared before it starts)."""
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.model.inference import TaggerRunner
+
+    store = EmbeddingStore.open(args.store)
+    runner = TaggerRunner.load(args.model)
+    featurizer = runner.spec.featurizer
+    sentences = [tokens for tokens in _tokenized(bench_models.read_lines(args.input)) if tokens]
+    prepared = []
+    for batch in exact_length_batches(sentences, args.token_budget):
+        size, length = len(batch), len(batch[0])
+        flat = [token for sentence in batch for token in sentence]
+        vectors, in_vocab = store.lookup(flat)
+        extra = np.stack([featurizer.extra_ids(sentence, in_vocab[i * length:(i + 1) * length])
+                          for i, sentence in enumerate(batch)])
+        features = np.stack([featurizer.feature_ids(sentence) for sentence in batch])
+        prepared.append((vectors.reshape(size, length, -1), np.full(size, length, np.int32),
+                         extra, features))
+    runner.predict(*prepared[0])  # the one trace
+    started = time.perf_counter()
+    for batch in prepared:
+        runner.predict(*batch)
+    seconds = time.perf_counter() - started
+    tokens = sum(map(len, sentences))
+    return {"seconds": seconds, "tokens": tokens, "sentences": len(sentences), "slots": tokens,
+            "batches": len(prepared), "traces": {str(k): v for k, v in
+                                                 runner.tracing_counts().items()}}
+
+
+def case_d(args, extra_options=()):
+    """``beamtagger tag`` through its CLI entry point, in this process."""
+    from beamtagger.pipeline import cli
+
+    argv = ["tag", "--input", args.input, "--output", args.output, "--model", args.model,
+            "--embeddings", args.store, "--input-format", "text", "--output-format", "jsonl",
+            *extra_options]
+    captured = io.StringIO()
+    started = time.perf_counter()
+    stdout = sys.stdout
+    sys.stdout = captured  # the CLI prints its summary; keep it for the result
+    try:
+        code = cli.main(argv)
+    finally:
+        sys.stdout = stdout
+    seconds = time.perf_counter() - started
+    if code:
+        raise SystemExit(f"beamtagger tag exited with {code}:\n{captured.getvalue()}")
+    summary = captured.getvalue()
+    counters = _summary_counters(summary)
+    return {"seconds": seconds, "tokens": counters.get("tokens"),
+            "sentences": counters.get("records"), "slots": counters.get("padded_slots"),
+            "output_lines": _count_lines(args.output + "*.jsonl*", exclude="-errors"),
+            "summary": summary.strip().splitlines()[-12:]}
+
+
+def case_e(args):
+    return case_d(args, ("--direct_running_mode=multi_processing", "--direct_num_workers=2"))
+
+
+def _summary_counters(summary):
+    """Counters from the summary ``beamtagger tag`` prints: lines ``name: value``."""
+    counters = {}
+    for line in summary.splitlines():
+        name, _, value = line.strip().partition(":")
+        value = value.strip().split(" ")[0].replace(",", "")
+        try:
+            counters[name.strip().lower().replace(" ", "_")] = int(value)
+        except ValueError:
+            pass
+    return counters
+
+
+def _count_lines(pattern, exclude=None):
+    total = 0
+    for path in glob.glob(pattern):
+        if exclude and exclude in os.path.basename(path):
+            continue
+        with open(path, "rb") as handle:
+            total += sum(1 for _ in handle)
+    return total
+
+
+def child_main(args):
+    case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e}[args.case]
+    if args.profile:
+        profiler = cProfile.Profile()
+        result = profiler.runcall(case, args)
+        profiler.dump_stats(args.profile)
+        text = io.StringIO()
+        pstats.Stats(args.profile, stream=text).sort_stats("cumulative").print_stats(40)
+        pathlib.Path(args.profile + ".txt").write_text(text.getvalue(), encoding="utf-8")
+    else:
+        result = case(args)
+    bench_common.child_result(**result)
+
+
+# ---------------------------------------------------------------- parent: prepare, run, report
+
+def prepare(work, tiny, sizes):
+    """Text inputs, the default store (or a small one in tiny mode) and both models."""
+    from beamtagger import embedding_store
+
+    work = pathlib.Path(work)
+    limit = 200 if tiny else None
+    sentences = bench_models.ewt_sentences(limit)
+    corpus_tokens = sum(map(len, sentences))
+    store = embedding_store.ensure_default_store() if not tiny else bench_common.tiny_store(work)
+    inputs = {}
+    for name, target in sizes.items():
+        if target == "corpus":
+            target = corpus_tokens
+        pattern, lines, tokens = bench_models.write_text_files(sentences, work / f"text-{name}",
+                                                              target)
+        inputs[name] = {"pattern": pattern, "lines": lines, "corpus_tokens": tokens}
+    units = 16 if tiny else 300
+    model_dir = bench_models.build_tagger_dir(store, work / "tagger", units=units)
+    keras_model = work / "embedded.keras"
+    bench_models.build_embedded_keras_model(np.asarray(store.vectors, dtype=np.float32),
+                                            units=units).save(keras_model)
+    return store, inputs, model_dir, keras_model
+
+
+def run_case(case, data, args, work, store, model_dir, keras_model, profile=False):
+    output = pathlib.Path(work) / f"out-{case}-{data['name']}" / "tagged"
+    argv = [__file__, "--child", "--case", case, "--input", data["pattern"], "--output", output,
+            "--store", store.path, "--model", model_dir, "--keras-model", keras_model,
+            "--batch-size", args.batch_size, "--token-budget", args.token_budget]
+    if profile:
+        argv += ["--profile", bench_common.RESULTS_DIR / f"profile-{case}-{data['name']}.prof"]
+    print(f"[throughput] case {case} on {data['name']} ...", file=sys.stderr, flush=True)
+    result = bench_common.run_child(argv, label=f"case {case} on {data['name']}")
+    result["case"], result["size"] = case, data["name"]
+    result["tokens_per_s"] = result["tokens"] / result["seconds"] if result.get("tokens") else None
+    if result.get("slots"):
+        result["padding_efficiency"] = result["tokens"] / result["slots"]
+    print(f"[throughput]   {result['tokens']} tokens in {result['seconds']:.1f} s "
+          f"= {result['tokens_per_s'] or 0:,.0f} tokens/s, peak {result['peak_tree_rss_mib']} MiB",
+          file=sys.stderr, flush=True)
+    return result
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true",
+                        help="200 sentences, 16 LSTM units, the GloVe subset store (CI)")
+    parser.add_argument("--cases", default=CASES, help="which cases to run (default ABCDE)")
+    parser.add_argument("--work", help="folder for inputs, models and outputs (default: temp)")
+    parser.add_argument("--batch-size", type=int, default=64, help="A and B batch size")
+    parser.add_argument("--token-budget", type=int, default=4096,
+                        help="C's tokens per exact-length batch")
+    parser.add_argument("--profile", default="",
+                        help="cases to run a second time under cProfile (for example 'DE')")
+    parser.add_argument("--name", default="throughput", help="results file name")
+    # Child mode (one case in this process); the parent passes these.
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    for name in ("input", "output", "store", "model", "keras_model"):
+        parser.add_argument("--" + name.replace("_", "-"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.child:
+        child_main(args)
+        return 0
+    bench_common.require_shared_data()
+    with tempfile.TemporaryDirectory(prefix="beamtagger-throughput-") as temp:
+        work = pathlib.Path(args.work or temp)
+        return run(args, work)
+
+
+# Sizes: name -> target corpus tokens ("corpus" = one pass over EWT train).
+FULL_SIZES = {"50k": 50_000, "205k": "corpus", "1M": 1_000_000}
+TINY_SIZES = {"small": 1_000, "corpus": "corpus", "large": 6_000}
+# Which sizes each case runs on. A and B tag the same sentences at every size (the large input is
+# the corpus repeated), so their cost per token does not change with size: they run on the
+# corpus once and the 1M figure is their corpus rate (said so in the report). C, D and E run at
+# the sizes the scaling section needs.
+CASE_SIZES = {"A": ("corpus",), "B": ("corpus",), "C": ("corpus", "large"),
+              "D": ("small", "corpus", "large"), "E": ("corpus", "large")}
+
+
+def run(args, work):
+    sizes = TINY_SIZES if args.tiny else FULL_SIZES
+    size_names = dict(zip(("small", "corpus", "large"), sizes))
+    started = time.perf_counter()
+    store, inputs, model_dir, keras_model = prepare(work, args.tiny, sizes)
+    results = []
+    for case in args.cases:
+        for role in CASE_SIZES[case]:
+            name = size_names[role]
+            data = {"name": name, **inputs[name]}
+            results.append(run_case(case, data, args, work, store, model_dir, keras_model))
+    profiles = {}
+    for case in args.profile:
+        name = size_names["corpus"]
+        run_case(case, {"name": name, **inputs[name]}, args, work, store, model_dir, keras_model,
+                 profile=True)
+        profiles[case] = str(bench_common.RESULTS_DIR / f"profile-{case}-{name}.prof.txt")
+    report = {"machine": bench_common.machine(), "date": bench_common.now(),
+              "command": "python bench/throughput_bench.py" + (" --tiny" if args.tiny else ""),
+              "tiny": args.tiny, "inputs": inputs, "store": {"path": store.path, "dim": store.dim,
+                                                             "count": store.count},
+              "results": results, "ratios": ratios(results, size_names), "profiles": profiles,
+              "total_seconds": time.perf_counter() - started}
+    report["scaling"] = scaling(results, inputs)
+    bench_common.save_results(args.name, report, {None: markdown(report, size_names),
+                                                  "scaling": scaling_markdown(report)})
+    return 0
+
+
+def _rate(results, case, size):
+    for result in results:
+        if result["case"] == case and result["size"] == size:
+            return result["tokens_per_s"]
+    return None
+
+
+def ratios(results, size_names):
+    corpus, large = size_names["corpus"], size_names["large"]
+    out = {}
+    for size in (corpus, large):
+        # A and B run on the corpus only; their per-token cost is the same on the repeated text.
+        a, c = _rate(results, "A", corpus), _rate(results, "C", size)
+        d, e = _rate(results, "D", size), _rate(results, "E", size)
+        out[size] = {"D/A": d / a if d and a else None, "D/C": d / c if d and c else None,
+                     "E/D": e / d if e and d else None}
+    return out
+
+
+def markdown(report, size_names):
+    corpus, large = size_names["corpus"], size_names["large"]
+    lines = ["## 1. Tagging throughput and padding", "",
+             f"Command: `{report['command']}`. Input: EWT train as plain text "
+             f"({report['inputs'][corpus]['lines']:,} sentences, one a line, space-joined tokens), "
+             f"and the same repeated ({report['inputs'][large]['lines']:,} lines). Tagger: "
+             f"BiLSTM 300 units over the {report['store']['count']:,} x {report['store']['dim']} "
+             "GloVe store, 18 labels, random weights. Tokens are counted after beamtagger's "
+             "tokenizer (A cuts sentences at 128 tokens and counts only the tokens it tags).", ""]
+    rows = []
+    for result in report["results"]:
+        rows.append([result["case"], CASE_NAMES[result["case"]], result["size"],
+                     bench_common.fmt(result["tokens"]),
+                     bench_common.fmt(result["seconds"], 1),
+                     bench_common.fmt(result["tokens_per_s"]),
+                     bench_common.fmt(result.get("padding_efficiency"), 3),
+                     bench_common.fmt(result["peak_tree_rss_mib"])])
+    lines.append(bench_common.markdown_table(
+        ["case", "what", "input", "real tokens", "seconds", "tokens/s", "padding efficiency",
+         "peak RSS MiB (process tree)"], rows))
+    lines += ["Seconds: A, D and E from pipeline construction to the end of the run (model "
+              "loading included); B and C the model calls only. Peak RSS: the summed resident "
+              "memory of the case's process and all its children, sampled every 50 ms.", ""]
+    lines += ["### Ratios against the targets", "",
+              "| ratio | measured | target | verdict |", "|---|---|---|---|"]
+    for size in (corpus, large):
+        for name, value in report["ratios"][size].items():
+            lines.append(bench_common.target_line(f"{name} ({size})", value, TARGETS[name]))
+    for result in report["results"]:
+        if result["case"] == "D" and result.get("padding_efficiency") is not None:
+            lines.append(bench_common.target_line(f"padding efficiency D ({result['size']})",
+                                                  result["padding_efficiency"], 0.95, digits=3))
+    lines += ["", f"A and B ran on the {corpus} input only; the {large} input repeats the same "
+              "sentences, so their per-token cost is the same and the "
+              f"{large} ratios use their {corpus} rates.", ""]
+    return "\n".join(lines) + "\n"
+
+
+def scaling(results, inputs):
+    """Least-squares fit of seconds = fixed + tokens / marginal rate over D's sizes."""
+    points = [(r["tokens"], r["seconds"]) for r in results if r["case"] == "D" and r["tokens"]]
+    if len(points) < 2:
+        return None
+    tokens, seconds = np.array(points, dtype=float).T
+    slope, fixed = np.polyfit(tokens, seconds, 1)
+    predicted = fixed + slope * tokens
+    residual = float(np.sum((seconds - predicted) ** 2))
+    total = float(np.sum((seconds - seconds.mean()) ** 2)) or 1.0
+    return {"fixed_seconds": float(fixed), "marginal_tokens_per_s": float(1 / slope),
+            "r_squared": 1 - residual / total}
+
+
+def scaling_markdown(report):
+    lines = ["## 4. Scaling", "", "### `beamtagger tag` (case D) against input size", "",
+             f"Command: `{report['command']}` (the D rows of section 1). The inputs are EWT train "
+             "sentences: a prefix, one pass, and repeated passes.", ""]
+    rows = [[r["size"], bench_common.fmt(r["tokens"]), bench_common.fmt(r["seconds"], 1),
+             bench_common.fmt(r["tokens_per_s"]), bench_common.fmt(r["peak_tree_rss_mib"])]
+            for r in report["results"] if r["case"] in ("D",)]
+    lines.append(bench_common.markdown_table(
+        ["input", "real tokens", "seconds", "tokens/s", "peak RSS MiB"], rows))
+    fit = report.get("scaling")
+    if fit:
+        lines += [f"Least-squares fit over these runs: seconds = {fit['fixed_seconds']:.1f} + "
+                  f"tokens / {fit['marginal_tokens_per_s']:,.0f} (R^2 = {fit['r_squared']:.4f}). "
+                  "The cost is linear in the input; the fixed part is process start, model "
+                  "loading and pipeline start-up.", ""]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
