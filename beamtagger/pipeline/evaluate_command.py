@@ -1,0 +1,90 @@
+"""``beamtagger evaluate``: score a tagger on a tagged corpus (the bundled model by default)."""
+import json
+import sys
+
+from beamtagger.pipeline.train_command import FORMATS, open_store, read_sentences
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", metavar="MODEL", default=None,
+                        help="model directory (default: the bundled UPOS tagger)")
+    parser.add_argument("--embeddings", metavar="STORE", default=None,
+                        help="embedding store directory (default: the GloVe 6B 50d store)")
+    parser.add_argument("--allow-other-embeddings", action="store_true",
+                        help="accept a store whose fingerprint differs from the one the model "
+                        "was trained on (same dimension and normalisation)")
+    parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
+    parser.add_argument("--format", default="conllu", choices=FORMATS,
+                        help="corpus format (default: conllu)")
+    parser.add_argument("--tag-column", default=None, metavar="COLUMN",
+                        help="CoNLL-U tag column (default: the one the model was trained on)")
+    parser.add_argument("--batch-tokens", type=int, default=4096,
+                        help="padded tokens per inference batch")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args):
+    from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
+    from beamtagger.model.evaluation import evaluate_corpus
+    from beamtagger.model.inference import TaggerRunner
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
+
+    model_dir = args.model or DEFAULT_MODEL_DIR
+    spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
+    tag_column = args.tag_column or spec.tag_column or "upos"
+    sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
+    store = open_store(args.embeddings)
+    spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
+    if spec.binary_labels is not None:
+        sentences = spec.binary_labels.map_sentences(sentences)
+    corpus = encode_sentences(sentences, store, spec.featurizer,
+                              {label: i for i, label in enumerate(spec.labels)},
+                              source=args.data)
+    if corpus.unknown_tags:
+        print(f"warning: {describe_unknown_tags(corpus.unknown_tags, args.data)}",
+              file=sys.stderr)
+    runner = TaggerRunner.load(model_dir)
+    metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens)
+    metrics = {"model": str(model_dir), "data": args.data, "embeddings": str(store.path),
+               **metrics,
+               "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
+    if args.json:
+        print(json.dumps(metrics))
+    else:
+        print(format_metrics(metrics))
+    return 0
+
+
+def _percent(value):
+    return "n/a" if value is None else f"{100 * value:.2f}%"
+
+
+def format_metrics(metrics):
+    lines = [
+        f"model {metrics['model']} on {metrics['data']}",
+        f"{metrics['sentences']} sentences, {metrics['tokens']} tokens",
+        f"token accuracy        {_percent(metrics['accuracy'])}",
+        f"  in vocabulary       {_percent(metrics['in_vocabulary_accuracy'])} "
+        f"({metrics['in_vocabulary_tokens']} tokens)",
+        f"  out of vocabulary   {_percent(metrics['oov_accuracy'])} "
+        f"({metrics['oov_tokens']} tokens)",
+    ]
+    if "entities" in metrics:
+        entities = metrics["entities"]
+        lines.append(f"entity micro F1       {_percent(entities['f1'])} "
+                     f"(P {_percent(entities['precision'])}, R {_percent(entities['recall'])}, "
+                     f"{entities['support']} entities)")
+        for kind, scores in entities["per_type"].items():
+            lines.append(f"  {kind:<20}F1 {_percent(scores['f1'])} ({scores['support']})")
+    if "positive" in metrics:
+        positive = metrics["positive"]
+        lines.append(f"positive class {positive['label']!r}: F1 {_percent(positive['f1'])} "
+                     f"(P {_percent(positive['precision'])}, R {_percent(positive['recall'])}, "
+                     f"{positive['support']} tokens)")
+    lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    for label, scores in metrics["per_label"].items():
+        lines.append(f"{label:<16}{100 * scores['precision']:>10.2f}{100 * scores['recall']:>10.2f}"
+                     f"{100 * scores['f1']:>10.2f}{scores['support']:>9}")
+    if metrics["unknown_tags"]:
+        lines.append(f"tags unknown to the model (counted as errors): {metrics['unknown_tags']}")
+    return "\n".join(lines)

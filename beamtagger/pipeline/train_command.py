@@ -1,0 +1,98 @@
+"""``beamtagger train``: train a tagger on a tagged corpus and write a model directory."""
+import os
+import sys
+
+from beamtagger.errors import BeamtaggerError
+
+FORMATS = ("conllu", "conll")
+
+
+def add_arguments(parser):
+    data = parser.add_argument_group("data")
+    data.add_argument("--train", required=True, metavar="FILE", help="training corpus")
+    data.add_argument("--dev", required=True, metavar="FILE",
+                      help="development corpus (early stopping, reported metrics)")
+    data.add_argument("--format", default="conllu", choices=FORMATS,
+                      help="corpus format (default: conllu)")
+    data.add_argument("--tag-column", default="upos", metavar="COLUMN",
+                      help="CoNLL-U tag column: upos, xpos or misc:KEY (default: upos)")
+    data.add_argument("--binary-label", nargs="+", metavar="TAG", default=None,
+                      help="train a binary (sigmoid) tagger: tokens whose tag matches one of "
+                      "these patterns (fnmatch, e.g. 'B-*' 'I-*') are positive")
+    data.add_argument("--embeddings", metavar="STORE", default=None,
+                      help="embedding store directory (default: the GloVe 6B 50d store, "
+                      "imported on first use)")
+    parser.add_argument("--out", required=True, metavar="MODEL", help="model directory to write")
+    model = parser.add_argument_group("model")
+    model.add_argument("--units", type=int, default=128, help="LSTM units per direction")
+    model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
+    model.add_argument("--projection", type=int, default=0,
+                       help="size of the shared projection of each token (0: none)")
+    model.add_argument("--dropout", type=float, default=0.3)
+    model.add_argument("--oov-buckets", type=int, default=1024,
+                       help="hashed trainable rows for out-of-vocabulary words")
+    model.add_argument("--no-viterbi", action="store_true",
+                       help="plain arg-max decoding even for BIO label sets")
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
+    training.add_argument("--patience", type=int, default=4,
+                          help="stop after this many epochs without a better dev score")
+    training.add_argument("--batch-tokens", type=int, default=2048,
+                          help="padded tokens per batch (sentences are bucketed by length)")
+    training.add_argument("--learning-rate", type=float, default=2e-3)
+    training.add_argument("--word-drop", type=float, default=0.05,
+                          help="share of known words shown as OOV during training")
+    training.add_argument("--seed", type=int, default=1)
+    training.add_argument("--limit", type=int, default=0, metavar="N",
+                          help="use only the first N training sentences (quick runs)")
+
+
+def read_sentences(path, corpus_format, tag_column, role):
+    from beamtagger.corpus_readers import read_corpus
+
+    if corpus_format not in FORMATS:
+        raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of {FORMATS}")
+    if not os.path.isfile(path):
+        raise BeamtaggerError(f"{role} corpus {path} does not exist")
+    kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
+    sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
+    if not sentences:
+        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
+                              f"{corpus_format}?)")
+    return sentences
+
+
+def open_store(path):
+    from beamtagger.embedding_store import EmbeddingStore, ensure_default_store
+
+    return ensure_default_store() if path is None else EmbeddingStore.open(path)
+
+
+def run(args):
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
+
+    for name in ("epochs", "units", "layers", "batch_tokens", "patience"):
+        if getattr(args, name) < 1:
+            raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
+    train = read_sentences(args.train, args.format, args.tag_column, "training")
+    if args.limit:
+        train = train[:args.limit]
+    dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
+    store = open_store(args.embeddings)
+    config = TrainingConfig(
+        epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
+        dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,
+        batch_tokens=args.batch_tokens, learning_rate=args.learning_rate, seed=args.seed,
+        patience=args.patience, viterbi=not args.no_viterbi,
+        verbose=1 if sys.stdout.isatty() else 2)
+    binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
+    tag_column = args.tag_column if args.format == "conllu" else None
+    model, spec, report = train_tagger(train, dev, store, config, binary=binary,
+                                       tag_column=tag_column)
+    out = save_model_dir(model, spec, report, args.out)
+    size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    (metric, value), = report["best_dev"].items()
+    print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}; "
+          f"wrote {out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)")
+    return 0

@@ -1,0 +1,92 @@
+"""``beamtagger evaluate`` on a model trained by ``train_command_test``'s fixtures."""
+import json
+import shutil
+
+import pytest
+
+from beamtagger.pipeline import cli
+from beamtagger.tests.train_command_test import (conllu_slice, ewt_slices, subset_store,  # noqa: F401
+                                                 upos_model)
+
+pytest.importorskip("tensorflow")
+
+
+def evaluate(capsys, *args):
+    code = cli.main(["evaluate", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_metrics(upos_model, ewt_slices, subset_store, capsys):
+    code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                            "--data", ewt_slices[1], "--format", "conllu", "--json")
+    assert code == 0
+    metrics = json.loads(out)
+    assert metrics["sentences"] == 60
+    assert metrics["tokens"] == metrics["in_vocabulary_tokens"] + metrics["oov_tokens"]
+    assert metrics["oov_tokens"] > 0
+    assert 0.5 < metrics["accuracy"] <= 1.0  # 17 labels: chance is far below
+    assert set(metrics["per_label"]) >= {"NOUN", "VERB", "PUNCT"}
+    assert "entities" not in metrics  # UPOS is not a BIO label set
+    report = json.loads((upos_model / "training_report.json").read_text())
+    # The saved model is the best epoch's: evaluate reproduces the dev score training recorded.
+    best = max(epoch["dev_accuracy"] for epoch in report["epochs"])
+    assert metrics["accuracy"] == pytest.approx(best, abs=1e-9)
+
+
+def test_text_report(upos_model, ewt_slices, subset_store, capsys):
+    code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                            "--data", ewt_slices[1])
+    assert code == 0
+    assert "token accuracy" in out and "out of vocabulary" in out and "NOUN" in out
+
+
+def test_tag_unknown_to_the_model_is_reported_and_counted(upos_model, ewt_slices, subset_store,
+                                                          tmp_path, capsys):
+    text = open(ewt_slices[1], encoding="utf-8").read()
+    marked = tmp_path / "dev.conllu"
+    marked.write_text(text.replace("\tNOUN\t", "\tNOUNISH\t", 3), encoding="utf-8")
+    code, out, err = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                              "--data", str(marked), "--json")
+    assert code == 0
+    assert "NOUNISH" in err and "counted as errors" in err
+    metrics = json.loads(out)
+    assert metrics["unknown_tags"] == {"NOUNISH": 3}
+    assert metrics["per_label"]["NOUNISH"]["recall"] == 0.0
+
+
+def test_store_of_another_build_is_refused_unless_allowed(upos_model, ewt_slices, subset_store,
+                                                          tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(subset_store, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["fingerprint"] = "0" * 64
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = evaluate(capsys, "--model", str(upos_model), "--embeddings", str(other),
+                            "--data", ewt_slices[1])
+    assert code == 2 and "--allow-other-embeddings" in err and "Traceback" not in err
+    code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", str(other),
+                            "--data", ewt_slices[1], "--allow-other-embeddings", "--json")
+    assert code == 0 and json.loads(out)["tokens"] > 0
+
+
+def test_store_of_another_normalisation_is_refused(upos_model, ewt_slices, subset_store,
+                                                   tmp_path, capsys):
+    other = tmp_path / "other"
+    shutil.copytree(subset_store, other)
+    manifest = json.loads((other / "manifest.json").read_text())
+    manifest["normalization"] = ["lower"]
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    code, _, err = evaluate(capsys, "--model", str(upos_model), "--embeddings", str(other),
+                            "--data", ewt_slices[1], "--allow-other-embeddings")
+    assert code == 2 and "normalisation" in err
+
+
+def test_missing_model_and_empty_data_are_clear_errors(upos_model, subset_store, tmp_path, capsys):
+    code, _, err = evaluate(capsys, "--model", str(tmp_path / "nope"), "--embeddings",
+                            subset_store, "--data", str(tmp_path / "x.conllu"))
+    assert code == 2 and "does not exist" in err
+    (tmp_path / "empty.conll").write_text("\n\n")
+    code, _, err = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                            "--data", str(tmp_path / "empty.conll"), "--format", "conll")
+    assert code == 2 and "holds no sentences" in err and "Traceback" not in err

@@ -1,0 +1,135 @@
+"""``beamtagger train`` end to end on small slices of real EWT and WNUT-17 data."""
+import json
+import zipfile
+
+import pytest
+
+from beamtagger.pipeline import cli
+
+pytest.importorskip("tensorflow")
+
+
+def conllu_slice(source, out, sentences):
+    """The first ``sentences`` sentences of a CoNLL-U file, written to ``out``."""
+    kept, lines = 0, []
+    with open(source, encoding="utf-8") as handle:
+        for line in handle:
+            lines.append(line)
+            if not line.strip():
+                kept += 1
+                if kept == sentences:
+                    break
+    out.write_text("".join(lines), encoding="utf-8")
+    return str(out)
+
+
+def conll_slice(source, out, sentences):
+    return conllu_slice(source, out, sentences)  # blank line ends a sentence in both formats
+
+
+# evaluate_command_test imports these fixtures, which registers them a second time; the
+# cache keeps the store import and the training run to once per process.
+_BUILT = {}
+
+
+def _once(key, build):
+    if key not in _BUILT:
+        _BUILT[key] = build()
+    return _BUILT[key]
+
+
+@pytest.fixture(scope="session")
+def subset_store(shared_data, tmp_path_factory):
+    def build():
+        from beamtagger.embedding_import import import_embeddings
+
+        path = tmp_path_factory.mktemp("stores") / "glove-subset"
+        import_embeddings(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", path)
+        return str(path)
+    return _once("store", build)
+
+
+@pytest.fixture(scope="session")
+def ewt_slices(shared_data, tmp_path_factory):
+    def build():
+        folder = tmp_path_factory.mktemp("ewt")
+        ewt = shared_data / "ud-english-ewt"
+        return (conllu_slice(ewt / "en_ewt-ud-train.conllu", folder / "train.conllu", 300),
+                conllu_slice(ewt / "en_ewt-ud-dev.conllu", folder / "dev.conllu", 60))
+    return _once("ewt", build)
+
+
+@pytest.fixture(scope="session")
+def upos_model(ewt_slices, subset_store, tmp_path_factory):
+    def build():
+        out = tmp_path_factory.mktemp("models") / "upos"
+        train, dev = ewt_slices
+        code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conllu",
+                         "--embeddings", subset_store, "--out", str(out), "--epochs", "4",
+                         "--units", "16", "--projection", "24", "--batch-tokens", "512",
+                         "--learning-rate", "0.01"])
+        assert code == 0
+        return out
+    return _once("upos", build)
+
+
+def test_train_writes_a_small_self_describing_model(upos_model, subset_store, capsys):
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.model.saving import keras_file_arrays
+
+    assert sorted(p.name for p in upos_model.iterdir()) == [
+        "tagger.json", "tagger.keras", "training_report.json"]
+    spec = json.loads((upos_model / "tagger.json").read_text())
+    store = EmbeddingStore.open(subset_store)
+    assert spec["binding"] == {"fingerprint": store.fingerprint, "dim": 50,
+                               "normalization": list(store.normalization)}
+    assert spec["head"] == "softmax" and "NOUN" in spec["labels"] and spec["tag_column"] == "upos"
+    assert spec["model_config"]["projection"] == 24
+    report = json.loads((upos_model / "training_report.json").read_text())
+    assert [epoch["epoch"] for epoch in report["epochs"]] == [1, 2, 3, 4]
+    assert all(0 < epoch["dev_accuracy"] <= 1 and epoch["loss"] > 0 for epoch in report["epochs"])
+    arrays = keras_file_arrays(upos_model / "tagger.keras")
+    assert not [name for name in arrays if "optimizer" in name]
+    assert max(shape[0] for shape in arrays.values()) < store.count  # no vocabulary table
+    with zipfile.ZipFile(upos_model / "tagger.keras") as archive:
+        assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
+
+
+def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path):
+    wnut = shared_data / "wnut17"
+    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 150)
+    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 40)
+    out = tmp_path / "binary"
+    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                     "--units", "8", "--binary-label", "B-*", "I-*"])
+    assert code == 0
+    spec = json.loads((out / "tagger.json").read_text())
+    assert spec["head"] == "sigmoid" and spec["labels"] == ["no", "yes"]
+    assert spec["binary_labels"]["patterns"] == ["B-*", "I-*"]
+    assert spec["model_config"]["num_outputs"] == 1
+    report = json.loads((out / "training_report.json").read_text())
+    assert "dev_positive_f1" in report["epochs"][0]
+
+
+@pytest.mark.parametrize("problem, make_args, message", [
+    ("empty training file", lambda tmp, dev: ["--train", str(tmp / "empty.conllu"), "--dev", dev],
+     "holds no sentences"),
+    ("missing dev file", lambda tmp, dev: ["--train", dev, "--dev", str(tmp / "nope.conllu")],
+     "does not exist"),
+])
+def test_bad_input_is_one_clear_line(problem, make_args, message, ewt_slices, subset_store,
+                                     tmp_path, capsys):
+    (tmp_path / "empty.conllu").write_text("")
+    code = cli.main(["train", *make_args(tmp_path, ewt_slices[1]), "--embeddings", subset_store,
+                     "--out", str(tmp_path / "m")])
+    err = capsys.readouterr().err
+    assert code == 2, problem
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1], "--format", "tsv",
+                  "--out", "x"])
+    assert "invalid choice: 'tsv'" in capsys.readouterr().err
