@@ -63,8 +63,10 @@ class BucketByLength(beam.PTransform):
             segments
             | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
                 typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
-            | "CollectBatches" >> beam.ParDo(_CollectBatchesFn(
-                self.max_batch_tokens, self.max_buffering_secs, self.clock)))
+            | "CollectBatches" >> beam.ParDo(
+                _CollectBatchesWithBufferingFn(
+                    self.max_batch_tokens, self.max_buffering_secs, self.clock)
+                if self.max_buffering_secs else _CollectBatchesFn(self.max_batch_tokens)))
 
 
 def _key_by_length(segment):
@@ -73,6 +75,39 @@ def _key_by_length(segment):
 
 
 class _CollectBatchesFn(beam.DoFn):
+    """Flushes at the token budget and at the end of the window (bounded input)."""
+    SEGMENTS = BagStateSpec("segments", coders.FastPrimitivesCoder())
+    COUNT = CombiningValueStateSpec("count", coders.VarIntCoder(), CountCombineFn())
+    WINDOW_END = TimerSpec("window_end", TimeDomain.WATERMARK)
+
+    def __init__(self, max_batch_tokens):
+        self.max_batch_tokens = max_batch_tokens
+
+    def process(self, element, window=beam.DoFn.WindowParam,
+                segments=beam.DoFn.StateParam(SEGMENTS), count=beam.DoFn.StateParam(COUNT),
+                window_end=beam.DoFn.TimerParam(WINDOW_END)):
+        (length, _), segment = element
+        # max_timestamp (as Java's GroupIntoBatches): the end-of-window flush is stamped
+        # inside the window it belongs to.
+        window_end.set(window.max_timestamp())
+        segments.add(segment)
+        count.add(1)
+        if count.read() >= max(1, self.max_batch_tokens // length):
+            yield from _flush(segments, count)
+
+    @on_timer(WINDOW_END)
+    def on_window_end(self, segments=beam.DoFn.StateParam(SEGMENTS),
+                      count=beam.DoFn.StateParam(COUNT)):
+        yield from _flush(segments, count)
+
+
+class _CollectBatchesWithBufferingFn(beam.DoFn):
+    """As _CollectBatchesFn, and flushes a partial batch after ``max_buffering_secs``.
+
+    A separate DoFn because a processing-time timer in a pipeline makes Beam's DirectRunner
+    leave the fast FnApiRunner for the BundleBasedDirectRunner (direct_runner.py,
+    _FnApiRunnerSupportVisitor), so batch jobs must not declare one.
+    """
     SEGMENTS = BagStateSpec("segments", coders.FastPrimitivesCoder())
     COUNT = CombiningValueStateSpec("count", coders.VarIntCoder(), CountCombineFn())
     WINDOW_END = TimerSpec("window_end", TimeDomain.WATERMARK)
@@ -88,34 +123,32 @@ class _CollectBatchesFn(beam.DoFn):
                 window_end=beam.DoFn.TimerParam(WINDOW_END),
                 buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
         (length, _), segment = element
-        # max_timestamp (as Java's GroupIntoBatches): the end-of-window flush is stamped
-        # inside the window it belongs to.
         window_end.set(window.max_timestamp())
         segments.add(segment)
         count.add(1)
         size = count.read()
-        if size == 1 and self.max_buffering_secs:
+        if size == 1:
             buffering_end.set(self.clock() + self.max_buffering_secs)
         if size >= max(1, self.max_batch_tokens // length):
-            yield from self._flush(segments, count, buffering_end)
+            buffering_end.clear()
+            yield from _flush(segments, count)
 
     @on_timer(WINDOW_END)
     def on_window_end(self, segments=beam.DoFn.StateParam(SEGMENTS),
                       count=beam.DoFn.StateParam(COUNT),
                       buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
-        yield from self._flush(segments, count, buffering_end)
+        buffering_end.clear()
+        yield from _flush(segments, count)
 
     @on_timer(BUFFERING_END)
     def on_buffering_end(self, segments=beam.DoFn.StateParam(SEGMENTS),
-                         count=beam.DoFn.StateParam(COUNT),
-                         buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
-        yield from self._flush(segments, count, buffering_end)
+                         count=beam.DoFn.StateParam(COUNT)):
+        yield from _flush(segments, count)
 
-    def _flush(self, segments, count, buffering_end):
-        batch = list(segments.read())
-        segments.clear()
-        count.clear()
-        if self.max_buffering_secs:
-            buffering_end.clear()
-        if batch:
-            yield batch
+
+def _flush(segments, count):
+    batch = list(segments.read())
+    segments.clear()
+    count.clear()
+    if batch:
+        yield batch

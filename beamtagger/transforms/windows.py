@@ -15,6 +15,7 @@ soon as its last window arrives, in batch and in streaming pipelines alike.
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam import typehints
 from apache_beam.transforms.combiners import CountCombineFn
 import numpy as np
 from apache_beam.coders import coders
@@ -27,6 +28,8 @@ from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord
 DEFAULT_WINDOW = 256
 DEFAULT_OVERLAP = 64
 LONG_RECORDS = "long_records"
+# Record keys are strings: a deterministic key coder for the stateful stitching.
+_KEYED = typehints.Tuple[str, typehints.Any]
 EMPTY = "empty"
 ERRORS = "errors"
 
@@ -134,8 +137,10 @@ class StitchWindows(beam.PTransform):
     def expand(self, long_records_and_windows):
         long_records, window_results = long_records_and_windows
         out = (
-            (long_records | "AsRecordPart" >> beam.MapTuple(lambda k, record: (k, (0, record))),
-             window_results | "AsWindowPart" >> beam.MapTuple(lambda k, result: (k, (1, result))))
+            (long_records | "AsRecordPart" >> beam.MapTuple(
+                lambda k, record: (k, (0, record))).with_output_types(_KEYED),
+             window_results | "AsWindowPart" >> beam.MapTuple(
+                 lambda k, result: (k, (1, result))).with_output_types(_KEYED))
             | "Merge" >> beam.Flatten()
             | "Stitch" >> beam.ParDo(_StitchFn(self.model_dir)).with_outputs(ERRORS, main="tagged"))
         return StitchResult(out.tagged, out[ERRORS])

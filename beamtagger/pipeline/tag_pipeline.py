@@ -1,0 +1,68 @@
+"""The ``beamtagger tag`` pipeline, top to bottom in the order the data flows.
+
+    files --ReadRecords--> records --TagText--> tagged records --WriteResults--> PREFIX-*.<format>
+                 \\                      \\
+                  dead letters ----------+--WriteDeadLetters--> PREFIX-errors-*.jsonl
+
+Every input record ends up in exactly one of the two outputs.
+"""
+import dataclasses
+import time
+from typing import Optional
+
+import apache_beam as beam
+
+from beamtagger.transforms import ReadRecords, TagText, WriteDeadLetters, WriteResults
+from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
+from beamtagger.transforms.windows import DEFAULT_OVERLAP, DEFAULT_WINDOW
+
+
+@dataclasses.dataclass
+class TagJob:
+    """What to tag, with what, and where the results go (the ``beamtagger tag`` options)."""
+    input_pattern: str
+    output_prefix: str
+    input_format: str = "text"
+    output_format: str = "jsonl"
+    model_dir: Optional[str] = None      # None: the bundled model
+    store_path: Optional[str] = None     # None: the default store
+    text_field: str = "text"
+    id_field: str = "id"
+    window: int = DEFAULT_WINDOW
+    overlap: int = DEFAULT_OVERLAP
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
+    max_buffering_secs: Optional[float] = None
+    accelerator: Optional[str] = None
+    vector_dtype: str = "float32"
+    allow_other_embeddings: bool = False
+    num_shards: int = 0
+    progress_every_secs: Optional[float] = None
+
+
+def build_tag_pipeline(pipeline, job):
+    read = pipeline | "ReadRecords" >> ReadRecords(
+        job.input_pattern, job.input_format, job.text_field, job.id_field)
+
+    tagged = read.records | "TagText" >> TagText(
+        model_dir=job.model_dir, store_path=job.store_path, window=job.window,
+        overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
+        max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
+        vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
+        progress_every_secs=job.progress_every_secs)
+
+    _ = tagged.tagged | "WriteResults" >> WriteResults(
+        job.output_prefix, job.output_format, job.num_shards)
+
+    _ = ((read.errors, tagged.errors)
+         | "AllDeadLetters" >> beam.Flatten()
+         | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix))
+    return pipeline
+
+
+def run_tag_job(job, options):
+    """Builds and runs the pipeline; returns (PipelineResult, seconds until it finished)."""
+    start = time.monotonic()
+    pipeline = build_tag_pipeline(beam.Pipeline(options=options), job)
+    result = pipeline.run()
+    result.wait_until_finish()
+    return result, time.monotonic() - start
