@@ -18,6 +18,7 @@ one call per sentence, best of --repeat passes on a warm tokenizer, plus the fir
   python bench/tokenizer_bench.py --tiny     # 200 sentences, one pass: correctness only
 """
 import argparse
+import os
 import pickle
 import sys
 import time
@@ -122,16 +123,18 @@ def measure(name, factory, spans_of, pairs, repeat):
     started = time.perf_counter()
     predicted = [spans_of(tokenizer, text) for text in texts]
     cold_s = time.perf_counter() - started
-    warm_s = cold_s
+    warm_s, warm_cpu_s = cold_s, float("inf")
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         for text in texts:
             spans_of(tokenizer, text)
         warm_s = min(warm_s, time.perf_counter() - started)
+        warm_cpu_s = min(warm_cpu_s, time.process_time() - started_cpu)
     tokens = sum(len(spans) for spans in predicted)
     result = {"name": name, "construct_s": construct_s, "tokens": tokens,
               "cold_tokens_per_s": tokens / cold_s, "tokens_per_s": tokens / warm_s,
-              "sentences_per_s": len(texts) / warm_s}
+              "sentences_per_s": len(texts) / warm_s,
+              "tokens_per_cpu_s": tokens / warm_cpu_s if repeat else None}
     if name == "beamtagger":
         started = time.perf_counter()
         pickle.loads(pickle.dumps(tokenizer))
@@ -144,11 +147,22 @@ def measure(name, factory, spans_of, pairs, repeat):
     return result
 
 
+def library_versions():
+    versions = {}
+    for name in ("spacy", "nltk"):
+        try:
+            versions[name] = __import__(name).__version__
+        except ImportError:
+            versions[name] = None
+    return versions
+
+
 def markdown(report):
     rows = [[r["name"], f"{r['exact_match']:.1%}", f"{r['precision']:.2%}",
              f"{r['recall']:.2%}", f"{r['f1']:.2%}", bench_common.fmt(r["tokens_per_s"]),
-             bench_common.fmt(r["sentences_per_s"]), bench_common.fmt(r["cold_tokens_per_s"]),
-             bench_common.fmt(r["construct_s"], 2)] for r in report["results"]]
+             bench_common.fmt(r["sentences_per_s"]), bench_common.fmt(r["tokens_per_cpu_s"]),
+             bench_common.fmt(r["cold_tokens_per_s"]), bench_common.fmt(r["construct_s"], 2)]
+            for r in report["results"]]
     reference = report["results"][0]
     lines = ["## Tokenizer: speed and agreement with EWT", "",
              f"Command: `{report['command']}`. Text: the `# text` lines of EWT dev "
@@ -157,10 +171,19 @@ def markdown(report):
              f"{report['repeat']} warm passes.", "",
              bench_common.markdown_table(
                  ["tokenizer", "exact sentences", "precision", "recall", "F1", "tokens/s",
-                  "sentences/s", "tokens/s, first pass", "construct s"], rows)]
+                  "sentences/s", "tokens per CPU s", "tokens/s, first pass", "construct s"],
+                 rows)]
     ours = next(r for r in report["results"] if r["name"] == "beamtagger")
+    machine = report["machine"]
     lines += [f"beamtagger pickle round trip (rebuilds spaCy): {ours['pickle_round_trip_s']:.2f} s;"
-              f" `tokenize_many`: {ours['tokenize_many_tokens_per_s']:,.0f} tokens/s.", ""]
+              f" `tokenize_many`: {ours['tokenize_many_tokens_per_s']:,.0f} tokens/s. "
+              f"Loading spaCy's English data the first time in a process: "
+              f"{report['spacy_first_load_s']:.2f} s. Machine: {machine['cpu']}, "
+              f"{machine['cores']} cores, load average {report['load_average'][0]:.1f} before / "
+              f"{report['load_average'][1]:.1f} after (other jobs share it: the CPU-time rate is "
+              "the steadier speed figure). Versions: "
+              + ", ".join(f"{name} {version}" for name, version in report["versions"].items()
+                          if version) + ".", ""]
     return "\n".join(lines) + "\n"
 
 
@@ -168,11 +191,20 @@ def main(argv=None):
     args = parse_args(argv)
     bench_common.require_shared_data()
     pairs = ewt_reference(bench_common.EWT_DEV, args.limit)
+    # Load spaCy's English data once up front, so "construct s" compares the tokenizers
+    # themselves and not who happened to import spaCy first.
+    started = time.perf_counter()
+    import spacy
+    spacy.blank("en")
+    spacy_load_s = time.perf_counter() - started
+    load_before = os.getloadavg()[0]
     results = [measure(name, factory, spans_of, pairs, args.repeat)
                for name, (factory, spans_of) in candidates(not args.no_nltk).items()]
     report = {"command": " ".join(["python", "bench/tokenizer_bench.py"] + (argv or sys.argv[1:])),
               "when": bench_common.now(), "machine": bench_common.machine(),
-              "repeat": args.repeat, "results": results}
+              "load_average": [load_before, os.getloadavg()[0]],
+              "spacy_first_load_s": spacy_load_s, "repeat": args.repeat,
+              "versions": library_versions(), "results": results}
     bench_common.save_results("tokenizer" + ("-tiny" if args.tiny else ""), report,
                               markdown(report))
     return 0
