@@ -113,7 +113,7 @@ def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
 
 def parse_conll_lines(lines: Iterable[NumberedLine], source, on_error="raise",
                       stats: Optional[ReadStats] = None) -> Iterator[Sentence]:
-    """Parses two-column CoNLL/IOB from ``(line_number, bytes_or_str)`` pairs (see ``read_conll``)."""
+    """Parses two-column CoNLL/IOB from ``(line_number, bytes_or_str)`` pairs (see read_conll)."""
     _check_on_error(on_error)
     source = str(source)
     return _parse_blocks(lines, source, on_error, stats,

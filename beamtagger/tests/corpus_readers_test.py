@@ -174,7 +174,8 @@ def test_conllu_skip_counts_bad_sentences(tmp_path):
             f"# sent_id = b1\n1\tX\tx\tX\n2\tY\ty\tX\tX\t_\t1\tdep\t_\t_\n\n"
             f"# sent_id = g2\n{good}\n").encode() + (
             b"# sent_id = b2\n1\t\xff\tx\tX\tX\t_\t0\troot\t_\t_\n\n") + (
-            f"# sent_id = b3\n2\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n\n# sent_id = g3\n{good}").encode()
+            f"# sent_id = b3\n2\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n\n"
+            f"# sent_id = g3\n{good}").encode()
     path = write(tmp_path, text)
     stats = ReadStats()
     sentences = list(read_conllu(path, on_error="skip", stats=stats))
