@@ -2,8 +2,10 @@
 early stopping on the dev metric, and the model directory.
 
 ``fit`` reads a ``tf.data`` generator whose output signature leaves B and T unknown, so the train
-step is traced once for every batch shape (measured: one trace over a whole EWT epoch; see
-``model_training_test``); a PyDataset would pin T to the first batches Keras peeks at.
+step is not retraced per batch length. Measured on 2,000 EWT sentences, 42 batches of 40
+distinct widths, 4 epochs: Keras traced ``train_step`` twice in all (at the start), and the same
+with a ``keras.utils.PyDataset`` (Keras relaxes the shapes it peeks at); ``model_training_test``
+checks it. The generator is kept for its explicit signature and its per-epoch reshuffling.
 """
 import dataclasses
 import time
