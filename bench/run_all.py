@@ -38,8 +38,10 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="the markdown file to write")
     parser.add_argument("--tiny", action="store_true", help="every script in its tiny mode")
-    parser.add_argument("--only", nargs="*", help="run only these scripts (file names); the "
+    parser.add_argument("--only", nargs="+", help="run only these scripts (file names); the "
                         "others' sections come from bench/results/ of an earlier run")
+    parser.add_argument("--assemble-only", action="store_true",
+                        help="run nothing: write OUT from the sections in bench/results/")
     return parser.parse_args(argv)
 
 
@@ -50,7 +52,7 @@ def main(argv=None):
     timings = {}
     ran = set()
     for script, _ in SCRIPTS:
-        if script in ran or (args.only and script not in args.only):
+        if script in ran or args.assemble_only or (args.only and script not in args.only):
             continue
         ran.add(script)
         argv = [sys.executable, str(BENCH / script)] + (["--tiny"] if args.tiny else [])

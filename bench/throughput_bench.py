@@ -264,6 +264,10 @@ def child_main(args):
 
 # ---------------------------------------------------------------- parent: prepare, run, report
 
+def units(tiny):
+    return 16 if tiny else 300
+
+
 def prepare(work, tiny, sizes):
     """Text inputs, the default store (or a small one in tiny mode) and both models."""
     from beamtagger import embedding_store
@@ -280,11 +284,10 @@ def prepare(work, tiny, sizes):
         pattern, lines, tokens = bench_models.write_text_files(sentences, work / f"text-{name}",
                                                               target)
         inputs[name] = {"pattern": pattern, "lines": lines, "corpus_tokens": tokens}
-    units = 16 if tiny else 300
-    model_dir = bench_models.build_tagger_dir(store, work / "tagger", units=units)
+    model_dir = bench_models.build_tagger_dir(store, work / "tagger", units=units(tiny))
     keras_model = work / "embedded.keras"
     bench_models.build_embedded_keras_model(np.asarray(store.vectors, dtype=np.float32),
-                                            units=units).save(keras_model)
+                                            units=units(tiny)).save(keras_model)
     return store, inputs, model_dir, keras_model
 
 
@@ -369,8 +372,8 @@ def run(args, work):
         profiles[case] = str(bench_common.RESULTS_DIR / f"profile-{case}-{name}.prof.txt")
     report = {"machine": bench_common.machine(), "date": bench_common.now(),
               "command": "python bench/throughput_bench.py" + (" --tiny" if args.tiny else ""),
-              "tiny": args.tiny, "inputs": inputs, "store": {"path": store.path, "dim": store.dim,
-                                                             "count": store.count},
+              "tiny": args.tiny, "units": units(args.tiny), "inputs": inputs,
+              "store": {"path": store.path, "dim": store.dim, "count": store.count},
               "results": results, "ratios": ratios(results, size_names), "profiles": profiles,
               "total_seconds": time.perf_counter() - started}
     report["scaling"] = scaling(results, inputs)
@@ -404,7 +407,8 @@ def markdown(report, size_names):
              f"Command: `{report['command']}`. Input: EWT train as plain text "
              f"({report['inputs'][corpus]['lines']:,} sentences, one a line, space-joined tokens), "
              f"and the same repeated ({report['inputs'][large]['lines']:,} lines). Tagger: "
-             f"BiLSTM 300 units over the {report['store']['count']:,} x {report['store']['dim']} "
+             f"BiLSTM {report['units']} units over the {report['store']['count']:,} x "
+             f"{report['store']['dim']} "
              "GloVe store, 18 labels, random weights. Tokens are counted after beamtagger's "
              "tokenizer (A cuts sentences at 128 tokens and counts only the tokens it tags).", ""]
     rows = []

@@ -1,0 +1,95 @@
+"""The benchmark scripts in bench/ run end to end in their tiny mode and report consistent counts.
+
+Correctness only: tiny inputs, tiny models, no timing asserted. Each script runs as users run it
+(a subprocess), writing its results into a temporary folder instead of bench/results/.
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
+
+
+def run_script(name, tmp_path, *args):
+    results = tmp_path / "results"
+    env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    completed = subprocess.run([sys.executable, str(BENCH / name), *map(str, args)],
+                               cwd=BENCH.parent, env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return results
+
+
+def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path):
+    results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
+    report = json.loads((results / "throughput.json").read_text())
+    by_case = {(r["case"], r["size"]): r for r in report["results"]}
+    assert {case for case, _ in by_case} == set("ABCDE")
+    corpus = report["inputs"]["corpus"]
+    # The same tokenizer everywhere: C (tokenized up front) and D, E (the pipeline) agree, and
+    # every input line comes out as one JSON Lines record.
+    for size in ("corpus", "large"):
+        tokens = by_case[("C", size)]["tokens"]
+        assert by_case[("D", size)]["tokens"] == tokens == by_case[("E", size)]["tokens"]
+        assert by_case[("D", size)]["output_lines"] == report["inputs"][size]["lines"]
+        assert by_case[("E", size)]["output_lines"] == report["inputs"][size]["lines"]
+    assert by_case[("A", "corpus")]["output_lines"] == corpus["lines"]
+    assert by_case[("C", "corpus")]["padding_efficiency"] == 1.0
+    for result in report["results"]:
+        assert result["seconds"] > 0 and result["peak_tree_rss_mib"] > 0
+        assert 0 < result["padding_efficiency"] <= 1
+    # A and B pad every sentence to 128.
+    assert by_case[("B", "corpus")]["slots"] == 128 * corpus["lines"]
+    assert report["ratios"]["corpus"]["D/A"] > 0
+    assert report["scaling"]["marginal_tokens_per_s"] > 0
+    assert (results / "throughput.md").read_text().startswith("## 1. Tagging throughput")
+    assert "## 4. Scaling" in (results / "throughput-scaling.md").read_text()
+
+
+def test_training_bench_pads_less_with_buckets(shared_data, tmp_path):
+    results = run_script("training_bench.py", tmp_path, "--tiny")
+    report = json.loads((results / "training.json").read_text())
+    bucketed, padded = report["results"]["bucketed"], report["results"]["padded"]
+    assert bucketed["tokens"] == padded["tokens"] > 0
+    assert bucketed["sentences"] == padded["sentences"] == 120
+    assert bucketed["slots"] < padded["slots"] == 128 * 120
+    assert bucketed["loss"] == bucketed["loss"] and padded["loss"] == padded["loss"]  # not NaN
+    assert "## 3. Training batching" in (results / "training.md").read_text()
+
+
+def test_model_size_bench_measures_both_layouts(shared_data, tmp_path):
+    results = run_script("model_size_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
+    report = json.loads((results / "model_size.json").read_text())
+    sizes = report["sizes"]
+    # The embedded model holds the whole table; the model directory holds none of it.
+    assert sizes["embedded_keras"] > sizes["store"] * 0.9
+    assert sizes["tagger_dir"] < sizes["store"] / 5
+    assert report["shared"]["models"] == report["models"] == 3
+    assert len(report["shared"]["uss_after_each"]) == 3
+    assert report["embedded"]["models"] == report["embedded_measured"] >= 1
+    for mode in ("shared", "copies"):
+        assert len(report["workers"][mode]["workers"]) == 2
+    assert "## 2. Model and memory" in (results / "model_size.md").read_text()
+
+
+def test_run_all_assembles_sections_in_order(tmp_path):
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("throughput", "model_size", "training", "throughput-scaling", "store"):
+        (results / f"{name}.md").write_text(f"## section {name}\n")
+    env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results)}
+    out = tmp_path / "BENCHMARKS.md"
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "run_all.py"), "--out", str(out), "--assemble-only"],
+        cwd=BENCH.parent, env=env, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr
+    text = out.read_text()
+    assert text.startswith("# Benchmarks")
+    assert "- Machine: " in text and "- Date: " in text and "bench/run_all.py --out" in text
+    order = [text.index(f"## section {name}") for name in
+             ("throughput", "model_size", "training", "throughput-scaling", "store")]
+    assert order == sorted(order)
+    assert "## 5. GPU" in text
