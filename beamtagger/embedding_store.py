@@ -206,37 +206,20 @@ class EmbeddingStore:
 
     def rows(self, tokens: Sequence[str]) -> np.ndarray:
         """Row of each token after the normalization chain; int64 (N,), -1 = out of vocabulary."""
-        return self.rows_and_steps(tokens)[0]
+        return self._find(tokens, with_steps=False)[0]
 
     def rows_and_steps(self, tokens: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         """Rows as in ``rows`` plus, per token, the index of the chain step that found it
         (int8, -1 = out of vocabulary)."""
-        get = self._word_index().get
-        first_step = self._steps[0]
-        if self.normalization[0] == "exact":
-            forms = list(tokens)
-        else:
-            forms = [first_step(token) for token in tokens]
-        rows = np.array([get(form, -1) for form in forms], dtype=np.int64)
-        steps = np.where(rows >= 0, 0, -1).astype(np.int8)
-        missing = np.flatnonzero(rows < 0)
-        missing_forms = [forms[i] for i in missing]
-        for step_number, step in enumerate(self._steps[1:], start=1):
-            if not missing.size:
-                break
-            missing_forms = [step(form) for form in missing_forms]
-            found = np.array([get(form, -1) for form in missing_forms], dtype=np.int64)
-            hit = found >= 0
-            rows[missing[hit]] = found[hit]
-            steps[missing[hit]] = step_number
-            missing = missing[~hit]
-            missing_forms = [form for form, was_hit in zip(missing_forms, hit) if not was_hit]
-        return rows, steps
+        return self._find(tokens, with_steps=True)
 
     def lookup(self, tokens: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
         """float32 (N, dim) vectors (zeros for OOV) and a bool (N,) in-vocabulary flag."""
-        rows = self.rows(tokens)
-        return self.gather(rows), rows >= 0
+        rows = self._find(tokens, with_steps=False)[0]
+        in_vocab = rows >= 0
+        out = np.empty((len(rows), self.dim), dtype=np.float32)
+        self._gather_into(rows, in_vocab, out)
+        return out, in_vocab
 
     def gather(self, rows, out=None, dtype=np.float32) -> np.ndarray:
         """Vectors of ``rows`` (any shape; -1 gives a zero vector) as ``rows.shape + (dim,)``.
@@ -252,20 +235,63 @@ class EmbeddingStore:
             raise ValueError(f"out must be a C-contiguous array of shape {shape}, "
                              f"got {out.shape}")
         flat_rows = rows.reshape(-1)
-        flat_out = out.reshape(-1, self.dim)
-        if flat_rows.size == 0:
-            return out
-        if flat_rows.min() < -1 or flat_rows.max() >= self.count:
+        if flat_rows.size and (flat_rows.min() < -1 or flat_rows.max() >= self.count):
             raise IndexError(f"rows must lie in [-1, {self.count}), got "
                              f"[{flat_rows.min()}, {flat_rows.max()}]")
-        oov = flat_rows < 0
-        safe_rows = np.where(oov, 0, flat_rows)
-        if flat_out.dtype == self.dtype:
-            np.take(self.vectors, safe_rows, axis=0, out=flat_out, mode="clip")
-        else:
-            flat_out[...] = self.vectors[safe_rows]
-        flat_out[oov] = 0
+        self._gather_into(flat_rows, flat_rows >= 0, out.reshape(-1, self.dim))
         return out
+
+    def _find(self, tokens, with_steps):
+        # Per-token work stays in one dict probe in a list comprehension; the later steps of
+        # the chain run only on the tokens still missing, usually a few per batch. A lookup
+        # of one 16-token sentence costs a few microseconds, so the fixed numpy overhead per
+        # call is kept small too (see bench/store_bench.py).
+        get = self._word_index().get
+        if self.normalization[0] == "exact":
+            forms = tokens if isinstance(tokens, list) else list(tokens)
+        else:
+            first_step = self._steps[0]
+            forms = [first_step(token) for token in tokens]
+        found = [get(form, -1) for form in forms]
+        steps = np.zeros(len(found), dtype=np.int8) if with_steps else None
+        if len(self._steps) > 1 and -1 in found:
+            missing = [i for i, row in enumerate(found) if row < 0]
+            missing_forms = [forms[i] for i in missing]
+            for step_number, step in enumerate(self._steps[1:], start=1):
+                still_missing, still_missing_forms = [], []
+                for i, form in zip(missing, map(step, missing_forms)):
+                    row = get(form, -1)
+                    if row < 0:
+                        still_missing.append(i)
+                        still_missing_forms.append(form)
+                    else:
+                        found[i] = row
+                        if with_steps:
+                            steps[i] = step_number
+                missing, missing_forms = still_missing, still_missing_forms
+                if not missing:
+                    break
+        rows = np.array(found, dtype=np.int64)
+        if with_steps:
+            steps[rows < 0] = -1
+        return rows, steps
+
+    def _gather_into(self, rows, in_vocab, out):
+        """Fills the 2-D ``out`` with the vectors of 1-D ``rows``, all within [-1, count)."""
+        if not rows.size:
+            return
+        all_in_vocab = in_vocab.all()
+        safe_rows = rows if all_in_vocab else np.where(in_vocab, rows, 0)
+        if out.dtype == self.dtype:
+            # mode="clip" (rows are already checked) lets np.take write straight into out;
+            # the default mode="raise" goes through a temporary buffer.
+            np.take(self.vectors, safe_rows, axis=0, out=out, mode="clip")
+        else:
+            # np.take then one cast: 2.6x faster than casting through fancy indexing
+            # (out[...] = vectors[rows]) for 8,192 rows of a 400k x 300 float16 table.
+            np.copyto(out, np.take(self.vectors, safe_rows, axis=0, mode="clip"))
+        if not all_in_vocab:
+            out[~in_vocab] = 0
 
     def __len__(self):
         return self.count
