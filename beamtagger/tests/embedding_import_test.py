@@ -145,6 +145,18 @@ def test_npy_problems(tmp_path):
     assert (report.count, report.lines_skipped) == (2, 1)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_truncated_npy(tmp_path, order):
+    np.save(tmp_path / "emb.npy", np.asarray(random_vectors(3, 4), order=order))
+    (tmp_path / "emb.npy").write_bytes((tmp_path / "emb.npy").read_bytes()[:-8])
+    (tmp_path / "words.txt").write_text("a\nb\nc\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="the file ends before row 1 .*truncated"):
+        import_embeddings(tmp_path / "emb.npy", tmp_path / "s", words=tmp_path / "words.txt")
+    (tmp_path / "emb.npy").write_bytes(b"not numpy")
+    with pytest.raises(BeamtaggerError, match="not a readable .npy file"):
+        import_embeddings(tmp_path / "emb.npy", tmp_path / "s", words=tmp_path / "words.txt")
+
+
 def test_fast_and_careful_text_readers_agree_bit_for_bit(tmp_path, monkeypatch):
     vectors = random_vectors(300, 9, seed=5)
     words = [f"w{i}" for i in range(300)]
