@@ -1,0 +1,190 @@
+"""``beamtagger tag`` end to end: outputs, nothing lost, checks before start, runners, Dataflow graph."""
+import glob
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from beamtagger.corpus_readers import read_conllu
+from beamtagger.pipeline import cli
+from beamtagger.tests.conftest import REPO_ROOT
+from beamtagger.tests.train_command_test import (conllu_slice, ewt_slices,  # noqa: F401
+                                                 subset_store, upos_model)
+
+pytest.importorskip("tensorflow")
+
+
+def tag(capsys, *args):
+    code = cli.main(["tag", "--progress-every", "0", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def read_jsonl(pattern):
+    rows = []
+    for path in sorted(glob.glob(pattern)):
+        with open(path, encoding="utf-8") as handle:
+            rows.extend(json.loads(line) for line in handle)
+    return rows
+
+
+def test_every_bad_record_is_a_dead_letter_and_the_job_succeeds(tmp_path, upos_model,
+                                                                subset_store, capsys,
+                                                                monkeypatch):
+    from beamtagger.model.inference import TaggerRunner
+
+    real_predict = TaggerRunner.predict
+
+    def predict_failing_on_seven_tokens(self, vectors, *args):
+        if vectors.shape[1] == 7:
+            raise RuntimeError("simulated tagger failure")
+        return real_predict(self, vectors, *args)
+
+    # In-process DirectRunner: the tag stage runs in this process and sees the patch.
+    monkeypatch.setattr(TaggerRunner, "predict", predict_failing_on_seven_tokens)
+    lines = [
+        json.dumps({"id": "g1", "text": "Hello world .", "lang": "en"}).encode(),
+        json.dumps({"id": "g2", "text": ""}).encode(),
+        json.dumps({"id": "poison", "text": "one two three four five six seven"}).encode(),
+        json.dumps({"id": "long", "text": " ".join(f"w{i}" for i in range(20))}).encode(),
+        b'{"id": "bad-utf8", "text": "caf\xe9"}',
+        b"{not json",
+        json.dumps({"id": "nofield", "body": "x"}).encode(),
+        b"",
+        json.dumps({"id": "g3", "text": "Short one"}).encode(),
+    ]
+    source = tmp_path / "mixed.jsonl"
+    source.write_bytes(b"\n".join(lines) + b"\n")
+    prefix = str(tmp_path / "out" / "mixed")
+    code, out, _ = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                       str(upos_model), "--embeddings", subset_store, "--window", "7",
+                       "--overlap", "2")
+    assert code == 0
+    results = {row["id"]: row for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
+    errors = {e["source"].rsplit(":", 1)[1]: e for e in read_jsonl(prefix + "-errors-*.jsonl")}
+    assert set(results) == {"g1", "g2", "g3"}
+    assert results["g1"]["lang"] == "en"
+    assert [t["text"] for t in results["g1"]["tokens"]] == ["Hello", "world", "."]
+    assert results["g1"]["tokens"][1]["start"] == 6 and results["g1"]["tokens"][1]["end"] == 11
+    assert results["g2"]["tokens"] == []
+    assert sorted(errors) == ["3", "4", "5", "6", "7"]
+    assert errors["3"]["stage"] == "tag" and "simulated tagger failure" in errors["3"]["reason"]
+    assert errors["4"]["stage"] == "tag" and errors["4"]["record"].startswith("w0 w1")
+    assert "not valid UTF-8" in errors["5"]["reason"] and errors["5"]["record"].endswith('caf\\xe9"}')
+    assert errors["6"]["reason"].startswith("invalid JSON")
+    assert errors["7"]["reason"] == "missing text field 'text'"
+    assert len(results) + len(errors) == 8  # every non-blank input line, exactly once
+    assert "records read                8" in out and "dead letters                5" in out
+
+
+def test_parquet_and_conll_outputs(tmp_path, upos_model, subset_store, capsys):
+    source = tmp_path / "in.txt"
+    source.write_text("The cat sat .\nDogs bark loudly .\n", encoding="utf-8")
+    prefix = str(tmp_path / "out" / "r")
+    common = ["--input", str(source), "--model", str(upos_model), "--embeddings", subset_store]
+    assert tag(capsys, *common, "--output", prefix, "--output-format", "parquet")[0] == 0
+    table = pq.read_table(glob.glob(prefix + "-*.parquet"))
+    assert table.schema.names == ["id", "tokens", "fields"]
+    rows = {row["id"]: row for row in table.to_pylist()}
+    assert [t["text"] for t in rows["in.txt:2"]["tokens"]] == ["Dogs", "bark", "loudly", "."]
+    assert all(0 <= t["score"] <= 1 for t in rows["in.txt:1"]["tokens"])
+
+    assert tag(capsys, *common, "--output", prefix, "--output-format", "conll")[0] == 0
+    blocks = open(glob.glob(prefix + "-*.conll")[0], encoding="utf-8").read().strip().split("\n\n")
+    by_id = {block.splitlines()[0]: block.splitlines()[1:] for block in blocks}
+    assert [line.split("\t")[0] for line in by_id["# id = in.txt:1"]] == ["The", "cat", "sat", "."]
+    labels = {label for lines in by_id.values() for label in (l.split("\t")[1] for l in lines)}
+    assert labels <= set(json.load(open(upos_model / "tagger.json"))["labels"])
+
+
+@pytest.fixture()
+def other_store(tmp_path):
+    """Same dimension and normalisation as the subset store, other vectors."""
+    from beamtagger.embedding_import import import_embeddings
+    source = tmp_path / "other.txt"
+    source.write_text("".join(f"{word} " + " ".join(["0.5"] * 50) + "\n"
+                              for word in ("the", "cat", "sat")), encoding="utf-8")
+    path = tmp_path / "other-store"
+    import_embeddings(source, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("overrides,extra,message", [
+    ({"--model": "{tmp}/no-model"}, [], "does not exist"),
+    ({"--embeddings": "{other_store}"}, [], "fingerprint"),
+    ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
+    ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
+    ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
+], ids=["missing model", "store of another build", "input matches nothing",
+        "local paths on Dataflow", "overlap too large"])
+def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
+                                                         upos_model, subset_store, other_store,
+                                                         capsys):
+    source = tmp_path / "in.txt"
+    source.write_text("Hello .\n", encoding="utf-8")
+    args = {"--input": str(source), "--output": str(tmp_path / "out" / "r"),
+            "--model": str(upos_model), "--embeddings": subset_store}
+    args.update({k: v.format(tmp=tmp_path, other_store=other_store) for k, v in overrides.items()})
+    code, _, err = tag(capsys, *[item for pair in args.items() for item in pair], *extra)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists()  # nothing ran
+
+
+def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(
+        tmp_path, ewt_slices, upos_model, subset_store, capsys):  # noqa: F811
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.model.encoding import encode_sentences
+    from beamtagger.model.evaluation import tag_corpus
+    from beamtagger.model.inference import TaggerRunner
+
+    dev = ewt_slices[1]
+    runner = TaggerRunner.load(upos_model)
+    store = EmbeddingStore.open(subset_store)
+    corpus = encode_sentences(list(read_conllu(dev)), store, runner.spec.featurizer)
+    expected = {s.sent_id: labels for s, labels in
+                zip(corpus.sentences, tag_corpus(runner, corpus, store))}
+    runners = {
+        "in-process": [],
+        "multi-processing": ["--direct_running_mode=multi_processing", "--direct_num_workers=2"],
+        "portable": ["--runner=PortableRunner", "--job_endpoint=embed",
+                     "--environment_type=LOOPBACK"],
+    }
+    for name, runner_args in runners.items():
+        prefix = str(tmp_path / name / "dev")
+        code, _, err = tag(capsys, "--input", dev, "--output", prefix, "--model", str(upos_model),
+                           "--embeddings", subset_store, "--max-batch-tokens", "256",
+                           *runner_args)
+        assert code == 0, err
+        labels = {row["id"]: [t["label"] for t in row["tokens"]]
+                  for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
+        assert labels == expected, name
+
+
+@pytest.mark.parametrize("accelerator", [None, "type:nvidia-l4;count:1;install-nvidia-driver"])
+def test_dataflow_graph_puts_the_accelerator_hint_on_the_tagger_step_only(accelerator):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.pipeline.tag_pipeline import TagJob, run_tag_job
+
+    # Beam's option validation wants a valid project id and bucket name ("p" and "gs://b" are
+    # refused, and a refused temp_location sends it looking for a default bucket online).
+    options = PipelineOptions([
+        "--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+        "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth",
+        "--setup_file", str(REPO_ROOT / "setup.py")])
+    job = TagJob("gs://beamtagger-test/in/*.txt", "gs://beamtagger-test/out/r",
+                 accelerator=accelerator)
+    result, _ = run_tag_job(job, options)
+    components = result.job.proto_pipeline.components
+    hinted = sorted(t.unique_name for t in components.transforms.values()
+                    if t.environment_id and "beam:resources:accelerator:v1" in
+                    components.environments[t.environment_id].resource_hints)
+    if accelerator is None:
+        assert hinted == []
+        return
+    assert hinted == ["TagText/Tag", "TagText/Tag/RunTagger", "TagText/Tag/RunTagger/ParDo(_TagFn)"]
+    environment = components.transforms[next(
+        k for k, t in components.transforms.items() if t.unique_name == "TagText/Tag")].environment_id
+    assert (components.environments[environment].resource_hints["beam:resources:accelerator:v1"]
+            == accelerator.encode())
