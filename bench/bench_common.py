@@ -45,11 +45,14 @@ def machine():
                 model = line.split(":", 1)[1].strip()
     except OSError:
         pass
+    from importlib import metadata
+
     versions = {}
-    for name in ("tensorflow", "keras", "apache_beam", "numpy", "pyarrow"):
+    # Installed distribution versions: importing TensorFlow only to read its version costs ~5 s.
+    for name in ("tensorflow-cpu", "keras", "apache-beam", "numpy", "pyarrow"):
         try:
-            versions[name] = __import__(name).__version__
-        except ImportError:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
             versions[name] = None
     return {"cpu": model, "cores": os.cpu_count(),
             "memory_gib": round(psutil.virtual_memory().total / 1024 ** 3, 1),
@@ -67,8 +70,44 @@ def child_result(**fields):
     children_usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     fields["child_maxrss_mib"] = round(self_usage.ru_maxrss / 1024, 1)  # Linux: KiB
     fields["grandchild_maxrss_mib"] = round(children_usage.ru_maxrss / 1024, 1)
+    # CPU seconds of the whole process (all threads) and of its finished children: over the
+    # wall time, how many of the machine's cores the case kept busy.
+    fields["cpu_seconds"] = round(self_usage.ru_utime + self_usage.ru_stime
+                                  + children_usage.ru_utime + children_usage.ru_stime, 2)
     sys.stdout.flush()
     print(RESULT_MARKER + json.dumps(fields), flush=True)
+
+
+def tree_cpu_seconds():
+    """CPU seconds (user + system) used so far by this process, its live descendants and the
+    descendants it has reaped. The difference over a timed section / its wall time = the
+    number of cores the section kept busy."""
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total += children.ru_utime + children.ru_stime
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
+
+
+class Clock:
+    """Wall and CPU time of a section: ``with Clock() as clock: ...``; clock.seconds,
+    clock.cores (average busy cores)."""
+
+    def __enter__(self):
+        self._cpu = tree_cpu_seconds()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self._wall
+        self.cpu_seconds = tree_cpu_seconds() - self._cpu
+        self.cores = self.cpu_seconds / self.seconds if self.seconds > 0 else None
+        return False
 
 
 class _TreeMemorySampler(threading.Thread):
@@ -100,13 +139,15 @@ class _TreeMemorySampler(threading.Thread):
             self.stopped.wait(0.05)
 
 
-def run_child(argv, timeout=None, env=None, label=None):
+def run_child(argv, timeout=None, env=None, label=None, prefix=()):
     """Runs ``python argv...`` and returns the child's result dict plus wall time and peak memory.
+
+    ``prefix``: a command that runs the child (a profiler: ``py-spy record ... --``).
 
     Raises RuntimeError with the child's stderr tail when it fails or prints no result.
     """
     full_env = {**os.environ, **CHILD_ENV, **(env or {})}
-    command = [sys.executable, *map(str, argv)]
+    command = [*map(str, prefix), sys.executable, *map(str, argv)]
     started = time.perf_counter()
     with tempfile.TemporaryFile(mode="w+") as stdout, tempfile.TemporaryFile(mode="w+") as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=full_env,

@@ -22,8 +22,10 @@ SCRIPTS = [
     ("model_size_bench.py", ["model_size.md"]),
     ("training_bench.py", ["training.md"]),
     ("throughput_bench.py", ["throughput-scaling.md"]),  # written by the run above
+    # The store's own section (bench/store_bench.py), nested under "4. Scaling".
     ("store_bench.py", ["store.md"]),
 ]
+NESTED = {"store.md"}
 GPU_SECTION = """## 5. GPU
 
 No GPU machine was lent to the run that wrote this file, so there are no GPU figures. The plan
@@ -31,6 +33,12 @@ No GPU machine was lent to the run that wrote this file, so there are no GPU fig
 TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
 exact-length batches and masked buckets, batch token budgets 4k-64k.
 """
+
+
+def demote_headings(markdown):
+    """'## X' -> '### X' and so on, for a script's section nested under another."""
+    return "\n".join("#" + line if line.startswith("#") else line
+                     for line in markdown.split("\n"))
 
 
 def parse_args(argv=None):
@@ -81,8 +89,9 @@ def main(argv=None):
     for _, names in SCRIPTS:
         for name in names:
             path = bench_common.RESULTS_DIR / name
-            sections.append(path.read_text(encoding="utf-8") if path.exists()
-                            else f"(section {name} missing: its script did not write it)\n")
+            text = (path.read_text(encoding="utf-8") if path.exists()
+                    else f"(section {name} missing: its script did not write it)\n")
+            sections.append(demote_headings(text) if name in NESTED else text)
     sections.append(GPU_SECTION)
     pathlib.Path(args.out).write_text("\n".join(header) + "\n" + "\n".join(sections),
                                       encoding="utf-8")

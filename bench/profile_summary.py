@@ -1,0 +1,93 @@
+"""Where the time of a ``beamtagger tag`` run goes: py-spy samples grouped by pipeline stage.
+
+py-spy records every thread of the process tree (``--subprocesses`` reaches Beam's
+multi-processing workers) including waiting threads (``--idle``): a thread blocked in
+TensorFlow's ``quick_execute`` is the model computing on TensorFlow's own threads, which py-spy
+cannot see. Only samples of threads that are processing a Beam bundle (``process_bundle`` on
+the stack) or setting up a DoFn count; the rest is the runner waiting. Each counted sample goes
+to the stage of the innermost frame on its stack that names one (a beamtagger module or a part
+of Beam's machinery), else to "Beam runner, other".
+"""
+import collections
+import shutil
+import sys
+
+# (category, substrings of a frame that put a sample there), innermost frame first.
+BEAMTAGGER_STAGES = [
+    ("model compute (TaggerRunner.predict)", ("model/inference.py",)),
+    ("import TensorFlow + load tagger (per worker)", ("configure_tensorflow", "_SharedRunner",
+                                                      "TaggerRunner.load", "load_keras_model")),
+    ("tokenize", ("tokenizer.py", "transforms/tokenize.py")),
+    ("featurize (extra ids, feature ids)", ("model/features.py",)),
+    ("store lookup (rows, gather)", ("embedding_store.py",)),
+    ("build Arrow batches", ("arrow_batches.py", "attach_vectors.py")),
+    ("bucket by length (stateful DoFn)", ("transforms/bucket.py",)),
+    ("split/stitch windows", ("transforms/windows.py",)),
+    ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
+    ("tag stage: rows to records", ("transforms/tag.py",)),
+    ("format + write output", ("write_results.py", "dead_letters.py", "records.py")),
+    ("read + decode input", ("read_records.py",)),
+]
+BEAM_STAGES = [
+    ("Beam state cache sizing (objsize)", ("objsize/", "statecache.py")),
+    ("Beam user state (bag/combining state commit, read)", ("FnApiUserStateContext",
+                                                              "RuntimeState", "_StateBackedIterable",
+                                                              "_ConcatIterable")),
+    ("Beam coders / pickling", ("coders", "pickle", "coder_impl")),
+    ("Beam file IO (read/write)", ("apache_beam/io/",)),
+]
+IN_BUNDLE = ("process_bundle", "BundleProcessor.__init__", "DoFnRunner.setup", ".setup (")
+
+
+def py_spy():
+    """Path of the py-spy executable next to this Python, or on PATH; None if absent."""
+    candidate = shutil.which("py-spy", path=str(__import__("pathlib").Path(sys.executable).parent))
+    return candidate or shutil.which("py-spy")
+
+
+def record_command(output, rate=50):
+    return [py_spy(), "record", "--rate", str(rate), "--idle", "--subprocesses", "--threads",
+            "--format", "raw", "--output", str(output), "--"]
+
+
+def categorize(frames):
+    """The stage of the innermost frame that names one (a state-cache sizing call made from
+    the bucket DoFn counts as state-cache sizing, not as bucketing)."""
+    for frame in reversed(frames):
+        for name, needles in BEAMTAGGER_STAGES + BEAM_STAGES:
+            if any(needle in frame for needle in needles):
+                return name
+    return "Beam runner (bundle processing, other)"
+
+
+def summarize(raw_path, rate=50):
+    """[(stage, seconds, share of counted samples)] sorted by time, plus the total seconds.
+
+    Seconds are thread-seconds: two workers busy for one second count two.
+    """
+    counts = collections.Counter()
+    for line in open(raw_path, encoding="utf-8", errors="replace"):
+        stack, _, number = line.rstrip("\n").rpartition(" ")
+        if not number.isdigit():
+            continue
+        frames = stack.split(";")
+        if not any(marker in frame for frame in frames for marker in IN_BUNDLE):
+            continue
+        if frames and ("Condition.wait" in frames[-1] or "Event.wait" in frames[-1]):
+            continue  # a bundle thread parked between bundles
+        counts[categorize(frames)] += int(number)
+    total = sum(counts.values()) or 1
+    rows = [(name, count / rate, count / total) for name, count in counts.most_common()]
+    return rows, total / rate
+
+
+def markdown(rows, total_seconds, title):
+    lines = [f"{title} ({total_seconds:.1f} thread-seconds sampled inside bundles):", "",
+             "| stage | thread-seconds | share |", "|---|---|---|"]
+    lines += [f"| {name} | {seconds:.1f} | {share:.0%} |" for name, seconds, share in rows]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    found, seconds = summarize(sys.argv[1])
+    print(markdown(found, seconds, sys.argv[1]))
