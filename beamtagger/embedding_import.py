@@ -31,7 +31,7 @@ import shutil
 import sys
 import time
 import uuid
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 

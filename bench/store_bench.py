@@ -112,7 +112,8 @@ def case_open_lookup(store_path, work):
     in_vocab = sum(int(store.lookup(batch)[1].sum()) for batch in batches)
     report_result(
         first_open_ms=first_open * 1e3, median_open_ms=statistics.median(opens) * 1e3,
-        libraries_ms=libraries * 1e3, index_build_ms=index_build * 1e3, tokens=len(tokens), sentences=len(sentences),
+        libraries_ms=libraries * 1e3, index_build_ms=index_build * 1e3, tokens=len(tokens),
+        sentences=len(sentences),
         per_sentence_tokens_per_s=per_sentence, batched_tokens_per_s=batched,
         oov_rate=1 - in_vocab / len(tokens), count=store.count, dim=store.dim,
         dtype=store.dtype.name, vectors_mib=store.vectors.nbytes / bench_common.MIB)
@@ -145,7 +146,8 @@ def case_gensim_lookup(kv_path, work):
     in_vocab = sum(token.lower() in kv for token in tokens)
     report_result(
         first_open_ms=first_open * 1e3, median_open_ms=statistics.median(opens) * 1e3,
-        libraries_ms=libraries * 1e3, index_build_ms=0.0, tokens=len(tokens), sentences=len(sentences),
+        libraries_ms=libraries * 1e3, index_build_ms=0.0, tokens=len(tokens),
+        sentences=len(sentences),
         per_sentence_tokens_per_s=per_sentence, batched_tokens_per_s=batched,
         oov_rate=1 - in_vocab / len(tokens), count=len(kv), dim=kv.vector_size,
         dtype=str(kv.vectors.dtype), vectors_mib=kv.vectors.nbytes / bench_common.MIB)
@@ -335,8 +337,8 @@ def render(report):
         "runs in its own process; peak RSS is that process's VmHWM (its peak resident memory "
         "since exec; the memory-mapped matrix counts where its pages were touched).", "",
         f"### Import of GloVe 6B {dim}d ({count:,} x {dim}; matrix {npy['matrix_mib']:.0f} MiB)",
-        "", f"Each import ran {report['import_runs']} time(s), each in a fresh process; the fastest "
-        "run is shown.", "",
+        "", f"Each import ran {report['import_runs']} time(s), each in a fresh process; the "
+        "fastest run is shown.", "",
     ]
     ours_floor = results["libraries-beamtagger"]["peak_rss_mib"]
     gensim_floor = results["libraries-gensim"]["peak_rss_mib"]
@@ -372,8 +374,8 @@ def render(report):
         "`lookup` returns float32 vectors (zeros for OOV) and in-vocabulary flags; the store "
         "lower-cases, then maps digits to 0 for what is still missing. Open: first open in a "
         f"fresh process (after importing the libraries it needs, timed apart: pyarrow.parquet "
-        f"for beamtagger, gensim for gensim) and median of {OPEN_REPEATS} more. The 300d tables are "
-        f"random vectors over the real {count:,}-word vocabulary (no real 300d vectors "
+        f"for beamtagger, gensim for gensim) and median of {OPEN_REPEATS} more. The 300d tables "
+        f"are random vectors over the real {count:,}-word vocabulary (no real 300d vectors "
         "offline).", "",
     ]
     def rate(wall_and_cpu):
@@ -396,7 +398,8 @@ def render(report):
                      f"{100 * result['oov_rate']:.2f}%", rss(result),
                      f"{result['rssanon_mib']:.0f} / {result['rssfile_mib']:.0f}"])
     lines.append(bench_common.markdown_table(
-        ["table", "tool", "import libraries ms", "first open ms", "open ms (median)", "index build ms",
+        ["table", "tool", "import libraries ms", "first open ms", "open ms (median)",
+         "index build ms",
          "tokens/s (per CPU s), per sentence",
          f"tokens/s (per CPU s), {BATCH_TOKENS:,}-token batches", "OOV",
          "peak RSS MiB", "private / file-backed MiB at end"], rows))
