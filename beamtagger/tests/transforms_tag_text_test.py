@@ -35,10 +35,11 @@ def direct_labels(sentences, runner, store):
             zip(corpus.sentences, tag_corpus(runner, corpus, store))}
 
 
-def test_labels_equal_what_the_model_gives_directly_on_ewt_dev(ewt_slices, upos_model,  # noqa: F811
-                                                               subset_store, runner_and_store):
-    dev = ewt_slices[1]
+def test_labels_equal_what_the_model_gives_directly_on_all_of_ewt_dev(
+        shared_data, upos_model, subset_store, runner_and_store):  # noqa: F811
+    dev = str(shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu")
     expected = direct_labels(list(read_conllu(dev)), *runner_and_store)
+    assert len(expected) == 2001
     with beam.Pipeline() as p:
         read = p | ReadRecords(dev, "conllu")
         out = read.records | TagText(model_dir=upos_model, store_path=subset_store,
