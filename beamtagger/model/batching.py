@@ -46,13 +46,14 @@ def fixed_size_batches(count, batch_size, rng=None):
 
 
 def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop_rate=0.0,
-              rng=None):
+              rng=None, label_weights=None):
     """Right-padded model inputs for ``corpus[indices]`` plus (targets, weights) when labelled.
 
     ``pad_to`` pads every batch to a fixed length (the baseline; longer sentences are cut).
     ``drop_rate`` (training only) turns that share of in-vocabulary tokens into OOV tokens
     (zero vector, hashed OOV row) so the OOV rows and feature tables learn to carry unknown
     words, which a large store leaves few of in the training data.
+    ``label_weights`` (L,) scales each token's loss weight by its gold label's weight.
     Returns ``(inputs, targets, weights)``; targets/weights are None for unlabelled corpora.
     """
     lengths = np.minimum(corpus.lengths[indices], pad_to) if pad_to else corpus.lengths[indices]
@@ -82,6 +83,8 @@ def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop
                 oov_extra[b, :n] = corpus.oov_extra_ids[i][:n]
             rows[dropped] = -1
             extra[dropped] = oov_extra[dropped]
+    if labelled and label_weights is not None:
+        weights *= np.asarray(label_weights, dtype=np.float32)[targets]
     vectors = store.gather(rows.reshape(-1), dtype=vector_dtype).reshape(batch, width, -1)
     inputs = {"vectors": vectors, "lengths": lengths.astype(np.int32), "extra_ids": extra,
               "feature_ids": features}

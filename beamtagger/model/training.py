@@ -36,9 +36,11 @@ class TrainingConfig:
     special_tokens: tuple = DEFAULT_SPECIAL_TOKENS
     feature_columns: tuple = DEFAULT_FEATURE_COLUMNS
     word_drop: float = 0.05
+    outside_weight: float = 1.0  # loss weight of "O" (BIO) / negative (binary) tokens
     batch_tokens: int = 2048
     learning_rate: float = 2e-3
     clipnorm: float = 5.0
+    ema: float = 0.0  # > 0: score dev with (and keep) the exponential moving average of weights
     seed: int = 1
     patience: int = 4
     viterbi: bool = True
@@ -103,8 +105,10 @@ def tagger_loss(head):
 
 
 def compile_tagger(model, config):
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm),
-                  loss=tagger_loss(model.head_kind))
+    optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
+                                      use_ema=config.ema > 0,
+                                      ema_momentum=config.ema if config.ema > 0 else 0.99)
+    model.compile(optimizer=optimizer, loss=tagger_loss(model.head_kind))
     return model
 
 
@@ -118,7 +122,20 @@ def _signature(dim, columns):
     return (inputs, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32))
 
 
-def training_dataset(corpus, store, config, featurizer):
+def outside_label_weights(labels, head, outside_weight):
+    """(L,) loss weights: ``outside_weight`` for the O / negative label, 1 for the others.
+
+    WNUT-17 is 92% O tokens; a weight below 1 trades precision for recall.
+    """
+    weights = np.ones(len(labels), dtype=np.float32)
+    if head == "sigmoid":
+        weights[0] = outside_weight
+    elif "O" in labels and is_bio_label_set(labels):
+        weights[labels.index("O")] = outside_weight
+    return weights
+
+
+def training_dataset(corpus, store, config, featurizer, label_weights=None):
     """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch."""
     import tensorflow as tf
 
@@ -129,7 +146,8 @@ def training_dataset(corpus, store, config, featurizer):
         rng = np.random.default_rng([config.seed, epochs_started[0]])
         epochs_started[0] += 1
         for indices in batching.token_budget_batches(corpus.lengths, config.batch_tokens, rng):
-            yield batching.pad_batch(corpus, indices, store, drop_rate=config.word_drop, rng=rng)
+            yield batching.pad_batch(corpus, indices, store, drop_rate=config.word_drop, rng=rng,
+                                     label_weights=label_weights)
 
     dataset = tf.data.Dataset.from_generator(
         generate, output_signature=_signature(store.dim, featurizer.num_feature_columns))
@@ -182,11 +200,15 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         tag_column=tag_column, binary_labels=binary)
     history = []
     callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
-    dataset = training_dataset(train, store, config, featurizer)
+    label_weights = outside_label_weights(labels, head, config.outside_weight)
+    dataset = training_dataset(train, store, config, featurizer, label_weights)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
-    model.fit(dataset, epochs=config.epochs, callbacks=[callback], verbose=config.verbose,
-              shuffle=False)
+    # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
+    # DevEvaluation scores them and keeps the best.
+    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
+    model.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
+              verbose=config.verbose, shuffle=False)
     report = {
         "train": {"sentences": len(train), "tokens": train.num_tokens},
         "dev": {"sentences": len(dev), "tokens": dev.num_tokens,

@@ -2,7 +2,7 @@
 import json
 import sys
 
-from beamtagger.pipeline.train_command import FORMATS, open_store, read_sentences
+from beamtagger.pipeline.train_command import FORMATS, open_store, quiet_tensorflow, read_sentences
 
 
 def add_arguments(parser):
@@ -24,6 +24,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    quiet_tensorflow()
     from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner

@@ -42,6 +42,12 @@ def add_arguments(parser):
     training.add_argument("--learning-rate", type=float, default=2e-3)
     training.add_argument("--word-drop", type=float, default=0.05,
                           help="share of known words shown as OOV during training")
+    training.add_argument("--outside-weight", type=float, default=1.0,
+                          help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
+                          "below 1 trades precision for recall")
+    training.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
+                          help="score and keep the exponential moving average of the weights "
+                          "(e.g. 0.99; 0: off); steadies small, noisy training sets")
     training.add_argument("--seed", type=int, default=1)
     training.add_argument("--limit", type=int, default=0, metavar="N",
                           help="use only the first N training sentences (quick runs)")
@@ -62,6 +68,11 @@ def read_sentences(path, corpus_format, tag_column, role):
     return sentences
 
 
+def quiet_tensorflow():
+    """TensorFlow's C++ INFO/WARNING lines (oneDNN, CPU features) before importing it."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
 def open_store(path):
     from beamtagger.embedding_store import EmbeddingStore, ensure_default_store
 
@@ -69,12 +80,17 @@ def open_store(path):
 
 
 def run(args):
+    quiet_tensorflow()
     from beamtagger.model.saving import save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
     for name in ("epochs", "units", "layers", "batch_tokens", "patience"):
         if getattr(args, name) < 1:
             raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
+    if not 0 <= args.ema < 1:
+        raise BeamtaggerError("--ema must be in [0, 1)")
+    if args.outside_weight <= 0:
+        raise BeamtaggerError("--outside-weight must be positive")
     train = read_sentences(args.train, args.format, args.tag_column, "training")
     if args.limit:
         train = train[:args.limit]
@@ -84,6 +100,7 @@ def run(args):
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
         dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,
         batch_tokens=args.batch_tokens, learning_rate=args.learning_rate, seed=args.seed,
+        outside_weight=args.outside_weight, ema=args.ema,
         patience=args.patience, viterbi=not args.no_viterbi,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
