@@ -69,6 +69,9 @@ def add_arguments(parser):
 
 
 def run(args):
+    # Before TensorFlow starts anywhere (this process, or local worker processes, which inherit
+    # the environment): no C++ INFO lines about oneDNN and CPU features.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.tag_pipeline import run_tag_job
