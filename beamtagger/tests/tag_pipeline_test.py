@@ -8,8 +8,8 @@ import pytest
 from beamtagger.corpus_readers import read_conllu
 from beamtagger.pipeline import cli
 from beamtagger.tests.conftest import REPO_ROOT
-from beamtagger.tests.train_command_test import (conllu_slice, ewt_slices,  # noqa: F401
-                                                 subset_store, upos_model)
+from beamtagger.tests.train_command_test import (ewt_slices, subset_store,  # noqa: F401
+                                                 upos_model)
 
 pytest.importorskip("tensorflow")
 
