@@ -8,6 +8,7 @@ and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 """
 import argparse
 import importlib
+import os
 import sys
 
 from beamtagger.errors import BeamtaggerError
@@ -45,6 +46,9 @@ def build_parser():
 
 
 def main(argv=None):
+    # TensorFlow's C++ start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
+    # reads; errors still show. A user who sets the variable keeps their own level.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):

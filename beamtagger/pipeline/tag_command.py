@@ -94,11 +94,20 @@ def run(args):
     counts = counters.query_counters(result)
     for line in counters.format_summary(counts, seconds):
         print(line)
-    print(f"results          {job.output_prefix}-SSSSS-of-NNNNN.{job.output_format}")
+    for path in _written_files(f"{job.output_prefix}-[0-9]*-of-*.{job.output_format}"):
+        print(f"results          {path}")
     if counts["dead_letters"]:
-        print(f"dead letters     {job.output_prefix}-errors-SSSSS-of-NNNNN.jsonl "
-              f"({counts['dead_letters']:,} records could not be tagged)")
+        for path in _written_files(f"{job.output_prefix}-errors-*.jsonl"):
+            print(f"dead letters     {path}")
+        print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
     return 0
+
+
+def _written_files(pattern):
+    from apache_beam.io.filesystems import FileSystems
+
+    match = FileSystems.match([pattern])[0]
+    return sorted(metadata.path for metadata in match.metadata_list)
 
 
 def build_job(args, remote=False, streaming=False):
