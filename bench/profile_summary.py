@@ -66,19 +66,35 @@ def summarize(raw_path, rate=50):
     Seconds are thread-seconds: two workers busy for one second count two.
     """
     counts = collections.Counter()
-    for line in open(raw_path, encoding="utf-8", errors="replace"):
-        stack, _, number = line.rstrip("\n").rpartition(" ")
-        if not number.isdigit():
-            continue
-        frames = stack.split(";")
+    for frames, number in _samples(raw_path):
         if not any(marker in frame for frame in frames for marker in IN_BUNDLE):
             continue
         if frames and ("Condition.wait" in frames[-1] or "Event.wait" in frames[-1]):
             continue  # a bundle thread parked between bundles
-        counts[categorize(frames)] += int(number)
+        counts[categorize(frames)] += number
     total = sum(counts.values()) or 1
     rows = [(name, count / rate, count / total) for name, count in counts.most_common()]
     return rows, total / rate
+
+
+def _samples(raw_path):
+    """(frames, count) of each line of py-spy's raw output."""
+    for line in open(raw_path, encoding="utf-8", errors="replace"):
+        stack, _, number = line.rstrip("\n").rpartition(" ")
+        if number.isdigit():
+            yield stack.split(";"), int(number)
+
+
+def compute_by_process(raw_path, rate=50):
+    """{pid: seconds in TaggerRunner.predict}: how the model work is spread over processes."""
+    seconds = collections.Counter()
+    for frames, number in _samples(raw_path):
+        if categorize(frames) != BEAMTAGGER_STAGES[0][0]:
+            continue
+        processes = [frame for frame in frames if frame.startswith("process ")]
+        pid = processes[-1].split(":")[0].split()[-1] if processes else "?"
+        seconds[pid] += number / rate
+    return dict(seconds.most_common())
 
 
 def markdown(rows, total_seconds, title):

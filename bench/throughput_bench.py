@@ -365,6 +365,8 @@ def run(args, work):
                                 model_dir, keras_model, profile=raw)
             stages, sampled = profile_summary.summarize(raw, PROFILE_RATE)
             profiles[case] = {"raw": str(raw), "stages": stages, "sampled_seconds": sampled,
+                              "compute_by_process": profile_summary.compute_by_process(
+                                  raw, PROFILE_RATE),
                               "run": profiled}
     report = {"machine": bench_common.machine(), "date": bench_common.now(),
               "command": "python bench/throughput_bench.py" + (" --tiny" if args.tiny else ""),
@@ -444,6 +446,14 @@ def markdown(report, size_names):
                   "threads compute.", "",
                   profile_summary.markdown(profile["stages"], profile["sampled_seconds"],
                                            f"{case}, {corpus}")]
+        by_process = profile["compute_by_process"]
+        if len(by_process) > 1:
+            share = max(by_process.values()) / (sum(by_process.values()) or 1)
+            lines.append("Model compute by process: " + ", ".join(
+                f"{seconds:.1f} s" for seconds in by_process.values()) + "."
+                + (f" One worker did {share:.0%} of the model work: the batches are not spread "
+                   "over the workers." if share > 0.8 else ""))
+    lines += analysis(report, size_names)
     a_runs = [r for r in report["results"] if r["case"] == "A"]
     if a_runs:
         a_run = a_runs[0]
@@ -457,6 +467,40 @@ def markdown(report, size_names):
                   f"{corpus_mean:.1f} for the whole corpus, which {effect} A's tokens/s a "
                   f"little. B ran on the {corpus} input once, for the same reason.", ""]
     return "\n".join(lines) + "\n"
+
+
+def _result(report, case, size):
+    for result in report["results"]:
+        if result["case"] == case and result["size"] == size:
+            return result
+    return None
+
+
+def analysis(report, size_names):
+    """What bounds the missed ratios, computed from this run's own figures."""
+    large = size_names["large"]
+    cores = report["machine"]["cores"]
+    c, d, e = (_result(report, case, large) for case in "CDE")
+    lines = ["", "### What bounds the ratios (computed from the figures above)", ""]
+    fit = report.get("scaling")
+    if c and d:
+        lines.append(
+            f"- D/C: at {large}, C computes {c['tokens_per_s']:,.0f} tokens/s and D delivers "
+            f"{d['tokens_per_s']:,.0f}. D spends {1e6 / d['tokens_per_s'] - 1e6 / c['tokens_per_s']:.1f} "
+            "us a token outside the model (fixed costs included)"
+            + (f"; the linear fit's fixed part is {fit['fixed_seconds']:.1f} s and its marginal "
+               f"rate {fit['marginal_tokens_per_s']:,.0f} tokens/s, so even on an endless input "
+               f"D/C would be {fit['marginal_tokens_per_s'] / c['tokens_per_s']:.2f}" if fit else "")
+            + ". The in-process DirectRunner runs the Python stages and the model one after the "
+            "other in one thread, so every microsecond of tokenizing, state handling and writing "
+            "adds to the model's; the profile above says which stages those are.")
+    if d and e and d.get("cores"):
+        lines.append(
+            f"- E/D: D already keeps {d['cores']:.2f} of the {cores} cores busy (TensorFlow runs "
+            f"the LSTM on {cores} threads), so on this machine E/D cannot exceed "
+            f"{cores} / {d['cores']:.2f} = {cores / d['cores']:.2f} even with no multi-process "
+            f"overhead at all; E kept {e['cores']:.2f} cores busy.")
+    return lines + [""]
 
 
 def scaling(results, inputs):
