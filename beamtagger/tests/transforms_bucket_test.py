@@ -40,6 +40,17 @@ def test_batches_respect_the_token_budget_and_keep_every_segment():
                     | "Max" >> beam.CombineGlobally(max), equal_to([1]), label="one length")
 
 
+def test_bounded_batches_never_mix_windows():
+    from apache_beam.transforms import window
+
+    stamped = [TimestampedValue(segment(4, f"t{t}-"), t) for t in (1, 2, 3, 61, 62)]
+    with beam.Pipeline() as p:
+        batches = (p | beam.Create(stamped) | beam.WindowInto(window.FixedWindows(60))
+                   | BucketByLength(max_batch_tokens=400))
+        ids_per_batch = batches | beam.Map(lambda b: sorted(s.key for s in b))
+        assert_that(ids_per_batch, equal_to([["t1-4", "t2-4", "t3-4"], ["t61-4", "t62-4"]]))
+
+
 def test_padding_efficiency_on_ewt_train_is_at_least_095(shared_data):
     sentences = list(read_conllu(shared_data / "ud-english-ewt" / "en_ewt-ud-train.conllu"))
     assert len(sentences) > 10_000
