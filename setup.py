@@ -28,6 +28,7 @@ setuptools.setup(
         "apache-beam>=2.77,<2.78",
         "keras>=3.15,<3.16",
         "numpy>=1.26,<3",
+        "orjson>=3.9",
         "pyarrow>=16",
         "spacy>=3.8,<3.9",
         "seqeval>=1.2,<1.3",

@@ -5,6 +5,8 @@ overhead per call and eager calls are ~10x slower, while a ``tf.function`` whose
 leaves B and T unknown traces once and then serves every bucket length. A batch whose sentences
 all have the batch's length runs a second traced path without a mask (no masking work at all).
 """
+import threading
+
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
@@ -24,6 +26,7 @@ class TaggerRunner:
         self.spec = spec
         self.model = model
         self._functions = {}
+        self._functions_lock = threading.Lock()
 
     @classmethod
     def load(cls, model_dir):
@@ -48,15 +51,26 @@ class TaggerRunner:
                          np.asarray(feature_ids, dtype=np.int32))
         return probs.numpy()
 
+    def warm_up(self):
+        """Traces both inference paths (masked and full batches) on a tiny batch, so the first
+        real batch does not wait for tracing."""
+        dim, columns = self.spec.binding["dim"], self.spec.featurizer.num_feature_columns
+        for lengths in ([2, 1], [2, 2]):
+            self.predict(np.zeros((2, 2, dim), np.float32), lengths, np.zeros((2, 2), np.int32),
+                         np.zeros((2, 2, columns), np.int32))
+
     def tracing_counts(self):
         """{(dtype, masked): number of traces} of the inference functions built so far."""
         return {key: fn.experimental_get_tracing_count() for key, fn in self._functions.items()}
 
     def _function(self, dtype, masked):
         key = (dtype, masked)
-        if key not in self._functions:
-            self._functions[key] = self._trace(dtype, masked)
-        return self._functions[key]
+        # Beam's tag stage predicts on a helper thread while its own thread may retry records
+        # one by one: build each function once, however many threads ask.
+        with self._functions_lock:
+            if key not in self._functions:
+                self._functions[key] = self._trace(dtype, masked)
+            return self._functions[key]
 
     def _trace(self, dtype, masked):
         import tensorflow as tf

@@ -41,14 +41,15 @@ class TagJob:
 
 def build_tag_pipeline(pipeline, job):
     read = pipeline | "ReadRecords" >> ReadRecords(
-        job.input_pattern, job.input_format, job.text_field, job.id_field)
+        job.input_pattern, job.input_format, job.text_field, job.id_field,
+        reshuffle=not runs_in_one_worker(pipeline.options))
 
     tagged = read.records | "TagText" >> TagText(
         model_dir=job.model_dir, store_path=job.store_path, window=job.window,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
-        progress_every_secs=job.progress_every_secs)
+        progress_every_secs=job.progress_every_secs, merge_tagged=False)
 
     _ = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)
@@ -57,6 +58,25 @@ def build_tag_pipeline(pipeline, job):
          | "AllDeadLetters" >> beam.Flatten()
          | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix))
     return pipeline
+
+
+def runs_in_one_worker(options):
+    """True for the DirectRunner's default mode: one in-process worker, batch.
+
+    ReadRecords' Reshuffle spreads the records of each file over the workers; with one worker
+    there is nothing to spread, and the runner would still encode every record into the shuffle
+    and decode it again (bench/throughput_bench.py case D: ~10% of the run at 1M tokens).
+    """
+    from apache_beam.options.pipeline_options import DirectOptions, StandardOptions
+
+    standard = options.view_as(StandardOptions)
+    direct = options.view_as(DirectOptions)
+    runner = standard.runner
+    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
+    return (name in (None, "DirectRunner", "SwitchingDirectRunner")
+            and not standard.streaming
+            and direct.direct_running_mode == "in_memory"
+            and direct.direct_num_workers == 1)
 
 
 def run_tag_job(job, options):

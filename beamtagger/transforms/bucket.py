@@ -6,8 +6,9 @@ A batch of bucket length L holds at most ``max_batch_tokens // L`` segments, so 
 Two strategies, by how the input ends:
 
 * Bounded input (``max_buffering_secs=None``): batches are collected inside each bundle, one
-  buffer per bucket length, and what is left is flushed in ``finish_bundle`` (as BatchElements
-  does). No shuffle, no state. Measured against the stateful DoFn below on EWT train text
+  buffer per bucket length; when the buffers hold ``max_buffered_tokens`` (default 16
+  budgets) the fullest goes out, and what is left is flushed in ``finish_bundle`` (as
+  BatchElements does). No shuffle, no state. Measured against the stateful DoFn below on EWT train text
   (bench/throughput_bench.py, 2 cores): 205k tokens in-process 14.7 -> 11.3 s, 1M tokens with
   two worker processes 43.6 -> 34.0 s. The stateful version held every segment until the end of
   input and released all batches from one end-of-input timer bundle, so one worker ran 91% of
@@ -39,6 +40,9 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
 
 DEFAULT_MAX_BATCH_TOKENS = 16384
 EXACT_LENGTHS_UP_TO = 64
+# Bounded input: how many budgets' worth of tokens a bundle buffers before it sends out its
+# fullest partial batch (see _CollectBatchesInBundleFn).
+BUFFERED_BATCHES = 16
 
 # Per process, like GroupIntoBatches.WithShardedKey's uuid prefix: with the thread id it makes
 # one shard per worker thread.
@@ -57,22 +61,28 @@ class BucketByLength(beam.PTransform):
     """Segment -> list of Segments of one length bucket, with ``len(batch) x bucket <= budget``.
 
     ``max_buffering_secs`` (streaming) bounds how long a partial batch waits; ``None`` waits for
-    the budget or the end of the window. ``clock`` is for tests (TestStream's processing time).
+    the budget, the end of the bundle or ``max_buffered_tokens`` (bounded input: the tokens a
+    bundle may hold before its fullest partial batch goes out; default 16 budgets). ``clock`` is for tests (TestStream's processing time).
     """
 
     def __init__(self, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS, max_buffering_secs=None,
-                 clock=time.time):
+                 clock=time.time, max_buffered_tokens=None):
         super().__init__()
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
         self.max_batch_tokens = max_batch_tokens
+        self.max_buffered_tokens = (BUFFERED_BATCHES * max_batch_tokens
+                                    if max_buffered_tokens is None else max_buffered_tokens)
+        if self.max_buffered_tokens < max_batch_tokens:
+            raise ValueError(f"max_buffered_tokens ({self.max_buffered_tokens}) must be at least "
+                             f"max_batch_tokens ({max_batch_tokens})")
         self.max_buffering_secs = max_buffering_secs
         self.clock = clock
 
     def expand(self, segments):
         if not self.max_buffering_secs:
             return segments | "CollectBatches" >> beam.ParDo(
-                _CollectBatchesInBundleFn(self.max_batch_tokens))
+                _CollectBatchesInBundleFn(self.max_batch_tokens, self.max_buffered_tokens))
         return (
             segments
             | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
@@ -88,27 +98,50 @@ def _key_by_length(segment):
 
 
 class _CollectBatchesInBundleFn(beam.DoFn):
-    """Bounded input: one buffer per (window, bucket length) within a bundle."""
+    """Bounded input: one buffer per (window, bucket length) within a bundle.
 
-    def __init__(self, max_batch_tokens):
+    When the buffers together hold more than ``max_buffered_tokens``, the fullest one goes out
+    as a (partial) batch. That bounds the memory of a bundle of any size, and lets the model
+    start before a large bundle ends: batches of common lengths otherwise wait for the budget
+    until ``finish_bundle``. The bound is wide because a batch costs the tag stage a few ms
+    whatever its size (bench/throughput_bench.py case D, 1M tokens in one bundle, 2 cores):
+    2 budgets gave 1,211 batches and 36.7 s, 4 budgets 611 and 29.3 s, 16 budgets 170 and
+    26.5 s, no bound 115 and 27.3 s.
+    """
+
+    def __init__(self, max_batch_tokens, max_buffered_tokens):
         self.max_batch_tokens = max_batch_tokens
+        self.max_buffered_tokens = max_buffered_tokens
 
     def start_bundle(self):
         self._buffers = {}
+        self._buffered_tokens = 0
 
     def process(self, segment, window=beam.DoFn.WindowParam):
         length = bucket_length(len(segment.tokens))
-        buffer = self._buffers.setdefault((window, length), [])
+        key = (window, length)
+        buffer = self._buffers.setdefault(key, [])
         buffer.append(segment)
+        self._buffered_tokens += length
         if len(buffer) >= max(1, self.max_batch_tokens // length):
-            del self._buffers[(window, length)]
-            yield buffer
+            yield self._take(key)
+        elif self._buffered_tokens > self.max_buffered_tokens:
+            fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
+            yield _in_window(self._take(fullest), fullest[0])
 
     def finish_bundle(self):
-        buffers, self._buffers = self._buffers, {}
-        for (window, _), batch in buffers.items():
-            # max_timestamp (as BatchElements): the batch is stamped inside its window.
-            yield WindowedValue(batch, window.max_timestamp(), (window,))
+        for window, length in list(self._buffers):
+            yield _in_window(self._take((window, length)), window)
+
+    def _take(self, key):
+        batch = self._buffers.pop(key)
+        self._buffered_tokens -= len(batch) * key[1]
+        return batch
+
+
+def _in_window(batch, window):
+    # max_timestamp (as BatchElements): the batch is stamped inside its window.
+    return WindowedValue(batch, window.max_timestamp(), (window,))
 
 
 class _CollectBatchesWithBufferingFn(beam.DoFn):

@@ -2,7 +2,8 @@
 
 The saved tagger is loaded once per worker process (``apache_beam.utils.shared.Shared``) and
 every batch goes through its one traced function, whatever the batch's shape, fed straight from
-the Arrow tensor columns (``to_numpy_ndarray()``, no copy). TensorFlow is told to grow GPU
+the Arrow tensor columns (``to_numpy_ndarray()``, no copy), on a helper thread that overlaps
+the model with the Python stages around it (see ``_TagFn``). TensorFlow is told to grow GPU
 memory on demand, so several SDK processes can share one GPU instead of the first grabbing it
 all. ``TagText(accelerator=...)`` puts the accelerator resource hint on this stage only.
 
@@ -10,13 +11,17 @@ A batch the model fails on is retried record by record; a record that still fail
 dead letter (a window of a long record is reported to StitchWindows, which dead-letters the
 whole record).
 """
+import collections
 import json
 import os
+import threading
+from concurrent import futures
 from typing import NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.utils import shared
+from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
@@ -65,13 +70,54 @@ def configure_tensorflow():
 
 
 class _SharedRunner:
+    """The worker process's TaggerRunner, loaded on a background thread.
+
+    Importing TensorFlow, loading the tagger and tracing its function cost ~4 s per process
+    (bench/throughput_bench.py profile), and Beam calls every DoFn's ``setup`` before the first
+    record is read: loading in the background lets reading and tokenizing start meanwhile.
+    ``runner`` waits for the load and re-raises its error.
+    """
+
     def __init__(self, model_dir):
-        from beamtagger.model.inference import TaggerRunner
-        configure_tensorflow()
-        self.runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
+        self._loaded = futures.Future()
+        threading.Thread(target=self._load, args=(model_dir,), daemon=True,
+                         name="beamtagger-load-tagger").start()
+
+    def _load(self, model_dir):
+        try:
+            from beamtagger.model.inference import TaggerRunner
+            configure_tensorflow()
+            runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
+            runner.warm_up()
+            self._loaded.set_result(runner)
+        except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
+            self._loaded.set_exception(error)
+
+    @property
+    def runner(self):
+        return self._loaded.result()
+
+
+class _InFlight(NamedTuple):
+    batch: pa.RecordBatch
+    inputs: tuple
+    probs: futures.Future
+    window: object
+    timestamp: object
 
 
 class _TagFn(beam.DoFn):
+    """Predicts on a helper thread, one batch ahead of the records it emits.
+
+    TensorFlow releases the GIL while it computes, so while batch k runs, this thread decodes
+    and emits batch k-1 and goes back upstream to tokenize and look up the records of batch
+    k+1. Without this the in-process runner did the model and all Python stages one after the
+    other (bench/throughput_bench.py, BENCHMARKS.md section 1). At most ``_AHEAD`` batches wait
+    for the model, so memory stays bounded; ``finish_bundle`` emits the rest.
+    Results of a batch keep that batch's window and timestamp.
+    """
+    _AHEAD = 1
+
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
@@ -80,33 +126,63 @@ class _TagFn(beam.DoFn):
 
     def setup(self):
         self._holder = self._shared_runner.acquire(lambda: _SharedRunner(self.model_dir))
-        self._runner = self._holder.runner
-        self._spec = self._runner.spec
+        # One thread: batches reach the model in order, and one DoFn instance never runs two
+        # of its own batches at once (TensorFlow already uses every core for one).
+        self._predictor = futures.ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="beamtagger-predict")
+        self._in_flight = collections.deque()
 
-    def process(self, batch):
-        vectors, lengths, extra_ids, feature_ids = model_inputs(batch)
+    def start_bundle(self):
+        self._in_flight.clear()
+
+    def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
+        runner = self._holder.runner
+        inputs = model_inputs(batch)
+        probs = self._predictor.submit(runner.predict, *inputs)
+        self._in_flight.append(_InFlight(batch, inputs, probs, window, timestamp))
+        while len(self._in_flight) > self._AHEAD:
+            yield from self._emit_batch(self._in_flight.popleft())
+
+    def finish_bundle(self):
+        while self._in_flight:
+            yield from self._emit_batch(self._in_flight.popleft())
+
+    def teardown(self):
+        predictor = getattr(self, "_predictor", None)
+        if predictor is not None:
+            predictor.shutdown(wait=True)
+
+    def _emit_batch(self, in_flight):
+        runner = self._holder.runner
+        vectors, lengths, extra_ids, feature_ids = in_flight.inputs
         try:
-            probs = self._runner.predict(vectors, lengths, extra_ids, feature_ids)
+            probs = in_flight.probs.result()
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
             probs = None
-        rows = _Rows(batch)
-        for i in range(batch.num_rows):
+        rows = _Rows(in_flight.batch)
+        windows = (in_flight.window,)
+        for i in range(in_flight.batch.num_rows):
             row_probs, error = None, ""
             if probs is not None:
                 row_probs = probs[i]
             else:
                 n = int(lengths[i])
                 try:
-                    row_probs = self._runner.predict(vectors[i:i + 1, :n], lengths[i:i + 1],
-                                                     extra_ids[i:i + 1, :n],
-                                                     feature_ids[i:i + 1, :n])[0]
+                    row_probs = runner.predict(vectors[i:i + 1, :n], lengths[i:i + 1],
+                                               extra_ids[i:i + 1, :n], feature_ids[i:i + 1, :n])[0]
                 except Exception as failure:  # noqa: BLE001
                     error = f"tagger failed: {failure!r}"
-            yield from self._emit(rows, i, int(lengths[i]), row_probs, error)
+            for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error):
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
+                else:
+                    yield WindowedValue(output, in_flight.timestamp, windows)
         if self.progress_every_secs:
             progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
 
-    def _emit(self, rows, i, length, probs, error):
+    @staticmethod
+    def _emit(spec, rows, i, length, probs, error):
         key, num_windows = rows.keys[i], rows.num_windows[i]
         if num_windows > 1:
             window = rows.windows[i]
@@ -120,7 +196,7 @@ class _TagFn(beam.DoFn):
         tokens = tuple(rows.tokens[i])
         if not error:
             try:
-                labels, scores = self._spec.decode(probs, length)
+                labels, scores = spec.decode(probs, length)
             except Exception as failure:  # noqa: BLE001
                 error = f"decoding failed: {failure!r}"
         if error:

@@ -27,6 +27,10 @@ class TagTextResult(NamedTuple):
     errors: beam.PCollection   # DeadLetter, one per record that could not
 
 
+# With merge_tagged=False, ``tagged`` is a tuple of these three PCollections instead.
+TAGGED_PARTS = ("whole records", "stitched long records", "empty records")
+
+
 class TagText(beam.PTransform):
     """Tags every token of every record; returns ``TagTextResult(tagged, errors)``.
 
@@ -36,12 +40,20 @@ class TagText(beam.PTransform):
     padded slots (B x T) of a batch. ``max_buffering_secs``: how long a partial batch may wait
     in a streaming pipeline. ``accelerator``: a Beam accelerator resource hint for the tag
     stage only. ``vector_dtype``: "float32" or "float16" vectors in the batches.
+
+    ``merge_tagged=False`` returns ``tagged`` as a tuple of PCollections (``TAGGED_PARTS``) for
+    a consumer that takes several inputs, such as WriteResults. Beam's local runner copies
+    every element of a multi-input Flatten through an encoded buffer into a stage of its own
+    (fn_api_runner ``translations.sink_flattens``), so formatting and writing all records
+    waited for the last batch; ``beamtagger tag`` formats each part where it is produced
+    (bench/throughput_bench.py case D).
     """
 
     def __init__(self, model_dir=None, store_path=None, window=DEFAULT_WINDOW,
                  overlap=DEFAULT_OVERLAP, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs=None, accelerator=None, vector_dtype="float32",
-                 allow_other_embeddings=False, progress_every_secs=None, clock=time.time):
+                 allow_other_embeddings=False, progress_every_secs=None, clock=time.time,
+                 merge_tagged=True):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
@@ -54,6 +66,7 @@ class TagText(beam.PTransform):
         self.allow_other_embeddings = allow_other_embeddings
         self.progress_every_secs = progress_every_secs
         self.clock = clock
+        self.merge_tagged = merge_tagged
 
     def expand(self, records):
         tokenized = records | "Tokenize" >> Tokenize()
@@ -71,6 +84,7 @@ class TagText(beam.PTransform):
         tagged = batches | "Tag" >> tag
         stitched = ((windowed.long_records, tagged.windows)
                     | "StitchWindows" >> StitchWindows(self.model_dir))
+        parts = (tagged.tagged, stitched.tagged, windowed.empty)
         return TagTextResult(
-            (tagged.tagged, stitched.tagged, windowed.empty) | "AllTagged" >> beam.Flatten(),
+            parts | "AllTagged" >> beam.Flatten() if self.merge_tagged else parts,
             (tokenized.errors, tagged.errors, stitched.errors) | "AllErrors" >> beam.Flatten())

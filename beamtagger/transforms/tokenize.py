@@ -47,6 +47,5 @@ class _TokenizeFn(beam.DoFn):
                 record.key, f"tokenizer failed: {error!r}", record.text, "tokenize"))
             return
         counters.TOKENS.inc(len(tokens))
-        yield TokenizedRecord(record.id, tuple(t.text for t in tokens),
-                              tuple(t.start for t in tokens), tuple(t.end for t in tokens),
-                              record.source, record.fields)
+        texts, starts, ends = zip(*tokens) if tokens else ((), (), ())
+        yield TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
