@@ -188,3 +188,24 @@ def test_dataflow_graph_puts_the_accelerator_hint_on_the_tagger_step_only(accele
         k for k, t in components.transforms.items() if t.unique_name == "TagText/Tag")].environment_id
     assert (components.environments[environment].resource_hints["beam:resources:accelerator:v1"]
             == accelerator.encode())
+
+
+@pytest.mark.parametrize("runner_args, spreads", [
+    ([], False),
+    (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], True),
+    (["--runner=PortableRunner", "--job_endpoint=embed"], True),
+    (["--streaming"], True),
+    (["--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+      "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth"], True),
+])
+def test_records_are_spread_over_workers_only_where_there_are_several(runner_args, spreads):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.pipeline.tag_pipeline import TagJob, build_tag_pipeline
+
+    pipeline = build_tag_pipeline(beam.Pipeline(options=PipelineOptions(runner_args)),
+                                  TagJob("in/*.txt", "out/r"))
+    names = {t.unique_name for t in pipeline.to_runner_api().components.transforms.values()}
+    assert ("ReadRecords/SpreadOverWorkers" in names) == spreads
+    assert "WriteResults/Merge" in names and "TagText/AllTagged" not in names

@@ -89,3 +89,33 @@ def test_streaming_partial_batches_flush_after_the_buffering_time():
                    | beam.Map(lambda b: sorted(s.key for s in b)))
         # The budget (200 segments of 5 tokens) is never reached: only the buffering timer flushes.
         assert_that(batches, equal_to([["a5", "b5"], ["c5"]]))
+
+
+def test_a_bundle_holds_at_most_max_buffered_tokens_and_sends_out_its_fullest_batch():
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    from beamtagger.transforms.bucket import _CollectBatchesInBundleFn
+
+    collect = _CollectBatchesInBundleFn(max_batch_tokens=100, max_buffered_tokens=30)
+    collect.start_bundle()
+    lengths = [2, 5, 5, 2, 5, 3, 2, 5, 3, 5, 2, 5, 3]
+    out = []
+    for i, n in enumerate(lengths):
+        out.extend(collect.process(segment(n, f"r{i}-"), window=GlobalWindow()))
+        assert collect._buffered_tokens <= 30
+    early = [value.value for value in out]
+    # 32 tokens with the 9th segment: the fullest bucket (four 5-token segments) goes out.
+    assert [[len(s.tokens) for s in batch] for batch in early] == [[5] * 4]
+    rest = [value.value for value in collect.finish_bundle()]
+    assert all(isinstance(value, WindowedValue) for value in out)
+    batches = early + rest
+    assert sorted(s.key for batch in batches for s in batch) == sorted(
+        f"r{i}-{n}" for i, n in enumerate(lengths))
+    assert all(len({len(s.tokens) for s in batch}) == 1 for batch in batches)
+
+
+def test_max_buffered_tokens_below_the_budget_is_refused():
+    import pytest
+    with pytest.raises(ValueError, match="max_buffered_tokens"):
+        BucketByLength(max_batch_tokens=100, max_buffered_tokens=50)

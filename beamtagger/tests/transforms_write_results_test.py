@@ -1,0 +1,53 @@
+"""WriteResults: several inputs merged after formatting; JSON lines for any record."""
+import glob
+import json
+
+import apache_beam as beam
+import pytest
+
+from beamtagger.transforms.records import TaggedRecord
+from beamtagger.transforms.write_results import WriteResults, to_json_line
+
+
+def record(id, tokens, fields=None):
+    n = len(tokens)
+    return TaggedRecord(id, tuple(tokens), tuple(range(n)), tuple(range(1, n + 1)),
+                        ("X",) * n, (0.123456,) * n, id, fields)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "conll", "parquet"])
+def test_several_inputs_go_to_one_set_of_files(tmp_path, output_format):
+    prefix = str(tmp_path / "out" / "r")
+    with beam.Pipeline() as p:
+        whole = p | "Whole" >> beam.Create([record("a", ["x", "y"]), record("b", ["z"])])
+        stitched = p | "Stitched" >> beam.Create([record("long", ["w"] * 300)])
+        empty = p | "Empty" >> beam.Create([record("e", [])])
+        _ = (whole, stitched, empty) | WriteResults(prefix, output_format)
+    files = glob.glob(f"{prefix}-*-of-*.{output_format}")
+    assert files
+    if output_format == "jsonl":
+        rows = [json.loads(line) for path in files for line in open(path, encoding="utf-8")]
+        assert sorted(row["id"] for row in rows) == ["a", "b", "e", "long"]
+    elif output_format == "conll":
+        text = "".join(open(path, encoding="utf-8").read() for path in files)
+        assert sorted(line for line in text.splitlines() if line.startswith("# id")) == [
+            "# id = a", "# id = b", "# id = e", "# id = long"]
+    else:
+        import pyarrow.parquet as pq
+        assert sorted(pq.read_table(files).column("id").to_pylist()) == ["a", "b", "e", "long"]
+
+
+def test_json_lines_round_scores_and_keep_passthrough_fields():
+    line = to_json_line(record("a", ["naïve", "x"], {"lang": "en", "n": 3}))
+    assert "naïve" in line  # UTF-8, not \u escapes
+    row = json.loads(line)
+    assert row["lang"] == "en" and row["n"] == 3
+    assert [t["score"] for t in row["tokens"]] == [0.1235, 0.1235]
+
+
+def test_records_orjson_refuses_still_become_valid_utf8_json():
+    huge = to_json_line(record("a", ["x"], {"big": 2 ** 70}))
+    assert json.loads(huge)["big"] == 2 ** 70
+    surrogate = to_json_line(record("b", ["bad\ud800"]))
+    surrogate.encode("utf-8")  # what the text sink does; a lone surrogate would raise here
+    assert json.loads(surrogate)["tokens"][0]["text"] == "bad\ud800"
