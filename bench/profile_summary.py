@@ -1,12 +1,13 @@
 """Where the time of a ``beamtagger tag`` run goes: py-spy samples grouped by pipeline stage.
 
 py-spy records every thread of the process tree (``--subprocesses`` reaches Beam's
-multi-processing workers) including waiting threads (``--idle``): a thread blocked in
-TensorFlow's ``quick_execute`` is the model computing on TensorFlow's own threads, which py-spy
-cannot see. Only samples of threads that are processing a Beam bundle (``process_bundle`` on
-the stack) or setting up a DoFn count; the rest is the runner waiting. Each counted sample goes
-to the stage of the innermost frame on its stack that names one (a beamtagger module or a part
-of Beam's machinery), else to "Beam runner, other".
+multi-processing workers) including waiting threads (``--idle``): the tag stage's helper thread
+blocked in TensorFlow's ``quick_execute`` is the model computing on TensorFlow's own threads,
+which py-spy cannot see, and a bundle thread blocked on that helper is "waiting for the model".
+Only samples of threads that are processing a Beam bundle (``process_bundle`` on the stack),
+setting up a DoFn, predicting or loading the tagger count; the rest is the runner waiting. Each
+counted sample goes to the stage of the innermost frame on its stack that names one (a
+beamtagger module or a part of Beam's machinery), else to "Beam runner, other".
 """
 import collections
 import shutil
@@ -15,6 +16,8 @@ import sys
 # (category, substrings of a frame that put a sample there), innermost frame first.
 BEAMTAGGER_STAGES = [
     ("model compute (TaggerRunner.predict)", ("model/inference.py",)),
+    # The bundle thread blocked on the tag stage's helper thread (or on the background load).
+    ("waiting for the model", ("concurrent/futures/_base.py",)),
     ("import TensorFlow + load tagger (per worker)", ("configure_tensorflow", "_SharedRunner",
                                                       "TaggerRunner.load", "load_keras_model")),
     ("tokenize", ("tokenizer.py", "transforms/tokenize.py")),
@@ -36,7 +39,11 @@ BEAM_STAGES = [
     ("Beam coders / pickling", ("coders", "pickle", "coder_impl")),
     ("Beam file IO (read/write)", ("apache_beam/io/",)),
 ]
-IN_BUNDLE = ("process_bundle", "BundleProcessor.__init__", "DoFnRunner.setup", ".setup (")
+# The tag stage predicts on its own thread and loads the tagger on another: neither has
+# process_bundle on its stack.
+IN_BUNDLE = ("process_bundle", "BundleProcessor.__init__", "DoFnRunner.setup", ".setup (",
+             "TaggerRunner.predict", "_SharedRunner._load")
+WAITING_FOR_THE_MODEL = "concurrent/futures/_base.py"
 
 
 def py_spy():
@@ -69,7 +76,8 @@ def summarize(raw_path, rate=50):
     for frames, number in _samples(raw_path):
         if not any(marker in frame for frame in frames for marker in IN_BUNDLE):
             continue
-        if frames and ("Condition.wait" in frames[-1] or "Event.wait" in frames[-1]):
+        if (frames and ("Condition.wait" in frames[-1] or "Event.wait" in frames[-1])
+                and not any(WAITING_FOR_THE_MODEL in frame for frame in frames)):
             continue  # a bundle thread parked between bundles
         counts[categorize(frames)] += number
     total = sum(counts.values()) or 1

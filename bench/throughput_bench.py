@@ -13,6 +13,8 @@ same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 G
      TaggerRunner's one traced function (vectors looked up before the clock starts).
   D  ``beamtagger tag`` on DirectRunner, text files -> JSON Lines, end to end.
   E  D with --direct_running_mode=multi_processing --direct_num_workers=2.
+  F  E with --tagger-threads 1: one TensorFlow thread per worker process instead of one per
+     core in each (not one of the issue's cases; it shows what oversubscription costs E).
 
 Each case runs in its own process (peak memory is its own). Usage:
 
@@ -35,18 +37,19 @@ import bench_common
 import bench_models
 import profile_summary
 
-CASES = "ABCDE"
+CASES = "ABCDEF"
 CASE_NAMES = {
     "A": "Beam RunInference, TFModelHandlerNumpy, embedded table, padded to 128",
     "B": "Keras model.predict, embedded table, padded to 128, batch 64",
     "C": "beamtagger tagger alone, exact-length batches, one traced function",
     "D": "beamtagger tag, DirectRunner, text -> JSON Lines",
     "E": "beamtagger tag, DirectRunner multi_processing, 2 workers",
+    "F": "E with --tagger-threads 1 (1 TensorFlow thread per worker)",
 }
 PROFILE_RATE = 50  # py-spy samples per second
 # beamtagger.transforms.bucket.DEFAULT_MAX_BATCH_TOKENS, without importing Beam in the parent.
 PIPELINE_MAX_BATCH_TOKENS = 16384
-TARGETS = {"D/A": 10, "D/C": 0.6, "padding efficiency (D)": 0.95, "E/D": 1.5}
+TARGETS = {"D/A": 10, "D/C": 0.6, "padding efficiency (D)": 0.95, "E/D": 1.5, "F/D": 1.5}
 
 
 # ---------------------------------------------------------------- children: one case each
@@ -218,8 +221,15 @@ def case_d(args, extra_options=()):
             "output_lines": _count_lines(args.output + "-*.jsonl", exclude="-errors")}
 
 
+MULTI_PROCESSING = ("--direct_running_mode=multi_processing", "--direct_num_workers=2")
+
+
 def case_e(args):
-    return case_d(args, ("--direct_running_mode=multi_processing", "--direct_num_workers=2"))
+    return case_d(args, MULTI_PROCESSING)
+
+
+def case_f(args):
+    return case_d(args, (*MULTI_PROCESSING, "--tagger-threads", "1"))
 
 
 def _count_lines(pattern, exclude=None):
@@ -233,7 +243,8 @@ def _count_lines(pattern, exclude=None):
 
 
 def child_main(args):
-    case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e}[args.case]
+    case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e,
+            "F": case_f}[args.case]
     bench_common.child_result(**case(args))
 
 
@@ -292,7 +303,7 @@ def parse_args(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true",
                         help="200 sentences, 16 LSTM units, the GloVe subset store (CI)")
-    parser.add_argument("--cases", default=CASES, help="which cases to run (default ABCDE)")
+    parser.add_argument("--cases", default=CASES, help="which cases to run (default ABCDEF)")
     parser.add_argument("--work", help="folder for inputs, models and outputs (default: temp)")
     parser.add_argument("--roles", help="input sizes to run: small (50k), corpus (one pass), "
                         "large (1M); default all three (--tiny: small,corpus)")
@@ -336,7 +347,8 @@ TINY_SIZES = {"small": 1_000, "corpus": "corpus", "large": 6_000}
 # ~700 tokens/s here), so it runs on the 50k prefix to keep the suite near 25 minutes. C, D and
 # E run at the sizes the scaling section needs.
 CASE_SIZES = {"A": ("small",), "B": ("corpus",), "C": ("corpus", "large"),
-              "D": ("small", "corpus", "large"), "E": ("corpus", "large")}
+              "D": ("small", "corpus", "large"), "E": ("corpus", "large"),
+              "F": ("corpus", "large")}
 
 
 def run(args, work):
@@ -395,8 +407,9 @@ def ratios(results, size_names):
         # A runs once (see CASE_SIZES); its cost per padded sentence does not depend on size.
         a, c = _rate(results, "A"), _rate(results, "C", size)
         d, e = _rate(results, "D", size), _rate(results, "E", size)
+        f = _rate(results, "F", size)
         out[size] = {"D/A": d / a if d and a else None, "D/C": d / c if d and c else None,
-                     "E/D": e / d if e and d else None}
+                     "E/D": e / d if e and d else None, "F/D": f / d if f and d else None}
     return out
 
 
@@ -441,9 +454,11 @@ def markdown(report, size_names):
         lines += ["", f"### Where the time of {case} goes (py-spy, {corpus} input)", "",
                   f"A second run of {case} under `py-spy record --idle --subprocesses` "
                   f"({run['seconds']:.1f} s under the profiler). "
-                  "Thread-seconds inside Beam bundles, by the innermost stage on the stack; "
-                  "'model compute' is the Python thread waiting in TensorFlow while its own "
-                  "threads compute.", "",
+                  "Thread-seconds inside Beam bundles, by the innermost stage on the stack "
+                  "(the tag stage's helper and loader threads included); 'model compute' is "
+                  "the helper thread waiting in TensorFlow while TensorFlow's own threads "
+                  "compute, 'waiting for the model' the bundle thread waiting for the helper "
+                  "(or for the tagger to load).", "",
                   profile_summary.markdown(profile["stages"], profile["sampled_seconds"],
                                            f"{case}, {corpus}")]
         by_process = profile["compute_by_process"]
@@ -480,26 +495,40 @@ def analysis(report, size_names):
     """What bounds the missed ratios, computed from this run's own figures."""
     large = size_names["large"]
     cores = report["machine"]["cores"]
-    c, d, e = (_result(report, case, large) for case in "CDE")
+    c, d, e, f = (_result(report, case, large) for case in "CDEF")
     lines = ["", "### What bounds the ratios (computed from the figures above)", ""]
     fit = report.get("scaling")
-    if c and d:
+    if c and d and c.get("cores") and d.get("cores"):
+        cpu_c, cpu_d = c["cores"] * c["seconds"], d["cores"] * d["seconds"]
+        floor = cpu_d / cores
         lines.append(
-            f"- D/C: at {large}, C computes {c['tokens_per_s']:,.0f} tokens/s and D delivers "
-            f"{d['tokens_per_s']:,.0f}. D spends {1e6 / d['tokens_per_s'] - 1e6 / c['tokens_per_s']:.1f} "
-            "us a token outside the model (fixed costs included)"
-            + (f"; the linear fit's fixed part is {fit['fixed_seconds']:.1f} s and its marginal "
-               f"rate {fit['marginal_tokens_per_s']:,.0f} tokens/s, so even on an endless input "
-               f"D/C would be {fit['marginal_tokens_per_s'] / c['tokens_per_s']:.2f}" if fit else "")
-            + ". The in-process DirectRunner runs the Python stages and the model one after the "
-            "other in one thread, so every microsecond of tokenizing, state handling and writing "
-            "adds to the model's; the profile above says which stages those are.")
-    if d and e and d.get("cores"):
+            f"- D/C: at {large}, C computes {c['tokens_per_s']:,.0f} tokens/s, keeping "
+            f"{c['cores']:.2f} cores busy ({cpu_c:.1f} CPU-seconds). D spends {cpu_d:.1f} "
+            f"CPU-seconds on the same tokens: the model's and {cpu_d - cpu_c:.1f} more for "
+            "reading, tokenizing, lookups, decoding, writing and start-up (TensorFlow import, "
+            "model load, pipeline start"
+            + (f"; the linear fit's fixed part is {fit['fixed_seconds']:.1f} s" if fit else "")
+            + f"). The tag stage overlaps that work with the model (it predicts on a helper "
+            f"thread) and D kept {d['cores']:.2f} of the {cores} cores busy; with every core "
+            f"busy for the whole run D would still take {floor:.1f} s, a D/C of "
+            f"{c['seconds'] / floor:.2f}. What is left is the CPU the Python stages need (the "
+            "profile above), not the order they run in.")
+    if d and e and d.get("cores") and e.get("cores"):
+        cpu_d, cpu_e = d["cores"] * d["seconds"], e["cores"] * e["seconds"]
         lines.append(
-            f"- E/D: D already keeps {d['cores']:.2f} of the {cores} cores busy (TensorFlow runs "
-            f"the LSTM on {cores} threads), so on this machine E/D cannot exceed "
-            f"{cores} / {d['cores']:.2f} = {cores / d['cores']:.2f} even with no multi-process "
-            f"overhead at all; E kept {e['cores']:.2f} cores busy.")
+            f"- E/D: D already keeps {d['cores']:.2f} of the {cores} cores busy (the model on "
+            f"TensorFlow's threads, the Python stages beside it), so on this machine E/D cannot "
+            f"exceed {cores} / {d['cores']:.2f} = {cores / d['cores']:.2f} even with no "
+            f"multi-process overhead. And there is overhead: E spent {cpu_e:.1f} CPU-seconds "
+            f"against D's {cpu_d:.1f} (each worker process imports TensorFlow and loads the "
+            "tagger, and the multi-processing runner sends every record and every result "
+            "between its worker processes and itself).")
+        if f:
+            lines.append(
+                f"- F: with one TensorFlow thread per worker process instead of {cores} in "
+                f"each, E's rate goes from {e['tokens_per_s']:,.0f} to "
+                f"{f['tokens_per_s']:,.0f} tokens/s ({f['tokens_per_s'] / e['tokens_per_s']:.2f}x):"
+                " the two workers' TensorFlow pools no longer compete for the same cores.")
     return lines + [""]
 
 

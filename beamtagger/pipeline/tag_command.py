@@ -60,6 +60,10 @@ def add_arguments(parser):
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
+    parser.add_argument("--tagger-threads", type=int, metavar="N",
+                        help="TensorFlow threads per worker process (default: every core); "
+                        "with several worker processes on a machine (--direct_num_workers, "
+                        "Dataflow's one SDK process per vCPU), cores / processes")
     parser.add_argument("--num-shards", type=int, default=0,
                         help="output files (default 0: the runner decides)")
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
@@ -128,7 +132,7 @@ def build_job(args, remote=False, streaming=False):
         overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
-        num_shards=args.num_shards,
+        num_shards=args.num_shards, tagger_threads=args.tagger_threads,
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 
 
@@ -155,6 +159,8 @@ def check_job(job, remote=False):
         raise BeamtaggerError(f"--window/--overlap: {error}") from None
     if job.max_batch_tokens < 1:
         raise BeamtaggerError("--max-batch-tokens must be at least 1")
+    if job.tagger_threads is not None and job.tagger_threads < 1:
+        raise BeamtaggerError("--tagger-threads must be at least 1")
     if job.accelerator is not None and "type:" not in job.accelerator:
         raise BeamtaggerError(f"--tagger-accelerator {job.accelerator!r} names no accelerator "
                               'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')

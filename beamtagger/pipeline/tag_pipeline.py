@@ -37,6 +37,7 @@ class TagJob:
     allow_other_embeddings: bool = False
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
+    tagger_threads: Optional[int] = None
 
 
 def build_tag_pipeline(pipeline, job):
@@ -49,7 +50,8 @@ def build_tag_pipeline(pipeline, job):
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
-        progress_every_secs=job.progress_every_secs, merge_tagged=False)
+        progress_every_secs=job.progress_every_secs, merge_tagged=False,
+        tagger_threads=job.tagger_threads)
 
     _ = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)

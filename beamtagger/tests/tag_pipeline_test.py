@@ -115,8 +115,9 @@ def other_store(tmp_path):
     ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
     ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
+    ({}, ["--tagger-threads", "0"], "--tagger-threads must be at least 1"),
 ], ids=["missing model", "store of another build", "input matches nothing",
-        "local paths on Dataflow", "overlap too large"])
+        "local paths on Dataflow", "overlap too large", "no threads"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
                                                          upos_model, subset_store, other_store,
                                                          capsys):

@@ -118,3 +118,19 @@ def test_a_model_that_cannot_load_fails_where_the_runner_is_used(tmp_path):
     loading = _SharedRunner(str(tmp_path / "no-such-model"))
     with pytest.raises(BeamtaggerError, match="no-such-model"):
         loading.runner
+
+
+def test_tagger_threads_set_tensorflows_thread_pools_in_a_fresh_worker(store_and_model):
+    import subprocess
+    import sys
+
+    _, model_dir = store_and_model
+    script = ("import tensorflow as tf\n"
+              "from beamtagger.transforms.tag import _SharedRunner\n"
+              f"_SharedRunner({model_dir!r}, threads=1).runner\n"
+              "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+              " tf.config.threading.get_inter_op_parallelism_threads())\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "1"]

@@ -13,6 +13,7 @@ whole record).
 """
 import collections
 import json
+import logging
 import os
 import threading
 from concurrent import futures
@@ -41,27 +42,39 @@ class TagBatches(beam.PTransform):
     """``pa.RecordBatch`` -> TaggedRecords, window results and dead letters.
 
     ``model_dir`` None means the bundled model. ``progress_every_secs`` prints a progress line
-    (local runs).
+    (local runs). ``threads``: TensorFlow's intra- and inter-op threads in each worker process
+    (None: TensorFlow's default, every core); with several worker processes on one machine,
+    cores / processes keeps them from competing for the same cores.
     """
 
-    def __init__(self, model_dir=None, progress_every_secs=None):
+    def __init__(self, model_dir=None, progress_every_secs=None, threads=None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
+        self.threads = threads
         self._shared_runner = shared.Shared()
 
     def expand(self, batches):
         out = batches | "RunTagger" >> beam.ParDo(_TagFn(
-            self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid())
+            self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
+            self.threads)
         ).with_input_types(pa.RecordBatch).with_outputs(WINDOWS, ERRORS, main="tagged")
         return TagResult(out.tagged, out[WINDOWS], out[ERRORS])
 
 
-def configure_tensorflow():
-    """Grow GPU memory on demand; must run before TensorFlow first touches the GPUs."""
+def configure_tensorflow(threads=None):
+    """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
+    TensorFlow first runs an op in this process."""
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            logging.warning("TensorFlow already runs in this process: the tagger keeps its "
+                            "threads, not the %d asked for", threads)
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -78,15 +91,15 @@ class _SharedRunner:
     ``runner`` waits for the load and re-raises its error.
     """
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, threads=None):
         self._loaded = futures.Future()
-        threading.Thread(target=self._load, args=(model_dir,), daemon=True,
+        threading.Thread(target=self._load, args=(model_dir, threads), daemon=True,
                          name="beamtagger-load-tagger").start()
 
-    def _load(self, model_dir):
+    def _load(self, model_dir, threads):
         try:
             from beamtagger.model.inference import TaggerRunner
-            configure_tensorflow()
+            configure_tensorflow(threads)
             runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
             runner.warm_up()
             self._loaded.set_result(runner)
@@ -118,14 +131,16 @@ class _TagFn(beam.DoFn):
     """
     _AHEAD = 1
 
-    def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid):
+    def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
         self.launcher_pid = launcher_pid
+        self.threads = threads
 
     def setup(self):
-        self._holder = self._shared_runner.acquire(lambda: _SharedRunner(self.model_dir))
+        self._holder = self._shared_runner.acquire(
+            lambda: _SharedRunner(self.model_dir, self.threads))
         # One thread: batches reach the model in order, and one DoFn instance never runs two
         # of its own batches at once (TensorFlow already uses every core for one).
         self._predictor = futures.ThreadPoolExecutor(max_workers=1,

@@ -40,6 +40,7 @@ class TagText(beam.PTransform):
     padded slots (B x T) of a batch. ``max_buffering_secs``: how long a partial batch may wait
     in a streaming pipeline. ``accelerator``: a Beam accelerator resource hint for the tag
     stage only. ``vector_dtype``: "float32" or "float16" vectors in the batches.
+    ``tagger_threads``: TensorFlow threads per worker process (see TagBatches).
 
     ``merge_tagged=False`` returns ``tagged`` as a tuple of PCollections (``TAGGED_PARTS``) for
     a consumer that takes several inputs, such as WriteResults. Beam's local runner copies
@@ -53,7 +54,7 @@ class TagText(beam.PTransform):
                  overlap=DEFAULT_OVERLAP, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs=None, accelerator=None, vector_dtype="float32",
                  allow_other_embeddings=False, progress_every_secs=None, clock=time.time,
-                 merge_tagged=True):
+                 merge_tagged=True, tagger_threads=None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
@@ -67,6 +68,7 @@ class TagText(beam.PTransform):
         self.progress_every_secs = progress_every_secs
         self.clock = clock
         self.merge_tagged = merge_tagged
+        self.tagger_threads = tagger_threads
 
     def expand(self, records):
         tokenized = records | "Tokenize" >> Tokenize()
@@ -78,7 +80,7 @@ class TagText(beam.PTransform):
                 self.max_batch_tokens, self.max_buffering_secs, self.clock)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
-        tag = TagBatches(self.model_dir, self.progress_every_secs)
+        tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = batches | "Tag" >> tag
