@@ -105,8 +105,8 @@ class _CollectBatchesInBundleFn(beam.DoFn):
     start before a large bundle ends: batches of common lengths otherwise wait for the budget
     until ``finish_bundle``. The bound is wide because a batch costs the tag stage a few ms
     whatever its size (bench/throughput_bench.py case D, 1M tokens in one bundle, 2 cores):
-    2 budgets gave 1,211 batches and 36.7 s, 4 budgets 611 and 29.3 s, 16 budgets 170 and
-    26.5 s, no bound 115 and 27.3 s.
+    2 budgets gave 1,211 batches and 33.9 s, 4 budgets 611 and 31.2 s, 16 budgets 170 and
+    27.2 s, no bound 115 and 27.3 s.
     """
 
     def __init__(self, max_batch_tokens, max_buffered_tokens):
