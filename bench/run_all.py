@@ -28,7 +28,8 @@ SCRIPTS = [
 NESTED = {"store.md"}
 GPU_SECTION = """## 5. GPU
 
-No GPU machine was lent to the run that wrote this file, so there are no GPU figures. The plan
+No GPU machine was lent to the sessions that wrote this file (the device tool's status said
+so: this project's tasks get one only by a chance draw), so there are no GPU figures. The plan
 (issue 5, section 5): carry the keras wheel to the GPU machine (PyTorch, JAX and CuPy, no
 TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
 exact-length batches and masked buckets, batch token budgets 4k-64k.
