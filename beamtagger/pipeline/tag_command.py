@@ -61,9 +61,10 @@ def add_arguments(parser):
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
-                        help="TensorFlow threads per worker process (default: every core); "
-                        "with several worker processes on a machine (--direct_num_workers, "
-                        "Dataflow's one SDK process per vCPU), cores / processes")
+                        help="TensorFlow threads per worker process; 0: TensorFlow's default, "
+                        "every core (the default, except with --direct_running_mode="
+                        "multi_processing, where it is cores / --direct_num_workers). On "
+                        "Dataflow CPU workers, which run one SDK process per vCPU, use 1")
     parser.add_argument("--num-shards", type=int, default=0,
                         help="output files (default 0: the runner decides)")
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
@@ -84,7 +85,8 @@ def run(args):
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     remote = _is_remote_runner(standard.runner)
-    job = build_job(args, remote=remote, streaming=bool(standard.streaming))
+    job = build_job(args, remote=remote, streaming=bool(standard.streaming),
+                    local_processes=local_worker_processes(options))
     check_job(job, remote=remote)
 
     result, seconds = run_tag_job(job, options)
@@ -114,7 +116,29 @@ def _written_files(pattern):
     return sorted(metadata.path for metadata in match.metadata_list)
 
 
-def build_job(args, remote=False, streaming=False):
+def local_worker_processes(options):
+    """How many worker processes the DirectRunner starts on this machine (1 unless
+    ``--direct_running_mode=multi_processing``)."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode != "multi_processing":
+        return 1
+    return direct.direct_num_workers or os.cpu_count() or 1
+
+
+def tagger_threads(chosen, local_processes=1):
+    """TensorFlow threads per worker process: None leaves TensorFlow's default (every core).
+
+    Several local worker processes would each start one TensorFlow thread per core and compete
+    for the same cores (BENCHMARKS.md, section 1: case E against F), so they share the cores out.
+    """
+    if chosen is None and local_processes > 1:
+        return max(1, (os.cpu_count() or 1) // local_processes)
+    return chosen or None
+
+
+def build_job(args, remote=False, streaming=False, local_processes=1):
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     from beamtagger.pipeline.tag_pipeline import TagJob
 
@@ -132,7 +156,8 @@ def build_job(args, remote=False, streaming=False):
         overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
-        num_shards=args.num_shards, tagger_threads=args.tagger_threads,
+        num_shards=args.num_shards,
+        tagger_threads=tagger_threads(args.tagger_threads, local_processes),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 
 
@@ -159,8 +184,8 @@ def check_job(job, remote=False):
         raise BeamtaggerError(f"--window/--overlap: {error}") from None
     if job.max_batch_tokens < 1:
         raise BeamtaggerError("--max-batch-tokens must be at least 1")
-    if job.tagger_threads is not None and job.tagger_threads < 1:
-        raise BeamtaggerError("--tagger-threads must be at least 1")
+    if job.tagger_threads is not None and job.tagger_threads < 0:
+        raise BeamtaggerError("--tagger-threads must be 0 (TensorFlow's default) or more")
     if job.accelerator is not None and "type:" not in job.accelerator:
         raise BeamtaggerError(f"--tagger-accelerator {job.accelerator!r} names no accelerator "
                               'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')

@@ -115,7 +115,7 @@ def other_store(tmp_path):
     ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
     ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
-    ({}, ["--tagger-threads", "0"], "--tagger-threads must be at least 1"),
+    ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
 ], ids=["missing model", "store of another build", "input matches nothing",
         "local paths on Dataflow", "overlap too large", "no threads"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
@@ -210,3 +210,19 @@ def test_records_are_spread_over_workers_only_where_there_are_several(runner_arg
     names = {t.unique_name for t in pipeline.to_runner_api().components.transforms.values()}
     assert ("ReadRecords/SpreadOverWorkers" in names) == spreads
     assert "WriteResults/Merge" in names and "TagText/AllTagged" not in names
+
+
+def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkeypatch):
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.pipeline.tag_command import local_worker_processes, tagger_threads
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    multi = PipelineOptions(["--direct_running_mode=multi_processing", "--direct_num_workers=2"])
+    assert local_worker_processes(multi) == 2
+    assert local_worker_processes(PipelineOptions([])) == 1
+    assert local_worker_processes(PipelineOptions(
+        ["--direct_running_mode=multi_processing", "--direct_num_workers=0"])) == 8
+    assert tagger_threads(None, 2) == 4 and tagger_threads(None, 16) == 1
+    assert tagger_threads(None, 1) is None        # one process: TensorFlow's default
+    assert tagger_threads(0, 2) is None and tagger_threads(3, 2) == 3
