@@ -347,7 +347,7 @@ TINY_SIZES = {"small": 1_000, "corpus": "corpus", "large": 6_000}
 # Which sizes each case runs on. A and B pad every sentence to 128, so their cost is per sentence
 # whatever the input size (the large input is the corpus repeated): they run once and their
 # rate stands for every size, said so in the report. A is slow (eager Keras calls, measured
-# ~700 tokens/s here), so it runs on the 50k prefix to keep the suite near 25 minutes. C, D and
+# ~700 tokens/s here), so it runs on the 50k prefix to keep the suite near 11 minutes. C, D and
 # E run at the sizes the scaling section needs.
 CASE_SIZES = {"A": ("small",), "B": ("corpus",), "C": ("corpus", "large"),
               "D": ("small", "corpus", "large"), "E": ("corpus", "large"),
