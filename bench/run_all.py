@@ -19,13 +19,14 @@ BENCH = pathlib.Path(__file__).resolve().parent
 # (script, markdown sections it writes to the results folder, in the order of BENCHMARKS.md).
 SCRIPTS = [
     ("throughput_bench.py", ["throughput.md"]),
+    ("tag_timeline.py", ["tag_timeline.md"]),  # nested under "1." beside the profiles
     ("model_size_bench.py", ["model_size.md"]),
     ("training_bench.py", ["training.md"]),
     ("throughput_bench.py", ["throughput-scaling.md"]),  # written by the run above
     # The store's own section (bench/store_bench.py), nested under "4. Scaling".
     ("store_bench.py", ["store.md"]),
 ]
-NESTED = {"store.md"}
+NESTED = {"store.md"}  # tag_timeline.md writes its own "###" heading
 GPU_SECTION = """## 5. GPU
 
 No GPU machine was lent to the sessions that wrote this file (the device tool's status said

@@ -79,7 +79,8 @@ def test_model_size_bench_measures_both_layouts(shared_data, tmp_path):
 def test_run_all_assembles_sections_in_order(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
-    for name in ("throughput", "model_size", "training", "throughput-scaling", "store"):
+    for name in ("throughput", "tag_timeline", "model_size", "training", "throughput-scaling",
+                 "store"):
         (results / f"{name}.md").write_text(f"## section {name}\n")
     env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results)}
     out = tmp_path / "BENCHMARKS.md"
@@ -91,8 +92,19 @@ def test_run_all_assembles_sections_in_order(tmp_path):
     assert text.startswith("# Benchmarks")
     assert "- Machine: " in text and "- Date: " in text and "bench/run_all.py --out" in text
     order = [text.index(f"## section {name}") for name in
-             ("throughput", "model_size", "training", "throughput-scaling", "store")]
+             ("throughput", "tag_timeline", "model_size", "training", "throughput-scaling",
+              "store")]
     assert order == sorted(order)
     # The store bench's section sits under "4. Scaling", one heading level down.
     assert "### section store" in text and "\n## section store" not in text
     assert "## 5. GPU" in text
+
+
+def test_tag_timeline_finds_the_model_load_and_every_prediction(shared_data, tmp_path):
+    results = run_script("tag_timeline.py", tmp_path, "--tiny")
+    timeline = json.loads((results / "tag_timeline.json").read_text())["timeline"]
+    assert timeline["tokens"] > 0 and timeline["predictions"] >= 1
+    assert 0 < timeline["load_end"] <= timeline["first_predict"]
+    assert timeline["first_predict"] < timeline["last_predict_end"] <= timeline["run_end"]
+    assert 0 < timeline["predict_busy_seconds"] < timeline["run_end"]
+    assert "### When the model runs in D" in (results / "tag_timeline.md").read_text()
