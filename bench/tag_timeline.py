@@ -124,7 +124,14 @@ def markdown(report):
         f"Command: `{report['command']}` ({report['date']}): case D once more on the "
         f"{report['input']} input ({t['tokens']:,} tokens, {t['seconds']:.1f} s on the clock), "
         "with the tag stage's calls timed. Seconds from the start of the clock.", "",
-        bench_common.markdown_table(["event", "when"], rows)])
+        bench_common.markdown_table(["event", "when"], rows),
+        f"Between its first and last prediction the model waited {t['gap_seconds']:.1f} s for "
+        f"records: for the {t['last_predict_end'] - t['first_predict']:.1f} s after start-up, D "
+        "runs as fast as the model does while it shares the cores with the Python stages (its "
+        "busy time against case C's seconds above, the same tokens alone). The "
+        f"{t['first_predict']:.1f} s before the first prediction are start-up (TensorFlow and "
+        "spaCy imports, the tagger's load and warm-up, the runner's start), mostly GIL-bound "
+        "Python on one core.", ""])
 
 
 if __name__ == "__main__":
