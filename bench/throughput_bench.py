@@ -517,8 +517,9 @@ def analysis(report, size_names):
             f"{c['seconds'] / floor:.2f}.")
         if fit:
             line += (
-                f" The linear fit over D's sizes splits D into a fixed {fit['fixed_seconds']:.1f} s "
-                f"and a marginal {fit['marginal_tokens_per_s']:,.0f} tokens/s, "
+                " The linear fit over D's sizes splits D into a fixed "
+                f"{fit['fixed_seconds']:.1f} s and a marginal "
+                f"{fit['marginal_tokens_per_s']:,.0f} tokens/s, "
                 f"{fit['marginal_tokens_per_s'] / c['tokens_per_s']:.2f} of C: per token the "
                 "pipeline costs less than the 40% the target allows; the fixed part (each "
                 f"process imports TensorFlow, {imports.get('tensorflow') or 0:.1f} s alone on this "

@@ -8,11 +8,12 @@ Two strategies, by how the input ends:
 * Bounded input (``max_buffering_secs=None``): batches are collected inside each bundle, one
   buffer per bucket length; when the buffers hold ``max_buffered_tokens`` (default 16
   budgets) the fullest goes out, and what is left is flushed in ``finish_bundle`` (as
-  BatchElements does). No shuffle, no state. Measured against the stateful DoFn below on EWT train text
-  (bench/throughput_bench.py, 2 cores): 205k tokens in-process 14.7 -> 11.3 s, 1M tokens with
-  two worker processes 43.6 -> 34.0 s. The stateful version held every segment until the end of
-  input and released all batches from one end-of-input timer bundle, so one worker ran 91% of
-  the model work; Beam also sized its state cache with objsize (1.6 s of 16.6 profiled).
+  BatchElements does). No shuffle, no state. Measured against the stateful DoFn below on EWT
+  train text (bench/throughput_bench.py, 2 cores): 205k tokens in-process 14.7 -> 11.3 s, 1M
+  tokens with two worker processes 43.6 -> 34.0 s. The stateful version held every segment until
+  the end of input and released all batches from one end-of-input timer bundle, so one worker
+  ran 91% of the model work; Beam also sized its state cache with objsize (1.6 s of 16.6
+  profiled).
 * Streaming (``max_buffering_secs`` set): segments are keyed by (length bucket, shard) and
   collected by a stateful DoFn that emits a batch at the budget, when a partial batch has waited
   ``max_buffering_secs``, and at the end of the window. Why not
@@ -62,7 +63,8 @@ class BucketByLength(beam.PTransform):
 
     ``max_buffering_secs`` (streaming) bounds how long a partial batch waits; ``None`` waits for
     the budget, the end of the bundle or ``max_buffered_tokens`` (bounded input: the tokens a
-    bundle may hold before its fullest partial batch goes out; default 16 budgets). ``clock`` is for tests (TestStream's processing time).
+    bundle may hold before its fullest partial batch goes out; default 16 budgets). ``clock`` is
+    for tests (TestStream's processing time).
     """
 
     def __init__(self, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS, max_buffering_secs=None,

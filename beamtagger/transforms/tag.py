@@ -85,9 +85,10 @@ def configure_tensorflow(threads=None):
 class _SharedRunner:
     """The worker process's TaggerRunner, loaded on a background thread.
 
-    Importing TensorFlow, loading the tagger and tracing its function cost ~4 s per process
-    (bench/throughput_bench.py profile), and Beam calls every DoFn's ``setup`` before the first
-    record is read: loading in the background lets reading and tokenizing start meanwhile.
+    Importing TensorFlow (2.7 s alone on the 2-core bench machine), loading the tagger and
+    tracing its function happen once per process (BENCHMARKS.md, section 1), and Beam calls every
+    DoFn's ``setup`` before the first record is read: loading in the background lets reading and
+    tokenizing start meanwhile.
     ``runner`` waits for the load and re-raises its error.
     """
 
@@ -125,8 +126,8 @@ class _TagFn(beam.DoFn):
     TensorFlow releases the GIL while it computes, so while batch k runs, this thread decodes
     and emits batch k-1 and goes back upstream to tokenize and look up the records of batch
     k+1. Without this the in-process runner did the model and all Python stages one after the
-    other (bench/throughput_bench.py, BENCHMARKS.md section 1). At most ``_AHEAD`` batches wait
-    for the model, so memory stays bounded; ``finish_bundle`` emits the rest.
+    other (bench/throughput_bench.py, BENCHMARKS.md section 1). Between calls at most ``_AHEAD``
+    batches wait for their results, so memory stays bounded; ``finish_bundle`` emits the rest.
     Results of a batch keep that batch's window and timestamp.
     """
     _AHEAD = 1
