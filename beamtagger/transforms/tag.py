@@ -114,7 +114,6 @@ class _SharedRunner:
 
 class _InFlight(NamedTuple):
     batch: pa.RecordBatch
-    inputs: tuple
     probs: futures.Future
     window: object
     timestamp: object
@@ -152,10 +151,8 @@ class _TagFn(beam.DoFn):
         self._in_flight.clear()
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        runner = self._holder.runner
-        inputs = model_inputs(batch)
-        probs = self._predictor.submit(runner.predict, *inputs)
-        self._in_flight.append(_InFlight(batch, inputs, probs, window, timestamp))
+        probs = self._predictor.submit(self._holder.runner.predict, *model_inputs(batch))
+        self._in_flight.append(_InFlight(batch, probs, window, timestamp))
         while len(self._in_flight) > self._AHEAD:
             yield from self._emit_batch(self._in_flight.popleft())
 
@@ -170,7 +167,7 @@ class _TagFn(beam.DoFn):
 
     def _emit_batch(self, in_flight):
         runner = self._holder.runner
-        vectors, lengths, extra_ids, feature_ids = in_flight.inputs
+        vectors, lengths, extra_ids, feature_ids = model_inputs(in_flight.batch)
         try:
             probs = in_flight.probs.result()
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
