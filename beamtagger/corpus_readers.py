@@ -29,6 +29,8 @@ _WORD_ID = re.compile(r"[0-9]+\Z")
 _RANGE_ID = re.compile(r"([1-9][0-9]*)-([1-9][0-9]*)\Z")
 _EMPTY_NODE_ID = re.compile(r"(0|[1-9][0-9]*)\.([1-9][0-9]*)\Z")
 _SENT_ID = re.compile(r"#\s*sent_id\s*=\s*(.*?)\s*\Z")
+# beamtagger writes ``# id = <id>`` (the id exactly, after one space).
+_ID_COMMENT = re.compile(r"# (?:sent_)?id = ?(.*)\Z", re.DOTALL)
 
 NumberedLine = Tuple[int, Union[bytes, str]]
 
@@ -232,8 +234,38 @@ def _misc_value(misc, key, missing_tag):
     return missing_tag
 
 
+def split_conll_comments(block):
+    """(comment lines, token lines) of a CoNLL block of ``(number, bytes or str)``.
+
+    Comments are the lines at the start of a sentence that begin with "# " and hold a "=",
+    as CoNLL-U comments do (``# sent_id = ...``, beamtagger's own ``# id = ...``); a token
+    line such as ``#\tO`` or ``#hashtag\tO`` never matches.
+    """
+    count = 0
+    for _, line in block:
+        prefix, equals = (b"# ", b"=") if isinstance(line, bytes) else ("# ", "=")
+        if not (line.startswith(prefix) and equals in line):
+            break
+        count += 1
+    return block[:count], block[count:]
+
+
+def conll_comment_id(comments, source) -> Optional[str]:
+    """The value of the first ``# id = ...`` or ``# sent_id = ...`` comment, else None."""
+    for number, line in comments:
+        text = _decode(line, source, number)
+        match = _ID_COMMENT.match(text)
+        if match:
+            return match.group(1)
+    return None
+
+
 def _conll_sentence(block, source):
     tokens, tags = [], []
+    comments, block = split_conll_comments(block)
+    if not block:
+        return None  # comments only
+    sent_id = conll_comment_id(comments, source)
     for number, text in block:
         # A tab-separated line may hold a token with a space in it; otherwise split on spaces.
         columns = text.split("\t") if "\t" in text else text.split()
@@ -248,8 +280,8 @@ def _conll_sentence(block, source):
         tokens.append(token)
         tags.append(tag)
     first_line = block[0][0]
-    return Sentence(_default_sent_id(source, first_line), tuple(tokens), tuple(tags),
-                    source, first_line)
+    return Sentence(sent_id if sent_id is not None else _default_sent_id(source, first_line),
+                    tuple(tokens), tuple(tags), source, first_line)
 
 
 def _is_docstart(text):

@@ -53,10 +53,10 @@ def build_tag_pipeline(pipeline, job):
         progress_every_secs=job.progress_every_secs, merge_tagged=False,
         tagger_threads=job.tagger_threads)
 
-    _ = tagged.tagged | "WriteResults" >> WriteResults(
+    written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)
 
-    _ = ((read.errors, tagged.errors)
+    _ = ((read.errors, tagged.errors, written.errors)
          | "AllDeadLetters" >> beam.Flatten()
          | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix))
     return pipeline

@@ -67,7 +67,8 @@ def test_coder_round_trips_a_batch_and_reads_tensors_without_copying(store):
 def test_attach_vectors_output_is_typed_and_encoded_by_the_arrow_coder(subset_store):  # noqa: F811
     pipeline = beam.Pipeline()
     batches = (pipeline | beam.Create([SEGMENTS[:2]])
-               | AttachVectors(store_path=subset_store, model_dir="unused-at-construction"))
+               | AttachVectors(store_path=subset_store, model_dir="unused-at-construction")
+               ).batches
     assert batches.element_type is pa.RecordBatch
     proto, context = pipeline.to_runner_api(return_context=True)
     coder_id = context.pcollections.get_proto(batches).coder_id

@@ -41,7 +41,7 @@ def test_jsonl_takes_text_and_id_fields_and_passes_the_rest_through():
     reasons = [item.reason for item in items[1:5]]
     assert reasons[0].startswith("invalid JSON")
     assert reasons[1] == "missing text field 'body'"
-    assert reasons[2] == "text field 'body' is a int, not a string"
+    assert reasons[2] == "text field 'body' is a number, not a string"
     assert reasons[3] == "expected a JSON object, found list"
     assert items[5] == TextRecord("in.jsonl:7", "no id here", "x/in.jsonl:7", None)
     assert len(items) == 6  # the blank line is not a record

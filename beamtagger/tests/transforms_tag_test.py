@@ -62,10 +62,10 @@ def expected_labels(all_segments, store_path, model_dir):
 
 def tag_stage(records, store_path, model_dir, budget):
     from beamtagger.transforms.tag import TagBatches
-    return (records
-            | BucketByLength(max_batch_tokens=budget)
-            | AttachVectors(store_path, model_dir)
-            | TagBatches(model_dir))
+    attached = (records
+                | BucketByLength(max_batch_tokens=budget)
+                | AttachVectors(store_path, model_dir))
+    return attached.batches | TagBatches(model_dir)
 
 
 def test_labels_equal_the_runner_and_outputs_keep_their_batch_window(store_and_model):

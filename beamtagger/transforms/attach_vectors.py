@@ -6,16 +6,33 @@ are paged in once per machine by the OS and never copied per thread. The model's
 TokenFeaturizer (NumPy only, no TensorFlow) computes the trainable-row ids here, on the CPU
 workers, so the tag stage receives ready tensors.
 """
+from typing import NamedTuple
+
 import apache_beam as beam
 import pyarrow as pa
 from apache_beam.utils import shared
 
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
+from beamtagger.transforms.records import DeadLetter, WindowResult, one_line
+
+WINDOWS = "windows"
+ERRORS = "errors"
+
+
+class AttachResult(NamedTuple):
+    batches: beam.PCollection   # pa.RecordBatch
+    windows: beam.PCollection   # (key, WindowResult with an error) of failed windows
+    errors: beam.PCollection    # DeadLetter of records that fit one window
 
 
 class AttachVectors(beam.PTransform):
-    """list of Segments -> ``pa.RecordBatch`` (see arrow_batches for the columns).
+    """list of Segments -> ``AttachResult(batches, windows, errors)``.
+
+    ``batches`` are ``pa.RecordBatch`` (see arrow_batches for the columns). A batch that fails
+    to build is rebuilt record by record: a record that still fails is a dead letter (stage
+    "lookup" when the store lookup fails, else "featurize"), and a failed window of a long
+    record goes to ``windows`` for StitchWindows, which dead-letters the whole record.
 
     ``store_path``/``model_dir`` None mean the default store and the bundled model; the store
     must match the model's binding (checked once per worker, BeamtaggerError otherwise).
@@ -32,9 +49,11 @@ class AttachVectors(beam.PTransform):
         self._shared_store = shared.Shared()
 
     def expand(self, batches):
-        return batches | "LookUpVectors" >> beam.ParDo(_AttachVectorsFn(
+        out = batches | "LookUpVectors" >> beam.ParDo(_AttachVectorsFn(
             self._shared_store, self.store_path, self.model_dir, self.vector_dtype,
-            self.allow_other_embeddings)).with_output_types(pa.RecordBatch)
+            self.allow_other_embeddings)).with_output_types(pa.RecordBatch).with_outputs(
+                WINDOWS, ERRORS, main="batches")
+        return AttachResult(out.batches, out[WINDOWS], out[ERRORS])
 
 
 class _SharedStore:
@@ -61,7 +80,36 @@ class _AttachVectorsFn(beam.DoFn):
         self._featurizer = spec.featurizer
 
     def process(self, segments):
-        batch, oov = build_record_batch(segments, self._store, self._featurizer, self.vector_dtype)
+        try:
+            built = [build_record_batch(segments, self._store, self._featurizer,
+                                        self.vector_dtype)]
+        except Exception:  # noqa: BLE001  (find the record that fails, keep the others)
+            built = []
+            for segment in segments:
+                try:
+                    built.append(build_record_batch([segment], self._store, self._featurizer,
+                                                    self.vector_dtype))
+                except Exception as error:  # noqa: BLE001
+                    yield self._failed(segment, error)
+        for batch, oov in built:
+            yield from self._count(batch, oov)
+
+    def _failed(self, segment, error):
+        stage = "featurize"
+        try:
+            self._store.rows(list(segment.tokens))
+        except Exception:  # noqa: BLE001
+            stage = "lookup"
+        reason = one_line(f"{stage} failed: {error!r}")
+        if segment.num_windows > 1:
+            return beam.pvalue.TaggedOutput(WINDOWS, (segment.key, WindowResult(
+                segment.window, segment.num_windows, None, reason)))
+        counters.DEAD_LETTERS.inc()
+        return beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+            str(segment.key), reason, " ".join(map(str, segment.tokens)), stage))
+
+    @staticmethod
+    def _count(batch, oov):
         lengths = batch.column("length").to_numpy()
         counters.BATCHES.inc()
         counters.BATCHED_TOKENS.inc(int(lengths.sum()))

@@ -48,6 +48,9 @@ class TokenizedRecord(NamedTuple):
         return cls(id, tuple(tokens), tuple(starts), tuple(ends), source, fields)
 
 
+OUTPUT_KEYS = ("id", "tokens")
+
+
 class TaggedRecord(NamedTuple):
     """The output for one input record: one label and score per token."""
     id: str
@@ -60,10 +63,18 @@ class TaggedRecord(NamedTuple):
     fields: Optional[dict] = None
 
     def to_json_dict(self, score_digits=4):
-        """{"id", passthrough fields..., "tokens": [{text, start, end, label, score}]}."""
+        """{"id", passthrough fields..., "tokens": [{text, start, end, label, score}]}.
+
+        A passthrough field named like an output key (``id``, ``tokens``) is written as
+        ``input_id`` / ``input_tokens`` (more ``input_`` prefixes while the name is taken), so it
+        is neither dropped nor mistaken for beamtagger's own key.
+        """
         out = {"id": self.id}
         if self.fields:
-            out.update((k, v) for k, v in self.fields.items() if k not in ("id", "tokens"))
+            for key, value in self.fields.items():
+                while key in OUTPUT_KEYS or key in out:
+                    key = "input_" + key
+                out[key] = value
         out["tokens"] = [
             {"text": t, "start": s, "end": e, "label": label, "score": round(float(p), score_digits)}
             for t, s, e, label, p in zip(self.tokens, self.starts, self.ends, self.labels,
@@ -103,18 +114,48 @@ class WindowResult(NamedTuple):
     error: str = ""
 
 
+# Where a record can fail, in the order of the pipeline (a dead letter's ``stage``).
+STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", "format", "write")
+
+
 class DeadLetter(NamedTuple):
-    """A record that could not be tagged: where it came from, why, and the raw record."""
+    """A record that could not be tagged: where it came from, why, and the raw record.
+
+    ``stage`` is one of ``STAGES``; ``reason`` is one line.
+    """
     source: str
     reason: str
     record: str
     stage: str
 
     def to_json(self):
-        return json.dumps({"source": self.source, "stage": self.stage, "reason": self.reason,
-                           "record": self.record}, ensure_ascii=False)
+        """One line of JSON that is always valid UTF-8, whatever the record held.
+
+        Lone surrogates (from a ``"\\ud800"`` JSON escape) cannot be encoded as UTF-8: they are
+        written as the six characters ``\\ud800``, like invalid bytes are written as ``\\x..``.
+        """
+        return json.dumps({"source": utf8_safe(self.source), "stage": utf8_safe(self.stage),
+                           "reason": one_line(utf8_safe(self.reason)),
+                           "record": utf8_safe(self.record)}, ensure_ascii=False)
 
 
 def raw_text(raw: bytes) -> str:
     """Bytes as text for a dead letter: invalid UTF-8 kept visible as \\x.. escapes."""
     return raw.decode("utf-8", "backslashreplace")
+
+
+def utf8_safe(text) -> str:
+    """``text`` (any value, as str) with lone surrogates written as ``\\udXXX`` escapes."""
+    if not isinstance(text, str):
+        text = str(text)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def one_line(text: str, limit=500) -> str:
+    """A reason as one line of at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -26,7 +26,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
-from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult
+from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult, one_line
 
 WINDOWS = "windows"
 ERRORS = "errors"
@@ -216,11 +216,19 @@ class _TagFn(beam.DoFn):
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(key, error, " ".join(tokens), "tag"))
             return
-        counters.RECORDS_TAGGED.inc()
         fields = rows.fields[i]
-        yield TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]), tuple(rows.ends[i]),
-                           tuple(labels), tuple(scores.tolist()), key,
-                           json.loads(fields) if fields else None)
+        try:
+            record = TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]),
+                                  tuple(rows.ends[i]), tuple(labels), tuple(scores.tolist()), key,
+                                  json.loads(fields) if fields else None)
+        except Exception as failure:  # noqa: BLE001  (one record's failure must not fail the job)
+            counters.DEAD_LETTERS.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+                key, one_line(f"building the result failed: {failure!r}"), " ".join(tokens),
+                "tag"))
+            return
+        counters.RECORDS_TAGGED.inc()
+        yield record
 
 
 class _Rows:

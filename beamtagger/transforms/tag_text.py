@@ -74,7 +74,7 @@ class TagText(beam.PTransform):
         tokenized = records | "Tokenize" >> Tokenize()
         windowed = tokenized.records | "SplitIntoWindows" >> SplitIntoWindows(
             self.window, self.overlap)
-        batches = (
+        attached = (
             windowed.segments
             | "BucketByLength" >> BucketByLength(
                 self.max_batch_tokens, self.max_buffering_secs, self.clock)
@@ -83,10 +83,13 @@ class TagText(beam.PTransform):
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
-        tagged = batches | "Tag" >> tag
-        stitched = ((windowed.long_records, tagged.windows)
+        tagged = attached.batches | "Tag" >> tag
+        window_results = ((tagged.windows, attached.windows)
+                          | "AllWindowResults" >> beam.Flatten())
+        stitched = ((windowed.long_records, window_results)
                     | "StitchWindows" >> StitchWindows(self.model_dir))
         parts = (tagged.tagged, stitched.tagged, windowed.empty)
         return TagTextResult(
             parts | "AllTagged" >> beam.Flatten() if self.merge_tagged else parts,
-            (tokenized.errors, tagged.errors, stitched.errors) | "AllErrors" >> beam.Flatten())
+            (tokenized.errors, attached.errors, tagged.errors, stitched.errors)
+            | "AllErrors" >> beam.Flatten())

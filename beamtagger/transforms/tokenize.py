@@ -8,7 +8,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from beamtagger.transforms import counters
-from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
+from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
 
 ERRORS = "errors"
 
@@ -37,14 +37,18 @@ class _TokenizeFn(beam.DoFn):
             counters.TOKENS.inc(len(record.tokens))
             yield record
             return
-        if not isinstance(record, TextRecord):
-            record = TextRecord(*record)
         try:
+            if not isinstance(record, TextRecord):
+                record = TextRecord(*record)
+            if not isinstance(record.text, str):
+                raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
             tokens = self._tokenizer.tokenize(record.text)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
+            key = record.key if isinstance(record, TextRecord) else repr(record)[:200]
+            text = record.text if isinstance(record, TextRecord) else repr(record)
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                record.key, f"tokenizer failed: {error!r}", record.text, "tokenize"))
+                str(key), one_line(f"tokenizer failed: {error!r}"), str(text), "tokenize"))
             return
         counters.TOKENS.inc(len(tokens))
         texts, starts, ends = zip(*tokens) if tokens else ((), (), ())

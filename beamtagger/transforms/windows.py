@@ -23,7 +23,7 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
                                                ReadModifyWriteStateSpec)
 
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord
+from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord, one_line
 
 DEFAULT_WINDOW = 256
 DEFAULT_OVERLAP = 64
@@ -189,10 +189,19 @@ class _StitchFn(beam.DoFn):
         failed = [w for w in windows if w.error]
         if failed:
             counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, failed[0].error))
+            reason = failed[0].error
+            stage = reason.split(" ", 1)[0]  # AttachVectors' "lookup failed: ..." and the like
+            yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
+                record, reason, stage if stage in ("lookup", "featurize") else "tag"))
             return
-        windows.sort(key=lambda w: w.window)
-        probs = np.concatenate([w.probs for w in windows], axis=0)
+        try:
+            windows.sort(key=lambda w: w.window)
+            probs = np.concatenate([w.probs for w in windows], axis=0)
+        except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
+            counters.DEAD_LETTERS.inc()
+            yield beam.pvalue.TaggedOutput(
+                ERRORS, _dead_letter(record, f"stitching failed: {error!r}", "stitch"))
+            return
         try:
             labels, scores = self._spec.decode(probs, len(record.tokens))
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
@@ -205,5 +214,6 @@ class _StitchFn(beam.DoFn):
                            tuple(scores.tolist()), record.source, record.fields)
 
 
-def _dead_letter(record, reason):
-    return DeadLetter(record.source or record.id, reason, " ".join(record.tokens), "tag")
+def _dead_letter(record, reason, stage="tag"):
+    return DeadLetter(record.source or record.id, one_line(reason), " ".join(record.tokens),
+                      stage)
