@@ -30,12 +30,11 @@ import pathlib
 import shutil
 import sys
 import time
-import uuid
 from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from beamtagger import __version__
+from beamtagger import __version__, atomic_dirs
 from beamtagger import embedding_store as store_format
 from beamtagger.errors import BeamtaggerError, InputFormatError
 
@@ -108,9 +107,7 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
     _check_destination(out, overwrite)
 
     problems = _Problems(source, on_error)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = out.parent / f".{out.name}.importing-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    temporary.mkdir()
+    temporary = atomic_dirs.building_dir(out, "importing")
     try:
         writer = _StoreWriter(temporary, np.dtype(dtype), problems)
         with _progress_bar(progress) as bar:
@@ -118,7 +115,8 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
         if source_package:
             source_info["package"] = source_package
         report = writer.finish(source_info, normalization)
-        _publish(temporary, out, overwrite)
+        _check_destination(out, overwrite)
+        atomic_dirs.publish(temporary, out, overwrite, "the store")
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -720,9 +718,12 @@ class _StoreWriter:
         if normalization is None:
             is_cased = pc.any(pc.not_equal(pc.utf8_lower(words), words)).as_py()
             normalization = store_format.default_normalization(bool(is_cased))
+        vocabulary_sha256 = store_format.vocabulary_digest(words)
         fingerprint = store_format.combine_fingerprint(
-            count, self.dim, self.dtype.name, store_format.vocabulary_digest(words),
-            self.digest.hexdigest())
+            count, self.dim, self.dtype.name, vocabulary_sha256, self.digest.hexdigest())
+        written = np.load(self.directory / store_format.VECTORS_FILE, mmap_mode="r")
+        chunk_sha256 = store_format.chunk_digests(written)
+        del written
         manifest = {
             "format_version": store_format.FORMAT_VERSION,
             "dim": self.dim,
@@ -730,6 +731,8 @@ class _StoreWriter:
             "dtype": self.dtype.name,
             "normalization": list(normalization),
             "fingerprint": fingerprint,
+            "vocabulary_sha256": vocabulary_sha256,
+            "chunk_sha256": chunk_sha256,
             "source": source_info,
             "duplicates_skipped": self.duplicates,
             "lines_skipped": self.problems.skipped,
@@ -758,6 +761,7 @@ def _fsync(path):
 
 
 def _check_destination(out, overwrite):
+    atomic_dirs.check_creatable(out, "store")
     if not out.exists():
         return
     if not out.is_dir():
@@ -770,28 +774,6 @@ def _check_destination(out, overwrite):
     if not (out / store_format.MANIFEST_FILE).exists():
         raise BeamtaggerError(f"{out} is a non-empty directory that is not an embedding "
                               "store; refusing to replace it")
-
-
-def _publish(temporary, out, overwrite):
-    """Renames the finished store into place: atomic, so readers see all of it or none."""
-    try:
-        os.rename(temporary, out)
-    except OSError:
-        if not (overwrite and out.is_dir()):
-            raise BeamtaggerError(f"{out} appeared while importing; the import was not saved")
-        _check_destination(out, overwrite)
-        replaced = out.parent / f".{out.name}.replaced-{uuid.uuid4().hex[:8]}"
-        os.rename(out, replaced)
-        os.rename(temporary, out)
-        shutil.rmtree(replaced, ignore_errors=True)
-    try:
-        directory = os.open(out.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 class _progress_bar:

@@ -1,29 +1,139 @@
 """Writing a model directory: ``tagger.keras`` + ``tagger.json`` + ``training_report.json``.
 
+The directory is written under a hidden name beside its target and renamed into place
+(``atomic_dirs``): a kill while saving leaves the old model whole. An existing model directory
+is replaced only with ``overwrite=True``. ``tagger.json`` records the SHA-256 of the
+``tagger.keras`` saved with it (``model_file``), so ``check_model_file`` can tell, without
+TensorFlow, a damaged or swapped ``tagger.keras`` from the one the spec describes.
+
 A ``.keras`` file saved from a compiled, trained model always carries the optimizer state
 (for Adam two slots per weight: 3x the size of the weights). The saved model is rebuilt from its
 config and given the trained weights first, so it holds the weights and nothing else; it never
 holds an embedding table either, the vectors stay in the store.
 """
+import hashlib
 import json
+import os
 import pathlib
+import shutil
 import tempfile
 import zipfile
 
-from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE
+from beamtagger import atomic_dirs
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE, SPEC_FILE
+
+MODEL_FILE_KEY = "model_file"   # in tagger.json: {"sha256", "bytes"} of tagger.keras
+_KERAS_MEMBERS = ("config.json", "model.weights.h5")
 
 
-def save_model_dir(model, spec, report, model_dir):
+def check_model_destination(model_dir, overwrite=False):
+    """BeamtaggerError unless a model can be saved at ``model_dir`` (before training starts)."""
+    model_dir = pathlib.Path(model_dir).expanduser().absolute()
+    atomic_dirs.check_creatable(model_dir, "model directory")
+    if not model_dir.exists():
+        return
+    if not model_dir.is_dir():
+        raise BeamtaggerError(f"{model_dir} exists and is not a directory")
+    if not any(model_dir.iterdir()):
+        return
+    if not overwrite:
+        raise BeamtaggerError(f"{model_dir} already exists; choose another directory or replace "
+                              "it with --overwrite")
+    if not (model_dir / SPEC_FILE).exists():
+        raise BeamtaggerError(f"{model_dir} is a non-empty directory that is not a tagger model; "
+                              "refusing to replace it")
+
+
+def save_model_dir(model, spec, report, model_dir, overwrite=False):
     from beamtagger.model.tagger_model import Tagger
 
-    model_dir = pathlib.Path(model_dir)
-    model_dir.mkdir(parents=True, exist_ok=True)
-    clean = Tagger.from_config(model.get_config())
-    clean.set_weights(model.get_weights())
-    clean.save(str(model_dir / MODEL_FILE))
-    spec.save(model_dir)
-    (model_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    model_dir = pathlib.Path(model_dir).expanduser().absolute()
+    check_model_destination(model_dir, overwrite)
+    building = atomic_dirs.building_dir(model_dir, "saving")
+    try:
+        clean = Tagger.from_config(model.get_config())
+        clean.set_weights(model.get_weights())
+        clean.save(str(building / MODEL_FILE))
+        spec.save(building)
+        _record_model_file(building)
+        (building / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n",
+                                            encoding="utf-8")
+        for path in building.iterdir():
+            with open(path, "rb") as stream:
+                os.fsync(stream.fileno())
+        check_model_destination(model_dir, overwrite)
+        atomic_dirs.publish(building, model_dir, overwrite, "the model")
+    except BaseException:
+        shutil.rmtree(building, ignore_errors=True)
+        raise
+    spec.model_dir = model_dir
     return model_dir
+
+
+def _record_model_file(model_dir):
+    spec_path = model_dir / SPEC_FILE
+    data = json.loads(spec_path.read_text(encoding="utf-8"))
+    data[MODEL_FILE_KEY] = _file_digest(model_dir / MODEL_FILE)
+    spec_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _file_digest(path):
+    digest, size = hashlib.sha256(), 0
+    with open(path, "rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return {"sha256": digest.hexdigest(), "bytes": size}
+
+
+def check_model_file(spec):
+    """BeamtaggerError unless ``tagger.keras`` is whole and is the model ``tagger.json`` describes.
+
+    Without TensorFlow (milliseconds for the bundled model): the archive's members and their
+    CRCs, the saved layer configuration against ``model_config`` and the label, featurizer and
+    vector sizes, and, for models saved with the digest, the file's SHA-256.
+    """
+    path = spec.model_path
+    fix = "train it again or copy the model directory again"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            missing = [name for name in _KERAS_MEMBERS if name not in archive.namelist()]
+            damaged = None if missing else archive.testzip()
+            config = None if missing else json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
+        raise BeamtaggerError(f"{path} is damaged, not a complete Keras model file ({error}); "
+                              f"{fix}") from None
+    if missing or damaged:
+        problem = (f"{', '.join(missing)} missing" if missing
+                   else f"{damaged} fails its CRC check")
+        raise BeamtaggerError(f"{path} is damaged ({problem}); {fix}")
+    saved = config.get("config", {}) if isinstance(config, dict) else {}
+    expected = dict(spec.model_config)
+    expected.setdefault("num_outputs", 1 if spec.head == "sigmoid" else len(spec.labels))
+    expected.setdefault("dim", spec.binding["dim"])
+    expected.setdefault("num_extra_rows", spec.featurizer.num_extra_rows)
+    expected.setdefault("feature_sizes", list(spec.featurizer.feature_sizes))
+    for key, value in sorted(expected.items()):
+        if key != "name" and key in saved and saved[key] != value:
+            raise BeamtaggerError(
+                f"{path} does not belong to the {SPEC_FILE} beside it: {key} is {saved[key]!r} in "
+                f"the model file and {value!r} in {SPEC_FILE} (files from two different models?)")
+    recorded = _spec_json(spec).get(MODEL_FILE_KEY)
+    if isinstance(recorded, dict) and recorded.get("sha256"):
+        actual = _file_digest(path)
+        if actual["sha256"] != recorded["sha256"]:
+            raise BeamtaggerError(
+                f"{path} is not the model file saved with the {SPEC_FILE} beside it (SHA-256 "
+                f"{actual['sha256'][:12]}..., {SPEC_FILE} records {recorded['sha256'][:12]}...); "
+                f"{fix}")
+
+
+def _spec_json(spec):
+    try:
+        return json.loads((spec.model_dir / SPEC_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def keras_file_arrays(path):

@@ -202,13 +202,15 @@ def test_corrupt_or_incomplete_stores_fail_clearly(tmp_path, name, change, messa
         EmbeddingStore.open(path)
 
 
-def test_verify_catches_changed_content(tmp_path):
+def test_verify_catches_changed_content(tmp_path, monkeypatch):
     path, _ = make_store(tmp_path)
     EmbeddingStore.open(path, verify=True)
-    data = bytearray((path / "vectors.npy").read_bytes())
-    data[-1] ^= 1  # one bit of one vector
-    (path / "vectors.npy").write_bytes(bytes(data))
-    EmbeddingStore.open(path)  # the shape is fine: only verification reads the content
+    vectors = np.load(path / "vectors.npy", mmap_mode="r+")
+    vectors[1, 0] += 1  # one value of a row whose chunk open does not sample here
+    vectors.flush()
+    del vectors
+    monkeypatch.setattr("random.randrange", lambda n: 0)
+    EmbeddingStore.open(path)  # open samples the first, the last and one random chunk only
     with pytest.raises(BeamtaggerError, match="does not match its manifest"):
         EmbeddingStore.open(path, verify=True)
 
@@ -218,6 +220,33 @@ def test_verify_catches_changed_content(tmp_path):
     pq.write_table(pa.table({"word": words}), path / "vocab.parquet")
     with pytest.raises(BeamtaggerError, match="does not match its manifest"):
         EmbeddingStore.open(path, verify=True)
+
+
+def test_open_catches_vectors_changed_in_place_with_the_manifest_untouched(tmp_path):
+    path, _ = make_store(tmp_path)
+    data = bytearray((path / "vectors.npy").read_bytes())
+    data[-1] ^= 1  # one bit of the last vector: the last chunk is sampled at every open
+    (path / "vectors.npy").write_bytes(bytes(data))
+    with pytest.raises(BeamtaggerError, match="do not hold the vectors the manifest records"):
+        EmbeddingStore.open(path)
+
+    path, _ = make_store(tmp_path / "zeroed")
+    vectors = np.load(path / "vectors.npy", mmap_mode="r+")
+    vectors[:] = 0  # zeroed in place: same shape, same header
+    vectors.flush()
+    del vectors
+    with pytest.raises(BeamtaggerError, match="do not hold the vectors"):
+        EmbeddingStore.open(path)
+
+
+def test_a_changed_vocabulary_is_caught_when_the_word_index_is_built(tmp_path):
+    path, _ = make_store(tmp_path)
+    words = list(WORDS)
+    words[0], words[1] = words[1], words[0]  # same count and schema: open cannot tell
+    pq.write_table(pa.table({"word": words}), path / "vocab.parquet")
+    store = EmbeddingStore.open(path)
+    with pytest.raises(BeamtaggerError, match="not the one the manifest records"):
+        store.rows(["the"])
 
 
 def test_not_a_store(tmp_path):

@@ -1,0 +1,120 @@
+"""Directories published whole (embedding stores, model directories).
+
+A directory is built under a hidden name beside its target (``.NAME.importing-PID-RANDOM``) and
+renamed into place, so readers see all of it or none of it, and a killed run never leaves half
+a store or a 0-byte ``tagger.keras`` beside an old ``tagger.json``. Replacing an existing
+directory renames the old one aside first (``.NAME.replaced-PID-RANDOM``) and removes it after.
+
+A killed run leaves its hidden folder behind; the next run that writes into the same parent
+folder removes every such folder whose process is gone, or that is older than a day (the PID
+may belong to another machine on a shared disk). An old directory left aside by a replacement
+that was killed between its two renames is put back when nothing took its place.
+"""
+import os
+import pathlib
+import re
+import shutil
+import time
+import uuid
+
+from beamtagger.errors import BeamtaggerError
+
+_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|replaced)-(?P<pid>\d+)-"
+                     r"[0-9a-f]{8}\Z")
+_ABANDONED_AFTER_SECS = 24 * 3600
+
+
+def check_creatable(path, what="output"):
+    """BeamtaggerError unless ``path`` (a local file or folder to create) can be created:
+    its nearest existing ancestor must be a writable folder."""
+    path = pathlib.Path(path).expanduser().absolute()
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise BeamtaggerError(f"{what} {path} cannot be created: {ancestor} is a file, "
+                              "not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise BeamtaggerError(f"{what} {path} cannot be created: the folder {ancestor} is not "
+                              "writable")
+
+
+def building_dir(out, kind):
+    """A new hidden folder beside ``out`` to build it in; cleans abandoned ones first."""
+    out = pathlib.Path(out)
+    check_creatable(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_abandoned(out.parent)
+    building = out.parent / f".{out.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    building.mkdir()
+    return building
+
+
+def publish(building, out, overwrite, describe="a directory"):
+    """Renames ``building`` to ``out``; an existing ``out`` is replaced only with ``overwrite``."""
+    out = pathlib.Path(out)
+    try:
+        os.rename(building, out)
+    except OSError:
+        if not (overwrite and out.is_dir()):
+            raise BeamtaggerError(f"{out} appeared while writing {describe}; it was not saved")
+        replaced = out.parent / f".{out.name}.replaced-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        os.rename(out, replaced)
+        os.rename(building, out)
+        shutil.rmtree(replaced, ignore_errors=True)
+    _fsync_directory(out.parent)
+
+
+def clean_abandoned(parent):
+    """Removes the hidden build folders in ``parent`` that no running process owns; returns
+    their names."""
+    removed = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _HIDDEN.match(entry.name)
+        if not match or not entry.is_dir(follow_symlinks=False) or not _abandoned(entry, match):
+            continue
+        target = pathlib.Path(parent) / match.group("name")
+        if match.group("kind") == "replaced" and not target.exists():
+            try:
+                os.rename(entry.path, target)  # the replacement never arrived: put it back
+                continue
+            except OSError:
+                pass
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.name)
+    return removed
+
+
+def _abandoned(entry, match):
+    pid = int(match.group("pid"))
+    try:
+        if time.time() - entry.stat(follow_symlinks=False).st_mtime > _ABANDONED_AFTER_SECS:
+            return True
+    except OSError:
+        return False
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists, owned by someone else
+    return False
+
+
+def _fsync_directory(path):
+    try:
+        directory = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(directory)
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
