@@ -87,7 +87,8 @@ def build_tagger_dir(store, model_dir, units=300, seed=0, featurizer_config=None
                    feature_sizes=featurizer.feature_sizes, units=units)
     spec = TaggerSpec(labels=LABELS, head="softmax", featurizer=featurizer,
                       binding=TaggerSpec.binding_of(store), model_config=model.get_config())
-    save_model_dir(model, spec, {"note": "random weights, for benchmarks"}, model_dir)
+    save_model_dir(model, spec, {"note": "random weights, for benchmarks"}, model_dir,
+                   overwrite=True)
     return pathlib.Path(model_dir)
 
 

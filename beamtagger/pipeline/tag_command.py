@@ -10,6 +10,7 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 """
 import os
 import re
+import shutil
 import sys
 
 from beamtagger.errors import BeamtaggerError
@@ -71,6 +72,9 @@ def add_arguments(parser):
                         help="local runs: print a progress line this often (0: never)")
     parser.add_argument("--print-results", action="store_true",
                         help="print the tagged records when done (small inputs)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="remove the result and error files an earlier run wrote under "
+                        "--output before starting (without it, such files are refused)")
 
 
 def run(args):
@@ -87,7 +91,8 @@ def run(args):
     remote = _is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options))
-    check_job(job, remote=remote)
+    earlier = check_job(job, remote=remote, overwrite=args.overwrite)
+    remove_earlier_outputs(job.output_prefix, earlier)
 
     result, seconds = run_tag_job(job, options)
     if remote:
@@ -171,10 +176,13 @@ def infer_input_format(pattern, chosen="auto"):
     return _EXTENSION_FORMATS.get(os.path.splitext(name)[1], "text")
 
 
-def check_job(job, remote=False):
-    """BeamtaggerError for anything that would make the pipeline fail later."""
+def check_job(job, remote=False, overwrite=False):
+    """BeamtaggerError for anything that would make the pipeline fail later, or write over or
+    beside the results of an earlier run. Returns the earlier run's files that ``overwrite``
+    allows to remove."""
     from apache_beam.io.filesystems import FileSystems
 
+    from beamtagger.model.saving import check_model_file
     from beamtagger.transforms import worker_resources
     from beamtagger.transforms.windows import check_window
 
@@ -193,6 +201,7 @@ def check_job(job, remote=False):
         _check_reachable_by_workers(job)
 
     spec = worker_resources.load_spec(job.model_dir)
+    check_model_file(spec)
     store = worker_resources.open_store(job.store_path)
     spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
 
@@ -202,6 +211,76 @@ def check_job(job, remote=False):
         raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
     if not matched:
         raise BeamtaggerError(f"no input files match {job.input_pattern}")
+    for metadata in matched:
+        _check_readable(metadata.path, job.input_pattern)
+    return _check_output(job.output_prefix, overwrite)
+
+
+def _check_readable(path, pattern):
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(path):
+        return
+    if os.path.isdir(path):
+        raise BeamtaggerError(f"--input {pattern} is a directory; to tag the files in it, "
+                              f"use --input '{pattern.rstrip(os.sep)}{os.sep}*'")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
+
+
+def earlier_output_patterns(output_prefix):
+    """Glob patterns of the result and error files a run writes under ``output_prefix``."""
+    from beamtagger.transforms.write_results import SUFFIXES
+
+    shard = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
+    return ([f"{output_prefix}{shard}{suffix}" for suffix in SUFFIXES.values()]
+            + [f"{output_prefix}-errors{shard}.jsonl"])
+
+
+def _check_output(output_prefix, overwrite):
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.atomic_dirs import check_creatable
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if not is_remote(output_prefix):
+        check_creatable(output_prefix, "--output")
+    try:
+        earlier = sorted(metadata.path for result in FileSystems.match(
+            earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
+    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+        raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
+    if earlier and not overwrite:
+        more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
+        raise BeamtaggerError(
+            f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
+            f"{more}); choose another prefix, or pass --overwrite to remove them first")
+    return earlier
+
+
+def remove_earlier_outputs(output_prefix, earlier):
+    """Deletes an earlier run's files (``--overwrite``) and the temporary folders a killed
+    run's file sinks left beside the prefix."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if earlier:
+        FileSystems.delete(earlier)
+    if is_remote(output_prefix):
+        return
+    folder, name = os.path.split(os.path.abspath(output_prefix))
+    pattern = re.compile(r"beam-temp-" + re.escape(name) + r"-[0-9a-f]{32}\Z")
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    for entry in entries:
+        if pattern.match(entry):
+            shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
 
 
 def _check_reachable_by_workers(job):

@@ -23,6 +23,9 @@ def add_arguments(parser):
                       help="embedding store directory (default: the GloVe 6B 50d store, "
                       "imported on first use)")
     parser.add_argument("--out", required=True, metavar="MODEL", help="model directory to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing model directory (written whole at the end: "
+                        "a failed or killed run leaves the old model as it was)")
     model = parser.add_argument_group("model")
     model.add_argument("--units", type=int, default=128, help="LSTM units per direction")
     model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
@@ -81,7 +84,7 @@ def open_store(path):
 
 def run(args):
     quiet_tensorflow()
-    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
     for name in ("epochs", "units", "layers", "batch_tokens", "patience"):
@@ -91,6 +94,7 @@ def run(args):
         raise BeamtaggerError("--ema must be in [0, 1)")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
+    check_model_destination(args.out, args.overwrite)  # before hours of training, not after
     train = read_sentences(args.train, args.format, args.tag_column, "training")
     if args.limit:
         train = train[:args.limit]
@@ -107,7 +111,7 @@ def run(args):
     tag_column = args.tag_column if args.format == "conllu" else None
     model, spec, report = train_tagger(train, dev, store, config, binary=binary,
                                        tag_column=tag_column)
-    out = save_model_dir(model, spec, report, args.out)
+    out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()
     print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}; "

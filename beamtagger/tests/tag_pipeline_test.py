@@ -89,7 +89,9 @@ def test_parquet_and_conll_outputs(tmp_path, upos_model, subset_store, capsys):
     assert [t["text"] for t in rows["in.txt:2"]["tokens"]] == ["Dogs", "bark", "loudly", "."]
     assert all(0 <= t["score"] <= 1 for t in rows["in.txt:1"]["tokens"])
 
-    assert tag(capsys, *common, "--output", prefix, "--output-format", "conll")[0] == 0
+    assert tag(capsys, *common, "--output", prefix, "--output-format", "conll",
+               "--overwrite")[0] == 0  # the Parquet files of the run above are removed first
+    assert not glob.glob(prefix + "-*.parquet")
     blocks = open(glob.glob(prefix + "-*.conll")[0], encoding="utf-8").read().strip().split("\n\n")
     by_id = {block.splitlines()[0]: block.splitlines()[1:] for block in blocks}
     assert [line.split("\t")[0] for line in by_id["# id = in.txt:1"]] == ["The", "cat", "sat", "."]
