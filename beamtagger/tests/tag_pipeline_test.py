@@ -1,11 +1,15 @@
 """``beamtagger tag`` end to end: outputs, nothing lost, checks before start, runners, Dataflow graph."""
 import glob
 import json
+import os
+import shutil
+import zipfile
 
 import pyarrow.parquet as pq
 import pytest
 
 from beamtagger.corpus_readers import read_conllu
+from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 from beamtagger.pipeline import cli
 from beamtagger.tests.conftest import REPO_ROOT
 from beamtagger.tests.train_command_test import (ewt_slices, subset_store,  # noqa: F401
@@ -113,18 +117,30 @@ def other_store(tmp_path):
 
 @pytest.mark.parametrize("overrides,extra,message", [
     ({"--model": "{tmp}/no-model"}, [], "does not exist"),
+    ({"--model": "{tmp}/truncated-model"}, [], "is damaged"),
+    ({"--model": "{tmp}/swapped-model"}, [], "does not belong to the tagger.json beside it"),
+    ({"--model": "{tmp}/resaved-model"}, [], "is not the model file saved with the tagger.json"),
+    ({"--embeddings": "{tmp}/reshaped-store"}, [], "does not match the manifest's"),
+    ({"--input": "{tmp}/folder"}, [], "is a directory; to tag the files in it"),
+    ({"--input": "{tmp}/dangling.txt"}, [], "no input files match"),
+    ({"--output": "{tmp}/in.txt/r"}, [], "is a file, not a folder"),
+    ({"--output": "{tmp}/earlier/r"}, [], "already holds the files of an earlier run"),
     ({"--embeddings": "{other_store}"}, [], "fingerprint"),
     ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
     ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
     ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
-], ids=["missing model", "store of another build", "input matches nothing",
+], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
+        "tagger.keras saved apart from tagger.json", "vectors of another shape",
+        "input is a directory", "input is a dangling link", "output below a file",
+        "output holds an earlier run", "store of another build", "input matches nothing",
         "local paths on Dataflow", "overlap too large", "no threads"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
                                                          upos_model, subset_store, other_store,
                                                          capsys):
     source = tmp_path / "in.txt"
     source.write_text("Hello .\n", encoding="utf-8")
+    make_broken_inputs(tmp_path, upos_model, subset_store)
     args = {"--input": str(source), "--output": str(tmp_path / "out" / "r"),
             "--model": str(upos_model), "--embeddings": subset_store}
     args.update({k: v.format(tmp=tmp_path, other_store=other_store) for k, v in overrides.items()})
@@ -132,6 +148,71 @@ def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, messa
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()  # nothing ran
+    assert "Traceback" not in err
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may read and write anything")
+def test_unreadable_inputs_and_unwritable_outputs_are_refused_before_launch(
+        tmp_path, upos_model, subset_store, capsys):
+    readable = tmp_path / "in.txt"
+    readable.write_text("Hello .\n", encoding="utf-8")
+    unreadable = tmp_path / "secret.txt"
+    unreadable.write_text("Hello .\n", encoding="utf-8")
+    unreadable.chmod(0)
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o555)
+    common = ["--model", str(upos_model), "--embeddings", subset_store]
+    code, _, err = tag(capsys, "--input", str(tmp_path / "*.txt"), "--output",
+                       str(tmp_path / "out" / "r"), *common)
+    assert code == 2 and "cannot read input file" in err and len(err.strip().splitlines()) == 1
+    code, _, err = tag(capsys, "--input", str(readable), "--output", str(locked / "sub" / "r"),
+                       *common)
+    assert code == 2 and "is not writable" in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_rerun_is_refused_and_overwrite_removes_the_earlier_shards(tmp_path, upos_model,
+                                                                      subset_store, capsys):
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"Line {i} here .\n" for i in range(10)), encoding="utf-8")
+    prefix = tmp_path / "out" / "r"
+    common = ["--input", str(source), "--output", str(prefix), "--model", str(upos_model),
+              "--embeddings", subset_store]
+    assert tag(capsys, *common, "--num-shards", "2")[0] == 0
+    assert len(glob.glob(f"{prefix}-*-of-00002.jsonl")) == 2
+    (tmp_path / "out" / f"beam-temp-r-{'0' * 32}").mkdir()  # left by a killed run
+    code, _, err = tag(capsys, *common)
+    assert code == 2 and "already holds the files of an earlier run" in err
+    code, out, _ = tag(capsys, *common, "--overwrite")
+    assert code == 0
+    assert sorted(os.listdir(tmp_path / "out")) == ["r-00000-of-00001.jsonl",
+                                                   "r-errors-00000-of-00001.jsonl"]
+    assert "records read               10" in out and out.count("results ") == 1
+
+
+def make_broken_inputs(tmp, model, store):
+    """Model directories, stores, inputs and outputs that must be refused before launch."""
+    truncated = tmp / "truncated-model"
+    shutil.copytree(model, truncated)
+    keras_file = truncated / "tagger.keras"
+    keras_file.write_bytes(keras_file.read_bytes()[:-1000])
+    swapped = tmp / "swapped-model"
+    shutil.copytree(model, swapped)
+    shutil.copy(DEFAULT_MODEL_DIR / "tagger.keras", swapped / "tagger.keras")
+    resaved = tmp / "resaved-model"
+    shutil.copytree(model, resaved)
+    with zipfile.ZipFile(model / "tagger.keras") as old, zipfile.ZipFile(
+            resaved / "tagger.keras", "w") as new:
+        for name in old.namelist():  # same model, another file (another save of it)
+            new.writestr(name, old.read(name) + (b" " if name == "metadata.json" else b""))
+    reshaped = tmp / "reshaped-store"
+    shutil.copytree(store, reshaped)
+    manifest = json.loads((reshaped / "manifest.json").read_text())
+    manifest["count"] -= 1
+    (reshaped / "manifest.json").write_text(json.dumps(manifest))
+    (tmp / "folder").mkdir()
+    (tmp / "dangling.txt").symlink_to(tmp / "gone.txt")
+    (tmp / "earlier").mkdir()
+    (tmp / "earlier" / "r-errors-00000-of-00002.jsonl").write_text("")
 
 
 def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(

@@ -128,6 +128,16 @@ def test_bad_input_is_one_clear_line(problem, make_args, message, ewt_slices, su
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_an_existing_model_directory_is_refused_before_training(upos_model, ewt_slices,
+                                                               subset_store, capsys):
+    before = (upos_model / "tagger.keras").read_bytes()
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1],
+                     "--embeddings", subset_store, "--out", str(upos_model)])
+    err = capsys.readouterr().err
+    assert code == 2 and "already exists" in err and "--overwrite" in err
+    assert (upos_model / "tagger.keras").read_bytes() == before
+
+
 def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1], "--format", "tsv",
