@@ -82,3 +82,121 @@ def test_read_records_in_a_pipeline_accounts_for_every_record(tmp_path):
     counts = counters.query_counters(p.result)
     assert counts["records_read"] == 6
     assert counts["dead_letters"] == 1
+
+
+def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
+    lines = numbered([
+        b'{"text": "a\\ud800b"}',                               # lone surrogate in the text
+        b'{"id": "x\\udfff", "text": "ok"}',                    # ... in the id
+        b'{"text": "ok", "meta": {"k": ["\\ud83d"]}}',          # ... deep in a passthrough field
+        b'{"text": "ok \\ud83d\\ude00"}',                       # a valid pair is fine
+        b'[' * 5000 + b']' * 5000,                              # deeper than the parser goes
+        b'{"text": "ok", "f": ' + b'[' * 150 + b']' * 150 + b'}',  # deeper than the writers go
+        b'{"text": "ok", "n": ' + b'7' * 5000 + b'}',           # beyond Python's digit limit
+        b'{"text": null}',
+        b'{"id": {"a": [1, 2]}, "text": "object id"}',
+        b'{"id": 12.5, "text": "number id"}',
+        b'{"id": null, "text": "null id"}',
+    ])
+    items = list(parse_records(lines, "d/in.jsonl", "jsonl"))
+    assert len(items) == len(lines)
+    reasons = {i + 1: item.reason for i, item in enumerate(items) if isinstance(item, DeadLetter)}
+    assert sorted(reasons) == [1, 2, 3, 5, 6, 7, 8]
+    assert "field 'text' holds a lone surrogate (\\ud800)" in reasons[1]
+    assert "field 'id'" in reasons[2] and "field 'meta'" in reasons[3]
+    assert reasons[5] == "invalid JSON: nested too deeply to read"
+    assert reasons[6] == "JSON nested more than 100 levels deep"
+    assert reasons[7].startswith("invalid JSON: Exceeds the limit")
+    assert reasons[8] == "text field 'text' is null"
+    assert items[3].text == "ok \U0001F600"
+    assert [items[i].id for i in (8, 9, 10)] == ['{"a":[1,2]}', "12.5", "in.jsonl:11"]
+    for item in items:
+        if isinstance(item, DeadLetter):
+            assert item.stage == "decode"
+            json.loads(item.to_json().encode("utf-8"))  # valid UTF-8 JSON, one line
+            assert "\n" not in item.to_json()
+
+
+def test_a_dead_letter_holding_lone_surrogates_is_still_valid_utf8_json():
+    letter = DeadLetter("s\ud800", "bad \udfff\nreason", "raw \ud800 record", "tokenize")
+    line = letter.to_json()
+    row = json.loads(line.encode("utf-8"))
+    assert row == {"source": "s\\ud800", "stage": "tokenize", "reason": "bad \\udfff reason",
+                   "record": "raw \\ud800 record"}
+
+
+def damaged_gzip(tmp_path, name, data, keep):
+    compressed = gzip.compress(data)
+    path = tmp_path / name
+    path.write_bytes(compressed[:keep] if keep > 0 else compressed[:keep or None])
+    return path
+
+
+def test_a_truncated_gzip_yields_the_lines_before_the_cut_and_one_dead_letter(tmp_path):
+    from beamtagger.transforms.read_records import read_path_records
+
+    data = b"".join(b"line %d has some words in it\n" % i for i in range(2000))
+    path = damaged_gzip(tmp_path, "cut.txt.gz", data, len(gzip.compress(data)) // 2)
+    items = list(read_path_records(path))
+    records, letters = items[:-1], items[-1:]
+    assert all(isinstance(r, TextRecord) for r in records) and len(records) > 100
+    assert [r.text for r in records] == [f"line {i} has some words in it"
+                                         for i in range(len(records))]  # no half line
+    letter, = letters
+    assert letter.stage == "read" and letter.source == f"{path}:{len(records) + 1}"
+    assert f"after line {len(records):,}" in letter.reason and "EOFError" in letter.reason
+
+
+def test_a_corrupt_gzip_a_plain_file_named_gz_and_a_cut_bz2_cost_only_what_follows(tmp_path):
+    import bz2
+
+    from beamtagger.transforms.read_records import read_path_records
+
+    plain = tmp_path / "plain.txt.gz"
+    plain.write_bytes(b"not compressed\nat all\n")
+    items = list(read_path_records(plain))
+    assert len(items) == 1 and "before its first line" in items[0].reason
+    data = b"".join(b"%d\n" % i for i in range(50000))
+    corrupt = bytearray(gzip.compress(data))
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    (tmp_path / "corrupt.txt.gz").write_bytes(bytes(corrupt))
+    items = list(read_path_records(tmp_path / "corrupt.txt.gz"))
+    assert isinstance(items[-1], DeadLetter) and items[-1].stage == "read"
+    # Deflate notices a flipped byte where the data stops decoding (at worst at the CRC at the
+    # end), so only the lines before the damaged byte are sure to be right.
+    assert all(r.text == str(i) for i, r in enumerate(items[:10000]))
+    (tmp_path / "cut.txt.bz2").write_bytes(bz2.compress(data)[:-100])
+    items = list(read_path_records(tmp_path / "cut.txt.bz2"))
+    assert isinstance(items[-1], DeadLetter) and len(items) < 50001
+    assert all(r.text == str(i) for i, r in enumerate(items[:-1]))
+
+
+def test_a_cut_conll_file_reports_the_unfinished_sentence_with_the_damage(tmp_path):
+    from beamtagger.transforms.read_records import read_path_records
+
+    text = "".join(f"w{i}\tO\n" + ("\n" if i % 3 == 2 else "") for i in range(3000))
+    whole = gzip.compress(text.encode())
+    path = tmp_path / "cut.conll.gz"
+    path.write_bytes(whole[:len(whole) * 2 // 3])
+    items = list(read_path_records(path, "conll"))
+    letter = items[-1]
+    assert isinstance(letter, DeadLetter) and letter.stage == "read"
+    assert all(len(r.tokens) == 3 for r in items[:-1])  # only whole sentences are tagged
+    pending = letter.record.splitlines()
+    assert len(pending) < 3 and all(line.endswith("\tO") for line in pending)
+
+
+def test_beamtaggers_own_conll_output_reads_back_with_its_ids():
+    from beamtagger.transforms.records import TaggedRecord
+    from beamtagger.transforms.write_results import to_conll_block
+
+    records = [TaggedRecord("a\nb", ("x", "y\u2028z"), (0, 2), (1, 5), ("N", "V"), (1.0, 1.0)),
+               TaggedRecord("empty", (), (), (), (), ()),
+               TaggedRecord(" spaced ", ("#",), (0,), (1,), ("SYM",), (1.0,)),
+               TaggedRecord("tags", ("#hashtag", "="), (0, 9), (8, 10), ("X", "SYM"), (1, 1))]
+    text = "".join(to_conll_block(r) + "\n" for r in records)  # WriteToText adds the newline
+    lines = numbered(text.encode("utf-8").splitlines(keepends=True))
+    items = list(parse_records(lines, "out.conll", "conll"))
+    assert [(r.id, r.tokens) for r in items] == [
+        ("a\\nb", ("x", "y\\u2028z")), ("empty", ()), (" spaced ", ("#",)),
+        ("tags", ("#hashtag", "="))]

@@ -51,3 +51,43 @@ def test_records_orjson_refuses_still_become_valid_utf8_json():
     surrogate = to_json_line(record("b", ["bad\ud800"]))
     surrogate.encode("utf-8")  # what the text sink does; a lone surrogate would raise here
     assert json.loads(surrogate)["tokens"][0]["text"] == "bad\ud800"
+
+
+def test_passthrough_fields_named_like_output_keys_are_kept_under_another_name():
+    row = json.loads(to_json_line(record("a", ["x"], {"tokens": [1, 2], "id": "theirs",
+                                                      "input_id": "taken"})))
+    assert row["id"] == "a" and [t["text"] for t in row["tokens"]] == ["x"]
+    assert row["input_tokens"] == [1, 2] and row["input_id"] == "taken"
+    assert row["input_input_id"] == "theirs"
+
+
+def test_nan_and_infinity_in_passthrough_fields_are_written_as_null():
+    from beamtagger.transforms.write_results import to_parquet_row
+
+    fields = {"v": float("nan"), "w": [float("inf"), 1.5], "big": 2 ** 70}
+    assert json.loads(to_json_line(record("a", ["x"], fields)))["w"] == [None, 1.5]
+    stored = json.loads(to_parquet_row(record("a", ["x"], fields))["fields"])  # strict JSON
+    assert stored == {"v": None, "w": [None, 1.5], "big": 2 ** 70}
+
+
+def test_records_a_format_cannot_hold_become_format_dead_letters(tmp_path):
+    import pyarrow.parquet as pq
+
+    prefix = str(tmp_path / "r")
+    with beam.Pipeline() as p:
+        written = (p | beam.Create([record("good", ["x"]), record("bad", ["x\ud800"])])
+                   | WriteResults(prefix, "parquet"))
+        errors = written.errors | beam.Map(lambda letter: (letter.stage, letter.source))
+        from apache_beam.testing.util import assert_that, equal_to
+        assert_that(errors, equal_to([("format", "bad")]))
+    assert pq.read_table(glob.glob(prefix + "-*.parquet")).column("id").to_pylist() == ["good"]
+
+
+def test_conll_blocks_keep_one_line_per_token_whatever_the_id_and_tokens_hold():
+    from beamtagger.transforms.write_results import to_conll_block
+
+    block = to_conll_block(record("id\nwith\r\nbreaks\u2028", ["a\tb", "c\x0bd", "e\ud800"]))
+    lines = block.splitlines()
+    assert lines == ["# id = id\\nwith\\r\\nbreaks\\u2028", "a\\tb\tX", "c\\u000bd\tX",
+                     "e\\ud800\tX"]
+    block.encode("utf-8")

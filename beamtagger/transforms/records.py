@@ -67,11 +67,18 @@ class TaggedRecord(NamedTuple):
 
         A passthrough field named like an output key (``id``, ``tokens``) is written as
         ``input_id`` / ``input_tokens`` (more ``input_`` prefixes while the name is taken), so it
-        is neither dropped nor mistaken for beamtagger's own key.
+        is neither dropped nor mistaken for beamtagger's own key (the other fields keep their
+        names).
         """
         out = {"id": self.id}
         if self.fields:
+            renamed = []
             for key, value in self.fields.items():
+                if key in OUTPUT_KEYS:
+                    renamed.append((key, value))
+                else:
+                    out[key] = value
+            for key, value in renamed:
                 while key in OUTPUT_KEYS or key in out:
                     key = "input_" + key
                 out[key] = value
