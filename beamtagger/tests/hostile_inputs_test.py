@@ -1,0 +1,160 @@
+"""``beamtagger tag`` over the hostile corpus (tests/hostile_inputs.py) in every input and output
+format: per file, records in == tagged + dead letters, exit 0, no traceback, valid output files.
+
+Self-contained: a tiny store (a few hundred words, 8 dimensions) and an untrained tiny model are
+built here in about a second, so the test needs no shared data and no training run.
+"""
+import collections
+import glob
+import json
+import posixpath
+import re
+
+import numpy as np
+import orjson
+import pyarrow.parquet as pq
+import pytest
+
+from beamtagger.pipeline import cli
+from beamtagger.tests.hostile_inputs import write_corpus
+from beamtagger.transforms.read_records import parse_records
+
+pytest.importorskip("tensorflow")
+
+# Every input format with every output format; the 2 MB lines (seconds to tokenize) once each.
+RUNS = [(input_format, input_format, output_format)
+        for input_format in ("text", "jsonl", "conll", "conllu")
+        for output_format in ("jsonl", "parquet", "conll")]
+RUNS += [("text-big", "text", "parquet"), ("jsonl-big", "jsonl", "conll")]
+
+
+@pytest.fixture(scope="module")
+def tiny_model_and_store(tmp_path_factory):
+    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.tagger_model import Tagger
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    folder = tmp_path_factory.mktemp("tiny")
+    words = ("the quick brown fox jumps over lazy dog . , line good record hello world "
+             "cat token only lines more").split() + [f"w{i}" for i in range(300)]
+    rng = np.random.default_rng(0)
+    source = folder / "vectors.txt"
+    source.write_text("".join(f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=8))
+                              + "\n" for word in words), encoding="utf-8")
+    store = import_embeddings(source, folder / "store")
+    featurizer = TokenFeaturizer()
+    config = {"dim": 8, "num_outputs": 3, "num_extra_rows": featurizer.num_extra_rows,
+              "feature_sizes": featurizer.feature_sizes, "feature_dim": 2, "projection": 0,
+              "units": 4, "layers": 1, "dropout": 0.0, "head": "softmax"}
+    model = Tagger(**config)
+    spec = TaggerSpec(labels=["A", "B", "C"], head="softmax", featurizer=featurizer,
+                      binding={"fingerprint": store.fingerprint, "dim": 8,
+                               "normalization": list(store.normalization)},
+                      model_config=config)
+    save_model_dir(model, spec, {"note": "untrained, for tests"}, folder / "model")
+    return str(folder / "model"), str(folder / "store")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    return folder, write_corpus(folder)
+
+
+def strict_json(line):
+    """orjson: strict RFC 8259 (no NaN, no lone surrogates, UTF-8 only)."""
+    return orjson.loads(line)
+
+
+def output_ids(prefix, output_format):
+    paths = sorted(glob.glob(f"{prefix}-[0-9]*-of-*.{output_format}"))
+    assert paths, f"no {output_format} results under {prefix}"
+    ids = []
+    for path in paths:
+        if output_format == "jsonl":
+            with open(path, "rb") as handle:
+                rows = [strict_json(line) for line in handle]
+            assert all(isinstance(row["tokens"], list) for row in rows)
+            ids += [row["id"] for row in rows]
+        elif output_format == "parquet":
+            table = pq.read_table(path)
+            for fields in table.column("fields").to_pylist():
+                if fields is not None:
+                    strict_json(fields)
+            ids += table.column("id").to_pylist()
+        else:
+            with open(path, "rb") as handle:
+                lines = list(enumerate(handle, start=1))
+            records = list(parse_records(lines, path, "conll"))
+            bad = [r for r in records if not hasattr(r, "tokens")]
+            assert not bad, bad[:3]  # beamtagger reads its own CoNLL back without a dead letter
+            ids += [r.id for r in records]
+    return ids
+
+
+def dead_letters(prefix):
+    letters = []
+    for path in glob.glob(f"{prefix}-errors-*.jsonl"):
+        with open(path, "rb") as handle:
+            letters += [strict_json(line) for line in handle]
+    return letters
+
+
+@pytest.mark.parametrize("folder_name,input_format,output_format", RUNS)
+def test_every_record_of_every_hostile_file_comes_out_once(folder_name, input_format,
+                                                           output_format, corpus,
+                                                           tiny_model_and_store, tmp_path,
+                                                           capfd):
+    folder, hostile = corpus
+    model, store = tiny_model_and_store
+    prefix = str(tmp_path / "out" / "r")
+    code = cli.main(["tag", "--input", str(folder / folder_name / "*"), "--input-format",
+                     input_format, "--output", prefix, "--output-format", output_format,
+                     "--model", model, "--embeddings", store, "--window", "64", "--overlap",
+                     "16", "--progress-every", "0"])
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    assert "Traceback" not in err and "Traceback" not in out
+
+    def file_of(record_id):
+        return hostile.explicit_ids.get(record_id) or record_id.rsplit(":", 1)[0]
+
+    tagged = collections.Counter(file_of(i) for i in output_ids(prefix, output_format))
+    dead, damage = collections.Counter(), {}
+    for letter in dead_letters(prefix):
+        assert set(letter) == {"source", "stage", "reason", "record"}
+        assert "\n" not in letter["reason"]
+        path, line = letter["source"].rsplit(":", 1)
+        name = posixpath.basename(path)
+        if letter["stage"] == "read":
+            assert name not in damage, f"two damage reports for {name}"
+            assert re.search(r"damaged (after line|before its first)", letter["reason"])
+            damage[name] = int(line)
+        else:
+            dead[name] += 1
+    files = hostile.in_folder(folder_name)
+    assert set(tagged) | set(dead) | set(damage) <= {f.name for f in files}
+    for hostile_file in files:
+        name = hostile_file.name
+        came_out = tagged[name] + dead[name]
+        if hostile_file.damaged:
+            assert name in damage, f"{name}: the damage was not reported"
+            before = damage[name] - 1  # complete lines before the damage
+            expected = before // 3 if input_format == "conll" else before  # 3 lines a sentence
+            assert came_out == expected, (name, tagged[name], dead[name], damage[name])
+        else:
+            assert name not in damage
+            assert came_out == hostile_file.records, (name, tagged[name], dead[name])
+    if folder_name == "jsonl":  # the reasons users will read, one per kind of problem
+        reasons = [letter["reason"] for letter in dead_letters(prefix)]
+        for expected in ("lone surrogate", "nested too deeply", "Exceeds the limit",
+                         "text field 'text' is null", "missing text field", "expected a JSON "
+                         "object", "not valid UTF-8", "invalid JSON", "the file is damaged"):
+            assert any(expected in reason for reason in reasons), expected
+        assert sum("lone surrogate" in reason for reason in reasons) == 5
+    summary = dict(re.findall(r"^(records read|records tagged|dead letters)\s+([\d,]+)", out,
+                              re.MULTILINE))
+    assert int(summary["records read"].replace(",", "")) == (
+        sum(tagged.values()) + sum(dead.values()) + len(damage))
