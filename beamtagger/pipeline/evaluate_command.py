@@ -2,7 +2,8 @@
 import json
 import sys
 
-from beamtagger.pipeline.train_command import FORMATS, open_store, quiet_tensorflow, read_sentences
+from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
+from beamtagger.pipeline.common import open_store, read_sentences
 
 
 def add_arguments(parser):
@@ -24,7 +25,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    quiet_tensorflow()
     from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner

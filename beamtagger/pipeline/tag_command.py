@@ -13,6 +13,7 @@ import re
 import shutil
 import sys
 
+from beamtagger import tagging_defaults
 from beamtagger.errors import BeamtaggerError
 
 ACCEPTS_PIPELINE_ARGS = True
@@ -44,15 +45,19 @@ def add_arguments(parser):
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
                         "without one get file:line)")
-    parser.add_argument("--window", type=int, default=256, metavar="TOKENS",
-                        help="longer records are tagged in overlapping windows of this size")
-    parser.add_argument("--overlap", type=int, default=64, metavar="TOKENS",
-                        help="tokens shared by neighbouring windows")
-    parser.add_argument("--max-batch-tokens", type=int, default=16384, metavar="SLOTS",
-                        help="padded slots (batch size x padded length) per batch")
+    parser.add_argument("--window", type=int, default=tagging_defaults.WINDOW, metavar="TOKENS",
+                        help="longer records are tagged in overlapping windows of this size "
+                        "(default %(default)s)")
+    parser.add_argument("--overlap", type=int, default=tagging_defaults.OVERLAP,
+                        metavar="TOKENS",
+                        help="tokens shared by neighbouring windows (default %(default)s)")
+    parser.add_argument("--max-batch-tokens", type=int, default=tagging_defaults.MAX_BATCH_TOKENS,
+                        metavar="SLOTS", help="padded slots (batch size x padded length) per "
+                        "batch (default %(default)s)")
     parser.add_argument("--max-buffering-secs", type=float, metavar="SECONDS",
-                        help="streaming: how long a partial batch may wait (default 5 with "
-                        "--streaming, else until the input ends)")
+                        help="streaming: how long a partial batch may wait (default "
+                        f"{tagging_defaults.STREAMING_BUFFERING_SECS:g} with --streaming, else "
+                        "until the input ends)")
     parser.add_argument("--tagger-accelerator", metavar="HINT",
                         help='accelerator resource hint for the tagger stage only, e.g. '
                         '"type:nvidia-l4;count:1;install-nvidia-driver" (Dataflow right fitting)')
@@ -78,9 +83,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    # Before TensorFlow starts anywhere (this process, or local worker processes, which inherit
-    # the environment): no C++ INFO lines about oneDNN and CPU features.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.tag_pipeline import run_tag_job
@@ -152,7 +154,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         model_dir = None  # the bundled model: workers find it inside their installed package
     buffering = args.max_buffering_secs
     if buffering is None and streaming:
-        buffering = 5.0
+        buffering = tagging_defaults.STREAMING_BUFFERING_SECS
     return TagJob(
         input_pattern=args.input, output_prefix=args.output,
         input_format=infer_input_format(args.input, args.input_format),

@@ -1,10 +1,9 @@
 """``beamtagger train``: train a tagger on a tagged corpus and write a model directory."""
-import os
 import sys
 
 from beamtagger.errors import BeamtaggerError
-
-FORMATS = ("conllu", "conll")
+from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
+from beamtagger.pipeline.common import open_store, read_sentences
 
 
 def add_arguments(parser):
@@ -56,34 +55,7 @@ def add_arguments(parser):
                           help="use only the first N training sentences (quick runs)")
 
 
-def read_sentences(path, corpus_format, tag_column, role):
-    from beamtagger.corpus_readers import read_corpus
-
-    if corpus_format not in FORMATS:
-        raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of {FORMATS}")
-    if not os.path.isfile(path):
-        raise BeamtaggerError(f"{role} corpus {path} does not exist")
-    kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
-    sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
-    if not sentences:
-        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
-                              f"{corpus_format}?)")
-    return sentences
-
-
-def quiet_tensorflow():
-    """TensorFlow's C++ INFO/WARNING lines (oneDNN, CPU features) before importing it."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def open_store(path):
-    from beamtagger.embedding_store import EmbeddingStore, ensure_default_store
-
-    return ensure_default_store() if path is None else EmbeddingStore.open(path)
-
-
 def run(args):
-    quiet_tensorflow()
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 

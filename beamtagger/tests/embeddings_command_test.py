@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import embedding_import, embedding_store
+from beamtagger import default_store, embedding_import, embedding_store
 from beamtagger.pipeline import cli, embeddings_command
 
 
@@ -102,7 +102,7 @@ def test_default_prints_the_store_path(capsys, monkeypatch, tmp_path):
     package.mkdir()
     np.save(package / "emb.npy", np.ones((2, 3), np.float32))
     pq.write_table(pa.table({"index": ["a", "b"]}), package / "words.parquet")
-    monkeypatch.setattr(embedding_store, "glove_package_data", lambda: package)
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: package)
     code, out, _ = run(capsys, "default", "--quiet")
     assert code == 0 and out.strip() == str(tmp_path / "cache" / "glove-6b-50d")
     code, out, _ = run(capsys, "info", out.strip())

@@ -39,7 +39,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec, TimerSpec,
                                               on_timer)
 
-DEFAULT_MAX_BATCH_TOKENS = 16384
+from beamtagger import tagging_defaults
+
+DEFAULT_MAX_BATCH_TOKENS = tagging_defaults.MAX_BATCH_TOKENS
 EXACT_LENGTHS_UP_TO = 64
 # Bounded input: how many budgets' worth of tokens a bundle buffers before it sends out its
 # fullest partial batch (see _CollectBatchesInBundleFn).

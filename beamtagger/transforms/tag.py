@@ -65,8 +65,9 @@ class TagBatches(beam.PTransform):
 def configure_tensorflow(threads=None):
     """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
     TensorFlow first runs an op in this process."""
+    from beamtagger.tensorflow_setup import quiet_tensorflow
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow()
     import tensorflow as tf
     if threads:
         try:

@@ -22,11 +22,12 @@ from apache_beam.coders import coders
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
 
+from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord, one_line
 
-DEFAULT_WINDOW = 256
-DEFAULT_OVERLAP = 64
+DEFAULT_WINDOW = tagging_defaults.WINDOW
+DEFAULT_OVERLAP = tagging_defaults.OVERLAP
 LONG_RECORDS = "long_records"
 # Record keys are strings: a deterministic key coder for the stateful stitching.
 _KEYED = typehints.Tuple[str, typehints.Any]

