@@ -17,6 +17,7 @@ import pytest
 from beamtagger.pipeline import cli
 from beamtagger.tests.hostile_inputs import write_corpus
 from beamtagger.transforms.read_records import parse_records
+from beamtagger.transforms.records import STAGES
 
 pytest.importorskip("tensorflow")
 
@@ -125,6 +126,7 @@ def test_every_record_of_every_hostile_file_comes_out_once(folder_name, input_fo
     dead, damage = collections.Counter(), {}
     for letter in dead_letters(prefix):
         assert set(letter) == {"source", "stage", "reason", "record"}
+        assert letter["stage"] in STAGES
         assert "\n" not in letter["reason"]
         path, line = letter["source"].rsplit(":", 1)
         name = posixpath.basename(path)

@@ -1,8 +1,9 @@
 """WriteDeadLetters: records that could not be tagged -> ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
 
-One JSON object per record: ``source`` (file:line, or the record key), ``stage`` (read,
-tokenize, tag), ``reason`` and ``record`` (the raw record; invalid UTF-8 shown as \\x..
-escapes). Together with the results this accounts for every input record.
+One JSON object per record: ``source`` (file:line, or the record key), ``stage`` (one of
+``records.STAGES``), ``reason`` (one line) and ``record`` (the raw record; invalid UTF-8 shown as
+\\x.. escapes, lone surrogates as \\udXXX, so the file is always valid UTF-8 JSON). Together
+with the results this accounts for every input record.
 """
 import apache_beam as beam
 

@@ -121,8 +121,11 @@ class WindowResult(NamedTuple):
     error: str = ""
 
 
-# Where a record can fail, in the order of the pipeline (a dead letter's ``stage``).
-STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", "format", "write")
+# Where a record can fail, in the order of the pipeline (a dead letter's ``stage``). "read" is a
+# file that cannot be read on (damaged compression); "decode" a record that is not valid UTF-8,
+# JSON or CoNLL. There is no "write": "format" checks every row against what the file writers
+# accept, so no record can fail inside a writer.
+STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", "format")
 
 
 class DeadLetter(NamedTuple):
