@@ -6,6 +6,7 @@ built here in about a second, so the test needs no shared data and no training r
 """
 import collections
 import glob
+import json
 import posixpath
 import re
 
@@ -160,3 +161,54 @@ def test_every_record_of_every_hostile_file_comes_out_once(folder_name, input_fo
                               re.MULTILINE))
     assert int(summary["records read"].replace(",", "")) == (
         sum(tagged.values()) + sum(dead.values()) + len(damage))
+
+
+def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and_store, tmp_path,
+                                                                  capfd, monkeypatch):
+    """Failures injected in the tokenize, lookup, featurize and format stages (the in-process
+    DirectRunner runs the stages in this process, so it sees the patches)."""
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.tokenizer import Tokenizer
+    from beamtagger.transforms import attach_vectors, write_results
+
+    def failing(real, poison, error):
+        def wrapper(self_or_first, *args, **kwargs):
+            values = (self_or_first, *args)
+            if any(poison in repr(value) for value in values):
+                raise error(f"injected failure on {poison}")
+            return real(self_or_first, *args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(Tokenizer, "tokenize", failing(Tokenizer.tokenize, "explode", ValueError))
+    monkeypatch.setattr(EmbeddingStore, "rows", failing(EmbeddingStore.rows, "unlookable",
+                                                        KeyError))
+    monkeypatch.setattr(attach_vectors, "build_record_batch", failing(
+        attach_vectors.build_record_batch, "'poison'", RuntimeError))
+    monkeypatch.setattr(write_results, "to_json_line", failing(
+        write_results.to_json_line, "unformattable", TypeError))
+    lines = [{"id": "good", "text": "a good record ."},
+             {"id": "tokenize", "text": "explode here"},
+             {"id": "lookup", "text": "an unlookable word"},
+             {"id": "featurize", "text": "a poison word"},
+             {"id": "stitch", "text": " ".join(["w1"] * 100 + ["poison"] + ["w2"] * 100)},
+             {"id": "long", "text": " ".join(["w3"] * 200)},
+             {"id": "unformattable", "text": "fine until it is written"}]
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json_line(line) for line in lines), encoding="utf-8")
+    model, store = tiny_model_and_store
+    prefix = str(tmp_path / "out" / "r")
+    code = cli.main(["tag", "--input", str(source), "--output", prefix, "--model", model,
+                     "--embeddings", store, "--window", "64", "--overlap", "16",
+                     "--progress-every", "0"])
+    out, err = capfd.readouterr()
+    assert code == 0 and "Traceback" not in err
+    assert sorted(output_ids(prefix, "jsonl")) == ["good", "long"]
+    stages = {posixpath.basename(letter["source"]): letter["stage"]
+              for letter in dead_letters(prefix)}
+    assert stages == {"in.jsonl:2": "tokenize", "in.jsonl:3": "lookup", "in.jsonl:4": "featurize",
+                      "in.jsonl:5": "featurize", "in.jsonl:7": "format"}
+    assert re.search(r"records tagged\s+2\n", out) and re.search(r"dead letters\s+5\n", out)
+
+
+def json_line(value):
+    return json.dumps(value) + "\n"
