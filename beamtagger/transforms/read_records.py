@@ -272,9 +272,15 @@ def json_id(value) -> str:
     (``5`` -> "5", ``{"a": 1}`` -> '{"a":1}')."""
     if isinstance(value, str):
         return value
-    if isinstance(value, float) and not math.isfinite(value):
-        raise _BadRecord(f"the id is {value}, which is not JSON")
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)  # what json.dumps writes, without building an encoder per record
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise _BadRecord(f"the id is {value}, which is not JSON")
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _check_nesting(value):
