@@ -83,14 +83,18 @@ class _AttachVectorsFn(beam.DoFn):
         try:
             built = [build_record_batch(segments, self._store, self._featurizer,
                                         self.vector_dtype)]
-        except Exception:  # noqa: BLE001  (find the record that fails, keep the others)
-            built = []
+        except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
+            good = []
             for segment in segments:
                 try:
-                    built.append(build_record_batch([segment], self._store, self._featurizer,
-                                                    self.vector_dtype))
+                    build_record_batch([segment], self._store, self._featurizer,
+                                       self.vector_dtype)
+                    good.append(segment)
                 except Exception as error:  # noqa: BLE001
                     yield self._failed(segment, error)
+            # The others still go to the model as one batch.
+            built = [build_record_batch(good, self._store, self._featurizer,
+                                        self.vector_dtype)] if good else []
         for batch, oov in built:
             yield from self._count(batch, oov)
 

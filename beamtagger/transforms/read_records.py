@@ -3,9 +3,12 @@
 Files are matched and opened through Beam's FileSystems (``gs://`` works; ``.gz``/``.bz2`` are
 decompressed by extension) and read as bytes, line by line, keeping line numbers: a text
 record's id is "<file name>:<line>", and a dead letter names the file and line it came from.
-Invalid UTF-8, invalid JSON, a missing or non-string text field and malformed CoNLL blocks go
-to the ``errors`` output; everything else becomes a record, so
-``records read == records + errors``.
+Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone surrogates), a
+missing or non-string text field and malformed CoNLL blocks go to the ``errors`` output (stage
+"decode"); everything else becomes a record, so ``records read == records + errors``. A file
+that breaks off (truncated or corrupt ``.gz``/``.bz2``) keeps the records before the break and
+adds one dead letter (stage "read") naming the line where it broke; the line or sentence cut
+there is in that dead letter, never tagged as if whole.
 
 Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
 after the read spreads the records (and all later work) over every worker.
