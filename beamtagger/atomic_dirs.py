@@ -19,7 +19,7 @@ import uuid
 
 from beamtagger.errors import BeamtaggerError
 
-_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|replaced)-(?P<pid>\d+)-"
+_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|replaced)-(?P<pid>\d+)-"
                      r"[0-9a-f]{8}\Z")
 _ABANDONED_AFTER_SECS = 24 * 3600
 

@@ -28,10 +28,12 @@ def run(args):
     from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner
+    from beamtagger.model.saving import check_model_file
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
 
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
+    check_model_file(spec)
     tag_column = args.tag_column or spec.tag_column or "upos"
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
     store = open_store(args.embeddings)

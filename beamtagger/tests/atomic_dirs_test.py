@@ -86,3 +86,19 @@ def test_model_save_refuses_an_existing_model_replaces_it_with_overwrite_and_a_k
         (tmp_path / "other").mkdir()
         (tmp_path / "other" / "notes.txt").write_text("mine")
         saving.save_model_dir(model, spec, {}, tmp_path / "other", overwrite=True)
+
+
+def test_a_staged_copy_is_renamed_into_place_and_cleans_a_killed_copy(tmp_path, monkeypatch):
+    from beamtagger.transforms import worker_resources
+
+    source = tmp_path / "remote-model"
+    source.mkdir()
+    (source / "tagger.json").write_text("{}")
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
+    staged_root = tmp_path / "staging" / "beamtagger-staged"
+    staged_root.mkdir(parents=True)
+    killed = staged_root / f".0123456789abcdef.staging-{dead_pid()}-0123abcd"
+    killed.mkdir()
+    target = worker_resources._copy_to_local(str(source))  # FileSystems serves local paths too
+    assert (target / "tagger.json").read_text() == "{}"
+    assert [p.name for p in staged_root.iterdir()] == [target.name]

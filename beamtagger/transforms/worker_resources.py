@@ -56,6 +56,7 @@ def _copy_to_local(path):
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
+    from beamtagger import atomic_dirs
     from beamtagger.errors import BeamtaggerError
 
     root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()))
@@ -66,8 +67,8 @@ def _copy_to_local(path):
     matched = FileSystems.match([prefix + "/**"])[0].metadata_list
     if not matched:
         raise BeamtaggerError(f"{path}: nothing found there")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    building = pathlib.Path(tempfile.mkdtemp(prefix="building-", dir=target.parent))
+    # Named after this process, so the next copy beside it removes what a killed one left.
+    building = atomic_dirs.building_dir(target, "staging")
     for metadata in matched:
         relative = metadata.path[len(prefix):].lstrip("/")
         destination = building / relative
