@@ -100,13 +100,13 @@ def _text_files(writer):
         (b"w" * 49 + b" ") * (BIG_LINE_BYTES // 50),   # 2 MB of words
         b"x" * BIG_LINE_BYTES,                          # 2 MB without a space
         b"short line after them ."], folder="text-big")
-    good = _plain_lines(300)
+    good = _plain_lines(100)
     writer.write("text", "good.txt.gz", good, compress="gz")
     writer.write("text", "good.txt.bz2", good, compress="bz2")
-    writer.write("text", "truncated.txt.gz", _plain_lines(2000), compress="gz",
+    writer.write("text", "truncated.txt.gz", _plain_lines(600), compress="gz",
                  damage="truncate")
-    writer.write("text", "corrupt.txt.gz", _plain_lines(2000), compress="gz", damage="corrupt")
-    writer.write("text", "truncated.txt.bz2", _plain_lines(2000), compress="bz2",
+    writer.write("text", "corrupt.txt.gz", _plain_lines(600), compress="gz", damage="corrupt")
+    writer.write("text", "truncated.txt.bz2", _plain_lines(600), compress="bz2",
                  damage="truncate")
     (writer.folder / "text" / "not_gzip.txt.gz").write_bytes(b"plain text\nnamed .gz\n")
     writer.files.append(HostileFile("not_gzip.txt.gz", "text", None, damaged=True,
@@ -158,9 +158,9 @@ def _jsonl_files(writer):
     writer.explicit_id(name, "12.5")
     writer.explicit_id(name, "line\nbreak id", "line\\nbreak id")
     writer.explicit_id(name, "tab\tid \u2028", "tab\\tid \\u2028")
-    good = [json.dumps({"text": f"good record {i} .", "n": i}).encode() for i in range(200)]
+    good = [json.dumps({"text": f"good record {i} .", "n": i}).encode() for i in range(100)]
     writer.write("jsonl", "good.jsonl.gz", good, compress="gz")
-    writer.write("jsonl", "truncated.jsonl.gz", good * 10, compress="gz", damage="truncate")
+    writer.write("jsonl", "truncated.jsonl.gz", good * 6, compress="gz", damage="truncate")
     writer.write("jsonl", "big.jsonl", [
         json.dumps({"text": ("z" * 49 + " ") * (BIG_LINE_BYTES // 50)}).encode(),  # 2 MB
         json.dumps({"text": "after the big one"}).encode()], folder="jsonl-big")
@@ -189,9 +189,9 @@ def _conll_files(writer):
     writer.explicit_id(name, "own-output-1")
     writer.explicit_id(name, "own-empty")
     sentences = []
-    for i in range(400):
+    for i in range(150):
         sentences += [b"word%d\tO" % i, b"more\tO", b""]
-    writer.write("conll", "good.conll.gz", sentences, records=400, compress="gz")
+    writer.write("conll", "good.conll.gz", sentences, records=150, compress="gz")
     writer.write("conll", "truncated.conll.gz", sentences, compress="gz", damage="truncate")
 
 
