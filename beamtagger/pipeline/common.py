@@ -1,4 +1,5 @@
-"""What the subcommands share, so none imports another's helpers."""
+"""What the subcommands share, so none imports another's helpers (stores open through
+``beamtagger.default_store.open_store``)."""
 import os
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
@@ -21,9 +22,3 @@ def read_sentences(path, corpus_format, tag_column, role):
                               f"{corpus_format}?)")
     return sentences
 
-
-def open_store(path=None):
-    """The embedding store at ``path`` (a local folder or gs://...), or the default store."""
-    from beamtagger.transforms.worker_resources import open_store as open_any_store
-
-    return open_any_store(path)

@@ -3,7 +3,7 @@ import json
 import sys
 
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import open_store, read_sentences
+from beamtagger.pipeline.common import read_sentences
 
 
 def add_arguments(parser):
@@ -25,6 +25,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    from beamtagger.default_store import open_store
     from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner
@@ -36,7 +37,7 @@ def run(args):
     check_model_file(spec)
     tag_column = args.tag_column or spec.tag_column or "upos"
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
-    store = open_store(args.embeddings)
+    store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:
         sentences = spec.binary_labels.map_sentences(sentences)

@@ -3,7 +3,7 @@ import sys
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import open_store, read_sentences
+from beamtagger.pipeline.common import read_sentences
 
 
 def add_arguments(parser):
@@ -56,6 +56,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    from beamtagger.default_store import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
@@ -71,7 +72,7 @@ def run(args):
     if args.limit:
         train = train[:args.limit]
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
-    store = open_store(args.embeddings)
+    store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
         dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,
