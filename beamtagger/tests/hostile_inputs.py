@@ -84,7 +84,8 @@ def _text_files(writer):
     for position in range(len(word) + 1):  # an invalid byte at every position of the line
         invalid.append(word[:position] + b"\xff" + word[position:])
     invalid += [b"cut \xc3", b"\xe2\x82 cut three-byte", b"overlong \xc0\xaf",
-                b"encoded surrogate \xed\xa0\x80", b"\x80 continuation first", b"ok \xf4\x90\x80\x80"]
+                b"encoded surrogate \xed\xa0\x80", b"\x80 continuation first",
+                b"beyond U+10FFFF \xf4\x90\x80\x80"]
     writer.write("text", "invalid_utf8.txt", invalid)
     odd = [f"odd{c}character{c} here".encode("utf-8", "surrogatepass") for c in ODD_CHARACTERS]
     odd += [b"", b"   ", b"\t\t", b"\x00\x00", "\u200b\u200b".encode(), b"a\rb lone carriage",
