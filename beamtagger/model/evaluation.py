@@ -14,9 +14,8 @@ def tag_corpus(runner, corpus, store, batch_tokens=4096):
     predicted = [None] * len(corpus)
     for indices in token_budget_batches(corpus.lengths, batch_tokens):
         inputs, _, _ = pad_batch(corpus, indices, store)
-        probs = runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
-                               inputs["feature_ids"])
-        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs["lengths"])):
+        probs = runner.predict(inputs)
+        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs.lengths)):
             predicted[i] = labels
     return predicted
 

@@ -59,10 +59,12 @@ class _AttachVectorsFn(beam.DoFn):
         self._store = self._holder.store
         spec.check_store(self._store, allow_other_fingerprint=self.allow_other_embeddings)
         self._featurizer = spec.featurizer
+        self._fingerprint = spec.inputs_fingerprint
 
     def process(self, segments):
-        batch, oov = build_record_batch(segments, self._store, self._featurizer, self.vector_dtype)
-        lengths = batch.column("length").to_numpy()
+        batch, oov = build_record_batch(segments, self._store, self._featurizer, self.vector_dtype,
+                                        self._fingerprint)
+        lengths = batch.column("lengths").to_numpy()
         counters.BATCHES.inc()
         counters.BATCHED_TOKENS.inc(int(lengths.sum()))
         counters.PADDED_SLOTS.inc(int(len(lengths) * lengths.max()))
