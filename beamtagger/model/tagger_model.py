@@ -173,13 +173,17 @@ def crf_negative_log_likelihood(emissions, tags, mask, start, transitions, end):
     gold = gold + ops.take(end, last_tags)
 
     def step(alpha, inputs):
-        emission, real = inputs
+        emission, real = inputs[:, :-1], inputs[:, -1:] > 0
         following = ops.logsumexp(ops.expand_dims(alpha, 2) + transitions, axis=1) + emission
-        return ops.where(ops.expand_dims(real, 1), following, alpha), None
+        alpha = ops.where(real, following, alpha)
+        # Keras' TF scan needs a per-step output shaped like the carry (None breaks graph mode).
+        return alpha, alpha
 
     alpha0 = ops.expand_dims(start, 0) + emissions[:, 0]
-    alpha, _ = ops.scan(step, alpha0, (ops.transpose(emissions[:, 1:], (1, 0, 2)),
-                                       ops.transpose(mask[:, 1:])))
+    # One scanned tensor (emissions and the mask as one more column): Keras 3.15's TF scan
+    # fails on several scanned tensors whose length is unknown when tracing.
+    steps = ops.concatenate([emissions[:, 1:], ops.expand_dims(maskf[:, 1:], -1)], axis=-1)
+    alpha, _ = ops.scan(step, alpha0, ops.transpose(steps, (1, 0, 2)))
     return ops.logsumexp(alpha + ops.expand_dims(end, 0), axis=1) - gold
 
 
