@@ -199,7 +199,7 @@ class Tagger(keras.Model):
     def __init__(self, dim, num_outputs, num_extra_rows, feature_sizes=(), feature_dim=16,
                  projection=0, units=128, layers=1, dropout=0.25, head="softmax",
                  char_vocab_size=0, char_dim=0, char_filters=0, char_kernel=3,
-                 crf_allowed_start=None, crf_allowed=None, **kwargs):
+                 crf_allowed_start=None, crf_allowed=None, crf_token_loss=True, **kwargs):
         super().__init__(**kwargs)
         if head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}, not {head!r}")
@@ -216,6 +216,7 @@ class Tagger(keras.Model):
         self.char_vocab_size, self.char_dim = int(char_vocab_size), int(char_dim)
         self.char_filters, self.char_kernel = int(char_filters), int(char_kernel)
         self.crf_allowed_start, self.crf_allowed = crf_allowed_start, crf_allowed
+        self.crf_token_loss = bool(crf_token_loss)
 
         self.chars = (CharEncoder(self.char_vocab_size, self.char_dim, self.char_filters,
                                   self.char_kernel, name="chars")
@@ -285,10 +286,14 @@ class Tagger(keras.Model):
                 "head": self.head_kind, "char_vocab_size": self.char_vocab_size,
                 "char_dim": self.char_dim, "char_filters": self.char_filters,
                 "char_kernel": self.char_kernel, "crf_allowed_start": self.crf_allowed_start,
-                "crf_allowed": self.crf_allowed, "name": self.name}
+                "crf_allowed": self.crf_allowed, "crf_token_loss": self.crf_token_loss,
+                "name": self.name}
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The CRF head's loss: negative log-likelihood per real token; other heads: compiled."""
+        """The CRF head's loss: negative log-likelihood per real token, plus the per-token
+        cross-entropy of softmax(emissions) under the sample weights (which carry the O
+        weight: without it the CRF lost recall on WNUT-17, docs/quality.md); other heads:
+        the compiled loss."""
         if self.crf is None:
             return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight,
                                         training=training)
@@ -296,7 +301,12 @@ class Tagger(keras.Model):
         mask = length_mask(x["lengths"], ops.shape(emissions)[1])
         start, transitions, end = self.crf.scores()
         nll = crf_negative_log_likelihood(emissions, y, mask, start, transitions, end)
-        return ops.sum(nll) / ops.cast(ops.sum(x["lengths"]), "float32")
+        loss = ops.sum(nll) / ops.cast(ops.sum(x["lengths"]), "float32")
+        if sample_weight is not None and self.crf_token_loss:
+            token = keras.losses.sparse_categorical_crossentropy(y, emissions, from_logits=True)
+            weights = ops.cast(sample_weight, "float32")
+            loss = loss + ops.sum(token * weights) / ops.maximum(ops.sum(weights), 1e-6)
+        return loss
 
     def crf_scores(self):
         """The learned (start, transitions, end) as NumPy arrays, without the constraints."""
