@@ -163,3 +163,17 @@ def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
         cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1], "--format", "tsv",
                   "--out", "x"])
     assert "invalid choice: 'tsv'" in capsys.readouterr().err
+
+
+def test_preset_detection_by_tag_set():
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.pipeline.train_command import detect_preset
+
+    def corpus(*tags):
+        return [Sentence("s", ("w",) * len(tags), tags, "x", 1)]
+
+    assert detect_preset(corpus("O", "B-per", "I-per")) == "entity"
+    assert detect_preset(corpus("O", "S-loc", "B-per", "E-per")) == "entity"   # BIOES
+    assert detect_preset(corpus("NOUN", "VERB", "DET")) == "tags"
+    assert detect_preset(corpus("O", "I-per")) == "tags"          # no entity ever begins
+    assert detect_preset(corpus("B-NP", "I-NP", "X")) == "tags"   # not all tags are prefixed
