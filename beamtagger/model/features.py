@@ -22,6 +22,7 @@ token -> ids turns most tokens into one dict lookup: measured on EWT train (204,
 19,674 types), ``feature_ids`` + ``extra_ids`` run at 0.6 M tokens/s on a fresh featurizer and
 1.8 M tokens/s once the types are cached, on one core.
 """
+import itertools
 import re
 import unicodedata
 import zlib
@@ -218,9 +219,11 @@ class TokenFeaturizer:
 
     def char_ids(self, tokens):
         """int32 (T, C): character ids, 0 after the token's end (see module docstring)."""
-        if not len(tokens):
-            return np.zeros((0, self.char_width), dtype=np.int32)
-        return np.array([self._token_entry(token)[3] for token in tokens], dtype=np.int32)
+        width = self.char_width
+        # One flat fromiter over the cached tuples: 2x faster than np.array of a tuple list.
+        flat = np.fromiter(itertools.chain.from_iterable(
+            self._token_entry(token)[3] for token in tokens), np.int32, len(tokens) * width)
+        return flat.reshape(len(tokens), width)
 
     def featurize(self, tokens, in_vocab):
         """The token-level model inputs of ``tokens``: {field name: (T, ...) array}."""
