@@ -187,6 +187,8 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     labels, head = choose_labels(train_sentences, binary)
     if config.crf and head == "softmax":
         head = "crf"
+    elif config.crf:
+        log(f"two labels: a {head} head, no CRF")
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
     char_vocab = (build_char_vocab(t for s in train_sentences for t in s.tokens)
                   if use_chars else "")

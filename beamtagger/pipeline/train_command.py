@@ -143,6 +143,9 @@ def run(args):
         raise BeamtaggerError("--ema must be in [0, 1)")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
+    if args.crf and args.binary_label:
+        raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
+                              "trains a sigmoid head")
     if min(args.char_filters, args.char_dim, args.max_chars) < 0:
         raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
