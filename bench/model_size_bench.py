@@ -94,6 +94,16 @@ def sample_inputs(store, featurizer, sentences):
     return rows, np.array([len(s) for s in sentences], np.int32), extra, features
 
 
+def runner_inputs(store, featurizer, sentences):
+    """The same sentences as one ``ModelInputs`` batch, for ``TaggerRunner.predict``."""
+    from beamtagger.model.model_inputs import ModelInputs
+
+    flat = [token for tokens in sentences for token in tokens]
+    rows = store.rows(flat)
+    return ModelInputs.from_tokens([len(s) for s in sentences], rows,
+                                   featurizer.featurize(flat, rows >= 0), store)
+
+
 # ---------------------------------------------------------------- children
 
 def child_shared(args):
@@ -110,8 +120,7 @@ def child_shared(args):
     started = time.perf_counter()
     for model_dir in args.models:
         runner = TaggerRunner.load(model_dir)
-        rows, lengths, extra, features = sample_inputs(store, runner.spec.featurizer, sentences)
-        runner.predict(store.gather(rows), lengths, extra, features)
+        runner.predict(runner_inputs(store, runner.spec.featurizer, sentences))
         runners.append(runner)
         per_model.append(memory()["uss"])
     bench_common.child_result(baseline=baseline, after=memory(), models=len(runners),
@@ -157,7 +166,8 @@ def _worker(mode, store_path, tagger_dir, embedded_path, sample, barrier, queue)
         # A long job ends up touching most of the table; touch all of it (worst case for us).
         for start in range(0, store.count, 65536):
             np.add.reduce(store.vectors[start:start + 65536], axis=0)
-        runner.predict(store.gather(inputs[0]), *inputs[1:])
+        runner.predict(runner_inputs(store, runner.spec.featurizer,
+                                     bench_models.ewt_sentences(sample)))
     else:
         model = keras.saving.load_model(embedded_path, compile=False)
         model.predict(list(inputs), verbose=0)

@@ -172,6 +172,7 @@ def case_c(args):
     only (vectors, extra ids and feature ids are prepared before it starts)."""
     from beamtagger.embedding_store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
+    from beamtagger.model.model_inputs import ModelInputs
 
     store = EmbeddingStore.open(args.store)
     runner = TaggerRunner.load(args.model)
@@ -179,18 +180,14 @@ def case_c(args):
     sentences = [tokens for tokens in _tokenized(bench_models.read_lines(args.input)) if tokens]
     prepared = []
     for batch in exact_length_batches(sentences, args.token_budget):
-        size, length = len(batch), len(batch[0])
         flat = [token for sentence in batch for token in sentence]
-        vectors, in_vocab = store.lookup(flat)
-        extra = np.stack([featurizer.extra_ids(sentence, in_vocab[i * length:(i + 1) * length])
-                          for i, sentence in enumerate(batch)])
-        features = np.stack([featurizer.feature_ids(sentence) for sentence in batch])
-        prepared.append((vectors.reshape(size, length, -1), np.full(size, length, np.int32),
-                         extra, features))
-    runner.predict(*prepared[0])  # the one trace
+        rows = store.rows(flat)
+        prepared.append(ModelInputs.from_tokens([len(s) for s in batch], rows,
+                                                featurizer.featurize(flat, rows >= 0), store))
+    runner.predict(prepared[0])  # the one trace
     with bench_common.Clock() as clock:
         for batch in prepared:
-            runner.predict(*batch)
+            runner.predict(batch)
     tokens = sum(map(len, sentences))
     return {"seconds": clock.seconds, "cores": clock.cores, "tokens": tokens, "sentences": len(sentences), "slots": tokens,
             "batches": len(prepared), "traces": {str(k): v for k, v in

@@ -59,13 +59,15 @@ def child(args):
         rng = np.random.default_rng([config.seed, epoch_number[0]])
         epoch_number[0] += 1
         for indices in batches(rng)[:limit]:
-            yield batching.pad_batch(corpus, indices, store, pad_to=pad_to,
-                                     drop_rate=config.word_drop, rng=rng)
+            inputs, targets, weights = batching.pad_batch(
+                corpus, indices, store, pad_to=pad_to, drop_rate=config.word_drop, rng=rng)
+            yield inputs.as_dict(), targets, weights
 
     def dataset(limit=None):
         return tf.data.Dataset.from_generator(
             lambda: generate(limit),
-            output_signature=_signature(store.dim, featurizer.num_feature_columns)).prefetch(2)
+            output_signature=_signature({"D": store.dim, "F": featurizer.num_feature_columns,
+                                         "C": featurizer.char_width})).prefetch(2)
 
     keras.utils.set_random_seed(config.seed)
     model = Tagger(dim=store.dim, num_outputs=len(labels),

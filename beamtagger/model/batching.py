@@ -5,10 +5,13 @@ Sorting sentences by length and cutting the sorted list into batches of at most 
 per batch roughly constant. Ties are broken randomly per epoch and the batch order is shuffled,
 so every epoch sees different batches in a different order.
 
-Both batchers return lists of index arrays into the corpus; ``pad_batch`` assembles the arrays.
+Both batchers return lists of index arrays into the corpus; ``pad_batch`` assembles the
+``ModelInputs`` (through ``ModelInputs.from_tokens``, the padding the Arrow batches use too).
 The benchmark of bucketed vs pad-to-128 training uses the same functions.
 """
 import numpy as np
+
+from beamtagger.model.model_inputs import TOKEN_FIELDS, ModelInputs
 
 
 def token_budget_batches(lengths, max_tokens, rng=None, max_sentences=None):
@@ -47,7 +50,7 @@ def fixed_size_batches(count, batch_size, rng=None):
 
 def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop_rate=0.0,
               rng=None, label_weights=None):
-    """Right-padded model inputs for ``corpus[indices]`` plus (targets, weights) when labelled.
+    """``ModelInputs`` for ``corpus[indices]`` plus (targets, weights) when labelled.
 
     ``pad_to`` pads every batch to a fixed length (the baseline; longer sentences are cut).
     ``drop_rate`` (training only) turns that share of in-vocabulary tokens into OOV tokens
@@ -57,35 +60,42 @@ def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop
     Returns ``(inputs, targets, weights)``; targets/weights are None for unlabelled corpora.
     """
     lengths = np.minimum(corpus.lengths[indices], pad_to) if pad_to else corpus.lengths[indices]
-    width = int(pad_to or lengths.max())
-    batch = len(indices)
-    columns = corpus.feature_ids[indices[0]].shape[1]
-    rows = np.full((batch, width), -1, dtype=np.int64)
-    extra = np.zeros((batch, width), dtype=np.int32)
-    features = np.zeros((batch, width, columns), dtype=np.int32)
-    labelled = corpus.targets[indices[0]] is not None
-    targets = np.zeros((batch, width), dtype=np.int32) if labelled else None
-    weights = np.zeros((batch, width), dtype=np.float32) if labelled else None
-    for b, (i, n) in enumerate(zip(indices, lengths)):
-        rows[b, :n] = corpus.rows[i][:n]
-        extra[b, :n] = corpus.extra_ids[i][:n]
-        features[b, :n] = corpus.feature_ids[i][:n]
-        if labelled:
-            # Tags unknown to the model (-1) carry no loss.
-            known = corpus.targets[i][:n] >= 0
-            targets[b, :n] = np.where(known, corpus.targets[i][:n], 0)
-            weights[b, :n] = known
+    lengths = lengths.astype(np.int32)
+    rows = np.concatenate([corpus.rows[i][:n] for i, n in zip(indices, lengths)])
+    token_arrays = {field.name: np.concatenate([corpus.token_inputs[i][field.name][:n]
+                                                for i, n in zip(indices, lengths)])
+                    for field in TOKEN_FIELDS}
     if drop_rate > 0 and rng is not None:
         dropped = (rows >= 0) & (rng.random(rows.shape) < drop_rate)
         if dropped.any():
-            oov_extra = np.zeros_like(extra)
-            for b, (i, n) in enumerate(zip(indices, lengths)):
-                oov_extra[b, :n] = corpus.oov_extra_ids[i][:n]
-            rows[dropped] = -1
-            extra[dropped] = oov_extra[dropped]
-    if labelled and label_weights is not None:
+            oov_extra = np.concatenate([corpus.oov_extra_ids[i][:n]
+                                        for i, n in zip(indices, lengths)])
+            rows = np.where(dropped, -1, rows)
+            token_arrays["extra_ids"] = np.where(dropped, oov_extra, token_arrays["extra_ids"])
+    inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, np.dtype(vector_dtype))
+    if pad_to and inputs.width < pad_to:
+        inputs = _pad_width(inputs, pad_to)
+    if corpus.targets[indices[0]] is None:
+        return inputs, None, None
+    width = inputs.width
+    targets = np.zeros((len(indices), width), dtype=np.int32)
+    weights = np.zeros((len(indices), width), dtype=np.float32)
+    for b, (i, n) in enumerate(zip(indices, lengths)):
+        # Tags unknown to the model (-1) carry no loss.
+        known = corpus.targets[i][:n] >= 0
+        targets[b, :n] = np.where(known, corpus.targets[i][:n], 0)
+        weights[b, :n] = known
+    if label_weights is not None:
         weights *= np.asarray(label_weights, dtype=np.float32)[targets]
-    vectors = store.gather(rows.reshape(-1), dtype=vector_dtype).reshape(batch, width, -1)
-    inputs = {"vectors": vectors, "lengths": lengths.astype(np.int32), "extra_ids": extra,
-              "feature_ids": features}
     return inputs, targets, weights
+
+
+def _pad_width(inputs, width):
+    """The fixed-length baseline: zeros to the right up to ``width`` on every (B, T, ...) field."""
+    arrays = {}
+    for name, array in inputs.as_dict().items():
+        if array.ndim >= 2:
+            pad = [(0, 0), (0, width - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
+            array = np.pad(array, pad)
+        arrays[name] = array
+    return ModelInputs(**arrays)

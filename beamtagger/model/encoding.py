@@ -15,9 +15,8 @@ from beamtagger.errors import BeamtaggerError
 class EncodedCorpus:
     sentences: list            # the Sentence objects, in input order
     rows: list                 # int64 (T,) store rows per sentence, -1 = out of vocabulary
-    extra_ids: list            # int32 (T,)
+    token_inputs: list         # {token-level model input: (T, ...) array} per sentence
     oov_extra_ids: list        # int32 (T,): the extra ids each token would get were it OOV
-    feature_ids: list          # int32 (T, F)
     targets: list              # int32 (T,) label indices (-1: tag unknown to the model), or None
     lengths: np.ndarray        # int32 (N,)
     unknown_tags: dict = dataclasses.field(default_factory=dict)  # tag -> (first place, count)
@@ -40,15 +39,14 @@ def encode_sentences(sentences, store, featurizer, label_index=None, source="cor
     sentences = [sentence for sentence in sentences if len(sentence.tokens)]
     if not sentences:
         raise BeamtaggerError(f"{source}: no sentences with tokens")
-    encoded = EncodedCorpus(sentences, [], [], [], [], [], np.zeros(len(sentences), np.int32))
+    encoded = EncodedCorpus(sentences, [], [], [], [], np.zeros(len(sentences), np.int32))
     for i, sentence in enumerate(sentences):
         rows = store.rows(sentence.tokens)
         in_vocab = rows >= 0
         encoded.rows.append(rows)
-        encoded.extra_ids.append(featurizer.extra_ids(sentence.tokens, in_vocab))
+        encoded.token_inputs.append(featurizer.featurize(sentence.tokens, in_vocab))
         encoded.oov_extra_ids.append(
             featurizer.extra_ids(sentence.tokens, np.zeros(len(rows), dtype=bool)))
-        encoded.feature_ids.append(featurizer.feature_ids(sentence.tokens))
         encoded.lengths[i] = len(sentence.tokens)
         if label_index is None:
             encoded.targets.append(None)

@@ -1,6 +1,8 @@
 """Tagging an encoded corpus with a runner, and scoring predicted tags against gold tags.
 
-Metrics: token accuracy (split in-vocabulary / OOV by the store lookup), per-label
+Metrics: token accuracy (split in-vocabulary / OOV by the store lookup, and on tokens whose
+exact form never occurred in the training corpus, from the model's ``training_forms.npy``),
+per-label
 precision/recall/F1, entity-level micro F1 for BIO label sets (seqeval's default mode, which
 follows conlleval), and the positive class's P/R/F1 for binary (sigmoid) taggers.
 """
@@ -14,9 +16,8 @@ def tag_corpus(runner, corpus, store, batch_tokens=4096):
     predicted = [None] * len(corpus)
     for indices in token_budget_batches(corpus.lengths, batch_tokens):
         inputs, _, _ = pad_batch(corpus, indices, store)
-        probs = runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
-                               inputs["feature_ids"])
-        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs["lengths"])):
+        probs = runner.predict(inputs)
+        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs.lengths)):
             predicted[i] = labels
     return predicted
 
@@ -28,10 +29,13 @@ def _prf(true_positives, predicted, gold):
     return {"precision": precision, "recall": recall, "f1": f1}
 
 
-def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None):
+def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None, seen=None,
+               groups=None):
     """Metrics dict for lists of gold / predicted tag lists and per-sentence OOV flags.
 
-    ``in_vocab``: one bool array per sentence (the store knows the token).
+    ``in_vocab``: one bool array per sentence (the store knows the token). ``seen``: one bool
+    array per sentence (the exact form occurred in the training corpus), or None. ``groups``:
+    one name per sentence (e.g. the genre in its sent_id) for per-group token accuracy.
     """
     flat_gold = np.array([tag for sentence in gold for tag in sentence], dtype=object)
     flat_pred = np.array([tag for sentence in predicted for tag in sentence], dtype=object)
@@ -47,6 +51,17 @@ def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None):
         "oov_tokens": int(oov.sum()),
         "oov_accuracy": float(correct[oov].mean()) if oov.any() else None,
     }
+    if seen is not None:
+        unseen = ~np.concatenate([np.asarray(flags, dtype=bool) for flags in seen])
+        metrics["unseen_form_tokens"] = int(unseen.sum())
+        metrics["unseen_form_accuracy"] = (float(correct[unseen].mean()) if unseen.any()
+                                           else None)
+    if groups is not None:
+        flat_groups = np.repeat(np.array(groups, dtype=object), [len(s) for s in gold])
+        metrics["groups"] = {
+            name: {"tokens": int((flat_groups == name).sum()),
+                   "accuracy": float(correct[flat_groups == name].mean())}
+            for name in sorted(set(groups))}
     per_label = {}
     for label in sorted(set(flat_gold) | set(flat_pred)):
         gold_is, pred_is = flat_gold == label, flat_pred == label
@@ -93,10 +108,16 @@ def primary_metric_name(head, is_bio):
     return "entity_f1" if is_bio else "accuracy"
 
 
-def evaluate_corpus(runner, corpus, store, batch_tokens=4096):
-    """Tag ``corpus`` and score it against its gold tags."""
+def evaluate_corpus(runner, corpus, store, batch_tokens=4096, group_of=None):
+    """Tag ``corpus`` and score it against its gold tags; ``group_of(sentence)`` names the
+    group each sentence is also scored in."""
     predicted = tag_corpus(runner, corpus, store, batch_tokens)
     gold = [sentence.tags for sentence in corpus.sentences]
     spec = runner.spec
+    seen = None
+    if spec.training_forms is not None:
+        seen = [spec.seen_in_training(sentence.tokens) for sentence in corpus.sentences]
     return score_tags(gold, predicted, [rows >= 0 for rows in corpus.rows], is_bio=spec.is_bio,
-                      positive_label=spec.labels[1] if spec.head == "sigmoid" else None)
+                      positive_label=spec.labels[1] if spec.head == "sigmoid" else None,
+                      seen=seen,
+                      groups=None if group_of is None else [group_of(s) for s in corpus.sentences])

@@ -10,9 +10,8 @@ import threading
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model.model_inputs import ModelInputs, tensor_specs
 from beamtagger.model.tagger_spec import TaggerSpec
-
-_DTYPES = ("float32", "float16")
 
 
 class TaggerRunner:
@@ -33,31 +32,30 @@ class TaggerRunner:
         spec = TaggerSpec.load(model_dir)
         return cls(spec, load_keras_model(spec.model_path))
 
-    def predict(self, vectors, lengths, extra_ids, feature_ids):
-        vectors = np.asarray(vectors)
-        lengths = np.asarray(lengths, dtype=np.int32)
-        batch, time = vectors.shape[:2]
-        if vectors.dtype.name not in _DTYPES:
-            vectors = vectors.astype(np.float32)
-        if lengths.shape != (batch,) or batch == 0:
-            raise ValueError(f"lengths has shape {lengths.shape}, expected ({batch},) with B > 0")
-        if lengths.min() < 1 or lengths.max() > time:
-            # cuDNN needs right-padded masks with no empty rows.
-            raise ValueError(f"lengths must lie in [1, {time}], "
-                             f"got {lengths.min()}..{lengths.max()}")
-        full = bool(lengths.min() == time)
-        function = self._function(vectors.dtype.name, masked=not full)
-        probs = function(vectors, lengths, np.asarray(extra_ids, dtype=np.int32),
-                         np.asarray(feature_ids, dtype=np.int32))
-        return probs.numpy()
+    def predict(self, inputs):
+        """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
+        inputs = inputs.checked()
+        full = bool(inputs.lengths.min() == inputs.width)
+        function = self._function(inputs.vectors.dtype.name, masked=not full)
+        return function(inputs.as_dict()).numpy()
 
     def warm_up(self):
         """Traces both inference paths (masked and full batches) on a tiny batch, so the first
         real batch does not wait for tracing."""
-        dim, columns = self.spec.binding["dim"], self.spec.featurizer.num_feature_columns
         for lengths in ([2, 1], [2, 2]):
-            self.predict(np.zeros((2, 2, dim), np.float32), lengths, np.zeros((2, 2), np.int32),
-                         np.zeros((2, 2, columns), np.int32))
+            self.predict(self.dummy_inputs(lengths))
+
+    def dummy_inputs(self, lengths):
+        """All-zero ``ModelInputs`` of this model's shapes (B = len(lengths))."""
+        lengths = np.asarray(lengths, np.int32)
+        batch, width = len(lengths), int(lengths.max())
+        arrays = {}
+        for name, (shape, dtype) in tensor_specs(self.spec.input_dims).items():
+            sizes = [batch if i == 0 else width if size is None else size
+                     for i, size in enumerate(shape)]
+            arrays[name] = np.zeros(sizes, dtype)
+        arrays["lengths"] = lengths
+        return ModelInputs(**arrays)
 
     def tracing_counts(self):
         """{(dtype, masked): number of traces} of the inference functions built so far."""
@@ -75,19 +73,14 @@ class TaggerRunner:
     def _trace(self, dtype, masked):
         import tensorflow as tf
 
-        dim = self.spec.binding["dim"]
-        columns = self.spec.featurizer.num_feature_columns
         sigmoid = self.spec.head == "sigmoid"
         model = self.model
+        signature = {name: tf.TensorSpec(shape, dtype_name, name=name)
+                     for name, (shape, dtype_name) in tensor_specs(self.spec.input_dims,
+                                                                   dtype).items()}
 
-        @tf.function(input_signature=[
-            tf.TensorSpec([None, None, dim], dtype, name="vectors"),
-            tf.TensorSpec([None], tf.int32, name="lengths"),
-            tf.TensorSpec([None, None], tf.int32, name="extra_ids"),
-            tf.TensorSpec([None, None, columns], tf.int32, name="feature_ids")])
-        def run(vectors, lengths, extra_ids, feature_ids):
-            inputs = {"vectors": vectors, "lengths": lengths, "extra_ids": extra_ids,
-                      "feature_ids": feature_ids}
+        @tf.function(input_signature=[signature])
+        def run(inputs):
             probs = tf.cast(model(inputs, training=False, use_mask=masked), tf.float32)
             if sigmoid:
                 probs = tf.concat([1.0 - probs, probs], axis=-1)

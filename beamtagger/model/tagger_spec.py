@@ -13,14 +13,16 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import viterbi
-from beamtagger.model.features import TokenFeaturizer
+from beamtagger.model.model_inputs import inputs_fingerprint
+from beamtagger.model.features import TokenFeaturizer, stable_hash
 
 FORMAT_VERSION = 1
 SPEC_FILE = "tagger.json"
 MODEL_FILE = "tagger.keras"
 REPORT_FILE = "training_report.json"
+FORMS_FILE = "training_forms.npy"
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
-HEADS = ("softmax", "sigmoid")
+HEADS = ("softmax", "sigmoid", "crf")
 
 
 @dataclasses.dataclass
@@ -51,7 +53,7 @@ class TaggerSpec:
 
     def __init__(self, labels, head, featurizer, binding, model_config, decoding=None,
                  tokenizer=None, bucketing=None, tag_column=None, binary_labels=None,
-                 model_dir=None):
+                 model_dir=None, training_forms=None):
         if head not in HEADS:
             raise BeamtaggerError(f"unknown head {head!r}; expected one of {HEADS}")
         if head == "sigmoid" and len(labels) != 2:
@@ -75,10 +77,51 @@ class TaggerSpec:
             binary_labels = BinaryLabels.from_json(binary_labels)
         self.binary_labels = binary_labels
         self.model_dir = pathlib.Path(model_dir) if model_dir is not None else None
+        # Sorted uint32 hashes of the training corpus's token forms (evaluate's "unseen form").
+        self.training_forms = training_forms
         if self.decoding.get("viterbi"):
             if not viterbi.is_bio_label_set(self.labels):
                 raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
             self._start, self._allowed = viterbi.bio_transitions(self.labels)
+        if head == "crf":
+            crf = self.decoding.get("crf")
+            if crf is None:
+                size = len(self.labels)
+                crf = {"start": [0.0] * size, "end": [0.0] * size,
+                       "transitions": [[0.0] * size for _ in range(size)]}
+            self.set_crf(crf["start"], crf["transitions"], crf["end"])
+
+    def set_crf(self, start, transitions, end):
+        """The CRF head's learned scores (from the Keras model); BIO constraints stay -inf."""
+        start, transitions, end = (np.asarray(x, dtype=np.float64)
+                                   for x in (start, transitions, end))
+        self.decoding["crf"] = {"start": start.tolist(), "transitions": transitions.tolist(),
+                                "end": end.tolist()}
+        if self.is_bio:
+            allowed_start, allowed = viterbi.bio_transitions(self.labels)
+            start = np.where(allowed_start, start, -np.inf)
+            transitions = np.where(allowed, transitions, -np.inf)
+        self._crf = (start, transitions, end)
+
+    @property
+    def input_dims(self):
+        """Fixed sizes of the model inputs (see model_inputs.FIELDS)."""
+        return {"D": self.binding["dim"], "F": self.featurizer.num_feature_columns,
+                "C": self.featurizer.char_width}
+
+    @property
+    def inputs_fingerprint(self):
+        """Identifies the featurizer and store binding; carried by every Arrow batch."""
+        return inputs_fingerprint(self.featurizer.get_config(), self.binding)
+
+    def seen_in_training(self, tokens):
+        """bool (N,): the exact form occurred in the training corpus (None: not recorded)."""
+        if self.training_forms is None:
+            return None
+        hashes = np.fromiter((stable_hash(token) for token in tokens), np.uint32, len(tokens))
+        index = np.searchsorted(self.training_forms, hashes)
+        index = np.minimum(index, len(self.training_forms) - 1)
+        return self.training_forms[index] == hashes
 
     @property
     def is_bio(self):
@@ -109,7 +152,8 @@ class TaggerSpec:
                        binding=data["binding"], model_config=data["model_config"],
                        decoding=data.get("decoding"), tokenizer=data.get("tokenizer"),
                        bucketing=data.get("bucketing"), tag_column=data.get("tag_column"),
-                       binary_labels=data.get("binary_labels"), model_dir=model_dir)
+                       binary_labels=data.get("binary_labels"), model_dir=model_dir,
+                       training_forms=_load_forms(model_dir / FORMS_FILE))
         except (ValueError, KeyError, TypeError) as error:
             raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
 
@@ -127,6 +171,8 @@ class TaggerSpec:
         model_dir.mkdir(parents=True, exist_ok=True)
         (model_dir / SPEC_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n",
                                            encoding="utf-8")
+        if self.training_forms is not None:
+            np.save(model_dir / FORMS_FILE, self.training_forms)
         self.model_dir = model_dir
 
     @staticmethod
@@ -153,8 +199,20 @@ class TaggerSpec:
                 "same vectors (another build of them)")
 
     def decode(self, probs, length):
-        """One sentence: probs (T, L) -> (labels, per-token score of the chosen label)."""
+        """One sentence: probs (T, L) -> (labels, per-token score of the chosen label).
+
+        For a CRF head ``probs`` are emission scores: the labels are the Viterbi path and the
+        score of each is its marginal probability under the CRF (forward-backward).
+        """
         probs = np.asarray(probs)[:length]
+        if self.head == "crf":
+            start, transitions, end = self._crf
+            path = viterbi.best_path(probs, transitions, start, end)
+            if not len(path):
+                return [], np.zeros(0, np.float32)
+            marginals = viterbi.crf_marginals(probs, transitions, start, end)
+            scores = marginals[np.arange(len(path)), path].astype(np.float32)
+            return [self.labels[i] for i in path], scores
         if self.decoding.get("viterbi"):
             path = viterbi.viterbi_decode(probs, self._start, self._allowed)
         elif self.head == "sigmoid":
@@ -167,3 +225,18 @@ class TaggerSpec:
     def decode_batch(self, probs, lengths):
         """(B, T, L) padded outputs -> one (labels, scores) pair per sentence."""
         return [self.decode(probs[b], int(n)) for b, n in enumerate(lengths)]
+
+
+def training_form_hashes(tokens):
+    """Sorted unique uint32 crc32 hashes of token forms: 4 bytes a type (EWT train: 80 KB), and
+    a chance of about types / 2**32 that an unseen form is taken for a seen one."""
+    return np.unique(np.fromiter((stable_hash(token) for token in tokens), np.uint32))
+
+
+def _load_forms(path):
+    if not path.is_file():
+        return None
+    forms = np.load(path, allow_pickle=False)
+    if forms.dtype != np.uint32 or forms.ndim != 1:
+        raise ValueError(f"{path} does not hold a uint32 vector")
+    return forms

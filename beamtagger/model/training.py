@@ -16,10 +16,12 @@ import numpy as np
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import batching, evaluation
 from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
+from beamtagger.model.model_inputs import tensor_specs
 from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_TOKENS,
-                                       TokenFeaturizer)
+                                       TokenFeaturizer, build_char_vocab)
 from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec  # noqa: F401 (re-export)
-from beamtagger.model.viterbi import is_bio_label_set
+from beamtagger.model.tagger_spec import training_form_hashes
+from beamtagger.model.viterbi import bio_transitions, is_bio_label_set
 
 NEGATIVE_TAGS = ("O", "0", "no", "false", "False", "N", "n", "-", "_")
 
@@ -44,6 +46,11 @@ class TrainingConfig:
     seed: int = 1
     patience: int = 4
     viterbi: bool = True
+    crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
+    char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
+    char_filters: int = 48
+    char_kernel: int = 3
+    max_chars: int = 16        # characters per token the CNN sees (first and last of long ones)
     verbose: int = 2
 
 
@@ -68,11 +75,14 @@ class DevEvaluation(keras.callbacks.Callback):
     def __init__(self, runner, corpus, store, patience, history):
         super().__init__()
         self.runner, self.corpus, self.store = runner, corpus, store
+        self.crf_scores = None
         self.patience, self.history = patience, history
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
         self.started = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.runner.spec.head == "crf":
+            self.runner.spec.set_crf(*self.model.crf_scores())
         metrics = evaluation.evaluate_corpus(self.runner, self.corpus, self.store)
         name, value = evaluation.primary_metric(metrics)
         logs = logs if logs is not None else {}
@@ -83,6 +93,8 @@ class DevEvaluation(keras.callbacks.Callback):
         if value > self.best:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             self.best_weights = self.model.get_weights()
+            if self.runner.spec.head == "crf":
+                self.crf_scores = self.model.crf_scores()
         else:
             self.wait += 1
             if self.wait >= self.patience:
@@ -91,6 +103,8 @@ class DevEvaluation(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
+        if self.crf_scores is not None:
+            self.runner.spec.set_crf(*self.crf_scores)
 
 
 def tagger_loss(head):
@@ -108,17 +122,17 @@ def compile_tagger(model, config):
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
                                       use_ema=config.ema > 0,
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
-    model.compile(optimizer=optimizer, loss=tagger_loss(model.head_kind))
+    # The CRF head's loss is Tagger.compute_loss.
+    loss = None if model.head_kind == "crf" else tagger_loss(model.head_kind)
+    model.compile(optimizer=optimizer, loss=loss)
     return model
 
 
-def _signature(dim, columns):
+def _signature(input_dims):
     import tensorflow as tf
 
-    inputs = {"vectors": tf.TensorSpec([None, None, dim], tf.float32),
-              "lengths": tf.TensorSpec([None], tf.int32),
-              "extra_ids": tf.TensorSpec([None, None], tf.int32),
-              "feature_ids": tf.TensorSpec([None, None, columns], tf.int32)}
+    inputs = {name: tf.TensorSpec(shape, dtype)
+              for name, (shape, dtype) in tensor_specs(input_dims).items()}
     return (inputs, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32))
 
 
@@ -135,7 +149,7 @@ def outside_label_weights(labels, head, outside_weight):
     return weights
 
 
-def training_dataset(corpus, store, config, featurizer, label_weights=None):
+def training_dataset(corpus, store, config, input_dims, label_weights=None):
     """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch."""
     import tensorflow as tf
 
@@ -146,11 +160,12 @@ def training_dataset(corpus, store, config, featurizer, label_weights=None):
         rng = np.random.default_rng([config.seed, epochs_started[0]])
         epochs_started[0] += 1
         for indices in batching.token_budget_batches(corpus.lengths, config.batch_tokens, rng):
-            yield batching.pad_batch(corpus, indices, store, drop_rate=config.word_drop, rng=rng,
-                                     label_weights=label_weights)
+            inputs, targets, weights = batching.pad_batch(
+                corpus, indices, store, drop_rate=config.word_drop, rng=rng,
+                label_weights=label_weights)
+            yield inputs.as_dict(), targets, weights
 
-    dataset = tf.data.Dataset.from_generator(
-        generate, output_signature=_signature(store.dim, featurizer.num_feature_columns))
+    dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(input_dims))
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
@@ -170,7 +185,16 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         train_sentences = binary.map_sentences(train_sentences)
         dev_sentences = binary.map_sentences(dev_sentences)
     labels, head = choose_labels(train_sentences, binary)
-    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns)
+    if config.crf and head == "softmax":
+        head = "crf"
+    elif config.crf:
+        log(f"two labels: a {head} head, no CRF")
+    use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
+    char_vocab = (build_char_vocab(t for s in train_sentences for t in s.tokens)
+                  if use_chars else "")
+    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns,
+                                 char_vocab=char_vocab,
+                                 max_chars=config.max_chars if use_chars else 0)
     label_index = {label: i for i, label in enumerate(labels)}
     started = time.perf_counter()
     train = encode_sentences(train_sentences, store, featurizer, label_index, source="train")
@@ -189,19 +213,28 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
                     "projection": config.projection, "units": config.units,
                     "layers": config.layers, "dropout": config.dropout, "head": head,
                     "name": "tagger"}
+    if use_chars:
+        model_config.update(char_vocab_size=featurizer.char_vocab_size, char_dim=config.char_dim,
+                            char_filters=config.char_filters, char_kernel=config.char_kernel)
+    bio = is_bio_label_set(labels)
+    if head == "crf" and bio:
+        allowed_start, allowed = bio_transitions(labels)
+        model_config.update(crf_allowed_start=allowed_start.tolist(), crf_allowed=allowed.tolist())
     model = Tagger(**model_config)
     compile_tagger(model, config)
-    is_bio = head == "softmax" and is_bio_label_set(labels)
+    is_bio = head != "sigmoid" and bio
     spec = TaggerSpec(
         labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
         model_config=model_config,
-        decoding={"viterbi": bool(config.viterbi and is_bio), "threshold": 0.5},
+        decoding={"viterbi": bool(config.viterbi and is_bio and head == "softmax"),
+                  "threshold": 0.5},
         bucketing={"batch_tokens": config.batch_tokens},
-        tag_column=tag_column, binary_labels=binary)
+        tag_column=tag_column, binary_labels=binary,
+        training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens))
     history = []
     callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
     label_weights = outside_label_weights(labels, head, config.outside_weight)
-    dataset = training_dataset(train, store, config, featurizer, label_weights)
+    dataset = training_dataset(train, store, config, spec.input_dims, label_weights)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before

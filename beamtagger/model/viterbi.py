@@ -2,7 +2,8 @@
 ``B-Y`` and none at the start, over per-token probabilities (NumPy only).
 
 A greedy arg-max per token can emit ``O I-person``, which conlleval-style scoring counts as a
-broken entity; the Viterbi pass picks the most probable *valid* sequence instead.
+broken entity; the Viterbi pass picks the most probable *valid* sequence instead. ``best_path``
+and ``crf_marginals`` also decode a CRF head (emission scores plus learned transitions).
 """
 import numpy as np
 
@@ -36,22 +37,53 @@ def bio_transitions(labels):
 def viterbi_decode(probs, allowed_start, allowed):
     """Best path (int indices, (T,)) through ``probs`` (T, L) under the transition constraints."""
     probs = np.asarray(probs, dtype=np.float64)
-    length = probs.shape[0]
+    log_probs = np.log(np.maximum(probs, _FLOOR))
+    return best_path(log_probs, np.where(allowed, 0.0, -np.inf),
+                     np.where(allowed_start, 0.0, -np.inf))
+
+
+def best_path(emissions, transitions, start, end=None):
+    """Viterbi: the (T,) label path maximising ``start[y0] + sum emissions[t, yt] +
+    sum transitions[y(t-1), yt] + end[yT]``; -inf entries forbid a start or a transition."""
+    emissions = np.asarray(emissions, dtype=np.float64)
+    length, size = emissions.shape
     if length == 0:
         return np.zeros(0, dtype=np.int64)
-    log_probs = np.log(np.maximum(probs, _FLOOR))
-    transition = np.where(allowed, 0.0, -np.inf)
-    score = np.where(allowed_start, log_probs[0], -np.inf)
-    backpointers = np.zeros((length, probs.shape[1]), dtype=np.int64)
+    score = start + emissions[0]
+    backpointers = np.zeros((length, size), dtype=np.int64)
     for t in range(1, length):
-        candidates = score[:, None] + transition  # (previous, current)
+        candidates = score[:, None] + transitions  # (previous, current)
         backpointers[t] = np.argmax(candidates, axis=0)
-        score = candidates[backpointers[t], np.arange(probs.shape[1])] + log_probs[t]
+        score = candidates[backpointers[t], np.arange(size)] + emissions[t]
+    if end is not None:
+        score = score + end
     path = np.empty(length, dtype=np.int64)
     path[-1] = int(np.argmax(score))
     for t in range(length - 1, 0, -1):
         path[t - 1] = backpointers[t, path[t]]
     return path
+
+
+def _logsumexp(x, axis):
+    top = np.max(x, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    return np.squeeze(top, axis) + np.log(np.sum(np.exp(x - top), axis=axis))
+
+
+def crf_marginals(emissions, transitions, start, end):
+    """(T, L) probability of each label at each position under the CRF (forward-backward)."""
+    emissions = np.asarray(emissions, dtype=np.float64)
+    length, size = emissions.shape
+    alpha = np.empty((length, size))
+    beta = np.zeros((length, size))
+    alpha[0] = start + emissions[0]
+    for t in range(1, length):
+        alpha[t] = _logsumexp(alpha[t - 1][:, None] + transitions, 0) + emissions[t]
+    beta[-1] = end
+    for t in range(length - 2, -1, -1):
+        beta[t] = _logsumexp(transitions + (emissions[t + 1] + beta[t + 1])[None, :], 1)
+    log_z = _logsumexp(alpha[-1] + end, 0)
+    return np.exp(alpha + beta - log_z)
 
 
 def bio_violations(tags):

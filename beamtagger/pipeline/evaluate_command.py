@@ -21,6 +21,9 @@ def add_arguments(parser):
                         help="CoNLL-U tag column (default: the one the model was trained on)")
     parser.add_argument("--batch-tokens", type=int, default=4096,
                         help="padded tokens per inference batch")
+    parser.add_argument("--by-sent-id-prefix", action="store_true",
+                        help="also report token accuracy per sent_id prefix (the part before the "
+                        "first '-': the genre in UD English-EWT, e.g. answers, email, reviews)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -48,7 +51,9 @@ def run(args):
         print(f"warning: {describe_unknown_tags(corpus.unknown_tags, args.data)}",
               file=sys.stderr)
     runner = TaggerRunner.load(model_dir)
-    metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens)
+    group_of = (lambda sentence: sentence.sent_id.split("-", 1)[0]) if args.by_sent_id_prefix \
+        else None
+    metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of)
     metrics = {"model": str(model_dir), "data": args.data, "embeddings": str(store.path),
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
@@ -73,6 +78,11 @@ def format_metrics(metrics):
         f"  out of vocabulary   {_percent(metrics['oov_accuracy'])} "
         f"({metrics['oov_tokens']} tokens)",
     ]
+    if "unseen_form_tokens" in metrics:
+        lines.append(f"  form unseen in training {_percent(metrics['unseen_form_accuracy'])} "
+                     f"({metrics['unseen_form_tokens']} tokens)")
+    for name, scores in metrics.get("groups", {}).items():
+        lines.append(f"  {name:<20}{_percent(scores['accuracy'])} ({scores['tokens']} tokens)")
     if "entities" in metrics:
         entities = metrics["entities"]
         lines.append(f"entity micro F1       {_percent(entities['f1'])} "

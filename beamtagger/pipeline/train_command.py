@@ -1,9 +1,20 @@
 """``beamtagger train``: train a tagger on a tagged corpus and write a model directory."""
+import argparse
 import sys
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
+
+# Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
+# "entity": BIO/BIOES tag sets (WNUT-17), small and O-heavy; "tags": plain tag sets (UPOS).
+PRESETS = {
+    "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.3, "ema": 0.99,
+               "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
+    "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
+             "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
+}
+_ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
 
 def add_arguments(parser):
@@ -30,24 +41,36 @@ def add_arguments(parser):
     model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
     model.add_argument("--projection", type=int, default=0,
                        help="size of the shared projection of each token (0: none)")
-    model.add_argument("--dropout", type=float, default=0.3)
+    model.add_argument("--dropout", type=float, default=None, help="(preset)")
     model.add_argument("--oov-buckets", type=int, default=1024,
                        help="hashed trainable rows for out-of-vocabulary words")
     model.add_argument("--no-viterbi", action="store_true",
                        help="plain arg-max decoding even for BIO label sets")
+    model.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
+                       help="CRF output layer (learned transitions, Viterbi decoding) instead of "
+                       "softmax (preset)")
+    model.add_argument("--char-filters", type=int, default=48,
+                       help="filters of the character CNN (0: no character encoder)")
+    model.add_argument("--char-dim", type=int, default=24, help="character embedding size")
+    model.add_argument("--max-chars", type=int, default=16,
+                       help="characters per token the character CNN reads (first and last "
+                       "ones of longer tokens)")
+    model.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                       help="defaults for the tuning flags (default: 'entity' for BIO/BIOES "
+                       "tag sets, 'tags' otherwise)")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
-    training.add_argument("--patience", type=int, default=4,
+    training.add_argument("--patience", type=int, default=None,
                           help="stop after this many epochs without a better dev score")
-    training.add_argument("--batch-tokens", type=int, default=2048,
+    training.add_argument("--batch-tokens", type=int, default=None,
                           help="padded tokens per batch (sentences are bucketed by length)")
-    training.add_argument("--learning-rate", type=float, default=2e-3)
-    training.add_argument("--word-drop", type=float, default=0.05,
+    training.add_argument("--learning-rate", type=float, default=None)
+    training.add_argument("--word-drop", type=float, default=None,
                           help="share of known words shown as OOV during training")
-    training.add_argument("--outside-weight", type=float, default=1.0,
+    training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
                           "below 1 trades precision for recall")
-    training.add_argument("--ema", type=float, default=0.0, metavar="MOMENTUM",
+    training.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                           help="score and keep the exponential moving average of the weights "
                           "(e.g. 0.99; 0: off); steadies small, noisy training sets")
     training.add_argument("--seed", type=int, default=1)
@@ -55,11 +78,41 @@ def add_arguments(parser):
                           help="use only the first N training sentences (quick runs)")
 
 
+def detect_preset(sentences):
+    """'entity' when every tag is O or carries a BIO/BIOES prefix (and one is B-/S-/U-)."""
+    tags = {tag for sentence in sentences for tag in sentence.tags}
+    prefixed = [tag for tag in tags if tag != "O"]
+    entity = (bool(prefixed) and all(tag[:2] in _ENTITY_PREFIXES and len(tag) > 2
+                                     for tag in prefixed)
+              and any(tag[:2] in ("B-", "S-", "U-") for tag in prefixed))
+    return "entity" if entity else "tags"
+
+
+def apply_preset(args, sentences, log=print):
+    """Fill the flags left unset from the preset; print which preset and what it set."""
+    name = args.preset or detect_preset(sentences)
+    why = "asked for" if args.preset else (
+        "BIO/BIOES tag set detected" if name == "entity" else "plain tag set detected")
+    chosen = []
+    for key, value in PRESETS[name].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+            chosen.append(f"--{key.replace('_', '-')} {value}" if not isinstance(value, bool)
+                          else f"--{'' if value else 'no-'}{key.replace('_', '-')}")
+    log(f"preset {name!r} ({why}): {' '.join(chosen) or 'every flag given'}")
+    return name
+
+
 def run(args):
     from beamtagger.default_store import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
+    check_model_destination(args.out, args.overwrite)  # before hours of training, not after
+    train = read_sentences(args.train, args.format, args.tag_column, "training")
+    if args.limit:
+        train = train[:args.limit]
+    apply_preset(args, train)
     for name in ("epochs", "units", "layers", "batch_tokens", "patience"):
         if getattr(args, name) < 1:
             raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
@@ -67,10 +120,11 @@ def run(args):
         raise BeamtaggerError("--ema must be in [0, 1)")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
-    check_model_destination(args.out, args.overwrite)  # before hours of training, not after
-    train = read_sentences(args.train, args.format, args.tag_column, "training")
-    if args.limit:
-        train = train[:args.limit]
+    if args.crf and args.binary_label:
+        raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
+                              "trains a sigmoid head")
+    if min(args.char_filters, args.char_dim, args.max_chars) < 0:
+        raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
@@ -78,7 +132,8 @@ def run(args):
         dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,
         batch_tokens=args.batch_tokens, learning_rate=args.learning_rate, seed=args.seed,
         outside_weight=args.outside_weight, ema=args.ema,
-        patience=args.patience, viterbi=not args.no_viterbi,
+        patience=args.patience, viterbi=not args.no_viterbi, crf=args.crf,
+        char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None

@@ -34,6 +34,29 @@ def test_json_metrics(upos_model, ewt_slices, subset_store, capsys):
     assert metrics["accuracy"] == pytest.approx(best, abs=1e-9)
 
 
+def test_unseen_forms_and_genres_are_scored(upos_model, ewt_slices, subset_store, capsys):
+    from beamtagger.corpus_readers import read_corpus
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                            "--data", ewt_slices[1], "--json", "--by-sent-id-prefix")
+    assert code == 0
+    metrics = json.loads(out)
+    train_forms = {t for s in read_corpus(ewt_slices[0], "conllu") for t in s.tokens}
+    dev = list(read_corpus(ewt_slices[1], "conllu"))
+    unseen = sum(t not in train_forms for s in dev for t in s.tokens)
+    assert metrics["unseen_form_tokens"] == unseen > 0
+    assert 0 <= metrics["unseen_form_accuracy"] < metrics["accuracy"]
+    spec = TaggerSpec.load(upos_model)
+    assert spec.seen_in_training(["the", "Qzxwvbq"]).tolist() == [True, False]
+    groups = metrics["groups"]
+    assert sum(g["tokens"] for g in groups.values()) == metrics["tokens"]
+    assert set(groups) == {s.sent_id.split("-")[0] for s in dev}
+    code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
+                            "--data", ewt_slices[1], "--by-sent-id-prefix")
+    assert "form unseen in training" in out and next(iter(groups)) in out
+
+
 def test_text_report(upos_model, ewt_slices, subset_store, capsys):
     code, out, _ = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
                             "--data", ewt_slices[1])

@@ -12,11 +12,13 @@ UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART
 
 def test_bundled_model_is_small_and_self_describing():
     assert sorted(p.name for p in DEFAULT_MODEL_DIR.iterdir()) == [
-        "tagger.json", "tagger.keras", "training_report.json"]
+        "tagger.json", "tagger.keras", "training_forms.npy", "training_report.json"]
     assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()) < 5_000_000
     spec = TaggerSpec.load(DEFAULT_MODEL_DIR)
     assert spec.labels == UPOS and spec.head == "softmax" and spec.tag_column == "upos"
     assert spec.binding["dim"] == 50
+    assert spec.featurizer.max_chars == 16 and len(spec.featurizer.char_vocab) > 50
+    assert spec.training_forms is not None and len(spec.training_forms) > 15_000
     arrays = keras_file_arrays(spec.model_path)
     assert not [name for name in arrays if "optimizer" in name]
     assert max(shape[0] for shape in arrays.values()) < 10_000  # no 400k-row table inside

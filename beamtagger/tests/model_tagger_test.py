@@ -7,13 +7,15 @@ keras = pytest.importorskip("keras")
 
 from beamtagger.model.features import TokenFeaturizer  # noqa: E402
 from beamtagger.model.inference import TaggerRunner  # noqa: E402
+from beamtagger.model.model_inputs import ModelInputs  # noqa: E402
 from beamtagger.model.saving import keras_file_arrays, save_model_dir  # noqa: E402
 from beamtagger.model.tagger_model import Tagger  # noqa: E402
 from beamtagger.model.tagger_spec import TaggerSpec  # noqa: E402
 from beamtagger.model.training import TrainingConfig, compile_tagger, tagger_loss  # noqa: E402
 
 DIM = 12
-FEATURIZER = TokenFeaturizer(oov_buckets=20, feature_columns=(("casing", 10), ("suffix3", 30)))
+FEATURIZER = TokenFeaturizer(oov_buckets=20, feature_columns=(("casing", 10), ("suffix3", 30)),
+                             char_vocab="abcdefgh", max_chars=5)
 BINDING = {"fingerprint": "f" * 64, "dim": DIM, "normalization": ["exact", "lower"]}
 
 
@@ -22,7 +24,10 @@ def make_model(head="softmax", outputs=5, projection=8, layers=1, seed=0):
     config = {"dim": DIM, "num_outputs": outputs, "num_extra_rows": FEATURIZER.num_extra_rows,
               "feature_sizes": FEATURIZER.feature_sizes, "feature_dim": 4,
               "projection": projection, "units": 6, "layers": layers, "dropout": 0.2,
-              "head": head}
+              "head": head, "char_vocab_size": FEATURIZER.char_vocab_size, "char_dim": 3,
+              "char_filters": 4}
+    if head == "crf":
+        config.update(crf_allowed_start=[True] * outputs, crf_allowed=[[True] * outputs] * outputs)
     model = Tagger(**config)
     labels = ["no", "yes"] if head == "sigmoid" else [f"L{i}" for i in range(outputs)]
     spec = TaggerSpec(labels=labels, head=head, featurizer=FEATURIZER, binding=BINDING,
@@ -37,8 +42,9 @@ def sentence(length, seed):
     vectors[extra > 7] = 0.0  # OOV words: zero external vector, hashed row
     features = np.stack([rng.integers(1, size, length) for size in FEATURIZER.feature_sizes],
                         axis=-1).astype(np.int32)
+    chars = rng.integers(0, FEATURIZER.char_vocab_size, (length, FEATURIZER.max_chars))
     targets = rng.integers(0, 5, length).astype(np.int32)
-    return vectors, extra, features, targets
+    return vectors, extra, features, chars.astype(np.int32), targets
 
 
 def batch_of(sentences, width=None):
@@ -47,20 +53,21 @@ def batch_of(sentences, width=None):
     vectors = np.zeros((count, width, DIM), np.float32)
     extra = np.zeros((count, width), np.int32)
     features = np.zeros((count, width, len(FEATURIZER.feature_sizes)), np.int32)
+    chars = np.zeros((count, width, FEATURIZER.max_chars), np.int32)
     targets = np.zeros((count, width), np.int32)
     weights = np.zeros((count, width), np.float32)
-    for b, (v, e, f, t) in enumerate(sentences):
+    for b, (v, e, f, c, t) in enumerate(sentences):
         n = len(v)
-        vectors[b, :n], extra[b, :n], features[b, :n] = v, e, f
+        vectors[b, :n], extra[b, :n], features[b, :n], chars[b, :n] = v, e, f, c
         targets[b, :n], weights[b, :n] = t, 1
     lengths = np.array([len(s[0]) for s in sentences], np.int32)
-    inputs = {"vectors": vectors, "lengths": lengths, "extra_ids": extra, "feature_ids": features}
+    inputs = {"vectors": vectors, "lengths": lengths, "extra_ids": extra, "feature_ids": features,
+              "char_ids": chars}
     return inputs, targets, weights
 
 
 def predict(runner, inputs):
-    return runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
-                          inputs["feature_ids"])
+    return runner.predict(ModelInputs(**inputs))
 
 
 def test_sentence_alone_equals_sentence_inside_padded_bucket():
@@ -90,10 +97,11 @@ def test_zero_vectors_are_tokens_not_padding():
     # The mask comes from the lengths: an OOV word (zero vector, no extra row) still counts.
     model, spec = make_model()
     runner = TaggerRunner(spec, model)
-    vectors, extra, features, targets = sentence(4, 3)
-    vectors[3], extra[3] = 0.0, 0
-    full = predict(runner, batch_of([(vectors, extra, features, targets)])[0])
-    shorter = predict(runner, batch_of([(vectors[:3], extra[:3], features[:3], targets[:3])])[0])
+    vectors, extra, features, chars, targets = sentence(4, 3)
+    vectors[3], extra[3], chars[3] = 0.0, 0, 0
+    full = predict(runner, batch_of([(vectors, extra, features, chars, targets)])[0])
+    shorter = predict(runner, batch_of([(vectors[:3], extra[:3], features[:3], chars[:3],
+                                         targets[:3])])[0])
     assert np.abs(full[0, :3] - shorter[0]).max() > 1e-4
 
 
@@ -121,6 +129,7 @@ def test_extra_rows_train_and_model_holds_no_vocabulary_table():
     compile_tagger(model, TrainingConfig(learning_rate=0.05))
     inputs, targets, weights = batch_of([sentence(8, 5), sentence(6, 6)])
     used = np.unique(inputs["extra_ids"][weights > 0])
+    chars_before = keras.ops.convert_to_numpy(model.chars.table).copy()
     before = keras.ops.convert_to_numpy(model.extra_rows.table).copy()
     vectors_before = inputs["vectors"].copy()
     model.train_on_batch(inputs, targets, sample_weight=weights)
@@ -130,6 +139,10 @@ def test_extra_rows_train_and_model_holds_no_vocabulary_table():
     assert not changed[0]                           # row 0 adds nothing, so it gets no gradient
     assert not changed[np.setdiff1d(np.arange(len(changed)), used)].any()
     np.testing.assert_array_equal(inputs["vectors"], vectors_before)  # external vectors frozen
+    chars_changed = np.abs(keras.ops.convert_to_numpy(model.chars.table) - chars_before).max(1)
+    used_chars = np.unique(inputs["char_ids"][weights > 0])
+    assert (chars_changed[used_chars[used_chars > 0]] > 0).all()  # the char CNN trains
+    assert chars_changed[0] == 0  # padding characters never reach the output
     # No (vocabulary, D) embedding inside: the only D-wide table is the small extra-rows table.
     tables = [tuple(w.shape) for w in model.weights if len(w.shape) == 2 and w.shape[1] == DIM]
     assert tables == [(FEATURIZER.num_extra_rows, DIM)]
@@ -138,7 +151,7 @@ def test_extra_rows_train_and_model_holds_no_vocabulary_table():
 def test_shared_projection_is_one_matrix_without_bias():
     model, _ = make_model(projection=8)
     projection = [w for w in model.weights if "projection" in w.path]
-    width = DIM + 4 * len(FEATURIZER.feature_sizes)
+    width = DIM + 4 * len(FEATURIZER.feature_sizes) + 4  # + the char CNN's 4 filters
     assert [tuple(w.shape) for w in projection] == [(width, 8)]
     lstm_kernels = [w for w in model.weights if w.path.endswith("lstm_cell/kernel")]
     assert all(w.shape[0] == 8 for w in lstm_kernels)  # the LSTMs read the projected tokens
@@ -146,7 +159,7 @@ def test_shared_projection_is_one_matrix_without_bias():
     assert not [w for w in unprojected.weights if "projection" in w.path]
 
 
-@pytest.mark.parametrize("head, outputs", [("softmax", 5), ("sigmoid", 1)])
+@pytest.mark.parametrize("head, outputs", [("softmax", 5), ("sigmoid", 1), ("crf", 5)])
 def test_save_load_round_trip_without_optimizer_state(tmp_path, head, outputs):
     model, spec = make_model(head=head, outputs=outputs)
     compile_tagger(model, TrainingConfig())
@@ -155,7 +168,11 @@ def test_save_load_round_trip_without_optimizer_state(tmp_path, head, outputs):
         targets = (targets > 2).astype(np.int32)[..., None]
     model.train_on_batch(inputs, targets, sample_weight=weights)  # the optimizer now has state
     assert model.optimizer.variables
+    if head == "crf":
+        spec.set_crf(*model.crf_scores())
+        assert np.abs(model.crf_scores()[1]).max() > 0  # the transitions learned something
     before = predict(TaggerRunner(spec, model), inputs)
+    labels_before = spec.decode_batch(before, inputs["lengths"])
     save_model_dir(model, spec, {"epochs": []}, tmp_path)
     arrays = keras_file_arrays(tmp_path / "tagger.keras")
     assert not [name for name in arrays if "optimizer" in name]
@@ -163,7 +180,12 @@ def test_save_load_round_trip_without_optimizer_state(tmp_path, head, outputs):
     loaded = TaggerRunner.load(tmp_path)
     np.testing.assert_array_equal(predict(loaded, inputs), before)
     assert before.shape == (2, 8, 2 if head == "sigmoid" else 5)
-    np.testing.assert_allclose(before.sum(-1), 1.0, rtol=1e-5)
+    if head != "crf":  # a CRF head emits scores, not probabilities
+        np.testing.assert_allclose(before.sum(-1), 1.0, rtol=1e-5)
+    for (labels, scores), (again, again_scores) in zip(
+            labels_before, loaded.spec.decode_batch(before, inputs["lengths"])):
+        assert labels == again
+        np.testing.assert_allclose(scores, again_scores, rtol=1e-5)
 
 
 def test_warm_up_traces_both_paths_once_and_real_batches_add_none():

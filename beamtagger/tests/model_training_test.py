@@ -63,18 +63,18 @@ def test_pad_batch_and_word_drop(tiny_store):
     indices = np.arange(40)
     inputs, targets, weights = batching.pad_batch(corpus, indices, tiny_store)
     width = corpus.lengths.max()
-    assert inputs["vectors"].shape == (40, width, 8) and inputs["vectors"].dtype == np.float32
+    assert inputs.vectors.shape == (40, width, 8) and inputs.vectors.dtype == np.float32
     assert (weights.sum(1) == corpus.lengths).all()
     padding = weights == 0
-    assert not inputs["vectors"][padding].any() and not inputs["extra_ids"][padding].any()
+    assert not inputs.vectors[padding].any() and not inputs.extra_ids[padding].any()
     dropped, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.5,
                                        rng=np.random.default_rng(0))
-    turned = (inputs["vectors"] != dropped["vectors"]).any(-1)
+    turned = (inputs.vectors != dropped.vectors).any(-1)
     assert turned.sum() > 50 and not turned[padding].any()
-    assert not dropped["vectors"][turned].any()          # dropped words look OOV ...
-    assert (dropped["extra_ids"][turned] > 0).all()       # ... and get their hashed row
+    assert not dropped.vectors[turned].any()          # dropped words look OOV ...
+    assert (dropped.extra_ids[turned] > 0).all()       # ... and get their hashed row
     fixed, _, _ = batching.pad_batch(corpus, indices, tiny_store, pad_to=128)
-    assert fixed["vectors"].shape[1] == 128
+    assert fixed.vectors.shape[1] == 128 and fixed.char_ids.shape[1] == 128
 
 
 def test_fit_does_not_retrace_per_batch_length(tiny_store):
@@ -94,7 +94,8 @@ def test_fit_does_not_retrace_per_batch_length(tiny_store):
     traces = []
     step = model.train_step
     model.train_step = lambda data: traces.append(1) or step(data)  # runs once per trace
-    dataset = training_dataset(corpus, tiny_store, config, featurizer)
+    dims = {"D": 8, "F": featurizer.num_feature_columns, "C": featurizer.char_width}
+    dataset = training_dataset(corpus, tiny_store, config, dims)
     widths = {int(corpus.lengths[b].max()) for b in batching.token_budget_batches(
         corpus.lengths, config.batch_tokens)}
     model.fit(dataset, epochs=2, verbose=0, shuffle=False)

@@ -2,9 +2,10 @@
 import itertools
 
 import numpy as np
+import pytest
 
-from beamtagger.model.viterbi import (bio_transitions, bio_violations, is_bio_label_set,
-                                      viterbi_decode)
+from beamtagger.model.viterbi import (best_path, bio_transitions, bio_violations, crf_marginals,
+                                      is_bio_label_set, viterbi_decode)
 
 LABELS = ["B-loc", "B-per", "I-loc", "I-per", "O"]
 
@@ -43,3 +44,68 @@ def test_start_with_inside_tag_is_forbidden():
     probs = np.array([[0.0, 0.0, 1.0, 0.0, 0.0]])  # all mass on I-loc
     start, allowed = bio_transitions(LABELS)
     assert LABELS[viterbi_decode(probs, start, allowed)[0]] != "I-loc"
+
+
+def _path_score(emissions, path, transitions, start, end):
+    return (start[path[0]] + sum(emissions[t, y] for t, y in enumerate(path))
+            + sum(transitions[a, b] for a, b in zip(path, path[1:])) + end[path[-1]])
+
+
+def _crf_case(seed, length=4, size=3):
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(length, size)), rng.normal(size=(size, size)), rng.normal(size=size),
+            rng.normal(size=size))
+
+
+def test_crf_loss_equals_the_brute_force_sum_over_all_paths():
+    """-log p(gold) from the keras.ops forward algorithm, padded in a batch, traced with unknown
+    B and T, against log-sum-exp over every one of the L**T label paths."""
+    tf = pytest.importorskip("tensorflow")
+    from beamtagger.model.tagger_model import crf_negative_log_likelihood
+
+    emissions, transitions, start, end = _crf_case(0)
+    long_gold, short_gold = [2, 0, 1, 1], [1, 2]
+    expected = []
+    for gold in (long_gold, short_gold):
+        n = len(gold)
+        scores = [_path_score(emissions[:n], path, transitions, start, end)
+                  for path in itertools.product(range(3), repeat=n)]
+        log_z = np.logaddexp.reduce(scores)
+        expected.append(log_z - _path_score(emissions[:n], gold, transitions, start, end))
+    batch_emissions = np.stack([emissions, emissions]).astype(np.float32)
+    tags = np.array([long_gold, short_gold + [0, 0]], np.int32)
+    mask = np.array([[True] * 4, [True, True, False, False]])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, 3]), tf.TensorSpec([None, None],
+                                  tf.int32), tf.TensorSpec([None, None], tf.bool)])
+    def loss(e, y, m):
+        return crf_negative_log_likelihood(e, y, m, *(tf.constant(x, tf.float32)
+                                                      for x in (start, transitions, end)))
+
+    np.testing.assert_allclose(loss(batch_emissions, tags, mask).numpy(), expected, rtol=1e-5)
+    # One real token: no transitions at all.
+    one = loss(batch_emissions[:1, :1], tags[:1, :1], mask[:1, :1]).numpy()[0]
+    assert one == pytest.approx(np.logaddexp.reduce(start + emissions[0] + end)
+                                - (start[2] + emissions[0, 2] + end[2]), rel=1e-5)
+
+
+def test_crf_viterbi_and_marginals_match_brute_force_with_and_without_constraints():
+    start_ok, allowed = bio_transitions(LABELS)
+    for seed in range(20):
+        emissions, transitions, start, end = _crf_case(seed, length=4, size=len(LABELS))
+        for constrained in (False, True):
+            trans = np.where(allowed, transitions, -np.inf) if constrained else transitions
+            first = np.where(start_ok, start, -np.inf) if constrained else start
+            paths = list(itertools.product(range(len(LABELS)), repeat=4))
+            scores = np.array([_path_score(emissions, p, trans, first, end) for p in paths])
+            best = best_path(emissions, trans, first, end)
+            assert list(best) == list(paths[int(np.argmax(scores))])
+            if constrained:
+                assert not bio_violations([LABELS[i] for i in best])
+            probs = np.exp(scores - np.logaddexp.reduce(scores))
+            marginals = crf_marginals(emissions, trans, first, end)
+            for t in range(4):
+                for label in range(len(LABELS)):
+                    want = probs[[p[t] == label for p in paths]].sum()
+                    assert marginals[t, label] == pytest.approx(want, abs=1e-9)
+    assert best_path(np.zeros((0, 5)), transitions, start, end).shape == (0,)

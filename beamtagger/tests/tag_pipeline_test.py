@@ -39,10 +39,10 @@ def test_every_bad_record_is_a_dead_letter_and_the_job_succeeds(tmp_path, upos_m
 
     real_predict = TaggerRunner.predict
 
-    def predict_failing_on_seven_tokens(self, vectors, *args):
-        if vectors.shape[1] == 7:
+    def predict_failing_on_seven_tokens(self, inputs):
+        if inputs.width == 7:
             raise RuntimeError("simulated tagger failure")
-        return real_predict(self, vectors, *args)
+        return real_predict(self, inputs)
 
     # In-process DirectRunner: the tag stage runs in this process and sees the patch.
     monkeypatch.setattr(TaggerRunner, "predict", predict_failing_on_seven_tokens)

@@ -78,8 +78,10 @@ def test_train_writes_a_small_self_describing_model(upos_model, subset_store, ca
     from beamtagger.model.saving import keras_file_arrays
 
     assert sorted(p.name for p in upos_model.iterdir()) == [
-        "tagger.json", "tagger.keras", "training_report.json"]
+        "tagger.json", "tagger.keras", "training_forms.npy", "training_report.json"]
     spec = json.loads((upos_model / "tagger.json").read_text())
+    assert len(spec["featurizer"]["char_vocab"]) > 40 and spec["featurizer"]["max_chars"] == 16
+    assert spec["model_config"]["char_filters"] == 48
     store = EmbeddingStore.open(subset_store)
     assert spec["binding"] == {"fingerprint": store.fingerprint, "dim": 50,
                                "normalization": list(store.normalization)}
@@ -110,6 +112,34 @@ def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path):
     assert spec["model_config"]["num_outputs"] == 1
     report = json.loads((out / "training_report.json").read_text())
     assert "dev_positive_f1" in report["epochs"][0]
+
+
+def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subset_store,
+                                                              tmp_path, capsys):
+    import numpy as np
+
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    wnut = shared_data / "wnut17"
+    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 120)
+    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 30)
+    out = tmp_path / "entities"
+    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                     "--units", "8", "--crf", "--batch-tokens", "300"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "preset 'entity' (BIO/BIOES tag set detected)" in printed
+    assert "--outside-weight 0.3" in printed and "--batch-tokens" not in printed.split("\n")[0]
+    report = json.loads((out / "training_report.json").read_text())
+    assert report["config"]["batch_tokens"] == 300 and report["config"]["crf"] is True
+    spec = TaggerSpec.load(out)
+    assert spec.head == "crf" and spec.decoding["viterbi"] is False
+    transitions = np.array(spec.decoding["crf"]["transitions"])
+    assert transitions.shape == (len(spec.labels),) * 2 and np.abs(transitions).max() > 0
+    labels, scores = spec.decode(np.zeros((3, len(spec.labels))), 3)
+    assert not [label for label in labels[:1] if label.startswith("I-")]  # BIO constraint
+    assert ((scores > 0) & (scores <= 1)).all()  # marginal probabilities
 
 
 @pytest.mark.parametrize("problem, make_args, message", [
@@ -143,3 +173,17 @@ def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
         cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1], "--format", "tsv",
                   "--out", "x"])
     assert "invalid choice: 'tsv'" in capsys.readouterr().err
+
+
+def test_preset_detection_by_tag_set():
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.pipeline.train_command import detect_preset
+
+    def corpus(*tags):
+        return [Sentence("s", ("w",) * len(tags), tags, "x", 1)]
+
+    assert detect_preset(corpus("O", "B-per", "I-per")) == "entity"
+    assert detect_preset(corpus("O", "S-loc", "B-per", "E-per")) == "entity"   # BIOES
+    assert detect_preset(corpus("NOUN", "VERB", "DET")) == "tags"
+    assert detect_preset(corpus("O", "I-per")) == "tags"          # no entity ever begins
+    assert detect_preset(corpus("B-NP", "I-NP", "X")) == "tags"   # not all tags are prefixed

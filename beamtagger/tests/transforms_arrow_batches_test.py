@@ -28,9 +28,12 @@ def store(subset_store):  # noqa: F811
 
 @pytest.mark.parametrize("dtype", ["float32", "float16"])
 def test_batch_holds_padded_vectors_and_feature_ids_of_every_token(store, dtype):
-    featurizer = TokenFeaturizer()
-    batch, oov = build_record_batch(SEGMENTS, store, featurizer, dtype)
-    vectors, lengths, extra_ids, feature_ids = model_inputs(batch)
+    featurizer = TokenFeaturizer(char_vocab="Thecatsd", max_chars=4)
+    batch, oov = build_record_batch(SEGMENTS, store, featurizer, dtype, fingerprint="abc")
+    inputs = model_inputs(batch, "abc")
+    vectors, lengths, extra_ids, feature_ids = (inputs.vectors, inputs.lengths, inputs.extra_ids,
+                                                inputs.feature_ids)
+    assert inputs.char_ids.shape == (3, 4, 4) and not inputs.char_ids[1, 2:].any()
     assert vectors.shape == (3, 4, store.dim) and vectors.dtype == np.dtype(dtype)
     assert lengths.tolist() == [4, 2, 3]
     expected_oov = 0
@@ -42,6 +45,7 @@ def test_batch_holds_padded_vectors_and_feature_ids_of_every_token(store, dtype)
         assert not vectors[b, n:].any() and not extra_ids[b, n:].any()
         np.testing.assert_array_equal(extra_ids[b, :n], featurizer.extra_ids(segment.tokens, in_vocab))
         np.testing.assert_array_equal(feature_ids[b, :n], featurizer.feature_ids(segment.tokens))
+        np.testing.assert_array_equal(inputs.char_ids[b, :n], featurizer.char_ids(segment.tokens))
     assert oov == expected_oov >= 1  # "Qzxwv" at least
     rows = batch.to_pylist()
     assert rows[0]["tokens"] == ["The", "cat", "sat", "."] and rows[0]["starts"] == [0, 4, 8, 11]

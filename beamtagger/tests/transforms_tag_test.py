@@ -55,7 +55,7 @@ def expected_labels(all_segments, store_path, model_dir):
     out = {}
     for segment in all_segments:
         batch, _ = build_record_batch([segment], store, runner.spec.featurizer)
-        probs = runner.predict(*model_inputs(batch))
+        probs = runner.predict(model_inputs(batch))
         out[segment.id] = tuple(runner.spec.decode(probs[0], len(segment.tokens))[0])
     return out
 
@@ -85,6 +85,31 @@ def test_labels_equal_the_runner_and_outputs_keep_their_batch_window(store_and_m
         assert_that(windows, equal_to([(s.id, 0) for s in early] + [(s.id, 60) for s in late]),
                     label="windows")
         assert_that(out.errors, equal_to([]), label="no errors")
+
+
+def test_a_batch_built_for_other_inputs_is_refused(store_and_model):
+    """A batch whose schema carries another spec fingerprint (built by another featurizer, or
+    none) fails the stage with a clear error instead of feeding the model ids it never saw."""
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.model.tagger_spec import TaggerSpec
+    from beamtagger.transforms.arrow_batches import build_record_batch
+    from beamtagger.transforms.tag import TagBatches
+
+    store_path, model_dir = store_and_model
+    spec = TaggerSpec.load(model_dir)
+    store = EmbeddingStore.open(store_path)
+    for fingerprint in ("0" * 64, None):
+        batch, _ = build_record_batch(segments(2, 4, "x-"), store, spec.featurizer,
+                                      fingerprint=fingerprint)
+        with pytest.raises(Exception, match="fingerprint") as raised:
+            with beam.Pipeline() as p:
+                _ = p | beam.Create([batch]) | TagBatches(model_dir)
+        assert "must load the same model" in str(raised.value)
+    good, _ = build_record_batch(segments(2, 4, "x-"), store, spec.featurizer,
+                                 fingerprint=spec.inputs_fingerprint)
+    with beam.Pipeline() as p:
+        tagged = p | beam.Create([good]) | TagBatches(model_dir)
+        assert_that(tagged.tagged | beam.Map(lambda r: r.id), equal_to(["x-0", "x-1"]))
 
 
 def test_the_model_runs_on_the_helper_thread(store_and_model, monkeypatch):

@@ -70,8 +70,7 @@ def test_a_100000_token_record_is_tagged_in_windows_and_stitched(shared_data, up
     for chunk in range(0, len(spans), 64):
         indices = np.arange(chunk, min(chunk + 64, len(spans)))
         inputs, _, _ = pad_batch(corpus, indices, store)
-        probs = runner.predict(inputs["vectors"], inputs["lengths"], inputs["extra_ids"],
-                               inputs["feature_ids"])
+        probs = runner.predict(inputs)
         for i, window_probs in zip(indices, probs):
             s = spans[i]
             owned.append(window_probs[s.keep_start - s.start:s.keep_end - s.start])

@@ -1,15 +1,17 @@
 """Model-ready batches as ``pyarrow.RecordBatch``, and the Arrow IPC coder that carries them.
 
-One row per segment. The model inputs are fixed-shape tensor columns, so the tag stage reads
-them as NumPy arrays without copying (``to_numpy_ndarray()``):
+One row per segment. The model inputs (``model.model_inputs.FIELDS``) are fixed-shape tensor
+columns, so the tag stage reads them as NumPy arrays without copying (``to_numpy_ndarray()``);
+the schema metadata carries the model's inputs fingerprint (``FINGERPRINT_KEY``):
 
 =============  ==============================================  ==================================
 column         type                                            what
 =============  ==============================================  ==================================
 vectors        fixed_shape_tensor(float32 | float16, [T, D])   store vectors, zeros for OOV/padding
-length         int32                                           real tokens in the row (<= T)
+lengths        int32                                           real tokens in the row (<= T)
 extra_ids      fixed_shape_tensor(int32, [T])                  TokenFeaturizer.extra_ids
 feature_ids    fixed_shape_tensor(int32, [T, F])               TokenFeaturizer.feature_ids
+char_ids       fixed_shape_tensor(int32, [T, C])               TokenFeaturizer.char_ids
 key, id        string                                          record key (source) and id
 window ...     int32                                           window, num_windows, keep_start,
                                                                keep_end (see records.Segment)
@@ -30,35 +32,25 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
-VECTOR_DTYPES = {"float32": pa.float32(), "float16": pa.float16()}
+from beamtagger.model.model_inputs import FINGERPRINT_KEY, VECTOR_DTYPES, ModelInputs
 
 
-def build_record_batch(segments, store, featurizer, vector_dtype="float32"):
+def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None):
     """One RecordBatch for ``segments`` (a list of records.Segment); returns (batch, oov_count).
 
     The store lookup and the featurizer run once over all tokens of the batch (vectorised per
-    batch, not per token); the padded (B, T) layout is filled by one scatter.
+    batch, not per token); ``ModelInputs.from_tokens`` pads them (the padding training uses).
+    ``fingerprint`` (the model's ``TaggerSpec.inputs_fingerprint``) goes into the schema
+    metadata, so the tag stage can refuse a batch built for another model.
     """
     if vector_dtype not in VECTOR_DTYPES:
         raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
     lengths = np.fromiter((len(s.tokens) for s in segments), dtype=np.int32, count=len(segments))
-    batch, time = len(segments), int(lengths.max())
     flat_tokens = list(itertools.chain.from_iterable(s.tokens for s in segments))
-    # Row b holds its tokens at flat positions b*T .. b*T + length_b - 1.
-    row_starts = np.arange(batch, dtype=np.int64) * time
-    token_offsets = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)])
-    positions = (np.arange(len(flat_tokens), dtype=np.int64)
-                 - np.repeat(token_offsets, lengths) + np.repeat(row_starts, lengths))
-
     rows = store.rows(flat_tokens)
     in_vocab = rows >= 0
-    padded_rows = np.full(batch * time, -1, dtype=np.int64)
-    padded_rows[positions] = rows
-    vectors = store.gather(padded_rows, dtype=np.dtype(vector_dtype)).reshape(batch, time, -1)
-    extra_ids = np.zeros(batch * time, dtype=np.int32)
-    extra_ids[positions] = featurizer.extra_ids(flat_tokens, in_vocab)
-    feature_ids = np.zeros((batch * time, featurizer.num_feature_columns), dtype=np.int32)
-    feature_ids[positions] = featurizer.feature_ids(flat_tokens)
+    inputs = ModelInputs.from_tokens(lengths, rows, featurizer.featurize(flat_tokens, in_vocab),
+                                     store, vector_dtype)
 
     list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
     whole = [s.num_windows == 1 for s in segments]
@@ -68,11 +60,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32"):
     starts = np.fromiter(itertools.chain.from_iterable(s.starts for s in segments), np.int32)
     ends = np.fromiter(itertools.chain.from_iterable(s.ends for s in segments), np.int32)
     columns = {
-        "vectors": pa.FixedShapeTensorArray.from_numpy_ndarray(np.ascontiguousarray(vectors)),
-        "length": pa.array(lengths, pa.int32()),
-        "extra_ids": pa.FixedShapeTensorArray.from_numpy_ndarray(extra_ids.reshape(batch, time)),
-        "feature_ids": pa.FixedShapeTensorArray.from_numpy_ndarray(
-            feature_ids.reshape(batch, time, -1)),
+        **inputs.arrow_columns(),
         "key": pa.array([s.key for s in segments], pa.string()),
         "id": pa.array([s.id for s in segments], pa.string()),
         "window": _int32([s.window for s in segments]),
@@ -85,15 +73,14 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32"):
         "fields": pa.array([json.dumps(s.fields, ensure_ascii=False) if s.fields else None
                             for s in segments], pa.string()),
     }
-    return pa.RecordBatch.from_pydict(columns), int(len(flat_tokens) - in_vocab.sum())
+    metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
+    batch = pa.RecordBatch.from_pydict(columns, metadata=metadata)
+    return batch, int(len(flat_tokens) - in_vocab.sum())
 
 
-def model_inputs(batch):
-    """(vectors (B, T, D), lengths (B,), extra_ids (B, T), feature_ids (B, T, F)), zero-copy."""
-    return (batch.column("vectors").to_numpy_ndarray(),
-            batch.column("length").to_numpy(),
-            batch.column("extra_ids").to_numpy_ndarray(),
-            batch.column("feature_ids").to_numpy_ndarray())
+def model_inputs(batch, fingerprint=None):
+    """The batch's ``ModelInputs`` (zero-copy); InputsMismatch if ``fingerprint`` differs."""
+    return ModelInputs.from_record_batch(batch, fingerprint)
 
 
 def _int32(values):

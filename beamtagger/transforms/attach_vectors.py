@@ -78,23 +78,24 @@ class _AttachVectorsFn(beam.DoFn):
         self._store = self._holder.store
         spec.check_store(self._store, allow_other_fingerprint=self.allow_other_embeddings)
         self._featurizer = spec.featurizer
+        self._fingerprint = spec.inputs_fingerprint
 
     def process(self, segments):
         try:
             built = [build_record_batch(segments, self._store, self._featurizer,
-                                        self.vector_dtype)]
+                                        self.vector_dtype, self._fingerprint)]
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
             good = []
             for segment in segments:
                 try:
                     build_record_batch([segment], self._store, self._featurizer,
-                                       self.vector_dtype)
+                                       self.vector_dtype, self._fingerprint)
                     good.append(segment)
                 except Exception as error:  # noqa: BLE001
                     yield self._failed(segment, error)
             # The others still go to the model as one batch.
             built = [build_record_batch(good, self._store, self._featurizer,
-                                        self.vector_dtype)] if good else []
+                                        self.vector_dtype, self._fingerprint)] if good else []
         for batch, oov in built:
             yield from self._count(batch, oov)
 
@@ -114,7 +115,7 @@ class _AttachVectorsFn(beam.DoFn):
 
     @staticmethod
     def _count(batch, oov):
-        lengths = batch.column("length").to_numpy()
+        lengths = batch.column("lengths").to_numpy()
         counters.BATCHES.inc()
         counters.BATCHED_TOKENS.inc(int(lengths.sum()))
         counters.PADDED_SLOTS.inc(int(len(lengths) * lengths.max()))

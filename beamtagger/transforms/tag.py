@@ -24,6 +24,8 @@ import pyarrow as pa
 from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult, one_line
@@ -152,10 +154,19 @@ class _TagFn(beam.DoFn):
         self._in_flight.clear()
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        probs = self._predictor.submit(self._holder.runner.predict, *model_inputs(batch))
+        probs = self._predictor.submit(self._holder.runner.predict, self._model_inputs(batch))
         self._in_flight.append(_InFlight(batch, probs, window, timestamp))
         while len(self._in_flight) > self._AHEAD:
             yield from self._emit_batch(self._in_flight.popleft())
+
+    def _model_inputs(self, batch):
+        """The batch's ModelInputs; a batch built for another model's inputs is refused."""
+        if getattr(self, "_fingerprint", None) is None:
+            self._fingerprint = self._holder.runner.spec.inputs_fingerprint
+        try:
+            return model_inputs(batch, self._fingerprint)
+        except InputsMismatch as error:
+            raise BeamtaggerError(f"tag stage: {error}") from None
 
     def finish_bundle(self):
         while self._in_flight:
@@ -168,7 +179,8 @@ class _TagFn(beam.DoFn):
 
     def _emit_batch(self, in_flight):
         runner = self._holder.runner
-        vectors, lengths, extra_ids, feature_ids = model_inputs(in_flight.batch)
+        inputs = model_inputs(in_flight.batch)
+        lengths = inputs.lengths
         try:
             probs = in_flight.probs.result()
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
@@ -180,10 +192,8 @@ class _TagFn(beam.DoFn):
             if probs is not None:
                 row_probs = probs[i]
             else:
-                n = int(lengths[i])
                 try:
-                    row_probs = runner.predict(vectors[i:i + 1, :n], lengths[i:i + 1],
-                                               extra_ids[i:i + 1, :n], feature_ids[i:i + 1, :n])[0]
+                    row_probs = runner.predict(inputs.rows(i, i + 1))[0]
                 except Exception as failure:  # noqa: BLE001
                     error = f"tagger failed: {failure!r}"
             for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error):

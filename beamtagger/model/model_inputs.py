@@ -1,0 +1,186 @@
+"""``ModelInputs``: the one contract between featurizing and the network.
+
+Training batches (``batching.pad_batch``), evaluation, ``TaggerRunner.predict`` and the Beam
+stages' Arrow batches (``transforms/arrow_batches.py``) all build and read this type, through
+the one padding function here. ``FIELDS`` lists every input with its dtype and shape; the Keras
+signature, the Arrow columns and the checks are derived from it, so adding an input is one
+``InputField`` here plus the featurizer method that computes it (``TokenFeaturizer.featurize``)
+and the layer that reads it.
+
+Shapes use B (sentences), T (padded length), D (vector dimension), F (feature columns), C
+(characters per token). Every row is right-padded; ``lengths`` holds the real lengths (>= 1).
+NumPy (and pyarrow, imported only by the Arrow helpers) only: ``model/`` never imports Beam.
+"""
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+
+VECTOR_DTYPES = ("float32", "float16")
+# The Arrow schema metadata key holding the spec fingerprint of the featurizer that built a batch.
+FINGERPRINT_KEY = b"beamtagger.inputs_fingerprint"
+
+
+@dataclasses.dataclass(frozen=True)
+class InputField:
+    name: str
+    dtype: str      # "float" for vectors: float32 or float16; else a fixed NumPy dtype
+    dims: tuple     # symbolic shape, e.g. ("B", "T", "F")
+    token_level: bool = True  # made per token by the featurizer, padded with zeros
+
+
+FIELDS = (
+    InputField("vectors", "float", ("B", "T", "D"), token_level=False),
+    InputField("lengths", "int32", ("B",), token_level=False),
+    InputField("extra_ids", "int32", ("B", "T")),
+    InputField("feature_ids", "int32", ("B", "T", "F")),
+    InputField("char_ids", "int32", ("B", "T", "C")),
+)
+FIELD_NAMES = tuple(field.name for field in FIELDS)
+TOKEN_FIELDS = tuple(field for field in FIELDS if field.token_level)
+
+
+class InputsMismatch(ValueError):
+    """A batch was built by a featurizer other than the model's (another spec fingerprint)."""
+
+
+def inputs_fingerprint(featurizer_config, binding):
+    """sha256 over everything that decides what the inputs mean: the fields, the featurizer's
+    config (tables, char vocabulary) and the embedding store binding."""
+    payload = {"fields": [dataclasses.astuple(field) for field in FIELDS],
+               "featurizer": featurizer_config, "binding": binding}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class ModelInputs:
+    vectors: np.ndarray      # float32 | float16 (B, T, D): store rows, zeros for OOV and padding
+    lengths: np.ndarray      # int32 (B,)
+    extra_ids: np.ndarray    # int32 (B, T): TokenFeaturizer.extra_ids
+    feature_ids: np.ndarray  # int32 (B, T, F): TokenFeaturizer.feature_ids
+    char_ids: np.ndarray     # int32 (B, T, C): TokenFeaturizer.char_ids
+
+    @property
+    def batch_size(self):
+        return int(self.lengths.shape[0])
+
+    @property
+    def width(self):
+        return int(self.vectors.shape[1])
+
+    def as_dict(self):
+        """{field name: array}: what the Keras model's ``call`` takes."""
+        return {name: getattr(self, name) for name in FIELD_NAMES}
+
+    def rows(self, start, stop):
+        """Rows ``start:stop`` cut to their own longest length (for record-by-record retries)."""
+        lengths = self.lengths[start:stop]
+        width = int(lengths.max())
+        return ModelInputs(**{field.name: (getattr(self, field.name)[start:stop] if field.dims
+                                           == ("B",) else getattr(self, field.name)[start:stop,
+                                                                                    :width])
+                              for field in FIELDS})
+
+    def checked(self):
+        """Self with canonical dtypes; ValueError for shapes that disagree or bad lengths."""
+        arrays = {}
+        sizes = {}
+        for field in FIELDS:
+            array = np.asarray(getattr(self, field.name))
+            if field.dtype == "float":
+                if array.dtype.name not in VECTOR_DTYPES:
+                    array = array.astype(np.float32)
+            elif array.dtype != np.dtype(field.dtype):
+                array = array.astype(field.dtype)
+            if array.ndim != len(field.dims):
+                raise ValueError(f"{field.name} has shape {array.shape}, expected "
+                                 f"({', '.join(field.dims)})")
+            for dim, size in zip(field.dims, array.shape):
+                if sizes.setdefault(dim, size) != size:
+                    raise ValueError(f"{field.name} has {dim}={size}, other inputs "
+                                     f"{sizes[dim]}")
+            arrays[field.name] = array
+        lengths = arrays["lengths"]
+        if len(lengths) == 0:
+            raise ValueError("an empty batch (B = 0)")
+        if lengths.min() < 1 or lengths.max() > sizes["T"]:
+            # cuDNN needs right-padded masks with no empty rows.
+            raise ValueError(f"lengths must lie in [1, {sizes['T']}], "
+                             f"got {lengths.min()}..{lengths.max()}")
+        return ModelInputs(**arrays)
+
+    def equals(self, other):
+        return all(np.array_equal(getattr(self, name), getattr(other, name))
+                   and getattr(self, name).dtype == getattr(other, name).dtype
+                   for name in FIELD_NAMES)
+
+    # ------------------------------------------------------------------ building and Arrow
+    @classmethod
+    def from_tokens(cls, lengths, rows, token_arrays, store, vector_dtype="float32"):
+        """Pad flat per-token arrays (all sentences' tokens, concatenated) into a batch.
+
+        ``rows`` (N,) int64 store rows (-1: OOV); ``token_arrays`` {field: (N, ...)} for every
+        token-level field. The only padding code: Arrow batches and training batches use it.
+        """
+        lengths = np.asarray(lengths, dtype=np.int32)
+        batch, width = len(lengths), int(lengths.max())
+        starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)])
+        # Token j of row b lands at flat position b * T + j.
+        positions = (np.arange(int(lengths.sum()), dtype=np.int64)
+                     - np.repeat(starts, lengths) + np.repeat(np.arange(batch) * width, lengths))
+        padded_rows = np.full(batch * width, -1, dtype=np.int64)
+        padded_rows[positions] = rows
+        arrays = {"lengths": lengths,
+                  "vectors": store.gather(padded_rows, dtype=np.dtype(vector_dtype)).reshape(
+                      batch, width, -1)}
+        for field in TOKEN_FIELDS:
+            values = np.asarray(token_arrays[field.name])
+            padded = np.zeros((batch * width, *values.shape[1:]), dtype=field.dtype)
+            padded[positions] = values
+            arrays[field.name] = padded.reshape(batch, width, *values.shape[1:])
+        return cls(**arrays)
+
+    @classmethod
+    def from_record_batch(cls, batch, fingerprint=None):
+        """The tensor columns of a ``pa.RecordBatch``, zero-copy.
+
+        With ``fingerprint``, raise InputsMismatch unless the batch carries the same one.
+        """
+        if fingerprint is not None:
+            found = (batch.schema.metadata or {}).get(FINGERPRINT_KEY, b"").decode()
+            if found != fingerprint:
+                raise InputsMismatch(
+                    f"this batch was built for a tagger whose inputs have fingerprint "
+                    f"{found[:12] or 'none'}..., but the model's inputs have {fingerprint[:12]}...: "
+                    "the featurizing stage and the tag stage must load the same model")
+        arrays = {}
+        for field in FIELDS:
+            column = batch.column(field.name)
+            arrays[field.name] = (column.to_numpy() if field.dims == ("B",)
+                                  else column.to_numpy_ndarray())
+        return cls(**arrays)
+
+    def arrow_columns(self):
+        """{name: pyarrow array}, one row per sentence (tensor columns for the (B, ...) fields)."""
+        import pyarrow as pa
+
+        columns = {}
+        for field in FIELDS:
+            array = getattr(self, field.name)
+            if field.dims == ("B",):
+                columns[field.name] = pa.array(array, pa.from_numpy_dtype(array.dtype))
+            else:
+                columns[field.name] = pa.FixedShapeTensorArray.from_numpy_ndarray(
+                    np.ascontiguousarray(array))
+        return columns
+
+
+def tensor_specs(dims, vector_dtype="float32"):
+    """{field: (shape with None for B and T, dtype name)} for a traced function's signature;
+    ``dims`` gives the fixed sizes, e.g. {"D": 50, "F": 6, "C": 16}."""
+    specs = {}
+    for field in FIELDS:
+        shape = [None if dim in ("B", "T") else int(dims[dim]) for dim in field.dims]
+        specs[field.name] = (shape, vector_dtype if field.dtype == "float" else field.dtype)
+    return specs

@@ -1,0 +1,91 @@
+"""The ModelInputs contract: training batches and the Beam stage's Arrow batches are the same
+arrays; character ids; the spec fingerprint."""
+import numpy as np
+import pytest
+
+from beamtagger.corpus_readers import Sentence
+from beamtagger.model import batching
+from beamtagger.model.encoding import encode_sentences
+from beamtagger.model.features import UNKNOWN_CHAR_ID, TokenFeaturizer, build_char_vocab
+from beamtagger.model.model_inputs import (FIELD_NAMES, InputsMismatch, ModelInputs,
+                                           inputs_fingerprint)
+from beamtagger.tests.model_training_test import sentences, tiny_store  # noqa: F401 (fixture)
+from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder, build_record_batch
+from beamtagger.transforms.records import Segment
+
+
+def featurizer_with_chars():
+    return TokenFeaturizer(oov_buckets=16, char_vocab=build_char_vocab(
+        [t for s in sentences(30) for t in s.tokens]), max_chars=6)
+
+
+def test_training_batch_equals_the_beam_stage_batch_for_the_same_sentences(tiny_store):  # noqa: F811
+    featurizer = featurizer_with_chars()
+    corpus_sentences = sentences(9, seed=4) + [
+        Sentence("u", ("Zürich", "naïve", "😀", "supercalifragilistic"), ("X",) * 4, "u", 1)]
+    corpus = encode_sentences(corpus_sentences, tiny_store, featurizer)
+    trained, _, _ = batching.pad_batch(corpus, np.arange(len(corpus)), tiny_store)
+    segments = [Segment(f"s{i}", s.tokens, f"s{i}", tuple(range(len(s.tokens))),
+                        tuple(range(1, len(s.tokens) + 1)))
+                for i, s in enumerate(corpus_sentences)]
+    fingerprint = inputs_fingerprint(featurizer.get_config(), {"dim": 8})
+    batch, _ = build_record_batch(segments, tiny_store, featurizer, fingerprint=fingerprint)
+    # Through the Beam coder, as between stages.
+    coder = ArrowRecordBatchCoder()
+    beamed = ModelInputs.from_record_batch(coder.decode(coder.encode(batch)), fingerprint)
+    assert trained.equals(beamed)
+    assert set(trained.as_dict()) == set(FIELD_NAMES)
+    assert trained.char_ids.shape == (10, corpus.lengths.max(), 6) and trained.char_ids[-1, :4].any()
+
+
+def test_a_batch_with_another_fingerprint_is_refused(tiny_store):  # noqa: F811
+    featurizer = featurizer_with_chars()
+    segments = [Segment("a", ("the", "cat"), "a", (0, 4), (3, 7))]
+    mine = inputs_fingerprint(featurizer.get_config(), {"dim": 8})
+    other = inputs_fingerprint(TokenFeaturizer(oov_buckets=16).get_config(), {"dim": 8})
+    assert mine != other
+    batch, _ = build_record_batch(segments, tiny_store, featurizer, fingerprint=other)
+    with pytest.raises(InputsMismatch, match="fingerprint"):
+        ModelInputs.from_record_batch(batch, mine)
+    unmarked, _ = build_record_batch(segments, tiny_store, featurizer)
+    with pytest.raises(InputsMismatch, match="none"):
+        ModelInputs.from_record_batch(unmarked, mine)
+    ModelInputs.from_record_batch(batch, other)  # its own fingerprint passes
+
+
+def test_char_ids_for_unicode_empty_and_long_tokens():
+    featurizer = TokenFeaturizer(char_vocab="abcdeü", max_chars=5)
+    ids = featurizer.char_ids(["abc", "", "üx", "abcdeabcde", "e😀"])
+    assert ids.shape == (5, 5) and ids.dtype == np.int32
+    a, b, c, d, e, u = range(2, 8)
+    assert ids[0].tolist() == [a, b, c, 0, 0]
+    assert ids[1].tolist() == [0, 0, 0, 0, 0]                       # empty token: all padding
+    assert ids[2].tolist() == [u, UNKNOWN_CHAR_ID, 0, 0, 0]         # unknown char: shared id
+    assert ids[3].tolist() == [a, b, c, d, e]                       # first 3 and last 2 kept
+    assert ids[4].tolist() == [e, UNKNOWN_CHAR_ID, 0, 0, 0]         # one code point, one id
+    assert featurizer.char_ids(["x" * 1000]).tolist() == [[UNKNOWN_CHAR_ID] * 5]
+    assert featurizer.char_ids([]).shape == (0, 5)
+    # The vocabulary travels in the featurizer config (tagger.json).
+    again = TokenFeaturizer.from_config(featurizer.get_config())
+    np.testing.assert_array_equal(again.char_ids(["abcdeabcde", "üx"]), ids[[3, 2]])
+    # Without a char vocabulary the column is one padding character wide (Arrow tensors can't
+    # be empty) and the model has no char encoder.
+    assert TokenFeaturizer().char_ids(["word"]).tolist() == [[0]]
+
+
+def test_char_vocab_keeps_repeated_characters_most_frequent_first():
+    assert build_char_vocab(["aab", "ba", "c"], min_count=2) == "ab"
+    assert build_char_vocab(["aab", "ba", "c"], min_count=1) == "abc"
+
+
+def test_checked_rejects_shapes_that_disagree():
+    good = ModelInputs(np.zeros((2, 3, 4), np.float32), np.array([3, 1], np.int32),
+                       np.zeros((2, 3), np.int32), np.zeros((2, 3, 2), np.int32),
+                       np.zeros((2, 3, 5), np.int32))
+    assert good.checked().equals(good)
+    with pytest.raises(ValueError, match="char_ids"):
+        ModelInputs(**{**good.as_dict(), "char_ids": np.zeros((2, 4, 5), np.int32)}).checked()
+    with pytest.raises(ValueError, match="lengths"):
+        ModelInputs(**{**good.as_dict(), "lengths": np.array([3, 0], np.int32)}).checked()
+    row = good.rows(1, 2)
+    assert row.vectors.shape == (1, 1, 4) and row.char_ids.shape == (1, 1, 5)
