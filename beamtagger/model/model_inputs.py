@@ -75,12 +75,12 @@ class ModelInputs:
 
     def rows(self, start, stop):
         """Rows ``start:stop`` cut to their own longest length (for record-by-record retries)."""
-        lengths = self.lengths[start:stop]
-        width = int(lengths.max())
-        return ModelInputs(**{field.name: (getattr(self, field.name)[start:stop] if field.dims
-                                           == ("B",) else getattr(self, field.name)[start:stop,
-                                                                                    :width])
-                              for field in FIELDS})
+        width = int(self.lengths[start:stop].max())
+        arrays = {}
+        for field in FIELDS:
+            array = getattr(self, field.name)[start:stop]
+            arrays[field.name] = array if field.dims == ("B",) else array[:, :width]
+        return ModelInputs(**arrays)
 
     def checked(self):
         """Self with canonical dtypes; ValueError for shapes that disagree or bad lengths."""
