@@ -119,7 +119,6 @@ def test_streaming_records_are_tagged_after_the_buffering_time(upos_model, subse
               .advance_watermark_to_infinity())
     with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
         out = (p | stream
-               | TagText(model_dir=upos_model, store_path=subset_store, max_buffering_secs=10,
-                         clock=lambda: 0.0))
+               | TagText(model_dir=upos_model, store_path=subset_store, max_buffering_secs=10))
         assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)),
                     equal_to(list(expected.items())))

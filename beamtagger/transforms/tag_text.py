@@ -9,7 +9,6 @@ that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-drive
 TagBatches carries the resource hint: Dataflow right fitting runs it on GPU workers, and the
 Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
 """
-import time
 from typing import NamedTuple
 
 import apache_beam as beam
@@ -53,7 +52,7 @@ class TagText(beam.PTransform):
     def __init__(self, model_dir=None, store_path=None, window=DEFAULT_WINDOW,
                  overlap=DEFAULT_OVERLAP, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs=None, accelerator=None, vector_dtype="float32",
-                 allow_other_embeddings=False, progress_every_secs=None, clock=time.time,
+                 allow_other_embeddings=False, progress_every_secs=None,
                  merge_tagged=True, tagger_threads=None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -66,7 +65,6 @@ class TagText(beam.PTransform):
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
         self.progress_every_secs = progress_every_secs
-        self.clock = clock
         self.merge_tagged = merge_tagged
         self.tagger_threads = tagger_threads
 
@@ -77,7 +75,7 @@ class TagText(beam.PTransform):
         batches = (
             windowed.segments
             | "BucketByLength" >> BucketByLength(
-                self.max_batch_tokens, self.max_buffering_secs, self.clock)
+                self.max_batch_tokens, self.max_buffering_secs)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads)
