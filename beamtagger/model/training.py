@@ -154,6 +154,34 @@ def training_dataset(corpus, store, config, featurizer, label_weights=None):
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
+def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, binary=None):
+    """A new, untrained tagger for ``labels`` over ``store``'s vectors, and its spec.
+
+    Weights are initialised from ``config.seed``. ``train_tagger`` builds its model here, and so
+    does ``beamtagger.testing`` (an untrained model for users' pipeline tests).
+    """
+    from beamtagger.model.tagger_model import Tagger
+
+    featurizer = featurizer or TokenFeaturizer(config.special_tokens, config.oov_buckets,
+                                               config.feature_columns)
+    keras.utils.set_random_seed(config.seed)
+    model_config = {"dim": store.dim, "num_outputs": 1 if head == "sigmoid" else len(labels),
+                    "num_extra_rows": featurizer.num_extra_rows,
+                    "feature_sizes": featurizer.feature_sizes, "feature_dim": config.feature_dim,
+                    "projection": config.projection, "units": config.units,
+                    "layers": config.layers, "dropout": config.dropout, "head": head,
+                    "name": "tagger"}
+    model = Tagger(**model_config)
+    is_bio = head == "softmax" and is_bio_label_set(labels)
+    spec = TaggerSpec(
+        labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
+        model_config=model_config,
+        decoding={"viterbi": bool(config.viterbi and is_bio), "threshold": 0.5},
+        bucketing={"batch_tokens": config.batch_tokens},
+        tag_column=tag_column, binary_labels=binary)
+    return model, spec
+
+
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
                  tag_column=None, log=print):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``.
@@ -161,7 +189,6 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
     from beamtagger.model.inference import TaggerRunner
-    from beamtagger.model.tagger_model import Tagger
 
     config = config or TrainingConfig()
     train_sentences = list(train_sentences)
@@ -182,22 +209,9 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         f"{dev.num_tokens} tokens; {len(labels)} labels, {head} head "
         f"(encoded in {time.perf_counter() - started:.1f} s)")
 
-    keras.utils.set_random_seed(config.seed)
-    model_config = {"dim": store.dim, "num_outputs": 1 if head == "sigmoid" else len(labels),
-                    "num_extra_rows": featurizer.num_extra_rows,
-                    "feature_sizes": featurizer.feature_sizes, "feature_dim": config.feature_dim,
-                    "projection": config.projection, "units": config.units,
-                    "layers": config.layers, "dropout": config.dropout, "head": head,
-                    "name": "tagger"}
-    model = Tagger(**model_config)
+    model, spec = build_tagger(labels, head, store, config, featurizer, tag_column, binary)
     compile_tagger(model, config)
     is_bio = head == "softmax" and is_bio_label_set(labels)
-    spec = TaggerSpec(
-        labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
-        model_config=model_config,
-        decoding={"viterbi": bool(config.viterbi and is_bio), "threshold": 0.5},
-        bucketing={"batch_tokens": config.batch_tokens},
-        tag_column=tag_column, binary_labels=binary)
     history = []
     callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
     label_weights = outside_label_weights(labels, head, config.outside_weight)

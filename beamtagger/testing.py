@@ -1,0 +1,112 @@
+"""Fast unit tests of pipelines that contain ``TagText``: a tiny store, a tiny model, a fixture.
+
+The bundled model needs the 400k-word default store (about 10 s to load in every test
+process, TensorFlow included). ``build_tiny_tagger`` writes, in well under a second, a
+store of a few hundred deterministic random vectors and an *untrained* tagger built by the
+same function the trainer uses (``model.training.build_tagger``, fixed seed), so it follows
+every change to the model and its labels are the same on every run::
+
+    # conftest.py
+    pytest_plugins = ("beamtagger.testing",)
+
+    # my_pipeline_test.py
+    def test_my_pipeline(tiny_tagger):
+        with TestPipeline() as p:
+            out = p | beam.Create([TextRecord("a", "Beam tags this.")]) | TagText(
+                **tiny_tagger.options)
+            assert_that(out.tagged | beam.Map(lambda r: len(r.labels)), equal_to([4]))
+
+The labels carry no meaning (the model is untrained); what a test can rely on is that every
+token gets one of ``TINY_LABELS``, the same one on every run, and that ``tiny_tagger.labels``
+gives them without Beam.
+"""
+import dataclasses
+import pathlib
+import tempfile
+from typing import List, Sequence
+
+import pytest
+
+__all__ = ["TINY_LABELS", "TinyTagger", "build_tiny_tagger", "tiny_tagger"]
+
+TINY_LABELS = ("DET", "NOUN", "PUNCT", "VERB")
+_SEED = 7
+_DIM = 8
+# Lower-case words (as GloVe 6B): the store looks tokens up lower-cased, like the default one.
+_WORDS = ("the a an this that it he she they we you i is are was were be have has do did not "
+          "and or but of to in on at for with from by as like went go home yesterday today "
+          "green red apples apple cat dog dogs sat mat bark rained all day paris beam tags "
+          "text pipeline test . , ! ? ' \" - ( ) : ;").split()
+
+
+@dataclasses.dataclass(frozen=True)
+class TinyTagger:
+    """A tiny model directory and the store it is bound to.
+
+    Args:
+      model_dir: the model directory (pass as ``TagText(model_dir=...)``).
+      store_path: the embedding store directory (``TagText(store_path=...)``).
+    """
+    model_dir: str
+    store_path: str
+
+    @property
+    def options(self) -> dict:
+        """``TagText(**tiny.options)`` / ``TaggerModelHandler(**tiny.options)``."""
+        return {"model_dir": self.model_dir, "store_path": self.store_path}
+
+    def labels(self, tokens: Sequence[str]) -> List[str]:
+        """The labels the tiny model gives ``tokens`` as one record (no Beam; loads TensorFlow)."""
+        from beamtagger.embedding_store import EmbeddingStore
+        from beamtagger.model.inference import TaggerRunner
+        from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
+        from beamtagger.transforms.records import Segment
+
+        runner = TaggerRunner.load(self.model_dir)
+        store = EmbeddingStore.open(self.store_path)
+        offsets = tuple(range(len(tokens)))
+        batch, _ = build_record_batch([Segment("k", tuple(tokens), "k", offsets, offsets)],
+                                      store, runner.spec.featurizer)
+        probs = runner.predict(*model_inputs(batch))
+        return runner.spec.decode(probs[0], len(tokens))[0]
+
+
+def build_tiny_tagger(directory) -> TinyTagger:
+    """Writes a tiny store and a tiny untrained tagger under ``directory``; returns where."""
+    import numpy as np
+
+    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.model.features import CASING_CLASSES
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.training import TrainingConfig, build_tagger
+
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    vectors = np.random.default_rng(_SEED).normal(size=(len(_WORDS), _DIM)).astype(np.float32)
+    text = directory / "tiny-vectors.txt"
+    text.write_text("".join(f"{word} {' '.join(f'{v:.5f}' for v in row)}\n"
+                            for word, row in zip(_WORDS, vectors)), encoding="utf-8")
+    store_path = directory / "store"
+    import_embeddings(text, store_path)
+    store = EmbeddingStore.open(store_path)
+    config = TrainingConfig(units=4, feature_dim=2, oov_buckets=8, dropout=0.0, seed=_SEED,
+                            feature_columns=(("casing", len(CASING_CLASSES)), ("suffix2", 16)))
+    model, spec = build_tagger(list(TINY_LABELS), "softmax", store, config)
+    model_dir = save_model_dir(model, spec, {"tiny": True, "seed": _SEED}, directory / "model")
+    return TinyTagger(str(model_dir), str(store_path))
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger(tmp_path_factory) -> TinyTagger:
+    """A TinyTagger built once per test session."""
+    return build_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
+
+
+def _main():  # pragma: no cover  (python -m beamtagger.testing DIR: build one to look at)
+    import sys
+    print(build_tiny_tagger(sys.argv[1] if len(sys.argv) > 1 else tempfile.mkdtemp()))
+
+
+if __name__ == "__main__":
+    _main()
