@@ -71,8 +71,14 @@ class TinyTagger:
         return runner.spec.decode(probs[0], len(tokens))[0]
 
 
-def build_tiny_tagger(directory) -> TinyTagger:
-    """Writes a tiny store and a tiny untrained tagger under ``directory``; returns where."""
+def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagger:
+    """Writes a tiny store and a tiny untrained tagger under ``directory``; returns where.
+
+    Args:
+      directory: where to write (created if missing).
+      seed: another seed gives another store and other weights (another model).
+      store_path: bind the new model to this existing store instead of writing one.
+    """
     import numpy as np
 
     from beamtagger.embedding_import import import_embeddings
@@ -83,17 +89,18 @@ def build_tiny_tagger(directory) -> TinyTagger:
 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    vectors = np.random.default_rng(_SEED).normal(size=(len(_WORDS), _DIM)).astype(np.float32)
-    text = directory / "tiny-vectors.txt"
-    text.write_text("".join(f"{word} {' '.join(f'{v:.5f}' for v in row)}\n"
-                            for word, row in zip(_WORDS, vectors)), encoding="utf-8")
-    store_path = directory / "store"
-    import_embeddings(text, store_path)
+    if store_path is None:
+        vectors = np.random.default_rng(seed).normal(size=(len(_WORDS), _DIM)).astype(np.float32)
+        text = directory / "tiny-vectors.txt"
+        text.write_text("".join(f"{word} {' '.join(f'{v:.5f}' for v in row)}\n"
+                                for word, row in zip(_WORDS, vectors)), encoding="utf-8")
+        store_path = directory / "store"
+        import_embeddings(text, store_path)
     store = EmbeddingStore.open(store_path)
-    config = TrainingConfig(units=4, feature_dim=2, oov_buckets=8, dropout=0.0, seed=_SEED,
+    config = TrainingConfig(units=4, feature_dim=2, oov_buckets=8, dropout=0.0, seed=seed,
                             feature_columns=(("casing", len(CASING_CLASSES)), ("suffix2", 16)))
     model, spec = build_tagger(list(TINY_LABELS), "softmax", store, config)
-    model_dir = save_model_dir(model, spec, {"tiny": True, "seed": _SEED}, directory / "model")
+    model_dir = save_model_dir(model, spec, {"tiny": True, "seed": seed}, directory / "model")
     return TinyTagger(str(model_dir), str(store_path))
 
 

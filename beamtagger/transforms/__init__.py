@@ -13,6 +13,7 @@ StitchWindows          window results -> one TaggedRecord per long record       
 WriteResults           TaggedRecords -> JSON Lines / Parquet / CoNLL files          write_results
 WriteDeadLetters       DeadLetters -> PREFIX-errors-*.jsonl                         dead_letters
 TagText                Tokenize ... StitchWindows in one composite                  tag_text
+TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
 =====================  ===========================================================  ===========
 
 Element types are in ``records``; the Arrow layout and coder in ``arrow_batches``; Beam
@@ -22,6 +23,7 @@ from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import BucketByLength
 from beamtagger.transforms.dead_letters import WriteDeadLetters
+from beamtagger.transforms.model_handler import TaggerModelHandler
 from beamtagger.transforms.read_records import ReadRecords
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TextRecord,
                                            TokenizedRecord)
@@ -33,6 +35,6 @@ from beamtagger.transforms.write_results import WriteResults
 
 __all__ = [
     "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
-    "Segment", "SplitIntoWindows", "StitchWindows", "TagBatches", "TagText", "TaggedRecord",
+    "Segment", "SplitIntoWindows", "StitchWindows", "TagBatches", "TagText", "TaggedRecord", "TaggerModelHandler",
     "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
 ]
