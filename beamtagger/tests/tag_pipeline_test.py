@@ -191,6 +191,35 @@ def test_dataflow_graph_puts_the_accelerator_hint_on_the_tagger_step_only(accele
             == accelerator.encode())
 
 
+def test_dataflow_graph_puts_the_model_handlers_accelerator_hint_on_run_inference_only():
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.transforms import TaggerModelHandler
+
+    accelerator = "type:nvidia-l4;count:1;install-nvidia-driver"
+    options = PipelineOptions([
+        "--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+        "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth",
+        "--setup_file", str(REPO_ROOT / "setup.py")])
+    pipeline = beam.Pipeline(options=options)
+    _ = (pipeline | beam.io.ReadFromText("gs://beamtagger-test/in/*.txt", validate=False)
+         | "Tag" >> RunInference(TaggerModelHandler(accelerator=accelerator))
+         | beam.Map(lambda result: " ".join(result.inference.labels))
+         | beam.io.WriteToText("gs://beamtagger-test/out/r"))
+    result = pipeline.run()
+    components = result.job.proto_pipeline.components
+    hinted = {t.unique_name: components.environments[t.environment_id].resource_hints[
+                  "beam:resources:accelerator:v1"]
+              for t in components.transforms.values()
+              if t.environment_id and "beam:resources:accelerator:v1" in
+              components.environments[t.environment_id].resource_hints}
+    # RunInference puts the handler's hints on its inference step; reading, batching and
+    # writing stay on CPU workers (Dataflow right fitting).
+    assert hinted == {"Tag/BeamML_RunInference": accelerator.encode()}
+
+
 @pytest.mark.parametrize("runner_args, spreads", [
     ([], False),
     (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], True),
