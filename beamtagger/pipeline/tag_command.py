@@ -98,7 +98,8 @@ def run(args):
     if args.print_results:
         print_results(job.output_prefix, job.output_format)
     counts = counters.query_counters(result)
-    for line in counters.format_summary(counts, seconds):
+    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
+            counters.query_distributions(result)):
         print(line)
     for path in _written_files(f"{job.output_prefix}-[0-9]*-of-*.{job.output_format}"):
         print(f"results          {path}")

@@ -15,6 +15,9 @@ like TagText does, sorted into the same length buckets under ``max_batch_tokens`
 model inputs by ``arrow_batches.build_record_batch`` and run by ``TaggerRunner.predict``: the
 code paths TagText uses, so both give the same labels.
 
+It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
+tokens, records tagged), so ``counters.query_counters`` reads both alike.
+
 A model is bound to its embedding store. ``load_model`` checks the binding, and so does every
 model update: an update to a model bound to another store is refused (logged, counted in
 ``beamtagger/refused_model_updates``) and the model already serving keeps serving.
@@ -136,6 +139,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         records = [TextRecord("", example) if isinstance(example, str) else TextRecord(*example)
                    for example in batch]
         tokenized = [self._tokenize(record.text) for record in records]
+        counters.TOKENS.inc(sum(len(tokens) for tokens in tokenized))
+        counters.RECORDS_TAGGED.inc(len(records))
         probs = self._predict(tokenized, model)
         spec = model.runner.spec
         model_id = model.model_dir
@@ -169,9 +174,15 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                 tuple(range(span.end - span.start)))))
         chunk_probs = [None] * len(chunks)
         for indices in self._length_batches([len(c[2].tokens) for c in chunks]):
-            arrow_batch, _ = build_record_batch([chunks[j][2] for j in indices], model.store,
-                                                model.runner.spec.featurizer, self.vector_dtype)
-            probs = model.runner.predict(*model_inputs(arrow_batch))
+            arrow_batch, oov = build_record_batch([chunks[j][2] for j in indices], model.store,
+                                                  model.runner.spec.featurizer, self.vector_dtype)
+            inputs = model_inputs(arrow_batch)
+            probs = model.runner.predict(*inputs)
+            lengths = inputs[1]
+            counters.BATCHES.inc()
+            counters.BATCHED_TOKENS.inc(int(lengths.sum()))
+            counters.PADDED_SLOTS.inc(int(len(lengths) * lengths.max()))
+            counters.OOV_TOKENS.inc(oov)
             for row, j in enumerate(indices):
                 chunk_probs[j] = probs[row]
         per_record = [[] for _ in tokenized]

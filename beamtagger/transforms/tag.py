@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent import futures
 from typing import NamedTuple
 
@@ -94,15 +95,19 @@ class _SharedRunner:
 
     def __init__(self, model_dir, threads=None):
         self._loaded = futures.Future()
+        self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
+        self._load_reported = threading.Lock()
         threading.Thread(target=self._load, args=(model_dir, threads), daemon=True,
                          name="beamtagger-load-tagger").start()
 
     def _load(self, model_dir, threads):
+        started = time.perf_counter()
         try:
             from beamtagger.model.inference import TaggerRunner
             configure_tensorflow(threads)
             runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
             runner.warm_up()
+            self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
             self._loaded.set_exception(error)
@@ -111,10 +116,16 @@ class _SharedRunner:
     def runner(self):
         return self._loaded.result()
 
+    def report_load_once(self):
+        """Adds the load latency to the metrics of the calling DoFn thread, once per process:
+        the loading thread has no Beam metrics container of its own."""
+        if self.load_milli_secs is not None and self._load_reported.acquire(blocking=False):
+            counters.LOAD_MODEL_LATENCY_MILLI_SECS.update(self.load_milli_secs)
+
 
 class _InFlight(NamedTuple):
     batch: pa.RecordBatch
-    probs: futures.Future
+    probs: futures.Future   # (probs, micro seconds the model took)
     window: object
     timestamp: object
 
@@ -151,7 +162,7 @@ class _TagFn(beam.DoFn):
         self._in_flight.clear()
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        probs = self._predictor.submit(self._holder.runner.predict, *model_inputs(batch))
+        probs = self._predictor.submit(_timed, self._holder.runner.predict, *model_inputs(batch))
         self._in_flight.append(_InFlight(batch, probs, window, timestamp))
         while len(self._in_flight) > self._AHEAD:
             yield from self._emit_batch(self._in_flight.popleft())
@@ -168,10 +179,16 @@ class _TagFn(beam.DoFn):
     def _emit_batch(self, in_flight):
         runner = self._holder.runner
         vectors, lengths, extra_ids, feature_ids = model_inputs(in_flight.batch)
+        self._holder.report_load_once()
         try:
-            probs = in_flight.probs.result()
+            probs, micro_secs = in_flight.probs.result()
+            counters.INFERENCE_BATCH_LATENCY_MICRO_SECS.update(micro_secs)
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
             probs = None
+            counters.FAILED_BATCHES.inc()
+        counters.INFERENCE_REQUEST_BATCH_SIZE.update(in_flight.batch.num_rows)
+        counters.INFERENCE_REQUEST_BATCH_TOKENS.update(int(lengths.sum()))
+        counters.NUM_INFERENCES.inc(in_flight.batch.num_rows)
         rows = _Rows(in_flight.batch)
         windows = (in_flight.window,)
         for i in range(in_flight.batch.num_rows):
@@ -221,6 +238,12 @@ class _TagFn(beam.DoFn):
         yield TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]), tuple(rows.ends[i]),
                            tuple(labels), tuple(scores.tolist()), key,
                            json.loads(fields) if fields else None)
+
+
+def _timed(function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    return result, int((time.perf_counter() - started) * 1e6)
 
 
 class _Rows:
