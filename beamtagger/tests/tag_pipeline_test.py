@@ -8,8 +8,6 @@ import pytest
 from beamtagger.corpus_readers import read_conllu
 from beamtagger.pipeline import cli
 from beamtagger.tests.conftest import REPO_ROOT
-from beamtagger.tests.train_command_test import (ewt_slices, subset_store,  # noqa: F401
-                                                 upos_model)
 
 pytest.importorskip("tensorflow")
 

@@ -6,7 +6,6 @@ import pytest
 from apache_beam.runners import pipeline_context
 
 from beamtagger.model.features import TokenFeaturizer
-from beamtagger.tests.train_command_test import subset_store  # noqa: F401  (fixture)
 from beamtagger.transforms.arrow_batches import (ArrowRecordBatchCoder, build_record_batch,
                                                  model_inputs)
 from beamtagger.transforms.attach_vectors import AttachVectors

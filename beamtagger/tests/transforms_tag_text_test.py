@@ -11,7 +11,6 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.corpus_readers import read_conllu
-from beamtagger.tests.train_command_test import ewt_slices, subset_store, upos_model  # noqa: F401
 from beamtagger.transforms import ReadRecords, TagText, TextRecord, TokenizedRecord, counters
 from beamtagger.transforms.windows import window_spans
 
