@@ -12,7 +12,8 @@ from typing import Optional
 
 import apache_beam as beam
 
-from beamtagger.transforms import ReadRecords, TagText, WriteDeadLetters, WriteResults
+from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
+from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
 from beamtagger.transforms.windows import DEFAULT_OVERLAP, DEFAULT_WINDOW
 
@@ -45,12 +46,12 @@ def build_tag_pipeline(pipeline, job):
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options))
 
-    tagged = read.records | "TagText" >> TagText(
+    tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, window=job.window,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
-        progress_every_secs=job.progress_every_secs, merge_tagged=False,
+        progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads)
 
     _ = tagged.tagged | "WriteResults" >> WriteResults(

@@ -186,3 +186,14 @@ def test_max_buffered_tokens_below_the_budget_is_refused():
     import pytest
     with pytest.raises(ValueError, match="max_buffered_tokens"):
         BucketByLength(max_batch_tokens=100, max_buffered_tokens=50)
+
+
+def test_beams_type_check_refuses_a_text_record_passed_into_bucket_by_length():
+    import pytest
+    from apache_beam.typehints.decorators import TypeCheckError
+
+    from beamtagger.transforms import TextRecord
+
+    with pytest.raises(TypeCheckError, match="BucketByLength.*Segment.*TextRecord"):
+        with beam.Pipeline() as p:
+            _ = p | beam.Create([TextRecord("a", "some text")]) | BucketByLength()

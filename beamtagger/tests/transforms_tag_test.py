@@ -76,7 +76,8 @@ def test_labels_equal_the_runner_and_outputs_keep_their_batch_window(store_and_m
                + [TimestampedValue(s, 70) for s in late])
     expected = expected_labels(early + late, store_path, model_dir)
     with beam.Pipeline() as p:
-        records = p | beam.Create(stamped) | beam.WindowInto(window.FixedWindows(60))
+        records = (p | beam.Create(stamped).with_output_types(Segment)
+                   | beam.WindowInto(window.FixedWindows(60)))
         out = tag_stage(records, store_path, model_dir, budget=20)
         assert_that(out.tagged | "Labels" >> beam.Map(lambda r: (r.id, r.labels)),
                     equal_to(list(expected.items())), label="labels")

@@ -6,14 +6,20 @@ are paged in once per machine by the OS and never copied per thread. The model's
 TokenFeaturizer (NumPy only, no TensorFlow) computes the trainable-row ids here, on the CPU
 workers, so the tag stage receives ready tensors.
 """
+from typing import List
+
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam import typehints
 from apache_beam.utils import shared
 
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
+from beamtagger.transforms.records import Segment
 
 
+@typehints.with_input_types(List[Segment])
+@typehints.with_output_types(pa.RecordBatch)
 class AttachVectors(beam.PTransform):
     """list of Segments -> ``pa.RecordBatch`` (see arrow_batches for the columns).
 

@@ -30,7 +30,7 @@ fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_buck
 """
 import random
 import threading
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -63,8 +63,10 @@ def bucket_length(length):
     return -(-length // width) * width
 
 
+# Output hints stay Any: a NamedTuple element type would make Beam encode the PCollection with
+# a schema RowCoder, which cannot describe the records' free-form ``fields`` dict.
 @typehints.with_input_types(Segment)
-@typehints.with_output_types(List[Segment])
+@typehints.with_output_types(List[Any])
 class BucketByLength(beam.PTransform):
     """Segment -> list of Segments of one length bucket, with ``len(batch) x bucket <= budget``.
 
@@ -100,11 +102,11 @@ class BucketByLength(beam.PTransform):
         if self.max_buffering_secs is None:
             return segments | "CollectBatches" >> beam.ParDo(
                 _CollectBatchesInBundleFn(self.max_batch_tokens, self.max_buffered_tokens)
-            ).with_output_types(List[Segment])
+            ).with_output_types(List[Any])
         return (
             segments
             | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
-                typehints.Tuple[typehints.Tuple[int, int], Segment])
+                typehints.Tuple[typehints.Tuple[int, int], Any])
             | "CollectBatches" >> _BatchInPanes(self.max_batch_tokens, self.max_buffering_secs))
 
 
@@ -208,7 +210,7 @@ class _BatchInPanes(beam.PTransform):
                 timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
             | "GroupPanes" >> beam.GroupByKey()
             | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
-                                             ).with_output_types(List[Segment])
+                                             ).with_output_types(List[Any])
             | "RestoreWindowing" >> beam.WindowInto(windowing))
 
 

@@ -39,6 +39,7 @@ class TagResult(NamedTuple):
     errors: beam.PCollection    # DeadLetter
 
 
+@beam.typehints.with_input_types(pa.RecordBatch)
 class TagBatches(beam.PTransform):
     """``pa.RecordBatch`` -> TaggedRecords, window results and dead letters.
 

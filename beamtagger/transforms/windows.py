@@ -23,7 +23,7 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
                                                ReadModifyWriteStateSpec)
 
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord
+from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord, TokenizedRecord
 
 DEFAULT_WINDOW = 256
 DEFAULT_OVERLAP = 64
@@ -75,6 +75,7 @@ class WindowedRecords(NamedTuple):
     empty: beam.PCollection         # TaggedRecord of records without tokens (nothing to tag)
 
 
+@typehints.with_input_types(TokenizedRecord)
 class SplitIntoWindows(beam.PTransform):
     """TokenizedRecord -> Segments of at most ``window`` tokens (see module docstring)."""
 

@@ -28,7 +28,7 @@ RESULT_SCHEMA = pa.schema([("id", pa.string()), ("tokens", pa.list_(TOKEN_TYPE))
 class WriteResults(beam.PTransform):
     """Writes TaggedRecords as ``output_format`` under ``output_prefix``; returns the file names.
 
-    Takes one PCollection, or several (a tuple, as ``TagText(merge_tagged=False)`` gives): each
+    Takes one PCollection, or several (a tuple, as ``tag_text.TagTextInParts`` gives): each
     is formatted where it is produced and only the formatted rows are merged for the sink.
     """
 
