@@ -28,6 +28,7 @@ Buckets are exact lengths up to 64 tokens and then ``2**(bit_length - 6)`` token
 to 1/64 of the length), so a batch pads at most ~3% of its slots while long, rarer lengths still
 fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_bucket_test.py).
 """
+import math
 import random
 import threading
 from typing import Any, List, Optional
@@ -76,8 +77,8 @@ class BucketByLength(beam.PTransform):
       max_batch_tokens: the token budget: padded slots (batch size x bucket length) of a batch.
         A segment longer than the budget goes out alone.
       max_buffering_secs: streaming: how long (processing time, as the runner keeps it) a
-        partial batch may wait for more segments of its length. None: bounded input, batches
-        are collected within each bundle.
+        partial batch may wait for more segments of its length; rounded up to whole
+        seconds. None: bounded input, batches are collected within each bundle.
       max_buffered_tokens: bounded input: the tokens a bundle may hold before its fullest
         partial batch goes out (default 16 budgets).
     """
@@ -198,8 +199,10 @@ class _BatchInPanes(beam.PTransform):
                 "BucketByLength (streaming) needs non-merging windows such as FixedWindows or "
                 f"GlobalWindows, not {type(windowing.windowfn).__name__}: segments are grouped "
                 "by length, not by the key that sessions are merged on")
-        panes = trigger.AfterWatermark(
-            early=trigger.Repeatedly(trigger.AfterProcessingTime(self.max_buffering_secs)))
+        # Whole seconds: Beam's trigger protocol reads the delay back as delay_millis // 1000
+        # (trigger.AfterProcessingTime.from_runner_api), so 0.5 would become 0.
+        panes = trigger.AfterWatermark(early=trigger.Repeatedly(
+            trigger.AfterProcessingTime(math.ceil(self.max_buffering_secs))))
         return (
             keyed
             | "WithWindow" >> beam.MapTuple(_with_window).with_output_types(
