@@ -43,10 +43,11 @@ def add_arguments(parser):
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
                         "without one get file:line)")
-    parser.add_argument("--window", type=int, default=256, metavar="TOKENS",
-                        help="longer records are tagged in overlapping windows of this size")
+    parser.add_argument("--chunk", "--window", dest="chunk", type=int, default=256,
+                        metavar="TOKENS", help="longer records are tagged in overlapping chunks "
+                        "of this many tokens (--window: the old name)")
     parser.add_argument("--overlap", type=int, default=64, metavar="TOKENS",
-                        help="tokens shared by neighbouring windows")
+                        help="tokens shared by neighbouring chunks")
     parser.add_argument("--max-batch-tokens", type=int, default=16384, metavar="SLOTS",
                         help="padded slots (batch size x padded length) per batch")
     parser.add_argument("--max-buffering-secs", type=float, metavar="SECONDS",
@@ -153,7 +154,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         input_pattern=args.input, output_prefix=args.output,
         input_format=infer_input_format(args.input, args.input_format),
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
-        text_field=args.text_field, id_field=args.id_field, window=args.window,
+        text_field=args.text_field, id_field=args.id_field, chunk=args.chunk,
         overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
@@ -177,12 +178,12 @@ def check_job(job, remote=False):
     from apache_beam.io.filesystems import FileSystems
 
     from beamtagger.transforms import worker_resources
-    from beamtagger.transforms.windows import check_window
+    from beamtagger.transforms.chunks import check_chunk
 
     try:
-        check_window(job.window, job.overlap)
+        check_chunk(job.chunk, job.overlap)
     except ValueError as error:
-        raise BeamtaggerError(f"--window/--overlap: {error}") from None
+        raise BeamtaggerError(f"--chunk/--overlap: {error}") from None
     if job.max_batch_tokens < 1:
         raise BeamtaggerError("--max-batch-tokens must be at least 1")
     if job.tagger_threads is not None and job.tagger_threads < 0:

@@ -15,7 +15,7 @@ import apache_beam as beam
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
-from beamtagger.transforms.windows import DEFAULT_OVERLAP, DEFAULT_WINDOW
+from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP
 
 
 @dataclasses.dataclass
@@ -29,7 +29,7 @@ class TagJob:
     store_path: Optional[str] = None     # None: the default store
     text_field: str = "text"
     id_field: str = "id"
-    window: int = DEFAULT_WINDOW
+    chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
     max_buffering_secs: Optional[float] = None
@@ -47,7 +47,7 @@ def build_tag_pipeline(pipeline, job):
         reshuffle=not runs_in_one_worker(pipeline.options))
 
     tagged = read.records | "TagText" >> TagTextInParts(
-        model_dir=job.model_dir, store_path=job.store_path, window=job.window,
+        model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,

@@ -112,7 +112,7 @@ def other_store(tmp_path):
     ({"--embeddings": "{other_store}"}, [], "fingerprint"),
     ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
-    ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
+    ({}, ["--chunk", "8", "--overlap", "8"], "--chunk/--overlap"),
     ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
 ], ids=["missing model", "store of another build", "input matches nothing",
         "local paths on Dataflow", "overlap too large", "no threads"])

@@ -79,7 +79,7 @@ def test_streaming_long_records_split_into_chunks_in_different_batches_and_late_
               .advance_watermark_to_infinity())
     with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
         out = (p | stream | beam.WindowInto(window.FixedWindows(60))
-               | TagText(max_buffering_secs=5, window=10, overlap=2, max_batch_tokens=10,
+               | TagText(max_buffering_secs=5, chunk=10, overlap=2, max_batch_tokens=10,
                          **tiny_tagger.options))
         assert_that(out.tagged | beam.Map(
             lambda r, w=beam.DoFn.WindowParam: (r.id, len(r.labels), float(w.start))),

@@ -21,10 +21,10 @@ def tagtext_labels(tiny, records, **options):
                     equal_to(expected_of(tiny, records, **options)))
 
 
-def expected_of(tiny, records, window=256, overlap=64):
+def expected_of(tiny, records, chunk=256, overlap=64):
     """TaggedRecords from RunInference in a pipeline of its own, as (id, tokens, labels)."""
     results = []
-    handler = TaggerModelHandler(**tiny.options, chunk=window, overlap=overlap)
+    handler = TaggerModelHandler(**tiny.options, chunk=chunk, overlap=overlap)
     model = handler.load_model()
     for result in handler.run_inference(records, model):
         results.append((result.inference.id, result.inference.tokens, result.inference.labels))
@@ -32,10 +32,10 @@ def expected_of(tiny, records, window=256, overlap=64):
 
 
 def test_run_inference_gives_the_labels_tagtext_gives(tiny_tagger):
-    # TagText (bucketing across the bundle, chunks stitched by StitchWindows) against the
+    # TagText (bucketing across the bundle, chunks stitched by StitchChunks) against the
     # handler run directly; then RunInference itself against the same.
-    tagtext_labels(tiny_tagger, RECORDS, window=10, overlap=2)
-    expected = expected_of(tiny_tagger, RECORDS, window=10, overlap=2)
+    tagtext_labels(tiny_tagger, RECORDS, chunk=10, overlap=2)
+    expected = expected_of(tiny_tagger, RECORDS, chunk=10, overlap=2)
     assert [len(tokens) for _, tokens, _ in expected] == [5, 5, 0, 42, 5]
     with TestPipeline() as p:
         out = (p | beam.Create(RECORDS)

@@ -5,14 +5,14 @@ transform              does                                                     
 =====================  ===========================================================  ===========
 ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters read_records
 Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
-SplitIntoWindows       long records -> overlapping windows; short ones pass whole   windows
+SplitIntoChunks        long records -> overlapping chunks; short ones pass whole    chunks
 BucketByLength         segments -> batches of one length bucket under a token budget bucket
 AttachVectors          batches -> pyarrow.RecordBatch of vectors and feature ids    attach_vectors
 TagBatches             RecordBatch -> labels and scores (the GPU-placeable stage)   tag
-StitchWindows          window results -> one TaggedRecord per long record           windows
+StitchChunks           chunk results -> one TaggedRecord per long record            chunks
 WriteResults           TaggedRecords -> JSON Lines / Parquet / CoNLL files          write_results
 WriteDeadLetters       DeadLetters -> PREFIX-errors-*.jsonl                         dead_letters
-TagText                Tokenize ... StitchWindows in one composite                  tag_text
+TagText                Tokenize ... StitchChunks in one composite                   tag_text
 TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
 =====================  ===========================================================  ===========
 
@@ -30,11 +30,11 @@ from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, Te
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tag_text import TagText
 from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.windows import SplitIntoWindows, StitchWindows
+from beamtagger.transforms.chunks import SplitIntoChunks, StitchChunks
 from beamtagger.transforms.write_results import WriteResults
 
 __all__ = [
     "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
-    "Segment", "SplitIntoWindows", "StitchWindows", "TagBatches", "TagText", "TaggedRecord", "TaggerModelHandler",
+    "Segment", "SplitIntoChunks", "StitchChunks", "TagBatches", "TagText", "TaggedRecord", "TaggerModelHandler",
     "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
 ]

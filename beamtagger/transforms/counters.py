@@ -16,8 +16,8 @@ BATCHED_TOKENS = Metrics.counter(NAMESPACE, "batched_tokens")    # real tokens s
 PADDED_SLOTS = Metrics.counter(NAMESPACE, "padded_slots")        # B x T summed over batches
 OOV_TOKENS = Metrics.counter(NAMESPACE, "oov_tokens")            # tokens without a stored vector
 BATCHES = Metrics.counter(NAMESPACE, "batches")
-LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into windows
-WINDOWS = Metrics.counter(NAMESPACE, "windows")                  # windows cut from long records
+LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into chunks
+CHUNKS = Metrics.counter(NAMESPACE, "chunks")                    # chunks cut from long records
 DEAD_LETTERS = Metrics.counter(NAMESPACE, "dead_letters")
 
 # The tag stage's model metrics, under the names Beam's RunInference gives the same things
@@ -32,7 +32,7 @@ NUM_INFERENCES = Metrics.counter(NAMESPACE, "num_inferences")          # records
 FAILED_BATCHES = Metrics.counter(NAMESPACE, "failed_batches_counter")  # retried record by record
 
 COUNTER_NAMES = ("records_read", "records_tagged", "dead_letters", "tokens", "batched_tokens",
-                 "padded_slots", "oov_tokens", "batches", "long_records", "windows")
+                 "padded_slots", "oov_tokens", "batches", "long_records", "chunks")
 
 
 def query_counters(result):
@@ -88,7 +88,7 @@ def format_summary(counts, seconds):
         f"batches          {counts['batches']:>12,}",
         f"padded slots     {counts['padded_slots']:>12,}  "
         f"(padding efficiency {padding_efficiency(counts):.3f})",
-        f"long records     {counts['long_records']:>12,}  ({counts['windows']:,} windows)",
+        f"long records     {counts['long_records']:>12,}  ({counts['chunks']:,} chunks)",
         f"wall time        {seconds:>12.1f} s  ({rate:,.0f} tokens/s)",
     ]
     return lines

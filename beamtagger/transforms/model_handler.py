@@ -35,7 +35,7 @@ from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, bucket_length
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
-from beamtagger.transforms.windows import DEFAULT_OVERLAP, DEFAULT_WINDOW, window_spans
+from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
 
 __all__ = ["TaggerModelHandler", "LoadedTagger"]
 
@@ -80,14 +80,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
-                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_WINDOW,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  **kwargs):
         super().__init__(**kwargs)
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
-        window_spans(1, chunk, overlap)  # ValueError for a bad chunk/overlap, here and now
+        chunk_spans(1, chunk, overlap)  # ValueError for a bad chunk/overlap, here and now
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
         self.max_batch_tokens = max_batch_tokens
@@ -168,7 +168,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             texts = tuple(t.text for t in tokens)
             if not texts:
                 continue
-            for span in window_spans(len(texts), self.chunk, self.overlap):
+            for span in chunk_spans(len(texts), self.chunk, self.overlap):
                 chunks.append((i, span, Segment(str(i), texts[span.start:span.end], str(i),
                                                 tuple(range(span.end - span.start)),
                                                 tuple(range(span.end - span.start)))))

@@ -8,7 +8,7 @@ memory on demand, so several SDK processes can share one GPU instead of the firs
 all. ``TagText(accelerator=...)`` puts the accelerator resource hint on this stage only.
 
 A batch the model fails on is retried record by record; a record that still fails becomes a
-dead letter (a window of a long record is reported to StitchWindows, which dead-letters the
+dead letter (a chunk of a long record is reported to StitchChunks, which dead-letters the
 whole record).
 """
 import collections
@@ -27,21 +27,21 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
-from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult
+from beamtagger.transforms.records import DeadLetter, TaggedRecord, ChunkResult
 
-WINDOWS = "windows"
+CHUNKS = "chunks"
 ERRORS = "errors"
 
 
 class TagResult(NamedTuple):
-    tagged: beam.PCollection    # TaggedRecord of records that fit one window
-    windows: beam.PCollection   # (key, WindowResult) for StitchWindows
+    tagged: beam.PCollection    # TaggedRecord of records that fit one chunk
+    chunks: beam.PCollection    # (key, ChunkResult) for StitchChunks
     errors: beam.PCollection    # DeadLetter
 
 
 @beam.typehints.with_input_types(pa.RecordBatch)
 class TagBatches(beam.PTransform):
-    """``pa.RecordBatch`` -> TaggedRecords, window results and dead letters.
+    """``pa.RecordBatch`` -> TaggedRecords, chunk results and dead letters.
 
     ``model_dir`` None means the bundled model. ``progress_every_secs`` prints a progress line
     (local runs). ``threads``: TensorFlow's intra- and inter-op threads in each worker process
@@ -60,8 +60,8 @@ class TagBatches(beam.PTransform):
         out = batches | "RunTagger" >> beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             self.threads)
-        ).with_input_types(pa.RecordBatch).with_outputs(WINDOWS, ERRORS, main="tagged")
-        return TagResult(out.tagged, out[WINDOWS], out[ERRORS])
+        ).with_input_types(pa.RecordBatch).with_outputs(CHUNKS, ERRORS, main="tagged")
+        return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 
 def configure_tensorflow(threads=None):
@@ -214,15 +214,15 @@ class _TagFn(beam.DoFn):
 
     @staticmethod
     def _emit(spec, rows, i, length, probs, error):
-        key, num_windows = rows.keys[i], rows.num_windows[i]
-        if num_windows > 1:
-            window = rows.windows[i]
+        key, num_chunks = rows.keys[i], rows.num_chunks[i]
+        if num_chunks > 1:
+            chunk = rows.chunks[i]
             if error:
-                result = WindowResult(window, num_windows, None, error)
+                result = ChunkResult(chunk, num_chunks, None, error)
             else:
                 keep = slice(rows.keep_starts[i], rows.keep_ends[i])
-                result = WindowResult(window, num_windows, probs[keep].copy())
-            yield beam.pvalue.TaggedOutput(WINDOWS, (key, result))
+                result = ChunkResult(chunk, num_chunks, probs[keep].copy())
+            yield beam.pvalue.TaggedOutput(CHUNKS, (key, result))
             return
         tokens = tuple(rows.tokens[i])
         if not error:
@@ -253,6 +253,6 @@ class _Rows:
     def __init__(self, batch):
         column = lambda name: batch.column(name).to_pylist()  # noqa: E731
         self.keys, self.ids, self.fields = column("key"), column("id"), column("fields")
-        self.windows, self.num_windows = column("window"), column("num_windows")
+        self.chunks, self.num_chunks = column("chunk"), column("num_chunks")
         self.keep_starts, self.keep_ends = column("keep_start"), column("keep_end")
         self.tokens, self.starts, self.ends = column("tokens"), column("starts"), column("ends")

@@ -1,8 +1,8 @@
 """TagText: the whole tagging job for a PCollection of records, as one composite transform.
 
     records (TextRecord | TokenizedRecord)
-      -> Tokenize -> SplitIntoWindows -> BucketByLength -> AttachVectors -> TagBatches
-      -> (StitchWindows for long records) -> TaggedRecord, plus DeadLetters
+      -> Tokenize -> SplitIntoChunks -> BucketByLength -> AttachVectors -> TagBatches
+      -> (StitchChunks for long records) -> TaggedRecord, plus DeadLetters
 
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
@@ -17,8 +17,8 @@ from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.windows import (DEFAULT_OVERLAP, DEFAULT_WINDOW, SplitIntoWindows,
-                                           StitchWindows)
+from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, SplitIntoChunks,
+                                          StitchChunks)
 
 
 __all__ = ["TagText", "TagTextResult"]
@@ -43,9 +43,9 @@ class TagText(beam.PTransform):
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
       store_path: its embedding store (None: the default store).
-      window: records longer than this many tokens are tagged in overlapping token windows
-        and stitched back together.
-      overlap: tokens shared by neighbouring token windows.
+      chunk: records longer than this many tokens are tagged in overlapping chunks of this
+        many tokens and stitched back together.
+      overlap: tokens shared by neighbouring chunks.
       max_batch_tokens: padded slots (batch size x padded length) of a batch.
       max_buffering_secs: streaming: how long a partial batch may wait for more records of its
         length (processing time, as the runner keeps it: TestStream's clock in tests).
@@ -57,7 +57,7 @@ class TagText(beam.PTransform):
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
-                 window: int = DEFAULT_WINDOW, overlap: int = DEFAULT_OVERLAP,
+                 chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP,
                  max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs: Optional[float] = None, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
@@ -66,7 +66,7 @@ class TagText(beam.PTransform):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
-        self.window = window
+        self.chunk = chunk
         self.overlap = overlap
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
@@ -83,10 +83,10 @@ class TagText(beam.PTransform):
     def _tag_in_parts(self, records):
         """((whole records, stitched long records, empty records), dead letters)."""
         tokenized = records | "Tokenize" >> Tokenize()
-        windowed = tokenized.records | "SplitIntoWindows" >> SplitIntoWindows(
-            self.window, self.overlap)
+        chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
+            self.chunk, self.overlap)
         batches = (
-            windowed.segments
+            chunked.segments
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
@@ -94,9 +94,9 @@ class TagText(beam.PTransform):
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = batches | "Tag" >> tag
-        stitched = ((windowed.long_records, tagged.windows)
-                    | "StitchWindows" >> StitchWindows(self.model_dir))
-        return ((tagged.tagged, stitched.tagged, windowed.empty),
+        stitched = ((chunked.long_records, tagged.chunks)
+                    | "StitchChunks" >> StitchChunks(self.model_dir))
+        return ((tagged.tagged, stitched.tagged, chunked.empty),
                 (tokenized.errors, tagged.errors, stitched.errors) | "AllErrors" >> beam.Flatten())
 
 
