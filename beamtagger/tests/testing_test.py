@@ -60,8 +60,8 @@ def test_streaming_in_fixed_windows_each_record_comes_out_in_its_own_window(tiny
     with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
         out = (p | stream | beam.WindowInto(window.FixedWindows(60))
                | TagText(max_buffering_secs=5, **tiny_tagger.options))
-        assert_that(out.tagged | beam.Map(lambda r, w=beam.DoFn.WindowParam: (r.id, float(w.start))),
-                    equal_to([("s1", 0.0), ("s2", 60.0)]))
+        assert_that(out.tagged | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, float(w.start))), equal_to([("s1", 0.0), ("s2", 60.0)]))
 
 
 def test_streaming_long_records_split_into_chunks_in_different_batches_and_late_data(

@@ -35,6 +35,6 @@ from beamtagger.transforms.write_results import WriteResults
 
 __all__ = [
     "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
-    "Segment", "SplitIntoChunks", "StitchChunks", "TagBatches", "TagText", "TaggedRecord", "TaggerModelHandler",
-    "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
+    "Segment", "SplitIntoChunks", "StitchChunks", "TagBatches", "TagText", "TaggedRecord",
+    "TaggerModelHandler", "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
 ]

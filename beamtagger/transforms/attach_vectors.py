@@ -23,9 +23,12 @@ from beamtagger.transforms.records import Segment
 class AttachVectors(beam.PTransform):
     """list of Segments -> ``pa.RecordBatch`` (see arrow_batches for the columns).
 
-    ``store_path``/``model_dir`` None mean the default store and the bundled model; the store
-    must match the model's binding (checked once per worker, BeamtaggerError otherwise).
-    ``vector_dtype`` "float16" halves the bytes a batch carries to GPU workers.
+    Args:
+      store_path: the embedding store (None: the default store). It must match the model's
+        binding (checked once per worker, BeamtaggerError otherwise).
+      model_dir: the tagger's model directory (None: the bundled model), for its featurizer.
+      vector_dtype: "float32", or "float16" to halve the bytes a batch carries to GPU workers.
+      allow_other_embeddings: accept a store whose fingerprint differs from the model's.
     """
 
     def __init__(self, store_path=None, model_dir=None, vector_dtype="float32",

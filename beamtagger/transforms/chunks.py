@@ -12,7 +12,7 @@ the record, not the chunks).
 Stitching is a stateful DoFn keyed by record (not a CoGroupByKey), so it completes a record as
 soon as its last chunk arrives, in batch and in streaming pipelines alike.
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -24,6 +24,9 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
 
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord, TokenizedRecord
+
+__all__ = ["ChunkSpan", "ChunkedRecords", "DEFAULT_CHUNK", "DEFAULT_OVERLAP", "SplitIntoChunks",
+           "StitchChunks", "StitchResult", "check_chunk", "chunk_spans"]
 
 DEFAULT_CHUNK = 256
 DEFAULT_OVERLAP = 64
@@ -77,9 +80,15 @@ class ChunkedRecords(NamedTuple):
 
 @typehints.with_input_types(TokenizedRecord)
 class SplitIntoChunks(beam.PTransform):
-    """TokenizedRecord -> Segments of at most ``chunk`` tokens (see module docstring)."""
+    """TokenizedRecord -> Segments of at most ``chunk`` tokens (see module docstring);
+    returns ``ChunkedRecords(segments, long_records, empty)``.
 
-    def __init__(self, chunk=DEFAULT_CHUNK, overlap=DEFAULT_OVERLAP):
+    Args:
+      chunk: records longer than this many tokens are cut into overlapping chunks of it.
+      overlap: tokens shared by neighbouring chunks (``0 <= overlap < chunk``).
+    """
+
+    def __init__(self, chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP):
         super().__init__()
         check_chunk(chunk, overlap)
         self.chunk = chunk
@@ -128,10 +137,14 @@ class StitchChunks(beam.PTransform):
 
     Input: a pair of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks and
     ``(key, ChunkResult)`` from the tag stage. A record any of whose chunks failed becomes
-    one dead letter, so no record is ever lost or half-written.
+    one dead letter, so no record is ever lost or half-written. Returns
+    ``StitchResult(tagged, errors)``.
+
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model), for its decoding.
     """
 
-    def __init__(self, model_dir=None):
+    def __init__(self, model_dir: Optional[str] = None):
         super().__init__()
         self.model_dir = model_dir
 

@@ -7,6 +7,9 @@ batch (``inc(n)``), not per token.
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
+__all__ = ["NAMESPACE", "format_model_metrics", "format_summary", "padding_efficiency",
+           "query_counters", "query_distributions"]
+
 NAMESPACE = "beamtagger"
 
 RECORDS_READ = Metrics.counter(NAMESPACE, "records_read")        # by ReadRecords, bad ones too

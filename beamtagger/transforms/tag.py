@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from concurrent import futures
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -28,6 +28,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, ChunkResult
+
+__all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
 
 CHUNKS = "chunks"
 ERRORS = "errors"
@@ -41,15 +43,19 @@ class TagResult(NamedTuple):
 
 @beam.typehints.with_input_types(pa.RecordBatch)
 class TagBatches(beam.PTransform):
-    """``pa.RecordBatch`` -> TaggedRecords, chunk results and dead letters.
+    """``pa.RecordBatch`` -> ``TagResult(tagged, chunks, errors)``: TaggedRecords, chunk
+    results of long records (for StitchChunks) and dead letters.
 
-    ``model_dir`` None means the bundled model. ``progress_every_secs`` prints a progress line
-    (local runs). ``threads``: TensorFlow's intra- and inter-op threads in each worker process
-    (None: TensorFlow's default, every core); with several worker processes on one machine,
-    cores / processes keeps them from competing for the same cores.
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model).
+      progress_every_secs: print a progress line this often (local runs; None: never).
+      threads: TensorFlow's intra- and inter-op threads in each worker process (None:
+        TensorFlow's default, every core); with several worker processes on one machine,
+        cores / processes keeps them from competing for the same cores.
     """
 
-    def __init__(self, model_dir=None, progress_every_secs=None, threads=None):
+    def __init__(self, model_dir: Optional[str] = None,
+                 progress_every_secs: Optional[float] = None, threads: Optional[int] = None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
