@@ -11,6 +11,9 @@ import sys
 
 import pytest
 
+# Each runs a benchmark script end to end in child processes (minutes on 2 cores).
+pytestmark = pytest.mark.slow
+
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
 
 

@@ -130,6 +130,7 @@ def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, messa
     assert not (tmp_path / "out").exists()  # nothing ran
 
 
+@pytest.mark.slow
 def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(
         tmp_path, ewt_slices, upos_model, subset_store, capsys):  # noqa: F811
     from beamtagger.embedding_store import EmbeddingStore

@@ -1,5 +1,6 @@
 """BucketByLength: token budget, fine buckets (padding efficiency on EWT), streaming flushes."""
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
@@ -53,6 +54,7 @@ def test_bounded_batches_never_mix_windows():
         assert_that(ids_per_batch, equal_to([["t1-4", "t2-4", "t3-4"], ["t61-4", "t62-4"]]))
 
 
+@pytest.mark.slow
 def test_padding_efficiency_on_ewt_train_is_at_least_095(shared_data):
     sentences = list(read_conllu(shared_data / "ud-english-ewt" / "en_ewt-ud-train.conllu"))
     assert len(sentences) > 10_000

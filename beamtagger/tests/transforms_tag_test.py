@@ -121,6 +121,7 @@ def test_a_model_that_cannot_load_fails_where_the_runner_is_used(tmp_path):
         loading.runner
 
 
+@pytest.mark.slow
 def test_tagger_threads_set_tensorflows_thread_pools_in_a_fresh_worker(store_and_model):
     import subprocess
     import sys

@@ -51,6 +51,7 @@ def test_labels_equal_what_the_model_gives_directly_on_all_of_ewt_dev(
     assert counts["padded_slots"] == counts["tokens"]  # exact-length buckets: no padding here
 
 
+@pytest.mark.slow
 def test_a_100000_token_record_is_tagged_in_chunks_and_stitched(shared_data, upos_model,
                                                                  subset_store, runner_and_store):
     from beamtagger.model.batching import pad_batch
