@@ -27,7 +27,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
-from beamtagger.transforms.records import DeadLetter, TaggedRecord, ChunkResult
+from beamtagger.transforms.records import ChunkResult, DeadLetter, TaggedRecord
 
 __all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
 
