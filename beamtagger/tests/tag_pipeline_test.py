@@ -254,3 +254,18 @@ def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkey
     assert tagger_threads(None, 2) == 4 and tagger_threads(None, 16) == 1
     assert tagger_threads(None, 1) is None        # one process: TensorFlow's default
     assert tagger_threads(0, 2) is None and tagger_threads(3, 2) == 3
+
+
+def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):
+    # Before issue #11 a --streaming run wrote 1 of these 12 records: the partial batches
+    # waited for a window-end flush that came after the watermark had passed on.
+    source = REPO_ROOT / "beamtagger" / "data" / "example.txt"
+    prefix = str(tmp_path / "streamed")
+    code, _, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                       tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                       "--chunk", "8", "--overlap", "2", "--streaming")
+    assert code == 0, err
+    records = read_jsonl(prefix + "-[0-9]*-of-*.jsonl")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    assert len(records) == len(lines) == 12  # line 7 is empty: a record without tokens
+    assert sum(1 for row in records if row["tokens"]) == 11
