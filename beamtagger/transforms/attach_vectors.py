@@ -17,6 +17,8 @@ from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.records import Segment
 
+__all__ = ["AttachVectors"]
+
 
 @typehints.with_input_types(List[Segment])
 @typehints.with_output_types(pa.RecordBatch)

@@ -8,6 +8,8 @@ import apache_beam as beam
 
 from beamtagger.transforms.records import DeadLetter
 
+__all__ = ["WriteDeadLetters", "errors_prefix"]
+
 ERRORS_SUFFIX = "-errors"
 
 
