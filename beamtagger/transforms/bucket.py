@@ -8,16 +8,16 @@ Two strategies, by how the input ends:
 * Bounded input (``max_buffering_secs=None``): batches are collected inside each bundle, one
   buffer per bucket length; when the buffers hold ``max_buffered_tokens`` (default 16
   budgets) the fullest goes out, and what is left is flushed in ``finish_bundle`` (as
-  BatchElements does). No shuffle, no state. Measured against the stateful DoFn below on EWT
-  train text (bench/throughput_bench.py, 2 cores): 205k tokens in-process 14.7 -> 11.3 s, 1M
-  tokens with two worker processes 43.6 -> 34.0 s. The stateful version held every segment until
-  the end of input and released all batches from one end-of-input timer bundle, so one worker
-  ran 91% of the model work; Beam also sized its state cache with objsize (1.6 s of 16.6
-  profiled).
+  BatchElements does). No shuffle, no state. Measured against a stateful DoFn (an earlier
+  design) on EWT train text (bench/throughput_bench.py, 2 cores): 205k tokens in-process
+  14.7 -> 11.3 s, 1M tokens with two worker processes 43.6 -> 34.0 s. The stateful version
+  held every segment until the end of input and released all batches from one end-of-input
+  timer bundle, so one worker ran 91% of the model work; Beam also sized its state cache with
+  objsize (1.6 s of 16.6 profiled).
 * Streaming (``max_buffering_secs`` set): segments are keyed by (length bucket, shard) and
-  grouped in the input's windows under a trigger that fires ``max_buffering_secs`` after a
-  pane's first segment, at the end of the window, and for each late segment; each pane is cut
-  into batches under the budget (see ``_BatchInPanes`` for why a trigger and not timers). Why
+  grouped under a trigger that fires ``max_buffering_secs`` (processing time) after a pane's
+  first segment and when the input ends; each pane is cut into batches of one Beam window
+  each under the budget (see ``_BatchInPanes`` for why a trigger and not timers). Why
   not ``GroupIntoBatches.WithShardedKey``: it has one batch size for every key, while a token
   budget needs ``max_batch_tokens // length`` records for each length; and its buffering timer
   is set from the wall clock. The sharding is the same idea: the shard is the worker thread,
