@@ -18,12 +18,12 @@ every change to the model and its labels are the same on every run::
 
 The labels carry no meaning (the model is untrained); what a test can rely on is that every
 token gets one of ``TINY_LABELS``, the same one on every run, and that ``tiny_tagger.labels``
-gives them without Beam.
+gives them for a text without Beam.
 """
 import dataclasses
 import pathlib
 import tempfile
-from typing import List, Sequence
+from typing import List
 
 import pytest
 
@@ -55,20 +55,14 @@ class TinyTagger:
         """``TagText(**tiny.options)`` / ``TaggerModelHandler(**tiny.options)``."""
         return {"model_dir": self.model_dir, "store_path": self.store_path}
 
-    def labels(self, tokens: Sequence[str]) -> List[str]:
-        """The labels the tiny model gives ``tokens`` as one record (no Beam; loads TensorFlow)."""
-        from beamtagger.embedding_store import EmbeddingStore
-        from beamtagger.model.inference import TaggerRunner
-        from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-        from beamtagger.transforms.records import Segment
+    def labels(self, text: str) -> List[str]:
+        """The labels the tiny model gives ``text``'s tokens, without a pipeline (loads
+        TensorFlow); the same as TagText gives."""
+        from beamtagger.transforms.model_handler import TaggerModelHandler
 
-        runner = TaggerRunner.load(self.model_dir)
-        store = EmbeddingStore.open(self.store_path)
-        offsets = tuple(range(len(tokens)))
-        batch, _ = build_record_batch([Segment("k", tuple(tokens), "k", offsets, offsets)],
-                                      store, runner.spec.featurizer)
-        probs = runner.predict(*model_inputs(batch))
-        return runner.spec.decode(probs[0], len(tokens))[0]
+        handler = TaggerModelHandler(**self.options)
+        (result,) = handler.run_inference([text], handler.load_model())
+        return list(result.inference.labels)
 
 
 def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagger:
