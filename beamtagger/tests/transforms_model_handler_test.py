@@ -101,3 +101,15 @@ def test_resource_hints_and_bad_options():
         TaggerModelHandler(max_batch_tokens=0)
     with pytest.raises(ValueError):
         TaggerModelHandler(chunk=8, overlap=8)
+
+
+def test_large_model_serves_from_one_shared_process(tiny_tagger):
+    # large_model: RunInference holds the model in a process of its own and hands out a proxy
+    # that forwards method calls only; the handler reaches LoadedTagger through methods.
+    expected = {i: labels for i, _, labels in expected_of(tiny_tagger, RECORDS)}
+    handler = TaggerModelHandler(**tiny_tagger.options, large_model=True)
+    assert handler.share_model_across_processes()
+    with TestPipeline() as p:
+        out = p | beam.Create(RECORDS) | RunInference(handler)
+        assert_that(out | beam.Map(lambda r: (r.inference.id, r.inference.labels)),
+                    equal_to(list(expected.items())))

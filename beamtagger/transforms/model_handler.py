@@ -46,7 +46,11 @@ _MODEL_FILES = ("tagger.keras", "tagger.json")
 
 
 class LoadedTagger:
-    """What ``load_model`` returns: the runner, its store, and the model directory they came from.
+    """What ``load_model`` returns: the runner and the store its model is bound to.
+
+    RunInference may hold it in another process (``large_model`` / ``model_copies``: Beam's
+    MultiProcessShared hands out a proxy that forwards method calls only), so the handler
+    reaches it through methods, never attributes.
 
     Args:
       runner: the loaded ``model.inference.TaggerRunner``.
@@ -55,9 +59,26 @@ class LoadedTagger:
     """
 
     def __init__(self, runner, store, model_dir: Optional[str]):
-        self.runner = runner
-        self.store = store
-        self.model_dir = model_dir
+        self._runner = runner
+        self._store = store
+        self._model_dir = model_dir
+
+    def model_id(self) -> Optional[str]:
+        return self._model_dir
+
+    def predict(self, segments: List[Segment], vector_dtype: str = "float32"):
+        """(B, T, L) label probabilities of one batch of segments, and (real tokens, padded
+        slots, OOV tokens) for the counters of the calling process."""
+        batch, oov = build_record_batch(segments, self._store, self._runner.spec.featurizer,
+                                        vector_dtype)
+        inputs = model_inputs(batch)
+        lengths = inputs[1]
+        return (self._runner.predict(*inputs),
+                (int(lengths.sum()), int(len(lengths) * lengths.max()), int(oov)))
+
+    def decode(self, probs: np.ndarray, length: int):
+        """One record's (labels, scores) from its (T, L) probabilities."""
+        return self._runner.spec.decode(probs, length)
 
 
 class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
@@ -142,12 +163,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         counters.TOKENS.inc(sum(len(tokens) for tokens in tokenized))
         counters.RECORDS_TAGGED.inc(len(records))
         probs = self._predict(tokenized, model)
-        spec = model.runner.spec
-        model_id = model.model_dir
+        model_id = model.model_id()
         for example, record, tokens, record_probs in zip(batch, records, tokenized, probs):
             texts = tuple(t.text for t in tokens)
             if texts:
-                labels, scores = spec.decode(record_probs, len(texts))
+                labels, scores = model.decode(record_probs, len(texts))
             else:
                 labels, scores = [], np.zeros(0, np.float32)
             tagged = TaggedRecord(record.id, texts, tuple(t.start for t in tokens),
@@ -174,14 +194,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                 tuple(range(span.end - span.start)))))
         chunk_probs = [None] * len(chunks)
         for indices in self._length_batches([len(c[2].tokens) for c in chunks]):
-            arrow_batch, oov = build_record_batch([chunks[j][2] for j in indices], model.store,
-                                                  model.runner.spec.featurizer, self.vector_dtype)
-            inputs = model_inputs(arrow_batch)
-            probs = model.runner.predict(*inputs)
-            lengths = inputs[1]
+            probs, (tokens, slots, oov) = model.predict([chunks[j][2] for j in indices],
+                                                        self.vector_dtype)
             counters.BATCHES.inc()
-            counters.BATCHED_TOKENS.inc(int(lengths.sum()))
-            counters.PADDED_SLOTS.inc(int(len(lengths) * lengths.max()))
+            counters.BATCHED_TOKENS.inc(tokens)
+            counters.PADDED_SLOTS.inc(slots)
             counters.OOV_TOKENS.inc(oov)
             for row, j in enumerate(indices):
                 chunk_probs[j] = probs[row]
