@@ -48,7 +48,8 @@ class TagText(beam.PTransform):
       overlap: tokens shared by neighbouring chunks.
       max_batch_tokens: padded slots (batch size x padded length) of a batch.
       max_buffering_secs: streaming: how long a partial batch may wait for more records of its
-        length (processing time, as the runner keeps it: TestStream's clock in tests).
+        length (processing time, as the runner keeps it: TestStream's clock in tests; whole
+        seconds, rounded up). Records keep their own Beam windows; late ones are tagged too.
       accelerator: a Beam accelerator resource hint for the tag stage only.
       vector_dtype: "float32" or "float16" vectors in the batches.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
