@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 EXTRAS := cpu,gcp,glove,test,bench
 INSTALLED := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test test-fast bench install clean
 
 install: $(INSTALLED)
 
@@ -29,6 +29,10 @@ demo: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 --durations=15
+
+# Everything but the tests marked slow (training runs, whole corpora, benchmark scripts).
+test-fast: $(INSTALLED)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/run_all.py --out BENCHMARKS.md

@@ -25,7 +25,7 @@ BEAMTAGGER_STAGES = [
     ("store lookup (rows, gather)", ("embedding_store.py",)),
     ("build Arrow batches", ("arrow_batches.py", "attach_vectors.py")),
     ("bucket by length (stateful DoFn)", ("transforms/bucket.py",)),
-    ("split/stitch windows", ("transforms/windows.py",)),
+    ("split/stitch chunks", ("transforms/chunks.py",)),
     ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
     ("format + write output", ("write_results.py", "dead_letters.py", "records.py")),

@@ -16,6 +16,8 @@ same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 G
   F  E with --tagger-threads 0: TensorFlow's default of one thread per core in each worker
      process, where E's default shares the cores out (not one of the issue's cases; it shows
      what oversubscription would cost E).
+  R  Beam RunInference + beamtagger's TaggerModelHandler (issue 11), DirectRunner, text files ->
+     JSON Lines: D's model, store and input through RunInference instead of TagText.
 
 Each case runs in its own process (peak memory is its own). Usage:
 
@@ -38,7 +40,7 @@ import bench_common
 import bench_models
 import profile_summary
 
-CASES = "ABCDEF"
+CASES = "ABCDEFR"
 CASE_NAMES = {
     "A": "Beam RunInference, TFModelHandlerNumpy, embedded table, padded to 128",
     "B": "Keras model.predict, embedded table, padded to 128, batch 64",
@@ -46,6 +48,7 @@ CASE_NAMES = {
     "D": "beamtagger tag, DirectRunner, text -> JSON Lines",
     "E": "beamtagger tag, DirectRunner multi_processing, 2 workers",
     "F": "E with --tagger-threads 0 (TensorFlow's default: every core in each worker)",
+    "R": "Beam RunInference + TaggerModelHandler, DirectRunner, text -> JSON Lines",
 }
 PROFILE_RATE = 50  # py-spy samples per second
 # beamtagger.transforms.bucket.DEFAULT_MAX_BATCH_TOKENS, without importing Beam in the parent.
@@ -232,6 +235,31 @@ def case_f(args):
     return case_d(args, (*MULTI_PROCESSING, "--tagger-threads", "0"))
 
 
+def case_r(args):
+    """RunInference(TaggerModelHandler) with D's model, store and input; the clock covers the
+    whole pipeline (model load included, as in D)."""
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.transforms import TaggerModelHandler, counters
+
+    with bench_common.Clock() as clock:
+        pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+        _ = (pipeline
+             | "Read" >> beam.io.ReadFromText(args.input)
+             | "Tag" >> RunInference(TaggerModelHandler(args.model, args.store))
+             | "ToJson" >> beam.Map(lambda result: json.dumps(result.inference.to_json_dict()))
+             | "Write" >> beam.io.WriteToText(args.output, file_name_suffix=".jsonl"))
+        result = pipeline.run()
+        result.wait_until_finish()
+    counts = counters.query_counters(result)
+    return {"seconds": clock.seconds, "cores": clock.cores, "tokens": counts["batched_tokens"],
+            "sentences": counts["records_tagged"], "slots": counts["padded_slots"],
+            "batches": counts["batches"], "counters": counts,
+            "output_lines": _count_lines(args.output + "*.jsonl")}
+
+
 def _count_lines(pattern, exclude=None):
     total = 0
     for path in glob.glob(pattern):
@@ -244,7 +272,7 @@ def _count_lines(pattern, exclude=None):
 
 def child_main(args):
     case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e,
-            "F": case_f}[args.case]
+            "F": case_f, "R": case_r}[args.case]
     bench_common.child_result(**case(args))
 
 
@@ -348,7 +376,7 @@ TINY_SIZES = {"small": 1_000, "corpus": "corpus", "large": 6_000}
 # E run at the sizes the scaling section needs.
 CASE_SIZES = {"A": ("small",), "B": ("corpus",), "C": ("corpus", "large"),
               "D": ("small", "corpus", "large"), "E": ("corpus", "large"),
-              "F": ("corpus", "large")}
+              "F": ("corpus", "large"), "R": ("corpus",)}
 
 
 def run(args, work):

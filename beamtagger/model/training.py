@@ -169,6 +169,42 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None):
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
+def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, binary=None,
+                 training_forms=None):
+    """A new, untrained tagger for ``labels`` over ``store``'s vectors, and its spec.
+
+    Weights are initialised from ``config.seed``. ``train_tagger`` builds its model here, and so
+    does ``beamtagger.testing`` (an untrained model for users' pipeline tests).
+    """
+    from beamtagger.model.tagger_model import Tagger
+
+    featurizer = featurizer or TokenFeaturizer(config.special_tokens, config.oov_buckets,
+                                               config.feature_columns)
+    keras.utils.set_random_seed(config.seed)
+    model_config = {"dim": store.dim, "num_outputs": 1 if head == "sigmoid" else len(labels),
+                    "num_extra_rows": featurizer.num_extra_rows,
+                    "feature_sizes": featurizer.feature_sizes, "feature_dim": config.feature_dim,
+                    "projection": config.projection, "units": config.units,
+                    "layers": config.layers, "dropout": config.dropout, "head": head,
+                    "name": "tagger"}
+    if featurizer.max_chars > 0 and config.char_dim > 0 and config.char_filters > 0:
+        model_config.update(char_vocab_size=featurizer.char_vocab_size, char_dim=config.char_dim,
+                            char_filters=config.char_filters, char_kernel=config.char_kernel)
+    bio = is_bio_label_set(labels)
+    if head == "crf" and bio:
+        allowed_start, allowed = bio_transitions(labels)
+        model_config.update(crf_allowed_start=allowed_start.tolist(), crf_allowed=allowed.tolist())
+    model = Tagger(**model_config)
+    spec = TaggerSpec(
+        labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
+        model_config=model_config,
+        decoding={"viterbi": bool(config.viterbi and bio and head == "softmax"),
+                  "threshold": 0.5},
+        bucketing={"batch_tokens": config.batch_tokens},
+        tag_column=tag_column, binary_labels=binary, training_forms=training_forms)
+    return model, spec
+
+
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
                  tag_column=None, log=print):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``.
@@ -176,7 +212,6 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
     from beamtagger.model.inference import TaggerRunner
-    from beamtagger.model.tagger_model import Tagger
 
     config = config or TrainingConfig()
     train_sentences = list(train_sentences)
@@ -206,31 +241,11 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         f"{dev.num_tokens} tokens; {len(labels)} labels, {head} head "
         f"(encoded in {time.perf_counter() - started:.1f} s)")
 
-    keras.utils.set_random_seed(config.seed)
-    model_config = {"dim": store.dim, "num_outputs": 1 if head == "sigmoid" else len(labels),
-                    "num_extra_rows": featurizer.num_extra_rows,
-                    "feature_sizes": featurizer.feature_sizes, "feature_dim": config.feature_dim,
-                    "projection": config.projection, "units": config.units,
-                    "layers": config.layers, "dropout": config.dropout, "head": head,
-                    "name": "tagger"}
-    if use_chars:
-        model_config.update(char_vocab_size=featurizer.char_vocab_size, char_dim=config.char_dim,
-                            char_filters=config.char_filters, char_kernel=config.char_kernel)
-    bio = is_bio_label_set(labels)
-    if head == "crf" and bio:
-        allowed_start, allowed = bio_transitions(labels)
-        model_config.update(crf_allowed_start=allowed_start.tolist(), crf_allowed=allowed.tolist())
-    model = Tagger(**model_config)
-    compile_tagger(model, config)
-    is_bio = head != "sigmoid" and bio
-    spec = TaggerSpec(
-        labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
-        model_config=model_config,
-        decoding={"viterbi": bool(config.viterbi and is_bio and head == "softmax"),
-                  "threshold": 0.5},
-        bucketing={"batch_tokens": config.batch_tokens},
-        tag_column=tag_column, binary_labels=binary,
+    model, spec = build_tagger(
+        labels, head, store, config, featurizer, tag_column, binary,
         training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens))
+    compile_tagger(model, config)
+    is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
     callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
     label_weights = outside_label_weights(labels, head, config.outside_weight)

@@ -45,12 +45,13 @@ def add_arguments(parser):
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
                         "without one get file:line)")
-    parser.add_argument("--window", type=int, default=tagging_defaults.WINDOW, metavar="TOKENS",
-                        help="longer records are tagged in overlapping windows of this size "
-                        "(default %(default)s)")
+    parser.add_argument("--chunk", "--window", dest="chunk", type=int,
+                        default=tagging_defaults.CHUNK, metavar="TOKENS",
+                        help="longer records are tagged in overlapping chunks of this many tokens "
+                        "(default %(default)s; --window: the old name)")
     parser.add_argument("--overlap", type=int, default=tagging_defaults.OVERLAP,
                         metavar="TOKENS",
-                        help="tokens shared by neighbouring windows (default %(default)s)")
+                        help="tokens shared by neighbouring chunks (default %(default)s)")
     parser.add_argument("--max-batch-tokens", type=int, default=tagging_defaults.MAX_BATCH_TOKENS,
                         metavar="SLOTS", help="padded slots (batch size x padded length) per "
                         "batch (default %(default)s)")
@@ -105,7 +106,8 @@ def run(args):
     if args.print_results:
         print_results(job.output_prefix, job.output_format)
     counts = counters.query_counters(result)
-    for line in counters.format_summary(counts, seconds):
+    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
+            counters.query_distributions(result)):
         print(line)
     for path in _written_files(f"{job.output_prefix}-[0-9]*-of-*.{job.output_format}"):
         print(f"results          {path}")
@@ -159,7 +161,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         input_pattern=args.input, output_prefix=args.output,
         input_format=infer_input_format(args.input, args.input_format),
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
-        text_field=args.text_field, id_field=args.id_field, window=args.window,
+        text_field=args.text_field, id_field=args.id_field, chunk=args.chunk,
         overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
@@ -186,12 +188,12 @@ def check_job(job, remote=False, overwrite=False):
 
     from beamtagger.model.saving import check_model_file
     from beamtagger.transforms import worker_resources
-    from beamtagger.transforms.windows import check_window
+    from beamtagger.transforms.chunks import check_chunk
 
     try:
-        check_window(job.window, job.overlap)
+        check_chunk(job.chunk, job.overlap)
     except ValueError as error:
-        raise BeamtaggerError(f"--window/--overlap: {error}") from None
+        raise BeamtaggerError(f"--chunk/--overlap: {error}") from None
     if job.max_batch_tokens < 1:
         raise BeamtaggerError("--max-batch-tokens must be at least 1")
     if job.tagger_threads is not None and job.tagger_threads < 0:

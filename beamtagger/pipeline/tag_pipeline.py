@@ -12,9 +12,10 @@ from typing import Optional
 
 import apache_beam as beam
 
-from beamtagger.transforms import ReadRecords, TagText, WriteDeadLetters, WriteResults
+from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
+from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
-from beamtagger.transforms.windows import DEFAULT_OVERLAP, DEFAULT_WINDOW
+from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP
 
 
 @dataclasses.dataclass
@@ -28,7 +29,7 @@ class TagJob:
     store_path: Optional[str] = None     # None: the default store
     text_field: str = "text"
     id_field: str = "id"
-    window: int = DEFAULT_WINDOW
+    chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
     max_buffering_secs: Optional[float] = None
@@ -45,12 +46,12 @@ def build_tag_pipeline(pipeline, job):
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options))
 
-    tagged = read.records | "TagText" >> TagText(
-        model_dir=job.model_dir, store_path=job.store_path, window=job.window,
+    tagged = read.records | "TagText" >> TagTextInParts(
+        model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
-        progress_every_secs=job.progress_every_secs, merge_tagged=False,
+        progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(

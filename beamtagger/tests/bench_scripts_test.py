@@ -11,6 +11,9 @@ import sys
 
 import pytest
 
+# Each runs a benchmark script end to end in child processes (minutes on 2 cores).
+pytestmark = pytest.mark.slow
+
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
 
 
@@ -27,7 +30,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "throughput.json").read_text())
     by_case = {(r["case"], r["size"]): r for r in report["results"]}
-    assert {case for case, _ in by_case} == set("ABCDEF")
+    assert {case for case, _ in by_case} == set("ABCDEFR")
     corpus = report["inputs"]["corpus"]
     # The same tokenizer everywhere: C (tokenized up front) and D, E (the pipeline) agree, and
     # every input line comes out as one JSON Lines record.
@@ -36,6 +39,8 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert by_case[("D", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("E", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("F", "corpus")]["output_lines"] == corpus["lines"]
+    assert by_case[("R", "corpus")]["output_lines"] == corpus["lines"]
+    assert by_case[("R", "corpus")]["tokens"] == tokens
     assert by_case[("D", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
     assert by_case[("A", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
     assert by_case[("C", "corpus")]["padding_efficiency"] == 1.0

@@ -1,4 +1,8 @@
-"""Shared fixtures. Tests that need ../shared/data skip with a clear reason without it."""
+"""Shared fixtures and helpers. Tests that need ../shared/data skip with a clear reason without it.
+
+The tiny tagger fixture (``tiny_tagger``) comes from ``beamtagger.testing``, loaded as a plugin
+by pytest.ini.
+"""
 import os
 import pathlib
 
@@ -16,3 +20,55 @@ def shared_data():
         pytest.skip(f"shared data folder {SHARED_DATA} is absent "
                     "(set BEAMTAGGER_SHARED_DATA to point at it)")
     return SHARED_DATA
+
+
+def conllu_slice(source, out, sentences):
+    """The first ``sentences`` sentences of a CoNLL-U file, written to ``out``."""
+    kept, lines = 0, []
+    with open(source, encoding="utf-8") as handle:
+        for line in handle:
+            lines.append(line)
+            if not line.strip():
+                kept += 1
+                if kept == sentences:
+                    break
+    out.write_text("".join(lines), encoding="utf-8")
+    return str(out)
+
+
+def conll_slice(source, out, sentences):
+    return conllu_slice(source, out, sentences)  # blank line ends a sentence in both formats
+
+
+@pytest.fixture(scope="session")
+def subset_store(shared_data, tmp_path_factory):
+    from beamtagger.embedding_import import import_embeddings
+
+    path = tmp_path_factory.mktemp("stores") / "glove-subset"
+    import_embeddings(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", path)
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def ewt_slices(shared_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ewt")
+    ewt = shared_data / "ud-english-ewt"
+    return (conllu_slice(ewt / "en_ewt-ud-train.conllu", folder / "train.conllu", 300),
+            conllu_slice(ewt / "en_ewt-ud-dev.conllu", folder / "dev.conllu", 60))
+
+
+@pytest.fixture(scope="session")
+def upos_model(ewt_slices, subset_store, tmp_path_factory):
+    """A small UPOS tagger trained by ``beamtagger train`` on 300 EWT sentences (needs
+    TensorFlow; skips without it)."""
+    pytest.importorskip("tensorflow")
+    from beamtagger.pipeline import cli
+
+    out = tmp_path_factory.mktemp("models") / "upos"
+    train, dev = ewt_slices
+    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conllu",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "4",
+                     "--units", "16", "--projection", "24", "--batch-tokens", "512",
+                     "--learning-rate", "0.01"])
+    assert code == 0
+    return out

@@ -5,8 +5,6 @@ import shutil
 import pytest
 
 from beamtagger.pipeline import cli
-from beamtagger.tests.train_command_test import (conllu_slice, ewt_slices, subset_store,  # noqa: F401
-                                                 upos_model)
 
 pytest.importorskip("tensorflow")
 

@@ -113,7 +113,7 @@ def test_every_record_of_every_hostile_file_comes_out_once(folder_name, input_fo
     prefix = str(tmp_path / "out" / "r")
     code = cli.main(["tag", "--input", str(folder / folder_name / "*"), "--input-format",
                      input_format, "--output", prefix, "--output-format", output_format,
-                     "--model", model, "--embeddings", store, "--window", "64", "--overlap",
+                     "--model", model, "--embeddings", store, "--chunk", "64", "--overlap",
                      "16", "--progress-every", "0"])
     out, err = capfd.readouterr()
     assert code == 0, err
@@ -198,7 +198,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
     model, store = tiny_model_and_store
     prefix = str(tmp_path / "out" / "r")
     code = cli.main(["tag", "--input", str(source), "--output", prefix, "--model", model,
-                     "--embeddings", store, "--window", "64", "--overlap", "16",
+                     "--embeddings", store, "--chunk", "64", "--overlap", "16",
                      "--progress-every", "0"])
     out, err = capfd.readouterr()
     assert code == 0 and "Traceback" not in err

@@ -77,6 +77,7 @@ def test_pad_batch_and_word_drop(tiny_store):
     assert fixed.vectors.shape[1] == 128 and fixed.char_ids.shape[1] == 128
 
 
+@pytest.mark.slow
 def test_fit_does_not_retrace_per_batch_length(tiny_store):
     from beamtagger.model.training import (TrainingConfig, choose_labels, compile_tagger,
                                            training_dataset)

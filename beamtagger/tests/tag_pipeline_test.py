@@ -12,8 +12,6 @@ from beamtagger.corpus_readers import read_conllu
 from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 from beamtagger.pipeline import cli
 from beamtagger.tests.conftest import REPO_ROOT
-from beamtagger.tests.train_command_test import (ewt_slices, subset_store,  # noqa: F401
-                                                 upos_model)
 
 pytest.importorskip("tensorflow")
 
@@ -61,7 +59,7 @@ def test_every_bad_record_is_a_dead_letter_and_the_job_succeeds(tmp_path, upos_m
     source.write_bytes(b"\n".join(lines) + b"\n")
     prefix = str(tmp_path / "out" / "mixed")
     code, out, _ = tag(capsys, "--input", str(source), "--output", prefix, "--model",
-                       str(upos_model), "--embeddings", subset_store, "--window", "7",
+                       str(upos_model), "--embeddings", subset_store, "--chunk", "7",
                        "--overlap", "2")
     assert code == 0
     results = {row["id"]: row for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
@@ -128,7 +126,7 @@ def other_store(tmp_path):
     ({"--embeddings": "{other_store}"}, [], "fingerprint"),
     ({"--input": "{tmp}/nothing-*.txt"}, [], "no input files match"),
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
-    ({}, ["--window", "8", "--overlap", "8"], "--window/--overlap"),
+    ({}, ["--chunk", "8", "--overlap", "8"], "--chunk/--overlap"),
     ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
 ], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
         "tagger.keras saved apart from tagger.json", "vectors of another shape",
@@ -215,6 +213,7 @@ def make_broken_inputs(tmp, model, store):
     (tmp / "earlier" / "r-errors-00000-of-00002.jsonl").write_text("")
 
 
+@pytest.mark.slow
 def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(
         tmp_path, ewt_slices, upos_model, subset_store, capsys):  # noqa: F811
     from beamtagger.embedding_store import EmbeddingStore
@@ -274,6 +273,35 @@ def test_dataflow_graph_puts_the_accelerator_hint_on_the_tagger_step_only(accele
             == accelerator.encode())
 
 
+def test_dataflow_graph_puts_the_model_handlers_accelerator_hint_on_run_inference_only():
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.transforms import TaggerModelHandler
+
+    accelerator = "type:nvidia-l4;count:1;install-nvidia-driver"
+    options = PipelineOptions([
+        "--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+        "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth",
+        "--setup_file", str(REPO_ROOT / "setup.py")])
+    pipeline = beam.Pipeline(options=options)
+    _ = (pipeline | beam.io.ReadFromText("gs://beamtagger-test/in/*.txt", validate=False)
+         | "Tag" >> RunInference(TaggerModelHandler(accelerator=accelerator))
+         | beam.Map(lambda result: " ".join(result.inference.labels))
+         | beam.io.WriteToText("gs://beamtagger-test/out/r"))
+    result = pipeline.run()
+    components = result.job.proto_pipeline.components
+    hinted = {t.unique_name: components.environments[t.environment_id].resource_hints[
+                  "beam:resources:accelerator:v1"]
+              for t in components.transforms.values()
+              if t.environment_id and "beam:resources:accelerator:v1" in
+              components.environments[t.environment_id].resource_hints}
+    # RunInference puts the handler's hints on its inference step; reading, batching and
+    # writing stay on CPU workers (Dataflow right fitting).
+    assert hinted == {"Tag/BeamML_RunInference": accelerator.encode()}
+
+
 @pytest.mark.parametrize("runner_args, spreads", [
     ([], False),
     (["--direct_running_mode=multi_processing", "--direct_num_workers=2"], True),
@@ -309,3 +337,18 @@ def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkey
     assert tagger_threads(None, 2) == 4 and tagger_threads(None, 16) == 1
     assert tagger_threads(None, 1) is None        # one process: TensorFlow's default
     assert tagger_threads(0, 2) is None and tagger_threads(3, 2) == 3
+
+
+def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):
+    # Before issue #11 a --streaming run wrote 1 of these 12 records: the partial batches
+    # waited for a window-end flush that came after the watermark had passed on.
+    source = REPO_ROOT / "beamtagger" / "data" / "example.txt"
+    prefix = str(tmp_path / "streamed")
+    code, _, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                       tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                       "--chunk", "8", "--overlap", "2", "--streaming")
+    assert code == 0, err
+    records = read_jsonl(prefix + "-[0-9]*-of-*.jsonl")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    assert len(records) == len(lines) == 12  # line 7 is empty: a record without tokens
+    assert sum(1 for row in records if row["tokens"]) == 11

@@ -5,72 +5,9 @@ import zipfile
 import pytest
 
 from beamtagger.pipeline import cli
+from beamtagger.tests.conftest import conll_slice
 
 pytest.importorskip("tensorflow")
-
-
-def conllu_slice(source, out, sentences):
-    """The first ``sentences`` sentences of a CoNLL-U file, written to ``out``."""
-    kept, lines = 0, []
-    with open(source, encoding="utf-8") as handle:
-        for line in handle:
-            lines.append(line)
-            if not line.strip():
-                kept += 1
-                if kept == sentences:
-                    break
-    out.write_text("".join(lines), encoding="utf-8")
-    return str(out)
-
-
-def conll_slice(source, out, sentences):
-    return conllu_slice(source, out, sentences)  # blank line ends a sentence in both formats
-
-
-# evaluate_command_test imports these fixtures, which registers them a second time; the
-# cache keeps the store import and the training run to once per process.
-_BUILT = {}
-
-
-def _once(key, build):
-    if key not in _BUILT:
-        _BUILT[key] = build()
-    return _BUILT[key]
-
-
-@pytest.fixture(scope="session")
-def subset_store(shared_data, tmp_path_factory):
-    def build():
-        from beamtagger.embedding_import import import_embeddings
-
-        path = tmp_path_factory.mktemp("stores") / "glove-subset"
-        import_embeddings(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", path)
-        return str(path)
-    return _once("store", build)
-
-
-@pytest.fixture(scope="session")
-def ewt_slices(shared_data, tmp_path_factory):
-    def build():
-        folder = tmp_path_factory.mktemp("ewt")
-        ewt = shared_data / "ud-english-ewt"
-        return (conllu_slice(ewt / "en_ewt-ud-train.conllu", folder / "train.conllu", 300),
-                conllu_slice(ewt / "en_ewt-ud-dev.conllu", folder / "dev.conllu", 60))
-    return _once("ewt", build)
-
-
-@pytest.fixture(scope="session")
-def upos_model(ewt_slices, subset_store, tmp_path_factory):
-    def build():
-        out = tmp_path_factory.mktemp("models") / "upos"
-        train, dev = ewt_slices
-        code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conllu",
-                         "--embeddings", subset_store, "--out", str(out), "--epochs", "4",
-                         "--units", "16", "--projection", "24", "--batch-tokens", "512",
-                         "--learning-rate", "0.01"])
-        assert code == 0
-        return out
-    return _once("upos", build)
 
 
 def test_train_writes_a_small_self_describing_model(upos_model, subset_store, capsys):

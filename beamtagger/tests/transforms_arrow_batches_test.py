@@ -6,7 +6,6 @@ import pytest
 from apache_beam.runners import pipeline_context
 
 from beamtagger.model.features import TokenFeaturizer
-from beamtagger.tests.train_command_test import subset_store  # noqa: F401  (fixture)
 from beamtagger.transforms.arrow_batches import (ArrowRecordBatchCoder, build_record_batch,
                                                  model_inputs)
 from beamtagger.transforms.attach_vectors import AttachVectors
@@ -16,7 +15,7 @@ SEGMENTS = [
     Segment("a.txt:1", ("The", "cat", "sat", "."), "a.txt:1", (0, 4, 8, 11), (3, 7, 11, 12),
             {"lang": "en"}),
     Segment("a.txt:2", ("Qzxwv", "2021"), "a.txt:2", (0, 6), (5, 10)),
-    Segment("long", ("w1", "w2", "w3"), window=1, num_windows=4, keep_start=1, keep_end=2),
+    Segment("long", ("w1", "w2", "w3"), chunk=1, num_chunks=4, keep_start=1, keep_end=2),
 ]
 
 
@@ -50,7 +49,7 @@ def test_batch_holds_padded_vectors_and_feature_ids_of_every_token(store, dtype)
     rows = batch.to_pylist()
     assert rows[0]["tokens"] == ["The", "cat", "sat", "."] and rows[0]["starts"] == [0, 4, 8, 11]
     assert rows[0]["fields"] == '{"lang": "en"}' and rows[1]["fields"] is None
-    assert rows[2]["starts"] == [] and (rows[2]["window"], rows[2]["keep_end"]) == (1, 2)
+    assert rows[2]["starts"] == [] and (rows[2]["chunk"], rows[2]["keep_end"]) == (1, 2)
 
 
 def test_coder_round_trips_a_batch_and_reads_tensors_without_copying(store):

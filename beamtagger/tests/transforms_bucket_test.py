@@ -1,8 +1,10 @@
 """BucketByLength: token budget, fine buckets (padding efficiency on EWT), streaming flushes."""
 import apache_beam as beam
+import pytest
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.testing import test_stream
 from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import window
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
@@ -45,12 +47,14 @@ def test_bounded_batches_never_mix_windows():
 
     stamped = [TimestampedValue(segment(4, f"t{t}-"), t) for t in (1, 2, 3, 61, 62)]
     with beam.Pipeline() as p:
-        batches = (p | beam.Create(stamped) | beam.WindowInto(window.FixedWindows(60))
+        batches = (p | beam.Create(stamped).with_output_types(Segment)
+                   | beam.WindowInto(window.FixedWindows(60))
                    | BucketByLength(max_batch_tokens=400))
         ids_per_batch = batches | beam.Map(lambda b: sorted(s.key for s in b))
         assert_that(ids_per_batch, equal_to([["t1-4", "t2-4", "t3-4"], ["t61-4", "t62-4"]]))
 
 
+@pytest.mark.slow
 def test_padding_efficiency_on_ewt_train_is_at_least_095(shared_data):
     sentences = list(read_conllu(shared_data / "ud-english-ewt" / "en_ewt-ud-train.conllu"))
     assert len(sentences) > 10_000
@@ -70,25 +74,90 @@ def test_padding_efficiency_on_ewt_train_is_at_least_095(shared_data):
         assert_that(shapes, check)
 
 
-def test_streaming_partial_batches_flush_after_the_buffering_time():
-    class FakeClock:
-        def __call__(self):
-            return 0.0
+def assert_streaming_batches(stream, expected, windowing=None, **bucket_options):
+    """``expected``: [(sorted keys of a batch, its window's start, None in the global window)]."""
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        segments = p | stream
+        if windowing is not None:
+            segments = segments | beam.WindowInto(windowing[0], allowed_lateness=windowing[1])
+        batches = segments | BucketByLength(**bucket_options)
+        described = batches | beam.Map(
+            lambda b, w=beam.DoFn.WindowParam: (
+                sorted(s.key for s in b),
+                float(w.start) if isinstance(w, window.IntervalWindow) else None))
+        assert_that(described, equal_to(expected))
 
+
+def test_streaming_partial_batches_flush_after_the_buffering_time_of_the_test_stream_clock():
     stream = (test_stream.TestStream()
               .advance_watermark_to(Timestamp(0))
-              .add_elements([TimestampedValue(segment(5, "a"), 1), TimestampedValue(segment(5, "b"), 2)])
+              .add_elements([TimestampedValue(segment(5, "a"), 1),
+                             TimestampedValue(segment(5, "b"), 2)])
               .advance_processing_time(30)
               .add_elements([TimestampedValue(segment(5, "c"), 3)])
               .advance_processing_time(30)
               .advance_watermark_to_infinity())
-    options = StandardOptions(streaming=True)
-    with beam.Pipeline(options=options) as p:
-        batches = (p | stream
-                   | BucketByLength(max_batch_tokens=1000, max_buffering_secs=10, clock=FakeClock())
-                   | beam.Map(lambda b: sorted(s.key for s in b)))
-        # The budget (200 segments of 5 tokens) is never reached: only the buffering timer flushes.
-        assert_that(batches, equal_to([["a5", "b5"], ["c5"]]))
+    # The budget (200 segments of 5 tokens) is never reached: the buffering time flushes, as
+    # TestStream's processing time says (no fake clock).
+    assert_streaming_batches(stream, [
+        (["a5", "b5"], None), (["c5"], None)], max_batch_tokens=1000, max_buffering_secs=10)
+
+
+def test_streaming_without_processing_time_flushes_everything_when_the_input_ends():
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(Timestamp(0))
+              .add_elements([TimestampedValue(segment(5, "a"), 1)])
+              .add_elements([TimestampedValue(segment(5, "b"), 2),
+                             TimestampedValue(segment(3, "c"), 2)])
+              .advance_watermark_to_infinity())
+    assert_streaming_batches(stream, [
+        (["a5", "b5"], None), (["c3"], None)], max_batch_tokens=1000, max_buffering_secs=10)
+
+
+def test_streaming_batches_in_fixed_windows_keep_each_segment_in_its_own_window():
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(Timestamp(0))
+              .add_elements([TimestampedValue(segment(4, "a"), 1),
+                             TimestampedValue(segment(4, "b"), 59)])
+              .add_elements([TimestampedValue(segment(4, "c"), 61)])
+              .advance_watermark_to_infinity())
+    assert_streaming_batches(stream, [(["a4", "b4"], 0.0), (["c4"], 60.0)],
+                             (window.FixedWindows(60), 0), max_batch_tokens=1000,
+                             max_buffering_secs=5)
+
+
+def test_streaming_late_segments_are_batched_not_dropped():
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(Timestamp(0))
+              .add_elements([TimestampedValue(segment(4, "a"), 1)])
+              .advance_processing_time(10)
+              .advance_watermark_to(Timestamp(200))
+              # Behind the watermark: its window [0, 60) has closed.
+              .add_elements([TimestampedValue(segment(4, "late"), 30)])
+              .advance_processing_time(10)
+              .advance_watermark_to_infinity())
+    assert_streaming_batches(stream, [(["a4"], 0.0), (["late4"], 0.0)],
+                             (window.FixedWindows(60), 0), max_batch_tokens=1000,
+                             max_buffering_secs=5)
+
+
+def test_streaming_batches_respect_the_token_budget():
+    stream = (test_stream.TestStream()
+              .advance_watermark_to(Timestamp(0))
+              .add_elements([TimestampedValue(segment(10, f"r{i}-"), i) for i in range(7)])
+              .advance_watermark_to_infinity())
+    # 3 segments of 10 tokens a batch; the pane is cut in arrival order.
+    assert_streaming_batches(stream, [(["r0-10", "r1-10", "r2-10"], None),
+                                      (["r3-10", "r4-10", "r5-10"], None), (["r6-10"], None)],
+                             max_batch_tokens=30, max_buffering_secs=5)
+
+
+def test_sessions_are_refused_in_streaming():
+    import pytest
+    with pytest.raises(ValueError, match="non-merging windows"):
+        with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+            _ = (p | beam.Create([segment(3)]) | beam.WindowInto(window.Sessions(10))
+                 | BucketByLength(max_buffering_secs=1))
 
 
 def test_a_bundle_holds_at_most_max_buffered_tokens_and_sends_out_its_fullest_batch():
@@ -119,3 +188,14 @@ def test_max_buffered_tokens_below_the_budget_is_refused():
     import pytest
     with pytest.raises(ValueError, match="max_buffered_tokens"):
         BucketByLength(max_batch_tokens=100, max_buffered_tokens=50)
+
+
+def test_beams_type_check_refuses_a_text_record_passed_into_bucket_by_length():
+    import pytest
+    from apache_beam.typehints.decorators import TypeCheckError
+
+    from beamtagger.transforms import TextRecord
+
+    with pytest.raises(TypeCheckError, match="BucketByLength.*Segment.*TextRecord"):
+        with beam.Pipeline() as p:
+            _ = p | beam.Create([TextRecord("a", "some text")]) | BucketByLength()

@@ -76,7 +76,8 @@ def test_labels_equal_the_runner_and_outputs_keep_their_batch_window(store_and_m
                + [TimestampedValue(s, 70) for s in late])
     expected = expected_labels(early + late, store_path, model_dir)
     with beam.Pipeline() as p:
-        records = p | beam.Create(stamped) | beam.WindowInto(window.FixedWindows(60))
+        records = (p | beam.Create(stamped).with_output_types(Segment)
+                   | beam.WindowInto(window.FixedWindows(60)))
         out = tag_stage(records, store_path, model_dir, budget=20)
         assert_that(out.tagged | "Labels" >> beam.Map(lambda r: (r.id, r.labels)),
                     equal_to(list(expected.items())), label="labels")
@@ -145,6 +146,7 @@ def test_a_model_that_cannot_load_fails_where_the_runner_is_used(tmp_path):
         loading.runner
 
 
+@pytest.mark.slow
 def test_tagger_threads_set_tensorflows_thread_pools_in_a_fresh_worker(store_and_model):
     import subprocess
     import sys
@@ -159,3 +161,26 @@ def test_tagger_threads_set_tensorflows_thread_pools_in_a_fresh_worker(store_and
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "1"]
+
+
+def test_the_tag_stage_reports_runinference_style_metrics(tiny_tagger):
+    from beamtagger.transforms import TagText, TextRecord, counters
+
+    texts = ["the cat sat on the mat .", "dogs bark .", "a cat .", "the dogs sat ."]
+    pipeline = beam.Pipeline()
+    _ = (pipeline | beam.Create([TextRecord(str(i), t) for i, t in enumerate(texts)])
+         | TagText(**tiny_tagger.options, max_batch_tokens=8))
+    result = pipeline.run()
+    result.wait_until_finish()
+    distributions = counters.query_distributions(result)
+    counts = counters.query_counters(result)
+    # Budget 8: the 7-token record alone, 3-token ones two a batch, the 4-token one alone.
+    sizes = distributions["inference_request_batch_size"]
+    tokens = distributions["inference_request_batch_tokens"]
+    assert (sizes.count, sizes.sum, sizes.max) == (3, 4, 2) == (counts["batches"], 4, 2)
+    assert (tokens.count, tokens.sum, tokens.max) == (3, 17, 7)
+    assert distributions["inference_batch_latency_micro_secs"].count == 3
+    assert distributions["inference_batch_latency_micro_secs"].min > 0
+    assert distributions["load_model_latency_milli_secs"].count == 1
+    lines = counters.format_model_metrics(distributions)
+    assert lines[0].startswith("model load") and lines[1].startswith("batch latency")

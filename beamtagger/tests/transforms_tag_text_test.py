@@ -11,9 +11,8 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.corpus_readers import read_conllu
-from beamtagger.tests.train_command_test import ewt_slices, subset_store, upos_model  # noqa: F401
 from beamtagger.transforms import ReadRecords, TagText, TextRecord, TokenizedRecord, counters
-from beamtagger.transforms.windows import window_spans
+from beamtagger.transforms.chunks import chunk_spans
 
 pytest.importorskip("tensorflow")
 
@@ -52,7 +51,8 @@ def test_labels_equal_what_the_model_gives_directly_on_all_of_ewt_dev(
     assert counts["padded_slots"] == counts["tokens"]  # exact-length buckets: no padding here
 
 
-def test_a_100000_token_record_is_tagged_in_windows_and_stitched(shared_data, upos_model,
+@pytest.mark.slow
+def test_a_100000_token_record_is_tagged_in_chunks_and_stitched(shared_data, upos_model,
                                                                  subset_store, runner_and_store):
     from beamtagger.model.batching import pad_batch
     from beamtagger.model.encoding import encode_sentences
@@ -62,23 +62,23 @@ def test_a_100000_token_record_is_tagged_in_windows_and_stitched(shared_data, up
     long_record = TokenizedRecord.from_tokens("long", tokens, source="long")
     short_record = TokenizedRecord.from_tokens("short", tokens[:9], source="short")
 
-    # Expected: every window through the model directly, each token from its owning window.
-    spans = window_spans(len(tokens), 256, 64)
-    windows = [_Tokens(tokens[s.start:s.end]) for s in spans]
-    corpus = encode_sentences(windows, store, runner.spec.featurizer)
+    # Expected: every chunk through the model directly, each token from its owning chunk.
+    spans = chunk_spans(len(tokens), 256, 64)
+    chunks = [_Tokens(tokens[s.start:s.end]) for s in spans]
+    corpus = encode_sentences(chunks, store, runner.spec.featurizer)
     owned = []
     for chunk in range(0, len(spans), 64):
         indices = np.arange(chunk, min(chunk + 64, len(spans)))
         inputs, _, _ = pad_batch(corpus, indices, store)
         probs = runner.predict(inputs)
-        for i, window_probs in zip(indices, probs):
+        for i, chunk_probs in zip(indices, probs):
             s = spans[i]
-            owned.append(window_probs[s.keep_start - s.start:s.keep_end - s.start])
+            owned.append(chunk_probs[s.keep_start - s.start:s.keep_end - s.start])
     expected_labels, expected_scores = runner.spec.decode(np.concatenate(owned), len(tokens))
 
     with beam.Pipeline() as p:
         out = (p | beam.Create([long_record, short_record])
-               | TagText(model_dir=upos_model, store_path=subset_store, window=256, overlap=64))
+               | TagText(model_dir=upos_model, store_path=subset_store, chunk=256, overlap=64))
         assert_that(out.tagged | "Lengths" >> beam.Map(lambda r: (r.id, len(r.labels))),
                     equal_to([("long", 100_000), ("short", 9)]), label="lengths")
 
@@ -90,7 +90,7 @@ def test_a_100000_token_record_is_tagged_in_windows_and_stitched(shared_data, up
             np.testing.assert_allclose(record.scores, expected_scores, atol=1e-4)
         assert_that(out.tagged, check_long, label="stitched")
     counts = counters.query_counters(p.result)
-    assert counts["long_records"] == 1 and counts["windows"] == len(spans) == 521
+    assert counts["long_records"] == 1 and counts["chunks"] == len(spans) == 521
 
 
 class _Tokens:
@@ -118,7 +118,6 @@ def test_streaming_records_are_tagged_after_the_buffering_time(upos_model, subse
               .advance_watermark_to_infinity())
     with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
         out = (p | stream
-               | TagText(model_dir=upos_model, store_path=subset_store, max_buffering_secs=10,
-                         clock=lambda: 0.0))
+               | TagText(model_dir=upos_model, store_path=subset_store, max_buffering_secs=10))
         assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)),
                     equal_to(list(expected.items())))

@@ -5,14 +5,15 @@ transform              does                                                     
 =====================  ===========================================================  ===========
 ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters read_records
 Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
-SplitIntoWindows       long records -> overlapping windows; short ones pass whole   windows
+SplitIntoChunks        long records -> overlapping chunks; short ones pass whole    chunks
 BucketByLength         segments -> batches of one length bucket under a token budget bucket
 AttachVectors          batches -> pyarrow.RecordBatch of vectors and feature ids    attach_vectors
 TagBatches             RecordBatch -> labels and scores (the GPU-placeable stage)   tag
-StitchWindows          window results -> one TaggedRecord per long record           windows
+StitchChunks           chunk results -> one TaggedRecord per long record            chunks
 WriteResults           TaggedRecords -> JSON Lines / Parquet / CoNLL files          write_results
 WriteDeadLetters       DeadLetters -> PREFIX-errors-*.jsonl                         dead_letters
-TagText                Tokenize ... StitchWindows in one composite                  tag_text
+TagText                Tokenize ... StitchChunks in one composite                   tag_text
+TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
 =====================  ===========================================================  ===========
 
 Element types are in ``records``; the Arrow layout and coder in ``arrow_batches``; Beam
@@ -22,17 +23,18 @@ from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import BucketByLength
 from beamtagger.transforms.dead_letters import WriteDeadLetters
+from beamtagger.transforms.model_handler import TaggerModelHandler
 from beamtagger.transforms.read_records import ReadRecords
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TextRecord,
                                            TokenizedRecord)
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tag_text import TagText
 from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.windows import SplitIntoWindows, StitchWindows
+from beamtagger.transforms.chunks import SplitIntoChunks, StitchChunks
 from beamtagger.transforms.write_results import WriteResults
 
 __all__ = [
     "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
-    "Segment", "SplitIntoWindows", "StitchWindows", "TagBatches", "TagText", "TaggedRecord",
-    "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
+    "Segment", "SplitIntoChunks", "StitchChunks", "TagBatches", "TagText", "TaggedRecord",
+    "TaggerModelHandler", "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
 ]

@@ -13,7 +13,7 @@ extra_ids      fixed_shape_tensor(int32, [T])                  TokenFeaturizer.e
 feature_ids    fixed_shape_tensor(int32, [T, F])               TokenFeaturizer.feature_ids
 char_ids       fixed_shape_tensor(int32, [T, C])               TokenFeaturizer.char_ids
 key, id        string                                          record key (source) and id
-window ...     int32                                           window, num_windows, keep_start,
+chunk ...      int32                                           chunk, num_chunks, keep_start,
                                                                keep_end (see records.Segment)
 tokens         list<string>                                    the segment's tokens
 starts, ends   list<int32>                                     character offsets (whole records)
@@ -53,7 +53,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
                                      store, vector_dtype)
 
     list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
-    whole = [s.num_windows == 1 for s in segments]
+    whole = [s.num_chunks == 1 for s in segments]
     offset_lengths = np.where(whole, lengths, 0).astype(np.int32)
     offset_offsets = pa.array(np.concatenate([[0], np.cumsum(offset_lengths, dtype=np.int32)]),
                               pa.int32())
@@ -63,8 +63,8 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         **inputs.arrow_columns(),
         "key": pa.array([s.key for s in segments], pa.string()),
         "id": pa.array([s.id for s in segments], pa.string()),
-        "window": _int32([s.window for s in segments]),
-        "num_windows": _int32([s.num_windows for s in segments]),
+        "chunk": _int32([s.chunk for s in segments]),
+        "num_chunks": _int32([s.num_chunks for s in segments]),
         "keep_start": _int32([s.keep_start for s in segments]),
         "keep_end": _int32([s.keep_end for s in segments]),
         "tokens": pa.ListArray.from_arrays(list_offsets, pa.array(flat_tokens, pa.string())),

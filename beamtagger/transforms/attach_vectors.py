@@ -6,37 +6,44 @@ are paged in once per machine by the OS and never copied per thread. The model's
 TokenFeaturizer (NumPy only, no TensorFlow) computes the trainable-row ids here, on the CPU
 workers, so the tag stage receives ready tensors.
 """
-from typing import NamedTuple
+from typing import List, NamedTuple
 
 import apache_beam as beam
 import pyarrow as pa
+from apache_beam import typehints
 from apache_beam.utils import shared
 
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
-from beamtagger.transforms.records import DeadLetter, WindowResult, one_line
+from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
 
-WINDOWS = "windows"
+__all__ = ["AttachResult", "AttachVectors"]
+
+CHUNKS = "chunks"
 ERRORS = "errors"
 
 
 class AttachResult(NamedTuple):
     batches: beam.PCollection   # pa.RecordBatch
-    windows: beam.PCollection   # (key, WindowResult with an error) of failed windows
-    errors: beam.PCollection    # DeadLetter of records that fit one window
+    chunks: beam.PCollection    # (key, ChunkResult with an error) of failed chunks
+    errors: beam.PCollection    # DeadLetter of records that fit one chunk
 
 
+@typehints.with_input_types(List[Segment])
 class AttachVectors(beam.PTransform):
-    """list of Segments -> ``AttachResult(batches, windows, errors)``.
+    """list of Segments -> ``AttachResult(batches, chunks, errors)``.
 
     ``batches`` are ``pa.RecordBatch`` (see arrow_batches for the columns). A batch that fails
     to build is rebuilt record by record: a record that still fails is a dead letter (stage
-    "lookup" when the store lookup fails, else "featurize"), and a failed window of a long
-    record goes to ``windows`` for StitchWindows, which dead-letters the whole record.
+    "lookup" when the store lookup fails, else "featurize"), and a failed chunk of a long
+    record goes to ``chunks`` for StitchChunks, which dead-letters the whole record.
 
-    ``store_path``/``model_dir`` None mean the default store and the bundled model; the store
-    must match the model's binding (checked once per worker, BeamtaggerError otherwise).
-    ``vector_dtype`` "float16" halves the bytes a batch carries to GPU workers.
+    Args:
+      store_path: the embedding store (None: the default store). It must match the model's
+        binding (checked once per worker, BeamtaggerError otherwise).
+      model_dir: the tagger's model directory (None: the bundled model), for its featurizer.
+      vector_dtype: "float32", or "float16" to halve the bytes a batch carries to GPU workers.
+      allow_other_embeddings: accept a store whose fingerprint differs from the model's.
     """
 
     def __init__(self, store_path=None, model_dir=None, vector_dtype="float32",
@@ -52,8 +59,8 @@ class AttachVectors(beam.PTransform):
         out = batches | "LookUpVectors" >> beam.ParDo(_AttachVectorsFn(
             self._shared_store, self.store_path, self.model_dir, self.vector_dtype,
             self.allow_other_embeddings)).with_output_types(pa.RecordBatch).with_outputs(
-                WINDOWS, ERRORS, main="batches")
-        return AttachResult(out.batches, out[WINDOWS], out[ERRORS])
+                CHUNKS, ERRORS, main="batches")
+        return AttachResult(out.batches, out[CHUNKS], out[ERRORS])
 
 
 class _SharedStore:
@@ -106,9 +113,9 @@ class _AttachVectorsFn(beam.DoFn):
         except Exception:  # noqa: BLE001
             stage = "lookup"
         reason = one_line(f"{stage} failed: {error!r}")
-        if segment.num_windows > 1:
-            return beam.pvalue.TaggedOutput(WINDOWS, (segment.key, WindowResult(
-                segment.window, segment.num_windows, None, reason)))
+        if segment.num_chunks > 1:
+            return beam.pvalue.TaggedOutput(CHUNKS, (segment.key, ChunkResult(
+                segment.chunk, segment.num_chunks, None, reason)))
         counters.DEAD_LETTERS.inc()
         return beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
             str(segment.key), reason, " ".join(map(str, segment.tokens)), stage))

@@ -8,36 +8,42 @@ Two strategies, by how the input ends:
 * Bounded input (``max_buffering_secs=None``): batches are collected inside each bundle, one
   buffer per bucket length; when the buffers hold ``max_buffered_tokens`` (default 16
   budgets) the fullest goes out, and what is left is flushed in ``finish_bundle`` (as
-  BatchElements does). No shuffle, no state. Measured against the stateful DoFn below on EWT
-  train text (bench/throughput_bench.py, 2 cores): 205k tokens in-process 14.7 -> 11.3 s, 1M
-  tokens with two worker processes 43.6 -> 34.0 s. The stateful version held every segment until
-  the end of input and released all batches from one end-of-input timer bundle, so one worker
-  ran 91% of the model work; Beam also sized its state cache with objsize (1.6 s of 16.6
-  profiled).
+  BatchElements does). No shuffle, no state. Measured against a stateful DoFn (an earlier
+  design) on EWT train text (bench/throughput_bench.py, 2 cores): 205k tokens in-process
+  14.7 -> 11.3 s, 1M tokens with two worker processes 43.6 -> 34.0 s. The stateful version
+  held every segment until the end of input and released all batches from one end-of-input
+  timer bundle, so one worker ran 91% of the model work; Beam also sized its state cache with
+  objsize (1.6 s of 16.6 profiled).
 * Streaming (``max_buffering_secs`` set): segments are keyed by (length bucket, shard) and
-  collected by a stateful DoFn that emits a batch at the budget, when a partial batch has waited
-  ``max_buffering_secs``, and at the end of the window. Why not
-  ``GroupIntoBatches.WithShardedKey``: it has one batch size for every key, while a token budget
-  needs ``max_batch_tokens // length`` records for each length. The sharding is the same idea:
-  the shard is the worker thread, so one very common length is batched on every worker instead
-  of funnelling through one hot key.
+  grouped under a trigger that fires ``max_buffering_secs`` (processing time) after a pane's
+  first segment and when the input ends; each pane is cut into batches of one Beam window
+  each under the budget (see ``_BatchInPanes`` for why a trigger and not timers). Why
+  not ``GroupIntoBatches.WithShardedKey``: it has one batch size for every key, while a token
+  budget needs ``max_batch_tokens // length`` records for each length; and its buffering timer
+  is set from the wall clock. The sharding is the same idea: the shard is the worker thread,
+  so one very common length is batched on every worker instead of funnelling through one hot
+  key.
 
 Buckets are exact lengths up to 64 tokens and then ``2**(bit_length - 6)`` tokens wide (1/32
 to 1/64 of the length), so a batch pads at most ~3% of its slots while long, rarer lengths still
 fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_bucket_test.py).
 """
+import math
 import random
 import threading
-import time
+from typing import Any, List, Optional
 
 import apache_beam as beam
 from apache_beam import typehints
-from apache_beam.transforms.combiners import CountCombineFn
-from apache_beam.coders import coders
+from apache_beam.transforms import trigger, window
 from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
-from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec, TimerSpec,
-                                              on_timer)
+
+from beamtagger.transforms.records import Segment
+
+__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length"]
 
 from beamtagger import tagging_defaults
 
@@ -60,20 +66,33 @@ def bucket_length(length):
     return -(-length // width) * width
 
 
+# Output hints stay Any: a NamedTuple element type would make Beam encode the PCollection with
+# a schema RowCoder, which cannot describe the records' free-form ``fields`` dict.
+@typehints.with_input_types(Segment)
+@typehints.with_output_types(List[Any])
 class BucketByLength(beam.PTransform):
     """Segment -> list of Segments of one length bucket, with ``len(batch) x bucket <= budget``.
 
-    ``max_buffering_secs`` (streaming) bounds how long a partial batch waits; ``None`` waits for
-    the budget, the end of the bundle or ``max_buffered_tokens`` (bounded input: the tokens a
-    bundle may hold before its fullest partial batch goes out; default 16 budgets). ``clock`` is
-    for tests (TestStream's processing time).
+    Batches never mix Beam windows; each is stamped inside its window.
+
+    Args:
+      max_batch_tokens: the token budget: padded slots (batch size x bucket length) of a batch.
+        A segment longer than the budget goes out alone.
+      max_buffering_secs: streaming: how long (processing time, as the runner keeps it) a
+        partial batch may wait for more segments of its length; rounded up to whole
+        seconds. None: bounded input, batches are collected within each bundle.
+      max_buffered_tokens: bounded input: the tokens a bundle may hold before its fullest
+        partial batch goes out (default 16 budgets).
     """
 
-    def __init__(self, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS, max_buffering_secs=None,
-                 clock=time.time, max_buffered_tokens=None):
+    def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+                 max_buffering_secs: Optional[float] = None,
+                 max_buffered_tokens: Optional[int] = None):
         super().__init__()
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
+        if max_buffering_secs is not None and max_buffering_secs <= 0:
+            raise ValueError(f"max_buffering_secs must be positive, not {max_buffering_secs}")
         self.max_batch_tokens = max_batch_tokens
         self.max_buffered_tokens = (BUFFERED_BATCHES * max_batch_tokens
                                     if max_buffered_tokens is None else max_buffered_tokens)
@@ -81,19 +100,17 @@ class BucketByLength(beam.PTransform):
             raise ValueError(f"max_buffered_tokens ({self.max_buffered_tokens}) must be at least "
                              f"max_batch_tokens ({max_batch_tokens})")
         self.max_buffering_secs = max_buffering_secs
-        self.clock = clock
 
     def expand(self, segments):
-        if not self.max_buffering_secs:
+        if self.max_buffering_secs is None:
             return segments | "CollectBatches" >> beam.ParDo(
-                _CollectBatchesInBundleFn(self.max_batch_tokens, self.max_buffered_tokens))
+                _CollectBatchesInBundleFn(self.max_batch_tokens, self.max_buffered_tokens)
+            ).with_output_types(List[Any])
         return (
             segments
             | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
-                typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
-            | "CollectBatches" >> beam.ParDo(
-                _CollectBatchesWithBufferingFn(
-                    self.max_batch_tokens, self.max_buffering_secs, self.clock)))
+                typehints.Tuple[typehints.Tuple[int, int], Any])
+            | "CollectBatches" >> _BatchInPanes(self.max_batch_tokens, self.max_buffering_secs))
 
 
 def _key_by_length(segment):
@@ -148,54 +165,93 @@ def _in_window(batch, window):
     return WindowedValue(batch, window.max_timestamp(), (window,))
 
 
-class _CollectBatchesWithBufferingFn(beam.DoFn):
-    """Streaming: flushes at the budget, after ``max_buffering_secs`` and at window end.
+class _BatchInPanes(beam.PTransform):
+    """Streaming: (key, Segment) -> batches, grouped under a processing-time trigger.
 
-    A separate DoFn because a processing-time timer in a pipeline makes Beam's DirectRunner
-    leave the fast FnApiRunner for the BundleBasedDirectRunner (direct_runner.py,
-    _FnApiRunnerSupportVisitor), so batch jobs must not declare one.
+    Why a trigger and not a stateful DoFn with timers (what this was until issue #11): a DoFn
+    cannot read the runner's processing time, so a timer "``max_buffering_secs`` from now" had
+    to be set from the wall clock (as GroupIntoBatches does, with its ``clock`` argument). Under
+    TestStream the DirectRunner's processing time starts at 0 and moves only with
+    ``advance_processing_time``, so that timer never fired; and the window-end flush fired after
+    the watermark had already passed on downstream, because Beam's Python DirectRunner does not
+    hold the watermark for a DoFn's timers (``direct_userstate.py``: "add corresponding
+    watermark holds"), so an ``assert_that`` downstream saw an empty, finished window. A
+    trigger's processing time comes from the runner (TestStream's clock, or the real one), and
+    a GroupByKey holds the watermark at its earliest buffered element until its pane is out, on
+    every runner.
+
+    Segments are grouped in the global window, so no record is ever dropped here as late
+    (tagging is element-wise; whether a late record counts is for the user's own aggregations
+    to decide), each carrying its own window. A pane goes out ``max_buffering_secs`` after its
+    first segment and when the input ends; it is cut into batches of one window each, under
+    the token budget, stamped with their earliest segment's timestamp and put back under the
+    input's windowing strategy (window fn, trigger, allowed lateness), so downstream sees the
+    user's windows and trigger, not ours.
     """
-    SEGMENTS = BagStateSpec("segments", coders.FastPrimitivesCoder())
-    COUNT = CombiningValueStateSpec("count", coders.VarIntCoder(), CountCombineFn())
-    WINDOW_END = TimerSpec("window_end", TimeDomain.WATERMARK)
-    BUFFERING_END = TimerSpec("buffering_end", TimeDomain.REAL_TIME)
 
-    def __init__(self, max_batch_tokens, max_buffering_secs, clock):
+    def __init__(self, max_batch_tokens, max_buffering_secs):
+        super().__init__()
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
-        self.clock = clock
 
-    def process(self, element, window=beam.DoFn.WindowParam,
-                segments=beam.DoFn.StateParam(SEGMENTS), count=beam.DoFn.StateParam(COUNT),
-                window_end=beam.DoFn.TimerParam(WINDOW_END),
-                buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
-        (length, _), segment = element
-        window_end.set(window.max_timestamp())
-        segments.add(segment)
-        count.add(1)
-        size = count.read()
-        if size == 1:
-            buffering_end.set(self.clock() + self.max_buffering_secs)
-        if size >= max(1, self.max_batch_tokens // length):
-            buffering_end.clear()
-            yield from _flush(segments, count)
-
-    @on_timer(WINDOW_END)
-    def on_window_end(self, segments=beam.DoFn.StateParam(SEGMENTS),
-                      count=beam.DoFn.StateParam(COUNT),
-                      buffering_end=beam.DoFn.TimerParam(BUFFERING_END)):
-        buffering_end.clear()
-        yield from _flush(segments, count)
-
-    @on_timer(BUFFERING_END)
-    def on_buffering_end(self, segments=beam.DoFn.StateParam(SEGMENTS),
-                         count=beam.DoFn.StateParam(COUNT)):
-        yield from _flush(segments, count)
+    def expand(self, keyed):
+        windowing = keyed.windowing
+        if windowing.windowfn.is_merging():
+            raise ValueError(
+                "BucketByLength (streaming) needs non-merging windows such as FixedWindows or "
+                f"GlobalWindows, not {type(windowing.windowfn).__name__}: segments are grouped "
+                "by length, not by the key that sessions are merged on")
+        # Whole seconds: Beam's trigger protocol reads the delay back as delay_millis // 1000
+        # (trigger.AfterProcessingTime.from_runner_api), so 0.5 would become 0.
+        panes = trigger.AfterWatermark(early=trigger.Repeatedly(
+            trigger.AfterProcessingTime(math.ceil(self.max_buffering_secs))))
+        return (
+            keyed
+            | "WithWindow" >> beam.MapTuple(_with_window).with_output_types(
+                typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
+            | "BufferForBatching" >> beam.WindowInto(
+                window.GlobalWindows(), trigger=panes,
+                accumulation_mode=trigger.AccumulationMode.DISCARDING,
+                timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
+            | "GroupPanes" >> beam.GroupByKey()
+            | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
+                                             ).with_output_types(List[Any])
+            | "RestoreWindowing" >> beam.WindowInto(windowing))
 
 
-def _flush(segments, count):
-    batch = list(segments.read())
-    segments.clear()
-    count.clear()
-    if batch:
-        yield batch
+def _with_window(key, segment, timestamp=beam.DoFn.TimestampParam,
+                 window=beam.DoFn.WindowParam):
+    return key, (segment, timestamp.micros, window)
+
+
+class _CutPaneFn(beam.DoFn):
+    """(key, pane of (Segment, timestamp, window)) -> timestamped batches of one window each,
+    of at most ``max_batch_tokens // length`` segments.
+
+    It declares a processing-time timer and never sets it: Beam's DirectRunner runs a pipeline
+    with such a timer on its BundleBasedDirectRunner (direct_runner.py,
+    ``_FnApiRunnerSupportVisitor``), the one of its runners that gives triggers a clock; the
+    FnApiRunner it otherwise picks has none and fails on ``AfterProcessingTime``
+    (``trigger.create_trigger_driver`` without a clock). Other runners ignore the unused timer.
+    """
+    _DIRECT_RUNNER_NEEDS_A_CLOCK = TimerSpec("unused", TimeDomain.REAL_TIME)
+
+    def __init__(self, max_batch_tokens):
+        self.max_batch_tokens = max_batch_tokens
+
+    def process(self, pane, unused=beam.DoFn.TimerParam(_DIRECT_RUNNER_NEEDS_A_CLOCK)):
+        (length, _), entries = pane
+        size = max(1, self.max_batch_tokens // length)
+        by_window = {}
+        for segment, micros, segment_window in entries:
+            by_window.setdefault(segment_window, []).append((micros, segment))
+        for in_window in by_window.values():
+            for start in range(0, len(in_window), size):
+                part = in_window[start:start + size]
+                yield window.TimestampedValue(
+                    [segment for _, segment in part],
+                    Timestamp(micros=min(micros for micros, _ in part)))
+
+    @on_timer(_DIRECT_RUNNER_NEEDS_A_CLOCK)
+    def _never_set(self):
+        pass

@@ -7,6 +7,9 @@ batch (``inc(n)``), not per token.
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
+__all__ = ["NAMESPACE", "format_model_metrics", "format_summary", "padding_efficiency",
+           "query_counters", "query_distributions"]
+
 NAMESPACE = "beamtagger"
 
 RECORDS_READ = Metrics.counter(NAMESPACE, "records_read")        # by ReadRecords, bad ones too
@@ -16,12 +19,23 @@ BATCHED_TOKENS = Metrics.counter(NAMESPACE, "batched_tokens")    # real tokens s
 PADDED_SLOTS = Metrics.counter(NAMESPACE, "padded_slots")        # B x T summed over batches
 OOV_TOKENS = Metrics.counter(NAMESPACE, "oov_tokens")            # tokens without a stored vector
 BATCHES = Metrics.counter(NAMESPACE, "batches")
-LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into windows
-WINDOWS = Metrics.counter(NAMESPACE, "windows")                  # windows cut from long records
+LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into chunks
+CHUNKS = Metrics.counter(NAMESPACE, "chunks")                    # chunks cut from long records
 DEAD_LETTERS = Metrics.counter(NAMESPACE, "dead_letters")
 
+# The tag stage's model metrics, under the names Beam's RunInference gives the same things
+# (apache_beam/ml/inference/base.py, _MetricsCollector), so dashboards built for RunInference
+# read TagBatches too. Batch size in tokens has no RunInference counterpart.
+LOAD_MODEL_LATENCY_MILLI_SECS = Metrics.distribution(NAMESPACE, "load_model_latency_milli_secs")
+INFERENCE_BATCH_LATENCY_MICRO_SECS = Metrics.distribution(
+    NAMESPACE, "inference_batch_latency_micro_secs")
+INFERENCE_REQUEST_BATCH_SIZE = Metrics.distribution(NAMESPACE, "inference_request_batch_size")
+INFERENCE_REQUEST_BATCH_TOKENS = Metrics.distribution(NAMESPACE, "inference_request_batch_tokens")
+NUM_INFERENCES = Metrics.counter(NAMESPACE, "num_inferences")          # records through the model
+FAILED_BATCHES = Metrics.counter(NAMESPACE, "failed_batches_counter")  # retried record by record
+
 COUNTER_NAMES = ("records_read", "records_tagged", "dead_letters", "tokens", "batched_tokens",
-                 "padded_slots", "oov_tokens", "batches", "long_records", "windows")
+                 "padded_slots", "oov_tokens", "batches", "long_records", "chunks")
 
 
 def query_counters(result):
@@ -33,6 +47,30 @@ def query_counters(result):
         value = metric.committed if metric.committed is not None else metric.attempted
         counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + (value or 0)
     return counts
+
+
+def query_distributions(result):
+    """{distribution name: DistributionResult} of a finished pipeline's beamtagger distributions."""
+    found = {}
+    metrics = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for metric in metrics["distributions"]:
+        value = metric.committed if metric.committed is not None else metric.attempted
+        if value is not None and value.count:
+            found[metric.key.metric.name] = value
+    return found
+
+
+def format_model_metrics(distributions):
+    """Summary lines for the model's load and batch latencies (none when not reported)."""
+    lines = []
+    load = distributions.get("load_model_latency_milli_secs")
+    if load is not None:
+        lines.append(f"model load       {load.max / 1000:>12.1f} s")
+    latency = distributions.get("inference_batch_latency_micro_secs")
+    if latency is not None:
+        lines.append(f"batch latency    {latency.mean / 1000:>12.1f} ms  (max "
+                     f"{latency.max / 1000:,.1f} ms over {latency.count:,} batches)")
+    return lines
 
 
 def padding_efficiency(counts):
@@ -53,7 +91,7 @@ def format_summary(counts, seconds):
         f"batches          {counts['batches']:>12,}",
         f"padded slots     {counts['padded_slots']:>12,}  "
         f"(padding efficiency {padding_efficiency(counts):.3f})",
-        f"long records     {counts['long_records']:>12,}  ({counts['windows']:,} windows)",
+        f"long records     {counts['long_records']:>12,}  ({counts['chunks']:,} chunks)",
         f"wall time        {seconds:>12.1f} s  ({rate:,.0f} tokens/s)",
     ]
     return lines

@@ -7,6 +7,10 @@ with the results this accounts for every input record.
 """
 import apache_beam as beam
 
+from beamtagger.transforms.records import DeadLetter
+
+__all__ = ["WriteDeadLetters", "errors_prefix"]
+
 ERRORS_SUFFIX = "-errors"
 
 
@@ -14,6 +18,7 @@ def errors_prefix(output_prefix):
     return output_prefix + ERRORS_SUFFIX
 
 
+@beam.typehints.with_input_types(DeadLetter)
 class WriteDeadLetters(beam.PTransform):
     """Writes DeadLetters as JSON Lines under ``errors_prefix(output_prefix)``."""
 

@@ -90,11 +90,11 @@ class TaggedRecord(NamedTuple):
 
 
 class Segment(NamedTuple):
-    """At most one window of tokens of one record: the unit that is batched and tagged.
+    """At most one chunk of tokens of one record: the unit that is batched and tagged.
 
-    A record that fits one window travels whole (``num_windows == 1``, offsets and fields
-    included). A longer record is cut into ``num_windows`` overlapping windows that carry only
-    their tokens; tokens ``[keep_start, keep_end)`` of a window (relative to it) are the ones
+    A record that fits one chunk travels whole (``num_chunks == 1``, offsets and fields
+    included). A longer record is cut into ``num_chunks`` overlapping chunks that carry only
+    their tokens; tokens ``[keep_start, keep_end)`` of a chunk (relative to it) are the ones
     it is most central for, and their label probabilities are what it contributes.
     """
     key: str
@@ -103,20 +103,20 @@ class Segment(NamedTuple):
     starts: Tuple[int, ...] = ()
     ends: Tuple[int, ...] = ()
     fields: Optional[dict] = None
-    window: int = 0
-    num_windows: int = 1
+    chunk: int = 0
+    num_chunks: int = 1
     keep_start: int = 0
     keep_end: int = 0
 
     @property
     def is_whole_record(self):
-        return self.num_windows == 1
+        return self.num_chunks == 1
 
 
-class WindowResult(NamedTuple):
-    """What one window of a long record contributes: probs (keep_end - keep_start, L) or an error."""
-    window: int
-    num_windows: int
+class ChunkResult(NamedTuple):
+    """What one chunk of a long record contributes: probs (keep_end - keep_start, L) or an error."""
+    chunk: int
+    num_chunks: int
     probs: Optional[object] = None   # float32 numpy array
     error: str = ""
 

@@ -8,7 +8,7 @@ memory on demand, so several SDK processes can share one GPU instead of the firs
 all. ``TagText(accelerator=...)`` puts the accelerator resource hint on this stage only.
 
 A batch the model fails on is retried record by record; a record that still fails becomes a
-dead letter (a window of a long record is reported to StitchWindows, which dead-letters the
+dead letter (a chunk of a long record is reported to StitchChunks, which dead-letters the
 whole record).
 """
 import collections
@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import threading
+import time
 from concurrent import futures
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 import pyarrow as pa
@@ -28,28 +29,35 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
-from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult, one_line
+from beamtagger.transforms.records import ChunkResult, DeadLetter, TaggedRecord, one_line
 
-WINDOWS = "windows"
+__all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
+
+CHUNKS = "chunks"
 ERRORS = "errors"
 
 
 class TagResult(NamedTuple):
-    tagged: beam.PCollection    # TaggedRecord of records that fit one window
-    windows: beam.PCollection   # (key, WindowResult) for StitchWindows
+    tagged: beam.PCollection    # TaggedRecord of records that fit one chunk
+    chunks: beam.PCollection    # (key, ChunkResult) for StitchChunks
     errors: beam.PCollection    # DeadLetter
 
 
+@beam.typehints.with_input_types(pa.RecordBatch)
 class TagBatches(beam.PTransform):
-    """``pa.RecordBatch`` -> TaggedRecords, window results and dead letters.
+    """``pa.RecordBatch`` -> ``TagResult(tagged, chunks, errors)``: TaggedRecords, chunk
+    results of long records (for StitchChunks) and dead letters.
 
-    ``model_dir`` None means the bundled model. ``progress_every_secs`` prints a progress line
-    (local runs). ``threads``: TensorFlow's intra- and inter-op threads in each worker process
-    (None: TensorFlow's default, every core); with several worker processes on one machine,
-    cores / processes keeps them from competing for the same cores.
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model).
+      progress_every_secs: print a progress line this often (local runs; None: never).
+      threads: TensorFlow's intra- and inter-op threads in each worker process (None:
+        TensorFlow's default, every core); with several worker processes on one machine,
+        cores / processes keeps them from competing for the same cores.
     """
 
-    def __init__(self, model_dir=None, progress_every_secs=None, threads=None):
+    def __init__(self, model_dir: Optional[str] = None,
+                 progress_every_secs: Optional[float] = None, threads: Optional[int] = None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
@@ -60,8 +68,8 @@ class TagBatches(beam.PTransform):
         out = batches | "RunTagger" >> beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             self.threads)
-        ).with_input_types(pa.RecordBatch).with_outputs(WINDOWS, ERRORS, main="tagged")
-        return TagResult(out.tagged, out[WINDOWS], out[ERRORS])
+        ).with_input_types(pa.RecordBatch).with_outputs(CHUNKS, ERRORS, main="tagged")
+        return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 
 def configure_tensorflow(threads=None):
@@ -97,15 +105,19 @@ class _SharedRunner:
 
     def __init__(self, model_dir, threads=None):
         self._loaded = futures.Future()
+        self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
+        self._load_reported = threading.Lock()
         threading.Thread(target=self._load, args=(model_dir, threads), daemon=True,
                          name="beamtagger-load-tagger").start()
 
     def _load(self, model_dir, threads):
+        started = time.perf_counter()
         try:
             from beamtagger.model.inference import TaggerRunner
             configure_tensorflow(threads)
             runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
             runner.warm_up()
+            self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
             self._loaded.set_exception(error)
@@ -114,10 +126,16 @@ class _SharedRunner:
     def runner(self):
         return self._loaded.result()
 
+    def report_load_once(self):
+        """Adds the load latency to the metrics of the calling DoFn thread, once per process:
+        the loading thread has no Beam metrics container of its own."""
+        if self.load_milli_secs is not None and self._load_reported.acquire(blocking=False):
+            counters.LOAD_MODEL_LATENCY_MILLI_SECS.update(self.load_milli_secs)
+
 
 class _InFlight(NamedTuple):
     batch: pa.RecordBatch
-    probs: futures.Future
+    probs: futures.Future   # (probs, micro seconds the model took)
     window: object
     timestamp: object
 
@@ -154,7 +172,8 @@ class _TagFn(beam.DoFn):
         self._in_flight.clear()
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        probs = self._predictor.submit(self._holder.runner.predict, self._model_inputs(batch))
+        probs = self._predictor.submit(_timed, self._holder.runner.predict,
+                                       self._model_inputs(batch))
         self._in_flight.append(_InFlight(batch, probs, window, timestamp))
         while len(self._in_flight) > self._AHEAD:
             yield from self._emit_batch(self._in_flight.popleft())
@@ -181,10 +200,16 @@ class _TagFn(beam.DoFn):
         runner = self._holder.runner
         inputs = model_inputs(in_flight.batch)
         lengths = inputs.lengths
+        self._holder.report_load_once()
         try:
-            probs = in_flight.probs.result()
+            probs, micro_secs = in_flight.probs.result()
+            counters.INFERENCE_BATCH_LATENCY_MICRO_SECS.update(micro_secs)
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
             probs = None
+            counters.FAILED_BATCHES.inc()
+        counters.INFERENCE_REQUEST_BATCH_SIZE.update(in_flight.batch.num_rows)
+        counters.INFERENCE_REQUEST_BATCH_TOKENS.update(int(lengths.sum()))
+        counters.NUM_INFERENCES.inc(in_flight.batch.num_rows)
         rows = _Rows(in_flight.batch)
         windows = (in_flight.window,)
         for i in range(in_flight.batch.num_rows):
@@ -207,15 +232,15 @@ class _TagFn(beam.DoFn):
 
     @staticmethod
     def _emit(spec, rows, i, length, probs, error):
-        key, num_windows = rows.keys[i], rows.num_windows[i]
-        if num_windows > 1:
-            window = rows.windows[i]
+        key, num_chunks = rows.keys[i], rows.num_chunks[i]
+        if num_chunks > 1:
+            chunk = rows.chunks[i]
             if error:
-                result = WindowResult(window, num_windows, None, error)
+                result = ChunkResult(chunk, num_chunks, None, error)
             else:
                 keep = slice(rows.keep_starts[i], rows.keep_ends[i])
-                result = WindowResult(window, num_windows, probs[keep].copy())
-            yield beam.pvalue.TaggedOutput(WINDOWS, (key, result))
+                result = ChunkResult(chunk, num_chunks, probs[keep].copy())
+            yield beam.pvalue.TaggedOutput(CHUNKS, (key, result))
             return
         tokens = tuple(rows.tokens[i])
         if not error:
@@ -242,12 +267,18 @@ class _TagFn(beam.DoFn):
         yield record
 
 
+def _timed(function, *args):
+    started = time.perf_counter()
+    result = function(*args)
+    return result, int((time.perf_counter() - started) * 1e6)
+
+
 class _Rows:
     """The batch's non-tensor columns as Python lists, converted once per batch."""
 
     def __init__(self, batch):
         column = lambda name: batch.column(name).to_pylist()  # noqa: E731
         self.keys, self.ids, self.fields = column("key"), column("id"), column("fields")
-        self.windows, self.num_windows = column("window"), column("num_windows")
+        self.chunks, self.num_chunks = column("chunk"), column("num_chunks")
         self.keep_starts, self.keep_ends = column("keep_start"), column("keep_end")
         self.tokens, self.starts, self.ends = column("tokens"), column("starts"), column("ends")

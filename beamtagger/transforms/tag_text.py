@@ -1,16 +1,15 @@
 """TagText: the whole tagging job for a PCollection of records, as one composite transform.
 
     records (TextRecord | TokenizedRecord)
-      -> Tokenize -> SplitIntoWindows -> BucketByLength -> AttachVectors -> TagBatches
-      -> (StitchWindows for long records) -> TaggedRecord, plus DeadLetters
+      -> Tokenize -> SplitIntoChunks -> BucketByLength -> AttachVectors -> TagBatches
+      -> (StitchChunks for long records) -> TaggedRecord, plus DeadLetters
 
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
 TagBatches carries the resource hint: Dataflow right fitting runs it on GPU workers, and the
 Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
 """
-import time
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 
@@ -18,47 +17,57 @@ from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.windows import (DEFAULT_OVERLAP, DEFAULT_WINDOW, SplitIntoWindows,
-                                           StitchWindows)
+from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, SplitIntoChunks,
+                                          StitchChunks)
+
+
+__all__ = ["TagText", "TagTextResult"]
 
 
 class TagTextResult(NamedTuple):
-    tagged: beam.PCollection   # TaggedRecord, one per input record that could be tagged
-    errors: beam.PCollection   # DeadLetter, one per record that could not
+    """What TagText returns.
+
+    Args:
+      tagged: TaggedRecord, one per input record that could be tagged.
+      errors: DeadLetter, one per record that could not.
+    """
+    tagged: beam.PCollection
+    errors: beam.PCollection
 
 
-# With merge_tagged=False, ``tagged`` is a tuple of these three PCollections instead.
-TAGGED_PARTS = ("whole records", "stitched long records", "empty records")
-
-
+# Input: TextRecord or TokenizedRecord. Not declared: Beam turns a Union of NamedTuples into a
+# union schema, which cannot describe the records' free-form ``fields`` dict.
 class TagText(beam.PTransform):
     """Tags every token of every record; returns ``TagTextResult(tagged, errors)``.
 
-    ``model_dir`` / ``store_path``: the tagger and its embedding store (None: the bundled
-    model and the default store). ``window``/``overlap``: records longer than ``window``
-    tokens are tagged in overlapping windows and stitched. ``max_batch_tokens`` bounds the
-    padded slots (B x T) of a batch. ``max_buffering_secs``: how long a partial batch may wait
-    in a streaming pipeline. ``accelerator``: a Beam accelerator resource hint for the tag
-    stage only. ``vector_dtype``: "float32" or "float16" vectors in the batches.
-    ``tagger_threads``: TensorFlow threads per worker process (see TagBatches).
-
-    ``merge_tagged=False`` returns ``tagged`` as a tuple of PCollections (``TAGGED_PARTS``) for
-    a consumer that takes several inputs, such as WriteResults. Beam's local runner copies
-    every element of a multi-input Flatten through an encoded buffer into a stage of its own
-    (fn_api_runner ``translations.sink_flattens``), so formatting and writing all records
-    waited for the last batch; ``beamtagger tag`` formats each part where it is produced
-    (bench/throughput_bench.py case D).
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model).
+      store_path: its embedding store (None: the default store).
+      chunk: records longer than this many tokens are tagged in overlapping chunks of this
+        many tokens and stitched back together.
+      overlap: tokens shared by neighbouring chunks.
+      max_batch_tokens: padded slots (batch size x padded length) of a batch.
+      max_buffering_secs: streaming: how long a partial batch may wait for more records of its
+        length (processing time, as the runner keeps it: TestStream's clock in tests; whole
+        seconds, rounded up). Records keep their own Beam windows; late ones are tagged too.
+      accelerator: a Beam accelerator resource hint for the tag stage only.
+      vector_dtype: "float32" or "float16" vectors in the batches.
+      allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      progress_every_secs: print a progress line this often (local runs).
+      tagger_threads: TensorFlow threads per worker process (see TagBatches).
     """
 
-    def __init__(self, model_dir=None, store_path=None, window=DEFAULT_WINDOW,
-                 overlap=DEFAULT_OVERLAP, max_batch_tokens=DEFAULT_MAX_BATCH_TOKENS,
-                 max_buffering_secs=None, accelerator=None, vector_dtype="float32",
-                 allow_other_embeddings=False, progress_every_secs=None, clock=time.time,
-                 merge_tagged=True, tagger_threads=None):
+    def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
+                 chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+                 max_buffering_secs: Optional[float] = None, accelerator: Optional[str] = None,
+                 vector_dtype: str = "float32", allow_other_embeddings: bool = False,
+                 progress_every_secs: Optional[float] = None,
+                 tagger_threads: Optional[int] = None):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
-        self.window = window
+        self.chunk = chunk
         self.overlap = overlap
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
@@ -66,30 +75,46 @@ class TagText(beam.PTransform):
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
         self.progress_every_secs = progress_every_secs
-        self.clock = clock
-        self.merge_tagged = merge_tagged
         self.tagger_threads = tagger_threads
 
-    def expand(self, records):
+    def expand(self, records) -> TagTextResult:
+        parts, errors = self._tag_in_parts(records)
+        return TagTextResult(parts | "AllTagged" >> beam.Flatten(), errors)
+
+    def _tag_in_parts(self, records):
+        """((whole records, stitched long records, empty records), dead letters)."""
         tokenized = records | "Tokenize" >> Tokenize()
-        windowed = tokenized.records | "SplitIntoWindows" >> SplitIntoWindows(
-            self.window, self.overlap)
+        chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
+            self.chunk, self.overlap)
         attached = (
-            windowed.segments
-            | "BucketByLength" >> BucketByLength(
-                self.max_batch_tokens, self.max_buffering_secs, self.clock)
+            chunked.segments
+            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
-        window_results = ((tagged.windows, attached.windows)
-                          | "AllWindowResults" >> beam.Flatten())
-        stitched = ((windowed.long_records, window_results)
-                    | "StitchWindows" >> StitchWindows(self.model_dir))
-        parts = (tagged.tagged, stitched.tagged, windowed.empty)
-        return TagTextResult(
-            parts | "AllTagged" >> beam.Flatten() if self.merge_tagged else parts,
-            (tokenized.errors, attached.errors, tagged.errors, stitched.errors)
-            | "AllErrors" >> beam.Flatten())
+        chunk_results = ((tagged.chunks, attached.chunks)
+                         | "AllChunkResults" >> beam.Flatten())
+        stitched = ((chunked.long_records, chunk_results)
+                    | "StitchChunks" >> StitchChunks(self.model_dir))
+        return ((tagged.tagged, stitched.tagged, chunked.empty),
+                (tokenized.errors, attached.errors, tagged.errors, stitched.errors)
+                | "AllErrors" >> beam.Flatten())
+
+
+class TagTextInParts(TagText):
+    """For ``beamtagger tag`` only: TagText with ``tagged`` left as a tuple of three
+    PCollections (whole records, stitched long records, empty records) for WriteResults,
+    which formats each where it is produced.
+
+    Beam's local runner copies every element of a multi-input Flatten through an encoded
+    buffer into a stage of its own (fn_api_runner ``translations.sink_flattens``), so
+    formatting and writing all records waited for the last batch (bench/throughput_bench.py
+    case D). Not part of the public API: TagText always returns one PCollection.
+    """
+
+    def expand(self, records):
+        parts, errors = self._tag_in_parts(records)
+        return TagTextResult(parts, errors)

@@ -51,7 +51,7 @@ class WriteResults(beam.PTransform):
 
     Returns ``WrittenResults(files, errors)``.
 
-    Takes one PCollection, or several (a tuple, as ``TagText(merge_tagged=False)`` gives): each
+    Takes one PCollection, or several (a tuple, as ``tag_text.TagTextInParts`` gives): each
     is formatted where it is produced and only the formatted rows are merged for the sink.
     """
 

@@ -1,18 +1,18 @@
-"""SplitIntoWindows and StitchWindows: records longer than the window, tagged in pieces, never cut.
+"""SplitIntoChunks and StitchChunks: records longer than the chunk, tagged in pieces, never cut.
 
-A record of more than ``window`` tokens is cut into overlapping windows of exactly ``window``
-tokens (the last one ends at the record's end), each window is batched and tagged like a
-short record, and every token takes its label probabilities from the window where it is most
-central, i.e. farthest from that window's edges, where the BiLSTM saw the most context on
-both sides. Windows of equal length make "most central" the same as "nearest window centre",
-so each window owns one contiguous run of tokens, decided before tagging. The stitched
+A record of more than ``chunk`` tokens is cut into overlapping chunks of exactly ``chunk``
+tokens (the last one ends at the record's end), each chunk is batched and tagged like a
+short record, and every token takes its label probabilities from the chunk where it is most
+central, i.e. farthest from that chunk's edges, where the BiLSTM saw the most context on
+both sides. Chunks of equal length make "most central" the same as "nearest chunk centre",
+so each chunk owns one contiguous run of tokens, decided before tagging. The stitched
 probabilities are then decoded over the whole record at once (so BIO Viterbi decoding sees
-the record, not the windows).
+the record, not the chunks).
 
 Stitching is a stateful DoFn keyed by record (not a CoGroupByKey), so it completes a record as
-soon as its last window arrives, in batch and in streaming pipelines alike.
+soon as its last chunk arrives, in batch and in streaming pipelines alike.
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -24,9 +24,13 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
 
 from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.records import DeadLetter, Segment, TaggedRecord, one_line
+from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
+                                           one_line)
 
-DEFAULT_WINDOW = tagging_defaults.WINDOW
+__all__ = ["ChunkSpan", "ChunkedRecords", "DEFAULT_CHUNK", "DEFAULT_OVERLAP", "SplitIntoChunks",
+           "StitchChunks", "StitchResult", "check_chunk", "chunk_spans"]
+
+DEFAULT_CHUNK = tagging_defaults.CHUNK
 DEFAULT_OVERLAP = tagging_defaults.OVERLAP
 LONG_RECORDS = "long_records"
 # Record keys are strings: a deterministic key coder for the stateful stitching.
@@ -35,65 +39,72 @@ EMPTY = "empty"
 ERRORS = "errors"
 
 
-class WindowSpan(NamedTuple):
-    """One window ``[start, end)`` of a record and the tokens ``[keep_start, keep_end)`` it owns."""
+class ChunkSpan(NamedTuple):
+    """One chunk ``[start, end)`` of a record and the tokens ``[keep_start, keep_end)`` it owns."""
     start: int
     end: int
     keep_start: int
     keep_end: int
 
 
-def window_spans(length, window=DEFAULT_WINDOW, overlap=DEFAULT_OVERLAP):
-    """The windows covering ``length`` tokens; the owned runs partition ``[0, length)``."""
-    check_window(window, overlap)
-    if length <= window:
-        return [WindowSpan(0, length, 0, length)]
-    stride = window - overlap
-    starts = list(range(0, length - window, stride)) + [length - window]
+def chunk_spans(length, chunk=DEFAULT_CHUNK, overlap=DEFAULT_OVERLAP):
+    """The chunks covering ``length`` tokens; the owned runs partition ``[0, length)``."""
+    check_chunk(chunk, overlap)
+    if length <= chunk:
+        return [ChunkSpan(0, length, 0, length)]
+    stride = chunk - overlap
+    starts = list(range(0, length - chunk, stride)) + [length - chunk]
     spans, keep_start = [], 0
     for k, start in enumerate(starts):
         if k + 1 < len(starts):
-            # Token i is nearer the centre of window k than of window k+1 (ties go to k)
-            # iff 2i <= start_k + start_{k+1} + window - 1.
-            keep_end = (start + starts[k + 1] + window - 1) // 2 + 1
+            # Token i is nearer the centre of chunk k than of chunk k+1 (ties go to k)
+            # iff 2i <= start_k + start_{k+1} + chunk - 1.
+            keep_end = (start + starts[k + 1] + chunk - 1) // 2 + 1
         else:
             keep_end = length
-        spans.append(WindowSpan(start, start + window, keep_start, keep_end))
+        spans.append(ChunkSpan(start, start + chunk, keep_start, keep_end))
         keep_start = keep_end
     return spans
 
 
-def check_window(window, overlap):
-    if window < 1:
-        raise ValueError(f"window must be at least 1 token, not {window}")
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must lie in [0, window), not {overlap} (window {window})")
+def check_chunk(chunk, overlap):
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1 token, not {chunk}")
+    if not 0 <= overlap < chunk:
+        raise ValueError(f"overlap must lie in [0, chunk), not {overlap} (chunk {chunk})")
 
 
-class WindowedRecords(NamedTuple):
-    segments: beam.PCollection      # Segment: whole short records and windows of long ones
-    long_records: beam.PCollection  # (key, TokenizedRecord) of records cut into windows
+class ChunkedRecords(NamedTuple):
+    segments: beam.PCollection      # Segment: whole short records and chunks of long ones
+    long_records: beam.PCollection  # (key, TokenizedRecord) of records cut into chunks
     empty: beam.PCollection         # TaggedRecord of records without tokens (nothing to tag)
 
 
-class SplitIntoWindows(beam.PTransform):
-    """TokenizedRecord -> Segments of at most ``window`` tokens (see module docstring)."""
+@typehints.with_input_types(TokenizedRecord)
+class SplitIntoChunks(beam.PTransform):
+    """TokenizedRecord -> Segments of at most ``chunk`` tokens (see module docstring);
+    returns ``ChunkedRecords(segments, long_records, empty)``.
 
-    def __init__(self, window=DEFAULT_WINDOW, overlap=DEFAULT_OVERLAP):
+    Args:
+      chunk: records longer than this many tokens are cut into overlapping chunks of it.
+      overlap: tokens shared by neighbouring chunks (``0 <= overlap < chunk``).
+    """
+
+    def __init__(self, chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP):
         super().__init__()
-        check_window(window, overlap)
-        self.window = window
+        check_chunk(chunk, overlap)
+        self.chunk = chunk
         self.overlap = overlap
 
     def expand(self, records):
         out = records | "Split" >> beam.ParDo(
-            _SplitFn(self.window, self.overlap)).with_outputs(LONG_RECORDS, EMPTY, main="segments")
-        return WindowedRecords(out.segments, out[LONG_RECORDS], out[EMPTY])
+            _SplitFn(self.chunk, self.overlap)).with_outputs(LONG_RECORDS, EMPTY, main="segments")
+        return ChunkedRecords(out.segments, out[LONG_RECORDS], out[EMPTY])
 
 
 class _SplitFn(beam.DoFn):
-    def __init__(self, window, overlap):
-        self.window = window
+    def __init__(self, chunk, overlap):
+        self.chunk = chunk
         self.overlap = overlap
 
     def process(self, record):
@@ -104,17 +115,17 @@ class _SplitFn(beam.DoFn):
                 record.id, (), (), (), (), (), record.source, record.fields))
             return
         key = record.key
-        if len(tokens) <= self.window:
+        if len(tokens) <= self.chunk:
             yield Segment(key, tuple(tokens), record.id, tuple(record.starts),
                           tuple(record.ends), record.fields, 0, 1, 0, len(tokens))
             return
-        spans = window_spans(len(tokens), self.window, self.overlap)
+        spans = chunk_spans(len(tokens), self.chunk, self.overlap)
         counters.LONG_RECORDS.inc()
-        counters.WINDOWS.inc(len(spans))
+        counters.CHUNKS.inc(len(spans))
         yield beam.pvalue.TaggedOutput(LONG_RECORDS, (key, record))
         for k, span in enumerate(spans):
-            yield Segment(key, tuple(tokens[span.start:span.end]), window=k,
-                          num_windows=len(spans), keep_start=span.keep_start - span.start,
+            yield Segment(key, tuple(tokens[span.start:span.end]), chunk=k,
+                          num_chunks=len(spans), keep_start=span.keep_start - span.start,
                           keep_end=span.keep_end - span.start)
 
 
@@ -123,24 +134,28 @@ class StitchResult(NamedTuple):
     errors: beam.PCollection   # DeadLetter
 
 
-class StitchWindows(beam.PTransform):
-    """(long_records, window results) -> one TaggedRecord per long record.
+class StitchChunks(beam.PTransform):
+    """(long_records, chunk results) -> one TaggedRecord per long record.
 
-    Input: a pair of PCollections, ``(key, TokenizedRecord)`` from SplitIntoWindows and
-    ``(key, WindowResult)`` from the tag stage. A record any of whose windows failed becomes
-    one dead letter, so no record is ever lost or half-written.
+    Input: a pair of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks and
+    ``(key, ChunkResult)`` from the tag stage. A record any of whose chunks failed becomes
+    one dead letter, so no record is ever lost or half-written. Returns
+    ``StitchResult(tagged, errors)``.
+
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model), for its decoding.
     """
 
-    def __init__(self, model_dir=None):
+    def __init__(self, model_dir: Optional[str] = None):
         super().__init__()
         self.model_dir = model_dir
 
-    def expand(self, long_records_and_windows):
-        long_records, window_results = long_records_and_windows
+    def expand(self, long_records_and_chunks):
+        long_records, chunk_results = long_records_and_chunks
         out = (
             (long_records | "AsRecordPart" >> beam.MapTuple(
                 lambda k, record: (k, (0, record))).with_output_types(_KEYED),
-             window_results | "AsWindowPart" >> beam.MapTuple(
+             chunk_results | "AsChunkPart" >> beam.MapTuple(
                  lambda k, result: (k, (1, result))).with_output_types(_KEYED))
             | "Merge" >> beam.Flatten()
             | "Stitch" >> beam.ParDo(_StitchFn(self.model_dir)).with_outputs(ERRORS, main="tagged"))
@@ -148,11 +163,11 @@ class StitchWindows(beam.PTransform):
 
 
 class _StitchFn(beam.DoFn):
-    # The record and a count of arrived windows are kept apart from the bag of window results,
-    # so that the bag is read once, when the record is complete, not once per window.
+    # The record and a count of arrived chunks are kept apart from the bag of chunk results,
+    # so that the bag is read once, when the record is complete, not once per chunk.
     RECORD = ReadModifyWriteStateSpec("record", coders.PickleCoder())
     ARRIVED = CombiningValueStateSpec("arrived", coders.VarIntCoder(), CountCombineFn())
-    WINDOWS = BagStateSpec("windows", coders.PickleCoder())
+    CHUNKS = BagStateSpec("chunks", coders.PickleCoder())
 
     def __init__(self, model_dir):
         self.model_dir = model_dir
@@ -163,31 +178,31 @@ class _StitchFn(beam.DoFn):
 
     def process(self, element, record_state=beam.DoFn.StateParam(RECORD),
                 arrived_state=beam.DoFn.StateParam(ARRIVED),
-                windows_state=beam.DoFn.StateParam(WINDOWS)):
+                chunks_state=beam.DoFn.StateParam(CHUNKS)):
         _, (kind, value) = element
         if kind == 0:
             record_state.write(value)
             record, expected = value, None
         else:
-            windows_state.add(value)
+            chunks_state.add(value)
             arrived_state.add(1)
-            record, expected = None, value.num_windows
+            record, expected = None, value.num_chunks
         if expected is None:
-            windows = list(windows_state.read())
-            expected = windows[0].num_windows if windows else None
+            chunks = list(chunks_state.read())
+            expected = chunks[0].num_chunks if chunks else None
         if expected is None or arrived_state.read() < expected:
             return
         record = record or record_state.read()
         if record is None:
             return
-        windows = list(windows_state.read())
+        chunks = list(chunks_state.read())
         record_state.clear()
         arrived_state.clear()
-        windows_state.clear()
-        yield from self._stitch(record, windows)
+        chunks_state.clear()
+        yield from self._stitch(record, chunks)
 
-    def _stitch(self, record, windows):
-        failed = [w for w in windows if w.error]
+    def _stitch(self, record, chunks):
+        failed = [w for w in chunks if w.error]
         if failed:
             counters.DEAD_LETTERS.inc()
             reason = failed[0].error
@@ -196,8 +211,8 @@ class _StitchFn(beam.DoFn):
                 record, reason, stage if stage in ("lookup", "featurize") else "tag"))
             return
         try:
-            windows.sort(key=lambda w: w.window)
-            probs = np.concatenate([w.probs for w in windows], axis=0)
+            chunks.sort(key=lambda c: c.chunk)
+            probs = np.concatenate([c.probs for c in chunks], axis=0)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(

@@ -1,0 +1,84 @@
+"""beamtagger.testing: the tiny tagger behind users' fast pipeline tests, used as a user would."""
+import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import window
+from apache_beam.transforms.window import TimestampedValue
+
+from beamtagger.testing import TINY_LABELS
+from beamtagger.transforms import TagText, TextRecord
+
+TEXTS = {"s1": "I like green apples.", "s2": "They went home yesterday.",
+         "s3": "Beam tags this text in a pipeline test, with words it never saw: zyzzyva!"}
+
+
+def expected_labels(tiny_tagger, ids):
+    return [(i, tuple(tiny_tagger.labels(TEXTS[i]))) for i in ids]
+
+
+def test_tagtext_with_the_tiny_tagger_gives_the_tiny_models_own_labels(tiny_tagger):
+    expected = expected_labels(tiny_tagger, TEXTS)
+    assert {label for _, labels in expected for label in labels} <= set(TINY_LABELS)
+    with TestPipeline() as p:
+        out = (p | beam.Create([TextRecord(i, text) for i, text in TEXTS.items()])
+               | TagText(**tiny_tagger.options))
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)), equal_to(expected))
+
+
+def test_the_tiny_tagger_is_the_same_on_every_build(tiny_tagger, tmp_path):
+    from beamtagger.testing import build_tiny_tagger
+
+    again = build_tiny_tagger(tmp_path)
+    text = "Beam tags this text, with words it never saw: zyzzyva!"
+    assert again.labels(text) == tiny_tagger.labels(text)
+    assert len(again.labels(text)) == 13
+
+
+def test_the_issue_11_streaming_example_passes_as_written(tiny_tagger):
+    # The example of issue #11 (there with the bundled model): no fake clock.
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord(id="s1", text=TEXTS["s1"]), 1)])
+              .advance_processing_time(30)
+              .add_elements([TimestampedValue(TextRecord(id="s2", text=TEXTS["s2"]), 3)])
+              .advance_processing_time(30).advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = p | stream | TagText(max_buffering_secs=1, **tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, len(r.labels))),
+                    equal_to([("s1", 5), ("s2", 5)]))
+
+
+def test_streaming_in_fixed_windows_each_record_comes_out_in_its_own_window(tiny_tagger):
+    # No processing time passes: only the end of the input flushes, one window per record.
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("s1", TEXTS["s1"]), 1)])
+              .add_elements([TimestampedValue(TextRecord("s2", TEXTS["s2"]), 61)])
+              .advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = (p | stream | beam.WindowInto(window.FixedWindows(60))
+               | TagText(max_buffering_secs=5, **tiny_tagger.options))
+        assert_that(out.tagged | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, float(w.start))), equal_to([("s1", 0.0), ("s2", 60.0)]))
+
+
+def test_streaming_long_records_split_into_chunks_in_different_batches_and_late_data(
+        tiny_tagger):
+    long_text = " ".join(["the cat sat on the mat ."] * 6)  # 42 tokens: 6 chunks of 10
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("long", long_text), 5)])
+              .advance_processing_time(10)
+              .add_elements([TimestampedValue(TextRecord("s1", TEXTS["s1"]), 70)])
+              .advance_watermark_to(200)
+              # Behind the watermark: its window [0, 60) has closed; it is tagged all the same.
+              .add_elements([TimestampedValue(TextRecord("late", TEXTS["s2"]), 30)])
+              .advance_processing_time(10)
+              .advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = (p | stream | beam.WindowInto(window.FixedWindows(60))
+               | TagText(max_buffering_secs=5, chunk=10, overlap=2, max_batch_tokens=10,
+                         **tiny_tagger.options))
+        assert_that(out.tagged | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, len(r.labels), float(w.start))),
+            equal_to([("long", 42, 0.0), ("s1", 5, 60.0), ("late", 5, 0.0)]))
+

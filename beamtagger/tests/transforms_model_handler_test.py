@@ -1,0 +1,115 @@
+"""TaggerModelHandler under RunInference: same labels as TagText, keyed, failures, model refresh."""
+import apache_beam as beam
+import pytest
+from apache_beam.ml.inference.base import KeyedModelHandler, ModelMetadata, RunInference
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+from beamtagger.testing import build_tiny_tagger
+from beamtagger.transforms import TaggerModelHandler, TagText, TextRecord
+
+LONG = " ".join(["the cat sat on the mat ."] * 6)  # 42 tokens
+RECORDS = [TextRecord("s1", "I like green apples."), TextRecord("s2", "They went home yesterday."),
+           TextRecord("empty", "   "), TextRecord("long", LONG),
+           TextRecord("oov", "Zyzzyva quux, frobnicated!")]
+
+
+def tagtext_labels(tiny, records, **options):
+    with TestPipeline() as p:
+        out = p | beam.Create(records) | TagText(**tiny.options, **options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.tokens, r.labels)),
+                    equal_to(expected_of(tiny, records, **options)))
+
+
+def expected_of(tiny, records, chunk=256, overlap=64):
+    """TaggedRecords from RunInference in a pipeline of its own, as (id, tokens, labels)."""
+    results = []
+    handler = TaggerModelHandler(**tiny.options, chunk=chunk, overlap=overlap)
+    model = handler.load_model()
+    for result in handler.run_inference(records, model):
+        results.append((result.inference.id, result.inference.tokens, result.inference.labels))
+    return results
+
+
+def test_run_inference_gives_the_labels_tagtext_gives(tiny_tagger):
+    # TagText (bucketing across the bundle, chunks stitched by StitchChunks) against the
+    # handler run directly; then RunInference itself against the same.
+    tagtext_labels(tiny_tagger, RECORDS, chunk=10, overlap=2)
+    expected = expected_of(tiny_tagger, RECORDS, chunk=10, overlap=2)
+    assert [len(tokens) for _, tokens, _ in expected] == [5, 5, 0, 42, 5]
+    with TestPipeline() as p:
+        out = (p | beam.Create(RECORDS)
+               | RunInference(TaggerModelHandler(**tiny_tagger.options, chunk=10, overlap=2)))
+        assert_that(out | beam.Map(lambda r: (r.inference.id, r.inference.tokens,
+                                              r.inference.labels)), equal_to(expected))
+
+
+def test_keyed_model_handler_and_plain_strings(tiny_tagger):
+    expected = {i: labels for i, _, labels in expected_of(tiny_tagger, RECORDS)}
+    with TestPipeline() as p:
+        out = (p | beam.Create([(r.id, r.text) for r in RECORDS])
+               | RunInference(KeyedModelHandler(TaggerModelHandler(**tiny_tagger.options))))
+        assert_that(out | beam.MapTuple(lambda key, r: (key, r.example, r.inference.labels)),
+                    equal_to([(r.id, r.text, expected[r.id]) for r in RECORDS]))
+
+
+def test_with_exception_handling_sends_a_failing_batch_to_the_failed_output(tiny_tagger):
+    handler = TaggerModelHandler(**tiny_tagger.options, max_batch_size=1)
+    with TestPipeline() as p:
+        main, other = (p | beam.Create(["A fine sentence.", 42])
+                       | RunInference(handler).with_exception_handling())
+        assert_that(main | beam.Map(lambda r: r.inference.tokens),
+                    equal_to([("A", "fine", "sentence", ".")]), label="tagged")
+        assert_that(other.failed_inferences | beam.Map(lambda f: f[0]), equal_to([[42]]),
+                    label="failed")
+
+
+def test_a_model_update_bound_to_another_store_is_refused_and_the_old_model_serves(
+        tiny_tagger, tmp_path):
+    other_store = build_tiny_tagger(tmp_path / "other", seed=11)
+    handler = TaggerModelHandler(**tiny_tagger.options)
+    handler.update_model_path(other_store.model_dir)
+    assert handler.model_dir == tiny_tagger.model_dir
+    handler.update_model_path(other_store.model_dir + "/tagger.keras")
+    assert handler.model_dir == tiny_tagger.model_dir
+    with pytest.raises(Exception, match="fingerprint"):
+        TaggerModelHandler(other_store.model_dir, tiny_tagger.store_path).load_model()
+
+
+def test_model_refresh_through_a_side_input(tiny_tagger, tmp_path):
+    same_store = build_tiny_tagger(tmp_path / "same", seed=12, store_path=tiny_tagger.store_path)
+    other_store = build_tiny_tagger(tmp_path / "other", seed=13)
+    records = RECORDS[:2]
+    old = [labels for _, _, labels in expected_of(tiny_tagger, records)]
+    new = [labels for _, _, labels in expected_of(same_store, records)]
+    assert old != new  # else the test could not tell the models apart
+    for refreshed, expected in ((same_store, new), (other_store, old)):
+        with TestPipeline() as p:
+            metadata = p | "Metadata" >> beam.Create(
+                [ModelMetadata(model_id=refreshed.model_dir, model_name="refreshed")])
+            out = (p | beam.Create(records)
+                   | RunInference(TaggerModelHandler(**tiny_tagger.options),
+                                  model_metadata_pcoll=metadata))
+            assert_that(out | beam.Map(lambda r: r.inference.labels), equal_to(expected))
+
+
+def test_resource_hints_and_bad_options():
+    assert TaggerModelHandler(accelerator="type:nvidia-l4;count:1").get_resource_hints() == {
+        "accelerator": "type:nvidia-l4;count:1"}
+    assert TaggerModelHandler().get_resource_hints() == {}
+    with pytest.raises(ValueError):
+        TaggerModelHandler(max_batch_tokens=0)
+    with pytest.raises(ValueError):
+        TaggerModelHandler(chunk=8, overlap=8)
+
+
+def test_large_model_serves_from_one_shared_process(tiny_tagger):
+    # large_model: RunInference holds the model in a process of its own and hands out a proxy
+    # that forwards method calls only; the handler reaches LoadedTagger through methods.
+    expected = {i: labels for i, _, labels in expected_of(tiny_tagger, RECORDS)}
+    handler = TaggerModelHandler(**tiny_tagger.options, large_model=True)
+    assert handler.share_model_across_processes()
+    with TestPipeline() as p:
+        out = p | beam.Create(RECORDS) | RunInference(handler)
+        assert_that(out | beam.Map(lambda r: (r.inference.id, r.inference.labels)),
+                    equal_to(list(expected.items())))

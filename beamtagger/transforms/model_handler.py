@@ -1,0 +1,228 @@
+"""TaggerModelHandler: the tagger as a Beam ``ModelHandler`` for ``RunInference``.
+
+``RunInference(TaggerModelHandler())`` takes ``str`` or ``TextRecord`` examples and gives
+``PredictionResult(example, inference=TaggedRecord)``. Beam's RunInference brings what a
+ModelHandler gets for free: its metrics (``num_inferences``, ``inference_batch_latency_micro_secs``,
+``load_model_latency_milli_secs``, ``model_byte_size``, ``failed_batches_counter``),
+``with_exception_handling()``, ``KeyedModelHandler``, model refresh (``model_metadata_pcoll``,
+``watch_model_pattern``), ``share_model_across_processes`` / ``model_copies`` and resource
+hints. ``TagText`` stays the faster path for plain tagging (model one batch ahead of the
+Python stages, length buckets across the whole bundle, no per-batch featurizing on the
+inference thread): see README, "RunInference or TagText".
+
+Each batch RunInference hands over is tokenized, cut into chunks of at most ``chunk`` tokens
+like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned into
+model inputs by ``arrow_batches.build_record_batch`` and run by ``TaggerRunner.predict``: the
+code paths TagText uses, so both give the same labels.
+
+It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
+tokens, records tagged), so ``counters.query_counters`` reads both alike.
+
+A model is bound to its embedding store. ``load_model`` checks the binding, and so does every
+model update: an update to a model bound to another store is refused (logged, counted in
+``beamtagger/refused_model_updates``) and the model already serving keeps serving.
+"""
+import logging
+import pathlib
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.transforms import counters, worker_resources
+from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
+from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, bucket_length
+from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
+from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
+
+__all__ = ["TaggerModelHandler", "LoadedTagger"]
+
+Example = Union[str, TextRecord]
+REFUSED_MODEL_UPDATES = Metrics.counter(counters.NAMESPACE, "refused_model_updates")
+# Files inside a model directory that watch_model_pattern may be pointed at.
+_MODEL_FILES = ("tagger.keras", "tagger.json")
+
+
+class LoadedTagger:
+    """What ``load_model`` returns: the runner and the store its model is bound to.
+
+    RunInference may hold it in another process (``large_model`` / ``model_copies``: Beam's
+    MultiProcessShared hands out a proxy that forwards method calls only), so the handler
+    reaches it through methods, never attributes.
+
+    Args:
+      runner: the loaded ``model.inference.TaggerRunner``.
+      store: the ``EmbeddingStore`` the runner's model is bound to.
+      model_dir: the model directory (None: the bundled model).
+    """
+
+    def __init__(self, runner, store, model_dir: Optional[str]):
+        self._runner = runner
+        self._store = store
+        self._model_dir = model_dir
+
+    def model_id(self) -> Optional[str]:
+        return self._model_dir
+
+    def predict(self, segments: List[Segment], vector_dtype: str = "float32"):
+        """(B, T, L) label probabilities of one batch of segments, and (real tokens, padded
+        slots, OOV tokens) for the counters of the calling process."""
+        batch, oov = build_record_batch(segments, self._store, self._runner.spec.featurizer,
+                                        vector_dtype)
+        inputs = model_inputs(batch)
+        lengths = inputs[1]
+        return (self._runner.predict(*inputs),
+                (int(lengths.sum()), int(len(lengths) * lengths.max()), int(oov)))
+
+    def decode(self, probs: np.ndarray, length: int):
+        """One record's (labels, scores) from its (T, L) probabilities."""
+        return self._runner.spec.decode(probs, length)
+
+
+class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
+    """A ModelHandler whose examples are ``str`` or ``TextRecord`` and whose inferences are
+    ``TaggedRecord`` (one label and score per token).
+
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model).
+      store_path: its embedding store (None: the default store).
+      max_batch_tokens: padded slots (batch size x padded length) of one model call.
+      chunk: records longer than this many tokens are tagged in overlapping chunks.
+      overlap: tokens shared by neighbouring chunks.
+      accelerator: a Beam accelerator resource hint for the RunInference stage, e.g.
+        ``"type:nvidia-l4;count:1;install-nvidia-driver"``.
+      vector_dtype: "float32" or "float16" vectors fed to the model.
+      allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
+        RunInference batch), ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
+        ``env_vars``.
+    """
+
+    def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
+                 overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
+                 vector_dtype: str = "float32", allow_other_embeddings: bool = False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if max_batch_tokens < 1:
+            raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
+        chunk_spans(1, chunk, overlap)  # ValueError for a bad chunk/overlap, here and now
+        self.model_dir = None if model_dir is None else str(model_dir)
+        self.store_path = None if store_path is None else str(store_path)
+        self.max_batch_tokens = max_batch_tokens
+        self.chunk = chunk
+        self.overlap = overlap
+        self.accelerator = accelerator
+        self.vector_dtype = vector_dtype
+        self.allow_other_embeddings = allow_other_embeddings
+        self._tokenizer = None
+
+    def load_model(self) -> LoadedTagger:
+        """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
+        from beamtagger.model.inference import TaggerRunner
+        from beamtagger.transforms.tag import configure_tensorflow
+
+        store = worker_resources.open_store(self.store_path)
+        self._check_binding(self.model_dir, store)
+        configure_tensorflow()
+        runner = TaggerRunner.load(worker_resources.local_model_dir(self.model_dir))
+        runner.warm_up()
+        return LoadedTagger(runner, store, self.model_dir)
+
+    def update_model_path(self, model_path: Optional[str] = None):
+        """Switches to the model at ``model_path`` (a model directory, or a file in one, as
+        ``watch_model_pattern`` reports it) if it is bound to this handler's store; otherwise
+        logs why, counts it and keeps the current model."""
+        if not model_path:
+            return
+        model_dir = str(model_path)
+        if pathlib.PurePath(model_dir).name in _MODEL_FILES:
+            model_dir = str(pathlib.PurePath(model_dir).parent)
+        try:
+            self._check_binding(model_dir, worker_resources.open_store(self.store_path))
+        except BeamtaggerError as refused:
+            REFUSED_MODEL_UPDATES.inc()
+            logging.error("beamtagger: model update to %s refused, %s keeps serving: %s",
+                          model_dir, self.model_dir or "the bundled model", refused)
+            return
+        self.model_dir = model_dir
+
+    def _check_binding(self, model_dir, store):
+        spec = worker_resources.load_spec(model_dir)
+        spec.check_store(store, allow_other_fingerprint=self.allow_other_embeddings)
+
+    def run_inference(self, batch: Sequence[Example], model: LoadedTagger,
+                      inference_args: Optional[Dict[str, Any]] = None
+                      ) -> Iterable[PredictionResult]:
+        """Tags every example of ``batch``; one PredictionResult each, in order."""
+        records = [TextRecord("", example) if isinstance(example, str) else TextRecord(*example)
+                   for example in batch]
+        tokenized = [self._tokenize(record.text) for record in records]
+        counters.TOKENS.inc(sum(len(tokens) for tokens in tokenized))
+        counters.RECORDS_TAGGED.inc(len(records))
+        probs = self._predict(tokenized, model)
+        model_id = model.model_id()
+        for example, record, tokens, record_probs in zip(batch, records, tokenized, probs):
+            texts = tuple(t.text for t in tokens)
+            if texts:
+                labels, scores = model.decode(record_probs, len(texts))
+            else:
+                labels, scores = [], np.zeros(0, np.float32)
+            tagged = TaggedRecord(record.id, texts, tuple(t.start for t in tokens),
+                                  tuple(t.end for t in tokens), tuple(labels),
+                                  tuple(scores.tolist()), record.source, record.fields)
+            yield PredictionResult(example, tagged, model_id)
+
+    def _tokenize(self, text):
+        if self._tokenizer is None:  # one per handler copy, i.e. per DoFn instance and thread
+            from beamtagger.tokenizer import Tokenizer
+            self._tokenizer = Tokenizer()
+        return self._tokenizer.tokenize(text)
+
+    def _predict(self, tokenized, model) -> List[Optional[np.ndarray]]:
+        """(T, L) label probabilities for each record (None for a record without tokens)."""
+        chunks = []  # (record index, owned run [keep_start, keep_end) in the record, Segment)
+        for i, tokens in enumerate(tokenized):
+            texts = tuple(t.text for t in tokens)
+            if not texts:
+                continue
+            for span in chunk_spans(len(texts), self.chunk, self.overlap):
+                chunks.append((i, span, Segment(str(i), texts[span.start:span.end], str(i),
+                                                tuple(range(span.end - span.start)),
+                                                tuple(range(span.end - span.start)))))
+        chunk_probs = [None] * len(chunks)
+        for indices in self._length_batches([len(c[2].tokens) for c in chunks]):
+            probs, (tokens, slots, oov) = model.predict([chunks[j][2] for j in indices],
+                                                        self.vector_dtype)
+            counters.BATCHES.inc()
+            counters.BATCHED_TOKENS.inc(tokens)
+            counters.PADDED_SLOTS.inc(slots)
+            counters.OOV_TOKENS.inc(oov)
+            for row, j in enumerate(indices):
+                chunk_probs[j] = probs[row]
+        per_record = [[] for _ in tokenized]
+        for (i, span, _), probs in zip(chunks, chunk_probs):
+            per_record[i].append(probs[span.keep_start - span.start:span.keep_end - span.start])
+        return [np.concatenate(parts, axis=0) if parts else None for parts in per_record]
+
+    def _length_batches(self, lengths):
+        """Indices into ``lengths`` sorted by length, in batches of one length bucket each
+        under the token budget (as BucketByLength batches)."""
+        by_bucket = {}
+        for j in sorted(range(len(lengths)), key=lengths.__getitem__):
+            by_bucket.setdefault(bucket_length(lengths[j]), []).append(j)
+        for bucket, indices in by_bucket.items():
+            size = max(1, self.max_batch_tokens // bucket)
+            for start in range(0, len(indices), size):
+                yield indices[start:start + size]
+
+    def get_num_bytes(self, batch: Sequence[Example]) -> int:
+        return sum(len((e if isinstance(e, str) else e[1]).encode("utf-8")) for e in batch)
+
+    def get_metrics_namespace(self) -> str:
+        return "BeamML_beamtagger"
+
+    def get_resource_hints(self) -> dict:
+        return {"accelerator": self.accelerator} if self.accelerator else {}
