@@ -72,8 +72,8 @@ class LoadedTagger:
         batch, oov = build_record_batch(segments, self._store, self._runner.spec.featurizer,
                                         vector_dtype)
         inputs = model_inputs(batch)
-        lengths = inputs[1]
-        return (self._runner.predict(*inputs),
+        lengths = inputs.lengths
+        return (self._runner.predict(inputs),
                 (int(lengths.sum()), int(len(lengths) * lengths.max()), int(oov)))
 
     def decode(self, probs: np.ndarray, length: int):
