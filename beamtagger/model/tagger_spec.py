@@ -119,6 +119,8 @@ class TaggerSpec:
         if self.training_forms is None:
             return None
         hashes = np.fromiter((stable_hash(token) for token in tokens), np.uint32, len(tokens))
+        if not len(self.training_forms):
+            return np.zeros(len(hashes), dtype=bool)
         index = np.searchsorted(self.training_forms, hashes)
         index = np.minimum(index, len(self.training_forms) - 1)
         return self.training_forms[index] == hashes
