@@ -105,10 +105,18 @@ def compute_by_process(raw_path, rate=50):
     return dict(seconds.most_common())
 
 
-def markdown(rows, total_seconds, title):
-    lines = [f"{title} ({total_seconds:.1f} thread-seconds sampled inside bundles):", "",
-             "| stage | thread-seconds | share |", "|---|---|---|"]
-    lines += [f"| {name} | {seconds:.1f} | {share:.0%} |" for name, seconds, share in rows]
+def markdown(rows, total_seconds, title, tokens=None):
+    """The stage table; with ``tokens``, also each stage's thread-microseconds per token."""
+    lines = [f"{title} ({total_seconds:.1f} thread-seconds sampled inside bundles):", ""]
+    if tokens:
+        lines += ["| stage | thread-seconds | share | µs per token |", "|---|---|---|---|"]
+        lines += [f"| {name} | {seconds:.1f} | {share:.0%} | {seconds / tokens * 1e6:.2f} |"
+                  for name, seconds, share in rows]
+        lines.append(f"| all stages | {total_seconds:.1f} | 100% | "
+                     f"{total_seconds / tokens * 1e6:.2f} |")
+    else:
+        lines += ["| stage | thread-seconds | share |", "|---|---|---|"]
+        lines += [f"| {name} | {seconds:.1f} | {share:.0%} |" for name, seconds, share in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,10 @@ same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 G
   F  E with --tagger-threads 0: TensorFlow's default of one thread per core in each worker
      process, where E's default shares the cores out (not one of the issue's cases; it shows
      what oversubscription would cost E).
+  G  D with the model replaced by a no-op of the same output shape (bench_models.NoopTaggerRunner,
+     installed only in this benchmark's child process; TensorFlow is never imported): what the
+     non-model stages (read, tokenize, look up, featurize, Arrow, decode, format, write) cost per
+     token, in core-microseconds (issue 12's target: at most 5).
 
 Each case runs in its own process (peak memory is its own). Usage:
 
@@ -38,7 +42,7 @@ import bench_common
 import bench_models
 import profile_summary
 
-CASES = "ABCDEF"
+CASES = "ABCDEFG"
 CASE_NAMES = {
     "A": "Beam RunInference, TFModelHandlerNumpy, embedded table, padded to 128",
     "B": "Keras model.predict, embedded table, padded to 128, batch 64",
@@ -46,11 +50,14 @@ CASE_NAMES = {
     "D": "beamtagger tag, DirectRunner, text -> JSON Lines",
     "E": "beamtagger tag, DirectRunner multi_processing, 2 workers",
     "F": "E with --tagger-threads 0 (TensorFlow's default: every core in each worker)",
+    "G": "D with a no-op model of the same output shape (non-model stages only)",
 }
 PROFILE_RATE = 50  # py-spy samples per second
 # beamtagger.transforms.bucket.DEFAULT_MAX_BATCH_TOKENS, without importing Beam in the parent.
 PIPELINE_MAX_BATCH_TOKENS = 16384
 TARGETS = {"D/A": 10, "D/C": 0.6, "padding efficiency (D)": 0.95, "E/D": 1.5}
+# Issue 12: the non-model stages cost at most this many core-microseconds per token (case G).
+NON_MODEL_CORE_US_TARGET = 5.0
 
 
 # ---------------------------------------------------------------- children: one case each
@@ -235,6 +242,12 @@ def case_f(args):
     return case_d(args, (*MULTI_PROCESSING, "--tagger-threads", "0"))
 
 
+def case_g(args):
+    """D with ``TaggerRunner.load`` answering a no-op runner: everything but the model."""
+    bench_models.install_noop_tagger()
+    return case_d(args)
+
+
 def _count_lines(pattern, exclude=None):
     total = 0
     for path in glob.glob(pattern):
@@ -247,7 +260,7 @@ def _count_lines(pattern, exclude=None):
 
 def child_main(args):
     case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e,
-            "F": case_f}[args.case]
+            "F": case_f, "G": case_g}[args.case]
     bench_common.child_result(**case(args))
 
 
@@ -326,7 +339,7 @@ def parse_args(argv=None):
     if args.roles is None:
         args.roles = "small,corpus" if args.tiny else "small,corpus,large"
     if args.profile is None:
-        args.profile = "" if args.tiny else "DE"
+        args.profile = "" if args.tiny else "DEG"
     return args
 
 
@@ -351,7 +364,7 @@ TINY_SIZES = {"small": 1_000, "corpus": "corpus", "large": 6_000}
 # E run at the sizes the scaling section needs.
 CASE_SIZES = {"A": ("small",), "B": ("corpus",), "C": ("corpus", "large"),
               "D": ("small", "corpus", "large"), "E": ("corpus", "large"),
-              "F": ("corpus", "large")}
+              "F": ("corpus", "large"), "G": ("corpus", "large")}
 
 
 def run(args, work):
@@ -464,7 +477,8 @@ def markdown(report, size_names):
                   "compute, 'waiting for the model' the bundle thread waiting for the helper "
                   "(or for the tagger to load).", "",
                   profile_summary.markdown(profile["stages"], profile["sampled_seconds"],
-                                           f"{case}, {corpus}")]
+                                           f"{case}, {corpus}",
+                                           tokens=run["tokens"] if case == "G" else None)]
         by_process = profile["compute_by_process"]
         if len(by_process) > 1:
             share = max(by_process.values()) / (sum(by_process.values()) or 1)
@@ -472,6 +486,7 @@ def markdown(report, size_names):
                 f"{seconds:.1f} s" for seconds in by_process.values()) + "."
                 + (f" One worker did {share:.0%} of the model work: the batches are not spread "
                    "over the workers." if share > 0.8 else ""))
+    lines += non_model_markdown(report, size_names)
     lines += analysis(report, size_names)
     a_runs = [r for r in report["results"] if r["case"] == "A"]
     if a_runs:
@@ -486,6 +501,49 @@ def markdown(report, size_names):
                   f"{corpus_mean:.1f} for the whole corpus, which {effect} A's tokens/s a "
                   f"little. B ran on the {corpus} input once, for the same reason.", ""]
     return "\n".join(lines) + "\n"
+
+
+def non_model_cost(report, size_names):
+    """Case G's core-microseconds per token: per run (start-up included) and marginal (the
+    difference between the two sizes, start-up cancelled out)."""
+    corpus, large = (_result(report, "G", size_names[role]) for role in ("corpus", "large"))
+    out = {}
+    for name, run in (("corpus", corpus), ("large", large)):
+        if run and run.get("cores"):
+            out[name] = run["cores"] * run["seconds"] / run["tokens"] * 1e6
+    if corpus and large and corpus.get("cores") and large.get("cores"):
+        extra_cpu = large["cores"] * large["seconds"] - corpus["cores"] * corpus["seconds"]
+        out["marginal"] = extra_cpu / (large["tokens"] - corpus["tokens"]) * 1e6
+        out["fixed_cpu_seconds"] = (corpus["cores"] * corpus["seconds"]
+                                    - out["marginal"] * corpus["tokens"] / 1e6)
+    return out
+
+
+def non_model_markdown(report, size_names):
+    cost = non_model_cost(report, size_names)
+    if "marginal" not in cost:
+        return []
+    corpus, large = size_names["corpus"], size_names["large"]
+    return ["", "### What the non-model stages cost (case G)", "",
+            "Case G is D with the model replaced by a no-op of the same output shape "
+            "(`bench_models.NoopTaggerRunner`; TensorFlow is never imported), so its CPU time is "
+            "the Python stages' alone. Core-microseconds per token = CPU seconds of the process "
+            "tree / tokens; the marginal figure is the difference between the two sizes, so "
+            "start-up cancels out.", "",
+            "| figure | core-µs per token |", "|---|---|",
+            f"| G on {corpus}, whole run | {cost['corpus']:.1f} |",
+            f"| G on {large}, whole run | {cost['large']:.1f} |",
+            f"| G marginal ({corpus} -> {large}) | {cost['marginal']:.1f} |", "",
+            "| ratio | measured | target | verdict |", "|---|---|---|---|",
+            _at_most_line("non-model core-µs per token (G, marginal)", cost["marginal"],
+                          NON_MODEL_CORE_US_TARGET),
+            f"| G fixed CPU seconds (start-up, from the two sizes) | "
+            f"{cost['fixed_cpu_seconds']:.1f} | | |", ""]
+
+
+def _at_most_line(name, value, target):
+    verdict = "met" if value <= target else "**missed**"
+    return f"| {name} | {value:.1f} | <= {target:g} | {verdict} |"
 
 
 def _result(report, case, size):

@@ -46,6 +46,10 @@ class WriteResults(beam.PTransform):
                          "parquet": to_parquet_row}[self.output_format]
         if isinstance(tagged, beam.PCollection):
             rows = tagged | "Format" >> beam.Map(format_record)
+        elif not self.num_shards:
+            # Formatted and written where each part is produced (write_parts: no buffer of
+            # every output row on the local runner).
+            return _write_parts(tagged, format_record, self.output_prefix, self.output_format)
         else:
             rows = (tuple(part | f"Format{i}" >> beam.Map(format_record)
                           for i, part in enumerate(tagged))
@@ -57,6 +61,22 @@ class WriteResults(beam.PTransform):
                 num_shards=self.num_shards)
         return rows | "WriteText" >> beam.io.WriteToText(
             self.output_prefix, file_name_suffix=suffix, num_shards=self.num_shards)
+
+
+def _write_parts(parts, format_record, output_prefix, output_format):
+    from apache_beam.io.parquetio import _RowDictionariesToArrowTable
+
+    from beamtagger.transforms.write_parts import WriteParts
+
+    rows = tuple(part | f"Format{i}" >> beam.Map(format_record) for i, part in enumerate(parts))
+    suffix = SUFFIXES[output_format]
+    if output_format == "parquet":
+        write = beam.io.WriteToParquet(output_prefix, RESULT_SCHEMA, file_name_suffix=suffix)
+        convert = _RowDictionariesToArrowTable(RESULT_SCHEMA, write._row_group_buffer_size,
+                                               write._record_batch_size)
+        return rows | "WriteParquet" >> WriteParts(write, convert)
+    write = beam.io.WriteToText(output_prefix, file_name_suffix=suffix)
+    return rows | "WriteText" >> WriteParts(write)
 
 
 def to_json_line(record):
