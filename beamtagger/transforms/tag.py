@@ -24,6 +24,7 @@ import pyarrow as pa
 from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.model.batch_decoding import decode_batch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, WindowResult
@@ -173,6 +174,7 @@ class _TagFn(beam.DoFn):
         except Exception:  # noqa: BLE001  (find the record that fails, tag the others)
             probs = None
         rows = _Rows(in_flight.batch)
+        decoded = _decode_batch_or_none(runner.spec, probs, lengths)
         windows = (in_flight.window,)
         for i in range(in_flight.batch.num_rows):
             row_probs, error = None, ""
@@ -185,7 +187,8 @@ class _TagFn(beam.DoFn):
                                                extra_ids[i:i + 1, :n], feature_ids[i:i + 1, :n])[0]
                 except Exception as failure:  # noqa: BLE001
                     error = f"tagger failed: {failure!r}"
-            for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error):
+            for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error,
+                                     decoded[i] if decoded is not None else None):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(
                         output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
@@ -195,7 +198,7 @@ class _TagFn(beam.DoFn):
             progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
 
     @staticmethod
-    def _emit(spec, rows, i, length, probs, error):
+    def _emit(spec, rows, i, length, probs, error, decoded=None):
         key, num_windows = rows.keys[i], rows.num_windows[i]
         if num_windows > 1:
             window = rows.windows[i]
@@ -209,7 +212,7 @@ class _TagFn(beam.DoFn):
         tokens = tuple(rows.tokens[i])
         if not error:
             try:
-                labels, scores = spec.decode(probs, length)
+                labels, scores = decoded or spec.decode(probs, length)
             except Exception as failure:  # noqa: BLE001
                 error = f"decoding failed: {failure!r}"
         if error:
@@ -221,6 +224,17 @@ class _TagFn(beam.DoFn):
         yield TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]), tuple(rows.ends[i]),
                            tuple(labels), tuple(scores.tolist()), key,
                            json.loads(fields) if fields else None)
+
+
+def _decode_batch_or_none(spec, probs, lengths):
+    """Every row decoded at once (model/batch_decoding.py); None sends each record to
+    ``spec.decode`` on its own, so a failure costs only the records it concerns."""
+    if probs is None:
+        return None
+    try:
+        return decode_batch(spec, probs, lengths)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 class _Rows:
