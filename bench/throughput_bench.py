@@ -541,24 +541,27 @@ def non_model_cost(report, size_names):
 
 def non_model_markdown(report, size_names):
     cost = non_model_cost(report, size_names)
-    if "marginal" not in cost:
+    if not cost:
         return []
     corpus, large = size_names["corpus"], size_names["large"]
-    return ["", "### What the non-model stages cost (case G)", "",
-            "Case G is D with the model replaced by a no-op of the same output shape "
-            "(`bench_models.NoopTaggerRunner`; TensorFlow is never imported), so its CPU time is "
-            "the Python stages' alone. Core-microseconds per token = CPU seconds of the process "
-            "tree / tokens; the marginal figure is the difference between the two sizes, so "
-            "start-up cancels out.", "",
-            "| figure | core-µs per token |", "|---|---|",
-            f"| G on {corpus}, whole run | {cost['corpus']:.1f} |",
-            f"| G on {large}, whole run | {cost['large']:.1f} |",
-            f"| G marginal ({corpus} -> {large}) | {cost['marginal']:.1f} |", "",
-            "| ratio | measured | target | verdict |", "|---|---|---|---|",
-            _at_most_line("non-model core-µs per token (G, marginal)", cost["marginal"],
-                          NON_MODEL_CORE_US_TARGET),
-            f"| G fixed CPU seconds (start-up, from the two sizes) | "
-            f"{cost['fixed_cpu_seconds']:.1f} | | |", ""]
+    lines = ["", "### What the non-model stages cost (case G)", "",
+             "Case G is D with the model replaced by a no-op of the same output shape "
+             "(`bench_models.NoopTaggerRunner`; TensorFlow is never imported), so its CPU time "
+             "is the Python stages' alone. Core-microseconds per token = CPU seconds of the "
+             "process tree / tokens; the marginal figure is the difference between the two "
+             "sizes, so start-up cancels out.", "",
+             "| figure | core-µs per token |", "|---|---|"]
+    for role, size in (("corpus", corpus), ("large", large)):
+        if role in cost:
+            lines.append(f"| G on {size}, whole run | {cost[role]:.1f} |")
+    if "marginal" in cost:
+        lines += [f"| G marginal ({corpus} -> {large}) | {cost['marginal']:.1f} |", "",
+                  "| ratio | measured | target | verdict |", "|---|---|---|---|",
+                  _at_most_line("non-model core-µs per token (G, marginal)", cost["marginal"],
+                                NON_MODEL_CORE_US_TARGET),
+                  f"| G fixed CPU seconds (start-up, from the two sizes) | "
+                  f"{cost['fixed_cpu_seconds']:.1f} | | |"]
+    return lines + [""]
 
 
 def _at_most_line(name, value, target):
