@@ -55,14 +55,18 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         from beamtagger.transforms.read_records import ERRORS, parse_records
         from beamtagger.transforms.records import DeadLetter
 
-        for item in parse_records(claimed_lines(metadata.path, tracker), metadata.path,
-                                  self.input_format, self.text_field, self.id_field):
-            counters.RECORDS_READ.inc()
-            if isinstance(item, DeadLetter):
-                counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, item)
-            else:
-                yield item
+        read = 0  # counted once per range: a counter update costs ~2 µs (tokenize.py)
+        try:
+            for item in parse_records(claimed_lines(metadata.path, tracker), metadata.path,
+                                      self.input_format, self.text_field, self.id_field):
+                read += 1
+                if isinstance(item, DeadLetter):
+                    counters.DEAD_LETTERS.inc()
+                    yield beam.pvalue.TaggedOutput(ERRORS, item)
+                else:
+                    yield item
+        finally:
+            counters.RECORDS_READ.inc(read)
 
     # RestrictionProvider
     def initial_restriction(self, metadata):

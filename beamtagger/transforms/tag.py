@@ -176,6 +176,7 @@ class _TagFn(beam.DoFn):
         rows = _Rows(in_flight.batch)
         decoded = _decode_batch_or_none(runner.spec, probs, lengths)
         windows = (in_flight.window,)
+        tagged = 0  # counted once per batch: a counter update costs ~2 µs (tokenize.py)
         for i in range(in_flight.batch.num_rows):
             row_probs, error = None, ""
             if probs is not None:
@@ -193,7 +194,9 @@ class _TagFn(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(
                         output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
                 else:
+                    tagged += 1
                     yield WindowedValue(output, in_flight.timestamp, windows)
+        counters.RECORDS_TAGGED.inc(tagged)
         if self.progress_every_secs:
             progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
 
@@ -219,7 +222,6 @@ class _TagFn(beam.DoFn):
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(key, error, " ".join(tokens), "tag"))
             return
-        counters.RECORDS_TAGGED.inc()
         fields = rows.fields[i]
         yield TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]), tuple(rows.ends[i]),
                            tuple(labels), tuple(scores.tolist()), key,
