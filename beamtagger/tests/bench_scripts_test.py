@@ -44,7 +44,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert memory[0]["tokens"] < memory[1]["tokens"]
     assert all(r["output_lines"] > 0 and r["peak_tree_rss_mib"] > 0 for r in memory)
     assert by_case[("D", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
-    assert by_case[("A", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
+    assert by_case[("A", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("C", "corpus")]["padding_efficiency"] == 1.0
     for result in report["results"]:
         assert result["seconds"] > 0 and result["peak_tree_rss_mib"] > 0

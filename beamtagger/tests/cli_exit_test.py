@@ -12,3 +12,21 @@ def test_piped_output_and_exit_code_survive_the_fast_exit(tmp_path):
     assert done.returncode == 2
     assert "no input files match" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_scikit_learn_is_unavailable_only_while_a_tag_run_runs(monkeypatch):
+    from beamtagger.pipeline.tag_command import _without_scikit_learn
+
+    monkeypatch.delitem(sys.modules, "sklearn", raising=False)
+    with _without_scikit_learn():
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            raise AssertionError("keras would import scikit-learn during the run")
+    assert "sklearn" not in sys.modules  # importable again afterwards
+    already = object()
+    monkeypatch.setitem(sys.modules, "sklearn", already)
+    with _without_scikit_learn():
+        assert sys.modules["sklearn"] is already  # imported before: left alone
