@@ -29,7 +29,7 @@ BEAMTAGGER_STAGES = [
     ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
     ("format + write output", ("write_results.py", "dead_letters.py", "records.py")),
-    ("read + decode input", ("read_records.py",)),
+    ("read + decode input", ("read_records.py", "read_text_ranges.py")),
 ]
 BEAM_STAGES = [
     ("Beam state cache sizing (objsize)", ("objsize/", "statecache.py")),
