@@ -1,6 +1,6 @@
 """Runs every benchmark, one after the other, and writes BENCHMARKS.md from the same run.
 
-  python bench/run_all.py --out BENCHMARKS.md          # full size: about 11 minutes on 2 cores
+  python bench/run_all.py --out BENCHMARKS.md          # full size: about 17 minutes on 2 cores
   python bench/run_all.py --out /tmp/b.md --tiny       # seconds: checks the scripts work
 
 Each script runs in its own process, in sequence (never in parallel: the timings would fight for
