@@ -37,6 +37,10 @@ class WriteParts(beam.PTransform):
         self.convert = convert
 
     def expand(self, parts):
+        if not all(part.is_bounded for part in parts):
+            # The file names are grouped in the global window, which never closes on
+            # unbounded input: Beam's windowed file writes are the way there.
+            raise ValueError("WriteParts writes bounded PCollections only")
         pipeline = parts[0].pipeline
         sink = self.sink
         do_once = pipeline | "DoOnce" >> beam.Create([None])

@@ -46,7 +46,7 @@ class WriteResults(beam.PTransform):
                          "parquet": to_parquet_row}[self.output_format]
         if isinstance(tagged, beam.PCollection):
             rows = tagged | "Format" >> beam.Map(format_record)
-        elif not self.num_shards:
+        elif not self.num_shards and all(part.is_bounded for part in tagged):
             # Formatted and written where each part is produced (write_parts: no buffer of
             # every output row on the local runner).
             return _write_parts(tagged, format_record, self.output_prefix, self.output_format)
