@@ -51,3 +51,16 @@ def test_parts_of_any_size_give_one_set_of_shards(tmp_path, sizes):
 def test_a_fixed_number_of_shards_is_refused():
     with pytest.raises(ValueError, match="num_shards"):
         WriteParts(beam.io.WriteToText("/tmp/x", num_shards=2))
+
+
+def test_unbounded_parts_are_refused_at_construction(tmp_path):
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    stream = pipeline | TestStream().add_elements(["a"]).advance_watermark_to_infinity()
+    assert not stream.is_bounded
+    with pytest.raises(ValueError, match="bounded"):
+        _ = (stream,) | WriteParts(beam.io.WriteToText(str(tmp_path / "r")))
