@@ -8,7 +8,9 @@ to the ``errors`` output; everything else becomes a record, so
 ``records read == records + errors``.
 
 Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
-after the read spreads the records (and all later work) over every worker.
+after the read spreads the records (and all later work) over every worker. Text and JSON Lines
+files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
+and their records are located by byte offset (``read_text_ranges``).
 """
 import json
 import posixpath
