@@ -68,15 +68,16 @@ def _write_parts(parts, format_record, output_prefix, output_format):
 
     from beamtagger.transforms.write_parts import WriteParts
 
-    rows = tuple(part | f"Format{i}" >> beam.Map(format_record) for i, part in enumerate(parts))
     suffix = SUFFIXES[output_format]
     if output_format == "parquet":
+        rows = tuple(part | f"Format{i}" >> beam.Map(format_record)
+                     for i, part in enumerate(parts))
         write = beam.io.WriteToParquet(output_prefix, RESULT_SCHEMA, file_name_suffix=suffix)
         convert = _RowDictionariesToArrowTable(RESULT_SCHEMA, write._row_group_buffer_size,
                                                write._record_batch_size)
         return rows | "WriteParquet" >> WriteParts(write, convert)
     write = beam.io.WriteToText(output_prefix, file_name_suffix=suffix)
-    return rows | "WriteText" >> WriteParts(write)
+    return tuple(parts) | "WriteText" >> WriteParts(write, format_row=format_record)
 
 
 def to_json_line(record):
