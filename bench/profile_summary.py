@@ -28,7 +28,8 @@ BEAMTAGGER_STAGES = [
     ("split/stitch windows", ("transforms/windows.py",)),
     ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
-    ("format + write output", ("write_results.py", "dead_letters.py", "records.py")),
+    ("format + write output", ("write_results.py", "write_parts.py", "dead_letters.py",
+                               "records.py")),
     ("read + decode input", ("read_records.py", "read_text_ranges.py")),
 ]
 BEAM_STAGES = [
