@@ -26,7 +26,7 @@ BEAMTAGGER_STAGES = [
     ("build Arrow batches", ("arrow_batches.py", "attach_vectors.py")),
     ("bucket by length (stateful DoFn)", ("transforms/bucket.py",)),
     ("split/stitch windows", ("transforms/windows.py",)),
-    ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
+    ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py", "batch_decoding.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
     ("format + write output", ("write_results.py", "write_parts.py", "dead_letters.py",
                                "records.py")),
