@@ -34,7 +34,8 @@ No GPU machine was lent to the sessions that wrote this file (the device tool's 
 so: this project's tasks get one only by a chance draw), so there are no GPU figures. The plan
 (issue 5, section 5): carry the keras wheel to the GPU machine (PyTorch, JAX and CuPy, no
 TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
-exact-length batches and masked buckets, batch token budgets 4k-64k.
+exact-length batches and masked buckets, batch token budgets 4k-64k. docs/scaling.md's cost
+model assumes a GPU rate until then, and says which of its figures are measured.
 """
 
 
