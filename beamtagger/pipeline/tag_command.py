@@ -43,7 +43,8 @@ def add_arguments(parser):
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
-                        "without one get file:line)")
+                        "without one get file:line, or file:@byte offset in a text or JSON Lines "
+                        "file over 64 MiB, which several workers read in byte ranges)")
     parser.add_argument("--window", type=int, default=256, metavar="TOKENS",
                         help="longer records are tagged in overlapping windows of this size")
     parser.add_argument("--overlap", type=int, default=64, metavar="TOKENS",
