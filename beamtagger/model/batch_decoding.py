@@ -13,7 +13,7 @@ def decode_batch(spec, probs, lengths):
     equal to ``spec.decode(probs[b], lengths[b])``."""
     probs = np.asarray(probs)
     lengths = np.asarray(lengths).tolist()
-    if spec.decoding.get("viterbi"):
+    if not _is_plain_argmax_or_threshold(spec):
         return [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
     if spec.head == "sigmoid":
         paths = (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
@@ -22,3 +22,17 @@ def decode_batch(spec, probs, lengths):
     scores = np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
     labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
     return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
+
+
+# The decoding options this module reproduces; any other (a sequence decoder added to
+# TaggerSpec.decode later) sends every row to spec.decode, so labels never silently differ.
+_KNOWN_DECODING = frozenset(("viterbi", "threshold"))
+
+
+def _is_plain_argmax_or_threshold(spec):
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    return (type(spec).decode is TaggerSpec.decode
+            and spec.head in ("softmax", "sigmoid")
+            and not spec.decoding.get("viterbi")
+            and set(spec.decoding) <= _KNOWN_DECODING)

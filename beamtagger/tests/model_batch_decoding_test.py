@@ -31,3 +31,14 @@ def test_batch_decoding_equals_row_by_row(labels, head):
         assert list(labels_found) == list(labels_expected)
         assert scores_found.dtype == np.float32
         assert scores_found.tolist() == scores_expected.tolist()
+
+
+def test_an_unknown_decoding_option_decodes_row_by_row():
+    spec = spec_for(["NOUN", "VERB"])
+    spec.decoding["crf"] = True  # e.g. a sequence decoder TaggerSpec.decode would apply
+    calls = []
+    original = spec.decode
+    spec.decode = lambda probs, length: calls.append(length) or original(probs, length)
+    probs = np.full((2, 3, 2), 0.5, dtype=np.float32)
+    decode_batch(spec, probs, np.array([3, 1]))
+    assert calls == [3, 1]
