@@ -42,7 +42,7 @@ setuptools.setup(
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
         "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
     },
-    entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:main"]},
+    entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Text Processing :: Linguistic",

@@ -1,5 +1,3 @@
-import sys
+from beamtagger.pipeline.cli import console_main
 
-from beamtagger.pipeline.cli import main
-
-sys.exit(main())
+console_main()

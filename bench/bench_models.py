@@ -119,3 +119,36 @@ def vocabulary_index(store):
     words = pq.read_table(pathlib.Path(store.path) / "vocab.parquet",
                           columns=["word"]).column(0).to_pylist()
     return {word: row + FIRST_WORD_ID for row, word in enumerate(words)}
+
+
+class NoopTaggerRunner:
+    """Stands in for ``TaggerRunner`` with the model taken out: the same spec and the same
+    float32 (B, T, L) output (every token's probability mass on label 0), computed without
+    TensorFlow. What the Beam stages around the model cost is then all a run costs."""
+
+    def __init__(self, model_dir):
+        from beamtagger.model.tagger_spec import TaggerSpec
+
+        self.spec = TaggerSpec.load(model_dir)
+
+    def predict(self, inputs):
+        batch, time = inputs.vectors.shape[:2]
+        probs = np.zeros((batch, time, len(self.spec.labels)), dtype=np.float32)
+        probs[..., 0] = 1.0
+        return probs
+
+    def warm_up(self):
+        pass
+
+    def tracing_counts(self):
+        return {}
+
+
+def install_noop_tagger():
+    """Makes every tag stage in this process load NoopTaggerRunner and skip TensorFlow (the
+    in-process DirectRunner's workers are threads of this process)."""
+    from beamtagger.model import inference
+    from beamtagger.transforms import tag
+
+    inference.TaggerRunner.load = classmethod(lambda cls, model_dir: NoopTaggerRunner(model_dir))
+    tag.configure_tensorflow = lambda threads=None: None

@@ -26,10 +26,11 @@ BEAMTAGGER_STAGES = [
     ("build Arrow batches", ("arrow_batches.py", "attach_vectors.py")),
     ("bucket by length (stateful DoFn)", ("transforms/bucket.py",)),
     ("split/stitch chunks", ("transforms/chunks.py",)),
-    ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py")),
+    ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py", "batch_decoding.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
-    ("format + write output", ("write_results.py", "dead_letters.py", "records.py")),
-    ("read + decode input", ("read_records.py",)),
+    ("format + write output", ("write_results.py", "write_parts.py", "dead_letters.py",
+                               "records.py")),
+    ("read + decode input", ("read_records.py", "read_text_ranges.py")),
 ]
 BEAM_STAGES = [
     ("Beam state cache sizing (objsize)", ("objsize/", "statecache.py")),
@@ -105,10 +106,18 @@ def compute_by_process(raw_path, rate=50):
     return dict(seconds.most_common())
 
 
-def markdown(rows, total_seconds, title):
-    lines = [f"{title} ({total_seconds:.1f} thread-seconds sampled inside bundles):", "",
-             "| stage | thread-seconds | share |", "|---|---|---|"]
-    lines += [f"| {name} | {seconds:.1f} | {share:.0%} |" for name, seconds, share in rows]
+def markdown(rows, total_seconds, title, tokens=None):
+    """The stage table; with ``tokens``, also each stage's thread-microseconds per token."""
+    lines = [f"{title} ({total_seconds:.1f} thread-seconds sampled inside bundles):", ""]
+    if tokens:
+        lines += ["| stage | thread-seconds | share | µs per token |", "|---|---|---|---|"]
+        lines += [f"| {name} | {seconds:.1f} | {share:.0%} | {seconds / tokens * 1e6:.2f} |"
+                  for name, seconds, share in rows]
+        lines.append(f"| all stages | {total_seconds:.1f} | 100% | "
+                     f"{total_seconds / tokens * 1e6:.2f} |")
+    else:
+        lines += ["| stage | thread-seconds | share |", "|---|---|---|"]
+        lines += [f"| {name} | {seconds:.1f} | {share:.0%} |" for name, seconds, share in rows]
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,6 @@
 """Runs every benchmark, one after the other, and writes BENCHMARKS.md from the same run.
 
-  python bench/run_all.py --out BENCHMARKS.md          # full size: about 11 minutes on 2 cores
+  python bench/run_all.py --out BENCHMARKS.md          # full size: about 17 minutes on 2 cores
   python bench/run_all.py --out /tmp/b.md --tiny       # seconds: checks the scripts work
 
 Each script runs in its own process, in sequence (never in parallel: the timings would fight for
@@ -20,6 +20,7 @@ BENCH = pathlib.Path(__file__).resolve().parent
 SCRIPTS = [
     ("throughput_bench.py", ["throughput.md"]),
     ("tag_timeline.py", ["tag_timeline.md"]),  # nested under "1." beside the profiles
+    ("startup_bench.py", ["startup.md"]),  # "### Start-up", also under "1."
     ("model_size_bench.py", ["model_size.md"]),
     ("training_bench.py", ["training.md"]),
     ("throughput_bench.py", ["throughput-scaling.md"]),  # written by the run above
@@ -33,7 +34,8 @@ No GPU machine was lent to the sessions that wrote this file (the device tool's 
 so: this project's tasks get one only by a chance draw), so there are no GPU figures. The plan
 (issue 5, section 5): carry the keras wheel to the GPU machine (PyTorch, JAX and CuPy, no
 TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
-exact-length batches and masked buckets, batch token budgets 4k-64k.
+exact-length batches and masked buckets, batch token budgets 4k-64k. docs/scaling.md's cost
+model assumes a GPU rate until then, and says which of its figures are measured.
 """
 
 

@@ -45,13 +45,16 @@ class Timeline:
         setattr(owner, name, timed)
 
 
-def summary(events, warm_up_calls=2):
-    """Load end, first and last real prediction, busy seconds and the gaps between predictions."""
+def summary(events):
+    """Load end, first and last real prediction, busy seconds and the gaps between predictions
+    (predictions made inside ``warm_up`` are not real ones)."""
     times = {}
     for seconds, event in events:
         times.setdefault(event, seconds)
-    starts = [s for s, e in events if e == "predict start"][warm_up_calls:]
-    ends = [s for s, e in events if e == "predict end"][warm_up_calls:]
+    warm_up_end = max((i for i, (_, e) in enumerate(events) if e == "warm-up end"), default=-1)
+    real = events[warm_up_end + 1:]
+    starts = [s for s, e in real if e == "predict start"]
+    ends = [s for s, e in real if e == "predict end"]
     gaps = [b - a for a, b in zip(ends, starts[1:]) if b - a > 0.05]
     return {"clock_start": times.get("run start"), "load_end": times.get("load end"),
             "first_predict": starts[0] if starts else None,
@@ -69,6 +72,7 @@ def child_main(args):
 
     timeline = Timeline()
     timeline.wrap(TaggerRunner, "predict", "predict")
+    timeline.wrap(TaggerRunner, "warm_up", "warm-up")
     timeline.wrap(tag._SharedRunner, "_load", "load")
     case_args = throughput_bench.parse_args([
         "--child", "--case", "D", "--input", args.input, "--output", args.output,

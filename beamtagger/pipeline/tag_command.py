@@ -8,6 +8,7 @@ remote runner every path is one the workers can reach.
 Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_workers``,
 ``--project`` ...).
 """
+import contextlib
 import os
 import re
 import shutil
@@ -44,7 +45,8 @@ def add_arguments(parser):
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
-                        "without one get file:line)")
+                        "without one get file:line, or file:@byte offset in a text or JSON Lines "
+                        "file over 64 MiB, which several workers read in byte ranges)")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -97,7 +99,8 @@ def run(args):
     earlier = check_job(job, remote=remote, overwrite=args.overwrite)
     remove_earlier_outputs(job.output_prefix, earlier)
 
-    result, seconds = run_tag_job(job, options)
+    with _without_scikit_learn():
+        result, seconds = run_tag_job(job, options)
     if remote:
         job_id = getattr(result, "job_id", lambda: None)()
         print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in {seconds:.0f} s "
@@ -116,6 +119,28 @@ def run(args):
             print(f"dead letters     {path}")
         print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
     return 0
+
+
+@contextlib.contextmanager
+def _without_scikit_learn():
+    """scikit-learn marked unavailable in this process while the pipeline runs.
+
+    Keras imports it (and SciPy) for its scikit-learn wrappers whenever it is installed
+    (``keras/src/wrappers/fixes.py`` falls back to None on ImportError); it is here only for
+    seqeval's WNUT metrics, and a tag run never uses it. It was 0.7-0.85 of the 3.1-3.2
+    CPU-seconds of ``import tensorflow`` on the 2-core dev machine, which the in-process local
+    runner pays before the first batch (bench/startup_bench.py). Nothing changes where
+    something imported it already; worker processes are not touched.
+    """
+    if "sklearn" in sys.modules:
+        yield
+        return
+    sys.modules["sklearn"] = None
+    try:
+        yield
+    finally:
+        if sys.modules.get("sklearn", 0) is None:
+            del sys.modules["sklearn"]
 
 
 def _written_files(pattern):

@@ -30,7 +30,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "throughput.json").read_text())
     by_case = {(r["case"], r["size"]): r for r in report["results"]}
-    assert {case for case, _ in by_case} == set("ABCDEFR")
+    assert {case for case, _ in by_case} == set("ABCDEFGR")
     corpus = report["inputs"]["corpus"]
     # The same tokenizer everywhere: C (tokenized up front) and D, E (the pipeline) agree, and
     # every input line comes out as one JSON Lines record.
@@ -41,8 +41,15 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert by_case[("F", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("R", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("R", "corpus")]["tokens"] == tokens
+    # G (no-op model) runs every other stage on every record.
+    assert by_case[("G", "corpus")]["tokens"] == tokens
+    assert by_case[("G", "corpus")]["output_lines"] == corpus["lines"]
+    memory = report["memory"]
+    assert [r["size"] for r in memory] == ["small, one file", "large, one file"]
+    assert memory[0]["tokens"] < memory[1]["tokens"]
+    assert all(r["output_lines"] > 0 and r["peak_tree_rss_mib"] > 0 for r in memory)
     assert by_case[("D", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
-    assert by_case[("A", "small")]["output_lines"] == report["inputs"]["small"]["lines"]
+    assert by_case[("A", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("C", "corpus")]["padding_efficiency"] == 1.0
     for result in report["results"]:
         assert result["seconds"] > 0 and result["peak_tree_rss_mib"] > 0
@@ -52,7 +59,9 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert report["ratios"]["corpus"]["D/A"] > 0
     assert report["scaling"] is not None  # D ran at two sizes: a line was fitted
     assert (results / "throughput.md").read_text().startswith("## 1. Tagging throughput")
-    assert "## 4. Scaling" in (results / "throughput-scaling.md").read_text()
+    scaling = (results / "throughput-scaling.md").read_text()
+    assert "## 4. Scaling" in scaling and "### Peak memory against input size" in scaling
+    assert "### What the non-model stages cost (case G)" in (results / "throughput.md").read_text()
 
 
 def test_training_bench_pads_less_with_buckets(shared_data, tmp_path):
@@ -84,8 +93,8 @@ def test_model_size_bench_measures_both_layouts(shared_data, tmp_path):
 def test_run_all_assembles_sections_in_order(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
-    for name in ("throughput", "tag_timeline", "model_size", "training", "throughput-scaling",
-                 "store"):
+    for name in ("throughput", "tag_timeline", "startup", "model_size", "training",
+                 "throughput-scaling", "store"):
         (results / f"{name}.md").write_text(f"## section {name}\n")
     env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results)}
     out = tmp_path / "BENCHMARKS.md"
@@ -97,8 +106,8 @@ def test_run_all_assembles_sections_in_order(tmp_path):
     assert text.startswith("# Benchmarks")
     assert "- Machine: " in text and "- Date: " in text and "bench/run_all.py --out" in text
     order = [text.index(f"## section {name}") for name in
-             ("throughput", "tag_timeline", "model_size", "training", "throughput-scaling",
-              "store")]
+             ("throughput", "tag_timeline", "startup", "model_size", "training",
+              "throughput-scaling", "store")]
     assert order == sorted(order)
     # The store bench's section sits under "4. Scaling", one heading level down.
     assert "### section store" in text and "\n## section store" not in text
@@ -113,3 +122,18 @@ def test_tag_timeline_finds_the_model_load_and_every_prediction(shared_data, tmp
     assert timeline["first_predict"] < timeline["last_predict_end"] <= timeline["run_end"]
     assert 0 < timeline["predict_busy_seconds"] < timeline["run_end"]
     assert "### When the model runs in D" in (results / "tag_timeline.md").read_text()
+
+
+def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
+    results = run_script("startup_bench.py", tmp_path, "--tiny")
+    report = json.loads((results / "startup.json").read_text())
+    assert report["demo_median"] > 0 and report["tensorflow_median"] > 0
+    events = [event for _, event in report["timeline"]]
+    for event in ("Beam imported", "TensorFlow import ends", "warm-up traces ends",
+                  "first batch of records: predict starts", "summary printed, process ends"):
+        assert event in events
+    times = [seconds for seconds, _ in report["timeline"]]
+    assert times == sorted(times)
+    assert events.index("warm-up traces ends") < events.index(
+        "first batch of records: predict starts")
+    assert "### Start-up: the 12-line demo" in (results / "startup.md").read_text()

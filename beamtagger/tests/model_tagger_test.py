@@ -188,11 +188,13 @@ def test_save_load_round_trip_without_optimizer_state(tmp_path, head, outputs):
         np.testing.assert_allclose(scores, again_scores, rtol=1e-5)
 
 
-def test_warm_up_traces_both_paths_once_and_real_batches_add_none():
+def test_warm_up_traces_the_full_path_once_and_real_batches_add_only_the_masked_one():
     model, spec = make_model()
     runner = TaggerRunner(spec, model)
     runner.warm_up()
-    assert runner.tracing_counts() == {("float32", True): 1, ("float32", False): 1}
+    assert runner.tracing_counts() == {("float32", False): 1}
+    predict(runner, batch_of([sentence(5, 3), sentence(5, 4)])[0])
+    assert runner.tracing_counts() == {("float32", False): 1}
     predict(runner, batch_of([sentence(9, 1), sentence(4, 2)])[0])
     predict(runner, batch_of([sentence(5, 3), sentence(5, 4)])[0])
     assert runner.tracing_counts() == {("float32", True): 1, ("float32", False): 1}

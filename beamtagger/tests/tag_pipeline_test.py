@@ -320,7 +320,8 @@ def test_records_are_spread_over_workers_only_where_there_are_several(runner_arg
                                   TagJob("in/*.txt", "out/r"))
     names = {t.unique_name for t in pipeline.to_runner_api().components.transforms.values()}
     assert ("ReadRecords/SpreadOverWorkers" in names) == spreads
-    assert "WriteResults/Merge" in names and "TagText/AllTagged" not in names
+    # The tagged parts are written where they are produced; only file names are merged.
+    assert "WriteResults/WriteText/MergeFileNames" in names and "TagText/AllTagged" not in names
 
 
 def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkeypatch):

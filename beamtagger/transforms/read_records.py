@@ -11,7 +11,9 @@ adds one dead letter (stage "read") naming the line where it broke; the line or 
 there is in that dead letter, never tagged as if whole.
 
 Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
-after the read spreads the records (and all later work) over every worker.
+after the read spreads the records (and all later work) over every worker. Text and JSON Lines
+files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
+and their records are located by byte offset (``read_text_ranges``).
 """
 import bz2
 import gzip
@@ -50,7 +52,7 @@ class ReadRecords(beam.PTransform):
     """
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
-                 reshuffle=True):
+                 reshuffle=True, split_bytes=None):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
@@ -59,8 +61,21 @@ class ReadRecords(beam.PTransform):
         self.text_field = text_field
         self.id_field = id_field
         self.reshuffle = reshuffle
+        self.split_bytes = split_bytes  # None: read_text_ranges.DEFAULT_SPLIT_BYTES
 
     def expand(self, pbegin):
+        from beamtagger.transforms import read_text_ranges
+
+        if self.input_format in read_text_ranges.SPLITTABLE_FORMATS:
+            # Large uncompressed files in parallel byte ranges (read_text_ranges).
+            read = (pbegin
+                    | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
+                    | "ReadRanges" >> beam.ParDo(read_text_ranges.ReadRecordsInRanges(
+                        self.input_format, self.text_field, self.id_field,
+                        self.split_bytes or read_text_ranges.DEFAULT_SPLIT_BYTES)
+                    ).with_outputs(ERRORS, main="records"))
+            return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
+                              if self.reshuffle else read.records, read[ERRORS])
         read = (
             pbegin
             | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)

@@ -71,11 +71,17 @@ class WriteResults(beam.PTransform):
         formatted = [part | (f"Format{i}" if len(parts) > 1 else "Format") >> beam.ParDo(
             _FormatFn(format_record)).with_outputs(ERRORS, main="rows")
             for i, part in enumerate(parts)]
+        rows = [out.rows for out in formatted]
         if len(parts) == 1:
-            rows, errors = formatted[0].rows, formatted[0][ERRORS]
+            errors = formatted[0][ERRORS]
         else:
-            rows = tuple(out.rows for out in formatted) | "Merge" >> beam.Flatten()
             errors = tuple(out[ERRORS] for out in formatted) | "MergeErrors" >> beam.Flatten()
+        if len(parts) > 1 and not self.num_shards and all(part.is_bounded for part in parts):
+            # Written where each part is produced (write_parts: no buffer of every output row
+            # on the local runner); only the file names are merged.
+            return WrittenResults(
+                _write_parts(rows, self.output_prefix, self.output_format), errors)
+        rows = rows[0] if len(rows) == 1 else tuple(rows) | "Merge" >> beam.Flatten()
         suffix = SUFFIXES[self.output_format]
         if self.output_format == "parquet":
             files = rows | "WriteParquet" >> beam.io.WriteToParquet(
@@ -101,6 +107,21 @@ class _FormatFn(beam.DoFn):
                 str(getattr(record, "source", "") or getattr(record, "id", "")),
                 one_line(f"cannot write the result: {error}"),
                 " ".join(map(str, getattr(record, "tokens", ()))), "format"))
+
+
+def _write_parts(rows, output_prefix, output_format):
+    from apache_beam.io.parquetio import _RowDictionariesToArrowTable
+
+    from beamtagger.transforms.write_parts import WriteParts
+
+    suffix = SUFFIXES[output_format]
+    if output_format == "parquet":
+        write = beam.io.WriteToParquet(output_prefix, RESULT_SCHEMA, file_name_suffix=suffix)
+        convert = _RowDictionariesToArrowTable(RESULT_SCHEMA, write._row_group_buffer_size,
+                                               write._record_batch_size)
+        return tuple(rows) | "WriteParquet" >> WriteParts(write, convert)
+    write = beam.io.WriteToText(output_prefix, file_name_suffix=suffix)
+    return tuple(rows) | "WriteText" >> WriteParts(write)
 
 
 def to_json_line(record):

@@ -1,0 +1,92 @@
+"""Reading files in byte ranges: every line exactly once, whatever the cut; several workers."""
+import glob
+import gzip
+import json
+
+import apache_beam as beam
+import pytest
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.util import assert_that, equal_to
+
+from beamtagger.transforms.read_records import ReadRecords
+from beamtagger.transforms.read_text_ranges import ReadRecordsInRanges, claimed_lines
+
+CONTENT = (b"\xef\xbb\xbffirst line\n\nthird\r\n" + b"x" * 40 + b"\nshort\n\n\n"
+           + "naïve ünïcode\n".encode() + b"no newline at the end")
+
+
+def lines_of_all_ranges(path, size, split_bytes):
+    provider = ReadRecordsInRanges("text", split_bytes=split_bytes)
+    found = []
+    for restriction in provider.split(None, OffsetRange(0, size)):
+        tracker = OffsetRestrictionTracker(restriction)
+        found.extend(claimed_lines(str(path), tracker))
+        tracker.check_done()  # the range was read to its end
+    return found
+
+
+@pytest.mark.parametrize("split_bytes", [1, 2, 3, 5, 7, 11, 16, 40, 41, 42, 1000])
+def test_every_line_is_read_once_wherever_the_ranges_cut(tmp_path, split_bytes):
+    path = tmp_path / "f.txt"
+    path.write_bytes(CONTENT)
+    found = lines_of_all_ranges(path, len(CONTENT), split_bytes)
+    expected_lines = CONTENT[3:].splitlines(keepends=True)
+    assert [raw for _, raw in found] == expected_lines
+    for locator, raw in found:
+        offset = int(locator[1:])
+        assert CONTENT[offset:].startswith(raw) or (offset == 0 and raw == expected_lines[0])
+
+
+def test_small_and_compressed_files_are_read_whole_with_line_numbers(tmp_path):
+    (tmp_path / "a.txt").write_bytes(b"one\ntwo\n")
+    with gzip.open(tmp_path / "b.txt.gz", "wb") as handle:
+        handle.write("".join(f"line {n} {n * n}\n" for n in range(200)).encode())
+    assert (tmp_path / "b.txt.gz").stat().st_size > 64  # would be split if it were plain text
+    with beam.Pipeline() as p:
+        read = p | ReadRecords(str(tmp_path / "*"), "text", reshuffle=False, split_bytes=64)
+        ids = read.records | beam.Map(lambda record: record.id)
+        assert_that(ids, equal_to(
+            ["a.txt:1", "a.txt:2"] + [f"b.txt.gz:{n}" for n in range(1, 201)]))
+
+
+def test_split_files_locate_records_and_dead_letters_by_byte_offset(tmp_path):
+    content = b'{"text": "a"}\n' + b'{"text": "b"\n' + b'{"text": "c", "id": "kept"}\n' * 10
+    (tmp_path / "r.jsonl").write_bytes(content)
+    with beam.Pipeline() as p:
+        read = p | ReadRecords(str(tmp_path / "r.jsonl"), "jsonl", reshuffle=False,
+                               split_bytes=32)
+        assert_that(
+            read.records | beam.Map(lambda r: r.id),
+            equal_to(["r.jsonl:@0"] + ["kept"] * 10), label="records")
+        assert_that(
+            read.errors | beam.Map(lambda d: d.source),
+            equal_to([f"{tmp_path / 'r.jsonl'}:@14"]), label="errors")
+
+
+def _record_with_pid(record):
+    import os
+
+    return json.dumps([record.id, os.getpid()])
+
+
+def test_one_large_file_is_split_across_worker_processes(tmp_path):
+    lines = [f"line {n} " + "word " * (n % 13) for n in range(3000)]
+    (tmp_path / "big.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    options = PipelineOptions(["--direct_running_mode=multi_processing",
+                               "--direct_num_workers=2"])
+    with beam.Pipeline(options=options) as p:
+        read = p | ReadRecords(str(tmp_path / "big.txt"), "text", reshuffle=False,
+                               split_bytes=4096)
+        _ = (read.records | beam.Map(_record_with_pid)
+             | beam.io.WriteToText(str(tmp_path / "out" / "ids")))
+    rows = [json.loads(line) for path in glob.glob(str(tmp_path / "out" / "ids*"))
+            for line in open(path, encoding="utf-8")]
+    texts = {}
+    offset = 0
+    for line in lines:
+        texts[f"big.txt:@{offset}"] = line
+        offset += len(line.encode()) + 1
+    ids = [record_id for record_id, _ in rows]
+    assert len(ids) == len(lines) and set(ids) == set(texts)  # every record out exactly once
+    assert len({pid for _, pid in rows}) >= 2, "one worker read the whole file"

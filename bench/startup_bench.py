@@ -1,0 +1,184 @@
+"""Start-up of ``beamtagger tag``: the 12-line demo end to end against ``import tensorflow``.
+
+Issue 12's target: the demo (``beamtagger tag`` on ``beamtagger/data/example.txt``, bundled model,
+default store) within 1.5x the time of ``python -c "import tensorflow"`` on the same machine.
+Both run as fresh processes, alternately, ``--repeat`` times each (median reported), so a busy
+moment hits both alike. Then one more demo run in a child process with its stages timed from the
+moment the process was created (psutil), for the timeline: imports, job checks, pipeline start,
+TensorFlow import, model load, warm-up traces, the first batch, the end.
+
+  python bench/startup_bench.py            # about a minute on 2 cores
+  python bench/startup_bench.py --tiny     # one repetition (CI: the script works)
+"""
+import argparse
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import bench_common
+
+DEMO_INPUT = bench_common.REPO_ROOT / "beamtagger" / "data" / "example.txt"
+TARGET_RATIO = 1.5
+
+
+def demo_argv(output):
+    return ["-m", "beamtagger.pipeline.cli", "tag", "--input", str(DEMO_INPUT), "--output",
+            str(output), "--output-format", "jsonl", "--progress-every", "0"]
+
+
+def timed_process(argv):
+    env = {**os.environ, **bench_common.CHILD_ENV}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, *map(str, argv)], capture_output=True, text=True,
+                          env=env, cwd=bench_common.REPO_ROOT)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv} failed:\n{done.stderr[-3000:]}")
+    return seconds
+
+
+# ---------------------------------------------------------------- child: one timed demo run
+
+class Marks:
+    """(seconds since the process was created, event), appended from any thread."""
+
+    def __init__(self):
+        import psutil
+
+        self.zero = psutil.Process().create_time()
+        self.events = []
+        self._lock = threading.Lock()
+
+    def mark(self, event):
+        with self._lock:
+            self.events.append((round(time.time() - self.zero, 3), event))
+
+    def wrap(self, owner, name, event, only_first=False):
+        original = getattr(owner, name)
+        seen = []
+
+        def timed(*args, **kwargs):
+            first = not seen
+            seen.append(1)
+            if first or not only_first:
+                self.mark(event + " starts")
+            try:
+                return original(*args, **kwargs)
+            finally:
+                if first or not only_first:
+                    self.mark(event + " ends")
+
+        setattr(owner, name, timed)
+
+
+def child_main(output):
+    marks = Marks()
+    marks.mark("Python started, timing begins")
+    import apache_beam as beam  # noqa: F401  (what tag_command.run imports first)
+    from apache_beam.options.pipeline_options import PipelineOptions  # noqa: F401
+    marks.mark("Beam imported")
+    from beamtagger import tokenizer
+    from beamtagger.model import inference
+    from beamtagger.pipeline import cli, tag_command, tag_pipeline
+    from beamtagger.transforms import tag
+
+    marks.wrap(tag_command, "check_job", "job checks (model spec, store, input files)")
+    marks.wrap(beam.Pipeline, "run", "pipeline run (runner start to end)")
+    marks.wrap(tag, "configure_tensorflow", "TensorFlow import")
+    marks.wrap(inference, "load_keras_model", "Keras model load")
+    marks.wrap(tokenizer.Tokenizer, "__init__", "tokenizer build (spaCy import)", only_first=True)
+    predict = inference.TaggerRunner.predict
+    warm_up = inference.TaggerRunner.warm_up
+    state = {"warming_up": False, "seen": False}
+
+    def warm_up_flagged(self):
+        state["warming_up"] = True
+        try:
+            return warm_up(self)
+        finally:
+            state["warming_up"] = False
+
+    def first_real_predict(self, *args, **kwargs):
+        real = not state["warming_up"] and not state["seen"]
+        state["seen"] = state["seen"] or real
+        if real:
+            marks.mark("first batch of records: predict starts")
+        try:
+            return predict(self, *args, **kwargs)
+        finally:
+            if real:
+                marks.mark("first batch of records: predict ends")
+
+    inference.TaggerRunner.warm_up = warm_up_flagged
+    inference.TaggerRunner.predict = first_real_predict
+    marks.wrap(inference.TaggerRunner, "warm_up", "warm-up traces")
+    marks.wrap(tag_pipeline, "build_tag_pipeline", "pipeline construction")
+    status = cli.main(["tag", *demo_argv(output)[3:]])
+    marks.mark("summary printed, process ends")
+    bench_common.child_result(events=marks.events, status=status)
+
+
+# ---------------------------------------------------------------- parent
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tiny", action="store_true", help="one repetition (CI)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (default 3)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(args.child)
+        return 0
+    repeat = 1 if args.tiny else args.repeat
+    from beamtagger import embedding_store
+
+    embedding_store.ensure_default_store()  # the demo's first run imports it; not timed here
+    tensorflow, demo = [], []
+    with tempfile.TemporaryDirectory(prefix="beamtagger-startup-") as temp:
+        output = pathlib.Path(temp) / "demo" / "example"
+        timed_process(demo_argv(output))  # page cache warm for both, as on a user's 2nd run
+        for _ in range(repeat):
+            tensorflow.append(timed_process(["-c", "import tensorflow"]))
+            demo.append(timed_process(demo_argv(output)))
+        timeline = bench_common.run_child([__file__, "--child", output],
+                                          label="timed demo run")
+    report = {"machine": bench_common.machine(), "date": bench_common.now(),
+              "command": "python bench/startup_bench.py" + (" --tiny" if args.tiny else ""),
+              "tensorflow_seconds": tensorflow, "demo_seconds": demo,
+              "tensorflow_median": statistics.median(tensorflow),
+              "demo_median": statistics.median(demo), "timeline": timeline["events"]}
+    report["ratio"] = report["demo_median"] / report["tensorflow_median"]
+    bench_common.save_results("startup", report, {None: markdown(report)})
+    return 0
+
+
+def markdown(report):
+    runs = len(report["demo_seconds"])
+    verdict = "met" if report["ratio"] <= TARGET_RATIO else "**missed**"
+    rows = [[f"{seconds:.2f} s", event] for seconds, event in report["timeline"]]
+    return "\n".join([
+        "### Start-up: the 12-line demo", "",
+        f"Command: `{report['command']}` ({report['date']}). Both as fresh processes, "
+        f"alternately, {runs} runs each, median: `python -c \"import tensorflow\"` and "
+        "`beamtagger tag --input beamtagger/data/example.txt ...` (bundled model, default "
+        "store, page cache warm).", "",
+        "| what | median s | runs |", "|---|---|---|",
+        f"| `python -c \"import tensorflow\"` | {report['tensorflow_median']:.2f} | "
+        + ", ".join(f"{s:.2f}" for s in report["tensorflow_seconds"]) + " |",
+        f"| `beamtagger tag`, 12-line demo, end to end | {report['demo_median']:.2f} | "
+        + ", ".join(f"{s:.2f}" for s in report["demo_seconds"]) + " |", "",
+        "| ratio | measured | target | verdict |", "|---|---|---|---|",
+        f"| demo / import tensorflow | {report['ratio']:.2f} | <= {TARGET_RATIO} | {verdict} |",
+        "", "Timeline of one more demo run (seconds since the process was created; the tagger "
+        "loads on a background thread while the runner starts and the records are read):", "",
+        bench_common.markdown_table(["when", "event"], rows)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
