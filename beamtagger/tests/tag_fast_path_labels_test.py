@@ -32,10 +32,12 @@ def plain_labels(text, tokenizer, store, runner):
     tokens = [token.text for token in tokenizer.tokenize(text)]
     if not tokens:
         return [], np.zeros(0)
-    featurizer = runner.spec.featurizer
-    vectors, in_vocab = store.lookup(tokens)
-    probs = runner.predict(vectors[None], [len(tokens)], featurizer.extra_ids(tokens, in_vocab)[None],
-                           featurizer.feature_ids(tokens)[None])[0]
+    from beamtagger.model.model_inputs import ModelInputs
+
+    rows = store.rows(tokens)
+    inputs = ModelInputs.from_tokens([len(tokens)], rows,
+                                     runner.spec.featurizer.featurize(tokens, rows >= 0), store)
+    probs = runner.predict(inputs)[0]
     labels, _ = runner.spec.decode(probs, len(tokens))
     top = np.sort(probs, axis=-1)
     return labels, top[:, -1] - top[:, -2]
