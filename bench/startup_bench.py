@@ -28,7 +28,7 @@ TARGET_RATIO = 1.5
 
 def demo_argv(output):
     return ["-m", "beamtagger.pipeline.cli", "tag", "--input", str(DEMO_INPUT), "--output",
-            str(output), "--output-format", "jsonl", "--progress-every", "0"]
+            str(output), "--output-format", "jsonl", "--progress-every", "0", "--overwrite"]
 
 
 def timed_process(argv):

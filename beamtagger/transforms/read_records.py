@@ -23,6 +23,7 @@ import posixpath
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 
@@ -66,8 +67,10 @@ class ReadRecords(beam.PTransform):
     def expand(self, pbegin):
         from beamtagger.transforms import read_text_ranges
 
-        if self.input_format in read_text_ranges.SPLITTABLE_FORMATS:
-            # Large uncompressed files in parallel byte ranges (read_text_ranges).
+        streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
+        if self.input_format in read_text_ranges.SPLITTABLE_FORMATS and not streaming:
+            # Large uncompressed files in parallel byte ranges (read_text_ranges). Not in a
+            # streaming pipeline: Beam's streaming DirectRunner cannot expand a splittable DoFn.
             read = (pbegin
                     | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                     | "ReadRanges" >> beam.ParDo(read_text_ranges.ReadRecordsInRanges(

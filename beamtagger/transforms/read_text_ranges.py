@@ -52,13 +52,26 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         from beamtagger.transforms import counters
-        from beamtagger.transforms.read_records import ERRORS, parse_records
+        from beamtagger.transforms.read_records import (ERRORS, FileLines, parse_records,
+                                                        read_file_records)
         from beamtagger.transforms.records import DeadLetter
 
+        path = metadata.path
+        if tracker.current_restriction() == _WHOLE:
+            if not tracker.try_claim(-1):
+                return
+            # Whole files go through read_records' FileLines, which turns a damaged compressed
+            # stream into one dead letter instead of a silently cut last line.
+            items = read_file_records(
+                FileLines(path, lambda: FileSystems.open(
+                    path, compression_type=CompressionTypes.UNCOMPRESSED)),
+                self.input_format, self.text_field, self.id_field)
+        else:
+            items = parse_records(claimed_lines(path, tracker), path, self.input_format,
+                                  self.text_field, self.id_field)
         read = 0  # counted once per range: a counter update costs ~2 µs (tokenize.py)
         try:
-            for item in parse_records(claimed_lines(metadata.path, tracker), metadata.path,
-                                      self.input_format, self.text_field, self.id_field):
+            for item in items:
                 read += 1
                 if isinstance(item, DeadLetter):
                     counters.DEAD_LETTERS.inc()
@@ -88,14 +101,9 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
 
 def claimed_lines(path, tracker):
-    """``(locator, raw line)`` of every line whose first byte the tracker lets this reader claim:
-    the 1-based line number for a file read whole, else ``"@<byte offset>"``."""
+    """``("@<byte offset>", raw line)`` of every line of a byte range whose first byte the
+    tracker lets this reader claim."""
     restriction = tracker.current_restriction()
-    if restriction == _WHOLE:
-        if tracker.try_claim(-1):
-            with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
-                yield from enumerate(iter(handle.readline, b""), start=1)
-        return
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         position = restriction.start
         if position > 0:
