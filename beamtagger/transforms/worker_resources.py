@@ -16,6 +16,8 @@ import shutil
 import tempfile
 import threading
 
+__all__ = ["is_remote", "load_spec", "local_model_dir", "local_path", "open_store"]
+
 _LOCK = threading.Lock()
 _LOCAL_COPIES = {}
 
