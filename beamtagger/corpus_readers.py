@@ -17,6 +17,10 @@ from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from beamtagger.errors import BeamtaggerError, InputFormatError
 
+__all__ = ["FORMATS", "ReadStats", "Sentence", "conll_comment_id", "parse_conll_lines",
+           "parse_conllu_lines", "read_conll", "read_conllu", "read_corpus",
+           "split_conll_comments"]
+
 ON_ERROR_CHOICES = ("raise", "skip")
 FORMATS = ("conllu", "conll")
 CONLLU_COLUMNS = 10
@@ -37,17 +41,32 @@ NumberedLine = Tuple[int, Union[bytes, str]]
 
 @dataclasses.dataclass(frozen=True)
 class Sentence:
-    """One tagged sentence and where it came from."""
-    sent_id: str            # CoNLL-U sent_id, else "<file basename>:<first line number>"
+    """One tagged sentence and where it came from.
+
+    Args:
+      sent_id: the CoNLL-U ``sent_id``, else "<file basename>:<first line number>".
+      tokens: the sentence's words.
+      tags: one tag per token.
+      source: the file's path.
+      line: the 1-based line of the sentence's first token.
+    """
+    sent_id: str
     tokens: Tuple[str, ...]
-    tags: Tuple[str, ...]   # same length as tokens
-    source: str             # file path
-    line: int               # 1-based line of the sentence's first token
+    tags: Tuple[str, ...]
+    source: str
+    line: int
 
 
 @dataclasses.dataclass
 class ReadStats:
-    """Counts filled in while a reader runs (pass one as ``stats=``)."""
+    """Counts filled in while a reader runs (pass one as ``stats=``).
+
+    Args:
+      sentences: sentences read.
+      tokens: their tokens.
+      skipped_sentences: malformed sentences skipped (``on_error="skip"``).
+      errors: the first ``MAX_KEPT_ERRORS`` InputFormatErrors behind the skipped sentences.
+    """
     sentences: int = 0
     tokens: int = 0
     skipped_sentences: int = 0

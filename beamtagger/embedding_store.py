@@ -48,6 +48,10 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 
+__all__ = ["DTYPES", "DEFAULT_CASED_NORMALIZATION", "DEFAULT_UNCASED_NORMALIZATION",
+           "EmbeddingStore", "MANIFEST_FILE", "NORMALIZATIONS", "VECTORS_FILE", "VOCAB_FILE",
+           "check_normalization", "default_normalization"]
+
 FORMAT_VERSION = 1
 VECTORS_FILE = "vectors.npy"
 VOCAB_FILE = "vocab.parquet"
@@ -189,6 +193,12 @@ class EmbeddingStore:
     Safe to share between threads (the only mutable state, the lazily built word index, is
     built under a lock) and between processes (the matrix is a read-only file mapping).
     Pickles by path: unpickling re-opens the store and checks that its fingerprint is unchanged.
+    Open one with ``EmbeddingStore.open(path)``, which checks the files; the constructor does not.
+
+    Args:
+      path: the store directory.
+      manifest: its parsed ``manifest.json``.
+      vectors: the (count, dim) matrix, usually the memory-mapped ``vectors.npy``.
     """
 
     def __init__(self, path, manifest, vectors):

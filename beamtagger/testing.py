@@ -19,15 +19,28 @@ every change to the model and its labels are the same on every run::
 The labels carry no meaning (the model is untrained); what a test can rely on is that every
 token gets one of ``TINY_LABELS``, the same one on every run, and that ``tiny_tagger.labels``
 gives them for a text without Beam.
+
+The fixture builds the pair once per machine, not once per test session: it is kept under
+``$BEAMTAGGER_CACHE/tiny-tagger/KEY`` (default cache ``~/.cache/beamtagger``), where KEY hashes
+beamtagger's version, the seed, the code that builds it and the NumPy/Keras/TensorFlow
+versions, so any change to them builds a new one. It is built in a hidden folder and renamed
+into place (two sessions racing both end up with one whole copy), and every session gets its
+own copy in its temporary folder, so a test that writes into it cannot change the next
+session's. ``BEAMTAGGER_TINY_TAGGER_CACHE=0`` builds it afresh in every session instead.
 """
 import dataclasses
+import hashlib
+import os
 import pathlib
+import shutil
 import tempfile
+import threading
 from typing import List
 
 import pytest
 
-__all__ = ["TINY_LABELS", "TinyTagger", "build_tiny_tagger", "tiny_tagger"]
+__all__ = ["TINY_LABELS", "TinyTagger", "build_tiny_tagger", "cached_tiny_tagger",
+           "tiny_tagger"]
 
 TINY_LABELS = ("DET", "NOUN", "PUNCT", "VERB")
 _SEED = 7
@@ -57,12 +70,27 @@ class TinyTagger:
 
     def labels(self, text: str) -> List[str]:
         """The labels the tiny model gives ``text``'s tokens, without a pipeline (loads
-        TensorFlow); the same as TagText gives."""
-        from beamtagger.transforms.model_handler import TaggerModelHandler
-
-        handler = TaggerModelHandler(**self.options)
-        (result,) = handler.run_inference([text], handler.load_model())
+        TensorFlow and the model on the first call in a process); the same as TagText gives."""
+        handler, model = _loaded_handler(self.model_dir, self.store_path)
+        (result,) = handler.run_inference([text], model)
         return list(result.inference.labels)
+
+
+_LOADED = {}   # (model_dir, store_path) -> (TaggerModelHandler, its loaded model)
+_LOADED_LOCK = threading.Lock()
+
+
+def _loaded_handler(model_dir, store_path):
+    """One loaded handler per tiny tagger and process: each load imports Keras, reads the model
+    and traces its function, which a test asking for several texts' labels would pay again."""
+    from beamtagger.transforms.model_handler import TaggerModelHandler
+
+    key = (model_dir, store_path)
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path)
+            _LOADED[key] = (handler, handler.load_model())
+        return _LOADED[key]
 
 
 def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagger:
@@ -102,10 +130,87 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagg
     return TinyTagger(str(model_dir), str(store_path))
 
 
+def cached_tiny_tagger(directory, seed: int = _SEED) -> TinyTagger:
+    """A copy under ``directory`` of the tiny tagger kept in the cache (built there first if
+    it is not yet); the same files ``build_tiny_tagger(directory, seed)`` would write.
+
+    Args:
+      directory: where to put the copy (created if missing).
+      seed: as for ``build_tiny_tagger``.
+    """
+    directory = pathlib.Path(directory)
+    cached = _cache_dir(seed)
+    if cached is None:
+        return build_tiny_tagger(directory, seed)
+    if not cached.is_dir() and not _build_into_cache(cached, seed):
+        return build_tiny_tagger(directory, seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("store", "model"):
+        shutil.copytree(cached / name, directory / name)
+    return TinyTagger(str(directory / "model"), str(directory / "store"))
+
+
+# What build_tiny_tagger's output depends on besides the seed: the code that writes the store and
+# builds, initialises and saves the model (beamtagger/model/ holds all of the model's code).
+_BUILD_CODE = ("testing.py", "embedding_import.py", "embedding_store.py", "atomic_dirs.py",
+               "model")
+_BUILD_LIBRARIES = ("numpy", "keras", "tensorflow", "pyarrow")
+
+
+def _cache_key(seed):
+    from importlib import metadata
+
+    import beamtagger
+
+    package = pathlib.Path(beamtagger.__file__).parent
+    digest = hashlib.sha256(f"{beamtagger.__version__}\0{seed}".encode())
+    for library in _BUILD_LIBRARIES:
+        try:
+            version = metadata.version(library)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"\0{library} {version}".encode())
+    for name in _BUILD_CODE:
+        path = package / name
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(f"\0{source.relative_to(package)}\0".encode())
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _cache_dir(seed):
+    """Where the tiny tagger of ``seed`` is cached; None when the cache is turned off."""
+    if os.environ.get("BEAMTAGGER_TINY_TAGGER_CACHE", "1") == "0":
+        return None
+    cache = os.environ.get("BEAMTAGGER_CACHE") or os.path.join("~", ".cache", "beamtagger")
+    return pathlib.Path(cache).expanduser() / "tiny-tagger" / f"seed{seed}-{_cache_key(seed)}"
+
+
+def _build_into_cache(cached, seed):
+    """Builds the tiny tagger into the cache; False if the cache folder cannot be written."""
+    from beamtagger.atomic_dirs import building_dir, publish
+    from beamtagger.errors import BeamtaggerError
+
+    try:
+        building = building_dir(cached, "staging")
+    except (BeamtaggerError, OSError):
+        return False
+    try:
+        build_tiny_tagger(building, seed)
+        publish(building, cached, overwrite=False, describe="the tiny tagger")
+    except BeamtaggerError:
+        if not cached.is_dir():
+            raise
+        # Another session published it first: the same files.
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return True
+
+
 @pytest.fixture(scope="session")
 def tiny_tagger(tmp_path_factory) -> TinyTagger:
-    """A TinyTagger built once per test session."""
-    return build_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
+    """A TinyTagger for the test session: a copy of the one cached on this machine."""
+    return cached_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
 
 
 def _main():  # pragma: no cover  (python -m beamtagger.testing DIR: build one to look at)

@@ -19,8 +19,16 @@ import spacy
 from spacy.tokenizer import Tokenizer as SpacyTokenizer
 from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
+__all__ = ["Token", "Tokenizer", "build_spacy_tokenizer"]
+
 
 class Token(NamedTuple):
+    """One token of a text.
+
+    Args:
+      text: the token, ``original[start:end]``.
+      start, end: its offsets in the original text.
+    """
     text: str
     start: int   # offset of the first character in the original text
     end: int     # offset just past the last character: original[start:end] == text
@@ -117,7 +125,7 @@ class Tokenizer:
     Cheap to build (~0.2 s) and picklable: pickling keeps no spaCy state, and
     unpickling builds a fresh spaCy tokenizer, so Beam can ship one to each worker.
     One instance is not meant to be shared between threads (spaCy's tokenizer cache
-    is not thread-safe); Beam gives every DoFn instance its own copy.
+    is not thread-safe); Beam gives every DoFn instance its own copy. Takes no arguments.
     """
 
     def __init__(self):

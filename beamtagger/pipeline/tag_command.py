@@ -88,6 +88,7 @@ def add_arguments(parser):
 def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+    from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
@@ -99,7 +100,9 @@ def run(args):
     earlier = check_job(job, remote=remote, overwrite=args.overwrite)
     remove_earlier_outputs(job.output_prefix, earlier)
 
-    with _without_scikit_learn():
+    # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
+    with _without_scikit_learn(), (
+            contextlib.nullcontext() if remote else bundle_metrics_kept()):
         result, seconds = run_tag_job(job, options)
     if remote:
         job_id = getattr(result, "job_id", lambda: None)()

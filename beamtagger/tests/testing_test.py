@@ -82,3 +82,31 @@ def test_streaming_long_records_split_into_chunks_in_different_batches_and_late_
             lambda r, w=beam.DoFn.WindowParam: (r.id, len(r.labels), float(w.start))),
             equal_to([("long", 42, 0.0), ("s1", 5, 60.0), ("late", 5, 0.0)]))
 
+
+
+def test_the_fixture_copies_the_tiny_tagger_cached_on_the_first_build(tmp_path, monkeypatch):
+    import filecmp
+    import pathlib
+
+    from beamtagger import testing
+
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    first = testing.cached_tiny_tagger(tmp_path / "first")
+    (cached,) = (tmp_path / "cache" / "tiny-tagger").iterdir()
+    assert not [p for p in cached.parent.iterdir() if p.name.startswith(".")]  # published whole
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("built again although cached")
+
+    monkeypatch.setattr(testing, "build_tiny_tagger", no_build)
+    second = testing.cached_tiny_tagger(tmp_path / "second")
+    for name, path in (("model", second.model_dir), ("store", second.store_path)):
+        files = sorted(p.name for p in (cached / name).iterdir())
+        assert files and sorted(p.name for p in pathlib.Path(path).iterdir()) == files
+        same, different, failed = filecmp.cmpfiles(cached / name, path, files, shallow=False)
+        assert sorted(same) == files, (different, failed)
+    assert second.model_dir != first.model_dir  # each session has its own copy
+    # Another seed is another model: another cache entry.
+    assert testing._cache_dir(8) != testing._cache_dir(7)
+    monkeypatch.setenv("BEAMTAGGER_TINY_TAGGER_CACHE", "0")
+    assert testing._cache_dir(7) is None

@@ -91,3 +91,17 @@ def test_conll_blocks_keep_one_line_per_token_whatever_the_id_and_tokens_hold():
     assert lines == ["# id = id\\nwith\\r\\nbreaks\\u2028", "a\\tb\tX", "c\\u000bd\tX",
                      "e\\ud800\tX"]
     block.encode("utf-8")
+
+
+def test_beams_type_check_refuses_records_that_are_not_tagged_records(tmp_path):
+    from apache_beam.typehints.decorators import TypeCheckError
+
+    from beamtagger.transforms import TextRecord
+
+    for wrong in ((beam.Create([TextRecord("a", "some text")]),),
+                  (beam.Create([record("a", ["x"])]), beam.Create([TextRecord("b", "text")]))):
+        with pytest.raises(TypeCheckError, match="WriteResults.*TaggedRecord.*TextRecord"):
+            with beam.Pipeline() as p:
+                parts = tuple(p | f"Part{i}" >> create for i, create in enumerate(wrong))
+                _ = (parts[0] if len(parts) == 1 else parts) | WriteResults(
+                    str(tmp_path / "out"))

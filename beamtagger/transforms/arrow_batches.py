@@ -34,6 +34,8 @@ import pyarrow as pa
 
 from beamtagger.model.model_inputs import FINGERPRINT_KEY, VECTOR_DTYPES, ModelInputs
 
+__all__ = ["ArrowRecordBatchCoder", "build_record_batch", "model_inputs"]
+
 
 def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None):
     """One RecordBatch for ``segments`` (a list of records.Segment); returns (batch, oov_count).
@@ -88,7 +90,10 @@ def _int32(values):
 
 
 class ArrowRecordBatchCoder(beam.coders.Coder):
-    """Encodes a ``pyarrow.RecordBatch`` as one Arrow IPC stream (schema + batch)."""
+    """Encodes a ``pyarrow.RecordBatch`` as one Arrow IPC stream (schema + batch).
+
+    Takes no arguments; registered for ``pa.RecordBatch`` when this module is imported.
+    """
 
     def encode(self, batch):
         sink = pa.BufferOutputStream()

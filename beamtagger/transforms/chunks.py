@@ -40,7 +40,12 @@ ERRORS = "errors"
 
 
 class ChunkSpan(NamedTuple):
-    """One chunk ``[start, end)`` of a record and the tokens ``[keep_start, keep_end)`` it owns."""
+    """One chunk ``[start, end)`` of a record and the tokens ``[keep_start, keep_end)`` it owns.
+
+    Args:
+      start, end: the chunk's tokens in the record.
+      keep_start, keep_end: the tokens it owns (its probabilities are theirs), in the record.
+    """
     start: int
     end: int
     keep_start: int
@@ -75,9 +80,16 @@ def check_chunk(chunk, overlap):
 
 
 class ChunkedRecords(NamedTuple):
-    segments: beam.PCollection      # Segment: whole short records and chunks of long ones
-    long_records: beam.PCollection  # (key, TokenizedRecord) of records cut into chunks
-    empty: beam.PCollection         # TaggedRecord of records without tokens (nothing to tag)
+    """What SplitIntoChunks returns.
+
+    Args:
+      segments: Segment, whole short records and chunks of long ones.
+      long_records: (key, TokenizedRecord) of the records cut into chunks, for StitchChunks.
+      empty: TaggedRecord of the records without tokens (nothing to tag).
+    """
+    segments: beam.PCollection
+    long_records: beam.PCollection
+    empty: beam.PCollection
 
 
 @typehints.with_input_types(TokenizedRecord)
@@ -130,10 +142,18 @@ class _SplitFn(beam.DoFn):
 
 
 class StitchResult(NamedTuple):
-    tagged: beam.PCollection   # TaggedRecord
-    errors: beam.PCollection   # DeadLetter
+    """What StitchChunks returns.
+
+    Args:
+      tagged: TaggedRecord, one per long record whose chunks were all tagged.
+      errors: DeadLetter, one per long record any of whose chunks failed.
+    """
+    tagged: beam.PCollection
+    errors: beam.PCollection
 
 
+# Both inputs are keyed by the record's key; Beam checks each PCollection of the pair against it.
+@typehints.with_input_types(_KEYED)
 class StitchChunks(beam.PTransform):
     """(long_records, chunk results) -> one TaggedRecord per long record.
 

@@ -9,18 +9,25 @@ import apache_beam as beam
 
 from beamtagger.transforms.records import DeadLetter
 
-__all__ = ["WriteDeadLetters", "errors_prefix"]
+__all__ = ["ERRORS_SUFFIX", "WriteDeadLetters", "errors_prefix"]
 
 ERRORS_SUFFIX = "-errors"
 
 
 def errors_prefix(output_prefix):
+    """The prefix of the dead-letter files of a run writing results under ``output_prefix``."""
     return output_prefix + ERRORS_SUFFIX
 
 
 @beam.typehints.with_input_types(DeadLetter)
 class WriteDeadLetters(beam.PTransform):
-    """Writes DeadLetters as JSON Lines under ``errors_prefix(output_prefix)``."""
+    """Writes DeadLetters as JSON Lines under ``errors_prefix(output_prefix)``; returns the
+    names of the files written.
+
+    Args:
+      output_prefix: the run's output prefix; the files are ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
+      num_shards: how many files (0: the runner decides).
+    """
 
     def __init__(self, output_prefix, num_shards=0):
         super().__init__()

@@ -121,14 +121,12 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
-        from beamtagger.model.inference import TaggerRunner
         from beamtagger.transforms.tag import configure_tensorflow
 
         store = worker_resources.open_store(self.store_path)
         self._check_binding(self.model_dir, store)
         configure_tensorflow()
-        runner = TaggerRunner.load(worker_resources.local_model_dir(self.model_dir))
-        runner.warm_up()
+        runner = worker_resources.loaded_runner(self.model_dir)
         return LoadedTagger(runner, store, self.model_dir)
 
     def update_model_path(self, model_path: Optional[str] = None):

@@ -10,6 +10,8 @@ import sys
 import threading
 import time
 
+__all__ = ["report"]
+
 _LOCK = threading.Lock()
 _TALLY = {"start": None, "last": None, "batches": 0, "tokens": 0}
 

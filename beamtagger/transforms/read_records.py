@@ -34,22 +34,43 @@ from beamtagger.transforms import counters
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
+__all__ = ["DamagedInput", "FileLines", "INPUT_FORMATS", "ReadRecords", "ReadResult",
+           "read_file_records", "read_path_records"]
+
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
 ERRORS = "errors"
 
 
 class ReadResult(NamedTuple):
-    records: beam.PCollection   # TextRecord (text, jsonl) or TokenizedRecord (conll, conllu)
-    errors: beam.PCollection    # DeadLetter
+    """What ReadRecords returns.
+
+    Args:
+      records: TextRecord (text, jsonl) or TokenizedRecord (conll, conllu), one per record.
+      errors: DeadLetter, one per record that could not be decoded or read.
+    """
+    records: beam.PCollection
+    errors: beam.PCollection
 
 
+# Applied to the pipeline itself (PBegin), so there is no input type to declare; the output is
+# TextRecord or TokenizedRecord, which are left undeclared like every NamedTuple output (see
+# docs/design.md: Beam would give them a schema coder that cannot hold ``fields``).
 class ReadRecords(beam.PTransform):
-    """Reads every file matching ``file_pattern`` into records plus dead letters.
+    """Reads every file matching ``file_pattern`` into records plus dead letters; returns
+    ``ReadResult(records, errors)``.
 
-    ``input_format``: "text" (one record a line), "jsonl" (one JSON object a line; the text is
-    in ``text_field``, the id in ``id_field`` when present, other fields pass through; blank
-    lines are not records), "conll" (one token a line, an optional tag column is ignored) or
-    "conllu" (a sentence's id is its ``sent_id``). Returns ``ReadResult(records, errors)``.
+    Args:
+      file_pattern: the files to read (a glob; any Beam file system; ``.gz``/``.bz2`` are
+        decompressed).
+      input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
+        are not records), "conll" (one token a line, an optional tag column is ignored) or
+        "conllu" (a sentence's id is its ``sent_id``).
+      text_field: the JSON Lines field that holds the text.
+      id_field: the JSON Lines field that holds the id, when present; the other fields pass
+        through to the output.
+      reshuffle: spread the records over the workers after reading (False where there is one).
+      split_bytes: text and JSON Lines files larger than this are read in byte ranges by
+        several workers (None: ``read_text_ranges.DEFAULT_SPLIT_BYTES``).
     """
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",

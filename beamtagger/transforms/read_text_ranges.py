@@ -19,6 +19,8 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.transforms.core import RestrictionProvider
 
+__all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable"]
+
 # Beam's own default for splitting text sources is 64 MiB bundles; a range much smaller than
 # that costs more in per-bundle overhead than it gains in parallelism.
 DEFAULT_SPLIT_BYTES = 64 << 20
@@ -37,7 +39,13 @@ def is_splittable(path, size, split_bytes):
 
 class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
     """FileMetadata -> records and dead letters (``read_records.parse_records``) of every line
-    it claims; the DoFn is its own restriction provider (byte ranges of ``split_bytes``)."""
+    it claims; the DoFn is its own restriction provider (byte ranges of ``split_bytes``).
+
+    Args:
+      input_format: "text" or "jsonl" (``SPLITTABLE_FORMATS``).
+      text_field, id_field: as in ``ReadRecords``.
+      split_bytes: uncompressed files larger than this are read in ranges of about this size.
+    """
 
     def __init__(self, input_format, text_field="text", id_field="id",
                  split_bytes=DEFAULT_SPLIT_BYTES):

@@ -10,9 +10,19 @@ together by it.
 import json
 from typing import NamedTuple, Optional, Tuple
 
+__all__ = ["ChunkResult", "DeadLetter", "STAGES", "Segment", "TaggedRecord", "TextRecord",
+           "TokenizedRecord", "one_line", "raw_text", "utf8_safe"]
+
 
 class TextRecord(NamedTuple):
-    """Raw text to tokenize and tag; ``fields`` are passed through to the output unchanged."""
+    """Raw text to tokenize and tag.
+
+    Args:
+      id: the record's id, written to the output.
+      text: the text to tag.
+      source: where it came from ("path:line"); unique per record, reported by dead letters.
+      fields: JSON-able values passed through to the output unchanged.
+    """
     id: str
     text: str
     source: str = ""
@@ -24,7 +34,14 @@ class TextRecord(NamedTuple):
 
 
 class TokenizedRecord(NamedTuple):
-    """A record as tokens with character offsets (``text[start:end] == token``)."""
+    """A record as tokens with character offsets (``text[start:end] == token``).
+
+    Args:
+      id, source, fields: as in ``TextRecord``.
+      tokens: the tokens, in order.
+      starts: each token's first character in the text.
+      ends: one past each token's last character.
+    """
     id: str
     tokens: Tuple[str, ...]
     starts: Tuple[int, ...]
@@ -52,7 +69,13 @@ OUTPUT_KEYS = ("id", "tokens")
 
 
 class TaggedRecord(NamedTuple):
-    """The output for one input record: one label and score per token."""
+    """The output for one input record: one label and score per token.
+
+    Args:
+      id, tokens, starts, ends, source, fields: as in ``TokenizedRecord``.
+      labels: one label per token.
+      scores: one score per token, the probability of its label (see the README).
+    """
     id: str
     tokens: Tuple[str, ...]
     starts: Tuple[int, ...]
@@ -96,6 +119,14 @@ class Segment(NamedTuple):
     included). A longer record is cut into ``num_chunks`` overlapping chunks that carry only
     their tokens; tokens ``[keep_start, keep_end)`` of a chunk (relative to it) are the ones
     it is most central for, and their label probabilities are what it contributes.
+
+    Args:
+      key: the record's ``source`` (or id): what stitches the chunks back together.
+      tokens: the chunk's tokens.
+      id, starts, ends, fields: the whole record's (empty in chunks of a long record).
+      chunk: the chunk's place in the record, from 0.
+      num_chunks: how many chunks the record was cut into (1: the whole record).
+      keep_start, keep_end: the chunk's tokens whose probabilities it contributes.
     """
     key: str
     tokens: Tuple[str, ...]
@@ -114,7 +145,13 @@ class Segment(NamedTuple):
 
 
 class ChunkResult(NamedTuple):
-    """What one chunk of a long record contributes: probs (keep_end - keep_start, L) or an error."""
+    """What one chunk of a long record contributes: its probabilities or an error.
+
+    Args:
+      chunk, num_chunks: as in ``Segment``.
+      probs: float32 (keep_end - keep_start, L) label probabilities; None after an error.
+      error: why the chunk could not be tagged ("" when it was).
+    """
     chunk: int
     num_chunks: int
     probs: Optional[object] = None   # float32 numpy array
@@ -131,7 +168,11 @@ STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", 
 class DeadLetter(NamedTuple):
     """A record that could not be tagged: where it came from, why, and the raw record.
 
-    ``stage`` is one of ``STAGES``; ``reason`` is one line.
+    Args:
+      source: where the record came from ("path:line"), or its id.
+      reason: why it failed, one line.
+      record: the raw record, as text.
+      stage: where it failed, one of ``STAGES``.
     """
     source: str
     reason: str

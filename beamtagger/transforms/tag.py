@@ -114,10 +114,8 @@ class _SharedRunner:
     def _load(self, model_dir, threads):
         started = time.perf_counter()
         try:
-            from beamtagger.model.inference import TaggerRunner
             configure_tensorflow(threads)
-            runner = TaggerRunner.load(worker_resources.local_model_dir(model_dir))
-            runner.warm_up()
+            runner = worker_resources.loaded_runner(model_dir)
             self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)

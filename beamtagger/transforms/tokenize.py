@@ -10,16 +10,28 @@ import apache_beam as beam
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
 
+__all__ = ["Tokenize", "TokenizeResult"]
+
 ERRORS = "errors"
 
 
 class TokenizeResult(NamedTuple):
-    records: beam.PCollection   # TokenizedRecord
-    errors: beam.PCollection    # DeadLetter
+    """What Tokenize returns.
+
+    Args:
+      records: TokenizedRecord, one per record that could be tokenized.
+      errors: DeadLetter, one per record that could not.
+    """
+    records: beam.PCollection
+    errors: beam.PCollection
 
 
+# Input: TextRecord or TokenizedRecord. Not declared: Beam turns a Union of NamedTuples into a
+# union schema, which cannot describe the records' free-form ``fields`` dict.
 class Tokenize(beam.PTransform):
-    """TextRecords are tokenized, TokenizedRecords pass through; returns TokenizeResult."""
+    """TextRecords are tokenized, TokenizedRecords pass through; returns
+    ``TokenizeResult(records, errors)``. Takes no arguments: spaCy's English rules, with the
+    conventions of EWT and the Penn Treebank (``beamtagger.tokenizer``)."""
 
     def expand(self, records):
         out = records | "Tokenize" >> beam.ParDo(_TokenizeFn()).with_outputs(

@@ -15,9 +15,15 @@ import pathlib
 import shutil
 import tempfile
 import threading
+import weakref
+
+__all__ = ["is_remote", "load_spec", "loaded_runner", "local_model_dir", "local_path",
+           "open_store"]
 
 _LOCK = threading.Lock()
 _LOCAL_COPIES = {}
+_RUNNERS_LOCK = threading.Lock()
+_RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> warmed-up TaggerRunner
 
 
 def load_spec(model_dir=None):
@@ -29,6 +35,37 @@ def load_spec(model_dir=None):
 def local_model_dir(model_dir=None):
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
+
+
+def loaded_runner(model_dir=None):
+    """The warmed-up ``TaggerRunner`` of ``model_dir``, shared within the process while anyone
+    holds it.
+
+    Loading imports Keras, reads the model and traces its function (0.4-0.6 s for the tiny test
+    model, more for real ones); a process that builds several pipelines, or a RunInference
+    handler beside TagText, would pay it once for each. The key is the model directory and
+    its files' identity (``tagger.json``'s bytes, which hold ``tagger.keras``'s SHA-256, and
+    ``tagger.keras``'s size and modification time), so a model saved over the old one in the
+    same folder is loaded afresh.
+    """
+    from beamtagger.model.inference import TaggerRunner
+    from beamtagger.model.tagger_spec import SPEC_FILE
+
+    directory = pathlib.Path(local_model_dir(model_dir)).resolve()
+    try:
+        stat = (directory / "tagger.keras").stat()
+        key = (str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
+               stat.st_mtime_ns)
+    except OSError:
+        key = None   # TaggerRunner.load says what is missing
+    with _RUNNERS_LOCK:
+        runner = _RUNNERS.get(key) if key is not None else None
+        if runner is None:
+            runner = TaggerRunner.load(directory)
+            runner.warm_up()
+            if key is not None:
+                _RUNNERS[key] = runner
+        return runner
 
 
 def open_store(store_path=None):

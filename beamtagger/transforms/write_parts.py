@@ -19,14 +19,19 @@ from apache_beam.io import iobase
 from apache_beam.pvalue import AsIter, AsSingleton
 from apache_beam.transforms import window
 
+__all__ = ["WriteParts"]
+
 
 class WriteParts(beam.PTransform):
     """A tuple of bounded PCollections -> the file names written (as ``beam.io.Write``).
 
-    ``write``: a configured Beam file-sink transform (``WriteToText(...)``,
-    ``WriteToParquet(...)``) with ``num_shards`` 0, whose sink is used; ``convert``: a DoFn
-    that turns a part's elements into what the sink writes (``WriteToParquet``'s row-dicts to
-    Arrow tables), or None.
+    Args:
+      write: a configured Beam file-sink transform (``WriteToText(...)``,
+        ``WriteToParquet(...)``) with ``num_shards`` 0, whose sink is used.
+      convert: a DoFn that turns a part's elements into what the sink writes
+        (``WriteToParquet``'s row-dicts to Arrow tables), or None.
+      format_row: a function from an element to the row the sink writes, called inside the
+        per-bundle writer (one DoFn call a record fewer); not together with ``convert``.
     """
 
     def __init__(self, write, convert=None, format_row=None):

@@ -27,7 +27,10 @@ import orjson
 import pyarrow as pa
 
 from beamtagger.transforms import counters
-from beamtagger.transforms.records import DeadLetter, one_line, utf8_safe
+from beamtagger.transforms.records import DeadLetter, TaggedRecord, one_line, utf8_safe
+
+__all__ = ["OUTPUT_FORMATS", "RESULT_SCHEMA", "SUFFIXES", "WriteResults", "WrittenResults",
+           "to_conll_block", "to_json_line", "to_parquet_row"]
 
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll"}
@@ -42,17 +45,29 @@ ERRORS = "errors"
 
 
 class WrittenResults(NamedTuple):
-    files: beam.PCollection    # the names of the files written
-    errors: beam.PCollection   # DeadLetter of records that could not be formatted
+    """What WriteResults returns.
+
+    Args:
+      files: the names of the files written.
+      errors: DeadLetter, one per record that could not be formatted (stage "format").
+    """
+    files: beam.PCollection
+    errors: beam.PCollection
 
 
+# The hint applies to each PCollection of a tuple input too (Beam checks every one against it).
+@beam.typehints.with_input_types(TaggedRecord)
 class WriteResults(beam.PTransform):
-    """Writes TaggedRecords as ``output_format`` under ``output_prefix``.
-
-    Returns ``WrittenResults(files, errors)``.
+    """Writes TaggedRecords as ``output_format`` under ``output_prefix``; returns
+    ``WrittenResults(files, errors)``.
 
     Takes one PCollection, or several (a tuple, as ``tag_text.TagTextInParts`` gives): each
     is formatted where it is produced and only the formatted rows are merged for the sink.
+
+    Args:
+      output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
+      output_format: "jsonl", "parquet" or "conll" (see the module docstring).
+      num_shards: how many files (0: the runner decides).
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0):
