@@ -39,6 +39,27 @@ def check_creatable(path, what="output"):
                               "writable")
 
 
+def check_destination(path, overwrite, what, marker_file, label):
+    """BeamtaggerError unless ``what`` (e.g. "a tagger model") may be published at ``path``: a
+    path to create, an empty folder, or, with ``overwrite``, an earlier one (recognised by its
+    ``marker_file``; any other non-empty folder is never replaced). ``label`` names the path
+    in the error when it cannot be created."""
+    path = pathlib.Path(path).expanduser().absolute()
+    check_creatable(path, label)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise BeamtaggerError(f"{path} exists and is not a directory")
+    if not any(path.iterdir()):
+        return
+    if not overwrite:
+        raise BeamtaggerError(f"{path} already exists; choose another directory or replace "
+                              "it with --overwrite")
+    if not (path / marker_file).exists():
+        raise BeamtaggerError(f"{path} is a non-empty directory that is not {what}; refusing "
+                              "to replace it")
+
+
 def building_dir(out, kind):
     """A new hidden folder beside ``out`` to build it in; cleans abandoned ones first."""
     out = pathlib.Path(out)

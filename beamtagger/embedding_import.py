@@ -761,19 +761,8 @@ def _fsync(path):
 
 
 def _check_destination(out, overwrite):
-    atomic_dirs.check_creatable(out, "store")
-    if not out.exists():
-        return
-    if not out.is_dir():
-        raise BeamtaggerError(f"{out} exists and is not a directory")
-    if not any(out.iterdir()):
-        return
-    if not overwrite:
-        raise BeamtaggerError(f"{out} already exists; choose another directory or replace "
-                              "it with --overwrite")
-    if not (out / store_format.MANIFEST_FILE).exists():
-        raise BeamtaggerError(f"{out} is a non-empty directory that is not an embedding "
-                              "store; refusing to replace it")
+    atomic_dirs.check_destination(out, overwrite, "an embedding store",
+                                  store_format.MANIFEST_FILE, "store")
 
 
 class _progress_bar:

@@ -29,20 +29,8 @@ _KERAS_MEMBERS = ("config.json", "model.weights.h5")
 
 def check_model_destination(model_dir, overwrite=False):
     """BeamtaggerError unless a model can be saved at ``model_dir`` (before training starts)."""
-    model_dir = pathlib.Path(model_dir).expanduser().absolute()
-    atomic_dirs.check_creatable(model_dir, "model directory")
-    if not model_dir.exists():
-        return
-    if not model_dir.is_dir():
-        raise BeamtaggerError(f"{model_dir} exists and is not a directory")
-    if not any(model_dir.iterdir()):
-        return
-    if not overwrite:
-        raise BeamtaggerError(f"{model_dir} already exists; choose another directory or replace "
-                              "it with --overwrite")
-    if not (model_dir / SPEC_FILE).exists():
-        raise BeamtaggerError(f"{model_dir} is a non-empty directory that is not a tagger model; "
-                              "refusing to replace it")
+    atomic_dirs.check_destination(model_dir, overwrite, "a tagger model", SPEC_FILE,
+                                  "model directory")
 
 
 def save_model_dir(model, spec, report, model_dir, overwrite=False):
