@@ -7,17 +7,27 @@ the way the taggers saw their training data. Every rule below was checked agains
 EWT's own tokenization of its *train* text; ``bench/tokenizer_bench.py`` reports
 the agreement on *dev* (docs/tokenizer.md).
 
+spaCy's tokenizer cuts each whitespace-delimited chunk on its own, so beamtagger
+tokenizes chunk by chunk and remembers each distinct chunk's pieces: in running text
+most chunks repeat, and a dictionary hit costs far less than building a spaCy ``Doc``.
+Chunks that are a plain word, optionally followed by one punctuation mark ("apples.",
+"saw:"), are cut without spaCy at all, from the rule that spaCy applies to them; only a
+word spaCy has a special case for ("cannot", "Dr.") needs spaCy, and that list is
+shipped in ``data/tokenizer_special_words.txt`` (``python -m beamtagger.tokenizer``
+rewrites it; a test checks it against the installed spaCy). spaCy itself is imported
+and built on the first chunk that needs it, so a run or test on plain text never pays
+for it.
+
 What it guarantees, whatever the input: ``text[token.start:token.end] ==
 token.text``; tokens are in order, do not overlap, and none is empty or made only
 of whitespace or invisible control/format characters.
 """
+import functools
+import hashlib
+import pathlib
 import re
 import unicodedata
 from typing import Iterable, Iterator, List, NamedTuple
-
-import spacy
-from spacy.tokenizer import Tokenizer as SpacyTokenizer
-from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 __all__ = ["Token", "Tokenizer", "build_spacy_tokenizer"]
 
@@ -82,6 +92,10 @@ _ZWJ = "\u200d"
 
 def build_spacy_tokenizer():
     """spaCy's English tokenizer with the EWT adjustments above (no pipeline, no model)."""
+    import spacy
+    from spacy.tokenizer import Tokenizer as SpacyTokenizer
+    from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
+
     nlp = spacy.blank("en")
     defaults = nlp.Defaults
     # spaCy strips "#" as a prefix before its token_match sees "#tag!" again without the "!".
@@ -122,14 +136,17 @@ class Tokenizer:
     kept whole. A sentence-final abbreviation loses its period to a separate token
     ("... Inc." -> ``Inc`` ``.``), as in EWT.
 
-    Cheap to build (~0.2 s) and picklable: pickling keeps no spaCy state, and
-    unpickling builds a fresh spaCy tokenizer, so Beam can ship one to each worker.
-    One instance is not meant to be shared between threads (spaCy's tokenizer cache
-    is not thread-safe); Beam gives every DoFn instance its own copy. Takes no arguments.
+    Free to build and picklable: pickling keeps neither spaCy state nor remembered
+    chunks, and spaCy is built on the first chunk that needs it, so Beam can ship one
+    to each worker. One instance is not meant to be shared between threads (spaCy's
+    tokenizer is not thread-safe); Beam gives every DoFn instance its own copy. Takes
+    no arguments.
     """
 
     def __init__(self):
-        self._spacy = build_spacy_tokenizer()
+        self._spacy = None     # built on the first chunk that is not a plain word
+        self._pieces = {}      # chunk -> _WHOLE or its tokens, with offsets in the chunk
+        self._special_words = _special_words()
 
     def __getstate__(self):
         return {}
@@ -143,43 +160,121 @@ class Tokenizer:
     def tokenize(self, text: str) -> List[Token]:
         if not isinstance(text, str):
             raise TypeError(f"Tokenizer.tokenize expects str, got {type(text).__name__}")
-        try:
-            doc = self._spacy(text)
-        except UnicodeEncodeError:
-            # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
-            # Replacing each with one U+FFFD keeps every offset valid in the original.
-            replaced = _replace_surrogates(text)
-            return [Token(text[token.start:token.end], token.start, token.end)
-                    for token in self._tokens(replaced, self._spacy(replaced))]
-        return self._tokens(text, doc)
+        tokens = []
+        append = tokens.append
+        pieces_of = self._pieces
+        find = text.find
+        end = 0
+        # str.split() cuts where str.isspace() holds, as spaCy does.
+        for chunk in text.split():
+            start = find(chunk, end)
+            end = start + len(chunk)
+            pieces = pieces_of.get(chunk)
+            if pieces is None:
+                pieces = self._cut(chunk)
+                if len(pieces_of) >= _REMEMBERED_CHUNKS:
+                    pieces_of.clear()   # bounded memory on endless distinct chunks
+                pieces_of[chunk] = pieces
+            if pieces is _WHOLE:
+                append(_new_token(Token, (chunk, start, end)))
+            else:
+                for piece, piece_start, piece_end in pieces:
+                    append(_new_token(Token, (piece, start + piece_start, start + piece_end)))
+        if tokens:
+            _split_final_abbreviation(tokens)
+        return tokens
 
     def tokenize_many(self, texts: Iterable[str]) -> Iterator[List[Token]]:
         """Tokens of each text in turn (lazy, so any iterable of any length works)."""
         for text in texts:
             yield self.tokenize(text)
 
-    def _tokens(self, text, doc):
-        # The hot loop: one tuple per token, no per-token checks beyond whitespace (profiled
-        # on EWT dev, the post-processing below costs nothing on plain ASCII text).
-        tokens = []
-        append = tokens.append
-        for spacy_token in doc:
-            piece = spacy_token.text
-            if not piece.isspace():
-                start = spacy_token.idx
-                append(_new_token(Token, (piece, start, start + len(piece))))
-        if not tokens:
-            return tokens
-        if not text.isascii() and _HAS_EMOJI_GLUE.search(text):
-            tokens = _join_emoji_sequences(text, tokens)
-        if not text.isprintable():
-            # Lone control or format characters (NUL, zero-width space) carry nothing to tag.
-            tokens = [token for token in tokens
-                      if token.text.isprintable() or not _is_invisible(token.text)]
-            if not tokens:
-                return tokens
-        _split_final_abbreviation(tokens)
+    def _cut(self, chunk):
+        """One chunk's tokens: _WHOLE, or a tuple of Tokens with offsets in the chunk."""
+        special_words = self._special_words
+        if special_words is not None:
+            plain = _PLAIN_CHUNK.match(chunk)
+            if plain is not None and chunk not in special_words:
+                word_end = plain.end(1)
+                if word_end == len(chunk):
+                    return _WHOLE
+                word = plain.group(1)
+                if word not in special_words:
+                    return (Token(word, 0, word_end), Token(chunk[word_end:], word_end, len(chunk)))
+        if self._spacy is None:
+            self._spacy = build_spacy_tokenizer()
+        try:
+            tokens = _tokens(chunk, self._spacy(chunk))
+        except UnicodeEncodeError:
+            # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
+            # Replacing each with one U+FFFD keeps every offset valid in the original.
+            replaced = _replace_surrogates(chunk)
+            tokens = [Token(chunk[token.start:token.end], token.start, token.end)
+                      for token in _tokens(replaced, self._spacy(replaced))]
+        if len(tokens) == 1 and tokens[0].text == chunk:
+            return _WHOLE
+        return tuple(tokens)
+
+
+def _tokens(chunk, doc):
+    """The Tokens of spaCy's Doc of one chunk, with the EWT fixes that work within a chunk."""
+    tokens = [Token(spacy_token.text, spacy_token.idx, spacy_token.idx + len(spacy_token.text))
+              for spacy_token in doc]
+    if not tokens:
         return tokens
+    if not chunk.isascii() and _HAS_EMOJI_GLUE.search(chunk):
+        tokens = _join_emoji_sequences(chunk, tokens)
+    if not chunk.isprintable():
+        # Lone control or format characters (NUL, zero-width space) carry nothing to tag.
+        tokens = [token for token in tokens
+                  if token.text.isprintable() or not _is_invisible(token.text)]
+    return tokens
+
+
+# An ASCII word and at most one closing mark. No prefix, infix, URL or token_match rule of
+# the tokenizer can apply to it; the suffix rule always splits ",;:!?" and splits "." after a
+# lower-case letter or two upper-case ones (initials like "J." stay whole, and go to spaCy).
+# Only the special cases can change that, hence the check against the shipped list.
+_PLAIN_CHUNK = re.compile(r"([A-Za-z]+)(?:[,;:!?]|(?<=[a-z])\.|(?<=[A-Z][A-Z])\.)?\Z")
+# Special cases whose text could be cut by the plain-word rule: every such key of spaCy's
+# rules (wider than _PLAIN_CHUNK, so nothing is missed).
+_SPECIAL_WORD_SHAPE = re.compile(r"[A-Za-z]+[.,;:!?]?\Z")
+_SPECIAL_WORDS_FILE = pathlib.Path(__file__).parent / "data" / "tokenizer_special_words.txt"
+_WHOLE = ("the chunk is one token",)
+_REMEMBERED_CHUNKS = 200_000
+
+
+def _special_words_header(spacy_version):
+    adjustments = repr((_SPLITS, _ABBREVIATIONS, sorted(_DROPPED_SPECIAL_CASES)))
+    digest = hashlib.sha256(adjustments.encode()).hexdigest()[:16]
+    return f"# spacy {spacy_version}, beamtagger adjustments {digest}"
+
+
+@functools.lru_cache(maxsize=None)
+def _special_words():
+    """The shipped special-case words, or None (no plain-word shortcut: every chunk goes to
+    spaCy) when they were written for another spaCy or other adjustments than these."""
+    from importlib import metadata
+
+    try:
+        lines = _SPECIAL_WORDS_FILE.read_text(encoding="utf-8").splitlines()
+        version = metadata.version("spacy")
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    if not lines or lines[0] != _special_words_header(version):
+        return None
+    return frozenset(lines[1:])
+
+
+def write_special_words(path=_SPECIAL_WORDS_FILE):
+    """Writes the special-case words of the installed spaCy and these adjustments."""
+    import spacy
+
+    rules = build_spacy_tokenizer().rules
+    words = sorted(text for text in rules if _SPECIAL_WORD_SHAPE.match(text))
+    pathlib.Path(path).write_text(
+        "\n".join([_special_words_header(spacy.__version__)] + words) + "\n", encoding="utf-8")
+    return words
 
 
 _new_token = tuple.__new__
@@ -214,3 +309,7 @@ def _join_emoji_sequences(text, tokens):
         else:
             joined.append(token)
     return joined
+
+
+if __name__ == "__main__":   # python -m beamtagger.tokenizer: rewrite the special-case words
+    print(f"{len(write_special_words())} words written to {_SPECIAL_WORDS_FILE}")

@@ -120,12 +120,124 @@ def test_agrees_with_ewt_dev_on_a_slice(tokenizer, shared_data):
 
 
 def test_pickle_round_trip_rebuilds_spacy(tokenizer):
-    data = pickle.dumps(tokenizer)
-    assert len(data) < 200  # no spaCy state travels with it
-    copy = pickle.loads(data)
-    assert copy._spacy is not tokenizer._spacy
     text = "Don't ship #beam @workers e-mail!!"
-    assert copy.tokenize(text) == tokenizer.tokenize(text)
+    tokens = tokenizer.tokenize(text)
+    assert tokenizer._spacy is not None and tokenizer._pieces
+    data = pickle.dumps(tokenizer)
+    assert len(data) < 200  # neither spaCy state nor remembered chunks travel with it
+    copy = pickle.loads(data)
+    assert copy._spacy is None and not copy._pieces
+    assert copy.tokenize(text) == tokens
+
+
+def whole_text_spacy_tokens(spacy_tokenizer, text):
+    """The tokenizer as it was before it worked chunk by chunk: spaCy over the whole text,
+    then the same fixes. The chunk-wise tokenizer must give exactly this."""
+    from beamtagger import tokenizer as module
+
+    base = text
+    try:
+        doc = spacy_tokenizer(text)
+    except UnicodeEncodeError:
+        base = module._replace_surrogates(text)
+        doc = spacy_tokenizer(base)
+    tokens = [Token(text[t.idx:t.idx + len(t.text)], t.idx, t.idx + len(t.text)) for t in doc
+              if not t.text.isspace()]
+    if not tokens:
+        return tokens
+    if not base.isascii() and module._HAS_EMOJI_GLUE.search(base):
+        tokens = module._join_emoji_sequences(text, tokens)
+    if not text.isprintable():
+        tokens = [t for t in tokens if t.text.isprintable() or not module._is_invisible(t.text)]
+        if not tokens:
+            return tokens
+    module._split_final_abbreviation(tokens)
+    return tokens
+
+
+@pytest.fixture(scope="module")
+def spacy_tokenizer():
+    from beamtagger.tokenizer import build_spacy_tokenizer
+
+    return build_spacy_tokenizer()
+
+
+# Plain words with their closing marks, initials, special cases and near misses of the
+# plain-word shortcut, so that random texts hit both of its sides.
+WORDISH = st.lists(st.one_of(
+    st.text(alphabet="aAbBzZ.,;:!?'-", min_size=1, max_size=6),
+    st.sampled_from(["cannot", "Cannot", "dont", "Dr.", "Inc.", "etc.", "J.", "USA.", "eBay.",
+                     "Im", "im,", "id", "wed.", "alot!", "gonna?", "U.S", "a.m.", "Mr", "Mr."]),
+    st.sampled_from([" ", "  ", "\t", "\n", "\u00a0"])), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(WORDISH, tricky_text, any_text, any_with_surrogates))
+def test_chunk_by_chunk_equals_spacy_on_the_whole_text(spacy_tokenizer, text):
+    assert Tokenizer().tokenize(text) == whole_text_spacy_tokens(spacy_tokenizer, text)
+
+
+def test_chunk_by_chunk_equals_spacy_on_the_whole_text_of_real_corpora(spacy_tokenizer,
+                                                                         shared_data):
+    texts = [line[len("# text = "):].rstrip("\n")
+             for line in open(shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu",
+                              encoding="utf-8") if line.startswith("# text = ")]
+    sentence = []
+    for line in open(shared_data / "wnut17" / "emerging.dev.conll", encoding="utf-8"):
+        if line.strip():
+            sentence.append(line.split("\t")[0])
+        elif sentence:
+            texts.append(" ".join(sentence))
+            sentence = []
+    assert len(texts) > 2900
+    tokenizer = Tokenizer()
+    for text in texts:
+        assert tokenizer.tokenize(text) == whole_text_spacy_tokens(spacy_tokenizer, text), text
+
+
+def test_plain_text_needs_no_spacy():
+    tokenizer = Tokenizer()
+    tokens = tokenizer.tokenize("They went home yesterday, with words it never saw: zyzzyva!")
+    assert texts_of(tokens)[-4:] == ["saw", ":", "zyzzyva", "!"]
+    assert tokenizer._spacy is None
+    tokenizer.tokenize("They didn't.")
+    assert tokenizer._spacy is not None
+
+
+def test_the_shipped_special_words_are_the_installed_spacys(tmp_path):
+    from beamtagger import tokenizer as module
+
+    module.write_special_words(tmp_path / "words.txt")
+    assert (tmp_path / "words.txt").read_text(encoding="utf-8") == \
+        module._SPECIAL_WORDS_FILE.read_text(encoding="utf-8"), \
+        "spaCy or the adjustments changed: run python -m beamtagger.tokenizer"
+    assert module._special_words() is not None
+
+
+def test_special_words_of_another_spacy_turn_the_shortcut_off(tmp_path, monkeypatch):
+    from beamtagger import tokenizer as module
+
+    stale = tmp_path / "words.txt"
+    stale.write_text("# spacy 0.0.1, beamtagger adjustments 0\n", encoding="utf-8")
+    monkeypatch.setattr(module, "_SPECIAL_WORDS_FILE", stale)
+    module._special_words.cache_clear()
+    try:
+        tokenizer = Tokenizer()
+        assert tokenizer._special_words is None
+        assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
+        assert tokenizer._spacy is not None   # every chunk went to spaCy
+    finally:
+        module._special_words.cache_clear()
+
+
+def test_remembered_chunks_are_bounded(monkeypatch):
+    from beamtagger import tokenizer as module
+
+    monkeypatch.setattr(module, "_REMEMBERED_CHUNKS", 10)
+    tokenizer = Tokenizer()
+    text = " ".join(f"word{i}" for i in range(100))
+    assert texts_of(tokenizer.tokenize(text)) == text.split()
+    assert len(tokenizer._pieces) <= 10
 
 
 def test_tokenize_many_is_lazy_and_matches_tokenize(tokenizer):
