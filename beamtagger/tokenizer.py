@@ -10,13 +10,13 @@ the agreement on *dev* (docs/tokenizer.md).
 spaCy's tokenizer cuts each whitespace-delimited chunk on its own, so beamtagger
 tokenizes chunk by chunk and remembers each distinct chunk's pieces: in running text
 most chunks repeat, and a dictionary hit costs far less than building a spaCy ``Doc``.
-Chunks that are a plain word, optionally followed by one punctuation mark ("apples.",
-"saw:"), are cut without spaCy at all, from the rule that spaCy applies to them; only a
-word spaCy has a special case for ("cannot", "Dr.") needs spaCy, and that list is
-shipped in ``data/tokenizer_special_words.txt`` (``python -m beamtagger.tokenizer``
-rewrites it; a test checks it against the installed spaCy). spaCy itself is imported
-and built on the first chunk that needs it, so a run or test on plain text never pays
-for it.
+A chunk seen for the first time is cut by ``tokenizer_rules.AffixTokenizer``, spaCy's
+algorithm in plain Python over spaCy's rules exported to ``data/tokenizer_rules.json``
+(``python -m beamtagger.tokenizer`` rewrites it; a test checks it against the installed
+spaCy), so spaCy is not even imported at run time; a plain word with at most one closing
+mark ("apples.", "saw:") takes a shortcut through the one rule that can apply to it. If
+the file was written for another spaCy version or other adjustments, every new chunk goes
+to spaCy itself, built on first use.
 
 What it guarantees, whatever the input: ``text[token.start:token.end] ==
 token.text``; tokens are in order, do not overlap, and none is empty or made only
@@ -144,9 +144,9 @@ class Tokenizer:
     """
 
     def __init__(self):
-        self._spacy = None     # built on the first chunk that is not a plain word
+        self._spacy = None     # built on first use, only when the exported rules are stale
         self._pieces = {}      # chunk -> _WHOLE or its tokens, with offsets in the chunk
-        self._special_words = _special_words()
+        self._rules = affix_tokenizer()
 
     def __getstate__(self):
         return {}
@@ -191,35 +191,50 @@ class Tokenizer:
 
     def _cut(self, chunk):
         """One chunk's tokens: _WHOLE, or a tuple of Tokens with offsets in the chunk."""
-        special_words = self._special_words
-        if special_words is not None:
+        rules = self._rules
+        if rules is None:
+            tokens = self._cut_with_spacy(chunk)
+        else:
+            special_cases = rules.special_cases
             plain = _PLAIN_CHUNK.match(chunk)
-            if plain is not None and chunk not in special_words:
+            if plain is not None and chunk not in special_cases:
                 word_end = plain.end(1)
                 if word_end == len(chunk):
                     return _WHOLE
                 word = plain.group(1)
-                if word not in special_words:
+                if word not in special_cases:
                     return (Token(word, 0, word_end), Token(chunk[word_end:], word_end, len(chunk)))
-        if self._spacy is None:
-            self._spacy = build_spacy_tokenizer()
-        try:
-            tokens = _tokens(chunk, self._spacy(chunk))
-        except UnicodeEncodeError:
-            # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
-            # Replacing each with one U+FFFD keeps every offset valid in the original.
-            replaced = _replace_surrogates(chunk)
-            tokens = [Token(chunk[token.start:token.end], token.start, token.end)
-                      for token in _tokens(replaced, self._spacy(replaced))]
+            # Lone surrogates (from a bad JSON escape) become U+FFFD first, as spaCy needs.
+            cut = _SURROGATE.sub("\ufffd", chunk) if not chunk.isascii() else chunk
+            tokens, start = [], 0
+            for piece in rules.cut(cut):
+                end = start + len(piece)
+                tokens.append(Token(chunk[start:end], start, end))
+                start = end
+            tokens = _fixed_within_chunk(chunk, tokens)
         if len(tokens) == 1 and tokens[0].text == chunk:
             return _WHOLE
         return tuple(tokens)
 
+    def _cut_with_spacy(self, chunk):
+        if self._spacy is None:
+            self._spacy = build_spacy_tokenizer()
+        try:
+            doc = self._spacy(chunk)
+            source = chunk
+        except UnicodeEncodeError:
+            # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
+            # Replacing each with one U+FFFD keeps every offset valid in the original.
+            source = _SURROGATE.sub("\ufffd", chunk)
+            doc = self._spacy(source)
+        return _fixed_within_chunk(chunk, [
+            Token(chunk[token.idx:token.idx + len(token.text)], token.idx,
+                  token.idx + len(token.text)) for token in doc])
 
-def _tokens(chunk, doc):
-    """The Tokens of spaCy's Doc of one chunk, with the EWT fixes that work within a chunk."""
-    tokens = [Token(spacy_token.text, spacy_token.idx, spacy_token.idx + len(spacy_token.text))
-              for spacy_token in doc]
+
+def _fixed_within_chunk(chunk, tokens):
+    """The EWT fixes that work within one chunk: emoji sequences re-joined, invisible tokens
+    dropped."""
     if not tokens:
         return tokens
     if not chunk.isascii() and _HAS_EMOJI_GLUE.search(chunk):
@@ -236,45 +251,42 @@ def _tokens(chunk, doc):
 # lower-case letter or two upper-case ones (initials like "J." stay whole, and go to spaCy).
 # Only the special cases can change that, hence the check against the shipped list.
 _PLAIN_CHUNK = re.compile(r"([A-Za-z]+)(?:[,;:!?]|(?<=[a-z])\.|(?<=[A-Z][A-Z])\.)?\Z")
-# Special cases whose text could be cut by the plain-word rule: every such key of spaCy's
-# rules (wider than _PLAIN_CHUNK, so nothing is missed).
-_SPECIAL_WORD_SHAPE = re.compile(r"[A-Za-z]+[.,;:!?]?\Z")
-_SPECIAL_WORDS_FILE = pathlib.Path(__file__).parent / "data" / "tokenizer_special_words.txt"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHOLE = ("the chunk is one token",)
 _REMEMBERED_CHUNKS = 200_000
 
 
-def _special_words_header(spacy_version):
-    adjustments = repr((_SPLITS, _ABBREVIATIONS, sorted(_DROPPED_SPECIAL_CASES)))
+def _rules_stamp(spacy_version):
+    adjustments = repr((_PUNCT_RUNS, _NUMBER_UNITS, _WORD_PARENTHESIS, _HYPHEN_PREFIXES,
+                        _KEPT_WHOLE, _SPLITS, _ABBREVIATIONS, sorted(_DROPPED_SPECIAL_CASES)))
     digest = hashlib.sha256(adjustments.encode()).hexdigest()[:16]
-    return f"# spacy {spacy_version}, beamtagger adjustments {digest}"
+    return f"spacy {spacy_version}, beamtagger adjustments {digest}"
 
 
 @functools.lru_cache(maxsize=None)
-def _special_words():
-    """The shipped special-case words, or None (no plain-word shortcut: every chunk goes to
-    spaCy) when they were written for another spaCy or other adjustments than these."""
+def affix_tokenizer():
+    """The AffixTokenizer of the exported rules (one per process: it holds no state), or None
+    when they were written for another spaCy or other adjustments than these."""
     from importlib import metadata
 
+    from beamtagger import tokenizer_rules
+
     try:
-        lines = _SPECIAL_WORDS_FILE.read_text(encoding="utf-8").splitlines()
         version = metadata.version("spacy")
-    except (OSError, metadata.PackageNotFoundError):
+    except metadata.PackageNotFoundError:
         return None
-    if not lines or lines[0] != _special_words_header(version):
-        return None
-    return frozenset(lines[1:])
+    rules = tokenizer_rules.load_rules(_rules_stamp(version))
+    return None if rules is None else tokenizer_rules.AffixTokenizer(rules)
 
 
-def write_special_words(path=_SPECIAL_WORDS_FILE):
-    """Writes the special-case words of the installed spaCy and these adjustments."""
+def write_rules(path=None):
+    """Exports the installed spaCy's rules with these adjustments (``tokenizer_rules``)."""
     import spacy
 
-    rules = build_spacy_tokenizer().rules
-    words = sorted(text for text in rules if _SPECIAL_WORD_SHAPE.match(text))
-    pathlib.Path(path).write_text(
-        "\n".join([_special_words_header(spacy.__version__)] + words) + "\n", encoding="utf-8")
-    return words
+    from beamtagger import tokenizer_rules
+
+    return tokenizer_rules.write_rules(build_spacy_tokenizer(), _rules_stamp(spacy.__version__),
+                                       path)
 
 
 _new_token = tuple.__new__
@@ -311,5 +323,5 @@ def _join_emoji_sequences(text, tokens):
     return joined
 
 
-if __name__ == "__main__":   # python -m beamtagger.tokenizer: rewrite the special-case words
-    print(f"{len(write_special_words())} words written to {_SPECIAL_WORDS_FILE}")
+if __name__ == "__main__":   # python -m beamtagger.tokenizer: rewrite the exported rules
+    print(f"{len(write_rules()['special_cases'])} special cases and the affix rules written")

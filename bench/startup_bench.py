@@ -125,7 +125,7 @@ def child_main(output):
     marks.wrap(beam.Pipeline, "run", "pipeline run (runner start to end)")
     marks.wrap(tag, "configure_tensorflow", "TensorFlow import")
     marks.wrap(inference, "load_keras_model", "Keras model load")
-    marks.wrap(tokenizer.Tokenizer, "__init__", "tokenizer build (spaCy import)", only_first=True)
+    marks.wrap(tokenizer.Tokenizer, "__init__", "tokenizer build", only_first=True)
     predict = inference.TaggerRunner.predict
     warm_up = inference.TaggerRunner.warm_up
     state = {"warming_up": False, "seen": False}

@@ -133,8 +133,8 @@ def markdown(report):
         f"records: for the {t['last_predict_end'] - t['first_predict']:.1f} s after start-up, D "
         "runs as fast as the model does while it shares the cores with the Python stages (its "
         "busy time against case C's seconds above, the same tokens alone). The "
-        f"{t['first_predict']:.1f} s before the first prediction are start-up (TensorFlow and "
-        "spaCy imports, the tagger's load and warm-up, the runner's start), mostly GIL-bound "
+        f"{t['first_predict']:.1f} s before the first prediction are start-up (TensorFlow's "
+        "import, the tagger's load and warm-up, the runner's start), mostly GIL-bound "
         "Python on one core.", ""])
 
 
