@@ -452,8 +452,7 @@ def run(args, work):
               "memory": memory,
               "total_seconds": time.perf_counter() - started}
     report["scaling"] = scaling(results, inputs)
-    report["import_seconds"] = {module: import_seconds(module)
-                                for module in ("tensorflow", "spacy")}
+    report["import_seconds"] = {"tensorflow": import_seconds("tensorflow")}
     bench_common.save_results(args.name, report, {None: markdown(report, size_names),
                                                   "scaling": scaling_markdown(report)})
     return 0
@@ -618,6 +617,19 @@ def analysis(report, size_names):
     imports = report.get("import_seconds", {})
     lines = ["", "### What bounds the ratios (computed from the figures above)", ""]
     fit = report.get("scaling")
+    corpus = size_names.get("corpus")
+    a_small, c_small, d_small = (_result(report, case, corpus) for case in "ACD")
+    if a_small and c_small and d_small and imports.get("tensorflow"):
+        needed = d_small["tokens"] / (TARGETS["D/A"] * a_small["tokens_per_s"])
+        floor = imports["tensorflow"] + c_small["seconds"]
+        lines.append(
+            f"- D/A: at {corpus}, A tags {a_small['tokens_per_s']:,.0f} tokens/s, so 10x needs D "
+            f"to tag the {d_small['tokens']:,} tokens in {needed:.1f} s, start-up included; D "
+            f"took {d_small['seconds']:.1f} s. Importing TensorFlow alone takes "
+            f"{imports['tensorflow']:.1f} s here and the model alone (C) {c_small['seconds']:.1f} s "
+            f"on these tokens: {floor:.1f} s before any reading, tokenizing or loading, so on "
+            f"this input size the ratio is bounded by about {d_small['tokens'] / floor / a_small['tokens_per_s']:.1f}x "
+            "whatever the Python stages cost.")
     if c and d and c.get("cores") and d.get("cores"):
         cpu_c, cpu_d = c["cores"] * c["seconds"], d["cores"] * d["seconds"]
         floor = cpu_d / cores
@@ -638,8 +650,7 @@ def analysis(report, size_names):
                 f"{fit['marginal_tokens_per_s'] / c['tokens_per_s']:.2f} of C: per token the "
                 "pipeline costs less than the 40% the target allows; the fixed part (each "
                 f"process imports TensorFlow, {imports.get('tensorflow') or 0:.1f} s alone on this "
-                f"machine, and spaCy, {imports.get('spacy') or 0:.1f} s, loads and traces the "
-                "tagger, and the runner starts and ends its stages, mostly on one core because "
+                "machine, loads and traces the tagger, and the runner starts and ends its stages, mostly on one core because "
                 "of the GIL) is what keeps D/C below 0.6.")
         lines.append(line)
     if d and e and d.get("cores") and e.get("cores"):
