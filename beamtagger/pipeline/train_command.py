@@ -9,7 +9,7 @@ from beamtagger.pipeline.common import read_sentences
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
 # "entity": BIO/BIOES tag sets (WNUT-17), small and O-heavy; "tags": plain tag sets (UPOS).
 PRESETS = {
-    "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.3, "ema": 0.99,
+    "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
                "outside_scale": 1.0},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,

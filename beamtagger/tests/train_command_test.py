@@ -67,7 +67,7 @@ def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subse
     assert code == 0
     printed = capsys.readouterr().out
     assert "preset 'entity' (BIO/BIOES tag set detected)" in printed
-    assert "--outside-weight 0.3" in printed and "--batch-tokens" not in printed.split("\n")[0]
+    assert "--outside-weight 0.1" in printed and "--batch-tokens" not in printed.split("\n")[0]
     report = json.loads((out / "training_report.json").read_text())
     assert report["config"]["batch_tokens"] == 300 and report["config"]["crf"] is True
     spec = TaggerSpec.load(out)
