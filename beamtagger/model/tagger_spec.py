@@ -79,12 +79,6 @@ class TaggerSpec:
         self.model_dir = pathlib.Path(model_dir) if model_dir is not None else None
         # Sorted uint32 hashes of the training corpus's token forms (evaluate's "unseen form").
         self.training_forms = training_forms
-        if self.decoding.get("outside_scale", 1.0) != 1.0:
-            scale = self.decoding["outside_scale"]
-            if head != "softmax" or "O" not in self.labels or not scale > 0:
-                raise BeamtaggerError(f"decoding.outside_scale {scale!r}: a positive scale of "
-                                      "the O label's probability, for softmax heads with an O "
-                                      "label")
         if self.decoding.get("viterbi"):
             if not viterbi.is_bio_label_set(self.labels):
                 raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
@@ -222,24 +216,13 @@ class TaggerSpec:
             scores = marginals[np.arange(len(path)), path].astype(np.float32)
             return [self.labels[i] for i in path], scores
         if self.decoding.get("viterbi"):
-            path = viterbi.viterbi_decode(self._scale_outside(probs), self._start, self._allowed)
+            path = viterbi.viterbi_decode(probs, self._start, self._allowed)
         elif self.head == "sigmoid":
             path = (probs[:, 1] >= self.decoding.get("threshold", 0.5)).astype(np.int64)
         else:
-            path = np.argmax(self._scale_outside(probs), axis=-1)
+            path = np.argmax(probs, axis=-1)
         scores = probs[np.arange(len(path)), path].astype(np.float32)
         return [self.labels[i] for i in path], scores
-
-    def _scale_outside(self, probs):
-        """``probs`` with O's column times ``decoding["outside_scale"]`` (BIO softmax heads):
-        below 1, the decoder picks an entity label more often (recall for precision); the
-        reported scores stay the unscaled probabilities."""
-        scale = self.decoding.get("outside_scale", 1.0)
-        if scale == 1.0:
-            return probs
-        scaled = np.array(probs, dtype=np.float64)
-        scaled[:, self.labels.index("O")] *= scale
-        return scaled
 
     def decode_batch(self, probs, lengths):
         """(B, T, L) padded outputs -> one (labels, scores) pair per sentence."""

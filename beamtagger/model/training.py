@@ -39,7 +39,6 @@ class TrainingConfig:
     feature_columns: tuple = DEFAULT_FEATURE_COLUMNS
     word_drop: float = 0.05
     outside_weight: float = 1.0  # loss weight of "O" (BIO) / negative (binary) tokens
-    outside_scale: float = 1.0   # decoding: O's probability times this (BIO softmax heads)
     batch_tokens: int = 2048
     learning_rate: float = 2e-3
     clipnorm: float = 5.0
@@ -192,9 +191,6 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
         model_config.update(char_vocab_size=featurizer.char_vocab_size, char_dim=config.char_dim,
                             char_filters=config.char_filters, char_kernel=config.char_kernel)
     bio = is_bio_label_set(labels)
-    decoding = {"viterbi": bool(config.viterbi and bio and head == "softmax"), "threshold": 0.5}
-    if config.outside_scale != 1.0 and bio and head == "softmax":
-        decoding["outside_scale"] = float(config.outside_scale)
     if head == "crf" and bio:
         allowed_start, allowed = bio_transitions(labels)
         model_config.update(crf_allowed_start=allowed_start.tolist(), crf_allowed=allowed.tolist())
@@ -202,7 +198,8 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
     spec = TaggerSpec(
         labels=labels, head=head, featurizer=featurizer, binding=TaggerSpec.binding_of(store),
         model_config=model_config,
-        decoding=decoding,
+        decoding={"viterbi": bool(config.viterbi and bio and head == "softmax"),
+                  "threshold": 0.5},
         bucketing={"batch_tokens": config.batch_tokens},
         tag_column=tag_column, binary_labels=binary, training_forms=training_forms)
     return model, spec

@@ -10,11 +10,9 @@ from beamtagger.pipeline.common import read_sentences
 # "entity": BIO/BIOES tag sets (WNUT-17), small and O-heavy; "tags": plain tag sets (UPOS).
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
-               "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-               "outside_scale": 1.0},
+               "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
-             "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-             "outside_scale": 1.0},
+             "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -72,10 +70,6 @@ def add_arguments(parser):
     training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
                           "below 1 trades precision for recall")
-    training.add_argument("--outside-scale", type=float, default=None, metavar="SCALE",
-                          help="decoding (BIO tag sets, softmax head): multiply the O label's "
-                          "probability by this before choosing labels; below 1 trades precision "
-                          "for recall (preset)")
     training.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                           help="score and keep the exponential moving average of the weights "
                           "(e.g. 0.99; 0: off); steadies small, noisy training sets")
@@ -126,8 +120,6 @@ def run(args):
         raise BeamtaggerError("--ema must be in [0, 1)")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
-    if not args.outside_scale > 0:
-        raise BeamtaggerError("--outside-scale must be positive")
     if args.crf and args.binary_label:
         raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
                               "trains a sigmoid head")
@@ -139,7 +131,7 @@ def run(args):
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
         dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,
         batch_tokens=args.batch_tokens, learning_rate=args.learning_rate, seed=args.seed,
-        outside_weight=args.outside_weight, outside_scale=args.outside_scale, ema=args.ema,
+        outside_weight=args.outside_weight, ema=args.ema,
         patience=args.patience, viterbi=not args.no_viterbi, crf=args.crf,
         char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
         verbose=1 if sys.stdout.isatty() else 2)

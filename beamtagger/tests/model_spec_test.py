@@ -84,23 +84,3 @@ def test_decode_sigmoid_thresholds_positive_column():
     spec = make_spec(head="sigmoid", labels=("no", "yes"))
     labels, scores = spec.decode(np.array([[0.3, 0.7], [0.8, 0.2]]), 2)
     assert labels == ["yes", "no"] and scores.tolist() == pytest.approx([0.7, 0.8])
-
-
-def test_outside_scale_favours_entities_and_keeps_the_scores():
-    probs = np.array([[0.30, 0.10, 0.60], [0.05, 0.40, 0.55], [0.90, 0.05, 0.05]])
-    assert make_spec().decode(probs, 3)[0] == ["O", "O", "B-loc"]
-    spec = make_spec(decoding={"viterbi": True, "threshold": 0.5, "outside_scale": 0.4})
-    labels, scores = spec.decode(probs, 3)
-    assert labels == ["B-loc", "I-loc", "B-loc"]
-    assert scores.tolist() == pytest.approx([0.30, 0.40, 0.90])  # unscaled probabilities
-    argmax = make_spec(decoding={"viterbi": False, "outside_scale": 0.4})
-    assert argmax.decode(probs[1:], 2)[0] == ["I-loc", "B-loc"]
-
-
-@pytest.mark.parametrize("labels, head, scale", [
-    (("B-loc", "I-loc", "O"), "softmax", 0.0), (("B-loc", "I-loc", "O"), "crf", 0.5),
-    (("NOUN", "VERB", "X"), "softmax", 0.5)])
-def test_outside_scale_needs_a_positive_scale_and_an_o_label(labels, head, scale):
-    with pytest.raises(BeamtaggerError, match="outside_scale"):
-        make_spec(labels=labels, head=head,
-                  decoding={"viterbi": False, "outside_scale": scale})
