@@ -8,11 +8,15 @@ from beamtagger.pipeline.common import read_sentences
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
 # "entity": BIO/BIOES tag sets (WNUT-17), small and O-heavy; "tags": plain tag sets (UPOS).
+# "tags" uses 256 LSTM units: +0.17 EWT dev accuracy over 128 (3 seeds), for ~1.8x the network's
+# time per batch; the bundled model keeps 128 units (its tag-stage speed is a target).
 PRESETS = {
-    "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.3, "ema": 0.99,
-               "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
-    "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
-             "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3},
+    "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
+               "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
+               "units": 128},
+    "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.99,
+             "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
+             "units": 256},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -37,7 +41,7 @@ def add_arguments(parser):
                         help="replace an existing model directory (written whole at the end: "
                         "a failed or killed run leaves the old model as it was)")
     model = parser.add_argument_group("model")
-    model.add_argument("--units", type=int, default=128, help="LSTM units per direction")
+    model.add_argument("--units", type=int, default=None, help="LSTM units per direction (preset)")
     model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
     model.add_argument("--projection", type=int, default=0,
                        help="size of the shared projection of each token (0: none)")

@@ -67,7 +67,7 @@ def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subse
     assert code == 0
     printed = capsys.readouterr().out
     assert "preset 'entity' (BIO/BIOES tag set detected)" in printed
-    assert "--outside-weight 0.3" in printed and "--batch-tokens" not in printed.split("\n")[0]
+    assert "--outside-weight 0.1" in printed and "--batch-tokens" not in printed.split("\n")[0]
     report = json.loads((out / "training_report.json").read_text())
     assert report["config"]["batch_tokens"] == 300 and report["config"]["crf"] is True
     spec = TaggerSpec.load(out)
@@ -124,3 +124,22 @@ def test_preset_detection_by_tag_set():
     assert detect_preset(corpus("NOUN", "VERB", "DET")) == "tags"
     assert detect_preset(corpus("O", "I-per")) == "tags"          # no entity ever begins
     assert detect_preset(corpus("B-NP", "I-NP", "X")) == "tags"   # not all tags are prefixed
+
+
+def test_presets_fill_only_the_flags_left_unset():
+    import argparse
+
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.pipeline.train_command import add_arguments, apply_preset
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    upos = [Sentence("s", ("w", "v"), ("NOUN", "VERB"), "x", 1)]
+    printed = []
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--ema", "0"])
+    assert apply_preset(args, upos, log=printed.append) == "tags"
+    assert (args.units, args.ema, args.patience) == (256, 0.0, 6)
+    assert "--units 256" in printed[0] and "--ema" not in printed[0]
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
+    apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
+    assert (args.units, args.outside_weight) == (64, 0.1)
