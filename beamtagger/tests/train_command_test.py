@@ -136,10 +136,10 @@ def test_presets_fill_only_the_flags_left_unset():
     add_arguments(parser)
     upos = [Sentence("s", ("w", "v"), ("NOUN", "VERB"), "x", 1)]
     printed = []
-    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--ema", "0"])
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--ema", "0.5"])
     assert apply_preset(args, upos, log=printed.append) == "tags"
-    assert (args.units, args.ema, args.patience) == (256, 0.0, 6)
-    assert "--units 256" in printed[0] and "--ema" not in printed[0]
+    assert (args.units, args.ema, args.patience) == (128, 0.5, 4)
+    assert "--units 128" in printed[0] and "--ema" not in printed[0]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
