@@ -24,7 +24,6 @@ of whitespace or invisible control/format characters.
 """
 import functools
 import hashlib
-import pathlib
 import re
 import unicodedata
 from typing import Iterable, Iterator, List, NamedTuple
@@ -221,12 +220,10 @@ class Tokenizer:
             self._spacy = build_spacy_tokenizer()
         try:
             doc = self._spacy(chunk)
-            source = chunk
         except UnicodeEncodeError:
             # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
             # Replacing each with one U+FFFD keeps every offset valid in the original.
-            source = _SURROGATE.sub("\ufffd", chunk)
-            doc = self._spacy(source)
+            doc = self._spacy(_SURROGATE.sub("\ufffd", chunk))
         return _fixed_within_chunk(chunk, [
             Token(chunk[token.idx:token.idx + len(token.text)], token.idx,
                   token.idx + len(token.text)) for token in doc])
@@ -296,10 +293,6 @@ _new_token = tuple.__new__
 
 def _is_invisible(piece):
     return all(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in piece)
-
-
-def _replace_surrogates(text):
-    return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
 
 
 def _split_final_abbreviation(tokens):
