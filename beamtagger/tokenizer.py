@@ -265,7 +265,8 @@ def _rules_stamp(spacy_version):
 @functools.lru_cache(maxsize=None)
 def affix_tokenizer():
     """The AffixTokenizer of the exported rules (one per process: it holds no state), or None
-    when they were written for another spaCy or other adjustments than these."""
+    when they were written for another spaCy or other adjustments than these, or are damaged
+    (then spaCy itself cuts every chunk: the same tokens, only slower)."""
     from importlib import metadata
 
     from beamtagger import tokenizer_rules
@@ -275,7 +276,12 @@ def affix_tokenizer():
     except metadata.PackageNotFoundError:
         return None
     rules = tokenizer_rules.load_rules(_rules_stamp(version))
-    return None if rules is None else tokenizer_rules.AffixTokenizer(rules)
+    if rules is None:
+        return None
+    try:
+        return tokenizer_rules.AffixTokenizer(rules)
+    except (KeyError, TypeError, ValueError, AttributeError, re.error):
+        return None
 
 
 def write_rules(path=None):

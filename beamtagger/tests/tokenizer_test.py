@@ -257,6 +257,27 @@ def test_rules_of_another_spacy_send_every_chunk_to_spacy(tmp_path, monkeypatch)
         module.affix_tokenizer.cache_clear()
 
 
+def test_damaged_rules_with_the_right_stamp_send_every_chunk_to_spacy(tmp_path, monkeypatch):
+    import json
+
+    from beamtagger import tokenizer as module
+    from beamtagger import tokenizer_rules
+
+    rules = json.loads(tokenizer_rules.RULES_FILE.read_text(encoding="utf-8"))
+    del rules["special_cases"]
+    rules["prefix_search"] = ["(unclosed", 0]
+    damaged = tmp_path / "rules.json"
+    damaged.write_text(json.dumps(rules), encoding="utf-8")
+    monkeypatch.setattr(tokenizer_rules, "RULES_FILE", damaged)
+    module.affix_tokenizer.cache_clear()
+    try:
+        tokenizer = Tokenizer()
+        assert tokenizer._rules is None
+        assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
+    finally:
+        module.affix_tokenizer.cache_clear()
+
+
 def test_spacy_fallback_gives_the_same_tokens(spacy_tokenizer, monkeypatch):
     from beamtagger import tokenizer as module
 
