@@ -26,6 +26,8 @@ setuptools.setup(
     package_data={"beamtagger": ["data/*", "data/*/*"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
+        "h5py>=3.10",  # the NumPy runtime reads tagger.keras weights itself
+        "threadpoolctl>=3.1",  # and runs its small matrix products on one BLAS thread
         "keras>=3.15,<3.16",
         "numpy>=1.26,<3",
         "orjson>=3.9",

@@ -20,6 +20,13 @@ The labels carry no meaning (the model is untrained); what a test can rely on is
 token gets one of ``TINY_LABELS``, the same one on every run, and that ``tiny_tagger.labels``
 gives them for a text without Beam.
 
+``tiny_tagger.options`` runs the model's forward pass in NumPy (``runtime="numpy"``), so a
+test process never imports TensorFlow: that import alone is 2.6-3.2 s of every fresh test
+process on the bench machine. Every other stage of the pipeline runs as in production, and
+beamtagger's own tests hold the NumPy forward pass equal to the Keras model's.
+``tiny_tagger.tensorflow_options`` runs the same model through TensorFlow, for a test that
+wants that path.
+
 The fixture builds the pair once per machine, not once per test session: it is kept under
 ``$BEAMTAGGER_CACHE/tiny-tagger/KEY`` (default cache ``~/.cache/beamtagger``), where KEY hashes
 beamtagger's version, the seed, the code that builds it and the NumPy/Keras/TensorFlow
@@ -65,12 +72,18 @@ class TinyTagger:
 
     @property
     def options(self) -> dict:
-        """``TagText(**tiny.options)`` / ``TaggerModelHandler(**tiny.options)``."""
-        return {"model_dir": self.model_dir, "store_path": self.store_path}
+        """``TagText(**tiny.options)`` / ``TaggerModelHandler(**tiny.options)``: the NumPy
+        runtime, no TensorFlow import."""
+        return {"model_dir": self.model_dir, "store_path": self.store_path, "runtime": "numpy"}
+
+    @property
+    def tensorflow_options(self) -> dict:
+        """As ``options``, with the model run by TensorFlow (the production runtime)."""
+        return {**self.options, "runtime": "tensorflow"}
 
     def labels(self, text: str) -> List[str]:
-        """The labels the tiny model gives ``text``'s tokens, without a pipeline (loads
-        TensorFlow and the model on the first call in a process); the same as TagText gives."""
+        """The labels the tiny model gives ``text``'s tokens, without a pipeline (loads the
+        model on the first call in a process); the same as TagText gives."""
         handler, model = _loaded_handler(self.model_dir, self.store_path)
         (result,) = handler.run_inference([text], model)
         return list(result.inference.labels)
@@ -81,14 +94,15 @@ _LOADED_LOCK = threading.Lock()
 
 
 def _loaded_handler(model_dir, store_path):
-    """One loaded handler per tiny tagger and process: each load imports Keras, reads the model
-    and traces its function, which a test asking for several texts' labels would pay again."""
+    """One loaded handler per tiny tagger and process: a test asking for several texts' labels
+    would otherwise read the model and open the store again for each."""
     from beamtagger.transforms.model_handler import TaggerModelHandler
 
     key = (model_dir, store_path)
     with _LOADED_LOCK:
         if key not in _LOADED:
-            handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path)
+            handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path,
+                                         runtime="numpy")
             _LOADED[key] = (handler, handler.load_model())
         return _LOADED[key]
 

@@ -1,5 +1,9 @@
-"""The Keras tagger and its runner on synthetic arrays: masking, trainable rows, projection,
-tracing, save/load without optimizer state or embedding table."""
+"""The Keras tagger and its runners on synthetic arrays: masking, trainable rows, projection,
+tracing, save/load without optimizer state or embedding table, and the NumPy runner's forward
+pass against the Keras model's."""
+import json
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -7,7 +11,9 @@ keras = pytest.importorskip("keras")
 
 from beamtagger.model.features import TokenFeaturizer  # noqa: E402
 from beamtagger.model.inference import TaggerRunner  # noqa: E402
+from beamtagger.errors import BeamtaggerError  # noqa: E402
 from beamtagger.model.model_inputs import ModelInputs  # noqa: E402
+from beamtagger.model.numpy_inference import NumpyTaggerRunner  # noqa: E402
 from beamtagger.model.saving import keras_file_arrays, save_model_dir  # noqa: E402
 from beamtagger.model.tagger_model import Tagger  # noqa: E402
 from beamtagger.model.tagger_spec import TaggerSpec  # noqa: E402
@@ -19,13 +25,13 @@ FEATURIZER = TokenFeaturizer(oov_buckets=20, feature_columns=(("casing", 10), ("
 BINDING = {"fingerprint": "f" * 64, "dim": DIM, "normalization": ["exact", "lower"]}
 
 
-def make_model(head="softmax", outputs=5, projection=8, layers=1, seed=0):
+def make_model(head="softmax", outputs=5, projection=8, layers=1, seed=0, **overrides):
     keras.utils.set_random_seed(seed)
     config = {"dim": DIM, "num_outputs": outputs, "num_extra_rows": FEATURIZER.num_extra_rows,
               "feature_sizes": FEATURIZER.feature_sizes, "feature_dim": 4,
               "projection": projection, "units": 6, "layers": layers, "dropout": 0.2,
               "head": head, "char_vocab_size": FEATURIZER.char_vocab_size, "char_dim": 3,
-              "char_filters": 4}
+              "char_filters": 4, **overrides}
     if head == "crf":
         config.update(crf_allowed_start=[True] * outputs, crf_allowed=[[True] * outputs] * outputs)
     model = Tagger(**config)
@@ -198,3 +204,51 @@ def test_warm_up_traces_the_full_path_once_and_real_batches_add_only_the_masked_
     predict(runner, batch_of([sentence(9, 1), sentence(4, 2)])[0])
     predict(runner, batch_of([sentence(5, 3), sentence(5, 4)])[0])
     assert runner.tracing_counts() == {("float32", True): 1, ("float32", False): 1}
+
+
+NUMPY_VARIANTS = {
+    "softmax, projection": dict(),
+    "two layers, no projection": dict(projection=0, layers=2),
+    "sigmoid": dict(head="sigmoid", outputs=1),
+    "crf emissions": dict(head="crf"),
+    "even char kernel": dict(char_kernel=4, char_filters=5),
+    "no char encoder": dict(char_filters=0, char_vocab_size=0),
+}
+
+
+@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
+def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
+    options = NUMPY_VARIANTS[variant]
+    model, spec = make_model(**options)
+    # Trained-looking weights: the initial CRF and bias values are zeros, which would hide a
+    # mix-up of those arrays.
+    rng = np.random.default_rng(1)
+    model.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype)
+                       for w in model.get_weights()])
+    save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
+    keras_runner, numpy_runner = TaggerRunner(spec, model), NumpyTaggerRunner.load(tmp_path / "model")
+    padded = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7])], width=10)[0]
+    full = batch_of([sentence(6, 11), sentence(6, 12)])[0]
+    half = {**padded, "vectors": padded["vectors"].astype(np.float16)}
+    for inputs in (padded, full, half):
+        expected, got = predict(keras_runner, inputs), predict(numpy_runner, inputs)
+        assert got.dtype == np.float32 and got.shape == expected.shape
+        real = np.arange(inputs["vectors"].shape[1])[None, :] < inputs["lengths"][:, None]
+        np.testing.assert_allclose(got[real], expected[real], atol=2e-5, rtol=1e-4)
+
+
+def test_numpy_runner_refuses_weights_its_config_does_not_describe(tmp_path):
+    model, spec = make_model()
+    save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
+    path = tmp_path / "model" / "tagger.keras"
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["units"] = 7
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    from beamtagger.model.numpy_inference import read_keras_weights
+    with pytest.raises(BeamtaggerError, match="NumPy runtime: .*shape"):
+        read_keras_weights(path)

@@ -27,6 +27,46 @@ def test_tagtext_with_the_tiny_tagger_gives_the_tiny_models_own_labels(tiny_tagg
         assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)), equal_to(expected))
 
 
+def test_the_numpy_runtime_gives_the_labels_tensorflow_gives(tiny_tagger):
+    assert tiny_tagger.options["runtime"] == "numpy"
+    records = [TextRecord(i, text) for i, text in TEXTS.items()]
+    with TestPipeline() as p:
+        labels = {}
+        for name, options in (("numpy", tiny_tagger.options),
+                              ("tensorflow", tiny_tagger.tensorflow_options)):
+            out = p | f"Create {name}" >> beam.Create(records) | name >> TagText(**options)
+            labels[name] = out.tagged | f"Labels {name}" >> beam.Map(lambda r: (r.id, r.labels))
+        assert_that(labels["numpy"], equal_to(expected_labels(tiny_tagger, TEXTS)),
+                    label="numpy labels")
+        assert_that(labels["tensorflow"], equal_to(expected_labels(tiny_tagger, TEXTS)),
+                    label="tensorflow labels")
+
+
+def test_a_users_pipeline_test_never_imports_tensorflow(tiny_tagger):
+    # The point of the NumPy runtime: TensorFlow's import is most of a fresh test's start-up.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+        import apache_beam as beam
+        from apache_beam.testing.test_pipeline import TestPipeline
+        from apache_beam.testing.util import assert_that, equal_to
+        from beamtagger.transforms import TagText, TextRecord
+        with TestPipeline() as p:
+            out = (p | beam.Create([TextRecord("a", "Beam tags this.")])
+                   | TagText(model_dir={tiny_tagger.model_dir!r},
+                             store_path={tiny_tagger.store_path!r}, runtime="numpy"))
+            assert_that(out.tagged | beam.Map(lambda r: len(r.labels)), equal_to([4]))
+        print(sorted(m for m in ("tensorflow", "keras") if m in sys.modules))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
 def test_the_tiny_tagger_is_the_same_on_every_build(tiny_tagger, tmp_path):
     from beamtagger.testing import build_tiny_tagger
 
@@ -81,7 +121,6 @@ def test_streaming_long_records_split_into_chunks_in_different_batches_and_late_
         assert_that(out.tagged | beam.Map(
             lambda r, w=beam.DoFn.WindowParam: (r.id, len(r.labels), float(w.start))),
             equal_to([("long", 42, 0.0), ("s1", 5, 60.0), ("late", 5, 0.0)]))
-
 
 
 def test_the_fixture_copies_the_tiny_tagger_cached_on_the_first_build(tmp_path, monkeypatch):

@@ -31,6 +31,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, bucket_length
@@ -95,6 +96,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         ``"type:nvidia-l4;count:1;install-nvidia-driver"``.
       vector_dtype: "float32" or "float16" vectors fed to the model.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      runtime: "tensorflow", or "numpy" to run the model's forward pass without TensorFlow
+        (see TagBatches).
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch), ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
         ``env_vars``.
@@ -104,7 +107,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
-                 **kwargs):
+                 runtime: str = RUNTIME, **kwargs):
         super().__init__(**kwargs)
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
@@ -117,6 +120,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.accelerator = accelerator
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
+        self.runtime = check_runtime(runtime)
         self._tokenizer = None
 
     def load_model(self) -> LoadedTagger:
@@ -125,8 +129,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
         store = worker_resources.open_store(self.store_path)
         self._check_binding(self.model_dir, store)
-        configure_tensorflow()
-        runner = worker_resources.loaded_runner(self.model_dir)
+        if self.runtime == "tensorflow":
+            configure_tensorflow()
+        runner = worker_resources.loaded_runner(self.model_dir, self.runtime)
         return LoadedTagger(runner, store, self.model_dir)
 
     def update_model_path(self, model_path: Optional[str] = None):

@@ -26,6 +26,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.model.batch_decoding import decode_batch
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
@@ -55,20 +56,25 @@ class TagBatches(beam.PTransform):
       threads: TensorFlow's intra- and inter-op threads in each worker process (None:
         TensorFlow's default, every core); with several worker processes on one machine,
         cores / processes keeps them from competing for the same cores.
+      runtime: "tensorflow", or "numpy" to run the model's forward pass in NumPy without
+        importing TensorFlow (``beamtagger.testing``'s choice): loads in a tenth of a second,
+        a little slower per batch on a CPU, no GPU (``tagging_defaults.RUNTIMES``).
     """
 
     def __init__(self, model_dir: Optional[str] = None,
-                 progress_every_secs: Optional[float] = None, threads: Optional[int] = None):
+                 progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
+                 runtime: str = RUNTIME):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
+        self.runtime = check_runtime(runtime)
         self._shared_runner = shared.Shared()
 
     def expand(self, batches):
         out = batches | "RunTagger" >> beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            self.threads)
+            self.threads, self.runtime)
         ).with_input_types(pa.RecordBatch).with_outputs(CHUNKS, ERRORS, main="tagged")
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
@@ -104,18 +110,19 @@ class _SharedRunner:
     ``runner`` waits for the load and re-raises its error.
     """
 
-    def __init__(self, model_dir, threads=None):
+    def __init__(self, model_dir, threads=None, runtime=RUNTIME):
         self._loaded = futures.Future()
         self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
         self._load_reported = threading.Lock()
-        threading.Thread(target=self._load, args=(model_dir, threads), daemon=True,
+        threading.Thread(target=self._load, args=(model_dir, threads, runtime), daemon=True,
                          name="beamtagger-load-tagger").start()
 
-    def _load(self, model_dir, threads):
+    def _load(self, model_dir, threads, runtime):
         started = time.perf_counter()
         try:
-            configure_tensorflow(threads)
-            runner = worker_resources.loaded_runner(model_dir)
+            if runtime == "tensorflow":
+                configure_tensorflow(threads)
+            runner = worker_resources.loaded_runner(model_dir, runtime)
             self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
@@ -151,16 +158,18 @@ class _TagFn(beam.DoFn):
     """
     _AHEAD = 1
 
-    def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads):
+    def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
+                 runtime=RUNTIME):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
         self.launcher_pid = launcher_pid
         self.threads = threads
+        self.runtime = runtime
 
     def setup(self):
         self._holder = self._shared_runner.acquire(
-            lambda: _SharedRunner(self.model_dir, self.threads))
+            lambda: _SharedRunner(self.model_dir, self.threads, self.runtime))
         # One thread: batches reach the model in order, and one DoFn instance never runs two
         # of its own batches at once (TensorFlow already uses every core for one).
         self._predictor = futures.ThreadPoolExecutor(max_workers=1,

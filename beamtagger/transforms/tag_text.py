@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 
 import apache_beam as beam
 
+from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tag import TagBatches
@@ -55,6 +56,8 @@ class TagText(beam.PTransform):
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
       progress_every_secs: print a progress line this often (local runs).
       tagger_threads: TensorFlow threads per worker process (see TagBatches).
+      runtime: "tensorflow" (the default), or "numpy" to run the model's forward pass in
+        NumPy, without importing TensorFlow: what ``beamtagger.testing`` uses (see TagBatches).
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -63,7 +66,7 @@ class TagText(beam.PTransform):
                  max_buffering_secs: Optional[float] = None, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
-                 tagger_threads: Optional[int] = None):
+                 tagger_threads: Optional[int] = None, runtime: str = RUNTIME):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
@@ -76,6 +79,7 @@ class TagText(beam.PTransform):
         self.allow_other_embeddings = allow_other_embeddings
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
+        self.runtime = check_runtime(runtime)
 
     def expand(self, records) -> TagTextResult:
         parts, errors = self._tag_in_parts(records)
@@ -91,7 +95,8 @@ class TagText(beam.PTransform):
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
-        tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads)
+        tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
+                         self.runtime)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag

@@ -37,9 +37,9 @@ def local_model_dir(model_dir=None):
     return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
 
 
-def loaded_runner(model_dir=None):
-    """The warmed-up ``TaggerRunner`` of ``model_dir``, shared within the process while anyone
-    holds it.
+def loaded_runner(model_dir=None, runtime="tensorflow"):
+    """The warmed-up runner of ``model_dir`` (``TaggerRunner``, or ``NumpyTaggerRunner`` for
+    ``runtime="numpy"``), shared within the process while anyone holds it.
 
     Loading imports Keras, reads the model and traces its function (0.4-0.6 s for the tiny test
     model, more for real ones); a process that builds several pipelines, or a RunInference
@@ -48,20 +48,23 @@ def loaded_runner(model_dir=None):
     ``tagger.keras``'s size and modification time), so a model saved over the old one in the
     same folder is loaded afresh.
     """
-    from beamtagger.model.inference import TaggerRunner
     from beamtagger.model.tagger_spec import SPEC_FILE
 
+    if runtime == "numpy":
+        from beamtagger.model.numpy_inference import NumpyTaggerRunner as Runner
+    else:
+        from beamtagger.model.inference import TaggerRunner as Runner
     directory = pathlib.Path(local_model_dir(model_dir)).resolve()
     try:
         stat = (directory / "tagger.keras").stat()
-        key = (str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
+        key = (runtime, str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
                stat.st_mtime_ns)
     except OSError:
-        key = None   # TaggerRunner.load says what is missing
+        key = None   # Runner.load says what is missing
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key) if key is not None else None
         if runner is None:
-            runner = TaggerRunner.load(directory)
+            runner = Runner.load(directory)
             runner.warm_up()
             if key is not None:
                 _RUNNERS[key] = runner

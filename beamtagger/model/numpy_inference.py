@@ -1,0 +1,227 @@
+"""The tagger's forward pass in NumPy: the same model, without importing TensorFlow or Keras.
+
+``import tensorflow`` costs 2.6-3.2 s on the 2-core bench machine before the first token is
+tagged, and loading and tracing even the tiny test model another 0.4 s: most of a pipeline unit
+test's start-up (BENCHMARKS.md). ``NumpyTaggerRunner`` reads the weights of ``tagger.keras``
+with h5py and computes what ``Tagger.call`` computes at inference (no dropout): the frozen
+vectors plus the extra rows, the feature tables, the character CNN, the optional projection,
+the masked BiLSTM layers and the head. ``numpy_inference_test.py`` holds it equal to the Keras
+model for every model option, so a change to the model that is not made here fails there.
+
+Keras 3 names the weights inside ``model.weights.h5`` after the model's attributes
+(``extra_rows/vars/0``) and, for layers reached only through the model's layer list, after their
+class (``layers/bidirectional_1``, ``layers/dense``). That layout is Keras' own, not a published
+format: every array is checked against the shape the model's config implies, and a file that
+does not match is refused with a clear error rather than misread.
+
+The matrix products are small (a batch's rows times one LSTM direction's weights, step by
+step), and NumPy's OpenBLAS splits each across all cores by default. With the cores busy (the
+Beam stages around the model, another job) its spinning threads stalled a pass over EWT dev from
+0.37 s to 20-38 s on the 2-core bench machine, so ``predict`` runs BLAS on one thread
+(threadpoolctl, for this call only: the rest of the process keeps its setting).
+"""
+import io
+import json
+import re
+import zipfile
+
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.model_inputs import ModelInputs
+from beamtagger.model.tagger_spec import TaggerSpec
+
+_CONFIG_MEMBER = "config.json"
+_WEIGHTS_MEMBER = "model.weights.h5"
+
+
+class NumpyTaggerRunner:
+    """A saved tagger run in NumPy; ``predict`` -> float32 (B, T, L), as ``TaggerRunner``'s."""
+
+    def __init__(self, spec, config, weights):
+        from threadpoolctl import ThreadpoolController
+
+        self.spec = spec
+        self.config = config
+        self._weights = weights
+        self._blas = ThreadpoolController()
+
+    @classmethod
+    def load(cls, model_dir):
+        spec = TaggerSpec.load(model_dir)
+        config, weights = read_keras_weights(spec.model_path)
+        return cls(spec, config, weights)
+
+    def warm_up(self):
+        """Nothing to trace; here so both runners can be used alike."""
+
+    def tracing_counts(self):
+        """Always empty: nothing is traced (``TaggerRunner``'s counts its traced functions)."""
+        return {}
+
+    def predict(self, inputs):
+        """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
+        with self._blas.limit(limits=1, user_api="blas"):
+            return self._forward(inputs.checked())
+
+    def _forward(self, inputs):
+        config, weights = self.config, self._weights
+        x = inputs.vectors.astype(np.float32) + _rows(weights["extra_rows"], inputs.extra_ids)
+        parts = [x]
+        if "features" in weights:
+            offsets = np.cumsum([0] + config["feature_sizes"][:-1]).astype(inputs.feature_ids.dtype)
+            rows = weights["features"][inputs.feature_ids + offsets]      # (B, T, F, dim)
+            parts.append(rows.reshape(rows.shape[0], rows.shape[1], -1))
+        if "char_table" in weights:
+            parts.append(_char_encoding(weights, inputs.char_ids))
+        x = np.concatenate(parts, axis=-1) if len(parts) > 1 else x
+        if "projection" in weights:
+            x = x @ weights["projection"]
+        mask = np.arange(x.shape[1])[None, :] < inputs.lengths[:, None]   # (B, T)
+        for forward, backward in weights["recurrent"]:
+            x = np.concatenate([_lstm(x, mask, *forward, reverse=False),
+                                _lstm(x, mask, *backward, reverse=True)], axis=-1)
+        kernel, bias = weights["head"]
+        scores = x @ kernel + bias
+        head = config["head"]
+        if head == "softmax":
+            scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            scores /= scores.sum(axis=-1, keepdims=True)
+        elif head == "sigmoid":
+            probability = _sigmoid(scores)
+            scores = np.concatenate([1.0 - probability, probability], axis=-1)
+        return scores.astype(np.float32, copy=False)
+
+
+def _rows(table, ids):
+    """ExtraRows: row ``ids`` of ``table``; id 0 adds nothing, whatever row 0 holds."""
+    return table[ids] * (ids > 0)[..., None]
+
+
+def _sigmoid(x):
+    # tanh form: no overflow warning for large negative x, and as fast as exp here.
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)
+
+
+def _char_encoding(weights, char_ids):
+    """CharEncoder: embedding, Conv1D ("same" padding, relu), max over each token's chars."""
+    table, kernel, bias = weights["char_table"], weights["char_kernel"], weights["char_bias"]
+    batch, width, chars = char_ids.shape
+    flat = char_ids.reshape(-1, chars)
+    real = (flat > 0)[..., None].astype(np.float32)
+    x = table[flat] * real                                               # (N, C, dim)
+    size = kernel.shape[0]
+    before = (size - 1) // 2   # "same" padding puts the odd extra column after, as Keras does
+    padded = np.pad(x, ((0, 0), (before, size - 1 - before), (0, 0)))
+    out = bias + sum(padded[:, k:k + chars] @ kernel[k] for k in range(size))
+    out = np.maximum(out, 0.0) * real
+    return out.max(axis=1).reshape(batch, width, -1)
+
+
+def _lstm(x, mask, kernel, recurrent, bias, reverse):
+    """One direction of a Keras LSTM over right-padded rows (gates i, f, c, o). A padded step
+    keeps the state, so the backward direction starts at each row's last real token, as the
+    masked Keras layer does."""
+    batch, steps, _ = x.shape
+    units = recurrent.shape[0]
+    projected = x @ kernel + bias                                        # (B, T, 4u)
+    h = np.zeros((batch, units), np.float32)
+    c = np.zeros((batch, units), np.float32)
+    out = np.empty((batch, steps, units), np.float32)
+    full = bool(mask.all())
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        z = projected[:, t] + h @ recurrent
+        i = _sigmoid(z[:, :units])
+        f = _sigmoid(z[:, units:2 * units])
+        candidate = np.tanh(z[:, 2 * units:3 * units])
+        o = _sigmoid(z[:, 3 * units:])
+        new_c = f * c + i * candidate
+        new_h = o * np.tanh(new_c)
+        if full:
+            c, h = new_c, new_h
+        else:
+            real = mask[:, t:t + 1]
+            c, h = np.where(real, new_c, c), np.where(real, new_h, h)
+        out[:, t] = h
+    return out
+
+
+def read_keras_weights(path):
+    """(the Tagger's config, {name: arrays}) from a ``tagger.keras`` file, without Keras."""
+    import h5py
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read(_CONFIG_MEMBER))["config"]
+            with h5py.File(io.BytesIO(archive.read(_WEIGHTS_MEMBER)), "r") as store:
+                arrays = {name: np.asarray(value, np.float32)
+                          for name, value in _datasets(store)}
+        return config, _tagger_weights(config, arrays)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise BeamtaggerError(f"cannot read tagger model {path} for the NumPy runtime: "
+                              f"{error}") from None
+
+
+def _datasets(store):
+    found = []
+    store.visititems(lambda name, item: found.append((name, item[()]))
+                     if hasattr(item, "shape") else None)
+    return found
+
+
+def _natural(name):
+    """bidirectional < bidirectional_1 < bidirectional_2 (Keras' order of creation)."""
+    match = re.fullmatch(r"(.*?)(?:_(\d+))?", name)
+    return match.group(1), int(match.group(2) or 0)
+
+
+def _tagger_weights(config, arrays):
+    def take(name, shape):
+        if name not in arrays:
+            raise ValueError(f"weight {name} is missing")
+        array = arrays[name]
+        if tuple(array.shape) != tuple(shape):
+            raise ValueError(f"weight {name} has shape {array.shape}, the config implies "
+                             f"{tuple(shape)}")
+        return array
+
+    dim, units = config["dim"], config["units"]
+    weights = {"extra_rows": take("extra_rows/vars/0", (config["num_extra_rows"], dim))}
+    width = dim
+    sizes = config.get("feature_sizes") or []
+    if sizes:
+        weights["features"] = take("features/vars/0", (sum(sizes), config["feature_dim"]))
+        width += len(sizes) * config["feature_dim"]
+    if config.get("char_filters") and config.get("char_vocab_size"):
+        filters = config["char_filters"]
+        weights["char_table"] = take("chars/vars/0", (config["char_vocab_size"], config["char_dim"]))
+        weights["char_kernel"] = take("chars/conv/vars/0",
+                                      (config["char_kernel"], config["char_dim"], filters))
+        weights["char_bias"] = take("chars/conv/vars/1", (filters,))
+        width += filters
+    # Layers reached only through the model's layer list sit under "layers/<class name>[_n]".
+    listed = sorted({name.split("/")[1] for name in arrays if name.startswith("layers/")},
+                    key=_natural)
+    if config.get("projection"):
+        (dense,) = [name for name in listed if _natural(name)[0] == "dense"] or [None]
+        if dense is None:
+            raise ValueError("the projection's weights are missing")
+        weights["projection"] = take(f"layers/{dense}/vars/0", (width, config["projection"]))
+        width = config["projection"]
+    recurrent = [name for name in listed if _natural(name)[0] == "bidirectional"]
+    if len(recurrent) != config["layers"]:
+        raise ValueError(f"{len(recurrent)} BiLSTM layers stored, the config has "
+                         f"{config['layers']}")
+    weights["recurrent"] = []
+    for name in recurrent:
+        directions = []
+        for direction in ("forward_layer", "backward_layer"):
+            prefix = f"layers/{name}/{direction}/cell/vars"
+            directions.append((take(f"{prefix}/0", (width, 4 * units)),
+                               take(f"{prefix}/1", (units, 4 * units)),
+                               take(f"{prefix}/2", (4 * units,))))
+        weights["recurrent"].append(tuple(directions))
+        width = 2 * units
+    outputs = config["num_outputs"]
+    weights["head"] = (take("head/vars/0", (width, outputs)), take("head/vars/1", (outputs,)))
+    return weights
