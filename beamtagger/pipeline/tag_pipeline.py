@@ -12,6 +12,7 @@ from typing import Optional
 
 import apache_beam as beam
 
+from beamtagger.tagging_defaults import RUNTIME
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
@@ -39,6 +40,7 @@ class TagJob:
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
+    runtime: str = RUNTIME
 
 
 def build_tag_pipeline(pipeline, job):
@@ -52,7 +54,7 @@ def build_tag_pipeline(pipeline, job):
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
-        tagger_threads=job.tagger_threads)
+        tagger_threads=job.tagger_threads, runtime=job.runtime)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)

@@ -93,7 +93,7 @@ def test_model_size_bench_measures_both_layouts(shared_data, tmp_path):
 def test_run_all_assembles_sections_in_order(tmp_path):
     results = tmp_path / "results"
     results.mkdir()
-    for name in ("throughput", "tag_timeline", "startup", "model_size", "training",
+    for name in ("throughput", "tag_timeline", "startup", "runtime", "model_size", "training",
                  "throughput-scaling", "store"):
         (results / f"{name}.md").write_text(f"## section {name}\n")
     env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results)}
@@ -106,7 +106,7 @@ def test_run_all_assembles_sections_in_order(tmp_path):
     assert text.startswith("# Benchmarks")
     assert "- Machine: " in text and "- Date: " in text and "bench/run_all.py --out" in text
     order = [text.index(f"## section {name}") for name in
-             ("throughput", "tag_timeline", "startup", "model_size", "training",
+             ("throughput", "tag_timeline", "startup", "runtime", "model_size", "training",
               "throughput-scaling", "store")]
     assert order == sorted(order)
     # The store bench's section sits under "4. Scaling", one heading level down.
@@ -130,6 +130,7 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     assert report["demo_median"] > 0 and report["tensorflow_median"] > 0
     # The README's pipeline test ran (and passed: a failing child raises) in a fresh pytest.
     assert report["pipeline_test_median"] > 0 and report["bytecode_cache"] is True
+    assert report["tensorflow_test_median"] > 0   # the same test with the TensorFlow runtime
     events = [event for _, event in report["timeline"]]
     for event in ("Beam imported", "TensorFlow import ends", "warm-up traces ends",
                   "first batch of records: predict starts", "summary printed, process ends"):
@@ -139,3 +140,12 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     assert events.index("warm-up traces ends") < events.index(
         "first batch of records: predict starts")
     assert "### Start-up: the 12-line demo" in (results / "startup.md").read_text()
+
+
+def test_runtime_bench_runs_both_runtimes_to_the_same_labels(shared_data, tmp_path):
+    results = run_script("runtime_bench.py", tmp_path, "--tiny")
+    report = json.loads((results / "runtime.json").read_text())
+    assert report["sentences"] == 200 and report["tokens"] > 2000 and report["batches"] > 1
+    assert report["labels_differing"] == 0
+    assert all(len(report["seconds"][name]) == 1 for name in ("tensorflow", "numpy"))
+    assert "### The tag stage's two runtimes" in (results / "runtime.md").read_text()

@@ -363,3 +363,17 @@ def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):
                               r"\s+([\d,]+)", out, re.M))
     assert summary == {"records read": "12", "records tagged": "12", "dead letters": "0",
                        "tokens": str(tokens), "long records": str(long_records)}, out
+
+
+def test_the_numpy_runtime_writes_the_labels_tensorflow_writes(tiny_tagger, tmp_path, capsys):
+    source = REPO_ROOT / "beamtagger" / "data" / "example.txt"
+    labels = {}
+    for runtime in ("numpy", "tensorflow"):
+        prefix = str(tmp_path / runtime)
+        code, out, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                             tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                             "--runtime", runtime)
+        assert code == 0, err
+        labels[runtime] = sorted((row["id"], [t["label"] for t in row["tokens"]])
+                                 for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl"))
+    assert len(labels["numpy"]) == 12 and labels["numpy"] == labels["tensorflow"]
