@@ -60,7 +60,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    command = "python bench/run_all.py --out " + args.out + (" --tiny" if args.tiny else "")
+    command = ("python bench/run_all.py --out " + args.out + (" --tiny" if args.tiny else "")
+               + (" --only " + " ".join(args.only) if args.only else "")
+               + (" --assemble-only" if args.assemble_only else ""))
     started = time.perf_counter()
     timings = {}
     ran = set()
@@ -78,10 +80,15 @@ def main(argv=None):
     machine = bench_common.machine()
     header = [
         "# Benchmarks", "",
-        "Written by one run of every benchmark script in `bench/`; all figures and ratios below "
-        "come from that run." + (" **Tiny mode: for checking the scripts, not figures to "
-                                 "quote.**" if args.tiny else ""), "",
-        f"- Command: `{command}` (also `make bench`)",
+        ("Written by one run of every benchmark script in `bench/`; all figures and ratios "
+         "below come from that run." if not (args.only or args.assemble_only) else
+         "Assembled from `bench/results/`: " + (", ".join(sorted(ran)) or "no script")
+         + " ran at the date below; every other section comes from an earlier run and states "
+         "its own command and date.")
+        + (" **Tiny mode: for checking the scripts, not figures to quote.**" if args.tiny
+           else ""), "",
+        f"- Command: `{command}`" + ("" if args.only or args.assemble_only
+                                      else " (also `make bench`)"),
         f"- Date: {bench_common.now()}",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB "
         f"memory, {machine['platform']}",
