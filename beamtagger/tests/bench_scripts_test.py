@@ -148,4 +148,7 @@ def test_runtime_bench_runs_both_runtimes_to_the_same_labels(shared_data, tmp_pa
     assert report["sentences"] == 200 and report["tokens"] > 2000 and report["batches"] > 1
     assert report["labels_differing"] == 0
     assert all(len(report["seconds"][name]) == 1 for name in ("tensorflow", "numpy"))
+    # beamtagger tag ran end to end with each runtime (a failing run raises in the script).
+    assert report["end_to_end_tokens"]["2k"] >= 2000
+    assert set(report["end_to_end_median"]["2k"]) == {"tensorflow", "numpy"}
     assert "### The tag stage's two runtimes" in (results / "runtime.md").read_text()
