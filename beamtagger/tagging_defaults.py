@@ -6,8 +6,8 @@ OVERLAP = 64              # tokens shared by neighbouring chunks
 MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch) or
-# NumPy (no TensorFlow import: loads in 0.1 s instead of 3 s, 1.17x TensorFlow's time per batch
-# on the 2-core bench machine; bench/runtime_bench.py).
+# NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, a little slower per batch on one
+# core; bench/runtime_bench.py, BENCHMARKS.md).
 RUNTIMES = ("tensorflow", "numpy")
 RUNTIME = "tensorflow"
 
