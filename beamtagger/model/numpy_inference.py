@@ -18,11 +18,15 @@ The matrix products are small (a batch's rows times one LSTM direction's weights
 step), and NumPy's OpenBLAS splits each across all cores by default. With the cores busy (the
 Beam stages around the model, another job) its spinning threads stalled a pass over EWT dev from
 0.37 s to 20-38 s on the 2-core bench machine, so ``predict`` runs BLAS on one thread
-(threadpoolctl, for this call only: the rest of the process keeps its setting).
+(threadpoolctl, for this call only: the rest of the process keeps its setting). The limit is
+process-wide while it holds, and two overlapping limits would restore each other's settings
+in the wrong order, so forward passes take turns (``_ONE_BLAS_LIMIT``); each runs on one core
+anyway.
 """
 import io
 import json
 import re
+import threading
 import zipfile
 
 import numpy as np
@@ -33,6 +37,7 @@ from beamtagger.model.tagger_spec import TaggerSpec
 
 _CONFIG_MEMBER = "config.json"
 _WEIGHTS_MEMBER = "model.weights.h5"
+_ONE_BLAS_LIMIT = threading.Lock()
 
 
 class NumpyTaggerRunner:
@@ -61,8 +66,9 @@ class NumpyTaggerRunner:
 
     def predict(self, inputs):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
-        with self._blas.limit(limits=1, user_api="blas"):
-            return self._forward(inputs.checked())
+        inputs = inputs.checked()
+        with _ONE_BLAS_LIMIT, self._blas.limit(limits=1, user_api="blas"):
+            return self._forward(inputs)
 
     def _forward(self, inputs):
         config, weights = self.config, self._weights

@@ -252,3 +252,19 @@ def test_numpy_runner_refuses_weights_its_config_does_not_describe(tmp_path):
     from beamtagger.model.numpy_inference import read_keras_weights
     with pytest.raises(BeamtaggerError, match="NumPy runtime: .*shape"):
         read_keras_weights(path)
+
+
+def test_numpy_runner_leaves_the_process_blas_threads_as_they_were(tmp_path):
+    from concurrent import futures
+
+    from threadpoolctl import threadpool_info
+
+    model, spec = make_model()
+    save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
+    runner = NumpyTaggerRunner.load(tmp_path / "model")
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    inputs = batch_of([sentence(n, n) for n in (3, 7, 12)])[0]
+    with futures.ThreadPoolExecutor(4) as pool:   # as the tag stage's predict and retry threads
+        list(pool.map(lambda _: predict(runner, inputs), range(40)))
+    after = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert after == before
