@@ -9,6 +9,7 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 ``--project`` ...).
 """
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -236,6 +237,10 @@ def check_job(job, remote=False, overwrite=False):
                               'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
     if remote:
         _check_reachable_by_workers(job)
+    elif job.runtime == "tensorflow" and not _installed("tensorflow"):
+        # Remote workers install their own packages; a local run uses this interpreter's.
+        raise BeamtaggerError("TensorFlow is not installed here: install beamtagger[cpu] (or "
+                              "[gpu]), or tag without it with --runtime numpy")
 
     spec = worker_resources.load_spec(job.model_dir)
     check_model_file(spec)
@@ -251,6 +256,14 @@ def check_job(job, remote=False, overwrite=False):
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     return _check_output(job.output_prefix, overwrite)
+
+
+def _installed(module):
+    """Whether ``module`` can be imported, without importing it (TensorFlow's import is 3 s)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _check_readable(path, pattern):

@@ -377,3 +377,39 @@ def test_the_numpy_runtime_writes_the_labels_tensorflow_writes(tiny_tagger, tmp_
         labels[runtime] = sorted((row["id"], [t["label"] for t in row["tokens"]])
                                  for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl"))
     assert len(labels["numpy"]) == 12 and labels["numpy"] == labels["tensorflow"]
+
+
+def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tiny_tagger,
+                                                                             tmp_path):
+    # `pip install beamtagger` without the [cpu] / [gpu] extra has no TensorFlow.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("tensorflow", "keras"):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}")
+
+        sys.meta_path.insert(0, NotInstalled())
+        from beamtagger.pipeline import cli
+        sys.exit(cli.main(["tag", "--input", {str(REPO_ROOT / "beamtagger" / "data" /
+                                                  "example.txt")!r},
+                           "--output", {str(tmp_path / "out")!r}, "--model",
+                           {tiny_tagger.model_dir!r}, "--embeddings", {tiny_tagger.store_path!r},
+                           "--runtime", "numpy", "--progress-every", "0"]))
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(read_jsonl(str(tmp_path / "out") + "-[0-9]*-of-*.jsonl")) == 12
+    # The default runtime is refused before launch, with the way out, not a worker traceback.
+    refused = subprocess.run([sys.executable, "-c", script.replace('"numpy"', '"tensorflow"')
+                              .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "tf")))],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
+    assert "TensorFlow is not installed" in refused.stderr and "--runtime numpy" in refused.stderr
+    assert not list(tmp_path.glob("tf*"))

@@ -85,7 +85,11 @@ def configure_tensorflow(threads=None):
     from beamtagger.tensorflow_setup import quiet_tensorflow
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     quiet_tensorflow()
-    import tensorflow as tf
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise BeamtaggerError(f"TensorFlow cannot be imported here ({error}): install "
+                              "beamtagger[cpu] or [gpu], or use runtime=\"numpy\"") from None
     if threads:
         try:
             tf.config.threading.set_intra_op_parallelism_threads(threads)
