@@ -45,6 +45,10 @@ class TrainingConfig:
     ema: float = 0.0  # > 0: score dev with (and keep) the exponential moving average of weights
     seed: int = 1
     patience: int = 4
+    lr_decay: float = 1.0      # < 1: multiply the learning rate by this after decay_patience
+    decay_patience: int = 2    # ... consecutive epochs without a better dev score
+    decay_restore: bool = False  # and go back to the best epoch's weights when it does
+    form_buckets: int = 0      # > 0: a hashed lower-cased word-form feature column of this size
     viterbi: bool = True
     crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
     char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
@@ -70,13 +74,22 @@ def choose_labels(train_sentences, binary=None):
 
 
 class DevEvaluation(keras.callbacks.Callback):
-    """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs."""
+    """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs.
 
-    def __init__(self, runner, corpus, store, patience, history):
+    With ``lr_decay`` < 1 the learning rate is multiplied by ``lr_decay`` after every
+    ``decay_patience`` consecutive bad epochs (reduce on plateau: the runs of the fixed rate
+    still improved at the 30-epoch cap, docs/quality.md), and with ``decay_restore`` training
+    continues from the best epoch's weights rather than from the last ones.
+    """
+
+    def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
+                 decay_patience=2, decay_restore=False, log=print):
         super().__init__()
         self.runner, self.corpus, self.store = runner, corpus, store
         self.crf_scores = None
         self.patience, self.history = patience, history
+        self.lr_decay, self.decay_patience = float(lr_decay), int(decay_patience)
+        self.decay_restore, self.log = bool(decay_restore), log
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
         self.started = time.perf_counter()
 
@@ -89,6 +102,7 @@ class DevEvaluation(keras.callbacks.Callback):
         logs[f"dev_{name}"] = value  # the progress bar prints it
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", "nan")),
                              f"dev_{name}": value, "dev_accuracy": metrics["accuracy"],
+                             "learning_rate": self.learning_rate,
                              "seconds": round(time.perf_counter() - self.started, 1)})
         if value > self.best:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
@@ -99,6 +113,21 @@ class DevEvaluation(keras.callbacks.Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 self.model.stop_training = True
+            elif self.lr_decay < 1 and self.wait % self.decay_patience == 0:
+                self.decay(epoch + 1)
+
+    @property
+    def learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def decay(self, epoch):
+        rate = self.learning_rate * self.lr_decay
+        self.model.optimizer.learning_rate.assign(rate)
+        if self.decay_restore and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        self.log(f"epoch {epoch}: {self.wait} epochs without a better dev score, learning rate "
+                 f"{rate:.3g}" + (f", back to epoch {self.best_epoch}'s weights"
+                                  if self.decay_restore else ""))
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
@@ -227,7 +256,10 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
     char_vocab = (build_char_vocab(t for s in train_sentences for t in s.tokens)
                   if use_chars else "")
-    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns,
+    feature_columns = tuple(config.feature_columns)
+    if config.form_buckets > 0:
+        feature_columns += (("form", config.form_buckets),)
+    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, feature_columns,
                                  char_vocab=char_vocab,
                                  max_chars=config.max_chars if use_chars else 0)
     label_index = {label: i for i, label in enumerate(labels)}
@@ -247,7 +279,9 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     compile_tagger(model, config)
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
-    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
+    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
+                             lr_decay=config.lr_decay, decay_patience=config.decay_patience,
+                             decay_restore=config.decay_restore, log=log)
     label_weights = outside_label_weights(labels, head, config.outside_weight)
     dataset = training_dataset(train, store, config, spec.input_dims, label_weights)
     if head == "sigmoid":

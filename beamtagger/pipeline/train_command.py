@@ -14,10 +14,10 @@ from beamtagger.pipeline.common import read_sentences
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-               "units": 128},
+               "units": 128, "lr_decay": 1.0, "form_buckets": 0},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
              "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-             "units": 128},
+             "units": 128, "lr_decay": 1.0, "form_buckets": 0},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -60,6 +60,9 @@ def add_arguments(parser):
     model.add_argument("--max-chars", type=int, default=16,
                        help="characters per token the character CNN reads (first and last "
                        "ones of longer tokens)")
+    model.add_argument("--form-buckets", type=int, default=None, metavar="N",
+                       help="hashed buckets of a trainable lower-cased word-form feature "
+                       "(0: none) (preset)")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO/BIOES "
                        "tag sets, 'tags' otherwise)")
@@ -70,6 +73,14 @@ def add_arguments(parser):
     training.add_argument("--batch-tokens", type=int, default=None,
                           help="padded tokens per batch (sentences are bucketed by length)")
     training.add_argument("--learning-rate", type=float, default=None)
+    training.add_argument("--lr-decay", type=float, default=None, metavar="FACTOR",
+                          help="multiply the learning rate by FACTOR after every "
+                          "--decay-patience epochs without a better dev score (1: constant "
+                          "rate) (preset)")
+    training.add_argument("--decay-patience", type=int, default=2, metavar="N",
+                          help="bad epochs before each --lr-decay step")
+    training.add_argument("--decay-restore", action="store_true",
+                          help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
                           help="share of known words shown as OOV during training")
     training.add_argument("--outside-weight", type=float, default=None,
@@ -123,6 +134,16 @@ def run(args):
             raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 <= args.ema < 1:
         raise BeamtaggerError("--ema must be in [0, 1)")
+    if not 0 < args.lr_decay <= 1:
+        raise BeamtaggerError("--lr-decay must be in (0, 1]")
+    if args.decay_patience < 1:
+        raise BeamtaggerError("--decay-patience must be at least 1")
+    if args.decay_restore and args.ema > 0:
+        # With EMA the weights in place at an epoch's end are the averages, swapped back out
+        # when the next epoch starts, so a restore would be undone.
+        raise BeamtaggerError("--decay-restore does not combine with --ema")
+    if args.form_buckets < 0 or args.form_buckets == 1:
+        raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
     if args.crf and args.binary_label:
@@ -139,6 +160,8 @@ def run(args):
         outside_weight=args.outside_weight, ema=args.ema,
         patience=args.patience, viterbi=not args.no_viterbi, crf=args.crf,
         char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
+        lr_decay=args.lr_decay, decay_patience=args.decay_patience,
+        decay_restore=args.decay_restore, form_buckets=args.form_buckets,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None

@@ -113,3 +113,85 @@ def test_two_valued_tag_column_trains_a_sigmoid_head():
     many = sentences(5)
     labels, head = choose_labels(many)
     assert head == "softmax" and labels == sorted(labels)
+
+
+def test_word_drop_blanks_the_form_column_of_dropped_words_only(tiny_store):
+    columns = (("casing", 10), ("suffix3", 50), ("form", 64))
+    featurizer = TokenFeaturizer(oov_buckets=16, feature_columns=columns)
+    assert featurizer.form_column == 2
+    corpus = encode_sentences(sentences(40), tiny_store, featurizer)
+    assert corpus.form_column == 2
+    indices = np.arange(40)
+    kept, _, _ = batching.pad_batch(corpus, indices, tiny_store)
+    dropped, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.5,
+                                       rng=np.random.default_rng(0))
+    real = np.arange(kept.width)[None, :] < kept.lengths[:, None]
+    turned = (kept.vectors != dropped.vectors).any(-1)
+    assert turned.sum() > 50
+    assert (dropped.feature_ids[turned, 2] == 0).all()          # "no form" for dropped words
+    assert (kept.feature_ids[real, 2] > 0).all()
+    untouched = real & ~turned
+    assert (dropped.feature_ids[untouched] == kept.feature_ids[untouched]).all()
+    assert (dropped.feature_ids[turned, :2] == kept.feature_ids[turned, :2]).all()
+
+
+class _ScriptedDev:
+    """Stands in for ``evaluation.evaluate_corpus``: returns the next scripted dev accuracy."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+
+    def __call__(self, runner, corpus, store):
+        return {"accuracy": self.scores.pop(0)}
+
+
+def _run_dev_evaluation(monkeypatch, scores, **schedule):
+    import types
+
+    import keras
+
+    from beamtagger.model import evaluation
+    from beamtagger.model.training import DevEvaluation
+
+    monkeypatch.setattr(evaluation, "evaluate_corpus", _ScriptedDev(scores))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    runner = types.SimpleNamespace(spec=types.SimpleNamespace(head="softmax"))
+    history, printed = [], []
+    callback = DevEvaluation(runner, None, None, history=history, log=printed.append,
+                             **schedule)
+    callback.set_model(model)
+    for epoch in range(len(scores)):
+        # Each "epoch" moves the weights, so a restore is visible.
+        model.set_weights([np.full_like(w, epoch + 1) for w in model.get_weights()])
+        callback.on_epoch_end(epoch, {"loss": 1.0})
+        if model.stop_training:
+            break
+    return callback, model, history, printed
+
+
+def test_learning_rate_halves_after_each_run_of_bad_epochs(monkeypatch):
+    scores = [0.90, 0.91, 0.90, 0.905, 0.90, 0.92, 0.91, 0.91, 0.91, 0.91, 0.91, 0.91]
+    callback, model, history, printed = _run_dev_evaluation(
+        monkeypatch, scores, patience=6, lr_decay=0.5, decay_patience=2)
+    rates = [entry["learning_rate"] for entry in history]
+    # Bad epochs 3-4 halve it (after epoch 4), epoch 6 is the best, then 8 and 10 halve again,
+    # and the sixth bad epoch in a row (12) stops training.
+    assert rates == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2 + [0.00125] * 2)
+    assert model.stop_training and len(history) == 12 and callback.best_epoch == 6
+    assert len(printed) == 3 and "learning rate 0.005" in printed[0]
+    # Without restore the weights stay those of the last epoch.
+    assert model.get_weights()[0].flat[0] == 12
+
+
+def test_decay_can_restore_the_best_weights_and_is_off_by_default(monkeypatch):
+    scores = [0.90, 0.91, 0.90, 0.90]
+    _, model, history, printed = _run_dev_evaluation(
+        monkeypatch, scores, patience=6, lr_decay=0.5, decay_patience=2, decay_restore=True)
+    # Epoch 4 is the second bad one in a row: the rate halves and epoch 2's weights come back.
+    assert model.get_weights()[0].flat[0] == 2 and not model.stop_training
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
+    assert "back to epoch 2's weights" in printed[0]
+    _, model, history, printed = _run_dev_evaluation(monkeypatch, scores + [0.9], patience=3)
+    assert [entry["learning_rate"] for entry in history] == pytest.approx([0.01] * 5)
+    assert model.stop_training and len(history) == 5 and not printed
