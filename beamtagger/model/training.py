@@ -49,6 +49,8 @@ class TrainingConfig:
     decay_patience: int = 2    # ... consecutive epochs without a better dev score
     decay_restore: bool = False  # and go back to the best epoch's weights when it does
     form_buckets: int = 0      # > 0: a hashed lower-cased word-form feature column of this size
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) per step, times the learning rate
+    label_smoothing: float = 0.0  # share of each token's target spread over all labels
     viterbi: bool = True
     crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
     char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
@@ -136,23 +138,42 @@ class DevEvaluation(keras.callbacks.Callback):
             self.runner.spec.set_crf(*self.crf_scores)
 
 
-def tagger_loss(head):
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Sparse cross-entropy against a smoothed target: ``1 - smoothing`` on the gold label and
+    ``smoothing`` spread evenly over all labels (Keras' sparse loss has no label smoothing)."""
+
+    def __init__(self, smoothing):
+        super().__init__(name="smoothed_crossentropy", reduction="mean_with_sample_weight")
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        gold = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+        uniform = -keras.ops.mean(keras.ops.log(keras.ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
+        return (1 - self.smoothing) * gold + self.smoothing * uniform
+
+
+def tagger_loss(head, label_smoothing=0.0):
     """Per-token loss averaged over real tokens only.
 
     "mean_with_sample_weight" divides by the sum of the weights (the padding mask); the default
     "sum_over_batch_size" would divide by B * T, so the loss would shrink with padding.
     """
     if head == "sigmoid":
-        return keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+        return keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight",
+                                               label_smoothing=label_smoothing)
+    if label_smoothing > 0:
+        return SmoothedSparseCrossentropy(label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
 
 
 def compile_tagger(model, config):
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
+                                      weight_decay=config.weight_decay or None,
                                       use_ema=config.ema > 0,
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
     # The CRF head's loss is Tagger.compute_loss.
-    loss = None if model.head_kind == "crf" else tagger_loss(model.head_kind)
+    loss = (None if model.head_kind == "crf"
+            else tagger_loss(model.head_kind, config.label_smoothing))
     model.compile(optimizer=optimizer, loss=loss)
     return model
 

@@ -14,10 +14,12 @@ from beamtagger.pipeline.common import read_sentences
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-               "units": 128, "lr_decay": 1.0, "form_buckets": 0},
+               "units": 128, "lr_decay": 1.0, "form_buckets": 0,
+               "weight_decay": 0.0, "label_smoothing": 0.0},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
              "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-             "units": 128, "lr_decay": 1.0, "form_buckets": 0},
+             "units": 128, "lr_decay": 1.0, "form_buckets": 0,
+             "weight_decay": 0.0, "label_smoothing": 0.0},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -77,6 +79,11 @@ def add_arguments(parser):
                           help="multiply the learning rate by FACTOR after every "
                           "--decay-patience epochs without a better dev score (1: constant "
                           "rate) (preset)")
+    training.add_argument("--weight-decay", type=float, default=None, metavar="W",
+                          help="decoupled weight decay of Adam (AdamW), e.g. 1e-4 (preset)")
+    training.add_argument("--label-smoothing", type=float, default=None, metavar="E",
+                          help="spread this share of each token's target over all labels "
+                          "(preset)")
     training.add_argument("--decay-patience", type=int, default=2, metavar="N",
                           help="bad epochs before each --lr-decay step")
     training.add_argument("--decay-restore", action="store_true",
@@ -142,6 +149,10 @@ def run(args):
         # With EMA the weights in place at an epoch's end are the averages, swapped back out
         # when the next epoch starts, so a restore would be undone.
         raise BeamtaggerError("--decay-restore does not combine with --ema")
+    if args.weight_decay < 0:
+        raise BeamtaggerError("--weight-decay must be >= 0")
+    if not 0 <= args.label_smoothing < 1:
+        raise BeamtaggerError("--label-smoothing must be in [0, 1)")
     if args.form_buckets < 0 or args.form_buckets == 1:
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.outside_weight <= 0:
@@ -162,6 +173,7 @@ def run(args):
         char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
         lr_decay=args.lr_decay, decay_patience=args.decay_patience,
         decay_restore=args.decay_restore, form_buckets=args.form_buckets,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None

@@ -195,3 +195,30 @@ def test_decay_can_restore_the_best_weights_and_is_off_by_default(monkeypatch):
     _, model, history, printed = _run_dev_evaluation(monkeypatch, scores + [0.9], patience=3)
     assert [entry["learning_rate"] for entry in history] == pytest.approx([0.01] * 5)
     assert model.stop_training and len(history) == 5 and not printed
+
+
+def test_label_smoothing_is_the_cross_entropy_against_a_smoothed_target():
+    from beamtagger.model.training import tagger_loss
+
+    gold = np.array([[1, 0, 2]])
+    probs = np.array([[[0.2, 0.7, 0.1], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]]], dtype="float32")
+    weights = np.array([[1.0, 1.0, 0.0]], dtype="float32")  # the third token is padding
+    expected = []
+    for label, p in zip(gold[0][:2], probs[0][:2]):
+        target = np.full(3, 0.1 / 3)
+        target[label] += 0.9
+        expected.append(-(target * np.log(p)).sum())
+    assert float(tagger_loss("softmax", 0.1)(gold, probs, weights)) == pytest.approx(
+        np.mean(expected), rel=1e-5)
+    assert float(tagger_loss("softmax")(gold, probs, weights)) == pytest.approx(
+        -np.log([0.7, 0.5]).mean(), rel=1e-5)
+
+
+def test_weight_decay_reaches_the_optimizer():
+    from beamtagger.model.tagger_model import Tagger
+    from beamtagger.model.training import TrainingConfig, compile_tagger
+
+    model = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    assert compile_tagger(model, TrainingConfig()).optimizer.weight_decay is None
+    model = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    assert compile_tagger(model, TrainingConfig(weight_decay=0.05)).optimizer.weight_decay == 0.05

@@ -151,6 +151,8 @@ def test_presets_fill_only_the_flags_left_unset():
     (["--lr-decay", "0.5", "--decay-patience", "0"], "--decay-patience must be at least 1"),
     (["--decay-restore", "--ema", "0.99"], "--decay-restore does not combine with --ema"),
     (["--form-buckets", "1"], "--form-buckets must be 0 (none) or at least 2"),
+    (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+    (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
 ])
 def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message, ewt_slices,
                                                                  subset_store, tmp_path, capsys):
