@@ -263,6 +263,13 @@ class Tagger(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None, use_mask=True):
+        x = self.encode(inputs, training=training, use_mask=use_mask)
+        x = self.output_dropout(x, training=training)
+        return self.head(x)
+
+    def encode(self, inputs, training=None, use_mask=True):
+        """(B, T, 2 * units): the last BiLSTM layer's output, before dropout and the head
+        (``AuxiliaryTrainer`` puts a second, training-only head on it)."""
         vectors = ops.cast(inputs["vectors"], self.compute_dtype)
         x = vectors + self.extra_rows(inputs["extra_ids"])
         if self.features is not None:
@@ -275,8 +282,7 @@ class Tagger(keras.Model):
         mask = length_mask(inputs["lengths"], ops.shape(vectors)[1]) if use_mask else None
         for layer in self.recurrent:
             x = layer(x, mask=mask, training=training)
-        x = self.output_dropout(x, training=training)
-        return self.head(x)
+        return x
 
     def get_config(self):
         return {"dim": self.dim, "num_outputs": self.num_outputs,

@@ -15,6 +15,7 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import batching, evaluation
+from beamtagger.model.auxiliary import AuxiliaryTrainer
 from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
 from beamtagger.model.model_inputs import tensor_specs
 from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_TOKENS,
@@ -51,6 +52,7 @@ class TrainingConfig:
     form_buckets: int = 0      # > 0: a hashed lower-cased word-form feature column of this size
     weight_decay: float = 0.0  # decoupled weight decay (AdamW) per step, times the learning rate
     label_smoothing: float = 0.0  # share of each token's target spread over all labels
+    aux_weight: float = 1.0    # loss weight of the auxiliary task (train_tagger's aux_sentences)
     viterbi: bool = True
     crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
     char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
@@ -171,19 +173,21 @@ def compile_tagger(model, config):
                                       weight_decay=config.weight_decay or None,
                                       use_ema=config.ema > 0,
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
-    # The CRF head's loss is Tagger.compute_loss.
-    loss = (None if model.head_kind == "crf"
-            else tagger_loss(model.head_kind, config.label_smoothing))
-    model.compile(optimizer=optimizer, loss=loss)
+    # The CRF head's loss is Tagger.compute_loss, AuxiliaryTrainer's its own compute_loss.
+    loss = tagger_loss(model.head_kind, config.label_smoothing)
+    if isinstance(model, AuxiliaryTrainer):
+        model.main_loss, loss = loss, None
+    model.compile(optimizer=optimizer, loss=None if model.head_kind == "crf" else loss)
     return model
 
 
-def _signature(input_dims):
+def _signature(input_dims, with_aux=False):
     import tensorflow as tf
 
     inputs = {name: tf.TensorSpec(shape, dtype)
               for name, (shape, dtype) in tensor_specs(input_dims).items()}
-    return (inputs, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32))
+    targets = tf.TensorSpec([None, None, 2] if with_aux else [None, None], tf.int32)
+    return (inputs, targets, tf.TensorSpec([None, None], tf.float32))
 
 
 def outside_label_weights(labels, head, outside_weight):
@@ -199,8 +203,12 @@ def outside_label_weights(labels, head, outside_weight):
     return weights
 
 
-def training_dataset(corpus, store, config, input_dims, label_weights=None):
-    """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch."""
+def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None):
+    """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch.
+
+    With ``aux_targets`` (int32 (T,) auxiliary label ids per sentence, -1: none) the targets are
+    (B, T, 2): the label and the auxiliary label (-1 on padding).
+    """
     import tensorflow as tf
 
     epochs_started = [0]
@@ -213,9 +221,15 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None):
             inputs, targets, weights = batching.pad_batch(
                 corpus, indices, store, drop_rate=config.word_drop, rng=rng,
                 label_weights=label_weights)
+            if aux_targets is not None:
+                aux = np.full(targets.shape, -1, dtype=np.int32)
+                for b, i in enumerate(indices):
+                    aux[b, :len(aux_targets[i])] = aux_targets[i]
+                targets = np.stack([targets, aux], axis=-1)
             yield inputs.as_dict(), targets, weights
 
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(input_dims))
+    dataset = tf.data.Dataset.from_generator(
+        generate, output_signature=_signature(input_dims, aux_targets is not None))
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
@@ -255,9 +269,27 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
     return model, spec
 
 
+def auxiliary_targets(train_sentences, aux_sentences):
+    """(aux labels, int32 (T,) label ids per training sentence) from ``aux_sentences``: the
+    training corpus read again with another tag column, sentence for sentence (sentences
+    without tokens left out, as ``encode_sentences`` leaves them out)."""
+    train_sentences = [sentence for sentence in train_sentences if len(sentence.tokens)]
+    aux_sentences = [sentence for sentence in aux_sentences if len(sentence.tokens)]
+    if len(aux_sentences) != len(train_sentences) or any(
+            a.tokens != t.tokens for a, t in zip(aux_sentences, train_sentences)):
+        raise BeamtaggerError("the auxiliary tags do not line up with the training sentences")
+    labels = sorted({tag for sentence in aux_sentences for tag in sentence.tags})
+    index = {label: i for i, label in enumerate(labels)}
+    return labels, [np.array([index[tag] for tag in sentence.tags], dtype=np.int32)
+                    for sentence in aux_sentences]
+
+
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
-                 tag_column=None, log=print):
+                 tag_column=None, log=print, aux_sentences=None):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``.
+
+    ``aux_sentences`` (optional): the training sentences with other tags (e.g. XPOS), learned
+    as a training-only second task by a softmax tagger (``auxiliary.AuxiliaryTrainer``).
 
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
@@ -297,21 +329,32 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     model, spec = build_tagger(
         labels, head, store, config, featurizer, tag_column, binary,
         training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens))
-    compile_tagger(model, config)
+    trained, aux_targets, aux_labels = model, None, []
+    if aux_sentences is not None and binary is None:
+        aux_labels, aux_targets = auxiliary_targets(train_sentences, list(aux_sentences))
+        if head != "softmax" or len(aux_labels) < 2:
+            log(f"no auxiliary task ({head} head, {len(aux_labels)} auxiliary tag(s))")
+            aux_targets, aux_labels = None, []
+        else:
+            trained = AuxiliaryTrainer(model, len(aux_labels), config.aux_weight)
+            log(f"auxiliary task: {len(aux_labels)} tags, loss weight {config.aux_weight} "
+                "(training only)")
+    compile_tagger(trained, config)
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
     callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
                              lr_decay=config.lr_decay, decay_patience=config.decay_patience,
                              decay_restore=config.decay_restore, log=log)
     label_weights = outside_label_weights(labels, head, config.outside_weight)
-    dataset = training_dataset(train, store, config, spec.input_dims, label_weights)
+    dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
+                               aux_targets)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
     # DevEvaluation scores them and keeps the best.
     callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
-    model.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
-              verbose=config.verbose, shuffle=False)
+    trained.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
+                verbose=config.verbose, shuffle=False)
     report = {
         "train": {"sentences": len(train), "tokens": train.num_tokens},
         "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
@@ -320,6 +363,7 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
                    for k, v in dataclasses.asdict(config).items()},
         "store": {"path": str(store.path), **TaggerSpec.binding_of(store)},
         "epochs": history,
+        "auxiliary_labels": aux_labels,
         "best_epoch": callback.best_epoch,
         "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best},
         "seconds": round(time.perf_counter() - started, 1),

@@ -15,11 +15,11 @@ PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
                "units": 128, "lr_decay": 1.0, "form_buckets": 0,
-               "weight_decay": 0.0, "label_smoothing": 0.0},
+               "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none"},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
              "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
              "units": 128, "lr_decay": 1.0, "form_buckets": 0,
-             "weight_decay": 0.0, "label_smoothing": 0.0},
+             "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none"},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -65,6 +65,12 @@ def add_arguments(parser):
     model.add_argument("--form-buckets", type=int, default=None, metavar="N",
                        help="hashed buckets of a trainable lower-cased word-form feature "
                        "(0: none) (preset)")
+    model.add_argument("--aux-column", default=None, metavar="COLUMN",
+                       help="CoNLL-U tag column (e.g. xpos) learned as a second task during "
+                       "training only, by a head the saved model leaves out; 'none': no second "
+                       "task (preset)")
+    model.add_argument("--aux-weight", type=float, default=1.0,
+                       help="loss weight of the --aux-column task")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO/BIOES "
                        "tag sets, 'tags' otherwise)")
@@ -126,6 +132,21 @@ def apply_preset(args, sentences, log=print):
     return name
 
 
+def read_auxiliary(args, count, log=print):
+    """The training sentences tagged from ``--aux-column``, or None (no second task: 'none', a
+    format without columns, a binary tagger, or the tag column itself)."""
+    column = args.aux_column
+    if column in (None, "", "none"):
+        return None
+    if args.format != "conllu" or args.binary_label or column == args.tag_column:
+        log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
+            "other than the one trained, and no --binary-label")
+        return None
+    if args.aux_weight <= 0:
+        raise BeamtaggerError("--aux-weight must be positive")
+    return read_sentences(args.train, args.format, column, "training")[:count]
+
+
 def run(args):
     from beamtagger.default_store import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
@@ -162,6 +183,7 @@ def run(args):
                               "trains a sigmoid head")
     if min(args.char_filters, args.char_dim, args.max_chars) < 0:
         raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
+    aux = read_auxiliary(args, len(train))
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
@@ -174,11 +196,12 @@ def run(args):
         lr_decay=args.lr_decay, decay_patience=args.decay_patience,
         decay_restore=args.decay_restore, form_buckets=args.form_buckets,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        aux_weight=args.aux_weight,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
     model, spec, report = train_tagger(train, dev, store, config, binary=binary,
-                                       tag_column=tag_column)
+                                       tag_column=tag_column, aux_sentences=aux)
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()

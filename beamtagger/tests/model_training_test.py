@@ -222,3 +222,52 @@ def test_weight_decay_reaches_the_optimizer():
     assert compile_tagger(model, TrainingConfig()).optimizer.weight_decay is None
     model = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
     assert compile_tagger(model, TrainingConfig(weight_decay=0.05)).optimizer.weight_decay == 0.05
+
+
+def test_auxiliary_loss_adds_the_second_task_on_real_tokens_only():
+    from beamtagger.model.auxiliary import AuxiliaryTrainer
+    from beamtagger.model.tagger_model import Tagger
+    from beamtagger.model.training import tagger_loss
+
+    tagger = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    trainer = AuxiliaryTrainer(tagger, 2, aux_weight=0.5, main_loss=tagger_loss("softmax"))
+    main = np.array([[[0.2, 0.7, 0.1], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]]], dtype="float32")
+    aux = np.array([[[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]]], dtype="float32")
+    targets = np.array([[[1, 0], [0, -1], [2, 1]]], dtype="int32")  # token 2: no aux tag
+    weights = np.array([[1.0, 1.0, 0.0]], dtype="float32")            # token 3: padding
+    loss = trainer.compute_loss(y=targets, y_pred=np.concatenate([main, aux], -1),
+                                sample_weight=weights)
+    expected = -np.log([0.7, 0.5]).mean() + 0.5 * -np.log(0.9)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_auxiliary_task_trains_beside_the_tagger_and_is_not_saved(tiny_store, tmp_path):
+    import dataclasses
+
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.training import TrainingConfig, auxiliary_targets, train_tagger
+
+    train = sentences(60)
+    # A finer tag set: nouns split by their first letter.
+    aux = [dataclasses.replace(s, tags=tuple(tag + (":" + token[0] if tag == "NOUN" else "")
+                                             for token, tag in zip(s.tokens, s.tags)))
+           for s in train]
+    labels, targets = auxiliary_targets(train, aux)
+    assert "NOUN:c" in labels and len(targets) == 60 and targets[0].dtype == np.int32
+    with pytest.raises(BeamtaggerError, match="do not line up"):
+        auxiliary_targets(train, aux[1:])
+    config = TrainingConfig(epochs=2, units=8, batch_tokens=128, char_filters=0, verbose=0)
+    printed = []
+    model, spec, report = train_tagger(train, sentences(10, seed=1), tiny_store, config,
+                                       log=printed.append, aux_sentences=aux)
+    assert any("auxiliary task" in line for line in printed)
+    assert report["auxiliary_labels"] == labels
+    plain, _, plain_report = train_tagger(train, sentences(10, seed=1), tiny_store, config,
+                                          log=printed.append)
+    # The saved tagger has exactly the weights of one trained without the second task.
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in plain.get_weights()]
+    assert report["parameters"] == plain_report["parameters"]
+    assert report["epochs"][-1]["loss"] != plain_report["epochs"][-1]["loss"]
+    save_model_dir(model, spec, report, tmp_path / "m")
