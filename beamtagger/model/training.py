@@ -15,6 +15,7 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import batching, evaluation
+from beamtagger.model.adversarial import AdversarialTrainer
 from beamtagger.model.auxiliary import AuxiliaryTrainer
 from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
 from beamtagger.model.model_inputs import tensor_specs
@@ -53,6 +54,7 @@ class TrainingConfig:
     weight_decay: float = 0.0  # decoupled weight decay (AdamW) per step, times the learning rate
     label_smoothing: float = 0.0  # share of each token's target spread over all labels
     aux_weight: float = 1.0    # loss weight of the auxiliary task (train_tagger's aux_sentences)
+    adversarial: float = 0.0   # > 0: adversarial training, each token moved this far on average
     viterbi: bool = True
     crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
     char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
@@ -175,7 +177,7 @@ def compile_tagger(model, config):
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
     # The CRF head's loss is Tagger.compute_loss, AuxiliaryTrainer's its own compute_loss.
     loss = tagger_loss(model.head_kind, config.label_smoothing)
-    if isinstance(model, AuxiliaryTrainer):
+    if isinstance(model, (AuxiliaryTrainer, AdversarialTrainer)):
         model.main_loss, loss = loss, None
     model.compile(optimizer=optimizer, loss=None if model.head_kind == "crf" else loss)
     return model
@@ -339,6 +341,11 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
             trained = AuxiliaryTrainer(model, len(aux_labels), config.aux_weight)
             log(f"auxiliary task: {len(aux_labels)} tags, loss weight {config.aux_weight} "
                 "(training only)")
+    if config.adversarial > 0:
+        if trained is not model or head != "softmax":
+            raise BeamtaggerError("adversarial training needs a softmax head and no auxiliary "
+                                  "task")
+        trained = AdversarialTrainer(model, config.adversarial)
     compile_tagger(trained, config)
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
