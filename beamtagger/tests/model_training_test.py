@@ -271,3 +271,31 @@ def test_auxiliary_task_trains_beside_the_tagger_and_is_not_saved(tiny_store, tm
     assert report["parameters"] == plain_report["parameters"]
     assert report["epochs"][-1]["loss"] != plain_report["epochs"][-1]["loss"]
     save_model_dir(model, spec, report, tmp_path / "m")
+
+
+def test_adversarial_step_moves_each_sentence_epsilon_per_token_on_average():
+    from beamtagger.model.adversarial import AdversarialTrainer
+    from beamtagger.model.tagger_model import Tagger
+
+    trainer = AdversarialTrainer(Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4), 0.5)
+    gradient = np.random.default_rng(0).normal(size=(2, 5, 7)).astype("float32")
+    gradient[1, 3:] = 0  # the second sentence has 3 tokens
+    step = np.asarray(trainer.perturbation(gradient, np.array([5, 3])))
+    norms = np.linalg.norm(step.reshape(2, -1), axis=1)
+    assert norms == pytest.approx([0.5 * np.sqrt(5), 0.5 * np.sqrt(3)], rel=1e-5)
+    # The step points along the gradient.
+    cosine = (step[0] * gradient[0]).sum() / norms[0] / np.linalg.norm(gradient[0])
+    assert cosine == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_adversarial_training_learns_and_saves_the_plain_tagger(tiny_store):
+    from beamtagger.model.training import TrainingConfig, train_tagger
+
+    config = TrainingConfig(epochs=3, units=8, batch_tokens=128, char_filters=0, verbose=0,
+                            adversarial=0.5)
+    model, spec, report = train_tagger(sentences(80), sentences(10, seed=1), tiny_store, config,
+                                       log=lambda line: None)
+    losses = [epoch["loss"] for epoch in report["epochs"]]
+    assert losses[-1] < losses[0]
+    assert type(model).__name__ == "Tagger" and report["config"]["adversarial"] == 0.5

@@ -152,6 +152,7 @@ def test_presets_fill_only_the_flags_left_unset():
     (["--decay-restore", "--ema", "0.99"], "--decay-restore does not combine with --ema"),
     (["--form-buckets", "1"], "--form-buckets must be 0 (none) or at least 2"),
     (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+    (["--adversarial", "-0.5"], "--adversarial must be >= 0"),
     (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
 ])
 def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message, ewt_slices,
