@@ -13,7 +13,7 @@ from keras import ops
 
 
 class AdversarialTrainer(keras.Model):
-    """Trains ``tagger`` on ``loss(batch) + loss(adversarial batch)``. Never saved: save
+    """Trains ``tagger`` (softmax head) on ``loss(batch) + loss(adversarial batch)``. Never saved: save
     ``self.tagger``."""
 
     def __init__(self, tagger, epsilon, main_loss=None, **kwargs):

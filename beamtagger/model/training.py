@@ -342,10 +342,13 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
             log(f"auxiliary task: {len(aux_labels)} tags, loss weight {config.aux_weight} "
                 "(training only)")
     if config.adversarial > 0:
-        if trained is not model or head != "softmax":
-            raise BeamtaggerError("adversarial training needs a softmax head and no auxiliary "
-                                  "task")
-        trained = AdversarialTrainer(model, config.adversarial)
+        if head != "softmax" or trained is not model:
+            # The preset's default, so other settings turn it off rather than fail; measured
+            # with softmax heads only.
+            log("no adversarial training with " + (f"a {head} head" if head != "softmax"
+                                                   else "an auxiliary task"))
+        else:
+            trained = AdversarialTrainer(model, config.adversarial)
     compile_tagger(trained, config)
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []

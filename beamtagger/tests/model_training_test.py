@@ -290,6 +290,8 @@ def test_adversarial_step_moves_each_sentence_epsilon_per_token_on_average():
 
 @pytest.mark.slow
 def test_adversarial_training_learns_and_saves_the_plain_tagger(tiny_store):
+    import dataclasses
+
     from beamtagger.model.training import TrainingConfig, train_tagger
 
     config = TrainingConfig(epochs=3, units=8, batch_tokens=128, char_filters=0, verbose=0,
@@ -299,3 +301,10 @@ def test_adversarial_training_learns_and_saves_the_plain_tagger(tiny_store):
     losses = [epoch["loss"] for epoch in report["epochs"]]
     assert losses[-1] < losses[0]
     assert type(model).__name__ == "Tagger" and report["config"]["adversarial"] == 0.5
+    # The tags preset's default: other heads train without it rather than fail.
+    two = [dataclasses.replace(s, tags=tuple("N" if t == "NOUN" else "x" for t in s.tags))
+           for s in sentences(40)]
+    printed = []
+    _, spec, _ = train_tagger(two, two[:5], tiny_store, dataclasses.replace(config, epochs=1),
+                              log=printed.append)
+    assert spec.head == "sigmoid" and "no adversarial training with a sigmoid head" in printed
