@@ -83,9 +83,9 @@ class DevEvaluation(keras.callbacks.Callback):
     """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs.
 
     With ``lr_decay`` < 1 the learning rate is multiplied by ``lr_decay`` after every
-    ``decay_patience`` consecutive bad epochs (reduce on plateau: the runs of the fixed rate
-    still improved at the 30-epoch cap, docs/quality.md), and with ``decay_restore`` training
-    continues from the best epoch's weights rather than from the last ones.
+    ``decay_patience`` consecutive bad epochs (reduce on plateau; on EWT it gained nothing over
+    the fixed rate, docs/quality.md), and with ``decay_restore`` training continues from the
+    best epoch's weights rather than from the last ones.
     """
 
     def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
@@ -175,7 +175,7 @@ def compile_tagger(model, config):
                                       weight_decay=config.weight_decay or None,
                                       use_ema=config.ema > 0,
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
-    # The CRF head's loss is Tagger.compute_loss, AuxiliaryTrainer's its own compute_loss.
+    # The CRF head's loss is Tagger.compute_loss; the two trainers compute theirs from main_loss.
     loss = tagger_loss(model.head_kind, config.label_smoothing)
     if isinstance(model, (AuxiliaryTrainer, AdversarialTrainer)):
         model.main_loss, loss = loss, None
