@@ -55,7 +55,8 @@ def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop
     ``pad_to`` pads every batch to a fixed length (the baseline; longer sentences are cut).
     ``drop_rate`` (training only) turns that share of in-vocabulary tokens into OOV tokens
     (zero vector, hashed OOV row) so the OOV rows and feature tables learn to carry unknown
-    words, which a large store leaves few of in the training data.
+    words, which a large store leaves few of in the training data; a dropped token's "form"
+    feature (if the featurizer has one) becomes 0.
     ``label_weights`` (L,) scales each token's loss weight by its gold label's weight.
     Returns ``(inputs, targets, weights)``; targets/weights are None for unlabelled corpora.
     """
@@ -72,6 +73,12 @@ def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop
                                         for i, n in zip(indices, lengths)])
             rows = np.where(dropped, -1, rows)
             token_arrays["extra_ids"] = np.where(dropped, oov_extra, token_arrays["extra_ids"])
+            if corpus.form_column is not None:
+                # A dropped word loses its own form row too (row 0: "no form"), else the form
+                # table would tell the model the word that the zero vector hides.
+                feature_ids = token_arrays["feature_ids"].copy()
+                feature_ids[dropped, corpus.form_column] = 0
+                token_arrays["feature_ids"] = feature_ids
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, np.dtype(vector_dtype))
     if pad_to and inputs.width < pad_to:
         inputs = _pad_width(inputs, pad_to)

@@ -20,6 +20,7 @@ class EncodedCorpus:
     targets: list              # int32 (T,) label indices (-1: tag unknown to the model), or None
     lengths: np.ndarray        # int32 (N,)
     unknown_tags: dict = dataclasses.field(default_factory=dict)  # tag -> (first place, count)
+    form_column: object = None  # index of the featurizer's "form" column in feature_ids, or None
 
     def __len__(self):
         return len(self.sentences)
@@ -39,7 +40,8 @@ def encode_sentences(sentences, store, featurizer, label_index=None, source="cor
     sentences = [sentence for sentence in sentences if len(sentence.tokens)]
     if not sentences:
         raise BeamtaggerError(f"{source}: no sentences with tokens")
-    encoded = EncodedCorpus(sentences, [], [], [], [], np.zeros(len(sentences), np.int32))
+    encoded = EncodedCorpus(sentences, [], [], [], [], np.zeros(len(sentences), np.int32),
+                            form_column=featurizer.form_column)
     for i, sentence in enumerate(sentences):
         rows = store.rows(sentence.tokens)
         in_vocab = rows >= 0

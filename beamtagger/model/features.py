@@ -72,8 +72,10 @@ DEFAULT_SPECIAL_TOKENS = ("<url>", "<email>", "<user>", "<hashtag>", "<num>", "<
 # (name, number of rows). Hashed columns use rows 1..size-1; row 0 is padding.
 DEFAULT_FEATURE_COLUMNS = (("casing", len(CASING_CLASSES)), ("shape", 512), ("prefix3", 2048),
                            ("suffix2", 1024), ("suffix3", 2048), ("suffix4", 2048))
+# "form" hashes the whole lower-cased token: a trainable per-word correction to the frozen store
+# vectors (what trainable word embeddings give other taggers), collisions shared by rare words.
 _COLUMN_KINDS = ("casing", "shape", "prefix1", "prefix2", "prefix3", "prefix4",
-                 "suffix1", "suffix2", "suffix3", "suffix4", "suffix5")
+                 "suffix1", "suffix2", "suffix3", "suffix4", "suffix5", "form")
 
 
 def stable_hash(text):
@@ -184,6 +186,12 @@ class TokenFeaturizer:
     def feature_sizes(self):
         return [size for _, size in self.feature_columns]
 
+    @property
+    def form_column(self):
+        """Index of the "form" column in ``feature_ids`` (word drop blanks it), or None."""
+        names = [name for name, _ in self.feature_columns]
+        return names.index("form") if "form" in names else None
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_cache"] = {}
@@ -258,6 +266,8 @@ class TokenFeaturizer:
                 continue
             if name == "shape":
                 key = word_shape(token)
+            elif name == "form":
+                key = lowered
             else:
                 n = int(name[-1])
                 key = lowered[:n] if name.startswith("prefix") else lowered[-n:]

@@ -263,20 +263,37 @@ class Tagger(keras.Model):
         self.built = True
 
     def call(self, inputs, training=None, use_mask=True):
+        x = self.encode(inputs, training=training, use_mask=use_mask)
+        x = self.output_dropout(x, training=training)
+        return self.head(x)
+
+    def encode(self, inputs, training=None, use_mask=True):
+        """(B, T, 2 * units): the last BiLSTM layer's output, before dropout and the head
+        (``AuxiliaryTrainer`` puts a second, training-only head on it)."""
+        return self.contextualize(self.embed(inputs), inputs["lengths"], training=training,
+                                  use_mask=use_mask)
+
+    def embed(self, inputs):
+        """(B, T, W): each token's input to the BiLSTM before dropout: the store vector plus
+        its extra row, the feature embeddings and the char CNN's output
+        (``AdversarialTrainer`` perturbs it)."""
         vectors = ops.cast(inputs["vectors"], self.compute_dtype)
         x = vectors + self.extra_rows(inputs["extra_ids"])
         if self.features is not None:
             x = ops.concatenate([x, self.features(inputs["feature_ids"])], axis=-1)
         if self.chars is not None:
             x = ops.concatenate([x, self.chars(inputs["char_ids"])], axis=-1)
+        return x
+
+    def contextualize(self, x, lengths, training=None, use_mask=True):
+        """The BiLSTM layers over ``embed``'s output."""
         x = self.input_dropout(x, training=training)
         if self.projection is not None:
             x = self.projection(x)
-        mask = length_mask(inputs["lengths"], ops.shape(vectors)[1]) if use_mask else None
+        mask = length_mask(lengths, ops.shape(x)[1]) if use_mask else None
         for layer in self.recurrent:
             x = layer(x, mask=mask, training=training)
-        x = self.output_dropout(x, training=training)
-        return self.head(x)
+        return x
 
     def get_config(self):
         return {"dim": self.dim, "num_outputs": self.num_outputs,

@@ -15,6 +15,8 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import batching, evaluation
+from beamtagger.model.adversarial import AdversarialTrainer
+from beamtagger.model.auxiliary import AuxiliaryTrainer
 from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
 from beamtagger.model.model_inputs import tensor_specs
 from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_TOKENS,
@@ -45,6 +47,14 @@ class TrainingConfig:
     ema: float = 0.0  # > 0: score dev with (and keep) the exponential moving average of weights
     seed: int = 1
     patience: int = 4
+    lr_decay: float = 1.0      # < 1: multiply the learning rate by this after decay_patience
+    decay_patience: int = 2    # ... consecutive epochs without a better dev score
+    decay_restore: bool = False  # and go back to the best epoch's weights when it does
+    form_buckets: int = 0      # > 0: a hashed lower-cased word-form feature column of this size
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) per step, times the learning rate
+    label_smoothing: float = 0.0  # share of each token's target spread over all labels
+    aux_weight: float = 1.0    # loss weight of the auxiliary task (train_tagger's aux_sentences)
+    adversarial: float = 0.0   # > 0: adversarial training, each token moved this far on average
     viterbi: bool = True
     crf: bool = False          # CRF head (learned transitions) instead of softmax; BIO/tag sets
     char_dim: int = 24         # character embedding size; 0 (or char_filters 0): no char CNN
@@ -70,13 +80,22 @@ def choose_labels(train_sentences, binary=None):
 
 
 class DevEvaluation(keras.callbacks.Callback):
-    """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs."""
+    """Score dev after each epoch, keep the best weights, stop after ``patience`` bad epochs.
 
-    def __init__(self, runner, corpus, store, patience, history):
+    With ``lr_decay`` < 1 the learning rate is multiplied by ``lr_decay`` after every
+    ``decay_patience`` consecutive bad epochs (reduce on plateau; on EWT it gained nothing over
+    the fixed rate, docs/quality.md), and with ``decay_restore`` training continues from the
+    best epoch's weights rather than from the last ones.
+    """
+
+    def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
+                 decay_patience=2, decay_restore=False, log=print):
         super().__init__()
         self.runner, self.corpus, self.store = runner, corpus, store
         self.crf_scores = None
         self.patience, self.history = patience, history
+        self.lr_decay, self.decay_patience = float(lr_decay), int(decay_patience)
+        self.decay_restore, self.log = bool(decay_restore), log
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
         self.started = time.perf_counter()
 
@@ -89,6 +108,7 @@ class DevEvaluation(keras.callbacks.Callback):
         logs[f"dev_{name}"] = value  # the progress bar prints it
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", "nan")),
                              f"dev_{name}": value, "dev_accuracy": metrics["accuracy"],
+                             "learning_rate": self.learning_rate,
                              "seconds": round(time.perf_counter() - self.started, 1)})
         if value > self.best:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
@@ -99,6 +119,21 @@ class DevEvaluation(keras.callbacks.Callback):
             self.wait += 1
             if self.wait >= self.patience:
                 self.model.stop_training = True
+            elif self.lr_decay < 1 and self.wait % self.decay_patience == 0:
+                self.decay(epoch + 1)
+
+    @property
+    def learning_rate(self):
+        return float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def decay(self, epoch):
+        rate = self.learning_rate * self.lr_decay
+        self.model.optimizer.learning_rate.assign(rate)
+        if self.decay_restore and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        self.log(f"epoch {epoch}: {self.wait} epochs without a better dev score, learning rate "
+                 f"{rate:.3g}" + (f", back to epoch {self.best_epoch}'s weights"
+                                  if self.decay_restore else ""))
 
     def on_train_end(self, logs=None):
         if self.best_weights is not None:
@@ -107,33 +142,54 @@ class DevEvaluation(keras.callbacks.Callback):
             self.runner.spec.set_crf(*self.crf_scores)
 
 
-def tagger_loss(head):
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Sparse cross-entropy against a smoothed target: ``1 - smoothing`` on the gold label and
+    ``smoothing`` spread evenly over all labels (Keras' sparse loss has no label smoothing)."""
+
+    def __init__(self, smoothing):
+        super().__init__(name="smoothed_crossentropy", reduction="mean_with_sample_weight")
+        self.smoothing = float(smoothing)
+
+    def call(self, y_true, y_pred):
+        gold = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+        uniform = -keras.ops.mean(keras.ops.log(keras.ops.clip(y_pred, 1e-7, 1.0)), axis=-1)
+        return (1 - self.smoothing) * gold + self.smoothing * uniform
+
+
+def tagger_loss(head, label_smoothing=0.0):
     """Per-token loss averaged over real tokens only.
 
     "mean_with_sample_weight" divides by the sum of the weights (the padding mask); the default
     "sum_over_batch_size" would divide by B * T, so the loss would shrink with padding.
     """
     if head == "sigmoid":
-        return keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight")
+        return keras.losses.BinaryCrossentropy(reduction="mean_with_sample_weight",
+                                               label_smoothing=label_smoothing)
+    if label_smoothing > 0:
+        return SmoothedSparseCrossentropy(label_smoothing)
     return keras.losses.SparseCategoricalCrossentropy(reduction="mean_with_sample_weight")
 
 
 def compile_tagger(model, config):
     optimizer = keras.optimizers.Adam(config.learning_rate, clipnorm=config.clipnorm,
+                                      weight_decay=config.weight_decay or None,
                                       use_ema=config.ema > 0,
                                       ema_momentum=config.ema if config.ema > 0 else 0.99)
-    # The CRF head's loss is Tagger.compute_loss.
-    loss = None if model.head_kind == "crf" else tagger_loss(model.head_kind)
-    model.compile(optimizer=optimizer, loss=loss)
+    # The CRF head's loss is Tagger.compute_loss; the two trainers compute theirs from main_loss.
+    loss = tagger_loss(model.head_kind, config.label_smoothing)
+    if isinstance(model, (AuxiliaryTrainer, AdversarialTrainer)):
+        model.main_loss, loss = loss, None
+    model.compile(optimizer=optimizer, loss=None if model.head_kind == "crf" else loss)
     return model
 
 
-def _signature(input_dims):
+def _signature(input_dims, with_aux=False):
     import tensorflow as tf
 
     inputs = {name: tf.TensorSpec(shape, dtype)
               for name, (shape, dtype) in tensor_specs(input_dims).items()}
-    return (inputs, tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.float32))
+    targets = tf.TensorSpec([None, None, 2] if with_aux else [None, None], tf.int32)
+    return (inputs, targets, tf.TensorSpec([None, None], tf.float32))
 
 
 def outside_label_weights(labels, head, outside_weight):
@@ -149,8 +205,12 @@ def outside_label_weights(labels, head, outside_weight):
     return weights
 
 
-def training_dataset(corpus, store, config, input_dims, label_weights=None):
-    """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch."""
+def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None):
+    """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch.
+
+    With ``aux_targets`` (int32 (T,) auxiliary label ids per sentence, -1: none) the targets are
+    (B, T, 2): the label and the auxiliary label (-1 on padding).
+    """
     import tensorflow as tf
 
     epochs_started = [0]
@@ -163,9 +223,15 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None):
             inputs, targets, weights = batching.pad_batch(
                 corpus, indices, store, drop_rate=config.word_drop, rng=rng,
                 label_weights=label_weights)
+            if aux_targets is not None:
+                aux = np.full(targets.shape, -1, dtype=np.int32)
+                for b, i in enumerate(indices):
+                    aux[b, :len(aux_targets[i])] = aux_targets[i]
+                targets = np.stack([targets, aux], axis=-1)
             yield inputs.as_dict(), targets, weights
 
-    dataset = tf.data.Dataset.from_generator(generate, output_signature=_signature(input_dims))
+    dataset = tf.data.Dataset.from_generator(
+        generate, output_signature=_signature(input_dims, aux_targets is not None))
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
@@ -205,9 +271,27 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
     return model, spec
 
 
+def auxiliary_targets(train_sentences, aux_sentences):
+    """(aux labels, int32 (T,) label ids per training sentence) from ``aux_sentences``: the
+    training corpus read again with another tag column, sentence for sentence (sentences
+    without tokens left out, as ``encode_sentences`` leaves them out)."""
+    train_sentences = [sentence for sentence in train_sentences if len(sentence.tokens)]
+    aux_sentences = [sentence for sentence in aux_sentences if len(sentence.tokens)]
+    if len(aux_sentences) != len(train_sentences) or any(
+            a.tokens != t.tokens for a, t in zip(aux_sentences, train_sentences)):
+        raise BeamtaggerError("the auxiliary tags do not line up with the training sentences")
+    labels = sorted({tag for sentence in aux_sentences for tag in sentence.tags})
+    index = {label: i for i, label in enumerate(labels)}
+    return labels, [np.array([index[tag] for tag in sentence.tags], dtype=np.int32)
+                    for sentence in aux_sentences]
+
+
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
-                 tag_column=None, log=print):
+                 tag_column=None, log=print, aux_sentences=None):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``.
+
+    ``aux_sentences`` (optional): the training sentences with other tags (e.g. XPOS), learned
+    as a training-only second task by a softmax tagger (``auxiliary.AuxiliaryTrainer``).
 
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
@@ -227,7 +311,10 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
     char_vocab = (build_char_vocab(t for s in train_sentences for t in s.tokens)
                   if use_chars else "")
-    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns,
+    feature_columns = tuple(config.feature_columns)
+    if config.form_buckets > 0:
+        feature_columns += (("form", config.form_buckets),)
+    featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, feature_columns,
                                  char_vocab=char_vocab,
                                  max_chars=config.max_chars if use_chars else 0)
     label_index = {label: i for i, label in enumerate(labels)}
@@ -244,19 +331,40 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     model, spec = build_tagger(
         labels, head, store, config, featurizer, tag_column, binary,
         training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens))
-    compile_tagger(model, config)
+    trained, aux_targets, aux_labels = model, None, []
+    if aux_sentences is not None and binary is None:
+        aux_labels, aux_targets = auxiliary_targets(train_sentences, list(aux_sentences))
+        if head != "softmax" or len(aux_labels) < 2:
+            log(f"no auxiliary task ({head} head, {len(aux_labels)} auxiliary tag(s))")
+            aux_targets, aux_labels = None, []
+        else:
+            trained = AuxiliaryTrainer(model, len(aux_labels), config.aux_weight)
+            log(f"auxiliary task: {len(aux_labels)} tags, loss weight {config.aux_weight} "
+                "(training only)")
+    if config.adversarial > 0:
+        if head != "softmax" or trained is not model:
+            # The preset's default, so other settings turn it off rather than fail; measured
+            # with softmax heads only.
+            log("no adversarial training with " + (f"a {head} head" if head != "softmax"
+                                                   else "an auxiliary task"))
+        else:
+            trained = AdversarialTrainer(model, config.adversarial)
+    compile_tagger(trained, config)
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
-    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history)
+    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
+                             lr_decay=config.lr_decay, decay_patience=config.decay_patience,
+                             decay_restore=config.decay_restore, log=log)
     label_weights = outside_label_weights(labels, head, config.outside_weight)
-    dataset = training_dataset(train, store, config, spec.input_dims, label_weights)
+    dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
+                               aux_targets)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
     # DevEvaluation scores them and keeps the best.
     callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
-    model.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
-              verbose=config.verbose, shuffle=False)
+    trained.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
+                verbose=config.verbose, shuffle=False)
     report = {
         "train": {"sentences": len(train), "tokens": train.num_tokens},
         "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
@@ -265,6 +373,7 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
                    for k, v in dataclasses.asdict(config).items()},
         "store": {"path": str(store.path), **TaggerSpec.binding_of(store)},
         "epochs": history,
+        "auxiliary_labels": aux_labels,
         "best_epoch": callback.best_epoch,
         "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best},
         "seconds": round(time.perf_counter() - started, 1),

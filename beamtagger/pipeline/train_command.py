@@ -11,13 +11,19 @@ from beamtagger.pipeline.common import read_sentences
 # "tags" keeps 128 LSTM units: 256 with EMA gave +0.17 EWT dev accuracy (3 seeds) for 1.8x the
 # network's time per batch when tagging and 2x the training time (docs/quality.md), a poor trade
 # for a tagger whose cost per token is the point; the bundled model is trained with this preset.
+# Adversarial training (0.5) gave "tags" +0.5 points on EWT over 3 seeds for about 2x the
+# training time and nothing at tagging time; the entity preset was not measured with it.
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-               "units": 128},
+               "units": 128, "lr_decay": 1.0, "form_buckets": 0,
+               "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none",
+               "adversarial": 0.0},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
              "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
-             "units": 128},
+             "units": 128, "lr_decay": 1.0, "form_buckets": 0,
+             "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none",
+             "adversarial": 0.5},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -60,6 +66,15 @@ def add_arguments(parser):
     model.add_argument("--max-chars", type=int, default=16,
                        help="characters per token the character CNN reads (first and last "
                        "ones of longer tokens)")
+    model.add_argument("--form-buckets", type=int, default=None, metavar="N",
+                       help="hashed buckets of a trainable lower-cased word-form feature "
+                       "(0: none) (preset)")
+    model.add_argument("--aux-column", default=None, metavar="COLUMN",
+                       help="CoNLL-U tag column (e.g. xpos) learned as a second task during "
+                       "training only, by a head the saved model leaves out; 'none': no second "
+                       "task (preset)")
+    model.add_argument("--aux-weight", type=float, default=1.0,
+                       help="loss weight of the --aux-column task")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO/BIOES "
                        "tag sets, 'tags' otherwise)")
@@ -70,6 +85,23 @@ def add_arguments(parser):
     training.add_argument("--batch-tokens", type=int, default=None,
                           help="padded tokens per batch (sentences are bucketed by length)")
     training.add_argument("--learning-rate", type=float, default=None)
+    training.add_argument("--lr-decay", type=float, default=None, metavar="FACTOR",
+                          help="multiply the learning rate by FACTOR after every "
+                          "--decay-patience epochs without a better dev score (1: constant "
+                          "rate) (preset)")
+    training.add_argument("--weight-decay", type=float, default=None, metavar="W",
+                          help="decoupled weight decay of Adam (AdamW), e.g. 1e-4 (preset)")
+    training.add_argument("--label-smoothing", type=float, default=None, metavar="E",
+                          help="spread this share of each token's target over all labels "
+                          "(preset)")
+    training.add_argument("--adversarial", type=float, default=None, metavar="EPSILON",
+                          help="adversarial training: also learn from each batch with its token "
+                          "inputs moved EPSILON on average against the model (0: off; about 2x "
+                          "the training time, nothing at tagging time) (preset)")
+    training.add_argument("--decay-patience", type=int, default=2, metavar="N",
+                          help="bad epochs before each --lr-decay step")
+    training.add_argument("--decay-restore", action="store_true",
+                          help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
                           help="share of known words shown as OOV during training")
     training.add_argument("--outside-weight", type=float, default=None,
@@ -108,6 +140,21 @@ def apply_preset(args, sentences, log=print):
     return name
 
 
+def read_auxiliary(args, count, log=print):
+    """The training sentences tagged from ``--aux-column``, or None (no second task: 'none', a
+    format without columns, a binary tagger, or the tag column itself)."""
+    column = args.aux_column
+    if column in (None, "", "none"):
+        return None
+    if args.format != "conllu" or args.binary_label or column == args.tag_column:
+        log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
+            "other than the one trained, and no --binary-label")
+        return None
+    if args.aux_weight <= 0:
+        raise BeamtaggerError("--aux-weight must be positive")
+    return read_sentences(args.train, args.format, column, "training")[:count]
+
+
 def run(args):
     from beamtagger.default_store import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
@@ -123,6 +170,22 @@ def run(args):
             raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
     if not 0 <= args.ema < 1:
         raise BeamtaggerError("--ema must be in [0, 1)")
+    if not 0 < args.lr_decay <= 1:
+        raise BeamtaggerError("--lr-decay must be in (0, 1]")
+    if args.decay_patience < 1:
+        raise BeamtaggerError("--decay-patience must be at least 1")
+    if args.decay_restore and args.ema > 0:
+        # With EMA the weights in place at an epoch's end are the averages, swapped back out
+        # when the next epoch starts, so a restore would be undone.
+        raise BeamtaggerError("--decay-restore does not combine with --ema")
+    if args.adversarial < 0:
+        raise BeamtaggerError("--adversarial must be >= 0")
+    if args.weight_decay < 0:
+        raise BeamtaggerError("--weight-decay must be >= 0")
+    if not 0 <= args.label_smoothing < 1:
+        raise BeamtaggerError("--label-smoothing must be in [0, 1)")
+    if args.form_buckets < 0 or args.form_buckets == 1:
+        raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
     if args.crf and args.binary_label:
@@ -130,6 +193,7 @@ def run(args):
                               "trains a sigmoid head")
     if min(args.char_filters, args.char_dim, args.max_chars) < 0:
         raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
+    aux = read_auxiliary(args, len(train))
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
@@ -139,11 +203,15 @@ def run(args):
         outside_weight=args.outside_weight, ema=args.ema,
         patience=args.patience, viterbi=not args.no_viterbi, crf=args.crf,
         char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
+        lr_decay=args.lr_decay, decay_patience=args.decay_patience,
+        decay_restore=args.decay_restore, form_buckets=args.form_buckets,
+        weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
+        aux_weight=args.aux_weight, adversarial=args.adversarial,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
     model, spec, report = train_tagger(train, dev, store, config, binary=binary,
-                                       tag_column=tag_column)
+                                       tag_column=tag_column, aux_sentences=aux)
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()

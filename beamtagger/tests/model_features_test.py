@@ -89,3 +89,14 @@ def test_bad_config_is_refused():
         TokenFeaturizer(special_tokens=("<nope>",))
     with pytest.raises(BeamtaggerError, match="unknown feature column"):
         TokenFeaturizer(feature_columns=(("colour", 5),))
+
+
+def test_form_column_hashes_the_lower_cased_whole_token():
+    featurizer = TokenFeaturizer(feature_columns=(("casing", 10), ("form", 4096)))
+    assert featurizer.form_column == 1 and TokenFeaturizer().form_column is None
+    ids = featurizer.feature_ids(["Paris", "PARIS", "paris", "Parish", "parisian"])[:, 1]
+    assert ids[0] == ids[1] == ids[2]                   # case lives in the casing column
+    assert len(set(ids[2:].tolist())) == 3              # not a prefix or suffix feature
+    assert ids[0] == 1 + stable_hash("form:paris") % 4095 == 1 + 1297281480 % 4095
+    again = TokenFeaturizer.from_config(featurizer.get_config())
+    assert (again.feature_ids(TOKENS) == featurizer.feature_ids(TOKENS)).all()

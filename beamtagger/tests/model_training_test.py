@@ -113,3 +113,198 @@ def test_two_valued_tag_column_trains_a_sigmoid_head():
     many = sentences(5)
     labels, head = choose_labels(many)
     assert head == "softmax" and labels == sorted(labels)
+
+
+def test_word_drop_blanks_the_form_column_of_dropped_words_only(tiny_store):
+    columns = (("casing", 10), ("suffix3", 50), ("form", 64))
+    featurizer = TokenFeaturizer(oov_buckets=16, feature_columns=columns)
+    assert featurizer.form_column == 2
+    corpus = encode_sentences(sentences(40), tiny_store, featurizer)
+    assert corpus.form_column == 2
+    indices = np.arange(40)
+    kept, _, _ = batching.pad_batch(corpus, indices, tiny_store)
+    dropped, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.5,
+                                       rng=np.random.default_rng(0))
+    real = np.arange(kept.width)[None, :] < kept.lengths[:, None]
+    turned = (kept.vectors != dropped.vectors).any(-1)
+    assert turned.sum() > 50
+    assert (dropped.feature_ids[turned, 2] == 0).all()          # "no form" for dropped words
+    assert (kept.feature_ids[real, 2] > 0).all()
+    untouched = real & ~turned
+    assert (dropped.feature_ids[untouched] == kept.feature_ids[untouched]).all()
+    assert (dropped.feature_ids[turned, :2] == kept.feature_ids[turned, :2]).all()
+
+
+class _ScriptedDev:
+    """Stands in for ``evaluation.evaluate_corpus``: returns the next scripted dev accuracy."""
+
+    def __init__(self, scores):
+        self.scores = list(scores)
+
+    def __call__(self, runner, corpus, store):
+        return {"accuracy": self.scores.pop(0)}
+
+
+def _run_dev_evaluation(monkeypatch, scores, **schedule):
+    import types
+
+    import keras
+
+    from beamtagger.model import evaluation
+    from beamtagger.model.training import DevEvaluation
+
+    monkeypatch.setattr(evaluation, "evaluate_corpus", _ScriptedDev(scores))
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="mse")
+    runner = types.SimpleNamespace(spec=types.SimpleNamespace(head="softmax"))
+    history, printed = [], []
+    callback = DevEvaluation(runner, None, None, history=history, log=printed.append,
+                             **schedule)
+    callback.set_model(model)
+    for epoch in range(len(scores)):
+        # Each "epoch" moves the weights, so a restore is visible.
+        model.set_weights([np.full_like(w, epoch + 1) for w in model.get_weights()])
+        callback.on_epoch_end(epoch, {"loss": 1.0})
+        if model.stop_training:
+            break
+    return callback, model, history, printed
+
+
+def test_learning_rate_halves_after_each_run_of_bad_epochs(monkeypatch):
+    scores = [0.90, 0.91, 0.90, 0.905, 0.90, 0.92, 0.91, 0.91, 0.91, 0.91, 0.91, 0.91]
+    callback, model, history, printed = _run_dev_evaluation(
+        monkeypatch, scores, patience=6, lr_decay=0.5, decay_patience=2)
+    rates = [entry["learning_rate"] for entry in history]
+    # Bad epochs 3-4 halve it (after epoch 4), epoch 6 is the best, then 8 and 10 halve again,
+    # and the sixth bad epoch in a row (12) stops training.
+    assert rates == pytest.approx([0.01] * 4 + [0.005] * 4 + [0.0025] * 2 + [0.00125] * 2)
+    assert model.stop_training and len(history) == 12 and callback.best_epoch == 6
+    assert len(printed) == 3 and "learning rate 0.005" in printed[0]
+    # Without restore the weights stay those of the last epoch.
+    assert model.get_weights()[0].flat[0] == 12
+
+
+def test_decay_can_restore_the_best_weights_and_is_off_by_default(monkeypatch):
+    scores = [0.90, 0.91, 0.90, 0.90]
+    _, model, history, printed = _run_dev_evaluation(
+        monkeypatch, scores, patience=6, lr_decay=0.5, decay_patience=2, decay_restore=True)
+    # Epoch 4 is the second bad one in a row: the rate halves and epoch 2's weights come back.
+    assert model.get_weights()[0].flat[0] == 2 and not model.stop_training
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.005)
+    assert "back to epoch 2's weights" in printed[0]
+    _, model, history, printed = _run_dev_evaluation(monkeypatch, scores + [0.9], patience=3)
+    assert [entry["learning_rate"] for entry in history] == pytest.approx([0.01] * 5)
+    assert model.stop_training and len(history) == 5 and not printed
+
+
+def test_label_smoothing_is_the_cross_entropy_against_a_smoothed_target():
+    from beamtagger.model.training import tagger_loss
+
+    gold = np.array([[1, 0, 2]])
+    probs = np.array([[[0.2, 0.7, 0.1], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]]], dtype="float32")
+    weights = np.array([[1.0, 1.0, 0.0]], dtype="float32")  # the third token is padding
+    expected = []
+    for label, p in zip(gold[0][:2], probs[0][:2]):
+        target = np.full(3, 0.1 / 3)
+        target[label] += 0.9
+        expected.append(-(target * np.log(p)).sum())
+    assert float(tagger_loss("softmax", 0.1)(gold, probs, weights)) == pytest.approx(
+        np.mean(expected), rel=1e-5)
+    assert float(tagger_loss("softmax")(gold, probs, weights)) == pytest.approx(
+        -np.log([0.7, 0.5]).mean(), rel=1e-5)
+
+
+def test_weight_decay_reaches_the_optimizer():
+    from beamtagger.model.tagger_model import Tagger
+    from beamtagger.model.training import TrainingConfig, compile_tagger
+
+    model = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    assert compile_tagger(model, TrainingConfig()).optimizer.weight_decay is None
+    model = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    assert compile_tagger(model, TrainingConfig(weight_decay=0.05)).optimizer.weight_decay == 0.05
+
+
+def test_auxiliary_loss_adds_the_second_task_on_real_tokens_only():
+    from beamtagger.model.auxiliary import AuxiliaryTrainer
+    from beamtagger.model.tagger_model import Tagger
+    from beamtagger.model.training import tagger_loss
+
+    tagger = Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4)
+    trainer = AuxiliaryTrainer(tagger, 2, aux_weight=0.5, main_loss=tagger_loss("softmax"))
+    main = np.array([[[0.2, 0.7, 0.1], [0.5, 0.25, 0.25], [0.3, 0.3, 0.4]]], dtype="float32")
+    aux = np.array([[[0.9, 0.1], [0.4, 0.6], [0.5, 0.5]]], dtype="float32")
+    targets = np.array([[[1, 0], [0, -1], [2, 1]]], dtype="int32")  # token 2: no aux tag
+    weights = np.array([[1.0, 1.0, 0.0]], dtype="float32")            # token 3: padding
+    loss = trainer.compute_loss(y=targets, y_pred=np.concatenate([main, aux], -1),
+                                sample_weight=weights)
+    expected = -np.log([0.7, 0.5]).mean() + 0.5 * -np.log(0.9)
+    assert float(loss) == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_auxiliary_task_trains_beside_the_tagger_and_is_not_saved(tiny_store, tmp_path):
+    import dataclasses
+
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.training import TrainingConfig, auxiliary_targets, train_tagger
+
+    train = sentences(60)
+    # A finer tag set: nouns split by their first letter.
+    aux = [dataclasses.replace(s, tags=tuple(tag + (":" + token[0] if tag == "NOUN" else "")
+                                             for token, tag in zip(s.tokens, s.tags)))
+           for s in train]
+    labels, targets = auxiliary_targets(train, aux)
+    assert "NOUN:c" in labels and len(targets) == 60 and targets[0].dtype == np.int32
+    with pytest.raises(BeamtaggerError, match="do not line up"):
+        auxiliary_targets(train, aux[1:])
+    config = TrainingConfig(epochs=2, units=8, batch_tokens=128, char_filters=0, verbose=0)
+    printed = []
+    model, spec, report = train_tagger(train, sentences(10, seed=1), tiny_store, config,
+                                       log=printed.append, aux_sentences=aux)
+    assert any("auxiliary task" in line for line in printed)
+    assert report["auxiliary_labels"] == labels
+    plain, _, plain_report = train_tagger(train, sentences(10, seed=1), tiny_store, config,
+                                          log=printed.append)
+    # The saved tagger has exactly the weights of one trained without the second task.
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in plain.get_weights()]
+    assert report["parameters"] == plain_report["parameters"]
+    assert report["epochs"][-1]["loss"] != plain_report["epochs"][-1]["loss"]
+    save_model_dir(model, spec, report, tmp_path / "m")
+
+
+def test_adversarial_step_moves_each_sentence_epsilon_per_token_on_average():
+    from beamtagger.model.adversarial import AdversarialTrainer
+    from beamtagger.model.tagger_model import Tagger
+
+    trainer = AdversarialTrainer(Tagger(dim=4, num_outputs=3, num_extra_rows=2, units=4), 0.5)
+    gradient = np.random.default_rng(0).normal(size=(2, 5, 7)).astype("float32")
+    gradient[1, 3:] = 0  # the second sentence has 3 tokens
+    step = np.asarray(trainer.perturbation(gradient, np.array([5, 3])))
+    norms = np.linalg.norm(step.reshape(2, -1), axis=1)
+    assert norms == pytest.approx([0.5 * np.sqrt(5), 0.5 * np.sqrt(3)], rel=1e-5)
+    # The step points along the gradient.
+    cosine = (step[0] * gradient[0]).sum() / norms[0] / np.linalg.norm(gradient[0])
+    assert cosine == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.slow
+def test_adversarial_training_learns_and_saves_the_plain_tagger(tiny_store):
+    import dataclasses
+
+    from beamtagger.model.training import TrainingConfig, train_tagger
+
+    config = TrainingConfig(epochs=3, units=8, batch_tokens=128, char_filters=0, verbose=0,
+                            adversarial=0.5)
+    model, spec, report = train_tagger(sentences(80), sentences(10, seed=1), tiny_store, config,
+                                       log=lambda line: None)
+    losses = [epoch["loss"] for epoch in report["epochs"]]
+    assert losses[-1] < losses[0]
+    assert type(model).__name__ == "Tagger" and report["config"]["adversarial"] == 0.5
+    # The tags preset's default: other heads train without it rather than fail.
+    two = [dataclasses.replace(s, tags=tuple("N" if t == "NOUN" else "x" for t in s.tags))
+           for s in sentences(40)]
+    printed = []
+    _, spec, _ = train_tagger(two, two[:5], tiny_store, dataclasses.replace(config, epochs=1),
+                              log=printed.append)
+    assert spec.head == "sigmoid" and "no adversarial training with a sigmoid head" in printed

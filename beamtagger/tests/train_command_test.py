@@ -139,7 +139,28 @@ def test_presets_fill_only_the_flags_left_unset():
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--ema", "0.5"])
     assert apply_preset(args, upos, log=printed.append) == "tags"
     assert (args.units, args.ema, args.patience) == (128, 0.5, 4)
+    assert args.adversarial == 0.5 and "--adversarial 0.5" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
+    assert args.adversarial == 0.0  # not measured on entity tag sets
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr-decay", "0"], "--lr-decay must be in (0, 1]"),
+    (["--lr-decay", "1.5"], "--lr-decay must be in (0, 1]"),
+    (["--lr-decay", "0.5", "--decay-patience", "0"], "--decay-patience must be at least 1"),
+    (["--decay-restore", "--ema", "0.99"], "--decay-restore does not combine with --ema"),
+    (["--form-buckets", "1"], "--form-buckets must be 0 (none) or at least 2"),
+    (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
+    (["--adversarial", "-0.5"], "--adversarial must be >= 0"),
+    (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
+])
+def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message, ewt_slices,
+                                                                 subset_store, tmp_path, capsys):
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1],
+                     "--embeddings", subset_store, "--out", str(tmp_path / "m"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
