@@ -35,20 +35,15 @@ END_TO_END_SIZES = {"205k": None, "1M": 1_000_000}   # None: EWT train once
 def batches_of(sentences, store, featurizer, max_batch_tokens):
     """ModelInputs batches as the tag stage gets them: one bucket length each, under the budget."""
     from beamtagger.model.model_inputs import ModelInputs
-    from beamtagger.transforms.bucket import bucket_length
+    from beamtagger.transforms.bucket import length_batches
 
-    by_bucket = {}
-    for tokens in sorted(sentences, key=len):
-        by_bucket.setdefault(bucket_length(len(tokens)), []).append(tokens)
     batches = []
-    for bucket, members in by_bucket.items():
-        size = max(1, max_batch_tokens // bucket)
-        for start in range(0, len(members), size):
-            group = members[start:start + size]
-            flat = [token for tokens in group for token in tokens]
-            rows = store.rows(flat)
-            batches.append(ModelInputs.from_tokens([len(t) for t in group], rows,
-                                                   featurizer.featurize(flat, rows >= 0), store))
+    for indices in length_batches([len(tokens) for tokens in sentences], max_batch_tokens):
+        group = [sentences[j] for j in indices]
+        flat = [token for tokens in group for token in tokens]
+        rows = store.rows(flat)
+        batches.append(ModelInputs.from_tokens([len(t) for t in group], rows,
+                                               featurizer.featurize(flat, rows >= 0), store))
     return batches
 
 

@@ -5,7 +5,7 @@ tagged, and loading and tracing even the tiny test model another 0.4 s: most of 
 test's start-up (BENCHMARKS.md). ``NumpyTaggerRunner`` reads the weights of ``tagger.keras``
 with h5py and computes what ``Tagger.call`` computes at inference (no dropout): the frozen
 vectors plus the extra rows, the feature tables, the character CNN, the optional projection,
-the masked BiLSTM layers and the head. ``numpy_inference_test.py`` holds it equal to the Keras
+the masked BiLSTM layers and the head. ``tests/model_tagger_test.py`` holds it equal to the Keras
 model for every model option, so a change to the model that is not made here fails there.
 
 Keras 3 names the weights inside ``model.weights.h5`` after the model's attributes
@@ -75,8 +75,8 @@ class NumpyTaggerRunner:
         x = inputs.vectors.astype(np.float32) + _rows(weights["extra_rows"], inputs.extra_ids)
         parts = [x]
         if "features" in weights:
-            offsets = np.cumsum([0] + config["feature_sizes"][:-1]).astype(inputs.feature_ids.dtype)
-            rows = weights["features"][inputs.feature_ids + offsets]      # (B, T, F, dim)
+            # (B, T, F, dim): each column's ids shifted to its rows of the one table
+            rows = weights["features"][inputs.feature_ids + weights["feature_offsets"]]
             parts.append(rows.reshape(rows.shape[0], rows.shape[1], -1))
         if "char_table" in weights:
             parts.append(_char_encoding(weights, inputs.char_ids))
@@ -84,6 +84,8 @@ class NumpyTaggerRunner:
         if "projection" in weights:
             x = x @ weights["projection"]
         mask = np.arange(x.shape[1])[None, :] < inputs.lengths[:, None]   # (B, T)
+        if mask.all():
+            mask = None   # a full batch: no step is padding
         for forward, backward in weights["recurrent"]:
             x = np.concatenate([_lstm(x, mask, *forward, reverse=False),
                                 _lstm(x, mask, *backward, reverse=True)], axis=-1)
@@ -127,14 +129,13 @@ def _char_encoding(weights, char_ids):
 def _lstm(x, mask, kernel, recurrent, bias, reverse):
     """One direction of a Keras LSTM over right-padded rows (gates i, f, c, o). A padded step
     keeps the state, so the backward direction starts at each row's last real token, as the
-    masked Keras layer does."""
+    masked Keras layer does. ``mask`` None: every row is full length."""
     batch, steps, _ = x.shape
     units = recurrent.shape[0]
     projected = x @ kernel + bias                                        # (B, T, 4u)
     h = np.zeros((batch, units), np.float32)
     c = np.zeros((batch, units), np.float32)
     out = np.empty((batch, steps, units), np.float32)
-    full = bool(mask.all())
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
         z = projected[:, t] + h @ recurrent
         i = _sigmoid(z[:, :units])
@@ -143,7 +144,7 @@ def _lstm(x, mask, kernel, recurrent, bias, reverse):
         o = _sigmoid(z[:, 3 * units:])
         new_c = f * c + i * candidate
         new_h = o * np.tanh(new_c)
-        if full:
+        if mask is None:
             c, h = new_c, new_h
         else:
             real = mask[:, t:t + 1]
@@ -197,10 +198,13 @@ def _tagger_weights(config, arrays):
     sizes = config.get("feature_sizes") or []
     if sizes:
         weights["features"] = take("features/vars/0", (sum(sizes), config["feature_dim"]))
+        # Each column's rows start where the previous column's end (FeatureEmbedding's layout).
+        weights["feature_offsets"] = np.cumsum([0] + sizes[:-1]).astype(np.int32)
         width += len(sizes) * config["feature_dim"]
     if config.get("char_filters") and config.get("char_vocab_size"):
         filters = config["char_filters"]
-        weights["char_table"] = take("chars/vars/0", (config["char_vocab_size"], config["char_dim"]))
+        weights["char_table"] = take("chars/vars/0",
+                                     (config["char_vocab_size"], config["char_dim"]))
         weights["char_kernel"] = take("chars/conv/vars/0",
                                       (config["char_kernel"], config["char_dim"], filters))
         weights["char_bias"] = take("chars/conv/vars/1", (filters,))

@@ -43,7 +43,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms.records import Segment
 
-__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length"]
+__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
 
 from beamtagger import tagging_defaults
 
@@ -64,6 +64,19 @@ def bucket_length(length):
         return length
     width = 1 << (length.bit_length() - 6)
     return -(-length // width) * width
+
+
+def length_batches(lengths, max_batch_tokens):
+    """Indices into ``lengths`` sorted by length, in batches of one length bucket each under
+    ``max_batch_tokens`` padded slots (at least one a batch), as BucketByLength batches a
+    bounded input all at once."""
+    by_bucket = {}
+    for j in sorted(range(len(lengths)), key=lengths.__getitem__):
+        by_bucket.setdefault(bucket_length(lengths[j]), []).append(j)
+    for bucket, indices in by_bucket.items():
+        size = max(1, max_batch_tokens // bucket)
+        for start in range(0, len(indices), size):
+            yield indices[start:start + size]
 
 
 # Output hints stay Any: a NamedTuple element type would make Beam encode the PCollection with

@@ -34,7 +34,7 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, bucket_length
+from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, length_batches
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
 
@@ -196,7 +196,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                 tuple(range(span.end - span.start)),
                                                 tuple(range(span.end - span.start)))))
         chunk_probs = [None] * len(chunks)
-        for indices in self._length_batches([len(c[2].tokens) for c in chunks]):
+        for indices in length_batches([len(c[2].tokens) for c in chunks],
+                                      self.max_batch_tokens):
             probs, (tokens, slots, oov) = model.predict([chunks[j][2] for j in indices],
                                                         self.vector_dtype)
             counters.BATCHES.inc()
@@ -209,17 +210,6 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         for (i, span, _), probs in zip(chunks, chunk_probs):
             per_record[i].append(probs[span.keep_start - span.start:span.keep_end - span.start])
         return [np.concatenate(parts, axis=0) if parts else None for parts in per_record]
-
-    def _length_batches(self, lengths):
-        """Indices into ``lengths`` sorted by length, in batches of one length bucket each
-        under the token budget (as BucketByLength batches)."""
-        by_bucket = {}
-        for j in sorted(range(len(lengths)), key=lengths.__getitem__):
-            by_bucket.setdefault(bucket_length(lengths[j]), []).append(j)
-        for bucket, indices in by_bucket.items():
-            size = max(1, self.max_batch_tokens // bucket)
-            for start in range(0, len(indices), size):
-                yield indices[start:start + size]
 
     def get_num_bytes(self, batch: Sequence[Example]) -> int:
         return sum(len((e if isinstance(e, str) else e[1]).encode("utf-8")) for e in batch)
