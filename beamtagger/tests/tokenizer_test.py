@@ -245,43 +245,43 @@ def test_the_shipped_rules_are_the_installed_spacys(tmp_path):
     assert module.affix_tokenizer() is not None
 
 
-def test_rules_of_another_spacy_send_every_chunk_to_spacy(tmp_path, monkeypatch):
+def tokenizer_over_rules(text, tmp_path, monkeypatch):
+    """A Tokenizer built while the rules file holds ``text``; the module's cached rules are
+    dropped before and after, so no other test sees them."""
     from beamtagger import tokenizer as module
     from beamtagger import tokenizer_rules
 
-    stale = tmp_path / "rules.json"
-    stale.write_text(tokenizer_rules.RULES_FILE.read_text(encoding="utf-8").replace(
-        '"stamp": "spacy ', '"stamp": "spacy 0.0.1 '), encoding="utf-8")
-    monkeypatch.setattr(tokenizer_rules, "RULES_FILE", stale)
+    path = tmp_path / "rules.json"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(tokenizer_rules, "RULES_FILE", path)
     module.affix_tokenizer.cache_clear()
     try:
-        tokenizer = Tokenizer()
-        assert tokenizer._rules is None
-        assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
-        assert tokenizer._spacy is not None
+        return Tokenizer()
     finally:
         module.affix_tokenizer.cache_clear()
+
+
+def test_rules_of_another_spacy_send_every_chunk_to_spacy(tmp_path, monkeypatch):
+    from beamtagger import tokenizer_rules
+
+    tokenizer = tokenizer_over_rules(tokenizer_rules.RULES_FILE.read_text(encoding="utf-8").replace(
+        '"stamp": "spacy ', '"stamp": "spacy 0.0.1 '), tmp_path, monkeypatch)
+    assert tokenizer._rules is None
+    assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
+    assert tokenizer._spacy is not None
 
 
 def test_damaged_rules_with_the_right_stamp_send_every_chunk_to_spacy(tmp_path, monkeypatch):
     import json
 
-    from beamtagger import tokenizer as module
     from beamtagger import tokenizer_rules
 
     rules = json.loads(tokenizer_rules.RULES_FILE.read_text(encoding="utf-8"))
     del rules["special_cases"]
     rules["prefix_search"] = ["(unclosed", 0]
-    damaged = tmp_path / "rules.json"
-    damaged.write_text(json.dumps(rules), encoding="utf-8")
-    monkeypatch.setattr(tokenizer_rules, "RULES_FILE", damaged)
-    module.affix_tokenizer.cache_clear()
-    try:
-        tokenizer = Tokenizer()
-        assert tokenizer._rules is None
-        assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
-    finally:
-        module.affix_tokenizer.cache_clear()
+    tokenizer = tokenizer_over_rules(json.dumps(rules), tmp_path, monkeypatch)
+    assert tokenizer._rules is None
+    assert texts_of(tokenizer.tokenize("I cannot go.")) == ["I", "can", "not", "go", "."]
 
 
 def test_spacy_fallback_gives_the_same_tokens(spacy_tokenizer, monkeypatch):
