@@ -21,7 +21,7 @@ token gets one of ``TINY_LABELS``, the same one on every run, and that ``tiny_ta
 gives them for a text without Beam.
 
 ``tiny_tagger.options`` runs the model's forward pass in NumPy (``runtime="numpy"``), so a
-test process never imports TensorFlow: that import alone is 2.6-3.2 s of every fresh test
+test process never imports TensorFlow: that import alone is 2.6-3.6 s of every fresh test
 process on the bench machine. Every other stage of the pipeline runs as in production, and
 beamtagger's own tests hold the NumPy forward pass equal to the Keras model's.
 ``tiny_tagger.tensorflow_options`` runs the same model through TensorFlow, for a test that

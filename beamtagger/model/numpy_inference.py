@@ -1,6 +1,6 @@
 """The tagger's forward pass in NumPy: the same model, without importing TensorFlow or Keras.
 
-``import tensorflow`` costs 2.6-3.2 s on the 2-core bench machine before the first token is
+``import tensorflow`` costs 2.6-3.6 s on the 2-core bench machine before the first token is
 tagged, and loading and tracing even the tiny test model another 0.4 s: most of a pipeline unit
 test's start-up (BENCHMARKS.md). ``NumpyTaggerRunner`` reads the weights of ``tagger.keras``
 with h5py and computes what ``Tagger.call`` computes at inference (no dropout): the frozen
