@@ -117,8 +117,8 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagg
     """
     import numpy as np
 
-    from beamtagger.embedding_import import import_embeddings
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.importers import import_embeddings
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.features import CASING_CLASSES, TokenFeaturizer, build_char_vocab
     from beamtagger.model.saving import save_model_dir
     from beamtagger.model.training import TrainingConfig, build_tagger
@@ -166,7 +166,7 @@ def cached_tiny_tagger(directory, seed: int = _SEED) -> TinyTagger:
 
 # What build_tiny_tagger's output depends on besides the seed: the code that writes the store and
 # builds, initialises and saves the model (beamtagger/model/ holds all of the model's code).
-_BUILD_CODE = ("testing.py", "embedding_import.py", "embedding_store.py", "atomic_dirs.py",
+_BUILD_CODE = ("testing.py", "embeddings/importers.py", "embeddings/store.py", "atomic_dirs.py",
                "model")
 _BUILD_LIBRARIES = ("numpy", "keras", "tensorflow", "pyarrow")
 

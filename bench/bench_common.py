@@ -219,7 +219,8 @@ def require_shared_data():
 
 def tiny_store(work):
     """A store of the GloVe subset from ../shared/data (29k words), for CI-sized runs."""
-    from beamtagger import embedding_import, embedding_store
+    from beamtagger.embeddings import importers as embedding_import
+    from beamtagger.embeddings import store as embedding_store
 
     path = pathlib.Path(work) / "store-subset"
     if not (path / "manifest.json").exists():
@@ -232,7 +233,8 @@ def random_store(words_parquet, out, dim, dtype="float32", seed=0):
     are no real 300-dimensional vectors offline. Returns the opened store."""
     import numpy as np
 
-    from beamtagger import embedding_import, embedding_store
+    from beamtagger.embeddings import importers as embedding_import
+    from beamtagger.embeddings import store as embedding_store
 
     out = pathlib.Path(out)
     if not (out / "manifest.json").exists():

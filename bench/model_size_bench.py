@@ -110,7 +110,7 @@ def child_shared(args):
     """One process: open the store once, load N taggers, tag sample sentences with each."""
     import keras  # noqa: F401  (imported before the baseline so it is in every figure)
 
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
 
     baseline = memory()
@@ -132,7 +132,7 @@ def child_embedded(args):
     """One process: load N embedded-table models, run each on the same sample sentences."""
     import keras
 
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model import tagger_model  # noqa: F401  (registers Tagger for loading)
     from beamtagger.model.features import TokenFeaturizer
 
@@ -156,7 +156,7 @@ def _worker(mode, store_path, tagger_dir, embedded_path, sample, barrier, queue)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
 
     store = EmbeddingStore.open(store_path)
@@ -240,12 +240,12 @@ def _log(message):
 
 
 def run(args, work):
-    from beamtagger import embedding_store
+    from beamtagger.embeddings import default as default_store
 
     started = time.perf_counter()
     work.mkdir(parents=True, exist_ok=True)
     vocabulary_store = (bench_common.tiny_store(work) if args.tiny
-                        else embedding_store.ensure_default_store())
+                        else default_store.ensure_default_store())
     _log(f"random {args.dim}-d store over the {vocabulary_store.count:,}-word vocabulary ...")
     store = bench_common.random_store(pathlib.Path(vocabulary_store.path) / "vocab.parquet",
                                       work / f"store-{args.dim}d", args.dim)

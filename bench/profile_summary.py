@@ -30,7 +30,7 @@ BEAMTAGGER_STAGES = [
     ("tag stage: rows to records", ("transforms/tag.py",)),
     ("format + write output", ("write_results.py", "write_parts.py", "dead_letters.py",
                                "records.py")),
-    ("read + decode input", ("read_records.py", "read_text_ranges.py")),
+    ("read + decode input", ("read_records.py", "byte_ranges.py", "record_parsers.py", "file_lines.py")),
 ]
 BEAM_STAGES = [
     ("Beam state cache sizing (objsize)", ("objsize/", "statecache.py")),

@@ -52,7 +52,7 @@ def main(argv=None):
     parser.add_argument("--work", help="folder for the input and outputs (default: temp)")
     args = parser.parse_args(argv)
 
-    from beamtagger.default_store import default_store_path
+    from beamtagger.embeddings.default import default_store_path
 
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="beamtagger-d-"))
     pattern, _, _ = bench_models.write_text_files(bench_models.ewt_sentences(), work / "text")

@@ -183,9 +183,9 @@ def main(argv=None):
         child_main(args.child)
         return 0
     repeat = 1 if args.tiny else args.repeat
-    from beamtagger import embedding_store
+    from beamtagger.embeddings import default as default_store
 
-    embedding_store.ensure_default_store()  # the demo's first run imports it; not timed here
+    default_store.ensure_default_store()  # the demo's first run imports it; not timed here
     env = child_env(bytecode_cache=not args.no_bytecode_cache)
     os.environ.clear()
     os.environ.update(env)   # bench_common.run_child's timeline child too

@@ -54,7 +54,7 @@ def parse_args(argv=None):
 
 
 def case_import(source, out, keep=True, **options):
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
     shutil.rmtree(out, ignore_errors=True)
     started, cpu = time.perf_counter(), time.process_time()
     report = import_embeddings(source, out, **options)
@@ -74,8 +74,8 @@ def case_libraries(which):
         import pyarrow.compute  # noqa: F401
         import pyarrow.csv  # noqa: F401
         import pyarrow.parquet  # noqa: F401
-        import beamtagger.embedding_import  # noqa: F401
-        import beamtagger.embedding_store  # noqa: F401
+        import beamtagger.embeddings.importers  # noqa: F401
+        import beamtagger.embeddings.store  # noqa: F401
     report_result()
 
 
@@ -91,7 +91,7 @@ def case_gensim_text(text):
 def case_open_lookup(store_path, work):
     started = time.perf_counter()
     import pyarrow.parquet  # noqa: F401  (what a first open imports; timed apart)
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     libraries = time.perf_counter() - started
     sentences = load_sentences(work)
     started = time.perf_counter()
@@ -234,7 +234,8 @@ def prepare(work, small):
     Returns a dict of paths."""
     import pyarrow as pa
     import pyarrow.parquet as pq
-    from beamtagger import embedding_import, embedding_store
+    from beamtagger.embeddings import importers as embedding_import
+    from beamtagger.embeddings import default as default_store
     work.mkdir(parents=True, exist_ok=True)
     paths = {"npy": work / "npy-source", "text": work / "glove.txt",
              "words": work / "words.parquet", "kv": work / "gensim.kv"}
@@ -251,7 +252,7 @@ def prepare(work, small):
             np.save(paths["npy"] / "emb.npy", np.asfortranarray(matrix))
             pq.write_table(pa.table({"index": words}), paths["npy"] / "index.parquet")
     else:
-        paths["npy"] = embedding_store.glove_package_data()
+        paths["npy"] = default_store.glove_package_data()
     if not paths["words"].exists():
         shutil.copyfile(next(paths["npy"].glob("*.parquet")), paths["words"])
     matrix = np.load(next(paths["npy"].glob("*.npy")), mmap_mode="r")

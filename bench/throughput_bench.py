@@ -84,7 +84,7 @@ def case_a(args):
     from apache_beam.ml.inference.tensorflow_inference import TFModelHandlerNumpy
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
 
     store_path, length = args.store, bench_models.PADDED_LENGTH
 
@@ -148,7 +148,7 @@ def case_b(args):
     """model.predict on sentences padded to 128, batch 64; the clock covers predict only."""
     import keras
 
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
 
     length = bench_models.PADDED_LENGTH
     sentences = [tokens for tokens in _tokenized(bench_models.read_lines(args.input)) if tokens]
@@ -185,7 +185,7 @@ def exact_length_batches(sentences, token_budget):
 def case_c(args):
     """TaggerRunner.predict on exact-length batches of store vectors; the clock covers predict
     only (vectors, extra ids and feature ids are prepared before it starts)."""
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
     from beamtagger.model.model_inputs import ModelInputs
 
@@ -302,13 +302,13 @@ def units(tiny):
 
 def prepare(work, tiny, sizes):
     """Text inputs, the default store (or a small one in tiny mode) and both models."""
-    from beamtagger import embedding_store
+    from beamtagger.embeddings import default as default_store
 
     work = pathlib.Path(work)
     limit = 200 if tiny else None
     sentences = bench_models.ewt_sentences(limit)
     corpus_tokens = sum(map(len, sentences))
-    store = embedding_store.ensure_default_store() if not tiny else bench_common.tiny_store(work)
+    store = default_store.ensure_default_store() if not tiny else bench_common.tiny_store(work)
     inputs = {}
     for name, target in sizes.items():
         if target == "corpus":

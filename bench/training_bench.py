@@ -30,7 +30,7 @@ def child(args):
     import tensorflow as tf
 
     from beamtagger.corpus_readers import read_corpus
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model import batching
     from beamtagger.model.encoding import encode_sentences
     from beamtagger.model.tagger_model import Tagger
@@ -119,11 +119,11 @@ def main(argv=None):
         child(args)
         return 0
     bench_common.require_shared_data()
-    from beamtagger import embedding_store
+    from beamtagger.embeddings import default as default_store
 
     with tempfile.TemporaryDirectory(prefix="beamtagger-training-") as temp:
         store = (bench_common.tiny_store(pathlib.Path(temp)) if args.tiny
-                 else embedding_store.ensure_default_store())
+                 else default_store.ensure_default_store())
         results = {}
         for mode in ("bucketed", "padded"):
             print(f"[training] {mode} ...", file=sys.stderr, flush=True)

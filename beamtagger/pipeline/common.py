@@ -1,5 +1,5 @@
 """What the subcommands share, so none imports another's helpers (stores open through
-``beamtagger.default_store.open_store``)."""
+``beamtagger.embeddings.default.open_store``)."""
 import os
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS

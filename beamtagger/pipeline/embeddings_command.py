@@ -79,7 +79,7 @@ def _show_progress(args):
 
 
 def _run_import(args):
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
     report = import_embeddings(
         args.source, args.out, format=args.format, words=args.words, dtype=args.dtype,
         normalization=args.normalization, on_error=args.on_error, overwrite=args.overwrite,
@@ -101,7 +101,7 @@ def _run_import(args):
 
 
 def _run_info(args):
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     store = EmbeddingStore.open(args.store, verify=args.verify)
     files = sorted(os.scandir(store.path), key=lambda entry: entry.name)
     sizes = {entry.name: entry.stat().st_size for entry in files if entry.is_file()}
@@ -132,7 +132,7 @@ def _run_info(args):
 
 
 def _run_coverage(args):
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     import numpy as np
     store = EmbeddingStore.open(args.store)
     corpus_format = args.format or _guess_corpus_format(args.corpus)
@@ -169,7 +169,7 @@ def _run_coverage(args):
 
 
 def _run_default(args):
-    from beamtagger.default_store import ensure_default_store
+    from beamtagger.embeddings.default import ensure_default_store
     store = ensure_default_store(progress=_show_progress(args))
     print(store.path)
     return 0

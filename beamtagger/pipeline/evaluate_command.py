@@ -28,7 +28,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from beamtagger.default_store import open_store
+    from beamtagger.embeddings.default import open_store
     from beamtagger.model.encoding import describe_unknown_tags, encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner

@@ -156,7 +156,7 @@ def read_auxiliary(args, count, log=print):
 
 
 def run(args):
-    from beamtagger.default_store import open_store
+    from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 

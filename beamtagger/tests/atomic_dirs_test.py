@@ -44,7 +44,7 @@ def test_folders_of_dead_runs_are_removed_and_a_replaced_directory_comes_back(tm
 
 
 def test_import_below_a_file_is_one_clear_error_and_cleans_a_killed_import(tmp_path):
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
 
     source = tmp_path / "v.txt"
     source.write_text("the 0.1 0.2\ncat 0.3 0.4\n", encoding="utf-8")

@@ -42,7 +42,7 @@ def conll_slice(source, out, sentences):
 
 @pytest.fixture(scope="session")
 def subset_store(shared_data, tmp_path_factory):
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
 
     path = tmp_path_factory.mktemp("stores") / "glove-subset"
     import_embeddings(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", path)

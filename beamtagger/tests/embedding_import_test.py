@@ -7,9 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import embedding_import
-from beamtagger.embedding_import import detect_format, import_embeddings
-from beamtagger.embedding_store import EmbeddingStore
+from beamtagger.embeddings import importers as embedding_import
+from beamtagger.embeddings.importers import detect_format, import_embeddings
+from beamtagger.embeddings.store import EmbeddingStore
 from beamtagger.errors import BeamtaggerError, InputFormatError
 
 WORDS = ["the", ",", "Paris", "1999", "naïve", "NA", '"', "null"]

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import default_store
-from beamtagger.default_store import default_store_path, ensure_default_store
-from beamtagger.embedding_import import import_embeddings
-from beamtagger.embedding_store import EmbeddingStore, check_normalization
+from beamtagger.embeddings import default as default_store
+from beamtagger.embeddings.default import default_store_path, ensure_default_store
+from beamtagger.embeddings.importers import import_embeddings
+from beamtagger.embeddings.store import EmbeddingStore, check_normalization
 from beamtagger.errors import BeamtaggerError
 
 WORDS = ["the", "paris", "Paris", "0000", "mar-0000", "i", "walked", ".", "naïve"]
@@ -306,7 +306,7 @@ def test_ensure_default_store_survives_a_killed_import(monkeypatch, tmp_path):
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     fake_glove_package(tmp_path / "package")
     monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
-    from beamtagger import embedding_import
+    from beamtagger.embeddings import importers as embedding_import
 
     def killed(*args, **kwargs):
         raise KeyboardInterrupt()
@@ -326,15 +326,16 @@ def test_ensure_default_store_reports_a_broken_one(monkeypatch, tmp_path):
         ensure_default_store()
 
 
-def test_the_default_store_module_is_imported_without_a_cycle_and_old_imports_still_work():
+def test_the_embeddings_package_layers_import_upwards_only():
+    """store needs neither importers nor default; importers needs no default."""
     import subprocess
     import sys
 
-    code = ("import sys, beamtagger.embedding_store as s; "
-            "assert 'beamtagger.embedding_import' not in sys.modules; "
-            "from beamtagger.embedding_store import ensure_default_store; "
-            "import beamtagger.default_store as d; "
-            "assert ensure_default_store is d.ensure_default_store")
+    code = ("import sys, beamtagger.embeddings.store; "
+            "assert 'beamtagger.embeddings.importers' not in sys.modules; "
+            "assert 'beamtagger.embeddings.default' not in sys.modules; "
+            "import beamtagger.embeddings.importers; "
+            "assert 'beamtagger.embeddings.default' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

@@ -5,7 +5,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger import default_store, embedding_import, embedding_store
+from beamtagger.embeddings import default as default_store
+from beamtagger.embeddings import importers as embedding_import
+from beamtagger.embeddings import store as embedding_store
 from beamtagger.pipeline import cli, embeddings_command
 
 

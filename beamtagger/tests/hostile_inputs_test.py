@@ -17,7 +17,7 @@ import pytest
 
 from beamtagger.pipeline import cli
 from beamtagger.tests.hostile_inputs import write_corpus
-from beamtagger.transforms.read_records import parse_records
+from beamtagger.transforms.reading.record_parsers import parse_records
 from beamtagger.transforms.records import STAGES
 
 pytest.importorskip("tensorflow")
@@ -31,7 +31,7 @@ RUNS += [("text-big", "text", "parquet"), ("jsonl-big", "jsonl", "conll")]
 
 @pytest.fixture(scope="module")
 def tiny_model_and_store(tmp_path_factory):
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
     from beamtagger.model.features import TokenFeaturizer
     from beamtagger.model.saving import save_model_dir
     from beamtagger.model.tagger_model import Tagger
@@ -167,7 +167,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
                                                                   capfd, monkeypatch):
     """Failures injected in the tokenize, lookup, featurize and format stages (the in-process
     DirectRunner runs the stages in this process, so it sees the patches)."""
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.tokenizer import Tokenizer
     from beamtagger.transforms import attach_vectors, write_results
 

@@ -29,7 +29,7 @@ def test_bundled_model_is_small_and_self_describing():
 def test_bundled_model_tags_ewt_dev_with_the_default_store(shared_data):
     pytest.importorskip("tensorflow")
     from beamtagger.corpus_readers import read_corpus
-    from beamtagger.default_store import ensure_default_store
+    from beamtagger.embeddings.default import ensure_default_store
     from beamtagger.model.encoding import encode_sentences
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner

@@ -15,8 +15,8 @@ TAGS = {"the": "DET", "a": "DET", "cat": "NOUN", "dog": "NOUN", "sat": "VERB", "
 
 @pytest.fixture(scope="module")
 def tiny_store(tmp_path_factory):
-    from beamtagger.embedding_import import import_embeddings
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.importers import import_embeddings
+    from beamtagger.embeddings.store import EmbeddingStore
 
     folder = tmp_path_factory.mktemp("tiny-store")
     rng = np.random.default_rng(0)

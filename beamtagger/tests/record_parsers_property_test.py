@@ -5,7 +5,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from beamtagger.transforms.read_records import parse_records
+from beamtagger.transforms.reading.record_parsers import parse_records
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
 
 # Bytes that are likely to matter to the parsers, mixed into arbitrary bytes.

@@ -105,7 +105,7 @@ def test_parquet_and_conll_outputs(tmp_path, upos_model, subset_store, capsys):
 @pytest.fixture()
 def other_store(tmp_path):
     """Same dimension and normalisation as the subset store, other vectors."""
-    from beamtagger.embedding_import import import_embeddings
+    from beamtagger.embeddings.importers import import_embeddings
     source = tmp_path / "other.txt"
     source.write_text("".join(f"{word} " + " ".join(["0.5"] * 50) + "\n"
                               for word in ("the", "cat", "sat")), encoding="utf-8")
@@ -217,7 +217,7 @@ def make_broken_inputs(tmp, model, store):
 @pytest.mark.slow
 def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(
         tmp_path, ewt_slices, upos_model, subset_store, capsys):  # noqa: F811
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.encoding import encode_sentences
     from beamtagger.model.evaluation import tag_corpus
     from beamtagger.model.inference import TaggerRunner

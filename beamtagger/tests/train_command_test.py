@@ -11,7 +11,7 @@ pytest.importorskip("tensorflow")
 
 
 def test_train_writes_a_small_self_describing_model(upos_model, subset_store, capsys):
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.saving import keras_file_arrays
 
     assert sorted(p.name for p in upos_model.iterdir()) == [

@@ -21,7 +21,7 @@ SEGMENTS = [
 
 @pytest.fixture(scope="module")
 def store(subset_store):  # noqa: F811
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     return EmbeddingStore.open(subset_store)
 
 

@@ -6,7 +6,8 @@ import apache_beam as beam
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.transforms import counters
-from beamtagger.transforms.read_records import ReadRecords, parse_records
+from beamtagger.transforms.reading import ReadRecords
+from beamtagger.transforms.reading.record_parsers import parse_records
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
 
 
@@ -133,7 +134,7 @@ def damaged_gzip(tmp_path, name, data, keep):
 
 
 def test_a_truncated_gzip_yields_the_lines_before_the_cut_and_one_dead_letter(tmp_path):
-    from beamtagger.transforms.read_records import read_path_records
+    from beamtagger.transforms.reading.record_parsers import read_path_records
 
     data = b"".join(b"line %d has some words in it\n" % i for i in range(2000))
     path = damaged_gzip(tmp_path, "cut.txt.gz", data, len(gzip.compress(data)) // 2)
@@ -150,7 +151,7 @@ def test_a_truncated_gzip_yields_the_lines_before_the_cut_and_one_dead_letter(tm
 def test_a_corrupt_gzip_a_plain_file_named_gz_and_a_cut_bz2_cost_only_what_follows(tmp_path):
     import bz2
 
-    from beamtagger.transforms.read_records import read_path_records
+    from beamtagger.transforms.reading.record_parsers import read_path_records
 
     plain = tmp_path / "plain.txt.gz"
     plain.write_bytes(b"not compressed\nat all\n")
@@ -172,7 +173,7 @@ def test_a_corrupt_gzip_a_plain_file_named_gz_and_a_cut_bz2_cost_only_what_follo
 
 
 def test_a_cut_conll_file_reports_the_unfinished_sentence_with_the_damage(tmp_path):
-    from beamtagger.transforms.read_records import read_path_records
+    from beamtagger.transforms.reading.record_parsers import read_path_records
 
     text = "".join(f"w{i}\tO\n" + ("\n" if i % 3 == 2 else "") for i in range(3000))
     whole = gzip.compress(text.encode())
@@ -200,3 +201,24 @@ def test_beamtaggers_own_conll_output_reads_back_with_its_ids():
     assert [(r.id, r.tokens) for r in items] == [
         ("a\\nb", ("x", "y\\u2028z")), ("empty", ()), (" spaced ", ("#",)),
         ("tags", ("#hashtag", "="))]
+
+
+
+def test_the_reading_package_modules_import_only_the_layers_below_them():
+    """read_records > byte_ranges > record_parsers > file_lines: no module imports one above it
+    (importing a submodule runs ``beamtagger.transforms``' __init__, so this reads the source)."""
+    import ast
+    import pathlib
+
+    from beamtagger.transforms import reading
+
+    layers = ["file_lines", "record_parsers", "byte_ranges", "read_records"]
+    folder = pathlib.Path(reading.__file__).parent
+    for level, name in enumerate(layers):
+        tree = ast.parse((folder / f"{name}.py").read_text())
+        imported = {node.module.rsplit(".", 1)[-1] for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("beamtagger.transforms.reading")}
+        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                     and node.module == "beamtagger.transforms.reading" for alias in node.names}
+        assert imported <= set(layers[:level]), (name, imported)

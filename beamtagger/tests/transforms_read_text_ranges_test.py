@@ -9,8 +9,8 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
-from beamtagger.transforms.read_records import ReadRecords
-from beamtagger.transforms.read_text_ranges import ReadRecordsInRanges, claimed_lines
+from beamtagger.transforms.reading import ReadRecords
+from beamtagger.transforms.reading.byte_ranges import ReadRecordsInRanges, claimed_lines
 
 CONTENT = (b"\xef\xbb\xbffirst line\n\nthird\r\n" + b"x" * 40 + b"\nshort\n\n\n"
            + "naïve ünïcode\n".encode() + b"no newline at the end")

@@ -24,7 +24,7 @@ WORDS = ["the", "cat", "sat", "on", "a", "mat", "dogs", "bark", "."]
 @pytest.fixture(scope="module")
 def store_and_model(tmp_path_factory):
     """A 12-d store over a few words and a random tagger bound to it (no shared data needed)."""
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.saving import save_model_dir
     from beamtagger.model.tagger_spec import TaggerSpec
     from beamtagger.tests.model_tagger_test import DIM, make_model
@@ -48,7 +48,7 @@ def segments(count, length, prefix):
 
 def expected_labels(all_segments, store_path, model_dir):
     """What the runner gives for each record on its own, without Beam."""
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
     from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
 
@@ -92,7 +92,7 @@ def test_labels_equal_the_runner_and_outputs_keep_their_batch_window(store_and_m
 def test_a_batch_built_for_other_inputs_is_refused(store_and_model):
     """A batch whose schema carries another spec fingerprint (built by another featurizer, or
     none) fails the stage with a clear error instead of feeding the model ids it never saw."""
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.tagger_spec import TaggerSpec
     from beamtagger.transforms.arrow_batches import build_record_batch
     from beamtagger.transforms.tag import TagBatches

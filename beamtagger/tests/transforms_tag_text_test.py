@@ -19,7 +19,7 @@ pytest.importorskip("tensorflow")
 
 @pytest.fixture(scope="module")
 def runner_and_store(upos_model, subset_store):  # noqa: F811
-    from beamtagger.embedding_store import EmbeddingStore
+    from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model.inference import TaggerRunner
     return TaggerRunner.load(upos_model), EmbeddingStore.open(subset_store)
 

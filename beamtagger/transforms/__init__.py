@@ -3,7 +3,7 @@
 =====================  ===========================================================  ===========
 transform              does                                                         module
 =====================  ===========================================================  ===========
-ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters read_records
+ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters reading
 Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
 SplitIntoChunks        long records -> overlapping chunks; short ones pass whole    chunks
 BucketByLength         segments -> batches of one length bucket under a token budget bucket
@@ -24,7 +24,7 @@ from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.bucket import BucketByLength
 from beamtagger.transforms.dead_letters import WriteDeadLetters
 from beamtagger.transforms.model_handler import TaggerModelHandler
-from beamtagger.transforms.read_records import ReadRecords
+from beamtagger.transforms.reading import ReadRecords
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TextRecord,
                                            TokenizedRecord)
 from beamtagger.transforms.tag import TagBatches

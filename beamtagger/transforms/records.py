@@ -165,6 +165,10 @@ class ChunkResult(NamedTuple):
 STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", "format")
 
 
+# The tag of every stage's dead-letter output.
+ERRORS = "errors"
+
+
 class DeadLetter(NamedTuple):
     """A record that could not be tagged: where it came from, why, and the raw record.
 

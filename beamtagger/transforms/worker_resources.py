@@ -73,7 +73,7 @@ def loaded_runner(model_dir=None, runtime="tensorflow"):
 
 def open_store(store_path=None):
     """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None)."""
-    from beamtagger.default_store import open_store as open_local_store
+    from beamtagger.embeddings.default import open_store as open_local_store
     return open_local_store(None if store_path is None else local_path(store_path))
 
 

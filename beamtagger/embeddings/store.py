@@ -475,15 +475,3 @@ def _check_vocabulary_file(path: pathlib.Path, manifest: dict):
         raise BeamtaggerError(f"{vocab_path}: holds {metadata.num_rows} words, the manifest "
                               f"says {manifest['count']}")
 
-
-# The default store's set-up lives in ``beamtagger.default_store`` (it imports the importer,
-# which imports this module); these names stay importable from here for existing callers.
-_MOVED_TO_DEFAULT_STORE = ("DEFAULT_STORE_NAME", "GLOVE_PACKAGE", "GLOVE_DISTRIBUTION",
-                           "default_store_path", "glove_package_data", "ensure_default_store")
-
-
-def __getattr__(name):
-    if name in _MOVED_TO_DEFAULT_STORE:
-        from beamtagger import default_store
-        return getattr(default_store, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

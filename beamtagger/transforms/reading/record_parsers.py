@@ -1,215 +1,25 @@
-"""ReadRecords: files -> records, decoding each record on its own so one bad record costs itself.
+"""One file's lines -> records and dead letters, per input format (no Beam pipeline needed).
 
-Files are matched and opened through Beam's FileSystems (``gs://`` works; ``.gz``/``.bz2`` are
-decompressed by extension) and read as bytes, line by line, keeping line numbers: a text
-record's id is "<file name>:<line>", and a dead letter names the file and line it came from.
-Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone surrogates), a
-missing or non-string text field and malformed CoNLL blocks go to the ``errors`` output (stage
-"decode"); everything else becomes a record, so ``records read == records + errors``. A file
-that breaks off (truncated or corrupt ``.gz``/``.bz2``) keeps the records before the break and
-adds one dead letter (stage "read") naming the line where it broke; the line or sentence cut
-there is in that dead letter, never tagged as if whole.
-
-Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
-after the read spreads the records (and all later work) over every worker. Text and JSON Lines
-files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
-and their records are located by byte offset (``read_text_ranges``).
+Each record is decoded on its own, so one bad record costs itself: invalid UTF-8, invalid JSON
+(also nested too deep, numbers too long, lone surrogates), a missing or non-string text field
+and malformed CoNLL blocks become DeadLetters (stage "decode"); damage to the file itself
+(``file_lines.DamagedInput``) becomes one last DeadLetter (stage "read").
 """
-import bz2
-import gzip
 import json
 import math
 import posixpath
 from typing import NamedTuple
 
-import apache_beam as beam
-from apache_beam.options.pipeline_options import StandardOptions
-from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes
-
 from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, parse_conllu_lines,
                                        split_conll_comments)
 from beamtagger.errors import InputFormatError
-from beamtagger.transforms import counters
+from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
-__all__ = ["DamagedInput", "FileLines", "INPUT_FORMATS", "ReadRecords", "ReadResult",
-           "read_file_records", "read_path_records"]
+__all__ = ["INPUT_FORMATS", "parse_records", "read_file_records", "read_path_records"]
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
-ERRORS = "errors"
-
-
-class ReadResult(NamedTuple):
-    """What ReadRecords returns.
-
-    Args:
-      records: TextRecord (text, jsonl) or TokenizedRecord (conll, conllu), one per record.
-      errors: DeadLetter, one per record that could not be decoded or read.
-    """
-    records: beam.PCollection
-    errors: beam.PCollection
-
-
-# Applied to the pipeline itself (PBegin), so there is no input type to declare; the output is
-# TextRecord or TokenizedRecord, which are left undeclared like every NamedTuple output (see
-# docs/design.md: Beam would give them a schema coder that cannot hold ``fields``).
-class ReadRecords(beam.PTransform):
-    """Reads every file matching ``file_pattern`` into records plus dead letters; returns
-    ``ReadResult(records, errors)``.
-
-    Args:
-      file_pattern: the files to read (a glob; any Beam file system; ``.gz``/``.bz2`` are
-        decompressed).
-      input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
-        are not records), "conll" (one token a line, an optional tag column is ignored) or
-        "conllu" (a sentence's id is its ``sent_id``).
-      text_field: the JSON Lines field that holds the text.
-      id_field: the JSON Lines field that holds the id, when present; the other fields pass
-        through to the output.
-      reshuffle: spread the records over the workers after reading (False where there is one).
-      split_bytes: text and JSON Lines files larger than this are read in byte ranges by
-        several workers (None: ``read_text_ranges.DEFAULT_SPLIT_BYTES``).
-    """
-
-    def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
-                 reshuffle=True, split_bytes=None):
-        super().__init__()
-        if input_format not in INPUT_FORMATS:
-            raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
-        self.file_pattern = file_pattern
-        self.input_format = input_format
-        self.text_field = text_field
-        self.id_field = id_field
-        self.reshuffle = reshuffle
-        self.split_bytes = split_bytes  # None: read_text_ranges.DEFAULT_SPLIT_BYTES
-
-    def expand(self, pbegin):
-        from beamtagger.transforms import read_text_ranges
-
-        streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
-        if self.input_format in read_text_ranges.SPLITTABLE_FORMATS and not streaming:
-            # Large uncompressed files in parallel byte ranges (read_text_ranges). Not in a
-            # streaming pipeline: Beam's streaming DirectRunner cannot expand a splittable DoFn.
-            read = (pbegin
-                    | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
-                    | "ReadRanges" >> beam.ParDo(read_text_ranges.ReadRecordsInRanges(
-                        self.input_format, self.text_field, self.id_field,
-                        self.split_bytes or read_text_ranges.DEFAULT_SPLIT_BYTES)
-                    ).with_outputs(ERRORS, main="records"))
-            return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
-                              if self.reshuffle else read.records, read[ERRORS])
-        read = (
-            pbegin
-            | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
-            | "OpenFiles" >> fileio.ReadMatches()
-            | "ReadLines" >> beam.ParDo(
-                _ReadFileRecords(self.input_format, self.text_field, self.id_field)
-            ).with_outputs(ERRORS, main="records"))
-        records = read.records
-        if self.reshuffle:
-            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
-        return ReadResult(records, read[ERRORS])
-
-
-class _ReadFileRecords(beam.DoFn):
-    def __init__(self, input_format, text_field, id_field):
-        self.input_format = input_format
-        self.text_field = text_field
-        self.id_field = id_field
-
-    def process(self, readable_file):
-        path = readable_file.metadata.path
-        lines = FileLines(path, lambda: readable_file.open(
-            compression_type=CompressionTypes.UNCOMPRESSED))
-        for item in read_file_records(lines, self.input_format, self.text_field, self.id_field):
-            counters.RECORDS_READ.inc()
-            if isinstance(item, DeadLetter):
-                counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, item)
-            else:
-                yield item
-
-
-class DamagedInput(Exception):
-    """A file that cannot be read to its end (corrupt or truncated compression, I/O error).
-
-    ``line``: the last complete line read before the damage (0: none); ``offset``: bytes of
-    (decompressed) text read up to there; ``pending``: the lines of the unfinished record
-    (CoNLL sentences span lines), filled in by the parser that was holding them.
-    """
-
-    def __init__(self, path, line, offset, reason):
-        super().__init__(reason)
-        self.path, self.line, self.offset, self.reason = path, line, offset, reason
-        self.pending = []
-
-    def dead_letter(self):
-        where = (f"after line {self.line:,} (byte {self.offset:,} of the text)" if self.line
-                 else "before its first line")
-        raw = "\n".join(raw_text(line) for _, line in self.pending)
-        return DeadLetter(f"{self.path}:{self.line + 1}",
-                          f"the file is damaged {where}: {self.reason}; records after this point "
-                          "were not read", raw, "read")
-
-
-# Compressions read with Python's own modules, which raise on a truncated or corrupt stream
-# (EOFError, BadGzipFile, zlib.error, OSError) where Beam's CompressedFile ends a truncated .gz
-# silently, with its half last line as a whole record.
-_DECOMPRESSORS = {".gz": gzip.GzipFile, ".gzip": gzip.GzipFile, ".bz2": bz2.BZ2File}
-
-
-class FileLines:
-    """``(line number, bytes)`` of one file; raises DamagedInput where it cannot go on.
-
-    A line cut by the damage is never returned: the decompressors raise before handing out
-    bytes that have no end-of-stream behind them.
-    """
-
-    def __init__(self, path, open_raw):
-        self.path = str(path)
-        self._open_raw = open_raw
-
-    def __iter__(self):
-        number, offset = 0, 0
-        try:
-            with self._open() as handle:
-                for raw in iter(handle.readline, b""):
-                    number += 1
-                    offset += len(raw)
-                    yield number, raw
-        except DamagedInput:
-            raise
-        except Exception as error:  # noqa: BLE001  (every decompressor and filesystem differs)
-            raise DamagedInput(self.path, number, offset,
-                               f"{type(error).__name__}: {error}") from None
-
-    def _open(self):
-        raw = self._open_raw()
-        decompressor = _DECOMPRESSORS.get(posixpath.splitext(self.path.lower())[1])
-        if decompressor is not None:
-            return _Closing(decompressor(fileobj=raw) if decompressor is gzip.GzipFile
-                            else decompressor(raw), raw)
-        if CompressionTypes.detect_compression_type(self.path) != CompressionTypes.UNCOMPRESSED:
-            raw.close()
-            from apache_beam.io.filesystems import FileSystems
-            return FileSystems.open(self.path, compression_type=CompressionTypes.AUTO)
-        return raw
-
-
-class _Closing:
-    """A decompressor that closes the raw file under it too."""
-
-    def __init__(self, stream, raw):
-        self._stream, self._raw = stream, raw
-
-    def __enter__(self):
-        return self._stream
-
-    def __exit__(self, *exc_info):
-        self._stream.close()
-        self._raw.close()
 
 
 def read_file_records(lines, input_format="text", text_field="text", id_field="id"):

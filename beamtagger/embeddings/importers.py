@@ -1,4 +1,4 @@
-"""Converts word-vector files into an embedding store directory (see ``embedding_store``).
+"""Converts word-vector files into an embedding store directory (the format is ``embeddings.store``'s).
 
 Sources: GloVe text (``word v1 ... vD`` per line, optionally after a ``count dim`` header
 line, plain or gzip/bz2/xz-compressed), fastText ``.vec`` / word2vec text (the same with the
@@ -35,7 +35,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 
 from beamtagger import __version__, atomic_dirs
-from beamtagger import embedding_store as store_format
+from beamtagger.embeddings import store as store_format
 from beamtagger.errors import BeamtaggerError, InputFormatError
 
 SOURCE_FORMATS = ("glove", "word2vec-bin", "fasttext-vec", "npy")

@@ -19,6 +19,11 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.transforms.core import RestrictionProvider
 
+from beamtagger.transforms import counters
+from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
+from beamtagger.transforms.records import ERRORS, DeadLetter
+
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable"]
 
 # Beam's own default for splitting text sources is 64 MiB bundles; a range much smaller than
@@ -38,7 +43,7 @@ def is_splittable(path, size, split_bytes):
 
 
 class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
-    """FileMetadata -> records and dead letters (``read_records.parse_records``) of every line
+    """FileMetadata -> records and dead letters (``record_parsers.parse_records``) of every line
     it claims; the DoFn is its own restriction provider (byte ranges of ``split_bytes``).
 
     Args:
@@ -59,16 +64,11 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         self.split_bytes = split_bytes
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
-        from beamtagger.transforms import counters
-        from beamtagger.transforms.read_records import (ERRORS, FileLines, parse_records,
-                                                        read_file_records)
-        from beamtagger.transforms.records import DeadLetter
-
         path = metadata.path
         if tracker.current_restriction() == _WHOLE:
             if not tracker.try_claim(-1):
                 return
-            # Whole files go through read_records' FileLines, which turns a damaged compressed
+            # Whole files go through FileLines, which turns a damaged compressed
             # stream into one dead letter instead of a silently cut last line.
             items = read_file_records(
                 FileLines(path, lambda: FileSystems.open(
@@ -125,5 +125,5 @@ def claimed_lines(path, tracker):
                 return
             start, position = position, position + len(raw)
             if start == 0 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]  # what read_records strips on line 1 of a whole file
+                raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw

@@ -2,15 +2,15 @@
 into the user's cache, and ``open_store``, the one way every command and worker opens a store
 ("None" meaning this default).
 
-Kept apart from ``embedding_store`` (the store format, which needs no importer) because setting
-the default up needs ``embedding_import``, which itself builds on ``embedding_store``.
+The top of the ``embeddings`` package: setting the default up needs ``importers``, which itself
+builds on ``store`` (the format, which needs neither).
 """
 import logging
 import os
 import pathlib
 
-from beamtagger.embedding_import import import_embeddings
-from beamtagger.embedding_store import MANIFEST_FILE, EmbeddingStore
+from beamtagger.embeddings.importers import import_embeddings
+from beamtagger.embeddings.store import MANIFEST_FILE, EmbeddingStore
 from beamtagger.errors import BeamtaggerError
 
 DEFAULT_STORE_NAME = "glove-6b-50d"

@@ -1,0 +1,15 @@
+"""ReadRecords and the layers under it; each module imports only those below it.
+
+=================  ===============================================================
+module             does
+=================  ===============================================================
+read_records       ReadRecords: file pattern -> records + dead letters (the PTransform)
+byte_ranges        large uncompressed files read in parallel byte ranges (a splittable DoFn)
+record_parsers     one file's lines -> records and dead letters, per input format (no Beam)
+file_lines         one file's numbered lines; damaged compression -> DamagedInput
+=================  ===============================================================
+"""
+from beamtagger.transforms.reading.read_records import ReadRecords, ReadResult
+from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS
+
+__all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult"]

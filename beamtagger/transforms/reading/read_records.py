@@ -1,0 +1,120 @@
+"""ReadRecords: files -> records, decoding each record on its own so one bad record costs itself.
+
+Files are matched and opened through Beam's FileSystems (``gs://`` works; ``.gz``/``.bz2`` are
+decompressed by extension) and read as bytes, line by line, keeping line numbers: a text
+record's id is "<file name>:<line>", and a dead letter names the file and line it came from.
+Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone surrogates), a
+missing or non-string text field and malformed CoNLL blocks go to the ``errors`` output (stage
+"decode"); everything else becomes a record, so ``records read == records + errors``. A file
+that breaks off (truncated or corrupt ``.gz``/``.bz2``) keeps the records before the break and
+adds one dead letter (stage "read") naming the line where it broke; the line or sentence cut
+there is in that dead letter, never tagged as if whole.
+
+Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
+after the read spreads the records (and all later work) over every worker. Text and JSON Lines
+files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
+and their records are located by byte offset (``byte_ranges``).
+"""
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.options.pipeline_options import StandardOptions
+
+from beamtagger.transforms import counters
+from beamtagger.transforms.reading import byte_ranges
+from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS, read_file_records
+from beamtagger.transforms.records import ERRORS, DeadLetter
+
+__all__ = ["ReadRecords", "ReadResult"]
+
+
+class ReadResult(NamedTuple):
+    """What ReadRecords returns.
+
+    Args:
+      records: TextRecord (text, jsonl) or TokenizedRecord (conll, conllu), one per record.
+      errors: DeadLetter, one per record that could not be decoded or read.
+    """
+    records: beam.PCollection
+    errors: beam.PCollection
+
+
+# Applied to the pipeline itself (PBegin), so there is no input type to declare; the output is
+# TextRecord or TokenizedRecord, which are left undeclared like every NamedTuple output (see
+# docs/design.md: Beam would give them a schema coder that cannot hold ``fields``).
+class ReadRecords(beam.PTransform):
+    """Reads every file matching ``file_pattern`` into records plus dead letters; returns
+    ``ReadResult(records, errors)``.
+
+    Args:
+      file_pattern: the files to read (a glob; any Beam file system; ``.gz``/``.bz2`` are
+        decompressed).
+      input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
+        are not records), "conll" (one token a line, an optional tag column is ignored) or
+        "conllu" (a sentence's id is its ``sent_id``).
+      text_field: the JSON Lines field that holds the text.
+      id_field: the JSON Lines field that holds the id, when present; the other fields pass
+        through to the output.
+      reshuffle: spread the records over the workers after reading (False where there is one).
+      split_bytes: text and JSON Lines files larger than this are read in byte ranges by
+        several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
+    """
+
+    def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
+                 reshuffle=True, split_bytes=None):
+        super().__init__()
+        if input_format not in INPUT_FORMATS:
+            raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+        self.file_pattern = file_pattern
+        self.input_format = input_format
+        self.text_field = text_field
+        self.id_field = id_field
+        self.reshuffle = reshuffle
+        self.split_bytes = split_bytes  # None: byte_ranges.DEFAULT_SPLIT_BYTES
+
+    def expand(self, pbegin):
+        streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
+        if self.input_format in byte_ranges.SPLITTABLE_FORMATS and not streaming:
+            # Large uncompressed files in parallel byte ranges (byte_ranges). Not in a
+            # streaming pipeline: Beam's streaming DirectRunner cannot expand a splittable DoFn.
+            read = (pbegin
+                    | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
+                    | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
+                        self.input_format, self.text_field, self.id_field,
+                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES)
+                    ).with_outputs(ERRORS, main="records"))
+            return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
+                              if self.reshuffle else read.records, read[ERRORS])
+        read = (
+            pbegin
+            | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
+            | "OpenFiles" >> fileio.ReadMatches()
+            | "ReadLines" >> beam.ParDo(
+                _ReadFileRecords(self.input_format, self.text_field, self.id_field)
+            ).with_outputs(ERRORS, main="records"))
+        records = read.records
+        if self.reshuffle:
+            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
+        return ReadResult(records, read[ERRORS])
+
+
+class _ReadFileRecords(beam.DoFn):
+    def __init__(self, input_format, text_field, id_field):
+        self.input_format = input_format
+        self.text_field = text_field
+        self.id_field = id_field
+
+    def process(self, readable_file):
+        path = readable_file.metadata.path
+        lines = FileLines(path, lambda: readable_file.open(
+            compression_type=CompressionTypes.UNCOMPRESSED))
+        for item in read_file_records(lines, self.input_format, self.text_field, self.id_field):
+            counters.RECORDS_READ.inc()
+            if isinstance(item, DeadLetter):
+                counters.DEAD_LETTERS.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, item)
+            else:
+                yield item
