@@ -218,7 +218,7 @@ def test_the_reading_package_modules_import_only_the_layers_below_them():
         tree = ast.parse((folder / f"{name}.py").read_text())
         imported = {node.module.rsplit(".", 1)[-1] for node in ast.walk(tree)
                     if isinstance(node, ast.ImportFrom) and node.module
-                    and node.module.startswith("beamtagger.transforms.reading")}
+                    and node.module.startswith("beamtagger.transforms.reading.")}
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                      and node.module == "beamtagger.transforms.reading" for alias in node.names}
         assert imported <= set(layers[:level]), (name, imported)
