@@ -205,19 +205,11 @@ class TokenFeaturizer:
 
     def extra_ids(self, tokens, in_vocab):
         """int32 (T,): special-token row, else a hashed OOV row for unknown words, else 0."""
-        in_vocab = np.asarray(in_vocab, dtype=bool)
-        if in_vocab.shape != (len(tokens),):
-            raise ValueError(f"in_vocab has shape {in_vocab.shape}, expected ({len(tokens)},)")
-        entries = [self._token_entry(token) for token in tokens]
-        special = np.fromiter((entry[0] for entry in entries), np.int32, len(entries))
-        oov_row = np.fromiter((entry[1] for entry in entries), np.int32, len(entries))
-        return np.where(special > 0, special, np.where(in_vocab, 0, oov_row)).astype(np.int32)
+        return self._extra_ids(self._entries(tokens), in_vocab)
 
     def feature_ids(self, tokens):
         """int32 (T, F): one id per feature column, never 0 for a real token."""
-        if not len(tokens):
-            return np.zeros((0, len(self.feature_columns)), dtype=np.int32)
-        return np.array([self._token_entry(token)[2] for token in tokens], dtype=np.int32)
+        return self._feature_ids(self._entries(tokens))
 
     @property
     def char_width(self):
@@ -227,17 +219,41 @@ class TokenFeaturizer:
 
     def char_ids(self, tokens):
         """int32 (T, C): character ids, 0 after the token's end (see module docstring)."""
+        return self._char_ids(self._entries(tokens))
+
+    def featurize(self, tokens, in_vocab, remember=True):
+        """The token-level model inputs of ``tokens``: {field name: (T, ...) array}.
+
+        ``remember=False`` leaves the per-token cache alone (``token_inputs.TokenInputs``
+        keeps its own tables and calls this only for tokens it has not seen).
+        """
+        entries = self._entries(tokens) if remember else [self._compute(t) for t in tokens]
+        return {"extra_ids": self._extra_ids(entries, in_vocab),
+                "feature_ids": self._feature_ids(entries), "char_ids": self._char_ids(entries)}
+
+    def _entries(self, tokens):
+        return [self._token_entry(token) for token in tokens]
+
+    @staticmethod
+    def _extra_ids(entries, in_vocab):
+        in_vocab = np.asarray(in_vocab, dtype=bool)
+        if in_vocab.shape != (len(entries),):
+            raise ValueError(f"in_vocab has shape {in_vocab.shape}, expected ({len(entries)},)")
+        special = np.fromiter((entry[0] for entry in entries), np.int32, len(entries))
+        oov_row = np.fromiter((entry[1] for entry in entries), np.int32, len(entries))
+        return np.where(special > 0, special, np.where(in_vocab, 0, oov_row)).astype(np.int32)
+
+    def _feature_ids(self, entries):
+        if not entries:
+            return np.zeros((0, len(self.feature_columns)), dtype=np.int32)
+        return np.array([entry[2] for entry in entries], dtype=np.int32)
+
+    def _char_ids(self, entries):
         width = self.char_width
         # One flat fromiter over the cached tuples: 2x faster than np.array of a tuple list.
-        flat = np.fromiter(itertools.chain.from_iterable(
-            self._token_entry(token)[3] for token in tokens), np.int32, len(tokens) * width)
-        return flat.reshape(len(tokens), width)
-
-    def featurize(self, tokens, in_vocab):
-        """The token-level model inputs of ``tokens``: {field name: (T, ...) array}."""
-        in_vocab = np.asarray(in_vocab, dtype=bool)
-        return {"extra_ids": self.extra_ids(tokens, in_vocab),
-                "feature_ids": self.feature_ids(tokens), "char_ids": self.char_ids(tokens)}
+        flat = np.fromiter(itertools.chain.from_iterable(entry[3] for entry in entries),
+                           np.int32, len(entries) * width)
+        return flat.reshape(len(entries), width)
 
     def _token_entry(self, token):
         entry = self._cache.get(token)

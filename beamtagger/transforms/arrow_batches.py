@@ -37,22 +37,29 @@ from beamtagger.model.model_inputs import FINGERPRINT_KEY, VECTOR_DTYPES, ModelI
 __all__ = ["ArrowRecordBatchCoder", "build_record_batch", "model_inputs"]
 
 
-def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None):
+def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None,
+                       token_inputs=None):
     """One RecordBatch for ``segments`` (a list of records.Segment); returns (batch, oov_count).
 
     The store lookup and the featurizer run once over all tokens of the batch (vectorised per
-    batch, not per token); ``ModelInputs.from_tokens`` pads them (the padding training uses).
-    ``fingerprint`` (the model's ``TaggerSpec.inputs_fingerprint``) goes into the schema
-    metadata, so the tag stage can refuse a batch built for another model.
+    batch, not per token), through ``token_inputs`` (a ``model.token_inputs.TokenInputs`` of
+    this store and featurizer, which remembers every token it has seen) when given;
+    ``ModelInputs.from_tokens`` pads them (the padding training uses). ``fingerprint`` (the
+    model's ``TaggerSpec.inputs_fingerprint``) goes into the schema metadata, so the tag stage
+    can refuse a batch built for another model.
     """
     if vector_dtype not in VECTOR_DTYPES:
         raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
     lengths = np.fromiter((len(s.tokens) for s in segments), dtype=np.int32, count=len(segments))
     flat_tokens = list(itertools.chain.from_iterable(s.tokens for s in segments))
-    rows = store.rows(flat_tokens)
-    in_vocab = rows >= 0
-    inputs = ModelInputs.from_tokens(lengths, rows, featurizer.featurize(flat_tokens, in_vocab),
-                                     store, vector_dtype)
+    if token_inputs is not None:
+        rows, token_arrays = token_inputs.lookup(flat_tokens)
+        in_vocab = rows >= 0
+    else:
+        rows = store.rows(flat_tokens)
+        in_vocab = rows >= 0
+        token_arrays = featurizer.featurize(flat_tokens, in_vocab)
+    inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
 
     list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
     whole = [s.num_chunks == 1 for s in segments]

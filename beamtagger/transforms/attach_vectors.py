@@ -13,6 +13,7 @@ import pyarrow as pa
 from apache_beam import typehints
 from apache_beam.utils import shared
 
+from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
@@ -86,23 +87,28 @@ class _AttachVectorsFn(beam.DoFn):
         spec.check_store(self._store, allow_other_fingerprint=self.allow_other_embeddings)
         self._featurizer = spec.featurizer
         self._fingerprint = spec.inputs_fingerprint
+        # One per DoFn instance (per worker thread): no lock on the hot path.
+        self._token_inputs = TokenInputs(self._store, self._featurizer)
 
     def process(self, segments):
         try:
             built = [build_record_batch(segments, self._store, self._featurizer,
-                                        self.vector_dtype, self._fingerprint)]
+                                        self.vector_dtype, self._fingerprint,
+                                        self._token_inputs)]
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
             good = []
             for segment in segments:
                 try:
                     build_record_batch([segment], self._store, self._featurizer,
-                                       self.vector_dtype, self._fingerprint)
+                                       self.vector_dtype, self._fingerprint,
+                                       self._token_inputs)
                     good.append(segment)
                 except Exception as error:  # noqa: BLE001
                     yield self._failed(segment, error)
             # The others still go to the model as one batch.
             built = [build_record_batch(good, self._store, self._featurizer,
-                                        self.vector_dtype, self._fingerprint)] if good else []
+                                        self.vector_dtype, self._fingerprint,
+                                        self._token_inputs)] if good else []
         for batch, oov in built:
             yield from self._count(batch, oov)
 
