@@ -15,13 +15,37 @@ def decode_batch(spec, probs, lengths):
     lengths = np.asarray(lengths).tolist()
     if not _is_plain_argmax_or_threshold(spec):
         return [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
+    paths, scores = _paths_and_scores(spec, probs)
+    labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
+    return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
+
+
+def decode_batch_flat(spec, probs, lengths):
+    """(label ids int32 (N,), scores (N,)) of all N real tokens of the batch, rows in order:
+    ``spec.decode`` of every row, concatenated; the ids index ``spec.labels``."""
+    probs = np.asarray(probs)
+    lengths = np.asarray(lengths)
+    if _is_plain_argmax_or_threshold(spec):
+        real = np.arange(probs.shape[1]) < lengths[:, None]
+        paths, scores = _paths_and_scores(spec, probs)
+        return paths[real].astype(np.int32), scores[real]
+    index = {label: i for i, label in enumerate(spec.labels)}
+    label_ids, scores = [], []
+    for b, n in enumerate(lengths.tolist()):
+        labels, row_scores = spec.decode(probs[b], n)
+        label_ids.extend(index[label] for label in labels)
+        scores.append(np.asarray(row_scores))
+    scores = np.concatenate(scores) if scores else np.zeros(0, np.float32)
+    return np.asarray(label_ids, dtype=np.int32), scores
+
+
+def _paths_and_scores(spec, probs):
     if spec.head == "sigmoid":
         paths = (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
     else:
         paths = probs.argmax(axis=-1)
     scores = np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
-    labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
-    return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
+    return paths, scores
 
 
 # The decoding options this module reproduces; any other (a sequence decoder added to

@@ -4,6 +4,9 @@
                  \\                      \\
                   dead letters ----------+--WriteDeadLetters--> PREFIX-errors-*.jsonl
 
+On bounded input the records travel in blocks (lists) and the tagged records in tagged batches
+(Arrow), so the runner's cost per element and the formatting are paid per batch, not per record.
+
 Every input record ends up in exactly one of the two outputs.
 """
 import dataclasses
@@ -44,9 +47,11 @@ class TagJob:
 
 
 def build_tag_pipeline(pipeline, job):
+    # Bounded runs carry blocks of records from the reader on (transforms/blocks.py).
+    blocks = job.max_buffering_secs is None
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
-        reshuffle=not runs_in_one_worker(pipeline.options))
+        reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
@@ -54,7 +59,7 @@ def build_tag_pipeline(pipeline, job):
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
-        tagger_threads=job.tagger_threads, runtime=job.runtime)
+        tagger_threads=job.tagger_threads, runtime=job.runtime, blocks=blocks)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)

@@ -1,8 +1,9 @@
-"""decode_batch: the same labels and scores as TaggerSpec.decode row by row, for every head."""
+"""decode_batch and decode_batch_flat: the same labels and scores as TaggerSpec.decode row by
+row, for every head."""
 import numpy as np
 import pytest
 
-from beamtagger.model.batch_decoding import decode_batch
+from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat
 from beamtagger.model.features import TokenFeaturizer
 from beamtagger.model.tagger_spec import TaggerSpec
 
@@ -31,6 +32,12 @@ def test_batch_decoding_equals_row_by_row(labels, head):
         assert list(labels_found) == list(labels_expected)
         assert scores_found.dtype == np.float32
         assert scores_found.tolist() == scores_expected.tolist()
+    label_ids, scores = decode_batch_flat(spec, probs, lengths)
+    expected = [spec.decode(probs[b], int(n)) for b, n in enumerate(lengths)]
+    assert [spec.labels[i] for i in label_ids] == [label for labels_expected, _ in expected
+                                                   for label in labels_expected]
+    assert label_ids.dtype == np.int32 and scores.dtype == np.float32
+    assert scores.tolist() == np.concatenate([s for _, s in expected]).tolist()
 
 
 def test_an_unknown_decoding_option_decodes_row_by_row():

@@ -314,3 +314,25 @@ def test_tokenize_many_is_lazy_and_matches_tokenize(tokenizer):
 def test_rejects_non_text(tokenizer):
     with pytest.raises(TypeError, match="expects str"):
         tokenizer.tokenize(b"bytes")
+
+
+SPACED_WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "U.S.", "...", "a.",
+                                         "don't", "n't", "3:15", "x", "👍🏽", "e-mail", "Inc."]),
+                        max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(any_text, tricky_text, any_with_surrogates,
+                 SPACED_WORDS.map(" ".join), SPACED_WORDS.map("\t".join),
+                 SPACED_WORDS.map(lambda words: " " + "  ".join(words))))
+def test_the_columns_are_the_tokens_seen_before_and_after_their_chunks(text):
+    tokens = Tokenizer().tokenize(text)
+    expected = tuple(zip(*tokens)) if tokens else ((), (), ())
+    tokenizer = Tokenizer()
+    for _ in range(2):   # first: chunks cut; second: chunks remembered (the fast path)
+        assert tokenizer.tokenize_columns(text) == expected
+
+
+def test_columns_reject_non_text(tokenizer):
+    with pytest.raises(TypeError, match="expects str"):
+        tokenizer.tokenize_columns(None)

@@ -16,6 +16,7 @@ from apache_beam.utils import shared
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
+from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
 
 __all__ = ["AttachResult", "AttachVectors"]
@@ -55,6 +56,11 @@ class AttachVectors(beam.PTransform):
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
         self._shared_store = shared.Shared()
+
+    def type_check_inputs(self, pvalueish):
+        # Batches of segments from BucketByLength(blocks=True) are Blocks (lists).
+        if pvalueish.element_type is not Block:
+            super().type_check_inputs(pvalueish)
 
     def expand(self, batches):
         out = batches | "LookUpVectors" >> beam.ParDo(_AttachVectorsFn(

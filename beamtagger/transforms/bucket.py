@@ -41,6 +41,7 @@ from apache_beam.transforms.userstate import TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import Segment
 
 __all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
@@ -96,11 +97,13 @@ class BucketByLength(beam.PTransform):
         seconds. None: bounded input, batches are collected within each bundle.
       max_buffered_tokens: bounded input: the tokens a bundle may hold before its fullest
         partial batch goes out (default 16 budgets).
+      blocks: internal (``TagText``'s bounded path): the input is blocks (lists) of Segments
+        (``transforms/blocks.py``); bounded input only.
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs: Optional[float] = None,
-                 max_buffered_tokens: Optional[int] = None):
+                 max_buffered_tokens: Optional[int] = None, blocks: bool = False):
         super().__init__()
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
@@ -113,12 +116,18 @@ class BucketByLength(beam.PTransform):
             raise ValueError(f"max_buffered_tokens ({self.max_buffered_tokens}) must be at least "
                              f"max_batch_tokens ({max_batch_tokens})")
         self.max_buffering_secs = max_buffering_secs
+        if blocks and max_buffering_secs is not None:
+            raise ValueError("blocks of segments are batched on bounded input only")
+        self.blocks = blocks
+        if blocks:
+            self.with_input_types(Block).with_output_types(Block)
 
     def expand(self, segments):
         if self.max_buffering_secs is None:
+            collect = (_CollectBatchesFromBlocksFn if self.blocks else _CollectBatchesInBundleFn)
             return segments | "CollectBatches" >> beam.ParDo(
-                _CollectBatchesInBundleFn(self.max_batch_tokens, self.max_buffered_tokens)
-            ).with_output_types(List[Any])
+                collect(self.max_batch_tokens, self.max_buffered_tokens)
+            ).with_output_types(Block if self.blocks else List[Any])
         return (
             segments
             | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
@@ -143,6 +152,8 @@ class _CollectBatchesInBundleFn(beam.DoFn):
     27.2 s, no bound 115 and 27.3 s.
     """
 
+    _new_batch = list
+
     def __init__(self, max_batch_tokens, max_buffered_tokens):
         self.max_batch_tokens = max_batch_tokens
         self.max_buffered_tokens = max_buffered_tokens
@@ -152,16 +163,26 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         self._buffered_tokens = 0
 
     def process(self, segment, window=beam.DoFn.WindowParam):
+        batch = self._add(segment, window)
+        if batch is not None:
+            yield batch
+
+    def _add(self, segment, window):
+        """Buffers the segment; returns a batch that is ready to go (a list, or a
+        WindowedValue for one that was waiting), or None."""
         length = bucket_length(len(segment.tokens))
         key = (window, length)
-        buffer = self._buffers.setdefault(key, [])
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            buffer = self._buffers[key] = self._new_batch()
         buffer.append(segment)
         self._buffered_tokens += length
         if len(buffer) >= max(1, self.max_batch_tokens // length):
-            yield self._take(key)
-        elif self._buffered_tokens > self.max_buffered_tokens:
+            return self._take(key)   # stamped like the element that filled it
+        if self._buffered_tokens > self.max_buffered_tokens:
             fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
-            yield _in_window(self._take(fullest), fullest[0])
+            return _in_window(self._take(fullest), fullest[0])
+        return None
 
     def finish_bundle(self):
         for window, length in list(self._buffers):
@@ -171,6 +192,18 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         batch = self._buffers.pop(key)
         self._buffered_tokens -= len(batch) * key[1]
         return batch
+
+
+class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
+    """The same, fed blocks of segments of one window each; the batches are Blocks."""
+    _new_batch = Block
+
+    def process(self, block, window=beam.DoFn.WindowParam):
+        add = self._add
+        for segment in block:
+            batch = add(segment, window)
+            if batch is not None:
+                yield batch
 
 
 def _in_window(batch, window):

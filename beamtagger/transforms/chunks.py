@@ -24,6 +24,7 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
 
 from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
+from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
 
@@ -100,17 +101,26 @@ class SplitIntoChunks(beam.PTransform):
     Args:
       chunk: records longer than this many tokens are cut into overlapping chunks of it.
       overlap: tokens shared by neighbouring chunks (``0 <= overlap < chunk``).
+      blocks: internal (``TagText``'s bounded path): the input and ``segments`` are blocks
+        (lists) of records and segments (``transforms/blocks.py``).
     """
 
-    def __init__(self, chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP):
+    def __init__(self, chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP,
+                 blocks: bool = False):
         super().__init__()
         check_chunk(chunk, overlap)
         self.chunk = chunk
         self.overlap = overlap
+        self.blocks = blocks
+        if blocks:
+            self.with_input_types(Block)
 
     def expand(self, records):
-        out = records | "Split" >> beam.ParDo(
-            _SplitFn(self.chunk, self.overlap)).with_outputs(LONG_RECORDS, EMPTY, main="segments")
+        split = beam.ParDo((_SplitBlocksFn if self.blocks else _SplitFn)(self.chunk,
+                                                                         self.overlap))
+        if self.blocks:
+            split = split.with_output_types(Block)
+        out = records | "Split" >> split.with_outputs(LONG_RECORDS, EMPTY, main="segments")
         return ChunkedRecords(out.segments, out[LONG_RECORDS], out[EMPTY])
 
 
@@ -120,25 +130,41 @@ class _SplitFn(beam.DoFn):
         self.overlap = overlap
 
     def process(self, record):
+        segments = []
+        others = self._split(record, segments)
+        return [*others, *segments]
+
+    def _split(self, record, segments):
+        """Appends the record's segments to ``segments``; returns its other outputs."""
         tokens = record.tokens
         if not tokens:
             counters.RECORDS_TAGGED.inc()
-            yield beam.pvalue.TaggedOutput(EMPTY, TaggedRecord(
-                record.id, (), (), (), (), (), record.source, record.fields))
-            return
+            return [beam.pvalue.TaggedOutput(EMPTY, TaggedRecord(
+                record.id, (), (), (), (), (), record.source, record.fields))]
         key = record.key
         if len(tokens) <= self.chunk:
-            yield Segment(key, tuple(tokens), record.id, tuple(record.starts),
-                          tuple(record.ends), record.fields, 0, 1, 0, len(tokens))
-            return
+            segments.append(Segment(key, tuple(tokens), record.id, tuple(record.starts),
+                                    tuple(record.ends), record.fields, 0, 1, 0, len(tokens)))
+            return ()
         spans = chunk_spans(len(tokens), self.chunk, self.overlap)
         counters.LONG_RECORDS.inc()
         counters.CHUNKS.inc(len(spans))
-        yield beam.pvalue.TaggedOutput(LONG_RECORDS, (key, record))
-        for k, span in enumerate(spans):
-            yield Segment(key, tuple(tokens[span.start:span.end]), chunk=k,
-                          num_chunks=len(spans), keep_start=span.keep_start - span.start,
-                          keep_end=span.keep_end - span.start)
+        segments.extend(Segment(key, tuple(tokens[span.start:span.end]), chunk=k,
+                                num_chunks=len(spans), keep_start=span.keep_start - span.start,
+                                keep_end=span.keep_end - span.start)
+                        for k, span in enumerate(spans))
+        return [beam.pvalue.TaggedOutput(LONG_RECORDS, (key, record))]
+
+
+class _SplitBlocksFn(_SplitFn):
+    """A block of TokenizedRecords -> one block of Segments; long and empty records one by one."""
+
+    def process(self, block):
+        segments = Block()
+        for record in block:
+            yield from self._split(record, segments)
+        if segments:
+            yield segments
 
 
 class StitchResult(NamedTuple):

@@ -21,17 +21,19 @@ from concurrent import futures
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
+import numpy as np
 import pyarrow as pa
 from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
-from beamtagger.model.batch_decoding import decode_batch
+from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
 from beamtagger.transforms.records import ChunkResult, DeadLetter, TaggedRecord, one_line
+from beamtagger.transforms.tagged_batches import tagged_batch
 
 __all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
 
@@ -59,23 +61,29 @@ class TagBatches(beam.PTransform):
       runtime: "tensorflow", or "numpy" to run the model's forward pass in NumPy without
         importing TensorFlow (``beamtagger.testing``'s choice): loads in a tenth of a second,
         a little slower per batch on a CPU, no GPU (``tagging_defaults.RUNTIMES``).
+      output_batches: internal (``beamtagger tag``): ``tagged`` holds one tagged batch
+        (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
+        TaggedRecord per record; ``WriteResults`` writes them column by column.
     """
 
     def __init__(self, model_dir: Optional[str] = None,
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
-                 runtime: str = RUNTIME):
+                 runtime: str = RUNTIME, *, output_batches: bool = False):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
         self.runtime = check_runtime(runtime)
+        self.output_batches = output_batches
         self._shared_runner = shared.Shared()
 
     def expand(self, batches):
-        out = batches | "RunTagger" >> beam.ParDo(_TagFn(
+        tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            self.threads, self.runtime)
-        ).with_input_types(pa.RecordBatch).with_outputs(CHUNKS, ERRORS, main="tagged")
+            self.threads, self.runtime, self.output_batches)).with_input_types(pa.RecordBatch)
+        if self.output_batches:
+            tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
+        out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 
@@ -163,13 +171,14 @@ class _TagFn(beam.DoFn):
     _AHEAD = 1
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
-                 runtime=RUNTIME):
+                 runtime=RUNTIME, output_batches=False):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
         self.launcher_pid = launcher_pid
         self.threads = threads
         self.runtime = runtime
+        self.output_batches = output_batches
 
     def setup(self):
         self._holder = self._shared_runner.acquire(
@@ -222,6 +231,11 @@ class _TagFn(beam.DoFn):
         counters.INFERENCE_REQUEST_BATCH_SIZE.update(in_flight.batch.num_rows)
         counters.INFERENCE_REQUEST_BATCH_TOKENS.update(int(lengths.sum()))
         counters.NUM_INFERENCES.inc(in_flight.batch.num_rows)
+        if self.progress_every_secs:
+            progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
+        if self.output_batches:
+            yield from self._emit_tagged_batch(runner, in_flight, inputs, probs)
+            return
         rows = _Rows(in_flight.batch)
         decoded = _decode_batch_or_none(runner.spec, probs, lengths)
         windows = (in_flight.window,)
@@ -244,11 +258,61 @@ class _TagFn(beam.DoFn):
                     tagged += 1
                     yield WindowedValue(output, in_flight.timestamp, windows)
         counters.RECORDS_TAGGED.inc(tagged)
-        if self.progress_every_secs:
-            progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
+
+    def _emit_tagged_batch(self, runner, in_flight, inputs, probs):
+        """The batch's whole records as one tagged batch; chunks of long records and records
+        that failed as in ``_emit``, one by one."""
+        batch, spec = in_flight.batch, runner.spec
+        windows = (in_flight.window,)
+        whole = batch.column("num_chunks").to_numpy() == 1
+        decoded = _decode_flat_or_none(spec, probs, inputs.lengths)
+        if decoded is not None and whole.all():
+            counters.RECORDS_TAGGED.inc(batch.num_rows)
+            yield WindowedValue(tagged_batch(batch, *decoded, spec.labels), in_flight.timestamp,
+                                windows)
+            return
+        # Row by row: a failed batch is retried record by record, chunk rows go to
+        # StitchChunks, and the records that are tagged still leave as one tagged batch.
+        rows = _Rows(batch)
+        lengths = inputs.lengths.tolist()
+        label_index = {label: i for i, label in enumerate(spec.labels)}
+        flat_starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        kept, label_ids, scores = [], [], []
+        for i, length in enumerate(lengths):
+            row_probs, error = None, ""
+            if probs is not None:
+                row_probs = probs[i]
+            else:
+                try:
+                    row_probs = runner.predict(inputs.rows(i, i + 1))[0]
+                except Exception as failure:  # noqa: BLE001
+                    error = f"tagger failed: {failure!r}"
+            row_decoded = None
+            if decoded is not None and whole[i]:
+                start, stop = flat_starts[i], flat_starts[i + 1]
+                row_decoded = ([spec.labels[j] for j in decoded[0][start:stop]],
+                               decoded[1][start:stop])
+            for output in self._emit(spec, rows, i, length, row_probs, error, row_decoded,
+                                     build_record=False):
+                if isinstance(output, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(
+                        output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
+                else:
+                    row_labels, row_scores = output
+                    kept.append(i)
+                    label_ids.extend(label_index[label] for label in row_labels)
+                    scores.append(np.asarray(row_scores))
+        if kept:
+            counters.RECORDS_TAGGED.inc(len(kept))
+            yield WindowedValue(
+                tagged_batch(batch.take(pa.array(kept, pa.int64())), label_ids,
+                             np.concatenate(scores), spec.labels),
+                in_flight.timestamp, windows)
 
     @staticmethod
-    def _emit(spec, rows, i, length, probs, error, decoded=None):
+    def _emit(spec, rows, i, length, probs, error, decoded=None, build_record=True):
+        """Row ``i``'s output: a ChunkResult, a DeadLetter, or its TaggedRecord (with
+        ``build_record=False``, its (labels, scores))."""
         key, num_chunks = rows.keys[i], rows.num_chunks[i]
         if num_chunks > 1:
             chunk = rows.chunks[i]
@@ -269,6 +333,9 @@ class _TagFn(beam.DoFn):
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(key, error, " ".join(tokens), "tag"))
             return
+        if not build_record:
+            yield labels, scores
+            return
         fields = rows.fields[i]
         try:
             record = TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]),
@@ -287,6 +354,16 @@ def _timed(function, *args):
     started = time.perf_counter()
     result = function(*args)
     return result, int((time.perf_counter() - started) * 1e6)
+
+
+def _decode_flat_or_none(spec, probs, lengths):
+    """``decode_batch_flat``; None sends each record to ``spec.decode`` on its own."""
+    if probs is None:
+        return None
+    try:
+        return decode_batch_flat(spec, probs, lengths)
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _decode_batch_or_none(spec, probs, lengths):

@@ -4,6 +4,9 @@
       -> Tokenize -> SplitIntoChunks -> BucketByLength -> AttachVectors -> TagBatches
       -> (StitchChunks for long records) -> TaggedRecord, plus DeadLetters
 
+On bounded input the records travel from Tokenize to BucketByLength in blocks (lists of up to
+1,024 records, ``blocks.py``), so the runner's cost per element is paid per block.
+
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
 TagBatches carries the resource hint: Dataflow right fitting runs it on GPU workers, and the
@@ -15,6 +18,7 @@ import apache_beam as beam
 
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
+from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tokenize import Tokenize
@@ -85,18 +89,31 @@ class TagText(beam.PTransform):
         parts, errors = self._tag_in_parts(records)
         return TagTextResult(parts | "AllTagged" >> beam.Flatten(), errors)
 
-    def _tag_in_parts(self, records):
-        """((whole records, stitched long records, empty records), dead letters)."""
-        tokenized = records | "Tokenize" >> Tokenize()
+    def _tag_in_parts(self, records, blocks_given=False, output_batches=False):
+        """((whole records, stitched long records, empty records), dead letters).
+
+        Bounded input goes through the stages in blocks of records (``blocks.py``: the
+        runner's cost per element paid per block); ``blocks_given``: ``records`` already holds
+        blocks. Streaming keeps one element a record: each carries its own window and
+        timestamp through BucketByLength's trigger. ``output_batches``: whole records leave
+        as tagged batches (``TagBatches(output_batches=True)``).
+        """
+        blocks = self.max_buffering_secs is None
+        if blocks and not blocks_given:
+            records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
+        elif blocks_given and not blocks:
+            raise ValueError("blocks of records are tagged on bounded input only")
+        tokenized = records | "Tokenize" >> Tokenize(blocks=blocks)
         chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
-            self.chunk, self.overlap)
+            self.chunk, self.overlap, blocks=blocks)
         attached = (
             chunked.segments
-            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs)
+            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs,
+                                                 blocks=blocks)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
-                         self.runtime)
+                         self.runtime, output_batches=output_batches)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
@@ -117,9 +134,17 @@ class TagTextInParts(TagText):
     Beam's local runner copies every element of a multi-input Flatten through an encoded
     buffer into a stage of its own (fn_api_runner ``translations.sink_flattens``), so
     formatting and writing all records waited for the last batch (bench/throughput_bench.py
-    case D). Not part of the public API: TagText always returns one PCollection.
+    case D). On bounded input the whole records are tagged batches (``tagged_batches``),
+    which WriteResults formats column by column, and ``blocks=True`` takes blocks of records
+    from ``ReadRecords(blocks=True)``. Not part of the public API: TagText always returns one
+    PCollection of TaggedRecords.
     """
 
+    def __init__(self, *args, blocks=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.blocks = blocks
+
     def expand(self, records):
-        parts, errors = self._tag_in_parts(records)
+        parts, errors = self._tag_in_parts(records, blocks_given=self.blocks,
+                                           output_batches=self.max_buffering_secs is None)
         return TagTextResult(parts, errors)

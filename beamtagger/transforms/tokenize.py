@@ -8,6 +8,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from beamtagger.transforms import counters
+from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
 
 __all__ = ["Tokenize", "TokenizeResult"]
@@ -31,11 +32,21 @@ class TokenizeResult(NamedTuple):
 class Tokenize(beam.PTransform):
     """TextRecords are tokenized, TokenizedRecords pass through; returns
     ``TokenizeResult(records, errors)``. Takes no arguments: spaCy's English rules, with the
-    conventions of EWT and the Penn Treebank (``beamtagger.tokenizer``)."""
+    conventions of EWT and the Penn Treebank (``beamtagger.tokenizer``).
+
+    ``blocks=True`` (internal, ``TagText``'s bounded path): the input and ``records`` are
+    blocks (lists) of records (``transforms/blocks.py``).
+    """
+
+    def __init__(self, blocks=False):
+        super().__init__()
+        self.blocks = blocks
 
     def expand(self, records):
-        out = records | "Tokenize" >> beam.ParDo(_TokenizeFn()).with_outputs(
-            ERRORS, main="records")
+        tokenize = beam.ParDo(_TokenizeBlocksFn() if self.blocks else _TokenizeFn())
+        if self.blocks:
+            tokenize = tokenize.with_output_types(Block)
+        out = records | "Tokenize" >> tokenize.with_outputs(ERRORS, main="records")
         return TokenizeResult(out.records, out[ERRORS])
 
 
@@ -57,23 +68,43 @@ class _TokenizeFn(beam.DoFn):
             self._tokens = 0
 
     def process(self, record):
+        tokenized = self._tokenized(record)
+        if isinstance(tokenized, DeadLetter):
+            yield beam.pvalue.TaggedOutput(ERRORS, tokenized)
+        else:
+            yield tokenized
+
+    def _tokenized(self, record):
+        """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
         if isinstance(record, TokenizedRecord):
             self._tokens += len(record.tokens)
-            yield record
-            return
+            return record
         try:
             if not isinstance(record, TextRecord):
                 record = TextRecord(*record)
             if not isinstance(record.text, str):
                 raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
-            tokens = self._tokenizer.tokenize(record.text)
+            texts, starts, ends = self._tokenizer.tokenize_columns(record.text)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
             key = record.key if isinstance(record, TextRecord) else repr(record)[:200]
             text = record.text if isinstance(record, TextRecord) else repr(record)
-            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                str(key), one_line(f"tokenizer failed: {error!r}"), str(text), "tokenize"))
-            return
-        self._tokens += len(tokens)
-        texts, starts, ends = zip(*tokens) if tokens else ((), (), ())
-        yield TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
+            return DeadLetter(str(key), one_line(f"tokenizer failed: {error!r}"), str(text),
+                              "tokenize")
+        self._tokens += len(texts)
+        return TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
+
+
+class _TokenizeBlocksFn(_TokenizeFn):
+    """A block of records -> the block of their TokenizedRecords; dead letters one by one."""
+
+    def process(self, block):
+        tokenized = Block()
+        for record in block:
+            result = self._tokenized(record)
+            if isinstance(result, DeadLetter):
+                yield beam.pvalue.TaggedOutput(ERRORS, result)
+            else:
+                tokenized.append(result)
+        if tokenized:
+            yield tokenized

@@ -27,22 +27,15 @@ class WriteParts(beam.PTransform):
 
     Args:
       write: a configured Beam file-sink transform (``WriteToText(...)``,
-        ``WriteToParquet(...)``) with ``num_shards`` 0, whose sink is used.
-      convert: a DoFn that turns a part's elements into what the sink writes
-        (``WriteToParquet``'s row-dicts to Arrow tables), or None.
-      format_row: a function from an element to the row the sink writes, called inside the
-        per-bundle writer (one DoFn call a record fewer); not together with ``convert``.
+        ``WriteToParquetBatched(...)``) with ``num_shards`` 0, whose sink is used; the parts
+        hold what that sink writes.
     """
 
-    def __init__(self, write, convert=None, format_row=None):
+    def __init__(self, write):
         super().__init__()
         self.sink = write._sink  # noqa: SLF001  (Beam's sink transforms keep it there)
         if self.sink.num_shards:
             raise ValueError("WriteParts writes one file per bundle: num_shards must be 0")
-        if convert is not None and format_row is not None:
-            raise ValueError("give convert or format_row, not both")
-        self.convert = convert
-        self.format_row = format_row
 
     def expand(self, parts):
         if not all(part.is_bounded for part in parts):
@@ -56,14 +49,10 @@ class WriteParts(beam.PTransform):
             lambda _, sink: sink.initialize_write(), sink)
         written = []
         for i, part in enumerate(parts):
-            if self.convert is not None:
-                part = part | f"Convert{i}" >> beam.ParDo(self.convert)
             if part.windowing.windowfn != window.GlobalWindows():
                 part = part | f"GlobalWindow{i}" >> beam.WindowInto(window.GlobalWindows())
-            write_bundles = (iobase._WriteBundleDoFn(sink) if self.format_row is None  # noqa: SLF001
-                             else _FormatAndWriteBundleFn(sink, self.format_row))
-            written.append(
-                part | f"WriteBundles{i}" >> beam.ParDo(write_bundles, AsSingleton(init)))
+            written.append(part | f"WriteBundles{i}" >> beam.ParDo(
+                iobase._WriteBundleDoFn(sink), AsSingleton(init)))  # noqa: SLF001
         results = (tuple(written)
                    | "MergeFileNames" >> beam.Flatten()
                    | "Pair" >> beam.Map(lambda name: (None, name))
@@ -75,16 +64,3 @@ class WriteParts(beam.PTransform):
             iobase._finalize_write, sink, AsSingleton(init), AsIter(results),  # noqa: SLF001
             1, AsSingleton(pre_finalized)).with_output_types(str)
 
-
-class _FormatAndWriteBundleFn(iobase._WriteBundleDoFn):  # noqa: SLF001
-    """Beam's per-bundle writer with the formatting step inside it: one DoFn call a record
-    instead of two (a Map before the writer), and no window re-assignment for records already
-    in the global window. Measured side by side on case G, 1M tokens (bench/throughput_bench.py,
-    two rounds): 9.03 and 9.10 CPU-seconds before, 8.55 and 8.37 after, about 0.6 µs a token."""
-
-    def __init__(self, sink, format_row):
-        super().__init__(sink)
-        self.format_row = format_row
-
-    def process(self, element, init_result):
-        return super().process(self.format_row(element), init_result)

@@ -25,6 +25,8 @@ from typing import NamedTuple
 import apache_beam as beam
 import orjson
 import pyarrow as pa
+from apache_beam.io.parquetio import _RowDictionariesToArrowTable
+from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, one_line, utf8_safe
@@ -55,14 +57,17 @@ class WrittenResults(NamedTuple):
     errors: beam.PCollection
 
 
-# The hint applies to each PCollection of a tuple input too (Beam checks every one against it).
+# The hint applies to each PCollection of a tuple input too (Beam checks every one against it,
+# except the tagged batches: see type_check_inputs).
 @beam.typehints.with_input_types(TaggedRecord)
 class WriteResults(beam.PTransform):
     """Writes TaggedRecords as ``output_format`` under ``output_prefix``; returns
     ``WrittenResults(files, errors)``.
 
     Takes one PCollection, or several (a tuple, as ``tag_text.TagTextInParts`` gives): each
-    is formatted where it is produced and only the formatted rows are merged for the sink.
+    is formatted where it is produced and only the formatted rows are merged for the sink. A
+    PCollection typed ``pa.RecordBatch`` holds tagged batches (``tagged_batches``, from
+    ``TagBatches(output_batches=True)``), formatted column by column into the same files.
 
     Args:
       output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
@@ -79,38 +84,70 @@ class WriteResults(beam.PTransform):
         self.output_format = output_format
         self.num_shards = num_shards
 
+    def type_check_inputs(self, pvalueish):
+        # A Union[TaggedRecord, pa.RecordBatch] hint would make Beam build a union schema of
+        # the NamedTuple, which cannot describe its free-form ``fields``.
+        parts = (pvalueish,) if isinstance(pvalueish, beam.PCollection) else tuple(pvalueish)
+        for part in parts:
+            if not _holds_tagged_batches(part):
+                super().type_check_inputs(part)
+
     def expand(self, tagged):
-        format_record = {"jsonl": to_json_line, "conll": to_conll_block,
-                         "parquet": to_parquet_row}[self.output_format]
         parts = [tagged] if isinstance(tagged, beam.PCollection) else list(tagged)
-        formatted = [part | (f"Format{i}" if len(parts) > 1 else "Format") >> beam.ParDo(
-            _FormatFn(format_record)).with_outputs(ERRORS, main="rows")
-            for i, part in enumerate(parts)]
+        formatted = []
+        for i, part in enumerate(parts):
+            suffix = str(i) if len(parts) > 1 else ""
+            formatted.append(part | f"Format{suffix}" >> beam.ParDo(
+                _FormatBatchesFn(self.output_format) if _holds_tagged_batches(part)
+                else _FormatFn(self.output_format)).with_outputs(ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
             errors = formatted[0][ERRORS]
         else:
             errors = tuple(out[ERRORS] for out in formatted) | "MergeErrors" >> beam.Flatten()
+        suffix = SUFFIXES[self.output_format]
+        if self.output_format == "parquet":
+            rows = [part if _holds_tagged_batches(tagged_part) else
+                    part | f"RowsToTables{i}" >> beam.ParDo(_RowDictionariesToArrowTable(
+                        RESULT_SCHEMA, *PARQUET_BUFFERS))
+                    for i, (part, tagged_part) in enumerate(zip(rows, parts))]
+            write = beam.io.WriteToParquetBatched(self.output_prefix, RESULT_SCHEMA,
+                                                  file_name_suffix=suffix,
+                                                  num_shards=self.num_shards)
+        else:
+            write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
+                                        num_shards=self.num_shards)
         if len(parts) > 1 and not self.num_shards and all(part.is_bounded for part in parts):
             # Written where each part is produced (write_parts: no buffer of every output row
             # on the local runner); only the file names are merged.
-            return WrittenResults(
-                _write_parts(rows, self.output_prefix, self.output_format), errors)
+            from beamtagger.transforms.write_parts import WriteParts
+
+            return WrittenResults(tuple(rows) | f"Write{self._sink_name()}" >> WriteParts(write),
+                                  errors)
         rows = rows[0] if len(rows) == 1 else tuple(rows) | "Merge" >> beam.Flatten()
-        suffix = SUFFIXES[self.output_format]
-        if self.output_format == "parquet":
-            files = rows | "WriteParquet" >> beam.io.WriteToParquet(
-                self.output_prefix, RESULT_SCHEMA, file_name_suffix=suffix,
-                num_shards=self.num_shards)
-        else:
-            files = rows | "WriteText" >> beam.io.WriteToText(
-                self.output_prefix, file_name_suffix=suffix, num_shards=self.num_shards)
-        return WrittenResults(files, errors)
+        return WrittenResults(rows | f"Write{self._sink_name()}" >> write, errors)
+
+    def _sink_name(self):
+        return "Parquet" if self.output_format == "parquet" else "Text"
+
+
+# WriteToParquet's defaults: rows buffered into record batches of 1,000, tables of 64 MiB.
+PARQUET_BUFFERS = (64 * 1024 * 1024, 1000)
+
+
+def _holds_tagged_batches(part):
+    return part.element_type == pa.RecordBatch
 
 
 class _FormatFn(beam.DoFn):
-    def __init__(self, format_record):
-        self.format_record = format_record
+    """TaggedRecord -> what the sink writes (a line, a CoNLL block, a Parquet row dict)."""
+
+    def __init__(self, output_format):
+        self.output_format = output_format
+
+    def setup(self):
+        self.format_record = {"jsonl": to_json_line, "conll": to_conll_block,
+                              "parquet": to_parquet_row}[self.output_format]
 
     def process(self, record):
         try:
@@ -124,19 +161,48 @@ class _FormatFn(beam.DoFn):
                 " ".join(map(str, getattr(record, "tokens", ()))), "format"))
 
 
-def _write_parts(rows, output_prefix, output_format):
-    from apache_beam.io.parquetio import _RowDictionariesToArrowTable
+class _FormatBatchesFn(_FormatFn):
+    """Tagged batch -> the text of all its records (JSON Lines, CoNLL: one element, so the
+    sink writes it in one call) or one Parquet table of them (buffered into row groups of
+    ``PARQUET_BUFFERS[0]`` bytes, as WriteToParquet buffers rows). Records the columns do not
+    reproduce, and every record of a batch the columns fail on, take ``_FormatFn``'s path."""
 
-    from beamtagger.transforms.write_parts import WriteParts
+    def start_bundle(self):
+        self._tables, self._table_bytes = {}, {}
 
-    suffix = SUFFIXES[output_format]
-    if output_format == "parquet":
-        write = beam.io.WriteToParquet(output_prefix, RESULT_SCHEMA, file_name_suffix=suffix)
-        convert = _RowDictionariesToArrowTable(RESULT_SCHEMA, write._row_group_buffer_size,
-                                               write._record_batch_size)
-        return tuple(rows) | "WriteParquet" >> WriteParts(write, convert)
-    write = beam.io.WriteToText(output_prefix, file_name_suffix=suffix)
-    return tuple(rows) | "WriteText" >> WriteParts(write)
+    def process(self, tagged, window=beam.DoFn.WindowParam):
+        from beamtagger.transforms import tagged_batches
+
+        try:
+            if self.output_format == "parquet":
+                table = tagged_batches.parquet_table(tagged)
+                left_out = []
+            else:
+                text, left_out = (tagged_batches.json_lines_text if self.output_format == "jsonl"
+                                  else tagged_batches.conll_text)(tagged)
+        except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
+            table, text, left_out = None, "", list(range(tagged.num_rows))
+        for record in tagged_batches.tagged_records(tagged, left_out) if left_out else ():
+            yield from super().process(record)
+        if self.output_format != "parquet":
+            if text:
+                yield text
+        elif table is not None and table.num_rows:
+            yield from self._buffered(table, window)
+
+    def _buffered(self, table, window):
+        self._tables.setdefault(window, []).append(table)
+        self._table_bytes[window] = self._table_bytes.get(window, 0) + table.nbytes
+        if self._table_bytes[window] >= PARQUET_BUFFERS[0]:
+            yield self._take(window)
+
+    def _take(self, window):
+        del self._table_bytes[window]
+        return pa.concat_tables(self._tables.pop(window))
+
+    def finish_bundle(self):
+        for window in list(self._tables):
+            yield WindowedValue(self._take(window), window.max_timestamp(), (window,))
 
 
 def to_json_line(record):

@@ -15,18 +15,18 @@ after the read spreads the records (and all later work) over every worker. Text 
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
 and their records are located by byte offset (``byte_ranges``).
 """
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.options.pipeline_options import StandardOptions
 
-from beamtagger.transforms import counters
+from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges
 from beamtagger.transforms.reading.file_lines import FileLines
 from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS, read_file_records
-from beamtagger.transforms.records import ERRORS, DeadLetter
+from beamtagger.transforms.records import ERRORS
 
 __all__ = ["ReadRecords", "ReadResult"]
 
@@ -61,10 +61,12 @@ class ReadRecords(beam.PTransform):
       reshuffle: spread the records over the workers after reading (False where there is one).
       split_bytes: text and JSON Lines files larger than this are read in byte ranges by
         several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
+      blocks: ``records`` holds lists of records (``blocks.in_blocks``) instead of single
+        records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
     """
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
-                 reshuffle=True, split_bytes=None):
+                 reshuffle=True, split_bytes=None, blocks=False):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
@@ -74,6 +76,7 @@ class ReadRecords(beam.PTransform):
         self.id_field = id_field
         self.reshuffle = reshuffle
         self.split_bytes = split_bytes  # None: byte_ranges.DEFAULT_SPLIT_BYTES
+        self.blocks = blocks
 
     def expand(self, pbegin):
         streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
@@ -84,8 +87,8 @@ class ReadRecords(beam.PTransform):
                     | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                     | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
                         self.input_format, self.text_field, self.id_field,
-                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES)
-                    ).with_outputs(ERRORS, main="records"))
+                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks)
+                    ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
         read = (
@@ -93,28 +96,31 @@ class ReadRecords(beam.PTransform):
             | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
             | "OpenFiles" >> fileio.ReadMatches()
             | "ReadLines" >> beam.ParDo(
-                _ReadFileRecords(self.input_format, self.text_field, self.id_field)
-            ).with_outputs(ERRORS, main="records"))
+                _ReadFileRecords(self.input_format, self.text_field, self.id_field,
+                                 self.blocks)
+            ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
             records = records | "SpreadOverWorkers" >> beam.Reshuffle()
         return ReadResult(records, read[ERRORS])
 
 
+    def _record_type(self):
+        # Records stay undeclared (see above); blocks are Blocks, carried by BlockCoder.
+        return Block if self.blocks else Any
+
+
 class _ReadFileRecords(beam.DoFn):
-    def __init__(self, input_format, text_field, id_field):
+    def __init__(self, input_format, text_field, id_field, blocks=False):
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
+        self.blocks = blocks
 
     def process(self, readable_file):
         path = readable_file.metadata.path
         lines = FileLines(path, lambda: readable_file.open(
             compression_type=CompressionTypes.UNCOMPRESSED))
-        for item in read_file_records(lines, self.input_format, self.text_field, self.id_field):
-            counters.RECORDS_READ.inc()
-            if isinstance(item, DeadLetter):
-                counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, item)
-            else:
-                yield item
+        items = read_file_records(lines, self.input_format, self.text_field, self.id_field)
+        yield from reader_outputs(items, self.blocks)
+

@@ -1,0 +1,130 @@
+"""Tagged batches: the columns give the files the per-record formatters give, byte for byte."""
+import json
+
+import numpy as np
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from beamtagger.transforms import tagged_batches
+from beamtagger.transforms.records import TaggedRecord
+from beamtagger.transforms.write_results import (RESULT_SCHEMA, to_conll_block, to_json_line,
+                                                 to_parquet_row)
+
+LABELS = ("NOUN", "VERB", 'odd "label"\\', "PUNCT")
+# Exact ties of round(p, 4) (k + 0.5) / 10^4 that float32 can hold, the ends of [0, 1], values
+# just outside it, and NaN: the score texts the table must get right or leave out.
+SCORES = st.one_of(
+    st.floats(0, 1, width=32),
+    st.sampled_from([0.0, 1.0, 0.00005, 0.12345, 0.5, 0.99995, 1.0000001, -0.0, 1.5,
+                     float("nan"), 0.03125, 0.96875]))
+TOKEN = st.one_of(st.sampled_from(["the", "Cat", '"', "\\", 'a"b\\c', "naïve", "日本", "👍🏽",
+                                   "x\x7f", "\u2028", "tab\there", "nul\x00"]),
+                  st.text(min_size=1, max_size=8))
+FIELDS = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+    "lang": st.text(max_size=5), "id": st.integers(), "tokens": st.lists(st.integers(), max_size=2),
+    "input_id": st.just("taken"), "big": st.just(2 ** 70), "nan": st.just(float("nan")),
+    "nested": st.dictionaries(st.text(max_size=3), st.floats(allow_nan=True), max_size=2)}))
+RECORD = st.tuples(st.text(max_size=10), st.lists(st.tuples(TOKEN, SCORES,
+                                                            st.integers(0, len(LABELS) - 1)),
+                                                  min_size=1, max_size=6), FIELDS)
+
+
+def batch_of(records):
+    """(tagged batch, TaggedRecords) of ``records`` [(id, [(token, score, label id)], fields)]."""
+    columns = {"key": [], "id": [], "tokens": [], "starts": [], "ends": [], "fields": []}
+    label_ids, scores, expected = [], [], []
+    for number, (record_id, tokens, fields) in enumerate(records):
+        texts = [token for token, _, _ in tokens]
+        starts = list(range(0, 3 * len(texts), 3))
+        ends = [start + len(text) for start, text in zip(starts, texts)]
+        columns["key"].append(f"file:{number}")
+        columns["id"].append(record_id)
+        columns["tokens"].append(texts)
+        columns["starts"].append(starts)
+        columns["ends"].append(ends)
+        columns["fields"].append(json.dumps(fields, ensure_ascii=False) if fields else None)
+        label_ids += [label for _, _, label in tokens]
+        scores += [score for _, score, _ in tokens]
+        row_scores = np.asarray([score for _, score, _ in tokens], np.float32)
+        expected.append(TaggedRecord(record_id, tuple(texts), tuple(starts), tuple(ends),
+                                     tuple(LABELS[label] for _, _, label in tokens),
+                                     tuple(row_scores.tolist()), f"file:{number}", fields or None))
+    batch = pa.RecordBatch.from_pydict({
+        "key": pa.array(columns["key"], pa.string()), "id": pa.array(columns["id"], pa.string()),
+        "tokens": pa.array(columns["tokens"], pa.list_(pa.string())),
+        "starts": pa.array(columns["starts"], pa.list_(pa.int32())),
+        "ends": pa.array(columns["ends"], pa.list_(pa.int32())),
+        "fields": pa.array(columns["fields"], pa.string())})
+    return (tagged_batches.tagged_batch(batch, label_ids, np.asarray(scores, np.float32),
+                                        LABELS), expected)
+
+
+def comparable(records):
+    """Records as text: NaN (in scores, in fields) is equal to NaN there."""
+    return [repr(record) for record in records]
+
+
+def lines_of(tagged, formatter, column_text):
+    """Every output element: the batch's text (split into records) and the rows left out of
+    it, each through the per-record formatter, in row order."""
+    text, left_out = column_text(tagged)
+    found = text.split(formatter.separator) if text else []
+    records = tagged_batches.tagged_records(tagged, left_out) if left_out else []
+    return found, [formatter(record) for record in records], left_out
+
+
+def jsonl(record):
+    return to_json_line(record)
+
+
+jsonl.separator = "\n"
+
+
+def conll(record):
+    return to_conll_block(record)
+
+
+conll.separator = "\n\n"
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, min_size=1, max_size=8))
+def test_json_lines_and_conll_are_the_per_record_texts(records):
+    tagged, expected = batch_of(records)
+    assert comparable(tagged_batches.tagged_records(tagged)) == comparable(expected)
+    for formatter, column_text in ((jsonl, tagged_batches.json_lines_text),
+                                   (conll, tagged_batches.conll_text)):
+        found, left_out_texts, left_out = lines_of(tagged, formatter, column_text)
+        kept = [formatter(record) for row, record in enumerate(expected) if row not in left_out]
+        if formatter is conll:  # blocks end in "\n" inside the joined text, not the last one
+            kept = [block.rstrip("\n") for block in kept]
+            found = [block.rstrip("\n") for block in found]
+        assert found == kept
+        assert left_out_texts == [formatter(expected[row]) for row in left_out]
+
+
+def test_plain_records_are_never_left_out_and_quotes_stay_in_the_columns():
+    tagged, expected = batch_of([("a", [("He", 0.5, 0), ('"', 0.99995, 3), ("\\", 1.0, 1)], None),
+                                 ("b", [("x", 0.12345, 2)], {"lang": "en", "id": 5})])
+    text, left_out = tagged_batches.json_lines_text(tagged)
+    assert left_out == []
+    assert text.split("\n") == [to_json_line(record) for record in expected]
+
+
+def test_records_with_what_the_columns_do_not_reproduce_are_left_out():
+    tagged, _ = batch_of([("ctl", [("a\x01", 0.5, 0)], None), ("nan", [("b", float("nan"), 0)], None),
+                          ("big", [("c", 0.5, 0)], {"n": 2 ** 70}), ("ok", [("d", 0.5, 0)], None)])
+    text, left_out = tagged_batches.json_lines_text(tagged)
+    assert left_out == [0, 1, 2] and json.loads(text)["id"] == "ok"
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, min_size=1, max_size=8))
+def test_the_parquet_table_holds_the_per_record_rows(records):
+    tagged, expected = batch_of(records)
+    rows = [to_parquet_row(record) for record in expected]
+    wanted = pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)
+    found = tagged_batches.parquet_table(tagged)
+    assert found.schema == RESULT_SCHEMA
+    assert repr(found.to_pylist()) == repr(wanted.to_pylist())   # NaN equal to NaN

@@ -1,0 +1,210 @@
+"""Tagged batches: the tag stage's results for whole records, one Arrow RecordBatch per model
+batch, and their output formats built column by column (no Python object per token).
+
+``beamtagger tag`` carries its results this way from the tag stage to the files
+(``TagBatches(output_batches=True)`` -> ``WriteResults``): building a ``TaggedRecord`` per
+record, a dict per token and a JSON text per record cost 1.4 core-microseconds a token of the 8
+the non-model stages cost before (bench/throughput_bench.py case G, issue 18). Here the JSON
+Lines, Parquet and CoNLL texts of a batch come out of a few ``pyarrow.compute`` calls over all
+its tokens, with Python work per record only for the record's id and pass-through fields.
+
+The files are the ones the per-record formatters (``write_results.to_json_line``,
+``to_parquet_row``, ``to_conll_block``) write, byte for byte for JSON Lines and CoNLL
+(transforms_tagged_batches_test.py); a record they write in a way the columns do not reproduce
+(a token that JSON escapes, a score outside [0, 1], pass-through fields orjson refuses) goes
+through those formatters instead.
+
+=============  ================================  ==========================================
+column         type                              what
+=============  ================================  ==========================================
+key, id        string                            record key (source) and id
+tokens         list<string>                      the record's tokens
+starts, ends   list<int32>                       character offsets
+fields         string                            pass-through fields as JSON, or null
+labels         list<dictionary<int32, string>>   one label a token (the model's label set)
+scores         list<float32>                     the chosen label's score (see the README)
+=============  ================================  ==========================================
+"""
+import functools
+import json
+import re
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from beamtagger.transforms.records import OUTPUT_KEYS, TaggedRecord
+
+__all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
+           "tagged_records"]
+
+RECORD_COLUMNS = ("key", "id", "tokens", "starts", "ends", "fields")
+SCORE_DIGITS = 4
+_SCALE = 10 ** SCORE_DIGITS
+# What orjson escapes in a string besides the quote and the backslash: control characters
+# (RE2 syntax).
+_CONTROL = r"[\x00-\x1f]"
+# write_results._LINE_UNSAFE: what CoNLL writes as an escape (line breaks, tab, separators).
+_CONLL_UNSAFE = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+
+
+@functools.lru_cache(maxsize=8)
+def _label_and_score_json(labels):
+    """',"label":<label>,"score":<score>' for every label and k in [0, 10^4], at label_id *
+    (10^4 + 1) + k: the end of a token's JSON object (without its "}").
+
+    The score's text is what orjson gives ``round(p, 4)`` for p in [0, 1]: k / 10^4 as the
+    nearest double. ``round`` rounds the exact binary value half to even, and a float32 times
+    10^4 is exact in a double (24 + 14 bits), so np.rint of that product finds the same k.
+    Built once per label set (18 labels: about 30 ms).
+    """
+    scores = [orjson.dumps(float(f"{k / _SCALE:.{SCORE_DIGITS}f}")).decode()
+              for k in range(_SCALE + 1)]
+    return pa.array([f',"label":{orjson.dumps(label).decode()},"score":{score}'
+                     for label in labels for score in scores], pa.string())
+
+
+def tagged_batch(batch, label_ids, scores, labels):
+    """The tagged batch of ``batch``'s rows (all whole records): ``label_ids`` (int, one per
+    token of the rows, in order) index ``labels``; ``scores`` one per token."""
+    lengths = pc.list_value_length(batch.column("tokens"))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
+    label_values = pa.DictionaryArray.from_arrays(
+        pa.array(np.asarray(label_ids, dtype=np.int32)), pa.array(list(labels), pa.string()))
+    score_values = np.asarray(scores)
+    if score_values.dtype != np.float64:
+        score_values = score_values.astype(np.float32)
+    columns = [batch.column(name) for name in RECORD_COLUMNS]
+    columns.append(pa.ListArray.from_arrays(offsets, label_values))
+    columns.append(pa.ListArray.from_arrays(offsets, pa.array(score_values)))
+    return pa.RecordBatch.from_arrays(columns, names=[*RECORD_COLUMNS, "labels", "scores"])
+
+
+def tagged_records(tagged, rows=None):
+    """The TaggedRecords of a tagged batch (of ``rows`` only, when given)."""
+    if rows is not None:
+        tagged = tagged.take(pa.array(rows, pa.int64()))
+    columns = {name: tagged.column(name).to_pylist() for name in tagged.schema.names}
+    return [TaggedRecord(id_, tuple(tokens), tuple(starts), tuple(ends), tuple(labels),
+                         tuple(scores), key, json.loads(fields) if fields else None)
+            for key, id_, tokens, starts, ends, fields, labels, scores in zip(
+                columns["key"], columns["id"], columns["tokens"], columns["starts"],
+                columns["ends"], columns["fields"], columns["labels"], columns["scores"])]
+
+
+class _Tokens:
+    """A tagged batch's token-level columns, flat, and each token's row."""
+
+    def __init__(self, tagged):
+        tokens = tagged.column("tokens")
+        self.lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
+        self.offsets = pa.array(np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int32)]),
+                                pa.int32())
+        self.texts = tokens.flatten()
+        self.starts = tagged.column("starts").flatten()
+        self.ends = tagged.column("ends").flatten()
+        labels = tagged.column("labels").flatten()
+        self.label_ids = labels.indices
+        self.label_names = labels.dictionary
+        self.scores = tagged.column("scores").flatten()
+        self.row = np.repeat(np.arange(tagged.num_rows), self.lengths)
+
+    def rows_where(self, token_mask):
+        return set(self.row[np.asarray(token_mask, dtype=bool)].tolist())
+
+    def per_record(self, token_strings, separator):
+        """One string a record: its tokens' strings joined by ``separator``."""
+        return pc.binary_join(pa.ListArray.from_arrays(self.offsets, token_strings), separator)
+
+
+def json_lines_text(tagged):
+    """(the JSON Lines of the batch's records as one string, newline-separated with no final
+    newline; the rows left out of it for ``to_json_line``).
+
+    A token's object is put together from three two-column joins (an Arrow join with constant
+    columns costs twice as much: 260 against 130 ns a token, measured on this machine), and
+    the record's objects with the text between two of them as separator.
+    """
+    tokens = _Tokens(tagged)
+    texts, left_out_tokens = tokens.texts, np.zeros(len(tokens.row), dtype=bool)
+    data = np.frombuffer(texts.buffers()[2] or b"", dtype=np.uint8)
+    if (data < 0x20).any():   # orjson writes \u00XX; such records take to_json_line
+        left_out_tokens |= pc.match_substring_regex(texts, _CONTROL).to_numpy(
+            zero_copy_only=False)
+    if ((data == 0x22) | (data == 0x5C)).any():
+        texts = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
+    scores = tokens.scores.to_numpy(zero_copy_only=False)
+    if scores.dtype == np.float32:
+        k = np.rint(scores.astype(np.float64) * _SCALE)
+        bad_score = ~((k >= 0) & (k <= _SCALE)) | np.signbit(scores)   # NaN, -0.0 too
+        left_out_tokens |= bad_score
+        k = np.where(bad_score, 0, k).astype(np.int64)
+    else:   # not the tag stage's float32 scores: round() on them is not reproduced here
+        left_out_tokens[:] = True
+        k = np.zeros(len(scores), dtype=np.int64)
+    left_out = tokens.rows_where(left_out_tokens)
+    label_and_score = _label_and_score_json(tuple(tokens.label_names.to_pylist())).take(
+        pa.array(tokens.label_ids.to_numpy(zero_copy_only=False).astype(np.int64)
+                 * (_SCALE + 1) + k))
+    # text","start":S  +  ,"end":  +  E,"label":L,"score":P
+    objects = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(texts, pc.cast(tokens.starts, pa.string()), '","start":'),
+        pc.binary_join_element_wise(pc.cast(tokens.ends, pa.string()), label_and_score, ""),
+        ',"end":')
+    joined = tokens.per_record(objects, '},{"text":"').to_pylist()
+    lines = []
+    for row, (record_id, fields, record_tokens) in enumerate(zip(
+            tagged.column("id").to_pylist(), tagged.column("fields").to_pylist(), joined)):
+        head = None if row in left_out else _json_head(record_id, fields)
+        if head is None:
+            left_out.add(row)
+            continue
+        lines.append(f'{head},"tokens":[{{"text":"{record_tokens}}}]}}')
+    return "\n".join(lines), sorted(left_out)
+
+
+def _json_head(record_id, fields_text):
+    """'{"id":...' and the pass-through fields, as orjson writes them at the start of
+    ``TaggedRecord.to_json_dict``; None where orjson refuses them."""
+    if not fields_text:
+        return '{"id":' + orjson.dumps(record_id).decode()
+    out = TaggedRecord(record_id, (), (), (), (), (), "", json.loads(fields_text)).to_json_dict()
+    del out["tokens"]
+    try:
+        return orjson.dumps(out).decode()[:-1]
+    except TypeError:
+        return None
+
+
+def parquet_table(tagged):
+    """The batch's records as a table of ``write_results.RESULT_SCHEMA``."""
+    from beamtagger.transforms.write_results import RESULT_SCHEMA, TOKEN_TYPE, fields_json
+
+    tokens = _Tokens(tagged)
+    struct = pa.StructArray.from_arrays(
+        [tokens.texts, tokens.starts, tokens.ends, tokens.label_names.take(tokens.label_ids),
+         pc.cast(tokens.scores, pa.float32())], fields=list(TOKEN_TYPE))
+    fields = [None if text is None else fields_json(json.loads(text))
+              for text in tagged.column("fields").to_pylist()]
+    return pa.Table.from_arrays(
+        [tagged.column("id"), pa.ListArray.from_arrays(tokens.offsets, struct),
+         pa.array(fields, pa.string())], schema=RESULT_SCHEMA)
+
+
+def conll_text(tagged):
+    """(the CoNLL blocks of the batch's records as one string, as ``to_conll_block`` writes
+    each, separated by the newline WriteToText puts after each; the rows left out of it)."""
+    from beamtagger.transforms.write_results import line_safe
+
+    tokens = _Tokens(tagged)
+    if any(re.search(_CONLL_UNSAFE, name) for name in tokens.label_names.to_pylist()):
+        return "", list(range(tagged.num_rows))
+    left_out = tokens.rows_where(pc.match_substring_regex(tokens.texts, _CONLL_UNSAFE)
+                                 .to_numpy(zero_copy_only=False))
+    lines = tokens.per_record(pc.binary_join_element_wise(
+        tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n").to_pylist()
+    blocks = [f"# id = {line_safe(record_id)}\n{record_lines}\n"
+              for row, (record_id, record_lines) in enumerate(
+                  zip(tagged.column("id").to_pylist(), lines)) if row not in left_out]
+    return "\n".join(blocks), sorted(left_out)
