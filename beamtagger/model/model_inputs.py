@@ -125,6 +125,15 @@ class ModelInputs:
         """
         lengths = np.asarray(lengths, dtype=np.int32)
         batch, width = len(lengths), int(lengths.max())
+        if int(lengths.min()) == width:
+            # No padding (every row of an exact-length bucket): the flat arrays reshaped.
+            arrays = {"lengths": lengths,
+                      "vectors": store.gather(rows, dtype=np.dtype(vector_dtype)).reshape(
+                          batch, width, -1)}
+            for field in TOKEN_FIELDS:
+                values = np.ascontiguousarray(token_arrays[field.name], dtype=field.dtype)
+                arrays[field.name] = values.reshape(batch, width, *values.shape[1:])
+            return cls(**arrays)
         starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)])
         # Token j of row b lands at flat position b * T + j.
         positions = (np.arange(int(lengths.sum()), dtype=np.int64)

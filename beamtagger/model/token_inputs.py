@@ -15,6 +15,8 @@ held, the next batch that brings new ones starts them afresh. The ids are exactl
 ``store.rows`` and ``featurizer.featurize`` (model_token_inputs_test.py holds them equal on
 random Unicode and all of EWT). NumPy only; the store is any object with ``rows(tokens)``.
 """
+from itertools import compress, repeat
+
 import numpy as np
 
 __all__ = ["DEFAULT_CAPACITY", "TokenInputs"]
@@ -63,18 +65,18 @@ class TokenInputs:
                                      "char_ids": self._char_ids[numbers]}
 
     def _numbers(self, tokens):
-        numbers = list(map(self._number.get, tokens))
-        if None in numbers:
-            new = list(dict.fromkeys(token for token, number in zip(tokens, numbers)
-                                     if number is None))
+        numbers = np.fromiter(map(self._number.get, tokens, repeat(-1)), np.intp, len(tokens))
+        missing = numbers < 0
+        if missing.any():
+            new = list(dict.fromkeys(compress(tokens, missing.tolist())))
             if len(self._number) + len(new) > self.capacity:
                 self._number.clear()
                 new = list(dict.fromkeys(tokens))
                 if len(new) > self.capacity:
                     return None
             self._add(new)
-            numbers = list(map(self._number.__getitem__, tokens))
-        return np.array(numbers, dtype=np.intp)
+            numbers = np.fromiter(map(self._number.__getitem__, tokens), np.intp, len(tokens))
+        return numbers
 
     def _add(self, new):
         rows = self.store.rows(new)

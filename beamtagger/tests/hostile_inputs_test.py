@@ -169,7 +169,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
     DirectRunner runs the stages in this process, so it sees the patches)."""
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.tokenizer import Tokenizer
-    from beamtagger.transforms import attach_vectors, write_results
+    from beamtagger.transforms import attach_vectors, tagged_batches, write_results
 
     def failing(real, poison, error):
         def wrapper(self_or_first, *args, **kwargs):
@@ -179,13 +179,24 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
             return real(self_or_first, *args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(Tokenizer, "tokenize", failing(Tokenizer.tokenize, "explode", ValueError))
+    monkeypatch.setattr(Tokenizer, "tokenize_columns", failing(Tokenizer.tokenize_columns,
+                                                               "explode", ValueError))
     monkeypatch.setattr(EmbeddingStore, "rows", failing(EmbeddingStore.rows, "unlookable",
                                                         KeyError))
     monkeypatch.setattr(attach_vectors, "build_record_batch", failing(
         attach_vectors.build_record_batch, "'poison'", RuntimeError))
     monkeypatch.setattr(write_results, "to_json_line", failing(
         write_results.to_json_line, "unformattable", TypeError))
+    # beamtagger tag formats whole batches by their columns; a batch that fails there goes
+    # record by record through to_json_line.
+    real_json_lines = tagged_batches.json_lines_text
+
+    def json_lines_failing_on_unformattable(tagged):
+        if "unformattable" in tagged.column("id").to_pylist():
+            raise TypeError("injected failure on a batch")
+        return real_json_lines(tagged)
+
+    monkeypatch.setattr(tagged_batches, "json_lines_text", json_lines_failing_on_unformattable)
     lines = [{"id": "good", "text": "a good record ."},
              {"id": "tokenize", "text": "explode here"},
              {"id": "lookup", "text": "an unlookable word"},
