@@ -9,13 +9,14 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 ``--project`` ...).
 """
 import contextlib
+import dataclasses
 import importlib.util
 import os
 import re
 import shutil
 import sys
 
-from beamtagger import tagging_defaults
+from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError
 
 ACCEPTS_PIPELINE_ARGS = True
@@ -71,10 +72,12 @@ def add_arguments(parser):
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
     parser.add_argument("--runtime", choices=tagging_defaults.RUNTIMES,
-                        default=tagging_defaults.RUNTIME,
-                        help="what runs the model: tensorflow (the default; GPUs) or numpy (no "
-                        "TensorFlow import: the tagger is ready in a tenth of a second instead "
-                        "of about 3, a little slower per batch; CPU only)")
+                        help="what runs the model: tensorflow (GPUs; every core on each batch) "
+                        "or numpy (no TensorFlow import: the tagger is ready in a tenth of a "
+                        "second instead of about 3, slower per batch; CPU only). Default: "
+                        "chosen from the input's size at launch (numpy up to "
+                        f"{runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of text, else "
+                        "tensorflow) and printed")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
@@ -104,6 +107,10 @@ def run(args):
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options))
     earlier = check_job(job, remote=remote, overwrite=args.overwrite)
+    if job.runtime is None:
+        choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
+        print(choice.announcement(), flush=True)
+        job = dataclasses.replace(job, runtime=choice.runtime)
     remove_earlier_outputs(job.output_prefix, earlier)
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
@@ -256,6 +263,34 @@ def check_job(job, remote=False, overwrite=False):
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     return _check_output(job.output_prefix, overwrite)
+
+
+def choose_runtime(job, remote=False, streaming=False):
+    """``runtime_choice.choose_runtime`` for this job: the input's size from its files'
+    metadata (any FileSystems path), the runtimes installed here (remote workers install
+    their own: all), and a GPU where ``--tagger-accelerator`` asks for one or this machine
+    shows one (local runs)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    size = None
+    if not streaming:
+        matched = FileSystems.match([job.input_pattern])[0].metadata_list
+        size = runtime_choice.input_text_bytes((m.path, m.size_in_bytes) for m in matched)
+    installed = (tagging_defaults.RUNTIMES if remote else
+                 [name for name in tagging_defaults.RUNTIMES
+                  if _installed(RUNTIME_MODULES.get(name, name))])
+    gpu = bool(job.accelerator) or (not remote and _local_gpu())
+    return runtime_choice.choose_runtime(size, installed, gpu)
+
+
+# The module each runtime cannot run without (tagging_defaults.RUNTIMES).
+RUNTIME_MODULES = {"tensorflow": "tensorflow", "numpy": "h5py", "jax": "jax"}
+
+
+def _local_gpu():
+    """Whether this machine shows an NVIDIA GPU, without importing a framework."""
+    return os.path.isdir("/proc/driver/nvidia/gpus") and bool(os.listdir(
+        "/proc/driver/nvidia/gpus"))
 
 
 def _installed(module):

@@ -43,7 +43,7 @@ class TagJob:
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
-    runtime: str = RUNTIME
+    runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
 
 
 def build_tag_pipeline(pipeline, job):

@@ -61,7 +61,7 @@ def test_every_bad_record_is_a_dead_letter_and_the_job_succeeds(tmp_path, upos_m
     prefix = str(tmp_path / "out" / "mixed")
     code, out, _ = tag(capsys, "--input", str(source), "--output", prefix, "--model",
                        str(upos_model), "--embeddings", subset_store, "--chunk", "7",
-                       "--overlap", "2")
+                       "--overlap", "2", "--runtime", "tensorflow")
     assert code == 0
     results = {row["id"]: row for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
     errors = {e["source"].rsplit(":", 1)[1]: e for e in read_jsonl(prefix + "-errors-*.jsonl")}
@@ -238,7 +238,7 @@ def test_same_labels_on_all_three_local_runners_and_equal_to_the_model(
         prefix = str(tmp_path / name / "dev")
         code, _, err = tag(capsys, "--input", dev, "--output", prefix, "--model", str(upos_model),
                            "--embeddings", subset_store, "--max-batch-tokens", "256",
-                           *runner_args)
+                           "--runtime", "tensorflow", *runner_args)
         assert code == 0, err
         labels = {row["id"]: [t["label"] for t in row["tokens"]]
                   for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
@@ -413,3 +413,10 @@ def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tin
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "TensorFlow is not installed" in refused.stderr and "--runtime numpy" in refused.stderr
     assert not list(tmp_path.glob("tf*"))
+    # Left to choose, the command takes the runtime that is installed, and says so.
+    chosen = subprocess.run([sys.executable, "-c", script.replace('"--runtime", "numpy", ', '')
+                             .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "auto")))],
+                            capture_output=True, text=True, timeout=300)
+    assert chosen.returncode == 0, chosen.stderr[-3000:]
+    assert re.search(r"^runtime +numpy  \(input of 737 bytes, at most", chosen.stdout, re.M), chosen.stdout
+    assert len(read_jsonl(str(tmp_path / "auto") + "-[0-9]*-of-*.jsonl")) == 12

@@ -1,0 +1,87 @@
+"""Which runtime runs the tagger when ``beamtagger tag`` is not told (``--runtime``).
+
+The NumPy runtime is ready in a tenth of a second; TensorFlow needs about three (its import,
+the model load and trace) but then computes a batch on every core while the Python stages run
+beside it. So a small input is done with NumPy before TensorFlow would even have loaded, and a
+large one is done sooner with TensorFlow. ``choose_runtime`` is that decision, a pure function
+of what the command line found at launch: the input's size, what is installed, whether a GPU is
+there. The crossover (``SMALL_INPUT_BYTES``) is measured by ``bench/startup_bench.py``
+(BENCHMARKS.md, "Which runtime for which input size").
+
+No Beam, NumPy or TensorFlow imports: the CLI calls it before anything heavy is loaded.
+"""
+from typing import Iterable, NamedTuple, Optional
+
+from beamtagger import tagging_defaults
+
+__all__ = ["COMPRESSED_TEXT_FACTOR", "RuntimeChoice", "SMALL_INPUT_BYTES", "choose_runtime",
+           "input_text_bytes"]
+
+# At most this many bytes of text (uncompressed) go to the small-input runtime. Measured with
+# the bundled model on the 2-core bench machine (bench/startup_bench.py, EWT train prefixes,
+# wall time of the whole command): NumPy is faster below about 1.3 MB and TensorFlow above.
+SMALL_INPUT_BYTES = 1 << 20
+# A compressed file counts as this many times its size. EWT train as text compresses 2.6x with
+# gzip and 3.3x with bzip2; JSON Lines compress more. Erring large sends a middling compressed
+# input to TensorFlow (at most its ~3 s start-up lost), erring small would send a large one to
+# the slower NumPy runtime for its whole length.
+COMPRESSED_TEXT_FACTOR = 4
+COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".lzma", ".xz")
+
+# Runtimes by role, in order of preference; each must be a name in tagging_defaults.RUNTIMES.
+SMALL_INPUT_RUNTIMES = ("numpy",)
+LARGE_INPUT_RUNTIMES = ("tensorflow", "numpy")
+# Preferred for large inputs where a GPU is visible (the JAX runtime, once it is registered).
+GPU_RUNTIMES = tuple(name for name in ("jax",) if name in tagging_defaults.RUNTIMES)
+
+
+class RuntimeChoice(NamedTuple):
+    runtime: str
+    reason: str
+
+    def announcement(self):
+        return f"runtime          {self.runtime}  ({self.reason}; --runtime sets it)"
+
+
+def input_text_bytes(files: Iterable) -> int:
+    """Bytes of text in ``files`` ((path, size in bytes) pairs, e.g. from FileSystems.match
+    metadata), compressed files counted ``COMPRESSED_TEXT_FACTOR`` times."""
+    total = 0
+    for path, size in files:
+        compressed = str(path).lower().endswith(COMPRESSED_SUFFIXES)
+        total += int(size or 0) * (COMPRESSED_TEXT_FACTOR if compressed else 1)
+    return total
+
+
+def choose_runtime(input_bytes: Optional[int], installed: Iterable[str], gpu: bool = False,
+                   small_input_bytes: int = SMALL_INPUT_BYTES) -> RuntimeChoice:
+    """The runtime for an input of ``input_bytes`` (None: unknown or unbounded, as in a
+    streaming job), among the ``installed`` runtimes; ``gpu``: a GPU is there for the tagger."""
+    installed = [name for name in tagging_defaults.RUNTIMES if name in set(installed)]
+    if not installed:
+        raise ValueError("no runtime is installed")
+    size = "of unknown size" if input_bytes is None else f"of {_megabytes(input_bytes)}"
+    small = input_bytes is not None and input_bytes <= small_input_bytes
+    if small:
+        for name in SMALL_INPUT_RUNTIMES:
+            if name in installed:
+                return RuntimeChoice(name, f"input {size}, at most {_megabytes(small_input_bytes)}: "
+                                           "done before TensorFlow would have loaded")
+    if gpu:
+        for name in GPU_RUNTIMES:
+            if name in installed:
+                return RuntimeChoice(name, f"input {size}, a GPU")
+    over = f", over {_megabytes(small_input_bytes)}" if input_bytes is not None else ""
+    for preference, name in enumerate(LARGE_INPUT_RUNTIMES):
+        if name in installed:
+            if preference:
+                return RuntimeChoice(name, f"input {size}; {LARGE_INPUT_RUNTIMES[0]} is not "
+                                           "installed")
+            return RuntimeChoice(name, f"input {size}{over if not small else ''}")
+    return RuntimeChoice(installed[0], f"input {size}; the only runtime installed")
+
+
+def _megabytes(size):
+    if size < 1000:
+        return f"{size} bytes"
+    return f"{size / 1e3:.0f} kB" if size < 1e6 else f"{size / 1e6:.1f} MB"

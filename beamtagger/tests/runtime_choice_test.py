@@ -1,0 +1,43 @@
+"""choose_runtime: NumPy for small inputs, TensorFlow (or a GPU runtime) for large ones."""
+import pytest
+
+from beamtagger import runtime_choice
+from beamtagger.runtime_choice import (COMPRESSED_TEXT_FACTOR, SMALL_INPUT_BYTES,
+                                       choose_runtime, input_text_bytes)
+
+BOTH = ("tensorflow", "numpy")
+
+
+@pytest.mark.parametrize("size,installed,expected", [
+    (0, BOTH, "numpy"),
+    (SMALL_INPUT_BYTES, BOTH, "numpy"),
+    (SMALL_INPUT_BYTES + 1, BOTH, "tensorflow"),
+    (None, BOTH, "tensorflow"),                    # unknown size: a streaming job
+    (10 ** 12, ("numpy",), "numpy"),               # TensorFlow not installed
+    (10, ("tensorflow",), "tensorflow"),           # NumPy's h5py not installed
+])
+def test_the_runtime_follows_the_input_size_among_those_installed(size, installed, expected):
+    choice = choose_runtime(size, installed)
+    assert choice.runtime == expected
+    assert choice.reason and "\n" not in choice.announcement()
+
+
+def test_the_reason_says_why():
+    assert "before TensorFlow would have loaded" in choose_runtime(100, BOTH).reason
+    assert "over" in choose_runtime(SMALL_INPUT_BYTES * 2, BOTH).reason
+    assert "tensorflow is not installed" in choose_runtime(SMALL_INPUT_BYTES * 2,
+                                                           ("numpy",)).reason
+    with pytest.raises(ValueError):
+        choose_runtime(100, ())
+
+
+def test_a_gpu_runtime_takes_large_inputs_where_a_gpu_is_there(monkeypatch):
+    monkeypatch.setattr(runtime_choice, "GPU_RUNTIMES", ("numpy",))   # stands in for "jax"
+    assert choose_runtime(SMALL_INPUT_BYTES * 2, BOTH, gpu=True).runtime == "numpy"
+    assert choose_runtime(SMALL_INPUT_BYTES * 2, BOTH, gpu=False).runtime == "tensorflow"
+    assert choose_runtime(100, BOTH, gpu=True).runtime == "numpy"
+
+
+def test_compressed_files_count_several_times_their_size():
+    assert input_text_bytes([("a.txt", 100), ("b.txt.gz", 100), ("c.JSONL.BZ2", 10),
+                             ("d", None)]) == 100 + COMPRESSED_TEXT_FACTOR * 110
