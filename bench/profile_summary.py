@@ -15,22 +15,24 @@ import sys
 
 # (category, substrings of a frame that put a sample there), innermost frame first.
 BEAMTAGGER_STAGES = [
-    ("model compute (TaggerRunner.predict)", ("model/inference.py",)),
+    ("model compute (TaggerRunner.predict)", ("model/inference.py", "numpy_inference.py")),
     # The bundle thread blocked on the tag stage's helper thread (or on the background load).
     ("waiting for the model", ("concurrent/futures/_base.py",)),
     ("import TensorFlow + load tagger (per worker)", ("configure_tensorflow", "_SharedRunner",
                                                       "TaggerRunner.load", "load_keras_model")),
     ("tokenize", ("tokenizer.py", "transforms/tokenize.py")),
     ("featurize (extra ids, feature ids)", ("model/features.py",)),
-    ("store lookup (rows, gather)", ("embedding_store.py",)),
+    ("store lookup (rows, gather)", ("embeddings/store.py",)),
+    ("per-token inputs table (TokenInputs)", ("model/token_inputs.py",)),
     ("build Arrow batches", ("arrow_batches.py", "attach_vectors.py")),
     ("bucket by length (stateful DoFn)", ("transforms/bucket.py",)),
     ("split/stitch chunks", ("transforms/chunks.py",)),
     ("decode labels (Viterbi/argmax)", ("tagger_spec.py", "viterbi.py", "batch_decoding.py")),
     ("tag stage: rows to records", ("transforms/tag.py",)),
     ("format + write output", ("write_results.py", "write_parts.py", "dead_letters.py",
-                               "records.py")),
-    ("read + decode input", ("read_records.py", "byte_ranges.py", "record_parsers.py", "file_lines.py")),
+                               "records.py", "tagged_batches.py")),
+    ("read + decode input", ("read_records.py", "byte_ranges.py", "record_parsers.py",
+                             "file_lines.py", "transforms/blocks.py")),
 ]
 BEAM_STAGES = [
     ("Beam state cache sizing (objsize)", ("objsize/", "statecache.py")),

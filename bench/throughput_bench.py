@@ -16,10 +16,19 @@ same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 G
   F  E with --tagger-threads 0: TensorFlow's default of one thread per core in each worker
      process, where E's default shares the cores out (not one of the issue's cases; it shows
      what oversubscription would cost E).
-  G  D with the model replaced by a no-op of the same output shape (bench_models.NoopTaggerRunner,
-     installed only in this benchmark's child process; TensorFlow is never imported): what the
-     non-model stages (read, tokenize, look up, featurize, Arrow, decode, format, write) cost per
-     token, in core-microseconds (issue 12's target: at most 5).
+  G  What the non-model stages (read, tokenize, look up, featurize, Arrow, decode, format,
+     write) cost per token, in core-microseconds, measured as issue 18 does: a thin model
+     trained by ``beamtagger train ... --units 2 --char-filters 2 --char-dim 2 --adversarial 0
+     --limit 300 --epochs 1`` (the default featurizer, character ids included, almost no
+     compute), ``beamtagger tag --runtime numpy --model THIN`` on EWT train as text x1 (205k
+     tokens) and x5 (1M), CPU seconds of the whole process (user + system, from its start), min
+     of 3 runs a size, the marginal between the sizes minus the thin model's own cost per token
+     (case M). Issue 18's target: at most 1.5.
+  M  The thin model alone: NumpyTaggerRunner.predict over x1's batches as the pipeline cuts
+     them (CPU seconds per token, best of 3 passes).
+  N  The figure before issue 18 (called G then): D with the model replaced by a no-op of the
+     same output shape (bench_models.NoopTaggerRunner; TensorFlow is never imported) and
+     ``TokenFeaturizer()``, which has no character ids; CPU of the timed section, 205k -> 1M.
   R  Beam RunInference + beamtagger's TaggerModelHandler (issue 11), DirectRunner, text files ->
      JSON Lines: D's model, store and input through RunInference instead of TagText.
 
@@ -45,7 +54,7 @@ import bench_common
 import bench_models
 import profile_summary
 
-CASES = "ABCDEFGR"
+CASES = "ABCDEFGMNR"
 CASE_NAMES = {
     "A": "Beam RunInference (default batching), TFModelHandlerNumpy, embedded table, padded "
          "to 128",
@@ -55,7 +64,9 @@ CASE_NAMES = {
     "E": "beamtagger tag, DirectRunner multi_processing, 2 workers",
     "F": "E with --tagger-threads 0 (TensorFlow's default: every core in each worker)",
     "R": "Beam RunInference + TaggerModelHandler, DirectRunner, text -> JSON Lines",
-    "G": "D with a no-op model of the same output shape (non-model stages only)",
+    "G": "beamtagger tag --runtime numpy with a thin trained model (default featurizer)",
+    "M": "the thin model of G alone (NumpyTaggerRunner.predict)",
+    "N": "D with a no-op model, featurizer without char ids (G before issue 18)",
 }
 PROFILE_RATE = 50  # py-spy samples per second
 # beamtagger.transforms.bucket.DEFAULT_MAX_BATCH_TOKENS, without importing Beam in the parent.
@@ -63,8 +74,14 @@ PIPELINE_MAX_BATCH_TOKENS = 16384
 TARGETS = {"D/A": 10, "D/C": 0.6, "padding efficiency (D)": 0.95, "E/D": 1.5}
 # Issue 12: D's marginal rate (the linear fit over D's sizes) against C at 1M tokens.
 MARGINAL_OVER_C_TARGET = 0.75
-# Issue 12: the non-model stages cost at most this many core-microseconds per token (case G).
-NON_MODEL_CORE_US_TARGET = 5.0
+# Issue 18: the non-model stages cost at most this many core-microseconds per token (case G;
+# issue 12's target for N was 5).
+NON_MODEL_CORE_US_TARGET = 1.5
+# G: passes over EWT train, one file each; min of G_RUNS runs a size.
+G_PASSES = {"x1": 1, "x5": 5}
+G_RUNS = 3
+THIN_MODEL_FLAGS = ("--units", "2", "--char-filters", "2", "--char-dim", "2", "--adversarial",
+                    "0", "--limit", "300", "--epochs", "1")
 
 
 # ---------------------------------------------------------------- children: one case each
@@ -219,6 +236,9 @@ def case_d(args, extra_options=()):
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
+    # --runtime: D compares against C, TensorFlow (left out, the CLI would choose by size).
+    if "--runtime" not in extra_options:
+        extra_options = ("--runtime", "tensorflow", *extra_options)
     argv = ["tag", "--input", args.input, "--output", args.output, "--model", args.model,
             "--embeddings", args.store, "--input-format", "text", "--output-format", "jsonl",
             *extra_options]
@@ -273,9 +293,46 @@ def case_r(args):
 
 
 def case_g(args):
+    """``beamtagger tag --runtime numpy`` with the thin model (the parent passes it as
+    --model); child_result's CPU seconds are the whole process's."""
+    return case_d(args, ("--runtime", "numpy"))
+
+
+def case_m(args):
+    """The thin model's own CPU per token: NumpyTaggerRunner.predict over the batches the
+    pipeline cuts from the input (bucket.length_batches), best of 3 passes."""
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model.model_inputs import ModelInputs
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.transforms.bucket import length_batches
+
+    store = EmbeddingStore.open(args.store)
+    runner = NumpyTaggerRunner.load(args.model)
+    runner.warm_up()
+    featurizer = runner.spec.featurizer
+    sentences = [tokens for tokens in _tokenized(bench_models.read_lines(args.input)) if tokens]
+    prepared = []
+    for indices in length_batches([len(s) for s in sentences], args.token_budget):
+        flat = [token for i in indices for token in sentences[i]]
+        rows = store.rows(flat)
+        prepared.append(ModelInputs.from_tokens([len(sentences[i]) for i in indices], rows,
+                                                featurizer.featurize(flat, rows >= 0), store))
+    best = None
+    for _ in range(3):
+        started = time.process_time()
+        for batch in prepared:
+            runner.predict(batch)
+        spent = time.process_time() - started
+        best = spent if best is None else min(best, spent)
+    tokens = sum(map(len, sentences))
+    return {"seconds": best, "cores": 1.0, "tokens": tokens, "sentences": len(sentences),
+            "slots": tokens, "batches": len(prepared), "model_cpu_seconds": best}
+
+
+def case_n(args):
     """D with ``TaggerRunner.load`` answering a no-op runner: everything but the model."""
     bench_models.install_noop_tagger()
-    return case_d(args)
+    return case_d(args, ("--runtime", "tensorflow"))
 
 
 def _count_lines(pattern, exclude=None):
@@ -290,7 +347,7 @@ def _count_lines(pattern, exclude=None):
 
 def child_main(args):
     case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e,
-            "F": case_f, "G": case_g, "R": case_r}[args.case]
+            "F": case_f, "G": case_g, "M": case_m, "N": case_n, "R": case_r}[args.case]
     bench_common.child_result(**case(args))
 
 
@@ -321,6 +378,29 @@ def prepare(work, tiny, sizes):
     bench_models.build_embedded_keras_model(np.asarray(store.vectors, dtype=np.float32),
                                             units=units(tiny)).save(keras_model)
     return store, inputs, model_dir, keras_model
+
+
+def prepare_g(work, tiny, store):
+    """Case G's inputs (EWT train as text, G_PASSES passes, one file each) and thin model."""
+    import subprocess
+
+    work = pathlib.Path(work)
+    sentences = bench_models.ewt_sentences(200 if tiny else None)
+    corpus_tokens = sum(map(len, sentences))
+    inputs = {}
+    for name, passes in G_PASSES.items():
+        pattern, lines, tokens = bench_models.write_text_files(
+            sentences, work / f"g-text-{name}", passes * corpus_tokens, parts=1)
+        inputs[name] = {"pattern": pattern, "lines": lines, "corpus_tokens": tokens}
+    thin = work / "thin-model"
+    if not (thin / "tagger.json").exists():
+        command = [sys.executable, "-m", "beamtagger.pipeline.cli", "train", "--train",
+                   bench_common.EWT_TRAIN, "--dev", bench_common.EWT_DEV, "--embeddings",
+                   store.path, "--out", thin, "--overwrite", *THIN_MODEL_FLAGS]
+        print("[throughput] training case G's thin model ...", file=sys.stderr, flush=True)
+        subprocess.run(list(map(str, command)), check=True, capture_output=True,
+                       env={**os.environ, **bench_common.CHILD_ENV}, cwd=bench_common.REPO_ROOT)
+    return inputs, thin
 
 
 def run_case(case, data, args, work, store, model_dir, keras_model, profile=None):
@@ -372,7 +452,7 @@ def parse_args(argv=None):
     if args.roles is None:
         args.roles = "small,corpus" if args.tiny else "small,corpus,large"
     if args.profile is None:
-        args.profile = "" if args.tiny else "DEG"
+        args.profile = "" if args.tiny else "DEGN"
     return args
 
 
@@ -402,7 +482,7 @@ MEMORY_GROWTH_TARGET = 1.2
 # and E run at the sizes the scaling section needs.
 CASE_SIZES = {"A": ("corpus",), "B": ("corpus",), "C": ("corpus", "large"),
               "D": ("small", "corpus", "large"), "E": ("corpus", "large"),
-              "F": ("corpus", "large"), "G": ("corpus", "large"), "R": ("corpus",)}
+              "F": ("corpus", "large"), "N": ("corpus", "large"), "R": ("corpus",)}
 
 
 def run(args, work):
@@ -411,13 +491,26 @@ def run(args, work):
     started = time.perf_counter()
     store, inputs, model_dir, keras_model = prepare(work, args.tiny, sizes)
     results = []
+    g_inputs = thin_model = None
+    if "G" in args.cases or "M" in args.cases:
+        g_inputs, thin_model = prepare_g(work, args.tiny, store)
     for case in args.cases:
+        if case in "GM":
+            continue
         for role in CASE_SIZES[case]:
             if role not in args.roles.split(","):
                 continue
             name = size_names[role]
             data = {"name": name, **inputs[name]}
             results.append(run_case(case, data, args, work, store, model_dir, keras_model))
+    if "G" in args.cases:
+        for run_number in range(G_RUNS):   # the sizes alternate, so a busy moment hits both
+            for name, data in g_inputs.items():
+                results.append(run_case("G", {"name": name, **data}, args, work, store,
+                                        thin_model, keras_model))
+    if "M" in args.cases:
+        results.append(run_case("M", {"name": "x1", **g_inputs["x1"]}, args, work, store,
+                                thin_model, keras_model))
     memory = []
     if args.memory:
         memory_sizes = TINY_MEMORY_SIZES if args.tiny else MEMORY_SIZES
@@ -433,12 +526,14 @@ def run(args, work):
         print("[throughput] py-spy is not installed: no profiles (pip install py-spy)",
               file=sys.stderr)
     elif args.profile:
-        name = size_names["corpus"]
         for case in args.profile:
+            name = "x1" if case == "G" else size_names["corpus"]
+            data = {"name": name, **(g_inputs if case == "G" else inputs)[name]}
             raw = bench_common.RESULTS_DIR / f"profile-{case}-{name}.txt"
             bench_common.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-            profiled = run_case(case, {"name": name, **inputs[name]}, args, work, store,
-                                model_dir, keras_model, profile=raw)
+            profiled = run_case(case, data, args, work, store,
+                                thin_model if case == "G" else model_dir, keras_model,
+                                profile=raw)
             stages, sampled = profile_summary.summarize(raw, PROFILE_RATE)
             profiles[case] = {"raw": str(raw), "stages": stages, "sampled_seconds": sampled,
                               "compute_by_process": profile_summary.compute_by_process(
@@ -448,6 +543,7 @@ def run(args, work):
               "command": "python bench/throughput_bench.py" + (" --tiny" if args.tiny else ""),
               "tiny": args.tiny, "units": units(args.tiny), "inputs": inputs,
               "store": {"path": store.path, "dim": store.dim, "count": store.count},
+              "g_inputs": g_inputs,
               "results": results, "ratios": ratios(results, size_names), "profiles": profiles,
               "memory": memory,
               "total_seconds": time.perf_counter() - started}
@@ -521,7 +617,8 @@ def markdown(report, size_names):
             fit["marginal_tokens_per_s"] / c_large["tokens_per_s"], MARGINAL_OVER_C_TARGET))
     for case, profile in report["profiles"].items():
         run = profile["run"]
-        lines += ["", f"### Where the time of {case} goes (py-spy, {corpus} input)", "",
+        where = run["size"] if case == "G" else corpus
+        lines += ["", f"### Where the time of {case} goes (py-spy, {where} input)", "",
                   f"A second run of {case} under `py-spy record --idle --subprocesses` "
                   f"({run['seconds']:.1f} s under the profiler). "
                   "Thread-seconds inside Beam bundles, by the innermost stage on the stack "
@@ -530,8 +627,8 @@ def markdown(report, size_names):
                   "compute, 'waiting for the model' the bundle thread waiting for the helper "
                   "(or for the tagger to load).", "",
                   profile_summary.markdown(profile["stages"], profile["sampled_seconds"],
-                                           f"{case}, {corpus}",
-                                           tokens=run["tokens"] if case == "G" else None)]
+                                           f"{case}, {where}",
+                                           tokens=run["tokens"] if case in "GN" else None)]
         by_process = profile["compute_by_process"]
         if len(by_process) > 1:
             share = max(by_process.values()) / (sum(by_process.values()) or 1)
@@ -557,18 +654,36 @@ def markdown(report, size_names):
 
 
 def non_model_cost(report, size_names):
-    """Case G's core-microseconds per token: per run (start-up included) and marginal (the
-    difference between the two sizes, start-up cancelled out)."""
-    corpus, large = (_result(report, "G", size_names[role]) for role in ("corpus", "large"))
+    """Core-microseconds per token of the non-model stages.
+
+    G (issue 18's measure): min CPU seconds of the whole process over G's runs at each size,
+    the marginal between the sizes, minus the thin model's own cost (M). N (before issue 18):
+    the timed section's CPU, 205k -> 1M, no-op model, no character ids.
+    """
     out = {}
-    for name, run in (("corpus", corpus), ("large", large)):
-        if run and run.get("cores"):
-            out[name] = run["cores"] * run["seconds"] / run["tokens"] * 1e6
+    g_runs = {}
+    for result in report["results"]:
+        if result["case"] == "G":
+            g_runs.setdefault(result["size"], []).append(result)
+    if len(g_runs) == 2:
+        (small, small_runs), (large, large_runs) = sorted(
+            g_runs.items(), key=lambda item: item[1][0]["tokens"])
+        cpu = {small: min(r["cpu_seconds"] for r in small_runs),
+               large: min(r["cpu_seconds"] for r in large_runs)}
+        tokens = {small: small_runs[0]["tokens"], large: large_runs[0]["tokens"]}
+        marginal = (cpu[large] - cpu[small]) / (tokens[large] - tokens[small]) * 1e6
+        model = next((r for r in report["results"] if r["case"] == "M"), None)
+        model_us = model["model_cpu_seconds"] / model["tokens"] * 1e6 if model else None
+        out["G"] = {"sizes": (small, large), "cpu": cpu, "tokens": tokens,
+                    "runs": {size: [r["cpu_seconds"] for r in runs]
+                             for size, runs in g_runs.items()},
+                    "marginal_with_model": marginal, "model_us": model_us,
+                    "marginal": marginal - (model_us or 0),
+                    "fixed_cpu_seconds": cpu[small] - marginal * tokens[small] / 1e6}
+    corpus, large = (_result(report, "N", size_names[role]) for role in ("corpus", "large"))
     if corpus and large and corpus.get("cores") and large.get("cores"):
         extra_cpu = large["cores"] * large["seconds"] - corpus["cores"] * corpus["seconds"]
-        out["marginal"] = extra_cpu / (large["tokens"] - corpus["tokens"]) * 1e6
-        out["fixed_cpu_seconds"] = (corpus["cores"] * corpus["seconds"]
-                                    - out["marginal"] * corpus["tokens"] / 1e6)
+        out["N"] = {"marginal": extra_cpu / (large["tokens"] - corpus["tokens"]) * 1e6}
     return out
 
 
@@ -576,30 +691,44 @@ def non_model_markdown(report, size_names):
     cost = non_model_cost(report, size_names)
     if not cost:
         return []
-    corpus, large = size_names["corpus"], size_names["large"]
-    lines = ["", "### What the non-model stages cost (case G)", "",
-             "Case G is D with the model replaced by a no-op of the same output shape "
-             "(`bench_models.NoopTaggerRunner`; TensorFlow is never imported), so its CPU time "
-             "is the Python stages' alone. Core-microseconds per token = CPU seconds of the "
-             "process tree / tokens; the marginal figure is the difference between the two "
-             "sizes, so start-up cancels out.", "",
-             "| figure | core-µs per token |", "|---|---|"]
-    for role, size in (("corpus", corpus), ("large", large)):
-        if role in cost:
-            lines.append(f"| G on {size}, whole run | {cost[role]:.1f} |")
-    if "marginal" in cost:
-        lines += [f"| G marginal ({corpus} -> {large}) | {cost['marginal']:.1f} |", "",
-                  "| ratio | measured | target | verdict |", "|---|---|---|---|",
-                  _at_most_line("non-model core-µs per token (G, marginal)", cost["marginal"],
-                                NON_MODEL_CORE_US_TARGET),
-                  f"| G fixed CPU seconds (start-up, from the two sizes) | "
-                  f"{cost['fixed_cpu_seconds']:.1f} | | |"]
+    lines = ["", "### What the non-model stages cost (case G; N as before issue 18)", ""]
+    g = cost.get("G")
+    if g:
+        small, large = g["sizes"]
+        lines += [
+            "Case G measures what users run, as issue 18 does: a thin model trained by "
+            f"`beamtagger train ... {' '.join(THIN_MODEL_FLAGS)}` (the featurizer `train` writes "
+            "by default: 6 feature columns and 16 character ids a token; the model itself "
+            "costs almost nothing), `beamtagger tag --runtime numpy --model THIN` on EWT train "
+            f"as text, {small} and {large} (one file each). CPU seconds (user + system) of the "
+            f"whole process from its start, min of {G_RUNS} runs a size (the sizes alternate); "
+            "the marginal between the sizes cancels start-up, and the thin model's own cost "
+            "(case M: its predict calls alone over the same batches) is taken off.", "",
+            "| figure | value |", "|---|---|",
+            f"| G on {small}: CPU seconds (runs) | {g['cpu'][small]:.2f} "
+            f"({', '.join(f'{v:.2f}' for v in g['runs'][small])}) |",
+            f"| G on {large}: CPU seconds (runs) | {g['cpu'][large]:.2f} "
+            f"({', '.join(f'{v:.2f}' for v in g['runs'][large])}) |",
+            f"| tokens | {g['tokens'][small]:,} / {g['tokens'][large]:,} |",
+            f"| marginal, core-µs per token | {g['marginal_with_model']:.2f} |",
+            f"| the thin model's own cost (M), core-µs per token | "
+            f"{bench_common.fmt(g['model_us'], 2)} |",
+            f"| **non-model stages, core-µs per token** | **{g['marginal']:.2f}** |",
+            f"| fixed CPU seconds (start-up, from the two sizes) | {g['fixed_cpu_seconds']:.1f} |",
+            ""]
+    lines += ["| ratio | measured | target | verdict |", "|---|---|---|---|"]
+    if g:
+        lines.append(_at_most_line("non-model core-µs per token (G: default featurizer, "
+                                   "issue 18)", g["marginal"], NON_MODEL_CORE_US_TARGET))
+    if "N" in cost:
+        lines.append(f"| the same as before issue 18 (N: no-op model, no char ids, timed "
+                     f"section) | {cost['N']['marginal']:.2f} | (issue 12: <= 5) | |")
     return lines + [""]
 
 
 def _at_most_line(name, value, target):
     verdict = "met" if value <= target else "**missed**"
-    return f"| {name} | {value:.1f} | <= {target:g} | {verdict} |"
+    return f"| {name} | {value:.2f} | <= {target:g} | {verdict} |"
 
 
 def _result(report, case, size):

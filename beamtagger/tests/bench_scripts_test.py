@@ -30,7 +30,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "throughput.json").read_text())
     by_case = {(r["case"], r["size"]): r for r in report["results"]}
-    assert {case for case, _ in by_case} == set("ABCDEFGR")
+    assert {case for case, _ in by_case} == set("ABCDEFGMNR")
     corpus = report["inputs"]["corpus"]
     # The same tokenizer everywhere: C (tokenized up front) and D, E (the pipeline) agree, and
     # every input line comes out as one JSON Lines record.
@@ -41,9 +41,17 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert by_case[("F", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("R", "corpus")]["output_lines"] == corpus["lines"]
     assert by_case[("R", "corpus")]["tokens"] == tokens
-    # G (no-op model) runs every other stage on every record.
-    assert by_case[("G", "corpus")]["tokens"] == tokens
-    assert by_case[("G", "corpus")]["output_lines"] == corpus["lines"]
+    # G (thin model, NumPy runtime) and N (no-op model) run every stage on every record; G's
+    # x1 is the corpus once, x5 five times, and M (the thin model alone) sees x1's tokens.
+    assert by_case[("N", "corpus")]["tokens"] == tokens
+    assert by_case[("N", "corpus")]["output_lines"] == corpus["lines"]
+    g_runs = [r for r in report["results"] if r["case"] == "G"]
+    assert len(g_runs) == 6 and {r["size"] for r in g_runs} == {"x1", "x5"}
+    for run in g_runs:
+        assert run["tokens"] == (tokens if run["size"] == "x1" else 5 * tokens)
+        assert run["output_lines"] == report["g_inputs"][run["size"]]["lines"]
+        assert run["cpu_seconds"] > 0
+    assert by_case[("M", "x1")]["tokens"] == tokens
     memory = report["memory"]
     assert [r["size"] for r in memory] == ["small, one file", "large, one file"]
     assert memory[0]["tokens"] < memory[1]["tokens"]

@@ -170,6 +170,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.tokenizer import Tokenizer
     from beamtagger.transforms import attach_vectors, tagged_batches, write_results
+    from beamtagger.transforms.token_blocks import entry_segment
 
     def failing(real, poison, error):
         def wrapper(self_or_first, *args, **kwargs):
@@ -179,12 +180,20 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
             return real(self_or_first, *args, **kwargs)
         return wrapper
 
-    monkeypatch.setattr(Tokenizer, "tokenize_columns", failing(Tokenizer.tokenize_columns,
-                                                               "explode", ValueError))
+    for method in ("tokenize_columns", "whole_chunks"):   # the two ways into the tokenizer
+        monkeypatch.setattr(Tokenizer, method, failing(getattr(Tokenizer, method), "explode",
+                                                       ValueError))
     monkeypatch.setattr(EmbeddingStore, "rows", failing(EmbeddingStore.rows, "unlookable",
                                                         KeyError))
-    monkeypatch.setattr(attach_vectors, "build_record_batch", failing(
-        attach_vectors.build_record_batch, "'poison'", RuntimeError))
+    real_build = attach_vectors.build_record_batch
+
+    def build_failing_on_poison(entries, *args, **kwargs):
+        # Batch entries are Segments or whole records of tokenized blocks (token_blocks).
+        if any("poison" in entry_segment(entry).tokens for entry in entries):
+            raise RuntimeError("injected failure on 'poison'")
+        return real_build(entries, *args, **kwargs)
+
+    monkeypatch.setattr(attach_vectors, "build_record_batch", build_failing_on_poison)
     monkeypatch.setattr(write_results, "to_json_line", failing(
         write_results.to_json_line, "unformattable", TypeError))
     # beamtagger tag formats whole batches by their columns; a batch that fails there goes

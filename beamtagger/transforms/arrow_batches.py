@@ -25,7 +25,6 @@ GPU workers under right fitting) would be pickled. ``ArrowRecordBatchCoder`` wri
 IPC stream per batch and reads it back without copying the buffers; it is registered for
 ``pa.RecordBatch``, so any PCollection type-hinted ``pa.RecordBatch`` uses it.
 """
-import itertools
 import json
 
 import apache_beam as beam
@@ -33,13 +32,15 @@ import numpy as np
 import pyarrow as pa
 
 from beamtagger.model.model_inputs import FINGERPRINT_KEY, VECTOR_DTYPES, ModelInputs
+from beamtagger.transforms.token_blocks import entry_columns
 
 __all__ = ["ArrowRecordBatchCoder", "build_record_batch", "model_inputs"]
 
 
 def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None,
                        token_inputs=None):
-    """One RecordBatch for ``segments`` (a list of records.Segment); returns (batch, oov_count).
+    """One RecordBatch for ``segments`` (a list of records.Segment, and of whole records as
+    ``(token_blocks.TokenizedBlock, index)``); returns (batch, oov_count).
 
     The store lookup and the featurizer run once over all tokens of the batch (vectorised per
     batch, not per token), through ``token_inputs`` (a ``model.token_inputs.TokenInputs`` of
@@ -50,12 +51,9 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     """
     if vector_dtype not in VECTOR_DTYPES:
         raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
-    # One transposition of the segments' fields in C, then whole columns (a Python step per
-    # segment field cost 0.1 core-µs a token here: bench/throughput_bench.py case G).
-    (keys, tokens, ids, starts, ends, fields, chunk, num_chunks, keep_start,
-     keep_end) = zip(*segments)
-    lengths = np.fromiter(map(len, tokens), dtype=np.int32, count=len(segments))
-    flat_tokens = list(itertools.chain.from_iterable(tokens))
+    columns = entry_columns(segments)
+    lengths = columns["lengths"]
+    flat_tokens = columns["tokens"]
     if token_inputs is not None:
         rows, token_arrays = token_inputs.lookup(flat_tokens)
     else:
@@ -64,29 +62,28 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
 
     list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
-    num_chunks = np.asarray(num_chunks, dtype=np.int32)
-    whole = num_chunks == 1
+    fields = columns["fields"]
+    whole = columns["num_chunks"] == 1
     if whole.all():
         offset_offsets = list_offsets
     else:   # chunks of long records carry no offsets
         offset_offsets = pa.array(np.concatenate(
             [[0], np.cumsum(np.where(whole, lengths, 0), dtype=np.int32)]), pa.int32())
-    columns = {
+    arrays = {
         **inputs.arrow_columns(),
-        "key": pa.array(keys, pa.string()),
-        "id": pa.array(ids, pa.string()),
-        "chunk": _int32(chunk),
-        "num_chunks": pa.array(num_chunks, pa.int32()),
-        "keep_start": _int32(keep_start),
-        "keep_end": _int32(keep_end),
+        "key": pa.array(columns["keys"], pa.string()),
+        "id": pa.array(columns["ids"], pa.string()),
+        **{name: pa.array(columns[name], pa.int32())
+           for name in ("chunk", "num_chunks", "keep_start", "keep_end")},
         "tokens": pa.ListArray.from_arrays(list_offsets, pa.array(flat_tokens, pa.string())),
-        "starts": pa.ListArray.from_arrays(offset_offsets, _flat_int32(starts)),
-        "ends": pa.ListArray.from_arrays(offset_offsets, _flat_int32(ends)),
+        "starts": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["starts"],
+                                                                    pa.int32())),
+        "ends": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["ends"], pa.int32())),
         "fields": (pa.array([json.dumps(f, ensure_ascii=False) if f else None for f in fields],
                             pa.string()) if any(fields) else pa.nulls(len(fields), pa.string())),
     }
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
-    batch = pa.RecordBatch.from_pydict(columns, metadata=metadata)
+    batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
 
 
@@ -95,12 +92,6 @@ def model_inputs(batch, fingerprint=None):
     return ModelInputs.from_record_batch(batch, fingerprint)
 
 
-def _int32(values):
-    return pa.array(np.asarray(values, dtype=np.int32), pa.int32())
-
-
-def _flat_int32(tuples):
-    return pa.array(np.fromiter(itertools.chain.from_iterable(tuples), np.int32), pa.int32())
 
 
 class ArrowRecordBatchCoder(beam.coders.Coder):

@@ -18,6 +18,7 @@ from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
+from beamtagger.transforms.token_blocks import entry_segment
 
 __all__ = ["AttachResult", "AttachVectors"]
 
@@ -118,7 +119,8 @@ class _AttachVectorsFn(beam.DoFn):
         for batch, oov in built:
             yield from self._count(batch, oov)
 
-    def _failed(self, segment, error):
+    def _failed(self, entry, error):
+        segment = entry_segment(entry)
         stage = "featurize"
         try:
             self._store.rows(list(segment.tokens))

@@ -71,7 +71,21 @@ def _unpickled(encoded):
 
 
 def _estimated_size(block):
+    if hasattr(block, "estimated_size"):
+        return block.estimated_size()
     return sum(map(record_size, block)) + 16 * len(block)
+
+
+class _TokenBlockCoder(BlockCoder):
+    """BlockCoder for the tokenized blocks (``token_blocks``): pickled whole."""
+
+    def _create_impl(self):
+        return coder_impl.CallbackCoderImpl(
+            lambda value: pickle.dumps(value, pickle.HIGHEST_PROTOCOL), pickle.loads,
+            _estimated_size)
+
+    def to_type_hint(self):
+        return object
 
 
 beam.coders.registry.register_coder(Block, BlockCoder)
@@ -84,6 +98,8 @@ def record_size(record):
         return len(record.text)
     if isinstance(record, list):
         return _estimated_size(record)
+    if isinstance(record, tuple) and len(record) == 2 and hasattr(record[0], "length"):
+        return 8 * record[0].length(record[1])   # a whole record of a TokenizedBlock
     tokens = getattr(record, "tokens", ())
     return 8 * len(tokens) if isinstance(tokens, (tuple, list)) else 0
 

@@ -42,6 +42,7 @@ from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms.blocks import Block
+from beamtagger.transforms.token_blocks import SegmentBlock, entry_segment
 from beamtagger.transforms.records import Segment
 
 __all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
@@ -97,8 +98,9 @@ class BucketByLength(beam.PTransform):
         seconds. None: bounded input, batches are collected within each bundle.
       max_buffered_tokens: bounded input: the tokens a bundle may hold before its fullest
         partial batch goes out (default 16 budgets).
-      blocks: internal (``TagText``'s bounded path): the input is blocks (lists) of Segments
-        (``transforms/blocks.py``); bounded input only.
+      blocks: internal (``TagText``'s bounded path): the input is SegmentBlocks and the
+        batches hold whole records as ``(TokenizedBlock, index)`` (``token_blocks``); bounded
+        input only.
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
@@ -120,7 +122,7 @@ class BucketByLength(beam.PTransform):
             raise ValueError("blocks of segments are batched on bounded input only")
         self.blocks = blocks
         if blocks:
-            self.with_input_types(Block).with_output_types(Block)
+            self.with_input_types(SegmentBlock).with_output_types(Block)
 
     def expand(self, segments):
         if self.max_buffering_secs is None:
@@ -163,14 +165,14 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         self._buffered_tokens = 0
 
     def process(self, segment, window=beam.DoFn.WindowParam):
-        batch = self._add(segment, window)
+        batch = self._add(segment, len(segment.tokens), window)
         if batch is not None:
             yield batch
 
-    def _add(self, segment, window):
-        """Buffers the segment; returns a batch that is ready to go (a list, or a
-        WindowedValue for one that was waiting), or None."""
-        length = bucket_length(len(segment.tokens))
+    def _add(self, segment, length, window):
+        """Buffers the segment (of ``length`` tokens); returns a batch that is ready to go (a
+        list, or a WindowedValue for one that was waiting), or None."""
+        length = bucket_length(length)
         key = (window, length)
         buffer = self._buffers.get(key)
         if buffer is None:
@@ -195,15 +197,57 @@ class _CollectBatchesInBundleFn(beam.DoFn):
 
 
 class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
-    """The same, fed blocks of segments of one window each; the batches are Blocks."""
-    _new_batch = Block
+    """The same, fed SegmentBlocks (``token_blocks``) of one window each: a whole record is
+    buffered as ``(TokenizedBlock, index)``, a chunk as its Segment. The batches are Blocks
+    of both (``token_blocks.entry_columns`` reads them).
 
-    def process(self, block, window=beam.DoFn.WindowParam):
+    A buffered record keeps its whole block in memory. A rare length can hold one record from
+    each of many blocks, so at most ``PINNED_BLOCKS`` blocks are held: past that, the records
+    still buffered from the oldest block become Segments of their own (a few records a block).
+    """
+    _new_batch = Block
+    PINNED_BLOCKS = 16
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._pinned = {}   # id(block) -> [block, records buffered], oldest block first
+
+    def process(self, segments, window=beam.DoFn.WindowParam):
         add = self._add
-        for segment in block:
-            batch = add(segment, window)
+        block, bounds = segments.block, segments.block.bounds
+        if segments.whole:
+            self._pinned[id(block)] = [block, len(segments.whole)]
+        for r in segments.whole:
+            batch = add((block, r), bounds[r + 1] - bounds[r], window)
             if batch is not None:
                 yield batch
+        for segment in segments.chunks:
+            batch = add(segment, len(segment.tokens), window)
+            if batch is not None:
+                yield batch
+        while len(self._pinned) > self.PINNED_BLOCKS:
+            self._unpin_oldest()
+
+    def _take(self, key):
+        batch = super()._take(key)
+        pinned = self._pinned
+        for entry in batch:
+            if type(entry) is tuple:
+                held = pinned[id(entry[0])]
+                held[1] -= 1
+                if not held[1]:
+                    del pinned[id(entry[0])]
+        return batch
+
+    def _unpin_oldest(self):
+        """The oldest block's buffered records as Segments; the block is let go."""
+        oldest, _ = self._pinned.pop(next(iter(self._pinned)))
+        for buffer in self._buffers.values():
+            # Records arrive block after block, so the oldest block's come first in a buffer.
+            i = 0
+            while i < len(buffer) and type(buffer[i]) is tuple and buffer[i][0] is oldest:
+                buffer[i] = entry_segment(buffer[i])
+                i += 1
 
 
 def _in_window(batch, window):

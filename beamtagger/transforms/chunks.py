@@ -24,7 +24,7 @@ from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateS
 
 from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.blocks import Block
+from beamtagger.transforms.token_blocks import SegmentBlock, TokenizedBlock
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
 
@@ -101,8 +101,8 @@ class SplitIntoChunks(beam.PTransform):
     Args:
       chunk: records longer than this many tokens are cut into overlapping chunks of it.
       overlap: tokens shared by neighbouring chunks (``0 <= overlap < chunk``).
-      blocks: internal (``TagText``'s bounded path): the input and ``segments`` are blocks
-        (lists) of records and segments (``transforms/blocks.py``).
+      blocks: internal (``TagText``'s bounded path): the input is TokenizedBlocks and
+        ``segments`` holds SegmentBlocks (``token_blocks``).
     """
 
     def __init__(self, chunk: int = DEFAULT_CHUNK, overlap: int = DEFAULT_OVERLAP,
@@ -113,13 +113,13 @@ class SplitIntoChunks(beam.PTransform):
         self.overlap = overlap
         self.blocks = blocks
         if blocks:
-            self.with_input_types(Block)
+            self.with_input_types(TokenizedBlock)
 
     def expand(self, records):
         split = beam.ParDo((_SplitBlocksFn if self.blocks else _SplitFn)(self.chunk,
                                                                          self.overlap))
         if self.blocks:
-            split = split.with_output_types(Block)
+            split = split.with_output_types(SegmentBlock)
         out = records | "Split" >> split.with_outputs(LONG_RECORDS, EMPTY, main="segments")
         return ChunkedRecords(out.segments, out[LONG_RECORDS], out[EMPTY])
 
@@ -157,14 +157,20 @@ class _SplitFn(beam.DoFn):
 
 
 class _SplitBlocksFn(_SplitFn):
-    """A block of TokenizedRecords -> one block of Segments; long and empty records one by one."""
+    """A TokenizedBlock -> one SegmentBlock: its records that fit one chunk stay in the block
+    (by index), long ones are cut into chunk Segments, empty ones leave as TaggedRecords."""
 
     def process(self, block):
-        segments = Block()
-        for record in block:
-            yield from self._split(record, segments)
-        if segments:
-            yield segments
+        bounds = block.bounds
+        whole, chunks = [], []
+        for r in range(len(block)):
+            length = bounds[r + 1] - bounds[r]
+            if 0 < length <= self.chunk:
+                whole.append(r)
+            else:
+                yield from self._split(block.record(r), chunks)
+        if whole or chunks:
+            yield SegmentBlock(block, whole, chunks)
 
 
 class StitchResult(NamedTuple):

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import apache_beam as beam
 
 from beamtagger.transforms import counters
-from beamtagger.transforms.blocks import Block
+from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
 
 __all__ = ["Tokenize", "TokenizeResult"]
@@ -34,8 +34,9 @@ class Tokenize(beam.PTransform):
     ``TokenizeResult(records, errors)``. Takes no arguments: spaCy's English rules, with the
     conventions of EWT and the Penn Treebank (``beamtagger.tokenizer``).
 
-    ``blocks=True`` (internal, ``TagText``'s bounded path): the input and ``records`` are
-    blocks (lists) of records (``transforms/blocks.py``).
+    ``blocks=True`` (internal, ``TagText``'s bounded path): the input is blocks (lists) of
+    records (``transforms/blocks.py``) and ``records`` holds one ``token_blocks.TokenizedBlock``
+    a block.
     """
 
     def __init__(self, blocks=False):
@@ -45,7 +46,7 @@ class Tokenize(beam.PTransform):
     def expand(self, records):
         tokenize = beam.ParDo(_TokenizeBlocksFn() if self.blocks else _TokenizeFn())
         if self.blocks:
-            tokenize = tokenize.with_output_types(Block)
+            tokenize = tokenize.with_output_types(TokenizedBlock)
         out = records | "Tokenize" >> tokenize.with_outputs(ERRORS, main="records")
         return TokenizeResult(out.records, out[ERRORS])
 
@@ -76,35 +77,70 @@ class _TokenizeFn(beam.DoFn):
 
     def _tokenized(self, record):
         """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
-        if isinstance(record, TokenizedRecord):
-            self._tokens += len(record.tokens)
+        record = _checked(record)
+        if isinstance(record, (DeadLetter, TokenizedRecord)):
+            if isinstance(record, TokenizedRecord):
+                self._tokens += len(record.tokens)
             return record
         try:
-            if not isinstance(record, TextRecord):
-                record = TextRecord(*record)
-            if not isinstance(record.text, str):
-                raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
             texts, starts, ends = self._tokenizer.tokenize_columns(record.text)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
-            counters.DEAD_LETTERS.inc()
-            key = record.key if isinstance(record, TextRecord) else repr(record)[:200]
-            text = record.text if isinstance(record, TextRecord) else repr(record)
-            return DeadLetter(str(key), one_line(f"tokenizer failed: {error!r}"), str(text),
-                              "tokenize")
+            return _dead_letter(record, error)
         self._tokens += len(texts)
         return TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
 
 
+def _checked(record):
+    """A TextRecord with a str text or a TokenizedRecord, or the DeadLetter of one that is
+    neither."""
+    if isinstance(record, TokenizedRecord):
+        return record
+    try:
+        if not isinstance(record, TextRecord):
+            record = TextRecord(*record)
+        if not isinstance(record.text, str):
+            raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
+        return record
+    except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
+        return _dead_letter(record, error)
+
+
+def _dead_letter(record, error):
+    counters.DEAD_LETTERS.inc()
+    if isinstance(record, TokenizedRecord):
+        key, text = record.key, " ".join(map(str, record.tokens))
+    elif isinstance(record, TextRecord):
+        key, text = record.key, record.text
+    else:
+        key, text = repr(record)[:200], repr(record)
+    return DeadLetter(str(key), one_line(f"tokenizer failed: {error!r}"), str(text), "tokenize")
+
+
 class _TokenizeBlocksFn(_TokenizeFn):
-    """A block of records -> the block of their TokenizedRecords; dead letters one by one."""
+    """A block of records -> one TokenizedBlock (``token_blocks``); dead letters one by one.
+
+    The block is tokenized at once; if that fails, record by record, so a record that fails
+    costs only itself."""
 
     def process(self, block):
-        tokenized = Block()
+        records = []
         for record in block:
-            result = self._tokenized(record)
-            if isinstance(result, DeadLetter):
-                yield beam.pvalue.TaggedOutput(ERRORS, result)
+            record = _checked(record)
+            if isinstance(record, DeadLetter):
+                yield beam.pvalue.TaggedOutput(ERRORS, record)
             else:
-                tokenized.append(result)
-        if tokenized:
+                records.append(record)
+        try:
+            tokenized = tokenize_block(self._tokenizer, records)
+        except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
+            good = []
+            for record in records:
+                try:
+                    tokenize_block(self._tokenizer, [record])
+                    good.append(record)
+                except Exception as error:  # noqa: BLE001
+                    yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, error))
+            tokenized = tokenize_block(self._tokenizer, good)
+        self._tokens += len(tokenized.tokens)
+        if len(tokenized):
             yield tokenized

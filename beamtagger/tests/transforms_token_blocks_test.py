@@ -1,0 +1,86 @@
+"""Tokenized blocks: the same tokens and offsets as record by record; batches of them hold
+every record once, and a bundle holds only a bounded number of blocks."""
+import numpy as np
+from apache_beam.transforms.window import GlobalWindow
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from beamtagger.tokenizer import Tokenizer
+from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
+from beamtagger.transforms.chunks import _SplitBlocksFn
+from beamtagger.transforms.records import TextRecord, TokenizedRecord
+from beamtagger.transforms.token_blocks import (entry_columns, entry_segment, tokenize_block,
+                                                _segment_columns)
+
+WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "don't", "U.S.", "3:15",
+                                  "naïve", "👍🏽", "Inc.", "x", "(s)"]), max_size=10)
+TEXT = st.one_of(WORDS.map(" ".join), WORDS.map("  ".join), WORDS.map("\t".join),
+                 st.text(max_size=30))
+RECORD = st.one_of(TEXT.map(lambda text: ("text", text)),
+                   WORDS.map(lambda words: ("tokens", tuple(words))))
+
+
+def records_of(drawn):
+    return [TextRecord(f"r{i}", value, f"f:{i}", {"n": i} if i % 3 == 0 else None)
+            if kind == "text" else TokenizedRecord.from_tokens(f"r{i}", value, f"f:{i}")
+            for i, (kind, value) in enumerate(drawn)]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, max_size=12))
+def test_a_block_holds_each_records_own_tokens_and_offsets(drawn):
+    records = records_of(drawn)
+    block = tokenize_block(Tokenizer(), records)
+    expected = Tokenizer()
+    assert len(block) == len(records)
+    for r, record in enumerate(records):
+        if isinstance(record, TokenizedRecord):
+            wanted = record
+        else:
+            texts, starts, ends = expected.tokenize_columns(record.text)
+            wanted = TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
+        assert block.record(r) == wanted
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(RECORD, min_size=1, max_size=12), st.randoms(use_true_random=False))
+def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, random):
+    block = tokenize_block(Tokenizer(), records_of(drawn))
+    entries = [(block, r) for r in range(len(block)) if block.length(r)]
+    if not entries:
+        return
+    random.shuffle(entries)
+    found = entry_columns(entries)
+    # entry_columns keeps each block's rows in the order they came.
+    wanted = _segment_columns([entry_segment(entry) for entry in entries])
+    assert set(found) == set(wanted)
+    for name, column in wanted.items():
+        if isinstance(column, np.ndarray):
+            assert np.array_equal(found[name], column) and found[name].dtype == column.dtype, name
+        else:
+            assert list(found[name]) == list(column), name
+
+
+def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once():
+    """One record of a rare length in each of many blocks: they wait in one buffer, and the
+    oldest blocks' waiting records become Segments so that those blocks can go."""
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=10_000,
+                                          max_buffered_tokens=1_000_000)
+    split = _SplitBlocksFn(chunk=256, overlap=64)
+    collect.start_bundle()
+    tokenizer, batches, expected = Tokenizer(), [], []
+    for b in range(3 * collect.PINNED_BLOCKS):
+        rare = TextRecord(f"rare{b}", " ".join(["word"] * 97), f"f:rare{b}")
+        common = [TextRecord(f"c{b}-{i}", "a common record .", f"f:c{b}-{i}") for i in range(3)]
+        block = tokenize_block(tokenizer, [rare, *common])
+        expected += [block.record(r) for r in range(len(block))]
+        for segments in split.process(block):
+            batches += list(collect.process(segments, window=GlobalWindow()))
+        assert len(collect._pinned) <= collect.PINNED_BLOCKS
+    batches += [value.value for value in collect.finish_bundle()]
+    found = [entry_segment(entry) for batch in batches for entry in batch]
+    assert sorted((s.key, s.tokens, s.starts, s.ends) for s in found) == sorted(
+        (r.key, r.tokens, r.starts, r.ends) for r in expected)
+    # The rare records of the oldest blocks left their blocks as Segments.
+    assert any(type(entry) is not tuple and entry.key.startswith("f:rare")
+               for batch in batches for entry in batch)
