@@ -9,8 +9,8 @@ from beamtagger.tokenizer import Tokenizer
 from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
 from beamtagger.transforms.chunks import _SplitBlocksFn
 from beamtagger.transforms.records import TextRecord, TokenizedRecord
-from beamtagger.transforms.token_blocks import (entry_columns, entry_segment, tokenize_block,
-                                                _segment_columns)
+from beamtagger.transforms.token_blocks import (SegmentBlock, entry_columns, entry_segment,
+                                                tokenize_block, _segment_columns)
 
 WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "don't", "U.S.", "3:15",
                                   "naïve", "👍🏽", "Inc.", "x", "(s)"]), max_size=10)
@@ -72,15 +72,18 @@ def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once()
     for b in range(3 * collect.PINNED_BLOCKS):
         rare = TextRecord(f"rare{b}", " ".join(["word"] * 97), f"f:rare{b}")
         common = [TextRecord(f"c{b}-{i}", "a common record .", f"f:c{b}-{i}") for i in range(3)]
-        block = tokenize_block(tokenizer, [rare, *common])
-        expected += [block.record(r) for r in range(len(block))]
+        # Now and then a long record, whose chunks (Segments) wait beside the block records.
+        long = [TextRecord(f"long{b}", " ".join(["w"] * 300), f"f:long{b}")] if b % 5 else []
+        block = tokenize_block(tokenizer, [rare, *common, *long])
         for segments in split.process(block):
+            if not isinstance(segments, SegmentBlock):
+                continue   # the long record itself, for StitchChunks
+            expected += [entry_segment((block, r)) for r in segments.whole] + segments.chunks
             batches += list(collect.process(segments, window=GlobalWindow()))
         assert len(collect._pinned) <= collect.PINNED_BLOCKS
     batches += [value.value for value in collect.finish_bundle()]
     found = [entry_segment(entry) for batch in batches for entry in batch]
-    assert sorted((s.key, s.tokens, s.starts, s.ends) for s in found) == sorted(
-        (r.key, r.tokens, r.starts, r.ends) for r in expected)
+    assert sorted(found) == sorted(expected)
     # The rare records of the oldest blocks left their blocks as Segments.
     assert any(type(entry) is not tuple and entry.key.startswith("f:rare")
                for batch in batches for entry in batch)

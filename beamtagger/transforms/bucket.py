@@ -243,11 +243,13 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
         """The oldest block's buffered records as Segments; the block is let go."""
         oldest, _ = self._pinned.pop(next(iter(self._pinned)))
         for buffer in self._buffers.values():
-            # Records arrive block after block, so the oldest block's come first in a buffer.
-            i = 0
-            while i < len(buffer) and type(buffer[i]) is tuple and buffer[i][0] is oldest:
-                buffer[i] = entry_segment(buffer[i])
-                i += 1
+            # Records arrive block after block, so the oldest block's come before any other
+            # block's in a buffer (Segments may stand between them).
+            for i, entry in enumerate(buffer):
+                if type(entry) is tuple:
+                    if entry[0] is not oldest:
+                        break
+                    buffer[i] = entry_segment(entry)
 
 
 def _in_window(batch, window):
