@@ -420,3 +420,21 @@ def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tin
     assert chosen.returncode == 0, chosen.stderr[-3000:]
     assert re.search(r"^runtime +numpy  \(input of 737 bytes, at most", chosen.stdout, re.M), chosen.stdout
     assert len(read_jsonl(str(tmp_path / "auto") + "-[0-9]*-of-*.jsonl")) == 12
+
+
+def test_local_worker_processes_load_the_model_once_each(tiny_tagger, tmp_path, capsys):
+    """Several worker processes (as several SDK processes share one GPU worker): each loads
+    the tagger once, however many bundles and batches it runs."""
+    source = tmp_path / "in.txt"
+    source.write_text("".join(f"line {i} has a few words .\n" for i in range(3000)),
+                      encoding="utf-8")
+    prefix = str(tmp_path / "out" / "r")
+    code, out, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                         tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                         "--runtime", "numpy", "--max-batch-tokens", "512",
+                         "--direct_running_mode=multi_processing", "--direct_num_workers=2")
+    assert code == 0, err
+    assert len(read_jsonl(prefix + "-[0-9]*-of-*.jsonl")) == 3000
+    batches = int(re.search(r"^batches +([\d,]+)", out, re.M).group(1).replace(",", ""))
+    loads = re.search(r"^model load .*?(?:once in each of (\d+) processes)?$", out, re.M)
+    assert batches > 2 and int(loads.group(1) or 1) <= 2, out

@@ -65,11 +65,13 @@ def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once()
     """One record of a rare length in each of many blocks: they wait in one buffer, and the
     oldest blocks' waiting records become Segments so that those blocks can go."""
     collect = _CollectBatchesFromBlocksFn(max_batch_tokens=10_000,
-                                          max_buffered_tokens=1_000_000)
+                                          max_buffered_tokens=100_000)
+    collect.PINNED_BUFFERS = 0.02   # hold about 2,000 tokens of blocks: five blocks
+    limit = collect.PINNED_BUFFERS * collect.max_buffered_tokens
     split = _SplitBlocksFn(chunk=256, overlap=64)
     collect.start_bundle()
     tokenizer, batches, expected = Tokenizer(), [], []
-    for b in range(3 * collect.PINNED_BLOCKS):
+    for b in range(40):
         rare = TextRecord(f"rare{b}", " ".join(["word"] * 97), f"f:rare{b}")
         common = [TextRecord(f"c{b}-{i}", "a common record .", f"f:c{b}-{i}") for i in range(3)]
         # Now and then a long record, whose chunks (Segments) wait beside the block records.
@@ -80,7 +82,9 @@ def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once()
                 continue   # the long record itself, for StitchChunks
             expected += [entry_segment((block, r)) for r in segments.whole] + segments.chunks
             batches += list(collect.process(segments, window=GlobalWindow()))
-        assert len(collect._pinned) <= collect.PINNED_BLOCKS
+        assert collect._pinned_tokens <= limit or len(collect._pinned) == 1
+        assert collect._pinned_tokens == sum(len(held.tokens) for held, _ in
+                                             collect._pinned.values())
     batches += [value.value for value in collect.finish_bundle()]
     found = [entry_segment(entry) for batch in batches for entry in batch]
     assert sorted(found) == sorted(expected)

@@ -65,7 +65,9 @@ def format_model_metrics(distributions):
     lines = []
     load = distributions.get("load_model_latency_milli_secs")
     if load is not None:
-        lines.append(f"model load       {load.max / 1000:>12.1f} s")
+        # One load per worker process (TagBatches shares it within a process).
+        where = f"  (once in each of {load.count} processes)" if load.count > 1 else ""
+        lines.append(f"model load       {load.max / 1000:>12.1f} s{where}")
     latency = distributions.get("inference_batch_latency_micro_secs")
     if latency is not None:
         lines.append(f"batch latency    {latency.mean / 1000:>12.1f} ms  (max "

@@ -61,7 +61,7 @@ class TokenizedBlock:
                                record.fields)
 
     def estimated_size(self):
-        return 12 * len(self.tokens) + sum(map(len, self.tokens)) + 64 * len(self.records)
+        return 24 * len(self.tokens) + 64 * len(self.records)
 
 
 class SegmentBlock:
