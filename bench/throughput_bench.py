@@ -26,6 +26,9 @@ same repeated to about 1M tokens. Same tagger size: BiLSTM 300 units over D=50 G
      (case M). Issue 18's target: at most 1.5.
   M  The thin model alone: NumpyTaggerRunner.predict over x1's batches as the pipeline cuts
      them (CPU seconds per token, best of 3 passes).
+  P  G with --direct_running_mode=multi_processing --direct_num_workers=2: several worker
+     processes, as several SDK processes feed one GPU worker (each loads the model once); CPU
+     of the timed section and its worker processes, marginal x1 -> x5, minus M.
   N  The figure before issue 18 (called G then): D with the model replaced by a no-op of the
      same output shape (bench_models.NoopTaggerRunner; TensorFlow is never imported) and
      ``TokenFeaturizer()``, which has no character ids; CPU of the timed section, 205k -> 1M.
@@ -54,7 +57,7 @@ import bench_common
 import bench_models
 import profile_summary
 
-CASES = "ABCDEFGMNR"
+CASES = "ABCDEFGMNPR"
 CASE_NAMES = {
     "A": "Beam RunInference (default batching), TFModelHandlerNumpy, embedded table, padded "
          "to 128",
@@ -67,6 +70,7 @@ CASE_NAMES = {
     "G": "beamtagger tag --runtime numpy with a thin trained model (default featurizer)",
     "M": "the thin model of G alone (NumpyTaggerRunner.predict)",
     "N": "D with a no-op model, featurizer without char ids (G before issue 18)",
+    "P": "G with 2 local worker processes (multi_processing)",
 }
 PROFILE_RATE = 50  # py-spy samples per second
 # beamtagger.transforms.bucket.DEFAULT_MAX_BATCH_TOKENS, without importing Beam in the parent.
@@ -294,8 +298,31 @@ def case_r(args):
 
 def case_g(args):
     """``beamtagger tag --runtime numpy`` with the thin model (the parent passes it as
-    --model); child_result's CPU seconds are the whole process's."""
-    return case_d(args, ("--runtime", "numpy"))
+    --model); child_result's CPU seconds are the whole process's, ``model_cpu_seconds`` the
+    CPU its predict calls took (thread CPU of the thread that ran each)."""
+    model_cpu = _count_model_cpu()
+    result = case_d(args, ("--runtime", "numpy"))
+    result["model_cpu_seconds"] = model_cpu[0]
+    return result
+
+
+def _count_model_cpu():
+    """Makes NumpyTaggerRunner.predict add its thread's CPU seconds to the returned list's
+    first item (the tag stage predicts on its own helper thread)."""
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+
+    total = [0.0]
+    predict = NumpyTaggerRunner.predict
+
+    def counted(self, inputs):
+        started = time.thread_time()
+        try:
+            return predict(self, inputs)
+        finally:
+            total[0] += time.thread_time() - started
+
+    NumpyTaggerRunner.predict = counted
+    return total
 
 
 def case_m(args):
@@ -329,6 +356,11 @@ def case_m(args):
             "slots": tokens, "batches": len(prepared), "model_cpu_seconds": best}
 
 
+def case_p(args):
+    # The model runs in the worker processes, where no counter reaches it: M is taken off.
+    return case_d(args, ("--runtime", "numpy", *MULTI_PROCESSING))
+
+
 def case_n(args):
     """D with ``TaggerRunner.load`` answering a no-op runner: everything but the model."""
     bench_models.install_noop_tagger()
@@ -347,7 +379,8 @@ def _count_lines(pattern, exclude=None):
 
 def child_main(args):
     case = {"A": case_a, "B": case_b, "C": case_c, "D": case_d, "E": case_e,
-            "F": case_f, "G": case_g, "M": case_m, "N": case_n, "R": case_r}[args.case]
+            "F": case_f, "G": case_g, "M": case_m, "N": case_n, "P": case_p,
+            "R": case_r}[args.case]
     bench_common.child_result(**case(args))
 
 
@@ -403,9 +436,11 @@ def prepare_g(work, tiny, store):
     return inputs, thin
 
 
-def run_case(case, data, args, work, store, model_dir, keras_model, profile=None):
-    """Runs one case in a child process; ``profile``: a path for py-spy's raw samples."""
-    tag = f"{case}-{data['name']}" + ("-profiled" if profile else "")
+def run_case(case, data, args, work, store, model_dir, keras_model, profile=None, run=None):
+    """Runs one case in a child process; ``profile``: a path for py-spy's raw samples;
+    ``run``: the run's number, when a case runs more than once on one input."""
+    tag = (f"{case}-{data['name']}" + ("-profiled" if profile else "")
+           + (f"-{run}" if run is not None else ""))
     output = pathlib.Path(work) / f"out-{tag}" / "tagged"
     argv = [__file__, "--child", "--case", case, "--input", data["pattern"], "--output", output,
             "--store", store.path, "--model", model_dir, "--keras-model", keras_model,
@@ -492,10 +527,10 @@ def run(args, work):
     store, inputs, model_dir, keras_model = prepare(work, args.tiny, sizes)
     results = []
     g_inputs = thin_model = None
-    if "G" in args.cases or "M" in args.cases:
+    if set("GMP") & set(args.cases):
         g_inputs, thin_model = prepare_g(work, args.tiny, store)
     for case in args.cases:
-        if case in "GM":
+        if case in "GMP":
             continue
         for role in CASE_SIZES[case]:
             if role not in args.roles.split(","):
@@ -507,10 +542,14 @@ def run(args, work):
         for run_number in range(G_RUNS):   # the sizes alternate, so a busy moment hits both
             for name, data in g_inputs.items():
                 results.append(run_case("G", {"name": name, **data}, args, work, store,
-                                        thin_model, keras_model))
+                                        thin_model, keras_model, run=run_number))
     if "M" in args.cases:
         results.append(run_case("M", {"name": "x1", **g_inputs["x1"]}, args, work, store,
                                 thin_model, keras_model))
+    if "P" in args.cases:
+        for name, data in g_inputs.items():
+            results.append(run_case("P", {"name": name, **data}, args, work, store,
+                                    thin_model, keras_model))
     memory = []
     if args.memory:
         memory_sizes = TINY_MEMORY_SIZES if args.tiny else MEMORY_SIZES
@@ -657,7 +696,7 @@ def non_model_cost(report, size_names):
     """Core-microseconds per token of the non-model stages.
 
     G (issue 18's measure): min CPU seconds of the whole process over G's runs at each size,
-    the marginal between the sizes, minus the thin model's own cost (M). N (before issue 18):
+    the marginal between the sizes, each run less its thin model's CPU (and M, apart). N (before issue 18):
     the timed section's CPU, 205k -> 1M, no-op model, no character ids.
     """
     out = {}
@@ -670,16 +709,30 @@ def non_model_cost(report, size_names):
             g_runs.items(), key=lambda item: item[1][0]["tokens"])
         cpu = {small: min(r["cpu_seconds"] for r in small_runs),
                large: min(r["cpu_seconds"] for r in large_runs)}
+        # The model's CPU in each run (its predict calls), taken off run by run.
+        without = {small: min(r["cpu_seconds"] - r["model_cpu_seconds"] for r in small_runs),
+                   large: min(r["cpu_seconds"] - r["model_cpu_seconds"] for r in large_runs)}
         tokens = {small: small_runs[0]["tokens"], large: large_runs[0]["tokens"]}
-        marginal = (cpu[large] - cpu[small]) / (tokens[large] - tokens[small]) * 1e6
+        extra = (tokens[large] - tokens[small]) / 1e6
+        marginal = (cpu[large] - cpu[small]) / extra
         model = next((r for r in report["results"] if r["case"] == "M"), None)
         model_us = model["model_cpu_seconds"] / model["tokens"] * 1e6 if model else None
         out["G"] = {"sizes": (small, large), "cpu": cpu, "tokens": tokens,
                     "runs": {size: [r["cpu_seconds"] for r in runs]
                              for size, runs in g_runs.items()},
                     "marginal_with_model": marginal, "model_us": model_us,
-                    "marginal": marginal - (model_us or 0),
-                    "fixed_cpu_seconds": cpu[small] - marginal * tokens[small] / 1e6}
+                    "in_run_model_us": marginal - (without[large] - without[small]) / extra,
+                    "marginal": (without[large] - without[small]) / extra,
+                    "marginal_minus_m": marginal - (model_us or 0),
+                    "fixed_cpu_seconds": without[small] - (without[large] - without[small])
+                    / extra * tokens[small] / 1e6}
+    p_small, p_large = (_result(report, "P", size) for size in G_PASSES)
+    if p_small and p_large and p_small.get("cores") and p_large.get("cores"):
+        extra_cpu = (p_large["cores"] * p_large["seconds"]
+                     - p_small["cores"] * p_small["seconds"])
+        marginal = extra_cpu / (p_large["tokens"] - p_small["tokens"]) * 1e6
+        model = out.get("G", {}).get("model_us") or 0
+        out["P"] = {"marginal_with_model": marginal, "marginal": marginal - model}
     corpus, large = (_result(report, "N", size_names[role]) for role in ("corpus", "large"))
     if corpus and large and corpus.get("cores") and large.get("cores"):
         extra_cpu = large["cores"] * large["seconds"] - corpus["cores"] * corpus["seconds"]
@@ -698,12 +751,12 @@ def non_model_markdown(report, size_names):
         lines += [
             "Case G measures what users run, as issue 18 does: a thin model trained by "
             f"`beamtagger train ... {' '.join(THIN_MODEL_FLAGS)}` (the featurizer `train` writes "
-            "by default: 6 feature columns and 16 character ids a token; the model itself "
-            "costs almost nothing), `beamtagger tag --runtime numpy --model THIN` on EWT train "
+            "by default: 6 feature columns and 16 character ids a token, and almost no "
+            "compute of its own), `beamtagger tag --runtime numpy --model THIN` on EWT train "
             f"as text, {small} and {large} (one file each). CPU seconds (user + system) of the "
             f"whole process from its start, min of {G_RUNS} runs a size (the sizes alternate); "
             "the marginal between the sizes cancels start-up, and the thin model's own cost "
-            "(case M: its predict calls alone over the same batches) is taken off.", "",
+            "(its predict calls' CPU in each run; case M measures it apart) is taken off.", "",
             "| figure | value |", "|---|---|",
             f"| G on {small}: CPU seconds (runs) | {g['cpu'][small]:.2f} "
             f"({', '.join(f'{v:.2f}' for v in g['runs'][small])}) |",
@@ -711,15 +764,23 @@ def non_model_markdown(report, size_names):
             f"({', '.join(f'{v:.2f}' for v in g['runs'][large])}) |",
             f"| tokens | {g['tokens'][small]:,} / {g['tokens'][large]:,} |",
             f"| marginal, core-µs per token | {g['marginal_with_model']:.2f} |",
-            f"| the thin model's own cost (M), core-µs per token | "
-            f"{bench_common.fmt(g['model_us'], 2)} |",
-            f"| **non-model stages, core-µs per token** | **{g['marginal']:.2f}** |",
-            f"| fixed CPU seconds (start-up, from the two sizes) | {g['fixed_cpu_seconds']:.1f} |",
+            f"| the thin model's own cost in these runs (its predict calls' thread CPU), "
+            f"core-µs per token | {g['in_run_model_us']:.2f} |",
+            f"| **non-model stages, core-µs per token** (each run less its model's CPU) | "
+            f"**{g['marginal']:.2f}** |",
+            f"| the thin model measured apart (M: predict over x1's batches, best of 3), "
+            f"core-µs per token; marginal less M | {bench_common.fmt(g['model_us'], 2)}; "
+            f"{g['marginal_minus_m']:.2f} |",
+            f"| fixed CPU seconds without the model (start-up, from the two sizes) | "
+            f"{g['fixed_cpu_seconds']:.1f} |",
             ""]
     lines += ["| ratio | measured | target | verdict |", "|---|---|---|---|"]
     if g:
         lines.append(_at_most_line("non-model core-µs per token (G: default featurizer, "
                                    "issue 18)", g["marginal"], NON_MODEL_CORE_US_TARGET))
+    if "P" in cost:
+        lines.append(f"| the same with 2 local worker processes (P: multi_processing, timed "
+                     f"section and workers, minus M) | {cost['P']['marginal']:.2f} | | |")
     if "N" in cost:
         lines.append(f"| the same as before issue 18 (N: no-op model, no char ids, timed "
                      f"section) | {cost['N']['marginal']:.2f} | (issue 12: <= 5) | |")

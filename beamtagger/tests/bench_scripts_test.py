@@ -30,7 +30,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "throughput.json").read_text())
     by_case = {(r["case"], r["size"]): r for r in report["results"]}
-    assert {case for case, _ in by_case} == set("ABCDEFGMNR")
+    assert {case for case, _ in by_case} == set("ABCDEFGMNPR")
     corpus = report["inputs"]["corpus"]
     # The same tokenizer everywhere: C (tokenized up front) and D, E (the pipeline) agree, and
     # every input line comes out as one JSON Lines record.
@@ -52,6 +52,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
         assert run["output_lines"] == report["g_inputs"][run["size"]]["lines"]
         assert run["cpu_seconds"] > 0
     assert by_case[("M", "x1")]["tokens"] == tokens
+    assert by_case[("P", "x5")]["output_lines"] == report["g_inputs"]["x5"]["lines"]
     memory = report["memory"]
     assert [r["size"] for r in memory] == ["small, one file", "large, one file"]
     assert memory[0]["tokens"] < memory[1]["tokens"]

@@ -69,6 +69,7 @@ def lines_of(tagged, formatter, column_text):
     """Every output element: the batch's text (split into records) and the rows left out of
     it, each through the per-record formatter, in row order."""
     text, left_out = column_text(tagged)
+    text = text.decode("utf-8")
     found = text.split(formatter.separator) if text else []
     records = tagged_batches.tagged_records(tagged, left_out) if left_out else []
     return found, [formatter(record) for record in records], left_out
@@ -109,7 +110,7 @@ def test_plain_records_are_never_left_out_and_quotes_stay_in_the_columns():
                                  ("b", [("x", 0.12345, 2)], {"lang": "en", "id": 5})])
     text, left_out = tagged_batches.json_lines_text(tagged)
     assert left_out == []
-    assert text.split("\n") == [to_json_line(record) for record in expected]
+    assert text.decode().split("\n") == [to_json_line(record) for record in expected]
 
 
 def test_records_with_what_the_columns_do_not_reproduce_are_left_out():
@@ -117,6 +118,8 @@ def test_records_with_what_the_columns_do_not_reproduce_are_left_out():
                           ("big", [("c", 0.5, 0)], {"n": 2 ** 70}), ("ok", [("d", 0.5, 0)], None)])
     text, left_out = tagged_batches.json_lines_text(tagged)
     assert left_out == [0, 1, 2] and json.loads(text)["id"] == "ok"
+    tagged, _ = batch_of([("id\x01", [("a", 0.5, 0)], None), ("ok", [("b", 0.5, 0)], None)])
+    assert tagged_batches.json_lines_text(tagged)[1] == [0]   # a control character in the id
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -127,21 +127,19 @@ class _Tokens:
 
 
 def json_lines_text(tagged):
-    """(the JSON Lines of the batch's records as one string, newline-separated with no final
-    newline; the rows left out of it for ``to_json_line``).
+    """(the JSON Lines of the batch's records as UTF-8 bytes, newline-separated with no final
+    newline; the rows left out of them for ``to_json_line``).
 
     A token's object is put together from three two-column joins (an Arrow join with constant
-    columns costs twice as much: 260 against 130 ns a token, measured on this machine), and
-    the record's objects with the text between two of them as separator.
+    columns costs twice as much: 260 against 130 ns a token, measured on this machine), the
+    record's objects joined with the text between two of them as separator, and the lines are
+    the data of one Arrow string array.
     """
     tokens = _Tokens(tagged)
-    texts, left_out_tokens = tokens.texts, np.zeros(len(tokens.row), dtype=bool)
-    data = np.frombuffer(texts.buffers()[2] or b"", dtype=np.uint8)
-    if (data < 0x20).any():   # orjson writes \u00XX; such records take to_json_line
-        left_out_tokens |= pc.match_substring_regex(texts, _CONTROL).to_numpy(
-            zero_copy_only=False)
-    if ((data == 0x22) | (data == 0x5C)).any():
-        texts = pc.replace_substring(pc.replace_substring(texts, "\\", "\\\\"), '"', '\\"')
+    left_out_tokens = np.zeros(len(tokens.row), dtype=bool)
+    texts, control = _json_escaped(tokens.texts)
+    if control is not None:   # orjson writes \u00XX; such records take to_json_line
+        left_out_tokens |= control
     scores = tokens.scores.to_numpy(zero_copy_only=False)
     if scores.dtype == np.float32:
         k = np.rint(scores.astype(np.float64) * _SCALE)
@@ -157,19 +155,77 @@ def json_lines_text(tagged):
                  * (_SCALE + 1) + k))
     # text","start":S  +  ,"end":  +  E,"label":L,"score":P
     objects = pc.binary_join_element_wise(
-        pc.binary_join_element_wise(texts, pc.cast(tokens.starts, pa.string()), '","start":'),
-        pc.binary_join_element_wise(pc.cast(tokens.ends, pa.string()), label_and_score, ""),
-        ',"end":')
-    joined = tokens.per_record(objects, '},{"text":"').to_pylist()
-    lines = []
-    for row, (record_id, fields, record_tokens) in enumerate(zip(
-            tagged.column("id").to_pylist(), tagged.column("fields").to_pylist(), joined)):
-        head = None if row in left_out else _json_head(record_id, fields)
+        pc.binary_join_element_wise(texts, _decimal(tokens.starts), '","start":'),
+        pc.binary_join_element_wise(_decimal(tokens.ends), label_and_score, ""), ',"end":')
+    joined = tokens.per_record(objects, '},{"text":"')
+    heads = _json_heads(tagged, left_out)
+    keep = np.ones(tagged.num_rows, dtype=bool)
+    keep[sorted(left_out)] = False
+    if not keep.all():
+        joined, heads = joined.filter(keep), heads.filter(keep)
+    lines = pc.binary_join_element_wise(
+        pc.binary_join_element_wise(heads, joined, ',"tokens":[{"text":"'), "}]}\n", "")
+    return _data(lines)[:-1], sorted(left_out)
+
+
+def _json_escaped(texts):
+    """(``texts`` with the quote and the backslash escaped as JSON does; a bool array marking
+    texts with control characters, or None when there are none)."""
+    data = np.frombuffer(texts.buffers()[2] or b"", dtype=np.uint8)
+    control = None
+    if (data < 0x20).any():
+        control = pc.match_substring_regex(texts, _CONTROL).to_numpy(zero_copy_only=False)
+    if ((data == 0x22) | (data == 0x5C)).any():
+        escape = pc.or_(pc.match_substring(texts, '"'), pc.match_substring(texts, "\\"))
+        escaped = pc.replace_substring(pc.replace_substring(
+            texts.filter(escape), "\\", "\\\\"), '"', '\\"')
+        texts = pc.replace_with_mask(texts, escape, escaped)
+    return texts, control
+
+
+def _json_heads(tagged, left_out):
+    """'{"id":...' and the pass-through fields of every row, as orjson writes them at the
+    start of ``TaggedRecord.to_json_dict``; rows orjson refuses join ``left_out``."""
+    ids, id_control = _json_escaped(tagged.column("id"))
+    heads = pc.binary_join_element_wise('{"id":"', ids, '"', "")
+    if id_control is not None:
+        left_out.update(np.flatnonzero(id_control).tolist())
+    fields = tagged.column("fields")
+    if fields.null_count == len(fields):
+        return heads
+    with_fields = pc.is_valid(fields)
+    heads = heads.to_pylist()
+    records_fields = fields.to_pylist()
+    for row in np.flatnonzero(with_fields.to_numpy(zero_copy_only=False)).tolist():
+        head = None if row in left_out else _json_head(tagged.column("id")[row].as_py(),
+                                                       records_fields[row])
         if head is None:
             left_out.add(row)
-            continue
-        lines.append(f'{head},"tokens":[{{"text":"{record_tokens}}}]}}')
-    return "\n".join(lines), sorted(left_out)
+            head = ""
+        heads[row] = head
+    return pa.array(heads, pa.string())
+
+
+@functools.lru_cache(maxsize=1)
+def _decimals():
+    return pa.array([str(i) for i in range(1 << 16)], pa.string())
+
+
+def _decimal(numbers):
+    """Non-negative int32s as decimal text: a take from a table below 65,536 (a quarter of an
+    Arrow cast's time), the cast above."""
+    if len(numbers):
+        extremes = pc.min_max(numbers).as_py()
+        if extremes["min"] < 0 or extremes["max"] >= (1 << 16):
+            return pc.cast(numbers, pa.string())
+    return _decimals().take(numbers)
+
+
+def _data(strings):
+    """The bytes of a string array's values, one after the other (one copy)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[
+        strings.offset:strings.offset + len(strings) + 1]
+    return strings.buffers()[2][offsets[0]:offsets[-1]].to_pybytes() if len(strings) else b""
 
 
 def _json_head(record_id, fields_text):
@@ -201,18 +257,23 @@ def parquet_table(tagged):
 
 
 def conll_text(tagged):
-    """(the CoNLL blocks of the batch's records as one string, as ``to_conll_block`` writes
-    each, separated by the newline WriteToText puts after each; the rows left out of it)."""
+    """(the CoNLL blocks of the batch's records as UTF-8 bytes, as ``to_conll_block`` writes
+    each, separated by the newline WriteToText puts after each; the rows left out of them)."""
     from beamtagger.transforms.write_results import line_safe
 
     tokens = _Tokens(tagged)
     if any(re.search(_CONLL_UNSAFE, name) for name in tokens.label_names.to_pylist()):
-        return "", list(range(tagged.num_rows))
+        return b"", list(range(tagged.num_rows))
     left_out = tokens.rows_where(pc.match_substring_regex(tokens.texts, _CONLL_UNSAFE)
                                  .to_numpy(zero_copy_only=False))
     lines = tokens.per_record(pc.binary_join_element_wise(
-        tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n").to_pylist()
-    blocks = [f"# id = {line_safe(record_id)}\n{record_lines}\n"
-              for row, (record_id, record_lines) in enumerate(
-                  zip(tagged.column("id").to_pylist(), lines)) if row not in left_out]
-    return "\n".join(blocks), sorted(left_out)
+        tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n")
+    heads = pa.array([f"# id = {line_safe(record_id)}"
+                      for record_id in tagged.column("id").to_pylist()], pa.string())
+    keep = np.ones(tagged.num_rows, dtype=bool)
+    keep[sorted(left_out)] = False
+    if not keep.all():
+        lines, heads = lines.filter(keep), heads.filter(keep)
+    blocks = pc.binary_join_element_wise(pc.binary_join_element_wise(heads, lines, "\n"),
+                                         "\n\n", "")
+    return _data(blocks)[:-1], sorted(left_out)
