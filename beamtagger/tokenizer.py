@@ -147,6 +147,7 @@ class Tokenizer:
     def __init__(self):
         self._spacy = None     # built on first use, only when the exported rules are stale
         self._pieces = {}      # chunk -> _WHOLE or its tokens, with offsets in the chunk
+        self._whole = set()    # the chunks of _pieces that are one token each
         self._rules = affix_tokenizer()
 
     def __getstate__(self):
@@ -203,21 +204,27 @@ class Tokenizer:
         whitespace character) from the first character to the last; else None, and the
         chunks not seen before are cut and remembered. Token ``i`` then starts at the sum of
         ``len(chunk) + 1`` over the chunks before it."""
+        chunks = self.token_chunks(text)
+        if chunks and len(text) != sum(map(len, chunks)) + len(chunks) - 1:
+            return None
+        return chunks
+
+    def token_chunks(self, text: str):
+        """The text's chunks when each is one token of it, however far apart; else None, and
+        the chunks not seen before are cut and remembered. One set probe a chunk (in C)
+        where ``tokenize`` builds a Token per token."""
         if not isinstance(text, str):
             raise TypeError(f"Tokenizer.tokenize expects str, got {type(text).__name__}")
         chunks = text.split()
-        if not chunks:
-            return chunks
-        pieces = list(map(self._pieces.get, chunks))
-        if None in pieces:
-            self._remember([chunk for chunk, cut in zip(chunks, pieces) if cut is None])
+        if not self._whole.issuperset(chunks):
+            new = set(chunks).difference(self._pieces.keys())
+            if new:
+                self._remember(new)
             return None
-        if pieces.count(_WHOLE) != len(chunks) or len(text) != sum(map(len, chunks)) + len(
-                chunks) - 1:
-            return None
-        last = chunks[-1]
-        if len(last) > 1 and last[-1] == "." and last[-2] != ".":
-            return None   # "... Inc." ends on its own "." (_split_final_abbreviation)
+        if chunks:
+            last = chunks[-1]
+            if len(last) > 1 and last[-1] == "." and last[-2] != ".":
+                return None   # "... Inc." ends on its own "." (_split_final_abbreviation)
         return chunks
 
     def _remember(self, chunks):
@@ -228,7 +235,10 @@ class Tokenizer:
                 pieces = self._cut(chunk)
                 if len(pieces_of) >= _REMEMBERED_CHUNKS:
                     pieces_of.clear()   # bounded memory on endless distinct chunks
+                    self._whole.clear()
                 pieces_of[chunk] = pieces
+                if pieces is _WHOLE:
+                    self._whole.add(chunk)
 
     def tokenize_many(self, texts: Iterable[str]) -> Iterator[List[Token]]:
         """Tokens of each text in turn (lazy, so any iterable of any length works)."""

@@ -20,7 +20,8 @@ BENCH = pathlib.Path(__file__).resolve().parent
 SCRIPTS = [
     ("throughput_bench.py", ["throughput.md"]),
     ("tag_timeline.py", ["tag_timeline.md"]),  # nested under "1." beside the profiles
-    ("startup_bench.py", ["startup.md"]),  # "### Start-up", also under "1."
+    # "### Start-up" and "### Which runtime for which input size", also under "1."
+    ("startup_bench.py", ["startup.md", "startup-crossover.md"]),
     ("runtime_bench.py", ["runtime.md"]),  # "### The tag stage's two runtimes", under "1."
     ("model_size_bench.py", ["model_size.md"]),
     ("training_bench.py", ["training.md"]),

@@ -116,7 +116,7 @@ def in_blocks(items, errors_tag, on_dead_letter=None):
             yield beam.pvalue.TaggedOutput(errors_tag, item)
             continue
         block.append(item)
-        characters += record_size(item)
+        characters += len(item.text) if type(item) is TextRecord else record_size(item)
         if len(block) >= BLOCK_RECORDS or characters >= BLOCK_CHARACTERS:
             yield block
             block, characters = Block(), 0

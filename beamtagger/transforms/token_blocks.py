@@ -11,6 +11,7 @@ where a tuple of offsets per record cost 0.15 core-microseconds a token (bench/t
 TokenizedRecords, as in the per-record path.
 """
 import itertools
+from operator import itemgetter
 
 import numpy as np
 from apache_beam import coders
@@ -29,18 +30,27 @@ class TokenizedBlock:
       bounds: record ``r``'s tokens are ``tokens[bounds[r]:bounds[r + 1]]`` (R + 1 ints).
       starts, ends: int32 (N,) character offsets of every token.
     """
-    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_edges")
+    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_edges", "_record_columns")
 
     def __init__(self, records, tokens, bounds, starts, ends):
         self.records, self.tokens, self.bounds = records, tokens, bounds
         self.starts, self.ends = starts, ends
-        self._edges = None
+        self._edges = self._record_columns = None
 
     def edges(self):
         """``bounds`` as an int64 array (made on first use)."""
         if self._edges is None:
             self._edges = np.asarray(self.bounds, dtype=np.int64)
         return self._edges
+
+    def record_columns(self):
+        """(keys, ids, fields) of the records, as lists (made on first use)."""
+        if self._record_columns is None:
+            records = self.records
+            ids = [record.id for record in records]
+            self._record_columns = ([record.source or record.id for record in records], ids,
+                                    [record.fields for record in records])
+        return self._record_columns
 
     def __reduce__(self):
         return TokenizedBlock, (self.records, self.tokens, self.bounds, self.starts, self.ends)
@@ -86,23 +96,24 @@ def tokenize_block(tokenizer, records):
     """A TokenizedBlock of ``records`` (TextRecord or TokenizedRecord, already checked) and
     the ``tokenizer``; raises whatever the tokenizer raises on one of them (the caller then
     tokenizes record by record)."""
-    tokens, bounds, explicit = [], [0], []
+    tokens, bounds, explicit, spaced, text_lengths = [], [0], [], [], []
     extend, bound = tokens.extend, bounds.append
-    whole_chunks = tokenizer.whole_chunks
+    token_chunks = tokenizer.token_chunks
     for r, record in enumerate(records):
         if isinstance(record, TokenizedRecord):
             texts, starts, ends = record.tokens, record.starts, record.ends
             if not len(texts) == len(starts) == len(ends):
                 raise ValueError(f"{len(texts)} tokens but {len(starts)} starts and "
                                  f"{len(ends)} ends")
+            explicit.append((r, starts, ends))
         else:
-            texts = whole_chunks(record.text)
+            texts = token_chunks(record.text)
             if texts is None:
                 texts, starts, ends = tokenizer.tokenize_columns(record.text)
+                explicit.append((r, starts, ends))
             else:
-                starts = None   # one space apart: from the lengths, below
-        if starts is not None:
-            explicit.append((r, starts, ends))
+                spaced.append(r)   # offsets from the lengths, below
+                text_lengths.append(len(record.text))
         extend(texts)
         bound(len(tokens))
     lengths = np.fromiter(map(len, tokens), np.int32, len(tokens))
@@ -114,10 +125,31 @@ def tokenize_block(tokenizer, records):
     edges = np.asarray(bounds, dtype=np.int64)
     starts = (running[:-1] - np.repeat(running[edges[:-1]], np.diff(edges))).astype(np.int32)
     ends = starts + lengths
+    if spaced:
+        # A record of chunks that are its tokens, one space apart, spans exactly their
+        # lengths and one space between each two; others (two spaces, a leading tab) are
+        # located chunk by chunk.
+        rows = np.asarray(spaced, dtype=np.int64)
+        counts = edges[rows + 1] - edges[rows]
+        spans = running[edges[rows + 1]] - running[edges[rows]] - 1
+        apart = np.flatnonzero((counts > 0) & (spans != np.asarray(text_lengths)))
+        for r in rows[apart].tolist():
+            explicit.append((r,) + _located(records[r].text, tokens[bounds[r]:bounds[r + 1]]))
     for r, record_starts, record_ends in explicit:
         starts[bounds[r]:bounds[r + 1]] = record_starts
         ends[bounds[r]:bounds[r + 1]] = record_ends
     return TokenizedBlock(records, tokens, bounds, starts, ends)
+
+
+def _located(text, chunks):
+    """(starts, ends) of ``chunks`` found one after the other in ``text``."""
+    starts, ends, end = [], [], 0
+    for chunk in chunks:
+        start = text.find(chunk, end)
+        end = start + len(chunk)
+        starts.append(start)
+        ends.append(end)
+    return starts, ends
 
 
 def entry_segment(entry):
@@ -175,14 +207,14 @@ def _block_columns(block, rows):
     # Token positions of the rows, in row order: each row's run of its own positions.
     positions = np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
     positions += np.arange(len(positions))
-    tokens, bounds, records = block.tokens, block.bounds, block.records
-    chosen = [records[r] for r in rows.tolist()]
+    tokens, bounds = block.tokens, block.bounds
+    chosen = rows.tolist()
+    pick = itemgetter(*chosen) if len(chosen) > 1 else lambda values: (values[chosen[0]],)
+    keys, ids, fields = block.record_columns()
     return {"lengths": lengths.astype(np.int32),
             "tokens": list(itertools.chain.from_iterable(
-                [tokens[bounds[r]:bounds[r + 1]] for r in rows.tolist()])),
-            "keys": [record.source or record.id for record in chosen],
-            "ids": [record.id for record in chosen],
-            "fields": [record.fields for record in chosen],
+                [tokens[bounds[r]:bounds[r + 1]] for r in chosen])),
+            "keys": pick(keys), "ids": pick(ids), "fields": pick(fields),
             "starts": block.starts[positions], "ends": block.ends[positions]}
 
 

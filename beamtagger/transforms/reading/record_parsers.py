@@ -20,6 +20,7 @@ from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedReco
 __all__ = ["INPUT_FORMATS", "parse_records", "read_file_records", "read_path_records"]
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
+_new_record = tuple.__new__
 
 
 def read_file_records(lines, input_format="text", text_field="text", id_field="id"):
@@ -59,7 +60,9 @@ def text_records(numbered_lines, path):
         except UnicodeDecodeError as error:
             yield DeadLetter(source, _bad_utf8(raw, error), raw_text(raw), "decode")
             continue
-        yield TextRecord(f"{name}:{number}", text, source)
+        # tuple.__new__: a NamedTuple's own __new__ is a Python function, a third of the
+        # cost of reading a line (py-spy, bench/throughput_bench.py case G).
+        yield _new_record(TextRecord, (f"{name}:{number}", text, source, None))
 
 
 # Deeper JSON is refused: the output writers and Beam's coders recurse per level (orjson stops
