@@ -131,3 +131,14 @@ def test_the_parquet_table_holds_the_per_record_rows(records):
     found = tagged_batches.parquet_table(tagged)
     assert found.schema == RESULT_SCHEMA
     assert repr(found.to_pylist()) == repr(wanted.to_pylist())   # NaN equal to NaN
+
+
+def test_offsets_beyond_the_table_of_decimals_are_written_too():
+    tagged, expected = batch_of([("far", [("x", 0.5, 0), ("y", 0.25, 1)], None)])
+    columns = {name: tagged.column(name) for name in tagged.schema.names}
+    columns["starts"] = pa.array([[70_000, 1 << 20]], pa.list_(pa.int32()))
+    columns["ends"] = pa.array([[70_001, (1 << 20) + 1]], pa.list_(pa.int32()))
+    far = pa.RecordBatch.from_pydict(columns)
+    record = expected[0]._replace(starts=(70_000, 1 << 20), ends=(70_001, (1 << 20) + 1))
+    text, left_out = tagged_batches.json_lines_text(far)
+    assert left_out == [] and text.decode() == to_json_line(record)
