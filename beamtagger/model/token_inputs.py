@@ -60,9 +60,11 @@ class TokenInputs:
         if numbers is None:   # more distinct tokens in one call than the tables hold
             rows = self.store.rows(tokens)
             return rows, self.featurizer.featurize(tokens, rows >= 0)
-        return self._rows[numbers], {"extra_ids": self._extra_ids[numbers],
-                                     "feature_ids": self._feature_ids[numbers],
-                                     "char_ids": self._char_ids[numbers]}
+        # np.take copies whole rows; fancy indexing of the 2-D tables went element by
+        # element through NumPy's buffered iterator (callgrind, case G).
+        return (self._rows.take(numbers), {"extra_ids": self._extra_ids.take(numbers),
+                                           "feature_ids": self._feature_ids.take(numbers, 0),
+                                           "char_ids": self._char_ids.take(numbers, 0)})
 
     def _numbers(self, tokens):
         numbers = np.fromiter(map(self._number.get, tokens, repeat(-1)), np.intp, len(tokens))

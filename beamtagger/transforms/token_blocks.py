@@ -215,7 +215,7 @@ def _block_columns(block, rows):
             "tokens": list(itertools.chain.from_iterable(
                 [tokens[bounds[r]:bounds[r + 1]] for r in chosen])),
             "keys": pick(keys), "ids": pick(ids), "fields": pick(fields),
-            "starts": block.starts[positions], "ends": block.ends[positions]}
+            "starts": block.starts.take(positions), "ends": block.ends.take(positions)}
 
 
 def _segment_columns(segments):
