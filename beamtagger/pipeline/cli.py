@@ -61,10 +61,25 @@ def main(argv=None):
             return args._module.run(args) or 0
     except BeamtaggerError as error:
         print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
+    except OSError as error:
+        # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
+        # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
+        print(f"beamtagger {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
+
+
+def describe_os_error(error):
+    """``PATH: reason (ENOSPC)``, the way file tools report it."""
+    import errno
+
+    where = f"{error.filename}: " if error.filename else ""
+    name = errno.errorcode.get(error.errno, "") if error.errno else ""
+    reason = error.strerror or str(error)
+    return f"{where}{reason}" + (f" ({name})" if name else "")
 
 
 def console_main():

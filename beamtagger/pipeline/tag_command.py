@@ -95,6 +95,7 @@ def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
@@ -108,7 +109,10 @@ def run(args):
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
     with _without_scikit_learn(), (
-            contextlib.nullcontext() if remote else bundle_metrics_kept()):
+            contextlib.nullcontext() if remote else bundle_metrics_kept()), (
+            worker_logs_held()), reported_failures(
+                job.output_prefix, lambda: remove_earlier_outputs(
+                    job.output_prefix, list_outputs(job.output_prefix))):
         result, seconds = run_tag_job(job, options)
     if remote:
         job_id = getattr(result, "job_id", lambda: None)()
@@ -291,16 +295,13 @@ def earlier_output_patterns(output_prefix):
 
 
 def _check_output(output_prefix, overwrite):
-    from apache_beam.io.filesystems import FileSystems
-
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
     try:
-        earlier = sorted(metadata.path for result in FileSystems.match(
-            earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
+        earlier = list_outputs(output_prefix)
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
     if earlier and not overwrite:
@@ -309,6 +310,14 @@ def _check_output(output_prefix, overwrite):
             f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
             f"{more}); choose another prefix, or pass --overwrite to remove them first")
     return earlier
+
+
+def list_outputs(output_prefix):
+    """The result and error files under ``output_prefix``, sorted."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return sorted(metadata.path for result in FileSystems.match(
+        earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
 
 
 def remove_earlier_outputs(output_prefix, earlier):
@@ -320,16 +329,24 @@ def remove_earlier_outputs(output_prefix, earlier):
 
     if earlier:
         FileSystems.delete(earlier)
+    folder, name = FileSystems.split(output_prefix if is_remote(output_prefix)
+                                     else os.path.abspath(output_prefix))
+    # The results' sink and the errors' sink (PREFIX-errors) each have one.
+    temporary = re.compile(r"beam-temp-" + re.escape(name) + r"(?:-errors)?-[0-9a-f]{32}\Z")
     if is_remote(output_prefix):
+        # Object stores have no folders to remove, only the files under their names.
+        pattern = FileSystems.join(folder, f"beam-temp-{name}-*", "**")
+        left = [metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list
+                if temporary.match(FileSystems.split(FileSystems.split(metadata.path)[0])[1])]
+        if left:
+            FileSystems.delete(left)
         return
-    folder, name = os.path.split(os.path.abspath(output_prefix))
-    pattern = re.compile(r"beam-temp-" + re.escape(name) + r"-[0-9a-f]{32}\Z")
     try:
         entries = os.listdir(folder)
     except OSError:
         return
     for entry in entries:
-        if pattern.match(entry):
+        if temporary.match(entry):
             shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
 
 
