@@ -28,3 +28,12 @@ class InputFormatError(BeamtaggerError):
         self.problem = problem
         where = f"{self.source}:{line}" if line is not None else self.source
         super().__init__(f"{where}: {problem}")
+
+
+def os_error_text(error):
+    """``PATH: reason (ENOSPC)`` for an OSError, the way file tools report one."""
+    import errno
+
+    where = f"{error.filename}: " if error.filename else ""
+    name = errno.errorcode.get(error.errno, "") if error.errno else ""
+    return f"{where}{error.strerror or error}" + (f" ({name})" if name else "")

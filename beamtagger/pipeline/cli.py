@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 SUBCOMMANDS = {
@@ -65,21 +65,11 @@ def main(argv=None):
     except OSError as error:
         # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
-        print(f"beamtagger {args.command}: error: {describe_os_error(error)}", file=sys.stderr)
+        print(f"beamtagger {args.command}: error: {os_error_text(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
-
-
-def describe_os_error(error):
-    """``PATH: reason (ENOSPC)``, the way file tools report it."""
-    import errno
-
-    where = f"{error.filename}: " if error.filename else ""
-    name = errno.errorcode.get(error.errno, "") if error.errno else ""
-    reason = error.strerror or str(error)
-    return f"{where}{reason}" + (f" ({name})" if name else "")
 
 
 def console_main():

@@ -1,4 +1,5 @@
-"""Faults while ``beamtagger tag`` writes: one line, exit 1, no traceback, no file of the run.
+"""Faults while writing (``tag``, ``train``, ``embeddings import``): one line, exit 1, no
+traceback, and nothing half-written left behind.
 
 A fake Beam file system (``faulty_filesystem``) fails writes or renames in process, wherever the
 machine runs the tests; a real full tmpfs is tried too where this machine lets the tests mount
@@ -7,6 +8,8 @@ one.
 import errno
 import glob
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -109,6 +112,44 @@ def test_the_os_error_behind_a_failed_run_is_found_in_its_chain():
         assert run_failures.os_error_of(error) == (errno.ENOSPC, "No space left on device")
 
 
+def test_a_full_disk_while_importing_a_store_is_one_line_and_leaves_nothing(
+        tmp_path, capsys, monkeypatch):
+    from beamtagger.embeddings import importers
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.directory / "x"))
+
+    monkeypatch.setattr(importers._StoreWriter, "finish", full)
+    source = tmp_path / "vectors.txt"
+    source.write_text("the 0.1 0.2\nof 0.3 0.4\n", encoding="utf-8")
+    code = cli.main(["embeddings", "import", str(source), "--out", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"beamtagger embeddings: error: cannot write the store to "
+                          f"{tmp_path / 'store'}: "), err
+    assert "No space left on device (ENOSPC); nothing was saved" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vectors.txt"]   # no hidden folder
+
+
+def test_a_full_disk_while_saving_a_model_leaves_the_old_model_whole(tiny_tagger, tmp_path,
+                                                                     monkeypatch):
+    import json
+
+    from beamtagger import atomic_dirs
+    from beamtagger.errors import JobFailed
+
+    model_dir = tmp_path / "model"
+    before = {p.name: p.read_bytes() for p in pathlib.Path(tiny_tagger.model_dir).iterdir()}
+    shutil.copytree(tiny_tagger.model_dir, model_dir)
+    with pytest.raises(JobFailed, match=r"cannot write the model to .*model: .*\(ENOSPC\); "
+                                        "nothing was saved"):
+        with atomic_dirs.published(model_dir, "saving", True, "the model") as building:
+            (building / "tagger.json").write_text(json.dumps({}), encoding="utf-8")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
 def _mount_tmpfs(path, size):
     path.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
@@ -140,5 +181,23 @@ def test_a_real_full_disk(tiny_tagger, tmp_path, runner_args):
                 + ": No space left on device (ENOSPC)") in done.stderr
         assert "records tagged" not in done.stdout
         assert files_of(str(disk / "out")) == []
+    finally:
+        subprocess.run(["umount", str(disk)], check=False)
+
+
+@pytest.mark.slow
+def test_a_real_full_disk_while_importing_a_store(shared_data, tmp_path):
+    disk = tmp_path / "disk"
+    if os.geteuid() != 0 or not _mount_tmpfs(disk, "256k"):
+        pytest.skip("this machine does not let the tests mount a tmpfs; the patched writer "
+                    "test above covers the same path")
+    try:
+        source = shared_data / "glove" / "glove.6B.50d.subset.txt.gz"
+        done = subprocess.run([sys.executable, "-m", "beamtagger", "embeddings", "import",
+                               str(source), "--out", str(disk / "store")],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+        assert f"cannot write the store to {disk / 'store'}: " in done.stderr
+        assert os.listdir(disk) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
