@@ -233,8 +233,12 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
 def _dot(subscripts, x, y, compute_dtype, precision):
     import jax.numpy as jnp
 
-    return jnp.einsum(subscripts, x.astype(compute_dtype), y.astype(compute_dtype),
-                      precision=precision, preferred_element_type=jnp.float32)
+    # bfloat16 operands give a bfloat16 product (GPUs accumulate it in float32 inside the
+    # kernel); asking XLA for a float32 result instead fails on CPUs (no BF16 x BF16 = F32 dot
+    # there, jax 0.10).
+    product = jnp.einsum(subscripts, x.astype(compute_dtype), y.astype(compute_dtype),
+                         precision=precision)
+    return product.astype(jnp.float32)
 
 
 def _char_encoding(params, char_ids, dot):
