@@ -335,7 +335,9 @@ def child_anchor(args):
         import torch
     except ImportError:
         torch = None
-    if torch is None or not torch.cuda.is_available():
+    # GPU_BENCH_ANCHOR_ON_CPU=1: the same code on the CPU, to dry-run it where there is no GPU.
+    on_cpu = os.environ.get("GPU_BENCH_ANCHOR_ON_CPU") == "1"
+    if torch is None or not (torch.cuda.is_available() or on_cpu):
         print("CHILD_RESULT " + json.dumps({"skipped": "no CUDA device for PyTorch"}), flush=True)
         return
     from beamtagger.model import runtimes
@@ -343,9 +345,13 @@ def child_anchor(args):
 
     width, units, labels = args.anchor_shape
     train = load_sentences(args.data, "train")
-    lengths = np.array([len(s) for s in train] * 4)
-    groups = list(length_batches(lengths.tolist(), MAIN_BUDGET, runtimes.bucket_widths("jax")))
-    device = torch.device("cuda")
+    if args.smoke:
+        train = train[:150]
+    lengths = np.array([len(s) for s in train] * (2 if args.smoke else 4))
+    budget = SMOKE_BUDGETS[-1] if args.smoke else MAIN_BUDGET
+    groups = list(length_batches(lengths.tolist(), budget, runtimes.bucket_widths("jax")))
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(width, units, batch_first=True, bidirectional=True).to(device).eval()
     head = torch.nn.Linear(2 * units, labels).to(device).eval()
@@ -353,8 +359,8 @@ def child_anchor(args):
     host = []
     for group in groups:
         group_lengths = lengths[group]
-        x = torch.randn(len(group), int(group_lengths.max()), width).pin_memory()
-        host.append((x, torch.as_tensor(group_lengths)))
+        x = torch.randn(len(group), int(group_lengths.max()), width)
+        host.append((x.pin_memory() if cuda else x, torch.as_tensor(group_lengths)))
     out = {}
     for name, dtype, packed in (("float32, packed", torch.float32, True),
                                 ("bfloat16, unmasked", torch.bfloat16, False)):
@@ -375,17 +381,22 @@ def child_anchor(args):
                         y, _ = model_lstm(x)
                     probs = torch.softmax(model_head(y).float(), dim=-1)
                     results.append(probs.to("cpu", non_blocking=True))
-                torch.cuda.synchronize()
+                if cuda:
+                    torch.cuda.synchronize()
             return time.perf_counter() - started
 
-        one_pass()   # cuDNN plans and warm-up
-        passes = [one_pass() for _ in range(args.passes)]
+        try:
+            one_pass()   # cuDNN plans and warm-up
+            passes = [one_pass() for _ in range(args.passes)]
+        except Exception as error:  # noqa: BLE001  (the other variant still counts)
+            out[name] = {"failed": str(error)[-1000:]}
+            continue
         out[name] = {"tokens": tokens, "passes_s": [round(p, 4) for p in passes],
                      "tokens_per_s": round(tokens / min(passes))}
         log(f"anchor {name}: {tokens / min(passes):,.0f} tokens/s")
     out["torch"] = torch.__version__
     out["shape"] = {"input_width": width, "units": units, "labels": labels,
-                    "budget": MAIN_BUDGET, "batches": len(groups)}
+                    "budget": budget, "batches": len(groups), "device": str(device)}
     print("CHILD_RESULT " + json.dumps(out), flush=True)
 
 

@@ -249,8 +249,9 @@ def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
 
 # Each variant compiles two programs (3-8 s on the shared 2-core machine): the first runs in
 # the fast suite, the others with the slow tests.
-@pytest.mark.parametrize("variant", [variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
-                                     for i, variant in enumerate(NUMPY_VARIANTS)])
+@pytest.mark.parametrize("variant", [
+    variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
+    for i, variant in enumerate(NUMPY_VARIANTS)])
 def test_jax_runner_computes_what_the_keras_model_computes(tmp_path, variant):
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner

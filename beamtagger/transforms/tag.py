@@ -131,9 +131,10 @@ class _TagFn(beam.DoFn):
 
     TensorFlow releases the GIL while it computes, so while batch k runs, this thread decodes
     and emits batch k-1 and goes back upstream to tokenize and look up the records of batch
-    k+1. A runtime with ``predict_async`` (JAX) needs no helper thread: this thread dispatches
-    batch k (its inputs go to the device while batch k-1 computes) and then waits for k-1. Without this the in-process runner did the model and all Python stages one after the
-    other (bench/throughput_bench.py, BENCHMARKS.md section 1). Between calls at most ``_AHEAD``
+    k+1. Without this the in-process runner did the model and all Python stages one after the
+    other (bench/throughput_bench.py, BENCHMARKS.md section 1). A runtime with ``predict_async``
+    (JAX) needs no helper thread: this thread dispatches batch k (its inputs go to the device
+    while batch k-1 computes) and then waits for k-1. Between calls at most ``_AHEAD``
     batches wait for their results, so memory stays bounded; ``finish_bundle`` emits the rest.
     Results of a batch keep that batch's window and timestamp.
     """
