@@ -102,6 +102,8 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=3, help="timed passes of each runtime")
     parser.add_argument("--rounds", type=int, default=3,
                         help="end-to-end runs of each runtime and size")
+    parser.add_argument("--sizes", nargs="+", choices=tuple(END_TO_END_SIZES),
+                        default=tuple(END_TO_END_SIZES), help="end-to-end input sizes")
     args = parser.parse_args(argv)
     bench_common.require_shared_data()
     from beamtagger.corpus_readers import read_corpus
@@ -154,12 +156,16 @@ def main(argv=None):
                            for x, y in zip(got, want))
                  for name in runners if name != "tensorflow"}
     best = {name: min(values) for name, values in seconds.items()}
-    sizes = {"2k": 2_000} if args.tiny else END_TO_END_SIZES
+    sizes = ({"2k": 2_000} if args.tiny
+             else {size: END_TO_END_SIZES[size] for size in args.sizes})
     walls, end_to_end_tokens = end_to_end(sizes, 1 if args.tiny else args.rounds, work,
                                           tuple(runners))
     shutil.rmtree(work, ignore_errors=True)
     report = {"machine": bench_common.machine(), "date": bench_common.now(),
-              "command": "python bench/runtime_bench.py" + (" --tiny" if args.tiny else ""),
+              "command": "python bench/runtime_bench.py" + (" --tiny" if args.tiny else "")
+              + ("" if args.tiny or args.rounds == 3 else f" --rounds {args.rounds}")
+              + ("" if args.tiny or len(args.sizes) == len(END_TO_END_SIZES)
+                 else " --sizes " + " ".join(args.sizes)),
               "sentences": len(sentences), "tokens": tokens, "batches": len(exact[0]),
               "batches_by_runtime": {name: len(work_of[name][0]) for name in runners},
               "seconds": seconds, "best_seconds": best, "first_pass_seconds": first_pass,
