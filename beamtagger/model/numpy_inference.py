@@ -64,6 +64,10 @@ class NumpyTaggerRunner:
         """Always empty: nothing is traced (``TaggerRunner``'s counts its traced functions)."""
         return {}
 
+    def computed_slots(self, batch_size, width):
+        """Slots the model runs for a (batch_size, width) batch: the batch's own."""
+        return batch_size * width
+
     def predict(self, inputs):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
         inputs = inputs.checked()

@@ -9,7 +9,6 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 ``--project`` ...).
 """
 import contextlib
-import importlib.util
 import os
 import re
 import shutil
@@ -17,6 +16,7 @@ import sys
 
 from beamtagger import tagging_defaults
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
 
 ACCEPTS_PIPELINE_ARGS = True
 
@@ -72,9 +72,11 @@ def add_arguments(parser):
                         "(same dimension and normalisation)")
     parser.add_argument("--runtime", choices=tagging_defaults.RUNTIMES,
                         default=tagging_defaults.RUNTIME,
-                        help="what runs the model: tensorflow (the default; GPUs) or numpy (no "
+                        help="what runs the model: tensorflow (the default; GPUs), numpy (no "
                         "TensorFlow import: the tagger is ready in a tenth of a second instead "
-                        "of about 3, a little slower per batch; CPU only)")
+                        "of about 3, a little slower per batch; CPU only) or jax (GPUs without "
+                        "TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a fixed "
+                        "grid of shapes, docs/scaling.md)")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
@@ -241,10 +243,9 @@ def check_job(job, remote=False, overwrite=False):
                               'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
     if remote:
         _check_reachable_by_workers(job)
-    elif job.runtime == "tensorflow" and not _installed("tensorflow"):
+    elif not runtimes.is_installed(job.runtime):
         # Remote workers install their own packages; a local run uses this interpreter's.
-        raise BeamtaggerError("TensorFlow is not installed here: install beamtagger[cpu] (or "
-                              "[gpu]), or tag without it with --runtime numpy")
+        raise BeamtaggerError(runtimes.get(job.runtime).missing)
 
     spec = worker_resources.load_spec(job.model_dir)
     check_model_file(spec)
@@ -260,14 +261,6 @@ def check_job(job, remote=False, overwrite=False):
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     return _check_output(job.output_prefix, overwrite)
-
-
-def _installed(module):
-    """Whether ``module`` can be imported, without importing it (TensorFlow's import is 3 s)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 def _check_readable(path, pattern):
