@@ -500,8 +500,19 @@ def end_to_end(args, work, timeout):
         if value.strip():
             summary[key.strip()] = value.strip()
     busy = sampler.samples
+    # A run whose records became dead letters is no throughput figure (the first device run's
+    # were all dead letters: the tokenizer needed spaCy, which the image lacks); keep why.
+    dead_letters = []
+    for path in sorted((work / "out").glob("tagged-errors-*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            dead_letters += [json.loads(line) for _, line in zip(range(3), handle)]
+        if len(dead_letters) >= 3:
+            break
+    tagged = int(summary.get("records tagged", "0").replace(",", "") or 0)
     return {"tokens": tokens, "workers": workers, "wall_s": round(wall, 1),
-            "tokens_per_s": round(tokens / wall), "summary": summary,
+            "tokens_per_s": round(tokens / wall) if tagged else 0,
+            "records_tagged": tagged, "first_dead_letters": dead_letters[:3],
+            "summary": summary,
             "gpu_busy_share": round(float(np.mean(busy)) / 100, 3) if busy else None,
             "gpu_samples": len(busy),
             "gpu_memory_peak_mib": max(sampler.memory) if sampler.memory else None,
@@ -624,6 +635,9 @@ def markdown(report):
                      f"{value['slots']:,}-slot batch ({value['gb_per_s']} GB/s)")
     e2e = report.get("end_to_end")
     if e2e:
+        if e2e.get("first_dead_letters"):
+            lines.append(f"- end to end: {e2e.get('records_tagged', 0):,} records tagged; "
+                         f"dead letters such as {json.dumps(e2e['first_dead_letters'][0])[:400]}")
         if "tokens_per_s" in e2e:
             lines.append(f"- end to end, `beamtagger tag --runtime jax`, {e2e['workers']} worker "
                          f"processes: {e2e['tokens']:,} tokens in {e2e['wall_s']} s = "

@@ -20,6 +20,10 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   direction needs a mask inside the loop: a right-padded row's real tokens never see its
   padding, which is what the masked Keras layer computes.
 * **Bytes to the device**: float16 vectors travel as float16 and are cast on the device; the
+  id columns travel in the narrowest unsigned type their tables allow (the bundled model's
+  char ids in uint8, feature and extra-row ids in uint16: 30 bytes a slot instead of 92; the
+  first H200 run, 2026-12-04, copied from pageable host memory at 4.6-4.8 GB/s, which bound the
+  float32 rate at 0.39 of a cuDNN BiLSTM's); the
   inputs of the next batch are put on the device (asynchronously) while the current one
   computes: ``predict_async`` returns before the result exists, and the tag stage dispatches
   batch k+1 before it waits for batch k (``transforms/tag.py``). Only the probabilities come
@@ -66,6 +70,7 @@ class JaxTaggerRunner:
         self._params = jax.device_put(_params(weights), self.device)
         self._function = jax.jit(functools.partial(
             _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision))
+        self._id_dtypes = _id_dtypes(config)
         self._compiled = {}
         self._compile_seconds = {}
         self._compile_lock = threading.Lock()
@@ -97,7 +102,7 @@ class JaxTaggerRunner:
         outputs, start = [], 0
         for rows, grid_width in shape_grid.grid_shapes(batch, width):
             stop = min(batch, start + rows)
-            padded = _padded(arrays, start, stop, rows, grid_width)
+            padded = _padded(arrays, start, stop, rows, grid_width, self._id_dtypes)
             compiled = self._compiled_for(rows, grid_width, dtype)
             on_device = jax.device_put(padded, self.device)
             probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
@@ -136,10 +141,11 @@ class JaxTaggerRunner:
         import jax
 
         dims = self.spec.input_dims
+        ids = self._id_dtypes
         shapes = {"vectors": ((rows, width, dims["D"]), dtype), "lengths": ((rows,), "int32"),
-                  "extra_ids": ((rows, width), "int32"),
-                  "feature_ids": ((rows, width, dims["F"]), "int32"),
-                  "char_ids": ((rows, width, dims["C"]), "int32")}
+                  "extra_ids": ((rows, width), ids["extra_ids"]),
+                  "feature_ids": ((rows, width, dims["F"]), ids["feature_ids"]),
+                  "char_ids": ((rows, width, dims["C"]), ids["char_ids"])}
         arguments = [jax.ShapeDtypeStruct(*shapes[name]) for name in FIELD_NAMES]
         try:
             return self._function.lower(self._params, *arguments).compile()
@@ -161,20 +167,32 @@ class PendingProbs:
         return np.array(parts[0]) if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
-def _padded(arrays, start, stop, rows, width):
+def _id_dtypes(config):
+    """The narrowest unsigned type that holds every id of each id column (its table's size)."""
+    def narrowest(size):
+        return "uint8" if size <= 1 << 8 else "uint16" if size <= 1 << 16 else "int32"
+
+    return {"extra_ids": narrowest(config["num_extra_rows"]),
+            "feature_ids": narrowest(max(config.get("feature_sizes") or [1])),
+            "char_ids": narrowest(config.get("char_vocab_size") or 1)}
+
+
+def _padded(arrays, start, stop, rows, width, id_dtypes):
     """{field: array of the grid shape}: rows ``start:stop`` of the batch, zero-padded (padding
-    rows have length 0). A slice already of the grid shape is passed as it is (no copy)."""
+    rows have length 0), id columns in ``id_dtypes``. A slice already of the grid shape and type
+    is passed as it is (no copy)."""
     padded = {}
     for name, array in arrays.items():
         part = array[start:stop]
+        dtype = id_dtypes.get(name, part.dtype)
         if name == "lengths":
             shape = (rows,)
         else:
             shape = (rows, width) + part.shape[2:]
         if part.shape == shape:
-            padded[name] = part
+            padded[name] = part.astype(dtype, copy=False)
             continue
-        out = np.zeros(shape, part.dtype)
+        out = np.zeros(shape, dtype)
         if name == "lengths":
             out[:len(part)] = part
         else:
@@ -201,6 +219,9 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
     import jax.numpy as jnp
 
     dot = functools.partial(_dot, compute_dtype=compute_dtype, precision=precision)
+    # The ids arrive in their narrowest types (_id_dtypes); index arithmetic in int32.
+    extra_ids, feature_ids, char_ids = (ids.astype(jnp.int32)
+                                        for ids in (extra_ids, feature_ids, char_ids))
     batch, width = extra_ids.shape
     used = (extra_ids > 0)[..., None].astype(jnp.float32)
     x = vectors.astype(jnp.float32) + jnp.take(params["extra_rows"], extra_ids, axis=0) * used

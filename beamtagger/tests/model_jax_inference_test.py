@@ -161,3 +161,16 @@ def test_a_worker_without_jax_gets_a_clear_error(tiny_tagger):
 def test_load_runner_refuses_a_runtime_it_does_not_have():
     with pytest.raises(ValueError, match="runtime must be one of"):
         runtimes.load_runner("torch", None)
+
+
+def test_id_columns_travel_in_the_narrowest_type_their_tables_allow():
+    from beamtagger.model.jax_inference import _id_dtypes
+
+    assert _id_dtypes({"num_extra_rows": 1031, "feature_sizes": [10, 2048],
+                       "char_vocab_size": 104}) == {"extra_ids": "uint16",
+                                                    "feature_ids": "uint16", "char_ids": "uint8"}
+    assert _id_dtypes({"num_extra_rows": 256, "feature_sizes": [],
+                       "char_vocab_size": 0}) == {"extra_ids": "uint8", "feature_ids": "uint8",
+                                                  "char_ids": "uint8"}
+    assert _id_dtypes({"num_extra_rows": 70000, "feature_sizes": [65537],
+                       "char_vocab_size": 257})["extra_ids"] == "int32"
