@@ -232,12 +232,76 @@ def child_model(args):
                           for k, s in runner.compiled_shapes().items()}
     result["rates"] = rates
     result["compiled"] = compiled
+    result["breakdown"] = breakdown(runners["float32"], features, main_budget, widths, repeat)
     result["parity"] = parity(args, runners, store, widths, main_budget)
     result["copy"] = copy_costs(args)
     result["lstm_input_width"] = int(runners["float32"]._params["recurrent"][0][0].shape[1])
     result["units"] = int(runners["float32"]._params["recurrent"][0][1].shape[1])
     result["labels"] = len(spec.labels)
     print("CHILD_RESULT " + json.dumps(result), flush=True)
+
+
+def breakdown(runner, features, budget, widths, repeat):
+    """Where a float32 pass's time goes: the same batches already padded to their grid shapes
+    on the host (ids narrowed) as the tag stage could hand them over, then timed as a whole
+    (put, compute, probabilities back, overlapped as predict_async does), as puts alone, and
+    as compute alone on inputs already on the device."""
+    import jax
+
+    from beamtagger.model import shape_grid
+    from beamtagger.model.jax_inference import _padded
+    from beamtagger.model.model_inputs import FIELD_NAMES
+
+    pieces, tokens = [], 0
+    for inputs, _ in batches(features, budget, widths, "float32", repeat):
+        inputs = inputs.checked()
+        tokens += int(inputs.lengths.sum())
+        arrays, start = inputs.as_dict(), 0
+        for rows, grid_width in shape_grid.grid_shapes(inputs.batch_size, inputs.width):
+            stop = min(inputs.batch_size, start + rows)
+            pieces.append((_padded(arrays, start, stop, rows, grid_width, runner._id_dtypes),
+                           runner._compiled_for(rows, grid_width, "float32")))
+            start = stop
+    device = runner.device
+
+    def whole():
+        pending = None
+        for arrays, compiled in pieces:
+            on_device = jax.device_put(arrays, device)
+            probs = compiled(runner._params, *(on_device[name] for name in FIELD_NAMES))
+            probs.copy_to_host_async()
+            if pending is not None:
+                np.asarray(pending)
+            pending = probs
+        np.asarray(pending)
+
+    def puts():
+        for arrays, _ in pieces:
+            jax.block_until_ready(jax.device_put(arrays, device))
+
+    on_device = [jax.device_put(arrays, device) for arrays, _ in pieces]
+
+    def compute():
+        out = [compiled(runner._params, *(placed[name] for name in FIELD_NAMES))
+               for placed, (_, compiled) in zip(on_device, pieces)]
+        jax.block_until_ready(out)
+
+    result = {"tokens": tokens, "pieces": len(pieces),
+              "bytes_per_piece": int(np.mean([sum(a.nbytes for a in arrays.values())
+                                              for arrays, _ in pieces]))}
+    for name, function in (("grid-shaped whole", whole), ("puts only", puts),
+                           ("compute only", compute)):
+        function()
+        best = min(timed(function) for _ in range(3))
+        result[name] = {"s": round(best, 4), "tokens_per_s": round(tokens / best)}
+        log(f"breakdown float32 @ {budget}, {name}: {tokens / best:,.0f} tokens/s")
+    return result
+
+
+def timed(function):
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
 
 
 def timed_pass(runner, work):
@@ -630,6 +694,13 @@ def markdown(report):
         lines.append(f"- parity {name}: {value['labels_differing']} of {value['tokens']:,} "
                      f"labels differ from TensorFlow on CPU; max probability difference "
                      f"{value['max_prob_difference']:.1e}")
+    split = model.get("breakdown") or {}
+    for name in ("grid-shaped whole", "puts only", "compute only"):
+        if name in split:
+            ratio = (f" ({split[name]['tokens_per_s'] / anchor_rate:.2f} of the anchor)"
+                     if anchor_rate else "")
+            lines.append(f"- float32, batches handed over in their grid shapes, {name}: "
+                         f"{split[name]['tokens_per_s']:,} tokens/s{ratio}")
     for name, value in model["copy"].items():
         lines.append(f"- host-to-device copy {name}: {value['ms_per_batch']} ms per "
                      f"{value['slots']:,}-slot batch ({value['gb_per_s']} GB/s)")
