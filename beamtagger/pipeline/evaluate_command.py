@@ -2,6 +2,7 @@
 import json
 import sys
 
+from beamtagger.corpus_readers import select_sentences
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
 
@@ -17,6 +18,10 @@ def add_arguments(parser):
     parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
     parser.add_argument("--format", default="conllu", choices=FORMATS,
                         help="corpus format (default: conllu)")
+    parser.add_argument("--sentences", metavar="START:END", default=None,
+                        help="score only these sentences of --data (0-based, END excluded, as a "
+                        "Python slice), e.g. '505:' for the part of WNUT-17 dev that "
+                        "'train --dev-sentences :505' did not choose on")
     parser.add_argument("--tag-column", default=None, metavar="COLUMN",
                         help="CoNLL-U tag column (default: the one the model was trained on)")
     parser.add_argument("--batch-tokens", type=int, default=4096,
@@ -40,6 +45,8 @@ def run(args):
     check_model_file(spec)
     tag_column = args.tag_column or spec.tag_column or "upos"
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
+    if args.sentences is not None:
+        sentences = select_sentences(sentences, args.sentences, "evaluation")
     store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:
@@ -88,6 +95,12 @@ def format_metrics(metrics):
         lines.append(f"entity micro F1       {_percent(entities['f1'])} "
                      f"(P {_percent(entities['precision'])}, R {_percent(entities['recall'])}, "
                      f"{entities['support']} entities)")
+        for side in ("seen", "unseen"):
+            if side in entities:
+                scores = entities[side]
+                lines.append(f"  {side + ' in training':<20}F1 {_percent(scores['f1'])} "
+                             f"(P {_percent(scores['precision'])}, "
+                             f"R {_percent(scores['recall'])}, {scores['support']} entities)")
         for kind, scores in entities["per_type"].items():
             lines.append(f"  {kind:<20}F1 {_percent(scores['f1'])} ({scores['support']})")
     if "positive" in metrics:
