@@ -77,6 +77,37 @@ def test_pad_batch_and_word_drop(tiny_store):
     assert fixed.vectors.shape[1] == 128 and fixed.char_ids.shape[1] == 128
 
 
+def test_label_drop_rates_drop_the_words_of_chosen_labels_only(tiny_store):
+    from beamtagger.model.training import TrainingConfig, label_drop_rates
+
+    featurizer = TokenFeaturizer(oov_buckets=16)
+    labels = ["B-thing", "I-thing", "O"]
+    bio = [Sentence(f"s{i}", ("the", "cat", "sat", "on", "a", "mat"),
+                    ("O", "B-thing", "O", "O", "B-thing", "I-thing"), "x", i) for i in range(30)]
+    corpus = encode_sentences(bio, tiny_store, featurizer,
+                              {label: i for i, label in enumerate(labels)})
+    rates = label_drop_rates(labels, "softmax", TrainingConfig(word_drop=0.0, entity_drop=1.0))
+    assert rates.tolist() == [1.0, 1.0, 0.0]
+    assert label_drop_rates(labels, "softmax", TrainingConfig()) is None  # word drop everywhere
+    assert label_drop_rates(["NOUN", "O", "VERB"], "softmax",
+                            TrainingConfig(entity_drop=1.0)) is None  # not a BIO label set
+    indices = np.arange(30)
+    clean, targets, _ = batching.pad_batch(corpus, indices, tiny_store)
+    dropped, _, _ = batching.pad_batch(corpus, indices, tiny_store, rng=np.random.default_rng(0),
+                                       label_drop_rates=rates)
+    entity = targets != labels.index("O")
+    assert not dropped.vectors[entity].any() and clean.vectors[entity].any()
+    assert (dropped.vectors[~entity] == clean.vectors[~entity]).all()
+    assert (dropped.extra_ids[entity] > 0).all()  # dropped words get their hashed OOV row
+    # Rates equal to word_drop everywhere draw the same tokens as plain word drop.
+    same = np.full(3, 0.3)
+    a, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.3,
+                                 rng=np.random.default_rng(5))
+    b, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.3,
+                                 rng=np.random.default_rng(5), label_drop_rates=same)
+    assert (a.vectors == b.vectors).all() and (a.extra_ids == b.extra_ids).all()
+
+
 @pytest.mark.slow
 def test_fit_does_not_retrace_per_batch_length(tiny_store):
     from beamtagger.model.training import (TrainingConfig, choose_labels, compile_tagger,
