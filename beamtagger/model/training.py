@@ -43,6 +43,7 @@ class TrainingConfig:
     entity_drop: object = None  # share of entity tokens (BIO tags but O) shown as OOV; None:
     #                             word_drop's
     refit: bool = False        # then a new model on train + dev for the best epoch's count
+    lowercase: float = 0.0     # share of training sentences shown lower-cased, drawn per epoch
     outside_weight: float = 1.0  # loss weight of "O" (BIO) / negative (binary) tokens
     batch_tokens: int = 2048
     learning_rate: float = 2e-3
@@ -218,8 +219,11 @@ def label_drop_rates(labels, head, config):
 
 
 def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None,
-                     drop_rates=None):
+                     drop_rates=None, lowered=None):
     """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch.
+
+    With ``lowered`` (``corpus`` encoded from lower-cased tokens) each epoch shows a share
+    ``config.lowercase`` of the sentences lower-cased, drawn from a stream of its own.
 
     With ``aux_targets`` (int32 (T,) auxiliary label ids per sentence, -1: none) the targets are
     (B, T, 2): the label and the auxiliary label (-1 on padding).
@@ -231,10 +235,17 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
 
     def generate():
         rng = np.random.default_rng([config.seed, epochs_started[0]])
+        shown = corpus
+        if lowered is not None:
+            flip = np.random.default_rng([config.seed, epochs_started[0], 1]).random(
+                len(corpus)) < config.lowercase
+            shown = dataclasses.replace(corpus, **{
+                field: [(lowered if f else corpus).__dict__[field][i] for i, f in enumerate(flip)]
+                for field in ("rows", "token_inputs", "oov_extra_ids")})
         epochs_started[0] += 1
         for indices in batching.token_budget_batches(corpus.lengths, config.batch_tokens, rng):
             inputs, targets, weights = batching.pad_batch(
-                corpus, indices, store, drop_rate=config.word_drop, rng=rng,
+                shown, indices, store, drop_rate=config.word_drop, rng=rng,
                 label_weights=label_weights, label_drop_rates=drop_rates)
             if aux_targets is not None:
                 aux = np.full(targets.shape, -1, dtype=np.int32)
@@ -406,8 +417,13 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
     compile_tagger(trained, config)
     history = []
     label_weights = outside_label_weights(labels, head, config.outside_weight)
+    lowered = None
+    if config.lowercase > 0:
+        lowered = encode_sentences(
+            [dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
+             for s in train_sentences], store, featurizer, label_index, source="train")
     dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
-                               aux_targets, label_drop_rates(labels, head, config))
+                               aux_targets, label_drop_rates(labels, head, config), lowered)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before

@@ -113,6 +113,9 @@ def add_arguments(parser):
                           help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
                           help="share of known words shown as OOV during training")
+    training.add_argument("--lowercase", type=float, default=0.0, metavar="SHARE",
+                          help="share of training sentences shown lower-cased (drawn anew each "
+                          "epoch), so entities are found without capitals")
     training.add_argument("--entity-drop", type=float, default=None, metavar="SHARE",
                           help="share of the known words inside entities (BIO tags other than "
                           "O) shown as OOV during training, so context, casing and characters "
@@ -201,6 +204,8 @@ def run(args):
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.entity_drop is not None and not 0 <= args.entity_drop <= 1:
         raise BeamtaggerError("--entity-drop must be in [0, 1]")
+    if not 0 <= args.lowercase <= 1:
+        raise BeamtaggerError("--lowercase must be in [0, 1]")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
     if args.crf and args.binary_label:
@@ -224,7 +229,7 @@ def run(args):
         decay_restore=args.decay_restore, form_buckets=args.form_buckets,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         aux_weight=args.aux_weight, adversarial=args.adversarial,
-        entity_drop=args.entity_drop, refit=args.refit,
+        entity_drop=args.entity_drop, refit=args.refit, lowercase=args.lowercase,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
