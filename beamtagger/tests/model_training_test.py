@@ -136,6 +136,40 @@ def test_fit_does_not_retrace_per_batch_length(tiny_store):
     assert len(traces) <= 2
 
 
+def test_lowercase_shows_a_share_of_sentences_lower_cased_anew_each_epoch(tiny_store):
+    import dataclasses
+
+    pytest.importorskip("tensorflow")
+    from beamtagger.model.training import TrainingConfig, training_dataset
+
+    featurizer = TokenFeaturizer(oov_buckets=16)
+    cased = [dataclasses.replace(s, tokens=tuple(t.capitalize() for t in s.tokens))
+             for s in sentences(60)]
+    labels = sorted(set(TAGS.values()))
+    index = {label: i for i, label in enumerate(labels)}
+    corpus = encode_sentences(cased, tiny_store, featurizer, index)
+    lowered = encode_sentences([dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
+                                for s in cased], tiny_store, featurizer, index)
+    dims = {"D": 8, "F": featurizer.num_feature_columns, "C": featurizer.char_width}
+    lower_casing = 1  # CASING_CLASSES.index("lower")
+
+    def lower_shares(config, lowered):
+        dataset = training_dataset(corpus, tiny_store, config, dims, lowered=lowered)
+        shares = []
+        for _ in range(2):  # one pass of the dataset is one epoch
+            real = lower = 0
+            for inputs, _, weights in dataset:
+                casing = inputs["feature_ids"].numpy()[..., 0][weights.numpy() > 0]
+                real, lower = real + casing.size, lower + int((casing == lower_casing).sum())
+            shares.append(lower / real)
+        return shares
+
+    assert lower_shares(TrainingConfig(batch_tokens=128, word_drop=0.0), None) == [0.0, 0.0]
+    first, second = lower_shares(TrainingConfig(batch_tokens=128, word_drop=0.0, lowercase=0.5),
+                                 lowered)
+    assert 0.3 < first < 0.7 and 0.3 < second < 0.7 and first != second
+
+
 def test_two_valued_tag_column_trains_a_sigmoid_head():
     from beamtagger.model.training import choose_labels
 
