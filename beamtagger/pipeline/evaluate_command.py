@@ -3,6 +3,7 @@ import json
 import sys
 
 from beamtagger.corpus_readers import select_sentences
+from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
 
@@ -22,6 +23,10 @@ def add_arguments(parser):
                         help="score only these sentences of --data (0-based, END excluded, as a "
                         "Python slice), e.g. '505:' for the part of WNUT-17 dev that "
                         "'train --dev-sentences :505' did not choose on")
+    parser.add_argument("--seen-entities-of", metavar="MODEL", default=None,
+                        help="count an entity as seen in training when it occurred as an "
+                        "entity in the training corpus of MODEL instead (to compare models "
+                        "trained on different corpora on the same unseen entities)")
     parser.add_argument("--tag-column", default=None, metavar="COLUMN",
                         help="CoNLL-U tag column (default: the one the model was trained on)")
     parser.add_argument("--batch-tokens", type=int, default=4096,
@@ -43,6 +48,12 @@ def run(args):
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)
+    seen_entities = None
+    if args.seen_entities_of is not None:
+        seen_entities = TaggerSpec.load(args.seen_entities_of).training_entities
+        if seen_entities is None:
+            raise BeamtaggerError(f"{args.seen_entities_of} keeps no training entities (its "
+                                  "training_entities.npy; models trained on BIO tags have one)")
     tag_column = args.tag_column or spec.tag_column or "upos"
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
     if args.sentences is not None:
@@ -58,10 +69,13 @@ def run(args):
         print(f"warning: {describe_unknown_tags(corpus.unknown_tags, args.data)}",
               file=sys.stderr)
     runner = TaggerRunner.load(model_dir)
+    if seen_entities is not None:
+        runner.spec.training_entities = seen_entities
     group_of = (lambda sentence: sentence.sent_id.split("-", 1)[0]) if args.by_sent_id_prefix \
         else None
     metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of)
     metrics = {"model": str(model_dir), "data": args.data, "embeddings": str(store.path),
+               "sentence_selection": args.sentences, "seen_entities_of": args.seen_entities_of,
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
     if args.json:

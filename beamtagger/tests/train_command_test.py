@@ -220,3 +220,28 @@ def test_bad_refit_flags_are_refused_before_training(flags, message, ewt_slices,
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_seen_entities_of_another_model(upos_model, shared_data, subset_store, tmp_path, capsys):
+    """``evaluate --seen-entities-of`` scores with another model's training entities, and a
+    model without them is refused before any tagging."""
+    wnut = shared_data / "wnut17"
+    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 60)
+    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 30)
+    out = tmp_path / "ner"
+    assert cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                     "--units", "8"]) == 0
+    capsys.readouterr()
+    everything = tmp_path / "everything"  # its training corpus holds every dev entity
+    assert cli.main(["train", "--train", dev, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(everything), "--epochs", "1",
+                     "--units", "8"]) == 0
+    capsys.readouterr()
+    args = ["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
+            "--format", "conll", "--json"]
+    assert cli.main([*args, "--seen-entities-of", str(everything)]) == 0
+    entities = json.loads(capsys.readouterr().out)["entities"]
+    assert entities["unseen"]["support"] == 0 and entities["seen"]["support"] > 0
+    assert cli.main([*args, "--seen-entities-of", str(upos_model)]) == 2
+    assert "keeps no training entities" in capsys.readouterr().err
