@@ -140,11 +140,16 @@ def test_presets_fill_only_the_flags_left_unset():
     assert apply_preset(args, upos, log=printed.append) == "tags"
     assert (args.units, args.ema, args.patience) == (128, 0.5, 4)
     assert args.adversarial == 0.5 and "--adversarial 0.5" in printed[0]
+    assert args.refit is False and "--no-refit" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
-    assert args.adversarial == 0.0  # not measured on entity tag sets
+    assert args.adversarial == 0.0  # no gain on WNUT-17
+    assert args.refit is True and "--refit" in printed[1]
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--no-refit"])
+    apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
+    assert args.refit is False and "refit" not in printed[2]
 
 
 @pytest.mark.parametrize("flags, message", [
