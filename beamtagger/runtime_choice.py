@@ -31,7 +31,7 @@ COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".lz
 # Runtimes by role, in order of preference; each must be a name in tagging_defaults.RUNTIMES.
 SMALL_INPUT_RUNTIMES = ("numpy",)
 LARGE_INPUT_RUNTIMES = ("tensorflow", "numpy")
-# Preferred for large inputs where a GPU is visible (the JAX runtime, once it is registered).
+# Preferred for large inputs where JAX can use a GPU here (beamtagger tag, local runs).
 GPU_RUNTIMES = tuple(name for name in ("jax",) if name in tagging_defaults.RUNTIMES)
 
 

@@ -5,15 +5,15 @@ CHUNK = 256               # tokens per chunk of a long record (SplitIntoChunks)
 OVERLAP = 64              # tokens shared by neighbouring chunks
 MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
-# What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch) or
+# What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
 # NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, a little slower per batch on one
-# core; bench/runtime_bench.py, BENCHMARKS.md).
-RUNTIMES = ("tensorflow", "numpy")
+# core; bench/runtime_bench.py, BENCHMARKS.md) or JAX (GPUs without TensorFlow). The registry,
+# model/runtimes.py (standard library only), is the one list.
+from beamtagger.model.runtimes import NAMES as RUNTIMES  # noqa: E402,F401  (re-exported)
 RUNTIME = "tensorflow"
 
 
 def check_runtime(runtime):
     """ValueError, at pipeline construction, for a runtime beamtagger does not have."""
-    if runtime not in RUNTIMES:
-        raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
-    return runtime
+    from beamtagger.model import runtimes
+    return runtimes.get(runtime).name

@@ -1,4 +1,5 @@
-"""Keeping TensorFlow's log lines out of what a user reads.
+"""Keeping TensorFlow's log lines out of what a user reads, and setting TensorFlow up for the tag
+stage (``configure_tensorflow``).
 
 ``quiet_tensorflow()`` must run before TensorFlow is imported (in the CLI and in every worker
 process): it turns off TensorFlow's own INFO and WARNING lines.
@@ -10,8 +11,14 @@ tagger first runs); no environment variable silences them (TF_CPP_MIN_LOG_LEVEL=
 GLOG_minloglevel and ABSL_MIN_LOG_LEVEL were tried). ``filtered_native_stderr()`` puts a pipe
 in front of file descriptor 2 for the time of a command and drops exactly those lines; every
 other byte goes through, and a line with a carriage return (a progress bar) right away.
+
+The same pipe serves ``held_tracebacks()``: Beam's worker processes (``multi_processing``) print
+a failing step's Python traceback straight to their stderr, which is this pipe; while held,
+such tracebacks wait, and are dropped when the failure is reported as one line instead
+(``pipeline/run_failures.py``), else written out when the hold ends.
 """
 import contextlib
+import logging
 import os
 import re
 import sys
@@ -24,9 +31,92 @@ _NATIVE_NOISE = re.compile(
     rb"|TF-TRT Warning)")
 
 
+_TRACEBACK_START = b"Traceback (most recent call last):"
+_TRACEBACK_CONTINUES = (b"During handling of the above exception",
+                        b"The above exception was the direct cause")
+_hold_lock = threading.Lock()
+_hold = None            # the _HeldTracebacks of the command running, if any
+_original_stderr = None  # fd 2 as it was before the pipe, while filtered_native_stderr runs
+
+
+class _HeldTracebacks:
+    def __init__(self):
+        self.lines = []
+        self.inside = False
+        self.ended = False   # a traceback just ended: the blank lines after it go with it
+        self.dropped = False
+
+    def take(self, line):
+        """True when ``line`` belongs to a traceback and is held."""
+        stripped = line.rstrip(b"\r\n")
+        if stripped.endswith(_TRACEBACK_START) or stripped.startswith(_TRACEBACK_CONTINUES):
+            self.inside = True
+        elif not self.inside:
+            if not (self.ended and not stripped):
+                self.ended = False
+                return False
+        elif stripped and not stripped[:1].isspace():
+            self.inside = False   # the exception's own line ends the traceback
+            self.ended = True
+        self.lines.append(line)
+        return True
+
+    def drop(self):
+        """Discards what was held (the failure was reported another way)."""
+        self.dropped = True
+
+
+@contextlib.contextmanager
+def held_tracebacks():
+    """Holds Python tracebacks that reach fd 2 (child processes' too) while the body runs; the
+    yielded hold's ``drop()`` discards them, else they are written when the body ends."""
+    global _hold
+    hold = _HeldTracebacks()
+    with _hold_lock:
+        active = _original_stderr is not None and _hold is None
+        if active:
+            _hold = hold
+    try:
+        yield hold
+    finally:
+        if active:
+            sys.stderr.flush()
+            with _hold_lock:
+                _hold = None
+                if not hold.dropped:
+                    _write_all(_original_stderr, b"".join(hold.lines))
+
+
 def quiet_tensorflow():
     """TensorFlow's INFO/WARNING lines off (a level the user set is kept); call before import."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def configure_tensorflow(threads=None):
+    """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
+    TensorFlow first runs an op in this process (the tensorflow runtime's set-up,
+    ``model.runtimes``)."""
+    from beamtagger.errors import BeamtaggerError
+
+    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    quiet_tensorflow()
+    try:
+        import tensorflow as tf
+    except ImportError as error:
+        raise BeamtaggerError(f"TensorFlow cannot be imported here ({error}): install "
+                              "beamtagger[cpu] or [gpu], or use runtime=\"numpy\"") from None
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            logging.warning("TensorFlow already runs in this process: the tagger keeps its "
+                            "threads, not the %d asked for", threads)
+    for gpu in tf.config.list_physical_devices("GPU"):
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass  # already initialised in this process; TF_FORCE_GPU_ALLOW_GROWTH covers it
 
 
 @contextlib.contextmanager
@@ -44,12 +134,15 @@ def filtered_native_stderr():
     except (OSError, ValueError, AttributeError):
         yield  # no file descriptor 2 to filter (an embedding application)
         return
+    global _original_stderr
+    _original_stderr = original
     pump = threading.Thread(target=_pump, args=(read_end, original), daemon=True,
                             name="beamtagger-stderr-filter")
     pump.start()
     try:
         yield
     finally:
+        _original_stderr = None
         try:
             sys.stderr.flush()
         except (OSError, ValueError):
@@ -68,7 +161,9 @@ def _pump(read_end, original):
                 break
             pending += chunk
             *lines, pending = pending.split(b"\n")
-            out = b"".join(line + b"\n" for line in lines if not _NATIVE_NOISE.search(line))
+            with _hold_lock:
+                out = b"".join(line + b"\n" for line in lines if not _NATIVE_NOISE.search(line)
+                               and not (_hold is not None and _hold.take(line + b"\n")))
             if b"\r" in pending:  # a progress bar redrawing its line: pass it on now
                 out, pending = out + pending, b""
             if out:

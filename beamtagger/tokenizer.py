@@ -331,7 +331,11 @@ def affix_tokenizer():
     try:
         version = metadata.version("spacy")
     except metadata.PackageNotFoundError:
-        return None
+        # No spaCy (an image installed without dependencies, like the GPU check's): nothing to
+        # check the rules' version against, and nothing to fall back on. The shipped rules,
+        # exported from the spaCy this release pins, still cut every chunk as it would, as long
+        # as they carry this code's adjustments.
+        version = tokenizer_rules.stamped_spacy_version()
     rules = tokenizer_rules.load_rules(_rules_stamp(version))
     if rules is None:
         return None

@@ -57,6 +57,16 @@ def write_rules(spacy_tokenizer, stamp, path=None):
     return data
 
 
+def stamped_spacy_version(path=None):
+    """The spaCy version the exported rules were written with (from their stamp), or None."""
+    try:
+        stamp = json.loads(pathlib.Path(path or RULES_FILE).read_text(encoding="utf-8"))["stamp"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    match = re.match(r"spacy ([^,]+),", stamp) if isinstance(stamp, str) else None
+    return match.group(1) if match else None
+
+
 def load_rules(stamp, path=None):
     """The exported rules if their stamp is ``stamp``, else None."""
     try:

@@ -143,12 +143,15 @@ class NoopTaggerRunner:
     def tracing_counts(self):
         return {}
 
+    def computed_slots(self, batch_size, width):
+        return batch_size * width
+
 
 def install_noop_tagger():
     """Makes every tag stage in this process load NoopTaggerRunner and skip TensorFlow (the
     in-process DirectRunner's workers are threads of this process)."""
+    from beamtagger import tensorflow_setup
     from beamtagger.model import inference
-    from beamtagger.transforms import tag
 
     inference.TaggerRunner.load = classmethod(lambda cls, model_dir: NoopTaggerRunner(model_dir))
-    tag.configure_tensorflow = lambda threads=None: None
+    tensorflow_setup.configure_tensorflow = lambda threads=None: None

@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import os
 import pathlib
-import shutil
 import sys
 import tempfile
 import time

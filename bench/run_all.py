@@ -22,7 +22,7 @@ SCRIPTS = [
     ("tag_timeline.py", ["tag_timeline.md"]),  # nested under "1." beside the profiles
     # "### Start-up" and "### Which runtime for which input size", also under "1."
     ("startup_bench.py", ["startup.md", "startup-crossover.md"]),
-    ("runtime_bench.py", ["runtime.md"]),  # "### The tag stage's two runtimes", under "1."
+    ("runtime_bench.py", ["runtime.md"]),  # "### The tag stage's runtimes", under "1."
     ("model_size_bench.py", ["model_size.md"]),
     ("training_bench.py", ["training.md"]),
     ("throughput_bench.py", ["throughput-scaling.md"]),  # written by the run above

@@ -133,16 +133,15 @@ def child_main(output):
     import apache_beam as beam  # noqa: F401  (what tag_command.run imports first)
     from apache_beam.options.pipeline_options import PipelineOptions  # noqa: F401
     marks.mark("Beam imported")
-    from beamtagger import tokenizer
+    from beamtagger import tensorflow_setup, tokenizer
     from beamtagger.model import inference
     from beamtagger.pipeline import cli, tag_command, tag_pipeline
-    from beamtagger.transforms import tag
 
     marks.wrap(tag_command, "check_job", "job checks (model spec, store, input files)")
     marks.wrap(beam.Pipeline, "run", "pipeline run (runner start to end)")
     from beamtagger.model import numpy_inference
 
-    marks.wrap(tag, "configure_tensorflow", "TensorFlow import")
+    marks.wrap(tensorflow_setup, "configure_tensorflow", "TensorFlow import")
     marks.wrap(inference, "load_keras_model", "Keras model load")
     marks.wrap(numpy_inference.NumpyTaggerRunner, "warm_up", "NumPy runtime warm-up")
     marks.wrap(tokenizer.Tokenizer, "__init__", "tokenizer build", only_first=True)

@@ -27,7 +27,6 @@ import itertools
 import json
 import os
 import pathlib
-import shutil
 import sys
 import time
 from typing import Iterator, List, Optional, Tuple
@@ -107,19 +106,14 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
     _check_destination(out, overwrite)
 
     problems = _Problems(source, on_error)
-    temporary = atomic_dirs.building_dir(out, "importing")
-    try:
+    with atomic_dirs.published(out, "importing", overwrite, "the store", check=lambda:
+                               _check_destination(out, overwrite)) as temporary:
         writer = _StoreWriter(temporary, np.dtype(dtype), problems)
         with _progress_bar(progress) as bar:
             source_info = _read_source(source, format, words, writer, problems, bar)
         if source_package:
             source_info["package"] = source_package
         report = writer.finish(source_info, normalization)
-        _check_destination(out, overwrite)
-        atomic_dirs.publish(temporary, out, overwrite, "the store")
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
-        raise
     report.path = str(out)
     report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -49,14 +49,16 @@ def fixed_size_batches(count, batch_size, rng=None):
 
 
 def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop_rate=0.0,
-              rng=None, label_weights=None):
+              rng=None, label_weights=None, label_drop_rates=None):
     """``ModelInputs`` for ``corpus[indices]`` plus (targets, weights) when labelled.
 
     ``pad_to`` pads every batch to a fixed length (the baseline; longer sentences are cut).
     ``drop_rate`` (training only) turns that share of in-vocabulary tokens into OOV tokens
     (zero vector, hashed OOV row) so the OOV rows and feature tables learn to carry unknown
     words, which a large store leaves few of in the training data; a dropped token's "form"
-    feature (if the featurizer has one) becomes 0.
+    feature (if the featurizer has one) becomes 0. ``label_drop_rates`` (L,) (training only)
+    replaces ``drop_rate`` for the tokens whose gold label is known, by that label (entity drop:
+    a higher share for the tokens of entities).
     ``label_weights`` (L,) scales each token's loss weight by its gold label's weight.
     Returns ``(inputs, targets, weights)``; targets/weights are None for unlabelled corpora.
     """
@@ -66,8 +68,13 @@ def pad_batch(corpus, indices, store, pad_to=None, vector_dtype=np.float32, drop
     token_arrays = {field.name: np.concatenate([corpus.token_inputs[i][field.name][:n]
                                                 for i, n in zip(indices, lengths)])
                     for field in TOKEN_FIELDS}
-    if drop_rate > 0 and rng is not None:
-        dropped = (rows >= 0) & (rng.random(rows.shape) < drop_rate)
+    if (drop_rate > 0 or label_drop_rates is not None) and rng is not None:
+        rate = drop_rate
+        if label_drop_rates is not None and corpus.targets[indices[0]] is not None:
+            gold = np.concatenate([corpus.targets[i][:n] for i, n in zip(indices, lengths)])
+            rate = np.where(gold >= 0, np.asarray(label_drop_rates)[np.maximum(gold, 0)],
+                            drop_rate)
+        dropped = (rows >= 0) & (rng.random(rows.shape) < rate)
         if dropped.any():
             oov_extra = np.concatenate([corpus.oov_extra_ids[i][:n]
                                         for i, n in zip(indices, lengths)])

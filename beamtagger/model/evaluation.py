@@ -5,10 +5,19 @@ exact form never occurred in the training corpus, from the model's ``training_fo
 per-label
 precision/recall/F1, entity-level micro F1 for BIO label sets (seqeval's default mode, which
 follows conlleval), and the positive class's P/R/F1 for binary (sigmoid) taggers.
+
+Entities "seen" and "unseen" in training: an entity (gold or predicted) is *seen* when its
+surface, its tokens joined by single spaces and lower-cased, occurred as an entity of any type
+in the training corpus (the model's ``training_entities.npy``, crc32 hashes). WNUT-17's test
+entities were chosen to be unseen in training by surface form, so F1 on the unseen entities of
+another split is the test-like figure (docs/quality.md). Lower-casing makes "unseen" the
+stricter side: "Paris" in training makes "paris" seen. P on a side is the share of the
+predicted entities of that side that are right, R the share of its gold entities found.
 """
 import numpy as np
 
 from beamtagger.model.batching import pad_batch, token_budget_batches
+from beamtagger.model.features import stable_hash
 
 
 def tag_corpus(runner, corpus, store, batch_tokens=4096):
@@ -30,12 +39,14 @@ def _prf(true_positives, predicted, gold):
 
 
 def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None, seen=None,
-               groups=None):
+               groups=None, tokens=None, training_entities=None):
     """Metrics dict for lists of gold / predicted tag lists and per-sentence OOV flags.
 
     ``in_vocab``: one bool array per sentence (the store knows the token). ``seen``: one bool
     array per sentence (the exact form occurred in the training corpus), or None. ``groups``:
     one name per sentence (e.g. the genre in its sent_id) for per-group token accuracy.
+    ``tokens`` (the sentences' tokens) and ``training_entities`` (sorted uint32 entity surface
+    hashes) add entity scores for entities seen and unseen in training (BIO label sets).
     """
     flat_gold = np.array([tag for sentence in gold for tag in sentence], dtype=object)
     flat_pred = np.array([tag for sentence in predicted for tag in sentence], dtype=object)
@@ -73,7 +84,55 @@ def score_tags(gold, predicted, in_vocab, is_bio=False, positive_label=None, see
             positive_label, {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0})}
     if is_bio:
         metrics["entities"] = entity_scores(gold, predicted)
+        if tokens is not None and training_entities is not None:
+            metrics["entities"].update(
+                seen_unseen_entity_scores(tokens, gold, predicted, training_entities))
     return metrics
+
+
+def entity_spans(tags):
+    """(type, first, last) of each entity in one sentence's tags, ``last`` inclusive (seqeval's
+    chunking, the one ``entity_scores`` counts with)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    return get_entities(list(tags))
+
+
+def entity_surface_hash(tokens):
+    """uint32 key of an entity's surface: its tokens joined by spaces, lower-cased (crc32)."""
+    return stable_hash(" ".join(tokens).lower())
+
+
+def training_entity_hashes(sentences):
+    """Sorted unique uint32 surface hashes of the gold entities in ``sentences`` (Sentence
+    objects with BIO tags): the model's ``training_entities.npy``."""
+    hashes = [entity_surface_hash(sentence.tokens[first:last + 1])
+              for sentence in sentences for _, first, last in entity_spans(sentence.tags)]
+    return np.unique(np.array(hashes, dtype=np.uint32))
+
+
+def seen_unseen_entity_scores(tokens, gold, predicted, training_entities):
+    """{"seen": {P, R, F1, support, predicted}, "unseen": {...}}: entity micro scores split by
+    whether each entity's surface occurred as an entity in training (module docstring)."""
+    known = np.asarray(training_entities, dtype=np.uint32)
+    counts = {"seen": [0, 0, 0], "unseen": [0, 0, 0]}  # right, predicted, gold
+
+    def side(sentence_tokens, first, last):
+        key = entity_surface_hash(sentence_tokens[first:last + 1])
+        index = min(int(np.searchsorted(known, key)), len(known) - 1)
+        return "seen" if len(known) and known[index] == key else "unseen"
+
+    for sentence_tokens, gold_tags, predicted_tags in zip(tokens, gold, predicted):
+        gold_spans = set(entity_spans(gold_tags))
+        for _, first, last in gold_spans:
+            counts[side(sentence_tokens, first, last)][2] += 1
+        for span in set(entity_spans(predicted_tags)):
+            name = side(sentence_tokens, span[1], span[2])
+            counts[name][1] += 1
+            counts[name][0] += span in gold_spans
+    return {name: {**_prf(right, predicted_count, gold_count), "support": gold_count,
+                   "predicted": predicted_count}
+            for name, (right, predicted_count, gold_count) in counts.items()}
 
 
 def entity_scores(gold, predicted):
@@ -120,4 +179,6 @@ def evaluate_corpus(runner, corpus, store, batch_tokens=4096, group_of=None):
     return score_tags(gold, predicted, [rows >= 0 for rows in corpus.rows], is_bio=spec.is_bio,
                       positive_label=spec.labels[1] if spec.head == "sigmoid" else None,
                       seen=seen,
-                      groups=None if group_of is None else [group_of(s) for s in corpus.sentences])
+                      groups=None if group_of is None else [group_of(s) for s in corpus.sentences],
+                      tokens=[sentence.tokens for sentence in corpus.sentences],
+                      training_entities=spec.training_entities)

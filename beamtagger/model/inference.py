@@ -7,7 +7,6 @@ all have the batch's length runs a second traced path without a mask (no masking
 """
 import threading
 
-import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.model_inputs import ModelInputs, tensor_specs
@@ -49,15 +48,11 @@ class TaggerRunner:
 
     def dummy_inputs(self, lengths):
         """All-zero ``ModelInputs`` of this model's shapes (B = len(lengths))."""
-        lengths = np.asarray(lengths, np.int32)
-        batch, width = len(lengths), int(lengths.max())
-        arrays = {}
-        for name, (shape, dtype) in tensor_specs(self.spec.input_dims).items():
-            sizes = [batch if i == 0 else width if size is None else size
-                     for i, size in enumerate(shape)]
-            arrays[name] = np.zeros(sizes, dtype)
-        arrays["lengths"] = lengths
-        return ModelInputs(**arrays)
+        return ModelInputs.zeros(self.spec.input_dims, lengths)
+
+    def computed_slots(self, batch_size, width):
+        """Slots the model runs for a (batch_size, width) batch: the batch's own."""
+        return batch_size * width
 
     def tracing_counts(self):
         """{(dtype, masked): number of traces} of the inference functions built so far."""

@@ -69,6 +69,20 @@ class ModelInputs:
     def width(self):
         return int(self.vectors.shape[1])
 
+    @classmethod
+    def zeros(cls, dims, lengths, vector_dtype="float32"):
+        """All-zero inputs of a model's fixed sizes ``dims`` (``TaggerSpec.input_dims``),
+        B = len(lengths) rows padded to the longest (the runners' warm-up batches)."""
+        lengths = np.asarray(lengths, np.int32)
+        batch, width = len(lengths), int(lengths.max())
+        arrays = {}
+        for name, (shape, dtype) in tensor_specs(dims, vector_dtype).items():
+            sizes = [batch if i == 0 else width if size is None else size
+                     for i, size in enumerate(shape)]
+            arrays[name] = np.zeros(sizes, dtype)
+        arrays["lengths"] = lengths
+        return cls(**arrays)
+
     def as_dict(self):
         """{field name: array}: what the Keras model's ``call`` takes."""
         return {name: getattr(self, name) for name in FIELD_NAMES}

@@ -32,7 +32,6 @@ import zipfile
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.model.model_inputs import ModelInputs
 from beamtagger.model.tagger_spec import TaggerSpec
 
 _CONFIG_MEMBER = "config.json"
@@ -63,6 +62,10 @@ class NumpyTaggerRunner:
     def tracing_counts(self):
         """Always empty: nothing is traced (``TaggerRunner``'s counts its traced functions)."""
         return {}
+
+    def computed_slots(self, batch_size, width):
+        """Slots the model runs for a (batch_size, width) batch: the batch's own."""
+        return batch_size * width
 
     def predict(self, inputs):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import pathlib
-import shutil
 import tempfile
 import zipfile
 
@@ -38,8 +37,8 @@ def save_model_dir(model, spec, report, model_dir, overwrite=False):
 
     model_dir = pathlib.Path(model_dir).expanduser().absolute()
     check_model_destination(model_dir, overwrite)
-    building = atomic_dirs.building_dir(model_dir, "saving")
-    try:
+    with atomic_dirs.published(model_dir, "saving", overwrite, "the model", check=lambda:
+                               check_model_destination(model_dir, overwrite)) as building:
         clean = Tagger.from_config(model.get_config())
         clean.set_weights(model.get_weights())
         clean.save(str(building / MODEL_FILE))
@@ -50,11 +49,6 @@ def save_model_dir(model, spec, report, model_dir, overwrite=False):
         for path in building.iterdir():
             with open(path, "rb") as stream:
                 os.fsync(stream.fileno())
-        check_model_destination(model_dir, overwrite)
-        atomic_dirs.publish(building, model_dir, overwrite, "the model")
-    except BaseException:
-        shutil.rmtree(building, ignore_errors=True)
-        raise
     spec.model_dir = model_dir
     return model_dir
 

@@ -21,6 +21,7 @@ SPEC_FILE = "tagger.json"
 MODEL_FILE = "tagger.keras"
 REPORT_FILE = "training_report.json"
 FORMS_FILE = "training_forms.npy"
+ENTITIES_FILE = "training_entities.npy"
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
 HEADS = ("softmax", "sigmoid", "crf")
 
@@ -53,7 +54,7 @@ class TaggerSpec:
 
     def __init__(self, labels, head, featurizer, binding, model_config, decoding=None,
                  tokenizer=None, bucketing=None, tag_column=None, binary_labels=None,
-                 model_dir=None, training_forms=None):
+                 model_dir=None, training_forms=None, training_entities=None):
         if head not in HEADS:
             raise BeamtaggerError(f"unknown head {head!r}; expected one of {HEADS}")
         if head == "sigmoid" and len(labels) != 2:
@@ -79,6 +80,9 @@ class TaggerSpec:
         self.model_dir = pathlib.Path(model_dir) if model_dir is not None else None
         # Sorted uint32 hashes of the training corpus's token forms (evaluate's "unseen form").
         self.training_forms = training_forms
+        # Sorted uint32 hashes of the training corpus's entity surfaces (BIO tag sets; evaluate's
+        # entities "seen" / "unseen" in training; evaluation.entity_surface_hash).
+        self.training_entities = training_entities
         if self.decoding.get("viterbi"):
             if not viterbi.is_bio_label_set(self.labels):
                 raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
@@ -155,7 +159,8 @@ class TaggerSpec:
                        decoding=data.get("decoding"), tokenizer=data.get("tokenizer"),
                        bucketing=data.get("bucketing"), tag_column=data.get("tag_column"),
                        binary_labels=data.get("binary_labels"), model_dir=model_dir,
-                       training_forms=_load_forms(model_dir / FORMS_FILE))
+                       training_forms=_load_forms(model_dir / FORMS_FILE),
+                       training_entities=_load_forms(model_dir / ENTITIES_FILE))
         except (ValueError, KeyError, TypeError) as error:
             raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
 
@@ -175,6 +180,8 @@ class TaggerSpec:
                                            encoding="utf-8")
         if self.training_forms is not None:
             np.save(model_dir / FORMS_FILE, self.training_forms)
+        if self.training_entities is not None:
+            np.save(model_dir / ENTITIES_FILE, self.training_entities)
         self.model_dir = model_dir
 
     @staticmethod

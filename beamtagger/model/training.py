@@ -40,6 +40,10 @@ class TrainingConfig:
     special_tokens: tuple = DEFAULT_SPECIAL_TOKENS
     feature_columns: tuple = DEFAULT_FEATURE_COLUMNS
     word_drop: float = 0.05
+    entity_drop: object = None  # share of entity tokens (BIO tags but O) shown as OOV; None:
+    #                             word_drop's
+    refit: bool = False        # then a new model on train + dev for the best epoch's count
+    lowercase: float = 0.0     # share of training sentences shown lower-cased, drawn per epoch
     outside_weight: float = 1.0  # loss weight of "O" (BIO) / negative (binary) tokens
     batch_tokens: int = 2048
     learning_rate: float = 2e-3
@@ -205,8 +209,21 @@ def outside_label_weights(labels, head, outside_weight):
     return weights
 
 
-def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None):
+def label_drop_rates(labels, head, config):
+    """(L,) word-drop share per gold label: ``entity_drop`` for the entity labels of a BIO
+    label set, ``word_drop`` for the others; None when that is ``word_drop`` everywhere."""
+    if config.entity_drop is None or head == "sigmoid" or not is_bio_label_set(labels):
+        return None
+    return np.array([config.word_drop if label == "O" else config.entity_drop
+                     for label in labels], dtype=np.float64)
+
+
+def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None,
+                     drop_rates=None, lowered=None):
     """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch.
+
+    With ``lowered`` (``corpus`` encoded from lower-cased tokens) each epoch shows a share
+    ``config.lowercase`` of the sentences lower-cased, drawn from a stream of its own.
 
     With ``aux_targets`` (int32 (T,) auxiliary label ids per sentence, -1: none) the targets are
     (B, T, 2): the label and the auxiliary label (-1 on padding).
@@ -218,11 +235,18 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
 
     def generate():
         rng = np.random.default_rng([config.seed, epochs_started[0]])
+        shown = corpus
+        if lowered is not None:
+            flip = np.random.default_rng([config.seed, epochs_started[0], 1]).random(
+                len(corpus)) < config.lowercase
+            shown = dataclasses.replace(corpus, **{
+                field: [(lowered if f else corpus).__dict__[field][i] for i, f in enumerate(flip)]
+                for field in ("rows", "token_inputs", "oov_extra_ids")})
         epochs_started[0] += 1
         for indices in batching.token_budget_batches(corpus.lengths, config.batch_tokens, rng):
             inputs, targets, weights = batching.pad_batch(
-                corpus, indices, store, drop_rate=config.word_drop, rng=rng,
-                label_weights=label_weights)
+                shown, indices, store, drop_rate=config.word_drop, rng=rng,
+                label_weights=label_weights, label_drop_rates=drop_rates)
             if aux_targets is not None:
                 aux = np.full(targets.shape, -1, dtype=np.int32)
                 for b, i in enumerate(indices):
@@ -236,7 +260,7 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
 
 
 def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, binary=None,
-                 training_forms=None):
+                 training_forms=None, training_entities=None):
     """A new, untrained tagger for ``labels`` over ``store``'s vectors, and its spec.
 
     Weights are initialised from ``config.seed``. ``train_tagger`` builds its model here, and so
@@ -267,7 +291,8 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
         decoding={"viterbi": bool(config.viterbi and bio and head == "softmax"),
                   "threshold": 0.5},
         bucketing={"batch_tokens": config.batch_tokens},
-        tag_column=tag_column, binary_labels=binary, training_forms=training_forms)
+        tag_column=tag_column, binary_labels=binary, training_forms=training_forms,
+        training_entities=training_entities)
     return model, spec
 
 
@@ -280,23 +305,30 @@ def auxiliary_targets(train_sentences, aux_sentences):
     if len(aux_sentences) != len(train_sentences) or any(
             a.tokens != t.tokens for a, t in zip(aux_sentences, train_sentences)):
         raise BeamtaggerError("the auxiliary tags do not line up with the training sentences")
-    labels = sorted({tag for sentence in aux_sentences for tag in sentence.tags})
+    labels = sorted({tag for sentence in aux_sentences for tag in sentence.tags
+                     if tag is not None})
     index = {label: i for i, label in enumerate(labels)}
-    return labels, [np.array([index[tag] for tag in sentence.tags], dtype=np.int32)
+    # A tag of None (the refit's dev sentences): no auxiliary label, no auxiliary loss.
+    return labels, [np.array([index.get(tag, -1) for tag in sentence.tags], dtype=np.int32)
                     for sentence in aux_sentences]
 
 
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
                  tag_column=None, log=print, aux_sentences=None):
-    """Train on ``train_sentences``, early-stop on ``dev_sentences``.
+    """Train on ``train_sentences``, early-stop on ``dev_sentences``; with ``config.refit``,
+    then train a new model on train + dev for the number of epochs that scored best on dev.
 
     ``aux_sentences`` (optional): the training sentences with other tags (e.g. XPOS), learned
     as a training-only second task by a softmax tagger (``auxiliary.AuxiliaryTrainer``).
 
+    The refit is what the epoch count was chosen for, trained on more data, and closer to text
+    like dev's: WNUT-17's dev comes from other sources than its training tweets, and a model
+    that learned from part of dev scored higher on dev's other part (docs/quality.md). Its
+    report keeps the first run's dev scores (the refit model has seen dev) under the same keys,
+    and the refit under "refit".
+
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
-    from beamtagger.model.inference import TaggerRunner
-
     config = config or TrainingConfig()
     train_sentences = list(train_sentences)
     dev_sentences = list(dev_sentences)
@@ -308,6 +340,32 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         head = "crf"
     elif config.crf:
         log(f"two labels: a {head} head, no CRF")
+    model, spec, report = _train(train_sentences, dev_sentences, labels, head, store, config,
+                                 binary, tag_column, log, aux_sentences)
+    if not config.refit:
+        return model, spec, report
+    epochs = report["best_epoch"]
+    log(f"refit: a new model on train + dev ({len(train_sentences) + len(dev_sentences)} "
+        f"sentences) for {epochs} epoch(s), the best epoch on dev")
+    if aux_sentences is not None:
+        # Dev's sentences carry no auxiliary tags: no auxiliary loss on them.
+        aux_sentences = list(aux_sentences) + [
+            dataclasses.replace(s, tags=(None,) * len(s.tokens)) for s in dev_sentences]
+    model, spec, refit = _train(train_sentences + dev_sentences, None, labels, head, store,
+                                dataclasses.replace(config, epochs=epochs), binary, tag_column,
+                                log, aux_sentences)
+    report["refit"] = {"epochs": epochs, "train": refit["train"], "history": refit["epochs"],
+                       "seconds": refit["seconds"]}
+    report["seconds"] = round(report["seconds"] + refit["seconds"], 1)
+    return model, spec, report
+
+
+def _train(train_sentences, dev_sentences, labels, head, store, config, binary, tag_column, log,
+           aux_sentences):
+    """One model trained on ``train_sentences``: early stopping on ``dev_sentences``, or
+    ``config.epochs`` epochs when ``dev_sentences`` is None (the refit)."""
+    from beamtagger.model.inference import TaggerRunner
+
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
     char_vocab = (build_char_vocab(t for s in train_sentences for t in s.tokens)
                   if use_chars else "")
@@ -320,17 +378,24 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     label_index = {label: i for i, label in enumerate(labels)}
     started = time.perf_counter()
     train = encode_sentences(train_sentences, store, featurizer, label_index, source="train")
-    dev = encode_sentences(dev_sentences, store, featurizer, label_index, source="dev")
-    if dev.unknown_tags:
-        log(describe_unknown_tags(dev.unknown_tags, "dev"))
+    dev = None
+    if dev_sentences is not None:
+        dev = encode_sentences(dev_sentences, store, featurizer, label_index, source="dev")
+        if dev.unknown_tags:
+            log(describe_unknown_tags(dev.unknown_tags, "dev"))
+    if train.unknown_tags:  # the refit's dev part: tags unknown to train carry no loss
+        log(describe_unknown_tags(train.unknown_tags, "train + dev") + " (no loss)")
     log(f"train: {len(train)} sentences, {train.num_tokens} tokens, "
-        f"{sum(int((r < 0).sum()) for r in train.rows)} OOV; dev: {len(dev)} sentences, "
-        f"{dev.num_tokens} tokens; {len(labels)} labels, {head} head "
+        f"{sum(int((r < 0).sum()) for r in train.rows)} OOV"
+        + (f"; dev: {len(dev)} sentences, {dev.num_tokens} tokens" if dev is not None else "")
+        + f"; {len(labels)} labels, {head} head "
         f"(encoded in {time.perf_counter() - started:.1f} s)")
-
+    is_bio = head != "sigmoid" and is_bio_label_set(labels)
     model, spec = build_tagger(
         labels, head, store, config, featurizer, tag_column, binary,
-        training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens))
+        training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens),
+        training_entities=(evaluation.training_entity_hashes(train_sentences) if is_bio
+                           else None))
     trained, aux_targets, aux_labels = model, None, []
     if aux_sentences is not None and binary is None:
         aux_labels, aux_targets = auxiliary_targets(train_sentences, list(aux_sentences))
@@ -350,33 +415,47 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         else:
             trained = AdversarialTrainer(model, config.adversarial)
     compile_tagger(trained, config)
-    is_bio = head != "sigmoid" and is_bio_label_set(labels)
     history = []
-    callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
-                             lr_decay=config.lr_decay, decay_patience=config.decay_patience,
-                             decay_restore=config.decay_restore, log=log)
     label_weights = outside_label_weights(labels, head, config.outside_weight)
+    lowered = None
+    if config.lowercase > 0:
+        lowered = encode_sentences(
+            [dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
+             for s in train_sentences], store, featurizer, label_index, source="train")
     dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
-                               aux_targets)
+                               aux_targets, label_drop_rates(labels, head, config), lowered)
     if head == "sigmoid":
         dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
-    # DevEvaluation scores them and keeps the best.
+    # DevEvaluation scores them and keeps the best (and after the refit's last epoch).
     callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
-    trained.fit(dataset, epochs=config.epochs, callbacks=[*callbacks, callback],
-                verbose=config.verbose, shuffle=False)
+    callback = None
+    if dev is not None:
+        callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
+                                 lr_decay=config.lr_decay, decay_patience=config.decay_patience,
+                                 decay_restore=config.decay_restore, log=log)
+        callbacks.append(callback)
+    fitted = trained.fit(dataset, epochs=config.epochs, callbacks=callbacks,
+                         verbose=config.verbose, shuffle=False)
+    if dev is None:
+        history = [{"epoch": epoch + 1, "loss": float(loss)}
+                   for epoch, loss in enumerate(fitted.history.get("loss", []))]
+        if head == "crf":
+            spec.set_crf(*model.crf_scores())
     report = {
         "train": {"sentences": len(train), "tokens": train.num_tokens},
-        "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
-                "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
         "config": {k: (list(v) if isinstance(v, tuple) else v)
                    for k, v in dataclasses.asdict(config).items()},
         "store": {"path": str(store.path), **TaggerSpec.binding_of(store)},
         "epochs": history,
         "auxiliary_labels": aux_labels,
-        "best_epoch": callback.best_epoch,
-        "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best},
         "seconds": round(time.perf_counter() - started, 1),
         "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)),
     }
+    if dev is not None:
+        report.update({
+            "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
+                    "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
+            "best_epoch": callback.best_epoch,
+            "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best}})
     return model, spec, report

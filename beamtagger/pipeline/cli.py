@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 SUBCOMMANDS = {
@@ -61,7 +61,12 @@ def main(argv=None):
             return args._module.run(args) or 0
     except BeamtaggerError as error:
         print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
+    except OSError as error:
+        # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
+        # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
+        print(f"beamtagger {args.command}: error: {os_error_text(error)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("beamtagger: interrupted", file=sys.stderr)
         return 130

@@ -2,6 +2,8 @@
 import json
 import sys
 
+from beamtagger.corpus_readers import select_sentences
+from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
 
@@ -17,6 +19,14 @@ def add_arguments(parser):
     parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
     parser.add_argument("--format", default="conllu", choices=FORMATS,
                         help="corpus format (default: conllu)")
+    parser.add_argument("--sentences", metavar="START:END", default=None,
+                        help="score only these sentences of --data (0-based, END excluded, as a "
+                        "Python slice), e.g. '505:' for the part of WNUT-17 dev that "
+                        "'train --dev-sentences :505' did not choose on")
+    parser.add_argument("--seen-entities-of", metavar="MODEL", default=None,
+                        help="count an entity as seen in training when it occurred as an "
+                        "entity in the training corpus of MODEL instead (to compare models "
+                        "trained on different corpora on the same unseen entities)")
     parser.add_argument("--tag-column", default=None, metavar="COLUMN",
                         help="CoNLL-U tag column (default: the one the model was trained on)")
     parser.add_argument("--batch-tokens", type=int, default=4096,
@@ -38,8 +48,16 @@ def run(args):
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)
+    seen_entities = None
+    if args.seen_entities_of is not None:
+        seen_entities = TaggerSpec.load(args.seen_entities_of).training_entities
+        if seen_entities is None:
+            raise BeamtaggerError(f"{args.seen_entities_of} keeps no training entities (its "
+                                  "training_entities.npy; models trained on BIO tags have one)")
     tag_column = args.tag_column or spec.tag_column or "upos"
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
+    if args.sentences is not None:
+        sentences = select_sentences(sentences, args.sentences, "evaluation")
     store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:
@@ -51,10 +69,13 @@ def run(args):
         print(f"warning: {describe_unknown_tags(corpus.unknown_tags, args.data)}",
               file=sys.stderr)
     runner = TaggerRunner.load(model_dir)
+    if seen_entities is not None:
+        runner.spec.training_entities = seen_entities
     group_of = (lambda sentence: sentence.sent_id.split("-", 1)[0]) if args.by_sent_id_prefix \
         else None
     metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of)
     metrics = {"model": str(model_dir), "data": args.data, "embeddings": str(store.path),
+               "sentence_selection": args.sentences, "seen_entities_of": args.seen_entities_of,
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
     if args.json:
@@ -88,6 +109,12 @@ def format_metrics(metrics):
         lines.append(f"entity micro F1       {_percent(entities['f1'])} "
                      f"(P {_percent(entities['precision'])}, R {_percent(entities['recall'])}, "
                      f"{entities['support']} entities)")
+        for side in ("seen", "unseen"):
+            if side in entities:
+                scores = entities[side]
+                lines.append(f"  {side + ' in training':<20}F1 {_percent(scores['f1'])} "
+                             f"(P {_percent(scores['precision'])}, "
+                             f"R {_percent(scores['recall'])}, {scores['support']} entities)")
         for kind, scores in entities["per_type"].items():
             lines.append(f"  {kind:<20}F1 {_percent(scores['f1'])} ({scores['support']})")
     if "positive" in metrics:

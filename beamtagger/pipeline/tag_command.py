@@ -10,7 +10,6 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 """
 import contextlib
 import dataclasses
-import importlib.util
 import os
 import re
 import shutil
@@ -18,6 +17,7 @@ import sys
 
 from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
 
 ACCEPTS_PIPELINE_ARGS = True
 
@@ -72,12 +72,14 @@ def add_arguments(parser):
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
     parser.add_argument("--runtime", choices=tagging_defaults.RUNTIMES,
-                        help="what runs the model: tensorflow (GPUs; every core on each batch) "
-                        "or numpy (no TensorFlow import: the tagger is ready in a tenth of a "
-                        "second instead of about 3, slower per batch; CPU only). Default: "
-                        "chosen from the input's size at launch (numpy up to "
-                        f"{runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of text, else "
-                        "tensorflow) and printed")
+                        help="what runs the model: tensorflow (GPUs; every core on each batch), "
+                        "numpy (no TensorFlow import: the tagger is ready in a tenth of a second "
+                        "instead of about 3, slower per batch; CPU only) or jax (GPUs without "
+                        "TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a fixed "
+                        "grid of shapes, docs/scaling.md). Default: chosen from the input's size "
+                        "at launch (numpy up to "
+                        f"{runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of text, else jax where "
+                        "a GPU is there and JAX installed, else tensorflow) and printed")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
@@ -98,6 +100,7 @@ def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
@@ -115,7 +118,10 @@ def run(args):
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
     with _without_scikit_learn(), (
-            contextlib.nullcontext() if remote else bundle_metrics_kept()):
+            contextlib.nullcontext() if remote else bundle_metrics_kept()), (
+            worker_logs_held()), reported_failures(
+                job.output_prefix, lambda: remove_earlier_outputs(
+                    job.output_prefix, list_outputs(job.output_prefix))):
         result, seconds = run_tag_job(job, options)
     if remote:
         job_id = getattr(result, "job_id", lambda: None)()
@@ -244,10 +250,9 @@ def check_job(job, remote=False, overwrite=False):
                               'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
     if remote:
         _check_reachable_by_workers(job)
-    elif job.runtime == "tensorflow" and not _installed("tensorflow"):
+    elif job.runtime is not None and not runtimes.is_installed(job.runtime):
         # Remote workers install their own packages; a local run uses this interpreter's.
-        raise BeamtaggerError("TensorFlow is not installed here: install beamtagger[cpu] (or "
-                              "[gpu]), or tag without it with --runtime numpy")
+        raise BeamtaggerError(runtimes.get(job.runtime).missing)
 
     spec = worker_resources.load_spec(job.model_dir)
     check_model_file(spec)
@@ -268,8 +273,9 @@ def check_job(job, remote=False, overwrite=False):
 def choose_runtime(job, remote=False, streaming=False):
     """``runtime_choice.choose_runtime`` for this job: the input's size from its files'
     metadata (any FileSystems path), the runtimes installed here (remote workers install
-    their own: all), and a GPU where ``--tagger-accelerator`` asks for one or this machine
-    shows one (local runs)."""
+    their own: all), and whether JAX can use a GPU here (local runs only: a remote worker's
+    image may carry TensorFlow's GPU build or JAX's, so a remote job keeps TensorFlow unless
+    ``--runtime jax`` says otherwise)."""
     from apache_beam.io.filesystems import FileSystems
 
     size = None
@@ -277,28 +283,32 @@ def choose_runtime(job, remote=False, streaming=False):
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
         size = runtime_choice.input_text_bytes((m.path, m.size_in_bytes) for m in matched)
     installed = (tagging_defaults.RUNTIMES if remote else
-                 [name for name in tagging_defaults.RUNTIMES
-                  if _installed(RUNTIME_MODULES.get(name, name))])
-    gpu = bool(job.accelerator) or (not remote and _local_gpu())
+                 [name for name in tagging_defaults.RUNTIMES if runtimes.is_installed(name)])
+    gpu = not remote and _local_gpu() and _jax_cuda_installed()
     return runtime_choice.choose_runtime(size, installed, gpu)
-
-
-# The module each runtime cannot run without (tagging_defaults.RUNTIMES).
-RUNTIME_MODULES = {"tensorflow": "tensorflow", "numpy": "h5py", "jax": "jax"}
 
 
 def _local_gpu():
     """Whether this machine shows an NVIDIA GPU, without importing a framework."""
-    return os.path.isdir("/proc/driver/nvidia/gpus") and bool(os.listdir(
-        "/proc/driver/nvidia/gpus"))
+    gpus = "/proc/driver/nvidia/gpus"
+    return os.path.isdir(gpus) and bool(os.listdir(gpus))
 
 
-def _installed(module):
-    """Whether ``module`` can be imported, without importing it (TensorFlow's import is 3 s)."""
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+# The CUDA plugins of JAX's ``jax[cuda12]`` / ``jax[cuda13]`` builds: without one, JAX runs on
+# the CPU even where a GPU is there.
+JAX_CUDA_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin")
+
+
+def _jax_cuda_installed():
+    import importlib.util
+
+    for module in JAX_CUDA_PLUGINS:
+        try:
+            if importlib.util.find_spec(module) is not None:
+                return True
+        except (ImportError, ValueError):
+            continue
+    return False
 
 
 def _check_readable(path, pattern):
@@ -326,16 +336,13 @@ def earlier_output_patterns(output_prefix):
 
 
 def _check_output(output_prefix, overwrite):
-    from apache_beam.io.filesystems import FileSystems
-
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
     try:
-        earlier = sorted(metadata.path for result in FileSystems.match(
-            earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
+        earlier = list_outputs(output_prefix)
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
     if earlier and not overwrite:
@@ -344,6 +351,14 @@ def _check_output(output_prefix, overwrite):
             f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
             f"{more}); choose another prefix, or pass --overwrite to remove them first")
     return earlier
+
+
+def list_outputs(output_prefix):
+    """The result and error files under ``output_prefix``, sorted."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return sorted(metadata.path for result in FileSystems.match(
+        earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
 
 
 def remove_earlier_outputs(output_prefix, earlier):
@@ -355,16 +370,24 @@ def remove_earlier_outputs(output_prefix, earlier):
 
     if earlier:
         FileSystems.delete(earlier)
+    folder, name = FileSystems.split(output_prefix if is_remote(output_prefix)
+                                     else os.path.abspath(output_prefix))
+    # The results' sink and the errors' sink (PREFIX-errors) each have one.
+    temporary = re.compile(r"beam-temp-" + re.escape(name) + r"(?:-errors)?-[0-9a-f]{32}\Z")
     if is_remote(output_prefix):
+        # Object stores have no folders to remove, only the files under their names.
+        pattern = FileSystems.join(folder, f"beam-temp-{name}-*", "**")
+        left = [metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list
+                if temporary.match(FileSystems.split(FileSystems.split(metadata.path)[0])[1])]
+        if left:
+            FileSystems.delete(left)
         return
-    folder, name = os.path.split(os.path.abspath(output_prefix))
-    pattern = re.compile(r"beam-temp-" + re.escape(name) + r"-[0-9a-f]{32}\Z")
     try:
         entries = os.listdir(folder)
     except OSError:
         return
     for entry in entries:
-        if pattern.match(entry):
+        if temporary.match(entry):
             shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
 
 

@@ -2,6 +2,7 @@
 import argparse
 import sys
 
+from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
@@ -12,18 +13,21 @@ from beamtagger.pipeline.common import read_sentences
 # network's time per batch when tagging and 2x the training time (docs/quality.md), a poor trade
 # for a tagger whose cost per token is the point; the bundled model is trained with this preset.
 # Adversarial training (0.5) gave "tags" +0.5 points on EWT over 3 seeds for about 2x the
-# training time and nothing at tagging time; the entity preset was not measured with it.
+# training time and nothing at tagging time; on WNUT-17 it gained nothing (-0.2 F1, seed 1,
+# 3x the training time). "entity" refits on train + dev for the best epoch's count (--refit):
+# WNUT-17's dev comes from other sources than its training tweets, and on a part of dev held
+# out of both training and choosing the refit gained +2.6 F1 (3 seeds; docs/quality.md).
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
                "units": 128, "lr_decay": 1.0, "form_buckets": 0,
                "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none",
-               "adversarial": 0.0},
+               "adversarial": 0.0, "refit": True},
     "tags": {"batch_tokens": 2048, "dropout": 0.3, "outside_weight": 1.0, "ema": 0.0,
              "patience": 4, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
              "units": 128, "lr_decay": 1.0, "form_buckets": 0,
              "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none",
-             "adversarial": 0.5},
+             "adversarial": 0.5, "refit": False},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
 
@@ -33,6 +37,10 @@ def add_arguments(parser):
     data.add_argument("--train", required=True, metavar="FILE", help="training corpus")
     data.add_argument("--dev", required=True, metavar="FILE",
                       help="development corpus (early stopping, reported metrics)")
+    data.add_argument("--dev-sentences", metavar="START:END", default=None,
+                      help="use only these sentences of --dev (0-based, END excluded, as a "
+                      "Python slice), e.g. ':505' to choose on part of dev and score the rest "
+                      "with 'evaluate --sentences 505:'")
     data.add_argument("--format", default="conllu", choices=FORMATS,
                       help="corpus format (default: conllu)")
     data.add_argument("--tag-column", default="upos", metavar="COLUMN",
@@ -98,12 +106,23 @@ def add_arguments(parser):
                           help="adversarial training: also learn from each batch with its token "
                           "inputs moved EPSILON on average against the model (0: off; about 2x "
                           "the training time, nothing at tagging time) (preset)")
+    training.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
+                          help="after early stopping on --dev, train a new model on train + "
+                          "dev for the best epoch's number of epochs and save that one "
+                          "(about 1.5x the training time) (preset)")
     training.add_argument("--decay-patience", type=int, default=2, metavar="N",
                           help="bad epochs before each --lr-decay step")
     training.add_argument("--decay-restore", action="store_true",
                           help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
                           help="share of known words shown as OOV during training")
+    training.add_argument("--lowercase", type=float, default=0.0, metavar="SHARE",
+                          help="share of training sentences shown lower-cased (drawn anew each "
+                          "epoch), so entities are found without capitals")
+    training.add_argument("--entity-drop", type=float, default=None, metavar="SHARE",
+                          help="share of the known words inside entities (BIO tags other than "
+                          "O) shown as OOV during training, so context, casing and characters "
+                          "must carry them (default: --word-drop's share)")
     training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
                           "below 1 trades precision for recall")
@@ -186,6 +205,10 @@ def run(args):
         raise BeamtaggerError("--label-smoothing must be in [0, 1)")
     if args.form_buckets < 0 or args.form_buckets == 1:
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
+    if args.entity_drop is not None and not 0 <= args.entity_drop <= 1:
+        raise BeamtaggerError("--entity-drop must be in [0, 1]")
+    if not 0 <= args.lowercase <= 1:
+        raise BeamtaggerError("--lowercase must be in [0, 1]")
     if args.outside_weight <= 0:
         raise BeamtaggerError("--outside-weight must be positive")
     if args.crf and args.binary_label:
@@ -195,6 +218,8 @@ def run(args):
         raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
     aux = read_auxiliary(args, len(train))
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
+    if args.dev_sentences is not None:
+        dev = select_sentences(dev, args.dev_sentences, "dev")
     store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
@@ -207,6 +232,7 @@ def run(args):
         decay_restore=args.decay_restore, form_buckets=args.form_buckets,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         aux_weight=args.aux_weight, adversarial=args.adversarial,
+        entity_drop=args.entity_drop, refit=args.refit, lowercase=args.lowercase,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
@@ -215,6 +241,8 @@ def run(args):
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()
-    print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}; "
+    refit = (f"; refit on train + dev ({report['refit']['train']['sentences']} sentences) for "
+             f"{report['refit']['epochs']} epoch(s)" if "refit" in report else "")
+    print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}{refit}; "
           f"wrote {out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)")
     return 0

@@ -151,13 +151,37 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     assert "### Start-up: the 12-line demo" in (results / "startup.md").read_text()
 
 
-def test_runtime_bench_runs_both_runtimes_to_the_same_labels(shared_data, tmp_path):
+def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_path):
     results = run_script("runtime_bench.py", tmp_path, "--tiny")
     report = json.loads((results / "runtime.json").read_text())
     assert report["sentences"] == 200 and report["tokens"] > 2000 and report["batches"] > 1
     assert report["labels_differing"] == 0
-    assert all(len(report["seconds"][name]) == 1 for name in ("tensorflow", "numpy"))
+    assert report["labels_differing_from_tensorflow"] == {"numpy": 0, "jax": 0}
+    assert all(len(report["seconds"][name]) == 1 for name in ("tensorflow", "numpy", "jax"))
+    assert 0 < report["jax_compiled_shapes"] <= 16
     # beamtagger tag ran end to end with each runtime (a failing run raises in the script).
     assert report["end_to_end_tokens"]["2k"] >= 2000
-    assert set(report["end_to_end_median"]["2k"]) == {"tensorflow", "numpy"}
-    assert "### The tag stage's two runtimes" in (results / "runtime.md").read_text()
+    assert set(report["end_to_end_median"]["2k"]) == {"tensorflow", "numpy", "jax"}
+    assert "### The tag stage's runtimes" in (results / "runtime.md").read_text()
+
+
+def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
+    # The device check's code paths at a small scale (JAX on the CPU; the cuDNN anchor is the
+    # only step skipped without CUDA), from a freshly prepared carried folder.
+    data = tmp_path / "gpu-data"
+    run_script("gpu_bench.py", tmp_path, "--prepare", data)
+    out = tmp_path / "gpu-out"
+    run_script("gpu_bench.py", tmp_path, "--smoke", "--data", data, "--out", out)
+    report = json.loads((out / "gpu_bench.json").read_text())
+    model = report["model"]
+    assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute"}
+    assert model["parity"]["float32"]["labels_differing"] == 0
+    assert model["parity"]["float32"]["max_prob_difference"] < 1e-4
+    rate = model["rates"]["float32 @ 4096"]
+    assert rate["tokens_per_s"] > 0 and 0 < rate["new_shapes"] <= 16
+    assert report["compile_warm_cache"]["4096"]["new_shapes"] == rate["new_shapes"]
+    assert "skipped" in report["anchor"] or "float32, packed" in report["anchor"]
+    e2e = report["end_to_end"]
+    assert e2e["tokens"] >= 5000 and e2e["summary"]["records tagged"] == \
+        e2e["summary"]["records read"]
+    assert (out / "gpu_bench.md").read_text().startswith("### GPU check")

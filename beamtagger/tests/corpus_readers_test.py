@@ -268,3 +268,21 @@ def test_parse_conll_lines_on_lines_already_read():
         Sentence("mem:10", ("a", "b"), ("O", "B-X"), "mem", 10),
         Sentence("mem:13", ("c",), ("O",), "mem", 13),
     ]
+
+
+def test_select_sentences_is_a_python_slice_with_clear_errors():
+    from beamtagger.corpus_readers import select_sentences
+    from beamtagger.errors import BeamtaggerError
+
+    items = list(range(10))
+    assert select_sentences(items, ":4") == [0, 1, 2, 3]
+    assert select_sentences(items, "4:") == [4, 5, 6, 7, 8, 9]
+    assert select_sentences(items, " 2 : 5 ") == [2, 3, 4]
+    assert select_sentences(items, "-3:") == [7, 8, 9]
+    # The two parts of a split are disjoint and cover the corpus.
+    assert select_sentences(items, ":6") + select_sentences(items, "6:") == items
+    for bad in ("4", "a:b", "1:2:3", ""):
+        with pytest.raises(BeamtaggerError, match="expected START:END"):
+            select_sentences(items, bad, "dev")
+    with pytest.raises(BeamtaggerError, match="select none of the 10"):
+        select_sentences(items, "20:")

@@ -1,6 +1,6 @@
 """The Keras tagger and its runners on synthetic arrays: masking, trainable rows, projection,
-tracing, save/load without optimizer state or embedding table, and the NumPy runner's forward
-pass against the Keras model's."""
+tracing, save/load without optimizer state or embedding table, and the NumPy and JAX runners'
+forward passes against the Keras model's."""
 import json
 import zipfile
 
@@ -216,25 +216,53 @@ NUMPY_VARIANTS = {
 }
 
 
-@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
-def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
-    options = NUMPY_VARIANTS[variant]
+def saved_trained_looking_model(directory, **options):
+    """(Keras TaggerRunner, model directory) of a variant with perturbed weights: the initial
+    CRF and bias values are zeros, which would hide a mix-up of those arrays."""
     model, spec = make_model(**options)
-    # Trained-looking weights: the initial CRF and bias values are zeros, which would hide a
-    # mix-up of those arrays.
     rng = np.random.default_rng(1)
     model.set_weights([w + rng.normal(0, 0.3, w.shape).astype(w.dtype)
                        for w in model.get_weights()])
-    save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
-    keras_runner, numpy_runner = TaggerRunner(spec, model), NumpyTaggerRunner.load(tmp_path / "model")
+    save_model_dir(model, spec, {"epochs": []}, directory)
+    return TaggerRunner(spec, model), directory
+
+
+def assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=6):
     padded = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7])], width=10)[0]
-    full = batch_of([sentence(6, 11), sentence(6, 12)])[0]
+    full = batch_of([sentence(full_width, 11), sentence(full_width, 12)])[0]
     half = {**padded, "vectors": padded["vectors"].astype(np.float16)}
     for inputs in (padded, full, half):
-        expected, got = predict(keras_runner, inputs), predict(numpy_runner, inputs)
+        expected, got = predict(keras_runner, inputs), predict(runner, inputs)
         assert got.dtype == np.float32 and got.shape == expected.shape
         real = np.arange(inputs["vectors"].shape[1])[None, :] < inputs["lengths"][:, None]
         np.testing.assert_allclose(got[real], expected[real], atol=2e-5, rtol=1e-4)
+        if runner.spec.head == "softmax":
+            assert (got[real].argmax(-1) == expected[real].argmax(-1)).all()
+
+
+@pytest.mark.parametrize("variant", NUMPY_VARIANTS)
+def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
+    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
+                                                          **NUMPY_VARIANTS[variant])
+    assert_runner_computes_what_keras_computes(keras_runner, NumpyTaggerRunner.load(model_dir))
+
+
+# Each variant compiles two programs (3-8 s on the shared 2-core machine): the first runs in
+# the fast suite, the others with the slow tests.
+@pytest.mark.parametrize("variant", [
+    variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
+    for i, variant in enumerate(NUMPY_VARIANTS)])
+def test_jax_runner_computes_what_the_keras_model_computes(tmp_path, variant):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
+                                                          **NUMPY_VARIANTS[variant])
+    runner = JaxTaggerRunner.load(model_dir)
+    # Width 10 for the full batch too: both batches share one grid shape (64 rows x 16), so
+    # the variant compiles twice (float32, float16 vectors), not three times.
+    assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
+    assert sorted(runner.tracing_counts()) == [("float16", 64, 16), ("float32", 64, 16)]
 
 
 def test_numpy_runner_refuses_weights_its_config_does_not_describe(tmp_path):

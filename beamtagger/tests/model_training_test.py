@@ -77,6 +77,37 @@ def test_pad_batch_and_word_drop(tiny_store):
     assert fixed.vectors.shape[1] == 128 and fixed.char_ids.shape[1] == 128
 
 
+def test_label_drop_rates_drop_the_words_of_chosen_labels_only(tiny_store):
+    from beamtagger.model.training import TrainingConfig, label_drop_rates
+
+    featurizer = TokenFeaturizer(oov_buckets=16)
+    labels = ["B-thing", "I-thing", "O"]
+    bio = [Sentence(f"s{i}", ("the", "cat", "sat", "on", "a", "mat"),
+                    ("O", "B-thing", "O", "O", "B-thing", "I-thing"), "x", i) for i in range(30)]
+    corpus = encode_sentences(bio, tiny_store, featurizer,
+                              {label: i for i, label in enumerate(labels)})
+    rates = label_drop_rates(labels, "softmax", TrainingConfig(word_drop=0.0, entity_drop=1.0))
+    assert rates.tolist() == [1.0, 1.0, 0.0]
+    assert label_drop_rates(labels, "softmax", TrainingConfig()) is None  # word drop everywhere
+    assert label_drop_rates(["NOUN", "O", "VERB"], "softmax",
+                            TrainingConfig(entity_drop=1.0)) is None  # not a BIO label set
+    indices = np.arange(30)
+    clean, targets, _ = batching.pad_batch(corpus, indices, tiny_store)
+    dropped, _, _ = batching.pad_batch(corpus, indices, tiny_store, rng=np.random.default_rng(0),
+                                       label_drop_rates=rates)
+    entity = targets != labels.index("O")
+    assert not dropped.vectors[entity].any() and clean.vectors[entity].any()
+    assert (dropped.vectors[~entity] == clean.vectors[~entity]).all()
+    assert (dropped.extra_ids[entity] > 0).all()  # dropped words get their hashed OOV row
+    # Rates equal to word_drop everywhere draw the same tokens as plain word drop.
+    same = np.full(3, 0.3)
+    a, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.3,
+                                 rng=np.random.default_rng(5))
+    b, _, _ = batching.pad_batch(corpus, indices, tiny_store, drop_rate=0.3,
+                                 rng=np.random.default_rng(5), label_drop_rates=same)
+    assert (a.vectors == b.vectors).all() and (a.extra_ids == b.extra_ids).all()
+
+
 @pytest.mark.slow
 def test_fit_does_not_retrace_per_batch_length(tiny_store):
     from beamtagger.model.training import (TrainingConfig, choose_labels, compile_tagger,
@@ -103,6 +134,40 @@ def test_fit_does_not_retrace_per_batch_length(tiny_store):
     assert len(widths) > 10
     # Measured: Keras traces its step function twice at the start, then never again.
     assert len(traces) <= 2
+
+
+def test_lowercase_shows_a_share_of_sentences_lower_cased_anew_each_epoch(tiny_store):
+    import dataclasses
+
+    pytest.importorskip("tensorflow")
+    from beamtagger.model.training import TrainingConfig, training_dataset
+
+    featurizer = TokenFeaturizer(oov_buckets=16)
+    cased = [dataclasses.replace(s, tokens=tuple(t.capitalize() for t in s.tokens))
+             for s in sentences(60)]
+    labels = sorted(set(TAGS.values()))
+    index = {label: i for i, label in enumerate(labels)}
+    corpus = encode_sentences(cased, tiny_store, featurizer, index)
+    lowered = encode_sentences([dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
+                                for s in cased], tiny_store, featurizer, index)
+    dims = {"D": 8, "F": featurizer.num_feature_columns, "C": featurizer.char_width}
+    lower_casing = 1  # CASING_CLASSES.index("lower")
+
+    def lower_shares(config, lowered):
+        dataset = training_dataset(corpus, tiny_store, config, dims, lowered=lowered)
+        shares = []
+        for _ in range(2):  # one pass of the dataset is one epoch
+            real = lower = 0
+            for inputs, _, weights in dataset:
+                casing = inputs["feature_ids"].numpy()[..., 0][weights.numpy() > 0]
+                real, lower = real + casing.size, lower + int((casing == lower_casing).sum())
+            shares.append(lower / real)
+        return shares
+
+    assert lower_shares(TrainingConfig(batch_tokens=128, word_drop=0.0), None) == [0.0, 0.0]
+    first, second = lower_shares(TrainingConfig(batch_tokens=128, word_drop=0.0, lowercase=0.5),
+                                 lowered)
+    assert 0.3 < first < 0.7 and 0.3 < second < 0.7 and first != second
 
 
 def test_two_valued_tag_column_trains_a_sigmoid_head():

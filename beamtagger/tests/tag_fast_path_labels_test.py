@@ -45,7 +45,7 @@ def plain_labels(text, tokenizer, store, runner):
 
 def test_tag_command_labels_equal_the_plain_tagger_on_ewt_dev(shared_data, tmp_path):
     pytest.importorskip("tensorflow")
-    from beamtagger.embeddings.store import ensure_default_store
+    from beamtagger.embeddings.default import ensure_default_store
     from beamtagger.model.inference import TaggerRunner
     from beamtagger.pipeline import cli
     from beamtagger.tokenizer import Tokenizer

@@ -379,6 +379,34 @@ def test_the_numpy_runtime_writes_the_labels_tensorflow_writes(tiny_tagger, tmp_
     assert len(labels["numpy"]) == 12 and labels["numpy"] == labels["tensorflow"]
 
 
+def test_the_jax_runtime_writes_the_labels_tensorflow_writes(tiny_tagger, tmp_path, capsys,
+                                                             monkeypatch):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", str(tmp_path / "jax-cache"))
+    # Records of every length up to 40 tokens, and longer ones cut into chunks of 16: several
+    # grid widths, partial batches, and chunk probabilities stitched back together.
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "Dogs", "ran", "42", "fast", "."]
+    source = tmp_path / "lengths.txt"
+    source.write_text("\n".join(" ".join(words[(n + i) % len(words)] for i in range(n))
+                                 for n in range(1, 41)) + "\n", encoding="utf-8")
+    labels, summaries = {}, {}
+    for runtime in ("jax", "tensorflow"):
+        prefix = str(tmp_path / runtime)
+        code, out, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                             tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                             "--runtime", runtime, "--chunk", "16", "--overlap", "4")
+        assert code == 0, err
+        labels[runtime] = sorted((row["id"], [t["label"] for t in row["tokens"]])
+                                 for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl"))
+        summaries[runtime] = dict(re.findall(r"^(tokens|padded slots)\s+([\d,]+)", out, re.M))
+    assert len(labels["jax"]) == 40 and labels["jax"] == labels["tensorflow"]
+    assert summaries["jax"]["tokens"] == summaries["tensorflow"]["tokens"]
+    # The grid's padding shows in the padded slots (grid widths and row classes).
+    padded = {runtime: int(summary["padded slots"].replace(",", ""))
+              for runtime, summary in summaries.items()}
+    assert padded["jax"] > padded["tensorflow"]
+
+
 def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tiny_tagger,
                                                                              tmp_path):
     # `pip install beamtagger` without the [cpu] / [gpu] extra has no TensorFlow.
@@ -413,6 +441,17 @@ def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tin
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "TensorFlow is not installed" in refused.stderr and "--runtime numpy" in refused.stderr
     assert not list(tmp_path.glob("tf*"))
+    # So is the jax runtime where JAX is not installed: one line, exit 2, nothing written.
+    without_jax = (script.replace('("tensorflow", "keras")', '("tensorflow", "keras", "jax")')
+                   .replace('"numpy"', '"jax"')
+                   .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "jax"))))
+    refused = subprocess.run([sys.executable, "-c", without_jax], capture_output=True, text=True,
+                             timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        "beamtagger tag: error: JAX is not installed here: install beamtagger[jax] (or [jax-cuda] "
+        "for NVIDIA GPUs), or tag without it with --runtime numpy"]
+    assert not list(tmp_path.glob("jax*"))
     # Left to choose, the command takes the runtime that is installed, and says so.
     chosen = subprocess.run([sys.executable, "-c", script.replace('"--runtime", "numpy", ', '')
                              .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "auto")))],

@@ -2,6 +2,7 @@
 import os
 import pickle
 import subprocess
+import textwrap
 import sys
 
 import pytest
@@ -261,6 +262,37 @@ def tokenizer_over_rules(text, tmp_path, monkeypatch):
         module.affix_tokenizer.cache_clear()
 
 
+def test_without_spacy_installed_the_shipped_rules_cut_every_chunk():
+    """An install without spaCy's distribution (the GPU check installs wheels without their
+    dependencies) tokenizes with the shipped rules instead of failing every record."""
+    code = textwrap.dedent("""
+        import sys
+        from importlib import metadata
+
+        real_version = metadata.version
+
+        def version(name):
+            if name == "spacy":
+                raise metadata.PackageNotFoundError(name)
+            return real_version(name)
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "spacy":
+                    raise ModuleNotFoundError(f"No module named {name!r}")
+
+        metadata.version = version
+        sys.meta_path.insert(0, NotInstalled())
+        from beamtagger.tokenizer import Tokenizer
+        tokenizer = Tokenizer()
+        print(" ".join(t.text for t in tokenizer.tokenize("They didn't see Dr. Smith's e-mail")))
+        print(tokenizer._rules is not None)
+        """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.split("\n")[:2] == ["They did n't see Dr. Smith 's e-mail", "True"]
+
+
 def test_rules_of_another_spacy_send_every_chunk_to_spacy(tmp_path, monkeypatch):
     from beamtagger import tokenizer_rules
 
@@ -285,7 +317,6 @@ def test_damaged_rules_with_the_right_stamp_send_every_chunk_to_spacy(tmp_path, 
 
 
 def test_spacy_fallback_gives_the_same_tokens(spacy_tokenizer, monkeypatch):
-    from beamtagger import tokenizer as module
 
     text = "We'll see :) at 7:30PM... (#1, #tag!) naïve 👍🏽 x\u200b \ud800 U.S. etc."
     with_rules = Tokenizer().tokenize(text)

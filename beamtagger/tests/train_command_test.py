@@ -140,11 +140,16 @@ def test_presets_fill_only_the_flags_left_unset():
     assert apply_preset(args, upos, log=printed.append) == "tags"
     assert (args.units, args.ema, args.patience) == (128, 0.5, 4)
     assert args.adversarial == 0.5 and "--adversarial 0.5" in printed[0]
+    assert args.refit is False and "--no-refit" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
-    assert args.adversarial == 0.0  # not measured on entity tag sets
+    assert args.adversarial == 0.0  # no gain on WNUT-17
+    assert args.refit is True and "--refit" in printed[1]
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--no-refit"])
+    apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
+    assert args.refit is False and "refit" not in printed[2]
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -164,3 +169,84 @@ def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message,
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_store, tmp_path,
+                                                           capsys):
+    """``--dev-sentences`` chooses the epoch on part of dev, ``--refit`` trains a new model on
+    train + that part, and ``evaluate --sentences`` scores the other part, seen and unseen."""
+    import numpy as np
+
+    from beamtagger.corpus_readers import read_corpus
+    from beamtagger.model import evaluation
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    wnut = shared_data / "wnut17"
+    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 100)
+    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 60)
+    out = tmp_path / "refit"
+    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "2",
+                     "--units", "8", "--refit", "--entity-drop", "0.5", "--dev-sentences", ":25"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    report = json.loads((out / "training_report.json").read_text())
+    assert report["dev"]["sentences"] == 25 and report["train"]["sentences"] == 100
+    assert report["config"]["entity_drop"] == 0.5 and report["config"]["refit"] is True
+    refit = report["refit"]
+    assert refit["train"]["sentences"] == 125 and refit["epochs"] == report["best_epoch"]
+    assert len(refit["history"]) == refit["epochs"] and "refit on train + dev" in printed
+    # The saved model is the refit's: its training corpus includes the dev part.
+    train_part = list(read_corpus(train, "conll")) + list(read_corpus(dev, "conll"))[:25]
+    spec = TaggerSpec.load(out)
+    assert np.array_equal(spec.training_entities,
+                          evaluation.training_entity_hashes(train_part))
+    assert spec.seen_in_training(list(train_part[-1].tokens)).all()
+    code = cli.main(["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
+                     "--format", "conll", "--sentences", "25:", "--json"])
+    metrics = json.loads(capsys.readouterr().out)
+    assert code == 0 and metrics["sentences"] == 35
+    entities = metrics["entities"]
+    assert entities["seen"]["support"] + entities["unseen"]["support"] == entities["support"]
+    code = cli.main(["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
+                     "--format", "conll", "--sentences", "25:"])
+    assert code == 0 and "unseen in training" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--entity-drop", "1.5"], "--entity-drop must be in [0, 1]"),
+    (["--dev-sentences", "5"], "expected START:END"),
+    (["--dev-sentences", "900:"], "select none of the 60"),
+])
+def test_bad_refit_flags_are_refused_before_training(flags, message, ewt_slices, subset_store,
+                                                     tmp_path, capsys):
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1],
+                     "--embeddings", subset_store, "--out", str(tmp_path / "m"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()
+
+
+def test_seen_entities_of_another_model(upos_model, shared_data, subset_store, tmp_path, capsys):
+    """``evaluate --seen-entities-of`` scores with another model's training entities, and a
+    model without them is refused before any tagging."""
+    wnut = shared_data / "wnut17"
+    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 60)
+    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 30)
+    out = tmp_path / "ner"
+    assert cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                     "--units", "8"]) == 0
+    capsys.readouterr()
+    everything = tmp_path / "everything"  # its training corpus holds every dev entity
+    assert cli.main(["train", "--train", dev, "--dev", dev, "--format", "conll",
+                     "--embeddings", subset_store, "--out", str(everything), "--epochs", "1",
+                     "--units", "8"]) == 0
+    capsys.readouterr()
+    args = ["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
+            "--format", "conll", "--json"]
+    assert cli.main([*args, "--seen-entities-of", str(everything)]) == 0
+    entities = json.loads(capsys.readouterr().out)["entities"]
+    assert entities["unseen"]["support"] == 0 and entities["seen"]["support"] > 0
+    assert cli.main([*args, "--seen-entities-of", str(upos_model)]) == 2
+    assert "keeps no training entities" in capsys.readouterr().err

@@ -31,7 +31,7 @@ fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_buck
 import math
 import random
 import threading
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam import typehints
@@ -41,6 +41,7 @@ from apache_beam.transforms.userstate import TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.model.shape_grid import grid_width
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.token_blocks import SegmentBlock, entry_segment
 from beamtagger.transforms.records import Segment
@@ -60,21 +61,24 @@ BUFFERED_BATCHES = 16
 _PROCESS_SHARD = random.getrandbits(31)
 
 
-def bucket_length(length):
-    """The padded length of the bucket holding records of ``length`` tokens."""
+def bucket_length(length, widths=None):
+    """The padded length of the bucket holding records of ``length`` tokens; with ``widths``
+    (a runtime's compiled widths, ``model/shape_grid.py``) the smallest that holds them."""
+    if widths is not None:
+        return grid_width(length, widths)
     if length <= EXACT_LENGTHS_UP_TO:
         return length
     width = 1 << (length.bit_length() - 6)
     return -(-length // width) * width
 
 
-def length_batches(lengths, max_batch_tokens):
+def length_batches(lengths, max_batch_tokens, widths=None):
     """Indices into ``lengths`` sorted by length, in batches of one length bucket each under
     ``max_batch_tokens`` padded slots (at least one a batch), as BucketByLength batches a
     bounded input all at once."""
     by_bucket = {}
     for j in sorted(range(len(lengths)), key=lengths.__getitem__):
-        by_bucket.setdefault(bucket_length(lengths[j]), []).append(j)
+        by_bucket.setdefault(bucket_length(lengths[j], widths), []).append(j)
     for bucket, indices in by_bucket.items():
         size = max(1, max_batch_tokens // bucket)
         for start in range(0, len(indices), size):
@@ -101,12 +105,17 @@ class BucketByLength(beam.PTransform):
       blocks: internal (``TagText``'s bounded path): the input is SegmentBlocks and the
         batches hold whole records as ``(TokenizedBlock, index)`` (``token_blocks``); bounded
         input only.
+      widths: bucket by these widths (ascending) instead of exact lengths up to 64: the
+        compiled widths of a runtime that pads batches to a fixed grid of shapes
+        (``runtimes.bucket_widths("jax")``), so its full batches are already on the grid.
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs: Optional[float] = None,
-                 max_buffered_tokens: Optional[int] = None, blocks: bool = False):
+                 max_buffered_tokens: Optional[int] = None, blocks: bool = False,
+                 widths: Optional[Tuple[int, ...]] = None):
         super().__init__()
+        self.widths = None if widths is None else tuple(int(width) for width in widths)
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
         if max_buffering_secs is not None and max_buffering_secs <= 0:
@@ -128,18 +137,18 @@ class BucketByLength(beam.PTransform):
         if self.max_buffering_secs is None:
             collect = (_CollectBatchesFromBlocksFn if self.blocks else _CollectBatchesInBundleFn)
             return segments | "CollectBatches" >> beam.ParDo(
-                collect(self.max_batch_tokens, self.max_buffered_tokens)
+                collect(self.max_batch_tokens, self.max_buffered_tokens, self.widths)
             ).with_output_types(Block if self.blocks else List[Any])
         return (
             segments
-            | "KeyByLength" >> beam.Map(_key_by_length).with_output_types(
+            | "KeyByLength" >> beam.Map(_key_by_length, self.widths).with_output_types(
                 typehints.Tuple[typehints.Tuple[int, int], Any])
             | "CollectBatches" >> _BatchInPanes(self.max_batch_tokens, self.max_buffering_secs))
 
 
-def _key_by_length(segment):
+def _key_by_length(segment, widths=None):
     shard = hash((_PROCESS_SHARD, threading.get_ident())) & 0x7FFFFFFF
-    return (bucket_length(len(segment.tokens)), shard), segment
+    return (bucket_length(len(segment.tokens), widths), shard), segment
 
 
 class _CollectBatchesInBundleFn(beam.DoFn):
@@ -156,9 +165,10 @@ class _CollectBatchesInBundleFn(beam.DoFn):
 
     _new_batch = list
 
-    def __init__(self, max_batch_tokens, max_buffered_tokens):
+    def __init__(self, max_batch_tokens, max_buffered_tokens, widths=None):
         self.max_batch_tokens = max_batch_tokens
         self.max_buffered_tokens = max_buffered_tokens
+        self.widths = widths
 
     def start_bundle(self):
         self._buffers = {}
@@ -172,7 +182,7 @@ class _CollectBatchesInBundleFn(beam.DoFn):
     def _add(self, segment, length, window):
         """Buffers the segment (of ``length`` tokens); returns a batch that is ready to go (a
         list, or a WindowedValue for one that was waiting), or None."""
-        length = bucket_length(length)
+        length = bucket_length(length, self.widths)
         key = (window, length)
         buffer = self._buffers.get(key)
         if buffer is None:
@@ -187,8 +197,8 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         return None
 
     def finish_bundle(self):
-        for window, length in list(self._buffers):
-            yield _in_window(self._take((window, length)), window)
+        for key in list(self._buffers):
+            yield _in_window(self._take(key), key[0])
 
     def _take(self, key):
         batch = self._buffers.pop(key)

@@ -12,7 +12,7 @@ inference thread): see README, "RunInference or TagText".
 
 Each batch RunInference hands over is tokenized, cut into chunks of at most ``chunk`` tokens
 like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned into
-model inputs by ``arrow_batches.build_record_batch`` and run by ``TaggerRunner.predict``: the
+model inputs by ``arrow_batches.build_record_batch`` and run by the runtime's ``predict``: the
 code paths TagText uses, so both give the same labels.
 
 It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
@@ -31,6 +31,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
@@ -54,7 +55,7 @@ class LoadedTagger:
     reaches it through methods, never attributes.
 
     Args:
-      runner: the loaded ``model.inference.TaggerRunner``.
+      runner: the loaded runner (``model.runtimes``; ``TaggerRunner`` by default).
       store: the ``EmbeddingStore`` the runner's model is bound to.
       model_dir: the model directory (None: the bundled model).
     """
@@ -74,8 +75,9 @@ class LoadedTagger:
                                         vector_dtype)
         inputs = model_inputs(batch)
         lengths = inputs.lengths
-        return (self._runner.predict(inputs),
-                (int(lengths.sum()), int(len(lengths) * lengths.max()), int(oov)))
+        # The slots the runtime ran: the batch's own, or its grid shapes' (jax).
+        slots = self._runner.computed_slots(inputs.batch_size, inputs.width)
+        return self._runner.predict(inputs), (int(lengths.sum()), int(slots), int(oov))
 
     def decode(self, probs: np.ndarray, length: int):
         """One record's (labels, scores) from its (T, L) probabilities."""
@@ -96,8 +98,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         ``"type:nvidia-l4;count:1;install-nvidia-driver"``.
       vector_dtype: "float32" or "float16" vectors fed to the model.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
-      runtime: "tensorflow", or "numpy" to run the model's forward pass without TensorFlow
-        (see TagBatches).
+      runtime: "tensorflow", "numpy" to run the model's forward pass without TensorFlow, or
+        "jax" (see TagBatches; ``model/runtimes.py``).
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch), ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
         ``env_vars``.
@@ -125,12 +127,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
-        from beamtagger.transforms.tag import configure_tensorflow
-
         store = worker_resources.open_store(self.store_path)
         self._check_binding(self.model_dir, store)
-        if self.runtime == "tensorflow":
-            configure_tensorflow()
         runner = worker_resources.loaded_runner(self.model_dir, self.runtime)
         return LoadedTagger(runner, store, self.model_dir)
 
@@ -197,7 +195,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                 tuple(range(span.end - span.start)))))
         chunk_probs = [None] * len(chunks)
         for indices in length_batches([len(c[2].tokens) for c in chunks],
-                                      self.max_batch_tokens):
+                                      self.max_batch_tokens, runtimes.bucket_widths(self.runtime)):
             probs, (tokens, slots, oov) = model.predict([chunks[j][2] for j in indices],
                                                         self.vector_dtype)
             counters.BATCHES.inc()

@@ -1,11 +1,12 @@
 """TagBatches: Arrow batches of model inputs -> per-record labels (the stage that may run on GPUs).
 
-The saved tagger is loaded once per worker process (``apache_beam.utils.shared.Shared``) and
-every batch goes through its one traced function, whatever the batch's shape, fed straight from
-the Arrow tensor columns (``to_numpy_ndarray()``, no copy), on a helper thread that overlaps
-the model with the Python stages around it (see ``_TagFn``). TensorFlow is told to grow GPU
-memory on demand, so several SDK processes can share one GPU instead of the first grabbing it
-all. ``TagText(accelerator=...)`` puts the accelerator resource hint on this stage only.
+The saved tagger is loaded once per worker process (``apache_beam.utils.shared.Shared``) by
+the chosen runtime (``model/runtimes.py``) and every batch goes through it, fed straight from
+the Arrow tensor columns (``to_numpy_ndarray()``, no copy), overlapping the model with the
+Python stages around it (see ``_TagFn``). TensorFlow is told to grow GPU memory on demand, and
+JAX not to preallocate it, so several SDK processes can share one GPU instead of the first
+grabbing it all. ``TagText(accelerator=...)`` puts the accelerator resource hint on this stage
+only.
 
 A batch the model fails on is retried record by record; a record that still fails becomes a
 dead letter (a chunk of a long record is reported to StitchChunks, which dead-letters the
@@ -13,7 +14,6 @@ whole record).
 """
 import collections
 import json
-import logging
 import os
 import threading
 import time
@@ -28,6 +28,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
+from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
@@ -58,9 +59,11 @@ class TagBatches(beam.PTransform):
       threads: TensorFlow's intra- and inter-op threads in each worker process (None:
         TensorFlow's default, every core); with several worker processes on one machine,
         cores / processes keeps them from competing for the same cores.
-      runtime: "tensorflow", or "numpy" to run the model's forward pass in NumPy without
+      runtime: "tensorflow", "numpy" to run the model's forward pass in NumPy without
         importing TensorFlow (``beamtagger.testing``'s choice): loads in a tenth of a second,
-        a little slower per batch on a CPU, no GPU (``tagging_defaults.RUNTIMES``).
+        a little slower per batch on a CPU, no GPU; or "jax" for GPUs without TensorFlow
+        (batches padded to a fixed grid of shapes, ``model/shape_grid.py``; TagText buckets
+        by the grid's widths). ``model/runtimes.py`` lists them.
       output_batches: internal (``beamtagger tag``): ``tagged`` holds one tagged batch
         (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
         TaggedRecord per record; ``WriteResults`` writes them column by column.
@@ -87,33 +90,8 @@ class TagBatches(beam.PTransform):
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 
-def configure_tensorflow(threads=None):
-    """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
-    TensorFlow first runs an op in this process."""
-    from beamtagger.tensorflow_setup import quiet_tensorflow
-    os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
-    quiet_tensorflow()
-    try:
-        import tensorflow as tf
-    except ImportError as error:
-        raise BeamtaggerError(f"TensorFlow cannot be imported here ({error}): install "
-                              "beamtagger[cpu] or [gpu], or use runtime=\"numpy\"") from None
-    if threads:
-        try:
-            tf.config.threading.set_intra_op_parallelism_threads(threads)
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-        except RuntimeError:
-            logging.warning("TensorFlow already runs in this process: the tagger keeps its "
-                            "threads, not the %d asked for", threads)
-    for gpu in tf.config.list_physical_devices("GPU"):
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            pass  # already initialised in this process; TF_FORCE_GPU_ALLOW_GROWTH covers it
-
-
 class _SharedRunner:
-    """The worker process's TaggerRunner, loaded on a background thread.
+    """The worker process's runner (``model.runtimes``), loaded on a background thread.
 
     Importing TensorFlow (2.7 s alone on the 2-core bench machine), loading the tagger and
     tracing its function happen once per process (BENCHMARKS.md, section 1), and Beam calls every
@@ -132,9 +110,7 @@ class _SharedRunner:
     def _load(self, model_dir, threads, runtime):
         started = time.perf_counter()
         try:
-            if runtime == "tensorflow":
-                configure_tensorflow(threads)
-            runner = worker_resources.loaded_runner(model_dir, runtime)
+            runner = worker_resources.loaded_runner(model_dir, runtime, threads)
             self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
@@ -153,7 +129,7 @@ class _SharedRunner:
 
 class _InFlight(NamedTuple):
     batch: pa.RecordBatch
-    probs: futures.Future   # (probs, micro seconds the model took)
+    probs: futures.Future   # or _Dispatched: result() -> (probs, micro seconds the model took)
     window: object
     timestamp: object
 
@@ -164,7 +140,9 @@ class _TagFn(beam.DoFn):
     TensorFlow releases the GIL while it computes, so while batch k runs, this thread decodes
     and emits batch k-1 and goes back upstream to tokenize and look up the records of batch
     k+1. Without this the in-process runner did the model and all Python stages one after the
-    other (bench/throughput_bench.py, BENCHMARKS.md section 1). Between calls at most ``_AHEAD``
+    other (bench/throughput_bench.py, BENCHMARKS.md section 1). A runtime with ``predict_async``
+    (JAX) needs no helper thread: this thread dispatches batch k (its inputs go to the device
+    while batch k-1 computes) and then waits for k-1. Between calls at most ``_AHEAD``
     batches wait for their results, so memory stays bounded; ``finish_bundle`` emits the rest.
     Results of a batch keep that batch's window and timestamp.
     """
@@ -193,8 +171,18 @@ class _TagFn(beam.DoFn):
         self._in_flight.clear()
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        probs = self._predictor.submit(_timed, self._holder.runner.predict,
-                                       self._model_inputs(batch))
+        runner = self._holder.runner
+        inputs = self._model_inputs(batch)
+        # A runtime that pads to a grid of shapes (jax) runs more slots than the batch has:
+        # counted, so the summary's padding efficiency is over the slots the model ran.
+        grid_padding = (runner.computed_slots(inputs.batch_size, inputs.width)
+                        - inputs.batch_size * inputs.width)
+        if grid_padding:
+            counters.PADDED_SLOTS.inc(grid_padding)
+        if hasattr(runner, "predict_async"):
+            probs = _Dispatched(runner.predict_async, inputs)
+        else:
+            probs = self._predictor.submit(_timed, runner.predict, inputs)
         self._in_flight.append(_InFlight(batch, probs, window, timestamp))
         while len(self._in_flight) > self._AHEAD:
             yield from self._emit_batch(self._in_flight.popleft())
@@ -348,6 +336,25 @@ class _TagFn(beam.DoFn):
                 "tag"))
             return
         yield record
+
+
+class _Dispatched:
+    """A batch dispatched to an asynchronous runtime (JAX) from the DoFn's own thread: its
+    inputs go to the device while the batch before it computes, and ``result()`` waits, as the
+    helper thread's future does. (probs, micro seconds from dispatch to result)."""
+
+    def __init__(self, predict_async, inputs):
+        self._started = time.perf_counter()
+        try:
+            self._pending, self._error = predict_async(inputs), None
+        except Exception as error:  # noqa: BLE001  (raised by result(), as a future would)
+            self._pending, self._error = None, error
+
+    def result(self):
+        if self._error is not None:
+            raise self._error
+        probs = self._pending.result()
+        return probs, int((time.perf_counter() - self._started) * 1e6)
 
 
 def _timed(function, *args):

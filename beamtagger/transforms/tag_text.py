@@ -16,6 +16,7 @@ from typing import NamedTuple, Optional
 
 import apache_beam as beam
 
+from beamtagger.model import runtimes
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
@@ -60,8 +61,10 @@ class TagText(beam.PTransform):
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
       progress_every_secs: print a progress line this often (local runs).
       tagger_threads: TensorFlow threads per worker process (see TagBatches).
-      runtime: "tensorflow" (the default), or "numpy" to run the model's forward pass in
-        NumPy, without importing TensorFlow: what ``beamtagger.testing`` uses (see TagBatches).
+      runtime: "tensorflow" (the default), "numpy" to run the model's forward pass in
+        NumPy, without importing TensorFlow (what ``beamtagger.testing`` uses), or "jax" for
+        GPUs without TensorFlow, whose batches are bucketed by its grid's widths (see
+        TagBatches).
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -109,7 +112,8 @@ class TagText(beam.PTransform):
         attached = (
             chunked.segments
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs,
-                                                 blocks=blocks)
+                                                 blocks=blocks,
+                                                 widths=runtimes.bucket_widths(self.runtime))
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,

@@ -34,7 +34,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from beamtagger.transforms.records import OUTPUT_KEYS, TaggedRecord
+from beamtagger.transforms.records import TaggedRecord
 
 __all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
            "tagged_records"]

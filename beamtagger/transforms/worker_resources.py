@@ -37,34 +37,32 @@ def local_model_dir(model_dir=None):
     return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
 
 
-def loaded_runner(model_dir=None, runtime="tensorflow"):
-    """The warmed-up runner of ``model_dir`` (``TaggerRunner``, or ``NumpyTaggerRunner`` for
-    ``runtime="numpy"``), shared within the process while anyone holds it.
+def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
+    """The warmed-up runner of ``model_dir`` for ``runtime`` (``model.runtimes``: TensorFlow's
+    ``TaggerRunner``, the NumPy or the JAX runner), shared within the process while anyone
+    holds it. ``threads``: TensorFlow's threads, given to the runtime's process set-up.
 
-    Loading imports Keras, reads the model and traces its function (0.4-0.6 s for the tiny test
-    model, more for real ones); a process that builds several pipelines, or a RunInference
-    handler beside TagText, would pay it once for each. The key is the model directory and
-    its files' identity (``tagger.json``'s bytes, which hold ``tagger.keras``'s SHA-256, and
-    ``tagger.keras``'s size and modification time), so a model saved over the old one in the
-    same folder is loaded afresh.
+    Loading imports the framework, reads the model and traces or compiles its function (0.4-0.6
+    s for the tiny test model with TensorFlow, more for real ones); a process that builds several
+    pipelines, or a RunInference handler beside TagText, would pay it once for each. The key is
+    the runtime, the model directory and its files' identity (``tagger.json``'s bytes, which
+    hold ``tagger.keras``'s SHA-256, and ``tagger.keras``'s size and modification time), so a
+    model saved over the old one in the same folder is loaded afresh.
     """
+    from beamtagger.model import runtimes
     from beamtagger.model.tagger_spec import SPEC_FILE
 
-    if runtime == "numpy":
-        from beamtagger.model.numpy_inference import NumpyTaggerRunner as Runner
-    else:
-        from beamtagger.model.inference import TaggerRunner as Runner
     directory = pathlib.Path(local_model_dir(model_dir)).resolve()
     try:
         stat = (directory / "tagger.keras").stat()
         key = (runtime, str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
                stat.st_mtime_ns)
     except OSError:
-        key = None   # Runner.load says what is missing
+        key = None   # the runner's load says what is missing
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key) if key is not None else None
         if runner is None:
-            runner = Runner.load(directory)
+            runner = runtimes.load_runner(runtime, directory, threads)
             runner.warm_up()
             if key is not None:
                 _RUNNERS[key] = runner

@@ -1,0 +1,305 @@
+"""The tagger's forward pass in JAX, for GPUs where TensorFlow is not installed (``runtime="jax"``).
+
+Not Keras on JAX: Keras picks its backend once per process, so a process that already imported
+Keras with TensorFlow (or anything else) could not run it. This is a JAX function over the
+arrays ``numpy_inference.read_keras_weights`` reads from ``tagger.keras`` (the NumPy runtime's
+reader, with its shape checks), computing what ``Tagger.call`` computes at inference;
+``tests/model_tagger_test.py`` holds it equal to the Keras model for every model variant.
+
+How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLSTM):
+
+* **A fixed grid of shapes** (``shape_grid``): every batch is padded on the host to its grid
+  shape (rows and width), and each grid shape is compiled once, ahead of time, per process and
+  vector dtype; JAX's persistent cache (``jax_setup``) shares the compiled code between the
+  processes of a machine and across runs. ``compiled_shapes`` lists what was compiled and how
+  long it took.
+* **Both directions of a BiLSTM layer in one ``lax.scan``**: the directions' weights are stacked,
+  so each step is one batched (2, B, u) x (2, u, 4u) product, and each direction's input
+  projection is one product over all B x T tokens before the scan. The backward direction reads
+  each row reversed within its own length (a gather before the scan and one after), so neither
+  direction needs a mask inside the loop: a right-padded row's real tokens never see its
+  padding, which is what the masked Keras layer computes.
+* **Bytes to the device**: float16 vectors travel as float16 and are cast on the device; the
+  id columns travel in the narrowest unsigned type their tables allow (the bundled model's
+  char ids in uint8, feature and extra-row ids in uint16: 30 bytes a slot instead of 92; the
+  first H200 run, 2026-12-04, copied from pageable host memory at 4.6-4.8 GB/s, which bound the
+  float32 rate at 0.39 of a cuDNN BiLSTM's); the
+  inputs of the next batch are put on the device (asynchronously) while the current one
+  computes: ``predict_async`` returns before the result exists, and the tag stage dispatches
+  batch k+1 before it waits for batch k (``transforms/tag.py``). Only the probabilities come
+  back (float32 (B, T, L)): BIO Viterbi decoding and the stitching of long records need them.
+"""
+import functools
+import threading
+import time
+
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import shape_grid
+from beamtagger.model.model_inputs import FIELD_NAMES, ModelInputs
+from beamtagger.model.numpy_inference import read_keras_weights
+from beamtagger.model.tagger_spec import TaggerSpec
+
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+class JaxTaggerRunner:
+    """A saved tagger run by JAX; ``predict`` -> float32 (B, T, L), as ``TaggerRunner``'s.
+
+    Args:
+      spec: the model's TaggerSpec.
+      config, weights: what ``read_keras_weights`` returns.
+      compute_dtype: "float32", or "bfloat16" for the matrix products' operands (accumulated in
+        float32). Not offered to users: ``bench/gpu_bench.py`` measures what it does to labels.
+      precision: ``jax.lax.Precision`` of the matrix products (None: JAX's default, which lets
+        a GPU use TF32 for float32 products).
+    """
+
+    def __init__(self, spec, config, weights, compute_dtype="float32", precision=None):
+        import jax
+
+        if compute_dtype not in COMPUTE_DTYPES:
+            raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, not "
+                             f"{compute_dtype!r}")
+        self.spec = spec
+        self.config = config
+        self.compute_dtype = compute_dtype
+        self.precision = precision
+        self.device = jax.devices()[0]
+        self._params = jax.device_put(_params(weights), self.device)
+        self._function = jax.jit(functools.partial(
+            _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision))
+        self._id_dtypes = _id_dtypes(config)
+        self._compiled = {}
+        self._compile_seconds = {}
+        self._compile_lock = threading.Lock()
+
+    @classmethod
+    def load(cls, model_dir, **options):
+        spec = TaggerSpec.load(model_dir)
+        config, weights = read_keras_weights(spec.model_path)
+        return cls(spec, config, weights, **options)
+
+    def warm_up(self):
+        """Compiles (or loads from the persistent cache) and runs the smallest grid shape, so a
+        broken accelerator set-up fails here, at load, not on the first batch."""
+        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2]))
+
+    def predict(self, inputs):
+        """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
+        return self.predict_async(inputs).result()
+
+    def predict_async(self, inputs):
+        """Puts the batch on the device and starts the forward pass; returns a
+        ``PendingProbs`` at once (its ``result()`` waits and brings the probabilities back)."""
+        import jax
+
+        inputs = inputs.checked()
+        batch, width = inputs.batch_size, inputs.width
+        dtype = inputs.vectors.dtype.name
+        arrays = inputs.as_dict()
+        outputs, start = [], 0
+        for rows, grid_width in shape_grid.grid_shapes(batch, width):
+            stop = min(batch, start + rows)
+            padded = _padded(arrays, start, stop, rows, grid_width, self._id_dtypes)
+            compiled = self._compiled_for(rows, grid_width, dtype)
+            on_device = jax.device_put(padded, self.device)
+            probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
+            probs.copy_to_host_async()
+            outputs.append((probs, stop - start))
+            start = stop
+        return PendingProbs(outputs, width)
+
+    def computed_slots(self, batch_size, width):
+        """Slots the model runs for a (batch_size, width) batch: its grid shapes'."""
+        return shape_grid.computed_slots(batch_size, width)
+
+    def tracing_counts(self):
+        """{(vector dtype, rows, width): 1} for every grid shape compiled so far."""
+        return {key: 1 for key in self._compiled}
+
+    def compiled_shapes(self):
+        """{(vector dtype, rows, width): seconds its compilation (or cache load) took}."""
+        return dict(self._compile_seconds)
+
+    def _compiled_for(self, rows, width, dtype):
+        key = (dtype, rows, width)
+        compiled = self._compiled.get(key)
+        if compiled is not None:
+            return compiled
+        # The tag stage dispatches from its own thread and retries records from another:
+        # compile each shape once, however many threads ask.
+        with self._compile_lock:
+            if key not in self._compiled:
+                started = time.perf_counter()
+                self._compiled[key] = self._compile(rows, width, dtype)
+                self._compile_seconds[key] = time.perf_counter() - started
+            return self._compiled[key]
+
+    def _compile(self, rows, width, dtype):
+        import jax
+
+        dims = self.spec.input_dims
+        ids = self._id_dtypes
+        shapes = {"vectors": ((rows, width, dims["D"]), dtype), "lengths": ((rows,), "int32"),
+                  "extra_ids": ((rows, width), ids["extra_ids"]),
+                  "feature_ids": ((rows, width, dims["F"]), ids["feature_ids"]),
+                  "char_ids": ((rows, width, dims["C"]), ids["char_ids"])}
+        arguments = [jax.ShapeDtypeStruct(*shapes[name]) for name in FIELD_NAMES]
+        try:
+            return self._function.lower(self._params, *arguments).compile()
+        except Exception as error:  # noqa: BLE001  (XLA raises its own error types)
+            raise BeamtaggerError(f"JAX could not compile the tagger for a ({rows}, {width}) "
+                                  f"batch on {self.device}: {error}") from None
+
+
+class PendingProbs:
+    """The probabilities of a dispatched batch; ``result()`` waits for them (float32 (B, T, L))."""
+
+    def __init__(self, outputs, width):
+        self._outputs = outputs
+        self._width = width
+
+    def result(self):
+        parts = [np.asarray(probs)[:rows, :self._width] for probs, rows in self._outputs]
+        # A copy: writable, contiguous, and free of the padded rows and columns.
+        return np.array(parts[0]) if len(parts) == 1 else np.concatenate(parts, axis=0)
+
+
+def _id_dtypes(config):
+    """The narrowest unsigned type that holds every id of each id column (its table's size)."""
+    def narrowest(size):
+        return "uint8" if size <= 1 << 8 else "uint16" if size <= 1 << 16 else "int32"
+
+    return {"extra_ids": narrowest(config["num_extra_rows"]),
+            "feature_ids": narrowest(max(config.get("feature_sizes") or [1])),
+            "char_ids": narrowest(config.get("char_vocab_size") or 1)}
+
+
+def _padded(arrays, start, stop, rows, width, id_dtypes):
+    """{field: array of the grid shape}: rows ``start:stop`` of the batch, zero-padded (padding
+    rows have length 0), id columns in ``id_dtypes``. A slice already of the grid shape and type
+    is passed as it is (no copy)."""
+    padded = {}
+    for name, array in arrays.items():
+        part = array[start:stop]
+        dtype = id_dtypes.get(name, part.dtype)
+        if name == "lengths":
+            shape = (rows,)
+        else:
+            shape = (rows, width) + part.shape[2:]
+        if part.shape == shape:
+            padded[name] = part.astype(dtype, copy=False)
+            continue
+        out = np.zeros(shape, dtype)
+        if name == "lengths":
+            out[:len(part)] = part
+        else:
+            out[:part.shape[0], :part.shape[1]] = part
+        padded[name] = out
+    return padded
+
+
+def _params(weights):
+    """The arrays the forward pass reads, the BiLSTM directions stacked (index 0 forward)."""
+    params = {name: np.asarray(weights[name]) for name in
+              ("extra_rows", "features", "feature_offsets", "char_table", "char_kernel",
+               "char_bias", "projection") if name in weights}
+    params["head"] = tuple(weights["head"])
+    params["recurrent"] = [tuple(np.stack(parts) for parts in zip(forward, backward))
+                           for forward, backward in weights["recurrent"]]
+    return params
+
+
+def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head,
+             compute_dtype, precision):
+    """``Tagger.call`` at inference over one grid-shaped batch -> float32 (B, T, L)."""
+    import jax
+    import jax.numpy as jnp
+
+    dot = functools.partial(_dot, compute_dtype=compute_dtype, precision=precision)
+    # The ids arrive in their narrowest types (_id_dtypes); index arithmetic in int32.
+    extra_ids, feature_ids, char_ids = (ids.astype(jnp.int32)
+                                        for ids in (extra_ids, feature_ids, char_ids))
+    batch, width = extra_ids.shape
+    used = (extra_ids > 0)[..., None].astype(jnp.float32)
+    x = vectors.astype(jnp.float32) + jnp.take(params["extra_rows"], extra_ids, axis=0) * used
+    parts = [x]
+    if "features" in params:
+        rows = jnp.take(params["features"], feature_ids + params["feature_offsets"], axis=0)
+        parts.append(rows.reshape(batch, width, -1))
+    if "char_table" in params:
+        parts.append(_char_encoding(params, char_ids, dot))
+    x = jnp.concatenate(parts, axis=-1) if len(parts) > 1 else x
+    if "projection" in params:
+        x = dot("btw,wp->btp", x, params["projection"])
+    positions = jnp.arange(width)[None, :]
+    real = positions < lengths[:, None]
+    # Each row's real tokens reversed, its padding left in place: the backward direction's
+    # input order; the same index puts its outputs back (it is its own inverse).
+    reverse = jnp.where(real, lengths[:, None] - 1 - positions, positions)
+    for kernel, recurrent, bias in params["recurrent"]:
+        x = _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot)
+    kernel, bias = params["head"]
+    scores = dot("btw,wl->btl", x, kernel) + bias
+    if head == "softmax":
+        return jax.nn.softmax(scores, axis=-1)
+    if head == "sigmoid":
+        probability = jax.nn.sigmoid(scores)
+        return jnp.concatenate([1.0 - probability, probability], axis=-1)
+    return scores
+
+
+def _dot(subscripts, x, y, compute_dtype, precision):
+    import jax.numpy as jnp
+
+    # bfloat16 operands give a bfloat16 product (GPUs accumulate it in float32 inside the
+    # kernel); asking XLA for a float32 result instead fails on CPUs (no BF16 x BF16 = F32 dot
+    # there, jax 0.10).
+    product = jnp.einsum(subscripts, x.astype(compute_dtype), y.astype(compute_dtype),
+                         precision=precision)
+    return product.astype(jnp.float32)
+
+
+def _char_encoding(params, char_ids, dot):
+    """CharEncoder: embedding, Conv1D ("same" padding, relu), max over each token's chars."""
+    import jax.numpy as jnp
+
+    table, kernel, bias = params["char_table"], params["char_kernel"], params["char_bias"]
+    batch, width, chars = char_ids.shape
+    flat = char_ids.reshape(-1, chars)
+    real = (flat > 0)[..., None].astype(jnp.float32)
+    x = jnp.take(table, flat, axis=0) * real                              # (N, C, dim)
+    size = kernel.shape[0]
+    before = (size - 1) // 2   # "same" padding puts the odd extra column after, as Keras does
+    padded = jnp.pad(x, ((0, 0), (before, size - 1 - before), (0, 0)))
+    out = bias + sum(dot("ncd,df->ncf", padded[:, k:k + chars], kernel[k]) for k in range(size))
+    out = jnp.maximum(out, 0.0) * real
+    return out.max(axis=1).reshape(batch, width, -1)
+
+
+def _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot):
+    """One Bidirectional(LSTM) layer (Keras gates i, f, c, o) -> (B, T, 2u)."""
+    import jax
+    import jax.numpy as jnp
+
+    backward_input = jnp.take_along_axis(x, reverse[..., None], axis=1)
+    # (2, T, B, 4u): both directions' input projections, time-major for the scan.
+    projected = dot("dbtw,dwg->dtbg", jnp.stack([x, backward_input]), kernel) + bias[:, None,
+                                                                                    None, :]
+    units = recurrent.shape[1]
+    state = jnp.zeros((2, x.shape[0], units), jnp.float32)
+
+    def step(carry, z):
+        h, c = carry
+        z = z + dot("dbu,dug->dbg", h, recurrent)
+        i, f, g, o = jnp.split(z, 4, axis=-1)
+        c = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+        h = jax.nn.sigmoid(o) * jnp.tanh(c)
+        return (h, c), h
+
+    _, outputs = jax.lax.scan(step, (state, state), jnp.swapaxes(projected, 0, 1))
+    outputs = jnp.transpose(outputs, (1, 2, 0, 3))                         # (2, B, T, u)
+    backward = jnp.take_along_axis(outputs[1], reverse[..., None], axis=1)
+    return jnp.concatenate([outputs[0], backward], axis=-1)

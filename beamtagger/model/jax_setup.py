@@ -1,0 +1,75 @@
+"""Setting JAX up for the tag stage, once per process, before it starts its backend.
+
+Two process-wide settings, made by ``configure_jax`` (the jax runtime's set-up step,
+``model.runtimes``) before ``jax`` is first imported by beamtagger:
+
+* **GPU memory.** JAX preallocates 75% of a GPU's memory when its backend starts, so the
+  first of several SDK processes sharing a GPU would take most of it and the others would fail
+  to allocate. ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` makes each process take what its
+  batches need (the role ``TF_FORCE_GPU_ALLOW_GROWTH`` plays for TensorFlow). A setting the
+  user made (``XLA_PYTHON_CLIENT_PREALLOCATE``, ``XLA_PYTHON_CLIENT_MEM_FRACTION`` or
+  ``XLA_PYTHON_CLIENT_ALLOCATOR``) is kept. Environment variables only act before the
+  backend starts: where JAX already runs in the process, a warning says so.
+* **Compiled code on local disk.** JAX's persistent compilation cache, so that every worker
+  process of a machine, and the next run, loads the grid's compiled shapes instead of
+  compiling them again (1-2 s a shape on an H200, issue 17). Its folder:
+  ``$BEAMTAGGER_JAX_CACHE``, else ``$BEAMTAGGER_CACHE/jax-compilation`` (default cache
+  ``~/.cache/beamtagger``); ``BEAMTAGGER_JAX_CACHE=off`` turns it off, and a folder the user
+  gave JAX itself (``JAX_COMPILATION_CACHE_DIR``) is kept. Every compiled shape is written, not
+  only those that took over a second to compile (JAX's default): on a CPU each takes less.
+"""
+import logging
+import os
+import pathlib
+
+_MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
+                    "XLA_PYTHON_CLIENT_ALLOCATOR")
+_CACHE_OFF = ("off", "none", "0", "false")
+
+
+def configure_jax(threads=None):
+    """Memory and compilation-cache settings; ``threads`` is TensorFlow's knob and unused here.
+    ImportError (named ``jax``) where JAX is not installed."""
+    del threads
+    if not any(name in os.environ for name in _MEMORY_SETTINGS):
+        os.environ["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+    started = _backend_started()
+    import jax
+
+    if started:
+        logging.warning("beamtagger: JAX already runs in this process, so its GPU memory "
+                        "settings stay as they were (set XLA_PYTHON_CLIENT_PREALLOCATE=false "
+                        "before JAX starts if several processes share a GPU)")
+    folder = compilation_cache_dir()
+    if folder is not None and not jax.config.jax_compilation_cache_dir:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            logging.warning("beamtagger: no JAX compilation cache (%s): every process "
+                            "compiles its shapes", error)
+            return
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+
+
+def compilation_cache_dir():
+    """The folder of the persistent compilation cache beamtagger sets up (None: off)."""
+    chosen = os.environ.get("BEAMTAGGER_JAX_CACHE")
+    if chosen is not None:
+        return None if chosen.strip().lower() in _CACHE_OFF else pathlib.Path(chosen)
+    cache = os.environ.get("BEAMTAGGER_CACHE") or pathlib.Path.home() / ".cache" / "beamtagger"
+    return pathlib.Path(cache) / "jax-compilation"
+
+
+def _backend_started():
+    """Whether JAX has started a backend in this process (its environment settings are read
+    then); False where JAX is not imported yet."""
+    import sys
+
+    if "jax" not in sys.modules:
+        return False
+    try:
+        from jax._src import xla_bridge
+        return bool(getattr(xla_bridge, "_backends", None))
+    except ImportError:   # a JAX without this private module: assume the worst
+        return True

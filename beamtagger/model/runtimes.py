@@ -1,0 +1,129 @@
+"""The tag stage's runtimes, chosen by name in one place.
+
+A runtime is what runs the tagger's forward pass. Each is one module with one runner class
+behind the same small protocol (``TaggerRuntime``), and this registry is the only code that
+maps a name to it (Keras 3's ``backend/`` folders are the model: one module a backend, the
+choice made in one place, named by the user):
+
+========== ======================================= ================= ==========================
+name       runner                                  needs             for
+========== ======================================= ================= ==========================
+tensorflow ``model.inference.TaggerRunner``        TensorFlow        the default; CPUs and GPUs
+numpy      ``model.numpy_inference``               NumPy, h5py       start-up-bound CPU runs
+jax        ``model.jax_inference``                 JAX               GPUs without TensorFlow
+========== ======================================= ================= ==========================
+
+The NumPy and JAX runners compute ``Tagger.call`` themselves over the weights that
+``numpy_inference.read_keras_weights`` reads from ``tagger.keras`` (no Keras import), so they
+work in a process where Keras or TensorFlow was already imported with another backend.
+
+Only the standard library here: ``tagging_defaults`` (and with it ``beamtagger --help``)
+imports this module.
+"""
+import dataclasses
+import importlib
+import importlib.util
+from typing import Optional, Protocol, Tuple
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import shape_grid
+
+
+class TaggerRuntime(Protocol):
+    """What every runner offers (``TaggerRunner`` is the reference)."""
+
+    spec: object   # the model's TaggerSpec
+
+    @classmethod
+    def load(cls, model_dir): ...
+
+    def warm_up(self): ...
+
+    def predict(self, inputs): ...        # ModelInputs -> float32 (B, T, L)
+
+    def tracing_counts(self) -> dict: ...  # traced / compiled functions so far
+
+    def computed_slots(self, batch_size: int, width: int) -> int: ...   # slots a batch costs
+
+
+@dataclasses.dataclass(frozen=True)
+class Runtime:
+    """One runtime: where its runner is, what it needs installed, how a process is set up.
+
+    Args:
+      name: what users pass (``runtime=``, ``--runtime``).
+      runner: ``"module:Class"`` of the runner, imported only when it is loaded.
+      requires: the top-level module that must be importable (None: always there).
+      missing: the one-line message when ``requires`` is not installed.
+      prepare: ``"module:function"`` called once per process with the tag stage's ``threads``
+        before the runner loads (memory settings that must precede the framework's start).
+      bucket_widths: the batch widths the runner compiles for (``shape_grid``);
+        ``BucketByLength`` buckets by them. None: the runner takes any width.
+    """
+    name: str
+    runner: str
+    requires: Optional[str]
+    missing: str
+    prepare: Optional[str] = None
+    bucket_widths: Optional[Tuple[int, ...]] = None
+
+
+RUNTIMES = {runtime.name: runtime for runtime in (
+    Runtime("tensorflow", "beamtagger.model.inference:TaggerRunner", "tensorflow",
+            "TensorFlow is not installed here: install beamtagger[cpu] (or [gpu]), or tag "
+            "without it with --runtime numpy",
+            prepare="beamtagger.tensorflow_setup:configure_tensorflow"),
+    Runtime("numpy", "beamtagger.model.numpy_inference:NumpyTaggerRunner", None, ""),
+    Runtime("jax", "beamtagger.model.jax_inference:JaxTaggerRunner", "jax",
+            "JAX is not installed here: install beamtagger[jax] (or [jax-cuda] for NVIDIA "
+            "GPUs), or tag without it with --runtime numpy",
+            prepare="beamtagger.model.jax_setup:configure_jax",
+            bucket_widths=shape_grid.WIDTHS),
+)}
+NAMES = tuple(RUNTIMES)
+
+
+def get(name):
+    """The Runtime called ``name``; ValueError for a name beamtagger does not have."""
+    try:
+        return RUNTIMES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"runtime must be one of {', '.join(NAMES)}, not {name!r}") from None
+
+
+def is_installed(name):
+    """Whether the runtime's framework can be imported, without importing it (TensorFlow's
+    import takes 3 s, JAX's 1-3 s)."""
+    module = get(name).requires
+    if module is None:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def bucket_widths(name):
+    """The widths ``BucketByLength`` should bucket by for this runtime (None: its default)."""
+    return get(name).bucket_widths
+
+
+def load_runner(name, model_dir, threads=None):
+    """The runner of ``model_dir`` for runtime ``name``, not yet warmed up: the process set up
+    first (``Runtime.prepare``). BeamtaggerError where the runtime's framework is missing."""
+    runtime = get(name)
+    try:
+        if runtime.prepare:
+            _attribute(runtime.prepare)(threads)
+        runner_class = _attribute(runtime.runner)
+    except ImportError as error:
+        if runtime.requires and error.name and error.name.split(".")[0] == runtime.requires:
+            raise BeamtaggerError(f"{runtime.missing} ({error})") from None
+        raise
+    return runner_class.load(model_dir)
+
+
+def _attribute(path):
+    # Looked up at each call, so a test or benchmark that replaces the attribute is obeyed.
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)

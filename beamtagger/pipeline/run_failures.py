@@ -1,0 +1,151 @@
+"""A ``beamtagger tag`` run that fails once started: one line for the user, and no partial output.
+
+A full disk, a folder made read-only or an I/O error while the sinks write reaches the launcher
+as Beam's ``RuntimeError`` around the worker's ``OSError`` (in process), or as the worker's
+traceback in text (``multi_processing``, portable runners), with the failing step's label in
+``[while running '...']``. Either way the cause is an ``OSError`` a user can act on, not a bug,
+so it is shown as one line naming the output and the cause.
+
+Whatever the failure, every file the run may have published under the output prefix (result
+and error shards) and the sinks' temporary folders are removed before the error is shown:
+``check_job`` refused to start beside an earlier run's files (or removed them for
+``--overwrite``), so any file there now is this run's, and a shard of a failed run would claim
+records that were never written. Beam's sinks write into a temporary folder and rename into
+place only once every bundle is written, so usually nothing was published yet.
+"""
+import contextlib
+import errno
+import logging
+import os
+import re
+
+from beamtagger.errors import JobFailed
+
+__all__ = ["JobFailed", "os_error_of", "reported_failures", "worker_logs_held"]
+
+# Labels of the steps that write under the output prefix (tag_pipeline.build_tag_pipeline).
+_WRITING_STEPS = ("WriteResults", "WriteDeadLetters")
+# "OSError: [Errno 28] No space left on device" (str() of an OSError with errno), and
+# "OSError(28, 'No space left on device')" (its repr, in BeamIOError's details of a rename).
+_ERRNO_TEXT = re.compile(r"\b\w*(?:Error|Exception): \[Errno (\d+)\] (.*?)(?: \[while running |$)",
+                         re.M)
+_ERRNO_REPR = re.compile(r"\b\w*Error\((\d+), ['\"]([^'\"]*)['\"]")
+# pyarrow's wording: "OSError: Error writing bytes to file. Detail: [errno 28] No space ...".
+_ARROW_ERRNO = re.compile(r"\[errno (\d+)\] ([^\[\]\n'\"]*)")
+_STEP = re.compile(r"\[while running '([^']+)'\]")
+# Where Beam logs a failing step's traceback before raising it: the DoFn runner (in process)
+# and the DirectRunner's local job service (re-logging its worker processes' errors).
+_WORKER_LOGGERS = ("apache_beam.runners.common",
+                   "apache_beam.runners.portability.local_job_service",
+                   "apache_beam.runners.worker.sdk_worker")
+
+
+def os_error_of(error):
+    """``(errno, strerror)`` of the OSError behind a failed run, or None when it was not one."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno:
+            return current.errno, current.strerror or os.strerror(current.errno)
+        current = current.__cause__ or current.__context__
+    text = str(error)
+    for pattern in (_ERRNO_TEXT, _ERRNO_REPR, _ARROW_ERRNO):
+        match = pattern.search(text)
+        if match:
+            number = int(match.group(1))
+            return number, match.group(2).strip().rstrip(".") or os.strerror(number)
+    return None
+
+
+def failed_step(error):
+    """The label of the step Beam reports the failure in, or None."""
+    steps = _STEP.findall(str(error))
+    return steps[0] if steps else None
+
+
+def describe(error, output_prefix):
+    """The one line for a run that failed on an OSError; None for any other failure."""
+    cause = os_error_of(error)
+    if cause is None:
+        return None
+    number, reason = cause
+    name = errno.errorcode.get(number, str(number))
+    step = failed_step(error) or ""
+    where = (f"cannot write --output {output_prefix}"
+             if step.startswith(_WRITING_STEPS) or number in (errno.ENOSPC, errno.EDQUOT,
+                                                               errno.EROFS)
+             else f"the run failed in step {step or '(unknown)'}")
+    advice = {errno.ENOSPC: "free space there", errno.EDQUOT: "free space there",
+              errno.EROFS: "make the output writable", errno.EACCES: "make the output writable",
+              errno.EPERM: "make the output writable"}.get(number, "fix the cause")
+    return (f"{where}: {reason} ({name}); no result or error file of this run was kept. "
+            f"{advice[0].upper()}{advice[1:]} and run the same command again")
+
+
+@contextlib.contextmanager
+def reported_failures(output_prefix, remove_outputs):
+    """Runs the body; if it raises, calls ``remove_outputs()`` (this run's files), then raises
+    ``JobFailed`` with one line for an OSError, else the error itself."""
+    try:
+        yield
+    except (KeyboardInterrupt, JobFailed):
+        raise
+    except Exception as error:  # noqa: BLE001  (Beam wraps worker failures in many types)
+        left = _remove_quietly(remove_outputs)
+        line = describe(error, output_prefix)
+        if line is None:
+            raise
+        if left:
+            line += f" ({left})"
+        raise JobFailed(line) from None
+
+
+def _remove_quietly(remove_outputs):
+    try:
+        remove_outputs()
+    except Exception as error:  # noqa: BLE001  (the failure being reported matters more)
+        return f"some of its files could not be removed: {error}"
+    return ""
+
+
+class _HeldRecords(logging.Filter):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def filter(self, record):
+        if record.levelno >= logging.ERROR:
+            self.records.append(record)
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def worker_logs_held():
+    """Holds back the worker error logs and tracebacks the local runner prints while a job
+    fails, so that a failure ``reported_failures`` turns into one line is not preceded by pages
+    of them; any other outcome gets them afterwards, in order."""
+    from beamtagger.tensorflow_setup import held_tracebacks
+
+    held = _HeldRecords()
+    loggers = [logging.getLogger(name) for name in _WORKER_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(held)
+    reported = False
+    try:
+        with held_tracebacks() as worker_stderr:
+            try:
+                yield
+            except JobFailed:
+                worker_stderr.drop()
+                raise
+    except JobFailed:
+        reported = True
+        raise
+    finally:
+        for logger in loggers:
+            logger.removeFilter(held)
+        if not reported:
+            for record in held.records:
+                logging.getLogger(record.name).handle(record)

@@ -1,0 +1,176 @@
+"""The JAX runtime: its fixed grid of shapes, the bounded number of compiled shapes, the process
+set-up (GPU memory, compilation cache) and the runtime registry. Its forward pass against the
+Keras model's, variant by variant, is in model_tagger_test.py."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from beamtagger.model import runtimes, shape_grid
+from beamtagger.model.model_inputs import ModelInputs
+from beamtagger.transforms.bucket import length_batches
+
+
+def test_every_batch_shape_maps_into_the_finite_grid_with_bounded_padding():
+    allowed = {(rows, width) for width in list(shape_grid.WIDTHS) + [384]
+               for rows in shape_grid.grid_rows(width)}
+    for length in range(1, 301):
+        width = shape_grid.grid_width(length)
+        assert length <= width < 2 * length + 8
+        for batch_size in list(range(1, 40)) + list(range(40, 9000, 97)):
+            calls = shape_grid.grid_shapes(batch_size, length)
+            assert set(calls) <= allowed
+            rows = [r for r, _ in calls]
+            assert sum(rows) >= batch_size and sum(rows[:-1]) < batch_size
+            assert all(r * width <= shape_grid.MAX_SLOTS for r in rows)
+            # The last call pads its rows less than twice over, unless it is the smallest class.
+            rest = batch_size - sum(rows[:-1])
+            assert rows[-1] < 2 * rest or rows[-1] == shape_grid.grid_rows(width)[0]
+    # A full batch of a power-of-two budget is a grid shape as it is: nothing padded.
+    for budget in (1 << 14, 1 << 16, 1 << 18):
+        for width in shape_grid.WIDTHS:
+            full = budget // width
+            assert shape_grid.computed_slots(full, width) == full * width
+
+
+def test_tag_stage_batches_by_the_grid_widths_fill_the_grid():
+    lengths = [n for n in range(1, 257) for _ in range(40)]
+    widths = runtimes.bucket_widths("jax")
+    for indices in length_batches(lengths, 16384, widths):
+        longest = max(lengths[j] for j in indices)
+        width = shape_grid.grid_width(longest)
+        assert all(shape_grid.grid_width(lengths[j]) == width for j in indices)
+        assert len(indices) <= 16384 // width
+    assert runtimes.bucket_widths("tensorflow") is None and runtimes.bucket_widths("numpy") is None
+
+
+@pytest.mark.slow   # a dozen compilations: 30-90 s on the shared 2-core machine
+def test_compiled_shapes_stay_bounded_on_every_length_from_1_to_300(tiny_tagger):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+
+    runner = JaxTaggerRunner.load(tiny_tagger.model_dir)
+    reference = NumpyTaggerRunner.load(tiny_tagger.model_dir)
+    dims = runner.spec.input_dims
+    rng = np.random.default_rng(3)
+    lengths = [n for n in range(1, 301) for _ in range(2)]
+
+    def batch(group):
+        group_lengths = np.array([lengths[j] for j in group], np.int32)
+        b, t = len(group), int(group_lengths.max())
+        return ModelInputs(
+            vectors=rng.normal(size=(b, t, dims["D"])).astype(np.float32),
+            lengths=group_lengths,
+            extra_ids=rng.integers(0, 4, (b, t)).astype(np.int32),
+            feature_ids=np.ones((b, t, dims["F"]), np.int32),
+            char_ids=rng.integers(0, 3, (b, t, dims["C"])).astype(np.int32))
+
+    for budget in (16384, 4096):
+        for group in length_batches(lengths, budget, runtimes.bucket_widths("jax")):
+            inputs = batch(group)
+            got, expected = runner.predict(inputs), reference.predict(inputs)
+            real = np.arange(inputs.width)[None, :] < inputs.lengths[:, None]
+            np.testing.assert_allclose(got[real], expected[real], atol=2e-5)
+        compiled = len(runner.compiled_shapes())
+        # 11 widths (lengths over 256 round up to 384); at most two row classes each.
+        assert compiled <= 16 if budget == 16384 else compiled <= 22
+    # The same batches again: nothing new to compile.
+    for group in length_batches(lengths, 16384, runtimes.bucket_widths("jax")):
+        runner.predict(batch(group))
+    assert len(runner.compiled_shapes()) == compiled
+
+
+def test_the_registry_names_each_runtime_once_and_refuses_others():
+    from beamtagger import tagging_defaults
+
+    assert tagging_defaults.RUNTIMES == runtimes.NAMES == ("tensorflow", "numpy", "jax")
+    with pytest.raises(ValueError, match="tensorflow, numpy, jax"):
+        tagging_defaults.check_runtime("torch")
+    assert runtimes.is_installed("numpy")
+
+
+def run_python(script, **env):
+    """A fresh interpreter running ``script``, without the JAX settings of this one."""
+    clean = {key: value for key, value in os.environ.items()
+             if not key.startswith("XLA_PYTHON_CLIENT") and key != "JAX_COMPILATION_CACHE_DIR"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
+                          text=True, timeout=300, env={**clean, **env})
+
+
+def test_jax_set_up_shares_the_gpu_and_caches_compiled_shapes_on_disk(tiny_tagger, tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    cache = tmp_path / "jax-cache"
+    script = f"""
+        import json, os
+        from beamtagger.model import runtimes
+        runner = runtimes.load_runner("jax", {tiny_tagger.model_dir!r})
+        runner.warm_up()
+        import jax
+        print(json.dumps({{"preallocate": os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"),
+                          "cache": jax.config.jax_compilation_cache_dir,
+                          "compiled": len(runner.compiled_shapes())}}))
+        """
+    env = {"BEAMTAGGER_JAX_CACHE": str(cache), "JAX_PLATFORMS": "cpu"}
+    first = run_python(script, **env)
+    assert first.returncode == 0, first.stderr[-3000:]
+    seen = json.loads(first.stdout.strip().splitlines()[-1])
+    assert seen == {"preallocate": "false", "cache": str(cache), "compiled": 1}
+    entries = sorted(os.listdir(cache))
+    assert entries   # the warm-up's shape was written
+    second = run_python(script, **env)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert sorted(os.listdir(cache)) == entries   # read back, not compiled and written again
+    # A memory setting the user made is kept.
+    kept = run_python("""
+        import os
+        from beamtagger.model.jax_setup import configure_jax
+        configure_jax()
+        print(os.environ.get("XLA_PYTHON_CLIENT_PREALLOCATE"))
+        """, **env, XLA_PYTHON_CLIENT_MEM_FRACTION=".2")
+    assert kept.returncode == 0, kept.stderr[-3000:]
+    assert kept.stdout.split() == ["None"]
+
+
+def test_a_worker_without_jax_gets_a_clear_error(tiny_tagger):
+    done = run_python(f"""
+        import sys
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "jax":
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        from beamtagger.errors import BeamtaggerError
+        from beamtagger.model import runtimes
+        assert not runtimes.is_installed("jax")
+        try:
+            runtimes.load_runner("jax", {tiny_tagger.model_dir!r})
+        except BeamtaggerError as error:
+            print("refused:", error)
+        """)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.startswith("refused: JAX is not installed here: install beamtagger[jax]")
+
+
+def test_load_runner_refuses_a_runtime_it_does_not_have():
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        runtimes.load_runner("torch", None)
+
+
+def test_id_columns_travel_in_the_narrowest_type_their_tables_allow():
+    from beamtagger.model.jax_inference import _id_dtypes
+
+    assert _id_dtypes({"num_extra_rows": 1031, "feature_sizes": [10, 2048],
+                       "char_vocab_size": 104}) == {"extra_ids": "uint16",
+                                                    "feature_ids": "uint16", "char_ids": "uint8"}
+    assert _id_dtypes({"num_extra_rows": 256, "feature_sizes": [],
+                       "char_vocab_size": 0}) == {"extra_ids": "uint8", "feature_ids": "uint8",
+                                                  "char_ids": "uint8"}
+    assert _id_dtypes({"num_extra_rows": 70000, "feature_sizes": [65537],
+                       "char_vocab_size": 257})["extra_ids"] == "int32"

@@ -1,0 +1,91 @@
+"""The package as users install it: the wheel carries everything ``tag`` needs, and building or
+installing it prints no packaging warning.
+
+The fresh virtual environments here get beamtagger from the wheel (or the checkout, for the
+editable install) and nothing else; its dependencies come from the environment running the
+tests through a path line in a ``.pth`` file, which adds the folders to ``sys.path`` without
+running the ``.pth`` files inside them, so the checkout's own editable install stays out.
+"""
+import os
+import pathlib
+import re
+import site
+import subprocess
+import sys
+import venv
+
+import pytest
+
+from beamtagger.tests.conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def run(command, **kwargs):
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+    assert done.returncode == 0, (command, done.stdout[-3000:], done.stderr[-3000:])
+    return done
+
+
+def fresh_environment(path):
+    """A new venv with pip, that sees this environment's packages after its own."""
+    venv.EnvBuilder(with_pip=True).create(path)
+    python = path / "bin" / "python"
+    own = run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+    dependencies = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    (pathlib.Path(own.stdout.strip()) / "test-dependencies.pth").write_text(
+        "\n".join(dependencies) + "\n", encoding="utf-8")
+    return python
+
+
+def packaging_warnings(output):
+    return [line for line in output.splitlines()
+            if "Warning" in line and "byte-compiling is disabled" not in line]
+
+
+def test_the_wheel_carries_the_model_and_rules_and_tags_a_line(tmp_path):
+    built = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--wheel-dir",
+                 str(tmp_path / "dist"), str(REPO_ROOT)])
+    assert packaging_warnings(built.stdout + built.stderr) == []
+    (wheel,) = (tmp_path / "dist").glob("beamtagger-*.whl")
+
+    python = fresh_environment(tmp_path / "env")
+    run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)])
+    work = tmp_path / "work"   # not the checkout: its beamtagger/ folder would be imported
+    work.mkdir()
+    (work / "line.txt").write_text("The quick brown fox jumps over the lazy dog .\n",
+                                   encoding="utf-8")
+    where = run([str(python), "-c", "import beamtagger; print(beamtagger.__file__)"], cwd=work)
+    assert where.stdout.startswith(str(tmp_path / "env")), where.stdout
+    tagged = run([str(python), "-m", "beamtagger", "tag", "--input", "line.txt", "--output",
+                  "out/line", "--runtime", "numpy", "--print-results", "--progress-every", "0"],
+                 cwd=work)
+    assert "line.txt:1: The/DET quick/ADJ" in tagged.stdout, tagged.stdout
+    assert re.search(r"^records tagged +1$", tagged.stdout, re.M), tagged.stdout
+    assert "Traceback" not in tagged.stderr and "apitools" not in tagged.stderr, tagged.stderr
+
+
+def test_an_editable_install_prints_no_packaging_warning(tmp_path):
+    python = fresh_environment(tmp_path / "env")
+    installed = run([str(python), "-m", "pip", "install", "-v", "--no-deps", "-e",
+                     str(REPO_ROOT)])
+    assert packaging_warnings(installed.stdout + installed.stderr) == []
+
+
+@pytest.mark.parametrize("runner_args", [[], ["--direct_running_mode=multi_processing",
+                                              "--direct_num_workers=1"]],
+                         ids=["in_process", "multi_processing"])
+def test_no_run_prints_the_apitools_line(tiny_tagger, tmp_path, runner_args):
+    """Beam logs "apitools not found ..." at import wherever apitools does not import; the
+    base install requires it (without the [gcp] extra, which this environment has, so the
+    requirement is checked as well as the output)."""
+    from importlib import metadata
+
+    assert any(requirement.startswith("google-apitools")
+               for requirement in metadata.requires("beamtagger"))
+    done = run([sys.executable, "-m", "beamtagger", "tag", "--input",
+                str(REPO_ROOT / "beamtagger" / "data" / "example.txt"), "--output",
+                str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
+                tiny_tagger.store_path, "--runtime", "numpy", "--progress-every", "0",
+                *runner_args])
+    assert "apitools" not in done.stdout + done.stderr

@@ -1,0 +1,723 @@
+"""The tag stage on a GPU: the jax runtime against a cuDNN BiLSTM, in one prepared device check.
+
+Issue 17's check, sized for at most 5 minutes on the lent GPU machine (one NVIDIA H200, 16 CPU
+cores; JAX 0.11.2, PyTorch, pyarrow, h5py, numpy; no TensorFlow, no Beam, no network). What it
+measures, in this order, each step writing its figures to ``$OUT/gpu_bench.json`` as it ends:
+
+1. **Parity** with a CPU reference on held-out text: the bundled UPOS model's probabilities on
+   every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
+   over; labels that differ and the largest probability difference, for float32 (JAX's default
+   matmul precision), float16 vectors and bfloat16 compute.
+2. **Model-only rate**: EWT train repeated 4 times (818k tokens), bucketed by the grid's widths
+   under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
+   inputs go in from the host and probabilities come back for every batch, the next batch
+   dispatched before the current one is waited for. Compiled shapes and compile seconds of a
+   fresh process with an empty compilation cache, and of a second process with it warm.
+   What the host-to-device copy costs at D=50 and D=300, float32 and float16.
+3. **cuDNN anchor** of the same shape (PyTorch ``nn.LSTM``, bidirectional, the model's LSTM input
+   width, units and labels, packed sequences, pinned host memory), on the same batches, beside
+   the jax runtime (float32; bfloat16 unmasked as the upper bound). Skipped without CUDA.
+4. **End to end**: ``beamtagger tag --runtime jax`` on EWT train repeated to >= 10M tokens, the
+   machine's cores as Beam worker processes (``--direct_running_mode=multi_processing``),
+   tokens/s and the GPU's busy share (``nvidia-smi`` sampled every 250 ms).
+
+The store is the 29k-word GloVe subset of ../shared/data with ``--allow-other-embeddings`` (the
+full 80 MB store is over what a call can carry); its vectors are GloVe's own for every EWT word,
+so the bundled model sees what it sees with the full store on this text, and the reference is
+computed with the same subset.
+
+Prepare here (CPU, TensorFlow installed), then run there:
+
+  python bench/gpu_bench.py --prepare .gpu_bench        # store, text, CPU reference (1 min)
+  python3 -m pip download ... -d .whl apache-beam==2.77.0 ...    # see bench/gpu_check.sh
+  python bench/gpu_bench.py --smoke --data .gpu_bench --out /tmp/gpu-smoke   # CPU dry run
+
+The device call (from the checkout the device tool sends; .whl and .gpu_bench are git-ignored
+and carried, 47 MiB with the working tree):
+
+  run(command="bash bench/gpu_check.sh", carry=[".whl", ".gpu_bench"], timeout_s=540)
+
+``--smoke`` runs every step at a small scale on the CPU (``JAX_PLATFORMS=cpu``); only the cuDNN
+anchor is skipped where PyTorch has no CUDA device. It ran in a Python 3.12 virtualenv holding
+only the GPU image's packages that the tag path touches (jax 0.11.2, numpy 2.5, pyarrow 26, no
+TensorFlow, Keras or spaCy) with the carried wheels installed as gpu_check.sh installs them.
+"""
+import argparse
+import gzip
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+BUDGETS = (16384, 65536, 262144)
+SMOKE_BUDGETS = (4096,)
+MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
+VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
+            "bfloat16 compute": {"compute_dtype": "bfloat16"}}
+E2E_TOKENS = 10_000_000
+SMOKE_E2E_TOKENS = 5_000
+TIME_LIMIT_S = 300           # the whole check; the end-to-end run gets what is left (>= 120 s)
+
+
+def log(*parts):
+    print(f"[{time.strftime('%H:%M:%S')}]", *parts, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Preparing the carried folder (here, with TensorFlow).
+
+def prepare(folder):
+    """Writes the store, the EWT sentences and the TensorFlow CPU reference into ``folder``."""
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    import bench_common
+    from beamtagger.corpus_readers import read_corpus
+    from beamtagger.embeddings.importers import import_embeddings
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    from beamtagger.transforms.worker_resources import loaded_runner
+
+    bench_common.require_shared_data()
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    store_dir = folder / "store"
+    if not (store_dir / "manifest.json").exists():
+        import_embeddings(bench_common.GLOVE_SUBSET, store_dir)
+    store = EmbeddingStore.open(store_dir)
+    for name, path in (("train", bench_common.EWT_TRAIN), ("dev", bench_common.EWT_DEV)):
+        sentences = [list(s.tokens) for s in read_corpus(str(path), "conllu") if s.tokens]
+        with gzip.open(folder / f"ewt-{name}.json.gz", "wt", encoding="utf-8") as out:
+            json.dump(sentences, out)
+    dev = load_sentences(folder, "dev")
+    runner = loaded_runner(None, "tensorflow")
+    probs = sentence_probs(runner, featurized(dev, store, runner.spec.featurizer), 16384, None)
+    flat = np.concatenate(probs).astype(np.float32)
+    labels = [labels for labels, _ in (runner.spec.decode(p, len(p)) for p in probs)]
+    np.savez_compressed(folder / "reference.npz", probs=flat,
+                        lengths=np.array([len(s) for s in dev], np.int32))
+    (folder / "reference.json").write_text(json.dumps({
+        "labels": labels, "model": str(DEFAULT_MODEL_DIR.name), "runtime": "tensorflow",
+        "machine": f"{platform.processor()} {os.cpu_count()} cores", "date": now()}))
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    log(f"prepared {folder}: {len(dev)} dev sentences, {flat.shape[0]} reference tokens, "
+        f"{size / 2**20:.1f} MiB")
+
+
+def now():
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def load_sentences(folder, name):
+    with gzip.open(pathlib.Path(folder) / f"ewt-{name}.json.gz", "rt", encoding="utf-8") as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs as the tag stage builds them.
+
+class Featurized:
+    """Every sentence's store rows and token arrays, flat, featurized once."""
+
+    def __init__(self, sentences, store, featurizer):
+        flat = [token for sentence in sentences for token in sentence]
+        self.lengths = np.array([len(s) for s in sentences], np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.lengths)[:-1]])
+        self.rows = store.rows(flat)
+        self.arrays = featurizer.featurize(flat, self.rows >= 0)
+        self.store = store
+
+    def inputs(self, indices, vector_dtype="float32"):
+        from beamtagger.model.model_inputs import ModelInputs
+
+        pieces = [np.arange(self.starts[j], self.starts[j] + self.lengths[j]) for j in indices]
+        take = np.concatenate(pieces)
+        return ModelInputs.from_tokens(self.lengths[indices], self.rows[take],
+                                       {name: array[take] for name, array in self.arrays.items()},
+                                       self.store, vector_dtype)
+
+
+def featurized(sentences, store, featurizer):
+    return Featurized(sentences, store, featurizer)
+
+
+def batches(features, budget, widths, vector_dtype="float32", repeat=1):
+    """(ModelInputs, sentence indices) in the tag stage's batches over the sentences repeated
+    ``repeat`` times (the copies are the same sentences, bucketed together)."""
+    from beamtagger.transforms.bucket import length_batches
+
+    lengths = [int(n) for n in features.lengths] * repeat
+    count = len(features.lengths)
+    out = []
+    for group in length_batches(lengths, budget, widths):
+        indices = np.array(group) % count
+        out.append((features.inputs(indices, vector_dtype), np.array(group)))
+    return out
+
+
+def sentence_probs(runner, features, budget, widths, vector_dtype="float32"):
+    """Each sentence's (length, L) probabilities, in sentence order."""
+    probs = [None] * len(features.lengths)
+    for inputs, group in batches(features, budget, widths, vector_dtype):
+        out = runner.predict(inputs)
+        for row, j in enumerate(group):
+            probs[j] = out[row, :features.lengths[j]]
+    return probs
+
+
+# ---------------------------------------------------------------------------------------------
+# Children: each step in a process of its own, so compile caches and GPU memory are its own.
+
+def child_model(args):
+    """Parity and model-only rates of the jax runtime in one fresh process."""
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model import jax_setup, runtimes
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    started = time.perf_counter()
+    jax_setup.configure_jax()
+    import jax
+
+    result = {"jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
+              "jax_import_and_set_up_s": round(time.perf_counter() - started, 2)}
+    store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
+    widths = runtimes.bucket_widths("jax")
+    runners = {}
+    for name, options in VARIANTS.items():
+        runners[name] = JaxTaggerRunner.load(
+            DEFAULT_MODEL_DIR, **{k: v for k, v in options.items() if k != "vector_dtype"})
+    spec = runners["float32"].spec
+    budgets = SMOKE_BUDGETS if args.smoke else BUDGETS
+    main_budget = budgets[-1] if args.smoke else MAIN_BUDGET
+
+    train = load_sentences(args.data, "train")
+    if args.smoke:
+        train = train[:150]
+    features = featurized(train, store, spec.featurizer)
+    repeat = 2 if args.smoke else 4
+    compiled = {}
+    rates = {}
+    for name, runner in runners.items():
+        dtype = VARIANTS[name].get("vector_dtype", "float32")
+        for budget in (budgets if name == "float32" else (main_budget,)):
+            work = batches(features, budget, widths, dtype, repeat)
+            tokens = int(sum(inputs.lengths.sum() for inputs, _ in work))
+            slots = int(sum(runner.computed_slots(i.batch_size, i.width) for i, _ in work))
+            before = set(runner.compiled_shapes())
+            compile_started = time.perf_counter()
+            first = timed_pass(runner, [inputs for inputs, _ in work])
+            new = {key: s for key, s in runner.compiled_shapes().items() if key not in before}
+            passes = [timed_pass(runner, [inputs for inputs, _ in work])
+                      for _ in range(args.passes)]
+            rates[f"{name} @ {budget}"] = {
+                "budget": budget, "variant": name, "tokens": tokens, "batches": len(work),
+                "grid_slots": slots, "grid_padding_efficiency": round(tokens / slots, 3),
+                "first_pass_s": round(first, 3), "passes_s": [round(p, 4) for p in passes],
+                "tokens_per_s": round(tokens / min(passes)),
+                "new_shapes": len(new), "new_shapes_compile_s": round(sum(new.values()), 2),
+                "first_pass_wall_s": round(time.perf_counter() - compile_started, 2)}
+            log(f"model {name} @ {budget}: {tokens / min(passes):,.0f} tokens/s, {len(new)} new "
+                f"shapes in {sum(new.values()):.1f} s")
+        compiled[name] = {f"{k[1]}x{k[2]} {k[0]}": round(s, 3)
+                          for k, s in runner.compiled_shapes().items()}
+    result["rates"] = rates
+    result["compiled"] = compiled
+    result["breakdown"] = breakdown(runners["float32"], features, main_budget, widths, repeat)
+    result["parity"] = parity(args, runners, store, widths, main_budget)
+    result["copy"] = copy_costs(args)
+    result["lstm_input_width"] = int(runners["float32"]._params["recurrent"][0][0].shape[1])
+    result["units"] = int(runners["float32"]._params["recurrent"][0][1].shape[1])
+    result["labels"] = len(spec.labels)
+    print("CHILD_RESULT " + json.dumps(result), flush=True)
+
+
+def breakdown(runner, features, budget, widths, repeat):
+    """Where a float32 pass's time goes: the same batches already padded to their grid shapes
+    on the host (ids narrowed) as the tag stage could hand them over, then timed as a whole
+    (put, compute, probabilities back, overlapped as predict_async does), as puts alone, and
+    as compute alone on inputs already on the device."""
+    import jax
+
+    from beamtagger.model import shape_grid
+    from beamtagger.model.jax_inference import _padded
+    from beamtagger.model.model_inputs import FIELD_NAMES
+
+    pieces, tokens = [], 0
+    for inputs, _ in batches(features, budget, widths, "float32", repeat):
+        inputs = inputs.checked()
+        tokens += int(inputs.lengths.sum())
+        arrays, start = inputs.as_dict(), 0
+        for rows, grid_width in shape_grid.grid_shapes(inputs.batch_size, inputs.width):
+            stop = min(inputs.batch_size, start + rows)
+            pieces.append((_padded(arrays, start, stop, rows, grid_width, runner._id_dtypes),
+                           runner._compiled_for(rows, grid_width, "float32")))
+            start = stop
+    device = runner.device
+
+    def whole():
+        pending = None
+        for arrays, compiled in pieces:
+            on_device = jax.device_put(arrays, device)
+            probs = compiled(runner._params, *(on_device[name] for name in FIELD_NAMES))
+            probs.copy_to_host_async()
+            if pending is not None:
+                np.asarray(pending)
+            pending = probs
+        np.asarray(pending)
+
+    def puts():
+        for arrays, _ in pieces:
+            jax.block_until_ready(jax.device_put(arrays, device))
+
+    on_device = [jax.device_put(arrays, device) for arrays, _ in pieces]
+
+    def compute():
+        out = [compiled(runner._params, *(placed[name] for name in FIELD_NAMES))
+               for placed, (_, compiled) in zip(on_device, pieces)]
+        jax.block_until_ready(out)
+
+    result = {"tokens": tokens, "pieces": len(pieces),
+              "bytes_per_piece": int(np.mean([sum(a.nbytes for a in arrays.values())
+                                              for arrays, _ in pieces]))}
+    for name, function in (("grid-shaped whole", whole), ("puts only", puts),
+                           ("compute only", compute)):
+        function()
+        best = min(timed(function) for _ in range(3))
+        result[name] = {"s": round(best, 4), "tokens_per_s": round(tokens / best)}
+        log(f"breakdown float32 @ {budget}, {name}: {tokens / best:,.0f} tokens/s")
+    return result
+
+
+def timed(function):
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def timed_pass(runner, work):
+    """Seconds for every batch: dispatch k+1, then wait for k (the tag stage's overlap)."""
+    started = time.perf_counter()
+    pending = None
+    for inputs in work:
+        dispatched = runner.predict_async(inputs)
+        if pending is not None:
+            pending.result()
+        pending = dispatched
+    pending.result()
+    return time.perf_counter() - started
+
+
+def parity(args, runners, store, widths, budget):
+    """Labels and probabilities of each variant against the carried TensorFlow CPU reference."""
+    folder = pathlib.Path(args.data)
+    reference = np.load(folder / "reference.npz")
+    reference_labels = json.loads((folder / "reference.json").read_text())["labels"]
+    dev = load_sentences(folder, "dev")
+    if args.smoke:
+        dev = dev[:100]
+    spec = runners["float32"].spec
+    features = featurized(dev, store, spec.featurizer)
+    count = int(features.lengths.sum())
+    expected = reference["probs"][:count]
+    out = {}
+    for name, runner in runners.items():
+        dtype = VARIANTS[name].get("vector_dtype", "float32")
+        probs = sentence_probs(runner, features, budget, widths, dtype)
+        labels = [spec.decode(p, len(p))[0] for p in probs]
+        differing = sum(a != b for got, want in zip(labels, reference_labels)
+                        for a, b in zip(got, want))
+        got = np.concatenate(probs)
+        out[name] = {"tokens": count, "labels_differing": int(differing),
+                     "max_prob_difference": float(np.abs(got - expected).max())}
+        log(f"parity {name}: {differing} of {count} labels differ, max |dp| "
+            f"{out[name]['max_prob_difference']:.2e}")
+    return out
+
+
+def copy_costs(args):
+    """Host-to-device seconds of one 65,536-slot batch of vectors, D=50 and D=300."""
+    import jax
+
+    slots = 4096 if args.smoke else 65536
+    device = jax.devices()[0]
+    out = {}
+    for dim in (50, 300):
+        for dtype in ("float32", "float16"):
+            host = np.random.default_rng(0).normal(size=(slots, dim)).astype(dtype)
+            jax.device_put(host, device).block_until_ready()
+            times = []
+            for _ in range(5):
+                started = time.perf_counter()
+                jax.device_put(host, device).block_until_ready()
+                times.append(time.perf_counter() - started)
+            best = min(times)
+            out[f"D={dim} {dtype}"] = {"bytes_per_token": dim * np.dtype(dtype).itemsize,
+                                       "ms_per_batch": round(best * 1e3, 3),
+                                       "gb_per_s": round(host.nbytes / best / 1e9, 2),
+                                       "slots": slots}
+    return out
+
+
+def child_compile(args):
+    """A second process over the same compilation cache: compile seconds with the cache warm."""
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model import jax_setup, runtimes
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    jax_setup.configure_jax()
+    store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
+    runner = JaxTaggerRunner.load(DEFAULT_MODEL_DIR)
+    train = load_sentences(args.data, "train")
+    if args.smoke:
+        train = train[:150]
+    features = featurized(train, store, runner.spec.featurizer)
+    result = {}
+    for budget in (SMOKE_BUDGETS if args.smoke else BUDGETS):
+        before = set(runner.compiled_shapes())
+        for inputs, _ in batches(features, budget, runtimes.bucket_widths("jax"), "float32",
+                                 2 if args.smoke else 4):
+            runner.predict(inputs)
+        new = {k: s for k, s in runner.compiled_shapes().items() if k not in before}
+        result[str(budget)] = {"new_shapes": len(new), "compile_s": round(sum(new.values()), 2)}
+    print("CHILD_RESULT " + json.dumps(result), flush=True)
+
+
+def child_anchor(args):
+    """The cuDNN BiLSTM of the model's shape in PyTorch, on the main budget's batch shapes."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    # GPU_BENCH_ANCHOR_ON_CPU=1: the same code on the CPU, to dry-run it where there is no GPU.
+    on_cpu = os.environ.get("GPU_BENCH_ANCHOR_ON_CPU") == "1"
+    if torch is None or not (torch.cuda.is_available() or on_cpu):
+        print("CHILD_RESULT " + json.dumps({"skipped": "no CUDA device for PyTorch"}), flush=True)
+        return
+    from beamtagger.model import runtimes
+    from beamtagger.transforms.bucket import length_batches
+
+    width, units, labels = args.anchor_shape
+    train = load_sentences(args.data, "train")
+    if args.smoke:
+        train = train[:150]
+    lengths = np.array([len(s) for s in train] * (2 if args.smoke else 4))
+    budget = SMOKE_BUDGETS[-1] if args.smoke else MAIN_BUDGET
+    groups = list(length_batches(lengths.tolist(), budget, runtimes.bucket_widths("jax")))
+    cuda = torch.cuda.is_available()
+    device = torch.device("cuda" if cuda else "cpu")
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(width, units, batch_first=True, bidirectional=True).to(device).eval()
+    head = torch.nn.Linear(2 * units, labels).to(device).eval()
+    tokens = int(lengths.sum())
+    host = []
+    for group in groups:
+        group_lengths = lengths[group]
+        x = torch.randn(len(group), int(group_lengths.max()), width)
+        host.append((x.pin_memory() if cuda else x, torch.as_tensor(group_lengths)))
+    out = {}
+    for name, dtype, packed in (("float32, packed", torch.float32, True),
+                                ("bfloat16, unmasked", torch.bfloat16, False)):
+        model_lstm, model_head = lstm.to(dtype), head.to(dtype)
+
+        def one_pass():
+            started = time.perf_counter()
+            results = []
+            with torch.inference_mode():
+                for x, group_lengths in host:
+                    x = x.to(device, non_blocking=True).to(dtype)
+                    if packed:
+                        sequence = torch.nn.utils.rnn.pack_padded_sequence(
+                            x, group_lengths, batch_first=True, enforce_sorted=False)
+                        y, _ = model_lstm(sequence)
+                        y, _ = torch.nn.utils.rnn.pad_packed_sequence(y, batch_first=True)
+                    else:
+                        y, _ = model_lstm(x)
+                    probs = torch.softmax(model_head(y).float(), dim=-1)
+                    results.append(probs.to("cpu", non_blocking=True))
+                if cuda:
+                    torch.cuda.synchronize()
+            return time.perf_counter() - started
+
+        try:
+            one_pass()   # cuDNN plans and warm-up
+            passes = [one_pass() for _ in range(args.passes)]
+        except Exception as error:  # noqa: BLE001  (the other variant still counts)
+            out[name] = {"failed": str(error)[-1000:]}
+            continue
+        out[name] = {"tokens": tokens, "passes_s": [round(p, 4) for p in passes],
+                     "tokens_per_s": round(tokens / min(passes))}
+        log(f"anchor {name}: {tokens / min(passes):,.0f} tokens/s")
+    out["torch"] = torch.__version__
+    out["shape"] = {"input_width": width, "units": units, "labels": labels,
+                    "budget": budget, "batches": len(groups), "device": str(device)}
+    print("CHILD_RESULT " + json.dumps(out), flush=True)
+
+
+def run_child(role, args, env=None, timeout=None):
+    command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child", role,
+               "--data", args.data, "--passes", str(args.passes)]
+    if args.smoke:
+        command.append("--smoke")
+    if role == "anchor":
+        command += ["--anchor-shape", *map(str, args.anchor_shape)]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+    sys.stderr.write(done.stderr[-4000:] if done.returncode else "")
+    for line in done.stdout.splitlines():
+        if line.startswith("CHILD_RESULT "):
+            result = json.loads(line[len("CHILD_RESULT "):])
+            result["process_wall_s"] = round(time.perf_counter() - started, 1)
+            return result
+        print(line, flush=True)
+    raise RuntimeError(f"child {role} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# End to end.
+
+class GpuSampler(threading.Thread):
+    """``nvidia-smi`` utilization samples every 250 ms while running (none without it)."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples = []
+        self.memory = []
+        self._process = None
+
+    def run(self):
+        if shutil.which("nvidia-smi") is None:
+            return
+        self._process = subprocess.Popen(
+            ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used",
+             "--format=csv,noheader,nounits", "-lms", "250"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for line in self._process.stdout:
+            try:
+                busy, memory = (float(x) for x in line.split(","))
+            except ValueError:
+                continue
+            self.samples.append(busy)
+            self.memory.append(memory)
+
+    def stop(self):
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=5)
+
+
+def end_to_end(args, work, timeout):
+    sentences = load_sentences(args.data, "train")
+    target = SMOKE_E2E_TOKENS if args.smoke else E2E_TOKENS
+    text = work / "text"
+    text.mkdir(parents=True, exist_ok=True)
+    lines = [" ".join(s) for s in sentences]
+    per_copy = sum(len(s) for s in sentences)
+    copies = max(1, -(-target // per_copy))
+    if target < per_copy:   # --smoke: a prefix of one copy
+        lines = lines[:max(1, len(lines) * target // per_copy)]
+    tokens = copies * sum(len(line.split()) for line in lines)
+    parts = 32
+    size = -(-len(lines) * copies // parts)
+    everything = lines * copies
+    for part in range(parts):
+        chunk = everything[part * size:(part + 1) * size]
+        if chunk:
+            (text / f"part-{part:02d}.txt").write_text("\n".join(chunk) + "\n", encoding="utf-8")
+    del everything
+    workers = 2 if args.smoke else (os.cpu_count() or 1)
+    command = [sys.executable, "-m", "beamtagger.pipeline.cli", "tag",
+               "--input", str(text / "part-*.txt"), "--output", str(work / "out" / "tagged"),
+               "--runtime", "jax", "--embeddings", str(pathlib.Path(args.data) / "store"),
+               "--allow-other-embeddings", "--max-batch-tokens",
+               str(SMOKE_BUDGETS[-1] if args.smoke else MAIN_BUDGET), "--progress-every", "0",
+               "--overwrite", "--direct_running_mode=multi_processing",
+               f"--direct_num_workers={workers}"]
+    sampler = GpuSampler()
+    sampler.start()
+    started = time.perf_counter()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              cwd=REPO_ROOT)
+    except subprocess.TimeoutExpired:
+        sampler.stop()
+        return {"tokens": tokens, "timed_out_after_s": timeout, "workers": workers}
+    wall = time.perf_counter() - started
+    sampler.stop()
+    if done.returncode:
+        raise RuntimeError(f"beamtagger tag failed (exit {done.returncode}): "
+                           f"{done.stderr[-3000:]}")
+    summary = {}
+    for line in done.stdout.splitlines():
+        key, _, value = line.partition("  ")
+        if value.strip():
+            summary[key.strip()] = value.strip()
+    busy = sampler.samples
+    # A run whose records became dead letters is no throughput figure (the first device run's
+    # were all dead letters: the tokenizer needed spaCy, which the image lacks); keep why.
+    dead_letters = []
+    for path in sorted((work / "out").glob("tagged-errors-*.jsonl")):
+        with open(path, encoding="utf-8") as handle:
+            dead_letters += [json.loads(line) for _, line in zip(range(3), handle)]
+        if len(dead_letters) >= 3:
+            break
+    tagged = int(summary.get("records tagged", "0").replace(",", "") or 0)
+    return {"tokens": tokens, "workers": workers, "wall_s": round(wall, 1),
+            "tokens_per_s": round(tokens / wall) if tagged else 0,
+            "records_tagged": tagged, "first_dead_letters": dead_letters[:3],
+            "summary": summary,
+            "gpu_busy_share": round(float(np.mean(busy)) / 100, 3) if busy else None,
+            "gpu_samples": len(busy),
+            "gpu_memory_peak_mib": max(sampler.memory) if sampler.memory else None,
+            "command": " ".join(command[1:])}
+
+
+# ---------------------------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--prepare", metavar="FOLDER", help="write the carried folder (here)")
+    parser.add_argument("--data", default=str(REPO_ROOT / ".gpu_bench"))
+    parser.add_argument("--out", default=os.environ.get("OUT") or str(REPO_ROOT / "bench" /
+                                                                      "results" / "gpu"))
+    parser.add_argument("--smoke", action="store_true",
+                        help="small scale on the CPU (JAX_PLATFORMS=cpu): every step's code path")
+    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--skip-end-to-end", action="store_true")
+    parser.add_argument("--child", choices=("model", "compile", "anchor"), help=argparse.SUPPRESS)
+    parser.add_argument("--anchor-shape", type=int, nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.prepare:
+        prepare(args.prepare)
+        return 0
+    if args.smoke:
+        os.environ["JAX_PLATFORMS"] = "cpu"
+        args.passes = min(args.passes, 2)
+    if args.child:
+        {"model": child_model, "compile": child_compile, "anchor": child_anchor}[args.child](args)
+        return 0
+    return run_check(args)
+
+
+def run_check(args):
+    started = time.perf_counter()
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = pathlib.Path(tempfile.mkdtemp(prefix="gpu-bench-"))
+    cache = work / "jax-cache"
+    env = {"BEAMTAGGER_JAX_CACHE": str(cache), "PYTHONUNBUFFERED": "1"}
+    os.environ.update(env)
+    report = {"date": now(), "machine": machine(), "smoke": args.smoke,
+              "store": "GloVe 6B 50d, 29,376-word subset of ../shared/data, float32 "
+                       "(--allow-other-embeddings)"}
+
+    def save():
+        (out / "gpu_bench.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    steps = (("model", lambda: run_child("model", args, env)),
+             ("compile_warm_cache", lambda: run_child("compile", args, env)))
+    for name, step in steps:
+        log(f"step {name}")
+        report[name] = step()
+        save()
+    model = report["model"]
+    args.anchor_shape = (model["lstm_input_width"], model["units"], model["labels"])
+    log("step anchor")
+    try:
+        report["anchor"] = run_child("anchor", args, env)
+    except Exception as error:  # noqa: BLE001  (the other figures still count)
+        report["anchor"] = {"failed": str(error)[-2000:]}
+    save()
+    if not args.skip_end_to_end:
+        left = TIME_LIMIT_S - (time.perf_counter() - started)
+        log(f"step end_to_end ({left:.0f} s left)")
+        try:
+            report["end_to_end"] = end_to_end(args, work, timeout=max(120, left))
+        except Exception as error:  # noqa: BLE001
+            report["end_to_end"] = {"failed": str(error)[-3000:]}
+        save()
+    report["wall_s"] = round(time.perf_counter() - started, 1)
+    save()
+    text = markdown(report)
+    (out / "gpu_bench.md").write_text(text)
+    print(text, flush=True)
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def machine():
+    info = {"python": platform.python_version(), "cores": os.cpu_count(),
+            "platform": platform.platform()}
+    if shutil.which("nvidia-smi"):
+        done = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version",
+                               "--format=csv,noheader"], capture_output=True, text=True)
+        info["gpu"] = done.stdout.strip()
+    return info
+
+
+def markdown(report):
+    model = report["model"]
+    rates = model["rates"]
+    anchor = report.get("anchor", {})
+    anchor_rate = anchor.get("float32, packed", {}).get("tokens_per_s")
+    lines = [f"### GPU check ({report['date']}; {report['machine'].get('gpu', 'no GPU: CPU')})",
+             "", f"`python bench/gpu_bench.py{' --smoke' if report['smoke'] else ''}`; "
+             f"jax {model['jax']} on {', '.join(model['devices'])}; store: {report['store']}.",
+             "", "| variant @ budget | tokens/s | grid padding efficiency | new shapes | "
+             "compile s | vs cuDNN anchor |", "|---|---|---|---|---|---|"]
+    for key, rate in rates.items():
+        ratio = (f"{rate['tokens_per_s'] / anchor_rate:.2f}"
+                 if anchor_rate and rate["budget"] == MAIN_BUDGET else "")
+        lines.append(f"| {key} | {rate['tokens_per_s']:,} | {rate['grid_padding_efficiency']} | "
+                     f"{rate['new_shapes']} | {rate['new_shapes_compile_s']} | {ratio} |")
+    lines += ["", "Compile with the cache warm (a second process): " + ", ".join(
+        f"{budget}: {v['new_shapes']} shapes in {v['compile_s']} s"
+        for budget, v in report["compile_warm_cache"].items() if isinstance(v, dict)) + ".", ""]
+    for name, value in anchor.items():
+        if isinstance(value, dict) and "tokens_per_s" in value:
+            lines.append(f"- cuDNN anchor {name}: {value['tokens_per_s']:,} tokens/s")
+    if "skipped" in anchor or "failed" in anchor:
+        lines.append(f"- cuDNN anchor: {anchor.get('skipped') or 'failed'}")
+    for name, value in model["parity"].items():
+        lines.append(f"- parity {name}: {value['labels_differing']} of {value['tokens']:,} "
+                     f"labels differ from TensorFlow on CPU; max probability difference "
+                     f"{value['max_prob_difference']:.1e}")
+    split = model.get("breakdown") or {}
+    for name in ("grid-shaped whole", "puts only", "compute only"):
+        if name in split:
+            ratio = (f" ({split[name]['tokens_per_s'] / anchor_rate:.2f} of the anchor)"
+                     if anchor_rate else "")
+            lines.append(f"- float32, batches handed over in their grid shapes, {name}: "
+                         f"{split[name]['tokens_per_s']:,} tokens/s{ratio}")
+    for name, value in model["copy"].items():
+        lines.append(f"- host-to-device copy {name}: {value['ms_per_batch']} ms per "
+                     f"{value['slots']:,}-slot batch ({value['gb_per_s']} GB/s)")
+    e2e = report.get("end_to_end")
+    if e2e:
+        if e2e.get("first_dead_letters"):
+            lines.append(f"- end to end: {e2e.get('records_tagged', 0):,} records tagged; "
+                         f"dead letters such as {json.dumps(e2e['first_dead_letters'][0])[:400]}")
+        if "tokens_per_s" in e2e:
+            lines.append(f"- end to end, `beamtagger tag --runtime jax`, {e2e['workers']} worker "
+                         f"processes: {e2e['tokens']:,} tokens in {e2e['wall_s']} s = "
+                         f"{e2e['tokens_per_s']:,} tokens/s; GPU busy share "
+                         f"{e2e['gpu_busy_share']}")
+        else:
+            lines.append(f"- end to end: {json.dumps(e2e)[:500]}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
