@@ -79,7 +79,7 @@ class NumpyTaggerRunner:
         parts = [x]
         if "features" in weights:
             # (B, T, F, dim): each column's ids shifted to its rows of the one table
-            rows = weights["features"][inputs.feature_ids + weights["feature_offsets"]]
+            rows = weights["features"].take(inputs.feature_ids + weights["feature_offsets"], 0)
             parts.append(rows.reshape(rows.shape[0], rows.shape[1], -1))
         if "char_table" in weights:
             parts.append(_char_encoding(weights, inputs.char_ids))
@@ -106,7 +106,8 @@ class NumpyTaggerRunner:
 
 def _rows(table, ids):
     """ExtraRows: row ``ids`` of ``table``; id 0 adds nothing, whatever row 0 holds."""
-    return table[ids] * (ids > 0)[..., None]
+    # take, not table[ids]: fancy indexing of a 2-D table goes element by element.
+    return table.take(ids, axis=0) * (ids > 0)[..., None]
 
 
 def _sigmoid(x):
