@@ -26,6 +26,30 @@ def run_script(name, tmp_path, *args):
     return results
 
 
+def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, tmp_path):
+    """CI's share of the throughput bench: the pipeline (D), the model alone (C) and issue
+    18's cases (G, M, N) on the corpus; every case runs in ``test-all``'s test below."""
+    results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work",
+                         "--cases", "CDGMN", "--roles", "corpus", "--no-memory")
+    report = json.loads((results / "throughput.json").read_text())
+    by_case = {(r["case"], r["size"]): r for r in report["results"]}
+    assert {case for case, _ in by_case} == set("CDGMN")
+    corpus = report["inputs"]["corpus"]
+    tokens = by_case[("C", "corpus")]["tokens"]
+    assert by_case[("D", "corpus")]["tokens"] == tokens == by_case[("N", "corpus")]["tokens"]
+    assert by_case[("D", "corpus")]["output_lines"] == corpus["lines"]
+    assert by_case[("N", "corpus")]["output_lines"] == corpus["lines"]
+    g_runs = {r["size"]: r for r in report["results"] if r["case"] == "G"}
+    assert set(g_runs) == {"x1", "x5"}
+    assert g_runs["x1"]["tokens"] == tokens and g_runs["x5"]["tokens"] == 5 * tokens
+    assert g_runs["x5"]["output_lines"] == report["g_inputs"]["x5"]["lines"]
+    assert by_case[("M", "x1")]["tokens"] == tokens
+    text = (results / "throughput.md").read_text()
+    assert "### What the non-model stages cost (case G)" in text
+    assert "non-model core-µs per token" in text
+
+
+@pytest.mark.bench_full
 def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path):
     results = run_script("throughput_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "throughput.json").read_text())
@@ -46,7 +70,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert by_case[("N", "corpus")]["tokens"] == tokens
     assert by_case[("N", "corpus")]["output_lines"] == corpus["lines"]
     g_runs = [r for r in report["results"] if r["case"] == "G"]
-    assert len(g_runs) == 6 and {r["size"] for r in g_runs} == {"x1", "x5"}
+    assert len(g_runs) == 2 and {r["size"] for r in g_runs} == {"x1", "x5"}   # --tiny: 1 run a size
     for run in g_runs:
         assert run["tokens"] == (tokens if run["size"] == "x1" else 5 * tokens)
         assert run["output_lines"] == report["g_inputs"][run["size"]]["lines"]
@@ -84,6 +108,7 @@ def test_training_bench_pads_less_with_buckets(shared_data, tmp_path):
     assert "## 3. Training batching" in (results / "training.md").read_text()
 
 
+@pytest.mark.bench_full
 def test_model_size_bench_measures_both_layouts(shared_data, tmp_path):
     results = run_script("model_size_bench.py", tmp_path, "--tiny", "--work", tmp_path / "work")
     report = json.loads((results / "model_size.json").read_text())
@@ -134,7 +159,8 @@ def test_tag_timeline_finds_the_model_load_and_every_prediction(shared_data, tmp
 
 
 def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
-    results = run_script("startup_bench.py", tmp_path, "--tiny")
+    # The runtime crossover (beamtagger tag on EWT prefixes with each runtime) is test-all's.
+    results = run_script("startup_bench.py", tmp_path, "--tiny", "--no-crossover")
     report = json.loads((results / "startup.json").read_text())
     assert report["demo_median"] > 0 and report["tensorflow_median"] > 0
     # The README's pipeline test ran (and passed: a failing child raises) in a fresh pytest.
@@ -149,6 +175,18 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     assert events.index("warm-up traces ends") < events.index(
         "first batch of records: predict starts")
     assert "### Start-up: the 12-line demo" in (results / "startup.md").read_text()
+
+
+@pytest.mark.bench_full
+def test_startup_bench_finds_the_runtime_crossover(shared_data, tmp_path):
+    results = run_script("startup_bench.py", tmp_path, "--tiny")
+    report = json.loads((results / "startup.json").read_text())
+    rows = report["crossover"]
+    assert len(rows) == 2 and rows[0]["tokens"] < rows[1]["tokens"]
+    for row in rows:
+        assert set(row["best"]) == {"numpy", "tensorflow"} and min(row["best"].values()) > 0
+    assert "### Which runtime for which input size" in (
+        results / "startup-crossover.md").read_text()
 
 
 def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_path):
