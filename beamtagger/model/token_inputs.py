@@ -16,6 +16,7 @@ held, the next batch that brings new ones starts them afresh. The ids are exactl
 random Unicode and all of EWT). NumPy only; the store is any object with ``rows(tokens)``.
 """
 from itertools import compress, repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -67,6 +68,13 @@ class TokenInputs:
                                            "char_ids": self._char_ids.take(numbers, 0)})
 
     def _numbers(self, tokens):
+        if len(tokens) > 1:
+            # Every token known (almost every batch after the first few): one itemgetter call
+            # probes them all in C, half the time of map(dict.get, ...) into fromiter.
+            try:
+                return np.array(itemgetter(*tokens)(self._number), dtype=np.intp)
+            except KeyError:
+                pass
         numbers = np.fromiter(map(self._number.get, tokens, repeat(-1)), np.intp, len(tokens))
         missing = numbers < 0
         if missing.any():
