@@ -45,7 +45,7 @@ def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, 
     assert g_runs["x5"]["output_lines"] == report["g_inputs"]["x5"]["lines"]
     assert by_case[("M", "x1")]["tokens"] == tokens
     text = (results / "throughput.md").read_text()
-    assert "### What the non-model stages cost (case G)" in text
+    assert "### What the non-model stages cost (case G" in text
     assert "non-model core-µs per token" in text
 
 
@@ -94,7 +94,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert (results / "throughput.md").read_text().startswith("## 1. Tagging throughput")
     scaling = (results / "throughput-scaling.md").read_text()
     assert "## 4. Scaling" in scaling and "### Peak memory against input size" in scaling
-    assert "### What the non-model stages cost (case G)" in (results / "throughput.md").read_text()
+    assert "### What the non-model stages cost (case G" in (results / "throughput.md").read_text()
 
 
 def test_training_bench_pads_less_with_buckets(shared_data, tmp_path):
@@ -167,13 +167,16 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     assert report["pipeline_test_median"] > 0 and report["bytecode_cache"] is True
     assert report["tensorflow_test_median"] > 0   # the same test with the TensorFlow runtime
     events = [event for _, event in report["timeline"]]
-    for event in ("Beam imported", "TensorFlow import ends", "warm-up traces ends",
-                  "first batch of records: predict starts", "summary printed, process ends"):
+    # The 12 lines are small: the command picks the NumPy runtime, so TensorFlow never loads.
+    for event in ("Beam imported", "NumPy runtime warm-up ends",
+                  "first batch of records (NumPy runtime): predict starts",
+                  "summary printed, process ends"):
         assert event in events
+    assert not any("TensorFlow" in event for event in events)
     times = [seconds for seconds, _ in report["timeline"]]
     assert times == sorted(times)
-    assert events.index("warm-up traces ends") < events.index(
-        "first batch of records: predict starts")
+    assert events.index("NumPy runtime warm-up ends") < events.index(
+        "first batch of records (NumPy runtime): predict starts")
     assert "### Start-up: the 12-line demo" in (results / "startup.md").read_text()
 
 
