@@ -1,0 +1,101 @@
+"""Case G (issue 18) for two checkouts side by side, in one run: what the non-model stages cost a
+token in one version of beamtagger against another (e.g. the commit before issue 18).
+
+For each checkout, ``beamtagger tag --runtime numpy --model THIN`` on case G's inputs (EWT
+train as text, x1 and x5, one file each; ``bench/throughput_bench.py --cases G --work DIR``
+writes them and the thin model), ROUNDS rounds, the checkouts and sizes alternating so a busy
+spell of the machine hits both. Each run is a fresh process of that checkout's code (its folder
+first on ``sys.path``; ``python -m`` would put the working directory first) that adds up the CPU
+of its NumPy predict calls; the non-model figure is the whole process's CPU less that, marginal
+between the sizes, min over rounds. ``import tensorflow`` is timed in the same run to show how
+fast the machine was.
+
+  python bench/case_g_side_by_side.py --work /tmp/tb --before /tmp/wt-base --after .
+"""
+import argparse
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import time
+
+import bench_common
+
+CHILD = r'''
+import json, os, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from beamtagger.model.numpy_inference import NumpyTaggerRunner
+spent = [0.0]
+predict = NumpyTaggerRunner.predict
+def counted(self, inputs):
+    started = time.thread_time()
+    try:
+        return predict(self, inputs)
+    finally:
+        spent[0] += time.thread_time() - started
+NumpyTaggerRunner.predict = counted
+from beamtagger.pipeline import cli
+code = cli.main(sys.argv[2:])
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model": spent[0]}))
+'''
+
+
+def run_once(tree, work, size, store, temp):
+    output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
+    completed = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tree), "tag", "--runtime", "numpy", "--model",
+         str(work / "thin-model"), "--input", str(work / f"g-text-{size}" / "part-00.txt"),
+         "--output", str(output), "--progress-every", "0", "--embeddings", store],
+        capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
+        cwd=temp)
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    if result["code"] != 0:
+        raise RuntimeError(f"{tree}: beamtagger tag failed: {completed.stderr[-2000:]}")
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True, type=pathlib.Path,
+                        help="throughput_bench.py's --work folder after case G ran")
+    parser.add_argument("--before", required=True, type=pathlib.Path)
+    parser.add_argument("--after", required=True, type=pathlib.Path)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--embeddings", default=str(pathlib.Path.home() / ".cache" /
+                                                    "beamtagger" / "glove-6b-50d"))
+    args = parser.parse_args(argv)
+    tokens = {}
+    for size in ("x1", "x5"):
+        path = args.work / f"g-text-{size}" / "part-00.txt"
+        tokens[size] = sum(len(line.split()) for line in path.open(encoding="utf-8"))
+    runs = {str(tree): {"x1": [], "x5": []} for tree in (args.before, args.after)}
+    with tempfile.TemporaryDirectory(prefix="beamtagger-g-") as temp:
+        for _ in range(args.rounds):
+            for tree in (args.before, args.after):
+                for size in ("x1", "x5"):
+                    runs[str(tree)][size].append(run_once(tree.resolve(), args.work, size,
+                                                          args.embeddings, temp))
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
+                   capture_output=True, env={**os.environ, **bench_common.CHILD_ENV})
+    import_seconds = time.perf_counter() - started
+    extra = tokens["x5"] - tokens["x1"]
+    report = {"date": bench_common.now(), "machine": bench_common.machine(),
+              "command": "python bench/case_g_side_by_side.py " + " ".join(sys.argv[1:]),
+              "import_tensorflow_seconds": import_seconds, "runs": runs, "figures": {}}
+    for tree, sizes in runs.items():
+        whole = {size: min(r["cpu"] for r in sizes[size]) for size in sizes}
+        non_model = {size: min(r["cpu"] - r["model"] for r in sizes[size]) for size in sizes}
+        report["figures"][tree] = {
+            "whole_marginal_us": (whole["x5"] - whole["x1"]) / extra * 1e6,
+            "non_model_marginal_us": (non_model["x5"] - non_model["x1"]) / extra * 1e6,
+            "model_us_x5": min(r["model"] for r in sizes["x5"]) / tokens["x5"] * 1e6}
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
