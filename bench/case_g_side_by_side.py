@@ -23,21 +23,17 @@ import time
 
 import bench_common
 
+BENCH = pathlib.Path(__file__).resolve().parent
+
+# The child: the checkout's folder first on sys.path, then this bench folder (for case G's
+# predict counter); beamtagger itself comes from the checkout.
 CHILD = r'''
-import json, os, resource, sys, time
-sys.path.insert(0, sys.argv[1])
-from beamtagger.model.numpy_inference import NumpyTaggerRunner
-spent = [0.0]
-predict = NumpyTaggerRunner.predict
-def counted(self, inputs):
-    started = time.thread_time()
-    try:
-        return predict(self, inputs)
-    finally:
-        spent[0] += time.thread_time() - started
-NumpyTaggerRunner.predict = counted
+import json, resource, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+from throughput_bench import _count_model_cpu
+spent = _count_model_cpu()
 from beamtagger.pipeline import cli
-code = cli.main(sys.argv[2:])
+code = cli.main(sys.argv[3:])
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model": spent[0]}))
 '''
@@ -46,9 +42,9 @@ print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model":
 def run_once(tree, work, size, store, temp):
     output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tree), "tag", "--runtime", "numpy", "--model",
-         str(work / "thin-model"), "--input", str(work / f"g-text-{size}" / "part-00.txt"),
-         "--output", str(output), "--progress-every", "0", "--embeddings", store],
+        [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime", "numpy",
+         "--model", str(work / "thin-model"),
+         "--input", str(work / f"g-text-{size}" / "part-00.txt"), "--output", str(output), "--progress-every", "0", "--embeddings", store],
         capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
         cwd=temp)
     result = json.loads(completed.stdout.strip().splitlines()[-1])

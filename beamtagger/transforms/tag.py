@@ -229,14 +229,7 @@ class _TagFn(beam.DoFn):
         windows = (in_flight.window,)
         tagged = 0  # counted once per batch: a counter update costs ~2 µs (tokenize.py)
         for i in range(in_flight.batch.num_rows):
-            row_probs, error = None, ""
-            if probs is not None:
-                row_probs = probs[i]
-            else:
-                try:
-                    row_probs = runner.predict(inputs.rows(i, i + 1))[0]
-                except Exception as failure:  # noqa: BLE001
-                    error = f"tagger failed: {failure!r}"
+            row_probs, error = _row_probs(runner, inputs, probs, i)
             for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error,
                                      decoded[i] if decoded is not None else None):
                 if isinstance(output, beam.pvalue.TaggedOutput):
@@ -267,14 +260,7 @@ class _TagFn(beam.DoFn):
         flat_starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
         kept, label_ids, scores = [], [], []
         for i, length in enumerate(lengths):
-            row_probs, error = None, ""
-            if probs is not None:
-                row_probs = probs[i]
-            else:
-                try:
-                    row_probs = runner.predict(inputs.rows(i, i + 1))[0]
-                except Exception as failure:  # noqa: BLE001
-                    error = f"tagger failed: {failure!r}"
+            row_probs, error = _row_probs(runner, inputs, probs, i)
             row_decoded = None
             if decoded is not None and whole[i]:
                 start, stop = flat_starts[i], flat_starts[i + 1]
@@ -361,6 +347,17 @@ def _timed(function, *args):
     started = time.perf_counter()
     result = function(*args)
     return result, int((time.perf_counter() - started) * 1e6)
+
+
+def _row_probs(runner, inputs, probs, i):
+    """(row ``i``'s probabilities, "") from the batch's, or, where the batch failed, from the
+    row run alone; (None, the reason) where that fails too: one record costs only itself."""
+    if probs is not None:
+        return probs[i], ""
+    try:
+        return runner.predict(inputs.rows(i, i + 1))[0], ""
+    except Exception as failure:  # noqa: BLE001
+        return None, f"tagger failed: {failure!r}"
 
 
 def _decode_flat_or_none(spec, probs, lengths):
