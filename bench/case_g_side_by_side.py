@@ -44,7 +44,8 @@ def run_once(tree, work, size, store, temp):
     completed = subprocess.run(
         [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime", "numpy",
          "--model", str(work / "thin-model"),
-         "--input", str(work / f"g-text-{size}" / "part-00.txt"), "--output", str(output), "--progress-every", "0", "--embeddings", store],
+         "--input", str(work / f"g-text-{size}" / "part-00.txt"), "--output", str(output),
+         "--progress-every", "0", "--embeddings", store],
         capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
         cwd=temp)
     result = json.loads(completed.stdout.strip().splitlines()[-1])
