@@ -89,3 +89,20 @@ def test_checked_rejects_shapes_that_disagree():
         ModelInputs(**{**good.as_dict(), "lengths": np.array([3, 0], np.int32)}).checked()
     row = good.rows(1, 2)
     assert row.vectors.shape == (1, 1, 4) and row.char_ids.shape == (1, 1, 5)
+
+
+def test_tensor_columns_equal_pyarrows_own_tensor_arrays():
+    """arrow_columns builds its tensor columns from their storage; the result must be the
+    array (type, shape, values) that FixedShapeTensorArray.from_numpy_ndarray makes."""
+    import pyarrow as pa
+
+    from beamtagger.model.model_inputs import _tensor_array
+
+    rng = np.random.default_rng(0)
+    for shape, dtype in [((3, 4, 5), np.float32), ((2, 7), np.int32), ((1, 3, 16), np.uint8),
+                         ((4, 2, 6), np.float16), ((5, 1, 1), np.int64)]:
+        array = (rng.random(shape) * 100).astype(dtype)
+        built = _tensor_array(pa, array)
+        expected = pa.FixedShapeTensorArray.from_numpy_ndarray(array)
+        assert built.type == expected.type and built.equals(expected)
+        np.testing.assert_array_equal(built.to_numpy_ndarray(), array)
