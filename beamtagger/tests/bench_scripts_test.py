@@ -11,7 +11,11 @@ import sys
 
 import pytest
 
-# Each runs a benchmark script end to end in child processes (minutes on 2 cores).
+# Each runs a benchmark script end to end in child processes (minutes on 2 cores). CI (`make
+# test`) runs the throughput bench's pipeline cases, the start-up bench without its crossover and
+# the GPU check's CPU dry run; the rest are marked bench_full (`make test-all`): what they check
+# is held by unit tests too (runtimes' labels: tag_pipeline_test.py and model_tagger_test.py;
+# training in length buckets: model_training_test.py), so CI keeps to 15 minutes on 2 cores.
 pytestmark = pytest.mark.slow
 
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
@@ -97,6 +101,7 @@ def test_throughput_bench_counts_every_token_of_every_case(shared_data, tmp_path
     assert "### What the non-model stages cost (case G" in (results / "throughput.md").read_text()
 
 
+@pytest.mark.bench_full
 def test_training_bench_pads_less_with_buckets(shared_data, tmp_path):
     results = run_script("training_bench.py", tmp_path, "--tiny")
     report = json.loads((results / "training.json").read_text())
@@ -148,6 +153,7 @@ def test_run_all_assembles_sections_in_order(tmp_path):
     assert "## 5. GPU" in text
 
 
+@pytest.mark.bench_full
 def test_tag_timeline_finds_the_model_load_and_every_prediction(shared_data, tmp_path):
     results = run_script("tag_timeline.py", tmp_path, "--tiny")
     timeline = json.loads((results / "tag_timeline.json").read_text())["timeline"]
@@ -192,6 +198,7 @@ def test_startup_bench_finds_the_runtime_crossover(shared_data, tmp_path):
         results / "startup-crossover.md").read_text()
 
 
+@pytest.mark.bench_full
 def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_path):
     results = run_script("runtime_bench.py", tmp_path, "--tiny")
     report = json.loads((results / "runtime.json").read_text())
