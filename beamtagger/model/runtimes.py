@@ -95,8 +95,11 @@ def is_installed(name):
     """Whether the runtime's framework can be imported, without importing it (TensorFlow's
     import takes 3 s, JAX's 1-3 s)."""
     module = get(name).requires
-    if module is None:
-        return True
+    return module is None or module_installed(module)
+
+
+def module_installed(module):
+    """Whether the top-level ``module`` can be imported, without importing it."""
     try:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):

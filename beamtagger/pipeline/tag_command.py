@@ -300,15 +300,7 @@ JAX_CUDA_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin")
 
 
 def _jax_cuda_installed():
-    import importlib.util
-
-    for module in JAX_CUDA_PLUGINS:
-        try:
-            if importlib.util.find_spec(module) is not None:
-                return True
-        except (ImportError, ValueError):
-            continue
-    return False
+    return any(runtimes.module_installed(module) for module in JAX_CUDA_PLUGINS)
 
 
 def _check_readable(path, pattern):
