@@ -142,3 +142,28 @@ def test_offsets_beyond_the_table_of_decimals_are_written_too():
     record = expected[0]._replace(starts=(70_000, 1 << 20), ends=(70_001, (1 << 20) + 1))
     text, left_out = tagged_batches.json_lines_text(far)
     assert left_out == [] and text.decode() == to_json_line(record)
+
+
+def test_the_formatter_writes_batches_together_and_every_record_once(monkeypatch):
+    # Batches are formatted together once they hold FORMAT_TOKENS tokens (here 3), the rest at
+    # the bundle's end; records the columns leave out still come out, one by one.
+    import apache_beam as beam
+    from apache_beam.testing.test_pipeline import TestPipeline
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.transforms import write_results
+
+    monkeypatch.setattr(write_results, "FORMAT_TOKENS", 3)
+    parts = [[("a", [("He", 0.5, 0), ("ran", 0.25, 1)], None)],
+             [("b", [("x", 0.125, 2)], {"lang": "en"}), ("ctl", [("c\x01", 0.5, 0)], None)],
+             [("c", [("y", 0.5, 3)], None)], [("d", [("z", 1.0, 0)], None)]]
+    batches, expected = zip(*(batch_of(part) for part in parts))
+    wanted = [to_json_line(record) for records in expected for record in records]
+    with TestPipeline() as pipeline:
+        formatted = (pipeline | beam.Create(list(batches)) | beam.ParDo(
+            write_results._FormatBatchesFn("jsonl")).with_outputs(write_results.ERRORS,
+                                                                  main="rows"))
+        lines = formatted.rows | beam.FlatMap(
+            lambda text: text.decode().split("\n") if isinstance(text, bytes) else [text])
+        assert_that(lines, equal_to(wanted))
+        assert_that(formatted[write_results.ERRORS], equal_to([]), label="no dead letters")

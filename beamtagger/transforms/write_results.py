@@ -161,16 +161,39 @@ class _FormatFn(beam.DoFn):
                 " ".join(map(str, getattr(record, "tokens", ()))), "format"))
 
 
+# JSON Lines and CoNLL: tagged batches are formatted together once they hold this many tokens.
+# A batch costs the formatting a few dozen Arrow calls whatever its size (tens of µs each on a
+# 2-core machine), and the tag stage's batches hold 6,000 tokens on average (case G, issue 18).
+FORMAT_TOKENS = 65536
+
+
 class _FormatBatchesFn(_FormatFn):
-    """Tagged batch -> the text of all its records (JSON Lines, CoNLL: one element, so the
-    sink writes it in one call) or one Parquet table of them (buffered into row groups of
-    ``PARQUET_BUFFERS[0]`` bytes, as WriteToParquet buffers rows). Records the columns do not
-    reproduce, and every record of a batch the columns fail on, take ``_FormatFn``'s path."""
+    """Tagged batches -> the text of all their records (JSON Lines, CoNLL: batches of one
+    window together up to ``FORMAT_TOKENS`` tokens, one element, so the sink writes it in one
+    call) or one Parquet table of them (buffered into row groups of ``PARQUET_BUFFERS[0]``
+    bytes, as WriteToParquet buffers rows). Records the columns do not reproduce, and every
+    record of batches the columns fail on, take ``_FormatFn``'s path."""
 
     def start_bundle(self):
         self._tables, self._table_bytes = {}, {}
+        self._batches, self._batch_tokens = {}, {}
 
     def process(self, tagged, window=beam.DoFn.WindowParam):
+        if self.output_format == "parquet":
+            yield from self._format(tagged, window)
+            return
+        self._batches.setdefault(window, []).append(tagged)
+        tokens = self._batch_tokens.get(window, 0) + len(tagged.column("tokens").values)
+        self._batch_tokens[window] = tokens
+        if tokens >= FORMAT_TOKENS:
+            yield from self._format(self._take_batches(window), window)
+
+    def _take_batches(self, window):
+        del self._batch_tokens[window]
+        batches = self._batches.pop(window)
+        return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+
+    def _format(self, tagged, window):
         from beamtagger.transforms import tagged_batches
 
         try:
@@ -201,6 +224,12 @@ class _FormatBatchesFn(_FormatFn):
         return pa.concat_tables(self._tables.pop(window))
 
     def finish_bundle(self):
+        for window in list(self._batches):
+            stamp = (window.max_timestamp(), (window,))
+            for output in self._format(self._take_batches(window), window):
+                yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
+                       if isinstance(output, beam.pvalue.TaggedOutput)
+                       else WindowedValue(output, *stamp))
         for window in list(self._tables):
             yield WindowedValue(self._take(window), window.max_timestamp(), (window,))
 
