@@ -1,0 +1,111 @@
+"""What each non-model stage of ``beamtagger tag`` costs a token, called in turn in one process
+without Beam: less noisy than case G's whole-process marginal (which subtracts two runs of
+several seconds each) and split by stage.
+
+On case G's inputs (``bench/throughput_bench.py --cases G --work DIR`` writes them and the thin
+model): the records of one input file are read, tokenized in blocks of 1,024, cut into batches
+of one length (the whole input sorted at once, as ``bucket.length_batches`` does), and each
+batch is built as Arrow, run through the thin model, decoded, made a tagged batch and formatted
+as JSON Lines (batches joined to ``FORMAT_TOKENS`` tokens first, as ``WriteResults`` does). A
+first pass warms the tokenizer's and the token table's memories (case G's marginal leaves the
+first sight of each word out too); the second is timed, process CPU per stage. Also the fixed
+cost of a batch: the same stages over batches of at most ``--small-batch`` slots.
+
+  python bench/stage_costs.py --work /tmp/tb --size x5
+"""
+import argparse
+import collections
+import pathlib
+import sys
+import time
+
+import bench_common
+
+
+def stage_costs(work, size, max_batch_tokens, store_path=None):
+    """{stage: CPU seconds} over the timed pass, and the counts (tokens, batches)."""
+    import pyarrow as pa
+
+    from beamtagger.embeddings.default import open_store
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.model.token_inputs import TokenInputs
+    from beamtagger.tokenizer import Tokenizer
+    from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
+    from beamtagger.transforms.bucket import length_batches
+    from beamtagger.transforms.reading.file_lines import FileLines
+    from beamtagger.transforms.reading.record_parsers import text_records
+    from beamtagger.transforms.tag import _decode_flat_or_none
+    from beamtagger.transforms.tagged_batches import json_lines_text, tagged_batch
+    from beamtagger.transforms.token_blocks import tokenize_block
+    from beamtagger.transforms.write_results import FORMAT_TOKENS
+
+    path = pathlib.Path(work) / f"g-text-{size}" / "part-00.txt"
+    runner = NumpyTaggerRunner.load(str(pathlib.Path(work) / "thin-model"))
+    spec = runner.spec
+    store = open_store(store_path)
+    token_inputs = TokenInputs(store, spec.featurizer)
+    tokenizer = Tokenizer()
+    spent = collections.Counter()
+
+    def timed(stage, function, *args):
+        started = time.process_time()
+        result = function(*args)
+        spent[stage] += time.process_time() - started
+        return result
+
+    def one_pass():
+        records = timed("read", lambda: list(text_records(
+            FileLines(path, lambda: open(path, "rb")), str(path))))
+        blocks = [timed("tokenize", tokenize_block, tokenizer, records[i:i + 1024])
+                  for i in range(0, len(records), 1024)]
+        entries = [(block, r) for block in blocks for r in range(len(block)) if block.length(r)]
+        lengths = [block.length(r) for block, r in entries]
+        batches = timed("bucket", lambda: [[entries[j] for j in batch] for batch in
+                                           length_batches(lengths, max_batch_tokens)])
+        waiting, waiting_tokens = [], 0
+        for batch_entries in batches:
+            batch, _ = timed("build Arrow batch", build_record_batch, batch_entries, store,
+                             spec.featurizer, "float32", spec.inputs_fingerprint, token_inputs)
+            inputs = timed("model inputs", model_inputs, batch, spec.inputs_fingerprint)
+            probs = timed("model (thin)", runner.predict, inputs)
+            decoded = timed("decode", _decode_flat_or_none, spec, probs, inputs.lengths)
+            waiting.append(timed("tagged batch", tagged_batch, batch, *decoded, spec.labels))
+            waiting_tokens += int(inputs.lengths.sum())
+            if waiting_tokens >= FORMAT_TOKENS or batch_entries is batches[-1]:
+                joined = waiting[0] if len(waiting) == 1 else pa.concat_batches(waiting)
+                timed("JSON Lines", json_lines_text, joined)
+                waiting, waiting_tokens = [], 0
+        return sum(lengths), len(batches)
+
+    one_pass()
+    spent.clear()
+    tokens, batches = one_pass()
+    return spent, tokens, batches
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", required=True, type=pathlib.Path,
+                        help="throughput_bench.py's --work folder after case G ran")
+    parser.add_argument("--size", default="x5", help="case G's input: x1 or x5")
+    parser.add_argument("--max-batch-tokens", type=int, default=16384)
+    parser.add_argument("--small-batch", type=int, default=256,
+                        help="slots of the small batches that show a batch's fixed cost")
+    args = parser.parse_args(argv)
+    print(f"# stage costs, {bench_common.now()}, {bench_common.machine()}")
+    print(f"# command: python bench/stage_costs.py {' '.join(sys.argv[1:])}")
+    for budget in (args.max_batch_tokens, args.small_batch):
+        spent, tokens, batches = stage_costs(args.work, args.size, budget)
+        print(f"\n{tokens:,} tokens in {batches:,} batches of at most {budget:,} slots "
+              f"({tokens / batches:,.0f} tokens a batch)\n")
+        print("| stage | core-µs a token | µs a batch |\n|---|---|---|")
+        for stage, seconds in spent.most_common():
+            print(f"| {stage} | {seconds / tokens * 1e6:.2f} | {seconds / batches * 1e6:,.0f} |")
+        non_model = sum(seconds for stage, seconds in spent.items() if stage != "model (thin)")
+        print(f"| **all but the model** | **{non_model / tokens * 1e6:.2f}** | "
+              f"{non_model / batches * 1e6:,.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
