@@ -91,11 +91,13 @@ def main(argv=None):
     parser.add_argument("--max-batch-tokens", type=int, default=16384)
     parser.add_argument("--small-batch", type=int, default=256,
                         help="slots of the small batches that show a batch's fixed cost")
+    parser.add_argument("--embeddings", help="the store (default: the default store; "
+                        "throughput_bench.py --tiny uses WORK/store-subset)")
     args = parser.parse_args(argv)
     print(f"# stage costs, {bench_common.now()}, {bench_common.machine()}")
     print(f"# command: python bench/stage_costs.py {' '.join(sys.argv[1:])}")
     for budget in (args.max_batch_tokens, args.small_batch):
-        spent, tokens, batches = stage_costs(args.work, args.size, budget)
+        spent, tokens, batches = stage_costs(args.work, args.size, budget, args.embeddings)
         print(f"\n{tokens:,} tokens in {batches:,} batches of at most {budget:,} slots "
               f"({tokens / batches:,.0f} tokens a batch)\n")
         print("| stage | core-µs a token | µs a batch |\n|---|---|---|")
