@@ -66,8 +66,10 @@ def add_arguments(parser):
     parser.add_argument("--tagger-accelerator", metavar="HINT",
                         help='accelerator resource hint for the tagger stage only, e.g. '
                         '"type:nvidia-l4;count:1;install-nvidia-driver" (Dataflow right fitting)')
-    parser.add_argument("--vector-dtype", choices=("float32", "float16"), default="float32",
-                        help="vectors in the batches (float16 halves what crosses to GPU workers)")
+    parser.add_argument("--vector-dtype", choices=("auto", "float32", "float16"), default="auto",
+                        help="vectors in the batches: float16 halves the bytes that go to a GPU "
+                        "(labels equal to float32 on EWT and WNUT-17 dev); auto (the default): "
+                        "float16 with --runtime jax or --tagger-accelerator, else float32")
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")

@@ -38,12 +38,26 @@ class TagJob:
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
     max_buffering_secs: Optional[float] = None
     accelerator: Optional[str] = None
-    vector_dtype: str = "float32"
+    vector_dtype: str = "float32"         # or "float16"; "auto": batch_vector_dtype decides
     allow_other_embeddings: bool = False
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
     runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
+
+
+def batch_vector_dtype(job):
+    """The job's vector dtype, "auto" resolved: float16 where the batches go to a GPU (the jax
+    runtime, a tag stage with an accelerator hint), float32 otherwise.
+
+    float16 halves the bytes a batch moves to the device, and the host-to-device copy is what
+    bounded the H200's rate (5.1M tokens/s with float32 vectors, 9.6M with float16; BENCHMARKS.md
+    section 5). Labels stay equal: 0 of 25,147 EWT dev and 15,733 WNUT-17 dev tokens differ
+    from float32 with the bundled model (largest probability difference 2.2e-4;
+    model_tagger_test.py holds it). On a CPU the batches never leave the worker: no gain."""
+    if job.vector_dtype != "auto":
+        return job.vector_dtype
+    return "float16" if job.runtime == "jax" or job.accelerator else "float32"
 
 
 def build_tag_pipeline(pipeline, job):
@@ -57,7 +71,7 @@ def build_tag_pipeline(pipeline, job):
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
-        vector_dtype=job.vector_dtype, allow_other_embeddings=job.allow_other_embeddings,
+        vector_dtype=batch_vector_dtype(job), allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime, blocks=blocks)
 

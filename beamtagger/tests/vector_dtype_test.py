@@ -1,0 +1,53 @@
+"""float16 vectors in the batches: what "auto" picks, and that the bundled model's labels on
+real text are those of float32 vectors (why "auto" may send float16 to a GPU)."""
+import numpy as np
+import pytest
+
+from beamtagger.pipeline.tag_pipeline import TagJob, batch_vector_dtype
+
+
+@pytest.mark.parametrize("runtime, accelerator, expected", [
+    ("jax", None, "float16"), ("tensorflow", "type:nvidia-l4;count:1", "float16"),
+    ("tensorflow", None, "float32"), ("numpy", None, "float32")])
+def test_auto_sends_float16_where_batches_go_to_a_gpu(runtime, accelerator, expected):
+    job = TagJob("in.txt", "out", vector_dtype="auto", runtime=runtime, accelerator=accelerator)
+    assert batch_vector_dtype(job) == expected
+    for chosen in ("float32", "float16"):
+        assert batch_vector_dtype(TagJob("in.txt", "out", vector_dtype=chosen,
+                                         runtime=runtime)) == chosen
+
+
+@pytest.mark.parametrize("corpus, fmt", [("ud-english-ewt/en_ewt-ud-dev.conllu", "conllu"),
+                                         ("wnut17/emerging.dev.conll", "conll")])
+def test_the_bundled_models_labels_are_the_same_with_float16_vectors(shared_data, corpus, fmt):
+    from beamtagger.corpus_readers import read_corpus
+    from beamtagger.embeddings.default import open_store
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    from beamtagger.model.token_inputs import TokenInputs
+    from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
+    from beamtagger.transforms.bucket import length_batches
+    from beamtagger.transforms.records import Segment
+    from beamtagger.transforms.tag import _decode_flat_or_none
+
+    runner = NumpyTaggerRunner.load(str(DEFAULT_MODEL_DIR))
+    spec = runner.spec
+    store = open_store(None)
+    token_inputs = TokenInputs(store, spec.featurizer)
+    sentences = [s.tokens for s in read_corpus(str(shared_data / corpus), fmt) if s.tokens][:400]
+    segments = [Segment(str(i), tuple(tokens), str(i), tuple(range(len(tokens))),
+                        tuple(range(1, len(tokens) + 1)), None, 0, 1, 0, len(tokens))
+                for i, tokens in enumerate(sentences)]
+    compared = 0
+    for rows in length_batches([len(tokens) for tokens in sentences], 16384):
+        labels = {}
+        for dtype in ("float32", "float16"):
+            batch, _ = build_record_batch([segments[j] for j in rows], store, spec.featurizer,
+                                          dtype, spec.inputs_fingerprint, token_inputs)
+            inputs = model_inputs(batch)
+            assert inputs.vectors.dtype == np.dtype(dtype)
+            labels[dtype] = np.asarray(_decode_flat_or_none(
+                spec, runner.predict(inputs), inputs.lengths)[0])
+        assert np.array_equal(labels["float16"], labels["float32"])
+        compared += len(labels["float32"])
+    assert compared > 4000
