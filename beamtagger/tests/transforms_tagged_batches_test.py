@@ -167,3 +167,17 @@ def test_the_formatter_writes_batches_together_and_every_record_once(monkeypatch
             lambda text: text.decode().split("\n") if isinstance(text, bytes) else [text])
         assert_that(lines, equal_to(wanted))
         assert_that(formatted[write_results.ERRORS], equal_to([]), label="no dead letters")
+
+
+def test_a_slice_of_a_batch_gives_its_own_records():
+    # A sliced list column's offsets start past 0 (its flattened values do not).
+    records = [("a", [("He", 0.5, 0), ("ran", 0.25, 1)], None), ("b", [("x", 0.125, 2)], None),
+               ("c", [("y", 0.5, 3), ("z", 1.0, 0), ("w", 0.75, 1)], None)]
+    batch, _ = batch_of(records)
+    sliced = batch.slice(1, 2)
+    expected = [to_json_line(record) for record in tagged_batches.tagged_records(batch)[1:]]
+    assert tagged_batches.json_lines_text(sliced)[0].decode().split("\n") == expected
+    source = batch.select(["key", "id", "tokens", "starts", "ends", "fields"]).slice(1, 2)
+    retagged = tagged_batches.tagged_batch(source, [2, 3, 0, 1], np.asarray(
+        [0.125, 0.5, 1.0, 0.75], np.float32), LABELS)
+    assert tagged_batches.json_lines_text(retagged)[0].decode().split("\n") == expected

@@ -61,14 +61,13 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         token_arrays = featurizer.featurize(flat_tokens, rows >= 0)
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
 
-    list_offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
+    list_offsets = list_offsets_of(lengths)
     fields = columns["fields"]
     whole = columns["num_chunks"] == 1
     if whole.all():
         offset_offsets = list_offsets
     else:   # chunks of long records carry no offsets
-        offset_offsets = pa.array(np.concatenate(
-            [[0], np.cumsum(np.where(whole, lengths, 0), dtype=np.int32)]), pa.int32())
+        offset_offsets = list_offsets_of(np.where(whole, lengths, 0))
     arrays = {
         **inputs.arrow_columns(),
         "key": pa.array(columns["keys"], pa.string()),
@@ -85,6 +84,16 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
     batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
+
+
+def list_offsets_of(lengths):
+    """The int32 offsets of a list array whose lists have ``lengths`` (a NumPy int array).
+
+    Made as int32 from the start: concatenating a Python ``[0]`` made int64 that Arrow then
+    checked and cast, 60-150 µs a batch on a 2-core machine (bench/stage_costs.py)."""
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.array(offsets)
 
 
 def model_inputs(batch, fingerprint=None):

@@ -76,10 +76,9 @@ def _score_json():
 def tagged_batch(batch, label_ids, scores, labels):
     """The tagged batch of ``batch``'s rows (all whole records): ``label_ids`` (int, one per
     token of the rows, in order) index ``labels``; ``scores`` one per token."""
-    lengths = pc.list_value_length(batch.column("tokens"))
-    offsets = pa.array(np.concatenate([[0], np.cumsum(lengths, dtype=np.int32)]), pa.int32())
+    offsets = _flat_offsets(batch.column("tokens"))
     label_values = pa.DictionaryArray.from_arrays(
-        pa.array(np.asarray(label_ids, dtype=np.int32)), pa.array(list(labels), pa.string()))
+        pa.array(np.asarray(label_ids, dtype=np.int32)), _label_names(tuple(labels)))
     score_values = np.asarray(scores)
     if score_values.dtype != np.float64:
         score_values = score_values.astype(np.float32)
@@ -87,6 +86,19 @@ def tagged_batch(batch, label_ids, scores, labels):
     columns.append(pa.ListArray.from_arrays(offsets, label_values))
     columns.append(pa.ListArray.from_arrays(offsets, pa.array(score_values)))
     return pa.RecordBatch.from_arrays(columns, names=[*RECORD_COLUMNS, "labels", "scores"])
+
+
+@functools.lru_cache(maxsize=8)
+def _label_names(labels):
+    return pa.array(list(labels), pa.string())
+
+
+def _flat_offsets(lists):
+    """The offsets of ``lists`` (a list array) into its flattened values (``flatten()``):
+    its own offsets, less the first where it is a slice of a longer array."""
+    offsets = lists.offsets
+    first = offsets[0].as_py() if len(offsets) else 0
+    return pc.subtract(offsets, pa.scalar(first, pa.int32())) if first else offsets
 
 
 def tagged_records(tagged, rows=None):
@@ -106,9 +118,8 @@ class _Tokens:
 
     def __init__(self, tagged):
         tokens = tagged.column("tokens")
-        self.lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
-        self.offsets = pa.array(np.concatenate([[0], np.cumsum(self.lengths, dtype=np.int32)]),
-                                pa.int32())
+        self.offsets = _flat_offsets(tokens)
+        self.lengths = np.diff(self.offsets.to_numpy())
         self.texts = tokens.flatten()
         self.starts = tagged.column("starts").flatten()
         self.ends = tagged.column("ends").flatten()
