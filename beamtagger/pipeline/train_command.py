@@ -70,6 +70,8 @@ def add_arguments(parser):
                        "softmax (preset)")
     model.add_argument("--char-filters", type=int, default=48,
                        help="filters of the character CNN (0: no character encoder)")
+    model.add_argument("--char-kernel", type=int, default=3, metavar="WIDTH",
+                       help="characters each filter of the character CNN reads at once")
     model.add_argument("--char-dim", type=int, default=24, help="character embedding size")
     model.add_argument("--max-chars", type=int, default=16,
                        help="characters per token the character CNN reads (first and last "
@@ -216,6 +218,8 @@ def run(args):
                               "trains a sigmoid head")
     if min(args.char_filters, args.char_dim, args.max_chars) < 0:
         raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
+    if args.char_kernel < 1:
+        raise BeamtaggerError("--char-kernel must be at least 1")
     aux = read_auxiliary(args, len(train))
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     if args.dev_sentences is not None:
@@ -227,7 +231,8 @@ def run(args):
         batch_tokens=args.batch_tokens, learning_rate=args.learning_rate, seed=args.seed,
         outside_weight=args.outside_weight, ema=args.ema,
         patience=args.patience, viterbi=not args.no_viterbi, crf=args.crf,
-        char_filters=args.char_filters, char_dim=args.char_dim, max_chars=args.max_chars,
+        char_filters=args.char_filters, char_kernel=args.char_kernel, char_dim=args.char_dim,
+        max_chars=args.max_chars,
         lr_decay=args.lr_decay, decay_patience=args.decay_patience,
         decay_restore=args.decay_restore, form_buckets=args.form_buckets,
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
