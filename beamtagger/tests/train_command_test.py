@@ -142,11 +142,13 @@ def test_presets_fill_only_the_flags_left_unset():
     assert args.adversarial == 0.5 and "--adversarial 0.5" in printed[0]
     assert args.refit is False and "--no-refit" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
+    assert args.entity_drop is None and "--entity-drop" not in printed[0]  # word-drop's share
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
     assert args.adversarial == 0.0  # no gain on WNUT-17
     assert args.refit is True and "--refit" in printed[1]
+    assert args.entity_drop == 0.3 and "--entity-drop 0.3" in printed[1]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--no-refit"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert args.refit is False and "refit" not in printed[2]
