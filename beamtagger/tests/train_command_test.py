@@ -142,11 +142,13 @@ def test_presets_fill_only_the_flags_left_unset():
     assert args.adversarial == 0.5 and "--adversarial 0.5" in printed[0]
     assert args.refit is False and "--no-refit" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
+    assert args.entity_drop is None and "--entity-drop" not in printed[0]  # word-drop's share
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
     assert args.adversarial == 0.0  # no gain on WNUT-17
     assert args.refit is True and "--refit" in printed[1]
+    assert args.entity_drop == 0.3 and "--entity-drop 0.3" in printed[1]
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--no-refit"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert args.refit is False and "refit" not in printed[2]
@@ -161,6 +163,7 @@ def test_presets_fill_only_the_flags_left_unset():
     (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
     (["--adversarial", "-0.5"], "--adversarial must be >= 0"),
     (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
+    (["--char-kernel", "0"], "--char-kernel must be at least 1"),
 ])
 def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message, ewt_slices,
                                                                  subset_store, tmp_path, capsys):
@@ -187,12 +190,14 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
     out = tmp_path / "refit"
     code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
                      "--embeddings", subset_store, "--out", str(out), "--epochs", "2",
-                     "--units", "8", "--refit", "--entity-drop", "0.5", "--dev-sentences", ":25"])
+                     "--units", "8", "--refit", "--entity-drop", "0.5", "--dev-sentences", ":25",
+                     "--char-kernel", "5"])
     assert code == 0
     printed = capsys.readouterr().out
     report = json.loads((out / "training_report.json").read_text())
     assert report["dev"]["sentences"] == 25 and report["train"]["sentences"] == 100
     assert report["config"]["entity_drop"] == 0.5 and report["config"]["refit"] is True
+    assert report["config"]["char_kernel"] == 5
     refit = report["refit"]
     assert refit["train"]["sentences"] == 125 and refit["epochs"] == report["best_epoch"]
     assert len(refit["history"]) == refit["epochs"] and "refit on train + dev" in printed
