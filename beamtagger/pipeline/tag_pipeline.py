@@ -54,7 +54,7 @@ def batch_vector_dtype(job):
     bounded the H200's rate (5.1M tokens/s with float32 vectors, 9.6M with float16; BENCHMARKS.md
     section 5). Labels stay equal: 0 of 25,147 EWT dev and 15,733 WNUT-17 dev tokens differ
     from float32 with the bundled model (largest probability difference 2.2e-4;
-    model_tagger_test.py holds it). On a CPU the batches never leave the worker: no gain."""
+    vector_dtype_test.py holds it). On a CPU the batches never leave the worker: no gain."""
     if job.vector_dtype != "auto":
         return job.vector_dtype
     return "float16" if job.runtime == "jax" or job.accelerator else "float32"

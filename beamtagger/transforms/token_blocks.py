@@ -29,18 +29,12 @@ class TokenizedBlock:
       bounds: record ``r``'s tokens are ``tokens[bounds[r]:bounds[r + 1]]`` (R + 1 ints).
       starts, ends: int32 (N,) character offsets of every token.
     """
-    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_edges", "_record_columns")
+    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_record_columns")
 
     def __init__(self, records, tokens, bounds, starts, ends):
         self.records, self.tokens, self.bounds = records, tokens, bounds
         self.starts, self.ends = starts, ends
-        self._edges = self._record_columns = None
-
-    def edges(self):
-        """``bounds`` as an int64 array (made on first use)."""
-        if self._edges is None:
-            self._edges = np.asarray(self.bounds, dtype=np.int64)
-        return self._edges
+        self._record_columns = None
 
     def record_columns(self):
         """(keys, ids, fields) of the records, as lists (made on first use)."""

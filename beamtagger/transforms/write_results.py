@@ -183,7 +183,8 @@ class _FormatBatchesFn(_FormatFn):
             yield from self._format(tagged, window)
             return
         self._batches.setdefault(window, []).append(tagged)
-        tokens = self._batch_tokens.get(window, 0) + len(tagged.column("tokens").values)
+        # flatten(), not .values: a sliced batch's values are its parent's.
+        tokens = self._batch_tokens.get(window, 0) + len(tagged.column("tokens").flatten())
         self._batch_tokens[window] = tokens
         if tokens >= FORMAT_TOKENS:
             yield from self._format(self._take_batches(window), window)
