@@ -180,7 +180,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
             return real(self_or_first, *args, **kwargs)
         return wrapper
 
-    for method in ("tokenize_columns", "token_chunks"):   # the two ways into the tokenizer
+    for method in ("tokenize_columns", "token_chunks", "chunk_columns"):   # the ways in
         monkeypatch.setattr(Tokenizer, method, failing(getattr(Tokenizer, method), "explode",
                                                        ValueError))
     monkeypatch.setattr(EmbeddingStore, "rows", failing(EmbeddingStore.rows, "unlookable",

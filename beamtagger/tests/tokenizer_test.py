@@ -159,7 +159,9 @@ def spacy_tokens(spacy_tokenizer, text, chunk_by_chunk=True):
         tokens.extend(Token(t.text, t.start + offset, t.end + offset)
                       for t in module._fixed_within_chunk(piece, found))
     if tokens:
-        module._split_final_abbreviation(tokens)
+        texts, starts, ends = map(list, zip(*tokens))
+        module._split_final_abbreviation(texts, starts, ends)
+        tokens = list(map(Token, texts, starts, ends))
     return tokens
 
 
@@ -362,8 +364,11 @@ def test_the_columns_are_the_tokens_seen_before_and_after_their_chunks(text):
     tokenizer = Tokenizer()
     for _ in range(2):   # first: chunks cut; second: chunks remembered (the fast path)
         assert tokenizer.tokenize_columns(text) == expected
+        assert tuple(map(tuple, tokenizer.chunk_columns(text))) == expected
 
 
 def test_columns_reject_non_text(tokenizer):
     with pytest.raises(TypeError, match="expects str"):
         tokenizer.tokenize_columns(None)
+    with pytest.raises(TypeError, match="expects str"):
+        tokenizer.chunk_columns(b"bytes")

@@ -101,8 +101,8 @@ def tokenize_block(tokenizer, records):
             explicit.append((r, starts, ends))
         else:
             texts = token_chunks(record.text)
-            if texts is None:
-                texts, starts, ends = tokenizer.tokenize_columns(record.text)
+            if texts is None:   # a chunk in pieces (or first seen): cut chunk by chunk
+                texts, starts, ends = tokenizer.chunk_columns(record.text)
                 explicit.append((r, starts, ends))
             else:
                 spaced.append(r)   # offsets from the lengths, below
