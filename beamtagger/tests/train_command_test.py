@@ -143,6 +143,7 @@ def test_presets_fill_only_the_flags_left_unset():
     assert args.refit is False and "--no-refit" in printed[0]
     assert "--units 128" in printed[0] and "--ema" not in printed[0]
     assert args.entity_drop is None and "--entity-drop" not in printed[0]  # word-drop's share
+    assert args.char_filters == 48  # the bundled UPOS model's network, whatever "entity" uses
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--units", "64"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert (args.units, args.outside_weight) == (64, 0.1)
@@ -152,6 +153,27 @@ def test_presets_fill_only_the_flags_left_unset():
     args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--no-refit"])
     apply_preset(args, [Sentence("s", ("w",), ("B-per",), "x", 1)], log=printed.append)
     assert args.refit is False and "refit" not in printed[2]
+    assert args.units == 192 and "--units 192" in printed[2]  # wider than "tags" (issue 20)
+    assert args.char_filters == 48
+
+
+def test_the_tags_preset_is_the_bundled_models_training_config():
+    """Presets may change for entities; plain tag sets must still train the bundled UPOS model's
+    network with its settings (its README command has no tuning flags)."""
+    import argparse
+
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    from beamtagger.pipeline.train_command import add_arguments, apply_preset
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o"])
+    apply_preset(args, [Sentence("s", ("w",), ("NOUN",), "x", 1)], log=lambda line: None)
+    bundled = json.loads((DEFAULT_MODEL_DIR / "training_report.json").read_text())["config"]
+    shared = sorted(set(bundled) & set(vars(args)))
+    assert {"units", "char_filters", "batch_tokens", "dropout", "adversarial"} <= set(shared)
+    assert {key: getattr(args, key) for key in shared} == {key: bundled[key] for key in shared}
 
 
 @pytest.mark.parametrize("flags, message", [
