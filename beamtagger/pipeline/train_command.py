@@ -259,8 +259,7 @@ def run(args):
     (metric, value), = report["best_dev"].items()
     copies = f" x {args.refit_dev_copies}" if args.refit_dev_copies != 1 else ""
     refit = (f"; refit on train + dev{copies} ({report['refit']['train']['sentences']} "
-             f"sentences) for "
-             f"{report['refit']['epochs']} epoch(s)" if "refit" in report else "")
+             f"sentences) for {report['refit']['epochs']} epoch(s)" if "refit" in report else "")
     print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}{refit}; "
           f"wrote {out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)")
     return 0
