@@ -43,6 +43,7 @@ class TrainingConfig:
     entity_drop: object = None  # share of entity tokens (BIO tags but O) shown as OOV; None:
     #                             word_drop's
     refit: bool = False        # then a new model on train + dev for the best epoch's count
+    refit_dev_copies: int = 1  # the refit's training set holds dev this many times
     lowercase: float = 0.0     # share of training sentences shown lower-cased, drawn per epoch
     outside_weight: float = 1.0  # loss weight of "O" (BIO) / negative (binary) tokens
     batch_tokens: int = 2048
@@ -345,13 +346,16 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     if not config.refit:
         return model, spec, report
     epochs = report["best_epoch"]
-    log(f"refit: a new model on train + dev ({len(train_sentences) + len(dev_sentences)} "
-        f"sentences) for {epochs} epoch(s), the best epoch on dev")
+    copies = config.refit_dev_copies
+    refit_dev = dev_sentences * copies
+    log(f"refit: a new model on train + dev{f' x {copies}' if copies != 1 else ''} "
+        f"({len(train_sentences) + len(refit_dev)} sentences) for {epochs} epoch(s), the best "
+        f"epoch on dev")
     if aux_sentences is not None:
         # Dev's sentences carry no auxiliary tags: no auxiliary loss on them.
         aux_sentences = list(aux_sentences) + [
-            dataclasses.replace(s, tags=(None,) * len(s.tokens)) for s in dev_sentences]
-    model, spec, refit = _train(train_sentences + dev_sentences, None, labels, head, store,
+            dataclasses.replace(s, tags=(None,) * len(s.tokens)) for s in refit_dev]
+    model, spec, refit = _train(train_sentences + refit_dev, None, labels, head, store,
                                 dataclasses.replace(config, epochs=epochs), binary, tag_column,
                                 log, aux_sentences)
     report["refit"] = {"epochs": epochs, "train": refit["train"], "history": refit["epochs"],

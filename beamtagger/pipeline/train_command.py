@@ -120,6 +120,9 @@ def add_arguments(parser):
                           help="after early stopping on --dev, train a new model on train + "
                           "dev for the best epoch's number of epochs and save that one "
                           "(about 1.5x the training time) (preset)")
+    training.add_argument("--refit-dev-copies", type=int, default=1, metavar="N",
+                          help="with --refit: the new model's training set holds dev N times, "
+                          "weighting text like dev's against the training corpus")
     training.add_argument("--decay-patience", type=int, default=2, metavar="N",
                           help="bad epochs before each --lr-decay step")
     training.add_argument("--decay-restore", action="store_true",
@@ -216,6 +219,8 @@ def run(args):
         raise BeamtaggerError("--label-smoothing must be in [0, 1)")
     if args.form_buckets < 0 or args.form_buckets == 1:
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
+    if args.refit_dev_copies < 1:
+        raise BeamtaggerError("--refit-dev-copies must be at least 1")
     if args.entity_drop is not None and not 0 <= args.entity_drop <= 1:
         raise BeamtaggerError("--entity-drop must be in [0, 1]")
     if not 0 <= args.lowercase <= 1:
@@ -247,6 +252,7 @@ def run(args):
         weight_decay=args.weight_decay, label_smoothing=args.label_smoothing,
         aux_weight=args.aux_weight, adversarial=args.adversarial,
         entity_drop=args.entity_drop, refit=args.refit, lowercase=args.lowercase,
+        refit_dev_copies=args.refit_dev_copies,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
@@ -255,8 +261,9 @@ def run(args):
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()
-    refit = (f"; refit on train + dev ({report['refit']['train']['sentences']} sentences) for "
-             f"{report['refit']['epochs']} epoch(s)" if "refit" in report else "")
+    copies = f" x {args.refit_dev_copies}" if args.refit_dev_copies != 1 else ""
+    refit = (f"; refit on train + dev{copies} ({report['refit']['train']['sentences']} "
+             f"sentences) for {report['refit']['epochs']} epoch(s)" if "refit" in report else "")
     print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}{refit}; "
           f"wrote {out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)")
     return 0

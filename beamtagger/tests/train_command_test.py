@@ -213,7 +213,7 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
     code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
                      "--embeddings", subset_store, "--out", str(out), "--epochs", "2",
                      "--units", "8", "--refit", "--entity-drop", "0.5", "--dev-sentences", ":25",
-                     "--char-kernel", "5"])
+                     "--char-kernel", "5", "--refit-dev-copies", "2"])
     assert code == 0
     printed = capsys.readouterr().out
     report = json.loads((out / "training_report.json").read_text())
@@ -221,8 +221,9 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
     assert report["config"]["entity_drop"] == 0.5 and report["config"]["refit"] is True
     assert report["config"]["char_kernel"] == 5
     refit = report["refit"]
-    assert refit["train"]["sentences"] == 125 and refit["epochs"] == report["best_epoch"]
-    assert len(refit["history"]) == refit["epochs"] and "refit on train + dev" in printed
+    # The dev part twice over (--refit-dev-copies 2): 100 + 2 x 25.
+    assert refit["train"]["sentences"] == 150 and refit["epochs"] == report["best_epoch"]
+    assert len(refit["history"]) == refit["epochs"] and "refit on train + dev x 2" in printed
     # The saved model is the refit's: its training corpus includes the dev part.
     train_part = list(read_corpus(train, "conll")) + list(read_corpus(dev, "conll"))[:25]
     spec = TaggerSpec.load(out)
@@ -242,6 +243,7 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
 
 @pytest.mark.parametrize("flags, message", [
     (["--entity-drop", "1.5"], "--entity-drop must be in [0, 1]"),
+    (["--refit-dev-copies", "0"], "--refit-dev-copies must be at least 1"),
     (["--dev-sentences", "5"], "expected START:END"),
     (["--dev-sentences", "900:"], "select none of the 60"),
 ])
