@@ -21,9 +21,9 @@ from beamtagger.pipeline.common import read_sentences
 # 5%): with the refit, +1.0 F1 on that part and +1.0 on its entities unseen in train and the
 # choosing part, every one of 3 seeds higher on both; same network and training time. "tags"
 # leaves it unset (--word-drop's share; entity drop needs a BIO tag set anyway).
-# "entity" uses 192 LSTM units: on top of the refit and entity drop, +2.0 F1 on that part (2 of
-# 3 seeds higher, the third level) and +2.2 on its unseen entities (3 of 3), for 1.5x the
-# parameters (3.2 MB model directory) and about 1.3x the tagging CPU time; 96 character filters
+# "entity" uses 192 LSTM units: on top of the refit and entity drop, +1.0 F1 on that part (3 of
+# 5 seeds higher) and +1.4 on its unseen entities (4 of 5), for 1.5x the parameters (3.2 MB
+# model directory) and about 1.3x the tagging CPU time; 96 character filters
 # instead of 48 gained nothing there (3 seeds), so --char-filters stays 48 for both presets.
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
