@@ -221,6 +221,9 @@ def run(args):
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.refit_dev_copies < 1:
         raise BeamtaggerError("--refit-dev-copies must be at least 1")
+    if args.refit_dev_copies != 1 and not args.refit:
+        raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
+                              "does not do: add --refit")
     if args.entity_drop is not None and not 0 <= args.entity_drop <= 1:
         raise BeamtaggerError("--entity-drop must be in [0, 1]")
     if not 0 <= args.lowercase <= 1:

@@ -244,6 +244,7 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
 @pytest.mark.parametrize("flags, message", [
     (["--entity-drop", "1.5"], "--entity-drop must be in [0, 1]"),
     (["--refit-dev-copies", "0"], "--refit-dev-copies must be at least 1"),
+    (["--refit-dev-copies", "2"], "add --refit"),   # EWT: the tags preset, no refit
     (["--dev-sentences", "5"], "expected START:END"),
     (["--dev-sentences", "900:"], "select none of the 60"),
 ])
