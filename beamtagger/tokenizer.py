@@ -160,9 +160,7 @@ class Tokenizer:
         return "Tokenizer()"
 
     def tokenize(self, text: str) -> List[Token]:
-        if not isinstance(text, str):
-            raise TypeError(f"Tokenizer.tokenize expects str, got {type(text).__name__}")
-        return [_new_token(Token, token) for token in zip(*self._chunk_columns(text))]
+        return [_new_token(Token, token) for token in zip(*self.chunk_columns(text))]
 
     def tokenize_columns(self, text: str) -> Tuple[tuple, tuple, tuple]:
         """``tokenize(text)`` as three tuples (texts, starts, ends), without a Token a token.
