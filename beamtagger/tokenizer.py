@@ -185,9 +185,9 @@ class Tokenizer:
         return self._chunk_columns(text)
 
     def _chunk_columns(self, text):
-        # Three lists and no Token a token: half the time of building Tokens and transposing
-        # them (EWT train as text, its 4% of lines with a chunk in pieces: 2.1 -> 1.0 µs a
-        # token on a 2-core machine).
+        # Three lists and no Token a token, where building Tokens and transposing them made
+        # EWT train's 4% of lines with a chunk in pieces the tokenizer's costliest (tokenize
+        # stage 0.60 -> 0.52 core-µs a token over all of EWT x5, bench/stage_costs.py).
         texts, starts, ends = [], [], []
         add_text, add_start, add_end = texts.append, starts.append, ends.append
         pieces_of = self._pieces
