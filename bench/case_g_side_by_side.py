@@ -6,8 +6,9 @@ train as text, x1 and x5, one file each; ``bench/throughput_bench.py --cases G -
 writes them and the thin model), ROUNDS rounds, the checkouts and sizes alternating so a busy
 spell of the machine hits both. Each run is a fresh process of that checkout's code (its folder
 first on ``sys.path``; ``python -m`` would put the working directory first) that adds up the CPU
-of its NumPy predict calls; the non-model figure is the whole process's CPU less that, marginal
-between the sizes, min over rounds. ``import tensorflow`` is timed in the same run to show how
+of its NumPy predict calls and of the garbage collector's collections (``gc.callbacks``); the
+non-model figure is the whole process's CPU less the model's, marginal between the sizes, min
+over rounds. ``import tensorflow`` is timed in the same run to show how
 fast the machine was.
 
   python bench/case_g_side_by_side.py --work /tmp/tb --before /tmp/wt-base --after .
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,14 +30,24 @@ BENCH = pathlib.Path(__file__).resolve().parent
 # The child: the checkout's folder first on sys.path, then this bench folder (for case G's
 # predict counter); beamtagger itself comes from the checkout.
 CHILD = r'''
-import json, resource, sys
+import gc, json, resource, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 from throughput_bench import _count_model_cpu
 spent = _count_model_cpu()
+collecting = [0.0, 0.0, 0]   # started, seconds, collections
+def timed_collection(phase, info):
+    if phase == "start":
+        collecting[0] = time.thread_time()
+    else:
+        collecting[1] += time.thread_time() - collecting[0]
+        collecting[2] += 1
+gc.callbacks.append(timed_collection)
 from beamtagger.pipeline import cli
 code = cli.main(sys.argv[3:])
 usage = resource.getrusage(resource.RUSAGE_SELF)
-print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model": spent[0]}))
+print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model": spent[0],
+                  "gc": collecting[1], "collections": collecting[2],
+                  "max_rss_mib": usage.ru_maxrss / 1024}))
 '''
 
 
@@ -89,7 +101,13 @@ def main(argv=None):
         report["figures"][tree] = {
             "whole_marginal_us": (whole["x5"] - whole["x1"]) / extra * 1e6,
             "non_model_marginal_us": (non_model["x5"] - non_model["x1"]) / extra * 1e6,
-            "model_us_x5": min(r["model"] for r in sizes["x5"]) / tokens["x5"] * 1e6}
+            "model_us_x5": min(r["model"] for r in sizes["x5"]) / tokens["x5"] * 1e6,
+            # The garbage collector's own CPU (gc.callbacks), medians per size.
+            "gc_seconds": {size: statistics.median(r["gc"] for r in sizes[size])
+                           for size in sizes},
+            "gc_marginal_us": (statistics.median(r["gc"] for r in sizes["x5"])
+                               - statistics.median(r["gc"] for r in sizes["x1"])) / extra * 1e6,
+            "max_rss_mib_x5": max(r["max_rss_mib"] for r in sizes["x5"])}
     print(json.dumps(report, indent=1))
     return 0
 

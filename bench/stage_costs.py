@@ -4,9 +4,9 @@ several seconds each) and split by stage.
 
 On case G's inputs (``bench/throughput_bench.py --cases G --work DIR`` writes them and the thin
 model): the records of one input file are read, tokenized in blocks of 1,024, cut into batches
-of one length (the whole input sorted at once, as ``bucket.length_batches`` does), and each
-batch is built as Arrow, run through the thin model, decoded, made a tagged batch and formatted
-as JSON Lines (batches joined to ``FORMAT_TOKENS`` tokens first, as ``WriteResults`` does). A
+of one length by BucketByLength's bounded-input DoFn (one bundle, as ``beamtagger tag`` runs
+it on one worker), and each batch is built as Arrow, run through the thin model, decoded, made
+a tagged batch and formatted as JSON Lines (batches joined to ``FORMAT_TOKENS`` tokens first, as ``WriteResults`` does). A
 first pass warms the tokenizer's and the token table's memories (case G's marginal leaves the
 first sight of each word out too); the second is timed, process CPU per stage. Also the fixed
 cost of a batch: the same stages over batches of at most ``--small-batch`` slots.
@@ -31,12 +31,15 @@ def stage_costs(work, size, max_batch_tokens, store_path=None):
     from beamtagger.model.token_inputs import TokenInputs
     from beamtagger.tokenizer import Tokenizer
     from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-    from beamtagger.transforms.bucket import length_batches
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    from beamtagger.transforms.bucket import BUFFERED_BATCHES, _CollectBatchesFromBlocksFn
     from beamtagger.transforms.reading.file_lines import FileLines
     from beamtagger.transforms.reading.record_parsers import text_records
     from beamtagger.transforms.tag import _decode_flat_or_none
     from beamtagger.transforms.tagged_batches import json_lines_text, tagged_batch
-    from beamtagger.transforms.token_blocks import tokenize_block
+    from beamtagger.transforms.token_blocks import SegmentBlock, tokenize_block
     from beamtagger.transforms.write_results import FORMAT_TOKENS
 
     path = pathlib.Path(work) / f"g-text-{size}" / "part-00.txt"
@@ -53,15 +56,25 @@ def stage_costs(work, size, max_batch_tokens, store_path=None):
         spent[stage] += time.process_time() - started
         return result
 
+    def collect_batches(segment_blocks):
+        # BucketByLength's bounded-input DoFn, as the pipeline runs it on one bundle.
+        collect = _CollectBatchesFromBlocksFn(max_batch_tokens,
+                                              BUFFERED_BATCHES * max_batch_tokens)
+        collect.start_bundle()
+        batches = [batch for block in segment_blocks
+                   for batch in collect.process(block, GlobalWindow())]
+        batches += collect.finish_bundle()
+        return [batch.value if isinstance(batch, WindowedValue) else batch
+                for batch in batches]
+
     def one_pass():
         records = timed("read", lambda: list(text_records(
             FileLines(path, lambda: open(path, "rb")), str(path))))
         blocks = [timed("tokenize", tokenize_block, tokenizer, records[i:i + 1024])
                   for i in range(0, len(records), 1024)]
-        entries = [(block, r) for block in blocks for r in range(len(block)) if block.length(r)]
-        lengths = [block.length(r) for block, r in entries]
-        batches = timed("bucket", lambda: [[entries[j] for j in batch] for batch in
-                                           length_batches(lengths, max_batch_tokens)])
+        segment_blocks = [SegmentBlock(block, [r for r in range(len(block)) if block.length(r)],
+                                       []) for block in blocks]
+        batches = timed("bucket", collect_batches, segment_blocks)
         waiting, waiting_tokens = [], 0
         for batch_entries in batches:
             batch, _ = timed("build Arrow batch", build_record_batch, batch_entries, store,
@@ -75,7 +88,7 @@ def stage_costs(work, size, max_batch_tokens, store_path=None):
                 joined = waiting[0] if len(waiting) == 1 else pa.concat_batches(waiting)
                 timed("JSON Lines", json_lines_text, joined)
                 waiting, waiting_tokens = [], 0
-        return sum(lengths), len(batches)
+        return sum(len(block.tokens) for block in blocks), len(batches)
 
     one_pass()
     spent.clear()

@@ -10,6 +10,7 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 """
 import contextlib
 import dataclasses
+import gc
 import os
 import re
 import shutil
@@ -119,7 +120,7 @@ def run(args):
     remove_earlier_outputs(job.output_prefix, earlier)
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
-    with _without_scikit_learn(), (
+    with _without_scikit_learn(), _fewer_garbage_collections(), (
             contextlib.nullcontext() if remote else bundle_metrics_kept()), (
             worker_logs_held()), reported_failures(
                 job.output_prefix, lambda: remove_earlier_outputs(
@@ -165,6 +166,37 @@ def _without_scikit_learn():
     finally:
         if sys.modules.get("sklearn", 0) is None:
             del sys.modules["sklearn"]
+
+
+# Net container allocations between two young collections while a tag run lasts (Python: 700).
+YOUNG_COLLECTION_THRESHOLD = 100_000
+
+
+@contextlib.contextmanager
+def _fewer_garbage_collections():
+    """Python's cyclic garbage collector runs less often in this process while the pipeline
+    runs, and never walks what was alive before it (``gc.freeze``: modules, the pipeline).
+
+    The stages make a tuple or a list per record and per batch entry, while the batches they
+    buffer, the tokenizer's and the token table's memories keep many objects alive for the
+    collector to walk. With Python's defaults the collections cost 0.18 core-µs a token of
+    case G's non-model stages and 0.5 CPU-seconds a run whatever its size; with these
+    settings none ran after start-up (``gc.callbacks`` timings, EWT train x1 and x5,
+    2026-12-05). Cycles are still collected, after 100,000 allocations instead of 700. The
+    earlier settings come back afterwards; objects someone else froze stay frozen; worker
+    processes are not touched.
+    """
+    thresholds = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    gc.set_threshold(max(thresholds[0], YOUNG_COLLECTION_THRESHOLD), *thresholds[1:])
+    if freeze:
+        gc.freeze()
+    try:
+        yield
+    finally:
+        if freeze:
+            gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def _written_files(pattern):

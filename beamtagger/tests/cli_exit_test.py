@@ -30,3 +30,25 @@ def test_scikit_learn_is_unavailable_only_while_a_tag_run_runs(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", already)
     with _without_scikit_learn():
         assert sys.modules["sklearn"] is already  # imported before: left alone
+
+
+def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
+    import gc
+
+    from beamtagger.pipeline.tag_command import (YOUNG_COLLECTION_THRESHOLD,
+                                                 _fewer_garbage_collections)
+
+    before = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    with _fewer_garbage_collections():
+        assert gc.get_threshold() == (max(before[0], YOUNG_COLLECTION_THRESHOLD), *before[1:])
+        assert gc.get_freeze_count() > 0   # what was alive before the run is never walked
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+    gc.freeze()   # frozen by someone else: stays frozen
+    try:
+        frozen = gc.get_freeze_count()
+        with _fewer_garbage_collections():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

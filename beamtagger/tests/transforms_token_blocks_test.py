@@ -91,3 +91,34 @@ def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once()
     # The rare records of the oldest blocks left their blocks as Segments.
     assert any(type(entry) is not tuple and entry.key.startswith("f:rare")
                for batch in batches for entry in batch)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.integers(1, 40), max_size=30), min_size=1, max_size=6),
+       st.integers(1, 200), st.integers(0, 400))
+def test_block_records_go_out_once_in_batches_of_one_length_under_both_bounds(
+        blocks_lengths, max_batch_tokens, extra_buffered):
+    """Whole records are buffered a length at a time: the batches still hold one length and at
+    most the budget's records, every record once, and the buffers stay under their bound after
+    every block."""
+    from beamtagger.transforms.bucket import bucket_length
+
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens, max_batch_tokens + extra_buffered)
+    collect.start_bundle()
+    tokenizer, batches, expected = Tokenizer(), [], []
+    for b, lengths in enumerate(blocks_lengths):
+        records = [TextRecord(f"r{b}-{i}", " ".join(["w"] * n), f"f:{b}-{i}")
+                   for i, n in enumerate(lengths)]
+        block = tokenize_block(tokenizer, records)
+        whole = list(range(len(records)))
+        expected += [f"f:{b}-{i}" for i in whole]
+        batches += [getattr(batch, "value", batch)
+                    for batch in collect.process(SegmentBlock(block, whole, []), GlobalWindow())]
+        assert collect._buffered_tokens <= collect.max_buffered_tokens
+    batches += [value.value for value in collect.finish_bundle()]
+    assert sorted(entry_segment(entry).key for batch in batches for entry in batch) == sorted(
+        expected)
+    for batch in batches:
+        widths = {bucket_length(len(entry_segment(entry).tokens)) for entry in batch}
+        assert len(widths) == 1
+        assert 1 <= len(batch) <= max(1, max_batch_tokens // widths.pop())

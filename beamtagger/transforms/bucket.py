@@ -34,6 +34,7 @@ import threading
 from typing import Any, List, Optional, Tuple
 
 import apache_beam as beam
+import numpy as np
 from apache_beam import typehints
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.timeutil import TimeDomain
@@ -228,22 +229,54 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
         self._pinned_tokens = 0
 
     def process(self, segments, window=beam.DoFn.WindowParam):
-        add = self._add
-        block, bounds = segments.block, segments.block.bounds
+        block = segments.block
         if segments.whole:
             self._pinned[id(block)] = [block, len(segments.whole)]
             self._pinned_tokens += len(block.tokens)
-        for r in segments.whole:
-            batch = add((block, r), bounds[r + 1] - bounds[r], window)
-            if batch is not None:
-                yield batch
+            yield from self._add_whole_records(block, segments.whole, window)
         for segment in segments.chunks:
-            batch = add(segment, len(segment.tokens), window)
+            batch = self._add(segment, len(segment.tokens), window)
             if batch is not None:
                 yield batch
         while (self._pinned_tokens > self.PINNED_BUFFERS * self.max_buffered_tokens
                and len(self._pinned) > 1):
             self._unpin_oldest()
+
+    def _add_whole_records(self, block, whole, window):
+        """Buffers the block's records ``whole`` (indices) a length at a time: one buffer step
+        for each distinct length (a few dozen in a block of 1,024 records), where a step a record
+        made this stage cost 0.27 core-µs a token (bench/bucket_bench.py)."""
+        rows = np.asarray(whole, dtype=np.int64)
+        bounds = np.asarray(block.bounds, dtype=np.int64)
+        lengths = bounds[rows + 1] - bounds[rows]
+        order = np.argsort(lengths, kind="stable")   # records of one length keep their order
+        lengths = lengths[order]
+        rows = rows[order].tolist()
+        cuts = (np.flatnonzero(np.diff(lengths)) + 1).tolist()
+        for start, stop in zip([0, *cuts], [*cuts, len(rows)]):
+            yield from self._add_many([(block, r) for r in rows[start:stop]],
+                                      int(lengths[start]), window)
+
+    def _add_many(self, entries, length, window):
+        """``_add`` for entries of one length: full batches as they fill, then the fullest
+        buffers while the buffers together hold more than ``max_buffered_tokens``."""
+        length = bucket_length(length, self.widths)
+        key = (window, length)
+        capacity = max(1, self.max_batch_tokens // length)
+        done = 0
+        while done < len(entries):
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                buffer = self._buffers[key] = self._new_batch()
+            taken = entries[done:done + capacity - len(buffer)]
+            buffer.extend(taken)
+            done += len(taken)
+            self._buffered_tokens += len(taken) * length
+            if len(buffer) >= capacity:
+                yield self._take(key)   # stamped like the element that filled it
+        while self._buffered_tokens > self.max_buffered_tokens:
+            fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
+            yield _in_window(self._take(fullest), fullest[0])
 
     def _take(self, key):
         batch = super()._take(key)
