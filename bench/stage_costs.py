@@ -6,10 +6,11 @@ On case G's inputs (``bench/throughput_bench.py --cases G --work DIR`` writes th
 model): the records of one input file are read, tokenized in blocks of 1,024, cut into batches
 of one length by BucketByLength's bounded-input DoFn (one bundle, as ``beamtagger tag`` runs
 it on one worker), and each batch is built as Arrow, run through the thin model, decoded, made
-a tagged batch and formatted as JSON Lines (batches joined to ``FORMAT_TOKENS`` tokens first, as ``WriteResults`` does). A
-first pass warms the tokenizer's and the token table's memories (case G's marginal leaves the
-first sight of each word out too); the second is timed, process CPU per stage. Also the fixed
-cost of a batch: the same stages over batches of at most ``--small-batch`` slots.
+a tagged batch and formatted as JSON Lines (batches joined to ``FORMAT_TOKENS`` tokens first,
+as ``WriteResults`` does). A first pass warms the tokenizer's and the token table's memories
+(case G's marginal leaves the first sight of each word out too); the second is timed, process
+CPU per stage. Also the fixed cost of a batch: the same stages over batches of at most
+``--small-batch`` slots.
 
   python bench/stage_costs.py --work /tmp/tb --size x5
 """
@@ -25,15 +26,14 @@ import bench_common
 def stage_costs(work, size, max_batch_tokens, store_path=None):
     """{stage: CPU seconds} over the timed pass, and the counts (tokens, batches)."""
     import pyarrow as pa
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
 
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.numpy_inference import NumpyTaggerRunner
     from beamtagger.model.token_inputs import TokenInputs
     from beamtagger.tokenizer import Tokenizer
     from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-    from apache_beam.transforms.window import GlobalWindow
-    from apache_beam.utils.windowed_value import WindowedValue
-
     from beamtagger.transforms.bucket import BUFFERED_BATCHES, _CollectBatchesFromBlocksFn
     from beamtagger.transforms.reading.file_lines import FileLines
     from beamtagger.transforms.reading.record_parsers import text_records

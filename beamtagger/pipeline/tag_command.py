@@ -179,9 +179,9 @@ def _fewer_garbage_collections():
 
     The stages make a tuple or a list per record and per batch entry, while the batches they
     buffer, the tokenizer's and the token table's memories keep many objects alive for the
-    collector to walk. With Python's defaults the collections cost 0.18 core-µs a token of
-    case G's non-model stages and 0.5 CPU-seconds a run whatever its size; with these
-    settings none ran after start-up (``gc.callbacks`` timings, EWT train x1 and x5,
+    collector to walk. With Python's defaults the collections cost 0.10 core-µs a token of
+    case G's non-model marginal and 0.36-0.49 CPU-seconds a run whatever its size; with these
+    settings none ran after start-up (bench/case_g_side_by_side.py's ``gc`` figures,
     2026-12-05). Cycles are still collected, after 100,000 allocations instead of 700. The
     earlier settings come back afterwards; objects someone else froze stay frozen; worker
     processes are not touched.
