@@ -176,26 +176,29 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         self._buffered_tokens = 0
 
     def process(self, segment, window=beam.DoFn.WindowParam):
-        batch = self._add(segment, len(segment.tokens), window)
-        if batch is not None:
-            yield batch
+        yield from self._add([segment], len(segment.tokens), window)
 
-    def _add(self, segment, length, window):
-        """Buffers the segment (of ``length`` tokens); returns a batch that is ready to go (a
-        list, or a WindowedValue for one that was waiting), or None."""
+    def _add(self, entries, length, window):
+        """Buffers ``entries`` (a list of batch entries, each of ``length`` tokens): full
+        batches go out as they fill (stamped like the element that filled them), then the
+        fullest buffers while the buffers together hold more than ``max_buffered_tokens``."""
         length = bucket_length(length, self.widths)
         key = (window, length)
-        buffer = self._buffers.get(key)
-        if buffer is None:
-            buffer = self._buffers[key] = self._new_batch()
-        buffer.append(segment)
-        self._buffered_tokens += length
-        if len(buffer) >= max(1, self.max_batch_tokens // length):
-            return self._take(key)   # stamped like the element that filled it
-        if self._buffered_tokens > self.max_buffered_tokens:
+        capacity = max(1, self.max_batch_tokens // length)
+        done = 0
+        while done < len(entries):
+            buffer = self._buffers.get(key)
+            if buffer is None:
+                buffer = self._buffers[key] = self._new_batch()
+            taken = entries[done:done + capacity - len(buffer)]
+            buffer.extend(taken)
+            done += len(taken)
+            self._buffered_tokens += len(taken) * length
+            if len(buffer) >= capacity:
+                yield self._take(key)
+        while self._buffered_tokens > self.max_buffered_tokens:
             fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
-            return _in_window(self._take(fullest), fullest[0])
-        return None
+            yield _in_window(self._take(fullest), fullest[0])
 
     def finish_bundle(self):
         for key in list(self._buffers):
@@ -235,9 +238,7 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
             self._pinned_tokens += len(block.tokens)
             yield from self._add_whole_records(block, segments.whole, window)
         for segment in segments.chunks:
-            batch = self._add(segment, len(segment.tokens), window)
-            if batch is not None:
-                yield batch
+            yield from self._add([segment], len(segment.tokens), window)
         while (self._pinned_tokens > self.PINNED_BUFFERS * self.max_buffered_tokens
                and len(self._pinned) > 1):
             self._unpin_oldest()
@@ -255,29 +256,8 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
         rows = rows[order].tolist()
         cuts = (np.flatnonzero(np.diff(lengths)) + 1).tolist()
         for start, stop in zip([0, *cuts], [*cuts, len(rows)]):
-            yield from self._add_many([(block, r) for r in rows[start:stop]],
-                                      int(lengths[start]), window)
-
-    def _add_many(self, entries, length, window):
-        """``_add`` for entries of one length: full batches as they fill, then the fullest
-        buffers while the buffers together hold more than ``max_buffered_tokens``."""
-        length = bucket_length(length, self.widths)
-        key = (window, length)
-        capacity = max(1, self.max_batch_tokens // length)
-        done = 0
-        while done < len(entries):
-            buffer = self._buffers.get(key)
-            if buffer is None:
-                buffer = self._buffers[key] = self._new_batch()
-            taken = entries[done:done + capacity - len(buffer)]
-            buffer.extend(taken)
-            done += len(taken)
-            self._buffered_tokens += len(taken) * length
-            if len(buffer) >= capacity:
-                yield self._take(key)   # stamped like the element that filled it
-        while self._buffered_tokens > self.max_buffered_tokens:
-            fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
-            yield _in_window(self._take(fullest), fullest[0])
+            yield from self._add([(block, r) for r in rows[start:stop]],
+                                 int(lengths[start]), window)
 
     def _take(self, key):
         batch = super()._take(key)
