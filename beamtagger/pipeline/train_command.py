@@ -26,9 +26,9 @@ from beamtagger.pipeline.common import read_sentences
 # model directory) and about 1.3x the tagging CPU time; 96 character filters
 # instead of 48 gained nothing there (3 seeds), so --char-filters stays 48 for both presets.
 # "entity" trains adversarially too since issue 20's fifth round (--adversarial 0.5, on top of
-# all the above): on the held-out part of dev +2.2 F1 and on its unseen entities +2.4 (seeds 1
-# and 2 paired, both higher on every part; docs/quality.md), for about 4x the training time (the
-# best epoch moves from 3 to 7-9 and the refit runs that many) and nothing at tagging time.
+# all the above): on the held-out part of dev +2.4 F1 and on its unseen entities +2.3 (3 seeds
+# paired, each higher on every part; docs/quality.md), for 4-6x the training time (the best
+# epoch moves from 3 to 7-14 and the refit runs that many) and nothing at tagging time.
 PRESETS = {
     "entity": {"batch_tokens": 512, "dropout": 0.5, "outside_weight": 0.1, "ema": 0.99,
                "patience": 6, "crf": False, "word_drop": 0.05, "learning_rate": 2e-3,
