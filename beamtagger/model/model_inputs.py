@@ -12,8 +12,10 @@ Shapes use B (sentences), T (padded length), D (vector dimension), F (feature co
 NumPy (and pyarrow, imported only by the Arrow helpers) only: ``model/`` never imports Beam.
 """
 import dataclasses
+import functools
 import hashlib
 import json
+import math
 
 import numpy as np
 
@@ -201,12 +203,18 @@ class ModelInputs:
 def _tensor_array(pa, array):
     """``pa.FixedShapeTensorArray.from_numpy_ndarray(array)``, built from its storage: the
     same array in a third of the time (300 against 120 us a column, five columns a batch)."""
-    cell = int(np.prod(array.shape[1:]))
+    cell = math.prod(array.shape[1:])   # np.prod of a shape tuple: 11 us, this 0.5
     if cell == 0:
         return pa.FixedShapeTensorArray.from_numpy_ndarray(array)
     storage = pa.FixedSizeListArray.from_arrays(pa.array(array.reshape(-1)), cell)
-    return pa.ExtensionArray.from_storage(
-        pa.fixed_shape_tensor(pa.from_numpy_dtype(array.dtype), array.shape[1:]), storage)
+    return pa.ExtensionArray.from_storage(_tensor_type(array.dtype, array.shape[1:]), storage)
+
+
+@functools.lru_cache(maxsize=64)
+def _tensor_type(dtype, cell_shape):
+    import pyarrow as pa
+
+    return pa.fixed_shape_tensor(pa.from_numpy_dtype(dtype), cell_shape)
 
 
 def tensor_specs(dims, vector_dtype="float32"):

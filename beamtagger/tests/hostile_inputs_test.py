@@ -170,7 +170,7 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.tokenizer import Tokenizer
     from beamtagger.transforms import attach_vectors, tagged_batches, write_results
-    from beamtagger.transforms.token_blocks import entry_segment
+    from beamtagger.transforms.token_blocks import entry_segments
 
     def failing(real, poison, error):
         def wrapper(self_or_first, *args, **kwargs):
@@ -189,7 +189,8 @@ def test_a_record_that_fails_in_any_later_stage_costs_only_itself(tiny_model_and
 
     def build_failing_on_poison(entries, *args, **kwargs):
         # Batch entries are Segments or whole records of tokenized blocks (token_blocks).
-        if any("poison" in entry_segment(entry).tokens for entry in entries):
+        if any("poison" in segment.tokens for entry in entries
+               for segment in entry_segments(entry)):
             raise RuntimeError("injected failure on 'poison'")
         return real_build(entries, *args, **kwargs)
 

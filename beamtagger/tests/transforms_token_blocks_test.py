@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from beamtagger.tokenizer import Tokenizer
 from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
 from beamtagger.transforms.chunks import _SplitBlocksFn
-from beamtagger.transforms.records import TextRecord, TokenizedRecord
-from beamtagger.transforms.token_blocks import (SegmentBlock, entry_columns, entry_segment,
+from beamtagger.transforms.records import Segment, TextRecord, TokenizedRecord
+from beamtagger.transforms.token_blocks import (SegmentBlock, WholeRecords, entry_columns,
+                                                entry_segments, one_record_entries,
                                                 tokenize_block, _segment_columns)
 
 WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "don't", "U.S.", "3:15",
@@ -32,8 +33,14 @@ def test_a_block_holds_each_records_own_tokens_and_offsets(drawn):
     records = records_of(drawn)
     block = tokenize_block(Tokenizer(), records)
     expected = Tokenizer()
-    assert len(block) == len(records)
-    for r, record in enumerate(records):
+    # The block holds every record once, in order of token count, ties in their order.
+    counts = [block.length(r) for r in range(len(block))]
+    assert counts == sorted(counts)
+    positions = [records.index(record) for record in block.records]
+    assert sorted(positions) == list(range(len(records)))
+    assert all(a < b for a, b, n, m in zip(positions, positions[1:], counts, counts[1:])
+               if n == m)
+    for r, record in enumerate(block.records):
         if isinstance(record, TokenizedRecord):
             wanted = record
         else:
@@ -46,13 +53,25 @@ def test_a_block_holds_each_records_own_tokens_and_offsets(drawn):
 @given(st.lists(RECORD, min_size=1, max_size=12), st.randoms(use_true_random=False))
 def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, random):
     block = tokenize_block(Tokenizer(), records_of(drawn))
-    entries = [(block, r) for r in range(len(block)) if block.length(r)]
-    if not entries:
+    rows = [r for r in range(len(block)) if block.length(r)]
+    if not rows:
         return
+    # The records with tokens are one range of the block (empty ones come first); cut it
+    # into ranges at random, some of one record, in any order.
+    assert rows == list(range(rows[0], rows[-1] + 1))
+    entries, start = [], rows[0]
+    for r in rows[1:]:
+        if random.random() < 0.4:
+            entries.append(WholeRecords(block, start, r))
+            start = r
+    entries.append(WholeRecords(block, start, rows[-1] + 1))
     random.shuffle(entries)
     found = entry_columns(entries)
-    # entry_columns keeps each block's rows in the order they came.
-    wanted = _segment_columns([entry_segment(entry) for entry in entries])
+    wanted = _segment_columns([segment for entry in entries for segment in entry_segments(entry)])
+    single = one_record_entries(entries)
+    assert [len(entry) for entry in single] == [1] * len(rows)
+    assert [segment for entry in single for segment in entry_segments(entry)] == [
+        segment for entry in entries for segment in entry_segments(entry)]
     assert set(found) == set(wanted)
     for name, column in wanted.items():
         if isinstance(column, np.ndarray):
@@ -80,16 +99,18 @@ def test_a_bundle_holds_at_most_so_many_blocks_and_every_record_comes_out_once()
         for segments in split.process(block):
             if not isinstance(segments, SegmentBlock):
                 continue   # the long record itself, for StitchChunks
-            expected += [entry_segment((block, r)) for r in segments.whole] + segments.chunks
+            expected += [segment for r in segments.whole
+                         for segment in entry_segments(WholeRecords(block, r, r + 1))]
+            expected += segments.chunks
             batches += list(collect.process(segments, window=GlobalWindow()))
         assert collect._pinned_tokens <= limit or len(collect._pinned) == 1
         assert collect._pinned_tokens == sum(len(held.tokens) for held, _ in
                                              collect._pinned.values())
     batches += [value.value for value in collect.finish_bundle()]
-    found = [entry_segment(entry) for batch in batches for entry in batch]
+    found = [segment for batch in batches for entry in batch for segment in entry_segments(entry)]
     assert sorted(found) == sorted(expected)
     # The rare records of the oldest blocks left their blocks as Segments.
-    assert any(type(entry) is not tuple and entry.key.startswith("f:rare")
+    assert any(isinstance(entry, Segment) and entry.key.startswith("f:rare")
                for batch in batches for entry in batch)
 
 
@@ -116,9 +137,14 @@ def test_block_records_go_out_once_in_batches_of_one_length_under_both_bounds(
                     for batch in collect.process(SegmentBlock(block, whole, []), GlobalWindow())]
         assert collect._buffered_tokens <= collect.max_buffered_tokens
     batches += [value.value for value in collect.finish_bundle()]
-    assert sorted(entry_segment(entry).key for batch in batches for entry in batch) == sorted(
-        expected)
-    for batch in batches:
-        widths = {bucket_length(len(entry_segment(entry).tokens)) for entry in batch}
+    segments = [[segment for entry in batch for segment in entry_segments(entry)]
+                for batch in batches]
+    assert sorted(segment.key for batch in segments for segment in batch) == sorted(expected)
+    for batch, entries in zip(segments, batches):
+        widths = {bucket_length(len(segment.tokens)) for segment in batch}
         assert len(widths) == 1
         assert 1 <= len(batch) <= max(1, max_batch_tokens // widths.pop())
+        # A block's records of one length are one range: a batch takes one from each block
+        # (records of blocks let go early are Segments).
+        blocks = [id(entry.block) for entry in entries if isinstance(entry, WholeRecords)]
+        assert len(blocks) == len(set(blocks))

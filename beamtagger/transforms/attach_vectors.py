@@ -18,7 +18,7 @@ from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
-from beamtagger.transforms.token_blocks import entry_segment
+from beamtagger.transforms.token_blocks import entry_segments, one_record_entries
 
 __all__ = ["AttachResult", "AttachVectors"]
 
@@ -104,7 +104,7 @@ class _AttachVectorsFn(beam.DoFn):
                                         self._token_inputs)]
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
             good = []
-            for segment in segments:
+            for segment in one_record_entries(segments):
                 try:
                     build_record_batch([segment], self._store, self._featurizer,
                                        self.vector_dtype, self._fingerprint,
@@ -120,7 +120,7 @@ class _AttachVectorsFn(beam.DoFn):
             yield from self._count(batch, oov)
 
     def _failed(self, entry, error):
-        segment = entry_segment(entry)
+        [segment] = entry_segments(entry)
         stage = "featurize"
         try:
             self._store.rows(list(segment.tokens))

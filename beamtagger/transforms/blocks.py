@@ -98,8 +98,9 @@ def record_size(record):
         return len(record.text)
     if isinstance(record, list):
         return _estimated_size(record)
-    if isinstance(record, tuple) and len(record) == 2 and hasattr(record[0], "length"):
-        return 8 * record[0].length(record[1])   # a whole record of a TokenizedBlock
+    estimated_size = getattr(record, "estimated_size", None)
+    if estimated_size is not None:   # whole records of a TokenizedBlock (token_blocks)
+        return estimated_size()
     tokens = getattr(record, "tokens", ())
     return 8 * len(tokens) if isinstance(tokens, (tuple, list)) else 0
 

@@ -44,7 +44,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model.shape_grid import grid_width
 from beamtagger.transforms.blocks import Block
-from beamtagger.transforms.token_blocks import SegmentBlock, entry_segment
+from beamtagger.transforms.token_blocks import SegmentBlock, WholeRecords, entry_segments
 from beamtagger.transforms.records import Segment
 
 __all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
@@ -172,32 +172,48 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         self.widths = widths
 
     def start_bundle(self):
-        self._buffers = {}
+        self._buffers = {}   # (window, bucket length) -> the batch being filled
+        self._records = {}   # the same key -> records in that batch
         self._buffered_tokens = 0
 
     def process(self, segment, window=beam.DoFn.WindowParam):
         yield from self._add([segment], len(segment.tokens), window)
 
     def _add(self, entries, length, window):
-        """Buffers ``entries`` (a list of batch entries, each of ``length`` tokens): full
-        batches go out as they fill (stamped like the element that filled them), then the
-        fullest buffers while the buffers together hold more than ``max_buffered_tokens``."""
-        length = bucket_length(length, self.widths)
-        key = (window, length)
-        capacity = max(1, self.max_batch_tokens // length)
+        """Buffers ``entries`` (a list of batch entries of one record each, of ``length``
+        tokens): full batches go out as they fill (stamped like the element that filled them),
+        then the fullest buffers while the buffers together hold more than
+        ``max_buffered_tokens``."""
+        key, capacity = self._key(window, length)
         done = 0
         while done < len(entries):
-            buffer = self._buffers.get(key)
-            if buffer is None:
-                buffer = self._buffers[key] = self._new_batch()
-            taken = entries[done:done + capacity - len(buffer)]
-            buffer.extend(taken)
+            taken = entries[done:done + capacity - self._records.get(key, 0)]
+            self._buffer(key).extend(taken)
             done += len(taken)
-            self._buffered_tokens += len(taken) * length
-            if len(buffer) >= capacity:
-                yield self._take(key)
+            yield from self._counted(key, len(taken), capacity)
+        yield from self._within_bound()
+
+    def _key(self, window, length):
+        length = bucket_length(length, self.widths)
+        return (window, length), max(1, self.max_batch_tokens // length)
+
+    def _buffer(self, key):
+        buffer = self._buffers.get(key)
+        if buffer is None:
+            buffer = self._buffers[key] = self._new_batch()
+            self._records[key] = 0
+        return buffer
+
+    def _counted(self, key, records, capacity):
+        """``records`` more in the buffer of ``key``; its batch goes out when full."""
+        self._records[key] += records
+        self._buffered_tokens += records * key[1]
+        if self._records[key] >= capacity:
+            yield self._take(key)
+
+    def _within_bound(self):
         while self._buffered_tokens > self.max_buffered_tokens:
-            fullest = max(self._buffers, key=lambda k: len(self._buffers[k]) * k[1])
+            fullest = max(self._buffers, key=lambda k: self._records[k] * k[1])
             yield _in_window(self._take(fullest), fullest[0])
 
     def finish_bundle(self):
@@ -206,14 +222,15 @@ class _CollectBatchesInBundleFn(beam.DoFn):
 
     def _take(self, key):
         batch = self._buffers.pop(key)
-        self._buffered_tokens -= len(batch) * key[1]
+        self._buffered_tokens -= self._records.pop(key) * key[1]
         return batch
 
 
 class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
-    """The same, fed SegmentBlocks (``token_blocks``) of one window each: a whole record is
-    buffered as ``(TokenizedBlock, index)``, a chunk as its Segment. The batches are Blocks
-    of both (``token_blocks.entry_columns`` reads them).
+    """The same, fed SegmentBlocks (``token_blocks``) of one window each: the whole records of
+    a block are buffered as ``WholeRecords`` ranges (a block holds its records in order of
+    token count, so the records of one length are usually one range), a chunk as its
+    Segment. The batches are Blocks of both (``token_blocks.entry_columns`` reads them).
 
     A buffered record keeps its whole block in memory. A rare length can hold one record from
     each of many blocks, so the blocks held are bounded: past ``PINNED_BUFFERS`` times the
@@ -235,7 +252,7 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
         block = segments.block
         if segments.whole:
             self._pinned[id(block)] = [block, len(segments.whole)]
-            self._pinned_tokens += len(block.tokens)
+            self._pinned_tokens += block.token_count
             yield from self._add_whole_records(block, segments.whole, window)
         for segment in segments.chunks:
             yield from self._add([segment], len(segment.tokens), window)
@@ -244,45 +261,52 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
             self._unpin_oldest()
 
     def _add_whole_records(self, block, whole, window):
-        """Buffers the block's records ``whole`` (indices) a length at a time: one buffer step
-        for each distinct length (a few dozen in a block of 1,024 records) instead of one a
-        record (bench/stage_costs.py's bucket stage on EWT x5: 0.31 -> 0.26-0.28 core-µs a
-        token)."""
+        """Buffers the block's records ``whole`` (indices) a run at a time: a run is records
+        of one length with consecutive indices (one run a length when ``whole`` is a range of
+        a block in order of token count), cut only where a batch fills."""
         rows = np.asarray(whole, dtype=np.int64)
-        bounds = np.asarray(block.bounds, dtype=np.int64)
+        bounds = block.bound_array()
         lengths = bounds[rows + 1] - bounds[rows]
         order = np.argsort(lengths, kind="stable")   # records of one length keep their order
-        lengths = lengths[order]
-        rows = rows[order].tolist()
-        cuts = (np.flatnonzero(np.diff(lengths)) + 1).tolist()
-        for start, stop in zip([0, *cuts], [*cuts, len(rows)]):
-            yield from self._add([(block, r) for r in rows[start:stop]],
-                                 int(lengths[start]), window)
+        lengths, rows = lengths[order], rows[order]
+        cuts = np.flatnonzero((np.diff(lengths) != 0) | (np.diff(rows) != 1)) + 1
+        firsts = np.concatenate([[0], cuts])
+        for run_start, run_stop, length in zip(rows[firsts].tolist(),
+                                               (rows[np.append(cuts, len(rows)) - 1] + 1).tolist(),
+                                               lengths[firsts].tolist()):
+            key, capacity = self._key(window, length)
+            while run_start < run_stop:
+                taken = min(run_stop - run_start, capacity - self._records.get(key, 0))
+                self._buffer(key).append(WholeRecords(block, run_start, run_start + taken))
+                run_start += taken
+                yield from self._counted(key, taken, capacity)
+            yield from self._within_bound()
 
     def _take(self, key):
         batch = super()._take(key)
         pinned = self._pinned
         for entry in batch:
-            if type(entry) is tuple:
-                held = pinned[id(entry[0])]
-                held[1] -= 1
+            if type(entry) is WholeRecords:
+                held = pinned[id(entry.block)]
+                held[1] -= len(entry)
                 if not held[1]:
-                    del pinned[id(entry[0])]
-                    self._pinned_tokens -= len(entry[0].tokens)
+                    del pinned[id(entry.block)]
+                    self._pinned_tokens -= entry.block.token_count
         return batch
 
     def _unpin_oldest(self):
         """The oldest block's buffered records as Segments; the block is let go."""
         oldest, _ = self._pinned.pop(next(iter(self._pinned)))
-        self._pinned_tokens -= len(oldest.tokens)
+        self._pinned_tokens -= oldest.token_count
         for buffer in self._buffers.values():
             # Records arrive block after block, so the oldest block's come before any other
             # block's in a buffer (Segments may stand between them).
             for i, entry in enumerate(buffer):
-                if type(entry) is tuple:
-                    if entry[0] is not oldest:
-                        break
-                    buffer[i] = entry_segment(entry)
+                if type(entry) is WholeRecords and entry.block is not oldest:
+                    break
+            else:
+                i = len(buffer)
+            buffer[:i] = [segment for entry in buffer[:i] for segment in entry_segments(entry)]
 
 
 def _in_window(batch, window):

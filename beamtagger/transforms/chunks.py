@@ -17,10 +17,10 @@ from typing import NamedTuple, Optional
 import apache_beam as beam
 from apache_beam import typehints
 from apache_beam.transforms.combiners import CountCombineFn
-import numpy as np
 from apache_beam.coders import coders
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
+import numpy as np
 
 from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
@@ -161,14 +161,17 @@ class _SplitBlocksFn(_SplitFn):
     (by index), long ones are cut into chunk Segments, empty ones leave as TaggedRecords."""
 
     def process(self, block):
-        bounds = block.bounds
-        whole, chunks = [], []
-        for r in range(len(block)):
-            length = bounds[r + 1] - bounds[r]
-            if 0 < length <= self.chunk:
-                whole.append(r)
-            else:
-                yield from self._split(block.record(r), chunks)
+        lengths = np.diff(block.bound_array())
+        fits = (lengths > 0) & (lengths <= self.chunk)
+        chunks = []
+        for r in np.flatnonzero(~fits).tolist():
+            yield from self._split(block.record(r), chunks)
+        whole = np.flatnonzero(fits)
+        if len(whole) and whole[-1] - whole[0] == len(whole) - 1:
+            # A block in order of token count: its records that fit are one range.
+            whole = range(int(whole[0]), int(whole[-1]) + 1)
+        else:
+            whole = whole.tolist()
         if whole or chunks:
             yield SegmentBlock(block, whole, chunks)
 

@@ -141,6 +141,6 @@ class _TokenizeBlocksFn(_TokenizeFn):
                 except Exception as error:  # noqa: BLE001
                     yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, error))
             tokenized = tokenize_block(self._tokenizer, good)
-        self._tokens += len(tokenized.tokens)
+        self._tokens += tokenized.token_count
         if len(tokenized):
             yield tokenized
