@@ -13,11 +13,25 @@ CPU per stage, the garbage collector set as ``beamtagger tag`` sets it. Also the
 ``--small-batch`` slots.
 
   python bench/stage_costs.py --work /tmp/tb --size x5
+
+Two versions side by side (``--before A --after B``): each round runs this script once for
+each checkout (in a child process with that checkout first on the path, alternating, the first
+of a round changing every round), and the
+table gives each stage's median over the rounds for both, with their ratio. Stage figures move
+with the machine's load from minute to minute; alternating shows a change of a tenth of a
+core-µs a token that two runs minutes apart do not.
+
+  python bench/stage_costs.py --work /tmp/tb --size x5 --before /tmp/old --after . --rounds 5
 """
 import argparse
 import collections
+import json
+import os
 import pathlib
+import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import bench_common
@@ -124,9 +138,23 @@ def main(argv=None):
                         help="timed passes; each stage's least CPU over them is reported")
     parser.add_argument("--embeddings", help="the store (default: the default store; "
                         "throughput_bench.py --tiny uses WORK/store-subset)")
+    parser.add_argument("--before", type=pathlib.Path,
+                        help="with --after: compare two checkouts, alternating (see above)")
+    parser.add_argument("--after", type=pathlib.Path)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --before/--after")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)   # the child
     args = parser.parse_args(argv)
+    if args.json:
+        spent, tokens, batches = stage_costs(args.work, args.size, args.max_batch_tokens,
+                                             args.embeddings, args.passes)
+        print(json.dumps({"tokens": tokens, "batches": batches,
+                          "us": {stage: seconds / tokens * 1e6
+                                 for stage, seconds in spent.items()}}))
+        return 0
     print(f"# stage costs, {bench_common.now()}, {bench_common.machine()}")
     print(f"# command: python bench/stage_costs.py {' '.join(sys.argv[1:])}")
+    if args.before or args.after:
+        return side_by_side(args)
     for budget in filter(None, (args.max_batch_tokens, args.small_batch)):
         spent, tokens, batches = stage_costs(args.work, args.size, budget, args.embeddings,
                                               args.passes)
@@ -140,6 +168,49 @@ def main(argv=None):
               f"{non_model / batches * 1e6:,.0f} |")
     return 0
 
+
+def side_by_side(args):
+    """Each round, this script once per checkout in a child process; medians per stage."""
+    if not (args.before and args.after):
+        raise SystemExit("--before and --after go together")
+    trees = [args.before.resolve(), args.after.resolve()]
+    child = [sys.executable, str(pathlib.Path(__file__).resolve()), "--json", "--work",
+             str(args.work.resolve()), "--size", args.size, "--max-batch-tokens",
+             str(args.max_batch_tokens), "--passes", str(args.passes)]
+    if args.embeddings:
+        child += ["--embeddings", args.embeddings]
+    runs = {tree: [] for tree in trees}
+    with tempfile.TemporaryDirectory() as elsewhere:   # no beamtagger/ in the child's cwd
+        for round_number in range(args.rounds):
+            # Which goes first changes every round: the second run of a pair came out a few
+            # percent slower on stages neither version changed.
+            for tree in (trees if round_number % 2 == 0 else trees[::-1]):
+                env = {**os.environ, **bench_common.CHILD_ENV, "PYTHONPATH": str(tree)}
+                done = subprocess.run(child, capture_output=True, text=True, env=env,
+                                      cwd=elsewhere)
+                if done.returncode:
+                    raise RuntimeError(f"{tree}: {done.stderr[-2000:]}")
+                runs[tree].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    first = runs[trees[0]][0]
+    print(f"\n{first['tokens']:,} tokens in {first['batches']:,} batches (before), "
+          f"{runs[trees[1]][0]['batches']:,} (after); medians of {args.rounds} rounds, "
+          f"each the least of {args.passes} pass(es); core-µs a token\n")
+    print(f"| stage | before ({trees[0]}) | after ({trees[1]}) | after / before |")
+    print("|---|---|---|---|")
+    stages = list(dict.fromkeys(stage for tree in trees for run in runs[tree]
+                                for stage in run["us"]))
+
+    def median(tree, pick):
+        return statistics.median(pick(run["us"]) for run in runs[tree])
+
+    rows = [(stage, lambda us, stage=stage: us.get(stage, 0.0)) for stage in stages]
+    rows.append(("**all but the model**",
+                 lambda us: sum(v for stage, v in us.items() if stage != "model (thin)")))
+    for name, pick in rows:
+        before, after = median(trees[0], pick), median(trees[1], pick)
+        ratio = f"{after / before:.2f}" if before else "-"
+        print(f"| {name} | {before:.3f} | {after:.3f} | {ratio} |")
+    return 0
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -60,6 +60,20 @@ def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, 
     assert completed.returncode == 0, completed.stderr[-4000:]
     assert completed.stdout.count(f"{5 * tokens:,} tokens in ") == 2
     assert completed.stdout.count("| **all but the model** |") == 2
+    # Side by side: this checkout against itself, one round; every stage in both columns.
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "stage_costs.py"), "--work", str(work), "--size", "x1",
+         "--embeddings", str(work / "store-subset"), "--before", str(BENCH.parent),
+         "--after", str(BENCH.parent), "--rounds", "1"], cwd=BENCH.parent, capture_output=True,
+        text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert f"{tokens:,} tokens in " in completed.stdout
+    rows = [line.split("|") for line in completed.stdout.splitlines()
+            if line.startswith("| ") and "before (" not in line]
+    assert {"tokenize", "build Arrow batch", "**all but the model**"} <= {
+        row[1].strip() for row in rows}
+    assert all(float(row[2]) > 0 and float(row[3]) > 0 for row in rows if row[1].strip() in (
+        "tokenize", "**all but the model**"))
 
 
 @pytest.mark.bench_full

@@ -166,12 +166,7 @@ class _SplitBlocksFn(_SplitFn):
         chunks = []
         for r in np.flatnonzero(~fits).tolist():
             yield from self._split(block.record(r), chunks)
-        whole = np.flatnonzero(fits)
-        if len(whole) and whole[-1] - whole[0] == len(whole) - 1:
-            # A block in order of token count: its records that fit are one range.
-            whole = range(int(whole[0]), int(whole[-1]) + 1)
-        else:
-            whole = whole.tolist()
+        whole = np.flatnonzero(fits).tolist()
         if whole or chunks:
             yield SegmentBlock(block, whole, chunks)
 

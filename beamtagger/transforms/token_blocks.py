@@ -3,11 +3,10 @@
 ``TagText``'s bounded path tokenizes a block of records at once (``tokenize.Tokenize(blocks=
 True)``): its tokens go into one list and their character offsets into two NumPy arrays, so a
 record that fits one chunk never becomes a ``TokenizedRecord`` or a ``Segment`` of its own.
-BucketByLength batches such records as references into the block and AttachVectors takes
-their columns by slicing. A block keeps its records in order of token count (stable), so the
-records of one length are one run of it: BucketByLength batches them as one ``WholeRecords``
-range, and a batch's columns are a few slices a block, not a few a record. Records whose chunks are each one token, one space apart (96% of EWT
-train as text) get their offsets from the token lengths for the whole block in one NumPy pass,
+BucketByLength sorts a block's whole records by token count once and batches the records of
+one length as one ``WholeRecords`` entry (one a block and length, not a tuple a record);
+AttachVectors takes their columns by slicing. Records whose chunks are each one token, one
+space apart (96% of EWT train as text) get their offsets from the token lengths for the whole block in one NumPy pass,
 where a tuple of offsets per record cost 0.15 core-microseconds a token (bench/throughput_bench
 .py case G, issue 18). Long records (more than a chunk) and empty ones leave the block as
 TokenizedRecords, as in the per-record path.
@@ -29,18 +28,15 @@ class TokenizedBlock:
 
     Args:
       records: the records (TextRecord or TokenizedRecord); their id, key and fields are used.
-        ``tokenize_block`` orders them by token count.
-      pieces: each record's tokens (a list or tuple of str a record). Kept per record, not
-        joined: a batch joins the tokens of the records it takes, so each token is passed
-        over once there and not once more here.
-      bounds: record ``r``'s offsets are ``starts[bounds[r]:bounds[r + 1]]`` (R + 1 ints).
+      tokens: every record's tokens, one record after the other.
+      bounds: record ``r``'s tokens are ``tokens[bounds[r]:bounds[r + 1]]`` (R + 1 ints).
       starts, ends: int32 (N,) character offsets of every token.
     """
-    __slots__ = ("records", "pieces", "bounds", "starts", "ends", "_record_columns",
+    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_record_columns",
                  "_bound_array")
 
-    def __init__(self, records, pieces, bounds, starts, ends):
-        self.records, self.pieces, self.bounds = records, pieces, bounds
+    def __init__(self, records, tokens, bounds, starts, ends):
+        self.records, self.tokens, self.bounds = records, tokens, bounds
         self.starts, self.ends = starts, ends
         self._record_columns = None
         self._bound_array = None
@@ -48,11 +44,6 @@ class TokenizedBlock:
     @property
     def token_count(self):
         return self.bounds[-1]
-
-    @property
-    def tokens(self):
-        """Every record's tokens, one record after the other (a new list)."""
-        return list(itertools.chain.from_iterable(self.pieces))
 
     def bound_array(self):
         """``bounds`` as an int64 NumPy array (made on first use)."""
@@ -70,7 +61,7 @@ class TokenizedBlock:
         return self._record_columns
 
     def __reduce__(self):
-        return TokenizedBlock, (self.records, self.pieces, self.bounds, self.starts, self.ends)
+        return TokenizedBlock, (self.records, self.tokens, self.bounds, self.starts, self.ends)
 
     def __len__(self):
         return len(self.records)
@@ -82,7 +73,7 @@ class TokenizedBlock:
         """Record ``r`` as a TokenizedRecord."""
         start, stop = self.bounds[r], self.bounds[r + 1]
         record = self.records[r]
-        return TokenizedRecord(record.id, tuple(self.pieces[r]),
+        return TokenizedRecord(record.id, tuple(self.tokens[start:stop]),
                                tuple(self.starts[start:stop].tolist()),
                                tuple(self.ends[start:stop].tolist()), record.source,
                                record.fields)
@@ -110,25 +101,28 @@ class SegmentBlock:
 
 
 class WholeRecords:
-    """A batch entry: records ``start`` to ``stop - 1`` of ``block``, each of them whole (one
-    chunk). Its length is the number of records."""
-    __slots__ = ("block", "start", "stop")
+    """A batch entry: the records ``rows`` (a list of indices) of ``block``, each of them whole
+    (one chunk). BucketByLength makes one for the records of one length in a block, so a batch
+    holds one entry a block it draws from, not one a record. Its length is the number of
+    records."""
+    __slots__ = ("block", "rows")
 
-    def __init__(self, block, start, stop):
-        self.block, self.start, self.stop = block, start, stop
+    def __init__(self, block, rows):
+        self.block, self.rows = block, rows
 
     def __reduce__(self):
-        return WholeRecords, (self.block, self.start, self.stop)
+        return WholeRecords, (self.block, self.rows)
 
     def __len__(self):
-        return self.stop - self.start
+        return len(self.rows)
 
     def __repr__(self):
-        return f"WholeRecords(<block of {len(self.block)}>, {self.start}, {self.stop})"
+        return f"WholeRecords(<block of {len(self.block)}>, {self.rows!r})"
 
     @property
     def token_count(self):
-        return self.block.bounds[self.stop] - self.block.bounds[self.start]
+        bounds = self.block.bounds
+        return sum(bounds[r + 1] - bounds[r] for r in self.rows)
 
     def estimated_size(self):
         return 8 * self.token_count
@@ -136,12 +130,11 @@ class WholeRecords:
 
 def tokenize_block(tokenizer, records):
     """A TokenizedBlock of ``records`` (TextRecord or TokenizedRecord, already checked) and
-    the ``tokenizer``, its records in order of token count (stable); raises whatever the
-    tokenizer raises on one of them (the caller then tokenizes record by record)."""
-    pieces, bounds, explicit, spaced, text_lengths = [], [0], [], [], []
-    piece, bound = pieces.append, bounds.append
+    the ``tokenizer``; raises whatever the tokenizer raises on one of them (the caller then
+    tokenizes record by record)."""
+    tokens, bounds, explicit, spaced, text_lengths = [], [0], [], [], []
+    extend, bound = tokens.extend, bounds.append
     token_chunks = tokenizer.token_chunks
-    total = 0
     for r, record in enumerate(records):
         if isinstance(record, TokenizedRecord):
             texts, starts, ends = record.tokens, record.starts, record.ends
@@ -157,14 +150,13 @@ def tokenize_block(tokenizer, records):
             else:
                 spaced.append(r)   # offsets from the lengths, below
                 text_lengths.append(len(record.text))
-        piece(texts)
-        total += len(texts)
-        bound(total)
-    lengths = np.fromiter(map(len, itertools.chain.from_iterable(pieces)), np.int32, total)
+        extend(texts)
+        bound(len(tokens))
+    lengths = np.fromiter(map(len, tokens), np.int32, len(tokens))
     # Each token starts one past the end of the one before it in its record: running[i] is
     # the sum of (length + 1) over the tokens before token i, less that sum at its record's
     # first token.
-    running = np.zeros(total + 1, dtype=np.int64)
+    running = np.zeros(len(tokens) + 1, dtype=np.int64)
     np.cumsum(lengths + 1, out=running[1:])
     edges = np.asarray(bounds, dtype=np.int64)
     starts = (running[:-1] - np.repeat(running[edges[:-1]], np.diff(edges))).astype(np.int32)
@@ -178,36 +170,11 @@ def tokenize_block(tokenizer, records):
         spans = running[edges[rows + 1]] - running[edges[rows]] - 1
         apart = np.flatnonzero((counts > 0) & (spans != np.asarray(text_lengths)))
         for r in rows[apart].tolist():
-            explicit.append((r,) + _located(records[r].text, pieces[r]))
+            explicit.append((r,) + _located(records[r].text, tokens[bounds[r]:bounds[r + 1]]))
     for r, record_starts, record_ends in explicit:
         starts[bounds[r]:bounds[r + 1]] = record_starts
         ends[bounds[r]:bounds[r + 1]] = record_ends
-    return _by_token_count(records, pieces, bounds, edges, starts, ends)
-
-
-def _by_token_count(records, pieces, bounds, edges, starts, ends):
-    """The TokenizedBlock of ``pieces`` (each record's tokens) with its records in order of
-    token count (stable), the offsets gathered in one NumPy pass. Saves BucketByLength a tuple a record and AttachVectors three slices a
-    record (bench/stage_costs.py, EWT x5)."""
-    counts = np.diff(edges)
-    if not (counts[1:] < counts[:-1]).any():
-        return TokenizedBlock(records, pieces, bounds, starts, ends)
-    order = np.argsort(counts, kind="stable")
-    counts = counts[order]
-    stops = np.cumsum(counts)
-    # Token j of the i-th record in the new order was at edges[order[i]] + j.
-    positions = np.arange(len(starts), dtype=np.intp)
-    positions += np.repeat(edges[:-1][order] - (stops - counts), counts)
-    order = order.tolist()
-    return TokenizedBlock(list(_items(records, order)), _items(pieces, order), [0, *stops.tolist()],
-                          starts[positions], ends[positions])
-
-
-def _items(values, indices):
-    """``values[i]`` for each of ``indices`` (a list), as a tuple, in one C call."""
-    if len(indices) == 1:   # itemgetter of one index returns the item, not a 1-tuple
-        return (values[indices[0]],)
-    return itemgetter(*indices)(values) if indices else ()
+    return TokenizedBlock(records, tokens, bounds, starts, ends)
 
 
 def _located(text, chunks):
@@ -221,13 +188,20 @@ def _located(text, chunks):
     return starts, ends
 
 
+def _items(values, indices):
+    """``values[i]`` for each of ``indices`` (a list), as a tuple, in one C call."""
+    if len(indices) == 1:   # itemgetter of one index returns the item, not a 1-tuple
+        return (values[indices[0]],)
+    return itemgetter(*indices)(values) if indices else ()
+
+
 def entry_segments(entry):
     """The Segments of a batch entry (a Segment, or a ``WholeRecords``): one per record."""
     if isinstance(entry, Segment):
         return [entry]
     block = entry.block
     segments = []
-    for r in range(entry.start, entry.stop):
+    for r in entry.rows:
         record = block.record(r)
         segments.append(Segment(record.key, record.tokens, record.id, record.starts,
                                 record.ends, record.fields, 0, 1, 0, len(record.tokens)))
@@ -240,25 +214,26 @@ def one_record_entries(entries):
     cut = []
     for entry in entries:
         if isinstance(entry, WholeRecords) and len(entry) > 1:
-            cut += [WholeRecords(entry.block, r, r + 1) for r in range(entry.start, entry.stop)]
+            cut += [WholeRecords(entry.block, [r]) for r in entry.rows]
         else:
             cut.append(entry)
     return cut
 
 
 def entry_columns(entries):
-    """The columns of a batch's entries: ``WholeRecords`` first, in order, then Segments.
+    """The columns of a batch's entries: the records of ``WholeRecords`` first, in order, then
+    Segments.
 
     Returns a dict: lengths (int32 array), tokens (list), keys, ids, fields (lists), chunk,
     num_chunks, keep_start, keep_end (int32 arrays), starts, ends (int32 arrays of the
     whole records' tokens, in row order).
     """
-    ranges, segments = [], []
+    whole_entries, segments = [], []
     for entry in entries:
-        (segments if isinstance(entry, Segment) else ranges).append(entry)
+        (segments if isinstance(entry, Segment) else whole_entries).append(entry)
     parts = []
-    if ranges:
-        whole = _whole_record_columns(ranges)
+    if whole_entries:
+        whole = _whole_record_columns(whole_entries)
         if not segments:
             return whole
         parts.append(whole)
@@ -271,23 +246,25 @@ def entry_columns(entries):
             for name in parts[0]}
 
 
-def _whole_record_columns(ranges):
-    """The columns of ``WholeRecords``: a slice of each column of the block a range (a batch
-    of one length takes one range from each of many blocks)."""
+def _whole_record_columns(entries):
+    """The columns of ``WholeRecords``: per record a slice of the tokens and of both offset
+    arrays (joined once for the batch), per entry one C call for each record column."""
     lengths, tokens, keys, ids, fields, starts, ends = [], [], [], [], [], [], []
-    for entry in ranges:
-        block, start, stop = entry.block, entry.start, entry.stop
-        bounds = block.bound_array()[start:stop + 1]
-        first, last = int(bounds[0]), int(bounds[-1])
-        lengths.append(np.diff(bounds))
-        tokens += itertools.chain.from_iterable(block.pieces[start:stop])
-        starts.append(block.starts[first:last])
-        ends.append(block.ends[first:last])
+    for entry in entries:
+        block, rows = entry.block, entry.rows
+        bounds, block_tokens = block.bounds, block.tokens
+        block_starts, block_ends = block.starts, block.ends
+        for r in rows:
+            first, stop = bounds[r], bounds[r + 1]
+            lengths.append(stop - first)
+            tokens += block_tokens[first:stop]
+            starts.append(block_starts[first:stop])
+            ends.append(block_ends[first:stop])
         block_keys, block_ids, block_fields = block.record_columns()
-        keys += block_keys[start:stop]
-        ids += block_ids[start:stop]
-        fields += block_fields[start:stop]
-    lengths = np.concatenate(lengths).astype(np.int32)
+        keys += _items(block_keys, rows)
+        ids += _items(block_ids, rows)
+        fields += _items(block_fields, rows)
+    lengths = np.array(lengths, dtype=np.int32)
     count = len(lengths)
     return {"lengths": lengths, "tokens": tokens, "keys": keys, "ids": ids, "fields": fields,
             "starts": np.concatenate(starts).astype(np.int32, copy=False),
