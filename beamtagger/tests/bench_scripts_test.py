@@ -51,14 +51,14 @@ def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, 
     text = (results / "throughput.md").read_text()
     assert "### What the non-model stages cost (case G" in text
     assert "non-model core-µs per token" in text
-    # The stages one by one, on the same inputs: every token of x5 in both batch sizes.
+    # The stages one by one, on the same inputs: every token of x1 in both batch sizes.
     work = tmp_path / "work"
     completed = subprocess.run(
-        [sys.executable, str(BENCH / "stage_costs.py"), "--work", str(work), "--size", "x5",
+        [sys.executable, str(BENCH / "stage_costs.py"), "--work", str(work), "--size", "x1",
          "--embeddings", str(work / "store-subset")], cwd=BENCH.parent, capture_output=True,
         text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert completed.returncode == 0, completed.stderr[-4000:]
-    assert completed.stdout.count(f"{5 * tokens:,} tokens in ") == 2
+    assert completed.stdout.count(f"{tokens:,} tokens in ") == 2
     assert completed.stdout.count("| **all but the model** |") == 2
     # Side by side: this checkout against itself, one round; every stage in both columns.
     completed = subprocess.run(
