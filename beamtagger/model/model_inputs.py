@@ -203,7 +203,7 @@ class ModelInputs:
 def _tensor_array(pa, array):
     """``pa.FixedShapeTensorArray.from_numpy_ndarray(array)``, built from its storage: the
     same array in a third of the time (300 against 120 us a column, five columns a batch)."""
-    cell = math.prod(array.shape[1:])   # np.prod of a shape tuple: 11 us, this 0.5
+    cell = math.prod(array.shape[1:])   # np.prod of a shape tuple: 9.9 us, this 0.14 (timeit)
     if cell == 0:
         return pa.FixedShapeTensorArray.from_numpy_ndarray(array)
     storage = pa.FixedSizeListArray.from_arrays(pa.array(array.reshape(-1)), cell)

@@ -17,10 +17,10 @@ from typing import NamedTuple, Optional
 import apache_beam as beam
 from apache_beam import typehints
 from apache_beam.transforms.combiners import CountCombineFn
+import numpy as np
 from apache_beam.coders import coders
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
-import numpy as np
 
 from beamtagger import tagging_defaults
 from beamtagger.transforms import counters, worker_resources
