@@ -63,6 +63,11 @@ def stage_costs(work, size, max_batch_tokens, store_path=None, passes=1):
     store = open_store(store_path)
     token_inputs = TokenInputs(store, spec.featurizer)
     tokenizer = Tokenizer()
+    try:   # the tokens as numbers of a vocabulary, as beamtagger tag's tokenizer gives them
+        from beamtagger.token_vocabulary import TokenVocabulary
+        numbered_as_tag_does = (TokenVocabulary(),)
+    except ImportError:   # a checkout from before the vocabulary (--before)
+        numbered_as_tag_does = ()
     spent = collections.Counter()
 
     def timed(stage, function, *args):
@@ -85,7 +90,8 @@ def stage_costs(work, size, max_batch_tokens, store_path=None, passes=1):
     def one_pass():
         records = timed("read", lambda: list(text_records(
             FileLines(path, lambda: open(path, "rb")), str(path))))
-        blocks = [timed("tokenize", tokenize_block, tokenizer, records[i:i + 1024])
+        blocks = [timed("tokenize", tokenize_block, tokenizer, records[i:i + 1024],
+                        *numbered_as_tag_does)
                   for i in range(0, len(records), 1024)]
         segment_blocks = [SegmentBlock(block, [r for r in range(len(block)) if block.length(r)],
                                        []) for block in blocks]

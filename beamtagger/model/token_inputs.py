@@ -15,6 +15,7 @@ held, the next batch that brings new ones starts them afresh. The ids are exactl
 ``store.rows`` and ``featurizer.featurize`` (model_token_inputs_test.py holds them equal on
 random Unicode and all of EWT). NumPy only; the store is any object with ``rows(tokens)``.
 """
+import weakref
 from itertools import compress, repeat
 from operator import itemgetter
 
@@ -50,6 +51,10 @@ class TokenInputs:
         self._extra_ids = np.empty(self.capacity, dtype=np.int32)
         self._feature_ids = np.empty((self.capacity, featurizer.num_feature_columns), np.int32)
         self._char_ids = np.empty((self.capacity, featurizer.char_width), dtype=np.int32)
+        self.texts = []       # number -> token text, for the batch's Arrow token column
+        self.generation = 0   # counts the times the tables started afresh
+        # TokenVocabulary -> int32 array: its numbers' numbers here (-1: not here yet)
+        self._vocabulary_maps = weakref.WeakKeyDictionary()
 
     def __len__(self):
         return len(self._number)
@@ -57,17 +62,24 @@ class TokenInputs:
     def lookup(self, tokens):
         """(rows, token arrays) of ``tokens`` (a list of str): ``store.rows(tokens)`` and
         ``featurizer.featurize(tokens, rows >= 0)``."""
-        numbers = self._numbers(tokens)
+        numbers = self.numbers(tokens)
         if numbers is None:   # more distinct tokens in one call than the tables hold
             rows = self.store.rows(tokens)
             return rows, self.featurizer.featurize(tokens, rows >= 0)
+        return self.gather(numbers)
+
+    def gather(self, numbers):
+        """(rows, token arrays) of the tokens numbered ``numbers`` here (``numbers`` or
+        ``vocabulary_numbers`` of this generation)."""
         # np.take copies whole rows; fancy indexing of the 2-D tables went element by
         # element through NumPy's buffered iterator (callgrind, case G).
         return (self._rows.take(numbers), {"extra_ids": self._extra_ids.take(numbers),
                                            "feature_ids": self._feature_ids.take(numbers, 0),
                                            "char_ids": self._char_ids.take(numbers, 0)})
 
-    def _numbers(self, tokens):
+    def numbers(self, tokens):
+        """The numbers of ``tokens`` (a list of str) in the tables (intp array), adding the
+        new ones; None when they are more distinct tokens than the tables hold."""
         if len(tokens) > 1:
             # Every token known (almost every batch after the first few): one itemgetter call
             # probes them all in C, half the time of map(dict.get, ...) into fromiter.
@@ -80,13 +92,44 @@ class TokenInputs:
         if missing.any():
             new = list(dict.fromkeys(compress(tokens, missing.tolist())))
             if len(self._number) + len(new) > self.capacity:
-                self._number.clear()
+                self._start_afresh()
                 new = list(dict.fromkeys(tokens))
                 if len(new) > self.capacity:
                     return None
             self._add(new)
             numbers = np.fromiter(map(self._number.__getitem__, tokens), np.intp, len(tokens))
         return numbers
+
+    def vocabulary_numbers(self, vocabulary, numbers):
+        """The numbers here of the tokens that ``vocabulary`` (a ``TokenVocabulary``) numbers
+        ``numbers``: one NumPy gather once each of them has been seen; None when the batch
+        has more distinct tokens than the tables hold."""
+        mapping = self._vocabulary_maps.get(vocabulary)
+        if mapping is None or len(mapping) < len(vocabulary):
+            grown = np.full(max(len(vocabulary), 1), -1, dtype=np.intp)
+            if mapping is not None:
+                grown[:len(mapping)] = mapping
+            mapping = self._vocabulary_maps[vocabulary] = grown
+        found = mapping.take(numbers)
+        missing = found < 0
+        if not missing.any():
+            return found
+        generation = self.generation
+        new = np.unique(numbers[missing])
+        added = self.numbers(vocabulary.texts_of(new))
+        if added is None:
+            return None
+        if self.generation != generation:
+            # The tables started afresh: the numbers found above point into the old ones.
+            return self.vocabulary_numbers(vocabulary, numbers)
+        mapping[new] = added
+        return mapping.take(numbers)
+
+    def _start_afresh(self):
+        self._number.clear()
+        self.texts = []
+        self._vocabulary_maps = weakref.WeakKeyDictionary()
+        self.generation += 1
 
     def _add(self, new):
         rows = self.store.rows(new)
@@ -98,4 +141,5 @@ class TokenInputs:
         self._feature_ids[start:stop] = arrays["feature_ids"]
         self._char_ids[start:stop] = arrays["char_ids"]
         # Only once the tables hold their rows: a failure above leaves no half-added token.
+        self.texts.extend(new)
         self._number.update(zip(new, range(start, stop)))

@@ -93,3 +93,37 @@ def test_all_of_ewt_train_gets_the_ids_of_the_bundled_models_featurizer(shared_d
     assert_same((np.concatenate(found_rows), {name: np.concatenate(parts)
                                              for name, parts in found.items()}),
                 expected(store, config, tokens))
+
+
+@settings(max_examples=150, deadline=None)
+@given(batches=st.lists(st.lists(st.lists(TOKEN, max_size=30), min_size=1, max_size=3),
+                        min_size=1, max_size=6),
+       capacity=st.sampled_from([1, 3, 17, 1 << 17]),
+       vocabulary_capacity=st.sampled_from([2, 25, 1 << 17]))
+def test_tokens_by_vocabulary_number_get_what_their_texts_get(tiny, batches, capacity,
+                                                             vocabulary_capacity):
+    """A batch of parts numbered by vocabularies (several, as when a tokenizer starts a new one
+    mid-run) gets the ids its texts get, through tables that may start afresh in between."""
+    from beamtagger.token_vocabulary import TokenVocabulary
+
+    store, config = tiny
+    inputs = TokenInputs(store, TokenFeaturizer.from_config(config), capacity=capacity)
+    vocabulary = TokenVocabulary(vocabulary_capacity)
+    for parts in batches:
+        numbered = []
+        for tokens in parts:
+            numbers = vocabulary.numbers(tokens)
+            if numbers is None:   # full: a new vocabulary, as the tokenizer starts one
+                vocabulary = TokenVocabulary(vocabulary_capacity)
+                numbers = vocabulary.numbers(tokens)
+            numbered.append((tokens, vocabulary, numbers))
+        if any(numbers is None for _, _, numbers in numbered):
+            continue   # more distinct tokens in one part than a vocabulary holds
+        for tokens, part_vocabulary, numbers in numbered:
+            table_numbers = inputs.vocabulary_numbers(part_vocabulary, numbers)
+            if table_numbers is None:
+                assert len(set(tokens)) > capacity
+                continue
+            assert [inputs.texts[n] for n in table_numbers.tolist()] == tokens
+            assert_same(inputs.gather(table_numbers), expected(store, config, tokens))
+        assert len(inputs) <= capacity

@@ -52,6 +52,34 @@ def test_batch_holds_padded_vectors_and_feature_ids_of_every_token(store, dtype)
     assert rows[2]["starts"] == [] and (rows[2]["chunk"], rows[2]["keep_end"]) == (1, 2)
 
 
+def test_a_batch_built_by_token_number_equals_the_batch_built_by_text(store):
+    """Whole records of numbered blocks (two vocabularies) and Segments, through a TokenInputs
+    small enough to start afresh between batches: the very batch the texts give."""
+    from beamtagger.model.token_inputs import TokenInputs
+    from beamtagger.token_vocabulary import TokenVocabulary
+    from beamtagger.tokenizer import Tokenizer
+    from beamtagger.transforms.records import TextRecord
+    from beamtagger.transforms.token_blocks import WholeRecords, entry_columns, tokenize_block
+
+    featurizer = TokenFeaturizer(char_vocab="Thecatsd", max_chars=4)
+    # 18 distinct tokens a batch, one new each round: the tables start afresh in the third.
+    token_inputs = TokenInputs(store, featurizer, capacity=19)
+    tokenizer = Tokenizer()
+    for round_number in range(3):
+        blocks = [tokenize_block(tokenizer, [
+            TextRecord(f"r{b}-{i}", text, f"f:{b}-{i}", {"i": i} if i else None)
+            for i, text in enumerate([f"The cat{round_number} sat .", "Qzxwv 2021 , naïve",
+                                      "a b c d e f"])], TokenVocabulary()) for b in range(2)]
+        entries = [WholeRecords(blocks[0], [0, 1]), WholeRecords(blocks[1], [2]), *SEGMENTS]
+        by_number, oov = build_record_batch(entries, store, featurizer, "float16", "abc",
+                                            token_inputs)
+        by_text, text_oov = build_record_batch(entries, store, featurizer, "float16", "abc")
+        assert by_number.equals(by_text) and oov == text_oov
+        assert by_number.schema.metadata == by_text.schema.metadata
+        assert entry_columns(entries, token_inputs) is not None   # it went by number
+    assert token_inputs.generation == 1
+
+
 def test_coder_round_trips_a_batch_and_reads_tensors_without_copying(store):
     batch, _ = build_record_batch(SEGMENTS, store, TokenFeaturizer())
     coder = beam.coders.registry.get_coder(pa.RecordBatch)

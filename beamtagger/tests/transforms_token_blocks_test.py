@@ -1,10 +1,15 @@
 """Tokenized blocks: the same tokens and offsets as record by record; batches of them hold
 every record once, and a bundle holds only a bounded number of blocks."""
+import pickle
+
 import numpy as np
 from apache_beam.transforms.window import GlobalWindow
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from beamtagger.model.features import TokenFeaturizer
+from beamtagger.model.token_inputs import TokenInputs
+from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.tokenizer import Tokenizer
 from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
 from beamtagger.transforms.chunks import _SplitBlocksFn
@@ -27,11 +32,24 @@ def records_of(drawn):
             for i, (kind, value) in enumerate(drawn)]
 
 
+class _NoStore:
+    """A store that knows no token (TokenInputs needs ``rows``)."""
+
+    @staticmethod
+    def rows(tokens):
+        return np.full(len(tokens), -1, dtype=np.int64)
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(RECORD, max_size=12))
-def test_a_block_holds_each_records_own_tokens_and_offsets(drawn):
+@given(st.lists(RECORD, max_size=12), st.sampled_from([None, 3, 1 << 17]))
+def test_a_block_holds_each_records_own_tokens_and_offsets(drawn, vocabulary_capacity):
+    """Also with its tokens numbered by a vocabulary (that may be too small for them: then
+    they are held as text), and after the block was pickled (as text)."""
     records = records_of(drawn)
-    block = tokenize_block(Tokenizer(), records)
+    vocabulary = vocabulary_capacity and TokenVocabulary(vocabulary_capacity)
+    block = tokenize_block(Tokenizer(), records, vocabulary)
+    if vocabulary is not None and block.token_count and len(set(block.tokens)) <= 3:
+        assert block.vocabulary is vocabulary and block.numbers is not None
     expected = Tokenizer()
     assert len(block) == len(records)
     for r, record in enumerate(records):
@@ -41,6 +59,10 @@ def test_a_block_holds_each_records_own_tokens_and_offsets(drawn):
             texts, starts, ends = expected.tokenize_columns(record.text)
             wanted = TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
         assert block.record(r) == wanted
+    copied = pickle.loads(pickle.dumps(block))
+    assert copied.vocabulary is None and copied.tokens == block.tokens
+    assert [copied.record(r) for r in range(len(copied))] == [
+        block.record(r) for r in range(len(block))]
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -61,6 +83,27 @@ def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, ran
     random.shuffle(entries)
     found = entry_columns(entries)
     wanted = _segment_columns([segment for entry in entries for segment in entry_segments(entry)])
+    # By number: the same columns, the tokens as numbers of a TokenInputs' tables (a small
+    # one: they may start afresh), with entries of a second block numbered by another
+    # vocabulary, and Segments, in one batch.
+    token_inputs = TokenInputs(_NoStore(), TokenFeaturizer(), capacity=random.choice([4, 64]))
+    numbered = tokenize_block(Tokenizer(), records_of(drawn), TokenVocabulary())
+    other = tokenize_block(Tokenizer(), records_of(drawn), TokenVocabulary())
+    mixed = ([WholeRecords(numbered, entry.rows) for entry in entries]
+             + [WholeRecords(other, entry.rows) for entry in entries[:1]]
+             + entry_segments(entries[-1]))
+    by_number = entry_columns(mixed, token_inputs)
+    by_text = entry_columns(mixed)
+    if by_number is None:   # more distinct tokens than the tables hold
+        assert len(set(by_text["tokens"])) > token_inputs.capacity
+    else:
+        assert set(by_number) == set(by_text) - {"tokens"} | {"token_numbers"}
+        assert [token_inputs.texts[n] for n in by_number["token_numbers"].tolist()] == list(
+            by_text["tokens"])
+        for name, column in by_text.items():
+            if name != "tokens":
+                assert np.array_equal(np.asarray(by_number[name], dtype=object),
+                                      np.asarray(column, dtype=object)), name
     single = one_record_entries(entries)
     assert [len(entry) for entry in single] == [1] * len(rows)
     assert [segment for entry in single for segment in entry_segments(entry)] == [

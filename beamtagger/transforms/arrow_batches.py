@@ -26,6 +26,7 @@ IPC stream per batch and reads it back without copying the buffers; it is regist
 ``pa.RecordBatch``, so any PCollection type-hinted ``pa.RecordBatch`` uses it.
 """
 import json
+import weakref
 
 import apache_beam as beam
 import numpy as np
@@ -51,14 +52,19 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     """
     if vector_dtype not in VECTOR_DTYPES:
         raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
-    columns = entry_columns(segments)
-    lengths = columns["lengths"]
-    flat_tokens = columns["tokens"]
-    if token_inputs is not None:
-        rows, token_arrays = token_inputs.lookup(flat_tokens)
+    columns = None if token_inputs is None else entry_columns(segments, token_inputs)
+    if columns is not None:
+        # By number: the model inputs and the token texts are gathers from token_inputs.
+        numbers = columns["token_numbers"]
+        rows, token_arrays = token_inputs.gather(numbers)
+        token_values = _token_texts(token_inputs).take(pa.array(numbers))
     else:
+        columns = entry_columns(segments)
+        flat_tokens = columns["tokens"]
         rows = store.rows(flat_tokens)
         token_arrays = featurizer.featurize(flat_tokens, rows >= 0)
+        token_values = pa.array(flat_tokens, pa.string())
+    lengths = columns["lengths"]
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
 
     list_offsets = list_offsets_of(lengths)
@@ -74,7 +80,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         "id": pa.array(columns["ids"], pa.string()),
         **{name: pa.array(columns[name], pa.int32())
            for name in ("chunk", "num_chunks", "keep_start", "keep_end")},
-        "tokens": pa.ListArray.from_arrays(list_offsets, pa.array(flat_tokens, pa.string())),
+        "tokens": pa.ListArray.from_arrays(list_offsets, token_values),
         "starts": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["starts"],
                                                                     pa.int32())),
         "ends": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["ends"], pa.int32())),
@@ -84,6 +90,25 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
     batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
+
+
+# TokenInputs -> (its generation, its texts as one Arrow array); extended as it grows.
+_TOKEN_TEXTS = weakref.WeakKeyDictionary()
+
+
+def _token_texts(token_inputs):
+    """``token_inputs.texts`` as a ``pa.StringArray``, so a batch's token column is one Arrow
+    take: the new texts are appended to the array made before (a copy of its buffers, not of
+    Python strings)."""
+    generation, texts = _TOKEN_TEXTS.get(token_inputs, (None, None))
+    if generation != token_inputs.generation:
+        texts = None
+    known = 0 if texts is None else len(texts)
+    if known < len(token_inputs.texts):
+        new = pa.array(token_inputs.texts[known:], pa.string())
+        texts = new if texts is None else pa.concat_arrays([texts, new])
+        _TOKEN_TEXTS[token_inputs] = (token_inputs.generation, texts)
+    return texts if texts is not None else pa.array([], pa.string())
 
 
 def list_offsets_of(lengths):

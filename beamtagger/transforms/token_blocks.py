@@ -28,18 +28,36 @@ class TokenizedBlock:
 
     Args:
       records: the records (TextRecord or TokenizedRecord); their id, key and fields are used.
-      tokens: every record's tokens, one record after the other.
+      tokens: every record's tokens, one record after the other; None with ``numbers``.
       bounds: record ``r``'s tokens are ``tokens[bounds[r]:bounds[r + 1]]`` (R + 1 ints).
       starts, ends: int32 (N,) character offsets of every token.
+      numbers, vocabulary: the tokens as int32 (N,) numbers of a ``TokenVocabulary`` of this
+        process, or both None. A pickled block carries its tokens as text, not numbers.
     """
-    __slots__ = ("records", "tokens", "bounds", "starts", "ends", "_record_columns",
-                 "_bound_array")
+    __slots__ = ("records", "_tokens", "bounds", "starts", "ends", "numbers", "vocabulary",
+                 "_record_columns", "_bound_array")
 
-    def __init__(self, records, tokens, bounds, starts, ends):
-        self.records, self.tokens, self.bounds = records, tokens, bounds
+    def __init__(self, records, tokens, bounds, starts, ends, numbers=None, vocabulary=None):
+        if (numbers is None) != (vocabulary is None) or (tokens is None and numbers is None):
+            raise ValueError("a TokenizedBlock needs its tokens, or numbers and their vocabulary")
+        self.records, self._tokens, self.bounds = records, tokens, bounds
         self.starts, self.ends = starts, ends
+        self.numbers, self.vocabulary = numbers, vocabulary
         self._record_columns = None
         self._bound_array = None
+
+    @property
+    def tokens(self):
+        """Every record's tokens as a list of str (made from the numbers on first use)."""
+        if self._tokens is None:
+            self._tokens = self.vocabulary.texts_of(self.numbers)
+        return self._tokens
+
+    def token_texts(self, start, stop):
+        """The texts of tokens ``start:stop``, as a list."""
+        if self._tokens is None:
+            return self.vocabulary.texts_of(self.numbers[start:stop])
+        return self._tokens[start:stop]
 
     @property
     def token_count(self):
@@ -61,6 +79,7 @@ class TokenizedBlock:
         return self._record_columns
 
     def __reduce__(self):
+        # Numbers mean something only in this process: the tokens travel as text.
         return TokenizedBlock, (self.records, self.tokens, self.bounds, self.starts, self.ends)
 
     def __len__(self):
@@ -73,7 +92,7 @@ class TokenizedBlock:
         """Record ``r`` as a TokenizedRecord."""
         start, stop = self.bounds[r], self.bounds[r + 1]
         record = self.records[r]
-        return TokenizedRecord(record.id, tuple(self.tokens[start:stop]),
+        return TokenizedRecord(record.id, tuple(self.token_texts(start, stop)),
                                tuple(self.starts[start:stop].tolist()),
                                tuple(self.ends[start:stop].tolist()), record.source,
                                record.fields)
@@ -128,10 +147,12 @@ class WholeRecords:
         return 8 * self.token_count
 
 
-def tokenize_block(tokenizer, records):
+def tokenize_block(tokenizer, records, vocabulary=None):
     """A TokenizedBlock of ``records`` (TextRecord or TokenizedRecord, already checked) and
     the ``tokenizer``; raises whatever the tokenizer raises on one of them (the caller then
-    tokenizes record by record)."""
+    tokenizes record by record). With ``vocabulary`` (a ``TokenVocabulary``) the block holds
+    its tokens as that vocabulary's numbers, unless they do not fit in it (then as text: the
+    caller starts a new vocabulary when ``block.numbers`` is None)."""
     tokens, bounds, explicit, spaced, text_lengths = [], [0], [], [], []
     extend, bound = tokens.extend, bounds.append
     token_chunks = tokenizer.token_chunks
@@ -152,7 +173,12 @@ def tokenize_block(tokenizer, records):
                 text_lengths.append(len(record.text))
         extend(texts)
         bound(len(tokens))
-    lengths = np.fromiter(map(len, tokens), np.int32, len(tokens))
+    numbers = None if vocabulary is None else vocabulary.numbers(tokens)
+    if numbers is None:
+        vocabulary = None
+        lengths = np.fromiter(map(len, tokens), np.int32, len(tokens))
+    else:
+        lengths = vocabulary.lengths(numbers)
     # Each token starts one past the end of the one before it in its record: running[i] is
     # the sum of (length + 1) over the tokens before token i, less that sum at its record's
     # first token.
@@ -174,7 +200,9 @@ def tokenize_block(tokenizer, records):
     for r, record_starts, record_ends in explicit:
         starts[bounds[r]:bounds[r + 1]] = record_starts
         ends[bounds[r]:bounds[r + 1]] = record_ends
-    return TokenizedBlock(records, tokens, bounds, starts, ends)
+    if numbers is not None:   # the strings go: the vocabulary holds one of each
+        tokens = None
+    return TokenizedBlock(records, tokens, bounds, starts, ends, numbers, vocabulary)
 
 
 def _located(text, chunks):
@@ -220,24 +248,35 @@ def one_record_entries(entries):
     return cut
 
 
-def entry_columns(entries):
+def entry_columns(entries, token_inputs=None):
     """The columns of a batch's entries: the records of ``WholeRecords`` first, in order, then
     Segments.
 
     Returns a dict: lengths (int32 array), tokens (list), keys, ids, fields (lists), chunk,
     num_chunks, keep_start, keep_end (int32 arrays), starts, ends (int32 arrays of the
-    whole records' tokens, in row order).
+    whole records' tokens, in row order). With ``token_inputs`` (a ``TokenInputs``), the
+    tokens come as "token_numbers", their numbers in its tables (an int array), not as
+    texts; None when the batch holds more distinct tokens than its tables.
     """
     whole_entries, segments = [], []
     for entry in entries:
         (segments if isinstance(entry, Segment) else whole_entries).append(entry)
+    generation = None if token_inputs is None else token_inputs.generation
     parts = []
     if whole_entries:
-        whole = _whole_record_columns(whole_entries)
-        if not segments:
-            return whole
-        parts.append(whole)
-    parts.append(_segment_columns(segments))
+        parts.append(_whole_record_columns(whole_entries, token_inputs))
+    if segments or not parts:
+        parts.append(_segment_columns(segments, token_inputs))
+    if any(part is None for part in parts):
+        return None
+    if len(parts) > 1 and token_inputs is not None and token_inputs.generation != generation:
+        # The tables started afresh after the first part's numbers: all by text at once.
+        columns = entry_columns(entries)
+        numbers = token_inputs.numbers(columns.pop("tokens"))
+        if numbers is None:
+            return None
+        columns["token_numbers"] = numbers
+        return columns
     if len(parts) == 1:
         return parts[0]
     return {name: (np.concatenate([part[name] for part in parts])
@@ -246,38 +285,89 @@ def entry_columns(entries):
             for name in parts[0]}
 
 
-def _whole_record_columns(entries):
-    """The columns of ``WholeRecords``: per record a slice of the tokens and of both offset
-    arrays (joined once for the batch), per entry one C call for each record column."""
-    lengths, tokens, keys, ids, fields, starts, ends = [], [], [], [], [], [], []
+def _whole_record_columns(entries, token_inputs):
+    """The columns of ``WholeRecords``: an entry's token positions in its block as one NumPy
+    array, so its offsets are two gathers and its tokens one gather of their numbers (or one
+    C call for their texts), per entry one C call for each record column."""
+    lengths, texts, numbered, keys, ids, fields, starts, ends = [], [], [], [], [], [], [], []
     for entry in entries:
         block, rows = entry.block, entry.rows
-        bounds, block_tokens = block.bounds, block.tokens
-        block_starts, block_ends = block.starts, block.ends
-        for r in rows:
-            first, stop = bounds[r], bounds[r + 1]
-            lengths.append(stop - first)
-            tokens += block_tokens[first:stop]
-            starts.append(block_starts[first:stop])
-            ends.append(block_ends[first:stop])
+        if not rows:
+            continue
+        bounds = block.bound_array()
+        row_array = np.asarray(rows, dtype=np.int64)
+        firsts = bounds[row_array]
+        entry_lengths = bounds[row_array + 1] - firsts
+        lengths.append(entry_lengths)
+        # Token j of the entry's record k sits at firsts[k] + j; runs[k]: tokens before k.
+        runs = np.cumsum(entry_lengths) - entry_lengths
+        positions = (np.arange(int(runs[-1] + entry_lengths[-1]), dtype=np.int64)
+                     + np.repeat(firsts - runs, entry_lengths))
+        starts.append(block.starts.take(positions))
+        ends.append(block.ends.take(positions))
+        if token_inputs is not None and block.vocabulary is not None:
+            numbered.append((block.vocabulary, block.numbers.take(positions)))
+        elif token_inputs is not None:
+            numbered.append((None, _items(block.tokens, positions.tolist())))
+        else:
+            texts += _items(block.tokens, positions.tolist())
         block_keys, block_ids, block_fields = block.record_columns()
         keys += _items(block_keys, rows)
         ids += _items(block_ids, rows)
         fields += _items(block_fields, rows)
-    lengths = np.array(lengths, dtype=np.int32)
+    lengths = (np.concatenate(lengths) if lengths else np.zeros(0, np.int64)).astype(np.int32)
     count = len(lengths)
-    return {"lengths": lengths, "tokens": tokens, "keys": keys, "ids": ids, "fields": fields,
-            "starts": np.concatenate(starts).astype(np.int32, copy=False),
-            "ends": np.concatenate(ends).astype(np.int32, copy=False),
-            "chunk": np.zeros(count, np.int32), "num_chunks": np.ones(count, np.int32),
-            "keep_start": np.zeros(count, np.int32), "keep_end": lengths}
+    columns = {"lengths": lengths, "keys": keys, "ids": ids, "fields": fields,
+               "starts": _joined(starts), "ends": _joined(ends),
+               "chunk": np.zeros(count, np.int32), "num_chunks": np.ones(count, np.int32),
+               "keep_start": np.zeros(count, np.int32), "keep_end": lengths}
+    if token_inputs is None:
+        columns["tokens"] = texts
+        return columns
+    numbers = _table_numbers(numbered, token_inputs)
+    if numbers is None:
+        return None
+    columns["token_numbers"] = numbers
+    return columns
 
 
-def _segment_columns(segments):
-    # One transposition of the segments' fields in C, then whole columns.
-    (keys, tokens, ids, starts, ends, fields, chunk, num_chunks, keep_start,
-     keep_end) = zip(*segments)
-    return {"lengths": np.fromiter(map(len, tokens), np.int32, len(segments)),
+def _table_numbers(numbered, token_inputs):
+    """``token_inputs``' numbers of the tokens of (vocabulary, its numbers) and (None, texts)
+    pairs, in order."""
+    vocabularies = {id(vocabulary) for vocabulary, _ in numbered}
+    if len(vocabularies) == 1 and numbered[0][0] is not None:   # the usual batch: one gather
+        vocabulary = numbered[0][0]
+        return token_inputs.vocabulary_numbers(
+            vocabulary, np.concatenate([numbers for _, numbers in numbered]))
+    parts = []
+    for vocabulary, tokens in numbered:
+        generation = token_inputs.generation
+        part = (token_inputs.numbers(list(tokens)) if vocabulary is None
+                else token_inputs.vocabulary_numbers(vocabulary, tokens))
+        if part is None or token_inputs.generation != generation:
+            # More distinct tokens than the tables hold, or they started afresh and the
+            # parts before point into the old ones: by text, in one call.
+            texts = [text for vocabulary, tokens in numbered for text in (
+                tokens if vocabulary is None else vocabulary.texts_of(tokens))]
+            return token_inputs.numbers(texts)
+        parts.append(part)
+    return np.concatenate(parts) if parts else np.zeros(0, np.intp)
+
+
+def _joined(arrays):
+    return (np.concatenate(arrays) if arrays else np.zeros(0, np.int32)).astype(np.int32,
+                                                                                copy=False)
+
+
+def _segment_columns(segments, token_inputs=None):
+    if not segments:
+        columns = _whole_record_columns([], None)
+    else:
+        # One transposition of the segments' fields in C, then whole columns.
+        (keys, tokens, ids, starts, ends, fields, chunk, num_chunks, keep_start,
+         keep_end) = zip(*segments)
+        columns = {
+            "lengths": np.fromiter(map(len, tokens), np.int32, len(segments)),
             "tokens": list(itertools.chain.from_iterable(tokens)),
             "keys": list(keys), "ids": list(ids), "fields": list(fields),
             "chunk": np.asarray(chunk, np.int32), "num_chunks": np.asarray(num_chunks, np.int32),
@@ -285,6 +375,12 @@ def _segment_columns(segments):
             "keep_end": np.asarray(keep_end, np.int32),
             "starts": np.fromiter(itertools.chain.from_iterable(starts), np.int32),
             "ends": np.fromiter(itertools.chain.from_iterable(ends), np.int32)}
+    if token_inputs is not None:
+        numbers = token_inputs.numbers(columns.pop("tokens"))
+        if numbers is None:
+            return None
+        columns["token_numbers"] = numbers
+    return columns
 
 
 def _register_coders():

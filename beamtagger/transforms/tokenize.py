@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
+from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
@@ -122,6 +123,10 @@ class _TokenizeBlocksFn(_TokenizeFn):
     The block is tokenized at once; if that fails, record by record, so a record that fails
     costs only itself."""
 
+    def setup(self):
+        super().setup()
+        self._vocabulary = TokenVocabulary()
+
     def process(self, block):
         records = []
         for record in block:
@@ -131,7 +136,7 @@ class _TokenizeBlocksFn(_TokenizeFn):
             else:
                 records.append(record)
         try:
-            tokenized = tokenize_block(self._tokenizer, records)
+            tokenized = tokenize_block(self._tokenizer, records, self._vocabulary)
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
             good = []
             for record in records:
@@ -140,7 +145,11 @@ class _TokenizeBlocksFn(_TokenizeFn):
                     good.append(record)
                 except Exception as error:  # noqa: BLE001
                     yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, error))
-            tokenized = tokenize_block(self._tokenizer, good)
+            tokenized = tokenize_block(self._tokenizer, good, self._vocabulary)
+        if tokenized.vocabulary is None and tokenized.token_count:
+            # Its tokens did not fit: the next blocks are numbered afresh (blocks still
+            # held keep the full vocabulary alive).
+            self._vocabulary = TokenVocabulary()
         self._tokens += tokenized.token_count
         if len(tokenized):
             yield tokenized
