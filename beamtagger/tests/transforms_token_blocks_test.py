@@ -14,9 +14,10 @@ from beamtagger.tokenizer import Tokenizer
 from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
 from beamtagger.transforms.chunks import _SplitBlocksFn
 from beamtagger.transforms.records import Segment, TextRecord, TokenizedRecord
-from beamtagger.transforms.token_blocks import (SegmentBlock, WholeRecords, entry_columns,
-                                                entry_segments, one_record_entries,
-                                                tokenize_block, _segment_columns)
+from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRecords,
+                                                entry_columns, entry_segments,
+                                                one_record_entries, tokenize_block,
+                                                _segment_columns)
 
 WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "don't", "U.S.", "3:15",
                                   "naïve", "👍🏽", "Inc.", "x", "(s)"]), max_size=10)
@@ -83,11 +84,24 @@ def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, ran
     random.shuffle(entries)
     found = entry_columns(entries)
     wanted = _segment_columns([segment for entry in entries for segment in entry_segments(entry)])
+    # Slices of the block's ByLength (as BucketByLength cuts them): the same columns as the
+    # same records given by index, with the tokens as text and as numbers.
+    numbered = tokenize_block(Tokenizer(), records_of(drawn), TokenVocabulary())
+    for sliced_block in (block, numbered):
+        by_length = ByLength(sliced_block, rows)
+        cuts = sorted(random.sample(range(1, len(rows)), random.randint(0, len(rows) - 1)))
+        sliced = [WholeRecords(sliced_block, by_length.rows[a:b], by_length, a)
+                  for a, b in zip([0, *cuts], [*cuts, len(rows)])]
+        random.shuffle(sliced)
+        by_index = [WholeRecords(sliced_block, entry.rows) for entry in sliced]
+        assert_same_columns(entry_columns(sliced), entry_columns(by_index))
+        token_inputs = TokenInputs(_NoStore(), TokenFeaturizer())
+        assert_same_columns(entry_columns(sliced, token_inputs),
+                            entry_columns(by_index, token_inputs))
     # By number: the same columns, the tokens as numbers of a TokenInputs' tables (a small
     # one: they may start afresh), with entries of a second block numbered by another
     # vocabulary, and Segments, in one batch.
     token_inputs = TokenInputs(_NoStore(), TokenFeaturizer(), capacity=random.choice([4, 64]))
-    numbered = tokenize_block(Tokenizer(), records_of(drawn), TokenVocabulary())
     other = tokenize_block(Tokenizer(), records_of(drawn), TokenVocabulary())
     mixed = ([WholeRecords(numbered, entry.rows) for entry in entries]
              + [WholeRecords(other, entry.rows) for entry in entries[:1]]
@@ -108,6 +122,15 @@ def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, ran
     assert [len(entry) for entry in single] == [1] * len(rows)
     assert [segment for entry in single for segment in entry_segments(entry)] == [
         segment for entry in entries for segment in entry_segments(entry)]
+    assert set(found) == set(wanted)
+    for name, column in wanted.items():
+        if isinstance(column, np.ndarray):
+            assert np.array_equal(found[name], column) and found[name].dtype == column.dtype, name
+        else:
+            assert list(found[name]) == list(column), name
+
+
+def assert_same_columns(found, wanted):
     assert set(found) == set(wanted)
     for name, column in wanted.items():
         if isinstance(column, np.ndarray):

@@ -44,7 +44,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model.shape_grid import grid_width
 from beamtagger.transforms.blocks import Block
-from beamtagger.transforms.token_blocks import SegmentBlock, WholeRecords, entry_segments
+from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRecords,
+                                                entry_segments)
 from beamtagger.transforms.records import Segment
 
 __all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
@@ -264,18 +265,15 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
         of one length go into a buffer as one ``WholeRecords`` entry, cut only where a batch
         fills (bench/stage_costs.py's bucket stage on EWT x5: a tuple a record cost 0.10-0.12
         core-µs a token, this 0.04-0.05)."""
-        rows = np.asarray(whole, dtype=np.int64)
-        bounds = block.bound_array()
-        lengths = bounds[rows + 1] - bounds[rows]
-        order = np.argsort(lengths, kind="stable")   # records of one length keep their order
-        lengths = lengths[order]
-        rows = rows[order].tolist()
+        by_length = ByLength(block, whole)
+        lengths, rows = by_length.lengths, by_length.rows
         cuts = (np.flatnonzero(np.diff(lengths)) + 1).tolist()
         for start, stop in zip([0, *cuts], [*cuts, len(rows)]):
             key, capacity = self._key(window, int(lengths[start]))
             while start < stop:
                 taken = min(stop - start, capacity - self._records.get(key, 0))
-                self._buffer(key).append(WholeRecords(block, rows[start:start + taken]))
+                self._buffer(key).append(
+                    WholeRecords(block, rows[start:start + taken], by_length, start))
                 start += taken
                 yield from self._counted(key, taken, capacity)
             yield from self._within_bound()

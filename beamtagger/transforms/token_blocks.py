@@ -19,8 +19,8 @@ from apache_beam import coders
 
 from beamtagger.transforms.records import Segment, TokenizedRecord
 
-__all__ = ["SegmentBlock", "TokenizedBlock", "WholeRecords", "entry_columns", "entry_segments",
-           "one_record_entries", "tokenize_block"]
+__all__ = ["ByLength", "SegmentBlock", "TokenizedBlock", "WholeRecords", "entry_columns",
+           "entry_segments", "one_record_entries", "tokenize_block"]
 
 
 class TokenizedBlock:
@@ -119,18 +119,49 @@ class SegmentBlock:
         return self.block.estimated_size()
 
 
+class ByLength:
+    """The columns of some of a block's records (``rows``), sorted by token count (records of
+    one count in block order), so the records of one count are a slice of each: BucketByLength
+    makes one a block, and its ``WholeRecords`` entries are slices of it.
+
+    ``token_bounds[k]:token_bounds[k + 1]`` are record ``rows[k]``'s tokens in ``numbers``
+    (or ``tokens``), ``starts`` and ``ends``."""
+    __slots__ = ("rows", "lengths", "token_bounds", "numbers", "tokens", "starts", "ends",
+                 "keys", "ids", "fields")
+
+    def __init__(self, block, rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        bounds = block.bound_array()
+        lengths = bounds[rows + 1] - bounds[rows]
+        order = np.argsort(lengths, kind="stable")
+        rows, lengths = rows[order], lengths[order]
+        self.rows, self.lengths = rows.tolist(), lengths
+        self.token_bounds = np.zeros(len(rows) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.token_bounds[1:])
+        positions = _token_positions(bounds[rows], lengths)
+        self.starts, self.ends = block.starts.take(positions), block.ends.take(positions)
+        if block.vocabulary is not None:
+            self.numbers, self.tokens = block.numbers.take(positions), None
+        else:
+            self.numbers, self.tokens = None, list(_items(block.tokens, positions.tolist()))
+        keys, ids, fields = block.record_columns()
+        self.keys, self.ids, self.fields = (list(_items(column, self.rows))
+                                            for column in (keys, ids, fields))
+
+
 class WholeRecords:
     """A batch entry: the records ``rows`` (a list of indices) of ``block``, each of them whole
     (one chunk). BucketByLength makes one for the records of one length in a block, so a batch
-    holds one entry a block it draws from, not one a record. Its length is the number of
-    records."""
-    __slots__ = ("block", "rows")
+    holds one entry a block it draws from, not one a record; then ``rows`` are
+    ``by_length.rows[first:first + len(rows)]`` (``by_length``: the block's ``ByLength``), and
+    the entry's columns are slices of it. Its length is the number of records."""
+    __slots__ = ("block", "rows", "by_length", "first")
 
-    def __init__(self, block, rows):
-        self.block, self.rows = block, rows
+    def __init__(self, block, rows, by_length=None, first=None):
+        self.block, self.rows, self.by_length, self.first = block, rows, by_length, first
 
     def __reduce__(self):
-        return WholeRecords, (self.block, self.rows)
+        return WholeRecords, (self.block, self.rows)   # the ByLength is not pickled
 
     def __len__(self):
         return len(self.rows)
@@ -145,6 +176,16 @@ class WholeRecords:
 
     def estimated_size(self):
         return 8 * self.token_count
+
+
+def _token_positions(firsts, lengths):
+    """The positions of the tokens of records that start at ``firsts`` and have ``lengths``
+    tokens, record after record (int64)."""
+    if not len(lengths):
+        return np.zeros(0, dtype=np.int64)
+    runs = np.cumsum(lengths) - lengths   # tokens before each record
+    return (np.arange(int(runs[-1] + lengths[-1]), dtype=np.int64)
+            + np.repeat(firsts - runs, lengths))
 
 
 def tokenize_block(tokenizer, records, vocabulary=None):
@@ -286,23 +327,42 @@ def entry_columns(entries, token_inputs=None):
 
 
 def _whole_record_columns(entries, token_inputs):
-    """The columns of ``WholeRecords``: an entry's token positions in its block as one NumPy
-    array, so its offsets are two gathers and its tokens one gather of their numbers (or one
-    C call for their texts), per entry one C call for each record column."""
+    """The columns of ``WholeRecords``: slices of their block's ``ByLength`` (or, for an entry
+    of any rows, the gathers of its token positions), per entry a few C calls whatever its
+    records and tokens (a slice of each column a record cost 0.29 core-µs a token,
+    bench/stage_costs.py case G)."""
     lengths, texts, numbered, keys, ids, fields, starts, ends = [], [], [], [], [], [], [], []
     for entry in entries:
         block, rows = entry.block, entry.rows
         if not rows:
+            continue
+        by_length = entry.by_length
+        if by_length is not None:
+            first, stop = entry.first, entry.first + len(rows)
+            token_first, token_stop = by_length.token_bounds[[first, stop]].tolist()
+            lengths.append(by_length.lengths[first:stop])
+            starts.append(by_length.starts[token_first:token_stop])
+            ends.append(by_length.ends[token_first:token_stop])
+            if by_length.numbers is not None and token_inputs is not None:
+                numbered.append((block.vocabulary, by_length.numbers[token_first:token_stop]))
+            else:
+                entry_texts = (by_length.tokens[token_first:token_stop] if by_length.tokens
+                               is not None else block.vocabulary.texts_of(
+                                   by_length.numbers[token_first:token_stop]))
+                if token_inputs is not None:
+                    numbered.append((None, entry_texts))
+                else:
+                    texts += entry_texts
+            keys += by_length.keys[first:stop]
+            ids += by_length.ids[first:stop]
+            fields += by_length.fields[first:stop]
             continue
         bounds = block.bound_array()
         row_array = np.asarray(rows, dtype=np.int64)
         firsts = bounds[row_array]
         entry_lengths = bounds[row_array + 1] - firsts
         lengths.append(entry_lengths)
-        # Token j of the entry's record k sits at firsts[k] + j; runs[k]: tokens before k.
-        runs = np.cumsum(entry_lengths) - entry_lengths
-        positions = (np.arange(int(runs[-1] + entry_lengths[-1]), dtype=np.int64)
-                     + np.repeat(firsts - runs, entry_lengths))
+        positions = _token_positions(firsts, entry_lengths)
         starts.append(block.starts.take(positions))
         ends.append(block.ends.take(positions))
         if token_inputs is not None and block.vocabulary is not None:
@@ -310,7 +370,8 @@ def _whole_record_columns(entries, token_inputs):
         elif token_inputs is not None:
             numbered.append((None, _items(block.tokens, positions.tolist())))
         else:
-            texts += _items(block.tokens, positions.tolist())
+            texts += block.vocabulary.texts_of(block.numbers.take(positions)) if (
+                block.vocabulary is not None) else _items(block.tokens, positions.tolist())
         block_keys, block_ids, block_fields = block.record_columns()
         keys += _items(block_keys, rows)
         ids += _items(block_ids, rows)
