@@ -67,6 +67,10 @@ class TokenVocabulary:
             return np.array([found], dtype=np.int32)
         return np.array(found, dtype=np.int32)
 
+    def has_room(self, count):
+        """Whether ``count`` more texts would fit."""
+        return len(self.texts) + count <= self.capacity
+
     def lengths(self, numbers):
         """int32 character counts of the texts numbered ``numbers``."""
         return self._lengths.take(numbers)

@@ -10,10 +10,15 @@ tokens, in C) and four gathers, where ``EmbeddingStore.rows`` + ``TokenFeaturize
 walk each token in Python (bench/throughput_bench.py case G: lookup and featurize were 2.9 of 8
 core-microseconds a token with the default featurizer before this cache).
 
+Tokens that come as numbers of a ``TokenVocabulary`` (the tag pipeline's tokenizer numbers
+them) skip the dict too: per vocabulary an array maps its numbers to the numbers here, so a
+batch is NumPy gathers only, and its token texts one Arrow take from ``arrow_texts()``.
+
 The tables are bounded like the tokenizer's chunk memory: when ``capacity`` distinct tokens are
-held, the next batch that brings new ones starts them afresh. The ids are exactly those of
-``store.rows`` and ``featurizer.featurize`` (model_token_inputs_test.py holds them equal on
-random Unicode and all of EWT). NumPy only; the store is any object with ``rows(tokens)``.
+held, the next batch that brings new ones starts them afresh (``generation`` counts the
+times). The ids are exactly those of ``store.rows`` and ``featurizer.featurize``
+(model_token_inputs_test.py holds them equal on random Unicode and all of EWT). NumPy only
+(pyarrow for ``arrow_texts``); the store is any object with ``rows(tokens)``.
 """
 import weakref
 from itertools import compress, repeat
@@ -51,8 +56,9 @@ class TokenInputs:
         self._extra_ids = np.empty(self.capacity, dtype=np.int32)
         self._feature_ids = np.empty((self.capacity, featurizer.num_feature_columns), np.int32)
         self._char_ids = np.empty((self.capacity, featurizer.char_width), dtype=np.int32)
-        self.texts = []       # number -> token text, for the batch's Arrow token column
+        self.texts = []       # number -> token text
         self.generation = 0   # counts the times the tables started afresh
+        self._arrow_texts = None
         # TokenVocabulary -> int32 array: its numbers' numbers here (-1: not here yet)
         self._vocabulary_maps = weakref.WeakKeyDictionary()
 
@@ -125,9 +131,23 @@ class TokenInputs:
         mapping[new] = added
         return mapping.take(numbers)
 
+    def arrow_texts(self):
+        """``texts`` as a ``pyarrow.StringArray``, so a batch's token column is one Arrow take
+        by number: the texts added since the last call are appended to the array made then
+        (a copy of its buffers, not a conversion of every string again)."""
+        import pyarrow as pa
+
+        made = self._arrow_texts
+        known = 0 if made is None else len(made)
+        if made is None or known < len(self.texts):
+            new = pa.array(self.texts[known:], pa.string())
+            made = self._arrow_texts = new if made is None else pa.concat_arrays([made, new])
+        return made
+
     def _start_afresh(self):
         self._number.clear()
         self.texts = []
+        self._arrow_texts = None
         self._vocabulary_maps = weakref.WeakKeyDictionary()
         self.generation += 1
 

@@ -26,7 +26,6 @@ IPC stream per batch and reads it back without copying the buffers; it is regist
 ``pa.RecordBatch``, so any PCollection type-hinted ``pa.RecordBatch`` uses it.
 """
 import json
-import weakref
 
 import apache_beam as beam
 import numpy as np
@@ -57,7 +56,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         # By number: the model inputs and the token texts are gathers from token_inputs.
         numbers = columns["token_numbers"]
         rows, token_arrays = token_inputs.gather(numbers)
-        token_values = _token_texts(token_inputs).take(pa.array(numbers))
+        token_values = token_inputs.arrow_texts().take(pa.array(numbers))
     else:
         columns = entry_columns(segments)
         flat_tokens = columns["tokens"]
@@ -90,25 +89,6 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
     batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
-
-
-# TokenInputs -> (its generation, its texts as one Arrow array); extended as it grows.
-_TOKEN_TEXTS = weakref.WeakKeyDictionary()
-
-
-def _token_texts(token_inputs):
-    """``token_inputs.texts`` as a ``pa.StringArray``, so a batch's token column is one Arrow
-    take: the new texts are appended to the array made before (a copy of its buffers, not of
-    Python strings)."""
-    generation, texts = _TOKEN_TEXTS.get(token_inputs, (None, None))
-    if generation != token_inputs.generation:
-        texts = None
-    known = 0 if texts is None else len(texts)
-    if known < len(token_inputs.texts):
-        new = pa.array(token_inputs.texts[known:], pa.string())
-        texts = new if texts is None else pa.concat_arrays([texts, new])
-        _TOKEN_TEXTS[token_inputs] = (token_inputs.generation, texts)
-    return texts if texts is not None else pa.array([], pa.string())
 
 
 def list_offsets_of(lengths):

@@ -1,15 +1,18 @@
 """Tokenized blocks: a block of records after the tokenizer, held as columns.
 
 ``TagText``'s bounded path tokenizes a block of records at once (``tokenize.Tokenize(blocks=
-True)``): its tokens go into one list and their character offsets into two NumPy arrays, so a
-record that fits one chunk never becomes a ``TokenizedRecord`` or a ``Segment`` of its own.
-BucketByLength sorts a block's whole records by token count once and batches the records of
-one length as one ``WholeRecords`` entry (one a block and length, not a tuple a record);
-AttachVectors takes their columns by slicing. Records whose chunks are each one token, one
-space apart (96% of EWT train as text) get their offsets from the token lengths for the whole block in one NumPy pass,
-where a tuple of offsets per record cost 0.15 core-microseconds a token (bench/throughput_bench
-.py case G, issue 18). Long records (more than a chunk) and empty ones leave the block as
-TokenizedRecords, as in the per-record path.
+True)``): its tokens become one int32 array of numbers of the tokenizer's ``TokenVocabulary``
+(or, without one, one list of str) and their character offsets two NumPy arrays, so a record
+that fits one chunk never becomes a ``TokenizedRecord`` or a ``Segment`` of its own.
+BucketByLength sorts a block's whole records by token count once (``ByLength``: the block's
+columns in that order) and batches the records of one length as one ``WholeRecords`` entry, a
+slice of it (one entry a block and length, not a tuple a record); AttachVectors takes their
+columns as slices and their model inputs by number (``model.token_inputs``). Records whose
+chunks are each one token, one space apart (96% of EWT train as text) get their offsets from
+the token lengths for the whole block in one NumPy pass, where a tuple of offsets per record
+cost 0.15 core-microseconds a token (bench/throughput_bench.py case G, issue 18). Long records
+(more than a chunk) and empty ones leave the block as TokenizedRecords, as in the per-record
+path.
 """
 import itertools
 from operator import itemgetter

@@ -146,7 +146,8 @@ class _TokenizeBlocksFn(_TokenizeFn):
                 except Exception as error:  # noqa: BLE001
                     yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, error))
             tokenized = tokenize_block(self._tokenizer, good, self._vocabulary)
-        if tokenized.vocabulary is None and tokenized.token_count:
+        if tokenized.vocabulary is None and not self._vocabulary.has_room(
+                tokenized.token_count):
             # Its tokens did not fit: the next blocks are numbered afresh (blocks still
             # held keep the full vocabulary alive).
             self._vocabulary = TokenVocabulary()
