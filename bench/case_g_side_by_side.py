@@ -43,9 +43,12 @@ def timed_collection(phase, info):
         collecting[2] += 1
 gc.callbacks.append(timed_collection)
 from beamtagger.pipeline import cli
+started = time.perf_counter()
 code = cli.main(sys.argv[3:])
+wall = time.perf_counter() - started
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model": spent[0],
+                  "wall": wall,
                   "gc": collecting[1], "collections": collecting[2],
                   "max_rss_mib": usage.ru_maxrss / 1024}))
 '''
@@ -106,6 +109,9 @@ def main(argv=None):
                 statistics.median(r["cpu"] - r["model"] for r in sizes["x5"])
                 - statistics.median(r["cpu"] - r["model"] for r in sizes["x1"])) / extra * 1e6,
             "model_us_x5": min(r["model"] for r in sizes["x5"]) / tokens["x5"] * 1e6,
+            # Wall seconds of cli.main (the command, less the imports above), medians.
+            "wall_seconds": {size: statistics.median(r["wall"] for r in sizes[size])
+                             for size in sizes},
             # The garbage collector's own CPU (gc.callbacks), medians per size.
             "gc_seconds": {size: statistics.median(r["gc"] for r in sizes[size])
                            for size in sizes},
