@@ -100,3 +100,31 @@ def test_form_column_hashes_the_lower_cased_whole_token():
     assert ids[0] == 1 + stable_hash("form:paris") % 4095 == 1 + 1297281480 % 4095
     again = TokenFeaturizer.from_config(featurizer.get_config())
     assert (again.feature_ids(TOKENS) == featurizer.feature_ids(TOKENS)).all()
+
+
+ASCII_TOKENS = ["xD", "XP", "XO", "XOXO", ":)", ":-(", "o_O", "T_T", "<3", "8)", "3:15", "1990s",
+                "@bob", "#tag", "www.x.com", "a@b.com", "http://a.b/c", "...", "U.S.", "ex-wife",
+                "AAA", "aaBB99", "---", "x", "", "Inc.", "don't", "$5", "100%", "4pm"]
+
+
+@pytest.mark.parametrize("config", [
+    {},
+    {"feature_columns": [("casing", 10), ("shape", 64), ("prefix1", 8), ("prefix4", 8),
+                         ("suffix1", 8), ("suffix5", 8), ("form", 16)],
+     "special_tokens": ("<emoji>", "<num>", "<url>"), "char_vocab": "abcXD:)", "max_chars": 4},
+    {"special_tokens": (), "oov_buckets": 0}])
+def test_the_ascii_path_gives_every_id_the_general_path_gives(config):
+    """Every ASCII token of EWT-like and random text, the special tokens' edge cases (a token
+    of letters that is an emoticon) and every column kind, against the general path; also
+    after a pickle round trip (the shape ids remembered per featurizer start empty)."""
+    import random
+    import string
+
+    rnd = random.Random(17)
+    tokens = ASCII_TOKENS + ["".join(rnd.choice(string.printable) for _ in range(rnd.randint(
+        0, 14))) for _ in range(3000)] + ["".join(rnd.choice("aAbB1.-") for _ in range(
+            rnd.randint(1, 9))) for _ in range(3000)]
+    featurizer = TokenFeaturizer(**config)
+    for copy in (featurizer, pickle.loads(pickle.dumps(featurizer))):
+        for token in tokens * 2:   # the second time through the remembered shape ids
+            assert copy._compute_ascii(token) == copy._compute_general(token), repr(token)
