@@ -90,8 +90,17 @@ conll.separator = "\n\n"
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(RECORD, min_size=1, max_size=8))
-def test_json_lines_and_conll_are_the_per_record_texts(records):
+@given(st.lists(RECORD, min_size=1, max_size=8), st.sampled_from([1, 64, 10 ** 9]))
+def test_json_lines_and_conll_are_the_per_record_texts(records, slices_up_to):
+    """Also with the escaped texts put back by slices always, sometimes and never."""
+    saved, tagged_batches._SLICES_UP_TO = tagged_batches._SLICES_UP_TO, slices_up_to
+    try:
+        check_json_lines_and_conll(records)
+    finally:
+        tagged_batches._SLICES_UP_TO = saved
+
+
+def check_json_lines_and_conll(records):
     tagged, expected = batch_of(records)
     assert comparable(tagged_batches.tagged_records(tagged)) == comparable(expected)
     for formatter, column_text in ((jsonl, tagged_batches.json_lines_text),

@@ -175,24 +175,50 @@ def json_lines_text(tagged):
     keep[sorted(left_out)] = False
     if not keep.all():
         joined, heads = joined.filter(keep), heads.filter(keep)
-    lines = pc.binary_join_element_wise(
-        pc.binary_join_element_wise(heads, joined, ',"tokens":[{"text":"'), "}]}\n", "")
+    lines = pc.binary_join_element_wise(heads, ',"tokens":[{"text":"', joined, "}]}\n", "")
     return _data(lines)[:-1], sorted(left_out)
 
 
 def _json_escaped(texts):
     """(``texts`` with the quote and the backslash escaped as JSON does; a bool array marking
-    texts with control characters, or None when there are none)."""
-    data = np.frombuffer(texts.buffers()[2] or b"", dtype=np.uint8)
+    texts with control characters, or None when there are none).
+
+    The texts to escape are found in their bytes with NumPy, and where they are few (a quote
+    token now and then) the column is put back together from slices around them: two
+    ``match_substring`` passes and ``replace_with_mask`` cost 0.08 core-µs a token on EWT
+    (bench/stage_costs.py's JSON Lines stage, 0.37 in all)."""
+    values = texts.buffers()[2]
+    offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)[
+        texts.offset:texts.offset + len(texts) + 1]
+    first = int(offsets[0]) if len(offsets) else 0
+    data = np.frombuffer(values or b"", dtype=np.uint8)[first:int(offsets[-1]) if len(offsets)
+                                                        else 0]
     control = None
     if (data < 0x20).any():
         control = pc.match_substring_regex(texts, _CONTROL).to_numpy(zero_copy_only=False)
-    if ((data == 0x22) | (data == 0x5C)).any():
-        escape = pc.or_(pc.match_substring(texts, '"'), pc.match_substring(texts, "\\"))
-        escaped = pc.replace_substring(pc.replace_substring(
-            texts.filter(escape), "\\", "\\\\"), '"', '\\"')
-        texts = pc.replace_with_mask(texts, escape, escaped)
-    return texts, control
+    hits = np.flatnonzero((data == 0x22) | (data == 0x5C))
+    if not len(hits):
+        return texts, control
+    rows = np.unique(np.searchsorted(offsets, hits + first, side="right") - 1)
+    escaped = pc.replace_substring(pc.replace_substring(
+        texts.take(pa.array(rows)), "\\", "\\\\"), '"', '\\"')
+    if len(rows) * _SLICES_UP_TO > len(texts):
+        mask = np.zeros(len(texts), dtype=bool)
+        mask[rows] = True
+        return pc.replace_with_mask(texts, pa.array(mask), escaped), control
+    pieces, done = [], 0
+    for i, row in enumerate(rows.tolist()):
+        if row > done:
+            pieces.append(texts.slice(done, row - done))
+        pieces.append(escaped.slice(i, 1))
+        done = row + 1
+    if done < len(texts):
+        pieces.append(texts.slice(done))
+    return pa.concat_arrays(pieces), control
+
+
+# Where at most one text in this many needs escaping, the column is rebuilt from slices.
+_SLICES_UP_TO = 64
 
 
 def _json_heads(tagged, left_out):
