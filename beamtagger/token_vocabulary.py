@@ -3,11 +3,12 @@
 The bounded path of ``TagText`` tokenizes a block of records and hands it, in the same process,
 to the stages that bucket it and build the model's batch. Carried as Python strings, every
 token was touched again by each of them: a slice of the block's list a record, a dict probe
-for its model inputs, a copy into Arrow. Each touch of a string made a while ago is a cache
-miss (about 0.6 core-µs a token over the three, bench/stage_costs.py case G). Numbered once
-while the tokenizer still holds the strings, a block's tokens are one int32 array, and what
-the later stages need per token (its model inputs, its text as Arrow) is a NumPy or Arrow
-gather by number.
+for its model inputs, a copy into Arrow, each touch of a string made a while ago a trip to
+memory. Numbered once while the tokenizer still holds the strings, a block's tokens are one
+int32 array, and what the later stages need per token (its model inputs, its text as Arrow) is
+a NumPy or Arrow gather by number: with the block's records sorted by length once
+(``token_blocks.ByLength``), building a batch went from 0.87 to 0.41 core-µs a token, for
+0.06 more in the tokenizer (``bench/stage_costs.py --before --after``, BENCHMARKS.md).
 
 Numbers mean something only in the process and the vocabulary that gave them: a block that
 is pickled (a stage boundary) carries its tokens as text. A vocabulary is bounded: when it is

@@ -332,8 +332,7 @@ def entry_columns(entries, token_inputs=None):
 def _whole_record_columns(entries, token_inputs):
     """The columns of ``WholeRecords``: slices of their block's ``ByLength`` (or, for an entry
     of any rows, the gathers of its token positions), per entry a few C calls whatever its
-    records and tokens (a slice of each column a record cost 0.29 core-µs a token,
-    bench/stage_costs.py case G)."""
+    records and tokens, where a slice of each column a record was a few a record."""
     lengths, texts, numbered, keys, ids, fields, starts, ends = [], [], [], [], [], [], [], []
     for entry in entries:
         block, rows = entry.block, entry.rows
