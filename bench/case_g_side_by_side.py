@@ -8,8 +8,10 @@ spell of the machine hits both. Each run is a fresh process of that checkout's c
 first on ``sys.path``; ``python -m`` would put the working directory first) that adds up the CPU
 of its NumPy predict calls and of the garbage collector's collections (``gc.callbacks``); the
 non-model figure is the whole process's CPU less the model's, marginal between the sizes, min
-over rounds (as the issue measures it), and the same from the medians over rounds. ``import tensorflow`` is timed in the same run to show how
-fast the machine was.
+over rounds (as the issue measures it), and the same from the medians over rounds; and the
+after's marginal over the before's round by round, with their median (the two checkouts' runs
+of a round are minutes apart at most). ``import tensorflow`` is timed in the same run to show
+how fast the machine was.
 
   python bench/case_g_side_by_side.py --work /tmp/tb --before /tmp/wt-base --after .
 """
@@ -118,8 +120,21 @@ def main(argv=None):
             "gc_marginal_us": (statistics.median(r["gc"] for r in sizes["x5"])
                                - statistics.median(r["gc"] for r in sizes["x1"])) / extra * 1e6,
             "max_rss_mib_x5": max(r["max_rss_mib"] for r in sizes["x5"])}
+    # The after's marginal over the before's, round by round: a slow spell of the machine
+    # that spans a round (a few minutes here) slows both, where the minima and medians over
+    # rounds each take their runs from different minutes.
+    before, after = (runs[str(tree)] for tree in (args.before, args.after))
+    per_round = [(_non_model(after["x5"][i]) - _non_model(after["x1"][i]))
+                 / (_non_model(before["x5"][i]) - _non_model(before["x1"][i]))
+                 for i in range(args.rounds)]
+    report["after_over_before_per_round"] = per_round
+    report["after_over_before_median_of_rounds"] = statistics.median(per_round)
     print(json.dumps(report, indent=1))
     return 0
+
+
+def _non_model(run):
+    return run["cpu"] - run["model"]
 
 
 if __name__ == "__main__":
