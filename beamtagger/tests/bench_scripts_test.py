@@ -256,3 +256,22 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     assert e2e["tokens"] >= 5000 and e2e["summary"]["records tagged"] == \
         e2e["summary"]["records read"]
     assert (out / "gpu_bench.md").read_text().startswith("### GPU check")
+
+
+def test_featurize_bench_times_every_type_of_the_corpus_for_each_checkout(shared_data):
+    corpus = shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "featurize_bench.py"), "--corpus", str(corpus),
+         "--repeat", "2", "--trees", str(BENCH.parent), str(BENCH.parent)],
+        cwd=BENCH.parent, capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    from beamtagger.corpus_readers import read_conllu
+    types = {token for sentence in read_conllu(corpus) for token in sentence.tokens}
+    assert f"{len(types):,} types" in completed.stdout
+    rows = [line for line in completed.stdout.splitlines()
+            if line.startswith(f"| {BENCH.parent}")]
+    assert len(rows) == 2
+    for row in rows:
+        least, median = (float(cell) for cell in row.strip("|").split("|")[1:3])
+        assert 0 < least <= median
