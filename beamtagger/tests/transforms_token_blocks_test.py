@@ -122,12 +122,7 @@ def test_batch_columns_of_block_records_equal_those_of_their_segments(drawn, ran
     assert [len(entry) for entry in single] == [1] * len(rows)
     assert [segment for entry in single for segment in entry_segments(entry)] == [
         segment for entry in entries for segment in entry_segments(entry)]
-    assert set(found) == set(wanted)
-    for name, column in wanted.items():
-        if isinstance(column, np.ndarray):
-            assert np.array_equal(found[name], column) and found[name].dtype == column.dtype, name
-        else:
-            assert list(found[name]) == list(column), name
+    assert_same_columns(found, wanted)
 
 
 def assert_same_columns(found, wanted):
