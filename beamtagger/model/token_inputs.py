@@ -112,7 +112,11 @@ class TokenInputs:
         has more distinct tokens than the tables hold."""
         mapping = self._vocabulary_maps.get(vocabulary)
         if mapping is None or len(mapping) < len(vocabulary):
-            grown = np.full(max(len(vocabulary), 1), -1, dtype=np.intp)
+            # Doubled (within the vocabulary's capacity), not grown to fit: the vocabulary
+            # grows a little nearly every batch at first.
+            size = max(len(vocabulary), 2 * len(mapping) if mapping is not None else 1024)
+            grown = np.full(min(size, max(vocabulary.capacity, len(vocabulary))), -1,
+                            dtype=np.intp)
             if mapping is not None:
                 grown[:len(mapping)] = mapping
             mapping = self._vocabulary_maps[vocabulary] = grown
