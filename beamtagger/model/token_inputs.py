@@ -59,7 +59,7 @@ class TokenInputs:
         self.texts = []       # number -> token text
         self.generation = 0   # counts the times the tables started afresh
         self._arrow_texts = None
-        # TokenVocabulary -> int32 array: its numbers' numbers here (-1: not here yet)
+        # TokenVocabulary -> intp array: its numbers' numbers here (-1: not here yet)
         self._vocabulary_maps = weakref.WeakKeyDictionary()
 
     def __len__(self):
