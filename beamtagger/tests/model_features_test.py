@@ -122,8 +122,8 @@ def test_the_ascii_path_gives_every_id_the_general_path_gives(config):
 
     rnd = random.Random(17)
     tokens = ASCII_TOKENS + ["".join(rnd.choice(string.printable) for _ in range(rnd.randint(
-        0, 14))) for _ in range(3000)] + ["".join(rnd.choice("aAbB1.-") for _ in range(
-            rnd.randint(1, 9))) for _ in range(3000)]
+        0, 14))) for _ in range(1500)] + ["".join(rnd.choice("aAbB1.-") for _ in range(
+            rnd.randint(1, 9))) for _ in range(1500)]
     featurizer = TokenFeaturizer(**config)
     for copy in (featurizer, pickle.loads(pickle.dumps(featurizer))):
         for token in tokens * 2:   # the second time through the remembered shape ids
