@@ -56,7 +56,7 @@ class TokenInputs:
         self._extra_ids = np.empty(self.capacity, dtype=np.int32)
         self._feature_ids = np.empty((self.capacity, featurizer.num_feature_columns), np.int32)
         self._char_ids = np.empty((self.capacity, featurizer.char_width), dtype=np.int32)
-        self.texts = []       # number -> token text
+        self.texts = []       # number -> token text (the dict's keys, as a list to slice)
         self.generation = 0   # counts the times the tables started afresh
         self._arrow_texts = None
         # TokenVocabulary -> intp array: its numbers' numbers here (-1: not here yet)
