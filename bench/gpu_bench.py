@@ -38,9 +38,11 @@ and carried, 47 MiB with the working tree):
   run(command="bash bench/gpu_check.sh", carry=[".whl", ".gpu_bench"], timeout_s=540)
 
 ``--smoke`` runs every step at a small scale on the CPU (``JAX_PLATFORMS=cpu``); only the cuDNN
-anchor is skipped where PyTorch has no CUDA device. It ran in a Python 3.12 virtualenv holding
-only the GPU image's packages that the tag path touches (jax 0.11.2, numpy 2.5, pyarrow 26, no
-TensorFlow, Keras or spaCy) with the carried wheels installed as gpu_check.sh installs them.
+anchor is skipped where PyTorch has no CUDA device. ``bash bench/gpu_rehearsal.sh`` runs
+gpu_check.sh itself that way, in a Python 3.12 virtualenv holding only the GPU image's packages
+that the check touches (jax 0.11.2, numpy 2.5, pyarrow 26; no TensorFlow, Keras, spaCy or
+PyTorch) with the carried wheels installed as on the device, and fails if the end-to-end run
+tagged nothing or the call would carry over 64 MiB.
 """
 import argparse
 import gzip

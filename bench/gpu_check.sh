@@ -13,8 +13,8 @@
 #          "fastavro<2" "httplib2<1" "protobuf<7" "cryptography<51" "cffi>=2" pycparser
 #      (35 MiB; protobuf 6 because Beam 2.77 needs < 7, whatever the image holds)
 #   3. du -shc .whl .gpu_bench plus the tracked files: under 64 MiB (47 MiB on 2026-12-04).
-#   4. a dry run of the same code paths on the CPU:
-#        python bench/gpu_bench.py --smoke --data .gpu_bench --out /tmp/gpu-smoke
+#   4. a dry run of this very script on the CPU, in a Python 3.12 virtualenv of the GPU image's
+#      packages with the wheels installed as below: bash bench/gpu_rehearsal.sh
 #
 # The call (.whl and .gpu_bench are in .gitignore, so they travel only when carried):
 #   run(command="bash bench/gpu_check.sh", carry=[".whl", ".gpu_bench"], timeout_s=540)
@@ -23,13 +23,16 @@
 set -o pipefail
 cd "$(dirname "$0")/.." || exit 1
 OUT=${OUT:-/tmp/gpu-check-out}
+# The rehearsal (bench/gpu_rehearsal.sh) sets these: --smoke, and a site folder of its own.
+SITE=${GPU_CHECK_SITE:-/tmp/site}
+read -r -a BENCH_FLAGS <<< "${GPU_BENCH_FLAGS:-}"
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-  --target /tmp/site .whl/*.whl || exit 1
-export PYTHONPATH=$PWD:/tmp/site
+  --target "$SITE" .whl/*.whl || exit 1
+export PYTHONPATH=$PWD:$SITE
 {
   nvidia-smi -L
   python3 -c "import jax, torch; print('jax', jax.__version__, jax.devices()); print('torch', torch.__version__, torch.cuda.is_available())"
-  timeout 500 python3 bench/gpu_bench.py --data .gpu_bench --out "$OUT"
+  timeout 500 python3 bench/gpu_bench.py --data .gpu_bench --out "$OUT" "${BENCH_FLAGS[@]}"
 } 2>&1 | tee "$OUT/gpu_bench.log"
