@@ -575,7 +575,13 @@ def end_to_end(args, work, timeout):
         if len(dead_letters) >= 3:
             break
     tagged = int(summary.get("records tagged", "0").replace(",", "") or 0)
+    # What --vector-dtype auto resolved to here: float16 only where the command found a GPU and
+    # JAX's CUDA build (float32 on this check's CPU dry runs).
+    from beamtagger.pipeline import tag_command
+
+    on_gpu = tag_command._local_gpu() and tag_command._jax_cuda_installed()
     return {"tokens": tokens, "workers": workers, "wall_s": round(wall, 1),
+            "vector_dtype": "float16" if on_gpu else "float32",
             "tokens_per_s": round(tokens / wall) if tagged else 0,
             "records_tagged": tagged, "first_dead_letters": dead_letters[:3],
             "summary": summary,
@@ -713,7 +719,8 @@ def markdown(report):
                          f"dead letters such as {json.dumps(e2e['first_dead_letters'][0])[:400]}")
         if "tokens_per_s" in e2e:
             lines.append(f"- end to end, `beamtagger tag --runtime jax`, {e2e['workers']} worker "
-                         f"processes: {e2e['tokens']:,} tokens in {e2e['wall_s']} s = "
+                         f"processes, {e2e.get('vector_dtype')} vectors: "
+                         f"{e2e['tokens']:,} tokens in {e2e['wall_s']} s = "
                          f"{e2e['tokens_per_s']:,} tokens/s; GPU busy share "
                          f"{e2e['gpu_busy_share']}")
         else:

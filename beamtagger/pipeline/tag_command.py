@@ -11,6 +11,7 @@ Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_w
 import contextlib
 import dataclasses
 import gc
+import glob
 import os
 import re
 import shutil
@@ -70,7 +71,8 @@ def add_arguments(parser):
     parser.add_argument("--vector-dtype", choices=("auto", "float32", "float16"), default="auto",
                         help="vectors in the batches: float16 halves the bytes that go to a GPU "
                         "(labels equal to float32 on EWT and WNUT-17 dev); auto (the default): "
-                        "float16 with --runtime jax or --tagger-accelerator, else float32")
+                        "float16 with --tagger-accelerator or with --runtime jax on a GPU (a "
+                        "remote job, or JAX's CUDA build and an NVIDIA GPU here), else float32")
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
@@ -104,7 +106,7 @@ def run(args):
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
-    from beamtagger.pipeline.tag_pipeline import run_tag_job
+    from beamtagger.pipeline.tag_pipeline import batch_vector_dtype, run_tag_job
     from beamtagger.transforms import counters
 
     options = PipelineOptions(args.pipeline_args)
@@ -117,6 +119,8 @@ def run(args):
         choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
         print(choice.announcement(), flush=True)
         job = dataclasses.replace(job, runtime=choice.runtime)
+    job = dataclasses.replace(job, vector_dtype=batch_vector_dtype(
+        job, jax_on_cpu=not remote and not (_local_gpu() and _jax_cuda_installed())))
     remove_earlier_outputs(job.output_prefix, earlier)
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
@@ -323,9 +327,13 @@ def choose_runtime(job, remote=False, streaming=False):
 
 
 def _local_gpu():
-    """Whether this machine shows an NVIDIA GPU, without importing a framework."""
+    """Whether this machine shows an NVIDIA GPU, without importing a framework: the driver's
+    list of GPUs, or a GPU's device file (sandboxes such as gVisor may pass the devices through
+    without the driver's /proc entries)."""
     gpus = "/proc/driver/nvidia/gpus"
-    return os.path.isdir(gpus) and bool(os.listdir(gpus))
+    if os.path.isdir(gpus) and os.listdir(gpus):
+        return True
+    return bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
 # The CUDA plugins of JAX's ``jax[cuda12]`` / ``jax[cuda13]`` builds: without one, JAX runs on

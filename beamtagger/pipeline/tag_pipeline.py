@@ -46,18 +46,23 @@ class TagJob:
     runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
 
 
-def batch_vector_dtype(job):
-    """The job's vector dtype, "auto" resolved: float16 where the batches go to a GPU (the jax
-    runtime, a tag stage with an accelerator hint), float32 otherwise.
+def batch_vector_dtype(job, jax_on_cpu=False):
+    """The job's vector dtype, "auto" resolved: float16 where the batches go to a GPU (a tag
+    stage with an accelerator hint; the jax runtime, unless ``jax_on_cpu``: the caller knows it
+    runs on this machine's CPU), float32 otherwise.
 
     float16 halves the bytes a batch moves to the device, and the host-to-device copy is what
     bounded the H200's rate (5.1M tokens/s with float32 vectors, 9.6M with float16; BENCHMARKS.md
     section 5). Labels stay equal: 0 of 25,147 EWT dev and 15,733 WNUT-17 dev tokens differ
     from float32 with the bundled model (largest probability difference 2.2e-4;
-    vector_dtype_test.py holds it). On a CPU the batches never leave the worker: no gain."""
+    vector_dtype_test.py holds it). On a CPU the batches never leave the worker: no gain, and
+    float32 keeps the jax runtime's labels those of the TensorFlow runtime on any text, not only
+    on the text float16 was checked on."""
     if job.vector_dtype != "auto":
         return job.vector_dtype
-    return "float16" if job.runtime == "jax" or job.accelerator else "float32"
+    if job.accelerator or (job.runtime == "jax" and not jax_on_cpu):
+        return "float16"
+    return "float32"
 
 
 def build_tag_pipeline(pipeline, job):

@@ -255,6 +255,7 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     e2e = report["end_to_end"]
     assert e2e["tokens"] >= 5000 and e2e["summary"]["records tagged"] == \
         e2e["summary"]["records read"]
+    assert e2e["vector_dtype"] == "float32"   # --vector-dtype auto where JAX has no GPU
     assert (out / "gpu_bench.md").read_text().startswith("### GPU check")
 
 

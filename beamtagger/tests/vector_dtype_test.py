@@ -17,6 +17,45 @@ def test_auto_sends_float16_where_batches_go_to_a_gpu(runtime, accelerator, expe
                                          runtime=runtime)) == chosen
 
 
+def test_auto_keeps_float32_for_jax_known_to_run_on_the_cpu():
+    job = TagJob("in.txt", "out", vector_dtype="auto", runtime="jax")
+    assert batch_vector_dtype(job, jax_on_cpu=True) == "float32"
+    hinted = TagJob("in.txt", "out", vector_dtype="auto", runtime="jax",
+                    accelerator="type:nvidia-l4;count:1")
+    assert batch_vector_dtype(hinted, jax_on_cpu=True) == "float16"
+    assert batch_vector_dtype(TagJob("in.txt", "out", vector_dtype="float16", runtime="jax"),
+                              jax_on_cpu=True) == "float16"
+
+
+@pytest.mark.parametrize("gpu_here, expected", [(False, "float32"), (True, "float16")])
+def test_the_command_sends_float16_to_jax_only_where_it_has_a_gpu(gpu_here, expected,
+                                                                   tiny_tagger, tmp_path,
+                                                                   monkeypatch, capsys):
+    """A local ``beamtagger tag --runtime jax`` on a machine without a GPU (or without JAX's
+    CUDA build) runs float32, so its labels are the TensorFlow runtime's on any text."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.pipeline import cli, tag_command, tag_pipeline
+
+    monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", str(tmp_path / "jax-cache"))
+    monkeypatch.setattr(tag_command, "_local_gpu", lambda: gpu_here)
+    monkeypatch.setattr(tag_command, "_jax_cuda_installed", lambda: True)
+    ran = []
+    run_tag_job = tag_pipeline.run_tag_job
+
+    def recorded(job, options):
+        ran.append(job.vector_dtype)
+        return run_tag_job(job, options)
+
+    monkeypatch.setattr(tag_pipeline, "run_tag_job", recorded)
+    source = tmp_path / "in.txt"
+    source.write_text("the cat sat\non a mat .\n", encoding="utf-8")
+    code = cli.main(["tag", "--progress-every", "0", "--input", str(source), "--output",
+                     str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
+                     tiny_tagger.store_path, "--runtime", "jax"])
+    assert code == 0, capsys.readouterr().err
+    assert ran == [expected]
+
+
 @pytest.mark.parametrize("corpus, fmt", [("ud-english-ewt/en_ewt-ud-dev.conllu", "conllu"),
                                          ("wnut17/emerging.dev.conll", "conll")])
 def test_the_bundled_models_labels_are_the_same_with_float16_vectors(shared_data, corpus, fmt):
