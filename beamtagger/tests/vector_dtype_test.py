@@ -32,7 +32,7 @@ def test_the_command_sends_float16_to_jax_only_where_it_has_a_gpu(gpu_here, expe
                                                                    tiny_tagger, tmp_path,
                                                                    monkeypatch, capsys):
     """A local ``beamtagger tag --runtime jax`` on a machine without a GPU (or without JAX's
-    CUDA build) runs float32, so its labels are the TensorFlow runtime's on any text."""
+    CUDA build) runs float32, as the TensorFlow runtime does."""
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.pipeline import cli, tag_command, tag_pipeline
 
