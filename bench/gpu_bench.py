@@ -7,7 +7,8 @@ measures, in this order, each step writing its figures to ``$OUT/gpu_bench.json`
 1. **Parity** with a CPU reference on held-out text: the bundled UPOS model's probabilities on
    every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
    over; labels that differ and the largest probability difference, for float32 (JAX's default
-   matmul precision), float16 vectors and bfloat16 compute.
+   matmul precision), float16 vectors (the default GPU path), the same with the recurrence's
+   loop unrolled 8 steps an iteration, and bfloat16 compute.
 2. **Model-only rate**: EWT train repeated 4 times (818k tokens), bucketed by the grid's widths
    under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
    inputs go in from the host and probabilities come back for every batch, the next batch
@@ -65,7 +66,11 @@ sys.path.insert(0, str(REPO_ROOT))
 BUDGETS = (16384, 65536, 262144)
 SMOKE_BUDGETS = (4096,)
 MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
+# "float16 vectors" is the default GPU path (--vector-dtype auto); the unrolled recurrence is
+# a candidate for it, measured beside it (fewer iterations of the device-side loop, one per 8
+# steps; labels held equal on the CPU by model_tagger_test.py).
 VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
+            "float16 vectors, scan unrolled x8": {"vector_dtype": "float16", "scan_unroll": 8},
             "bfloat16 compute": {"compute_dtype": "bfloat16"}}
 E2E_TOKENS = 10_000_000
 SMOKE_E2E_TOKENS = 5_000

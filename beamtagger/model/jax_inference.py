@@ -54,9 +54,13 @@ class JaxTaggerRunner:
         float32). Not offered to users: ``bench/gpu_bench.py`` measures what it does to labels.
       precision: ``jax.lax.Precision`` of the matrix products (None: JAX's default, which lets
         a GPU use TF32 for float32 products).
+      scan_unroll: LSTM steps per iteration of the recurrence's loop (``lax.scan``'s
+        ``unroll``): fewer iterations of a GPU's device-side loop, larger programs to compile.
+        Not offered to users either: ``bench/gpu_bench.py`` measures it beside the default.
     """
 
-    def __init__(self, spec, config, weights, compute_dtype="float32", precision=None):
+    def __init__(self, spec, config, weights, compute_dtype="float32", precision=None,
+                 scan_unroll=1):
         import jax
 
         if compute_dtype not in COMPUTE_DTYPES:
@@ -69,7 +73,8 @@ class JaxTaggerRunner:
         self.device = jax.devices()[0]
         self._params = jax.device_put(_params(weights), self.device)
         self._function = jax.jit(functools.partial(
-            _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision))
+            _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision,
+            scan_unroll=scan_unroll))
         self._id_dtypes = _id_dtypes(config)
         self._compiled = {}
         self._compile_seconds = {}
@@ -213,7 +218,7 @@ def _params(weights):
 
 
 def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head,
-             compute_dtype, precision):
+             compute_dtype, precision, scan_unroll=1):
     """``Tagger.call`` at inference over one grid-shaped batch -> float32 (B, T, L)."""
     import jax
     import jax.numpy as jnp
@@ -240,7 +245,7 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
     # input order; the same index puts its outputs back (it is its own inverse).
     reverse = jnp.where(real, lengths[:, None] - 1 - positions, positions)
     for kernel, recurrent, bias in params["recurrent"]:
-        x = _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot)
+        x = _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot, scan_unroll)
     kernel, bias = params["head"]
     scores = dot("btw,wl->btl", x, kernel) + bias
     if head == "softmax":
@@ -279,7 +284,7 @@ def _char_encoding(params, char_ids, dot):
     return out.max(axis=1).reshape(batch, width, -1)
 
 
-def _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot):
+def _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot, scan_unroll=1):
     """One Bidirectional(LSTM) layer (Keras gates i, f, c, o) -> (B, T, 2u)."""
     import jax
     import jax.numpy as jnp
@@ -299,7 +304,8 @@ def _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot):
         h = jax.nn.sigmoid(o) * jnp.tanh(c)
         return (h, c), h
 
-    _, outputs = jax.lax.scan(step, (state, state), jnp.swapaxes(projected, 0, 1))
+    _, outputs = jax.lax.scan(step, (state, state), jnp.swapaxes(projected, 0, 1),
+                              unroll=scan_unroll)
     outputs = jnp.transpose(outputs, (1, 2, 0, 3))                         # (2, B, T, u)
     backward = jnp.take_along_axis(outputs[1], reverse[..., None], axis=1)
     return jnp.concatenate([outputs[0], backward], axis=-1)

@@ -245,7 +245,9 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     run_script("gpu_bench.py", tmp_path, "--smoke", "--data", data, "--out", out)
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
-    assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute"}
+    assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
+                                    "float16 vectors, scan unrolled x8"}
+    assert model["parity"]["float16 vectors, scan unrolled x8"]["labels_differing"] == 0
     assert model["parity"]["float32"]["labels_differing"] == 0
     assert model["parity"]["float32"]["max_prob_difference"] < 1e-4
     rate = model["rates"]["float32 @ 4096"]

@@ -265,6 +265,17 @@ def test_jax_runner_computes_what_the_keras_model_computes(tmp_path, variant):
     assert sorted(runner.tracing_counts()) == [("float16", 64, 16), ("float32", 64, 16)]
 
 
+def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path):
+    # gpu_bench measures scan_unroll beside the default; 3 does not divide the grid width 16,
+    # so the loop's remainder steps run too.
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model", layers=2)
+    runner = JaxTaggerRunner.load(model_dir, scan_unroll=3)
+    assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
+
+
 def test_numpy_runner_refuses_weights_its_config_does_not_describe(tmp_path):
     model, spec = make_model()
     save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
