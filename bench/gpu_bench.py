@@ -580,6 +580,8 @@ def end_to_end(args, work, timeout):
         if len(dead_letters) >= 3:
             break
     tagged = int(summary.get("records tagged", "0").replace(",", "") or 0)
+    # The tokenizer's count (it splits more than str.split does: "don't", "U.S.").
+    tokens = int(summary.get("tokens", str(tokens)).split()[0].replace(",", ""))
     # What --vector-dtype auto resolved to here: float16 only where the command found a GPU and
     # JAX's CUDA build (float32 on this check's CPU dry runs).
     from beamtagger.pipeline import tag_command
