@@ -4,6 +4,9 @@ shows and uses the transforms' own values and ``beamtagger --help`` stays instan
 CHUNK = 256               # tokens per chunk of a long record (SplitIntoChunks)
 OVERLAP = 64              # tokens shared by neighbouring chunks
 MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
+# The CLI's default where the tag stage runs on a GPU: on an H200 (BENCHMARKS.md section 5) 64k
+# slots ran 1.2x the rate of 16k and compiled 7 grid shapes (13 s) instead of 13 (28 s).
+GPU_MAX_BATCH_TOKENS = 65536
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
 # NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, a little slower per batch on one

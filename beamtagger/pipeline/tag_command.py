@@ -58,9 +58,11 @@ def add_arguments(parser):
     parser.add_argument("--overlap", type=int, default=tagging_defaults.OVERLAP,
                         metavar="TOKENS",
                         help="tokens shared by neighbouring chunks (default %(default)s)")
-    parser.add_argument("--max-batch-tokens", type=int, default=tagging_defaults.MAX_BATCH_TOKENS,
-                        metavar="SLOTS", help="padded slots (batch size x padded length) per "
-                        "batch (default %(default)s)")
+    parser.add_argument("--max-batch-tokens", type=int, metavar="SLOTS",
+                        help="padded slots (batch size x padded length) per batch (default "
+                        f"{tagging_defaults.MAX_BATCH_TOKENS}; "
+                        f"{tagging_defaults.GPU_MAX_BATCH_TOKENS} where the batches go to a GPU, "
+                        "as for --vector-dtype auto)")
     parser.add_argument("--max-buffering-secs", type=float, metavar="SECONDS",
                         help="streaming: how long a partial batch may wait (default "
                         f"{tagging_defaults.STREAMING_BUFFERING_SECS:g} with --streaming, else "
@@ -106,7 +108,7 @@ def run(args):
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
-    from beamtagger.pipeline.tag_pipeline import batch_vector_dtype, run_tag_job
+    from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
     options = PipelineOptions(args.pipeline_args)
@@ -119,8 +121,7 @@ def run(args):
         choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
         print(choice.announcement(), flush=True)
         job = dataclasses.replace(job, runtime=choice.runtime)
-    job = dataclasses.replace(job, vector_dtype=batch_vector_dtype(
-        job, jax_on_cpu=not remote and not (_local_gpu() and _jax_cuda_installed())))
+    job = fitted_to_its_device(job, remote, batch_tokens_given=args.max_batch_tokens is not None)
     remove_earlier_outputs(job.output_prefix, earlier)
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
@@ -148,6 +149,21 @@ def run(args):
             print(f"dead letters     {path}")
         print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
     return 0
+
+
+def fitted_to_its_device(job, remote, batch_tokens_given):
+    """The job, its runtime known, with what depends on where the tag stage's batches go: to a
+    GPU (an accelerator hint; the jax runtime on a remote runner, or here where this machine
+    has an NVIDIA GPU and JAX's CUDA build), float16 vectors for ``--vector-dtype auto`` and
+    GPU-sized batches unless ``--max-batch-tokens`` was given."""
+    from beamtagger.pipeline.tag_pipeline import batch_vector_dtype, batches_go_to_a_gpu
+
+    jax_on_cpu = not remote and not (_local_gpu() and _jax_cuda_installed())
+    to_gpu = batches_go_to_a_gpu(job, jax_on_cpu)
+    return dataclasses.replace(
+        job, vector_dtype=batch_vector_dtype(job, jax_on_cpu),
+        max_batch_tokens=(tagging_defaults.GPU_MAX_BATCH_TOKENS if to_gpu and not
+                          batch_tokens_given else job.max_batch_tokens))
 
 
 @contextlib.contextmanager
@@ -247,7 +263,10 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         input_format=infer_input_format(args.input, args.input_format),
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
         text_field=args.text_field, id_field=args.id_field, chunk=args.chunk,
-        overlap=args.overlap, max_batch_tokens=args.max_batch_tokens,
+        overlap=args.overlap,
+        # run() raises it where the batches go to a GPU, once it knows the runtime.
+        max_batch_tokens=(tagging_defaults.MAX_BATCH_TOKENS if args.max_batch_tokens is None
+                          else args.max_batch_tokens),
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
         num_shards=args.num_shards, runtime=args.runtime,

@@ -46,6 +46,12 @@ class TagJob:
     runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
 
 
+def batches_go_to_a_gpu(job, jax_on_cpu=False):
+    """Whether the tag stage's batches go to a GPU: a stage with an accelerator hint, or the jax
+    runtime unless ``jax_on_cpu`` (the caller knows it runs on this machine's CPU)."""
+    return bool(job.accelerator) or (job.runtime == "jax" and not jax_on_cpu)
+
+
 def batch_vector_dtype(job, jax_on_cpu=False):
     """The job's vector dtype, "auto" resolved: float16 where the batches go to a GPU (a tag
     stage with an accelerator hint; the jax runtime, unless ``jax_on_cpu``: the caller knows it
@@ -61,9 +67,7 @@ def batch_vector_dtype(job, jax_on_cpu=False):
     not checked on."""
     if job.vector_dtype != "auto":
         return job.vector_dtype
-    if job.accelerator or (job.runtime == "jax" and not jax_on_cpu):
-        return "float16"
-    return "float32"
+    return "float16" if batches_go_to_a_gpu(job, jax_on_cpu) else "float32"
 
 
 def build_tag_pipeline(pipeline, job):

@@ -129,11 +129,12 @@ def other_store(tmp_path):
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
     ({}, ["--chunk", "8", "--overlap", "8"], "--chunk/--overlap"),
     ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
+    ({}, ["--max-batch-tokens", "0"], "--max-batch-tokens must be at least 1"),
 ], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
         "tagger.keras saved apart from tagger.json", "vectors of another shape",
         "input is a directory", "input is a dangling link", "output below a file",
         "output holds an earlier run", "store of another build", "input matches nothing",
-        "local paths on Dataflow", "overlap too large", "no threads"])
+        "local paths on Dataflow", "overlap too large", "no threads", "empty batches"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
                                                          upos_model, subset_store, other_store,
                                                          capsys):

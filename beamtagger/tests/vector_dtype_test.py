@@ -27,12 +27,14 @@ def test_auto_keeps_float32_for_jax_known_to_run_on_the_cpu():
                               jax_on_cpu=True) == "float16"
 
 
-@pytest.mark.parametrize("gpu_here, expected", [(False, "float32"), (True, "float16")])
-def test_the_command_sends_float16_to_jax_only_where_it_has_a_gpu(gpu_here, expected,
-                                                                   tiny_tagger, tmp_path,
-                                                                   monkeypatch, capsys):
+@pytest.mark.parametrize("gpu_here, batch_tokens, expected", [
+    (False, [], ("float32", 16384)), (True, [], ("float16", 65536)),
+    (True, ["--max-batch-tokens", "4096"], ("float16", 4096))])
+def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
+        gpu_here, batch_tokens, expected, tiny_tagger, tmp_path, monkeypatch, capsys):
     """A local ``beamtagger tag --runtime jax`` on a machine without a GPU (or without JAX's
-    CUDA build) runs float32, as the TensorFlow runtime does."""
+    CUDA build) runs float32 in the CPU's batch size, as the TensorFlow runtime does; on a GPU,
+    float16 vectors and GPU-sized batches unless --max-batch-tokens says otherwise."""
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.pipeline import cli, tag_command, tag_pipeline
 
@@ -43,7 +45,7 @@ def test_the_command_sends_float16_to_jax_only_where_it_has_a_gpu(gpu_here, expe
     run_tag_job = tag_pipeline.run_tag_job
 
     def recorded(job, options):
-        ran.append(job.vector_dtype)
+        ran.append((job.vector_dtype, job.max_batch_tokens))
         return run_tag_job(job, options)
 
     monkeypatch.setattr(tag_pipeline, "run_tag_job", recorded)
@@ -51,7 +53,7 @@ def test_the_command_sends_float16_to_jax_only_where_it_has_a_gpu(gpu_here, expe
     source.write_text("the cat sat\non a mat .\n", encoding="utf-8")
     code = cli.main(["tag", "--progress-every", "0", "--input", str(source), "--output",
                      str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
-                     tiny_tagger.store_path, "--runtime", "jax"])
+                     tiny_tagger.store_path, "--runtime", "jax", *batch_tokens])
     assert code == 0, capsys.readouterr().err
     assert ran == [expected]
 
