@@ -240,12 +240,63 @@ def child_model(args):
     result["rates"] = rates
     result["compiled"] = compiled
     result["breakdown"] = breakdown(runners["float32"], features, main_budget, widths, repeat)
+    result["compute_by_width"] = compute_by_width(runners["float16 vectors"], features,
+                                                  main_budget, widths, repeat, "float16")
     result["parity"] = parity(args, runners, store, widths, main_budget)
     result["copy"] = copy_costs(args)
     result["lstm_input_width"] = int(runners["float32"]._params["recurrent"][0][0].shape[1])
     result["units"] = int(runners["float32"]._params["recurrent"][0][1].shape[1])
     result["labels"] = len(spec.labels)
     print("CHILD_RESULT " + json.dumps(result), flush=True)
+
+
+def grid_pieces(runner, features, budget, widths, repeat, dtype):
+    """([(arrays padded to a grid shape, ids narrowed; compiled function)], tokens): the
+    batches as the runner splits and pads them, ready to hand over."""
+    from beamtagger.model import shape_grid
+    from beamtagger.model.jax_inference import _padded
+
+    pieces, tokens = [], 0
+    for inputs, _ in batches(features, budget, widths, dtype, repeat):
+        inputs = inputs.checked()
+        tokens += int(inputs.lengths.sum())
+        arrays, start = inputs.as_dict(), 0
+        for rows, grid_width in shape_grid.grid_shapes(inputs.batch_size, inputs.width):
+            stop = min(inputs.batch_size, start + rows)
+            pieces.append((_padded(arrays, start, stop, rows, grid_width, runner._id_dtypes),
+                           runner._compiled_for(rows, grid_width, dtype)))
+            start = stop
+    return pieces, tokens
+
+
+def compute_by_width(runner, features, budget, widths, repeat, dtype):
+    """The forward pass alone (inputs already on the device), one grid shape at a time: ns a
+    slot at each width. Flat across widths: the work a slot does bounds it; growing with the
+    width: the recurrence's steps do (a step of a wide batch has few rows to work on)."""
+    import jax
+
+    from beamtagger.model.model_inputs import FIELD_NAMES
+
+    pieces, _ = grid_pieces(runner, features, budget, widths, repeat, dtype)
+    by_shape = {}
+    for arrays, compiled in pieces:
+        shape = arrays["extra_ids"].shape
+        entry = by_shape.setdefault(shape, {"pieces": 0, "arrays": arrays, "compiled": compiled})
+        entry["pieces"] += 1
+    out = {}
+    for (rows, width), entry in sorted(by_shape.items(), key=lambda item: item[0][::-1]):
+        placed = jax.device_put(entry["arrays"], runner.device)
+
+        def run_once(placed=placed, compiled=entry["compiled"]):
+            jax.block_until_ready(compiled(runner._params, *(placed[n] for n in FIELD_NAMES)))
+
+        run_once()
+        best = min(timed(run_once) for _ in range(3))
+        out[f"{rows}x{width}"] = {"pieces": entry["pieces"], "ms": round(best * 1e3, 3),
+                                  "ns_per_slot": round(best * 1e9 / (rows * width), 2)}
+    log("compute by width, " + dtype + ": " + ", ".join(
+        f"{shape} {v['ns_per_slot']} ns/slot" for shape, v in out.items()))
+    return out
 
 
 def breakdown(runner, features, budget, widths, repeat):
@@ -255,20 +306,9 @@ def breakdown(runner, features, budget, widths, repeat):
     as compute alone on inputs already on the device."""
     import jax
 
-    from beamtagger.model import shape_grid
-    from beamtagger.model.jax_inference import _padded
     from beamtagger.model.model_inputs import FIELD_NAMES
 
-    pieces, tokens = [], 0
-    for inputs, _ in batches(features, budget, widths, "float32", repeat):
-        inputs = inputs.checked()
-        tokens += int(inputs.lengths.sum())
-        arrays, start = inputs.as_dict(), 0
-        for rows, grid_width in shape_grid.grid_shapes(inputs.batch_size, inputs.width):
-            stop = min(inputs.batch_size, start + rows)
-            pieces.append((_padded(arrays, start, stop, rows, grid_width, runner._id_dtypes),
-                           runner._compiled_for(rows, grid_width, "float32")))
-            start = stop
+    pieces, tokens = grid_pieces(runner, features, budget, widths, repeat, "float32")
     device = runner.device
 
     def whole():
@@ -716,6 +756,10 @@ def markdown(report):
                      if anchor_rate else "")
             lines.append(f"- float32, batches handed over in their grid shapes, {name}: "
                          f"{split[name]['tokens_per_s']:,} tokens/s{ratio}")
+    by_width = model.get("compute_by_width") or {}
+    if by_width:
+        lines.append("- forward pass alone by grid shape (float16 vectors), ns a slot: "
+                     + ", ".join(f"{shape}: {v['ns_per_slot']}" for shape, v in by_width.items()))
     for name, value in model["copy"].items():
         lines.append(f"- host-to-device copy {name}: {value['ms_per_batch']} ms per "
                      f"{value['slots']:,}-slot batch ({value['gb_per_s']} GB/s)")

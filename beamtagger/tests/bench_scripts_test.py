@@ -253,6 +253,9 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     rate = model["rates"]["float32 @ 4096"]
     assert rate["tokens_per_s"] > 0 and 0 < rate["new_shapes"] <= 16
     assert report["compile_warm_cache"]["4096"]["new_shapes"] == rate["new_shapes"]
+    by_width = model["compute_by_width"]   # every grid shape of the float16 pass, timed alone
+    assert len(by_width) == model["rates"]["float16 vectors @ 4096"]["new_shapes"]
+    assert all(shape["ns_per_slot"] > 0 for shape in by_width.values())
     assert "skipped" in report["anchor"] or "float32, packed" in report["anchor"]
     e2e = report["end_to_end"]
     assert e2e["tokens"] >= 5000 and e2e["summary"]["records tagged"] == \
