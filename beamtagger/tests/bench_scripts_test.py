@@ -282,3 +282,21 @@ def test_featurize_bench_times_every_type_of_the_corpus_for_each_checkout(shared
     for row in rows:
         least, median = (float(cell) for cell in row.strip("|").split("|")[1:3])
         assert 0 < least <= median
+
+
+@pytest.mark.bench_full
+def test_near_ties_counts_every_token_of_each_corpus(shared_data):
+    completed = subprocess.run([sys.executable, str(BENCH / "near_ties.py")], cwd=BENCH.parent,
+                               capture_output=True, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rows = [line.strip("|").split("|") for line in completed.stdout.splitlines()
+            if line.startswith("| ") and "tokens" not in line]
+    assert [row[0].strip() for row in rows] == [
+        "en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "wnut17train.conll",
+        "emerging.dev.conll", "**all**"]
+    for row in rows:
+        tokens, close, near = (int(cell.replace(",", "")) for cell in row[1:4])
+        assert 0 <= close <= near < tokens
+    assert sum(int(row[1].replace(",", "")) for row in rows[:-1]) == int(
+        rows[-1][1].replace(",", ""))
