@@ -265,6 +265,15 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     assert text.startswith("### GPU check") and "end to end over the model alone" in text
 
 
+def test_the_device_check_and_its_rehearsal_are_valid_bash():
+    # Neither runs in CI (the device check needs the GPU machine; the rehearsal, Python 3.12 and
+    # the registry), so a syntax error would show only on the device, where minutes are few.
+    for script in ("gpu_check.sh", "gpu_rehearsal.sh"):
+        checked = subprocess.run(["bash", "-n", str(BENCH / script)], capture_output=True,
+                                 text=True)
+        assert checked.returncode == 0, checked.stderr
+
+
 def test_featurize_bench_times_every_type_of_the_corpus_for_each_checkout(shared_data):
     corpus = shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
     completed = subprocess.run(
