@@ -121,7 +121,14 @@ def run(args):
         choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
         print(choice.announcement(), flush=True)
         job = dataclasses.replace(job, runtime=choice.runtime)
-    job = fitted_to_its_device(job, remote, batch_tokens_given=args.max_batch_tokens is not None)
+    fitted = fitted_to_its_device(job, remote,
+                                  batch_tokens_given=args.max_batch_tokens is not None)
+    # Said only where a default changed for a GPU (the CPU's are the ones --help gives).
+    if fitted.max_batch_tokens != job.max_batch_tokens or (
+            job.vector_dtype == "auto" and fitted.vector_dtype == "float16"):
+        print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
+              "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
+    job = fitted
     remove_earlier_outputs(job.output_prefix, earlier)
 
     # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).

@@ -1,5 +1,7 @@
 """float16 vectors in the batches: what "auto" picks, and that the bundled model's labels on
 real text are those of float32 vectors (why "auto" may send float16 to a GPU)."""
+import re
+
 import numpy as np
 import pytest
 
@@ -54,8 +56,11 @@ def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
     code = cli.main(["tag", "--progress-every", "0", "--input", str(source), "--output",
                      str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
                      tiny_tagger.store_path, "--runtime", "jax", *batch_tokens])
-    assert code == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert code == 0, err
     assert ran == [expected]
+    said = re.findall(r"^GPU batches +([\d,]+) slots, (\w+) vectors", out, re.M)
+    assert said == ([] if not gpu_here else [(f"{expected[1]:,}", expected[0])])
 
 
 @pytest.mark.parametrize("corpus, fmt", [("ud-english-ewt/en_ewt-ud-dev.conllu", "conllu"),
