@@ -17,10 +17,14 @@ Two process-wide settings, made by ``configure_jax`` (the jax runtime's set-up s
   ``~/.cache/beamtagger``); ``BEAMTAGGER_JAX_CACHE=off`` turns it off, and a folder the user
   gave JAX itself (``JAX_COMPILATION_CACHE_DIR``) is kept. Every compiled shape is written, not
   only those that took over a second to compile (JAX's default): on a CPU each takes less.
+  JAX writes an entry in place and never writes over one that exists, so an entry cut short
+  (a process killed while writing it) would make every later process warn and compile that
+  shape again; ``drop_unreadable_entries`` removes such entries when a process sets JAX up.
 """
 import logging
 import os
 import pathlib
+import time
 
 _MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
                     "XLA_PYTHON_CLIENT_ALLOCATOR")
@@ -50,6 +54,56 @@ def configure_jax(threads=None):
             return
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        removed = drop_unreadable_entries(folder)
+        if removed:
+            logging.warning("beamtagger: removed %d unreadable entries from the JAX "
+                            "compilation cache %s (written by a process that was killed?); "
+                            "their shapes compile again once", removed, folder)
+
+
+# The entries of the last minutes may still be being written by another process: checked by
+# the first process to set JAX up after that.
+_WRITING_GRACE_SECS = 120
+_CHECKED_MARK = ".beamtagger-checked"
+
+
+def drop_unreadable_entries(folder, grace_secs=_WRITING_GRACE_SECS):
+    """Removes the compiled shapes in the cache ``folder`` that do not decompress; the number
+    removed. Only entries written since the last check (a mark file's time) and before the
+    last ``grace_secs`` are read, so a process start reads each entry about once. 0 where
+    this JAX keeps its entries in another format (nothing is removed then)."""
+    try:
+        from jax._src.compilation_cache import decompress_executable
+    except ImportError:
+        return 0
+    folder = pathlib.Path(folder)
+    mark = folder / _CHECKED_MARK
+    try:
+        checked_until = mark.stat().st_mtime
+    except OSError:
+        checked_until = 0.0
+    until = time.time() - grace_secs
+    removed = 0
+    for entry in folder.glob("*-cache"):
+        try:
+            written = entry.stat().st_mtime
+            if not checked_until < written <= until:
+                continue
+            decompress_executable(entry.read_bytes())
+        except OSError:
+            continue   # gone meanwhile (another process), or unreadable to us: not ours to judge
+        except Exception:  # noqa: BLE001  (zstd and zlib raise their own error types)
+            try:
+                entry.unlink()
+                removed += 1
+            except OSError:
+                pass
+    try:
+        mark.touch()
+        os.utime(mark, (until, until))
+    except OSError:
+        pass
+    return removed
 
 
 def compilation_cache_dir():

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -134,6 +135,58 @@ def test_jax_set_up_shares_the_gpu_and_caches_compiled_shapes_on_disk(tiny_tagge
         """, **env, XLA_PYTHON_CLIENT_MEM_FRACTION=".2")
     assert kept.returncode == 0, kept.stderr[-3000:]
     assert kept.stdout.split() == ["None"]
+
+
+def test_a_cache_entry_cut_short_is_removed_and_written_again(tiny_tagger, tmp_path):
+    """JAX writes its cache entries in place and keeps an existing one: an entry cut short by a
+    killed process would make every later process warn and compile that shape again."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    cache = tmp_path / "jax-cache"
+    script = f"""
+        from beamtagger.model import runtimes
+        runtimes.load_runner("jax", {tiny_tagger.model_dir!r}).warm_up()
+        """
+    env = {"BEAMTAGGER_JAX_CACHE": str(cache), "JAX_PLATFORMS": "cpu"}
+    assert run_python(script, **env).returncode == 0
+    entries = sorted(cache.glob("*-cache"))
+    assert entries
+    whole = {entry: entry.read_bytes() for entry in entries}
+    hour_ago = time.time() - 3600
+    for entry in entries:   # as a process killed while writing them an hour ago left them
+        entry.write_bytes(whole[entry][:len(whole[entry]) // 2])
+        os.utime(entry, (hour_ago, hour_ago))
+    os.utime(cache / ".beamtagger-checked", (hour_ago - 60, hour_ago - 60))
+    done = run_python(script, **env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f"removed {len(entries)} unreadable entries" in done.stderr
+    assert "Error reading persistent compilation cache" not in done.stderr
+    assert {entry: entry.read_bytes() for entry in entries}.keys() == whole.keys()
+    assert all(len(entry.read_bytes()) > len(whole[entry]) // 2 for entry in entries)
+    # The next process reads the entries written again, and finds nothing to remove.
+    again = run_python(script, **env)
+    assert again.returncode == 0 and "unreadable" not in again.stderr
+
+
+def test_recent_entries_are_left_to_the_process_that_may_be_writing_them(tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from jax._src.compilation_cache import compress_executable
+
+    from beamtagger.model.jax_setup import drop_unreadable_entries
+
+    good = compress_executable(b"compiled" * 1000)
+    old, recent, fine = (tmp_path / f"{name}-cache" for name in ("old", "recent", "fine"))
+    old.write_bytes(good[:20])
+    recent.write_bytes(good[:20])
+    fine.write_bytes(good)
+    ten_minutes_ago = time.time() - 600
+    for entry in (old, fine):
+        os.utime(entry, (ten_minutes_ago, ten_minutes_ago))
+    assert drop_unreadable_entries(tmp_path) == 1
+    assert not old.exists() and recent.exists() and fine.exists()
+    # Checked once: the next process reads only what was written since (the recent entry, once
+    # it is older than the grace period).
+    assert drop_unreadable_entries(tmp_path) == 0 and recent.exists()
+    assert drop_unreadable_entries(tmp_path, grace_secs=0) == 1 and not recent.exists()
 
 
 def test_a_worker_without_jax_gets_a_clear_error(tiny_tagger):
