@@ -309,3 +309,18 @@ def test_near_ties_counts_every_token_of_each_corpus(shared_data):
         assert 0 <= close <= near < tokens
     assert sum(int(row[1].replace(",", "")) for row in rows[:-1]) == int(
         rows[-1][1].replace(",", ""))
+
+
+@pytest.mark.bench_full
+def test_cli_label_parity_compares_every_token_of_each_corpus(shared_data, tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    completed = subprocess.run([sys.executable, str(BENCH / "cli_label_parity.py"), "--work",
+                                str(tmp_path)], cwd=BENCH.parent, capture_output=True, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rows = [line.strip("|").split("|") for line in completed.stdout.splitlines()
+            if line.startswith("| ") and "labels differing" not in line]
+    assert len(rows) == 5 and rows[-1][0].strip() == "**all**"
+    assert sum(int(row[1].replace(",", "")) for row in rows[:-1]) == int(
+        rows[-1][1].replace(",", ""))
+    assert rows[-1][2].strip() == "**0**"   # issue 17's check on a CPU: no label differs
