@@ -622,11 +622,9 @@ def end_to_end(args, work, timeout):
     tagged = int(summary.get("records tagged", "0").replace(",", "") or 0)
     # The tokenizer's count (it splits more than str.split does: "don't", "U.S.").
     tokens = int(summary.get("tokens", str(tokens)).split()[0].replace(",", ""))
-    # What --vector-dtype auto resolved to here: float16 only where the command found a GPU and
-    # JAX's CUDA build (float32 on this check's CPU dry runs).
-    from beamtagger.pipeline import tag_command
-
-    on_gpu = tag_command._local_gpu() and tag_command._jax_cuda_installed()
+    # What --vector-dtype auto resolved to, as the command said it: a "GPU batches" line only
+    # where it found a GPU and JAX's CUDA build (float32 on this check's CPU dry runs).
+    on_gpu = "float16 vectors" in summary.get("GPU batches", "")
     return {"tokens": tokens, "workers": workers, "wall_s": round(wall, 1),
             "vector_dtype": "float16" if on_gpu else "float32",
             "tokens_per_s": round(tokens / wall) if tagged else 0,
