@@ -56,11 +56,11 @@ print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model":
 '''
 
 
-def run_once(tree, work, size, store, temp):
+def run_once(tree, work, size, store, temp, model):
     output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
     completed = subprocess.run(
         [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime", "numpy",
-         "--model", str(work / "thin-model"),
+         "--model", str(model),
          "--input", str(work / f"g-text-{size}" / "part-00.txt"), "--output", str(output),
          "--progress-every", "0", "--embeddings", store],
         capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
@@ -80,7 +80,11 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--embeddings", default=str(pathlib.Path.home() / ".cache" /
                                                     "beamtagger" / "glove-6b-50d"))
+    parser.add_argument("--model", type=pathlib.Path,
+                        help="the model to tag with (default: case G's thin UPOS model, "
+                        "WORK/thin-model; a thin BIO entity model measures the Viterbi path)")
     args = parser.parse_args(argv)
+    model = args.model or args.work / "thin-model"
     tokens = {}
     for size in ("x1", "x5"):
         path = args.work / f"g-text-{size}" / "part-00.txt"
@@ -91,7 +95,7 @@ def main(argv=None):
             for tree in (args.before, args.after):
                 for size in ("x1", "x5"):
                     runs[str(tree)][size].append(run_once(tree.resolve(), args.work, size,
-                                                          args.embeddings, temp))
+                                                          args.embeddings, temp, model))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
                    capture_output=True, env={**os.environ, **bench_common.CHILD_ENV})

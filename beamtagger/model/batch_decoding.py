@@ -2,8 +2,10 @@
 
 The tag stage decoded record by record (an argmax, a gather and a label list per record, each a
 few NumPy calls on a tiny array); here the argmax and the gather run once over the (B, T, L)
-batch and rows are cut from the results. Viterbi decoding (BIO tag sets) stays per row: it is a
-sequence decision.
+batch and rows are cut from the results. BIO tag sets' constrained Viterbi decoding runs over
+the whole batch too (``viterbi.ConstrainedViterbi``, the same paths as row by row at a fraction
+of the cost); a CRF head's decoding (Viterbi with learned transitions, and forward-backward
+marginals for its scores) stays row by row.
 """
 import numpy as np
 
@@ -12,10 +14,11 @@ def decode_batch(spec, probs, lengths):
     """(B, T, L) probabilities and (B,) lengths -> one (labels list, float32 scores) per row,
     equal to ``spec.decode(probs[b], lengths[b])``."""
     probs = np.asarray(probs)
+    paths = _batch_paths(spec, probs, lengths)
     lengths = np.asarray(lengths).tolist()
-    if not _is_plain_argmax_or_threshold(spec):
+    if paths is None:
         return [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
-    paths, scores = _paths_and_scores(spec, probs)
+    scores = _scores(probs, paths)
     labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
     return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
 
@@ -25,10 +28,10 @@ def decode_batch_flat(spec, probs, lengths):
     ``spec.decode`` of every row, concatenated; the ids index ``spec.labels``."""
     probs = np.asarray(probs)
     lengths = np.asarray(lengths)
-    if _is_plain_argmax_or_threshold(spec):
+    paths = _batch_paths(spec, probs, lengths)
+    if paths is not None:
         real = np.arange(probs.shape[1]) < lengths[:, None]
-        paths, scores = _paths_and_scores(spec, probs)
-        return paths[real].astype(np.int32), scores[real]
+        return paths[real].astype(np.int32), _scores(probs, paths)[real]
     index = {label: i for i, label in enumerate(spec.labels)}
     label_ids, scores = [], []
     for b, n in enumerate(lengths.tolist()):
@@ -39,13 +42,24 @@ def decode_batch_flat(spec, probs, lengths):
     return np.asarray(label_ids, dtype=np.int32), scores
 
 
-def _paths_and_scores(spec, probs):
+def _batch_paths(spec, probs, lengths):
+    """(B, T) label indices of every row, decoded as ``spec.decode`` decodes a row; None where
+    the rows must go to ``spec.decode`` one by one (a head or decoder decoded only there, or
+    probabilities the batch Viterbi refuses: NaN or infinity)."""
+    if not _decodes_in_batch(spec):
+        return None
+    if spec.decoding.get("viterbi"):
+        try:
+            return spec.constrained_viterbi.paths(probs, lengths)
+        except ValueError:
+            return None
     if spec.head == "sigmoid":
-        paths = (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
-    else:
-        paths = probs.argmax(axis=-1)
-    scores = np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
-    return paths, scores
+        return (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
+    return probs.argmax(axis=-1)
+
+
+def _scores(probs, paths):
+    return np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
 
 
 # The decoding options this module reproduces; any other (a sequence decoder added to
@@ -53,10 +67,9 @@ def _paths_and_scores(spec, probs):
 _KNOWN_DECODING = frozenset(("viterbi", "threshold"))
 
 
-def _is_plain_argmax_or_threshold(spec):
+def _decodes_in_batch(spec):
     from beamtagger.model.tagger_spec import TaggerSpec
 
     return (type(spec).decode is TaggerSpec.decode
             and spec.head in ("softmax", "sigmoid")
-            and not spec.decoding.get("viterbi")
             and set(spec.decoding) <= _KNOWN_DECODING)

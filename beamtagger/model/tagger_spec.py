@@ -87,6 +87,7 @@ class TaggerSpec:
             if not viterbi.is_bio_label_set(self.labels):
                 raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
             self._start, self._allowed = viterbi.bio_transitions(self.labels)
+            self.constrained_viterbi = viterbi.ConstrainedViterbi(self._start, self._allowed)
         if head == "crf":
             crf = self.decoding.get("crf")
             if crf is None:
@@ -232,8 +233,11 @@ class TaggerSpec:
         return [self.labels[i] for i in path], scores
 
     def decode_batch(self, probs, lengths):
-        """(B, T, L) padded outputs -> one (labels, scores) pair per sentence."""
-        return [self.decode(probs[b], int(n)) for b, n in enumerate(lengths)]
+        """(B, T, L) padded outputs -> one (labels, scores) pair per sentence, each what
+        ``decode`` gives for its row (decoded over the whole batch where that is the same)."""
+        from beamtagger.model.batch_decoding import decode_batch
+
+        return decode_batch(self, probs, lengths)
 
 
 def training_form_hashes(tokens):

@@ -324,3 +324,18 @@ def test_cli_label_parity_compares_every_token_of_each_corpus(shared_data, tmp_p
     assert sum(int(row[1].replace(",", "")) for row in rows[:-1]) == int(
         rows[-1][1].replace(",", ""))
     assert rows[-1][2].strip() == "**0**"   # issue 17's check on a CPU: no label differs
+
+
+def test_decode_bench_decodes_every_token_both_ways(shared_data):
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "decode_bench.py"), "--limit", "300", "--repeats", "1"],
+        cwd=BENCH.parent, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    report = json.loads(completed.stdout)
+    assert report["sentences"] == 300
+    by_set = report["label_sets"]
+    assert by_set["WNUT-17 BIO (Viterbi)"]["viterbi"] is True
+    assert by_set["UPOS (argmax)"]["viterbi"] is False
+    assert by_set["WNUT-17 BIO (Viterbi)"]["tokens"] == by_set["UPOS (argmax)"]["tokens"] > 300
+    for figures in by_set.values():
+        assert figures["row by row"]["ns_per_token"] > 0 < figures["whole batch"]["ns_per_token"]

@@ -17,7 +17,7 @@ def spec_for(labels, head="softmax"):
 @pytest.mark.parametrize("labels,head", [
     (["NOUN", "VERB", "DET", "ADJ", "PUNCT"], "softmax"),
     (["no", "yes"], "sigmoid"),
-    (["O", "B-per", "I-per", "B-loc", "I-loc"], "softmax"),  # BIO: Viterbi, row by row
+    (["O", "B-per", "I-per", "B-loc", "I-loc"], "softmax"),  # BIO: the batch Viterbi
 ])
 def test_batch_decoding_equals_row_by_row(labels, head):
     spec = spec_for(labels, head)
@@ -49,3 +49,34 @@ def test_an_unknown_decoding_option_decodes_row_by_row():
     probs = np.full((2, 3, 2), 0.5, dtype=np.float32)
     decode_batch(spec, probs, np.array([3, 1]))
     assert calls == [3, 1]
+
+
+def test_bio_rows_are_decoded_as_a_batch_not_one_by_one():
+    spec = spec_for(["O", "B-per", "I-per"])
+    spec.decode = lambda probs, length: pytest.fail("decoded row by row")
+    probs = np.random.default_rng(1).dirichlet(np.ones(3), size=(4, 6)).astype(np.float32)
+    assert len(decode_batch(spec, probs, np.array([6, 0, 2, 5]))) == 4
+    assert len(decode_batch_flat(spec, probs, np.array([6, 0, 2, 5]))[0]) == 13
+
+
+def test_probabilities_with_nan_go_row_by_row_with_the_same_labels():
+    spec = spec_for(["O", "B-per", "I-per"])
+    probs = np.random.default_rng(2).dirichlet(np.ones(3), size=(3, 5)).astype(np.float32)
+    probs[1, 2, 0] = np.nan
+    lengths = np.array([5, 4, 3])
+    found = decode_batch(spec, probs, lengths)
+    for b, (labels, scores) in enumerate(found):
+        expected_labels, expected_scores = spec.decode(probs[b], int(lengths[b]))
+        assert labels == expected_labels
+        np.testing.assert_array_equal(scores, expected_scores)
+
+
+def test_tagger_spec_decode_batch_equals_decode_for_bio_labels():
+    spec = spec_for(["O", "B-loc", "I-loc", "B-org", "I-org"])
+    rng = np.random.default_rng(3)
+    probs = rng.dirichlet(np.ones(5) * 0.2, size=(9, 14)).astype(np.float32)
+    lengths = rng.integers(0, 15, 9)
+    for b, (labels, scores) in enumerate(spec.decode_batch(probs, lengths)):
+        expected_labels, expected_scores = spec.decode(probs[b], int(lengths[b]))
+        assert labels == expected_labels
+        assert scores.tolist() == expected_scores.tolist()

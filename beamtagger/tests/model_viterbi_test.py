@@ -4,8 +4,12 @@ import itertools
 import numpy as np
 import pytest
 
-from beamtagger.model.viterbi import (best_path, bio_transitions, bio_violations, crf_marginals,
-                                      is_bio_label_set, viterbi_decode)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from beamtagger.model.viterbi import (ConstrainedViterbi, best_path, bio_transitions,
+                                      bio_violations, crf_marginals, is_bio_label_set,
+                                      viterbi_decode)
 
 LABELS = ["B-loc", "B-per", "I-loc", "I-per", "O"]
 
@@ -109,3 +113,52 @@ def test_crf_viterbi_and_marginals_match_brute_force_with_and_without_constraint
                     want = probs[[p[t] == label for p in paths]].sum()
                     assert marginals[t, label] == pytest.approx(want, abs=1e-9)
     assert best_path(np.zeros((0, 5)), transitions, start, end).shape == (0,)
+
+
+WNUT_LABELS = ["O"] + [f"{prefix}-{kind}" for kind in ("corporation", "creative-work", "group",
+                                                        "location", "person", "product")
+                       for prefix in "BI"]
+
+
+def _assert_batch_paths_are_row_paths(probs, lengths, allowed_start, allowed):
+    paths = ConstrainedViterbi(allowed_start, allowed).paths(probs, lengths)
+    assert paths.shape == probs.shape[:2]
+    for b, length in enumerate(lengths):
+        expected = viterbi_decode(probs[b, :length], allowed_start, allowed)
+        assert paths[b, :length].tolist() == expected.tolist(), (b, length)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 12), width=st.integers(1, 20),
+       concentration=st.sampled_from([0.02, 0.3, 1.0, 20.0]), rounding=st.sampled_from([0, 1, 2]),
+       labels=st.sampled_from([LABELS, WNUT_LABELS, ["B-x", "O"]]))
+def test_the_batch_viterbi_gives_every_row_the_path_of_row_by_row(
+        seed, rows, width, concentration, rounding, labels):
+    rng = np.random.default_rng(seed)
+    probs = rng.dirichlet(np.ones(len(labels)) * concentration, size=(rows, width))
+    if rounding:
+        # Ties (to the lowest label, as np.argmax) and zeros (the log floor).
+        probs = np.round(probs, rounding)
+    lengths = rng.integers(0, width + 1, rows)
+    _assert_batch_paths_are_row_paths(probs.astype(np.float32), lengths,
+                                      *bio_transitions(labels))
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), size=st.integers(1, 6), width=st.integers(1, 9))
+def test_the_batch_viterbi_follows_any_allowed_matrix(seed, size, width):
+    """Constraints beyond BIO: sets of every size, labels nothing may follow or start with,
+    and columns where every allowed predecessor scores -inf (label 0 wins, as np.argmax)."""
+    rng = np.random.default_rng(seed)
+    allowed = rng.random((size, size)) < rng.random()
+    allowed_start = rng.random(size) < 0.6
+    probs = rng.dirichlet(np.ones(size) * 0.5, size=(5, width)).astype(np.float32)
+    lengths = rng.integers(0, width + 1, 5)
+    _assert_batch_paths_are_row_paths(probs, lengths, allowed_start, allowed)
+
+
+def test_the_batch_viterbi_refuses_nan():
+    probs = np.full((2, 3, len(LABELS)), 0.2, dtype=np.float32)
+    probs[1, 0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        ConstrainedViterbi(*bio_transitions(LABELS)).paths(probs, np.array([3, 2]))
