@@ -8,7 +8,8 @@ measures, in this order, each step writing its figures to ``$OUT/gpu_bench.json`
    every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
    over; labels that differ and the largest probability difference, for float32 (JAX's default
    matmul precision), float16 vectors (the default GPU path), the same with the recurrence's
-   loop unrolled 8 steps an iteration, and bfloat16 compute.
+   loop unrolled 8 steps an iteration, the same decoded on the device (labels back), and
+   bfloat16 compute.
 2. **Model-only rate**: EWT train repeated 4 times (818k tokens), bucketed by the grid's widths
    under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
    inputs go in from the host and probabilities come back for every batch, the next batch
@@ -69,8 +70,12 @@ MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # "float16 vectors" is the default GPU path (--vector-dtype auto); the unrolled recurrence is
 # a candidate for it, measured beside it (fewer iterations of the device-side loop, one per 8
 # steps; labels held equal on the CPU by model_tagger_test.py).
+# "labels back": the device decodes (arg-max) and sends back each slot's label and its
+# probability, 5 bytes instead of 68 (JaxTaggerRunner(labels_back=True); labels held equal to
+# the host's decoding on the CPU by model_tagger_test.py).
 VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
             "float16 vectors, scan unrolled x8": {"vector_dtype": "float16", "scan_unroll": 8},
+            "float16 vectors, labels back": {"vector_dtype": "float16", "labels_back": True},
             "bfloat16 compute": {"compute_dtype": "bfloat16"}}
 E2E_TOKENS = 10_000_000
 SMOKE_E2E_TOKENS = 5_000
@@ -172,12 +177,15 @@ def batches(features, budget, widths, vector_dtype="float32", repeat=1):
 
 
 def sentence_probs(runner, features, budget, widths, vector_dtype="float32"):
-    """Each sentence's (length, L) probabilities, in sentence order."""
+    """Each sentence's (length, L) probabilities, in sentence order; a ``labels_back`` runner's:
+    each sentence's (label indices, their probabilities)."""
     probs = [None] * len(features.lengths)
     for inputs, group in batches(features, budget, widths, vector_dtype):
         out = runner.predict(inputs)
         for row, j in enumerate(group):
-            probs[j] = out[row, :features.lengths[j]]
+            n = features.lengths[j]
+            probs[j] = ((out[0][row, :n], out[1][row, :n])
+                        if getattr(runner, "labels_back", False) else out[row, :n])
     return probs
 
 
@@ -380,12 +388,19 @@ def parity(args, runners, store, widths, budget):
     for name, runner in runners.items():
         dtype = VARIANTS[name].get("vector_dtype", "float32")
         probs = sentence_probs(runner, features, budget, widths, dtype)
-        labels = [spec.decode(p, len(p))[0] for p in probs]
-        differing = sum(a != b for got, want in zip(labels, reference_labels)
-                        for a, b in zip(got, want))
-        got = np.concatenate(probs)
+        if getattr(runner, "labels_back", False):
+            labels = [[spec.labels[i] for i in ids] for ids, _ in probs]
+            chosen = np.concatenate([ids for ids, _ in probs]).astype(np.int64)
+            got = np.concatenate([scores for _, scores in probs])
+            # The chosen label's probability against the reference's for that label.
+            difference = np.abs(got - expected[np.arange(count), chosen]).max()
+        else:
+            labels = [spec.decode(p, len(p))[0] for p in probs]
+            difference = np.abs(np.concatenate(probs) - expected).max()
+        differing = sum(a != b for got_labels, want in zip(labels, reference_labels)
+                        for a, b in zip(got_labels, want))
         out[name] = {"tokens": count, "labels_differing": int(differing),
-                     "max_prob_difference": float(np.abs(got - expected).max())}
+                     "max_prob_difference": float(difference)}
         log(f"parity {name}: {differing} of {count} labels differ, max |dp| "
             f"{out[name]['max_prob_difference']:.2e}")
     return out

@@ -46,7 +46,7 @@ def _batch_paths(spec, probs, lengths):
     """(B, T) label indices of every row, decoded as ``spec.decode`` decodes a row; None where
     the rows must go to ``spec.decode`` one by one (a head or decoder decoded only there, or
     probabilities the batch Viterbi refuses: NaN or infinity)."""
-    if not _decodes_in_batch(spec):
+    if not decodes_in_batch(spec):
         return None
     if spec.decoding.get("viterbi"):
         try:
@@ -67,7 +67,9 @@ def _scores(probs, paths):
 _KNOWN_DECODING = frozenset(("viterbi", "threshold"))
 
 
-def _decodes_in_batch(spec):
+def decodes_in_batch(spec):
+    """True where this module decodes the batch as ``spec.decode`` would (and the JAX runtime's
+    ``labels_back`` may decode on the device, but for BIO Viterbi)."""
     from beamtagger.model.tagger_spec import TaggerSpec
 
     return (type(spec).decode is TaggerSpec.decode

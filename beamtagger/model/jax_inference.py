@@ -28,6 +28,9 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   computes: ``predict_async`` returns before the result exists, and the tag stage dispatches
   batch k+1 before it waits for batch k (``transforms/tag.py``). Only the probabilities come
   back (float32 (B, T, L)): BIO Viterbi decoding and the stitching of long records need them.
+  ``labels_back`` (measured by ``bench/gpu_bench.py``, not offered to users) decodes on the
+  device instead where the decoding is a plain arg-max or threshold, and brings back each slot's
+  label and its probability: 5 bytes a slot instead of 4 x L (68 for UPOS).
 """
 import functools
 import threading
@@ -57,10 +60,14 @@ class JaxTaggerRunner:
       scan_unroll: LSTM steps per iteration of the recurrence's loop (``lax.scan``'s
         ``unroll``): fewer iterations of a GPU's device-side loop, larger programs to compile.
         Not offered to users either: ``bench/gpu_bench.py`` measures it beside the default.
+      labels_back: ``predict_async`` results are ``decode_batch_flat``-ready (label index
+        (B, T) uint8/uint16, its probability (B, T) float32), decoded on the device: for specs
+        whose decoding is a plain arg-max or threshold (not BIO Viterbi, not a CRF head).
+        Not offered to users: ``bench/gpu_bench.py`` measures what the smaller copy back gives.
     """
 
     def __init__(self, spec, config, weights, compute_dtype="float32", precision=None,
-                 scan_unroll=1):
+                 scan_unroll=1, labels_back=False):
         import jax
 
         if compute_dtype not in COMPUTE_DTYPES:
@@ -72,9 +79,11 @@ class JaxTaggerRunner:
         self.precision = precision
         self.device = jax.devices()[0]
         self._params = jax.device_put(_params(weights), self.device)
+        self.labels_back = labels_back
+        decode = _device_decoding(spec, len(spec.labels)) if labels_back else None
         self._function = jax.jit(functools.partial(
             _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision,
-            scan_unroll=scan_unroll))
+            scan_unroll=scan_unroll, decode=decode))
         self._id_dtypes = _id_dtypes(config)
         self._compiled = {}
         self._compile_seconds = {}
@@ -111,10 +120,11 @@ class JaxTaggerRunner:
             compiled = self._compiled_for(rows, grid_width, dtype)
             on_device = jax.device_put(padded, self.device)
             probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
-            probs.copy_to_host_async()
+            for part in (probs if self.labels_back else (probs,)):
+                part.copy_to_host_async()
             outputs.append((probs, stop - start))
             start = stop
-        return PendingProbs(outputs, width)
+        return (PendingLabels if self.labels_back else PendingProbs)(outputs, width)
 
     def computed_slots(self, batch_size, width):
         """Slots the model runs for a (batch_size, width) batch: its grid shapes'."""
@@ -172,6 +182,31 @@ class PendingProbs:
         return np.array(parts[0]) if len(parts) == 1 else np.concatenate(parts, axis=0)
 
 
+class PendingLabels(PendingProbs):
+    """A ``labels_back`` batch: ``result()`` -> (label index (B, T), its probability (B, T))."""
+
+    def result(self):
+        labels, scores = ([np.asarray(part[k])[:rows, :self._width]
+                           for part, rows in self._outputs] for k in (0, 1))
+        return tuple(np.array(p[0]) if len(p) == 1 else np.concatenate(p, axis=0)
+                     for p in (labels, scores))
+
+
+def _device_decoding(spec, labels):
+    """What the device computes of ``spec.decode`` for ``labels_back``: ("argmax", index dtype)
+    or ("threshold", t, index dtype); ValueError where only the host decodes (BIO Viterbi, CRF,
+    or a decoder ``batch_decoding`` does not know)."""
+    from beamtagger.model import batch_decoding
+
+    if not batch_decoding.decodes_in_batch(spec) or spec.decoding.get("viterbi"):
+        raise ValueError("labels_back needs a plain arg-max or threshold decoding, not "
+                         f"{spec.head} with {spec.decoding}")
+    dtype = "uint8" if labels <= 1 << 8 else "uint16"
+    if spec.head == "sigmoid":
+        return ("threshold", float(spec.decoding.get("threshold", 0.5)), dtype)
+    return ("argmax", dtype)
+
+
 def _id_dtypes(config):
     """The narrowest unsigned type that holds every id of each id column (its table's size)."""
     def narrowest(size):
@@ -218,8 +253,9 @@ def _params(weights):
 
 
 def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head,
-             compute_dtype, precision, scan_unroll=1):
-    """``Tagger.call`` at inference over one grid-shaped batch -> float32 (B, T, L)."""
+             compute_dtype, precision, scan_unroll=1, decode=None):
+    """``Tagger.call`` at inference over one grid-shaped batch -> float32 (B, T, L); with
+    ``decode`` (``_device_decoding``), (label index (B, T), its probability (B, T)) instead."""
     import jax
     import jax.numpy as jnp
 
@@ -249,11 +285,21 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
     kernel, bias = params["head"]
     scores = dot("btw,wl->btl", x, kernel) + bias
     if head == "softmax":
-        return jax.nn.softmax(scores, axis=-1)
-    if head == "sigmoid":
+        probs = jax.nn.softmax(scores, axis=-1)
+    elif head == "sigmoid":
         probability = jax.nn.sigmoid(scores)
-        return jnp.concatenate([1.0 - probability, probability], axis=-1)
-    return scores
+        probs = jnp.concatenate([1.0 - probability, probability], axis=-1)
+    else:
+        return scores
+    if decode is None:
+        return probs
+    # batch_decoding's rules: the first of equal maxima (jnp.argmax's too), or the threshold.
+    if decode[0] == "threshold":
+        labels = (probs[..., 1] >= decode[1]).astype(jnp.int32)
+    else:
+        labels = jnp.argmax(probs, axis=-1)
+    chosen = jnp.take_along_axis(probs, labels[..., None], axis=-1)[..., 0]
+    return labels.astype(decode[-1]), chosen
 
 
 def _dot(subscripts, x, y, compute_dtype, precision):

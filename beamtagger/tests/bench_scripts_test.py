@@ -246,8 +246,14 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
-                                    "float16 vectors, scan unrolled x8"}
+                                    "float16 vectors, scan unrolled x8",
+                                    "float16 vectors, labels back"}
     assert model["parity"]["float16 vectors, scan unrolled x8"]["labels_differing"] == 0
+    labels_back = model["parity"]["float16 vectors, labels back"]
+    assert labels_back["labels_differing"] == model["parity"]["float16 vectors"][
+        "labels_differing"]
+    assert labels_back["max_prob_difference"] < 1e-2
+    assert model["rates"]["float16 vectors, labels back @ 4096"]["tokens_per_s"] > 0
     assert model["parity"]["float32"]["labels_differing"] == 0
     assert model["parity"]["float32"]["max_prob_difference"] < 1e-4
     rate = model["rates"]["float32 @ 4096"]

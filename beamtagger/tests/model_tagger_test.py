@@ -276,6 +276,41 @@ def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path)
     assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
 
 
+@pytest.mark.parametrize("variant", [
+    "softmax, projection", pytest.param("sigmoid", marks=pytest.mark.slow)])
+def test_labels_decoded_on_the_device_are_the_labels_decoded_on_the_host(tmp_path, variant):
+    # gpu_bench measures labels_back beside the default: 5 bytes a slot back, not 4 x L.
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.batch_decoding import decode_batch_flat
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    _, model_dir = saved_trained_looking_model(tmp_path / "model", **NUMPY_VARIANTS[variant])
+    inputs = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7, 9])])[0]
+    probs = predict(JaxTaggerRunner.load(model_dir), inputs)
+    runner = JaxTaggerRunner.load(model_dir, labels_back=True)
+    labels, scores = predict(runner, inputs)
+    assert labels.dtype == np.uint8 and scores.dtype == np.float32
+    assert labels.shape == scores.shape == probs.shape[:2]
+    real = np.arange(labels.shape[1]) < inputs["lengths"][:, None]
+    expected_labels, expected_scores = decode_batch_flat(runner.spec, probs, inputs["lengths"])
+    assert labels[real].tolist() == expected_labels.tolist()
+    np.testing.assert_allclose(scores[real], expected_scores, rtol=1e-6)
+
+
+def test_labels_are_not_decoded_on_the_device_for_bio_viterbi():
+    from beamtagger.model.jax_inference import _device_decoding
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    binding = {"fingerprint": "f", "dim": DIM, "normalization": ["lower"]}
+    spec = TaggerSpec(["O", "B-per", "I-per"], "softmax", FEATURIZER, binding, {})
+    assert spec.decoding["viterbi"]
+    with pytest.raises(ValueError, match="plain arg-max or threshold"):
+        _device_decoding(spec, 3)
+    spec = TaggerSpec(["O", "B-per", "I-per"], "softmax", FEATURIZER, binding, {},
+                      decoding={"viterbi": False, "threshold": 0.5})
+    assert _device_decoding(spec, 3) == ("argmax", "uint8")
+
+
 def test_numpy_runner_refuses_weights_its_config_does_not_describe(tmp_path):
     model, spec = make_model()
     save_model_dir(model, spec, {"epochs": []}, tmp_path / "model")
