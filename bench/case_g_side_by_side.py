@@ -56,12 +56,12 @@ print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model":
 '''
 
 
-def run_once(tree, work, size, store, temp, model):
+def run_once(tree, work, size, store, temp, model, inputs="g-text"):
     output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
     completed = subprocess.run(
         [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime", "numpy",
          "--model", str(model),
-         "--input", str(work / f"g-text-{size}" / "part-00.txt"), "--output", str(output),
+         "--input", str(work / f"{inputs}-{size}" / "part-00.txt"), "--output", str(output),
          "--progress-every", "0", "--embeddings", store],
         capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
         cwd=temp)
@@ -83,11 +83,14 @@ def main(argv=None):
     parser.add_argument("--model", type=pathlib.Path,
                         help="the model to tag with (default: case G's thin UPOS model, "
                         "WORK/thin-model; a thin BIO entity model measures the Viterbi path)")
+    parser.add_argument("--inputs", default="g-text",
+                        help="the input folders' prefix: WORK/PREFIX-x1 and WORK/PREFIX-x5, "
+                        "one part-00.txt each (default: case G's)")
     args = parser.parse_args(argv)
     model = args.model or args.work / "thin-model"
     tokens = {}
     for size in ("x1", "x5"):
-        path = args.work / f"g-text-{size}" / "part-00.txt"
+        path = args.work / f"{args.inputs}-{size}" / "part-00.txt"
         tokens[size] = sum(len(line.split()) for line in path.open(encoding="utf-8"))
     runs = {str(tree): {"x1": [], "x5": []} for tree in (args.before, args.after)}
     with tempfile.TemporaryDirectory(prefix="beamtagger-g-") as temp:
@@ -95,7 +98,8 @@ def main(argv=None):
             for tree in (args.before, args.after):
                 for size in ("x1", "x5"):
                     runs[str(tree)][size].append(run_once(tree.resolve(), args.work, size,
-                                                          args.embeddings, temp, model))
+                                                          args.embeddings, temp, model,
+                                                          args.inputs))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
                    capture_output=True, env={**os.environ, **bench_common.CHILD_ENV})

@@ -42,6 +42,54 @@ def decode_batch_flat(spec, probs, lengths):
     return np.asarray(label_ids, dtype=np.int32), scores
 
 
+def decode_ragged(spec, probs_list, max_slots=1 << 16):
+    """``spec.decode(probs, len(probs))`` for each (n, L) array of ``probs_list``, in order: a
+    (labels, scores) pair, or the exception that decoding that array raised.
+
+    Arrays of similar length are decoded together (sorted by length, padded into batches of at
+    most ``max_slots`` slots, or one array alone when it is longer): how records stitched from
+    chunks (``transforms/chunks.py``) get the batch Viterbi. A batch that fails is decoded
+    array by array, so a failure costs only the array it concerns.
+    """
+    results = [None] * len(probs_list)
+    labels = len(spec.labels)
+    # Arrays a batch could not hold (not (n, L)) are decoded alone, so they fail alone.
+    batchable = [i for i, probs in enumerate(probs_list)
+                 if np.ndim(probs) == 2 and np.shape(probs)[1] == labels]
+    for i in sorted(set(range(len(probs_list))) - set(batchable)):
+        _decode_group(spec, probs_list, [i], results)
+    group = []
+    for i in sorted(batchable, key=lambda i: len(probs_list[i])):
+        if group and (len(group) + 1) * len(probs_list[i]) > max_slots:
+            _decode_group(spec, probs_list, group, results)
+            group = []
+        group.append(i)
+    if group:
+        _decode_group(spec, probs_list, group, results)
+    return results
+
+
+def _decode_group(spec, probs_list, group, results):
+    if len(group) > 1 and decodes_in_batch(spec):
+        try:
+            arrays = [np.asarray(probs_list[i]) for i in group]
+            lengths = np.array([len(a) for a in arrays])
+            padded = np.zeros((len(arrays), int(lengths.max()), arrays[0].shape[1]),
+                              np.result_type(*arrays))
+            for row, array in enumerate(arrays):
+                padded[row, :len(array)] = array
+            for i, decoded in zip(group, decode_batch(spec, padded, lengths)):
+                results[i] = decoded
+            return
+        except Exception:  # noqa: BLE001  (one by one below: each array's own outcome)
+            pass
+    for i in group:
+        try:
+            results[i] = spec.decode(probs_list[i], len(probs_list[i]))
+        except Exception as error:  # noqa: BLE001
+            results[i] = error
+
+
 def _batch_paths(spec, probs, lengths):
     """(B, T) label indices of every row, decoded as ``spec.decode`` decodes a row; None where
     the rows must go to ``spec.decode`` one by one (a head or decoder decoded only there, or

@@ -80,3 +80,25 @@ def test_tagger_spec_decode_batch_equals_decode_for_bio_labels():
         expected_labels, expected_scores = spec.decode(probs[b], int(lengths[b]))
         assert labels == expected_labels
         assert scores.tolist() == expected_scores.tolist()
+
+
+def test_ragged_arrays_are_decoded_in_padded_groups_as_each_alone_would_be():
+    from beamtagger.model.batch_decoding import decode_ragged
+
+    spec = spec_for(["O", "B-per", "I-per", "B-loc", "I-loc"])
+    rng = np.random.default_rng(4)
+    arrays = [rng.dirichlet(np.ones(5) * 0.3, size=n).astype(np.float32)
+              for n in rng.integers(1, 400, 40)]
+    # 1-D, and longer than a group's slots, so alone: its decoding fails, and only its own.
+    arrays.append(np.zeros(5000, np.float32))
+    expected = [spec.decode(a, len(a)) for a in arrays[:-1]]
+    original = spec.decode
+    alone = []
+    spec.decode = lambda probs, length: alone.append(length) or original(probs, length)
+    found = decode_ragged(spec, arrays, max_slots=2048)
+    assert isinstance(found[-1], Exception)
+    for (labels, scores), (expected_labels, expected_scores) in zip(found, expected):
+        assert labels == expected_labels
+        assert scores.tolist() == expected_scores.tolist()
+    # Only the array longer than a group went alone: the others were decoded in batches.
+    assert alone == [5000]

@@ -33,3 +33,60 @@ def test_bad_window_settings_are_refused():
         chunk_spans(10, 4, 4)
     with pytest.raises(ValueError, match="chunk"):
         chunk_spans(10, 0, 0)
+
+
+def test_stitched_bio_records_are_decoded_together_as_each_alone_would_be(tmp_path,
+                                                                            monkeypatch):
+    """StitchChunks decodes completed records together (the batch Viterbi); each record's
+    labels are still ``spec.decode`` of its own stitched probabilities, a record whose chunk
+    failed or whose probabilities cannot be decoded is a dead letter, and the others of its
+    batch are tagged."""
+    import apache_beam as beam
+    import numpy as np
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import MODEL_FILE, TaggerSpec
+    from beamtagger.transforms.chunks import StitchChunks
+    from beamtagger.transforms.records import ChunkResult, TokenizedRecord
+
+    labels = ["O", "B-loc", "I-loc", "B-per", "I-per"]
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    spec = TaggerSpec(labels, "softmax", TokenFeaturizer(), binding, {})
+    assert spec.decoding["viterbi"]
+    spec.save(tmp_path)
+    (tmp_path / MODEL_FILE).write_bytes(b"")  # StitchChunks reads tagger.json only
+    rng = np.random.default_rng(0)
+    records, results, expected = [], [], {}
+    for i in range(30):
+        length = int(rng.integers(257, 900))
+        record = TokenizedRecord.from_tokens(f"r{i}", [f"t{j}" for j in range(length)],
+                                             source=f"r{i}")
+        probs = rng.dirichlet(np.full(len(labels), 0.3), size=length).astype(np.float32)
+        cuts = np.sort(rng.choice(np.arange(1, length), size=2, replace=False))
+        parts = np.split(probs, cuts)
+        if i == 7:
+            parts = [part[:, 0] for part in parts]   # 1-D: stitched, but not decodable
+        records.append((record.source, record))
+        for chunk, part in enumerate(parts):
+            failed = i == 11 and chunk == 2
+            results.append((record.source, ChunkResult(chunk, len(parts), None if failed
+                                                       else part, "tagger failed: x" if failed
+                                                       else "")))
+        if i not in (7, 11):
+            decoded_labels, _ = spec.decode(probs, length)
+            expected[record.id] = tuple(decoded_labels)
+    # The in-process runner's DoFn loads its own spec: count the records it decodes alone.
+    alone = []
+    decode = TaggerSpec.decode
+    monkeypatch.setattr(TaggerSpec, "decode", lambda self, probs, length: (
+        alone.append(length) or decode(self, probs, length)))
+    with beam.Pipeline() as p:
+        out = ((p | "Records" >> beam.Create(records), p | "Results" >> beam.Create(results))
+               | StitchChunks(str(tmp_path)))
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)),
+                    equal_to(list(expected.items())))
+        assert_that(out.errors | beam.Map(lambda d: (d.source, d.reason.split(":")[0])),
+                    equal_to([("r7", "decoding failed"), ("r11", "tagger failed")]),
+                    label="dead letters")
+    assert alone == [len(records[7][1].tokens)]
