@@ -408,6 +408,29 @@ def test_the_jax_runtime_writes_the_labels_tensorflow_writes(tiny_tagger, tmp_pa
     assert padded["jax"] > padded["tensorflow"]
 
 
+def test_whole_records_batched_with_chunks_of_long_ones_keep_their_own_labels(
+        tiny_tagger, tmp_path, capsys):
+    # The tag stage decodes only the whole records of a batch (chunks leave as probabilities):
+    # each whole record's labels must be those it gets in batches without any chunk.
+    words = ["the", "cat", "sat", "on", "a", "mat", "and", "Dogs", "ran", "42", "fast", "."]
+    short = [" ".join(words[(n + i) % len(words)] for i in range(n)) for n in range(1, 17)]
+    long = [" ".join(words[(n + i) % len(words)] for i in range(n)) for n in (17, 30, 61)]
+    labels = {}
+    # Long records first in the input, so their chunks reach the batches first.
+    for name, lines in (("short", short), ("mixed", long + short)):
+        source = tmp_path / f"{name}.txt"
+        source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        prefix = str(tmp_path / name)
+        code, _, err = tag(capsys, "--input", str(source), "--output", prefix, "--model",
+                           tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                           "--runtime", "numpy", "--chunk", "16", "--overlap", "4")
+        assert code == 0, err
+        labels[name] = {len(row["tokens"]): [t["label"] for t in row["tokens"]]
+                        for row in read_jsonl(prefix + "-[0-9]*-of-*.jsonl")}
+    assert sorted(labels["mixed"]) == list(range(1, 17)) + [17, 30, 61]
+    assert {n: v for n, v in labels["mixed"].items() if n <= 16} == labels["short"]
+
+
 def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tiny_tagger,
                                                                              tmp_path):
     # `pip install beamtagger` without the [cpu] / [gpu] extra has no TensorFlow.

@@ -90,3 +90,42 @@ def test_stitched_bio_records_are_decoded_together_as_each_alone_would_be(tmp_pa
                     equal_to([("r7", "decoding failed"), ("r11", "tagger failed")]),
                     label="dead letters")
     assert alone == [len(records[7][1].tokens)]
+
+
+def test_a_record_whose_chunks_did_not_all_arrive_is_a_dead_letter_not_lost(tmp_path):
+    """Bounded input groups each record with its chunk results: a missing chunk, chunk
+    results with no record and two records on one key each come out as dead letters."""
+    import apache_beam as beam
+    import numpy as np
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import MODEL_FILE, TaggerSpec
+    from beamtagger.transforms.chunks import StitchChunks
+    from beamtagger.transforms.records import ChunkResult, TokenizedRecord
+
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    TaggerSpec(["NOUN", "VERB"], "softmax", TokenFeaturizer(), binding, {}).save(tmp_path)
+    (tmp_path / MODEL_FILE).write_bytes(b"")
+
+    def record(key, length=300):
+        return key, TokenizedRecord.from_tokens(key, ["w"] * length, source=key)
+
+    def result(key, chunk, of, length=100):
+        return key, ChunkResult(chunk, of, np.full((length, 2), 0.5, np.float32))
+
+    records = [record("whole"), record("gap"), record("twice"), record("twice")]
+    results = [result("whole", c, 3) for c in range(3)] + [
+        result("gap", 0, 3), result("gap", 2, 3), result("orphan", 0, 2),
+        result("orphan", 1, 2)] + [result("twice", c, 3) for c in range(3)]
+    with beam.Pipeline() as p:
+        out = ((p | "Records" >> beam.Create(records), p | "Results" >> beam.Create(results))
+               | StitchChunks(str(tmp_path)))
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, len(r.labels))),
+                    equal_to([("whole", 300)]))
+        assert_that(out.errors | beam.Map(lambda d: (d.source, d.reason, d.stage)), equal_to([
+            ("gap", "stitching failed: chunks [0, 2] arrived of 3", "stitch"),
+            ("orphan", "stitching failed: chunk results without their record", "stitch"),
+            ("twice", "stitching failed: 2 records share the key 'twice'", "stitch"),
+            ("twice", "stitching failed: 2 records share the key 'twice'", "stitch")]),
+            label="dead letters")

@@ -195,6 +195,9 @@ class StitchChunks(beam.PTransform):
     one dead letter, so no record is ever lost or half-written. Returns
     ``StitchResult(tagged, errors)``.
 
+    On bounded input a GroupByKey gathers each record's chunks; on unbounded input a stateful
+    DoFn stitches each record as soon as its last chunk arrives.
+
     Args:
       model_dir: the tagger's model directory (None: the bundled model), for its decoding.
     """
@@ -210,17 +213,18 @@ class StitchChunks(beam.PTransform):
                 lambda k, record: (k, (0, record))).with_output_types(_KEYED),
              chunk_results | "AsChunkPart" >> beam.MapTuple(
                  lambda k, result: (k, (1, result))).with_output_types(_KEYED))
-            | "Merge" >> beam.Flatten()
-            | "Stitch" >> beam.ParDo(_StitchFn(self.model_dir)).with_outputs(ERRORS, main="tagged"))
+            | "Merge" >> beam.Flatten())
+        if not (long_records.is_bounded and chunk_results.is_bounded):
+            stitch = beam.ParDo(_StitchFn(self.model_dir))
+        else:
+            out = out | "GroupByRecord" >> beam.GroupByKey()
+            stitch = beam.ParDo(_StitchGroupFn(self.model_dir))
+        out = out | "Stitch" >> stitch.with_outputs(ERRORS, main="tagged")
         return StitchResult(out.tagged, out[ERRORS])
 
 
-class _StitchFn(beam.DoFn):
-    # The record and a count of arrived chunks are kept apart from the bag of chunk results,
-    # so that the bag is read once, when the record is complete, not once per chunk.
-    RECORD = ReadModifyWriteStateSpec("record", coders.PickleCoder())
-    ARRIVED = CombiningValueStateSpec("arrived", coders.VarIntCoder(), CountCombineFn())
-    CHUNKS = BagStateSpec("chunks", coders.PickleCoder())
+class _Stitcher(beam.DoFn):
+    """A record and all its chunk results -> its TaggedRecord or one DeadLetter."""
     # Records whose chunks have all arrived wait here (until this many tokens wait, or the
     # bundle ends) and are decoded together: BIO Viterbi over a batch of records costs a
     # tenth of what it costs a record at a time (bench/decode_bench.py).
@@ -239,32 +243,6 @@ class _StitchFn(beam.DoFn):
 
     def finish_bundle(self):
         yield from self._decode_stitched()
-
-    def process(self, element, record_state=beam.DoFn.StateParam(RECORD),
-                arrived_state=beam.DoFn.StateParam(ARRIVED),
-                chunks_state=beam.DoFn.StateParam(CHUNKS), window=beam.DoFn.WindowParam,
-                timestamp=beam.DoFn.TimestampParam):
-        _, (kind, value) = element
-        if kind == 0:
-            record_state.write(value)
-            record, expected = value, None
-        else:
-            chunks_state.add(value)
-            arrived_state.add(1)
-            record, expected = None, value.num_chunks
-        if expected is None:
-            chunks = list(chunks_state.read())
-            expected = chunks[0].num_chunks if chunks else None
-        if expected is None or arrived_state.read() < expected:
-            return
-        record = record or record_state.read()
-        if record is None:
-            return
-        chunks = list(chunks_state.read())
-        record_state.clear()
-        arrived_state.clear()
-        chunks_state.clear()
-        yield from self._stitch(record, chunks, window, timestamp)
 
     def _stitch(self, record, chunks, window, timestamp):
         failed = [w for w in chunks if w.error]
@@ -310,6 +288,72 @@ class _StitchFn(beam.DoFn):
                              tuple(labels), tuple(scores.tolist()), record.source,
                              record.fields), timestamp, (window,))
         counters.RECORDS_TAGGED.inc(tagged)
+
+
+
+class _StitchFn(_Stitcher):
+    """Streaming: each record stitched as soon as its last chunk arrives."""
+    # The record and a count of arrived chunks are kept apart from the bag of chunk results,
+    # so that the bag is read once, when the record is complete, not once per chunk.
+    RECORD = ReadModifyWriteStateSpec("record", coders.PickleCoder())
+    ARRIVED = CombiningValueStateSpec("arrived", coders.VarIntCoder(), CountCombineFn())
+    CHUNKS = BagStateSpec("chunks", coders.PickleCoder())
+
+    def process(self, element, record_state=beam.DoFn.StateParam(RECORD),
+                arrived_state=beam.DoFn.StateParam(ARRIVED),
+                chunks_state=beam.DoFn.StateParam(CHUNKS), window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        _, (kind, value) = element
+        if kind == 0:
+            record_state.write(value)
+            record, expected = value, None
+        else:
+            chunks_state.add(value)
+            arrived_state.add(1)
+            record, expected = None, value.num_chunks
+        if expected is None:
+            chunks = list(chunks_state.read())
+            expected = chunks[0].num_chunks if chunks else None
+        if expected is None or arrived_state.read() < expected:
+            return
+        record = record or record_state.read()
+        if record is None:
+            return
+        chunks = list(chunks_state.read())
+        record_state.clear()
+        arrived_state.clear()
+        chunks_state.clear()
+        yield from self._stitch(record, chunks, window, timestamp)
+
+
+class _StitchGroupFn(_Stitcher):
+    """Bounded input: a record's key with the record and its chunk results, grouped."""
+
+    def process(self, element, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        key, parts = element
+        records = [value for kind, value in parts if kind == 0]
+        chunks = [value for kind, value in parts if kind == 1]
+        if len(records) != 1:
+            # Keys are unique per record (records.py): this is a bug upstream. Each record
+            # still comes out once, as a dead letter, and so does a key left with chunks only.
+            reason = (f"stitching failed: {len(records)} records share the key {key!r}"
+                      if records else "stitching failed: chunk results without their record")
+            for record in records or [None]:
+                counters.DEAD_LETTERS.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, reason, "stitch")
+                                               if record else DeadLetter(str(key), reason, "",
+                                                                         "stitch"))
+            return
+        record = records[0]
+        expected = chunks[0].num_chunks if chunks else 0
+        if not chunks or sorted(c.chunk for c in chunks) != list(range(expected)):
+            counters.DEAD_LETTERS.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
+                record, f"stitching failed: chunks {sorted(c.chunk for c in chunks)} arrived of "
+                f"{expected}", "stitch"))
+            return
+        yield from self._stitch(record, chunks, window, timestamp)
 
 
 def _dead_letter(record, reason, stage="tag"):

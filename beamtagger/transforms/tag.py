@@ -225,7 +225,8 @@ class _TagFn(beam.DoFn):
             yield from self._emit_tagged_batch(runner, in_flight, inputs, probs)
             return
         rows = _Rows(in_flight.batch)
-        decoded = _decode_batch_or_none(runner.spec, probs, lengths)
+        decoded = _decode_batch_or_none(runner.spec, probs, lengths,
+                                        np.asarray(rows.num_chunks) == 1)
         windows = (in_flight.window,)
         tagged = 0  # counted once per batch: a counter update costs ~2 µs (tokenize.py)
         for i in range(in_flight.batch.num_rows):
@@ -246,7 +247,15 @@ class _TagFn(beam.DoFn):
         batch, spec = in_flight.batch, runner.spec
         windows = (in_flight.window,)
         whole = batch.column("num_chunks").to_numpy() == 1
-        decoded = _decode_flat_or_none(spec, probs, inputs.lengths)
+        # Chunks of long records leave as probabilities, decoded once stitched: only whole
+        # records are decoded here.
+        whole_rows = np.flatnonzero(whole)
+        if whole.all():
+            decoded = _decode_flat_or_none(spec, probs, inputs.lengths)
+        elif probs is not None and len(whole_rows):
+            decoded = _decode_flat_or_none(spec, probs[whole_rows], inputs.lengths[whole_rows])
+        else:
+            decoded = None
         if decoded is not None and whole.all():
             counters.RECORDS_TAGGED.inc(batch.num_rows)
             yield WindowedValue(tagged_batch(batch, *decoded, spec.labels), in_flight.timestamp,
@@ -257,13 +266,16 @@ class _TagFn(beam.DoFn):
         rows = _Rows(batch)
         lengths = inputs.lengths.tolist()
         label_index = {label: i for i, label in enumerate(spec.labels)}
-        flat_starts = np.concatenate([[0], np.cumsum(lengths)]).tolist()
+        # Where each whole record's labels start in ``decoded``, which holds whole records only.
+        flat_starts = dict(zip(whole_rows.tolist(), np.concatenate(
+            [[0], np.cumsum(inputs.lengths[whole_rows])]).tolist()))
         kept, label_ids, scores = [], [], []
         for i, length in enumerate(lengths):
             row_probs, error = _row_probs(runner, inputs, probs, i)
             row_decoded = None
             if decoded is not None and whole[i]:
-                start, stop = flat_starts[i], flat_starts[i + 1]
+                start = flat_starts[i]
+                stop = start + length
                 row_decoded = ([spec.labels[j] for j in decoded[0][start:stop]],
                                decoded[1][start:stop])
             for output in self._emit(spec, rows, i, length, row_probs, error, row_decoded,
@@ -370,15 +382,21 @@ def _decode_flat_or_none(spec, probs, lengths):
         return None
 
 
-def _decode_batch_or_none(spec, probs, lengths):
-    """Every row decoded at once (model/batch_decoding.py); None sends each record to
+def _decode_batch_or_none(spec, probs, lengths, whole):
+    """The rows of whole records decoded at once (model/batch_decoding.py), one entry a row
+    (None for chunks of long records, decoded once stitched); None sends each record to
     ``spec.decode`` on its own, so a failure costs only the records it concerns."""
     if probs is None:
         return None
+    rows = np.flatnonzero(whole)
     try:
-        return decode_batch(spec, probs, lengths)
+        found = decode_batch(spec, probs[rows], lengths[rows]) if len(rows) else []
     except Exception:  # noqa: BLE001
         return None
+    decoded = [None] * len(whole)
+    for i, row_decoded in zip(rows.tolist(), found):
+        decoded[i] = row_decoded
+    return decoded
 
 
 class _Rows:
