@@ -124,7 +124,7 @@ def test_a_record_whose_chunks_did_not_all_arrive_is_a_dead_letter_not_lost(tmp_
         assert_that(out.tagged | beam.Map(lambda r: (r.id, len(r.labels))),
                     equal_to([("whole", 300)]))
         assert_that(out.errors | beam.Map(lambda d: (d.source, d.reason, d.stage)), equal_to([
-            ("gap", "stitching failed: chunks [0, 2] arrived of 3", "stitch"),
+            ("gap", "stitching failed: 2 chunk results arrived for 3 chunks", "stitch"),
             ("orphan", "stitching failed: chunk results without their record", "stitch"),
             ("twice", "stitching failed: 2 records share the key 'twice'", "stitch"),
             ("twice", "stitching failed: 2 records share the key 'twice'", "stitch")]),

@@ -290,7 +290,6 @@ class _Stitcher(beam.DoFn):
         counters.RECORDS_TAGGED.inc(tagged)
 
 
-
 class _StitchFn(_Stitcher):
     """Streaming: each record stitched as soon as its last chunk arrives."""
     # The record and a count of arrived chunks are kept apart from the bag of chunk results,
@@ -350,8 +349,8 @@ class _StitchGroupFn(_Stitcher):
         if not chunks or sorted(c.chunk for c in chunks) != list(range(expected)):
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
-                record, f"stitching failed: chunks {sorted(c.chunk for c in chunks)} arrived of "
-                f"{expected}", "stitch"))
+                record, f"stitching failed: {len(chunks)} chunk results arrived for "
+                f"{expected or 'its'} chunks", "stitch"))
             return
         yield from self._stitch(record, chunks, window, timestamp)
 
