@@ -390,6 +390,8 @@ def _decode_batch_or_none(spec, probs, lengths, whole):
         return None
     rows = np.flatnonzero(whole)
     try:
+        if len(rows) == len(whole):   # the usual batch: no chunk among its rows, no copy
+            return decode_batch(spec, probs, lengths)
         found = decode_batch(spec, probs[rows], lengths[rows]) if len(rows) else []
     except Exception:  # noqa: BLE001
         return None
