@@ -1,13 +1,15 @@
 """What decoding the tagger's outputs costs a token: row by row (``TaggerSpec.decode`` for each
 record, what the tag stage did for BIO tag sets) against the whole batch at once
 (``batch_decoding.decode_batch_flat``: the argmax, or the BIO constrained Viterbi over every row,
-``viterbi.ConstrainedViterbi``), side by side in one process.
+``viterbi.ConstrainedViterbi``), and each record cut to its own length and decoded with the
+others (``batch_decoding.decode_ragged``: RunInference's handler, long records once
+stitched), side by side in one process.
 
 The batches are shaped as the tag stage shapes them: a corpus's sentence lengths bucketed by the
 runtime's widths under a slot budget (``transforms.bucket.length_batches``). The probabilities
 are seeded Dirichlet draws (their values do not change the cost; concentration 0.3 gives peaked
 rows as a trained tagger does). The label sets: WNUT-17's 13 BIO labels (Viterbi) and the 17 UPOS
-tags plus "_" (argmax), or those of ``--model``. Both ways' labels and scores are compared
+tags plus "_" (argmax), or those of ``--model``. The three ways' labels and scores are compared
 before anything is timed; a difference fails the run.
 
   python bench/decode_bench.py                       # WNUT-17 train lengths, 16,384 slots
@@ -74,15 +76,29 @@ def row_by_row(spec, probs, lengths):
     return np.asarray(label_ids, np.int32), np.concatenate(scores)
 
 
+def records_together(spec, probs, lengths):
+    """Each row cut to its own length first, then ``decode_ragged``: how RunInference's
+    handler and StitchChunks decode the records they hold."""
+    from beamtagger.model.batch_decoding import decode_ragged
+
+    index = {label: i for i, label in enumerate(spec.labels)}
+    decoded = decode_ragged(spec, [probs[b, :n] for b, n in enumerate(lengths.tolist())])
+    label_ids = [index[label] for labels, _ in decoded for label in labels]
+    return np.asarray(label_ids, np.int32), np.concatenate([s for _, s in decoded])
+
+
 def measure(spec, batches, repeats):
     from beamtagger.model.batch_decoding import decode_batch_flat
 
     tokens = int(sum(lengths.sum() for _, lengths in batches))
-    ways = {"row by row": row_by_row, "whole batch": decode_batch_flat}
+    ways = {"row by row": row_by_row, "whole batch": decode_batch_flat,
+            "records together": records_together}
     for probs, lengths in batches:
-        expected, found = (way(spec, probs, lengths) for way in ways.values())
-        if not (np.array_equal(expected[0], found[0]) and np.array_equal(expected[1], found[1])):
-            raise SystemExit("the two ways decoded a batch differently")
+        expected, *others = (way(spec, probs, lengths) for way in ways.values())
+        for found in others:
+            if not (np.array_equal(expected[0], found[0])
+                    and np.array_equal(expected[1], found[1])):
+                raise SystemExit("two ways decoded a batch differently")
     seconds = {}
     for name, way in ways.items():
         runs = []
@@ -126,7 +142,8 @@ def main(argv=None):
                                       "tokens": tokens, "batches": len(batches), **result}
         print(f"{name}: row by row {result['row by row']['ns_per_token']} ns/token, whole "
               f"batch {result['whole batch']['ns_per_token']} "
-              f"({result['row by row over whole batch']}x)", file=sys.stderr, flush=True)
+              f"({result['row by row over whole batch']}x), records together "
+              f"{result['records together']['ns_per_token']}", file=sys.stderr, flush=True)
     print(json.dumps(report, indent=1))
     return 0
 

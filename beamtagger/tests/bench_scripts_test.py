@@ -345,3 +345,4 @@ def test_decode_bench_decodes_every_token_both_ways(shared_data):
     assert by_set["WNUT-17 BIO (Viterbi)"]["tokens"] == by_set["UPOS (argmax)"]["tokens"] > 300
     for figures in by_set.values():
         assert figures["row by row"]["ns_per_token"] > 0 < figures["whole batch"]["ns_per_token"]
+        assert figures["records together"]["ns_per_token"] > 0

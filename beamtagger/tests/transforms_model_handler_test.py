@@ -113,3 +113,25 @@ def test_large_model_serves_from_one_shared_process(tiny_tagger):
         out = p | beam.Create(RECORDS) | RunInference(handler)
         assert_that(out | beam.Map(lambda r: (r.inference.id, r.inference.labels)),
                     equal_to(list(expected.items())))
+
+
+def test_a_batch_of_records_is_decoded_together_as_each_alone_would_be():
+    import types
+
+    import numpy as np
+
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import TaggerSpec
+    from beamtagger.transforms.model_handler import LoadedTagger
+
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    spec = TaggerSpec(["O", "B-loc", "I-loc"], "softmax", TokenFeaturizer(), binding, {})
+    loaded = LoadedTagger(types.SimpleNamespace(spec=spec), None, None)
+    rng = np.random.default_rng(0)
+    probs = [rng.dirichlet(np.full(3, 0.3), size=n).astype(np.float32) for n in (5, 1, 40, 7)]
+    found = loaded.decode_all(probs)
+    for (labels, scores), record_probs in zip(found, probs):
+        expected_labels, expected_scores = spec.decode(record_probs, len(record_probs))
+        assert labels == expected_labels and scores.tolist() == expected_scores.tolist()
+    with pytest.raises(Exception):   # RunInference's failed batch, as a record's decode raised
+        loaded.decode_all(probs + [np.zeros(4, np.float32)])

@@ -32,6 +32,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
+from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
@@ -79,9 +80,15 @@ class LoadedTagger:
         slots = self._runner.computed_slots(inputs.batch_size, inputs.width)
         return self._runner.predict(inputs), (int(lengths.sum()), int(slots), int(oov))
 
-    def decode(self, probs: np.ndarray, length: int):
-        """One record's (labels, scores) from its (T, L) probabilities."""
-        return self._runner.spec.decode(probs, length)
+    def decode_all(self, probs_list: List[np.ndarray]):
+        """Each record's (labels, scores) from its (n, L) probabilities, decoded together
+        (``batch_decoding.decode_ragged``: BIO Viterbi over a batch of records, not one by
+        one); the first record's error that fails to decode is raised."""
+        decoded = decode_ragged(self._runner.spec, probs_list)
+        for result in decoded:
+            if isinstance(result, Exception):
+                raise result
+        return decoded
 
 
 class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
@@ -165,10 +172,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         counters.RECORDS_TAGGED.inc(len(records))
         probs = self._predict(tokenized, model)
         model_id = model.model_id()
+        decoded = iter(model.decode_all([p for p in probs if p is not None]))
         for example, record, tokens, record_probs in zip(batch, records, tokenized, probs):
             texts = tuple(t.text for t in tokens)
-            if texts:
-                labels, scores = model.decode(record_probs, len(texts))
+            if record_probs is not None:
+                labels, scores = next(decoded)
             else:
                 labels, scores = [], np.zeros(0, np.float32)
             tagged = TaggedRecord(record.id, texts, tuple(t.start for t in tokens),
