@@ -8,9 +8,10 @@ stitched), side by side in one process.
 The batches are shaped as the tag stage shapes them: a corpus's sentence lengths bucketed by the
 runtime's widths under a slot budget (``transforms.bucket.length_batches``). The probabilities
 are seeded Dirichlet draws (their values do not change the cost; concentration 0.3 gives peaked
-rows as a trained tagger does). The label sets: WNUT-17's 13 BIO labels (Viterbi) and the 17 UPOS
-tags plus "_" (argmax), or those of ``--model``. The three ways' labels and scores are compared
-before anything is timed; a difference fails the run.
+rows as a trained tagger does; a CRF head reads them as emission scores). The label sets:
+WNUT-17's 13 BIO labels (Viterbi), the 17 UPOS tags plus "_" (argmax) and WNUT-17's labels
+under a CRF head with seeded scores, or those of ``--model``. The three ways' labels and
+scores are compared before anything is timed; a difference fails the run.
 
   python bench/decode_bench.py                       # WNUT-17 train lengths, 16,384 slots
   python bench/decode_bench.py --budget 65536 --corpus ../shared/data/ud-english-ewt/...conllu
@@ -41,14 +42,19 @@ def corpus_lengths(path):
     return [len(s.tokens) for s in read_corpus(str(path), kind) if s.tokens]
 
 
-def spec_for(labels, model=None):
+def spec_for(labels, model=None, head="softmax"):
     from beamtagger.model.features import TokenFeaturizer
     from beamtagger.model.tagger_spec import TaggerSpec
 
     if model is not None:
         return TaggerSpec.load(model)
     binding = {"fingerprint": "bench", "dim": 50, "normalization": ["lower"]}
-    return TaggerSpec(labels, "softmax", TokenFeaturizer(), binding, {})
+    spec = TaggerSpec(labels, head, TokenFeaturizer(), binding, {})
+    if head == "crf":   # seeded learned scores; the BIO constraints are added as -inf
+        rng = np.random.default_rng(1)
+        size = len(labels)
+        spec.set_crf(rng.normal(size=size), rng.normal(size=(size, size)), rng.normal(size=size))
+    return spec
 
 
 def shaped_batches(lengths, budget, runtime, labels, seed=0):
@@ -131,13 +137,15 @@ def main(argv=None):
               "command": "python bench/decode_bench.py " + " ".join(sys.argv[1:]),
               "corpus": str(args.corpus), "sentences": len(lengths), "budget": args.budget,
               "label_sets": {}}
-    label_sets = ({"model": None} if args.model else
-                  {"WNUT-17 BIO (Viterbi)": WNUT_LABELS, "UPOS (argmax)": UPOS_LABELS})
-    for name, labels in label_sets.items():
-        spec = spec_for(labels, args.model)
+    label_sets = ({"model": (None, None)} if args.model else
+                  {"WNUT-17 BIO (Viterbi)": (WNUT_LABELS, "softmax"),
+                   "UPOS (argmax)": (UPOS_LABELS, "softmax"),
+                   "WNUT-17 BIO, CRF head": (WNUT_LABELS, "crf")})
+    for name, (labels, head) in label_sets.items():
+        spec = spec_for(labels, args.model, head)
         batches = shaped_batches(lengths, args.budget, args.runtime, spec.labels)
         tokens, result = measure(spec, batches, args.repeats)
-        report["label_sets"][name] = {"labels": len(spec.labels),
+        report["label_sets"][name] = {"labels": len(spec.labels), "head": spec.head,
                                       "viterbi": bool(spec.decoding.get("viterbi")),
                                       "tokens": tokens, "batches": len(batches), **result}
         print(f"{name}: row by row {result['row by row']['ns_per_token']} ns/token, whole "

@@ -5,20 +5,22 @@ few NumPy calls on a tiny array); here the argmax and the gather run once over t
 batch and rows are cut from the results. BIO tag sets' constrained Viterbi decoding runs over
 the whole batch too (``viterbi.ConstrainedViterbi``, the same paths as row by row at a fraction
 of the cost); a CRF head's decoding (Viterbi with learned transitions, and forward-backward
-marginals for its scores) stays row by row.
+marginals for its scores) runs over the batch as well (``viterbi.crf_decode_batch``).
 """
 import numpy as np
+
+from beamtagger.model import viterbi
 
 
 def decode_batch(spec, probs, lengths):
     """(B, T, L) probabilities and (B,) lengths -> one (labels list, float32 scores) per row,
     equal to ``spec.decode(probs[b], lengths[b])``."""
     probs = np.asarray(probs)
-    paths = _batch_paths(spec, probs, lengths)
+    decoded = _paths_and_scores(spec, probs, lengths)
     lengths = np.asarray(lengths).tolist()
-    if paths is None:
+    if decoded is None:
         return [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
-    scores = _scores(probs, paths)
+    paths, scores = decoded
     labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
     return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
 
@@ -28,10 +30,11 @@ def decode_batch_flat(spec, probs, lengths):
     ``spec.decode`` of every row, concatenated; the ids index ``spec.labels``."""
     probs = np.asarray(probs)
     lengths = np.asarray(lengths)
-    paths = _batch_paths(spec, probs, lengths)
-    if paths is not None:
+    decoded = _paths_and_scores(spec, probs, lengths)
+    if decoded is not None:
         real = np.arange(probs.shape[1]) < lengths[:, None]
-        return paths[real].astype(np.int32), _scores(probs, paths)[real]
+        paths, scores = decoded
+        return paths[real].astype(np.int32), scores[real]
     index = {label: i for i, label in enumerate(spec.labels)}
     label_ids, scores = [], []
     for b, n in enumerate(lengths.tolist()):
@@ -90,24 +93,28 @@ def _decode_group(spec, probs_list, group, results):
             results[i] = error
 
 
-def _batch_paths(spec, probs, lengths):
-    """(B, T) label indices of every row, decoded as ``spec.decode`` decodes a row; None where
-    the rows must go to ``spec.decode`` one by one (a head or decoder decoded only there, or
-    probabilities the batch Viterbi refuses: NaN or infinity)."""
+def _paths_and_scores(spec, probs, lengths):
+    """((B, T) label indices, (B, T) float32 scores) of every row, as ``spec.decode`` decodes a
+    row; None where the rows must go to ``spec.decode`` one by one (a decoder decoded only
+    there, or probabilities the batch Viterbi refuses: NaN or infinity)."""
     if not decodes_in_batch(spec):
         return None
+    if spec.head == "crf":
+        if not np.isfinite(probs).all():
+            return None
+        start, transitions, end = spec.crf_scores
+        return viterbi.crf_decode_batch(probs, lengths, transitions, start, end)
     if spec.decoding.get("viterbi"):
         try:
-            return spec.constrained_viterbi.paths(probs, lengths)
+            paths = spec.constrained_viterbi.paths(probs, lengths)
         except ValueError:
             return None
-    if spec.head == "sigmoid":
-        return (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
-    return probs.argmax(axis=-1)
-
-
-def _scores(probs, paths):
-    return np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
+    elif spec.head == "sigmoid":
+        paths = (probs[..., 1] >= spec.decoding.get("threshold", 0.5)).astype(np.int64)
+    else:
+        paths = probs.argmax(axis=-1)
+    scores = np.take_along_axis(probs, paths[..., None], axis=-1)[..., 0].astype(np.float32)
+    return paths, scores
 
 
 # The decoding options this module reproduces; any other (a sequence decoder added to
@@ -116,10 +123,11 @@ _KNOWN_DECODING = frozenset(("viterbi", "threshold"))
 
 
 def decodes_in_batch(spec):
-    """True where this module decodes the batch as ``spec.decode`` would (and the JAX runtime's
-    ``labels_back`` may decode on the device, but for BIO Viterbi)."""
+    """True where this module decodes the batch as ``spec.decode`` would."""
     from beamtagger.model.tagger_spec import TaggerSpec
 
-    return (type(spec).decode is TaggerSpec.decode
-            and spec.head in ("softmax", "sigmoid")
-            and set(spec.decoding) <= _KNOWN_DECODING)
+    if type(spec).decode is not TaggerSpec.decode:
+        return False
+    if spec.head == "crf":
+        return set(spec.decoding) <= _KNOWN_DECODING | {"crf"}
+    return spec.head in ("softmax", "sigmoid") and set(spec.decoding) <= _KNOWN_DECODING

@@ -109,6 +109,12 @@ class TaggerSpec:
         self._crf = (start, transitions, end)
 
     @property
+    def crf_scores(self):
+        """A CRF head's (start (L,), transitions (L, L), end (L,)) log-scores, float64, BIO
+        constraints as -inf."""
+        return self._crf
+
+    @property
     def input_dims(self):
         """Fixed sizes of the model inputs (see model_inputs.FIELDS)."""
         return {"D": self.binding["dim"], "F": self.featurizer.num_feature_columns,

@@ -199,6 +199,66 @@ def crf_marginals(emissions, transitions, start, end):
     return np.exp(alpha + beta - log_z)
 
 
+def crf_decode_batch(emissions, lengths, transitions, start, end):
+    """A CRF head's decoding for a whole right-padded batch: (paths (B, T) int64, scores (B, T)
+    float32), for each row the ``best_path`` of its emissions and the ``crf_marginals`` at that
+    path, as a row decoded alone gets them.
+
+    The same float64 operations in the same order as row by row, over (B, L, L) arrays: each
+    reduction runs along the axis it runs along there (logsumexp's sums over the previous label
+    accumulate in order, those over the next label go through NumPy's pairwise sum of a
+    contiguous row), so the paths and scores are those of ``TaggerSpec.decode`` row by row
+    (``tests/model_viterbi_test.py``). Positions past a row's length hold nothing meaningful.
+    """
+    emissions = np.ascontiguousarray(emissions, dtype=np.float64)
+    lengths = np.asarray(lengths, dtype=np.int64)
+    batch, padded_width, size = emissions.shape
+    paths = np.zeros((batch, padded_width), dtype=np.int64)
+    scores = np.zeros((batch, padded_width), dtype=np.float32)
+    width = int(lengths.max()) if batch else 0
+    if width == 0:
+        return paths, scores
+    emissions = emissions[:, :width]
+    rows = np.arange(batch)
+    last = np.maximum(lengths - 1, 0)
+    ending = _rows_by_last_position(lengths)
+    # Viterbi (best_path).
+    score = start + emissions[:, 0]
+    final = score.copy()
+    backpointers = np.zeros((batch, width, size), dtype=np.int64)
+    for t in range(1, width):
+        candidates = score[:, :, None] + transitions                       # (B, previous, L)
+        before = np.argmax(candidates, axis=1)
+        backpointers[:, t] = before
+        score = np.take_along_axis(candidates, before[:, None, :], axis=1)[:, 0] + emissions[:, t]
+        if t in ending:
+            final[ending[t]] = score[ending[t]]
+    current = np.argmax(final + end, axis=1)
+    for t in range(width - 1, 0, -1):
+        paths[:, t] = current
+        current = np.where(t <= last, backpointers[rows, t, current], current)
+    paths[:, 0] = current
+    # Forward-backward (crf_marginals), each row's backward pass starting at its own end.
+    alpha = np.empty((batch, width, size))
+    alpha[:, 0] = start + emissions[:, 0]
+    for t in range(1, width):
+        alpha[:, t] = _logsumexp(alpha[:, t - 1][:, :, None] + transitions, 1) + emissions[:, t]
+    beta = np.zeros((batch, width, size))
+    beta[:, width - 1] = end
+    for t in range(width - 2, -1, -1):
+        following = _logsumexp(transitions + (emissions[:, t + 1] + beta[:, t + 1])[:, None, :],
+                               2)
+        beta[:, t] = np.where((t == last)[:, None], end, following)
+    log_z = _logsumexp(alpha[rows, last] + end, 1)
+    real = np.arange(width) < lengths[:, None]
+    # Past a row's end alpha and beta run on padding and may overflow: those slots are dropped.
+    with np.errstate(over="ignore", invalid="ignore"):
+        marginals = np.exp(alpha + beta - log_z[:, None, None])
+        chosen = np.take_along_axis(marginals, paths[:, :width, None], axis=2)[..., 0]
+    scores[:, :width] = np.where(real, chosen, 0.0)
+    return paths, scores
+
+
 def bio_violations(tags):
     """Positions where a tag sequence breaks BIO (``I-X`` not after ``B-X``/``I-X``)."""
     bad = []

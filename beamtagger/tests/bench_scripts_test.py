@@ -342,6 +342,7 @@ def test_decode_bench_decodes_every_token_both_ways(shared_data):
     by_set = report["label_sets"]
     assert by_set["WNUT-17 BIO (Viterbi)"]["viterbi"] is True
     assert by_set["UPOS (argmax)"]["viterbi"] is False
+    assert by_set["WNUT-17 BIO, CRF head"]["head"] == "crf"
     assert by_set["WNUT-17 BIO (Viterbi)"]["tokens"] == by_set["UPOS (argmax)"]["tokens"] > 300
     for figures in by_set.values():
         assert figures["row by row"]["ns_per_token"] > 0 < figures["whole batch"]["ns_per_token"]

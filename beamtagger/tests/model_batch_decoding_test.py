@@ -18,10 +18,14 @@ def spec_for(labels, head="softmax"):
     (["NOUN", "VERB", "DET", "ADJ", "PUNCT"], "softmax"),
     (["no", "yes"], "sigmoid"),
     (["O", "B-per", "I-per", "B-loc", "I-loc"], "softmax"),  # BIO: the batch Viterbi
+    (["O", "B-per", "I-per", "B-loc", "I-loc"], "crf"),      # emissions; learned transitions
 ])
 def test_batch_decoding_equals_row_by_row(labels, head):
     spec = spec_for(labels, head)
     rng = np.random.default_rng(0)
+    if head == "crf":
+        size = len(labels)
+        spec.set_crf(rng.normal(size=size), rng.normal(size=(size, size)), rng.normal(size=size))
     probs = rng.dirichlet(np.ones(len(labels)), size=(7, 11)).astype(np.float32)
     probs[0, 0] = probs[0, 0].max()  # a tie: the first label wins in both
     lengths = np.array([11, 1, 5, 11, 3, 8, 2], dtype=np.int32)

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beamtagger.model.viterbi import (ConstrainedViterbi, best_path, bio_transitions,
-                                      bio_violations, crf_marginals, is_bio_label_set,
-                                      viterbi_decode)
+                                      bio_violations, crf_decode_batch, crf_marginals,
+                                      is_bio_label_set, viterbi_decode)
 
 LABELS = ["B-loc", "B-per", "I-loc", "I-per", "O"]
 
@@ -162,3 +162,33 @@ def test_the_batch_viterbi_refuses_nan():
     probs[1, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         ConstrainedViterbi(*bio_transitions(LABELS)).paths(probs, np.array([3, 2]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), rows=st.integers(1, 10), width=st.integers(1, 16),
+       bio=st.booleans(), spread=st.sampled_from([0.3, 1.0, 4.0]))
+def test_the_batch_crf_decoding_gives_every_row_its_own_path_and_marginals(
+        seed, rows, width, bio, spread):
+    """A CRF head's batch decoding against best_path and crf_marginals row by row: the same
+    paths and the same float32 scores, bit for bit, with BIO constraints (-inf) or none."""
+    rng = np.random.default_rng(seed)
+    labels = WNUT_LABELS if bio else ["a", "b", "c", "d"]
+    size = len(labels)
+    start, transitions, end = rng.normal(size=size), rng.normal(size=(size, size)), \
+        rng.normal(size=size)
+    if bio:
+        allowed_start, allowed = bio_transitions(labels)
+        start = np.where(allowed_start, start, -np.inf)
+        transitions = np.where(allowed, transitions, -np.inf)
+    emissions = (rng.normal(size=(rows, width, size)) * spread).astype(np.float32)
+    lengths = rng.integers(0, width + 1, rows)
+    paths, scores = crf_decode_batch(emissions, lengths, transitions, start, end)
+    for b, length in enumerate(lengths):
+        if length == 0:
+            continue
+        row = emissions[b, :length].astype(np.float64)
+        expected = best_path(row, transitions, start, end)
+        assert paths[b, :length].tolist() == expected.tolist()
+        marginals = crf_marginals(row, transitions, start, end)
+        expected_scores = marginals[np.arange(length), expected].astype(np.float32)
+        assert scores[b, :length].tolist() == expected_scores.tolist()
