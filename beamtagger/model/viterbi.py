@@ -108,13 +108,9 @@ class ConstrainedViterbi:
             backpointers[t] = before[self.set_of_label]
             if t in ending:
                 final[:, ending[t]] = score[:, ending[t]]
-        current = np.argmax(final, axis=0)
         columns = np.arange(batch)
-        last = lengths - 1
-        for t in range(width - 1, 0, -1):
-            paths[:, t] = current
-            current = np.where(t <= last, backpointers[t][current, columns], current)
-        paths[:, 0] = current
+        _read_back(paths, np.argmax(final, axis=0), lengths, width,
+                   lambda t, current: backpointers[t][current, columns])
         return paths
 
     def _best_predecessors(self, score, best, before):
@@ -145,6 +141,17 @@ class ConstrainedViterbi:
         if best.min() == -np.inf:
             # Every allowed predecessor at -inf: np.argmax over the whole column picks label 0.
             before[best == -np.inf] = 0
+
+
+def _read_back(paths, current, lengths, width, previous):
+    """Fills ``paths`` (B, T) back from each row's best last label ``current`` (B,):
+    ``previous(t, labels)`` gives the labels at t - 1 on the best paths through ``labels`` at
+    t. A row follows its pointers from its own last token; before that it holds its label."""
+    last = lengths - 1
+    for t in range(width - 1, 0, -1):
+        paths[:, t] = current
+        current = np.where(t <= last, previous(t, current), current)
+    paths[:, 0] = current
 
 
 def _rows_by_last_position(lengths):
@@ -233,11 +240,8 @@ def crf_decode_batch(emissions, lengths, transitions, start, end):
         score = np.take_along_axis(candidates, before[:, None, :], axis=1)[:, 0] + emissions[:, t]
         if t in ending:
             final[ending[t]] = score[ending[t]]
-    current = np.argmax(final + end, axis=1)
-    for t in range(width - 1, 0, -1):
-        paths[:, t] = current
-        current = np.where(t <= last, backpointers[rows, t, current], current)
-    paths[:, 0] = current
+    _read_back(paths, np.argmax(final + end, axis=1), lengths, width,
+               lambda t, current: backpointers[rows, t, current])
     # Forward-backward (crf_marginals), each row's backward pass starting at its own end.
     alpha = np.empty((batch, width, size))
     alpha[:, 0] = start + emissions[:, 0]
