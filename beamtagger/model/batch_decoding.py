@@ -12,17 +12,29 @@ import numpy as np
 from beamtagger.model import viterbi
 
 
-def decode_batch(spec, probs, lengths):
+def decode_batch(spec, probs, lengths, label_ids=False):
     """(B, T, L) probabilities and (B,) lengths -> one (labels list, float32 scores) per row,
-    equal to ``spec.decode(probs[b], lengths[b])``."""
+    equal to ``spec.decode(probs[b], lengths[b])``; with ``label_ids``, each row's labels as
+    an int32 array of indices into ``spec.labels``."""
     probs = np.asarray(probs)
     decoded = _paths_and_scores(spec, probs, lengths)
     lengths = np.asarray(lengths).tolist()
     if decoded is None:
-        return [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
+        rows = [spec.decode(probs[b], n) for b, n in enumerate(lengths)]
+        if label_ids:
+            return [(_ids_of(spec, labels), scores) for labels, scores in rows]
+        return rows
     paths, scores = decoded
+    if label_ids:
+        paths = paths.astype(np.int32, copy=False)
+        return [(paths[b, :n], scores[b, :n]) for b, n in enumerate(lengths)]
     labels = np.asarray(spec.labels, dtype=object)[paths].tolist()
     return [(labels[b][:n], scores[b, :n]) for b, n in enumerate(lengths)]
+
+
+def _ids_of(spec, labels):
+    index = {label: i for i, label in enumerate(spec.labels)}
+    return np.fromiter(map(index.__getitem__, labels), np.int32, len(labels))
 
 
 def decode_batch_flat(spec, probs, lengths):
@@ -45,9 +57,10 @@ def decode_batch_flat(spec, probs, lengths):
     return np.asarray(label_ids, dtype=np.int32), scores
 
 
-def decode_ragged(spec, probs_list, max_slots=1 << 16):
+def decode_ragged(spec, probs_list, max_slots=1 << 16, label_ids=False):
     """``spec.decode(probs, len(probs))`` for each (n, L) array of ``probs_list``, in order: a
-    (labels, scores) pair, or the exception that decoding that array raised.
+    (labels, scores) pair (with ``label_ids``, the labels as in ``decode_batch``), or the
+    exception that decoding that array raised.
 
     Arrays of similar length are decoded together (sorted by length, padded into batches of at
     most ``max_slots`` slots, or one array alone when it is longer): how records stitched from
@@ -60,19 +73,19 @@ def decode_ragged(spec, probs_list, max_slots=1 << 16):
     batchable = [i for i, probs in enumerate(probs_list)
                  if np.ndim(probs) == 2 and np.shape(probs)[1] == labels]
     for i in sorted(set(range(len(probs_list))) - set(batchable)):
-        _decode_group(spec, probs_list, [i], results)
+        _decode_group(spec, probs_list, [i], results, label_ids)
     group = []
     for i in sorted(batchable, key=lambda i: len(probs_list[i])):
         if group and (len(group) + 1) * len(probs_list[i]) > max_slots:
-            _decode_group(spec, probs_list, group, results)
+            _decode_group(spec, probs_list, group, results, label_ids)
             group = []
         group.append(i)
     if group:
-        _decode_group(spec, probs_list, group, results)
+        _decode_group(spec, probs_list, group, results, label_ids)
     return results
 
 
-def _decode_group(spec, probs_list, group, results):
+def _decode_group(spec, probs_list, group, results, label_ids):
     if len(group) > 1 and decodes_in_batch(spec):
         try:
             arrays = [np.asarray(probs_list[i]) for i in group]
@@ -81,14 +94,15 @@ def _decode_group(spec, probs_list, group, results):
                               np.result_type(*arrays))
             for row, array in enumerate(arrays):
                 padded[row, :len(array)] = array
-            for i, decoded in zip(group, decode_batch(spec, padded, lengths)):
+            for i, decoded in zip(group, decode_batch(spec, padded, lengths, label_ids)):
                 results[i] = decoded
             return
         except Exception:  # noqa: BLE001  (one by one below: each array's own outcome)
             pass
     for i in group:
         try:
-            results[i] = spec.decode(probs_list[i], len(probs_list[i]))
+            labels, scores = spec.decode(probs_list[i], len(probs_list[i]))
+            results[i] = (_ids_of(spec, labels) if label_ids else labels), scores
         except Exception as error:  # noqa: BLE001
             results[i] = error
 
@@ -120,6 +134,14 @@ def _paths_and_scores(spec, probs, lengths):
 # The decoding options this module reproduces; any other (a sequence decoder added to
 # TaggerSpec.decode later) sends every row to spec.decode, so labels never silently differ.
 _KNOWN_DECODING = frozenset(("viterbi", "threshold"))
+
+
+def decodes_per_token(spec):
+    """True where each token's label and score come from its own probabilities alone (arg-max,
+    threshold; not Viterbi or a CRF), so a part of a record decodes to that part of the
+    record's labels, bit for bit."""
+    return (decodes_in_batch(spec) and spec.head in ("softmax", "sigmoid")
+            and not spec.decoding.get("viterbi"))
 
 
 def decodes_in_batch(spec):

@@ -67,7 +67,6 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
 
     list_offsets = list_offsets_of(lengths)
-    fields = columns["fields"]
     whole = columns["num_chunks"] == 1
     if whole.all():
         offset_offsets = list_offsets
@@ -83,12 +82,19 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         "starts": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["starts"],
                                                                     pa.int32())),
         "ends": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["ends"], pa.int32())),
-        "fields": (pa.array([json.dumps(f, ensure_ascii=False) if f else None for f in fields],
-                            pa.string()) if any(fields) else pa.nulls(len(fields), pa.string())),
+        "fields": fields_column(columns["fields"]),
     }
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
     batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
+
+
+def fields_column(fields):
+    """The ``fields`` column of records' pass-through fields (dicts or None): JSON, or null."""
+    if not any(fields):
+        return pa.nulls(len(fields), pa.string())
+    return pa.array([json.dumps(f, ensure_ascii=False) if f else None for f in fields],
+                    pa.string())
 
 
 def list_offsets_of(lengths):

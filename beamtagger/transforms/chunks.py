@@ -7,29 +7,32 @@ central, i.e. farthest from that chunk's edges, where the BiLSTM saw the most co
 both sides. Chunks of equal length make "most central" the same as "nearest chunk centre",
 so each chunk owns one contiguous run of tokens, decided before tagging. The stitched
 probabilities are then decoded over the whole record at once (so BIO Viterbi decoding sees
-the record, not the chunks).
+the record, not the chunks); a tagger that decodes each token on its own (arg-max,
+threshold) sends the chunks' labels instead, which are the record's.
 
-Stitching is a stateful DoFn keyed by record (not a CoGroupByKey), so it completes a record as
-soon as its last chunk arrives, in batch and in streaming pipelines alike.
+On bounded input a GroupByKey brings each record and its chunk results together; on
+unbounded input a stateful DoFn keyed by record completes a record as soon as its last chunk
+arrives.
 """
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
-from apache_beam import typehints
-from apache_beam.transforms.combiners import CountCombineFn
 import numpy as np
+import pyarrow as pa
+from apache_beam import typehints
 from apache_beam.coders import coders
+from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
-
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.token_blocks import SegmentBlock, TokenizedBlock
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
+from beamtagger.transforms.tagged_batches import tagged_batch_of_records
+from beamtagger.transforms.token_blocks import SegmentBlock, TokenizedBlock
 
 __all__ = ["ChunkSpan", "ChunkedRecords", "DEFAULT_CHUNK", "DEFAULT_OVERLAP", "SplitIntoChunks",
            "StitchChunks", "StitchResult", "check_chunk", "chunk_spans"]
@@ -200,11 +203,15 @@ class StitchChunks(beam.PTransform):
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model), for its decoding.
+      output_batches: internal (``beamtagger tag``): ``tagged`` holds tagged batches
+        (``tagged_batches``, ``pa.RecordBatch``) of the records stitched together, which
+        WriteResults formats column by column, instead of a TaggedRecord a record.
     """
 
-    def __init__(self, model_dir: Optional[str] = None):
+    def __init__(self, model_dir: Optional[str] = None, *, output_batches: bool = False):
         super().__init__()
         self.model_dir = model_dir
+        self.output_batches = output_batches
 
     def expand(self, long_records_and_chunks):
         long_records, chunk_results = long_records_and_chunks
@@ -215,10 +222,12 @@ class StitchChunks(beam.PTransform):
                  lambda k, result: (k, (1, result))).with_output_types(_KEYED))
             | "Merge" >> beam.Flatten())
         if not (long_records.is_bounded and chunk_results.is_bounded):
-            stitch = beam.ParDo(_StitchFn(self.model_dir))
+            stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
-            stitch = beam.ParDo(_StitchGroupFn(self.model_dir))
+            stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches))
+        if self.output_batches:
+            stitch = stitch.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
         out = out | "Stitch" >> stitch.with_outputs(ERRORS, main="tagged")
         return StitchResult(out.tagged, out[ERRORS])
 
@@ -230,15 +239,16 @@ class _Stitcher(beam.DoFn):
     # tenth of what it costs a record at a time (bench/decode_bench.py).
     DECODE_TOKENS = 1 << 16
 
-    def __init__(self, model_dir):
+    def __init__(self, model_dir, output_batches=False):
         self.model_dir = model_dir
+        self.output_batches = output_batches
         self._spec = None
 
     def setup(self):
         self._spec = worker_resources.load_spec(self.model_dir)
 
     def start_bundle(self):
-        self._stitched = []     # (record, probabilities, window, timestamp)
+        self._stitched = []     # _Stitched
         self._stitched_tokens = 0
 
     def finish_bundle(self):
@@ -254,40 +264,84 @@ class _Stitcher(beam.DoFn):
                 record, reason, stage if stage in ("lookup", "featurize") else "tag"))
             return
         try:
-            chunks.sort(key=lambda c: c.chunk)
-            probs = np.concatenate([c.probs for c in chunks], axis=0)
+            stitched = _Stitched.of(record, chunks, window, timestamp)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(
                 ERRORS, _dead_letter(record, f"stitching failed: {error!r}", "stitch"))
             return
-        self._stitched.append((record, probs, window, timestamp))
+        self._stitched.append(stitched)
         self._stitched_tokens += len(record.tokens)
         if self._stitched_tokens >= self.DECODE_TOKENS:
             yield from self._decode_stitched()
 
     def _decode_stitched(self):
-        """The waiting records decoded together, each output in its own window."""
+        """The waiting records decoded together; each output in its record's window, the
+        tagged batches (``output_batches``) one a window and timestamp."""
         stitched, self._stitched, self._stitched_tokens = self._stitched, [], 0
         if not stitched:
             return
-        decoded = decode_ragged(self._spec, [probs[:len(record.tokens)]
-                                             for record, probs, _, _ in stitched])
-        tagged = 0
-        for (record, _, window, timestamp), result in zip(stitched, decoded):
-            if isinstance(result, Exception):
+        undecoded = [k for k, part in enumerate(stitched) if part.decoded is None]
+        found = decode_ragged(self._spec, [stitched[k].probs for k in undecoded],
+                              label_ids=True)
+        for k, result in zip(undecoded, found):
+            stitched[k] = stitched[k]._replace(decoded=result)
+        tagged = {}     # (window, timestamp) -> [_Stitched]
+        for part in stitched:
+            if isinstance(part.decoded, Exception):
                 counters.DEAD_LETTERS.inc()
                 yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(
-                    _dead_letter(record, f"decoding failed: {result!r}"), timestamp,
-                    (window,)))
+                    _dead_letter(part.record, f"decoding failed: {part.decoded!r}"),
+                    part.timestamp, (part.window,)))
+            else:
+                tagged.setdefault((part.window, part.timestamp), []).append(part)
+        labels = self._spec.labels
+        for (window, timestamp), parts in tagged.items():
+            counters.RECORDS_TAGGED.inc(len(parts))
+            if self.output_batches:
+                yield WindowedValue(tagged_batch_of_records(
+                    [part.record for part in parts],
+                    np.concatenate([part.decoded[0] for part in parts]),
+                    np.concatenate([part.decoded[1] for part in parts]), labels),
+                    timestamp, (window,))
                 continue
-            labels, scores = result
-            tagged += 1
-            yield WindowedValue(
-                TaggedRecord(record.id, record.tokens, record.starts, record.ends,
-                             tuple(labels), tuple(scores.tolist()), record.source,
-                             record.fields), timestamp, (window,))
-        counters.RECORDS_TAGGED.inc(tagged)
+            names = np.asarray(labels, dtype=object)
+            for part in parts:
+                record, (label_ids, scores) = part.record, part.decoded
+                yield WindowedValue(
+                    TaggedRecord(record.id, record.tokens, record.starts, record.ends,
+                                 tuple(names[label_ids].tolist()), tuple(scores.tolist()),
+                                 record.source, record.fields), timestamp, (window,))
+
+
+class _Stitched(NamedTuple):
+    """A record whose chunk results all arrived: its probabilities to decode, or its labels
+    (``decoded``: (label ids, scores), or the exception decoding raised)."""
+    record: TokenizedRecord
+    probs: Optional[np.ndarray]
+    decoded: Optional[tuple]
+    window: object
+    timestamp: object
+
+    @classmethod
+    def of(cls, record, chunks, window, timestamp):
+        """Raises where the chunks do not make the record's tokens."""
+        chunks = sorted(chunks, key=lambda c: c.chunk)
+        decoded = [c.labels is not None for c in chunks]
+        if all(decoded):
+            labels = np.concatenate([c.labels for c in chunks])
+            scores = np.concatenate([c.scores for c in chunks])
+            probs, found = None, (labels, scores)
+        elif any(decoded):
+            raise ValueError("some chunks came with labels, others with probabilities")
+        else:
+            probs = np.concatenate([c.probs for c in chunks], axis=0)
+            found = None
+        tokens = len(probs) if probs is not None else len(found[0])
+        if tokens != len(record.tokens):
+            raise ValueError(f"its chunks cover {tokens} tokens, the record has "
+                             f"{len(record.tokens)}")
+        return cls(record, probs, found, window, timestamp)
 
 
 class _StitchFn(_Stitcher):

@@ -145,17 +145,23 @@ class Segment(NamedTuple):
 
 
 class ChunkResult(NamedTuple):
-    """What one chunk of a long record contributes: its probabilities or an error.
+    """What one chunk of a long record contributes for the tokens it owns (``keep_start`` to
+    ``keep_end``): their probabilities, their labels, or an error.
 
     Args:
       chunk, num_chunks: as in ``Segment``.
-      probs: float32 (keep_end - keep_start, L) label probabilities; None after an error.
+      probs: float32 (n, L) label probabilities, for a tagger whose decoding needs the whole
+        record (BIO Viterbi, CRF); else None.
       error: why the chunk could not be tagged ("" when it was).
+      labels, scores: for a tagger that decodes each token on its own (arg-max, threshold),
+        its labels as (n,) indices into the tagger's labels and their float32 scores; else None.
     """
     chunk: int
     num_chunks: int
     probs: Optional[object] = None   # float32 numpy array
     error: str = ""
+    labels: Optional[object] = None   # unsigned int numpy array
+    scores: Optional[object] = None   # float32 numpy array
 
 
 # Where a record can fail, in the order of the pipeline (a dead letter's ``stage``). "read" is a

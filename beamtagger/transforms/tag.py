@@ -29,7 +29,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
-from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat
+from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
@@ -225,13 +225,15 @@ class _TagFn(beam.DoFn):
             yield from self._emit_tagged_batch(runner, in_flight, inputs, probs)
             return
         rows = _Rows(in_flight.batch)
-        decoded = _decode_batch_or_none(runner.spec, probs, lengths,
-                                        np.asarray(rows.num_chunks) == 1)
+        whole = np.asarray(rows.num_chunks) == 1
+        decoded = _decode_batch_or_none(runner.spec, probs, lengths, whole)
+        chunk_decoding = _ChunkDecoding(runner.spec, probs, lengths, whole)
         windows = (in_flight.window,)
         tagged = 0  # counted once per batch: a counter update costs ~2 µs (tokenize.py)
         for i in range(in_flight.batch.num_rows):
             row_probs, error = _row_probs(runner, inputs, probs, i)
             for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error,
+                                     chunk_decoding,
                                      decoded[i] if decoded is not None else None):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(
@@ -247,8 +249,7 @@ class _TagFn(beam.DoFn):
         batch, spec = in_flight.batch, runner.spec
         windows = (in_flight.window,)
         whole = batch.column("num_chunks").to_numpy() == 1
-        # Chunks of long records leave as probabilities, decoded once stitched: only whole
-        # records are decoded here.
+        # Whole records are decoded here, chunks of long records below (_ChunkDecoding).
         whole_rows = np.flatnonzero(whole)
         if whole.all():
             decoded = _decode_flat_or_none(spec, probs, inputs.lengths)
@@ -264,6 +265,7 @@ class _TagFn(beam.DoFn):
         # Row by row: a failed batch is retried record by record, chunk rows go to
         # StitchChunks, and the records that are tagged still leave as one tagged batch.
         rows = _Rows(batch)
+        chunk_decoding = _ChunkDecoding(spec, probs, inputs.lengths, whole)
         lengths = inputs.lengths.tolist()
         label_index = {label: i for i, label in enumerate(spec.labels)}
         # Where each whole record's labels start in ``decoded``, which holds whole records only.
@@ -278,8 +280,8 @@ class _TagFn(beam.DoFn):
                 stop = start + length
                 row_decoded = ([spec.labels[j] for j in decoded[0][start:stop]],
                                decoded[1][start:stop])
-            for output in self._emit(spec, rows, i, length, row_probs, error, row_decoded,
-                                     build_record=False):
+            for output in self._emit(spec, rows, i, length, row_probs, error, chunk_decoding,
+                                     row_decoded, build_record=False):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(
                         output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
@@ -296,18 +298,14 @@ class _TagFn(beam.DoFn):
                 in_flight.timestamp, windows)
 
     @staticmethod
-    def _emit(spec, rows, i, length, probs, error, decoded=None, build_record=True):
+    def _emit(spec, rows, i, length, probs, error, chunk_decoding, decoded=None,
+              build_record=True):
         """Row ``i``'s output: a ChunkResult, a DeadLetter, or its TaggedRecord (with
         ``build_record=False``, its (labels, scores))."""
         key, num_chunks = rows.keys[i], rows.num_chunks[i]
         if num_chunks > 1:
-            chunk = rows.chunks[i]
-            if error:
-                result = ChunkResult(chunk, num_chunks, None, error)
-            else:
-                keep = slice(rows.keep_starts[i], rows.keep_ends[i])
-                result = ChunkResult(chunk, num_chunks, probs[keep].copy())
-            yield beam.pvalue.TaggedOutput(CHUNKS, (key, result))
+            yield beam.pvalue.TaggedOutput(CHUNKS, (key, chunk_decoding.result(
+                rows, i, length, probs, error)))
             return
         tokens = tuple(rows.tokens[i])
         if not error:
@@ -380,6 +378,54 @@ def _decode_flat_or_none(spec, probs, lengths):
         return decode_batch_flat(spec, probs, lengths)
     except Exception:  # noqa: BLE001
         return None
+
+
+class _ChunkDecoding:
+    """How a batch's chunks of long records leave for StitchChunks.
+
+    Where the tagger decodes each token on its own (arg-max, threshold:
+    ``batch_decoding.decodes_per_token``), a chunk's labels are its stitched record's, so the
+    chunk leaves decoded: a label id and a score a token (5 to 8 bytes) where its probabilities
+    were 4 bytes a label (68 for UPOS), which the stitching's GroupByKey encoded, copied and
+    decoded again (the largest cost of long records on the local runner, ninth session's
+    py-spy profile). Otherwise (BIO Viterbi, CRF) it leaves as probabilities, decoded over the
+    stitched record."""
+
+    def __init__(self, spec, probs, lengths, whole):
+        self.spec = spec
+        self.per_token = decodes_per_token(spec)
+        # Fewer bytes again: a byte a label id for any tag set of up to 256 labels.
+        self._id_type = np.min_scalar_type(max(len(spec.labels) - 1, 0))
+        self._decoded = {}
+        chunk_rows = np.flatnonzero(~whole)
+        if not self.per_token or probs is None or not len(chunk_rows):
+            return
+        try:
+            found = decode_batch(spec, probs if len(chunk_rows) == len(whole)
+                                 else probs[chunk_rows], lengths[chunk_rows], label_ids=True)
+        except Exception:  # noqa: BLE001  (each chunk on its own in result())
+            return
+        self._decoded = dict(zip(chunk_rows.tolist(), found))
+
+    def result(self, rows, i, length, probs, error):
+        """Chunk row ``i`` (``length`` tokens, ``probs`` its probabilities, or ``error``) as a
+        ChunkResult of the tokens it owns."""
+        chunk, num_chunks = rows.chunks[i], rows.num_chunks[i]
+        if error:
+            return ChunkResult(chunk, num_chunks, None, error)
+        keep = slice(rows.keep_starts[i], rows.keep_ends[i])
+        if not self.per_token:
+            return ChunkResult(chunk, num_chunks, probs[keep].copy())
+        decoded = self._decoded.get(i)
+        if decoded is None:   # its batch failed (the row ran alone) or failed to decode
+            try:
+                [decoded] = decode_batch(self.spec, np.asarray(probs)[None], [length],
+                                         label_ids=True)
+            except Exception as failure:  # noqa: BLE001  (the record's dead letter says why)
+                return ChunkResult(chunk, num_chunks, None, f"decoding failed: {failure!r}")
+        label_ids, scores = decoded
+        return ChunkResult(chunk, num_chunks, labels=label_ids[keep].astype(self._id_type),
+                           scores=scores[keep].copy())
 
 
 def _decode_batch_or_none(spec, probs, lengths, whole):

@@ -98,8 +98,9 @@ class TagText(beam.PTransform):
         Bounded input goes through the stages in blocks of records (``blocks.py``: the
         runner's cost per element paid per block); ``blocks_given``: ``records`` already holds
         blocks. Streaming keeps one element a record: each carries its own window and
-        timestamp through BucketByLength's trigger. ``output_batches``: whole records leave
-        as tagged batches (``TagBatches(output_batches=True)``).
+        timestamp through BucketByLength's trigger. ``output_batches``: whole records and
+        stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
+        with ``output_batches=True``).
         """
         blocks = self.max_buffering_secs is None
         if blocks and not blocks_given:
@@ -124,7 +125,8 @@ class TagText(beam.PTransform):
         chunk_results = ((tagged.chunks, attached.chunks)
                          | "AllChunkResults" >> beam.Flatten())
         stitched = ((chunked.long_records, chunk_results)
-                    | "StitchChunks" >> StitchChunks(self.model_dir))
+                    | "StitchChunks" >> StitchChunks(self.model_dir,
+                                                     output_batches=output_batches))
         return ((tagged.tagged, stitched.tagged, chunked.empty),
                 (tokenized.errors, attached.errors, tagged.errors, stitched.errors)
                 | "AllErrors" >> beam.Flatten())
@@ -138,8 +140,8 @@ class TagTextInParts(TagText):
     Beam's local runner copies every element of a multi-input Flatten through an encoded
     buffer into a stage of its own (fn_api_runner ``translations.sink_flattens``), so
     formatting and writing all records waited for the last batch (bench/throughput_bench.py
-    case D). On bounded input the whole records are tagged batches (``tagged_batches``),
-    which WriteResults formats column by column, and ``blocks=True`` takes blocks of records
+    case D). On bounded input the whole records and the stitched long records are tagged
+    batches (``tagged_batches``), which WriteResults formats column by column, and ``blocks=True`` takes blocks of records
     from ``ReadRecords(blocks=True)``. Not part of the public API: TagText always returns one
     PCollection of TaggedRecords.
     """

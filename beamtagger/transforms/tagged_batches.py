@@ -26,6 +26,7 @@ scores         list<float32>                     the chosen label's score (see t
 =============  ================================  ==========================================
 """
 import functools
+import itertools
 import json
 import re
 
@@ -34,10 +35,11 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from beamtagger.transforms.arrow_batches import fields_column, list_offsets_of
 from beamtagger.transforms.records import TaggedRecord
 
 __all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
-           "tagged_records"]
+           "tagged_batch_of_records", "tagged_records"]
 
 RECORD_COLUMNS = ("key", "id", "tokens", "starts", "ends", "fields")
 SCORE_DIGITS = 4
@@ -86,6 +88,25 @@ def tagged_batch(batch, label_ids, scores, labels):
     columns.append(pa.ListArray.from_arrays(offsets, label_values))
     columns.append(pa.ListArray.from_arrays(offsets, pa.array(score_values)))
     return pa.RecordBatch.from_arrays(columns, names=[*RECORD_COLUMNS, "labels", "scores"])
+
+
+def tagged_batch_of_records(records, label_ids, scores, labels):
+    """The tagged batch of ``records`` (TokenizedRecords): ``label_ids`` and ``scores`` as in
+    ``tagged_batch``, record after record (how StitchChunks hands the records it stitched to
+    the writers, formatted column by column like the tag stage's batches)."""
+    lengths = np.fromiter(map(len, (record.tokens for record in records)), np.int32,
+                          len(records))
+    offsets = list_offsets_of(lengths)
+    flat = lambda column: list(itertools.chain.from_iterable(  # noqa: E731
+        getattr(record, column) for record in records))
+    batch = pa.RecordBatch.from_arrays([
+        pa.array([record.key for record in records], pa.string()),
+        pa.array([record.id for record in records], pa.string()),
+        pa.ListArray.from_arrays(offsets, pa.array(flat("tokens"), pa.string())),
+        pa.ListArray.from_arrays(offsets, pa.array(flat("starts"), pa.int32())),
+        pa.ListArray.from_arrays(offsets, pa.array(flat("ends"), pa.int32())),
+        fields_column([record.fields for record in records])], names=list(RECORD_COLUMNS))
+    return tagged_batch(batch, label_ids, scores, labels)
 
 
 @functools.lru_cache(maxsize=8)
