@@ -106,3 +106,44 @@ def test_ragged_arrays_are_decoded_in_padded_groups_as_each_alone_would_be():
         assert scores.tolist() == expected_scores.tolist()
     # Only the array longer than a group went alone: the others were decoded in batches.
     assert alone == [5000]
+
+
+@pytest.mark.parametrize("labels,head,per_token", [
+    (["NOUN", "VERB", "DET"], "softmax", True),
+    (["no", "yes"], "sigmoid", True),
+    (["O", "B-per", "I-per"], "softmax", False),   # BIO: Viterbi over the record
+    (["O", "B-per", "I-per"], "crf", False),
+])
+def test_label_ids_index_the_labels_decoding_gives(labels, head, per_token):
+    """``label_ids=True``: the same labels as indices into ``spec.labels``, on the batch path,
+    the row-by-row path and decode_ragged's; and ``decodes_per_token`` says where a part of a
+    record decodes to that part of the record's labels."""
+    from beamtagger.model.batch_decoding import decode_ragged, decodes_per_token
+
+    spec = spec_for(labels, head)
+    rng = np.random.default_rng(5)
+    if head == "crf":
+        size = len(labels)
+        spec.set_crf(rng.normal(size=size), rng.normal(size=(size, size)), rng.normal(size=size))
+    assert decodes_per_token(spec) is per_token
+    probs = rng.dirichlet(np.ones(len(labels)), size=(5, 30)).astype(np.float32)
+    lengths = np.array([30, 4, 17, 0, 29])
+    named = decode_batch(spec, probs, lengths)
+    for found in (decode_batch(spec, probs, lengths, label_ids=True),
+                  decode_ragged(spec, [probs[b, :n] for b, n in enumerate(lengths)],
+                                label_ids=True)):
+        for (ids, scores), (names, expected_scores) in zip(found, named):
+            assert ids.dtype == np.int32
+            assert [spec.labels[i] for i in ids] == list(names)
+            assert scores.tolist() == expected_scores.tolist()
+    probs[2, 3, 0] = np.nan   # row by row for Viterbi and CRF: the ids still index the labels
+    by_row = decode_batch(spec, probs, lengths, label_ids=True)
+    assert [[spec.labels[i] for i in ids] for ids, _ in by_row] == [
+        list(spec.decode(probs[b], int(n))[0]) for b, n in enumerate(lengths)]
+    if per_token:   # every part of a row decodes to that part of the row's labels
+        ids, scores = decode_batch(spec, probs[:1], [30], label_ids=True)[0]
+        for start, stop in ((0, 7), (7, 20), (20, 30)):
+            part_ids, part_scores = decode_batch(spec, probs[:1, start:stop], [stop - start],
+                                                 label_ids=True)[0]
+            assert part_ids.tolist() == ids[start:stop].tolist()
+            assert part_scores.tolist() == scores[start:stop].tolist()

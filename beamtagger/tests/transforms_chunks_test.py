@@ -129,3 +129,109 @@ def test_a_record_whose_chunks_did_not_all_arrive_is_a_dead_letter_not_lost(tmp_
             ("twice", "stitching failed: 2 records share the key 'twice'", "stitch"),
             ("twice", "stitching failed: 2 records share the key 'twice'", "stitch")]),
             label="dead letters")
+
+
+@pytest.mark.parametrize("output_batches", [False, True])
+def test_labelled_chunks_stitch_to_their_records_labels(tmp_path, output_batches):
+    """A tagger that decodes each token on its own sends its chunks' labels, not their
+    probabilities: stitched, they are the record's, with its offsets and pass-through fields,
+    as TaggedRecords or (``output_batches``) as tagged batches holding the same records. Chunks
+    that do not make up the record's tokens, or that mix labels and probabilities, make a
+    dead letter."""
+    import apache_beam as beam
+    import numpy as np
+    import pyarrow as pa
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.model.batch_decoding import decode_batch
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import MODEL_FILE, TaggerSpec
+    from beamtagger.transforms.chunks import StitchChunks
+    from beamtagger.transforms.records import ChunkResult, TokenizedRecord
+    from beamtagger.transforms.tagged_batches import tagged_records
+
+    labels = ["NOUN", "VERB", "ADJ"]
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    spec = TaggerSpec(labels, "softmax", TokenFeaturizer(), binding, {})
+    spec.save(tmp_path)
+    (tmp_path / MODEL_FILE).write_bytes(b"")
+    rng = np.random.default_rng(6)
+    records, results, expected = [], [], {}
+    for i in range(12):
+        length = int(rng.integers(257, 700))
+        record = TokenizedRecord.from_tokens(
+            f"r{i}", [f"w{j}" if j % 9 else f'"é{j}' for j in range(length)], source=f"s{i}",
+            fields={"n": i, "tags": ["a", "b"]} if i % 2 else None)
+        probs = rng.dirichlet(np.ones(len(labels)), size=length).astype(np.float32)
+        [(ids, scores)] = decode_batch(spec, probs[None], [length], label_ids=True)
+        cuts = np.sort(rng.choice(np.arange(1, length), size=2, replace=False))
+        pieces = list(zip(np.split(ids.astype(np.uint8), cuts), np.split(scores, cuts),
+                          np.split(probs, cuts)))
+        if i == 4:   # a chunk's labels lost on the way: fewer labels than tokens
+            pieces[1] = (pieces[1][0][:-1], pieces[1][1][:-1], None)
+        records.append((record.key, record))
+        for chunk, (chunk_ids, chunk_scores, chunk_probs) in enumerate(pieces):
+            if i == 9 and chunk == 0:
+                result = ChunkResult(chunk, 3, chunk_probs)
+            else:
+                result = ChunkResult(chunk, 3, labels=chunk_ids, scores=chunk_scores)
+            results.append((record.key, result))
+        if i not in (4, 9):
+            expected[record.id] = (tuple(labels[k] for k in ids), tuple(scores.tolist()),
+                                   record.tokens, record.starts, record.ends, record.fields)
+
+    def as_records(element):
+        if output_batches:
+            assert isinstance(element, pa.RecordBatch)
+            return tagged_records(element)
+        return [element]
+
+    with beam.Pipeline() as p:
+        out = ((p | "Records" >> beam.Create(records), p | "Results" >> beam.Create(results))
+               | StitchChunks(str(tmp_path), output_batches=output_batches))
+        assert_that(out.tagged | beam.FlatMap(as_records) | beam.Map(
+            lambda r: (r.id, (r.labels, r.scores, r.tokens, r.starts, r.ends, r.fields))),
+            equal_to(list(expected.items())))
+        assert_that(out.errors | beam.Map(lambda d: (d.source, d.reason.split(":")[0],
+                                                     d.stage)),
+                    equal_to([("s4", "stitching failed", "stitch"),
+                              ("s9", "stitching failed", "stitch")]), label="dead letters")
+
+
+@pytest.mark.parametrize("labels,decoded", [(["NOUN", "VERB", "ADJ"], True),
+                                            (["O", "B-per", "I-per"], False)])
+def test_the_tag_stage_sends_chunks_labels_where_each_token_decodes_alone(labels, decoded):
+    """A chunk of an arg-max tagger leaves the tag stage as the labels and scores of the
+    tokens it owns (a byte a label id), also when its batch failed and the row ran alone; a
+    BIO tagger's (Viterbi over the stitched record) as their probabilities."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import TaggerSpec
+    from beamtagger.transforms.tag import _ChunkDecoding
+
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    spec = TaggerSpec(labels, "softmax", TokenFeaturizer(), binding, {})
+    probs = np.random.default_rng(7).dirichlet(np.ones(3), size=(3, 10)).astype(np.float32)
+    lengths = np.array([4, 10, 10])
+    whole = np.array([True, False, False])
+    rows = SimpleNamespace(chunks=[0, 0, 1], num_chunks=[1, 2, 2], keep_starts=[0, 0, 7],
+                           keep_ends=[4, 7, 10])
+    for batch_probs in (probs, None):   # None: the batch failed, each row ran alone
+        decoding = _ChunkDecoding(spec, batch_probs, lengths, whole)
+        for i, keep in ((1, slice(0, 7)), (2, slice(7, 10))):
+            result = decoding.result(rows, i, 10, probs[i], "")
+            assert (result.chunk, result.num_chunks, result.error) == (rows.chunks[i], 2, "")
+            if decoded:
+                assert result.probs is None and result.labels.dtype == np.uint8
+                expected = probs[i, keep].argmax(axis=-1)
+                assert result.labels.tolist() == expected.tolist()
+                assert result.scores.tolist() == probs[i, keep].max(axis=-1).tolist()
+            else:
+                assert result.labels is None and result.scores is None
+                assert result.probs.tolist() == probs[i, keep].tolist()
+    failed = _ChunkDecoding(spec, None, lengths, whole).result(rows, 1, 10, None,
+                                                               "tagger failed: x")
+    assert (failed.probs, failed.labels, failed.error) == (None, None, "tagger failed: x")

@@ -191,10 +191,10 @@ class StitchResult(NamedTuple):
 # Both inputs are keyed by the record's key; Beam checks each PCollection of the pair against it.
 @typehints.with_input_types(_KEYED)
 class StitchChunks(beam.PTransform):
-    """(long_records, chunk results) -> one TaggedRecord per long record.
+    """(long_records, chunk results...) -> one TaggedRecord per long record.
 
-    Input: a pair of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks and
-    ``(key, ChunkResult)`` from the tag stage. A record any of whose chunks failed becomes
+    Input: a tuple of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks, then one or
+    more of ``(key, ChunkResult)`` (the tag stage's, AttachVectors' failed chunks). A record any of whose chunks failed becomes
     one dead letter, so no record is ever lost or half-written. Returns
     ``StitchResult(tagged, errors)``.
 
@@ -214,14 +214,17 @@ class StitchChunks(beam.PTransform):
         self.output_batches = output_batches
 
     def expand(self, long_records_and_chunks):
-        long_records, chunk_results = long_records_and_chunks
-        out = (
-            (long_records | "AsRecordPart" >> beam.MapTuple(
-                lambda k, record: (k, (0, record))).with_output_types(_KEYED),
-             chunk_results | "AsChunkPart" >> beam.MapTuple(
-                 lambda k, result: (k, (1, result))).with_output_types(_KEYED))
-            | "Merge" >> beam.Flatten())
-        if not (long_records.is_bounded and chunk_results.is_bounded):
+        long_records, *chunk_results = long_records_and_chunks
+        # One Flatten straight into the GroupByKey: Beam's local runner writes every element
+        # of a Flatten that feeds another step to a buffer of its own, so each Flatten in
+        # between cost every chunk result one more encoding and decoding.
+        parts = [long_records | "AsRecordPart" >> beam.MapTuple(
+            lambda k, record: (k, (0, record))).with_output_types(_KEYED)]
+        parts += [results | f"AsChunkPart{i or ''}" >> beam.MapTuple(
+            lambda k, result: (k, (1, result))).with_output_types(_KEYED)
+            for i, results in enumerate(chunk_results)]
+        out = parts | "Merge" >> beam.Flatten()
+        if not all(part.is_bounded for part in (long_records, *chunk_results)):
             stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()

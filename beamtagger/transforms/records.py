@@ -10,6 +10,8 @@ together by it.
 import json
 from typing import NamedTuple, Optional, Tuple
 
+import numpy as np
+
 __all__ = ["ChunkResult", "DeadLetter", "STAGES", "Segment", "TaggedRecord", "TextRecord",
            "TokenizedRecord", "one_line", "raw_text", "utf8_safe"]
 
@@ -162,6 +164,24 @@ class ChunkResult(NamedTuple):
     error: str = ""
     labels: Optional[object] = None   # unsigned int numpy array
     scores: Optional[object] = None   # float32 numpy array
+
+    def __reduce__(self):
+        # Pickled (Beam's coder for the stitching's GroupByKey) with its arrays as raw bytes:
+        # NumPy's own pickling of two small arrays cost a chunk result 10 µs to encode and 6 to
+        # decode, this 1 and 1.5.
+        arrays = (self.probs, self.labels, self.scores)
+        if not all(a is None or (type(a) is np.ndarray and not a.dtype.hasobject)
+                   for a in arrays):
+            return ChunkResult, tuple(self)
+        return _chunk_result, (self.chunk, self.num_chunks, self.error, *(
+            None if a is None else (a.dtype.str, a.shape, a.tobytes()) for a in arrays))
+
+
+def _chunk_result(chunk, num_chunks, error, *arrays):
+    probs, labels, scores = (None if state is None else
+                             np.frombuffer(state[2], dtype=state[0]).reshape(state[1])
+                             for state in arrays)
+    return ChunkResult(chunk, num_chunks, probs, error, labels, scores)
 
 
 # Where a record can fail, in the order of the pipeline (a dead letter's ``stage``). "read" is a

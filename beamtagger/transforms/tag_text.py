@@ -122,9 +122,7 @@ class TagText(beam.PTransform):
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
-        chunk_results = ((tagged.chunks, attached.chunks)
-                         | "AllChunkResults" >> beam.Flatten())
-        stitched = ((chunked.long_records, chunk_results)
+        stitched = ((chunked.long_records, tagged.chunks, attached.chunks)
                     | "StitchChunks" >> StitchChunks(self.model_dir,
                                                      output_batches=output_batches))
         return ((tagged.tagged, stitched.tagged, chunked.empty),
