@@ -14,6 +14,11 @@ of a round are minutes apart at most). ``import tensorflow`` is timed in the sam
 how fast the machine was.
 
   python bench/case_g_side_by_side.py --work /tmp/tb --before /tmp/wt-base --after .
+
+``--through runinference`` runs the same inputs through Beam's ``RunInference`` with
+``TaggerModelHandler`` (NumPy runtime, the handler's default batching) instead of
+``beamtagger tag``: read as text lines, the results written as JSON Lines with
+``write_results.to_json_line``, on the in-process DirectRunner.
 """
 import argparse
 import json
@@ -56,18 +61,43 @@ print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model":
 '''
 
 
-def run_once(tree, work, size, store, temp, model, inputs="g-text"):
+# The same measurements around RunInference(TaggerModelHandler) in place of beamtagger tag.
+CHILD_RUNINFERENCE = CHILD.replace("""from beamtagger.pipeline import cli
+started = time.perf_counter()
+code = cli.main(sys.argv[3:])
+wall = time.perf_counter() - started""", """import apache_beam as beam
+from apache_beam.ml.inference.base import RunInference
+from beamtagger.transforms import TaggerModelHandler
+from beamtagger.transforms.write_results import to_json_line
+model, source, output, store = sys.argv[3:7]
+started = time.perf_counter()
+pipeline = beam.Pipeline()
+_ = (pipeline | beam.io.ReadFromText(source)
+     | RunInference(TaggerModelHandler(model, store, runtime="numpy"))
+     | beam.Map(lambda result: to_json_line(result.inference))
+     | beam.io.WriteToText(output, file_name_suffix=".jsonl"))
+pipeline.run().wait_until_finish()
+code = 0
+wall = time.perf_counter() - started""")
+
+
+def run_once(tree, work, size, store, temp, model, inputs="g-text", through="tag"):
     output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
+    source = str(work / f"{inputs}-{size}" / "part-00.txt")
+    if through == "runinference":
+        command = [sys.executable, "-c", CHILD_RUNINFERENCE, str(tree), str(BENCH), str(model),
+                   source, str(output), store]
+    else:
+        command = [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime",
+                   "numpy", "--model", str(model), "--input", source, "--output", str(output),
+                   "--progress-every", "0", "--embeddings", store]
     completed = subprocess.run(
-        [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime", "numpy",
-         "--model", str(model),
-         "--input", str(work / f"{inputs}-{size}" / "part-00.txt"), "--output", str(output),
-         "--progress-every", "0", "--embeddings", store],
+        command,
         capture_output=True, text=True, env={**os.environ, **bench_common.CHILD_ENV},
         cwd=temp)
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     if result["code"] != 0:
-        raise RuntimeError(f"{tree}: beamtagger tag failed: {completed.stderr[-2000:]}")
+        raise RuntimeError(f"{tree}: {through} failed: {completed.stderr[-2000:]}")
     return result
 
 
@@ -86,6 +116,8 @@ def main(argv=None):
     parser.add_argument("--inputs", default="g-text",
                         help="the input folders' prefix: WORK/PREFIX-x1 and WORK/PREFIX-x5, "
                         "one part-00.txt each (default: case G's)")
+    parser.add_argument("--through", choices=("tag", "runinference"), default="tag",
+                        help="beamtagger tag (default), or RunInference(TaggerModelHandler)")
     args = parser.parse_args(argv)
     model = args.model or args.work / "thin-model"
     tokens = {}
@@ -99,7 +131,7 @@ def main(argv=None):
                 for size in ("x1", "x5"):
                     runs[str(tree)][size].append(run_once(tree.resolve(), args.work, size,
                                                           args.embeddings, temp, model,
-                                                          args.inputs))
+                                                          args.inputs, args.through))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import tensorflow"], check=True,
                    capture_output=True, env={**os.environ, **bench_common.CHILD_ENV})
