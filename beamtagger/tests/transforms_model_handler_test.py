@@ -135,3 +135,32 @@ def test_a_batch_of_records_is_decoded_together_as_each_alone_would_be():
         assert labels == expected_labels and scores.tolist() == expected_scores.tolist()
     with pytest.raises(Exception):   # RunInference's failed batch, as a record's decode raised
         loaded.decode_all(probs + [np.zeros(4, np.float32)])
+
+
+def test_batches_are_sized_by_their_text_unless_the_caller_sizes_them():
+    """Without a batch size of the caller's, RunInference batches hold 64k to 1M characters
+    of text, whatever form the examples take (str, TextRecord, KeyedModelHandler's pairs);
+    a caller's min/max batch size, size function or batch duration is used as given."""
+    from beamtagger.transforms.model_handler import (MAX_BATCH_CHARACTERS,
+                                                     MIN_BATCH_CHARACTERS, text_length)
+
+    kwargs = TaggerModelHandler().batch_elements_kwargs()
+    assert (kwargs["min_batch_size"], kwargs["max_batch_size"]) == (MIN_BATCH_CHARACTERS,
+                                                                     MAX_BATCH_CHARACTERS)
+    size = kwargs["element_size_fn"]
+    assert size is text_length
+    assert size("four") == 4 and size("") == 1
+    assert size(TextRecord("id", "six ch")) == 6
+    assert size(("key", "eight ch")) == 8
+    assert size(("key", TextRecord("id", "nine char"))) == 9
+    assert size(42) == 1 and size(("key",)) == 1 and size(("k", ("k", ("k", "deep")))) == 1
+    keyed = KeyedModelHandler(TaggerModelHandler()).batch_elements_kwargs()
+    assert keyed["element_size_fn"] is text_length
+    assert TaggerModelHandler(max_batch_size=10).batch_elements_kwargs() == {
+        "max_batch_size": 10}
+    assert TaggerModelHandler(min_batch_size=3, max_batch_duration_secs=1
+                              ).batch_elements_kwargs() == {"min_batch_size": 3,
+                                                            "max_batch_duration_secs": 1}
+    # Beam's stateful batching counts records whatever the size function: no characters there.
+    assert TaggerModelHandler(max_batch_duration_secs=1).batch_elements_kwargs() == {
+        "max_batch_duration_secs": 1}

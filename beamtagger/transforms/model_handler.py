@@ -128,7 +128,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
-        ``env_vars``. Without any of the first three, batches are sized by their text: from
+        ``env_vars``. Without any of the first four, batches are sized by their text: from
         ``MIN_BATCH_CHARACTERS`` to ``MAX_BATCH_CHARACTERS`` characters (see
         ``batch_elements_kwargs``).
     """
@@ -248,7 +248,10 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         runinference``). Sized by characters, a batch of documents holds about as much text
         as a batch of sentences."""
         given = dict(super().batch_elements_kwargs())
-        if given.keys() & {"min_batch_size", "max_batch_size", "element_size_fn"}:
+        # Beam's stateful batching (max_batch_duration_secs) counts records whatever the
+        # size function says: characters would be read as records there.
+        if given.keys() & {"min_batch_size", "max_batch_size", "element_size_fn",
+                           "max_batch_duration_secs"}:
             return given
         return {**given, "min_batch_size": MIN_BATCH_CHARACTERS,
                 "max_batch_size": MAX_BATCH_CHARACTERS, "element_size_fn": text_length}
