@@ -10,9 +10,11 @@ hints. ``TagText`` stays the faster path for plain tagging (model one batch ahea
 Python stages, length buckets across the whole bundle, no per-batch featurizing on the
 inference thread): see README, "RunInference or TagText".
 
-Each batch RunInference hands over is tokenized, cut into chunks of at most ``chunk`` tokens
+Each batch RunInference hands over is tokenized at once into a block of numbered tokens
+(``token_blocks.tokenize_block``), its long records cut into chunks of at most ``chunk`` tokens
 like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned into
-model inputs by ``arrow_batches.build_record_batch`` and run by the runtime's ``predict``: the
+model inputs by ``arrow_batches.build_record_batch`` (each token type looked up and
+featurized once a thread: ``model.token_inputs``) and run by the runtime's ``predict``: the
 code paths TagText uses, so both give the same labels.
 
 It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
@@ -24,6 +26,7 @@ model update: an update to a model bound to another store is refused (logged, co
 """
 import logging
 import pathlib
+import threading
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -33,12 +36,15 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.batch_decoding import decode_ragged
+from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
+from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, length_batches
-from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
+from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
+from beamtagger.transforms.token_blocks import TokenizedBlock, WholeRecords, tokenize_block
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "text_length"]
@@ -87,11 +93,19 @@ class LoadedTagger:
     def model_id(self) -> Optional[str]:
         return self._model_dir
 
-    def predict(self, segments: List[Segment], vector_dtype: str = "float32"):
-        """(B, T, L) label probabilities of one batch of segments, and (real tokens, padded
-        slots, OOV tokens) for the counters of the calling process."""
-        batch, oov = build_record_batch(segments, self._store, self._runner.spec.featurizer,
-                                        vector_dtype)
+    def predict(self, entries: List[Union[Segment, WholeRecords]],
+                vector_dtype: str = "float32"):
+        """(B, T, L) label probabilities of one batch of entries (its WholeRecords' records
+        first, in order, then its Segments: ``token_blocks.entry_columns``), and (real tokens,
+        padded slots, OOV tokens) for the counters of the calling process."""
+        # Model inputs by token number, each token type's looked up and featurized once
+        # (model.token_inputs), as AttachVectors does: one table a thread, since RunInference
+        # may share this object between the threads of a process.
+        per_thread = self.__dict__.setdefault("_per_thread", threading.local())
+        if getattr(per_thread, "token_inputs", None) is None:
+            per_thread.token_inputs = TokenInputs(self._store, self._runner.spec.featurizer)
+        batch, oov = build_record_batch(entries, self._store, self._runner.spec.featurizer,
+                                        vector_dtype, token_inputs=per_thread.token_inputs)
         inputs = model_inputs(batch)
         lengths = inputs.lengths
         # The slots the runtime ran: the batch's own, or its grid shapes' (jax).
@@ -188,55 +202,82 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         """Tags every example of ``batch``; one PredictionResult each, in order."""
         records = [TextRecord("", example) if isinstance(example, str) else TextRecord(*example)
                    for example in batch]
-        tokenized = [self._tokenize(record.text) for record in records]
-        counters.TOKENS.inc(sum(len(tokens) for tokens in tokenized))
+        block = self._tokenize(records)
+        counters.TOKENS.inc(block.token_count)
         counters.RECORDS_TAGGED.inc(len(records))
-        probs = self._predict(tokenized, model)
+        probs = self._predict(block, model)
         model_id = model.model_id()
         decoded = iter(model.decode_all([p for p in probs if p is not None]))
-        for example, record, tokens, record_probs in zip(batch, records, tokenized, probs):
-            texts = tuple(t.text for t in tokens)
+        bounds, texts = block.bounds, block.tokens
+        starts, ends = block.starts.tolist(), block.ends.tolist()
+        for r, (example, record, record_probs) in enumerate(zip(batch, records, probs)):
+            first, stop = bounds[r], bounds[r + 1]
             if record_probs is not None:
                 labels, scores = next(decoded)
             else:
                 labels, scores = [], np.zeros(0, np.float32)
-            tagged = TaggedRecord(record.id, texts, tuple(t.start for t in tokens),
-                                  tuple(t.end for t in tokens), tuple(labels),
+            tagged = TaggedRecord(record.id, tuple(texts[first:stop]), tuple(starts[first:stop]),
+                                  tuple(ends[first:stop]), tuple(labels),
                                   tuple(scores.tolist()), record.source, record.fields)
             yield PredictionResult(example, tagged, model_id)
 
-    def _tokenize(self, text):
+    def _tokenize(self, records) -> TokenizedBlock:
+        """The batch's records tokenized at once, as TagText tokenizes a block of records."""
         if self._tokenizer is None:  # one per handler copy, i.e. per DoFn instance and thread
             from beamtagger.tokenizer import Tokenizer
             self._tokenizer = Tokenizer()
-        return self._tokenizer.tokenize(text)
+            self._vocabulary = TokenVocabulary()
+        block = tokenize_block(self._tokenizer, records, self._vocabulary)
+        if block.vocabulary is None and not self._vocabulary.has_room(block.token_count):
+            self._vocabulary = TokenVocabulary()   # full: the next batches number afresh
+        return block
 
-    def _predict(self, tokenized, model) -> List[Optional[np.ndarray]]:
-        """(T, L) label probabilities for each record (None for a record without tokens)."""
-        chunks = []  # (record index, owned run [keep_start, keep_end) in the record, Segment)
-        for i, tokens in enumerate(tokenized):
-            texts = tuple(t.text for t in tokens)
-            if not texts:
+    def _predict(self, block, model) -> List[Optional[np.ndarray]]:
+        """(T, L) label probabilities for each record of ``block`` (None for a record without
+        tokens). Records of at most ``chunk`` tokens go to the model as rows of the block
+        (``WholeRecords``: their tokens by number), longer ones as chunk Segments."""
+        lengths = np.diff(block.bound_array()).tolist()
+        items = []   # (tokens, record, chunk span or None): one model row each
+        for r, length in enumerate(lengths):
+            if length <= self.chunk:
+                if length:
+                    items.append((length, r, None))
                 continue
-            for span in chunk_spans(len(texts), self.chunk, self.overlap):
-                chunks.append((i, span, Segment(str(i), texts[span.start:span.end], str(i),
-                                                tuple(range(span.end - span.start)),
-                                                tuple(range(span.end - span.start)))))
-        chunk_probs = [None] * len(chunks)
-        for indices in length_batches([len(c[2].tokens) for c in chunks],
-                                      self.max_batch_tokens, runtimes.bucket_widths(self.runtime)):
-            probs, (tokens, slots, oov) = model.predict([chunks[j][2] for j in indices],
-                                                        self.vector_dtype)
+            items += [(span.end - span.start, r, span)
+                      for span in chunk_spans(length, self.chunk, self.overlap)]
+        whole_probs, chunk_probs = {}, {}   # record -> (n, L); (record, chunk start) -> (n, L)
+        for indices in length_batches([item[0] for item in items], self.max_batch_tokens,
+                                      runtimes.bucket_widths(self.runtime)):
+            whole = [items[j][1] for j in indices if items[j][2] is None]
+            chunks = [items[j] for j in indices if items[j][2] is not None]
+            entries = [WholeRecords(block, whole)] if whole else []
+            entries += [self._chunk_segment(block, r, span) for _, r, span in chunks]
+            probs, (tokens, slots, oov) = model.predict(entries, self.vector_dtype)
             counters.BATCHES.inc()
             counters.BATCHED_TOKENS.inc(tokens)
             counters.PADDED_SLOTS.inc(slots)
             counters.OOV_TOKENS.inc(oov)
-            for row, j in enumerate(indices):
-                chunk_probs[j] = probs[row]
-        per_record = [[] for _ in tokenized]
-        for (i, span, _), probs in zip(chunks, chunk_probs):
-            per_record[i].append(probs[span.keep_start - span.start:span.keep_end - span.start])
-        return [np.concatenate(parts, axis=0) if parts else None for parts in per_record]
+            for row, r in enumerate(whole):
+                whole_probs[r] = probs[row, :lengths[r]]
+            for row, (_, r, span) in enumerate(chunks, start=len(whole)):
+                chunk_probs[r, span.start] = probs[row, span.keep_start - span.start:
+                                                   span.keep_end - span.start]
+        per_record = []
+        for r, length in enumerate(lengths):
+            if length > self.chunk:
+                per_record.append(np.concatenate([
+                    chunk_probs[r, span.start]
+                    for span in chunk_spans(length, self.chunk, self.overlap)], axis=0))
+            else:
+                per_record.append(whole_probs.get(r))
+        return per_record
+
+    @staticmethod
+    def _chunk_segment(block, r, span):
+        first = block.bounds[r]
+        tokens = tuple(block.token_texts(first + span.start, first + span.end))
+        offsets = tuple(range(len(tokens)))   # a chunk's offsets are not needed, only its tokens
+        return Segment(str(r), tokens, str(r), offsets, offsets)
 
     def batch_elements_kwargs(self):
         """BatchElements' options: the ones given, or batches sized by their characters.
