@@ -37,6 +37,12 @@ def test_run_inference_gives_the_labels_tagtext_gives(tiny_tagger):
     tagtext_labels(tiny_tagger, RECORDS, chunk=10, overlap=2)
     expected = expected_of(tiny_tagger, RECORDS, chunk=10, overlap=2)
     assert [len(tokens) for _, tokens, _ in expected] == [5, 5, 0, 42, 5]
+    handler = TaggerModelHandler(**tiny_tagger.options, chunk=10, overlap=2)
+    for record, result in zip(RECORDS, handler.run_inference(RECORDS, handler.load_model())):
+        tagged = result.inference
+        assert [record.text[s:e] for s, e in zip(tagged.starts, tagged.ends)] == list(
+            tagged.tokens)
+        assert len(tagged.labels) == len(tagged.scores) == len(tagged.tokens)
     with TestPipeline() as p:
         out = (p | beam.Create(RECORDS)
                | RunInference(TaggerModelHandler(**tiny_tagger.options, chunk=10, overlap=2)))
@@ -164,3 +170,40 @@ def test_batches_are_sized_by_their_text_unless_the_caller_sizes_them():
     # Beam's stateful batching counts records whatever the size function: no characters there.
     assert TaggerModelHandler(max_batch_duration_secs=1).batch_elements_kwargs() == {
         "max_batch_duration_secs": 1}
+
+
+def test_threads_sharing_a_loaded_tagger_each_get_their_own_token_tables(tiny_tagger):
+    """RunInference may share one loaded model between the threads of a process: each thread
+    builds its batches through its own token tables, and the probabilities are those of one
+    thread alone."""
+    import threading
+
+    import numpy as np
+
+    from beamtagger.transforms.records import Segment
+
+    handler = TaggerModelHandler(**tiny_tagger.options)
+    model = handler.load_model()
+    words = "the cat sat on a mat while dogs bark at the moon".split()
+    batches = [[Segment(str(i), tuple(words[(i + k) % len(words)] for k in range(n)), str(i),
+                        tuple(range(n)), tuple(range(n))) for i in range(8)]
+               for n in (3, 5, 7, 9)]
+    expected = [model.predict(batch)[0] for batch in batches]
+    found, errors = {}, []
+
+    def run(t):
+        try:
+            for round_ in range(5):
+                for b, batch in enumerate(batches):
+                    found[t, round_, b] = model.predict(batch)[0]
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(found) == 4 * 5 * len(batches)
+    for (_, _, b), probs in found.items():
+        np.testing.assert_array_equal(probs, expected[b])
