@@ -198,8 +198,7 @@ def _device_decoding(spec, labels):
     or a decoder ``batch_decoding`` does not know)."""
     from beamtagger.model import batch_decoding
 
-    if (spec.head not in ("softmax", "sigmoid") or spec.decoding.get("viterbi")
-            or not batch_decoding.decodes_in_batch(spec)):
+    if not batch_decoding.decodes_per_token(spec):
         raise ValueError("labels_back needs a plain arg-max or threshold decoding, not "
                          f"{spec.head} with {spec.decoding}")
     dtype = "uint8" if labels <= 1 << 8 else "uint16"
