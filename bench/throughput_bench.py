@@ -473,8 +473,8 @@ def parse_args(argv=None):
                         help="C's tokens per exact-length batch (default: the pipeline's "
                         "--max-batch-tokens default, so C and D run the same batches)")
     parser.add_argument("--profile", help="cases to run once more under py-spy, on the corpus "
-                        "input, to show where the time goes (default: those of D, E, G and N that run; "
-                        "--tiny: none)")
+                        "input, to show where the time goes (default: those of D, E, G and N "
+                        "that run; --tiny: none)")
     parser.add_argument("--no-memory", dest="memory", action="store_false",
                         help="skip the peak-RSS-against-size runs (case D on one file of 1M "
                         "and 10M tokens)")
