@@ -101,7 +101,9 @@ class LoadedTagger:
         # Model inputs by token number, each token type's looked up and featurized once
         # (model.token_inputs), as AttachVectors does: one table a thread, since RunInference
         # may share this object between the threads of a process.
-        per_thread = self.__dict__.setdefault("_per_thread", threading.local())
+        per_thread = self.__dict__.get("_per_thread")
+        if per_thread is None:
+            per_thread = self._per_thread = threading.local()
         if getattr(per_thread, "token_inputs", None) is None:
             per_thread.token_inputs = TokenInputs(self._store, self._runner.spec.featurizer)
         batch, oov = build_record_batch(entries, self._store, self._runner.spec.featurizer,
@@ -238,13 +240,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         (``WholeRecords``: their tokens by number), longer ones as chunk Segments."""
         lengths = np.diff(block.bound_array()).tolist()
         items = []   # (tokens, record, chunk span or None): one model row each
+        spans = {}   # record -> its chunk spans, for the records longer than a chunk
         for r, length in enumerate(lengths):
             if length <= self.chunk:
                 if length:
                     items.append((length, r, None))
                 continue
-            items += [(span.end - span.start, r, span)
-                      for span in chunk_spans(length, self.chunk, self.overlap)]
+            spans[r] = chunk_spans(length, self.chunk, self.overlap)
+            items += [(span.end - span.start, r, span) for span in spans[r]]
         whole_probs, chunk_probs = {}, {}   # record -> (n, L); (record, chunk start) -> (n, L)
         for indices in length_batches([item[0] for item in items], self.max_batch_tokens,
                                       runtimes.bucket_widths(self.runtime)):
@@ -262,15 +265,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             for row, (_, r, span) in enumerate(chunks, start=len(whole)):
                 chunk_probs[r, span.start] = probs[row, span.keep_start - span.start:
                                                    span.keep_end - span.start]
-        per_record = []
-        for r, length in enumerate(lengths):
-            if length > self.chunk:
-                per_record.append(np.concatenate([
-                    chunk_probs[r, span.start]
-                    for span in chunk_spans(length, self.chunk, self.overlap)], axis=0))
-            else:
-                per_record.append(whole_probs.get(r))
-        return per_record
+        return [np.concatenate([chunk_probs[r, span.start] for span in spans[r]], axis=0)
+                if r in spans else whole_probs.get(r) for r in range(len(lengths))]
 
     @staticmethod
     def _chunk_segment(block, r, span):
