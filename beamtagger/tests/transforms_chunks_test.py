@@ -235,3 +235,37 @@ def test_the_tag_stage_sends_chunks_labels_where_each_token_decodes_alone(labels
     failed = _ChunkDecoding(spec, None, lengths, whole).result(rows, 1, 10, None,
                                                                "tagger failed: x")
     assert (failed.probs, failed.labels, failed.error) == (None, None, "tagger failed: x")
+
+
+def test_a_stitched_record_arrow_cannot_hold_is_a_dead_letter_not_a_failed_job(tmp_path):
+    """Tagged batches of stitched records: a record whose token no UTF-8 can hold (a lone
+    surrogate, from a caller's own records) becomes a dead letter of stage "format"; the
+    records stitched with it are still written."""
+    import apache_beam as beam
+    import numpy as np
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.model.features import TokenFeaturizer
+    from beamtagger.model.tagger_spec import MODEL_FILE, TaggerSpec
+    from beamtagger.transforms.chunks import StitchChunks
+    from beamtagger.transforms.records import ChunkResult, TokenizedRecord
+    from beamtagger.transforms.tagged_batches import tagged_records
+
+    binding = {"fingerprint": "f", "dim": 4, "normalization": ["lower"]}
+    TaggerSpec(["NOUN", "VERB"], "softmax", TokenFeaturizer(), binding, {}).save(tmp_path)
+    (tmp_path / MODEL_FILE).write_bytes(b"")
+    records, results = [], []
+    for key, word in (("good", "w"), ("bad", "w\ud800"), ("fine", "x")):
+        record = TokenizedRecord.from_tokens(key, [word] * 300, source=key)
+        records.append((key, record))
+        results += [(key, ChunkResult(c, 2, labels=np.zeros(150, np.uint8),
+                                      scores=np.full(150, 0.5, np.float32))) for c in range(2)]
+    with beam.Pipeline() as p:
+        out = ((p | "Records" >> beam.Create(records), p | "Results" >> beam.Create(results))
+               | StitchChunks(str(tmp_path), output_batches=True))
+        assert_that(out.tagged | beam.FlatMap(tagged_records) | beam.Map(
+            lambda r: (r.id, len(r.labels))), equal_to([("good", 300), ("fine", 300)]))
+        assert_that(out.errors | beam.Map(lambda d: (d.source, d.stage,
+                                                     d.reason.split(":")[0])),
+                    equal_to([("bad", "format", "cannot write the result")]),
+                    label="dead letters")

@@ -193,10 +193,10 @@ class StitchResult(NamedTuple):
 class StitchChunks(beam.PTransform):
     """(long_records, chunk results...) -> one TaggedRecord per long record.
 
-    Input: a tuple of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks, then one or
-    more of ``(key, ChunkResult)`` (the tag stage's, AttachVectors' failed chunks). A record any of whose chunks failed becomes
-    one dead letter, so no record is ever lost or half-written. Returns
-    ``StitchResult(tagged, errors)``.
+    Input: a tuple of PCollections, ``(key, TokenizedRecord)`` from SplitIntoChunks, then one
+    or more of ``(key, ChunkResult)`` (the tag stage's, AttachVectors' failed chunks). A record
+    any of whose chunks failed becomes one dead letter, so no record is ever lost or
+    half-written. Returns ``StitchResult(tagged, errors)``.
 
     On bounded input a GroupByKey gathers each record's chunks; on unbounded input a stateful
     DoFn stitches each record as soon as its last chunk arrives.
@@ -300,14 +300,13 @@ class _Stitcher(beam.DoFn):
                 tagged.setdefault((part.window, part.timestamp), []).append(part)
         labels = self._spec.labels
         for (window, timestamp), parts in tagged.items():
-            counters.RECORDS_TAGGED.inc(len(parts))
             if self.output_batches:
-                yield WindowedValue(tagged_batch_of_records(
-                    [part.record for part in parts],
-                    np.concatenate([part.decoded[0] for part in parts]),
-                    np.concatenate([part.decoded[1] for part in parts]), labels),
-                    timestamp, (window,))
+                for output in _tagged_batches(parts, labels):
+                    yield (WindowedValue(output, timestamp, (window,))
+                           if isinstance(output, pa.RecordBatch) else beam.pvalue.TaggedOutput(
+                               ERRORS, WindowedValue(output.value, timestamp, (window,))))
                 continue
+            counters.RECORDS_TAGGED.inc(len(parts))
             names = np.asarray(labels, dtype=object)
             for part in parts:
                 record, (label_ids, scores) = part.record, part.decoded
@@ -315,6 +314,32 @@ class _Stitcher(beam.DoFn):
                     TaggedRecord(record.id, record.tokens, record.starts, record.ends,
                                  tuple(names[label_ids].tolist()), tuple(scores.tolist()),
                                  record.source, record.fields), timestamp, (window,))
+
+
+def _tagged_batches(parts, labels):
+    """The tagged batch of ``parts`` (decoded _Stitched); where Arrow refuses it (a string no
+    UTF-8 can hold, from a caller's own records), one a record, and a record it refuses is a
+    dead letter of stage "format" (TaggedOutput), as the writers would have made it."""
+    try:
+        batches = [_tagged_batch(parts, labels)]
+    except Exception:  # noqa: BLE001  (record by record below: only what fails is lost)
+        batches = []
+        for part in parts:
+            try:
+                batches.append(_tagged_batch([part], labels))
+            except Exception as error:  # noqa: BLE001
+                counters.DEAD_LETTERS.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
+                    part.record, f"cannot write the result: {error}", "format"))
+    for batch in batches:
+        counters.RECORDS_TAGGED.inc(batch.num_rows)
+        yield batch
+
+
+def _tagged_batch(parts, labels):
+    return tagged_batch_of_records([part.record for part in parts],
+                                   np.concatenate([part.decoded[0] for part in parts]),
+                                   np.concatenate([part.decoded[1] for part in parts]), labels)
 
 
 class _Stitched(NamedTuple):
