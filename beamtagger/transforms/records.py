@@ -167,8 +167,8 @@ class ChunkResult(NamedTuple):
 
     def __reduce__(self):
         # Pickled (Beam's coder for the stitching's GroupByKey) with its arrays as raw bytes:
-        # NumPy's own pickling of two small arrays cost a chunk result 10 µs to encode and 6 to
-        # decode, this 1 and 1.5.
+        # NumPy's own pickling of two small arrays cost a chunk result 9.6 µs to encode and 5.7
+        # to decode, this 3.5 and 3.3 (170 labelled tokens, measured with timeit).
         arrays = (self.probs, self.labels, self.scores)
         if not all(a is None or (type(a) is np.ndarray and not a.dtype.hasobject)
                    for a in arrays):
