@@ -18,7 +18,9 @@ how fast the machine was.
 ``--through runinference`` runs the same inputs through Beam's ``RunInference`` with
 ``TaggerModelHandler`` (NumPy runtime, the handler's default batching) instead of
 ``beamtagger tag``: read as text lines, the results written as JSON Lines with
-``write_results.to_json_line``, on the in-process DirectRunner.
+``write_results.to_json_line``, on the in-process DirectRunner. ``--through tagtext`` runs
+them through a user's pipeline of the public transforms: ``ReadRecords``, ``TagText`` (one
+PCollection of TaggedRecords) and ``WriteResults`` to JSON Lines.
 """
 import argparse
 import json
@@ -81,11 +83,31 @@ code = 0
 wall = time.perf_counter() - started""")
 
 
+# The same around a user's pipeline of the public transforms: ReadRecords, TagText (its one
+# PCollection of TaggedRecords) and WriteResults, as the README shows them.
+CHILD_TAGTEXT = CHILD.replace("""from beamtagger.pipeline import cli
+started = time.perf_counter()
+code = cli.main(sys.argv[3:])
+wall = time.perf_counter() - started""", """import apache_beam as beam
+from beamtagger.transforms import ReadRecords, TagText, WriteResults
+model, source, output, store = sys.argv[3:7]
+started = time.perf_counter()
+pipeline = beam.Pipeline()
+read = pipeline | ReadRecords(source, reshuffle=False)
+result = read.records | TagText(model, store, runtime="numpy")
+_ = result.tagged | WriteResults(output)
+pipeline.run().wait_until_finish()
+code = 0
+wall = time.perf_counter() - started""")
+
+CHILDREN = {"runinference": CHILD_RUNINFERENCE, "tagtext": CHILD_TAGTEXT}
+
+
 def run_once(tree, work, size, store, temp, model, inputs="g-text", through="tag"):
     output = pathlib.Path(temp) / f"out-{os.getpid()}-{time.monotonic_ns()}" / "r"
     source = str(work / f"{inputs}-{size}" / "part-00.txt")
-    if through == "runinference":
-        command = [sys.executable, "-c", CHILD_RUNINFERENCE, str(tree), str(BENCH), str(model),
+    if through in CHILDREN:
+        command = [sys.executable, "-c", CHILDREN[through], str(tree), str(BENCH), str(model),
                    source, str(output), store]
     else:
         command = [sys.executable, "-c", CHILD, str(tree), str(BENCH), "tag", "--runtime",
@@ -116,8 +138,9 @@ def main(argv=None):
     parser.add_argument("--inputs", default="g-text",
                         help="the input folders' prefix: WORK/PREFIX-x1 and WORK/PREFIX-x5, "
                         "one part-00.txt each (default: case G's)")
-    parser.add_argument("--through", choices=("tag", "runinference"), default="tag",
-                        help="beamtagger tag (default), or RunInference(TaggerModelHandler)")
+    parser.add_argument("--through", choices=("tag", *CHILDREN), default="tag",
+                        help="beamtagger tag (default), RunInference(TaggerModelHandler), or "
+                        "TagText in a pipeline of the public transforms")
     args = parser.parse_args(argv)
     model = args.model or args.work / "thin-model"
     tokens = {}

@@ -27,6 +27,15 @@ def test_tagtext_with_the_tiny_tagger_gives_the_tiny_models_own_labels(tiny_tagg
         assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)), equal_to(expected))
 
 
+def test_applying_tagtext_logs_no_warning(tiny_tagger, caplog):
+    # Beam warned on every use while expand() was annotated with TagTextResult, a NamedTuple
+    # it cannot use as an output type hint.
+    p = beam.Pipeline()
+    with caplog.at_level("WARNING"):
+        _ = p | beam.Create([TextRecord("s1", TEXTS["s1"])]) | TagText(**tiny_tagger.options)
+    assert [record.getMessage() for record in caplog.records] == []
+
+
 def test_the_numpy_runtime_gives_the_labels_tensorflow_gives(tiny_tagger):
     assert tiny_tagger.options["runtime"] == "numpy"
     records = [TextRecord(i, text) for i, text in TEXTS.items()]

@@ -88,7 +88,9 @@ class TagText(beam.PTransform):
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
 
-    def expand(self, records) -> TagTextResult:
+    # No return annotation: Beam reads one as an output type hint and warns, on every use,
+    # that a NamedTuple of PCollections is not one it can check.
+    def expand(self, records):
         parts, errors = self._tag_in_parts(records)
         return TagTextResult(parts | "AllTagged" >> beam.Flatten(), errors)
 
