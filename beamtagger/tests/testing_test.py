@@ -36,6 +36,44 @@ def test_applying_tagtext_logs_no_warning(tiny_tagger, caplog):
     assert [record.getMessage() for record in caplog.records] == []
 
 
+def test_empty_whole_and_long_records_come_out_once_with_their_source_and_window(tiny_tagger):
+    # Bounded input: TagText carries them as tagged batches until after its Flatten.
+    long_text = " ".join(["word"] * 600)
+    texts = [("a", TEXTS["s1"], "s:a", 5), ("b", "", "s:b", 17), ("e", "  ", "", 18),
+             ("c", long_text, "s:c", 30), ("d", TEXTS["s2"], "s:d", 75)]
+    with TestPipeline() as p:
+        out = (p | beam.Create(texts)
+               | beam.MapTuple(lambda i, text, source, ts: TimestampedValue(
+                   TextRecord(i, text, source), ts))
+               | beam.WindowInto(window.FixedWindows(60))
+               | TagText(**tiny_tagger.options))
+        seen = out.tagged | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, r.source, len(r.tokens), len(r.labels),
+                                                w.start.micros // 10 ** 6))
+        assert_that(seen, equal_to([("a", "s:a", 5, 5, 0), ("b", "s:b", 0, 0, 0),
+                                    ("e", "", 0, 0, 0), ("c", "s:c", 600, 600, 0),
+                                    ("d", "s:d", 5, 5, 60)]))
+        assert_that(out.errors, equal_to([]), label="no dead letters")
+
+
+def test_a_tagged_batch_row_that_cannot_become_a_record_is_a_dead_letter():
+    import pyarrow as pa
+
+    from beamtagger.transforms import tag_text
+    from beamtagger.transforms.tagged_batches import tagged_batch_of_records
+    from beamtagger.transforms.records import TokenizedRecord
+
+    records = [TokenizedRecord.from_tokens(i, ["a", "b"], f"s:{i}") for i in ("ok", "bad")]
+    batch = tagged_batch_of_records(records, [0, 1, 1, 0], [0.5, 0.25, 0.75, 1.0], ("X", "Y"))
+    fields = batch.schema.get_field_index("fields")
+    batch = batch.set_column(fields, "fields", pa.array([None, "{not json"], pa.string()))
+    outputs = list(tag_text._TaggedRecordsFn().process(batch))
+    assert [o.id for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)] == ["ok"]
+    (dead,) = [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
+    assert (dead.source, dead.record, dead.stage) == ("s:bad", "a b", "tag")
+    assert "building the result failed" in dead.reason
+
+
 def test_the_numpy_runtime_gives_the_labels_tensorflow_gives(tiny_tagger):
     assert tiny_tagger.options["runtime"] == "numpy"
     records = [TextRecord(i, text) for i, text in TEXTS.items()]

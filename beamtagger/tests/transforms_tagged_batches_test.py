@@ -184,9 +184,21 @@ def test_a_slice_of_a_batch_gives_its_own_records():
                ("c", [("y", 0.5, 3), ("z", 1.0, 0), ("w", 0.75, 1)], None)]
     batch, _ = batch_of(records)
     sliced = batch.slice(1, 2)
-    expected = [to_json_line(record) for record in tagged_batches.tagged_records(batch)[1:]]
+    whole = tagged_batches.tagged_records(batch)
+    assert tagged_batches.tagged_records(sliced) == whole[1:]
+    assert tagged_batches.tagged_records(batch, [2, 0]) == [whole[2], whole[0]]
+    expected = [to_json_line(record) for record in whole[1:]]
     assert tagged_batches.json_lines_text(sliced)[0].decode().split("\n") == expected
     source = batch.select(["key", "id", "tokens", "starts", "ends", "fields"]).slice(1, 2)
     retagged = tagged_batches.tagged_batch(source, [2, 3, 0, 1], np.asarray(
         [0.125, 0.5, 1.0, 0.75], np.float32), LABELS)
     assert tagged_batches.json_lines_text(retagged)[0].decode().split("\n") == expected
+
+
+def test_labels_read_back_from_a_plain_string_column_too():
+    batch, expected = batch_of([("a", [("He", 0.5, 0), ("ran", 0.25, 1)], None),
+                                ("b", [("x", 0.125, 2)], {"lang": "en"})])
+    plain = batch.set_column(batch.schema.get_field_index("labels"), "labels",
+                             batch.column("labels").cast(pa.list_(pa.string())))
+    assert tagged_batches.tagged_records(plain) == tagged_batches.tagged_records(batch)
+    assert comparable(tagged_batches.tagged_records(plain)) == comparable(expected)

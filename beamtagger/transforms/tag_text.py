@@ -16,15 +16,22 @@ from typing import NamedTuple, Optional
 
 import apache_beam as beam
 
+import numpy as np
+import pyarrow as pa
+from apache_beam.utils.windowed_value import WindowedValue
+
 from beamtagger.model import runtimes
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
+from beamtagger.transforms import counters
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
+from beamtagger.transforms.records import DeadLetter, one_line
+from beamtagger.transforms.tagged_batches import tagged_batch_of_records, tagged_records
 from beamtagger.transforms.tag import TagBatches
 from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, SplitIntoChunks,
-                                          StitchChunks)
+from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
+                                          SplitIntoChunks, StitchChunks)
 
 
 __all__ = ["TagText", "TagTextResult"]
@@ -91,11 +98,26 @@ class TagText(beam.PTransform):
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
     def expand(self, records):
-        parts, errors = self._tag_in_parts(records)
-        return TagTextResult(parts | "AllTagged" >> beam.Flatten(), errors)
+        if self.max_buffering_secs is not None:
+            # Streaming: one element a record all the way, each in its own window.
+            parts, errors = self._tag_in_parts(records)
+            return TagTextResult(parts | "AllTagged" >> beam.Flatten(),
+                                 errors | "AllErrors" >> beam.Flatten())
+        # Bounded: the parts stay tagged batches until after the Flatten, which Beam's local
+        # runner encodes element by element (fn_api_runner ``sink_flattens``): an Arrow batch of
+        # hundreds of records, where it was a pickled TaggedRecord each. Where the tag stage
+        # runs on GPU workers, the batches are also what crosses from them.
+        (whole, stitched, empty), errors = self._tag_in_parts(records, output_batches=True)
+        empty = empty | "EmptyAsBatches" >> beam.ParDo(
+            _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
+        tagged = ((whole, stitched, empty) | "AllTagged" >> beam.Flatten()
+                  | "AsTaggedRecords" >> beam.ParDo(_TaggedRecordsFn()).with_outputs(
+                      ERRORS, main="tagged"))
+        return TagTextResult(tagged.tagged,
+                             (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
 
     def _tag_in_parts(self, records, blocks_given=False, output_batches=False):
-        """((whole records, stitched long records, empty records), dead letters).
+        """((whole records, stitched long records, empty records), the dead letters' parts).
 
         Bounded input goes through the stages in blocks of records (``blocks.py``: the
         runner's cost per element paid per block); ``blocks_given``: ``records`` already holds
@@ -128,8 +150,7 @@ class TagText(beam.PTransform):
                     | "StitchChunks" >> StitchChunks(self.model_dir,
                                                      output_batches=output_batches))
         return ((tagged.tagged, stitched.tagged, chunked.empty),
-                (tokenized.errors, attached.errors, tagged.errors, stitched.errors)
-                | "AllErrors" >> beam.Flatten())
+                (tokenized.errors, attached.errors, tagged.errors, stitched.errors))
 
 
 class TagTextInParts(TagText):
@@ -141,8 +162,8 @@ class TagTextInParts(TagText):
     buffer into a stage of its own (fn_api_runner ``translations.sink_flattens``), so
     formatting and writing all records waited for the last batch (bench/throughput_bench.py
     case D). On bounded input the whole records and the stitched long records are tagged
-    batches (``tagged_batches``), which WriteResults formats column by column, and ``blocks=True`` takes blocks of records
-    from ``ReadRecords(blocks=True)``. Not part of the public API: TagText always returns one
+    batches (``tagged_batches``), which WriteResults formats column by column, and
+    ``blocks=True`` takes blocks of records from ``ReadRecords(blocks=True)``. Not part of the public API: TagText always returns one
     PCollection of TaggedRecords.
     """
 
@@ -153,4 +174,53 @@ class TagTextInParts(TagText):
     def expand(self, records):
         parts, errors = self._tag_in_parts(records, blocks_given=self.blocks,
                                            output_batches=self.max_buffering_secs is None)
-        return TagTextResult(parts, errors)
+        return TagTextResult(parts, errors | "AllErrors" >> beam.Flatten())
+
+
+class _EmptyRecordsAsBatches(beam.DoFn):
+    """TaggedRecords without tokens -> a tagged batch of them a window, once a bundle, so that
+    TagText's Flatten carries only tagged batches. Each keeps its record's ``source``."""
+
+    def start_bundle(self):
+        self._records = {}
+
+    def process(self, record, window=beam.DoFn.WindowParam):
+        self._records.setdefault(window, []).append(record)
+
+    def finish_bundle(self):
+        for window, records in self._records.items():
+            empty = tagged_batch_of_records(records, (), np.zeros(0, np.float32), (),
+                                            keys=[record.source for record in records])
+            yield WindowedValue(empty, window.max_timestamp(), (window,))
+        self._records = {}
+
+
+class _TaggedRecordsFn(beam.DoFn):
+    """Tagged batch -> its TaggedRecords (``tagged_batches.tagged_records``). A batch that
+    fails is taken record by record; a record that still fails is a dead letter."""
+
+    def process(self, tagged):
+        try:
+            records = tagged_records(tagged)
+        except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
+            records = None
+        if records is not None:
+            yield from records
+            return
+        for row in range(tagged.num_rows):
+            try:
+                yield from tagged_records(tagged, [row])
+            except Exception as failure:  # noqa: BLE001  (one record must not fail the job)
+                counters.RECORDS_TAGGED.dec()
+                counters.DEAD_LETTERS.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+                    _row_value(tagged, "key", row), one_line(
+                        f"building the result failed: {failure!r}"),
+                    " ".join(_row_value(tagged, "tokens", row) or ()), "tag"))
+
+
+def _row_value(tagged, column, row):
+    try:
+        return tagged.column(column)[row].as_py()
+    except Exception:  # noqa: BLE001  (a dead letter without it rather than none)
+        return None

@@ -90,17 +90,18 @@ def tagged_batch(batch, label_ids, scores, labels):
     return pa.RecordBatch.from_arrays(columns, names=[*RECORD_COLUMNS, "labels", "scores"])
 
 
-def tagged_batch_of_records(records, label_ids, scores, labels):
+def tagged_batch_of_records(records, label_ids, scores, labels, keys=None):
     """The tagged batch of ``records`` (TokenizedRecords): ``label_ids`` and ``scores`` as in
     ``tagged_batch``, record after record (how StitchChunks hands the records it stitched to
-    the writers, formatted column by column like the tag stage's batches)."""
+    the writers, formatted column by column like the tag stage's batches). ``keys``: the key
+    column, where it is not each record's ``key``."""
     lengths = np.fromiter(map(len, (record.tokens for record in records)), np.int32,
                           len(records))
     offsets = list_offsets_of(lengths)
     flat = lambda column: list(itertools.chain.from_iterable(  # noqa: E731
         getattr(record, column) for record in records))
     batch = pa.RecordBatch.from_arrays([
-        pa.array([record.key for record in records], pa.string()),
+        pa.array([record.key for record in records] if keys is None else keys, pa.string()),
         pa.array([record.id for record in records], pa.string()),
         pa.ListArray.from_arrays(offsets, pa.array(flat("tokens"), pa.string())),
         pa.ListArray.from_arrays(offsets, pa.array(flat("starts"), pa.int32())),
@@ -123,15 +124,35 @@ def _flat_offsets(lists):
 
 
 def tagged_records(tagged, rows=None):
-    """The TaggedRecords of a tagged batch (of ``rows`` only, when given)."""
+    """The TaggedRecords of a tagged batch (of ``rows`` only, when given).
+
+    Each per-token column is converted once, flat, and every record takes its slice: a nested
+    ``to_pylist`` built a list per record and column that ``tuple`` then copied, and looked a
+    label's string up per token."""
     if rows is not None:
         tagged = tagged.take(pa.array(rows, pa.int64()))
-    columns = {name: tagged.column(name).to_pylist() for name in tagged.schema.names}
-    return [TaggedRecord(id_, tuple(tokens), tuple(starts), tuple(ends), tuple(labels),
-                         tuple(scores), key, json.loads(fields) if fields else None)
-            for key, id_, tokens, starts, ends, fields, labels, scores in zip(
-                columns["key"], columns["id"], columns["tokens"], columns["starts"],
-                columns["ends"], columns["fields"], columns["labels"], columns["scores"])]
+    column = tagged.column
+    bounds = np.zeros(tagged.num_rows + 1, dtype=np.int64)
+    np.cumsum(column("tokens").value_lengths().to_numpy(zero_copy_only=False),
+              out=bounds[1:])
+    bounds = bounds.tolist()
+    tokens = tuple(column("tokens").flatten().to_pylist())
+    starts, ends, scores = (tuple(column(name).flatten().to_numpy(zero_copy_only=False).tolist())
+                            for name in ("starts", "ends", "scores"))
+    labels = tuple(_flat_labels(column("labels").flatten()))
+    return [TaggedRecord(id_, tokens[a:b], starts[a:b], ends[a:b], labels[a:b], scores[a:b],
+                         key, json.loads(fields) if fields else None)
+            for key, id_, fields, a, b in zip(
+                column("key").to_pylist(), column("id").to_pylist(),
+                column("fields").to_pylist(), bounds, bounds[1:])]
+
+
+def _flat_labels(labels):
+    """The label strings of a flattened labels column (dictionary-encoded, or plain)."""
+    if not pa.types.is_dictionary(labels.type) or labels.null_count:
+        return labels.to_pylist()
+    names = np.asarray(labels.dictionary.to_pylist(), dtype=object)
+    return names[labels.indices.to_numpy(zero_copy_only=False)].tolist()
 
 
 class _Tokens:
