@@ -5,7 +5,9 @@
       -> (StitchChunks for long records) -> TaggedRecord, plus DeadLetters
 
 On bounded input the records travel from Tokenize to BucketByLength in blocks (lists of up to
-1,024 records, ``blocks.py``), so the runner's cost per element is paid per block.
+1,024 records, ``blocks.py``), so the runner's cost per element is paid per block, and the
+results stay tagged batches (``tagged_batches``) until they become TaggedRecords after the
+Flatten that merges whole, stitched and empty records.
 
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
@@ -163,8 +165,8 @@ class TagTextInParts(TagText):
     formatting and writing all records waited for the last batch (bench/throughput_bench.py
     case D). On bounded input the whole records and the stitched long records are tagged
     batches (``tagged_batches``), which WriteResults formats column by column, and
-    ``blocks=True`` takes blocks of records from ``ReadRecords(blocks=True)``. Not part of the public API: TagText always returns one
-    PCollection of TaggedRecords.
+    ``blocks=True`` takes blocks of records from ``ReadRecords(blocks=True)``. Not part of the
+    public API: TagText always returns one PCollection of TaggedRecords.
     """
 
     def __init__(self, *args, blocks=False, **kwargs):
