@@ -27,7 +27,7 @@ FIELDS = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
     "nested": st.dictionaries(st.text(max_size=3), st.floats(allow_nan=True), max_size=2)}))
 RECORD = st.tuples(st.text(max_size=10), st.lists(st.tuples(TOKEN, SCORES,
                                                             st.integers(0, len(LABELS) - 1)),
-                                                  min_size=1, max_size=6), FIELDS)
+                                                  min_size=0, max_size=6), FIELDS)
 
 
 def batch_of(records):

@@ -32,7 +32,7 @@ def test_rows_never_cross_a_flatten_only_file_names_do(tmp_path):
     # Only the format stage's dead letters (records that cannot be written, rare) and the
     # files' names are merged; no formatted row is.
     errors = {name: producers for name, producers in flattens.items() if "MergeErrors" in name}
-    assert len(errors) == 1 and all("_FormatFn" in p for p in next(iter(errors.values())))
+    assert len(errors) == 1 and all("_Format" in p for p in next(iter(errors.values())))
     names = {name: producers for name, producers in flattens.items() if name not in errors}
     assert names, "WriteResults should merge the parts' file names"
     for producers in names.values():

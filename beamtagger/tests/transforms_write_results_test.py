@@ -4,6 +4,8 @@ import json
 
 import apache_beam as beam
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from beamtagger.transforms.records import TaggedRecord
 from beamtagger.transforms.write_results import WriteResults, to_json_line
@@ -105,3 +107,96 @@ def test_beams_type_check_refuses_records_that_are_not_tagged_records(tmp_path):
                 parts = tuple(p | f"Part{i}" >> create for i, create in enumerate(wrong))
                 _ = (parts[0] if len(parts) == 1 else parts) | WriteResults(
                     str(tmp_path / "out"))
+
+
+# Records as a user's pipeline may hand them over: float32 scores (the tag stage's) or not,
+# tuples of unequal length, fields JSON cannot give back, tokens a column may refuse.
+_SCORE = st.one_of(st.floats(0, 1, width=32), st.floats(0, 1), st.just(float("nan")),
+                   st.just(1.5), st.just(0.12345 - 1e-12))   # 0.1234, but 0.1235 as float32
+_TEXT = st.one_of(st.sampled_from(["the", '"', "\\", "naïve", "x\x01", "tab\there", "\u2028",
+                                   "\ud800"]), st.text(max_size=6))
+_FIELDS = st.one_of(st.none(), st.fixed_dictionaries({}, optional={
+    "lang": st.text(max_size=4), "id": st.integers(), "pair": st.just((1, 2)),
+    "nan": st.just(float("nan")), "big": st.just(2 ** 70), "key": st.just({1: "a"})}))
+
+
+@st.composite
+def _records(draw):
+    tokens = draw(st.lists(_TEXT, max_size=5))
+    n = len(tokens)
+    labels = draw(st.lists(st.sampled_from(["NOUN", "VERB", "B-x", 'q"\\', "ta\tb"]),
+                           min_size=n, max_size=n))
+    scores = draw(st.lists(_SCORE, min_size=n, max_size=n))
+    if n and draw(st.booleans()) and draw(st.booleans()):
+        labels = labels[:-1]               # unequal lengths: the formatters zip them
+    if draw(st.integers(0, 20)) == 0:
+        tokens = tokens + [7]              # not a string: a column refuses it
+    return TaggedRecord(draw(st.text(max_size=4)), tuple(tokens), tuple(range(len(tokens))),
+                        tuple(range(1, len(tokens) + 1)), tuple(labels), tuple(scores),
+                        draw(st.sampled_from(["", "f:1"])), draw(_FIELDS))
+
+
+def _run_format_fn(fn, records):
+    """Every output of ``fn`` over ``records`` in one bundle: (rows, dead letters)."""
+    from apache_beam.transforms.window import GlobalWindow
+
+    from beamtagger.transforms.write_results import _FormatRecordsFn
+    fn.setup()
+    if not isinstance(fn, _FormatRecordsFn):   # record by record: the reference
+        outputs = [out for record in records for out in fn.process(record)]
+    else:
+        fn.start_bundle()
+        outputs = [out for record in records for out in fn.process(record, GlobalWindow())]
+        outputs += [out.value if not isinstance(out, beam.pvalue.TaggedOutput) else
+                    beam.pvalue.TaggedOutput(out.tag, out.value.value)
+                    for out in fn.finish_bundle()]
+    dead = [out.value for out in outputs if isinstance(out, beam.pvalue.TaggedOutput)]
+    return [out for out in outputs if not isinstance(out, beam.pvalue.TaggedOutput)], dead
+
+
+def _as_rows(output_format, outputs):
+    import pyarrow as pa
+    if output_format == "parquet":
+        rows = [row for table in outputs for row in (
+            table.to_pylist() if isinstance(table, pa.Table) else [table])]
+        return sorted(map(repr, rows))   # repr: NaN equal to NaN
+    # The sink writes a newline after each element, one record's text or a group's.
+    text = "".join((out.decode() if isinstance(out, bytes) else out) + "\n" for out in outputs)
+    separator = "\n\n" if output_format == "conll" else "\n"
+    return sorted(part.rstrip("\n") for part in text.split(separator) if part.strip("\n"))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_records(), max_size=12), st.sampled_from(["jsonl", "conll", "parquet"]),
+       st.sampled_from([1, 5, 10 ** 6]))
+def test_records_formatted_in_groups_write_what_each_record_alone_writes(records, output_format,
+                                                                         group_tokens):
+    import pyarrow as pa
+
+    from beamtagger.transforms import write_results
+    saved, write_results.FORMAT_TOKENS = write_results.FORMAT_TOKENS, group_tokens
+    try:
+        rows, dead = _run_format_fn(write_results._FormatRecordsFn(output_format), records)
+    finally:
+        write_results.FORMAT_TOKENS = saved
+    wanted, wanted_dead = _run_format_fn(write_results._FormatFn(output_format), records)
+    if output_format == "parquet":   # the sink takes tables: a row Arrow refuses is dead
+        wanted_tables = []
+        for row in wanted:
+            try:
+                wanted_tables.append(pa.Table.from_pylist(
+                    [row], schema=write_results.RESULT_SCHEMA))
+            except Exception:  # noqa: BLE001
+                wanted_dead.append(row["id"])
+        wanted = wanted_tables
+    assert _as_rows(output_format, rows) == _as_rows(output_format, wanted)
+    assert len(dead) == len(wanted_dead)
+
+
+def test_more_labels_than_a_group_keeps_tables_for_go_record_by_record():
+    from beamtagger.transforms import tagged_batches, write_results
+    records = [TaggedRecord(str(i), ("w",), (0,), (1,), (f"L{i}",), (0.5,), f"f:{i}")
+               for i in range(tagged_batches.MAX_RECORD_LABELS + 5)]
+    rows, dead = _run_format_fn(write_results._FormatRecordsFn("jsonl"), records)
+    assert dead == []
+    assert _as_rows("jsonl", rows) == sorted(map(to_json_line, records))

@@ -39,7 +39,7 @@ from beamtagger.transforms.arrow_batches import fields_column, list_offsets_of
 from beamtagger.transforms.records import TaggedRecord
 
 __all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
-           "tagged_batch_of_records", "tagged_records"]
+           "tagged_batch_of_records", "tagged_batch_of_tagged_records", "tagged_records"]
 
 RECORD_COLUMNS = ("key", "id", "tokens", "starts", "ends", "fields")
 SCORE_DIGITS = 4
@@ -110,6 +110,68 @@ def tagged_batch_of_records(records, label_ids, scores, labels, keys=None):
     return tagged_batch(batch, label_ids, scores, labels)
 
 
+# A writer's label names grow as records bring new ones; JSON Lines keeps a table of 10^4 + 1
+# score texts a label (``_label_and_score_json``), so label sets beyond this go record by record.
+MAX_RECORD_LABELS = 128
+
+
+def tagged_batch_of_tagged_records(records, label_names):
+    """(tagged batch, the records it holds, the records it leaves out) of ``records``
+    (TaggedRecords, as a user's pipeline hands them to WriteResults), for formatting them
+    column by column. ``label_names``: a list, extended here with the labels it lacks, whose
+    order gives the batch's label ids: one list for all of a writer's batches keeps their
+    label dictionary, and the formatters' tables made for it, the same.
+
+    Left out, to be formatted on their own: a record whose per-token tuples differ in length
+    (the per-record formatters ``zip`` them), whose pass-through fields do not come back equal
+    from JSON (tuples, keys that are not strings, NaN, integers beyond 64 bits: the formatters
+    write those their own way) or whose scores float32 cannot hold exactly (the columns keep
+    float32). Raises where a column refuses a value (a token that is not a string): then every
+    record goes on its own.
+    """
+    kept, left_out = [], []
+    for record in records:
+        length = len(record.tokens)
+        if (len(record.starts) == len(record.ends) == len(record.labels) == len(record.scores)
+                == length and (not record.fields or _json_round_trips(record.fields))):
+            kept.append(record)
+        else:
+            left_out.append(record)
+    flat = lambda column: itertools.chain.from_iterable(  # noqa: E731
+        getattr(record, column) for record in kept)
+    scores = np.fromiter(flat("scores"), np.float64)
+    narrowed = scores.astype(np.float32)
+    inexact = ~((narrowed == scores) | (np.isnan(scores) & np.isnan(narrowed)))
+    if inexact.any():
+        bounds = np.cumsum([len(record.tokens) for record in kept])
+        inexact_records = set(np.searchsorted(bounds, np.flatnonzero(inexact),
+                                              side="right").tolist())
+        left_out += [kept[i] for i in sorted(inexact_records)]
+        kept = [record for i, record in enumerate(kept) if i not in inexact_records]
+        narrowed = np.fromiter(flat("scores"), np.float64).astype(np.float32)
+    labels = pa.array(list(flat("labels")), pa.string())
+    if labels.null_count:
+        raise ValueError("a label is None")
+    label_ids = pc.index_in(labels, value_set=pa.array(label_names, pa.string()))
+    if label_ids.null_count:
+        new_names = pc.unique(labels.filter(pc.is_null(label_ids))).to_pylist()
+        if len(label_names) + len(new_names) > MAX_RECORD_LABELS:
+            raise ValueError(f"more than {MAX_RECORD_LABELS} labels")
+        label_names.extend(new_names)
+        label_ids = pc.index_in(labels, value_set=pa.array(label_names, pa.string()))
+    tagged = tagged_batch_of_records(
+        kept, label_ids.to_numpy(zero_copy_only=False), narrowed, tuple(label_names),
+        keys=[record.source for record in kept])
+    return tagged, kept, left_out
+
+
+def _json_round_trips(fields):
+    try:
+        return orjson.loads(orjson.dumps(fields)) == fields
+    except (TypeError, ValueError):
+        return False
+
+
 @functools.lru_cache(maxsize=8)
 def _label_names(labels):
     return pa.array(list(labels), pa.string())
@@ -172,7 +234,10 @@ class _Tokens:
         self.row = np.repeat(np.arange(tagged.num_rows), self.lengths)
 
     def rows_where(self, token_mask):
-        return set(self.row[np.asarray(token_mask, dtype=bool)].tolist())
+        """The rows of the tokens ``token_mask`` marks, and the rows without tokens: the text
+        formats' joins would write an empty record as if it had one empty token."""
+        return (set(self.row[np.asarray(token_mask, dtype=bool)].tolist())
+                | set(np.flatnonzero(self.lengths == 0).tolist()))
 
     def per_record(self, token_strings, separator):
         """One string a record: its tokens' strings joined by ``separator``."""

@@ -25,7 +25,6 @@ from typing import NamedTuple
 import apache_beam as beam
 import orjson
 import pyarrow as pa
-from apache_beam.io.parquetio import _RowDictionariesToArrowTable
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters
@@ -99,18 +98,14 @@ class WriteResults(beam.PTransform):
             suffix = str(i) if len(parts) > 1 else ""
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
                 _FormatBatchesFn(self.output_format) if _holds_tagged_batches(part)
-                else _FormatFn(self.output_format)).with_outputs(ERRORS, main="rows"))
+                else _FormatRecordsFn(self.output_format)).with_outputs(ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
             errors = formatted[0][ERRORS]
         else:
             errors = tuple(out[ERRORS] for out in formatted) | "MergeErrors" >> beam.Flatten()
         suffix = SUFFIXES[self.output_format]
-        if self.output_format == "parquet":
-            rows = [part if _holds_tagged_batches(tagged_part) else
-                    part | f"RowsToTables{i}" >> beam.ParDo(_RowDictionariesToArrowTable(
-                        RESULT_SCHEMA, *PARQUET_BUFFERS))
-                    for i, (part, tagged_part) in enumerate(zip(rows, parts))]
+        if self.output_format == "parquet":   # every part formats to tables
             write = beam.io.WriteToParquetBatched(self.output_prefix, RESULT_SCHEMA,
                                                   file_name_suffix=suffix,
                                                   num_shards=self.num_shards)
@@ -153,12 +148,19 @@ class _FormatFn(beam.DoFn):
         try:
             yield self.format_record(record)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
-            counters.RECORDS_TAGGED.dec()
-            counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                str(getattr(record, "source", "") or getattr(record, "id", "")),
-                one_line(f"cannot write the result: {error}"),
-                " ".join(map(str, getattr(record, "tokens", ()))), "format"))
+            yield _dead_letter(record, error)
+
+
+def _dead_letter(record, error):
+    counters.RECORDS_TAGGED.dec()
+    counters.DEAD_LETTERS.inc()
+    try:
+        tokens = " ".join(map(str, getattr(record, "tokens", ())))
+    except Exception:  # noqa: BLE001  (the dead letter without its tokens rather than none)
+        tokens = ""
+    return beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+        str(getattr(record, "source", "") or getattr(record, "id", "")),
+        one_line(f"cannot write the result: {error}"), tokens, "format"))
 
 
 # JSON Lines and CoNLL: tagged batches are formatted together once they hold this many tokens.
@@ -194,7 +196,9 @@ class _FormatBatchesFn(_FormatFn):
         batches = self._batches.pop(window)
         return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
 
-    def _format(self, tagged, window):
+    def _format(self, tagged, window, records=None):
+        """``records``: the records ``tagged`` was made of, for the rows the columns leave out
+        (else they are read back from ``tagged``)."""
         from beamtagger.transforms import tagged_batches
 
         try:
@@ -206,13 +210,31 @@ class _FormatBatchesFn(_FormatFn):
                                   else tagged_batches.conll_text)(tagged)
         except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
             table, text, left_out = None, "", list(range(tagged.num_rows))
-        for record in tagged_batches.tagged_records(tagged, left_out) if left_out else ():
-            yield from super().process(record)
+        if left_out:
+            yield from self._one_by_one(
+                [records[row] for row in left_out] if records is not None
+                else tagged_batches.tagged_records(tagged, left_out), window)
         if self.output_format != "parquet":
             if text:
                 yield text
         elif table is not None and table.num_rows:
             yield from self._buffered(table, window)
+
+    def _one_by_one(self, records, window):
+        """Each record through ``_FormatFn``: a Parquet row becomes a table of one row here,
+        as the sink takes tables only (a row Arrow refuses is a dead letter)."""
+        for record in records:
+            for output in super().process(record):
+                if self.output_format != "parquet" or isinstance(output,
+                                                                 beam.pvalue.TaggedOutput):
+                    yield output
+                    continue
+                try:
+                    table = pa.Table.from_pylist([output], schema=RESULT_SCHEMA)
+                except Exception as error:  # noqa: BLE001
+                    yield _dead_letter(record, error)
+                else:
+                    yield from self._buffered(table, window)
 
     def _buffered(self, table, window):
         self._tables.setdefault(window, []).append(table)
@@ -233,6 +255,62 @@ class _FormatBatchesFn(_FormatFn):
                        else WindowedValue(output, *stamp))
         for window in list(self._tables):
             yield WindowedValue(self._take(window), window.max_timestamp(), (window,))
+
+
+class _FormatRecordsFn(_FormatBatchesFn):
+    """TaggedRecords -> what ``_FormatBatchesFn`` makes of tagged batches: a window's records
+    are gathered until they hold ``FORMAT_TOKENS`` tokens (or the bundle ends) and formatted
+    column by column as one tagged batch (``tagged_batches.tagged_batch_of_tagged_records``).
+    Records that batch cannot hold as they are, and the rows the columns leave out, take
+    ``_FormatFn``'s path, so every file is what ``_FormatFn`` alone would write.
+
+    A user's TagText -> WriteResults: 0.39 core-µs a token where the record by record
+    ``to_json_line`` took 0.68 (EWT-like records of 1-40 tokens, 2-core machine)."""
+
+    def setup(self):
+        super().setup()
+        self._label_names = []
+
+    def start_bundle(self):
+        super().start_bundle()
+        self._records, self._record_tokens = {}, {}
+
+    def process(self, record, window=beam.DoFn.WindowParam):
+        self._records.setdefault(window, []).append(record)
+        tokens = self._record_tokens.get(window, 0) + _token_count(record)
+        self._record_tokens[window] = tokens
+        if tokens >= FORMAT_TOKENS:
+            yield from self._format_records(window)
+
+    def _format_records(self, window):
+        from beamtagger.transforms import tagged_batches
+
+        del self._record_tokens[window]
+        records = self._records.pop(window)
+        try:
+            tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(
+                records, self._label_names)
+        except Exception:  # noqa: BLE001  (a value no column holds: each record on its own)
+            tagged, kept, left_out = None, [], records
+        yield from self._one_by_one(left_out, window)
+        if tagged is not None and tagged.num_rows:
+            yield from self._format(tagged, window, kept)
+
+    def finish_bundle(self):
+        for window in list(self._records):
+            stamp = (window.max_timestamp(), (window,))
+            for output in self._format_records(window):
+                yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
+                       if isinstance(output, beam.pvalue.TaggedOutput)
+                       else WindowedValue(output, *stamp))
+        yield from super().finish_bundle()
+
+
+def _token_count(record):
+    try:
+        return len(record.tokens)
+    except Exception:  # noqa: BLE001  (not a record: _FormatFn makes it a dead letter)
+        return 1
 
 
 def to_json_line(record):
