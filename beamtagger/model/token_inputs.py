@@ -156,6 +156,14 @@ class TokenInputs:
         self.generation += 1
 
     def _add(self, new):
+        try:
+            "".join(new).encode("utf-8")
+        except UnicodeEncodeError as error:
+            # Refused here, not held: a held text poisoned every later ``arrow_texts`` call,
+            # and so every later batch of the worker. The batch's other records go on alone.
+            bad = ord(error.object[error.start])
+            raise ValueError(f"a token holds a lone surrogate (\\u{bad:04x}), which no UTF-8 "
+                             "output can hold") from None
         rows = self.store.rows(new)
         arrays = self.featurizer.featurize(new, rows >= 0, remember=False)
         start = len(self._number)

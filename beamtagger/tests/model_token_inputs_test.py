@@ -72,6 +72,18 @@ def test_a_token_that_cannot_be_featurized_leaves_nothing_half_added(tiny):
     assert_same(inputs.lookup(["the"]), expected(store, config, ["the"]))
 
 
+def test_a_token_with_a_lone_surrogate_is_refused_and_poisons_no_later_batch(tiny):
+    # Held, it made every later arrow_texts() call fail: a whole worker's records dead letters.
+    store, config = tiny
+    inputs = TokenInputs(store, TokenFeaturizer.from_config(config))
+    inputs.arrow_texts()
+    with pytest.raises(ValueError, match="lone surrogate"):
+        inputs.lookup(["bad", "\ud800"])
+    assert len(inputs) == 0
+    assert_same(inputs.lookup(["the", "cat"]), expected(store, config, ["the", "cat"]))
+    assert inputs.arrow_texts().to_pylist() == ["the", "cat"]
+
+
 def test_all_of_ewt_train_gets_the_ids_of_the_bundled_models_featurizer(shared_data):
     """Corpus-wide, with the bundled model's featurizer (char ids) and the default store's
     normalization chain, in the batch sizes the pipeline uses, through one refill."""

@@ -56,6 +56,19 @@ def test_empty_whole_and_long_records_come_out_once_with_their_source_and_window
         assert_that(out.errors, equal_to([]), label="no dead letters")
 
 
+def test_a_record_no_utf8_can_hold_is_a_dead_letter_and_the_others_are_tagged(tiny_tagger):
+    # Readers refuse lone surrogates; a pipeline's own records can still bring one. Before,
+    # it failed every later batch of the worker at the featurize stage.
+    records = [TextRecord(i, text, f"s:{i}") for i, text in TEXTS.items()]
+    records.insert(1, TextRecord("bad", "one \ud800 token", "s:bad"))
+    with TestPipeline() as p:
+        out = p | beam.Create(records) | TagText(**tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)),
+                    equal_to(expected_labels(tiny_tagger, TEXTS)))
+        assert_that(out.errors | beam.Map(lambda e: (e.source, e.stage, "surrogate" in e.reason)),
+                    equal_to([("s:bad", "featurize", True)]), label="one dead letter")
+
+
 def test_a_tagged_batch_row_that_cannot_become_a_record_is_a_dead_letter():
     import pyarrow as pa
 
