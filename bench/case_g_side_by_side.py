@@ -63,42 +63,42 @@ print(json.dumps({"code": code, "cpu": usage.ru_utime + usage.ru_stime, "model":
 '''
 
 
-# The same measurements around RunInference(TaggerModelHandler) in place of beamtagger tag.
-CHILD_RUNINFERENCE = CHILD.replace("""from beamtagger.pipeline import cli
+_CLI_CALL = """from beamtagger.pipeline import cli
 started = time.perf_counter()
 code = cli.main(sys.argv[3:])
-wall = time.perf_counter() - started""", """import apache_beam as beam
-from apache_beam.ml.inference.base import RunInference
+wall = time.perf_counter() - started"""
+
+
+def _child_running(imports, pipeline_code):
+    """CHILD with ``pipeline_code`` (given MODEL SOURCE OUTPUT STORE after the two paths, it
+    builds ``pipeline``) in place of the CLI call, timed the same way; ``imports`` before the
+    clock starts."""
+    return CHILD.replace(_CLI_CALL, "import apache_beam as beam\n" + imports +
+                         "model, source, output, store = sys.argv[3:7]\n"
+                         "started = time.perf_counter()\n"
+                         "pipeline = beam.Pipeline()\n" + pipeline_code +
+                         "pipeline.run().wait_until_finish()\n"
+                         "code = 0\n"
+                         "wall = time.perf_counter() - started")
+
+
+# The same measurements around RunInference(TaggerModelHandler) in place of beamtagger tag.
+CHILD_RUNINFERENCE = _child_running("""from apache_beam.ml.inference.base import RunInference
 from beamtagger.transforms import TaggerModelHandler
 from beamtagger.transforms.write_results import to_json_line
-model, source, output, store = sys.argv[3:7]
-started = time.perf_counter()
-pipeline = beam.Pipeline()
-_ = (pipeline | beam.io.ReadFromText(source)
+""", """_ = (pipeline | beam.io.ReadFromText(source)
      | RunInference(TaggerModelHandler(model, store, runtime="numpy"))
      | beam.Map(lambda result: to_json_line(result.inference))
      | beam.io.WriteToText(output, file_name_suffix=".jsonl"))
-pipeline.run().wait_until_finish()
-code = 0
-wall = time.perf_counter() - started""")
+""")
 
-
-# The same around a user's pipeline of the public transforms: ReadRecords, TagText (its one
+# Around a user's pipeline of the public transforms: ReadRecords, TagText (its one
 # PCollection of TaggedRecords) and WriteResults, as the README shows them.
-CHILD_TAGTEXT = CHILD.replace("""from beamtagger.pipeline import cli
-started = time.perf_counter()
-code = cli.main(sys.argv[3:])
-wall = time.perf_counter() - started""", """import apache_beam as beam
-from beamtagger.transforms import ReadRecords, TagText, WriteResults
-model, source, output, store = sys.argv[3:7]
-started = time.perf_counter()
-pipeline = beam.Pipeline()
-read = pipeline | ReadRecords(source, reshuffle=False)
+CHILD_TAGTEXT = _child_running("""from beamtagger.transforms import ReadRecords, TagText, WriteResults
+""", """read = pipeline | ReadRecords(source, reshuffle=False)
 result = read.records | TagText(model, store, runtime="numpy")
 _ = result.tagged | WriteResults(output)
-pipeline.run().wait_until_finish()
-code = 0
-wall = time.perf_counter() - started""")
+""")
 
 CHILDREN = {"runinference": CHILD_RUNINFERENCE, "tagtext": CHILD_TAGTEXT}
 

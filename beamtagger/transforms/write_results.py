@@ -248,11 +248,7 @@ class _FormatBatchesFn(_FormatFn):
 
     def finish_bundle(self):
         for window in list(self._batches):
-            stamp = (window.max_timestamp(), (window,))
-            for output in self._format(self._take_batches(window), window):
-                yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
-                       if isinstance(output, beam.pvalue.TaggedOutput)
-                       else WindowedValue(output, *stamp))
+            yield from _at_window_end(self._format(self._take_batches(window), window), window)
         for window in list(self._tables):
             yield WindowedValue(self._take(window), window.max_timestamp(), (window,))
 
@@ -298,12 +294,17 @@ class _FormatRecordsFn(_FormatBatchesFn):
 
     def finish_bundle(self):
         for window in list(self._records):
-            stamp = (window.max_timestamp(), (window,))
-            for output in self._format_records(window):
-                yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
-                       if isinstance(output, beam.pvalue.TaggedOutput)
-                       else WindowedValue(output, *stamp))
+            yield from _at_window_end(self._format_records(window), window)
         yield from super().finish_bundle()
+
+
+def _at_window_end(outputs, window):
+    """finish_bundle's outputs (main or tagged) in ``window``, stamped with its end."""
+    stamp = (window.max_timestamp(), (window,))
+    for output in outputs:
+        yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
+               if isinstance(output, beam.pvalue.TaggedOutput)
+               else WindowedValue(output, *stamp))
 
 
 def _token_count(record):
