@@ -69,18 +69,42 @@ def test_a_record_no_utf8_can_hold_is_a_dead_letter_and_the_others_are_tagged(ti
                     equal_to([("s:bad", "featurize", True)]), label="one dead letter")
 
 
+def test_a_batch_the_model_fails_on_costs_only_its_failing_record(tiny_tagger, monkeypatch):
+    # TagText's records path and streaming TagBatches make TaggedRecords from the tagged batch;
+    # a failed batch is still retried record by record first.
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+
+    real_predict = NumpyTaggerRunner.predict
+
+    def predict_failing_on_seven_tokens(self, inputs):
+        if inputs.width == 7:
+            raise RuntimeError("simulated tagger failure")
+        return real_predict(self, inputs)
+
+    monkeypatch.setattr(NumpyTaggerRunner, "predict", predict_failing_on_seven_tokens)
+    poison = TextRecord("poison", "one two three four five six seven", "s:poison")
+    records = [TextRecord(i, text, f"s:{i}") for i, text in TEXTS.items()] + [poison]
+    with TestPipeline() as p:
+        out = p | beam.Create(records) | TagText(**tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.labels)),
+                    equal_to(expected_labels(tiny_tagger, TEXTS)))
+        assert_that(out.errors | beam.Map(lambda e: (e.source, e.stage, e.reason)),
+                    equal_to([("s:poison", "tag", "tagger failed: RuntimeError("
+                               "'simulated tagger failure')")]), label="one dead letter")
+
+
 def test_a_tagged_batch_row_that_cannot_become_a_record_is_a_dead_letter():
     import pyarrow as pa
 
-    from beamtagger.transforms import tag_text
-    from beamtagger.transforms.tagged_batches import tagged_batch_of_records
     from beamtagger.transforms.records import TokenizedRecord
+    from beamtagger.transforms.tag import tagged_records_or_dead_letters
+    from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 
     records = [TokenizedRecord.from_tokens(i, ["a", "b"], f"s:{i}") for i in ("ok", "bad")]
     batch = tagged_batch_of_records(records, [0, 1, 1, 0], [0.5, 0.25, 0.75, 1.0], ("X", "Y"))
     fields = batch.schema.get_field_index("fields")
     batch = batch.set_column(fields, "fields", pa.array([None, "{not json"], pa.string()))
-    outputs = list(tag_text._TaggedRecordsFn().process(batch))
+    outputs = list(tagged_records_or_dead_letters(batch))
     assert [o.id for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)] == ["ok"]
     (dead,) = [o.value for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
     assert (dead.source, dead.record, dead.stage) == ("s:bad", "a b", "tag")

@@ -13,7 +13,6 @@ dead letter (a chunk of a long record is reported to StitchChunks, which dead-le
 whole record).
 """
 import collections
-import json
 import os
 import threading
 import time
@@ -33,8 +32,8 @@ from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, dec
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs
-from beamtagger.transforms.records import ChunkResult, DeadLetter, TaggedRecord, one_line
-from beamtagger.transforms.tagged_batches import tagged_batch
+from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
+from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
 
 __all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
 
@@ -221,27 +220,19 @@ class _TagFn(beam.DoFn):
         counters.NUM_INFERENCES.inc(in_flight.batch.num_rows)
         if self.progress_every_secs:
             progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
+        outputs = self._emit_tagged_batch(runner, in_flight, inputs, probs)
         if self.output_batches:
-            yield from self._emit_tagged_batch(runner, in_flight, inputs, probs)
+            yield from outputs
             return
-        rows = _Rows(in_flight.batch)
-        whole = np.asarray(rows.num_chunks) == 1
-        decoded = _decode_batch_or_none(runner.spec, probs, lengths, whole)
-        chunk_decoding = _ChunkDecoding(runner.spec, probs, lengths, whole)
-        windows = (in_flight.window,)
-        tagged = 0  # counted once per batch: a counter update costs ~2 µs (tokenize.py)
-        for i in range(in_flight.batch.num_rows):
-            row_probs, error = _row_probs(runner, inputs, probs, i)
-            for output in self._emit(runner.spec, rows, i, int(lengths[i]), row_probs, error,
-                                     chunk_decoding,
-                                     decoded[i] if decoded is not None else None):
-                if isinstance(output, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(
-                        output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
-                else:
-                    tagged += 1
-                    yield WindowedValue(output, in_flight.timestamp, windows)
-        counters.RECORDS_TAGGED.inc(tagged)
+        # TaggedRecords made from the tagged batch: each column converted once, flat.
+        for output in outputs:
+            if isinstance(output, beam.pvalue.TaggedOutput):
+                yield output
+                continue
+            for record in tagged_records_or_dead_letters(output.value):
+                yield (beam.pvalue.TaggedOutput(record.tag, output.with_value(record.value))
+                       if isinstance(record, beam.pvalue.TaggedOutput)
+                       else output.with_value(record))
 
     def _emit_tagged_batch(self, runner, in_flight, inputs, probs):
         """The batch's whole records as one tagged batch; chunks of long records and records
@@ -281,7 +272,7 @@ class _TagFn(beam.DoFn):
                 row_decoded = ([spec.labels[j] for j in decoded[0][start:stop]],
                                decoded[1][start:stop])
             for output in self._emit(spec, rows, i, length, row_probs, error, chunk_decoding,
-                                     row_decoded, build_record=False):
+                                     row_decoded):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     yield beam.pvalue.TaggedOutput(
                         output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
@@ -298,10 +289,8 @@ class _TagFn(beam.DoFn):
                 in_flight.timestamp, windows)
 
     @staticmethod
-    def _emit(spec, rows, i, length, probs, error, chunk_decoding, decoded=None,
-              build_record=True):
-        """Row ``i``'s output: a ChunkResult, a DeadLetter, or its TaggedRecord (with
-        ``build_record=False``, its (labels, scores))."""
+    def _emit(spec, rows, i, length, probs, error, chunk_decoding, decoded=None):
+        """Row ``i``'s output: a ChunkResult, a DeadLetter, or its (labels, scores)."""
         key, num_chunks = rows.keys[i], rows.num_chunks[i]
         if num_chunks > 1:
             yield beam.pvalue.TaggedOutput(CHUNKS, (key, chunk_decoding.result(
@@ -317,21 +306,7 @@ class _TagFn(beam.DoFn):
             counters.DEAD_LETTERS.inc()
             yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(key, error, " ".join(tokens), "tag"))
             return
-        if not build_record:
-            yield labels, scores
-            return
-        fields = rows.fields[i]
-        try:
-            record = TaggedRecord(rows.ids[i], tokens, tuple(rows.starts[i]),
-                                  tuple(rows.ends[i]), tuple(labels), tuple(scores.tolist()), key,
-                                  json.loads(fields) if fields else None)
-        except Exception as failure:  # noqa: BLE001  (one record's failure must not fail the job)
-            counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                key, one_line(f"building the result failed: {failure!r}"), " ".join(tokens),
-                "tag"))
-            return
-        yield record
+        yield labels, scores
 
 
 class _Dispatched:
@@ -428,25 +403,6 @@ class _ChunkDecoding:
                            scores=scores[keep].copy())
 
 
-def _decode_batch_or_none(spec, probs, lengths, whole):
-    """The rows of whole records decoded at once (model/batch_decoding.py), one entry a row
-    (None for chunks of long records, decoded once stitched); None sends each record to
-    ``spec.decode`` on its own, so a failure costs only the records it concerns."""
-    if probs is None:
-        return None
-    rows = np.flatnonzero(whole)
-    try:
-        if len(rows) == len(whole):   # the usual batch: no chunk among its rows, no copy
-            return decode_batch(spec, probs, lengths)
-        found = decode_batch(spec, probs[rows], lengths[rows]) if len(rows) else []
-    except Exception:  # noqa: BLE001
-        return None
-    decoded = [None] * len(whole)
-    for i, row_decoded in zip(rows.tolist(), found):
-        decoded[i] = row_decoded
-    return decoded
-
-
 class _Rows:
     """The batch's non-tensor columns as Python lists, converted once per batch."""
 
@@ -456,3 +412,35 @@ class _Rows:
         self.chunks, self.num_chunks = column("chunk"), column("num_chunks")
         self.keep_starts, self.keep_ends = column("keep_start"), column("keep_end")
         self.tokens, self.starts, self.ends = column("tokens"), column("starts"), column("ends")
+
+
+def tagged_records_or_dead_letters(tagged):
+    """The TaggedRecords of a tagged batch (``tagged_batches.tagged_records``). A batch that
+    fails is taken row by row, and a row that still fails is a DeadLetter of stage "tag"
+    (``TaggedOutput(ERRORS, ...)``), its count moved from tagged records to dead letters."""
+    try:
+        records = tagged_records(tagged)
+    except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
+        records = None
+    if records is not None:
+        yield from records
+        return
+    for row in range(tagged.num_rows):
+        try:
+            [record] = tagged_records(tagged, [row])
+        except Exception as failure:  # noqa: BLE001  (one record must not fail the job)
+            counters.RECORDS_TAGGED.dec()
+            counters.DEAD_LETTERS.inc()
+            yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
+                _row_value(tagged, "key", row),
+                one_line(f"building the result failed: {failure!r}"),
+                " ".join(_row_value(tagged, "tokens", row) or ()), "tag"))
+        else:
+            yield record
+
+
+def _row_value(tagged, column, row):
+    try:
+        return tagged.column(column)[row].as_py()
+    except Exception:  # noqa: BLE001  (a dead letter without it rather than none)
+        return None

@@ -26,11 +26,9 @@ from beamtagger.model import runtimes
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
-from beamtagger.transforms import counters
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
-from beamtagger.transforms.records import DeadLetter, one_line
-from beamtagger.transforms.tagged_batches import tagged_batch_of_records, tagged_records
-from beamtagger.transforms.tag import TagBatches
+from beamtagger.transforms.tagged_batches import tagged_batch_of_records
+from beamtagger.transforms.tag import TagBatches, tagged_records_or_dead_letters
 from beamtagger.transforms.tokenize import Tokenize
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks)
@@ -113,7 +111,7 @@ class TagText(beam.PTransform):
         empty = empty | "EmptyAsBatches" >> beam.ParDo(
             _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
         tagged = ((whole, stitched, empty) | "AllTagged" >> beam.Flatten()
-                  | "AsTaggedRecords" >> beam.ParDo(_TaggedRecordsFn()).with_outputs(
+                  | "AsTaggedRecords" >> beam.FlatMap(tagged_records_or_dead_letters).with_outputs(
                       ERRORS, main="tagged"))
         return TagTextResult(tagged.tagged,
                              (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
@@ -195,34 +193,3 @@ class _EmptyRecordsAsBatches(beam.DoFn):
                                             keys=[record.source for record in records])
             yield WindowedValue(empty, window.max_timestamp(), (window,))
         self._records = {}
-
-
-class _TaggedRecordsFn(beam.DoFn):
-    """Tagged batch -> its TaggedRecords (``tagged_batches.tagged_records``). A batch that
-    fails is taken record by record; a record that still fails is a dead letter."""
-
-    def process(self, tagged):
-        try:
-            records = tagged_records(tagged)
-        except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
-            records = None
-        if records is not None:
-            yield from records
-            return
-        for row in range(tagged.num_rows):
-            try:
-                yield from tagged_records(tagged, [row])
-            except Exception as failure:  # noqa: BLE001  (one record must not fail the job)
-                counters.RECORDS_TAGGED.dec()
-                counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-                    _row_value(tagged, "key", row), one_line(
-                        f"building the result failed: {failure!r}"),
-                    " ".join(_row_value(tagged, "tokens", row) or ()), "tag"))
-
-
-def _row_value(tagged, column, row):
-    try:
-        return tagged.column(column)[row].as_py()
-    except Exception:  # noqa: BLE001  (a dead letter without it rather than none)
-        return None
