@@ -4,28 +4,42 @@ import pytest
 from beamtagger.transforms.chunks import chunk_spans
 
 
-def centrality(token, span):
-    return min(token - span.start, span.end - 1 - token)
+def context(token, span, length):
+    """The tokens ``token`` sees on its poorer side within ``span``: the record's own edge
+    counts as all there is to see."""
+    left = token - span.start if span.start else length
+    right = span.end - 1 - token if span.end < length else length
+    return min(left, right)
 
 
 @pytest.mark.parametrize("length,chunk,overlap", [
     (1, 256, 64), (256, 256, 64), (257, 256, 64), (1000, 256, 64), (100_000, 256, 64),
     (10, 3, 1), (11, 4, 0), (37, 8, 7), (50, 5, 2)])
-def test_owned_runs_partition_the_record_and_pick_the_most_central_window(length, chunk, overlap):
+def test_owned_runs_partition_the_record_and_pick_the_window_with_most_context(length, chunk,
+                                                                               overlap):
     spans = chunk_spans(length, chunk, overlap)
     assert spans[0].start == 0 and spans[-1].end == length
-    assert all(span.end - span.start == min(chunk, length) for span in spans)
+    assert all(span.end - span.start == min(chunk, length) for span in spans[:-1])
+    assert 0 < spans[-1].end - spans[-1].start <= chunk
     assert spans[0].keep_start == 0 and spans[-1].keep_end == length
     for left, right in zip(spans, spans[1:]):
         assert left.keep_end == right.keep_start
-        assert right.start <= left.end - overlap or right.end == length  # chunks overlap
+        assert right.start == left.end - overlap  # every chunk overlaps the one before
     for span in spans:
         assert span.start <= span.keep_start < span.keep_end <= span.end
     if length <= 2000:
         for token in range(length):
             owner = next(s for s in spans if s.keep_start <= token < s.keep_end)
-            best = max(centrality(token, s) for s in spans if s.start <= token < s.end)
-            assert centrality(token, owner) == best
+            best = max(context(token, s, length) for s in spans if s.start <= token < s.end)
+            assert context(token, owner, length) == best
+
+
+def test_the_model_runs_at_most_one_overlap_more_a_chunk_than_the_record_holds():
+    # The last chunk used to end with the record at full length: 512 tokens for 260.
+    for length in (257, 260, 316, 449, 1000, 100_000):
+        spans = chunk_spans(length, 256, 64)
+        assert sum(s.end - s.start for s in spans) == length + 64 * (len(spans) - 1)
+    assert [(s.start, s.end) for s in chunk_spans(260, 256, 64)] == [(0, 256), (192, 260)]
 
 
 def test_bad_window_settings_are_refused():
