@@ -149,9 +149,9 @@ def main(argv=None):
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     tagger = Tagger(args.model or DEFAULT_MODEL_DIR, args.embeddings or default_store_path())
     is_upos = "NOUN" in tagger.runner.spec.labels
+    ewt = DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
     corpora = {
-        "EWT dev (UPOS gold)": (list(read_conllu(DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu")),
-                                is_upos),
+        "EWT dev (UPOS gold)": (list(read_conllu(ewt)), is_upos),
         "WNUT-17 dev (tweets)": (list(read_conll(DATA / "wnut17" / "emerging.dev.conll")),
                                  not is_upos),
     }
