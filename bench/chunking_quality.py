@@ -9,9 +9,9 @@ gold labels of the sentences are the documents' gold labels. For each way of cut
 
 Ways of cutting: ``end`` puts the last chunk's end at the record's end, as ``chunk_spans`` did
 up to 2026-12-05 (every chunk ``chunk`` tokens long, so a record of 260 tokens ran two full
-chunks, 512 tokens); ``remainder`` starts the last chunk one stride after the one before,
-like every other chunk, so it is shorter, and every boundary keeps the same context on each
-side (half the overlap at least).
+chunks, 512 tokens); ``remainder`` is ``chunk_spans`` since: the last chunk starts one stride
+after the one before, like every other chunk, so it is shorter, and every boundary keeps the
+same context on each side (half the overlap at least).
 
   python bench/chunking_quality.py [--model DIR] [--overlaps 16,32,64] [--out FILE]
 """
@@ -28,37 +28,19 @@ DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def spans_end_aligned(length, chunk, overlap):
-    """The cut of ``chunk_spans`` before 2026-12-05: the last chunk ends at the record's end."""
+    """The cut of ``chunk_spans`` before 2026-12-05: the last chunk ends at the record's end,
+    ``chunk`` tokens long like every other."""
     from beamtagger.transforms.chunks import ChunkSpan
     if length <= chunk:
         return [ChunkSpan(0, length, 0, length)]
     stride = chunk - overlap
     starts = list(range(0, length - chunk, stride)) + [length - chunk]
-    return _owned(starts, length, chunk)
-
-
-def spans_remainder(length, chunk, overlap):
-    """The last chunk starts one stride after the one before and ends at the record's end."""
-    from beamtagger.transforms.chunks import ChunkSpan
-    if length <= chunk:
-        return [ChunkSpan(0, length, 0, length)]
-    stride = chunk - overlap
-    starts = list(range(0, length - overlap, stride))
-    return _owned(starts, length, chunk)
-
-
-def _owned(starts, length, chunk):
-    from beamtagger.transforms.chunks import ChunkSpan
     spans, keep_start = [], 0
     for k, start in enumerate(starts):
-        end = min(start + chunk, length)
-        if k + 1 < len(starts):
-            # Token i is nearer the centre of chunk k than of chunk k+1 (ties go to k), for
-            # chunks of ``chunk`` tokens; a shorter last chunk splits the overlap the same way.
-            keep_end = (start + starts[k + 1] + chunk - 1) // 2 + 1
-        else:
-            keep_end = length
-        spans.append(ChunkSpan(start, end, keep_start, keep_end))
+        # Each token owned by the chunk whose centre it is nearest (ties to the first).
+        keep_end = ((start + starts[k + 1] + chunk - 1) // 2 + 1 if k + 1 < len(starts)
+                    else length)
+        spans.append(ChunkSpan(start, start + chunk, keep_start, keep_end))
         keep_start = keep_end
     return spans
 
@@ -146,6 +128,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from beamtagger.corpus_readers import read_conll, read_conllu
     from beamtagger.embeddings.default import default_store_path
+    from beamtagger.transforms.chunks import chunk_spans
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     tagger = Tagger(args.model or DEFAULT_MODEL_DIR, args.embeddings or default_store_path())
     is_upos = "NOUN" in tagger.runner.spec.labels
@@ -157,7 +140,7 @@ def main(argv=None):
     }
     cuts = {}
     for overlap in map(int, args.overlaps.split(",")):
-        for name, spans in (("end", spans_end_aligned), ("remainder", spans_remainder)):
+        for name, spans in (("end", spans_end_aligned), ("remainder", chunk_spans)):
             cuts[f"{name} {args.chunk}/{overlap}"] = (
                 lambda length, spans=spans, overlap=overlap: spans(length, args.chunk, overlap))
     report = {"date": bench_common.now(), "machine": bench_common.machine(),

@@ -347,3 +347,24 @@ def test_decode_bench_decodes_every_token_both_ways(shared_data):
     for figures in by_set.values():
         assert figures["row by row"]["ns_per_token"] > 0 < figures["whole batch"]["ns_per_token"]
         assert figures["records together"]["ns_per_token"] > 0
+
+
+def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_data, upos_model,
+                                                                      subset_store):
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "chunking_quality.py"), "--model", str(upos_model),
+         "--embeddings", subset_store, "--overlaps", "64"],
+        cwd=BENCH.parent, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    report = json.loads(completed.stdout)
+    ewt = report["corpora"]["EWT dev (UPOS gold)"]
+    assert ewt["tokens"] == 25_147   # all of EWT dev, in documents of 15 to 60 sentences
+    for corpus in report["corpora"].values():
+        cuts = corpus["cuts"]
+        assert set(cuts) == {"whole", "end 256/64", "remainder 256/64"}
+        assert cuts["whole"]["differ_from_whole"] == 0
+        # chunk_spans runs at most one overlap more a chunk; the old cut ran full chunks
+        assert 1 < cuts["remainder 256/64"]["tokens_run_over_tokens"] < cuts["end 256/64"][
+            "tokens_run_over_tokens"]
+        assert all(0 <= cut["differ_from_whole"] < corpus["tokens"] for cut in cuts.values())
+    assert 0 < ewt["cuts"]["whole"]["accuracy"] <= 1
