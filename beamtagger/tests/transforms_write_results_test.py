@@ -200,3 +200,31 @@ def test_more_labels_than_a_group_keeps_tables_for_go_record_by_record():
     rows, dead = _run_format_fn(write_results._FormatRecordsFn("jsonl"), records)
     assert dead == []
     assert _as_rows("jsonl", rows) == sorted(map(to_json_line, records))
+
+
+@pytest.mark.parametrize("as_batches", [False, True])
+def test_groups_of_many_windows_are_written_before_the_bundle_ends(monkeypatch, as_batches):
+    # Each window's group stays under FORMAT_TOKENS; all of them together reach WAITING_TOKENS.
+    from apache_beam.transforms.window import IntervalWindow
+    from apache_beam.utils.windowed_value import WindowedValue
+
+    from beamtagger.transforms import tagged_batches, write_results
+    monkeypatch.setattr(write_results, "FORMAT_TOKENS", 100)
+    monkeypatch.setattr(write_results, "WAITING_TOKENS", 10)
+    records = [TaggedRecord(str(i), ("a", "b"), (0, 2), (1, 3), ("X", "Y"), (0.5, 0.25), f"f:{i}")
+               for i in range(12)]
+    windows = [IntervalWindow(60 * (i % 6), 60 * (i % 6) + 60) for i in range(12)]
+    fn = (write_results._FormatBatchesFn if as_batches else write_results._FormatRecordsFn)("jsonl")
+    fn.setup()
+    fn.start_bundle()
+    during, names = [], []
+    for record, window in zip(records, windows):
+        element = (tagged_batches.tagged_batch_of_tagged_records([record], names)[0]
+                   if as_batches else record)
+        during += list(fn.process(element, window))
+    after = list(fn.finish_bundle())
+    assert during and all(isinstance(out, WindowedValue) for out in during + after)
+    lines = {line: out.windows for out in during + after for line in out.value.decode().split("\n")}
+    assert sorted(lines) == sorted(map(to_json_line, records))
+    for record, window in zip(records, windows):
+        assert lines[to_json_line(record)] == (window,)

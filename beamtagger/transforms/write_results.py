@@ -167,6 +167,9 @@ def _dead_letter(record, error):
 # A batch costs the formatting a few dozen Arrow calls whatever its size (tens of µs each on a
 # 2-core machine), and the tag stage's batches hold 6,000 tokens on average (case G, issue 18).
 FORMAT_TOKENS = 65536
+# The groups of all windows wait together up to this many tokens; past it every window's group
+# is formatted at once, so input spread over many windows is not held until the bundle ends.
+WAITING_TOKENS = 4 * FORMAT_TOKENS
 
 
 class _FormatBatchesFn(_FormatFn):
@@ -179,6 +182,7 @@ class _FormatBatchesFn(_FormatFn):
     def start_bundle(self):
         self._tables, self._table_bytes = {}, {}
         self._batches, self._batch_tokens = {}, {}
+        self._waiting_tokens = 0
 
     def process(self, tagged, window=beam.DoFn.WindowParam):
         if self.output_format == "parquet":
@@ -186,13 +190,17 @@ class _FormatBatchesFn(_FormatFn):
             return
         self._batches.setdefault(window, []).append(tagged)
         # flatten(), not .values: a sliced batch's values are its parent's.
-        tokens = self._batch_tokens.get(window, 0) + len(tagged.column("tokens").flatten())
-        self._batch_tokens[window] = tokens
+        count = len(tagged.column("tokens").flatten())
+        self._batch_tokens[window] = tokens = self._batch_tokens.get(window, 0) + count
+        self._waiting_tokens += count
         if tokens >= FORMAT_TOKENS:
             yield from self._format(self._take_batches(window), window)
+        elif self._waiting_tokens >= WAITING_TOKENS:
+            for other in list(self._batches):
+                yield from _at_window_end(self._format(self._take_batches(other), other), other)
 
     def _take_batches(self, window):
-        del self._batch_tokens[window]
+        self._waiting_tokens -= self._batch_tokens.pop(window)
         batches = self._batches.pop(window)
         return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
 
@@ -273,15 +281,19 @@ class _FormatRecordsFn(_FormatBatchesFn):
 
     def process(self, record, window=beam.DoFn.WindowParam):
         self._records.setdefault(window, []).append(record)
-        tokens = self._record_tokens.get(window, 0) + _token_count(record)
-        self._record_tokens[window] = tokens
+        count = _token_count(record)
+        self._record_tokens[window] = tokens = self._record_tokens.get(window, 0) + count
+        self._waiting_tokens += count
         if tokens >= FORMAT_TOKENS:
             yield from self._format_records(window)
+        elif self._waiting_tokens >= WAITING_TOKENS:
+            for other in list(self._records):
+                yield from _at_window_end(self._format_records(other), other)
 
     def _format_records(self, window):
         from beamtagger.transforms import tagged_batches
 
-        del self._record_tokens[window]
+        self._waiting_tokens -= self._record_tokens.pop(window)
         records = self._records.pop(window)
         try:
             tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(
