@@ -17,7 +17,6 @@ Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
-
 import numpy as np
 import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
