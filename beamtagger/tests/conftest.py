@@ -40,6 +40,19 @@ def conll_slice(source, out, sentences):
     return conllu_slice(source, out, sentences)  # blank line ends a sentence in both formats
 
 
+def fail_batches_of_width(monkeypatch, runner_class, width):
+    """``runner_class.predict`` raises on every batch ``width`` tokens wide (the in-process
+    DirectRunner runs the tag stage in this process, so it sees the patch)."""
+    real_predict = runner_class.predict
+
+    def predict(self, inputs):
+        if inputs.width == width:
+            raise RuntimeError("simulated tagger failure")
+        return real_predict(self, inputs)
+
+    monkeypatch.setattr(runner_class, "predict", predict)
+
+
 @pytest.fixture(scope="session")
 def subset_store(shared_data, tmp_path_factory):
     from beamtagger.embeddings.importers import import_embeddings

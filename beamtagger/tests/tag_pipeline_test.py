@@ -35,16 +35,9 @@ def test_every_bad_record_is_a_dead_letter_and_the_job_succeeds(tmp_path, upos_m
                                                                 subset_store, capsys,
                                                                 monkeypatch):
     from beamtagger.model.inference import TaggerRunner
+    from beamtagger.tests.conftest import fail_batches_of_width
 
-    real_predict = TaggerRunner.predict
-
-    def predict_failing_on_seven_tokens(self, inputs):
-        if inputs.width == 7:
-            raise RuntimeError("simulated tagger failure")
-        return real_predict(self, inputs)
-
-    # In-process DirectRunner: the tag stage runs in this process and sees the patch.
-    monkeypatch.setattr(TaggerRunner, "predict", predict_failing_on_seven_tokens)
+    fail_batches_of_width(monkeypatch, TaggerRunner, 7)
     lines = [
         json.dumps({"id": "g1", "text": "Hello world .", "lang": "en"}).encode(),
         json.dumps({"id": "g2", "text": ""}).encode(),

@@ -73,15 +73,9 @@ def test_a_batch_the_model_fails_on_costs_only_its_failing_record(tiny_tagger, m
     # TagText's records path and streaming TagBatches make TaggedRecords from the tagged batch;
     # a failed batch is still retried record by record first.
     from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.tests.conftest import fail_batches_of_width
 
-    real_predict = NumpyTaggerRunner.predict
-
-    def predict_failing_on_seven_tokens(self, inputs):
-        if inputs.width == 7:
-            raise RuntimeError("simulated tagger failure")
-        return real_predict(self, inputs)
-
-    monkeypatch.setattr(NumpyTaggerRunner, "predict", predict_failing_on_seven_tokens)
+    fail_batches_of_width(monkeypatch, NumpyTaggerRunner, 7)
     poison = TextRecord("poison", "one two three four five six seven", "s:poison")
     records = [TextRecord(i, text, f"s:{i}") for i, text in TEXTS.items()] + [poison]
     with TestPipeline() as p:
