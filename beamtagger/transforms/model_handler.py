@@ -35,7 +35,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
-from beamtagger.model.batch_decoding import decode_ragged
+from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.token_vocabulary import TokenVocabulary
@@ -114,15 +114,24 @@ class LoadedTagger:
         slots = self._runner.computed_slots(inputs.batch_size, inputs.width)
         return self._runner.predict(inputs), (int(lengths.sum()), int(slots), int(oov))
 
-    def decode_all(self, probs_list: List[np.ndarray]):
+    def decode_all(self, probs_list: List[np.ndarray], label_ids: bool = False):
         """Each record's (labels, scores) from its (n, L) probabilities, decoded together
         (``batch_decoding.decode_ragged``: BIO Viterbi over a batch of records, not one by
-        one); the first record's error that fails to decode is raised."""
-        decoded = decode_ragged(self._runner.spec, probs_list)
+        one; with ``label_ids``, labels as int32 indices into ``labels()``); the first
+        record's error that fails to decode is raised."""
+        decoded = decode_ragged(self._runner.spec, probs_list, label_ids=label_ids)
         for result in decoded:
             if isinstance(result, Exception):
                 raise result
         return decoded
+
+    def decode_rows(self, probs: np.ndarray, lengths: np.ndarray):
+        """(label ids int32, scores) of all real tokens of a (B, T, L) batch's rows, row after
+        row (``batch_decoding.decode_batch_flat``); the ids index ``labels()``."""
+        return decode_batch_flat(self._runner.spec, probs, lengths)
+
+    def labels(self):
+        return tuple(self._runner.spec.labels)
 
 
 class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
@@ -207,20 +216,18 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         block = self._tokenize(records)
         counters.TOKENS.inc(block.token_count)
         counters.RECORDS_TAGGED.inc(len(records))
-        probs = self._predict(block, model)
+        label_ids, scores = self._predict(block, model)
         model_id = model.model_id()
-        decoded = iter(model.decode_all([p for p in probs if p is not None]))
+        # Every token's label and score as Python objects at once, each record a slice.
+        labels = np.asarray(model.labels(), dtype=object)[label_ids].tolist()
+        scores = scores.tolist()
         bounds, texts = block.bounds, block.tokens
         starts, ends = block.starts.tolist(), block.ends.tolist()
-        for r, (example, record, record_probs) in enumerate(zip(batch, records, probs)):
+        for r, (example, record) in enumerate(zip(batch, records)):
             first, stop = bounds[r], bounds[r + 1]
-            if record_probs is not None:
-                labels, scores = next(decoded)
-            else:
-                labels, scores = [], np.zeros(0, np.float32)
             tagged = TaggedRecord(record.id, tuple(texts[first:stop]), tuple(starts[first:stop]),
-                                  tuple(ends[first:stop]), tuple(labels),
-                                  tuple(scores.tolist()), record.source, record.fields)
+                                  tuple(ends[first:stop]), tuple(labels[first:stop]),
+                                  tuple(scores[first:stop]), record.source, record.fields)
             yield PredictionResult(example, tagged, model_id)
 
     def _tokenize(self, records) -> TokenizedBlock:
@@ -234,11 +241,16 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             self._vocabulary = TokenVocabulary()   # full: the next batches number afresh
         return block
 
-    def _predict(self, block, model) -> List[Optional[np.ndarray]]:
-        """(T, L) label probabilities for each record of ``block`` (None for a record without
-        tokens). Records of at most ``chunk`` tokens go to the model as rows of the block
-        (``WholeRecords``: their tokens by number), longer ones as chunk Segments."""
-        lengths = np.diff(block.bound_array()).tolist()
+    def _predict(self, block, model):
+        """(label ids int32, scores float64) of every token of ``block``, record after record.
+        Records of at most ``chunk`` tokens go to the model as rows of the block
+        (``WholeRecords``: their tokens by number) and are decoded with the batch they ran in;
+        longer ones go as chunk Segments and are decoded once their chunks are stitched."""
+        bounds = block.bound_array()
+        lengths = np.diff(bounds).tolist()
+        label_ids = np.zeros(block.token_count, np.int32)
+        # float64 holds float32 scores exactly, and a head's float64 scores too.
+        scores = np.zeros(block.token_count, np.float64)
         items = []   # (tokens, record, chunk span or None): one model row each
         spans = {}   # record -> its chunk spans, for the records longer than a chunk
         for r, length in enumerate(lengths):
@@ -248,7 +260,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                 continue
             spans[r] = chunk_spans(length, self.chunk, self.overlap)
             items += [(span.end - span.start, r, span) for span in spans[r]]
-        whole_probs, chunk_probs = {}, {}   # record -> (n, L); (record, chunk start) -> (n, L)
+        chunk_probs = {}   # (record, chunk start) -> (n, L)
         for indices in length_batches([item[0] for item in items], self.max_batch_tokens,
                                       runtimes.bucket_widths(self.runtime)):
             whole = [items[j][1] for j in indices if items[j][2] is None]
@@ -260,13 +272,23 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             counters.BATCHED_TOKENS.inc(tokens)
             counters.PADDED_SLOTS.inc(slots)
             counters.OOV_TOKENS.inc(oov)
-            for row, r in enumerate(whole):
-                whole_probs[r] = probs[row, :lengths[r]]
+            if whole:
+                rows = np.asarray(whole)
+                ids, row_scores = model.decode_rows(probs[:len(whole)], np.diff(bounds)[rows])
+                positions = _token_positions(bounds, rows)
+                label_ids[positions] = ids
+                scores[positions] = row_scores
             for row, (_, r, span) in enumerate(chunks, start=len(whole)):
                 chunk_probs[r, span.start] = probs[row, span.keep_start - span.start:
                                                    span.keep_end - span.start]
-        return [np.concatenate([chunk_probs[r, span.start] for span in spans[r]], axis=0)
-                if r in spans else whole_probs.get(r) for r in range(len(lengths))]
+        long_records = sorted(spans)
+        stitched = [np.concatenate([chunk_probs[r, span.start] for span in spans[r]], axis=0)
+                    for r in long_records]
+        for r, (ids, record_scores) in zip(long_records,
+                                           model.decode_all(stitched, label_ids=True)):
+            label_ids[bounds[r]:bounds[r + 1]] = ids
+            scores[bounds[r]:bounds[r + 1]] = record_scores
+        return label_ids, scores
 
     @staticmethod
     def _chunk_segment(block, r, span):
@@ -301,3 +323,12 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def get_resource_hints(self) -> dict:
         return {"accelerator": self.accelerator} if self.accelerator else {}
+
+
+def _token_positions(bounds, rows):
+    """The positions in the block of the tokens of records ``rows`` (an int array), record
+    after record."""
+    starts, ends = bounds[rows], bounds[rows + 1]
+    lengths = ends - starts
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return offsets + np.arange(int(lengths.sum()))
