@@ -247,7 +247,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         (``WholeRecords``: their tokens by number) and are decoded with the batch they ran in;
         longer ones go as chunk Segments and are decoded once their chunks are stitched."""
         bounds = block.bound_array()
-        lengths = np.diff(bounds).tolist()
+        length_array = np.diff(bounds)
+        lengths = length_array.tolist()
         label_ids = np.zeros(block.token_count, np.int32)
         # float64 holds float32 scores exactly, and a head's float64 scores too.
         scores = np.zeros(block.token_count, np.float64)
@@ -274,7 +275,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             counters.OOV_TOKENS.inc(oov)
             if whole:
                 rows = np.asarray(whole)
-                ids, row_scores = model.decode_rows(probs[:len(whole)], np.diff(bounds)[rows])
+                ids, row_scores = model.decode_rows(probs[:len(whole)], length_array[rows])
                 positions = _token_positions(bounds, rows)
                 label_ids[positions] = ids
                 scores[positions] = row_scores
