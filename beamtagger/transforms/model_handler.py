@@ -44,7 +44,8 @@ from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, length_batches
 from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
-from beamtagger.transforms.token_blocks import TokenizedBlock, WholeRecords, tokenize_block
+from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
+                                                tokenize_block)
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "text_length"]
@@ -276,7 +277,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             if whole:
                 rows = np.asarray(whole)
                 ids, row_scores = model.decode_rows(probs[:len(whole)], length_array[rows])
-                positions = _token_positions(bounds, rows)
+                positions = token_positions(bounds[rows], length_array[rows])
                 label_ids[positions] = ids
                 scores[positions] = row_scores
             for row, (_, r, span) in enumerate(chunks, start=len(whole)):
@@ -324,12 +325,3 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def get_resource_hints(self) -> dict:
         return {"accelerator": self.accelerator} if self.accelerator else {}
-
-
-def _token_positions(bounds, rows):
-    """The positions in the block of the tokens of records ``rows`` (an int array), record
-    after record."""
-    starts, ends = bounds[rows], bounds[rows + 1]
-    lengths = ends - starts
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return offsets + np.arange(int(lengths.sum()))

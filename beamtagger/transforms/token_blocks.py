@@ -23,7 +23,7 @@ from apache_beam import coders
 from beamtagger.transforms.records import Segment, TokenizedRecord
 
 __all__ = ["ByLength", "SegmentBlock", "TokenizedBlock", "WholeRecords", "entry_columns",
-           "entry_segments", "one_record_entries", "tokenize_block"]
+           "entry_segments", "one_record_entries", "token_positions", "tokenize_block"]
 
 
 class TokenizedBlock:
@@ -141,7 +141,7 @@ class ByLength:
         self.rows, self.lengths = rows.tolist(), lengths
         self.token_bounds = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self.token_bounds[1:])
-        positions = _token_positions(bounds[rows], lengths)
+        positions = token_positions(bounds[rows], lengths)
         self.starts, self.ends = block.starts.take(positions), block.ends.take(positions)
         if block.vocabulary is not None:
             self.numbers, self.tokens = block.numbers.take(positions), None
@@ -181,7 +181,7 @@ class WholeRecords:
         return 8 * self.token_count
 
 
-def _token_positions(firsts, lengths):
+def token_positions(firsts, lengths):
     """The positions of the tokens of records that start at ``firsts`` and have ``lengths``
     tokens, record after record (int64)."""
     if not len(lengths):
@@ -364,7 +364,7 @@ def _whole_record_columns(entries, token_inputs):
         firsts = bounds[row_array]
         entry_lengths = bounds[row_array + 1] - firsts
         lengths.append(entry_lengths)
-        positions = _token_positions(firsts, entry_lengths)
+        positions = token_positions(firsts, entry_lengths)
         starts.append(block.starts.take(positions))
         ends.append(block.ends.take(positions))
         if token_inputs is not None and block.vocabulary is not None:
