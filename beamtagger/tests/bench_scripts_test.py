@@ -368,3 +368,16 @@ def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_dat
             "tokens_run_over_tokens"]
         assert all(0 <= cut["differ_from_whole"] < corpus["tokens"] for cut in cuts.values())
     assert 0 < ewt["cuts"]["whole"]["accuracy"] <= 1
+
+
+def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "records_bench.py"), "--records", "200", "--repeat", "1"],
+        cwd=BENCH.parent, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    report = json.loads(completed.stdout)
+    assert report["records"] == 200 and report["tokens"] > 200
+    assert set(report["core_us_a_token"]) == {
+        "tagged_records (flat)", "nested conversion (before)", "JSON Lines, grouped",
+        "JSON Lines, to_json_line record by record"}
+    assert all(value > 0 for value in report["core_us_a_token"].values())

@@ -268,8 +268,8 @@ class _FormatRecordsFn(_FormatBatchesFn):
     Records that batch cannot hold as they are, and the rows the columns leave out, take
     ``_FormatFn``'s path, so every file is what ``_FormatFn`` alone would write.
 
-    A user's TagText -> WriteResults: 0.39 core-µs a token where the record by record
-    ``to_json_line`` took 0.68 (EWT-like records of 1-40 tokens, 2-core machine)."""
+    A user's TagText -> WriteResults: 0.41-0.43 core-µs a token where the record by record
+    ``to_json_line`` took 0.67-0.69 (bench/records_bench.py, EWT sentences, 2-core machine)."""
 
     def setup(self):
         super().setup()
