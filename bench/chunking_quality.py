@@ -14,6 +14,9 @@ after the one before, like every other chunk, so it is shorter, and every bounda
 same context on each side (half the overlap at least).
 
   python bench/chunking_quality.py [--model DIR] [--overlaps 16,32,64] [--out FILE]
+
+``--count-text FILE`` only counts, for a text file of one record a line (tokenized as
+``beamtagger tag`` does), the tokens each way of cutting runs over the file's tokens.
 """
 import argparse
 import json
@@ -117,6 +120,22 @@ def compare(tagger, docs, cuts, with_gold):
     return {"documents": len(docs), "tokens": tokens, "cuts": rows}
 
 
+def count_text(path, chunk, overlaps):
+    from beamtagger.tokenizer import Tokenizer
+    from beamtagger.transforms.chunks import chunk_spans
+    tokenizer = Tokenizer()
+    with open(path, encoding="utf-8") as lines:
+        lengths = [len(tokenizer.tokenize(line.rstrip("\n"))) for line in lines]
+    tokens = sum(lengths)
+    ratios = {}
+    for overlap in overlaps:
+        for name, spans in (("end", spans_end_aligned), ("remainder", chunk_spans)):
+            run = sum(span.end - span.start for n in lengths for span in spans(n, chunk, overlap))
+            ratios[f"{name} {chunk}/{overlap}"] = run / tokens
+    return {"records": len(lengths), "tokens": tokens, "long_records": sum(
+        n > chunk for n in lengths), "tokens_run_over_tokens": ratios}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model directory (default: the bundled UPOS tagger)")
@@ -125,7 +144,13 @@ def main(argv=None):
     parser.add_argument("--overlaps", default="16,32,64")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=pathlib.Path)
+    parser.add_argument("--count-text", type=pathlib.Path,
+                        help="only count the tokens run on this text file's records")
     args = parser.parse_args(argv)
+    if args.count_text:
+        print(json.dumps(count_text(args.count_text, args.chunk,
+                                    list(map(int, args.overlaps.split(",")))), indent=1))
+        return 0
     from beamtagger.corpus_readers import read_conll, read_conllu
     from beamtagger.embeddings.default import default_store_path
     from beamtagger.transforms.chunks import chunk_spans

@@ -370,6 +370,20 @@ def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_dat
     assert 0 < ewt["cuts"]["whole"]["accuracy"] <= 1
 
 
+def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_path):
+    source = tmp_path / "docs.txt"
+    source.write_text("short one\n" + " ".join(["w"] * 260) + "\n", encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "chunking_quality.py"), "--count-text", str(source),
+         "--overlaps", "64"], cwd=BENCH.parent, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    report = json.loads(completed.stdout)
+    assert (report["records"], report["tokens"], report["long_records"]) == (2, 262, 1)
+    # 260 tokens: two full chunks before (512), 256 + 68 now; the short record runs once
+    assert report["tokens_run_over_tokens"] == {"end 256/64": (2 + 512) / 262,
+                                                "remainder 256/64": (2 + 324) / 262}
+
+
 def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
     completed = subprocess.run(
         [sys.executable, str(BENCH / "records_bench.py"), "--records", "200", "--repeat", "1"],
