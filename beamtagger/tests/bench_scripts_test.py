@@ -30,6 +30,14 @@ def run_script(name, tmp_path, *args):
     return results
 
 
+def run_json_report(name, *args):
+    """The JSON report a benchmark script prints on stdout."""
+    completed = subprocess.run([sys.executable, str(BENCH / name), *map(str, args)],
+                               cwd=BENCH.parent, capture_output=True, text=True)
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    return json.loads(completed.stdout)
+
+
 def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, tmp_path):
     """CI's share of the throughput bench: the pipeline (D), the model alone (C) and issue
     18's cases (G, M, N) on the corpus; every case runs in ``test-all``'s test below."""
@@ -333,11 +341,7 @@ def test_cli_label_parity_compares_every_token_of_each_corpus(shared_data, tmp_p
 
 
 def test_decode_bench_decodes_every_token_both_ways(shared_data):
-    completed = subprocess.run(
-        [sys.executable, str(BENCH / "decode_bench.py"), "--limit", "300", "--repeats", "1"],
-        cwd=BENCH.parent, capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    report = json.loads(completed.stdout)
+    report = run_json_report("decode_bench.py", "--limit", "300", "--repeats", "1")
     assert report["sentences"] == 300
     by_set = report["label_sets"]
     assert by_set["WNUT-17 BIO (Viterbi)"]["viterbi"] is True
@@ -351,12 +355,8 @@ def test_decode_bench_decodes_every_token_both_ways(shared_data):
 
 def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_data, upos_model,
                                                                       subset_store):
-    completed = subprocess.run(
-        [sys.executable, str(BENCH / "chunking_quality.py"), "--model", str(upos_model),
-         "--embeddings", subset_store, "--overlaps", "64"],
-        cwd=BENCH.parent, capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    report = json.loads(completed.stdout)
+    report = run_json_report("chunking_quality.py", "--model", upos_model, "--embeddings",
+                             subset_store, "--overlaps", "64")
     ewt = report["corpora"]["EWT dev (UPOS gold)"]
     assert ewt["tokens"] == 25_147   # all of EWT dev, in documents of 15 to 60 sentences
     for corpus in report["corpora"].values():
@@ -373,11 +373,7 @@ def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_dat
 def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_path):
     source = tmp_path / "docs.txt"
     source.write_text("short one\n" + " ".join(["w"] * 260) + "\n", encoding="utf-8")
-    completed = subprocess.run(
-        [sys.executable, str(BENCH / "chunking_quality.py"), "--count-text", str(source),
-         "--overlaps", "64"], cwd=BENCH.parent, capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    report = json.loads(completed.stdout)
+    report = run_json_report("chunking_quality.py", "--count-text", source, "--overlaps", "64")
     assert (report["records"], report["tokens"], report["long_records"]) == (2, 262, 1)
     # 260 tokens: two full chunks before (512), 256 + 68 now; the short record runs once
     assert report["tokens_run_over_tokens"] == {"end 256/64": (2 + 512) / 262,
@@ -385,11 +381,7 @@ def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_pat
 
 
 def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
-    completed = subprocess.run(
-        [sys.executable, str(BENCH / "records_bench.py"), "--records", "200", "--repeat", "1"],
-        cwd=BENCH.parent, capture_output=True, text=True)
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    report = json.loads(completed.stdout)
+    report = run_json_report("records_bench.py", "--records", "200", "--repeat", "1")
     assert report["records"] == 200 and report["tokens"] > 200
     assert set(report["core_us_a_token"]) == {
         "tagged_records (flat)", "nested conversion (before)", "JSON Lines, grouped",
