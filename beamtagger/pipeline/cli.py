@@ -43,7 +43,7 @@ def build_parser():
     for name, module, help_text in _available_subcommands():
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(subparser)
-        subparser.set_defaults(_module=module)
+        subparser.set_defaults(_module=module, _parser=subparser)
     return parser
 
 
@@ -55,6 +55,14 @@ def main(argv=None):
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        from beamtagger.pipeline.pipeline_args import unparseable_pipeline_args
+
+        own = [option for action in args._parser._actions for option in action.option_strings]
+        unparseable, hint = unparseable_pipeline_args(unknown, own)
+        if unparseable:
+            args._parser.error(f"unrecognized arguments (neither {args.command}'s nor a Beam "
+                               f"pipeline option): {' '.join(unparseable)}{hint}")
     args.pipeline_args = unknown
     try:
         with filtered_native_stderr():

@@ -21,7 +21,7 @@ import re
 
 from beamtagger.errors import JobFailed
 
-__all__ = ["JobFailed", "os_error_of", "reported_failures", "worker_logs_held"]
+__all__ = ["JobFailed", "interrupted", "os_error_of", "reported_failures", "worker_logs_held"]
 
 # Labels of the steps that write under the output prefix (tag_pipeline.build_tag_pipeline).
 _WRITING_STEPS = ("WriteResults", "WriteDeadLetters")
@@ -33,6 +33,9 @@ _ERRNO_REPR = re.compile(r"\b\w*Error\((\d+), ['\"]([^'\"]*)['\"]")
 # pyarrow's wording: "OSError: Error writing bytes to file. Detail: [errno 28] No space ...".
 _ARROW_ERRNO = re.compile(r"\[errno (\d+)\] ([^\[\]\n'\"]*)")
 _STEP = re.compile(r"\[while running '([^']+)'\]")
+# Ctrl-C inside a step: Beam re-raises the worker's KeyboardInterrupt as
+# "RuntimeError: KeyboardInterrupt [while running '...']".
+_INTERRUPTED = re.compile(r"(?:^|\b)KeyboardInterrupt(?: \[while running |$)", re.MULTILINE)
 # Where Beam logs a failing step's traceback before raising it: the DoFn runner (in process)
 # and the DirectRunner's local job service (re-logging its worker processes' errors).
 _WORKER_LOGGERS = ("apache_beam.runners.common",
@@ -89,16 +92,33 @@ def reported_failures(output_prefix, remove_outputs):
     ``JobFailed`` with one line for an OSError, else the error itself."""
     try:
         yield
-    except (KeyboardInterrupt, JobFailed):
+    except JobFailed:
+        raise
+    except KeyboardInterrupt:
+        _remove_quietly(remove_outputs)
         raise
     except Exception as error:  # noqa: BLE001  (Beam wraps worker failures in many types)
         left = _remove_quietly(remove_outputs)
+        if interrupted(error):
+            raise KeyboardInterrupt from None  # the CLI's "interrupted", exit 130
         line = describe(error, output_prefix)
         if line is None:
             raise
         if left:
             line += f" ({left})"
         raise JobFailed(line) from None
+
+
+def interrupted(error):
+    """Whether a failed run is a Ctrl-C that reached a step (Beam wraps it)."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, KeyboardInterrupt):
+            return True
+        current = current.__cause__ or current.__context__
+    return bool(_INTERRUPTED.search(str(error)))
 
 
 def _remove_quietly(remove_outputs):
@@ -137,10 +157,10 @@ def worker_logs_held():
         with held_tracebacks() as worker_stderr:
             try:
                 yield
-            except JobFailed:
+            except (JobFailed, KeyboardInterrupt):
                 worker_stderr.drop()
                 raise
-    except JobFailed:
+    except (JobFailed, KeyboardInterrupt):
         reported = True
         raise
     finally:

@@ -32,7 +32,8 @@ _REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
 
 def add_arguments(parser):
     parser.add_argument("--input", required=True, metavar="PATTERN",
-                        help="files to tag (glob; gs:// works); .gz and .bz2 are decompressed")
+                        help="files to tag (glob; gs:// works); .gz, .bz2, .zst, .xz, .lzma "
+                        "and .deflate files are decompressed")
     parser.add_argument("--output", required=True, metavar="PREFIX",
                         help="results go to PREFIX-SSSSS-of-NNNNN.<format>, records that could "
                         "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl")
@@ -107,12 +108,16 @@ def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline.pipeline_args import runner_problem
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
+    problem = runner_problem(standard.runner)
+    if problem:
+        raise BeamtaggerError(problem)
     remote = _is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options))
@@ -149,10 +154,10 @@ def run(args):
     for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
             counters.query_distributions(result)):
         print(line)
-    for path in _written_files(f"{job.output_prefix}-[0-9]*-of-*.{job.output_format}"):
+    for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
         print(f"results          {path}")
     if counts["dead_letters"]:
-        for path in _written_files(f"{job.output_prefix}-errors-*.jsonl"):
+        for path in _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl")):
             print(f"dead letters     {path}")
         print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
     return 0
@@ -263,11 +268,27 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
     if model_dir is not None and _same_path(model_dir, DEFAULT_MODEL_DIR):
         model_dir = None  # the bundled model: workers find it inside their installed package
     buffering = args.max_buffering_secs
+    if buffering is not None:
+        if not streaming:
+            # Bounded runs flush when the input ends; the processing-time trigger it adds made
+            # the DirectRunner fail with a traceback (KeyError in its watermark manager).
+            raise BeamtaggerError("--max-buffering-secs applies to --streaming runs only")
+        if not 0 < buffering < float("inf"):
+            raise BeamtaggerError(f"--max-buffering-secs must be a positive number of seconds, "
+                                  f"not {buffering:g}")
     if buffering is None and streaming:
         buffering = tagging_defaults.STREAMING_BUFFERING_SECS
+    if args.num_shards < 0:
+        raise BeamtaggerError(f"--num-shards must be 0 (the runner decides) or more, not "
+                              f"{args.num_shards}")
+    if not 0 <= args.progress_every < float("inf"):
+        raise BeamtaggerError(f"--progress-every must be 0 (never) or a number of seconds, not "
+                              f"{args.progress_every:g}")
+    # The shell leaves "--output=~/x" alone; Beam would write to a folder named "~".
+    input_pattern, output_prefix = (_user_expanded(args.input), _user_expanded(args.output))
     return TagJob(
-        input_pattern=args.input, output_prefix=args.output,
-        input_format=infer_input_format(args.input, args.input_format),
+        input_pattern=input_pattern, output_prefix=output_prefix,
+        input_format=infer_input_format(input_pattern, args.input_format),
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
         text_field=args.text_field, id_field=args.id_field, chunk=args.chunk,
         overlap=args.overlap,
@@ -285,9 +306,12 @@ def infer_input_format(pattern, chosen="auto"):
     if chosen != "auto":
         return chosen
     name = pattern.lower()
-    for compressed in (".gz", ".bz2"):
+    # Every compression Beam's FileSystems decompresses by extension (and .gzip, which
+    # FileLines reads): "docs.jsonl.zst" is JSON Lines, not text.
+    for compressed in runtime_choice.COMPRESSED_SUFFIXES:
         if name.endswith(compressed):
             name = name[:-len(compressed)]
+            break
     return _EXTENSION_FORMATS.get(os.path.splitext(name)[1], "text")
 
 
@@ -331,7 +355,15 @@ def check_job(job, remote=False, overwrite=False):
         raise BeamtaggerError(f"no input files match {job.input_pattern}")
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
-    return _check_output(job.output_prefix, overwrite)
+    earlier = _check_output(job.output_prefix, overwrite)
+    inputs = {_comparable(metadata.path) for metadata in matched}
+    removed_inputs = [path for path in earlier if _comparable(path) in inputs]
+    if removed_inputs:
+        raise BeamtaggerError(
+            f"--input {job.input_pattern} matches {removed_inputs[0]}, a file of an earlier run "
+            f"that --overwrite would remove before reading it; tag a copy of it, or write "
+            f"--output to another prefix")
+    return earlier
 
 
 def choose_runtime(job, remote=False, streaming=False):
@@ -386,6 +418,30 @@ def _check_readable(path, pattern):
         raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
 
 
+def _user_expanded(path):
+    from beamtagger.transforms.worker_resources import is_remote
+
+    return path if is_remote(path) else os.path.expanduser(path)
+
+
+def _comparable(path):
+    from beamtagger.transforms.worker_resources import is_remote
+
+    return path if is_remote(path) else os.path.realpath(path)
+
+
+def _result_pattern(output_prefix, suffix):
+    """The glob of the shards a sink writes under ``output_prefix`` (and no other run's, such
+    as ``PREFIX-2-00000-of-00001``)."""
+    from beamtagger.transforms.write_results import SHARD_GLOB
+
+    return f"{output_prefix}{SHARD_GLOB}[0-9][0-9][0-9][0-9][0-9].{suffix}"
+
+
+# Characters FileSystems.match (and Beam's sinks, which match PREFIX-*-of-N) read as a pattern.
+_GLOB_CHARACTERS = re.compile(r"[*?\[\]]")
+
+
 def earlier_output_patterns(output_prefix):
     """Glob patterns of the result and error files a run writes under ``output_prefix``."""
     from beamtagger.transforms.write_results import SUFFIXES
@@ -399,6 +455,16 @@ def _check_output(output_prefix, overwrite):
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
+    if _GLOB_CHARACTERS.search(output_prefix):
+        # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
+        # publishes) would match other files: --overwrite removed those of other runs.
+        raise BeamtaggerError(f"--output {output_prefix}: a prefix cannot hold *, ? or [ ], "
+                              "which file patterns read as wildcards")
+    if os.path.basename(output_prefix) in ("", ".", ".."):
+        # "" and "out/" wrote "-00000-of-00001.jsonl" files, named by their shard alone.
+        raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
+                              "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
+                              "not a folder")
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
     try:
@@ -471,7 +537,7 @@ def print_results(output_prefix, output_format):
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
-    pattern = f"{output_prefix}-[0-9]*-of-*.{output_format}"
+    pattern = _result_pattern(output_prefix, output_format)
     for metadata in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
         with FileSystems.open(metadata.path) as handle:
             if output_format == "conll":

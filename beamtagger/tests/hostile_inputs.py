@@ -216,12 +216,13 @@ def _conllu_files(writer):
         [b"# sent_id = u-6", b"1\tbad \xff\t_\tX\t_\t_\t_\t_\t_\t_"],
         sentence("u-7", ["odd\u200b", "\u202erlt", "\U0001F600"]),
         sentence("u-8", [f"t{i}" for i in range(600)]),
+        [b"# sent_id = u-9", b"# text = "],                           # a sentence of no words
     ]
     lines = []
     for block in blocks:
         lines += block + [b""]
     writer.write("conllu", name, [b"\xef\xbb\xbf" + lines[0]] + lines[1:], records=len(blocks))
-    for i in (1, 2, 7, 8):
+    for i in (1, 2, 7, 8, 9):
         writer.explicit_id(name, f"u-{i}")
 
 

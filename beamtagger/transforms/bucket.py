@@ -120,8 +120,9 @@ class BucketByLength(beam.PTransform):
         self.widths = None if widths is None else tuple(int(width) for width in widths)
         if max_batch_tokens < 1:
             raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
-        if max_buffering_secs is not None and max_buffering_secs <= 0:
-            raise ValueError(f"max_buffering_secs must be positive, not {max_buffering_secs}")
+        if max_buffering_secs is not None and not 0 < max_buffering_secs < float("inf"):
+            raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
+                             f"{max_buffering_secs}")
         self.max_batch_tokens = max_batch_tokens
         self.max_buffered_tokens = (BUFFERED_BATCHES * max_batch_tokens
                                     if max_buffered_tokens is None else max_buffered_tokens)

@@ -35,8 +35,10 @@ class WriteDeadLetters(beam.PTransform):
         self.num_shards = num_shards
 
     def expand(self, dead_letters):
+        from beamtagger.transforms.write_results import exact_shard_glob
+
         return (dead_letters
                 | "AsJson" >> beam.Map(lambda letter: letter.to_json())
-                | "WriteErrors" >> beam.io.WriteToText(
+                | "WriteErrors" >> exact_shard_glob(beam.io.WriteToText(
                     errors_prefix(self.output_prefix), file_name_suffix=".jsonl",
-                    num_shards=self.num_shards))
+                    num_shards=self.num_shards)))

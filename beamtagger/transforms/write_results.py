@@ -30,8 +30,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, one_line, utf8_safe
 
-__all__ = ["OUTPUT_FORMATS", "RESULT_SCHEMA", "SUFFIXES", "WriteResults", "WrittenResults",
-           "to_conll_block", "to_json_line", "to_parquet_row"]
+__all__ = ["OUTPUT_FORMATS", "RESULT_SCHEMA", "SHARD_GLOB", "SUFFIXES", "WriteResults",
+           "WrittenResults", "exact_shard_glob", "to_conll_block", "to_json_line",
+           "to_parquet_row"]
 
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll"}
@@ -43,6 +44,23 @@ RESULT_SCHEMA = pa.schema([("id", pa.string()), ("tokens", pa.list_(TOKEN_TYPE))
 
 
 ERRORS = "errors"
+
+# The shard part of the files a sink writes (Beam's default template "-SSSSS-of-NNNNN").
+SHARD_GLOB = "-" + "[0-9]" * 5 + "-of-"
+
+
+def exact_shard_glob(write):
+    """``write`` (a Beam file-sink transform with the default shard template), its sink made to
+    match only its own shard names.
+
+    Before it renames its shards into place, a Beam file sink deletes every file matching
+    ``PREFIX-*-of-NNNNN<suffix>``, a pattern that also matches ``PREFIX-errors-...`` (this
+    run's dead letters) and ``PREFIX-2-...`` or ``PREFIX-dev-...`` (other runs' files): a run
+    writing ``out/run`` removed the results and dead letters of an earlier ``out/run-2``.
+    The sink uses the same pattern to see which shards a retried finalisation already renamed;
+    five digits are what the template writes."""
+    write._sink.shard_name_glob_format = SHARD_GLOB + "%(num_shards)05d"
+    return write
 
 
 class WrittenResults(NamedTuple):
@@ -112,6 +130,7 @@ class WriteResults(beam.PTransform):
         else:
             write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
                                         num_shards=self.num_shards)
+        write = exact_shard_glob(write)
         if len(parts) > 1 and not self.num_shards and all(part.is_bounded for part in parts):
             # Written where each part is produced (write_parts: no buffer of every output row
             # on the local runner); only the file names are merged.

@@ -206,7 +206,7 @@ def _block_records(block, path, input_format):
         return
     try:
         if input_format == "conllu":
-            sentences = list(parse_conllu_lines(block, path))
+            sentences = list(parse_conllu_lines(block, path)) or _comments_only(block, path)
         else:
             sentences = _conll_block_sentences(block, path)
     except InputFormatError as error:
@@ -229,9 +229,7 @@ def _conll_block_sentences(block, path):
     comments, tokens = split_conll_comments(block)
     sent_id = conll_comment_id(comments, path)
     if not tokens:
-        if sent_id is None:
-            return []
-        return [_TokenOnly(sent_id, (), block[0][0])]
+        return _comments_only(comments, path)
     if _is_token_only(tokens):
         sentence = _token_only_sentence(tokens, path)
     else:
@@ -239,6 +237,13 @@ def _conll_block_sentences(block, path):
     if sent_id is not None:
         sentence = _TokenOnly(sent_id, tuple(sentence.tokens), sentence.line)
     return [sentence]
+
+
+def _comments_only(block, path):
+    """A block of comments only: an empty record where it names its id (as in CoNLL), else
+    no record (a header such as ``# newdoc id = ...`` alone)."""
+    sent_id = conll_comment_id(block, path)
+    return [] if sent_id is None else [_TokenOnly(sent_id, (), block[0][0])]
 
 
 class _TokenOnly(NamedTuple):

@@ -1,0 +1,60 @@
+"""The Beam pipeline options a subcommand passes on, checked before anything runs.
+
+Beam's ``PipelineOptions`` logs "Discarding unparseable args" and carries on: a misspelt
+``--output-fromat parquet`` (or ``--num_shards 3`` for ``--num-shards``) ran with the defaults and
+wrote JSON Lines in one shard, exit 0. And an unknown ``--runner`` was a ``ValueError`` traceback
+from inside Beam once the pipeline was built. Both are refused here in one line.
+"""
+import difflib
+import importlib.util
+
+__all__ = ["unparseable_pipeline_args", "runner_problem"]
+
+
+def unparseable_pipeline_args(flags, own_options=()):
+    """(arguments no Beam pipeline option parses, a "did you mean" hint or "") for ``flags``,
+    the arguments left over after the subcommand's own parser; ``own_options`` are that
+    parser's option strings, offered as suggestions too."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    # The parser PipelineOptions.get_all_options builds: every registered options class.
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for options_class in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():
+        options_class._add_argparse_args(parser)  # noqa: SLF001  (how Beam itself collects them)
+    _, unknown = parser.parse_known_args(list(flags))
+    if not unknown:
+        return [], ""
+    known = [option for action in parser._actions  # noqa: SLF001
+             for option in action.option_strings] + list(own_options)
+    for argument in unknown:
+        if argument.startswith("--"):
+            close = difflib.get_close_matches(argument.split("=", 1)[0], known, n=1)
+            if close:
+                return unknown, f" (did you mean {close[0]}?)"
+    return unknown, ""
+
+
+def runner_problem(runner):
+    """Why Beam could not create ``runner`` (a name, as ``--runner`` gives it), or None.
+
+    Resolves the name the way ``apache_beam.runners.create_runner`` does, without creating it."""
+    if not isinstance(runner, str) or not runner:
+        return None
+    from apache_beam.runners import runner as runners
+
+    qualified = runners._RUNNER_MAP.get(  # noqa: SLF001  (create_runner's own table)
+        runner.lower(), runners._RUNNER_MAP.get(runner.lower() + "runner", runner))  # noqa: SLF001
+    if "." not in qualified:
+        names = sorted({name.rsplit(".", 1)[-1] for name in runners._RUNNER_MAP.values()})  # noqa: SLF001
+        close = difflib.get_close_matches(runner, names, n=1)
+        hint = f"; did you mean {close[0]}?" if close else f"; Beam knows {', '.join(names)}"
+        return f"unknown --runner {runner}{hint}"
+    module = qualified.rsplit(".", 1)[0]
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        extra = " (pip install 'apache-beam[gcp]')" if "dataflow" in module else ""
+        return f"--runner {runner}: its module {module} is not installed{extra}"
+    return None

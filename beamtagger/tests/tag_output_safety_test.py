@@ -1,0 +1,83 @@
+"""``beamtagger tag`` never removes, lists or reads as its own the files of another run, nor
+its own input (audit of the tag command)."""
+import glob
+import os
+
+import pytest
+
+from beamtagger.pipeline import cli
+
+
+def tag(capsys, *args):
+    code = cli.main(["tag", "--progress-every", "0", "--runtime", "numpy", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def source(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("Hello there .\nGood bye .\n", encoding="utf-8")
+    return path
+
+
+def test_a_run_leaves_the_files_of_a_run_under_a_longer_prefix_alone(tiny_tagger, source,
+                                                                     tmp_path, capsys):
+    # Beam's sinks deleted every PREFIX-*-of-NNNNN.jsonl before publishing their shards: a run
+    # writing out/run removed the results and dead letters of the earlier run out/run-2.
+    common = ["--input", str(source), "--model", tiny_tagger.model_dir,
+              "--embeddings", tiny_tagger.store_path]
+    out_dir = tmp_path / "out"
+    assert tag(capsys, *common, "--output", str(out_dir / "run-2"))[0] == 0
+    earlier = sorted(os.listdir(out_dir))
+    assert earlier == ["run-2-00000-of-00001.jsonl", "run-2-errors-00000-of-00001.jsonl"]
+    code, out, err = tag(capsys, *common, "--output", str(out_dir / "run"), "--print-results")
+    assert code == 0, err
+    assert sorted(os.listdir(out_dir)) == sorted(earlier + ["run-00000-of-00001.jsonl",
+                                                            "run-errors-00000-of-00001.jsonl"])
+    assert "run-2-" not in out  # the summary lists this run's files only
+    assert out.count("in.txt:1:") == 1  # and --print-results prints this run's records only
+
+
+def test_overwrite_refuses_to_remove_the_input_it_is_asked_to_tag(tiny_tagger, source,
+                                                                  tmp_path, capsys):
+    common = ["--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path]
+    prefix = str(tmp_path / "out" / "r")
+    assert tag(capsys, "--input", str(source), "--output", prefix, *common)[0] == 0
+    earlier = sorted(glob.glob(prefix + "-*"))
+    code, _, err = tag(capsys, "--input", prefix + "-00000-of-00001.jsonl", "--output", prefix,
+                       "--overwrite", *common)
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "--input" in err and "--overwrite" in err
+    assert sorted(glob.glob(prefix + "-*")) == earlier  # nothing was removed
+
+
+@pytest.mark.parametrize("prefix", ["run?", "run*", "run[12]"])
+def test_an_output_prefix_with_glob_characters_is_refused(tiny_tagger, source, tmp_path,
+                                                         capsys, prefix):
+    # Its file patterns matched other runs' files: --overwrite removed out/runA's results.
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "runA-00000-of-00001.jsonl").write_text("{}\n")
+    code, _, err = tag(capsys, "--input", str(source), "--output", str(out_dir / prefix),
+                       "--overwrite", "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and "--output" in err and len(err.strip().splitlines()) == 1, err
+    assert os.listdir(out_dir) == ["runA-00000-of-00001.jsonl"]
+
+
+@pytest.mark.parametrize("failure", [
+    RuntimeError("KeyboardInterrupt [while running 'TagText/Tag/RunTagger/ParDo(_TagFn)']"),
+    KeyboardInterrupt(),
+])
+def test_ctrl_c_inside_a_step_is_an_interruption_and_removes_this_runs_files(failure):
+    # Beam re-raises a worker's KeyboardInterrupt as a RuntimeError: Ctrl-C printed 156 lines
+    # of traceback and exit 1 where the CLI says "beamtagger: interrupted", exit 130.
+    from beamtagger.pipeline.run_failures import reported_failures
+
+    removed = []
+    with pytest.raises(KeyboardInterrupt), reported_failures("out/r",
+                                                             lambda: removed.append(True)):
+        raise failure
+    assert removed == [True]
