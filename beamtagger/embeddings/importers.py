@@ -25,10 +25,12 @@ import datetime
 import io
 import itertools
 import json
+import lzma
 import os
 import pathlib
 import sys
 import time
+import zlib
 from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -99,6 +101,11 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
         raise BeamtaggerError(f"unknown format {format!r}; choose from {', '.join(FORMAT_CHOICES)}")
     if not source.exists():
         raise BeamtaggerError(f"{source}: no such file or directory")
+    if not (source.is_file() or source.is_dir()):
+        # A pipe or a device: the import opens its source several times (format detection,
+        # layout, then the vectors), so what the first opens read would be lost.
+        raise BeamtaggerError(f"{source} is not a regular file (a pipe or a device?); the "
+                              "import reads its source more than once: save it to a file first")
     if format == "auto":
         format = detect_format(source)
     if words is not None and format != "npy":
@@ -216,8 +223,37 @@ def _open_source(path, bar=None):
     for prefix, compression in _COMPRESSED_MAGIC:
         if magic.startswith(prefix):
             module = __import__(compression if compression != "xz" else "lzma")
-            return module.open(buffered, "rb")
+            return io.BufferedReader(_Decompressed(module.open(buffered, "rb"), path,
+                                                   compression), buffer_size=1 << 20)
     return buffered
+
+
+class _Decompressed(io.RawIOBase):
+    """A decompressing stream whose truncated or corrupt data is an InputFormatError naming
+    the file (the decompressors raise EOFError, OSError without an errno, zlib.error or
+    lzma.LZMAError), so a cut file is never imported as if whole nor ends in a traceback."""
+
+    def __init__(self, stream, path, compression):
+        self._stream = stream
+        self._path = path
+        self._compression = compression
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        try:
+            return self._stream.readinto(buffer)
+        except (EOFError, zlib.error, lzma.LZMAError, OSError) as error:
+            if isinstance(error, OSError) and error.errno is not None:
+                raise  # a real I/O error of the file system, not of the data
+            raise InputFormatError(self._path, None, f"the {self._compression} data is "
+                                   f"truncated or damaged ({error}); nothing was imported") \
+                from None
+
+    def close(self):
+        self._stream.close()
+        super().close()
 
 
 class _CountingReader(io.RawIOBase):
@@ -428,6 +464,7 @@ def _word2vec_chunks(path, problems, bar) -> Iterator[_Chunk]:
         consumed = len(header_line)        # bytes of the file before buffer[0]
         record = 0
         at_end = False
+        cut_short = False
         while record < count:
             words, numbers, vectors = [], [], bytearray()
             while record < count and len(words) < _TEXT_LINES_PER_CHUNK:
@@ -455,6 +492,7 @@ def _word2vec_chunks(path, problems, bar) -> Iterator[_Chunk]:
                                    f"{count} records")
                     problems.report(problem, count=count - record)
                     record = count
+                    cut_short = True
                     break
                 record += 1
                 raw_word = buffer[position:space]
@@ -472,6 +510,10 @@ def _word2vec_chunks(path, problems, bar) -> Iterator[_Chunk]:
                 words.append(word)
                 numbers.append(record)
                 vectors += buffer[vector_start:position]
+            if record >= count and not cut_short and _has_more_records(buffer, position,
+                                                                       stream):
+                problems.report(f"the header promises {count} records but the file goes on "
+                                "after them (a wrong header, or files joined together?)")
             if not words:
                 continue
             matrix = np.frombuffer(bytes(vectors), dtype="<f4").reshape(len(words), dim)
@@ -484,6 +526,17 @@ def _word2vec_chunks(path, problems, bar) -> Iterator[_Chunk]:
                 numbers = [number for number, ok in zip(numbers, finite) if ok]
                 matrix = matrix[finite]
             yield _Chunk(words, matrix, np.asarray(numbers, dtype=np.int64), unit="record")
+
+
+def _has_more_records(buffer, position, stream) -> bool:
+    """Whether anything but line breaks follows the last promised word2vec record."""
+    rest = buffer[position:]
+    while True:
+        if rest.strip(b"\r\n"):
+            return True
+        rest = stream.read(_BINARY_READ_BYTES)
+        if not rest:
+            return False
 
 
 def _npy_paths(source, words) -> Tuple[pathlib.Path, pathlib.Path]:

@@ -344,3 +344,50 @@ def test_glove_6b_subset_from_shared_data(shared_data, tmp_path):
     assert first[0] == "the" and in_vocab.all()
     np.testing.assert_array_equal(found[0], expected)
     np.testing.assert_array_equal(found[1], expected)
+
+
+@pytest.mark.parametrize("compression", ["gz", "bz2", "xz"])
+@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
+def test_a_damaged_compressed_source_is_one_error_naming_the_file(tmp_path, compression, damage,
+                                                                   capsys):
+    import bz2
+    import lzma
+
+    from beamtagger.pipeline import cli
+
+    module = {"gz": gzip, "bz2": bz2, "xz": lzma}[compression]
+    text = "".join(line + "\n" for line in glove_lines(WORDS * 400, random_vectors(3200, 5)))
+    data = bytearray(module.compress(text.encode("utf-8")))
+    if damage == "truncated":
+        data = data[:len(data) // 2]
+    else:
+        data[len(data) // 2] ^= 0x55
+    source = tmp_path / f"v.txt.{compression}"
+    source.write_bytes(bytes(data))
+    for on_error in ("raise", "skip"):
+        with pytest.raises(InputFormatError, match=f"{source}: .*truncated or damaged"):
+            import_embeddings(source, tmp_path / "store", on_error=on_error)
+    code = cli.main(["embeddings", "import", str(source), "--out", str(tmp_path / "store")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert str(source) in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == [source.name]   # nothing left behind
+
+
+def test_word2vec_binary_with_more_records_than_its_header_promises(tmp_path):
+    vectors = random_vectors(len(WORDS), 4)
+    source = write_word2vec_binary(tmp_path / "long.bin", WORDS, vectors, header_count=5)
+    with pytest.raises(InputFormatError, match="header promises 5 records but the file goes on"):
+        import_embeddings(source, tmp_path / "store")
+    report = import_embeddings(source, tmp_path / "store", on_error="skip")
+    assert report.count == 5 and report.lines_skipped >= 1 and report.problems
+
+
+def test_a_source_that_is_not_a_regular_file_is_refused(tmp_path):
+    # The import opens its source three times (format, layout, vectors): a pipe (`<(zcat ...)`,
+    # `cat v.txt | ... /dev/stdin`) lost what the first two opens read, silently where the
+    # lines met the pipe's buffer boundaries. A character device stands in for the pipe here
+    # (opening a FIFO without a writer would block the test).
+    with pytest.raises(BeamtaggerError, match="not a regular file"):
+        import_embeddings("/dev/null", tmp_path / "store", format="glove")
+    assert not (tmp_path / "store").exists()
