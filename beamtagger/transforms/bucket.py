@@ -361,8 +361,23 @@ class _BatchInPanes(beam.PTransform):
                 timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
             | "GroupPanes" >> beam.GroupByKey()
             | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
-                                             ).with_output_types(List[Any])
-            | "RestoreWindowing" >> beam.WindowInto(windowing))
+                                             ).with_output_types(Tuple[Any, List[Any]])
+            | "RestoreWindowing" >> beam.WindowInto(windowing)
+            | "KeepOwnWindow" >> beam.ParDo(_KeepOwnWindowFn()).with_output_types(List[Any]))
+
+
+class _KeepOwnWindowFn(beam.DoFn):
+    """(the window its segments came in, batch) -> the batch, in that window only.
+
+    RestoreWindowing assigns each batch the windows of its timestamp: one, for fixed windows,
+    but every window that holds it for overlapping ones (SlidingWindows), where each of a
+    record's windows already has a batch of its own: without this, a record in two sliding
+    windows came out four times, and its long records' chunks were stitched twice over."""
+
+    def process(self, element, window=beam.DoFn.WindowParam):
+        segment_window, batch = element
+        if window == segment_window:
+            yield batch
 
 
 def _with_window(key, segment, timestamp=beam.DoFn.TimestampParam,
@@ -371,8 +386,9 @@ def _with_window(key, segment, timestamp=beam.DoFn.TimestampParam,
 
 
 class _CutPaneFn(beam.DoFn):
-    """(key, pane of (Segment, timestamp, window)) -> timestamped batches of one window each,
-    of at most ``max_batch_tokens // length`` segments.
+    """(key, pane of (Segment, timestamp, window)) -> timestamped (window, batch) of one window
+    each, of at most ``max_batch_tokens // length`` segments (``_KeepOwnWindowFn`` keeps each
+    batch in that window once the input's windowing is restored).
 
     It declares a processing-time timer and never sets it: Beam's DirectRunner runs a pipeline
     with such a timer on its BundleBasedDirectRunner (direct_runner.py,
@@ -391,11 +407,11 @@ class _CutPaneFn(beam.DoFn):
         by_window = {}
         for segment, micros, segment_window in entries:
             by_window.setdefault(segment_window, []).append((micros, segment))
-        for in_window in by_window.values():
+        for segment_window, in_window in by_window.items():
             for start in range(0, len(in_window), size):
                 part = in_window[start:start + size]
                 yield window.TimestampedValue(
-                    [segment for _, segment in part],
+                    (segment_window, [segment for _, segment in part]),
                     Timestamp(micros=min(micros for micros, _ in part)))
 
     @on_timer(_DIRECT_RUNNER_NEEDS_A_CLOCK)

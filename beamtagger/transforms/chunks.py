@@ -14,6 +14,8 @@ On bounded input a GroupByKey brings each record and its chunk results together;
 unbounded input a stateful DoFn keyed by record completes a record as soon as its last chunk
 arrives.
 """
+import itertools
+import uuid
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
@@ -103,7 +105,8 @@ class ChunkedRecords(NamedTuple):
 
     Args:
       segments: Segment, whole short records and chunks of long ones.
-      long_records: (key, TokenizedRecord) of the records cut into chunks, for StitchChunks.
+      long_records: (key, TokenizedRecord) of the records cut into chunks, for StitchChunks;
+        the key is the one their chunks' Segments carry, unique to the record.
       empty: TaggedRecord of the records without tokens (nothing to tag).
     """
     segments: beam.PCollection
@@ -143,9 +146,25 @@ class SplitIntoChunks(beam.PTransform):
 
 
 class _SplitFn(beam.DoFn):
+    """A long record and its chunks are keyed for StitchChunks by a key made here, unique to
+    the record (this DoFn instance's random prefix and a count), not by the record's own
+    ``source`` or id: a caller's records may bring an id that is not a string (an int, None),
+    one no UTF-8 can hold (a lone surrogate), which the stitching's string key coder cannot
+    encode, or the same id twice, which the streaming stitching's state would mix up."""
+
     def __init__(self, chunk, overlap):
         self.chunk = chunk
         self.overlap = overlap
+
+    def setup(self):
+        # Per DoFn instance, after unpickling: instances never share a prefix.
+        self._key_prefix = uuid.uuid4().hex
+        self._key_numbers = itertools.count()
+
+    def _stitch_key(self):
+        if getattr(self, "_key_numbers", None) is None:   # process() called without setup()
+            self.setup()
+        return f"{next(self._key_numbers)}@{self._key_prefix}"
 
     def process(self, record):
         segments = []
@@ -159,11 +178,11 @@ class _SplitFn(beam.DoFn):
             counters.RECORDS_TAGGED.inc()
             return [beam.pvalue.TaggedOutput(EMPTY, TaggedRecord(
                 record.id, (), (), (), (), (), record.source, record.fields))]
-        key = record.key
         if len(tokens) <= self.chunk:
-            segments.append(Segment(key, tuple(tokens), record.id, tuple(record.starts),
+            segments.append(Segment(record.key, tuple(tokens), record.id, tuple(record.starts),
                                     tuple(record.ends), record.fields, 0, 1, 0, len(tokens)))
             return ()
+        key = self._stitch_key()
         spans = chunk_spans(len(tokens), self.chunk, self.overlap)
         counters.LONG_RECORDS.inc()
         counters.CHUNKS.inc(len(spans))
@@ -450,5 +469,5 @@ class _StitchGroupFn(_Stitcher):
 
 
 def _dead_letter(record, reason, stage="tag"):
-    return DeadLetter(record.source or record.id, one_line(reason), " ".join(record.tokens),
-                      stage)
+    return DeadLetter(record.source or record.id, one_line(reason),
+                      " ".join(map(str, record.tokens)), stage)

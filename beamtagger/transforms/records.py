@@ -123,7 +123,10 @@ class Segment(NamedTuple):
     it is most central for, and their label probabilities are what it contributes.
 
     Args:
-      key: the record's ``source`` (or id): what stitches the chunks back together.
+      key: a whole record's ``source`` (or id); for the chunks of a long record, a key
+        SplitIntoChunks makes unique to the record (any id, even a repeated one or one that is
+        not a string, is stitched back to its own record): what stitches the chunks back
+        together.
       tokens: the chunk's tokens.
       id, starts, ends, fields: the whole record's (empty in chunks of a long record).
       chunk: the chunk's place in the record, from 0.

@@ -103,7 +103,11 @@ class _SharedRunner:
         self._loaded = futures.Future()
         self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
         self._load_reported = threading.Lock()
-        threading.Thread(target=self._load, args=(model_dir, threads, runtime), daemon=True,
+        # Not a daemon: the interpreter's exit waits for a load still under way. A daemon
+        # thread frozen by the exit inside h5py (the NumPy runtime reads tagger.keras with it)
+        # kept h5py's lock, and the exit then hung for ever on it (a streaming DirectRunner
+        # sets up a DoFn a bundle, so a load can start as the pipeline finishes).
+        threading.Thread(target=self._load, args=(model_dir, threads, runtime), daemon=False,
                          name="beamtagger-load-tagger").start()
 
     def _load(self, model_dir, threads, runtime):

@@ -79,9 +79,17 @@ class _TokenizeFn(beam.DoFn):
     def _tokenized(self, record):
         """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
         record = _checked(record)
-        if isinstance(record, (DeadLetter, TokenizedRecord)):
-            if isinstance(record, TokenizedRecord):
-                self._tokens += len(record.tokens)
+        if isinstance(record, TokenizedRecord):
+            # What tokenize_block checks on the block path: one start and one end a token,
+            # every token a string. Unchecked, a record with fewer offsets than tokens was
+            # tagged and then written with as many tokens as it had offsets.
+            try:
+                _check_tokenized(record)
+            except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
+                return _dead_letter(record, error)
+            self._tokens += len(record.tokens)
+            return record
+        if isinstance(record, DeadLetter):
             return record
         try:
             texts, starts, ends = self._tokenizer.tokenize_columns(record.text)
@@ -106,10 +114,25 @@ def _checked(record):
         return _dead_letter(record, error)
 
 
+def _check_tokenized(record):
+    """Raises where a TokenizedRecord's tokens and offsets do not line up, or a token is not a
+    string."""
+    tokens, starts, ends = record.tokens, record.starts, record.ends
+    if not len(tokens) == len(starts) == len(ends):
+        raise ValueError(f"{len(tokens)} tokens but {len(starts)} starts and {len(ends)} ends")
+    for token in tokens:
+        if not isinstance(token, str):
+            raise TypeError(f"a token is a {type(token).__name__}, not a string")
+
+
 def _dead_letter(record, error):
     counters.DEAD_LETTERS.inc()
     if isinstance(record, TokenizedRecord):
-        key, text = record.key, " ".join(map(str, record.tokens))
+        key = record.key
+        try:
+            text = " ".join(map(str, record.tokens))
+        except TypeError:   # tokens that are not a sequence (None, a number)
+            text = repr(record.tokens)
     elif isinstance(record, TextRecord):
         key, text = record.key, record.text
     else:

@@ -1,0 +1,111 @@
+"""TagText on a caller's own hostile records: each comes out once per window, tagged or as a
+dead letter, and none fails the job (bounded and streaming)."""
+import apache_beam as beam
+import pytest
+from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.testing.test_stream import TestStream
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import window
+from apache_beam.transforms.window import TimestampedValue
+
+from beamtagger.transforms import (
+    TaggerModelHandler,
+    TagText,
+    TextRecord,
+    TokenizedRecord,
+)
+
+LONG = " ".join(["the cat sat on the mat ."] * 6)   # 42 tokens: chunks of 10 below
+OTHER_LONG = " ".join(["a dog went home today , !"] * 6)   # 42 tokens too
+CHUNKS = {"chunk": 10, "overlap": 2}
+
+
+def _tagged_or_dead(out):
+    """(where each record came out, its source or id, labels) for every output of TagText."""
+    tagged = out.tagged | "Tagged" >> beam.Map(
+        lambda r: ("tagged", repr(r.source or r.id), len(r.labels)))
+    dead = out.errors | "Dead" >> beam.Map(lambda d: ("dead", repr(d.source), 0))
+    return (tagged, dead) | beam.Flatten()
+
+
+def _run(records, streaming):
+    """(pipeline, ``records`` in it, TagText's streaming options): one bounded Create, or one
+    TestStream step tagged by TagText's streaming path."""
+    if streaming:
+        stream = (TestStream().advance_watermark_to(0)
+                  .add_elements([TimestampedValue(r, 1) for r in records])
+                  .advance_processing_time(10).advance_watermark_to_infinity())
+        p = beam.Pipeline(options=StandardOptions(streaming=True))
+        return p, p | stream, {"max_buffering_secs": 1}
+    p = beam.Pipeline()
+    # One Create of all records: a Create of mixed NamedTuples would infer a union schema.
+    return p, p | beam.Create([None]) | beam.FlatMap(lambda _, rs: rs, records), {}
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_long_records_whose_ids_the_stitching_key_cannot_hold_cost_only_themselves(
+        tiny_tagger, streaming):
+    """A long record used to be keyed for its stitching by its source or id: an int or None id
+    (no source) or a lone surrogate failed the job in the key coder."""
+    records = [TextRecord("good", LONG, "good"), TextRecord(7, LONG), TextRecord(None, LONG),
+               TextRecord("s", LONG, "src\ud800")]
+    # Tagged, or (where Arrow cannot hold the id) a dead letter of stage "format": once each.
+    p, records, streaming_options = _run(records, streaming)
+    with p:
+        out = records | TagText(**CHUNKS, **streaming_options, **tiny_tagger.options)
+        ids = _tagged_or_dead(out) | beam.Map(lambda row: row[1])
+        assert_that(ids, equal_to(["'good'", "7", "None", "'src\\ud800'"]))
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_long_records_that_share_an_id_are_each_stitched_from_their_own_chunks(
+        tiny_tagger, streaming):
+    """Two long records with one id and no source: bounded input made both dead letters;
+    streaming lost one and gave the other the first one's labels, or a dead letter (their
+    chunks mixed in one state)."""
+    handler = TaggerModelHandler(**CHUNKS, **tiny_tagger.options)
+    alone = [tuple(result.inference.labels) for result in handler.run_inference(
+        [LONG, OTHER_LONG], handler.load_model())]
+    p, records, streaming_options = _run(
+        [TextRecord("same", LONG), TextRecord("same", OTHER_LONG)], streaming)
+    with p:
+        out = records | TagText(**CHUNKS, **streaming_options, **tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, r.tokens[0], r.labels)),
+                    equal_to([("same", "the", alone[0]), ("same", "a", alone[1])]))
+        assert_that(out.errors, equal_to([]), label="no dead letters")
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_tokenized_records_whose_tokens_and_offsets_do_not_line_up_are_dead_letters(
+        tiny_tagger, streaming):
+    """Streaming used to tag a record of 42 tokens and 1 offset (WriteResults then wrote one
+    token of it) and to fail the job on tokens that are None or not strings."""
+    tokens = tuple(LONG.split())
+    records = [TokenizedRecord.from_tokens("fine", tokens, "fine"),
+               TokenizedRecord("offsets", tokens, (0,), (3,), "offsets"),
+               TokenizedRecord("none", None, None, None, "none"),
+               TokenizedRecord("number", tokens[:20] + (5,), tuple(range(21)),
+                               tuple(range(1, 22)), "number")]
+    p, records, streaming_options = _run(records, streaming)
+    with p:
+        out = records | TagText(**CHUNKS, **streaming_options, **tiny_tagger.options)
+        assert_that(_tagged_or_dead(out), equal_to([
+            ("tagged", "'fine'", 42), ("dead", "'offsets'", 0), ("dead", "'none'", 0),
+            ("dead", "'number'", 0)]))
+
+
+def test_streaming_in_sliding_windows_each_record_comes_out_once_a_window(tiny_tagger):
+    """Each batch of a window was put back into every sliding window of its timestamp: a
+    record came out twice a window, and its long records' chunks were stitched twice over."""
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("short", "The dog went home .", "s"), 7),
+                             TimestampedValue(TextRecord("long", LONG, "l"), 8)])
+              .advance_processing_time(10).advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = (p | stream | beam.WindowInto(window.SlidingWindows(10, 5))
+               | TagText(max_buffering_secs=1, **CHUNKS, **tiny_tagger.options))
+        assert_that(out.tagged | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, len(r.labels), float(w.start))),
+            equal_to([("short", 5, 0.0), ("short", 5, 5.0), ("long", 42, 0.0),
+                      ("long", 42, 5.0)]))
+        assert_that(out.errors, equal_to([]), label="no dead letters")
