@@ -45,6 +45,8 @@ def run(args):
     from beamtagger.model.saving import check_model_file
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
 
+    if args.batch_tokens < 1:  # else a traceback from the batching, after data and TensorFlow
+        raise BeamtaggerError(f"--batch-tokens must be at least 1, not {args.batch_tokens}")
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)

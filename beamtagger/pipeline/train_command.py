@@ -1,5 +1,7 @@
 """``beamtagger train``: train a tagger on a tagged corpus and write a model directory."""
 import argparse
+import fnmatch
+import math
 import sys
 
 from beamtagger.corpus_readers import select_sentences
@@ -187,9 +189,74 @@ def read_auxiliary(args, count, log=print):
         log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
             "other than the one trained, and no --binary-label")
         return None
-    if args.aux_weight <= 0:
-        raise BeamtaggerError("--aux-weight must be positive")
     return read_sentences(args.train, args.format, column, "training")[:count]
+
+
+# Each numeric option's allowed values: (lowest, highest, whether each end is allowed). Floats
+# must also be finite: argparse reads "nan" and "inf", and a NaN learning rate trained a model of
+# NaN weights that tagged every token with the first label.
+_AT_LEAST_1 = (1, math.inf, True, False)
+_AT_LEAST_0 = (0, math.inf, True, False)
+_POSITIVE = (0, math.inf, False, False)
+_SHARE = (0, 1, True, True)
+_SHARE_BELOW_1 = (0, 1, True, False)
+OPTION_RANGES = {
+    "epochs": _AT_LEAST_1, "units": _AT_LEAST_1, "layers": _AT_LEAST_1,
+    "batch_tokens": _AT_LEAST_1, "patience": _AT_LEAST_1, "decay_patience": _AT_LEAST_1,
+    "refit_dev_copies": _AT_LEAST_1, "char_kernel": _AT_LEAST_1,
+    "projection": _AT_LEAST_0, "oov_buckets": _AT_LEAST_0, "char_filters": _AT_LEAST_0,
+    "char_dim": _AT_LEAST_0, "max_chars": _AT_LEAST_0, "limit": _AT_LEAST_0,
+    "seed": (0, 2**32 - 1, True, True),   # what NumPy's and TensorFlow's seeding accept
+    "dropout": _SHARE_BELOW_1, "ema": _SHARE_BELOW_1, "label_smoothing": _SHARE_BELOW_1,
+    "word_drop": _SHARE, "entity_drop": _SHARE, "lowercase": _SHARE,
+    "lr_decay": (0, 1, False, True),
+    "learning_rate": _POSITIVE, "outside_weight": _POSITIVE, "aux_weight": _POSITIVE,
+    "weight_decay": _AT_LEAST_0, "adversarial": _AT_LEAST_0,
+}
+
+
+def _range_text(value, lowest, highest, low_allowed, high_allowed):
+    if highest == math.inf:
+        if not low_allowed and lowest == 0:
+            return "positive"
+        return f"at least {lowest}" if isinstance(value, int) else f">= {lowest}"
+    return f"in {'[' if low_allowed else '('}{lowest}, {highest}{']' if high_allowed else ')'}"
+
+
+def check_options(args):
+    """BeamtaggerError for the first option given out of its range (unset ones are filled from
+    a preset, whose values are in range); needs no data, store or TensorFlow."""
+    for name, (lowest, highest, low_allowed, high_allowed) in OPTION_RANGES.items():
+        value = getattr(args, name)
+        if value is None:
+            continue
+        above = lowest <= value if low_allowed else lowest < value
+        below = value <= highest if high_allowed else value < highest
+        if not (math.isfinite(value) and above and below):
+            rule = _range_text(value, lowest, highest, low_allowed, high_allowed)
+            raise BeamtaggerError(f"--{name.replace('_', '-')} must be {rule}, not {value}")
+    if args.form_buckets is not None and (args.form_buckets < 0 or args.form_buckets == 1):
+        raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
+    if args.crf and args.binary_label:
+        raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
+                              "trains a sigmoid head")
+
+
+def check_binary_patterns(patterns, sentences):
+    """BeamtaggerError unless each ``--binary-label`` pattern matches a training tag and some
+    tag matches none (else one side of the binary tagger would never be seen)."""
+    if not patterns:
+        return
+    tags = sorted({tag for sentence in sentences for tag in sentence.tags})
+    shown = ", ".join(tags[:12]) + (f" and {len(tags) - 12} more" if len(tags) > 12 else "")
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(tag, pattern) for tag in tags):
+            raise BeamtaggerError(f"--binary-label {pattern!r} matches no tag of the training "
+                                  f"corpus ({shown})")
+    if all(any(fnmatch.fnmatchcase(tag, pattern) for pattern in patterns) for tag in tags):
+        raise BeamtaggerError(f"--binary-label {' '.join(repr(p) for p in patterns)} match every "
+                              f"tag of the training corpus ({shown}): no token "
+                              "would be negative")
 
 
 def run(args):
@@ -197,50 +264,20 @@ def run(args):
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
+    check_options(args)
     check_model_destination(args.out, args.overwrite)  # before hours of training, not after
     train = read_sentences(args.train, args.format, args.tag_column, "training")
     if args.limit:
         train = train[:args.limit]
+    check_binary_patterns(args.binary_label, train)
     apply_preset(args, train)
-    for name in ("epochs", "units", "layers", "batch_tokens", "patience"):
-        if getattr(args, name) < 1:
-            raise BeamtaggerError(f"--{name.replace('_', '-')} must be at least 1")
-    if not 0 <= args.ema < 1:
-        raise BeamtaggerError("--ema must be in [0, 1)")
-    if not 0 < args.lr_decay <= 1:
-        raise BeamtaggerError("--lr-decay must be in (0, 1]")
-    if args.decay_patience < 1:
-        raise BeamtaggerError("--decay-patience must be at least 1")
     if args.decay_restore and args.ema > 0:
         # With EMA the weights in place at an epoch's end are the averages, swapped back out
         # when the next epoch starts, so a restore would be undone.
         raise BeamtaggerError("--decay-restore does not combine with --ema")
-    if args.adversarial < 0:
-        raise BeamtaggerError("--adversarial must be >= 0")
-    if args.weight_decay < 0:
-        raise BeamtaggerError("--weight-decay must be >= 0")
-    if not 0 <= args.label_smoothing < 1:
-        raise BeamtaggerError("--label-smoothing must be in [0, 1)")
-    if args.form_buckets < 0 or args.form_buckets == 1:
-        raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
-    if args.refit_dev_copies < 1:
-        raise BeamtaggerError("--refit-dev-copies must be at least 1")
     if args.refit_dev_copies != 1 and not args.refit:
         raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
                               "does not do: add --refit")
-    if args.entity_drop is not None and not 0 <= args.entity_drop <= 1:
-        raise BeamtaggerError("--entity-drop must be in [0, 1]")
-    if not 0 <= args.lowercase <= 1:
-        raise BeamtaggerError("--lowercase must be in [0, 1]")
-    if args.outside_weight <= 0:
-        raise BeamtaggerError("--outside-weight must be positive")
-    if args.crf and args.binary_label:
-        raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
-                              "trains a sigmoid head")
-    if min(args.char_filters, args.char_dim, args.max_chars) < 0:
-        raise BeamtaggerError("--char-filters, --char-dim and --max-chars must be >= 0")
-    if args.char_kernel < 1:
-        raise BeamtaggerError("--char-kernel must be at least 1")
     aux = read_auxiliary(args, len(train))
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     if args.dev_sentences is not None:

@@ -111,3 +111,9 @@ def test_missing_model_and_empty_data_are_clear_errors(upos_model, subset_store,
     code, _, err = evaluate(capsys, "--model", str(upos_model), "--embeddings", subset_store,
                             "--data", str(tmp_path / "empty.conll"), "--format", "conll")
     assert code == 2 and "holds no sentences" in err and "Traceback" not in err
+
+
+def test_a_batch_budget_below_one_token_is_refused_before_any_data_is_read(tmp_path, capsys):
+    code, _, err = evaluate(capsys, "--data", str(tmp_path / "x.conllu"), "--batch-tokens", "0")
+    assert code == 2 and "--batch-tokens must be at least 1, not 0" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

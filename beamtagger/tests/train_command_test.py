@@ -196,6 +196,66 @@ def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message,
     assert not (tmp_path / "m").exists()
 
 
+@pytest.mark.parametrize("flags, message", [
+    (["--learning-rate", "nan"], "--learning-rate must be positive, not nan"),
+    (["--learning-rate", "0"], "--learning-rate must be positive, not 0.0"),
+    (["--learning-rate", "-1"], "--learning-rate must be positive, not -1.0"),
+    (["--outside-weight", "nan"], "--outside-weight must be positive, not nan"),
+    (["--word-drop", "2"], "--word-drop must be in [0, 1], not 2.0"),
+    (["--limit", "-5"], "--limit must be at least 0, not -5"),
+    (["--dropout", "1.5"], "--dropout must be in [0, 1), not 1.5"),
+    (["--dropout", "-0.1"], "--dropout must be in [0, 1), not -0.1"),
+    (["--dropout", "nan"], "--dropout must be in [0, 1), not nan"),
+    (["--projection", "-4"], "--projection must be at least 0, not -4"),
+    (["--seed", "-1"], "--seed must be in [0, 4294967295], not -1"),
+    (["--adversarial", "inf"], "--adversarial must be >= 0, not inf"),
+    (["--weight-decay", "nan"], "--weight-decay must be >= 0, not nan"),
+    (["--oov-buckets", "-1"], "--oov-buckets must be at least 0, not -1"),
+    (["--aux-weight", "0"], "--aux-weight must be positive, not 0.0"),
+])
+def test_out_of_range_options_are_refused_before_any_data_is_read(flags, message, tmp_path,
+                                                                  capsys):
+    # Corpora that do not exist: an option checked only after reading them would be reported
+    # as a missing file instead.
+    code = cli.main(["train", "--train", str(tmp_path / "train.conllu"), "--dev",
+                     str(tmp_path / "dev.conllu"), "--out", str(tmp_path / "m"), *flags])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_every_preset_value_passes_the_option_checks():
+    """``check_options`` skips the flags left unset, which a preset fills later."""
+    import argparse
+
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.pipeline.train_command import (PRESETS, add_arguments, apply_preset,
+                                                   check_options)
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    for name in PRESETS:
+        args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--preset", name])
+        apply_preset(args, [Sentence("s", ("w",), ("NOUN",), "x", 1)], log=lambda line: None)
+        check_options(args)
+
+
+@pytest.mark.parametrize("patterns, message", [
+    (["X-*"], "--binary-label 'X-*' matches no tag of the training corpus (ADJ, ADP,"),
+    (["NOUN", "verb"], "--binary-label 'verb' matches no tag"),
+    (["*"], "match every tag of the training corpus"),
+])
+def test_binary_label_patterns_that_split_no_tags_are_refused(patterns, message, ewt_slices,
+                                                              subset_store, tmp_path, capsys):
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1],
+                     "--embeddings", subset_store, "--out", str(tmp_path / "m"),
+                     "--binary-label", *patterns])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err, err
+    assert not (tmp_path / "m").exists()
+
+
 def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_store, tmp_path,
                                                            capsys):
     """``--dev-sentences`` chooses the epoch on part of dev, ``--refit`` trains a new model on
