@@ -18,8 +18,10 @@ import pathlib
 import tempfile
 import zipfile
 
+import numpy as np
+
 from beamtagger import atomic_dirs
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, JobFailed
 from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE, SPEC_FILE
 
 MODEL_FILE_KEY = "model_file"   # in tagger.json: {"sha256", "bytes"} of tagger.keras
@@ -36,11 +38,20 @@ def save_model_dir(model, spec, report, model_dir, overwrite=False):
     from beamtagger.model.tagger_model import Tagger
 
     model_dir = pathlib.Path(model_dir).expanduser().absolute()
+    weights = model.get_weights()
+    # A NaN weight makes every output NaN, and arg-max then picks the first label everywhere
+    # with no error: such a model must never reach a directory that tag and evaluate read.
+    broken = [weight.path for weight, values in zip(model.weights, weights)
+              if not np.isfinite(values).all()]
+    if broken:
+        raise JobFailed(f"the model's weights hold NaN or infinity ({len(broken)} of "
+                        f"{len(weights)} arrays, e.g. {broken[0]}); it was not saved to "
+                        f"{model_dir}")
     check_model_destination(model_dir, overwrite)
     with atomic_dirs.published(model_dir, "saving", overwrite, "the model", check=lambda:
                                check_model_destination(model_dir, overwrite)) as building:
         clean = Tagger.from_config(model.get_config())
-        clean.set_weights(model.get_weights())
+        clean.set_weights(weights)
         clean.save(str(building / MODEL_FILE))
         spec.save(building)
         _record_model_file(building)

@@ -8,12 +8,13 @@ with a ``keras.utils.PyDataset`` (Keras relaxes the shapes it peeks at); ``model
 checks it. The generator is kept for its explicit signature and its per-epoch reshuffling.
 """
 import dataclasses
+import math
 import time
 
 import keras
 import numpy as np
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, JobFailed
 from beamtagger.model import batching, evaluation
 from beamtagger.model.adversarial import AdversarialTrainer
 from beamtagger.model.auxiliary import AuxiliaryTrainer
@@ -145,6 +146,27 @@ class DevEvaluation(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
         if self.crf_scores is not None:
             self.runner.spec.set_crf(*self.crf_scores)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Fail the run (``JobFailed``) at the end of the first epoch whose loss is NaN or infinite.
+
+    Weights that gave such a loss are NaN themselves, or soon are, and every later epoch starts
+    from them: Keras trains on to the last epoch, and a NaN model tags every token with its
+    first label. Checked once an epoch, from the mean Keras already computed, so training never
+    waits on a per-batch read of the loss.
+    """
+
+    def __init__(self, stage=""):
+        super().__init__()
+        self.stage = stage
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise JobFailed(f"training diverged: the loss was {float(loss)} in epoch {epoch + 1}"
+                            f"{self.stage}; nothing was saved (a lower --learning-rate may "
+                            "keep it finite)")
 
 
 class SmoothedSparseCrossentropy(keras.losses.Loss):
@@ -433,6 +455,8 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
     # DevEvaluation scores them and keeps the best (and after the refit's last epoch).
     callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
+    # Before DevEvaluation, which would score (and might keep) the diverged weights.
+    callbacks.append(StopOnNonFiniteLoss("" if dev is not None else " of the refit"))
     callback = None
     if dev is not None:
         callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,

@@ -373,3 +373,30 @@ def test_adversarial_training_learns_and_saves_the_plain_tagger(tiny_store):
     _, spec, _ = train_tagger(two, two[:5], tiny_store, dataclasses.replace(config, epochs=1),
                               log=printed.append)
     assert spec.head == "sigmoid" and "no adversarial training with a sigmoid head" in printed
+
+
+def test_an_epoch_with_a_non_finite_loss_fails_the_run():
+    from beamtagger.errors import JobFailed
+    from beamtagger.model.training import StopOnNonFiniteLoss
+
+    check = StopOnNonFiniteLoss(" of the refit")
+    check.on_epoch_end(0, {"loss": 0.7})
+    check.on_epoch_end(1, {})
+    for loss in (float("nan"), float("inf")):
+        with pytest.raises(JobFailed, match=f"the loss was {loss} in epoch 3 of the refit; "
+                                            "nothing was saved"):
+            check.on_epoch_end(2, {"loss": loss})
+
+
+def test_a_model_with_a_non_finite_weight_is_never_saved(tmp_path):
+    from beamtagger.errors import JobFailed
+    from beamtagger.model.saving import save_model_dir
+    from beamtagger.tests.model_tagger_test import make_model
+
+    model, spec = make_model()
+    weights = model.get_weights()
+    weights[3][0] = np.nan
+    model.set_weights(weights)
+    with pytest.raises(JobFailed, match=r"hold NaN or infinity \(1 of \d+ arrays, e.g. "):
+        save_model_dir(model, spec, {}, tmp_path / "m")
+    assert list(tmp_path.iterdir()) == []

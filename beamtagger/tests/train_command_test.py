@@ -256,6 +256,19 @@ def test_binary_label_patterns_that_split_no_tags_are_refused(patterns, message,
     assert not (tmp_path / "m").exists()
 
 
+def test_a_diverging_loss_stops_training_and_saves_nothing(ewt_slices, subset_store, tmp_path,
+                                                          capsys):
+    # 1e30 is a valid learning rate that makes the first epoch's loss NaN.
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1],
+                     "--embeddings", subset_store, "--out", str(tmp_path / "m"),
+                     "--learning-rate", "1e30", "--epochs", "3", "--units", "8",
+                     "--char-filters", "4", "--adversarial", "0"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "training diverged: the loss was nan in epoch 1; nothing was saved" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
 def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_store, tmp_path,
                                                            capsys):
     """``--dev-sentences`` chooses the epoch on part of dev, ``--refit`` trains a new model on
