@@ -10,7 +10,8 @@ from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
 from beamtagger.pipeline.common import read_sentences
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
-# "entity": BIO/BIOES tag sets (WNUT-17), small and O-heavy; "tags": plain tag sets (UPOS).
+# "entity": BIO tag sets (WNUT-17), small and O-heavy; "tags": every other tag set (UPOS), BIOES
+# too, which the entity settings (O's weight, entity drop, Viterbi, entity F1) do not cover.
 # "tags" keeps 128 LSTM units: 256 with EMA gave +0.17 EWT dev accuracy (3 seeds) for 1.8x the
 # network's time per batch when tagging and 2x the training time (docs/quality.md), a poor trade
 # for a tagger whose cost per token is the point; the bundled model is trained with this preset.
@@ -43,7 +44,7 @@ PRESETS = {
              "weight_decay": 0.0, "label_smoothing": 0.0, "aux_column": "none",
              "adversarial": 0.5, "refit": False},
 }
-_ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
+_ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")   # BIO, BIOES and BILOU
 
 
 def add_arguments(parser):
@@ -100,8 +101,8 @@ def add_arguments(parser):
     model.add_argument("--aux-weight", type=float, default=1.0,
                        help="loss weight of the --aux-column task")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                       help="defaults for the tuning flags (default: 'entity' for BIO/BIOES "
-                       "tag sets, 'tags' otherwise)")
+                       help="defaults for the tuning flags (default: 'entity' for BIO tag sets, "
+                       "'tags' otherwise, BIOES included)")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     training.add_argument("--patience", type=int, default=None,
@@ -155,20 +156,85 @@ def add_arguments(parser):
 
 
 def detect_preset(sentences):
-    """'entity' when every tag is O or carries a BIO/BIOES prefix (and one is B-/S-/U-)."""
-    tags = {tag for sentence in sentences for tag in sentence.tags}
-    prefixed = [tag for tag in tags if tag != "O"]
-    entity = (bool(prefixed) and all(tag[:2] in _ENTITY_PREFIXES and len(tag) > 2
-                                     for tag in prefixed)
-              and any(tag[:2] in ("B-", "S-", "U-") for tag in prefixed))
-    return "entity" if entity else "tags"
+    """'entity' for a BIO tag set, 'tags' otherwise.
+
+    BIO as ``viterbi.is_bio_label_set`` defines it, which also decides Viterbi decoding, entity
+    scores and early stopping on entity F1, O's loss weight and entity drop: a tag set it does
+    not call BIO (BIOES, say) would get the entity preset's settings with none of them working.
+    """
+    return "entity" if _is_bio(_tag_set(sentences)) else "tags"
 
 
-def apply_preset(args, sentences, log=print):
+def _tag_set(sentences):
+    return sorted({tag for sentence in sentences for tag in sentence.tags})
+
+
+def _is_bio(labels):
+    # Imported here: viterbi imports NumPy, and every command's parser imports this module.
+    from beamtagger.model import viterbi
+
+    return viterbi.is_bio_label_set(labels)
+
+
+def _not_bio_reason(tags):
+    """Why a tag set of entity prefixes (O and ``B-X``, ``E-X``, ...) is not BIO; None for a
+    BIO tag set or one that is not of entity prefixes."""
+    others = [tag for tag in tags if tag != "O"]
+    if (_is_bio(tags) or not others
+            or not all(tag[:2] in _ENTITY_PREFIXES and len(tag) > 2 for tag in others)):
+        return None
+    unknown = sorted({tag[:2] for tag in others} - {"B-", "I-"})
+    if unknown:
+        return f"{', '.join(unknown)} tags: a scheme other than BIO"
+    return "I- tags without any B- tag: not BIO"
+
+
+def malformed_entity_tags(sentences):
+    """{tag: (first place, tokens)} for tags that look like entity tags but are not well formed
+    (``B-`` without a type, a lower-case ``b-person``) in a corpus whose other tags are O or
+    entity tags; empty otherwise. One such tag makes the whole tag set not BIO."""
+    def malformed(tag):
+        return tag[:2].upper() in _ENTITY_PREFIXES and (len(tag) <= 2
+                                                        or tag[:2] not in _ENTITY_PREFIXES)
+
+    tags = _tag_set(sentences)
+    rest = [tag for tag in tags if not malformed(tag)]
+    if len(rest) == len(tags) or not (_is_bio(rest) or _not_bio_reason(rest)):
+        return {}
+    found = {}
+    for sentence in sentences:
+        for tag in sentence.tags:
+            if malformed(tag):
+                place, count = found.get(tag, (f"{sentence.source}:{sentence.line}", 0))
+                found[tag] = (place, count + 1)
+    return found
+
+
+def apply_preset(args, sentences, log=print, warn=None):
     """Fill the flags left unset from the preset; print which preset and what it set."""
+    warn = warn or (lambda line: print(line, file=sys.stderr))
+    malformed = malformed_entity_tags(sentences)
+    if malformed:
+        listed = ", ".join(f"{tag!r} x{count} (first in the sentence at {place})"
+                           for tag, (place, count) in list(malformed.items())[:5])
+        more = f" and {len(malformed) - 5} more" if len(malformed) > 5 else ""
+        warn(f"warning: malformed entity tags in the training corpus: {listed}{more}; with "
+             "them the tag set is not BIO, so it trains without Viterbi decoding, entity "
+             "scores or the entity settings: correct them to train an entity tagger")
+    tags = _tag_set(sentences)
     name = args.preset or detect_preset(sentences)
-    why = "asked for" if args.preset else (
-        "BIO/BIOES tag set detected" if name == "entity" else "plain tag set detected")
+    not_bio = "malformed entity tags" if malformed else _not_bio_reason(tags)
+    if args.preset:
+        why = "asked for"
+    elif name == "entity":
+        why = "BIO tag set detected"
+    elif not_bio:
+        why = f"{not_bio}, trained as plain tags without Viterbi decoding or entity scores"
+    else:
+        why = "plain tag set detected"
+    if name == "entity" and not _is_bio(tags):
+        why += ("; the tag set is not BIO, so Viterbi decoding, entity scores, --outside-weight "
+                "and --entity-drop do not apply")
     chosen = []
     for key, value in PRESETS[name].items():
         if getattr(args, key) is None:

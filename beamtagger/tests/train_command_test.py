@@ -66,7 +66,7 @@ def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subse
                      "--units", "8", "--crf", "--batch-tokens", "300"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "preset 'entity' (BIO/BIOES tag set detected)" in printed
+    assert "preset 'entity' (BIO tag set detected)" in printed
     assert "--outside-weight 0.1" in printed and "--batch-tokens" not in printed.split("\n")[0]
     report = json.loads((out / "training_report.json").read_text())
     assert report["config"]["batch_tokens"] == 300 and report["config"]["crf"] is True
@@ -114,16 +114,76 @@ def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
 
 def test_preset_detection_by_tag_set():
     from beamtagger.corpus_readers import Sentence
+    from beamtagger.model.viterbi import is_bio_label_set
     from beamtagger.pipeline.train_command import detect_preset
 
     def corpus(*tags):
         return [Sentence("s", ("w",) * len(tags), tags, "x", 1)]
 
-    assert detect_preset(corpus("O", "B-per", "I-per")) == "entity"
-    assert detect_preset(corpus("O", "S-loc", "B-per", "E-per")) == "entity"   # BIOES
-    assert detect_preset(corpus("NOUN", "VERB", "DET")) == "tags"
-    assert detect_preset(corpus("O", "I-per")) == "tags"          # no entity ever begins
-    assert detect_preset(corpus("B-NP", "I-NP", "X")) == "tags"   # not all tags are prefixed
+    cases = {("O", "B-per", "I-per"): "entity",
+             ("O", "S-loc", "B-per", "E-per"): "tags",   # BIOES: no Viterbi, entity F1, ...
+             ("O", "U-loc", "B-per", "L-per"): "tags",   # BILOU
+             ("NOUN", "VERB", "DET"): "tags",
+             ("O", "I-per"): "tags",                     # no entity ever begins
+             ("B-NP", "I-NP", "X"): "tags",              # not all tags are prefixed
+             ("O", "B-per", "I-per", "B-"): "tags"}      # malformed: not BIO
+    for tags, preset in cases.items():
+        assert detect_preset(corpus(*tags)) == preset, tags
+        # The entity preset's settings work only where the model code sees BIO.
+        assert (preset == "entity") == is_bio_label_set(tags), tags
+
+
+@pytest.mark.parametrize("tags, why", [
+    (("O", "S-loc", "B-per", "E-per"), "E-, S- tags: a scheme other than BIO, trained as "
+                                        "plain tags without Viterbi decoding or entity scores"),
+    (("O", "I-per"), "I- tags without any B- tag: not BIO, trained as plain tags"),
+    (("NOUN", "VERB"), "plain tag set detected"),
+])
+def test_the_preset_line_says_when_prefixed_tags_train_as_plain_tags(tags, why):
+    import argparse
+
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.pipeline.train_command import add_arguments, apply_preset
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    printed, warned = [], []
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o"])
+    apply_preset(args, [Sentence("s", ("w",) * len(tags), tags, "x", 1)], log=printed.append,
+                 warn=warned.append)
+    assert printed[0].startswith(f"preset 'tags' ({why}")
+    assert warned == []
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o", "--preset", "entity"])
+    apply_preset(args, [Sentence("s", ("w",) * len(tags), tags, "x", 1)], log=printed.append)
+    assert "asked for; the tag set is not BIO, so Viterbi decoding, entity scores" in printed[1]
+
+
+def test_malformed_entity_tags_are_named_in_a_warning(shared_data, ewt_slices, tmp_path,
+                                                      capsys):
+    import argparse
+
+    from beamtagger.corpus_readers import read_corpus
+    from beamtagger.pipeline.train_command import add_arguments, apply_preset
+
+    lines = open(shared_data / "wnut17" / "wnut17train.conll", encoding="utf-8").readlines()
+    broken = [i for i, line in enumerate(lines) if line.endswith("\tB-person\n")][:3]
+    lines[broken[0]] = lines[broken[0]].replace("B-person", "B-")
+    lines[broken[1]] = lines[broken[1]].replace("B-person", "b-person")
+    lines[broken[2]] = lines[broken[2]].replace("B-person", "b-person")
+    corpus = tmp_path / "train.conll"
+    corpus.write_text("".join(lines), encoding="utf-8")
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o"])
+    assert apply_preset(args, list(read_corpus(corpus, "conll"))) == "tags"
+    out, err = capsys.readouterr()
+    assert "preset 'tags' (malformed entity tags, trained as plain tags" in out
+    assert err.startswith("warning: malformed entity tags in the training corpus: 'B-' x1 (first "
+                          f"in the sentence at {corpus}:"), err
+    assert "'b-person' x2" in err and len(err.strip().splitlines()) == 1
+    args = parser.parse_args(["--train", "t", "--dev", "d", "--out", "o"])
+    apply_preset(args, list(read_corpus(ewt_slices[0], "conllu")))
+    assert capsys.readouterr().err == ""   # plain tags are not malformed entity tags
 
 
 def test_presets_fill_only_the_flags_left_unset():
