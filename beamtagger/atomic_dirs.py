@@ -8,7 +8,11 @@ directory renames the old one aside first (``.NAME.replaced-PID-RANDOM``) and re
 A killed run leaves its hidden folder behind; the next run that writes into the same parent
 folder removes every such folder whose process is gone, or that is older than a day (the PID
 may belong to another machine on a shared disk). An old directory left aside by a replacement
-that was killed between its two renames is put back when nothing took its place.
+that was killed between its two renames is put back when nothing took its place; the
+destination check does this, so a run learns that its destination is taken before its work.
+
+A destination that is a symbolic link is refused: renaming into place replaces the link
+itself, never writes into the directory it points to.
 """
 import contextlib
 import errno
@@ -45,9 +49,15 @@ def check_destination(path, overwrite, what, marker_file, label):
     """BeamtaggerError unless ``what`` (e.g. "a tagger model") may be published at ``path``: a
     path to create, an empty folder, or, with ``overwrite``, an earlier one (recognised by its
     ``marker_file``; any other non-empty folder is never replaced). ``label`` names the path
-    in the error when it cannot be created."""
+    in the error when it cannot be created. First puts back (or removes) what killed runs left
+    beside ``path``."""
     path = pathlib.Path(path).expanduser().absolute()
+    if path.is_symlink():
+        raise BeamtaggerError(f"{path} is a symbolic link (to {os.readlink(path)}); give the "
+                              "directory it points to, or a new path: the result is renamed "
+                              "into place, which would replace the link")
     check_creatable(path, label)
+    clean_abandoned(path.parent)
     if not path.exists():
         return
     if not path.is_dir():
@@ -102,7 +112,7 @@ def publish(building, out, overwrite, describe="a directory"):
     try:
         os.rename(building, out)
     except OSError:
-        if not (overwrite and out.is_dir()):
+        if not overwrite or out.is_symlink() or not out.is_dir():
             raise BeamtaggerError(f"{out} appeared while writing {describe}; it was not saved")
         replaced = out.parent / f".{out.name}.replaced-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.rename(out, replaced)
@@ -112,8 +122,11 @@ def publish(building, out, overwrite, describe="a directory"):
 
 
 def clean_abandoned(parent):
-    """Removes the hidden build folders in ``parent`` that no running process owns; returns
-    their names."""
+    """Removes the hidden build folders in ``parent`` that no running process owns, and puts
+    back a replaced directory that nothing took the place of; returns the names removed.
+
+    A replaced entry may be a symbolic link: earlier versions replaced a destination that was
+    a link to a directory, and left the link aside for good."""
     removed = []
     try:
         entries = list(os.scandir(parent))
@@ -121,7 +134,9 @@ def clean_abandoned(parent):
         return removed
     for entry in entries:
         match = _HIDDEN.match(entry.name)
-        if not match or not entry.is_dir(follow_symlinks=False) or not _abandoned(entry, match):
+        link = match is not None and match.group("kind") == "replaced" and entry.is_symlink()
+        if (not match or not (link or entry.is_dir(follow_symlinks=False))
+                or not _abandoned(entry, match)):
             continue
         target = pathlib.Path(parent) / match.group("name")
         if match.group("kind") == "replaced" and not target.exists():
@@ -130,7 +145,11 @@ def clean_abandoned(parent):
                 continue
             except OSError:
                 pass
-        shutil.rmtree(entry.path, ignore_errors=True)
+        if link:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(entry.name)
     return removed
 

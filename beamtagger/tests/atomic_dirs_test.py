@@ -102,3 +102,81 @@ def test_a_staged_copy_is_renamed_into_place_and_cleans_a_killed_copy(tmp_path, 
     target = worker_resources._copy_to_local(str(source))  # FileSystems serves local paths too
     assert (target / "tagger.json").read_text() == "{}"
     assert [p.name for p in staged_root.iterdir()] == [target.name]
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("points_to", ["empty", "model", "nothing"])
+def test_a_destination_that_is_a_symbolic_link_is_refused(points_to, overwrite, tmp_path):
+    # Renaming into place would replace the link, not write where it points: without
+    # --overwrite the run failed only at the end, with it the link was set aside for good.
+    target = tmp_path / points_to
+    if points_to != "nothing":
+        target.mkdir()
+    if points_to == "model":
+        (target / "tagger.json").write_text("{}")
+    (tmp_path / "link").symlink_to(target)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(BeamtaggerError, match=f"link is a symbolic link \\(to {target}\\)"):
+        atomic_dirs.check_destination(tmp_path / "link", overwrite, "a tagger model",
+                                      "tagger.json", "model directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("command", [
+    ["train", "--train", "absent.conllu", "--dev", "absent.conllu", "--out"],
+    ["embeddings", "import", "vectors.txt", "--out"]])
+def test_a_symbolic_link_as_out_is_one_line_before_any_work(command, tmp_path, capsys,
+                                                            monkeypatch):
+    from beamtagger.pipeline import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "vectors.txt").write_text("the 0.1 0.2\ncat 0.3 0.4\n", encoding="utf-8")
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to("real")
+    for overwrite in ([], ["--overwrite"]):
+        code = cli.main([*command, "link", *overwrite])
+        err = capsys.readouterr().err
+        assert code == 2 and "is a symbolic link (to real)" in err, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real", "vectors.txt"]
+    assert (tmp_path / "link").is_symlink() and not any((tmp_path / "real").iterdir())
+
+
+def test_a_killed_replacement_is_put_back_by_the_destination_check(tmp_path, capsys):
+    """Killed between an overwrite's two renames, the old model sits aside; the next run must
+    learn that its destination is taken before it trains, not after."""
+    from beamtagger.pipeline import cli
+
+    aside = tmp_path / f".model.replaced-{dead_pid()}-89abcdef"
+    aside.mkdir()
+    (aside / "tagger.json").write_text("{}")
+    code = cli.main(["train", "--train", str(tmp_path / "absent.conllu"), "--dev",
+                     str(tmp_path / "absent.conllu"), "--out", str(tmp_path / "model")])
+    err = capsys.readouterr().err
+    assert code == 2 and "model already exists" in err and "--overwrite" in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+    assert (tmp_path / "model" / "tagger.json").read_text() == "{}"
+
+
+def test_a_replaced_symbolic_link_left_by_earlier_versions_is_removed_or_put_back(tmp_path):
+    pid = dead_pid()
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "tagger.json").write_text("{}")
+    (tmp_path / "model").mkdir()   # the replacement arrived: the link is left over
+    leftover = tmp_path / f".model.replaced-{pid}-0123abcd"
+    leftover.symlink_to("real")
+    # Killed between the renames: the link goes back where it was.
+    (tmp_path / f".other.replaced-{pid}-0123abcd").symlink_to("real")
+    assert atomic_dirs.clean_abandoned(tmp_path) == [leftover.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model", "other", "real"]
+    assert (tmp_path / "other").is_symlink() and (tmp_path / "real" / "tagger.json").exists()
+
+
+def test_a_symbolic_link_that_appears_during_the_run_is_never_replaced(tmp_path):
+    (tmp_path / "real").mkdir()
+    building = atomic_dirs.building_dir(tmp_path / "model", "saving")
+    (tmp_path / "model").symlink_to("real")
+    with pytest.raises(BeamtaggerError, match="appeared while writing"):
+        atomic_dirs.publish(building, tmp_path / "model", overwrite=True)
+    assert (tmp_path / "model").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [building.name, "model", "real"]
