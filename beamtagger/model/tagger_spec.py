@@ -6,6 +6,7 @@ loads ``inference.TaggerRunner``.
 """
 import dataclasses
 import fnmatch
+import io
 import json
 import pathlib
 
@@ -186,9 +187,9 @@ class TaggerSpec:
         (model_dir / SPEC_FILE).write_text(json.dumps(self.to_json(), indent=2) + "\n",
                                            encoding="utf-8")
         if self.training_forms is not None:
-            np.save(model_dir / FORMS_FILE, self.training_forms)
+            _save_array(model_dir / FORMS_FILE, self.training_forms)
         if self.training_entities is not None:
-            np.save(model_dir / ENTITIES_FILE, self.training_entities)
+            _save_array(model_dir / ENTITIES_FILE, self.training_entities)
         self.model_dir = model_dir
 
     @staticmethod
@@ -250,6 +251,15 @@ def training_form_hashes(tokens):
     """Sorted unique uint32 crc32 hashes of token forms: 4 bytes a type (EWT train: 80 KB), and
     a chance of about types / 2**32 that an unseen form is taken for a seen one."""
     return np.unique(np.fromiter((stable_hash(token) for token in tokens), np.uint32))
+
+
+def _save_array(path, array):
+    # np.save to a path writes with C's fwrite, and a short write on a full disk becomes an
+    # OSError without errno or path ("2127 requested and 992 written"). Python's own write
+    # raises the file system's error (ENOSPC), which publishing reports as a full destination.
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    path.write_bytes(buffer.getvalue())
 
 
 def _load_forms(path):

@@ -1,5 +1,7 @@
 """TaggerSpec: tagger.json round trip, binding refusal, decoding per head."""
 import json
+import subprocess
+import sys
 import types
 
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.features import TokenFeaturizer
 from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec
+from beamtagger.tests.conftest import REPO_ROOT
 
 BINDING = {"fingerprint": "a" * 64, "dim": 50, "normalization": ["exact", "lower"]}
 
@@ -84,3 +87,33 @@ def test_decode_sigmoid_thresholds_positive_column():
     spec = make_spec(head="sigmoid", labels=("no", "yes"))
     labels, scores = spec.decode(np.array([[0.3, 0.7], [0.8, 0.2]]), 2)
     assert labels == ["yes", "no"] and scores.tolist() == pytest.approx([0.7, 0.8])
+
+
+# A file-size limit makes the kernel refuse a write past it (EFBIG) the way a full disk does
+# (ENOSPC), short write included; Python ignores SIGXFSZ, so the process lives to report it.
+SAVE_PAST_A_FILE_SIZE_LIMIT = """
+import resource, sys
+import numpy as np
+from beamtagger import atomic_dirs
+from beamtagger.errors import BeamtaggerError
+from beamtagger.tests.model_spec_test import make_spec
+spec = make_spec(training_forms=np.arange(1 << 20, dtype=np.uint32))   # 4 MiB
+resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, resource.RLIM_INFINITY))
+try:
+    with atomic_dirs.published(sys.argv[1], "saving", False, "the model") as building:
+        spec.save(building)
+except BeamtaggerError as error:
+    print(error)
+"""
+
+
+def test_a_full_disk_while_saving_the_training_forms_is_the_usual_one_line(tmp_path):
+    # np.save to a path reported only "4194432 requested and 1048576 written": no errno, no
+    # path, not recognised as a full destination.
+    out = tmp_path / "model"
+    done = subprocess.run([sys.executable, "-c", SAVE_PAST_A_FILE_SIZE_LIMIT, str(out)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == (f"cannot write the model to {out}: File too large (EFBIG); nothing "
+                           "was saved\n")
+    assert list(tmp_path.iterdir()) == []
