@@ -102,16 +102,21 @@ def check_model_file(spec):
                    else f"{damaged} fails its CRC check")
         raise BeamtaggerError(f"{path} is damaged ({problem}); {fix}")
     saved = config.get("config", {}) if isinstance(config, dict) else {}
-    expected = dict(spec.model_config)
-    expected.setdefault("num_outputs", 1 if spec.head == "sigmoid" else len(spec.labels))
-    expected.setdefault("dim", spec.binding["dim"])
-    expected.setdefault("num_extra_rows", spec.featurizer.num_extra_rows)
-    expected.setdefault("feature_sizes", list(spec.featurizer.feature_sizes))
-    for key, value in sorted(expected.items()):
+    saved = saved if isinstance(saved, dict) else {}
+    for key, value in sorted(spec.model_config.items()):
         if key != "name" and key in saved and saved[key] != value:
             raise BeamtaggerError(
                 f"{path} does not belong to the {SPEC_FILE} beside it: {key} is {saved[key]!r} in "
                 f"the model file and {value!r} in {SPEC_FILE} (files from two different models?)")
+    # model_config is a copy the two files share; what tagging reads from tagger.json is the
+    # labels, head, featurizer and binding, so an edit to those (a label removed shifts every
+    # label after it) must be caught against the model file's own config.
+    for key, value, source in _implied_by_spec(spec, saved):
+        if key in saved and saved[key] != value:
+            raise BeamtaggerError(
+                f"{path} does not belong to the {SPEC_FILE} beside it: {key} is {saved[key]!r} in "
+                f"the model file, but {SPEC_FILE} needs {value!r} for its {source} (an edited "
+                f"{SPEC_FILE}, or files from two different models?)")
     recorded = _spec_json(spec).get(MODEL_FILE_KEY)
     if isinstance(recorded, dict) and recorded.get("sha256"):
         actual = _file_digest(path)
@@ -120,6 +125,24 @@ def check_model_file(spec):
                 f"{path} is not the model file saved with the {SPEC_FILE} beside it (SHA-256 "
                 f"{actual['sha256'][:12]}..., {SPEC_FILE} records {recorded['sha256'][:12]}...); "
                 f"{fix}")
+
+
+def _implied_by_spec(spec, saved):
+    """(model config key, the value ``spec`` needs there, what in the spec says so)."""
+    featurizer = spec.featurizer
+    implied = [
+        ("head", spec.head, "head"),
+        ("num_outputs", 1 if spec.head == "sigmoid" else len(spec.labels),
+         f"{len(spec.labels)} labels ({spec.head} head)"),
+        ("dim", spec.binding["dim"], "binding's vector dimension"),
+        ("num_extra_rows", featurizer.num_extra_rows, "featurizer's special tokens and "
+         "oov_buckets"),
+        ("feature_sizes", list(featurizer.feature_sizes), "featurizer's feature_columns"),
+    ]
+    if saved.get("char_filters") and saved.get("char_vocab_size"):
+        implied.append(("char_vocab_size", featurizer.char_vocab_size,
+                        "featurizer's char_vocab"))
+    return implied
 
 
 def _spec_json(spec):

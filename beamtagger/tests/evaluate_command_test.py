@@ -117,3 +117,37 @@ def test_a_batch_budget_below_one_token_is_refused_before_any_data_is_read(tmp_p
     code, _, err = evaluate(capsys, "--data", str(tmp_path / "x.conllu"), "--batch-tokens", "0")
     assert code == 2 and "--batch-tokens must be at least 1, not 0" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda spec: spec["labels"].remove("NOUN"),
+     "num_outputs is 17 in the model file, but tagger.json needs 16 for its 16 labels"),
+    (lambda spec: spec["labels"].append("ZZZ"),
+     "num_outputs is 17 in the model file, but tagger.json needs 18 for its 18 labels"),
+    (lambda spec: spec["featurizer"].update(oov_buckets=1000),
+     "num_extra_rows is 1031 in the model file, but tagger.json needs 1007"),
+    (lambda spec: spec.update(head="crf"),
+     "head is 'softmax' in the model file, but tagger.json needs 'crf'"),
+    (lambda spec: spec["featurizer"].update(char_vocab=spec["featurizer"]["char_vocab"][1:]),
+     "char_vocab_size is"),
+], ids=["label-removed", "label-added", "oov-buckets", "head", "char-vocab"])
+def test_a_tagger_json_edited_away_from_its_model_file_is_refused(edit, message, upos_model,
+                                                                   ewt_slices, subset_store,
+                                                                   tmp_path, capsys):
+    # tagger.json's model_config still matched the model file, so the labels after a removed
+    # one were shifted by one with exit 0.
+    from beamtagger.model.saving import check_model_file
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
+
+    for untouched in (DEFAULT_MODEL_DIR, upos_model):
+        check_model_file(TaggerSpec.load(untouched))
+    edited = tmp_path / "edited"
+    shutil.copytree(upos_model, edited)
+    spec = json.loads((edited / "tagger.json").read_text())
+    edit(spec)
+    (edited / "tagger.json").write_text(json.dumps(spec))
+    code, out, err = evaluate(capsys, "--model", str(edited), "--embeddings", subset_store,
+                              "--data", ewt_slices[1])
+    assert code == 2 and "does not belong to the tagger.json beside it" in err, err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert out == ""
