@@ -157,18 +157,29 @@ class TaggerSpec:
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is missing")
         try:
             data = json.loads(spec_path.read_text(encoding="utf-8"))
-            version = data.get("format_version")
-            if version != FORMAT_VERSION:
-                raise BeamtaggerError(f"{spec_path}: format_version {version!r} is not supported "
-                                      f"(this beamtagger reads {FORMAT_VERSION})")
+        except ValueError as error:
+            raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
+        if not isinstance(data, dict):
+            raise BeamtaggerError(f"{spec_path} is corrupt: it holds a JSON {_json_type(data)}, "
+                                  "not an object")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise BeamtaggerError(f"{spec_path}: format_version {version!r} is not supported "
+                                  f"(this beamtagger reads {FORMAT_VERSION})")
+        problem = _field_type_problem(data)
+        if problem:
+            raise BeamtaggerError(f"{spec_path} is corrupt: {problem}")
+        # Loaded apart, so that a damaged array is not reported as a damaged tagger.json.
+        training_forms = _load_forms(model_dir / FORMS_FILE)
+        training_entities = _load_forms(model_dir / ENTITIES_FILE)
+        try:
             return cls(labels=data["labels"], head=data["head"],
                        featurizer=TokenFeaturizer.from_config(data["featurizer"]),
                        binding=data["binding"], model_config=data["model_config"],
                        decoding=data.get("decoding"), tokenizer=data.get("tokenizer"),
                        bucketing=data.get("bucketing"), tag_column=data.get("tag_column"),
                        binary_labels=data.get("binary_labels"), model_dir=model_dir,
-                       training_forms=_load_forms(model_dir / FORMS_FILE),
-                       training_entities=_load_forms(model_dir / ENTITIES_FILE))
+                       training_forms=training_forms, training_entities=training_entities)
         except (ValueError, KeyError, TypeError) as error:
             raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
 
@@ -262,10 +273,47 @@ def _save_array(path, array):
     path.write_bytes(buffer.getvalue())
 
 
+def _json_type(value):
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number",
+             float: "number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+# Read as JSON objects: the constructor failed on other types with an AttributeError, or kept a
+# string as binary_labels until evaluation called a method on it.
+_OBJECT_FIELDS = ("featurizer", "binding", "model_config")
+_OPTIONAL_OBJECT_FIELDS = ("decoding", "tokenizer", "bucketing", "binary_labels")
+
+
+def _field_type_problem(data):
+    """What in ``data`` (tagger.json's object) is not of the JSON type it must be, or None."""
+    labels = data.get("labels")
+    if not isinstance(labels, list) or not all(isinstance(label, str) and label
+                                               for label in labels):
+        return f"labels must be an array of non-empty strings, not {json.dumps(labels)[:80]}"
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        return f"labels repeat {', '.join(map(repr, repeated))}"
+    if not isinstance(data.get("head"), str):
+        return f"head must be a string, not a JSON {_json_type(data.get('head'))}"
+    if data.get("tag_column") is not None and not isinstance(data["tag_column"], str):
+        return f"tag_column must be a string or null, not a JSON {_json_type(data['tag_column'])}"
+    for key in _OBJECT_FIELDS + _OPTIONAL_OBJECT_FIELDS:
+        if key in _OPTIONAL_OBJECT_FIELDS and data.get(key) is None:
+            continue
+        if not isinstance(data.get(key), dict):
+            return f"{key} must be an object, not a JSON {_json_type(data.get(key))}"
+    return None
+
+
 def _load_forms(path):
     if not path.is_file():
         return None
-    forms = np.load(path, allow_pickle=False)
-    if forms.dtype != np.uint32 or forms.ndim != 1:
-        raise ValueError(f"{path} does not hold a uint32 vector")
+    fix = "train the model again or copy the model directory again"
+    try:
+        forms = np.load(path, allow_pickle=False)
+    except (ValueError, EOFError) as error:
+        raise BeamtaggerError(f"{path} is damaged ({error}); {fix}") from None
+    if not isinstance(forms, np.ndarray) or forms.dtype != np.uint32 or forms.ndim != 1:
+        raise BeamtaggerError(f"{path} is damaged (not a NumPy vector of uint32); {fix}")
     return forms

@@ -151,3 +151,19 @@ def test_a_tagger_json_edited_away_from_its_model_file_is_refused(edit, message,
     assert code == 2 and "does not belong to the tagger.json beside it" in err, err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert out == ""
+
+
+def test_a_tagger_json_holding_no_object_is_one_line(upos_model, ewt_slices, subset_store,
+                                                     tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(upos_model, broken)
+    (broken / "tagger.json").write_text("[]")
+    code, _, err = evaluate(capsys, "--model", str(broken), "--embeddings", subset_store,
+                            "--data", ewt_slices[1])
+    assert code == 2 and "tagger.json is corrupt: it holds a JSON array, not an object" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    (broken / "tagger.json").write_text((upos_model / "tagger.json").read_text())
+    (broken / "training_forms.npy").write_bytes(b"")
+    code, _, err = evaluate(capsys, "--model", str(broken), "--embeddings", subset_store,
+                            "--data", ewt_slices[1])
+    assert code == 2 and f"{broken / 'training_forms.npy'} is damaged" in err, err

@@ -1,4 +1,5 @@
 """TaggerSpec: tagger.json round trip, binding refusal, decoding per head."""
+import io
 import json
 import subprocess
 import sys
@@ -117,3 +118,52 @@ def test_a_full_disk_while_saving_the_training_forms_is_the_usual_one_line(tmp_p
     assert done.stdout == (f"cannot write the model to {out}: File too large (EFBIG); nothing "
                            "was saved\n")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda data: [], "is corrupt: it holds a JSON array, not an object"),
+    (lambda data: None, "is corrupt: it holds a JSON null, not an object"),
+    (lambda data: {**data, "labels": [1, 2, 3]},
+     "labels must be an array of non-empty strings, not [1, 2, 3]"),
+    (lambda data: {**data, "labels": ["B-loc", "O", "O"]}, "labels repeat 'O'"),
+    (lambda data: {**data, "head": ["softmax"]}, "head must be a string, not a JSON array"),
+    (lambda data: {**data, "binary_labels": "B-*"},
+     "binary_labels must be an object, not a JSON string"),
+    (lambda data: {**data, "featurizer": []}, "featurizer must be an object, not a JSON array"),
+    (lambda data: {**data, "tag_column": 4}, "tag_column must be a string or null"),
+], ids=["array", "null", "int-labels", "repeated-labels", "head", "binary-labels",
+        "featurizer", "tag-column"])
+def test_tagger_json_of_the_wrong_json_types_is_refused_as_corrupt(edit, message, tmp_path):
+    # Each was an AttributeError traceback (or, for binary_labels, one at evaluation).
+    make_spec().save(tmp_path)
+    (tmp_path / "tagger.keras").write_bytes(b"")
+    spec_path = tmp_path / "tagger.json"
+    spec_path.write_text(json.dumps(edit(json.loads(spec_path.read_text()))))
+    with pytest.raises(BeamtaggerError) as refused:
+        TaggerSpec.load(tmp_path)
+    assert str(refused.value).startswith(f"{spec_path} is corrupt: ")
+    assert message in str(refused.value)
+
+
+def npz_bytes(**arrays):
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda path: path.write_bytes(path.read_bytes()[:-8]),
+    lambda path: path.write_bytes(b""),
+    lambda path: np.save(path, np.arange(3, dtype=np.float64)),
+    lambda path: path.write_bytes(npz_bytes(forms=np.arange(3, dtype=np.uint32))),
+], ids=["truncated", "empty", "float64", "npz"])
+@pytest.mark.parametrize("name", ["training_forms.npy", "training_entities.npy"])
+def test_a_damaged_training_array_is_named_not_tagger_json(name, damage, tmp_path):
+    forms = np.arange(10, dtype=np.uint32)
+    make_spec(training_forms=forms, training_entities=forms).save(tmp_path)
+    (tmp_path / "tagger.keras").write_bytes(b"")
+    damage(tmp_path / name)
+    with pytest.raises(BeamtaggerError) as refused:
+        TaggerSpec.load(tmp_path)
+    assert str(refused.value).startswith(f"{tmp_path / name} is damaged ")
+    assert "tagger.json" not in str(refused.value)
