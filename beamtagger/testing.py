@@ -89,16 +89,22 @@ class TinyTagger:
         return list(result.inference.labels)
 
 
-_LOADED = {}   # (model_dir, store_path) -> (TaggerModelHandler, its loaded model)
+_LOADED = {}   # model and store identity -> (TaggerModelHandler, its loaded model)
 _LOADED_LOCK = threading.Lock()
 
 
 def _loaded_handler(model_dir, store_path):
     """One loaded handler per tiny tagger and process: a test asking for several texts' labels
     would otherwise read the model and open the store again for each."""
+    from beamtagger.embeddings.store import MANIFEST_FILE
     from beamtagger.transforms.model_handler import TaggerModelHandler
+    from beamtagger.transforms.worker_resources import model_identity
 
-    key = (model_dir, store_path)
+    # By the files, not the paths: a tiny tagger rebuilt in the same folder (another seed) kept
+    # giving the old model's labels, where TagText gave the new one's.
+    manifest = pathlib.Path(store_path) / MANIFEST_FILE
+    key = (model_identity(pathlib.Path(model_dir).resolve()), store_path,
+           manifest.read_bytes() if manifest.is_file() else None)
     with _LOADED_LOCK:
         if key not in _LOADED:
             handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path,

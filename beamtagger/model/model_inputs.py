@@ -20,6 +20,15 @@ import math
 import numpy as np
 
 VECTOR_DTYPES = ("float32", "float16")
+
+
+def check_vector_dtype(vector_dtype):
+    """``vector_dtype`` if it is one of VECTOR_DTYPES, else ValueError (where a transform or
+    handler is built: found later, every record of the run became a dead letter)."""
+    if vector_dtype not in VECTOR_DTYPES:
+        raise ValueError(f"vector_dtype must be one of {VECTOR_DTYPES}, not {vector_dtype!r}")
+    return vector_dtype
+
 # The Arrow schema metadata key holding the spec fingerprint of the featurizer that built a batch.
 FINGERPRINT_KEY = b"beamtagger.inputs_fingerprint"
 

@@ -1,4 +1,6 @@
 """beamtagger.testing: the tiny tagger behind users' fast pipeline tests, used as a user would."""
+import shutil
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -152,6 +154,18 @@ def test_the_tiny_tagger_is_the_same_on_every_build(tiny_tagger, tmp_path):
     text = "Beam tags this text, with words it never saw: zyzzyva!"
     assert again.labels(text) == tiny_tagger.labels(text)
     assert len(again.labels(text)) == 13
+
+
+def test_labels_follow_a_tiny_tagger_rebuilt_in_the_same_folder(tmp_path):
+    # Its cache was keyed by the paths: the rebuilt model kept the first one's labels.
+    from beamtagger.testing import build_tiny_tagger
+
+    text = "Beam tags this text, with words it never saw: zyzzyva!"
+    first = build_tiny_tagger(tmp_path / "t", seed=7).labels(text)
+    other = build_tiny_tagger(tmp_path / "other", seed=11).labels(text)
+    assert first != other   # else the check below could not fail
+    shutil.rmtree(tmp_path / "t")
+    assert build_tiny_tagger(tmp_path / "t", seed=11).labels(text) == other
 
 
 def test_the_issue_11_streaming_example_passes_as_written(tiny_tagger):

@@ -9,6 +9,7 @@ from apache_beam.transforms import window
 from apache_beam.transforms.window import TimestampedValue
 
 from beamtagger.transforms import (
+    AttachVectors,
     TaggerModelHandler,
     TagText,
     TextRecord,
@@ -109,3 +110,15 @@ def test_streaming_in_sliding_windows_each_record_comes_out_once_a_window(tiny_t
             equal_to([("short", 5, 0.0), ("short", 5, 5.0), ("long", 42, 0.0),
                       ("long", 42, 5.0)]))
         assert_that(out.errors, equal_to([]), label="no dead letters")
+
+
+@pytest.mark.parametrize("build", [
+    lambda: TagText(vector_dtype="float64"),
+    lambda: TaggerModelHandler(vector_dtype="bfloat16"),
+    lambda: AttachVectors(vector_dtype="float64"),
+])
+def test_a_vector_dtype_no_batch_can_carry_is_refused_where_the_transform_is_built(build):
+    # Found only in the featurize stage, it made every record of the run a dead letter (and
+    # failed every RunInference batch).
+    with pytest.raises(ValueError, match="vector_dtype"):
+        build()

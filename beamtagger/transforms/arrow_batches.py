@@ -31,7 +31,7 @@ import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 
-from beamtagger.model.model_inputs import FINGERPRINT_KEY, VECTOR_DTYPES, ModelInputs
+from beamtagger.model.model_inputs import FINGERPRINT_KEY, ModelInputs, check_vector_dtype
 from beamtagger.transforms.token_blocks import entry_columns
 
 __all__ = ["ArrowRecordBatchCoder", "build_record_batch", "model_inputs"]
@@ -49,8 +49,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     model's ``TaggerSpec.inputs_fingerprint``) goes into the schema metadata, so the tag stage
     can refuse a batch built for another model.
     """
-    if vector_dtype not in VECTOR_DTYPES:
-        raise ValueError(f"vector_dtype must be one of {tuple(VECTOR_DTYPES)}, not {vector_dtype!r}")
+    check_vector_dtype(vector_dtype)
     columns = None if token_inputs is None else entry_columns(segments, token_inputs)
     if columns is not None:
         # By number: the model inputs and the token texts are gathers from token_inputs.

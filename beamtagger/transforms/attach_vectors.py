@@ -13,6 +13,7 @@ import pyarrow as pa
 from apache_beam import typehints
 from apache_beam.utils import shared
 
+from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
@@ -54,7 +55,7 @@ class AttachVectors(beam.PTransform):
         super().__init__()
         self.store_path = None if store_path is None else str(store_path)
         self.model_dir = None if model_dir is None else str(model_dir)
-        self.vector_dtype = vector_dtype
+        self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = allow_other_embeddings
         self._shared_store = shared.Shared()
 

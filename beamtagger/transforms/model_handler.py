@@ -36,6 +36,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
+from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.token_vocabulary import TokenVocabulary
@@ -174,7 +175,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.chunk = chunk
         self.overlap = overlap
         self.accelerator = accelerator
-        self.vector_dtype = vector_dtype
+        self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = allow_other_embeddings
         self.runtime = check_runtime(runtime)
         self._tokenizer = None

@@ -22,6 +22,7 @@ import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
+from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
@@ -88,7 +89,7 @@ class TagText(beam.PTransform):
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
         self.accelerator = accelerator
-        self.vector_dtype = vector_dtype
+        self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = allow_other_embeddings
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads

@@ -50,15 +50,10 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
     model saved over the old one in the same folder is loaded afresh.
     """
     from beamtagger.model import runtimes
-    from beamtagger.model.tagger_spec import SPEC_FILE
 
     directory = pathlib.Path(local_model_dir(model_dir)).resolve()
-    try:
-        stat = (directory / "tagger.keras").stat()
-        key = (runtime, str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
-               stat.st_mtime_ns)
-    except OSError:
-        key = None   # the runner's load says what is missing
+    identity = model_identity(directory)
+    key = None if identity is None else (runtime, identity)  # None: the load says what is missing
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key) if key is not None else None
         if runner is None:
@@ -67,6 +62,21 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
             if key is not None:
                 _RUNNERS[key] = runner
         return runner
+
+
+def model_identity(directory):
+    """What tells a model directory's files apart from those saved over them later: the path,
+    ``tagger.json``'s bytes (which hold ``tagger.keras``'s SHA-256), ``tagger.keras``'s size and
+    modification time; None where they cannot be read."""
+    from beamtagger.model.tagger_spec import SPEC_FILE
+
+    directory = pathlib.Path(directory)
+    try:
+        stat = (directory / "tagger.keras").stat()
+        return (str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
+                stat.st_mtime_ns)
+    except OSError:
+        return None
 
 
 def open_store(store_path=None):
