@@ -122,3 +122,22 @@ def test_a_vector_dtype_no_batch_can_carry_is_refused_where_the_transform_is_bui
     # failed every RunInference batch).
     with pytest.raises(ValueError, match="vector_dtype"):
         build()
+
+
+def test_streaming_records_come_out_in_their_window_never_later_than_their_own_timestamp(
+        tiny_tagger):
+    # As the README says: the batch's timestamp, the earliest of its records (the grouping
+    # holds the watermark there), so no record turns late downstream.
+    stamps = {"a": 1, "b": 5, "c": 9, "long": 8}
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord(name, LONG if name == "long" else
+                                                         "The dog went home .", name), stamp)
+                             for name, stamp in stamps.items()])
+              .advance_processing_time(10).advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = (p | stream | beam.WindowInto(window.FixedWindows(20))
+               | TagText(max_buffering_secs=1, **CHUNKS, **tiny_tagger.options))
+        assert_that(out.tagged | beam.Map(
+            lambda r, t=beam.DoFn.TimestampParam, w=beam.DoFn.WindowParam:
+            (r.id, float(t) <= stamps[r.id], float(w.start))),
+            equal_to([(name, True, 0.0) for name in stamps]))
