@@ -23,7 +23,11 @@ class TextRecord(NamedTuple):
       id: the record's id, written to the output.
       text: the text to tag.
       source: where it came from ("path:line"); unique per record, reported by dead letters.
-      fields: JSON-able values passed through to the output unchanged.
+      fields: JSON-able values passed through to the output as JSON gives them back:
+        ``TagText`` carries them in its batches as JSON text, so a tuple comes out as a list,
+        a number key as a string, and an empty dict as None (``RunInference`` with
+        ``TaggerModelHandler`` passes the object itself); a record whose fields JSON cannot
+        hold is a dead letter.
     """
     id: str
     text: str
