@@ -14,7 +14,8 @@ Two process-wide settings, made by ``configure_jax`` (the jax runtime's set-up s
   process of a machine, and the next run, loads the grid's compiled shapes instead of
   compiling them again (1-2 s a shape on an H200, issue 17). Its folder:
   ``$BEAMTAGGER_JAX_CACHE``, else ``$BEAMTAGGER_CACHE/jax-compilation`` (default cache
-  ``~/.cache/beamtagger``); ``BEAMTAGGER_JAX_CACHE=off`` turns it off, and a folder the user
+  ``~/.cache/beamtagger``; an empty variable counts as unset, ``~`` as the home directory);
+  ``BEAMTAGGER_JAX_CACHE=off`` turns it off, and a folder the user
   gave JAX itself (``JAX_COMPILATION_CACHE_DIR``) is kept. Every compiled shape is written, not
   only those that took over a second to compile (JAX's default): on a CPU each takes less.
   JAX writes an entry in place and never writes over one that exists, so an entry cut short
@@ -108,11 +109,15 @@ def drop_unreadable_entries(folder, grace_secs=_WRITING_GRACE_SECS):
 
 def compilation_cache_dir():
     """The folder of the persistent compilation cache beamtagger sets up (None: off)."""
-    chosen = os.environ.get("BEAMTAGGER_JAX_CACHE")
-    if chosen is not None:
-        return None if chosen.strip().lower() in _CACHE_OFF else pathlib.Path(chosen)
-    cache = os.environ.get("BEAMTAGGER_CACHE") or pathlib.Path.home() / ".cache" / "beamtagger"
-    return pathlib.Path(cache) / "jax-compilation"
+    # An empty (or blank) variable is one not set, as for BEAMTAGGER_CACHE everywhere: taken as
+    # a path it would be the working directory, and the compiled shapes would land there. A
+    # leading ``~`` is the home directory, as in the default store's and the tiny tagger's paths.
+    chosen = (os.environ.get("BEAMTAGGER_JAX_CACHE") or "").strip()
+    if chosen:
+        return None if chosen.lower() in _CACHE_OFF else pathlib.Path(chosen).expanduser()
+    cache = (os.environ.get("BEAMTAGGER_CACHE") or "").strip() or os.path.join(
+        "~", ".cache", "beamtagger")
+    return pathlib.Path(cache).expanduser() / "jax-compilation"
 
 
 def _backend_started():

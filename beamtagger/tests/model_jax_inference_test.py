@@ -227,3 +227,28 @@ def test_id_columns_travel_in_the_narrowest_type_their_tables_allow():
                                                   "char_ids": "uint8"}
     assert _id_dtypes({"num_extra_rows": 70000, "feature_sizes": [65537],
                        "char_vocab_size": 257})["extra_ids"] == "int32"
+
+
+def test_the_cache_folder_is_never_the_working_directory(monkeypatch, tmp_path):
+    """An empty BEAMTAGGER_JAX_CACHE (``export BEAMTAGGER_JAX_CACHE=`` to unset it) was the
+    path "", the working directory: the compiled shapes were written among the user's files.
+    It counts as unset, as an empty BEAMTAGGER_CACHE does; ``~`` is the home directory, as in
+    the default store's path."""
+    from beamtagger.embeddings.default import default_store_path
+    from beamtagger.model.jax_setup import compilation_cache_dir
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    for unset in ("", "  "):
+        monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", unset)
+        assert compilation_cache_dir() == tmp_path / "cache" / "jax-compilation"
+    monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", "~/jax")
+    assert compilation_cache_dir() == tmp_path / "jax"
+    monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", "OFF")
+    assert compilation_cache_dir() is None
+    monkeypatch.delenv("BEAMTAGGER_JAX_CACHE")
+    monkeypatch.setenv("BEAMTAGGER_CACHE", "~/shared")
+    assert compilation_cache_dir() == tmp_path / "shared" / "jax-compilation"
+    assert default_store_path().parent == compilation_cache_dir().parent
+    monkeypatch.setenv("BEAMTAGGER_CACHE", "")
+    assert compilation_cache_dir() == tmp_path / ".cache" / "beamtagger" / "jax-compilation"
