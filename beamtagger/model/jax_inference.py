@@ -77,7 +77,7 @@ class JaxTaggerRunner:
         self.config = config
         self.compute_dtype = compute_dtype
         self.precision = precision
-        self.device = jax.devices()[0]
+        self.device = _first_device()
         self._params = jax.device_put(_params(weights), self.device)
         self.labels_back = labels_back
         decode = _device_decoding(spec, len(spec.labels)) if labels_back else None
@@ -119,7 +119,10 @@ class JaxTaggerRunner:
             padded = _padded(arrays, start, stop, rows, grid_width, self._id_dtypes)
             compiled = self._compiled_for(rows, grid_width, dtype)
             on_device = jax.device_put(padded, self.device)
-            probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
+            # Compiled ahead of time: JAX refuses to call such a program while jit is
+            # disabled (JAX_DISABLE_JIT=1, a debugging switch for the user's own functions).
+            with jax.disable_jit(False):
+                probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
             for part in (probs if self.labels_back else (probs,)):
                 part.copy_to_host_async()
             outputs.append((probs, stop - start))
@@ -163,10 +166,31 @@ class JaxTaggerRunner:
                   "char_ids": ((rows, width, dims["C"]), ids["char_ids"])}
         arguments = [jax.ShapeDtypeStruct(*shapes[name]) for name in FIELD_NAMES]
         try:
-            return self._function.lower(self._params, *arguments).compile()
+            with jax.disable_jit(False):
+                return self._function.lower(self._params, *arguments).compile()
         except Exception as error:  # noqa: BLE001  (XLA raises its own error types)
             raise BeamtaggerError(f"JAX could not compile the tagger for a ({rows}, {width}) "
                                   f"batch on {self.device}: {error}") from None
+
+
+def _first_device():
+    """The device the runner computes on: JAX's first. BeamtaggerError, one line, where JAX
+    cannot start a backend (``JAX_PLATFORMS=cuda`` on a machine without a GPU or without JAX's
+    CUDA build fails inside JAX with a bare AssertionError)."""
+    import os
+
+    import jax
+
+    try:
+        return jax.devices()[0]
+    except Exception as error:  # noqa: BLE001  (JAX raises RuntimeError, AssertionError, ...)
+        platforms = os.environ.get("JAX_PLATFORMS") or jax.config.jax_platforms
+        asked = f" for JAX_PLATFORMS={platforms}" if platforms else ""
+        reason = " ".join(f"{type(error).__name__}: {error}".split()).rstrip(": ")
+        raise BeamtaggerError(
+            f"JAX cannot start a backend here{asked} ({reason}); set JAX_PLATFORMS to a "
+            f"platform this machine has (cpu, or cuda with an NVIDIA GPU and "
+            f"beamtagger[jax-cuda]), or leave it unset") from None
 
 
 class PendingProbs:

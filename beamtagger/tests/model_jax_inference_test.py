@@ -252,3 +252,31 @@ def test_the_cache_folder_is_never_the_working_directory(monkeypatch, tmp_path):
     assert default_store_path().parent == compilation_cache_dir().parent
     monkeypatch.setenv("BEAMTAGGER_CACHE", "")
     assert compilation_cache_dir() == tmp_path / ".cache" / "beamtagger" / "jax-compilation"
+
+
+def test_a_platform_jax_cannot_start_is_one_clear_error_and_disable_jit_is_no_crash(tiny_tagger):
+    """JAX_PLATFORMS=cuda on a machine without a GPU failed inside JAX with a bare
+    AssertionError (a 200-line traceback from ``beamtagger tag --runtime jax``); JAX_DISABLE_JIT=1
+    made every call of the compiled program a ValueError."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    if any(runtimes.module_installed(name) for name in ("jax_cuda12_plugin",
+                                                         "jax_cuda13_plugin")):
+        pytest.skip("JAX's CUDA build is installed: JAX_PLATFORMS=cuda may start here")
+    script = f"""
+        from beamtagger.errors import BeamtaggerError
+        from beamtagger.model import runtimes
+        try:
+            runtimes.load_runner("jax", {tiny_tagger.model_dir!r}).warm_up()
+            print("started")
+        except BeamtaggerError as error:
+            print("refused:", error)
+        """
+    done = run_python(script, JAX_PLATFORMS="cuda", BEAMTAGGER_JAX_CACHE="off")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("refused: JAX cannot start a backend here for JAX_PLATFORMS=cuda (")
+    assert "leave it unset" in line
+    done = run_python(script, JAX_PLATFORMS="cpu", JAX_DISABLE_JIT="1",
+                      BEAMTAGGER_JAX_CACHE="off")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["started"]
