@@ -19,7 +19,7 @@ import logging
 import os
 import re
 
-from beamtagger.errors import JobFailed
+from beamtagger.errors import BeamtaggerError, JobFailed
 
 __all__ = ["JobFailed", "interrupted", "os_error_of", "reported_failures", "worker_logs_held"]
 
@@ -144,8 +144,9 @@ class _HeldRecords(logging.Filter):
 @contextlib.contextmanager
 def worker_logs_held():
     """Holds back the worker error logs and tracebacks the local runner prints while a job
-    fails, so that a failure ``reported_failures`` turns into one line is not preceded by pages
-    of them; any other outcome gets them afterwards, in order."""
+    fails, so that a failure reported as one line (``reported_failures``' JobFailed, or a
+    BeamtaggerError a worker raised) is not preceded by pages of them; any other outcome gets
+    them afterwards, in order."""
     from beamtagger.tensorflow_setup import held_tracebacks
 
     held = _HeldRecords()
@@ -157,10 +158,13 @@ def worker_logs_held():
         with held_tracebacks() as worker_stderr:
             try:
                 yield
-            except (JobFailed, KeyboardInterrupt):
+            # JobFailed, or any BeamtaggerError a worker raised (the runtime cannot start, JAX
+            # cannot compile): the CLI prints it as one line, which the worker's logged
+            # traceback would only precede.
+            except (BeamtaggerError, KeyboardInterrupt):
                 worker_stderr.drop()
                 raise
-    except (JobFailed, KeyboardInterrupt):
+    except (BeamtaggerError, KeyboardInterrupt):
         reported = True
         raise
     finally:

@@ -7,6 +7,7 @@ one.
 """
 import errno
 import glob
+import logging
 import os
 import pathlib
 import shutil
@@ -201,3 +202,24 @@ def test_a_real_full_disk_while_importing_a_store(shared_data, tmp_path):
         assert os.listdir(disk) == []
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_a_beamtagger_error_raised_in_a_worker_is_not_preceded_by_its_logged_traceback(caplog):
+    """A worker's BeamtaggerError (the jax runtime cannot start its backend, cannot compile)
+    reaches the CLI as itself and is printed as one line; the traceback Beam logged for it
+    was replayed before that line. Other failures still get the held logs."""
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.pipeline.run_failures import worker_logs_held
+
+    worker = logging.getLogger("apache_beam.runners.common")
+    with caplog.at_level(logging.ERROR):
+        with pytest.raises(BeamtaggerError):
+            with worker_logs_held():
+                worker.error("Traceback (most recent call last): ... [while running 'Tag']")
+                raise BeamtaggerError("JAX cannot start a backend here")
+        assert caplog.records == []
+        with pytest.raises(ZeroDivisionError):
+            with worker_logs_held():
+                worker.error("a bug's traceback")
+                raise ZeroDivisionError("a bug")
+        assert [record.getMessage() for record in caplog.records] == ["a bug's traceback"]
