@@ -99,6 +99,7 @@ def configure_tensorflow(threads=None):
     from beamtagger.errors import BeamtaggerError
 
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
+    use_keras_tensorflow_backend()
     quiet_tensorflow()
     try:
         import tensorflow as tf
@@ -117,6 +118,32 @@ def configure_tensorflow(threads=None):
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
             pass  # already initialised in this process; TF_FORCE_GPU_ALLOW_GROWTH covers it
+
+
+def use_keras_tensorflow_backend():
+    """Keras on its TensorFlow backend, which the tensorflow runtime runs the model with.
+
+    Keras picks its backend once per process, when first imported, from ``KERAS_BACKEND`` or
+    ``~/.keras/keras.json``: a user's ``KERAS_BACKEND=jax`` made the tensorflow runtime (the
+    default for inputs over 1 MB) fail inside JAX with a traceback. Where Keras is not imported
+    yet, its backend is set to TensorFlow for this process; where it already runs on another,
+    a BeamtaggerError says so (the numpy and jax runtimes need no Keras)."""
+    from beamtagger.errors import BeamtaggerError
+
+    keras = sys.modules.get("keras")
+    if keras is None:
+        os.environ["KERAS_BACKEND"] = "tensorflow"
+        return
+    try:
+        backend = keras.backend.backend()
+    except AttributeError:   # a partly imported Keras: its import sets the backend later
+        return
+    if backend != "tensorflow":
+        raise BeamtaggerError(
+            f"Keras runs on its {backend} backend in this process (KERAS_BACKEND or "
+            f"~/.keras/keras.json), and the tensorflow runtime needs its TensorFlow backend: "
+            f"use runtime \"numpy\" or \"jax\" (--runtime), or import beamtagger's tagger "
+            f"before Keras")
 
 
 @contextlib.contextmanager

@@ -25,3 +25,45 @@ def test_native_start_up_lines_are_dropped_and_everything_else_kept():
     assert result.returncode == 0
     assert result.stderr.decode() == ("kept 1\nE0000 00:00:1.5   7 other.cc:1] a real error\n"
                                       "kept 2\nprogress 50%\rno newline at the endafter\n")
+
+
+def run_python(script, **env):
+    import os
+    import textwrap
+
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **env})
+
+
+def test_the_tensorflow_runtime_runs_whatever_keras_backend_the_environment_names(tiny_tagger):
+    """KERAS_BACKEND=jax in the user's environment made the tensorflow runtime (the default
+    for inputs over 1 MB) fail inside JAX with a traceback; it runs on Keras' TensorFlow
+    backend, and where Keras already runs on another in the process, one line says so."""
+    script = f"""
+        import numpy as np
+        from beamtagger.errors import BeamtaggerError
+        from beamtagger.model import runtimes
+        from beamtagger.model.model_inputs import ModelInputs
+        if {{keras_first}}:
+            import keras
+        try:
+            runner = runtimes.load_runner("tensorflow", {tiny_tagger.model_dir!r})
+        except BeamtaggerError as error:
+            print("refused:", error)
+            raise SystemExit(0)
+        reference = runtimes.load_runner("numpy", {tiny_tagger.model_dir!r})
+        inputs = ModelInputs.zeros(runner.spec.input_dims, [3, 5])
+        inputs.vectors[:] = np.random.default_rng(0).normal(size=inputs.vectors.shape)
+        got, expected = runner.predict(inputs), reference.predict(inputs)
+        real = np.arange(5)[None, :] < inputs.lengths[:, None]
+        np.testing.assert_allclose(got[real], expected[real], atol=2e-5)
+        import keras
+        print("ran on", keras.backend.backend())
+        """
+    done = run_python(script.format(keras_first=False), KERAS_BACKEND="jax")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.splitlines()[-1] == "ran on tensorflow"
+    done = run_python(script.format(keras_first=True), KERAS_BACKEND="numpy")
+    assert done.returncode == 0, done.stderr[-3000:]
+    (line,) = done.stdout.splitlines()
+    assert line.startswith("refused: Keras runs on its numpy backend in this process")
