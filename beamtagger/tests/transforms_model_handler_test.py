@@ -207,3 +207,28 @@ def test_threads_sharing_a_loaded_tagger_each_get_their_own_token_tables(tiny_ta
     assert len(found) == 4 * 5 * len(batches)
     for (_, _, b), probs in found.items():
         np.testing.assert_array_equal(probs, expected[b])
+
+
+def test_a_model_update_whose_model_file_is_damaged_is_refused_and_the_old_model_serves(
+        tiny_tagger, tmp_path):
+    """An update to a model directory whose tagger.keras was cut short (a copy still being
+    written when watch_model_pattern saw it) was accepted: every batch after it failed to load
+    the model. It is refused like a model bound to another store."""
+    import shutil
+
+    from beamtagger.errors import BeamtaggerError
+
+    newer = build_tiny_tagger(tmp_path / "newer", seed=12, store_path=tiny_tagger.store_path)
+    cut = tmp_path / "cut"
+    shutil.copytree(newer.model_dir, cut)
+    whole = (cut / "tagger.keras").read_bytes()
+    (cut / "tagger.keras").write_bytes(whole[:len(whole) // 2])
+    handler = TaggerModelHandler(**tiny_tagger.options)
+    handler.update_model_path(str(cut / "tagger.keras"))
+    assert handler.model_dir == tiny_tagger.model_dir
+    handler.load_model()   # the serving model still loads
+    with pytest.raises(BeamtaggerError, match="damaged"):
+        TaggerModelHandler(str(cut), tiny_tagger.store_path, runtime="numpy").load_model()
+    # A whole model bound to the same store is taken.
+    handler.update_model_path(newer.model_dir)
+    assert handler.model_dir == newer.model_dir

@@ -20,9 +20,11 @@ code paths TagText uses, so both give the same labels.
 It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
 tokens, records tagged), so ``counters.query_counters`` reads both alike.
 
-A model is bound to its embedding store. ``load_model`` checks the binding, and so does every
-model update: an update to a model bound to another store is refused (logged, counted in
-``beamtagger/refused_model_updates``) and the model already serving keeps serving.
+A model is bound to its embedding store. ``load_model`` checks the binding and that
+``tagger.keras`` is whole and the model ``tagger.json`` describes, and so does every model
+update: an update to a model bound to another store, or whose model file is damaged or another
+model's, is refused (logged, counted in ``beamtagger/refused_model_updates``) and the model
+already serving keeps serving.
 """
 import logging
 import pathlib
@@ -206,7 +208,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.model_dir = model_dir
 
     def _check_binding(self, model_dir, store):
+        from beamtagger.model.saving import check_model_file
+
         spec = worker_resources.load_spec(model_dir)
+        # The model file whole and the one tagger.json describes (as `beamtagger tag` checks
+        # before launch): a model directory copied half over, or a tagger.keras still being
+        # written when watch_model_pattern saw it, is refused and the serving model stays,
+        # where loading it would fail every batch from then on.
+        check_model_file(spec)
         spec.check_store(store, allow_other_fingerprint=self.allow_other_embeddings)
 
     def run_inference(self, batch: Sequence[Example], model: LoadedTagger,
