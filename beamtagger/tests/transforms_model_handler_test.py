@@ -232,3 +232,39 @@ def test_a_model_update_whose_model_file_is_damaged_is_refused_and_the_old_model
     # A whole model bound to the same store is taken.
     handler.update_model_path(newer.model_dir)
     assert handler.model_dir == newer.model_dir
+
+
+def test_an_example_that_is_no_text_record_is_refused_naming_what_it_is(tiny_tagger):
+    """A dict example was read as the tuple of its keys: {"id": "a", "text": "Hello there"}
+    came back as record "id" with the one token "text", labelled. None, bytes and numbers
+    failed with "argument after * must be an iterable". Each is a TypeError naming it, which
+    with_exception_handling() sends to the failed output with its batch."""
+    handler = TaggerModelHandler(**tiny_tagger.options)
+    model = handler.load_model()
+    refused = {"dict": ({"id": "a", "text": "Hello there"}, "not dict"),
+               "none": (None, "not NoneType"), "bytes": (b"Hello there", "not bytes"),
+               "number": (42, "not int"), "set": ({"a", "Hello"}, "not set"),
+               "short tuple": (("a",), "not a tuple of 1"),
+               "text none": (TextRecord("a", None), "text must be a str, not NoneType"),
+               "text bytes": (("a", b"Hello"), "text must be a str, not bytes"),
+               "id number": (TextRecord(5, "Hello there"), "id must be a str, not int")}
+    for name, (example, problem) in refused.items():
+        with pytest.raises(TypeError, match=problem):
+            list(handler.run_inference(["A fine sentence.", example], model))
+    # What was taken before still is: str, TextRecord, and tuples or lists like one.
+    taken = ["Hello there", TextRecord("a", "Hello there"), ("b", "Hello there"),
+             ["c", "Hello there", "src"]]
+    results = list(handler.run_inference(taken, model))
+    assert [(r.inference.id, r.inference.tokens) for r in results] == [
+        ("", ("Hello", "there")), ("a", ("Hello", "there")), ("b", ("Hello", "there")),
+        ("c", ("Hello", "there"))]
+    assert results[3].inference.source == "src"
+    with TestPipeline() as p:
+        main, other = (p | beam.Create(["A fine sentence.", {"id": "x", "text": "y"}])
+                       | RunInference(TaggerModelHandler(**tiny_tagger.options,
+                                                         max_batch_size=1)
+                                      ).with_exception_handling())
+        assert_that(main | beam.Map(lambda r: r.inference.tokens),
+                    equal_to([("A", "fine", "sentence", ".")]), label="tagged")
+        assert_that(other.failed_inferences | beam.Map(lambda f: "not dict" in str(f[1])),
+                    equal_to([True]), label="failed")

@@ -51,7 +51,7 @@ from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, to
                                                 tokenize_block)
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
-           "text_length"]
+           "record_of", "text_length"]
 
 Example = Union[str, TextRecord]
 # A RunInference batch's text when the caller sets no batch size (batch_elements_kwargs): about
@@ -74,6 +74,31 @@ def text_length(element) -> int:
             return 1
         element = element[1]   # a TextRecord's text, or a keyed example's example
     return 1
+
+
+def record_of(example) -> TextRecord:
+    """The TextRecord of an example: a ``str``, or a ``TextRecord`` (or a tuple or list like
+    one: id, text, and optionally source and fields). TypeError, naming what it got, for
+    anything else: a dict ``{"id": ..., "text": ...}`` used to be read as the tuple of its keys
+    and its key "text" tagged; None or bytes failed with "argument after * must be an
+    iterable"."""
+    if isinstance(example, str):
+        return TextRecord("", example)
+    if not isinstance(example, (tuple, list)) or not 2 <= len(example) <= 4:
+        raise TypeError("TaggerModelHandler examples are str or TextRecord (id, text[, source"
+                        f"[, fields]]), not {_described(example)}")
+    record = TextRecord(*example)
+    for name in ("id", "text"):
+        value = getattr(record, name)
+        if not isinstance(value, str):
+            raise TypeError(f"a TaggerModelHandler example's {name} must be a str, not "
+                            f"{_described(value)}")
+    return record
+
+
+def _described(value):
+    kind = type(value).__name__
+    return f"a {kind} of {len(value)}" if isinstance(value, (tuple, list)) else kind
 
 
 class LoadedTagger:
@@ -222,8 +247,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                       inference_args: Optional[Dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
         """Tags every example of ``batch``; one PredictionResult each, in order."""
-        records = [TextRecord("", example) if isinstance(example, str) else TextRecord(*example)
-                   for example in batch]
+        records = [record_of(example) for example in batch]
         block = self._tokenize(records)
         counters.TOKENS.inc(block.token_count)
         counters.RECORDS_TAGGED.inc(len(records))
