@@ -170,7 +170,8 @@ def fitted_to_its_device(job, remote, batch_tokens_given):
     GPU-sized batches unless ``--max-batch-tokens`` was given."""
     from beamtagger.pipeline.tag_pipeline import batch_vector_dtype, batches_go_to_a_gpu
 
-    jax_on_cpu = not remote and not (_local_gpu() and _jax_cuda_installed())
+    jax_on_cpu = not remote and not (_local_gpu() and _jax_cuda_installed()
+                                     and _jax_platforms_allow_a_gpu())
     to_gpu = batches_go_to_a_gpu(job, jax_on_cpu)
     return dataclasses.replace(
         job, vector_dtype=batch_vector_dtype(job, jax_on_cpu),
@@ -401,6 +402,13 @@ JAX_CUDA_PLUGINS = ("jax_cuda13_plugin", "jax_cuda12_plugin")
 
 def _jax_cuda_installed():
     return any(runtimes.module_installed(module) for module in JAX_CUDA_PLUGINS)
+
+
+def _jax_platforms_allow_a_gpu():
+    """False where ``JAX_PLATFORMS`` keeps JAX off the GPU (``cpu``): its batches then stay
+    CPU-sized and float32, whatever this machine has."""
+    platforms = os.environ.get("JAX_PLATFORMS", "").lower().replace(" ", "")
+    return not platforms or any(name in ("cuda", "gpu") for name in platforms.split(","))
 
 
 def _check_readable(path, pattern):

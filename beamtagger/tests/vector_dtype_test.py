@@ -29,18 +29,24 @@ def test_auto_keeps_float32_for_jax_known_to_run_on_the_cpu():
                               jax_on_cpu=True) == "float16"
 
 
-@pytest.mark.parametrize("gpu_here, batch_tokens, expected", [
-    (False, [], ("float32", 16384)), (True, [], ("float16", 65536)),
-    (True, ["--max-batch-tokens", "4096"], ("float16", 4096))])
+@pytest.mark.parametrize("gpu_here, batch_tokens, platforms, expected", [
+    (False, [], None, ("float32", 16384)), (True, [], None, ("float16", 65536)),
+    (True, ["--max-batch-tokens", "4096"], None, ("float16", 4096)),
+    (True, [], "cpu", ("float32", 16384))])
 def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
-        gpu_here, batch_tokens, expected, tiny_tagger, tmp_path, monkeypatch, capsys):
+        gpu_here, batch_tokens, platforms, expected, tiny_tagger, tmp_path, monkeypatch, capsys):
     """A local ``beamtagger tag --runtime jax`` on a machine without a GPU (or without JAX's
-    CUDA build) runs float32 in the CPU's batch size, as the TensorFlow runtime does; on a GPU,
-    float16 vectors and GPU-sized batches unless --max-batch-tokens says otherwise."""
+    CUDA build, or with JAX_PLATFORMS=cpu) runs float32 in the CPU's batch size, as the
+    TensorFlow runtime does; on a GPU, float16 vectors and GPU-sized batches unless
+    --max-batch-tokens says otherwise."""
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.pipeline import cli, tag_command, tag_pipeline
 
     monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", str(tmp_path / "jax-cache"))
+    if platforms is None:
+        monkeypatch.delenv("JAX_PLATFORMS", raising=False)
+    else:
+        monkeypatch.setenv("JAX_PLATFORMS", platforms)
     monkeypatch.setattr(tag_command, "_local_gpu", lambda: gpu_here)
     monkeypatch.setattr(tag_command, "_jax_cuda_installed", lambda: True)
     ran = []
@@ -60,7 +66,18 @@ def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
     assert code == 0, err
     assert ran == [expected]
     said = re.findall(r"^GPU batches +([\d,]+) slots, (\w+) vectors", out, re.M)
-    assert said == ([] if not gpu_here else [(f"{expected[1]:,}", expected[0])])
+    to_gpu = expected[0] == "float16"
+    assert said == ([] if not to_gpu else [(f"{expected[1]:,}", expected[0])])
+
+
+@pytest.mark.parametrize("platforms, allowed", [
+    ("", True), ("cpu", False), ("cuda", True), ("cuda,cpu", True), ("GPU", True),
+    ("cpu, tpu", False)])
+def test_jax_platforms_that_keep_jax_off_the_gpu(platforms, allowed, monkeypatch):
+    from beamtagger.pipeline import tag_command
+
+    monkeypatch.setenv("JAX_PLATFORMS", platforms)
+    assert tag_command._jax_platforms_allow_a_gpu() is allowed
 
 
 @pytest.mark.parametrize("corpus, fmt", [("ud-english-ewt/en_ewt-ud-dev.conllu", "conllu"),
