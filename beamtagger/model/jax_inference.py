@@ -97,8 +97,12 @@ class JaxTaggerRunner:
 
     def warm_up(self):
         """Compiles (or loads from the persistent cache) and runs the smallest grid shape, so a
-        broken accelerator set-up fails here, at load, not on the first batch."""
-        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2]))
+        broken accelerator set-up fails here, at load, not on the first batch. In the vectors'
+        dtype batches for this device have by default (``tag``'s ``--vector-dtype auto``:
+        float16 for a GPU): a float32 warm-up on a GPU was one more shape every fresh process
+        compiled and never used."""
+        dtype = "float16" if self.device.platform == "gpu" else "float32"
+        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2], vector_dtype=dtype))
 
     def predict(self, inputs):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
