@@ -7,6 +7,11 @@ MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
 # The CLI's default where the tag stage runs on a GPU: on an H200 (BENCHMARKS.md section 5) 64k
 # slots ran 1.2x the rate of 16k and compiled 7 grid shapes (13 s) instead of 13 (28 s).
 GPU_MAX_BATCH_TOKENS = 65536
+# A record is held whole while it is tokenized, stitched and written, at about 0.8 kB a token
+# (README, Performance): 10M characters, some 2M tokens, stay under 2 GB of a worker's memory,
+# where one 50 MB line (10M tokens) took 6.9 GB and would take its worker down. Longer records
+# are dead letters (stage tokenize) that say how to let them through.
+MAX_RECORD_CHARS = 10_000_000
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
 # NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, a little slower per batch on one

@@ -64,6 +64,10 @@ def add_arguments(parser):
                         f"{tagging_defaults.MAX_BATCH_TOKENS}; "
                         f"{tagging_defaults.GPU_MAX_BATCH_TOKENS} where the batches go to a GPU, "
                         "as for --vector-dtype auto)")
+    parser.add_argument("--max-record-chars", type=int, metavar="CHARS",
+                        default=tagging_defaults.MAX_RECORD_CHARS,
+                        help="a record of more characters is a dead letter rather than held "
+                        "whole in a worker's memory, about 0.8 kB a token (default %(default)s)")
     parser.add_argument("--max-buffering-secs", type=float, metavar="SECONDS",
                         help="streaming: how long a partial batch may wait (default "
                         f"{tagging_defaults.STREAMING_BUFFERING_SECS:g} with --streaming, else "
@@ -279,6 +283,9 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
                                   f"not {buffering:g}")
     if buffering is None and streaming:
         buffering = tagging_defaults.STREAMING_BUFFERING_SECS
+    if args.max_record_chars < 1:
+        raise BeamtaggerError(f"--max-record-chars must be at least 1, not "
+                              f"{args.max_record_chars}")
     if args.num_shards < 0:
         raise BeamtaggerError(f"--num-shards must be 0 (the runner decides) or more, not "
                               f"{args.num_shards}")
@@ -299,6 +306,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
         num_shards=args.num_shards, runtime=args.runtime,
+        max_record_chars=args.max_record_chars,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from beamtagger.tagging_defaults import RUNTIME
+from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
@@ -44,6 +44,7 @@ class TagJob:
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
     runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
+    max_record_chars: int = MAX_RECORD_CHARS
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -83,7 +84,8 @@ def build_tag_pipeline(pipeline, job):
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=batch_vector_dtype(job), allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
-        tagger_threads=job.tagger_threads, runtime=job.runtime, blocks=blocks)
+        tagger_threads=job.tagger_threads, runtime=job.runtime,
+        max_record_chars=job.max_record_chars, blocks=blocks)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)

@@ -92,6 +92,7 @@ def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, source, tm
     (["--num-shards", "-1"], "--num-shards must be 0"),
     (["--progress-every", "-5"], "--progress-every must be 0"),
     (["--progress-every", "nan"], "--progress-every must be 0"),
+    (["--max-record-chars", "0"], "--max-record-chars must be at least 1"),
 ])
 def test_negative_counts_and_periods_are_refused(tiny_tagger, source, tmp_path, capsys, extra,
                                                  message):

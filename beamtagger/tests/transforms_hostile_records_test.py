@@ -141,3 +141,28 @@ def test_streaming_records_come_out_in_their_window_never_later_than_their_own_t
             lambda r, t=beam.DoFn.TimestampParam, w=beam.DoFn.WindowParam:
             (r.id, float(t) <= stamps[r.id], float(w.start))),
             equal_to([(name, True, 0.0) for name in stamps]))
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_records_over_max_record_chars_are_dead_letters_that_say_how_to_let_them_through(
+        tiny_tagger, streaming):
+    # Held whole at about 0.8 kB a token, one 50 MB line took 6.9 GB of its worker's memory.
+    tokens = tuple(LONG.split())   # 42 tokens, 149 characters one space apart
+    records = [TextRecord("at", LONG[:60], "at"), TextRecord("over", LONG[:61], "over"),
+               TokenizedRecord.from_tokens("tokens-at", tokens[:14], "tokens-at"),
+               TokenizedRecord.from_tokens("tokens-over", tokens, "tokens-over")]
+    assert len(LONG[:60]) == 60 and len(" ".join(tokens[:14])) <= 60 < len(" ".join(tokens))
+    p, records, streaming_options = _run(records, streaming)
+    with p:
+        out = records | TagText(max_record_chars=60, **streaming_options, **tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: r.id), equal_to(["at", "tokens-at"]))
+        assert_that(out.errors | beam.Map(lambda d: (d.source, d.stage, "--max-record-chars"
+                                                     in d.reason)),
+                    equal_to([("over", "tokenize", True), ("tokens-over", "tokenize", True)]),
+                    label="dead letters")
+
+
+@pytest.mark.parametrize("limit", [0, -5, 2.5, None])
+def test_a_max_record_chars_that_lets_nothing_through_is_refused_where_tagtext_is_built(limit):
+    with pytest.raises(ValueError, match="max_record_chars"):
+        TagText(max_record_chars=limit)

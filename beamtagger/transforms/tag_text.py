@@ -23,13 +23,13 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
 from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.tagging_defaults import RUNTIME, check_runtime
+from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import TagBatches, tagged_records_or_dead_letters
-from beamtagger.transforms.tokenize import Tokenize
+from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks)
 
@@ -66,6 +66,8 @@ class TagText(beam.PTransform):
       accelerator: a Beam accelerator resource hint for the tag stage only.
       vector_dtype: "float32" or "float16" vectors in the batches.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      max_record_chars: a record of more characters is a dead letter (stage tokenize) instead
+        of being held whole in a worker's memory, about 0.8 kB a token.
       progress_every_secs: print a progress line this often (local runs).
       tagger_threads: TensorFlow threads per worker process (see TagBatches).
       runtime: "tensorflow" (the default), "numpy" to run the model's forward pass in
@@ -80,7 +82,8 @@ class TagText(beam.PTransform):
                  max_buffering_secs: Optional[float] = None, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
-                 tagger_threads: Optional[int] = None, runtime: str = RUNTIME):
+                 tagger_threads: Optional[int] = None, runtime: str = RUNTIME,
+                 max_record_chars: int = MAX_RECORD_CHARS):
         super().__init__()
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
@@ -94,6 +97,7 @@ class TagText(beam.PTransform):
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
+        self.max_record_chars = check_max_record_chars(max_record_chars)
 
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
@@ -131,7 +135,8 @@ class TagText(beam.PTransform):
             records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
         elif blocks_given and not blocks:
             raise ValueError("blocks of records are tagged on bounded input only")
-        tokenized = records | "Tokenize" >> Tokenize(blocks=blocks)
+        tokenized = records | "Tokenize" >> Tokenize(blocks=blocks,
+                                                     max_record_chars=self.max_record_chars)
         chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
             self.chunk, self.overlap, blocks=blocks)
         attached = (

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
+from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
@@ -32,20 +33,24 @@ class TokenizeResult(NamedTuple):
 # union schema, which cannot describe the records' free-form ``fields`` dict.
 class Tokenize(beam.PTransform):
     """TextRecords are tokenized, TokenizedRecords pass through; returns
-    ``TokenizeResult(records, errors)``. Takes no arguments: spaCy's English rules, with the
-    conventions of EWT and the Penn Treebank (``beamtagger.tokenizer``).
+    ``TokenizeResult(records, errors)``, with spaCy's English rules and the conventions of EWT
+    and the Penn Treebank (``beamtagger.tokenizer``). A record of more than
+    ``max_record_chars`` characters (a TokenizedRecord's tokens counted one space apart) is a
+    dead letter: it would be held whole in a worker's memory, about 0.8 kB a token.
 
     ``blocks=True`` (internal, ``TagText``'s bounded path): the input is blocks (lists) of
     records (``transforms/blocks.py``) and ``records`` holds one ``token_blocks.TokenizedBlock``
     a block.
     """
 
-    def __init__(self, blocks=False):
+    def __init__(self, blocks=False, max_record_chars=MAX_RECORD_CHARS):
         super().__init__()
         self.blocks = blocks
+        self.max_record_chars = check_max_record_chars(max_record_chars)
 
     def expand(self, records):
-        tokenize = beam.ParDo(_TokenizeBlocksFn() if self.blocks else _TokenizeFn())
+        tokenize = beam.ParDo((_TokenizeBlocksFn if self.blocks else _TokenizeFn)(
+            self.max_record_chars))
         if self.blocks:
             tokenize = tokenize.with_output_types(TokenizedBlock)
         out = records | "Tokenize" >> tokenize.with_outputs(ERRORS, main="records")
@@ -56,6 +61,9 @@ class _TokenizeFn(beam.DoFn):
     """Counts tokens per bundle, not per record: one Beam counter update costs about 2 µs
     (measured here), 0.12 µs a token on EWT's 16-token sentences, where the whole CPU side
     of a run is about 5 µs a token (bench/throughput_bench.py case G)."""
+
+    def __init__(self, max_record_chars=MAX_RECORD_CHARS):
+        self.max_record_chars = max_record_chars
 
     def setup(self):
         from beamtagger.tokenizer import Tokenizer
@@ -78,7 +86,7 @@ class _TokenizeFn(beam.DoFn):
 
     def _tokenized(self, record):
         """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
-        record = _checked(record)
+        record = _checked(record, self.max_record_chars)
         if isinstance(record, TokenizedRecord):
             # What tokenize_block checks on the block path: one start and one end a token,
             # every token a string. Unchecked, a record with fewer offsets than tokens was
@@ -99,19 +107,44 @@ class _TokenizeFn(beam.DoFn):
         return TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
 
 
-def _checked(record):
-    """A TextRecord with a str text or a TokenizedRecord, or the DeadLetter of one that is
-    neither."""
-    if isinstance(record, TokenizedRecord):
-        return record
+def _checked(record, max_record_chars=MAX_RECORD_CHARS):
+    """A TextRecord with a str text or a TokenizedRecord, of at most ``max_record_chars``
+    characters, or the DeadLetter of one that is not."""
     try:
+        if isinstance(record, TokenizedRecord):
+            # Counted only where it could matter: a sum over the tokens of every record would
+            # cost the block path a Python step a token.
+            tokens = record.tokens
+            if len(tokens) * 2 > max_record_chars:
+                chars = sum(map(len, tokens)) + len(tokens) - 1
+                if chars > max_record_chars:
+                    return _too_long(record, chars, max_record_chars)
+            return record
         if not isinstance(record, TextRecord):
             record = TextRecord(*record)
         if not isinstance(record.text, str):
             raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
+        if len(record.text) > max_record_chars:
+            return _too_long(record, len(record.text), max_record_chars)
         return record
     except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
         return _dead_letter(record, error)
+
+
+def check_max_record_chars(max_record_chars):
+    if not isinstance(max_record_chars, int) or max_record_chars < 1:
+        raise ValueError(f"max_record_chars must be a whole number of at least 1, not "
+                         f"{max_record_chars!r}")
+    return max_record_chars
+
+
+def _too_long(record, chars, max_record_chars):
+    counters.DEAD_LETTERS.inc()
+    text = record.text if isinstance(record, TextRecord) else " ".join(record.tokens)
+    return DeadLetter(str(record.key), f"the record holds {chars:,} characters, more than "
+                      f"max_record_chars ({max_record_chars:,}; --max-record-chars): held "
+                      "whole, it would take about 0.8 kB of a worker's memory a token; split "
+                      "it, or raise the limit where workers have the memory", text, "tokenize")
 
 
 def _check_tokenized(record):
@@ -153,7 +186,7 @@ class _TokenizeBlocksFn(_TokenizeFn):
     def process(self, block):
         records = []
         for record in block:
-            record = _checked(record)
+            record = _checked(record, self.max_record_chars)
             if isinstance(record, DeadLetter):
                 yield beam.pvalue.TaggedOutput(ERRORS, record)
             else:
