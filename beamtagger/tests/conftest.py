@@ -85,3 +85,23 @@ def upos_model(ewt_slices, subset_store, tmp_path_factory):
                      "--learning-rate", "0.01"])
     assert code == 0
     return out
+
+
+def run_tag_command(capsys, *args):
+    """(exit code, stdout, stderr) of ``beamtagger tag`` with the NumPy runtime and no progress
+    lines; argparse's refusals (SystemExit) give their code too."""
+    from beamtagger.pipeline import cli
+
+    try:
+        code = cli.main(["tag", "--progress-every", "0", "--runtime", "numpy", *args])
+    except SystemExit as exit_:
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def text_in(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_text("Hello there .\nGood bye .\n", encoding="utf-8")
+    return path

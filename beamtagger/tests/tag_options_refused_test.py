@@ -4,27 +4,12 @@ import os
 
 import pytest
 
-from beamtagger.pipeline import cli, tag_command
+from beamtagger.pipeline import tag_command
+from beamtagger.tests.conftest import run_tag_command as tag
 
 
-def tag(capsys, *args):
-    try:
-        code = cli.main(["tag", "--progress-every", "0", "--runtime", "numpy", *args])
-    except SystemExit as exit_:  # argparse's refusal: the usage, then one error line
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def source(tmp_path):
-    path = tmp_path / "in.txt"
-    path.write_text("Hello there .\nGood bye .\n", encoding="utf-8")
-    return path
-
-
-def refused(capsys, tiny_tagger, source, output, *extra):
-    code, _, err = tag(capsys, "--input", str(source), "--output", str(output),
+def refused(capsys, tiny_tagger, text_in, output, *extra):
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(output),
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
                        *extra)
     assert code == 2, err
@@ -39,15 +24,15 @@ def refused(capsys, tiny_tagger, source, output, *extra):
     (["--num_shards", "3"], "--num_shards 3 (did you mean --num-shards?)"),
     (["stray"], "stray"),
 ])
-def test_arguments_neither_tag_nor_beam_knows_are_refused(tiny_tagger, source, tmp_path, capsys,
+def test_arguments_neither_tag_nor_beam_knows_are_refused(tiny_tagger, text_in, tmp_path, capsys,
                                                           extra, message):
-    line = refused(capsys, tiny_tagger, source, tmp_path / "out" / "r", *extra)
+    line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", *extra)
     assert "unrecognized arguments" in line and line.endswith(message), line
     assert not (tmp_path / "out").exists()
 
 
-def test_beam_pipeline_options_still_pass(tiny_tagger, source, tmp_path, capsys):
-    code, _, err = tag(capsys, "--input", str(source), "--output", str(tmp_path / "r"),
+def test_beam_pipeline_options_still_pass(tiny_tagger, text_in, tmp_path, capsys):
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "r"),
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
                        "--runner=DirectRunner", "--direct_num_workers", "1")
     assert code == 0, err
@@ -57,31 +42,31 @@ def test_beam_pipeline_options_still_pass(tiny_tagger, source, tmp_path, capsys)
     ("BogusRunner", "unknown --runner BogusRunner"),
     ("no_such_module.SomeRunner", "its module no_such_module is not installed"),
 ])
-def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, source, tmp_path, capsys, runner,
+def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, capsys, runner,
                                                 message):
     # Beam raised a ValueError (or ImportError) traceback once the pipeline was built.
-    line = refused(capsys, tiny_tagger, source, tmp_path / "out" / "r", f"--runner={runner}")
+    line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", f"--runner={runner}")
     assert message in line, line
     assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("prefix", ["", "out/", ".", "out/.."])
-def test_an_output_prefix_that_names_no_file_is_refused(tiny_tagger, source, tmp_path, capsys,
+def test_an_output_prefix_that_names_no_file_is_refused(tiny_tagger, text_in, tmp_path, capsys,
                                                        monkeypatch, prefix):
     # "" and "out/" wrote files named by their shard alone ("-00000-of-00001.jsonl").
     monkeypatch.chdir(tmp_path)
     (tmp_path / "out").mkdir()
-    line = refused(capsys, tiny_tagger, source, prefix)
+    line = refused(capsys, tiny_tagger, text_in, prefix)
     assert "give a prefix of file names" in line, line
     assert os.listdir(tmp_path / "out") == []
 
 
-def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, source, tmp_path, capsys,
+def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, tmp_path, capsys,
                                                          monkeypatch):
     # The shell leaves "--output=~/x" as it is: the check looked at $HOME, Beam wrote to "./~".
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
-    code, _, err = tag(capsys, "--input", str(source), "--output=~/runs/r",
+    code, _, err = tag(capsys, "--input", str(text_in), "--output=~/runs/r",
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
     assert code == 0, err
     assert os.path.exists(tmp_path / "home" / "runs" / "r-00000-of-00001.jsonl")
@@ -94,9 +79,9 @@ def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, source, tm
     (["--progress-every", "nan"], "--progress-every must be 0"),
     (["--max-record-chars", "0"], "--max-record-chars must be at least 1"),
 ])
-def test_negative_counts_and_periods_are_refused(tiny_tagger, source, tmp_path, capsys, extra,
+def test_negative_counts_and_periods_are_refused(tiny_tagger, text_in, tmp_path, capsys, extra,
                                                  message):
-    line = refused(capsys, tiny_tagger, source, tmp_path / "out" / "r", *extra)
+    line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", *extra)
     assert message in line, line
 
 
@@ -117,11 +102,11 @@ def test_the_input_format_is_read_through_any_compression_beam_decompresses(name
     (["--max-buffering-secs", "nan", "--streaming"], "must be a positive number"),
     (["--max-buffering-secs", "inf", "--streaming"], "must be a positive number"),
 ])
-def test_max_buffering_secs_is_checked_before_the_pipeline_starts(tiny_tagger, source, tmp_path,
+def test_max_buffering_secs_is_checked_before_the_pipeline_starts(tiny_tagger, text_in, tmp_path,
                                                                    capsys, extra, message):
     # Each was a traceback from inside Beam (a KeyError in the DirectRunner's watermark
     # manager without --streaming, a ValueError or OverflowError with it).
-    code, _, err = tag(capsys, "--input", str(source), "--output", str(tmp_path / "out" / "r"),
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
                        "--model", tiny_tagger.model_dir, "--embeddings",
                        tiny_tagger.store_path, *extra)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err

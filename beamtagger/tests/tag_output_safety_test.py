@@ -5,27 +5,14 @@ import os
 
 import pytest
 
-from beamtagger.pipeline import cli
+from beamtagger.tests.conftest import run_tag_command as tag
 
 
-def tag(capsys, *args):
-    code = cli.main(["tag", "--progress-every", "0", "--runtime", "numpy", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-@pytest.fixture
-def source(tmp_path):
-    path = tmp_path / "in.txt"
-    path.write_text("Hello there .\nGood bye .\n", encoding="utf-8")
-    return path
-
-
-def test_a_run_leaves_the_files_of_a_run_under_a_longer_prefix_alone(tiny_tagger, source,
+def test_a_run_leaves_the_files_of_a_run_under_a_longer_prefix_alone(tiny_tagger, text_in,
                                                                      tmp_path, capsys):
     # Beam's sinks deleted every PREFIX-*-of-NNNNN.jsonl before publishing their shards: a run
     # writing out/run removed the results and dead letters of the earlier run out/run-2.
-    common = ["--input", str(source), "--model", tiny_tagger.model_dir,
+    common = ["--input", str(text_in), "--model", tiny_tagger.model_dir,
               "--embeddings", tiny_tagger.store_path]
     out_dir = tmp_path / "out"
     assert tag(capsys, *common, "--output", str(out_dir / "run-2"))[0] == 0
@@ -39,11 +26,11 @@ def test_a_run_leaves_the_files_of_a_run_under_a_longer_prefix_alone(tiny_tagger
     assert out.count("in.txt:1:") == 1  # and --print-results prints this run's records only
 
 
-def test_overwrite_refuses_to_remove_the_input_it_is_asked_to_tag(tiny_tagger, source,
+def test_overwrite_refuses_to_remove_the_input_it_is_asked_to_tag(tiny_tagger, text_in,
                                                                   tmp_path, capsys):
     common = ["--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path]
     prefix = str(tmp_path / "out" / "r")
-    assert tag(capsys, "--input", str(source), "--output", prefix, *common)[0] == 0
+    assert tag(capsys, "--input", str(text_in), "--output", prefix, *common)[0] == 0
     earlier = sorted(glob.glob(prefix + "-*"))
     code, _, err = tag(capsys, "--input", prefix + "-00000-of-00001.jsonl", "--output", prefix,
                        "--overwrite", *common)
@@ -54,13 +41,13 @@ def test_overwrite_refuses_to_remove_the_input_it_is_asked_to_tag(tiny_tagger, s
 
 
 @pytest.mark.parametrize("prefix", ["run?", "run*", "run[12]"])
-def test_an_output_prefix_with_glob_characters_is_refused(tiny_tagger, source, tmp_path,
+def test_an_output_prefix_with_glob_characters_is_refused(tiny_tagger, text_in, tmp_path,
                                                          capsys, prefix):
     # Its file patterns matched other runs' files: --overwrite removed out/runA's results.
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "runA-00000-of-00001.jsonl").write_text("{}\n")
-    code, _, err = tag(capsys, "--input", str(source), "--output", str(out_dir / prefix),
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(out_dir / prefix),
                        "--overwrite", "--model", tiny_tagger.model_dir,
                        "--embeddings", tiny_tagger.store_path)
     assert code == 2 and "--output" in err and len(err.strip().splitlines()) == 1, err
