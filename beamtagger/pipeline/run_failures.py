@@ -18,10 +18,12 @@ import errno
 import logging
 import os
 import re
+import threading
 
 from beamtagger.errors import BeamtaggerError, JobFailed
 
-__all__ = ["JobFailed", "interrupted", "os_error_of", "reported_failures", "worker_logs_held"]
+__all__ = ["JobFailed", "interrupted", "os_error_of", "reported_failures", "worker_lost",
+           "worker_logs_held"]
 
 # Labels of the steps that write under the output prefix (tag_pipeline.build_tag_pipeline).
 _WRITING_STEPS = ("WriteResults", "WriteDeadLetters")
@@ -36,11 +38,20 @@ _STEP = re.compile(r"\[while running '([^']+)'\]")
 # Ctrl-C inside a step: Beam re-raises the worker's KeyboardInterrupt as
 # "RuntimeError: KeyboardInterrupt [while running '...']".
 _INTERRUPTED = re.compile(r"(?:^|\b)KeyboardInterrupt(?: \[while running |$)", re.MULTILINE)
+# A worker process that stopped in the middle of the run (killed by a signal, by the kernel's
+# out-of-memory killer): the runner (``multi_processing``: FnApiRunner over gRPC) raises
+# "RuntimeError: Channel closed prematurely." where it reads the bundle's outputs, and its
+# thread watching the process "Worker subprocess exited with return code -9" (137 through the
+# shell that started it).
+_WORKER_LOST = re.compile(r"Channel closed prematurely|Worker subprocess exited with return code")
 # Where Beam logs a failing step's traceback before raising it: the DoFn runner (in process)
-# and the DirectRunner's local job service (re-logging its worker processes' errors).
+# and the DirectRunner's local job service (re-logging its worker processes' errors), and where
+# it logs the loss of a worker process (the worker handler closing its channel).
 _WORKER_LOGGERS = ("apache_beam.runners.common",
                    "apache_beam.runners.portability.local_job_service",
-                   "apache_beam.runners.worker.sdk_worker")
+                   "apache_beam.runners.worker.sdk_worker",
+                   "apache_beam.runners.portability.fn_api_runner.worker_handlers",
+                   "apache_beam.runners.worker.data_plane")
 
 
 def os_error_of(error):
@@ -102,11 +113,27 @@ def reported_failures(output_prefix, remove_outputs):
         if interrupted(error):
             raise KeyboardInterrupt from None  # the CLI's "interrupted", exit 130
         line = describe(error, output_prefix)
+        if line is None and worker_lost(error):
+            line = ("a worker process of the run stopped before the run was done (killed, or "
+                    "out of memory); no result or error file of this run was kept. Run the "
+                    "same command again")
         if line is None:
             raise
         if left:
             line += f" ({left})"
         raise JobFailed(line) from None
+
+
+def worker_lost(error):
+    """Whether a failed run lost one of its local worker processes (``multi_processing``)."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _WORKER_LOST.search(str(current)):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def interrupted(error):
@@ -146,13 +173,19 @@ def worker_logs_held():
     """Holds back the worker error logs and tracebacks the local runner prints while a job
     fails, so that a failure reported as one line (``reported_failures``' JobFailed, or a
     BeamtaggerError a worker raised) is not preceded by pages of them; any other outcome gets
-    them afterwards, in order."""
+    them afterwards, in order.
+
+    That includes the exceptions of the runner's own threads in this process (a lost worker
+    process fails every thread that talks to it, and their tracebacks, written at once, would
+    interleave line by line): they are held as exceptions, not as text."""
     from beamtagger.tensorflow_setup import held_tracebacks
 
     held = _HeldRecords()
     loggers = [logging.getLogger(name) for name in _WORKER_LOGGERS]
     for logger in loggers:
         logger.addFilter(held)
+    thread_failures = []
+    thread_hook, threading.excepthook = threading.excepthook, thread_failures.append
     reported = False
     try:
         with held_tracebacks() as worker_stderr:
@@ -168,8 +201,11 @@ def worker_logs_held():
         reported = True
         raise
     finally:
+        threading.excepthook = thread_hook
         for logger in loggers:
             logger.removeFilter(held)
         if not reported:
             for record in held.records:
                 logging.getLogger(record.name).handle(record)
+            for failure in thread_failures:
+                thread_hook(failure)

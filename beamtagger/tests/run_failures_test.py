@@ -1,0 +1,133 @@
+"""A ``beamtagger tag`` run that loses a local worker process: one line, exit 1, no files."""
+import glob
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from beamtagger.errors import JobFailed
+from beamtagger.pipeline import run_failures
+from beamtagger.tests.conftest import REPO_ROOT
+
+EXAMPLE = REPO_ROOT / "beamtagger" / "data" / "example.txt"
+
+
+@pytest.mark.parametrize("failure", [
+    # What the FnApiRunner raises where it reads the outputs of a bundle whose worker died.
+    RuntimeError("Channel closed prematurely."),
+    RuntimeError("Worker subprocess exited with return code 137"),
+])
+def test_a_lost_worker_process_is_one_line_and_removes_this_runs_files(failure):
+    removed = []
+    with pytest.raises(JobFailed) as raised, run_failures.reported_failures(
+            "out/r", lambda: removed.append(True)):
+        raise failure
+    assert removed == [True]
+    assert str(raised.value).startswith("a worker process of the run stopped before the run "
+                                        "was done (killed, or out of memory); no result or "
+                                        "error file of this run was kept"), raised.value
+    assert raised.value.exit_code == 1
+
+
+def test_other_failures_are_not_taken_for_a_lost_worker():
+    assert not run_failures.worker_lost(ValueError("a bug"))
+    with pytest.raises(ValueError), run_failures.reported_failures("out/r", lambda: None):
+        raise ValueError("a bug")
+
+
+def _fail_in_a_thread():
+    thread = threading.Thread(target=lambda: 1 / 0, name="runner-thread")
+    thread.start()
+    thread.join()
+
+
+def test_runner_thread_failures_are_held_and_dropped_when_the_run_is_one_line(monkeypatch):
+    # A lost worker process fails every runner thread that talks to it; their tracebacks,
+    # written at once by threading's hook, interleaved and came before the one line.
+    shown = []
+    monkeypatch.setattr(threading, "excepthook", shown.append)
+    with pytest.raises(JobFailed), run_failures.worker_logs_held():
+        _fail_in_a_thread()
+        raise JobFailed("one line")
+    assert shown == [] and threading.excepthook == shown.append
+
+
+def test_runner_thread_failures_are_shown_when_the_run_is_not_reported_as_one_line(
+        monkeypatch):
+    shown = []
+    monkeypatch.setattr(threading, "excepthook", shown.append)
+    with pytest.raises(ValueError), run_failures.worker_logs_held():
+        _fail_in_a_thread()
+        assert shown == []  # held while the run lasts
+        raise ValueError("a bug")
+    assert [type(failure.exc_value) for failure in shown] == [ZeroDivisionError]
+    with run_failures.worker_logs_held():
+        _fail_in_a_thread()
+    assert [failure.thread.name for failure in shown] == ["runner-thread", "runner-thread"]
+
+
+def _worker_processes(parent):
+    """The Python worker processes below ``parent`` (Beam starts each through a shell)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                command = handle.read().split(b"\0")
+        except OSError:
+            continue
+        worker = b"apache_beam.runners.worker.sdk_worker_main" in command
+        if worker and b"python" in os.path.basename(command[0]):
+            shell = _parent_of(pid)
+            if parent in (shell, _parent_of(shell)):
+                found.append(int(pid))
+    return found
+
+
+def _parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return int(handle.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+@pytest.mark.slow
+def test_a_worker_process_killed_mid_run_is_one_line_and_a_rerun_completes(tiny_tagger,
+                                                                          tmp_path):
+    if not os.path.isdir("/proc"):
+        pytest.skip("needs /proc to find the worker processes")
+    source = tmp_path / "many.txt"
+    source.write_text(EXAMPLE.read_text(encoding="utf-8") * 6000, encoding="utf-8")
+    prefix = str(tmp_path / "out")
+    command = [sys.executable, "-m", "beamtagger", "tag", "--input", str(source),
+               "--output", prefix, "--runtime", "numpy", "--model", tiny_tagger.model_dir,
+               "--embeddings", tiny_tagger.store_path, "--progress-every", "0",
+               "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           cwd=REPO_ROOT)
+    deadline = time.monotonic() + 120
+    victim = None
+    while victim is None and run.poll() is None and time.monotonic() < deadline:
+        workers = _worker_processes(run.pid)
+        # Once results are being written, the workers are in the middle of the run.
+        if len(workers) == 2 and glob.glob(str(tmp_path / "beam-temp-out-*" / "*")):
+            victim = workers[0]
+            os.kill(victim, signal.SIGKILL)
+        time.sleep(0.05)
+    out, err = run.communicate(timeout=300)
+    if victim is None:
+        pytest.skip("the run ended before a worker could be killed in the middle of it")
+    assert run.returncode == 1, err[-3000:]
+    assert "Traceback" not in err and "Exception in thread" not in err, err[-3000:]
+    assert err.strip().splitlines()[-1].startswith(
+        "beamtagger tag: error: a worker process of the run stopped before the run was done")
+    assert "records tagged" not in out
+    assert glob.glob(prefix + "-*") == [] and glob.glob(str(tmp_path / "beam-temp-*")) == []
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert "records tagged         72,000" in rerun.stdout, rerun.stdout
