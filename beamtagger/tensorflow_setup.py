@@ -34,6 +34,10 @@ _NATIVE_NOISE = re.compile(
 _TRACEBACK_START = b"Traceback (most recent call last):"
 _TRACEBACK_CONTINUES = (b"During handling of the above exception",
                         b"The above exception was the direct cause")
+_FRAME = b'  File "'
+# A traceback's last line: an exception's (dotted) name, alone or before ": message".
+_EXCEPTION_LINE = re.compile(rb"(?:[A-Za-z_]\w*\.)*(?=[A-Z])\w*(?:Error|Exception|Interrupt|Exit|"
+                             rb"Iteration|Empty|Full)(?::\s|\Z)")
 _hold_lock = threading.Lock()
 _hold = None            # the _HeldTracebacks of the command running, if any
 _original_stderr = None  # fd 2 as it was before the pipe, while filtered_native_stderr runs
@@ -52,7 +56,13 @@ class _HeldTracebacks:
         if stripped.endswith(_TRACEBACK_START) or stripped.startswith(_TRACEBACK_CONTINUES):
             self.inside = True
         elif not self.inside:
-            if not (self.ended and not stripped):
+            if self.ended and _EXCEPTION_LINE.match(stripped):
+                pass  # the last line of another traceback interleaved with the one just ended
+            elif self.ended and (stripped[:1].isspace() or stripped.startswith(_FRAME)):
+                # The tracebacks of several processes (or threads) failing at once interleave
+                # line by line: another one's last line ended this one, which goes on.
+                self.inside = True
+            elif not (self.ended and not stripped):
                 self.ended = False
                 return False
         elif stripped and not stripped[:1].isspace():

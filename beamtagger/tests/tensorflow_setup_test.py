@@ -67,3 +67,40 @@ def test_the_tensorflow_runtime_runs_whatever_keras_backend_the_environment_name
     assert done.returncode == 0, done.stderr[-3000:]
     (line,) = done.stdout.splitlines()
     assert line.startswith("refused: Keras runs on its numpy backend in this process")
+
+
+HELD_SCRIPT = r'''
+import os, sys, time
+from beamtagger.tensorflow_setup import filtered_native_stderr, held_tracebacks
+# Two worker processes hit by the same Ctrl-C write their tracebacks into the pipe at once:
+# their lines interleave.
+A = [b"Traceback (most recent call last):", b'  File "/a.py", line 1, in wait',
+     b"    gotit = waiter.acquire(True, timeout)", b"            ^^^^^^^^^^^^^", b"KeyboardInterrupt"]
+B = [b"Traceback (most recent call last):", b'  File "/b.py", line 9, in run',
+     b"    self._target()", b"grpc.RpcError"]
+lines = [A[0], B[0], A[1], B[1], B[2], B[3], A[2], A[3], A[4], b"", b"kept"]
+with filtered_native_stderr():
+    with held_tracebacks() as hold:
+        for line in lines:
+            os.write(2, line + b"\n")
+        time.sleep(0.5)  # the filter's thread reads the pipe
+        if sys.argv[1] == "drop":
+            hold.drop()
+'''
+
+
+def test_interleaved_tracebacks_are_held_whole():
+    # Ctrl-C with --direct_running_mode=multi_processing printed the lines of one worker's
+    # traceback that came after another worker's last line, above "beamtagger: interrupted".
+    dropped = subprocess.run([sys.executable, "-c", HELD_SCRIPT, "drop"], capture_output=True,
+                             timeout=60)
+    assert dropped.returncode == 0
+    assert dropped.stderr.decode() == "kept\n"
+    shown = subprocess.run([sys.executable, "-c", HELD_SCRIPT, "keep"], capture_output=True,
+                           timeout=60)
+    assert sorted(shown.stderr.decode().splitlines()) == sorted(
+        line.decode() for line in (
+            b"Traceback (most recent call last):", b'  File "/b.py", line 9, in run',
+            b"Traceback (most recent call last):", b'  File "/a.py", line 1, in wait',
+            b"    self._target()", b"grpc.RpcError", b"    gotit = waiter.acquire(True, timeout)",
+            b"            ^^^^^^^^^^^^^", b"KeyboardInterrupt", b"", b"kept"))
