@@ -154,13 +154,17 @@ def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
 
 
 def parse_conll_lines(lines: Iterable[NumberedLine], source, on_error="raise",
-                      stats: Optional[ReadStats] = None) -> Iterator[Sentence]:
-    """Parses two-column CoNLL/IOB from ``(line_number, bytes_or_str)`` pairs (see read_conll)."""
+                      stats: Optional[ReadStats] = None,
+                      document_starts=True) -> Iterator[Sentence]:
+    """Parses two-column CoNLL/IOB from ``(line_number, bytes_or_str)`` pairs (see read_conll).
+
+    ``document_starts=False``: a ``-DOCSTART-`` line is a token like any other (for the lines
+    of one sentence, already separated from the rest by the caller)."""
     _check_on_error(on_error)
     source = str(source)
     return _parse_blocks(lines, source, on_error, stats,
                          lambda block: _conll_sentence(block, source),
-                         is_document_start=_is_docstart)
+                         is_document_start=_is_docstart if document_starts else None)
 
 
 def _parse_blocks(lines, source, on_error, stats, make_sentence, is_document_start=None):

@@ -69,6 +69,29 @@ def test_conll_reads_tagged_and_token_only_blocks_and_skips_docstart():
     assert len(items) == 3
 
 
+def test_a_docstart_token_in_beamtaggers_own_conll_output_stays_in_its_record():
+    # Tagging "-DOCSTART- is here ." wrote a "-DOCSTART-<TAB>X" line inside the record's block;
+    # read back with --input-format conll it ended the record there: 2 records in, 3 out (one
+    # empty, one with an id of its own), and the tokens around it tagged without each other.
+    from beamtagger.transforms.records import TaggedRecord
+    from beamtagger.transforms.write_results import to_conll_block
+
+    tagged = [TaggedRecord("t.txt:1", ("-DOCSTART-", "is", "here", "."), (0, 11, 14, 19),
+                           (10, 13, 18, 20), ("X", "AUX", "ADV", "PUNCT"), (1.0,) * 4),
+              TaggedRecord("t.txt:2", ("Middle", "-DOCSTART-", "token"), (0, 7, 18),
+                           (6, 17, 23), ("ADJ", "X", "NOUN"), (1.0,) * 3)]
+    text = "\n".join(to_conll_block(record) for record in tagged).encode()
+    items = list(parse_records(numbered(text.splitlines(True)), "r.conll", "conll"))
+    assert [(item.id, item.tokens) for item in items] == [
+        ("t.txt:1", ("-DOCSTART-", "is", "here", ".")),
+        ("t.txt:2", ("Middle", "-DOCSTART-", "token"))]
+    # Between sentences, it still marks a document (CoNLL-2003), with or without a tag.
+    text = b"-DOCSTART- -X- O O\n\nEU\tB-ORG\n\n-DOCSTART-\nx\tO\n"
+    items = list(parse_records(numbered(text.splitlines(True)), "c.conll", "conll"))
+    assert [(item.id, item.tokens) for item in items] == [("c.conll:3", ("EU",)),
+                                                        ("c.conll:6", ("x",))]
+
+
 def test_read_records_in_a_pipeline_accounts_for_every_record(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"one\ntwo \xff\n\nthree\n")
     with gzip.open(tmp_path / "b.txt.gz", "wb") as out:

@@ -190,7 +190,10 @@ def tokenized_records(numbered_lines, path, input_format):
     try:
         for number, raw in numbered_lines:
             raw = _strip_newline(raw, number)
-            if raw.strip() and not (input_format == "conll" and raw.startswith(b"-DOCSTART-")):
+            # A -DOCSTART- line between sentences marks a document (CoNLL-2003); inside a
+            # sentence it is a token (beamtagger's own output of a text holding that word).
+            if raw.strip() and not (input_format == "conll" and not block
+                                    and raw.startswith(b"-DOCSTART-")):
                 block.append((number, raw))
                 continue
             yield from _block_records(block, path, input_format)
@@ -233,7 +236,7 @@ def _conll_block_sentences(block, path):
     if _is_token_only(tokens):
         sentence = _token_only_sentence(tokens, path)
     else:
-        sentence = next(iter(parse_conll_lines(tokens, path)))
+        sentence = next(iter(parse_conll_lines(tokens, path, document_starts=False)))
     if sent_id is not None:
         sentence = _TokenOnly(sent_id, tuple(sentence.tokens), sentence.line)
     return [sentence]
