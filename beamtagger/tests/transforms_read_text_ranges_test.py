@@ -90,3 +90,33 @@ def test_one_large_file_is_split_across_worker_processes(tmp_path):
     ids = [record_id for record_id, _ in rows]
     assert len(ids) == len(lines) and set(ids) == set(texts)  # every record out exactly once
     assert len({pid for _, pid in rows}) >= 2, "one worker read the whole file"
+
+
+@pytest.mark.parametrize("input_format, content", [
+    ("text", CONTENT),
+    ("jsonl", b'{"text": "a"}\n' + b'{"text": "b"\n' + b'{"text": "c", "id": "kept"}\n' * 10
+     + b'{"text": "no id"}'),
+])
+def test_a_streaming_pipeline_locates_the_records_of_a_large_file_as_a_batch_one(
+        tmp_path, input_format, content):
+    # A streaming pipeline reads every file whole (Beam's streaming DirectRunner cannot expand
+    # the splittable DoFn); the records of a file over split_bytes got "big.txt:17" there and
+    # "big.txt:@1234" on every other runner.
+    path = tmp_path / "big.data"
+    path.write_bytes(content)
+
+    def ids(streaming):
+        out = tmp_path / f"ids-{streaming}"
+        options = PipelineOptions(["--streaming"] if streaming else [])
+        with beam.Pipeline(options=options) as p:
+            read = p | ReadRecords(str(path), input_format, reshuffle=False, split_bytes=32)
+            _ = ((read.records | "Ids" >> beam.Map(lambda r: ["record", r.id, r.text]),
+                  read.errors | "Sources" >> beam.Map(lambda d: ["error", d.source, d.record]))
+                 | beam.Flatten() | beam.Map(json.dumps)
+                 | beam.io.WriteToText(str(out / "ids"), num_shards=1))
+        return sorted(json.loads(line) for name in glob.glob(str(out / "ids*"))
+                      for line in open(name, encoding="utf-8"))
+
+    batch = ids(streaming=False)
+    assert any(entry[1].startswith("big.data:@") for entry in batch)
+    assert ids(streaming=True) == batch

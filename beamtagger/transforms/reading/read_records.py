@@ -20,12 +20,14 @@ from typing import Any, NamedTuple
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.options.pipeline_options import StandardOptions
 
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges
 from beamtagger.transforms.reading.file_lines import FileLines
-from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS, read_file_records
+from beamtagger.transforms.reading.record_parsers import (INPUT_FORMATS, parse_records,
+                                                          read_file_records)
 from beamtagger.transforms.records import ERRORS
 
 __all__ = ["ReadRecords", "ReadResult"]
@@ -97,7 +99,8 @@ class ReadRecords(beam.PTransform):
             | "OpenFiles" >> fileio.ReadMatches()
             | "ReadLines" >> beam.ParDo(
                 _ReadFileRecords(self.input_format, self.text_field, self.id_field,
-                                 self.blocks)
+                                 self.blocks,
+                                 self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -111,16 +114,31 @@ class ReadRecords(beam.PTransform):
 
 
 class _ReadFileRecords(beam.DoFn):
-    def __init__(self, input_format, text_field, id_field, blocks=False):
+    """One file, read whole. A text or JSON Lines file that a batch run reads in byte ranges
+    (over ``split_bytes``: a streaming pipeline reads it here) keeps the same record ids and
+    dead-letter sources, located by byte offset, so they do not depend on the runner."""
+
+    def __init__(self, input_format, text_field, id_field, blocks=False,
+                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES):
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
         self.blocks = blocks
+        self.split_bytes = split_bytes
 
     def process(self, readable_file):
-        path = readable_file.metadata.path
-        lines = FileLines(path, lambda: readable_file.open(
-            compression_type=CompressionTypes.UNCOMPRESSED))
-        items = read_file_records(lines, self.input_format, self.text_field, self.id_field)
+        metadata = readable_file.metadata
+        path = metadata.path
+        if (self.input_format in byte_ranges.SPLITTABLE_FORMATS and byte_ranges.is_splittable(
+                path, metadata.size_in_bytes, self.split_bytes)):
+            # The whole file as one byte range: the lines and locators the ranges give.
+            tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
+            items = parse_records(byte_ranges.claimed_lines(path, tracker), path,
+                                  self.input_format, self.text_field, self.id_field)
+        else:
+            lines = FileLines(path, lambda: readable_file.open(
+                compression_type=CompressionTypes.UNCOMPRESSED))
+            items = read_file_records(lines, self.input_format, self.text_field,
+                                      self.id_field)
         yield from reader_outputs(items, self.blocks)
 
