@@ -8,7 +8,7 @@ from inside Beam once the pipeline was built. Both are refused here in one line.
 import difflib
 import importlib.util
 
-__all__ = ["unparseable_pipeline_args", "runner_problem"]
+__all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem"]
 
 
 def unparseable_pipeline_args(flags, own_options=()):
@@ -58,3 +58,28 @@ def runner_problem(runner):
         extra = " (pip install 'apache-beam[gcp]')" if "dataflow" in module else ""
         return f"--runner {runner}: its module {module} is not installed{extra}"
     return None
+
+
+def cloud_options_problem(options, runner):
+    """What Beam's own validation would refuse in the Google Cloud options of a Dataflow run
+    (``--project``, ``--region``, ``--job_name``, ``--temp_location``, ``--staging_location``),
+    in one line, or None; checked without going online.
+
+    Beam validates them only when the pipeline object is made, after every check of ours (a
+    ``ValueError`` traceback); and a malformed ``--temp_location`` (``gs://b/t``: a bucket
+    name is 3 characters or more) sent it looking for a default bucket online first, a
+    two-minute wait without a network before an unrelated error."""
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+    from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+    from apache_beam.runners import create_runner
+
+    validator = PipelineOptionsValidator(options, create_runner(runner))
+    cloud = options.view_as(GoogleCloudOptions)
+    errors = []
+    for name in ("temp_location", "staging_location"):
+        if getattr(cloud, name) is not None:  # missing: Beam uses the project's default bucket
+            errors.extend(validator.validate_gcs_path(cloud, name))
+    errors.extend(validator.validate_cloud_options(cloud))
+    if not errors:
+        return None
+    return "Dataflow options: " + "; ".join(" ".join(error.split()).rstrip(".") for error in errors)

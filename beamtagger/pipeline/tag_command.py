@@ -112,7 +112,7 @@ def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
-    from beamtagger.pipeline.pipeline_args import runner_problem
+    from beamtagger.pipeline.pipeline_args import cloud_options_problem, runner_problem
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
@@ -125,6 +125,12 @@ def run(args):
     remote = _is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options))
+    if remote:
+        _check_reachable_by_workers(job)
+        # Before check_job, which reads the model, the store and the input where they are.
+        problem = cloud_options_problem(options, standard.runner)
+        if problem:
+            raise BeamtaggerError(problem)
     earlier = check_job(job, remote=remote, overwrite=args.overwrite)
     if job.runtime is None:
         choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))

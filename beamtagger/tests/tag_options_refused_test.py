@@ -50,6 +50,35 @@ def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("cloud,message", [
+    (["--project=p", "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp"],
+     "Dataflow options: Invalid Project ID (p)"),
+    (["--project=beamtagger-test", "--temp_location=gs://beamtagger-test/tmp"],
+     "Dataflow options: Missing required option: region"),
+    (["--project=beamtagger-test", "--region=us-central1", "--temp_location=gs://b/t"],
+     "Dataflow options: Invalid GCS bucket (gs://b/t), given for the option: temp_location"),
+    (["--project=beamtagger-test", "--region=us-central1", "--temp_location=/tmp/x"],
+     "Dataflow options: Invalid GCS path (/tmp/x), given for the option: temp_location"),
+])
+def test_dataflow_options_beam_would_refuse_are_refused_first_and_offline(
+        tiny_tagger, tmp_path, capsys, monkeypatch, cloud, message):
+    # Beam checks them when the pipeline is made: after the model, the store and a listing of
+    # the gs:// input (two minutes without a network), as a ValueError traceback; a malformed
+    # --temp_location first sent it looking online for a default bucket.
+    from apache_beam.io.gcp import gcsfilesystem
+
+    def online(*_args, **_kwargs):
+        raise AssertionError("went online")
+
+    monkeypatch.setattr(gcsfilesystem.GCSFileSystem, "match", online)
+    code, _, err = tag(capsys, "--input", "gs://beamtagger-test/in/*.txt", "--output",
+                       "gs://beamtagger-test/out/r", "--runner=DataflowRunner", "--dry_run=True",
+                       "--no_auth", *cloud)
+    assert code == 2 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("beamtagger tag: error: " + message), line
+
+
 @pytest.mark.parametrize("prefix", ["", "out/", ".", "out/.."])
 def test_an_output_prefix_that_names_no_file_is_refused(tiny_tagger, text_in, tmp_path, capsys,
                                                        monkeypatch, prefix):
