@@ -68,6 +68,19 @@ def run(args):
                               {label: i for i, label in enumerate(spec.labels)},
                               source=args.data)
     if corpus.unknown_tags:
+        unknown = sum(count for _, count in corpus.unknown_tags.values())
+        if unknown == sum(len(targets) for targets in corpus.targets):
+            # Nothing to score: another task's corpus, or another --tag-column. A 0.00% report
+            # and exit 0 read as a (bad) score to a script.
+            tags = ", ".join(repr(tag) for tag in list(corpus.unknown_tags)[:5])
+            more = f" and {len(corpus.unknown_tags) - 5} more" if len(corpus.unknown_tags) > 5 \
+                else ""
+            column = (f" (tag column {tag_column})" if args.format == "conllu" else "")
+            raise BeamtaggerError(
+                f"{args.data}{column}: none of its tags is a label of the model {model_dir} "
+                f"({tags}{more}; the model's: {', '.join(spec.labels[:8])}"
+                f"{' ...' if len(spec.labels) > 8 else ''}): a corpus of another task, or "
+                "another --tag-column?")
         print(f"warning: {describe_unknown_tags(corpus.unknown_tags, args.data)}",
               file=sys.stderr)
     runner = TaggerRunner.load(model_dir)

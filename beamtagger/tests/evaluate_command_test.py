@@ -167,3 +167,16 @@ def test_a_tagger_json_holding_no_object_is_one_line(upos_model, ewt_slices, sub
     code, _, err = evaluate(capsys, "--model", str(broken), "--embeddings", subset_store,
                             "--data", ewt_slices[1])
     assert code == 2 and f"{broken / 'training_forms.npy'} is damaged" in err, err
+
+
+def test_a_corpus_none_of_whose_tags_the_model_knows_is_refused(tiny_tagger, tmp_path, capsys):
+    # The UPOS tagger on WNUT-17 (or EWT with --tag-column xpos): a warning, a report of 0.00%
+    # everywhere and exit 0, which a script reads as a score.
+    data = tmp_path / "ner.conll"
+    data.write_text("Paris\tB-LOC\nis\tO\nnice\tO\n\nBob\tB-PER\n\n", encoding="utf-8")
+    code, out, err = evaluate(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                              tiny_tagger.store_path, "--data", str(data), "--format", "conll")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "none of its tags is a label of the model" in err
+    assert "'B-LOC', 'O', 'B-PER'" in err and "DET, NOUN, PUNCT, VERB" in err
