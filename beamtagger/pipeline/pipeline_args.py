@@ -8,7 +8,8 @@ from inside Beam once the pipeline was built. Both are refused here in one line.
 import difflib
 import importlib.util
 
-__all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem"]
+__all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem",
+           "portable_options_problem"]
 
 
 def unparseable_pipeline_args(flags, own_options=()):
@@ -83,3 +84,18 @@ def cloud_options_problem(options, runner):
     if not errors:
         return None
     return "Dataflow options: " + "; ".join(" ".join(error.split()).rstrip(".") for error in errors)
+
+
+def portable_options_problem(options, runner):
+    """Why ``--runner=PortableRunner`` cannot start with these options, or None: it needs
+    ``--job_endpoint`` (Beam raised NotImplementedError, a traceback, once the pipeline ran).
+    Flink, Spark and Prism runners start their own job service and need none."""
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
+    if name.rsplit(".", 1)[-1].lower() not in ("portablerunner", "portable"):
+        return None
+    if options.view_as(PortableOptions).job_endpoint is None:
+        return ("--runner=PortableRunner needs --job_endpoint: the address of a running job "
+                "service (host:port), or embed to start one in this process")
+    return None

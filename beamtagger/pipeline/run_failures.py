@@ -44,10 +44,15 @@ _INTERRUPTED = re.compile(r"(?:^|\b)KeyboardInterrupt(?: \[while running |$)", r
 # thread watching the process "Worker subprocess exited with return code -9" (137 through the
 # shell that started it).
 _WORKER_LOST = re.compile(r"Channel closed prematurely|Worker subprocess exited with return code")
+# A portable runner whose SDK worker container did not start (Docker missing or not running,
+# the image not pulled), in the job service's report of the failed job.
+_DOCKER_FAILED = re.compile(r"CalledProcessError: Command '\['docker', '(\w+)'(.*?)\]' returned "
+                            r"non-zero exit status (\d+)")
 # Where Beam logs a failing step's traceback before raising it: the DoFn runner (in process)
 # and the DirectRunner's local job service (re-logging its worker processes' errors), and where
 # it logs the loss of a worker process (the worker handler closing its channel).
-_WORKER_LOGGERS = ("apache_beam.runners.common",
+_WORKER_LOGGERS = ("",  # the root logger: the portable job service's "ERROR:root:Traceback"
+                   "apache_beam.runners.common",
                    "apache_beam.runners.portability.local_job_service",
                    "apache_beam.runners.worker.sdk_worker",
                    "apache_beam.runners.portability.fn_api_runner.worker_handlers",
@@ -98,9 +103,10 @@ def describe(error, output_prefix):
 
 
 @contextlib.contextmanager
-def reported_failures(output_prefix, remove_outputs):
+def reported_failures(output_prefix, remove_outputs, portable=None):
     """Runs the body; if it raises, calls ``remove_outputs()`` (this run's files), then raises
-    ``JobFailed`` with one line for an OSError, else the error itself."""
+    ``JobFailed`` with one line for an OSError, a lost worker process or (``portable``: the
+    run's ``PortableOptions``) a job service that did not answer, else the error itself."""
     try:
         yield
     except JobFailed:
@@ -113,6 +119,15 @@ def reported_failures(output_prefix, remove_outputs):
         if interrupted(error):
             raise KeyboardInterrupt from None  # the CLI's "interrupted", exit 130
         line = describe(error, output_prefix)
+        if line is None and portable is not None and portable.job_endpoint and _timed_out(error):
+            line = (f"no job service answered at --job_endpoint {portable.job_endpoint} within "
+                    f"{portable.job_server_timeout} s (--job_server_timeout); start it, or "
+                    "use --job_endpoint=embed for one in this process")
+        container = _docker_failure(error)
+        if line is None and container is not None:
+            line = (f"the runner could not start its SDK worker container ({container}); "
+                    "without Docker and the image, run the workers in this process with "
+                    "--environment_type=LOOPBACK")
         if line is None and worker_lost(error):
             line = ("a worker process of the run stopped before the run was done (killed, or "
                     "out of memory); no result or error file of this run was kept. Run the "
@@ -122,6 +137,32 @@ def reported_failures(output_prefix, remove_outputs):
         if left:
             line += f" ({left})"
         raise JobFailed(line) from None
+
+
+def _timed_out(error):
+    """Whether the run failed waiting for the job service's channel (grpc's
+    FutureTimeoutError, raised where PortableRunner connects to --job_endpoint)."""
+    seen = set()
+    current = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if type(current).__name__ == "FutureTimeoutError":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _docker_failure(error):
+    """``docker run IMAGE failed with exit N`` where a portable runner could not start its
+    SDK worker container (its default --environment_type is DOCKER), else None. The job
+    service reports it in text ("Pipeline ... failed in state FAILED: ...")."""
+    match = _DOCKER_FAILED.search(str(error))
+    if match is None:
+        return None
+    command, arguments, status = match.groups()
+    image = next((part for part in re.findall(r"'([^']*)'", arguments)
+                  if ":" in part and not part.startswith("-")), "")
+    return " ".join(filter(None, ["docker", command, image, f"failed with exit {status}"]))
 
 
 def worker_lost(error):

@@ -112,14 +112,18 @@ def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
-    from beamtagger.pipeline.pipeline_args import cloud_options_problem, runner_problem
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
+                                                   portable_options_problem, runner_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
 
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
-    problem = runner_problem(standard.runner)
+    problem = runner_problem(standard.runner) or portable_options_problem(options,
+                                                                          standard.runner)
     if problem:
         raise BeamtaggerError(problem)
     remote = _is_remote_runner(standard.runner)
@@ -151,7 +155,8 @@ def run(args):
             contextlib.nullcontext() if remote else bundle_metrics_kept()), (
             worker_logs_held()), reported_failures(
                 job.output_prefix, lambda: remove_earlier_outputs(
-                    job.output_prefix, list_outputs(job.output_prefix))):
+                    job.output_prefix, list_outputs(job.output_prefix)),
+                options.view_as(PortableOptions)):
         result, seconds = run_tag_job(job, options)
     if remote:
         job_id = getattr(result, "job_id", lambda: None)()

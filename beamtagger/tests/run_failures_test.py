@@ -33,6 +33,23 @@ def test_a_lost_worker_process_is_one_line_and_removes_this_runs_files(failure):
     assert raised.value.exit_code == 1
 
 
+def test_a_worker_container_that_did_not_start_is_one_line():
+    # --runner=PortableRunner --job_endpoint=embed without --environment_type=LOOPBACK: the
+    # job service runs "docker run", and reports its failure in the failed job's text.
+    failure = RuntimeError(
+        "Pipeline job-1 failed in state FAILED: Traceback (most recent call last):\n  File "
+        "\"x.py\", line 1, in start\nsubprocess.CalledProcessError: Command '['docker', 'run', "
+        "'-d', '--network=host', 'apache/beam_python3.11_sdk:2.77.0', '--id=worker_0']' "
+        "returned non-zero exit status 125.")
+    with pytest.raises(JobFailed) as raised, run_failures.reported_failures("out/r",
+                                                                          lambda: None):
+        raise failure
+    assert str(raised.value) == (
+        "the runner could not start its SDK worker container (docker run "
+        "apache/beam_python3.11_sdk:2.77.0 failed with exit 125); without Docker and the image, "
+        "run the workers in this process with --environment_type=LOOPBACK")
+
+
 def test_other_failures_are_not_taken_for_a_lost_worker():
     assert not run_failures.worker_lost(ValueError("a bug"))
     with pytest.raises(ValueError), run_failures.reported_failures("out/r", lambda: None):

@@ -1,5 +1,6 @@
 """``beamtagger tag`` refuses, in one line and before anything runs, options it would misread:
 each of these was a traceback from inside Beam, or a run that silently did something else."""
+import glob
 import os
 
 import pytest
@@ -77,6 +78,31 @@ def test_dataflow_options_beam_would_refuse_are_refused_first_and_offline(
     assert code == 2 and "Traceback" not in err, err
     line = err.strip().splitlines()[-1]
     assert line.startswith("beamtagger tag: error: " + message), line
+
+
+def test_the_portable_runner_without_a_job_endpoint_is_refused(tiny_tagger, source, tmp_path,
+                                                               capsys):
+    # Beam raised NotImplementedError (a traceback) once the pipeline ran.
+    line = refused(capsys, tiny_tagger, source, tmp_path / "out" / "r", "--runner=PortableRunner")
+    assert line.endswith("--runner=PortableRunner needs --job_endpoint: the address of a "
+                         "running job service (host:port), or embed to start one in this "
+                         "process"), line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_job_endpoint_nobody_answers_at_is_one_line(tiny_tagger, source, tmp_path, capsys):
+    # grpc.FutureTimeoutError's traceback after --job_server_timeout (300 s by default).
+    code, out, err = tag(capsys, "--input", str(source), "--output", str(tmp_path / "out" / "r"),
+                         "--model", tiny_tagger.model_dir, "--embeddings",
+                         tiny_tagger.store_path, "--runner=PortableRunner",
+                         "--job_endpoint=localhost:1", "--job_server_timeout=1",
+                         "--environment_type=LOOPBACK")
+    assert code == 1 and "Traceback" not in err, err
+    assert err.strip().splitlines() == [
+        "beamtagger tag: error: no job service answered at --job_endpoint localhost:1 within "
+        "1 s (--job_server_timeout); start it, or use --job_endpoint=embed for one in this "
+        "process"]
+    assert "records read" not in out and not glob.glob(str(tmp_path / "out" / "r-*"))
 
 
 @pytest.mark.parametrize("prefix", ["", "out/", ".", "out/.."])
