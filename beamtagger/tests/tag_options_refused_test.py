@@ -80,19 +80,19 @@ def test_dataflow_options_beam_would_refuse_are_refused_first_and_offline(
     assert line.startswith("beamtagger tag: error: " + message), line
 
 
-def test_the_portable_runner_without_a_job_endpoint_is_refused(tiny_tagger, source, tmp_path,
+def test_the_portable_runner_without_a_job_endpoint_is_refused(tiny_tagger, text_in, tmp_path,
                                                                capsys):
     # Beam raised NotImplementedError (a traceback) once the pipeline ran.
-    line = refused(capsys, tiny_tagger, source, tmp_path / "out" / "r", "--runner=PortableRunner")
+    line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", "--runner=PortableRunner")
     assert line.endswith("--runner=PortableRunner needs --job_endpoint: the address of a "
                          "running job service (host:port), or embed to start one in this "
                          "process"), line
     assert not (tmp_path / "out").exists()
 
 
-def test_a_job_endpoint_nobody_answers_at_is_one_line(tiny_tagger, source, tmp_path, capsys):
+def test_a_job_endpoint_nobody_answers_at_is_one_line(tiny_tagger, text_in, tmp_path, capsys):
     # grpc.FutureTimeoutError's traceback after --job_server_timeout (300 s by default).
-    code, out, err = tag(capsys, "--input", str(source), "--output", str(tmp_path / "out" / "r"),
+    code, out, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
                          "--model", tiny_tagger.model_dir, "--embeddings",
                          tiny_tagger.store_path, "--runner=PortableRunner",
                          "--job_endpoint=localhost:1", "--job_server_timeout=1",

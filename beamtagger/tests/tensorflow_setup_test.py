@@ -75,7 +75,8 @@ from beamtagger.tensorflow_setup import filtered_native_stderr, held_tracebacks
 # Two worker processes hit by the same Ctrl-C write their tracebacks into the pipe at once:
 # their lines interleave.
 A = [b"Traceback (most recent call last):", b'  File "/a.py", line 1, in wait',
-     b"    gotit = waiter.acquire(True, timeout)", b"            ^^^^^^^^^^^^^", b"KeyboardInterrupt"]
+     b"    gotit = waiter.acquire(True, timeout)", b"            ^^^^^^^^^^^^^",
+     b"KeyboardInterrupt"]
 B = [b"Traceback (most recent call last):", b'  File "/b.py", line 9, in run',
      b"    self._target()", b"grpc.RpcError"]
 lines = [A[0], B[0], A[1], B[1], B[2], B[3], A[2], A[3], A[4], b"", b"kept"]
