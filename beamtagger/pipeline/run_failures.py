@@ -83,14 +83,27 @@ def failed_step(error):
     return steps[0] if steps else None
 
 
+# Errors of a network connection, not of a file or the input.
+_UNREACHABLE = (errno.ECONNREFUSED, errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ETIMEDOUT)
+
+
 def describe(error, output_prefix):
     """The one line for a run that failed on an OSError; None for any other failure."""
     cause = os_error_of(error)
     if cause is None:
         return None
     number, reason = cause
-    name = errno.errorcode.get(number, str(number))
     step = failed_step(error) or ""
+    if number < 0 or number in _UNREACHABLE:
+        # getaddrinfo's codes are negative (socket.gaierror): "Name or service not known (-2)
+        # in step (unknown)" read as a fault of the input. A service the run talks to (a
+        # cloud API, a file system, a job service) could not be reached.
+        name = "name lookup" if number < 0 else errno.errorcode.get(number, str(number))
+        during = f" in step {step}" if step else ""
+        return (f"the run could not reach a service it needs{during}: {reason} ({name}); no "
+                "result or error file of this run was kept. Check the network (and the "
+                "service's address), and run the same command again")
+    name = errno.errorcode.get(number, str(number))
     where = (f"cannot write --output {output_prefix}"
              if step.startswith(_WRITING_STEPS) or number in (errno.ENOSPC, errno.EDQUOT,
                                                                errno.EROFS)

@@ -2,6 +2,7 @@
 import glob
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -48,6 +49,25 @@ def test_a_worker_container_that_did_not_start_is_one_line():
         "the runner could not start its SDK worker container (docker run "
         "apache/beam_python3.11_sdk:2.77.0 failed with exit 125); without Docker and the image, "
         "run the workers in this process with --environment_type=LOOPBACK")
+
+
+def _raised_from(cause):
+    try:
+        raise RuntimeError("the pipeline failed") from cause
+    except RuntimeError as error:
+        return error
+
+
+@pytest.mark.parametrize("cause, shown", [
+    (socket.gaierror(-2, "Name or service not known"), "(name lookup)"),
+    (ConnectionRefusedError(111, "Connection refused"), "(ECONNREFUSED)"),
+])
+def test_a_service_the_run_cannot_reach_is_named_as_such(cause, shown):
+    # Was "the run failed in step (unknown): Name or service not known (-2)", read as a fault
+    # of the input (a Dataflow submission without network).
+    line = run_failures.describe(_raised_from(cause), "out/r")
+    assert line.startswith("the run could not reach a service it needs: ") and shown in line
+    assert "Check the network" in line
 
 
 def test_other_failures_are_not_taken_for_a_lost_worker():
