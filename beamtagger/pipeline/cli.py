@@ -61,8 +61,11 @@ def main(argv=None):
         own = [option for action in args._parser._actions for option in action.option_strings]
         unparseable, hint = unparseable_pipeline_args(unknown, own)
         if unparseable:
-            args._parser.error(f"unrecognized arguments (neither {args.command}'s nor a Beam "
-                               f"pipeline option): {' '.join(unparseable)}{hint}")
+            # One line, as every refusal before launch (the usage would bury the hint).
+            print(f"beamtagger {args.command}: error: unrecognized arguments (neither "
+                  f"{args.command}'s nor a Beam pipeline option): {' '.join(unparseable)}"
+                  f"{hint}", file=sys.stderr)
+            return 2
     args.pipeline_args = unknown
     try:
         with filtered_native_stderr():
