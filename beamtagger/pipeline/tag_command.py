@@ -473,9 +473,8 @@ def earlier_output_patterns(output_prefix):
     """Glob patterns of the result and error files a run writes under ``output_prefix``."""
     from beamtagger.transforms.write_results import SUFFIXES
 
-    shard = "-[0-9][0-9][0-9][0-9][0-9]-of-[0-9][0-9][0-9][0-9][0-9]"
-    return ([f"{output_prefix}{shard}{suffix}" for suffix in SUFFIXES.values()]
-            + [f"{output_prefix}-errors{shard}.jsonl"])
+    return ([_result_pattern(output_prefix, output_format) for output_format in SUFFIXES]
+            + [_result_pattern(output_prefix + "-errors", "jsonl")])
 
 
 def _check_output(output_prefix, overwrite):
