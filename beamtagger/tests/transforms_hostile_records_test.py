@@ -39,8 +39,7 @@ def _run(records, streaming):
         p = beam.Pipeline(options=StandardOptions(streaming=True))
         return p, p | stream, {"max_buffering_secs": 1}
     p = beam.Pipeline()
-    # One Create of all records: a Create of mixed NamedTuples would infer a union schema.
-    return p, p | beam.Create([None]) | beam.FlatMap(lambda _, rs: rs, records), {}
+    return p, p | beam.Create(records), {}
 
 
 @pytest.mark.parametrize("streaming", [False, True])
@@ -74,6 +73,22 @@ def test_long_records_that_share_an_id_are_each_stitched_from_their_own_chunks(
         assert_that(out.tagged | beam.Map(lambda r: (r.id, r.tokens[0], r.labels)),
                     equal_to([("same", "the", alone[0]), ("same", "a", alone[1])]))
         assert_that(out.errors, equal_to([]), label="no dead letters")
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_elements_that_are_no_records_are_dead_letters_naming_their_type(tiny_tagger, streaming):
+    # A plain string used to fail as "TextRecord.__new__() takes from 3 to 5 positional
+    # arguments but 15 were given".
+    p, records, streaming_options = _run(
+        ["fifteen letters", {"id": "d", "text": "a dict"}, ("t", "a tuple"), 7], streaming)
+    with p:
+        out = records | TagText(**streaming_options, **tiny_tagger.options)
+        assert_that(_tagged_or_dead(out), equal_to([
+            ("dead", repr("'fifteen letters'"), 0), ("dead", repr(repr({"id": "d",
+                                                                        "text": "a dict"})), 0),
+            ("tagged", "'t'", 2), ("dead", "'7'", 0)]), label="Outputs")
+        assert_that(out.errors | beam.Map(lambda d: d.reason.split("not a ")[-1]),
+                    equal_to(["str')", "dict')", "int')"]), label="Reasons")
 
 
 @pytest.mark.parametrize("streaming", [False, True])

@@ -6,7 +6,7 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.testing import build_tiny_tagger
-from beamtagger.transforms import TaggerModelHandler, TagText, TextRecord
+from beamtagger.transforms import TaggerModelHandler, TagText, TextRecord, TokenizedRecord
 
 LONG = " ".join(["the cat sat on the mat ."] * 6)  # 42 tokens
 RECORDS = [TextRecord("s1", "I like green apples."), TextRecord("s2", "They went home yesterday."),
@@ -268,3 +268,22 @@ def test_an_example_that_is_no_text_record_is_refused_naming_what_it_is(tiny_tag
                     equal_to([("A", "fine", "sentence", ".")]), label="tagged")
         assert_that(other.failed_inferences | beam.Map(lambda f: "not dict" in str(f[1])),
                     equal_to([True]), label="failed")
+
+
+def test_one_create_may_mix_the_record_types_each_transform_takes(tiny_tagger):
+    # Beam infers a schema for a Create of several element types; it failed on the records'
+    # untyped `fields` while the pipeline was built.
+    text, record = "I like green apples.", TextRecord("s2", "They went home yesterday.")
+    tokenized = TokenizedRecord.from_tokens("t3", ("Zyzzyva", "quux", "!"))
+    expected = [(tokens, labels) for _, tokens, labels in expected_of(tiny_tagger, [
+        TextRecord("a", text), record, TextRecord("c", "Zyzzyva quux !")])]
+    assert len({tokens for tokens, _ in expected}) == 3
+    with TestPipeline() as p:
+        tagged = (p | "Records" >> beam.Create([record, tokenized])
+                  | TagText(**tiny_tagger.options))
+        inferred = (p | "Texts" >> beam.Create([text, record])
+                    | RunInference(TaggerModelHandler(**tiny_tagger.options)))
+        assert_that(tagged.tagged | beam.Map(lambda r: (r.tokens, r.labels)),
+                    equal_to(expected[1:]), label="TagTextLabels")
+        assert_that(inferred | beam.Map(lambda r: (r.inference.tokens, r.inference.labels)),
+                    equal_to(expected[:2]), label="RunInferenceLabels")

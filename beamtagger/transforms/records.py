@@ -8,7 +8,7 @@ dead letters report; it must be unique per record because long records are stitc
 together by it.
 """
 import json
-from typing import NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -32,7 +32,7 @@ class TextRecord(NamedTuple):
     id: str
     text: str
     source: str = ""
-    fields: Optional[dict] = None
+    fields: Optional[Dict[str, Any]] = None
 
     @property
     def key(self):
@@ -53,7 +53,7 @@ class TokenizedRecord(NamedTuple):
     starts: Tuple[int, ...]
     ends: Tuple[int, ...]
     source: str = ""
-    fields: Optional[dict] = None
+    fields: Optional[Dict[str, Any]] = None
 
     @property
     def key(self):
@@ -89,7 +89,7 @@ class TaggedRecord(NamedTuple):
     labels: Tuple[str, ...]
     scores: Tuple[float, ...]
     source: str = ""
-    fields: Optional[dict] = None
+    fields: Optional[Dict[str, Any]] = None
 
     def to_json_dict(self, score_digits=4):
         """{"id", passthrough fields..., "tokens": [{text, start, end, label, score}]}.
@@ -142,7 +142,7 @@ class Segment(NamedTuple):
     id: str = ""
     starts: Tuple[int, ...] = ()
     ends: Tuple[int, ...] = ()
-    fields: Optional[dict] = None
+    fields: Optional[Dict[str, Any]] = None
     chunk: int = 0
     num_chunks: int = 1
     keep_start: int = 0

@@ -48,8 +48,9 @@ class TagTextResult(NamedTuple):
     errors: beam.PCollection
 
 
-# Input: TextRecord or TokenizedRecord. Not declared: Beam turns a Union of NamedTuples into a
-# union schema, which cannot describe the records' free-form ``fields`` dict.
+# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord). Not declared as a
+# type hint: Beam would refuse those tuples while the pipeline is built, where today each
+# element that is no record becomes a dead letter naming its type.
 class TagText(beam.PTransform):
     """Tags every token of every record; returns ``TagTextResult(tagged, errors)``.
 

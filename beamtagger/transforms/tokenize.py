@@ -29,8 +29,8 @@ class TokenizeResult(NamedTuple):
     errors: beam.PCollection
 
 
-# Input: TextRecord or TokenizedRecord. Not declared: Beam turns a Union of NamedTuples into a
-# union schema, which cannot describe the records' free-form ``fields`` dict.
+# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord). Not declared as a
+# type hint: Beam would refuse those tuples while the pipeline is built.
 class Tokenize(beam.PTransform):
     """TextRecords are tokenized, TokenizedRecords pass through; returns
     ``TokenizeResult(records, errors)``, with spaCy's English rules and the conventions of EWT
@@ -121,6 +121,10 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
                     return _too_long(record, chars, max_record_chars)
             return record
         if not isinstance(record, TextRecord):
+            if not isinstance(record, (tuple, list)) or not 2 <= len(record) <= 4:
+                # TextRecord(*record) would have named a count of arguments, not the record.
+                raise TypeError("a record to tag is a TextRecord (id, text[, source[, fields]])"
+                                f" or a TokenizedRecord, not a {type(record).__name__}")
             record = TextRecord(*record)
         if not isinstance(record.text, str):
             raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
