@@ -14,6 +14,7 @@ from beamtagger.transforms import (
     TagText,
     TextRecord,
     TokenizedRecord,
+    Tokenize,
 )
 
 LONG = " ".join(["the cat sat on the mat ."] * 6)   # 42 tokens: chunks of 10 below
@@ -87,7 +88,7 @@ def test_elements_that_are_no_records_are_dead_letters_naming_their_type(tiny_ta
             ("dead", repr("'fifteen letters'"), 0), ("dead", repr(repr({"id": "d",
                                                                         "text": "a dict"})), 0),
             ("tagged", "'t'", 2), ("dead", "'7'", 0)]), label="Outputs")
-        assert_that(out.errors | beam.Map(lambda d: d.reason.split("not a ")[-1]),
+        assert_that(out.errors | beam.Map(lambda d: d.reason.split("not ")[-1]),
                     equal_to(["str')", "dict')", "int')"]), label="Reasons")
 
 
@@ -181,3 +182,26 @@ def test_records_over_max_record_chars_are_dead_letters_that_say_how_to_let_them
 def test_a_max_record_chars_that_lets_nothing_through_is_refused_where_tagtext_is_built(limit):
     with pytest.raises(ValueError, match="max_record_chars"):
         TagText(max_record_chars=limit)
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_elements_that_are_no_records_are_dead_letters_not_unpacked_into_one(
+        tiny_tagger, streaming):
+    # Unpacked as TextRecord(*element): "abc" was tagged as the token "b" of a record with id
+    # "a" and source "c", and a dict as the tuple of its keys (its key "text" tagged).
+    records = [TextRecord("good", "The dog went home .", "good"), "abc",
+               {"id": "d", "text": "The dog went home ."}, b"ab", ("pair", "The dog .")]
+    p, records, streaming_options = _run(records, streaming)
+    with p:
+        out = records | TagText(**streaming_options, **tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(lambda r: (r.id, len(r.labels))),
+                    equal_to([("good", 5), ("pair", 3)]))
+        assert_that(out.errors | beam.Map(lambda d: (d.stage, "not " in d.reason)),
+                    equal_to([("tokenize", True)] * 3), label="dead letters")
+
+
+@pytest.mark.parametrize("build", [lambda: TagText(), lambda: Tokenize()])
+def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
+    # ReadFromText's lines: every one would be a dead letter (or, of 2-4 characters, mangled).
+    with pytest.raises(TypeError, match="TextRecord or TokenizedRecord elements, not str"):
+        beam.Pipeline() | beam.Create(["I like green apples."]) | build()

@@ -29,7 +29,7 @@ from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import TagBatches, tagged_records_or_dead_letters
-from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars
+from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks)
 
@@ -103,6 +103,7 @@ class TagText(beam.PTransform):
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
     def expand(self, records):
+        check_record_type(records, "TagText")
         if self.max_buffering_secs is not None:
             # Streaming: one element a record all the way, each in its own window.
             parts, errors = self._tag_in_parts(records)

@@ -49,6 +49,8 @@ class Tokenize(beam.PTransform):
         self.max_record_chars = check_max_record_chars(max_record_chars)
 
     def expand(self, records):
+        if not self.blocks:
+            check_record_type(records, "Tokenize")
         tokenize = beam.ParDo((_TokenizeBlocksFn if self.blocks else _TokenizeFn)(
             self.max_record_chars))
         if self.blocks:
@@ -121,11 +123,7 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
                     return _too_long(record, chars, max_record_chars)
             return record
         if not isinstance(record, TextRecord):
-            if not isinstance(record, (tuple, list)) or not 2 <= len(record) <= 4:
-                # TextRecord(*record) would have named a count of arguments, not the record.
-                raise TypeError("a record to tag is a TextRecord (id, text[, source[, fields]])"
-                                f" or a TokenizedRecord, not a {type(record).__name__}")
-            record = TextRecord(*record)
+            record = _text_record_of(record)
         if not isinstance(record.text, str):
             raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
         if len(record.text) > max_record_chars:
@@ -133,6 +131,24 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
         return record
     except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
         return _dead_letter(record, error)
+
+
+def _text_record_of(element):
+    """The TextRecord of a tuple or list like one (id, text[, source[, fields]]); TypeError
+    for anything else. Unpacked as it came, a str of two to four characters was a record
+    ("abc": the token "b" of id "a") and a dict the tuple of its keys, its key "text" tagged."""
+    if isinstance(element, (tuple, list)) and 2 <= len(element) <= 4:
+        return TextRecord(*element)
+    raise TypeError(f"records are TextRecord or TokenizedRecord, not {type(element).__name__}")
+
+
+def check_record_type(records, transform):
+    """TypeError, where the pipeline is built, for a PCollection of texts or bytes (as
+    ``ReadFromText`` gives): each of its elements would be a dead letter."""
+    if records.element_type in (str, bytes):
+        raise TypeError(f"{transform} takes TextRecord or TokenizedRecord elements, not "
+                        f"{records.element_type.__name__}: make each text a "
+                        "TextRecord(id, text) first")
 
 
 def check_max_record_chars(max_record_chars):
