@@ -228,3 +228,28 @@ def test_groups_of_many_windows_are_written_before_the_bundle_ends(monkeypatch, 
     assert sorted(lines) == sorted(map(to_json_line, records))
     for record, window in zip(records, windows):
         assert lines[to_json_line(record)] == (window,)
+
+
+@pytest.mark.parametrize("output_format", ["jsonl", "conll", "parquet"])
+def test_a_record_whose_token_tuples_differ_in_length_is_a_dead_letter_not_cut_short(
+        tmp_path, output_format):
+    # Zipped by the formatters, a record of two tokens and one label was written with one
+    # token, and no error.
+    from apache_beam.testing.util import assert_that, equal_to
+
+    short = record("short", ["x", "y"])._replace(labels=("X",))
+    prefix = str(tmp_path / "r")
+    with beam.Pipeline() as p:
+        written = (p | beam.Create([record("good", ["x", "y"]), short])
+                   | WriteResults(prefix, output_format))
+        assert_that(written.errors | beam.Map(lambda d: (d.source, d.stage, d.reason)),
+                    equal_to([("short", "format", "cannot write the result: its per-token "
+                               "tuples differ in length: 2 tokens, 2 starts, 2 ends, 1 labels, "
+                               "2 scores")]))
+    files = glob.glob(f"{prefix}-*-of-*.{output_format}")
+    if output_format == "parquet":
+        import pyarrow.parquet as pq
+        assert pq.read_table(files).column("id").to_pylist() == ["good"]
+    else:
+        text = "".join(open(path, encoding="utf-8").read() for path in files)
+        assert "good" in text and "short" not in text

@@ -165,9 +165,20 @@ class _FormatFn(beam.DoFn):
 
     def process(self, record):
         try:
+            _check_token_columns(record)
             yield self.format_record(record)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             yield _dead_letter(record, error)
+
+
+def _check_token_columns(record):
+    """Raises where a record's per-token tuples differ in length: the formatters zip them, so
+    a record of two tokens and one label was written with one token."""
+    counts = {name: len(getattr(record, name))
+              for name in ("tokens", "starts", "ends", "labels", "scores")}
+    if len(set(counts.values())) > 1:
+        raise ValueError("its per-token tuples differ in length: " + ", ".join(
+            f"{count} {name}" for name, count in counts.items()))
 
 
 def _dead_letter(record, error):
