@@ -104,6 +104,24 @@ def test_a_staged_copy_is_renamed_into_place_and_cleans_a_killed_copy(tmp_path, 
     assert [p.name for p in staged_root.iterdir()] == [target.name]
 
 
+def test_a_remote_model_saved_again_at_its_path_is_staged_again(tmp_path, monkeypatch):
+    # The staged copy was named after the path alone: every later run on the machine, in any
+    # process, tagged with the model first copied from there.
+    from beamtagger.transforms import worker_resources
+
+    source = tmp_path / "remote-model"
+    source.mkdir()
+    (source / "tagger.json").write_text("old model")
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
+    assert (worker_resources._copy_to_local(str(source)) / "tagger.json").read_text() == (
+        "old model")
+    (source / "tagger.json").write_text("the new model")
+    assert (worker_resources._copy_to_local(str(source)) / "tagger.json").read_text() == (
+        "the new model")
+    unchanged = worker_resources._copy_to_local(str(source))
+    assert unchanged == worker_resources._copy_to_local(str(source))
+
+
 @pytest.mark.parametrize("overwrite", [False, True])
 @pytest.mark.parametrize("points_to", ["empty", "model", "nothing"])
 def test_a_destination_that_is_a_symbolic_link_is_refused(points_to, overwrite, tmp_path):

@@ -7,7 +7,8 @@ worker*, so a pipeline built on a laptop does not carry laptop paths to Dataflow
 Paths that FileSystems serves but the local disk does not (``gs://...``) are copied once to a
 local folder per machine (then memory-mapped from there): every SDK process of a worker VM
 reuses the first complete copy, because a copy is built in a temporary folder and renamed into
-place atomically.
+place atomically. The folder is named by the files' names, sizes and modification times too, so
+a model or store saved again at the same path is copied again.
 """
 import hashlib
 import os
@@ -107,14 +108,20 @@ def _copy_to_local(path):
     from beamtagger import atomic_dirs
     from beamtagger.errors import BeamtaggerError
 
-    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()))
-    target = root / "beamtagger-staged" / hashlib.sha256(path.encode()).hexdigest()[:16]
-    if target.exists():
-        return target
     prefix = path.rstrip("/")
     matched = FileSystems.match([prefix + "/**"])[0].metadata_list
     if not matched:
         raise BeamtaggerError(f"{path}: nothing found there")
+    # Named by the files' names, sizes and times as well as the path: named by the path alone,
+    # a model saved again there was served from the first copy by every later run on the
+    # machine (the copy outlives the process).
+    listing = sorted((metadata.path, metadata.size_in_bytes, metadata.last_updated_in_seconds)
+                     for metadata in matched)
+    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()))
+    target = root / "beamtagger-staged" / hashlib.sha256(
+        repr((path, listing)).encode()).hexdigest()[:16]
+    if target.exists():
+        return target
     # Named after this process, so the next copy beside it removes what a killed one left.
     building = atomic_dirs.building_dir(target, "staging")
     for metadata in matched:
