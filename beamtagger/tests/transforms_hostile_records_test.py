@@ -205,3 +205,19 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     # ReadFromText's lines: every one would be a dead letter (or, of 2-4 characters, mangled).
     with pytest.raises(TypeError, match="TextRecord or TokenizedRecord elements, not str"):
         beam.Pipeline() | beam.Create(["I like green apples."]) | build()
+
+
+@pytest.mark.parametrize("build, option", [
+    (lambda: TagText(chunk=100.5), "chunk"), (lambda: TagText(chunk=20, overlap=2.5), "overlap"),
+    (lambda: TagText(chunk="300"), "chunk"), (lambda: TagText(max_batch_tokens="4096"),
+                                              "max_batch_tokens"),
+    (lambda: TagText(max_batch_tokens=0), "max_batch_tokens"),
+    (lambda: TagText(max_buffering_secs="5"), "max_buffering_secs"),
+    (lambda: TaggerModelHandler(chunk=100.5), "chunk"),
+])
+def test_a_chunk_or_batch_option_no_stage_can_follow_is_refused_where_it_is_built(build, option):
+    # A float chunk or overlap passed the bounds checks and failed the whole job in the first
+    # worker to cut a long record; the others were refused only where the pipeline was built,
+    # a string as "'<' not supported between instances of 'str' and 'int'".
+    with pytest.raises(ValueError, match=f"^{option} must be"):
+        build()

@@ -29,6 +29,7 @@ to 1/64 of the length), so a batch pads at most ~3% of its slots while long, rar
 fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_bucket_test.py).
 """
 import math
+import numbers
 import random
 import threading
 from typing import Any, List, Optional, Tuple
@@ -48,7 +49,8 @@ from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRec
                                                 entry_segments)
 from beamtagger.transforms.records import Segment
 
-__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "length_batches"]
+__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "check_batch_options",
+           "length_batches"]
 
 from beamtagger import tagging_defaults
 
@@ -87,6 +89,18 @@ def length_batches(lengths, max_batch_tokens, widths=None):
             yield indices[start:start + size]
 
 
+def check_batch_options(max_batch_tokens, max_buffering_secs=None):
+    """ValueError for a batch size or buffering time no batching can follow, where the
+    transform is built (a string got as far as the pipeline's construction, as a TypeError
+    from a comparison)."""
+    if not isinstance(max_batch_tokens, numbers.Real) or not max_batch_tokens >= 1:
+        raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens!r}")
+    if max_buffering_secs is not None and not (isinstance(max_buffering_secs, numbers.Real)
+                                               and 0 < max_buffering_secs < float("inf")):
+        raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
+                         f"{max_buffering_secs!r}")
+
+
 # Output hints stay Any: a NamedTuple element type would make Beam encode the PCollection with
 # a schema RowCoder, which cannot describe the records' free-form ``fields`` dict.
 @typehints.with_input_types(Segment)
@@ -118,11 +132,7 @@ class BucketByLength(beam.PTransform):
                  widths: Optional[Tuple[int, ...]] = None):
         super().__init__()
         self.widths = None if widths is None else tuple(int(width) for width in widths)
-        if max_batch_tokens < 1:
-            raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
-        if max_buffering_secs is not None and not 0 < max_buffering_secs < float("inf"):
-            raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
-                             f"{max_buffering_secs}")
+        check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
         self.max_buffered_tokens = (BUFFERED_BATCHES * max_batch_tokens
                                     if max_buffered_tokens is None else max_buffered_tokens)

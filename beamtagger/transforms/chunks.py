@@ -15,6 +15,7 @@ unbounded input a stateful DoFn keyed by record completes a record as soon as it
 arrives.
 """
 import itertools
+import numbers
 import uuid
 from typing import NamedTuple, Optional
 
@@ -94,6 +95,11 @@ def chunk_spans(length, chunk=DEFAULT_CHUNK, overlap=DEFAULT_OVERLAP):
 
 
 def check_chunk(chunk, overlap):
+    # A float passed these bounds and then failed the whole job in the worker that first cut
+    # a long record ("'float' object cannot be interpreted as an integer").
+    for name, value in (("chunk", chunk), ("overlap", overlap)):
+        if not isinstance(value, numbers.Integral):
+            raise ValueError(f"{name} must be a whole number of tokens, not {value!r}")
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 token, not {chunk}")
     if not 0 <= overlap < chunk:

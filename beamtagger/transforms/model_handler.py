@@ -44,8 +44,10 @@ from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, length_batches
-from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP, chunk_spans
+from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_options,
+                                          length_batches)
+from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
+                                          chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
@@ -193,9 +195,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: str = RUNTIME, **kwargs):
         super().__init__(**kwargs)
-        if max_batch_tokens < 1:
-            raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens}")
-        chunk_spans(1, chunk, overlap)  # ValueError for a bad chunk/overlap, here and now
+        check_batch_options(max_batch_tokens)
+        check_chunk(chunk, overlap)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
         self.max_batch_tokens = max_batch_tokens

@@ -26,12 +26,13 @@ from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
-from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS, BucketByLength
+from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
+                                          check_batch_options)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import TagBatches, tagged_records_or_dead_letters
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
-                                          SplitIntoChunks, StitchChunks)
+                                          SplitIntoChunks, StitchChunks, check_chunk)
 
 
 __all__ = ["TagText", "TagTextResult"]
@@ -86,6 +87,10 @@ class TagText(beam.PTransform):
                  tagger_threads: Optional[int] = None, runtime: str = RUNTIME,
                  max_record_chars: int = MAX_RECORD_CHARS):
         super().__init__()
+        # Here, not where the stages are built in expand: a wrong option is refused where the
+        # user wrote it.
+        check_chunk(chunk, overlap)
+        check_batch_options(max_batch_tokens, max_buffering_secs)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
         self.chunk = chunk
