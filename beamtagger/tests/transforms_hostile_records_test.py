@@ -44,18 +44,26 @@ def _run(records, streaming):
 
 
 @pytest.mark.parametrize("streaming", [False, True])
-def test_long_records_whose_ids_the_stitching_key_cannot_hold_cost_only_themselves(
+def test_records_whose_ids_are_no_strings_are_dead_letters_and_odd_sources_are_stitched(
         tiny_tagger, streaming):
     """A long record used to be keyed for its stitching by its source or id: an int or None id
-    (no source) or a lone surrogate failed the job in the key coder."""
+    (no source) or a lone surrogate failed the job in the key coder. Then an int id was a dead
+    letter of Arrow's in bounded runs, of stage "format" for a long record, and was tagged
+    in streaming ones."""
     records = [TextRecord("good", LONG, "good"), TextRecord(7, LONG), TextRecord(None, LONG),
+               TextRecord(8, "short"), TokenizedRecord.from_tokens(9, ("a", "b")),
                TextRecord("s", LONG, "src\ud800")]
-    # Tagged, or (where Arrow cannot hold the id) a dead letter of stage "format": once each.
     p, records, streaming_options = _run(records, streaming)
     with p:
         out = records | TagText(**CHUNKS, **streaming_options, **tiny_tagger.options)
-        ids = _tagged_or_dead(out) | beam.Map(lambda row: row[1])
-        assert_that(ids, equal_to(["'good'", "7", "None", "'src\\ud800'"]))
+        # The lone surrogate: tagged, or (where the sink cannot write it) a dead letter of
+        # stage "format": once either way.
+        assert_that(_tagged_or_dead(out) | beam.Map(lambda row: row[1]), equal_to(
+            ["'good'", "'7'", "'None'", "'8'", "'9'", "'src\\ud800'"]), label="Outputs")
+        assert_that(out.errors | beam.Filter(lambda d: d.stage == "tokenize")
+                    | beam.Map(lambda d: (d.source, d.reason.split(" is ")[1][:3])),
+                    equal_to([("7", "int"), ("None", "Non"), ("8", "int"), ("9", "int")]),
+                    label="Reasons")
 
 
 @pytest.mark.parametrize("streaming", [False, True])

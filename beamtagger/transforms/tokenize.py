@@ -113,6 +113,8 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
     """A TextRecord with a str text or a TokenizedRecord, of at most ``max_record_chars``
     characters, or the DeadLetter of one that is not."""
     try:
+        if isinstance(record, (TextRecord, TokenizedRecord)):
+            _check_id_and_source(record)
         if isinstance(record, TokenizedRecord):
             # Counted only where it could matter: a sum over the tokens of every record would
             # cost the block path a Python step a token.
@@ -124,6 +126,7 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
             return record
         if not isinstance(record, TextRecord):
             record = _text_record_of(record)
+            _check_id_and_source(record)
         if not isinstance(record.text, str):
             raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
         if len(record.text) > max_record_chars:
@@ -131,6 +134,17 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
         return record
     except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
         return _dead_letter(record, error)
+
+
+def _check_id_and_source(record):
+    """TypeError for an id or source that is no string. An int id used to be a dead letter of
+    Arrow's ("Expected bytes, got a 'int' object") in bounded runs and was tagged in
+    streaming ones; long records came out with an int as their dead letter's source."""
+    for name in ("id", "source"):
+        value = getattr(record, name)
+        if not isinstance(value, str):
+            raise TypeError(f"the record's {name} is {type(value).__name__}, not a string "
+                            f"({value!r:.60}); make it one, e.g. str({name})")
 
 
 def _text_record_of(element):
