@@ -18,7 +18,7 @@ import shutil
 import sys
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.model import runtimes
 
 ACCEPTS_PIPELINE_ARGS = True
@@ -135,47 +135,51 @@ def run(args):
         problem = cloud_options_problem(options, standard.runner)
         if problem:
             raise BeamtaggerError(problem)
-    earlier = check_job(job, remote=remote, overwrite=args.overwrite)
-    if job.runtime is None:
-        choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
-        print(choice.announcement(), flush=True)
-        job = dataclasses.replace(job, runtime=choice.runtime)
-    fitted = fitted_to_its_device(job, remote,
-                                  batch_tokens_given=args.max_batch_tokens is not None)
-    # Said only where a default changed for a GPU (the CPU's are the ones --help gives).
-    if fitted.max_batch_tokens != job.max_batch_tokens or (
-            job.vector_dtype == "auto" and fitted.vector_dtype == "float16"):
-        print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
-              "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
-    job = fitted
-    remove_earlier_outputs(job.output_prefix, earlier)
+    # Held from before the check for an earlier run's files until this run's are published
+    # or removed: a second run on the same prefix would see none and go ahead.
+    with output_held(job.output_prefix):
+        earlier = check_job(job, remote=remote, overwrite=args.overwrite)
+        if job.runtime is None:
+            choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
+            print(choice.announcement(), flush=True)
+            job = dataclasses.replace(job, runtime=choice.runtime)
+        fitted = fitted_to_its_device(job, remote,
+                                      batch_tokens_given=args.max_batch_tokens is not None)
+        # Said only where a default changed for a GPU (the CPU's are the ones --help gives).
+        if fitted.max_batch_tokens != job.max_batch_tokens or (
+                job.vector_dtype == "auto" and fitted.vector_dtype == "float16"):
+            print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
+                  "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
+        job = fitted
+        remove_earlier_outputs(job.output_prefix, earlier)
 
-    # Local runs: the summary below reads the metrics of every bundle (direct_runner_metrics).
-    with _without_scikit_learn(), _fewer_garbage_collections(), (
-            contextlib.nullcontext() if remote else bundle_metrics_kept()), (
-            worker_logs_held()), reported_failures(
-                job.output_prefix, lambda: remove_earlier_outputs(
-                    job.output_prefix, list_outputs(job.output_prefix)),
-                options.view_as(PortableOptions)):
-        result, seconds = run_tag_job(job, options)
-    if remote:
-        job_id = getattr(result, "job_id", lambda: None)()
-        print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in {seconds:.0f} s "
-              f"with state {result.state}")
+        # Local runs: the summary below reads the metrics of every bundle
+        # (direct_runner_metrics).
+        with _without_scikit_learn(), _fewer_garbage_collections(), (
+                contextlib.nullcontext() if remote else bundle_metrics_kept()), (
+                worker_logs_held()), reported_failures(
+                    job.output_prefix, lambda: remove_earlier_outputs(
+                        job.output_prefix, list_outputs(job.output_prefix)),
+                    options.view_as(PortableOptions)):
+            result, seconds = run_tag_job(job, options)
+        if remote:
+            job_id = getattr(result, "job_id", lambda: None)()
+            print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in "
+                  f"{seconds:.0f} s with state {result.state}")
+            return 0
+        if args.print_results:
+            print_results(job.output_prefix, job.output_format)
+        counts = counters.query_counters(result)
+        for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
+                counters.query_distributions(result)):
+            print(line)
+        for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
+            print(f"results          {path}")
+        if counts["dead_letters"]:
+            for path in _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl")):
+                print(f"dead letters     {path}")
+            print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
         return 0
-    if args.print_results:
-        print_results(job.output_prefix, job.output_format)
-    counts = counters.query_counters(result)
-    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
-            counters.query_distributions(result)):
-        print(line)
-    for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
-        print(f"results          {path}")
-    if counts["dead_letters"]:
-        for path in _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl")):
-            print(f"dead letters     {path}")
-        print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
-    return 0
 
 
 def fitted_to_its_device(job, remote, batch_tokens_given):
@@ -481,16 +485,7 @@ def _check_output(output_prefix, overwrite):
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
-    if _GLOB_CHARACTERS.search(output_prefix):
-        # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
-        # publishes) would match other files: --overwrite removed those of other runs.
-        raise BeamtaggerError(f"--output {output_prefix}: a prefix cannot hold *, ? or [ ], "
-                              "which file patterns read as wildcards")
-    if os.path.basename(output_prefix) in ("", ".", ".."):
-        # "" and "out/" wrote "-00000-of-00001.jsonl" files, named by their shard alone.
-        raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
-                              "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
-                              "not a folder")
+    _check_output_name(output_prefix)
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
     try:
@@ -503,6 +498,118 @@ def _check_output(output_prefix, overwrite):
             f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
             f"{more}); choose another prefix, or pass --overwrite to remove them first")
     return earlier
+
+
+def _check_output_name(output_prefix):
+    if _GLOB_CHARACTERS.search(output_prefix):
+        # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
+        # publishes) would match other files: --overwrite removed those of other runs.
+        raise BeamtaggerError(f"--output {output_prefix}: a prefix cannot hold *, ? or [ ], "
+                              "which file patterns read as wildcards")
+    if os.path.basename(output_prefix) in ("", ".", ".."):
+        # "" and "out/" wrote "-00000-of-00001.jsonl" files, named by their shard alone.
+        raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
+                              "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
+                              "not a folder")
+
+
+@contextlib.contextmanager
+def output_held(output_prefix):
+    """Holds a local ``output_prefix`` for this run: another run writing the same prefix at the
+    same time is refused (BeamtaggerError) instead of going ahead.
+
+    Both would have found no earlier files, and each run removes the sinks' temporary folders
+    it finds beside its prefix (a killed run's): the second removed the first's while it ran,
+    which then failed with a traceback and, removing its own files, took the second's temporary
+    folders with it; two runs that finished would have replaced or mixed each other's shards.
+
+    The hold is an advisory lock (``flock``) on an empty folder ``.NAME.tag-lock`` beside the
+    prefix, which the kernel releases when its process ends, however it ends: a killed run
+    never blocks the next. A folder, not a file: an input pattern over the output folder
+    (``out/*``) matches files only, and a lock file was read as a record. Object stores
+    (``gs://``), and file systems without ``flock`` on folders (NFS), are not held."""
+    from beamtagger.atomic_dirs import check_creatable
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(output_prefix):
+        yield
+        return
+    _check_output_name(output_prefix)
+    check_creatable(output_prefix, "--output")
+    folder, name = os.path.split(os.path.abspath(output_prefix))
+    lock_path = os.path.join(folder, f".{name}.tag-lock")
+    created = []
+    try:
+        _create_folders(folder, created)
+        lock = _locked(lock_path, output_prefix)
+    except BaseException as error:
+        _remove_empty(created)
+        if isinstance(error, OSError):
+            raise BeamtaggerError(f"cannot write --output {output_prefix}: "
+                                  f"{os_error_text(error)}") from None
+        raise
+    try:
+        yield
+    finally:
+        if lock is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(lock_path)  # before the lock goes: see _locked
+            os.close(lock)
+        _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
+
+
+def _locked(path, output_prefix):
+    """The folder at ``path`` (created if missing), open and locked by this process; None where
+    the file system cannot lock it; BeamtaggerError when another process holds it."""
+    import fcntl
+
+    while True:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+        lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise BeamtaggerError(f"--output {output_prefix} is being written by another "
+                                  "beamtagger tag run; wait until it ends, or choose another "
+                                  "prefix") from None
+        except OSError:
+            os.close(lock)
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            return None
+        # The run that held it removes the folder as it ends: a lock taken on the folder it
+        # removed holds nothing, as a third run would lock the new folder at that path.
+        try:
+            same = os.stat(path).st_ino == os.fstat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return lock
+        os.close(lock)
+
+
+def _create_folders(folder, created):
+    """Creates ``folder`` and its missing parents, appending each it created to ``created``."""
+    missing = []
+    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue  # another process made it
+        created.append(path)
+
+
+def _remove_empty(folders):
+    for path in reversed(folders):
+        try:
+            os.rmdir(path)
+        except OSError:
+            return  # not empty: it holds this run's results, or another run's files
 
 
 def list_outputs(output_prefix):

@@ -68,3 +68,65 @@ def test_ctrl_c_inside_a_step_is_an_interruption_and_removes_this_runs_files(fai
                                                              lambda: removed.append(True)):
         raise failure
     assert removed == [True]
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_a_second_run_on_a_prefix_another_run_is_writing_is_refused(tiny_tagger, text_in,
+                                                                    tmp_path, capsys,
+                                                                    overwrite):
+    # Both runs found no earlier files; the second removed the sinks' temporary folder of the
+    # first (as a killed run's), which then failed with a traceback and, removing its own
+    # files, removed the second's too.
+    import fcntl
+
+    out_dir = tmp_path / "out"
+    other_sink = out_dir / ("beam-temp-run-" + "0" * 32)
+    other_sink.mkdir(parents=True)
+    (other_sink / "bundle.run.jsonl").write_text('{"id": "of the other run"}\n')
+    (out_dir / ".run.tag-lock").mkdir()
+    other_run = os.open(out_dir / ".run.tag-lock", os.O_RDONLY)
+    try:
+        fcntl.flock(other_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        code, _, err = tag(capsys, "--input", str(text_in), "--output", str(out_dir / "run"),
+                           *overwrite, "--model", tiny_tagger.model_dir,
+                           "--embeddings", tiny_tagger.store_path)
+    finally:
+        os.close(other_run)
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "another beamtagger tag run" in err
+    assert sorted(os.listdir(out_dir)) == [".run.tag-lock", other_sink.name]
+    assert os.listdir(other_sink) == ["bundle.run.jsonl"]
+
+
+def test_a_killed_run_holds_its_prefix_no_longer(tiny_tagger, text_in, tmp_path, capsys):
+    # A SIGKILL leaves the lock's folder and the sinks' temporary folders; the kernel released
+    # the lock, so the next run goes ahead and removes what the killed one left.
+    out_dir = tmp_path / "out"
+    (out_dir / ".run.tag-lock").mkdir(parents=True)
+    (out_dir / ("beam-temp-run-" + "0" * 32)).mkdir()
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(out_dir / "run"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    assert sorted(os.listdir(out_dir)) == ["run-00000-of-00001.jsonl",
+                                           "run-errors-00000-of-00001.jsonl"]
+
+
+def test_the_hold_on_a_prefix_is_never_read_as_input(tiny_tagger, tmp_path, capsys):
+    # Its lock, a file then, beside the output was read as a record by --input 'out/*'.
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "in.txt").write_text("Hello there .\n", encoding="utf-8")
+    code, out, err = tag(capsys, "--input", str(out_dir / "*"), "--output",
+                         str(out_dir / "run"), "--model", tiny_tagger.model_dir,
+                         "--embeddings", tiny_tagger.store_path, "--print-results")
+    assert code == 0, err
+    assert "records read                1" in out and "lock" not in out, out
+
+
+def test_a_refused_run_leaves_no_output_folder_of_its_own(tiny_tagger, tmp_path, capsys):
+    code, _, err = tag(capsys, "--input", str(tmp_path / "missing.txt"),
+                       "--output", str(tmp_path / "out" / "day" / "run"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and "no input files" in err, err
+    assert not (tmp_path / "out").exists()
