@@ -501,6 +501,8 @@ def _check_output(output_prefix, overwrite):
 
 
 def _check_output_name(output_prefix):
+    from beamtagger.transforms.dead_letters import ERRORS_SUFFIX
+
     if _GLOB_CHARACTERS.search(output_prefix):
         # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
         # publishes) would match other files: --overwrite removed those of other runs.
@@ -511,6 +513,14 @@ def _check_output_name(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
                               "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
                               "not a folder")
+    if output_prefix.endswith(ERRORS_SUFFIX):
+        # Its results are named as the dead letters of the prefix without "-errors": a run
+        # writing out/run --overwrite removed out/run-errors' results as its own error files.
+        stem = output_prefix[:-len(ERRORS_SUFFIX)]
+        raise BeamtaggerError(f"--output {output_prefix}: its results would be named as the "
+                              f"dead letters of a run writing {stem} ({output_prefix}-00000-of-"
+                              "00001.jsonl), and either run would remove the other's; choose a "
+                              f"name that does not end in {ERRORS_SUFFIX}")
 
 
 @contextlib.contextmanager

@@ -54,6 +54,22 @@ def test_an_output_prefix_with_glob_characters_is_refused(tiny_tagger, text_in, 
     assert os.listdir(out_dir) == ["runA-00000-of-00001.jsonl"]
 
 
+def test_a_prefix_named_as_another_prefix_s_dead_letters_is_refused(tiny_tagger, text_in,
+                                                                     tmp_path, capsys):
+    # out/run-errors-00000-of-00001.jsonl held out/run-errors' results and would be out/run's
+    # dead letters: out/run --overwrite removed those results as its own error files.
+    common = ["--input", str(text_in), "--model", tiny_tagger.model_dir,
+              "--embeddings", tiny_tagger.store_path]
+    out_dir = tmp_path / "out"
+    for overwrite in ([], ["--overwrite"]):
+        code, _, err = tag(capsys, *common, "--output", str(out_dir / "run-errors"), *overwrite)
+        assert code == 2, err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        assert "-errors" in err and str(out_dir / "run") in err
+    assert not out_dir.exists()
+    assert tag(capsys, *common, "--output", str(out_dir / "run-errors-retagged"))[0] == 0
+
+
 @pytest.mark.parametrize("failure", [
     RuntimeError("KeyboardInterrupt [while running 'TagText/Tag/RunTagger/ParDo(_TagFn)']"),
     KeyboardInterrupt(),
