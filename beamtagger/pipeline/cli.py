@@ -7,9 +7,11 @@ and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 ``args.pipeline_args`` (Beam pipeline options); others reject them.
 """
 import argparse
+import contextlib
 import importlib
 import logging
 import os
+import signal
 import sys
 
 from beamtagger.errors import BeamtaggerError, os_error_text
@@ -67,8 +69,9 @@ def main(argv=None):
                   f"{hint}", file=sys.stderr)
             return 2
     args.pipeline_args = unknown
+    terminated = []
     try:
-        with filtered_native_stderr():
+        with filtered_native_stderr(), _terminate_as_interrupt(terminated):
             return args._module.run(args) or 0
     except BeamtaggerError as error:
         print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
@@ -79,8 +82,34 @@ def main(argv=None):
         print(f"beamtagger {args.command}: error: {os_error_text(error)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        if terminated:
+            print("beamtagger: terminated", file=sys.stderr)
+            return 128 + signal.SIGTERM
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt(terminated):
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``) ends a command as Ctrl-C does: what the
+    run had written is removed (``tag``'s shards and its sinks' temporary folders, the hidden
+    folder of a model or store being built). Python's default ended the process where it
+    stood, leaving them for the next run to find. Appends the signal to ``terminated``; a
+    second SIGTERM while that clean-up runs ends the process at once."""
+    def interrupt(signum, frame):
+        terminated.append(signum)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (a library caller's): signals are not ours
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def console_main():
