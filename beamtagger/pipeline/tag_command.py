@@ -104,8 +104,9 @@ def add_arguments(parser):
     parser.add_argument("--print-results", action="store_true",
                         help="print the tagged records when done (small inputs)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="remove the result and error files an earlier run wrote under "
-                        "--output before starting (without it, such files are refused)")
+                        help="replace the result and error files an earlier run wrote under "
+                        "--output (local ones come back if this run fails; without it, such "
+                        "files are refused)")
 
 
 def run(args):
@@ -138,6 +139,7 @@ def run(args):
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
     with output_held(job.output_prefix):
+        put_back_replaced_outputs(job.output_prefix)
         earlier = check_job(job, remote=remote, overwrite=args.overwrite)
         if job.runtime is None:
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
@@ -151,11 +153,12 @@ def run(args):
             print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
                   "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
         job = fitted
-        remove_earlier_outputs(job.output_prefix, earlier)
+        remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
 
         # Local runs: the summary below reads the metrics of every bundle
         # (direct_runner_metrics).
-        with _without_scikit_learn(), _fewer_garbage_collections(), (
+        with earlier_outputs_replaced(job.output_prefix, earlier), (
+                _without_scikit_learn()), _fewer_garbage_collections(), (
                 contextlib.nullcontext() if remote else bundle_metrics_kept()), (
                 worker_logs_held()), reported_failures(
                     job.output_prefix, lambda: remove_earlier_outputs(
@@ -628,6 +631,77 @@ def list_outputs(output_prefix):
 
     return sorted(metadata.path for result in FileSystems.match(
         earlier_output_patterns(output_prefix)) for metadata in result.metadata_list)
+
+
+@contextlib.contextmanager
+def earlier_outputs_replaced(output_prefix, earlier):
+    """``--overwrite``: an earlier run's files (``earlier``) make way for this run's, and come
+    back where this run fails or is interrupted. Deleted up front, a rerun that failed, or that
+    Ctrl-C stopped, lost both runs' results.
+
+    A local prefix's files are moved into ``.NAME.tag-replaced`` beside it and deleted once
+    the run is done; a run killed outright leaves them there, and the next run on the prefix
+    puts them back (``put_back_replaced_outputs``). On an object store (``gs://``) they are
+    deleted before the run: a move there copies every file."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if not earlier:
+        yield
+        return
+    if is_remote(output_prefix):
+        FileSystems.delete(earlier)
+        yield
+        return
+    aside = _replaced_folder(output_prefix)
+    os.mkdir(aside)   # the prefix is held (output_held): a folder there is no other run's
+    for path in earlier:
+        os.replace(path, os.path.join(aside, os.path.basename(path)))
+    try:
+        yield
+    except BaseException:
+        # This run's own files are gone by now (reported_failures removes them first).
+        _put_back(aside)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def put_back_replaced_outputs(output_prefix):
+    """Puts back the files of an earlier run that a run killed outright was replacing
+    (``earlier_outputs_replaced``). Where that run had published files of its own, which could
+    be part of its results only, neither set is touched: BeamtaggerError says what to do."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(output_prefix):
+        return
+    aside = _replaced_folder(output_prefix)
+    if not os.path.isdir(aside):
+        return
+    present = list_outputs(output_prefix)
+    if present:
+        raise BeamtaggerError(
+            f"--output {output_prefix}: a run killed while it replaced an earlier run's files "
+            f"left those in {aside}, and {len(present)} file(s) of its own beside them, maybe "
+            f"not all; keep one set: delete {aside}, or delete the others and move its files "
+            "back")
+    count = _put_back(aside)
+    print(f"put back         {count} file(s) of an earlier run that a killed run was replacing",
+          flush=True)
+
+
+def _replaced_folder(output_prefix):
+    folder, name = os.path.split(os.path.abspath(output_prefix))
+    return os.path.join(folder, f".{name}.tag-replaced")
+
+
+def _put_back(aside):
+    """Moves the files in ``aside`` back beside it; how many."""
+    names = os.listdir(aside)
+    for name in names:
+        os.replace(os.path.join(aside, name), os.path.join(os.path.dirname(aside), name))
+    os.rmdir(aside)
+    return len(names)
 
 
 def remove_earlier_outputs(output_prefix, earlier):

@@ -180,3 +180,68 @@ def test_sigterm_ends_a_run_as_ctrl_c_does_and_removes_its_files(tiny_tagger, te
     assert done.returncode == 143, done.stderr
     assert done.stderr.strip().splitlines() == ["beamtagger: terminated"]
     assert os.listdir(out_dir) == []
+
+
+def test_a_rerun_with_overwrite_that_fails_puts_the_earlier_results_back(tiny_tagger, text_in,
+                                                                         tmp_path, capsys,
+                                                                         monkeypatch):
+    # --overwrite deleted the earlier results before the run: a rerun stopped by Ctrl-C, or
+    # one that failed, lost both runs' results.
+    from beamtagger.pipeline import tag_pipeline
+
+    common = ["--input", str(text_in), "--model", tiny_tagger.model_dir,
+              "--embeddings", tiny_tagger.store_path, "--output", str(tmp_path / "out" / "run")]
+    assert tag(capsys, *common)[0] == 0
+    earlier = {path: open(path, "rb").read() for path in glob.glob(str(tmp_path / "out" / "*"))}
+    assert len(earlier) == 2
+
+    def interrupted_after_one_shard(job, options):
+        (tmp_path / "out" / "run-00000-of-00003.jsonl").write_text("{}\n")
+        assert sorted(os.listdir(tmp_path / "out")) == [
+            ".run.tag-lock", ".run.tag-replaced", "run-00000-of-00003.jsonl"]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tag_pipeline, "run_tag_job", interrupted_after_one_shard)
+    code, _, err = tag(capsys, *common, "--overwrite")
+    assert code == 130, err
+    assert {path: open(path, "rb").read()
+            for path in glob.glob(str(tmp_path / "out" / "*"))} == earlier
+    assert not (tmp_path / "out" / ".run.tag-replaced").exists()
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_the_next_run_puts_back_what_a_killed_rerun_was_replacing(tiny_tagger, text_in,
+                                                                  tmp_path, capsys, overwrite):
+    out_dir = tmp_path / "out"
+    common = ["--input", str(text_in), "--model", tiny_tagger.model_dir,
+              "--embeddings", tiny_tagger.store_path, "--output", str(out_dir / "run")]
+    aside = out_dir / ".run.tag-replaced"
+    aside.mkdir(parents=True)
+    (aside / "run-00000-of-00001.jsonl").write_text('{"id": "earlier"}\n')
+    (out_dir / ("beam-temp-run-" + "0" * 32)).mkdir()   # the killed run published nothing
+    code, out, err = tag(capsys, *common, *overwrite)
+    assert "put back         1 file(s)" in out
+    assert not aside.exists()
+    result = (out_dir / "run-00000-of-00001.jsonl").read_text()
+    if overwrite:
+        assert code == 0, err
+        assert "earlier" not in result
+    else:   # refused as any earlier run's files are: they are back where they were
+        assert code == 2 and "--overwrite" in err, err
+        assert result == '{"id": "earlier"}\n'
+
+
+def test_a_killed_rerun_that_had_published_files_leaves_both_sets_to_the_user(
+        tiny_tagger, text_in, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    aside = out_dir / ".run.tag-replaced"
+    aside.mkdir(parents=True)
+    (aside / "run-00000-of-00001.jsonl").write_text('{"id": "earlier"}\n')
+    (out_dir / "run-00001-of-00003.jsonl").write_text('{"id": "killed"}\n')
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(out_dir / "run"),
+                       "--overwrite", "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "keep one set" in err and str(aside) in err
+    assert os.listdir(aside) == ["run-00000-of-00001.jsonl"]
+    assert (out_dir / "run-00001-of-00003.jsonl").read_text() == '{"id": "killed"}\n'
