@@ -222,10 +222,17 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     (lambda: TagText(max_batch_tokens=0), "max_batch_tokens"),
     (lambda: TagText(max_buffering_secs="5"), "max_buffering_secs"),
     (lambda: TaggerModelHandler(chunk=100.5), "chunk"),
+    (lambda: TagText(progress_every_secs=-1), "progress_every_secs"),
+    (lambda: TagText(progress_every_secs=float("nan")), "progress_every_secs"),
+    (lambda: TagText(tagger_threads=0), "tagger threads"),
+    (lambda: TagText(allow_other_embeddings="no"), "allow_other_embeddings"),
+    (lambda: TaggerModelHandler(allow_other_embeddings="no"), "allow_other_embeddings"),
 ])
 def test_a_chunk_or_batch_option_no_stage_can_follow_is_refused_where_it_is_built(build, option):
     # A float chunk or overlap passed the bounds checks and failed the whole job in the first
     # worker to cut a long record; the others were refused only where the pipeline was built,
-    # a string as "'<' not supported between instances of 'str' and 'int'".
+    # a string as "'<' not supported between instances of 'str' and 'int'". A negative
+    # progress interval printed lines of 40 billion tokens/s; allow_other_embeddings="no" was
+    # read as True.
     with pytest.raises(ValueError, match=f"^{option} must be"):
         build()

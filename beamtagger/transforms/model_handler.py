@@ -49,6 +49,7 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
                                           chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
+from beamtagger.transforms.tag import check_flag
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
 
@@ -204,7 +205,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.overlap = overlap
         self.accelerator = accelerator
         self.vector_dtype = check_vector_dtype(vector_dtype)
-        self.allow_other_embeddings = allow_other_embeddings
+        self.allow_other_embeddings = check_flag("allow_other_embeddings",
+                                                 allow_other_embeddings)
         self.runtime = check_runtime(runtime)
         self._tokenizer = None
 

@@ -13,6 +13,7 @@ dead letter (a chunk of a long record is reported to StitchChunks, which dead-le
 whole record).
 """
 import collections
+import numbers
 import os
 import threading
 import time
@@ -72,6 +73,7 @@ class TagBatches(beam.PTransform):
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
                  runtime: str = RUNTIME, *, output_batches: bool = False):
         super().__init__()
+        check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
@@ -87,6 +89,26 @@ class TagBatches(beam.PTransform):
             tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
         out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
+
+
+def check_tag_options(progress_every_secs, threads):
+    """ValueError, where the transform is built, for a progress interval or a thread count no
+    run can follow (``progress_every_secs=-1`` printed lines of 40 billion tokens/s)."""
+    if progress_every_secs is not None and not (
+            isinstance(progress_every_secs, numbers.Real)
+            and 0 <= progress_every_secs < float("inf")):
+        raise ValueError("progress_every_secs must be None or a number of seconds of at least "
+                         f"0, not {progress_every_secs!r}")
+    if threads is not None and (not isinstance(threads, numbers.Integral) or threads < 1):
+        raise ValueError(f"tagger threads must be None or a whole number of at least 1, not "
+                         f"{threads!r}")
+
+
+def check_flag(name, value):
+    """``value`` if it is a bool: a string such as "no" would have read as True."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, not {value!r}")
+    return value
 
 
 class _SharedRunner:

@@ -29,7 +29,8 @@ from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
                                           check_batch_options)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
-from beamtagger.transforms.tag import TagBatches, tagged_records_or_dead_letters
+from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
+                                       tagged_records_or_dead_letters)
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks, check_chunk)
@@ -91,6 +92,7 @@ class TagText(beam.PTransform):
         # user wrote it.
         check_chunk(chunk, overlap)
         check_batch_options(max_batch_tokens, max_buffering_secs)
+        check_tag_options(progress_every_secs, tagger_threads)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
         self.chunk = chunk
@@ -99,7 +101,8 @@ class TagText(beam.PTransform):
         self.max_buffering_secs = max_buffering_secs
         self.accelerator = accelerator
         self.vector_dtype = check_vector_dtype(vector_dtype)
-        self.allow_other_embeddings = allow_other_embeddings
+        self.allow_other_embeddings = check_flag("allow_other_embeddings",
+                                                 allow_other_embeddings)
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
