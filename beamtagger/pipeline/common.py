@@ -22,3 +22,15 @@ def read_sentences(path, corpus_format, tag_column, role):
                               f"{corpus_format}?)")
     return sentences
 
+
+
+def require_tensorflow(command):
+    """BeamtaggerError where TensorFlow is not installed: ``train`` and ``evaluate`` run the
+    Keras model, whose import without it was a traceback after the corpora had been read (an
+    install without the ``cpu`` or ``gpu`` extra, which ``tag --runtime numpy`` or ``jax`` can
+    be)."""
+    from beamtagger.model import runtimes
+
+    if not runtimes.is_installed("tensorflow"):
+        raise BeamtaggerError(f"{command} runs the model with TensorFlow, which is not installed "
+                              "here: install beamtagger[cpu] (or [gpu])")

@@ -5,7 +5,7 @@ import sys
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import read_sentences
+from beamtagger.pipeline.common import read_sentences, require_tensorflow
 
 
 def add_arguments(parser):
@@ -47,6 +47,7 @@ def run(args):
 
     if args.batch_tokens < 1:  # else a traceback from the batching, after data and TensorFlow
         raise BeamtaggerError(f"--batch-tokens must be at least 1, not {args.batch_tokens}")
+    require_tensorflow("evaluate")
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)

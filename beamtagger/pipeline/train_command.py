@@ -7,7 +7,7 @@ import sys
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import read_sentences
+from beamtagger.pipeline.common import read_sentences, require_tensorflow
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
 # "entity": BIO tag sets (WNUT-17), small and O-heavy; "tags": every other tag set (UPOS), BIOES
@@ -326,6 +326,7 @@ def check_binary_patterns(patterns, sentences):
 
 
 def run(args):
+    require_tensorflow("train")   # before training's imports, which import it
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger

@@ -52,3 +52,36 @@ def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
         assert gc.get_freeze_count() == frozen
     finally:
         gc.unfreeze()
+
+
+def test_train_and_evaluate_without_tensorflow_are_refused_in_one_line(tiny_tagger, tmp_path):
+    """An install without the cpu or gpu extra (tag --runtime numpy or jax needs neither)
+    imported Keras after reading the corpora, and Keras' import failed on TensorFlow's: a
+    traceback."""
+    import textwrap
+
+    corpus = tmp_path / "tiny.conll"
+    corpus.write_text("the\tDET\ncat\tNOUN\n.\tPUNCT\n", encoding="utf-8")
+    script = textwrap.dedent("""
+        import sys
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] == "tensorflow":
+                    raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        from beamtagger.pipeline import cli
+        sys.exit(cli.main(sys.argv[1:]))
+        """)
+    common = ["--format", "conll", "--embeddings", tiny_tagger.store_path]
+    for command, args in (
+            ("evaluate", ["--model", tiny_tagger.model_dir, "--data", str(corpus)]),
+            ("train", ["--train", str(corpus), "--dev", str(corpus), "--epochs", "1",
+                       "--out", str(tmp_path / "model")])):
+        done = subprocess.run([sys.executable, "-c", script, command, *args, *common],
+                              capture_output=True, text=True, timeout=300)
+        assert (done.returncode, done.stderr.splitlines()) == (2, [
+            f"beamtagger {command}: error: {command} runs the model with TensorFlow, which is "
+            "not installed here: install beamtagger[cpu] (or [gpu])"]), done.stderr[-3000:]
+    assert not (tmp_path / "model").exists()
