@@ -166,3 +166,19 @@ def test_max_buffering_secs_is_checked_before_the_pipeline_starts(tiny_tagger, t
                        tiny_tagger.store_path, *extra)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option", ["--model", "--embeddings"])
+def test_a_model_or_store_on_a_file_system_not_installed_is_one_line(tiny_tagger, text_in,
+                                                                     tmp_path, capsys, option):
+    """gs:// without the gcp extra: Beam has no file system for the path (nofs:// stands for
+    it in an environment that has one for gs://), and the ValueError was a traceback."""
+    paths = {"--model": tiny_tagger.model_dir, "--embeddings": tiny_tagger.store_path,
+             option: "nofs://bucket/folder"}
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                       *(item for pair in paths.items() for item in pair))
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith("beamtagger tag: error: cannot read nofs://bucket/folder: Unable to "
+                           "get filesystem"), line
+    assert not (tmp_path / "out").exists()

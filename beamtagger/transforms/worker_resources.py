@@ -109,7 +109,12 @@ def _copy_to_local(path):
     from beamtagger.errors import BeamtaggerError
 
     prefix = path.rstrip("/")
-    matched = FileSystems.match([prefix + "/**"])[0].metadata_list
+    try:
+        matched = FileSystems.match([prefix + "/**"])[0].metadata_list
+    except ValueError as error:
+        # No file system for the scheme in this process (gs:// without Beam's GCP packages):
+        # Beam's message names what to install; it escaped as a traceback.
+        raise BeamtaggerError(f"cannot read {path}: {error}") from None
     if not matched:
         raise BeamtaggerError(f"{path}: nothing found there")
     # Named by the files' names, sizes and times as well as the path: named by the path alone,
