@@ -1,5 +1,5 @@
 # Every target creates .venv and installs what it needs on first use, so a fresh clone needs only
-# Python 3.10+ and the package registry.
+# Python 3.11+ and the package registry.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

