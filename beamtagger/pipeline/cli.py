@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 
+from beamtagger import __version__
 from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
@@ -41,6 +42,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="beamtagger",
         description="Tag every token of large text collections inside Apache Beam pipelines.")
+    parser.add_argument("--version", action="version", version=f"beamtagger {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, module, help_text in _available_subcommands():
         subparser = subparsers.add_parser(name, help=help_text, description=help_text)

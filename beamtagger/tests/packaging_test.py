@@ -133,3 +133,12 @@ def test_the_oldest_python_the_package_admits_can_install_what_it_requires(monke
         if needs and not SpecifierSet(needs).contains(oldest):
             refusing.append(f"{requirement.name} {installed.version} needs Python {needs}")
     assert refusing == [], f"python_requires {admitted} admits {oldest}"
+
+
+def test_the_version_the_command_prints_is_the_one_packaged(monkeypatch):
+    """A bug report or a Dataflow launch needs the version at hand: ``beamtagger --version`` was
+    "the following arguments are required: COMMAND"."""
+    done = subprocess.run([sys.executable, "-m", "beamtagger", "--version"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert (done.returncode, done.stdout) == (
+        0, f"beamtagger {setup_arguments(monkeypatch)['version']}\n"), done.stderr
