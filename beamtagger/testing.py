@@ -202,8 +202,14 @@ def _cache_dir(seed):
     """Where the tiny tagger of ``seed`` is cached; None when the cache is turned off."""
     if os.environ.get("BEAMTAGGER_TINY_TAGGER_CACHE", "1") == "0":
         return None
-    cache = os.environ.get("BEAMTAGGER_CACHE") or os.path.join("~", ".cache", "beamtagger")
-    return pathlib.Path(cache).expanduser() / "tiny-tagger" / f"seed{seed}-{_cache_key(seed)}"
+    from beamtagger.cache_folder import cache_folder
+    from beamtagger.errors import BeamtaggerError
+
+    try:
+        cache = cache_folder()
+    except BeamtaggerError:
+        return None   # no home directory: built afresh, as with the cache turned off
+    return cache / "tiny-tagger" / f"seed{seed}-{_cache_key(seed)}"
 
 
 def _build_into_cache(cached, seed):

@@ -6,9 +6,9 @@ The top of the ``embeddings`` package: setting the default up needs ``importers`
 builds on ``store`` (the format, which needs neither).
 """
 import logging
-import os
 import pathlib
 
+from beamtagger.cache_folder import cache_folder
 from beamtagger.embeddings.importers import import_embeddings
 from beamtagger.embeddings.store import MANIFEST_FILE, EmbeddingStore
 from beamtagger.errors import BeamtaggerError
@@ -27,8 +27,7 @@ def open_store(path=None) -> EmbeddingStore:
 
 def default_store_path() -> pathlib.Path:
     """``$BEAMTAGGER_CACHE/glove-6b-50d`` (default cache: ``~/.cache/beamtagger``)."""
-    cache = os.environ.get("BEAMTAGGER_CACHE") or os.path.join("~", ".cache", "beamtagger")
-    return pathlib.Path(cache).expanduser() / DEFAULT_STORE_NAME
+    return cache_folder() / DEFAULT_STORE_NAME
 
 
 def glove_package_data() -> pathlib.Path:

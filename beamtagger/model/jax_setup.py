@@ -27,6 +27,9 @@ import os
 import pathlib
 import time
 
+from beamtagger.cache_folder import cache_folder
+from beamtagger.errors import BeamtaggerError
+
 _MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
                     "XLA_PYTHON_CLIENT_ALLOCATOR")
 _CACHE_OFF = ("off", "none", "0", "false")
@@ -45,7 +48,12 @@ def configure_jax(threads=None):
         logging.warning("beamtagger: JAX already runs in this process, so its GPU memory "
                         "settings stay as they were (set XLA_PYTHON_CLIENT_PREALLOCATE=false "
                         "before JAX starts if several processes share a GPU)")
-    folder = compilation_cache_dir()
+    try:
+        folder = compilation_cache_dir()
+    except (BeamtaggerError, RuntimeError) as error:   # RuntimeError: pathlib finds no home
+        logging.warning("beamtagger: no JAX compilation cache (%s): every process compiles "
+                        "its shapes", error)
+        return
     if folder is not None and not jax.config.jax_compilation_cache_dir:
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -115,9 +123,7 @@ def compilation_cache_dir():
     chosen = (os.environ.get("BEAMTAGGER_JAX_CACHE") or "").strip()
     if chosen:
         return None if chosen.lower() in _CACHE_OFF else pathlib.Path(chosen).expanduser()
-    cache = (os.environ.get("BEAMTAGGER_CACHE") or "").strip() or os.path.join(
-        "~", ".cache", "beamtagger")
-    return pathlib.Path(cache).expanduser() / "jax-compilation"
+    return cache_folder() / "jax-compilation"
 
 
 def _backend_started():

@@ -272,6 +272,30 @@ def test_default_store_path(monkeypatch, tmp_path):
     assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
 
 
+def test_a_blank_cache_variable_is_unset_and_no_home_directory_is_one_line(monkeypatch,
+                                                                           tmp_path):
+    """BEAMTAGGER_CACHE=" " was the folder " " in the working directory, where the default
+    store was imported unasked; with HOME unset and a user id the password database does not
+    know (some containers), pathlib's RuntimeError was a traceback from every command."""
+    import pwd
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BEAMTAGGER_CACHE", "  ")
+    assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
+
+    def unknown_user(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.delenv("HOME")
+    monkeypatch.setattr(pwd, "getpwuid", unknown_user)
+    with pytest.raises(BeamtaggerError, match=r"^~/.cache/beamtagger is in the home directory, "
+                       r"and this process has none \(HOME is not set\): set HOME, or "
+                       r"BEAMTAGGER_CACHE to a writable folder$"):
+        ensure_default_store()
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    assert default_store_path() == tmp_path / "cache" / "glove-6b-50d"
+
+
 def test_glove_package_data_is_found():
     data = default_store.glove_package_data()
     assert sorted(p.suffix for p in data.iterdir() if p.suffix in (".npy", ".parquet")) == [
