@@ -23,7 +23,7 @@ ARG BEAM_VERSION=2.77.0
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS base
 
 WORKDIR /opt/beamtagger
-COPY setup.py MANIFEST.in README.md ./
+COPY setup.py pyproject.toml MANIFEST.in README.md ./
 COPY beamtagger ./beamtagger
 ENV BEAMTAGGER_CACHE=/opt/beamtagger/cache
 

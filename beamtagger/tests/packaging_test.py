@@ -142,3 +142,23 @@ def test_the_version_the_command_prints_is_the_one_packaged(monkeypatch):
                           capture_output=True, text=True, timeout=300)
     assert (done.returncode, done.stdout) == (
         0, f"beamtagger {setup_arguments(monkeypatch)['version']}\n"), done.stderr
+
+
+def test_the_worker_image_builds_what_setup_py_pins_from_the_files_it_needs(monkeypatch):
+    """The Dockerfile's Beam and Python against setup.py's pins, and the build files it copies:
+    without pyproject.toml pip built the image's package the legacy way (setup.py
+    bdist_wheel, deprecated), not in isolation with the setuptools the project names."""
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text(encoding="utf-8")
+    arguments = setup_arguments(monkeypatch)
+    (beam,) = re.findall(r"^ARG BEAM_VERSION=(\S+)$", dockerfile, re.M)
+    (python,) = set(re.findall(r"^FROM apache/beam_python(3\.\d+)_sdk:", dockerfile, re.M))
+    pinned = next(Requirement(r) for r in arguments["install_requires"]
+                  if Requirement(r).name == "apache-beam")
+    assert beam in pinned.specifier and SpecifierSet(arguments["python_requires"]).contains(
+        python), (beam, python)
+    copied = {name for line in re.findall(r"^COPY (.+) \./$", dockerfile, re.M)
+              for name in line.split()}
+    assert {"setup.py", "pyproject.toml", "MANIFEST.in", "README.md"} <= copied, copied
