@@ -44,10 +44,14 @@ import tempfile
 import threading
 from typing import List
 
-import pytest
+try:
+    import pytest
+except ModuleNotFoundError:
+    # Only the fixture needs pytest: build_tiny_tagger in another test framework (or python -m
+    # beamtagger.testing) without the test extra was this import's ModuleNotFoundError.
+    pytest = None
 
-__all__ = ["TINY_LABELS", "TinyTagger", "build_tiny_tagger", "cached_tiny_tagger",
-           "tiny_tagger"]
+__all__ = ["TINY_LABELS", "TinyTagger", "build_tiny_tagger", "cached_tiny_tagger"]
 
 TINY_LABELS = ("DET", "NOUN", "PUNCT", "VERB")
 _SEED = 7
@@ -233,10 +237,13 @@ def _build_into_cache(cached, seed):
     return True
 
 
-@pytest.fixture(scope="session")
-def tiny_tagger(tmp_path_factory) -> TinyTagger:
-    """A TinyTagger for the test session: a copy of the one cached on this machine."""
-    return cached_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
+if pytest is not None:
+    @pytest.fixture(scope="session")
+    def tiny_tagger(tmp_path_factory) -> TinyTagger:
+        """A TinyTagger for the test session: a copy of the one cached on this machine."""
+        return cached_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
+
+    __all__.append("tiny_tagger")
 
 
 def _main():  # pragma: no cover  (python -m beamtagger.testing DIR: build one to look at)

@@ -147,6 +147,32 @@ def test_a_users_pipeline_test_never_imports_tensorflow(tiny_tagger):
     assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_build_tiny_tagger_works_where_pytest_is_not_installed(tiny_tagger, tmp_path):
+    """The README's "without pytest" path (another test framework, no test extra): importing
+    beamtagger.testing imported pytest, a ModuleNotFoundError."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import sys
+
+        class NotInstalled:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("pytest", "_pytest"):
+                    raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+        sys.meta_path.insert(0, NotInstalled())
+        from beamtagger.testing import build_tiny_tagger
+        built = build_tiny_tagger({str(tmp_path / "tiny")!r})
+        print(built.labels("Beam tags this.") == {tiny_tagger.labels("Beam tags this.")!r})
+        """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "True"
+
+
 def test_the_tiny_tagger_is_the_same_on_every_build(tiny_tagger, tmp_path):
     from beamtagger.testing import build_tiny_tagger
 
