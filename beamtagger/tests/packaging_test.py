@@ -162,3 +162,11 @@ def test_the_worker_image_builds_what_setup_py_pins_from_the_files_it_needs(monk
     copied = {name for line in re.findall(r"^COPY (.+) \./$", dockerfile, re.M)
               for name in line.split()}
     assert {"setup.py", "pyproject.toml", "MANIFEST.in", "README.md"} <= copied, copied
+    # The build context sends only those (the classic builder sent .venv and .git too).
+    kept = [line[1:].rstrip("/") for line in
+            (REPO_ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+            if line.startswith("!")]
+    sources = {name for line in re.findall(r"^COPY (.+)$", dockerfile, re.M)
+               for name in line.split()[:-1]}
+    assert sources == {"setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "beamtagger"}
+    assert set(kept) == sources, kept
