@@ -113,8 +113,9 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
     """A TextRecord with a str text or a TokenizedRecord, of at most ``max_record_chars``
     characters, or the DeadLetter of one that is not."""
     try:
-        if isinstance(record, (TextRecord, TokenizedRecord)):
-            _check_id_and_source(record)
+        if isinstance(record, (TextRecord, TokenizedRecord)) and not (
+                isinstance(record.id, str) and isinstance(record.source, str)):
+            _check_id_and_source(record)   # raises: inline, the common case costs less
         if isinstance(record, TokenizedRecord):
             # Counted only where it could matter: a sum over the tokens of every record would
             # cost the block path a Python step a token.
