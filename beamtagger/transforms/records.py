@@ -20,7 +20,8 @@ class TextRecord(NamedTuple):
     """Raw text to tokenize and tag.
 
     Args:
-      id: the record's id, written to the output.
+      id: the record's id, written to the output; a string (``TagText`` makes a record whose
+        id or source is anything else a dead letter of stage tokenize).
       text: the text to tag.
       source: where it came from ("path:line"); unique per record, reported by dead letters.
       fields: JSON-able values passed through to the output as JSON gives them back:
