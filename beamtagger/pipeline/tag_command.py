@@ -763,7 +763,9 @@ def print_results(output_prefix, output_format):
             if output_format == "parquet":
                 rows = pq.read_table(handle).to_pylist()
             else:
-                rows = [json.loads(line) for line in handle.read().decode("utf-8").splitlines()]
+                # Split at "\n" only: a JSON string may hold U+2028 or U+0085 as they are,
+                # and str.splitlines() cut a line there.
+                rows = [json.loads(line) for line in handle.read().split(b"\n") if line]
         for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
             tagged = " ".join(f"{t['text']}/{t['label']}" for t in row["tokens"])
             print(f"{row['id']}: {tagged}")
