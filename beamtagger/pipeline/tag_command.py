@@ -25,6 +25,7 @@ ACCEPTS_PIPELINE_ARGS = True
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
+MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
                       ".conllu": "conllu", ".txt": "text"}
 _REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
@@ -98,7 +99,7 @@ def add_arguments(parser):
                         "multi_processing, where it is cores / --direct_num_workers). On "
                         "Dataflow CPU workers, which run one SDK process per vCPU, use 1")
     parser.add_argument("--num-shards", type=int, default=0,
-                        help="output files (default 0: the runner decides)")
+                        help="output files, at most 99,999 (default 0: the runner decides)")
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
                         help="local runs: print a progress line this often (0: never)")
     parser.add_argument("--print-results", action="store_true",
@@ -307,6 +308,11 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
     if args.num_shards < 0:
         raise BeamtaggerError(f"--num-shards must be 0 (the runner decides) or more, not "
                               f"{args.num_shards}")
+    if args.num_shards > MAX_NUM_SHARDS:
+        # Beam names the shards -of-100000 and up with a sixth digit, which none of the
+        # patterns that find a run's files (summary, reruns, --overwrite) matches.
+        raise BeamtaggerError(f"--num-shards must be at most {MAX_NUM_SHARDS:,} (five digits "
+                              f"in the file names), not {args.num_shards:,}")
     if not 0 <= args.progress_every < float("inf"):
         raise BeamtaggerError(f"--progress-every must be 0 (never) or a number of seconds, not "
                               f"{args.progress_every:g}")

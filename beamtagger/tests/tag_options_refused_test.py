@@ -130,12 +130,15 @@ def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, t
 
 @pytest.mark.parametrize("extra,message", [
     (["--num-shards", "-1"], "--num-shards must be 0"),
+    # Shards named -of-100000 matched none of the patterns that find a run's files: the
+    # summary listed none, and a rerun with --overwrite left them beside its own.
+    (["--num-shards", "100000"], "--num-shards must be at most 99,999"),
     (["--progress-every", "-5"], "--progress-every must be 0"),
     (["--progress-every", "nan"], "--progress-every must be 0"),
     (["--max-record-chars", "0"], "--max-record-chars must be at least 1"),
 ])
-def test_negative_counts_and_periods_are_refused(tiny_tagger, text_in, tmp_path, capsys, extra,
-                                                 message):
+def test_counts_and_periods_out_of_range_are_refused(tiny_tagger, text_in, tmp_path, capsys,
+                                                     extra, message):
     line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", *extra)
     assert message in line, line
 
