@@ -14,6 +14,9 @@ another split is the test-like figure (docs/quality.md). Lower-casing makes "uns
 stricter side: "Paris" in training makes "paris" seen. P on a side is the share of the
 predicted entities of that side that are right, R the share of its gold entities found.
 """
+import contextlib
+import warnings
+
 import numpy as np
 
 from beamtagger.model.batching import pad_batch, token_budget_batches
@@ -95,7 +98,26 @@ def entity_spans(tags):
     chunking, the one ``entity_scores`` counts with)."""
     from seqeval.metrics.sequence_labeling import get_entities
 
-    return get_entities(list(tags))
+    with _seqeval_quiet():
+        return get_entities(_chunk_tags(tags))
+
+
+def _chunk_tags(tags):
+    """``tags`` as conlleval chunks them, for seqeval: conlleval gives a tag of several
+    characters with no ``X-`` prefix (``LOC`` of an IO corpus, unknown to a BIO model) no type
+    and no entity, where seqeval would read it as an entity of type ``OC``."""
+    return [tag if len(tag) == 1 or "-" in tag else "O" for tag in tags]
+
+
+@contextlib.contextmanager
+def _seqeval_quiet():
+    """seqeval warns on stderr for each tag it takes for no entity tag (the caller has named
+    the tags the model lacks), NumPy for seqeval's macro averages over no entity type (which
+    are dropped): noise beside the report."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
 
 
 def entity_surface_hash(tokens):
@@ -139,9 +161,10 @@ def entity_scores(gold, predicted):
     """Entity-level micro P/R/F1 and per-type scores (seqeval default mode = conlleval)."""
     from seqeval.metrics import classification_report
 
-    gold = [list(sentence) for sentence in gold]
-    predicted = [list(sentence) for sentence in predicted]
-    report = classification_report(gold, predicted, output_dict=True, zero_division=0)
+    gold = [_chunk_tags(sentence) for sentence in gold]
+    predicted = [_chunk_tags(sentence) for sentence in predicted]
+    with _seqeval_quiet():
+        report = classification_report(gold, predicted, output_dict=True, zero_division=0)
     micro = report.pop("micro avg")
     for key in ("macro avg", "weighted avg"):
         report.pop(key, None)

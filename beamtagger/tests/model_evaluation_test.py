@@ -44,3 +44,35 @@ def test_nothing_known_makes_every_entity_unseen():
     scores = evaluation.seen_unseen_entity_scores(
         [("Bob",)], [("B-person",)], [("B-person",)], np.zeros(0, np.uint32))
     assert scores["seen"]["support"] == 0 and scores["unseen"]["f1"] == 1.0
+
+
+def test_a_tag_with_no_prefix_delimits_no_entity_as_in_conlleval():
+    # seqeval alone reads "LOC" (an IO corpus's tag, unknown to a BIO model) as an entity of
+    # type "OC": two entities of types "OC" and "ERSON" were scored and listed per type.
+    gold = [("LOC", "O", "B-person"), ("PERSON", "PERSON", "O")]
+    predicted = [("O", "O", "B-person"), ("O", "O", "O")]
+    scores = evaluation.entity_scores(gold, predicted)
+    assert (scores["support"], scores["precision"], scores["recall"]) == (1, 1.0, 1.0)
+    assert list(scores["per_type"]) == ["person"]
+    assert evaluation.entity_spans(["LOC", "B-x", "I-x", "PERSON"]) == [("x", 1, 2)]
+    split = evaluation.seen_unseen_entity_scores(
+        [("Paris", "is", "Bob"), ("Jo", "Li", ".")], gold, predicted, np.zeros(0, np.uint32))
+    assert split["unseen"]["support"] == 1 and split["unseen"]["f1"] == 1.0
+
+
+def test_entity_free_text_and_tags_outside_bio_score_without_library_warnings():
+    # seqeval's averages over no entity type printed NumPy's "Mean of empty slice" and
+    # "invalid value" warnings, and each tag it took for no entity tag a UserWarning, on stderr
+    # of evaluate and train, beside the report and the project's own warning for those tags.
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        metrics = evaluation.score_tags([("O", "O")], [("O", "O")], [np.ones(2, bool)],
+                                        is_bio=True, tokens=[("a", "b")],
+                                        training_entities=np.zeros(0, np.uint32))
+        odd = evaluation.entity_scores([("U-person", "b-person", "B-x")],
+                                       [("O", "O", "B-x")])
+    assert metrics["entities"]["support"] == 0 and metrics["entities"]["per_type"] == {}
+    assert metrics["entities"]["f1"] == 0.0
+    assert odd["per_type"]["x"]["f1"] == 1.0 and odd["support"] == 2
