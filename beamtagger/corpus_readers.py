@@ -56,6 +56,11 @@ class Sentence:
     source: str
     line: int
 
+    @property
+    def has_own_id(self):
+        """False where ``sent_id`` is the place made up for a sentence that names none."""
+        return self.sent_id != _default_sent_id(self.source, self.line)
+
 
 @dataclasses.dataclass
 class ReadStats:

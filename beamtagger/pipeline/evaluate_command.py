@@ -61,6 +61,14 @@ def run(args):
     sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
     if args.sentences is not None:
         sentences = select_sentences(sentences, args.sentences, "evaluation")
+    if args.by_sent_id_prefix:
+        # A sentence without an id is named by its file and line: one "group" a sentence.
+        unnamed = [sentence for sentence in sentences if not sentence.has_own_id]
+        if unnamed:
+            raise BeamtaggerError(
+                f"--by-sent-id-prefix: {len(unnamed)} of the {len(sentences)} sentences of "
+                f"{args.data} have no sent_id (a '# sent_id = ...' comment), the first at "
+                f"line {unnamed[0].line}")
     store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:

@@ -180,3 +180,21 @@ def test_a_corpus_none_of_whose_tags_the_model_knows_is_refused(tiny_tagger, tmp
     assert len(err.strip().splitlines()) == 1, err
     assert "none of its tags is a label of the model" in err
     assert "'B-LOC', 'O', 'B-PER'" in err and "DET, NOUN, PUNCT, VERB" in err
+
+
+def test_groups_by_sent_id_prefix_need_sent_ids(tiny_tagger, tmp_path, capsys):
+    # Sentences without a sent_id are named "file:line": the report listed one group a
+    # sentence (1,009 lines for WNUT-17 dev) with exit 0.
+    data = tmp_path / "dev.conll"
+    data.write_text("The\tDET\ndog\tNOUN\n\n# id = a-1\nA\tDET\ncat\tNOUN\n\n", encoding="utf-8")
+    code, out, err = evaluate(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                              tiny_tagger.store_path, "--data", str(data), "--format", "conll",
+                              "--by-sent-id-prefix")
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "1 of the 2 sentences" in err and "no sent_id" in err and "line 1" in err
+    code, out, _ = evaluate(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                            tiny_tagger.store_path, "--data", str(data), "--format", "conll",
+                            "--by-sent-id-prefix", "--sentences", "1:", "--json")
+    groups = json.loads(out)["groups"]
+    assert code == 0 and list(groups) == ["a"] and groups["a"]["tokens"] == 2
