@@ -34,7 +34,8 @@ def test_train_writes_a_small_self_describing_model(upos_model, subset_store, ca
         assert sorted(archive.namelist()) == ["config.json", "metadata.json", "model.weights.h5"]
 
 
-def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path):
+def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path, ewt_slices,
+                                           capsys):
     wnut = shared_data / "wnut17"
     train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 150)
     dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 40)
@@ -49,6 +50,15 @@ def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path):
     assert spec["model_config"]["num_outputs"] == 1
     report = json.loads((out / "training_report.json").read_text())
     assert "dev_positive_f1" in report["epochs"][0]
+    # evaluate: every tag maps to yes or no, so a corpus of another task (UPOS) was scored
+    # with no word said; it is now named in a warning.
+    capsys.readouterr()
+    common = ["evaluate", "--model", str(out), "--embeddings", subset_store]
+    assert cli.main([*common, "--data", dev, "--format", "conll"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    assert cli.main([*common, "--data", ewt_slices[1]]) == 0
+    err = capsys.readouterr().err
+    assert "no tag of" in err and "positive patterns (B-*, I-*)" in err and "'ADJ'" in err, err
 
 
 def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subset_store,
