@@ -186,7 +186,11 @@ def _parse_blocks(lines, source, on_error, stats, make_sentence, is_document_sta
             error = error or bad_bytes
             block.append((number, ""))
             continue
-        if text.strip() == "" or (is_document_start is not None and is_document_start(text)):
+        # A -DOCSTART- line between sentences marks a document (CoNLL-2003); inside a block,
+        # after its tokens or beamtagger's own "# id = ..." line, it is a token, as `tag`
+        # reads it (record_parsers): evaluate dropped such a record of tag's CoNLL output.
+        if text.strip() == "" or (is_document_start is not None and not block
+                                  and is_document_start(text)):
             yield from _finish_block(block, error, on_error, stats, make_sentence)
             block, error = [], None
             continue

@@ -233,6 +233,18 @@ def test_conll_separators_docstart_and_spaces(tmp_path):
     ]
 
 
+def test_a_docstart_token_inside_a_block_is_a_token_as_tag_reads_it(tmp_path):
+    # tag's own CoNLL output of the text "-DOCSTART- here": read by evaluate and train, the
+    # record vanished and its last token became a sentence of its own.
+    text = ("# id = t.txt:1\n-DOCSTART-\tX\nhere\tADV\n\n"
+            "# id = t.txt:2\nsay\tVERB\n-DOCSTART-\tX\n\n"
+            "-DOCSTART- -X- O O\n\nlast\tADJ\n")
+    path = write(tmp_path, text, "own.conll")
+    assert [(s.sent_id, s.tokens) for s in read_conll(path)] == [
+        ("t.txt:1", ("-DOCSTART-", "here")), ("t.txt:2", ("say", "-DOCSTART-")),
+        ("own.conll:11", ("last",))]
+
+
 @pytest.mark.parametrize("bad_line, problem", [
     ("EU\tB-ORG\tNNP", "expected 2 columns"),
     ("EU B-ORG NNP", "expected 2 columns"),
