@@ -10,6 +10,7 @@ Malformed input raises ``InputFormatError(source, line, problem)``. With
 counted in the ``ReadStats`` passed as ``stats=``.
 """
 import dataclasses
+import json
 import os
 import posixpath
 import re
@@ -309,8 +310,21 @@ def conll_comment_id(comments, source) -> Optional[str]:
         text = _decode(line, source, number)
         match = _ID_COMMENT.match(text)
         if match:
-            return match.group(1)
+            return _unquoted(match.group(1))
     return None
+
+
+def _unquoted(value):
+    """An id beamtagger wrote as a JSON string (one holding a line break, a tab or a lone
+    surrogate, or quotes around it: ``write_results.conll_id_line``), decoded; else as it is."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(decoded, str):
+            return decoded
+    return value
 
 
 def _conll_sentence(block, source):

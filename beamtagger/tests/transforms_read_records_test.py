@@ -3,6 +3,7 @@ import gzip
 import json
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.transforms import counters
@@ -221,9 +222,43 @@ def test_beamtaggers_own_conll_output_reads_back_with_its_ids():
     text = "".join(to_conll_block(r) + "\n" for r in records)  # WriteToText adds the newline
     lines = numbered(text.encode("utf-8").splitlines(keepends=True))
     items = list(parse_records(lines, "out.conll", "conll"))
+    # Tokens keep their escapes (a token is one line of one column); ids come back whole.
     assert [(r.id, r.tokens) for r in items] == [
-        ("a\\nb", ("x", "y\\u2028z")), ("empty", ()), (" spaced ", ("#",)),
+        ("a\nb", ("x", "y\\u2028z")), ("empty", ()), (" spaced ", ("#",)),
         ("tags", ("#hashtag", "="))]
+
+
+IDS = ["plain", "C:\\data\\in.txt:3", "tab\there", "line\nbreak", "cr\rlf", "sep\u2028x",
+       "nel\x85", "lone \ud800", '"quoted"', '"', 'say "hi"', "back\\n slash", " spaced "]
+
+
+def test_every_id_reads_back_as_it_was_written_by_both_conll_writers(tmp_path):
+    """Escaped, an id with a tab came back with a backslash and a "t" in it; ids that need it
+    are now written as JSON strings, and plain ids (Windows paths too) as they are."""
+    from beamtagger.corpus_readers import read_conll
+    from beamtagger.transforms.records import TaggedRecord
+    from beamtagger.transforms.tagged_batches import conll_text, tagged_batch_of_records
+    from beamtagger.transforms.write_results import to_conll_block
+
+    records = [TaggedRecord(i, ("w",), (0,), (1,), ("X",), (1.0,)) for i in IDS]
+    by_record = "".join(to_conll_block(r) + "\n" for r in records).encode("utf-8")
+    # Arrow holds no lone surrogate: such an id is a dead letter before a batch is built.
+    arrow_ids = [i for i in IDS if i.isascii() or "\ud800" not in i]
+    batch = tagged_batch_of_records([r for r in records if r.id in arrow_ids],
+                                    np.zeros(len(arrow_ids), np.uint8),
+                                    np.ones(len(arrow_ids), np.float32), ["X"], keys=arrow_ids)
+    by_batch, left_out = conll_text(batch)
+    assert left_out == []
+    assert "# id = plain\n" in by_batch.decode() and "# id = C:\\data\\in.txt:3\n" in (
+        by_batch.decode())
+    for text, ids in ((by_record, IDS), (by_batch + b"\n", arrow_ids)):
+        assert all(line.startswith((b"# id = ", b"w\t")) or line == b""
+                   for line in text.split(b"\n")), text   # each id on one line
+        text.decode("utf-8")
+        items = list(parse_records(numbered(text.splitlines(True)), "o.conll", "conll"))
+        assert [item.id for item in items] == ids
+        (tmp_path / "o.conll").write_bytes(text)
+        assert [sentence.sent_id for sentence in read_conll(tmp_path / "o.conll")] == ids
 
 
 

@@ -90,7 +90,7 @@ def test_conll_blocks_keep_one_line_per_token_whatever_the_id_and_tokens_hold():
 
     block = to_conll_block(record("id\nwith\r\nbreaks\u2028", ["a\tb", "c\x0bd", "e\ud800"]))
     lines = block.splitlines()
-    assert lines == ["# id = id\\nwith\\r\\nbreaks\\u2028", "a\\tb\tX", "c\\u000bd\tX",
+    assert lines == ['# id = "id\\nwith\\r\\nbreaks\\u2028"', "a\\tb\tX", "c\\u000bd\tX",
                      "e\\ud800\tX"]
     block.encode("utf-8")
 

@@ -410,7 +410,7 @@ def parquet_table(tagged):
 def conll_text(tagged):
     """(the CoNLL blocks of the batch's records as UTF-8 bytes, as ``to_conll_block`` writes
     each, separated by the newline WriteToText puts after each; the rows left out of them)."""
-    from beamtagger.transforms.write_results import line_safe
+    from beamtagger.transforms.write_results import conll_id_line
 
     tokens = _Tokens(tagged)
     if any(re.search(_CONLL_UNSAFE, name) for name in tokens.label_names.to_pylist()):
@@ -419,8 +419,8 @@ def conll_text(tagged):
                                  .to_numpy(zero_copy_only=False))
     lines = tokens.per_record(pc.binary_join_element_wise(
         tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n")
-    heads = pa.array([f"# id = {line_safe(record_id)}"
-                      for record_id in tagged.column("id").to_pylist()], pa.string())
+    heads = pa.array([conll_id_line(record_id) for record_id in tagged.column("id").to_pylist()],
+                     pa.string())
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     if not keep.all():

@@ -429,13 +429,30 @@ def line_safe(text):
     return _LINE_UNSAFE.sub(lambda match: json.dumps(match.group())[1:-1], text)
 
 
+def conll_id_line(record_id):
+    """``# id = <id>``: the id as it is, or, where it could not be read back as it is (a line
+    break or tab, a lone surrogate, or quotes around it), as a JSON string on one line, which
+    the CoNLL readers (``corpus_readers.conll_comment_id``) decode. Escapes alone could not be
+    told apart from backslashes in an id (a Windows path), which stay as they are."""
+    if not isinstance(record_id, str):
+        return f"# id = {line_safe(record_id)}"
+    if (_LINE_UNSAFE.search(record_id) is None and _is_utf8((record_id,))
+            and not _looks_quoted(record_id)):
+        return f"# id = {record_id}"
+    return "# id = " + line_safe(json.dumps(record_id, ensure_ascii=False))
+
+
+def _looks_quoted(text):
+    return len(text) >= 2 and text[0] == '"' and text[-1] == '"'
+
+
 def to_conll_block(record):
     """``# id = ...`` and ``token<TAB>label`` lines; WriteToText's newline ends the block."""
     tokens, labels = record.tokens, record.labels
     if (_LINE_UNSAFE.search(" ".join(tokens)) or _LINE_UNSAFE.search(" ".join(labels))
             or not _is_utf8(tokens)):
         tokens, labels = [line_safe(t) for t in tokens], [line_safe(t) for t in labels]
-    lines = [f"# id = {line_safe(record.id)}"]
+    lines = [conll_id_line(record.id)]
     lines.extend(f"{token}\t{label}" for token, label in zip(tokens, labels))
     return "\n".join(lines) + "\n"
 
