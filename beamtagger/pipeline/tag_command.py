@@ -139,9 +139,10 @@ def run(args):
             raise BeamtaggerError(problem)
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
-    with output_held(job.output_prefix):
+    with output_held(job.output_prefix) as left_by_a_killed_run:
         put_back_replaced_outputs(job.output_prefix)
-        earlier = check_job(job, remote=remote, overwrite=args.overwrite)
+        earlier = check_job(job, remote=remote, overwrite=args.overwrite,
+                            earlier_run_killed=left_by_a_killed_run)
         if job.runtime is None:
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
             print(choice.announcement(), flush=True)
@@ -348,10 +349,11 @@ def infer_input_format(pattern, chosen="auto"):
     return _EXTENSION_FORMATS.get(os.path.splitext(name)[1], "text")
 
 
-def check_job(job, remote=False, overwrite=False):
+def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     """BeamtaggerError for anything that would make the pipeline fail later, or write over or
     beside the results of an earlier run. Returns the earlier run's files that ``overwrite``
-    allows to remove."""
+    allows to remove. ``earlier_run_killed``: the last run on the prefix was killed outright
+    (``output_held``), so its files may be incomplete."""
     from apache_beam.io.filesystems import FileSystems
 
     from beamtagger.model.saving import check_model_file
@@ -388,7 +390,7 @@ def check_job(job, remote=False, overwrite=False):
         raise BeamtaggerError(f"no input files match {job.input_pattern}")
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
-    earlier = _check_output(job.output_prefix, overwrite)
+    earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
     if removed_inputs:
@@ -490,7 +492,7 @@ def earlier_output_patterns(output_prefix):
             + [_result_pattern(output_prefix + "-errors", "jsonl")])
 
 
-def _check_output(output_prefix, overwrite):
+def _check_output(output_prefix, overwrite, earlier_run_killed=False):
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
@@ -503,9 +505,13 @@ def _check_output(output_prefix, overwrite):
         raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
     if earlier and not overwrite:
         more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
+        # The sinks publish one after the other: a run killed between them left results
+        # that look whole, without their dead letters.
+        killed = (", killed before it ended: they may be incomplete (shards or its dead "
+                  "letters missing)" if earlier_run_killed else "")
         raise BeamtaggerError(
             f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
-            f"{more}); choose another prefix, or pass --overwrite to remove them first")
+            f"{more}){killed}; choose another prefix, or pass --overwrite to remove them first")
     return earlier
 
 
@@ -551,7 +557,7 @@ def output_held(output_prefix):
     from beamtagger.transforms.worker_resources import is_remote
 
     if is_remote(output_prefix):
-        yield
+        yield False
         return
     _check_output_name(output_prefix)
     check_creatable(output_prefix, "--output")
@@ -560,7 +566,7 @@ def output_held(output_prefix):
     created = []
     try:
         _create_folders(folder, created)
-        lock = _locked(lock_path, output_prefix)
+        lock, left_by_a_killed_run = _locked(lock_path, output_prefix)
     except BaseException as error:
         _remove_empty(created)
         if isinstance(error, OSError):
@@ -568,7 +574,7 @@ def output_held(output_prefix):
                                   f"{os_error_text(error)}") from None
         raise
     try:
-        yield
+        yield left_by_a_killed_run
     finally:
         if lock is not None:
             with contextlib.suppress(OSError):
@@ -578,13 +584,17 @@ def output_held(output_prefix):
 
 
 def _locked(path, output_prefix):
-    """The folder at ``path`` (created if missing), open and locked by this process; None where
-    the file system cannot lock it; BeamtaggerError when another process holds it."""
+    """(the folder at ``path``, created if missing, open and locked by this process, or None
+    where the file system cannot lock it; whether a run killed outright had left the folder);
+    BeamtaggerError when another process holds it."""
     import fcntl
 
     while True:
-        with contextlib.suppress(FileExistsError):
+        try:
             os.mkdir(path)
+            found = False
+        except FileExistsError:
+            found = True   # unlocked below: its run ended without removing it, i.e. killed
         lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -597,7 +607,7 @@ def _locked(path, output_prefix):
             os.close(lock)
             with contextlib.suppress(OSError):
                 os.rmdir(path)
-            return None
+            return None, False
         # The run that held it removes the folder as it ends: a lock taken on the folder it
         # removed holds nothing, as a third run would lock the new folder at that path.
         try:
@@ -605,7 +615,7 @@ def _locked(path, output_prefix):
         except FileNotFoundError:
             same = False
         if same:
-            return lock
+            return lock, found
         os.close(lock)
 
 

@@ -245,3 +245,21 @@ def test_a_killed_rerun_that_had_published_files_leaves_both_sets_to_the_user(
     assert "keep one set" in err and str(aside) in err
     assert os.listdir(aside) == ["run-00000-of-00001.jsonl"]
     assert (out_dir / "run-00001-of-00003.jsonl").read_text() == '{"id": "killed"}\n'
+
+
+def test_the_files_of_a_run_killed_outright_are_named_as_maybe_incomplete(tiny_tagger, text_in,
+                                                                         tmp_path, capsys):
+    # The results sink publishes before the errors sink: a SIGKILL between them left results
+    # that looked whole, refused as any earlier run's.
+    out_dir = tmp_path / "out"
+    (out_dir / ".run.tag-lock").mkdir(parents=True)   # left by the killed run
+    (out_dir / "run-00000-of-00001.jsonl").write_text('{"id": "killed"}\n')
+    common = ["--input", str(text_in), "--output", str(out_dir / "run"), "--model",
+              tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path]
+    code, _, err = tag(capsys, *common)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "killed before it ended: they may be incomplete" in err
+    # A run that ended as runs do leaves no lock behind: its files are not called incomplete.
+    assert tag(capsys, *common, "--overwrite")[0] == 0
+    code, _, err = tag(capsys, *common)
+    assert code == 2 and "earlier run" in err and "incomplete" not in err, err
