@@ -116,7 +116,16 @@ def publish(building, out, overwrite, describe="a directory"):
             raise BeamtaggerError(f"{out} appeared while writing {describe}; it was not saved")
         replaced = out.parent / f".{out.name}.replaced-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         os.rename(out, replaced)
-        os.rename(building, out)
+        try:
+            os.rename(building, out)
+        except OSError as error:
+            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            # Another run published between the two renames: its result stays, and the old
+            # one set aside here is older than both.
+            shutil.rmtree(replaced, ignore_errors=True)
+            raise BeamtaggerError(f"{out} was written by another run while this one wrote "
+                                  f"{describe}; this one was not saved") from None
         shutil.rmtree(replaced, ignore_errors=True)
     _fsync_directory(out.parent)
 

@@ -198,3 +198,27 @@ def test_a_symbolic_link_that_appears_during_the_run_is_never_replaced(tmp_path)
         atomic_dirs.publish(building, tmp_path / "model", overwrite=True)
     assert (tmp_path / "model").is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == [building.name, "model", "real"]
+
+
+def test_a_replacement_that_another_run_publishes_first_keeps_that_run_s_result(tmp_path,
+                                                                              monkeypatch):
+    # Two `train --overwrite` into one --out: the one that lost the race failed with
+    # "[Errno 39] Directory not empty", its old model left aside.
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "which").write_text("old")
+    building = atomic_dirs.building_dir(out, "saving")
+    (building / "which").write_text("this run")
+    rename = os.rename
+
+    def the_other_run_publishes_between_the_renames(source, target):
+        if str(source) == str(building) and not out.exists():
+            out.mkdir()
+            (out / "which").write_text("other run")
+        return rename(source, target)
+
+    monkeypatch.setattr(os, "rename", the_other_run_publishes_between_the_renames)
+    with pytest.raises(BeamtaggerError, match="written by another run .* not saved"):
+        atomic_dirs.publish(building, out, overwrite=True)
+    assert (out / "which").read_text() == "other run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [building.name, "model"]
