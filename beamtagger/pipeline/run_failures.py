@@ -219,7 +219,20 @@ class _HeldRecords(logging.Filter):
         if record.levelno >= logging.ERROR:
             self.records.append(record)
             return False
-        return True
+        return not _is_worker_start_up_noise(record)
+
+
+# What each local worker process of a multi_processing run logs as it starts, run after run,
+# as WARNINGs: options of the direct runner's own that the worker has no use for, and a
+# folder only container workers have. Neither says anything about the run.
+_START_UP_NOISE = re.compile(
+    r"No semi_persistent_directory found|Discarding unparseable args: \[(?:\\?'--(?:"
+    r"pipeline_type_check|direct_runner_use_stacked_bundle)\\?'(?:, )?)+\]")
+
+
+def _is_worker_start_up_noise(record):
+    return (record.levelno == logging.WARNING and record.name.endswith("local_job_service")
+            and _START_UP_NOISE.search(record.getMessage()) is not None)
 
 
 @contextlib.contextmanager

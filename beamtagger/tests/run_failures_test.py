@@ -168,3 +168,24 @@ def test_a_worker_process_killed_mid_run_is_one_line_and_a_rerun_completes(tiny_
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     assert "records tagged         72,000" in rerun.stdout, rerun.stdout
+
+
+def test_the_start_up_warnings_of_every_local_worker_are_not_printed():
+    # A multi_processing run that went well printed 4 such WARNING lines of Beam's.
+    import logging
+
+    from beamtagger.pipeline.run_failures import _HeldRecords
+
+    def record(message, name="apache_beam.runners.portability.local_job_service",
+               level=logging.WARNING):
+        return logging.LogRecord(name, level, "f.py", 1, message, None, None)
+
+    noise = ['Worker: severity: WARN message: "No semi_persistent_directory found:  User '
+             'registered objects ..."',
+             "Worker: severity: WARN message: \"Discarding unparseable args: [\\'--pipeline_"
+             "type_check\\', \\'--direct_runner_use_stacked_bundle\\']\""]
+    kept = ["Worker: severity: WARN message: \"Discarding unparseable args: [\\'--my_typo\\']\"",
+            "Worker: severity: WARN message: \"Some other warning\""]
+    held = _HeldRecords()
+    assert [held.filter(record(m)) for m in noise + kept] == [False, False, True, True]
+    assert held.filter(record(noise[0], name="root")) is True   # only the job service's
