@@ -28,6 +28,15 @@ from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 _HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|replaced)-(?P<pid>\d+)-"
                      r"[0-9a-f]{8}\Z")
 _ABANDONED_AFTER_SECS = 24 * 3600
+# The hidden folders this process named: one of its PID that it did not name is a dead
+# process's, as in containers, where every run can be PID 1.
+_NAMED_HERE = set()
+
+
+def _hidden_name(out, kind):
+    name = f".{out.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    _NAMED_HERE.add(name)
+    return out.parent / name
 
 
 def check_creatable(path, what="output"):
@@ -78,7 +87,7 @@ def building_dir(out, kind):
     check_creatable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_abandoned(out.parent)
-    building = out.parent / f".{out.name}.{kind}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    building = _hidden_name(out, kind)
     building.mkdir()
     return building
 
@@ -114,7 +123,7 @@ def publish(building, out, overwrite, describe="a directory"):
     except OSError:
         if not overwrite or out.is_symlink() or not out.is_dir():
             raise BeamtaggerError(f"{out} appeared while writing {describe}; it was not saved")
-        replaced = out.parent / f".{out.name}.replaced-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        replaced = _hidden_name(out, "replaced")
         os.rename(out, replaced)
         try:
             os.rename(building, out)
@@ -171,7 +180,7 @@ def _abandoned(entry, match):
     except OSError:
         return False
     if pid == os.getpid():
-        return False
+        return entry.name not in _NAMED_HERE
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -31,16 +31,22 @@ def test_folders_of_dead_runs_are_removed_and_a_replaced_directory_comes_back(tm
     abandoned = tmp_path / f".store.importing-{pid}-0123abcd"
     abandoned.mkdir()
     (abandoned / "vectors.npy").write_bytes(b"x" * 100)
-    mine = tmp_path / f".store.importing-{os.getpid()}-0123abcd"
+    mine = atomic_dirs._hidden_name(tmp_path / "store", "importing")
     mine.mkdir()
     old_model = tmp_path / f".model.replaced-{pid}-89abcdef"
     old_model.mkdir()
     (old_model / "tagger.json").write_text("{}")
     unrelated = tmp_path / ".store.importing-notapid"
     unrelated.mkdir()
+    # Where every run is PID 1 (containers), a killed run's folders carry this process's PID:
+    # they were taken for its own for a day, and a model set aside was not put back.
+    same_pid = tmp_path / f".tagger.replaced-{os.getpid()}-0123abcd"
+    same_pid.mkdir()
+    (same_pid / "tagger.json").write_text("{}")
     assert atomic_dirs.clean_abandoned(tmp_path) == [abandoned.name]
     assert mine.exists() and unrelated.exists()
     assert (tmp_path / "model" / "tagger.json").exists()  # put back: nothing replaced it
+    assert (tmp_path / "tagger" / "tagger.json").exists() and not same_pid.exists()
 
 
 def test_import_below_a_file_is_one_clear_error_and_cleans_a_killed_import(tmp_path):
