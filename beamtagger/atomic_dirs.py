@@ -7,7 +7,8 @@ directory renames the old one aside first (``.NAME.replaced-PID-RANDOM``) and re
 
 A killed run leaves its hidden folder behind; the next run that writes into the same parent
 folder removes every such folder whose process is gone, or that is older than a day (the PID
-may belong to another machine on a shared disk). An old directory left aside by a replacement
+may belong to another machine on a shared disk). A folder of its own PID that the process did
+not name is a dead process's: in containers every run can be PID 1. An old directory left aside by a replacement
 that was killed between its two renames is put back when nothing took its place; the
 destination check does this, so a run learns that its destination is taken before its work.
 
