@@ -587,7 +587,10 @@ def _locked(path, output_prefix):
     """(the folder at ``path``, created if missing, open and locked by this process, or None
     where the file system cannot lock it; whether a run killed outright had left the folder);
     BeamtaggerError when another process holds it."""
-    import fcntl
+    try:
+        import fcntl
+    except ImportError:   # Windows: no flock; the prefix is not held, as on NFS
+        return None, False
 
     while True:
         try:

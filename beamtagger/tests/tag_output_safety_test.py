@@ -263,3 +263,16 @@ def test_the_files_of_a_run_killed_outright_are_named_as_maybe_incomplete(tiny_t
     assert tag(capsys, *common, "--overwrite")[0] == 0
     code, _, err = tag(capsys, *common)
     assert code == 2 and "earlier run" in err and "incomplete" not in err, err
+
+
+def test_without_flock_a_run_goes_ahead_unheld(tiny_tagger, text_in, tmp_path, capsys,
+                                              monkeypatch):
+    # Windows has no fcntl: the import failed with a traceback before any run.
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "o" / "run"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    assert sorted(os.listdir(tmp_path / "o")) == ["run-00000-of-00001.jsonl",
+                                                  "run-errors-00000-of-00001.jsonl"]
