@@ -587,9 +587,8 @@ def _locked(path, output_prefix):
     """(the folder at ``path``, created if missing, open and locked by this process, or None
     where the file system cannot lock it; whether a run killed outright had left the folder);
     BeamtaggerError when another process holds it."""
-    try:
-        import fcntl
-    except ImportError:   # Windows: no flock; the prefix is not held, as on NFS
+    fcntl = _fcntl()
+    if fcntl is None:   # Windows: no flock; the prefix is not held, as on NFS
         return None, False
 
     while True:
@@ -620,6 +619,14 @@ def _locked(path, output_prefix):
         if same:
             return lock, found
         os.close(lock)
+
+
+def _fcntl():
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    return fcntl
 
 
 def _create_folders(folder, created):
