@@ -9,7 +9,7 @@ import difflib
 import importlib.util
 
 __all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem",
-           "portable_options_problem"]
+           "portable_options_problem", "staged_files_problem"]
 
 
 def unparseable_pipeline_args(flags, own_options=()):
@@ -84,6 +84,34 @@ def cloud_options_problem(options, runner):
     if not errors:
         return None
     return "Dataflow options: " + "; ".join(" ".join(error.split()).rstrip(".") for error in errors)
+
+
+def staged_files_problem(options):
+    """Why Beam could not stage the local files ``--setup_file``, ``--requirements_file`` and
+    ``--extra_package`` name for the workers, or None; makes ``--setup_file`` absolute.
+
+    Beam looks for them only once the job is built, after the checks of the model, the store
+    and the input, and a missing one was a RuntimeError traceback. And a ``--setup_file
+    setup.py`` without a folder failed the run with "No such file or directory": Beam changes
+    into the file's folder to build the package, and the folder of "setup.py" is ""."""
+    import os
+
+    from apache_beam.options.pipeline_options import SetupOptions
+
+    setup = options.view_as(SetupOptions)
+    if setup.setup_file is not None:
+        if not os.path.isfile(setup.setup_file):
+            return f"--setup_file {setup.setup_file}: no such file"
+        if os.path.basename(setup.setup_file) not in ("setup.py", "pyproject.toml"):
+            return (f"--setup_file {setup.setup_file}: Beam builds the workers' package from a "
+                    "file named setup.py or pyproject.toml")
+        setup.setup_file = os.path.abspath(setup.setup_file)
+    if setup.requirements_file is not None and not os.path.isfile(setup.requirements_file):
+        return f"--requirements_file {setup.requirements_file}: no such file"
+    for package in setup.extra_packages or ():
+        if "://" not in package and not os.path.isfile(package):
+            return f"--extra_package {package}: no such file"
+    return None
 
 
 def portable_options_problem(options, runner):

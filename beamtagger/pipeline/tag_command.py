@@ -117,7 +117,8 @@ def run(args):
     from apache_beam.options.pipeline_options import PortableOptions
 
     from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
-                                                   portable_options_problem, runner_problem)
+                                                   portable_options_problem, runner_problem,
+                                                   staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
@@ -134,7 +135,8 @@ def run(args):
     if remote:
         _check_reachable_by_workers(job)
         # Before check_job, which reads the model, the store and the input where they are.
-        problem = cloud_options_problem(options, standard.runner)
+        problem = (cloud_options_problem(options, standard.runner)
+                   or staged_files_problem(options))
         if problem:
             raise BeamtaggerError(problem)
     # Held from before the check for an earlier run's files until this run's are published

@@ -80,6 +80,54 @@ def test_dataflow_options_beam_would_refuse_are_refused_first_and_offline(
     assert line.startswith("beamtagger tag: error: " + message), line
 
 
+@pytest.mark.parametrize("staging,message", [
+    (["--setup_file", "nosuch/setup.py"], "--setup_file nosuch/setup.py: no such file"),
+    (["--setup_file", "README.md"], "--setup_file README.md: Beam builds the workers' package "
+     "from a file named setup.py or pyproject.toml"),
+    (["--requirements_file", "nosuch.txt"], "--requirements_file nosuch.txt: no such file"),
+    (["--extra_package", "nosuch.whl"], "--extra_package nosuch.whl: no such file"),
+])
+def test_files_to_stage_for_dataflow_workers_that_are_not_there_are_refused_first(
+        tmp_path, capsys, monkeypatch, staging, message):
+    # Beam's stager raised a RuntimeError traceback for each, once the job was built: after
+    # the model, the store and a listing of the gs:// input.
+    from apache_beam.io.gcp import gcsfilesystem
+
+    def online(*_args, **_kwargs):
+        raise AssertionError("went online")
+
+    monkeypatch.setattr(gcsfilesystem.GCSFileSystem, "match", online)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "README.md").write_text("not a build file\n")
+    code, _, err = tag(capsys, "--input", "gs://beamtagger-test/in/*.txt", "--output",
+                       "gs://beamtagger-test/out/r", "--runner=DataflowRunner", "--dry_run=True",
+                       "--no_auth", "--project=beamtagger-test", "--region=us-central1",
+                       "--temp_location=gs://beamtagger-test/tmp", *staging)
+    assert code == 2 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == "beamtagger tag: error: " + message
+
+
+def test_a_setup_file_named_without_its_folder_is_staged(monkeypatch):
+    # "--setup_file setup.py" failed the Dataflow submission with "No such file or directory":
+    # Beam's stager changes into os.path.dirname("setup.py"), which is "".
+    from apache_beam.options.pipeline_options import PipelineOptions, SetupOptions
+
+    from beamtagger.pipeline.pipeline_args import staged_files_problem
+    from beamtagger.pipeline.tag_pipeline import TagJob, run_tag_job
+    from beamtagger.tests.conftest import REPO_ROOT
+
+    monkeypatch.chdir(REPO_ROOT)
+    options = PipelineOptions([
+        "--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+        "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth",
+        "--setup_file", "setup.py"])
+    assert staged_files_problem(options) is None
+    assert options.view_as(SetupOptions).setup_file == str(REPO_ROOT / "setup.py")
+    result, _ = run_tag_job(TagJob("gs://beamtagger-test/in/*.txt",
+                                   "gs://beamtagger-test/out/r"), options)
+    assert result.state == "DONE"
+
+
 def test_the_portable_runner_without_a_job_endpoint_is_refused(tiny_tagger, text_in, tmp_path,
                                                                capsys):
     # Beam raised NotImplementedError (a traceback) once the pipeline ran.
