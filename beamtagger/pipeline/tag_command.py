@@ -408,9 +408,15 @@ def choose_runtime(job, remote=False, streaming=False):
     metadata (any FileSystems path), the runtimes installed here (remote workers install
     their own: all), and whether JAX can use a GPU here (local runs only: a remote worker's
     image may carry TensorFlow's GPU build or JAX's, so a remote job keeps TensorFlow unless
-    ``--runtime jax`` says otherwise)."""
+    ``--runtime jax`` says otherwise, whatever its size where the tag stage has an accelerator
+    hint)."""
     from apache_beam.io.filesystems import FileSystems
 
+    if remote and job.accelerator:
+        # The small-input choice (NumPy, CPU only) put the tag stage of a GPU job on the GPU
+        # workers' CPUs: a trial run on a sample never used the GPUs it was given.
+        return runtime_choice.RuntimeChoice(
+            "tensorflow", "the tag stage has an accelerator hint; numpy runs on CPUs only")
     size = None
     if not streaming:
         matched = FileSystems.match([job.input_pattern])[0].metadata_list

@@ -41,3 +41,22 @@ def test_a_gpu_runtime_takes_large_inputs_where_a_gpu_is_there(monkeypatch):
 def test_compressed_files_count_several_times_their_size():
     assert input_text_bytes([("a.txt", 100), ("b.txt.gz", 100), ("c.JSONL.BZ2", 10),
                              ("d", None)]) == 100 + COMPRESSED_TEXT_FACTOR * 110
+
+
+@pytest.mark.parametrize("remote, accelerator, expected", [
+    (True, "type:nvidia-l4;count:1;install-nvidia-driver", "tensorflow"),
+    (True, None, "numpy"),
+    (False, "type:nvidia-l4;count:1;install-nvidia-driver", "numpy"),   # no GPU workers here
+])
+def test_a_dataflow_gpu_job_keeps_its_gpu_runtime_however_small_its_input(
+        tmp_path, remote, accelerator, expected):
+    # A trial run of a right-fitted job on a sample got NumPy, which runs on CPUs only: the
+    # GPU workers it was given ran the tagger on their CPUs.
+    from beamtagger.pipeline.tag_command import choose_runtime as choose_for_job
+    from beamtagger.pipeline.tag_pipeline import TagJob
+
+    (tmp_path / "sample.txt").write_text("A short sample .\n")
+    job = TagJob(str(tmp_path / "*.txt"), str(tmp_path / "out"), accelerator=accelerator,
+                 runtime=None)
+    choice = choose_for_job(job, remote=remote)
+    assert choice.runtime == expected, choice.reason
