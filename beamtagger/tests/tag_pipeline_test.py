@@ -319,6 +319,32 @@ def test_records_are_spread_over_workers_only_where_there_are_several(runner_arg
     assert "WriteResults/WriteText/MergeFileNames" in names and "TagText/AllTagged" not in names
 
 
+@pytest.mark.parametrize("runner_args, spreads", [
+    ([], False),
+    (["--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+      "--region=us-central1", "--temp_location=gs://beamtagger-test/tmp", "--no_auth"], True),
+])
+def test_files_read_whole_are_spread_over_workers_before_they_are_read(runner_args, spreads):
+    # CoNLL files are read whole, each by one worker. The file list is one element's output
+    # (the pattern's): fused with the reading, one Dataflow worker read every file in turn.
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.pipeline.tag_pipeline import TagJob, build_tag_pipeline
+
+    pipeline = build_tag_pipeline(beam.Pipeline(options=PipelineOptions(runner_args)),
+                                  TagJob("in/*.conllu", "out/r", input_format="conllu"))
+    components = pipeline.to_runner_api().components
+    by_name = {t.unique_name: t for t in components.transforms.values()}
+    read_input = next(iter(by_name["ReadRecords/ReadLines"].inputs.values()))
+    if not spreads:
+        assert read_input == by_name["ReadRecords/OpenFiles"].outputs["None"]
+        return
+    assert read_input == by_name["ReadRecords/SpreadFiles"].outputs["None"]
+    assert (next(iter(by_name["ReadRecords/SpreadFiles"].inputs.values()))
+            == by_name["ReadRecords/OpenFiles"].outputs["None"])
+
+
 def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkeypatch):
     from apache_beam.options.pipeline_options import PipelineOptions
 

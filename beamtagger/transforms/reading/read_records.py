@@ -10,8 +10,9 @@ that breaks off (truncated or corrupt ``.gz``/``.bz2``) keeps the records before
 adds one dead letter (stage "read") naming the line where it broke; the line or sentence cut
 there is in that dead letter, never tagged as if whole.
 
-Line numbers need a sequential scan, so each file is read by one worker; a Reshuffle right
-after the read spreads the records (and all later work) over every worker. Text and JSON Lines
+Line numbers need a sequential scan, so each file is read by one worker (the files spread
+over the workers first); a Reshuffle right after the read spreads the records (and all later
+work) over every worker. Text and JSON Lines
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
 and their records are located by byte offset (``byte_ranges``).
 """
@@ -93,10 +94,16 @@ class ReadRecords(beam.PTransform):
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
+        files = (pbegin
+                 | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
+                 | "OpenFiles" >> fileio.ReadMatches())
+        if self.reshuffle:
+            # The file list comes from one element (the pattern): fused with the reading, as
+            # runners fuse a ParDo with its input, one worker read every file in turn. The
+            # byte-range read above is a splittable DoFn, whose restrictions the runner spreads.
+            files = files | "SpreadFiles" >> beam.Reshuffle()
         read = (
-            pbegin
-            | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
-            | "OpenFiles" >> fileio.ReadMatches()
+            files
             | "ReadLines" >> beam.ParDo(
                 _ReadFileRecords(self.input_format, self.text_field, self.id_field,
                                  self.blocks,
