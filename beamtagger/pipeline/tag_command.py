@@ -134,6 +134,7 @@ def run(args):
                     local_processes=local_worker_processes(options))
     if remote:
         _check_reachable_by_workers(job)
+        _check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
                    or staged_files_problem(options))
@@ -779,6 +780,26 @@ def _check_reachable_by_workers(job):
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "
                 "use a gs:// path" + (" (or leave it out for the default)"
                                       if option in ("--model", "--embeddings") else ""))
+
+
+def _check_one_accelerator_request(job, options):
+    """--tagger-accelerator puts GPUs on the tag stage's workers only (Dataflow right
+    fitting); a ``worker_accelerator`` service option or experiment as well put GPUs on every
+    worker, reading and writing ones included, a combination Dataflow's right-fitting page
+    says not to use."""
+    from apache_beam.options.pipeline_options import DebugOptions, GoogleCloudOptions
+
+    if not job.accelerator:
+        return
+    service = options.view_as(GoogleCloudOptions).dataflow_service_options or []
+    experiments = options.view_as(DebugOptions).experiments or []
+    for option, values in (("--dataflow_service_options", service),
+                           ("--experiments", experiments)):
+        if any(value.startswith("worker_accelerator") for value in values):
+            raise BeamtaggerError(
+                f"{option}=worker_accelerator=... puts GPUs on every worker, and "
+                "--tagger-accelerator on the tag stage's workers only (Dataflow right "
+                "fitting), which Dataflow says not to combine; pass one of them")
 
 
 def print_results(output_prefix, output_format):

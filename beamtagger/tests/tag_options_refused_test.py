@@ -107,6 +107,31 @@ def test_files_to_stage_for_dataflow_workers_that_are_not_there_are_refused_firs
     assert err.strip().splitlines()[-1] == "beamtagger tag: error: " + message
 
 
+@pytest.mark.parametrize("option", [
+    "--dataflow_service_options=worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver",
+    "--experiments=worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver",
+])
+def test_gpus_on_every_worker_and_on_the_tag_stage_only_are_refused_together(
+        capsys, monkeypatch, option):
+    # docs/dataflow.md says not to combine them; the job was submitted with GPUs on every
+    # worker, reading and writing ones too.
+    from apache_beam.io.gcp import gcsfilesystem
+
+    def online(*_args, **_kwargs):
+        raise AssertionError("went online")
+
+    monkeypatch.setattr(gcsfilesystem.GCSFileSystem, "match", online)
+    code, _, err = tag(capsys, "--input", "gs://beamtagger-test/in/*.txt", "--output",
+                       "gs://beamtagger-test/out/r", "--runner=DataflowRunner", "--dry_run=True",
+                       "--no_auth", "--project=beamtagger-test", "--region=us-central1",
+                       "--temp_location=gs://beamtagger-test/tmp", "--tagger-accelerator",
+                       "type:nvidia-l4;count:1;install-nvidia-driver", option)
+    assert code == 2 and "Traceback" not in err, err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith(f"beamtagger tag: error: {option.split('=')[0]}=worker_accelerator"
+                           "=... puts GPUs on every worker"), line
+
+
 def test_a_setup_file_named_without_its_folder_is_staged(monkeypatch):
     # "--setup_file setup.py" failed the Dataflow submission with "No such file or directory":
     # Beam's stager changes into os.path.dirname("setup.py"), which is "".
