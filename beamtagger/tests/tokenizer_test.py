@@ -4,6 +4,7 @@ import pickle
 import subprocess
 import textwrap
 import sys
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,6 +71,29 @@ def test_lone_surrogates_keep_offsets(tokenizer):
     tokens = tokenizer.tokenize(text)
     assert_well_formed(text, tokens)
     assert texts_of(tokens) == ["bad", "\ud800", "escape", "\udfff", "here"]
+
+
+def cpu_seconds_to_cut(text, repeats=3):
+    """The least CPU time a fresh tokenizer (no remembered chunks) takes to cut the text."""
+    least = float("inf")
+    for _ in range(repeats):
+        tokenizer = Tokenizer()
+        started = time.process_time()
+        tokenizer.tokenize(text)
+        least = min(least, time.process_time() - started)
+    return least
+
+
+def assert_linear_cost(make_text, size=4_000, times=16):
+    """Cutting a text ``times`` longer costs far less than ``times`` squared more: 4x linear
+    growth is allowed, which a quadratic cut (256x) overshoots whatever the machine's load."""
+    small, large = cpu_seconds_to_cut(make_text(size)), cpu_seconds_to_cut(make_text(size * times))
+    assert large < 4 * times * max(small, 1e-4), (small, large)
+
+
+def test_a_long_hashtag_before_a_mark_costs_linear_time():
+    # "#" + n letters + "!" made the hashtag rule backtrack over every split of the letters.
+    assert_linear_cost(lambda size: "#" + "a" * size + "!")
 
 
 @pytest.mark.parametrize("text, expected", [
