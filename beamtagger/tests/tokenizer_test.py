@@ -96,6 +96,26 @@ def test_a_long_hashtag_before_a_mark_costs_linear_time():
     assert_linear_cost(lambda size: "#" + "a" * size + "!")
 
 
+@pytest.mark.parametrize("make_text", [
+    lambda size: "," * size,
+    lambda size: "a" + ")" * size,
+    lambda size: "$" * size + "1",
+    lambda size: "a" * (size // 2) + "," * (size // 2),
+    lambda size: '"' * (size // 2) + "a" + '"' * (size // 2),
+    lambda size: "\U0001F1FA" * size,
+])
+def test_long_runs_of_marks_in_one_chunk_cost_linear_time(tokenizer, make_text):
+    # Each mark was stripped on its own, and the whole rest searched again for the next one.
+    assert_linear_cost(make_text, size=500)
+    text = make_text(1_000)
+    assert tokenizer.tokenize(text) == [Token(text, 0, len(text))]
+
+
+def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
+    assert tokenizer.tokenize("\x00" * 1_000 + " a " + "\u200b\ufeff" * 1_000) == [
+        Token("a", 1_001, 1_002)]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("I don't know.", ["I", "do", "n't", "know", "."]),
     ("You can't, won't, gonna, cannot.", ["You", "ca", "n't", ",", "wo", "n't", ",", "gon", "na",
