@@ -397,6 +397,10 @@ def _split_final_abbreviation(texts, starts, ends):
     last = texts[-1]
     if len(last) > 1 and last.endswith(".") and not last.endswith(".."):
         end = ends[-1]
+        if _is_invisible(last[:-1]):
+            # "\u200b." at the end: a zero-width space split from the "." is a token of nothing.
+            texts[-1], starts[-1] = ".", end - 1
+            return
         texts[-1:] = [last[:-1], "."]
         starts.append(end - 1)
         ends[-1:] = [end - 1, end]

@@ -58,6 +58,17 @@ def test_whitespace_and_invisible_only_texts_have_no_tokens(tokenizer):
         assert tokenizer.tokenize(text) == []
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Stop \u200b.", ["Stop", "."]), ("Stop \ufeff\x00.", ["Stop", "."]), ("\x1b.", ["."]),
+    ("Stop\u200b.", ["Stop\u200b", "."]),   # inside a word, it stays in the word
+])
+def test_a_final_period_splits_off_no_invisible_token(tokenizer, text, expected):
+    tokens = tokenizer.tokenize(text)
+    assert_well_formed(text, tokens)
+    assert texts_of(tokens) == expected
+    assert tokens[-1] == Token(".", len(text) - 1, len(text))
+
+
 def test_very_long_text(tokenizer):
     text = ("I don't think so, said Dr. Smith at 3.14 p.m. \U0001F600 " * 3000) + "x" * 100_000
     tokens = tokenizer.tokenize(text)
