@@ -201,8 +201,7 @@ class Tokenizer:
             end = start + len(chunk)
             pieces = pieces_of.get(chunk)
             if pieces is None:
-                self._remember((chunk,))
-                pieces = pieces_of[chunk]
+                pieces = self._cut_and_remember(chunk)
             if pieces is _WHOLE:
                 add_text(chunk)
                 add_start(start)
@@ -249,16 +248,24 @@ class Tokenizer:
 
     def _remember(self, chunks):
         """Cuts the chunks not seen before and remembers their pieces."""
-        pieces_of = self._pieces
         for chunk in chunks:
-            if chunk not in pieces_of:
-                pieces = self._cut(chunk)
-                if len(pieces_of) >= _REMEMBERED_CHUNKS:
-                    pieces_of.clear()   # bounded memory on endless distinct chunks
-                    self._whole.clear()
-                pieces_of[chunk] = pieces
-                if pieces is _WHOLE:
-                    self._whole.add(chunk)
+            if chunk not in self._pieces:
+                self._cut_and_remember(chunk)
+
+    def _cut_and_remember(self, chunk):
+        pieces = self._cut(chunk)
+        # A chunk too long to cut costs one pass to find whole, and seldom comes again; held,
+        # 100,000 of them (a paragraph of text without spaces, an encoded attachment) were
+        # as many times their length: 2,000 distinct chunks of 50,000 letters held 100 MB.
+        if len(chunk) <= _LONGEST_CUT_CHUNK:
+            pieces_of = self._pieces
+            if len(pieces_of) >= _REMEMBERED_CHUNKS:
+                pieces_of.clear()   # bounded memory on endless distinct chunks
+                self._whole.clear()
+            pieces_of[chunk] = pieces
+            if pieces is _WHOLE:
+                self._whole.add(chunk)
+        return pieces
 
     def tokenize_many(self, texts: Iterable[str]) -> Iterator[List[Token]]:
         """Tokens of each text in turn (lazy, so any iterable of any length works)."""

@@ -122,6 +122,15 @@ def test_long_runs_of_marks_in_one_chunk_cost_linear_time(tokenizer, make_text):
     assert tokenizer.tokenize(text) == [Token(text, 0, len(text))]
 
 
+def test_chunks_too_long_to_cut_are_not_remembered():
+    tokenizer = Tokenizer()
+    long_chunk = "x" * 1_000
+    for text in [f"Go {long_chunk}!", f"{long_chunk} {long_chunk}y"]:
+        assert texts_of(tokenizer.tokenize(text)) == texts_of(Tokenizer().tokenize(text))
+        assert tokenizer.tokenize_columns(text) == Tokenizer().tokenize_columns(text)
+    assert set(tokenizer._pieces) == {"Go"}
+
+
 def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
     assert tokenizer.tokenize("\x00" * 1_000 + " a " + "\u200b\ufeff" * 1_000) == [
         Token("a", 1_001, 1_002)]
