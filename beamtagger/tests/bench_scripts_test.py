@@ -387,3 +387,11 @@ def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
         "tagged_records (flat)", "nested conversion (before)", "JSON Lines, grouped",
         "JSON Lines, to_json_line record by record"}
     assert all(value > 0 for value in report["core_us_a_token"].values())
+
+
+def test_tokenizer_worst_case_times_every_shape_at_every_size():
+    report = run_json_report("tokenizer_worst_case.py", "--sizes", "300", "1200", "--repeat",
+                             "1")
+    assert report["sizes"] == [300, 1200] and len(report["shapes"]) == 10
+    for figures in report["shapes"].values():
+        assert len(figures["cpu_seconds"]) == 2 and len(figures["growth_per_4x"]) == 1
