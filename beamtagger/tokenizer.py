@@ -150,6 +150,7 @@ class Tokenizer:
         self._spacy = None     # built on first use, only when the exported rules are stale
         self._pieces = {}      # chunk -> _WHOLE or its tokens, with offsets in the chunk
         self._whole = set()    # the chunks of _pieces that are one token each
+        self._cut_pieces = 0   # the tokens held in _pieces by chunks cut into several
         self._rules = affix_tokenizer()
 
     def __getstate__(self):
@@ -259,12 +260,16 @@ class Tokenizer:
         # as many times their length: 2,000 distinct chunks of 50,000 letters held 100 MB.
         if len(chunk) <= _LONGEST_CUT_CHUNK:
             pieces_of = self._pieces
-            if len(pieces_of) >= _REMEMBERED_CHUNKS:
+            if (len(pieces_of) >= _REMEMBERED_CHUNKS
+                    or self._cut_pieces >= _REMEMBERED_CUT_PIECES):
                 pieces_of.clear()   # bounded memory on endless distinct chunks
                 self._whole.clear()
+                self._cut_pieces = 0
             pieces_of[chunk] = pieces
             if pieces is _WHOLE:
                 self._whole.add(chunk)
+            else:
+                self._cut_pieces += len(pieces)
         return pieces
 
     def tokenize_many(self, texts: Iterable[str]) -> Iterator[List[Token]]:
@@ -339,6 +344,10 @@ _WHOLE = ("the chunk is one token",)
 # About 20 MB per tokenizer when full (210 bytes a chunk measured on EWT train); the chunks
 # that make up most of any text are among the first few thousand seen.
 _REMEMBERED_CHUNKS = 100_000
+# And at most this many tokens of cut chunks (about 0.2 kB each): counted in chunks alone,
+# 100,000 distinct chunks of 300 marks would have held 30 million tokens, a few GB. EWT
+# train's raw text fills the cache with 29,505 chunks, 12,839 of them cut, into 28,430 tokens.
+_REMEMBERED_CUT_PIECES = 200_000
 # spaCy's algorithm strips one prefix or suffix at a time and searches the whole rest of the
 # chunk again for the next, so its cost grows with the square of a chunk's length: 3,000
 # commas took 1.1 s, 10,000 12 s, '"' * 5,000 + "a" + '"' * 5,000 12 s, for one chunk. A

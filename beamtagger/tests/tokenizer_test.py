@@ -430,3 +430,19 @@ def test_columns_reject_non_text(tokenizer):
         tokenizer.tokenize_columns(None)
     with pytest.raises(TypeError, match="expects str"):
         tokenizer.chunk_columns(b"bytes")
+
+
+def test_the_remembered_chunks_hold_a_bounded_number_of_tokens(monkeypatch):
+    # Bounded in chunks alone, distinct chunks of 300 marks each held 300 tokens: 100,000 of
+    # them would be 30 million tokens.
+    from beamtagger import tokenizer as tokenizer_module
+
+    monkeypatch.setattr(tokenizer_module, "_REMEMBERED_CUT_PIECES", 1_000)
+    tokenizer = Tokenizer()
+    for i in range(50):
+        text = "w" + "a" * i + "," * 100
+        assert len(tokenizer.tokenize(text)) == 101
+        assert tokenizer._cut_pieces <= 1_000 + 101
+    assert len(tokenizer._pieces) < 50
+    text = "waaa" + "," * 100
+    assert tokenizer.tokenize(text) == Tokenizer().tokenize(text)
