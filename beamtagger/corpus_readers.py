@@ -314,10 +314,15 @@ def conll_comment_id(comments, source) -> Optional[str]:
     return None
 
 
+def is_json_quoted(text):
+    """Whether a CoNLL id comment's value reads as a JSON string (quotes around it)."""
+    return len(text) >= 2 and text[0] == '"' and text[-1] == '"'
+
+
 def _unquoted(value):
     """An id beamtagger wrote as a JSON string (one holding a line break, a tab or a lone
     surrogate, or quotes around it: ``write_results.conll_id_line``), decoded; else as it is."""
-    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+    if is_json_quoted(value):
         try:
             decoded = json.loads(value)
         except ValueError:

@@ -72,12 +72,12 @@ def run(args):
     store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:
-        original_tags = {tag for sentence in sentences for tag in sentence.tags}
-        sentences = spec.binary_labels.map_sentences(sentences)
+        unmapped, sentences = sentences, spec.binary_labels.map_sentences(sentences)
         if sentences and not any(spec.binary_labels.positive in sentence.tags
                                  for sentence in sentences):
             # Every tag maps to yes or no, so the check for tags the model does not know
             # below never fires: a corpus of another task was scored, exit 0.
+            original_tags = {tag for sentence in unmapped for tag in sentence.tags}
             shown = ", ".join(repr(tag) for tag in sorted(original_tags)[:5])
             print(f"warning: no tag of {args.data} matches the model's positive patterns "
                   f"({', '.join(spec.binary_labels.patterns)}); every token is scored as "

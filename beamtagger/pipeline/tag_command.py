@@ -570,8 +570,8 @@ def output_held(output_prefix):
         return
     _check_output_name(output_prefix)
     check_creatable(output_prefix, "--output")
-    folder, name = os.path.split(os.path.abspath(output_prefix))
-    lock_path = os.path.join(folder, f".{name}.tag-lock")
+    folder = os.path.dirname(os.path.abspath(output_prefix))
+    lock_path = _beside_prefix(output_prefix, "tag-lock")
     created = []
     try:
         _create_folders(folder, created)
@@ -726,8 +726,13 @@ def put_back_replaced_outputs(output_prefix):
 
 
 def _replaced_folder(output_prefix):
+    return _beside_prefix(output_prefix, "tag-replaced")
+
+
+def _beside_prefix(output_prefix, kind):
+    """The hidden folder ``.NAME.KIND`` beside a local prefix ``.../NAME``."""
     folder, name = os.path.split(os.path.abspath(output_prefix))
-    return os.path.join(folder, f".{name}.tag-replaced")
+    return os.path.join(folder, f".{name}.{kind}")
 
 
 def _put_back(aside):

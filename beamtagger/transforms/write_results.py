@@ -27,6 +27,7 @@ import orjson
 import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.corpus_readers import is_json_quoted
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, one_line, utf8_safe
 
@@ -174,11 +175,12 @@ class _FormatFn(beam.DoFn):
 def _check_token_columns(record):
     """Raises where a record's per-token tuples differ in length: the formatters zip them, so
     a record of two tokens and one label was written with one token."""
-    counts = {name: len(getattr(record, name))
-              for name in ("tokens", "starts", "ends", "labels", "scores")}
-    if len(set(counts.values())) > 1:
+    count = len(record.tokens)
+    if not (len(record.starts) == len(record.ends) == len(record.labels)
+            == len(record.scores) == count):   # the message only where they differ: per record
         raise ValueError("its per-token tuples differ in length: " + ", ".join(
-            f"{count} {name}" for name, count in counts.items()))
+            f"{len(getattr(record, name))} {name}"
+            for name in ("tokens", "starts", "ends", "labels", "scores")))
 
 
 def _dead_letter(record, error):
@@ -437,13 +439,9 @@ def conll_id_line(record_id):
     if not isinstance(record_id, str):
         return f"# id = {line_safe(record_id)}"
     if (_LINE_UNSAFE.search(record_id) is None and _is_utf8((record_id,))
-            and not _looks_quoted(record_id)):
+            and not is_json_quoted(record_id)):
         return f"# id = {record_id}"
     return "# id = " + line_safe(json.dumps(record_id, ensure_ascii=False))
-
-
-def _looks_quoted(text):
-    return len(text) >= 2 and text[0] == '"' and text[-1] == '"'
 
 
 def to_conll_block(record):
