@@ -49,7 +49,9 @@ def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
         frozen = gc.get_freeze_count()
         with _fewer_garbage_collections():
             pass
-        assert gc.get_freeze_count() == frozen
+        # Unfrozen, the count would be 0; it may be a little lower than before, as frozen
+        # objects that die (a previous test's garbage) leave the permanent generation.
+        assert 0 < gc.get_freeze_count() <= frozen
     finally:
         gc.unfreeze()
 
