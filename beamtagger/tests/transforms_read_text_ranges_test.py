@@ -50,6 +50,15 @@ def test_small_and_compressed_files_are_read_whole_with_line_numbers(tmp_path):
             ["a.txt:1", "a.txt:2"] + [f"b.txt.gz:{n}" for n in range(1, 201)]))
 
 
+
+def test_a_gzip_file_named_dot_gzip_is_read_whole_not_in_byte_ranges_of_compressed_bytes(tmp_path):
+    lines = [f"line {n} {n * n}" for n in range(200)]
+    (tmp_path / "b.txt.gzip").write_bytes(gzip.compress("\n".join(lines).encode() + b"\n"))
+    with beam.Pipeline() as p:
+        read = p | ReadRecords(str(tmp_path / "*"), "text", reshuffle=False, split_bytes=64)
+        assert_that(read.records | beam.Map(lambda record: record.text), equal_to(lines))
+        assert_that(read.errors, equal_to([]), label="no dead letters")
+
 def test_split_files_locate_records_and_dead_letters_by_byte_offset(tmp_path):
     content = b'{"text": "a"}\n' + b'{"text": "b"\n' + b'{"text": "c", "id": "kept"}\n' * 10
     (tmp_path / "r.jsonl").write_bytes(content)

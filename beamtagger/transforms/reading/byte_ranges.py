@@ -20,7 +20,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 
 from beamtagger.transforms.blocks import reader_outputs
-from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.file_lines import FileLines, is_compressed
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
 
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable"]
@@ -37,8 +37,7 @@ _WHOLE = OffsetRange(-1, 0)
 
 def is_splittable(path, size, split_bytes):
     """True for an uncompressed file larger than ``split_bytes``."""
-    compressed = CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED
-    return not compressed and size > split_bytes
+    return not is_compressed(path) and size > split_bytes
 
 
 class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):

@@ -11,7 +11,7 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from beamtagger.transforms.records import DeadLetter, raw_text
 
-__all__ = ["DamagedInput", "FileLines"]
+__all__ = ["DamagedInput", "FileLines", "is_compressed"]
 
 
 class DamagedInput(Exception):
@@ -42,6 +42,18 @@ class DamagedInput(Exception):
 _DECOMPRESSORS = {".gz": gzip.GzipFile, ".gzip": gzip.GzipFile, ".bz2": bz2.BZ2File}
 
 
+def is_compressed(path):
+    """Whether FileLines decompresses ``path``: by its extension, as Beam's FileSystems, and
+    ``.gzip``, which Beam does not know (read as bytes, a large one was cut into byte ranges of
+    compressed data and its lines tagged as text)."""
+    return (_extension(path) in _DECOMPRESSORS
+            or CompressionTypes.detect_compression_type(path) != CompressionTypes.UNCOMPRESSED)
+
+
+def _extension(path):
+    return posixpath.splitext(str(path).lower())[1]
+
+
 class FileLines:
     """``(line number, bytes)`` of one file; raises DamagedInput where it cannot go on.
 
@@ -69,7 +81,7 @@ class FileLines:
 
     def _open(self):
         raw = self._open_raw()
-        decompressor = _DECOMPRESSORS.get(posixpath.splitext(self.path.lower())[1])
+        decompressor = _DECOMPRESSORS.get(_extension(self.path))
         if decompressor is not None:
             return _Closing(decompressor(fileobj=raw) if decompressor is gzip.GzipFile
                             else decompressor(raw), raw)
