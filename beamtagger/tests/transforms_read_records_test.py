@@ -4,6 +4,7 @@ import json
 
 import apache_beam as beam
 import numpy as np
+import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.transforms import counters
@@ -195,6 +196,41 @@ def test_a_corrupt_gzip_a_plain_file_named_gz_and_a_cut_bz2_cost_only_what_follo
     assert isinstance(items[-1], DeadLetter) and len(items) < 50001
     assert all(r.text == str(i) for i, r in enumerate(items[:-1]))
 
+
+
+def _compressors():
+    import lzma
+    import zlib
+
+    import zstandard
+
+    return {".xz": lzma.compress, ".lzma": lambda data: lzma.compress(data, lzma.FORMAT_ALONE),
+            ".deflate": zlib.compress, ".zst": zstandard.ZstdCompressor().compress}
+
+
+@pytest.mark.parametrize("suffix", [".xz", ".lzma", ".deflate", ".zst"])
+def test_every_compression_that_is_cut_short_ends_in_a_dead_letter_not_in_silence(tmp_path,
+                                                                                  suffix):
+    # Beam read a cut .deflate with its half last line as a record, a cut .xz to its last
+    # whole block and a cut .zst as no line at all, with no dead letter.
+    from beamtagger.transforms.reading.record_parsers import read_path_records
+
+    compress = _compressors()[suffix]
+    data = b"".join(b"line %d has some words in it\n" % i for i in range(50000))
+    whole = compress(data)
+    path = tmp_path / f"cut.txt{suffix}"
+    path.write_bytes(whole[:len(whole) // 2])
+    items = list(read_path_records(path))
+    records, (letter,) = items[:-1], items[-1:]
+    assert [r.text for r in records] == [f"line {i} has some words in it"
+                                         for i in range(len(records))]  # no half line
+    assert isinstance(letter, DeadLetter) and letter.stage == "read"
+    assert letter.source == f"{path}:{len(records) + 1}"
+    # Concatenated streams (zstd frames, xz streams, zlib streams) read as one text.
+    path.write_bytes(whole + compress(b"the last line\n"))
+    items = list(read_path_records(path))
+    assert len(items) == 50001 and items[-1].text == "the last line"
+    assert all(isinstance(item, TextRecord) for item in items)
 
 def test_a_cut_conll_file_reports_the_unfinished_sentence_with_the_damage(tmp_path):
     from beamtagger.transforms.reading.record_parsers import read_path_records

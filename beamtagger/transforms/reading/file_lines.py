@@ -1,11 +1,15 @@
 """FileLines: one file's ``(line number, bytes)``, ending in DamagedInput where it cannot go on.
 
-``.gz`` and ``.bz2`` are read with Python's own decompressors, which raise on a truncated or
-corrupt stream where Beam's reader ends a truncated ``.gz`` silently with its half last line.
+Compressed files are read with decompressors that raise on a truncated or corrupt stream, where
+Beam's reader ends a truncated file silently: a ``.gz`` or ``.deflate`` with its half last line
+as a whole record, an ``.xz`` at the last block it decoded, a ``.zst`` with no line at all.
 """
 import bz2
 import gzip
+import io
+import lzma
 import posixpath
+import zlib
 
 from apache_beam.io.filesystem import CompressionTypes
 
@@ -36,10 +40,67 @@ class DamagedInput(Exception):
                           "were not read", raw, "read")
 
 
-# Compressions read with Python's own modules, which raise on a truncated or corrupt stream
-# (EOFError, BadGzipFile, zlib.error, OSError) where Beam's CompressedFile ends a truncated .gz
-# silently, with its half last line as a whole record.
-_DECOMPRESSORS = {".gz": gzip.GzipFile, ".gzip": gzip.GzipFile, ".bz2": bz2.BZ2File}
+def _zstd_decompressor():
+    import zstandard  # Beam's own dependency, imported by Beam only where it reads a .zst
+
+    # Beam's window limit (2 GiB, python-zstandard issue 157), so what Beam reads reads here.
+    return zstandard.ZstdDecompressor(max_window_size=1 << 31).decompressobj()
+
+
+class _CheckedStream(io.RawIOBase):
+    """The decompressed bytes of ``raw``, whose streams (one or several, concatenated) must all
+    end: EOFError where the file stops inside one. For the compressions whose Python file
+    objects do not exist (zstandard) or read concatenated streams as one (zlib)."""
+
+    def __init__(self, raw, new_decompressor):
+        super().__init__()
+        self._chunks = self._decompressed(raw, new_decompressor)
+        self._chunk, self._used = memoryview(b""), 0
+
+    @staticmethod
+    def _decompressed(raw, new_decompressor):
+        decompressor, fed = new_decompressor(), False
+        while True:
+            compressed = raw.read(1 << 16)
+            if not compressed:
+                if fed and not decompressor.eof:
+                    raise EOFError("the file ends inside a compressed stream (cut short)")
+                return
+            while compressed:
+                if decompressor.eof:  # the next of concatenated streams
+                    decompressor = new_decompressor()
+                fed = True
+                yield decompressor.decompress(compressed)
+                compressed = decompressor.unused_data if decompressor.eof else b""
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        while self._used == len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._chunk, self._used = memoryview(chunk), 0
+        size = min(len(buffer), len(self._chunk) - self._used)
+        buffer[:size] = self._chunk[self._used:self._used + size]
+        self._used += size
+        return size
+
+
+def _checked(new_decompressor):
+    return lambda raw: io.BufferedReader(_CheckedStream(raw, new_decompressor), 1 << 16)
+
+
+# Every compression Beam's FileSystems reads by extension (and .gzip), read with decompressors
+# that raise on a truncated or corrupt stream (EOFError, BadGzipFile, zlib.error, LZMAError,
+# ZstdError, OSError).
+_DECOMPRESSORS = {".gz": lambda raw: gzip.GzipFile(fileobj=raw),
+                  ".gzip": lambda raw: gzip.GzipFile(fileobj=raw),
+                  ".bz2": bz2.BZ2File, ".xz": lzma.LZMAFile, ".lzma": lzma.LZMAFile,
+                  # zlib's header, as Beam reads and writes .deflate
+                  ".deflate": _checked(zlib.decompressobj),
+                  ".zst": _checked(_zstd_decompressor), ".zstd": _checked(_zstd_decompressor)}
 
 
 def is_compressed(path):
@@ -81,10 +142,9 @@ class FileLines:
 
     def _open(self):
         raw = self._open_raw()
-        decompressor = _DECOMPRESSORS.get(_extension(self.path))
-        if decompressor is not None:
-            return _Closing(decompressor(fileobj=raw) if decompressor is gzip.GzipFile
-                            else decompressor(raw), raw)
+        decompressed = _DECOMPRESSORS.get(_extension(self.path))
+        if decompressed is not None:
+            return _Closing(decompressed(raw), raw)
         if CompressionTypes.detect_compression_type(self.path) != CompressionTypes.UNCOMPRESSED:
             raw.close()
             from apache_beam.io.filesystems import FileSystems

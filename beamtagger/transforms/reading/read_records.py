@@ -1,14 +1,14 @@
 """ReadRecords: files -> records, decoding each record on its own so one bad record costs itself.
 
-Files are matched and opened through Beam's FileSystems (``gs://`` works; ``.gz``/``.bz2`` are
-decompressed by extension) and read as bytes, line by line, keeping line numbers: a text
-record's id is "<file name>:<line>", and a dead letter names the file and line it came from.
-Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone surrogates), a
-missing or non-string text field and malformed CoNLL blocks go to the ``errors`` output (stage
-"decode"); everything else becomes a record, so ``records read == records + errors``. A file
-that breaks off (truncated or corrupt ``.gz``/``.bz2``) keeps the records before the break and
-adds one dead letter (stage "read") naming the line where it broke; the line or sentence cut
-there is in that dead letter, never tagged as if whole.
+Files are matched and opened through Beam's FileSystems (``gs://`` works; compressed files are
+decompressed by extension, ``file_lines``) and read as bytes, line by line, keeping line
+numbers: a text record's id is "<file name>:<line>", and a dead letter names the file and line
+it came from. Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone
+surrogates), a missing or non-string text field and malformed CoNLL blocks go to the ``errors``
+output (stage "decode"); everything else becomes a record, so ``records read == records +
+errors``. A file that breaks off (truncated or corrupt compression) keeps the records before the
+break and adds one dead letter (stage "read") naming the line where it broke; the line or
+sentence cut there is in that dead letter, never tagged as if whole.
 
 Line numbers need a sequential scan, so each file is read by one worker (the files spread
 over the workers first); a Reshuffle right after the read spreads the records (and all later
@@ -53,8 +53,8 @@ class ReadRecords(beam.PTransform):
     ``ReadResult(records, errors)``.
 
     Args:
-      file_pattern: the files to read (a glob; any Beam file system; ``.gz``/``.bz2`` are
-        decompressed).
+      file_pattern: the files to read (a glob; any Beam file system; ``.gz``, ``.bz2``, ``.zst``,
+        ``.xz``... are decompressed).
       input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
         are not records), "conll" (one token a line, an optional tag column is ignored) or
         "conllu" (a sentence's id is its ``sent_id``).
