@@ -10,7 +10,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.transforms.reading import ReadRecords
-from beamtagger.transforms.reading.byte_ranges import ReadRecordsInRanges, claimed_lines
+from beamtagger.transforms.reading.byte_ranges import (ReadRecordsInRanges, claimed_lines,
+                                                      range_records)
+from beamtagger.transforms.reading.record_parsers import read_path_records
+from beamtagger.transforms.records import DeadLetter, TextRecord
 
 CONTENT = (b"\xef\xbb\xbffirst line\n\nthird\r\n" + b"x" * 40 + b"\nshort\n\n\n"
            + "naïve ünïcode\n".encode() + b"no newline at the end")
@@ -37,6 +40,60 @@ def test_every_line_is_read_once_wherever_the_ranges_cut(tmp_path, split_bytes):
         offset = int(locator[1:])
         assert CONTENT[offset:].startswith(raw) or (offset == 0 and raw == expected_lines[0])
 
+
+
+def outputs_of_all_ranges(path, listed_size, split_bytes):
+    provider = ReadRecordsInRanges("text", split_bytes=split_bytes)
+    found = []
+    for restriction in provider.split(None, OffsetRange(0, listed_size)):
+        tracker = OffsetRestrictionTracker(restriction)
+        found.extend(range_records(str(path), tracker, "text"))
+        tracker.check_done()  # each range claimed to its end, however it stopped
+    return found
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("split_bytes", [3, 16, 100, 10_000])
+def test_a_utf16_or_utf32_file_is_one_dead_letter_not_lines_of_mojibake(tmp_path, encoding,
+                                                                        split_bytes):
+    # Read as UTF-8, its first line was a dead letter and every other line was tagged as text
+    # with a NUL in each ASCII character.
+    text = "".join(f"Line {n} of a file saved as Unicode.\n" for n in range(40))
+    path = tmp_path / "windows.txt"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding)
+                     + text.encode(encoding))
+    found = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
+    whole = list(read_path_records(path))
+    for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
+        letter, = letters
+        assert isinstance(letter, DeadLetter) and letter.source == source
+        assert letter.stage == "decode" and encoding[:6].upper() in letter.reason
+
+
+@pytest.mark.parametrize("split_bytes", [1, 2, 3, 5, 8])
+def test_utf8_lines_that_start_with_a_nul_are_read_once_each(tmp_path, split_bytes):
+    content = b"\x00one\n\x00two\x00\n\x00\x00\n\x00\n" * 3
+    path = tmp_path / "nul.txt"
+    path.write_bytes(content)
+    found = outputs_of_all_ranges(path, len(content), split_bytes)
+    assert [record.text.encode() + b"\n" for record in found] == content.splitlines(True)
+
+
+@pytest.mark.parametrize("split_bytes", [4, 7, 16, 30, 31, 32, 45])
+@pytest.mark.parametrize("kept", [0, 1, 30, 31, 33])
+def test_a_file_that_got_shorter_since_it_was_listed_ends_in_one_dead_letter(tmp_path,
+                                                                             split_bytes, kept):
+    # Beam failed the whole run: the range past the new end was never claimed to its end.
+    content = b"line one\nline two\nline three\nline four\nline five\n"
+    path = tmp_path / "log.txt"
+    path.write_bytes(content[:kept])
+    found = outputs_of_all_ranges(path, len(content), split_bytes)
+    records, letters = found[:-1], found[-1:]
+    letter, = letters
+    assert isinstance(letter, DeadLetter) and letter.stage == "read"
+    assert "before the end it had when the run listed it" in letter.reason
+    assert all(isinstance(record, TextRecord) for record in records)
+    assert [record.text.encode() for record in records] == content[:kept].splitlines()
 
 def test_small_and_compressed_files_are_read_whole_with_line_numbers(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"one\ntwo\n")

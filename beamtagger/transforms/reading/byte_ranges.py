@@ -20,10 +20,13 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 
 from beamtagger.transforms.blocks import reader_outputs
-from beamtagger.transforms.reading.file_lines import FileLines, is_compressed
+from beamtagger.transforms.reading.file_lines import (DamagedInput, FileLines,
+                                                      UnreadableInput, is_compressed,
+                                                      not_utf8)
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
 
-__all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable"]
+__all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable",
+           "range_records"]
 
 # Beam's own default for splitting text sources is 64 MiB bundles; a range much smaller than
 # that costs more in per-bundle overhead than it gains in parallelism.
@@ -75,8 +78,8 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
                     path, compression_type=CompressionTypes.UNCOMPRESSED)),
                 self.input_format, self.text_field, self.id_field)
         else:
-            items = parse_records(claimed_lines(path, tracker), path, self.input_format,
-                                  self.text_field, self.id_field)
+            items = range_records(path, tracker, self.input_format, self.text_field,
+                                  self.id_field)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
@@ -100,22 +103,79 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
+def range_records(path, tracker, input_format, text_field="text", id_field="id"):
+    """Records and DeadLetters (``record_parsers.parse_records``) of the lines of a byte range
+    that the tracker lets this reader claim; a file that is not UTF-8, or that ends before the
+    range does, becomes one dead letter."""
+    try:
+        yield from parse_records(claimed_lines(path, tracker), path, input_format, text_field,
+                                 id_field)
+    except DamagedInput as damage:
+        yield damage.dead_letter()
+
+
 def claimed_lines(path, tracker):
     """``("@<byte offset>", raw line)`` of every line of a byte range whose first byte the
-    tracker lets this reader claim."""
+    tracker lets this reader claim. Raises UnreadableInput for a file in another encoding than
+    UTF-8 (from its first range; the others read nothing) and for a file that ends inside the
+    range (it was cut or rewritten since it was listed)."""
     restriction = tracker.current_restriction()
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        position = restriction.start
+        position = first_line = restriction.start
         if position > 0:
             # The line holding byte start - 1 belongs to the range before (or ends right there,
             # and this range starts on a line start).
             handle.seek(position - 1)
-            position += len(handle.readline()) - 1
+            skipped = handle.readline()
+            if not skipped:
+                # The file now ends before this range: the range holding its new end says so.
+                _claim_the_rest(tracker)
+                return
+            position += len(skipped) - 1
+            first_line = position
         while tracker.try_claim(position):
             raw = handle.readline()
             if not raw:
-                return
+                # A range ends at most at the file's size when it was listed: a claimed
+                # position with nothing there means the file got shorter. Without the claim of
+                # the rest, Beam failed the whole run on the unclaimed range.
+                _claim_the_rest(tracker)
+                raise UnreadableInput(
+                    path, f"{path}:@{position}",
+                    f"the file ends at byte {position:,}, before the end it had when the run "
+                    f"listed it (it was cut or rewritten while being read); its lines after "
+                    f"byte {position:,} were not read")
             start, position = position, position + len(raw)
+            if start == first_line and _not_utf8_file(path, handle, start, raw, tracker):
+                return
             if start == 0 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw
+
+
+def _not_utf8_file(path, handle, start, raw, tracker):
+    """Whether the file is in another encoding (``file_lines.not_utf8``): raised as its one
+    dead letter from its first range, True (nothing to read) in the others. Those look at the
+    file's first bytes only where their first line looks like UTF-16 or UTF-32 split at a
+    newline byte (a NUL first, little-endian, or before the newline, big-endian): a read from
+    the start of a file on GCS fetches 16 MiB."""
+    if start == 0:
+        other_encoding = not_utf8(path, f"{path}:@0", raw)
+    elif raw.startswith(b"\x00") or raw.endswith(b"\x00\n"):
+        handle.seek(0)
+        other_encoding = not_utf8(path, f"{path}:@0", handle.read(4))
+    else:
+        return False
+    if other_encoding is None:
+        if start > 0:
+            handle.seek(start + len(raw))
+        return False
+    _claim_the_rest(tracker)
+    if start == 0:
+        raise other_encoding
+    return True
+
+
+def _claim_the_rest(tracker):
+    """Ends a range early: Beam requires every range to be claimed to its end (check_done)."""
+    tracker.try_claim(tracker.current_restriction().stop)

@@ -15,7 +15,7 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from beamtagger.transforms.records import DeadLetter, raw_text
 
-__all__ = ["DamagedInput", "FileLines", "is_compressed"]
+__all__ = ["DamagedInput", "FileLines", "UnreadableInput", "is_compressed", "not_utf8"]
 
 
 class DamagedInput(Exception):
@@ -38,6 +38,39 @@ class DamagedInput(Exception):
         return DeadLetter(f"{self.path}:{self.line + 1}",
                           f"the file is damaged {where}: {self.reason}; records after this point "
                           "were not read", raw, "read")
+
+
+class UnreadableInput(DamagedInput):
+    """The rest of a file, from ``source`` on, that cannot be read as records; its dead letter
+    says ``reason`` as the reader words it."""
+
+    def __init__(self, path, source, reason, stage="read"):
+        super().__init__(path, 0, 0, reason)
+        self.source, self.stage = source, stage
+
+    def dead_letter(self):
+        raw = "\n".join(raw_text(line) for _, line in self.pending)
+        return DeadLetter(self.source, self.reason, raw, self.stage)
+
+
+# Byte-order marks of text in another encoding than UTF-8 (Windows PowerShell 5's "> file" and
+# Notepad's "Unicode" write UTF-16 with one). UTF-8 never holds the bytes FF and FE: read as
+# UTF-8, the first line was a dead letter and every other line tagged as text with a NUL in
+# each ASCII character.
+_OTHER_ENCODING_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
+
+
+def not_utf8(path, source, head):
+    """UnreadableInput (stage "decode") for a file whose first bytes ``head`` are another
+    encoding's byte-order mark, else None."""
+    for mark, encoding in _OTHER_ENCODING_MARKS:
+        if head.startswith(mark):
+            return UnreadableInput(
+                path, source, f"the file is {encoding} (it starts with the byte-order mark "
+                f"{mark.hex(' ').upper()}), not UTF-8, so none of its lines was read; convert it "
+                f"to UTF-8 (iconv -f {encoding} -t UTF-8)", stage="decode")
+    return None
 
 
 def _zstd_decompressor():
@@ -130,7 +163,15 @@ class FileLines:
         number, offset = 0, 0
         try:
             with self._open() as handle:
-                for raw in iter(handle.readline, b""):
+                lines = iter(handle.readline, b"")
+                first = next(lines, b"")
+                other_encoding = not_utf8(self.path, f"{self.path}:1", first)
+                if other_encoding is not None:
+                    raise other_encoding
+                if first:
+                    number, offset = 1, len(first)
+                    yield number, first
+                for raw in lines:
                     number += 1
                     offset += len(raw)
                     yield number, raw

@@ -27,8 +27,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges
 from beamtagger.transforms.reading.file_lines import FileLines
-from beamtagger.transforms.reading.record_parsers import (INPUT_FORMATS, parse_records,
-                                                          read_file_records)
+from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS, read_file_records
 from beamtagger.transforms.records import ERRORS
 
 __all__ = ["ReadRecords", "ReadResult"]
@@ -140,8 +139,8 @@ class _ReadFileRecords(beam.DoFn):
                 path, metadata.size_in_bytes, self.split_bytes)):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
-            items = parse_records(byte_ranges.claimed_lines(path, tracker), path,
-                                  self.input_format, self.text_field, self.id_field)
+            items = byte_ranges.range_records(path, tracker, self.input_format,
+                                              self.text_field, self.id_field)
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
