@@ -390,7 +390,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
     if not matched:
-        raise BeamtaggerError(f"no input files match {job.input_pattern}")
+        raise BeamtaggerError(f"no input files match {job.input_pattern}"
+                              + _glob_characters_hint(job.input_pattern))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
@@ -452,6 +453,17 @@ def _jax_platforms_allow_a_gpu():
     CPU-sized and float32, whatever this machine has."""
     platforms = os.environ.get("JAX_PLATFORMS", "").lower().replace(" ", "")
     return not platforms or any(name in ("cuda", "gpu") for name in platforms.split(","))
+
+
+def _glob_characters_hint(pattern):
+    """For a pattern that names an existing file whose name holds ``[ ]``, ``*`` or ``?``: how
+    to write it (``a[1].txt`` matches only ``a1.txt``), else ""."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(pattern) or not os.path.isfile(pattern):
+        return ""
+    return (f"; a file of that name is there, but [ ] * ? are pattern characters: write it as "
+            f"--input '{glob.escape(pattern)}'")
 
 
 def _check_readable(path, pattern):

@@ -258,3 +258,18 @@ def test_a_model_or_store_on_a_file_system_not_installed_is_one_line(tiny_tagger
     assert line.startswith("beamtagger tag: error: cannot read nofs://bucket/folder: Unable to "
                            "get filesystem"), line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_file_whose_name_holds_brackets_is_named_with_its_brackets_escaped(
+        tiny_tagger, tmp_path, capsys):
+    # "no input files match data/a[1].txt" while the file was there: [1] matches "1".
+    named = tmp_path / "a[1] b?.txt"
+    named.write_text("Hello there.\n", encoding="utf-8")
+    line = refused(capsys, tiny_tagger, named, tmp_path / "out" / "r")
+    escaped = str(tmp_path / "a[[]1] b[?].txt")
+    assert line.endswith(f"write it as --input '{escaped}'"), line
+    code, out, err = tag(capsys, "--input", escaped, "--output", str(tmp_path / "out" / "r"),
+                         "--model", tiny_tagger.model_dir, "--embeddings",
+                         tiny_tagger.store_path)
+    assert code == 0, err
+    assert "records read                1" in out
