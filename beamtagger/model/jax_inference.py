@@ -170,7 +170,10 @@ class JaxTaggerRunner:
                   "char_ids": ((rows, width, dims["C"]), ids["char_ids"])}
         arguments = [jax.ShapeDtypeStruct(*shapes[name]) for name in FIELD_NAMES]
         try:
-            with jax.disable_jit(False):
+            # Switches a user may set for their own JAX code (JAX_NUMPY_RANK_PROMOTION=raise,
+            # JAX_NUMPY_DTYPE_PROMOTION=strict) would refuse the forward pass's broadcasts.
+            with jax.disable_jit(False), jax.numpy_rank_promotion("allow"), \
+                    jax.numpy_dtype_promotion("standard"):
                 return self._function.lower(self._params, *arguments).compile()
         except Exception as error:  # noqa: BLE001  (XLA raises its own error types)
             raise BeamtaggerError(f"JAX could not compile the tagger for a ({rows}, {width}) "

@@ -257,7 +257,8 @@ def test_the_cache_folder_is_never_the_working_directory(monkeypatch, tmp_path):
 def test_a_platform_jax_cannot_start_is_one_clear_error_and_disable_jit_is_no_crash(tiny_tagger):
     """JAX_PLATFORMS=cuda on a machine without a GPU failed inside JAX with a bare
     AssertionError (a 200-line traceback from ``beamtagger tag --runtime jax``); JAX_DISABLE_JIT=1
-    made every call of the compiled program a ValueError."""
+    made every call of the compiled program a ValueError, JAX_NUMPY_RANK_PROMOTION=raise every
+    compilation a BeamtaggerError."""
     pytest.importorskip("jax", reason="the jax extra is not installed")
     if any(runtimes.module_installed(name) for name in ("jax_cuda12_plugin",
                                                          "jax_cuda13_plugin")):
@@ -276,7 +277,10 @@ def test_a_platform_jax_cannot_start_is_one_clear_error_and_disable_jit_is_no_cr
     (line,) = done.stdout.splitlines()
     assert line.startswith("refused: JAX cannot start a backend here for JAX_PLATFORMS=cuda (")
     assert "leave it unset" in line
+    # Nor do the switches a user may set for their own JAX code (rank promotion "raise" refused
+    # the forward pass's broadcasts: the tagger could not compile).
     done = run_python(script, JAX_PLATFORMS="cpu", JAX_DISABLE_JIT="1",
+                      JAX_NUMPY_RANK_PROMOTION="raise", JAX_NUMPY_DTYPE_PROMOTION="strict",
                       BEAMTAGGER_JAX_CACHE="off")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["started"]
