@@ -1,8 +1,12 @@
 """The tag stage on a GPU: the jax runtime against a cuDNN BiLSTM, in one prepared device check.
 
-Issue 17's check, sized for at most 5 minutes on the lent GPU machine (one NVIDIA H200, 16 CPU
-cores; JAX 0.11.2, PyTorch, pyarrow, h5py, numpy; no TensorFlow, no Beam, no network). What it
-measures, in this order, each step writing its figures to ``$OUT/gpu_bench.json`` as it ends:
+Issue 17's check, sized for at most 7.5 minutes (``TIME_LIMIT_S``) on the lent GPU machine (one
+NVIDIA H200, 16 CPU cores; JAX 0.11.2, PyTorch, pyarrow, h5py, numpy; no TensorFlow, no Beam, no
+network). What it measures, each figure written to ``$OUT/gpu_bench.json`` as soon as it is
+measured and the output of each step's process relayed line by line to the log, so a crash or
+the call's time limit loses only what was still to come; a step that fails or runs past its
+limit (``STEP_LIMITS_S``) is noted and the next one runs (the parity and the rates of each
+variant are measured together, a variant after another):
 
 1. **Parity** with a CPU reference on held-out text: the bundled UPOS model's probabilities on
    every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
@@ -77,9 +81,15 @@ VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
             "float16 vectors, scan unrolled x8": {"vector_dtype": "float16", "scan_unroll": 8},
             "float16 vectors, labels back": {"vector_dtype": "float16", "labels_back": True},
             "bfloat16 compute": {"compute_dtype": "bfloat16"}}
+CHILD_PART = "CHILD_PART "
 E2E_TOKENS = 10_000_000
 SMOKE_E2E_TOKENS = 5_000
-TIME_LIMIT_S = 300           # the whole check; the end-to-end run gets what is left (>= 120 s)
+# The whole check, inside gpu_check.sh's `timeout 480` with room for the summary: each step
+# before the end-to-end run is stopped at its limit, and the end-to-end run gets what they left
+# (at least 150 s; about 250 where the steps take what the first H200 run suggests).
+TIME_LIMIT_S = 450
+STEP_LIMITS_S = {"model": 210, "compile_warm_cache": 45, "anchor": 45}
+E2E_MIN_S = 120
 
 
 def log(*parts):
@@ -193,7 +203,9 @@ def sentence_probs(runner, features, budget, widths, vector_dtype="float32"):
 # Children: each step in a process of its own, so compile caches and GPU memory are its own.
 
 def child_model(args):
-    """Parity and model-only rates of the jax runtime in one fresh process."""
+    """Parity and model-only rates of the jax runtime in one fresh process. Each figure is sent
+    to the parent (``send``) as soon as it is measured, and a step that fails is noted and the
+    next one run: a crash or a timeout later in the process keeps what came before."""
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model import jax_setup, runtimes
     from beamtagger.model.jax_inference import JaxTaggerRunner
@@ -203,8 +215,8 @@ def child_model(args):
     jax_setup.configure_jax()
     import jax
 
-    result = {"jax": jax.__version__, "devices": [str(d) for d in jax.devices()],
-              "jax_import_and_set_up_s": round(time.perf_counter() - started, 2)}
+    send(jax=jax.__version__, devices=[str(d) for d in jax.devices()],
+         jax_import_and_set_up_s=round(time.perf_counter() - started, 2))
     store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
     widths = runtimes.bucket_widths("jax")
     runners = {}
@@ -219,43 +231,64 @@ def child_model(args):
     if args.smoke:
         train = train[:150]
     features = featurized(train, store, spec.featurizer)
+    dev = parity_inputs(args, store, spec)
     repeat = 2 if args.smoke else 4
-    compiled = {}
-    rates = {}
+    compiled, rates, parities = {}, {}, {}
+    # Each variant's parity right after its rates: the labels on the GPU come in early, and
+    # the rates' first pass still compiles its shapes in a fresh runner (parity's dev text adds
+    # shapes only to the runner it runs on).
     for name, runner in runners.items():
         dtype = VARIANTS[name].get("vector_dtype", "float32")
         for budget in (budgets if name == "float32" else (main_budget,)):
-            work = batches(features, budget, widths, dtype, repeat)
-            tokens = int(sum(inputs.lengths.sum() for inputs, _ in work))
-            slots = int(sum(runner.computed_slots(i.batch_size, i.width) for i, _ in work))
-            before = set(runner.compiled_shapes())
-            compile_started = time.perf_counter()
-            first = timed_pass(runner, [inputs for inputs, _ in work])
-            new = {key: s for key, s in runner.compiled_shapes().items() if key not in before}
-            passes = [timed_pass(runner, [inputs for inputs, _ in work])
-                      for _ in range(args.passes)]
-            rates[f"{name} @ {budget}"] = {
-                "budget": budget, "variant": name, "tokens": tokens, "batches": len(work),
-                "grid_slots": slots, "grid_padding_efficiency": round(tokens / slots, 3),
-                "first_pass_s": round(first, 3), "passes_s": [round(p, 4) for p in passes],
-                "tokens_per_s": round(tokens / min(passes)),
-                "new_shapes": len(new), "new_shapes_compile_s": round(sum(new.values()), 2),
-                "first_pass_wall_s": round(time.perf_counter() - compile_started, 2)}
-            log(f"model {name} @ {budget}: {tokens / min(passes):,.0f} tokens/s, {len(new)} new "
-                f"shapes in {sum(new.values()):.1f} s")
+            key = f"{name} @ {budget}"
+            rates[key] = guarded(lambda: model_rate(runner, name, features, budget, widths,
+                                                    dtype, repeat, args.passes))
+            send(rates=rates)
+        parities[name] = guarded(lambda: parity(runner, name, dev, widths, main_budget))
+        send(parity=parities)
         compiled[name] = {f"{k[1]}x{k[2]} {k[0]}": round(s, 3)
                           for k, s in runner.compiled_shapes().items()}
-    result["rates"] = rates
-    result["compiled"] = compiled
-    result["breakdown"] = breakdown(runners["float32"], features, main_budget, widths, repeat)
-    result["compute_by_width"] = compute_by_width(runners["float16 vectors"], features,
-                                                  main_budget, widths, repeat, "float16")
-    result["parity"] = parity(args, runners, store, widths, main_budget)
-    result["copy"] = copy_costs(args)
-    result["lstm_input_width"] = int(runners["float32"]._params["recurrent"][0][0].shape[1])
-    result["units"] = int(runners["float32"]._params["recurrent"][0][1].shape[1])
-    result["labels"] = len(spec.labels)
-    print("CHILD_RESULT " + json.dumps(result), flush=True)
+        send(compiled=compiled)
+    send(breakdown=guarded(lambda: breakdown(runners["float32"], features, main_budget, widths,
+                                             repeat)))
+    send(compute_by_width=guarded(lambda: compute_by_width(
+        runners["float16 vectors"], features, main_budget, widths, repeat, "float16")))
+    send(copy=guarded(lambda: copy_costs(args)))
+
+
+def model_rate(runner, name, features, budget, widths, dtype, repeat, passes):
+    """The model-only rate of one variant at one budget, compiled shapes of its first pass."""
+    work = batches(features, budget, widths, dtype, repeat)
+    tokens = int(sum(inputs.lengths.sum() for inputs, _ in work))
+    slots = int(sum(runner.computed_slots(i.batch_size, i.width) for i, _ in work))
+    before = set(runner.compiled_shapes())
+    compile_started = time.perf_counter()
+    first = timed_pass(runner, [inputs for inputs, _ in work])
+    new = {key: s for key, s in runner.compiled_shapes().items() if key not in before}
+    times = [timed_pass(runner, [inputs for inputs, _ in work]) for _ in range(passes)]
+    log(f"model {name} @ {budget}: {tokens / min(times):,.0f} tokens/s, {len(new)} new "
+        f"shapes in {sum(new.values()):.1f} s")
+    return {"budget": budget, "variant": name, "tokens": tokens, "batches": len(work),
+            "grid_slots": slots, "grid_padding_efficiency": round(tokens / slots, 3),
+            "first_pass_s": round(first, 3), "passes_s": [round(p, 4) for p in times],
+            "tokens_per_s": round(tokens / min(times)),
+            "new_shapes": len(new), "new_shapes_compile_s": round(sum(new.values()), 2),
+            "first_pass_wall_s": round(time.perf_counter() - compile_started, 2)}
+
+
+def guarded(step):
+    """``step()``, or {"failed": why} where it raises (a CUDA OOM, an XLA error of another JAX
+    version): the figures after it are still measured."""
+    try:
+        return step()
+    except Exception as error:  # noqa: BLE001
+        log(f"failed: {type(error).__name__}: {error}"[:2000])
+        return {"failed": f"{type(error).__name__}: {error}"[-2000:]}
+
+
+def send(**parts):
+    """Figures of a child process, to its parent at once (``run_child`` saves them)."""
+    print(CHILD_PART + json.dumps(parts), flush=True)
 
 
 def grid_pieces(runner, features, budget, widths, repeat, dtype):
@@ -372,38 +405,39 @@ def timed_pass(runner, work):
     return time.perf_counter() - started
 
 
-def parity(args, runners, store, widths, budget):
-    """Labels and probabilities of each variant against the carried TensorFlow CPU reference."""
+def parity_inputs(args, store, spec):
+    """(EWT dev featurized, its reference probabilities, its reference labels)."""
     folder = pathlib.Path(args.data)
     reference = np.load(folder / "reference.npz")
     reference_labels = json.loads((folder / "reference.json").read_text())["labels"]
     dev = load_sentences(folder, "dev")
     if args.smoke:
         dev = dev[:100]
-    spec = runners["float32"].spec
     features = featurized(dev, store, spec.featurizer)
+    return features, reference["probs"][:int(features.lengths.sum())], reference_labels
+
+
+def parity(runner, name, dev, widths, budget):
+    """Labels and probabilities of a variant against the carried TensorFlow CPU reference."""
+    features, expected, reference_labels = dev
+    spec = runner.spec
     count = int(features.lengths.sum())
-    expected = reference["probs"][:count]
-    out = {}
-    for name, runner in runners.items():
-        dtype = VARIANTS[name].get("vector_dtype", "float32")
-        probs = sentence_probs(runner, features, budget, widths, dtype)
-        if getattr(runner, "labels_back", False):
-            labels = [[spec.labels[i] for i in ids] for ids, _ in probs]
-            chosen = np.concatenate([ids for ids, _ in probs]).astype(np.int64)
-            got = np.concatenate([scores for _, scores in probs])
-            # The chosen label's probability against the reference's for that label.
-            difference = np.abs(got - expected[np.arange(count), chosen]).max()
-        else:
-            labels = [spec.decode(p, len(p))[0] for p in probs]
-            difference = np.abs(np.concatenate(probs) - expected).max()
-        differing = sum(a != b for got_labels, want in zip(labels, reference_labels)
-                        for a, b in zip(got_labels, want))
-        out[name] = {"tokens": count, "labels_differing": int(differing),
-                     "max_prob_difference": float(difference)}
-        log(f"parity {name}: {differing} of {count} labels differ, max |dp| "
-            f"{out[name]['max_prob_difference']:.2e}")
-    return out
+    dtype = VARIANTS[name].get("vector_dtype", "float32")
+    probs = sentence_probs(runner, features, budget, widths, dtype)
+    if getattr(runner, "labels_back", False):
+        labels = [[spec.labels[i] for i in ids] for ids, _ in probs]
+        chosen = np.concatenate([ids for ids, _ in probs]).astype(np.int64)
+        got = np.concatenate([scores for _, scores in probs])
+        # The chosen label's probability against the reference's for that label.
+        difference = np.abs(got - expected[np.arange(count), chosen]).max()
+    else:
+        labels = [spec.decode(p, len(p))[0] for p in probs]
+        difference = np.abs(np.concatenate(probs) - expected).max()
+    differing = sum(a != b for got_labels, want in zip(labels, reference_labels)
+                    for a, b in zip(got_labels, want))
+    log(f"parity {name}: {differing} of {count} labels differ, max |dp| {difference:.2e}")
+    return {"tokens": count, "labels_differing": int(differing),
+            "max_prob_difference": float(difference)}
 
 
 def copy_costs(args):
@@ -444,15 +478,13 @@ def child_compile(args):
     if args.smoke:
         train = train[:150]
     features = featurized(train, store, runner.spec.featurizer)
-    result = {}
     for budget in (SMOKE_BUDGETS if args.smoke else BUDGETS):
         before = set(runner.compiled_shapes())
         for inputs, _ in batches(features, budget, runtimes.bucket_widths("jax"), "float32",
                                  2 if args.smoke else 4):
             runner.predict(inputs)
         new = {k: s for k, s in runner.compiled_shapes().items() if k not in before}
-        result[str(budget)] = {"new_shapes": len(new), "compile_s": round(sum(new.values()), 2)}
-    print("CHILD_RESULT " + json.dumps(result), flush=True)
+        send(**{str(budget): {"new_shapes": len(new), "compile_s": round(sum(new.values()), 2)}})
 
 
 def child_anchor(args):
@@ -463,21 +495,29 @@ def child_anchor(args):
         torch = None
     # GPU_BENCH_ANCHOR_ON_CPU=1: the same code on the CPU, to dry-run it where there is no GPU.
     on_cpu = os.environ.get("GPU_BENCH_ANCHOR_ON_CPU") == "1"
-    if torch is None or not (torch.cuda.is_available() or on_cpu):
-        print("CHILD_RESULT " + json.dumps({"skipped": "no CUDA device for PyTorch"}), flush=True)
+    cuda = torch is not None and torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    budget = SMOKE_BUDGETS[-1] if args.smoke else MAIN_BUDGET
+    if not (cuda or (torch is not None and on_cpu)):
+        send(skipped="no CUDA device for PyTorch")
         return
     from beamtagger.model import runtimes
+    from beamtagger.model.numpy_inference import read_keras_weights
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
     from beamtagger.transforms.bucket import length_batches
 
-    width, units, labels = args.anchor_shape
+    # The model's shape read from its weights here (NumPy), not from the model step's child,
+    # so the anchor runs whatever became of that step.
+    config, weights = read_keras_weights(TaggerSpec.load(DEFAULT_MODEL_DIR).model_path)
+    kernel, recurrent_kernel, _ = weights["recurrent"][0][0]
+    width, units, labels = kernel.shape[0], recurrent_kernel.shape[0], config["num_outputs"]
+    send(shape={"input_width": width, "units": units, "labels": labels, "budget": budget,
+                "device": str(device)})
     train = load_sentences(args.data, "train")
     if args.smoke:
         train = train[:150]
     lengths = np.array([len(s) for s in train] * (2 if args.smoke else 4))
-    budget = SMOKE_BUDGETS[-1] if args.smoke else MAIN_BUDGET
     groups = list(length_batches(lengths.tolist(), budget, runtimes.bucket_widths("jax")))
-    cuda = torch.cuda.is_available()
-    device = torch.device("cuda" if cuda else "cpu")
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(width, units, batch_first=True, bidirectional=True).to(device).eval()
     head = torch.nn.Linear(2 * units, labels).to(device).eval()
@@ -487,7 +527,7 @@ def child_anchor(args):
         group_lengths = lengths[group]
         x = torch.randn(len(group), int(group_lengths.max()), width)
         host.append((x.pin_memory() if cuda else x, torch.as_tensor(group_lengths)))
-    out = {}
+    send(torch=torch.__version__, batches=len(groups))
     for name, dtype, packed in (("float32, packed", torch.float32, True),
                                 ("bfloat16, unmasked", torch.bfloat16, False)):
         model_lstm, model_head = lstm.to(dtype), head.to(dtype)
@@ -515,35 +555,65 @@ def child_anchor(args):
             one_pass()   # cuDNN plans and warm-up
             passes = [one_pass() for _ in range(args.passes)]
         except Exception as error:  # noqa: BLE001  (the other variant still counts)
-            out[name] = {"failed": str(error)[-1000:]}
+            send(**{name: {"failed": str(error)[-1000:]}})
             continue
-        out[name] = {"tokens": tokens, "passes_s": [round(p, 4) for p in passes],
-                     "tokens_per_s": round(tokens / min(passes))}
+        send(**{name: {"tokens": tokens, "passes_s": [round(p, 4) for p in passes],
+                       "tokens_per_s": round(tokens / min(passes))}})
         log(f"anchor {name}: {tokens / min(passes):,.0f} tokens/s")
-    out["torch"] = torch.__version__
-    out["shape"] = {"input_width": width, "units": units, "labels": labels,
-                    "budget": budget, "batches": len(groups), "device": str(device)}
-    print("CHILD_RESULT " + json.dumps(out), flush=True)
 
 
-def run_child(role, args, env=None, timeout=None):
+def run_child(role, args, env=None, timeout=None, on_part=None):
+    """A step in a process of its own: its figures ({name: value}, merged as the child sends
+    them), each part passed to ``on_part`` as it arrives. Its output is relayed line by line, so
+    the log holds what it printed even where the device call is cut off. Never raises: a child
+    that fails or runs past ``timeout`` seconds (then killed) adds "failed" to what it sent."""
     command = [sys.executable, str(pathlib.Path(__file__).resolve()), "--child", role,
                "--data", args.data, "--passes", str(args.passes)]
     if args.smoke:
         command.append("--smoke")
-    if role == "anchor":
-        command += ["--anchor-shape", *map(str, args.anchor_shape)]
+    return stream_child(command, {**os.environ, **(env or {})}, timeout, on_part)
+
+
+def stream_child(command, env, timeout, on_part=None):
+    """``run_child``'s process: ``command`` run with its output relayed and its parts kept."""
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-    sys.stderr.write(done.stderr[-4000:] if done.returncode else "")
-    for line in done.stdout.splitlines():
-        if line.startswith("CHILD_RESULT "):
-            result = json.loads(line[len("CHILD_RESULT "):])
-            result["process_wall_s"] = round(time.perf_counter() - started, 1)
-            return result
-        print(line, flush=True)
-    raise RuntimeError(f"child {role} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    result, tail = {}, []
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, errors="replace", env=env)
+    killed = []
+
+    def kill():
+        killed.append(timeout)
+        process.kill()
+
+    timer = threading.Timer(timeout, kill) if timeout else None
+    if timer:
+        timer.start()
+    try:
+        for line in process.stdout:
+            if line.startswith(CHILD_PART):
+                part = json.loads(line[len(CHILD_PART):])
+                result.update(part)
+                if on_part:
+                    on_part(result)
+                continue
+            print(line, end="", flush=True)
+            tail = (tail + [line])[-30:]
+        code = process.wait()
+    finally:
+        if timer:
+            timer.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    wall = round(time.perf_counter() - started, 1)
+    result["process_wall_s"] = wall
+    if code:
+        cut = f"killed after its {timeout:.0f} s" if killed else f"exit {code}"
+        result["failed"] = f"{cut}: {''.join(tail)[-2000:]}"
+    if on_part:
+        on_part(result)
+    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -665,7 +735,6 @@ def main(argv=None):
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--child", choices=("model", "compile", "anchor"), help=argparse.SUPPRESS)
-    parser.add_argument("--anchor-shape", type=int, nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.prepare:
         prepare(args.prepare)
@@ -694,31 +763,33 @@ def run_check(args):
     def save():
         (out / "gpu_bench.json").write_text(json.dumps(report, indent=2) + "\n")
 
-    steps = (("model", lambda: run_child("model", args, env)),
-             ("compile_warm_cache", lambda: run_child("compile", args, env)))
-    for name, step in steps:
+    # Each step's figures are saved as they come, and a step that fails or runs out of time
+    # stops none after it: the device call is made once, and its earlier figures must survive
+    # a later step's crash or the call's own limit. --smoke sets no limits: a CPU dry run takes
+    # as long as the machine it runs on needs.
+    for name, role in (("model", "model"), ("compile_warm_cache", "compile"),
+                       ("anchor", "anchor")):
         log(f"step {name}")
-        report[name] = step()
-        save()
-    model = report["model"]
-    args.anchor_shape = (model["lstm_input_width"], model["units"], model["labels"])
-    log("step anchor")
-    try:
-        report["anchor"] = run_child("anchor", args, env)
-    except Exception as error:  # noqa: BLE001  (the other figures still count)
-        report["anchor"] = {"failed": str(error)[-2000:]}
-    save()
+
+        def keep(figures, name=name):
+            report[name] = figures
+            save()
+
+        run_child(role, args, env, None if args.smoke else STEP_LIMITS_S[name], keep)
     if not args.skip_end_to_end:
         left = TIME_LIMIT_S - (time.perf_counter() - started)
         log(f"step end_to_end ({left:.0f} s left)")
         try:
-            report["end_to_end"] = end_to_end(args, work, timeout=max(120, left))
+            report["end_to_end"] = end_to_end(args, work, timeout=max(E2E_MIN_S, left))
         except Exception as error:  # noqa: BLE001
             report["end_to_end"] = {"failed": str(error)[-3000:]}
         save()
     report["wall_s"] = round(time.perf_counter() - started, 1)
     save()
-    text = markdown(report)
+    try:
+        text = markdown(report)
+    except Exception as error:  # noqa: BLE001  (gpu_bench.json holds the figures)
+        text = f"### GPU check: no summary ({type(error).__name__}: {error}); see gpu_bench.json\n"
     (out / "gpu_bench.md").write_text(text)
     print(text, flush=True)
     shutil.rmtree(work, ignore_errors=True)
@@ -736,15 +807,26 @@ def machine():
 
 
 def markdown(report):
-    model = report["model"]
-    rates = model["rates"]
-    anchor = report.get("anchor", {})
+    # A step that failed or ran out of time left some figures out: the summary says so and
+    # gives the rest.
+    model = report.get("model") or {}
+    rates = {key: rate for key, rate in (model.get("rates") or {}).items() if "failed" not in rate}
+    anchor = report.get("anchor") or {}
     anchor_rate = anchor.get("float32, packed", {}).get("tokens_per_s")
     lines = [f"### GPU check ({report['date']}; {report['machine'].get('gpu', 'no GPU: CPU')})",
              "", f"`python bench/gpu_bench.py{' --smoke' if report['smoke'] else ''}`; "
-             f"jax {model['jax']} on {', '.join(model['devices'])}; store: {report['store']}.",
-             "", "| variant @ budget | tokens/s | grid padding efficiency | new shapes | "
-             "compile s | vs cuDNN anchor |", "|---|---|---|---|---|---|"]
+             f"jax {model.get('jax')} on {', '.join(model.get('devices') or ['?'])}; "
+             f"store: {report['store']}."]
+    failed = [step for step in ("model", "compile_warm_cache", "anchor", "end_to_end")
+              if "failed" in (report.get(step) or {})]
+    failed += [f"model {name}" for name, value in model.items()
+               if isinstance(value, dict) and "failed" in value]
+    failed += [f"model {part} {key}" for part in ("rates", "parity")
+               for key, value in (model.get(part) or {}).items() if "failed" in value]
+    if failed:
+        lines += ["", "**Failed or cut short** (gpu_bench.json says why): " + ", ".join(failed)]
+    lines += ["", "| variant @ budget | tokens/s | grid padding efficiency | new shapes | "
+              "compile s | vs cuDNN anchor |", "|---|---|---|---|---|---|"]
     for key, rate in rates.items():
         ratio = (f"{rate['tokens_per_s'] / anchor_rate:.2f}"
                  if anchor_rate and rate["budget"] == MAIN_BUDGET else "")
@@ -752,17 +834,21 @@ def markdown(report):
                      f"{rate['new_shapes']} | {rate['new_shapes_compile_s']} | {ratio} |")
     lines += ["", "Compile with the cache warm (a second process): " + ", ".join(
         f"{budget}: {v['new_shapes']} shapes in {v['compile_s']} s"
-        for budget, v in report["compile_warm_cache"].items() if isinstance(v, dict)) + ".", ""]
+        for budget, v in (report.get("compile_warm_cache") or {}).items()
+        if isinstance(v, dict) and "new_shapes" in v) + ".", ""]
     for name, value in anchor.items():
         if isinstance(value, dict) and "tokens_per_s" in value:
             lines.append(f"- cuDNN anchor {name}: {value['tokens_per_s']:,} tokens/s")
     if "skipped" in anchor or "failed" in anchor:
         lines.append(f"- cuDNN anchor: {anchor.get('skipped') or 'failed'}")
-    for name, value in model["parity"].items():
+    for name, value in (model.get("parity") or {}).items():
+        if "failed" in value:
+            continue
         lines.append(f"- parity {name}: {value['labels_differing']} of {value['tokens']:,} "
                      f"labels differ from TensorFlow on CPU; max probability difference "
                      f"{value['max_prob_difference']:.1e}")
     split = model.get("breakdown") or {}
+    split = {} if "failed" in split else split
     for name in ("grid-shaped whole", "puts only", "compute only"):
         if name in split:
             ratio = (f" ({split[name]['tokens_per_s'] / anchor_rate:.2f} of the anchor)"
@@ -770,10 +856,11 @@ def markdown(report):
             lines.append(f"- float32, batches handed over in their grid shapes, {name}: "
                          f"{split[name]['tokens_per_s']:,} tokens/s{ratio}")
     by_width = model.get("compute_by_width") or {}
-    if by_width:
+    if by_width and "failed" not in by_width:
         lines.append("- forward pass alone by grid shape (float16 vectors), ns a slot: "
                      + ", ".join(f"{shape}: {v['ns_per_slot']}" for shape, v in by_width.items()))
-    for name, value in model["copy"].items():
+    copies = model.get("copy") or {}
+    for name, value in ({} if "failed" in copies else copies).items():
         lines.append(f"- host-to-device copy {name}: {value['ms_per_batch']} ms per "
                      f"{value['slots']:,}-slot batch ({value['gb_per_s']} GB/s)")
     e2e = report.get("end_to_end")

@@ -279,6 +279,55 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     assert text.startswith("### GPU check") and "end to end over the model alone" in text
 
 
+def test_a_gpu_check_step_that_fails_or_runs_out_of_time_stops_no_other(tmp_path, monkeypatch,
+                                                                        capsys):
+    """The device check runs once: a model step that crashed (a CUDA OOM, another JAX) raised
+    through the whole script, and a child's figures and log came back only if it ended, so a
+    crash or the call's time limit lost every figure measured before."""
+    import argparse
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        import gpu_bench
+    finally:
+        sys.path.remove(str(BENCH))
+    rate = {"budget": 65536, "tokens_per_s": 1000, "grid_padding_efficiency": 0.7,
+            "new_shapes": 7, "new_shapes_compile_s": 13.2}
+    children = {
+        "model": f"send(rates={{'float32 @ 65536': {rate!r}}}); print('model log');"
+                 "raise MemoryError('out of GPU memory')",
+        "compile": "send(**{'16384': {'new_shapes': 3, 'compile_s': 0.5}});"
+                   "import time; time.sleep(120)",
+        "anchor": "send(skipped='no CUDA device for PyTorch')"}
+
+    def fake_child(role, args, env, timeout, on_part):
+        script = (f"import json; CHILD_PART = {gpu_bench.CHILD_PART!r}\n"
+                  "def send(**parts): print(CHILD_PART + json.dumps(parts), flush=True)\n"
+                  + children[role])
+        return gpu_bench.stream_child([sys.executable, "-c", script], dict(os.environ),
+                                      timeout, on_part)
+
+    monkeypatch.setattr(gpu_bench, "run_child", fake_child)
+    monkeypatch.setattr(gpu_bench, "STEP_LIMITS_S", {"model": 60, "compile_warm_cache": 3,
+                                                      "anchor": 60})
+    monkeypatch.setattr(gpu_bench, "end_to_end",
+                        lambda args, work, timeout: {"timeout_given_s": timeout})
+    args = argparse.Namespace(out=str(tmp_path), smoke=False, skip_end_to_end=False)
+    assert gpu_bench.run_check(args) == 0
+    report = json.loads((tmp_path / "gpu_bench.json").read_text())
+    model, compiled = report["model"], report["compile_warm_cache"]
+    assert model["rates"] == {"float32 @ 65536": rate}
+    assert model["failed"].startswith("exit 1: ") and "out of GPU memory" in model["failed"]
+    assert compiled["16384"] == {"new_shapes": 3, "compile_s": 0.5}
+    assert compiled["failed"].startswith("killed after its 3 s")
+    assert report["anchor"]["skipped"] == "no CUDA device for PyTorch"
+    assert report["end_to_end"]["timeout_given_s"] >= gpu_bench.E2E_MIN_S
+    assert "model log" in capsys.readouterr().out   # relayed as the child printed it
+    summary = (tmp_path / "gpu_bench.md").read_text()
+    assert "**Failed or cut short**" in summary and "compile_warm_cache" in summary
+    assert "16384: 3 shapes in 0.5 s" in summary and "| float32 @ 65536 | 1,000 |" in summary
+
+
 def test_the_device_check_and_its_rehearsal_are_valid_bash():
     # Neither runs in CI (the device check needs the GPU machine; the rehearsal, Python 3.12 and
     # the registry), so a syntax error would show only on the device, where minutes are few.
