@@ -21,11 +21,14 @@ Two process-wide settings, made by ``configure_jax`` (the jax runtime's set-up s
   JAX writes an entry in place and never writes over one that exists, so an entry cut short
   (a process killed while writing it) would make every later process warn and compile that
   shape again; ``drop_unreadable_entries`` removes such entries when a process sets JAX up.
+  A folder the process may only read is still read, and one warning says so.
 """
 import logging
 import os
 import pathlib
+import tempfile
 import time
+import warnings
 
 from beamtagger.cache_folder import cache_folder
 from beamtagger.errors import BeamtaggerError
@@ -63,6 +66,15 @@ def configure_jax(threads=None):
             return
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        if not _writable(folder):
+            # A cache this process may only read (one baked into a worker image, say) is still
+            # read; JAX would warn, two lines a shape, at every shape it compiles and cannot keep.
+            warnings.filterwarnings("ignore", category=UserWarning,
+                                    message="Error writing persistent compilation cache entry")
+            logging.warning("beamtagger: the JAX compilation cache %s is read-only here: the "
+                            "shapes it holds are read, the others compiled in each process "
+                            "and not kept", folder)
+            return
         removed = drop_unreadable_entries(folder)
         if removed:
             logging.warning("beamtagger: removed %d unreadable entries from the JAX "
@@ -113,6 +125,19 @@ def drop_unreadable_entries(folder, grace_secs=_WRITING_GRACE_SECS):
     except OSError:
         pass
     return removed
+
+
+def _writable(folder):
+    try:
+        handle, path = tempfile.mkstemp(dir=folder, prefix=".beamtagger-write-check-")
+    except OSError:
+        return False
+    os.close(handle)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return True
 
 
 def compilation_cache_dir():

@@ -3,6 +3,7 @@ set-up (GPU memory, compilation cache) and the runtime registry. Its forward pas
 Keras model's, variant by variant, is in model_tagger_test.py."""
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -165,6 +166,34 @@ def test_a_cache_entry_cut_short_is_removed_and_written_again(tiny_tagger, tmp_p
     # The next process reads the entries written again, and finds nothing to remove.
     again = run_python(script, **env)
     assert again.returncode == 0 and "unreadable" not in again.stderr
+
+
+def test_a_read_only_cache_is_one_line_not_two_at_every_shape(tiny_tagger, tmp_path):
+    """JAX warned, two lines each, at every shape it compiled and could not write to a cache
+    folder the process may only read (every grid shape of every worker process); such a
+    folder is still read."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    # A folder even root may not write (chmod does not stop root).
+    read_only = pathlib.Path("/sys/kernel")
+    try:
+        (read_only / "beamtagger-write-check").touch()
+        pytest.skip("no read-only folder here (Linux's /sys/kernel)")
+    except OSError:
+        pass
+    done = run_python(f"""
+        from beamtagger.model import runtimes
+        from beamtagger.model.model_inputs import ModelInputs
+        runner = runtimes.load_runner("jax", {tiny_tagger.model_dir!r})
+        runner.warm_up()
+        runner.predict(ModelInputs.zeros(runner.spec.input_dims, [30]))   # a second shape
+        """, BEAMTAGGER_JAX_CACHE=str(read_only), JAX_PLATFORMS="cpu")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("JAX compilation cache /sys/kernel is read-only here") == 1
+    assert "Error writing persistent compilation cache" not in done.stderr
+    from beamtagger.model.jax_setup import _writable
+
+    assert _writable(tmp_path) and not _writable(tmp_path / "missing")
+    assert not list(tmp_path.iterdir())   # the check leaves nothing behind
 
 
 def test_recent_entries_are_left_to_the_process_that_may_be_writing_them(tmp_path):
