@@ -574,6 +574,18 @@ def run_child(role, args, env=None, timeout=None, on_part=None):
     return stream_child(command, {**os.environ, **(env or {})}, timeout, on_part)
 
 
+def _part(line):
+    """The figures a ``send`` line holds; None for any other line, or for one that XLA's own
+    output (the same pipe) cut into: a log line then, not the end of the check."""
+    if not line.startswith(CHILD_PART):
+        return None
+    try:
+        part = json.loads(line[len(CHILD_PART):])
+    except ValueError:
+        return None
+    return part if isinstance(part, dict) else None
+
+
 def stream_child(command, env, timeout, on_part=None):
     """``run_child``'s process: ``command`` run with its output relayed and its parts kept."""
     started = time.perf_counter()
@@ -591,8 +603,8 @@ def stream_child(command, env, timeout, on_part=None):
         timer.start()
     try:
         for line in process.stdout:
-            if line.startswith(CHILD_PART):
-                part = json.loads(line[len(CHILD_PART):])
+            part = _part(line)
+            if part is not None:
                 result.update(part)
                 if on_part:
                     on_part(result)

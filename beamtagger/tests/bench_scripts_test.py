@@ -298,7 +298,7 @@ def test_a_gpu_check_step_that_fails_or_runs_out_of_time_stops_no_other(tmp_path
                  "raise MemoryError('out of GPU memory')",
         "compile": "send(**{'16384': {'new_shapes': 3, 'compile_s': 0.5}});"
                    "import time; time.sleep(120)",
-        "anchor": "send(skipped='no CUDA device for PyTorch')"}
+        "anchor": "print(CHILD_PART + '{\"cut by XLA'); send(skipped='no CUDA device for PyTorch')"}
 
     def fake_child(role, args, env, timeout, on_part):
         script = (f"import json; CHILD_PART = {gpu_bench.CHILD_PART!r}\n"
@@ -322,7 +322,8 @@ def test_a_gpu_check_step_that_fails_or_runs_out_of_time_stops_no_other(tmp_path
     assert compiled["failed"].startswith("killed after its 3 s")
     assert report["anchor"]["skipped"] == "no CUDA device for PyTorch"
     assert report["end_to_end"]["timeout_given_s"] >= gpu_bench.E2E_MIN_S
-    assert "model log" in capsys.readouterr().out   # relayed as the child printed it
+    relayed = capsys.readouterr().out   # as the children printed it, a cut part line too
+    assert "model log" in relayed and "cut by XLA" in relayed
     summary = (tmp_path / "gpu_bench.md").read_text()
     assert "**Failed or cut short**" in summary and "compile_warm_cache" in summary
     assert "16384: 3 shapes in 0.5 s" in summary and "| float32 @ 65536 | 1,000 |" in summary
