@@ -8,7 +8,10 @@ with partial batches, hundreds of (B, T) shapes. So:
 
 * **widths** (T) come from ``WIDTHS``, the ten widths of the issue's Keras-on-JAX measurement
   (padding efficiency 0.79 on EWT train when sentences are bucketed by them); a longer segment
-  (only with ``--chunk`` above 256) is rounded up to a multiple of 128. ``BucketByLength``
+  (only with ``--chunk`` above 256) is rounded up to the next power of two or three quarters of
+  one (384, 512, 768, 1,024, ...), so a longer chunk adds widths by its logarithm, padding each
+  segment less than 1.5 times over (as multiples of 128, ``--chunk 10000`` allowed 77 more
+  widths, several shapes each, 1-2 s of compilation a shape on a GPU). ``BucketByLength``
   buckets by these widths when the runtime asks for them (``runtimes.Runtime.bucket_widths``),
   so the tag stage's full batches are already on the grid;
 * **rows** (B) are ``slots // width`` for ``slots`` a power of two from ``MIN_SLOTS`` to
@@ -20,7 +23,7 @@ A batch is padded up to its grid shape (zero inputs, length 0 rows) inside the r
 padding is counted: the tag stage adds the extra slots to the ``padded_slots`` counter, so
 ``beamtagger tag``'s padding efficiency is over the slots the model ran. Bound on compiled
 shapes: ``len(widths up to the longest segment) x len(slot classes)`` (10 x 9 with the default
-chunk); a run of one token budget uses about one class per width for its full batches plus the
+chunk, 21 x 9 with ``--chunk 10000``); a run of one token budget uses about one class per width for its full batches plus the
 classes of its partial batches (``jax_inference`` counts them).
 
 No NumPy: ``BucketByLength`` and the runtime registry import this module.
@@ -28,7 +31,6 @@ No NumPy: ``BucketByLength`` and the runtime registry import this module.
 import bisect
 
 WIDTHS = (8, 16, 24, 32, 48, 64, 96, 128, 192, 256)
-LONG_WIDTH_STEP = 128        # beyond the last width: multiples of this
 MIN_SLOTS = 1 << 10          # smallest class: a tiny batch is padded to 1,024 slots at most
 MAX_SLOTS = 1 << 18          # largest class (the 256k-slot budget of gpu_bench)
 SLOT_CLASSES = tuple(1 << k for k in range(MIN_SLOTS.bit_length() - 1,
@@ -39,7 +41,9 @@ def grid_width(length, widths=WIDTHS):
     """The smallest grid width holding ``length`` tokens (>= 1)."""
     if length <= widths[-1]:
         return widths[bisect.bisect_left(widths, length)]
-    return -(-length // LONG_WIDTH_STEP) * LONG_WIDTH_STEP
+    power_of_two = 1 << (length - 1).bit_length()
+    three_quarters = power_of_two // 4 * 3
+    return three_quarters if three_quarters >= length else power_of_two
 
 
 def grid_rows(width):

@@ -39,6 +39,17 @@ def test_every_batch_shape_maps_into_the_finite_grid_with_bounded_padding():
             assert shape_grid.computed_slots(full, width) == full * width
 
 
+def test_a_longer_chunk_adds_grid_widths_by_its_logarithm():
+    """Widths beyond 256 were multiples of 128: ``--chunk 10000`` allowed 77 more widths, each
+    compiled at several row counts, 1-2 s a shape on a GPU (found by the JAX audit)."""
+    widths = [shape_grid.grid_width(length) for length in range(1, 10001)]
+    assert len(set(widths)) == len(shape_grid.WIDTHS) + 11   # 384, 512, ..., 12,288
+    assert all(length <= width < 1.5 * length
+               for length, width in enumerate(widths[256:], start=257))
+    assert shape_grid.grid_width(257) == 384 and shape_grid.grid_width(385) == 512
+    assert shape_grid.grid_width(768) == 768 and shape_grid.grid_width(769) == 1024
+
+
 def test_tag_stage_batches_by_the_grid_widths_fill_the_grid():
     lengths = [n for n in range(1, 257) for _ in range(40)]
     widths = runtimes.bucket_widths("jax")
