@@ -142,13 +142,26 @@ def detect_format(source) -> str:
         header = _parse_header(stream.readline())
         if header is None:
             return "glove"
-        record = stream.read(64 + 4 * header[1])
-    first_line = record.split(b"\n", 1)[0]
+        # Room for a whole text line of 32 characters a value ("-1.2345678901234567e-05" has
+        # 23). The 64 + 4 * dim bytes of a binary record cut a text line of 50 values short, so
+        # GloVe text with a header (gensim's glove2word2vec output) was read as word2vec binary:
+        # "empty word", or with --on-error skip a store of number fragments.
+        limit = 64 + 32 * min(header[1], 1 << 20)
+        first_line = stream.readline(limit)
+    whole = first_line.endswith(b"\n") or len(first_line) < limit  # a line, or the file's end
+    return ("fasttext-vec" if whole and _is_text_vector_line(first_line, header[1])
+            else "word2vec-bin")
+
+
+def _is_text_vector_line(raw: bytes, dim: int) -> bool:
+    """Whether ``raw`` is UTF-8 text ending in numbers: a word2vec binary record is not, a text
+    line is even where the header's dimension is wrong (which the text reader then names)."""
     try:
-        fields = first_line.decode("utf-8").rstrip(" \r").split(" ")
+        fields = raw.decode("utf-8").rstrip("\r\n").rstrip(" ").split(" ")
     except UnicodeDecodeError:
-        return "word2vec-bin"
-    return "fasttext-vec" if len(fields) >= header[1] + 1 else "word2vec-bin"
+        return False
+    values = fields[1:][-dim:]
+    return bool(values) and all(_is_number(value) for value in values)
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -104,6 +104,24 @@ def test_word2vec_binary_without_bin_suffix_is_detected(tmp_path):
     assert detect_format(header_text) == "fasttext-vec"
 
 
+def test_text_with_a_header_and_long_lines_is_not_taken_for_binary(tmp_path):
+    # gensim's glove2word2vec output: GloVe text named .txt with a "count dim" line. Its first
+    # vector line is longer than a binary record (64 + 4 * dim bytes), which was all that was
+    # read: it was imported as word2vec binary ("empty word"; with skip, number fragments).
+    vectors = random_vectors(len(WORDS), 50)
+    source = write_text(tmp_path / "w2v.txt", glove_lines(WORDS, vectors), header="8 50")
+    assert detect_format(source) == "fasttext-vec"
+    assert_store_holds(import_embeddings(source, tmp_path / "store").path, WORDS, vectors)
+    binary = write_word2vec_binary(tmp_path / "vectors.data", WORDS, vectors)
+    assert detect_format(binary) == "word2vec-bin"
+
+    wrong_dim = write_text(tmp_path / "wrong.txt", glove_lines(WORDS, vectors[:, :3]),
+                           header="8 4")
+    with pytest.raises(InputFormatError, match=r"wrong.txt:2: 3 values where 4 are expected "
+                       r"\(the header's dimension\)"):
+        import_embeddings(wrong_dim, tmp_path / "wrong_store")
+
+
 @pytest.mark.parametrize("order", ["C", "F"])
 def test_npy_with_parquet_word_list(tmp_path, order):
     vectors = random_vectors(len(WORDS), 4, seed=3)
