@@ -20,6 +20,7 @@ line-by-line parser, which names the line and the problem, or skips it with
 ``on_error="skip"``. Both parse decimal text to float64 and round once to the store's dtype,
 so both paths give the same bits.
 """
+import codecs
 import dataclasses
 import datetime
 import io
@@ -55,6 +56,7 @@ _BINARY_READ_BYTES = 1 << 20
 # finiteness mask) stay small at any dimension.
 _NPY_CHUNK_BYTES = 8 << 20
 _COMPRESSED_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"))
+_UTF8_BOM = codecs.BOM_UTF8
 
 
 @dataclasses.dataclass
@@ -231,14 +233,20 @@ def _open_source(path, bar=None):
     raw = open(path, "rb", buffering=0)
     if bar is not None:
         raw = _CountingReader(raw, bar.update)
-    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
-    magic = buffered.peek(6)[:6]
+    stream = io.BufferedReader(raw, buffer_size=1 << 20)
+    magic = stream.peek(6)[:6]
     for prefix, compression in _COMPRESSED_MAGIC:
         if magic.startswith(prefix):
             module = __import__(compression if compression != "xz" else "lzma")
-            return io.BufferedReader(_Decompressed(module.open(buffered, "rb"), path,
-                                                   compression), buffer_size=1 << 20)
-    return buffered
+            stream = io.BufferedReader(_Decompressed(module.open(stream, "rb"), path,
+                                                     compression), buffer_size=1 << 20)
+            break
+    # A byte order mark (Windows editors write one): pyarrow's reader drops it, but the
+    # careful reader made it part of the first word ("\ufeffthe", never looked up) and the
+    # header check missed a "count dim" line behind it.
+    if stream.peek(len(_UTF8_BOM))[:len(_UTF8_BOM)] == _UTF8_BOM:
+        stream.read(len(_UTF8_BOM))
+    return stream
 
 
 class _Decompressed(io.RawIOBase):
@@ -591,6 +599,8 @@ def _read_word_list(path) -> List[Optional[str]]:
     words = []
     with open(path, "rb") as stream:
         for number, raw in enumerate(stream, start=1):
+            if number == 1:
+                raw = raw.removeprefix(_UTF8_BOM)
             try:
                 words.append(raw.rstrip(b"\r\n").decode("utf-8"))
             except UnicodeDecodeError as error:

@@ -237,6 +237,24 @@ def test_invalid_utf8_line(tmp_path):
         import_embeddings(source, tmp_path / "store")
 
 
+@pytest.mark.parametrize("header", [None, "9 3"])
+def test_a_byte_order_mark_is_not_part_of_the_first_word(tmp_path, header):
+    # A bad line sends the import to the careful reader, which kept the mark on the first word
+    # ("\ufeffthe": never found), and a "count dim" line behind a mark was not a header.
+    vectors = random_vectors(len(WORDS), 3)
+    source = write_text(tmp_path / "bom.txt", glove_lines(WORDS, vectors) + ["bad 1 2 nan"],
+                        header=header)
+    source.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    report = import_embeddings(source, tmp_path / "store", on_error="skip")
+    assert report.lines_skipped == 1
+    assert_store_holds(tmp_path / "store", WORDS, vectors)
+
+    np.save(tmp_path / "emb.npy", vectors)
+    (tmp_path / "words.txt").write_text("\n".join(WORDS) + "\n", encoding="utf-8-sig")
+    import_embeddings(tmp_path / "emb.npy", tmp_path / "npy", words=tmp_path / "words.txt")
+    assert_store_holds(tmp_path / "npy", WORDS, vectors)
+
+
 def test_truncated_text_with_header(tmp_path):
     source = write_text(tmp_path / "cut.vec", glove_lines(WORDS, random_vectors(8, 3)),
                         header="10 3")
