@@ -108,6 +108,8 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
         # layout, then the vectors), so what the first opens read would be lost.
         raise BeamtaggerError(f"{source} is not a regular file (a pipe or a device?); the "
                               "import reads its source more than once: save it to a file first")
+    if source.is_file():
+        _refuse_zip_archive(source)
     if format == "auto":
         format = detect_format(source)
     if words is not None and format != "npy":
@@ -126,6 +128,24 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
     report.path = str(out)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _refuse_zip_archive(source):
+    """Stanford ships GloVe as zip archives (glove.6B.zip holds four tables): read as text,
+    one was 'line 1: not valid UTF-8'. Which member to import is the user's choice."""
+    import zipfile
+    with open(source, "rb") as stream:
+        if stream.read(4) != b"PK\x03\x04":
+            return
+    try:
+        with zipfile.ZipFile(source) as archive:
+            members = [name for name in archive.namelist() if not name.endswith("/")]
+    except (zipfile.BadZipFile, OSError):
+        members = []
+    listed = (f" holding {', '.join(members[:5])}{', ...' if len(members) > 5 else ''}"
+              if members else "")
+    raise BeamtaggerError(f"{source} is a zip archive{listed}; unzip it and import the file "
+                          "you want (gzip, bz2 and xz files are read as they are)")
 
 
 def detect_format(source) -> str:

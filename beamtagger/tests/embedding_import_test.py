@@ -366,6 +366,19 @@ def test_empty_and_missing_sources(tmp_path):
         import_embeddings(tmp_path / "empty.txt", tmp_path / "store")
 
 
+def test_a_zip_archive_is_refused_naming_its_files(tmp_path):
+    # Stanford's own downloads (glove.6B.zip): read as text it was "line 1: not valid UTF-8".
+    import zipfile
+    text = "\n".join(glove_lines(WORDS, random_vectors(len(WORDS), 3))) + "\n"
+    with zipfile.ZipFile(tmp_path / "glove.6B.zip", "w") as archive:
+        archive.writestr("glove.6B.50d.txt", text)
+        archive.writestr("glove.6B.100d.txt", text)
+    with pytest.raises(BeamtaggerError, match=r"glove.6B.zip is a zip archive holding "
+                       r"glove.6B.50d.txt, glove.6B.100d.txt; unzip it"):
+        import_embeddings(tmp_path / "glove.6B.zip", tmp_path / "store")
+    assert not (tmp_path / "store").exists()
+
+
 def test_glove_6b_subset_from_shared_data(shared_data, tmp_path):
     source = shared_data / "glove" / "glove.6B.50d.subset.txt.gz"
     report = import_embeddings(source, tmp_path / "store")
