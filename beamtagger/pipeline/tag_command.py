@@ -409,6 +409,9 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     check_model_file(spec)
     store = worker_resources.open_store(job.store_path)
     spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
+    # Opening checks the vocabulary's row count only; a changed one was found at each worker's
+    # first lookup, which made every record a dead letter of a run that exited 0.
+    store.check_vocabulary()
 
     try:
         matched = FileSystems.match([job.input_pattern])[0].metadata_list

@@ -246,6 +246,9 @@ def test_a_changed_vocabulary_is_caught_when_the_word_index_is_built(tmp_path):
     pq.write_table(pa.table({"word": words}), path / "vocab.parquet")
     store = EmbeddingStore.open(path)
     with pytest.raises(BeamtaggerError, match="not the one the manifest records"):
+        store.check_vocabulary()  # what `tag` runs before it starts
+    assert store._index is None
+    with pytest.raises(BeamtaggerError, match="not the one the manifest records"):
         store.rows(["the"])
 
 

@@ -6,6 +6,7 @@ import re
 import shutil
 import zipfile
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -113,6 +114,7 @@ def other_store(tmp_path):
     ({"--model": "{tmp}/swapped-model"}, [], "does not belong to the tagger.json beside it"),
     ({"--model": "{tmp}/resaved-model"}, [], "is not the model file saved with the tagger.json"),
     ({"--embeddings": "{tmp}/reshaped-store"}, [], "does not match the manifest's"),
+    ({"--embeddings": "{tmp}/reworded-store"}, [], "the vocabulary is not the one the manifest"),
     ({"--input": "{tmp}/folder"}, [], "is a directory; to tag the files in it"),
     ({"--input": "{tmp}/dangling.txt"}, [], "no input files match"),
     ({"--output": "{tmp}/in.txt/r"}, [], "is a file, not a folder"),
@@ -125,6 +127,7 @@ def other_store(tmp_path):
     ({}, ["--max-batch-tokens", "0"], "--max-batch-tokens must be at least 1"),
 ], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
         "tagger.keras saved apart from tagger.json", "vectors of another shape",
+        "vocabulary changed (every record was a dead letter, exit 0)",
         "input is a directory", "input is a dangling link", "output below a file",
         "output holds an earlier run", "store of another build", "input matches nothing",
         "local paths on Dataflow", "overlap too large", "no threads", "empty batches"])
@@ -202,6 +205,11 @@ def make_broken_inputs(tmp, model, store):
     manifest = json.loads((reshaped / "manifest.json").read_text())
     manifest["count"] -= 1
     (reshaped / "manifest.json").write_text(json.dumps(manifest))
+    reworded = tmp / "reworded-store"
+    shutil.copytree(store, reworded)
+    words = pq.read_table(reworded / "vocab.parquet").column("word").to_pylist()
+    words[0], words[1] = words[1], words[0]  # same count and schema: open cannot tell
+    pq.write_table(pa.table({"word": words}), reworded / "vocab.parquet")
     (tmp / "folder").mkdir()
     (tmp / "dangling.txt").symlink_to(tmp / "gone.txt")
     (tmp / "earlier").mkdir()
