@@ -106,7 +106,7 @@ def check_normalization(chain) -> Tuple[str, ...]:
         raise BeamtaggerError("the normalization chain is empty; name at least one of "
                               + ", ".join(NORMALIZATIONS))
     for step in chain:
-        if step not in NORMALIZATIONS:
+        if not isinstance(step, str) or step not in NORMALIZATIONS:
             raise BeamtaggerError(f"unknown normalization {step!r}; choose from "
                                   + ", ".join(NORMALIZATIONS))
     if len(set(chain)) != len(chain):

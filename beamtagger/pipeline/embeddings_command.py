@@ -106,7 +106,10 @@ def _run_info(args):
     files = sorted(os.scandir(store.path), key=lambda entry: entry.name)
     sizes = {entry.name: entry.stat().st_size for entry in files if entry.is_file()}
     manifest = store.manifest
-    source = manifest.get("source") or {}
+    # What open does not check (no lookup needs it) is shown as far as it is readable: an
+    # edited "source" or count was a traceback here.
+    source = manifest.get("source")
+    source = source if isinstance(source, dict) else {}
     print(f"store:         {store.path}")
     print(f"size on disk:  {_size(sum(sizes.values()))} ("
           + ", ".join(f"{name} {_size(size)}" for name, size in sizes.items()) + ")")
@@ -124,8 +127,8 @@ def _run_info(args):
         if source.get("package"):
             described += f", package {source['package']}"
         print(f"source:        {described}")
-    print(f"skipped:       {manifest.get('duplicates_skipped', 0):,} duplicate words, "
-          f"{manifest.get('lines_skipped', 0):,} bad vectors")
+    print(f"skipped:       {_count(manifest.get('duplicates_skipped', 0))} duplicate words, "
+          f"{_count(manifest.get('lines_skipped', 0))} bad vectors")
     if manifest.get("created"):
         print(f"created:       {manifest['created']}")
     return 0
@@ -201,6 +204,10 @@ def _corpus_token_lists(path, corpus_format):
         raise BeamtaggerError(f"{path}: no such file")
     for sentence in read_corpus(path, corpus_format):
         yield sentence.tokens
+
+
+def _count(value):
+    return f"{value:,}" if isinstance(value, int) else repr(value)
 
 
 def _percent(part, whole):

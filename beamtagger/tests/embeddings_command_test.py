@@ -1,4 +1,5 @@
 import gzip
+import json
 
 import numpy as np
 import pyarrow as pa
@@ -65,6 +66,21 @@ def test_bad_line_is_one_clear_message(capsys, tmp_path):
 def test_info_on_a_broken_store(capsys, tmp_path):
     code, _, err = run(capsys, "info", tmp_path)
     assert code == 2 and "not an embedding store" in err
+
+
+def test_info_on_a_hand_edited_manifest(capsys, tmp_path, glove_file):
+    # Keys no lookup needs are shown as far as they are readable; they were tracebacks.
+    run(capsys, "import", glove_file, "--out", tmp_path / "store", "--quiet")
+    manifest_path = tmp_path / "store" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest.update(source="glove.txt", duplicates_skipped="one")
+    manifest_path.write_text(json.dumps(manifest))
+    code, out, err = run(capsys, "info", tmp_path / "store")
+    assert code == 0 and "skipped:       'one' duplicate words, 0 bad vectors" in out, err
+    manifest["normalization"] = [["lower"]]
+    manifest_path.write_text(json.dumps(manifest))
+    code, out, err = run(capsys, "info", tmp_path / "store")
+    assert code == 2 and "unknown normalization ['lower']" in err and "Traceback" not in err
 
 
 def test_coverage_of_text_and_conllu(capsys, tmp_path, glove_file):
