@@ -14,7 +14,8 @@ index (word -> row) is built lazily, once per process, under a lock.
 Lookup tries each token through the store's normalization chain: the first step's form of the
 token, then, for tokens still missing, the next step applied on top of the previous form, and so
 on. With ``("exact", "lower", "digits_to_zero")`` the token "Mar-2021" is tried as "Mar-2021",
-then "mar-2021", then "mar-0000".
+then "mar-2021", then "mar-0000". A token still missing that is not in Unicode NFC goes through
+the chain once more in NFC ("café" written as "cafe" + U+0301 finds "café").
 
 The fingerprint identifies the content (vocabulary and vectors, not the source or the chain)::
 
@@ -43,6 +44,7 @@ import pathlib
 import random
 import re
 import threading
+import unicodedata
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
@@ -325,10 +327,29 @@ class EmbeddingStore:
                 missing, missing_forms = still_missing, still_missing_forms
                 if not missing:
                     break
+        if -1 in found:
+            self._find_as_nfc(tokens, found, steps)
         rows = np.array(found, dtype=np.int64)
         if with_steps:
             steps[rows < 0] = -1
         return rows, steps
+
+    def _find_as_nfc(self, tokens, found, steps):
+        """Looks the missing tokens that are not in Unicode NFC up again in NFC, through the
+        whole chain. Decomposed text (macOS, PDF and web extraction: "café" as "cafe" + U+0301)
+        missed every accented word: the vocabularies are NFC (all 400k GloVe 6B words are).
+        Only canonical equivalents are tried; NFKC ("ﬁnd" -> "find", "x²" -> "x2") would look up
+        another text."""
+        retry = [i for i, row in enumerate(found)
+                 if row < 0 and not unicodedata.is_normalized("NFC", tokens[i])]
+        if not retry:
+            return
+        rows, retry_steps = self._find([unicodedata.normalize("NFC", tokens[i]) for i in retry],
+                                       with_steps=steps is not None)
+        for j, i in enumerate(retry):
+            found[i] = int(rows[j])
+            if steps is not None:
+                steps[i] = retry_steps[j]
 
     def _gather_into(self, rows, in_vocab, out):
         """Fills the 2-D ``out`` with the vectors of 1-D ``rows``, all within [-1, count)."""

@@ -72,6 +72,17 @@ def test_normalization_chain_is_applied_in_order(store_and_vectors):
     assert steps.tolist() == [0, 1, 2, 2, 1, -1]
 
 
+def test_a_decomposed_token_finds_its_composed_word(store_and_vectors):
+    import unicodedata
+    store, _ = store_and_vectors
+    decomposed = unicodedata.normalize("NFD", "naïve")  # "nai" + U+0308 + "ve": macOS, PDFs
+    assert decomposed != "naïve"
+    rows, steps = store.rows_and_steps([decomposed, unicodedata.normalize("NFD", "NAÏVE"),
+                                        "nai\u0308vety", "the"])
+    assert rows.tolist() == [8, 8, -1, 0] and steps.tolist() == [0, 1, -1, 0]
+    assert store.rows((decomposed,)).tolist() == [8]
+
+
 def test_chain_without_exact_step(tmp_path):
     path, _ = make_store(tmp_path, normalization=["lower"])
     store = EmbeddingStore.open(path)
