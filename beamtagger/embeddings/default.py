@@ -8,6 +8,7 @@ builds on ``store`` (the format, which needs neither).
 import logging
 import pathlib
 
+from beamtagger import atomic_dirs
 from beamtagger.cache_folder import cache_folder
 from beamtagger.embeddings.importers import import_embeddings
 from beamtagger.embeddings.store import MANIFEST_FILE, EmbeddingStore
@@ -72,6 +73,14 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
             return store
         return _open_default(path)
     data = glove_package_data()
+    try:
+        atomic_dirs.check_creatable(path, "the default embedding store")
+    except BeamtaggerError as error:
+        # The user named neither the store nor its folder: say where the folder comes from.
+        raise BeamtaggerError(f"{error}; it is imported into $BEAMTAGGER_CACHE (default "
+                              "~/.cache/beamtagger) on first use: set BEAMTAGGER_CACHE to a "
+                              "writable folder, or pass --embeddings STORE to tag, "
+                              "train and evaluate") from None
     logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)
     try:
         import_embeddings(data, path, format="npy", progress=progress,

@@ -357,6 +357,18 @@ def test_ensure_default_store_survives_a_killed_import(monkeypatch, tmp_path):
     assert ensure_default_store().count == len(WORDS)
 
 
+def test_a_default_store_that_cannot_be_created_says_where_its_folder_comes_from(monkeypatch,
+                                                                                tmp_path):
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "file" / "cache"))
+    fake_glove_package(tmp_path / "package")
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
+    with pytest.raises(BeamtaggerError, match=r"glove-6b-50d cannot be created: .* is a file, "
+                       r"not a folder; it is imported into \$BEAMTAGGER_CACHE .* set "
+                       r"BEAMTAGGER_CACHE to a writable folder, or pass --embeddings"):
+        ensure_default_store()
+
+
 def test_ensure_default_store_reports_a_broken_one(monkeypatch, tmp_path):
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     (tmp_path / "cache" / "glove-6b-50d").mkdir(parents=True)
