@@ -445,3 +445,27 @@ def test_tokenizer_worst_case_times_every_shape_at_every_size():
     assert report["sizes"] == [300, 1200] and len(report["shapes"]) == 10
     for figures in report["shapes"].values():
         assert len(figures["cpu_seconds"]) == 2 and len(figures["growth_per_4x"]) == 1
+
+
+def test_raw_text_quality_scores_every_gold_word_of_the_raw_text(shared_data, upos_model,
+                                                                 subset_store):
+    report = run_json_report("raw_text_quality.py", "--tiny", "--model", upos_model,
+                             "--embeddings", subset_store)
+    assert report["raw_records_tagged"] == 200
+    assert report["dead_letters"] == {"raw": 0, "gold": 0}
+    rows = report["rows"]
+    overall = rows.pop("all")
+    assert overall["sentences"] == 200 and overall["gold_words"] == report["evaluate"]["tokens"]
+    for count in ("sentences", "gold_words", "predicted_tokens", "spans_matched",
+                  "context_made_wrong", "context_made_right"):
+        assert sum(row[count] for row in rows.values()) == overall[count]
+    # Every gold word cut wrongly lies in exactly one disagreement, and costs its tag.
+    assert report["disagreements"]["gold_words"] == overall["lost_to_cuts"] > 0
+    assert overall["lost_to_cuts"] == overall["gold_words"] - overall["spans_matched"]
+    assert overall["end_to_end"] == pytest.approx(overall["accuracy_on_matched_spans"] * overall[
+        "spans_matched"] / overall["gold_words"])
+    assert overall["end_to_end"] < overall["accuracy_on_matched_spans"]
+    top = report["disagreements"]["top"]
+    assert top and all("  ->  " in entry["pattern"] for entry in top)
+    assert [entry["tags_lost_to_the_tokenizer"] for entry in top] == sorted(
+        (entry["tags_lost_to_the_tokenizer"] for entry in top), reverse=True)
