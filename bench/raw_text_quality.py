@@ -72,9 +72,10 @@ def gold_sentences(path, limit=None):
             elif line.startswith("# text = "):
                 texts[sent_id] = line[len("# text = "):].rstrip("\n")
             elif not line.strip():
-                blocks.append("".join(block))
+                if len(block) > 1:   # a second blank line in a row ends no sentence
+                    blocks.append("".join(block))
                 block = []
-    if block:
+    if any(line.strip() for line in block):
         blocks.append("".join(block))
     sentences = []
     for sentence, lines in zip(read_conllu(path), blocks):
