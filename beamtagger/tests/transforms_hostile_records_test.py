@@ -148,23 +148,42 @@ def test_a_vector_dtype_no_batch_can_carry_is_refused_where_the_transform_is_bui
         build()
 
 
-def test_streaming_records_come_out_in_their_window_never_later_than_their_own_timestamp(
-        tiny_tagger):
-    # As the README says: the batch's timestamp, the earliest of its records (the grouping
-    # holds the watermark there), so no record turns late downstream.
-    stamps = {"a": 1, "b": 5, "c": 9, "long": 8}
+def test_streaming_records_come_out_in_their_window_with_their_own_timestamp(tiny_tagger):
+    # They came out with their batch's timestamp, the earliest of the records batched with
+    # them: "b" at 1, not 5. A record's own is never earlier than its batch's, which the
+    # grouping holds the watermark at, so none turns late downstream.
+    stamps = {"a": 1, "b": 5, "c": 9, "long": 8, "other long": 7}
+    texts = {"long": LONG, "other long": OTHER_LONG}
     stream = (TestStream().advance_watermark_to(0)
-              .add_elements([TimestampedValue(TextRecord(name, LONG if name == "long" else
-                                                         "The dog went home .", name), stamp)
-                             for name, stamp in stamps.items()])
+              .add_elements([TimestampedValue(TextRecord(name, texts.get(name, "The dog went "
+                                                                               "home ."), name),
+                                              stamp) for name, stamp in stamps.items()]
+                            + [TimestampedValue(TextRecord("bad", "The d\ud800g .", "bad"), 6)])
               .advance_processing_time(10).advance_watermark_to_infinity())
     with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
         out = (p | stream | beam.WindowInto(window.FixedWindows(20))
                | TagText(max_buffering_secs=1, **CHUNKS, **tiny_tagger.options))
         assert_that(out.tagged | beam.Map(
             lambda r, t=beam.DoFn.TimestampParam, w=beam.DoFn.WindowParam:
-            (r.id, float(t) <= stamps[r.id], float(w.start))),
-            equal_to([(name, True, 0.0) for name in stamps]))
+            (r.id, float(t), float(w.start))),
+            equal_to([(name, stamp, 0.0) for name, stamp in stamps.items()]))
+        assert_that(out.errors | beam.Map(lambda d, t=beam.DoFn.TimestampParam: (
+            d.source, d.stage, float(t))), equal_to([("bad", "featurize", 6.0)]),
+            label="dead letters")
+
+
+def test_streaming_records_rewindowed_after_tagtext_land_in_their_own_windows(tiny_tagger):
+    """A pipeline that tags in the global window and counts in fixed windows afterwards: a
+    record batched with an earlier one went into that one's window (both at 1 here)."""
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("early", "The dog went home ."), 1),
+                             TimestampedValue(TextRecord("later", "The cat sat down ."), 15)])
+              .advance_processing_time(10).advance_watermark_to_infinity())
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = p | stream | TagText(max_buffering_secs=1, **tiny_tagger.options)
+        assert_that(out.tagged | beam.WindowInto(window.FixedWindows(10)) | beam.Map(
+            lambda r, w=beam.DoFn.WindowParam: (r.id, float(w.start))),
+            equal_to([("early", 0.0), ("later", 10.0)]))
 
 
 @pytest.mark.parametrize("streaming", [False, True])

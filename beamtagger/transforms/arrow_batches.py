@@ -18,6 +18,7 @@ chunk ...      int32                                           chunk, num_chunks
 tokens         list<string>                                    the segment's tokens
 starts, ends   list<int32>                                     character offsets (whole records)
 fields         string                                          passthrough fields as JSON, or null
+timestamp      int64 (streaming only)                          the record's own timestamp, in µs
 =============  ==============================================  ==================================
 
 Beam has no Arrow coder: without one a RecordBatch crossing a stage boundary (CPU workers to
@@ -30,11 +31,16 @@ import json
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
+from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import FINGERPRINT_KEY, ModelInputs, check_vector_dtype
+from beamtagger.transforms.records import Segment
 from beamtagger.transforms.token_blocks import entry_columns
 
 __all__ = ["ArrowRecordBatchCoder", "build_record_batch", "model_inputs"]
+
+# Streaming: each row's own record timestamp, in microseconds (see ``segment_timestamps``).
+TIMESTAMP = "timestamp"
 
 
 def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None,
@@ -83,9 +89,30 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         "ends": pa.ListArray.from_arrays(offset_offsets, pa.array(columns["ends"], pa.int32())),
         "fields": fields_column(columns["fields"]),
     }
+    timestamps = segment_timestamps(segments)
+    if timestamps is not None:
+        arrays[TIMESTAMP] = pa.array(timestamps, pa.int64())
     metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
     batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
     return batch, int((rows < 0).sum())
+
+
+def segment_timestamps(entries):
+    """The records' own timestamps (microseconds) of a batch's entries, in row order, where
+    streaming's BucketByLength gave its Segments one; None otherwise (bounded input, whose
+    batches hold ``WholeRecords`` too, and Segments of a caller's own)."""
+    if not entries or any(type(entry) is not Segment or entry.timestamp_micros is None
+                          for entry in entries):
+        return None
+    return [entry.timestamp_micros for entry in entries]
+
+
+def row_timestamps(batch):
+    """A batch's (or tagged batch's) ``timestamp`` column as Beam Timestamps, one a row;
+    None where it has none."""
+    if TIMESTAMP not in batch.schema.names:
+        return None
+    return [Timestamp(micros=micros) for micros in batch.column(TIMESTAMP).to_pylist()]
 
 
 def fields_column(fields):

@@ -12,6 +12,7 @@ import apache_beam as beam
 import pyarrow as pa
 from apache_beam import typehints
 from apache_beam.utils import shared
+from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.token_inputs import TokenInputs
@@ -132,8 +133,12 @@ class _AttachVectorsFn(beam.DoFn):
             return beam.pvalue.TaggedOutput(CHUNKS, (segment.key, ChunkResult(
                 segment.chunk, segment.num_chunks, None, reason)))
         counters.DEAD_LETTERS.inc()
-        return beam.pvalue.TaggedOutput(ERRORS, DeadLetter(
-            str(segment.key), reason, " ".join(map(str, segment.tokens)), stage))
+        dead_letter = DeadLetter(str(segment.key), reason, " ".join(map(str, segment.tokens)),
+                                 stage)
+        if segment.timestamp_micros is not None:   # streaming: its record's own timestamp
+            dead_letter = beam.window.TimestampedValue(
+                dead_letter, Timestamp(micros=segment.timestamp_micros))
+        return beam.pvalue.TaggedOutput(ERRORS, dead_letter)
 
     @staticmethod
     def _count(batch, oov):

@@ -340,7 +340,8 @@ class _BatchInPanes(beam.PTransform):
     (tagging is element-wise; whether a late record counts is for the user's own aggregations
     to decide), each carrying its own window. A pane goes out ``max_buffering_secs`` after its
     first segment and when the input ends; it is cut into batches of one window each, under
-    the token budget, stamped with their earliest segment's timestamp and put back under the
+    the token budget, stamped with their earliest segment's timestamp (each segment keeps its
+    own for the record's result, ``Segment.timestamp_micros``) and put back under the
     input's windowing strategy (window fn, trigger, allowed lateness), so downstream sees the
     user's windows and trigger, not ours.
     """
@@ -398,7 +399,10 @@ def _with_window(key, segment, timestamp=beam.DoFn.TimestampParam,
 class _CutPaneFn(beam.DoFn):
     """(key, pane of (Segment, timestamp, window)) -> timestamped (window, batch) of one window
     each, of at most ``max_batch_tokens // length`` segments (``_KeepOwnWindowFn`` keeps each
-    batch in that window once the input's windowing is restored).
+    batch in that window once the input's windowing is restored). Each segment carries its
+    record's timestamp (``Segment.timestamp_micros``), which the tag stage gives back to the
+    record's result; the batch is stamped with the earliest, where the grouping held the
+    watermark.
 
     It declares a processing-time timer and never sets it: Beam's DirectRunner runs a pipeline
     with such a timer on its BundleBasedDirectRunner (direct_runner.py,
@@ -416,13 +420,14 @@ class _CutPaneFn(beam.DoFn):
         size = max(1, self.max_batch_tokens // length)
         by_window = {}
         for segment, micros, segment_window in entries:
-            by_window.setdefault(segment_window, []).append((micros, segment))
+            by_window.setdefault(segment_window, []).append(
+                segment._replace(timestamp_micros=micros))
         for segment_window, in_window in by_window.items():
             for start in range(0, len(in_window), size):
                 part = in_window[start:start + size]
                 yield window.TimestampedValue(
-                    (segment_window, [segment for _, segment in part]),
-                    Timestamp(micros=min(micros for micros, _ in part)))
+                    (segment_window, part),
+                    Timestamp(micros=min(segment.timestamp_micros for segment in part)))
 
     @on_timer(_DIRECT_RUNNER_NEEDS_A_CLOCK)
     def _never_set(self):

@@ -27,6 +27,7 @@ from apache_beam.coders import coders
 from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
+from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger import tagging_defaults
@@ -300,15 +301,16 @@ class _Stitcher(beam.DoFn):
             counters.DEAD_LETTERS.inc()
             reason = failed[0].error
             stage = reason.split(" ", 1)[0]  # AttachVectors' "lookup failed: ..." and the like
-            yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
-                record, reason, stage if stage in ("lookup", "featurize") else "tag"))
+            yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(_dead_letter(
+                record, reason, stage if stage in ("lookup", "featurize") else "tag"),
+                timestamp, (window,)))
             return
         try:
             stitched = _Stitched.of(record, chunks, window, timestamp)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(
-                ERRORS, _dead_letter(record, f"stitching failed: {error!r}", "stitch"))
+            yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(_dead_letter(
+                record, f"stitching failed: {error!r}", "stitch"), timestamp, (window,)))
             return
         self._stitched.append(stitched)
         self._stitched_tokens += len(record.tokens)
@@ -423,7 +425,9 @@ class _StitchFn(_Stitcher):
                 timestamp=beam.DoFn.TimestampParam):
         _, (kind, value) = element
         if kind == 0:
-            record_state.write(value)
+            # Kept with the record: its own timestamp is what its result leaves with, where
+            # a chunk's is its batch's, the earliest of the records batched with it.
+            record_state.write((value, timestamp.micros))
             record, expected = value, None
         else:
             chunks_state.add(value)
@@ -434,9 +438,12 @@ class _StitchFn(_Stitcher):
             expected = chunks[0].num_chunks if chunks else None
         if expected is None or arrived_state.read() < expected:
             return
-        record = record or record_state.read()
         if record is None:
-            return
+            kept = record_state.read()
+            if kept is None:
+                return
+            record, micros = kept
+            timestamp = Timestamp(micros=micros)
         chunks = list(chunks_state.read())
         record_state.clear()
         arrived_state.clear()

@@ -137,6 +137,9 @@ class Segment(NamedTuple):
       chunk: the chunk's place in the record, from 0.
       num_chunks: how many chunks the record was cut into (1: the whole record).
       keep_start, keep_end: the chunk's tokens whose probabilities it contributes.
+      timestamp_micros: streaming: the record's own event timestamp (microseconds), which
+        BucketByLength sets and the tag stage gives back to the record's result (the batch
+        carries the earliest of its segments'); None elsewhere.
     """
     key: str
     tokens: Tuple[str, ...]
@@ -148,6 +151,7 @@ class Segment(NamedTuple):
     num_chunks: int = 1
     keep_start: int = 0
     keep_end: int = 0
+    timestamp_micros: Optional[int] = None
 
     @property
     def is_whole_record(self):

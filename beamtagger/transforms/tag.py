@@ -13,6 +13,7 @@ dead letter (a chunk of a long record is reported to StitchChunks, which dead-le
 whole record).
 """
 import collections
+import itertools
 import numbers
 import os
 import threading
@@ -32,7 +33,7 @@ from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
-from beamtagger.transforms.arrow_batches import model_inputs
+from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
 
@@ -169,7 +170,9 @@ class _TagFn(beam.DoFn):
     (JAX) needs no helper thread: this thread dispatches batch k (its inputs go to the device
     while batch k-1 computes) and then waits for k-1. Between calls at most ``_AHEAD``
     batches wait for their results, so memory stays bounded; ``finish_bundle`` emits the rest.
-    Results of a batch keep that batch's window and timestamp.
+    Results of a batch keep that batch's window and timestamp, except that a record (or its
+    dead letter) whose batch carries the records' own timestamps (streaming) leaves with its
+    own.
     """
     _AHEAD = 1
 
@@ -250,15 +253,20 @@ class _TagFn(beam.DoFn):
         if self.output_batches:
             yield from outputs
             return
-        # TaggedRecords made from the tagged batch: each column converted once, flat.
+        # TaggedRecords made from the tagged batch: each column converted once, flat. Each
+        # leaves with its own timestamp where the batch carries them (streaming): never
+        # earlier than the batch's, the earliest of its records.
         for output in outputs:
             if isinstance(output, beam.pvalue.TaggedOutput):
                 yield output
                 continue
-            for record in tagged_records_or_dead_letters(output.value):
-                yield (beam.pvalue.TaggedOutput(record.tag, output.with_value(record.value))
-                       if isinstance(record, beam.pvalue.TaggedOutput)
-                       else output.with_value(record))
+            stamps = row_timestamps(output.value) or itertools.repeat(output.timestamp)
+            for record, stamp in zip(tagged_records_or_dead_letters(output.value), stamps):
+                if isinstance(record, beam.pvalue.TaggedOutput):
+                    yield beam.pvalue.TaggedOutput(record.tag, WindowedValue(
+                        record.value, stamp, output.windows))
+                else:
+                    yield WindowedValue(record, stamp, output.windows)
 
     def _emit_tagged_batch(self, runner, in_flight, inputs, probs):
         """The batch's whole records as one tagged batch; chunks of long records and records
@@ -300,8 +308,12 @@ class _TagFn(beam.DoFn):
             for output in self._emit(spec, rows, i, length, row_probs, error, chunk_decoding,
                                      row_decoded):
                 if isinstance(output, beam.pvalue.TaggedOutput):
+                    # A dead letter with its record's own timestamp (streaming); a chunk's
+                    # does not matter, its record is stitched with its own.
+                    stamp = (rows.timestamps[i] if rows.timestamps and output.tag == ERRORS
+                             else in_flight.timestamp)
                     yield beam.pvalue.TaggedOutput(
-                        output.tag, WindowedValue(output.value, in_flight.timestamp, windows))
+                        output.tag, WindowedValue(output.value, stamp, windows))
                 else:
                     row_labels, row_scores = output
                     kept.append(i)
@@ -438,6 +450,7 @@ class _Rows:
         self.chunks, self.num_chunks = column("chunk"), column("num_chunks")
         self.keep_starts, self.keep_ends = column("keep_start"), column("keep_end")
         self.tokens, self.starts, self.ends = column("tokens"), column("starts"), column("ends")
+        self.timestamps = row_timestamps(batch)
 
 
 def tagged_records_or_dead_letters(tagged):

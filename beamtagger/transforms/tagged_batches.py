@@ -23,6 +23,7 @@ starts, ends   list<int32>                       character offsets
 fields         string                            pass-through fields as JSON, or null
 labels         list<dictionary<int32, string>>   one label a token (the model's label set)
 scores         list<float32>                     the chosen label's score (see the README)
+timestamp      int64 (streaming only)            the record's own timestamp, in µs
 =============  ================================  ==========================================
 """
 import functools
@@ -35,7 +36,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from beamtagger.transforms.arrow_batches import fields_column, list_offsets_of
+from beamtagger.transforms.arrow_batches import TIMESTAMP, fields_column, list_offsets_of
 from beamtagger.transforms.records import TaggedRecord
 
 __all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
@@ -87,7 +88,11 @@ def tagged_batch(batch, label_ids, scores, labels):
     columns = [batch.column(name) for name in RECORD_COLUMNS]
     columns.append(pa.ListArray.from_arrays(offsets, label_values))
     columns.append(pa.ListArray.from_arrays(offsets, pa.array(score_values)))
-    return pa.RecordBatch.from_arrays(columns, names=[*RECORD_COLUMNS, "labels", "scores"])
+    names = [*RECORD_COLUMNS, "labels", "scores"]
+    if TIMESTAMP in batch.schema.names:   # streaming: for the records made from it
+        columns.append(batch.column(TIMESTAMP))
+        names.append(TIMESTAMP)
+    return pa.RecordBatch.from_arrays(columns, names=names)
 
 
 def tagged_batch_of_records(records, label_ids, scores, labels, keys=None):

@@ -428,7 +428,7 @@ def _segment_columns(segments, token_inputs=None):
     else:
         # One transposition of the segments' fields in C, then whole columns.
         (keys, tokens, ids, starts, ends, fields, chunk, num_chunks, keep_start,
-         keep_end) = zip(*segments)
+         keep_end, _) = zip(*segments)
         columns = {
             "lengths": np.fromiter(map(len, tokens), np.int32, len(segments)),
             "tokens": list(itertools.chain.from_iterable(tokens)),
