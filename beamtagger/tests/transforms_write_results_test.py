@@ -139,6 +139,7 @@ def _records(draw):
 def _run_format_fn(fn, records):
     """Every output of ``fn`` over ``records`` in one bundle: (rows, dead letters)."""
     from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.timestamp import Timestamp
 
     from beamtagger.transforms.write_results import _FormatRecordsFn
     fn.setup()
@@ -146,7 +147,8 @@ def _run_format_fn(fn, records):
         outputs = [out for record in records for out in fn.process(record)]
     else:
         fn.start_bundle()
-        outputs = [out for record in records for out in fn.process(record, GlobalWindow())]
+        outputs = [out for record in records
+                   for out in fn.process(record, GlobalWindow(), Timestamp(0))]
         outputs += [out.value if not isinstance(out, beam.pvalue.TaggedOutput) else
                     beam.pvalue.TaggedOutput(out.tag, out.value.value)
                     for out in fn.finish_bundle()]
@@ -221,7 +223,7 @@ def test_groups_of_many_windows_are_written_before_the_bundle_ends(monkeypatch, 
     for record, window in zip(records, windows):
         element = (tagged_batches.tagged_batch_of_tagged_records([record], names)[0]
                    if as_batches else record)
-        during += list(fn.process(element, window))
+        during += list(fn.process(element, window, window.start))
     after = list(fn.finish_bundle())
     assert during and all(isinstance(out, WindowedValue) for out in during + after)
     lines = {line: out.windows for out in during + after for line in out.value.decode().split("\n")}
@@ -253,3 +255,42 @@ def test_a_record_whose_token_tuples_differ_in_length_is_a_dead_letter_not_cut_s
     else:
         text = "".join(open(path, encoding="utf-8").read() for path in files)
         assert "good" in text and "short" not in text
+
+
+def test_unbounded_records_in_the_global_window_are_written_every_triggering_frequency(
+        tmp_path, tiny_tagger):
+    """Beam's sinks refuse an unbounded global window without ``triggering_frequency``, which
+    WriteResults and WriteDeadLetters did not take: a streaming TagText in the global window
+    could not be written at all."""
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms.window import TimestampedValue
+
+    from beamtagger.transforms import TagText, TextRecord, WriteDeadLetters
+
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("a", "The dog went home ."), 1),
+                             TimestampedValue(TextRecord("b", "The d\ud800g ."), 2)])
+              .advance_processing_time(10).advance_watermark_to(100)
+              .add_elements([TimestampedValue(TextRecord("c", "The cat sat ."), 101)])
+              .advance_processing_time(10).advance_watermark_to_infinity())
+    prefix = str(tmp_path / "run")
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = p | stream | TagText(max_buffering_secs=1, **tiny_tagger.options)
+        _ = out.tagged | WriteResults(prefix, triggering_frequency=60)
+        _ = out.errors | WriteDeadLetters(prefix, triggering_frequency=60)
+    written = lambda pattern: sorted(json.loads(line)["id" if "errors" not in pattern  # noqa
+                                                     else "source"]
+                                     for path in glob.glob(pattern) for line in open(path))
+    assert written(prefix + "-[[]*.jsonl") == ["a", "c"]
+    assert written(prefix + "-errors-*.jsonl") == ["b"]
+
+
+@pytest.mark.parametrize("seconds", [0, -5, 1.5, "60", True])
+def test_a_triggering_frequency_no_sink_can_follow_is_refused_where_it_is_built(seconds):
+    from beamtagger.transforms import WriteDeadLetters
+
+    for build in (lambda: WriteResults("/tmp/x", triggering_frequency=seconds),
+                  lambda: WriteDeadLetters("/tmp/x", triggering_frequency=seconds)):
+        with pytest.raises(ValueError, match="triggering_frequency"):
+            build()

@@ -27,12 +27,17 @@ class WriteDeadLetters(beam.PTransform):
     Args:
       output_prefix: the run's output prefix; the files are ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
       num_shards: how many files (0: the runner decides).
+      triggering_frequency: unbounded input: as ``WriteResults``' (needed in the global
+        window).
     """
 
-    def __init__(self, output_prefix, num_shards=0):
+    def __init__(self, output_prefix, num_shards=0, triggering_frequency=None):
+        from beamtagger.transforms.write_results import check_triggering_frequency
+
         super().__init__()
         self.output_prefix = output_prefix
         self.num_shards = num_shards
+        self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
     def expand(self, dead_letters):
         from beamtagger.transforms.write_results import exact_shard_glob
@@ -41,4 +46,5 @@ class WriteDeadLetters(beam.PTransform):
                 | "AsJson" >> beam.Map(lambda letter: letter.to_json())
                 | "WriteErrors" >> exact_shard_glob(beam.io.WriteToText(
                     errors_prefix(self.output_prefix), file_name_suffix=".jsonl",
-                    num_shards=self.num_shards)))
+                    num_shards=self.num_shards,
+                    triggering_frequency=self.triggering_frequency)))

@@ -19,6 +19,7 @@ letter of stage "format" instead of failing the file it would have gone to.
 """
 import json
 import math
+import numbers
 import re
 from typing import NamedTuple
 
@@ -91,9 +92,15 @@ class WriteResults(beam.PTransform):
       output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
       output_format: "jsonl", "parquet" or "conll" (see the module docstring).
       num_shards: how many files (0: the runner decides).
+      triggering_frequency: unbounded input: files are written every this many seconds of
+        event time (Beam's file sinks' option, which windows the records into fixed windows
+        of it and drops those whose window the watermark has already passed). Needed for
+        records in the global window; records in windows of their own are written a set of
+        files a window without it.
     """
 
-    def __init__(self, output_prefix, output_format="jsonl", num_shards=0):
+    def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
+                 triggering_frequency=None):
         super().__init__()
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, "
@@ -101,6 +108,7 @@ class WriteResults(beam.PTransform):
         self.output_prefix = output_prefix
         self.output_format = output_format
         self.num_shards = num_shards
+        self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
     def type_check_inputs(self, pvalueish):
         # A Union[TaggedRecord, pa.RecordBatch] hint would make Beam build a union schema of
@@ -125,12 +133,13 @@ class WriteResults(beam.PTransform):
             errors = tuple(out[ERRORS] for out in formatted) | "MergeErrors" >> beam.Flatten()
         suffix = SUFFIXES[self.output_format]
         if self.output_format == "parquet":   # every part formats to tables
-            write = beam.io.WriteToParquetBatched(self.output_prefix, RESULT_SCHEMA,
-                                                  file_name_suffix=suffix,
-                                                  num_shards=self.num_shards)
+            write = beam.io.WriteToParquetBatched(
+                self.output_prefix, RESULT_SCHEMA, file_name_suffix=suffix,
+                num_shards=self.num_shards, triggering_frequency=self.triggering_frequency)
         else:
             write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
-                                        num_shards=self.num_shards)
+                                        num_shards=self.num_shards,
+                                        triggering_frequency=self.triggering_frequency)
         write = exact_shard_glob(write)
         if len(parts) > 1 and not self.num_shards and all(part.is_bounded for part in parts):
             # Written where each part is produced (write_parts: no buffer of every output row
@@ -144,6 +153,17 @@ class WriteResults(beam.PTransform):
 
     def _sink_name(self):
         return "Parquet" if self.output_format == "parquet" else "Text"
+
+
+def check_triggering_frequency(seconds):
+    """``seconds`` if None or a whole number of at least 1: Beam's file sinks take it as
+    the size of fixed windows, and ignore 0 or less (an unbounded global window is then
+    refused with a message naming the option)."""
+    if seconds is not None and (not isinstance(seconds, numbers.Integral)
+                                or isinstance(seconds, bool) or seconds < 1):
+        raise ValueError(f"triggering_frequency must be None or a whole number of seconds of "
+                         f"at least 1, not {seconds!r}")
+    return seconds
 
 
 # WriteToParquet's defaults: rows buffered into record batches of 1,000, tables of 64 MiB.
@@ -215,8 +235,11 @@ class _FormatBatchesFn(_FormatFn):
         self._tables, self._table_bytes = {}, {}
         self._batches, self._batch_tokens = {}, {}
         self._waiting_tokens = 0
+        self._earliest = {}   # window -> the earliest timestamp of its inputs in the bundle
 
-    def process(self, tagged, window=beam.DoFn.WindowParam):
+    def process(self, tagged, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        self._note(window, timestamp)
         if self.output_format == "parquet":
             yield from self._format(tagged, window)
             return
@@ -229,7 +252,7 @@ class _FormatBatchesFn(_FormatFn):
             yield from self._format(self._take_batches(window), window)
         elif self._waiting_tokens >= WAITING_TOKENS:
             for other in list(self._batches):
-                yield from _at_window_end(self._format(self._take_batches(other), other), other)
+                yield from self._stamped(self._format(self._take_batches(other), other), other)
 
     def _take_batches(self, window):
         self._waiting_tokens -= self._batch_tokens.pop(window)
@@ -288,9 +311,27 @@ class _FormatBatchesFn(_FormatFn):
 
     def finish_bundle(self):
         for window in list(self._batches):
-            yield from _at_window_end(self._format(self._take_batches(window), window), window)
+            yield from self._stamped(self._format(self._take_batches(window), window), window)
         for window in list(self._tables):
-            yield WindowedValue(self._take(window), window.max_timestamp(), (window,))
+            yield from self._stamped([self._take(window)], window)
+
+    def _note(self, window, timestamp):
+        earliest = self._earliest.get(window)
+        if earliest is None or timestamp < earliest:
+            self._earliest[window] = timestamp
+
+    def _stamped(self, outputs, window):
+        """Outputs (main or tagged) made of inputs held over from earlier elements, in
+        ``window``, stamped with the earliest timestamp of its inputs in the bundle: in the
+        window, and never behind the watermark where they were not. (The window's end, which
+        they had, is the end of time for the global window: a streaming sink writing every
+        ``triggering_frequency`` seconds put them in a window it could not name, an
+        OverflowError.)"""
+        stamp = (self._earliest.get(window, window.max_timestamp()), (window,))
+        for output in outputs:
+            yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
+                   if isinstance(output, beam.pvalue.TaggedOutput)
+                   else WindowedValue(output, *stamp))
 
 
 class _FormatRecordsFn(_FormatBatchesFn):
@@ -311,7 +352,9 @@ class _FormatRecordsFn(_FormatBatchesFn):
         super().start_bundle()
         self._records, self._record_tokens = {}, {}
 
-    def process(self, record, window=beam.DoFn.WindowParam):
+    def process(self, record, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        self._note(window, timestamp)
         self._records.setdefault(window, []).append(record)
         count = _token_count(record)
         self._record_tokens[window] = tokens = self._record_tokens.get(window, 0) + count
@@ -320,7 +363,7 @@ class _FormatRecordsFn(_FormatBatchesFn):
             yield from self._format_records(window)
         elif self._waiting_tokens >= WAITING_TOKENS:
             for other in list(self._records):
-                yield from _at_window_end(self._format_records(other), other)
+                yield from self._stamped(self._format_records(other), other)
 
     def _format_records(self, window):
         from beamtagger.transforms import tagged_batches
@@ -338,17 +381,8 @@ class _FormatRecordsFn(_FormatBatchesFn):
 
     def finish_bundle(self):
         for window in list(self._records):
-            yield from _at_window_end(self._format_records(window), window)
+            yield from self._stamped(self._format_records(window), window)
         yield from super().finish_bundle()
-
-
-def _at_window_end(outputs, window):
-    """finish_bundle's outputs (main or tagged) in ``window``, stamped with its end."""
-    stamp = (window.max_timestamp(), (window,))
-    for output in outputs:
-        yield (beam.pvalue.TaggedOutput(output.tag, WindowedValue(output.value, *stamp))
-               if isinstance(output, beam.pvalue.TaggedOutput)
-               else WindowedValue(output, *stamp))
 
 
 def _token_count(record):
