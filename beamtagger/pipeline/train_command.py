@@ -325,6 +325,24 @@ def check_binary_patterns(patterns, sentences):
                               "would be negative")
 
 
+def check_dev_tags(train, dev, args):
+    """BeamtaggerError when no tag of ``dev`` is a training tag (a binary tagger maps every
+    tag to one of its two labels): every dev token would count as an error, and a dev score
+    stuck at 0 would choose the first epoch, as ``evaluate`` refuses such a corpus."""
+    if args.binary_label:
+        return
+    labels = _tag_set(train)
+    unknown = _tag_set(dev)
+    if set(labels).isdisjoint(unknown):
+        column = f" (tag column {args.tag_column})" if args.format == "conllu" else ""
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise BeamtaggerError(
+            f"dev corpus {args.dev}{column}: none of its tags is a tag of the training corpus "
+            f"({', '.join(map(repr, unknown[:5]))}{more}; the training corpus's: "
+            f"{', '.join(labels[:8])}{' ...' if len(labels) > 8 else ''}): a corpus of another "
+            "task, or another --tag-column?")
+
+
 def run(args):
     require_tensorflow("train")   # before training's imports, which import it
     from beamtagger.embeddings.default import open_store
@@ -349,6 +367,7 @@ def run(args):
     dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
     if args.dev_sentences is not None:
         dev = select_sentences(dev, args.dev_sentences, "dev")
+    check_dev_tags(train, dev, args)
     store = open_store(args.embeddings)  # the default store when None
     config = TrainingConfig(
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,

@@ -105,6 +105,27 @@ def test_bad_input_is_one_clear_line(problem, make_args, message, ewt_slices, su
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_dev_corpus_none_of_whose_tags_train_knows_is_refused_before_training(
+        ewt_slices, subset_store, tmp_path, capsys):
+    # An untagged dev (UPOS "_"): it trained to the end of its patience on a dev accuracy of 0
+    # every epoch, and saved the first epoch's model with exit 0.
+    untagged = tmp_path / "untagged.conllu"
+    lines = open(ewt_slices[1], encoding="utf-8").read().split("\n")
+    untagged.write_text("\n".join(
+        "\t".join(fields[:3] + ["_"] + fields[4:]) if len(fields) == 10 else line
+        for line, fields in ((line, line.split("\t")) for line in lines)), encoding="utf-8")
+    out = tmp_path / "m"
+    code = cli.main(["train", "--train", ewt_slices[0], "--dev", str(untagged),
+                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                     "--units", "8"])
+    printed = capsys.readouterr()
+    assert code == 2 and "Epoch" not in printed.out and not out.exists()
+    assert printed.err.strip() == (
+        f"beamtagger train: error: dev corpus {untagged} (tag column upos): none of its tags is "
+        "a tag of the training corpus ('_'; the training corpus's: ADJ, ADP, ADV, AUX, CCONJ, "
+        "DET, INTJ, NOUN ...): a corpus of another task, or another --tag-column?")
+
+
 def test_an_existing_model_directory_is_refused_before_training(upos_model, ewt_slices,
                                                                subset_store, capsys):
     before = (upos_model / "tagger.keras").read_bytes()
