@@ -8,16 +8,20 @@ and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 """
 import argparse
 import contextlib
+import gc
 import importlib
 import logging
 import os
 import signal
 import sys
+import threading
 
 from beamtagger import __version__
 from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
+# The thread that sends a signal again which came where raising it would be ignored.
+SIGNAL_SENT_AGAIN = "beamtagger-signal-sent-again"
 SUBCOMMANDS = {
     "embeddings": ("beamtagger.pipeline.embeddings_command",
                    "import, inspect and check embedding stores"),
@@ -97,21 +101,50 @@ def _terminate_as_interrupt(terminated):
     run had written is removed (``tag``'s shards and its sinks' temporary folders, the hidden
     folder of a model or store being built). Python's default ended the process where it
     stood, leaving them for the next run to find. Appends the signal to ``terminated``; a
-    second SIGTERM while that clean-up runs ends the process at once."""
+    second SIGTERM while that clean-up runs ends the process at once.
+
+    Both signals are raised where raising is heard (``_raised_there_is_ignored``): Keras
+    imports JAX where it is installed, whose garbage collector callback was where a signal
+    that came in a collection was raised, and Python ignores an exception there: 2 of 10
+    signals sent to ``train`` runs 12-24 s after their start were lost so (the first epoch
+    collects often), and the run went on to save its model, exit 0."""
     def interrupt(signum, frame):
-        terminated.append(signum)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if _raised_there_is_ignored(frame):
+            # Sent again a moment later, when the callback has returned: sent at once, Python
+            # handled it in this handler itself (its next check), and so on to a RecursionError.
+            again = threading.Timer(0.05, os.kill, (os.getpid(), signum))
+            again.name, again.daemon = SIGNAL_SENT_AGAIN, True
+            again.start()
+            return
+        if signum == signal.SIGTERM:
+            terminated.append(signum)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         raise KeyboardInterrupt
 
+    # Ctrl-C only where it raises KeyboardInterrupt (not where the caller ignores it).
+    handled = [signal.SIGTERM] + [signal.SIGINT] * (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler)
     try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {signum: signal.signal(signum, interrupt) for signum in handled}
     except ValueError:  # not the main thread (a library caller's): signals are not ours
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _raised_there_is_ignored(frame):
+    """Whether an exception raised in ``frame`` would be printed and ignored by Python, as in a
+    garbage collector callback or a ``__del__`` (or in what either calls)."""
+    callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
+    while frame is not None:
+        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 def console_main():

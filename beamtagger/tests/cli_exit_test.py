@@ -1,6 +1,9 @@
 """The ``beamtagger`` executable exits without interpreter teardown but loses no output."""
+import signal
 import subprocess
 import sys
+
+import pytest
 
 
 def test_piped_output_and_exit_code_survive_the_fast_exit(tmp_path):
@@ -87,3 +90,40 @@ def test_train_and_evaluate_without_tensorflow_are_refused_in_one_line(tiny_tagg
             f"beamtagger {command}: error: {command} runs the model with TensorFlow, which is "
             "not installed here: install beamtagger[cpu] (or [gpu])"]), done.stderr[-3000:]
     assert not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_that_comes_in_a_garbage_collector_callback_still_stops_the_command(signum):
+    # Keras imports JAX where it is installed, and a signal that came in a collection was
+    # raised in JAX's gc callback, where Python printed the KeyboardInterrupt and ignored it:
+    # a train run told to stop in its first epoch went on and saved its model.
+    import gc
+    import os
+
+    import threading
+
+    from beamtagger.pipeline.cli import SIGNAL_SENT_AGAIN, _terminate_as_interrupt
+
+    def signal_from_a_callback(phase, info):
+        if phase == "stop" and not sent:
+            sent.append(signum)
+            os.kill(os.getpid(), signum)   # handled before this callback returns
+
+    sent, terminated = [], []
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
+    gc.callbacks.append(signal_from_a_callback)
+    try:
+        with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt(terminated):
+            gc.collect()
+            for thread in threading.enumerate():
+                if thread.name == SIGNAL_SENT_AGAIN:
+                    thread.join()
+            reached_after_the_collection = [sent]  # noqa: F841 (where Python checks again)
+    finally:
+        gc.callbacks.remove(signal_from_a_callback)
+        restored = {signum: signal.getsignal(signum) for signum in previous}
+        signal.signal(signal.SIGINT, outer)
+    assert sent == [signum]
+    assert terminated == ([signal.SIGTERM] if signum == signal.SIGTERM else [])
+    assert restored == previous
