@@ -266,12 +266,19 @@ _AT_LEAST_0 = (0, math.inf, True, False)
 _POSITIVE = (0, math.inf, False, False)
 _SHARE = (0, 1, True, True)
 _SHARE_BELOW_1 = (0, 1, True, False)
+# The model's sizes have upper ends too, far above any tagger worth training (the presets use
+# 128-192 units, 1 layer, 48 filters of width 3 over 24-dim characters, 16 characters, 1,024
+# OOV rows): beyond them a typo failed deep in TensorFlow, --char-dim 100000 as a segmentation
+# fault, --max-chars 100000 and --oov-buckets 100000000 out of memory, --layers 50 ran for
+# minutes before its first epoch (found by the train audit).
 OPTION_RANGES = {
-    "epochs": _AT_LEAST_1, "units": _AT_LEAST_1, "layers": _AT_LEAST_1,
+    "epochs": _AT_LEAST_1, "units": (1, 4096, True, True), "layers": (1, 16, True, True),
     "batch_tokens": _AT_LEAST_1, "patience": _AT_LEAST_1, "decay_patience": _AT_LEAST_1,
-    "refit_dev_copies": _AT_LEAST_1, "char_kernel": _AT_LEAST_1,
-    "projection": _AT_LEAST_0, "oov_buckets": _AT_LEAST_0, "char_filters": _AT_LEAST_0,
-    "char_dim": _AT_LEAST_0, "max_chars": _AT_LEAST_0, "limit": _AT_LEAST_0,
+    "refit_dev_copies": _AT_LEAST_1, "char_kernel": (1, 32, True, True),
+    "projection": (0, 4096, True, True), "oov_buckets": (0, 1_000_000, True, True),
+    "char_filters": (0, 4096, True, True), "char_dim": (0, 1024, True, True),
+    "max_chars": (0, 256, True, True), "form_buckets": (0, 1_000_000, True, True),
+    "limit": _AT_LEAST_0,
     "seed": (0, 2**32 - 1, True, True),   # what NumPy's and TensorFlow's seeding accept
     "dropout": _SHARE_BELOW_1, "ema": _SHARE_BELOW_1, "label_smoothing": _SHARE_BELOW_1,
     "word_drop": _SHARE, "entity_drop": _SHARE, "lowercase": _SHARE,

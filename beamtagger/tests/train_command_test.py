@@ -276,7 +276,7 @@ def test_the_tags_preset_is_the_bundled_models_training_config():
     (["--weight-decay", "-1"], "--weight-decay must be >= 0"),
     (["--adversarial", "-0.5"], "--adversarial must be >= 0"),
     (["--label-smoothing", "1"], "--label-smoothing must be in [0, 1)"),
-    (["--char-kernel", "0"], "--char-kernel must be at least 1"),
+    (["--char-kernel", "0"], "--char-kernel must be in [1, 32], not 0"),
 ])
 def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message, ewt_slices,
                                                                  subset_store, tmp_path, capsys):
@@ -297,11 +297,19 @@ def test_bad_schedule_and_form_flags_are_refused_before_training(flags, message,
     (["--dropout", "1.5"], "--dropout must be in [0, 1), not 1.5"),
     (["--dropout", "-0.1"], "--dropout must be in [0, 1), not -0.1"),
     (["--dropout", "nan"], "--dropout must be in [0, 1), not nan"),
-    (["--projection", "-4"], "--projection must be at least 0, not -4"),
+    (["--projection", "-4"], "--projection must be in [0, 4096], not -4"),
     (["--seed", "-1"], "--seed must be in [0, 4294967295], not -1"),
     (["--adversarial", "inf"], "--adversarial must be >= 0, not inf"),
     (["--weight-decay", "nan"], "--weight-decay must be >= 0, not nan"),
-    (["--oov-buckets", "-1"], "--oov-buckets must be at least 0, not -1"),
+    (["--oov-buckets", "-1"], "--oov-buckets must be in [0, 1000000], not -1"),
+    # Sizes that failed deep in TensorFlow: a segmentation fault, out of memory, minutes
+    # before the first epoch (found by the train audit).
+    (["--char-dim", "100000"], "--char-dim must be in [0, 1024], not 100000"),
+    (["--max-chars", "100000"], "--max-chars must be in [0, 256], not 100000"),
+    (["--oov-buckets", "100000000"], "--oov-buckets must be in [0, 1000000], not 100000000"),
+    (["--form-buckets", "1000000000"], "--form-buckets must be in [0, 1000000], not 1000000000"),
+    (["--layers", "50"], "--layers must be in [1, 16], not 50"),
+    (["--units", "100000"], "--units must be in [1, 4096], not 100000"),
     (["--aux-weight", "0"], "--aux-weight must be positive, not 0.0"),
 ])
 def test_out_of_range_options_are_refused_before_any_data_is_read(flags, message, tmp_path,
