@@ -355,9 +355,11 @@ class _BatchInPanes(beam.PTransform):
         windowing = keyed.windowing
         if windowing.windowfn.is_merging():
             raise ValueError(
-                "BucketByLength (streaming) needs non-merging windows such as FixedWindows or "
-                f"GlobalWindows, not {type(windowing.windowfn).__name__}: segments are grouped "
-                "by length, not by the key that sessions are merged on")
+                "TagText and TagBatches (BucketByLength, streaming) need non-merging windows "
+                "such as FixedWindows, SlidingWindows or GlobalWindows, not "
+                f"{type(windowing.windowfn).__name__}: segments are grouped by length, not by "
+                "the key that sessions are merged on; window into sessions after tagging "
+                "(each record keeps its own timestamp)")
         # Whole seconds: Beam's trigger protocol reads the delay back as delay_millis // 1000
         # (trigger.AfterProcessingTime.from_runner_api), so 0.5 would become 0.
         panes = trigger.AfterWatermark(early=trigger.Repeatedly(
