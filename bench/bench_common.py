@@ -254,3 +254,17 @@ def random_store(words_parquet, out, dim, dtype="float32", seed=0):
             embedding_import.import_embeddings(matrix, out, format="npy",
                                                words=words_parquet, dtype=dtype)
     return embedding_store.EmbeddingStore.open(out)
+
+
+def word_spans(sent_id, text, words):
+    """The (start, end) character spans of a treebank sentence's ``words`` in its raw ``text``
+    (its ``# text`` line), placed in order across the whitespace between them."""
+    spans, position = [], 0
+    for word in words:
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if not text.startswith(word, position):
+            raise ValueError(f"{sent_id}: word {word!r} not found at {position}")
+        spans.append((position, position + len(word)))
+        position += len(word)
+    return spans

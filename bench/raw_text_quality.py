@@ -80,14 +80,7 @@ def gold_sentences(path, limit=None):
     sentences = []
     for sentence, lines in zip(read_conllu(path), blocks):
         text = texts[sentence.sent_id]
-        spans, position = [], 0
-        for word in sentence.tokens:
-            while position < len(text) and text[position].isspace():
-                position += 1
-            if not text.startswith(word, position):
-                raise ValueError(f"{sentence.sent_id}: word {word!r} not found at {position}")
-            spans.append((position, position + len(word)))
-            position += len(word)
+        spans = bench_common.word_spans(sentence.sent_id, text, sentence.tokens)
         sentences.append({"sent_id": sentence.sent_id,
                           "genre": sentence.sent_id.split("-", 1)[0], "text": text,
                           "spans": spans, "words": sentence.tokens, "tags": sentence.tags,

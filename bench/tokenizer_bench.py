@@ -53,14 +53,7 @@ def ewt_reference(path, limit=None):
     pairs = []
     for sentence in read_conllu(path):
         text = texts[sentence.sent_id]
-        spans, position = [], 0
-        for word in sentence.tokens:
-            while position < len(text) and text[position].isspace():
-                position += 1
-            if not text.startswith(word, position):
-                raise ValueError(f"{sentence.sent_id}: word {word!r} not found at {position}")
-            spans.append((position, position + len(word)))
-            position += len(word)
+        spans = bench_common.word_spans(sentence.sent_id, text, sentence.tokens)
         pairs.append((text, spans))
         if limit and len(pairs) == limit:
             break
