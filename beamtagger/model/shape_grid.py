@@ -21,10 +21,10 @@ with partial batches, hundreds of (B, T) shapes. So:
 
 A batch is padded up to its grid shape (zero inputs, length 0 rows) inside the runtime, and the
 padding is counted: the tag stage adds the extra slots to the ``padded_slots`` counter, so
-``beamtagger tag``'s padding efficiency is over the slots the model ran. Bound on compiled
-shapes: ``len(widths up to the longest segment) x len(slot classes)`` (10 x 9 with the default
-chunk, 21 x 9 with ``--chunk 10000``); a run of one token budget uses about one class per width for its full batches plus the
-classes of its partial batches (``jax_inference`` counts them).
+``beamtagger tag``'s padding efficiency is over the slots the model ran. Bound on compiled shapes:
+``len(widths up to the longest segment) x len(slot classes)`` (10 x 9 with the default chunk,
+21 x 9 with ``--chunk 10000``); a run of one token budget uses about one class per width for its
+full batches plus the classes of its partial batches (``jax_inference`` counts them).
 
 No NumPy: ``BucketByLength`` and the runtime registry import this module.
 """
