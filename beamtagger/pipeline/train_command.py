@@ -308,7 +308,7 @@ def check_options(args):
         if not (math.isfinite(value) and above and below):
             rule = _range_text(value, lowest, highest, low_allowed, high_allowed)
             raise BeamtaggerError(f"--{name.replace('_', '-')} must be {rule}, not {value}")
-    if args.form_buckets is not None and (args.form_buckets < 0 or args.form_buckets == 1):
+    if args.form_buckets == 1:   # below 0 and above the top end: OPTION_RANGES
         raise BeamtaggerError("--form-buckets must be 0 (none) or at least 2")
     if args.crf and args.binary_label:
         raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
