@@ -96,8 +96,9 @@ def add_arguments(parser):
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
-                        "multi_processing, where it is cores / --direct_num_workers). On "
-                        "Dataflow CPU workers, which run one SDK process per vCPU, use 1")
+                        "multi_processing, where it is cores / --direct_num_workers, and on "
+                        "Dataflow, where it is 1: one SDK process per vCPU, unless "
+                        "--experiments=no_use_multiple_sdk_containers)")
     parser.add_argument("--num-shards", type=int, default=0,
                         help="output files, at most 99,999 (default 0: the runner decides)")
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
@@ -131,7 +132,8 @@ def run(args):
         raise BeamtaggerError(problem)
     remote = _is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
-                    local_processes=local_worker_processes(options))
+                    local_processes=local_worker_processes(options),
+                    process_per_core=sdk_process_per_core(options, standard.runner))
     if remote:
         _check_reachable_by_workers(job)
         _check_one_accelerator_request(job, options)
@@ -277,18 +279,33 @@ def local_worker_processes(options):
     return direct.direct_num_workers or os.cpu_count() or 1
 
 
-def tagger_threads(chosen, local_processes=1):
+def tagger_threads(chosen, local_processes=1, process_per_core=False):
     """TensorFlow threads per worker process: None leaves TensorFlow's default (every core).
 
     Several local worker processes would each start one TensorFlow thread per core and compete
     for the same cores (BENCHMARKS.md, section 1: case E against F), so they share the cores out.
+    ``process_per_core`` (Dataflow's default, ``sdk_process_per_core``): 1 unless chosen.
     """
+    if chosen is None and process_per_core:
+        return 1
     if chosen is None and local_processes > 1:
         return max(1, (os.cpu_count() or 1) // local_processes)
     return chosen or None
 
 
-def build_job(args, remote=False, streaming=False, local_processes=1):
+def sdk_process_per_core(options, runner):
+    """Whether the workers run one SDK process per vCPU: Dataflow does unless told
+    ``--experiments=no_use_multiple_sdk_containers`` (one process per VM). Each process would
+    otherwise start one TensorFlow thread per vCPU of the VM, which this launcher cannot count."""
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    if not _is_remote_runner(runner):
+        return False
+    experiments = options.view_as(DebugOptions).experiments or []
+    return "no_use_multiple_sdk_containers" not in experiments
+
+
+def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     from beamtagger.pipeline.tag_pipeline import TagJob
 
@@ -335,7 +352,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1):
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
         num_shards=args.num_shards, runtime=args.runtime,
         max_record_chars=args.max_record_chars,
-        tagger_threads=tagger_threads(args.tagger_threads, local_processes),
+        tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 
 

@@ -369,6 +369,22 @@ def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkey
     assert tagger_threads(0, 2) is None and tagger_threads(3, 2) == 3
 
 
+def test_dataflow_workers_default_to_one_tagger_thread_per_sdk_process():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.pipeline.tag_command import sdk_process_per_core, tagger_threads
+
+    dataflow = PipelineOptions(["--runner=DataflowRunner", "--experiments=use_runner_v2"])
+    one_process = PipelineOptions(["--runner=DataflowRunner",
+                                   "--experiments=no_use_multiple_sdk_containers"])
+    assert sdk_process_per_core(dataflow, "DataflowRunner")
+    assert not sdk_process_per_core(one_process, "DataflowRunner")
+    assert not sdk_process_per_core(PipelineOptions([]), "DirectRunner")
+    assert tagger_threads(None, 1, process_per_core=True) == 1
+    assert tagger_threads(4, 1, process_per_core=True) == 4
+    assert tagger_threads(0, 1, process_per_core=True) is None   # 0: TensorFlow's default
+
+
 def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):
     # Before issue #11 a --streaming run wrote 1 of these 12 records: the partial batches
     # waited for a window-end flush that came after the watermark had passed on.
