@@ -279,11 +279,31 @@ def test_check_normalization():
 
 
 def test_default_store_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     assert default_store_path() == tmp_path / "cache" / "glove-6b-50d"
     monkeypatch.delenv("BEAMTAGGER_CACHE")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
+
+
+def test_xdg_cache_home_is_followed_unless_the_home_cache_is_already_in_use(monkeypatch,
+                                                                             tmp_path):
+    monkeypatch.delenv("BEAMTAGGER_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_store_path() == tmp_path / "xdg" / "beamtagger" / "glove-6b-50d"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")   # not absolute: not XDG's
+    assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
+    # A store imported into ~/.cache/beamtagger before is kept, not imported again beside it...
+    (tmp_path / "home" / ".cache" / "beamtagger").mkdir(parents=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"
+    # ...until the XDG folder has one.
+    (tmp_path / "xdg" / "beamtagger").mkdir(parents=True)
+    assert default_store_path() == tmp_path / "xdg" / "beamtagger" / "glove-6b-50d"
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "mine"))
+    assert default_store_path() == tmp_path / "mine" / "glove-6b-50d"
 
 
 def test_a_blank_cache_variable_is_unset_and_no_home_directory_is_one_line(monkeypatch,
@@ -293,6 +313,7 @@ def test_a_blank_cache_variable_is_unset_and_no_home_directory_is_one_line(monke
     know (some containers), pathlib's RuntimeError was a traceback from every command."""
     import pwd
 
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("BEAMTAGGER_CACHE", "  ")
     assert default_store_path() == tmp_path / "home" / ".cache" / "beamtagger" / "glove-6b-50d"

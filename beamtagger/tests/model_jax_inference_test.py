@@ -278,6 +278,7 @@ def test_the_cache_folder_is_never_the_working_directory(monkeypatch, tmp_path):
     from beamtagger.model.jax_setup import compilation_cache_dir
 
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
     for unset in ("", "  "):
         monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", unset)
