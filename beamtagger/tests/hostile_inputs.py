@@ -112,6 +112,9 @@ def _text_files(writer):
     (writer.folder / "text" / "not_gzip.txt.gz").write_bytes(b"plain text\nnamed .gz\n")
     writer.files.append(HostileFile("not_gzip.txt.gz", "text", None, damaged=True,
                                     folder="text"))
+    for name in ("killed.txt.gz", "killed.txt.zst", "killed.txt.bz2"):  # cut before byte 1
+        (writer.folder / "text" / name).write_bytes(b"")
+        writer.files.append(HostileFile(name, "text", None, damaged=True, folder="text"))
 
 
 def _jsonl_files(writer):

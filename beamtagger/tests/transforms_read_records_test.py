@@ -232,6 +232,33 @@ def test_every_compression_that_is_cut_short_ends_in_a_dead_letter_not_in_silenc
     assert len(items) == 50001 and items[-1].text == "the last line"
     assert all(isinstance(item, TextRecord) for item in items)
 
+@pytest.mark.parametrize("suffix", [".gz", ".gzip", ".bz2", ".xz", ".lzma", ".deflate", ".zst",
+                                    ".zstd"])
+@pytest.mark.parametrize("input_format", ["text", "jsonl", "conll"])
+def test_a_0_byte_compressed_file_is_one_dead_letter_saying_it_is_empty(tmp_path, suffix,
+                                                                        input_format):
+    # Cut before its first byte: gzip, zlib and zstd read it as an empty text (0 records, no
+    # dead letter), bzip2 and xz as "damaged before its first line".
+    from beamtagger.transforms.reading.record_parsers import read_path_records
+
+    path = tmp_path / f"cut.txt{suffix}"
+    path.write_bytes(b"")
+    letter, = read_path_records(path, input_format)
+    assert isinstance(letter, DeadLetter) and letter.stage == "read"
+    assert letter.source == f"{path}:1" and letter.record == ""
+    assert letter.reason.startswith(f"the file is empty (0 bytes), but a {suffix} file holds")
+    import bz2
+
+    compressors = {**_compressors(), ".gz": gzip.compress, ".gzip": gzip.compress,
+                   ".bz2": bz2.compress}
+    compressors[".zstd"] = compressors[".zst"]
+    path.write_bytes(compressors[suffix](b""))
+    assert list(read_path_records(path, input_format)) == []  # a whole file of no text
+    plain = tmp_path / "empty.txt"
+    plain.write_bytes(b"")
+    assert list(read_path_records(plain, input_format)) == []
+
+
 def test_a_cut_conll_file_reports_the_unfinished_sentence_with_the_damage(tmp_path):
     from beamtagger.transforms.reading.record_parsers import read_path_records
 

@@ -162,9 +162,16 @@ class FileLines:
     def __iter__(self):
         number, offset = 0, 0
         try:
-            with self._open() as handle:
+            raw = self._open_raw()
+            with self._open(raw) as handle:
                 lines = iter(handle.readline, b"")
-                first = next(lines, b"")
+                try:
+                    first = next(lines, b"")
+                except Exception:
+                    _check_not_empty(self.path, raw)
+                    raise
+                if not first:
+                    _check_not_empty(self.path, raw)
                 other_encoding = not_utf8(self.path, f"{self.path}:1", first)
                 if other_encoding is not None:
                     raise other_encoding
@@ -181,8 +188,7 @@ class FileLines:
             raise DamagedInput(self.path, number, offset,
                                f"{type(error).__name__}: {error}") from None
 
-    def _open(self):
-        raw = self._open_raw()
+    def _open(self, raw):
         decompressed = _DECOMPRESSORS.get(_extension(self.path))
         if decompressed is not None:
             return _Closing(decompressed(raw), raw)
@@ -191,6 +197,28 @@ class FileLines:
             from apache_beam.io.filesystems import FileSystems
             return FileSystems.open(self.path, compression_type=CompressionTypes.AUTO)
         return raw
+
+
+def _check_not_empty(path, raw):
+    """Raises UnreadableInput (stage "read") where ``path`` is compressed and ``raw``, its
+    compressed bytes, gave none: a file cut before its first byte (its writer killed).
+
+    Every compression read here writes a header even for no text (gzip 20 bytes, bzip2 14, xz 32,
+    lzma 23, zlib 8, zstd 9 or more; Beam's WriteToText of no records too), so a 0-byte one is
+    never whole. gzip and the zlib and zstd readers took it for an empty text (0 records, no
+    dead letter), bzip2 and xz for a cut one.
+    """
+    if _extension(path) not in _DECOMPRESSORS:
+        return
+    try:
+        empty = raw.tell() == 0
+    except (AttributeError, OSError, ValueError):  # a file system whose files cannot tell
+        return
+    if empty:
+        raise UnreadableInput(
+            path, f"{path}:1", f"the file is empty (0 bytes), but a {_extension(path)} file "
+            "holds a header even when its text is empty: it was cut before its first byte "
+            "(was its writer killed?), so none of its records was read")
 
 
 class _Closing:
