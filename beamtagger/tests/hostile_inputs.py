@@ -112,6 +112,10 @@ def _text_files(writer):
     (writer.folder / "text" / "not_gzip.txt.gz").write_bytes(b"plain text\nnamed .gz\n")
     writer.files.append(HostileFile("not_gzip.txt.gz", "text", None, damaged=True,
                                     folder="text"))
+    unicode_text = "".join(f"line {n} saved as Unicode .\n" for n in range(30))
+    for name, encoding in (("windows_unicode.txt", "utf-16"), ("utf16le.txt", "utf-16-le")):
+        (writer.folder / "text" / name).write_bytes(unicode_text.encode(encoding))
+        writer.files.append(HostileFile(name, "text", 1, folder="text"))  # one dead letter
     for name in ("killed.txt.gz", "killed.txt.zst", "killed.txt.bz2"):  # cut before byte 1
         (writer.folder / "text" / name).write_bytes(b"")
         writer.files.append(HostileFile(name, "text", None, damaged=True, folder="text"))

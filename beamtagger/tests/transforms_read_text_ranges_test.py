@@ -5,6 +5,8 @@ import json
 
 import apache_beam as beam
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
@@ -12,6 +14,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from beamtagger.transforms.reading import ReadRecords
 from beamtagger.transforms.reading.byte_ranges import (ReadRecordsInRanges, claimed_lines,
                                                       range_records)
+from beamtagger.transforms.reading.file_lines import not_utf8
 from beamtagger.transforms.reading.record_parsers import read_path_records
 from beamtagger.transforms.records import DeadLetter, TextRecord
 
@@ -68,6 +71,45 @@ def test_a_utf16_or_utf32_file_is_one_dead_letter_not_lines_of_mojibake(tmp_path
         letter, = letters
         assert isinstance(letter, DeadLetter) and letter.source == source
         assert letter.stage == "decode" and encoding[:6].upper() in letter.reason
+
+
+@pytest.mark.parametrize("encoding", ["UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"])
+@pytest.mark.parametrize("split_bytes", [3, 16, 100, 10_000])
+def test_utf16_or_utf32_without_a_byte_order_mark_is_one_dead_letter_too(tmp_path, encoding,
+                                                                         split_bytes):
+    # iconv -t UTF-16LE and Python's "utf-16-le" write no mark: read as UTF-8, every line was
+    # tagged as text with a NUL in each character, and a NUL line came after the last.
+    text = "\n" + "".join(f"Line {n} of a file with no mark.\n" for n in range(40))
+    path = tmp_path / "unmarked.txt"
+    path.write_bytes(text.encode(encoding))
+    found = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
+    whole = list(read_path_records(path)) + list(read_path_records(path, "jsonl"))
+    for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
+        assert {letter.source for letter in letters} == {source}
+        letter = letters[0]
+        assert isinstance(letter, DeadLetter) and letter.stage == "decode"
+        assert letter.reason.startswith(f"the file is {encoding} without a byte-order mark")
+        assert letter.reason.endswith(f"(iconv -f {encoding} -t UTF-8)")
+
+
+@pytest.mark.parametrize("split_bytes", [50, 100, 1000])
+def test_a_range_of_chinese_utf16_is_no_record_wherever_it_starts(tmp_path, split_bytes):
+    # A range starts after a byte 0A: in UTF-16 also the low byte of 上 (U+4E0A). The range
+    # starting there began with "Nwm\n" (上海), no NUL, so it and the lines after were tagged.
+    text = "".join(f"第{n}行：我们在上海上班。\n" for n in range(200))
+    path = tmp_path / "windows.txt"
+    path.write_bytes(text.encode("utf-16"))
+    letter, = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
+    assert letter.source == f"{path}:@0" and "UTF-16" in letter.reason
+
+
+@given(st.text(max_size=3000), st.integers(min_value=0), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_utf8_text_with_a_stray_nul_is_never_taken_for_utf16_or_utf32(text, where, line_start):
+    text = text.replace("\x00", "")
+    where = where % (len(text) + 1)
+    head = (text[:where] + ("\n\x00" if line_start else "\x00") + text[where:]).encode()
+    assert not_utf8("f.txt", "f.txt:1", head) is None
 
 
 @pytest.mark.parametrize("split_bytes", [1, 2, 3, 5, 8])

@@ -13,6 +13,8 @@ what comes before, so records of a split file are located by byte offset,
 whole (at most ``split_bytes``, or compressed, which cannot be entered in the middle) keep
 ``<path>:<line>``.
 """
+import codecs
+
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
@@ -20,9 +22,9 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 
 from beamtagger.transforms.blocks import reader_outputs
-from beamtagger.transforms.reading.file_lines import (DamagedInput, FileLines,
-                                                      UnreadableInput, is_compressed,
-                                                      not_utf8)
+from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
+                                                      FileLines, UnreadableInput,
+                                                      is_compressed, not_utf8)
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
 
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable",
@@ -146,33 +148,46 @@ def claimed_lines(path, tracker):
                     f"listed it (it was cut or rewritten while being read); its lines after "
                     f"byte {position:,} were not read")
             start, position = position, position + len(raw)
-            if start == first_line and _not_utf8_file(path, handle, start, raw, tracker):
+            if start == first_line and _not_utf8_file(path, handle, start, position, tracker):
                 return
             if start == 0 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw
 
 
-def _not_utf8_file(path, handle, start, raw, tracker):
-    """Whether the file is in another encoding (``file_lines.not_utf8``): raised as its one
-    dead letter from its first range, True (nothing to read) in the others. Those look at the
-    file's first bytes only where their first line looks like UTF-16 or UTF-32 split at a
-    newline byte (a NUL first, little-endian, or before the newline, big-endian): a read from
-    the start of a file on GCS fetches 16 MiB."""
-    if start == 0:
-        other_encoding = not_utf8(path, f"{path}:@0", raw)
-    elif raw.startswith(b"\x00") or raw.endswith(b"\x00\n"):
+def _not_utf8_file(path, handle, start, resume, tracker):
+    """Whether the file is in another encoding (``file_lines.not_utf8``, from its first
+    ENCODING_SAMPLE_BYTES): raised as its one dead letter from its first range, True (nothing to
+    read) in the others. Those read the file's first bytes only where their own first
+    ENCODING_SAMPLE_BYTES (from ``start``, their first line's) hold a NUL or are not UTF-8, as
+    UTF-16 and UTF-32 do (a read from the start of a file on GCS fetches 16 MiB). Their first
+    line alone did not tell: a range starts after a byte 0A, which in UTF-16 is not only a
+    newline's (上, U+4E0A, is 0A 4E), and Chinese UTF-16 split there began with lines such as
+    "Nwm" (上海), which were tagged."""
+    handle.seek(start)
+    sample = handle.read(ENCODING_SAMPLE_BYTES)
+    if start > 0:
+        if b"\x00" not in sample and _starts_utf8(sample):
+            handle.seek(resume)
+            return False
         handle.seek(0)
-        other_encoding = not_utf8(path, f"{path}:@0", handle.read(4))
-    else:
-        return False
+        sample = handle.read(ENCODING_SAMPLE_BYTES)
+    other_encoding = not_utf8(path, f"{path}:@0", sample)
     if other_encoding is None:
-        if start > 0:
-            handle.seek(start + len(raw))
+        handle.seek(resume)
         return False
     _claim_the_rest(tracker)
     if start == 0:
         raise other_encoding
+    return True
+
+
+def _starts_utf8(sample):
+    """Whether ``sample`` is UTF-8 up to a character its end may cut."""
+    try:
+        codecs.utf_8_decode(sample, "strict", False)
+    except UnicodeDecodeError:
+        return False
     return True
 
 

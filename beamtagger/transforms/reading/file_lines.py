@@ -7,6 +7,7 @@ as a whole record, an ``.xz`` at the last block it decoded, a ``.zst`` with no l
 import bz2
 import gzip
 import io
+import itertools
 import lzma
 import posixpath
 import zlib
@@ -61,15 +62,41 @@ _OTHER_ENCODING_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", 
                          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
 
 
+# Where there is no mark, the NULs of the file's first bytes tell: Latin-script text in UTF-16
+# or UTF-32 puts one in every code unit, where the encoding says (iconv -t UTF-16LE, Python's
+# "utf-16-le" and most UTF-16 writers other than Windows' own write no mark). Each rule asks for a
+# NUL where the encoding puts it and a non-NUL byte where the character is, in more than half of
+# the code units and in two at least: UTF-8 text with a stray NUL fits one unit at most.
+ENCODING_SAMPLE_BYTES = 4096
+_UNMARKED_ENCODINGS = (
+    ("UTF-32LE", 4, lambda unit: unit[0] != 0 and unit[2] == unit[3] == 0),
+    ("UTF-32BE", 4, lambda unit: unit[3] != 0 and unit[0] == unit[1] == 0),
+    ("UTF-16LE", 2, lambda unit: unit[0] != 0 and unit[1] == 0),
+    ("UTF-16BE", 2, lambda unit: unit[1] != 0 and unit[0] == 0))
+
+
 def not_utf8(path, source, head):
-    """UnreadableInput (stage "decode") for a file whose first bytes ``head`` are another
-    encoding's byte-order mark, else None."""
+    """UnreadableInput (stage "decode") for a file whose first bytes ``head`` (up to
+    ENCODING_SAMPLE_BYTES) are another encoding's byte-order mark, or UTF-16 or UTF-32 without
+    one (by where their NULs are), else None."""
     for mark, encoding in _OTHER_ENCODING_MARKS:
         if head.startswith(mark):
             return UnreadableInput(
                 path, source, f"the file is {encoding} (it starts with the byte-order mark "
                 f"{mark.hex(' ').upper()}), not UTF-8, so none of its lines was read; convert it "
                 f"to UTF-8 (iconv -f {encoding} -t UTF-8)", stage="decode")
+    if b"\x00" not in head:
+        return None
+    head = head[:ENCODING_SAMPLE_BYTES]
+    for encoding, width, fits in _UNMARKED_ENCODINGS:
+        units = [head[start:start + width] for start in range(0, len(head) - width + 1, width)]
+        fitting = sum(map(fits, units))
+        if fitting >= 2 and fitting * 2 > len(units):
+            return UnreadableInput(
+                path, source, f"the file is {encoding} without a byte-order mark (a NUL in "
+                f"{fitting:,} of the {len(units):,} code units of its first {len(head):,} "
+                f"bytes), not UTF-8, so none of its lines was read; convert it to UTF-8 "
+                f"(iconv -f {encoding} -t UTF-8)", stage="decode")
     return None
 
 
@@ -165,23 +192,18 @@ class FileLines:
             raw = self._open_raw()
             with self._open(raw) as handle:
                 lines = iter(handle.readline, b"")
-                try:
-                    first = next(lines, b"")
-                except Exception:
+                head, stopped_by = _first_lines(lines)
+                if not head:
                     _check_not_empty(self.path, raw)
-                    raise
-                if not first:
-                    _check_not_empty(self.path, raw)
-                other_encoding = not_utf8(self.path, f"{self.path}:1", first)
+                other_encoding = not_utf8(self.path, f"{self.path}:1", b"".join(head))
                 if other_encoding is not None:
                     raise other_encoding
-                if first:
-                    number, offset = 1, len(first)
-                    yield number, first
-                for raw in lines:
+                for line in head if stopped_by else itertools.chain(head, lines):
                     number += 1
-                    offset += len(raw)
-                    yield number, raw
+                    offset += len(line)
+                    yield number, line
+                if stopped_by is not None:
+                    raise stopped_by
         except DamagedInput:
             raise
         except Exception as error:  # noqa: BLE001  (every decompressor and filesystem differs)
@@ -197,6 +219,22 @@ class FileLines:
             from apache_beam.io.filesystems import FileSystems
             return FileSystems.open(self.path, compression_type=CompressionTypes.AUTO)
         return raw
+
+
+def _first_lines(lines):
+    """The lines holding the first ENCODING_SAMPLE_BYTES bytes (or all, where there are fewer)
+    and the error that stopped the reading before that, or None: the lines read before damage
+    still come out, as they did before the sample was taken."""
+    head, size = [], 0
+    try:
+        for line in lines:
+            head.append(line)
+            size += len(line)
+            if size >= ENCODING_SAMPLE_BYTES:
+                break
+    except Exception as error:  # noqa: BLE001  (raised again once the lines before are out)
+        return head, error
+    return head, None
 
 
 def _check_not_empty(path, raw):
