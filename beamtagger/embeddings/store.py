@@ -15,7 +15,9 @@ Lookup tries each token through the store's normalization chain: the first step'
 token, then, for tokens still missing, the next step applied on top of the previous form, and so
 on. With ``("exact", "lower", "digits_to_zero")`` the token "Mar-2021" is tried as "Mar-2021",
 then "mar-2021", then "mar-0000". A token still missing that is not in Unicode NFC goes through
-the chain once more in NFC ("café" written as "cafe" + U+0301 finds "café").
+the chain once more in NFC ("café" written as "cafe" + U+0301 finds "café"); one still missing
+whose lower-cased form holds "i" + U+0307 (what ``str.lower`` makes of "İ", U+0130) goes through
+it once more with that dot dropped ("İran" finds "iran").
 
 The fingerprint identifies the content (vocabulary and vectors, not the source or the chain)::
 
@@ -72,6 +74,15 @@ NORMALIZATIONS: Dict[str, Callable[[str], str]] = {
     # word2vec's GoogleNews vectors spell digits as '#' ("##", "#.#").
     "digits_to_hash": lambda token: _DIGIT.sub("#", token),
 }
+_EXACT = NORMALIZATIONS["exact"]
+
+
+def _lower_without_dot_above(token):
+    """``str.lower`` with the dot above (U+0307) dropped after "i": what "İ" (U+0130), or "I" +
+    U+0307, lower-cases to in Turkish and Azerbaijani, whose "i" already has its dot."""
+    return token.lower().replace("i\u0307", "i")
+
+
 # For a vocabulary with upper-case words (GloVe 840B, fastText, word2vec) the token is tried as
 # written first; for a lower-cased one (GloVe 6B) trying it as written can only find what its
 # lower-cased form finds too, so the chain starts at "lower".
@@ -216,6 +227,9 @@ class EmbeddingStore:
         # costs more per gather than the gather itself for small batches.
         self.vectors = np.asarray(vectors)
         self._steps = tuple(NORMALIZATIONS[step] for step in self.normalization)
+        self._dotless_steps = (tuple(_lower_without_dot_above if step == "lower" else function
+                                     for step, function in zip(self.normalization, self._steps))
+                               if "lower" in self.normalization else None)
         self._index: Optional[dict] = None
         self._words: Optional[list] = None
 
@@ -297,23 +311,27 @@ class EmbeddingStore:
         self._gather_into(flat_rows, flat_rows >= 0, out.reshape(-1, self.dim))
         return out
 
-    def _find(self, tokens, with_steps):
+    def _find(self, tokens, with_steps, chain=None):
+        """Rows (and steps) of ``tokens`` through ``chain`` (None: the store's, then the retries
+        of the tokens still missing)."""
         # Per-token work stays in one dict probe in a list comprehension; the later steps of
         # the chain run only on the tokens still missing, usually a few per batch. A lookup
         # of one 16-token sentence costs a few microseconds, so the fixed numpy overhead per
         # call is kept small too (see bench/store_bench.py).
+        retries = chain is None
+        chain = chain or self._steps
         get = self._word_index().get
-        if self.normalization[0] == "exact":
+        if chain[0] is _EXACT:
             forms = tokens if isinstance(tokens, list) else list(tokens)
         else:
-            first_step = self._steps[0]
+            first_step = chain[0]
             forms = [first_step(token) for token in tokens]
         found = [get(form, -1) for form in forms]
         steps = np.zeros(len(found), dtype=np.int8) if with_steps else None
-        if len(self._steps) > 1 and -1 in found:
+        if len(chain) > 1 and -1 in found:
             missing = [i for i, row in enumerate(found) if row < 0]
             missing_forms = [forms[i] for i in missing]
-            for step_number, step in enumerate(self._steps[1:], start=1):
+            for step_number, step in enumerate(chain[1:], start=1):
                 still_missing, still_missing_forms = [], []
                 for i, form in zip(missing, map(step, missing_forms)):
                     row = get(form, -1)
@@ -327,29 +345,51 @@ class EmbeddingStore:
                 missing, missing_forms = still_missing, still_missing_forms
                 if not missing:
                     break
-        if -1 in found:
-            self._find_as_nfc(tokens, found, steps)
+        if retries and -1 in found:
+            if len(chain) == 1:  # else the chain's last step left them in missing
+                missing = [i for i, row in enumerate(found) if row < 0]
+            self._find_as_nfc(tokens, missing, found, steps)
+            if self._dotless_steps:
+                self._find_without_dot_above(tokens, missing, found, steps)
         rows = np.array(found, dtype=np.int64)
         if with_steps:
             steps[rows < 0] = -1
         return rows, steps
 
-    def _find_as_nfc(self, tokens, found, steps):
+    def _find_as_nfc(self, tokens, missing, found, steps):
         """Looks the missing tokens that are not in Unicode NFC up again in NFC, through the
         whole chain. Decomposed text (macOS, PDF and web extraction: "café" as "cafe" + U+0301)
         missed every accented word: the vocabularies are NFC (all 400k GloVe 6B words are).
         Only canonical equivalents are tried; NFKC ("ﬁnd" -> "find", "x²" -> "x2") would look up
         another text."""
-        retry = [i for i, row in enumerate(found)
-                 if row < 0 and not unicodedata.is_normalized("NFC", tokens[i])]
+        retry = [i for i in missing if not unicodedata.is_normalized("NFC", tokens[i])]
         if not retry:
             return
         rows, retry_steps = self._find([unicodedata.normalize("NFC", tokens[i]) for i in retry],
-                                       with_steps=steps is not None)
+                                       with_steps=steps is not None, chain=self._steps)
         for j, i in enumerate(retry):
             found[i] = int(rows[j])
             if steps is not None:
                 steps[i] = retry_steps[j]
+
+    def _find_without_dot_above(self, tokens, missing, found, steps):
+        """Looks the missing tokens whose lower-cased form (in NFC) holds "i" + U+0307 up again
+        through the chain with that dot dropped where it lower-cases. ``str.lower`` keeps the
+        dot of "İ" (U+0130): "İran".lower() is "i̇ran", which GloVe 6B lacks, while it holds
+        "iran". A token found with its dot keeps that row (GloVe 6B holds 24 such words, such
+        as "i̇stanbul")."""
+        retry = [i for i in missing
+                 if found[i] < 0 and ("\u0130" in tokens[i] or "\u0307" in tokens[i])]
+        if not retry:
+            return
+        rows, retry_steps = self._find(
+            [unicodedata.normalize("NFC", tokens[i]) for i in retry],
+            with_steps=steps is not None, chain=self._dotless_steps)
+        for j, i in enumerate(retry):
+            if rows[j] >= 0:
+                found[i] = int(rows[j])
+                if steps is not None:
+                    steps[i] = retry_steps[j]
 
     def _gather_into(self, rows, in_vocab, out):
         """Fills the 2-D ``out`` with the vectors of 1-D ``rows``, all within [-1, count)."""

@@ -83,6 +83,26 @@ def test_a_decomposed_token_finds_its_composed_word(store_and_vectors):
     assert store.rows((decomposed,)).tolist() == [8]
 
 
+@pytest.mark.parametrize("normalization", [None, ["lower", "digits_to_zero"], ["exact"]])
+def test_a_word_with_a_dotted_capital_i_finds_its_lower_case_word(tmp_path, normalization):
+    # "İran".lower() is "i" + U+0307 + "ran", which GloVe 6B lacks: "İran", "İnternet" and
+    # "İSMAİL" were out of vocabulary though GloVe holds "iran", "internet" and "ismail".
+    words = ["iran", "ismail", "i\u0307stanbul", "istanbul", "kiz0", "Iran"]
+    options = {} if normalization is None else {"normalization": normalization}
+    path, _ = make_store(tmp_path, words=words, **options)
+    store = EmbeddingStore.open(path)
+    tokens = ["İran", "İSMAİL", "I\u0307ran", "i\u0307ran", "İstanbul", "KİZ1", "İzmir", "İ"]
+    rows, steps = store.rows_and_steps(tokens)
+    if normalization == ["exact"]:  # no lower-case lookup, no retry
+        assert rows.tolist() == [-1] * len(tokens)
+        return
+    lower = store.normalization.index("lower")
+    # A word found with its dot keeps that row (GloVe 6B holds "i̇stanbul" and 23 more).
+    assert rows.tolist() == [0, 1, 0, 0, 2, 4, -1, -1]
+    assert steps.tolist() == [lower, lower, lower, lower, lower, lower + 1, -1, -1]
+    assert store.rows(["İran"]).tolist() == [0] and store.lookup(["İran"])[1].tolist() == [True]
+
+
 def test_chain_without_exact_step(tmp_path):
     path, _ = make_store(tmp_path, normalization=["lower"])
     store = EmbeddingStore.open(path)

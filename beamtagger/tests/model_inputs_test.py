@@ -22,8 +22,11 @@ def featurizer_with_chars():
 def test_training_batch_equals_the_beam_stage_batch_for_the_same_sentences(tiny_store):  # noqa: F811
     featurizer = featurizer_with_chars()
     corpus_sentences = sentences(9, seed=4) + [
-        Sentence("u", ("Zürich", "naïve", "😀", "supercalifragilistic"), ("X",) * 4, "u", 1)]
+        Sentence("u", ("Zürich", "naïve", "😀", "supercalifragilistic", "QUİCKLY"), ("X",) * 5,
+                 "u", 1)]
     corpus = encode_sentences(corpus_sentences, tiny_store, featurizer)
+    # "QUİCKLY" lower-cases to "qui̇ckly" (U+0307 after the i): both sides find "quickly".
+    assert corpus.rows[-1][4] == tiny_store.rows(["quickly"])[0] >= 0
     trained, _, _ = batching.pad_batch(corpus, np.arange(len(corpus)), tiny_store)
     segments = [Segment(f"s{i}", s.tokens, f"s{i}", tuple(range(len(s.tokens))),
                         tuple(range(1, len(s.tokens) + 1)))
