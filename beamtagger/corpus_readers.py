@@ -17,6 +17,7 @@ import re
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from beamtagger.errors import BeamtaggerError, InputFormatError
+from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
 __all__ = ["FORMATS", "ReadStats", "Sentence", "conll_comment_id", "parse_conll_lines",
            "parse_conllu_lines", "read_conll", "read_conllu", "read_corpus",
@@ -377,6 +378,13 @@ def _decode(raw, source, number):
 def _numbered_lines(path):
     try:
         with open(path, "rb") as lines:
+            # A UTF-16 corpus was "expected 10 tab-separated columns, found 1" (no mark) or
+            # "not valid UTF-8 (byte 0...)" (with one): errors that point away from the cause.
+            # peek, not read and seek back: a pipe (train --train <(zcat ...)) cannot seek.
+            found = other_encoding(lines.peek(ENCODING_SAMPLE_BYTES)[:ENCODING_SAMPLE_BYTES])
+            if found is not None:
+                raise BeamtaggerError(f"cannot read {path}: "
+                                      f"{found.reason(', so none of its lines was read')}")
             yield from enumerate(lines, start=1)
     except OSError as error:
         raise BeamtaggerError(f"cannot read {path}: {error.strerror or error}") from None

@@ -168,6 +168,22 @@ def test_conllu_bad_utf8(tmp_path):
         list(read_conllu(write(tmp_path, text)))
 
 
+@pytest.mark.parametrize("encoding, mark", [("utf-16-le", b""), ("utf-16-be", b""),
+                                            ("utf-32-le", b""), ("utf-16-le", b"\xff\xfe")])
+def test_a_corpus_in_utf16_or_utf32_is_one_error_naming_the_encoding(tmp_path, encoding, mark):
+    # It was "expected 10 tab-separated columns, found 1" without a mark, "not valid UTF-8
+    # (byte 0...)" with one: errors pointing away from the cause.
+    text = "# sent_id = a\n1\tHello\thello\tINTJ\tUH\t_\t0\troot\t_\t_\n\n"
+    path = write(tmp_path, mark + text.encode(encoding), name="corpus.conllu")
+    named = "UTF-16" if mark else encoding.upper().replace("-LE", "LE").replace("-BE", "BE")
+    with pytest.raises(BeamtaggerError, match=rf"^cannot read .*corpus.conllu: the file is "
+                       rf"{named} .*, not UTF-8, so none of its lines was read; convert it to "
+                       rf"UTF-8 \(iconv -f {named} -t UTF-8\)$"):
+        list(read_conllu(path))
+    with pytest.raises(BeamtaggerError, match=rf"the file is {named} "):
+        list(read_conll(path))
+
+
 def test_conllu_skip_counts_bad_sentences(tmp_path):
     good = "1\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n2\tB\tb\tNOUN\tNN\t_\t1\tdep\t_\t_\n"
     text = (f"# sent_id = g1\n{good}\n"

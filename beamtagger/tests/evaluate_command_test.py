@@ -182,6 +182,17 @@ def test_a_corpus_none_of_whose_tags_the_model_knows_is_refused(tiny_tagger, tmp
     assert "'B-LOC', 'O', 'B-PER'" in err and "DET, NOUN, PUNCT, VERB" in err
 
 
+def test_a_corpus_in_utf16_is_one_line_naming_its_encoding(tiny_tagger, tmp_path, capsys):
+    data = tmp_path / "dev.conll"
+    data.write_bytes("Paris\tNOUN\nis\tVERB\n\n".encode("utf-16-le"))
+    code, out, err = evaluate(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                              tiny_tagger.store_path, "--data", str(data), "--format", "conll")
+    assert code != 0 and out == "" and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "the file is UTF-16LE without a byte-order mark" in err
+    assert "(iconv -f UTF-16LE -t UTF-8)" in err
+
+
 def test_groups_by_sent_id_prefix_need_sent_ids(tiny_tagger, tmp_path, capsys):
     # Sentences without a sent_id are named "file:line": the report listed one group a
     # sentence (1,009 lines for WNUT-17 dev) with exit 0.

@@ -14,6 +14,7 @@ import zlib
 
 from apache_beam.io.filesystem import CompressionTypes
 
+from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 from beamtagger.transforms.records import DeadLetter, raw_text
 
 __all__ = ["DamagedInput", "FileLines", "UnreadableInput", "is_compressed", "not_utf8"]
@@ -54,50 +55,15 @@ class UnreadableInput(DamagedInput):
         return DeadLetter(self.source, self.reason, raw, self.stage)
 
 
-# Byte-order marks of text in another encoding than UTF-8 (Windows PowerShell 5's "> file" and
-# Notepad's "Unicode" write UTF-16 with one). UTF-8 never holds the bytes FF and FE: read as
-# UTF-8, the first line was a dead letter and every other line tagged as text with a NUL in
-# each ASCII character.
-_OTHER_ENCODING_MARKS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
-                         (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16"))
-
-
-# Where there is no mark, the NULs of the file's first bytes tell: Latin-script text in UTF-16
-# or UTF-32 puts one in every code unit, where the encoding says (iconv -t UTF-16LE, Python's
-# "utf-16-le" and most UTF-16 writers other than Windows' own write no mark). Each rule asks for a
-# NUL where the encoding puts it and a non-NUL byte where the character is, in more than half of
-# the code units and in two at least: UTF-8 text with a stray NUL fits one unit at most.
-ENCODING_SAMPLE_BYTES = 4096
-_UNMARKED_ENCODINGS = (
-    ("UTF-32LE", 4, lambda unit: unit[0] != 0 and unit[2] == unit[3] == 0),
-    ("UTF-32BE", 4, lambda unit: unit[3] != 0 and unit[0] == unit[1] == 0),
-    ("UTF-16LE", 2, lambda unit: unit[0] != 0 and unit[1] == 0),
-    ("UTF-16BE", 2, lambda unit: unit[1] != 0 and unit[0] == 0))
-
-
 def not_utf8(path, source, head):
     """UnreadableInput (stage "decode") for a file whose first bytes ``head`` (up to
-    ENCODING_SAMPLE_BYTES) are another encoding's byte-order mark, or UTF-16 or UTF-32 without
-    one (by where their NULs are), else None."""
-    for mark, encoding in _OTHER_ENCODING_MARKS:
-        if head.startswith(mark):
-            return UnreadableInput(
-                path, source, f"the file is {encoding} (it starts with the byte-order mark "
-                f"{mark.hex(' ').upper()}), not UTF-8, so none of its lines was read; convert it "
-                f"to UTF-8 (iconv -f {encoding} -t UTF-8)", stage="decode")
-    if b"\x00" not in head:
+    ENCODING_SAMPLE_BYTES) are in another encoding than UTF-8 (``text_encodings``), else
+    None."""
+    found = other_encoding(head)
+    if found is None:
         return None
-    head = head[:ENCODING_SAMPLE_BYTES]
-    for encoding, width, fits in _UNMARKED_ENCODINGS:
-        units = [head[start:start + width] for start in range(0, len(head) - width + 1, width)]
-        fitting = sum(map(fits, units))
-        if fitting >= 2 and fitting * 2 > len(units):
-            return UnreadableInput(
-                path, source, f"the file is {encoding} without a byte-order mark (a NUL in "
-                f"{fitting:,} of the {len(units):,} code units of its first {len(head):,} "
-                f"bytes), not UTF-8, so none of its lines was read; convert it to UTF-8 "
-                f"(iconv -f {encoding} -t UTF-8)", stage="decode")
-    return None
+    return UnreadableInput(path, source, found.reason(", so none of its lines was read"),
+                           stage="decode")
 
 
 def _zstd_decompressor():
