@@ -19,6 +19,16 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   each row reversed within its own length (a gather before the scan and one after), so neither
   direction needs a mask inside the loop: a right-padded row's real tokens never see its
   padding, which is what the masked Keras layer computes.
+* **Or cuDNN's LSTM** (``recurrence="cudnn"``, not offered to users): each BiLSTM layer as one
+  ``jax.experimental.rnn.lstm`` call, in case a scan whose every step is an iteration of a
+  device-side loop cannot reach issue 17's target (0.75 of a PyTorch cuDNN BiLSTM). Its weights
+  are the same, packed once into cuDNN's flat layout (``_cudnn_weights``); it takes each row's
+  length, so the backward direction starts at it, as the scan's does. NVIDIA GPUs only, float32
+  compute; what it gives is measured by ``bench/gpu_bench.py`` when a GPU is lent, beside the
+  scan (not yet measured). Two things may cost it there (jaxlib's ``rnn_kernels.cc``, jax
+  0.10-0.11): it copies the lengths to the host and waits for the stream at each call, and it
+  runs cuDNN's training mode (a reserve space written for a backward pass never taken). On a
+  CPU the tests run the same packed weights through JAX's reference of it (``lstm_ref``).
 * **Bytes to the device**: float16 vectors travel as float16 and are cast on the device; the
   id columns travel in the narrowest unsigned type their tables allow (the bundled model's
   char ids in uint8, feature and extra-row ids in uint16: 30 bytes a slot instead of 92; the
@@ -45,6 +55,10 @@ from beamtagger.model.numpy_inference import read_keras_weights
 from beamtagger.model.tagger_spec import TaggerSpec
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
+# "cudnn_reference": the cuDNN recurrence's packed weights through JAX's reference
+# implementation of it (``jax.experimental.rnn.lstm_ref``), which runs anywhere: how the tests
+# hold the packing equal to the Keras model on a CPU, where cuDNN's own cannot run.
+RECURRENCES = ("scan", "cudnn", "cudnn_reference")
 
 
 class JaxTaggerRunner:
@@ -64,26 +78,42 @@ class JaxTaggerRunner:
         (B, T) uint8/uint16, its probability (B, T) float32), decoded on the device: for specs
         whose decoding is a plain arg-max or threshold (not BIO Viterbi, not a CRF head).
         Not offered to users: ``bench/gpu_bench.py`` measures what the smaller copy back gives.
+      recurrence: "scan" (``lax.scan``, any device), or "cudnn": each BiLSTM layer as one call
+        of cuDNN's LSTM (``jax.experimental.rnn.lstm``; NVIDIA GPUs only, float32 compute:
+        BeamtaggerError at construction elsewhere). Not offered to users:
+        ``bench/gpu_bench.py`` measures it beside the scan. "cudnn_reference" is for tests
+        (``RECURRENCES``).
     """
 
     def __init__(self, spec, config, weights, compute_dtype="float32", precision=None,
-                 scan_unroll=1, labels_back=False):
+                 scan_unroll=1, labels_back=False, recurrence="scan"):
         import jax
 
         if compute_dtype not in COMPUTE_DTYPES:
             raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, not "
                              f"{compute_dtype!r}")
+        if recurrence not in RECURRENCES:
+            raise ValueError(f"recurrence must be one of {RECURRENCES}, not {recurrence!r}")
+        if recurrence != "scan" and (compute_dtype != "float32" or scan_unroll != 1):
+            raise ValueError(f"recurrence={recurrence!r} computes in float32 (cuDNN's LSTM in "
+                             f"JAX rejects bfloat16) and has no scan to unroll: "
+                             f"compute_dtype={compute_dtype!r}, scan_unroll={scan_unroll}")
         self.spec = spec
         self.config = config
         self.compute_dtype = compute_dtype
         self.precision = precision
+        self.recurrence = recurrence
         self.device = _first_device()
-        self._params = jax.device_put(_params(weights), self.device)
+        if recurrence == "cudnn":
+            _require_cudnn_lstm(self.device)
+        self._params = jax.device_put(_params(weights, recurrence), self.device)
         self.labels_back = labels_back
         decode = _device_decoding(spec, len(spec.labels)) if labels_back else None
         self._function = jax.jit(functools.partial(
             _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision,
-            scan_unroll=scan_unroll, decode=decode))
+            scan_unroll=scan_unroll, decode=decode, recurrence=recurrence,
+            lstm_units=tuple(recurrent.shape[0] for (_, recurrent, _), _ in
+                             weights["recurrent"])))
         self._id_dtypes = _id_dtypes(config)
         self._compiled = {}
         self._compile_seconds = {}
@@ -200,6 +230,35 @@ def _first_device():
             f"beamtagger[jax-cuda]), or leave it unset") from None
 
 
+def _require_cudnn_lstm(device):
+    """BeamtaggerError, one line, where ``jax.experimental.rnn.lstm`` cannot run on ``device``:
+    it has a lowering for CUDA (and ROCm, whose MIOpen orders the gates otherwise) only, and
+    on a CPU JAX fails inside its tracing (jax 0.10: an AttributeError of jaxlib's gpu_rnn).
+    Its shape function asks cuDNN for the sizes of its buffers, so evaluating it on the GPU
+    finds a CUDA build of JAX without cuDNN's RNN kernels before the first batch."""
+    import jax
+    from jax.experimental import rnn
+
+    version = getattr(getattr(device, "client", None), "platform_version", "") or ""
+    if device.platform != "gpu" or "rocm" in version.lower():
+        reason = f"this device is {device.platform} ({device})"
+    else:
+        reason = None
+        f32 = functools.partial(jax.ShapeDtypeStruct, dtype="float32")
+        try:
+            jax.eval_shape(functools.partial(
+                rnn.lstm, input_size=1, hidden_size=1, num_layers=1, dropout=0.0,
+                bidirectional=True), f32((1, 1, 1)), f32((2, 1, 1)), f32((2, 1, 1)),
+                f32((rnn.get_num_params_in_lstm(1, 1, 1, True),)),
+                jax.ShapeDtypeStruct((1,), "int32"))
+        except Exception as error:  # noqa: BLE001  (jaxlib raises its own error types)
+            reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+    if reason:
+        raise BeamtaggerError(
+            f"recurrence='cudnn' runs cuDNN's LSTM (jax.experimental.rnn.lstm), which needs an "
+            f"NVIDIA GPU and JAX's CUDA build, and {reason}; use recurrence='scan'") from None
+
+
 class PendingProbs:
     """The probabilities of a dispatched batch; ``result()`` waits for them (float32 (B, T, L))."""
 
@@ -272,19 +331,37 @@ def _padded(arrays, start, stop, rows, width, id_dtypes):
     return padded
 
 
-def _params(weights):
-    """The arrays the forward pass reads, the BiLSTM directions stacked (index 0 forward)."""
+def _params(weights, recurrence="scan"):
+    """The arrays the forward pass reads, the BiLSTM directions stacked (index 0 forward); for
+    the cuDNN recurrence, each layer's in cuDNN's flat layout (``_cudnn_weights``)."""
     params = {name: np.asarray(weights[name]) for name in
               ("extra_rows", "features", "feature_offsets", "char_table", "char_kernel",
                "char_bias", "projection") if name in weights}
     params["head"] = tuple(weights["head"])
     params["recurrent"] = [tuple(np.stack(parts) for parts in zip(forward, backward))
                            for forward, backward in weights["recurrent"]]
+    if recurrence != "scan":
+        params["recurrent"] = [_cudnn_weights(*layer) for layer in params["recurrent"]]
     return params
 
 
+def _cudnn_weights(kernel, recurrent, bias):
+    """One Bidirectional(LSTM) layer (directions stacked, index 0 forward) as the flat float32
+    vector ``jax.experimental.rnn.lstm`` takes: W_ih (4u, w) and W_hh (4u, u) of the forward
+    direction, then of the backward one, then b_ih and b_hh of each in the same order (its
+    module docstring; ``unpack_lstm_weights`` reads it back). The rows of each are in cuDNN's
+    gate order i, f, g, o, which is Keras's i, f, c, o: no reordering (``swap_lstm_gates`` is
+    for MIOpen's i, f, o, g). cuDNN adds two bias vectors where Keras has one: b_hh is zeros."""
+    matrices = [part for direction in (0, 1)
+                for part in (kernel[direction].T, recurrent[direction].T)]
+    biases = [part for direction in (0, 1)
+              for part in (bias[direction], np.zeros_like(bias[direction]))]
+    return np.concatenate([np.ravel(part) for part in matrices + biases]).astype(np.float32)
+
+
 def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head,
-             compute_dtype, precision, scan_unroll=1, decode=None):
+             compute_dtype, precision, scan_unroll=1, decode=None, recurrence="scan",
+             lstm_units=()):
     """``Tagger.call`` at inference over one grid-shaped batch -> float32 (B, T, L); with
     ``decode`` (``_device_decoding``), (label index (B, T), its probability (B, T)) instead."""
     import jax
@@ -306,13 +383,23 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
     x = jnp.concatenate(parts, axis=-1) if len(parts) > 1 else x
     if "projection" in params:
         x = dot("btw,wp->btp", x, params["projection"])
-    positions = jnp.arange(width)[None, :]
-    real = positions < lengths[:, None]
-    # Each row's real tokens reversed, its padding left in place: the backward direction's
-    # input order; the same index puts its outputs back (it is its own inverse).
-    reverse = jnp.where(real, lengths[:, None] - 1 - positions, positions)
-    for kernel, recurrent, bias in params["recurrent"]:
-        x = _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot, scan_unroll)
+    if recurrence == "scan":
+        positions = jnp.arange(width)[None, :]
+        real = positions < lengths[:, None]
+        # Each row's real tokens reversed, its padding left in place: the backward direction's
+        # input order; the same index puts its outputs back (it is its own inverse).
+        reverse = jnp.where(real, lengths[:, None] - 1 - positions, positions)
+        for kernel, recurrent, bias in params["recurrent"]:
+            x = _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot, scan_unroll)
+    else:
+        # The grid's padding rows have length 0; JAX's own cuDNN tests use lengths >= 1 only,
+        # so they run one step instead (their outputs are cut off like any padding's).
+        sequence_lengths = jnp.maximum(lengths, 1).astype(jnp.int32)
+        lstm = _cudnn_lstm if recurrence == "cudnn" else _reference_lstm
+        for weights, units in zip(params["recurrent"], lstm_units):
+            state = jnp.zeros((2, batch, units), jnp.float32)
+            x, _, _ = lstm(x, state, state, weights, sequence_lengths,
+                           input_size=x.shape[-1], hidden_size=units, precision=precision)
     kernel, bias = params["head"]
     scores = dot("btw,wl->btl", x, kernel) + bias
     if head == "softmax":
@@ -359,6 +446,28 @@ def _char_encoding(params, char_ids, dot):
     out = bias + sum(dot("ncd,df->ncf", padded[:, k:k + chars], kernel[k]) for k in range(size))
     out = jnp.maximum(out, 0.0) * real
     return out.max(axis=1).reshape(batch, width, -1)
+
+
+def _cudnn_lstm(x, h, c, weights, sequence_lengths, *, input_size, hidden_size, precision):
+    """One Bidirectional(LSTM) layer by cuDNN -> (B, T, 2u), (h, c) of each direction. Each
+    row's backward direction starts at its own length, as the masked Keras layer's does; the
+    outputs past a row's length are zeros."""
+    from jax.experimental import rnn
+
+    return rnn.lstm(x, h, c, weights, sequence_lengths, input_size=input_size,
+                    hidden_size=hidden_size, num_layers=1, dropout=0.0, bidirectional=True,
+                    precision=precision)
+
+
+def _reference_lstm(x, h, c, weights, sequence_lengths, *, input_size, hidden_size,
+                    precision):
+    """``_cudnn_lstm`` by JAX's reference implementation of it, from the same flat weights."""
+    from jax.experimental import rnn
+
+    del precision   # lstm_ref takes none: its products use JAX's default
+    unpacked = rnn.unpack_lstm_weights(weights, input_size, hidden_size, 1, True)
+    return rnn.lstm_ref(x, h, c, *unpacked, sequence_lengths, input_size=input_size,
+                        hidden_size=hidden_size, num_layers=1, dropout=0.0, bidirectional=True)
 
 
 def _bidirectional_lstm(x, reverse, kernel, recurrent, bias, dot, scan_unroll=1):

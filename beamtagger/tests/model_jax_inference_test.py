@@ -325,3 +325,52 @@ def test_a_platform_jax_cannot_start_is_one_clear_error_and_disable_jit_is_no_cr
                       BEAMTAGGER_JAX_CACHE="off")
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split() == ["started"]
+
+
+def test_the_cudnn_layout_holds_each_direction_transposed_with_a_zero_second_bias():
+    """JAX reads ``_cudnn_weights``'s vector back with its own ``unpack_lstm_weights``; an input
+    width unlike the units (3, not 2) shows a transposition or a shape mixed up."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from jax.experimental import rnn
+
+    from beamtagger.model.jax_inference import _cudnn_weights
+
+    rng = np.random.default_rng(0)
+    kernel, recurrent, bias = (rng.normal(size=shape).astype(np.float32)
+                               for shape in ((2, 3, 8), (2, 2, 8), (2, 8)))
+    packed = _cudnn_weights(kernel, recurrent, bias)
+    assert packed.dtype == np.float32 and packed.size == rnn.get_num_params_in_lstm(3, 2, 1,
+                                                                                     True)
+    w_ih, w_hh, b_ih, b_hh = rnn.unpack_lstm_weights(packed, 3, 2, 1, True)
+    for direction in (0, 1):   # pseudo-layer 0 forward, 1 backward
+        np.testing.assert_array_equal(w_ih[direction], kernel[direction].T)
+        np.testing.assert_array_equal(w_hh[direction], recurrent[direction].T)
+        np.testing.assert_array_equal(b_ih[direction], bias[direction])
+        assert not np.asarray(b_hh[direction]).any()
+
+
+def test_the_cudnn_recurrence_is_refused_at_construction_where_cudnn_cannot_run(tiny_tagger):
+    """jax.experimental.rnn.lstm has no CPU lowering: on a CPU its tracing failed with an
+    AttributeError of jaxlib's at the first batch; the runner refuses before, in one line."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    import jax
+
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.model.jax_inference import JaxTaggerRunner, _require_cudnn_lstm
+
+    with pytest.raises(ValueError, match="recurrence must be one of"):
+        JaxTaggerRunner.load(tiny_tagger.model_dir, recurrence="cuda")
+    with pytest.raises(ValueError, match="rejects bfloat16"):
+        JaxTaggerRunner.load(tiny_tagger.model_dir, recurrence="cudnn", compute_dtype="bfloat16")
+    if jax.devices()[0].platform == "gpu":
+        pytest.skip("JAX has a GPU here: cuDNN's LSTM may run")
+    with pytest.raises(BeamtaggerError) as refused:
+        JaxTaggerRunner.load(tiny_tagger.model_dir, recurrence="cudnn")
+    message = str(refused.value)
+    assert "\n" not in message and "needs an NVIDIA GPU" in message
+    assert "this device is cpu" in message and message.endswith("use recurrence='scan'")
+    # A GPU whose JAX cannot run cuDNN's LSTM (here: JAX's CPU build, as a GPU without the
+    # CUDA RNN kernels would be) is found by evaluating its shape, not at the first batch.
+    claimed_gpu = type("Device", (), {"platform": "gpu", "client": None})()
+    with pytest.raises(BeamtaggerError, match="needs an NVIDIA GPU.*, and [A-Za-z]*Error"):
+        _require_cudnn_lstm(claimed_gpu)

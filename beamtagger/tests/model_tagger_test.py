@@ -276,6 +276,28 @@ def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path)
     assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
 
 
+# gpu_bench measures the cuDNN recurrence beside the scan on a GPU; here its packed weights run
+# through JAX's reference implementation of cuDNN's LSTM (lstm_ref: same layout, same sequence
+# lengths). Two layers first: the second reads the first's two directions.
+@pytest.mark.parametrize("variant", [
+    variant if variant == "two layers, no projection" else pytest.param(
+        variant, marks=pytest.mark.slow) for variant in NUMPY_VARIANTS])
+def test_the_cudnn_recurrence_weights_compute_what_the_keras_model_computes(tmp_path,
+                                                                            variant):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
+                                                          **NUMPY_VARIANTS[variant])
+    runner = JaxTaggerRunner.load(model_dir, recurrence="cudnn_reference")
+    assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
+    inputs = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7, 10])])[0]
+    real = np.arange(10)[None, :] < inputs["lengths"][:, None]
+    np.testing.assert_allclose(predict(runner, inputs)[real],
+                               predict(JaxTaggerRunner.load(model_dir), inputs)[real],
+                               atol=1e-6)
+
+
 @pytest.mark.parametrize("variant", [
     "softmax, projection", pytest.param("sigmoid", marks=pytest.mark.slow)])
 def test_labels_decoded_on_the_device_are_the_labels_decoded_on_the_host(tmp_path, variant):
