@@ -11,9 +11,10 @@ variant are measured together, a variant after another):
 1. **Parity** with a CPU reference on held-out text: the bundled UPOS model's probabilities on
    every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
    over; labels that differ and the largest probability difference, for float32 (JAX's default
-   matmul precision), float16 vectors (the default GPU path), the same with the recurrence's
-   loop unrolled 8 steps an iteration, the same decoded on the device (labels back), and
-   bfloat16 compute.
+   matmul precision), float16 vectors (the default GPU path), the same with cuDNN's LSTM
+   (``jax.experimental.rnn.lstm``) as the recurrence instead of the scan, the same with the
+   scan's loop unrolled 8 steps an iteration, the same decoded on the device (labels back),
+   and bfloat16 compute (measured last in its step, ``MEASURED_LAST``).
 2. **Model-only rate**: EWT train repeated 4 times (818k tokens), bucketed by the grid's widths
    under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
    inputs go in from the host and probabilities come back for every batch, the next batch
@@ -44,7 +45,8 @@ and carried, 47 MiB with the working tree):
   run(command="bash bench/gpu_check.sh", carry=[".whl", ".gpu_bench"], timeout_s=540)
 
 ``--smoke`` runs every step at a small scale on the CPU (``JAX_PLATFORMS=cpu``); only the cuDNN
-anchor is skipped where PyTorch has no CUDA device. ``bash bench/gpu_rehearsal.sh`` runs
+anchor (where PyTorch has no CUDA device) and the cuDNN recurrence (where JAX has no NVIDIA
+GPU) are skipped, with the reason. ``bash bench/gpu_rehearsal.sh`` runs
 gpu_check.sh itself that way, in a Python 3.12 virtualenv holding only the GPU image's packages
 that the check touches (jax 0.11.2, numpy 2.5, pyarrow 26; no TensorFlow, Keras, spaCy or
 PyTorch) with the carried wheels installed as on the device, and fails if the end-to-end run
@@ -77,10 +79,21 @@ MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # "labels back": the device decodes (arg-max) and sends back each slot's label and its
 # probability, 5 bytes instead of 68 (JaxTaggerRunner(labels_back=True); labels held equal to
 # the host's decoding on the CPU by model_tagger_test.py).
+# "cuDNN recurrence": each BiLSTM layer as one call of cuDNN's LSTM (jax.experimental.rnn.lstm,
+# JaxTaggerRunner(recurrence="cudnn")) instead of the scan, right after the default it would
+# replace; its weight packing held equal to the Keras model on the CPU by model_tagger_test.py
+# (through JAX's reference of it). NVIDIA GPUs only: skipped, with the reason, elsewhere.
 VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
+            "float16 vectors, cuDNN recurrence": {"vector_dtype": "float16",
+                                                  "recurrence": "cudnn"},
             "float16 vectors, scan unrolled x8": {"vector_dtype": "float16", "scan_unroll": 8},
             "float16 vectors, labels back": {"vector_dtype": "float16", "labels_back": True},
             "bfloat16 compute": {"compute_dtype": "bfloat16"}}
+# Measured after the float32 breakdown, the timings by width and the copy costs, at the end of
+# the model step's 210 s: the least informative variant (off by default since its labels
+# differ: 6 on EWT dev, 0.44 of the anchor in the first H200 run), so the step's limit, if
+# reached, cuts it rather than those.
+MEASURED_LAST = ("bfloat16 compute",)
 CHILD_PART = "CHILD_PART "
 E2E_TOKENS = 10_000_000
 SMOKE_E2E_TOKENS = 5_000
@@ -207,6 +220,7 @@ def child_model(args):
     to the parent (``send``) as soon as it is measured, and a step that fails is noted and the
     next one run: a crash or a timeout later in the process keeps what came before."""
     from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.errors import BeamtaggerError
     from beamtagger.model import jax_setup, runtimes
     from beamtagger.model.jax_inference import JaxTaggerRunner
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
@@ -219,10 +233,17 @@ def child_model(args):
          jax_import_and_set_up_s=round(time.perf_counter() - started, 2))
     store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
     widths = runtimes.bucket_widths("jax")
-    runners = {}
+    runners, skipped = {}, {}
     for name, options in VARIANTS.items():
-        runners[name] = JaxTaggerRunner.load(
-            DEFAULT_MODEL_DIR, **{k: v for k, v in options.items() if k != "vector_dtype"})
+        try:
+            runners[name] = JaxTaggerRunner.load(
+                DEFAULT_MODEL_DIR, **{k: v for k, v in options.items() if k != "vector_dtype"})
+        except BeamtaggerError as error:
+            if options.get("recurrence") != "cudnn":
+                raise
+            # cuDNN's LSTM runs on NVIDIA GPUs only (the runner refuses elsewhere, in one
+            # line): on a CPU (--smoke) the variant is recorded as skipped, as the anchor is.
+            skipped[name] = {"skipped": str(error)}
     spec = runners["float32"].spec
     budgets = SMOKE_BUDGETS if args.smoke else BUDGETS
     main_budget = budgets[-1] if args.smoke else MAIN_BUDGET
@@ -237,7 +258,12 @@ def child_model(args):
     # Each variant's parity right after its rates: the labels on the GPU come in early, and
     # the rates' first pass still compiles its shapes in a fresh runner (parity's dev text adds
     # shapes only to the runner it runs on).
-    for name, runner in runners.items():
+    def measure(name):
+        if name in skipped:
+            rates[f"{name} @ {main_budget}"] = parities[name] = skipped[name]
+            send(rates=rates, parity=parities)
+            return
+        runner = runners[name]
         dtype = VARIANTS[name].get("vector_dtype", "float32")
         for budget in (budgets if name == "float32" else (main_budget,)):
             key = f"{name} @ {budget}"
@@ -249,11 +275,17 @@ def child_model(args):
         compiled[name] = {f"{k[1]}x{k[2]} {k[0]}": round(s, 3)
                           for k, s in runner.compiled_shapes().items()}
         send(compiled=compiled)
+
+    for name in VARIANTS:
+        if name not in MEASURED_LAST:
+            measure(name)
     send(breakdown=guarded(lambda: breakdown(runners["float32"], features, main_budget, widths,
                                              repeat)))
     send(compute_by_width=guarded(lambda: compute_by_width(
         runners["float16 vectors"], features, main_budget, widths, repeat, "float16")))
     send(copy=guarded(lambda: copy_costs(args)))
+    for name in MEASURED_LAST:
+        measure(name)
 
 
 def model_rate(runner, name, features, budget, widths, dtype, repeat, passes):
@@ -822,9 +854,11 @@ def markdown(report):
     # A step that failed or ran out of time left some figures out: the summary says so and
     # gives the rest.
     model = report.get("model") or {}
-    rates = {key: rate for key, rate in (model.get("rates") or {}).items() if "failed" not in rate}
+    rates = {key: rate for key, rate in (model.get("rates") or {}).items()
+             if "failed" not in rate and "skipped" not in rate}
     anchor = report.get("anchor") or {}
     anchor_rate = anchor.get("float32, packed", {}).get("tokens_per_s")
+    budget = SMOKE_BUDGETS[-1] if report["smoke"] else MAIN_BUDGET
     lines = [f"### GPU check ({report['date']}; {report['machine'].get('gpu', 'no GPU: CPU')})",
              "", f"`python bench/gpu_bench.py{' --smoke' if report['smoke'] else ''}`; "
              f"jax {model.get('jax')} on {', '.join(model.get('devices') or ['?'])}; "
@@ -853,8 +887,19 @@ def markdown(report):
             lines.append(f"- cuDNN anchor {name}: {value['tokens_per_s']:,} tokens/s")
     if "skipped" in anchor or "failed" in anchor:
         lines.append(f"- cuDNN anchor: {anchor.get('skipped') or 'failed'}")
+    for key, value in (model.get("rates") or {}).items():
+        if "skipped" in value:
+            lines.append(f"- {key}: skipped ({value['skipped']})")
+    scan_rate = rates.get(f"float16 vectors @ {budget}", {}).get("tokens_per_s")
+    cudnn_rate = rates.get(f"float16 vectors, cuDNN recurrence @ {budget}", {}).get(
+        "tokens_per_s")
+    if scan_rate and cudnn_rate:
+        ratio = f", {cudnn_rate / anchor_rate:.2f} of the anchor" if anchor_rate else ""
+        lines.append(f"- cuDNN recurrence against the scan (float16 vectors @ {budget:,}): "
+                     f"{cudnn_rate:,} tokens/s against {scan_rate:,} = "
+                     f"{cudnn_rate / scan_rate:.2f}{ratio}")
     for name, value in (model.get("parity") or {}).items():
-        if "failed" in value:
+        if "failed" in value or "skipped" in value:
             continue
         lines.append(f"- parity {name}: {value['labels_differing']} of {value['tokens']:,} "
                      f"labels differ from TensorFlow on CPU; max probability difference "
@@ -888,7 +933,6 @@ def markdown(report):
                          f"{e2e['gpu_busy_share']} (nvidia-smi)")
             # Should nvidia-smi read nothing in the device's sandbox: the share of the model's
             # own rate on the same batches that the whole pipeline reached.
-            budget = SMOKE_BUDGETS[-1] if report["smoke"] else MAIN_BUDGET
             variant = "float16 vectors" if e2e.get("vector_dtype") == "float16" else "float32"
             model_rate = rates.get(f"{variant} @ {budget}", {}).get("tokens_per_s")
             if model_rate and e2e["tokens_per_s"]:

@@ -11,7 +11,8 @@
 #   2. .whl (the carried wheels, the list in gpu_check.sh) and .gpu_bench (`gpu_bench.py
 #      --prepare`, with this project's venv, which has TensorFlow), where missing;
 #   3. gpu_check.sh itself, with GPU_BENCH_FLAGS=--smoke (JAX on the CPU, every step small; the
-#      cuDNN anchor is skipped without CUDA) and that venv's python3 first on PATH;
+#      cuDNN anchor and the cuDNN recurrence are skipped without CUDA) and that venv's python3
+#      first on PATH;
 #   4. what would travel: the tracked files plus .whl and .gpu_bench, against the 64 MiB limit.
 # Exit status: gpu_check.sh's, or 1 if its end-to-end run tagged no record or the size is over.
 #

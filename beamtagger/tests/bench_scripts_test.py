@@ -245,8 +245,8 @@ def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_pa
 
 
 def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
-    # The device check's code paths at a small scale (JAX on the CPU; the cuDNN anchor is the
-    # only step skipped without CUDA), from a freshly prepared carried folder.
+    # The device check's code paths at a small scale (JAX on the CPU; the cuDNN anchor and the
+    # cuDNN recurrence are skipped without CUDA), from a freshly prepared carried folder.
     data = tmp_path / "gpu-data"
     run_script("gpu_bench.py", tmp_path, "--prepare", data)
     out = tmp_path / "gpu-out"
@@ -254,8 +254,15 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
+                                    "float16 vectors, cuDNN recurrence",
                                     "float16 vectors, scan unrolled x8",
                                     "float16 vectors, labels back"}
+    # Recorded, not measured, on a CPU: the runner's one-line refusal is the reason given.
+    cudnn = model["rates"]["float16 vectors, cuDNN recurrence @ 4096"]
+    assert cudnn == model["parity"]["float16 vectors, cuDNN recurrence"]
+    assert "needs an NVIDIA GPU" in cudnn["skipped"] and "\n" not in cudnn["skipped"]
+    # The least informative variant is measured after the float32 breakdown and the copies.
+    assert list(model["rates"])[-1] == "bfloat16 compute @ 4096"
     assert model["parity"]["float16 vectors, scan unrolled x8"]["labels_differing"] == 0
     labels_back = model["parity"]["float16 vectors, labels back"]
     assert labels_back["labels_differing"] == model["parity"]["float16 vectors"][
@@ -277,6 +284,7 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     assert e2e["vector_dtype"] == "float32"   # --vector-dtype auto where JAX has no GPU
     text = (out / "gpu_bench.md").read_text()
     assert text.startswith("### GPU check") and "end to end over the model alone" in text
+    assert "- float16 vectors, cuDNN recurrence @ 4096: skipped (recurrence='cudnn'" in text
 
 
 def test_a_gpu_check_step_that_fails_or_runs_out_of_time_stops_no_other(tmp_path, monkeypatch,
