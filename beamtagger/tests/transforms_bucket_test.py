@@ -141,6 +141,18 @@ def test_streaming_late_segments_are_batched_not_dropped():
                              max_buffering_secs=5)
 
 
+def test_streaming_batches_keep_the_inputs_windowing_allowed_lateness_included():
+    # Beam's WindowInto(windowing) takes the window fn, trigger, accumulation mode and timestamp
+    # combiner of ``windowing`` but not its allowed lateness: the batches had none, and so had
+    # TagText's records, where the caller's own aggregations read it.
+    p = beam.Pipeline(options=StandardOptions(streaming=True))
+    segments = (p | beam.Create([segment(3)])
+                | beam.WindowInto(window.FixedWindows(10), allowed_lateness=300))
+    batches = segments | BucketByLength(max_buffering_secs=1)
+    assert batches.windowing.allowed_lateness == 300
+    assert batches.windowing == segments.windowing
+
+
 def test_streaming_batches_respect_the_token_budget():
     stream = (test_stream.TestStream()
               .advance_watermark_to(Timestamp(0))

@@ -375,7 +375,9 @@ class _BatchInPanes(beam.PTransform):
             | "GroupPanes" >> beam.GroupByKey()
             | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
                                              ).with_output_types(Tuple[Any, List[Any]])
-            | "RestoreWindowing" >> beam.WindowInto(windowing)
+            # allowed_lateness given again: WindowInto(windowing) takes the rest of it, not that.
+            | "RestoreWindowing" >> beam.WindowInto(
+                windowing, allowed_lateness=windowing.allowed_lateness)
             | "KeepOwnWindow" >> beam.ParDo(_KeepOwnWindowFn()).with_output_types(List[Any]))
 
 
