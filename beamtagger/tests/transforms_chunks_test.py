@@ -146,13 +146,16 @@ def test_a_record_whose_chunks_did_not_all_arrive_is_a_dead_letter_not_lost(tmp_
 
 
 @pytest.mark.parametrize("output_batches", [False, True])
-def test_labelled_chunks_stitch_to_their_records_labels(tmp_path, output_batches):
+@pytest.mark.parametrize("streaming", [False, True])
+def test_labelled_chunks_stitch_to_their_records_labels(tmp_path, output_batches, streaming):
     """A tagger that decodes each token on its own sends its chunks' labels, not their
     probabilities: stitched, they are the record's, with its offsets and pass-through fields,
     as TaggedRecords or (``output_batches``) as tagged batches holding the same records. Chunks
     that do not make up the record's tokens, or that mix labels and probabilities, make a
-    dead letter."""
+    dead letter. The same from the streaming stitch (records from a TestStream)."""
     import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.testing.test_stream import TestStream
     import numpy as np
     import pyarrow as pa
     from apache_beam.testing.util import assert_that, equal_to
@@ -200,8 +203,11 @@ def test_labelled_chunks_stitch_to_their_records_labels(tmp_path, output_batches
             return tagged_records(element)
         return [element]
 
-    with beam.Pipeline() as p:
-        out = ((p | "Records" >> beam.Create(records), p | "Results" >> beam.Create(results))
+    with beam.Pipeline(options=StandardOptions(streaming=streaming)) as p:
+        stitch_records = p | "Records" >> (
+            TestStream().add_elements(records).advance_watermark_to_infinity() if streaming
+            else beam.Create(records))
+        out = ((stitch_records, p | "Results" >> beam.Create(results))
                | StitchChunks(str(tmp_path), output_batches=output_batches))
         assert_that(out.tagged | beam.FlatMap(as_records) | beam.Map(
             lambda r: (r.id, (r.labels, r.scores, r.tokens, r.starts, r.ends, r.fields))),
@@ -283,3 +289,20 @@ def test_a_stitched_record_arrow_cannot_hold_is_a_dead_letter_not_a_failed_job(t
                                                      d.reason.split(":")[0])),
                     equal_to([("bad", "format", "cannot write the result")]),
                     label="dead letters")
+
+
+def test_the_streaming_stitch_refuses_sessions_where_it_is_built():
+    # Its state is kept in the global window and each output put back into its own window,
+    # which a merged session window is not.
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms import window
+
+    from beamtagger.transforms.chunks import StitchChunks
+
+    p = beam.Pipeline(options=StandardOptions(streaming=True))
+    records = (p | TestStream().advance_watermark_to_infinity()
+               | beam.WindowInto(window.Sessions(10)))
+    with pytest.raises(ValueError, match="StitchChunks .streaming. needs non-merging windows"):
+        _ = (records, records) | StitchChunks()

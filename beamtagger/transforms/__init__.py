@@ -17,7 +17,8 @@ TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference     
 =====================  ===========================================================  ===========
 
 Element types are in ``records``; the Arrow layout and coder in ``arrow_batches``; Beam
-counters in ``counters``.
+counters in ``counters``; how streaming steps group in the global window and give each record
+its own window back in ``global_window``.
 """
 from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
 from beamtagger.transforms.attach_vectors import AttachVectors

@@ -45,6 +45,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model.shape_grid import grid_width
 from beamtagger.transforms.blocks import Block
+from beamtagger.transforms.global_window import (RestoreWindowing, refuse_merging_windows,
+                                                 with_own_window)
 from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRecords,
                                                 entry_segments)
 from beamtagger.transforms.records import Segment
@@ -353,20 +355,15 @@ class _BatchInPanes(beam.PTransform):
 
     def expand(self, keyed):
         windowing = keyed.windowing
-        if windowing.windowfn.is_merging():
-            raise ValueError(
-                "TagText and TagBatches (BucketByLength, streaming) need non-merging windows "
-                "such as FixedWindows, SlidingWindows or GlobalWindows, not "
-                f"{type(windowing.windowfn).__name__}: segments are grouped by length, not by "
-                "the key that sessions are merged on; window into sessions after tagging "
-                "(each record keeps its own timestamp)")
+        refuse_merging_windows(windowing,
+                               "TagText and TagBatches (BucketByLength, streaming)")
         # Whole seconds: Beam's trigger protocol reads the delay back as delay_millis // 1000
         # (trigger.AfterProcessingTime.from_runner_api), so 0.5 would become 0.
         panes = trigger.AfterWatermark(early=trigger.Repeatedly(
             trigger.AfterProcessingTime(math.ceil(self.max_buffering_secs))))
         return (
             keyed
-            | "WithWindow" >> beam.MapTuple(_with_window).with_output_types(
+            | "WithWindow" >> beam.MapTuple(with_own_window).with_output_types(
                 typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
             | "BufferForBatching" >> beam.WindowInto(
                 window.GlobalWindows(), trigger=panes,
@@ -375,34 +372,12 @@ class _BatchInPanes(beam.PTransform):
             | "GroupPanes" >> beam.GroupByKey()
             | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
                                              ).with_output_types(Tuple[Any, List[Any]])
-            # allowed_lateness given again: WindowInto(windowing) takes the rest of it, not that.
-            | "RestoreWindowing" >> beam.WindowInto(
-                windowing, allowed_lateness=windowing.allowed_lateness)
-            | "KeepOwnWindow" >> beam.ParDo(_KeepOwnWindowFn()).with_output_types(List[Any]))
-
-
-class _KeepOwnWindowFn(beam.DoFn):
-    """(the window its segments came in, batch) -> the batch, in that window only.
-
-    RestoreWindowing assigns each batch the windows of its timestamp: one, for fixed windows,
-    but every window that holds it for overlapping ones (SlidingWindows), where each of a
-    record's windows already has a batch of its own: without this, a record in two sliding
-    windows came out four times, and its long records' chunks were stitched twice over."""
-
-    def process(self, element, window=beam.DoFn.WindowParam):
-        segment_window, batch = element
-        if window == segment_window:
-            yield batch
-
-
-def _with_window(key, segment, timestamp=beam.DoFn.TimestampParam,
-                 window=beam.DoFn.WindowParam):
-    return key, (segment, timestamp.micros, window)
+            | "RestoreWindowing" >> RestoreWindowing(windowing, List[Any]))
 
 
 class _CutPaneFn(beam.DoFn):
     """(key, pane of (Segment, timestamp, window)) -> timestamped (window, batch) of one window
-    each, of at most ``max_batch_tokens // length`` segments (``_KeepOwnWindowFn`` keeps each
+    each, of at most ``max_batch_tokens // length`` segments (``RestoreWindowing`` keeps each
     batch in that window once the input's windowing is restored). Each segment carries its
     record's timestamp (``Segment.timestamp_micros``), which the tag stage gives back to the
     record's result; the batch is stamped with the earliest, where the grouping held the

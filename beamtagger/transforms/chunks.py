@@ -11,19 +11,20 @@ the record, not the chunks); a tagger that decodes each token on its own (arg-ma
 threshold) sends the chunks' labels instead, which are the record's.
 
 On bounded input a GroupByKey brings each record and its chunk results together; on
-unbounded input a stateful DoFn keyed by record completes a record as soon as its last chunk
-arrives.
+unbounded input a stateful DoFn keyed by record, in the global window (``global_window``),
+completes a record as soon as its last chunk arrives.
 """
 import itertools
 import numbers
 import uuid
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional
 
 import apache_beam as beam
 import numpy as np
 import pyarrow as pa
 from apache_beam import typehints
 from apache_beam.coders import coders
+from apache_beam.transforms.window import GlobalWindows
 from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
@@ -33,6 +34,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.transforms import counters, worker_resources
+from beamtagger.transforms.global_window import (GLOBAL_WINDOWS, RestoreWindowing,
+                                                 refuse_merging_windows, with_own_window)
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
@@ -173,7 +176,10 @@ class _SplitFn(beam.DoFn):
             self.setup()
         return f"{next(self._key_numbers)}@{self._key_prefix}"
 
-    def process(self, record):
+    # The window is taken, not read, so that a record in several windows (sliding) is split
+    # once in each, with a key of its own: the streaming stitch keeps state in the global
+    # window, where one key in two windows mixed both copies' chunks and lost one record.
+    def process(self, record, unused_window=beam.DoFn.WindowParam):
         segments = []
         others = self._split(record, segments)
         return [*others, *segments]
@@ -237,7 +243,9 @@ class StitchChunks(beam.PTransform):
     half-written. Returns ``StitchResult(tagged, errors)``.
 
     On bounded input a GroupByKey gathers each record's chunks; on unbounded input a stateful
-    DoFn stitches each record as soon as its last chunk arrives.
+    DoFn stitches each record as soon as its last chunk arrives, in the global window, so that
+    no runner drops a late long record there (``_StitchFn``); each output leaves in its
+    record's own window with its record's timestamp. Merging windows (sessions) are refused.
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model), for its decoding.
@@ -253,24 +261,47 @@ class StitchChunks(beam.PTransform):
 
     def expand(self, long_records_and_chunks):
         long_records, *chunk_results = long_records_and_chunks
+        streaming = not all(part.is_bounded for part in (long_records, *chunk_results))
+        windowing = long_records.windowing
+        if streaming:
+            refuse_merging_windows(windowing, "StitchChunks (streaming)")
         # One Flatten straight into the GroupByKey: Beam's local runner writes every element
         # of a Flatten that feeds another step to a buffer of its own, so each Flatten in
         # between cost every chunk result one more encoding and decoding.
         parts = [long_records | "AsRecordPart" >> beam.MapTuple(
-            lambda k, record: (k, (0, record))).with_output_types(_KEYED)]
+            _as_part(0, streaming)).with_output_types(_KEYED)]
         parts += [results | f"AsChunkPart{i or ''}" >> beam.MapTuple(
-            lambda k, result: (k, (1, result))).with_output_types(_KEYED)
+            _as_part(1, streaming)).with_output_types(_KEYED)
             for i, results in enumerate(chunk_results)]
         out = parts | "Merge" >> beam.Flatten()
-        if not all(part.is_bounded for part in (long_records, *chunk_results)):
+        if streaming:
+            # A stateful DoFn needs no trigger: the global window's default one is kept.
+            out = out | "StitchInGlobalWindow" >> beam.WindowInto(GlobalWindows())
             stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
             stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches))
-        if self.output_batches:
-            stitch = stitch.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
+        tagged_type = pa.RecordBatch if self.output_batches else Any  # Arrow's own coder
+        stitch = stitch.with_output_types(
+            typehints.Tuple[Any, tagged_type] if streaming else tagged_type)
         out = out | "Stitch" >> stitch.with_outputs(ERRORS, main="tagged")
-        return StitchResult(out.tagged, out[ERRORS])
+        if not streaming:
+            return StitchResult(out.tagged, out[ERRORS])
+        return StitchResult(
+            out.tagged | "RestoreWindowing" >> RestoreWindowing(windowing, tagged_type),
+            out[ERRORS] | "RestoreErrorsWindowing" >> RestoreWindowing(windowing))
+
+
+def _as_part(kind, in_own_window):
+    """(key, value) -> (key, (kind, value)): 0 for the record, 1 for a chunk result; on
+    unbounded input with the element's window and timestamp (``with_own_window``)."""
+    if not in_own_window:
+        return lambda key, value: (key, (kind, value))
+
+    def part_in_own_window(key, value, timestamp=beam.DoFn.TimestampParam,
+                           window=beam.DoFn.WindowParam):
+        return with_own_window(key, (kind, value), timestamp, window)
+    return part_in_own_window
 
 
 class _Stitcher(beam.DoFn):
@@ -295,22 +326,27 @@ class _Stitcher(beam.DoFn):
     def finish_bundle(self):
         yield from self._decode_stitched()
 
+    @staticmethod
+    def _in_window(output, timestamp, window):
+        """An output of the record's, in its window with its timestamp."""
+        return WindowedValue(output, timestamp, (window,))
+
     def _stitch(self, record, chunks, window, timestamp):
         failed = [w for w in chunks if w.error]
         if failed:
             counters.DEAD_LETTERS.inc()
             reason = failed[0].error
             stage = reason.split(" ", 1)[0]  # AttachVectors' "lookup failed: ..." and the like
-            yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(_dead_letter(
+            yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(_dead_letter(
                 record, reason, stage if stage in ("lookup", "featurize") else "tag"),
-                timestamp, (window,)))
+                timestamp, window))
             return
         try:
             stitched = _Stitched.of(record, chunks, window, timestamp)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(_dead_letter(
-                record, f"stitching failed: {error!r}", "stitch"), timestamp, (window,)))
+            yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(_dead_letter(
+                record, f"stitching failed: {error!r}", "stitch"), timestamp, window))
             return
         self._stitched.append(stitched)
         self._stitched_tokens += len(record.tokens)
@@ -332,27 +368,27 @@ class _Stitcher(beam.DoFn):
         for part in stitched:
             if isinstance(part.decoded, Exception):
                 counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, WindowedValue(
+                yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(
                     _dead_letter(part.record, f"decoding failed: {part.decoded!r}"),
-                    part.timestamp, (part.window,)))
+                    part.timestamp, part.window))
             else:
                 tagged.setdefault((part.window, part.timestamp), []).append(part)
         labels = self._spec.labels
         for (window, timestamp), parts in tagged.items():
             if self.output_batches:
                 for output in _tagged_batches(parts, labels):
-                    yield (WindowedValue(output, timestamp, (window,))
+                    yield (self._in_window(output, timestamp, window)
                            if isinstance(output, pa.RecordBatch) else beam.pvalue.TaggedOutput(
-                               ERRORS, WindowedValue(output.value, timestamp, (window,))))
+                               ERRORS, self._in_window(output.value, timestamp, window)))
                 continue
             counters.RECORDS_TAGGED.inc(len(parts))
             names = np.asarray(labels, dtype=object)
             for part in parts:
                 record, (label_ids, scores) = part.record, part.decoded
-                yield WindowedValue(
+                yield self._in_window(
                     TaggedRecord(record.id, record.tokens, record.starts, record.ends,
                                  tuple(names[label_ids].tolist()), tuple(scores.tolist()),
-                                 record.source, record.fields), timestamp, (window,))
+                                 record.source, record.fields), timestamp, window)
 
 
 def _tagged_batches(parts, labels):
@@ -412,7 +448,24 @@ class _Stitched(NamedTuple):
 
 
 class _StitchFn(_Stitcher):
-    """Streaming: each record stitched as soon as its last chunk arrives."""
+    """Streaming: each record stitched as soon as its last chunk arrives, in the global window.
+
+    Each element carries its own window and timestamp (``global_window.with_own_window``), and
+    the record's are kept with it in state; every result and dead letter leaves as (the record's
+    window, output) with the record's timestamp, for ``RestoreWindowing``. In the records' own
+    windows (as this was), a runner may drop what reaches a stateful DoFn after its window has
+    expired (the window's end plus its allowed lateness behind the watermark) and collect the
+    state kept for it (Beam's model allows both): a late long record, or some of its chunks,
+    was lost where a late short record, batched in the global window by BucketByLength, was
+    tagged. Beam's DirectRunner drops neither (a long record whose window had expired came out
+    tagged before this change too).
+
+    A key's state is cleared when its record completes. The key is the record's own in each of
+    its windows (``_SplitFn``), and each chunk ends as one ChunkResult, labelled or failed
+    (AttachVectors, the tag stage), after steps that drop none (BucketByLength groups in the
+    global window too), so every record completes. Only chunks a runner itself lost would keep
+    their record's state, in the global window, until the pipeline ends (a bounded run's
+    GroupByKey makes such a record a dead letter)."""
     # The record and a count of arrived chunks are kept apart from the bag of chunk results,
     # so that the bag is read once, when the record is complete, not once per chunk.
     RECORD = ReadModifyWriteStateSpec("record", coders.PickleCoder())
@@ -421,13 +474,12 @@ class _StitchFn(_Stitcher):
 
     def process(self, element, record_state=beam.DoFn.StateParam(RECORD),
                 arrived_state=beam.DoFn.StateParam(ARRIVED),
-                chunks_state=beam.DoFn.StateParam(CHUNKS), window=beam.DoFn.WindowParam,
-                timestamp=beam.DoFn.TimestampParam):
-        _, (kind, value) = element
+                chunks_state=beam.DoFn.StateParam(CHUNKS)):
+        _, ((kind, value), micros, own_window) = element
         if kind == 0:
-            # Kept with the record: its own timestamp is what its result leaves with, where
-            # a chunk's is its batch's, the earliest of the records batched with it.
-            record_state.write((value, timestamp.micros))
+            # The record's own timestamp is what its result leaves with, where a chunk's is its
+            # batch's, the earliest of the records batched with it.
+            record_state.write((value, micros, own_window))
             record, expected = value, None
         else:
             chunks_state.add(value)
@@ -442,13 +494,16 @@ class _StitchFn(_Stitcher):
             kept = record_state.read()
             if kept is None:
                 return
-            record, micros = kept
-            timestamp = Timestamp(micros=micros)
+            record, micros, own_window = kept
         chunks = list(chunks_state.read())
         record_state.clear()
         arrived_state.clear()
         chunks_state.clear()
-        yield from self._stitch(record, chunks, window, timestamp)
+        yield from self._stitch(record, chunks, own_window, Timestamp(micros=micros))
+
+    @staticmethod
+    def _in_window(output, timestamp, window):
+        return WindowedValue((window, output), timestamp, GLOBAL_WINDOWS)
 
 
 class _StitchGroupFn(_Stitcher):
