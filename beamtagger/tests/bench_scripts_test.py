@@ -479,3 +479,13 @@ def test_raw_text_quality_scores_every_gold_word_of_the_raw_text(shared_data, up
     assert top and all("  ->  " in entry["pattern"] for entry in top)
     assert [entry["tags_lost_to_the_tokenizer"] for entry in top] == sorted(
         (entry["tags_lost_to_the_tokenizer"] for entry in top), reverse=True)
+
+
+@pytest.mark.bench_full
+def test_streaming_bench_tags_every_record_once_a_window(shared_data, tmp_path):
+    """EWT dev's sentences and documents in sliding windows, this checkout on both sides: each
+    record comes out tagged once in each of its two windows, none as a dead letter."""
+    report = run_json_report("streaming_bench.py", "--work", tmp_path, "--before", ".",
+                             "--after", ".", "--rounds", "1", "--sliding")
+    for runs in report["runs"].values():
+        assert [(run["tagged"], run["dead"]) for run in runs] == [(2 * report["records"], 0)]
