@@ -89,7 +89,8 @@ README_COMMANDS_RUN = {
 TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
 NEEDS_TRAINED = "needs the model a train line above writes (minutes)"
 ELIDED = "`...` stands for the arguments of the line above"
-DATAFLOW = "a Dataflow job on gs:// (tag_pipeline_test builds such jobs with a dry run)"
+DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which needs Google Cloud "
+            "even with --dry_run=True --no_auth (tag_pipeline_test dry-runs such jobs' graphs)")
 README_COMMANDS_NOT_RUN = {
     ("Quick start", "make test"): "the suite itself",
     ("Using it", "beamtagger train --train train.conllu --dev dev.conllu --format conllu "
