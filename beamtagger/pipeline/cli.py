@@ -83,6 +83,10 @@ def main(argv=None):
         print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code
     except OSError as error:
+        if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
+            # `beamtagger embeddings info ... | head -5`: the reader had what it wanted. Silent
+            # and SIGPIPE's status, as cat or git say nothing there ("error: Broken pipe" was).
+            return 128 + signal.SIGPIPE
         # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
         print(f"beamtagger {args.command}: error: {os_error_text(error)}", file=sys.stderr)
@@ -93,6 +97,27 @@ def main(argv=None):
             return 128 + signal.SIGTERM
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_reader_gone():
+    """Whether standard output is a pipe whose reader closed it (poll says POLLERR for such a
+    pipe's writing end); if so it is pointed at /dev/null, so that nothing flushed later (at
+    exit) fails again. A failed print's text is dropped from Python's buffers, so a flush
+    here would find nothing to write and could not tell."""
+    import select
+
+    try:
+        descriptor = sys.stdout.fileno()
+        poll = select.poll()
+        poll.register(descriptor, select.POLLOUT)
+        gone = any(events & select.POLLERR for _, events in poll.poll(0))
+    except (AttributeError, OSError, ValueError):   # no poll (Windows), no descriptor
+        return False
+    if gone:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, descriptor)
+        os.close(devnull)
+    return gone
 
 
 @contextlib.contextmanager
@@ -157,7 +182,10 @@ def console_main():
     """
     code = main()
     logging.shutdown()
-    sys.stdout.flush()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:   # the reader left after the last write, before this flush (| head)
+        code = code or 128 + signal.SIGPIPE
     sys.stderr.flush()
     os._exit(code)
 

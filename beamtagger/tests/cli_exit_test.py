@@ -17,6 +17,16 @@ def test_piped_output_and_exit_code_survive_the_fast_exit(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_reader_that_stops_early_is_no_error(tiny_tagger):
+    # `beamtagger embeddings info ... | head -5` printed "error: Broken pipe (EPIPE)".
+    reader_gone = subprocess.Popen(
+        [sys.executable, "-m", "beamtagger", "embeddings", "info", tiny_tagger.store_path],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader_gone.stdout.close()   # before the command writes its first line
+    _, err = reader_gone.communicate(timeout=300)
+    assert err.decode() == "" and reader_gone.returncode == 128 + signal.SIGPIPE
+
+
 def test_scikit_learn_is_unavailable_only_while_a_tag_run_runs(monkeypatch):
     from beamtagger.pipeline.tag_command import _without_scikit_learn
 
