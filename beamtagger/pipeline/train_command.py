@@ -354,7 +354,6 @@ def run(args):
     require_tensorflow("train")   # before training's imports, which import it
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import check_model_destination, save_model_dir
-    from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
     check_options(args)
     check_model_destination(args.out, args.overwrite)  # before hours of training, not after
@@ -376,6 +375,10 @@ def run(args):
         dev = select_sentences(dev, args.dev_sentences, "dev")
     check_dev_tags(train, dev, args)
     store = open_store(args.embeddings)  # the default store when None
+    # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
+    # a misspelt --train path waited for before its one-line error.
+    from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
+
     config = TrainingConfig(
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
         dropout=args.dropout, oov_buckets=args.oov_buckets, word_drop=args.word_drop,

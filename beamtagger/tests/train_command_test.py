@@ -136,6 +136,21 @@ def test_an_existing_model_directory_is_refused_before_training(upos_model, ewt_
     assert (upos_model / "tagger.keras").read_bytes() == before
 
 
+def test_a_missing_corpus_is_refused_before_tensorflow_is_imported(tmp_path):
+    # The one-line error waited 4-8 s for TensorFlow's import, which training's module does.
+    import subprocess
+    import sys
+
+    script = ("import sys; from beamtagger.pipeline import cli; code = cli.main(['train', "
+              f"'--train', {str(tmp_path / 'missing.conllu')!r}, '--dev', "
+              f"{str(tmp_path / 'dev.conllu')!r}, '--out', {str(tmp_path / 'm')!r}]); "
+              "print(code, 'tensorflow' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.stdout.split() == ["2", "False"], (done.stdout, done.stderr)
+    assert "training corpus" in done.stderr and "missing.conllu does not exist" in done.stderr
+
+
 def test_unknown_format_is_refused_by_the_parser(ewt_slices, capsys):
     with pytest.raises(SystemExit):
         cli.main(["train", "--train", ewt_slices[0], "--dev", ewt_slices[1], "--format", "tsv",
