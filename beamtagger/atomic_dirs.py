@@ -26,8 +26,8 @@ import uuid
 
 from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 
-_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|replaced)-(?P<pid>\d+)-"
-                     r"[0-9a-f]{8}\Z")
+_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|removing|replaced)"
+                     r"-(?P<pid>\d+)-[0-9a-f]{8}\Z")
 _ABANDONED_AFTER_SECS = 24 * 3600
 # The hidden folders this process named: one of its PID that it did not name is a dead
 # process's, as in containers, where every run can be PID 1.
@@ -91,6 +91,15 @@ def building_dir(out, kind):
     building = _hidden_name(out, kind)
     building.mkdir()
     return building
+
+
+def remove(path):
+    """Removes the directory ``path`` whole: renamed to a hidden name first, so readers see all
+    of it or none of it, and what a kill leaves the next clean of its folder removes."""
+    path = pathlib.Path(path)
+    removing = _hidden_name(path, "removing")
+    os.rename(path, removing)
+    shutil.rmtree(removing, ignore_errors=True)
 
 
 # Errors that say the destination cannot take the data, whatever was being written.

@@ -105,9 +105,12 @@ def test_a_staged_copy_is_renamed_into_place_and_cleans_a_killed_copy(tmp_path, 
     staged_root.mkdir(parents=True)
     killed = staged_root / f".0123456789abcdef.staging-{dead_pid()}-0123abcd"
     killed.mkdir()
+    # An old copy's removal killed after it was renamed aside.
+    (staged_root / f".fedcba9876543210.removing-{dead_pid()}-0123abcd" / "copy").mkdir(
+        parents=True)
     target = worker_resources._copy_to_local(str(source))  # FileSystems serves local paths too
     assert (target / "tagger.json").read_text() == "{}"
-    assert [p.name for p in staged_root.iterdir()] == [target.name]
+    assert [p.name for p in staged_root.iterdir()] == [target.parent.name]
 
 
 def test_a_remote_model_saved_again_at_its_path_is_staged_again(tmp_path, monkeypatch):

@@ -9,8 +9,15 @@ local folder per machine (then memory-mapped from there): every SDK process of a
 reuses the first complete copy, because a copy is built in a temporary folder and renamed into
 place atomically. The folder is named by the files' names, sizes and modification times too, so
 a model or store saved again at the same path is copied again.
+
+A process keeps every copy it uses for its life (``local_path`` hands out one copy of a path per
+process), and says so with a shared ``flock`` on the copy's lock file. Each process that takes a
+copy of a path removes the other copies of that path that no process holds, so a model saved
+again and again at one path leaves one copy per VM, plus those still in use, not one per save.
+Without ``fcntl`` (Windows) nothing is locked and nothing removed.
 """
 import hashlib
+import logging
 import os
 import pathlib
 import shutil
@@ -18,11 +25,25 @@ import tempfile
 import threading
 import weakref
 
+try:
+    import fcntl
+except ImportError:   # Windows: copies are kept
+    fcntl = None
+
 __all__ = ["is_remote", "load_spec", "loaded_runner", "local_model_dir", "local_path",
            "open_store"]
 
 _LOCK = threading.Lock()
 _LOCAL_COPIES = {}
+# Staged folder -> descriptor of its lock file, held shared for the process's life: the process
+# may read the copy until it ends, since local_path hands out the same copy of a path until then.
+_HELD_COPIES = {}
+# The folder of a copy: the files in copy/, the remote path they come from in source, the lock
+# file in lock. Earlier versions' copies held the files themselves, without a record of their
+# path: they are named apart (the layout is hashed in) and never removed, as their users
+# (processes of an earlier version) take no lock.
+_LAYOUT = "copy-source-lock"
+_ATTEMPTS = 3
 _RUNNERS_LOCK = threading.Lock()
 _RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> warmed-up TaggerRunner
 
@@ -102,10 +123,8 @@ def local_path(path):
 
 
 def _copy_to_local(path):
-    from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
-    from beamtagger import atomic_dirs
     from beamtagger.errors import BeamtaggerError
 
     prefix = path.rstrip("/")
@@ -122,24 +141,128 @@ def _copy_to_local(path):
     # machine (the copy outlives the process).
     listing = sorted((metadata.path, metadata.size_in_bytes, metadata.last_updated_in_seconds)
                      for metadata in matched)
-    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()))
-    target = root / "beamtagger-staged" / hashlib.sha256(
-        repr((path, listing)).encode()).hexdigest()[:16]
-    if target.exists():
-        return target
+    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()),
+                        "beamtagger-staged")
+    staged = root / hashlib.sha256(repr((_LAYOUT, path, listing)).encode()).hexdigest()[:16]
+    # Another process may remove the copy between finding it and locking it (it was not in
+    # use then, and a newer copy of the path had just been made): it is staged afresh.
+    for _ in range(_ATTEMPTS):
+        if _hold(staged) or _stage(staged, prefix, matched):
+            _remove_unused_copies(root, prefix, keep=staged)
+            return staged / "copy"
+    raise BeamtaggerError(f"cannot stage {path}: its copy in {root} was removed by another "
+                          f"process each of {_ATTEMPTS} times")
+
+
+def _stage(staged, prefix, matched):
+    """Copies ``matched`` (the files below ``prefix``) into the new folder ``staged``, holding
+    it from the start; False if another process published it first."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger import atomic_dirs
+
     # Named after this process, so the next copy beside it removes what a killed one left.
-    building = atomic_dirs.building_dir(target, "staging")
-    for metadata in matched:
-        relative = metadata.path[len(prefix):].lstrip("/")
-        destination = building / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
-        with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
-                              ) as source, open(destination, "wb") as out:
-            while chunk := source.read(1 << 24):
-                out.write(chunk)
+    building = atomic_dirs.building_dir(staged, "staging")
+    descriptor = None
     try:
-        os.rename(building, target)
+        for metadata in matched:
+            relative = metadata.path[len(prefix):].lstrip("/")
+            destination = building / "copy" / relative
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
+            with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
+                                  ) as source, open(destination, "wb") as out:
+                while chunk := source.read(1 << 24):
+                    out.write(chunk)
+        (building / "source").write_bytes(os.fsencode(prefix))
+        descriptor = os.open(building / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        if fcntl is not None:
+            # Taken before the rename: no moment where the published copy looks unused.
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+        os.rename(building, staged)
+    except BaseException as error:
+        if descriptor is not None:
+            os.close(descriptor)
+        shutil.rmtree(building, ignore_errors=True)
+        if isinstance(error, OSError) and staged.exists():
+            return False   # another process finished first
+        raise
+    _HELD_COPIES[staged] = descriptor
+    return True
+
+
+def _hold(staged):
+    """True if ``staged`` is a published copy, which the process then holds for its life."""
+    if staged in _HELD_COPIES:
+        return True
+    if fcntl is None:
+        return (staged / "copy").is_dir()
+    try:
+        descriptor = os.open(staged / "lock", os.O_RDONLY)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    try:
+        # Waits only while another process sets the copy aside to remove it.
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        held = _is_lock_of(descriptor, staged)
+    except BaseException:
+        os.close(descriptor)
+        raise
+    if not held:   # removed while this process waited
+        os.close(descriptor)
+        return False
+    _HELD_COPIES[staged] = descriptor
+    return True
+
+
+def _is_lock_of(descriptor, staged):
+    try:
+        published = os.stat(staged / "lock")
     except OSError:
-        shutil.rmtree(building, ignore_errors=True)  # another process finished first
-    return target
+        return False
+    opened = os.fstat(descriptor)
+    return (published.st_dev, published.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _remove_unused_copies(root, source, keep):
+    """Removes the copies of ``source`` in ``root``, other than ``keep``, that no process
+    holds. A failure only logs: the copy the caller asked for is there."""
+    if fcntl is None:
+        return
+    try:
+        entries = list(os.scandir(root))
+    except OSError as error:
+        logging.warning("beamtagger: old staged copies of %s not removed: %s", source, error)
+        return
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == keep.name:
+            continue   # folders being built or removed, and the copy just taken
+        copy = pathlib.Path(entry.path)
+        try:
+            if (copy / "source").read_bytes() != os.fsencode(source):
+                continue
+        except OSError:
+            continue   # not a copy of this layout
+        try:
+            _remove_if_unused(copy)
+        except OSError as error:
+            logging.warning("beamtagger: old staged copy %s of %s not removed: %s", copy,
+                            source, error)
+
+
+def _remove_if_unused(copy):
+    from beamtagger import atomic_dirs
+
+    descriptor = os.open(copy / "lock", os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return   # a process uses it
+        if _is_lock_of(descriptor, copy):
+            # Renamed aside under the lock: a process that takes the lock after finds no copy
+            # and stages its own, rather than reading one being deleted.
+            atomic_dirs.remove(copy)
+    finally:
+        os.close(descriptor)
