@@ -162,3 +162,19 @@ def test_a_copy_that_fails_part_way_leaves_no_folder(tmp_path, staging, monkeypa
     with pytest.raises(OSError, match="No space left"):
         worker_resources._copy_to_local(source)
     assert list(staging.iterdir()) == []
+
+
+def test_a_file_system_without_locks_stages_and_keeps_every_copy(staging, tmp_path,
+                                                                  monkeypatch):
+    # Some network file systems answer flock with ENOLCK: staging failed there, where before
+    # the clean-up it worked. Now the copies are used unlocked, and none is removed.
+    def no_locks(descriptor, operation):
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    source = tmp_path / "remote"
+    first = worker_resources._copy_to_local(remote_model(source, "v1"))
+    second = worker_resources._copy_to_local(remote_model(source, "version 2"))
+    assert (first / "tagger.json").read_text() == "v1"
+    assert (second / "tagger.json").read_text() == "version 2"
+    assert worker_resources._copy_to_local(str(source)) == second

@@ -16,6 +16,7 @@ copy of a path removes the other copies of that path that no process holds, so a
 again and again at one path leaves one copy per VM, plus those still in use, not one per save.
 Without ``fcntl`` (Windows) nothing is locked and nothing removed.
 """
+import errno
 import hashlib
 import logging
 import os
@@ -44,6 +45,8 @@ _HELD_COPIES = {}
 # (processes of an earlier version) take no lock.
 _LAYOUT = "copy-source-lock"
 _ATTEMPTS = 3
+# What flock says on a file system that takes no locks.
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 _RUNNERS_LOCK = threading.Lock()
 _RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> warmed-up TaggerRunner
 
@@ -177,9 +180,8 @@ def _stage(staged, prefix, matched):
                     out.write(chunk)
         (building / "source").write_bytes(os.fsencode(prefix))
         descriptor = os.open(building / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
-        if fcntl is not None:
-            # Taken before the rename: no moment where the published copy looks unused.
-            fcntl.flock(descriptor, fcntl.LOCK_SH)
+        # Taken before the rename: no moment where the published copy looks unused.
+        _lock_shared(descriptor)
         os.rename(building, staged)
     except BaseException as error:
         if descriptor is not None:
@@ -204,8 +206,7 @@ def _hold(staged):
         return False
     try:
         # Waits only while another process sets the copy aside to remove it.
-        fcntl.flock(descriptor, fcntl.LOCK_SH)
-        held = _is_lock_of(descriptor, staged)
+        held = not _lock_shared(descriptor) or _is_lock_of(descriptor, staged)
     except BaseException:
         os.close(descriptor)
         raise
@@ -213,6 +214,22 @@ def _hold(staged):
         os.close(descriptor)
         return False
     _HELD_COPIES[staged] = descriptor
+    return True
+
+
+def _lock_shared(descriptor):
+    """A shared flock on ``descriptor``; False, without one, where there is no fcntl or the
+    staging folder's file system takes no locks (ENOLCK and the like: some network file
+    systems). An unlocked copy is still used; it only looks unused to the others' clean-up,
+    which then cannot take its exclusive lock either and removes nothing there."""
+    if fcntl is None:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+    except OSError as error:
+        if error.errno not in _NO_LOCKS:
+            raise
+        return False
     return True
 
 
@@ -260,6 +277,10 @@ def _remove_if_unused(copy):
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return   # a process uses it
+        except OSError as error:
+            if error.errno in _NO_LOCKS:
+                return   # no locks here: whether a process uses it cannot be known
+            raise
         if _is_lock_of(descriptor, copy):
             # Renamed aside under the lock: a process that takes the lock after finds no copy
             # and stages its own, rather than reading one being deleted.
