@@ -72,7 +72,9 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
     pipelines, or a RunInference handler beside TagText, would pay it once for each. The key is
     the runtime, the model directory and its files' identity (``tagger.json``'s bytes, which
     hold ``tagger.keras``'s SHA-256, and ``tagger.keras``'s size and modification time), so a
-    model saved over the old one in the same folder is loaded afresh.
+    model saved over the old one in the same local folder is loaded afresh. A remote model
+    (``gs://``) is staged once per process (``local_path``): one saved over it is seen by
+    processes started after, not by this one.
     """
     from beamtagger.model import runtimes
 
