@@ -38,6 +38,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam import typehints
 from apache_beam.transforms import trigger, window
+from apache_beam.transforms.core import Windowing
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
@@ -45,8 +46,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model.shape_grid import grid_width
 from beamtagger.transforms.blocks import Block
-from beamtagger.transforms.global_window import (RestoreWindowing, refuse_merging_windows,
-                                                 with_own_window)
+from beamtagger.transforms.global_window import (in_own_window, into_global_window,
+                                                 refuse_merging_windows, windowed_as)
 from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRecords,
                                                 entry_segments)
 from beamtagger.transforms.records import Segment
@@ -154,16 +155,18 @@ class BucketByLength(beam.PTransform):
             return segments | "CollectBatches" >> beam.ParDo(
                 collect(self.max_batch_tokens, self.max_buffered_tokens, self.widths)
             ).with_output_types(Block if self.blocks else List[Any])
-        return (
-            segments
-            | "KeyByLength" >> beam.Map(_key_by_length, self.widths).with_output_types(
-                typehints.Tuple[typehints.Tuple[int, int], Any])
-            | "CollectBatches" >> _BatchInPanes(self.max_batch_tokens, self.max_buffering_secs))
+        return segments | "CollectBatches" >> _BatchInPanes(
+            self.max_batch_tokens, self.max_buffering_secs, self.widths)
 
 
-def _key_by_length(segment, widths=None):
+def _length_key(segment, widths=None):
     shard = hash((_PROCESS_SHARD, threading.get_ident())) & 0x7FFFFFFF
-    return (bucket_length(len(segment.tokens), widths), shard), segment
+    return bucket_length(len(segment.tokens), widths), shard
+
+
+def _key_by_length_into_global_window(segment, widths=None, timestamp=beam.DoFn.TimestampParam,
+                                      window=beam.DoFn.WindowParam):
+    return into_global_window(_length_key(segment, widths), segment, timestamp, window)
 
 
 class _CollectBatchesInBundleFn(beam.DoFn):
@@ -324,7 +327,7 @@ def _in_window(batch, window):
 
 
 class _BatchInPanes(beam.PTransform):
-    """Streaming: (key, Segment) -> batches, grouped under a processing-time trigger.
+    """Streaming: Segments -> batches, grouped by length under a processing-time trigger.
 
     Why a trigger and not a stateful DoFn with timers (what this was until issue #11): a DoFn
     cannot read the runner's processing time, so a timer "``max_buffering_secs`` from now" had
@@ -348,37 +351,36 @@ class _BatchInPanes(beam.PTransform):
     user's windows and trigger, not ours.
     """
 
-    def __init__(self, max_batch_tokens, max_buffering_secs):
+    def __init__(self, max_batch_tokens, max_buffering_secs, widths=None):
         super().__init__()
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
+        self.widths = widths
 
-    def expand(self, keyed):
-        windowing = keyed.windowing
+    def expand(self, segments):
+        windowing = segments.windowing
         refuse_merging_windows(windowing,
                                "TagText and TagBatches (BucketByLength, streaming)")
         # Whole seconds: Beam's trigger protocol reads the delay back as delay_millis // 1000
         # (trigger.AfterProcessingTime.from_runner_api), so 0.5 would become 0.
         panes = trigger.AfterWatermark(early=trigger.Repeatedly(
             trigger.AfterProcessingTime(math.ceil(self.max_buffering_secs))))
-        return (
-            keyed
-            | "WithWindow" >> beam.MapTuple(with_own_window).with_output_types(
+        keyed = segments | "KeyByLength" >> beam.Map(
+            _key_by_length_into_global_window, self.widths).with_output_types(
                 typehints.Tuple[typehints.Tuple[int, int], typehints.Any])
-            | "BufferForBatching" >> beam.WindowInto(
-                window.GlobalWindows(), trigger=panes,
-                accumulation_mode=trigger.AccumulationMode.DISCARDING,
-                timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST)
-            | "GroupPanes" >> beam.GroupByKey()
-            | "CutIntoBatches" >> beam.ParDo(_CutPaneFn(self.max_batch_tokens)
-                                             ).with_output_types(Tuple[Any, List[Any]])
-            | "RestoreWindowing" >> RestoreWindowing(windowing, List[Any]))
+        buffered = windowed_as(keyed, Windowing(
+            window.GlobalWindows(), triggerfn=panes,
+            accumulation_mode=trigger.AccumulationMode.DISCARDING,
+            timestamp_combiner=window.TimestampCombiner.OUTPUT_AT_EARLIEST))
+        batches = buffered | "GroupPanes" >> beam.GroupByKey() | "CutIntoBatches" >> beam.ParDo(
+            _CutPaneFn(self.max_batch_tokens)).with_output_types(List[Any])
+        # _CutPaneFn puts each batch in its segments' window itself.
+        return windowed_as(batches, windowing)
 
 
 class _CutPaneFn(beam.DoFn):
-    """(key, pane of (Segment, timestamp, window)) -> timestamped (window, batch) of one window
-    each, of at most ``max_batch_tokens // length`` segments (``RestoreWindowing`` keeps each
-    batch in that window once the input's windowing is restored). Each segment carries its
+    """(key, pane of (Segment, timestamp, window)) -> batches of one window each, in that
+    window only, of at most ``max_batch_tokens // length`` segments. Each segment carries its
     record's timestamp (``Segment.timestamp_micros``), which the tag stage gives back to the
     record's result; the batch is stamped with the earliest, where the grouping held the
     watermark.
@@ -404,9 +406,8 @@ class _CutPaneFn(beam.DoFn):
         for segment_window, in_window in by_window.items():
             for start in range(0, len(in_window), size):
                 part = in_window[start:start + size]
-                yield window.TimestampedValue(
-                    (segment_window, part),
-                    Timestamp(micros=min(segment.timestamp_micros for segment in part)))
+                yield in_own_window(part, Timestamp(micros=min(
+                    segment.timestamp_micros for segment in part)), segment_window)
 
     @on_timer(_DIRECT_RUNNER_NEEDS_A_CLOCK)
     def _never_set(self):

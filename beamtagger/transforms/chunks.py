@@ -24,7 +24,6 @@ import numpy as np
 import pyarrow as pa
 from apache_beam import typehints
 from apache_beam.coders import coders
-from apache_beam.transforms.window import GlobalWindows
 from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
@@ -34,8 +33,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.global_window import (GLOBAL_WINDOWS, RestoreWindowing,
-                                                 refuse_merging_windows, with_own_window)
+from beamtagger.transforms.global_window import (GLOBAL_WINDOWING, into_global_window,
+                                                 refuse_merging_windows, windowed_as)
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
@@ -273,35 +272,36 @@ class StitchChunks(beam.PTransform):
         parts += [results | f"AsChunkPart{i or ''}" >> beam.MapTuple(
             _as_part(1, streaming)).with_output_types(_KEYED)
             for i, results in enumerate(chunk_results)]
+        if streaming:
+            # The maps put each part in the global window themselves (no WindowInto step).
+            parts = [windowed_as(part, GLOBAL_WINDOWING) for part in parts]
         out = parts | "Merge" >> beam.Flatten()
         if streaming:
-            # A stateful DoFn needs no trigger: the global window's default one is kept.
-            out = out | "StitchInGlobalWindow" >> beam.WindowInto(GlobalWindows())
             stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
             stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches))
         tagged_type = pa.RecordBatch if self.output_batches else Any  # Arrow's own coder
-        stitch = stitch.with_output_types(
-            typehints.Tuple[Any, tagged_type] if streaming else tagged_type)
-        out = out | "Stitch" >> stitch.with_outputs(ERRORS, main="tagged")
+        out = out | "Stitch" >> stitch.with_output_types(tagged_type).with_outputs(
+            ERRORS, main="tagged")
         if not streaming:
             return StitchResult(out.tagged, out[ERRORS])
-        return StitchResult(
-            out.tagged | "RestoreWindowing" >> RestoreWindowing(windowing, tagged_type),
-            out[ERRORS] | "RestoreErrorsWindowing" >> RestoreWindowing(windowing))
+        # _StitchFn puts each output in its record's window itself.
+        return StitchResult(windowed_as(out.tagged, windowing),
+                            windowed_as(out[ERRORS], windowing))
 
 
-def _as_part(kind, in_own_window):
+def _as_part(kind, in_global_window):
     """(key, value) -> (key, (kind, value)): 0 for the record, 1 for a chunk result; on
-    unbounded input with the element's window and timestamp (``with_own_window``)."""
-    if not in_own_window:
+    unbounded input in the global window, with the element's window and timestamp
+    (``into_global_window``)."""
+    if not in_global_window:
         return lambda key, value: (key, (kind, value))
 
-    def part_in_own_window(key, value, timestamp=beam.DoFn.TimestampParam,
-                           window=beam.DoFn.WindowParam):
-        return with_own_window(key, (kind, value), timestamp, window)
-    return part_in_own_window
+    def part_in_global_window(key, value, timestamp=beam.DoFn.TimestampParam,
+                              window=beam.DoFn.WindowParam):
+        return into_global_window(key, (kind, value), timestamp, window)
+    return part_in_global_window
 
 
 class _Stitcher(beam.DoFn):
@@ -450,9 +450,9 @@ class _Stitched(NamedTuple):
 class _StitchFn(_Stitcher):
     """Streaming: each record stitched as soon as its last chunk arrives, in the global window.
 
-    Each element carries its own window and timestamp (``global_window.with_own_window``), and
-    the record's are kept with it in state; every result and dead letter leaves as (the record's
-    window, output) with the record's timestamp, for ``RestoreWindowing``. In the records' own
+    Each element carries its own window and timestamp (``global_window.into_global_window``),
+    and the record's are kept with it in state; every result and dead letter leaves in the
+    record's window only, with the record's timestamp. In the records' own
     windows (as this was), a runner may drop what reaches a stateful DoFn after its window has
     expired (the window's end plus its allowed lateness behind the watermark) and collect the
     state kept for it (Beam's model allows both): a late long record, or some of its chunks,
@@ -500,10 +500,6 @@ class _StitchFn(_Stitcher):
         arrived_state.clear()
         chunks_state.clear()
         yield from self._stitch(record, chunks, own_window, Timestamp(micros=micros))
-
-    @staticmethod
-    def _in_window(output, timestamp, window):
-        return WindowedValue((window, output), timestamp, GLOBAL_WINDOWS)
 
 
 class _StitchGroupFn(_Stitcher):

@@ -4,24 +4,56 @@ BucketByLength's batching and StitchChunks' stitching gather elements of many re
 or of one record over time (its chunks). Done in the user's windows, a runner may drop what
 arrives after the window's end plus its allowed lateness, or garbage-collect the state kept
 for it (Beam's model allows both; Flink and Dataflow do), and a late record would be lost in
-part or whole inside the tagger. So each element carries its window and timestamp in its value
-(``with_own_window``), the step runs in the global window, where nothing is late, and
-``RestoreWindowing`` gives the results back the input's windowing and their own windows.
-Whether a late record counts is for the user's own aggregations downstream.
+part or whole inside the tagger. So each element goes into the global window carrying its
+window and timestamp in its value (``into_global_window``), the step runs there, where nothing
+is late, and its DoFn gives each result its own window back (``in_own_window``) under the
+input's windowing (``windowed_as``). Whether a late record counts is for the user's own
+aggregations downstream.
+
+The steps' own maps and DoFns move the elements between windows and the PCollections are
+declared under the windowing that holds them, as Beam's own Reshuffle does
+(``transforms/util.py``), instead of WindowInto steps before and after them: a WindowInto into
+the global window, and one back plus a DoFn keeping each output in its own window only (a
+record in two sliding windows was assigned to both again), were nine of the 23 steps of a
+streaming TagText, and Beam's DirectRunner pays its per-bundle work for every step
+(BENCHMARKS.md, "Streaming: long records stitched in the global window").
 """
-from typing import Any
-
 import apache_beam as beam
-from apache_beam.transforms.window import GlobalWindow
+from apache_beam.transforms.core import Windowing
+from apache_beam.transforms.window import GlobalWindow, GlobalWindows
+from apache_beam.utils.windowed_value import WindowedValue
 
-__all__ = ["RestoreWindowing", "refuse_merging_windows", "with_own_window"]
+__all__ = ["GLOBAL_WINDOWING", "in_own_window", "into_global_window", "refuse_merging_windows",
+           "windowed_as"]
+
+# The windows of a WindowedValue in the global window.
+GLOBAL_WINDOWS = (GlobalWindow(),)
+# A stateful DoFn needs no trigger: the global window's default one.
+GLOBAL_WINDOWING = Windowing(GlobalWindows())
 
 
-def with_own_window(key, value, timestamp=beam.DoFn.TimestampParam,
-                    window=beam.DoFn.WindowParam):
-    """For ``beam.MapTuple``: (key, value) -> (key, (value, timestamp micros, window)), one
-    element a window (an element in two sliding windows becomes two)."""
-    return key, (value, timestamp.micros, window)
+def into_global_window(key, value, timestamp=beam.DoFn.TimestampParam,
+                       window=beam.DoFn.WindowParam):
+    """For ``beam.MapTuple``, then ``windowed_as`` a global windowing: (key, value) -> (key,
+    (value, timestamp micros, window)) in the global window at its own timestamp, one element
+    a window (an element in two sliding windows becomes two)."""
+    return WindowedValue((key, (value, timestamp.micros, window)), timestamp, GLOBAL_WINDOWS)
+
+
+def in_own_window(value, timestamp, own_window):
+    """What a DoFn in the global window outputs for a value of the window it came in: that
+    window only, not every window of its timestamp (a sliding window's neighbour already has
+    a value of its own)."""
+    return WindowedValue(value, timestamp, (own_window,))
+
+
+def windowed_as(pcoll, windowing):
+    """``pcoll`` declared under ``windowing`` (window fn, trigger, accumulation mode, allowed
+    lateness), whose elements its producer put in their windows itself (``into_global_window``,
+    ``in_own_window``); what runners read to group it (``pcoll.windowing``), as a WindowInto
+    would have declared it."""
+    pcoll._windowing = windowing    # noqa: SLF001  (Beam's Reshuffle sets it the same way)
+    return pcoll
 
 
 def refuse_merging_windows(windowing, transform):
@@ -34,45 +66,3 @@ def refuse_merging_windows(windowing, transform):
             "the global window, by length or by record, not by the key that sessions are "
             "merged on; window into sessions after tagging (each record keeps its own "
             "timestamp)")
-
-
-class RestoreWindowing(beam.PTransform):
-    """Timestamped (window, value) in the global window -> each value in that window only,
-    under ``windowing`` (window fn, trigger, accumulation mode, allowed lateness).
-
-    Args:
-      windowing: the input's windowing strategy (``pcoll.windowing``) to put back.
-      output_type: the values' type hint (an Arrow batch needs its own coder).
-    """
-
-    def __init__(self, windowing, output_type=Any):
-        super().__init__()
-        self.windowing = windowing
-        self.output_type = output_type
-
-    def expand(self, in_global_window):
-        return (
-            in_global_window
-            # allowed_lateness given again: WindowInto(windowing) takes the rest of it, not that.
-            | "AsInput" >> beam.WindowInto(self.windowing,
-                                           allowed_lateness=self.windowing.allowed_lateness)
-            | "KeepOwnWindow" >> beam.ParDo(_KeepOwnWindowFn()).with_output_types(
-                self.output_type))
-
-
-class _KeepOwnWindowFn(beam.DoFn):
-    """(the window the value came in, value) -> the value, in that window only.
-
-    WindowInto assigns each value the windows of its timestamp: one, for fixed windows, but
-    every window that holds it for overlapping ones (SlidingWindows), where each of a record's
-    windows already has a value of its own: without this, a record in two sliding windows came
-    out four times, and its long records' chunks were stitched twice over."""
-
-    def process(self, element, window=beam.DoFn.WindowParam):
-        own_window, value = element
-        if window == own_window:
-            yield value
-
-
-# The windows of a WindowedValue a DoFn in the global window outputs itself (finish_bundle).
-GLOBAL_WINDOWS = (GlobalWindow(),)
