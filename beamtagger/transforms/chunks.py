@@ -28,13 +28,13 @@ from apache_beam.transforms.combiners import CountCombineFn
 from apache_beam.transforms.userstate import (BagStateSpec, CombiningValueStateSpec,
                                                ReadModifyWriteStateSpec)
 from apache_beam.utils.timestamp import Timestamp
-from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.global_window import (GLOBAL_WINDOWING, into_global_window,
-                                                 refuse_merging_windows, windowed_as)
+from beamtagger.transforms.global_window import (GLOBAL_WINDOWING, in_own_window,
+                                                 into_global_window, refuse_merging_windows,
+                                                 windowed_as)
 from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TokenizedRecord,
                                            one_line)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
@@ -326,18 +326,13 @@ class _Stitcher(beam.DoFn):
     def finish_bundle(self):
         yield from self._decode_stitched()
 
-    @staticmethod
-    def _in_window(output, timestamp, window):
-        """An output of the record's, in its window with its timestamp."""
-        return WindowedValue(output, timestamp, (window,))
-
     def _stitch(self, record, chunks, window, timestamp):
         failed = [w for w in chunks if w.error]
         if failed:
             counters.DEAD_LETTERS.inc()
             reason = failed[0].error
             stage = reason.split(" ", 1)[0]  # AttachVectors' "lookup failed: ..." and the like
-            yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(_dead_letter(
+            yield beam.pvalue.TaggedOutput(ERRORS, in_own_window(_dead_letter(
                 record, reason, stage if stage in ("lookup", "featurize") else "tag"),
                 timestamp, window))
             return
@@ -345,7 +340,7 @@ class _Stitcher(beam.DoFn):
             stitched = _Stitched.of(record, chunks, window, timestamp)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(_dead_letter(
+            yield beam.pvalue.TaggedOutput(ERRORS, in_own_window(_dead_letter(
                 record, f"stitching failed: {error!r}", "stitch"), timestamp, window))
             return
         self._stitched.append(stitched)
@@ -368,7 +363,7 @@ class _Stitcher(beam.DoFn):
         for part in stitched:
             if isinstance(part.decoded, Exception):
                 counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, self._in_window(
+                yield beam.pvalue.TaggedOutput(ERRORS, in_own_window(
                     _dead_letter(part.record, f"decoding failed: {part.decoded!r}"),
                     part.timestamp, part.window))
             else:
@@ -377,15 +372,15 @@ class _Stitcher(beam.DoFn):
         for (window, timestamp), parts in tagged.items():
             if self.output_batches:
                 for output in _tagged_batches(parts, labels):
-                    yield (self._in_window(output, timestamp, window)
+                    yield (in_own_window(output, timestamp, window)
                            if isinstance(output, pa.RecordBatch) else beam.pvalue.TaggedOutput(
-                               ERRORS, self._in_window(output.value, timestamp, window)))
+                               ERRORS, in_own_window(output.value, timestamp, window)))
                 continue
             counters.RECORDS_TAGGED.inc(len(parts))
             names = np.asarray(labels, dtype=object)
             for part in parts:
                 record, (label_ids, scores) = part.record, part.decoded
-                yield self._in_window(
+                yield in_own_window(
                     TaggedRecord(record.id, record.tokens, record.starts, record.ends,
                                  tuple(names[label_ids].tolist()), tuple(scores.tolist()),
                                  record.source, record.fields), timestamp, window)
