@@ -18,7 +18,8 @@
 #   docker build --target jax-gpu -t .../beamtagger-worker-jax:0.1.0 .
 #   docker build --build-arg EXTRAS=cpu,gcp,glove -t .../beamtagger-worker-cpu:0.1.0 .   # CPU only
 #
-# The Beam version must match the one that launches the job (setup.py pins 2.77).
+# The Beam version must match the one that launches the job (setup.py takes 2.77 or 2.78):
+# `--build-arg BEAM_VERSION=2.78.0` for a job launched with 2.78.
 ARG BEAM_VERSION=2.77.0
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS base
 
