@@ -16,8 +16,13 @@ token, then, for tokens still missing, the next step applied on top of the previ
 on. With ``("exact", "lower", "digits_to_zero")`` the token "Mar-2021" is tried as "Mar-2021",
 then "mar-2021", then "mar-0000". A token still missing that is not in Unicode NFC goes through
 the chain once more in NFC ("café" written as "cafe" + U+0301 finds "café"); one still missing
-whose lower-cased form holds "i" + U+0307 (what ``str.lower`` makes of "İ", U+0130) goes through
-it once more with that dot dropped ("İran" finds "iran").
+that holds styled characters goes through it once more with them written plain, in NFC
+(full-width "ＢＲＥＡＫＩＮＧ" and mathematical bold "𝐁𝐑𝐄𝐀𝐊𝐈𝐍𝐆" find "breaking", "ﬁnal" finds
+"final"; "x²", "½" and "①" stay as they are: ``beamtagger.unicode_styles`` says which); one
+still missing whose lower-cased form holds "i" + U+0307 (what ``str.lower`` makes of "İ",
+U+0130) goes through it once more with that dot dropped ("İran" finds "iran"). A token found
+by a retry counts as found by the chain step that found its retried form
+(``rows_and_steps``).
 
 The fingerprint identifies the content (vocabulary and vectors, not the source or the chain)::
 
@@ -52,6 +57,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.unicode_styles import plain_style
 
 __all__ = ["DTYPES", "DEFAULT_CASED_NORMALIZATION", "DEFAULT_UNCASED_NORMALIZATION",
            "EmbeddingStore", "MANIFEST_FILE", "NORMALIZATIONS", "VECTORS_FILE", "VOCAB_FILE",
@@ -349,6 +355,7 @@ class EmbeddingStore:
             if len(chain) == 1:  # else the chain's last step left them in missing
                 missing = [i for i, row in enumerate(found) if row < 0]
             self._find_as_nfc(tokens, missing, found, steps)
+            self._find_in_plain_style(tokens, missing, found, steps)
             if self._dotless_steps:
                 self._find_without_dot_above(tokens, missing, found, steps)
         rows = np.array(found, dtype=np.int64)
@@ -360,8 +367,8 @@ class EmbeddingStore:
         """Looks the missing tokens that are not in Unicode NFC up again in NFC, through the
         whole chain. Decomposed text (macOS, PDF and web extraction: "café" as "cafe" + U+0301)
         missed every accented word: the vocabularies are NFC (all 400k GloVe 6B words are).
-        Only canonical equivalents are tried; NFKC ("ﬁnd" -> "find", "x²" -> "x2") would look up
-        another text."""
+        Only canonical equivalents are tried here; NFKC ("x²" -> "x2") would look up another
+        text (``_find_in_plain_style`` takes the part of it that changes only the style)."""
         retry = [i for i in missing if not unicodedata.is_normalized("NFC", tokens[i])]
         if not retry:
             return
@@ -371,6 +378,28 @@ class EmbeddingStore:
             found[i] = int(rows[j])
             if steps is not None:
                 steps[i] = retry_steps[j]
+
+    def _find_in_plain_style(self, tokens, missing, found, steps):
+        """Looks the missing tokens that hold styled characters (full-width "ｗｏｒｄ",
+        mathematical bold "𝐰𝐨𝐫𝐝", the ligature of "ﬁnal") up again written plain, in NFC,
+        through the whole chain: ``unicode_styles.plain_style``, which says which characters
+        count as styled and why not NFKC. ASCII tokens cost one ``isascii`` each."""
+        retry, plain_tokens = [], []
+        for i in missing:
+            if found[i] < 0:
+                plain = plain_style(tokens[i])
+                if plain is not tokens[i]:
+                    retry.append(i)
+                    plain_tokens.append(unicodedata.normalize("NFC", plain))
+        if not retry:
+            return
+        rows, retry_steps = self._find(plain_tokens, with_steps=steps is not None,
+                                       chain=self._steps)
+        for j, i in enumerate(retry):
+            if rows[j] >= 0:
+                found[i] = int(rows[j])
+                if steps is not None:
+                    steps[i] = retry_steps[j]
 
     def _find_without_dot_above(self, tokens, missing, found, steps):
         """Looks the missing tokens whose lower-cased form (in NFC) holds "i" + U+0307 up again

@@ -15,6 +15,11 @@ words get a zero vector. Two kinds of ids give the model back what the store can
   model (one traced function for every batch shape); a longer token keeps its first
   ``ceil(C/2)`` and last ``floor(C/2)`` characters, where prefixes and suffixes carry the signal.
 
+Every id of a token with styled characters (full-width, mathematical bold or italic letters,
+ligatures: ``beamtagger.unicode_styles``) is that of the token written plain, so "ＢＲＥＡＫＩＮＧ"
+is featurized as "BREAKING" (its text in the output stays as written). A token with none is
+featurized as before, so labels of plain text and what a saved model's inputs mean are unchanged.
+
 Hashing uses ``zlib.crc32``, not Python's ``hash()``: ``hash()`` of a string is salted per
 process (PYTHONHASHSEED), and the same word must get the same bucket in the training process
 and in every Beam worker. Token types follow Zipf's law, so a per-featurizer cache of
@@ -30,6 +35,7 @@ import zlib
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.unicode_styles import plain_style
 
 UNKNOWN_CHAR_ID = 1
 FIRST_CHAR_ID = 2
@@ -289,6 +295,12 @@ class TokenFeaturizer:
     def _compute(self, token):
         if token.isascii():
             return self._compute_ascii(token)
+        # Styled characters ("ＢＲＥＡＫＩＮＧ", "𝐁𝐑𝐄𝐀𝐊𝐈𝐍𝐆") get the ids of their plain text:
+        # the char vocabulary holds none of them, and hashes of their text are rows training
+        # never filled. Plain tokens come back as they are.
+        token = plain_style(token)
+        if token.isascii():
+            return self._compute_ascii(token)
         return self._compute_general(token)
 
     def _compute_ascii(self, token):
@@ -378,11 +390,12 @@ class TokenFeaturizer:
 def build_char_vocab(tokens, min_count=2, max_size=1000):
     """The characters seen at least ``min_count`` times, most frequent first (ties by code point).
 
-    Rare characters stay out so the shared unknown id is trained on real examples.
+    Rare characters stay out so the shared unknown id is trained on real examples. Styled
+    characters count as their plain ones, which is what the featurizer looks up.
     """
     import collections
 
-    counts = collections.Counter(ch for token in tokens for ch in token)
+    counts = collections.Counter(ch for token in tokens for ch in plain_style(token))
     kept = [ch for ch, n in counts.items() if n >= min_count]
     kept.sort(key=lambda ch: (-counts[ch], ch))
     return "".join(kept[:max_size])

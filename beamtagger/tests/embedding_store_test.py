@@ -84,6 +84,33 @@ def test_a_decomposed_token_finds_its_composed_word(store_and_vectors):
 
 
 @pytest.mark.parametrize("normalization", [None, ["lower", "digits_to_zero"], ["exact"]])
+def test_a_styled_word_finds_its_plain_word(tmp_path, normalization):
+    # Social media text writes words full-width ("ｗａｌｋｅｄ", East Asian input methods) or in
+    # mathematical bold or italic letters ("fancy text"); PDFs write ligatures ("ﬁnal"). All
+    # were out of vocabulary.
+    words = ["walked", "final", "naïve", "Paris", "paris", "mar-0000", "x2", "1\u20442", "1",
+             "kg"]
+    options = {} if normalization is None else {"normalization": normalization}
+    path, vectors = make_store(tmp_path, words=words, **options)
+    store = EmbeddingStore.open(path)
+    styled = ["ｗａｌｋｅｄ", "𝐰𝐚𝐥𝐤𝐞𝐝", "𝘸𝘢𝘭𝘬𝘦𝘥", "𝕨𝕒𝕝𝕜𝕖𝕕", "ﬁnal",
+              "𝐧𝐚𝐢\u0308𝐯𝐞", "Ｐａｒｉｓ", "𝐏𝐀𝐑𝐈𝐒", "Ｍａｒ－２０２１", "𝐌𝐚𝐫-𝟐𝟎𝟐𝟏"]
+    plain = ["walked"] * 4 + ["final", "naïve", "Paris", "PARIS", "Mar-2021", "Mar-2021"]
+    rows, steps = store.rows_and_steps(styled)
+    plain_rows, plain_steps = store.rows_and_steps(plain)
+    assert rows.tolist() == plain_rows.tolist() and steps.tolist() == plain_steps.tolist()
+    if normalization == ["exact"]:
+        assert rows.tolist() == [0, 0, 0, 0, 1, 2, 3, -1, -1, -1]
+    else:
+        assert rows[:6].tolist() == [0, 0, 0, 0, 1, 2] and rows[6:].min() >= 0
+    found, in_vocab = store.lookup(["𝐰𝐚𝐥𝐤𝐞𝐝"])
+    np.testing.assert_array_equal(found[0], vectors[0])
+    # Compatibility forms that change what is written are not rewritten: "x²" is not "x2",
+    # "½" is not "1⁄2", "①" is not "1", "㎏" is not "kg".
+    assert store.rows(["x²", "½", "①", "㎏"]).tolist() == [-1, -1, -1, -1]
+
+
+@pytest.mark.parametrize("normalization", [None, ["lower", "digits_to_zero"], ["exact"]])
 def test_a_word_with_a_dotted_capital_i_finds_its_lower_case_word(tmp_path, normalization):
     # "İran".lower() is "i" + U+0307 + "ran", which GloVe 6B lacks: "İran", "İnternet" and
     # "İSMAİL" were out of vocabulary though GloVe holds "iran", "internet" and "ismail".

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.model.features import (CASING_CLASSES, TokenFeaturizer, casing_class,
-                                       stable_hash, word_shape)
+from beamtagger.model.features import (CASING_CLASSES, UNKNOWN_CHAR_ID, TokenFeaturizer,
+                                       build_char_vocab, casing_class, stable_hash, word_shape)
 
 TOKENS = ["Paris", "is", "NICE", "@user_1", "#blessed", "https://t.co/x", "1,990", "iPhone",
           ":)", "\U0001F600", "U.S.", "ex-wife", "qwzxrtyplk", "!!"]
@@ -128,3 +128,25 @@ def test_the_ascii_path_gives_every_id_the_general_path_gives(config):
     for copy in (featurizer, pickle.loads(pickle.dumps(featurizer))):
         for token in tokens * 2:   # the second time through the remembered shape ids
             assert copy._compute_ascii(token) == copy._compute_general(token), repr(token)
+
+
+def test_a_styled_token_gets_every_id_of_its_plain_token():
+    """Full-width and mathematical bold letters were unknown characters to the char CNN, and
+    their prefixes, suffixes and OOV bucket were rows training never filled."""
+    featurizer = TokenFeaturizer(char_vocab="abcdefghijklmnopqrstuvwxyzBP0123456789@#",
+                                 max_chars=8)
+    styled = ["ｂｒｅａｋｉｎｇ", "𝐁𝐫𝐞𝐚𝐤𝐢𝐧𝐠", "𝘗𝘢𝘳𝘪𝘴", "ﬁnal", "＠ｂｏｂ", "＃ｔａｇ", "１９９９",
+              "𝟑𝟎𝟎𝟎𝐬"]
+    plain = ["breaking", "Breaking", "Paris", "final", "@bob", "#tag", "1999", "3000s"]
+    in_vocab = np.array([True, False] * 4)
+    styled_ids = featurizer.featurize(styled, in_vocab)
+    plain_ids = featurizer.featurize(plain, in_vocab)
+    for name in plain_ids:
+        np.testing.assert_array_equal(styled_ids[name], plain_ids[name], err_msg=name)
+    assert (styled_ids["char_ids"] != UNKNOWN_CHAR_ID).all()
+    # What a compatibility form means is kept: "x²" is not featurized as "x2".
+    assert featurizer.char_ids(["x²"]).tolist() != featurizer.char_ids(["x2"]).tolist()
+
+
+def test_the_char_vocabulary_counts_styled_characters_as_their_plain_ones():
+    assert build_char_vocab(["ｃａｔ", "𝐜𝐚𝐭", "ｄｏｇ"], min_count=2) == "act"
