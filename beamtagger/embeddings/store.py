@@ -334,8 +334,9 @@ class EmbeddingStore:
             forms = [first_step(token) for token in tokens]
         found = [get(form, -1) for form in forms]
         steps = np.zeros(len(found), dtype=np.int8) if with_steps else None
-        if len(chain) > 1 and -1 in found:
-            missing = [i for i, row in enumerate(found) if row < 0]
+        first_missing, later_steps = [], {}   # later_steps: token index -> the step after the
+        if -1 in found:                       # first that found it
+            missing = first_missing = [i for i, row in enumerate(found) if row < 0]
             missing_forms = [forms[i] for i in missing]
             for step_number, step in enumerate(chain[1:], start=1):
                 still_missing, still_missing_forms = [], []
@@ -346,17 +347,17 @@ class EmbeddingStore:
                         still_missing_forms.append(form)
                     else:
                         found[i] = row
+                        later_steps[i] = step_number
                         if with_steps:
                             steps[i] = step_number
                 missing, missing_forms = still_missing, still_missing_forms
                 if not missing:
                     break
-        if retries and -1 in found:
-            if len(chain) == 1:  # else the chain's last step left them in missing
-                missing = [i for i, row in enumerate(found) if row < 0]
-            self._find_as_nfc(tokens, missing, found, steps)
-            self._find_in_plain_style(tokens, missing, found, steps)
-            if self._dotless_steps:
+        if retries and first_missing:
+            if missing:
+                self._find_as_nfc(tokens, missing, found, steps)
+            self._find_in_plain_style(tokens, first_missing, later_steps, found, steps)
+            if self._dotless_steps and missing:
                 self._find_without_dot_above(tokens, missing, found, steps)
         rows = np.array(found, dtype=np.int64)
         if with_steps:
@@ -379,24 +380,25 @@ class EmbeddingStore:
             if steps is not None:
                 steps[i] = retry_steps[j]
 
-    def _find_in_plain_style(self, tokens, missing, found, steps):
-        """Looks the missing tokens that hold styled characters (full-width "ｗｏｒｄ",
-        mathematical bold "𝐰𝐨𝐫𝐝", the ligature of "ﬁnal") up again written plain, in NFC,
-        through the whole chain: ``unicode_styles.plain_style``, which says which characters
-        count as styled and why not NFKC. ASCII tokens cost one ``isascii`` each."""
+    def _find_in_plain_style(self, tokens, first_missing, later_steps, found, steps):
+        """Looks the tokens that the chain's first step missed and that hold styled characters
+        (full-width "ｗｏｒｄ", mathematical bold "𝐰𝐨𝐫𝐝", the ligature of "ﬁnal") up again
+        written plain, in NFC, through the whole chain (``unicode_styles.plain_style`` says
+        which characters count as styled, and why not NFKC). The plain form's row is taken
+        where the styled form was not found, or was found at a later step: the digit rules read
+        styled digits as digits, so "１１:２１" was "00:00" at the last step where "11:21" is
+        found at the first. ASCII tokens cost one ``isascii`` each."""
         retry, plain_tokens = [], []
-        for i in missing:
-            if found[i] < 0:
-                plain = plain_style(tokens[i])
-                if plain is not tokens[i]:
-                    retry.append(i)
-                    plain_tokens.append(unicodedata.normalize("NFC", plain))
+        for i in first_missing:
+            plain = plain_style(tokens[i])
+            if plain is not tokens[i]:
+                retry.append(i)
+                plain_tokens.append(unicodedata.normalize("NFC", plain))
         if not retry:
             return
-        rows, retry_steps = self._find(plain_tokens, with_steps=steps is not None,
-                                       chain=self._steps)
+        rows, retry_steps = self._find(plain_tokens, with_steps=True, chain=self._steps)
         for j, i in enumerate(retry):
-            if rows[j] >= 0:
+            if rows[j] >= 0 and (found[i] < 0 or retry_steps[j] < later_steps.get(i, 0)):
                 found[i] = int(rows[j])
                 if steps is not None:
                     steps[i] = retry_steps[j]
