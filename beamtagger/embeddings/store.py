@@ -20,11 +20,10 @@ that holds styled characters goes through it once more with them written plain, 
 (full-width "ＢＲＥＡＫＩＮＧ" and mathematical bold "𝐁𝐑𝐄𝐀𝐊𝐈𝐍𝐆" find "breaking", "ﬁnal" finds
 "final"; "x²", "½" and "①" stay as they are: ``beamtagger.unicode_styles`` says which), as does
 one found only by a later step than the plain form is (the digit rules read "１９９９" as "0000",
-where "1999" is found at once); one
-still missing whose lower-cased form holds "i" + U+0307 (what ``str.lower`` makes of "İ",
-U+0130) goes through it once more with that dot dropped ("İran" finds "iran"). A token found
-by a retry counts as found by the chain step that found its retried form
-(``rows_and_steps``).
+where "1999" is found at once); one still missing whose lower-cased form holds "i" + U+0307
+(what ``str.lower`` makes of "İ", U+0130) goes through it once more with that dot dropped
+("İran" finds "iran"). A token found by a retry counts as found by the chain step that found
+its retried form (``rows_and_steps``).
 
 The fingerprint identifies the content (vocabulary and vectors, not the source or the chain)::
 
