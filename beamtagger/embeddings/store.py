@@ -335,8 +335,8 @@ class EmbeddingStore:
             forms = [first_step(token) for token in tokens]
         found = [get(form, -1) for form in forms]
         steps = np.zeros(len(found), dtype=np.int8) if with_steps else None
-        first_missing, later_steps = [], {}   # later_steps: token index -> the step after the
-        if -1 in found:                       # first that found it
+        first_missing = missing = []
+        if -1 in found:
             missing = first_missing = [i for i, row in enumerate(found) if row < 0]
             missing_forms = [forms[i] for i in missing]
             for step_number, step in enumerate(chain[1:], start=1):
@@ -348,7 +348,6 @@ class EmbeddingStore:
                         still_missing_forms.append(form)
                     else:
                         found[i] = row
-                        later_steps[i] = step_number
                         if with_steps:
                             steps[i] = step_number
                 missing, missing_forms = still_missing, still_missing_forms
@@ -357,7 +356,7 @@ class EmbeddingStore:
         if retries and first_missing:
             if missing:
                 self._find_as_nfc(tokens, missing, found, steps)
-            self._find_in_plain_style(tokens, first_missing, later_steps, found, steps)
+            self._find_in_plain_style(tokens, first_missing, found, steps)
             if self._dotless_steps and missing:
                 self._find_without_dot_above(tokens, missing, found, steps)
         rows = np.array(found, dtype=np.int64)
@@ -381,28 +380,33 @@ class EmbeddingStore:
             if steps is not None:
                 steps[i] = retry_steps[j]
 
-    def _find_in_plain_style(self, tokens, first_missing, later_steps, found, steps):
+    def _find_in_plain_style(self, tokens, first_missing, found, steps):
         """Looks the tokens that the chain's first step missed and that hold styled characters
         (full-width "ｗｏｒｄ", mathematical bold "𝐰𝐨𝐫𝐝", the ligature of "ﬁnal") up again
         written plain, in NFC, through the whole chain (``unicode_styles.plain_style`` says
         which characters count as styled, and why not NFKC). The plain form's row is taken
         where the styled form was not found, or was found at a later step: the digit rules read
         styled digits as digits, so "１１:２１" was "00:00" at the last step where "11:21" is
-        found at the first. ASCII tokens cost one ``isascii`` each."""
+        found at the first. An ASCII token costs one ``isascii``."""
         retry, plain_tokens = [], []
         for i in first_missing:
-            plain = plain_style(tokens[i])
-            if plain is not tokens[i]:
-                retry.append(i)
-                plain_tokens.append(unicodedata.normalize("NFC", plain))
+            token = tokens[i]
+            if not token.isascii():
+                plain = plain_style(token)
+                if plain is not token:
+                    retry.append(i)
+                    plain_tokens.append(unicodedata.normalize("NFC", plain))
         if not retry:
             return
-        rows, retry_steps = self._find(plain_tokens, with_steps=True, chain=self._steps)
+        rows, plain_steps = self._find(plain_tokens, with_steps=True, chain=self._steps)
+        # The step at which the chain found each styled form (-1: it did not; a retry did).
+        _, styled_steps = self._find([tokens[i] for i in retry], with_steps=True,
+                                     chain=self._steps)
         for j, i in enumerate(retry):
-            if rows[j] >= 0 and (found[i] < 0 or retry_steps[j] < later_steps.get(i, 0)):
+            if rows[j] >= 0 and (found[i] < 0 or plain_steps[j] < styled_steps[j]):
                 found[i] = int(rows[j])
                 if steps is not None:
-                    steps[i] = retry_steps[j]
+                    steps[i] = plain_steps[j]
 
     def _find_without_dot_above(self, tokens, missing, found, steps):
         """Looks the missing tokens whose lower-cased form (in NFC) holds "i" + U+0307 up again
