@@ -457,6 +457,20 @@ def test_tokenizer_worst_case_times_every_shape_at_every_size():
         assert len(figures["cpu_seconds"]) == 2 and len(figures["growth_per_4x"]) == 1
 
 
+@pytest.mark.bench_full   # four evaluate processes, a minute on 2 cores
+def test_styled_text_quality_scores_each_styled_copy_as_the_plain_text(shared_data, upos_model,
+                                                                     subset_store, tmp_path):
+    report = run_json_report("styled_text_quality.py", "--tiny", "--model", upos_model,
+                             "--embeddings", subset_store, "--work", tmp_path)
+    (ewt,) = report["corpora"]
+    assert ewt["sentences"] == 200 and 0 < ewt["mixed_styled_sentences"] < 200
+    scores = ewt["scores"]
+    assert {style: result["tokens"] for style, result in scores.items()} == dict.fromkeys(
+        ("plain", "full-width", "bold", "mixed"), scores["plain"]["tokens"])
+    assert len({(result["score"], result["oov_tokens"]) for result in scores.values()}) == 1
+    assert "𝐓𝐡𝐞" in (tmp_path / "en_ewt-ud-dev.bold.conllu").read_text(encoding="utf-8")
+
+
 def test_raw_text_quality_scores_every_gold_word_of_the_raw_text(shared_data, upos_model,
                                                                  subset_store):
     report = run_json_report("raw_text_quality.py", "--tiny", "--model", upos_model,

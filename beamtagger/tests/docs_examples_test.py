@@ -136,6 +136,10 @@ DOCS_SH_BLOCKS_NOT_RUN = {
     ("docs/quality.md", "From raw text: what a user gets (2026-12-05, fourteenth session)",
      "python bench/raw_text_quality.py            # bundled model, default store; --tiny: 200 "
      "sentences"): "a benchmark (bench_scripts_test runs its --tiny case)",
+    ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
+                        "sixteenth session)",
+     "git archive 93ff3f7 | tar -x -C /tmp/before      # the checkout before, for --code"):
+        QUALITY_RUNS,
     ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
      "# baseline: the previous defaults"): QUALITY_RUNS,
     ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
