@@ -45,8 +45,10 @@ class AttachVectors(beam.PTransform):
 
     Args:
       store_path: the embedding store (None: the default store). It must match the model's
-        binding (checked once per worker, BeamtaggerError otherwise).
-      model_dir: the tagger's model directory (None: the bundled model), for its featurizer.
+        binding (checked once per worker, BeamtaggerError otherwise; also here, where the
+        pipeline is built, when it is on this machine: ``worker_resources.check_where_built``).
+      model_dir: the tagger's model directory (None: the bundled model), for its featurizer;
+        one on this machine is checked here too.
       vector_dtype: "float32", or "float16" to halve the bytes a batch carries to GPU workers.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
     """
@@ -58,6 +60,8 @@ class AttachVectors(beam.PTransform):
         self.model_dir = None if model_dir is None else str(model_dir)
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = allow_other_embeddings
+        worker_resources.check_where_built(self.model_dir, self.store_path,
+                                           allow_other_embeddings)
         self._shared_store = shared.Shared()
 
     def type_check_inputs(self, pvalueish):

@@ -172,7 +172,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
-      store_path: its embedding store (None: the default store).
+      store_path: its embedding store (None: the default store). Either, when on this
+        machine, is checked here as TagText checks it (``worker_resources.check_where_built``),
+        else by ``load_model`` on the workers.
       max_batch_tokens: padded slots (batch size x padded length) of one model call.
       chunk: records longer than this many tokens are tagged in overlapping chunks.
       overlap: tokens shared by neighbouring chunks.
@@ -207,6 +209,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
+        worker_resources.check_where_built(self.model_dir, self.store_path,
+                                           self.allow_other_embeddings)
         self.runtime = check_runtime(runtime)
         self._tokenizer = None
 

@@ -55,7 +55,10 @@ class TagBatches(beam.PTransform):
     results of long records (for StitchChunks) and dead letters.
 
     Args:
-      model_dir: the tagger's model directory (None: the bundled model).
+      model_dir: the tagger's model directory (None: the bundled model). One on this machine
+        that is not a model is refused here, where the pipeline is built; one that is not
+        (a path in the workers' image, ``gs://``) when the workers load it
+        (``worker_resources.check_where_built``).
       progress_every_secs: print a progress line this often (local runs; None: never).
       threads: TensorFlow's intra- and inter-op threads in each worker process (None:
         TensorFlow's default, every core); with several worker processes on one machine,
@@ -76,6 +79,7 @@ class TagBatches(beam.PTransform):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
+        worker_resources.check_where_built(self.model_dir)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
         self.runtime = check_runtime(runtime)

@@ -31,6 +31,7 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLeng
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
                                        tagged_records_or_dead_letters)
+from beamtagger.transforms import worker_resources
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks, check_chunk)
@@ -58,7 +59,11 @@ class TagText(beam.PTransform):
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
-      store_path: its embedding store (None: the default store).
+      store_path: its embedding store (None: the default store). A model directory or store
+        on this machine is checked here, where the transform is built, with the messages
+        ``beamtagger tag`` gives before launch (not a model, not a store, a store the model
+        cannot read); one that is not here (a path in the workers' image, ``gs://``) is
+        checked when the workers read it (``worker_resources.check_where_built``).
       chunk: records longer than this many tokens are tagged in overlapping chunks of this
         many tokens and stitched back together.
       overlap: tokens shared by neighbouring chunks.
@@ -103,6 +108,8 @@ class TagText(beam.PTransform):
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
+        worker_resources.check_where_built(self.model_dir, self.store_path,
+                                           self.allow_other_embeddings)
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)

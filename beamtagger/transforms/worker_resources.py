@@ -31,8 +31,8 @@ try:
 except ImportError:   # Windows: copies are kept
     fcntl = None
 
-__all__ = ["is_remote", "load_spec", "loaded_runner", "local_model_dir", "local_path",
-           "open_store"]
+__all__ = ["check_where_built", "is_remote", "load_spec", "loaded_runner", "local_model_dir",
+           "local_path", "open_store"]
 
 _LOCK = threading.Lock()
 _LOCAL_COPIES = {}
@@ -55,6 +55,37 @@ def load_spec(model_dir=None):
     """TaggerSpec of ``model_dir`` (the bundled model when None)."""
     from beamtagger.model.tagger_spec import TaggerSpec
     return TaggerSpec.load(local_model_dir(model_dir))
+
+
+def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False):
+    """BeamtaggerError, where the pipeline is built, for a model directory or store that is
+    there and that the workers would fail on: a folder that is not a model (no ``tagger.json``,
+    a store given as the model, a corrupt or edited ``tagger.json``), one that is not a store,
+    or a store the model cannot read (``TaggerSpec.check_store``): the messages
+    ``beamtagger tag`` gives before launch, where a library pipeline failed only when it ran.
+
+    Only a path that exists on this machine is checked: one that does not may exist on the
+    workers only (in their container image), and a remote one (``gs://``) is read by them;
+    both are checked where they are read, on the workers (``beamtagger tag`` checks remote
+    ones before launch too, on a copy). The default store (None) is not imported for this.
+    Cheap, so a transform can call it where it is built: ``tagger.json`` and the store's
+    manifest are read, the model itself is not (a fraction of a millisecond for the bundled
+    model and the 400k-word default store).
+    """
+    from beamtagger.embeddings.store import EmbeddingStore
+
+    model_here = model_dir is not None and _exists_here(model_dir)
+    store_here = store_path is not None and _exists_here(store_path)
+    # The bundled model (None) is always here, and a store is checked against it.
+    spec = load_spec(model_dir) if model_here or (model_dir is None and store_here) else None
+    if store_here:
+        store = EmbeddingStore.open(local_path(store_path))
+        if spec is not None:
+            spec.check_store(store, allow_other_fingerprint=allow_other_embeddings)
+
+
+def _exists_here(path):
+    return not is_remote(path) and os.path.lexists(local_path(path))
 
 
 def local_model_dir(model_dir=None):
