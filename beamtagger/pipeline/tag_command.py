@@ -20,6 +20,8 @@ import sys
 from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.model import runtimes
+from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
+                                       sdk_process_per_core, tagger_threads)
 
 ACCEPTS_PIPELINE_ARGS = True
 
@@ -28,7 +30,6 @@ OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
                       ".conllu": "conllu", ".txt": "text"}
-_REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
 
 
 def add_arguments(parser):
@@ -130,7 +131,7 @@ def run(args):
                                                                           standard.runner)
     if problem:
         raise BeamtaggerError(problem)
-    remote = _is_remote_runner(standard.runner)
+    remote = is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options),
                     process_per_core=sdk_process_per_core(options, standard.runner))
@@ -266,43 +267,6 @@ def _written_files(pattern):
 
     match = FileSystems.match([pattern])[0]
     return sorted(metadata.path for metadata in match.metadata_list)
-
-
-def local_worker_processes(options):
-    """How many worker processes the DirectRunner starts on this machine (1 unless
-    ``--direct_running_mode=multi_processing``)."""
-    from apache_beam.options.pipeline_options import DirectOptions
-
-    direct = options.view_as(DirectOptions)
-    if direct.direct_running_mode != "multi_processing":
-        return 1
-    return direct.direct_num_workers or os.cpu_count() or 1
-
-
-def tagger_threads(chosen, local_processes=1, process_per_core=False):
-    """TensorFlow threads per worker process: None leaves TensorFlow's default (every core).
-
-    Several local worker processes would each start one TensorFlow thread per core and compete
-    for the same cores (BENCHMARKS.md, section 1: case E against F), so they share the cores out.
-    ``process_per_core`` (Dataflow's default, ``sdk_process_per_core``): 1 unless chosen.
-    """
-    if chosen is None and process_per_core:
-        return 1
-    if chosen is None and local_processes > 1:
-        return max(1, (os.cpu_count() or 1) // local_processes)
-    return chosen or None
-
-
-def sdk_process_per_core(options, runner):
-    """Whether the workers run one SDK process per vCPU: Dataflow does unless told
-    ``--experiments=no_use_multiple_sdk_containers`` (one process per VM). Each process would
-    otherwise start one TensorFlow thread per vCPU of the VM, which this launcher cannot count."""
-    from apache_beam.options.pipeline_options import DebugOptions
-
-    if not _is_remote_runner(runner):
-        return False
-    experiments = options.view_as(DebugOptions).experiments or []
-    return "no_use_multiple_sdk_containers" not in experiments
 
 
 def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
@@ -892,11 +856,6 @@ def _natural_key(text):
     """"a.txt:10" after "a.txt:9": digit runs compare as numbers."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part)
             for part in re.split(r"(\d+)", text)]
-
-
-def _is_remote_runner(runner):
-    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
-    return name.rsplit(".", 1)[-1] in _REMOTE_RUNNERS
 
 
 def _same_path(path, other):

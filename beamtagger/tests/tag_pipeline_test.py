@@ -366,7 +366,7 @@ def test_local_worker_processes_share_the_cores_out_unless_told_otherwise(monkey
         ["--direct_running_mode=multi_processing", "--direct_num_workers=0"])) == 8
     assert tagger_threads(None, 2) == 4 and tagger_threads(None, 16) == 1
     assert tagger_threads(None, 1) is None        # one process: TensorFlow's default
-    assert tagger_threads(0, 2) is None and tagger_threads(3, 2) == 3
+    assert tagger_threads(0, 2) == 0 and tagger_threads(3, 2) == 3   # 0: TensorFlow's default
 
 
 def test_dataflow_workers_default_to_one_tagger_thread_per_sdk_process():
@@ -382,7 +382,49 @@ def test_dataflow_workers_default_to_one_tagger_thread_per_sdk_process():
     assert not sdk_process_per_core(PipelineOptions([]), "DirectRunner")
     assert tagger_threads(None, 1, process_per_core=True) == 1
     assert tagger_threads(4, 1, process_per_core=True) == 4
-    assert tagger_threads(0, 1, process_per_core=True) is None   # 0: TensorFlow's default
+    assert tagger_threads(0, 1, process_per_core=True) == 0   # 0: TensorFlow's default
+
+
+def _tag_stage_threads(pipeline_args, **options):
+    """The threads TagText's tag stage gives TensorFlow in a pipeline with ``pipeline_args``;
+    a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from reaching Google
+    Cloud while it is built."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.pipeline import PipelineVisitor
+    from apache_beam.runners.direct.direct_runner import DirectRunner
+
+    from beamtagger.transforms import TagText, TextRecord
+    from beamtagger.transforms.tag import _TagFn
+
+    pipeline = beam.Pipeline(runner=DirectRunner(), options=PipelineOptions(pipeline_args))
+    _ = pipeline | beam.Create([TextRecord("a", "a cat .")]) | TagText(runtime="numpy",
+                                                                       **options)
+    threads = []
+
+    class FindTagStage(PipelineVisitor):
+        def visit_transform(self, node):
+            if isinstance(getattr(node.transform, "fn", None), _TagFn):
+                threads.append(node.transform.fn.threads)
+
+    pipeline.visit(FindTagStage())
+    (only,) = threads
+    return only
+
+
+def test_tagtext_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_unless_told(
+        monkeypatch):
+    # Only `beamtagger tag` set it: a library pipeline on Dataflow kept TensorFlow's default,
+    # one thread per vCPU in each of the VM's one-per-vCPU SDK processes.
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    dataflow = ["--runner=DataflowRunner"]
+    assert _tag_stage_threads(dataflow) == 1
+    assert _tag_stage_threads(dataflow, tagger_threads=3) == 3
+    assert _tag_stage_threads(dataflow, tagger_threads=0) == 0   # TensorFlow's default
+    assert _tag_stage_threads(dataflow + ["--experiments=no_use_multiple_sdk_containers"]) is None
+    assert _tag_stage_threads(["--direct_running_mode=multi_processing",
+                               "--direct_num_workers=2"]) == 4
+    assert _tag_stage_threads([]) is None
 
 
 def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):

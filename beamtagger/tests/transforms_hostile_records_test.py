@@ -330,7 +330,8 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     (lambda: TaggerModelHandler(chunk=100.5), "chunk"),
     (lambda: TagText(progress_every_secs=-1), "progress_every_secs"),
     (lambda: TagText(progress_every_secs=float("nan")), "progress_every_secs"),
-    (lambda: TagText(tagger_threads=0), "tagger threads"),
+    (lambda: TagText(tagger_threads=-1), "tagger threads"),
+    (lambda: TagText(tagger_threads=True), "tagger threads"),
     (lambda: TagText(allow_other_embeddings="no"), "allow_other_embeddings"),
     (lambda: TaggerModelHandler(allow_other_embeddings="no"), "allow_other_embeddings"),
 ])

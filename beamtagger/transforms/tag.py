@@ -36,6 +36,7 @@ from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
+from beamtagger.worker_threads import tagger_threads_of_pipeline
 
 __all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
 
@@ -60,9 +61,14 @@ class TagBatches(beam.PTransform):
         (a path in the workers' image, ``gs://``) when the workers load it
         (``worker_resources.check_where_built``).
       progress_every_secs: print a progress line this often (local runs; None: never).
-      threads: TensorFlow's intra- and inter-op threads in each worker process (None:
-        TensorFlow's default, every core); with several worker processes on one machine,
-        cores / processes keeps them from competing for the same cores.
+      threads: TensorFlow's intra- and inter-op threads in each worker process; 0:
+        TensorFlow's default, every core. None (the default): ``beamtagger tag``'s default
+        for the pipeline's runner, read from its options where this transform is applied
+        (``worker_threads``): 1 on Dataflow, which runs one SDK process per vCPU (unless
+        ``--experiments=no_use_multiple_sdk_containers``); cores / processes with the
+        DirectRunner's ``--direct_running_mode=multi_processing``; else TensorFlow's default.
+        Each process would otherwise start one thread per core, all competing for the same
+        cores.
       runtime: "tensorflow", "numpy" to run the model's forward pass in NumPy without
         importing TensorFlow (``beamtagger.testing``'s choice): loads in a tenth of a second,
         a little slower per batch on a CPU, no GPU; or "jax" for GPUs without TensorFlow
@@ -87,9 +93,11 @@ class TagBatches(beam.PTransform):
         self._shared_runner = shared.Shared()
 
     def expand(self, batches):
+        # Here, not where it is built: a transform does not know its runner until it is applied.
+        threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            self.threads, self.runtime, self.output_batches)).with_input_types(pa.RecordBatch)
+            threads, self.runtime, self.output_batches)).with_input_types(pa.RecordBatch)
         if self.output_batches:
             tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
         out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
@@ -104,9 +112,10 @@ def check_tag_options(progress_every_secs, threads):
             and 0 <= progress_every_secs < float("inf")):
         raise ValueError("progress_every_secs must be None or a number of seconds of at least "
                          f"0, not {progress_every_secs!r}")
-    if threads is not None and (not isinstance(threads, numbers.Integral) or threads < 1):
-        raise ValueError(f"tagger threads must be None or a whole number of at least 1, not "
-                         f"{threads!r}")
+    if threads is not None and (not isinstance(threads, numbers.Integral)
+                                or isinstance(threads, bool) or threads < 0):
+        raise ValueError(f"tagger threads must be None (the runner's default), 0 "
+                         f"(TensorFlow's) or a whole number of at least 1, not {threads!r}")
 
 
 def check_flag(name, value):

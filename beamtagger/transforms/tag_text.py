@@ -77,7 +77,9 @@ class TagText(beam.PTransform):
       max_record_chars: a record of more characters is a dead letter (stage tokenize) instead
         of being held whole in a worker's memory, about 0.8 kB a token.
       progress_every_secs: print a progress line this often (local runs).
-      tagger_threads: TensorFlow threads per worker process (see TagBatches).
+      tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
+        core; None: ``beamtagger tag``'s default for the pipeline's runner (1 on Dataflow,
+        which runs one SDK process per vCPU; see TagBatches).
       runtime: "tensorflow" (the default), "numpy" to run the model's forward pass in
         NumPy, without importing TensorFlow (what ``beamtagger.testing`` uses), or "jax" for
         GPUs without TensorFlow, whose batches are bucketed by its grid's widths (see

@@ -1,0 +1,73 @@
+"""How many TensorFlow threads each worker process gives the tagger, by default: what the
+runner's options say about the processes a machine runs.
+
+TensorFlow's own default is one thread per core in every process. Where a machine runs several
+worker processes (Dataflow's one SDK process per vCPU, the DirectRunner's
+``multi_processing`` mode) each would start one thread per core and they would compete for the
+same cores (BENCHMARKS.md, section 1: case E against F). ``beamtagger tag`` and the transforms
+(``TagText``, ``TagBatches``, from their pipeline's options where they are applied) share the
+cores out the same way, from here.
+"""
+import os
+
+_REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
+
+
+def is_remote_runner(runner):
+    """Whether ``runner`` (a name, dotted or not, or a runner object) runs on Dataflow."""
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
+    return name.rsplit(".", 1)[-1] in _REMOTE_RUNNERS
+
+
+def local_worker_processes(options):
+    """How many worker processes the DirectRunner starts on this machine (1 unless
+    ``--direct_running_mode=multi_processing``)."""
+    from apache_beam.options.pipeline_options import DirectOptions
+
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode != "multi_processing":
+        return 1
+    return direct.direct_num_workers or os.cpu_count() or 1
+
+
+def sdk_process_per_core(options, runner):
+    """Whether the workers run one SDK process per vCPU: Dataflow does unless told
+    ``--experiments=no_use_multiple_sdk_containers`` (one process per VM). Each process would
+    otherwise start one TensorFlow thread per vCPU of the VM, which the launcher cannot count."""
+    from apache_beam.options.pipeline_options import DebugOptions
+
+    if not is_remote_runner(runner):
+        return False
+    experiments = options.view_as(DebugOptions).experiments or []
+    return "no_use_multiple_sdk_containers" not in experiments
+
+
+def tagger_threads(chosen, local_processes=1, process_per_core=False):
+    """TensorFlow threads per worker process: ``chosen`` unless it is None; 0 and None (where
+    no default below applies) leave TensorFlow's default (every core), which the runtimes read
+    as "not set".
+
+    Several local worker processes share the cores out; ``process_per_core`` (Dataflow's
+    default, ``sdk_process_per_core``): 1.
+    """
+    if chosen is not None:
+        return chosen
+    if process_per_core:
+        return 1
+    if local_processes > 1:
+        return max(1, (os.cpu_count() or 1) // local_processes)
+    return None
+
+
+def tagger_threads_of_pipeline(chosen, pipeline):
+    """``tagger_threads`` for a transform applied to ``pipeline``: its options say where it
+    runs. The options' ``--runner`` names the runner, else the pipeline's runner object does
+    (``beam.Pipeline(runner=DataflowRunner())``)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    if chosen is not None:
+        return chosen
+    options = pipeline.options
+    runner = options.view_as(StandardOptions).runner or pipeline.runner
+    return tagger_threads(None, local_worker_processes(options),
+                          sdk_process_per_core(options, runner))
