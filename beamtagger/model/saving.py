@@ -4,7 +4,9 @@ The directory is written under a hidden name beside its target and renamed into 
 (``atomic_dirs``): a kill while saving leaves the old model whole. An existing model directory
 is replaced only with ``overwrite=True``. ``tagger.json`` records the SHA-256 of the
 ``tagger.keras`` saved with it (``model_file``), so ``check_model_file`` can tell, without
-TensorFlow, a damaged or swapped ``tagger.keras`` from the one the spec describes.
+TensorFlow, a damaged or swapped ``tagger.keras`` from the one the spec describes, and the
+SHA-256 of its own content (``content_sha256``), which ``TaggerSpec.load`` checks: an edited
+``tagger.json`` (two labels swapped) is refused wherever a model is read.
 
 A ``.keras`` file saved from a compiled, trained model always carries the optimizer state
 (for Adam two slots per weight: 3x the size of the weights). The saved model is rebuilt from its
@@ -22,7 +24,8 @@ import numpy as np
 
 from beamtagger import atomic_dirs
 from beamtagger.errors import BeamtaggerError, JobFailed
-from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE, SPEC_FILE
+from beamtagger.model.tagger_spec import (CONTENT_DIGEST_KEY, MODEL_FILE, REPORT_FILE, SPEC_FILE,
+                                          content_digest)
 
 MODEL_FILE_KEY = "model_file"   # in tagger.json: {"sha256", "bytes"} of tagger.keras
 _KERAS_MEMBERS = ("config.json", "model.weights.h5")
@@ -68,6 +71,7 @@ def _record_model_file(model_dir):
     spec_path = model_dir / SPEC_FILE
     data = json.loads(spec_path.read_text(encoding="utf-8"))
     data[MODEL_FILE_KEY] = _file_digest(model_dir / MODEL_FILE)
+    data[CONTENT_DIGEST_KEY] = content_digest(data)
     spec_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 

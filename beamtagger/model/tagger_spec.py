@@ -6,6 +6,7 @@ loads ``inference.TaggerRunner``.
 """
 import dataclasses
 import fnmatch
+import hashlib
 import io
 import json
 import pathlib
@@ -25,6 +26,11 @@ FORMS_FILE = "training_forms.npy"
 ENTITIES_FILE = "training_entities.npy"
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
 HEADS = ("softmax", "sigmoid", "crf")
+# In tagger.json, written when a model is saved (model/saving.py): the SHA-256 of the file's own
+# content without this key (``content_digest``). The other checks compare sizes with the model
+# file, so an edit that keeps them (two labels swapped, a feature flag flipped) mislabelled
+# every token without an error. Models saved before it have none and load as they did.
+CONTENT_DIGEST_KEY = "content_sha256"
 
 
 @dataclasses.dataclass
@@ -169,6 +175,12 @@ class TaggerSpec:
         problem = _field_type_problem(data)
         if problem:
             raise BeamtaggerError(f"{spec_path} is corrupt: {problem}")
+        recorded = data.get(CONTENT_DIGEST_KEY)
+        if recorded is not None and recorded != content_digest(data):
+            raise BeamtaggerError(
+                f"{spec_path} is not the one saved with this model: its content does not match "
+                f"the SHA-256 it records (edited by hand, or damaged), and an edited label or "
+                f"flag would mislabel tokens; copy the model directory again or train it again")
         # Loaded apart, so that a damaged array is not reported as a damaged tagger.json.
         training_forms = _load_forms(model_dir / FORMS_FILE)
         training_entities = _load_forms(model_dir / ENTITIES_FILE)
@@ -256,6 +268,14 @@ class TaggerSpec:
         from beamtagger.model.batch_decoding import decode_batch
 
         return decode_batch(self, probs, lengths)
+
+
+def content_digest(data):
+    """The SHA-256 of tagger.json's object ``data`` without ``CONTENT_DIGEST_KEY``, as canonical
+    JSON (keys sorted, no spaces, UTF-8), so its layout and key order do not count."""
+    content = {key: value for key, value in data.items() if key != CONTENT_DIGEST_KEY}
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def training_form_hashes(tokens):

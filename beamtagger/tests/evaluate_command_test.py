@@ -145,6 +145,9 @@ def test_a_tagger_json_edited_away_from_its_model_file_is_refused(edit, message,
     shutil.copytree(upos_model, edited)
     spec = json.loads((edited / "tagger.json").read_text())
     edit(spec)
+    # As a model saved before tagger.json recorded its own digest, which refuses any edit:
+    # these checks against the model file are what such a model has.
+    del spec["content_sha256"]
     (edited / "tagger.json").write_text(json.dumps(spec))
     code, out, err = evaluate(capsys, "--model", str(edited), "--embeddings", subset_store,
                               "--data", ewt_slices[1])

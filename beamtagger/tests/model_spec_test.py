@@ -167,3 +167,59 @@ def test_a_damaged_training_array_is_named_not_tagger_json(name, damage, tmp_pat
         TaggerSpec.load(tmp_path)
     assert str(refused.value).startswith(f"{tmp_path / name} is damaged ")
     assert "tagger.json" not in str(refused.value)
+
+
+def _edited_copy(model_dir, tmp_path, edit):
+    import shutil
+
+    edited = shutil.copytree(model_dir, tmp_path / "edited")
+    data = json.loads((edited / "tagger.json").read_text(encoding="utf-8"))
+    edit(data)
+    (edited / "tagger.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return edited
+
+
+def _swap(items, first, second):
+    items[first], items[second] = items[second], items[first]
+
+
+@pytest.mark.parametrize("edit", [
+    lambda data: _swap(data["labels"], 0, 1),
+    lambda data: _swap(data["featurizer"]["feature_columns"], 0, 1),
+    lambda data: data["decoding"].update(threshold=0.4),
+], ids=["labels-swapped", "features-swapped", "threshold"])
+def test_a_tagger_json_edited_without_changing_any_size_is_refused(tiny_tagger, tmp_path,
+                                                                    capsys, text_in, edit):
+    # Its SHA-256 covered tagger.keras only and the other checks compare sizes: two labels
+    # swapped gave every token of either label the other's, with exit 0.
+    from beamtagger.tests.conftest import run_tag_command
+
+    edited = _edited_copy(tiny_tagger.model_dir, tmp_path, edit)
+    with pytest.raises(BeamtaggerError, match="tagger.json is not the one saved with this "
+                       "model: .*; copy the model directory again or train it again$"):
+        TaggerSpec.load(edited)
+    code, _, err = run_tag_command(capsys, "--input", str(text_in), "--output",
+                                   str(tmp_path / "out" / "run"), "--model", str(edited),
+                                   "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "is not the one saved with this model" in err
+
+
+def test_a_tagger_json_rewritten_in_another_layout_or_saved_before_the_digest_loads(
+        tiny_tagger, tmp_path):
+    from beamtagger.model.tagger_spec import CONTENT_DIGEST_KEY, DEFAULT_MODEL_DIR
+
+    saved = TaggerSpec.load(tiny_tagger.model_dir)
+    data = json.loads((saved.model_dir / "tagger.json").read_text(encoding="utf-8"))
+    assert len(data[CONTENT_DIGEST_KEY]) == 64
+    relaid = _edited_copy(tiny_tagger.model_dir, tmp_path, lambda data: None)
+    reordered = {key: data[key] for key in reversed(list(data))}
+    (relaid / "tagger.json").write_text(json.dumps(reordered, ensure_ascii=True))
+    assert TaggerSpec.load(relaid).to_json() == saved.to_json()
+    # A model saved by an earlier version has no digest: it loads as it did.
+    older = _edited_copy(tiny_tagger.model_dir, tmp_path / "older",
+                         lambda data: data.pop(CONTENT_DIGEST_KEY))
+    assert TaggerSpec.load(older).labels == saved.labels
+    # The bundled model records it too (stamped later: its tagger.keras is the same file).
+    bundled = json.loads((DEFAULT_MODEL_DIR / "tagger.json").read_text(encoding="utf-8"))
+    assert bundled[CONTENT_DIGEST_KEY] and TaggerSpec.load(DEFAULT_MODEL_DIR).labels[0] == "ADJ"
