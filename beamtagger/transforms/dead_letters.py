@@ -28,7 +28,7 @@ class WriteDeadLetters(beam.PTransform):
       output_prefix: the run's output prefix; the files are ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
       num_shards: how many files (0: the runner decides).
       triggering_frequency: unbounded input: as ``WriteResults``' (needed in the global
-        window).
+        window; late dead letters are written to files of their own, as late results are).
     """
 
     def __init__(self, output_prefix, num_shards=0, triggering_frequency=None):
@@ -40,11 +40,12 @@ class WriteDeadLetters(beam.PTransform):
         self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
     def expand(self, dead_letters):
+        from beamtagger.transforms.write_panes import WritePanes, in_write_windows
         from beamtagger.transforms.write_results import exact_shard_glob
 
-        return (dead_letters
-                | "AsJson" >> beam.Map(lambda letter: letter.to_json())
-                | "WriteErrors" >> exact_shard_glob(beam.io.WriteToText(
-                    errors_prefix(self.output_prefix), file_name_suffix=".jsonl",
-                    num_shards=self.num_shards,
-                    triggering_frequency=self.triggering_frequency)))
+        write = exact_shard_glob(beam.io.WriteToText(
+            errors_prefix(self.output_prefix), file_name_suffix=".jsonl",
+            num_shards=self.num_shards))
+        lines = (in_write_windows(dead_letters, self.triggering_frequency, "WindowEvery")
+                 | "AsJson" >> beam.Map(lambda letter: letter.to_json()))
+        return lines | "WriteErrors" >> (write if lines.is_bounded else WritePanes(write))

@@ -1,7 +1,8 @@
 """WriteResults: TaggedRecords -> files starting with an output prefix (JSON Lines, Parquet, CoNLL).
 
 Files are written by Beam's file sinks, so the prefix may be any FileSystems path (``gs://``
-on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards.
+on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards. Unbounded input is
+written a set of files a window and pane (``write_panes``), late records included.
 
 * jsonl: one object per record: ``{"id", passthrough fields..., "tokens": [{"text", "start",
   "end", "label", "score"}]}`` (scores rounded to 4 digits).
@@ -92,11 +93,13 @@ class WriteResults(beam.PTransform):
       output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
       output_format: "jsonl", "parquet" or "conll" (see the module docstring).
       num_shards: how many files (0: the runner decides).
-      triggering_frequency: unbounded input: files are written every this many seconds of
-        event time (Beam's file sinks' option, which windows the records into fixed windows
-        of it and drops those whose window the watermark has already passed). Needed for
-        records in the global window; records in windows of their own are written a set of
-        files a window without it.
+      triggering_frequency: unbounded input: the records go into fixed windows of this many
+        seconds of event time (as Beam's file sinks' option of that name puts them), each
+        written a set of files. Needed for records in the global window; records in windows
+        of their own are written a set of files a window without it. Either way a window's
+        files are written when the watermark passes its end, and late records go to files
+        of their own (``PREFIX-<window>-<pane>-SSSSS-of-NNNNN``), never dropped
+        (``write_panes``).
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
@@ -119,10 +122,13 @@ class WriteResults(beam.PTransform):
                 super().type_check_inputs(part)
 
     def expand(self, tagged):
+        from beamtagger.transforms.write_panes import WritePanes, in_write_windows
+
         parts = [tagged] if isinstance(tagged, beam.PCollection) else list(tagged)
         formatted = []
         for i, part in enumerate(parts):
             suffix = str(i) if len(parts) > 1 else ""
+            part = in_write_windows(part, self.triggering_frequency, f"WindowEvery{suffix}")
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
                 _FormatBatchesFn(self.output_format) if _holds_tagged_batches(part)
                 else _FormatRecordsFn(self.output_format)).with_outputs(ERRORS, main="rows"))
@@ -135,13 +141,13 @@ class WriteResults(beam.PTransform):
         if self.output_format == "parquet":   # every part formats to tables
             write = beam.io.WriteToParquetBatched(
                 self.output_prefix, RESULT_SCHEMA, file_name_suffix=suffix,
-                num_shards=self.num_shards, triggering_frequency=self.triggering_frequency)
+                num_shards=self.num_shards)
         else:
             write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
-                                        num_shards=self.num_shards,
-                                        triggering_frequency=self.triggering_frequency)
+                                        num_shards=self.num_shards)
         write = exact_shard_glob(write)
-        if len(parts) > 1 and not self.num_shards and all(part.is_bounded for part in parts):
+        bounded = all(part.is_bounded for part in parts)
+        if len(parts) > 1 and not self.num_shards and bounded:
             # Written where each part is produced (write_parts: no buffer of every output row
             # on the local runner); only the file names are merged.
             from beamtagger.transforms.write_parts import WriteParts
@@ -149,7 +155,9 @@ class WriteResults(beam.PTransform):
             return WrittenResults(tuple(rows) | f"Write{self._sink_name()}" >> WriteParts(write),
                                   errors)
         rows = rows[0] if len(rows) == 1 else tuple(rows) | "Merge" >> beam.Flatten()
-        return WrittenResults(rows | f"Write{self._sink_name()}" >> write, errors)
+        return WrittenResults(
+            rows | f"Write{self._sink_name()}" >> (write if bounded else WritePanes(write)),
+            errors)
 
     def _sink_name(self):
         return "Parquet" if self.output_format == "parquet" else "Text"
