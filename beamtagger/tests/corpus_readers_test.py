@@ -184,6 +184,19 @@ def test_a_corpus_in_utf16_or_utf32_is_one_error_naming_the_encoding(tmp_path, e
         list(read_conll(path))
 
 
+@pytest.mark.parametrize("encoding", ["UTF-16LE", "UTF-16BE"])
+def test_a_chinese_corpus_in_utf16_without_a_mark_is_one_error_naming_the_encoding(tmp_path,
+                                                                                  encoding):
+    # Its NULs are those of the tabs, digits and newlines only: it was "not valid UTF-8".
+    text = "# sent_id = a\n1\t北京\t北京\tPROPN\tNNP\t_\t0\troot\t_\t_\n\n" * 20
+    path = write(tmp_path, text.encode(encoding.lower().replace("16", "-16-")),
+                 name="corpus.conllu")
+    with pytest.raises(BeamtaggerError, match=rf"^cannot read .*corpus.conllu: the file is "
+                       rf"{encoding} without a byte-order mark .*, not UTF-8, so none of its "
+                       rf"lines was read; convert it to UTF-8 \(iconv -f {encoding} -t UTF-8\)$"):
+        list(read_conllu(path))
+
+
 def test_conllu_skip_counts_bad_sentences(tmp_path):
     good = "1\tA\ta\tDET\tDT\t_\t0\troot\t_\t_\n2\tB\tb\tNOUN\tNN\t_\t1\tdep\t_\t_\n"
     text = (f"# sent_id = g1\n{good}\n"

@@ -92,6 +92,26 @@ def test_utf16_or_utf32_without_a_byte_order_mark_is_one_dead_letter_too(tmp_pat
         assert letter.reason.endswith(f"(iconv -f {encoding} -t UTF-8)")
 
 
+@pytest.mark.parametrize("text", ["北京是中国的首都。\n我们在上海上班。\n", "東京は日本の首都です。\r\n",
+                                  "Η Αθήνα είναι η πρωτεύουσα.\n", "Москва — столица России.\n"])
+@pytest.mark.parametrize("encoding", ["UTF-16LE", "UTF-16BE"])
+@pytest.mark.parametrize("split_bytes", [16, 100, 10_000])
+def test_unmarked_utf16_of_a_script_with_few_nuls_is_one_dead_letter(tmp_path, text, encoding,
+                                                                     split_bytes):
+    # A NUL only in each ASCII character (newlines, spaces): its lines that were not UTF-8 were
+    # dead letters and the others tagged as they decoded (every line, in Russian).
+    path = tmp_path / "unmarked.txt"
+    path.write_bytes((text * 300).encode(encoding))
+    found = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
+    whole = list(read_path_records(path)) + list(read_path_records(path, "jsonl"))
+    for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
+        assert {letter.source for letter in letters} == {source}
+        letter = letters[0]
+        assert isinstance(letter, DeadLetter) and letter.stage == "decode"
+        assert letter.reason.startswith(f"the file is {encoding} without a byte-order mark")
+        assert letter.reason.endswith(f"(iconv -f {encoding} -t UTF-8)")
+
+
 @pytest.mark.parametrize("split_bytes", [50, 100, 1000])
 def test_a_range_of_chinese_utf16_is_no_record_wherever_it_starts(tmp_path, split_bytes):
     # A range starts after a byte 0A: in UTF-16 also the low byte of 上 (U+4E0A). The range
