@@ -165,6 +165,15 @@ def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
                                           "❤️", "!"]),
     ("cafe\u0301 na\u0308ive", ["cafe\u0301", "na\u0308ive"]),
     ("tab\there\u00a0nbsp\u200bzw", ["tab", "here", "nbsp\u200bzw"]),
+    # A name glued to an address (EWT newsgroup headers): one token "Julie"<julie...@...net
+    ('Email: "Julie"<julie...@bellsouth.net>', ["Email", ":", '"', "Julie", '"', "<",
+                                                "julie...@bellsouth.net", ">"]),
+    ('"Ryan Reynolds"<rreynol...@cogeco.ca>,', ['"', "Ryan", "Reynolds", '"', "<",
+                                                "rreynol...@cogeco.ca", ">", ","]),
+    ("Ted Bockius<Ted.Bockius@ivita.com>", ["Ted", "Bockius", "<", "Ted.Bockius@ivita.com", ">"]),
+    ('"Les Spahnn" <spahnn@hnks.com> <mailto:a.b@c.com>', ['"', "Les", "Spahnn", '"', "<",
+                                                          "spahnn@hnks.com", ">", "<",
+                                                          "mailto:a.b@c.com", ">"]),
 ])
 def test_ewt_conventions(tokenizer, text, expected):
     tokens = tokenizer.tokenize(text)
