@@ -30,6 +30,8 @@ from itertools import accumulate
 from operator import sub
 from typing import Iterable, Iterator, List, NamedTuple, Tuple
 
+from beamtagger.unicode_styles import PLAIN_STYLE_TABLE
+
 __all__ = ["Token", "Tokenizer", "build_spacy_tokenizer"]
 
 
@@ -260,7 +262,7 @@ class Tokenizer:
             return None
         if chunks:
             last = chunks[-1]
-            if len(last) > 1 and last[-1] == "." and last[-2] != ".":
+            if len(last) > 1 and last[-1] in _FULL_STOPS and last[-2] not in _FULL_STOPS:
                 return None   # "... Inc." ends on its own "." (_split_final_abbreviation)
         return chunks
 
@@ -303,16 +305,17 @@ class Tokenizer:
             tokens = self._cut_with_spacy(chunk)
         else:
             special_cases = rules.special_cases
-            plain = _PLAIN_CHUNK.match(chunk)
-            if plain is not None and chunk not in special_cases:
+            shadow = _plain_shadow(chunk)
+            plain = _PLAIN_CHUNK.match(shadow)
+            if plain is not None and shadow not in special_cases:
                 word_end = plain.end(1)
                 if word_end == len(chunk):
                     return _WHOLE
-                word = plain.group(1)
-                if word not in special_cases:
-                    return (Token(word, 0, word_end), Token(chunk[word_end:], word_end, len(chunk)))
+                if plain.group(1) not in special_cases:
+                    return (Token(chunk[:word_end], 0, word_end),
+                            Token(chunk[word_end:], word_end, len(chunk)))
             # Lone surrogates (from a bad JSON escape) become U+FFFD first, as spaCy needs.
-            cut = _SURROGATE.sub("\ufffd", chunk) if not chunk.isascii() else chunk
+            cut = _SURROGATE.sub("\ufffd", shadow) if not shadow.isascii() else shadow
             tokens, start = [], 0
             for piece in rules.cut(cut):
                 end = start + len(piece)
@@ -326,12 +329,13 @@ class Tokenizer:
     def _cut_with_spacy(self, chunk):
         if self._spacy is None:
             self._spacy = build_spacy_tokenizer()
+        shadow = _plain_shadow(chunk)
         try:
-            doc = self._spacy(chunk)
+            doc = self._spacy(shadow)
         except UnicodeEncodeError:
             # Lone surrogates (e.g. from a bad JSON escape) cannot be hashed by spaCy.
             # Replacing each with one U+FFFD keeps every offset valid in the original.
-            doc = self._spacy(_SURROGATE.sub("\ufffd", chunk))
+            doc = self._spacy(_SURROGATE.sub("\ufffd", shadow))
         return _fixed_within_chunk(chunk, [
             Token(chunk[token.idx:token.idx + len(token.text)], token.idx,
                   token.idx + len(token.text)) for token in doc])
@@ -357,6 +361,14 @@ def _fixed_within_chunk(chunk, tokens):
 # Only the special cases can change that, hence the check against the shipped list.
 _PLAIN_CHUNK = re.compile(r"([A-Za-z]+)(?:[,;:!?]|(?<=[a-z])\.|(?<=[A-Z][A-Z])\.)?\Z")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Styled characters whose plain form is one character, written plain in the text that is cut
+# (its shadow), so that "ｍａｔ，ｈｅｌｌｏ", "𝐝𝐨𝐧'𝐭" and "ｍａｔ．" are cut where "mat,hello",
+# "don't" and "mat." are, and every offset stays an offset of the original. A ligature ("ﬁ" ->
+# "fi") would change the length and stays: spaCy's rules take it for a letter beside others
+# ("ﬁnal." -> "ﬁnal" "."), not between two marks alone ("ﬁ,ﬁ" stays whole).
+_SHADOW_TABLE = {code: plain for code, plain in PLAIN_STYLE_TABLE.items() if len(plain) == 1}
+# "." and its full-width form "．", the sentence-final period of _split_final_abbreviation.
+_FULL_STOPS = ".\uff0e"
 _WHOLE = ("the chunk is one token",)
 # About 20 MB per tokenizer when full (210 bytes a chunk measured on EWT train); the chunks
 # that make up most of any text are among the first few thousand seen.
@@ -426,16 +438,22 @@ def _is_invisible(piece):
     return all(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in piece)
 
 
+def _plain_shadow(chunk):
+    """``chunk`` with its one-character styled forms written plain, as long as ``chunk``; the
+    chunk itself when it is ASCII, so plain text costs one ``isascii`` a new chunk."""
+    return chunk if chunk.isascii() else chunk.translate(_SHADOW_TABLE)
+
+
 def _split_final_abbreviation(texts, starts, ends):
     """EWT ends a sentence on its own "." even after an abbreviation ("Inc." -> "Inc" ".")."""
     last = texts[-1]
-    if len(last) > 1 and last.endswith(".") and not last.endswith(".."):
+    if len(last) > 1 and last[-1] in _FULL_STOPS and last[-2] not in _FULL_STOPS:
         end = ends[-1]
         if _is_invisible(last[:-1]):
             # "\u200b." at the end: a zero-width space split from the "." is a token of nothing.
-            texts[-1], starts[-1] = ".", end - 1
+            texts[-1], starts[-1] = last[-1], end - 1
             return
-        texts[-1:] = [last[:-1], "."]
+        texts[-1:] = [last[:-1], last[-1]]
         starts.append(end - 1)
         ends[-1:] = [end - 1, end]
 

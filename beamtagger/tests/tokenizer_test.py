@@ -11,11 +11,21 @@ from hypothesis import strategies as st
 
 from beamtagger.corpus_readers import read_conllu
 from beamtagger.tokenizer import Token, Tokenizer
+from beamtagger.unicode_styles import PLAIN_STYLE_TABLE
 
 
 @pytest.fixture(scope="module")
 def tokenizer():
     return Tokenizer()
+
+
+# Styled characters written plain where that keeps the length: the text the tokenizer cuts.
+ONE_CHARACTER_PLAIN_STYLE = {code: plain for code, plain in PLAIN_STYLE_TABLE.items()
+                             if len(plain) == 1}
+
+
+def plain_shadow(text):
+    return text.translate(ONE_CHARACTER_PLAIN_STYLE)
 
 
 def texts_of(tokens):
@@ -221,10 +231,11 @@ def spacy_tokens(spacy_tokenizer, text, chunk_by_chunk=True):
         pieces = [(text, 0)]
     tokens = []
     for piece, offset in pieces:
+        shadow = plain_shadow(piece)   # styled letters and marks are cut as plain ones
         try:
-            doc = spacy_tokenizer(piece)
+            doc = spacy_tokenizer(shadow)
         except UnicodeEncodeError:
-            doc = spacy_tokenizer(module._SURROGATE.sub("\ufffd", piece))
+            doc = spacy_tokenizer(module._SURROGATE.sub("\ufffd", shadow))
         found = [Token(piece[t.idx:t.idx + len(t.text)], t.idx, t.idx + len(t.text))
                  for t in doc if not t.text.isspace()]
         tokens.extend(Token(t.text, t.start + offset, t.end + offset)
@@ -459,3 +470,65 @@ def test_the_remembered_chunks_hold_a_bounded_number_of_tokens(monkeypatch):
     assert len(tokenizer._pieces) < 50
     text = "waaa" + "," * 100
     assert tokenizer.tokenize(text) == Tokenizer().tokenize(text)
+
+
+def test_spacy_fallback_cuts_styled_text_as_plain_text(monkeypatch):
+    text = "𝐝𝐨𝐧'𝐭 ｍａｔ，ｈｅｌｌｏ 𝘮𝘢𝘵. ﬁnal Ｉｎｃ．"
+    fallback = Tokenizer()
+    monkeypatch.setattr(fallback, "_rules", None)
+    assert fallback.tokenize(text) == Tokenizer().tokenize(text)
+    assert texts_of(fallback.tokenize(text)) == [
+        "𝐝𝐨", "𝐧'𝐭", "ｍａｔ", "，", "ｈｅｌｌｏ", "𝘮𝘢𝘵", ".", "ﬁnal", "Ｉｎｃ", "．"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("ｍａｔ，ｈｅｌｌｏ", ["ｍａｔ", "，", "ｈｅｌｌｏ"]),
+    ("ＢＲＥＡＫＩＮＧ：ｔｈｅ", ["ＢＲＥＡＫＩＮＧ", "：", "ｔｈｅ"]),
+    ("on the ｍａｔ．", ["on", "the", "ｍａｔ", "．"]),
+    ("ｍａｔ． ok", ["ｍａｔ", "．", "ok"]),
+    ("Ｈｉ！！！ ｙｏｕ", ["Ｈｉ", "！！！", "ｙｏｕ"]),
+    ("𝐝𝐨𝐧'𝐭", ["𝐝𝐨", "𝐧'𝐭"]),
+    ("ｃａｔ’ｓ", ["ｃａｔ", "’ｓ"]),
+    ("ｄｏｎ't", ["ｄｏ", "ｎ't"]),
+    ("𝘮𝘢𝘵. ﬁnal", ["𝘮𝘢𝘵", ".", "ﬁnal"]),
+    ("𝐁𝐑𝐄𝐀𝐊𝐈𝐍𝐆: 𝐭𝐡𝐞 𝐞𝐧𝐝.", ["𝐁𝐑𝐄𝐀𝐊𝐈𝐍𝐆", ":", "𝐭𝐡𝐞", "𝐞𝐧𝐝", "."]),
+    ("at Ａｃｍｅ Ｉｎｃ．", ["at", "Ａｃｍｅ", "Ｉｎｃ", "．"]),          # a final abbreviation
+    ("Ｉｎｃ． is", ["Ｉｎｃ．", "is"]),                            # inside a sentence
+    ("ｅｔｃ．．", ["ｅｔｃ", "．．"]),
+    ("ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ａ？ｂ＝１", ["ｈｔｔｐｓ：／／ｅｘａｍｐｌｅ．ｃｏｍ／ａ？ｂ＝１"]),
+])
+def test_styled_text_is_cut_as_its_plain_form(text, expected):
+    tokens = Tokenizer().tokenize(text)
+    assert_well_formed(text, tokens)
+    assert texts_of(tokens) == expected
+    assert [(t.start, t.end) for t in tokens] == [
+        (t.start, t.end) for t in Tokenizer().tokenize(plain_shadow(text))]
+    for _ in range(2):   # chunks cut, then remembered: the fast paths see styled text too
+        assert Tokenizer().tokenize_columns(text) == tuple(zip(*tokens))
+
+
+# One-character styled forms of ASCII: full-width (U+FF01-FF5E), mathematical bold and italic.
+def _styled(character, style):
+    code = ord(character)
+    if style == 0 and "!" <= character <= "~":
+        return chr(code + 0xFEE0)
+    if style and character.isascii() and character.isalpha():
+        base = 0x1D400 if style == 1 else 0x1D434
+        styled = chr(base + (code - 65 if character.isupper() else code - 97 + 26))
+        return "\u210e" if styled == "\U0001D455" else styled   # italic h is Planck's constant
+    if style and character.isdigit():
+        return chr(0x1D7CE + code - 48)
+    return character
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(WORDISH, tricky_text, SPACED_WORDS.map(" ".join)).flatmap(
+    lambda text: st.tuples(st.just(text), st.lists(st.integers(0, 3), min_size=len(text),
+                                                   max_size=len(text)))))
+def test_a_styled_copy_is_cut_where_the_plain_text_is(text_and_styles):
+    text, styles = text_and_styles
+    styled = "".join(map(_styled, text, styles))
+    tokens = Tokenizer().tokenize(styled)
+    assert_well_formed(styled, tokens)
+    assert [(t.start, t.end) for t in tokens] == [
+        (t.start, t.end) for t in Tokenizer().tokenize(text)]
