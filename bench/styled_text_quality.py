@@ -3,9 +3,11 @@ mathematical bold, or (as social posts do) a share of the sentences in one of th
 
 Social media text writes words in Unicode's compatibility characters for their look
 (``beamtagger.unicode_styles``). The corpora hold none, so styled copies are made, each word's
-letters and digits replaced and nothing else (punctuation, tags and sentence breaks stay):
+letters and digits replaced (and in full-width its punctuation too; tags and sentence breaks
+stay), in the word column and in CoNLL-U's ``# text`` lines alike:
 
-- ``full-width``: every ASCII letter and digit full-width (U+FF21..., "ＢＲＥＡＫＩＮＧ")
+- ``full-width``: every ASCII character but the space full-width (U+FF01-FF5E,
+  "ＢＲＥＡＫＩＮＧ：ｔｈｅ"), punctuation too
 - ``bold``: every ASCII letter and digit mathematical bold (U+1D400, U+1D41A, U+1D7CE)
 - ``mixed``: a share of the sentences (default 20%, seeded) styled, each in full-width,
   mathematical bold or mathematical sans-serif italic (U+1D608, U+1D622; digits plain),
@@ -19,6 +21,9 @@ go under ``--work`` (default /tmp/beamtagger-styled), never into the repository.
   python bench/styled_text_quality.py --entity-model M --entity-sentences 505:
   python bench/styled_text_quality.py --code /path/to/other/checkout
   python bench/styled_text_quality.py --tiny              # the first 200 sentences
+
+The copies' raw text (``# text``) is what bench/raw_text_quality.py --data tokenizes and tags:
+  python bench/raw_text_quality.py --data /tmp/beamtagger-styled/en_ewt-ud-dev.full-width.conllu
 
 Prints the JSON report on stdout and a markdown table on stderr.
 """
@@ -35,6 +40,7 @@ import bench_common
 WNUT_DEV = bench_common.SHARED_DATA / "wnut17" / "emerging.dev.conll"
 STYLES = ("plain", "full-width", "bold", "mixed")
 TINY_SENTENCES = 200
+TEXT_LINE = "# text = "
 
 
 def _shifted(upper, lower, digit):
@@ -46,7 +52,9 @@ def _shifted(upper, lower, digit):
     return table
 
 
-FULL_WIDTH = _shifted(0xFF21, 0xFF41, 0xFF10)
+# Full-width text is full-width throughout, marks as well as letters ("ｍａｔ，ｈｅｌｌｏ"):
+# U+FF01-FF5E are the forms of ASCII "!" to "~", a fixed offset away.
+FULL_WIDTH = {code: code + 0xFEE0 for code in range(ord("!"), ord("~") + 1)}
 BOLD = _shifted(0x1D400, 0x1D41A, 0x1D7CE)
 SANS_ITALIC = _shifted(0x1D608, 0x1D622, None)
 MIXED_TABLES = (FULL_WIDTH, BOLD, SANS_ITALIC)
@@ -85,7 +93,11 @@ def sentences_of(path):
 
 
 def styled_line(line, corpus_format, table):
-    """``line`` with the word column (CoNLL-U FORM, CoNLL's first) translated by ``table``."""
+    """``line`` with the word column (CoNLL-U FORM, CoNLL's first) translated by ``table``,
+    and a CoNLL-U ``# text`` line too, so that the copy's raw text (bench/raw_text_quality.py
+    --data) is styled as its words are."""
+    if line.startswith(TEXT_LINE):
+        return TEXT_LINE + line[len(TEXT_LINE):].translate(table)
     if line.startswith("#"):
         return line
     columns = line.split("\t")

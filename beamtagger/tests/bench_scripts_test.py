@@ -469,6 +469,10 @@ def test_styled_text_quality_scores_each_styled_copy_as_the_plain_text(shared_da
         ("plain", "full-width", "bold", "mixed"), scores["plain"]["tokens"])
     assert len({(result["score"], result["oov_tokens"]) for result in scores.values()}) == 1
     assert "𝐓𝐡𝐞" in (tmp_path / "en_ewt-ud-dev.bold.conllu").read_text(encoding="utf-8")
+    # Full-width punctuation in the words and in the raw text that raw_text_quality.py tags.
+    full_width = (tmp_path / "en_ewt-ud-dev.full-width.conllu").read_text(encoding="utf-8")
+    assert "# text = Ｆｒｏｍ ｔｈｅ ＡＰ ｃｏｍｅｓ ｔｈｉｓ ｓｔｏｒｙ ：\n" in full_width
+    assert "\t：\t:\tPUNCT\t" in full_width
 
 
 def test_raw_text_quality_scores_every_gold_word_of_the_raw_text(shared_data, upos_model,
