@@ -5,8 +5,9 @@ TensorFlow's own default is one thread per core in every process. Where a machin
 worker processes (Dataflow's one SDK process per vCPU, the DirectRunner's
 ``multi_processing`` mode) each would start one thread per core and they would compete for the
 same cores (BENCHMARKS.md, section 1: case E against F). ``beamtagger tag`` and the transforms
-(``TagText``, ``TagBatches``, from their pipeline's options where they are applied) share the
-cores out the same way, from here.
+(``TagText``, ``TagBatches``, from their pipeline's options where they are applied;
+``TaggerModelHandler``, from the options RunInference is applied with) share the cores out the
+same way, from here.
 """
 import os
 
@@ -63,11 +64,28 @@ def tagger_threads_of_pipeline(chosen, pipeline):
     """``tagger_threads`` for a transform applied to ``pipeline``: its options say where it
     runs. The options' ``--runner`` names the runner, else the pipeline's runner object does
     (``beam.Pipeline(runner=DataflowRunner())``)."""
+    return tagger_threads_of_options(chosen, pipeline.options, pipeline.runner)
+
+
+def tagger_threads_of_options(chosen, options, runner=None):
+    """``tagger_threads`` for a pipeline with ``options``: the options' ``--runner`` names
+    the runner, else ``runner`` (a name or a runner object; None: not Dataflow)."""
     from apache_beam.options.pipeline_options import StandardOptions
 
     if chosen is not None:
         return chosen
-    options = pipeline.options
-    runner = options.view_as(StandardOptions).runner or pipeline.runner
+    runner = options.view_as(StandardOptions).runner or runner
     return tagger_threads(None, local_worker_processes(options),
                           sdk_process_per_core(options, runner))
+
+
+def options_being_applied():
+    """The options of the pipeline a transform is being applied to (Beam scopes them around
+    ``Pipeline.apply``, ``apache_beam.options.pipeline_options_context``); None outside an
+    apply. For what is never given the pipeline, such as a RunInference ModelHandler: only
+    the options, not a runner object the pipeline was given instead of ``--runner``."""
+    try:
+        from apache_beam.options.pipeline_options_context import get_pipeline_options
+    except ImportError:   # a Beam without it: the caller's own default applies
+        return None
+    return get_pipeline_options()

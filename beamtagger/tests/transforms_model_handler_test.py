@@ -288,3 +288,68 @@ def test_one_create_may_mix_the_record_types_each_transform_takes(tiny_tagger):
                     equal_to(expected[1:]), label="TagTextLabels")
         assert_that(inferred | beam.Map(lambda r: (r.inference.tokens, r.inference.labels)),
                     equal_to(expected[:2]), label="RunInferenceLabels")
+
+
+def _threads_reaching_the_runner(handler, monkeypatch):
+    """The threads ``handler``'s load_model gives the runtime, after it travels to a worker
+    (pickled as RunInference's DoFn is)."""
+    from apache_beam.internal import pickler
+
+    from beamtagger.transforms import worker_resources
+
+    given = []
+    monkeypatch.setattr(worker_resources, "loaded_runner",
+                        lambda model_dir, runtime, threads=None: given.append(threads))
+    pickler.loads(pickler.dumps(handler)).load_model()
+    (threads,) = given
+    return threads
+
+
+def _run_inference_threads(tiny, pipeline_args, monkeypatch, keyed=False, **options):
+    """The threads a TaggerModelHandler's runner gets in a pipeline built with
+    ``pipeline_args``; a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from
+    reaching Google Cloud while it is built."""
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.direct.direct_runner import DirectRunner
+
+    handler = TaggerModelHandler(**tiny.options, **options)
+    pipeline = beam.Pipeline(runner=DirectRunner(), options=PipelineOptions(pipeline_args))
+    examples = pipeline | beam.Create(["a cat ."])
+    if keyed:
+        _ = (examples | beam.Map(lambda text: ("k", text))
+             | RunInference(KeyedModelHandler(handler)))
+    else:
+        _ = examples | RunInference(handler)
+    return _threads_reaching_the_runner(handler, monkeypatch)
+
+
+def test_run_inference_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_unless_told(
+        tiny_tagger, monkeypatch):
+    # The handler had no threads option: on Dataflow's one SDK process per vCPU, each process
+    # ran TensorFlow's default pool of one thread per vCPU, as TagText did before it read
+    # the pipeline's options.
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+
+    def threads(args, **options):
+        return _run_inference_threads(tiny_tagger, args, monkeypatch, **options)
+    dataflow = ["--runner=DataflowRunner"]
+    assert threads(dataflow) == 1
+    assert threads(dataflow, keyed=True) == 1
+    assert threads(dataflow, tagger_threads=3) == 3
+    assert threads(dataflow, tagger_threads=0) == 0   # TensorFlow's default
+    assert threads(dataflow + ["--experiments=no_use_multiple_sdk_containers"]) is None
+    assert threads(["--direct_running_mode=multi_processing", "--direct_num_workers=2"]) == 4
+    assert threads([]) is None
+    # A model process shared by all of a machine's SDK processes is not one of them.
+    assert threads(dataflow, large_model=True) is None
+    assert threads(dataflow, model_copies=2, tagger_threads=2) == 2
+    # Outside a pipeline: what was given.
+    for given in (2, None):
+        handler = TaggerModelHandler(**tiny_tagger.options, tagger_threads=given)
+        assert _threads_reaching_the_runner(handler, monkeypatch) == given
+
+
+@pytest.mark.parametrize("threads", [-1, 1.5, "2", True])
+def test_tagger_threads_no_run_can_follow_are_refused_where_the_handler_is_built(threads):
+    with pytest.raises(ValueError, match="tagger threads must be"):
+        TaggerModelHandler(tagger_threads=threads)

@@ -49,9 +49,10 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
                                           chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
-from beamtagger.transforms.tag import check_flag
+from beamtagger.transforms.tag import check_flag, check_tag_options
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
+from beamtagger.worker_threads import options_being_applied, tagger_threads_of_options
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "record_of", "text_length"]
@@ -184,6 +185,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
       runtime: "tensorflow", "numpy" to run the model's forward pass without TensorFlow, or
         "jax" (see TagBatches; ``model/runtimes.py``).
+      tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
+        core; None: ``beamtagger tag``'s default for the options of the pipeline RunInference
+        is applied to (1 with ``--runner=DataflowRunner``, which runs one SDK process per
+        vCPU; see TagBatches). A pipeline given its runner as an object
+        (``beam.Pipeline(runner=DataflowRunner())``) with no ``--runner`` is not seen as
+        Dataflow here, where TagText sees it: pass ``tagger_threads=1`` there. With
+        ``large_model`` or ``model_copies`` (a model process serving all of a machine's
+        SDK processes), None is TensorFlow's default.
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
@@ -196,9 +205,10 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
-                 runtime: str = RUNTIME, **kwargs):
+                 runtime: str = RUNTIME, tagger_threads: Optional[int] = None, **kwargs):
         super().__init__(**kwargs)
         check_batch_options(max_batch_tokens)
+        check_tag_options(None, tagger_threads)
         check_chunk(chunk, overlap)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
@@ -212,13 +222,18 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            self.allow_other_embeddings)
         self.runtime = check_runtime(runtime)
+        self.tagger_threads = tagger_threads
+        # What load_model gives the runtime: tagger_threads, or the default for the pipeline
+        # once RunInference is applied (validate_inference_args).
+        self._worker_threads = tagger_threads
         self._tokenizer = None
 
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
         store = worker_resources.open_store(self.store_path)
         self._check_binding(self.model_dir, store)
-        runner = worker_resources.loaded_runner(self.model_dir, self.runtime)
+        runner = worker_resources.loaded_runner(self.model_dir, self.runtime,
+                                                self._worker_threads)
         return LoadedTagger(runner, store, self.model_dir)
 
     def update_model_path(self, model_path: Optional[str] = None):
@@ -238,6 +253,22 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                           model_dir, self.model_dir or "the bundled model", refused)
             return
         self.model_dir = model_dir
+
+    def validate_inference_args(self, inference_args: Optional[Dict[str, Any]]):
+        """Beam's check of ``inference_args``; also where the handler learns the options of
+        the pipeline RunInference is being applied to, for ``tagger_threads``' default.
+
+        A ModelHandler is never given the pipeline. RunInference's ``expand`` calls this first,
+        inside ``Pipeline.apply``, whose options Beam makes available there; KeyedModelHandler
+        (one model or several) and ``with_preprocess_fn`` pass it on to this handler. The
+        handler travels to the workers after this, pickled with RunInference's DoFn."""
+        super().validate_inference_args(inference_args)
+        options = options_being_applied()
+        # A model shared across processes (large_model, model_copies) runs in a process of
+        # its own per copy, which serves every SDK process of the machine: not one of
+        # Dataflow's one-per-vCPU processes, so it keeps TensorFlow's default.
+        if options is not None and not self.share_model_across_processes():
+            self._worker_threads = tagger_threads_of_options(self.tagger_threads, options)
 
     def _check_binding(self, model_dir, store):
         from beamtagger.model.saving import check_model_file
