@@ -1,11 +1,13 @@
 """TaggerModelHandler under RunInference: same labels as TagText, keyed, failures, model refresh."""
 import apache_beam as beam
+import numpy as np
 import pytest
 from apache_beam.ml.inference.base import KeyedModelHandler, ModelMetadata, RunInference
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.testing import build_tiny_tagger
+from beamtagger.tests.faulty_filesystem import PREFIX
 from beamtagger.transforms import TaggerModelHandler, TagText, TextRecord, TokenizedRecord
 
 LONG = " ".join(["the cat sat on the mat ."] * 6)  # 42 tokens
@@ -353,3 +355,161 @@ def test_run_inference_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_
 def test_tagger_threads_no_run_can_follow_are_refused_where_the_handler_is_built(threads):
     with pytest.raises(ValueError, match="tagger threads must be"):
         TaggerModelHandler(tagger_threads=threads)
+
+
+@pytest.fixture
+def remote_models(tiny_tagger, tmp_path, monkeypatch):
+    """Three models bound to the tiny tagger's store, each at a remote path of its own
+    (``faultyfs://``, a Beam file system over the local disk, as ``gs://`` would be), staged
+    into a staging folder of this test's, with this process holding no copy yet."""
+    from beamtagger.tests.faulty_filesystem import FaultyFileSystem
+    from beamtagger.transforms import worker_resources
+
+    pytest.importorskip("fcntl", reason="copies are kept where there is no fcntl")
+    FaultyFileSystem.heal()
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
+    for name in ("_LOCAL_COPIES", "_HELD_COPIES", "_COPY_USES"):
+        monkeypatch.setattr(worker_resources, name, {}, raising=False)
+    monkeypatch.setattr(worker_resources, "_KEPT_FOR_LIFE", set(), raising=False)
+    return [PREFIX + build_tiny_tagger(tmp_path / f"model-{seed}", seed=seed,
+                                       store_path=tiny_tagger.store_path).model_dir
+            for seed in (21, 22, 23)]
+
+
+def staged_copies(tmp_path):
+    """{the remote path it copies: its folder} of each staged copy on this machine."""
+    root = tmp_path / "staging" / "beamtagger-staged"
+    return {(folder / "source").read_text(): folder for folder in root.iterdir()
+            if not folder.name.startswith(".")} if root.exists() else {}
+
+
+def labels_of(handler, model):
+    return [result.inference.labels for result in handler.run_inference(RECORDS[:2], model)]
+
+
+def labels_here(tiny, remote_model):
+    """The labels the remote model gives, read where it is on this disk."""
+    handler = TaggerModelHandler(remote_model[len(PREFIX):], tiny.store_path, runtime="numpy")
+    return labels_of(handler, handler.load_model())
+
+
+def test_model_updates_leave_one_staged_copy_plus_those_another_process_holds(
+        tiny_tagger, remote_models, tmp_path):
+    # Each remote model an update named was staged and held for the process's life: a
+    # streaming job given a new model every hour filled its workers' disks.
+    import fcntl
+    import os
+
+    first, second, third = remote_models
+    handler = TaggerModelHandler(first, tiny_tagger.store_path, runtime="numpy")
+    handler.load_model()
+    # Another process of the VM using the first model's copy.
+    other_process = os.open(staged_copies(tmp_path)[first] / "lock", os.O_RDONLY)
+    fcntl.flock(other_process, fcntl.LOCK_SH)
+    try:
+        for path in (second, third):
+            handler.update_model_path(path)
+            assert handler.model_dir == path
+            model = handler.load_model()
+        assert staged_copies(tmp_path).keys() == {first, third}
+    finally:
+        os.close(other_process)
+    assert labels_of(handler, model) == labels_here(tiny_tagger, third)
+    # A refused update's copy goes too; the serving model's stays.
+    other_store = build_tiny_tagger(tmp_path / "other-store", seed=24)
+    handler.update_model_path(PREFIX + other_store.model_dir)
+    assert handler.model_dir == third
+    assert staged_copies(tmp_path).keys() == {first, third}
+
+
+def test_a_copy_another_handler_or_tagtext_of_the_process_uses_is_kept(
+        tiny_tagger, remote_models, tmp_path):
+    # RunInference gives each DoFn instance (thread) a handler copy of its own, and each
+    # switches model when it sees the update: the old copy stays while one still serves it.
+    from apache_beam.internal import pickler
+
+    from beamtagger.transforms import worker_resources
+
+    first, second, third = remote_models
+    handler = TaggerModelHandler(first, tiny_tagger.store_path, runtime="numpy")
+    behind, tagtext = pickler.loads(pickler.dumps(handler)), pickler.loads(pickler.dumps(handler))
+    handler.load_model()
+    behind.load_model()
+    handler.update_model_path(second)
+    handler.load_model()
+    assert staged_copies(tmp_path).keys() == {first, second}
+    assert labels_of(behind, behind.load_model()) == labels_here(tiny_tagger, first)
+    behind.update_model_path(second)
+    assert staged_copies(tmp_path).keys() == {second}
+    # TagText's stages keep what they load for the process's life (TagBatches' runner).
+    tagtext.update_model_path(third)
+    worker_resources.loaded_runner(third, "numpy")
+    tagtext.update_model_path(second)
+    assert staged_copies(tmp_path).keys() == {second, third}
+
+
+def test_a_model_whose_copy_went_is_staged_again_when_an_update_names_it_again(
+        tiny_tagger, remote_models, tmp_path):
+    first, second, _ = remote_models
+    handler = TaggerModelHandler(first, tiny_tagger.store_path, runtime="numpy")
+    handler.load_model()
+    handler.update_model_path(second)
+    assert staged_copies(tmp_path).keys() == {second}
+    handler.update_model_path(first)   # a rollback
+    assert handler.model_dir == first
+    assert staged_copies(tmp_path).keys() == {first}
+    assert labels_of(handler, handler.load_model()) == labels_here(tiny_tagger, first)
+
+
+def test_threads_switching_models_never_read_a_removed_copy(tiny_tagger, remote_models,
+                                                           tmp_path):
+    # Handler copies on several threads, each moving through the models at its own pace and
+    # loading each: a copy removed under one of them fails its check or its load.
+    import threading
+
+    from apache_beam.internal import pickler
+
+    handler = TaggerModelHandler(remote_models[0], tiny_tagger.store_path, runtime="numpy")
+    copies = [pickler.loads(pickler.dumps(handler)) for _ in range(4)]
+    errors = []
+
+    def switch_models(copy, start):
+        try:
+            for step in range(6):
+                path = remote_models[(start + step) % len(remote_models)]
+                copy.update_model_path(path)
+                assert copy.model_dir == path
+                copy.load_model()
+        except Exception as error:  # noqa: BLE001
+            errors.append(error)
+    threads = [threading.Thread(target=switch_models, args=(copy, start))
+               for start, copy in enumerate(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert staged_copies(tmp_path).keys() == {copy.model_dir for copy in copies}
+
+
+@pytest.mark.parametrize("runtime", ["numpy", "tensorflow", "jax"])
+def test_a_loaded_runner_reads_no_model_file_after_loading(tiny_tagger, tmp_path, runtime):
+    # What lets a handler remove the copy of a model it moved on from while other threads
+    # still run that model's runner.
+    import shutil
+
+    from beamtagger.model import runtimes
+    from beamtagger.model.model_inputs import ModelInputs
+
+    if not runtimes.is_installed(runtime):
+        pytest.skip(f"{runtime} is not installed")
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_tagger.model_dir, copy)
+    runner = runtimes.load_runner(runtime, copy)
+    runner.warm_up()
+    shutil.rmtree(copy)
+    # Unequal lengths: TensorFlow traces its masked path now, after the files went.
+    inputs = ModelInputs.zeros(runner.spec.input_dims, [3, 5, 9])
+    expected = runtimes.load_runner(runtime, tiny_tagger.model_dir).predict(inputs)
+    assert expected.shape == (3, 9, len(runner.spec.labels))
+    np.testing.assert_allclose(runner.predict(inputs), expected, atol=1e-6)

@@ -231,9 +231,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
         store = worker_resources.open_store(self.store_path)
-        self._check_binding(self.model_dir, store)
-        runner = worker_resources.loaded_runner(self.model_dir, self.runtime,
-                                                self._worker_threads)
+        directory = self._model_use().directory
+        self._check_binding(directory, store)
+        runner = worker_resources.loaded_runner(directory, self.runtime, self._worker_threads)
         return LoadedTagger(runner, store, self.model_dir)
 
     def update_model_path(self, model_path: Optional[str] = None):
@@ -245,14 +245,43 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         model_dir = str(model_path)
         if pathlib.PurePath(model_dir).name in _MODEL_FILES:
             model_dir = str(pathlib.PurePath(model_dir).parent)
+        use = None
         try:
-            self._check_binding(model_dir, worker_resources.open_store(self.store_path))
+            use = worker_resources.use_model_dir(model_dir)
+            self._check_binding(use.directory, worker_resources.open_store(self.store_path))
         except BeamtaggerError as refused:
+            if use is not None:
+                use.release()
             REFUSED_MODEL_UPDATES.inc()
             logging.error("beamtagger: model update to %s refused, %s keeps serving: %s",
                           model_dir, self.model_dir or "the bundled model", refused)
             return
-        self.model_dir = model_dir
+        self._switch_to(model_dir, use)
+
+    def _model_use(self) -> worker_resources.ModelDirUse:
+        """The use of ``model_dir`` this handler copy holds, taken at its first load."""
+        use = self.__dict__.get("_held_model")
+        if use is None or use.model_dir != self.model_dir:
+            self._switch_to(self.model_dir, worker_resources.use_model_dir(self.model_dir))
+        return self._held_model
+
+    def _switch_to(self, model_dir, use):
+        """Serves ``model_dir`` from now on, and lets the model before go: its runner is in
+        memory if it was loaded, and its copy is removed once no thread or process of the
+        machine uses it (``ModelDirUse.release``). Beam's RunInference calls
+        ``update_model_path`` before it loads the new model, in every handler copy that sees
+        the update: a copy still serving the old model holds its own use of it."""
+        previous = self.__dict__.get("_held_model")
+        self.model_dir, self._held_model = model_dir, use
+        if previous is not None:
+            previous.release()
+
+    def __getstate__(self):
+        # A use of a model copy is this process's: a handler copy unpickled elsewhere (on a
+        # worker, or for each DoFn instance) takes its own when it first loads.
+        state = dict(self.__dict__)
+        state.pop("_held_model", None)
+        return state
 
     def validate_inference_args(self, inference_args: Optional[Dict[str, Any]]):
         """Beam's check of ``inference_args``; also where the handler learns the options of
@@ -270,10 +299,10 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         if options is not None and not self.share_model_across_processes():
             self._worker_threads = tagger_threads_of_options(self.tagger_threads, options)
 
-    def _check_binding(self, model_dir, store):
+    def _check_binding(self, directory, store):
         from beamtagger.model.saving import check_model_file
 
-        spec = worker_resources.load_spec(model_dir)
+        spec = worker_resources.load_spec(directory)
         # The model file whole and the one tagger.json describes (as `beamtagger tag` checks
         # before launch): a model directory copied half over, or a tagger.keras still being
         # written when watch_model_pattern saw it, is refused and the serving model stays,

@@ -10,11 +10,21 @@ reuses the first complete copy, because a copy is built in a temporary folder an
 place atomically. The folder is named by the files' names, sizes and modification times too, so
 a model or store saved again at the same path is copied again.
 
-A process keeps every copy it uses for its life (``local_path`` hands out one copy of a path per
-process), and says so with a shared ``flock`` on the copy's lock file. Each process that takes a
-copy of a path removes the other copies of that path that no process holds, so a model saved
-again and again at one path leaves one copy per VM, plus those still in use, not one per save.
-Without ``fcntl`` (Windows) nothing is locked and nothing removed.
+A process holds each copy it uses with a shared ``flock`` on the copy's lock file. Each process
+that takes a copy of a path removes the other copies of that path that no process holds, so a
+model saved again and again at one path leaves one copy per VM, plus those still in use, not one
+per save. Without ``fcntl`` (Windows) nothing is locked and nothing removed.
+
+``local_path`` hands out one copy of a path per process and keeps it for the process's life:
+stores are memory-mapped from it, and TagText's stages read their model's files when they
+start. A model a RunInference handler moves on from (``model_metadata_pcoll``,
+``watch_model_pattern``: a new remote path at each update) is not kept so: the handler takes
+its models through ``use_model_dir``, and once the last use of a path's copy in the process is
+released (each handler copy releases its model's when it switches to another; its runner is
+then loaded, and no runtime reads a model's files after loading), the process lets the copy go
+and removes it unless another process holds it. A VM keeps the copies in use plus the newest,
+where it kept one per update for good and a streaming job given a new model every hour filled
+its disk. A path asked for again after its copy went is staged again.
 """
 import errno
 import hashlib
@@ -31,14 +41,18 @@ try:
 except ImportError:   # Windows: copies are kept
     fcntl = None
 
-__all__ = ["check_where_built", "is_remote", "load_spec", "loaded_runner", "local_model_dir",
-           "local_path", "open_store"]
+__all__ = ["ModelDirUse", "check_where_built", "is_remote", "load_spec", "loaded_runner",
+           "local_model_dir", "local_path", "open_store", "use_model_dir"]
 
 _LOCK = threading.Lock()
 _LOCAL_COPIES = {}
-# Staged folder -> descriptor of its lock file, held shared for the process's life: the process
-# may read the copy until it ends, since local_path hands out the same copy of a path until then.
+# Staged folder -> descriptor of its lock file, held shared while the process may read the copy:
+# for its life where local_path handed the copy out, else while a ModelDirUse of it is held.
 _HELD_COPIES = {}
+# Remote paths whose copy local_path handed out, kept for the process's life.
+_KEPT_FOR_LIFE = set()
+# Remote path -> the ModelDirUses of its copy not yet released.
+_COPY_USES = {}
 # The folder of a copy: the files in copy/, the remote path they come from in source, the lock
 # file in lock. Earlier versions' copies held the files themselves, without a record of their
 # path: they are named apart (the layout is hashed in) and never removed, as their users
@@ -104,8 +118,10 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
     the runtime, the model directory and its files' identity (``tagger.json``'s bytes, which
     hold ``tagger.keras``'s SHA-256, and ``tagger.keras``'s size and modification time), so a
     model saved over the old one in the same local folder is loaded afresh. A remote model
-    (``gs://``) is staged once per process (``local_path``): one saved over it is seen by
-    processes started after, not by this one.
+    (``gs://``) is staged once per process (``local_path``) and kept: one saved over it is seen
+    by processes started after, not by this one. A caller that lets the copy go once loaded
+    (TaggerModelHandler, at a model update) passes the directory of a ``use_model_dir``
+    instead: nothing reads the model's files once its runner is loaded.
     """
     from beamtagger.model import runtimes
 
@@ -137,6 +153,66 @@ def model_identity(directory):
         return None
 
 
+class ModelDirUse:
+    """A use of a model directory (``use_model_dir``): ``directory`` is where to read it, until
+    ``release``. Held by a RunInference handler copy for the model it serves.
+
+    Args:
+      model_dir: the model directory as given (None: the bundled model).
+      directory: its local directory (a staged copy for a remote one).
+    """
+
+    def __init__(self, model_dir, directory):
+        self.model_dir = model_dir
+        self.directory = directory
+
+    def release(self):
+        """Ends this use (again: nothing). The last use of a remote path's copy lets the copy
+        go, unless ``local_path`` handed it out too: this process forgets it, drops its lock,
+        and removes it if no other process holds it; a later use stages the path again."""
+        path = None if self.model_dir is None else str(self.model_dir)
+        with _LOCK:
+            uses = _COPY_USES.get(path)
+            if uses is None or self not in uses:
+                return
+            uses.remove(self)
+            if uses:
+                return
+            del _COPY_USES[path]
+            if path not in _KEPT_FOR_LIFE:
+                # Under the lock: no use of the path starts while its copy goes.
+                _let_copy_go(path)
+
+
+def use_model_dir(model_dir=None):
+    """A ``ModelDirUse`` of ``model_dir``: its local directory (the bundled model for None, a
+    staged copy for a remote path), which stays until the use is released."""
+    if model_dir is None or not is_remote(model_dir):
+        return ModelDirUse(model_dir, local_model_dir(model_dir))
+    path = str(model_dir)
+    with _LOCK:
+        use = ModelDirUse(model_dir, _staged_copy(path))
+        _COPY_USES.setdefault(path, []).append(use)
+        return use
+
+
+def _let_copy_go(path):
+    copy = _LOCAL_COPIES.pop(path, None)
+    if copy is None:
+        return
+    staged = copy.parent
+    descriptor = _HELD_COPIES.pop(staged, None)
+    if descriptor is not None:
+        os.close(descriptor)
+    if fcntl is None:
+        return
+    try:
+        _remove_if_unused(staged)
+    except OSError as error:
+        logging.warning("beamtagger: staged copy %s of %s, no longer used, not removed: %s",
+                        staged, path, error)
+
+
 def open_store(store_path=None):
     """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None)."""
     from beamtagger.embeddings.default import open_store as open_local_store
@@ -153,9 +229,16 @@ def local_path(path):
     if not is_remote(path):
         return pathlib.Path(path[len("file://"):] if path.startswith("file://") else path)
     with _LOCK:
-        if path not in _LOCAL_COPIES:
-            _LOCAL_COPIES[path] = _copy_to_local(path)
-        return _LOCAL_COPIES[path]
+        copy = _staged_copy(path)
+        _KEPT_FOR_LIFE.add(path)
+        return copy
+
+
+def _staged_copy(path):
+    """The process's copy of the remote ``path``, staged if it has none; under ``_LOCK``."""
+    if path not in _LOCAL_COPIES:
+        _LOCAL_COPIES[path] = _copy_to_local(path)
+    return _LOCAL_COPIES[path]
 
 
 def _copy_to_local(path):
