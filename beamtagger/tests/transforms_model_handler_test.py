@@ -408,7 +408,7 @@ def test_model_updates_leave_one_staged_copy_plus_those_another_process_holds(
     fcntl.flock(other_process, fcntl.LOCK_SH)
     try:
         for path in (second, third):
-            handler.update_model_path(path)
+            handler.update_model_path(path + "/tagger.keras")   # as watch_model_pattern says
             assert handler.model_dir == path
             model = handler.load_model()
         assert staged_copies(tmp_path).keys() == {first, third}

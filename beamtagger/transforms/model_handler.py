@@ -243,8 +243,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         if not model_path:
             return
         model_dir = str(model_path)
-        if pathlib.PurePath(model_dir).name in _MODEL_FILES:
-            model_dir = str(pathlib.PurePath(model_dir).parent)
+        name = pathlib.PurePath(model_dir).name
+        if name in _MODEL_FILES:
+            # Cut as text: PurePath's parent reads "gs://b/m" as "gs:/b/m", a local path
+            # that does not exist, and refused every update watch_model_pattern reported.
+            model_dir = model_dir.rstrip("/\\")[:-len(name)].rstrip("/\\")
         use = None
         try:
             use = worker_resources.use_model_dir(model_dir)
