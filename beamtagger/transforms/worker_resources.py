@@ -208,6 +208,8 @@ def _let_copy_go(path):
         return
     try:
         _remove_if_unused(staged)
+    except FileNotFoundError:
+        pass   # another process, staging a newer copy of the path, removed it first
     except OSError as error:
         logging.warning("beamtagger: staged copy %s of %s, no longer used, not removed: %s",
                         staged, path, error)
