@@ -82,6 +82,12 @@ def test_utf16_or_utf32_without_a_byte_order_mark_is_one_dead_letter_too(tmp_pat
     text = "\n" + "".join(f"Line {n} of a file with no mark.\n" for n in range(40))
     path = tmp_path / "unmarked.txt"
     path.write_bytes(text.encode(encoding))
+    assert_one_unmarked_dead_letter(path, encoding, split_bytes)
+
+
+def assert_one_unmarked_dead_letter(path, encoding, split_bytes):
+    """Every byte range of ``path``, and the file read whole (text and JSON Lines), give one
+    decode dead letter naming ``encoding`` and the iconv command."""
     found = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
     whole = list(read_path_records(path)) + list(read_path_records(path, "jsonl"))
     for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
@@ -102,14 +108,7 @@ def test_unmarked_utf16_of_a_script_with_few_nuls_is_one_dead_letter(tmp_path, t
     # dead letters and the others tagged as they decoded (every line, in Russian).
     path = tmp_path / "unmarked.txt"
     path.write_bytes((text * 300).encode(encoding))
-    found = outputs_of_all_ranges(path, path.stat().st_size, split_bytes)
-    whole = list(read_path_records(path)) + list(read_path_records(path, "jsonl"))
-    for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
-        assert {letter.source for letter in letters} == {source}
-        letter = letters[0]
-        assert isinstance(letter, DeadLetter) and letter.stage == "decode"
-        assert letter.reason.startswith(f"the file is {encoding} without a byte-order mark")
-        assert letter.reason.endswith(f"(iconv -f {encoding} -t UTF-8)")
+    assert_one_unmarked_dead_letter(path, encoding, split_bytes)
 
 
 @pytest.mark.parametrize("split_bytes", [50, 100, 1000])
