@@ -170,9 +170,29 @@ def test_batches_are_sized_by_their_text_unless_the_caller_sizes_them():
     assert TaggerModelHandler(min_batch_size=3, max_batch_duration_secs=1
                               ).batch_elements_kwargs() == {"min_batch_size": 3,
                                                             "max_batch_duration_secs": 1}
-    # Beam's stateful batching counts records whatever the size function: no characters there.
+    # Beam's stateful batching (max_batch_duration_secs) counts records: no characters there.
     assert TaggerModelHandler(max_batch_duration_secs=1).batch_elements_kwargs() == {
         "max_batch_duration_secs": 1}
+
+
+def test_run_inference_with_a_batch_duration_gives_the_labels_of_the_handler(tiny_tagger):
+    # Beam's stateful batching, counting records. Beam 2.78 would size its batches by the
+    # handler's characters (64 Ki to 1 Mi), but then the plain step's records were all lost
+    # here, in each of four 2.78 runs of this test; counted, none is, on 2.77 and 2.78.
+    expected = expected_of(tiny_tagger, RECORDS)
+    by_id = {i: labels for i, _, labels in expected}
+    with TestPipeline() as p:
+        records = p | beam.Create(RECORDS)
+        plain = records | "Plain" >> RunInference(
+            TaggerModelHandler(**tiny_tagger.options, max_batch_duration_secs=1))
+        keyed = (records | beam.Map(lambda r: (r.id, r.text))
+                 | "Keyed" >> RunInference(KeyedModelHandler(TaggerModelHandler(
+                     **tiny_tagger.options, max_batch_duration_secs=1))))
+        assert_that(plain | beam.Map(lambda r: (r.inference.id, r.inference.tokens,
+                                                r.inference.labels)),
+                    equal_to(expected), label="PlainLabels")
+        assert_that(keyed | beam.MapTuple(lambda key, r: (key, r.inference.labels)),
+                    equal_to(list(by_id.items())), label="KeyedLabels")
 
 
 def test_threads_sharing_a_loaded_tagger_each_get_their_own_token_tables(tiny_tagger):
