@@ -34,8 +34,8 @@ _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
 
 def add_arguments(parser):
     parser.add_argument("--input", required=True, metavar="PATTERN",
-                        help="files to tag (glob; gs:// works); .gz, .bz2, .zst, .xz, .lzma "
-                        "and .deflate files are decompressed")
+                        help="files to tag (glob; gs:// works); .gz, .gzip, .bz2, .zst, .zstd, "
+                        ".xz, .lzma and .deflate files are decompressed")
     parser.add_argument("--output", required=True, metavar="PREFIX",
                         help="results go to PREFIX-SSSSS-of-NNNNN.<format>, records that could "
                         "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl")
@@ -90,7 +90,7 @@ def add_arguments(parser):
                         "numpy (no TensorFlow import: the tagger is ready in a tenth of a second "
                         "instead of about 3, slower per batch; CPU only) or jax (GPUs without "
                         "TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a fixed "
-                        "grid of shapes, docs/scaling.md). Default: chosen from the input's size "
+                        "grid of shapes, docs/dataflow.md). Default: chosen from the input's size "
                         "at launch (numpy up to "
                         f"{runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of text, else jax where "
                         "a GPU is there and JAX installed, else tensorflow) and printed")
