@@ -126,7 +126,7 @@ def add_arguments(parser):
     training.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                           help="after early stopping on --dev, train a new model on train + "
                           "dev for the best epoch's number of epochs and save that one "
-                          "(about 1.5x the training time) (preset)")
+                          "(about 1.3-1.5x the training time) (preset)")
     training.add_argument("--refit-dev-copies", type=int, default=1, metavar="N",
                           help="with --refit: the new model's training set holds dev N times, "
                           "weighting text like dev's against the training corpus")
