@@ -106,10 +106,11 @@ def add_arguments(parser):
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
     training.add_argument("--patience", type=int, default=None,
-                          help="stop after this many epochs without a better dev score")
+                          help="stop after this many epochs without a better dev score (preset)")
     training.add_argument("--batch-tokens", type=int, default=None,
-                          help="padded tokens per batch (sentences are bucketed by length)")
-    training.add_argument("--learning-rate", type=float, default=None)
+                          help="padded tokens per batch (sentences are bucketed by length) "
+                          "(preset)")
+    training.add_argument("--learning-rate", type=float, default=None, help="(preset)")
     training.add_argument("--lr-decay", type=float, default=None, metavar="FACTOR",
                           help="multiply the learning rate by FACTOR after every "
                           "--decay-patience epochs without a better dev score (1: constant "
@@ -135,7 +136,7 @@ def add_arguments(parser):
     training.add_argument("--decay-restore", action="store_true",
                           help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
-                          help="share of known words shown as OOV during training")
+                          help="share of known words shown as OOV during training (preset)")
     training.add_argument("--lowercase", type=float, default=0.0, metavar="SHARE",
                           help="share of training sentences shown lower-cased (drawn anew each "
                           "epoch), so entities are found without capitals")
@@ -146,10 +147,10 @@ def add_arguments(parser):
                           "share)")
     training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
-                          "below 1 trades precision for recall")
+                          "below 1 trades precision for recall (preset)")
     training.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                           help="score and keep the exponential moving average of the weights "
-                          "(e.g. 0.99; 0: off); steadies small, noisy training sets")
+                          "(e.g. 0.99; 0: off); steadies small, noisy training sets (preset)")
     training.add_argument("--seed", type=int, default=1)
     training.add_argument("--limit", type=int, default=0, metavar="N",
                           help="use only the first N training sentences (quick runs)")
