@@ -189,7 +189,9 @@ def run(args):
         if counts["dead_letters"]:
             for path in _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl")):
                 print(f"dead letters     {path}")
-            print(f"                 ({counts['dead_letters']:,} records could not be tagged)")
+            dead = counts["dead_letters"]
+            print(f"                 ({dead:,} record{'' if dead == 1 else 's'} could not be "
+                  "tagged)")
         return 0
 
 

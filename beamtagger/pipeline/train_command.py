@@ -17,7 +17,8 @@ from beamtagger.pipeline.common import read_sentences, require_tensorflow
 # for a tagger whose cost per token is the point; the bundled model is trained with this preset.
 # Adversarial training (0.5) gave "tags" +0.5 points on EWT over 3 seeds for about 2x the
 # training time and nothing at tagging time; on WNUT-17 dev, before the refit, it gained nothing
-# (-0.2 F1, seed 1, 3x the training time; with the refit it does, below). "entity" refits on train + dev for the best epoch's count (--refit):
+# (-0.2 F1, seed 1, 3x the training time; with the refit it does, below). "entity" refits on
+# train + dev for the best epoch's count (--refit):
 # WNUT-17's dev comes from other sources than its training tweets, and on a part of dev held
 # out of both training and choosing the refit gained +2.6 F1 (3 seeds; docs/quality.md).
 # "entity" also shows the known words of entities as OOV at 30% (--entity-drop 0.3; others
