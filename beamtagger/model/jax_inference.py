@@ -41,6 +41,15 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   ``labels_back`` (measured by ``bench/gpu_bench.py``, not offered to users) decodes on the
   device instead where the decoding is a plain arg-max or threshold, and brings back each slot's
   label and its probability: 5 bytes a slot instead of 4 x L (68 for UPOS).
+* **Or store rows instead of vectors** (``ModelInputs.store_rows``, the tag stage's
+  ``vectors_at="tag"``): ``device_table`` puts the store's vectors on the device once per
+  process (in the vector dtype, a zero row first for "no row": OOV and padding), and the batch
+  sends each slot's store row (4 bytes, 2 where the table has at most 65,536 rows) in place of
+  its vectors (2-4 x D bytes: 100 at D=50 in float16, 600 at D=300); the gather runs inside
+  the compiled function. The table is an argument of that function, not a constant in it, so
+  its shape (not its content) is part of the compiled program and of its persistent cache key.
+  It costs GPU memory in every worker process: (rows + 1) x D x 2 bytes in float16, 40 MB for
+  GloVe 6B's 400k x 50, 1.3 GB for a 2.2M x 300 store (docs/scaling.md).
 """
 import functools
 import threading
@@ -50,7 +59,8 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import shape_grid
-from beamtagger.model.model_inputs import FIELD_NAMES, ModelInputs
+from beamtagger.model.model_inputs import (FIELD_NAMES, STORE_ROWS, ModelInputs,
+                                            check_vector_dtype)
 from beamtagger.model.numpy_inference import read_keras_weights
 from beamtagger.model.tagger_spec import TaggerSpec
 
@@ -109,15 +119,19 @@ class JaxTaggerRunner:
         self._params = jax.device_put(_params(weights, recurrence), self.device)
         self.labels_back = labels_back
         decode = _device_decoding(spec, len(spec.labels)) if labels_back else None
-        self._function = jax.jit(functools.partial(
+        forward = functools.partial(
             _forward, head=config["head"], compute_dtype=compute_dtype, precision=precision,
             scan_unroll=scan_unroll, decode=decode, recurrence=recurrence,
             lstm_units=tuple(recurrent.shape[0] for (_, recurrent, _), _ in
-                             weights["recurrent"])))
+                             weights["recurrent"]))
+        self._function = jax.jit(forward)
+        self._gathering_function = jax.jit(functools.partial(_gathered_forward,
+                                                             forward=forward))
         self._id_dtypes = _id_dtypes(config)
         self._compiled = {}
         self._compile_seconds = {}
         self._compile_lock = threading.Lock()
+        self._tables = {}
 
     @classmethod
     def load(cls, model_dir, **options):
@@ -134,29 +148,62 @@ class JaxTaggerRunner:
         dtype = "float16" if self.device.platform == "gpu" else "float32"
         self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2], vector_dtype=dtype))
 
-    def predict(self, inputs):
+    def predict(self, inputs, table=None):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
-        return self.predict_async(inputs).result()
+        return self.predict_async(inputs, table).result()
 
-    def predict_async(self, inputs):
+    def device_table(self, store, vector_dtype):
+        """The ``StoreTable`` of ``store``'s vectors in ``vector_dtype`` on this runner's
+        device, put there once per runner (per store and dtype: the worker process's runner is
+        shared by its tag stages), for batches of ``store_rows``."""
+        import jax
+
+        key = (store.fingerprint, check_vector_dtype(vector_dtype))
+        if store.dim != self.spec.input_dims["D"]:
+            raise BeamtaggerError(f"the store's vectors have {store.dim} dimensions, the "
+                                  f"tagger reads {self.spec.input_dims['D']}")
+        with self._compile_lock:
+            table = self._tables.get(key)
+            if table is None:
+                # Row 0 is "no row" (store row -1: OOV and padding), zeros as the host's gather
+                # gives; store row r is table row r + 1.
+                host = np.zeros((store.count + 1, store.dim), vector_dtype)
+                host[1:] = store.vectors
+                table = StoreTable(jax.device_put(host, self.device), store.fingerprint,
+                                   vector_dtype)
+                self._tables[key] = table
+            return table
+
+    def predict_async(self, inputs, table=None):
         """Puts the batch on the device and starts the forward pass; returns a
-        ``PendingProbs`` at once (its ``result()`` waits and brings the probabilities back)."""
+        ``PendingProbs`` at once (its ``result()`` waits and brings the probabilities back).
+        A batch of ``store_rows`` needs the ``table`` (``device_table``) of its store."""
         import jax
 
         inputs = inputs.checked()
         batch, width = inputs.batch_size, inputs.width
-        dtype = inputs.vectors.dtype.name
-        arrays = inputs.as_dict()
+        if inputs.store_rows is None:
+            kind, arrays, function_inputs = inputs.vectors.dtype.name, inputs.as_dict(), ()
+            names = FIELD_NAMES
+        else:
+            if table is None:
+                raise ValueError("a batch of store rows needs its store's table on the device "
+                                 "(JaxTaggerRunner.device_table)")
+            table.check_rows(inputs.store_rows)
+            kind, function_inputs = table.kind, (table.array,)
+            names = (STORE_ROWS.name,) + FIELD_NAMES[1:]
+            arrays = {name: getattr(inputs, name) for name in names}
         outputs, start = [], 0
         for rows, grid_width in shape_grid.grid_shapes(batch, width):
             stop = min(batch, start + rows)
-            padded = _padded(arrays, start, stop, rows, grid_width, self._id_dtypes)
-            compiled = self._compiled_for(rows, grid_width, dtype)
+            padded = _padded(arrays, start, stop, rows, grid_width, self._id_dtypes, table)
+            compiled = self._compiled_for(rows, grid_width, kind, table)
             on_device = jax.device_put(padded, self.device)
             # Compiled ahead of time: JAX refuses to call such a program while jit is
             # disabled (JAX_DISABLE_JIT=1, a debugging switch for the user's own functions).
             with jax.disable_jit(False):
-                probs = compiled(self._params, *(on_device[name] for name in FIELD_NAMES))
+                probs = compiled(self._params, *function_inputs,
+                                 *(on_device[name] for name in names))
             for part in (probs if self.labels_back else (probs,)):
                 part.copy_to_host_async()
             outputs.append((probs, stop - start))
@@ -168,15 +215,16 @@ class JaxTaggerRunner:
         return shape_grid.computed_slots(batch_size, width)
 
     def tracing_counts(self):
-        """{(vector dtype, rows, width): 1} for every grid shape compiled so far."""
+        """{(vector input, rows, width): 1} for every grid shape compiled so far; the vector
+        input is the vectors' dtype, or ``StoreTable.kind`` for batches of store rows."""
         return {key: 1 for key in self._compiled}
 
     def compiled_shapes(self):
-        """{(vector dtype, rows, width): seconds its compilation (or cache load) took}."""
+        """{(vector input, rows, width): seconds its compilation (or cache load) took}."""
         return dict(self._compile_seconds)
 
-    def _compiled_for(self, rows, width, dtype):
-        key = (dtype, rows, width)
+    def _compiled_for(self, rows, width, kind, table=None):
+        key = (kind, rows, width)
         compiled = self._compiled.get(key)
         if compiled is not None:
             return compiled
@@ -185,29 +233,62 @@ class JaxTaggerRunner:
         with self._compile_lock:
             if key not in self._compiled:
                 started = time.perf_counter()
-                self._compiled[key] = self._compile(rows, width, dtype)
+                self._compiled[key] = self._compile(rows, width, kind, table)
                 self._compile_seconds[key] = time.perf_counter() - started
             return self._compiled[key]
 
-    def _compile(self, rows, width, dtype):
+    def _compile(self, rows, width, kind, table=None):
         import jax
 
         dims = self.spec.input_dims
         ids = self._id_dtypes
-        shapes = {"vectors": ((rows, width, dims["D"]), dtype), "lengths": ((rows,), "int32"),
+        shapes = {"vectors": ((rows, width, dims["D"]), kind), "lengths": ((rows,), "int32"),
                   "extra_ids": ((rows, width), ids["extra_ids"]),
                   "feature_ids": ((rows, width, dims["F"]), ids["feature_ids"]),
                   "char_ids": ((rows, width, dims["C"]), ids["char_ids"])}
-        arguments = [jax.ShapeDtypeStruct(*shapes[name]) for name in FIELD_NAMES]
+        function = self._function
+        if table is not None:
+            # The table's shape and dtype, not its content: one program for any batch of rows.
+            del shapes["vectors"]
+            shapes = {"table": (table.array.shape, table.array.dtype),
+                      "store_rows": ((rows, width), table.row_dtype), **shapes}
+            function = self._gathering_function
+        arguments = [jax.ShapeDtypeStruct(*shape) for shape in shapes.values()]
         try:
             # Switches a user may set for their own JAX code (JAX_NUMPY_RANK_PROMOTION=raise,
             # JAX_NUMPY_DTYPE_PROMOTION=strict) would refuse the forward pass's broadcasts.
             with jax.disable_jit(False), jax.numpy_rank_promotion("allow"), \
                     jax.numpy_dtype_promotion("standard"):
-                return self._function.lower(self._params, *arguments).compile()
+                return function.lower(self._params, *arguments).compile()
         except Exception as error:  # noqa: BLE001  (XLA raises its own error types)
             raise BeamtaggerError(f"JAX could not compile the tagger for a ({rows}, {width}) "
                                   f"batch on {self.device}: {error}") from None
+
+
+class StoreTable:
+    """An embedding store's vectors on a device (``JaxTaggerRunner.device_table``): row 0 zeros
+    ("no row"), store row r at row r + 1.
+
+    Attributes:
+      array: the (count + 1, D) device array, in the vector dtype.
+      fingerprint: the store's.
+      kind: what the runner's compiled shapes name it by: "float16 store rows, 400,001 x 50".
+      row_dtype: what the shifted rows travel in: uint16 for up to 65,536 table rows, else
+        int32 (4 bytes either way that a uint32 would take).
+    """
+
+    def __init__(self, array, fingerprint, vector_dtype):
+        self.array = array
+        self.fingerprint = fingerprint
+        count, dim = array.shape
+        self.kind = f"{vector_dtype} store rows, {count:,} x {dim}"
+        self.row_dtype = "uint16" if count <= 1 << 16 else "int32"
+
+    def check_rows(self, store_rows):
+        """IndexError for a row past the table: a device's gather would not fail but fill."""
+        if store_rows.size and int(store_rows.max()) >= self.array.shape[0] - 1:
+            raise IndexError(f"store rows must lie in [-1, {self.array.shape[0] - 1}), got "
+                             f"{int(store_rows.max())}")
 
 
 def _first_device():
@@ -307,14 +388,17 @@ def _id_dtypes(config):
             "char_ids": narrowest(config.get("char_vocab_size") or 1)}
 
 
-def _padded(arrays, start, stop, rows, width, id_dtypes):
+def _padded(arrays, start, stop, rows, width, id_dtypes, table=None):
     """{field: array of the grid shape}: rows ``start:stop`` of the batch, zero-padded (padding
     rows have length 0), id columns in ``id_dtypes``. A slice already of the grid shape and type
-    is passed as it is (no copy)."""
+    is passed as it is (no copy). Store rows travel shifted by one, in the ``table``'s row
+    dtype, so that the zero padding reads the table's zero row, as -1 does."""
     padded = {}
     for name, array in arrays.items():
         part = array[start:stop]
         dtype = id_dtypes.get(name, part.dtype)
+        if name == STORE_ROWS.name:
+            part, dtype = (part + 1).astype(table.row_dtype), table.row_dtype
         if name == "lengths":
             shape = (rows,)
         else:
@@ -357,6 +441,14 @@ def _cudnn_weights(kernel, recurrent, bias):
     biases = [part for direction in (0, 1)
               for part in (bias[direction], np.zeros_like(bias[direction]))]
     return np.concatenate([np.ravel(part) for part in matrices + biases]).astype(np.float32)
+
+
+def _gathered_forward(params, table, store_rows, *inputs, forward):
+    """``forward`` over the vectors of ``store_rows`` (shifted by one: 0 is the zero row) taken
+    from ``table`` on the device."""
+    import jax.numpy as jnp
+
+    return forward(params, jnp.take(table, store_rows.astype(jnp.int32), axis=0), *inputs)
 
 
 def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head,

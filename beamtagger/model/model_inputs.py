@@ -9,6 +9,12 @@ and the layer that reads it.
 
 Shapes use B (sentences), T (padded length), D (vector dimension), F (feature columns), C
 (characters per token). Every row is right-padded; ``lengths`` holds the real lengths (>= 1).
+
+The word vectors come one of two ways, exactly one of them set: ``vectors`` (the store's rows
+gathered on the host, what every runtime reads) or ``store_rows`` (``STORE_ROWS``: the rows
+alone, 4 bytes a slot instead of 2-4 x D, gathered later: ``with_vectors`` on the host, or the
+JAX runner on its device from a table of the store it holds there). ``store_rows`` is not one
+of ``FIELDS``: the model reads vectors either way, and the inputs fingerprint stays the same.
 NumPy (and pyarrow, imported only by the Arrow helpers) only: ``model/`` never imports Beam.
 """
 import dataclasses
@@ -16,6 +22,7 @@ import functools
 import hashlib
 import json
 import math
+from typing import Optional
 
 import numpy as np
 
@@ -49,6 +56,9 @@ FIELDS = (
     InputField("char_ids", "int32", ("B", "T", "C")),
 )
 FIELD_NAMES = tuple(field.name for field in FIELDS)
+# Instead of "vectors": each slot's store row, -1 for out of vocabulary and padding (the rows
+# whose vectors are zeros).
+STORE_ROWS = InputField("store_rows", "int32", ("B", "T"), token_level=False)
 TOKEN_FIELDS = tuple(field for field in FIELDS if field.token_level)
 
 
@@ -66,11 +76,12 @@ def inputs_fingerprint(featurizer_config, binding):
 
 @dataclasses.dataclass
 class ModelInputs:
-    vectors: np.ndarray      # float32 | float16 (B, T, D): store rows, zeros for OOV and padding
+    vectors: Optional[np.ndarray]  # float32 | float16 (B, T, D): zeros for OOV and padding
     lengths: np.ndarray      # int32 (B,)
     extra_ids: np.ndarray    # int32 (B, T): TokenFeaturizer.extra_ids
     feature_ids: np.ndarray  # int32 (B, T, F): TokenFeaturizer.feature_ids
     char_ids: np.ndarray     # int32 (B, T, C): TokenFeaturizer.char_ids
+    store_rows: Optional[np.ndarray] = None  # int32 (B, T), where vectors is None (STORE_ROWS)
 
     @property
     def batch_size(self):
@@ -78,7 +89,19 @@ class ModelInputs:
 
     @property
     def width(self):
-        return int(self.vectors.shape[1])
+        return int(self.extra_ids.shape[1])
+
+    def _fields(self):
+        """The fields this batch carries: FIELDS, with STORE_ROWS in place of vectors."""
+        return FIELDS if self.store_rows is None else (STORE_ROWS,) + FIELDS[1:]
+
+    def with_vectors(self, store, vector_dtype="float32"):
+        """Self with ``store_rows`` gathered into ``vectors`` from ``store`` (-1: zeros), in
+        ``vector_dtype``: what the host-side runtimes read. Self where vectors are here."""
+        if self.store_rows is None:
+            return self
+        vectors = store.gather(self.store_rows, dtype=np.dtype(check_vector_dtype(vector_dtype)))
+        return dataclasses.replace(self, vectors=vectors, store_rows=None)
 
     @classmethod
     def zeros(cls, dims, lengths, vector_dtype="float32"):
@@ -96,22 +119,29 @@ class ModelInputs:
 
     def as_dict(self):
         """{field name: array}: what the Keras model's ``call`` takes."""
+        if self.vectors is None:
+            raise ValueError("these inputs carry store rows, not vectors: gather them first "
+                             "(ModelInputs.with_vectors)")
         return {name: getattr(self, name) for name in FIELD_NAMES}
 
     def rows(self, start, stop):
         """Rows ``start:stop`` cut to their own longest length (for record-by-record retries)."""
         width = int(self.lengths[start:stop].max())
         arrays = {}
-        for field in FIELDS:
+        for field in self._fields():
             array = getattr(self, field.name)[start:stop]
             arrays[field.name] = array if field.dims == ("B",) else array[:, :width]
-        return ModelInputs(**arrays)
+        return ModelInputs(**{"vectors": None, **arrays})
 
     def checked(self):
-        """Self with canonical dtypes; ValueError for shapes that disagree or bad lengths."""
+        """Self with canonical dtypes; ValueError for shapes that disagree, bad lengths, or
+        not exactly one of vectors and store_rows."""
+        if (self.vectors is None) == (self.store_rows is None):
+            raise ValueError("inputs must carry exactly one of vectors and store_rows, not "
+                             f"{'both' if self.vectors is not None else 'neither'}")
         arrays = {}
         sizes = {}
-        for field in FIELDS:
+        for field in self._fields():
             array = np.asarray(getattr(self, field.name))
             if field.dtype == "float":
                 if array.dtype.name not in VECTOR_DTYPES:
@@ -133,28 +163,43 @@ class ModelInputs:
             # cuDNN needs right-padded masks with no empty rows.
             raise ValueError(f"lengths must lie in [1, {sizes['T']}], "
                              f"got {lengths.min()}..{lengths.max()}")
-        return ModelInputs(**arrays)
+        store_rows = arrays.get("store_rows")
+        if store_rows is not None and store_rows.size and store_rows.min() < -1:
+            raise ValueError(f"store rows must be -1 (no row) or more, got {store_rows.min()}")
+        return ModelInputs(**{"vectors": None, **arrays})
 
     def equals(self, other):
-        return all(np.array_equal(getattr(self, name), getattr(other, name))
-                   and getattr(self, name).dtype == getattr(other, name).dtype
-                   for name in FIELD_NAMES)
+        def same(a, b):
+            if a is None or b is None:
+                return a is b
+            return np.array_equal(a, b) and a.dtype == b.dtype
+
+        return all(same(getattr(self, name), getattr(other, name))
+                   for name in FIELD_NAMES + (STORE_ROWS.name,))
 
     # ------------------------------------------------------------------ building and Arrow
     @classmethod
-    def from_tokens(cls, lengths, rows, token_arrays, store, vector_dtype="float32"):
+    def from_tokens(cls, lengths, rows, token_arrays, store, vector_dtype="float32",
+                    store_rows=False):
         """Pad flat per-token arrays (all sentences' tokens, concatenated) into a batch.
 
         ``rows`` (N,) int64 store rows (-1: OOV); ``token_arrays`` {field: (N, ...)} for every
         token-level field. The only padding code: Arrow batches and training batches use it.
+        ``store_rows=True``: the batch carries the rows (``store_rows``), not their vectors.
         """
         lengths = np.asarray(lengths, dtype=np.int32)
         batch, width = len(lengths), int(lengths.max())
+
+        def word_vectors(padded_rows):
+            if store_rows:
+                return {"vectors": None, "store_rows": padded_rows.astype(np.int32).reshape(
+                    batch, width)}
+            return {"vectors": store.gather(padded_rows, dtype=np.dtype(vector_dtype)).reshape(
+                batch, width, -1)}
+
         if int(lengths.min()) == width:
             # No padding (every row of an exact-length bucket): the flat arrays reshaped.
-            arrays = {"lengths": lengths,
-                      "vectors": store.gather(rows, dtype=np.dtype(vector_dtype)).reshape(
-                          batch, width, -1)}
+            arrays = {"lengths": lengths, **word_vectors(np.asarray(rows))}
             for field in TOKEN_FIELDS:
                 values = np.ascontiguousarray(token_arrays[field.name], dtype=field.dtype)
                 arrays[field.name] = values.reshape(batch, width, *values.shape[1:])
@@ -165,9 +210,7 @@ class ModelInputs:
                      - np.repeat(starts, lengths) + np.repeat(np.arange(batch) * width, lengths))
         padded_rows = np.full(batch * width, -1, dtype=np.int64)
         padded_rows[positions] = rows
-        arrays = {"lengths": lengths,
-                  "vectors": store.gather(padded_rows, dtype=np.dtype(vector_dtype)).reshape(
-                      batch, width, -1)}
+        arrays = {"lengths": lengths, **word_vectors(padded_rows)}
         for field in TOKEN_FIELDS:
             values = np.asarray(token_arrays[field.name])
             padded = np.zeros((batch * width, *values.shape[1:]), dtype=field.dtype)
@@ -188,19 +231,21 @@ class ModelInputs:
                     f"this batch was built for a tagger whose inputs have fingerprint "
                     f"{found[:12] or 'none'}..., but the model's inputs have {fingerprint[:12]}...: "
                     "the featurizing stage and the tag stage must load the same model")
-        arrays = {}
-        for field in FIELDS:
+        arrays = {"vectors": None}
+        carries_rows = STORE_ROWS.name in batch.schema.names
+        for field in ((STORE_ROWS,) + FIELDS[1:]) if carries_rows else FIELDS:
             column = batch.column(field.name)
             arrays[field.name] = (column.to_numpy() if field.dims == ("B",)
                                   else column.to_numpy_ndarray())
         return cls(**arrays)
 
     def arrow_columns(self):
-        """{name: pyarrow array}, one row per sentence (tensor columns for the (B, ...) fields)."""
+        """{name: pyarrow array}, one row per sentence (tensor columns for the (B, ...) fields):
+        a ``store_rows`` column in place of ``vectors`` where the batch carries rows."""
         import pyarrow as pa
 
         columns = {}
-        for field in FIELDS:
+        for field in self._fields():
             array = getattr(self, field.name)
             if field.dims == ("B",):
                 columns[field.name] = pa.array(array, pa.from_numpy_dtype(array.dtype))

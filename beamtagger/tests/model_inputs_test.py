@@ -1,6 +1,7 @@
 """The ModelInputs contract: training batches and the Beam stage's Arrow batches are the same
 arrays; character ids; the spec fingerprint."""
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from beamtagger.corpus_readers import Sentence
@@ -94,11 +95,44 @@ def test_checked_rejects_shapes_that_disagree():
     assert row.vectors.shape == (1, 1, 4) and row.char_ids.shape == (1, 1, 5)
 
 
+def test_store_rows_stand_in_for_vectors_and_gather_into_the_same_batch(tiny_store):  # noqa: F811
+    featurizer = featurizer_with_chars()
+    corpus = encode_sentences(sentences(9, seed=4), tiny_store, featurizer)
+    for vector_dtype in ("float32", "float16"):
+        # Padded and unpadded (every row of one length) batches are built apart.
+        for lengths in ([3, 5, 1], [4, 4]):
+            rows = np.concatenate([corpus.rows[i][:n] for i, n in enumerate(lengths)])
+            rows[1] = -1
+            tokens = {name: np.resize(np.arange(7), (len(rows),) + shape)
+                      for name, shape in (("extra_ids", ()), ("feature_ids", (1,)),
+                                          ("char_ids", (6,)))}
+            vectors = ModelInputs.from_tokens(lengths, rows, tokens, tiny_store, vector_dtype)
+            by_rows = ModelInputs.from_tokens(lengths, rows, tokens, tiny_store, vector_dtype,
+                                              store_rows=True)
+            assert by_rows.vectors is None and by_rows.store_rows.dtype == np.int32
+            assert by_rows.checked().store_rows[0, :3].tolist() == rows[:3].tolist()
+            if lengths[2:] == [1]:   # the padding is "no row", as OOV is
+                assert (by_rows.store_rows[2, 1:] == -1).all()
+            assert by_rows.with_vectors(tiny_store, vector_dtype).equals(vectors)
+            assert not by_rows.equals(vectors)
+            columns = by_rows.arrow_columns()
+            assert "vectors" not in columns and "store_rows" in columns
+            batch = pa.RecordBatch.from_pydict(columns)
+            assert ModelInputs.from_record_batch(batch).equals(by_rows)
+            assert by_rows.rows(1, 2).store_rows.shape == (1, lengths[1])
+    with pytest.raises(ValueError, match="store rows, not vectors"):
+        by_rows.as_dict()
+    with pytest.raises(ValueError, match="exactly one of vectors and store_rows, not both"):
+        ModelInputs(**{**vectors.as_dict(), "store_rows": by_rows.store_rows}).checked()
+    with pytest.raises(ValueError, match="not neither"):
+        ModelInputs(**{**vectors.as_dict(), "vectors": None}).checked()
+    with pytest.raises(ValueError, match="-1 .no row. or more"):
+        ModelInputs(**{**by_rows.__dict__, "store_rows": by_rows.store_rows - 2}).checked()
+
+
 def test_tensor_columns_equal_pyarrows_own_tensor_arrays():
     """arrow_columns builds its tensor columns from their storage; the result must be the
     array (type, shape, values) that FixedShapeTensorArray.from_numpy_ndarray makes."""
-    import pyarrow as pa
-
     from beamtagger.model.model_inputs import _tensor_array
 
     rng = np.random.default_rng(0)

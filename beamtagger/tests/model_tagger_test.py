@@ -265,6 +265,74 @@ def test_jax_runner_computes_what_the_keras_model_computes(tmp_path, variant):
     assert sorted(runner.tracing_counts()) == [("float16", 64, 16), ("float32", 64, 16)]
 
 
+def store_of(vectors):
+    """An in-memory EmbeddingStore of ``vectors`` (the constructor checks no files)."""
+    from beamtagger.embeddings.store import EmbeddingStore
+
+    count, dim = vectors.shape
+    manifest = {"dim": dim, "count": count, "dtype": vectors.dtype.name,
+                "fingerprint": f"{count}x{dim}{vectors.dtype.name}".ljust(64, "0"),
+                "normalization": ["exact"]}
+    return EmbeddingStore("/nonexistent", manifest, vectors)
+
+
+def store_rows_batch(count, lengths, seed=0):
+    """A batch whose words are store rows (-1 for OOV and for the padding), width 10."""
+    inputs = batch_of([sentence(n, seed + i) for i, n in enumerate(lengths)], width=10)[0]
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(-1, count, inputs["extra_ids"].shape).astype(np.int32)
+    rows[np.arange(10)[None, :] >= inputs["lengths"][:, None]] = -1
+    return ModelInputs(**{**inputs, "vectors": None, "store_rows": rows})
+
+
+# Each variant compiles two programs more (float32 and float16 tables): the first variant runs
+# in the fast suite, the others with the slow tests.
+@pytest.mark.parametrize("variant", [
+    variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
+    for i, variant in enumerate(NUMPY_VARIANTS)])
+def test_vectors_gathered_on_the_device_give_what_vectors_from_the_host_give(tmp_path, variant):
+    # vectors_at="tag" sends store rows (4 bytes a slot) and the runner gathers the vectors
+    # from the store's table on its device: the same labels and probabilities, bit for bit, as
+    # the same batch with its vectors gathered on the host in the same dtype.
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    _, model_dir = saved_trained_looking_model(tmp_path / "model", **NUMPY_VARIANTS[variant])
+    runner = JaxTaggerRunner.load(model_dir)
+    # A float32 store read as float16 too: the table is cast as the host's gather casts.
+    store = store_of(np.random.default_rng(3).normal(size=(40, DIM)).astype(np.float32))
+    # 70 rows: two grid pieces (64 rows, then 6 padded to 8).
+    rows = store_rows_batch(store.count, [5, 9, 1, 7, 10] * 14)
+    for dtype in ("float32", "float16"):
+        table = runner.device_table(store, dtype)
+        assert runner.device_table(store, dtype) is table    # once per runner
+        on_host = rows.with_vectors(store, dtype)
+        assert on_host.vectors.dtype == dtype and (on_host.vectors[rows.store_rows < 0] == 0).all()
+        expected = runner.predict(on_host)
+        got = runner.predict(rows, table)
+        assert np.array_equal(got, expected)
+        one = rows.rows(3, 4)   # a record retried on its own: its own width
+        assert np.array_equal(runner.predict(one, table), expected[3:4, :one.width])
+    kinds = sorted({kind for kind, _, _ in runner.tracing_counts()})
+    assert kinds == ["float16", "float16 store rows, 41 x 12", "float32",
+                     "float32 store rows, 41 x 12"]
+    with pytest.raises(ValueError, match="needs its store's table"):
+        runner.predict(rows)
+    with pytest.raises(IndexError, match=r"\[-1, 40\)"):
+        runner.predict(ModelInputs(**{**rows.__dict__, "store_rows": rows.store_rows + 1}), table)
+
+
+def test_a_store_of_another_dimension_is_refused_before_its_table_is_put(tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+
+    _, model_dir = saved_trained_looking_model(tmp_path / "model")
+    with pytest.raises(BeamtaggerError, match="store's vectors have 7 dimensions, the tagger "
+                                              "reads 12"):
+        JaxTaggerRunner.load(model_dir).device_table(store_of(np.zeros((3, 7), np.float32)),
+                                                     "float16")
+
+
 def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path):
     # gpu_bench measures scan_unroll beside the default; 3 does not divide the grid width 16,
     # so the loop's remainder steps run too.
