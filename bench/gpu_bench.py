@@ -11,16 +11,18 @@ variant are measured together, a variant after another):
 1. **Parity** with a CPU reference on held-out text: the bundled UPOS model's probabilities on
    every EWT dev sentence, computed here with the TensorFlow runtime (``--prepare``) and carried
    over; labels that differ and the largest probability difference, for float32 (JAX's default
-   matmul precision), float16 vectors (the default GPU path), the same with the scan's loop
-   unrolled 8 steps an iteration, the same decoded on the device (labels back), then, last in
-   their step (``MEASURED_LAST``), the same with cuDNN's LSTM (``jax.experimental.rnn.lstm``)
+   matmul precision), float16 vectors (the default GPU path), the same gathered on the device
+   from store rows (2-4 bytes a slot instead of 100: ``vectors_at="tag"``), the same with the
+   scan's loop unrolled 8 steps an iteration, the same decoded on the device (labels back),
+   then, last in their step (``MEASURED_LAST``), the same with cuDNN's LSTM (``jax.experimental.rnn.lstm``)
    as the recurrence instead of the scan, and bfloat16 compute.
 2. **Model-only rate**: EWT train repeated 4 times (818k tokens), bucketed by the grid's widths
    under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
    inputs go in from the host and probabilities come back for every batch, the next batch
    dispatched before the current one is waited for. Compiled shapes and compile seconds of a
    fresh process with an empty compilation cache, and of a second process with it warm.
-   What the host-to-device copy costs at D=50 and D=300, float32 and float16.
+   The bytes each variant sends to the device a slot and brings back. What the host-to-device
+   copy costs at D=50 and D=300, float32 and float16, and for store rows.
 3. **cuDNN anchor** of the same shape (PyTorch ``nn.LSTM``, bidirectional, the model's LSTM input
    width, units and labels, packed sequences, pinned host memory), on the same batches, beside
    the jax runtime (float32; bfloat16 unmasked as the upper bound). Skipped without CUDA.
@@ -73,7 +75,12 @@ sys.path.insert(0, str(REPO_ROOT))
 BUDGETS = (16384, 65536, 262144)
 SMOKE_BUDGETS = (4096,)
 MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
-# "float16 vectors" is the default GPU path (--vector-dtype auto); the unrolled recurrence is
+# "float16 vectors" is the default GPU path (--vector-dtype auto); "gathered on the device" is
+# vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4
+# above 65,536 rows; the vectors are 100 bytes at D=50 in float16, 600 at D=300) and the runner gathers from the store's table on the device
+# (JaxTaggerRunner.device_table; bit-equal to the host's gather on the CPU,
+# model_tagger_test.py). Second, so the step's limit cuts it last: it is what issue 17's
+# bytes-bound rate (0.74 of the anchor with float16 vectors) needs. The unrolled recurrence is
 # a candidate for it, measured beside it (fewer iterations of the device-side loop, one per 8
 # steps; labels held equal on the CPU by model_tagger_test.py).
 # "labels back": the device decodes (arg-max) and sends back each slot's label and its
@@ -84,6 +91,8 @@ MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # held equal to the Keras model on the CPU by model_tagger_test.py (through JAX's reference of
 # it). NVIDIA GPUs only: skipped, with the reason, elsewhere.
 VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
+            "float16 vectors, gathered on the device": {"vector_dtype": "float16",
+                                                        "store_rows": True},
             "float16 vectors, cuDNN recurrence": {"vector_dtype": "float16",
                                                   "recurrence": "cudnn"},
             "float16 vectors, scan unrolled x8": {"vector_dtype": "float16", "scan_unroll": 8},
@@ -172,23 +181,24 @@ class Featurized:
         self.arrays = featurizer.featurize(flat, self.rows >= 0)
         self.store = store
 
-    def inputs(self, indices, vector_dtype="float32"):
+    def inputs(self, indices, vector_dtype="float32", store_rows=False):
         from beamtagger.model.model_inputs import ModelInputs
 
         pieces = [np.arange(self.starts[j], self.starts[j] + self.lengths[j]) for j in indices]
         take = np.concatenate(pieces)
         return ModelInputs.from_tokens(self.lengths[indices], self.rows[take],
                                        {name: array[take] for name, array in self.arrays.items()},
-                                       self.store, vector_dtype)
+                                       self.store, vector_dtype, store_rows=store_rows)
 
 
 def featurized(sentences, store, featurizer):
     return Featurized(sentences, store, featurizer)
 
 
-def batches(features, budget, widths, vector_dtype="float32", repeat=1):
+def batches(features, budget, widths, vector_dtype="float32", repeat=1, store_rows=False):
     """(ModelInputs, sentence indices) in the tag stage's batches over the sentences repeated
-    ``repeat`` times (the copies are the same sentences, bucketed together)."""
+    ``repeat`` times (the copies are the same sentences, bucketed together); with
+    ``store_rows``, batches of store rows instead of vectors."""
     from beamtagger.transforms.bucket import length_batches
 
     lengths = [int(n) for n in features.lengths] * repeat
@@ -196,15 +206,15 @@ def batches(features, budget, widths, vector_dtype="float32", repeat=1):
     out = []
     for group in length_batches(lengths, budget, widths):
         indices = np.array(group) % count
-        out.append((features.inputs(indices, vector_dtype), np.array(group)))
+        out.append((features.inputs(indices, vector_dtype, store_rows), np.array(group)))
     return out
 
 
-def sentence_probs(runner, features, budget, widths, vector_dtype="float32"):
+def sentence_probs(runner, features, budget, widths, vector_dtype="float32", store_rows=False):
     """Each sentence's (length, L) probabilities, in sentence order; a ``labels_back`` runner's:
     each sentence's (label indices, their probabilities)."""
     probs = [None] * len(features.lengths)
-    for inputs, group in batches(features, budget, widths, vector_dtype):
+    for inputs, group in batches(features, budget, widths, vector_dtype, 1, store_rows):
         out = runner.predict(inputs)
         for row, j in enumerate(group):
             n = features.lengths[j]
@@ -239,8 +249,11 @@ def child_model(args):
     def load(name):
         options = VARIANTS[name]
         try:
-            runners[name] = JaxTaggerRunner.load(
-                DEFAULT_MODEL_DIR, **{k: v for k, v in options.items() if k != "vector_dtype"})
+            runner = JaxTaggerRunner.load(DEFAULT_MODEL_DIR, **{
+                k: v for k, v in options.items() if k not in ("vector_dtype", "store_rows")})
+            if options.get("store_rows"):
+                runner = Gathering(runner, store, options["vector_dtype"])
+            runners[name] = runner
         except BeamtaggerError as error:
             if options.get("recurrence") != "cudnn":
                 raise
@@ -278,10 +291,11 @@ def child_model(args):
             return
         runner = runners[name]
         dtype = VARIANTS[name].get("vector_dtype", "float32")
+        store_rows = VARIANTS[name].get("store_rows", False)
         for budget in (budgets if name == "float32" else (main_budget,)):
             key = f"{name} @ {budget}"
             rates[key] = guarded(lambda: model_rate(runner, name, features, budget, widths,
-                                                    dtype, repeat, args.passes))
+                                                    dtype, repeat, args.passes, store_rows))
             send(rates=rates)
         parities[name] = guarded(lambda: parity(runner, name, dev, widths, main_budget))
         send(parity=parities)
@@ -301,9 +315,42 @@ def child_model(args):
         measure(name)
 
 
-def model_rate(runner, name, features, budget, widths, dtype, repeat, passes):
+class Gathering:
+    """A runner fed batches of store rows (``vectors_at="tag"``): it gathers their vectors
+    from its store's table on the device (``JaxTaggerRunner.device_table``)."""
+
+    def __init__(self, runner, store, vector_dtype):
+        self.runner = runner
+        self.table = runner.device_table(store, vector_dtype)
+
+    def predict(self, inputs):
+        return self.runner.predict(inputs, self.table)
+
+    def predict_async(self, inputs):
+        return self.runner.predict_async(inputs, self.table)
+
+    def __getattr__(self, name):
+        return getattr(self.runner, name)
+
+
+def slot_bytes(runner, dtype, store_rows=False):
+    """(bytes a slot sends to the device, bytes a slot brings back) for a variant: its words
+    (vectors, or a store row), its narrowed id columns; probabilities, or a label and its
+    probability (``labels_back``)."""
+    dims, ids = runner.spec.input_dims, runner._id_dtypes
+    words = (np.dtype(runner.table.row_dtype).itemsize if store_rows
+             else dims["D"] * np.dtype(dtype).itemsize)
+    sent = words + sum(np.dtype(ids[name]).itemsize * count for name, count in (
+        ("extra_ids", 1), ("feature_ids", dims["F"]), ("char_ids", dims["C"])))
+    labels = len(runner.spec.labels)
+    back = (np.dtype("uint8" if labels <= 256 else "uint16").itemsize + 4
+            if getattr(runner, "labels_back", False) else 4 * labels)
+    return int(sent), int(back)
+
+
+def model_rate(runner, name, features, budget, widths, dtype, repeat, passes, store_rows=False):
     """The model-only rate of one variant at one budget, compiled shapes of its first pass."""
-    work = batches(features, budget, widths, dtype, repeat)
+    work = batches(features, budget, widths, dtype, repeat, store_rows)
     tokens = int(sum(inputs.lengths.sum() for inputs, _ in work))
     slots = int(sum(runner.computed_slots(i.batch_size, i.width) for i, _ in work))
     before = set(runner.compiled_shapes())
@@ -311,9 +358,11 @@ def model_rate(runner, name, features, budget, widths, dtype, repeat, passes):
     first = timed_pass(runner, [inputs for inputs, _ in work])
     new = {key: s for key, s in runner.compiled_shapes().items() if key not in before}
     times = [timed_pass(runner, [inputs for inputs, _ in work]) for _ in range(passes)]
+    sent, back = slot_bytes(runner, dtype, store_rows)
     log(f"model {name} @ {budget}: {tokens / min(times):,.0f} tokens/s, {len(new)} new "
-        f"shapes in {sum(new.values()):.1f} s")
+        f"shapes in {sum(new.values()):.1f} s, {sent} bytes a slot sent, {back} back")
     return {"budget": budget, "variant": name, "tokens": tokens, "batches": len(work),
+            "bytes_per_slot_sent": sent, "bytes_per_slot_back": back,
             "grid_slots": slots, "grid_padding_efficiency": round(tokens / slots, 3),
             "first_pass_s": round(first, 3), "passes_s": [round(p, 4) for p in times],
             "tokens_per_s": round(tokens / min(times)),
@@ -468,7 +517,8 @@ def parity(runner, name, dev, widths, budget):
     spec = runner.spec
     count = int(features.lengths.sum())
     dtype = VARIANTS[name].get("vector_dtype", "float32")
-    probs = sentence_probs(runner, features, budget, widths, dtype)
+    probs = sentence_probs(runner, features, budget, widths, dtype,
+                           VARIANTS[name].get("store_rows", False))
     if getattr(runner, "labels_back", False):
         labels = [[spec.labels[i] for i in ids] for ids, _ in probs]
         chosen = np.concatenate([ids for ids, _ in probs]).astype(np.int64)
@@ -486,26 +536,27 @@ def parity(runner, name, dev, widths, budget):
 
 
 def copy_costs(args):
-    """Host-to-device seconds of one 65,536-slot batch of vectors, D=50 and D=300."""
+    """Host-to-device seconds of one 65,536-slot batch of vectors, D=50 and D=300, and of its
+    store rows (int32, whatever D)."""
     import jax
 
     slots = 4096 if args.smoke else 65536
     device = jax.devices()[0]
     out = {}
-    for dim in (50, 300):
-        for dtype in ("float32", "float16"):
-            host = np.random.default_rng(0).normal(size=(slots, dim)).astype(dtype)
+    for dim, dtype in ((50, "float32"), (50, "float16"), (300, "float32"), (300, "float16"),
+                       (1, "int32")):
+        host = np.random.default_rng(0).normal(size=(slots, dim)).astype(dtype)
+        jax.device_put(host, device).block_until_ready()
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
             jax.device_put(host, device).block_until_ready()
-            times = []
-            for _ in range(5):
-                started = time.perf_counter()
-                jax.device_put(host, device).block_until_ready()
-                times.append(time.perf_counter() - started)
-            best = min(times)
-            out[f"D={dim} {dtype}"] = {"bytes_per_token": dim * np.dtype(dtype).itemsize,
-                                       "ms_per_batch": round(best * 1e3, 3),
-                                       "gb_per_s": round(host.nbytes / best / 1e9, 2),
-                                       "slots": slots}
+            times.append(time.perf_counter() - started)
+        best = min(times)
+        name = "store rows int32" if dtype == "int32" else f"D={dim} {dtype}"
+        out[name] = {"bytes_per_token": dim * np.dtype(dtype).itemsize,
+                     "ms_per_batch": round(best * 1e3, 3),
+                     "gb_per_s": round(host.nbytes / best / 1e9, 2), "slots": slots}
     return out
 
 
@@ -885,12 +936,15 @@ def markdown(report):
     if failed:
         lines += ["", "**Failed or cut short** (gpu_bench.json says why): " + ", ".join(failed)]
     lines += ["", "| variant @ budget | tokens/s | grid padding efficiency | new shapes | "
-              "compile s | vs cuDNN anchor |", "|---|---|---|---|---|---|"]
+              "compile s | bytes a slot sent / back | vs cuDNN anchor |",
+              "|---|---|---|---|---|---|---|"]
     for key, rate in rates.items():
         ratio = (f"{rate['tokens_per_s'] / anchor_rate:.2f}"
                  if anchor_rate and rate["budget"] == MAIN_BUDGET else "")
         lines.append(f"| {key} | {rate['tokens_per_s']:,} | {rate['grid_padding_efficiency']} | "
-                     f"{rate['new_shapes']} | {rate['new_shapes_compile_s']} | {ratio} |")
+                     f"{rate['new_shapes']} | {rate['new_shapes_compile_s']} | "
+                     f"{rate.get('bytes_per_slot_sent')} / {rate.get('bytes_per_slot_back')} | "
+                     f"{ratio} |")
     lines += ["", "Compile with the cache warm (a second process): " + ", ".join(
         f"{budget}: {v['new_shapes']} shapes in {v['compile_s']} s"
         for budget, v in (report.get("compile_warm_cache") or {}).items()
@@ -911,6 +965,13 @@ def markdown(report):
         lines.append(f"- cuDNN recurrence against the scan (float16 vectors @ {budget:,}): "
                      f"{cudnn_rate:,} tokens/s against {scan_rate:,} = "
                      f"{cudnn_rate / scan_rate:.2f}{ratio}")
+    gathered_rate = rates.get(f"float16 vectors, gathered on the device @ {budget}", {}).get(
+        "tokens_per_s")
+    if scan_rate and gathered_rate:
+        ratio = f", {gathered_rate / anchor_rate:.2f} of the anchor" if anchor_rate else ""
+        lines.append(f"- store rows gathered on the device against float16 vectors sent "
+                     f"(@ {budget:,}): {gathered_rate:,} tokens/s against {scan_rate:,} = "
+                     f"{gathered_rate / scan_rate:.2f}{ratio}")
     for name, value in (model.get("parity") or {}).items():
         if "failed" in value or "skipped" in value:
             continue

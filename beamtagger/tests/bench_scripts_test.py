@@ -254,6 +254,7 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
+                                    "float16 vectors, gathered on the device",
                                     "float16 vectors, cuDNN recurrence",
                                     "float16 vectors, scan unrolled x8",
                                     "float16 vectors, labels back"}
@@ -271,6 +272,16 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
         "labels_differing"]
     assert labels_back["max_prob_difference"] < 1e-2
     assert model["rates"]["float16 vectors, labels back @ 4096"]["tokens_per_s"] > 0
+    # Store rows gathered on the device: the float16 vectors' labels and probabilities, 4
+    # bytes a slot for the words (the smoke store has under 65,536 rows: 2) instead of 100.
+    gathered, sent = (model["parity"]["float16 vectors, gathered on the device"],
+                      model["parity"]["float16 vectors"])
+    assert gathered == sent
+    gathered_rate = model["rates"]["float16 vectors, gathered on the device @ 4096"]
+    vectors_rate = model["rates"]["float16 vectors @ 4096"]
+    assert gathered_rate["tokens_per_s"] > 0
+    assert vectors_rate["bytes_per_slot_sent"] - gathered_rate["bytes_per_slot_sent"] == 100 - 2
+    assert model["copy"]["store rows int32"]["bytes_per_token"] == 4
     assert model["parity"]["float32"]["labels_differing"] == 0
     assert model["parity"]["float32"]["max_prob_difference"] < 1e-4
     rate = model["rates"]["float32 @ 4096"]
@@ -287,6 +298,7 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     text = (out / "gpu_bench.md").read_text()
     assert text.startswith("### GPU check") and "end to end over the model alone" in text
     assert "- float16 vectors, cuDNN recurrence @ 4096: skipped (recurrence='cudnn'" in text
+    assert "- store rows gathered on the device against float16 vectors sent (@ 4,096)" in text
 
 
 def test_a_gpu_check_step_that_fails_or_runs_out_of_time_stops_no_other(tmp_path, monkeypatch,
