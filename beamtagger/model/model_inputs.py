@@ -38,6 +38,9 @@ def check_vector_dtype(vector_dtype):
 
 # The Arrow schema metadata key holding the spec fingerprint of the featurizer that built a batch.
 FINGERPRINT_KEY = b"beamtagger.inputs_fingerprint"
+# And, in a batch of store rows, the fingerprint of the store they are rows of: the model's
+# binding (in the inputs fingerprint) may name another store (allow_other_embeddings).
+STORE_FINGERPRINT_KEY = b"beamtagger.store_fingerprint"
 
 
 @dataclasses.dataclass(frozen=True)

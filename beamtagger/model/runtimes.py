@@ -130,3 +130,53 @@ def _attribute(path):
     # Looked up at each call, so a test or benchmark that replaces the attribute is obeyed.
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
+
+
+VECTORS_AT = ("attach", "tag")
+
+
+def check_vectors_at(vectors_at):
+    """``vectors_at`` if it is one of VECTORS_AT, else ValueError (where a transform is built)."""
+    if vectors_at not in VECTORS_AT:
+        raise ValueError(f"vectors_at must be one of {VECTORS_AT}, not {vectors_at!r}")
+    return vectors_at
+
+
+def fed_by_store_rows(runner, store, vector_dtype):
+    """``runner`` for batches that carry store rows of ``store`` (``ModelInputs.store_rows``;
+    the tag stage's ``vectors_at="tag"``) in place of vectors: a runner with a
+    ``device_table`` (JAX) gathers them on its device, from the store's table put there once;
+    for the others they are gathered on the host (``ModelInputs.with_vectors``) right before
+    ``predict``, on the thread that predicts, so those runners need no change. A batch that
+    carries vectors goes through as it is."""
+    if hasattr(runner, "device_table"):
+        return _GatheredOnTheDevice(runner, runner.device_table(store, vector_dtype))
+    return _GatheredOnTheHost(runner, store, vector_dtype)
+
+
+class _GatheredOnTheHost:
+    def __init__(self, runner, store, vector_dtype):
+        self.runner = runner
+        self._store = store
+        self._vector_dtype = vector_dtype
+
+    def predict(self, inputs):
+        return self.runner.predict(inputs.with_vectors(self._store, self._vector_dtype))
+
+    def __getattr__(self, name):   # spec, computed_slots, tracing_counts, ...
+        return getattr(self.runner, name)
+
+
+class _GatheredOnTheDevice:
+    def __init__(self, runner, table):
+        self.runner = runner
+        self.table = table
+
+    def predict(self, inputs):
+        return self.runner.predict(inputs, self.table)
+
+    def predict_async(self, inputs):
+        return self.runner.predict_async(inputs, self.table)
+
+    def __getattr__(self, name):
+        return getattr(self.runner, name)

@@ -82,6 +82,16 @@ def add_arguments(parser):
                         "(labels equal to float32 on EWT and WNUT-17 dev); auto (the default): "
                         "float16 with --tagger-accelerator or with --runtime jax on a GPU (a "
                         "remote job, or JAX's CUDA build and an NVIDIA GPU here), else float32")
+    parser.add_argument("--vectors-at", choices=runtimes.VECTORS_AT, default="attach",
+                        help="where the word vectors are looked up: attach (the default), on "
+                        "the workers that tokenize, the batches carrying them to the tagger; or "
+                        "tag, by the tagger stage itself, the batches carrying 4-byte store rows "
+                        "instead (about 120 bytes a token cross to the tagger instead of 220-320 "
+                        "at D=50, 720-1,320 at D=300; 32-34 instead of 130-230 go to the GPU). For "
+                        "a tagger stage on GPU workers (--tagger-accelerator, right fitting) or "
+                        "--runtime jax on a local GPU, which gathers on the GPU (the store's "
+                        "table on it once per worker process, 40 MB for the default store in "
+                        "float16)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
@@ -317,7 +327,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
         num_shards=args.num_shards, runtime=args.runtime,
-        max_record_chars=args.max_record_chars,
+        max_record_chars=args.max_record_chars, vectors_at=args.vectors_at,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 

@@ -45,6 +45,7 @@ class TagJob:
     tagger_threads: Optional[int] = None
     runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
     max_record_chars: int = MAX_RECORD_CHARS
+    vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -85,7 +86,7 @@ def build_tag_pipeline(pipeline, job):
         vector_dtype=batch_vector_dtype(job), allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime,
-        max_record_chars=job.max_record_chars, blocks=blocks)
+        max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards)

@@ -2,12 +2,15 @@
 
 One row per segment. The model inputs (``model.model_inputs.FIELDS``) are fixed-shape tensor
 columns, so the tag stage reads them as NumPy arrays without copying (``to_numpy_ndarray()``);
-the schema metadata carries the model's inputs fingerprint (``FINGERPRINT_KEY``):
+the schema metadata carries the model's inputs fingerprint (``FINGERPRINT_KEY``), and a batch of
+store rows its store's fingerprint too (``STORE_FINGERPRINT_KEY``):
 
 =============  ==============================================  ==================================
 column         type                                            what
 =============  ==============================================  ==================================
 vectors        fixed_shape_tensor(float32 | float16, [T, D])   store vectors, zeros for OOV/padding
+(store_rows)   fixed_shape_tensor(int32, [T])                  in place of vectors (vectors_at=
+                                                               "tag"): store rows, -1 OOV/padding
 lengths        int32                                           real tokens in the row (<= T)
 extra_ids      fixed_shape_tensor(int32, [T])                  TokenFeaturizer.extra_ids
 feature_ids    fixed_shape_tensor(int32, [T, F])               TokenFeaturizer.feature_ids
@@ -33,7 +36,8 @@ import numpy as np
 import pyarrow as pa
 from apache_beam.utils.timestamp import Timestamp
 
-from beamtagger.model.model_inputs import FINGERPRINT_KEY, ModelInputs, check_vector_dtype
+from beamtagger.model.model_inputs import (FINGERPRINT_KEY, STORE_FINGERPRINT_KEY, ModelInputs,
+                                           check_vector_dtype)
 from beamtagger.transforms.records import Segment
 from beamtagger.transforms.token_blocks import entry_columns
 
@@ -44,7 +48,7 @@ TIMESTAMP = "timestamp"
 
 
 def build_record_batch(segments, store, featurizer, vector_dtype="float32", fingerprint=None,
-                       token_inputs=None):
+                       token_inputs=None, store_rows=False):
     """One RecordBatch for ``segments`` (a list of records.Segment, and of whole records as
     ``(token_blocks.TokenizedBlock, index)``); returns (batch, oov_count).
 
@@ -53,7 +57,9 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     this store and featurizer, which remembers every token it has seen) when given;
     ``ModelInputs.from_tokens`` pads them (the padding training uses). ``fingerprint`` (the
     model's ``TaggerSpec.inputs_fingerprint``) goes into the schema metadata, so the tag stage
-    can refuse a batch built for another model.
+    can refuse a batch built for another model. ``store_rows``: the batch carries each
+    slot's store row (``store_rows``, 4 bytes) in place of its vectors, and the store's
+    fingerprint, for a tag stage that gathers them (``vectors_at="tag"``).
     """
     check_vector_dtype(vector_dtype)
     columns = None if token_inputs is None else entry_columns(segments, token_inputs)
@@ -69,7 +75,8 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         token_arrays = featurizer.featurize(flat_tokens, rows >= 0)
         token_values = pa.array(flat_tokens, pa.string())
     lengths = columns["lengths"]
-    inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype)
+    inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype,
+                                     store_rows=store_rows)
 
     list_offsets = list_offsets_of(lengths)
     whole = columns["num_chunks"] == 1
@@ -92,8 +99,10 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
     timestamps = segment_timestamps(segments)
     if timestamps is not None:
         arrays[TIMESTAMP] = pa.array(timestamps, pa.int64())
-    metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else None
-    batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata)
+    metadata = {FINGERPRINT_KEY: fingerprint.encode()} if fingerprint else {}
+    if store_rows:
+        metadata[STORE_FINGERPRINT_KEY] = store.fingerprint.encode()
+    batch = pa.RecordBatch.from_pydict(arrays, metadata=metadata or None)
     return batch, int((rows < 0).sum())
 
 

@@ -15,6 +15,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import check_vector_dtype
+from beamtagger.model.runtimes import check_vectors_at
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
@@ -51,15 +52,19 @@ class AttachVectors(beam.PTransform):
         one on this machine is checked here too.
       vector_dtype: "float32", or "float16" to halve the bytes a batch carries to GPU workers.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      vectors_at: "attach" (the default): the batches carry the vectors; "tag": they carry
+        each slot's store row instead (4 bytes a slot, not 2-4 x D), and the tag stage, given
+        the same store (``TagBatches(vectors_at="tag")``), gathers the vectors.
     """
 
     def __init__(self, store_path=None, model_dir=None, vector_dtype="float32",
-                 allow_other_embeddings=False):
+                 allow_other_embeddings=False, vectors_at="attach"):
         super().__init__()
         self.store_path = None if store_path is None else str(store_path)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = allow_other_embeddings
+        self.vectors_at = check_vectors_at(vectors_at)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            allow_other_embeddings)
         self._shared_store = shared.Shared()
@@ -70,10 +75,11 @@ class AttachVectors(beam.PTransform):
             super().type_check_inputs(pvalueish)
 
     def expand(self, batches):
-        out = batches | "LookUpVectors" >> beam.ParDo(_AttachVectorsFn(
+        attach = beam.ParDo(_AttachVectorsFn(
             self._shared_store, self.store_path, self.model_dir, self.vector_dtype,
-            self.allow_other_embeddings)).with_output_types(pa.RecordBatch).with_outputs(
-                CHUNKS, ERRORS, main="batches")
+            self.allow_other_embeddings, self.vectors_at == "tag"))
+        out = batches | "LookUpVectors" >> attach.with_output_types(pa.RecordBatch).with_outputs(
+            CHUNKS, ERRORS, main="batches")
         return AttachResult(out.batches, out[CHUNKS], out[ERRORS])
 
 
@@ -85,12 +91,14 @@ class _SharedStore:
 
 
 class _AttachVectorsFn(beam.DoFn):
-    def __init__(self, shared_store, store_path, model_dir, vector_dtype, allow_other_embeddings):
+    def __init__(self, shared_store, store_path, model_dir, vector_dtype, allow_other_embeddings,
+                 store_rows=False):
         self._shared_store = shared_store
         self.store_path = store_path
         self.model_dir = model_dir
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
+        self.store_rows = store_rows
 
     def setup(self):
         spec = worker_resources.load_spec(self.model_dir)
@@ -107,21 +115,21 @@ class _AttachVectorsFn(beam.DoFn):
         try:
             built = [build_record_batch(segments, self._store, self._featurizer,
                                         self.vector_dtype, self._fingerprint,
-                                        self._token_inputs)]
+                                        self._token_inputs, self.store_rows)]
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
             good = []
             for segment in one_record_entries(segments):
                 try:
                     build_record_batch([segment], self._store, self._featurizer,
                                        self.vector_dtype, self._fingerprint,
-                                       self._token_inputs)
+                                       self._token_inputs, self.store_rows)
                     good.append(segment)
                 except Exception as error:  # noqa: BLE001
                     yield self._failed(segment, error)
             # The others still go to the model as one batch.
             built = [build_record_batch(good, self._store, self._featurizer,
                                         self.vector_dtype, self._fingerprint,
-                                        self._token_inputs)] if good else []
+                                        self._token_inputs, self.store_rows)] if good else []
         for batch, oov in built:
             yield from self._count(batch, oov)
 

@@ -11,6 +11,13 @@ only.
 A batch the model fails on is retried record by record; a record that still fails becomes a
 dead letter (a chunk of a long record is reported to StitchChunks, which dead-letters the
 whole record).
+
+With ``vectors_at="tag"`` the batches carry store rows instead of vectors
+(``AttachVectors(vectors_at="tag")``), and this stage opens the store itself (memory-mapped,
+once per worker process, as AttachVectors does) and gathers them right before the model: the
+JAX runtime on its device, from the store's table put there once per process; the others on
+the host (``runtimes.fed_by_store_rows``). A gather that fails fails its batch, which is then
+retried record by record as any batch the model fails on.
 """
 import collections
 import itertools
@@ -31,9 +38,12 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import RUNTIME, check_runtime
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
-from beamtagger.model.model_inputs import InputsMismatch
+from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
+                                           check_vector_dtype)
+from beamtagger.model.runtimes import check_vectors_at, fed_by_store_rows
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
+from beamtagger.transforms.attach_vectors import _SharedStore
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
 from beamtagger.worker_threads import tagger_threads_of_pipeline
@@ -77,27 +87,44 @@ class TagBatches(beam.PTransform):
       output_batches: internal (``beamtagger tag``): ``tagged`` holds one tagged batch
         (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
         TaggedRecord per record; ``WriteResults`` writes them column by column.
+      vectors_at: "attach" (the default): the batches carry vectors. "tag": they may carry
+        store rows (``AttachVectors(vectors_at="tag")``), gathered here from ``store_path``
+        (None: the default store) in ``vector_dtype``; ``allow_other_embeddings`` as for
+        AttachVectors. A store on this machine is checked here, where the pipeline is built.
     """
 
     def __init__(self, model_dir: Optional[str] = None,
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
-                 runtime: str = RUNTIME, *, output_batches: bool = False):
+                 runtime: str = RUNTIME, *, output_batches: bool = False,
+                 vectors_at: str = "attach", store_path: Optional[str] = None,
+                 vector_dtype: str = "float32", allow_other_embeddings: bool = False):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
-        worker_resources.check_where_built(self.model_dir)
+        self.vectors_at = check_vectors_at(vectors_at)
+        self.store_path = None if store_path is None else str(store_path)
+        self.vector_dtype = check_vector_dtype(vector_dtype)
+        self.allow_other_embeddings = check_flag("allow_other_embeddings",
+                                                 allow_other_embeddings)
+        worker_resources.check_where_built(
+            self.model_dir, self.store_path if self.vectors_at == "tag" else None,
+            self.allow_other_embeddings)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
         self.runtime = check_runtime(runtime)
         self.output_batches = output_batches
         self._shared_runner = shared.Shared()
+        self._shared_store = shared.Shared()
 
     def expand(self, batches):
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
+        store = (_StoreOptions(self._shared_store, self.store_path, self.vector_dtype,
+                               self.allow_other_embeddings)
+                 if self.vectors_at == "tag" else None)
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            threads, self.runtime, self.output_batches)).with_input_types(pa.RecordBatch)
+            threads, self.runtime, self.output_batches, store)).with_input_types(pa.RecordBatch)
         if self.output_batches:
             tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
         out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
@@ -123,6 +150,14 @@ def check_flag(name, value):
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
     return value
+
+
+class _StoreOptions(NamedTuple):
+    """Where the tag stage gathers store rows from (``vectors_at="tag"``)."""
+    shared_store: shared.Shared
+    store_path: Optional[str]
+    vector_dtype: str
+    allow_other_embeddings: bool
 
 
 class _SharedRunner:
@@ -190,7 +225,7 @@ class _TagFn(beam.DoFn):
     _AHEAD = 1
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
-                 runtime=RUNTIME, output_batches=False):
+                 runtime=RUNTIME, output_batches=False, store=None):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
@@ -198,10 +233,19 @@ class _TagFn(beam.DoFn):
         self.threads = threads
         self.runtime = runtime
         self.output_batches = output_batches
+        self.store = store
 
     def setup(self):
         self._holder = self._shared_runner.acquire(
             lambda: _SharedRunner(self.model_dir, self.threads, self.runtime))
+        self._store = self._fed_runner = None
+        if self.store is not None:
+            options = self.store
+            self._store_holder = options.shared_store.acquire(
+                lambda: _SharedStore(worker_resources.open_store(options.store_path)))
+            self._store = self._store_holder.store
+            worker_resources.load_spec(self.model_dir).check_store(
+                self._store, allow_other_fingerprint=options.allow_other_embeddings)
         # One thread: batches reach the model in order, and one DoFn instance never runs two
         # of its own batches at once (TensorFlow already uses every core for one).
         self._predictor = futures.ThreadPoolExecutor(max_workers=1,
@@ -211,8 +255,19 @@ class _TagFn(beam.DoFn):
     def start_bundle(self):
         self._in_flight.clear()
 
+    def _runner(self):
+        """The process's runner; with a store (``vectors_at="tag"``), that runner fed store
+        rows (``runtimes.fed_by_store_rows``; a JAX runner's table is put on its device at
+        the first batch, once per process)."""
+        if self._store is None:
+            return self._holder.runner
+        if self._fed_runner is None:
+            self._fed_runner = fed_by_store_rows(self._holder.runner, self._store,
+                                                 self.store.vector_dtype)
+        return self._fed_runner
+
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
-        runner = self._holder.runner
+        runner = self._runner()
         inputs = self._model_inputs(batch)
         # A runtime that pads to a grid of shapes (jax) runs more slots than the batch has:
         # counted, so the summary's padding efficiency is over the slots the model ran.
@@ -229,13 +284,28 @@ class _TagFn(beam.DoFn):
             yield from self._emit_batch(self._in_flight.popleft())
 
     def _model_inputs(self, batch):
-        """The batch's ModelInputs; a batch built for another model's inputs is refused."""
+        """The batch's ModelInputs; a batch built for another model's inputs is refused, and
+        one of store rows unless this stage gathers from the store they are rows of."""
         if getattr(self, "_fingerprint", None) is None:
             self._fingerprint = self._holder.runner.spec.inputs_fingerprint
         try:
-            return model_inputs(batch, self._fingerprint)
+            inputs = model_inputs(batch, self._fingerprint)
         except InputsMismatch as error:
             raise BeamtaggerError(f"tag stage: {error}") from None
+        if inputs.store_rows is not None:
+            found = (batch.schema.metadata or {}).get(STORE_FINGERPRINT_KEY, b"").decode()
+            if self._store is None:
+                raise BeamtaggerError(
+                    "tag stage: these batches carry store rows (AttachVectors(vectors_at="
+                    "'tag')), and this stage has no store to gather them from: give it "
+                    "vectors_at='tag' and the same store_path")
+            if found != self._store.fingerprint:
+                raise BeamtaggerError(
+                    f"tag stage: these batches carry rows of the store with fingerprint "
+                    f"{found[:12] or 'none'}..., but this stage gathers from "
+                    f"{self._store.path} ({self._store.fingerprint[:12]}...): give the vectors' "
+                    "stage and the tag stage the same store")
+        return inputs
 
     def finish_bundle(self):
         while self._in_flight:
@@ -247,7 +317,7 @@ class _TagFn(beam.DoFn):
             predictor.shutdown(wait=True)
 
     def _emit_batch(self, in_flight):
-        runner = self._holder.runner
+        runner = self._runner()
         inputs = model_inputs(in_flight.batch)
         lengths = inputs.lengths
         self._holder.report_load_once()

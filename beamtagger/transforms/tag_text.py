@@ -23,6 +23,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
 from beamtagger.model.model_inputs import check_vector_dtype
+from beamtagger.model.runtimes import check_vectors_at
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME, check_runtime
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
@@ -84,6 +85,13 @@ class TagText(beam.PTransform):
         NumPy, without importing TensorFlow (what ``beamtagger.testing`` uses), or "jax" for
         GPUs without TensorFlow, whose batches are bucketed by its grid's widths (see
         TagBatches).
+      vectors_at: where the word vectors are gathered from the store: "attach" (the default),
+        on the CPU workers, the batches carrying them to the tag stage; or "tag", in the tag
+        stage, the batches carrying each slot's store row (4 bytes a slot where the vectors are
+        2-4 x D: 100-200 at D=50, 600-1,200 at D=300), the store opened there too. For a tag
+        stage on GPU workers (``accelerator``; the jax runtime, which gathers on its device):
+        the batches between the stages carry about 120 bytes a token instead of 220-320 at
+        D=50 (``bench/batch_bytes.py``).
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -93,7 +101,7 @@ class TagText(beam.PTransform):
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
                  tagger_threads: Optional[int] = None, runtime: str = RUNTIME,
-                 max_record_chars: int = MAX_RECORD_CHARS):
+                 max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = "attach"):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
         # user wrote it.
@@ -116,6 +124,7 @@ class TagText(beam.PTransform):
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
         self.max_record_chars = check_max_record_chars(max_record_chars)
+        self.vectors_at = check_vectors_at(vectors_at)
 
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
@@ -164,9 +173,12 @@ class TagText(beam.PTransform):
                                                  blocks=blocks,
                                                  widths=runtimes.bucket_widths(self.runtime))
             | "AttachVectors" >> AttachVectors(
-                self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings))
+                self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
+                self.vectors_at))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
-                         self.runtime, output_batches=output_batches)
+                         self.runtime, output_batches=output_batches, vectors_at=self.vectors_at,
+                         store_path=self.store_path, vector_dtype=self.vector_dtype,
+                         allow_other_embeddings=self.allow_other_embeddings)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
