@@ -117,9 +117,10 @@ def test_the_command_gives_the_same_results_and_summary_with_either_setting(
         assert code == 0, err
         results = [json.loads(line) for path in sorted(prefix.parent.glob("tagged-*.jsonl"))
                    if "errors" not in path.name for line in path.read_text().splitlines()]
-        # Everything it prints but times and the results' paths (each run's own folder).
-        summary = [line for line in out.splitlines() if not line.startswith(
-            ("results ", "wall time", "model load", "batch latency"))]
+        # Everything it prints but times and the results' paths (each run's own folder); the
+        # printed results, like the files, in no particular order.
+        summary = sorted(line for line in out.splitlines() if not line.startswith(
+            ("results ", "wall time", "model load", "batch latency")))
         outputs[vectors_at] = (sorted(results, key=lambda r: r["id"]), summary)
     assert outputs["tag"] == outputs["attach"] and len(outputs["tag"][0]) == 4
 
