@@ -83,13 +83,6 @@ class AttachVectors(beam.PTransform):
         return AttachResult(out.batches, out[CHUNKS], out[ERRORS])
 
 
-class _SharedStore:
-    """Shared.acquire needs a weak-referenceable object; numpy memmaps are not always one."""
-
-    def __init__(self, store):
-        self.store = store
-
-
 class _AttachVectorsFn(beam.DoFn):
     def __init__(self, shared_store, store_path, model_dir, vector_dtype, allow_other_embeddings,
                  store_rows=False):
@@ -102,8 +95,7 @@ class _AttachVectorsFn(beam.DoFn):
 
     def setup(self):
         spec = worker_resources.load_spec(self.model_dir)
-        self._holder = self._shared_store.acquire(
-            lambda: _SharedStore(worker_resources.open_store(self.store_path)))
+        self._holder = worker_resources.acquire_store(self._shared_store, self.store_path)
         self._store = self._holder.store
         spec.check_store(self._store, allow_other_fingerprint=self.allow_other_embeddings)
         self._featurizer = spec.featurizer

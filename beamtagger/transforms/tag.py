@@ -43,7 +43,6 @@ from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch
 from beamtagger.model.runtimes import check_vectors_at, fed_by_store_rows
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
-from beamtagger.transforms.attach_vectors import _SharedStore
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
 from beamtagger.worker_threads import tagger_threads_of_pipeline
@@ -241,8 +240,8 @@ class _TagFn(beam.DoFn):
         self._store = self._fed_runner = None
         if self.store is not None:
             options = self.store
-            self._store_holder = options.shared_store.acquire(
-                lambda: _SharedStore(worker_resources.open_store(options.store_path)))
+            self._store_holder = worker_resources.acquire_store(options.shared_store,
+                                                                options.store_path)
             self._store = self._store_holder.store
             worker_resources.load_spec(self.model_dir).check_store(
                 self._store, allow_other_fingerprint=options.allow_other_embeddings)

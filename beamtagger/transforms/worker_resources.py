@@ -221,6 +221,22 @@ def open_store(store_path=None):
     return open_local_store(None if store_path is None else local_path(store_path))
 
 
+class OpenedStore:
+    """An EmbeddingStore opened once per worker process through ``apache_beam.utils.shared``,
+    whose ``Shared.acquire`` needs a weak-referenceable object (a NumPy memmap is not always
+    one). Every stage that reads the store (AttachVectors, and TagBatches gathering store
+    rows) holds it so, and the OS pages its vectors in once per machine."""
+
+    def __init__(self, store):
+        self.store = store
+
+
+def acquire_store(shared_handle, store_path=None):
+    """The process's ``OpenedStore`` of ``store_path`` from ``shared_handle`` (a
+    ``shared.Shared``), opened on first use."""
+    return shared_handle.acquire(lambda: OpenedStore(open_store(store_path)))
+
+
 def is_remote(path):
     return "://" in str(path) and not str(path).startswith("file://")
 
