@@ -47,7 +47,8 @@ def add_arguments(parser):
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
                         "conll/conllu: pre-tokenized sentences (default: from the pattern's "
-                        "extension, else from the extension its files share, else text)")
+                        "extension, else from the extension its files share, else text; "
+                        ".jsonl and .ndjson are JSON Lines)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl")
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
