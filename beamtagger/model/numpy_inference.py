@@ -48,6 +48,7 @@ class NumpyTaggerRunner:
         self.spec = spec
         self.config = config
         self._weights = weights
+        self._layers = [_BiLSTM(forward, backward) for forward, backward in weights["recurrent"]]
         self._blas = ThreadpoolController()
 
     @classmethod
@@ -86,12 +87,8 @@ class NumpyTaggerRunner:
         x = np.concatenate(parts, axis=-1) if len(parts) > 1 else x
         if "projection" in weights:
             x = x @ weights["projection"]
-        mask = np.arange(x.shape[1])[None, :] < inputs.lengths[:, None]   # (B, T)
-        if mask.all():
-            mask = None   # a full batch: no step is padding
-        for forward, backward in weights["recurrent"]:
-            x = np.concatenate([_lstm(x, mask, *forward, reverse=False),
-                                _lstm(x, mask, *backward, reverse=True)], axis=-1)
+        for layer in self._layers:
+            x = _bilstm(x, inputs.lengths, layer)
         kernel, bias = weights["head"]
         scores = x @ kernel + bias
         head = config["head"]
@@ -152,31 +149,91 @@ def _char_kernel_tables(weights):
     return tables
 
 
-def _lstm(x, mask, kernel, recurrent, bias, reverse):
-    """One direction of a Keras LSTM over right-padded rows (gates i, f, c, o). A padded step
-    keeps the state, so the backward direction starts at each row's last real token, as the
-    masked Keras layer does. ``mask`` None: every row is full length."""
-    batch, steps, _ = x.shape
-    units = recurrent.shape[0]
-    projected = x @ kernel + bias                                        # (B, T, 4u)
-    h = np.zeros((batch, units), np.float32)
-    c = np.zeros((batch, units), np.float32)
-    out = np.empty((batch, steps, units), np.float32)
-    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-        z = projected[:, t] + h @ recurrent
-        i = _sigmoid(z[:, :units])
-        f = _sigmoid(z[:, units:2 * units])
-        candidate = np.tanh(z[:, 2 * units:3 * units])
-        o = _sigmoid(z[:, 3 * units:])
-        new_c = f * c + i * candidate
-        new_h = o * np.tanh(new_c)
-        if mask is None:
-            c, h = new_c, new_h
+class _BiLSTM:
+    """One BiLSTM layer's weights as ``_bilstm`` runs them: both directions stacked, (2, ...).
+
+    The gate columns go from Keras' (i, f, c, o) to (i, f, o, c), so the three sigmoid gates
+    are one contiguous slab, and those columns are halved: sigmoid(z) = 0.5 * (tanh(z / 2) + 1),
+    and a product or sum of halved terms is exactly half of the unhalved one (a power of two),
+    so one ``tanh`` over all four gates gives the bits two ``tanh`` calls a gate gave.
+    """
+
+    def __init__(self, forward, backward):
+        units = forward[1].shape[0]
+
+        def packed(array):
+            gates = [array[..., k * units:(k + 1) * units] for k in (0, 1, 3, 2)]
+            return np.concatenate([0.5 * gate for gate in gates[:3]] + gates[3:], axis=-1)
+
+        self.units = units
+        self.kernel, self.recurrent, bias = (
+            np.ascontiguousarray(np.stack([packed(forward[k]), packed(backward[k])]),
+                                 dtype=np.float32) for k in range(3))
+        self.bias = bias[:, None, None, :]   # broadcast over (steps, batch)
+
+
+def _bilstm(x, lengths, layer):
+    """A masked Keras BiLSTM over right-padded rows: (B, T, 2u), forward then backward.
+
+    Both directions run in one step loop: the backward direction reads each row's real tokens
+    reversed (padding stays at the end), which makes it a forward pass that starts at the row's
+    last real token, as the masked Keras layer does; each step then costs one batched matmul of
+    (2, B, u) by (2, u, 4u) and a few elementwise calls on (2, B, ...) arrays, not two
+    directions' worth of small NumPy calls (their fixed cost was most of a pass: the tag stage's
+    buckets are mostly a few rows wide). A padded step keeps the state, so the forward output
+    there repeats the row's last one and the backward output is zero, as before.
+    """
+    batch, steps, width = x.shape
+    units = layer.units
+    shortest = int(lengths.min())
+    # Row-major token numbers in the order each direction reads them, time-major: (2, T, B).
+    position = np.arange(steps)
+    forward_order = position[:, None] + steps * np.arange(batch)[None, :]
+    reversed_position = np.where(position[None, :] < lengths[:, None],
+                                 lengths[:, None] - 1 - position[None, :], position[None, :])
+    backward_order = reversed_position.T + steps * np.arange(batch)[None, :]
+    order = np.stack([forward_order, backward_order])
+    tokens = x.reshape(batch * steps, width).take(order.reshape(2, -1), axis=0)
+    gates_in = np.matmul(tokens, layer.kernel).reshape(2, steps, batch, 4 * units)
+    gates_in += layer.bias
+    out = np.empty((2, steps, batch, units), np.float32)    # h of each direction and step
+    c = np.zeros((2, batch, units), np.float32)
+    z = np.empty((2, batch, 4 * units), np.float32)
+    scratch = np.empty((2, batch, units), np.float32)
+    sigmoids, i, f, o, candidate = (z[..., :3 * units], z[..., :units],
+                                    z[..., units:2 * units], z[..., 2 * units:3 * units],
+                                    z[..., 3 * units:])
+    for t in range(steps):
+        if t == 0:
+            np.copyto(z, gates_in[:, 0])   # h starts at zero
         else:
-            real = mask[:, t:t + 1]
-            c, h = np.where(real, new_c, c), np.where(real, new_h, h)
-        out[:, t] = h
-    return out
+            np.matmul(out[:, t - 1], layer.recurrent, out=z)
+            z += gates_in[:, t]
+        np.tanh(z, out=z)
+        sigmoids *= 0.5
+        sigmoids += 0.5
+        if t < shortest:   # every row's token t is real
+            c *= f
+            np.multiply(i, candidate, out=scratch)
+            c += scratch
+            np.tanh(c, out=scratch)
+            np.multiply(o, scratch, out=out[:, t])
+        else:
+            real = (lengths > t)[None, :, None]
+            np.copyto(c, f * c + i * candidate, where=real)
+            np.copyto(out[:, t], o * np.tanh(c))
+            if not real.all():
+                np.copyto(out[:, t], out[:, t - 1], where=~real)
+    # Back to (B, T) order: the backward direction's step j of a row holds its token
+    # reversed_position[j] (an involution), and its padding steps are zero.
+    states = out.reshape(2 * steps * batch, units)
+    row = np.arange(batch)[:, None]
+    result = states.take(np.stack([position[None, :] * batch + row,
+                                   (steps + reversed_position) * batch + row], axis=-1),
+                         axis=0).reshape(batch, steps, 2 * units)
+    if shortest < steps:
+        result[..., units:][position[None, :] >= lengths[:, None]] = 0.0
+    return result
 
 
 def read_keras_weights(path):
