@@ -121,31 +121,44 @@ def _char_encoding(weights, char_ids):
     chars is elementwise over contiguous (tokens, filters) slabs. Embedding each char and
     multiplying windows by the kernel cost 3.9 core-microseconds a token for a 2x2 kernel
     (fancy indexing, stacks of tiny matmuls, a reduction over the middle axis).
+
+    The bias and relu come after the max, on (tokens, filters): adding a constant and relu
+    keep the order of the values (rounding too), so the max of them is them of the max. A
+    padding char (Keras gives 0 there, below any relu) reads -inf from the centre offset's
+    table and so never wins the max; a token of padding only comes out relu(-inf) = 0.
     """
     tables, bias = _char_kernel_tables(weights), weights["char_bias"]
     batch, width, chars = char_ids.shape
     size = len(tables)
-    before = (size - 1) // 2   # "same" padding puts the odd extra column after, as Keras does
     ids = np.zeros((chars + size - 1, batch * width), dtype=char_ids.dtype)
-    ids[before:before + chars] = char_ids.reshape(-1, chars).T
+    ids[_centre(size):_centre(size) + chars] = char_ids.reshape(-1, chars).T
     out = tables[0].take(ids[:chars], axis=0)                            # (C, N, filters)
     for k in range(1, size):
         out += tables[k].take(ids[k:k + chars], axis=0)
+    out = out.max(axis=0)
     out += bias
     np.maximum(out, 0.0, out=out)
-    out *= (ids[before:before + chars] > 0)[..., None]   # padding chars give 0, as in Keras
-    return out.max(axis=0).reshape(batch, width, -1)
+    return out.reshape(batch, width, -1)
+
+
+def _centre(size):
+    """The kernel offset that reads the char itself: "same" padding puts the odd extra column
+    after, as Keras does."""
+    return (size - 1) // 2
 
 
 def _char_kernel_tables(weights):
-    """``char_table @ kernel[k]`` for each kernel offset k, row 0 (padding) zero; made once."""
+    """``char_table @ kernel[k]`` for each kernel offset k, made once. Row 0 (padding) is zero,
+    the conv's zero padding, except in the centre offset's table: -inf, so that a padding
+    char's window is never the max (``_char_encoding``)."""
     tables = weights.get("char_kernel_tables")
     if tables is None:
         table = weights["char_table"].copy()
         table[0] = 0.0
-        tables = weights["char_kernel_tables"] = [
-            np.ascontiguousarray(table @ kernel, dtype=np.float32)
-            for kernel in weights["char_kernel"]]
+        tables = [np.ascontiguousarray(table @ kernel, dtype=np.float32)
+                  for kernel in weights["char_kernel"]]
+        tables[_centre(len(tables))][0] = -np.inf
+        weights["char_kernel_tables"] = tables
     return tables
 
 
