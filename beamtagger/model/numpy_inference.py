@@ -206,8 +206,8 @@ def _bilstm(x, lengths, layer):
                                  lengths[:, None] - 1 - position[None, :], position[None, :])
     backward_order = reversed_position.T + steps * np.arange(batch)[None, :]
     order = np.stack([forward_order, backward_order])
-    tokens = x.reshape(batch * steps, width).take(order.reshape(2, -1), axis=0)
-    gates_in = np.matmul(tokens, layer.kernel).reshape(2, steps, batch, 4 * units)
+    gates_in = np.matmul(x.reshape(batch * steps, width).take(order.reshape(2, -1), axis=0),
+                         layer.kernel).reshape(2, steps, batch, 4 * units)
     gates_in += layer.bias
     out = np.empty((2, steps, batch, units), np.float32)    # h of each direction and step
     c = np.zeros((2, batch, units), np.float32)
@@ -237,6 +237,7 @@ def _bilstm(x, lengths, layer):
             np.copyto(out[:, t], o * np.tanh(c))
             if not real.all():
                 np.copyto(out[:, t], out[:, t - 1], where=~real)
+    del gates_in, z, c, scratch   # the largest arrays: gone before the result is made
     # Back to (B, T) order: the backward direction's step j of a row holds its token
     # reversed_position[j] (an involution), and its padding steps are zero.
     states = out.reshape(2 * steps * batch, units)
