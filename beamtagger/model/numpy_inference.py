@@ -14,7 +14,14 @@ class (``layers/bidirectional_1``, ``layers/dense``). That layout is Keras' own,
 format: every array is checked against the shape the model's config implies, and a file that
 does not match is refused with a clear error rather than misread.
 
-The matrix products are small (a batch's rows times one LSTM direction's weights, step by
+Most of a pass is the BiLSTM's step loop. Both directions of a layer run in one loop
+(``_bilstm``: one batched matmul and about ten elementwise calls a step, where each direction
+made about twenty), which took a pass over EWT dev from 0.39 to 0.27 CPU-seconds, 0.75x the
+time end to end on 1M tokens (``bench/numpy_side_by_side.py``; BENCHMARKS.md, "The NumPy
+runtime, faster"); most of what is left is the input and recurrent matrix products, at the
+single-core BLAS peak.
+
+The matrix products are small (a batch's rows times one LSTM layer's weights, step by
 step), and NumPy's OpenBLAS splits each across all cores by default. With the cores busy (the
 Beam stages around the model, another job) its spinning threads stalled a pass over EWT dev from
 0.37 s to 20-38 s on the 2-core bench machine, so ``predict`` runs BLAS on one thread
