@@ -247,6 +247,18 @@ def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
     assert_runner_computes_what_keras_computes(keras_runner, NumpyTaggerRunner.load(model_dir))
 
 
+def test_numpy_runner_computes_what_keras_computes_for_one_token_rows_and_a_lone_row(tmp_path):
+    # The shapes the step loop treats apart: one step only (the tag stage's first bucket), and
+    # one row. (``sentence``'s random chars put padding ids inside tokens too: the char
+    # encoder's -inf rows.)
+    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model", layers=2)
+    runner = NumpyTaggerRunner.load(model_dir)
+    for inputs in (batch_of([sentence(1, seed) for seed in range(5)])[0],
+                   batch_of([sentence(7, 3)])[0]):
+        np.testing.assert_allclose(predict(runner, inputs), predict(keras_runner, inputs),
+                                   atol=2e-5, rtol=1e-4)
+
+
 # Each variant compiles two programs (3-8 s on the shared 2-core machine): the first runs in
 # the fast suite, the others with the slow tests.
 @pytest.mark.parametrize("variant", [
