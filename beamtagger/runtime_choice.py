@@ -19,8 +19,10 @@ __all__ = ["COMPRESSED_TEXT_FACTOR", "RuntimeChoice", "SMALL_INPUT_BYTES", "choo
 
 # At most this many bytes of text (uncompressed) go to the small-input runtime. Measured with
 # the bundled model on the 2-core bench machine (bench/startup_bench.py, EWT train prefixes,
-# wall time of the whole command): NumPy is faster below about 1.3 MB and TensorFlow above.
-SMALL_INPUT_BYTES = 1 << 20
+# wall time of the whole command, 2026-12-06): NumPy was faster at every size up to the largest,
+# 4.06 MB (0.91x TensorFlow's time), and about even at 5.1 MB (1M tokens, 0.95x, within the
+# runs' spread; bench/numpy_side_by_side.py); 1 MB before its LSTM ran both directions at once.
+SMALL_INPUT_BYTES = 4_000_000
 # A compressed file counts as this many times its size. EWT train as text compresses 2.6x with
 # gzip and 3.3x with bzip2; JSON Lines compress more. Erring large sends a middling compressed
 # input to TensorFlow (at most its ~3 s start-up lost), erring small would send a large one to

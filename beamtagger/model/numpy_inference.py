@@ -16,9 +16,9 @@ does not match is refused with a clear error rather than misread.
 
 Most of a pass is the BiLSTM's step loop. Both directions of a layer run in one loop
 (``_bilstm``: one batched matmul and about ten elementwise calls a step, where each direction
-made about twenty), which took a pass over EWT dev from 0.39 to 0.27 CPU-seconds, 0.75x the
-time end to end on 1M tokens (``bench/numpy_side_by_side.py``; BENCHMARKS.md, "The NumPy
-runtime, faster"); most of what is left is the input and recurrent matrix products, at the
+made about twenty), which took a pass over EWT dev from 0.36 to 0.26 s (0.93x TensorFlow's),
+0.85x the time end to end on 1M tokens (``bench/numpy_side_by_side.py``; BENCHMARKS.md, "The
+NumPy runtime, faster"); most of what is left is the input and recurrent matrix products, at the
 single-core BLAS peak.
 
 The matrix products are small (a batch's rows times one LSTM layer's weights, step by
