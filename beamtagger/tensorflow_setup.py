@@ -137,7 +137,8 @@ def use_keras_tensorflow_backend():
     ``~/.keras/keras.json``: a user's ``KERAS_BACKEND=jax`` made the tensorflow runtime (the
     default for inputs over ``runtime_choice.SMALL_INPUT_BYTES``) fail inside JAX with a
     traceback. Where Keras is not imported yet, its backend is set to TensorFlow for this
-    process; where it already runs on another, a BeamtaggerError says so (the numpy and jax runtimes need no Keras)."""
+    process; where it already runs on another, a BeamtaggerError says so (the numpy and jax
+    runtimes need no Keras)."""
     from beamtagger.errors import BeamtaggerError
 
     keras = sys.modules.get("keras")
