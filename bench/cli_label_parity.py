@@ -6,9 +6,11 @@ EWT train and dev and WNUT-17 train and dev (news, web, e-mail, social media), r
 pre-tokenized corpora they are (``--input-format conllu`` / ``conll``), the bundled model, the
 default store. Each runtime runs as a fresh ``beamtagger tag`` process with its defaults (for
 ``jax`` on a machine without a GPU: float32 vectors, ``--vector-dtype auto``); ``--also-float16``
-adds a ``jax`` run with ``--vector-dtype float16``, the GPU's default.
+adds a ``jax`` run with ``--vector-dtype float16``, the GPU's default; ``--also-store-rows`` one
+with ``--vectors-at tag``; ``--also-numpy`` the NumPy runtime.
 
-  python bench/cli_label_parity.py [--also-float16] [--work DIR]    # about 1-2 minutes
+  python bench/cli_label_parity.py [--also-float16] [--also-store-rows] [--also-numpy] \
+      [--work DIR]    # about 1-2 minutes a variant
 """
 import argparse
 import json
@@ -59,13 +61,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--also-float16", action="store_true")
+    parser.add_argument("--also-store-rows", action="store_true",
+                        help="a jax run with --vectors-at tag (store rows gathered on the "
+                        "device)")
+    parser.add_argument("--also-numpy", action="store_true",
+                        help="the numpy runtime too (the default for inputs up to 4 MB)")
     parser.add_argument("--work", help="folder for the outputs (default: a temporary one)")
     args = parser.parse_args(argv)
     bench_common.require_shared_data()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="label-parity-"))
-    variants = {"jax": ()}
+    variants = {"jax": ("jax", ())}
     if args.also_float16:
-        variants["jax, float16 vectors"] = ("--vector-dtype", "float16")
+        variants["jax, float16 vectors"] = ("jax", ("--vector-dtype", "float16"))
+    if args.also_store_rows:
+        variants["jax, store rows"] = ("jax", ("--vectors-at", "tag"))
+    if args.also_numpy:
+        variants["numpy"] = ("numpy", ())
     print("| corpus | tokens | " + " | ".join(
         f"{name}: labels differing | {name}: largest score difference" for name in variants)
         + " |")
@@ -77,10 +88,10 @@ def main(argv=None):
         name = corpus.name
         reference = tag(corpus, work / "tensorflow" / name / "out", "tensorflow")
         cells = []
-        for variant, extra in variants.items():
+        for variant, (runtime, extra) in variants.items():
             tokens, differ, largest, missing = compare(
                 reference, tag(corpus, work / variant.replace(" ", "_").replace(",", "") / name /
-                               "out", "jax", extra))
+                               "out", runtime, extra))
             if missing:
                 raise SystemExit(f"{name}: {missing} records missing or of another length")
             totals[variant][0] += differ
