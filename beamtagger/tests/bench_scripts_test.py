@@ -412,6 +412,20 @@ def test_cli_label_parity_compares_every_token_of_each_corpus(shared_data, tmp_p
     assert rows[-1][2].strip() == "**0**"   # issue 17's check on a CPU: no label differs
 
 
+@pytest.mark.bench_full
+def test_one_thread_runtimes_compares_the_cpu_a_token_of_both_runtimes(shared_data):
+    completed = subprocess.run([sys.executable, str(BENCH / "one_thread_runtimes.py"),
+                                "--rounds", "1", "--passes", "1"], cwd=BENCH.parent,
+                               capture_output=True, text=True,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    rows = [line.strip("|").split("|") for line in completed.stdout.splitlines()
+            if line.startswith("| ") and "runtime" not in line]
+    assert [row[0].strip() for row in rows] == ["tensorflow", "numpy"]
+    assert all(float(row[2]) > 0 for row in rows)
+    assert "labels that differ: 0 of 25,147" in completed.stdout
+
+
 def test_decode_bench_decodes_every_token_both_ways(shared_data):
     report = run_json_report("decode_bench.py", "--limit", "300", "--repeats", "1")
     assert report["sentences"] == 300
