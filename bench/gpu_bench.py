@@ -252,7 +252,7 @@ def child_model(args):
             runner = JaxTaggerRunner.load(DEFAULT_MODEL_DIR, **{
                 k: v for k, v in options.items() if k not in ("vector_dtype", "store_rows")})
             if options.get("store_rows"):
-                runner = Gathering(runner, store, options["vector_dtype"])
+                runner = runtimes.fed_by_store_rows(runner, store, options["vector_dtype"])
             runners[name] = runner
         except BeamtaggerError as error:
             if options.get("recurrence") != "cudnn":
@@ -313,24 +313,6 @@ def child_model(args):
     send(copy=guarded(lambda: copy_costs(args)))
     for name in MEASURED_LAST:
         measure(name)
-
-
-class Gathering:
-    """A runner fed batches of store rows (``vectors_at="tag"``): it gathers their vectors
-    from its store's table on the device (``JaxTaggerRunner.device_table``)."""
-
-    def __init__(self, runner, store, vector_dtype):
-        self.runner = runner
-        self.table = runner.device_table(store, vector_dtype)
-
-    def predict(self, inputs):
-        return self.runner.predict(inputs, self.table)
-
-    def predict_async(self, inputs):
-        return self.runner.predict_async(inputs, self.table)
-
-    def __getattr__(self, name):
-        return getattr(self.runner, name)
 
 
 def slot_bytes(runner, dtype, store_rows=False):
