@@ -127,7 +127,7 @@ class JaxTaggerRunner:
         self._function = jax.jit(forward)
         self._gathering_function = jax.jit(functools.partial(_gathered_forward,
                                                              forward=forward))
-        self._id_dtypes = _id_dtypes(config)
+        self._id_dtypes = spec.id_dtypes
         self._compiled = {}
         self._compile_seconds = {}
         self._compile_lock = threading.Lock()
@@ -378,16 +378,6 @@ def _device_decoding(spec, labels):
     return ("argmax", dtype)
 
 
-def _id_dtypes(config):
-    """The narrowest unsigned type that holds every id of each id column (its table's size)."""
-    def narrowest(size):
-        return "uint8" if size <= 1 << 8 else "uint16" if size <= 1 << 16 else "int32"
-
-    return {"extra_ids": narrowest(config["num_extra_rows"]),
-            "feature_ids": narrowest(max(config.get("feature_sizes") or [1])),
-            "char_ids": narrowest(config.get("char_vocab_size") or 1)}
-
-
 def _padded(arrays, start, stop, rows, width, id_dtypes, table=None):
     """{field: array of the grid shape}: rows ``start:stop`` of the batch, zero-padded (padding
     rows have length 0), id columns in ``id_dtypes``. A slice already of the grid shape and type
@@ -460,7 +450,7 @@ def _forward(params, vectors, lengths, extra_ids, feature_ids, char_ids, *, head
     import jax.numpy as jnp
 
     dot = functools.partial(_dot, compute_dtype=compute_dtype, precision=precision)
-    # The ids arrive in their narrowest types (_id_dtypes); index arithmetic in int32.
+    # The ids arrive in their narrowest types (TaggerSpec.id_dtypes); index arithmetic in int32.
     extra_ids, feature_ids, char_ids = (ids.astype(jnp.int32)
                                         for ids in (extra_ids, feature_ids, char_ids))
     batch, width = extra_ids.shape

@@ -63,6 +63,25 @@ FIELD_NAMES = tuple(field.name for field in FIELDS)
 # whose vectors are zeros).
 STORE_ROWS = InputField("store_rows", "int32", ("B", "T"), token_level=False)
 TOKEN_FIELDS = tuple(field for field in FIELDS if field.token_level)
+# The id fields may also travel in a narrower unsigned type (``id_dtypes``); the Keras signature
+# and the fingerprint keep FIELDS' int32.
+ID_FIELDS = tuple(field.name for field in TOKEN_FIELDS)
+NARROW_ID_DTYPES = ("uint8", "uint16")
+
+
+def id_dtypes(featurizer):
+    """{id field: the narrowest type that holds every id of ``featurizer`` (a
+    ``TokenFeaturizer``)}: uint8 for tables of up to 256 rows, uint16 up to 65,536, else int32.
+
+    Chosen from the table sizes, not from a batch's values, so every batch of a model has one
+    Arrow schema. The bundled model's ids take 30 bytes a slot instead of 92
+    (bench/batch_bytes.py); the JAX runner sends them to its device as they are."""
+    def narrowest(size):
+        return "uint8" if size <= 1 << 8 else "uint16" if size <= 1 << 16 else "int32"
+
+    return {"extra_ids": narrowest(featurizer.num_extra_rows),
+            "feature_ids": narrowest(max(featurizer.feature_sizes or [1])),
+            "char_ids": narrowest(featurizer.char_vocab_size)}
 
 
 class InputsMismatch(ValueError):
@@ -81,9 +100,10 @@ def inputs_fingerprint(featurizer_config, binding):
 class ModelInputs:
     vectors: Optional[np.ndarray]  # float32 | float16 (B, T, D): zeros for OOV and padding
     lengths: np.ndarray      # int32 (B,)
-    extra_ids: np.ndarray    # int32 (B, T): TokenFeaturizer.extra_ids
-    feature_ids: np.ndarray  # int32 (B, T, F): TokenFeaturizer.feature_ids
-    char_ids: np.ndarray     # int32 (B, T, C): TokenFeaturizer.char_ids
+    # The ids: int32, or the model's narrower id_dtypes (the Arrow batches' columns)
+    extra_ids: np.ndarray    # (B, T): TokenFeaturizer.extra_ids
+    feature_ids: np.ndarray  # (B, T, F): TokenFeaturizer.feature_ids
+    char_ids: np.ndarray     # (B, T, C): TokenFeaturizer.char_ids
     store_rows: Optional[np.ndarray] = None  # int32 (B, T), where vectors is None (STORE_ROWS)
 
     @property
@@ -137,8 +157,9 @@ class ModelInputs:
         return ModelInputs(**{"vectors": None, **arrays})
 
     def checked(self):
-        """Self with canonical dtypes; ValueError for shapes that disagree, bad lengths, or
-        not exactly one of vectors and store_rows."""
+        """Self with canonical dtypes (id fields may stay in NARROW_ID_DTYPES); ValueError for
+        shapes that disagree, ids that are not integers, bad lengths, or not exactly one of
+        vectors and store_rows."""
         if (self.vectors is None) == (self.store_rows is None):
             raise ValueError("inputs must carry exactly one of vectors and store_rows, not "
                              f"{'both' if self.vectors is not None else 'neither'}")
@@ -149,6 +170,11 @@ class ModelInputs:
             if field.dtype == "float":
                 if array.dtype.name not in VECTOR_DTYPES:
                     array = array.astype(np.float32)
+            elif field.name in ID_FIELDS and array.dtype.kind not in "iu":
+                # A cast would floor 2.7 to row 2 and tag with the wrong row, silently.
+                raise ValueError(f"{field.name} must hold integers, not {array.dtype}")
+            elif field.name in ID_FIELDS and array.dtype.name in NARROW_ID_DTYPES:
+                pass
             elif array.dtype != np.dtype(field.dtype):
                 array = array.astype(field.dtype)
             if array.ndim != len(field.dims):
@@ -171,6 +197,14 @@ class ModelInputs:
             raise ValueError(f"store rows must be -1 (no row) or more, got {store_rows.min()}")
         return ModelInputs(**{"vectors": None, **arrays})
 
+    def with_int32_ids(self):
+        """Self with the id fields in FIELDS' int32 (what TensorFlow's traced signature takes);
+        self where they are int32 already."""
+        if all(getattr(self, name).dtype == np.int32 for name in ID_FIELDS):
+            return self
+        return dataclasses.replace(self, **{name: getattr(self, name).astype(np.int32)
+                                            for name in ID_FIELDS})
+
     def equals(self, other):
         def same(a, b):
             if a is None or b is None:
@@ -183,13 +217,16 @@ class ModelInputs:
     # ------------------------------------------------------------------ building and Arrow
     @classmethod
     def from_tokens(cls, lengths, rows, token_arrays, store, vector_dtype="float32",
-                    store_rows=False):
+                    store_rows=False, id_dtypes=None):
         """Pad flat per-token arrays (all sentences' tokens, concatenated) into a batch.
 
         ``rows`` (N,) int64 store rows (-1: OOV); ``token_arrays`` {field: (N, ...)} for every
         token-level field. The only padding code: Arrow batches and training batches use it.
         ``store_rows=True``: the batch carries the rows (``store_rows``), not their vectors.
+        ``id_dtypes`` ({id field: dtype}, the model's ``id_dtypes``): the id fields' types, in
+        place of FIELDS' int32.
         """
+        id_dtypes = id_dtypes or {}
         lengths = np.asarray(lengths, dtype=np.int32)
         batch, width = len(lengths), int(lengths.max())
 
@@ -204,7 +241,8 @@ class ModelInputs:
             # No padding (every row of an exact-length bucket): the flat arrays reshaped.
             arrays = {"lengths": lengths, **word_vectors(np.asarray(rows))}
             for field in TOKEN_FIELDS:
-                values = np.ascontiguousarray(token_arrays[field.name], dtype=field.dtype)
+                values = np.ascontiguousarray(token_arrays[field.name],
+                                              dtype=id_dtypes.get(field.name, field.dtype))
                 arrays[field.name] = values.reshape(batch, width, *values.shape[1:])
             return cls(**arrays)
         starts = np.concatenate([[0], np.cumsum(lengths[:-1], dtype=np.int64)])
@@ -216,7 +254,8 @@ class ModelInputs:
         arrays = {"lengths": lengths, **word_vectors(padded_rows)}
         for field in TOKEN_FIELDS:
             values = np.asarray(token_arrays[field.name])
-            padded = np.zeros((batch * width, *values.shape[1:]), dtype=field.dtype)
+            padded = np.zeros((batch * width, *values.shape[1:]),
+                              dtype=id_dtypes.get(field.name, field.dtype))
             padded[positions] = values
             arrays[field.name] = padded.reshape(batch, width, *values.shape[1:])
         return cls(**arrays)

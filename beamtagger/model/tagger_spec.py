@@ -15,7 +15,7 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import viterbi
-from beamtagger.model.model_inputs import inputs_fingerprint
+from beamtagger.model.model_inputs import id_dtypes, inputs_fingerprint
 from beamtagger.model.features import TokenFeaturizer, stable_hash
 
 FORMAT_VERSION = 1
@@ -126,6 +126,12 @@ class TaggerSpec:
         """Fixed sizes of the model inputs (see model_inputs.FIELDS)."""
         return {"D": self.binding["dim"], "F": self.featurizer.num_feature_columns,
                 "C": self.featurizer.char_width}
+
+    @property
+    def id_dtypes(self):
+        """{id field: its narrowest type} (model_inputs.id_dtypes): what the Arrow batches carry
+        and the JAX runner sends to its device."""
+        return id_dtypes(self.featurizer)
 
     @property
     def inputs_fingerprint(self):

@@ -17,7 +17,8 @@ batch is NumPy gathers only, and its token texts one Arrow take from ``arrow_tex
 The tables are bounded like the tokenizer's chunk memory: when ``capacity`` distinct tokens are
 held, the next batch that brings new ones starts them afresh (``generation`` counts the
 times). The ids are exactly those of ``store.rows`` and ``featurizer.featurize``
-(model_token_inputs_test.py holds them equal on random Unicode and all of EWT). NumPy only
+(model_token_inputs_test.py holds them equal on random Unicode and all of EWT), held in the
+narrow types the Arrow batches carry them in (``model_inputs.id_dtypes``). NumPy only
 (pyarrow for ``arrow_texts``); the store is any object with ``rows(tokens)``.
 """
 import weakref
@@ -25,6 +26,8 @@ from itertools import compress, repeat
 from operator import itemgetter
 
 import numpy as np
+
+from beamtagger.model.model_inputs import id_dtypes
 
 __all__ = ["DEFAULT_CAPACITY", "TokenInputs"]
 
@@ -53,9 +56,13 @@ class TokenInputs:
         self.capacity = int(capacity)
         self._number = {}   # token text -> its row in the tables
         self._rows = np.empty(self.capacity, dtype=np.int64)
-        self._extra_ids = np.empty(self.capacity, dtype=np.int32)
-        self._feature_ids = np.empty((self.capacity, featurizer.num_feature_columns), np.int32)
-        self._char_ids = np.empty((self.capacity, featurizer.char_width), dtype=np.int32)
+        # The ids in the types the Arrow batches carry them in: their gathers need no cast.
+        id_types = self.id_dtypes = id_dtypes(featurizer)
+        self._extra_ids = np.empty(self.capacity, dtype=id_types["extra_ids"])
+        self._feature_ids = np.empty((self.capacity, featurizer.num_feature_columns),
+                                     id_types["feature_ids"])
+        self._char_ids = np.empty((self.capacity, featurizer.char_width),
+                                  dtype=id_types["char_ids"])
         self.texts = []       # number -> token text (the dict's keys, as a list to slice)
         self.generation = 0   # counts the times the tables started afresh
         self._arrow_texts = None
@@ -67,11 +74,13 @@ class TokenInputs:
 
     def lookup(self, tokens):
         """(rows, token arrays) of ``tokens`` (a list of str): ``store.rows(tokens)`` and
-        ``featurizer.featurize(tokens, rows >= 0)``."""
+        ``featurizer.featurize(tokens, rows >= 0)``, the ids in ``id_dtypes``."""
         numbers = self.numbers(tokens)
         if numbers is None:   # more distinct tokens in one call than the tables hold
             rows = self.store.rows(tokens)
-            return rows, self.featurizer.featurize(tokens, rows >= 0)
+            arrays = self.featurizer.featurize(tokens, rows >= 0)
+            return rows, {name: array.astype(self.id_dtypes[name])
+                          for name, array in arrays.items()}
         return self.gather(numbers)
 
     def gather(self, numbers):

@@ -1,5 +1,7 @@
 """The ModelInputs contract: training batches and the Beam stage's Arrow batches are the same
 arrays; character ids; the spec fingerprint."""
+from types import SimpleNamespace
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -8,8 +10,8 @@ from beamtagger.corpus_readers import Sentence
 from beamtagger.model import batching
 from beamtagger.model.encoding import encode_sentences
 from beamtagger.model.features import UNKNOWN_CHAR_ID, TokenFeaturizer, build_char_vocab
-from beamtagger.model.model_inputs import (FIELD_NAMES, InputsMismatch, ModelInputs,
-                                           inputs_fingerprint)
+from beamtagger.model.model_inputs import (FIELD_NAMES, ID_FIELDS, InputsMismatch, ModelInputs,
+                                           id_dtypes, inputs_fingerprint)
 from beamtagger.tests.model_training_test import sentences, tiny_store  # noqa: F401 (fixture)
 from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder, build_record_batch
 from beamtagger.transforms.records import Segment
@@ -37,7 +39,11 @@ def test_training_batch_equals_the_beam_stage_batch_for_the_same_sentences(tiny_
     # Through the Beam coder, as between stages.
     coder = ArrowRecordBatchCoder()
     beamed = ModelInputs.from_record_batch(coder.decode(coder.encode(batch)), fingerprint)
-    assert trained.equals(beamed)
+    # The batches carry the ids in the featurizer's narrow types; the values are training's.
+    assert {name: getattr(beamed, name).dtype.name for name in ID_FIELDS} == \
+        id_dtypes(featurizer) == {"extra_ids": "uint8", "feature_ids": "uint16",
+                                  "char_ids": "uint8"}
+    assert trained.equals(beamed.with_int32_ids())
     assert set(trained.as_dict()) == set(FIELD_NAMES)
     assert trained.char_ids.shape == (10, corpus.lengths.max(), 6) and trained.char_ids[-1, :4].any()
 
@@ -93,6 +99,57 @@ def test_checked_rejects_shapes_that_disagree():
         ModelInputs(**{**good.as_dict(), "lengths": np.array([3, 0], np.int32)}).checked()
     row = good.rows(1, 2)
     assert row.vectors.shape == (1, 1, 4) and row.char_ids.shape == (1, 1, 5)
+
+
+def test_checked_keeps_narrow_ids_and_refuses_ids_that_are_not_integers():
+    narrow = ModelInputs(np.zeros((2, 3, 4), np.float16), np.array([3, 1], np.int32),
+                         np.ones((2, 3), np.uint16), np.ones((2, 3, 2), np.uint16),
+                         np.ones((2, 3, 5), np.uint8))
+    checked = narrow.checked()
+    assert checked.equals(narrow)   # the same arrays, types unchanged
+    assert all(getattr(checked, name) is getattr(narrow, name) for name in ID_FIELDS)
+    wide = narrow.with_int32_ids()
+    assert all(getattr(wide, name).dtype == np.int32 for name in ID_FIELDS)
+    assert wide.with_int32_ids() is wide
+    # Other integer types are cast to int32, as before.
+    assert ModelInputs(**{**narrow.as_dict(), "extra_ids": np.ones((2, 3), np.int64)}
+                       ).checked().extra_ids.dtype == np.int32
+    for name in ID_FIELDS:
+        floats = getattr(narrow, name).astype(np.float32) + 0.5
+        with pytest.raises(ValueError, match=f"{name} must hold integers, not float32"):
+            ModelInputs(**{**narrow.as_dict(), name: floats}).checked()
+    with pytest.raises(ValueError, match="char_ids"):
+        ModelInputs(**{**narrow.as_dict(), "char_ids": np.zeros((2, 4, 5), np.uint8)}).checked()
+    with pytest.raises(ValueError, match="feature_ids has shape"):
+        ModelInputs(**{**narrow.as_dict(), "feature_ids": np.zeros((2, 3), np.uint16)}).checked()
+
+
+def test_id_types_come_from_the_table_sizes_and_stay_wide_enough(tiny_store):  # noqa: F811
+    def sizes(extra, features, chars):
+        return SimpleNamespace(num_extra_rows=extra, feature_sizes=features,
+                               char_vocab_size=chars)
+
+    assert id_dtypes(sizes(1031, [10, 2048], 104)) == {
+        "extra_ids": "uint16", "feature_ids": "uint16", "char_ids": "uint8"}
+    assert id_dtypes(sizes(256, [], 2)) == {
+        "extra_ids": "uint8", "feature_ids": "uint8", "char_ids": "uint8"}
+    assert id_dtypes(sizes(257, [65536], 257)) == {
+        "extra_ids": "uint16", "feature_ids": "uint16", "char_ids": "uint16"}
+    assert id_dtypes(sizes(70000, [65537], 65537)) == {
+        "extra_ids": "int32", "feature_ids": "int32", "char_ids": "int32"}
+    # A featurizer whose OOV buckets need more than 65,536 rows: its batches keep every id.
+    featurizer = TokenFeaturizer(oov_buckets=70_000, feature_columns=[("casing", 10),
+                                                                      ("suffix3", 300)])
+    tokens = tuple(f"zq{i}xv" for i in range(200))
+    int32_ids = featurizer.featurize(list(tokens), np.zeros(len(tokens), bool))
+    assert int32_ids["extra_ids"].max() > 1 << 16
+    batch, _ = build_record_batch([Segment("a", tokens, "a", tuple(range(200)),
+                                           tuple(range(1, 201)))], tiny_store, featurizer)
+    assert batch.schema.field("extra_ids").type.value_type == pa.int32()
+    assert batch.schema.field("feature_ids").type.value_type == pa.uint16()
+    beamed = ModelInputs.from_record_batch(batch)
+    assert np.array_equal(beamed.extra_ids[0], int32_ids["extra_ids"])
+    assert np.array_equal(beamed.feature_ids[0], int32_ids["feature_ids"])
 
 
 def test_store_rows_stand_in_for_vectors_and_gather_into_the_same_batch(tiny_store):  # noqa: F811

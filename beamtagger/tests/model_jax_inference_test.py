@@ -256,19 +256,6 @@ def test_load_runner_refuses_a_runtime_it_does_not_have():
         runtimes.load_runner("torch", None)
 
 
-def test_id_columns_travel_in_the_narrowest_type_their_tables_allow():
-    from beamtagger.model.jax_inference import _id_dtypes
-
-    assert _id_dtypes({"num_extra_rows": 1031, "feature_sizes": [10, 2048],
-                       "char_vocab_size": 104}) == {"extra_ids": "uint16",
-                                                    "feature_ids": "uint16", "char_ids": "uint8"}
-    assert _id_dtypes({"num_extra_rows": 256, "feature_sizes": [],
-                       "char_vocab_size": 0}) == {"extra_ids": "uint8", "feature_ids": "uint8",
-                                                  "char_ids": "uint8"}
-    assert _id_dtypes({"num_extra_rows": 70000, "feature_sizes": [65537],
-                       "char_vocab_size": 257})["extra_ids"] == "int32"
-
-
 def test_the_cache_folder_is_never_the_working_directory(monkeypatch, tmp_path):
     """An empty BEAMTAGGER_JAX_CACHE (``export BEAMTAGGER_JAX_CACHE=`` to unset it) was the
     path "", the working directory: the compiled shapes were written among the user's files.

@@ -5,15 +5,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from beamtagger.model.features import TokenFeaturizer
+from beamtagger.model.model_inputs import id_dtypes
 from beamtagger.model.tagger_spec import TaggerSpec
 from beamtagger.model.token_inputs import TokenInputs
 
 
 def expected(store, featurizer_config, tokens):
-    """What the stages computed before the cache: a fresh featurizer, a plain lookup."""
+    """What the stages computed before the cache: a fresh featurizer, a plain lookup; the ids
+    in the narrow types the Arrow batches carry."""
     featurizer = TokenFeaturizer.from_config(featurizer_config)
     rows = store.rows(tokens)
-    return rows, featurizer.featurize(tokens, rows >= 0)
+    types = id_dtypes(featurizer)
+    arrays = featurizer.featurize(tokens, rows >= 0)
+    narrow = {name: array.astype(types[name]) for name, array in arrays.items()}
+    for name, array in arrays.items():
+        assert np.array_equal(narrow[name], array), f"{name} does not fit {types[name]}"
+    return rows, narrow
 
 
 def assert_same(found, wanted):

@@ -60,6 +60,52 @@ def test_vectors_gathered_by_the_tag_stage_give_the_attached_vectors_labels(
                                    vector_dtype=vector_dtype, allow_other_embeddings=True)
 
 
+def tagged_either_way(out_dir, model_dir, store_path, records, **options):
+    """{(vectors_at, id): (labels, scores)} of TagText over ``records`` with vectors_at "attach"
+    and "tag" in one pipeline (written out, so two pipelines' results can be compared)."""
+    with beam.Pipeline() as p:
+        created = p | beam.Create(records)
+        for vectors_at in ("attach", "tag"):
+            out = created | f"Tag{vectors_at}" >> TagText(
+                model_dir=model_dir, store_path=store_path, max_batch_tokens=1024, chunk=24,
+                overlap=6, vectors_at=vectors_at, **options)
+            assert_that(out.errors, equal_to([]), label=f"no dead letters {vectors_at}")
+            _ = (out.tagged
+                 | f"Json{vectors_at}" >> beam.Map(
+                     lambda r, at: json.dumps([at, r.id, r.labels, r.scores],
+                                              default=lambda x: x.tolist()), vectors_at)
+                 | f"Write{vectors_at}" >> beam.io.WriteToText(str(out_dir / vectors_at)))
+    found = {}
+    for path in out_dir.glob("*-of-*"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            vectors_at, id_, labels, scores = json.loads(line)
+            assert (vectors_at, id_) not in found
+            found[vectors_at, id_] = (labels, scores)
+    return found
+
+
+@pytest.mark.parametrize("runtime", [
+    "numpy", "jax", pytest.param("tensorflow", marks=pytest.mark.slow)])
+def test_ids_in_their_narrow_types_give_the_labels_and_scores_of_int32_ids(
+        upos_model, subset_store, ewt_records, runtime, tmp_path, monkeypatch):
+    """The batches carry the ids in the model's narrow types (TaggerSpec.id_dtypes); each
+    runtime tags with them exactly as with the int32 ids the batches carried before."""
+    pytest.importorskip(runtime)
+    from beamtagger.model.tagger_spec import TaggerSpec
+    from beamtagger.transforms import arrow_batches
+
+    assert "int32" not in TaggerSpec.load(upos_model).id_dtypes.values()
+    options = dict(runtime=runtime, vector_dtype="float32", allow_other_embeddings=True)
+    narrow = tagged_either_way(tmp_path / "narrow", upos_model, subset_store, ewt_records,
+                               **options)
+    monkeypatch.setattr(arrow_batches, "id_dtypes", lambda featurizer: {})   # FIELDS' int32
+    wide = tagged_either_way(tmp_path / "wide", upos_model, subset_store, ewt_records,
+                             **options)
+    assert len(narrow) == 2 * len(ewt_records)
+    assert max(len(labels) for labels, _ in narrow.values()) > 24   # a long, chunked record
+    assert narrow == wide
+
+
 def fn_with(store, spec_fingerprint):
     fn = _TagFn(None, None, None, 0, None)
     runner = types.SimpleNamespace(spec=types.SimpleNamespace(inputs_fingerprint=spec_fingerprint))

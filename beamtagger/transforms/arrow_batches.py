@@ -12,9 +12,9 @@ vectors        fixed_shape_tensor(float32 | float16, [T, D])   store vectors, ze
 (store_rows)   fixed_shape_tensor(int32, [T])                  in place of vectors (vectors_at=
                                                                "tag"): store rows, -1 OOV/padding
 lengths        int32                                           real tokens in the row (<= T)
-extra_ids      fixed_shape_tensor(int32, [T])                  TokenFeaturizer.extra_ids
-feature_ids    fixed_shape_tensor(int32, [T, F])               TokenFeaturizer.feature_ids
-char_ids       fixed_shape_tensor(int32, [T, C])               TokenFeaturizer.char_ids
+extra_ids      fixed_shape_tensor(uint8 | uint16 | int32, [T]) TokenFeaturizer.extra_ids
+feature_ids    fixed_shape_tensor(ids' type, [T, F])           TokenFeaturizer.feature_ids
+char_ids       fixed_shape_tensor(ids' type, [T, C])           TokenFeaturizer.char_ids
 key, id        string                                          record key (source) and id
 chunk ...      int32                                           chunk, num_chunks, keep_start,
                                                                keep_end (see records.Segment)
@@ -23,6 +23,10 @@ starts, ends   list<int32>                                     character offsets
 fields         string                                          passthrough fields as JSON, or null
 timestamp      int64 (streaming only)                          the record's own timestamp, in µs
 =============  ==============================================  ==================================
+
+Each id column is in the narrowest type its table allows (``TaggerSpec.id_dtypes``: uint8 up to
+256 rows, uint16 up to 65,536, else int32), chosen from the model, so every batch of a model has
+one schema: the bundled model's ids are 30 bytes a slot instead of 92 (bench/batch_bytes.py).
 
 Beam has no Arrow coder: without one a RecordBatch crossing a stage boundary (CPU workers to
 GPU workers under right fitting) would be pickled. ``ArrowRecordBatchCoder`` writes one Arrow
@@ -37,7 +41,7 @@ import pyarrow as pa
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import (FINGERPRINT_KEY, STORE_FINGERPRINT_KEY, ModelInputs,
-                                           check_vector_dtype)
+                                           check_vector_dtype, id_dtypes)
 from beamtagger.transforms.records import Segment
 from beamtagger.transforms.token_blocks import entry_columns
 
@@ -76,7 +80,7 @@ def build_record_batch(segments, store, featurizer, vector_dtype="float32", fing
         token_values = pa.array(flat_tokens, pa.string())
     lengths = columns["lengths"]
     inputs = ModelInputs.from_tokens(lengths, rows, token_arrays, store, vector_dtype,
-                                     store_rows=store_rows)
+                                     store_rows=store_rows, id_dtypes=id_dtypes(featurizer))
 
     list_offsets = list_offsets_of(lengths)
     whole = columns["num_chunks"] == 1
