@@ -90,7 +90,7 @@ class TagText(beam.PTransform):
         stage, the batches carrying each slot's store row (4 bytes a slot where the vectors are
         2-4 x D: 100-200 at D=50, 600-1,200 at D=300), the store opened there too. For a tag
         stage on GPU workers (``accelerator``; the jax runtime, which gathers on its device):
-        the batches between the stages carry about 120 bytes a token instead of 220-320 at
+        the batches between the stages carry about 60 bytes a token instead of 155-255 at
         D=50 (``bench/batch_bytes.py``).
     """
 
