@@ -79,8 +79,8 @@ MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4
 # above 65,536 rows; the vectors are 100 bytes at D=50 in float16, 600 at D=300) and the runner
 # gathers from the store's table on the device (JaxTaggerRunner.device_table; bit-equal to the
-# host's gather on the CPU, model_tagger_test.py). Second, so the step's limit cuts it last: it is what issue 17's
-# bytes-bound rate (0.74 of the anchor with float16 vectors) needs. The unrolled recurrence is
+# host's gather on the CPU, model_tagger_test.py). Second, so the step's limit cuts it last:
+# it is what issue 17's bytes-bound rate (0.74 of the anchor with float16 vectors) needs. The unrolled recurrence is
 # a candidate for it, measured beside it (fewer iterations of the device-side loop, one per 8
 # steps; labels held equal on the CPU by model_tagger_test.py).
 # "labels back": the device decodes (arg-max) and sends back each slot's label and its
