@@ -76,20 +76,20 @@ BUDGETS = (16384, 65536, 262144)
 SMOKE_BUDGETS = (4096,)
 MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # "float16 vectors" is the default GPU path (--vector-dtype auto); "gathered on the device" is
-# vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4
-# above 65,536 rows; the vectors are 100 bytes at D=50 in float16, 600 at D=300) and the runner
-# gathers from the store's table on the device (JaxTaggerRunner.device_table; bit-equal to the
-# host's gather on the CPU, model_tagger_test.py). Second, so the step's limit cuts it last:
-# it is what issue 17's bytes-bound rate (0.74 of the anchor with float16 vectors) needs. The unrolled recurrence is
-# a candidate for it, measured beside it (fewer iterations of the device-side loop, one per 8
-# steps; labels held equal on the CPU by model_tagger_test.py).
-# "labels back": the device decodes (arg-max) and sends back each slot's label and its
-# probability, 5 bytes instead of 68 (JaxTaggerRunner(labels_back=True); labels held equal to
-# the host's decoding on the CPU by model_tagger_test.py).
-# "cuDNN recurrence": each BiLSTM layer as one call of cuDNN's LSTM (jax.experimental.rnn.lstm,
-# JaxTaggerRunner(recurrence="cudnn")) instead of the scan (MEASURED_LAST); its weight packing
-# held equal to the Keras model on the CPU by model_tagger_test.py (through JAX's reference of
-# it). NVIDIA GPUs only: skipped, with the reason, elsewhere.
+# vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4 above
+# 65,536 rows; the vectors are 100 bytes at D=50 in float16, 600 at D=300) and the runner gathers
+# from the store's table on the device (JaxTaggerRunner.device_table; bit-equal to the host's
+# gather on the CPU, model_tagger_test.py). Second, so the step's limit cuts it last: it is what
+# issue 17's bytes-bound rate (0.74 of the anchor with float16 vectors) needs. The unrolled
+# recurrence is a candidate for it, measured beside it (fewer iterations of the device-side loop,
+# one per 8 steps; labels held equal on the CPU by model_tagger_test.py). "labels back": the device
+# decodes (arg-max) and sends back each slot's label and its probability, 5 bytes instead of 68
+# (JaxTaggerRunner(labels_back=True); labels held equal to the host's decoding on the CPU by
+# model_tagger_test.py). "cuDNN recurrence": each BiLSTM layer as one call of cuDNN's LSTM
+# (jax.experimental.rnn.lstm, JaxTaggerRunner(recurrence="cudnn")) instead of the scan
+# (MEASURED_LAST); its weight packing held equal to the Keras model on the CPU by
+# model_tagger_test.py (through JAX's reference of it). NVIDIA GPUs only: skipped, with the reason,
+# elsewhere.
 VARIANTS = {"float32": {}, "float16 vectors": {"vector_dtype": "float16"},
             "float16 vectors, gathered on the device": {"vector_dtype": "float16",
                                                         "store_rows": True},
