@@ -14,11 +14,26 @@ GPU_MAX_BATCH_TOKENS = 65536
 MAX_RECORD_CHARS = 10_000_000
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
-# NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, a little slower per batch on one
-# core; bench/runtime_bench.py, BENCHMARKS.md) or JAX (GPUs without TensorFlow). The registry,
+# NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, as fast per batch on one core as
+# TensorFlow on two; bench/runtime_bench.py, BENCHMARKS.md) or JAX (GPUs without TensorFlow). The registry,
 # model/runtimes.py (standard library only), is the one list.
 from beamtagger.model.runtimes import NAMES as RUNTIMES  # noqa: E402,F401  (re-exported)
 RUNTIME = "tensorflow"
+
+
+# Where the word vectors are looked up (TagText's vectors_at): "attach", on the workers that
+# tokenize, the batches carrying the vectors; or "tag", by the tag stage, the batches carrying
+# store rows (README, docs/scaling.md: fewer bytes between CPU and GPU workers).
+VECTORS_AT_CHOICES = ("attach", "tag")
+VECTORS_AT = "attach"
+
+
+def check_vectors_at(vectors_at):
+    """``vectors_at`` if it is one of VECTORS_AT_CHOICES, else ValueError (where a transform is
+    built)."""
+    if vectors_at not in VECTORS_AT_CHOICES:
+        raise ValueError(f"vectors_at must be one of {VECTORS_AT_CHOICES}, not {vectors_at!r}")
+    return vectors_at
 
 
 def check_runtime(runtime):

@@ -132,16 +132,6 @@ def _attribute(path):
     return getattr(importlib.import_module(module), name)
 
 
-VECTORS_AT = ("attach", "tag")
-
-
-def check_vectors_at(vectors_at):
-    """``vectors_at`` if it is one of VECTORS_AT, else ValueError (where a transform is built)."""
-    if vectors_at not in VECTORS_AT:
-        raise ValueError(f"vectors_at must be one of {VECTORS_AT}, not {vectors_at!r}")
-    return vectors_at
-
-
 def fed_by_store_rows(runner, store, vector_dtype):
     """``runner`` for batches that carry store rows of ``store`` (``ModelInputs.store_rows``;
     the tag stage's ``vectors_at="tag"``) in place of vectors: a runner with a

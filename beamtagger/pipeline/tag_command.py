@@ -83,7 +83,8 @@ def add_arguments(parser):
                         "(labels equal to float32 on EWT and WNUT-17 dev); auto (the default): "
                         "float16 with --tagger-accelerator or with --runtime jax on a GPU (a "
                         "remote job, or JAX's CUDA build and an NVIDIA GPU here), else float32")
-    parser.add_argument("--vectors-at", choices=runtimes.VECTORS_AT, default="attach",
+    parser.add_argument("--vectors-at", choices=tagging_defaults.VECTORS_AT_CHOICES,
+                        default=tagging_defaults.VECTORS_AT,
                         help="where the word vectors are looked up: attach (the default), on "
                         "the workers that tokenize, the batches carrying them to the tagger; or "
                         "tag, by the tagger stage itself, the batches carrying 4-byte store rows "

@@ -15,8 +15,8 @@ from apache_beam.utils import shared
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.model.runtimes import check_vectors_at
 from beamtagger.model.token_inputs import TokenInputs
+from beamtagger.tagging_defaults import VECTORS_AT, check_vectors_at
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.blocks import Block
@@ -58,7 +58,7 @@ class AttachVectors(beam.PTransform):
     """
 
     def __init__(self, store_path=None, model_dir=None, vector_dtype="float32",
-                 allow_other_embeddings=False, vectors_at="attach"):
+                 allow_other_embeddings=False, vectors_at=VECTORS_AT):
         super().__init__()
         self.store_path = None if store_path is None else str(store_path)
         self.model_dir = None if model_dir is None else str(model_dir)

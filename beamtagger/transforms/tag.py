@@ -35,12 +35,12 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tagging_defaults import RUNTIME, check_runtime
+from beamtagger.tagging_defaults import RUNTIME, VECTORS_AT, check_runtime, check_vectors_at
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
                                            check_vector_dtype)
-from beamtagger.model.runtimes import check_vectors_at, fed_by_store_rows
+from beamtagger.model.runtimes import fed_by_store_rows
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
@@ -95,7 +95,7 @@ class TagBatches(beam.PTransform):
     def __init__(self, model_dir: Optional[str] = None,
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
                  runtime: str = RUNTIME, *, output_batches: bool = False,
-                 vectors_at: str = "attach", store_path: Optional[str] = None,
+                 vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False):
         super().__init__()
         check_tag_options(progress_every_secs, threads)

@@ -23,8 +23,8 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
 from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.model.runtimes import check_vectors_at
-from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME, check_runtime
+from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, RUNTIME, VECTORS_AT, check_runtime,
+                                         check_vectors_at)
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
@@ -101,7 +101,7 @@ class TagText(beam.PTransform):
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
                  tagger_threads: Optional[int] = None, runtime: str = RUNTIME,
-                 max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = "attach"):
+                 max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
         # user wrote it.
