@@ -210,6 +210,14 @@ def test_beam_direct_runner_loses_the_batch_flushed_at_the_end_of_the_input():
             batched = (p | beam.Create(words)
                        | beam.BatchElements(min_batch_size=100, max_batch_duration_secs=600))
             assert_that(batched | beam.FlatMap(lambda batch: batch), equal_to(words))
+    # With length buckets, an input of min_batch_size records is lost too, none of its
+    # buckets filling; Beam 2.78.
+    with pytest.raises(Exception, match=r"== \[\], missing elements"):
+        with TestPipeline() as p:
+            batched = (p | beam.Create(words)
+                       | beam.BatchElements(min_batch_size=3, max_batch_duration_secs=600,
+                                            length_fn=len, bucket_boundaries=[2, 3]))
+            assert_that(batched | beam.FlatMap(lambda batch: batch), equal_to(words))
 
 
 @pytest.mark.parametrize("keyed", [False, True])
@@ -236,7 +244,129 @@ def test_a_batch_duration_with_a_minimum_batch_is_refused_on_the_direct_runner(t
     apply([], max_batch_duration_secs=1)
     apply([], min_batch_size=3)
     apply(["--runner=PrismRunner"], min_batch_size=3, max_batch_duration_secs=1)
+    # Length buckets split the records among keys: the same refusal, the same loss below.
+    for runner in ([], ["--runner=DirectRunner"]):
+        with pytest.raises(BeamtaggerError, match="min_batch_size=3 with max_batch_duration_"):
+            apply(runner, min_batch_size=3, max_batch_duration_secs=1,
+                  batch_bucket_boundaries=[16, 64])
+    apply([], max_batch_duration_secs=1, batch_bucket_boundaries=[16, 64])
 
+
+# Records of 2 to 61 words, 12 to 370 characters: six of Beam's default length buckets.
+VARIED = [TextRecord(f"v{i}", " ".join(["word"] * (1 + i % 60)) + " .") for i in range(120)]
+
+
+class _CountingMixedBatches(TaggerModelHandler):
+    """The handler, counting the RunInference batches whose records span more than one of
+    ``BOUNDARIES``' length buckets (in characters)."""
+
+    BOUNDARIES = [64, 128, 256]
+
+    def run_inference(self, batch, model, inference_args=None):
+        import bisect
+
+        from apache_beam.metrics import Metrics
+
+        from beamtagger.transforms.model_handler import text_length
+
+        buckets = {bisect.bisect_right(self.BOUNDARIES, text_length(e)) for e in batch}
+        Metrics.counter("test", "batches").inc()
+        if len(buckets) > 1:
+            Metrics.counter("test", "mixed_batches").inc()
+        return super().run_inference(batch, model, inference_args)
+
+
+def _batches_and_mixed_batches(tiny, pipeline_args, **batching):
+    """(RunInference batches, of them mixing length buckets) of VARIED through RunInference
+    with ``batching``, after checking every record came out once with the handler's labels."""
+    from apache_beam.metrics import MetricsFilter
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    expected = expected_of(tiny, VARIED)
+    p = TestPipeline(options=PipelineOptions(pipeline_args))
+    out = p | beam.Create(VARIED) | RunInference(_CountingMixedBatches(**tiny.options,
+                                                                     **batching))
+    assert_that(out | beam.Map(lambda r: (r.inference.id, r.inference.tokens,
+                                          r.inference.labels)), equal_to(expected))
+    result = p.run()
+    result.wait_until_finish()
+    counted = {m.key.metric.name: m.committed for m in result.metrics().query(
+        MetricsFilter().with_namespace("test"))["counters"]}
+    return counted["batches"], counted.get("mixed_batches", 0)
+
+
+@pytest.mark.parametrize("runner", [[], ["--runner=FnApiRunner"]])
+def test_length_buckets_batch_records_of_one_length_bucket_each(tiny_tagger, runner):
+    """Beam 2.78's length buckets (batch_bucket_boundaries; the length in characters,
+    text_length, unless batch_length_fn says otherwise) with max_batch_duration_secs: every
+    record once, with the handler's labels, on the DirectRunner (its BundleBasedDirectRunner)
+    and the FnApiRunner, and no RunInference batch mixes buckets, where without them
+    batches of more than a record or two do."""
+    boundaries = _CountingMixedBatches.BOUNDARIES
+    batches, mixed = _batches_and_mixed_batches(tiny_tagger, runner, max_batch_duration_secs=1,
+                                                batch_bucket_boundaries=boundaries)
+    assert batches >= len(boundaries) + 1 and mixed == 0
+    batches, mixed = _batches_and_mixed_batches(tiny_tagger, runner, max_batch_duration_secs=1)
+    assert mixed > 0
+
+
+def test_length_buckets_of_keyed_examples_measure_the_example(tiny_tagger):
+    expected = {i: labels for i, _, labels in expected_of(tiny_tagger, VARIED)}
+    handler = KeyedModelHandler(TaggerModelHandler(**tiny_tagger.options,
+                                                   max_batch_duration_secs=1,
+                                                   batch_bucket_boundaries=[64, 128]))
+    length = handler.batch_elements_kwargs()["length_fn"]
+    assert length(("key", "eight ch")) == 8 and length(("k", TextRecord("i", "nine char"))) == 9
+    with TestPipeline() as p:
+        out = (p | beam.Create([(r.id, r.text) for r in VARIED]) | RunInference(handler))
+        assert_that(out | beam.MapTuple(lambda key, r: (key, r.inference.labels)),
+                    equal_to(list(expected.items())))
+
+
+def test_length_buckets_measure_characters_unless_given_a_length_function():
+    from beamtagger.transforms.model_handler import text_length
+
+    kwargs = TaggerModelHandler(max_batch_duration_secs=1,
+                                batch_bucket_boundaries=[32, 64]).batch_elements_kwargs()
+    assert kwargs == {"max_batch_duration_secs": 1, "length_fn": text_length,
+                      "bucket_boundaries": [32, 64]}
+    words = lambda example: len(example.split())   # noqa: E731
+    kwargs = TaggerModelHandler(max_batch_duration_secs=1, batch_length_fn=words,
+                                min_batch_size=1).batch_elements_kwargs()
+    # Beam's own boundaries (16 to 512) where none are given; records counted, no characters.
+    assert kwargs == {"max_batch_duration_secs": 1, "length_fn": words, "min_batch_size": 1}
+
+
+@pytest.mark.parametrize("asked", [{"batch_bucket_boundaries": [64]},
+                                   {"batch_length_fn": len},
+                                   {"batch_length_fn": len, "max_batch_size": 100}])
+def test_length_buckets_without_a_batch_duration_are_refused(asked):
+    """BatchElements buckets by length in its stateful batching only: without a duration it
+    would ignore them, with a warning in the log."""
+    from beamtagger.errors import BeamtaggerError
+
+    with pytest.raises(BeamtaggerError, match=r"take effect only with max_batch_duration_secs"):
+        TaggerModelHandler(**asked)
+
+
+def test_length_buckets_on_beam_2_77_are_refused_naming_the_version_they_need(monkeypatch):
+    from apache_beam.ml.inference import base
+
+    from beamtagger.errors import BeamtaggerError
+
+    def init_of_beam_2_77(self, *, min_batch_size=None, max_batch_size=None,
+                          max_batch_duration_secs=None, large_model=False, model_copies=None,
+                          **kwargs):
+        raise AssertionError("reached Beam with options it does not take")
+
+    monkeypatch.setattr(base.ModelHandler, "__init__", init_of_beam_2_77)
+    with pytest.raises(BeamtaggerError, match=r"batch_bucket_boundaries need apache-beam 2\.78 "
+                                              r"or later \(installed: "):
+        TaggerModelHandler(max_batch_duration_secs=1, batch_bucket_boundaries=[64])
+    with pytest.raises(BeamtaggerError, match=r"batch_length_fn and batch_bucket_boundaries "
+                                              r"need apache-beam 2\.78"):
+        TaggerModelHandler(max_batch_duration_secs=1, batch_length_fn=len,
+                           batch_bucket_boundaries=[64])
 
 def test_threads_sharing_a_loaded_tagger_each_get_their_own_token_tables(tiny_tagger):
     """RunInference may share one loaded model between the threads of a process: each thread

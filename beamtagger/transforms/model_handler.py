@@ -26,6 +26,7 @@ update: an update to a model bound to another store, or whose model file is dama
 model's, is refused (logged, counted in ``beamtagger/refused_model_updates``) and the model
 already serving keeps serving.
 """
+import inspect
 import logging
 import pathlib
 import threading
@@ -55,7 +56,7 @@ from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, to
 from beamtagger.worker_threads import options_being_applied, tagger_threads_of_options
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
-           "record_of", "text_length"]
+           "length_bucket_options", "record_of", "text_length"]
 
 Example = Union[str, TextRecord]
 # A RunInference batch's text when the caller sets no batch size (batch_elements_kwargs): about
@@ -80,6 +81,33 @@ def text_length(element) -> int:
             return 1
         element = element[1]   # a TextRecord's text, or a keyed example's example
     return 1
+
+
+def length_bucket_options(batching: Dict[str, Any]) -> Dict[str, Any]:
+    """ModelHandler's options ``batching`` with Beam's length buckets (``batch_length_fn``,
+    ``batch_bucket_boundaries``) checked, and measured by ``text_length`` (characters) where
+    boundaries come without a length function.
+
+    BeamtaggerError where Beam would not bucket: on Beam 2.77, whose ModelHandler takes
+    neither option (a TypeError from Beam), and without ``max_batch_duration_secs``, where
+    BatchElements ignores both with a warning (only its stateful batching keys records by
+    length; the handler's own batches are sorted into the model's length buckets anyway)."""
+    asked = [name for name in ("batch_length_fn", "batch_bucket_boundaries")
+             if batching.get(name) is not None]
+    if not asked:
+        return batching
+    if "batch_length_fn" not in inspect.signature(ModelHandler.__init__).parameters:
+        from apache_beam import version
+
+        raise BeamtaggerError(f"TaggerModelHandler: {' and '.join(asked)} need apache-beam "
+                              f"2.78 or later (installed: {version.__version__})")
+    if batching.get("max_batch_duration_secs") is None:
+        raise BeamtaggerError(
+            f"TaggerModelHandler: {' and '.join(asked)} take effect only with "
+            "max_batch_duration_secs (Beam buckets records by length in its stateful "
+            "batching only); without it each batch is sorted into the model's length "
+            "buckets already: leave them out, or set max_batch_duration_secs")
+    return {**batching, "batch_length_fn": batching.get("batch_length_fn") or text_length}
 
 
 def record_of(example) -> TextRecord:
@@ -227,7 +255,10 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
-        ``env_vars``. Without any of the first four, batches are sized by their text: from
+        ``env_vars``, and on Beam 2.78 ``batch_length_fn`` and ``batch_bucket_boundaries``
+        (length buckets; with ``max_batch_duration_secs`` only, the length ``text_length``'s
+        characters unless ``batch_length_fn`` says otherwise: ``length_bucket_options``).
+        Without any of the first four, batches are sized by their text: from
         ``MIN_BATCH_CHARACTERS`` to ``MAX_BATCH_CHARACTERS`` characters (see
         ``batch_elements_kwargs``).
     """
@@ -237,7 +268,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: str = RUNTIME, tagger_threads: Optional[int] = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(**length_bucket_options(kwargs))
         check_batch_options(max_batch_tokens)
         check_tag_options(None, tagger_threads)
         check_chunk(chunk, overlap)
