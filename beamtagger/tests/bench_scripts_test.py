@@ -533,3 +533,15 @@ def test_streaming_bench_tags_every_record_once_a_window(shared_data, tmp_path):
                              "--after", ".", "--rounds", "1", "--sliding")
     for runs in report["runs"].values():
         assert [(run["tagged"], run["dead"]) for run in runs] == [(2 * report["records"], 0)]
+
+
+@pytest.mark.bench_full
+def test_runinference_length_buckets_tags_every_record_once_in_each_variant(shared_data):
+    report = run_json_report("runinference_length_buckets.py", "--rounds", "1", "--limit", "200")
+    for variant in ("duration", "buckets", "default"):
+        (run,) = report["runs"][variant]
+        assert run["records"] == run["records_tagged"] == 200
+        assert run["padded_slots"] >= run["batched_tokens"] > 200 and run["cpu"] > 0
+    # Each bucket's stateful batches grow from one record: more model batches than the default.
+    assert report["runs"]["buckets"][0]["batches"] >= report["runs"]["default"][0]["batches"]
+    assert len(report["summary"]["buckets_over_duration_cpu_per_round"]) == 1
