@@ -137,7 +137,7 @@ class NoopTaggerRunner:
         probs[..., 0] = 1.0
         return probs
 
-    def warm_up(self):
+    def warm_up(self, vector_dtype="float32"):
         pass
 
     def tracing_counts(self):

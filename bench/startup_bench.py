@@ -149,10 +149,10 @@ def child_main(output):
     warm_up = inference.TaggerRunner.warm_up
     state = {"warming_up": False, "seen": False}
 
-    def warm_up_flagged(self):
+    def warm_up_flagged(self, *args, **kwargs):
         state["warming_up"] = True
         try:
-            return warm_up(self)
+            return warm_up(self, *args, **kwargs)
         finally:
             state["warming_up"] = False
 

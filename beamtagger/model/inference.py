@@ -44,17 +44,16 @@ class TaggerRunner:
         function = self._function(inputs.vectors.dtype.name, masked=not full)
         return function(inputs.as_dict()).numpy()
 
-    def warm_up(self):
-        """Traces the full-batch path on a tiny batch, so the first real batch does not wait for
-        tracing. Only that one: token-budget buckets are exact lengths up to 64 tokens, so most
-        runs, and every short one, never need the masked path, whose trace took 2.2 s where the
-        full path's took 0.9 s (bundled model, shared 2-core machine; bench/startup_bench.py).
-        The masked path is traced when its first batch comes."""
-        self.predict(self.dummy_inputs([2, 2]))
-
-    def dummy_inputs(self, lengths):
-        """All-zero ``ModelInputs`` of this model's shapes (B = len(lengths))."""
-        return ModelInputs.zeros(self.spec.input_dims, lengths)
+    def warm_up(self, vector_dtype="float32"):
+        """Traces the full-batch path for vectors in ``vector_dtype`` on a tiny batch, so the
+        first real batch does not wait for tracing. Only that dtype (float16 and float32 are
+        two traces: ``_function``'s key): the one the batches carry
+        (``worker_resources.loaded_runner``). Only that path: token-budget buckets are exact
+        lengths up to 64 tokens, so most runs, and every short one, never need the masked
+        path, whose trace took 2.2 s where the full path's took 0.9 s (bundled model, shared
+        2-core machine; bench/startup_bench.py). The masked path is traced when its first
+        batch comes."""
+        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2], vector_dtype))
 
     def computed_slots(self, batch_size, width):
         """Slots the model runs for a (batch_size, width) batch: the batch's own."""

@@ -139,14 +139,21 @@ class JaxTaggerRunner:
         config, weights = read_keras_weights(spec.model_path)
         return cls(spec, config, weights, **options)
 
-    def warm_up(self):
-        """Compiles (or loads from the persistent cache) and runs the smallest grid shape, so a
-        broken accelerator set-up fails here, at load, not on the first batch. In the vectors'
-        dtype batches for this device have by default (``tag``'s ``--vector-dtype auto``:
-        float16 for a GPU): a float32 warm-up on a GPU was one more shape every fresh process
-        compiled and never used."""
-        dtype = "float16" if self.device.platform == "gpu" else "float32"
-        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2], vector_dtype=dtype))
+    def warm_up(self, vector_dtype="float32", table=None):
+        """Compiles (or loads from the persistent cache) and runs the smallest grid shape of
+        the program the batches will run, so a broken accelerator set-up fails here, at load,
+        not on the first batch: batches of vectors in ``vector_dtype``, or, with ``table``
+        (``device_table``, of that dtype), batches of store rows gathered from it. Told by
+        the caller (``worker_resources.loaded_runner``, which knows how the tag stage or the
+        handler feeds it), not guessed: float16 on a GPU, float32 on a CPU was guessed
+        before, and a run fed store rows, or the other dtype, compiled one shape for nothing
+        at every fresh process and its own first shape on its first batch."""
+        check_vector_dtype(vector_dtype)
+        if table is not None and table.vector_dtype != vector_dtype:
+            raise ValueError(f"a warm-up for {vector_dtype} vectors with a table of "
+                             f"{table.kind}")
+        self.predict(ModelInputs.zeros(self.spec.input_dims, [2, 2], vector_dtype,
+                                       store_rows=table is not None), table)
 
     def predict(self, inputs, table=None):
         """float32 (B, T, L) for a ``ModelInputs`` batch (emission scores for a CRF head)."""
@@ -272,6 +279,7 @@ class StoreTable:
     Attributes:
       array: the (count + 1, D) device array, in the vector dtype.
       fingerprint: the store's.
+      vector_dtype: the array's dtype, by name.
       kind: what the runner's compiled shapes name it by: "float16 store rows, 400,001 x 50".
       row_dtype: what the shifted rows travel in: uint16 for up to 65,536 table rows, else
         int32 (4 bytes either way that a uint32 would take).
@@ -280,6 +288,7 @@ class StoreTable:
     def __init__(self, array, fingerprint, vector_dtype):
         self.array = array
         self.fingerprint = fingerprint
+        self.vector_dtype = vector_dtype
         count, dim = array.shape
         self.kind = f"{vector_dtype} store rows, {count:,} x {dim}"
         self.row_dtype = "uint16" if count <= 1 << 16 else "int32"

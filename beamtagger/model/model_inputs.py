@@ -127,9 +127,10 @@ class ModelInputs:
         return dataclasses.replace(self, vectors=vectors, store_rows=None)
 
     @classmethod
-    def zeros(cls, dims, lengths, vector_dtype="float32"):
+    def zeros(cls, dims, lengths, vector_dtype="float32", store_rows=False):
         """All-zero inputs of a model's fixed sizes ``dims`` (``TaggerSpec.input_dims``),
-        B = len(lengths) rows padded to the longest (the runners' warm-up batches)."""
+        B = len(lengths) rows padded to the longest (the runners' warm-up batches); with
+        ``store_rows``, store rows of -1 (no row: zero vectors) in place of the vectors."""
         lengths = np.asarray(lengths, np.int32)
         batch, width = len(lengths), int(lengths.max())
         arrays = {}
@@ -138,6 +139,9 @@ class ModelInputs:
                      for i, size in enumerate(shape)]
             arrays[name] = np.zeros(sizes, dtype)
         arrays["lengths"] = lengths
+        if store_rows:
+            arrays["vectors"] = None
+            arrays["store_rows"] = np.full((batch, width), -1, np.int32)
         return cls(**arrays)
 
     def as_dict(self):

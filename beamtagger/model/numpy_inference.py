@@ -39,6 +39,7 @@ import zipfile
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.tagger_spec import TaggerSpec
 
 _CONFIG_MEMBER = "config.json"
@@ -64,8 +65,10 @@ class NumpyTaggerRunner:
         config, weights = read_keras_weights(spec.model_path)
         return cls(spec, config, weights)
 
-    def warm_up(self):
-        """Nothing to trace; here so both runners can be used alike."""
+    def warm_up(self, vector_dtype="float32"):
+        """Nothing to trace or compile (its float16 vectors are cast to float32 as they come);
+        here so every runner can be used alike."""
+        check_vector_dtype(vector_dtype)
 
     def tracing_counts(self):
         """Always empty: nothing is traced (``TaggerRunner``'s counts its traced functions)."""

@@ -37,7 +37,10 @@ class TaggerRuntime(Protocol):
     @classmethod
     def load(cls, model_dir): ...
 
-    def warm_up(self): ...
+    # Ready for batches of vectors in vector_dtype (traced, compiled: "float16" and "float32"
+    # are two programs for TensorFlow and JAX), run once on a tiny batch so that a broken
+    # set-up fails at load; store rows: fed_by_store_rows(...).warm_up().
+    def warm_up(self, vector_dtype: str = "float32"): ...
 
     def predict(self, inputs): ...        # ModelInputs -> float32 (B, T, L)
 
@@ -132,13 +135,29 @@ def _attribute(path):
     return getattr(importlib.import_module(module), name)
 
 
+def warmed_up_for(runner, vector_dtype="float32", store=None):
+    """``runner`` warmed up for the batches it will be fed, and as they feed it: batches of
+    vectors in ``vector_dtype`` (``runner`` itself), or, with ``store``, batches of store rows
+    of ``store`` gathered in ``vector_dtype`` (``fed_by_store_rows``). What the tag stage and
+    the handler do at load (``worker_resources.loaded_runner``), and ``bench/gpu_bench.py``
+    with each variant it measures."""
+    if store is None:
+        runner.warm_up(vector_dtype)
+        return runner
+    fed = fed_by_store_rows(runner, store, vector_dtype)
+    fed.warm_up()
+    return fed
+
+
 def fed_by_store_rows(runner, store, vector_dtype):
     """``runner`` for batches that carry store rows of ``store`` (``ModelInputs.store_rows``;
     the tag stage's ``vectors_at="tag"``) in place of vectors: a runner with a
     ``device_table`` (JAX) gathers them on its device, from the store's table put there once;
     for the others they are gathered on the host (``ModelInputs.with_vectors``) right before
     ``predict``, on the thread that predicts, so those runners need no change. A batch that
-    carries vectors goes through as it is."""
+    carries vectors goes through as it is. Its ``warm_up()`` readies the runner for batches of
+    store rows: JAX's gathering program (not the vectors' one, which these batches never
+    run); for the others, vectors in ``vector_dtype``, which is what they are given."""
     if hasattr(runner, "device_table"):
         return _GatheredOnTheDevice(runner, runner.device_table(store, vector_dtype))
     return _GatheredOnTheHost(runner, store, vector_dtype)
@@ -149,6 +168,9 @@ class _GatheredOnTheHost:
         self.runner = runner
         self._store = store
         self._vector_dtype = vector_dtype
+
+    def warm_up(self):
+        self.runner.warm_up(self._vector_dtype)
 
     def predict(self, inputs):
         return self.runner.predict(inputs.with_vectors(self._store, self._vector_dtype))
@@ -161,6 +183,9 @@ class _GatheredOnTheDevice:
     def __init__(self, runner, table):
         self.runner = runner
         self.table = table
+
+    def warm_up(self):
+        self.runner.warm_up(self.table.vector_dtype, self.table)
 
     def predict(self, inputs):
         return self.runner.predict(inputs, self.table)

@@ -361,3 +361,109 @@ def test_the_cudnn_recurrence_is_refused_at_construction_where_cudnn_cannot_run(
     claimed_gpu = type("Device", (), {"platform": "gpu", "client": None})()
     with pytest.raises(BeamtaggerError, match="needs an NVIDIA GPU.*, and [A-Za-z]*Error"):
         _require_cudnn_lstm(claimed_gpu)
+
+
+# Records of 9-15 tokens: their batches are 16 wide, so the smallest grid shape (the warm-up's,
+# rows x 8) is compiled by the warm-up alone.
+WARM_UP_SHAPE = shape_grid.grid_shapes(2, 2)[0]
+LONGER_THAN_THE_WARM_UP = ["the cat sat on the mat and the dogs bark at it",
+                           "we went home yesterday and it rained all day in paris .",
+                           "a cat , a dog and the green apples sat on the red mat today"]
+
+
+def jax_runners_loaded_by(pipeline_stages, tiny, monkeypatch):
+    """The JAX runners a pipeline of TagText stages loaded (``pipeline_stages``: their
+    options), after it tagged every record of ``LONGER_THAN_THE_WARM_UP`` in each."""
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.transforms import TagText, TextRecord
+
+    loaded, load_runner = [], runtimes.load_runner
+
+    def recording_load(*args, **kwargs):
+        loaded.append(load_runner(*args, **kwargs))
+        return loaded[-1]
+
+    monkeypatch.setattr(runtimes, "load_runner", recording_load)
+    records = [TextRecord(str(i), text) for i, text in enumerate(LONGER_THAN_THE_WARM_UP)]
+    with beam.Pipeline() as p:
+        created = p | beam.Create(records)
+        for i, options in enumerate(pipeline_stages):
+            out = created | f"Tag{i}" >> TagText(
+                model_dir=tiny.model_dir, store_path=tiny.store_path, runtime="jax",
+                max_batch_tokens=64, **options)
+            assert_that(out.tagged | f"Ids{i}" >> beam.Map(lambda r: r.id),
+                        equal_to([r.id for r in records]), label=f"tagged {i}")
+            assert_that(out.errors, equal_to([]), label=f"no dead letters {i}")
+    return loaded
+
+
+def test_the_jax_runner_warms_up_for_the_batches_each_stage_feeds_it(tmp_path, monkeypatch):
+    """The warm-up guessed float16 vectors on a GPU, float32 on a CPU: a stage fed store rows
+    (vectors_at="tag") or the other dtype compiled a shape it never ran at every fresh process,
+    and its own program on its first batch. Two stages fed differently share one runner, each
+    feed warmed up once, at load."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.testing import cached_tiny_tagger
+
+    tiny = cached_tiny_tagger(tmp_path / "tiny")   # a model of its own: no earlier runner
+    store = EmbeddingStore.open(tiny.store_path)
+    table = f"float16 store rows, {store.count + 1:,} x {store.dim}"
+    (runner,) = jax_runners_loaded_by(
+        [dict(vectors_at="attach", vector_dtype="float32"),
+         dict(vectors_at="tag", vector_dtype="float16")], tiny, monkeypatch)
+    shapes = runner.compiled_shapes()
+    assert {kind for kind, _, _ in shapes} == {"float32", table}   # no float16 vectors
+    assert {("float32", *WARM_UP_SHAPE), (table, *WARM_UP_SHAPE)} <= set(shapes)
+    assert len(runner.tracing_counts()) == len(shapes)
+
+    (runner,) = jax_runners_loaded_by([dict(vectors_at="attach", vector_dtype="float16")],
+                                      cached_tiny_tagger(tmp_path / "again"), monkeypatch)
+    assert {kind for kind, _, _ in runner.compiled_shapes()} == {"float16"}
+    assert ("float16", *WARM_UP_SHAPE) in runner.compiled_shapes()
+
+
+def test_a_feed_the_device_cannot_run_fails_the_load_not_every_record(tmp_path, monkeypatch):
+    """The store rows' program was first compiled on the first batch: where it could not be
+    (an XLA error on the device), that batch and then each of its records failed, and every
+    record of the run became a dead letter. It is compiled at load now, and the run fails."""
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+    from beamtagger.testing import cached_tiny_tagger
+
+    compile_vectors = JaxTaggerRunner._compile
+
+    def gather_refused(self, rows, width, kind, table=None):
+        if table is not None:
+            raise BeamtaggerError(f"JAX could not compile the tagger for a ({rows}, {width}) "
+                                  f"batch on {self.device}: the gather (a test's)")
+        return compile_vectors(self, rows, width, kind)
+
+    monkeypatch.setattr(JaxTaggerRunner, "_compile", gather_refused)
+    with pytest.raises(Exception, match=r"JAX could not compile the tagger for a \(128, 8\)"):
+        jax_runners_loaded_by([dict(vectors_at="tag", vector_dtype="float32")],
+                              cached_tiny_tagger(tmp_path / "tiny"), monkeypatch)
+
+
+def test_each_feed_of_a_shared_runner_is_warmed_up_once(tiny_tagger, tmp_path, monkeypatch):
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.testing import cached_tiny_tagger
+    from beamtagger.transforms.worker_resources import loaded_runner
+
+    tiny = cached_tiny_tagger(tmp_path / "tiny")
+    warmed = []
+    monkeypatch.setattr(NumpyTaggerRunner, "warm_up",
+                        lambda self, vector_dtype="float32": warmed.append(vector_dtype))
+    store = EmbeddingStore.open(tiny.store_path)
+    runner = loaded_runner(tiny.model_dir, "numpy", vector_dtype="float16")
+    assert loaded_runner(tiny.model_dir, "numpy", vector_dtype="float16") is runner
+    fed = loaded_runner(tiny.model_dir, "numpy", vector_dtype="float16", store=store)
+    assert fed.runner is runner
+    loaded_runner(tiny.model_dir, "numpy", vector_dtype="float16", store=store)
+    loaded_runner(tiny.model_dir, "numpy", vector_dtype="float32")
+    # The store rows are gathered on the host: the runner is given float16 vectors either way.
+    assert warmed == ["float16", "float16", "float32"]

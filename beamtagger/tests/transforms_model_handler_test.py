@@ -494,7 +494,7 @@ def _threads_reaching_the_runner(handler, monkeypatch):
 
     given = []
     monkeypatch.setattr(worker_resources, "loaded_runner",
-                        lambda model_dir, runtime, threads=None: given.append(threads))
+                        lambda model_dir, runtime, threads=None, **feed: given.append(threads))
     pickler.loads(pickler.dumps(handler)).load_model()
     (threads,) = given
     return threads

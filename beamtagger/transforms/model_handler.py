@@ -295,7 +295,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         store = worker_resources.open_store(self.store_path)
         directory = self._model_use().directory
         self._check_binding(directory, store)
-        runner = worker_resources.loaded_runner(directory, self.runtime, self._worker_threads)
+        runner = worker_resources.loaded_runner(directory, self.runtime, self._worker_threads,
+                                                vector_dtype=self.vector_dtype)
         return LoadedTagger(runner, store, self.model_dir)
 
     def update_model_path(self, model_path: Optional[str] = None):

@@ -18,6 +18,11 @@ once per worker process, as AttachVectors does) and gathers them right before th
 JAX runtime on its device, from the store's table put there once per process; the others on
 the host (``runtimes.fed_by_store_rows``). A gather that fails fails its batch, which is then
 retried record by record as any batch the model fails on.
+
+The runner is warmed up at load for the batches this stage is fed
+(``worker_resources.loaded_runner``): vectors in ``vector_dtype``, or store rows gathered from
+the store (JAX: from its table, put on the device then), so the first batch finds its
+program compiled, and a set-up that cannot run it fails the load, not every batch.
 """
 import collections
 import itertools
@@ -40,7 +45,6 @@ from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
                                            check_vector_dtype)
-from beamtagger.model.runtimes import fed_by_store_rows
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
@@ -86,7 +90,10 @@ class TagBatches(beam.PTransform):
       output_batches: internal (``beamtagger tag``): ``tagged`` holds one tagged batch
         (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
         TaggedRecord per record; ``WriteResults`` writes them column by column.
-      vectors_at: "attach" (the default): the batches carry vectors. "tag": they may carry
+      vectors_at: "attach" (the default): the batches carry vectors, in ``vector_dtype``
+        (as ``AttachVectors`` was given it: the runner is warmed up for that dtype, and
+        batches of the other are tagged too, their program traced or compiled on the first
+        of them). "tag": they may carry
         store rows (``AttachVectors(vectors_at="tag")``), gathered here from ``store_path``
         (None: the default store) in ``vector_dtype``; ``allow_other_embeddings`` as for
         AttachVectors. A store on this machine is checked here, where the pipeline is built.
@@ -118,12 +125,12 @@ class TagBatches(beam.PTransform):
     def expand(self, batches):
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
-        store = (_StoreOptions(self._shared_store, self.store_path, self.vector_dtype,
-                               self.allow_other_embeddings)
+        store = (_StoreOptions(self._shared_store, self.store_path, self.allow_other_embeddings)
                  if self.vectors_at == "tag" else None)
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            threads, self.runtime, self.output_batches, store)).with_input_types(pa.RecordBatch)
+            threads, self.runtime, self.output_batches, store,
+            self.vector_dtype)).with_input_types(pa.RecordBatch)
         if self.output_batches:
             tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
         out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
@@ -155,12 +162,14 @@ class _StoreOptions(NamedTuple):
     """Where the tag stage gathers store rows from (``vectors_at="tag"``)."""
     shared_store: shared.Shared
     store_path: Optional[str]
-    vector_dtype: str
     allow_other_embeddings: bool
 
 
 class _SharedRunner:
-    """The worker process's runner (``model.runtimes``), loaded on a background thread.
+    """The worker process's runner (``model.runtimes``), loaded on a background thread and
+    warmed up there for the batches the stage feeds it (``worker_resources.loaded_runner``:
+    vectors in ``vector_dtype``, or with ``store``, store rows gathered from it; it is then
+    the runner fed by them).
 
     Importing TensorFlow (2.7 s alone on the 2-core bench machine), loading the tagger and
     tracing its function happen once per process (BENCHMARKS.md, section 1), and Beam calls every
@@ -169,7 +178,8 @@ class _SharedRunner:
     ``runner`` waits for the load and re-raises its error.
     """
 
-    def __init__(self, model_dir, threads=None, runtime=RUNTIME):
+    def __init__(self, model_dir, threads=None, runtime=RUNTIME, vector_dtype="float32",
+                 store=None):
         self._loaded = futures.Future()
         self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
         self._load_reported = threading.Lock()
@@ -177,13 +187,15 @@ class _SharedRunner:
         # thread frozen by the exit inside h5py (the NumPy runtime reads tagger.keras with it)
         # kept h5py's lock, and the exit then hung for ever on it (a streaming DirectRunner
         # sets up a DoFn a bundle, so a load can start as the pipeline finishes).
-        threading.Thread(target=self._load, args=(model_dir, threads, runtime), daemon=False,
-                         name="beamtagger-load-tagger").start()
+        threading.Thread(target=self._load, args=(model_dir, threads, runtime, vector_dtype,
+                                                  store),
+                         daemon=False, name="beamtagger-load-tagger").start()
 
-    def _load(self, model_dir, threads, runtime):
+    def _load(self, model_dir, threads, runtime, vector_dtype, store):
         started = time.perf_counter()
         try:
-            runner = worker_resources.loaded_runner(model_dir, runtime, threads)
+            runner = worker_resources.loaded_runner(model_dir, runtime, threads,
+                                                    vector_dtype=vector_dtype, store=store)
             self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
@@ -224,7 +236,7 @@ class _TagFn(beam.DoFn):
     _AHEAD = 1
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
-                 runtime=RUNTIME, output_batches=False, store=None):
+                 runtime=RUNTIME, output_batches=False, store=None, vector_dtype="float32"):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
@@ -233,11 +245,10 @@ class _TagFn(beam.DoFn):
         self.runtime = runtime
         self.output_batches = output_batches
         self.store = store
+        self.vector_dtype = vector_dtype
 
     def setup(self):
-        self._holder = self._shared_runner.acquire(
-            lambda: _SharedRunner(self.model_dir, self.threads, self.runtime))
-        self._store = self._fed_runner = None
+        self._store = None
         if self.store is not None:
             options = self.store
             self._store_holder = worker_resources.acquire_store(options.shared_store,
@@ -245,6 +256,10 @@ class _TagFn(beam.DoFn):
             self._store = self._store_holder.store
             worker_resources.load_spec(self.model_dir).check_store(
                 self._store, allow_other_fingerprint=options.allow_other_embeddings)
+        # After the store: the runner is warmed up for batches of its rows where they come.
+        self._holder = self._shared_runner.acquire(
+            lambda: _SharedRunner(self.model_dir, self.threads, self.runtime, self.vector_dtype,
+                                  self._store))
         # One thread: batches reach the model in order, and one DoFn instance never runs two
         # of its own batches at once (TensorFlow already uses every core for one).
         self._predictor = futures.ThreadPoolExecutor(max_workers=1,
@@ -256,14 +271,9 @@ class _TagFn(beam.DoFn):
 
     def _runner(self):
         """The process's runner; with a store (``vectors_at="tag"``), that runner fed store
-        rows (``runtimes.fed_by_store_rows``; a JAX runner's table is put on its device at
-        the first batch, once per process)."""
-        if self._store is None:
-            return self._holder.runner
-        if self._fed_runner is None:
-            self._fed_runner = fed_by_store_rows(self._holder.runner, self._store,
-                                                 self.store.vector_dtype)
-        return self._fed_runner
+        rows (``runtimes.fed_by_store_rows``; a JAX runner's table was put on its device at
+        load, once per process)."""
+        return self._holder.runner
 
     def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
         runner = self._runner()

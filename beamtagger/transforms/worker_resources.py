@@ -62,7 +62,9 @@ _ATTEMPTS = 3
 # What flock says on a file system that takes no locks.
 _NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
 _RUNNERS_LOCK = threading.Lock()
-_RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> warmed-up TaggerRunner
+_RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> loaded runner
+# Loaded runner -> the feeds ((vector dtype, store fingerprint or None)) it was warmed up for.
+_WARMED_FEEDS = weakref.WeakKeyDictionary()
 
 
 def load_spec(model_dir=None):
@@ -107,10 +109,23 @@ def local_model_dir(model_dir=None):
     return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
 
 
-def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
-    """The warmed-up runner of ``model_dir`` for ``runtime`` (``model.runtimes``: TensorFlow's
+def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
+                  vector_dtype="float32", store=None):
+    """The runner of ``model_dir`` for ``runtime`` (``model.runtimes``: TensorFlow's
     ``TaggerRunner``, the NumPy or the JAX runner), shared within the process while anyone
-    holds it. ``threads``: TensorFlow's threads, given to the runtime's process set-up.
+    holds it, warmed up for the batches its caller will feed it: vectors in ``vector_dtype``,
+    or, with ``store`` (the tag stage's ``vectors_at="tag"``), store rows of ``store``
+    gathered in ``vector_dtype`` (the runner fed by them, ``runtimes.fed_by_store_rows``, is
+    returned then). ``threads``: TensorFlow's threads, given to the runtime's process set-up.
+
+    Warmed up for what it will run, not for a guess: each program (TensorFlow's trace per
+    vector dtype, JAX's per vector dtype or store table) costs a trace or an XLA compile (1-2
+    s a shape on a GPU), and one warmed up for nothing is paid by every fresh process while
+    the program used is compiled on the first batch. A runner shared by stages fed
+    differently is warmed up once for each feed. The warm-up runs a tiny batch, so a broken
+    set-up (JAX's device, its compilation, the store's table on the device) fails here, at
+    load, where the tag stage fails the run with its one-line error, rather than on a batch
+    the stage would retry record by record, every record a dead letter.
 
     Loading imports the framework, reads the model and traces or compiles its function (0.4-0.6
     s for the tiny test model with TensorFlow, more for real ones); a process that builds several
@@ -128,14 +143,22 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None):
     directory = pathlib.Path(local_model_dir(model_dir)).resolve()
     identity = model_identity(directory)
     key = None if identity is None else (runtime, identity)  # None: the load says what is missing
+    feed = (vector_dtype, None if store is None else store.fingerprint)
     with _RUNNERS_LOCK:
         runner = _RUNNERS.get(key) if key is not None else None
         if runner is None:
             runner = runtimes.load_runner(runtime, directory, threads)
-            runner.warm_up()
-            if key is not None:
-                _RUNNERS[key] = runner
-        return runner
+        warmed = _WARMED_FEEDS.setdefault(runner, set())
+        if feed in warmed:
+            fed = runner if store is None else runtimes.fed_by_store_rows(runner, store,
+                                                                          vector_dtype)
+        else:
+            fed = runtimes.warmed_up_for(runner, vector_dtype, store)
+            warmed.add(feed)
+        # Kept once warmed up: a runner whose first warm-up failed is loaded again next time.
+        if key is not None:
+            _RUNNERS[key] = runner
+        return fed
 
 
 def model_identity(directory):
