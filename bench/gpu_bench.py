@@ -20,7 +20,9 @@ variant are measured together, a variant after another):
    under 16k, 64k and 256k-slot budgets as the tag stage batches for ``--runtime jax``;
    inputs go in from the host and probabilities come back for every batch, the next batch
    dispatched before the current one is waited for. Compiled shapes and compile seconds of a
-   fresh process with an empty compilation cache, and of a second process with it warm.
+   fresh process with an empty compilation cache, and of a second process with it warm: each
+   variant warmed up at load for its feed as the tag stage warms its runner up (vectors in its
+   dtype, or store rows), then the new shapes of its first pass.
    The bytes each variant sends to the device a slot and brings back. What the host-to-device
    copy costs at D=50 and D=300, float32 and float16, and for store rows.
 3. **cuDNN anchor** of the same shape (PyTorch ``nn.LSTM``, bidirectional, the model's LSTM input
@@ -244,16 +246,20 @@ def child_model(args):
          jax_import_and_set_up_s=round(time.perf_counter() - started, 2))
     store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
     widths = runtimes.bucket_widths("jax")
-    runners, skipped = {}, {}
+    runners, skipped, warm_ups = {}, {}, {}
 
     def load(name):
         options = VARIANTS[name]
         try:
             runner = JaxTaggerRunner.load(DEFAULT_MODEL_DIR, **{
                 k: v for k, v in options.items() if k not in ("vector_dtype", "store_rows")})
-            if options.get("store_rows"):
-                runner = runtimes.fed_by_store_rows(runner, store, options["vector_dtype"])
-            runners[name] = runner
+            # Warmed up as the tag stage warms its runner up for its feed, so each variant's
+            # compiled shapes are the ones a tag stage fed so compiles, the warm-up's included.
+            runners[name] = runtimes.warmed_up_for(
+                runner, options.get("vector_dtype", "float32"),
+                store if options.get("store_rows") else None)
+            warm_ups[name] = compile_figures(runner.compiled_shapes())
+            send(warm_up=warm_ups)
         except BeamtaggerError as error:
             if options.get("recurrence") != "cudnn":
                 raise
@@ -265,7 +271,9 @@ def child_model(args):
     # into cuDNN (its buffer sizes), and a crash there must not take the others' figures.
     for name in VARIANTS:
         if name not in MEASURED_LAST:
-            load(name)
+            loaded = guarded(lambda: load(name))
+            if isinstance(loaded, dict):    # its warm-up failed: recorded as its figures
+                skipped[name] = loaded
     spec = runners["float32"].spec
     budgets = SMOKE_BUDGETS if args.smoke else BUDGETS
     main_budget = budgets[-1] if args.smoke else MAIN_BUDGET
@@ -542,8 +550,14 @@ def copy_costs(args):
     return out
 
 
+def compile_figures(compiled):
+    """{"shapes": how many, "compile_s": their seconds} of ``compiled_shapes()``' items."""
+    return {"shapes": len(compiled), "compile_s": round(sum(compiled.values()), 2)}
+
+
 def child_compile(args):
-    """A second process over the same compilation cache: compile seconds with the cache warm."""
+    """A second process over the same compilation cache: compile seconds with the cache warm,
+    of the warm-up (float32, as the float32 variant's) and of each budget's new shapes."""
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.model import jax_setup, runtimes
     from beamtagger.model.jax_inference import JaxTaggerRunner
@@ -551,7 +565,8 @@ def child_compile(args):
 
     jax_setup.configure_jax()
     store = EmbeddingStore.open(pathlib.Path(args.data) / "store")
-    runner = JaxTaggerRunner.load(DEFAULT_MODEL_DIR)
+    runner = runtimes.warmed_up_for(JaxTaggerRunner.load(DEFAULT_MODEL_DIR), "float32")
+    send(warm_up=compile_figures(runner.compiled_shapes()))
     train = load_sentences(args.data, "train")
     if args.smoke:
         train = train[:150]
@@ -927,10 +942,20 @@ def markdown(report):
                      f"{rate['new_shapes']} | {rate['new_shapes_compile_s']} | "
                      f"{rate.get('bytes_per_slot_sent')} / {rate.get('bytes_per_slot_back')} | "
                      f"{ratio} |")
+    warm_cache = report.get("compile_warm_cache") or {}
     lines += ["", "Compile with the cache warm (a second process): " + ", ".join(
-        f"{budget}: {v['new_shapes']} shapes in {v['compile_s']} s"
-        for budget, v in (report.get("compile_warm_cache") or {}).items()
-        if isinstance(v, dict) and "new_shapes" in v) + ".", ""]
+        [f"warm-up: {v['shapes']} shape(s) in {v['compile_s']} s"
+         for v in (warm_cache.get("warm_up"),) if v] + [
+            f"{budget}: {v['new_shapes']} shapes in {v['compile_s']} s"
+            for budget, v in warm_cache.items()
+            if isinstance(v, dict) and "new_shapes" in v]) + ".", ""]
+    # The shapes each variant's warm-up compiled at load (the tag stage's, for its feed),
+    # before the new shapes of its first pass in the table above.
+    warm_ups = model.get("warm_up") or {}
+    if warm_ups:
+        lines.append("- warm-up at load, fresh process: " + "; ".join(
+            f"{name} {v['shapes']} shape(s) in {v['compile_s']} s"
+            for name, v in warm_ups.items()))
     for name, value in anchor.items():
         if isinstance(value, dict) and "tokens_per_s" in value:
             lines.append(f"- cuDNN anchor {name}: {value['tokens_per_s']:,} tokens/s")

@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from beamtagger.model import shape_grid
+
 # Each runs a benchmark script end to end in child processes (minutes on 2 cores). CI (`make
 # test`) runs the throughput bench's pipeline cases, the start-up bench without its crossover and
 # the GPU check's CPU dry run; the rest are marked bench_full (`make test-all`): what they check
@@ -287,8 +289,22 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     rate = model["rates"]["float32 @ 4096"]
     assert rate["tokens_per_s"] > 0 and 0 < rate["new_shapes"] <= 16
     assert report["compile_warm_cache"]["4096"]["new_shapes"] == rate["new_shapes"]
+    assert report["compile_warm_cache"]["warm_up"]["shapes"] == 1
+    # Each variant warmed up at load for its own feed, as the tag stage warms up: its compiled
+    # shapes are all of the program its batches run (store rows, or vectors of its dtype).
+    rows, width = shape_grid.grid_shapes(2, 2)[0]
+    assert set(model["warm_up"]) == set(model["compiled"]) == set(model["parity"]) - {
+        "float16 vectors, cuDNN recurrence"}
+    for name, shapes in model["compiled"].items():
+        kinds = {key.split(" ", 1)[1] for key in shapes}
+        own = ({"float16 store rows, 29,377 x 50"} if "gathered" in name
+               else {"float16"} if name.startswith("float16") else {"float32"})
+        assert kinds == own, name
+        assert model["warm_up"][name]["shapes"] == 1 and f"{rows}x{width} {own.pop()}" in shapes
     by_width = model["compute_by_width"]   # every grid shape of the float16 pass, timed alone
-    assert len(by_width) == model["rates"]["float16 vectors @ 4096"]["new_shapes"]
+    # Its first pass compiled them all but the warm-up's, where the pass runs that one too.
+    assert len(by_width) == model["rates"]["float16 vectors @ 4096"]["new_shapes"] + (
+        f"{rows}x{width}" in by_width)
     assert all(shape["ns_per_slot"] > 0 for shape in by_width.values())
     assert "skipped" in report["anchor"] or "float32, packed" in report["anchor"]
     e2e = report["end_to_end"]
