@@ -12,7 +12,8 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   shape (rows and width), and each grid shape is compiled once, ahead of time, per process and
   vector dtype; JAX's persistent cache (``jax_setup``) shares the compiled code between the
   processes of a machine and across runs. ``compiled_shapes`` lists what was compiled and how
-  long it took.
+  long it took. ``warm_up`` compiles the smallest shape at load, of the program the caller
+  says its batches run (vectors of a dtype, or store rows with their table), not a guess.
 * **Both directions of a BiLSTM layer in one ``lax.scan``**: the directions' weights are stacked,
   so each step is one batched (2, B, u) x (2, u, 4u) product, and each direction's input
   projection is one product over all B x T tokens before the scan. The backward direction reads
