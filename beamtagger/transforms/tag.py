@@ -91,12 +91,12 @@ class TagBatches(beam.PTransform):
         (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
         TaggedRecord per record; ``WriteResults`` writes them column by column.
       vectors_at: "attach" (the default): the batches carry vectors, in ``vector_dtype``
-        (as ``AttachVectors`` was given it: the runner is warmed up for that dtype, and
-        batches of the other are tagged too, their program traced or compiled on the first
-        of them). "tag": they may carry
-        store rows (``AttachVectors(vectors_at="tag")``), gathered here from ``store_path``
-        (None: the default store) in ``vector_dtype``; ``allow_other_embeddings`` as for
-        AttachVectors. A store on this machine is checked here, where the pipeline is built.
+        as ``AttachVectors`` was given it (the runner is warmed up for that dtype; batches of
+        the other are tagged too, their program traced or compiled on the first of them).
+        "tag": they may carry store rows (``AttachVectors(vectors_at="tag")``), gathered here
+        from ``store_path`` (None: the default store) in ``vector_dtype``;
+        ``allow_other_embeddings`` as for AttachVectors. A store on this machine is checked
+        here, where the pipeline is built.
     """
 
     def __init__(self, model_dir: Optional[str] = None,

@@ -120,12 +120,12 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
 
     Warmed up for what it will run, not for a guess: each program (TensorFlow's trace per
     vector dtype, JAX's per vector dtype or store table) costs a trace or an XLA compile (1-2
-    s a shape on a GPU), and one warmed up for nothing is paid by every fresh process while
-    the program used is compiled on the first batch. A runner shared by stages fed
+    s a shape on a GPU), and one warmed up for nothing was paid by every fresh process while
+    the program used was compiled on the first batch. A runner shared by stages fed
     differently is warmed up once for each feed. The warm-up runs a tiny batch, so a broken
     set-up (JAX's device, its compilation, the store's table on the device) fails here, at
-    load, where the tag stage fails the run with its one-line error, rather than on a batch
-    the stage would retry record by record, every record a dead letter.
+    load, and the tag stage's run with it, not on the first batch, which the stage would
+    retry record by record, every record a dead letter.
 
     Loading imports the framework, reads the model and traces or compiles its function (0.4-0.6
     s for the tiny test model with TensorFlow, more for real ones); a process that builds several
