@@ -467,3 +467,14 @@ def test_each_feed_of_a_shared_runner_is_warmed_up_once(tiny_tagger, tmp_path, m
     loaded_runner(tiny.model_dir, "numpy", vector_dtype="float32")
     # The store rows are gathered on the host: the runner is given float16 vectors either way.
     assert warmed == ["float16", "float16", "float32"]
+
+
+def test_the_handler_warms_its_runner_up_for_its_vector_dtype(tmp_path):
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.testing import cached_tiny_tagger
+    from beamtagger.transforms import TaggerModelHandler
+
+    tiny = cached_tiny_tagger(tmp_path / "tiny")
+    handler = TaggerModelHandler(**{**tiny.options, "runtime": "jax"}, vector_dtype="float16")
+    runner = handler.load_model()._runner
+    assert set(runner.compiled_shapes()) == {("float16", *WARM_UP_SHAPE)}
