@@ -30,6 +30,7 @@ import inspect
 import logging
 import pathlib
 import threading
+import weakref
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -68,6 +69,9 @@ REFUSED_MODEL_UPDATES = Metrics.counter(counters.NAMESPACE, "refused_model_updat
 _MODEL_FILES = ("tagger.keras", "tagger.json")
 # --runner names (lower case, "Runner" left off) of Beam's direct runners.
 _DIRECT_RUNNERS = ("direct", "bundlebaseddirect", "switchingdirect", "testdirect")
+# The RunInference stages with max_batch_duration_secs applied so far to each pipeline being
+# built, by the pipeline's options (Beam gives each pipeline its own copy of them).
+_BATCH_DURATION_STAGES: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
 
 
 def text_length(element) -> int:
@@ -141,14 +145,10 @@ def check_batching_on_the_runner(batching: Dict[str, Any], options) -> None:
     ``WriteToText`` fails with a bare AssertionError (apache/beam#28716; Beam 2.77 and 2.78,
     ``transforms_model_handler_test.py``). A batch that reaches ``min_batch_size`` is flushed
     as it fills; one that waits for more than the input holds is flushed only at its end."""
-    from apache_beam.options.pipeline_options import StandardOptions
-
     if batching.get("max_batch_duration_secs") is None or batching.get("min_batch_size",
                                                                        1) <= 1:
         return
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    name = runner.rsplit(".", 1)[-1].lower()
-    if name.removesuffix("runner") not in _DIRECT_RUNNERS:
+    if _runner_named(options) not in _DIRECT_RUNNERS:
         return
     raise BeamtaggerError(
         f"TaggerModelHandler: min_batch_size={batching['min_batch_size']} with "
@@ -157,6 +157,44 @@ def check_batching_on_the_runner(batching: Dict[str, Any], options) -> None:
         "apache/beam#28716): leave max_batch_duration_secs out (a batch pipeline does not "
         "need it), keep min_batch_size at 1, or run on another runner such as "
         "--runner=PrismRunner (a pipeline given its runner as an object: name it in --runner)")
+
+
+def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options) -> None:
+    """BeamtaggerError for a second RunInference with ``max_batch_duration_secs`` applied to a
+    pipeline that runs on the FnApiRunner (named in ``options``' ``--runner``).
+
+    Each such RunInference batches by Beam's stateful BatchElements, whose DoFn has timers
+    named "window_end" and "buffering_end". The FnApiRunner fuses two of them into one stage
+    when they read the same input, or one reads the other's output, and keeps the timers of a
+    stage in one buffer per timer name, not per step (apache/beam#21995): both steps' timers
+    fire in one of them, and the other never flushes the batch it holds when the input ends.
+    Which step they reach follows the order of a set of step names, so of str hashes, which
+    differ from process to process. Of 150 records (Beam 2.78, RunInference with a
+    ModelHandler returning its batch: ``transforms_model_handler_test.py``), one of two
+    parallel stages silently lost 23 (or 51), its last batch, for 20 of 36 pairs of step
+    names; two chained stages lost 21 to 57 records, with or without length buckets, or
+    failed with "A total of 1 time-pending bundles did not execute", in the processes tried. A Reshuffle before the second stage kept parallel stages whole, but
+    chained ones still failed so. Beam's own ``BatchElements(max_batch_duration_secs=...)``
+    elsewhere in the pipeline has the same timers and is not seen here, nor is a FnApiRunner
+    given to the Pipeline, not named in ``--runner``."""
+    if batching.get("max_batch_duration_secs") is None or _runner_named(options) != "fnapi":
+        return
+    stages = _BATCH_DURATION_STAGES[options] = _BATCH_DURATION_STAGES.get(options, 0) + 1
+    if stages > 1:
+        raise BeamtaggerError(
+            "TaggerModelHandler: a second RunInference with max_batch_duration_secs in one "
+            "pipeline loses records on the FnApiRunner (the two stateful batchings share "
+            "their timers, and one never flushes its last batch: apache/beam#21995): set "
+            "max_batch_duration_secs on one RunInference only (a batch pipeline needs none)")
+
+
+def _runner_named(options) -> str:
+    """The runner ``options`` name, lower case with "Runner" left off ("direct" when they
+    name none: Beam's default; a runner given to the Pipeline as an object is not seen)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = options.view_as(StandardOptions).runner or "DirectRunner"
+    return runner.rsplit(".", 1)[-1].lower().removesuffix("runner")
 
 
 def _described(value):
@@ -365,7 +403,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         if options is not None and not self.share_model_across_processes():
             self._worker_threads = tagger_threads_of_options(self.tagger_threads, options)
         if options is not None:
-            check_batching_on_the_runner(super().batch_elements_kwargs(), options)
+            batching = super().batch_elements_kwargs()
+            check_batching_on_the_runner(batching, options)
+            check_batch_durations_of_the_pipeline(batching, options)
 
     def _check_binding(self, directory, store):
         from beamtagger.model.saving import check_model_file
