@@ -82,10 +82,37 @@ def tagger_threads_of_options(chosen, options, runner=None):
 def options_being_applied():
     """The options of the pipeline a transform is being applied to (Beam scopes them around
     ``Pipeline.apply``, ``apache_beam.options.pipeline_options_context``); None outside an
-    apply. For what is never given the pipeline, such as a RunInference ModelHandler: only
-    the options, not a runner object the pipeline was given instead of ``--runner``."""
+    apply. For what is never given the pipeline, such as a RunInference ModelHandler; the
+    runner object the pipeline was given instead of ``--runner`` is ``pipeline_being_applied``'s."""
     try:
         from apache_beam.options.pipeline_options_context import get_pipeline_options
     except ImportError:   # a Beam without it: the caller's own default applies
         return None
     return get_pipeline_options()
+
+
+def pipeline_being_applied():
+    """The Pipeline a transform is being applied to: the ``self`` of the innermost frame of
+    Beam's own ``Pipeline.apply`` on this thread's stack; None outside an apply.
+
+    A RunInference ModelHandler is given neither the pipeline nor its runner, and Beam scopes
+    only the options around an apply. A pipeline given its runner as an object
+    (``beam.Pipeline(runner=FnApiRunner())``, as tests often build them) names none in its
+    options, so what the handler checks by runner would otherwise miss it. The frame is matched
+    by its code object, so nothing but Beam's apply is taken for it; a Beam whose apply is
+    shaped otherwise gives None, and the callers fall back on the options alone."""
+    import sys
+
+    try:
+        from apache_beam.pipeline import Pipeline
+    except ImportError:
+        return None
+    apply_code = getattr(Pipeline.apply, "__code__", None)
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is apply_code:
+            pipeline = frame.f_locals.get("self")
+            if isinstance(pipeline, Pipeline):
+                return pipeline
+        frame = frame.f_back
+    return None

@@ -824,3 +824,50 @@ def test_a_loaded_runner_reads_no_model_file_after_loading(tiny_tagger, tmp_path
     expected = runtimes.load_runner(runtime, tiny_tagger.model_dir).predict(inputs)
     assert expected.shape == (3, 9, len(runner.spec.labels))
     np.testing.assert_allclose(runner.predict(inputs), expected, atol=1e-6)
+
+
+def test_the_runner_object_a_pipeline_was_given_counts_where_its_options_name_none(
+        tiny_tagger):
+    # The handler saw only --runner: a FnApiRunner given as an object took a second stage with
+    # a duration (the loss of apache/beam#21995), and a non-direct runner object was refused
+    # as if it ran on the DirectRunner.
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    from beamtagger.errors import BeamtaggerError
+
+    def stages(runner, *batchings, options=()):
+        p = beam.Pipeline(runner=runner, options=PipelineOptions(list(options)))
+        records = p | beam.Create(RECORDS)
+        for n, batching in enumerate(batchings):
+            records | f"Tag{n}" >> RunInference(TaggerModelHandler(**tiny_tagger.options,
+                                                                   **batching))
+
+    duration = {"max_batch_duration_secs": 1}
+    with pytest.raises(BeamtaggerError, match="apache/beam#21995"):
+        stages(FnApiRunner(), duration, duration)
+    stages(FnApiRunner(), duration)
+    # The count is the pipeline's: two pipelines of one stage each.
+    stages(FnApiRunner(), duration)
+    with pytest.raises(BeamtaggerError, match="loses records on the DirectRunner"):
+        stages(BundleBasedDirectRunner(), {"min_batch_size": 3, **duration})
+    stages(FnApiRunner(), {"min_batch_size": 3, **duration})
+    # Options that name a runner win over the object (as TagText reads them).
+    stages(FnApiRunner(), duration, duration, options=["--runner=PrismRunner"])
+
+
+def test_pipeline_being_applied_is_the_pipeline_of_the_apply_under_way():
+    from beamtagger.worker_threads import pipeline_being_applied
+
+    seen = []
+
+    class Sees(beam.PTransform):
+        def expand(self, pcoll):
+            seen.append(pipeline_being_applied())
+            return pcoll
+
+    p = beam.Pipeline()
+    _ = p | beam.Create([1]) | Sees()
+    assert seen == [p]
+    assert pipeline_being_applied() is None

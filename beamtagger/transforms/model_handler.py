@@ -54,7 +54,8 @@ from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.tag import check_flag, check_tag_options
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
-from beamtagger.worker_threads import options_being_applied, tagger_threads_of_options
+from beamtagger.worker_threads import (options_being_applied, pipeline_being_applied,
+                                       tagger_threads_of_options)
 
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "length_bucket_options", "record_of", "text_length"]
@@ -134,9 +135,10 @@ def record_of(example) -> TextRecord:
     return record
 
 
-def check_batching_on_the_runner(batching: Dict[str, Any], options) -> None:
+def check_batching_on_the_runner(batching: Dict[str, Any], options, runner=None) -> None:
     """BeamtaggerError for ``max_batch_duration_secs`` with a ``min_batch_size`` above 1 in a
-    pipeline that runs on the DirectRunner (``options`` naming no runner, or a direct one).
+    pipeline that runs on the DirectRunner (``options`` naming a direct one, or naming none
+    where the pipeline's ``runner`` object, if known, is one; ``_runner_named``).
 
     Beam's stateful batching (``max_batch_duration_secs``) makes the DirectRunner run the
     pipeline on its BundleBasedDirectRunner, where a timer holds no watermark: the batch that
@@ -148,7 +150,7 @@ def check_batching_on_the_runner(batching: Dict[str, Any], options) -> None:
     if batching.get("max_batch_duration_secs") is None or batching.get("min_batch_size",
                                                                        1) <= 1:
         return
-    if _runner_named(options) not in _DIRECT_RUNNERS:
+    if _runner_named(options, runner) not in _DIRECT_RUNNERS:
         return
     raise BeamtaggerError(
         f"TaggerModelHandler: min_batch_size={batching['min_batch_size']} with "
@@ -156,12 +158,15 @@ def check_batching_on_the_runner(batching: Dict[str, Any], options) -> None:
         "sends the batch the end of the input flushes after the steps below have finished, "
         "apache/beam#28716): leave max_batch_duration_secs out (a batch pipeline does not "
         "need it), keep min_batch_size at 1, or run on another runner such as "
-        "--runner=PrismRunner (a pipeline given its runner as an object: name it in --runner)")
+        "--runner=PrismRunner")
 
 
-def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options) -> None:
+def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options,
+                                          pipeline=None) -> None:
     """BeamtaggerError for a second RunInference with ``max_batch_duration_secs`` applied to a
-    pipeline that runs on the FnApiRunner (named in ``options``' ``--runner``).
+    pipeline that runs on the FnApiRunner (named in ``options``' ``--runner``, or the
+    ``pipeline``'s runner object where they name none). Stages are counted per ``pipeline``
+    where it is known, else per ``options`` (Beam gives each pipeline its own copy).
 
     Each such RunInference batches by Beam's stateful BatchElements, whose DoFn has timers
     named "window_end" and "buffering_end". The FnApiRunner fuses two of them into one stage
@@ -175,11 +180,13 @@ def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options) -> 
     names; two chained stages lost 21 to 57 records, with or without length buckets, or
     failed with "A total of 1 time-pending bundles did not execute", in the processes tried. A Reshuffle before the second stage kept parallel stages whole, but
     chained ones still failed so. Beam's own ``BatchElements(max_batch_duration_secs=...)``
-    elsewhere in the pipeline has the same timers and is not seen here, nor is a FnApiRunner
-    given to the Pipeline, not named in ``--runner``."""
-    if batching.get("max_batch_duration_secs") is None or _runner_named(options) != "fnapi":
+    elsewhere in the pipeline has the same timers and is not seen here."""
+    runner = None if pipeline is None else pipeline.runner
+    if (batching.get("max_batch_duration_secs") is None
+            or _runner_named(options, runner) != "fnapi"):
         return
-    stages = _BATCH_DURATION_STAGES[options] = _BATCH_DURATION_STAGES.get(options, 0) + 1
+    key = options if pipeline is None else pipeline
+    stages = _BATCH_DURATION_STAGES[key] = _BATCH_DURATION_STAGES.get(key, 0) + 1
     if stages > 1:
         raise BeamtaggerError(
             "TaggerModelHandler: a second RunInference with max_batch_duration_secs in one "
@@ -188,13 +195,15 @@ def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options) -> 
             "max_batch_duration_secs on one RunInference only (a batch pipeline needs none)")
 
 
-def _runner_named(options) -> str:
-    """The runner ``options`` name, lower case with "Runner" left off ("direct" when they
-    name none: Beam's default; a runner given to the Pipeline as an object is not seen)."""
+def _runner_named(options, runner=None) -> str:
+    """The runner ``options`` name, else ``runner`` (the pipeline's runner object, where it is
+    known: ``worker_threads.pipeline_being_applied``), lower case with "Runner" left off;
+    "direct" for neither, Beam's default."""
     from apache_beam.options.pipeline_options import StandardOptions
 
-    runner = options.view_as(StandardOptions).runner or "DirectRunner"
-    return runner.rsplit(".", 1)[-1].lower().removesuffix("runner")
+    name = (options.view_as(StandardOptions).runner
+            or (type(runner).__name__ if runner is not None else "DirectRunner"))
+    return name.rsplit(".", 1)[-1].lower().removesuffix("runner")
 
 
 def _described(value):
@@ -285,9 +294,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
         core; None: ``beamtagger tag``'s default for the options of the pipeline RunInference
         is applied to (1 with ``--runner=DataflowRunner``, which runs one SDK process per
-        vCPU; see TagBatches). A pipeline given its runner as an object
-        (``beam.Pipeline(runner=DataflowRunner())``) with no ``--runner`` is not seen as
-        Dataflow here, where TagText sees it: pass ``tagger_threads=1`` there. With
+        vCPU; see TagBatches), or, where the options name no runner, for the runner object
+        the pipeline was given (``beam.Pipeline(runner=DataflowRunner())``), as TagText. With
         ``large_model`` or ``model_copies`` (a model process serving all of a machine's
         SDK processes), None is TensorFlow's default.
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
@@ -392,20 +400,26 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         the pipeline RunInference is being applied to, for ``tagger_threads``' default.
 
         A ModelHandler is never given the pipeline. RunInference's ``expand`` calls this first,
-        inside ``Pipeline.apply``, whose options Beam makes available there; KeyedModelHandler
-        (one model or several) and ``with_preprocess_fn`` pass it on to this handler. The
-        handler travels to the workers after this, pickled with RunInference's DoFn."""
+        inside ``Pipeline.apply``, whose options Beam makes available there, and whose frame
+        holds the pipeline (``pipeline_being_applied``: its runner object where the options
+        name none); KeyedModelHandler (one model or several) and ``with_preprocess_fn`` pass it
+        on to this handler. The handler travels to the workers after this, pickled with
+        RunInference's DoFn."""
         super().validate_inference_args(inference_args)
         options = options_being_applied()
+        if options is None:
+            return
+        pipeline = pipeline_being_applied()
+        runner = None if pipeline is None else pipeline.runner
         # A model shared across processes (large_model, model_copies) runs in a process of
         # its own per copy, which serves every SDK process of the machine: not one of
         # Dataflow's one-per-vCPU processes, so it keeps TensorFlow's default.
-        if options is not None and not self.share_model_across_processes():
-            self._worker_threads = tagger_threads_of_options(self.tagger_threads, options)
-        if options is not None:
-            batching = super().batch_elements_kwargs()
-            check_batching_on_the_runner(batching, options)
-            check_batch_durations_of_the_pipeline(batching, options)
+        if not self.share_model_across_processes():
+            self._worker_threads = tagger_threads_of_options(self.tagger_threads, options,
+                                                             runner)
+        batching = super().batch_elements_kwargs()
+        check_batching_on_the_runner(batching, options, runner)
+        check_batch_durations_of_the_pipeline(batching, options, pipeline)
 
     def _check_binding(self, directory, store):
         from beamtagger.model.saving import check_model_file
