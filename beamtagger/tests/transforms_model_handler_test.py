@@ -871,3 +871,17 @@ def test_pipeline_being_applied_is_the_pipeline_of_the_apply_under_way():
     _ = p | beam.Create([1]) | Sees()
     assert seen == [p]
     assert pipeline_being_applied() is None
+
+
+def test_a_dataflow_runner_object_gives_each_sdk_process_one_thread_as_tagtext_does(
+        tiny_tagger, monkeypatch):
+    # A DirectRunner object taken for Dataflow's, so that nothing reaches Google Cloud while
+    # the pipeline is built.
+    from apache_beam.runners.direct.direct_runner import DirectRunner
+
+    monkeypatch.setattr("beamtagger.worker_threads._REMOTE_RUNNERS", ("SwitchingDirectRunner",))
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    handler = TaggerModelHandler(**tiny_tagger.options)
+    pipeline = beam.Pipeline(runner=DirectRunner())
+    _ = pipeline | beam.Create(["a cat ."]) | RunInference(handler)
+    assert _threads_reaching_the_runner(handler, monkeypatch) == 1

@@ -178,8 +178,9 @@ def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options,
     ModelHandler returning its batch: ``transforms_model_handler_test.py``), one of two
     parallel stages silently lost 23 (or 51), its last batch, for 20 of 36 pairs of step
     names; two chained stages lost 21 to 57 records, with or without length buckets, or
-    failed with "A total of 1 time-pending bundles did not execute", in the processes tried. A Reshuffle before the second stage kept parallel stages whole, but
-    chained ones still failed so. Beam's own ``BatchElements(max_batch_duration_secs=...)``
+    failed with "A total of 1 time-pending bundles did not execute", in the processes tried.
+    A Reshuffle before the second stage kept parallel stages whole, but chained ones still
+    failed so. Beam's own ``BatchElements(max_batch_duration_secs=...)``
     elsewhere in the pipeline has the same timers and is not seen here."""
     runner = None if pipeline is None else pipeline.runner
     if (batching.get("max_batch_duration_secs") is None
