@@ -110,13 +110,19 @@ class Clock:
         return False
 
 
-class _TreeMemorySampler(threading.Thread):
-    """Peak of the summed RSS of a process and all its descendants, sampled every 50 ms."""
+class ProcessTreeSampler(threading.Thread):
+    """Peak of the summed RSS of a process and all its descendants, sampled every ``interval``
+    seconds; and each process's own: ``processes[pid]`` holds its command line, peak RSS (bytes),
+    CPU seconds when last seen (user + system) and, with ``threads``, each of its threads' CPU
+    seconds when last seen (``{thread id: seconds}``)."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, interval=0.05, threads=False):
         super().__init__(daemon=True)
         self.pid = pid
+        self.interval = interval
+        self.threads = threads
         self.peak = 0
+        self.processes = {}
         self.stopped = threading.Event()
 
     def run(self):
@@ -132,11 +138,34 @@ class _TreeMemorySampler(threading.Thread):
                 break
             for process in processes:
                 try:
-                    total += process.memory_info().rss
+                    rss = process.memory_info().rss
+                    seen = self._seen(process)
+                    seen["peak_rss"] = max(seen["peak_rss"], rss)
+                    seen["cpu"] = sum(process.cpu_times()[:2])
+                    if self.threads:
+                        self._threads_seen(process, seen["threads"])
+                    total += rss
                 except psutil.Error:
                     pass
             self.peak = max(self.peak, total)
-            self.stopped.wait(0.05)
+            self.stopped.wait(self.interval)
+
+    @staticmethod
+    def _threads_seen(process, threads):
+        """Updates ``threads`` ({(thread id, name): CPU seconds}) from a sample of ``process``:
+        threads that ended keep what they were last seen to use."""
+        for thread in process.threads():
+            try:
+                name = pathlib.Path(f"/proc/{process.pid}/task/{thread.id}/comm").read_text()
+            except OSError:
+                name = "?"
+            threads[(thread.id, name.strip())] = thread.user_time + thread.system_time
+
+    def _seen(self, process):
+        if process.pid not in self.processes:
+            self.processes[process.pid] = {"cmdline": " ".join(process.cmdline()),
+                                           "peak_rss": 0, "cpu": 0.0, "threads": {}}
+        return self.processes[process.pid]
 
 
 def run_child(argv, timeout=None, env=None, label=None, prefix=()):
@@ -152,7 +181,7 @@ def run_child(argv, timeout=None, env=None, label=None, prefix=()):
     with tempfile.TemporaryFile(mode="w+") as stdout, tempfile.TemporaryFile(mode="w+") as stderr:
         process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=full_env,
                                    cwd=REPO_ROOT)
-        sampler = _TreeMemorySampler(process.pid)
+        sampler = ProcessTreeSampler(process.pid)
         sampler.start()
         try:
             returncode = process.wait(timeout=timeout)
