@@ -3,10 +3,13 @@
 The NumPy runtime is ready in a tenth of a second; TensorFlow needs about three (its import,
 the model load and trace) but then computes a batch on every core while the Python stages run
 beside it. So a small input is done with NumPy before TensorFlow would even have loaded, and a
-large one is done sooner with TensorFlow. ``choose_runtime`` is that decision, a pure function
-of what the command line found at launch: the input's size, what is installed, whether a GPU is
-there. The crossover (``SMALL_INPUT_BYTES``) is measured by ``bench/startup_bench.py``
-(BENCHMARKS.md, "Which runtime for which input size").
+large one is done sooner with TensorFlow. Where CPU workers give the tagger one thread in each
+process (Dataflow's one SDK process a vCPU), TensorFlow has no cores to spread a batch over and
+pays its start-up in every process: NumPy at any size. ``choose_runtime`` is that decision, a
+pure function of what the command line found at launch: the input's size, what is installed,
+whether a GPU is there, whether the tagger gets one thread a process. The crossover
+(``SMALL_INPUT_BYTES``) is measured by ``bench/startup_bench.py`` (BENCHMARKS.md, "Which runtime
+for which input size"), the one-thread rule by ``bench/one_thread_jobs.py``.
 
 No Beam, NumPy or TensorFlow imports: the CLI calls it before anything heavy is loaded.
 """
@@ -35,6 +38,15 @@ SMALL_INPUT_RUNTIMES = ("numpy",)
 LARGE_INPUT_RUNTIMES = ("tensorflow", "numpy")
 # Preferred for large inputs where JAX can use a GPU here (beamtagger tag, local runs).
 GPU_RUNTIMES = tuple(name for name in ("jax",) if name in tagging_defaults.RUNTIMES)
+# Preferred for inputs of any size where the tagger runs on one thread in each worker process
+# (Dataflow's CPU workers: one SDK process a vCPU). Measured on the 2-core bench machine, the
+# whole command with one SDK process a core and one tagger thread each (bench/one_thread_jobs.py,
+# 2026-12-06, BENCHMARKS.md "One thread each, the whole job"): NumPy took 0.68x TensorFlow's CPU
+# for 1M tokens and 0.76x for 2M (every round below every TensorFlow round), labels equal. The
+# tokens between the two sizes cost the same (0.99x, rounds 0.83-1.16): the saving is
+# TensorFlow's start-up (import, load, trace: about 4 CPU s) that every process pays, and each
+# process held half the memory (0.7 GB against 1.3-1.4 GB).
+ONE_THREAD_RUNTIMES = ("numpy",)
 
 
 class RuntimeChoice(NamedTuple):
@@ -56,9 +68,12 @@ def input_text_bytes(files: Iterable) -> int:
 
 
 def choose_runtime(input_bytes: Optional[int], installed: Iterable[str], gpu: bool = False,
-                   small_input_bytes: int = SMALL_INPUT_BYTES) -> RuntimeChoice:
+                   small_input_bytes: int = SMALL_INPUT_BYTES,
+                   one_tagger_thread: bool = False) -> RuntimeChoice:
     """The runtime for an input of ``input_bytes`` (None: unknown or unbounded, as in a
-    streaming job), among the ``installed`` runtimes; ``gpu``: a GPU is there for the tagger."""
+    streaming job), among the ``installed`` runtimes; ``gpu``: a GPU is there for the tagger;
+    ``one_tagger_thread``: CPU workers give the tagger one thread in each process (a Dataflow
+    job's, one SDK process a vCPU: ``worker_threads.tagger_threads``)."""
     installed = [name for name in tagging_defaults.RUNTIMES if name in set(installed)]
     if not installed:
         raise ValueError("no runtime is installed")
@@ -73,6 +88,12 @@ def choose_runtime(input_bytes: Optional[int], installed: Iterable[str], gpu: bo
         for name in GPU_RUNTIMES:
             if name in installed:
                 return RuntimeChoice(name, f"input {size}, a GPU")
+    if one_tagger_thread:
+        for name in ONE_THREAD_RUNTIMES:
+            if name in installed:
+                return RuntimeChoice(name, f"input {size}, CPU workers with one tagger thread a "
+                                           "process: TensorFlow's CPU a token there, without its "
+                                           "start-up in every process, in half the memory")
     over = f", over {_megabytes(small_input_bytes)}" if input_bytes is not None else ""
     for preference, name in enumerate(LARGE_INPUT_RUNTIMES):
         if name in installed:

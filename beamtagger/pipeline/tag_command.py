@@ -431,10 +431,11 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
 def choose_runtime(job, remote=False, streaming=False):
     """``runtime_choice.choose_runtime`` for this job: the input's size from its files'
     metadata (any FileSystems path), the runtimes installed here (remote workers install
-    their own: all), and whether JAX can use a GPU here (local runs only: a remote worker's
-    image may carry TensorFlow's GPU build or JAX's, so a remote job keeps TensorFlow unless
-    ``--runtime jax`` says otherwise, whatever its size where the tag stage has an accelerator
-    hint)."""
+    their own: all), whether JAX can use a GPU here (local runs only: a remote worker's image
+    may carry TensorFlow's GPU build or JAX's, so a remote job whose tag stage has an
+    accelerator hint keeps TensorFlow unless ``--runtime jax`` says otherwise, whatever its
+    size), and whether a remote job's CPU workers give the tagger one thread a process
+    (``job.tagger_threads``: 1 by default on Dataflow, one SDK process a vCPU)."""
     from apache_beam.io.filesystems import FileSystems
 
     if remote and job.accelerator:
@@ -449,7 +450,8 @@ def choose_runtime(job, remote=False, streaming=False):
     installed = (tagging_defaults.RUNTIMES if remote else
                  [name for name in tagging_defaults.RUNTIMES if runtimes.is_installed(name)])
     gpu = not remote and _local_gpu() and _jax_cuda_installed()
-    return runtime_choice.choose_runtime(size, installed, gpu)
+    return runtime_choice.choose_runtime(size, installed, gpu,
+                                         one_tagger_thread=remote and job.tagger_threads == 1)
 
 
 def _local_gpu():

@@ -1,4 +1,5 @@
-"""choose_runtime: NumPy for small inputs, TensorFlow (or a GPU runtime) for large ones."""
+"""choose_runtime: NumPy for small inputs and for CPU workers with one tagger thread a process,
+TensorFlow (or a GPU runtime) for large ones."""
 import pytest
 
 from beamtagger import runtime_choice
@@ -38,6 +39,15 @@ def test_a_gpu_runtime_takes_large_inputs_where_a_gpu_is_there(monkeypatch):
     assert choose_runtime(100, BOTH, gpu=True).runtime == "numpy"
 
 
+@pytest.mark.parametrize("size", [SMALL_INPUT_BYTES * 2, 10 ** 12, None])
+def test_cpu_workers_with_one_tagger_thread_a_process_get_numpy_at_any_size(size):
+    choice = choose_runtime(size, BOTH, one_tagger_thread=True)
+    assert choice.runtime == "numpy"
+    assert "one tagger thread a process" in choice.reason and "\n" not in choice.announcement()
+    assert choose_runtime(size, BOTH).runtime == "tensorflow"
+    assert choose_runtime(size, ("tensorflow",), one_tagger_thread=True).runtime == "tensorflow"
+
+
 def test_compressed_files_count_several_times_their_size():
     assert input_text_bytes([("a.txt", 100), ("b.txt.gz", 100), ("c.JSONL.BZ2", 10),
                              ("d", None)]) == 100 + COMPRESSED_TEXT_FACTOR * 110
@@ -60,3 +70,26 @@ def test_a_dataflow_gpu_job_keeps_its_gpu_runtime_however_small_its_input(
                  runtime=None)
     choice = choose_for_job(job, remote=remote)
     assert choice.runtime == expected, choice.reason
+
+
+@pytest.mark.parametrize("tagger_threads, accelerator, expected", [
+    (1, None, "numpy"),         # Dataflow's default: one SDK process a vCPU, one thread each
+    (None, None, "tensorflow"),  # --experiments=no_use_multiple_sdk_containers: every core
+    (4, None, "tensorflow"),
+    (1, "type:nvidia-l4;count:1;install-nvidia-driver", "tensorflow"),
+])
+def test_a_large_dataflow_cpu_job_gets_numpy_where_the_tagger_has_one_thread_a_process(
+        tmp_path, tagger_threads, accelerator, expected):
+    from beamtagger.pipeline.tag_command import choose_runtime as choose_for_job
+    from beamtagger.pipeline.tag_pipeline import TagJob
+
+    # Only the size is read at launch: a compressed file counts COMPRESSED_TEXT_FACTOR times.
+    (tmp_path / "corpus.txt.gz").write_bytes(b"\0" * (SMALL_INPUT_BYTES // COMPRESSED_TEXT_FACTOR
+                                                      + 1))
+    job = TagJob(str(tmp_path / "*.gz"), str(tmp_path / "out"), accelerator=accelerator,
+                 runtime=None, tagger_threads=tagger_threads)
+    choice = choose_for_job(job, remote=True)
+    assert choice.runtime == expected, choice.reason
+    assert choose_for_job(job, remote=True, streaming=True).runtime == expected
+    # A local run keeps the size rule: its threads are shared out by worker_threads.
+    assert choose_for_job(job, remote=False).runtime in ("tensorflow", "jax")
