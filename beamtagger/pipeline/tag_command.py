@@ -100,12 +100,15 @@ def add_arguments(parser):
     parser.add_argument("--runtime", choices=tagging_defaults.RUNTIMES,
                         help="what runs the model: tensorflow (GPUs; every core on each batch), "
                         "numpy (no TensorFlow import: the tagger is ready in a tenth of a second "
-                        "instead of about 3, slower per batch; CPU only) or jax (GPUs without "
-                        "TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a fixed "
-                        "grid of shapes, docs/dataflow.md). Default: chosen from the input's size "
-                        "at launch (numpy up to "
-                        f"{runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of text, else jax where "
-                        "a GPU is there and JAX installed, else tensorflow) and printed")
+                        "instead of about 3, in half the memory; slower per batch than "
+                        "tensorflow on every core, as fast on one; CPU only) or jax (GPUs "
+                        "without TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a "
+                        "fixed grid of shapes, docs/dataflow.md). Default: chosen at launch and "
+                        "printed: tensorflow for a Dataflow tag stage with --tagger-accelerator, "
+                        f"else numpy up to {runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of "
+                        "text, else jax where a GPU is there and JAX installed, else numpy on "
+                        "Dataflow CPU workers with one tagger thread a process (--tagger-threads' "
+                        "default there), else tensorflow")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
