@@ -142,6 +142,10 @@ def main(argv=None):
                         "smallest and the largest too, where start-up cancels out")
     parser.add_argument("--workers", type=int, default=2,
                         help="--direct_num_workers: SDK processes (default 2, one a core here)")
+    parser.add_argument("--tagger-threads", type=int, default=1,
+                        help="beamtagger tag's --tagger-threads (default 1, Dataflow's; 0, "
+                        "TensorFlow's every core, shows what a second tf_Compute thread looks "
+                        "like)")
     args = parser.parse_args(argv)
     bench_common.require_shared_data()
     become_subreaper()
@@ -160,7 +164,8 @@ def main(argv=None):
             for target, size in sizes.items():
                 for runtime in order:
                     output = work / f"out-{target}-{runtime}" / "tagged"
-                    run = run_job(runtime, size["pattern"], output, args.workers)
+                    run = run_job(runtime, size["pattern"], output, args.workers,
+                                  args.tagger_threads)
                     size["runs"][runtime].append(run)
                     print(f"round {round_number + 1}, {target:,} tokens, {runtime}: "
                           f"{run['cpu']:.1f} CPU s, {run['wall']:.1f} s", file=sys.stderr,
@@ -175,6 +180,7 @@ def main(argv=None):
     report = {"machine": bench_common.machine(), "date": bench_common.now(),
               "command": "python bench/one_thread_jobs.py " + " ".join(sys.argv[1:]),
               "load_average_before_after": [load_before, load_after], "workers": args.workers,
+              "tagger_threads": args.tagger_threads,
               "sizes": sizes, "marginal": marginal(sizes) if len(sizes) > 1 else None}
     bench_common.save_results("one_thread_jobs", report, markdown(report))
     return 0
@@ -211,7 +217,8 @@ def markdown(report):
              f"Command: `{report['command']}` ({report['date']}; load average {one:.2f} / "
              f"{five:.2f} (1 / 5 min) at the start, {one_after:.2f} / {five_after:.2f} at the "
              f"end). DirectRunner, multi_processing, {report['workers']} SDK worker processes, "
-             "`--tagger-threads 1`, bundled model, default store; CPU of all the command's "
+             f"`--tagger-threads {report['tagger_threads']}`, bundled model, default store; CPU "
+             "of all the command's "
              "processes, medians of the rounds:", ""]
     for size in report["sizes"].values():
         lines += size_markdown(size, report["workers"])
