@@ -18,6 +18,9 @@
 #   docker build --target jax-gpu -t .../beamtagger-worker-jax:0.1.0 .
 #   docker build --build-arg EXTRAS=cpu,gcp,glove -t .../beamtagger-worker-cpu:0.1.0 .   # CPU only
 #
+# A CPU-only job runs the tagger in NumPy unless given --runtime (docs/dataflow.md, "A CPU job"):
+# its workers never import TensorFlow, which these images keep for --runtime tensorflow and GPUs.
+#
 # The Beam version must match the one that launches the job (setup.py takes 2.77 or 2.78):
 # `--build-arg BEAM_VERSION=2.78.0` for a job launched with 2.78.
 ARG BEAM_VERSION=2.77.0
