@@ -443,26 +443,34 @@ def test_one_thread_runtimes_compares_the_cpu_a_token_of_both_runtimes(shared_da
 
 
 
-@pytest.mark.bench_full   # four beamtagger tag runs with two SDK worker processes each
+@pytest.mark.bench_full   # eight beamtagger tag runs with two SDK worker processes each
 def test_one_thread_jobs_counts_every_process_of_both_runtimes_jobs(shared_data, tmp_path):
-    results = run_script("one_thread_jobs.py", tmp_path, "--rounds", "2", "--tokens", "3000")
+    results = run_script("one_thread_jobs.py", tmp_path, "--rounds", "2", "--tokens", "3000",
+                         "6000")
     report = json.loads((results / "one_thread_jobs.json").read_text())
-    assert report["tokens"] >= 3000 and report["labels_differing"] == 0
-    for runtime in ("tensorflow", "numpy"):
-        runs = report["runs"][runtime]
-        assert len(runs) == 2
-        for run in runs:
-            # Every worker seen, and the CPU of all processes at least the workers' own.
-            assert len(run["workers_cpu"]) == len(run["workers_peak_rss_mib"]) == 2
-            assert run["cpu"] >= sum(run["workers_cpu"]) > 0 and run["wall"] > 0
-            assert all(threads for threads in run["workers_busy_threads"])
-    # One thread for the tagger: one of TensorFlow's compute threads ran in a worker that
-    # tagged (the default on 2 cores, --tagger-threads 0, runs two), none in NumPy's.
-    for runtime, most in (("tensorflow", 1), ("numpy", 0)):
-        for run in report["runs"][runtime]:
-            assert max(run["workers_tensorflow_compute_threads"]) == most
+    assert list(report["sizes"]) == ["3000", "6000"]
     text = (results / "one_thread_jobs.md").read_text()
-    assert f"Labels differing between the two runtimes' outputs: 0 of {report['tokens']:,}" in text
+    for size in report["sizes"].values():
+        assert size["tokens"] >= 3000 and size["labels_differing"] == 0
+        assert (f"Labels differing between the two runtimes' outputs: 0 of {size['tokens']:,}"
+                in text)
+        for runtime in ("tensorflow", "numpy"):
+            runs = size["runs"][runtime]
+            assert len(runs) == 2
+            for run in runs:
+                # Every worker seen, and the CPU of all processes at least the workers' own.
+                assert len(run["workers_cpu"]) == len(run["workers_peak_rss_mib"]) == 2
+                assert run["cpu"] >= sum(run["workers_cpu"]) > 0 and run["wall"] > 0
+                assert all(threads for threads in run["workers_busy_threads"])
+        # One thread for the tagger: one of TensorFlow's compute threads ran in a worker that
+        # tagged (the default on 2 cores, --tagger-threads 0, runs two), none in NumPy's.
+        for runtime, most in (("tensorflow", 1), ("numpy", 0)):
+            for run in size["runs"][runtime]:
+                assert max(run["workers_tensorflow_compute_threads"]) == most
+    marginal = report["marginal"]
+    assert all(len(marginal[key]) == 2 for key in ("tensorflow", "numpy", "numpy / tensorflow"))
+    assert "Between the smallest and the largest input" in text
+
 
 def test_decode_bench_decodes_every_token_both_ways(shared_data):
     report = run_json_report("decode_bench.py", "--limit", "300", "--repeats", "1")
