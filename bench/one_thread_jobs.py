@@ -21,7 +21,7 @@ threads of each worker that did at least ``BUSY_THREAD_SHARE`` of its CPU (one t
 and Beam's bundle thread expected; a second tagger thread would show). The labels of the two
 runtimes' outputs of the last round are compared token by token, at each size.
 
-  python bench/one_thread_jobs.py [--rounds 4] [--tokens 1000000 2000000]
+  python bench/one_thread_jobs.py [--rounds 4] [--tokens 1000000 2000000] [--tagger-threads 1]
       # about 10 minutes on 2 cores with the defaults
 """
 import argparse
@@ -87,7 +87,8 @@ def run_job(runtime, pattern, output, workers, tagger_threads=1):
     shutil.rmtree(output.parent, ignore_errors=True)
     command = [sys.executable, "-c", TAG_CHILD, str(bench_common.REPO_ROOT), "tag",
                "--input", pattern, "--output", str(output), "--output-format", "jsonl",
-               "--runtime", runtime, "--tagger-threads", str(tagger_threads), "--progress-every", "0",
+               "--runtime", runtime, "--tagger-threads", str(tagger_threads),
+               "--progress-every", "0",
                "--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     # The SDK workers import beamtagger by name: this checkout first, as in the launcher.
     path = os.pathsep.join(filter(None, [str(bench_common.REPO_ROOT),
@@ -244,9 +245,10 @@ def size_markdown(size, workers):
     rows = []
     for runtime in RUNTIMES:
         last = runs[runtime][-1]
-        worker_peaks = " / ".join(
-            f"{statistics.median(sorted(run['workers_peak_rss_mib'])[i] for run in runs[runtime]):,.0f}"
-            for i in range(workers))
+        # The workers' peaks, least first, each the median over rounds.
+        peaks = [sorted(run["workers_peak_rss_mib"]) for run in runs[runtime]]
+        worker_peaks = " / ".join(f"{statistics.median(run[i] for run in peaks):,.0f}"
+                                  for i in range(workers))
         rows.append([
             runtime, ", ".join(f"{run['cpu']:.1f}" for run in runs[runtime]),
             f"{medians[runtime]['cpu'] / tokens * 1e6:.1f}",
