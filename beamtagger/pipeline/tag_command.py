@@ -106,9 +106,10 @@ def add_arguments(parser):
                         "fixed grid of shapes, docs/dataflow.md). Default: chosen at launch and "
                         "printed: tensorflow for a Dataflow tag stage with --tagger-accelerator, "
                         f"else numpy up to {runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of "
-                        "text, else jax where a GPU is there and JAX installed, else numpy on "
-                        "Dataflow CPU workers with one tagger thread a process (--tagger-threads' "
-                        "default there), else tensorflow")
+                        "text, else jax where a GPU is there and JAX installed, else numpy where "
+                        "each worker process gives the tagger one thread (Dataflow CPU workers "
+                        "and multi_processing at a worker a core by default, or --tagger-threads "
+                        "1), else tensorflow")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
                         help="TensorFlow threads per worker process; 0: TensorFlow's default, "
                         "every core (the default, except with --direct_running_mode="
@@ -437,8 +438,10 @@ def choose_runtime(job, remote=False, streaming=False):
     their own: all), whether JAX can use a GPU here (local runs only: a remote worker's image
     may carry TensorFlow's GPU build or JAX's, so a remote job whose tag stage has an
     accelerator hint keeps TensorFlow unless ``--runtime jax`` says otherwise, whatever its
-    size), and whether a remote job's CPU workers give the tagger one thread a process
-    (``job.tagger_threads``: 1 by default on Dataflow, one SDK process a vCPU)."""
+    size), and whether each worker process gives the tagger one thread (``job.tagger_threads``
+    is 1: by default on Dataflow, one SDK process a vCPU, and with the DirectRunner's
+    ``multi_processing`` mode at a worker a core; or as ``--tagger-threads 1`` says), the way
+    ``bench/one_thread_jobs.py`` measured NumPy the cheaper."""
     from apache_beam.io.filesystems import FileSystems
 
     if remote and job.accelerator:
@@ -454,7 +457,7 @@ def choose_runtime(job, remote=False, streaming=False):
                  [name for name in tagging_defaults.RUNTIMES if runtimes.is_installed(name)])
     gpu = not remote and _local_gpu() and _jax_cuda_installed()
     return runtime_choice.choose_runtime(size, installed, gpu,
-                                         one_tagger_thread=remote and job.tagger_threads == 1)
+                                         one_tagger_thread=job.tagger_threads == 1)
 
 
 def _local_gpu():

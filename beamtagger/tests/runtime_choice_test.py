@@ -91,5 +91,11 @@ def test_a_large_dataflow_cpu_job_gets_numpy_where_the_tagger_has_one_thread_a_p
     choice = choose_for_job(job, remote=True)
     assert choice.runtime == expected, choice.reason
     assert choose_for_job(job, remote=True, streaming=True).runtime == expected
-    # A local run keeps the size rule: its threads are shared out by worker_threads.
-    assert choose_for_job(job, remote=False).runtime in ("tensorflow", "jax")
+    # A local run with one tagger thread a process (multi_processing at a worker a core) is
+    # the run bench/one_thread_jobs.py measured (an accelerator hint is Dataflow's, not the
+    # DirectRunner's); one whose tagger has every core keeps the size rule.
+    local = choose_for_job(job, remote=False).runtime
+    if tagger_threads == 1:
+        assert local in ("numpy", "jax")
+    else:
+        assert local in ("tensorflow", "jax")
