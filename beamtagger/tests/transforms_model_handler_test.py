@@ -421,7 +421,7 @@ def test_a_batch_duration_below_an_end_flush_is_refused_on_the_direct_runner(tin
             handler = KeyedModelHandler(handler)
         return records | "Second" >> RunInference(handler)
 
-    refused = "loses records on the DirectRunner"
+    refused = "fails the run on the DirectRunner"
     for options in ([], ["--runner=DirectRunner"], ["--runner=BundleBasedDirectRunner"]):
         with pytest.raises(BeamtaggerError, match=r"below 'Above0/BatchElements/ParDo\("
                                                   r"_StatefulBatchElementsDoFn\)', which "

@@ -212,8 +212,9 @@ def check_batch_duration_below_an_end_flush(batching: Dict[str, Any], options,
     and ``max_batch_duration_secs=1`` on both stages (the handler, or a ModelHandler returning
     its batch), inputs of 8, 10, 16, 20, 40, 60, 150 and 1000 records failed so in every
     process tried (6 str hash seeds each for 150 and 1000), and 3, 4 and 100 ran whole: it
-    fails where the second stage still holds a batch short of its size when the input ends. A GroupByKey between the two (``beam.Reshuffle()``) waits for the whole input
-    and kept every record; so did two stages side by side, or no duration on the second.
+    fails where the second stage still holds a batch short of its size when the input ends.
+    A GroupByKey between the two (``beam.Reshuffle()``) waits for the whole input and kept
+    every record; so did two stages side by side, or no duration on the second.
     ``transforms_model_handler_test.py`` holds the Beam-only case.
     Only the stage that comes second is seen: a plain ``BatchElements(max_batch_duration_secs=
     ...)`` or ``GroupIntoBatches`` below a RunInference with a duration fails alike."""
@@ -226,9 +227,9 @@ def check_batch_duration_below_an_end_flush(batching: Dict[str, Any], options,
         return
     raise BeamtaggerError(
         f"TaggerModelHandler: max_batch_duration_secs on a RunInference below {step!r}, "
-        "which flushes its last batch at the end of the input, loses records on the "
-        "DirectRunner (the last batch reaches the steps below after they have finished, "
-        "apache/beam#28716): set max_batch_duration_secs on one of the two only (a batch "
+        "which flushes its last batch at the end of the input, fails the run on the "
+        "DirectRunner (the last batch reaches the steps below after they have finished: "
+        "assert_that misses it and WriteToText fails, apache/beam#28716): set max_batch_duration_secs on one of the two only (a batch "
         "pipeline needs none), or put a beam.Reshuffle() between them")
 
 
