@@ -1,4 +1,5 @@
-"""Which runtime runs the tagger when ``beamtagger tag`` is not told (``--runtime``).
+"""Which runtime runs the tagger when ``beamtagger tag`` is not told (``--runtime``), nor the
+tagging transforms (``runtime=None``).
 
 The NumPy runtime is ready in a tenth of a second; TensorFlow needs about three (its import,
 the model load and trace) but then computes a batch on every core while the Python stages run
@@ -7,7 +8,11 @@ large one is done sooner with TensorFlow. Where CPU workers give the tagger one 
 process (Dataflow's one SDK process a vCPU), TensorFlow has no cores to spread a batch over and
 pays its start-up in every process: NumPy at any size. ``choose_runtime`` is that decision, a
 pure function of what the command line found at launch: the input's size, what is installed,
-whether a GPU is there, whether the tagger gets one thread a process. The crossover
+whether a GPU is there, whether the tagger gets one thread a process, whether a Dataflow tag
+stage has an accelerator hint. The transforms (``TagText``, ``TagBatches``,
+``TaggerModelHandler``) ask ``choose_transform_runtime`` where they are applied, which knows
+all of that but the input's size and the local GPU (``transforms/runtime_where_applied.py``).
+The crossover
 (``SMALL_INPUT_BYTES``) is measured by ``bench/startup_bench.py`` (BENCHMARKS.md, "Which runtime
 for which input size"), the one-thread rule by ``bench/one_thread_jobs.py``.
 
@@ -18,7 +23,7 @@ from typing import Iterable, NamedTuple, Optional
 from beamtagger import tagging_defaults
 
 __all__ = ["COMPRESSED_TEXT_FACTOR", "RuntimeChoice", "SMALL_INPUT_BYTES", "choose_runtime",
-           "input_text_bytes"]
+           "choose_transform_runtime", "input_text_bytes", "installed_runtimes"]
 
 # At most this many bytes of text (uncompressed) go to the small-input runtime. Measured with
 # the bundled model on the 2-core bench machine (bench/startup_bench.py, EWT train prefixes,
@@ -47,6 +52,11 @@ GPU_RUNTIMES = tuple(name for name in ("jax",) if name in tagging_defaults.RUNTI
 # TensorFlow's start-up (import, load, trace: about 4 CPU s) that every process pays, and each
 # process held half the memory (0.7 GB against 1.3-1.4 GB).
 ONE_THREAD_RUNTIMES = ("numpy",)
+# Preferred for a Dataflow tag stage with an accelerator hint, at any size: NumPy runs on CPUs
+# only (a trial run of a right-fitted job on a sample got it, and its GPU workers ran the tagger
+# on their CPUs), and a worker image may carry TensorFlow's GPU build or JAX's, which only
+# ``--runtime jax`` (``runtime="jax"``) says.
+ACCELERATOR_RUNTIMES = ("tensorflow",)
 
 
 class RuntimeChoice(NamedTuple):
@@ -69,14 +79,22 @@ def input_text_bytes(files: Iterable) -> int:
 
 def choose_runtime(input_bytes: Optional[int], installed: Iterable[str], gpu: bool = False,
                    small_input_bytes: int = SMALL_INPUT_BYTES,
-                   one_tagger_thread: bool = False) -> RuntimeChoice:
+                   one_tagger_thread: bool = False,
+                   accelerator_hint: bool = False) -> RuntimeChoice:
     """The runtime for an input of ``input_bytes`` (None: unknown or unbounded, as in a
     streaming job), among the ``installed`` runtimes; ``gpu``: a GPU is there for the tagger;
     ``one_tagger_thread``: CPU workers give the tagger one thread in each process (a Dataflow
-    job's, one SDK process a vCPU: ``worker_threads.tagger_threads``)."""
+    job's, one SDK process a vCPU: ``worker_threads.tagger_threads``); ``accelerator_hint``:
+    the tag stage runs on Dataflow with an accelerator resource hint (the DirectRunner
+    ignores hints)."""
     installed = [name for name in tagging_defaults.RUNTIMES if name in set(installed)]
     if not installed:
         raise ValueError("no runtime is installed")
+    if accelerator_hint:
+        for name in ACCELERATOR_RUNTIMES:
+            if name in installed:
+                return RuntimeChoice(name, "the tag stage has an accelerator hint; numpy runs "
+                                           "on CPUs only")
     size = "of unknown size" if input_bytes is None else f"of {_megabytes(input_bytes)}"
     small = input_bytes is not None and input_bytes <= small_input_bytes
     if small:
@@ -102,6 +120,29 @@ def choose_runtime(input_bytes: Optional[int], installed: Iterable[str], gpu: bo
                                            "installed")
             return RuntimeChoice(name, f"input {size}{over if not small else ''}")
     return RuntimeChoice(installed[0], f"input {size}; the only runtime installed")
+
+
+def installed_runtimes(remote: bool):
+    """The runtimes a job may be given: all of them on a remote runner, whose workers install
+    their own packages; else those installed in this interpreter."""
+    from beamtagger.model import runtimes
+
+    if remote:
+        return tagging_defaults.RUNTIMES
+    return [name for name in tagging_defaults.RUNTIMES if runtimes.is_installed(name)]
+
+
+def choose_transform_runtime(tagger_threads: Optional[int], remote: bool,
+                             accelerator_hint: bool = False) -> RuntimeChoice:
+    """The runtime of a tagging transform given none, chosen where it is applied: as
+    ``beamtagger tag`` chooses, for an input of unknown size (a transform is applied before
+    anything is read: never the small-input rule) and without its JAX-on-a-local-GPU rule
+    (the command's own, which looks at this machine's GPU and JAX build). ``tagger_threads``:
+    the tag stage's threads a worker process as the pipeline's runner sets them
+    (``worker_threads``); ``remote``: a Dataflow runner; ``accelerator_hint``: the tag stage
+    has one (counted on Dataflow only, as the command counts it)."""
+    return choose_runtime(None, installed_runtimes(remote), one_tagger_thread=tagger_threads == 1,
+                          accelerator_hint=remote and accelerator_hint)
 
 
 def _megabytes(size):

@@ -16,9 +16,10 @@ STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streami
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
 # NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, as fast per batch on one core as
 # TensorFlow on two; bench/runtime_bench.py, BENCHMARKS.md) or JAX (GPUs without TensorFlow). The registry,
-# model/runtimes.py (standard library only), is the one list.
+# model/runtimes.py (standard library only), is the one list. No default name: given none,
+# ``beamtagger tag`` chooses at launch and the transforms where they are applied
+# (runtime_choice.py).
 from beamtagger.model.runtimes import NAMES as RUNTIMES  # noqa: E402,F401  (re-exported)
-RUNTIME = "tensorflow"
 
 
 # Where the word vectors are looked up (TagText's vectors_at): "attach", on the workers that
@@ -37,6 +38,7 @@ def check_vectors_at(vectors_at):
 
 
 def check_runtime(runtime):
-    """ValueError, at pipeline construction, for a runtime beamtagger does not have."""
+    """ValueError, at pipeline construction, for a runtime beamtagger does not have; None
+    (chosen where the transform is applied) passes."""
     from beamtagger.model import runtimes
-    return runtimes.get(runtime).name
+    return None if runtime is None else runtimes.get(runtime).name

@@ -70,13 +70,19 @@ def tagger_threads_of_pipeline(chosen, pipeline):
 def tagger_threads_of_options(chosen, options, runner=None):
     """``tagger_threads`` for a pipeline with ``options``: the options' ``--runner`` names
     the runner, else ``runner`` (a name or a runner object; None: not Dataflow)."""
-    from apache_beam.options.pipeline_options import StandardOptions
-
     if chosen is not None:
         return chosen
-    runner = options.view_as(StandardOptions).runner or runner
+    runner = runner_of(options, runner)
     return tagger_threads(None, local_worker_processes(options),
                           sdk_process_per_core(options, runner))
+
+
+def runner_of(options, runner=None):
+    """The runner a pipeline with ``options`` runs on: the options' ``--runner``, else
+    ``runner`` (the pipeline's runner object, or None)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    return options.view_as(StandardOptions).runner or runner
 
 
 def options_being_applied():

@@ -444,20 +444,15 @@ def choose_runtime(job, remote=False, streaming=False):
     ``bench/one_thread_jobs.py`` measured NumPy the cheaper."""
     from apache_beam.io.filesystems import FileSystems
 
-    if remote and job.accelerator:
-        # The small-input choice (NumPy, CPU only) put the tag stage of a GPU job on the GPU
-        # workers' CPUs: a trial run on a sample never used the GPUs it was given.
-        return runtime_choice.RuntimeChoice(
-            "tensorflow", "the tag stage has an accelerator hint; numpy runs on CPUs only")
+    accelerator_hint = remote and bool(job.accelerator)
     size = None
-    if not streaming:
+    if not streaming and not accelerator_hint:   # the hint decides at any size
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
         size = runtime_choice.input_text_bytes((m.path, m.size_in_bytes) for m in matched)
-    installed = (tagging_defaults.RUNTIMES if remote else
-                 [name for name in tagging_defaults.RUNTIMES if runtimes.is_installed(name)])
     gpu = not remote and _local_gpu() and _jax_cuda_installed()
-    return runtime_choice.choose_runtime(size, installed, gpu,
-                                         one_tagger_thread=job.tagger_threads == 1)
+    return runtime_choice.choose_runtime(size, runtime_choice.installed_runtimes(remote), gpu,
+                                         one_tagger_thread=job.tagger_threads == 1,
+                                         accelerator_hint=accelerator_hint)
 
 
 def _local_gpu():

@@ -15,7 +15,7 @@ from typing import Optional
 
 import apache_beam as beam
 
-from beamtagger.tagging_defaults import MAX_RECORD_CHARS, RUNTIME
+from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
@@ -43,7 +43,7 @@ class TagJob:
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
-    runtime: Optional[str] = RUNTIME  # None: chosen by tag_command.choose_runtime
+    runtime: Optional[str] = None  # chosen by tag_command.choose_runtime (or TagText)
     max_record_chars: int = MAX_RECORD_CHARS
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
 

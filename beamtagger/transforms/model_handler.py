@@ -42,7 +42,7 @@ from beamtagger.model import runtimes
 from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.token_inputs import TokenInputs
-from beamtagger.tagging_defaults import RUNTIME, check_runtime
+from beamtagger.tagging_defaults import check_runtime
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
@@ -51,6 +51,7 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
                                           chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
+from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
 from beamtagger.transforms.tag import check_flag, check_tag_options
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
@@ -353,7 +354,15 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       vector_dtype: "float32" or "float16" vectors fed to the model.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
       runtime: "tensorflow", "numpy" to run the model's forward pass without TensorFlow, or
-        "jax" (see TagBatches; ``model/runtimes.py``).
+        "jax" (see TagBatches; ``model/runtimes.py``). None (the default): chosen where
+        RunInference is applied, for its pipeline's runner, as TagText chooses
+        (``runtime_where_applied``, logged): "numpy" where each worker process gives the
+        tagger one thread (``--runner=DataflowRunner``'s CPU workers, ``tagger_threads=1``)
+        and no accelerator hint is given (``accelerator``, or one on RunInference or the
+        options); else "tensorflow", as with ``large_model`` or ``model_copies`` (a model
+        process serving the whole machine), or "numpy" where TensorFlow is not installed
+        (locally). A handler used outside a pipeline: "tensorflow" where installed, else
+        "numpy", chosen at its first load.
       tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
         core; None: ``beamtagger tag``'s default for the options of the pipeline RunInference
         is applied to (1 with ``--runner=DataflowRunner``, which runs one SDK process per
@@ -376,7 +385,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
-                 runtime: str = RUNTIME, tagger_threads: Optional[int] = None, **kwargs):
+                 runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
+                 **kwargs):
         super().__init__(**length_bucket_options(kwargs))
         check_batch_options(max_batch_tokens)
         check_tag_options(None, tagger_threads)
@@ -397,6 +407,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         # What load_model gives the runtime: tagger_threads, or the default for the pipeline
         # once RunInference is applied (validate_inference_args).
         self._worker_threads = tagger_threads
+        # What load_model and the length buckets use: runtime, or where it is None, the choice
+        # for the pipeline (validate_inference_args) or, outside one, at the first use.
+        self._chosen_runtime = self.runtime
         self._tokenizer = None
 
     def load_model(self) -> LoadedTagger:
@@ -404,9 +417,16 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         store = worker_resources.open_store(self.store_path)
         directory = self._model_use().directory
         self._check_binding(directory, store)
-        runner = worker_resources.loaded_runner(directory, self.runtime, self._worker_threads,
+        runner = worker_resources.loaded_runner(directory, self._runtime(),
+                                                self._worker_threads,
                                                 vector_dtype=self.vector_dtype)
         return LoadedTagger(runner, store, self.model_dir)
+
+    def _runtime(self) -> str:
+        """The runtime this handler runs (see ``runtime``)."""
+        if self._chosen_runtime is None:   # never applied to a pipeline: used directly
+            self._chosen_runtime = runtime_where_applied(None, "TaggerModelHandler")
+        return self._chosen_runtime
 
     def update_model_path(self, model_path: Optional[str] = None):
         """Switches to the model at ``model_path`` (a model directory, or a file in one, as
@@ -460,7 +480,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def validate_inference_args(self, inference_args: Optional[Dict[str, Any]]):
         """Beam's check of ``inference_args``; also where the handler learns the options of
-        the pipeline RunInference is being applied to, for ``tagger_threads``' default.
+        the pipeline RunInference is being applied to, for the defaults of
+        ``tagger_threads`` and ``runtime``.
 
         A ModelHandler is never given the pipeline. RunInference's ``expand`` calls this first,
         inside ``Pipeline.apply``, whose options Beam makes available there, and whose frame
@@ -480,6 +501,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         if not self.share_model_across_processes():
             self._worker_threads = tagger_threads_of_options(self.tagger_threads, options,
                                                              runner)
+        self._chosen_runtime = runtime_where_applied(
+            self.runtime, "TaggerModelHandler", options, runner, self._worker_threads,
+            bool(self.accelerator) or accelerator_hinted(pipeline))
         batching = super().batch_elements_kwargs()
         check_batching_on_the_runner(batching, options, runner)
         check_batch_durations_of_the_pipeline(batching, options, pipeline)
@@ -551,7 +575,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             items += [(span.end - span.start, r, span) for span in spans[r]]
         chunk_probs = {}   # (record, chunk start) -> (n, L)
         for indices in length_batches([item[0] for item in items], self.max_batch_tokens,
-                                      runtimes.bucket_widths(self.runtime)):
+                                      runtimes.bucket_widths(self._runtime())):
             whole = [items[j][1] for j in indices if items[j][2] is None]
             chunks = [items[j] for j in indices if items[j][2] is not None]
             entries = [WholeRecords(block, whole)] if whole else []

@@ -40,13 +40,14 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tagging_defaults import RUNTIME, VECTORS_AT, check_runtime, check_vectors_at
+from beamtagger.tagging_defaults import VECTORS_AT, check_runtime, check_vectors_at
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
                                            check_vector_dtype)
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
+from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
 from beamtagger.worker_threads import tagger_threads_of_pipeline
@@ -86,7 +87,12 @@ class TagBatches(beam.PTransform):
         importing TensorFlow (``beamtagger.testing``'s choice): loads in a tenth of a second,
         a little slower per batch on a CPU, no GPU; or "jax" for GPUs without TensorFlow
         (batches padded to a fixed grid of shapes, ``model/shape_grid.py``; TagText buckets
-        by the grid's widths). ``model/runtimes.py`` lists them.
+        by the grid's widths). ``model/runtimes.py`` lists them. None (the default): chosen
+        where the transform is applied (``runtime_where_applied``, logged), as TagText
+        chooses: "numpy" where ``threads`` comes to 1 and a Dataflow tag stage has no
+        accelerator hint (this transform's ``with_resource_hints``, an enclosing one's, or
+        the options' ``--resource_hints``), else "tensorflow" (or "numpy" where TensorFlow
+        is not installed, locally).
       output_batches: internal (``beamtagger tag``): ``tagged`` holds one tagged batch
         (``tagged_batches.tagged_batch``, a ``pa.RecordBatch``) per model batch instead of a
         TaggedRecord per record; ``WriteResults`` writes them column by column.
@@ -101,7 +107,7 @@ class TagBatches(beam.PTransform):
 
     def __init__(self, model_dir: Optional[str] = None,
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
-                 runtime: str = RUNTIME, *, output_batches: bool = False,
+                 runtime: Optional[str] = None, *, output_batches: bool = False,
                  vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False):
         super().__init__()
@@ -125,11 +131,12 @@ class TagBatches(beam.PTransform):
     def expand(self, batches):
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
+        runtime = runtime_of_pipeline(self.runtime, "TagBatches", batches.pipeline, self.threads)
         store = (_StoreOptions(self._shared_store, self.store_path, self.allow_other_embeddings)
                  if self.vectors_at == "tag" else None)
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
-            threads, self.runtime, self.output_batches, store,
+            threads, runtime, self.output_batches, store,
             self.vector_dtype)).with_input_types(pa.RecordBatch)
         if self.output_batches:
             tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
@@ -178,7 +185,7 @@ class _SharedRunner:
     ``runner`` waits for the load and re-raises its error.
     """
 
-    def __init__(self, model_dir, threads=None, runtime=RUNTIME, vector_dtype="float32",
+    def __init__(self, model_dir, threads=None, runtime="tensorflow", vector_dtype="float32",
                  store=None):
         self._loaded = futures.Future()
         self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
@@ -236,7 +243,7 @@ class _TagFn(beam.DoFn):
     _AHEAD = 1
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
-                 runtime=RUNTIME, output_batches=False, store=None, vector_dtype="float32"):
+                 runtime="tensorflow", output_batches=False, store=None, vector_dtype="float32"):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs

@@ -23,7 +23,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
 from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, RUNTIME, VECTORS_AT, check_runtime,
+from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_runtime,
                                          check_vectors_at)
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
@@ -33,6 +33,7 @@ from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
                                        tagged_records_or_dead_letters)
 from beamtagger.transforms import worker_resources
+from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks, check_chunk)
@@ -81,10 +82,14 @@ class TagText(beam.PTransform):
       tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
         core; None: ``beamtagger tag``'s default for the pipeline's runner (1 on Dataflow,
         which runs one SDK process per vCPU; see TagBatches).
-      runtime: "tensorflow" (the default), "numpy" to run the model's forward pass in
-        NumPy, without importing TensorFlow (what ``beamtagger.testing`` uses), or "jax" for
-        GPUs without TensorFlow, whose batches are bucketed by its grid's widths (see
-        TagBatches).
+      runtime: "tensorflow", "numpy" to run the model's forward pass in NumPy, without
+        importing TensorFlow (what ``beamtagger.testing`` uses), or "jax" for GPUs without
+        TensorFlow, whose batches are bucketed by its grid's widths (see TagBatches). None
+        (the default): chosen where the transform is applied, as ``beamtagger tag`` chooses
+        for an input of unknown size (``runtime_where_applied``, logged): "numpy" where each
+        worker process gives the tagger one thread (Dataflow's CPU workers by default,
+        ``tagger_threads=1``) and a Dataflow tag stage has no accelerator hint; otherwise
+        "tensorflow", or "numpy" where TensorFlow is not installed (locally). Never "jax".
       vectors_at: where the word vectors are gathered from the store: "attach" (the default),
         on the CPU workers, the batches carrying them to the tag stage; or "tag", in the tag
         stage, the batches carrying each slot's store row (4 bytes a slot where the vectors are
@@ -100,7 +105,7 @@ class TagText(beam.PTransform):
                  max_buffering_secs: Optional[float] = None, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
-                 tagger_threads: Optional[int] = None, runtime: str = RUNTIME,
+                 tagger_threads: Optional[int] = None, runtime: Optional[str] = None,
                  max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
@@ -158,6 +163,9 @@ class TagText(beam.PTransform):
         stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
         with ``output_batches=True``).
         """
+        # Here, not where it is built: a transform does not know its runner until it is applied.
+        runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
+                                      self.tagger_threads, accelerator=bool(self.accelerator))
         blocks = self.max_buffering_secs is None
         if blocks and not blocks_given:
             records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
@@ -171,12 +179,12 @@ class TagText(beam.PTransform):
             chunked.segments
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs,
                                                  blocks=blocks,
-                                                 widths=runtimes.bucket_widths(self.runtime))
+                                                 widths=runtimes.bucket_widths(runtime))
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
                 self.vectors_at))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
-                         self.runtime, output_batches=output_batches, vectors_at=self.vectors_at,
+                         runtime, output_batches=output_batches, vectors_at=self.vectors_at,
                          store_path=self.store_path, vector_dtype=self.vector_dtype,
                          allow_other_embeddings=self.allow_other_embeddings)
         if self.accelerator:
