@@ -99,3 +99,37 @@ def test_a_large_dataflow_cpu_job_gets_numpy_where_the_tagger_has_one_thread_a_p
         assert local in ("numpy", "jax")
     else:
         assert local in ("tensorflow", "jax")
+
+
+@pytest.mark.parametrize("size", [0, SMALL_INPUT_BYTES * 2, None])
+def test_an_accelerator_hint_keeps_tensorflow_at_any_size(size):
+    choice = choose_runtime(size, BOTH, one_tagger_thread=True, accelerator_hint=True)
+    assert choice.runtime == "tensorflow" and "accelerator hint" in choice.reason
+    # Where TensorFlow is not there (a local interpreter), the other rules decide.
+    assert choose_runtime(size, ("numpy",), accelerator_hint=True).runtime == "numpy"
+
+
+@pytest.mark.parametrize("threads, remote, hint, expected", [
+    (1, True, False, "numpy"),          # Dataflow's CPU workers: one SDK process a vCPU
+    (1, True, True, "tensorflow"),      # a Dataflow GPU tag stage
+    (None, True, False, "tensorflow"),  # one SDK process a VM: every core
+    (4, True, False, "tensorflow"),
+    (1, False, True, "numpy"),          # the DirectRunner ignores hints
+])
+def test_a_transform_chooses_as_the_command_does_for_an_input_of_unknown_size(
+        threads, remote, hint, expected):
+    choice = runtime_choice.choose_transform_runtime(threads, remote, accelerator_hint=hint)
+    assert choice == choose_runtime(None, runtime_choice.installed_runtimes(remote),
+                                    one_tagger_thread=threads == 1,
+                                    accelerator_hint=remote and hint)
+    assert choice.runtime == expected, choice.reason   # NumPy is installed wherever it runs
+
+
+def test_a_local_transform_chooses_among_the_runtimes_installed_here(monkeypatch):
+    from beamtagger.model import runtimes
+
+    monkeypatch.setattr(runtimes, "is_installed", lambda name: name == "numpy")
+    assert runtime_choice.installed_runtimes(remote=False) == ["numpy"]
+    choice = runtime_choice.choose_transform_runtime(None, remote=False)
+    assert choice.runtime == "numpy" and "tensorflow is not installed" in choice.reason
+    assert runtime_choice.choose_transform_runtime(None, remote=True).runtime == "tensorflow"

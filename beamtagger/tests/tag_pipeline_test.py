@@ -385,10 +385,11 @@ def test_dataflow_workers_default_to_one_tagger_thread_per_sdk_process():
     assert tagger_threads(0, 1, process_per_core=True) == 0   # 0: TensorFlow's default
 
 
-def _tag_stage_threads(pipeline_args, **options):
-    """The threads TagText's tag stage gives TensorFlow in a pipeline with ``pipeline_args``;
-    a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from reaching Google
-    Cloud while it is built."""
+def _tag_stage(pipeline_args, transform=None, **options):
+    """The tag stage's DoFn (``_TagFn``: its runtime, its threads) of ``TagText(**options)``
+    in a pipeline with ``pipeline_args``, or of ``transform`` (TagBatches) applied to the
+    pipeline's input; a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from
+    reaching Google Cloud while it is built."""
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.pipeline import PipelineVisitor
@@ -398,18 +399,23 @@ def _tag_stage_threads(pipeline_args, **options):
     from beamtagger.transforms.tag import _TagFn
 
     pipeline = beam.Pipeline(runner=DirectRunner(), options=PipelineOptions(pipeline_args))
-    _ = pipeline | beam.Create([TextRecord("a", "a cat .")]) | TagText(runtime="numpy",
-                                                                       **options)
-    threads = []
+    _ = (pipeline | beam.Create([TextRecord("a", "a cat .")])
+         | (transform or TagText(**options)))
+    fns = []
 
     class FindTagStage(PipelineVisitor):
         def visit_transform(self, node):
             if isinstance(getattr(node.transform, "fn", None), _TagFn):
-                threads.append(node.transform.fn.threads)
+                fns.append(node.transform.fn)
 
     pipeline.visit(FindTagStage())
-    (only,) = threads
+    (only,) = fns
     return only
+
+
+def _tag_stage_threads(pipeline_args, **options):
+    """The threads TagText's tag stage gives TensorFlow in a pipeline with ``pipeline_args``."""
+    return _tag_stage(pipeline_args, runtime="numpy", **options).threads
 
 
 def test_tagtext_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_unless_told(
@@ -425,6 +431,67 @@ def test_tagtext_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_unless
     assert _tag_stage_threads(["--direct_running_mode=multi_processing",
                                "--direct_num_workers=2"]) == 4
     assert _tag_stage_threads([]) is None
+
+
+GPU_HINT = "type:nvidia-l4;count:1;install-nvidia-driver"
+
+
+def test_tagtext_on_dataflow_cpu_workers_runs_numpy_unless_told(monkeypatch, caplog):
+    # TagText ran TensorFlow whatever the runner: on Dataflow's CPU workers each SDK process,
+    # with one tagger thread, paid TensorFlow's start-up and twice NumPy's memory, and the
+    # workers needed TensorFlow (BENCHMARKS.md, "One thread each, the whole job").
+    import logging
+
+    from beamtagger.model import runtimes
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+
+    def runtime(args, **options):
+        return _tag_stage(args, **options).runtime
+    dataflow = ["--runner=DataflowRunner"]
+    with caplog.at_level(logging.INFO):
+        assert runtime(dataflow) == "numpy"
+    assert [r.getMessage() for r in caplog.records if "runtime" in r.getMessage()] == [
+        "beamtagger: TagText runs the numpy runtime (input of unknown size, CPU workers with "
+        "one tagger thread a process: TensorFlow's CPU a token there, without its start-up in "
+        "every process, in half the memory; runtime= sets it)"]
+    assert runtime(dataflow, tagger_threads=1) == "numpy"
+    # A GPU tag stage: TagText's hint, or the pipeline's.
+    assert runtime(dataflow, accelerator=GPU_HINT) == "tensorflow"
+    assert runtime(dataflow + [f"--resource_hints=accelerator={GPU_HINT}"]) == "tensorflow"
+    # The tagger has more than one thread a process.
+    assert runtime(dataflow, tagger_threads=4) == "tensorflow"
+    assert runtime(dataflow, tagger_threads=0) == "tensorflow"
+    assert runtime(dataflow + ["--experiments=no_use_multiple_sdk_containers"]) == "tensorflow"
+    # Locally, every core: TensorFlow where it is installed. One tagger thread a process
+    # (multi_processing at a worker a core): NumPy, as beamtagger tag chooses; the DirectRunner
+    # ignores hints.
+    assert runtime([]) == ("tensorflow" if runtimes.is_installed("tensorflow") else "numpy")
+    multi = ["--direct_running_mode=multi_processing", "--direct_num_workers=8"]
+    assert runtime(multi) == runtime(multi, accelerator=GPU_HINT) == "numpy"
+    # A runtime given is kept.
+    assert runtime(dataflow, runtime="tensorflow") == "tensorflow"
+    assert runtime([], runtime="numpy") == "numpy"
+
+
+def test_tagbatches_chooses_its_runtime_as_tagtext_does(monkeypatch):
+    import apache_beam as beam
+    import pyarrow as pa
+
+    from beamtagger.transforms import TagBatches
+
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+
+    def runtime(args, transform):
+        # Records taken for batches by a stage that is never run: only its DoFn is read.
+        as_batches = beam.Map(lambda record: record).with_output_types(pa.RecordBatch)
+        return _tag_stage(args, as_batches | transform).runtime
+    dataflow = ["--runner=DataflowRunner"]
+    assert runtime(dataflow, TagBatches()) == "numpy"
+    assert runtime(dataflow, TagBatches().with_resource_hints(accelerator=GPU_HINT)) == (
+        "tensorflow")
+    assert runtime(dataflow, TagBatches(threads=2)) == "tensorflow"
+    assert runtime(dataflow, TagBatches(runtime="tensorflow")) == "tensorflow"
 
 
 def test_streaming_run_writes_every_record(tiny_tagger, tmp_path, capsys):

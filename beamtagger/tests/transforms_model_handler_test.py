@@ -1,4 +1,6 @@
 """TaggerModelHandler under RunInference: same labels as TagText, keyed, failures, model refresh."""
+import logging
+
 import apache_beam as beam
 import numpy as np
 import pytest
@@ -700,37 +702,57 @@ def test_one_create_may_mix_the_record_types_each_transform_takes(tiny_tagger):
                     equal_to(expected[:2]), label="RunInferenceLabels")
 
 
-def _threads_reaching_the_runner(handler, monkeypatch):
-    """The threads ``handler``'s load_model gives the runtime, after it travels to a worker
-    (pickled as RunInference's DoFn is)."""
+def _load_reaching_the_runner(handler, monkeypatch):
+    """(runtime, threads) that ``handler``'s load_model loads the runner with, after it
+    travels to a worker (pickled as RunInference's DoFn is)."""
     from apache_beam.internal import pickler
 
     from beamtagger.transforms import worker_resources
 
     given = []
     monkeypatch.setattr(worker_resources, "loaded_runner",
-                        lambda model_dir, runtime, threads=None, **feed: given.append(threads))
+                        lambda model_dir, runtime, threads=None, **feed: given.append(
+                            (runtime, threads)))
     pickler.loads(pickler.dumps(handler)).load_model()
-    (threads,) = given
-    return threads
+    (load,) = given
+    return load
 
 
-def _run_inference_threads(tiny, pipeline_args, monkeypatch, keyed=False, **options):
-    """The threads a TaggerModelHandler's runner gets in a pipeline built with
-    ``pipeline_args``; a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from
+def _threads_reaching_the_runner(handler, monkeypatch):
+    """The threads ``handler``'s load_model gives the runtime on a worker."""
+    return _load_reaching_the_runner(handler, monkeypatch)[1]
+
+
+def _run_inference_load(handler_options, pipeline_args, monkeypatch, keyed=False, hint=None):
+    """(runtime, threads) a ``TaggerModelHandler(**handler_options)``'s runner is loaded with
+    in a pipeline built with ``pipeline_args`` (``hint``: an accelerator hint on the
+    RunInference); a DirectRunner object keeps a ``--runner=DataflowRunner`` pipeline from
     reaching Google Cloud while it is built."""
     from apache_beam.options.pipeline_options import PipelineOptions
     from apache_beam.runners.direct.direct_runner import DirectRunner
 
-    handler = TaggerModelHandler(**tiny.options, **options)
+    handler = TaggerModelHandler(**handler_options)
     pipeline = beam.Pipeline(runner=DirectRunner(), options=PipelineOptions(pipeline_args))
     examples = pipeline | beam.Create(["a cat ."])
     if keyed:
-        _ = (examples | beam.Map(lambda text: ("k", text))
-             | RunInference(KeyedModelHandler(handler)))
-    else:
-        _ = examples | RunInference(handler)
-    return _threads_reaching_the_runner(handler, monkeypatch)
+        examples = examples | beam.Map(lambda text: ("k", text))
+    inference = RunInference(KeyedModelHandler(handler) if keyed else handler)
+    if hint:
+        inference = inference.with_resource_hints(accelerator=hint)
+    _ = examples | inference
+    return _load_reaching_the_runner(handler, monkeypatch)
+
+
+def _run_inference_threads(tiny, pipeline_args, monkeypatch, keyed=False, **options):
+    """The threads a TaggerModelHandler's runner gets in a pipeline built with
+    ``pipeline_args`` (``_run_inference_load``)."""
+    return _run_inference_load({**tiny.options, **options}, pipeline_args, monkeypatch,
+                               keyed)[1]
+
+
+def _without_runtime(tiny):
+    """The tiny tagger's handler options, its runtime left to the handler to choose."""
+    return {name: value for name, value in tiny.options.items() if name != "runtime"}
 
 
 def test_run_inference_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_unless_told(
@@ -982,3 +1004,68 @@ def test_a_dataflow_runner_object_gives_each_sdk_process_one_thread_as_tagtext_d
     pipeline = beam.Pipeline(runner=DirectRunner())
     _ = pipeline | beam.Create(["a cat ."]) | RunInference(handler)
     assert _threads_reaching_the_runner(handler, monkeypatch) == 1
+
+
+GPU_HINT = "type:nvidia-l4;count:1;install-nvidia-driver"
+
+
+def test_run_inference_on_dataflow_cpu_workers_runs_numpy_unless_told(tiny_tagger, monkeypatch,
+                                                                     caplog):
+    # The handler ran TensorFlow whatever the runner: on Dataflow's CPU workers each SDK
+    # process, with one tagger thread, paid TensorFlow's start-up and twice NumPy's memory
+    # (BENCHMARKS.md, "One thread each, the whole job").
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+
+    def runtime(args, keyed=False, hint=None, **options):
+        return _run_inference_load({**_without_runtime(tiny_tagger), **options}, args,
+                                   monkeypatch, keyed, hint)[0]
+    dataflow = ["--runner=DataflowRunner"]
+    with caplog.at_level(logging.INFO):
+        assert runtime(dataflow) == "numpy"
+    assert any(r.getMessage().startswith("beamtagger: TaggerModelHandler runs the numpy runtime "
+                                         "(") and "one tagger thread a process" in r.getMessage()
+               for r in caplog.records), caplog.text
+    assert runtime(dataflow, keyed=True) == "numpy"
+    assert runtime(dataflow, tagger_threads=1) == "numpy"
+    # A GPU stage: the handler's hint, one on RunInference, or the pipeline's.
+    assert runtime(dataflow, accelerator=GPU_HINT) == "tensorflow"
+    assert runtime(dataflow, hint=GPU_HINT) == "tensorflow"
+    assert runtime(dataflow + [f"--resource_hints=accelerator={GPU_HINT}"]) == "tensorflow"
+    # The tagger has more than one thread a process.
+    assert runtime(dataflow, tagger_threads=4) == "tensorflow"
+    assert runtime(dataflow + ["--experiments=no_use_multiple_sdk_containers"]) == "tensorflow"
+    assert runtime(dataflow, large_model=True) == "tensorflow"   # a model process a machine
+    # Locally, the tagger having every core: TensorFlow where it is installed.
+    from beamtagger.model import runtimes
+    assert runtime([]) == ("tensorflow" if runtimes.is_installed("tensorflow") else "numpy")
+    # One tagger thread a process locally too (multi_processing at a worker a core); the
+    # DirectRunner ignores hints.
+    multi = ["--direct_running_mode=multi_processing", "--direct_num_workers=8"]
+    assert runtime(multi) == runtime(multi, accelerator=GPU_HINT) == "numpy"
+    # A runtime given is kept.
+    assert runtime(dataflow, runtime="tensorflow") == "tensorflow"
+    assert runtime([], runtime="numpy") == "numpy"
+
+
+def test_a_handler_outside_a_pipeline_runs_tensorflow_where_installed_else_numpy(
+        tiny_tagger, monkeypatch):
+    from beamtagger.model import runtimes
+
+    handler = TaggerModelHandler(**_without_runtime(tiny_tagger))
+    assert handler.runtime is None
+    expected = "tensorflow" if runtimes.is_installed("tensorflow") else "numpy"
+    assert _load_reaching_the_runner(handler, monkeypatch)[0] == expected
+    monkeypatch.setattr(runtimes, "is_installed", lambda name: name != "tensorflow")
+    assert _load_reaching_the_runner(TaggerModelHandler(**_without_runtime(tiny_tagger)),
+                                     monkeypatch)[0] == "numpy"
+
+
+def test_a_dataflow_runner_object_gives_the_handler_numpy_as_tagtext_does(tiny_tagger,
+                                                                         monkeypatch):
+    from apache_beam.runners.direct.direct_runner import DirectRunner
+
+    monkeypatch.setattr("beamtagger.worker_threads._REMOTE_RUNNERS", ("SwitchingDirectRunner",))
+    handler = TaggerModelHandler(**_without_runtime(tiny_tagger))
+    pipeline = beam.Pipeline(runner=DirectRunner())
+    _ = pipeline | beam.Create(["a cat ."]) | RunInference(handler)
+    assert _load_reaching_the_runner(handler, monkeypatch) == ("numpy", 1)
