@@ -8,8 +8,8 @@ choice made in one place, named by the user):
 ========== ======================================= ================= ==========================
 name       runner                                  needs             for
 ========== ======================================= ================= ==========================
-tensorflow ``model.inference.TaggerRunner``        TensorFlow        the default; CPUs and GPUs
-numpy      ``model.numpy_inference``               NumPy, h5py       start-up-bound CPU runs
+tensorflow ``model.inference.TaggerRunner``        TensorFlow        large jobs; CPUs and GPUs
+numpy      ``model.numpy_inference``               NumPy, h5py       small or one-thread runs
 jax        ``model.jax_inference``                 JAX               GPUs without TensorFlow
 ========== ======================================= ================= ==========================
 
@@ -74,12 +74,13 @@ class Runtime:
 RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("tensorflow", "beamtagger.model.inference:TaggerRunner", "tensorflow",
             "TensorFlow is not installed here: install beamtagger[cpu] (or [gpu]), or tag "
-            "without it with --runtime numpy",
+            "without it with --runtime numpy (runtime=\"numpy\" in a pipeline of your own)",
             prepare="beamtagger.tensorflow_setup:configure_tensorflow"),
     Runtime("numpy", "beamtagger.model.numpy_inference:NumpyTaggerRunner", None, ""),
     Runtime("jax", "beamtagger.model.jax_inference:JaxTaggerRunner", "jax",
             "JAX is not installed here: install beamtagger[jax] (or [jax-cuda] for NVIDIA "
-            "GPUs), or tag without it with --runtime numpy",
+            "GPUs), or tag without it with --runtime numpy (runtime=\"numpy\" in a pipeline "
+            "of your own)",
             prepare="beamtagger.model.jax_setup:configure_jax",
             bucket_widths=shape_grid.WIDTHS),
 )}

@@ -626,7 +626,8 @@ def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tin
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert refused.stderr.strip().splitlines() == [
         "beamtagger tag: error: JAX is not installed here: install beamtagger[jax] (or [jax-cuda] "
-        "for NVIDIA GPUs), or tag without it with --runtime numpy"]
+        "for NVIDIA GPUs), or tag without it with --runtime numpy (runtime=\"numpy\" in a "
+        "pipeline of your own)"]
     assert not list(tmp_path.glob("jax*"))
     # Left to choose, the command takes the runtime that is installed, and says so.
     chosen = subprocess.run([sys.executable, "-c", script.replace('"--runtime", "numpy", ', '')
