@@ -284,7 +284,8 @@ def case_r(args):
         pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
         _ = (pipeline
              | "Read" >> beam.io.ReadFromText(args.input)
-             | "Tag" >> RunInference(TaggerModelHandler(args.model, args.store))
+             | "Tag" >> RunInference(TaggerModelHandler(args.model, args.store,
+                                                       runtime="tensorflow"))
              | "ToJson" >> beam.Map(lambda result: json.dumps(result.inference.to_json_dict()))
              | "Write" >> beam.io.WriteToText(args.output, file_name_suffix=".jsonl"))
         result = pipeline.run()
