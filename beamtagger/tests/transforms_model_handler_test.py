@@ -205,7 +205,7 @@ def test_beam_direct_runner_loses_the_batch_flushed_at_the_end_of_the_input():
     for more records than the input holds flushes it by the window's end timer, which holds
     no watermark on the DirectRunner, and the records reach the GroupByKey of assert_that
     after it has finished. Without beamtagger; 2.77 and 2.78 alike. If this fails, the Beam
-    installed keeps them: check_batching_on_the_runner can let such pipelines run there."""
+    installed keeps them: stateful_batching can let such pipelines run there."""
     words = ["a", "bb", "ccc"]
     with pytest.raises(Exception, match=r"== \[\], missing elements"):
         with TestPipeline() as p:
@@ -350,7 +350,7 @@ def test_beam_fn_api_runner_loses_the_records_of_one_of_two_stateful_steps():
     on the FnApiRunner for (apache/beam#21995): two stateful steps fused into one stage whose
     timers have one name share one timer buffer, every timer fires in one of them, and the
     other never flushes what it holds. Without beamtagger; Beam 2.78. If this fails, the Beam
-    installed keeps them: check_batch_durations_of_the_pipeline can let such pipelines run."""
+    installed keeps them: stateful_batching can let such pipelines run."""
     # The mechanism: two steps flushing at the end of the input, side by side; one gives
     # out nothing.
     flushed = _records_out_of_two_stages(beam.ParDo(_FlushAtTheEnd()),
@@ -375,7 +375,7 @@ def test_beam_fn_api_runner_loses_the_records_of_one_of_two_stateful_steps():
 
 def test_beam_direct_runner_fails_below_two_chained_stateful_batchings():
     """Beam's bug that the handler refuses a RunInference with max_batch_duration_secs below
-    another for on the DirectRunner (check_batch_duration_below_an_end_flush): the first
+    another for on the DirectRunner (stateful_batching): the first
     stage's last batch comes out once the input has ended (apache/beam#28716), the second
     holds part of it and flushes it after assert_that's GroupByKey has finished, with
     min_batch_size 1. Without beamtagger; Beam 2.78. If this fails, the Beam installed keeps

@@ -30,7 +30,6 @@ import inspect
 import logging
 import pathlib
 import threading
-import weakref
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
@@ -52,6 +51,7 @@ from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_
                                           chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
+from beamtagger.transforms.stateful_batching import check_stateful_batching
 from beamtagger.transforms.tag import check_flag, check_tag_options
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
                                                 tokenize_block)
@@ -69,11 +69,6 @@ MAX_BATCH_CHARACTERS = 1 << 20
 REFUSED_MODEL_UPDATES = Metrics.counter(counters.NAMESPACE, "refused_model_updates")
 # Files inside a model directory that watch_model_pattern may be pointed at.
 _MODEL_FILES = ("tagger.keras", "tagger.json")
-# --runner names (lower case, "Runner" left off) of Beam's direct runners.
-_DIRECT_RUNNERS = ("direct", "bundlebaseddirect", "switchingdirect", "testdirect")
-# The RunInference stages with max_batch_duration_secs applied so far to each pipeline being
-# built, by the pipeline's options (Beam gives each pipeline its own copy of them).
-_BATCH_DURATION_STAGES: "weakref.WeakKeyDictionary[Any, int]" = weakref.WeakKeyDictionary()
 
 
 def text_length(element) -> int:
@@ -134,140 +129,6 @@ def record_of(example) -> TextRecord:
             raise TypeError(f"a TaggerModelHandler example's {name} must be a str, not "
                             f"{_described(value)}")
     return record
-
-
-def check_batching_on_the_runner(batching: Dict[str, Any], options, runner=None) -> None:
-    """BeamtaggerError for ``max_batch_duration_secs`` with a ``min_batch_size`` above 1 in a
-    pipeline that runs on the DirectRunner (``options`` naming a direct one, or naming none
-    where the pipeline's ``runner`` object, if known, is one; ``_runner_named``).
-
-    Beam's stateful batching (``max_batch_duration_secs``) makes the DirectRunner run the
-    pipeline on its BundleBasedDirectRunner, where a timer holds no watermark: the batch that
-    the end of the input flushes (the window's end timer) reaches the steps below after their
-    GroupByKeys have finished, so an ``assert_that`` sees none of its records and a
-    ``WriteToText`` fails with a bare AssertionError (apache/beam#28716; Beam 2.77 and 2.78,
-    ``transforms_model_handler_test.py``). A batch that reaches ``min_batch_size`` is flushed
-    as it fills; one that waits for more than the input holds is flushed only at its end."""
-    if batching.get("max_batch_duration_secs") is None or batching.get("min_batch_size",
-                                                                       1) <= 1:
-        return
-    if _runner_named(options, runner) not in _DIRECT_RUNNERS:
-        return
-    raise BeamtaggerError(
-        f"TaggerModelHandler: min_batch_size={batching['min_batch_size']} with "
-        "max_batch_duration_secs loses records on the DirectRunner (Beam's direct runner "
-        "sends the batch the end of the input flushes after the steps below have finished, "
-        "apache/beam#28716): leave max_batch_duration_secs out (a batch pipeline does not "
-        "need it), keep min_batch_size at 1, or run on another runner such as "
-        "--runner=PrismRunner")
-
-
-def check_batch_durations_of_the_pipeline(batching: Dict[str, Any], options,
-                                          pipeline=None) -> None:
-    """BeamtaggerError for a second RunInference with ``max_batch_duration_secs`` applied to a
-    pipeline that runs on the FnApiRunner (named in ``options``' ``--runner``, or the
-    ``pipeline``'s runner object where they name none). Stages are counted per ``pipeline``
-    where it is known, else per ``options`` (Beam gives each pipeline its own copy).
-
-    Each such RunInference batches by Beam's stateful BatchElements, whose DoFn has timers
-    named "window_end" and "buffering_end". The FnApiRunner fuses two of them into one stage
-    when they read the same input, or one reads the other's output, and keeps the timers of a
-    stage in one buffer per timer name, not per step (apache/beam#21995): both steps' timers
-    fire in one of them, and the other never flushes the batch it holds when the input ends.
-    Which step they reach follows the order of a set of step names, so of str hashes, which
-    differ from process to process. Of 150 records (Beam 2.78, RunInference with a
-    ModelHandler returning its batch: ``transforms_model_handler_test.py``), one of two
-    parallel stages silently lost 23 (or 51), its last batch, for 20 of 36 pairs of step
-    names; two chained stages lost 21 to 57 records, with or without length buckets, or
-    failed with "A total of 1 time-pending bundles did not execute", in the processes tried.
-    A Reshuffle before the second stage kept parallel stages whole, but chained ones still
-    failed so. Beam's own ``BatchElements(max_batch_duration_secs=...)``
-    elsewhere in the pipeline has the same timers and is not seen here."""
-    runner = None if pipeline is None else pipeline.runner
-    if (batching.get("max_batch_duration_secs") is None
-            or _runner_named(options, runner) != "fnapi"):
-        return
-    key = options if pipeline is None else pipeline
-    stages = _BATCH_DURATION_STAGES[key] = _BATCH_DURATION_STAGES.get(key, 0) + 1
-    if stages > 1:
-        raise BeamtaggerError(
-            "TaggerModelHandler: a second RunInference with max_batch_duration_secs in one "
-            "pipeline loses records on the FnApiRunner (the two stateful batchings share "
-            "their timers, and one never flushes its last batch: apache/beam#21995): set "
-            "max_batch_duration_secs on one RunInference only (a batch pipeline needs none)")
-
-
-def check_batch_duration_below_an_end_flush(batching: Dict[str, Any], options,
-                                            pipeline=None) -> None:
-    """BeamtaggerError for a RunInference with ``max_batch_duration_secs`` applied, in a
-    pipeline that runs on the DirectRunner (``_runner_named``), to records that a step above
-    it flushes at the end of the input (``step_flushing_at_the_end_above``): another
-    RunInference or ``BatchElements`` with ``max_batch_duration_secs``, a
-    ``GroupIntoBatches``.
-
-    On the DirectRunner's BundleBasedDirectRunner that step's last batch comes out once the
-    input has ended (apache/beam#28716); the stateful batching below takes it in and flushes
-    its own last batch later still, after the GroupByKeys below have finished: ``assert_that``
-    misses records and a ``WriteToText`` fails with a bare AssertionError, with
-    ``min_batch_size`` 1 too. Every record still reaches the steps right below. With Beam 2.78
-    and ``max_batch_duration_secs=1`` on both stages (the handler, or a ModelHandler returning
-    its batch), inputs of 8, 10, 16, 20, 40, 60, 150 and 1000 records failed so in every
-    process tried (6 str hash seeds each for 150 and 1000), and 3, 4 and 100 ran whole: it
-    fails where the second stage still holds a batch short of its size when the input ends.
-    A GroupByKey between the two (``beam.Reshuffle()``) waits for the whole input and kept
-    every record; so did two stages side by side, or no duration on the second.
-    ``transforms_model_handler_test.py`` holds the Beam-only case.
-    Only the stage that comes second is seen: a plain ``BatchElements(max_batch_duration_secs=
-    ...)`` or ``GroupIntoBatches`` below a RunInference with a duration fails alike."""
-    if batching.get("max_batch_duration_secs") is None or pipeline is None:
-        return
-    if _runner_named(options, pipeline.runner) not in _DIRECT_RUNNERS:
-        return
-    step = step_flushing_at_the_end_above(pipeline.transforms_stack[-1])
-    if step is None:
-        return
-    raise BeamtaggerError(
-        f"TaggerModelHandler: max_batch_duration_secs on a RunInference below {step!r}, "
-        "which flushes its last batch at the end of the input, fails the run on the "
-        "DirectRunner (the last batch reaches the steps below after they have finished: "
-        "assert_that misses it and WriteToText fails, apache/beam#28716): set max_batch_duration_secs on one of the two only (a batch "
-        "pipeline needs none), or put a beam.Reshuffle() between them")
-
-
-def step_flushing_at_the_end_above(applied) -> Optional[str]:
-    """The full label of a step above the AppliedPTransform ``applied``, by its main inputs
-    and with no GroupByKey between, whose DoFn has a watermark timer: a stateful
-    ``BatchElements`` (``max_batch_duration_secs``, so RunInference's too) or a
-    ``GroupIntoBatches`` flushing what it holds at the end of the window. None if there is
-    none; a GroupByKey (``beam.Reshuffle``, ``CombinePerKey``) ends the search, since it waits
-    for the whole input before it gives out anything."""
-    import apache_beam as beam
-    from apache_beam.transforms.timeutil import TimeDomain
-    from apache_beam.transforms.userstate import get_dofn_specs
-
-    to_visit, visited = list(applied.inputs), set()
-    while to_visit:
-        step = getattr(to_visit.pop(), "producer", None)
-        if step is None or id(step) in visited or isinstance(step.transform, beam.GroupByKey):
-            continue
-        visited.add(id(step))
-        if isinstance(step.transform, beam.ParDo) and any(
-                timer.time_domain == TimeDomain.WATERMARK
-                for timer in get_dofn_specs(step.transform.fn)[1]):
-            return step.full_label
-        to_visit.extend(step.inputs)
-    return None
-
-
-def _runner_named(options, runner=None) -> str:
-    """The runner ``options`` name, else ``runner`` (the pipeline's runner object, where it is
-    known: ``worker_threads.pipeline_being_applied``), lower case with "Runner" left off;
-    "direct" for neither, Beam's default."""
-    from apache_beam.options.pipeline_options import StandardOptions
-
-    name = (options.view_as(StandardOptions).runner
-            or (type(runner).__name__ if runner is not None else "DirectRunner"))
-    return name.rsplit(".", 1)[-1].lower().removesuffix("runner")
 
 
 def _described(value):
@@ -504,10 +365,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self._chosen_runtime = runtime_where_applied(
             self.runtime, "TaggerModelHandler", options, runner, self._worker_threads,
             bool(self.accelerator) or accelerator_hinted(pipeline))
-        batching = super().batch_elements_kwargs()
-        check_batching_on_the_runner(batching, options, runner)
-        check_batch_durations_of_the_pipeline(batching, options, pipeline)
-        check_batch_duration_below_an_end_flush(batching, options, pipeline)
+        check_stateful_batching(super().batch_elements_kwargs(), options, pipeline)
 
     def _check_binding(self, directory, store):
         from beamtagger.model.saving import check_model_file
@@ -623,7 +481,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         # With max_batch_duration_secs (Beam's stateful batching) records are counted from
         # one: Beam 2.77 counts them there whatever the size function says, and on the
         # DirectRunner a batch still short of 64 Ki characters when the input ends reaches
-        # the steps below too late and its records are lost (check_batching_on_the_runner;
+        # the steps below too late and its records are lost (stateful_batching;
         # 2.78 sizes these batches by the size function, and lost every record so).
         if given.keys() & {"min_batch_size", "max_batch_size", "element_size_fn",
                            "max_batch_duration_secs"}:
