@@ -14,10 +14,16 @@ import os
 _REMOTE_RUNNERS = ("DataflowRunner", "TestDataflowRunner")
 
 
+def runner_name(runner) -> str:
+    """The class name ``runner`` goes by: a name as given, dotted or not (its last part), or
+    a runner object's class name; "" for None or an empty name."""
+    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
+    return name.rsplit(".", 1)[-1]
+
+
 def is_remote_runner(runner):
     """Whether ``runner`` (a name, dotted or not, or a runner object) runs on Dataflow."""
-    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
-    return name.rsplit(".", 1)[-1] in _REMOTE_RUNNERS
+    return runner_name(runner) in _REMOTE_RUNNERS
 
 
 def local_worker_processes(options):

@@ -8,6 +8,8 @@ from inside Beam once the pipeline was built. Both are refused here in one line.
 import difflib
 import importlib.util
 
+from beamtagger.worker_threads import runner_name
+
 __all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem",
            "portable_options_problem", "staged_files_problem"]
 
@@ -120,8 +122,7 @@ def portable_options_problem(options, runner):
     Flink, Spark and Prism runners start their own job service and need none."""
     from apache_beam.options.pipeline_options import PortableOptions
 
-    name = runner if isinstance(runner, str) else type(runner).__name__ if runner else ""
-    if name.rsplit(".", 1)[-1].lower() not in ("portablerunner", "portable"):
+    if runner_name(runner).lower() not in ("portablerunner", "portable"):
         return None
     if options.view_as(PortableOptions).job_endpoint is None:
         return ("--runner=PortableRunner needs --job_endpoint: the address of a running job "

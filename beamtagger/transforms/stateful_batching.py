@@ -12,7 +12,7 @@ import weakref
 from typing import Any, Dict, Optional
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.worker_threads import runner_of
+from beamtagger.worker_threads import runner_name, runner_of
 
 __all__ = ["check_stateful_batching", "step_flushing_at_the_end_above"]
 
@@ -149,6 +149,4 @@ def _runner_name(options, runner=None) -> str:
     """The runner of a pipeline with ``options`` (``worker_threads.runner_of``: their
     ``--runner``, else the pipeline's ``runner`` object), lower case with "Runner" left off;
     "direct" for neither, Beam's default."""
-    named = runner_of(options, runner)
-    name = named if isinstance(named, str) else type(named).__name__ if named else "Direct"
-    return name.rsplit(".", 1)[-1].lower().removesuffix("runner")
+    return (runner_name(runner_of(options, runner)) or "Direct").lower().removesuffix("runner")
