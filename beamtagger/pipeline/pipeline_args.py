@@ -8,6 +8,7 @@ from inside Beam once the pipeline was built. Both are refused here in one line.
 import difflib
 import importlib.util
 
+from beamtagger.pipeline.local_runner import qualified_runner
 from beamtagger.worker_threads import runner_name
 
 __all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem",
@@ -45,8 +46,7 @@ def runner_problem(runner):
         return None
     from apache_beam.runners import runner as runners
 
-    qualified = runners._RUNNER_MAP.get(  # noqa: SLF001  (create_runner's own table)
-        runner.lower(), runners._RUNNER_MAP.get(runner.lower() + "runner", runner))  # noqa: SLF001
+    qualified = qualified_runner(runner)
     if "." not in qualified:
         names = sorted({name.rsplit(".", 1)[-1] for name in runners._RUNNER_MAP.values()})  # noqa: SLF001
         close = difflib.get_close_matches(runner, names, n=1)

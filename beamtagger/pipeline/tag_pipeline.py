@@ -15,6 +15,7 @@ from typing import Optional
 
 import apache_beam as beam
 
+from beamtagger.pipeline.local_runner import is_direct_runner, local_runner
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
 from beamtagger.transforms.tag_text import TagTextInParts
@@ -108,9 +109,7 @@ def runs_in_one_worker(options):
 
     standard = options.view_as(StandardOptions)
     direct = options.view_as(DirectOptions)
-    runner = standard.runner
-    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
-    return (name in (None, "DirectRunner", "SwitchingDirectRunner")
+    return (is_direct_runner(standard.runner)
             and not standard.streaming
             and direct.direct_running_mode == "in_memory"
             and direct.direct_num_workers == 1)
@@ -119,7 +118,8 @@ def runs_in_one_worker(options):
 def run_tag_job(job, options):
     """Builds and runs the pipeline; returns (PipelineResult, seconds until it finished)."""
     start = time.monotonic()
-    pipeline = build_tag_pipeline(beam.Pipeline(options=options), job)
+    pipeline = build_tag_pipeline(beam.Pipeline(runner=local_runner(options), options=options),
+                                  job)
     result = pipeline.run()
     result.wait_until_finish()
     return result, time.monotonic() - start

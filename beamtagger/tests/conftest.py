@@ -13,6 +13,22 @@ SHARED_DATA = pathlib.Path(
     os.environ.get("BEAMTAGGER_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def direct_runner_without_prism():
+    """Beam's DirectRunner hands a batch pipeline to Prism first where it can download Prism's
+    binary; the tests run on the runners it then falls back on, as in CI (no network), whether
+    or not this machine reaches GitHub (pipeline/local_runner.py says why beamtagger keeps to
+    them)."""
+    from apache_beam.runners.portability import prism_runner
+
+    def unavailable(self, pipeline, options):
+        raise RuntimeError("beamtagger's tests run without Prism")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(prism_runner.PrismRunner, "run_pipeline", unavailable)
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_data():
     """Path to ../shared/data (real corpora and GloVe subset); skips when absent."""
