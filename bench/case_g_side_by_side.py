@@ -76,7 +76,7 @@ def _child_running(imports, pipeline_code):
     return CHILD.replace(_CLI_CALL, "import apache_beam as beam\n" + imports +
                          "model, source, output, store = sys.argv[3:7]\n"
                          "started = time.perf_counter()\n"
-                         "pipeline = beam.Pipeline()\n" + pipeline_code +
+                         "pipeline = beam.Pipeline(runner='FnApiRunner')\n" + pipeline_code +
                          "pipeline.run().wait_until_finish()\n"
                          "code = 0\n"
                          "wall = time.perf_counter() - started")

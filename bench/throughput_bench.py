@@ -143,7 +143,9 @@ def case_a(args):
     # RunInference's own default batching (BatchElements sizes batches by their measured
     # cost): issue 12 measured it faster than a fixed batch of 64, so it is the fairer baseline.
     handler = KeyedModelHandler(TFModelHandlerNumpy(args.keras_model))
-    options = PipelineOptions(["--runner=DirectRunner"])
+    # The runner `beamtagger tag` runs on locally (pipeline/local_runner.py), wherever this
+    # runs: the DirectRunner would take Prism where it can download it.
+    options = PipelineOptions(["--runner=FnApiRunner"])
     with bench_common.Clock() as clock:
         pipeline = beam.Pipeline(options=options)
         _ = (pipeline
@@ -281,7 +283,7 @@ def case_r(args):
     from beamtagger.transforms import TaggerModelHandler, counters
 
     with bench_common.Clock() as clock:
-        pipeline = beam.Pipeline(options=PipelineOptions(["--runner=DirectRunner"]))
+        pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
         _ = (pipeline
              | "Read" >> beam.io.ReadFromText(args.input)
              | "Tag" >> RunInference(TaggerModelHandler(args.model, args.store,
