@@ -131,7 +131,7 @@ def reported_failures(output_prefix, remove_outputs, portable=None):
         left = _remove_quietly(remove_outputs)
         if interrupted(error):
             raise KeyboardInterrupt from None  # the CLI's "interrupted", exit 130
-        line = describe(error, output_prefix)
+        line = _prism_not_started(error) or describe(error, output_prefix)
         if line is None and portable is not None and portable.job_endpoint and _timed_out(error):
             line = (f"no job service answered at --job_endpoint {portable.job_endpoint} within "
                     f"{portable.job_server_timeout} s (--job_server_timeout); start it, or "
@@ -150,6 +150,23 @@ def reported_failures(output_prefix, remove_outputs, portable=None):
         if left:
             line += f" ({left})"
         raise JobFailed(line) from None
+
+
+def _prism_not_started(error):
+    """One line where ``--runner=PrismRunner`` failed before the job started, in Beam's code
+    that finds Prism's binary (downloaded from GitHub on a first run, or ``--prism_location``);
+    None otherwise. Its download failure otherwise read as an unreachable service the run
+    needs, with no word of Prism or of the way round it."""
+    traceback = error.__traceback__
+    while traceback is not None:
+        if os.path.basename(traceback.tb_frame.f_code.co_filename) == "prism_runner.py":
+            break
+        traceback = traceback.tb_next
+    else:
+        return None
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0].rstrip(".")
+    return (f"--runner=PrismRunner could not start Prism: {reason}. Give a Prism binary with "
+            "--prism_location=PATH, or leave out --runner to run on Beam's in-process runner")
 
 
 def _timed_out(error):

@@ -189,3 +189,34 @@ def test_the_start_up_warnings_of_every_local_worker_are_not_printed():
     held = _HeldRecords()
     assert [held.filter(record(m)) for m in noise + kept] == [False, False, True, True]
     assert held.filter(record(noise[0], name="root")) is True   # only the job service's
+
+
+def test_prism_that_cannot_be_downloaded_is_one_line_naming_the_way_round(
+        monkeypatch, tiny_tagger, tmp_path, capsys):
+    # Beam's own PrismRunner, which downloads Prism's binary from GitHub on its first run;
+    # the download fails as it does offline. Before, this read "the run could not reach a
+    # service it needs: Name or service not known", with no word of Prism.
+    from urllib.error import URLError
+
+    from apache_beam.runners.portability import prism_runner
+
+    from beamtagger.pipeline import cli
+
+    def offline(url, *args, **kwargs):
+        raise URLError(socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+
+    monkeypatch.delattr(prism_runner.PrismRunner, "run_pipeline")   # conftest's stand-in
+    monkeypatch.setattr(prism_runner.PrismJobServer, "BIN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(prism_runner, "urlopen", offline)
+    prefix = str(tmp_path / "tagged")
+    code = cli.main(["tag", "--progress-every", "0", "--input", str(EXAMPLE), "--output",
+                     prefix, "--model", tiny_tagger.model_dir, "--embeddings",
+                     tiny_tagger.store_path, "--runner=PrismRunner"])
+    err = capsys.readouterr().err
+    assert code == 1
+    line, = [line for line in err.splitlines() if line.startswith("beamtagger tag: error:")]
+    assert line.startswith("beamtagger tag: error: --runner=PrismRunner could not start Prism: "
+                           "Unable to fetch remote prism binary at https://"), line
+    assert line.endswith("Give a Prism binary with --prism_location=PATH, or leave out "
+                         "--runner to run on Beam's in-process runner"), line
+    assert glob.glob(prefix + "*") == []
