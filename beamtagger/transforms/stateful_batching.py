@@ -55,7 +55,8 @@ def _min_batch_on_a_direct_runner(batching, runner) -> Optional[str]:
             "records on the DirectRunner (Beam's direct runner sends the batch the end of the "
             "input flushes after the steps below have finished, apache/beam#28716): leave "
             "max_batch_duration_secs out (a batch pipeline does not need it), keep "
-            "min_batch_size at 1, or run on another runner such as --runner=PrismRunner")
+            "min_batch_size at 1, or run on Dataflow (Beam's Prism runner may not lose them; "
+            "beamtagger is not tested on it)")
 
 
 def _second_stage_on_the_fn_api_runner(runner, options, pipeline) -> Optional[str]:
