@@ -514,11 +514,21 @@ def _read_manifest(path: pathlib.Path) -> dict:
         raise BeamtaggerError(f"{path}: no embedding store there (not a directory)")
     manifest_path = path / MANIFEST_FILE
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        content = manifest_path.read_bytes()
     except FileNotFoundError:
         raise BeamtaggerError(f"{path}: not an embedding store ({MANIFEST_FILE} is missing); "
                               "create one with `beamtagger embeddings import`")
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise BeamtaggerError(f"{manifest_path}: unreadable manifest: {error}")
+    return parse_manifest(content, manifest_path)
+
+
+def parse_manifest(content: bytes, manifest_path) -> dict:
+    """The manifest in ``content`` (the bytes of ``manifest_path``), checked: BeamtaggerError
+    naming ``manifest_path`` where it is not one this beamtagger reads."""
+    try:
+        manifest = json.loads(content.decode("utf-8"))
+    except ValueError as error:
         raise BeamtaggerError(f"{manifest_path}: unreadable manifest: {error}")
     if not isinstance(manifest, dict):
         raise BeamtaggerError(f"{manifest_path}: unreadable manifest: not a JSON object")
@@ -551,27 +561,41 @@ def _map_vectors(path: pathlib.Path, manifest: dict) -> np.ndarray:
     except (OSError, ValueError) as error:
         # np.load raises ValueError for a bad header and for a file shorter than its header says.
         raise BeamtaggerError(f"{vectors_path}: unreadable or truncated matrix: {error}")
-    expected_shape = (manifest["count"], manifest["dim"])
-    if vectors.shape != expected_shape:
-        raise BeamtaggerError(f"{vectors_path}: matrix shape {vectors.shape} does not match "
-                              f"the manifest's {expected_shape}")
-    expected_dtype = np.dtype(manifest["dtype"]).newbyteorder("<")
-    if vectors.dtype != expected_dtype:
-        raise BeamtaggerError(f"{vectors_path}: matrix dtype {vectors.dtype.str} does not "
-                              f"match the manifest's {expected_dtype.str}")
-    if not vectors.flags.c_contiguous:
-        raise BeamtaggerError(f"{vectors_path}: matrix is not in C order")
+    check_matrix_header(vectors_path, vectors.shape, vectors.dtype, vectors.flags.c_contiguous,
+                        manifest)
     return vectors
 
 
+def check_matrix_header(vectors_path, shape, dtype, c_order: bool, manifest: dict):
+    """BeamtaggerError, naming ``vectors_path``, unless the matrix's header (``shape``,
+    ``dtype``, whether in C order) is the one ``manifest`` describes."""
+    expected_shape = (manifest["count"], manifest["dim"])
+    if tuple(shape) != expected_shape:
+        raise BeamtaggerError(f"{vectors_path}: matrix shape {tuple(shape)} does not match "
+                              f"the manifest's {expected_shape}")
+    expected_dtype = np.dtype(manifest["dtype"]).newbyteorder("<")
+    if dtype != expected_dtype:
+        raise BeamtaggerError(f"{vectors_path}: matrix dtype {dtype.str} does not "
+                              f"match the manifest's {expected_dtype.str}")
+    if not c_order:
+        raise BeamtaggerError(f"{vectors_path}: matrix is not in C order")
+
+
 def _check_vocabulary_file(path: pathlib.Path, manifest: dict):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
     vocab_path = path / VOCAB_FILE
     if not vocab_path.is_file():
         raise BeamtaggerError(f"{path}: incomplete embedding store ({VOCAB_FILE} is missing)")
+    check_vocabulary_metadata(vocab_path, manifest)
+
+
+def check_vocabulary_metadata(vocab_path, manifest: dict, source=None):
+    """BeamtaggerError, naming ``vocab_path``, unless its Parquet footer holds a string column
+    of the manifest's word count. ``source``: where to read it (a file object open on a remote
+    path); by default ``vocab_path`` itself. Reads the footer only."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     try:
-        metadata = pq.read_metadata(vocab_path)
+        metadata = pq.read_metadata(vocab_path if source is None else source)
         schema = metadata.schema.to_arrow_schema()
     except Exception as error:  # pyarrow raises several types for a damaged file
         raise BeamtaggerError(f"{vocab_path}: unreadable vocabulary: {error}")
@@ -582,4 +606,3 @@ def _check_vocabulary_file(path: pathlib.Path, manifest: dict):
     if metadata.num_rows != manifest["count"]:
         raise BeamtaggerError(f"{vocab_path}: holds {metadata.num_rows} words, the manifest "
                               f"says {manifest['count']}")
-

@@ -131,6 +131,19 @@ def check_model_file(spec):
                 f"{fix}")
 
 
+def check_model_file_size(model_path, size, spec_data):
+    """BeamtaggerError unless ``size``, the bytes a listing gives for ``model_path``, is what
+    ``spec_data`` (the ``tagger.json`` beside it, parsed) records: the check of a remote model
+    file that reads no byte of it. Models saved before the record pass."""
+    recorded = spec_data.get(MODEL_FILE_KEY)
+    expected = recorded.get("bytes") if isinstance(recorded, dict) else None
+    if isinstance(expected, int) and expected != size:
+        raise BeamtaggerError(
+            f"{model_path} is not the model file saved with the {SPEC_FILE} beside it ({size:,} "
+            f"bytes, {SPEC_FILE} records {expected:,}); train it again or copy the model "
+            "directory again")
+
+
 def _implied_by_spec(spec, saved):
     """(model config key, the value ``spec`` needs there, what in the spec says so)."""
     featurizer = spec.featurizer

@@ -167,37 +167,24 @@ class TaggerSpec:
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is missing")
         if not (model_dir / MODEL_FILE).is_file():
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is missing")
-        try:
-            data = json.loads(spec_path.read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
-        if not isinstance(data, dict):
-            raise BeamtaggerError(f"{spec_path} is corrupt: it holds a JSON {_json_type(data)}, "
-                                  "not an object")
-        version = data.get("format_version")
-        if version != FORMAT_VERSION:
-            raise BeamtaggerError(f"{spec_path}: format_version {version!r} is not supported "
-                                  f"(this beamtagger reads {FORMAT_VERSION})")
-        problem = _field_type_problem(data)
-        if problem:
-            raise BeamtaggerError(f"{spec_path} is corrupt: {problem}")
-        recorded = data.get(CONTENT_DIGEST_KEY)
-        if recorded is not None and recorded != content_digest(data):
-            raise BeamtaggerError(
-                f"{spec_path} is not the one saved with this model: its content does not match "
-                f"the SHA-256 it records (edited by hand, or damaged), and an edited label or "
-                f"flag would mislabel tokens; copy the model directory again or train it again")
+        data = parse_spec_json(spec_path.read_bytes(), spec_path)
         # Loaded apart, so that a damaged array is not reported as a damaged tagger.json.
         training_forms = _load_forms(model_dir / FORMS_FILE)
         training_entities = _load_forms(model_dir / ENTITIES_FILE)
+        return cls.from_json(data, spec_path, model_dir=model_dir, training_forms=training_forms,
+                             training_entities=training_entities)
+
+    @classmethod
+    def from_json(cls, data, spec_path, **kwargs):
+        """The spec ``data`` (``parse_spec_json``'s) describes; BeamtaggerError naming
+        ``spec_path`` where it cannot. ``kwargs``: the constructor's other arguments."""
         try:
             return cls(labels=data["labels"], head=data["head"],
                        featurizer=TokenFeaturizer.from_config(data["featurizer"]),
                        binding=data["binding"], model_config=data["model_config"],
                        decoding=data.get("decoding"), tokenizer=data.get("tokenizer"),
                        bucketing=data.get("bucketing"), tag_column=data.get("tag_column"),
-                       binary_labels=data.get("binary_labels"), model_dir=model_dir,
-                       training_forms=training_forms, training_entities=training_entities)
+                       binary_labels=data.get("binary_labels"), **kwargs)
         except (ValueError, KeyError, TypeError) as error:
             raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
 
@@ -226,9 +213,12 @@ class TaggerSpec:
         return {"fingerprint": store.fingerprint, "dim": int(store.dim),
                 "normalization": list(store.normalization)}
 
-    def check_store(self, store, allow_other_fingerprint=False):
-        """Refuse a store this model cannot read vectors from (BeamtaggerError)."""
-        where = f"model {self.model_dir}" if self.model_dir else "this model"
+    def check_store(self, store, allow_other_fingerprint=False, model_location=None):
+        """Refuse a store this model cannot read vectors from (BeamtaggerError).
+        ``model_location``: where the model is, as the message names it (default: its
+        ``model_dir``; a remote one, ``gs://...``, which a local path would misspell)."""
+        location = model_location or self.model_dir
+        where = f"model {location}" if location else "this model"
         if int(store.dim) != self.binding["dim"]:
             raise BeamtaggerError(
                 f"{where} was trained on {self.binding['dim']}-dimensional vectors but the "
@@ -282,6 +272,33 @@ def content_digest(data):
     content = {key: value for key, value in data.items() if key != CONTENT_DIGEST_KEY}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def parse_spec_json(content, spec_path):
+    """The object ``tagger.json`` holds (``content``: its bytes, read from ``spec_path``),
+    checked as far as it can be without the model file: JSON, format version, field types and
+    the SHA-256 of its content. BeamtaggerError naming ``spec_path`` otherwise."""
+    try:
+        data = json.loads(content.decode("utf-8"))
+    except ValueError as error:   # UnicodeDecodeError too
+        raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
+    if not isinstance(data, dict):
+        raise BeamtaggerError(f"{spec_path} is corrupt: it holds a JSON {_json_type(data)}, "
+                              "not an object")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise BeamtaggerError(f"{spec_path}: format_version {version!r} is not supported "
+                              f"(this beamtagger reads {FORMAT_VERSION})")
+    problem = _field_type_problem(data)
+    if problem:
+        raise BeamtaggerError(f"{spec_path} is corrupt: {problem}")
+    recorded = data.get(CONTENT_DIGEST_KEY)
+    if recorded is not None and recorded != content_digest(data):
+        raise BeamtaggerError(
+            f"{spec_path} is not the one saved with this model: its content does not match "
+            f"the SHA-256 it records (edited by hand, or damaged), and an edited label or "
+            f"flag would mislabel tokens; copy the model directory again or train it again")
+    return data
 
 
 def training_form_hashes(tokens):

@@ -205,8 +205,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
       store_path: its embedding store (None: the default store). Either, when on this
-        machine, is checked here as TagText checks it (``worker_resources.check_where_built``),
-        else by ``load_model`` on the workers.
+        machine, is checked here as TagText checks it (``worker_resources.check_where_built``);
+        a remote one (``gs://``) where RunInference is applied (``validate_inference_args``;
+        see ``validate``); else by ``load_model`` on the workers.
       max_batch_tokens: padded slots (batch size x padded length) of one model call.
       chunk: records longer than this many tokens are tagged in overlapping chunks.
       overlap: tokens shared by neighbouring chunks.
@@ -231,6 +232,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         the pipeline was given (``beam.Pipeline(runner=DataflowRunner())``), as TagText. With
         ``large_model`` or ``model_copies`` (a model process serving all of a machine's
         SDK processes), None is TensorFlow's default.
+      validate: True (the default): a remote ``model_dir`` and ``store_path`` are checked
+        where RunInference is applied, before launch, without copying them, as TagText's
+        ``validate`` says; False skips that (a pipeline built where the bucket cannot be
+        reached). Models that ``model_metadata_pcoll`` or ``watch_model_pattern`` bring later
+        are checked by ``update_model_path`` on the workers, as before.
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
@@ -247,7 +253,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
-                 **kwargs):
+                 validate: bool = True, **kwargs):
         super().__init__(**length_bucket_options(kwargs))
         check_batch_options(max_batch_tokens)
         check_tag_options(None, tagger_threads)
@@ -263,6 +269,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            self.allow_other_embeddings)
+        self.validate = check_flag("validate", validate)
         self.runtime = check_runtime(runtime)
         self.tagger_threads = tagger_threads
         # What load_model gives the runtime: tagger_threads, or the default for the pipeline
@@ -342,7 +349,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     def validate_inference_args(self, inference_args: Optional[Dict[str, Any]]):
         """Beam's check of ``inference_args``; also where the handler learns the options of
         the pipeline RunInference is being applied to, for the defaults of
-        ``tagger_threads`` and ``runtime``.
+        ``tagger_threads`` and ``runtime``, and checks a remote ``model_dir`` and
+        ``store_path`` (``validate``).
 
         A ModelHandler is never given the pipeline. RunInference's ``expand`` calls this first,
         inside ``Pipeline.apply``, whose options Beam makes available there, and whose frame
@@ -351,6 +359,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         on to this handler. The handler travels to the workers after this, pickled with
         RunInference's DoFn."""
         super().validate_inference_args(inference_args)
+        if self.validate:
+            worker_resources.check_where_built(self.model_dir, self.store_path,
+                                               self.allow_other_embeddings, remote=True)
         options = options_being_applied()
         if options is None:
             return

@@ -71,8 +71,9 @@ class TagBatches(beam.PTransform):
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model). One on this machine
-        that is not a model is refused here, where the pipeline is built; one that is not
-        (a path in the workers' image, ``gs://``) when the workers load it
+        that is not a model is refused here, where the pipeline is built; a remote one
+        (``gs://``) where the transform is applied (see ``validate``); one in neither place
+        (in the workers' image) when the workers load it
         (``worker_resources.check_where_built``).
       progress_every_secs: print a progress line this often (local runs; None: never).
       threads: TensorFlow's intra- and inter-op threads in each worker process; 0:
@@ -102,14 +103,19 @@ class TagBatches(beam.PTransform):
         "tag": they may carry store rows (``AttachVectors(vectors_at="tag")``), gathered here
         from ``store_path`` (None: the default store) in ``vector_dtype``;
         ``allow_other_embeddings`` as for AttachVectors. A store on this machine is checked
-        here, where the pipeline is built.
+        here, where the pipeline is built; a remote one where the transform is applied.
+      validate: True (the default): a remote ``model_dir`` (and with ``vectors_at="tag"``
+        ``store_path``) is checked where the transform is applied, before launch, without
+        copying it, as TagText's ``validate`` says; False skips that (a pipeline built where
+        the bucket cannot be reached).
     """
 
     def __init__(self, model_dir: Optional[str] = None,
                  progress_every_secs: Optional[float] = None, threads: Optional[int] = None,
                  runtime: Optional[str] = None, *, output_batches: bool = False,
                  vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
-                 vector_dtype: str = "float32", allow_other_embeddings: bool = False):
+                 vector_dtype: str = "float32", allow_other_embeddings: bool = False,
+                 validate: bool = True):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -118,9 +124,9 @@ class TagBatches(beam.PTransform):
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
-        worker_resources.check_where_built(
-            self.model_dir, self.store_path if self.vectors_at == "tag" else None,
-            self.allow_other_embeddings)
+        worker_resources.check_where_built(self.model_dir, self._opened_store_path,
+                                           self.allow_other_embeddings)
+        self.validate = check_flag("validate", validate)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
         self.runtime = check_runtime(runtime)
@@ -128,7 +134,15 @@ class TagBatches(beam.PTransform):
         self._shared_runner = shared.Shared()
         self._shared_store = shared.Shared()
 
+    @property
+    def _opened_store_path(self):
+        """The store this stage opens: None (none checked) unless it gathers store rows."""
+        return self.store_path if self.vectors_at == "tag" else None
+
     def expand(self, batches):
+        if self.validate:   # remote paths: see TagText's expand
+            worker_resources.check_where_built(self.model_dir, self._opened_store_path,
+                                               self.allow_other_embeddings, remote=True)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
         runtime = runtime_of_pipeline(self.runtime, "TagBatches", batches.pipeline, self.threads)

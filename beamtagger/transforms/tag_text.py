@@ -64,8 +64,9 @@ class TagText(beam.PTransform):
       store_path: its embedding store (None: the default store). A model directory or store
         on this machine is checked here, where the transform is built, with the messages
         ``beamtagger tag`` gives before launch (not a model, not a store, a store the model
-        cannot read); one that is not here (a path in the workers' image, ``gs://``) is
-        checked when the workers read it (``worker_resources.check_where_built``).
+        cannot read); a remote one (``gs://``) where it is applied (see ``validate``); a
+        path that is in neither place (in the workers' image) when the workers read it
+        (``worker_resources.check_where_built``).
       chunk: records longer than this many tokens are tagged in overlapping chunks of this
         many tokens and stitched back together.
       overlap: tokens shared by neighbouring chunks.
@@ -97,6 +98,15 @@ class TagText(beam.PTransform):
         stage on GPU workers (``accelerator``; the jax runtime, which gathers on its device):
         the batches between the stages carry about 60 bytes a token instead of 155-255 at
         D=50 (``bench/batch_bytes.py``).
+      validate: Beam's name and meaning (``ReadFromText(validate=...)``): True (the default)
+        checks a remote ``model_dir`` and ``store_path`` (``gs://``) where the transform is
+        applied, before anything is launched, without copying them
+        (``transforms/remote_paths.py``: ``tagger.json``, the model file's listed size
+        against the one it records, the store's manifest, matrix header and vocabulary
+        footer, and the store against the model), each problem one BeamtaggerError naming
+        the path; where they cannot be read, the workers failed every bundle after the
+        launch. False skips that, for a pipeline built where the bucket cannot be reached
+        (a launcher without its credentials). Paths on this machine are checked either way.
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -106,7 +116,8 @@ class TagText(beam.PTransform):
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  progress_every_secs: Optional[float] = None,
                  tagger_threads: Optional[int] = None, runtime: Optional[str] = None,
-                 max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT):
+                 max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT,
+                 validate: bool = True):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
         # user wrote it.
@@ -130,6 +141,7 @@ class TagText(beam.PTransform):
         self.runtime = check_runtime(runtime)
         self.max_record_chars = check_max_record_chars(max_record_chars)
         self.vectors_at = check_vectors_at(vectors_at)
+        self.validate = check_flag("validate", validate)
 
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
@@ -163,6 +175,11 @@ class TagText(beam.PTransform):
         stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
         with ``output_batches=True``).
         """
+        if self.validate:
+            # Here, not where it is built: a transform built without network access (in a
+            # test, a notebook, a module) stays so until it is applied.
+            worker_resources.check_where_built(self.model_dir, self.store_path,
+                                               self.allow_other_embeddings, remote=True)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
                                       self.tagger_threads, accelerator=bool(self.accelerator))
@@ -186,7 +203,8 @@ class TagText(beam.PTransform):
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
                          runtime, output_batches=output_batches, vectors_at=self.vectors_at,
                          store_path=self.store_path, vector_dtype=self.vector_dtype,
-                         allow_other_embeddings=self.allow_other_embeddings)
+                         allow_other_embeddings=self.allow_other_embeddings,
+                         validate=False)   # checked above
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
@@ -208,10 +226,13 @@ class TagTextInParts(TagText):
     case D). On bounded input the whole records and the stitched long records are tagged
     batches (``tagged_batches``), which WriteResults formats column by column, and
     ``blocks=True`` takes blocks of records from ``ReadRecords(blocks=True)``. Not part of the
-    public API: TagText always returns one PCollection of TaggedRecords.
+    public API: TagText always returns one PCollection of TaggedRecords. ``validate`` is
+    False unless given: ``beamtagger tag`` checks remote paths before it builds the pipeline,
+    on copies (``check_job``), further than TagText can without them.
     """
 
     def __init__(self, *args, blocks=False, **kwargs):
+        kwargs.setdefault("validate", False)
         super().__init__(*args, **kwargs)
         self.blocks = blocks
 

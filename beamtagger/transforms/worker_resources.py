@@ -73,31 +73,51 @@ def load_spec(model_dir=None):
     return TaggerSpec.load(local_model_dir(model_dir))
 
 
-def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False):
+def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False, *,
+                      remote=False):
     """BeamtaggerError, where the pipeline is built, for a model directory or store that is
     there and that the workers would fail on: a folder that is not a model (no ``tagger.json``,
     a store given as the model, a corrupt or edited ``tagger.json``), one that is not a store,
     or a store the model cannot read (``TaggerSpec.check_store``): the messages
     ``beamtagger tag`` gives before launch, where a library pipeline failed only when it ran.
 
-    Only a path that exists on this machine is checked: one that does not may exist on the
-    workers only (in their container image), and a remote one (``gs://``) is read by them;
-    both are checked where they are read, on the workers (``beamtagger tag`` checks remote
-    ones before launch too, on a copy). The default store (None) is not imported for this.
+    A path that does not exist on this machine may exist on the workers only (in their
+    container image): it is left to them. The default store (None) is not imported for this.
     Cheap, so a transform can call it where it is built: ``tagger.json`` and the store's
     manifest are read, the model itself is not (a fraction of a millisecond for the bundled
     model and the 400k-word default store).
+
+    ``remote``: a remote path (``gs://``) is checked too, without copying it
+    (``remote_paths``: a listing of its files and its small files, not the model file nor the
+    matrix), and a local one beside it is checked again, against it: what TagText, TagBatches
+    and TaggerModelHandler do where they are applied, unless given ``validate=False``. Without
+    ``remote`` a remote path is not read (a transform is built without network access); with
+    it, a call given no remote path reads nothing.
     """
     from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.transforms import remote_paths
 
-    model_here = model_dir is not None and _exists_here(model_dir)
-    store_here = store_path is not None and _exists_here(store_path)
-    # The bundled model (None) is always here, and a store is checked against it.
-    spec = load_spec(model_dir) if model_here or (model_dir is None and store_here) else None
-    if store_here:
-        store = EmbeddingStore.open(local_path(store_path))
+    if remote and not any(path is not None and is_remote(path)
+                          for path in (model_dir, store_path)):
+        return
+
+    def readable(path):
+        return path is not None and (remote and is_remote(path) or _exists_here(path))
+
+    model_read, store_read = readable(model_dir), readable(store_path)
+    spec = None
+    if model_read:
+        spec = (remote_paths.model_spec(model_dir) if is_remote(model_dir)
+                else load_spec(model_dir))
+    elif model_dir is None and store_read:
+        spec = load_spec(None)   # the bundled model is always here
+    if store_read:
+        store = (remote_paths.store_summary(store_path) if is_remote(store_path)
+                 else EmbeddingStore.open(local_path(store_path)))
         if spec is not None:
-            spec.check_store(store, allow_other_fingerprint=allow_other_embeddings)
+            spec.check_store(store, allow_other_fingerprint=allow_other_embeddings,
+                             model_location=model_dir if model_read and is_remote(model_dir)
+                             else None)
 
 
 def _exists_here(path):

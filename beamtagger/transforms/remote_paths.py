@@ -1,0 +1,131 @@
+"""A remote model directory or embedding store (``gs://``: a path FileSystems serves and the
+local disk does not), checked where a pipeline is built without copying it: a listing of its
+files and a read of its small ones, never the model file or the matrix.
+
+What is read: the model's ``tagger.json`` (parsed and checked as ``TaggerSpec.load`` checks
+it) and the listed size of ``tagger.keras`` against the size ``tagger.json`` records; the
+store's ``manifest.json`` (checked as ``EmbeddingStore.open`` checks it), the header of
+``vectors.npy`` (a few hundred bytes: shape and dtype against the manifest, and the listed
+size long enough for the matrix) and the Parquet footer of ``vocab.parquet`` (its column and
+word count). What only the whole files can tell (the model file's SHA-256, the matrix's
+content sample, the vocabulary's digest) is checked where they are copied: by ``beamtagger
+tag`` before launch, by the workers when they load them.
+"""
+from typing import NamedTuple, Tuple
+
+import numpy as np
+
+from beamtagger.errors import BeamtaggerError
+
+__all__ = ["StoreSummary", "model_spec", "store_summary"]
+
+
+class StoreSummary(NamedTuple):
+    """What a store's manifest says of it: all ``TaggerSpec.check_store`` reads."""
+    path: str
+    dim: int
+    normalization: Tuple[str, ...]
+    fingerprint: str
+
+
+def model_spec(model_dir):
+    """The TaggerSpec of the remote ``model_dir``, its model file's size checked against the
+    one ``tagger.json`` records (``saving.check_model_file_size``); BeamtaggerError naming the
+    path otherwise."""
+    from beamtagger.model.saving import check_model_file_size
+    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, TaggerSpec, parse_spec_json
+
+    files = _listing(model_dir, f"model directory {model_dir} does not exist")
+    for name in (SPEC_FILE, MODEL_FILE):
+        if name not in files:
+            raise BeamtaggerError(f"{model_dir} is not a tagger model: {name} is missing")
+    spec_path = files[SPEC_FILE].path
+    data = parse_spec_json(_read(spec_path), spec_path)
+    check_model_file_size(files[MODEL_FILE].path, files[MODEL_FILE].size_in_bytes, data)
+    return TaggerSpec.from_json(data, spec_path)
+
+
+def store_summary(store_path) -> StoreSummary:
+    """The StoreSummary of the remote ``store_path``, its small files checked against its
+    manifest; BeamtaggerError naming the path otherwise."""
+    from beamtagger.embeddings.store import (MANIFEST_FILE, VECTORS_FILE, VOCAB_FILE,
+                                             check_matrix_header, check_vocabulary_metadata,
+                                             parse_manifest)
+
+    files = _listing(store_path, f"{store_path}: no embedding store there")
+    if MANIFEST_FILE not in files:
+        raise BeamtaggerError(f"{store_path}: not an embedding store ({MANIFEST_FILE} is "
+                              "missing); create one with `beamtagger embeddings import`")
+    manifest = parse_manifest(_read(files[MANIFEST_FILE].path), files[MANIFEST_FILE].path)
+    for name in (VECTORS_FILE, VOCAB_FILE):
+        if name not in files:
+            raise BeamtaggerError(f"{store_path}: incomplete embedding store ({name} is "
+                                  "missing)")
+    vectors = files[VECTORS_FILE]
+    with _open(vectors.path) as stream:
+        shape, c_order, dtype, data_start = _matrix_header(stream, vectors.path)
+    check_matrix_header(vectors.path, shape, dtype, c_order, manifest)
+    needed = data_start + manifest["count"] * manifest["dim"] * dtype.itemsize
+    if vectors.size_in_bytes < needed:
+        raise BeamtaggerError(f"{vectors.path}: unreadable or truncated matrix: "
+                              f"{vectors.size_in_bytes:,} bytes, its header needs {needed:,}")
+    with _open(files[VOCAB_FILE].path) as stream:
+        check_vocabulary_metadata(files[VOCAB_FILE].path, manifest, stream)
+    return StoreSummary(str(store_path), manifest["dim"], tuple(manifest["normalization"]),
+                        manifest["fingerprint"])
+
+
+def _listing(path, absent):
+    """{name below ``path``: its FileMetadata}; BeamtaggerError ``absent`` where none."""
+    from apache_beam.io.filesystems import FileSystems
+
+    prefix = str(path).rstrip("/")
+    try:
+        matched = FileSystems.match([prefix + "/**"])[0].metadata_list
+    except (ValueError, OSError) as error:
+        # ValueError: no file system for the scheme here; OSError (Beam's BeamIOError): the
+        # listing failed, e.g. a launcher without the bucket's credentials.
+        raise _unreadable(path, error) from None
+    if not matched:
+        raise BeamtaggerError(absent)
+    return {metadata.path[len(prefix):].lstrip("/"): metadata for metadata in matched}
+
+
+def _open(path):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def _read(path) -> bytes:
+    try:
+        with _open(path) as stream:
+            return stream.read()
+    except OSError as error:
+        raise _unreadable(path, error) from None
+
+
+def _unreadable(path, error):
+    # One line: Beam's BeamIOError holds a dict of exceptions, its repr spread over lines.
+    reason = " ".join(str(error).split())
+    return BeamtaggerError(f"cannot read {path} where the pipeline is built: {reason}; pass "
+                           "validate=False to leave it to the workers")
+
+
+def _matrix_header(stream, vectors_path):
+    """(shape, C order, dtype, where the data starts) from the .npy header at ``stream``."""
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(stream)
+        read_header = (npy.read_array_header_1_0 if version == (1, 0)
+                       else npy.read_array_header_2_0)
+        shape, fortran_order, dtype = read_header(stream)
+    except (OSError, ValueError) as error:
+        raise BeamtaggerError(f"{vectors_path}: unreadable or truncated matrix: {error}"
+                              ) from None
+    return shape, not fortran_order, np.dtype(dtype), stream.tell()
