@@ -1,7 +1,8 @@
 """TagText, TagBatches, AttachVectors and TaggerModelHandler refuse, where they are built, a
 model directory or store on this machine that the workers would fail on, in the words of
-``beamtagger tag``; a path that is not here (in the workers' image, ``gs://``) stays theirs to
-check."""
+``beamtagger tag``; a path that is not here (in the workers' image, ``gs://``) is not read
+where they are built (a remote one is checked where they are applied:
+``transforms_remote_paths_checked_test``)."""
 import shutil
 
 import pytest
