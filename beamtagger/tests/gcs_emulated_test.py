@@ -74,8 +74,15 @@ def gcs(monkeypatch):
 
 @pytest.fixture
 def staged_copies(monkeypatch, tmp_path):
-    # Where the workers (in this process) stage copies of remote models and stores.
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    """Where the workers (in this process) stage copies of remote models and stores: a folder
+    of the test's, the process holding none yet (each test's bucket reuses the same paths)."""
+    from beamtagger.transforms import worker_resources
+
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
+    for name in ("_LOCAL_COPIES", "_HELD_COPIES", "_COPY_USES"):
+        monkeypatch.setattr(worker_resources, name, {})
+    monkeypatch.setattr(worker_resources, "_KEPT_FOR_LIFE", set())
+    return tmp_path / "staging" / "beamtagger-staged"
 
 
 def _tag(capsys, *args):
@@ -160,3 +167,33 @@ def test_tagtext_checks_gs_paths_where_applied_and_its_workers_stage_them(
     gcs.cut_short("models/tiny/tagger.keras", keep=100)
     with pytest.raises(BeamtaggerError, match="tagger.keras"):
         _ = beam.Pipeline() | beam.Create([]) | TagText(model, store)
+
+
+def test_a_gs_model_saved_again_is_copied_again_by_the_next_run_in_the_process(
+        gcs, staged_copies, tiny_tagger, tmp_path, capsys):
+    # The copy was kept by path alone for the process's life: the second run (a notebook, a
+    # launcher running several jobs) checked and tagged with the model it had replaced.
+    from beamtagger.testing import build_tiny_tagger
+
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    source = gcs.put(EXAMPLE, "text/example.txt")
+    args = ["--input", source, "--model", model, "--embeddings", store]
+    code, _, err = _tag(capsys, *args, "--output", f"gs://{BUCKET}/tagged/first")
+    assert code == 0, err
+
+    retrained = build_tiny_tagger(tmp_path / "retrained", seed=31,
+                                  store_path=tiny_tagger.store_path)
+    gcs.put(retrained.model_dir, "models/tiny")
+    code, _, err = _tag(capsys, *args, "--output", f"gs://{BUCKET}/tagged/second")
+    assert code == 0, err
+    first = _labels_by_line(gcs.text(name) for name in gcs.names("tagged/first-0"))
+    second = _labels_by_line(gcs.text(name) for name in gcs.names("tagged/second-0"))
+    assert second == {number: retrained.labels(line) for number, line in enumerate(
+        EXAMPLE.read_text(encoding="utf-8").splitlines(), start=1)} != first
+
+    # Cut short there, it is refused before launch, not served from the earlier copies.
+    gcs.cut_short("models/tiny/tagger.keras", keep=100)
+    code, _, err = _tag(capsys, *args, "--output", f"gs://{BUCKET}/tagged/third")
+    assert code == 2 and "tagger.keras" in err and "Traceback" not in err, err
+    assert gcs.names("tagged/third") == []

@@ -15,9 +15,10 @@ that takes a copy of a path removes the other copies of that path that no proces
 model saved again and again at one path leaves one copy per VM, plus those still in use, not one
 per save. Without ``fcntl`` (Windows) nothing is locked and nothing removed.
 
-``local_path`` hands out one copy of a path per process and keeps it for the process's life:
-stores are memory-mapped from it, and TagText's stages read their model's files when they
-start. A model a RunInference handler moves on from (``model_metadata_pcoll``,
+``local_path`` lists the path at each call and hands out the process's copy of its files as
+they are then (a model or store saved again there is staged again), and keeps each copy it
+handed out for the process's life: stores are memory-mapped from it, and TagText's stages read
+their model's files when they start. A model a RunInference handler moves on from (``model_metadata_pcoll``,
 ``watch_model_pattern``: a new remote path at each update) is not kept so: the handler takes
 its models through ``use_model_dir``, and once the last use of a path's copy in the process is
 released (each handler copy releases its model's when it switches to another; its runner is
@@ -45,11 +46,12 @@ __all__ = ["ModelDirUse", "check_where_built", "is_remote", "load_spec", "loaded
            "local_model_dir", "local_path", "open_store", "use_model_dir"]
 
 _LOCK = threading.Lock()
+# Remote path -> the copies of it this process staged or took, the newest last.
 _LOCAL_COPIES = {}
 # Staged folder -> descriptor of its lock file, held shared while the process may read the copy:
 # for its life where local_path handed the copy out, else while a ModelDirUse of it is held.
 _HELD_COPIES = {}
-# Remote paths whose copy local_path handed out, kept for the process's life.
+# Remote paths whose copies local_path handed out, kept for the process's life.
 _KEPT_FOR_LIFE = set()
 # Remote path -> the ModelDirUses of its copy not yet released.
 _COPY_USES = {}
@@ -153,8 +155,8 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
     the runtime, the model directory and its files' identity (``tagger.json``'s bytes, which
     hold ``tagger.keras``'s SHA-256, and ``tagger.keras``'s size and modification time), so a
     model saved over the old one in the same local folder is loaded afresh. A remote model
-    (``gs://``) is staged once per process (``local_path``) and kept: one saved over it is seen
-    by processes started after, not by this one. A caller that lets the copy go once loaded
+    (``gs://``) is staged by ``local_path``, again where its files changed, so one saved over it
+    is loaded afresh by the next pipeline of the process too. A caller that lets the copy go once loaded
     (TaggerModelHandler, at a model update) passes the directory of a ``use_model_dir``
     instead: nothing reads the model's files once its runner is loaded.
     """
@@ -240,10 +242,11 @@ def use_model_dir(model_dir=None):
 
 
 def _let_copy_go(path):
-    copy = _LOCAL_COPIES.pop(path, None)
-    if copy is None:
-        return
-    staged = copy.parent
+    for copy in _LOCAL_COPIES.pop(path, []):
+        _let_staged_go(path, copy.parent)
+
+
+def _let_staged_go(path, staged):
     descriptor = _HELD_COPIES.pop(staged, None)
     if descriptor is not None:
         os.close(descriptor)
@@ -296,10 +299,20 @@ def local_path(path):
 
 
 def _staged_copy(path):
-    """The process's copy of the remote ``path``, staged if it has none; under ``_LOCK``."""
-    if path not in _LOCAL_COPIES:
-        _LOCAL_COPIES[path] = _copy_to_local(path)
-    return _LOCAL_COPIES[path]
+    """The process's copy of the remote ``path`` as its files are now, staged if it has none;
+    under ``_LOCK``.
+
+    The path is listed at each call (one listing; nothing is copied while its files' names,
+    sizes and times are those of a copy the process holds): kept by path alone, a model or
+    store saved again there was served from the first copy for the rest of the process, so a
+    second ``beamtagger tag`` run or pipeline in one process (a notebook, a launcher) tagged
+    with the old model and checked the old files before launch. Its earlier copies stay
+    held: a store may still be memory-mapped from one."""
+    copy = _copy_to_local(path)
+    copies = _LOCAL_COPIES.setdefault(path, [])
+    if copy not in copies:
+        copies.append(copy)
+    return copy
 
 
 def _copy_to_local(path):
