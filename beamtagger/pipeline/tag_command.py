@@ -124,8 +124,8 @@ def add_arguments(parser):
                         help="print the tagged records when done (small inputs)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the result and error files an earlier run wrote under "
-                        "--output (local ones come back if this run fails; without it, such "
-                        "files are refused)")
+                        "--output (they come back if this run fails, gs:// ones too; without "
+                        "it, such files are refused)")
 
 
 def run(args):
@@ -712,44 +712,45 @@ def earlier_outputs_replaced(output_prefix, earlier):
     back where this run fails or is interrupted. Deleted up front, a rerun that failed, or that
     Ctrl-C stopped, lost both runs' results.
 
-    A local prefix's files are moved into ``.NAME.tag-replaced`` beside it and deleted once
-    the run is done; a run killed outright leaves them there, and the next run on the prefix
-    puts them back (``put_back_replaced_outputs``). On an object store (``gs://``) they are
-    deleted before the run: a move there copies every file."""
-    from apache_beam.io.filesystems import FileSystems
-
+    They are moved into ``.NAME.tag-replaced`` beside the prefix and deleted once the run is
+    done; a run killed outright leaves them there, and the next run on the prefix puts them
+    back (``put_back_replaced_outputs``). On an object store (``gs://``) a move is a copy
+    inside the store and a delete, of each file: no bytes pass through this machine."""
     from beamtagger.transforms.worker_resources import is_remote
 
     if not earlier:
         yield
         return
-    if is_remote(output_prefix):
-        FileSystems.delete(earlier)
-        yield
-        return
     aside = _replaced_folder(output_prefix)
-    os.mkdir(aside)   # the prefix is held (output_held): a folder there is no other run's
-    for path in earlier:
-        os.replace(path, os.path.join(aside, os.path.basename(path)))
+    if not is_remote(aside):
+        os.mkdir(aside)   # the prefix is held (output_held): a folder there is no other run's
+    try:
+        set_aside = _moved(earlier, aside)
+    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+        _put_back(aside, _set_aside_files(aside) or [])   # those moved before the fault
+        raise BeamtaggerError(f"cannot set aside the earlier run's files under --output "
+                              f"{output_prefix} (--overwrite): {error}") from None
     try:
         yield
     except BaseException:
         # This run's own files are gone by now (reported_failures removes them first).
-        _put_back(aside)
+        _put_back(aside, set_aside)
         raise
-    shutil.rmtree(aside, ignore_errors=True)
+    if is_remote(aside):
+        from apache_beam.io.filesystems import FileSystems
+
+        FileSystems.delete(set_aside)   # an object store has no folder to remove
+    else:
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def put_back_replaced_outputs(output_prefix):
     """Puts back the files of an earlier run that a run killed outright was replacing
     (``earlier_outputs_replaced``). Where that run had published files of its own, which could
     be part of its results only, neither set is touched: BeamtaggerError says what to do."""
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(output_prefix):
-        return
     aside = _replaced_folder(output_prefix)
-    if not os.path.isdir(aside):
+    set_aside = _set_aside_files(aside)
+    if set_aside is None:
         return
     present = list_outputs(output_prefix)
     if present:
@@ -758,7 +759,7 @@ def put_back_replaced_outputs(output_prefix):
             f"left those in {aside}, and {len(present)} file(s) of its own beside them, maybe "
             f"not all; keep one set: delete {aside}, or delete the others and move its files "
             "back")
-    count = _put_back(aside)
+    count = _put_back(aside, set_aside)
     print(f"put back         {count} file(s) of an earlier run that a killed run was replacing",
           flush=True)
 
@@ -768,18 +769,50 @@ def _replaced_folder(output_prefix):
 
 
 def _beside_prefix(output_prefix, kind):
-    """The hidden folder ``.NAME.KIND`` beside a local prefix ``.../NAME``."""
-    folder, name = os.path.split(os.path.abspath(output_prefix))
-    return os.path.join(folder, f".{name}.{kind}")
+    """The hidden folder ``.NAME.KIND`` beside a prefix ``.../NAME`` (on an object store, the
+    name its files are listed under)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    folder, name = FileSystems.split(output_prefix if is_remote(output_prefix)
+                                     else os.path.abspath(output_prefix))
+    return FileSystems.join(folder, f".{name}.{kind}")
 
 
-def _put_back(aside):
-    """Moves the files in ``aside`` back beside it; how many."""
-    names = os.listdir(aside)
-    for name in names:
-        os.replace(os.path.join(aside, name), os.path.join(os.path.dirname(aside), name))
-    os.rmdir(aside)
-    return len(names)
+def _set_aside_files(aside):
+    """The files in ``aside``; None where it is no folder (on an object store: holds none)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if not is_remote(aside):
+        return ([os.path.join(aside, name) for name in os.listdir(aside)]
+                if os.path.isdir(aside) else None)
+    pattern = FileSystems.join(aside, "*")
+    return [metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list] or None
+
+
+def _moved(paths, folder):
+    """Moves the files at ``paths`` into ``folder``; their new paths."""
+    from apache_beam.io.filesystems import FileSystems
+
+    destinations = [FileSystems.join(folder, FileSystems.split(path)[1]) for path in paths]
+    if destinations:   # FileSystems finds the file system by the first path
+        FileSystems.rename(list(paths), destinations)
+    return destinations
+
+
+def _put_back(aside, set_aside):
+    """Moves the files ``set_aside`` in ``aside`` back beside it; how many."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    _moved(set_aside, FileSystems.split(aside)[0])
+    if not is_remote(aside):
+        os.rmdir(aside)
+    return len(set_aside)
 
 
 def remove_earlier_outputs(output_prefix, earlier):

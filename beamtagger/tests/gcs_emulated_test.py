@@ -197,3 +197,64 @@ def test_a_gs_model_saved_again_is_copied_again_by_the_next_run_in_the_process(
     code, _, err = _tag(capsys, *args, "--output", f"gs://{BUCKET}/tagged/third")
     assert code == 2 and "tagger.keras" in err and "Traceback" not in err, err
     assert gcs.names("tagged/third") == []
+
+
+def _gcs_publishing_failing(monkeypatch, name_part):
+    """Beam's GCS renames out of a sink's temporary folder fail (EIO) for destinations whose
+    name holds ``name_part``: that sink's publishing, after a sink before it published."""
+    import errno
+
+    from apache_beam.io.gcp import gcsio
+
+    real_copy_batch = gcsio.GcsIO.copy_batch
+
+    def copy_batch(self, pairs):
+        if any("/beam-temp-" in source and name_part in destination
+               for source, destination in pairs):
+            return [(source, destination, OSError(errno.EIO, "simulated GCS fault"))
+                    for source, destination in pairs]
+        return real_copy_batch(self, pairs)
+
+    monkeypatch.setattr(gcsio.GcsIO, "copy_batch", copy_batch)
+
+
+def test_a_gs_rerun_with_overwrite_that_fails_puts_the_earlier_results_back(
+        gcs, staged_copies, tiny_tagger, tmp_path, capsys, monkeypatch):
+    # They were deleted before the run: a rerun that failed lost both runs' results.
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    lines = [json.dumps({"id": "good", "text": "Hello world ."}), "{not json"]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    source = gcs.put(tmp_path / "in.jsonl", "text/in.jsonl")
+    args = ["--input", source, "--output", f"gs://{BUCKET}/tagged/run", "--model", model,
+            "--embeddings", store]
+    code, _, err = _tag(capsys, *args)
+    assert code == 0, err
+    earlier = {name: gcs.text(name) for name in gcs.names("tagged/")}
+    assert sorted(earlier) == ["tagged/run-00000-of-00001.jsonl",
+                               "tagged/run-errors-00000-of-00001.jsonl"]
+
+    # The results are published, then the dead letters' rename fails.
+    _gcs_publishing_failing(monkeypatch, "-errors-")
+    code, out, err = _tag(capsys, *args, "--overwrite")
+    assert code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "simulated GCS fault (EIO)" in err and "records tagged" not in out
+    # This run's results and Beam's temporary files are gone, the earlier run's are back.
+    assert {name: gcs.text(name) for name in gcs.names("tagged/")} == earlier
+    monkeypatch.undo()
+
+
+def test_the_next_gs_run_puts_back_what_a_killed_rerun_was_replacing(
+        gcs, staged_copies, tiny_tagger, capsys):
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    source = gcs.put(EXAMPLE, "text/example.txt")
+    gcs._bucket.blob("tagged/.run.tag-replaced/run-00000-of-00001.jsonl").upload_from_string(
+        '{"id": "earlier"}\n')
+    code, out, err = _tag(capsys, "--input", source, "--output", f"gs://{BUCKET}/tagged/run",
+                          "--model", model, "--embeddings", store)
+    assert "put back         1 file(s)" in out
+    # Back where they were, and refused as any earlier run's files are.
+    assert code == 2 and "--overwrite" in err, err
+    assert gcs.names("tagged/") == ["tagged/run-00000-of-00001.jsonl"]
+    assert gcs.text("tagged/run-00000-of-00001.jsonl") == '{"id": "earlier"}\n'
