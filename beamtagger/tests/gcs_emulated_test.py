@@ -258,3 +258,26 @@ def test_the_next_gs_run_puts_back_what_a_killed_rerun_was_replacing(
     assert code == 2 and "--overwrite" in err, err
     assert gcs.names("tagged/") == ["tagged/run-00000-of-00001.jsonl"]
     assert gcs.text("tagged/run-00000-of-00001.jsonl") == '{"id": "earlier"}\n'
+
+
+def test_runinference_serves_a_gs_model_on_the_fn_api_runner(gcs, staged_copies, tiny_tagger):
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.util import assert_that, equal_to
+
+    from beamtagger.transforms import TaggerModelHandler
+
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    texts = ["Beam tags this.", "Fast tests."]
+    expected = [(text, tuple(tiny_tagger.labels(text))) for text in texts]
+    with beam.Pipeline(runner=FnApiRunner()) as pipeline:
+        results = (pipeline | beam.Create(texts)
+                   | RunInference(TaggerModelHandler(model, store, runtime="numpy")))
+        assert_that(results | beam.Map(lambda result: (result.example,
+                                                       tuple(result.inference.labels))),
+                    equal_to(expected))
+    # The workers (this process) staged one copy of each, named by their gs:// paths.
+    assert sorted((folder / "source").read_text() for folder in staged_copies.iterdir()
+                  if not folder.name.startswith(".")) == [model, store]
