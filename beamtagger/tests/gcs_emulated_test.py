@@ -281,3 +281,31 @@ def test_runinference_serves_a_gs_model_on_the_fn_api_runner(gcs, staged_copies,
     # The workers (this process) staged one copy of each, named by their gs:// paths.
     assert sorted((folder / "source").read_text() for folder in staged_copies.iterdir()
                   if not folder.name.startswith(".")) == [model, store]
+
+
+def test_a_dataflow_dry_run_checks_gs_paths_through_the_emulator_alone(
+        gcs, staged_copies, tiny_tagger, capsys, monkeypatch):
+    # The remote checks before launch (paths the workers reach, the model and store read
+    # through their copies, the input listed) with nothing but the loopback to talk to.
+    real_connect = socket.socket.connect
+
+    def loopback_only(sock, address):
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"the run reached {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    dataflow = ["--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
+                "--region=us-central1", f"--temp_location=gs://{BUCKET}/tmp", "--no_auth"]
+    args = ["--output", f"gs://{BUCKET}/tagged/r", "--model", model, "--embeddings", store,
+            *dataflow]
+    code, _, err = _tag(capsys, "--input", f"gs://{BUCKET}/text/*.txt", *args)
+    assert code == 2 and "no input files match" in err, err
+
+    gcs.put(EXAMPLE, "text/example.txt")
+    code, out, err = _tag(capsys, "--input", f"gs://{BUCKET}/text/*.txt", *args)
+    assert code == 0, err
+    assert "Dataflow job (dry run) finished" in out
+    assert gcs.names("tagged/") == []
