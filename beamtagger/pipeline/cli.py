@@ -4,7 +4,10 @@ Each subcommand module exposes ``add_arguments(parser)`` and ``run(args) -> int`
 and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 ``beamtagger --help`` stays instant. A module that sets
 ``ACCEPTS_PIPELINE_ARGS = True`` receives unrecognised arguments as
-``args.pipeline_args`` (Beam pipeline options); others reject them.
+``args.pipeline_args`` (Beam pipeline options); others reject them. Only a module that sets
+``READS_REMOTE_PATHS = True`` is given remote paths (``gs://``): the others read and write
+this machine's files, and a ``gs://...`` there was taken for a local name (``embeddings import
+--out gs://b/s`` wrote a folder ``./gs:/b/s`` and exited 0).
 """
 import argparse
 import contextlib
@@ -75,6 +78,11 @@ def main(argv=None):
                   f"{hint}", file=sys.stderr)
             return 2
     args.pipeline_args = unknown
+    if not getattr(args._module, "READS_REMOTE_PATHS", False):
+        remote = _remote_path_argument(args)
+        if remote:
+            print(f"beamtagger {args.command}: error: {remote}", file=sys.stderr)
+            return 2
     terminated = []
     try:
         with filtered_native_stderr(), _terminate_as_interrupt(terminated):
@@ -97,6 +105,36 @@ def main(argv=None):
             return 128 + signal.SIGTERM
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
+
+
+def _remote_path_argument(args):
+    """Why an argument of a command that works on this machine's files is a URL
+    (``scheme://``, ``file://`` included: none of them reads one), or None."""
+    chosen = {name: value for name, value in vars(args).items()
+              if not name.startswith("_") and name not in ("command", "pipeline_args")}
+    for name, value in chosen.items():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and "://" in item:
+                way = ("write it as a plain path" if item.startswith("file://") else
+                       "copy it to or from this machine first (e.g. gcloud storage cp -r)")
+                return (f"{_argument_name(args._parser, name)} {item}: {args.command} takes "
+                        "paths on this machine, not URLs (`beamtagger tag` and the transforms "
+                        f"read gs:// ones too); {way}")
+    return None
+
+
+def _argument_name(parser, dest):
+    """How ``dest`` is written on the command line of ``parser`` or of one of its actions'
+    subcommands: its first option string, or its name where it is positional."""
+    for action in parser._actions:  # noqa: SLF001  (argparse keeps them only there)
+        if action.dest == dest:
+            return action.option_strings[0] if action.option_strings else action.dest
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for sub in action.choices.values():
+                name = _argument_name(sub, dest)
+                if name != dest:
+                    return name
+    return dest
 
 
 def _stdout_reader_gone():

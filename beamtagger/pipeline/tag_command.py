@@ -24,6 +24,7 @@ from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
 
 ACCEPTS_PIPELINE_ARGS = True
+READS_REMOTE_PATHS = True
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
