@@ -52,10 +52,12 @@ def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
                                                  _fewer_garbage_collections)
 
     before = gc.get_threshold()
-    assert gc.get_freeze_count() == 0
+    # CPython 3.12 starts with objects of its own frozen (375 on 3.12.1): no tag run froze there.
+    frozen_by_the_interpreter = gc.get_freeze_count()
     with _fewer_garbage_collections():
         assert gc.get_threshold() == (max(before[0], YOUNG_COLLECTION_THRESHOLD), *before[1:])
-        assert gc.get_freeze_count() > 0   # what was alive before the run is never walked
+        # What was alive before the run is never walked.
+        assert gc.get_freeze_count() > frozen_by_the_interpreter
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
     gc.freeze()   # frozen by someone else: stays frozen
     try:
