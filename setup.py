@@ -70,6 +70,10 @@ setuptools.setup(
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
+        # Those the suite has passed on (README, "Python versions").
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Topic :: Text Processing :: Linguistic",
     ],
 )
