@@ -116,7 +116,9 @@ def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
         b'{"id": "x\\udfff", "text": "ok"}',                    # ... in the id
         b'{"text": "ok", "meta": {"k": ["\\ud83d"]}}',          # ... deep in a passthrough field
         b'{"text": "ok \\ud83d\\ude00"}',                       # a valid pair is fine
-        b'[' * 5000 + b']' * 5000,                              # deeper than the parser goes
+        # Deeper than the parser goes on every Python: 5,000 was on 3.11 and 3.12, not on
+        # 3.13, whose json module reads it (then found a list, not an object).
+        b'[' * 100_000 + b']' * 100_000,
         b'{"text": "ok", "f": ' + b'[' * 150 + b']' * 150 + b'}',  # deeper than the writers go
         b'{"text": "ok", "n": ' + b'7' * 5000 + b'}',           # beyond Python's digit limit
         b'{"text": null}',
