@@ -1,0 +1,132 @@
+"""Streaming writes and RunInference model updates on ``gs://``, against the GCS emulator of
+``gcs_emulated_test`` (its fixtures): GCS renames by copy and delete, lists by prefix and has
+no folders, where the other streaming and model-update tests run on a local disk or a
+registered test file system."""
+import json
+import re
+import socket
+
+import pytest
+
+from beamtagger.tests import gcs_emulated_test as emulated
+from beamtagger.tests.gcs_emulated_test import BUCKET, EXAMPLE, _labels_by_line, _tag
+
+# The emulator and the staging folder, as fixtures of this module too.
+gcs, staged_copies = emulated.gcs, emulated.staged_copies
+
+
+@pytest.fixture
+def loopback_only(monkeypatch):
+    """Every socket connect held to this machine: no real GCS, metadata server or oauth."""
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"the run reached {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def test_a_streaming_tagtext_writes_each_pane_to_gs_once_under_its_window_name(
+        gcs, staged_copies, tiny_tagger, loopback_only):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms.window import TimestampedValue
+
+    from beamtagger.transforms import TagText, TextRecord, WriteDeadLetters, WriteResults
+
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    # "a" and the dead letter "bad" in [0, 60); the watermark passes 200; "c" (of [0, 60): the
+    # batch holding "a" holds the watermark, so it is on time) and "b" (of [180, 240)).
+    stream = (TestStream().advance_watermark_to(0)
+              .add_elements([TimestampedValue(TextRecord("a", "The dog went home ."), 1),
+                             TimestampedValue(TextRecord("bad", "The d\ud800g ."), 2)])
+              .advance_processing_time(10).advance_watermark_to(200)
+              .add_elements([TimestampedValue(TextRecord("c", "A cat ."), 3),
+                             TimestampedValue(TextRecord("b", "The cat sat ."), 201)])
+              .advance_processing_time(10).advance_watermark_to_infinity())
+    prefix = f"gs://{BUCKET}/streamed/run"
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        out = p | stream | TagText(model, store, runtime="numpy", max_buffering_secs=1)
+        _ = out.tagged | WriteResults(prefix, triggering_frequency=60)
+        _ = out.errors | WriteDeadLetters(prefix, triggering_frequency=60)
+
+    written = {name: [json.loads(line) for line in gcs.text(name).splitlines()]
+               for name in gcs.names("") if name.startswith("streamed/")}
+    ids = {name[len("streamed/"):]: sorted(row.get("id", row.get("source")) for row in rows)
+           for name, rows in written.items()}
+    # Files a window, named as README says, each record once; no temporary object left.
+    assert ids == {"run-[0.0, 60.0)-00000-of-00001.jsonl": ["a", "c"],
+                   "run-[180.0, 240.0)-00000-of-00001.jsonl": ["b"],
+                   "run-errors-[0.0, 60.0)-00000-of-00001.jsonl": ["bad"]}, ids
+    labels = {row["id"]: [token["label"] for token in row["tokens"]]
+              for rows in written.values() for row in rows if "tokens" in row}
+    assert labels == {key: tiny_tagger.labels(text) for key, text in (
+        ("a", "The dog went home ."), ("c", "A cat ."), ("b", "The cat sat ."))}
+
+
+@pytest.mark.parametrize("output", ["jsonl", "parquet", "dead letters"])
+def test_a_late_pane_on_gs_gets_objects_of_its_own_and_leaves_no_temporary_ones(
+        gcs, loopback_only, output):
+    # GCS renames each pane's file out of the sink's temporary folder by a copy and a delete,
+    # and has no folder to remove: only the objects of each pane may be left.
+    import io
+
+    import apache_beam as beam
+    import pyarrow.parquet as pq
+    from apache_beam.options.pipeline_options import StandardOptions
+    from apache_beam.transforms import trigger, window
+
+    from beamtagger.tests.transforms_write_panes_test import _late_stream, _suffix, _write
+
+    with beam.Pipeline(options=StandardOptions(streaming=True)) as p:
+        windowed = p | _late_stream(output, later=True) | beam.WindowInto(
+            window.FixedWindows(60), trigger=trigger.AfterWatermark(late=trigger.AfterCount(1)),
+            accumulation_mode=trigger.AccumulationMode.DISCARDING, allowed_lateness=300)
+        _ = _write(windowed, output, f"gs://{BUCKET}/streamed/run")
+
+    def ids(name):
+        if name.endswith(".parquet"):
+            data = gcs._bucket.blob(name).download_as_bytes()
+            return sorted(pq.read_table(io.BytesIO(data)).column("id").to_pylist())
+        rows = [json.loads(line) for line in gcs.text(name).splitlines()]
+        return sorted(row.get("id", row.get("source")) for row in rows)
+
+    name = "streamed/run-errors" if output == "dead letters" else "streamed/run"
+    suffix = _suffix(output)
+    assert {written: ids(written) for written in gcs.names("")} == {
+        f"{name}-[0.0, 60.0)-00000-of-00001{suffix}": ["a"],
+        f"{name}-[0.0, 60.0)-1-00000-of-00001{suffix}": ["late"],
+        f"{name}-[0.0, 60.0)-2-00000-of-00001{suffix}": ["later"],
+        f"{name}-[180.0, 240.0)-00000-of-00001{suffix}": ["b"]}
+
+
+def test_beamtagger_tag_streaming_writes_every_record_to_gs_once(
+        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only, capsys):
+    model = gcs.put(tiny_tagger.model_dir, "models/tiny")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    (tmp_path / "in.jsonl").write_text("\n".join(
+        [json.dumps({"id": f"line:{n}", "text": line}) for n, line in enumerate(lines, 1)]
+        + ["{not json"]) + "\n", encoding="utf-8")
+    source = gcs.put(tmp_path / "in.jsonl", "text/in.jsonl")
+    code, out, err = _tag(capsys, "--input", source, "--output", f"gs://{BUCKET}/tagged/run",
+                          "--model", model, "--embeddings", store, "--streaming")
+    assert code == 0, err
+    # Beam's batch sink (the input is files): its shards renamed out of its temporary folder
+    # by GCS copies and deletes, every record in one of them, nothing else left.
+    written = gcs.names("tagged/")
+    results = [name for name in written if not name.startswith("tagged/run-errors-")]
+    errors = [name for name in written if name.startswith("tagged/run-errors-")]
+    assert all(re.fullmatch(r"tagged/run-(errors-)?\d{5}-of-\d{5}\.jsonl", name)
+               for name in written), written
+    rows = [line for name in results for line in gcs.text(name).splitlines()]
+    assert len(rows) == len(lines) and _labels_by_line(rows) == {
+        n: tiny_tagger.labels(line) for n, line in enumerate(lines, 1)}
+    dead = [line for name in errors for line in gcs.text(name).splitlines()]
+    assert len(dead) == 1 and "{not json" in dead[0], dead
+    summary = dict(re.findall(r"^(records tagged|dead letters)\s+([\d,]+)", out, re.M))
+    assert summary == {"records tagged": str(len(lines)), "dead letters": "1"}, out
