@@ -130,3 +130,66 @@ def test_beamtagger_tag_streaming_writes_every_record_to_gs_once(
     assert len(dead) == 1 and "{not json" in dead[0], dead
     summary = dict(re.findall(r"^(records tagged|dead letters)\s+([\d,]+)", out, re.M))
     assert summary == {"records tagged": str(len(lines)), "dead letters": "1"}, out
+
+
+def _staged_sources(staged_copies):
+    """The gs:// paths of the copies staged on this machine."""
+    return sorted((folder / "source").read_text() for folder in staged_copies.iterdir()
+                  if not folder.name.startswith(".")) if staged_copies.exists() else []
+
+
+def test_a_runinference_model_update_to_a_gs_model_switches_labels_and_lets_the_old_copy_go(
+        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only):
+    from beamtagger.testing import build_tiny_tagger
+    from beamtagger.transforms import TaggerModelHandler
+
+    first = gcs.put(tiny_tagger.model_dir, "models/first")
+    retrained = build_tiny_tagger(tmp_path / "retrained", seed=31,
+                                  store_path=tiny_tagger.store_path)
+    second = gcs.put(retrained.model_dir, "models/second")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    texts = ["The dog went home .", "Fast tests ."]
+
+    def labels(handler):
+        return [list(result.inference.labels)
+                for result in handler.run_inference(texts, handler.load_model())]
+
+    handler = TaggerModelHandler(first, store, runtime="numpy")
+    assert labels(handler) == [tiny_tagger.labels(text) for text in texts]
+    assert _staged_sources(staged_copies) == [first, store]
+    handler.update_model_path(second + "/tagger.keras")   # as watch_model_pattern says
+    assert handler.model_dir == second
+    assert labels(handler) == [retrained.labels(text) for text in texts] != [
+        tiny_tagger.labels(text) for text in texts]
+    # The first model's copy is gone; the store's is kept for the process's life.
+    assert _staged_sources(staged_copies) == [second, store]
+
+
+@pytest.mark.parametrize("damage", ["tagger.json missing", "tagger.keras cut short",
+                                    "nothing there"])
+def test_a_broken_gs_model_update_is_refused_and_the_serving_model_stays(
+        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only, caplog, damage):
+    from beamtagger.testing import build_tiny_tagger
+    from beamtagger.transforms import TaggerModelHandler
+
+    serving = gcs.put(tiny_tagger.model_dir, "models/serving")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    newer = build_tiny_tagger(tmp_path / "newer", seed=12, store_path=tiny_tagger.store_path)
+    broken = f"gs://{BUCKET}/models/broken"
+    if damage != "nothing there":
+        broken = gcs.put(newer.model_dir, "models/broken")
+    if damage == "tagger.json missing":
+        gcs._bucket.blob("models/broken/tagger.json").delete()
+    elif damage == "tagger.keras cut short":
+        gcs.cut_short("models/broken/tagger.keras", keep=1000)
+    handler = TaggerModelHandler(serving, store, runtime="numpy")
+    handler.load_model()
+    handler.update_model_path(broken + "/tagger.keras")
+    assert handler.model_dir == serving
+    assert "model update to " + broken + " refused" in caplog.text
+    texts = ["The dog went home ."]
+    assert [list(result.inference.labels) for result in handler.run_inference(
+        texts, handler.load_model())] == [tiny_tagger.labels(texts[0])]
+    # The refused model's copy went with it.
+    assert _staged_sources(staged_copies) == [serving, store]
+
