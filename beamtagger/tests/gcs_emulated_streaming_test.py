@@ -193,3 +193,36 @@ def test_a_broken_gs_model_update_is_refused_and_the_serving_model_stays(
     # The refused model's copy went with it.
     assert _staged_sources(staged_copies) == [serving, store]
 
+
+def test_gs_models_and_stores_with_folder_objects_are_staged_and_updated_to(
+        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only, caplog):
+    # GCS has no folders: the Cloud console's "Create folder" and TensorFlow's gfile.makedirs
+    # stand one in with an empty object named "folder/". Staging copied it to a file named
+    # as the folder, and the next file below failed (EEXIST): `beamtagger tag` exited 1, and
+    # an update to such a model escaped update_model_path instead of being taken.
+    from beamtagger.testing import build_tiny_tagger
+    from beamtagger.transforms import TaggerModelHandler
+
+    def put_with_folder_objects(local, prefix):
+        path = gcs.put(local, prefix)
+        for folder in (f"{prefix}/", f"{prefix}/empty/"):
+            gcs._bucket.blob(folder).upload_from_string(b"")
+        return path
+
+    first = put_with_folder_objects(tiny_tagger.model_dir, "models/first")
+    retrained = build_tiny_tagger(tmp_path / "retrained", seed=31,
+                                  store_path=tiny_tagger.store_path)
+    second = put_with_folder_objects(retrained.model_dir, "models/second")
+    store = put_with_folder_objects(tiny_tagger.store_path, "stores/tiny")
+    text = "The dog went home ."
+    handler = TaggerModelHandler(first, store, runtime="numpy")
+    assert [list(result.inference.labels) for result in handler.run_inference(
+        [text], handler.load_model())] == [tiny_tagger.labels(text)]
+    handler.update_model_path(second)
+    assert handler.model_dir == second, caplog.text
+    assert [list(result.inference.labels) for result in handler.run_inference(
+        [text], handler.load_model())] == [retrained.labels(text)]
+    # The folders are folders in the copies, as on the disk the model was saved from.
+    copies = {(folder / "source").read_text(): folder / "copy"
+              for folder in staged_copies.iterdir() if not folder.name.startswith(".")}
+    assert (copies[second] / "empty").is_dir() and (copies[store] / "empty").is_dir()

@@ -362,6 +362,12 @@ def _stage(staged, prefix, matched):
         for metadata in matched:
             relative = metadata.path[len(prefix):].lstrip("/")
             destination = building / "copy" / relative
+            if not relative or relative.endswith("/"):
+                # GCS has no folders: an empty object named "folder/" (the Cloud console's,
+                # TensorFlow's gfile.makedirs) stands for one. Copied as a file, it took the
+                # name of the folder the files below it needed.
+                destination.mkdir(parents=True, exist_ok=True)
+                continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
             with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
