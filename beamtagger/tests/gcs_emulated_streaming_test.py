@@ -166,9 +166,15 @@ def test_a_runinference_model_update_to_a_gs_model_switches_labels_and_lets_the_
 
 
 @pytest.mark.parametrize("damage", ["tagger.json missing", "tagger.keras cut short",
-                                    "nothing there"])
+                                    "nothing there", "unreadable"])
 def test_a_broken_gs_model_update_is_refused_and_the_serving_model_stays(
-        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only, caplog, damage):
+        gcs, staged_copies, tiny_tagger, tmp_path, loopback_only, caplog, monkeypatch, damage):
+    # "unreadable": a GCS read fault on the new model's files (gcsio's retries spent, or a
+    # bucket the workers may not read) escaped update_model_path as an OSError.
+    import errno
+
+    from apache_beam.io.gcp import gcsio
+
     from beamtagger.testing import build_tiny_tagger
     from beamtagger.transforms import TaggerModelHandler
 
@@ -184,6 +190,15 @@ def test_a_broken_gs_model_update_is_refused_and_the_serving_model_stays(
         gcs.cut_short("models/broken/tagger.keras", keep=1000)
     handler = TaggerModelHandler(serving, store, runtime="numpy")
     handler.load_model()
+    if damage == "unreadable":
+        real_open = gcsio.GcsIO.open
+
+        def open_failing(self, filename, *args, **kwargs):
+            if "/models/broken/" in filename:
+                raise OSError(errno.EIO, "simulated GCS fault")
+            return real_open(self, filename, *args, **kwargs)
+
+        monkeypatch.setattr(gcsio.GcsIO, "open", open_failing)
     handler.update_model_path(broken + "/tagger.keras")
     assert handler.model_dir == serving
     assert "model update to " + broken + " refused" in caplog.text

@@ -298,8 +298,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def update_model_path(self, model_path: Optional[str] = None):
         """Switches to the model at ``model_path`` (a model directory, or a file in one, as
-        ``watch_model_pattern`` reports it) if it is bound to this handler's store; otherwise
-        logs why, counts it and keeps the current model."""
+        ``watch_model_pattern`` reports it) if it is whole, readable and bound to this
+        handler's store; otherwise logs why, counts it and keeps the current model."""
         if not model_path:
             return
         model_dir = str(model_path)
@@ -312,7 +312,10 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         try:
             use = worker_resources.use_model_dir(model_dir)
             self._check_binding(use.directory, worker_resources.open_store(self.store_path))
-        except BeamtaggerError as refused:
+        # OSError: a remote model the workers cannot read (a GCS fault that gcsio's own
+        # retries did not get past, a bucket they may not read) escaped here, and
+        # RunInference failed every bundle from then on, retrying the update each time.
+        except (BeamtaggerError, OSError) as refused:
             if use is not None:
                 use.release()
             REFUSED_MODEL_UPDATES.inc()
