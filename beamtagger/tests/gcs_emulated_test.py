@@ -6,7 +6,7 @@ stand a registered test file system in for it.
 No credentials and no network: Beam's credential lookup is replaced by "none" (it would
 otherwise retry Google's default credentials for about 25 s, and probe the GCE metadata
 server), so its storage client connects anonymously to the emulator that
-``STORAGE_EMULATOR_HOST`` names.
+``STORAGE_EMULATOR_HOST`` names, and every socket connect is held to the loopback.
 """
 import glob
 import json
@@ -66,10 +66,23 @@ def gcs(monkeypatch):
     server.start()
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
     monkeypatch.setattr(auth, "get_service_credentials", lambda options: None)
+    _hold_connections_to_the_loopback(monkeypatch)
     try:
         yield EmulatedBucket(storage.Client.create_anonymous_client())
     finally:
         server.stop()
+
+
+def _hold_connections_to_the_loopback(monkeypatch):
+    """Every socket connect held to this machine: no real GCS, metadata server or oauth."""
+    real_connect = socket.socket.connect
+
+    def connect(sock, address):
+        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+            raise AssertionError(f"the run reached {address}")
+        return real_connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 @pytest.fixture
@@ -287,14 +300,7 @@ def test_a_dataflow_dry_run_checks_gs_paths_through_the_emulator_alone(
         gcs, staged_copies, tiny_tagger, capsys, monkeypatch):
     # The remote checks before launch (paths the workers reach, the model and store read
     # through their copies, the input listed) with nothing but the loopback to talk to.
-    real_connect = socket.socket.connect
-
-    def loopback_only(sock, address):
-        if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
-            raise AssertionError(f"the run reached {address}")
-        return real_connect(sock, address)
-
-    monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    # (The gcs fixture holds every socket connect to the loopback.)
     model = gcs.put(tiny_tagger.model_dir, "models/tiny")
     store = gcs.put(tiny_tagger.store_path, "stores/tiny")
     dataflow = ["--runner=DataflowRunner", "--dry_run=True", "--project=beamtagger-test",
