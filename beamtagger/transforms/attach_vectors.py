@@ -20,8 +20,10 @@ from beamtagger.tagging_defaults import VECTORS_AT, check_vectors_at
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.blocks import Block
-from beamtagger.transforms.records import ChunkResult, DeadLetter, Segment, one_line
+from beamtagger.transforms.records import (KEYED_CHUNK_RESULT, ChunkResult, DeadLetter, Segment,
+                                           one_line)
 from beamtagger.transforms.token_blocks import entry_segments, one_record_entries
+from beamtagger.transforms.typed_outputs import typed_outputs
 
 __all__ = ["AttachResult", "AttachVectors"]
 
@@ -78,8 +80,8 @@ class AttachVectors(beam.PTransform):
         attach = beam.ParDo(_AttachVectorsFn(
             self._shared_store, self.store_path, self.model_dir, self.vector_dtype,
             self.allow_other_embeddings, self.vectors_at == "tag"))
-        out = batches | "LookUpVectors" >> attach.with_output_types(pa.RecordBatch).with_outputs(
-            CHUNKS, ERRORS, main="batches")
+        out = typed_outputs(batches, "LookUpVectors", attach, "batches", pa.RecordBatch,
+                            **{CHUNKS: KEYED_CHUNK_RESULT, ERRORS: DeadLetter})
         return AttachResult(out.batches, out[CHUNKS], out[ERRORS])
 
 

@@ -17,7 +17,7 @@ completes a record as soon as its last chunk arrives.
 import itertools
 import numbers
 import uuid
-from typing import Any, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 import apache_beam as beam
 import numpy as np
@@ -39,6 +39,7 @@ from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, To
                                            one_line)
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.token_blocks import SegmentBlock, TokenizedBlock
+from beamtagger.transforms.typed_outputs import typed_outputs
 
 __all__ = ["ChunkSpan", "ChunkedRecords", "DEFAULT_CHUNK", "DEFAULT_OVERLAP", "SplitIntoChunks",
            "StitchChunks", "StitchResult", "check_chunk", "chunk_spans"]
@@ -148,9 +149,9 @@ class SplitIntoChunks(beam.PTransform):
     def expand(self, records):
         split = beam.ParDo((_SplitBlocksFn if self.blocks else _SplitFn)(self.chunk,
                                                                          self.overlap))
-        if self.blocks:
-            split = split.with_output_types(SegmentBlock)
-        out = records | "Split" >> split.with_outputs(LONG_RECORDS, EMPTY, main="segments")
+        out = typed_outputs(records, "Split", split, "segments",
+                            SegmentBlock if self.blocks else Segment,
+                            **{LONG_RECORDS: _KEYED, EMPTY: TaggedRecord})
         return ChunkedRecords(out.segments, out[LONG_RECORDS], out[EMPTY])
 
 
@@ -281,9 +282,8 @@ class StitchChunks(beam.PTransform):
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
             stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches))
-        tagged_type = pa.RecordBatch if self.output_batches else Any  # Arrow's own coder
-        out = out | "Stitch" >> stitch.with_output_types(tagged_type).with_outputs(
-            ERRORS, main="tagged")
+        tagged_type = pa.RecordBatch if self.output_batches else TaggedRecord  # Arrow's coder
+        out = typed_outputs(out, "Stitch", stitch, "tagged", tagged_type, **{ERRORS: DeadLetter})
         if not streaming:
             return StitchResult(out.tagged, out[ERRORS])
         # _StitchFn puts each output in its record's window itself.

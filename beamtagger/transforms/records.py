@@ -196,6 +196,10 @@ def _chunk_result(chunk, num_chunks, error, *arrays):
     return ChunkResult(chunk, num_chunks, probs, error, labels, scores)
 
 
+# A chunk's result, keyed by its long record's key (made by SplitIntoChunks) for StitchChunks.
+KEYED_CHUNK_RESULT = Tuple[str, ChunkResult]
+
+
 # Where a record can fail, in the order of the pipeline (a dead letter's ``stage``). "read" is a
 # file that cannot be read on (damaged compression); "decode" a record that is not valid UTF-8,
 # JSON or CoNLL. There is no "write": "format" checks every row against what the file writers

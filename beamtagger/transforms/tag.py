@@ -48,8 +48,10 @@ from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
-from beamtagger.transforms.records import ChunkResult, DeadLetter, one_line
+from beamtagger.transforms.records import (KEYED_CHUNK_RESULT, ChunkResult, DeadLetter,
+                                           TaggedRecord, one_line)
 from beamtagger.transforms.tagged_batches import tagged_batch, tagged_records
+from beamtagger.transforms.typed_outputs import typed_outputs
 from beamtagger.worker_threads import tagger_threads_of_pipeline
 
 __all__ = ["TagBatches", "TagResult", "configure_tensorflow"]
@@ -151,10 +153,12 @@ class TagBatches(beam.PTransform):
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             threads, runtime, self.output_batches, store,
-            self.vector_dtype)).with_input_types(pa.RecordBatch)
-        if self.output_batches:
-            tag = tag.with_output_types(pa.RecordBatch)   # carried by the Arrow coder
-        out = batches | "RunTagger" >> tag.with_outputs(CHUNKS, ERRORS, main="tagged")
+            self.vector_dtype))
+        # Batches are carried by the Arrow coder. The input hint is the composite's, not the
+        # ParDo's: typed_outputs says why.
+        out = typed_outputs(batches, "RunTagger", tag, "tagged",
+                            pa.RecordBatch if self.output_batches else TaggedRecord,
+                            **{CHUNKS: KEYED_CHUNK_RESULT, ERRORS: DeadLetter})
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 

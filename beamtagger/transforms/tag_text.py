@@ -29,12 +29,14 @@ from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
                                           check_batch_options)
+from beamtagger.transforms.records import DeadLetter, TaggedRecord
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
                                        tagged_records_or_dead_letters)
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
+from beamtagger.transforms.typed_outputs import typed_outputs
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, ERRORS,
                                           SplitIntoChunks, StitchChunks, check_chunk)
 
@@ -159,9 +161,9 @@ class TagText(beam.PTransform):
         (whole, stitched, empty), errors = self._tag_in_parts(records, output_batches=True)
         empty = empty | "EmptyAsBatches" >> beam.ParDo(
             _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
-        tagged = ((whole, stitched, empty) | "AllTagged" >> beam.Flatten()
-                  | "AsTaggedRecords" >> beam.FlatMap(tagged_records_or_dead_letters).with_outputs(
-                      ERRORS, main="tagged"))
+        tagged = typed_outputs((whole, stitched, empty) | "AllTagged" >> beam.Flatten(),
+                               "AsTaggedRecords", beam.FlatMap(tagged_records_or_dead_letters),
+                               "tagged", TaggedRecord, **{ERRORS: DeadLetter})
         return TagTextResult(tagged.tagged,
                              (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
 

@@ -12,6 +12,7 @@ from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
+from beamtagger.transforms.typed_outputs import typed_outputs
 
 __all__ = ["Tokenize", "TokenizeResult"]
 
@@ -53,9 +54,9 @@ class Tokenize(beam.PTransform):
             check_record_type(records, "Tokenize")
         tokenize = beam.ParDo((_TokenizeBlocksFn if self.blocks else _TokenizeFn)(
             self.max_record_chars))
-        if self.blocks:
-            tokenize = tokenize.with_output_types(TokenizedBlock)
-        out = records | "Tokenize" >> tokenize.with_outputs(ERRORS, main="records")
+        out = typed_outputs(records, "Tokenize", tokenize, "records",
+                            TokenizedBlock if self.blocks else TokenizedRecord,
+                            **{ERRORS: DeadLetter})
         return TokenizeResult(out.records, out[ERRORS])
 
 
