@@ -16,9 +16,10 @@ TagText                Tokenize ... StitchChunks in one composite               
 TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
 =====================  ===========================================================  ===========
 
-Element types are in ``records``; the Arrow layout and coder in ``arrow_batches``; Beam
-counters in ``counters``; how streaming steps group in the global window and give each record
-its own window back in ``global_window``.
+Element types are in ``records``, and how a step with dead letters declares the type of each of
+its outputs (Beam's runtime type checks included) in ``typed_outputs``; the Arrow layout and
+coder in ``arrow_batches``; Beam counters in ``counters``; how streaming steps group in the
+global window and give each record its own window back in ``global_window``.
 """
 from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
 from beamtagger.transforms.attach_vectors import AttachVectors

@@ -34,7 +34,7 @@ def typed_outputs(pcoll, label, pardo, main: str, main_type: Optional[type] = No
     output of ``pardo`` to them (see the module docstring).
     """
     outputs = pcoll | label >> pardo.with_output_types(Any, **tagged_types).with_outputs(
-        *tagged_types, main=main).with_output_types(main_type or Any, **tagged_types)
+        *tagged_types, main=main)
     if main_type is not None:
         outputs[main].element_type = main_type
     return outputs
