@@ -45,6 +45,10 @@ PYTHON_BLOCKS = {
         "test_readme_pytest_example: written as conftest.py beside the next block",
     ("README.md", "Testing your pipeline", "# my_pipeline_test.py"):
         "test_readme_pytest_example: written as my_pipeline_test.py and run by pytest",
+    ("README.md", "Using it", "# Gather the input lines of out/run's dead letters into "
+                              "retry.jsonl, by their `source`."):
+        "output_dead_letters_test.test_the_readme_recipe_tags_the_failed_records_again: "
+        "verbatim, in a folder holding a run's input and dead letters; its retry.jsonl tagged",
     ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
         "test_tokenizer_example: verbatim, its `# ->` values checked",
     **{("docs/design.md", heading, first_line):

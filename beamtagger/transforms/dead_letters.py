@@ -1,9 +1,11 @@
 """WriteDeadLetters: records that could not be tagged -> ``PREFIX-errors-SSSSS-of-NNNNN.jsonl``.
 
-One JSON object per record: ``source`` (file:line, or the record key), ``stage`` (one of
-``records.STAGES``), ``reason`` (one line) and ``record`` (the raw record; invalid UTF-8 shown as
-\\x.. escapes, lone surrogates as \\udXXX, so the file is always valid UTF-8 JSON). Together
-with the results this accounts for every input record.
+One JSON object per record, the same four string keys for every stage: ``source`` (where the
+record is in the input, ``path:line`` or ``path:@byte``, else the record's key), ``stage`` (one
+of ``records.STAGES``), ``reason`` (one line) and ``record`` (what the failing stage held:
+``DeadLetter``; invalid UTF-8 shown as \\x.. escapes, lone surrogates as \\udXXX, so the file
+is always valid UTF-8 JSON). Together with the results this accounts for every input record;
+README's "The result files" shows how to take the failed records from the input by ``source``.
 """
 import apache_beam as beam
 

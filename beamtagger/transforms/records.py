@@ -212,12 +212,16 @@ ERRORS = "errors"
 
 
 class DeadLetter(NamedTuple):
-    """A record that could not be tagged: where it came from, why, and the raw record.
+    """A record that could not be tagged: where it came from, why, and what the failing stage
+    held of it.
 
     Args:
-      source: where the record came from ("path:line"), or its id.
+      source: where the record came from ("path:line", "path:@byte" in a file read in byte
+        ranges), or its key: what finds the input record again.
       reason: why it failed, one line.
-      record: the raw record, as text.
+      record: what the stage held, as text: the raw line or sentence ("read", "decode"), the
+        record's text ("tokenize"), its tokens joined by single spaces (later stages); not
+        the JSON object of a JSON Lines record, whose id and fields only ``source`` finds.
       stage: where it failed, one of ``STAGES``.
     """
     source: str

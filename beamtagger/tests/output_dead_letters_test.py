@@ -1,0 +1,110 @@
+"""``beamtagger tag``'s errors file as README's "The result files" describes it: one schema for
+the dead letters of every stage, and the failed records taken from the input by ``source``
+with README's recipe, tagged again."""
+import codecs
+import glob
+import gzip
+import json
+import sys
+
+import pytest
+
+from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.docs_examples_test import run, the_block
+from beamtagger.transforms.records import STAGES
+
+RETRY_RECIPE = ("README.md", "Using it",
+                "# Gather the input lines of out/run's dead letters into retry.jsonl, by their "
+                "`source`.")
+
+
+def dead_letters(prefix):
+    """The errors files' lines, each parsed as strict JSON."""
+    letters = []
+    for name in sorted(glob.glob(f"{prefix}-errors-?????-of-?????.jsonl")):
+        with open(name, encoding="utf-8", newline="") as errors:
+            letters.extend(json.loads(line, strict=True) for line in errors)
+    return letters
+
+
+def results(prefix):
+    rows = {}
+    for name in sorted(glob.glob(f"{prefix}-?????-of-?????.jsonl")):
+        with open(name, encoding="utf-8", newline="") as lines:
+            rows.update((row["id"], row) for row in map(json.loads, lines))
+    return rows
+
+
+def test_the_dead_letters_of_every_stage_have_the_same_four_string_keys(
+        tiny_tagger, tmp_path, capsys, monkeypatch):
+    from beamtagger.model.numpy_inference import NumpyTaggerRunner
+    from beamtagger.tests.conftest import fail_batches_of_width
+
+    fail_batches_of_width(monkeypatch, NumpyTaggerRunner, 7)
+    lines = [json.dumps({"id": "poison", "text": "one two three four five six seven"}).encode(),
+             json.dumps({"id": "long", "text": "this text is far too long for the limit"}).encode(),
+             b'{"id": "bad-utf8", "text": "caf\xe9"}', b"{not json",
+             json.dumps({"id": "ok", "text": "Fine ."}).encode()]
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    whole = gzip.compress(b"Hello there .\n" * 200)
+    (tmp_path / "cut.txt.gz").write_bytes(whole[:len(whole) // 2])
+    prefix = tmp_path / "out" / "run"
+    code, _, err = tag(capsys, "--input", str(tmp_path / "in.jsonl"), "--output", str(prefix),
+                       "--max-record-chars", "34", "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    code, _, err = tag(capsys, "--input", str(tmp_path / "cut.txt.gz"), "--output",
+                       str(tmp_path / "out" / "cut"), "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    letters = dead_letters(prefix) + dead_letters(tmp_path / "out" / "cut")
+    assert {letter["stage"] for letter in letters} == {"tag", "tokenize", "decode", "read"}
+    for letter in letters:
+        assert list(letter) == ["source", "stage", "reason", "record"]
+        assert all(isinstance(value, str) for value in letter.values())
+        assert letter["stage"] in STAGES and "\n" not in letter["reason"]
+    by_stage = {letter["stage"]: letter for letter in letters if letter["stage"] != "decode"}
+    # What README says `record` holds at each stage.
+    assert by_stage["tag"]["record"] == "one two three four five six seven"
+    assert by_stage["tokenize"]["record"] == "this text is far too long for the limit"
+    assert {letter["record"] for letter in letters if letter["stage"] == "decode"} == {
+        '{"id": "bad-utf8", "text": "caf\\xe9"}', "{not json"}
+    assert by_stage["read"]["source"].startswith(str(tmp_path / "cut.txt.gz") + ":")
+
+
+@pytest.mark.parametrize("byte_ranges", [False, True], ids=["path:line", "path:@byte"])
+def test_the_readme_recipe_tags_the_failed_records_again(tiny_tagger, tmp_path, capsys,
+                                                         monkeypatch, byte_ranges):
+    if byte_ranges:   # what a file over 64 MiB gets: several readers, byte-offset sources
+        from beamtagger.transforms.reading import byte_ranges as ranges
+
+        monkeypatch.setattr(ranges, "DEFAULT_SPLIT_BYTES", 64)
+    monkeypatch.chdir(tmp_path)
+    lines = [json.dumps({"id": "first", "text": "the first one is too long", "k": [1]}),
+             "",
+             json.dumps({"id": "short", "text": "Fine ."}),
+             json.dumps({"text": "no id and far too long", "lang": "en"}),
+             "{not json",
+             json.dumps({"id": "last", "text": "the last one is too long"}) + "\r"]
+    (tmp_path / "in.jsonl").write_bytes(codecs.BOM_UTF8 + "\n".join(lines).encode() + b"\n")
+    code, _, err = tag(capsys, "--input", "in.jsonl", "--output", "out/run",
+                       "--max-record-chars", "16", "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    sources = sorted(letter["source"] for letter in dead_letters("out/run"))
+    assert len(sources) == 4
+    assert all(source.startswith("in.jsonl:" + ("@" if byte_ranges else "")) for source in sources)
+
+    (tmp_path / "recipe.py").write_text(the_block(*RETRY_RECIPE), encoding="utf-8")
+    run([sys.executable, "recipe.py"], tmp_path)
+    code, _, err = tag(capsys, "--input", "retry.jsonl", "--output", "out/retry",
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    retried = results("out/retry")
+    # The id-less record's default id names its place in retry.jsonl (a byte offset where the
+    # retry file too is read in ranges).
+    (no_id,) = set(retried) - {"first", "last"}
+    assert no_id == ("retry.jsonl:@63" if byte_ranges else "retry.jsonl:2")
+    assert retried["first"]["k"] == [1] and retried[no_id]["lang"] == "en"
+    assert [t["text"] for t in retried["last"]["tokens"]] == "the last one is too long".split()
+    assert [letter["record"] for letter in dead_letters("out/retry")] == ["{not json"]
