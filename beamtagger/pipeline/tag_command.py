@@ -50,7 +50,11 @@ def add_arguments(parser):
                         "conll/conllu: pre-tokenized sentences (default: from the pattern's "
                         "extension, else from the extension its files share, else text; "
                         ".jsonl and .ndjson are JSON Lines)")
-    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl")
+    parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl",
+                        help="jsonl: one JSON object a record, token offsets in code points; "
+                        "parquet: the same as columns, pass-through fields as one JSON string; "
+                        "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
+                        "CoNLL-U). README's 'The result files' says exactly what each holds")
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
