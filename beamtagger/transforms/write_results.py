@@ -5,13 +5,15 @@ on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards. Unbou
 written a set of files a window and pane (``write_panes``), late records included.
 
 * jsonl: one object per record: ``{"id", passthrough fields..., "tokens": [{"text", "start",
-  "end", "label", "score"}]}`` (scores rounded to 4 digits).
+  "end", "label", "score"}]}`` (scores rounded to 4 digits; ``start``/``end`` count code
+  points of the record's text, not UTF-8 bytes or UTF-16 units).
 * parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
   since they differ from record to record).
-* conll: ``# id = ...`` then one ``token<TAB>label`` line per token, a blank line after each
-  record (records are unordered in Beam output, hence the id line). Line breaks and tabs in
-  ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``... escapes, so every record stays
-  one block; ``ReadRecords(input_format="conll")`` reads the files back (ids included).
+* conll: two-column CoNLL, not CoNLL-U: ``# id = ...`` then one ``token<TAB>label`` line per
+  token, a blank line after each record (records are unordered in Beam output, hence the id
+  line). Line breaks and tabs in ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``...
+  escapes, so every record stays one block; ``ReadRecords(input_format="conll")`` reads the
+  files back (ids included).
 
 Pass-through values that JSON cannot hold (NaN, Infinity from a lenient JSON reader) are
 written as ``null`` in both JSON Lines and Parquet's ``fields`` column. A record that cannot
