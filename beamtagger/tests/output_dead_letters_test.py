@@ -2,7 +2,6 @@
 the dead letters of every stage, and the failed records taken from the input by ``source``
 with README's recipe, tagged again."""
 import codecs
-import glob
 import gzip
 import json
 import sys
@@ -11,6 +10,7 @@ import pytest
 
 from beamtagger.tests.conftest import run_tag_command as tag
 from beamtagger.tests.docs_examples_test import run, the_block
+from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.records import STAGES
 
 RETRY_RECIPE = ("README.md", "Using it",
@@ -19,20 +19,12 @@ RETRY_RECIPE = ("README.md", "Using it",
 
 
 def dead_letters(prefix):
-    """The errors files' lines, each parsed as strict JSON."""
-    letters = []
-    for name in sorted(glob.glob(f"{prefix}-errors-?????-of-?????.jsonl")):
-        with open(name, encoding="utf-8", newline="") as errors:
-            letters.extend(json.loads(line, strict=True) for line in errors)
-    return letters
+    """The errors files' lines, each parsed as strict JSON (``json.loads``' default)."""
+    return read_jsonl(f"{prefix}-errors-?????-of-?????.jsonl")
 
 
 def results(prefix):
-    rows = {}
-    for name in sorted(glob.glob(f"{prefix}-?????-of-?????.jsonl")):
-        with open(name, encoding="utf-8", newline="") as lines:
-            rows.update((row["id"], row) for row in map(json.loads, lines))
-    return rows
+    return {row["id"]: row for row in read_jsonl(f"{prefix}-?????-of-?????.jsonl")}
 
 
 def test_the_dead_letters_of_every_stage_have_the_same_four_string_keys(

@@ -11,6 +11,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.tag_pipeline_test import read_jsonl
 
 # Characters outside the BMP (two UTF-16 units each), a combining mark, full-width and
 # mathematical letters: each moves a UTF-16 or UTF-8 offset away from a code-point one.
@@ -37,8 +38,7 @@ def tagged_runs(tiny_tagger, tmp_path, capsys):
             assert code == 0, err
             files = sorted(glob.glob(f"{prefix}-?????-of-?????.{output_format}"))
             if output_format == "jsonl":
-                rows = [json.loads(line) for name in files
-                        for line in open(name, encoding="utf-8", newline="")]
+                rows = read_jsonl(f"{prefix}-?????-of-?????.jsonl")
             else:
                 rows = ds.dataset(files).to_table().to_pylist()
             runs[kind, output_format] = {

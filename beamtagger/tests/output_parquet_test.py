@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.tag_pipeline_test import read_jsonl
 
 RECORDS = [{"id": "nul", "text": "x\x00y z"},
            {"id": "emoji", "text": "I 😀 love 𝐝𝐨𝐧'𝐭 cafe\u0301 ok ."},
@@ -33,8 +34,7 @@ def test_parquet_rows_hold_what_json_lines_rows_hold(tiny_tagger, tmp_path, caps
         files = sorted(glob.glob(f"{prefix}-?????-of-00003.{output_format}"))
         assert len(files) == 3
         if output_format == "jsonl":
-            rows["jsonl"] = [json.loads(line) for name in files
-                             for line in open(name, encoding="utf-8", newline="")]
+            rows["jsonl"] = read_jsonl(f"{prefix}-?????-of-00003.jsonl")
         else:
             table = ds.dataset(files).to_table()
             rows["parquet"] = table.to_pylist()
