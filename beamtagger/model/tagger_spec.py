@@ -298,6 +298,9 @@ def parse_spec_json(content, spec_path):
             f"{spec_path} is not the one saved with this model: its content does not match "
             f"the SHA-256 it records (edited by hand, or damaged), and an edited label or "
             f"flag would mislabel tokens; copy the model directory again or train it again")
+    problem = _compatibility_problem(data)
+    if problem:
+        raise BeamtaggerError(f"{spec_path}: {problem}")
     return data
 
 
@@ -327,6 +330,102 @@ def _json_type(value):
 _OBJECT_FIELDS = ("featurizer", "binding", "model_config")
 _OPTIONAL_OBJECT_FIELDS = ("decoding", "tokenizer", "bucketing", "binary_labels")
 
+# What every beamtagger since format_version 1 wrote to tagger.json, and where a name outside
+# these lists came from: a later beamtagger or a hand edit. The readers ignored such names, so
+# a model trained with decoding.outside_scale (a decoding option from 2026-12-01, dropped the
+# same day) was read as if it had none and tagged different labels without a word. A name this
+# beamtagger does not know is refused, as it cannot tell whether it changes the labels.
+_WRITTEN_FIELDS = ("format_version", "labels", "head", "tag_column", "binary_labels",
+                   "featurizer", "model_config", "decoding", "binding", "tokenizer", "bucketing")
+_RECORD_FIELDS = ("model_file", CONTENT_DIGEST_KEY)   # added by model/saving.py
+_KNOWN_FIELDS = {
+    None: _WRITTEN_FIELDS + _RECORD_FIELDS,
+    "decoding": ("viterbi", "threshold", "crf"),
+    "featurizer": ("special_tokens", "oov_buckets", "feature_columns", "char_vocab",
+                   "max_chars"),
+    "binding": ("fingerprint", "dim", "normalization"),
+    "tokenizer": ("name",),
+    "bucketing": ("batch_tokens",),
+}
+# Decoding options earlier beamtaggers applied and this one does not, with the value under
+# which leaving them out changes nothing.
+_RETIRED_DECODING = {"outside_scale": 1.0}
+_TOKENIZER_NAME = "beamtagger.tokenizer.Tokenizer"
+_RETRAIN = "train the model again with this beamtagger"
+
+
+def _compatibility_problem(data):
+    """What in ``data`` (tagger.json's object, its JSON types checked) this beamtagger would
+    read differently from the beamtagger that wrote it, or None."""
+    missing = [key for key in _WRITTEN_FIELDS if key not in data]
+    if missing:
+        return (f"{', '.join(missing)} missing, which every beamtagger writes (edited by "
+                f"hand?); copy the model directory again or {_RETRAIN}")
+    decoding = data["decoding"]
+    for option, neutral in _RETIRED_DECODING.items():
+        if option in decoding and decoding[option] != neutral:
+            return (f"decoding.{option} is {decoding[option]!r}, a decoding option of an "
+                    f"earlier beamtagger that this one does not apply, so its labels would "
+                    f"differ; {_RETRAIN}, or use the beamtagger it was trained with")
+    for section, known in _KNOWN_FIELDS.items():
+        fields = data if section is None else (data.get(section) or {})
+        unknown = sorted(key for key in fields
+                         if key not in known and not (section == "decoding"
+                                                      and key in _RETIRED_DECODING))
+        if unknown:
+            where = "" if section is None else f"{section}."
+            return (f"unknown field {where}{unknown[0]} (written by a later beamtagger, or by "
+                    "hand), which this beamtagger would ignore though it may change the labels; "
+                    f"use the beamtagger that wrote it, or {_RETRAIN}")
+    tokenizer = data["tokenizer"] or {}
+    if tokenizer.get("name", _TOKENIZER_NAME) != _TOKENIZER_NAME:
+        return (f"tokenizer.name is {tokenizer['name']!r}; this beamtagger tokenizes with "
+                f"{_TOKENIZER_NAME} only")
+    return None
+
+
+def _is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _value_type_problem(data):
+    """What in the objects of ``data`` (tagger.json's) is not of the JSON type it must be, or
+    None. The constructors converted "1024" and 50.9 with int() and took the string "lower"
+    as the chain l, o, w, e, r, so a hand edit was misread rather than refused."""
+    featurizer, binding = data["featurizer"], data["binding"]
+    decoding = data.get("decoding") or {}
+    checks = [
+        ("featurizer.special_tokens", featurizer.get("special_tokens"),
+         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+         "an array of strings"),
+        ("featurizer.oov_buckets", featurizer.get("oov_buckets"), _is_integer, "an integer"),
+        ("featurizer.feature_columns", featurizer.get("feature_columns"),
+         lambda v: isinstance(v, list) and all(
+             isinstance(c, list) and len(c) == 2 and isinstance(c[0], str) and _is_integer(c[1])
+             for c in v), "an array of [name, integer size] pairs"),
+        ("featurizer.char_vocab", featurizer.get("char_vocab", ""),
+         lambda v: isinstance(v, str), "a string"),
+        ("featurizer.max_chars", featurizer.get("max_chars", 0), _is_integer, "an integer"),
+        ("binding.fingerprint", binding.get("fingerprint"), lambda v: isinstance(v, str),
+         "a string"),
+        ("binding.dim", binding.get("dim"), _is_integer, "an integer"),
+        ("binding.normalization", binding.get("normalization"),
+         lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+         "an array of strings"),
+        ("decoding.viterbi", decoding.get("viterbi", False), lambda v: isinstance(v, bool),
+         "true or false"),
+        ("decoding.threshold", decoding.get("threshold", 0.5), _is_number, "a number"),
+        ("decoding.crf", decoding.get("crf", {}), lambda v: isinstance(v, dict), "an object"),
+    ]
+    for name, value, fits, expected in checks:
+        if not fits(value):
+            return f"{name} must be {expected}, not {json.dumps(value)[:80]}"
+    return None
+
 
 def _field_type_problem(data):
     """What in ``data`` (tagger.json's object) is not of the JSON type it must be, or None."""
@@ -346,7 +445,7 @@ def _field_type_problem(data):
             continue
         if not isinstance(data.get(key), dict):
             return f"{key} must be an object, not a JSON {_json_type(data.get(key))}"
-    return None
+    return _value_type_problem(data)
 
 
 def _load_forms(path):
