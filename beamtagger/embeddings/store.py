@@ -5,7 +5,9 @@ A store is a directory of three files::
     vectors.npy     (count, dim) matrix, C order, little-endian float32 or float16
     vocab.parquet   one string column ``word``; row i names vector row i; no duplicates
     manifest.json   format_version, dim, count, dtype, normalization, source,
-                    fingerprint, duplicates_skipped, lines_skipped, created
+                    fingerprint, duplicates_skipped, lines_skipped, created,
+                    beamtagger_version, vocabulary_sha256, chunk_sha256 (the last
+                    three since 2026-12-01); any other name is refused (MANIFEST_FIELDS)
 
 ``EmbeddingStore.open`` maps ``vectors.npy`` read-only, so opening costs no copy and every
 process that opens the same store shares one copy of the matrix in the page cache. The word
@@ -70,6 +72,12 @@ VOCAB_FILE = "vocab.parquet"
 MANIFEST_FILE = "manifest.json"
 VOCAB_COLUMN = "word"
 DTYPES = ("float32", "float16")
+# Every name an importer of format_version 1 has written to the manifest. Only normalization
+# (and the header fields) change lookups; a name outside this list came from a later
+# beamtagger or a hand edit, and ignoring it could change them without a word.
+MANIFEST_FIELDS = ("format_version", "dim", "count", "dtype", "normalization", "fingerprint",
+                   "vocabulary_sha256", "chunk_sha256", "source", "duplicates_skipped",
+                   "lines_skipped", "created", "beamtagger_version")
 
 _DIGIT = re.compile(r"\d")
 
@@ -538,8 +546,15 @@ def parse_manifest(content: bytes, manifest_path) -> dict:
                               f"beamtagger reads version {FORMAT_VERSION}")
     for key, kind in (("dim", int), ("count", int), ("dtype", str), ("fingerprint", str),
                       ("normalization", list)):
-        if not isinstance(manifest.get(key), kind):
+        # bool is an int to isinstance: "dim": true was read as a dimension of 1.
+        if not isinstance(manifest.get(key), kind) or isinstance(manifest[key], bool):
             raise BeamtaggerError(f"{manifest_path}: missing or invalid {key!r}")
+    unknown = sorted(key for key in manifest if key not in MANIFEST_FIELDS)
+    if unknown:
+        raise BeamtaggerError(
+            f"{manifest_path}: unknown field {unknown[0]!r} (written by a later beamtagger, or "
+            "by hand), which this beamtagger would ignore though it may change the lookups; "
+            "use the beamtagger that wrote it, or import the vectors again")
     if manifest["dim"] < 1 or manifest["count"] < 1:
         raise BeamtaggerError(f"{manifest_path}: dim and count must be positive")
     if manifest["dtype"] not in DTYPES:
