@@ -15,6 +15,7 @@ import gc
 import importlib
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -62,6 +63,7 @@ def main(argv=None):
     # TensorFlow's start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
     # reads; real errors still show (see tensorflow_setup).
     quiet_tensorflow()
+    _printable_stdout()
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):
@@ -78,6 +80,10 @@ def main(argv=None):
                   f"{hint}", file=sys.stderr)
             return 2
     args.pipeline_args = unknown
+    undecodable = _undecodable_argument(args)
+    if undecodable:
+        print(f"beamtagger {args.command}: error: {undecodable}", file=sys.stderr)
+        return 2
     if not getattr(args._module, "READS_REMOTE_PATHS", False):
         remote = _remote_path_argument(args)
         if remote:
@@ -97,7 +103,8 @@ def main(argv=None):
             return 128 + signal.SIGPIPE
         # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
-        print(f"beamtagger {args.command}: error: {os_error_text(error)}", file=sys.stderr)
+        print(f"beamtagger {args.command}: error: {os_error_text(error)}"
+              f"{_working_directory_gone()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if terminated:
@@ -121,6 +128,55 @@ def _remote_path_argument(args):
                         "paths on this machine, not URLs (`beamtagger tag` and the transforms "
                         f"read gs:// ones too); {way}")
     return None
+
+
+def _undecodable_argument(args):
+    """Why an argument is not text that paths can be read from, or None.
+
+    Python hands a byte it cannot decode in an argument (a file name in Latin-1, or any
+    non-ASCII one where the locale is ASCII: ``LC_ALL=C`` with ``PYTHONUTF8=0``) on as a lone
+    surrogate, which no UTF-8 coder takes: Beam's failed in building the pipeline (a
+    traceback), pyarrow's on opening the store ("unreadable vocabulary")."""
+    for name, value in vars(args).items():
+        if name.startswith("_") or name == "command":
+            continue
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, str) and _SURROGATE.search(item):
+                shown = item.encode("utf-8", "surrogateescape").decode("utf-8",
+                                                                       "backslashreplace")
+                encoding = sys.getfilesystemencoding()
+                why = ("is not valid UTF-8: rename it (or, in an --input pattern, match those "
+                       "bytes with a wildcard, ?)"
+                       if encoding.lower().replace("-", "") == "utf8" else
+                       f"is not {encoding} text, this process's encoding of file names (the "
+                       "locale is not UTF-8 and PYTHONUTF8=0): run with PYTHONUTF8=1 or "
+                       "LC_ALL=C.UTF-8")
+                return f"{_argument_name(args._parser, name)} {shown}: the path {why}"
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _printable_stdout():
+    """Standard output in an encoding other than UTF-8 (an ASCII locale with PYTHONUTF8=0)
+    writes what it cannot encode as ``\\x..`` escapes: ``--print-results`` raised
+    UnicodeEncodeError at the first non-ASCII token, after the run. The result files are
+    UTF-8 whatever the locale."""
+    stream = sys.stdout
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+    if encoding and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="backslashreplace")
+
+
+def _working_directory_gone():
+    """A hint where the working directory was deleted: relative paths name nothing then."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        return ("; the working directory no longer exists (deleted after the shell entered "
+                "it): cd to a folder that exists, or give absolute paths")
+    return ""
 
 
 def _argument_name(parser, dest):
@@ -218,6 +274,7 @@ def console_main():
     then every output is written and closed, and the streams are flushed here. Library callers
     of ``main()`` (tests, notebooks) keep a normal interpreter.
     """
+    _closed_standard_descriptors_on_devnull()
     code = main()
     logging.shutdown()
     try:
@@ -226,6 +283,23 @@ def console_main():
         code = code or 128 + signal.SIGPIPE
     sys.stderr.flush()
     os._exit(code)
+
+
+def _closed_standard_descriptors_on_devnull():
+    """Opens /dev/null on each of file descriptors 0-2 that was closed at start (``>&-``,
+    some service managers): the next file opened took the lowest free descriptor, so a result
+    shard or the store's matrix became this process's (and its worker processes') standard
+    output. Python sets ``sys.stdout`` or ``sys.stderr`` to None for a closed one: flushing it
+    at exit raised AttributeError (exit 1, where a refusal's is 2), and ``print(file=None)``
+    wrote the error line to standard output."""
+    for descriptor, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(descriptor)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)   # the lowest free descriptor: this one
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(descriptor, "r" if descriptor == 0 else "w",
+                                    closefd=False))
 
 
 if __name__ == "__main__":

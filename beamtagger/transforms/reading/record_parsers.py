@@ -39,7 +39,7 @@ def read_path_records(path, input_format="text", text_field="text", id_field="id
 
 def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id"):
     """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed)."""
-    path = str(path)
+    path = _path_text(str(path))
     if input_format == "text":
         return text_records(numbered_lines, path)
     if input_format == "jsonl":
@@ -280,6 +280,20 @@ def _strip_newline(raw, number):
 
 def _bad_utf8(raw, error):
     return f"not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})"
+
+
+def _path_text(path):
+    """``path`` as text a record's id and source can hold. Python names a file whose name is
+    not valid in the file system's encoding (Latin-1 bytes; any non-ASCII where the locale is
+    ASCII and PYTHONUTF8=0) with lone surrogates, which no UTF-8 coder takes: every record of
+    such a file became a dead letter ("featurize failed: UnicodeEncodeError"). Its bytes are
+    read as UTF-8 here, those that are not as U+FFFD (a ``\\x..`` escape would be taken for a
+    Windows folder by ``_file_name``)."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _file_name(path):
