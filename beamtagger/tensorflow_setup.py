@@ -31,6 +31,10 @@ _NATIVE_NOISE = re.compile(
     rb"|TF-TRT Warning)")
 
 
+# The dynamic loader's words where a library does not fit the memory left (ENOMEM).
+_NO_MEMORY_TO_LOAD = re.compile(r"failed to map segment from shared object|cannot allocate memory",
+                                re.IGNORECASE)
+
 _TRACEBACK_START = b"Traceback (most recent call last):"
 _TRACEBACK_CONTINUES = (b"During handling of the above exception",
                         b"The above exception was the direct cause")
@@ -114,6 +118,12 @@ def configure_tensorflow(threads=None):
     try:
         import tensorflow as tf
     except ImportError as error:
+        if _NO_MEMORY_TO_LOAD.search(str(error)):
+            # Installed, but its libraries did not fit the address space left: the
+            # advice to install it sent users to reinstall what they had (ulimit -v 2500000).
+            raise BeamtaggerError(f"TensorFlow cannot be loaded here ({error}): the process "
+                                  "has too little memory for it (a limit such as ulimit -v); "
+                                  "raise the limit, or use runtime=\"numpy\"") from None
         raise BeamtaggerError(f"TensorFlow cannot be imported here ({error}): install "
                               "beamtagger[cpu] or [gpu], or use runtime=\"numpy\"") from None
     if threads:

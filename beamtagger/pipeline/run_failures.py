@@ -44,6 +44,11 @@ _INTERRUPTED = re.compile(r"(?:^|\b)KeyboardInterrupt(?: \[while running |$)", r
 # thread watching the process "Worker subprocess exited with return code -9" (137 through the
 # shell that started it).
 _WORKER_LOST = re.compile(r"Channel closed prematurely|Worker subprocess exited with return code")
+# The process reached a limit of its environment: memory (``ulimit -v``, a container's limit
+# on a process without overcommit) or threads (``ulimit -u``, a cgroup's pids.max). Beam
+# raised these from a step (its file sinks start a thread pool to finalize), a traceback.
+_OUT_OF_RESOURCES = re.compile(r"can't start new thread|\bMemoryError\b|"
+                               r"Cannot allocate memory|failed to map segment from shared object")
 # A portable runner whose SDK worker container did not start (Docker missing or not running,
 # the image not pulled), in the job service's report of the failed job.
 _DOCKER_FAILED = re.compile(r"CalledProcessError: Command '\['docker', '(\w+)'(.*?)\]' returned "
@@ -141,6 +146,12 @@ def reported_failures(output_prefix, remove_outputs, portable=None):
             line = (f"the runner could not start its SDK worker container ({container}); "
                     "without Docker and the image, run the workers in this process with "
                     "--environment_type=LOOPBACK")
+        if line is None and _out_of_resources(error):
+            step = failed_step(error)
+            line = (f"the run ran out of memory or threads{f' in step {step}' if step else ''}"
+                    " (a limit of this machine, container or shell: ulimit -v, ulimit -u); no "
+                    "result or error file of this run was kept. Raise the limit, or give the "
+                    "run fewer workers (--direct_num_workers), and run the same command again")
         if line is None and worker_lost(error):
             line = ("a worker process of the run stopped before the run was done (killed, or "
                     "out of memory); no result or error file of this run was kept. Run the "
@@ -197,11 +208,22 @@ def _docker_failure(error):
 
 def worker_lost(error):
     """Whether a failed run lost one of its local worker processes (``multi_processing``)."""
+    return _any_cause(error, lambda cause: _WORKER_LOST.search(str(cause)))
+
+
+def _out_of_resources(error):
+    """Whether a failed run could not get memory or a thread."""
+    return _any_cause(error, lambda cause: isinstance(cause, MemoryError)
+                      or _OUT_OF_RESOURCES.search(str(cause)))
+
+
+def _any_cause(error, test):
+    """Whether ``test`` holds for ``error`` or one of the exceptions it was raised from."""
     seen = set()
     current = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if _WORKER_LOST.search(str(current)):
+        if test(current):
             return True
         current = current.__cause__ or current.__context__
     return False
