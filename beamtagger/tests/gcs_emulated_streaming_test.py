@@ -147,7 +147,7 @@ def test_a_runinference_model_update_to_a_gs_model_switches_labels_and_lets_the_
     assert handler.model_dir == second
     assert labels(handler) == [retrained.labels(text) for text in texts] != [
         tiny_tagger.labels(text) for text in texts]
-    # The first model's copy is gone; the store's is kept for the process's life.
+    # The first model's copy is gone; the store's is kept (its newest copy, held by the store).
     assert _staged_sources(staged_copies) == [second, store]
 
 

@@ -800,7 +800,8 @@ def remote_models(tiny_tagger, tmp_path, monkeypatch):
     monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
     for name in ("_LOCAL_COPIES", "_HELD_COPIES", "_COPY_USES"):
         monkeypatch.setattr(worker_resources, name, {}, raising=False)
-    monkeypatch.setattr(worker_resources, "_KEPT_FOR_LIFE", set(), raising=False)
+    for name in ("_KEPT_FOR_LIFE", "_KEEP_NEWEST"):
+        monkeypatch.setattr(worker_resources, name, set(), raising=False)
     return [PREFIX + build_tiny_tagger(tmp_path / f"model-{seed}", seed=seed,
                                        store_path=tiny_tagger.store_path).model_dir
             for seed in (21, 22, 23)]
@@ -871,7 +872,7 @@ def test_a_copy_another_handler_or_tagtext_of_the_process_uses_is_kept(
     assert labels_of(behind, behind.load_model()) == labels_here(tiny_tagger, first)
     behind.update_model_path(second)
     assert staged_copies(tmp_path).keys() == {second}
-    # TagText's stages keep what they load for the process's life (TagBatches' runner).
+    # TagText's stages keep the newest copy of what they load (TagBatches' runner).
     tagtext.update_model_path(third)
     worker_resources.loaded_runner(third, "numpy")
     tagtext.update_model_path(second)

@@ -17,21 +17,32 @@ per save. Without ``fcntl`` (Windows) nothing is locked and nothing removed.
 
 ``local_path`` lists the path at each call and hands out the process's copy of its files as
 they are then (a model or store saved again there is staged again), and keeps each copy it
-handed out for the process's life: stores are memory-mapped from it, and TagText's stages read
-their model's files when they start. A model a RunInference handler moves on from (``model_metadata_pcoll``,
-``watch_model_pattern``: a new remote path at each update) is not kept so: the handler takes
-its models through ``use_model_dir``, and once the last use of a path's copy in the process is
-released (each handler copy releases its model's when it switches to another; its runner is
-then loaded, and no runtime reads a model's files after loading), the process lets the copy go
-and removes it unless another process holds it. A VM keeps the copies in use plus the newest,
-where it kept one per update for good and a streaming job given a new model every hour filled
-its disk. A path asked for again after its copy went is staged again.
+handed out for the process's life: the caller may read it at any time. The process's own readers
+hold a use of the copy they read instead (``ModelDirUse``), for as long as they read it: a store
+(``open_store``) while the store object lives, a model while ``load_spec`` or ``loaded_runner``
+reads it (no runtime reads a model's files after loading), a RunInference handler copy while it
+serves the model (``use_model_dir``: each handler copy releases its model's when it switches to
+another). A copy no use holds is let go (the process forgets it, drops its lock and removes it
+unless another process holds it), except the newest copy of a path that a store or a TagText
+model came from, which the process keeps so that its next pipeline does not copy the path
+again. So a model or store saved again and again at one path leaves the copies in use plus the
+newest, where a notebook or launcher process held one per save for its life; and a streaming
+job given a new model every hour (``model_metadata_pcoll``, ``watch_model_pattern``: a new
+remote path at each update) keeps the copies in use plus the newest, where it kept one per
+update for good and filled its disk. A path asked for again after its copy went is staged again.
+
+A store's use ends when the store is garbage-collected, through ``weakref.finalize``; the
+finalizer only queues the use (``queue.SimpleQueue.put``, safe in a finalizer), and the next
+call here that takes the lock releases it. A finalizer that took the lock itself could deadlock:
+the garbage collector runs finalizers on whatever thread allocates, which may hold the lock.
 """
+import contextlib
 import errno
 import hashlib
 import logging
 import os
 import pathlib
+import queue
 import shutil
 import tempfile
 import threading
@@ -49,12 +60,18 @@ _LOCK = threading.Lock()
 # Remote path -> the copies of it this process staged or took, the newest last.
 _LOCAL_COPIES = {}
 # Staged folder -> descriptor of its lock file, held shared while the process may read the copy:
-# for its life where local_path handed the copy out, else while a ModelDirUse of it is held.
+# for its life where local_path handed the copy out, else while a use of it is held or it is
+# the newest copy of a path in _KEEP_NEWEST.
 _HELD_COPIES = {}
-# Remote paths whose copies local_path handed out, kept for the process's life.
+# Copies (their copy/ folders) that local_path handed out, kept for the process's life.
 _KEPT_FOR_LIFE = set()
-# Remote path -> the ModelDirUses of its copy not yet released.
+# Remote paths whose newest copy the process keeps while no use holds it: those a store or a
+# TagText model came from, which the next pipeline of the process asks for again.
+_KEEP_NEWEST = set()
+# Copy (its copy/ folder) -> the ModelDirUses of it not yet released.
 _COPY_USES = {}
+# Uses whose holder was garbage-collected (a store), released at the next call under _LOCK.
+_RELEASED_USES = queue.SimpleQueue()
 # The folder of a copy: the files in copy/, the remote path they come from in source, the lock
 # file in lock. Earlier versions' copies held the files themselves, without a record of their
 # path: they are named apart (the layout is hashed in) and never removed, as their users
@@ -72,7 +89,8 @@ _WARMED_FEEDS = weakref.WeakKeyDictionary()
 def load_spec(model_dir=None):
     """TaggerSpec of ``model_dir`` (the bundled model when None)."""
     from beamtagger.model.tagger_spec import TaggerSpec
-    return TaggerSpec.load(local_model_dir(model_dir))
+    with _model_files(model_dir) as directory:
+        return TaggerSpec.load(directory)
 
 
 def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False, *,
@@ -131,6 +149,20 @@ def local_model_dir(model_dir=None):
     return DEFAULT_MODEL_DIR if model_dir is None else local_path(model_dir)
 
 
+@contextlib.contextmanager
+def _model_files(model_dir):
+    """The local directory of ``model_dir`` while the block reads it: a remote model's copy is
+    held by a use for that long, and its path's newest copy kept after."""
+    if model_dir is None or not is_remote(model_dir):
+        yield local_model_dir(model_dir)
+        return
+    use = _take_use(str(model_dir), keep_newest=True)
+    try:
+        yield use.directory
+    finally:
+        use.release()
+
+
 def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
                   vector_dtype="float32", store=None):
     """The runner of ``model_dir`` for ``runtime`` (``model.runtimes``: TensorFlow's
@@ -158,11 +190,17 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
     (``gs://``) is staged by ``local_path``, again where its files changed, so one saved over it
     is loaded afresh by the next pipeline of the process too. A caller that lets the copy go once loaded
     (TaggerModelHandler, at a model update) passes the directory of a ``use_model_dir``
-    instead: nothing reads the model's files once its runner is loaded.
+    instead. A remote ``model_dir``'s copy is held while the runner loads: nothing reads the
+    model's files once its runner is loaded, and an older copy of the path goes once unused.
     """
+    with _model_files(model_dir) as local:
+        return _loaded_runner(pathlib.Path(local).resolve(), runtime, threads, vector_dtype,
+                              store)
+
+
+def _loaded_runner(directory, runtime, threads, vector_dtype, store):
     from beamtagger.model import runtimes
 
-    directory = pathlib.Path(local_model_dir(model_dir)).resolve()
     identity = model_identity(directory)
     key = None if identity is None else (runtime, identity)  # None: the load says what is missing
     feed = (vector_dtype, None if store is None else store.fingerprint)
@@ -199,11 +237,12 @@ def model_identity(directory):
 
 
 class ModelDirUse:
-    """A use of a model directory (``use_model_dir``): ``directory`` is where to read it, until
-    ``release``. Held by a RunInference handler copy for the model it serves.
+    """A use of a model directory (``use_model_dir``) or of a remote path's copy:
+    ``directory`` is where to read it, until ``release``. Held by a RunInference handler copy
+    for the model it serves, by a store for the copy it is opened from.
 
     Args:
-      model_dir: the model directory as given (None: the bundled model).
+      model_dir: the model directory or remote path as given (None: the bundled model).
       directory: its local directory (a staged copy for a remote one).
     """
 
@@ -212,21 +251,13 @@ class ModelDirUse:
         self.directory = directory
 
     def release(self):
-        """Ends this use (again: nothing). The last use of a remote path's copy lets the copy
-        go, unless ``local_path`` handed it out too: this process forgets it, drops its lock,
-        and removes it if no other process holds it; a later use stages the path again."""
-        path = None if self.model_dir is None else str(self.model_dir)
+        """Ends this use (again: nothing). The last use of a copy lets it go, unless
+        ``local_path`` handed it out or it is its path's newest copy kept for the next
+        pipeline (see the module's docstring): this process forgets it, drops its lock, and
+        removes it if no other process holds it; a later use stages the path again."""
         with _LOCK:
-            uses = _COPY_USES.get(path)
-            if uses is None or self not in uses:
-                return
-            uses.remove(self)
-            if uses:
-                return
-            del _COPY_USES[path]
-            if path not in _KEPT_FOR_LIFE:
-                # Under the lock: no use of the path starts while its copy goes.
-                _let_copy_go(path)
+            _release_collected()
+            _end_use(self)
 
 
 def use_model_dir(model_dir=None):
@@ -234,16 +265,58 @@ def use_model_dir(model_dir=None):
     staged copy for a remote path), which stays until the use is released."""
     if model_dir is None or not is_remote(model_dir):
         return ModelDirUse(model_dir, local_model_dir(model_dir))
-    path = str(model_dir)
+    return _take_use(str(model_dir), keep_newest=False)
+
+
+def _take_use(path, keep_newest):
+    """A ``ModelDirUse`` of the remote ``path``'s copy as its files are now; with
+    ``keep_newest``, the path's newest copy stays held once unused."""
     with _LOCK:
-        use = ModelDirUse(model_dir, _staged_copy(path))
-        _COPY_USES.setdefault(path, []).append(use)
+        _release_collected()
+        use = ModelDirUse(path, _staged_copy(path))
+        _COPY_USES.setdefault(use.directory, []).append(use)
+        if keep_newest:
+            _KEEP_NEWEST.add(path)
+        _let_unused_copies_go(path)
         return use
 
 
-def _let_copy_go(path):
-    for copy in _LOCAL_COPIES.pop(path, []):
-        _let_staged_go(path, copy.parent)
+def _end_use(use):
+    """Under ``_LOCK``."""
+    uses = _COPY_USES.get(use.directory)
+    if uses is None or use not in uses:
+        return
+    uses.remove(use)
+    if not uses:
+        del _COPY_USES[use.directory]
+        _let_unused_copies_go(str(use.model_dir))
+
+
+def _release_collected():
+    """Ends the uses whose holders were garbage-collected since the last call; under
+    ``_LOCK``."""
+    while True:
+        try:
+            use = _RELEASED_USES.get_nowait()
+        except queue.Empty:
+            return
+        _end_use(use)
+
+
+def _let_unused_copies_go(path):
+    """Lets go of the copies of ``path`` that no use holds, but those ``local_path`` handed out
+    and the newest where the path is in ``_KEEP_NEWEST``; under ``_LOCK``."""
+    copies = _LOCAL_COPIES.get(path, [])
+    newest = copies[-1] if copies and path in _KEEP_NEWEST else None
+    kept = [copy for copy in copies
+            if copy in _COPY_USES or copy in _KEPT_FOR_LIFE or copy == newest]
+    for copy in copies:
+        if copy not in kept:
+            _let_staged_go(path, copy.parent)
+    if kept:
+        _LOCAL_COPIES[path] = kept
+    else:
+        _LOCAL_COPIES.pop(path, None)
 
 
 def _let_staged_go(path, staged):
@@ -262,9 +335,22 @@ def _let_staged_go(path, staged):
 
 
 def open_store(store_path=None):
-    """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None)."""
+    """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None). A
+    remote store's copy is held while the store object lives (it reads its vocabulary when
+    first asked, and is pickled as its path)."""
     from beamtagger.embeddings.default import open_store as open_local_store
-    return open_local_store(None if store_path is None else local_path(store_path))
+    if store_path is None or not is_remote(store_path):
+        return open_local_store(None if store_path is None else local_path(store_path))
+    use = _take_use(str(store_path), keep_newest=True)
+    try:
+        store = open_local_store(use.directory)
+    except BaseException:
+        use.release()
+        raise
+    # Queued only: a finalizer runs on whatever thread the collector interrupts, which may
+    # hold _LOCK (not reentrant), so it must not take it.
+    weakref.finalize(store, _RELEASED_USES.put, use)
+    return store
 
 
 class OpenedStore:
@@ -293,8 +379,9 @@ def local_path(path):
     if not is_remote(path):
         return pathlib.Path(path[len("file://"):] if path.startswith("file://") else path)
     with _LOCK:
+        _release_collected()
         copy = _staged_copy(path)
-        _KEPT_FOR_LIFE.add(path)
+        _KEPT_FOR_LIFE.add(copy)
         return copy
 
 
@@ -307,11 +394,13 @@ def _staged_copy(path):
     store saved again there was served from the first copy for the rest of the process, so a
     second ``beamtagger tag`` run or pipeline in one process (a notebook, a launcher) tagged
     with the old model and checked the old files before launch. Its earlier copies stay
-    held: a store may still be memory-mapped from one."""
+    held until the caller lets them go (``_let_unused_copies_go``): a store may still be
+    memory-mapped from one."""
     copy = _copy_to_local(path)
     copies = _LOCAL_COPIES.setdefault(path, [])
-    if copy not in copies:
-        copies.append(copy)
+    if copy in copies:
+        copies.remove(copy)
+    copies.append(copy)   # the newest last, where the path's files came back to an earlier copy's
     return copy
 
 
