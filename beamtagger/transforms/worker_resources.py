@@ -80,6 +80,8 @@ _LAYOUT = "copy-source-lock"
 _ATTEMPTS = 3
 # What flock says on a file system that takes no locks.
 _NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL}
+_STORES_LOCK = threading.Lock()
+_STORES = weakref.WeakValueDictionary()   # (store folder, manifest bytes) -> open store
 _RUNNERS_LOCK = threading.Lock()
 _RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> loaded runner
 # Loaded runner -> the feeds ((vector dtype, store fingerprint or None)) it was warmed up for.
@@ -335,22 +337,51 @@ def _let_staged_go(path, staged):
 
 
 def open_store(store_path=None):
-    """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None). A
-    remote store's copy is held while the store object lives (it reads its vocabulary when
-    first asked, and is pickled as its path)."""
+    """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None),
+    shared within the process while anyone holds it: a RunInference model held through Beam's
+    ``MultiProcessShared`` (``large_model``, ``model_copies``) is never released by Beam, and
+    each model update's ``load_model`` mapped the store once more (one mapping and its pages
+    per update, for the process's life). A store saved again (another manifest) is opened
+    afresh. A remote store's copy is held while the store object lives (it reads its
+    vocabulary when first asked, and is pickled as its path)."""
+    from beamtagger.embeddings.default import default_store_path
     from beamtagger.embeddings.default import open_store as open_local_store
     if store_path is None or not is_remote(store_path):
-        return open_local_store(None if store_path is None else local_path(store_path))
+        folder = default_store_path() if store_path is None else local_path(store_path)
+        return _shared_store(folder, lambda: open_local_store(
+            None if store_path is None else folder))[0]
     use = _take_use(str(store_path), keep_newest=True)
     try:
-        store = open_local_store(use.directory)
+        store, opened = _shared_store(use.directory, lambda: open_local_store(use.directory))
     except BaseException:
         use.release()
         raise
+    if not opened:   # the shared store holds a use of its own
+        use.release()
+        return store
     # Queued only: a finalizer runs on whatever thread the collector interrupts, which may
     # hold _LOCK (not reentrant), so it must not take it.
     weakref.finalize(store, _RELEASED_USES.put, use)
     return store
+
+
+def _shared_store(folder, open_it):
+    """(the process's open store of ``folder``, whether this call opened it): one while
+    anyone holds it, by the folder and its manifest's bytes."""
+    from beamtagger.embeddings.store import MANIFEST_FILE
+
+    try:
+        key = (str(pathlib.Path(folder).resolve()),
+               (pathlib.Path(folder) / MANIFEST_FILE).read_bytes())
+    except OSError:
+        return open_it(), True   # the open says what is missing, or imports the default
+    with _STORES_LOCK:
+        store = _STORES.get(key)
+        if store is not None:
+            return store, False
+        store = open_it()
+        _STORES[key] = store
+        return store, True
 
 
 class OpenedStore:

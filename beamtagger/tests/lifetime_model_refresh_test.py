@@ -1,0 +1,48 @@
+"""A streaming job's RunInference model refreshes with ``large_model`` / ``model_copies``:
+Beam's ``MultiProcessShared`` keeps every model it loaded for the process's life (it never
+releases an updated model's entry), so what each ``load_model`` opens stays open with it.
+"""
+import os
+import pathlib
+import shutil
+import time
+
+import pytest
+
+from beamtagger.transforms import TaggerModelHandler
+
+UPDATES = 3
+
+
+def store_mappings(store_path):
+    """How many mappings of the store's files this process holds."""
+    maps = pathlib.Path("/proc/self/maps")
+    if not maps.exists():
+        pytest.skip("counts mappings in /proc/self/maps (Linux)")
+    folder = str(pathlib.Path(store_path).resolve())
+    return sum(folder in line for line in maps.read_text().splitlines())
+
+
+@pytest.mark.parametrize("sharing", [{"large_model": True}, {"model_copies": 2}])
+def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, sharing):
+    # Each update's load_model opened (memory-mapped) the store again, and Beam held every
+    # loaded model: one more mapping of the store per update and per model copy, for good.
+    from apache_beam.ml.inference.base import _RunInferenceDoFn
+
+    class Clock:
+        def time_ns(self):
+            return time.time_ns()
+
+    handler = TaggerModelHandler(**tiny_tagger.options, **sharing)
+    dofn = _RunInferenceDoFn(handler, Clock(), None,
+                             model_tag=f"refresh-{os.getpid()}-{tmp_path.name}")
+    dofn.setup()
+    mapped = store_mappings(tiny_tagger.store_path)
+    for update in range(UPDATES):
+        model_dir = tmp_path / f"model-{update}"
+        shutil.copytree(tiny_tagger.model_dir, model_dir)
+        dofn.update_model(str(model_dir))
+        (result,) = dofn._run_inference(["Beam tags this."], None)
+        assert result.model_id == str(model_dir)
+        assert list(result.inference.labels) == tiny_tagger.labels("Beam tags this.")
+    assert store_mappings(tiny_tagger.store_path) == mapped == 1
