@@ -35,6 +35,7 @@ into place (two sessions racing both end up with one whole copy), and every sess
 own copy in its temporary folder, so a test that writes into it cannot change the next
 session's. ``BEAMTAGGER_TINY_TAGGER_CACHE=0`` builds it afresh in every session instead.
 """
+import collections
 import dataclasses
 import hashlib
 import os
@@ -93,8 +94,12 @@ class TinyTagger:
         return list(result.inference.labels)
 
 
-_LOADED = {}   # model and store identity -> (TaggerModelHandler, its loaded model)
+_LOADED = collections.OrderedDict()   # model and store identity -> (handler, loaded model)
 _LOADED_LOCK = threading.Lock()
+# A test session builds a tiny tagger per test (in its tmp_path); each loaded model holds its
+# store's mapping, so only the most recently used few are kept, not one per test for the
+# session's life.
+_LOADED_KEPT = 4
 
 
 def _loaded_handler(model_dir, store_path):
@@ -110,11 +115,15 @@ def _loaded_handler(model_dir, store_path):
     key = (model_identity(pathlib.Path(model_dir).resolve()), store_path,
            manifest.read_bytes() if manifest.is_file() else None)
     with _LOADED_LOCK:
-        if key not in _LOADED:
-            handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path,
-                                         runtime="numpy")
-            _LOADED[key] = (handler, handler.load_model())
-        return _LOADED[key]
+        if key in _LOADED:
+            _LOADED.move_to_end(key)
+            return _LOADED[key]
+        handler = TaggerModelHandler(model_dir=model_dir, store_path=store_path,
+                                     runtime="numpy")
+        _LOADED[key] = loaded = (handler, handler.load_model())
+        while len(_LOADED) > _LOADED_KEPT:
+            _LOADED.popitem(last=False)
+        return loaded
 
 
 def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagger:

@@ -194,6 +194,22 @@ def test_labels_follow_a_tiny_tagger_rebuilt_in_the_same_folder(tmp_path):
     assert build_tiny_tagger(tmp_path / "t", seed=11).labels(text) == other
 
 
+def test_labels_keep_only_the_last_few_tiny_models_loaded(tmp_path):
+    # One kept per tiny tagger built: a session building one per test (tmp_path) held every
+    # loaded model and its store's mapping until it ended.
+    from beamtagger import testing
+
+    text = "Beam tags this text."
+    taggers = [testing.build_tiny_tagger(tmp_path / str(seed), seed=seed)
+               for seed in range(testing._LOADED_KEPT + 2)]
+    for tagger in taggers:
+        tagger.labels(text)
+    assert len(testing._LOADED) <= testing._LOADED_KEPT
+    # The one dropped first is loaded again, with its own labels.
+    assert taggers[0].labels(text) == testing.build_tiny_tagger(
+        tmp_path / "again", seed=0).labels(text)
+
+
 def test_the_issue_11_streaming_example_passes_as_written(tiny_tagger):
     # The example of issue #11 (there with the bundled model): no fake clock.
     stream = (TestStream().advance_watermark_to(0)
