@@ -65,3 +65,42 @@ def test_streaming_outputs_declare_their_element_types(tiny_tagger):
         **tiny_tagger.options, max_buffering_secs=1)
     assert out.tagged.element_type is TaggedRecord
     assert out.errors.element_type is DeadLetter
+
+
+def test_a_users_typed_step_on_tagged_sees_no_dead_letter_under_the_performance_check(
+        tiny_tagger, monkeypatch):
+    # --performance_runtime_type_check holds every output of the step that makes the tagged
+    # records to the hints of each step reading any of its outputs: a dead letter of that step
+    # (its result could not be built) failed the job at a user's step typed TaggedRecord.
+    from beamtagger.transforms import tag
+
+    built = tag.tagged_records
+
+    def failing_for_short(tagged, rows=None):
+        records = built(tagged, rows)
+        if any(record.id == "short" for record in records):
+            raise ValueError("cannot build it")
+        return records
+
+    monkeypatch.setattr(tag, "tagged_records", failing_for_short)
+    options = PipelineOptions(["--performance_runtime_type_check", "--runner=FnApiRunner"])
+    with beam.Pipeline(options=options) as p:
+        out = p | beam.Create(RECORDS) | TagText(**tiny_tagger.options, **SMALL)
+        ids = out.tagged | "Ids" >> beam.Map(lambda record: record.id).with_input_types(
+            TaggedRecord)
+        assert_that(ids, equal_to(["long", "empty"]))
+        assert_that(out.errors | beam.Map(lambda letter: (letter.source, letter.stage)),
+                    equal_to(DEAD + [("short", "tag")]), label="dead letters")
+
+
+def test_a_users_typed_step_on_tokenize_errors_is_not_held_to_the_tokenized_records(tiny_tagger):
+    # Tokenize's records and dead letters leave one ParDo: a user's step typed DeadLetter on the
+    # dead letters was held to every tokenized record under the performance check.
+    from beamtagger.transforms import Tokenize
+
+    options = PipelineOptions(["--performance_runtime_type_check", "--runner=FnApiRunner"])
+    with beam.Pipeline(options=options) as p:
+        out = p | beam.Create(RECORDS) | Tokenize(max_record_chars=200)
+        stages = out.errors | "Stages" >> beam.Map(
+            lambda letter: (letter.source, letter.stage)).with_input_types(DeadLetter)
+        assert_that(stages, equal_to([("big", "tokenize")]))

@@ -15,10 +15,16 @@ job under either option (a ``TypeCheckError``, or under the second Beam's own ``
 while formatting it). So the ParDo declares ``Any`` for its main output (nothing to check)
 and each tagged output's type, and its main PCollection is given its type once made, as
 Beam's own ``ParDo.with_exception_handling`` did before 2.73 (``core.py``, expand_2_72_0).
+Under ``--performance_runtime_type_check`` that still held one output's elements to the hints
+of a step reading another (a user's step typed ``TaggedRecord`` on ``TagText``'s records failed
+on a dead letter of the same ParDo), so there each output leaves through a step of its own.
 The element types are what a user's next step's hints are checked against when the
 pipeline is built, and what picks the coders (Arrow's for ``pa.RecordBatch``).
 """
 from typing import Any, Optional
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import TypeOptions
 
 __all__ = ["typed_outputs"]
 
@@ -29,12 +35,33 @@ def typed_outputs(pcoll, label, pardo, main: str, main_type: Optional[type] = No
     element type ``main_type`` (None: ``Any``) and each tagged output's the type given
     for its tag.
 
-    Steps that read these outputs must not declare input hints of their own on their ParDo
-    (declare them on the composite): ``--performance_runtime_type_check`` would hold every
-    output of ``pardo`` to them (see the module docstring).
+    Returns {tag: PCollection}, each also an attribute (as Beam's ``DoOutputsTuple``).
+    Under ``--performance_runtime_type_check`` each output leaves through a step of its own
+    (``<label>_<tag>``), so that a step reading one output, a user's typed step included, is
+    not held to the elements of the others; without it the outputs are the ParDo's own, at no
+    cost a element.
     """
     outputs = pcoll | label >> pardo.with_output_types(Any, **tagged_types).with_outputs(
         *tagged_types, main=main)
+    types = {main: main_type or Any, **tagged_types}
     if main_type is not None:
         outputs[main].element_type = main_type
-    return outputs
+    if not pcoll.pipeline.options.view_as(TypeOptions).performance_runtime_type_check:
+        return TypedOutputs({tag: outputs[tag] for tag in types})
+    return TypedOutputs({
+        tag: outputs[tag] | f"{label}_{tag}" >> beam.Map(_same).with_output_types(element_type)
+        for tag, element_type in types.items()})
+
+
+class TypedOutputs(dict):
+    """{tag: PCollection}, each also read as an attribute (``out.tagged``)."""
+
+    def __getattr__(self, tag):
+        try:
+            return self[tag]
+        except KeyError:
+            raise AttributeError(tag) from None
+
+
+def _same(element):
+    return element
