@@ -19,9 +19,9 @@ from typing import Iterable, Iterator, Optional, Tuple, Union
 from beamtagger.errors import BeamtaggerError, InputFormatError
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
-__all__ = ["FORMATS", "ReadStats", "Sentence", "conll_comment_id", "parse_conll_lines",
-           "parse_conllu_lines", "read_conll", "read_conllu", "read_corpus",
-           "select_sentences", "split_conll_comments"]
+__all__ = ["FORMATS", "ReadStats", "Sentence", "check_tag_column", "conll_comment_id",
+           "parse_conll_lines", "parse_conllu_lines", "read_conll", "read_conllu",
+           "read_corpus", "select_sentences", "split_conll_comments"]
 
 ON_ERROR_CHOICES = ("raise", "skip")
 FORMATS = ("conllu", "conll")
@@ -128,7 +128,7 @@ def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadS
     column; words without KEY get ``missing_tag``). Multi-word token ranges
     ("1-2") and empty nodes ("8.1") are skipped: the tokens are the syntactic words.
     """
-    _check_tag_column(tag_column)
+    check_tag_column(tag_column)
     _check_on_error(on_error)
     return parse_conllu_lines(_numbered_lines(path), str(path), tag_column=tag_column,
                               on_error=on_error, stats=stats, missing_tag=missing_tag)
@@ -147,7 +147,7 @@ def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
                        on_error="raise", stats: Optional[ReadStats] = None,
                        missing_tag="_") -> Iterator[Sentence]:
     """Parses CoNLL-U from ``(line_number, bytes_or_str)`` pairs (see ``read_conllu``)."""
-    _check_tag_column(tag_column)
+    check_tag_column(tag_column)
     _check_on_error(on_error)
     source = str(source)
     if tag_column.startswith("misc:"):
@@ -230,7 +230,7 @@ def _conllu_sentence(block, source, tag_of):
             if not tokens:
                 match = _SENT_ID.match(text)
                 if match:
-                    sent_id = match.group(1)
+                    sent_id = _unquoted(match.group(1))
             continue
         columns = text.split("\t")
         if len(columns) != CONLLU_COLUMNS:
@@ -322,7 +322,8 @@ def is_json_quoted(text):
 
 def _unquoted(value):
     """An id beamtagger wrote as a JSON string (one holding a line break, a tab or a lone
-    surrogate, or quotes around it: ``write_results.conll_id_line``), decoded; else as it is."""
+    surrogate, or quotes around it; in CoNLL-U also whitespace at its ends, which ``sent_id``
+    comments drop: ``write_results.conll_id_line``), decoded; else as it is."""
     if is_json_quoted(value):
         try:
             decoded = json.loads(value)
@@ -394,11 +395,22 @@ def _default_sent_id(source, line):
     return f"{posixpath.basename(source.replace(os.sep, '/'))}:{line}"
 
 
-def _check_tag_column(tag_column):
+# What a MISC attribute's name cannot hold: "|" ends the attribute, the first "=" ends its
+# name, and the CoNLL-U columns hold no whitespace there.
+_MISC_KEY_UNSAFE = re.compile(r"[|=\s]")
+
+
+def check_tag_column(tag_column):
+    """BeamtaggerError unless ``tag_column`` names a CoNLL-U column tags are read from or
+    written to: "upos", "xpos" or "misc:KEY", KEY a MISC attribute name (no "|", "=" or
+    whitespace, which no reader could find in the column)."""
     if tag_column in _CONLLU_TAG_INDEX:
         return
     if isinstance(tag_column, str) and tag_column.startswith("misc:") and len(tag_column) > 5:
-        return
+        if _MISC_KEY_UNSAFE.search(tag_column, 5) is None:
+            return
+        raise BeamtaggerError(f"CoNLL-U tag column {tag_column!r}: a MISC attribute name "
+                              "cannot hold '|', '=' or whitespace")
     raise BeamtaggerError(f"unknown CoNLL-U tag column {tag_column!r}; "
                           "choose upos, xpos or misc:KEY")
 

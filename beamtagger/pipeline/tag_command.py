@@ -27,7 +27,7 @@ ACCEPTS_PIPELINE_ARGS = True
 READS_REMOTE_PATHS = True
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
-OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
                       ".conllu": "conllu", ".txt": "text"}
@@ -54,7 +54,14 @@ def add_arguments(parser):
                         help="jsonl: one JSON object a record, token offsets in code points; "
                         "parquet: the same as columns, pass-through fields as one JSON string; "
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
-                        "CoNLL-U). README's 'The result files' says exactly what each holds")
+                        "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
+                        "label in the --tag-column). README's 'The result files' says exactly "
+                        "what each holds")
+    parser.add_argument("--tag-column", metavar="COLUMN",
+                        help="--output-format conllu: the CoNLL-U column the labels go to, upos, "
+                        "xpos or misc:KEY, as for train and evaluate (default: the column the "
+                        "model was trained on; misc:Tag for a model trained on two-column "
+                        "CoNLL, or a binary tagger)")
     parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
     parser.add_argument("--id-field", default="id",
                         help="JSON Lines field with the record id (default id; records "
@@ -182,6 +189,8 @@ def run(args):
             print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
                   "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
         job = fitted
+        if job.output_format == "conllu":
+            job = _with_tag_column(job)
         remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
 
         # Local runs: the summary below reads the metrics of every bundle
@@ -214,6 +223,22 @@ def run(args):
             print(f"                 ({dead:,} record{'' if dead == 1 else 's'} could not be "
                   "tagged)")
         return 0
+
+
+def _with_tag_column(job):
+    """The job, its CoNLL-U tag column known (``--tag-column``, else the model's), and said."""
+    from beamtagger.transforms import worker_resources
+    from beamtagger.transforms.conllu_blocks import check_output_tag_column, model_tag_column
+
+    if job.tag_column is not None:
+        return job
+    column = model_tag_column(worker_resources.load_spec(job.model_dir))
+    try:
+        check_output_tag_column(column)
+    except BeamtaggerError as error:
+        raise BeamtaggerError(f"the model's tag column: {error}; give --tag-column") from None
+    print(f"CoNLL-U labels   in {column}  (the model's; --tag-column sets it)", flush=True)
+    return dataclasses.replace(job, tag_column=column)
 
 
 def fitted_to_its_device(job, remote, batch_tokens_given):
@@ -325,6 +350,13 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         # patterns that find a run's files (summary, reruns, --overwrite) matches.
         raise BeamtaggerError(f"--num-shards must be at most {MAX_NUM_SHARDS:,} (five digits "
                               f"in the file names), not {args.num_shards:,}")
+    if args.tag_column is not None:
+        if args.output_format != "conllu":
+            raise BeamtaggerError(f"--tag-column applies to --output-format conllu only, not "
+                                  f"{args.output_format}")
+        from beamtagger.transforms.conllu_blocks import check_output_tag_column
+
+        check_output_tag_column(args.tag_column)
     if not 0 <= args.progress_every < float("inf"):
         raise BeamtaggerError(f"--progress-every must be 0 (never) or a number of seconds, not "
                               f"{args.progress_every:g}")
@@ -341,7 +373,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
                           else args.max_batch_tokens),
         max_buffering_secs=buffering, accelerator=args.tagger_accelerator,
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
-        num_shards=args.num_shards, runtime=args.runtime,
+        num_shards=args.num_shards, runtime=args.runtime, tag_column=args.tag_column,
         max_record_chars=args.max_record_chars, vectors_at=args.vectors_at,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
@@ -888,7 +920,8 @@ def _check_one_accelerator_request(job, options):
 
 
 def print_results(output_prefix, output_format):
-    """Prints every tagged record as ``id: token/LABEL ...`` (read back from the output files)."""
+    """Prints every tagged record as ``id: token/LABEL ...`` (read back from the output files;
+    CoNLL and CoNLL-U files as they are)."""
     import json
 
     import pyarrow.parquet as pq
@@ -897,7 +930,7 @@ def print_results(output_prefix, output_format):
     pattern = _result_pattern(output_prefix, output_format)
     for metadata in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
         with FileSystems.open(metadata.path) as handle:
-            if output_format == "conll":
+            if output_format in ("conll", "conllu"):
                 sys.stdout.write(handle.read().decode("utf-8"))
                 continue
             if output_format == "parquet":

@@ -47,6 +47,7 @@ class TagJob:
     runtime: Optional[str] = None  # chosen by tag_command.choose_runtime (or TagText)
     max_record_chars: int = MAX_RECORD_CHARS
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
+    tag_column: Optional[str] = None      # conllu: where the labels go (None: misc:Tag)
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -90,7 +91,7 @@ def build_tag_pipeline(pipeline, job):
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
-        job.output_prefix, job.output_format, job.num_shards)
+        job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column)
 
     _ = ((read.errors, tagged.errors, written.errors)
          | "AllDeadLetters" >> beam.Flatten()

@@ -5,12 +5,14 @@ batch, and their output formats built column by column (no Python object per tok
 (``TagBatches(output_batches=True)`` -> ``WriteResults``): building a ``TaggedRecord`` per
 record, a dict per token and a JSON text per record cost 1.4 core-microseconds a token of the 8
 the non-model stages cost before (bench/throughput_bench.py case G, issue 18). Here the JSON
-Lines, Parquet and CoNLL texts of a batch come out of a few ``pyarrow.compute`` calls over all
-its tokens, with Python work per record only for the record's id and pass-through fields.
+Lines, Parquet, CoNLL and CoNLL-U texts of a batch come out of a few ``pyarrow.compute`` calls
+over all its tokens, with Python work per record only for the record's id and pass-through
+fields.
 
 The files are the ones the per-record formatters (``write_results.to_json_line``,
-``to_parquet_row``, ``to_conll_block``) write, byte for byte for JSON Lines and CoNLL
-(transforms_tagged_batches_test.py); a record they write in a way the columns do not reproduce
+``to_parquet_row``, ``to_conll_block``, ``conllu_blocks.conllu_block``) write, byte for byte
+for JSON Lines, CoNLL and CoNLL-U (transforms_tagged_batches_test.py,
+conllu_output_format_test.py); a record they write in a way the columns do not reproduce
 (a token that JSON escapes, a score outside [0, 1], pass-through fields orjson refuses) goes
 through those formatters instead.
 
@@ -39,7 +41,7 @@ import pyarrow.compute as pc
 from beamtagger.transforms.arrow_batches import TIMESTAMP, fields_column, list_offsets_of
 from beamtagger.transforms.records import TaggedRecord
 
-__all__ = ["conll_text", "json_lines_text", "parquet_table", "tagged_batch",
+__all__ = ["conll_text", "conllu_text", "json_lines_text", "parquet_table", "tagged_batch",
            "tagged_batch_of_records", "tagged_batch_of_tagged_records", "tagged_records"]
 
 RECORD_COLUMNS = ("key", "id", "tokens", "starts", "ends", "fields")
@@ -432,4 +434,58 @@ def conll_text(tagged):
         lines, heads = lines.filter(keep), heads.filter(keep)
     blocks = pc.binary_join_element_wise(pc.binary_join_element_wise(heads, lines, "\n"),
                                          "\n\n", "")
+    return _data(blocks)[:-1], sorted(left_out)
+
+
+@functools.lru_cache(maxsize=8)
+def _conllu_label_suffixes(labels, tag_column):
+    """``conllu_blocks.label_suffix`` of every label, at label_id * 2 + (SpaceAfter=No)."""
+    from beamtagger.transforms.conllu_blocks import label_suffix
+
+    return pa.array([label_suffix(label, tag_column, no_space_after)
+                     for label in labels for no_space_after in (False, True)], pa.string())
+
+
+def conllu_text(tagged, tag_column):
+    """(the CoNLL-U blocks of the batch's records as UTF-8 bytes, as ``conllu_block`` writes
+    each, separated by the newline WriteToText puts after each; the rows left out of them:
+    those without tokens, or with a form or label CoNLL-U cannot hold, for ``conllu_block``
+    to refuse)."""
+    from beamtagger.transforms.conllu_blocks import FORM_UNSAFE, label_problem
+    from beamtagger.transforms.write_results import conll_id_line
+
+    tokens = _Tokens(tagged)
+    names = tuple(tokens.label_names.to_pylist())
+    label_ids = tokens.label_ids.to_numpy(zero_copy_only=False).astype(np.int64)
+    unsafe = pc.match_substring_regex(tokens.texts, FORM_UNSAFE).to_numpy(zero_copy_only=False)
+    unsafe |= pc.equal(pc.binary_length(tokens.texts), 0).to_numpy(zero_copy_only=False)
+    unsafe_labels = np.array([label_problem(name, tag_column) is not None for name in names],
+                             dtype=bool)
+    if unsafe_labels.any():
+        unsafe |= unsafe_labels[label_ids]
+    left_out = tokens.rows_where(unsafe)
+    count = len(tokens.row)
+    firsts = tokens.offsets.to_numpy()[:-1]
+    number = np.arange(count, dtype=np.int32) - np.repeat(firsts, tokens.lengths).astype(
+        np.int32) + 1
+    last = np.zeros(count, dtype=bool)
+    last[(firsts + tokens.lengths - 1)[tokens.lengths > 0]] = True
+    glued = np.zeros(count, dtype=bool)
+    starts, ends = (column.to_numpy(zero_copy_only=False)
+                    for column in (tokens.starts, tokens.ends))
+    glued[:-1] = ends[:-1] == starts[1:]
+    glued &= ~last
+    suffixes = _conllu_label_suffixes(names, tag_column).take(
+        pa.array(label_ids * 2 + glued))
+    lines = tokens.per_record(pc.binary_join_element_wise(
+        _with_prefix(pa.array(number), ""), tokens.texts, suffixes, "\t"), "\n")
+    spaces = pa.array(["", " "], pa.string()).take(pa.array((~(glued | last)).astype(np.int8)))
+    texts = tokens.per_record(pc.binary_join_element_wise(tokens.texts, spaces, ""), "")
+    heads = pa.array([conll_id_line(record_id, "sent_id")
+                      for record_id in tagged.column("id").to_pylist()], pa.string())
+    keep = np.ones(tagged.num_rows, dtype=bool)
+    keep[sorted(left_out)] = False
+    if not keep.all():
+        lines, texts, heads = lines.filter(keep), texts.filter(keep), heads.filter(keep)
+    blocks = pc.binary_join_element_wise(heads, "\n# text = ", texts, "\n", lines, "\n\n", "")
     return _data(blocks)[:-1], sorted(left_out)

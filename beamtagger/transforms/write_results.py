@@ -1,4 +1,5 @@
-"""WriteResults: TaggedRecords -> files starting with an output prefix (JSON Lines, Parquet, CoNLL).
+"""WriteResults: TaggedRecords -> files starting with an output prefix (JSON Lines, Parquet,
+CoNLL, CoNLL-U).
 
 Files are written by Beam's file sinks, so the prefix may be any FileSystems path (``gs://``
 on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards. Unbounded input is
@@ -14,6 +15,11 @@ written a set of files a window and pane (``write_panes``), late records include
   line). Line breaks and tabs in ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``...
   escapes, so every record stays one block; ``ReadRecords(input_format="conll")`` reads the
   files back (ids included).
+* conllu: CoNLL-U (``# sent_id``, ``# text``, ten columns a token), the label in the column
+  ``tag_column`` names (``conllu_blocks``); ``ReadRecords(input_format="conllu")`` and
+  ``corpus_readers.read_conllu(tag_column=...)`` read the files back. A record CoNLL-U cannot
+  hold (no tokens; a form or label with a tab, a line break, whitespace at its ends...) is a
+  dead letter of stage "format". Pass-through fields are not written.
 
 Pass-through values that JSON cannot hold (NaN, Infinity from a lenient JSON reader) are
 written as ``null`` in both JSON Lines and Parquet's ``fields`` column. A record that cannot
@@ -39,8 +45,8 @@ __all__ = ["OUTPUT_FORMATS", "RESULT_SCHEMA", "SHARD_GLOB", "SUFFIXES", "WriteRe
            "WrittenResults", "exact_shard_glob", "to_conll_block", "to_json_line",
            "to_parquet_row"]
 
-OUTPUT_FORMATS = ("jsonl", "parquet", "conll")
-SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll"}
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
+SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll", "conllu": ".conllu"}
 
 TOKEN_TYPE = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
                         ("label", pa.string()), ("score", pa.float32())])
@@ -93,7 +99,7 @@ class WriteResults(beam.PTransform):
 
     Args:
       output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
-      output_format: "jsonl", "parquet" or "conll" (see the module docstring).
+      output_format: "jsonl", "parquet", "conll" or "conllu" (see the module docstring).
       num_shards: how many files (0: the runner decides).
       triggering_frequency: unbounded input: the records go into fixed windows of this many
         seconds of event time (as Beam's file sinks' option of that name puts them), each
@@ -102,16 +108,28 @@ class WriteResults(beam.PTransform):
         files are written when the watermark passes its end, and late records go to files
         of their own (``PREFIX-<window>-<pane>-SSSSS-of-NNNNN``), never dropped
         (``write_panes``).
+      tag_column: conllu only: the column the labels go to, "upos", "xpos" or "misc:KEY"
+        (default ``conllu_blocks.DEFAULT_TAG_COLUMN``, "misc:Tag"); BeamtaggerError for
+        another.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
-                 triggering_frequency=None):
+                 triggering_frequency=None, tag_column=None):
+        from beamtagger.transforms import conllu_blocks
+
         super().__init__()
         if output_format not in OUTPUT_FORMATS:
             raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, "
                              f"not {output_format!r}")
+        if output_format == "conllu":
+            tag_column = tag_column or conllu_blocks.DEFAULT_TAG_COLUMN
+            conllu_blocks.check_output_tag_column(tag_column)
+        elif tag_column is not None:
+            raise ValueError(f"tag_column applies to output_format 'conllu' only, not "
+                             f"{output_format!r}")
         self.output_prefix = output_prefix
         self.output_format = output_format
+        self.tag_column = tag_column
         self.num_shards = num_shards
         self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
@@ -131,9 +149,10 @@ class WriteResults(beam.PTransform):
         for i, part in enumerate(parts):
             suffix = str(i) if len(parts) > 1 else ""
             part = in_write_windows(part, self.triggering_frequency, f"WindowEvery{suffix}")
+            format_fn = (_FormatBatchesFn if _holds_tagged_batches(part) else _FormatRecordsFn)
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
-                _FormatBatchesFn(self.output_format) if _holds_tagged_batches(part)
-                else _FormatRecordsFn(self.output_format)).with_outputs(ERRORS, main="rows"))
+                format_fn(self.output_format, self.tag_column)).with_outputs(ERRORS,
+                                                                              main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
             errors = formatted[0][ERRORS]
@@ -185,14 +204,19 @@ def _holds_tagged_batches(part):
 
 
 class _FormatFn(beam.DoFn):
-    """TaggedRecord -> what the sink writes (a line, a CoNLL block, a Parquet row dict)."""
+    """TaggedRecord -> what the sink writes (a line, a CoNLL or CoNLL-U block, a Parquet row
+    dict). ``tag_column``: where CoNLL-U puts the labels."""
 
-    def __init__(self, output_format):
+    def __init__(self, output_format, tag_column=None):
         self.output_format = output_format
+        self.tag_column = tag_column
 
     def setup(self):
-        self.format_record = {"jsonl": to_json_line, "conll": to_conll_block,
-                              "parquet": to_parquet_row}[self.output_format]
+        from beamtagger.transforms.conllu_blocks import conllu_block
+
+        self.format_record = {
+            "jsonl": to_json_line, "conll": to_conll_block, "parquet": to_parquet_row,
+            "conllu": lambda record: conllu_block(record, self.tag_column)}[self.output_format]
 
     def process(self, record):
         try:
@@ -225,9 +249,10 @@ def _dead_letter(record, error):
         one_line(f"cannot write the result: {error}"), tokens, "format"))
 
 
-# JSON Lines and CoNLL: tagged batches are formatted together once they hold this many tokens.
-# A batch costs the formatting a few dozen Arrow calls whatever its size (tens of µs each on a
-# 2-core machine), and the tag stage's batches hold 6,000 tokens on average (case G, issue 18).
+# JSON Lines, CoNLL and CoNLL-U: tagged batches are formatted together once they hold this many
+# tokens. A batch costs the formatting a few dozen Arrow calls whatever its size (tens of µs each
+# on a 2-core machine), and the tag stage's batches hold 6,000 tokens on average (case G, issue
+# 18).
 FORMAT_TOKENS = 65536
 # The groups of all windows wait together up to this many tokens; past it every window's group
 # is formatted at once, so input spread over many windows is not held until the bundle ends.
@@ -235,9 +260,9 @@ WAITING_TOKENS = 4 * FORMAT_TOKENS
 
 
 class _FormatBatchesFn(_FormatFn):
-    """Tagged batches -> the text of all their records (JSON Lines, CoNLL: batches of one
-    window together up to ``FORMAT_TOKENS`` tokens, one element, so the sink writes it in one
-    call) or one Parquet table of them (buffered into row groups of ``PARQUET_BUFFERS[0]``
+    """Tagged batches -> the text of all their records (JSON Lines, CoNLL, CoNLL-U: batches of
+    one window together up to ``FORMAT_TOKENS`` tokens, one element, so the sink writes it in
+    one call) or one Parquet table of them (buffered into row groups of ``PARQUET_BUFFERS[0]``
     bytes, as WriteToParquet buffers rows). Records the columns do not reproduce, and every
     record of batches the columns fail on, take ``_FormatFn``'s path."""
 
@@ -278,6 +303,8 @@ class _FormatBatchesFn(_FormatFn):
             if self.output_format == "parquet":
                 table = tagged_batches.parquet_table(tagged)
                 left_out = []
+            elif self.output_format == "conllu":
+                text, left_out = tagged_batches.conllu_text(tagged, self.tag_column)
             else:
                 text, left_out = (tagged_batches.json_lines_text if self.output_format == "jsonl"
                                   else tagged_batches.conll_text)(tagged)
@@ -475,17 +502,19 @@ def line_safe(text):
     return _LINE_UNSAFE.sub(lambda match: json.dumps(match.group())[1:-1], text)
 
 
-def conll_id_line(record_id):
-    """``# id = <id>``: the id as it is, or, where it could not be read back as it is (a line
-    break or tab, a lone surrogate, or quotes around it), as a JSON string on one line, which
-    the CoNLL readers (``corpus_readers.conll_comment_id``) decode. Escapes alone could not be
-    told apart from backslashes in an id (a Windows path), which stay as they are."""
+def conll_id_line(record_id, key="id"):
+    """``# <key> = <id>``: the id as it is, or, where it could not be read back as it is (a
+    line break or tab, a lone surrogate, or quotes around it; for CoNLL-U's ``sent_id``, which
+    its readers strip, whitespace at its ends or no id at all), as a JSON string on one line,
+    which the CoNLL and CoNLL-U readers (``corpus_readers``) decode. Escapes alone could not
+    be told apart from backslashes in an id (a Windows path), which stay as they are."""
     if not isinstance(record_id, str):
-        return f"# id = {line_safe(record_id)}"
+        return f"# {key} = {line_safe(record_id)}"
     if (_LINE_UNSAFE.search(record_id) is None and _is_utf8((record_id,))
-            and not is_json_quoted(record_id)):
-        return f"# id = {record_id}"
-    return "# id = " + line_safe(json.dumps(record_id, ensure_ascii=False))
+            and not is_json_quoted(record_id)
+            and (key != "sent_id" or (record_id and record_id.strip() == record_id))):
+        return f"# {key} = {record_id}"
+    return f"# {key} = " + line_safe(json.dumps(record_id, ensure_ascii=False))
 
 
 def to_conll_block(record):

@@ -1,0 +1,143 @@
+"""CoNLL-U results: a block a record, as https://universaldependencies.org/format.html writes
+sentences, the label in one column.
+
+::
+
+    # sent_id = <id>
+    # text = <the forms, a space between two unless SpaceAfter=No>
+    1<TAB>FORM<TAB>_<TAB>UPOS<TAB>XPOS<TAB>_<TAB>_<TAB>_<TAB>_<TAB>MISC
+
+The label goes where ``tag_column`` says, named as ``train --tag-column`` names it: "upos",
+"xpos" or "misc:KEY" (``KEY=label`` in MISC); every column beamtagger predicts nothing for is
+``_``. MISC says ``SpaceAfter=No`` where a token ends where the next one starts. The record's
+text is not in a TaggedRecord: ``# text`` is rebuilt from the forms, so a run of whitespace or a
+line break between two tokens becomes one space, and pre-tokenized input (whose offsets put one
+space between tokens) one space everywhere. Pass-through fields are not written.
+
+What CoNLL-U cannot hold is refused with a ValueError naming it (a dead letter of stage
+"format" in ``WriteResults``): a record without tokens (CoNLL-U has no empty sentences); a form
+that is empty, holds a tab, a line break or a lone surrogate, starts or ends with whitespace or
+holds two whitespace characters in a row (UD's validator refuses the last two at level 1); a
+label that is empty, holds a lone surrogate, whitespace in UPOS or XPOS, or in MISC a tab, a
+line break, ``|`` (which ends an attribute), ``=`` (the ``conllu`` package reads up to the
+next one), whitespace at its ends or two in a row.
+"""
+import re
+
+from beamtagger.corpus_readers import check_tag_column
+from beamtagger.errors import BeamtaggerError
+from beamtagger.transforms.write_results import _is_utf8, conll_id_line
+
+__all__ = ["DEFAULT_TAG_COLUMN", "FORM_UNSAFE", "check_output_tag_column", "conllu_block",
+           "label_problem", "label_suffix", "model_tag_column"]
+
+# Where the labels of a model trained on two-column CoNLL (no column of its own: entities,
+# binary flags) go. A MISC attribute, as no UD column is meant for them; "Tag" because the
+# names in use mean something else: CorefUD's "Entity" holds coreference brackets, "NE" and
+# Stanza's "ner" named entities only, and UD's validator checks the spelling of SpaceAfter,
+# Lang, Translit, LTranslit, Gloss, LId, LDeriv and Ref.
+DEFAULT_TAG_COLUMN = "misc:Tag"
+SPACE_AFTER_NO = "SpaceAfter=No"
+
+# Every character str.isspace() and Python's \s call whitespace, written out so that RE2
+# (pyarrow.compute, the tagged batches' path) reads the same class as Python's re.
+WHITESPACE = ("[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+              "\u205f\u3000]")
+# What ends a line for some reader (str.splitlines) or a column (write_results._LINE_UNSAFE).
+_LINE_BREAK_OR_TAB = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+# A form UD's validator refuses at level 1 (or that would break the line), empty forms aside.
+FORM_UNSAFE = (f"{_LINE_BREAK_OR_TAB}|^{WHITESPACE}|{WHITESPACE}$|{WHITESPACE}{WHITESPACE}")
+_FORM_UNSAFE = re.compile(FORM_UNSAFE)
+_ANY_WHITESPACE = re.compile(WHITESPACE)
+_MISC_VALUE_UNSAFE = re.compile(f"[|=]|{FORM_UNSAFE}")
+
+
+def check_output_tag_column(tag_column):
+    """BeamtaggerError unless labels can be written to ``tag_column`` (``check_tag_column``'s
+    vocabulary; not MISC's SpaceAfter, which says where the spaces are)."""
+    check_tag_column(tag_column)
+    if tag_column == "misc:SpaceAfter":
+        raise BeamtaggerError("CoNLL-U tag column 'misc:SpaceAfter' holds where the spaces "
+                              "are; choose another MISC attribute for the labels")
+
+
+def model_tag_column(spec):
+    """Where a model's labels go (a ``TaggerSpec``): the column it was trained on, else
+    ``DEFAULT_TAG_COLUMN``: for a model trained on two-column CoNLL (no column), and for a
+    binary tagger, whose labels (yes/no) are not the values of the column it learnt them from."""
+    if spec.tag_column is None or spec.binary_labels is not None:
+        return DEFAULT_TAG_COLUMN
+    return spec.tag_column
+
+
+def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN):
+    """The record's CoNLL-U lines, each ending in a newline (the sink's newline after it makes
+    the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold."""
+    tokens, labels = record.tokens, record.labels
+    if not tokens:
+        raise ValueError("CoNLL-U has no empty sentences, and the record has no tokens")
+    for number, token in enumerate(tokens, start=1):
+        problem = form_problem(token)
+        if problem:
+            raise ValueError(f"CoNLL-U cannot hold token {number} {token!r}: {problem}")
+    for number, label in enumerate(labels, start=1):
+        problem = label_problem(label, tag_column)
+        if problem:
+            raise ValueError(f"CoNLL-U cannot hold the label {label!r} of token {number} in "
+                             f"{tag_column}: {problem}")
+    glued = [end == start for end, start in zip(record.ends, record.starts[1:])] + [False]
+    text = "".join(token if no_space else token + " "
+                   for token, no_space in zip(tokens, glued)).rstrip(" ")
+    lines = [conll_id_line(record.id, "sent_id"), f"# text = {text}"]
+    lines.extend(f"{number}\t{token}\t{label_suffix(label, tag_column, no_space)}"
+                 for number, (token, label, no_space) in enumerate(zip(tokens, labels, glued),
+                                                                    start=1))
+    return "\n".join(lines) + "\n"
+
+
+def label_suffix(label, tag_column, no_space_after):
+    """A token line after its FORM: LEMMA to MISC, tab-separated, the label in ``tag_column``."""
+    space = SPACE_AFTER_NO if no_space_after else None
+    upos = label if tag_column == "upos" else "_"
+    xpos = label if tag_column == "xpos" else "_"
+    if tag_column.startswith("misc:"):
+        misc = f"{tag_column[5:]}={label}" + (f"|{space}" if space else "")
+    else:
+        misc = space or "_"
+    return f"_\t{upos}\t{xpos}\t_\t_\t_\t_\t{misc}"
+
+
+def form_problem(token):
+    """Why CoNLL-U cannot hold ``token`` as a FORM, or None."""
+    if not isinstance(token, str):
+        return f"a {type(token).__name__}, not a string"
+    if not token:
+        return "it is empty"
+    if _FORM_UNSAFE.search(token):
+        return _whitespace_problem(token)
+    return None if _is_utf8((token,)) else "a lone surrogate"
+
+
+def label_problem(label, tag_column):
+    """Why ``label`` cannot go in ``tag_column``, or None."""
+    if not isinstance(label, str):
+        return f"a {type(label).__name__}, not a string"
+    if not label:
+        return "it is empty"
+    if not tag_column.startswith("misc:"):
+        if _ANY_WHITESPACE.search(label):
+            return "whitespace, which UPOS and XPOS cannot hold"
+    elif _MISC_VALUE_UNSAFE.search(label):
+        if "|" in label or "=" in label:
+            return "'|' ends a MISC attribute and '=' splits it"
+        return _whitespace_problem(label)
+    return None if _is_utf8((label,)) else "a lone surrogate"
+
+
+def _whitespace_problem(text):
+    if re.search(_LINE_BREAK_OR_TAB, text):
+        return "a tab or a line break"
+    if re.match(WHITESPACE, text) or re.search(f"{WHITESPACE}$", text):
+        return "whitespace at its start or end"
+    return "two whitespace characters in a row"
+
