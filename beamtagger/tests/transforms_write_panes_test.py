@@ -15,7 +15,7 @@ from beamtagger.transforms import WriteDeadLetters
 from beamtagger.transforms.records import DeadLetter
 from beamtagger.transforms.write_results import WriteResults
 
-OUTPUTS = ["jsonl", "conll", "parquet", "dead letters"]
+OUTPUTS = ["jsonl", "conll", "conllu", "parquet", "dead letters"]
 
 
 def _element(output, name):
@@ -34,9 +34,10 @@ def _ids(path):
         import pyarrow.parquet as pq
         return sorted(pq.read_table(path).column("id").to_pylist())
     with open(path, encoding="utf-8") as lines:
-        if path.endswith(".conll"):
-            return sorted(line[len("# id = "):].rstrip("\n") for line in lines
-                          if line.startswith("# id = "))
+        if path.endswith((".conll", ".conllu")):
+            comment = "# id = " if path.endswith(".conll") else "# sent_id = "
+            return sorted(line[len(comment):].rstrip("\n") for line in lines
+                          if line.startswith(comment))
         return sorted(json.loads(line).get("id", json.loads(line).get("source"))
                       for line in lines)
 

@@ -17,7 +17,7 @@ def record(id, tokens, fields=None):
                         ("X",) * n, (0.123456,) * n, id, fields)
 
 
-@pytest.mark.parametrize("output_format", ["jsonl", "conll", "parquet"])
+@pytest.mark.parametrize("output_format", ["jsonl", "conll", "conllu", "parquet"])
 def test_several_inputs_go_to_one_set_of_files(tmp_path, output_format):
     prefix = str(tmp_path / "out" / "r")
     with beam.Pipeline() as p:
@@ -34,6 +34,10 @@ def test_several_inputs_go_to_one_set_of_files(tmp_path, output_format):
         text = "".join(open(path, encoding="utf-8").read() for path in files)
         assert sorted(line for line in text.splitlines() if line.startswith("# id")) == [
             "# id = a", "# id = b", "# id = e", "# id = long"]
+    elif output_format == "conllu":   # "e", without tokens, is a dead letter: no empty sentence
+        text = "".join(open(path, encoding="utf-8").read() for path in files)
+        assert sorted(line for line in text.splitlines() if line.startswith("# sent_id")) == [
+            "# sent_id = a", "# sent_id = b", "# sent_id = long"]
     else:
         import pyarrow.parquet as pq
         assert sorted(pq.read_table(files).column("id").to_pylist()) == ["a", "b", "e", "long"]
@@ -164,12 +168,12 @@ def _as_rows(output_format, outputs):
         return sorted(map(repr, rows))   # repr: NaN equal to NaN
     # The sink writes a newline after each element, one record's text or a group's.
     text = "".join((out.decode() if isinstance(out, bytes) else out) + "\n" for out in outputs)
-    separator = "\n\n" if output_format == "conll" else "\n"
+    separator = "\n\n" if output_format in ("conll", "conllu") else "\n"
     return sorted(part.rstrip("\n") for part in text.split(separator) if part.strip("\n"))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_records(), max_size=12), st.sampled_from(["jsonl", "conll", "parquet"]),
+@given(st.lists(_records(), max_size=12), st.sampled_from(["jsonl", "conll", "conllu", "parquet"]),
        st.sampled_from([1, 5, 10 ** 6]))
 def test_records_formatted_in_groups_write_what_each_record_alone_writes(records, output_format,
                                                                          group_tokens):
@@ -232,7 +236,7 @@ def test_groups_of_many_windows_are_written_before_the_bundle_ends(monkeypatch, 
         assert lines[to_json_line(record)] == (window,)
 
 
-@pytest.mark.parametrize("output_format", ["jsonl", "conll", "parquet"])
+@pytest.mark.parametrize("output_format", ["jsonl", "conll", "conllu", "parquet"])
 def test_a_record_whose_token_tuples_differ_in_length_is_a_dead_letter_not_cut_short(
         tmp_path, output_format):
     # Zipped by the formatters, a record of two tokens and one label was written with one

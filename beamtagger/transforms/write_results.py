@@ -208,8 +208,10 @@ class _FormatFn(beam.DoFn):
     dict). ``tag_column``: where CoNLL-U puts the labels."""
 
     def __init__(self, output_format, tag_column=None):
+        from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
+
         self.output_format = output_format
-        self.tag_column = tag_column
+        self.tag_column = tag_column or DEFAULT_TAG_COLUMN
 
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
