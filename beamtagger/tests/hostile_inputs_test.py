@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from beamtagger.pipeline import cli
+from beamtagger.tests.conllu_output_format_test import check_conllu
 from beamtagger.tests.hostile_inputs import write_corpus
 from beamtagger.transforms.reading.record_parsers import parse_records
 from beamtagger.transforms.records import STAGES
@@ -25,7 +26,7 @@ pytest.importorskip("tensorflow")
 # Every input format with every output format; the 2 MB lines (seconds to tokenize) once each.
 RUNS = [(input_format, input_format, output_format)
         for input_format in ("text", "jsonl", "conll", "conllu")
-        for output_format in ("jsonl", "parquet", "conll")]
+        for output_format in ("jsonl", "parquet", "conll", "conllu")]
 RUNS += [("text-big", "text", "parquet"), ("jsonl-big", "jsonl", "conll")]
 
 
@@ -88,7 +89,9 @@ def output_ids(prefix, output_format):
         else:
             with open(path, "rb") as handle:
                 lines = list(enumerate(handle, start=1))
-            records = list(parse_records(lines, path, "conll"))
+            if output_format == "conllu":
+                check_conllu(b"".join(line for _, line in lines).decode("utf-8"))
+            records = list(parse_records(lines, path, output_format))
             bad = [r for r in records if not hasattr(r, "tokens")]
             assert not bad, bad[:3]  # beamtagger reads its own CoNLL back without a dead letter
             ids += [r.id for r in records]
