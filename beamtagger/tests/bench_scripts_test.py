@@ -591,3 +591,20 @@ def test_runinference_length_buckets_tags_every_record_once_in_each_variant(shar
     # Each bucket's stateful batches grow from one record: more model batches than the default.
     assert report["runs"]["buckets"][0]["batches"] >= report["runs"]["default"][0]["batches"]
     assert len(report["summary"]["buckets_over_duration_cpu_per_round"]) == 1
+
+
+def test_lifetime_bench_counts_every_resource_at_every_checkpoint():
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "lifetime_bench.py"), "--runs", "2", "--every", "1"],
+        cwd=BENCH.parent, capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    checkpoints = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [point["runs"] for point in checkpoints] == [0, 1, 2]
+    counted = {"fds", "threads", "rss_mib", "store_maps", "logging_handlers",
+               "atexit_handlers", "tmp_entries"}
+    assert all(counted <= set(point) for point in checkpoints)
+    assert checkpoints[-1]["store_maps"] >= 1   # the store is mapped while it tags
+    growth = json.loads(lines[-1].partition(": ")[2])
+    assert set(growth) == counted
