@@ -7,9 +7,12 @@ written a set of files a window and pane (``write_panes``), late records include
 
 * jsonl: one object per record: ``{"id", passthrough fields..., "tokens": [{"text", "start",
   "end", "label", "score"}]}`` (scores rounded to 4 digits; ``start``/``end`` count code
-  points of the record's text, not UTF-8 bytes or UTF-16 units).
+  points of the record's text, not UTF-8 bytes or UTF-16 units), and with ``entities=True``
+  ``"entities": [{"text", "start", "end", "label", "score"}]`` (``records.entity_spans``).
 * parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
-  since they differ from record to record).
+  since they differ from record to record), ``ENTITY_RESULT_SCHEMA`` with ``entities=True``
+  (an ``entities`` column of the same structs as ``tokens``, an empty list in a record without
+  entities, so every file of the run has the one schema).
 * conll: two-column CoNLL, not CoNLL-U: ``# id = ...`` then one ``token<TAB>label`` line per
   token, a blank line after each record (records are unordered in Beam output, hence the id
   line). Line breaks and tabs in ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``...
@@ -39,11 +42,12 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
 from beamtagger.transforms import counters
-from beamtagger.transforms.records import DeadLetter, TaggedRecord, one_line, utf8_safe
+from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, one_line,
+                                           utf8_safe)
 
-__all__ = ["OUTPUT_FORMATS", "RESULT_SCHEMA", "SHARD_GLOB", "SUFFIXES", "WriteResults",
-           "WrittenResults", "exact_shard_glob", "to_conll_block", "to_json_line",
-           "to_parquet_row"]
+__all__ = ["ENTITY_RESULT_SCHEMA", "OUTPUT_FORMATS", "RESULT_SCHEMA", "SHARD_GLOB", "SUFFIXES",
+           "WriteResults", "WrittenResults", "exact_shard_glob", "result_schema",
+           "to_conll_block", "to_json_line", "to_parquet_row"]
 
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll", "conllu": ".conllu"}
@@ -52,6 +56,15 @@ TOKEN_TYPE = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa
                         ("label", pa.string()), ("score", pa.float32())])
 RESULT_SCHEMA = pa.schema([("id", pa.string()), ("tokens", pa.list_(TOKEN_TYPE)),
                            ("fields", pa.string())])
+# An entity has a token's fields (records.Entity): text, start, end, label, score.
+ENTITY_TYPE = TOKEN_TYPE
+# Last, so the columns of RESULT_SCHEMA keep their places.
+ENTITY_RESULT_SCHEMA = RESULT_SCHEMA.append(pa.field("entities", pa.list_(ENTITY_TYPE)))
+
+
+def result_schema(entities):
+    """The Parquet files' schema, with the ``entities`` column or without."""
+    return ENTITY_RESULT_SCHEMA if entities else RESULT_SCHEMA
 
 
 ERRORS = "errors"
@@ -111,10 +124,13 @@ class WriteResults(beam.PTransform):
       tag_column: conllu only: the column the labels go to, "upos", "xpos" or "misc:KEY"
         (default ``conllu_blocks.DEFAULT_TAG_COLUMN``, "misc:Tag"); BeamtaggerError for
         another.
+      entities: jsonl and parquet: each record's entities too (``records.entity_spans``), for
+        a tagger whose labels are BIO (``TaggerSpec.is_bio``; ``beamtagger tag`` sets it so).
+        Off by default, so the files of other taggers stay as they were.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
-                 triggering_frequency=None, tag_column=None):
+                 triggering_frequency=None, tag_column=None, entities=False):
         from beamtagger.transforms import conllu_blocks
 
         super().__init__()
@@ -127,6 +143,10 @@ class WriteResults(beam.PTransform):
         elif tag_column is not None:
             raise ValueError(f"tag_column applies to output_format 'conllu' only, not "
                              f"{output_format!r}")
+        if entities and output_format not in ENTITY_FORMATS:
+            raise ValueError(f"entities applies to output_format {' or '.join(ENTITY_FORMATS)} "
+                             f"only, not {output_format!r}")
+        self.entities = bool(entities)
         self.output_prefix = output_prefix
         self.output_format = output_format
         self.tag_column = tag_column
@@ -151,8 +171,8 @@ class WriteResults(beam.PTransform):
             part = in_write_windows(part, self.triggering_frequency, f"WindowEvery{suffix}")
             format_fn = (_FormatBatchesFn if _holds_tagged_batches(part) else _FormatRecordsFn)
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
-                format_fn(self.output_format, self.tag_column)).with_outputs(ERRORS,
-                                                                              main="rows"))
+                format_fn(self.output_format, self.tag_column, self.entities)).with_outputs(
+                    ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
             errors = formatted[0][ERRORS]
@@ -161,7 +181,7 @@ class WriteResults(beam.PTransform):
         suffix = SUFFIXES[self.output_format]
         if self.output_format == "parquet":   # every part formats to tables
             write = beam.io.WriteToParquetBatched(
-                self.output_prefix, RESULT_SCHEMA, file_name_suffix=suffix,
+                self.output_prefix, result_schema(self.entities), file_name_suffix=suffix,
                 num_shards=self.num_shards)
         else:
             write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
@@ -203,21 +223,29 @@ def _holds_tagged_batches(part):
     return part.element_type == pa.RecordBatch
 
 
+# The formats that can hold entities: CoNLL and CoNLL-U have the BIO labels themselves.
+ENTITY_FORMATS = ("jsonl", "parquet")
+
+
 class _FormatFn(beam.DoFn):
     """TaggedRecord -> what the sink writes (a line, a CoNLL or CoNLL-U block, a Parquet row
-    dict). ``tag_column``: where CoNLL-U puts the labels."""
+    dict). ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
+    write each record's entities too."""
 
-    def __init__(self, output_format, tag_column=None):
+    def __init__(self, output_format, tag_column=None, entities=False):
         from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
 
         self.output_format = output_format
         self.tag_column = tag_column or DEFAULT_TAG_COLUMN
+        self.entities = entities
 
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
 
         self.format_record = {
-            "jsonl": to_json_line, "conll": to_conll_block, "parquet": to_parquet_row,
+            "jsonl": lambda record: to_json_line(record, self.entities),
+            "conll": to_conll_block,
+            "parquet": lambda record: to_parquet_row(record, self.entities),
             "conllu": lambda record: conllu_block(record, self.tag_column)}[self.output_format]
 
     def process(self, record):
@@ -303,13 +331,14 @@ class _FormatBatchesFn(_FormatFn):
 
         try:
             if self.output_format == "parquet":
-                table = tagged_batches.parquet_table(tagged)
+                table = tagged_batches.parquet_table(tagged, self.entities)
                 left_out = []
             elif self.output_format == "conllu":
                 text, left_out = tagged_batches.conllu_text(tagged, self.tag_column)
+            elif self.output_format == "jsonl":
+                text, left_out = tagged_batches.json_lines_text(tagged, self.entities)
             else:
-                text, left_out = (tagged_batches.json_lines_text if self.output_format == "jsonl"
-                                  else tagged_batches.conll_text)(tagged)
+                text, left_out = tagged_batches.conll_text(tagged)
         except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
             table, text, left_out = None, "", list(range(tagged.num_rows))
         if left_out:
@@ -332,7 +361,8 @@ class _FormatBatchesFn(_FormatFn):
                     yield output
                     continue
                 try:
-                    table = pa.Table.from_pylist([output], schema=RESULT_SCHEMA)
+                    table = pa.Table.from_pylist([output],
+                                                 schema=result_schema(self.entities))
                 except Exception as error:  # noqa: BLE001
                     yield _dead_letter(record, error)
                 else:
@@ -431,8 +461,8 @@ def _token_count(record):
         return 1
 
 
-def to_json_line(record):
-    """The record as one line of compact UTF-8 JSON.
+def to_json_line(record, entities=False):
+    """The record as one line of compact UTF-8 JSON (with its entities: ``entities``).
 
     orjson, because formatting was the largest cost after the model and the tokenizer:
     2.7x faster than ``json.dumps`` on EWT-sized records (1.77 -> 0.65 s per 1M tokens). It
@@ -440,7 +470,7 @@ def to_json_line(record):
     lone surrogates from a ``"\\ud800"`` escape): those records take ``json.dumps`` with ASCII
     escapes, which writes both and stays encodable as UTF-8.
     """
-    out = record.to_json_dict()
+    out = record.to_json_dict(entities=entities)
     try:
         return orjson.dumps(out).decode("utf-8")
     except TypeError:
@@ -475,7 +505,8 @@ def _finite(value):
     return value
 
 
-def to_parquet_row(record):
+def to_parquet_row(record, entities=False):
+    """The record as a row of ``result_schema(entities)``."""
     strings = record.id + "".join(record.tokens) + "".join(record.labels)
     try:
         strings.encode("utf-8")
@@ -488,6 +519,8 @@ def to_parquet_row(record):
                    for t, s, e, label, p in zip(record.tokens, record.starts, record.ends,
                                                 record.labels, record.scores)],
         "fields": fields_json(record.fields),
+        **({"entities": [entity._asdict() for entity in entity_spans(record)]} if entities
+           else {}),
     }
 
 
