@@ -43,7 +43,7 @@ import pathlib
 import shutil
 import tempfile
 import threading
-from typing import List
+from typing import List, Sequence
 
 try:
     import pytest
@@ -126,13 +126,16 @@ def _loaded_handler(model_dir, store_path):
         return loaded
 
 
-def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagger:
+def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
+                      labels: Sequence[str] = TINY_LABELS) -> TinyTagger:
     """Writes a tiny store and a tiny untrained tagger under ``directory``; returns where.
 
     Args:
       directory: where to write (created if missing).
       seed: another seed gives another store and other weights (another model).
       store_path: bind the new model to this existing store instead of writing one.
+      labels: the model's labels (BIO ones, ``("O", "B-per", "I-per")``, make an entity
+        tagger with Viterbi decoding).
     """
     import numpy as np
 
@@ -158,7 +161,7 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None) -> TinyTagg
     # The character encoder is on, as in trained models, so users' tests run that path too.
     featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns,
                                  char_vocab=build_char_vocab(_WORDS, min_count=1), max_chars=config.max_chars)
-    model, spec = build_tagger(list(TINY_LABELS), "softmax", store, config, featurizer)
+    model, spec = build_tagger(list(labels), "softmax", store, config, featurizer)
     model_dir = save_model_dir(model, spec, {"tiny": True, "seed": seed}, directory / "model")
     return TinyTagger(str(model_dir), str(store_path))
 

@@ -51,8 +51,10 @@ def add_arguments(parser):
                         "extension, else from the extension its files share, else text; "
                         ".jsonl and .ndjson are JSON Lines)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl",
-                        help="jsonl: one JSON object a record, token offsets in code points; "
-                        "parquet: the same as columns, pass-through fields as one JSON string; "
+                        help="jsonl: one JSON object a record, token offsets in code points "
+                        "(and, for a model whose labels are BIO, its entities: text, start, end, "
+                        "type, score); parquet: the same as columns, pass-through fields as one "
+                        "JSON string; "
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
                         "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
                         "label in the --tag-column). README's 'The result files' says exactly "
@@ -191,6 +193,7 @@ def run(args):
         job = fitted
         if job.output_format == "conllu":
             job = _with_tag_column(job)
+        job = _with_entities(job)
         remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
 
         # Local runs: the summary below reads the metrics of every bundle
@@ -239,6 +242,20 @@ def _with_tag_column(job):
         raise BeamtaggerError(f"the model's tag column: {error}; give --tag-column") from None
     print(f"CoNLL-U labels   in {column}  (the model's; --tag-column sets it)", flush=True)
     return dataclasses.replace(job, tag_column=column)
+
+
+def _with_entities(job):
+    """The job, writing each record's entities where the model's labels are BIO and the
+    format holds them (JSON Lines, Parquet), and said: other taggers' files stay as they were."""
+    from beamtagger.transforms import worker_resources
+    from beamtagger.transforms.write_results import ENTITY_FORMATS
+
+    if job.output_format not in ENTITY_FORMATS or not worker_resources.load_spec(
+            job.model_dir).is_bio:
+        return job
+    print('entities         in "entities" of each record  (the model\'s labels are BIO)',
+          flush=True)
+    return dataclasses.replace(job, entities=True)
 
 
 def fitted_to_its_device(job, remote, batch_tokens_given):
@@ -920,8 +937,9 @@ def _check_one_accelerator_request(job, options):
 
 
 def print_results(output_prefix, output_format):
-    """Prints every tagged record as ``id: token/LABEL ...`` (read back from the output files;
-    CoNLL and CoNLL-U files as they are)."""
+    """Prints every tagged record as ``id: token/LABEL ...``, and its entities below it as
+    ``  entities: [text]/TYPE, ...`` where it has any (read back from the output files; CoNLL
+    and CoNLL-U files as they are)."""
     import json
 
     import pyarrow.parquet as pq
@@ -942,6 +960,9 @@ def print_results(output_prefix, output_format):
         for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
             tagged = " ".join(f"{t['text']}/{t['label']}" for t in row["tokens"])
             print(f"{row['id']}: {tagged}")
+            if row.get("entities"):
+                print("  entities: " + ", ".join(f"[{e['text']}]/{e['label']}"
+                                                 for e in row["entities"]))
 
 
 def _natural_key(text):

@@ -48,6 +48,7 @@ class TagJob:
     max_record_chars: int = MAX_RECORD_CHARS
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
     tag_column: Optional[str] = None      # conllu: where the labels go (None: misc:Tag)
+    entities: bool = False                # jsonl, parquet: each record's entities too
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -91,7 +92,8 @@ def build_tag_pipeline(pipeline, job):
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
-        job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column)
+        job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
+        entities=job.entities)
 
     _ = ((read.errors, tagged.errors, written.errors)
          | "AllDeadLetters" >> beam.Flatten()

@@ -73,6 +73,8 @@ class TokenizedRecord(NamedTuple):
 
 
 OUTPUT_KEYS = ("id", "tokens")
+# With entities (``TaggedRecord.to_json_dict(entities=True)``).
+ENTITY_OUTPUT_KEYS = (*OUTPUT_KEYS, "entities")
 
 
 class TaggedRecord(NamedTuple):
@@ -100,21 +102,22 @@ class TaggedRecord(NamedTuple):
         """{"id", passthrough fields..., "tokens": [{text, start, end, label, score}]}, and
         with ``entities`` "entities": [{text, start, end, label, score}] (``entity_spans``).
 
-        A passthrough field named like an output key (``id``, ``tokens``) is written as
-        ``input_id`` / ``input_tokens`` (more ``input_`` prefixes while the name is taken), so it
-        is neither dropped nor mistaken for beamtagger's own key (the other fields keep their
-        names).
+        A passthrough field named like an output key (``id``, ``tokens``; ``entities`` with
+        ``entities``) is written as ``input_id`` / ``input_tokens`` (more ``input_`` prefixes
+        while the name is taken), so it is neither dropped nor mistaken for beamtagger's own key
+        (the other fields keep their names).
         """
+        output_keys = ENTITY_OUTPUT_KEYS if entities else OUTPUT_KEYS
         out = {"id": self.id}
         if self.fields:
             renamed = []
             for key, value in self.fields.items():
-                if key in OUTPUT_KEYS:
+                if key in output_keys:
                     renamed.append((key, value))
                 else:
                     out[key] = value
             for key, value in renamed:
-                while key in OUTPUT_KEYS or key in out:
+                while key in output_keys or key in out:
                     key = "input_" + key
                 out[key] = value
         out["tokens"] = [

@@ -359,7 +359,7 @@ def json_lines_text(tagged, entities=False):
         texts, _with_prefix(tokens.starts, '","start":'), _with_prefix(tokens.ends, ',"end":'),
         label_and_score, "")
     joined = tokens.per_record(objects, '},{"text":"')
-    heads = _json_heads(tagged, left_out)
+    heads = _json_heads(tagged, left_out, entities)
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     tails = [tokens.entities().json()] if entities else []
@@ -414,9 +414,10 @@ def _json_escaped(texts):
 _SLICES_UP_TO = 64
 
 
-def _json_heads(tagged, left_out):
+def _json_heads(tagged, left_out, entities=False):
     """'{"id":...' and the pass-through fields of every row, as orjson writes them at the
-    start of ``TaggedRecord.to_json_dict``; rows orjson refuses join ``left_out``."""
+    start of ``TaggedRecord.to_json_dict(entities=entities)``; rows orjson refuses join
+    ``left_out``."""
     ids, id_control = _json_escaped(tagged.column("id"))
     heads = pc.binary_join_element_wise('{"id":"', ids, '"', "")
     if id_control is not None:
@@ -429,7 +430,7 @@ def _json_heads(tagged, left_out):
     records_fields = fields.to_pylist()
     for row in np.flatnonzero(with_fields.to_numpy(zero_copy_only=False)).tolist():
         head = None if row in left_out else _json_head(tagged.column("id")[row].as_py(),
-                                                       records_fields[row])
+                                                       records_fields[row], entities)
         if head is None:
             left_out.add(row)
             head = ""
@@ -464,13 +465,16 @@ def _data(strings):
     return strings.buffers()[2][offsets[0]:offsets[-1]].to_pybytes() if len(strings) else b""
 
 
-def _json_head(record_id, fields_text):
+def _json_head(record_id, fields_text, entities=False):
     """'{"id":...' and the pass-through fields, as orjson writes them at the start of
-    ``TaggedRecord.to_json_dict``; None where orjson refuses them."""
+    ``TaggedRecord.to_json_dict(entities=entities)``; None where orjson refuses them."""
     if not fields_text:
         return '{"id":' + orjson.dumps(record_id).decode()
-    out = TaggedRecord(record_id, (), (), (), (), (), "", json.loads(fields_text)).to_json_dict()
+    out = TaggedRecord(record_id, (), (), (), (), (), "", json.loads(fields_text)).to_json_dict(
+        entities=entities)
     del out["tokens"]
+    if entities:
+        del out["entities"]
     try:
         return orjson.dumps(out).decode()[:-1]
     except TypeError:
