@@ -1,0 +1,104 @@
+"""What writing each record's entities costs the formatting, per token (no Beam).
+
+Records: WNUT-17 train sentences with their gold BIO tags as the labels (its entity density:
+one entity in 32 tokens) and random float32 scores. Cases, each run ``--calls`` times a round,
+the rounds alternating the order of the cases (the machine is shared: a case is never timed in
+a quiet spell the others missed); ratios are taken round by round:
+
+- JSON Lines column by column (``tagged_batches.json_lines_text``) without entities, as
+  before, and with them;
+- JSON Lines record by record (``to_json_line``) with entities, the path the columns replace;
+- Parquet column by column (``parquet_table``) without and with entities.
+
+Outputs are checked equal (columns against records) before anything is timed.
+
+  python bench/entities_bench.py [--records 3394] [--rounds 9] [--calls 5]
+"""
+import argparse
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import bench_common
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=3394)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", type=int, default=5)
+    args = parser.parse_args(argv)
+    from beamtagger.corpus_readers import read_conll
+    from beamtagger.transforms import tagged_batches
+    from beamtagger.transforms.records import TaggedRecord, TokenizedRecord
+    from beamtagger.transforms.write_results import to_json_line
+
+    sentences = [s for _, s in zip(range(args.records),
+                                   read_conll(DATA / "wnut17" / "wnut17train.conll"))]
+    rng = np.random.default_rng(0)
+    records = []
+    for i, sentence in enumerate(sentences):
+        tokenized = TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
+        scores = rng.random(len(sentence.tokens)).astype(np.float32).tolist()
+        records.append(TaggedRecord(tokenized.id, tokenized.tokens, tokenized.starts,
+                                    tokenized.ends, tuple(sentence.tags), tuple(scores),
+                                    tokenized.source))
+    tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
+    assert not left_out
+    tokens = sum(len(record.tokens) for record in records)
+    entities = sum(len(record.entities()) for record in records)
+    text, rows = tagged_batches.json_lines_text(tagged, entities=True)
+    assert text.decode().split("\n") == [to_json_line(r, entities=True) for r in records
+                                         if r.tokens]
+
+    cases = {
+        "JSON Lines, columns, without entities": lambda: tagged_batches.json_lines_text(tagged),
+        "JSON Lines, columns, with entities": lambda: tagged_batches.json_lines_text(
+            tagged, entities=True),
+        "JSON Lines, record by record, with entities": lambda: [
+            to_json_line(r, entities=True) for r in records],
+        "Parquet, columns, without entities": lambda: tagged_batches.parquet_table(tagged),
+        "Parquet, columns, with entities": lambda: tagged_batches.parquet_table(
+            tagged, entities=True),
+    }
+    seconds = {name: [] for name in cases}
+    for round_ in range(args.rounds):
+        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
+        for name in order:
+            start = time.process_time()
+            for _ in range(args.calls):
+                cases[name]()
+            seconds[name].append((time.process_time() - start) / args.calls)
+    per_token = {name: round(statistics.median(times) / tokens * 1e6, 4)
+                 for name, times in seconds.items()}
+
+    def ratios(name, base):
+        return [a / b for a, b in zip(seconds[name], seconds[base])]
+
+    with_json = ratios("JSON Lines, columns, with entities", "JSON Lines, columns, without entities")
+    records_json = ratios("JSON Lines, record by record, with entities",
+                          "JSON Lines, columns, with entities")
+    with_parquet = ratios("Parquet, columns, with entities", "Parquet, columns, without entities")
+    report = {"date": bench_common.now(), "machine": bench_common.machine(),
+              "command": "python bench/entities_bench.py " + " ".join(sys.argv[1:]),
+              "records": len(records), "tokens": tokens, "entities": entities,
+              "cpu_us_a_token_median": per_token,
+              "JSON Lines with / without entities (median, range)": _spread(with_json),
+              "JSON Lines record by record / columns, with entities": _spread(records_json),
+              "Parquet with / without entities": _spread(with_parquet)}
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def _spread(values):
+    return [round(statistics.median(values), 2), round(min(values), 2), round(max(values), 2)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
