@@ -20,7 +20,8 @@ from beamtagger.transforms.write_results import (ENTITY_RESULT_SCHEMA, RESULT_SC
 LABELS = st.sampled_from(["O", "B-per", "I-per", "B-loc", "I-loc", "B-a\"b\\c", "I-a\"b\\c"])
 TOKENS = st.one_of(st.sampled_from(["New", "York", '"', "\\", "naïve", "👍🏽", "x\x01", "\u2028",
                                     "tab\there"]), st.text(min_size=1, max_size=5))
-SCORES = st.one_of(st.floats(0, 1, width=32), st.sampled_from([0.00005, 0.99995, 1.5, -0.0]))
+SCORES = st.one_of(st.floats(0, 1, width=32),
+                   st.sampled_from([0.00005, 0.99995, 1.5, -0.0, 0.0, float("nan")]))
 
 
 @st.composite

@@ -212,10 +212,17 @@ def entity_spans(record):
     record_firsts = np.zeros(len(type_ids), dtype=bool)
     record_firsts[0] = True
     firsts, ends = entity_token_ranges(type_ids, begins, record_firsts)
+    scores = np.asarray(record.scores, dtype=np.float64)
     return [Entity(entity_text(record.tokens, record.starts, record.ends, first, end),
                    record.starts[first], record.ends[end - 1], types[type_ids[first]],
-                   min(record.scores[first:end]))
+                   lowest_score(scores[first:end]))
             for first, end in zip(firsts.tolist(), ends.tolist())]
+
+
+def lowest_score(scores):
+    """The lowest of ``scores`` (NumPy) as a float: NaN if one is NaN, and 0.0 for -0.0, so
+    that it does not depend on which of two equal zeros comes first."""
+    return float(np.minimum.reduce(scores) + 0.0)
 
 
 class Segment(NamedTuple):

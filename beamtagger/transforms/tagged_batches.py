@@ -274,13 +274,13 @@ class _Entities:
         self.ends = pa.array(token_ends[ends - 1], pa.int32())
         self.types = pa.array(types, pa.string())
         self.type_ids = pa.array(type_ids[firsts], pa.int32())
-        # The lowest score of each entity's tokens: reduceat over [first, end) and [end, next
-        # first), keeping the first of each pair (a 0 after the scores, as ``end`` may be
+        # records.lowest_score of each entity's tokens: reduceat over [first, end) and [end,
+        # next first), keeping the first of each pair (a 0 after the scores, as ``end`` may be
         # their length).
         scores = tokens.scores.to_numpy(zero_copy_only=False)
         bounds = np.stack([firsts, ends], axis=1).ravel()
         self.scores = (np.minimum.reduceat(np.append(scores, scores.dtype.type(0)), bounds)[::2]
-                       if len(firsts) else scores[:0])
+                       + scores.dtype.type(0) if len(firsts) else scores[:0])
         self.texts = self._texts(tokens, firsts, ends, starts, token_ends)
 
     @staticmethod
