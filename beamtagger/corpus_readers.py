@@ -20,8 +20,8 @@ from beamtagger.errors import BeamtaggerError, InputFormatError
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
 __all__ = ["FORMATS", "ReadStats", "Sentence", "check_tag_column", "conll_comment_id",
-           "parse_conll_lines", "parse_conllu_lines", "read_conll", "read_conllu",
-           "read_corpus", "select_sentences", "split_conll_comments"]
+           "is_word_id", "parse_conll_lines", "parse_conllu_lines", "read_conll", "read_conllu",
+           "read_corpus", "select_sentences", "split_conll_comments", "with_tag"]
 
 ON_ERROR_CHOICES = ("raise", "skip")
 FORMATS = ("conllu", "conll")
@@ -287,6 +287,33 @@ def _misc_value(misc, key, missing_tag):
             if equals and name == key:
                 return value
     return missing_tag
+
+
+def is_word_id(text):
+    """Whether a CoNLL-U ID is a syntactic word's ("7"), not a multiword range or empty node."""
+    return _WORD_ID.match(text) is not None
+
+
+def with_tag(columns, tag_column, tag):
+    """A CoNLL-U word line's ten columns with ``tag`` where ``parse_conllu_lines(tag_column=)``
+    reads it: UPOS or XPOS replaced; for "misc:KEY" the first KEY's value in MISC replaced, or
+    ``KEY=tag`` added after the word's other attributes."""
+    columns = list(columns)
+    if not tag_column.startswith("misc:"):
+        columns[_CONLLU_TAG_INDEX[tag_column]] = tag
+        return columns
+    key = tag_column[len("misc:"):]
+    misc = columns[_MISC_INDEX]
+    items = [] if misc == "_" else misc.split("|")
+    for index, item in enumerate(items):
+        name, equals, _ = item.partition("=")
+        if equals and name == key:
+            items[index] = f"{key}={tag}"
+            break
+    else:
+        items.append(f"{key}={tag}")
+    columns[_MISC_INDEX] = "|".join(items)
+    return columns
 
 
 def split_conll_comments(block):

@@ -78,9 +78,11 @@ def batch_vector_dtype(job, jax_on_cpu=False):
 def build_tag_pipeline(pipeline, job):
     # Bounded runs carry blocks of records from the reader on (transforms/blocks.py).
     blocks = job.max_buffering_secs is None
+    # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
-        reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks)
+        reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
+        keep_conllu_lines=job.input_format == job.output_format == "conllu")
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,

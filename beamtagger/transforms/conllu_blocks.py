@@ -26,6 +26,7 @@ import re
 
 from beamtagger.corpus_readers import check_tag_column
 from beamtagger.errors import BeamtaggerError
+from beamtagger.transforms.conllu_kept_lines import kept_lines, sentence_with_labels
 from beamtagger.transforms.write_results import _is_utf8, conll_id_line
 
 __all__ = ["DEFAULT_TAG_COLUMN", "FORM_UNSAFE", "check_output_tag_column", "conllu_block",
@@ -72,19 +73,28 @@ def model_tag_column(spec):
 
 def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN):
     """The record's CoNLL-U lines, each ending in a newline (the sink's newline after it makes
-    the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold."""
+    the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold. A record
+    read with its CoNLL-U lines kept (``conllu_kept_lines``) is those lines, the labels in
+    ``tag_column``."""
     tokens, labels = record.tokens, record.labels
     if not tokens:
         raise ValueError("CoNLL-U has no empty sentences, and the record has no tokens")
-    for number, token in enumerate(tokens, start=1):
-        problem = form_problem(token)
-        if problem:
-            raise ValueError(f"CoNLL-U cannot hold token {number} {token!r}: {problem}")
+    kept = kept_lines(record.fields)
+    if kept is None:
+        for number, token in enumerate(tokens, start=1):
+            problem = form_problem(token)
+            if problem:
+                raise ValueError(f"CoNLL-U cannot hold token {number} {token!r}: {problem}")
     for number, label in enumerate(labels, start=1):
         problem = label_problem(label, tag_column)
         if problem:
             raise ValueError(f"CoNLL-U cannot hold the label {label!r} of token {number} in "
                              f"{tag_column}: {problem}")
+    if kept is not None:
+        block = sentence_with_labels(kept, tokens, labels, tag_column)
+        if not _is_utf8((block,)):
+            raise ValueError("its kept CoNLL-U lines hold a lone surrogate")
+        return block
     glued = [end == start for end, start in zip(record.ends, record.starts[1:])] + [False]
     text = "".join(token if no_space else token + " "
                    for token, no_space in zip(tokens, glued)).rstrip(" ")

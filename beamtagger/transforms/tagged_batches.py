@@ -534,7 +534,7 @@ def conllu_text(tagged, tag_column):
     """(the CoNLL-U blocks of the batch's records as UTF-8 bytes, as ``conllu_block`` writes
     each, separated by the newline WriteToText puts after each; the rows left out of them:
     those without tokens, or with a form or label CoNLL-U cannot hold, for ``conllu_block``
-    to refuse)."""
+    to refuse, and those with their CoNLL-U lines kept, for ``conllu_block`` to write back)."""
     from beamtagger.transforms.conllu_blocks import FORM_UNSAFE, label_problem
     from beamtagger.transforms.write_results import conll_id_line
 
@@ -547,7 +547,7 @@ def conllu_text(tagged, tag_column):
                              dtype=bool)
     if unsafe_labels.any():
         unsafe |= unsafe_labels[label_ids]
-    left_out = tokens.rows_where(unsafe)
+    left_out = tokens.rows_where(unsafe) | _rows_with_kept_lines(tagged)
     count = len(tokens.row)
     firsts = tokens.offsets.to_numpy()[:-1]
     number = np.arange(count, dtype=np.int32) - np.repeat(firsts, tokens.lengths).astype(
@@ -573,3 +573,15 @@ def conllu_text(tagged, tag_column):
         lines, texts, heads = lines.filter(keep), texts.filter(keep), heads.filter(keep)
     blocks = pc.binary_join_element_wise(heads, "\n# text = ", texts, "\n", lines, "\n\n", "")
     return _data(blocks)[:-1], sorted(left_out)
+
+
+def _rows_with_kept_lines(tagged):
+    """The rows whose pass-through fields may hold kept CoNLL-U lines (``conllu_kept_lines``);
+    a field value merely holding the key's text goes to ``conllu_block`` too, which looks."""
+    from beamtagger.transforms.conllu_kept_lines import KEPT_LINES_FIELD
+
+    fields = tagged.column("fields")
+    if fields.null_count == len(fields):
+        return set()
+    found = pc.fill_null(pc.match_substring(fields, f'"{KEPT_LINES_FIELD}"'), False)
+    return set(np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist())

@@ -65,13 +65,20 @@ class ReadRecords(beam.PTransform):
         several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
       blocks: ``records`` holds lists of records (``blocks.in_blocks``) instead of single
         records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
+      keep_conllu_lines: "conllu" only: each record's fields hold its sentence's lines as read
+        (``conllu_kept_lines.KEPT_LINES_FIELD``), which ``WriteResults(output_format="conllu")``
+        writes back with only the label column replaced; they cost the record its sentence's
+        text a second time (``beamtagger tag`` keeps them when it writes CoNLL-U).
     """
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
-                 reshuffle=True, split_bytes=None, blocks=False):
+                 reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+        if keep_conllu_lines and input_format != "conllu":
+            raise ValueError(f"keep_conllu_lines applies to input_format 'conllu' only, not "
+                             f"{input_format!r}")
         self.file_pattern = file_pattern
         self.input_format = input_format
         self.text_field = text_field
@@ -79,6 +86,7 @@ class ReadRecords(beam.PTransform):
         self.reshuffle = reshuffle
         self.split_bytes = split_bytes  # None: byte_ranges.DEFAULT_SPLIT_BYTES
         self.blocks = blocks
+        self.keep_conllu_lines = keep_conllu_lines
 
     def expand(self, pbegin):
         streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
@@ -106,7 +114,8 @@ class ReadRecords(beam.PTransform):
             | "ReadLines" >> beam.ParDo(
                 _ReadFileRecords(self.input_format, self.text_field, self.id_field,
                                  self.blocks,
-                                 self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES)
+                                 self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
+                                 self.keep_conllu_lines)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -125,12 +134,13 @@ class _ReadFileRecords(beam.DoFn):
     dead-letter sources, located by byte offset, so they do not depend on the runner."""
 
     def __init__(self, input_format, text_field, id_field, blocks=False,
-                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES):
+                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False):
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
         self.blocks = blocks
         self.split_bytes = split_bytes
+        self.keep_conllu_lines = keep_conllu_lines
 
     def process(self, readable_file):
         metadata = readable_file.metadata
@@ -145,6 +155,6 @@ class _ReadFileRecords(beam.DoFn):
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
             items = read_file_records(lines, self.input_format, self.text_field,
-                                      self.id_field)
+                                      self.id_field, self.keep_conllu_lines)
         yield from reader_outputs(items, self.blocks)
 

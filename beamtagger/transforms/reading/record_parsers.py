@@ -13,6 +13,7 @@ from typing import NamedTuple
 from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, parse_conllu_lines,
                                        split_conll_comments)
 from beamtagger.errors import InputFormatError
+from beamtagger.transforms.conllu_kept_lines import kept_lines_fields
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
@@ -23,29 +24,37 @@ INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
 _new_record = tuple.__new__
 
 
-def read_file_records(lines, input_format="text", text_field="text", id_field="id"):
+def read_file_records(lines, input_format="text", text_field="text", id_field="id",
+                      keep_conllu_lines=False):
     """Records and DeadLetters of one file's FileLines; damage becomes one last DeadLetter."""
     try:
-        yield from parse_records(lines, lines.path, input_format, text_field, id_field)
+        yield from parse_records(lines, lines.path, input_format, text_field, id_field,
+                                 keep_conllu_lines)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
 
-def read_path_records(path, input_format="text", text_field="text", id_field="id"):
+def read_path_records(path, input_format="text", text_field="text", id_field="id",
+                      keep_conllu_lines=False):
     """``read_file_records`` of a local file (no Beam pipeline needed)."""
     return read_file_records(FileLines(path, lambda: open(path, "rb")), input_format,
-                             text_field, id_field)
+                             text_field, id_field, keep_conllu_lines)
 
 
-def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id"):
-    """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed)."""
+def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id",
+                  keep_conllu_lines=False):
+    """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed).
+
+    ``keep_conllu_lines``: CoNLL-U records carry their sentence's lines in their fields, for a
+    CoNLL-U writer to write back (``conllu_kept_lines``); ignored for the other formats."""
     path = _path_text(str(path))
     if input_format == "text":
         return text_records(numbered_lines, path)
     if input_format == "jsonl":
         return jsonl_records(numbered_lines, path, text_field, id_field)
     if input_format in ("conll", "conllu"):
-        return tokenized_records(numbered_lines, path, input_format)
+        return tokenized_records(numbered_lines, path, input_format,
+                                 keep_conllu_lines and input_format == "conllu")
     raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
 
 
@@ -179,39 +188,49 @@ def _json_type(value):
             dict: "object"}.get(type(value), type(value).__name__)
 
 
-def tokenized_records(numbered_lines, path, input_format):
+def tokenized_records(numbered_lines, path, input_format, keep_lines=False):
     """TokenizedRecords from CoNLL / CoNLL-U, one per sentence; a malformed sentence -> DeadLetter.
 
     Lines are grouped into blank-line separated blocks here and each block is parsed on its
     own by the corpus readers, so one bad block costs only its own sentence. If the file is
     damaged, the sentence being read there is reported with the damage, not tagged half.
+    ``keep_lines``: each record's fields hold its block's lines as read, line endings and the
+    blank line after it included (``conllu_kept_lines``).
     """
-    block = []
+    block, kept = [], []
     try:
         for number, raw in numbered_lines:
-            raw = _strip_newline(raw, number)
+            line = _strip_newline(raw, number)
             # A -DOCSTART- line between sentences marks a document (CoNLL-2003); inside a
             # sentence it is a token (beamtagger's own output of a text holding that word).
-            if raw.strip() and not (input_format == "conll" and not block
-                                    and raw.startswith(b"-DOCSTART-")):
-                block.append((number, raw))
+            if line.strip() and not (input_format == "conll" and not block
+                                     and line.startswith(b"-DOCSTART-")):
+                block.append((number, line))
+                if keep_lines:
+                    kept.append(_without_byte_order_mark(raw, number))
                 continue
-            yield from _block_records(block, path, input_format)
-            block = []
+            if keep_lines and block:
+                kept.append(raw)
+            yield from _block_records(block, path, input_format, kept if keep_lines else None)
+            block, kept = [], []
     except DamagedInput as damage:
         damage.pending = block
         raise
-    yield from _block_records(block, path, input_format)
+    yield from _block_records(block, path, input_format, kept if keep_lines else None)
 
 
-def _block_records(block, path, input_format):
+def _block_records(block, path, input_format, kept=None):
+    """``kept``: the block's raw lines (and the blank line after it), for its records' fields."""
     if not block:
         return
+    fields = None
     try:
         if input_format == "conllu":
             sentences = list(parse_conllu_lines(block, path)) or _comments_only(block, path)
         else:
             sentences = _conll_block_sentences(block, path)
+        if kept is not None:
+            fields = kept_lines_fields(b"".join(kept).decode("utf-8"))
     except InputFormatError as error:
         raw = "\n".join(raw_text(line) for _, line in block)
         yield DeadLetter(f"{path}:{block[0][0]}", one_line(str(error)), raw, "decode")
@@ -223,7 +242,7 @@ def _block_records(block, path, input_format):
         return
     for sentence in sentences:
         yield TokenizedRecord.from_tokens(sentence.sent_id, sentence.tokens,
-                                          source=f"{path}:{sentence.line}")
+                                          source=f"{path}:{sentence.line}", fields=fields)
 
 
 def _conll_block_sentences(block, path):
@@ -272,9 +291,12 @@ def _token_only_sentence(block, path):
 
 
 def _strip_newline(raw, number):
-    raw = raw.rstrip(b"\r\n")
+    return _without_byte_order_mark(raw.rstrip(b"\r\n"), number)
+
+
+def _without_byte_order_mark(raw, number):
     if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]  # UTF-8 byte-order mark written by some Windows editors
+        return raw[3:]  # UTF-8 byte-order mark written by some Windows editors
     return raw
 
 
