@@ -63,10 +63,12 @@ def sentence_with_labels(kept, tokens, labels, tag_column):
         if len(columns) != CONLLU_COLUMNS:
             raise ValueError(f"its kept CoNLL-U line {index + 1} has {len(columns)} columns, "
                              f"not {CONLLU_COLUMNS}")
-        if words == len(tokens) or columns[1] != tokens[words]:
-            found = "no token" if words == len(tokens) else f"token {tokens[words]!r}"
+        if words == len(tokens):
+            raise ValueError(f"its kept CoNLL-U lines hold more words than its {len(tokens)} "
+                             "tokens")
+        if columns[1] != tokens[words]:
             raise ValueError(f"its kept CoNLL-U word {columns[0]} {columns[1]!r} is not its "
-                             f"{found}")
+                             f"token {tokens[words]!r}")
         lines[index] = "\t".join(with_tag(columns, tag_column, labels[words])) + \
             line[len(content):]
         words += 1
