@@ -12,7 +12,9 @@ The label goes where ``tag_column`` says, named as ``train --tag-column`` names 
 ``_``. MISC says ``SpaceAfter=No`` where a token ends where the next one starts. The record's
 text is not in a TaggedRecord: ``# text`` is rebuilt from the forms, so a run of whitespace or a
 line break between two tokens becomes one space, and pre-tokenized input (whose offsets put one
-space between tokens) one space everywhere. Pass-through fields are not written.
+space between tokens) one space everywhere. Pass-through fields are not written, but for a
+record read with its CoNLL-U lines kept (``conllu_kept_lines``): that is written as it was
+read, only the label column replaced.
 
 What CoNLL-U cannot hold is refused with a ValueError naming it (a dead letter of stage
 "format" in ``WriteResults``): a record without tokens (CoNLL-U has no empty sentences); a form

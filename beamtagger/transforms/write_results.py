@@ -22,7 +22,9 @@ written a set of files a window and pane (``write_panes``), late records include
   ``tag_column`` names (``conllu_blocks``); ``ReadRecords(input_format="conllu")`` and
   ``corpus_readers.read_conllu(tag_column=...)`` read the files back. A record CoNLL-U cannot
   hold (no tokens; a form or label with a tab, a line break, whitespace at its ends...) is a
-  dead letter of stage "format". Pass-through fields are not written.
+  dead letter of stage "format". Pass-through fields are not written, but a record read with
+  ``ReadRecords(keep_conllu_lines=True)`` is written as its input sentence, only the label
+  column replaced (``conllu_kept_lines``).
 
 Pass-through values that JSON cannot hold (NaN, Infinity from a lenient JSON reader) are
 written as ``null`` in both JSON Lines and Parquet's ``fields`` column. A record that cannot
