@@ -37,3 +37,38 @@ def os_error_text(error):
     where = f"{error.filename}: " if error.filename else ""
     name = errno.errorcode.get(error.errno, "") if error.errno else ""
     return f"{where}{error.strerror or error}" + (f" ({name})" if name else "")
+
+
+def out_of_open_files(error):
+    """Whether ``error`` says this process (EMFILE) or the whole system (ENFILE) has as many
+    files open as it may (pyarrow's OSErrors carry the errno too)."""
+    import errno
+
+    return getattr(error, "errno", None) in (errno.EMFILE, errno.ENFILE)
+
+
+def too_many_open_files(error, path=None):
+    """A BeamtaggerError to raise instead of the usual one where ``error`` (an OSError) says this
+    process (EMFILE) or the whole system (ENFILE) has as many files open as it may: a limit of
+    the machine, not a fault of ``path`` (default: the error's file name), which the readers'
+    messages for an unreadable file called damaged or truncated. None for any other error."""
+    import errno
+
+    if not out_of_open_files(error):
+        return None
+    where = f" opening {path or error.filename}" if path or error.filename else ""
+    if error.errno == errno.ENFILE:
+        return BeamtaggerError(
+            f"too many open files (ENFILE){where}: the system has as many files open as it "
+            "may (sysctl fs.file-max); close other programs' files or raise that limit, and "
+            "run the same command again")
+    try:
+        import resource
+
+        allowed = f"{resource.getrlimit(resource.RLIMIT_NOFILE)[0]:,}"
+    except (ImportError, OSError, ValueError):   # no resource module (Windows)
+        allowed = "only a few"
+    return BeamtaggerError(
+        f"too many open files (EMFILE){where}: this process may have {allowed} open at once "
+        "(ulimit -n); raise the limit (ulimit -n 1024, the usual one) and run the same "
+        "command again")

@@ -59,7 +59,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, too_many_open_files
 from beamtagger.unicode_styles import plain_style
 
 __all__ = ["DTYPES", "DEFAULT_CASED_NORMALIZATION", "DEFAULT_UNCASED_NORMALIZATION",
@@ -498,7 +498,8 @@ class EmbeddingStore:
         try:
             return pq.read_table(self._vocab_path, columns=[VOCAB_COLUMN]).column(VOCAB_COLUMN)
         except Exception as error:  # pyarrow raises several types for a damaged file
-            raise BeamtaggerError(f"{self._vocab_path}: cannot read the vocabulary: {error}")
+            raise too_many_open_files(error, self._vocab_path) or BeamtaggerError(
+                f"{self._vocab_path}: cannot read the vocabulary: {error}")
 
     def _check_vocabulary_digest(self, column):
         recorded = self.manifest.get("vocabulary_sha256")
@@ -527,7 +528,8 @@ def _read_manifest(path: pathlib.Path) -> dict:
         raise BeamtaggerError(f"{path}: not an embedding store ({MANIFEST_FILE} is missing); "
                               "create one with `beamtagger embeddings import`")
     except OSError as error:
-        raise BeamtaggerError(f"{manifest_path}: unreadable manifest: {error}")
+        raise too_many_open_files(error, manifest_path) or BeamtaggerError(
+            f"{manifest_path}: unreadable manifest: {error}")
     return parse_manifest(content, manifest_path)
 
 
@@ -575,7 +577,8 @@ def _map_vectors(path: pathlib.Path, manifest: dict) -> np.ndarray:
         vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
         # np.load raises ValueError for a bad header and for a file shorter than its header says.
-        raise BeamtaggerError(f"{vectors_path}: unreadable or truncated matrix: {error}")
+        raise too_many_open_files(error, vectors_path) or BeamtaggerError(
+            f"{vectors_path}: unreadable or truncated matrix: {error}")
     check_matrix_header(vectors_path, vectors.shape, vectors.dtype, vectors.flags.c_contiguous,
                         manifest)
     return vectors
@@ -613,7 +616,8 @@ def check_vocabulary_metadata(vocab_path, manifest: dict, source=None):
         metadata = pq.read_metadata(vocab_path if source is None else source)
         schema = metadata.schema.to_arrow_schema()
     except Exception as error:  # pyarrow raises several types for a damaged file
-        raise BeamtaggerError(f"{vocab_path}: unreadable vocabulary: {error}")
+        raise too_many_open_files(error, vocab_path) or BeamtaggerError(
+            f"{vocab_path}: unreadable vocabulary: {error}")
     if VOCAB_COLUMN not in schema.names or not (
             pa.types.is_string(schema.field(VOCAB_COLUMN).type)
             or pa.types.is_large_string(schema.field(VOCAB_COLUMN).type)):

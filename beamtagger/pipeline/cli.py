@@ -21,7 +21,7 @@ import sys
 import threading
 
 from beamtagger import __version__
-from beamtagger.errors import BeamtaggerError, os_error_text
+from beamtagger.errors import BeamtaggerError, os_error_text, too_many_open_files
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 # The thread that sends a signal again which came where raising it would be ignored.
@@ -103,7 +103,8 @@ def main(argv=None):
             return 128 + signal.SIGPIPE
         # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
-        print(f"beamtagger {args.command}: error: {os_error_text(error)}"
+        print(f"beamtagger {args.command}: error: "
+              f"{too_many_open_files(error) or os_error_text(error)}"
               f"{_working_directory_gone()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,9 +20,25 @@ clock: ``transforms/bucket.py``). A test checks that Beam's DirectRunner, with P
 reach, picks the same runner for both pipelines. ``--runner=PrismRunner`` runs on Prism, as
 asked (untested here).
 """
-from beamtagger.worker_threads import runner_name
+import os
 
-__all__ = ["qualified_runner", "is_direct_runner", "local_runner"]
+from beamtagger.errors import BeamtaggerError
+from beamtagger.worker_threads import local_worker_processes, runner_name
+
+__all__ = ["qualified_runner", "is_direct_runner", "local_runner", "open_files_for_workers"]
+
+# File descriptors the FnApiRunner of ``multi_processing`` needs in this process, beyond those
+# open before it starts: its gRPC servers' listening sockets and polling descriptors (8), one
+# free to accept the next connection on, and, for each worker process, the pipe to it and its
+# four gRPC connections (control, data, state, logging). Measured on Beam 2.78: the peak count
+# of /proc/PID/fd over tag runs of 1, 2, 4 and 8 workers was 8 + 5 per worker above the count
+# at launch, whatever the runtime; a limit of that peak stalled the run in gRPC's "File
+# descriptor limit reached. Retrying.", one more ran clean. Short of it by a few, the run
+# stalled 20 s, then failed as a lost worker. Each worker process needs fewer than this one.
+_RUNNER_DESCRIPTORS = 8 + 1
+_DESCRIPTORS_PER_WORKER = 5
+# What most systems give a process by default, and select()'s bound (FD_SETSIZE).
+_USUAL_OPEN_FILES = 1024
 
 _DIRECT_RUNNERS = ("apache_beam.runners.direct.direct_runner.DirectRunner",
                    "apache_beam.runners.direct.direct_runner.SwitchingDirectRunner")
@@ -68,10 +84,54 @@ def _fn_api_runner(options):
     """An FnApiRunner given the pipeline's options for its workers, as the DirectRunner builds
     it (``direct_runner.SwitchingDirectRunner.run_pipeline``, Beam 2.78): the worker
     processes of ``multi_processing`` read them from its provision info."""
+    from apache_beam.options.pipeline_options import DirectOptions
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner import fn_runner
     from apache_beam.runners.portability.portable_runner import JobServiceHandle
 
+    if options.view_as(DirectOptions).direct_running_mode == "multi_processing":
+        open_files_for_workers(local_worker_processes(options))
     encoded = JobServiceHandle.encode_pipeline_options(options.get_all_options())
     return fn_runner.FnApiRunner(provision_info=fn_runner.ExtendedProvisionInfo(
         beam_provision_api_pb2.ProvisionInfo(pipeline_options=encoded)))
+
+
+def open_files_for_workers(workers):
+    """Makes sure this process may open the files ``workers`` worker processes of
+    ``multi_processing`` need: its soft limit (``ulimit -Sn``) is raised where it is below
+    that, as far as the hard limit allows (to 1024, the usual one, where that is more), as many
+    tools do (Go's runtime raises it to the hard limit); the worker processes inherit it. A
+    hard limit below the need is refused in one line before launch: the runner stalled, then
+    failed the run as a lost worker ("killed, or out of memory ... Run the same command
+    again"), advice that cannot help."""
+    try:
+        import resource
+    except ImportError:   # Windows: no such limit
+        return
+    needed = _open_descriptors() + _RUNNER_DESCRIPTORS + _DESCRIPTORS_PER_WORKER * workers
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return
+    if hard == resource.RLIM_INFINITY or hard >= needed:
+        raised = max(needed, _USUAL_OPEN_FILES)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (
+            raised if hard == resource.RLIM_INFINITY else min(raised, hard), hard))
+        return
+    fitting = (hard - (needed - _DESCRIPTORS_PER_WORKER * workers)) // _DESCRIPTORS_PER_WORKER
+    fewer = (f", or give the run fewer worker processes (--direct_num_workers={fitting})"
+             if fitting >= 1 else "")
+    raise BeamtaggerError(
+        f"too many open files for {workers} worker processes: --direct_running_mode="
+        f"multi_processing needs about {needed} open at once in this process, and it may open "
+        f"{hard} (ulimit -n, the hard limit); raise it (ulimit -n {max(needed, _USUAL_OPEN_FILES)}"
+        f" before the command){fewer}")
+
+
+def _open_descriptors():
+    """How many file descriptors this process has open (0 where the system cannot say)."""
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(listing)) - 1   # less the one listing it
+        except OSError:
+            continue
+    return 0

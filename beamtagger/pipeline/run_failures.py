@@ -115,7 +115,10 @@ def describe(error, output_prefix):
              else f"the run failed in step {step or '(unknown)'}")
     advice = {errno.ENOSPC: "free space there", errno.EDQUOT: "free space there",
               errno.EROFS: "make the output writable", errno.EACCES: "make the output writable",
-              errno.EPERM: "make the output writable"}.get(number, "fix the cause")
+              errno.EPERM: "make the output writable",
+              errno.EMFILE: "raise the limit on open files (ulimit -n; 1024 is the usual one)",
+              errno.ENFILE: "close other programs' files (the system's table of open files "
+                            "is full, sysctl fs.file-max)"}.get(number, "fix the cause")
     return (f"{where}: {reason} ({name}); no result or error file of this run was kept. "
             f"{advice[0].upper()}{advice[1:]} and run the same command again")
 

@@ -1,11 +1,17 @@
-"""A machine's limits reached by a run (memory, threads): one line that names the limit, never
-a traceback, and no file of the failed run left."""
+"""A machine's limits reached by a run (memory, threads, open files): one line that names the
+limit, never a traceback, and no file of the failed run left."""
 import builtins
+import errno
+import json
+import resource
 
 import pytest
 
 from beamtagger.errors import BeamtaggerError, JobFailed
 from beamtagger.pipeline import run_failures
+from beamtagger.tests.env_paths_and_streams_test import (_beamtagger, _one_line_refusal,
+                                                         _tiny_options)
+from beamtagger.transforms.reading.file_lines import FileLines
 
 
 @pytest.mark.parametrize("failure", [
@@ -43,3 +49,58 @@ def test_tensorflow_that_does_not_fit_the_memory_left_is_not_called_missing(monk
         tensorflow_setup.configure_tensorflow()
     assert "too little memory" in str(raised.value) and "ulimit -v" in str(raised.value)
     assert "install" not in str(raised.value)
+
+
+def _open_files_limited(soft, hard):
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_too_few_open_files_for_the_workers_asked_is_refused_before_launch(tiny_tagger, text_in,
+                                                                           tmp_path):
+    # `ulimit -n 20` (soft and hard) with 4 worker processes (or 24 with 2): 20 s of gRPC's
+    # "File descriptor limit reached. Retrying.", then "a worker process ... stopped (killed,
+    # or out of memory) ... Run the same command again", exit 1.
+    done = _beamtagger("tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                       *_tiny_options(tiny_tagger), "--direct_running_mode=multi_processing",
+                       "--direct_num_workers=4", preexec_fn=_open_files_limited(20, 20))
+    err = _one_line_refusal(done)
+    assert err.startswith("beamtagger tag: error: too many open files for 4 worker processes"), err
+    assert "ulimit -n" in err and "--direct_num_workers=1" in err
+    assert not list((tmp_path / "out").glob("r*"))
+
+
+def test_a_soft_limit_too_low_for_the_workers_is_raised_to_what_they_need(tiny_tagger, text_in,
+                                                                          tmp_path):
+    # `ulimit -Sn 16`: the hard limit allows what the workers need, so the run raises its own.
+    done = _beamtagger("tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                       *_tiny_options(tiny_tagger), "--direct_running_mode=multi_processing",
+                       "--direct_num_workers=2", preexec_fn=_open_files_limited(16, 4096))
+    assert done.returncode == 0, done.stderr
+    (results,) = (tmp_path / "out").glob("r-0*.jsonl")
+    assert [json.loads(line)["id"] for line in results.read_text().splitlines()] == [
+        "in.txt:1", "in.txt:2"]
+
+
+def test_a_store_opened_with_too_few_file_descriptors_is_not_called_damaged(tiny_tagger):
+    # `ulimit -n 6`: "vectors.npy: unreadable or truncated matrix: [Errno 24] Too many open
+    # files", which sent the user to import a whole store again.
+    done = _beamtagger("embeddings", "info", tiny_tagger.store_path,
+                       preexec_fn=_open_files_limited(6, 6))
+    err = done.stderr.decode()
+    assert done.returncode != 0 and len(err.strip().splitlines()) == 1, err
+    assert "too many open files (EMFILE)" in err and "ulimit -n" in err
+    assert "truncated" not in err and "damaged" not in err and "unreadable" not in err
+
+
+def test_an_input_file_opened_with_too_few_file_descriptors_fails_the_run(tmp_path):
+    # Its records were dead letters ("the file is damaged before its first line") of a run
+    # that exited 0; the error now fails the run, which run_failures words as below.
+    def no_descriptor_left():
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    with pytest.raises(OSError) as raised:
+        list(FileLines(tmp_path / "in.txt", no_descriptor_left))
+    assert raised.value.errno == errno.EMFILE
+    line = run_failures.describe(RuntimeError(
+        "OSError: [Errno 24] Too many open files [while running 'ReadRecords/Read']"), "out/r")
+    assert "ulimit -n" in line and "Fix the cause" not in line

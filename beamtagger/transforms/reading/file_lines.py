@@ -14,6 +14,7 @@ import zlib
 
 from apache_beam.io.filesystem import CompressionTypes
 
+from beamtagger.errors import out_of_open_files
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 from beamtagger.transforms.records import DeadLetter, raw_text
 
@@ -173,6 +174,11 @@ class FileLines:
         except DamagedInput:
             raise
         except Exception as error:  # noqa: BLE001  (every decompressor and filesystem differs)
+            if out_of_open_files(error):
+                # A limit of the machine, not of this file: its records would be dead letters
+                # of a run that exits 0, "damaged before its first line". The run fails instead,
+                # and run_failures names the limit.
+                raise
             raise DamagedInput(self.path, number, offset,
                                f"{type(error).__name__}: {error}") from None
 
