@@ -39,6 +39,30 @@ def os_error_text(error):
     return f"{where}{error.strerror or error}" + (f" ({name})" if name else "")
 
 
+def broken_link(path):
+    """``"; PATH is a symbolic link to TARGET, which does not exist"`` (or which leads back
+    to itself) where ``path`` is such a link on this machine, else "": where a path names
+    nothing, saying only that ("no input files match", "does not exist") hid the link
+    whose target was moved, deleted or on a disk not mounted."""
+    import errno
+    import os
+
+    try:
+        if not os.path.islink(path):
+            return ""
+        target = os.readlink(path)
+        os.stat(path)
+    except FileNotFoundError:
+        return f"; {path} is a symbolic link to {target}, which does not exist"
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            return f"; {path} is a symbolic link to {target}, which leads back to itself"
+        return ""
+    except (TypeError, ValueError):   # not a path (None), or one holding a NUL
+        return ""
+    return ""
+
+
 def out_of_open_files(error):
     """Whether ``error`` says this process (EMFILE) or the whole system (ENFILE) has as many
     files open as it may (pyarrow's OSErrors carry the errno too)."""

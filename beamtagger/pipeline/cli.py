@@ -21,7 +21,8 @@ import sys
 import threading
 
 from beamtagger import __version__
-from beamtagger.errors import BeamtaggerError, os_error_text, too_many_open_files
+from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
+                               too_many_open_files)
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 # The thread that sends a signal again which came where raising it would be ignored.
@@ -105,7 +106,7 @@ def main(argv=None):
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
         print(f"beamtagger {args.command}: error: "
               f"{too_many_open_files(error) or os_error_text(error)}"
-              f"{_working_directory_gone()}", file=sys.stderr)
+              f"{broken_link(error.filename)}{_working_directory_gone()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         if terminated:

@@ -3,7 +3,7 @@
 import os
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, broken_link
 
 
 def read_sentences(path, corpus_format, tag_column, role):
@@ -14,7 +14,7 @@ def read_sentences(path, corpus_format, tag_column, role):
         raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of "
                               f"{CORPUS_FORMATS}")
     if not os.path.isfile(path):
-        raise BeamtaggerError(f"{role} corpus {path} does not exist")
+        raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
     kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
     sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
     if not sentences:

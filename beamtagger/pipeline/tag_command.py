@@ -18,7 +18,7 @@ import shutil
 import sys
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError, os_error_text
+from beamtagger.errors import BeamtaggerError, broken_link, os_error_text
 from beamtagger.model import runtimes
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
@@ -477,7 +477,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
     if not matched:
         raise BeamtaggerError(f"no input files match {job.input_pattern}"
-                              + _glob_characters_hint(job.input_pattern))
+                              + (broken_link(job.input_pattern)
+                                 or _glob_characters_hint(job.input_pattern)))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)

@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import apache_beam as beam
+import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
+from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline.common import read_sentences
 from beamtagger.transforms import ReadRecords, TagText
 
 # An ASCII locale where Python does not switch to UTF-8 by itself: file names and standard
@@ -132,3 +135,15 @@ def test_a_deleted_working_directory_is_named_in_the_error(tiny_tagger, tmp_path
     err = done.stderr.decode()
     assert done.returncode == 1 and len(err.strip().splitlines()) == 1, err
     assert "the working directory no longer exists" in err
+
+
+def test_a_link_to_a_missing_file_given_as_the_input_is_named_so(tiny_tagger, tmp_path):
+    # "no input files match in.txt" only, beside an `ls` that lists in.txt.
+    (tmp_path / "in.txt").symlink_to(tmp_path / "moved.txt")
+    done = _beamtagger("tag", "--input", str(tmp_path / "in.txt"),
+                       "--output", str(tmp_path / "out" / "r"), *_tiny_options(tiny_tagger))
+    err = _one_line_refusal(done)
+    assert f"is a symbolic link to {tmp_path / 'moved.txt'}, which does not exist" in err
+    # train and evaluate read their corpora through the same check.
+    with pytest.raises(BeamtaggerError, match="symbolic link to .*moved.txt, which does not"):
+        read_sentences(str(tmp_path / "in.txt"), "conllu", None, "training")
