@@ -19,8 +19,11 @@ Two process-wide settings, made by ``configure_jax`` (the jax runtime's set-up s
   gave JAX itself (``JAX_COMPILATION_CACHE_DIR``) is kept. Every compiled shape is written, not
   only those that took over a second to compile (JAX's default): on a CPU each takes less.
   JAX writes an entry in place and never writes over one that exists, so an entry cut short
-  (a process killed while writing it) would make every later process warn and compile that
-  shape again; ``drop_unreadable_entries`` removes such entries when a process sets JAX up.
+  (a process killed while writing it, a disk that filled) would make every later process warn
+  and compile that shape again; ``drop_unreadable_entries`` removes such entries when a
+  process sets JAX up, once they are 10 s old. Content cannot tell an entry cut short from one
+  another process is still writing (both fail to decompress), and neither can the failed
+  write: JAX only warns, without the entry's path.
   A folder the process may only read is still read, and one warning says so.
 """
 import logging
@@ -82,9 +85,13 @@ def configure_jax(threads=None):
                             "their shapes compile again once", removed, folder)
 
 
-# The entries of the last minutes may still be being written by another process: checked by
-# the first process to set JAX up after that.
-_WRITING_GRACE_SECS = 120
+# An entry this recent may still be being written by another process: checked by the first
+# process to set JAX up after that. JAX writes an entry in one write() (48 KB at most for the
+# tiny and bundled models' grid on a CPU), so 10 s leaves slow disks ample time; at 120 s every
+# run in the two minutes after a full disk cut one warned again. Removing one that is still
+# being written costs only that entry: its writer goes on into the unlinked file, and the
+# shape compiles again once.
+_WRITING_GRACE_SECS = 10
 _CHECKED_MARK = ".beamtagger-checked"
 
 

@@ -214,15 +214,19 @@ def test_recent_entries_are_left_to_the_process_that_may_be_writing_them(tmp_pat
     from beamtagger.model.jax_setup import drop_unreadable_entries
 
     good = compress_executable(b"compiled" * 1000)
-    old, recent, fine = (tmp_path / f"{name}-cache" for name in ("old", "recent", "fine"))
-    old.write_bytes(good[:20])
-    recent.write_bytes(good[:20])
+    old, cut, recent, fine = (tmp_path / f"{name}-cache"
+                              for name in ("old", "cut", "recent", "fine"))
+    for entry in (old, cut, recent):
+        entry.write_bytes(good[:20])
     fine.write_bytes(good)
     ten_minutes_ago = time.time() - 600
     for entry in (old, fine):
         os.utime(entry, (ten_minutes_ago, ten_minutes_ago))
-    assert drop_unreadable_entries(tmp_path) == 1
-    assert not old.exists() and recent.exists() and fine.exists()
+    # Cut by a full disk half a minute ago: it made every run until a 120 s grace ran out warn.
+    half_a_minute_ago = time.time() - 30
+    os.utime(cut, (half_a_minute_ago, half_a_minute_ago))
+    assert drop_unreadable_entries(tmp_path) == 2
+    assert not old.exists() and not cut.exists() and recent.exists() and fine.exists()
     # Checked once: the next process reads only what was written since (the recent entry, once
     # it is older than the grace period).
     assert drop_unreadable_entries(tmp_path) == 0 and recent.exists()
