@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import gc
 import importlib
+import io
 import logging
 import os
 import re
@@ -277,14 +278,51 @@ def console_main():
     of ``main()`` (tests, notebooks) keep a normal interpreter.
     """
     _closed_standard_descriptors_on_devnull()
+    _standard_output_named_in_its_errors()
     code = main()
     logging.shutdown()
     try:
         sys.stdout.flush()
     except BrokenPipeError:   # the reader left after the last write, before this flush (| head)
         code = code or 128 + signal.SIGPIPE
+    except OSError as error:
+        # What a buffered stdout held (the summary, under 8 KB) fails here: on a full disk, or
+        # /dev/full. Python's traceback then, exit 120.
+        print(f"beamtagger: error: {os_error_text(error)}", file=sys.stderr)
+        code = code or 1
     sys.stderr.flush()
     os._exit(code)
+
+
+class _StandardOutput(io.FileIO):
+    """File descriptor 1, whose failed writes name it: an OSError of a write has no file name,
+    and the line for a full disk said only "No space left on device (ENOSPC)", whatever the
+    command had written."""
+
+    def write(self, data):
+        try:
+            return super().write(data)
+        except OSError as error:
+            if error.filename is None:
+                error.filename = "standard output"
+            raise
+
+
+def _standard_output_named_in_its_errors():
+    """``sys.stdout`` rebuilt, with its encoding and buffering, on a ``_StandardOutput``."""
+    stream = sys.stdout
+    try:
+        if stream.fileno() != 1:
+            return
+        unbuffered = isinstance(stream.buffer, io.FileIO)   # PYTHONUNBUFFERED, python -u
+        settings = {"encoding": stream.encoding, "errors": stream.errors,
+                    "line_buffering": stream.line_buffering,
+                    "write_through": stream.write_through}
+        stream.flush()
+    except (AttributeError, OSError, ValueError):   # not a file of this process's own
+        return
+    raw = _StandardOutput(1, "w", closefd=False)
+    sys.stdout = io.TextIOWrapper(raw if unbuffered else io.BufferedWriter(raw), **settings)
 
 
 def _closed_standard_descriptors_on_devnull():

@@ -147,3 +147,19 @@ def test_a_link_to_a_missing_file_given_as_the_input_is_named_so(tiny_tagger, tm
     # train and evaluate read their corpora through the same check.
     with pytest.raises(BeamtaggerError, match="symbolic link to .*moved.txt, which does not"):
         read_sentences(str(tmp_path / "in.txt"), "conllu", None, "training")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("buffered", [True, False])
+def test_standard_output_on_a_full_disk_is_named(tiny_tagger, text_in, tmp_path, buffered):
+    # Buffered (the usual), the summary failed at the flush before exit: Python's traceback,
+    # exit 120. Unbuffered (PYTHONUNBUFFERED=1): "error: No space left on device (ENOSPC)",
+    # no word of which file.
+    with open("/dev/full", "w") as full:
+        done = _beamtagger("tag", "--input", str(text_in), "--output", str(tmp_path / "r"),
+                           *_tiny_options(tiny_tagger), stdout=full, stderr=subprocess.PIPE,
+                           capture_output=False,
+                           env={"PYTHONUNBUFFERED": "" if buffered else "1"})   # "": unset
+    err = done.stderr.decode()
+    assert done.returncode == 1 and len(err.strip().splitlines()) == 1, err
+    assert "error: standard output: No space left on device (ENOSPC)" in err
