@@ -121,7 +121,8 @@ def open_files_for_workers(workers):
     fewer = (f", or give the run fewer worker processes (--direct_num_workers={fitting})"
              if fitting >= 1 else "")
     raise BeamtaggerError(
-        f"too many open files for {workers} worker processes: --direct_running_mode="
+        f"too many open files for {workers} worker process{'' if workers == 1 else 'es'}: "
+        f"--direct_running_mode="
         f"multi_processing needs about {needed} open at once in this process, and it may open "
         f"{hard} (ulimit -n, the hard limit); raise it (ulimit -n {max(needed, _USUAL_OPEN_FILES)}"
         f" before the command){fewer}")
