@@ -79,10 +79,11 @@ def build_tag_pipeline(pipeline, job):
     # Bounded runs carry blocks of records from the reader on (transforms/blocks.py).
     blocks = job.max_buffering_secs is None
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
+    keep_conllu_lines = job.input_format == job.output_format == "conllu"
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
-        keep_conllu_lines=job.input_format == job.output_format == "conllu")
+        keep_conllu_lines=keep_conllu_lines)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
@@ -95,7 +96,7 @@ def build_tag_pipeline(pipeline, job):
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
-        entities=job.entities)
+        entities=job.entities, keep_conllu_lines=keep_conllu_lines)
 
     _ = ((read.errors, tagged.errors, written.errors)
          | "AllDeadLetters" >> beam.Flatten()

@@ -73,7 +73,7 @@ def test_the_gold_labels_give_back_every_sentence_byte_for_byte():
     records = _records()
     assert [r.id for r in records] == ["weblog-1-0001", "email-2", "in.conllu:23", "last"]
     assert records[0].tokens == ("I", "do", "n't", "know", ".")   # words, not the range
-    written = [_written(conllu_block(_tagged(r, _upos(r)), "upos")) for r in records]
+    written = [_written(conllu_block(_tagged(r, _upos(r)), "upos", True)) for r in records]
     assert written[:3] == [SENTENCES[0][1:], *SENTENCES[1:3]]   # the mark is not kept
     assert written[3] == SENTENCES[3] + "\n\n"   # a blank line ends the last sentence
 
@@ -82,7 +82,7 @@ def test_the_gold_labels_give_back_every_sentence_byte_for_byte():
 def test_only_the_tag_column_changes_and_reads_back(tag_column):
     records = _records()
     labels = [[f"L{i}" for i in range(len(r.tokens))] for r in records]
-    text = "".join(_written(conllu_block(_tagged(r, ls), tag_column))
+    text = "".join(_written(conllu_block(_tagged(r, ls), tag_column, True))
                    for r, ls in zip(records, labels))
     assert_written_back(text, TEXT, tag_column)
     back = list(parse_conllu_lines(enumerate(text.encode("utf-8").splitlines(), 1), "o",
@@ -93,7 +93,8 @@ def test_only_the_tag_column_changes_and_reads_back(tag_column):
 
 def test_misc_keeps_its_other_attributes_in_their_order():
     record = _records()[0]
-    text = conllu_block(_tagged(record, ["A", "B", "C", "D", "E"]), "misc:Gloss")
+    text = conllu_block(_tagged(record, ["A", "B", "C", "D", "E"]), "misc:Gloss",
+                        keep_conllu_lines=True)
     assert "\tSpaceAfter=No|Gloss=D\n" in text      # replaced where it was
     assert "\tSpaceAfter=No|Gloss=C\n" in text      # added after the others
     assert "\t4:nsubj\tGloss=A\n" in text           # "_" becomes the attribute
@@ -126,8 +127,8 @@ def test_what_does_not_fit_is_a_format_dead_letter(sentence, change, reason):
     record = _records()[sentence]
     record = change(_tagged(record, ["A"] * len(record.tokens)))
     with pytest.raises(ValueError, match=re.escape(reason)):
-        conllu_block(record, "upos")
-    function = _FormatFn("conllu", "upos")
+        conllu_block(record, "upos", keep_conllu_lines=True)
+    function = _FormatFn("conllu", "upos", keep_conllu_lines=True)
     function.setup()
     [letter] = list(function.process(record))
     assert letter.tag == "errors" and letter.value.stage == "format"
@@ -142,11 +143,11 @@ def test_the_batch_path_writes_what_the_record_path_writes():
     plain = [r._replace(id=r.id + "-plain", fields=None, source=r.source + "p")
              for r in records]
     expected = [block for r in records + plain
-                for block in sentence_blocks(_written(conllu_block(r, "upos")))]
+                for block in sentence_blocks(_written(conllu_block(r, "upos", True)))]
     assert len(expected) == 8
     with TestPipeline() as pipeline:
         out = (pipeline | beam.Create([records + plain]) | beam.FlatMap(lambda rs: rs)
-               | beam.ParDo(_FormatRecordsFn("conllu", "upos")))
+               | beam.ParDo(_FormatRecordsFn("conllu", "upos", keep_conllu_lines=True)))
         assert_that(out | beam.FlatMap(lambda element: sentence_blocks(_written(
             element.decode("utf-8") if isinstance(element, bytes) else element))),
             equal_to(expected))

@@ -13,8 +13,8 @@ The label goes where ``tag_column`` says, named as ``train --tag-column`` names 
 text is not in a TaggedRecord: ``# text`` is rebuilt from the forms, so a run of whitespace or a
 line break between two tokens becomes one space, and pre-tokenized input (whose offsets put one
 space between tokens) one space everywhere. Pass-through fields are not written, but for a
-record read with its CoNLL-U lines kept (``conllu_kept_lines``): that is written as it was
-read, only the label column replaced.
+record read with its CoNLL-U lines kept (``conllu_kept_lines``), where the writer is asked to
+keep them too: that is written as it was read, only the label column replaced.
 
 What CoNLL-U cannot hold is refused with a ValueError naming it (a dead letter of stage
 "format" in ``WriteResults``): a record without tokens (CoNLL-U has no empty sentences); a form
@@ -73,15 +73,16 @@ def model_tag_column(spec):
     return spec.tag_column
 
 
-def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN):
+def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False):
     """The record's CoNLL-U lines, each ending in a newline (the sink's newline after it makes
-    the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold. A record
-    read with its CoNLL-U lines kept (``conllu_kept_lines``) is those lines, the labels in
-    ``tag_column``."""
+    the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold. With
+    ``keep_conllu_lines``, a record read with its CoNLL-U lines kept (``conllu_kept_lines``)
+    is those lines, the labels in ``tag_column``; without it a pass-through field of that name
+    is one like any other (not written), as a JSON Lines record's may be."""
     tokens, labels = record.tokens, record.labels
     if not tokens:
         raise ValueError("CoNLL-U has no empty sentences, and the record has no tokens")
-    kept = kept_lines(record.fields)
+    kept = kept_lines(record.fields) if keep_conllu_lines else None
     if kept is None:
         for number, token in enumerate(tokens, start=1):
             problem = form_problem(token)

@@ -9,7 +9,9 @@ original ``# text``), multiword-token ranges, empty nodes and all ten columns, e
 its own line ending (CRLF stays CRLF), then the blank line that ended the sentence. They travel
 with the record like any pass-through field (JSON text in tagged batches; whole through the
 chunking of long records) and ``conllu_blocks.conllu_block`` writes them back through
-``sentence_with_labels``. They are not free: the record carries its sentence's text a second
+``sentence_with_labels`` where the writer is asked to
+(``WriteResults(output_format="conllu", keep_conllu_lines=True)``): a JSON Lines record may
+hold a field of the same name, which is the user's. They are not free: the record carries its sentence's text a second
 time (BENCHMARKS.md, "CoNLL-U lines kept").
 
 Written back: the input's bytes except the column the labels go to on each word line, and

@@ -530,11 +530,12 @@ def _conllu_label_suffixes(labels, tag_column):
                      for label in labels for no_space_after in (False, True)], pa.string())
 
 
-def conllu_text(tagged, tag_column):
+def conllu_text(tagged, tag_column, keep_conllu_lines=False):
     """(the CoNLL-U blocks of the batch's records as UTF-8 bytes, as ``conllu_block`` writes
     each, separated by the newline WriteToText puts after each; the rows left out of them:
     those without tokens, or with a form or label CoNLL-U cannot hold, for ``conllu_block``
-    to refuse, and those with their CoNLL-U lines kept, for ``conllu_block`` to write back)."""
+    to refuse, and with ``keep_conllu_lines`` those with their CoNLL-U lines kept, for
+    ``conllu_block`` to write back)."""
     from beamtagger.transforms.conllu_blocks import FORM_UNSAFE, label_problem
     from beamtagger.transforms.write_results import conll_id_line
 
@@ -547,7 +548,9 @@ def conllu_text(tagged, tag_column):
                              dtype=bool)
     if unsafe_labels.any():
         unsafe |= unsafe_labels[label_ids]
-    left_out = tokens.rows_where(unsafe) | _rows_with_kept_lines(tagged)
+    left_out = tokens.rows_where(unsafe)
+    if keep_conllu_lines:
+        left_out |= _rows_with_kept_lines(tagged)
     count = len(tokens.row)
     firsts = tokens.offsets.to_numpy()[:-1]
     number = np.arange(count, dtype=np.int32) - np.repeat(firsts, tokens.lengths).astype(

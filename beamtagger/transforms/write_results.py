@@ -22,9 +22,9 @@ written a set of files a window and pane (``write_panes``), late records include
   ``tag_column`` names (``conllu_blocks``); ``ReadRecords(input_format="conllu")`` and
   ``corpus_readers.read_conllu(tag_column=...)`` read the files back. A record CoNLL-U cannot
   hold (no tokens; a form or label with a tab, a line break, whitespace at its ends...) is a
-  dead letter of stage "format". Pass-through fields are not written, but a record read with
-  ``ReadRecords(keep_conllu_lines=True)`` is written as its input sentence, only the label
-  column replaced (``conllu_kept_lines``).
+  dead letter of stage "format". Pass-through fields are not written, but with
+  ``keep_conllu_lines=True`` a record read with ``ReadRecords(keep_conllu_lines=True)`` is
+  written as its input sentence, only the label column replaced (``conllu_kept_lines``).
 
 Pass-through values that JSON cannot hold (NaN, Infinity from a lenient JSON reader) are
 written as ``null`` in both JSON Lines and Parquet's ``fields`` column. A record that cannot
@@ -129,10 +129,15 @@ class WriteResults(beam.PTransform):
       entities: jsonl and parquet: each record's entities too (``records.entity_spans``), for
         a tagger whose labels are BIO (``TaggerSpec.is_bio``; ``beamtagger tag`` sets it so).
         Off by default, so the files of other taggers stay as they were.
+      keep_conllu_lines: conllu only: records read with ``ReadRecords(keep_conllu_lines=True)``
+        are written as their input sentences, only the label column replaced
+        (``conllu_kept_lines``). Off by default: a pass-through field of the kept lines' name
+        from other input (a JSON Lines record's) is then one like any other, not written.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
-                 triggering_frequency=None, tag_column=None, entities=False):
+                 triggering_frequency=None, tag_column=None, entities=False,
+                 keep_conllu_lines=False):
         from beamtagger.transforms import conllu_blocks
 
         super().__init__()
@@ -148,6 +153,10 @@ class WriteResults(beam.PTransform):
         if entities and output_format not in ENTITY_FORMATS:
             raise ValueError(f"entities applies to output_format {' or '.join(ENTITY_FORMATS)} "
                              f"only, not {output_format!r}")
+        if keep_conllu_lines and output_format != "conllu":
+            raise ValueError(f"keep_conllu_lines applies to output_format 'conllu' only, not "
+                             f"{output_format!r}")
+        self.keep_conllu_lines = bool(keep_conllu_lines)
         self.entities = bool(entities)
         self.output_prefix = output_prefix
         self.output_format = output_format
@@ -173,7 +182,8 @@ class WriteResults(beam.PTransform):
             part = in_write_windows(part, self.triggering_frequency, f"WindowEvery{suffix}")
             format_fn = (_FormatBatchesFn if _holds_tagged_batches(part) else _FormatRecordsFn)
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
-                format_fn(self.output_format, self.tag_column, self.entities)).with_outputs(
+                format_fn(self.output_format, self.tag_column, self.entities,
+                          self.keep_conllu_lines)).with_outputs(
                     ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
@@ -232,14 +242,16 @@ ENTITY_FORMATS = ("jsonl", "parquet")
 class _FormatFn(beam.DoFn):
     """TaggedRecord -> what the sink writes (a line, a CoNLL or CoNLL-U block, a Parquet row
     dict). ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
-    write each record's entities too."""
+    write each record's entities too; ``keep_conllu_lines``: CoNLL-U writes back the kept
+    lines of records read with them."""
 
-    def __init__(self, output_format, tag_column=None, entities=False):
+    def __init__(self, output_format, tag_column=None, entities=False, keep_conllu_lines=False):
         from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
 
         self.output_format = output_format
         self.tag_column = tag_column or DEFAULT_TAG_COLUMN
         self.entities = entities
+        self.keep_conllu_lines = keep_conllu_lines
 
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
@@ -248,7 +260,8 @@ class _FormatFn(beam.DoFn):
             "jsonl": lambda record: to_json_line(record, self.entities),
             "conll": to_conll_block,
             "parquet": lambda record: to_parquet_row(record, self.entities),
-            "conllu": lambda record: conllu_block(record, self.tag_column)}[self.output_format]
+            "conllu": lambda record: conllu_block(record, self.tag_column,
+                                                  self.keep_conllu_lines)}[self.output_format]
 
     def process(self, record):
         try:
@@ -336,7 +349,8 @@ class _FormatBatchesFn(_FormatFn):
                 table = tagged_batches.parquet_table(tagged, self.entities)
                 left_out = []
             elif self.output_format == "conllu":
-                text, left_out = tagged_batches.conllu_text(tagged, self.tag_column)
+                text, left_out = tagged_batches.conllu_text(tagged, self.tag_column,
+                                                            self.keep_conllu_lines)
             elif self.output_format == "jsonl":
                 text, left_out = tagged_batches.json_lines_text(tagged, self.entities)
             else:

@@ -66,8 +66,8 @@ class ReadRecords(beam.PTransform):
       blocks: ``records`` holds lists of records (``blocks.in_blocks``) instead of single
         records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
       keep_conllu_lines: "conllu" only: each record's fields hold its sentence's lines as read
-        (``conllu_kept_lines.KEPT_LINES_FIELD``), which ``WriteResults(output_format="conllu")``
-        writes back with only the label column replaced; they cost the record its sentence's
+        (``conllu_kept_lines.KEPT_LINES_FIELD``), which ``WriteResults(output_format="conllu",
+        keep_conllu_lines=True)`` writes back with only the label column replaced; they cost the record its sentence's
         text a second time (``beamtagger tag`` keeps them when it writes CoNLL-U).
     """
 
