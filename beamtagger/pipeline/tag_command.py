@@ -53,7 +53,7 @@ def add_arguments(parser):
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl",
                         help="jsonl: one JSON object a record, token offsets in code points "
                         "(and, for a model whose labels are BIO, its entities: text, start, end, "
-                        "type, score); parquet: the same as columns, pass-through fields as one "
+                        "label, score); parquet: the same as columns, pass-through fields as one "
                         "JSON string; "
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
                         "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
