@@ -11,6 +11,7 @@ import os
 import pathlib
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -218,6 +219,20 @@ def save_results(name, results, markdown):
         file_name = f"{name}.md" if key is None else f"{name}-{key}.md"
         (RESULTS_DIR / file_name).write_text(text, encoding="utf-8")
         print(text)
+
+
+def alternating_summary(title, values, before, after, unit):
+    """The lines of a side by side run in alternating rounds: each case's values and median
+    (``values[case]``, one a round), and after over before, of the medians and round by round."""
+    ratios = [later / earlier for earlier, later in zip(values[before], values[after])]
+    lines = [f"{title} ({len(ratios)} rounds alternating)"]
+    for case in (before, after):
+        lines.append(f"  {case:8s} {unit}: " + ", ".join(f"{v:.2f}" for v in values[case])
+                     + f"  (median {statistics.median(values[case]):.2f})")
+    of_medians = statistics.median(values[after]) / statistics.median(values[before])
+    lines.append(f"  {after} / {before}: {of_medians:.3f} of the medians; rounds "
+                 + ", ".join(f"{r:.3f}" for r in ratios))
+    return "\n".join(lines)
 
 
 def markdown_table(header, rows):

@@ -17,7 +17,6 @@ Each prints the ratio kept / not kept of the medians and of each round.
 import argparse
 import functools
 import pathlib
-import statistics
 import sys
 import time
 
@@ -61,15 +60,7 @@ def _keeping_nothing(read_records, *args, **kwargs):
 
 
 def _summary(title, values, unit):
-    ratios = [k / n for n, k in zip(values["not kept"], values["kept"])]
-    lines = [f"{title} ({len(ratios)} rounds alternating)"]
-    for mode in MODES:
-        lines.append(f"  {mode:8s} {unit}: " + ", ".join(f"{v:.2f}" for v in values[mode])
-                     + f"  (median {statistics.median(values[mode]):.2f})")
-    of_medians = statistics.median(values["kept"]) / statistics.median(values["not kept"])
-    lines.append(f"  kept / not kept: {of_medians:.3f} of the medians; rounds "
-                 + ", ".join(f"{r:.3f}" for r in ratios))
-    return "\n".join(lines)
+    return bench_common.alternating_summary(title, values, *MODES, unit)
 
 
 def main():

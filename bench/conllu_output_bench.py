@@ -16,7 +16,6 @@ import argparse
 import os
 import pathlib
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -74,15 +73,8 @@ def formatting_cpu(batches, output_format):
 
 
 def _summary(title, seconds, tokens):
-    ratios = [u / c for c, u in zip(seconds["conll"], seconds["conllu"])]
-    lines = [f"{title} ({tokens:,} tokens, {len(ratios)} rounds alternating)"]
-    for name in FORMATS:
-        lines.append(f"  {name:7s} CPU s: " + ", ".join(f"{s:.2f}" for s in seconds[name])
-                     + f"  (median {statistics.median(seconds[name]):.2f})")
-    of_medians = statistics.median(seconds["conllu"]) / statistics.median(seconds["conll"])
-    lines.append(f"  conllu / conll: {of_medians:.3f} of the medians; rounds "
-                 + ", ".join(f"{r:.3f}" for r in ratios))
-    return "\n".join(lines)
+    return bench_common.alternating_summary(f"{title}, {tokens:,} tokens", seconds, *FORMATS,
+                                            "CPU s")
 
 
 def main():

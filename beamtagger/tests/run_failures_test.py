@@ -17,21 +17,28 @@ from beamtagger.tests.conftest import REPO_ROOT
 EXAMPLE = REPO_ROOT / "beamtagger" / "data" / "example.txt"
 
 
+def reported(failure):
+    """(the JobFailed line ``reported_failures`` makes of ``failure`` raised in a run, whether
+    it removed the run's files)."""
+    removed = []
+    with pytest.raises(JobFailed) as raised, run_failures.reported_failures(
+            "out/r", lambda: removed.append(True)):
+        raise failure
+    assert raised.value.exit_code == 1
+    return str(raised.value), removed == [True]
+
+
 @pytest.mark.parametrize("failure", [
     # What the FnApiRunner raises where it reads the outputs of a bundle whose worker died.
     RuntimeError("Channel closed prematurely."),
     RuntimeError("Worker subprocess exited with return code 137"),
 ])
 def test_a_lost_worker_process_is_one_line_and_removes_this_runs_files(failure):
-    removed = []
-    with pytest.raises(JobFailed) as raised, run_failures.reported_failures(
-            "out/r", lambda: removed.append(True)):
-        raise failure
-    assert removed == [True]
-    assert str(raised.value).startswith("a worker process of the run stopped before the run "
-                                        "was done (killed, or out of memory); no result or "
-                                        "error file of this run was kept"), raised.value
-    assert raised.value.exit_code == 1
+    line, removed = reported(failure)
+    assert removed
+    assert line.startswith("a worker process of the run stopped before the run was done "
+                           "(killed, or out of memory); no result or error file of this run "
+                           "was kept"), line
 
 
 def test_a_worker_container_that_did_not_start_is_one_line():
