@@ -19,10 +19,12 @@ Here the rows are grouped by window (and shard) under a trigger that fires when 
 passes the window's end and again for each late arrival, with an allowed lateness no watermark
 reaches, so no row is dropped, however late. Each group is written by the sink's own writer
 (its encoding, its temporary directory) and renamed to a name no other pane has:
-``PREFIX-<window>-SSSSS-of-NNNNN<suffix>`` for a window's first pane (the name Beam's sinks
-give it) and ``PREFIX-<window>-<pane index>-SSSSS-of-NNNNN<suffix>`` for each later one
-(``fileio``'s layout: the pane between the window and the shard). A retried pane writes the
-same names again. The cost: the runner keeps each window's trigger state (a few values) for
+``PREFIX-<window>-SSSSS-of-NNNNN<suffix>`` for a window's on-time pane (the name Beam's sinks
+give it) and ``PREFIX-<window>-<pane index>-SSSSS-of-NNNNN<suffix>`` for each late one
+(``fileio``'s layout: the pane between the window and the shard). Each shard has panes of its
+own, counted from 0: a late pane of a shard that had no on-time rows is pane 0, and is named
+``PREFIX-<window>-0-SSSSS-...`` (named by its index alone, its late rows were in a file named
+as the on-time pane's). A retried pane writes the same names again. The cost: the runner keeps each window's trigger state (a few values) for
 as long as the job runs, since no window expires.
 
 Bounded input never comes here: ``beam.io.Write``'s batch path is unchanged.
@@ -35,6 +37,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.core import Windowing
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP
+from apache_beam.utils.windowed_value import PaneInfoTiming
 
 from beamtagger.transforms.global_window import windowed_as
 
@@ -88,9 +91,10 @@ class WritePanes(beam.PTransform):
                 | "WritePane" >> beam.ParDo(_WritePaneFn(self.sink)).with_output_types(str))
 
 
-def pane_file_name(sink, window_of_pane, pane_index, shard, shards):
+def pane_file_name(sink, window_of_pane, pane_info, shard, shards):
     """The final name of one shard of one pane (see the module docstring)."""
-    pane = f"-{pane_index}" if pane_index else ""
+    late = pane_info.index or pane_info.timing == PaneInfoTiming.LATE
+    pane = f"-{pane_info.index}" if late else ""
     return (f"{sink.file_path_prefix.get()}-{window_of_pane}{pane}-{shard:05d}-of-"
             f"{shards:05d}{sink.file_name_suffix.get()}")
 
@@ -104,7 +108,7 @@ class _WritePaneFn(beam.DoFn):
     def process(self, keyed_rows, window_of_pane=beam.DoFn.WindowParam,
                 pane=beam.DoFn.PaneInfoParam):
         shard, rows = keyed_rows
-        name = pane_file_name(self.sink, window_of_pane, pane.index, shard,
+        name = pane_file_name(self.sink, window_of_pane, pane, shard,
                               max(self.sink.num_shards, 1))
         temp_dir = self.sink.initialize_write()
         try:
