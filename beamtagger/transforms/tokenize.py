@@ -118,13 +118,13 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
                 isinstance(record.id, str) and isinstance(record.source, str)):
             _check_id_and_source(record)   # raises: inline, the common case costs less
         if isinstance(record, TokenizedRecord):
-            # Counted only where it could matter: a sum over the tokens of every record would
-            # cost the block path a Python step a token.
+            # Counted for every record: the token count alone bounds it from below only (a
+            # gate on tokens * 2 let 20,000 words of 5 characters through a limit of 50,000).
+            # The sum runs in C: 0.36 us for a sentence of 20 tokens (timeit, 2026-12-06).
             tokens = record.tokens
-            if len(tokens) * 2 > max_record_chars:
-                chars = sum(map(len, tokens)) + len(tokens) - 1
-                if chars > max_record_chars:
-                    return _too_long(record, chars, max_record_chars)
+            chars = sum(map(len, tokens)) + len(tokens) - 1
+            if chars > max_record_chars:
+                return _too_long(record, chars, max_record_chars)
             return record
         if not isinstance(record, TextRecord):
             record = _text_record_of(record)
