@@ -86,6 +86,8 @@ README_COMMANDS_RUN = {
         "test_readme_store_and_evaluate_commands",
     ("Using it", "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
                  "--output-format parquet"): "test_readme_tag_command",
+    ("Using it", "beamtagger tag --input treebank.conllu --input-format conllu --output "
+                 "out/retagged --output-format conllu"): "test_readme_conllu_retag_command",
     ("Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
      "beamtagger evaluate --data ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu "
      "--format conllu"): "test_readme_quality_command",
@@ -115,6 +117,8 @@ README_COMMANDS_NOT_RUN = {
                  "--region=us-central1 --temp_location=gs://bucket/tmp "
                  "--sdk_container_image=$IMAGE --sdk_location=container --tagger-accelerator "
                  "\"type:nvidia-l4;count:1;install-nvidia-driver\""): DATAFLOW,
+    ("Using it", "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
+        NEEDS_TRAINED,
     ("Using it", "beamtagger tag ... --direct_running_mode=multi_processing "
                  "--direct_num_workers=4"): ELIDED,
     ("Using it", "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
@@ -459,6 +463,47 @@ def test_readme_tag_command(default_store, tmp_path):
     assert re.search(r"^records tagged +2$", printed, re.M), printed
     assert re.search(r"^dead letters +0$", printed, re.M), printed
     assert (tmp_path / "out" / "tagged-00000-of-00001.parquet").is_file()
+
+
+# A treebank's sentences: comments, a multiword token, lemmas, features and syntax.
+TREEBANK = """# newdoc id = d1
+# sent_id = s1
+# text = I don't know.
+1	I	I	PRON	PRP	Case=Nom	3	nsubj	3:nsubj	_
+2-3	don't	_	_	_	_	_	_	_	_
+2	do	do	AUX	VBP	Mood=Ind	4	aux	4:aux	_
+3	n't	not	PART	RB	_	4	advmod	4:advmod	_
+4	know	know	VERB	VB	VerbForm=Inf	0	root	0:root	SpaceAfter=No
+5	.	.	PUNCT	.	_	4	punct	4:punct	_
+
+# sent_id = s2
+# text = Beam tags text
+1	Beam	Beam	PROPN	NNP	Number=Sing	2	nsubj	2:nsubj	_
+2	tags	tag	VERB	VBZ	_	0	root	0:root	_
+3	text	text	NOUN	NN	_	2	obj	2:obj	_
+
+"""
+
+
+def test_readme_conllu_retag_command(default_store, tmp_path):
+    (tmp_path / "treebank.conllu").write_text(TREEBANK, encoding="utf-8")
+    (command,) = commands_run_by("test_readme_conllu_retag_command")
+    run_command(command, tmp_path)
+    written = (tmp_path / "out" / "retagged-00000-of-00001.conllu").read_text(encoding="utf-8")
+
+    def sentences_without_upos(text):
+        blocks = []
+        for block in text.strip("\n").split("\n\n"):
+            lines = [line.split("\t") for line in block.split("\n")]
+            blocks.append(tuple("\t".join(cells[:3] + cells[4:]) if len(cells) == 10
+                                else cells[0] for cells in lines))
+        return sorted(blocks)
+
+    # Every line back as it was read, but the UPOS column, which the model tagged.
+    assert sentences_without_upos(written) == sentences_without_upos(TREEBANK)
+    words = [line.split("\t") for line in written.split("\n")
+             if line[:1].isdigit() and "-" not in line.split("\t")[0]]
+    assert len(words) == 8 and all(cells[3] and cells[3] != "_" for cells in words)
 
 
 @pytest.mark.slow
