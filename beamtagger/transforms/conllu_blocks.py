@@ -29,7 +29,7 @@ import re
 from beamtagger.corpus_readers import check_tag_column
 from beamtagger.errors import BeamtaggerError
 from beamtagger.transforms.conllu_kept_lines import kept_lines, sentence_with_labels
-from beamtagger.transforms.write_results import _is_utf8, conll_id_line
+from beamtagger.transforms.write_results import LINE_BREAK_OR_TAB, _is_utf8, conll_id_line
 
 __all__ = ["DEFAULT_TAG_COLUMN", "FORM_UNSAFE", "check_output_tag_column", "conllu_block",
            "label_problem", "label_suffix", "model_tag_column"]
@@ -46,10 +46,8 @@ SPACE_AFTER_NO = "SpaceAfter=No"
 # (pyarrow.compute, the tagged batches' path) reads the same class as Python's re.
 WHITESPACE = ("[\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
               "\u205f\u3000]")
-# What ends a line for some reader (str.splitlines) or a column (write_results._LINE_UNSAFE).
-_LINE_BREAK_OR_TAB = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 # A form UD's validator refuses at level 1 (or that would break the line), empty forms aside.
-FORM_UNSAFE = (f"{_LINE_BREAK_OR_TAB}|^{WHITESPACE}|{WHITESPACE}$|{WHITESPACE}{WHITESPACE}")
+FORM_UNSAFE = (f"{LINE_BREAK_OR_TAB}|^{WHITESPACE}|{WHITESPACE}$|{WHITESPACE}{WHITESPACE}")
 _FORM_UNSAFE = re.compile(FORM_UNSAFE)
 _ANY_WHITESPACE = re.compile(WHITESPACE)
 _MISC_VALUE_UNSAFE = re.compile(f"[|=]|{FORM_UNSAFE}")
@@ -148,7 +146,7 @@ def label_problem(label, tag_column):
 
 
 def _whitespace_problem(text):
-    if re.search(_LINE_BREAK_OR_TAB, text):
+    if re.search(LINE_BREAK_OR_TAB, text):
         return "a tab or a line break"
     if re.match(WHITESPACE, text) or re.search(f"{WHITESPACE}$", text):
         return "whitespace at its start or end"

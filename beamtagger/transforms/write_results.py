@@ -541,7 +541,8 @@ def to_parquet_row(record, entities=False):
 
 
 # Characters that end a line for some reader (str.splitlines), and the tab that ends a column.
-_LINE_UNSAFE = re.compile("[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+LINE_BREAK_OR_TAB = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+_LINE_UNSAFE = re.compile(LINE_BREAK_OR_TAB)
 
 
 def line_safe(text):
