@@ -80,6 +80,9 @@ def build_tag_pipeline(pipeline, job):
     blocks = job.max_buffering_secs is None
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     keep_conllu_lines = job.input_format == job.output_format == "conllu"
+    # Text in, CoNLL-U or entities out: the record's own text for # text and entity texts.
+    keep_text = job.input_format in ("text", "jsonl") and (
+        job.output_format == "conllu" or job.entities)
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
@@ -92,11 +95,12 @@ def build_tag_pipeline(pipeline, job):
         vector_dtype=batch_vector_dtype(job), allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime,
-        max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks)
+        max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks,
+        keep_text=keep_text)
 
     written = tagged.tagged | "WriteResults" >> WriteResults(
         job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
-        entities=job.entities, keep_conllu_lines=keep_conllu_lines)
+        entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
 
     _ = ((read.errors, tagged.errors, written.errors)
          | "AllDeadLetters" >> beam.Flatten()

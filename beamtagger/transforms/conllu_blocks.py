@@ -4,17 +4,31 @@ sentences, the label in one column.
 ::
 
     # sent_id = <id>
-    # text = <the forms, a space between two unless SpaceAfter=No>
+    # text = <the record's text, from its first token to its last>
     1<TAB>FORM<TAB>_<TAB>UPOS<TAB>XPOS<TAB>_<TAB>_<TAB>_<TAB>_<TAB>MISC
 
 The label goes where ``tag_column`` says, named as ``train --tag-column`` names it: "upos",
 "xpos" or "misc:KEY" (``KEY=label`` in MISC); every column beamtagger predicts nothing for is
-``_``. MISC says ``SpaceAfter=No`` where a token ends where the next one starts. The record's
-text is not in a TaggedRecord: ``# text`` is rebuilt from the forms, so a run of whitespace or a
-line break between two tokens becomes one space, and pre-tokenized input (whose offsets put one
-space between tokens) one space everywhere. Pass-through fields are not written, but for a
-record read with its CoNLL-U lines kept (``conllu_kept_lines``), where the writer is asked to
-keep them too: that is written as it was read, only the label column replaced.
+``_``. Pass-through fields are not written, but for a record read with its CoNLL-U lines kept
+(``conllu_kept_lines``), where the writer is asked to keep them too: that is written as it was
+read, only the label column replaced.
+
+Where the writer has the record's own text (``kept_text``: ``beamtagger tag`` keeps it for text
+and JSON Lines input), ``# text`` is that text from the first token's start to the last
+token's end, as UD's ``# text`` is the sentence as it was, except that a character that ends a
+line (``write_results.LINE_BREAK_OR_TAB`` but the tab) is written as a space there: a comment
+is one line. MISC then holds the spacing as UDPipe writes it, so that the forms and MISC give
+back the record's text exactly, line breaks and all: ``SpaceAfter=No`` where a token ends where
+the next one starts, nothing where one space follows it, else ``SpacesAfter=`` the whitespace
+that follows (the last token's: up to the end of the record; nothing where the record ends with
+it), and on the first token ``SpacesBefore=`` the whitespace before it. Their values escape a
+space as ``\\s``, a tab ``\\t``, CR ``\\r``, LF ``\\n``, ``|`` ``\\p`` and a backslash ``\\\\``
+(UDPipe's escapes), and ``=`` or any other character Python does not call printable (a
+non-breaking space, U+2028...) ``\\uXXXX`` (``spaces_misc_value``; UDPipe, which has no
+escape for them, writes those as they are, which UD's validator refuses at a column's end).
+Without the record's text (CoNLL and CoNLL-U input, whose offsets index the tokens joined by
+single spaces, and records given to ``WriteResults`` without it), ``# text`` is the forms, a
+space between two unless the first ends where the second starts (``SpaceAfter=No``).
 
 What CoNLL-U cannot hold is refused with a ValueError naming it (a dead letter of stage
 "format" in ``WriteResults``): a record without tokens (CoNLL-U has no empty sentences); a form
@@ -32,7 +46,8 @@ from beamtagger.transforms.conllu_kept_lines import kept_lines, sentence_with_la
 from beamtagger.transforms.write_results import LINE_BREAK_OR_TAB, _is_utf8, conll_id_line
 
 __all__ = ["DEFAULT_TAG_COLUMN", "FORM_UNSAFE", "check_output_tag_column", "conllu_block",
-           "label_problem", "label_suffix", "model_tag_column"]
+           "label_problem", "label_suffix", "model_tag_column", "spaces_misc_value",
+           "text_spacing"]
 
 # Where the labels of a model trained on two-column CoNLL (no column of its own: entities,
 # binary flags) go. A MISC attribute, as no UD column is meant for them; "Tag" because the
@@ -71,12 +86,14 @@ def model_tag_column(spec):
     return spec.tag_column
 
 
-def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False):
+def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False, text=None):
     """The record's CoNLL-U lines, each ending in a newline (the sink's newline after it makes
     the blank line that ends the sentence); ValueError for what CoNLL-U cannot hold. With
     ``keep_conllu_lines``, a record read with its CoNLL-U lines kept (``conllu_kept_lines``)
     is those lines, the labels in ``tag_column``; without it a pass-through field of that name
-    is one like any other (not written), as a JSON Lines record's may be."""
+    is one like any other (not written), as a JSON Lines record's may be. ``text``: the
+    record's own text, for ``# text`` and the spacing in MISC (module docstring); ValueError
+    where a token is not the text between its offsets."""
     tokens, labels = record.tokens, record.labels
     if not tokens:
         raise ValueError("CoNLL-U has no empty sentences, and the record has no tokens")
@@ -96,26 +113,74 @@ def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False)
         if not _is_utf8((block,)):
             raise ValueError("its kept CoNLL-U lines hold a lone surrogate")
         return block
-    glued = [end == start for end, start in zip(record.ends, record.starts[1:])] + [False]
-    text = "".join(token if no_space else token + " "
-                   for token, no_space in zip(tokens, glued)).rstrip(" ")
-    lines = [conll_id_line(record.id, "sent_id"), f"# text = {text}"]
-    lines.extend(f"{number}\t{token}\t{label_suffix(label, tag_column, no_space)}"
-                 for number, (token, label, no_space) in enumerate(zip(tokens, labels, glued),
-                                                                    start=1))
-    return "\n".join(lines) + "\n"
+    if text is None:
+        glued = [end == start for end, start in zip(record.ends, record.starts[1:])] + [False]
+        sentence = "".join(token if no_space else token + " "
+                           for token, no_space in zip(tokens, glued)).rstrip(" ")
+        spacing = [SPACE_AFTER_NO if no_space else None for no_space in glued]
+    else:
+        sentence, spacing = text_spacing(text, tokens, record.starts, record.ends)
+    lines = [conll_id_line(record.id, "sent_id"), f"# text = {sentence}"]
+    lines.extend(f"{number}\t{token}\t{label_suffix(label, tag_column, space)}"
+                 for number, (token, label, space) in enumerate(zip(tokens, labels, spacing),
+                                                                 start=1))
+    block = "\n".join(lines) + "\n"
+    if text is not None and not _is_utf8((block,)):
+        raise ValueError("its text holds a lone surrogate")
+    return block
 
 
-def label_suffix(label, tag_column, no_space_after):
-    """A token line after its FORM: LEMMA to MISC, tab-separated, the label in ``tag_column``."""
-    space = SPACE_AFTER_NO if no_space_after else None
+def label_suffix(label, tag_column, spacing=None):
+    """A token line after its FORM: LEMMA to MISC, tab-separated, the label in ``tag_column``;
+    ``spacing``: the token's spacing attributes in MISC (``text_spacing``), or None."""
     upos = label if tag_column == "upos" else "_"
     xpos = label if tag_column == "xpos" else "_"
     if tag_column.startswith("misc:"):
-        misc = f"{tag_column[5:]}={label}" + (f"|{space}" if space else "")
+        misc = f"{tag_column[5:]}={label}" + (f"|{spacing}" if spacing else "")
     else:
-        misc = space or "_"
+        misc = spacing or "_"
     return f"_\t{upos}\t{xpos}\t_\t_\t_\t_\t{misc}"
+
+
+def text_spacing(text, tokens, starts, ends):
+    """(``# text``'s value; each token's spacing attributes in MISC, or None) for a record
+    whose own text is ``text`` (module docstring). ValueError where a token is not
+    ``text[start:end]``: its offsets then index another text."""
+    for number, (token, start, end) in enumerate(zip(tokens, starts, ends), start=1):
+        if text[start:end] != token or start > end:
+            raise ValueError(f"its token {number} {token!r} is not its text at {start}:{end} "
+                             f"({text[start:end]!r})")
+    spacing = []
+    for end, start in zip(ends, [*starts[1:], len(text)]):
+        gap = text[end:start]
+        if start < end:
+            raise ValueError(f"its tokens overlap at {start}")
+        if gap == " " and start != len(text):
+            spacing.append(None)
+        elif not gap:
+            spacing.append(None if start == len(text) else SPACE_AFTER_NO)
+        else:
+            spacing.append("SpacesAfter=" + spaces_misc_value(gap))
+    if starts[0]:
+        before = "SpacesBefore=" + spaces_misc_value(text[:starts[0]])
+        spacing[0] = before + (f"|{spacing[0]}" if spacing[0] else "")
+    sentence = _LINE_BREAK.sub(" ", text[starts[0]:ends[-1]])
+    return sentence, spacing
+
+
+# What ``# text`` writes as a space: every character that ends a line for some reader.
+_LINE_BREAK = re.compile(LINE_BREAK_OR_TAB.replace("\t", ""))
+_SPACE_ESCAPES = {" ": "\\s", "\t": "\\t", "\r": "\\r", "\n": "\\n", "|": "\\p", "\\": "\\\\"}
+
+
+def spaces_misc_value(spaces):
+    """``spaces`` as a value of SpacesAfter / SpacesBefore (module docstring): UDPipe's
+    escapes, and ``\\uXXXX`` for ``=`` and every character that is not printable, so that the
+    value holds no whitespace but ordinary letters and cannot end MISC's attribute early."""
+    return "".join(_SPACE_ESCAPES.get(character) or (
+        character if character.isprintable() and character != "=" else
+        f"\\u{ord(character):04x}" if ord(character) < 0x10000 else f"\\U{ord(character):08x}")
+        for character in spaces)
 
 
 def form_problem(token):

@@ -98,9 +98,10 @@ class TaggedRecord(NamedTuple):
         """The record's entities (``entity_spans``): for BIO labels (``B-X``, ``I-X``, ``O``)."""
         return entity_spans(self)
 
-    def to_json_dict(self, score_digits=4, entities=False):
+    def to_json_dict(self, score_digits=4, entities=False, text=None):
         """{"id", passthrough fields..., "tokens": [{text, start, end, label, score}]}, and
-        with ``entities`` "entities": [{text, start, end, label, score}] (``entity_spans``).
+        with ``entities`` "entities": [{text, start, end, label, score}] (``entity_spans``;
+        ``text``: the record's own text, where the caller has it).
 
         A passthrough field named like an output key (``id``, ``tokens``; ``entities`` with
         ``entities``) is written as ``input_id`` / ``input_tokens`` (more ``input_`` prefixes
@@ -128,7 +129,7 @@ class TaggedRecord(NamedTuple):
             out["entities"] = [
                 {"text": entity.text, "start": entity.start, "end": entity.end,
                  "label": entity.label, "score": round(float(entity.score), score_digits)}
-                for entity in entity_spans(self)]
+                for entity in entity_spans(self, text)]
         return out
 
 
@@ -136,8 +137,9 @@ class Entity(NamedTuple):
     """A named entity: a run of tokens of one BIO type (``entity_spans``).
 
     Args:
-      text: the tokens as the offsets place them: each gap between two of them (``start`` of
-        one less ``end`` of the one before) as that many spaces.
+      text: the record's ``text[start:end]`` where the writer has the record's text (kept
+        for it: ``kept_text``); else the tokens as the offsets place them, each gap between two
+        of them (``start`` of one less ``end`` of the one before) as that many spaces.
       start, end: the first token's start and the last token's end.
       label: the type, the labels' text after ``B-`` / ``I-``.
       score: the lowest score of its tokens.
@@ -194,15 +196,16 @@ def entity_text(tokens, starts, ends, first, end):
     return "".join(pieces)
 
 
-def entity_spans(record):
+def entity_spans(record, text=None):
     """The entities of a ``TaggedRecord`` whose labels are BIO, as ``Entity`` tuples in order
     (none for labels of another kind: a POS tagger's record has none).
 
-    ``start``/``end`` are code point offsets in the record's text, as the tokens' are. The
-    writers do not have the text, so ``text`` is the tokens with their gaps as spaces: the
-    record's ``text[start:end]`` wherever the tokens are separated by spaces (CoNLL input,
-    whose offsets index the tokens joined by single spaces, always), and ``end - start``
-    characters long always. ``score`` is the lowest of its tokens' scores: the chance that
+    ``start``/``end`` are code point offsets in the record's text, as the tokens' are. With
+    ``text``, the record's own text (``kept_text``), an entity's ``text`` is
+    ``text[start:end]``; without it, the tokens with their gaps as spaces: the record's
+    ``text[start:end]`` wherever the tokens are separated by spaces (CoNLL input, whose
+    offsets index the tokens joined by single spaces, always), and ``end - start`` characters
+    long always. ``score`` is the lowest of its tokens' scores: the chance that
     every token of the entity has its label is at most that, and a threshold on it keeps no
     entity with a doubtful token (the mean of 0.99, 0.99 and 0.4 is 0.79). Ill-formed label
     sequences (``I-X`` after ``O``): ``entity_token_ranges``."""
@@ -213,8 +216,10 @@ def entity_spans(record):
     record_firsts[0] = True
     firsts, ends = entity_token_ranges(type_ids, begins, record_firsts)
     scores = np.asarray(record.scores, dtype=np.float64)
-    return [Entity(entity_text(record.tokens, record.starts, record.ends, first, end),
-                   record.starts[first], record.ends[end - 1], types[type_ids[first]],
+    starts, token_ends = record.starts, record.ends
+    return [Entity(entity_text(record.tokens, starts, token_ends, first, end) if text is None
+                   else text[starts[first]:token_ends[end - 1]],
+                   starts[first], token_ends[end - 1], types[type_ids[first]],
                    lowest_score(scores[first:end]))
             for first, end in zip(firsts.tolist(), ends.tolist())]
 

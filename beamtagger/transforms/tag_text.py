@@ -34,6 +34,7 @@ from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
                                        tagged_records_or_dead_letters)
 from beamtagger.transforms import worker_resources
+from beamtagger.transforms.kept_text import with_kept_texts
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.typed_outputs import typed_outputs
@@ -109,6 +110,10 @@ class TagText(beam.PTransform):
         the path; where they cannot be read, the workers failed every bundle after the
         launch. False skips that, for a pipeline built where the bucket cannot be reached
         (a launcher without its credentials). Paths on this machine are checked either way.
+      keep_text: each TextRecord's text is kept in its result's pass-through fields
+        (``kept_text``), for ``WriteResults(keep_text=True)`` to write CoNLL-U's ``# text``
+        and spacing and each entity's text from it, and to take out again. Off by default:
+        the record then carries its text a second time.
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -119,7 +124,7 @@ class TagText(beam.PTransform):
                  progress_every_secs: Optional[float] = None,
                  tagger_threads: Optional[int] = None, runtime: Optional[str] = None,
                  max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT,
-                 validate: bool = True):
+                 validate: bool = True, keep_text: bool = False):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
         # user wrote it.
@@ -144,6 +149,7 @@ class TagText(beam.PTransform):
         self.max_record_chars = check_max_record_chars(max_record_chars)
         self.vectors_at = check_vectors_at(vectors_at)
         self.validate = check_flag("validate", validate)
+        self.keep_text = check_flag("keep_text", keep_text)
 
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
@@ -190,6 +196,9 @@ class TagText(beam.PTransform):
             records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
         elif blocks_given and not blocks:
             raise ValueError("blocks of records are tagged on bounded input only")
+        if self.keep_text:
+            records = records | "KeepText" >> beam.Map(with_kept_texts).with_output_types(
+                records.element_type)   # a Block stays one, for its coder
         tokenized = records | "Tokenize" >> Tokenize(blocks=blocks,
                                                      max_record_chars=self.max_record_chars)
         chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(

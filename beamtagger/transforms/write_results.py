@@ -8,7 +8,9 @@ written a set of files a window and pane (``write_panes``), late records include
 * jsonl: one object per record: ``{"id", passthrough fields..., "tokens": [{"text", "start",
   "end", "label", "score"}]}`` (scores rounded to 4 digits; ``start``/``end`` count code
   points of the record's text, not UTF-8 bytes or UTF-16 units), and with ``entities=True``
-  ``"entities": [{"text", "start", "end", "label", "score"}]`` (``records.entity_spans``).
+  ``"entities": [{"text", "start", "end", "label", "score"}]`` (``records.entity_spans``: an
+  entity's text is the record's ``text[start:end]`` with ``keep_text=True``, else its tokens
+  with their gaps as spaces).
 * parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
   since they differ from record to record), ``ENTITY_RESULT_SCHEMA`` with ``entities=True``
   (an ``entities`` column of the same structs as ``tokens``, an empty list in a record without
@@ -25,6 +27,12 @@ written a set of files a window and pane (``write_panes``), late records include
   dead letter of stage "format". Pass-through fields are not written, but with
   ``keep_conllu_lines=True`` a record read with ``ReadRecords(keep_conllu_lines=True)`` is
   written as its input sentence, only the label column replaced (``conllu_kept_lines``).
+  ``# text`` is the record's own text with ``keep_text=True``, the spacing in MISC; else the
+  forms joined by single spaces or nothing (``conllu_blocks``).
+
+With ``keep_text=True``, records tagged by ``TagText(keep_text=True)`` carry their text in
+their pass-through fields (``kept_text``), for CoNLL-U and entities; it is taken out before
+anything is written, so every format writes the fields the record came with.
 
 Pass-through values that JSON cannot hold (NaN, Infinity from a lenient JSON reader) are
 written as ``null`` in both JSON Lines and Parquet's ``fields`` column. A record that cannot
@@ -44,6 +52,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
 from beamtagger.transforms import counters
+from beamtagger.transforms.kept_text import split_kept_text
 from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, one_line,
                                            utf8_safe)
 
@@ -133,11 +142,15 @@ class WriteResults(beam.PTransform):
         are written as their input sentences, only the label column replaced
         (``conllu_kept_lines``). Off by default: a pass-through field of the kept lines' name
         from other input (a JSON Lines record's) is then one like any other, not written.
+      keep_text: records tagged by ``TagText(keep_text=True)`` carry their own text
+        (``kept_text``), which conllu writes in ``# text`` and MISC's spacing and jsonl and
+        parquet as each entity's text, and which is never written as a field. Off by default:
+        a field of its name is one like any other.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
                  triggering_frequency=None, tag_column=None, entities=False,
-                 keep_conllu_lines=False):
+                 keep_conllu_lines=False, keep_text=False):
         from beamtagger.transforms import conllu_blocks
 
         super().__init__()
@@ -157,6 +170,7 @@ class WriteResults(beam.PTransform):
             raise ValueError(f"keep_conllu_lines applies to output_format 'conllu' only, not "
                              f"{output_format!r}")
         self.keep_conllu_lines = bool(keep_conllu_lines)
+        self.keep_text = bool(keep_text)
         self.entities = bool(entities)
         self.output_prefix = output_prefix
         self.output_format = output_format
@@ -183,7 +197,7 @@ class WriteResults(beam.PTransform):
             format_fn = (_FormatBatchesFn if _holds_tagged_batches(part) else _FormatRecordsFn)
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
                 format_fn(self.output_format, self.tag_column, self.entities,
-                          self.keep_conllu_lines)).with_outputs(
+                          self.keep_conllu_lines, self.keep_text)).with_outputs(
                     ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
@@ -243,30 +257,38 @@ class _FormatFn(beam.DoFn):
     """TaggedRecord -> what the sink writes (a line, a CoNLL or CoNLL-U block, a Parquet row
     dict). ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
     write each record's entities too; ``keep_conllu_lines``: CoNLL-U writes back the kept
-    lines of records read with them."""
+    lines of records read with them; ``keep_text``: records carry their own text
+    (``kept_text``), taken out of their fields here."""
 
-    def __init__(self, output_format, tag_column=None, entities=False, keep_conllu_lines=False):
+    def __init__(self, output_format, tag_column=None, entities=False, keep_conllu_lines=False,
+                 keep_text=False):
         from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
 
         self.output_format = output_format
         self.tag_column = tag_column or DEFAULT_TAG_COLUMN
         self.entities = entities
         self.keep_conllu_lines = keep_conllu_lines
+        self.keep_text = keep_text
 
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
 
         self.format_record = {
-            "jsonl": lambda record: to_json_line(record, self.entities),
-            "conll": to_conll_block,
-            "parquet": lambda record: to_parquet_row(record, self.entities),
-            "conllu": lambda record: conllu_block(record, self.tag_column,
-                                                  self.keep_conllu_lines)}[self.output_format]
+            "jsonl": lambda record, text: to_json_line(record, self.entities, text),
+            "conll": lambda record, text: to_conll_block(record),
+            "parquet": lambda record, text: to_parquet_row(record, self.entities, text),
+            "conllu": lambda record, text: conllu_block(record, self.tag_column,
+                                                        self.keep_conllu_lines, text),
+        }[self.output_format]
 
     def process(self, record):
         try:
             _check_token_columns(record)
-            yield self.format_record(record)
+            text = None
+            if self.keep_text:
+                text, fields = split_kept_text(record.fields)
+                record = record._replace(fields=fields)
+            yield self.format_record(record, text)
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             yield _dead_letter(record, error)
 
@@ -345,16 +367,20 @@ class _FormatBatchesFn(_FormatFn):
         from beamtagger.transforms import tagged_batches
 
         try:
+            # The rows left out are made into records of ``tagged`` as it came, kept texts in.
+            texts, without_texts = (tagged_batches.kept_texts(tagged) if self.keep_text
+                                    else (None, tagged))
             if self.output_format == "parquet":
-                table = tagged_batches.parquet_table(tagged, self.entities)
+                table = tagged_batches.parquet_table(without_texts, self.entities, texts)
                 left_out = []
             elif self.output_format == "conllu":
-                text, left_out = tagged_batches.conllu_text(tagged, self.tag_column,
-                                                            self.keep_conllu_lines)
+                text, left_out = tagged_batches.conllu_text(without_texts, self.tag_column,
+                                                            self.keep_conllu_lines, texts)
             elif self.output_format == "jsonl":
-                text, left_out = tagged_batches.json_lines_text(tagged, self.entities)
+                text, left_out = tagged_batches.json_lines_text(without_texts, self.entities,
+                                                                texts)
             else:
-                text, left_out = tagged_batches.conll_text(tagged)
+                text, left_out = tagged_batches.conll_text(without_texts)
         except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
             table, text, left_out = None, "", list(range(tagged.num_rows))
         if left_out:
@@ -477,8 +503,9 @@ def _token_count(record):
         return 1
 
 
-def to_json_line(record, entities=False):
-    """The record as one line of compact UTF-8 JSON (with its entities: ``entities``).
+def to_json_line(record, entities=False, text=None):
+    """The record as one line of compact UTF-8 JSON (with its entities: ``entities``;
+    ``text``: the record's own text, for the entities' texts).
 
     orjson, because formatting was the largest cost after the model and the tokenizer:
     2.7x faster than ``json.dumps`` on EWT-sized records (1.77 -> 0.65 s per 1M tokens). It
@@ -486,7 +513,7 @@ def to_json_line(record, entities=False):
     lone surrogates from a ``"\\ud800"`` escape): those records take ``json.dumps`` with ASCII
     escapes, which writes both and stays encodable as UTF-8.
     """
-    out = record.to_json_dict(entities=entities)
+    out = record.to_json_dict(entities=entities, text=text)
     try:
         return orjson.dumps(out).decode("utf-8")
     except TypeError:
@@ -521,8 +548,8 @@ def _finite(value):
     return value
 
 
-def to_parquet_row(record, entities=False):
-    """The record as a row of ``result_schema(entities)``."""
+def to_parquet_row(record, entities=False, text=None):
+    """The record as a row of ``result_schema(entities)`` (``text``: as in ``to_json_line``)."""
     strings = record.id + "".join(record.tokens) + "".join(record.labels)
     try:
         strings.encode("utf-8")
@@ -535,8 +562,8 @@ def to_parquet_row(record, entities=False):
                    for t, s, e, label, p in zip(record.tokens, record.starts, record.ends,
                                                 record.labels, record.scores)],
         "fields": fields_json(record.fields),
-        **({"entities": [entity._asdict() for entity in entity_spans(record)]} if entities
-           else {}),
+        **({"entities": [entity._asdict() for entity in entity_spans(record, text)]}
+           if entities else {}),
     }
 
 
