@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from beamtagger.corpus_readers import check_tag_column, parse_conllu_lines
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tests.hostile_inputs import ODD_CHARACTERS
+from beamtagger.tests.text_kept_output_test import spaces_of
 from beamtagger.tests.transforms_tagged_batches_test import RECORD, batch_of
 from beamtagger.transforms import conllu_blocks, tagged_batches
 from beamtagger.transforms.conllu_blocks import conllu_block
 from beamtagger.transforms.records import TaggedRecord
-from beamtagger.transforms.write_results import WriteResults
+from beamtagger.transforms.write_results import LINE_BREAK_OR_TAB, WriteResults
 
 TAG_COLUMNS = ["upos", "xpos", "misc:Tag"]
 _WHITESPACE = re.compile(r"\s")
@@ -27,7 +28,8 @@ def check_conllu(text):
     """AssertionError unless ``text`` (a file's content) keeps CoNLL-U's rules: blocks of
     ``# sent_id``, ``# text`` and token lines of ten non-empty columns, ids 1..n, whitespace
     only inside FORM and MISC and never at their ends or twice in a row, MISC attributes of a
-    non-empty name, ``# text`` the forms joined as SpaceAfter=No says, a blank line after each
+    non-empty name, ``# text`` the forms joined as SpaceAfter=No and SpacesAfter say, a blank
+    line after each
     sentence, UTF-8 without a byte-order mark."""
     data = text.encode("utf-8")
     assert not data.startswith(b"\xef\xbb\xbf")
@@ -36,7 +38,7 @@ def check_conllu(text):
     for block in text[:-2].split("\n\n"):
         lines = block.split("\n")
         assert lines[0].startswith("# sent_id = ") and lines[1].startswith("# text = ")
-        forms, no_space = [], []
+        forms, no_space, spaces = [], [], []
         for number, line in enumerate(lines[2:], start=1):
             columns = line.split("\t")
             assert len(columns) == 10, line
@@ -55,11 +57,17 @@ def check_conllu(text):
                 names = [name for name, _ in attributes]
                 assert len(set(names)) == len(names)
             forms.append(columns[1])
-            no_space.append("SpaceAfter=No" in columns[9].split("|"))
+            misc = dict(item.split("=", 1) for item in columns[9].split("|") if "=" in item)
+            no_space.append(misc.get("SpaceAfter") == "No")
+            # The record's own spacing (``conllu_blocks.text_spacing``), line breaks as spaces.
+            spaces.append(" " if "SpacesAfter" not in misc else
+                          re.sub(LINE_BREAK_OR_TAB.replace("\t", ""), " ",
+                                 spaces_of(misc["SpacesAfter"])))
         assert forms, "CoNLL-U has no empty sentences"
         assert not no_space[-1]
         assert lines[1][len("# text = "):] == "".join(
-            form if glued else form + " " for form, glued in zip(forms, no_space))[:-1]
+            form if glued else form + space
+            for form, glued, space in zip(forms, no_space, spaces))[:-len(spaces[-1])]
 
 
 def read_back(text, tag_column):
