@@ -121,3 +121,14 @@ def text_in(tmp_path):
     path = tmp_path / "in.txt"
     path.write_text("Hello there .\nGood bye .\n", encoding="utf-8")
     return path
+
+
+BIO_LABELS = ("O", "B-per", "I-per", "B-loc", "I-loc")
+
+
+@pytest.fixture(scope="session")
+def entity_tagger(tmp_path_factory):
+    """A tiny untrained tagger with BIO labels (Viterbi decoding), bound to its own store."""
+    from beamtagger.testing import build_tiny_tagger
+
+    return build_tiny_tagger(tmp_path_factory.mktemp("entity-tagger"), labels=BIO_LABELS)

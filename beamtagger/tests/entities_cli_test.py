@@ -4,22 +4,12 @@ files are as they were."""
 import glob
 
 import pyarrow.parquet as pq
-import pytest
 
 from beamtagger.tests.conftest import run_tag_command as tag
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 
-BIO_LABELS = ("O", "B-per", "I-per", "B-loc", "I-loc")
 TEXTS = ["the cat sat on the mat .", "Paris went home yesterday", "", "a dog ! the apples",
          "they did not go to Paris today , she went"]
-
-
-@pytest.fixture(scope="module")
-def entity_tagger(tmp_path_factory):
-    """A tiny untrained tagger with BIO labels (Viterbi decoding), bound to its own store."""
-    from beamtagger.testing import build_tiny_tagger
-
-    return build_tiny_tagger(tmp_path_factory.mktemp("entity-tagger"), labels=BIO_LABELS)
 
 
 def expected_entities(row, text=None):

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from beamtagger.tests.conftest import run_tag_command
-from beamtagger.tests.entities_cli_test import BIO_LABELS
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.tests.transforms_write_results_test import _as_rows, _run_format_fn
 from beamtagger.tokenizer import Tokenizer
@@ -201,14 +200,6 @@ def test_tag_conllu_of_json_lines_gives_the_text_back(tmp_path, tiny_tagger, cap
         assert blocks[record_id].split("\n")[1] == "# text = " + sentence_text(text)
         assert text_of_block(blocks[record_id]) == text
     assert "# text = New\u00a0York  is\tbig .  The cat sat\u3000on the mat|=x\\y ." in blocks["a"]
-
-
-@pytest.fixture(scope="module")
-def entity_tagger(tmp_path_factory):
-    """A tiny untrained tagger with BIO labels, as entities_cli_test builds it."""
-    from beamtagger.testing import build_tiny_tagger
-
-    return build_tiny_tagger(tmp_path_factory.mktemp("entity-tagger"), labels=BIO_LABELS)
 
 
 def test_tag_entities_are_the_text_between_their_offsets(tmp_path, entity_tagger, capsys):
