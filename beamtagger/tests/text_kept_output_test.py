@@ -4,9 +4,11 @@ the text, the forms and MISC's spacing give it back exactly, every entity's text
 fields the record came with, and ``beamtagger tag`` carries the text only where it is used."""
 import glob
 import json
+import pathlib
 import re
 import shutil
 import subprocess
+import sys
 
 import apache_beam as beam
 import pyarrow.parquet as pq
@@ -266,9 +268,11 @@ def test_tag_carries_the_text_only_where_an_output_uses_it(
 
 
 def _udvalidate():
-    path = shutil.which("udvalidate") or "/tmp/consumers-venv/bin/udvalidate"
-    if not shutil.os.path.exists(path):
-        pytest.skip("UD's validator (udvalidate, pip install udtools) is not installed")
+    # Beside this interpreter first: `make test` runs the venv's python without its bin on PATH.
+    beside = pathlib.Path(sys.executable).with_name("udvalidate")
+    path = str(beside) if beside.exists() else shutil.which("udvalidate")
+    if path is None:
+        pytest.skip("UD's validator (udvalidate) is not installed: pip install -e '.[test]'")
     return path
 
 
