@@ -51,6 +51,7 @@ from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_
                                           chunk_spans)
 from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
+from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.stateful_batching import check_stateful_batching
 from beamtagger.transforms.tag import check_flag, check_tag_options
 from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
@@ -73,11 +74,15 @@ _MODEL_FILES = ("tagger.keras", "tagger.json")
 
 def text_length(element) -> int:
     """The characters of an example's text (at least 1): a ``str``, a ``TextRecord`` or a
-    tuple like it, or the ``(key, example)`` of a ``KeyedModelHandler``; 1 for anything else,
-    which ``run_inference`` then refuses itself."""
+    tuple like it, a schema'd row (its ``text`` column), or the ``(key, example)`` of a
+    ``KeyedModelHandler``; 1 for anything else, which ``run_inference`` then refuses itself."""
     for _ in range(3):
         if isinstance(element, str):
             return max(1, len(element))
+        columns = row_columns(element)
+        if columns is not None:
+            element = columns["text"]
+            continue
         if not isinstance(element, tuple) or len(element) < 2:
             return 1
         element = element[1]   # a TextRecord's text, or a keyed example's example
@@ -112,17 +117,23 @@ def length_bucket_options(batching: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def record_of(example) -> TextRecord:
-    """The TextRecord of an example: a ``str``, or a ``TextRecord`` (or a tuple or list like
-    one: id, text, and optionally source and fields). TypeError, naming what it got, for
-    anything else: a dict ``{"id": ..., "text": ...}`` used to be read as the tuple of its keys
-    and its key "text" tagged; None or bytes failed with "argument after * must be an
-    iterable"."""
+    """The TextRecord of an example: a ``str``, a ``TextRecord`` (or a tuple or list like
+    one: id, text, and optionally source and fields), or a schema'd row with ``id`` and
+    ``text`` columns (``beam.Row``, a NamedTuple; read by name, ``schema_rows``). TypeError,
+    naming what it got, for anything else: a dict ``{"id": ..., "text": ...}`` used to be read
+    as the tuple of its keys and its key "text" tagged; None or bytes failed with "argument
+    after * must be an iterable"."""
     if isinstance(example, str):
         return TextRecord("", example)
-    if not isinstance(example, (tuple, list)) or not 2 <= len(example) <= 4:
+    columns = row_columns(example)
+    if columns is not None:
+        record = text_record_of_row(columns)
+    elif not isinstance(example, (tuple, list)) or not 2 <= len(example) <= 4:
         raise TypeError("TaggerModelHandler examples are str or TextRecord (id, text[, source"
-                        f"[, fields]]), not {_described(example)}")
-    record = TextRecord(*example)
+                        f"[, fields]]) or a row with id and text columns, not "
+                        f"{_described(example)}")
+    else:
+        record = TextRecord(*example)
     for name in ("id", "text"):
         value = getattr(record, name)
         if not isinstance(value, str):
@@ -199,8 +210,9 @@ class LoadedTagger:
 
 
 class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
-    """A ModelHandler whose examples are ``str`` or ``TextRecord`` and whose inferences are
-    ``TaggedRecord`` (one label and score per token).
+    """A ModelHandler whose examples are ``str`` or ``TextRecord`` (or a schema'd row with
+    ``id`` and ``text`` columns, ``record_of``) and whose inferences are ``TaggedRecord`` (one
+    label and score per token).
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
@@ -504,7 +516,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                 "max_batch_size": MAX_BATCH_CHARACTERS, "element_size_fn": text_length}
 
     def get_num_bytes(self, batch: Sequence[Example]) -> int:
-        return sum(len((e if isinstance(e, str) else e[1]).encode("utf-8")) for e in batch)
+        # Through record_of: a row's second column is not always its text (beam.Row has none).
+        return sum(len(record_of(e).text.encode("utf-8")) for e in batch)
 
     def get_metrics_namespace(self) -> str:
         return "BeamML_beamtagger"

@@ -56,7 +56,8 @@ class TagTextResult(NamedTuple):
     errors: beam.PCollection
 
 
-# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord). Not declared as a
+# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord, or a schema'd
+# row with id and text columns, schema_rows.py). Not declared as a
 # type hint: Beam would refuse those tuples while the pipeline is built, where today each
 # element that is no record becomes a dead letter naming its type.
 class TagText(beam.PTransform):

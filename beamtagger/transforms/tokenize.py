@@ -12,6 +12,7 @@ from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
+from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.typed_outputs import typed_outputs
 
 __all__ = ["Tokenize", "TokenizeResult"]
@@ -30,7 +31,8 @@ class TokenizeResult(NamedTuple):
     errors: beam.PCollection
 
 
-# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord). Not declared as a
+# Input: TextRecord or TokenizedRecord (or a tuple shaped like a TextRecord, or a schema'd
+# row with id and text columns, schema_rows.py). Not declared as a
 # type hint: Beam would refuse those tuples while the pipeline is built.
 class Tokenize(beam.PTransform):
     """TextRecords are tokenized, TokenizedRecords pass through; returns
@@ -150,9 +152,13 @@ def _check_id_and_source(record):
 
 
 def _text_record_of(element):
-    """The TextRecord of a tuple or list like one (id, text[, source[, fields]]); TypeError
-    for anything else. Unpacked as it came, a str of two to four characters was a record
-    ("abc": the token "b" of id "a") and a dict the tuple of its keys, its key "text" tagged."""
+    """The TextRecord of a schema'd row (by column name, ``schema_rows``) or of a tuple or list
+    like one (id, text[, source[, fields]]); TypeError for anything else. Unpacked as it came,
+    a str of two to four characters was a record ("abc": the token "b" of id "a") and a dict
+    the tuple of its keys, its key "text" tagged."""
+    columns = row_columns(element)
+    if columns is not None:
+        return text_record_of_row(columns)
     if isinstance(element, (tuple, list)) and 2 <= len(element) <= 4:
         return TextRecord(*element)
     raise TypeError(f"records are TextRecord or TokenizedRecord, not {type(element).__name__}")

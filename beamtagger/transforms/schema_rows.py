@@ -1,0 +1,46 @@
+"""Schema'd elements (``beam.Row``, the NamedTuples Beam generates for them, a user's own
+NamedTuple) as TextRecords, read by column name.
+
+Beam YAML's ``Create`` and schema'd sources give rows whose columns come in the source's
+order; read positionally, a row of ``text, id`` was tagged with its id as the text and its
+text as the id, without a dead letter.
+"""
+from typing import Any, Dict, Optional
+
+import apache_beam as beam
+
+from beamtagger.transforms.records import TextRecord
+
+__all__ = ["row_columns", "text_record_of_row"]
+
+
+def row_columns(element) -> Optional[Dict[str, Any]]:
+    """The columns of a schema'd element that has a ``text`` column; None for anything else
+    (a TextRecord, a plain tuple, a NamedTuple without ``text``: read positionally)."""
+    if isinstance(element, beam.Row):
+        columns = element.as_dict()
+    elif isinstance(element, tuple) and hasattr(element, "_asdict") and not isinstance(
+            element, TextRecord):
+        columns = element._asdict()
+    else:
+        return None
+    return columns if "text" in columns else None
+
+
+def text_record_of_row(columns: Dict[str, Any]) -> TextRecord:
+    """The TextRecord of a row's columns: ``id`` and ``text``, ``source`` and ``fields`` where
+    present; any other column is passed through as a field (the row's ``lang`` comes out in
+    the TaggedRecord's ``fields``). TypeError for a row without ``id``, or with a ``fields``
+    column and other columns too (which of them the output should hold is not clear)."""
+    if "id" not in columns:
+        raise TypeError(f"a row needs an id column beside its text (it has "
+                        f"{', '.join(columns)})")
+    others = {name: value for name, value in columns.items()
+              if name not in TextRecord._fields}
+    fields = columns.get("fields")
+    if others and fields is not None:
+        raise TypeError(f"a row has a fields column and other columns too "
+                        f"({', '.join(others)}): put them in its fields, or drop the fields "
+                        "column")
+    return TextRecord(columns["id"], columns["text"], columns.get("source") or "",
+                      others or fields)
