@@ -17,6 +17,7 @@ expression's repr must match.
 import ast
 import doctest
 import gzip
+import json
 import os
 import re
 import shlex
@@ -91,6 +92,9 @@ README_COMMANDS_RUN = {
     ("Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
      "beamtagger evaluate --data ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu "
      "--format conllu"): "test_readme_quality_command",
+    ("Beam YAML", "python -m apache_beam.yaml.main --yaml_pipeline_file=pipeline.yaml"):
+        "test_readme_yaml_pipeline (README's pipeline.yaml block, in a folder holding "
+        "models/ner and stores/glove840: the tiny tagger's model and store)",
 }
 TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
 NEEDS_TRAINED = "needs the model a train line above writes (minutes)"
@@ -463,6 +467,28 @@ def test_readme_tag_command(default_store, tmp_path):
     assert re.search(r"^records tagged +2$", printed, re.M), printed
     assert re.search(r"^dead letters +0$", printed, re.M), printed
     assert (tmp_path / "out" / "tagged-00000-of-00001.parquet").is_file()
+
+
+@pytest.mark.slow
+def test_readme_yaml_pipeline(tiny_tagger, tmp_path):
+    for module in ("jsonschema", "pandas"):
+        pytest.importorskip(module, reason="Beam YAML needs apache-beam[yaml]")
+    shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
+    (block,) = [text for file, heading, first, text in doc_blocks("yaml")
+                if (file, heading, first) == ("README.md", "Beam YAML", "# pipeline.yaml")]
+    (tmp_path / "pipeline.yaml").write_text(block)
+    (command,) = commands_run_by("test_readme_yaml_pipeline")
+    argv = shlex.split(command)
+    assert argv[:3] == ["python", "-m", "apache_beam.yaml.main"], command
+    run([sys.executable, *argv[1:]], tmp_path)
+    written = [json.loads(line) for line in
+               (tmp_path / "out" / "labels.jsonl-00000-of-00001").read_text().splitlines()]
+    texts = {"a": "Beam tags this.", "b": "I like green apples."}
+    assert sorted(written, key=lambda row: row["id"]) == [
+        {"id": id, "lang": "en", "labels": tiny_tagger.labels(text)}
+        for id, text in texts.items()]
+    assert not list((tmp_path / "out").glob("dead-letters*"))   # none: Beam writes no file
 
 
 # A treebank's sentences: comments, a multiword token, lemmas, features and syntax.
