@@ -27,6 +27,10 @@ beamtagger's own tests hold the NumPy forward pass equal to the Keras model's.
 ``tiny_tagger.tensorflow_options`` runs the same model through TensorFlow, for a test that
 wants that path.
 
+The plugin also declares ``--test-pipeline-options`` (Beam's ``TestPipeline`` reads it, but
+only Beam's own test suite declares it), so ``pytest --test-pipeline-options="--runner=..."``
+reaches every ``TestPipeline()``, in pytest-xdist's workers too.
+
 The fixture builds the pair once per machine, not once per test session: it is kept under
 ``$BEAMTAGGER_CACHE/tiny-tagger/KEY`` (default cache ``$XDG_CACHE_HOME/beamtagger``, else
 ``~/.cache/beamtagger``), where KEY hashes beamtagger's version, the seed, the code that builds
@@ -256,6 +260,25 @@ if pytest is not None:
         return cached_tiny_tagger(tmp_path_factory.mktemp("beamtagger-tiny"))
 
     __all__.append("tiny_tagger")
+
+    def pytest_addoption(parser):
+        # Beam's TestPipeline reads these options, but only Beam's own conftest declares
+        # them: elsewhere `pytest --test-pipeline-options=...` was "unrecognized arguments".
+        try:
+            parser.addoption("--test-pipeline-options", default=None,
+                             help="Beam pipeline options for TestPipeline, as one string "
+                                  "(\"--runner=... --pickle_library=...\")")
+        except ValueError:
+            pass   # the project's own conftest declares it already
+
+    def pytest_configure(config):
+        # Through TestPipeline's class attribute, as Beam's conftest does: pytest-xdist's
+        # workers do not get the command line in sys.argv, where TestPipeline looks otherwise.
+        options = config.getoption("test_pipeline_options", default=None)
+        if options is not None:
+            from apache_beam.testing.test_pipeline import TestPipeline
+
+            TestPipeline.pytest_test_pipeline_options = options
 
 
 def _main():  # pragma: no cover  (python -m beamtagger.testing DIR: build one to look at)
