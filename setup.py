@@ -68,8 +68,11 @@ setuptools.setup(
         # gcp-storage-emulator: gs:// paths through Beam's own GCS file system, against a GCS
         # emulator on the loopback (tests/gcs_emulated_test.py).
         # udtools: UD's own validator checks the CoNLL-U output (tests/text_kept_output_test.py).
+        # Beam's dill, yaml and dataframe extras and IPython: the contexts users run TagText in
+        # (tests/user_contexts_*_test.py: dill pickling, Beam YAML, to_dataframe, notebooks).
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100",
-                 "gcp-storage-emulator>=2026.7", "udtools>=0.2.8"],
+                 "gcp-storage-emulator>=2026.7", "udtools>=0.2.8",
+                 "apache-beam[dill,yaml,dataframe]>=2.77,<2.79", "ipython>=8"],
         "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
     },
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},

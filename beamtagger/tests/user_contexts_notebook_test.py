@@ -2,8 +2,8 @@
 ``ib.collect`` and ``ib.show`` on the tagged PCollections, the cells run twice in one
 process as a notebook re-runs them.
 
-Interactive Beam needs ``apache-beam[interactive]`` (IPython and pandas at least); without
-them these tests skip. Outside a notebook ``ib.show`` prints its table instead of drawing it.
+Interactive Beam needs ``apache-beam[interactive]`` (IPython and pandas at least; the test
+extra installs those two); without them these tests skip. Outside a notebook ``ib.show`` prints its table instead of drawing it.
 """
 import pytest
 
