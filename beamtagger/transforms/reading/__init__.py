@@ -5,11 +5,11 @@ module             does
 =================  ===============================================================
 read_records       ReadRecords: file pattern -> records + dead letters (the PTransform)
 byte_ranges        large uncompressed files read in parallel byte ranges (a splittable DoFn)
+parquet_rows       a Parquet file's row groups -> records and dead letters (pyarrow, no Beam)
 record_parsers     one file's lines -> records and dead letters, per input format (no Beam)
 file_lines         one file's numbered lines; damaged compression -> DamagedInput
 =================  ===============================================================
 """
-from beamtagger.transforms.reading.read_records import ReadRecords, ReadResult
-from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS
+from beamtagger.transforms.reading.read_records import INPUT_FORMATS, ReadRecords, ReadResult
 
 __all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult"]

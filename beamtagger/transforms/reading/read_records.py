@@ -25,12 +25,15 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.options.pipeline_options import StandardOptions
 
 from beamtagger.transforms.blocks import Block, reader_outputs
-from beamtagger.transforms.reading import byte_ranges
+from beamtagger.transforms.reading import byte_ranges, parquet_rows
 from beamtagger.transforms.reading.file_lines import FileLines
-from beamtagger.transforms.reading.record_parsers import INPUT_FORMATS, read_file_records
-from beamtagger.transforms.records import ERRORS
+from beamtagger.transforms.reading.record_parsers import LINE_FORMATS, read_file_records
+from beamtagger.transforms import counters
+from beamtagger.transforms.records import ERRORS, DeadLetter
 
-__all__ = ["ReadRecords", "ReadResult"]
+__all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult"]
+
+INPUT_FORMATS = (*LINE_FORMATS, "parquet")
 
 
 class ReadResult(NamedTuple):
@@ -56,10 +59,11 @@ class ReadRecords(beam.PTransform):
         ``.xz``... are decompressed).
       input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
         are not records), "conll" (one token a line, an optional tag column is ignored) or
-        "conllu" (a sentence's id is its ``sent_id``).
-      text_field: the JSON Lines field that holds the text.
-      id_field: the JSON Lines field that holds the id, when present; the other fields pass
-        through to the output.
+        "conllu" (a sentence's id is its ``sent_id``) or "parquet" (one record a row,
+        ``parquet_rows``).
+      text_field: the JSON Lines field or Parquet column that holds the text.
+      id_field: the JSON Lines field or Parquet column that holds the id, when present; the
+        other fields (columns) pass through to the output.
       reshuffle: spread the records over the workers after reading (False where there is one).
       split_bytes: text and JSON Lines files larger than this are read in byte ranges by
         several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
@@ -89,6 +93,8 @@ class ReadRecords(beam.PTransform):
         self.keep_conllu_lines = keep_conllu_lines
 
     def expand(self, pbegin):
+        if self.input_format == "parquet":
+            return self._read_parquet(pbegin)
         streaming = pbegin.pipeline.options.view_as(StandardOptions).streaming
         if self.input_format in byte_ranges.SPLITTABLE_FORMATS and not streaming:
             # Large uncompressed files in parallel byte ranges (byte_ranges). Not in a
@@ -122,6 +128,26 @@ class ReadRecords(beam.PTransform):
             records = records | "SpreadOverWorkers" >> beam.Reshuffle()
         return ReadResult(records, read[ERRORS])
 
+    def _read_parquet(self, pbegin):
+        # Footers first, then each row group on its own: the row groups of one large file
+        # spread over the workers, as byte ranges of a large text file do.
+        groups = (pbegin
+                  | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
+                  | "ListRowGroups" >> beam.ParDo(_ListRowGroups(self.text_field)
+                                                  ).with_outputs(ERRORS, main="groups"))
+        row_groups = groups.groups
+        if self.reshuffle:
+            row_groups = row_groups | "SpreadRowGroups" >> beam.Reshuffle()
+        read = (row_groups
+                | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(
+                    self.text_field, self.id_field, self.blocks)
+                ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
+        records = read.records
+        if self.reshuffle:
+            # A row group may hold many gigabytes of text: its records spread like a file's.
+            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
+        errors = (groups[ERRORS], read[ERRORS]) | "ReadErrors" >> beam.Flatten()
+        return ReadResult(records, errors)
 
     def _record_type(self):
         # Records stay undeclared (see above); blocks are Blocks, carried by BlockCoder.
@@ -158,3 +184,34 @@ class _ReadFileRecords(beam.DoFn):
                                       self.id_field, self.keep_conllu_lines)
         yield from reader_outputs(items, self.blocks)
 
+
+
+class _ListRowGroups(beam.DoFn):
+    """FileMetadata -> the file's ``parquet_rows.RowGroup``s, or one dead letter (tagged
+    ``ERRORS``) for a file whose rows cannot be read."""
+
+    def __init__(self, text_field):
+        self.text_field = text_field
+
+    def process(self, metadata):
+        for item in parquet_rows.row_groups(metadata.path, self.text_field):
+            if isinstance(item, DeadLetter):
+                # Counted as a record read, as the dead letter of a damaged text file is.
+                counters.RECORDS_READ.inc()
+                counters.DEAD_LETTERS.inc()
+                yield beam.pvalue.TaggedOutput(ERRORS, item)
+            else:
+                yield item
+
+
+class _ReadRowGroup(beam.DoFn):
+    """A ``parquet_rows.RowGroup`` -> its records and dead letters."""
+
+    def __init__(self, text_field, id_field, blocks=False):
+        self.text_field = text_field
+        self.id_field = id_field
+        self.blocks = blocks
+
+    def process(self, group):
+        yield from reader_outputs(
+            parquet_rows.row_group_records(group, self.text_field, self.id_field), self.blocks)

@@ -18,9 +18,10 @@ from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
-__all__ = ["INPUT_FORMATS", "parse_records", "read_file_records", "read_path_records"]
+__all__ = ["LINE_FORMATS", "parse_records", "read_file_records", "read_path_records"]
 
-INPUT_FORMATS = ("text", "jsonl", "conll", "conllu")
+# The formats read line by line here (Parquet: parquet_rows).
+LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
 _new_record = tuple.__new__
 
 
@@ -55,7 +56,7 @@ def parse_records(numbered_lines, path, input_format="text", text_field="text", 
     if input_format in ("conll", "conllu"):
         return tokenized_records(numbered_lines, path, input_format,
                                  keep_conllu_lines and input_format == "conllu")
-    raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+    raise ValueError(f"input_format must be one of {LINE_FORMATS}, not {input_format!r}")
 
 
 def text_records(numbered_lines, path):
