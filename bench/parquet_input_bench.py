@@ -1,0 +1,139 @@
+"""Parquet input against JSON Lines of the same records, side by side in one run, the two formats
+alternating round by round, each a fresh process:
+
+1. reading alone: every record of a large file made and dropped (``parquet_rows`` row group by
+   row group; ``record_parsers.read_path_records`` line by line), as a worker reads a file;
+   CPU seconds and peak RSS of the process. The Parquet file is one row group (all its rows:
+   pyarrow's default holds up to 1,048,576 rows a group), the worst case for memory;
+2. ``beamtagger tag --runtime numpy`` (bundled model and store) over a smaller file of the same
+   two formats, one row group: whole-run CPU seconds (user + system) and peak RSS.
+
+Records: EWT train's sentence texts (``# text =``), repeated, with an id and two columns to
+carry (a number and a language code). Prints the ratio Parquet / JSON Lines of the medians and
+of each round.
+
+  python bench/parquet_input_bench.py --work /tmp/parquet-bench --rounds 3
+"""
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+import bench_common
+
+FORMATS = ("jsonl", "parquet")
+
+
+def ewt_texts():
+    with open(bench_common.EWT_TRAIN, encoding="utf-8") as handle:
+        return [line[len("# text = "):].rstrip("\n") for line in handle
+                if line.startswith("# text = ")]
+
+
+def write_inputs(work, copies):
+    """``work/records-<copies>.jsonl`` and ``.parquet``, the same records (one row group)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stem = work / f"records-{copies}"
+    if stem.with_suffix(".parquet").exists():
+        return stem
+    texts = ewt_texts() * copies
+    ids = [f"doc-{i}" for i in range(len(texts))]
+    numbers = list(range(len(texts)))
+    with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as handle:
+        for record_id, text, number in zip(ids, texts, numbers):
+            handle.write(json.dumps({"id": record_id, "text": text, "n": number, "lang": "en"},
+                                    ensure_ascii=False) + "\n")
+    table = pa.table({"id": ids, "text": texts, "n": numbers, "lang": ["en"] * len(texts)})
+    pq.write_table(table, stem.with_suffix(".parquet"), row_group_size=len(texts))
+    return stem
+
+
+def read_child(path, input_format):
+    from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
+    from beamtagger.transforms.reading.record_parsers import read_path_records
+
+    started = time.process_time()
+    if input_format == "parquet":
+        items = (item for group in row_groups(path, "text")
+                 for item in row_group_records(group, "text", "id"))
+    else:
+        items = read_path_records(path, "jsonl")
+    records = characters = 0
+    for item in items:
+        records += 1
+        characters += len(item.text)
+    bench_common.child_result(records=records, characters=characters,
+                              read_cpu_s=round(time.process_time() - started, 3))
+
+
+def tag_child(path, prefix):
+    from beamtagger.pipeline import cli
+
+    code = cli.main(["tag", "--input", path, "--output", prefix, "--runtime", "numpy",
+                     "--progress-every", "0", "--overwrite"])
+    assert code == 0
+    bench_common.child_result()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=pathlib.Path)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--read-copies", type=int, default=64,
+                        help="EWT train's texts this many times in the reading-alone files")
+    parser.add_argument("--tag-copies", type=int, default=2,
+                        help="EWT train's texts this many times in the tag runs' files")
+    parser.add_argument("--child", choices=("read", "tag"), help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--format", choices=FORMATS, help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child == "read":
+        return read_child(args.path, args.format)
+    if args.child == "tag":
+        return tag_child(args.path, args.prefix)
+    if args.work is None:
+        parser.error("--work is required")
+    bench_common.require_shared_data()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(bench_common.machine())
+    print(bench_common.now(), "python bench/parquet_input_bench.py " + " ".join(sys.argv[1:]))
+    script = pathlib.Path(__file__).resolve()
+    read_stem = write_inputs(args.work, args.read_copies)
+    tag_stem = write_inputs(args.work, args.tag_copies)
+    for stem in (read_stem, tag_stem):
+        sizes = ", ".join(f"{f} {stem.with_suffix('.' + f).stat().st_size / bench_common.MIB:.1f}"
+                          " MiB" for f in FORMATS)
+        print(f"{stem.name}: {sizes}")
+    measured = {name: {f: [] for f in FORMATS}
+                for name in ("read_cpu", "read_rss", "tag_cpu", "tag_rss")}
+    counts = {}
+    for round_number in range(args.rounds):
+        order = FORMATS if round_number % 2 == 0 else FORMATS[::-1]
+        for input_format in order:
+            result = bench_common.run_child(
+                [script, "--child", "read", "--format", input_format, "--path",
+                 read_stem.with_suffix("." + input_format)], label=f"read {input_format}")
+            counts.setdefault(input_format, (result["records"], result["characters"]))
+            measured["read_cpu"][input_format].append(result["read_cpu_s"])
+            measured["read_rss"][input_format].append(result["child_maxrss_mib"])
+            result = bench_common.run_child(
+                [script, "--child", "tag", "--path", tag_stem.with_suffix("." + input_format),
+                 "--prefix", args.work / f"out-{input_format}" / "r"], label=f"tag {input_format}")
+            measured["tag_cpu"][input_format].append(result["cpu_seconds"])
+            measured["tag_rss"][input_format].append(result["child_maxrss_mib"])
+    assert counts["jsonl"] == counts["parquet"], counts
+    print(f"reading alone: {counts['jsonl'][0]:,} records, {counts['jsonl'][1]:,} characters "
+          "each format")
+    for name, title, unit in (("read_cpu", "reading alone, CPU", "s"),
+                              ("read_rss", "reading alone, peak RSS", "MiB"),
+                              ("tag_cpu", "beamtagger tag, whole-run CPU", "s"),
+                              ("tag_rss", "beamtagger tag, peak RSS", "MiB")):
+        print(bench_common.alternating_summary(title, measured[name], *FORMATS, unit))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
