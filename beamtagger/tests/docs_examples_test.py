@@ -87,6 +87,9 @@ README_COMMANDS_RUN = {
         "test_readme_store_and_evaluate_commands",
     ("Using it", "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
                  "--output-format parquet"): "test_readme_tag_command",
+    ("Using it", "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
+                 "--output out/lake"):
+        "parquet_input_cli_test.test_readme_parquet_command: in a folder holding lake/*.parquet",
     ("Using it", "beamtagger tag --input treebank.conllu --input-format conllu --output "
                  "out/retagged --output-format conllu"): "test_readme_conllu_retag_command",
     ("Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",

@@ -4,6 +4,7 @@ files it cannot read refused in one line before launch, its own Parquet output i
 ``ReadRecords`` over several files and row groups, spread over workers, in blocks or not."""
 import glob
 import json
+import re
 
 import apache_beam as beam
 import pyarrow as pa
@@ -12,6 +13,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
 
@@ -141,3 +143,17 @@ def test_read_records_reads_every_row_of_every_file_once_spread_or_in_blocks(tmp
                         equal_to([(str(tmp_path / "part-bad.parquet"), "read")]),
                         label="OneDeadLetter")
     assert len(expected) == rows
+
+
+@pytest.mark.slow
+def test_readme_parquet_command(default_store, tmp_path):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+
+    (tmp_path / "lake").mkdir()
+    pq.write_table(pa.table({"doc_id": ["a", "b"], "body": ["Beam tags this.", "A row."],
+                             "year": [2025, 2026]}), tmp_path / "lake" / "part-0.parquet")
+    (command,) = commands_run_by("parquet_input_cli_test.test_readme_parquet_command:")
+    printed = run_command(command, tmp_path)
+    assert re.search(r"^records tagged +2$", printed, re.M), printed
+    rows = read_jsonl(str(tmp_path / "out" / "lake-[0-9]*.jsonl"))
+    assert sorted((row["id"], row["year"]) for row in rows) == [("a", 2025), ("b", 2026)]
