@@ -16,6 +16,7 @@ each row group becomes its own element (so the row groups of one large file spre
 workers), and is read in batches of ``ROWS_PER_BATCH`` rows of the columns the records need;
 damage inside a row group ends it in one dead letter naming the row where it stopped.
 """
+import contextlib
 import datetime
 import decimal
 from collections import Counter
@@ -58,9 +59,11 @@ class RowGroup(NamedTuple):
     rows: int
 
 
+@contextlib.contextmanager
 def open_parquet(path):
-    """A ``pq.ParquetFile`` of ``path`` on any Beam file system (its footer read)."""
-    return pq.ParquetFile(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))
+    """A ``pq.ParquetFile`` of ``path`` on any Beam file system (its footer read), closed after."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+        yield pq.ParquetFile(raw)
 
 
 def schema_problem(schema, text_field):
@@ -86,7 +89,8 @@ def file_problem(path, text_field):
     """Why ``path``'s records cannot be read (not Parquet, damaged footer, no text column...),
     read from its footer alone, or None."""
     try:
-        schema = open_parquet(path).schema_arrow
+        with open_parquet(path) as parquet:
+            schema = parquet.schema_arrow
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
             raise
@@ -99,7 +103,8 @@ def row_groups(path, text_field):
     the file cannot be read as records (``file_problem``). A file of zero rows has none."""
     path = _path_text(str(path))
     try:
-        metadata = open_parquet(path).metadata
+        with open_parquet(path) as parquet:
+            metadata = parquet.metadata
         problem = schema_problem(metadata.schema.to_arrow_schema(), text_field)
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
@@ -121,15 +126,15 @@ def row_group_records(group, text_field="text", id_field="id"):
     DeadLetter (stage "read") for the rows from there to the group's end."""
     row, last = group.first_row, group.first_row + group.rows - 1
     try:
-        parquet = open_parquet(group.path)
-        problem = schema_problem(parquet.schema_arrow, text_field)
-        if problem is not None:  # rewritten since its footer was read
-            raise ValueError(problem)
-        batches = parquet.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[group.index],
-                                       use_threads=False)
-        for batch in batches:
-            yield from _batch_records(batch, group.path, row, text_field, id_field)
-            row += batch.num_rows
+        with open_parquet(group.path) as parquet:
+            problem = schema_problem(parquet.schema_arrow, text_field)
+            if problem is not None:  # rewritten since its footer was read
+                raise ValueError(problem)
+            batches = parquet.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[group.index],
+                                           use_threads=False)
+            for batch in batches:
+                yield from _batch_records(batch, group.path, row, text_field, id_field)
+                row += batch.num_rows
         if row <= last:
             raise ValueError(f"the row group ends after {row - group.first_row:,} of its "
                              f"{group.rows:,} rows")
