@@ -8,11 +8,13 @@ alternating round by round, each a fresh process:
 2. ``beamtagger tag --runtime numpy`` (bundled model and store) over a smaller file of the same
    two formats, one row group: whole-run CPU seconds (user + system) and peak RSS.
 
-Records: EWT train's sentence texts (``# text =``), repeated, with an id and two columns to
+Records: EWT train's sentence texts (``# text =``), repeated, each copy numbered, with an id and two columns to
 carry (a number and a language code). Prints the ratio Parquet / JSON Lines of the medians and
 of each round.
 
   python bench/parquet_input_bench.py --work /tmp/parquet-bench --rounds 3
+  python bench/parquet_input_bench.py --work /tmp/parquet-bench --rounds 3 \
+      --row-group-rows 65536 --skip-tag-runs   # reading alone, smaller row groups
 """
 import argparse
 import json
@@ -31,15 +33,18 @@ def ewt_texts():
                 if line.startswith("# text = ")]
 
 
-def write_inputs(work, copies):
-    """``work/records-<copies>.jsonl`` and ``.parquet``, the same records (one row group)."""
+def write_inputs(work, copies, row_group_rows=0):
+    """``work/records-<copies>[-<row_group_rows>].jsonl`` and ``.parquet``, the same records
+    (``row_group_rows`` rows a row group; 0: all in one)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    stem = work / f"records-{copies}"
+    stem = work / (f"records-{copies}" + (f"-{row_group_rows}" if row_group_rows else ""))
     if stem.with_suffix(".parquet").exists():
         return stem
-    texts = ewt_texts() * copies
+    # Each copy its own texts (a number at the end): repeated texts would be one Parquet
+    # dictionary entry each, a file and a decoding far smaller than real text gives.
+    texts = [f"{text} ({copy})" for copy in range(copies) for text in ewt_texts()]
     ids = [f"doc-{i}" for i in range(len(texts))]
     numbers = list(range(len(texts)))
     with open(stem.with_suffix(".jsonl"), "w", encoding="utf-8") as handle:
@@ -47,7 +52,8 @@ def write_inputs(work, copies):
             handle.write(json.dumps({"id": record_id, "text": text, "n": number, "lang": "en"},
                                     ensure_ascii=False) + "\n")
     table = pa.table({"id": ids, "text": texts, "n": numbers, "lang": ["en"] * len(texts)})
-    pq.write_table(table, stem.with_suffix(".parquet"), row_group_size=len(texts))
+    pq.write_table(table, stem.with_suffix(".parquet"),
+                   row_group_size=row_group_rows or len(texts))
     return stem
 
 
@@ -66,7 +72,8 @@ def read_child(path, input_format):
         records += 1
         characters += len(item.text)
     bench_common.child_result(records=records, characters=characters,
-                              read_cpu_s=round(time.process_time() - started, 3))
+                              read_cpu_s=round(time.process_time() - started, 3),
+                              peak_rss_mib=peak_rss_mib())
 
 
 def tag_child(path, prefix):
@@ -75,7 +82,17 @@ def tag_child(path, prefix):
     code = cli.main(["tag", "--input", path, "--output", prefix, "--runtime", "numpy",
                      "--progress-every", "0", "--overwrite"])
     assert code == 0
-    bench_common.child_result()
+    bench_common.child_result(peak_rss_mib=peak_rss_mib())
+
+
+def peak_rss_mib():
+    """This process's own peak RSS (VmHWM, reset by exec): ``ru_maxrss`` keeps the peak of the
+    parent it was forked from, which had held every text of the inputs it wrote."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def main():
@@ -86,6 +103,9 @@ def main():
                         help="EWT train's texts this many times in the reading-alone files")
     parser.add_argument("--tag-copies", type=int, default=2,
                         help="EWT train's texts this many times in the tag runs' files")
+    parser.add_argument("--row-group-rows", type=int, default=0,
+                        help="rows a row group in the reading-alone file (default 0: all)")
+    parser.add_argument("--skip-tag-runs", action="store_true")
     parser.add_argument("--child", choices=("read", "tag"), help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     parser.add_argument("--format", choices=FORMATS, help=argparse.SUPPRESS)
@@ -102,7 +122,7 @@ def main():
     print(bench_common.machine())
     print(bench_common.now(), "python bench/parquet_input_bench.py " + " ".join(sys.argv[1:]))
     script = pathlib.Path(__file__).resolve()
-    read_stem = write_inputs(args.work, args.read_copies)
+    read_stem = write_inputs(args.work, args.read_copies, args.row_group_rows)
     tag_stem = write_inputs(args.work, args.tag_copies)
     for stem in (read_stem, tag_stem):
         sizes = ", ".join(f"{f} {stem.with_suffix('.' + f).stat().st_size / bench_common.MIB:.1f}"
@@ -119,12 +139,14 @@ def main():
                  read_stem.with_suffix("." + input_format)], label=f"read {input_format}")
             counts.setdefault(input_format, (result["records"], result["characters"]))
             measured["read_cpu"][input_format].append(result["read_cpu_s"])
-            measured["read_rss"][input_format].append(result["child_maxrss_mib"])
+            measured["read_rss"][input_format].append(result["peak_rss_mib"])
+            if args.skip_tag_runs:
+                continue
             result = bench_common.run_child(
                 [script, "--child", "tag", "--path", tag_stem.with_suffix("." + input_format),
                  "--prefix", args.work / f"out-{input_format}" / "r"], label=f"tag {input_format}")
             measured["tag_cpu"][input_format].append(result["cpu_seconds"])
-            measured["tag_rss"][input_format].append(result["child_maxrss_mib"])
+            measured["tag_rss"][input_format].append(result["peak_rss_mib"])
     assert counts["jsonl"] == counts["parquet"], counts
     print(f"reading alone: {counts['jsonl'][0]:,} records, {counts['jsonl'][1]:,} characters "
           "each format")
@@ -132,6 +154,8 @@ def main():
                               ("read_rss", "reading alone, peak RSS", "MiB"),
                               ("tag_cpu", "beamtagger tag, whole-run CPU", "s"),
                               ("tag_rss", "beamtagger tag, peak RSS", "MiB")):
+        if name.startswith("tag") and args.skip_tag_runs:
+            continue
         print(bench_common.alternating_summary(title, measured[name], *FORMATS, unit))
 
 
