@@ -3,7 +3,7 @@
 =====================  ===========================================================  ===========
 transform              does                                                         module
 =====================  ===========================================================  ===========
-ReadRecords            files (text, jsonl, conll, conllu) -> records + dead letters reading
+ReadRecords            text/jsonl/conll/conllu/parquet files -> records, errors     reading
 Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
 SplitIntoChunks        long records -> overlapping chunks; short ones pass whole    chunks
 BucketByLength         segments -> batches of one length bucket under a token budget bucket

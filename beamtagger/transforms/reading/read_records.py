@@ -14,7 +14,9 @@ Line numbers need a sequential scan, so each file is read by one worker (the fil
 over the workers first); a Reshuffle right after the read spreads the records (and all later
 work) over every worker. Text and JSON Lines
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
-and their records are located by byte offset (``byte_ranges``).
+and their records are located by byte offset (``byte_ranges``). Parquet files are read row
+group by row group, each row group by one worker (``parquet_rows``): a row's id and source are
+"<file name>:<row>" and "<path>:<row>".
 """
 from typing import Any, NamedTuple
 
@@ -40,7 +42,8 @@ class ReadResult(NamedTuple):
     """What ReadRecords returns.
 
     Args:
-      records: TextRecord (text, jsonl) or TokenizedRecord (conll, conllu), one per record.
+      records: TextRecord (text, jsonl, parquet) or TokenizedRecord (conll, conllu), one per
+        record.
       errors: DeadLetter, one per record that could not be decoded or read.
     """
     records: beam.PCollection
