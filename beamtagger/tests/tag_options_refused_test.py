@@ -221,7 +221,7 @@ def test_counts_and_periods_out_of_range_are_refused(tiny_tagger, text_in, tmp_p
     ("docs.jsonl.gz", "jsonl"), ("docs.jsonl.bz2", "jsonl"), ("docs.jsonl.zst", "jsonl"),
     ("docs.jsonl.zstd", "jsonl"), ("docs.jsonl.xz", "jsonl"), ("docs.jsonl.lzma", "jsonl"),
     ("docs.jsonl.deflate", "jsonl"), ("docs.JSONL.GZ", "jsonl"), ("s.conllu.xz", "conllu"),
-    ("s.conll.zst", "conll"), ("t.txt.zst", "text"), ("t.zst", "text"), ("t.parquet", "text"),
+    ("s.conll.zst", "conll"), ("t.txt.zst", "text"), ("t.zst", "text"), ("t.parquet", "parquet"),
 ])
 def test_the_input_format_is_read_through_any_compression_beam_decompresses(name, expected):
     # Beam decompresses .zst, .xz, .lzma, .deflate too; their JSON Lines were tagged as text.
