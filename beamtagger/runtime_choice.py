@@ -67,12 +67,15 @@ class RuntimeChoice(NamedTuple):
         return f"runtime          {self.runtime}  ({self.reason}; --runtime sets it)"
 
 
-def input_text_bytes(files: Iterable) -> int:
+def input_text_bytes(files: Iterable, input_format: Optional[str] = None) -> int:
     """Bytes of text in ``files`` ((path, size in bytes) pairs, e.g. from FileSystems.match
-    metadata), compressed files counted ``COMPRESSED_TEXT_FACTOR`` times."""
+    metadata), compressed files counted ``COMPRESSED_TEXT_FACTOR`` times; Parquet files
+    (``input_format`` "parquet") too, whatever their names: their column chunks are compressed
+    (pyarrow writes Snappy by default) and their strings dictionary-encoded."""
     total = 0
     for path, size in files:
-        compressed = str(path).lower().endswith(COMPRESSED_SUFFIXES)
+        compressed = (input_format == "parquet"
+                      or str(path).lower().endswith(COMPRESSED_SUFFIXES))
         total += int(size or 0) * (COMPRESSED_TEXT_FACTOR if compressed else 1)
     return total
 

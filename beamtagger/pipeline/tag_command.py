@@ -533,7 +533,8 @@ def choose_runtime(job, remote=False, streaming=False):
     size = None
     if not streaming and not accelerator_hint:   # the hint decides at any size
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
-        size = runtime_choice.input_text_bytes((m.path, m.size_in_bytes) for m in matched)
+        size = runtime_choice.input_text_bytes(((m.path, m.size_in_bytes) for m in matched),
+                                               job.input_format)
     gpu = not remote and _local_gpu() and _jax_cuda_installed()
     return runtime_choice.choose_runtime(size, runtime_choice.installed_runtimes(remote), gpu,
                                          one_tagger_thread=job.tagger_threads == 1,

@@ -53,6 +53,14 @@ def test_compressed_files_count_several_times_their_size():
                              ("d", None)]) == 100 + COMPRESSED_TEXT_FACTOR * 110
 
 
+def test_parquet_files_count_as_compressed_whatever_their_names():
+    # Snappy-compressed, dictionary-encoded column chunks: counted as their size in bytes, a
+    # Parquet corpus of several times 4 MB of text went to the NumPy runtime.
+    files = [("lake/a.parquet", 100), ("lake/part-0", 50)]
+    assert input_text_bytes(files, "parquet") == COMPRESSED_TEXT_FACTOR * 150
+    assert input_text_bytes(files, "text") == 150
+
+
 @pytest.mark.parametrize("remote, accelerator, expected", [
     (True, "type:nvidia-l4;count:1;install-nvidia-driver", "tensorflow"),
     (True, None, "numpy"),
