@@ -81,7 +81,7 @@ def build_tag_pipeline(pipeline, job):
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     keep_conllu_lines = job.input_format == job.output_format == "conllu"
     # Text in, CoNLL-U or entities out: the record's own text for # text and entity texts.
-    keep_text = job.input_format in ("text", "jsonl") and (
+    keep_text = job.input_format in ("text", "jsonl", "parquet") and (
         job.output_format == "conllu" or job.entities)
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,

@@ -254,7 +254,8 @@ def _keeps_text(job):
     ("jsonl", "conll", False, False), ("conllu", "conllu", False, False),
     ("conll", "conllu", False, False), ("text", "conllu", False, True),
     ("jsonl", "conllu", False, True), ("text", "jsonl", True, True),
-    ("jsonl", "parquet", True, True), ("conll", "jsonl", True, False)])
+    ("jsonl", "parquet", True, True), ("conll", "jsonl", True, False),
+    ("parquet", "conllu", False, True), ("parquet", "jsonl", False, False)])
 def test_tag_carries_the_text_only_where_an_output_uses_it(
         tmp_path, tiny_tagger, input_format, output_format, entities, keeps):
     from beamtagger.pipeline.tag_pipeline import TagJob
