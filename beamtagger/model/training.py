@@ -24,6 +24,7 @@ from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_
                                        TokenFeaturizer, build_char_vocab)
 from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec  # noqa: F401 (re-export)
 from beamtagger.model.tagger_spec import training_form_hashes
+from beamtagger.model.train_state import KeepTrainingState, training_fingerprint
 from beamtagger.model.viterbi import bio_transitions, is_bio_label_set
 
 NEGATIVE_TAGS = ("O", "0", "no", "false", "False", "N", "n", "-", "_")
@@ -95,7 +96,7 @@ class DevEvaluation(keras.callbacks.Callback):
     """
 
     def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
-                 decay_patience=2, decay_restore=False, log=print):
+                 decay_patience=2, decay_restore=False, log=print, seconds=None):
         super().__init__()
         self.runner, self.corpus, self.store = runner, corpus, store
         self.crf_scores = None
@@ -103,7 +104,8 @@ class DevEvaluation(keras.callbacks.Callback):
         self.lr_decay, self.decay_patience = float(lr_decay), int(decay_patience)
         self.decay_restore, self.log = bool(decay_restore), log
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
-        self.started = time.perf_counter()
+        started = time.perf_counter()
+        self.seconds = seconds or (lambda: time.perf_counter() - started)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.runner.spec.head == "crf":
@@ -115,7 +117,7 @@ class DevEvaluation(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", "nan")),
                              f"dev_{name}": value, "dev_accuracy": metrics["accuracy"],
                              "learning_rate": self.learning_rate,
-                             "seconds": round(time.perf_counter() - self.started, 1)})
+                             "seconds": round(self.seconds(), 1)})
         if value > self.best:
             self.best, self.best_epoch, self.wait = value, epoch + 1, 0
             self.best_weights = self.model.get_weights()
@@ -127,6 +129,18 @@ class DevEvaluation(keras.callbacks.Callback):
                 self.model.stop_training = True
             elif self.lr_decay < 1 and self.wait % self.decay_patience == 0:
                 self.decay(epoch + 1)
+
+    def saved_state(self):
+        """(JSON values, {group: [arrays]}): what the later epochs need of this callback."""
+        return ({"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait},
+                {"best_weights": self.best_weights or [],
+                 "best_crf_scores": list(self.crf_scores or [])})
+
+    def restore_state(self, values, arrays):
+        self.best, self.best_epoch, self.wait = values["best"], values["best_epoch"], values["wait"]
+        self.best_weights = arrays.get("best_weights") or None
+        self.crf_scores = tuple(arrays["best_crf_scores"]) if arrays.get("best_crf_scores") \
+            else None
 
     @property
     def learning_rate(self):
@@ -146,6 +160,17 @@ class DevEvaluation(keras.callbacks.Callback):
             self.model.set_weights(self.best_weights)
         if self.crf_scores is not None:
             self.runner.spec.set_crf(*self.crf_scores)
+
+
+class RecordLoss(keras.callbacks.Callback):
+    """Appends each epoch's mean loss to ``history`` (the refit's report, which has no dev)."""
+
+    def __init__(self, history):
+        super().__init__()
+        self.history = history
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", "nan"))})
 
 
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
@@ -242,8 +267,11 @@ def label_drop_rates(labels, head, config):
 
 
 def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_targets=None,
-                     drop_rates=None, lowered=None):
+                     drop_rates=None, lowered=None, first_epoch=0):
     """A tf.data.Dataset of (inputs, targets, weights), reshuffled batches every epoch.
+
+    Each epoch's streams (order, word drop, lower-casing) are seeded by ``(config.seed,
+    epoch)``; ``first_epoch``: the epoch the first pass over the dataset is (a resumed run's).
 
     With ``lowered`` (``corpus`` encoded from lower-cased tokens) each epoch shows a share
     ``config.lowercase`` of the sentences lower-cased, drawn from a stream of its own.
@@ -253,7 +281,7 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
     """
     import tensorflow as tf
 
-    epochs_started = [0]
+    epochs_started = [first_epoch]
     batch_count = len(batching.token_budget_batches(corpus.lengths, config.batch_tokens))
 
     def generate():
@@ -337,7 +365,7 @@ def auxiliary_targets(train_sentences, aux_sentences):
 
 
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
-                 tag_column=None, log=print, aux_sentences=None):
+                 tag_column=None, log=print, aux_sentences=None, state=None):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``; with ``config.refit``,
     then train a new model on train + dev for the number of epochs that scored best on dev.
 
@@ -350,11 +378,22 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     report keeps the first run's dev scores (the refit model has seen dev) under the same keys,
     and the refit under "refit".
 
+    ``state`` (optional, a ``train_state.TrainingState``) is written after every epoch, and
+    what it holds of an earlier run of the same training (killed before its model was written)
+    is resumed: the result is the uninterrupted run's. A state of another training is refused
+    (BeamtaggerError) before any epoch.
+
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
     config = config or TrainingConfig()
     train_sentences = list(train_sentences)
     dev_sentences = list(dev_sentences)
+    aux_sentences = list(aux_sentences) if aux_sentences is not None else None
+    snapshot = None
+    if state is not None:
+        snapshot = state.resume(training_fingerprint(
+            config, train_sentences, dev_sentences, aux_sentences, TaggerSpec.binding_of(store),
+            binary, tag_column))
     if binary is not None:
         train_sentences = binary.map_sentences(train_sentences)
         dev_sentences = binary.map_sentences(dev_sentences)
@@ -363,10 +402,15 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         head = "crf"
     elif config.crf:
         log(f"two labels: a {head} head, no CRF")
-    model, spec, report = _train(train_sentences, dev_sentences, labels, head, store, config,
-                                 binary, tag_column, log, aux_sentences)
-    if not config.refit:
-        return model, spec, report
+    if snapshot is not None and snapshot.phase == "refit":
+        report = snapshot.meta["first_report"]
+    else:
+        model, spec, report = _train(train_sentences, dev_sentences, labels, head, store,
+                                     config, binary, tag_column, log, aux_sentences, state,
+                                     snapshot)
+        snapshot = None
+        if not config.refit:
+            return model, spec, report
     epochs = report["best_epoch"]
     copies = config.refit_dev_copies
     refit_dev = dev_sentences * copies
@@ -375,11 +419,11 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         f"epoch on dev")
     if aux_sentences is not None:
         # Dev's sentences carry no auxiliary tags: no auxiliary loss on them.
-        aux_sentences = list(aux_sentences) + [
+        aux_sentences = aux_sentences + [
             dataclasses.replace(s, tags=(None,) * len(s.tokens)) for s in refit_dev]
     model, spec, refit = _train(train_sentences + refit_dev, None, labels, head, store,
                                 dataclasses.replace(config, epochs=epochs), binary, tag_column,
-                                log, aux_sentences)
+                                log, aux_sentences, state, snapshot, first_report=report)
     report["refit"] = {"epochs": epochs, "train": refit["train"], "history": refit["epochs"],
                        "seconds": refit["seconds"]}
     report["seconds"] = round(report["seconds"] + refit["seconds"], 1)
@@ -387,9 +431,10 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
 
 
 def _train(train_sentences, dev_sentences, labels, head, store, config, binary, tag_column, log,
-           aux_sentences):
+           aux_sentences, state=None, snapshot=None, first_report=None):
     """One model trained on ``train_sentences``: early stopping on ``dev_sentences``, or
-    ``config.epochs`` epochs when ``dev_sentences`` is None (the refit)."""
+    ``config.epochs`` epochs when ``dev_sentences`` is None (the refit, ``first_report`` the
+    first training's). Saved to ``state`` after each epoch, resumed from ``snapshot``."""
     from beamtagger.model.inference import TaggerRunner
 
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
@@ -402,7 +447,11 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
                                  char_vocab=char_vocab,
                                  max_chars=config.max_chars if use_chars else 0)
     label_index = {label: i for i, label in enumerate(labels)}
-    started = time.perf_counter()
+    # A resumed run's clock goes on from the killed run's seconds.
+    started = time.perf_counter() - (snapshot.meta["seconds"] if snapshot is not None else 0.0)
+
+    def seconds():
+        return time.perf_counter() - started
     train = encode_sentences(train_sentences, store, featurizer, label_index, source="train")
     dev = None
     if dev_sentences is not None:
@@ -448,28 +497,37 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         lowered = encode_sentences(
             [dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
              for s in train_sentences], store, featurizer, label_index, source="train")
-    dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
-                               aux_targets, label_drop_rates(labels, head, config), lowered)
-    if head == "sigmoid":
-        dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
     # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
     # DevEvaluation scores them and keeps the best (and after the refit's last epoch).
-    callbacks = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema > 0 else []
+    swap_ema = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if config.ema > 0 else None
+    callbacks = [swap_ema] if swap_ema is not None else []
     # Before DevEvaluation, which would score (and might keep) the diverged weights.
     callbacks.append(StopOnNonFiniteLoss("" if dev is not None else " of the refit"))
     callback = None
     if dev is not None:
         callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
                                  lr_decay=config.lr_decay, decay_patience=config.decay_patience,
-                                 decay_restore=config.decay_restore, log=log)
+                                 decay_restore=config.decay_restore, log=log, seconds=seconds)
         callbacks.append(callback)
-    fitted = trained.fit(dataset, epochs=config.epochs, callbacks=callbacks,
-                         verbose=config.verbose, shuffle=False)
-    if dev is None:
-        history = [{"epoch": epoch + 1, "loss": float(loss)}
-                   for epoch, loss in enumerate(fitted.history.get("loss", []))]
-        if head == "crf":
-            spec.set_crf(*model.crf_scores())
+    else:
+        callbacks.append(RecordLoss(history))
+    first_epoch, epochs = 0, config.epochs
+    if state is not None:
+        keeper = KeepTrainingState(state, "first" if dev is not None else "refit",
+                                   config.epochs, history, callback, swap_ema, first_report,
+                                   seconds)
+        callbacks.append(keeper)  # last: the state holds what the others did at the epoch's end
+        if snapshot is not None:
+            first_epoch, epochs = keeper.restore(trained, snapshot)
+    dataset = training_dataset(train, store, config, spec.input_dims, label_weights,
+                               aux_targets, label_drop_rates(labels, head, config), lowered,
+                               first_epoch)
+    if head == "sigmoid":
+        dataset = dataset.map(lambda x, y, w: (x, y[..., None], w))
+    trained.fit(dataset, initial_epoch=first_epoch, epochs=epochs, callbacks=callbacks,
+                verbose=config.verbose, shuffle=False)
+    if dev is None and head == "crf":
+        spec.set_crf(*model.crf_scores())
     report = {
         "train": {"sentences": len(train), "tokens": train.num_tokens},
         "config": {k: (list(v) if isinstance(v, tuple) else v)
@@ -477,7 +535,7 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         "store": {"path": str(store.path), **TaggerSpec.binding_of(store)},
         "epochs": history,
         "auxiliary_labels": aux_labels,
-        "seconds": round(time.perf_counter() - started, 1),
+        "seconds": round(seconds(), 1),
         "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)),
     }
     if dev is not None:

@@ -71,6 +71,11 @@ def add_arguments(parser):
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing model directory (written whole at the end: "
                         "a failed or killed run leaves the old model as it was)")
+    parser.add_argument("--restart", action="store_true",
+                        help="discard the training state a killed run left beside --out "
+                        "(.MODEL.train-state) and start from epoch 1; without it a rerun of the "
+                        "same command (same data, store and flags) resumes at the first epoch "
+                        "not finished, and any other run is refused while the state is there")
     model = parser.add_argument_group("model")
     model.add_argument("--units", type=int, default=None, help="LSTM units per direction (preset)")
     model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
@@ -379,6 +384,7 @@ def run(args):
     store = open_store(args.embeddings)  # the default store when None
     # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
     # a misspelt --train path waited for before its one-line error.
+    from beamtagger.model.train_state import TrainingState, state_folder
     from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
 
     config = TrainingConfig(
@@ -398,9 +404,11 @@ def run(args):
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
+    state = TrainingState(state_folder(args.out), restart=args.restart)
     model, spec, report = train_tagger(train, dev, store, config, binary=binary,
-                                       tag_column=tag_column, aux_sentences=aux)
+                                       tag_column=tag_column, aux_sentences=aux, state=state)
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
+    state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
     (metric, value), = report["best_dev"].items()
     copies = f" x {args.refit_dev_copies}" if args.refit_dev_copies != 1 else ""
