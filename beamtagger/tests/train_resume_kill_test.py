@@ -1,0 +1,110 @@
+"""``beamtagger train`` killed for real (SIGKILL, as the OOM killer or a preempted VM) after an
+epoch's state is written: a rerun of the same command resumes there and writes the model and
+report an uninterrupted run writes; a rerun with another flag is refused in one line."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import numpy as np
+import pytest
+
+from beamtagger.tests.train_resume_state_test import sentences, without_seconds
+
+pytest.importorskip("tensorflow")
+
+
+def write_conllu(path, count, seed):
+    blocks = []
+    for sentence in sentences(count, seed):
+        blocks.append("".join(f"{i}\t{token}\t_\t{tag}\t_\t_\t_\t_\t_\t_\n"
+                              for i, (token, tag) in enumerate(zip(sentence.tokens,
+                                                                   sentence.tags), 1)))
+    path.write_text("\n".join(blocks) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def command(train, dev, store, out, *extra):
+    return [sys.executable, "-m", "beamtagger", "train", "--train", train, "--dev", dev,
+            "--embeddings", store, "--out", str(out), "--epochs", "4", "--units", "8",
+            "--char-filters", "4", "--char-dim", "4", "--max-chars", "8", "--oov-buckets", "8",
+            "--batch-tokens", "256", "--seed", "3", *extra]
+
+
+def model_arrays(model_dir):
+    import h5py
+
+    with zipfile.ZipFile(model_dir / "tagger.keras") as archive:
+        archive.extract("model.weights.h5", model_dir.parent / f"{model_dir.name}-weights")
+    arrays = {}
+    with h5py.File(model_dir.parent / f"{model_dir.name}-weights" / "model.weights.h5") as h5:
+        h5.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                      if isinstance(item, h5py.Dataset) else None)
+    return arrays
+
+
+@pytest.mark.slow
+def test_a_killed_training_resumes_to_the_uninterrupted_model(tiny_tagger, tmp_path, capsys):
+    from beamtagger.model.train_state import TrainingState, state_folder
+    from beamtagger.pipeline import cli
+
+    train = write_conllu(tmp_path / "train.conllu", 1500, 1)
+    dev = write_conllu(tmp_path / "dev.conllu", 100, 2)
+    store = tiny_tagger.store_path
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+         os.environ.get("PYTHONPATH", "")])}
+
+    once = subprocess.run(command(train, dev, store, tmp_path / "once"), env=environment,
+                          capture_output=True, text=True, timeout=600)
+    assert once.returncode == 0, once.stderr[-2000:]
+
+    out = tmp_path / "model"
+    folder = state_folder(out)
+    killed = subprocess.Popen(command(train, dev, store, out), env=environment,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = None
+    try:
+        deadline = time.monotonic() + 300
+        while killed.poll() is None and time.monotonic() < deadline:
+            if (folder / "state.npz").exists():
+                done = TrainingState(folder)._read().epochs_done
+                if done >= 1:
+                    break
+            time.sleep(0.02)
+        killed.send_signal(signal.SIGKILL)
+    finally:
+        killed.kill()
+        killed.wait()
+    assert killed.returncode == -signal.SIGKILL and done is not None and done < 4, (
+        "the run ended before the kill: make its epochs longer")
+    assert not out.exists()
+
+    # Another flag: refused in one line before any training, the state left as it was.
+    code = cli.main(command(train, dev, store, out, "--units", "16")[3:])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "Traceback" not in err
+    assert (f"error: the training state in {folder} is another training's: it differs in "
+            "--units 16 (the state's run: --units 8); rerun the command that wrote it to resume "
+            "it, or add --restart to discard it and start over") in err
+    assert (folder / "state.npz").exists()
+
+    resumed = subprocess.run(command(train, dev, store, out), env=environment,
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # The kill may land after a later epoch's state was written; the resume line names it.
+    lines = [line for line in resumed.stdout.splitlines() if line.startswith("resuming")]
+    assert len(lines) == 1 and lines[0].startswith("resuming the training at epoch ")
+    assert lines[0].endswith(f" of 4 from the state in {folder}")
+    assert int(lines[0].split()[5]) >= done + 1
+    assert not folder.exists()
+
+    expected, got = model_arrays(tmp_path / "once"), model_arrays(out)
+    assert sorted(got) == sorted(expected)
+    assert all(np.array_equal(got[name], expected[name]) for name in expected)
+    report = json.loads((out / "training_report.json").read_text())
+    assert without_seconds(report) == without_seconds(
+        json.loads((tmp_path / "once" / "training_report.json").read_text()))
