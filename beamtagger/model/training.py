@@ -139,8 +139,8 @@ class DevEvaluation(keras.callbacks.Callback):
     def restore_state(self, values, arrays):
         self.best, self.best_epoch, self.wait = values["best"], values["best_epoch"], values["wait"]
         self.best_weights = arrays.get("best_weights") or None
-        self.crf_scores = tuple(arrays["best_crf_scores"]) if arrays.get("best_crf_scores") \
-            else None
+        crf_scores = arrays.get("best_crf_scores")
+        self.crf_scores = tuple(crf_scores) if crf_scores else None
 
     @property
     def learning_rate(self):
