@@ -173,8 +173,12 @@ class RecordLoss(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", "nan"))})
 
 
+class TrainingDiverged(JobFailed):
+    """The loss turned NaN or infinite (``StopOnNonFiniteLoss``)."""
+
+
 class StopOnNonFiniteLoss(keras.callbacks.Callback):
-    """Fail the run (``JobFailed``) at the end of the first epoch whose loss is NaN or infinite.
+    """Fail the run (``TrainingDiverged``) at the end of the first epoch whose loss is NaN or infinite.
 
     Weights that gave such a loss are NaN themselves, or soon are, and every later epoch starts
     from them: Keras trains on to the last epoch, and a NaN model tags every token with its
@@ -189,7 +193,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            raise JobFailed(f"training diverged: the loss was {float(loss)} in epoch {epoch + 1}"
+            raise TrainingDiverged(f"training diverged: the loss was {float(loss)} in epoch {epoch + 1}"
                             f"{self.stage}; nothing was saved (a lower --learning-rate may "
                             "keep it finite)")
 

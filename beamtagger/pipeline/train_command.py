@@ -385,7 +385,8 @@ def run(args):
     # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
     # a misspelt --train path waited for before its one-line error.
     from beamtagger.model.train_state import TrainingState, state_folder
-    from beamtagger.model.training import BinaryLabels, TrainingConfig, train_tagger
+    from beamtagger.model.training import (BinaryLabels, TrainingConfig, TrainingDiverged,
+                                           train_tagger)
 
     config = TrainingConfig(
         epochs=args.epochs, units=args.units, layers=args.layers, projection=args.projection,
@@ -405,8 +406,14 @@ def run(args):
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
     tag_column = args.tag_column if args.format == "conllu" else None
     state = TrainingState(state_folder(args.out), restart=args.restart)
-    model, spec, report = train_tagger(train, dev, store, config, binary=binary,
-                                       tag_column=tag_column, aux_sentences=aux, state=state)
+    try:
+        model, spec, report = train_tagger(train, dev, store, config, binary=binary,
+                                           tag_column=tag_column, aux_sentences=aux, state=state)
+    except TrainingDiverged:
+        # The same command resumed would diverge again, and the fix (a lower --learning-rate)
+        # is another training, which the kept state would refuse without --restart.
+        state.discard()
+        raise
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())

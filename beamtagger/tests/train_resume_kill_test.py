@@ -108,3 +108,27 @@ def test_a_killed_training_resumes_to_the_uninterrupted_model(tiny_tagger, tmp_p
     report = json.loads((out / "training_report.json").read_text())
     assert without_seconds(report) == without_seconds(
         json.loads((tmp_path / "once" / "training_report.json").read_text()))
+
+
+def test_a_diverged_training_discards_its_state(tiny_tagger, tmp_path, capsys, monkeypatch):
+    """Resumed, the same command would diverge again, and a lower --learning-rate is another
+    training that the kept state would refuse: the state goes with the failed run."""
+    from beamtagger.model import training
+    from beamtagger.model.train_state import state_folder
+    from beamtagger.pipeline import cli
+
+    states_seen = []
+
+    def diverge_in_epoch_2(callback, epoch, logs=None):
+        if epoch == 1:
+            states_seen.append(state_folder(tmp_path / "m").exists())
+            raise training.TrainingDiverged("training diverged: the loss was nan in epoch 2")
+
+    monkeypatch.setattr(training.StopOnNonFiniteLoss, "on_epoch_end", diverge_in_epoch_2)
+    train = write_conllu(tmp_path / "train.conllu", 60, 1)
+    dev = write_conllu(tmp_path / "dev.conllu", 20, 2)
+    code = cli.main(command(train, dev, tiny_tagger.store_path, tmp_path / "m")[3:])
+    err = capsys.readouterr().err
+    assert code == 1 and "training diverged" in err and "Traceback" not in err, err
+    assert states_seen == [True]   # epoch 1's state was there when epoch 2 diverged
+    assert not state_folder(tmp_path / "m").exists() and not (tmp_path / "m").exists()
