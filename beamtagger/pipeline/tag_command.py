@@ -18,7 +18,7 @@ import shutil
 import sys
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError, broken_link, os_error_text
+from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
@@ -682,20 +682,17 @@ def _check_output_name(output_prefix):
 
 @contextlib.contextmanager
 def output_held(output_prefix):
-    """Holds a local ``output_prefix`` for this run: another run writing the same prefix at the
-    same time is refused (BeamtaggerError) instead of going ahead.
+    """Holds a local ``output_prefix`` for this run (``output_lock.held``, the folder
+    ``.NAME.tag-lock`` beside it): another run writing the same prefix at the same time is
+    refused (BeamtaggerError) instead of going ahead. Yields whether a run killed outright had
+    left the lock. Object stores (``gs://``) are not held.
 
     Both would have found no earlier files, and each run removes the sinks' temporary folders
     it finds beside its prefix (a killed run's): the second removed the first's while it ran,
     which then failed with a traceback and, removing its own files, took the second's temporary
-    folders with it; two runs that finished would have replaced or mixed each other's shards.
-
-    The hold is an advisory lock (``flock``) on an empty folder ``.NAME.tag-lock`` beside the
-    prefix, which the kernel releases when its process ends, however it ends: a killed run
-    never blocks the next. A folder, not a file: an input pattern over the output folder
-    (``out/*``) matches files only, and a lock file was read as a record. Object stores
-    (``gs://``), and file systems without ``flock`` on folders (NFS), are not held."""
+    folders with it; two runs that finished would have replaced or mixed each other's shards."""
     from beamtagger.atomic_dirs import check_creatable
+    from beamtagger.pipeline import output_lock
     from beamtagger.transforms.worker_resources import is_remote
 
     if is_remote(output_prefix):
@@ -703,94 +700,8 @@ def output_held(output_prefix):
         return
     _check_output_name(output_prefix)
     check_creatable(output_prefix, "--output")
-    folder = os.path.dirname(os.path.abspath(output_prefix))
-    lock_path = _beside_prefix(output_prefix, "tag-lock")
-    created = []
-    try:
-        _create_folders(folder, created)
-        lock, left_by_a_killed_run = _locked(lock_path, output_prefix)
-    except BaseException as error:
-        _remove_empty(created)
-        if isinstance(error, OSError):
-            raise BeamtaggerError(f"cannot write --output {output_prefix}: "
-                                  f"{os_error_text(error)}") from None
-        raise
-    try:
+    with output_lock.held(output_prefix, "--output", "tag", "prefix") as left_by_a_killed_run:
         yield left_by_a_killed_run
-    finally:
-        if lock is not None:
-            with contextlib.suppress(OSError):
-                os.rmdir(lock_path)  # before the lock goes: see _locked
-            os.close(lock)
-        _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
-
-
-def _locked(path, output_prefix):
-    """(the folder at ``path``, created if missing, open and locked by this process, or None
-    where the file system cannot lock it; whether a run killed outright had left the folder);
-    BeamtaggerError when another process holds it."""
-    fcntl = _fcntl()
-    if fcntl is None:   # Windows: no flock; the prefix is not held, as on NFS
-        return None, False
-
-    while True:
-        try:
-            os.mkdir(path)
-            found = False
-        except FileExistsError:
-            found = True   # unlocked below: its run ended without removing it, i.e. killed
-        lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(lock)
-            raise BeamtaggerError(f"--output {output_prefix} is being written by another "
-                                  "beamtagger tag run; wait until it ends, or choose another "
-                                  "prefix") from None
-        except OSError:
-            os.close(lock)
-            with contextlib.suppress(OSError):
-                os.rmdir(path)
-            return None, False
-        # The run that held it removes the folder as it ends: a lock taken on the folder it
-        # removed holds nothing, as a third run would lock the new folder at that path.
-        try:
-            same = os.stat(path).st_ino == os.fstat(lock).st_ino
-        except FileNotFoundError:
-            same = False
-        if same:
-            return lock, found
-        os.close(lock)
-
-
-def _fcntl():
-    try:
-        import fcntl
-    except ImportError:
-        return None
-    return fcntl
-
-
-def _create_folders(folder, created):
-    """Creates ``folder`` and its missing parents, appending each it created to ``created``."""
-    missing = []
-    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    for path in reversed(missing):
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            continue  # another process made it
-        created.append(path)
-
-
-def _remove_empty(folders):
-    for path in reversed(folders):
-        try:
-            os.rmdir(path)
-        except OSError:
-            return  # not empty: it holds this run's results, or another run's files
 
 
 def list_outputs(output_prefix):

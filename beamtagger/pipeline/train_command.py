@@ -359,11 +359,21 @@ def check_dev_tags(train, dev, args):
 
 def run(args):
     require_tensorflow("train")   # before training's imports, which import it
-    from beamtagger.embeddings.default import open_store
-    from beamtagger.model.saving import check_model_destination, save_model_dir
+    from beamtagger.model.saving import check_model_destination
+    from beamtagger.pipeline import output_lock
 
     check_options(args)
     check_model_destination(args.out, args.overwrite)  # before hours of training, not after
+    # Held until the model is written and the state removed: two runs into one --out read and
+    # wrote one training state, each resuming from the other's epochs.
+    with output_lock.held(args.out, "--out", "train", "model directory"):
+        return _run_held(args)
+
+
+def _run_held(args):
+    from beamtagger.embeddings.default import open_store
+    from beamtagger.model.saving import save_model_dir
+
     train = read_sentences(args.train, args.format, args.tag_column, "training")
     if args.limit:
         train = train[:args.limit]

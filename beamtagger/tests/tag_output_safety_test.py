@@ -268,9 +268,9 @@ def test_the_files_of_a_run_killed_outright_are_named_as_maybe_incomplete(tiny_t
 def test_without_flock_a_run_goes_ahead_unheld(tiny_tagger, text_in, tmp_path, capsys,
                                               monkeypatch):
     # Windows has no fcntl: the import failed with a traceback before any run.
-    from beamtagger.pipeline import tag_command
+    from beamtagger.pipeline import output_lock
 
-    monkeypatch.setattr(tag_command, "_fcntl", lambda: None)
+    monkeypatch.setattr(output_lock, "_fcntl", lambda: None)
     code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "o" / "run"),
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
     assert code == 0, err

@@ -1,0 +1,110 @@
+"""An output held by one run at a time: ``tag``'s ``--output`` prefix, ``train``'s ``--out``.
+
+Two runs writing one output at the same time each found no earlier files (or, for ``train``,
+the same training state) and went ahead: they removed, replaced or mixed each other's files.
+The hold is an advisory lock (``flock``) on an empty folder ``.NAME.COMMAND-lock`` beside the
+output, which the kernel releases when its process ends, however it ends: a killed run never
+blocks the next. A folder, not a file: an input pattern over the output folder (``out/*``)
+matches files only, and a lock file was read as a record. File systems without ``flock`` on
+folders (NFS), and Windows (no ``fcntl``), are not held.
+"""
+import contextlib
+import os
+
+from beamtagger.errors import BeamtaggerError, os_error_text
+
+
+@contextlib.contextmanager
+def held(output, option, command, alternative):
+    """Holds the local ``output`` (a path) for this ``beamtagger COMMAND`` run; yields whether
+    a run killed outright had left its lock. Another run holding it: BeamtaggerError naming
+    ``option`` (e.g. ``--out``) and what to choose instead (``alternative``). The output's
+    missing parent folders are created, and removed again if they are empty at the end."""
+    folder, name = os.path.split(os.path.abspath(output))
+    lock_path = os.path.join(folder, f".{name}.{command}-lock")
+    busy = (f"{option} {output} is being written by another beamtagger {command} run; wait "
+            f"until it ends, or choose another {alternative}")
+    created = []
+    try:
+        _create_folders(folder, created)
+        lock, left_by_a_killed_run = _locked(lock_path, busy)
+    except BaseException as error:
+        _remove_empty(created)
+        if isinstance(error, OSError):
+            raise BeamtaggerError(f"cannot write {option} {output}: "
+                                  f"{os_error_text(error)}") from None
+        raise
+    try:
+        yield left_by_a_killed_run
+    finally:
+        if lock is not None:
+            with contextlib.suppress(OSError):
+                os.rmdir(lock_path)  # before the lock goes: see _locked
+            os.close(lock)
+        _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
+
+
+def _locked(path, busy):
+    """(the folder at ``path``, created if missing, open and locked by this process, or None
+    where the file system cannot lock it; whether a run killed outright had left the folder);
+    BeamtaggerError(``busy``) when another process holds it."""
+    fcntl = _fcntl()
+    if fcntl is None:   # Windows: no flock; the output is not held, as on NFS
+        return None, False
+
+    while True:
+        try:
+            os.mkdir(path)
+            found = False
+        except FileExistsError:
+            found = True   # unlocked below: its run ended without removing it, i.e. killed
+        lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise BeamtaggerError(busy) from None
+        except OSError:
+            os.close(lock)
+            with contextlib.suppress(OSError):
+                os.rmdir(path)
+            return None, False
+        # The run that held it removes the folder as it ends: a lock taken on the folder it
+        # removed holds nothing, as a third run would lock the new folder at that path.
+        try:
+            same = os.stat(path).st_ino == os.fstat(lock).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            return lock, found
+        os.close(lock)
+
+
+def _fcntl():
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    return fcntl
+
+
+def _create_folders(folder, created):
+    """Creates ``folder`` and its missing parents, appending each it created to ``created``."""
+    missing = []
+    while not os.path.isdir(folder) and folder != os.path.dirname(folder):
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for path in reversed(missing):
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            continue  # another process made it
+        created.append(path)
+
+
+def _remove_empty(folders):
+    for path in reversed(folders):
+        try:
+            os.rmdir(path)
+        except OSError:
+            return  # not empty: it holds this run's results, or another run's files
