@@ -16,7 +16,8 @@ weights are in place, the epochs done and the phase (the first training or the r
 first's report). The epoch number seeds the shuffling, word drop and lower-casing streams.
 
 A state is resumed only by the same training: the same beamtagger version, data (by content),
-embedding store and options. Any other run is refused in one line naming what differs, never
+embedding store and options, but for ``--epochs`` where the epochs done are the first ones of
+the new bound's run (``TrainingState._check_epochs_change``). Any other run is refused in one line naming what differs, never
 mixed with it nor discarded silently: the state may be hours of training that a mistyped flag
 would otherwise throw away; ``--restart`` discards it.
 """
@@ -73,6 +74,16 @@ def training_fingerprint(config, train_sentences, dev_sentences, aux_sentences, 
             "aux": _sentences_digest(aux_sentences), "store": store_binding,
             "binary": list(binary.patterns) if binary is not None else None,
             "tag_column": tag_column, "options": options}
+
+
+def _epochs(fingerprint):
+    return fingerprint.get("options", {}).get("epochs")
+
+
+def _without_epochs(fingerprint):
+    """The fingerprint less --epochs, which a resumed run may change (``_check_epochs_change``)."""
+    options = {k: v for k, v in fingerprint.get("options", {}).items() if k != "epochs"}
+    return {**fingerprint, "options": options}
 
 
 def _flag(key, value):
@@ -148,12 +159,19 @@ class TrainingState:
             raise BeamtaggerError(
                 f"the training state in {self.folder} was written by beamtagger "
                 f"{meta.get('beamtagger', '(unknown)')}, this is {__version__}; {_RESTART}")
-        if meta.get("fingerprint") != fingerprint:
+        saved = meta.get("fingerprint") or {}
+        if _without_epochs(saved) != _without_epochs(fingerprint):
             raise BeamtaggerError(
                 f"the training state in {self.folder} is another training's: it differs in "
-                f"{describe_difference(meta.get('fingerprint', {}), fingerprint)}; rerun the "
-                f"command that wrote it to resume it, or {_RESTART}")
-        total = meta["epochs_total"]
+                f"{describe_difference(saved, fingerprint)}; rerun the command that wrote it "
+                f"to resume it, or {_RESTART}")
+        epochs, saved_epochs = _epochs(fingerprint), _epochs(saved)
+        if epochs != saved_epochs:
+            self._check_epochs_change(snapshot, saved_epochs, epochs)
+            self.log(f"--epochs {epochs} (the state's run: --epochs {saved_epochs}): its "
+                     f"epochs done are the first of this run's")
+        # The first training's bound is this run's --epochs; the refit's, the best epoch.
+        total = epochs if snapshot.phase == "first" else meta["epochs_total"]
         what = "the refit" if snapshot.phase == "refit" else "the training"
         if meta["stopped"] or snapshot.epochs_done >= total:
             self.log(f"resuming {what} after its last epoch ({snapshot.epochs_done} of {total}) "
@@ -162,6 +180,30 @@ class TrainingState:
             self.log(f"resuming {what} at epoch {snapshot.epochs_done + 1} of {total} from the "
                      f"state in {self.folder}")
         return snapshot
+
+    def _check_epochs_change(self, snapshot, saved_epochs, epochs):
+        """BeamtaggerError unless the state's epochs are the first ones of a run of ``epochs``.
+
+        Nothing in an epoch depends on --epochs (the epoch number seeds its streams; no
+        schedule looks at the total), so a run of N epochs is, epoch by epoch, the first N of
+        a longer one: a resumed run may go on to another bound, and ends as the uninterrupted
+        run of the new command would. Not where the state has gone past the new bound, nor in
+        the refit when the first training ran to its old bound: with another one it would
+        have stopped elsewhere and chosen another epoch count for the refit."""
+        if snapshot.phase == "first":
+            done = snapshot.epochs_done
+            if done <= epochs:
+                return
+            reason = f"it has trained {done} epochs, more than --epochs {epochs}"
+        else:
+            first = len(snapshot.meta["first_report"]["epochs"])
+            if first < saved_epochs and first <= epochs:
+                return   # stopped early: a run of --epochs epochs stops there too
+            reason = (f"its refit trains the best of the first training's {first} epochs, "
+                      f"which --epochs {epochs} would not have ended at")
+        raise BeamtaggerError(
+            f"the training state in {self.folder} is of a run of --epochs {saved_epochs}: "
+            f"{reason}; rerun with --epochs {saved_epochs} to resume it, or {_RESTART}")
 
     def _read(self):
         try:

@@ -408,6 +408,7 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         log(f"two labels: a {head} head, no CRF")
     if snapshot is not None and snapshot.phase == "refit":
         report = snapshot.meta["first_report"]
+        report["config"]["epochs"] = config.epochs   # the state's run may have had another
     else:
         model, spec, report = _train(train_sentences, dev_sentences, labels, head, store,
                                      config, binary, tag_column, log, aux_sentences, state,

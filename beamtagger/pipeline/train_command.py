@@ -74,8 +74,10 @@ def add_arguments(parser):
     parser.add_argument("--restart", action="store_true",
                         help="discard the training state a killed run left beside --out "
                         "(.MODEL.train-state) and start from epoch 1; without it a rerun of the "
-                        "same command (same data, store and flags) resumes at the first epoch "
-                        "not finished, and any other run is refused while the state is there")
+                        "same command (same data, store and flags; --epochs may change where "
+                        "the epochs done are the first of the new run's) resumes at the first "
+                        "epoch not finished, and any other run is refused while the state is "
+                        "there")
     model = parser.add_argument_group("model")
     model.add_argument("--units", type=int, default=None, help="LSTM units per direction (preset)")
     model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
