@@ -27,17 +27,33 @@ def row_columns(element) -> Optional[Dict[str, Any]]:
     return columns if "text" in columns else None
 
 
+def _named(value):
+    """``value`` with each nested row (a struct column, Beam YAML's ``fields: {...}``) as a dict
+    of its columns: carried as it is, a row is a tuple, and its JSON in the output a list
+    without the columns' names."""
+    if isinstance(value, beam.Row):
+        value = value.as_dict()
+    elif isinstance(value, tuple) and hasattr(value, "_asdict"):
+        value = value._asdict()
+    if isinstance(value, dict):
+        return {name: _named(item) for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_named(item) for item in value)
+    return value
+
+
 def text_record_of_row(columns: Dict[str, Any]) -> TextRecord:
     """The TextRecord of a row's columns: ``id`` and ``text``, ``source`` and ``fields`` where
     present; any other column is passed through as a field (the row's ``lang`` comes out in
-    the TaggedRecord's ``fields``). TypeError for a row without ``id``, or with a ``fields``
-    column and other columns too (which of them the output should hold is not clear)."""
+    the TaggedRecord's ``fields``), nested rows as dicts. TypeError for a row without ``id``,
+    or with a ``fields`` column and other columns too (which of them the output should hold is
+    not clear)."""
     if "id" not in columns:
         raise TypeError(f"a row needs an id column beside its text (it has "
                         f"{', '.join(columns)})")
-    others = {name: value for name, value in columns.items()
+    others = {name: _named(value) for name, value in columns.items()
               if name not in TextRecord._fields}
-    fields = columns.get("fields")
+    fields = _named(columns.get("fields"))
     if others and fields is not None:
         raise TypeError(f"a row has a fields column and other columns too "
                         f"({', '.join(others)}): put them in its fields, or drop the fields "
