@@ -142,8 +142,14 @@ class TrainingState:
         """The saved Snapshot to go on from, or None (no state, or ``restart``); a state of
         another training, another version or an unreadable one is a BeamtaggerError."""
         self.fingerprint = fingerprint
+        odd = self._not_a_folder()
+        if odd and not self.restart:
+            # Written through a link, the state went into the folder it names; removed, the
+            # link (or a file) was renamed aside and left there, the state left behind.
+            raise BeamtaggerError(f"the training state {self.folder} is {odd}, not a folder "
+                                  f"train wrote; remove it, or {_RESTART}")
         if self.restart:
-            if self.folder.exists():
+            if os.path.lexists(self.folder):
                 self.discard()
                 self.log(f"discarded the training state in {self.folder} (--restart)")
             return None
@@ -256,12 +262,22 @@ class TrainingState:
         self.saved_epochs = meta["epochs_done"]
         return True
 
+    def _not_a_folder(self):
+        if self.folder.is_symlink():
+            return "a symbolic link"
+        if self.folder.exists() and not self.folder.is_dir():
+            return "a file"
+        return None
+
     def discard(self):
         """Removes the state folder (the model is written, or ``--restart``)."""
-        if not self.folder.exists():
+        if not os.path.lexists(self.folder):
             return
         try:
-            atomic_dirs.remove(self.folder)
+            if self._not_a_folder():
+                os.unlink(self.folder)
+            else:
+                atomic_dirs.remove(self.folder)
         except OSError as error:
             self.log(f"warning: could not remove the training state {self.folder}: "
                      f"{os_error_text(error)}; remove it, or the next training of this model "
