@@ -76,7 +76,14 @@ def add_arguments(parser):
                         "id; records without one get file:line, file:row in Parquet (from 1), "
                         "or file:@byte offset in a text or JSON Lines file over 64 MiB, which "
                         "several workers read in byte ranges); the other fields or columns "
-                        "pass through to the output")
+                        "pass through to the output (all of them, or those --fields names)")
+    parser.add_argument("--fields", metavar="NAME[,NAME...]",
+                        help="JSON Lines and Parquet: pass only these fields or columns "
+                        "through to the output, in this order ('' none; default: all but the "
+                        "text and id). Parquet reads only the text, id and named columns, so a "
+                        "wide table costs what its named columns cost, and a file without one "
+                        "of them is refused; a JSON Lines record without one is written "
+                        "without it")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -403,11 +410,17 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
                               f"{args.progress_every:g}")
     # The shell leaves "--output=~/x" alone; Beam would write to a folder named "~".
     input_pattern, output_prefix = (_user_expanded(args.input), _user_expanded(args.output))
+    input_format = infer_input_format(input_pattern, args.input_format)
+    fields = _field_names(args.fields)
+    from beamtagger.transforms.reading.read_records import fields_problem
+
+    problem = fields_problem(fields, input_format, args.text_field, args.id_field)
+    if problem is not None:
+        raise BeamtaggerError(f"--fields: {problem}")
     return TagJob(
-        input_pattern=input_pattern, output_prefix=output_prefix,
-        input_format=infer_input_format(input_pattern, args.input_format),
+        input_pattern=input_pattern, output_prefix=output_prefix, input_format=input_format,
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
-        text_field=args.text_field, id_field=args.id_field, chunk=args.chunk,
+        text_field=args.text_field, id_field=args.id_field, fields=fields, chunk=args.chunk,
         overlap=args.overlap,
         # run() raises it where the batches go to a GPU, once it knows the runtime.
         max_batch_tokens=(tagging_defaults.MAX_BATCH_TOKENS if args.max_batch_tokens is None
@@ -418,6 +431,13 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         max_record_chars=args.max_record_chars, vectors_at=args.vectors_at,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
+
+
+def _field_names(text):
+    """--fields' comma-separated names: None where it is not given (all fields), () for ''."""
+    if text is None:
+        return None
+    return tuple(name.strip() for name in text.split(",")) if text.strip() else ()
 
 
 def infer_input_format(pattern, chosen="auto"):
@@ -505,7 +525,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     if job.input_format == "parquet":
-        _check_parquet_files(matched, job.text_field)
+        _check_parquet_files(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
@@ -593,11 +613,11 @@ def _check_readable(path, pattern):
         raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
 
 
-def _check_parquet_files(matched, text_field):
+def _check_parquet_files(matched, job):
     from beamtagger.transforms.reading.parquet_rows import file_problem
 
     for metadata in sorted(matched, key=lambda m: m.path)[:MAX_PARQUET_FILES_CHECKED]:
-        problem = file_problem(metadata.path, text_field)
+        problem = file_problem(metadata.path, job.text_field, job.fields, job.id_field)
         if problem is not None:
             raise BeamtaggerError(f"--input {metadata.path}: {problem}")
 

@@ -11,7 +11,7 @@ Every input record ends up in exactly one of the two outputs.
 """
 import dataclasses
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 import apache_beam as beam
 
@@ -34,6 +34,7 @@ class TagJob:
     store_path: Optional[str] = None     # None: the default store
     text_field: str = "text"
     id_field: str = "id"
+    fields: Optional[Tuple[str, ...]] = None   # the fields carried (None: all)
     chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -86,7 +87,7 @@ def build_tag_pipeline(pipeline, job):
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
-        keep_conllu_lines=keep_conllu_lines)
+        keep_conllu_lines=keep_conllu_lines, fields=job.fields)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,

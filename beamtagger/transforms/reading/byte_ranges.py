@@ -51,13 +51,13 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
     Args:
       input_format: "text" or "jsonl" (``SPLITTABLE_FORMATS``).
-      text_field, id_field: as in ``ReadRecords``.
+      text_field, id_field, fields: as in ``ReadRecords``.
       split_bytes: uncompressed files larger than this are read in ranges of about this size.
       blocks: yield lists of records (``blocks.in_blocks``) instead of single records.
     """
 
     def __init__(self, input_format, text_field="text", id_field="id",
-                 split_bytes=DEFAULT_SPLIT_BYTES, blocks=False):
+                 split_bytes=DEFAULT_SPLIT_BYTES, blocks=False, fields=None):
         if input_format not in SPLITTABLE_FORMATS:
             raise ValueError(f"byte ranges split only {SPLITTABLE_FORMATS}, not {input_format!r}")
         if split_bytes < 1:
@@ -67,6 +67,7 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         self.id_field = id_field
         self.split_bytes = split_bytes
         self.blocks = blocks
+        self.fields = fields
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
@@ -78,10 +79,10 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
             items = read_file_records(
                 FileLines(path, lambda: FileSystems.open(
                     path, compression_type=CompressionTypes.UNCOMPRESSED)),
-                self.input_format, self.text_field, self.id_field)
+                self.input_format, self.text_field, self.id_field, fields=self.fields)
         else:
             items = range_records(path, tracker, self.input_format, self.text_field,
-                                  self.id_field)
+                                  self.id_field, self.fields)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
@@ -105,13 +106,13 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
-def range_records(path, tracker, input_format, text_field="text", id_field="id"):
+def range_records(path, tracker, input_format, text_field="text", id_field="id", fields=None):
     """Records and DeadLetters (``record_parsers.parse_records``) of the lines of a byte range
     that the tracker lets this reader claim; a file that is not UTF-8, or that ends before the
     range does, becomes one dead letter."""
     try:
         yield from parse_records(claimed_lines(path, tracker), path, input_format, text_field,
-                                 id_field)
+                                 id_field, fields=fields)
     except DamagedInput as damage:
         yield damage.dead_letter()
 

@@ -4,9 +4,14 @@ A record is a row: its text from the ``text_field`` column, its id from the ``id
 where the file has one and the row's value is not null (as JSON Lines: strings as they are,
 other values as their JSON text), else ``<file name>:<row>``, the row counted from 1 in the
 file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes through as a
-field, converted to what JSON holds (as a JSON Lines record's fields): timestamps, dates, times
-as ISO 8601 text, durations and decimals as their text, binary values as UTF-8 text, map entries
-as ``[key, value]`` lists; lists and structs as lists and objects of the same.
+field, or only the columns ``fields`` names, in that order: then only the text, id and named
+columns are read from the file (pyarrow's column projection), so the other columns of a wide
+table (images, embeddings, raw pages) cost no reading, decoding or carrying, and a value there
+that JSON cannot hold costs nothing. A named column missing makes the file one dead letter, as
+a missing text column does. Carried values are converted to what JSON holds (as a JSON Lines
+record's fields): timestamps, dates, times as ISO 8601 text, durations and decimals as their
+text, binary values as UTF-8 text, map entries as ``[key, value]`` lists; lists and structs as
+lists and objects of the same.
 
 Why not Beam's ``ReadFromParquetBatched``: it gives tables of rows without the file or row they
 came from (no stable default id), reads a whole row group into memory at once, and a file that
@@ -28,8 +33,8 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from beamtagger.errors import out_of_open_files
-from beamtagger.transforms.reading.record_parsers import (_BadRecord, _bad_utf8, _file_name,
-                                                          _path_text, json_id)
+from beamtagger.transforms.reading.record_parsers import (BadRecord, bad_utf8, file_name,
+                                                          json_id, path_text)
 from beamtagger.transforms.records import DeadLetter, TextRecord, one_line, raw_text
 
 __all__ = ["ROWS_PER_BATCH", "RowGroup", "file_problem", "row_group_records", "row_groups",
@@ -66,18 +71,28 @@ def open_parquet(path):
         yield pq.ParquetFile(raw)
 
 
-def schema_problem(schema, text_field):
-    """Why the records of a file of this Arrow ``schema`` cannot be read, or None."""
+def schema_problem(schema, text_field, fields=None, id_field=None):
+    """Why the records of a file of this Arrow ``schema`` cannot be read, or None.
+
+    ``fields``: the columns carried (None: all of them); then two columns of one name matter
+    only where they are read (the text, ``id_field`` and ``fields``)."""
     names = schema.names
-    repeated = sorted(name for name, count in Counter(names).items() if count > 1)
-    if repeated:
-        return (f"column names must be unique (each becomes a field of the record), but "
-                f"{', '.join(map(repr, repeated))} appears more than once")
+    found = ", ".join(names) if names else "none"
     if text_field not in names:
-        found = ", ".join(names) if names else "none"
         own = (" (beamtagger's own tagged output: its tokens are tagged already, there is "
                "no text to tag)" if _OWN_OUTPUT_COLUMNS <= set(names) else "")
         return f"no text column {text_field!r}; its columns are {found}{own}"
+    if fields is not None:
+        missing = [name for name in fields if name not in names]
+        if missing:
+            return (f"no column {', '.join(map(repr, missing))} of the fields to carry; its "
+                    f"columns are {found}")
+    read = set(names) if fields is None else {text_field, id_field, *fields}
+    repeated = sorted(name for name, count in Counter(names).items()
+                      if count > 1 and name in read)
+    if repeated:
+        return (f"column names must be unique (each becomes a field of the record), but "
+                f"{', '.join(map(repr, repeated))} appears more than once")
     text_type = schema.field(text_field).type
     if not _is_text_type(text_type):
         return (f"text column {text_field!r} is {text_type}, not text (string, large_string, "
@@ -85,9 +100,9 @@ def schema_problem(schema, text_field):
     return None
 
 
-def file_problem(path, text_field):
-    """Why ``path``'s records cannot be read (not Parquet, damaged footer, no text column...),
-    read from its footer alone, or None."""
+def file_problem(path, text_field, fields=None, id_field=None):
+    """Why ``path``'s records cannot be read (not Parquet, damaged footer, no text column, no
+    column ``fields`` names...), read from its footer alone, or None."""
     try:
         with open_parquet(path) as parquet:
             schema = parquet.schema_arrow
@@ -95,17 +110,18 @@ def file_problem(path, text_field):
         if out_of_open_files(error):
             raise
         return _unreadable(error)
-    return schema_problem(schema, text_field)
+    return schema_problem(schema, text_field, fields, id_field)
 
 
-def row_groups(path, text_field):
+def row_groups(path, text_field, fields=None, id_field=None):
     """The RowGroups of ``path``, from its footer; one DeadLetter (stage "read") instead where
     the file cannot be read as records (``file_problem``). A file of zero rows has none."""
-    path = _path_text(str(path))
+    path = path_text(str(path))
     try:
         with open_parquet(path) as parquet:
             metadata = parquet.metadata
-        problem = schema_problem(metadata.schema.to_arrow_schema(), text_field)
+        problem = schema_problem(metadata.schema.to_arrow_schema(), text_field, fields,
+                                 id_field)
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
             raise  # a limit of the machine, not of this file (file_lines.FileLines)
@@ -121,19 +137,31 @@ def row_groups(path, text_field):
         first_row += rows
 
 
-def row_group_records(group, text_field="text", id_field="id"):
+def row_group_records(group, text_field="text", id_field="id", fields=None):
     """One TextRecord or DeadLetter per row of ``group``; where the file cannot be read on, one
-    DeadLetter (stage "read") for the rows from there to the group's end."""
+    DeadLetter (stage "read") for the rows from there to the group's end.
+
+    ``fields``: the columns carried, in this order (None: every column but the text and id)."""
     row, last = group.first_row, group.first_row + group.rows - 1
     try:
         with open_parquet(group.path) as parquet:
-            problem = schema_problem(parquet.schema_arrow, text_field)
+            schema = parquet.schema_arrow
+            problem = schema_problem(schema, text_field, fields, id_field)
             if problem is not None:  # rewritten since its footer was read
                 raise ValueError(problem)
+            has_id = bool(id_field) and id_field != text_field and id_field in schema.names
+            id_column = id_field if has_id else None
+            carried = ([name for name in schema.names if name not in (text_field, id_column)]
+                       if fields is None else list(fields))
+            read = (None if fields is None
+                    else [text_field] + ([id_column] if has_id else []) + carried)
+            # pyarrow skips a named column the file lacks without a word (pyarrow 25):
+            # schema_problem above has made sure every name is there.
             batches = parquet.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[group.index],
-                                           use_threads=False)
+                                           columns=read, use_threads=False)
             for batch in batches:
-                yield from _batch_records(batch, group.path, row, text_field, id_field)
+                yield from _batch_records(batch, group.path, row, text_field, id_column,
+                                          carried)
                 row += batch.num_rows
         if row <= last:
             raise ValueError(f"the row group ends after {row - group.first_row:,} of its "
@@ -147,26 +175,26 @@ def row_group_records(group, text_field="text", id_field="id"):
             "", "read")
 
 
-def _batch_records(batch, path, first_row, text_field, id_field):
-    name = _file_name(path)
+def _batch_records(batch, path, first_row, text_field, id_column, carried):
+    """``id_column``: the column of the ids (None: the file has none); ``carried``: the names of
+    the columns carried, in order."""
+    name = file_name(path)
     texts = batch.column(text_field).to_pylist()
-    has_id = bool(id_field) and id_field != text_field and id_field in batch.schema.names
-    ids = _Column(id_field, batch.column(id_field)) if has_id else None
-    carried = [_Column(column, batch.column(column)) for column in batch.schema.names
-               if column != text_field and not (has_id and column == id_field)]
+    ids = None if id_column is None else _Column(id_column, batch.column(id_column))
+    carried = [_Column(column, batch.column(column)) for column in carried]
     for offset, text in enumerate(texts):
         row = first_row + offset
         source = f"{path}:{row}"
         try:
             if text is None:
-                raise _BadRecord(f"text column {text_field!r} is null")
+                raise BadRecord(f"text column {text_field!r} is null")
             if isinstance(text, bytes):
                 text = _utf8(text, f"text column {text_field!r}")
             record_id = None if ids is None else ids.value(offset)
             fields = {column.name: column.value(offset) for column in carried}
             yield TextRecord(f"{name}:{row}" if record_id is None else json_id(record_id),
                              text, source, fields or None)
-        except _BadRecord as bad:
+        except BadRecord as bad:
             yield DeadLetter(source, str(bad), _as_text(text), "decode")
         except Exception as error:  # noqa: BLE001  (one row's failure must not fail the job)
             yield DeadLetter(source, one_line(f"cannot read the row: {error!r}"), _as_text(text),
@@ -224,7 +252,7 @@ def _utf8(raw, where):
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _BadRecord(f"{where}: {_bad_utf8(raw, error)}") from None
+        raise BadRecord(f"{where}: {bad_utf8(raw, error)}") from None
 
 
 def _as_text(value):

@@ -33,9 +33,11 @@ from beamtagger.transforms.reading.record_parsers import LINE_FORMATS, read_file
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import ERRORS, DeadLetter
 
-__all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult"]
+__all__ = ["FIELD_FORMATS", "INPUT_FORMATS", "ReadRecords", "ReadResult", "fields_problem"]
 
 INPUT_FORMATS = (*LINE_FORMATS, "parquet")
+# The formats whose records carry fields beside their text.
+FIELD_FORMATS = ("jsonl", "parquet")
 
 
 class ReadResult(NamedTuple):
@@ -67,6 +69,10 @@ class ReadRecords(beam.PTransform):
       text_field: the JSON Lines field or Parquet column that holds the text.
       id_field: the JSON Lines field or Parquet column that holds the id, when present; the
         other fields (columns) pass through to the output.
+      fields: "jsonl" and "parquet" only: the names of the only fields (columns) that pass
+        through, in this order (``()``: none; None: all). Parquet reads only the text, id and
+        these columns from the file; a file without one of them is one dead letter (stage
+        "read"). A JSON Lines record without one is carried without it.
       reshuffle: spread the records over the workers after reading (False where there is one).
       split_bytes: text and JSON Lines files larger than this are read in byte ranges by
         several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
@@ -79,10 +85,17 @@ class ReadRecords(beam.PTransform):
     """
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
-                 reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False):
+                 reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False,
+                 fields=None):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+        if isinstance(fields, str):  # "a,b" would be the fields "a", ",", "b"
+            raise ValueError(f"fields must be a list of names, not the string {fields!r}")
+        fields = None if fields is None else tuple(fields)
+        problem = fields_problem(fields, input_format, text_field, id_field)
+        if problem is not None:
+            raise ValueError(f"fields: {problem}")
         if keep_conllu_lines and input_format != "conllu":
             raise ValueError(f"keep_conllu_lines applies to input_format 'conllu' only, not "
                              f"{input_format!r}")
@@ -94,6 +107,7 @@ class ReadRecords(beam.PTransform):
         self.split_bytes = split_bytes  # None: byte_ranges.DEFAULT_SPLIT_BYTES
         self.blocks = blocks
         self.keep_conllu_lines = keep_conllu_lines
+        self.fields = fields
 
     def expand(self, pbegin):
         if self.input_format == "parquet":
@@ -106,7 +120,8 @@ class ReadRecords(beam.PTransform):
                     | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                     | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
                         self.input_format, self.text_field, self.id_field,
-                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks)
+                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks,
+                        self.fields)
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
@@ -124,7 +139,7 @@ class ReadRecords(beam.PTransform):
                 _ReadFileRecords(self.input_format, self.text_field, self.id_field,
                                  self.blocks,
                                  self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
-                                 self.keep_conllu_lines)
+                                 self.keep_conllu_lines, self.fields)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -136,14 +151,15 @@ class ReadRecords(beam.PTransform):
         # spread over the workers, as byte ranges of a large text file do.
         groups = (pbegin
                   | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
-                  | "ListRowGroups" >> beam.ParDo(_ListRowGroups(self.text_field)
-                                                  ).with_outputs(ERRORS, main="groups"))
+                  | "ListRowGroups" >> beam.ParDo(_ListRowGroups(
+                      self.text_field, self.fields, self.id_field)
+                  ).with_outputs(ERRORS, main="groups"))
         row_groups = groups.groups
         if self.reshuffle:
             row_groups = row_groups | "SpreadRowGroups" >> beam.Reshuffle()
         read = (row_groups
                 | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(
-                    self.text_field, self.id_field, self.blocks)
+                    self.text_field, self.id_field, self.blocks, self.fields)
                 ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -163,13 +179,15 @@ class _ReadFileRecords(beam.DoFn):
     dead-letter sources, located by byte offset, so they do not depend on the runner."""
 
     def __init__(self, input_format, text_field, id_field, blocks=False,
-                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False):
+                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False,
+                 fields=None):
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
         self.blocks = blocks
         self.split_bytes = split_bytes
         self.keep_conllu_lines = keep_conllu_lines
+        self.fields = fields
 
     def process(self, readable_file):
         metadata = readable_file.metadata
@@ -179,12 +197,12 @@ class _ReadFileRecords(beam.DoFn):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
             items = byte_ranges.range_records(path, tracker, self.input_format,
-                                              self.text_field, self.id_field)
+                                              self.text_field, self.id_field, self.fields)
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
             items = read_file_records(lines, self.input_format, self.text_field,
-                                      self.id_field, self.keep_conllu_lines)
+                                      self.id_field, self.keep_conllu_lines, self.fields)
         yield from reader_outputs(items, self.blocks)
 
 
@@ -193,11 +211,14 @@ class _ListRowGroups(beam.DoFn):
     """FileMetadata -> the file's ``parquet_rows.RowGroup``s, or one dead letter (tagged
     ``ERRORS``) for a file whose rows cannot be read."""
 
-    def __init__(self, text_field):
+    def __init__(self, text_field, fields=None, id_field=None):
         self.text_field = text_field
+        self.fields = fields
+        self.id_field = id_field
 
     def process(self, metadata):
-        for item in parquet_rows.row_groups(metadata.path, self.text_field):
+        for item in parquet_rows.row_groups(metadata.path, self.text_field, self.fields,
+                                            self.id_field):
             if isinstance(item, DeadLetter):
                 # Counted as a record read, as the dead letter of a damaged text file is.
                 counters.RECORDS_READ.inc()
@@ -210,11 +231,31 @@ class _ListRowGroups(beam.DoFn):
 class _ReadRowGroup(beam.DoFn):
     """A ``parquet_rows.RowGroup`` -> its records and dead letters."""
 
-    def __init__(self, text_field, id_field, blocks=False):
+    def __init__(self, text_field, id_field, blocks=False, fields=None):
         self.text_field = text_field
         self.id_field = id_field
         self.blocks = blocks
+        self.fields = fields
 
     def process(self, group):
-        yield from reader_outputs(
-            parquet_rows.row_group_records(group, self.text_field, self.id_field), self.blocks)
+        yield from reader_outputs(parquet_rows.row_group_records(
+            group, self.text_field, self.id_field, self.fields), self.blocks)
+
+
+def fields_problem(fields, input_format, text_field="text", id_field="id"):
+    """Why ``fields`` (names, or None: all) cannot be the fields carried from ``input_format``
+    records, or None; the text is the record's text and the id its id, never carried too."""
+    if fields is None:
+        return None
+    if input_format not in FIELD_FORMATS:
+        return f"only {' and '.join(FIELD_FORMATS)} records carry fields, not {input_format}"
+    for name in fields:
+        if not isinstance(name, str) or not name:
+            return f"{name!r} is not a field name"
+    repeated = sorted({name for name in fields if fields.count(name) > 1})
+    if repeated:
+        return f"{', '.join(map(repr, repeated))} named more than once"
+    for name, what in ((text_field, "text"), (id_field, "id")):
+        if name and name in fields:
+            return f"{name!r} is the {what} field: the record's {what}, never carried beside it"
+    return None

@@ -18,7 +18,8 @@ from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
-__all__ = ["LINE_FORMATS", "parse_records", "read_file_records", "read_path_records"]
+__all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "file_name", "json_id", "parse_records",
+           "path_text", "read_file_records", "read_path_records"]
 
 # The formats read line by line here (Parquet: parquet_rows).
 LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
@@ -26,33 +27,34 @@ _new_record = tuple.__new__
 
 
 def read_file_records(lines, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False):
+                      keep_conllu_lines=False, fields=None):
     """Records and DeadLetters of one file's FileLines; damage becomes one last DeadLetter."""
     try:
         yield from parse_records(lines, lines.path, input_format, text_field, id_field,
-                                 keep_conllu_lines)
+                                 keep_conllu_lines, fields)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
 
 def read_path_records(path, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False):
+                      keep_conllu_lines=False, fields=None):
     """``read_file_records`` of a local file (no Beam pipeline needed)."""
     return read_file_records(FileLines(path, lambda: open(path, "rb")), input_format,
-                             text_field, id_field, keep_conllu_lines)
+                             text_field, id_field, keep_conllu_lines, fields)
 
 
 def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id",
-                  keep_conllu_lines=False):
+                  keep_conllu_lines=False, fields=None):
     """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed).
 
     ``keep_conllu_lines``: CoNLL-U records carry their sentence's lines in their fields, for a
-    CoNLL-U writer to write back (``conllu_kept_lines``); ignored for the other formats."""
-    path = _path_text(str(path))
+    CoNLL-U writer to write back (``conllu_kept_lines``); ignored for the other formats.
+    ``fields``: JSON Lines only, the fields carried (``jsonl_records``)."""
+    path = path_text(str(path))
     if input_format == "text":
         return text_records(numbered_lines, path)
     if input_format == "jsonl":
-        return jsonl_records(numbered_lines, path, text_field, id_field)
+        return jsonl_records(numbered_lines, path, text_field, id_field, fields)
     if input_format in ("conll", "conllu"):
         return tokenized_records(numbered_lines, path, input_format,
                                  keep_conllu_lines and input_format == "conllu")
@@ -61,14 +63,14 @@ def parse_records(numbered_lines, path, input_format="text", text_field="text", 
 
 def text_records(numbered_lines, path):
     """One TextRecord a line (blank lines too: they become records without tokens)."""
-    name = _file_name(path)
+    name = file_name(path)
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
         source = f"{path}:{number}"
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            yield DeadLetter(source, _bad_utf8(raw, error), raw_text(raw), "decode")
+            yield DeadLetter(source, bad_utf8(raw, error), raw_text(raw), "decode")
             continue
         # tuple.__new__: a NamedTuple's own __new__ is a Python function, a third of the
         # cost of reading a line (py-spy, bench/throughput_bench.py case G).
@@ -80,53 +82,61 @@ def text_records(numbered_lines, path):
 MAX_JSON_NESTING = 100
 
 
-class _BadRecord(ValueError):
+class BadRecord(ValueError):
     """A record that is read but cannot be tagged; the message is the dead letter's reason."""
 
 
-def jsonl_records(numbered_lines, path, text_field="text", id_field="id"):
-    """One TextRecord per JSON object line: text from ``text_field``, the rest passes through.
+def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields=None):
+    """One TextRecord per JSON object line: text from ``text_field``, id from ``id_field``, and
+    the other fields pass through: all of them (``fields`` None), or only those ``fields``
+    names, in that order. A record without one of those is carried without it (the records of
+    one file vary). The line must still be JSON, but the fields not carried are not checked: a
+    lone surrogate or nesting past ``MAX_JSON_NESTING`` there, which no writer could write,
+    costs the record nothing.
 
     Every non-blank line yields exactly one TextRecord or DeadLetter, whatever its bytes.
     """
-    name = _file_name(path)
+    name = file_name(path)
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
         if not raw.strip():
             continue
         source = f"{path}:{number}"
         try:
-            yield _json_record(raw, f"{name}:{number}", source, text_field, id_field)
-        except _BadRecord as bad:
+            yield _json_record(raw, f"{name}:{number}", source, text_field, id_field, fields)
+        except BadRecord as bad:
             yield DeadLetter(source, str(bad), raw_text(raw), "decode")
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             yield DeadLetter(source, one_line(f"cannot read the record: {error!r}"),
                              raw_text(raw), "decode")
 
 
-def _json_record(raw, default_id, source, text_field, id_field):
+def _json_record(raw, default_id, source, text_field, id_field, fields=None):
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _BadRecord(_bad_utf8(raw, error)) from None
+        raise BadRecord(bad_utf8(raw, error)) from None
     try:
         value = json.loads(line)
     except RecursionError:
-        raise _BadRecord("invalid JSON: nested too deeply to read") from None
+        raise BadRecord("invalid JSON: nested too deeply to read") from None
     except ValueError as error:  # JSONDecodeError, and integers beyond Python's digit limit
-        raise _BadRecord(one_line(f"invalid JSON: {error}")) from None
+        raise BadRecord(one_line(f"invalid JSON: {error}")) from None
     if not isinstance(value, dict):
-        raise _BadRecord(f"expected a JSON object, found {_json_type(value)}")
+        raise BadRecord(f"expected a JSON object, found {_json_type(value)}")
+    if fields is not None:
+        kept = (text_field, id_field, *fields) if id_field else (text_field, *fields)
+        value = {name: value[name] for name in kept if name in value}
     if line.count("[") + line.count("{") > MAX_JSON_NESTING:  # cheap test before the walk
         _check_nesting(value)
     if "\\u" in line:  # only an escape can produce a lone surrogate
         _check_surrogates(value)
     if text_field not in value:
-        raise _BadRecord(f"missing text field {text_field!r}")
+        raise BadRecord(f"missing text field {text_field!r}")
     text = value.pop(text_field)
     if not isinstance(text, str):
-        raise _BadRecord(f"text field {text_field!r} is null" if text is None else
-                         f"text field {text_field!r} is a {_json_type(text)}, not a string")
+        raise BadRecord(f"text field {text_field!r} is null" if text is None else
+                        f"text field {text_field!r} is a {_json_type(text)}, not a string")
     record_id = value.pop(id_field, None) if id_field else None
     return TextRecord(default_id if record_id is None else json_id(record_id), text, source,
                       value or None)
@@ -143,7 +153,7 @@ def json_id(value) -> str:
         return str(value)  # what json.dumps writes, without building an encoder per record
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise _BadRecord(f"the id is {value}, which is not JSON")
+            raise BadRecord(f"the id is {value}, which is not JSON")
         return repr(value)
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -153,7 +163,7 @@ def _check_nesting(value):
     while stack:
         item, depth = stack.pop()
         if depth > MAX_JSON_NESTING:
-            raise _BadRecord(f"JSON nested more than {MAX_JSON_NESTING} levels deep")
+            raise BadRecord(f"JSON nested more than {MAX_JSON_NESTING} levels deep")
         if isinstance(item, dict):
             stack.extend((child, depth + 1) for child in item.values())
         elif isinstance(item, list):
@@ -180,8 +190,8 @@ def _check_string(field, text):
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         bad = text[error.start]
-        raise _BadRecord(f"field {field!r} holds a lone surrogate (\\u{ord(bad):04x}), which is "
-                         "not valid Unicode text") from None
+        raise BadRecord(f"field {field!r} holds a lone surrogate (\\u{ord(bad):04x}), which is "
+                        "not valid Unicode text") from None
 
 
 def _json_type(value):
@@ -286,9 +296,9 @@ def _token_only_sentence(block, path):
         try:
             tokens.append(raw.decode("utf-8").strip())
         except UnicodeDecodeError as error:
-            raise InputFormatError(path, number, _bad_utf8(raw, error)) from None
+            raise InputFormatError(path, number, bad_utf8(raw, error)) from None
     first = block[0][0]
-    return _TokenOnly(f"{_file_name(path)}:{first}", tuple(tokens), first)
+    return _TokenOnly(f"{file_name(path)}:{first}", tuple(tokens), first)
 
 
 def _strip_newline(raw, number):
@@ -301,17 +311,17 @@ def _without_byte_order_mark(raw, number):
     return raw
 
 
-def _bad_utf8(raw, error):
+def bad_utf8(raw, error):
     return f"not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})"
 
 
-def _path_text(path):
+def path_text(path):
     """``path`` as text a record's id and source can hold. Python names a file whose name is
     not valid in the file system's encoding (Latin-1 bytes; any non-ASCII where the locale is
     ASCII and PYTHONUTF8=0) with lone surrogates, which no UTF-8 coder takes: every record of
     such a file became a dead letter ("featurize failed: UnicodeEncodeError"). Its bytes are
     read as UTF-8 here, those that are not as U+FFFD (a ``\\x..`` escape would be taken for a
-    Windows folder by ``_file_name``)."""
+    Windows folder by ``file_name``)."""
     try:
         path.encode("utf-8")
         return path
@@ -319,5 +329,5 @@ def _path_text(path):
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _file_name(path):
+def file_name(path):
     return posixpath.basename(path.replace("\\", "/"))
