@@ -91,7 +91,7 @@ class ReadRecords(beam.PTransform):
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
         if isinstance(fields, str):  # "a,b" would be the fields "a", ",", "b"
-            raise ValueError(f"fields must be a list of names, not the string {fields!r}")
+            raise ValueError(f"fields: must be a list of names, not the string {fields!r}")
         fields = None if fields is None else tuple(fields)
         problem = fields_problem(fields, input_format, text_field, id_field)
         if problem is not None:
