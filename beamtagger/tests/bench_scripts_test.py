@@ -6,6 +6,7 @@ Correctness only: tiny inputs, tiny models, no timing asserted. Each script runs
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -510,6 +511,24 @@ def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_pat
     # 260 tokens: two full chunks before (512), 256 + 68 now; the short record runs once
     assert report["tokens_run_over_tokens"] == {"end 256/64": (2 + 512) / 262,
                                                 "remainder 256/64": (2 + 324) / 262}
+
+
+def test_parquet_input_bench_reads_both_formats_alike_and_tags_the_wide_table_both_ways(
+        shared_data, tmp_path):
+    """--tiny: EWT train once read as JSON Lines and as Parquet, and a 16-row wide table tagged
+    with and without --fields (two tag runs, 15 s on 2 cores)."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "parquet_input_bench.py"), "--work", str(tmp_path),
+         "--tiny"], cwd=BENCH.parent, capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    out = completed.stdout
+    assert "reading alone: 12,544 records" in out, out
+    assert "wide table: 16 records written each way" in out, out
+    written = re.search(r"results written .*\n  all +MiB: ([\d.]+).*\n  named +MiB: ([\d.]+)",
+                        out)
+    # 16 images of 16 KiB carried without --fields, none with it.
+    assert written and float(written[1]) > 0.25 > float(written[2]), out
 
 
 def test_records_bench_times_both_conversions_and_both_formattings(shared_data):

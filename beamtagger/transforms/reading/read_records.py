@@ -16,7 +16,8 @@ work) over every worker. Text and JSON Lines
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
 and their records are located by byte offset (``byte_ranges``). Parquet files are read row
 group by row group, each row group by one worker (``parquet_rows``): a row's id and source are
-"<file name>:<row>" and "<path>:<row>".
+"<file name>:<row>" and "<path>:<row>". JSON Lines and Parquet records carry their other fields
+(columns), or only those ``fields`` names; Parquet then reads only those columns.
 """
 from typing import Any, NamedTuple
 
