@@ -146,7 +146,7 @@ def publish(building, out, overwrite, describe="a directory"):
             raise BeamtaggerError(f"{out} was written by another run while this one wrote "
                                   f"{describe}; this one was not saved") from None
         shutil.rmtree(replaced, ignore_errors=True)
-    _fsync_directory(out.parent)
+    fsync_directory(out.parent)
 
 
 def clean_abandoned(parent):
@@ -200,7 +200,10 @@ def _abandoned(entry, match):
     return False
 
 
-def _fsync_directory(path):
+def fsync_directory(path):
+    """Syncs ``path``'s entries (a rename into it) to disk, where the file system can: a crash
+    after a rename that was not synced may bring back the old name. Best effort: a folder that
+    cannot be opened or synced (some network file systems) is left as it is."""
     try:
         directory = os.open(path, os.O_RDONLY)
     except OSError:

@@ -249,7 +249,7 @@ class TrainingState:
                 buffer.flush()
                 os.fsync(stream.fileno())
             os.replace(temporary, self.path)
-            atomic_dirs._fsync_directory(self.folder)
+            atomic_dirs.fsync_directory(self.folder)
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
