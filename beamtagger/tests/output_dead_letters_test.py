@@ -1,6 +1,6 @@
-"""``beamtagger tag``'s errors file as README's "The result files" describes it: one schema for
-the dead letters of every stage, and the failed records taken from the input by ``source``
-with README's recipe, tagged again."""
+"""``beamtagger tag``'s errors file as docs/tagging.md's "The result files" describes it: one
+schema for the dead letters of every stage, and the failed records taken from the input by
+``source`` with its recipe, tagged again."""
 import codecs
 import gzip
 import json
@@ -13,7 +13,7 @@ from beamtagger.tests.docs_examples_test import run, the_block
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.records import STAGES
 
-RETRY_RECIPE = ("README.md", "Using it",
+RETRY_RECIPE = ("docs/tagging.md", "The result files",
                 "# Gather the input lines of out/run's dead letters into retry.jsonl, by their "
                 "`source`.")
 
@@ -56,7 +56,7 @@ def test_the_dead_letters_of_every_stage_have_the_same_four_string_keys(
         assert all(isinstance(value, str) for value in letter.values())
         assert letter["stage"] in STAGES and "\n" not in letter["reason"]
     by_stage = {letter["stage"]: letter for letter in letters if letter["stage"] != "decode"}
-    # What README says `record` holds at each stage.
+    # What docs/tagging.md says `record` holds at each stage.
     assert by_stage["tag"]["record"] == "one two three four five six seven"
     assert by_stage["tokenize"]["record"] == "this text is far too long for the limit"
     assert {letter["record"] for letter in letters if letter["stage"] == "decode"} == {
@@ -65,7 +65,7 @@ def test_the_dead_letters_of_every_stage_have_the_same_four_string_keys(
 
 
 @pytest.mark.parametrize("byte_ranges", [False, True], ids=["path:line", "path:@byte"])
-def test_the_readme_recipe_tags_the_failed_records_again(tiny_tagger, tmp_path, capsys,
+def test_the_retry_recipe_tags_the_failed_records_again(tiny_tagger, tmp_path, capsys,
                                                          monkeypatch, byte_ranges):
     if byte_ranges:   # what a file over 64 MiB gets: several readers, byte-offset sources
         from beamtagger.transforms.reading import byte_ranges as ranges
