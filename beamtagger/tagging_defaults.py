@@ -8,7 +8,7 @@ MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
 # slots ran 1.2x the rate of 16k and compiled 7 grid shapes (13 s) instead of 13 (28 s).
 GPU_MAX_BATCH_TOKENS = 65536
 # A record is held whole while it is tokenized, stitched and written, at about 0.8 kB a token
-# (README, Performance): 10M characters, some 2M tokens, stay under 2 GB of a worker's memory,
+# (docs/performance.md): 10M characters, some 2M tokens, stay under 2 GB of a worker's memory,
 # where one 50 MB line (10M tokens) took 6.9 GB and would take its worker down. Longer records
 # are dead letters (stage tokenize) that say how to let them through.
 MAX_RECORD_CHARS = 10_000_000
@@ -24,7 +24,8 @@ from beamtagger.model.runtimes import NAMES as RUNTIMES  # noqa: E402,F401  (re-
 
 # Where the word vectors are looked up (TagText's vectors_at): "attach", on the workers that
 # tokenize, the batches carrying the vectors; or "tag", by the tag stage, the batches carrying
-# store rows (README, docs/scaling.md: fewer bytes between CPU and GPU workers).
+# store rows (docs/tagging.md, "Runtimes"; docs/scaling.md: fewer bytes between CPU and GPU
+# workers).
 VECTORS_AT_CHOICES = ("attach", "tag")
 VECTORS_AT = "attach"
 

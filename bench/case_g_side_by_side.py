@@ -93,7 +93,7 @@ from beamtagger.transforms.write_results import to_json_line
 """)
 
 # Around a user's pipeline of the public transforms: ReadRecords, TagText (its one
-# PCollection of TaggedRecords) and WriteResults, as the README shows them.
+# PCollection of TaggedRecords) and WriteResults, as the README and docs/library.md show them.
 CHILD_TAGTEXT = _child_running("""from beamtagger.transforms import ReadRecords, TagText, WriteResults
 """, """read = pipeline | ReadRecords(source, reshuffle=False)
 result = read.records | TagText(model, store, runtime="numpy")

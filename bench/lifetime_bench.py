@@ -1,5 +1,5 @@
-"""What a long-lived process keeps as it tags again and again: one process runs the README's
-pipeline test (``TagText`` in a ``TestPipeline(runner=FnApiRunner())``) or
+"""What a long-lived process keeps as it tags again and again: one process runs the pipeline
+test of docs/library.md (``TagText`` in a ``TestPipeline(runner=FnApiRunner())``) or
 ``RunInference(TaggerModelHandler)`` ``--runs`` times, and after every ``--every`` runs reads
 its open file descriptors (/proc/self/fd), threads (/proc/self/task), resident memory (VmRSS),
 the mappings of store files (/proc/self/maps lines under the store), logging handlers, atexit

@@ -6,8 +6,9 @@ size) within 1.0x the time of ``python -c "import tensorflow"`` on the same mach
 was 1.5x). Then where the runtime choice's crossover lies: ``beamtagger tag --runtime numpy``
 and ``--runtime tensorflow`` on EWT train prefixes of growing size, wall time of the whole
 command (``--crossover``, on by default; ``runtime_choice.SMALL_INPUT_BYTES`` comes from it).
-Issue 11's target: a pipeline unit test with ``beamtagger.testing`` (the README's example test,
-taken from README.md itself) in a fresh ``pytest`` process within 3 s more than that import.
+Issue 11's target: a pipeline unit test with ``beamtagger.testing`` (the example test of
+docs/library.md, "Testing your pipeline", taken from that page itself) in a fresh ``pytest``
+process within 3 s more than that import.
 ``tiny_tagger.options`` runs the tiny model in NumPy (no TensorFlow import); the same test with
 ``tiny_tagger.tensorflow_options`` is timed too, to show what the TensorFlow runtime costs.
 All run as fresh processes, alternately, ``--repeat`` times each (median reported), so a busy
@@ -38,12 +39,12 @@ import time
 import bench_common
 
 DEMO_INPUT = bench_common.REPO_ROOT / "beamtagger" / "data" / "example.txt"
-README = bench_common.REPO_ROOT / "README.md"
+LIBRARY_PAGE = bench_common.REPO_ROOT / "docs" / "library.md"
 TARGET_RATIO = 1.0
 # --crossover: EWT train prefixes, in tokens (--tiny: the first two).
 CROSSOVER_TOKENS = (50_000, 100_000, 200_000, 400_000, 800_000)
 TARGET_TEST_EXTRA_SECONDS = 3.0
-README_TEST = "test_every_record_is_tagged"
+PIPELINE_TEST = "test_every_record_is_tagged"
 
 
 def demo_argv(output):
@@ -72,16 +73,16 @@ def timed_process(argv, env, cwd=bench_common.REPO_ROOT):
     return seconds
 
 
-def readme_pipeline_tests(folder):
-    """Writes the README's "Testing your pipeline" conftest and test module into ``folder``,
+def documented_pipeline_tests(folder):
+    """Writes docs/library.md's "Testing your pipeline" conftest and test module into ``folder``,
     and a copy of the module that uses the TensorFlow runtime; returns the pytest argvs that
     run its first test there: (as written, with TensorFlow)."""
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```python\n(.*?)```", LIBRARY_PAGE.read_text(encoding="utf-8"), re.S)
     conftest = next(block for block in blocks if "pytest_plugins" in block)
-    test_module = next(block for block in blocks if f"def {README_TEST}(" in block)
+    test_module = next(block for block in blocks if f"def {PIPELINE_TEST}(" in block)
     with_tensorflow = test_module.replace("tiny_tagger.options", "tiny_tagger.tensorflow_options")
     if with_tensorflow == test_module:
-        raise RuntimeError("the README's test no longer passes tiny_tagger.options")
+        raise RuntimeError("docs/library.md's test no longer passes tiny_tagger.options")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "conftest.py").write_text(conftest, encoding="utf-8")
     argvs = []
@@ -89,7 +90,7 @@ def readme_pipeline_tests(folder):
                        ("my_pipeline_tf_test.py", with_tensorflow)):
         (folder / name).write_text(text, encoding="utf-8")
         argvs.append(["-m", "pytest", "-q", "-p", "no:cacheprovider",
-                      f"{name}::{README_TEST}"])
+                      f"{name}::{PIPELINE_TEST}"])
     return argvs
 
 
@@ -218,7 +219,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="beamtagger-startup-") as temp:
         output = pathlib.Path(temp) / "demo" / "example"
         test_folder = pathlib.Path(temp) / "user-tests"
-        test_argv, tensorflow_test_argv = readme_pipeline_tests(test_folder)
+        test_argv, tensorflow_test_argv = documented_pipeline_tests(test_folder)
         # Untimed first runs: page cache and bytecode cache warm (as on a user's 2nd run), and
         # the tiny tagger built into its cache.
         timed_process(demo_argv(output), env)
@@ -331,14 +332,16 @@ def markdown(report):
         f"Command: `{report['command']}` ({report['date']}). Both as fresh processes, "
         f"alternately, {runs} runs each, median: `python -c \"import tensorflow\"` and "
         "`beamtagger tag --input beamtagger/data/example.txt ...` (bundled model, default "
-        f"store, page cache warm) and a fresh `python -m pytest` of the README's `{README_TEST}` "
+        f"store, page cache warm) and a fresh `python -m pytest` of docs/library.md's "
+        f"`{PIPELINE_TEST}` "
         f"(`beamtagger.testing`'s tiny tagger, run in NumPy: no TensorFlow import), {bytecode}.", "",
         "| what | median s | runs |", "|---|---|---|",
         f"| `python -c \"import tensorflow\"` | {report['tensorflow_median']:.2f} | "
         + ", ".join(f"{s:.2f}" for s in report["tensorflow_seconds"]) + " |",
         f"| `beamtagger tag`, 12-line demo, end to end | {report['demo_median']:.2f} | "
         + ", ".join(f"{s:.2f}" for s in report["demo_seconds"]) + " |",
-        f"| `pytest`, README's pipeline test, end to end | {report['pipeline_test_median']:.2f} | "
+        f"| `pytest`, docs/library.md's pipeline test, end to end | "
+        f"{report['pipeline_test_median']:.2f} | "
         + ", ".join(f"{s:.2f}" for s in report["pipeline_test_seconds"]) + " |",
         "| the same test with `tiny_tagger.tensorflow_options` (TensorFlow runtime) | "
         f"{report['tensorflow_test_median']:.2f} | "

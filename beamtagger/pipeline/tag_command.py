@@ -62,8 +62,8 @@ def add_arguments(parser):
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
                         "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
                         "label in the --tag-column; CoNLL-U input is written back as it was "
-                        "read, only that column replaced). README's 'The result files' says "
-                        "exactly what each holds")
+                        "read, only that column replaced). docs/tagging.md's 'The result files' "
+                        "says exactly what each holds")
     parser.add_argument("--tag-column", metavar="COLUMN",
                         help="--output-format conllu: the CoNLL-U column the labels go to, upos, "
                         "xpos or misc:KEY, as for train and evaluate (default: the column the "

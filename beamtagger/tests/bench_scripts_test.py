@@ -203,7 +203,7 @@ def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     results = run_script("startup_bench.py", tmp_path, "--tiny", "--no-crossover")
     report = json.loads((results / "startup.json").read_text())
     assert report["demo_median"] > 0 and report["tensorflow_median"] > 0
-    # The README's pipeline test ran (and passed: a failing child raises) in a fresh pytest.
+    # docs/library.md's pipeline test ran (and passed: a failing child raises) in a fresh pytest.
     assert report["pipeline_test_median"] > 0 and report["bytecode_cache"] is True
     assert report["tensorflow_test_median"] > 0   # the same test with the TensorFlow runtime
     events = [event for _, event in report["timeline"]]

@@ -1,7 +1,7 @@
 """What the ``start`` and ``end`` of ``beamtagger tag``'s JSON Lines and Parquet results mean, as
-README's "The result files" states it: code points of the record's text (not UTF-8 bytes, not
-UTF-16 units), the text being the line without its ending, nor a byte-order mark, or a JSON
-text field with its escapes decoded; and the JavaScript recipe README gives for them."""
+docs/tagging.md's "The result files" states it: code points of the record's text (not UTF-8
+bytes, not UTF-16 units), the text being the line without its ending, nor a byte-order mark,
+or a JSON text field with its escapes decoded; and the JavaScript recipe it gives for them."""
 import glob
 import json
 import shutil
@@ -60,7 +60,7 @@ def test_offsets_count_code_points_of_the_record_text(tagged_runs):
 
 
 def test_the_readme_javascript_recipe_slices_the_tokens(tagged_runs, tmp_path):
-    # README: JavaScript strings index UTF-16 units, so a consumer slices Array.from(text),
+    # docs/tagging.md: JavaScript strings index UTF-16 units, so a consumer slices Array.from(text),
     # whose items are code points; text.slice(start, end) cuts after a non-BMP character.
     node = shutil.which("node")
     if node is None:

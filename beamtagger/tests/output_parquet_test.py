@@ -1,7 +1,7 @@
-"""``beamtagger tag``'s Parquet results hold what its JSON Lines results hold, with README's
-nulls: none but in ``fields``; checked on records that stress a writer (a NUL, characters
-outside the BMP, a 5,000-character token, no tokens, pass-through values JSON writes its own
-way)."""
+"""``beamtagger tag``'s Parquet results hold what its JSON Lines results hold, with the
+nulls docs/tagging.md gives them: none but in ``fields``; checked on records that stress a
+writer (a NUL, characters outside the BMP, a 5,000-character token, no tokens, pass-through
+values JSON writes its own way)."""
 import glob
 import json
 

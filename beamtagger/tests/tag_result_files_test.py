@@ -26,8 +26,8 @@ def test_print_results_reads_json_lines_whose_strings_hold_unicode_line_separato
 
 def test_every_parquet_shard_has_the_documented_schema_and_they_read_as_one_dataset(
         tiny_tagger, tmp_path, capsys):
-    # README, "The result files": shards with no rows and a run whose every record is a dead
-    # letter hold the same schema, and a record with no tokens has an empty list.
+    # docs/tagging.md, "The result files": shards with no rows and a run whose every record is a
+    # dead letter hold the same schema, and a record with no tokens has an empty list.
     source = tmp_path / "in.jsonl"
     source.write_text('{"id": "a", "text": "Hello there .", "lang": "en"}\n{"id": "e", '
                       '"text": ""}\nnot json\n', encoding="utf-8")

@@ -148,7 +148,7 @@ def test_a_users_pipeline_test_never_imports_tensorflow(tiny_tagger):
 
 
 def test_build_tiny_tagger_works_where_pytest_is_not_installed(tiny_tagger, tmp_path):
-    """The README's "without pytest" path (another test framework, no test extra): importing
+    """docs/library.md's "without pytest" path (another test framework, no test extra): importing
     beamtagger.testing imported pytest, a ModuleNotFoundError."""
     import subprocess
     import sys

@@ -5,7 +5,8 @@ record is in the input, ``path:line`` or ``path:@byte``, else the record's key),
 of ``records.STAGES``), ``reason`` (one line) and ``record`` (what the failing stage held:
 ``DeadLetter``; invalid UTF-8 shown as \\x.. escapes, lone surrogates as \\udXXX, so the file
 is always valid UTF-8 JSON). Together with the results this accounts for every input record;
-README's "The result files" shows how to take the failed records from the input by ``source``.
+docs/tagging.md's "The result files" shows how to take the failed records from the input by
+``source``.
 """
 import apache_beam as beam
 

@@ -7,8 +7,8 @@ ModelHandler gets for free: its metrics (``num_inferences``, ``inference_batch_l
 ``with_exception_handling()``, ``KeyedModelHandler``, model refresh (``model_metadata_pcoll``,
 ``watch_model_pattern``), ``share_model_across_processes`` / ``model_copies`` and resource
 hints. ``TagText`` stays the faster path for plain tagging (model one batch ahead of the
-Python stages, length buckets across the whole bundle): see README, "RunInference or
-TagText".
+Python stages, length buckets across the whole bundle): see docs/library.md, "RunInference
+or TagText".
 
 Each batch RunInference hands over is tokenized at once into a block of numbered tokens
 (``token_blocks.tokenize_block``), its long records cut into chunks of at most ``chunk`` tokens

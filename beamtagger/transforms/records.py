@@ -83,7 +83,7 @@ class TaggedRecord(NamedTuple):
     Args:
       id, tokens, starts, ends, source, fields: as in ``TokenizedRecord``.
       labels: one label per token.
-      scores: one score per token, the probability of its label (see the README).
+      scores: one score per token, the probability of its label (docs/tagging.md, "Scores").
     """
     id: str
     tokens: Tuple[str, ...]

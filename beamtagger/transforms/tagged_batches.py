@@ -24,7 +24,7 @@ tokens         list<string>                      the record's tokens
 starts, ends   list<int32>                       character offsets
 fields         string                            pass-through fields as JSON, or null
 labels         list<dictionary<int32, string>>   one label a token (the model's label set)
-scores         list<float32>                     the chosen label's score (see the README)
+scores         list<float32>                     the chosen label's score (docs/tagging.md)
 timestamp      int64 (streaming only)            the record's own timestamp, in µs
 =============  ================================  ==========================================
 """
