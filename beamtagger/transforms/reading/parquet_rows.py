@@ -66,9 +66,14 @@ class RowGroup(NamedTuple):
 
 @contextlib.contextmanager
 def open_parquet(path):
-    """A ``pq.ParquetFile`` of ``path`` on any Beam file system (its footer read), closed after."""
+    """A ``pq.ParquetFile`` of ``path`` on any Beam file system (its footer read), closed after.
+
+    Pages that carry a CRC (pyarrow's ``write_page_checksum=True``, parquet-mr's default since
+    1.12) are checked as they are read: pyarrow does not by default, and a flipped byte in an
+    uncompressed page was tagged as text. A page without one cannot be checked; Snappy, Zstd
+    and the other codecs refuse most damage to a compressed page by themselves."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-        yield pq.ParquetFile(raw)
+        yield pq.ParquetFile(raw, page_checksum_verification=True)
 
 
 def schema_problem(schema, text_field, fields=None, id_field=None):

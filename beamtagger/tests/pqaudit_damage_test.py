@@ -1,0 +1,31 @@
+"""Parquet input against damaged and changing files (``parquet_rows``, no Beam pipeline): a
+page whose checksum fails, a file rewritten or removed between listing its row groups and
+reading them; each costs its rows one dead letter naming them, never a row tagged wrong, lost
+without a word or read twice."""
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
+from beamtagger.transforms.records import DeadLetter, TextRecord
+
+TEXTS = [f"row number {row} of the file" for row in range(1, 101)]
+
+
+def _read(groups):
+    return [item for group in groups for item in (
+        [group] if isinstance(group, DeadLetter) else row_group_records(group))]
+
+
+def test_a_flipped_byte_in_a_page_with_a_checksum_is_a_dead_letter_not_a_changed_text(tmp_path):
+    path = tmp_path / "flipped.parquet"
+    pq.write_table(pa.table({"text": TEXTS}), path, compression="none", use_dictionary=False,
+                   write_page_checksum=True)
+    damaged = bytearray(path.read_bytes())
+    damaged[damaged.index(b"row number 50 ") + 4] ^= 0x20   # "row Number 50": still UTF-8
+    path.write_bytes(bytes(damaged))
+    items = _read(row_groups(str(path), "text"))
+    assert not [item for item in items if isinstance(item, TextRecord)], items[:3]
+    (letter,) = items
+    assert letter.source == f"{path}:1" and letter.stage == "read"
+    assert "CRC checksum verification failed" in letter.reason, letter.reason
+    assert letter.reason.endswith("its rows 1 to 100 were not read"), letter.reason
