@@ -33,7 +33,10 @@ def test_beamtagger_tag_reads_parquet_on_gs(gcs, staged_copies, tiny_tagger, tmp
 
 
 def test_a_gs_file_cut_short_is_refused_before_launch_or_one_dead_letter_after(
-        gcs, tiny_tagger, tmp_path, capsys):  # noqa: F811
+        gcs, tiny_tagger, tmp_path, capsys, monkeypatch):  # noqa: F811
+    from beamtagger.transforms.reading import parquet_rows
+
+    monkeypatch.setattr(parquet_rows, "JOINED_ROWS", 3)   # the row groups read one by one
     path = gcs.put(_lake_file(tmp_path), "lake/cut.parquet")
     groups = list(row_groups(path, "text"))
     assert [group.first_row for group in groups] == [1, 4, 7]

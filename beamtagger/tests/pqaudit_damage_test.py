@@ -29,3 +29,30 @@ def test_a_flipped_byte_in_a_page_with_a_checksum_is_a_dead_letter_not_a_changed
     assert letter.source == f"{path}:1" and letter.stage == "read"
     assert "CRC checksum verification failed" in letter.reason, letter.reason
     assert letter.reason.endswith("its rows 1 to 100 were not read"), letter.reason
+
+
+def test_a_file_rewritten_after_its_row_groups_were_listed_reads_no_row_twice_or_misnumbered(
+        tmp_path, monkeypatch):
+    import beamtagger.transforms.reading.parquet_rows as parquet_rows
+
+    monkeypatch.setattr(parquet_rows, "JOINED_ROWS", 30, raising=False)  # four elements
+    path = tmp_path / "rewritten.parquet"
+    pq.write_table(pa.table({"text": TEXTS}), path, row_group_size=30)
+    groups = list(row_groups(str(path), "text"))
+    assert [(group.first_row, group.rows) for group in groups] == [
+        (1, 30), (31, 30), (61, 30), (91, 10)]
+    pq.write_table(pa.table({"text": TEXTS}), path, row_group_size=20)
+    items = _read(groups)
+    for record in (item for item in items if isinstance(item, TextRecord)):
+        assert record.text == f"row number {record.source.rsplit(':', 1)[1]} of the file"
+    letters = [item for item in items if isinstance(item, DeadLetter)]
+    assert [letter.source for letter in letters] == [f"{path}:{row}" for row in (1, 31, 61, 91)]
+    assert letters[1].reason == (
+        "the file cannot be read from row 31 on (row group 1): ValueError: the file has "
+        "changed since its row groups were listed: row group 1 holds rows 21 to 40 now, not "
+        "31 to 60; its rows 31 to 60 were not read")
+    path.unlink()
+    (letter,) = _read(groups[3:])
+    assert letter.reason.startswith("the file cannot be read from row 91 on (row group 3): "
+                                    "FileNotFoundError: "), letter.reason
+    assert letter.reason.endswith("; its rows 91 to 100 were not read"), letter.reason

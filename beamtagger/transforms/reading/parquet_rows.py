@@ -18,8 +18,10 @@ came from (no stable default id), reads a whole row group into memory at once, a
 is not Parquet, or is corrupt, raises inside the source and fails the job. Here a file's footer
 is read first (``row_groups``: a file that cannot be read becomes one dead letter naming it),
 each row group becomes its own element (so the row groups of one large file spread over the
-workers), and is read in batches of ``ROWS_PER_BATCH`` rows of the columns the records need;
-damage inside a row group ends it in one dead letter naming the row where it stopped.
+workers; small ones in a row are joined up to ``JOINED_ROWS`` rows), and is read in batches of
+at most ``ROWS_PER_BATCH`` rows (fewer where they are large) of the columns the records need;
+damage inside a row group, or a file rewritten since its row groups were listed, ends it in one
+dead letter naming the row where it stopped.
 """
 import contextlib
 import datetime
@@ -33,6 +35,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from beamtagger.errors import out_of_open_files
+from beamtagger.transforms.blocks import BLOCK_CHARACTERS
 from beamtagger.transforms.reading.record_parsers import (BadRecord, bad_utf8, file_name,
                                                           json_id, path_text)
 from beamtagger.transforms.records import DeadLetter, TextRecord, one_line, raw_text
@@ -40,9 +43,17 @@ from beamtagger.transforms.records import DeadLetter, TextRecord, one_line, raw_
 __all__ = ["ROWS_PER_BATCH", "RowGroup", "file_problem", "row_group_records", "row_groups",
            "schema_problem"]
 
-# Rows decoded at a time: a block's worth (blocks.BLOCK_RECORDS), so a row group of any size
-# is held a batch at a time once decoded.
+# Rows decoded at a time: a block's worth (blocks.BLOCK_RECORDS and, from the row group's
+# uncompressed size, about blocks.BLOCK_CHARACTERS), so a row group of any size is held a batch
+# at a time once decoded. Counted in rows alone, a batch of 1,024 texts of 1 MB held 2 GB
+# (Arrow's copy and Python's) where a JSON Lines file of the same held a 4 MiB block.
 ROWS_PER_BATCH = 1024
+# Consecutive row groups read as one element up to these sizes: every element opens the file
+# and parses its footer, which lists every row group, so 20,000 row groups of one row cost 12 ms
+# each to read (3.4 ms at 5,000; 2-core Xeon, 2026-12-06): reading such a file took time that grew
+# with the square of its row groups. Larger row groups stay elements of their own and spread.
+JOINED_ROWS = 65_536
+JOINED_BYTES = 64 << 20
 # beamtagger's own Parquet output (write_results.RESULT_SCHEMA): tagged tokens, no text.
 _OWN_OUTPUT_COLUMNS = {"id", "tokens", "fields"}
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view,
@@ -50,18 +61,22 @@ _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_
 
 
 class RowGroup(NamedTuple):
-    """One row group of one file: what a reader needs to read it on any worker.
+    """One row group of one file, or several small ones in a row: what a reader needs to read
+    them on any worker.
 
     Args:
       path: the file.
-      index: the row group's index in the file.
+      index: the (first) row group's index in the file.
       first_row: the number of its first row in the file, counted from 1.
-      rows: how many rows it holds.
+      rows: how many rows it holds (they hold).
+      count: how many row groups, from ``index`` on (``row_groups`` joins small ones).
     """
     path: str
     index: int
     first_row: int
     rows: int
+    count: int = 1
+
 
 
 @contextlib.contextmanager
@@ -134,22 +149,31 @@ def row_groups(path, text_field, fields=None, id_field=None):
     if problem is not None:
         yield DeadLetter(path, f"{problem}; none of its rows was read", "", "read")
         return
-    first_row = 1
+    start, first_row, rows, size = 0, 1, 0, 0
     for index in range(metadata.num_row_groups):
-        rows = metadata.row_group(index).num_rows
-        if rows:
-            yield RowGroup(path, index, first_row, rows)
-        first_row += rows
+        group = metadata.row_group(index)
+        if index > start and (rows + group.num_rows > JOINED_ROWS
+                              or size + group.total_byte_size > JOINED_BYTES):
+            if rows:
+                yield RowGroup(path, start, first_row, rows, index - start)
+            start, first_row, rows, size = index, first_row + rows, 0, 0
+        rows += group.num_rows
+        size += group.total_byte_size
+    if rows:
+        yield RowGroup(path, start, first_row, rows, metadata.num_row_groups - start)
 
 
 def row_group_records(group, text_field="text", id_field="id", fields=None):
-    """One TextRecord or DeadLetter per row of ``group``; where the file cannot be read on, one
-    DeadLetter (stage "read") for the rows from there to the group's end.
+    """One TextRecord or DeadLetter per row of ``group``; where a row group cannot be read on,
+    one DeadLetter (stage "read") for its rows from there to its end, and the next row group of
+    ``group`` is read (``group`` may join several, ``row_groups``).
 
     ``fields``: the columns carried, in this order (None: every column but the text and id)."""
-    row, last = group.first_row, group.first_row + group.rows - 1
+    row, index = group.first_row, group.index
     try:
         with open_parquet(group.path) as parquet:
+            metadata = parquet.metadata
+            _check_unchanged(metadata, group)
             schema = parquet.schema_arrow
             problem = schema_problem(schema, text_field, fields, id_field)
             if problem is not None:  # rewritten since its footer was read
@@ -158,26 +182,66 @@ def row_group_records(group, text_field="text", id_field="id", fields=None):
             id_column = id_field if has_id else None
             carried = ([name for name in schema.names if name not in (text_field, id_column)]
                        if fields is None else list(fields))
-            read = (None if fields is None
-                    else [text_field] + ([id_column] if has_id else []) + carried)
             # pyarrow skips a named column the file lacks without a word (pyarrow 25):
             # schema_problem above has made sure every name is there.
-            batches = parquet.iter_batches(batch_size=ROWS_PER_BATCH, row_groups=[group.index],
-                                           columns=read, use_threads=False)
-            for batch in batches:
-                yield from _batch_records(batch, group.path, row, text_field, id_column,
-                                          carried)
-                row += batch.num_rows
-        if row <= last:
-            raise ValueError(f"the row group ends after {row - group.first_row:,} of its "
-                             f"{group.rows:,} rows")
+            read = (None if fields is None
+                    else [text_field] + ([id_column] if has_id else []) + carried)
+            for index in range(group.index, group.index + group.count):
+                rows = metadata.row_group(index).num_rows
+                yield from _one_row_group_records(parquet, group.path, index, row, rows, read,
+                                                  text_field, id_column, carried)
+                row += rows
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
             raise
-        yield DeadLetter(f"{group.path}:{row}", one_line(
-            f"the file cannot be read from row {row:,} on (row group {group.index}): "
-            f"{type(error).__name__}: {error}; its rows {row:,} to {last:,} were not read"),
-            "", "read")
+        yield _unread_rows(group.path, index, row, group.first_row + group.rows - 1, error)
+
+
+def _one_row_group_records(parquet, path, index, first_row, rows, read, text_field, id_column,
+                           carried):
+    """The records of the row group ``index`` of ``parquet`` (the file ``path``), its first row
+    ``first_row``; the rows of it that cannot be read, one DeadLetter."""
+    row, last = first_row, first_row + rows - 1
+    try:
+        metadata = parquet.metadata.row_group(index)
+        # A batch of about BLOCK_CHARACTERS decoded (ROWS_PER_BATCH above says why).
+        batch_rows = max(1, min(ROWS_PER_BATCH,
+                                BLOCK_CHARACTERS * rows // max(metadata.total_byte_size, 1)))
+        for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[index],
+                                          columns=read, use_threads=False):
+            yield from _batch_records(batch, path, row, text_field, id_column, carried)
+            row += batch.num_rows
+        if row <= last:
+            raise ValueError(f"the row group ends after {row - first_row:,} of its {rows:,} "
+                             "rows")
+    except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
+        if out_of_open_files(error):
+            raise
+        yield _unread_rows(path, index, row, last, error)
+
+
+def _unread_rows(path, index, row, last, error):
+    return DeadLetter(f"{path}:{row}", one_line(
+        f"the file cannot be read from row {row:,} on (row group {index}): "
+        f"{type(error).__name__}: {error}; its rows {row:,} to {last:,} were not read"),
+        "", "read")
+
+
+def _check_unchanged(metadata, group):
+    """ValueError where the file no longer holds ``group`` where its row groups were listed
+    (it was rewritten since): its rows would be numbered wrong, read twice or not at all."""
+    end = group.index + group.count
+    if metadata.num_row_groups < end:
+        raise ValueError(f"the file has changed since its row groups were listed: it holds "
+                         f"{metadata.num_row_groups:,} row groups now, not {end:,} or more")
+    first_row = 1 + sum(metadata.row_group(index).num_rows for index in range(group.index))
+    rows = sum(metadata.row_group(index).num_rows for index in range(group.index, end))
+    if (first_row, rows) != (group.first_row, group.rows):
+        joined = "" if group.count == 1 else f" to {end - 1}"
+        raise ValueError(f"the file has changed since its row groups were listed: row group "
+                         f"{group.index}{joined} holds rows {first_row:,} to "
+                         f"{first_row + rows - 1:,} now, not {group.first_row:,} to "
+                         f"{group.first_row + group.rows - 1:,}")
 
 
 def _batch_records(batch, path, first_row, text_field, id_column, carried):
