@@ -4,9 +4,10 @@ A record is a row: its text from the ``text_field`` column, its id from the ``id
 where the file has one and the row's value is not null (as JSON Lines: strings as they are,
 other values as their JSON text), else ``<file name>:<row>``, the row counted from 1 in the
 file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes through as a
-field, or only the columns ``fields`` names, in that order: then only the text, id and named
-columns are read from the file (pyarrow's column projection), so the other columns of a wide
-table (images, embeddings, raw pages) cost no reading, decoding or carrying, and a value there
+field (but an unnamed pandas index, ``_pandas_unnamed_index``), or only the columns ``fields``
+names, in that order: then only the text, id and named columns are read from the file
+(pyarrow's column projection), so the other columns of a wide table (images, embeddings, raw
+pages) cost no reading, decoding or carrying, and a value there
 that JSON cannot hold costs nothing. A named column missing makes the file one dead letter, as
 a missing text column does. Carried values are converted to what JSON holds (as a JSON Lines
 record's fields): timestamps, dates, times as ISO 8601 text, durations and decimals as their
@@ -26,6 +27,8 @@ dead letter naming the row where it stopped.
 import contextlib
 import datetime
 import decimal
+import json
+import re
 from collections import Counter
 from typing import NamedTuple
 
@@ -56,6 +59,7 @@ JOINED_ROWS = 65_536
 JOINED_BYTES = 64 << 20
 # beamtagger's own Parquet output (write_results.RESULT_SCHEMA): tagged tokens, no text.
 _OWN_OUTPUT_COLUMNS = {"id", "tokens", "fields"}
+_PANDAS_UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
 _TEXT_TYPES = (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view,
                pa.types.is_binary, pa.types.is_large_binary, pa.types.is_binary_view)
 
@@ -180,11 +184,15 @@ def row_group_records(group, text_field="text", id_field="id", fields=None):
                 raise ValueError(problem)
             has_id = bool(id_field) and id_field != text_field and id_field in schema.names
             id_column = id_field if has_id else None
-            carried = ([name for name in schema.names if name not in (text_field, id_column)]
-                       if fields is None else list(fields))
+            if fields is None:
+                unnamed_index = _pandas_unnamed_index(schema)
+                carried = [name for name in schema.names
+                           if name not in (text_field, id_column) and name not in unnamed_index]
+            else:
+                unnamed_index, carried = set(), list(fields)
             # pyarrow skips a named column the file lacks without a word (pyarrow 25):
             # schema_problem above has made sure every name is there.
-            read = (None if fields is None
+            read = (None if fields is None and not unnamed_index
                     else [text_field] + ([id_column] if has_id else []) + carried)
             for index in range(group.index, group.index + group.count):
                 rows = metadata.row_group(index).num_rows
@@ -218,6 +226,19 @@ def _one_row_group_records(parquet, path, index, first_row, rows, read, text_fie
         if out_of_open_files(error):
             raise
         yield _unread_rows(path, index, row, last, error)
+
+
+def _pandas_unnamed_index(schema):
+    """The columns in which pandas stored a DataFrame's unnamed index (``__index_level_0__``...),
+    from the file's pandas metadata: row labels, not data, and there or not by how the frame
+    was built (a default RangeIndex is not stored), so not carried unless ``fields`` names
+    them. A named index is a column like any other (``id`` gives the records their ids)."""
+    try:
+        index_columns = json.loads((schema.metadata or {})[b"pandas"])["index_columns"]
+    except (KeyError, TypeError, ValueError):
+        return set()
+    return {name for name in index_columns
+            if isinstance(name, str) and _PANDAS_UNNAMED_INDEX.fullmatch(name)}
 
 
 def _unread_rows(path, index, row, last, error):
