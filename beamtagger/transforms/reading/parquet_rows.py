@@ -105,7 +105,8 @@ def schema_problem(schema, text_field, fields=None, id_field=None):
     if text_field not in names:
         own = (" (beamtagger's own tagged output: its tokens are tagged already, there is "
                "no text to tag)" if _OWN_OUTPUT_COLUMNS <= set(names) else "")
-        return f"no text column {text_field!r}; its columns are {found}{own}"
+        return (f"no text column {text_field!r}; its columns are {found}{own}"
+                f"{_nested(schema, text_field)}")
     if fields is not None:
         missing = [name for name in fields if name not in names]
         if missing:
@@ -122,6 +123,17 @@ def schema_problem(schema, text_field, fields=None, id_field=None):
         return (f"text column {text_field!r} is {text_type}, not text (string, large_string, "
                 "dictionary-encoded strings, or binary holding UTF-8)")
     return None
+
+
+def _nested(schema, text_field):
+    """For a text field named like ``a.b`` where ``a`` is a struct column: that only a top-level
+    column is read as the text (a name may hold dots itself, so ``a.b`` is never a path)."""
+    parent = text_field.split(".")[0]
+    if (parent == text_field or schema.names.count(parent) != 1
+            or not pa.types.is_struct(schema.field(parent).type)):
+        return ""
+    return (f" ({parent!r} is a struct: a text inside one is not read; write it to a column "
+            f"of its own, e.g. with pyarrow's Table.flatten())")
 
 
 def file_problem(path, text_field, fields=None, id_field=None):
