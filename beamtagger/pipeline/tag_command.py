@@ -521,7 +521,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     if not matched:
         raise BeamtaggerError(f"no input files match {job.input_pattern}"
                               + (broken_link(job.input_pattern)
-                                 or _glob_characters_hint(job.input_pattern)))
+                                 or _glob_characters_hint(job.input_pattern)
+                                 or _folders_only_hint(job.input_pattern)))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     if job.input_format == "parquet":
@@ -596,6 +597,21 @@ def _glob_characters_hint(pattern):
         return ""
     return (f"; a file of that name is there, but [ ] * ? are pattern characters: write it as "
             f"--input '{glob.escape(pattern)}'")
+
+
+def _folders_only_hint(pattern):
+    """For a local pattern that matches folders only (a Hive-partitioned dataset's
+    ``ds/*``, whose files are in ``ds/year=2024/``): how to name the files in them, else ""."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(pattern):
+        return ""
+    folders = sorted(path for path in glob.glob(pattern) if os.path.isdir(path))
+    if not folders:
+        return ""
+    shown = ", ".join(folders[:2]) + (", ..." if len(folders) > 2 else "")
+    return (f"; it matches only folders ({shown}): name the files in them, e.g. --input "
+            f"'{pattern.rstrip(os.sep)}{os.sep}*'")
 
 
 def _check_readable(path, pattern):

@@ -116,6 +116,7 @@ def other_store(tmp_path):
     ({"--embeddings": "{tmp}/reshaped-store"}, [], "does not match the manifest's"),
     ({"--embeddings": "{tmp}/reworded-store"}, [], "the vocabulary is not the one the manifest"),
     ({"--input": "{tmp}/folder"}, [], "is a directory; to tag the files in it"),
+    ({"--input": "{tmp}/fold*"}, [], "it matches only folders"),
     ({"--input": "{tmp}/dangling.txt"}, [], "no input files match"),
     ({"--output": "{tmp}/in.txt/r"}, [], "is a file, not a folder"),
     ({"--output": "{tmp}/earlier/r"}, [], "already holds the files of an earlier run"),
@@ -128,7 +129,7 @@ def other_store(tmp_path):
 ], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
         "tagger.keras saved apart from tagger.json", "vectors of another shape",
         "vocabulary changed (every record was a dead letter, exit 0)",
-        "input is a directory", "input is a dangling link", "output below a file",
+        "input is a directory", "input matches folders only", "input is a dangling link", "output below a file",
         "output holds an earlier run", "store of another build", "input matches nothing",
         "local paths on Dataflow", "overlap too large", "no threads", "empty batches"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
