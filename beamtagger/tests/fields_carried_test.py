@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.parquet_input_cli_test import _refusal as _refused, _run as _tag
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
 from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
@@ -144,11 +144,6 @@ def test_read_records_carries_the_named_fields_of_json_lines(tmp_path, split_byt
             ("a", {"lang": "en"}), (second, None), ("3", {"lang": "fr"})]))
 
 
-def _tag(capsys, tiny_tagger, source, prefix, *more):
-    return tag(capsys, "--input", str(source), "--output", str(prefix), "--model",
-               tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path, *more)
-
-
 def _output_lines(prefix):
     lines = []
     for path in sorted(glob.glob(f"{prefix}-[0-9]*.jsonl")):
@@ -179,14 +174,6 @@ def test_tag_writes_only_the_named_columns_and_fields_in_order(tiny_tagger, tmp_
     assert code == 0, err
     assert [list(row) for row in _output_lines(tmp_path / "j")] == [
         ["id", "lang", "n", "tokens"], ["id", "lang", "n", "tokens"], ["id", "n", "tokens"]]
-
-
-def _refused(capsys, tiny_tagger, source, tmp_path, *more):
-    code, _, err = _tag(capsys, tiny_tagger, source, tmp_path / "out" / "r", *more)
-    assert code == 2, err
-    (line,) = err.strip().splitlines()   # one line, no traceback
-    assert not glob.glob(str(tmp_path / "out" / "r*"))
-    return line
 
 
 def test_tag_refuses_a_parquet_file_without_a_named_column_before_launch(tiny_tagger, tmp_path,
