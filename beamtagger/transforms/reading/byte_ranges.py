@@ -52,12 +52,13 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
     Args:
       input_format: "text" or "jsonl" (``SPLITTABLE_FORMATS``).
       text_field, id_field, fields: as in ``ReadRecords``.
+      id_folder: the folder default ids name files from (``record_parsers.pattern_id_folder``).
       split_bytes: uncompressed files larger than this are read in ranges of about this size.
       blocks: yield lists of records (``blocks.in_blocks``) instead of single records.
     """
 
     def __init__(self, input_format, text_field="text", id_field="id",
-                 split_bytes=DEFAULT_SPLIT_BYTES, blocks=False, fields=None):
+                 split_bytes=DEFAULT_SPLIT_BYTES, blocks=False, fields=None, id_folder=None):
         if input_format not in SPLITTABLE_FORMATS:
             raise ValueError(f"byte ranges split only {SPLITTABLE_FORMATS}, not {input_format!r}")
         if split_bytes < 1:
@@ -68,6 +69,7 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         self.split_bytes = split_bytes
         self.blocks = blocks
         self.fields = fields
+        self.id_folder = id_folder
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
@@ -79,10 +81,11 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
             items = read_file_records(
                 FileLines(path, lambda: FileSystems.open(
                     path, compression_type=CompressionTypes.UNCOMPRESSED)),
-                self.input_format, self.text_field, self.id_field, fields=self.fields)
+                self.input_format, self.text_field, self.id_field, fields=self.fields,
+                id_folder=self.id_folder)
         else:
             items = range_records(path, tracker, self.input_format, self.text_field,
-                                  self.id_field, self.fields)
+                                  self.id_field, self.fields, self.id_folder)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
@@ -106,13 +109,14 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
-def range_records(path, tracker, input_format, text_field="text", id_field="id", fields=None):
+def range_records(path, tracker, input_format, text_field="text", id_field="id", fields=None,
+                  id_folder=None):
     """Records and DeadLetters (``record_parsers.parse_records``) of the lines of a byte range
     that the tracker lets this reader claim; a file that is not UTF-8, or that ends before the
     range does, becomes one dead letter."""
     try:
         yield from parse_records(claimed_lines(path, tracker), path, input_format, text_field,
-                                 id_field, fields=fields)
+                                 id_field, fields=fields, id_folder=id_folder)
     except DamagedInput as damage:
         yield damage.dead_letter()
 

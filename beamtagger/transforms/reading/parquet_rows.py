@@ -2,8 +2,8 @@
 
 A record is a row: its text from the ``text_field`` column, its id from the ``id_field`` column
 where the file has one and the row's value is not null (as JSON Lines: strings as they are,
-other values as their JSON text), else ``<file name>:<row>``, the row counted from 1 in the
-file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes through as a
+other values as their JSON text), else ``<file name>:<row>`` (``record_parsers.file_name``),
+the row counted from 1 in the file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes through as a
 field (but an unnamed pandas index, ``_pandas_unnamed_index``), or only the columns ``fields``
 names, in that order: then only the text, id and named columns are read from the file
 (pyarrow's column projection), so the other columns of a wide table (images, embeddings, raw
@@ -179,13 +179,15 @@ def row_groups(path, text_field, fields=None, id_field=None):
         yield RowGroup(path, start, first_row, rows, metadata.num_row_groups - start)
 
 
-def row_group_records(group, text_field="text", id_field="id", fields=None):
+def row_group_records(group, text_field="text", id_field="id", fields=None, id_folder=None):
     """One TextRecord or DeadLetter per row of ``group``; where a row group cannot be read on,
     one DeadLetter (stage "read") for its rows from there to its end, and the next row group of
     ``group`` is read (``group`` may join several, ``row_groups``).
 
-    ``fields``: the columns carried, in this order (None: every column but the text and id)."""
+    ``fields``: the columns carried, in this order (None: every column but the text and id).
+    ``id_folder``: the folder default ids name the file from (``record_parsers.file_name``)."""
     row, index = group.first_row, group.index
+    name = file_name(group.path, id_folder)
     try:
         with open_parquet(group.path) as parquet:
             metadata = parquet.metadata
@@ -208,8 +210,8 @@ def row_group_records(group, text_field="text", id_field="id", fields=None):
                     else [text_field] + ([id_column] if has_id else []) + carried)
             for index in range(group.index, group.index + group.count):
                 rows = metadata.row_group(index).num_rows
-                yield from _one_row_group_records(parquet, group.path, index, row, rows, read,
-                                                  text_field, id_column, carried)
+                yield from _one_row_group_records(parquet, group.path, name, index, row, rows,
+                                                  read, text_field, id_column, carried)
                 row += rows
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
@@ -217,10 +219,11 @@ def row_group_records(group, text_field="text", id_field="id", fields=None):
         yield _unread_rows(group.path, index, row, group.first_row + group.rows - 1, error)
 
 
-def _one_row_group_records(parquet, path, index, first_row, rows, read, text_field, id_column,
-                           carried):
-    """The records of the row group ``index`` of ``parquet`` (the file ``path``), its first row
-    ``first_row``; the rows of it that cannot be read, one DeadLetter."""
+def _one_row_group_records(parquet, path, name, index, first_row, rows, read, text_field,
+                           id_column, carried):
+    """The records of the row group ``index`` of ``parquet`` (the file ``path``, ``name`` in
+    default ids), its first row ``first_row``; the rows of it that cannot be read, one
+    DeadLetter."""
     row, last = first_row, first_row + rows - 1
     try:
         metadata = parquet.metadata.row_group(index)
@@ -229,7 +232,7 @@ def _one_row_group_records(parquet, path, index, first_row, rows, read, text_fie
                                 BLOCK_CHARACTERS * rows // max(metadata.total_byte_size, 1)))
         for batch in parquet.iter_batches(batch_size=batch_rows, row_groups=[index],
                                           columns=read, use_threads=False):
-            yield from _batch_records(batch, path, row, text_field, id_column, carried)
+            yield from _batch_records(batch, path, name, row, text_field, id_column, carried)
             row += batch.num_rows
         if row <= last:
             raise ValueError(f"the row group ends after {row - first_row:,} of its {rows:,} "
@@ -277,10 +280,9 @@ def _check_unchanged(metadata, group):
                          f"{group.first_row + group.rows - 1:,}")
 
 
-def _batch_records(batch, path, first_row, text_field, id_column, carried):
-    """``id_column``: the column of the ids (None: the file has none); ``carried``: the names of
-    the columns carried, in order."""
-    name = file_name(path)
+def _batch_records(batch, path, name, first_row, text_field, id_column, carried):
+    """``name``: the file's in default ids; ``id_column``: the column of the ids (None: the file
+    has none); ``carried``: the names of the columns carried, in order."""
     texts = batch.column(text_field).to_pylist()
     ids = None if id_column is None else _Column(id_column, batch.column(id_column))
     carried = [_Column(column, batch.column(column)) for column in carried]

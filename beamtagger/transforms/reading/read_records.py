@@ -3,7 +3,8 @@
 Files are matched and opened through Beam's FileSystems (``gs://`` works; compressed files are
 decompressed by extension, ``file_lines``) and read as bytes, line by line, keeping line
 numbers: a text record's id is "<file name>:<line>", and a dead letter names the file and line
-it came from. Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone
+it came from (the file name is its path from the pattern's folder where the pattern reaches
+into folders: ``ReadRecords`` says how). Invalid UTF-8, invalid JSON (also nested too deep, numbers too long, lone
 surrogates), a missing or non-string text field and malformed CoNLL blocks go to the ``errors``
 output (stage "decode"); everything else becomes a record, so ``records read == records +
 errors``. A file that breaks off (truncated or corrupt compression) keeps the records before the
@@ -15,8 +16,8 @@ over the workers first); a Reshuffle right after the read spreads the records (a
 work) over every worker. Text and JSON Lines
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
 and their records are located by byte offset (``byte_ranges``). Parquet files are read row
-group by row group, each row group by one worker (``parquet_rows``): a row's id and source are
-"<file name>:<row>" and "<path>:<row>". JSON Lines and Parquet records carry their other fields
+group by row group, each row group by one worker (``parquet_rows``): a row's default id and
+source are "<file name>:<row>" and "<path>:<row>". JSON Lines and Parquet records carry their other fields
 (columns), or only those ``fields`` names; Parquet then reads only those columns.
 """
 from typing import Any, NamedTuple
@@ -30,7 +31,8 @@ from apache_beam.options.pipeline_options import StandardOptions
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, parquet_rows
 from beamtagger.transforms.reading.file_lines import FileLines
-from beamtagger.transforms.reading.record_parsers import LINE_FORMATS, read_file_records
+from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, pattern_id_folder,
+                                                          read_file_records)
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import ERRORS, DeadLetter
 
@@ -62,7 +64,12 @@ class ReadRecords(beam.PTransform):
 
     Args:
       file_pattern: the files to read (a glob; any Beam file system; ``.gz``, ``.bz2``, ``.zst``,
-        ``.xz``... are decompressed).
+        ``.xz``... are decompressed). A record without an id is "<file name>:<line>" (CoNLL,
+        CoNLL-U: of its first token; Parquet: "<file name>:<row>"; a text or JSON Lines file
+        read in byte ranges: "<file name>:@<byte offset>"), the file name being its path from
+        the folder before the pattern's first wildcard where a folder holds one or it is
+        ``**`` (``logs/*/part-*.jsonl``: "2024-01/part-00000.jsonl:3"), else its base name
+        (``in/*.txt``: "doc1.txt:3").
       input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
         are not records), "conll" (one token a line, an optional tag column is ignored) or
         "conllu" (a sentence's id is its ``sent_id``) or "parquet" (one record a row,
@@ -109,6 +116,9 @@ class ReadRecords(beam.PTransform):
         self.blocks = blocks
         self.keep_conllu_lines = keep_conllu_lines
         self.fields = fields
+        # A ValueProvider is known only at run time: its files keep their base names.
+        self.id_folder = (pattern_id_folder(file_pattern) if isinstance(file_pattern, str)
+                          else None)
 
     def expand(self, pbegin):
         if self.input_format == "parquet":
@@ -122,7 +132,7 @@ class ReadRecords(beam.PTransform):
                     | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
                         self.input_format, self.text_field, self.id_field,
                         self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks,
-                        self.fields)
+                        self.fields, self.id_folder)
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
@@ -140,7 +150,7 @@ class ReadRecords(beam.PTransform):
                 _ReadFileRecords(self.input_format, self.text_field, self.id_field,
                                  self.blocks,
                                  self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
-                                 self.keep_conllu_lines, self.fields)
+                                 self.keep_conllu_lines, self.fields, self.id_folder)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -160,7 +170,7 @@ class ReadRecords(beam.PTransform):
             row_groups = row_groups | "SpreadRowGroups" >> beam.Reshuffle()
         read = (row_groups
                 | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(
-                    self.text_field, self.id_field, self.blocks, self.fields)
+                    self.text_field, self.id_field, self.blocks, self.fields, self.id_folder)
                 ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -181,7 +191,7 @@ class _ReadFileRecords(beam.DoFn):
 
     def __init__(self, input_format, text_field, id_field, blocks=False,
                  split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False,
-                 fields=None):
+                 fields=None, id_folder=None):
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
@@ -189,6 +199,7 @@ class _ReadFileRecords(beam.DoFn):
         self.split_bytes = split_bytes
         self.keep_conllu_lines = keep_conllu_lines
         self.fields = fields
+        self.id_folder = id_folder
 
     def process(self, readable_file):
         metadata = readable_file.metadata
@@ -198,12 +209,14 @@ class _ReadFileRecords(beam.DoFn):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
             items = byte_ranges.range_records(path, tracker, self.input_format,
-                                              self.text_field, self.id_field, self.fields)
+                                              self.text_field, self.id_field, self.fields,
+                                              self.id_folder)
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
             items = read_file_records(lines, self.input_format, self.text_field,
-                                      self.id_field, self.keep_conllu_lines, self.fields)
+                                      self.id_field, self.keep_conllu_lines, self.fields,
+                                      self.id_folder)
         yield from reader_outputs(items, self.blocks)
 
 
@@ -232,15 +245,16 @@ class _ListRowGroups(beam.DoFn):
 class _ReadRowGroup(beam.DoFn):
     """A ``parquet_rows.RowGroup`` -> its records and dead letters."""
 
-    def __init__(self, text_field, id_field, blocks=False, fields=None):
+    def __init__(self, text_field, id_field, blocks=False, fields=None, id_folder=None):
         self.text_field = text_field
         self.id_field = id_field
         self.blocks = blocks
         self.fields = fields
+        self.id_folder = id_folder
 
     def process(self, group):
         yield from reader_outputs(parquet_rows.row_group_records(
-            group, self.text_field, self.id_field, self.fields), self.blocks)
+            group, self.text_field, self.id_field, self.fields, self.id_folder), self.blocks)
 
 
 def fields_problem(fields, input_format, text_field="text", id_field="id"):

@@ -19,7 +19,7 @@ from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedReco
                                            raw_text)
 
 __all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "file_name", "json_id", "parse_records",
-           "path_text", "read_file_records", "read_path_records"]
+           "path_text", "pattern_id_folder", "read_file_records", "read_path_records"]
 
 # The formats read line by line here (Parquet: parquet_rows).
 LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
@@ -27,43 +27,46 @@ _new_record = tuple.__new__
 
 
 def read_file_records(lines, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False, fields=None):
+                      keep_conllu_lines=False, fields=None, id_folder=None):
     """Records and DeadLetters of one file's FileLines; damage becomes one last DeadLetter."""
     try:
         yield from parse_records(lines, lines.path, input_format, text_field, id_field,
-                                 keep_conllu_lines, fields)
+                                 keep_conllu_lines, fields, id_folder)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
 
 def read_path_records(path, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False, fields=None):
+                      keep_conllu_lines=False, fields=None, id_folder=None):
     """``read_file_records`` of a local file (no Beam pipeline needed)."""
     return read_file_records(FileLines(path, lambda: open(path, "rb")), input_format,
-                             text_field, id_field, keep_conllu_lines, fields)
+                             text_field, id_field, keep_conllu_lines, fields, id_folder)
 
 
 def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id",
-                  keep_conllu_lines=False, fields=None):
+                  keep_conllu_lines=False, fields=None, id_folder=None):
     """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed).
 
     ``keep_conllu_lines``: CoNLL-U records carry their sentence's lines in their fields, for a
     CoNLL-U writer to write back (``conllu_kept_lines``); ignored for the other formats.
-    ``fields``: JSON Lines only, the fields carried (``jsonl_records``)."""
+    ``fields``: JSON Lines only, the fields carried (``jsonl_records``).
+    ``id_folder``: the folder that a record without an id names its file from
+    (``pattern_id_folder``; None: by its base name)."""
     path = path_text(str(path))
     if input_format == "text":
-        return text_records(numbered_lines, path)
+        return text_records(numbered_lines, path, id_folder)
     if input_format == "jsonl":
-        return jsonl_records(numbered_lines, path, text_field, id_field, fields)
+        return jsonl_records(numbered_lines, path, text_field, id_field, fields, id_folder)
     if input_format in ("conll", "conllu"):
         return tokenized_records(numbered_lines, path, input_format,
-                                 keep_conllu_lines and input_format == "conllu")
+                                 keep_conllu_lines and input_format == "conllu", id_folder)
     raise ValueError(f"input_format must be one of {LINE_FORMATS}, not {input_format!r}")
 
 
-def text_records(numbered_lines, path):
-    """One TextRecord a line (blank lines too: they become records without tokens)."""
-    name = file_name(path)
+def text_records(numbered_lines, path, id_folder=None):
+    """One TextRecord a line (blank lines too: they become records without tokens), its id
+    ``<file_name>:<line>``."""
+    name = file_name(path, id_folder)
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
         source = f"{path}:{number}"
@@ -86,7 +89,8 @@ class BadRecord(ValueError):
     """A record that is read but cannot be tagged; the message is the dead letter's reason."""
 
 
-def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields=None):
+def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields=None,
+                  id_folder=None):
     """One TextRecord per JSON object line: text from ``text_field``, id from ``id_field``, and
     the other fields pass through: all of them (``fields`` None), or only those ``fields``
     names, in that order. A record without one of those is carried without it (the records of
@@ -95,8 +99,9 @@ def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields
     costs the record nothing.
 
     Every non-blank line yields exactly one TextRecord or DeadLetter, whatever its bytes.
+    A record without an id is ``<file_name>:<line>``.
     """
-    name = file_name(path)
+    name = file_name(path, id_folder)
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
         if not raw.strip():
@@ -199,15 +204,18 @@ def _json_type(value):
             dict: "object"}.get(type(value), type(value).__name__)
 
 
-def tokenized_records(numbered_lines, path, input_format, keep_lines=False):
+def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_folder=None):
     """TokenizedRecords from CoNLL / CoNLL-U, one per sentence; a malformed sentence -> DeadLetter.
 
     Lines are grouped into blank-line separated blocks here and each block is parsed on its
     own by the corpus readers, so one bad block costs only its own sentence. If the file is
     damaged, the sentence being read there is reported with the damage, not tagged half.
     ``keep_lines``: each record's fields hold its block's lines as read, line endings and the
-    blank line after it included (``conllu_kept_lines``).
+    blank line after it included (``conllu_kept_lines``). A sentence without an id is
+    ``<file_name>:<line of its first token>``.
     """
+    # None: the readers' own default ids, which are the base name's (flat ids stay as they were).
+    name = None if id_folder is None else file_name(path, id_folder)
     block, kept = [], []
     try:
         for number, raw in numbered_lines:
@@ -222,16 +230,18 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False):
                 continue
             if keep_lines and block:
                 kept.append(raw)
-            yield from _block_records(block, path, input_format, kept if keep_lines else None)
+            yield from _block_records(block, path, input_format, kept if keep_lines else None,
+                                      name)
             block, kept = [], []
     except DamagedInput as damage:
         damage.pending = block
         raise
-    yield from _block_records(block, path, input_format, kept if keep_lines else None)
+    yield from _block_records(block, path, input_format, kept if keep_lines else None, name)
 
 
-def _block_records(block, path, input_format, kept=None):
-    """``kept``: the block's raw lines (and the blank line after it), for its records' fields."""
+def _block_records(block, path, input_format, kept=None, name=None):
+    """``kept``: the block's raw lines (and the blank line after it), for its records' fields;
+    ``name``: the file's in the id of a sentence that names none (None: the readers' own)."""
     if not block:
         return
     fields = None
@@ -252,7 +262,9 @@ def _block_records(block, path, input_format, kept=None):
                          raw, "decode")
         return
     for sentence in sentences:
-        yield TokenizedRecord.from_tokens(sentence.sent_id, sentence.tokens,
+        sent_id = (sentence.sent_id if name is None or sentence.has_own_id
+                   else f"{name}:{sentence.line}")
+        yield TokenizedRecord.from_tokens(sent_id, sentence.tokens,
                                           source=f"{path}:{sentence.line}", fields=fields)
 
 
@@ -268,7 +280,7 @@ def _conll_block_sentences(block, path):
     else:
         sentence = next(iter(parse_conll_lines(tokens, path, document_starts=False)))
     if sent_id is not None:
-        sentence = _TokenOnly(sent_id, tuple(sentence.tokens), sentence.line)
+        sentence = _TokenOnly(sent_id, tuple(sentence.tokens), sentence.line, True)
     return [sentence]
 
 
@@ -276,13 +288,15 @@ def _comments_only(block, path):
     """A block of comments only: an empty record where it names its id (as in CoNLL), else
     no record (a header such as ``# newdoc id = ...`` alone)."""
     sent_id = conll_comment_id(block, path)
-    return [] if sent_id is None else [_TokenOnly(sent_id, (), block[0][0])]
+    return [] if sent_id is None else [_TokenOnly(sent_id, (), block[0][0], True)]
 
 
 class _TokenOnly(NamedTuple):
+    """A sentence as ``corpus_readers.Sentence`` gives it, without tags."""
     sent_id: str
     tokens: tuple
     line: int
+    has_own_id: bool
 
 
 def _is_token_only(block):
@@ -298,7 +312,7 @@ def _token_only_sentence(block, path):
         except UnicodeDecodeError as error:
             raise InputFormatError(path, number, bad_utf8(raw, error)) from None
     first = block[0][0]
-    return _TokenOnly(f"{file_name(path)}:{first}", tuple(tokens), first)
+    return _TokenOnly(f"{file_name(path)}:{first}", tuple(tokens), first, False)
 
 
 def _strip_newline(raw, number):
@@ -329,5 +343,37 @@ def path_text(path):
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def file_name(path):
-    return posixpath.basename(path.replace("\\", "/"))
+def file_name(path, id_folder=None):
+    """The name of the file ``path`` in its records' default ids: its path from ``id_folder``
+    (``pattern_id_folder``), or its base name where that is None. Windows' backslashes
+    separate folders as slashes do, and are written as slashes."""
+    path = path.replace("\\", "/")
+    if id_folder is None:
+        return posixpath.basename(path)
+    # Beam's matches start with the pattern as written; a path that does not (a library
+    # caller's) keeps all of itself, which no other file's ids can hold.
+    return path[len(id_folder):] if path.startswith(id_folder) else path
+
+
+def pattern_id_folder(file_pattern):
+    """The folder of ``file_pattern`` before its first component with a wildcard, ending in "/"
+    (``logs/*/part-*.jsonl``: "logs/", ``gs://b/x/**``: "gs://b/x/"): default ids name each
+    file by its path from there (``file_name``), since the files of different folders may share
+    a name (Spark, Hive and pyarrow's ``write_to_dataset`` write ``part-00000`` in each).
+    None where the pattern's only wildcards are in its last component, without ``**``: its
+    files are in one folder, and their ids keep the base names they always had."""
+    components = path_text(str(file_pattern)).replace("\\", "/").split("/")
+    for index, component in enumerate(components):
+        if _has_wildcard(component):
+            if index == len(components) - 1 and "**" not in component:
+                return None
+            return "".join(folder + "/" for folder in components[:index])
+    return None
+
+
+def _has_wildcard(component):
+    """As Beam's ``FileSystem.translate_pattern`` reads a glob: ``*``, ``?`` and ``[...]`` (a
+    ``[`` without a ``]`` after it is itself)."""
+    bracket = component.find("[")
+    return ("*" in component or "?" in component
+            or (bracket >= 0 and "]" in component[bracket + 1:]))
