@@ -21,20 +21,25 @@ FOLDERS = ("2024-01", "2024-02")
 CONLLU = ("# text = Cats sleep\n1\tCats\t_\tNOUN\t_\t_\t0\troot\t_\t_\n"
           "2\tsleep\t_\tVERB\t_\t_\t1\tnsubj\t_\t_\n\n"
           "# sent_id = own-{folder}\n1\tDogs\t_\tNOUN\t_\t_\t0\troot\t_\t_\n\n")
-# One record a file without an id, one with; line 2 of each JSON Lines file is a dead letter.
+# Two records a file: text and CoNLL without ids, the others one without and one with; line 2
+# of each JSON Lines file is a dead letter.
 CONTENTS = {
     "text": lambda folder: "Cats sleep .\nDogs bark .\n",
     "jsonl": lambda folder: ('{"text": "Cats sleep ."}\n{"text": 7}\n'
                              f'{{"text": "Dogs bark .", "id": "own-{folder}"}}\n'),
     "conllu": lambda folder: CONLLU.format(folder=folder),
+    # Tokens alone, then tokens and tags: the two ways CoNLL gives a sentence without an id.
+    "conll": lambda folder: "Cats\nsleep\n\nDogs\tNOUN\nbark\tVERB\n",
 }
 NAMES = {"text": "part-00000.txt", "jsonl": "part-00000.jsonl",
-         "conllu": "part-00000.conllu", "parquet": "part-00000.parquet"}
-# The ids each format gives the records of one file, its name in the ids being NAME.
+         "conllu": "part-00000.conllu", "conll": "part-00000.conll",
+         "parquet": "part-00000.parquet"}
+# The ids each format gives the records of the file named ``name`` in default ids.
 EXPECTED = {
-    "text": lambda name: [f"{name}:1", f"{name}:2"],
+    "text": lambda name, folder: [f"{name}:1", f"{name}:2"],
     "jsonl": lambda name, folder: [f"{name}:1", f"own-{folder}"],
     "conllu": lambda name, folder: [f"{name}:2", f"own-{folder}"],
+    "conll": lambda name, folder: [f"{name}:1", f"{name}:4"],
     "parquet": lambda name, folder: [f"{name}:1", f"own-{folder}"],
 }
 
@@ -53,8 +58,7 @@ def partitions(tmp_path):
 
 
 def _expected(input_format, name, folder):
-    ids = EXPECTED[input_format]
-    return ids(name) if input_format == "text" else ids(name, folder)
+    return EXPECTED[input_format](name, folder)
 
 
 def _read_ids(expected):
@@ -106,7 +110,7 @@ def test_same_named_files_of_two_folders_get_ids_that_are_their_paths_from_the_p
                 input_format, f"{folder}/{NAMES[input_format]}", folder)]
     _read_ids(patterns)
     for ids in patterns.values():
-        assert len(set(ids)) == len(ids) == 4, ids
+        assert len(set(ids)) == len(ids) == 2 * len(FOLDERS), ids
 
 
 def test_flat_patterns_and_single_files_keep_their_base_name_ids(partitions):
