@@ -75,8 +75,11 @@ def add_arguments(parser):
                         help="JSON Lines field or Parquet column with the record id (default "
                         "id; records without one get file:line, file:row in Parquet (from 1), "
                         "or file:@byte offset in a text or JSON Lines file over 64 MiB, which "
-                        "several workers read in byte ranges); the other fields or columns "
-                        "pass through to the output (all of them, or those --fields names)")
+                        "several workers read in byte ranges; file is the path from the "
+                        "folder before the first wildcard where --input has one in a folder "
+                        "or **, logs/*/part-*.jsonl giving 2024-01/part-00000.jsonl:3, else "
+                        "the base name); the other fields or columns pass through to the "
+                        "output (all of them, or those --fields names)")
     parser.add_argument("--fields", metavar="NAME[,NAME...]",
                         help="JSON Lines and Parquet: pass only these fields or columns "
                         "through to the output, in this order ('' none; default: all but the "
