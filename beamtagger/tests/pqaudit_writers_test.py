@@ -1,7 +1,7 @@
 """Parquet files as other tools write them, read by ``parquet_rows`` (no Beam pipeline): pandas'
 unnamed index is not carried as a field (a named one is a column like any other); a text
 inside a struct is refused saying how to read it."""
-import pandas as pd
+import pytest
 
 from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
 
@@ -13,6 +13,8 @@ def _records(path, fields=None, text="text"):
 
 def test_pandas_unnamed_index_is_not_carried_unless_named_and_a_named_index_is_a_column(
         tmp_path):
+    pd = pytest.importorskip("pandas", reason="files as pandas writes them need pandas (the "
+                                              "test extra installs it)")
     unnamed = tmp_path / "unnamed.parquet"
     pd.DataFrame({"text": ["a b", "c"], "lang": ["en", "fr"]}, index=[7, 9]).to_parquet(unnamed)
     assert [(r.id, r.fields) for r in _records(unnamed)] == [
