@@ -309,3 +309,30 @@ def _with_flat_tree(line):
         return line
     columns[6:8] = ["0", "root"] if columns[0] == "1" else ["1", "dep"]
     return "\t".join(columns)
+
+
+def test_a_schema_d_row_keeps_its_text_as_the_record_it_becomes():
+    """Beam YAML's rows and a user's NamedTuples are TextRecords by column name (schema_rows);
+    their text was not kept, and CoNLL-U's # text was rebuilt from their tokens."""
+    row = beam.Row(text="New  York", id="r", lang="en")
+    kept = with_kept_text(row)
+    assert kept == TextRecord("r", "New  York", "", {"lang": "en", KEPT_TEXT_FIELD: ["New  York"]})
+    assert split_kept_text(kept.fields) == ("New  York", {"lang": "en"})
+    assert with_kept_text(beam.Row(text="no id")) == beam.Row(text="no id")  # Tokenize's to refuse
+
+
+@pytest.mark.parametrize("streaming_batches", [False, True])
+def test_tag_text_keeps_the_text_of_schema_d_rows(tiny_tagger, streaming_batches):
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+    from apache_beam.testing.test_pipeline import TestPipeline
+
+    from beamtagger.transforms import TagText
+
+    options = {**tiny_tagger.options, "keep_text": True}
+    if streaming_batches:   # no blocks of records: the rows reach KeepText one by one
+        options["max_buffering_secs"] = 1
+    with TestPipeline(runner=FnApiRunner()) as p:
+        rows = p | beam.Create([beam.Row(text="New  York\tis big", id="r", lang="en")])
+        out = rows | TagText(**options)
+        assert_that(out.tagged | beam.Map(lambda r: split_kept_text(r.fields)),
+                    equal_to([("New  York\tis big", {"lang": "en"})]))

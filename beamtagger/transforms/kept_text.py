@@ -21,6 +21,7 @@ record's own text in CoNLL-U and entities").
 """
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import TextRecord, TokenizedRecord
+from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 
 __all__ = ["KEPT_TEXT_FIELD", "split_kept_text", "with_kept_text", "with_kept_texts"]
 
@@ -35,9 +36,16 @@ def with_kept_texts(records):
 
 
 def with_kept_text(record):
-    """The record with its text in its fields (module docstring); anything that is not a
-    TextRecord or TokenizedRecord as it is, for Tokenize to make a dead letter of or read as
+    """The record with its text in its fields (module docstring); a schema'd row
+    (``schema_rows``) as the TextRecord Tokenize would make of it; anything else that is not
+    a TextRecord or TokenizedRecord as it is, for Tokenize to make a dead letter of or read as
     a tuple (whose text is then not kept: the writers rebuild it)."""
+    columns = row_columns(record)
+    if columns is not None:
+        try:
+            record = text_record_of_row(columns)
+        except TypeError:
+            return record   # Tokenize makes the dead letter that names what the row lacks
     if isinstance(record, TextRecord):
         text = record.text
     elif isinstance(record, TokenizedRecord):

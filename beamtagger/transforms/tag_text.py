@@ -17,6 +17,7 @@ Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
 from typing import NamedTuple, Optional
 
 import apache_beam as beam
+from apache_beam import typehints
 import numpy as np
 import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
@@ -198,8 +199,10 @@ class TagText(beam.PTransform):
         elif blocks_given and not blocks:
             raise ValueError("blocks of records are tagged on bounded input only")
         if self.keep_text:
+            # A Block stays one, for its coder; a schema'd row becomes a TextRecord, which the
+            # row's own coder (its schema's) would not encode where the stages are not fused.
             records = records | "KeepText" >> beam.Map(with_kept_texts).with_output_types(
-                records.element_type)   # a Block stays one, for its coder
+                records.element_type if blocks else typehints.Any)
         tokenized = records | "Tokenize" >> Tokenize(blocks=blocks,
                                                      max_record_chars=self.max_record_chars)
         chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
