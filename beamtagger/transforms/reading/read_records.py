@@ -220,7 +220,6 @@ class _ReadFileRecords(beam.DoFn):
         yield from reader_outputs(items, self.blocks)
 
 
-
 class _ListRowGroups(beam.DoFn):
     """FileMetadata -> the file's ``parquet_rows.RowGroup``s, or one dead letter (tagged
     ``ERRORS``) for a file whose rows cannot be read."""
