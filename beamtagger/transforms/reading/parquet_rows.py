@@ -2,9 +2,10 @@
 
 A record is a row: its text from the ``text_field`` column, its id from the ``id_field`` column
 where the file has one and the row's value is not null (as JSON Lines: strings as they are,
-other values as their JSON text), else ``<file name>:<row>`` (``record_parsers.file_name``),
-the row counted from 1 in the file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes through as a
-field (but an unnamed pandas index, ``_pandas_unnamed_index``), or only the columns ``fields``
+other values as their JSON text), else ``<file name>:<row>`` (``record_parsers.file_name``: the
+path from the input pattern's folder where the pattern reaches into folders), the row counted
+from 1 in the file as lines are; its ``source`` is ``<path>:<row>``. Every other column passes
+through as a field (but an unnamed pandas index, ``_pandas_unnamed_index``), or only the columns ``fields``
 names, in that order: then only the text, id and named columns are read from the file
 (pyarrow's column projection), so the other columns of a wide table (images, embeddings, raw
 pages) cost no reading, decoding or carrying, and a value there
