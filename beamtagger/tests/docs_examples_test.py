@@ -51,9 +51,12 @@ PYTHON_BLOCKS = {
     ("docs/library.md", "Testing your pipeline", "# my_pipeline_test.py"):
         "test_library_pytest_example: written as my_pipeline_test.py and run by pytest",
     ("docs/tagging.md", "The result files",
-     "# Gather the input lines of out/run's dead letters into retry.jsonl, by their `source`."):
+     "# Gather the input records of out/run's dead letters into retry.jsonl, by their "
+     "`source`, each"):
         "output_dead_letters_test.test_the_retry_recipe_tags_the_failed_records_again: "
-        "verbatim, in a folder holding a run's input and dead letters; its retry.jsonl tagged",
+        "verbatim, in a folder holding a run's input and dead letters; its retry.jsonl tagged "
+        "(and, its INPUT and TEXT set for text input in folders, "
+        "test_the_retry_recipe_gives_text_lines_their_ids_again)",
     ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
         "test_tokenizer_example: verbatim, its `# ->` values checked",
     **{("docs/design.md", heading, first_line):

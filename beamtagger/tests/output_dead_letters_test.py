@@ -14,8 +14,8 @@ from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.records import STAGES
 
 RETRY_RECIPE = ("docs/tagging.md", "The result files",
-                "# Gather the input lines of out/run's dead letters into retry.jsonl, by their "
-                "`source`.")
+                "# Gather the input records of out/run's dead letters into retry.jsonl, by their "
+                "`source`, each")
 
 
 def dead_letters(prefix):
@@ -93,10 +93,38 @@ def test_the_retry_recipe_tags_the_failed_records_again(tiny_tagger, tmp_path, c
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
     assert code == 0, err
     retried = results("out/retry")
-    # The id-less record's default id names its place in retry.jsonl (a byte offset where the
-    # retry file too is read in ranges).
+    # The id-less record keeps the default id its run gave it: its place in in.jsonl (a byte
+    # offset where the file was read in ranges), not one in retry.jsonl.
     (no_id,) = set(retried) - {"first", "last"}
-    assert no_id == ("retry.jsonl:@63" if byte_ranges else "retry.jsonl:2")
+    line_4 = "in.jsonl:" + (f"@{len(codecs.BOM_UTF8) + len(chr(10).join(lines[:3])) + 1}"
+                            if byte_ranges else "4")
+    assert no_id == line_4 and line_4 in sources
     assert retried["first"]["k"] == [1] and retried[no_id]["lang"] == "en"
     assert [t["text"] for t in retried["last"]["tokens"]] == "the last one is too long".split()
     assert [letter["record"] for letter in dead_letters("out/retry")] == ["{not json"]
+
+
+def test_the_retry_recipe_gives_text_lines_their_ids_again(tiny_tagger, tmp_path, capsys,
+                                                           monkeypatch):
+    """Text input in folders (the default ids are paths from the pattern's folder): the lines
+    tagged again from the recipe's JSON Lines keep the ids their run gave them."""
+    monkeypatch.chdir(tmp_path)
+    for folder in ("2024", "2025"):
+        (tmp_path / "logs" / folder).mkdir(parents=True)
+        (tmp_path / "logs" / folder / "part-0.txt").write_text(
+            "Fine .\nthis line is far too long\n", encoding="utf-8")
+    code, _, err = tag(capsys, "--input", "logs/*/part-0.txt", "--output", "out/run",
+                       "--max-record-chars", "16", "--model", tiny_tagger.model_dir,
+                       "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    recipe = the_block(*RETRY_RECIPE)
+    for old, new in (('INPUT = "in.jsonl"', 'INPUT = "logs/*/part-0.txt"'),
+                     ("TEXT = False", "TEXT = True")):
+        assert old in recipe
+        recipe = recipe.replace(old, new)
+    (tmp_path / "recipe.py").write_text(recipe, encoding="utf-8")
+    run([sys.executable, "recipe.py"], tmp_path)
+    code, _, err = tag(capsys, "--input", "retry.jsonl", "--output", "out/retry",
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    assert sorted(results("out/retry")) == ["2024/part-0.txt:2", "2025/part-0.txt:2"]

@@ -11,5 +11,6 @@ file_lines         one file's numbered lines; damaged compression -> DamagedInpu
 =================  ===============================================================
 """
 from beamtagger.transforms.reading.read_records import INPUT_FORMATS, ReadRecords, ReadResult
+from beamtagger.transforms.reading.record_parsers import default_record_id
 
-__all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult"]
+__all__ = ["INPUT_FORMATS", "ReadRecords", "ReadResult", "default_record_id"]

@@ -18,8 +18,9 @@ from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
-__all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "file_name", "json_id", "parse_records",
-           "path_text", "pattern_id_folder", "read_file_records", "read_path_records"]
+__all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "default_record_id", "file_name", "json_id",
+           "parse_records", "path_text", "pattern_id_folder", "read_file_records",
+           "read_path_records"]
 
 # The formats read line by line here (Parquet: parquet_rows).
 LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
@@ -353,6 +354,14 @@ def file_name(path, id_folder=None):
     # Beam's matches start with the pattern as written; a path that does not (a library
     # caller's) keeps all of itself, which no other file's ids can hold.
     return path[len(id_folder):] if path.startswith(id_folder) else path
+
+
+def default_record_id(source, file_pattern):
+    """The id a record without one got in a run whose ``--input`` was ``file_pattern``, from
+    its dead letter's ``source`` (``PATH:LINE``, ``PATH:@BYTE``, ``PATH:ROW``): what tagging
+    the failed records again gives them, so that they keep the ids their run gave them."""
+    path, _, place = source.rpartition(":")
+    return f"{file_name(path, pattern_id_folder(file_pattern))}:{place}"
 
 
 def pattern_id_folder(file_pattern):
