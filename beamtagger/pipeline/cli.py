@@ -33,6 +33,8 @@ SUBCOMMANDS = {
                    "import, inspect and check embedding stores"),
     "train": ("beamtagger.pipeline.train_command", "train a tagger"),
     "evaluate": ("beamtagger.pipeline.evaluate_command", "evaluate a tagger on a corpus"),
+    "model": ("beamtagger.pipeline.model_command",
+              "describe a tagger model: labels, network, store, training, checks"),
     "tag": ("beamtagger.pipeline.tag_command", "tag text collections with a Beam pipeline"),
 }
 

@@ -34,3 +34,11 @@ def require_tensorflow(command):
     if not runtimes.is_installed("tensorflow"):
         raise BeamtaggerError(f"{command} runs the model with TensorFlow, which is not installed "
                               "here: install beamtagger[cpu] (or [gpu])")
+
+
+def human_size(size):
+    """Bytes as ``812 B``, ``2.0 KiB``, ``76.3 MiB``, ``1.2 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
+        size /= 1024

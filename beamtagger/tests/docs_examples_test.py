@@ -125,6 +125,8 @@ COMMANDS_NOT_RUN = {
                 "--format conll --out models/ner"): TRAINS,
     (*USING_IT, "beamtagger evaluate --model models/ner --data emerging.dev.conll "
                 "--format conll [--json]"): NEEDS_TRAINED,
+    (*USING_IT, "beamtagger model info models/ner [--json]"): NEEDS_TRAINED
+    + " (model_info_command_test describes the bundled model and tiny ones)",
     (*MORE_TRAINING, "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"):
         ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger train ... --crf"): ELIDED_TRAIN,

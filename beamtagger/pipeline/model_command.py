@@ -1,0 +1,327 @@
+"""``beamtagger model info``: what a saved tagger is, what it was trained on, which store it
+reads its vectors from, and whether its files are whole (``embeddings info`` for models).
+
+A model folder is four small files whose meaning a user otherwise reads from raw JSON:
+with twenty models beside one store, "which one tags entities, how good was it, does it read
+this store" is the everyday question. Nothing here imports TensorFlow or Keras.
+"""
+import json
+import os
+import pathlib
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline.common import human_size
+
+MAX_LABELS_SHOWN = 20
+
+
+def add_arguments(parser):
+    actions = parser.add_subparsers(dest="model_command", required=True, metavar="ACTION")
+    info = actions.add_parser(
+        "info", help="describe a tagger model",
+        description="Print what a tagger model tags (labels, tag column, decoding), its network, "
+        "the embedding store it reads its vectors from and whether a store matches it, what it "
+        "was trained on and its dev score, and whether its files are whole and belong together "
+        "(the checks tag and evaluate make before they start). Exit 1 if a check fails.")
+    info.add_argument("model", nargs="?", default=None,
+                      help="model directory (default: the bundled UPOS tagger)")
+    info.add_argument("--embeddings", metavar="STORE",
+                      help="check the model against this store (default: the store it was "
+                      "trained with, where that is still on this machine, else the default "
+                      "store, where it has been set up)")
+    info.add_argument("--json", action="store_true", help="print the description as JSON")
+
+
+def run(args) -> int:
+    return {"info": _run_info}[args.model_command](args)
+
+
+def _run_info(args):
+    description = describe_model(args.model, args.embeddings)
+    if args.json:
+        print(json.dumps(description, indent=2, ensure_ascii=False))
+    else:
+        for line in description_lines(description):
+            print(line)
+    return 0 if description["checks"]["ok"] else 1
+
+
+def describe_model(model_dir=None, store_path=None) -> dict:
+    """The JSON description ``model info`` prints; BeamtaggerError where ``model_dir`` is not
+    a readable model (with a hint where it is something else a user may have meant)."""
+    from beamtagger.model.tagger_spec import (DEFAULT_MODEL_DIR, REPORT_FILE, SPEC_FILE,
+                                              TaggerSpec)
+    model_dir = pathlib.Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
+    _refuse_what_is_not_a_model(model_dir, SPEC_FILE)
+    spec = TaggerSpec.load(model_dir)
+    report, report_problem = _read_report(model_dir / REPORT_FILE)
+    return {
+        "model": str(model_dir),
+        "bundled": model_dir.resolve() == DEFAULT_MODEL_DIR.resolve(),
+        "files": _file_sizes(model_dir),
+        "task": _task(spec),
+        "network": _network(spec, report),
+        "vectors": dict(spec.binding),
+        "store": _store_match(spec, store_path, report),
+        "training": _training(report, report_problem),
+        "checks": _checks(spec),
+    }
+
+
+def _refuse_what_is_not_a_model(model_dir, spec_file):
+    if model_dir.is_file():
+        hint = (f"; give its folder, {model_dir.parent}" if model_dir.parent.joinpath(
+            spec_file).is_file() else "")
+        raise BeamtaggerError(f"{model_dir} is a file, not a model directory{hint}")
+    if model_dir.is_dir() and (model_dir / "manifest.json").is_file() and not (
+            model_dir / spec_file).exists():
+        raise BeamtaggerError(f"{model_dir} is an embedding store, not a model: "
+                              f"beamtagger embeddings info {model_dir}")
+    if (model_dir / spec_file).exists():
+        return
+    # Only here: train_state imports TensorFlow, which a model that is there never needs.
+    from beamtagger.model.train_state import state_folder
+    if state_folder(model_dir).is_dir():
+        raise BeamtaggerError(
+            f"{model_dir} was not saved: its training stopped before the end (its state is in "
+            f"{state_folder(model_dir)}); run the same train command again to resume it")
+
+
+def _read_report(path):
+    """(report dict or None, why it is missing or unreadable or None)."""
+    try:
+        report = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None, f"no {path.name} (a model saved without one)"
+    except (OSError, ValueError) as error:
+        return None, f"{path.name} is unreadable ({error})"
+    if not isinstance(report, dict):
+        return None, f"{path.name} is not a JSON object"
+    return report, None
+
+
+def _file_sizes(model_dir):
+    return {entry.name: entry.stat().st_size
+            for entry in sorted(os.scandir(model_dir), key=lambda entry: entry.name)
+            if entry.is_file()}
+
+
+def _task(spec):
+    task = {"labels": list(spec.labels), "tag_column": spec.tag_column, "head": spec.head,
+            "decoding": _decoding(spec)}
+    if spec.head == "sigmoid":
+        task["threshold"] = spec.decoding.get("threshold", 0.5)
+    if spec.binary_labels is not None:
+        task["binary_labels"] = spec.binary_labels.to_json()
+    if spec.is_bio:
+        task["entity_types"] = sorted({label[2:] for label in spec.labels if label != "O"})
+    return task
+
+
+def _decoding(spec):
+    if spec.head == "crf":
+        return "crf"
+    if spec.decoding.get("viterbi"):
+        return "bio-viterbi"
+    if spec.head == "sigmoid":
+        return "threshold"
+    return "argmax"
+
+
+DECODING_TEXT = {"crf": "CRF (Viterbi over its learned transitions)",
+                 "bio-viterbi": "constrained Viterbi (valid BIO sequences only)",
+                 "threshold": "a threshold on the positive label's probability",
+                 "argmax": "arg-max"}
+
+
+def _network(spec, report):
+    config = spec.model_config
+    featurizer = spec.featurizer
+    network = {"lstm_layers": config.get("layers"), "lstm_units": config.get("units"),
+               "projection": config.get("projection") or 0,
+               "feature_tables": [name for name, _ in featurizer.feature_columns],
+               "char_cnn": None, "parameters": None}
+    if featurizer.max_chars and config.get("char_filters"):
+        network["char_cnn"] = {"filters": config.get("char_filters"),
+                               "width": config.get("char_kernel"),
+                               "char_dim": config.get("char_dim"),
+                               "max_chars": featurizer.max_chars}
+    if report is not None and isinstance(report.get("parameters"), int):
+        network["parameters"] = report["parameters"]
+    return network
+
+
+def _store_match(spec, store_path, report):
+    """Which store the model was checked against and whether it reads vectors from it. Only a
+    store already on this machine is opened: the default one is never imported here."""
+    from beamtagger.embeddings.default import default_store_path
+    from beamtagger.embeddings.store import EmbeddingStore
+    trained_with = None
+    if report is not None and isinstance(report.get("store"), dict):
+        trained_with = report["store"].get("path")
+    if store_path is not None:
+        candidates = [("given", store_path)]
+    else:
+        candidates = [("trained with", trained_with), ("default", str(default_store_path()))]
+    for role, path in candidates:
+        if path is None or (role != "given" and not os.path.isdir(path)):
+            continue
+        result = {"path": str(path), "role": role, "trained_with": trained_with}
+        try:
+            store = EmbeddingStore.open(path)
+        except BeamtaggerError as error:
+            if role == "given":
+                raise
+            # A damaged store found on its own says nothing of the model: shown, not failed.
+            return {**result, "matches": None, "problem": f"{path} cannot be opened: {error}"}
+        try:
+            spec.check_store(store)
+        except BeamtaggerError as error:
+            return {**result, "matches": False, "problem": str(error)}
+        return {**result, "matches": True, "problem": None}
+    return {"path": None, "role": None, "trained_with": trained_with, "matches": None,
+            "problem": "no store to check against on this machine (pass --embeddings STORE)"}
+
+
+def _training(report, report_problem):
+    if report is None:
+        return {"problem": report_problem}
+    training = {key: report.get(key) for key in ("train", "dev", "best_epoch", "best_dev",
+                                                 "seconds")}
+    epochs = report.get("epochs")
+    training["epochs_run"] = len(epochs) if isinstance(epochs, list) else None
+    config = report.get("config") if isinstance(report.get("config"), dict) else {}
+    training["max_epochs"] = config.get("epochs")
+    training["seed"] = config.get("seed")
+    refit = report.get("refit")
+    if isinstance(refit, dict):
+        training["refit"] = {"epochs": refit.get("epochs"), "train": refit.get("train")}
+    training["problem"] = None
+    return training
+
+
+def _checks(spec):
+    """``check_model_file``'s verdict: what tag and evaluate refuse before they start."""
+    from beamtagger.model.saving import check_model_file
+    try:
+        check_model_file(spec)
+    except BeamtaggerError as error:
+        return {"ok": False, "problem": str(error)}
+    return {"ok": True, "problem": None}
+
+
+def description_lines(description):
+    """``describe_model``'s description as ``model info`` prints it."""
+    files = description["files"]
+    task = description["task"]
+    network = description["network"]
+    vectors = description["vectors"]
+    lines = [
+        _line("model", description["model"] + ("  (the bundled model)"
+                                               if description["bundled"] else "")),
+        _line("size on disk", f"{human_size(sum(files.values()))} ("
+              + ", ".join(f"{name} {human_size(size)}" for name, size in files.items()) + ")"),
+        _line("labels", _labels_text(task)),
+        _line("decoding", f"{task['head']} head, {DECODING_TEXT[task['decoding']]}"
+              + (f" ({task['threshold']})" if "threshold" in task else "")),
+        _line("network", _network_text(network)),
+        _line("vectors", f"{vectors['dim']}-d, normalization "
+              f"{','.join(vectors['normalization'])}, store fingerprint "
+              f"{vectors['fingerprint'][:12]}..."),
+        _line("store", _store_text(description["store"])),
+    ]
+    lines.extend(_training_lines(description["training"]))
+    checks = description["checks"]
+    lines.append(_line("checks", "the model file is whole and belongs to its tagger.json"
+                       if checks["ok"] else f"FAILED: {checks['problem']}"))
+    return lines
+
+
+def _line(name, value):
+    return f"{name + ':':<14} {value}"
+
+
+def _labels_text(task):
+    labels = task["labels"]
+    shown = " ".join(labels[:MAX_LABELS_SHOWN]) + (
+        f" ... ({len(labels) - MAX_LABELS_SHOWN} more)" if len(labels) > MAX_LABELS_SHOWN
+        else "")
+    column = f", tag column {task['tag_column']}" if task.get("tag_column") else ""
+    if "entity_types" in task:
+        return (f"{len(labels)} BIO labels{column}, {len(task['entity_types'])} entity types: "
+                + ", ".join(task["entity_types"]))
+    if "binary_labels" in task:
+        binary = task["binary_labels"]
+        return (f"{binary['positive']} / {binary['negative']}{column}: {binary['positive']} "
+                f"for tags matching {' '.join(binary['patterns'])}")
+    return f"{len(labels)} labels{column}: {shown}"
+
+
+def _network_text(network):
+    parts = []
+    if network["char_cnn"]:
+        cnn = network["char_cnn"]
+        parts.append(f"char CNN ({cnn['filters']} filters of width {cnn['width']}, "
+                     f"{cnn['max_chars']} characters a token)")
+    if network["feature_tables"]:
+        parts.append(f"{len(network['feature_tables'])} feature tables "
+                     f"({', '.join(network['feature_tables'])})")
+    if network["projection"]:
+        parts.append(f"projection to {network['projection']}")
+    parts.append(f"BiLSTM {network['lstm_layers']} x {network['lstm_units']}")
+    if network["parameters"] is not None:
+        parts.append(f"{network['parameters']:,} parameters")
+    return ", ".join(parts)
+
+
+def _store_text(store):
+    if store["matches"] is None:
+        text = store["problem"] + (f" ({_store_role(store)})" if store["role"] else "")
+    elif store["matches"]:
+        text = f"{store['path']} matches ({_store_role(store)})"
+    else:
+        text = f"{store['path']} ({_store_role(store)}) does NOT match: {store['problem']}"
+    if store["trained_with"] and store["trained_with"] != store["path"]:
+        text += f"; trained with {store['trained_with']}"
+    return text
+
+
+def _store_role(store):
+    return {"given": "--embeddings", "trained with": "the store it was trained with",
+            "default": "the default store"}[store["role"]]
+
+
+def _training_lines(training):
+    if training.get("problem"):
+        return [_line("trained on", training["problem"])]
+    lines = []
+    train, dev = training.get("train"), training.get("dev")
+    if not isinstance(train, dict):
+        lines.append(_line("trained on", "not recorded in training_report.json"))
+    else:
+        text = _corpushuman_size(train)
+        if isinstance(dev, dict):
+            text += f"; dev {_corpushuman_size(dev)}"
+        lines.append(_line("trained on", text))
+    best = training.get("best_dev")
+    if training.get("best_epoch") and isinstance(best, dict) and best:
+        (metric, value), = list(best.items())[:1]
+        epochs = (f" of {training['epochs_run']} run" if training.get("epochs_run") else "")
+        score = (f"{100 * value:.2f}%" if isinstance(value, (int, float)) else repr(value))
+        lines.append(_line("best epoch", f"{training['best_epoch']}{epochs}: "
+                           f"{metric.replace('_', ' ')} {score}"))
+    refit = training.get("refit")
+    if refit:
+        lines.append(_line("refit", f"then trained again on train + dev for {refit['epochs']} "
+                           "epoch(s): the dev score above is the first model's"))
+    if isinstance(training.get("seconds"), (int, float)):
+        minutes, seconds = divmod(int(round(training["seconds"])), 60)
+        lines.append(_line("training took", f"{minutes} min {seconds} s"
+                           + (f" (seed {training['seed']})" if training.get("seed") is not None
+                              else "")))
+    return lines
+
+
+def _corpushuman_size(part):
+    return f"{part.get('sentences', 0):,} sentences, {part.get('tokens', 0):,} tokens"
+
