@@ -8,6 +8,7 @@ byte_ranges        large uncompressed files read in parallel byte ranges (a spli
 parquet_rows       a Parquet file's row groups -> records and dead letters (pyarrow, no Beam)
 record_parsers     one file's lines -> records and dead letters, per input format (no Beam)
 file_lines         one file's numbered lines; damaged compression -> DamagedInput
+record_layout      RecordLayout: where a line's or row's text, id and fields are (every reader)
 =================  ===============================================================
 """
 from beamtagger.transforms.reading.read_records import INPUT_FORMATS, ReadRecords, ReadResult

@@ -25,6 +25,7 @@ from beamtagger.transforms.blocks import reader_outputs
 from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
                                                       FileLines, UnreadableInput,
                                                       is_compressed, not_utf8)
+from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
 
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable",
@@ -51,25 +52,21 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
     Args:
       input_format: "text" or "jsonl" (``SPLITTABLE_FORMATS``).
-      text_field, id_field, fields: as in ``ReadRecords``.
-      id_folder: the folder default ids name files from (``record_parsers.pattern_id_folder``).
+      layout: what makes a record of a line (``RecordLayout``).
       split_bytes: uncompressed files larger than this are read in ranges of about this size.
       blocks: yield lists of records (``blocks.in_blocks``) instead of single records.
     """
 
-    def __init__(self, input_format, text_field="text", id_field="id",
-                 split_bytes=DEFAULT_SPLIT_BYTES, blocks=False, fields=None, id_folder=None):
+    def __init__(self, input_format, layout=RecordLayout(), split_bytes=DEFAULT_SPLIT_BYTES,
+                 blocks=False):
         if input_format not in SPLITTABLE_FORMATS:
             raise ValueError(f"byte ranges split only {SPLITTABLE_FORMATS}, not {input_format!r}")
         if split_bytes < 1:
             raise ValueError(f"split_bytes must be at least 1, not {split_bytes}")
         self.input_format = input_format
-        self.text_field = text_field
-        self.id_field = id_field
+        self.layout = layout
         self.split_bytes = split_bytes
         self.blocks = blocks
-        self.fields = fields
-        self.id_folder = id_folder
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
@@ -81,11 +78,9 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
             items = read_file_records(
                 FileLines(path, lambda: FileSystems.open(
                     path, compression_type=CompressionTypes.UNCOMPRESSED)),
-                self.input_format, self.text_field, self.id_field, fields=self.fields,
-                id_folder=self.id_folder)
+                self.input_format, self.layout)
         else:
-            items = range_records(path, tracker, self.input_format, self.text_field,
-                                  self.id_field, self.fields, self.id_folder)
+            items = range_records(path, tracker, self.input_format, self.layout)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
@@ -109,14 +104,14 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
-def range_records(path, tracker, input_format, text_field="text", id_field="id", fields=None,
-                  id_folder=None):
-    """Records and DeadLetters (``record_parsers.parse_records``) of the lines of a byte range
-    that the tracker lets this reader claim; a file that is not UTF-8, or that ends before the
-    range does, becomes one dead letter."""
+def range_records(path, tracker, input_format, layout=RecordLayout()):
+    """Records and DeadLetters (``record_parsers.parse_records``, made as ``layout`` says) of
+    the lines of a byte range that the tracker lets this reader claim; a file that is not
+    UTF-8, or that ends before the range does, becomes one dead letter."""
     try:
-        yield from parse_records(claimed_lines(path, tracker), path, input_format, text_field,
-                                 id_field, fields=fields, id_folder=id_folder)
+        yield from parse_records(claimed_lines(path, tracker), path, input_format,
+                                 layout.text_field, layout.id_field, fields=layout.fields,
+                                 id_folder=layout.id_folder)
     except DamagedInput as damage:
         yield damage.dead_letter()
 

@@ -31,6 +31,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, parquet_rows
 from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, pattern_id_folder,
                                                           read_file_records)
 from beamtagger.transforms import counters
@@ -119,6 +120,7 @@ class ReadRecords(beam.PTransform):
         # A ValueProvider is known only at run time: its files keep their base names.
         self.id_folder = (pattern_id_folder(file_pattern) if isinstance(file_pattern, str)
                           else None)
+        self.layout = RecordLayout(text_field, id_field, fields, self.id_folder)
 
     def expand(self, pbegin):
         if self.input_format == "parquet":
@@ -130,9 +132,8 @@ class ReadRecords(beam.PTransform):
             read = (pbegin
                     | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                     | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
-                        self.input_format, self.text_field, self.id_field,
-                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks,
-                        self.fields, self.id_folder)
+                        self.input_format, self.layout,
+                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks)
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
@@ -147,10 +148,9 @@ class ReadRecords(beam.PTransform):
         read = (
             files
             | "ReadLines" >> beam.ParDo(
-                _ReadFileRecords(self.input_format, self.text_field, self.id_field,
-                                 self.blocks,
+                _ReadFileRecords(self.input_format, self.layout, self.blocks,
                                  self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
-                                 self.keep_conllu_lines, self.fields, self.id_folder)
+                                 self.keep_conllu_lines)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -162,16 +162,12 @@ class ReadRecords(beam.PTransform):
         # spread over the workers, as byte ranges of a large text file do.
         groups = (pbegin
                   | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
-                  | "ListRowGroups" >> beam.ParDo(_ListRowGroups(
-                      self.text_field, self.fields, self.id_field)
-                  ).with_outputs(ERRORS, main="groups"))
+                  | "ListRowGroups" >> beam.ParDo(_ListRowGroups(self.layout)).with_outputs(ERRORS, main="groups"))
         row_groups = groups.groups
         if self.reshuffle:
             row_groups = row_groups | "SpreadRowGroups" >> beam.Reshuffle()
         read = (row_groups
-                | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(
-                    self.text_field, self.id_field, self.blocks, self.fields, self.id_folder)
-                ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
+                | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(self.layout, self.blocks)).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
             # A row group may hold many gigabytes of text: its records spread like a file's.
@@ -189,17 +185,13 @@ class _ReadFileRecords(beam.DoFn):
     (over ``split_bytes``: a streaming pipeline reads it here) keeps the same record ids and
     dead-letter sources, located by byte offset, so they do not depend on the runner."""
 
-    def __init__(self, input_format, text_field, id_field, blocks=False,
-                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False,
-                 fields=None, id_folder=None):
+    def __init__(self, input_format, layout, blocks=False,
+                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False):
         self.input_format = input_format
-        self.text_field = text_field
-        self.id_field = id_field
+        self.layout = layout
         self.blocks = blocks
         self.split_bytes = split_bytes
         self.keep_conllu_lines = keep_conllu_lines
-        self.fields = fields
-        self.id_folder = id_folder
 
     def process(self, readable_file):
         metadata = readable_file.metadata
@@ -208,15 +200,12 @@ class _ReadFileRecords(beam.DoFn):
                 path, metadata.size_in_bytes, self.split_bytes)):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
-            items = byte_ranges.range_records(path, tracker, self.input_format,
-                                              self.text_field, self.id_field, self.fields,
-                                              self.id_folder)
+            items = byte_ranges.range_records(path, tracker, self.input_format, self.layout)
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
-            items = read_file_records(lines, self.input_format, self.text_field,
-                                      self.id_field, self.keep_conllu_lines, self.fields,
-                                      self.id_folder)
+            items = read_file_records(lines, self.input_format, self.layout,
+                                      self.keep_conllu_lines)
         yield from reader_outputs(items, self.blocks)
 
 
@@ -224,14 +213,13 @@ class _ListRowGroups(beam.DoFn):
     """FileMetadata -> the file's ``parquet_rows.RowGroup``s, or one dead letter (tagged
     ``ERRORS``) for a file whose rows cannot be read."""
 
-    def __init__(self, text_field, fields=None, id_field=None):
-        self.text_field = text_field
-        self.fields = fields
-        self.id_field = id_field
+    def __init__(self, layout):
+        self.layout = layout
 
     def process(self, metadata):
-        for item in parquet_rows.row_groups(metadata.path, self.text_field, self.fields,
-                                            self.id_field):
+        layout = self.layout
+        for item in parquet_rows.row_groups(metadata.path, layout.text_field, layout.fields,
+                                            layout.id_field):
             if isinstance(item, DeadLetter):
                 # Counted as a record read, as the dead letter of a damaged text file is.
                 counters.RECORDS_READ.inc()
@@ -244,16 +232,15 @@ class _ListRowGroups(beam.DoFn):
 class _ReadRowGroup(beam.DoFn):
     """A ``parquet_rows.RowGroup`` -> its records and dead letters."""
 
-    def __init__(self, text_field, id_field, blocks=False, fields=None, id_folder=None):
-        self.text_field = text_field
-        self.id_field = id_field
+    def __init__(self, layout, blocks=False):
+        self.layout = layout
         self.blocks = blocks
-        self.fields = fields
-        self.id_folder = id_folder
 
     def process(self, group):
+        layout = self.layout
         yield from reader_outputs(parquet_rows.row_group_records(
-            group, self.text_field, self.id_field, self.fields, self.id_folder), self.blocks)
+            group, layout.text_field, layout.id_field, layout.fields, layout.id_folder),
+            self.blocks)
 
 
 def fields_problem(fields, input_format, text_field="text", id_field="id"):

@@ -15,6 +15,7 @@ from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, pars
 from beamtagger.errors import InputFormatError
 from beamtagger.transforms.conllu_kept_lines import kept_lines_fields
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
+from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
@@ -27,12 +28,14 @@ LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
 _new_record = tuple.__new__
 
 
-def read_file_records(lines, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False, fields=None, id_folder=None):
-    """Records and DeadLetters of one file's FileLines; damage becomes one last DeadLetter."""
+def read_file_records(lines, input_format="text", layout=RecordLayout(),
+                      keep_conllu_lines=False):
+    """Records and DeadLetters of one file's FileLines, made as ``layout`` says; damage becomes
+    one last DeadLetter."""
     try:
-        yield from parse_records(lines, lines.path, input_format, text_field, id_field,
-                                 keep_conllu_lines, fields, id_folder)
+        yield from parse_records(lines, lines.path, input_format, layout.text_field,
+                                 layout.id_field, keep_conllu_lines, layout.fields,
+                                 layout.id_folder)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
@@ -41,7 +44,8 @@ def read_path_records(path, input_format="text", text_field="text", id_field="id
                       keep_conllu_lines=False, fields=None, id_folder=None):
     """``read_file_records`` of a local file (no Beam pipeline needed)."""
     return read_file_records(FileLines(path, lambda: open(path, "rb")), input_format,
-                             text_field, id_field, keep_conllu_lines, fields, id_folder)
+                             RecordLayout(text_field, id_field, fields, id_folder),
+                             keep_conllu_lines)
 
 
 def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id",
