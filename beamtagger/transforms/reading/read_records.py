@@ -29,7 +29,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.options.pipeline_options import StandardOptions
 
 from beamtagger.transforms.blocks import Block, reader_outputs
-from beamtagger.transforms.reading import byte_ranges, parquet_rows
+from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.file_lines import FileLines
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, pattern_id_folder,
@@ -39,9 +39,9 @@ from beamtagger.transforms.records import ERRORS, DeadLetter
 
 __all__ = ["FIELD_FORMATS", "INPUT_FORMATS", "ReadRecords", "ReadResult", "fields_problem"]
 
-INPUT_FORMATS = (*LINE_FORMATS, "parquet")
+INPUT_FORMATS = (*LINE_FORMATS, *csv_rows.CSV_FORMATS, "parquet")
 # The formats whose records carry fields beside their text.
-FIELD_FORMATS = ("jsonl", "parquet")
+FIELD_FORMATS = ("jsonl", *csv_rows.CSV_FORMATS, "parquet")
 
 
 class ReadResult(NamedTuple):
@@ -95,10 +95,13 @@ class ReadRecords(beam.PTransform):
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
                  reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False,
-                 fields=None):
+                 fields=None, delimiter=None):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+        problem = csv_rows.delimiter_problem(input_format, delimiter)
+        if problem is not None:
+            raise ValueError(f"delimiter: {problem}")
         if isinstance(fields, str):  # "a,b" would be the fields "a", ",", "b"
             raise ValueError(f"fields: must be a list of names, not the string {fields!r}")
         fields = None if fields is None else tuple(fields)
@@ -117,6 +120,7 @@ class ReadRecords(beam.PTransform):
         self.blocks = blocks
         self.keep_conllu_lines = keep_conllu_lines
         self.fields = fields
+        self.delimiter = delimiter
         # A ValueProvider is known only at run time: its files keep their base names.
         self.id_folder = (pattern_id_folder(file_pattern) if isinstance(file_pattern, str)
                           else None)
@@ -150,7 +154,7 @@ class ReadRecords(beam.PTransform):
             | "ReadLines" >> beam.ParDo(
                 _ReadFileRecords(self.input_format, self.layout, self.blocks,
                                  self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
-                                 self.keep_conllu_lines)
+                                 self.keep_conllu_lines, self.delimiter)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
         records = read.records
         if self.reshuffle:
@@ -186,12 +190,14 @@ class _ReadFileRecords(beam.DoFn):
     dead-letter sources, located by byte offset, so they do not depend on the runner."""
 
     def __init__(self, input_format, layout, blocks=False,
-                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False):
+                 split_bytes=byte_ranges.DEFAULT_SPLIT_BYTES, keep_conllu_lines=False,
+                 delimiter=None):
         self.input_format = input_format
         self.layout = layout
         self.blocks = blocks
         self.split_bytes = split_bytes
         self.keep_conllu_lines = keep_conllu_lines
+        self.delimiter = delimiter
 
     def process(self, readable_file):
         metadata = readable_file.metadata
@@ -204,8 +210,12 @@ class _ReadFileRecords(beam.DoFn):
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED))
-            items = read_file_records(lines, self.input_format, self.layout,
-                                      self.keep_conllu_lines)
+            if self.input_format in csv_rows.CSV_FORMATS:
+                items = csv_rows.read_csv_records(lines, self.input_format, self.layout,
+                                                  self.delimiter)
+            else:
+                items = read_file_records(lines, self.input_format, self.layout,
+                                          self.keep_conllu_lines)
         yield from reader_outputs(items, self.blocks)
 
 

@@ -1,0 +1,293 @@
+"""CSV and TSV files -> records and dead letters, row by row (Python's ``csv`` module; no Beam).
+
+The first row that is not blank is the header: it names the columns. A record is a later row:
+its text from the ``text_field`` column, its id from the ``id_field`` column where the header
+has one and the row's cell is not empty, else ``<file name>:<line>``, the line where the row
+STARTS (a quoted field may run over several lines; an editor opens the file there); its
+``source`` is ``<path>:<line>``. The other columns pass through as string fields (CSV has no
+types: an empty cell is ""), or only those ``fields`` names, in that order; a column with an
+empty name (the unnamed index column of pandas' ``to_csv``) is not carried. Blank lines are no
+rows. A header without the text column, without a column ``fields`` names, or naming a column
+that is read twice makes the file one dead letter (stage "read") listing its columns, as a
+Parquet file's schema does (``parquet_rows.schema_problem``); ``beamtagger tag`` refuses it
+before launch.
+
+CSV is RFC 4180: fields quoted with ``"`` may hold the delimiter, line ends and ``""`` for a
+quote; CRLF line ends and a UTF-8 byte-order mark (Excel's "CSV UTF-8") are read. TSV is the
+IANA text/tab-separated-values format: a row is a line, cells are split at tabs, and quotes
+are text: a TSV cell that starts with ``"`` (a quotation in a corpus line) is read as it is,
+where CSV quoting, as pandas and Python's csv read TSV by default, would join it with the
+lines after it up to the next quote. A tab-separated file written with CSV quoting (pandas'
+``to_csv(sep="\\t")``) is read as CSV with the delimiter tab (``delimiter``).
+
+Each row costs itself only: a row of more or fewer cells than the header, invalid UTF-8, a NUL
+byte, a quote followed by something other than a delimiter (``"a"b``) is that row's dead
+letter (stage "decode"), and the rows after it are read. A quote that is never closed would
+swallow the rest of the file into one row (pyarrow's ``open_csv`` and Python's csv in its
+default, lenient mode both do so without a word): the row it opens in runs to the end of the
+file or past ``MAX_ROW_CHARS``, and is then one dead letter naming the line where it starts
+and how many lines it covered, and the lines after that line are read again as rows of their
+own. So a reader holds one row at a time, of at most ``MAX_ROW_CHARS`` characters.
+
+Why Python's csv and not ``pyarrow.csv.open_csv`` (faster, streaming): with
+``newlines_in_values`` (quoted line ends) pyarrow reports no row positions (its
+``invalid_row_handler`` gets ``number`` None), so rows have no start line; it takes an
+unclosed quote's rest of the file for one value without a word (pyarrow 25); and a cell that is
+not UTF-8 fails its whole batch. Python's csv, fed one line at a time, gives every row's lines
+(so its start line), rejects an unclosed quote at the end of the file (``strict``), and lets
+each line be decoded on its own.
+"""
+import csv
+from typing import NamedTuple, Optional, Tuple
+
+import pyarrow as pa
+
+from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
+from beamtagger.transforms.reading.parquet_rows import schema_problem
+from beamtagger.transforms.reading.record_layout import RecordLayout
+from beamtagger.transforms.reading.record_parsers import bad_utf8, file_name, path_text
+from beamtagger.transforms.records import DeadLetter, TextRecord, one_line, raw_text
+
+__all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "csv_records", "delimiter_problem", "file_problem",
+           "read_csv_records", "read_path_csv_records"]
+
+CSV_FORMATS = ("csv", "tsv")
+# A row is held whole until it ends: this bounds what an unclosed quote makes a reader hold
+# (and read twice, once as the dead letter and once as the rows after its first line). Above
+# tagging_defaults.MAX_RECORD_CHARS (10M), so a text the tagger takes is never cut here.
+MAX_ROW_CHARS = 64 << 20
+_BOM = b"\xef\xbb\xbf"
+_new_record = tuple.__new__
+
+
+def delimiter_problem(input_format, delimiter):
+    """Why ``delimiter`` cannot separate the cells of ``input_format`` files, or None (None:
+    the format's own, "," or tab)."""
+    if delimiter is None:
+        return None
+    if input_format != "csv":
+        return f"a delimiter applies to csv input only (tsv's is the tab), not {input_format}"
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
+        return f"the delimiter must be one character, not {delimiter!r}"
+    if delimiter in '"\r\n' or delimiter.isalnum():
+        return f"{delimiter!r} cannot be a delimiter (quotes, line ends, letters and digits)"
+    return None
+
+
+class _Row(NamedTuple):
+    """One row as read: its lines (``(number, bytes)``), its cells, and why it is no record
+    (None where it may be one)."""
+    lines: Tuple
+    cells: list
+    problem: Optional[str] = None
+
+    @property
+    def line(self):
+        return self.lines[0][0]
+
+    def raw(self):
+        return "".join(raw_text(raw) for _, raw in self.lines).rstrip("\r\n")
+
+
+class _TooLong(Exception):
+    """Raised into the csv reader when a row grows past MAX_ROW_CHARS."""
+
+
+class _Rows:
+    """The rows of one file's ``(number, bytes)`` lines, each with the lines it covers."""
+
+    def __init__(self, numbered_lines, input_format, delimiter=None):
+        self._lines = iter(numbered_lines)
+        self._again = []  # lines to read again (after an unclosed quote), last first
+        self._pending = []  # the lines of the row being read
+        self._problem = None  # why the row being read is no record (its bytes)
+        self._chars = 0
+        self._ended = False
+        self._delimiter = delimiter or ("\t" if input_format == "tsv" else ",")
+        self._quoted = input_format == "csv"
+
+    def __iter__(self):
+        try:
+            if self._quoted:
+                yield from self._csv_rows()
+            else:
+                for text in self._texts():
+                    cells = text.rstrip("\r\n")
+                    yield self._row(cells.split(self._delimiter) if cells else [])
+        except DamagedInput as damage:
+            damage.pending = list(self._pending)
+            raise
+
+    def _csv_rows(self):
+        # MAX_ROW_CHARS bounds a row before csv's field limit would (131,072 characters by
+        # default, which a long article passes). The limit is the csv module's, for the whole
+        # process: it is only ever raised here.
+        if csv.field_size_limit() < MAX_ROW_CHARS:
+            csv.field_size_limit(MAX_ROW_CHARS)
+        while not self._ended or self._again:
+            reader = csv.reader(self._texts(), delimiter=self._delimiter, strict=True)
+            try:
+                for cells in reader:
+                    yield self._row(cells)
+                return
+            except _TooLong:
+                if len(self._pending) == 1:
+                    yield self._row([], f"the row holds more than {MAX_ROW_CHARS:,} characters")
+                else:
+                    yield self._read_again(f"a quoted field is not closed within "
+                                           f"{MAX_ROW_CHARS:,} characters")
+            except csv.Error as error:
+                if self._ended:  # strict: the end of the file inside a quoted field
+                    yield self._read_again("a quoted field is never closed: the row runs to "
+                                           "the end of the file")
+                elif len(self._pending) > 1:
+                    # A quote that spans lines and then is no field's end ("a"b) was most
+                    # likely a stray one at a field's start: the lines it took are rows.
+                    yield self._read_again(one_line(f"not a CSV row ({error})"))
+                else:
+                    yield self._row([], one_line(f"not a CSV row: {error}"))
+
+    def _read_again(self, reason):
+        """The dead letter of a row of several lines that a stray or unclosed quote made: it
+        names the first line only, and the lines after it are read again as rows."""
+        lines = self._pending
+        self._again.extend(reversed(lines[1:]))
+        self._pending = lines[:1]
+        self._ended = False
+        return self._row([], f"{reason}, over the {len(lines):,} lines {lines[0][0]:,} to "
+                             f"{lines[-1][0]:,}; the lines after line {lines[0][0]:,} are read "
+                             "as rows again")
+
+    def _row(self, cells, problem=None):
+        row = _Row(tuple(self._pending), cells, problem or self._problem)
+        self._pending, self._problem, self._chars = [], None, 0
+        return row
+
+    def _texts(self):
+        """The text of each line, adding it to the row being read; a line that is not UTF-8
+        or holds a NUL makes the row a dead letter, and is read on (as surrogate escapes)."""
+        while True:
+            if self._again:
+                number, raw = self._again.pop()
+            else:
+                try:
+                    number, raw = next(self._lines)
+                except StopIteration:
+                    self._ended = True
+                    return
+                if number == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]  # Excel's "CSV UTF-8"
+            self._pending.append((number, raw))
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                self._problem = self._problem or f"line {number:,}: {bad_utf8(raw, error)}"
+                text = raw.decode("utf-8", "surrogateescape")
+            if "\x00" in text:
+                self._problem = self._problem or (f"line {number:,} holds a NUL byte (is the "
+                                                  "file binary, or in another encoding?)")
+            self._chars += len(text)
+            if self._chars > MAX_ROW_CHARS:
+                raise _TooLong()
+            yield text
+
+
+class _Columns(NamedTuple):
+    """Where a header puts what a record needs: cell indexes of the text, the id (None: none)
+    and the carried fields (``(name, index)`` pairs)."""
+    count: int
+    text: int
+    id: Optional[int]
+    carried: Tuple
+
+
+def _columns(header, layout):
+    """The _Columns of a header row's names, or why its rows cannot be read (str)."""
+    named = [name for name in header if name]
+    found = pa.schema([(name, pa.string()) for name in named])
+    problem = schema_problem(found, layout.text_field, layout.fields, layout.id_field)
+    if problem is not None:
+        hint = ("" if layout.text_field in named else
+                " (the first row of a CSV or TSV file must name the columns)")
+        return problem + hint
+    index = {name: position for position, name in enumerate(header) if name}
+    id_index = index.get(layout.id_field) if layout.id_field else None
+    if id_index == index[layout.text_field]:
+        id_index = None
+    carried = (layout.fields if layout.fields is not None
+               else [name for name in named if name not in (layout.text_field, layout.id_field)])
+    return _Columns(len(header), index[layout.text_field], id_index,
+                    tuple((name, index[name]) for name in carried))
+
+
+def _rows(numbered_lines, input_format, delimiter):
+    """The file's rows but blank lines."""
+    return (row for row in _Rows(numbered_lines, input_format, delimiter)
+            if row.cells or row.problem)
+
+
+def _header_columns(header, layout):
+    """The _Columns of a header row, or why its file's rows cannot be read (str)."""
+    if header.problem is not None:
+        return f"the header row: {header.problem}"
+    return _columns(header.cells, layout)
+
+
+def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
+                delimiter=None):
+    """One TextRecord or DeadLetter per row of ``(number, bytes)`` lines of one file (the
+    module docstring says how); a header that cannot be read as ``layout`` asks makes the file
+    one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
+    where the lines do."""
+    path = path_text(str(path))
+    rows = _rows(numbered_lines, input_format, delimiter)
+    header = next(rows, None)
+    if header is None:
+        return
+    columns = _header_columns(header, layout)
+    if isinstance(columns, str):
+        yield DeadLetter(f"{path}:{header.line}", f"{columns}; none of its rows was read",
+                         header.raw(), "read")
+        return
+    name = file_name(path, layout.id_folder)
+    for row in rows:
+        source = f"{path}:{row.line}"
+        cells = row.cells
+        if row.problem is None and len(cells) != columns.count:
+            row = row._replace(problem=f"expected {columns.count:,} cells (the header's "
+                                       f"columns), got {len(cells):,}")
+        if row.problem is not None:
+            yield DeadLetter(source, row.problem, row.raw(), "decode")
+            continue
+        record_id = cells[columns.id] if columns.id is not None else ""
+        fields = {field: cells[index] for field, index in columns.carried}
+        yield _new_record(TextRecord, (record_id or f"{name}:{row.line}", cells[columns.text],
+                                       source, fields or None))
+
+
+def read_csv_records(lines, input_format="csv", layout=RecordLayout(), delimiter=None):
+    """``csv_records`` of one file's FileLines; damage becomes one last DeadLetter."""
+    try:
+        yield from csv_records(lines, lines.path, input_format, layout, delimiter)
+    except DamagedInput as damage:
+        yield damage.dead_letter()
+
+
+def read_path_csv_records(path, input_format="csv", layout=RecordLayout(), delimiter=None):
+    """``read_csv_records`` of a local file (no Beam pipeline needed)."""
+    return read_csv_records(FileLines(path, lambda: open(path, "rb")), input_format, layout,
+                            delimiter)
+
+
+def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=None):
+    """Why the rows of a file (its FileLines) cannot be read as ``layout`` asks, from its
+    header alone (no text column, another encoding, damage before the header ends...), or
+    None; a file without a header (empty) has no rows and no problem."""
+    try:
+        header = next(_rows(lines, input_format, delimiter), None)
+    except DamagedInput as damage:
+        return damage.dead_letter().reason
+    if header is None:
+        return None
+    columns = _header_columns(header, layout)
+    return columns if isinstance(columns, str) else None
