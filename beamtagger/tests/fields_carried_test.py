@@ -123,7 +123,7 @@ def test_two_columns_of_one_name_matter_only_where_they_are_read(tmp_path):
     ("parquet", ["lang", ""], "'' is not a field name"),
     ("jsonl", ["text"], "'text' is the text field: the record's text, never carried beside it"),
     ("parquet", ["id"], "'id' is the id field: the record's id, never carried beside it"),
-    ("conllu", ["lang"], "only jsonl and parquet records carry fields, not conllu"),
+    ("conllu", ["lang"], "only jsonl, csv, tsv and parquet records carry fields, not conllu"),
 ])
 def test_read_records_refuses_fields_it_cannot_carry(input_format, fields, message):
     with pytest.raises(ValueError) as raised:
@@ -186,7 +186,7 @@ def test_tag_refuses_a_parquet_file_without_a_named_column_before_launch(tiny_ta
 
 
 @pytest.mark.parametrize("source_name,fields,message", [
-    ("in.txt", "lang", "--fields: only jsonl and parquet records carry fields, not text"),
+    ("in.txt", "lang", "--fields: only jsonl, csv, tsv and parquet records carry fields, not text"),
     ("in.jsonl", "lang,,n", "--fields: '' is not a field name"),
     ("in.jsonl", "n,lang,n", "--fields: 'n' named more than once"),
     ("in.jsonl", "lang,text", "--fields: 'text' is the text field: the record's text, never "

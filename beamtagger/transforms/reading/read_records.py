@@ -259,7 +259,8 @@ def fields_problem(fields, input_format, text_field="text", id_field="id"):
     if fields is None:
         return None
     if input_format not in FIELD_FORMATS:
-        return f"only {' and '.join(FIELD_FORMATS)} records carry fields, not {input_format}"
+        return (f"only {', '.join(FIELD_FORMATS[:-1])} and {FIELD_FORMATS[-1]} records carry "
+                f"fields, not {input_format}")
     for name in fields:
         if not isinstance(name, str) or not name:
             return f"{name!r} is not a field name"
