@@ -4,12 +4,14 @@ without the text column and a bad --delimiter refused in one line before launch;
 over several files, spread or in blocks, every row once; the format from .csv/.tsv names."""
 import glob
 import json
+import re
 
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.tests.conftest import run_tag_command as tag
+from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
 
@@ -94,3 +96,18 @@ def test_read_records_reads_every_row_of_every_file_once_spread_or_in_blocks(tmp
             ids = records | "Ids" >> beam.Map(lambda record: record.id)
             assert_that(ids, equal_to(expected))
             assert_that(read.errors, equal_to([]), label="NoErrors")
+
+
+def test_readme_csv_command(default_store, tmp_path):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "orders.csv").write_text(
+        '\ufeffbody,customer\r\n"Beam tags this, row by row.",Ann\r\nA row.,Bo\r\n',
+        encoding="utf-8")
+    (command,) = commands_run_by("csv_input_cli_test.test_readme_csv_command:")
+    printed = run_command(command, tmp_path)
+    assert re.search(r"^records tagged +2$", printed, re.M), printed
+    rows = read_jsonl(str(tmp_path / "out" / "exports-[0-9]*.jsonl"))
+    assert sorted((row["id"], row["customer"]) for row in rows) == [
+        ("orders.csv:2", "Ann"), ("orders.csv:3", "Bo")]

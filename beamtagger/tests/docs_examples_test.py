@@ -101,6 +101,8 @@ COMMANDS_RUN = {
     (*USING_IT, "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
                 "--output out/lake"):
         "parquet_input_cli_test.test_readme_parquet_command: in a folder holding lake/*.parquet",
+    (*USING_IT, "beamtagger tag --input 'exports/*.csv' --text-field body --output out/exports"):
+        "csv_input_cli_test.test_readme_csv_command: in a folder holding exports/*.csv",
     (*USING_IT, "beamtagger tag --input treebank.conllu --input-format conllu --output "
                 "out/retagged --output-format conllu"): "test_readme_conllu_retag_command",
     ("README.md", "Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",

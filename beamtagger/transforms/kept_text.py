@@ -2,8 +2,8 @@
 each entity's ``text`` (``text[start:end]``), which the tokens alone give back only where every
 gap between two of them is one space.
 
-``TagText(keep_text=True)`` (``beamtagger tag`` asks for it when the input is text or JSON
-Lines and the output is CoNLL-U or holds entities) puts each TextRecord's text in its
+``TagText(keep_text=True)`` (``beamtagger tag`` asks for it when text, JSON Lines, CSV, TSV or
+Parquet input is written as CoNLL-U or with entities) puts each TextRecord's text in its
 pass-through fields under ``KEPT_TEXT_FIELD``, before it is tokenized; the text then travels
 with the record like any pass-through field (JSON text in the stages' Arrow batches; once for a
 long record, whose chunks carry only their tokens: ``chunks.SplitIntoChunks``) and

@@ -17,8 +17,10 @@ work) over every worker. Text and JSON Lines
 files over 64 MiB (uncompressed) are the exception: several workers read them in byte ranges
 and their records are located by byte offset (``byte_ranges``). Parquet files are read row
 group by row group, each row group by one worker (``parquet_rows``): a row's default id and
-source are "<file name>:<row>" and "<path>:<row>". JSON Lines and Parquet records carry their other fields
-(columns), or only those ``fields`` names; Parquet then reads only those columns.
+source are "<file name>:<row>" and "<path>:<row>". CSV and TSV files are read whole, row by row
+(``csv_rows``): a row's default id and source name the line where it starts. JSON Lines, CSV,
+TSV and Parquet records carry their other fields (columns), or only those ``fields`` names;
+Parquet then reads only those columns.
 """
 from typing import Any, NamedTuple
 
@@ -66,27 +68,30 @@ class ReadRecords(beam.PTransform):
     Args:
       file_pattern: the files to read (a glob; any Beam file system; ``.gz``, ``.bz2``, ``.zst``,
         ``.xz``... are decompressed). A record without an id is "<file name>:<line>" (CoNLL,
-        CoNLL-U: of its first token; Parquet: "<file name>:<row>"; a text or JSON Lines file
-        read in byte ranges: "<file name>:@<byte offset>"), the file name being its path from
-        the folder before the pattern's first wildcard where a folder holds one or it is
-        ``**`` (``logs/*/part-*.jsonl``: "2024-01/part-00000.jsonl:3"), else its base name
-        (``in/*.txt``: "doc1.txt:3").
+        CoNLL-U: of its first token; CSV, TSV: of the row's start; Parquet: "<file name>:<row>";
+        a text or JSON Lines file read in byte ranges: "<file name>:@<byte offset>"), the file
+        name being its path from the folder before the pattern's first wildcard where a folder
+        holds one or it is ``**`` (``logs/*/part-*.jsonl``: "2024-01/part-00000.jsonl:3"),
+        else its base name (``in/*.txt``: "doc1.txt:3").
       input_format: "text" (one record a line), "jsonl" (one JSON object a line, blank lines
-        are not records), "conll" (one token a line, an optional tag column is ignored) or
-        "conllu" (a sentence's id is its ``sent_id``) or "parquet" (one record a row,
-        ``parquet_rows``).
-      text_field: the JSON Lines field or Parquet column that holds the text.
-      id_field: the JSON Lines field or Parquet column that holds the id, when present; the
-        other fields (columns) pass through to the output.
-      fields: "jsonl" and "parquet" only: the names of the only fields (columns) that pass
-        through, in this order (``()``: none; None: all). Parquet reads only the text, id and
-        these columns from the file; a file without one of them is one dead letter (stage
-        "read"). A JSON Lines record without one is carried without it.
+        are not records), "conll" (one token a line, an optional tag column is ignored),
+        "conllu" (a sentence's id is its ``sent_id``), "csv" or "tsv" (one record a row after
+        the header row, ``csv_rows``) or "parquet" (one record a row, ``parquet_rows``).
+      text_field: the JSON Lines field or CSV, TSV or Parquet column that holds the text.
+      id_field: the JSON Lines field or CSV, TSV or Parquet column that holds the id, when
+        present; the other fields (columns) pass through to the output.
+      fields: "jsonl", "csv", "tsv" and "parquet" only: the names of the only fields (columns)
+        that pass through, in this order (``()``: none; None: all). Parquet reads only the
+        text, id and these columns from the file; a Parquet, CSV or TSV file without one of
+        them is one dead letter (stage "read"). A JSON Lines record without one is carried
+        without it.
       reshuffle: spread the records over the workers after reading (False where there is one).
       split_bytes: text and JSON Lines files larger than this are read in byte ranges by
         several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
       blocks: ``records`` holds lists of records (``blocks.in_blocks``) instead of single
         records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
+      delimiter: "csv" only: the one character between cells (None: ",";
+        ``csv_rows.delimiter_problem`` says which are refused).
       keep_conllu_lines: "conllu" only: each record's fields hold its sentence's lines as read
         (``conllu_kept_lines.KEPT_LINES_FIELD``), which ``WriteResults(output_format="conllu",
         keep_conllu_lines=True)`` writes back with only the label column replaced; they cost the record its sentence's
