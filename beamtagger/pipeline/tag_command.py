@@ -546,10 +546,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
                                  or _folders_only_hint(job.input_pattern)))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
-    if job.input_format == "parquet":
-        _check_parquet_files(matched, job)
-    elif job.input_format in ("csv", "tsv"):
-        _check_csv_headers(matched, job)
+    _check_first_files(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
@@ -652,30 +649,39 @@ def _check_readable(path, pattern):
         raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
 
 
-def _check_parquet_files(matched, job):
-    from beamtagger.transforms.reading.parquet_rows import file_problem
-
+def _check_first_files(matched, job):
+    """BeamtaggerError for the first of the first MAX_FILES_CHECKED files (by path) whose
+    records cannot be read: Parquet files by their footers, CSV and TSV files by their
+    headers; the other formats have nothing a file says of all its records."""
+    problem_of = _file_problem(job)
+    if problem_of is None:
+        return
     for metadata in sorted(matched, key=lambda m: m.path)[:MAX_FILES_CHECKED]:
-        problem = file_problem(metadata.path, job.text_field, job.fields, job.id_field)
+        problem = problem_of(metadata.path)
         if problem is not None:
             raise BeamtaggerError(f"--input {metadata.path}: {problem}")
 
 
-def _check_csv_headers(matched, job):
+def _file_problem(job):
+    """The function that says why a file of ``job``'s input format cannot be read, or None."""
+    if job.input_format == "parquet":
+        from beamtagger.transforms.reading import parquet_rows
+
+        return lambda path: parquet_rows.file_problem(path, job.text_field, job.fields,
+                                                      job.id_field)
+    if job.input_format not in ("csv", "tsv"):
+        return None
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
-    from beamtagger.transforms.reading.csv_rows import file_problem
+    from beamtagger.transforms.reading import csv_rows
     from beamtagger.transforms.reading.file_lines import FileLines
     from beamtagger.transforms.reading.record_layout import RecordLayout
 
     layout = RecordLayout(job.text_field, job.id_field, job.fields)
-    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_FILES_CHECKED]:
-        lines = FileLines(metadata.path, lambda path=metadata.path: FileSystems.open(
-            path, compression_type=CompressionTypes.UNCOMPRESSED))
-        problem = file_problem(lines, job.input_format, layout, job.delimiter)
-        if problem is not None:
-            raise BeamtaggerError(f"--input {metadata.path}: {problem}")
+    return lambda path: csv_rows.file_problem(FileLines(path, lambda: FileSystems.open(
+        path, compression_type=CompressionTypes.UNCOMPRESSED)), job.input_format, layout,
+        job.delimiter)
 
 
 def _user_expanded(path):

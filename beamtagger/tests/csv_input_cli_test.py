@@ -54,6 +54,18 @@ def test_csv_rows_are_tagged_as_the_same_json_lines_are_bad_rows_dead_letters(
     assert _labels(rows) == _labels(read_jsonl(str(tmp_path / "j") + "-[0-9]*.jsonl"))
 
 
+def test_a_text_over_max_record_chars_is_a_tokenize_dead_letter_at_its_row(tiny_tagger,
+                                                                           tmp_path, capsys):
+    source = tmp_path / "long.csv"
+    source.write_text('text\n"' + "word " * 20 + '\nmore"\nshort\n', encoding="utf-8")
+    code, out, err = _run(capsys, tiny_tagger, source, tmp_path / "m", "--max-record-chars", "50")
+    assert code == 0, err
+    assert [row["id"] for row in read_jsonl(str(tmp_path / "m") + "-[0-9]*.jsonl")] == [
+        "long.csv:4"]
+    (letter,) = read_jsonl(str(tmp_path / "m") + "-errors-*.jsonl")
+    assert (letter["source"], letter["stage"]) == (f"{source}:2", "tokenize"), letter
+
+
 def _refusal(capsys, tiny_tagger, source, tmp_path, *more):
     code, _, err = _run(capsys, tiny_tagger, source, tmp_path / "out" / "r", *more)
     assert code == 2, err
