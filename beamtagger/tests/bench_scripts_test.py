@@ -531,6 +531,19 @@ def test_parquet_input_bench_reads_both_formats_alike_and_tags_the_wide_table_bo
     assert written and float(written[1]) > 0.25 > float(written[2]), out
 
 
+def test_csv_input_bench_reads_the_same_records_from_both_formats(shared_data, tmp_path):
+    """--tiny: EWT train once as JSON Lines and as CSV (every 8th text over two lines), read
+    alone in one round (4 s on 2 cores): the same records, the same characters."""
+    completed = subprocess.run(
+        [sys.executable, str(BENCH / "csv_input_bench.py"), "--work", str(tmp_path), "--tiny"],
+        cwd=BENCH.parent, capture_output=True, text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert completed.returncode == 0, completed.stderr[-4000:]
+    assert re.search(r"reading alone: 12,544 records, [\d,]+ characters each", completed.stdout), \
+        completed.stdout
+    assert "csv / jsonl:" in completed.stdout
+
+
 def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
     report = run_json_report("records_bench.py", "--records", "200", "--repeat", "1")
     assert report["records"] == 200 and report["tokens"] > 200
