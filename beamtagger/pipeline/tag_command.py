@@ -8,6 +8,7 @@ remote runner every path is one the workers can reach.
 Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_workers``,
 ``--project`` ...).
 """
+import argparse
 import contextlib
 import dataclasses
 import gc
@@ -174,27 +175,40 @@ def add_arguments(parser):
 def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
-    from apache_beam.options.pipeline_options import PortableOptions
-
-    from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
-                                                   portable_options_problem, runner_problem,
-                                                   staged_files_problem)
-    from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
-    from beamtagger.pipeline.tag_pipeline import run_tag_job
-    from beamtagger.transforms import counters
+    from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
 
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     problem = (runner_problem(standard.runner)
                or portable_options_problem(options, standard.runner)
-               or runtime_type_check_problem(options))
+               or runtime_type_check_problem(options)
+               or standard_streams_problem(args, is_remote_runner(standard.runner),
+                                           bool(standard.streaming)))
     if problem:
         raise BeamtaggerError(problem)
+    with _standard_streams(args) as (args, spool, results):
+        return _tag(args, options, spool, results)
+
+
+def _tag(args, options, stdin_spool=None, results=None):
+    """The run, once the options are known good; ``stdin_spool``: the file standard input was
+    copied to (``--input -``); ``results``: the binary stream the results go to in input
+    order (``--output -``), else None."""
+    from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
+
+    from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline.pipeline_args import cloud_options_problem, staged_files_problem
+    from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
+    from beamtagger.pipeline.tag_pipeline import run_tag_job
+    from beamtagger.transforms import counters
+
+    standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options),
                     process_per_core=sdk_process_per_core(options, standard.runner))
+    job = dataclasses.replace(job, stdin_spool=stdin_spool,
+                              results_in_input_order=results is not None)
     if remote:
         _check_reachable_by_workers(job)
         _check_one_accelerator_request(job, options)
@@ -241,21 +255,112 @@ def run(args):
             print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in "
                   f"{seconds:.0f} s with state {result.state}")
             return 0
+        if results is not None:
+            _write_in_input_order(job.output_prefix, results)
         if args.print_results:
             print_results(job.output_prefix, job.output_format)
         counts = counters.query_counters(result)
         for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
                 counters.query_distributions(result)):
             print(line)
-        for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
-            print(f"results          {path}")
+        if results is not None:
+            print("results          standard output, in input order")
+            if counts["dead_letters"]:
+                print("dead letters     standard error, above, in input order")
+        else:
+            for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
+                print(f"results          {path}")
         if counts["dead_letters"]:
-            for path in _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl")):
-                print(f"dead letters     {path}")
+            if results is None:
+                for path in _written_files(_result_pattern(job.output_prefix + "-errors",
+                                                           "jsonl")):
+                    print(f"dead letters     {path}")
             dead = counts["dead_letters"]
             print(f"                 ({dead:,} record{'' if dead == 1 else 's'} could not be "
                   "tagged)")
         return 0
+
+
+# --input - and --output -: standard input and standard output.
+STANDARD_STREAM = "-"
+
+
+def standard_streams_problem(args, remote, streaming):
+    """Why ``--input -`` or ``--output -`` cannot go with the other options, or None."""
+    streams = [f"--{name} -" for name in ("input", "output")
+               if getattr(args, name) == STANDARD_STREAM]
+    if not streams:
+        return None
+    if remote:
+        return (f"{' and '.join(streams)}: standard streams are this machine's, which a remote "
+                "runner's workers cannot read or write; use gs:// paths")
+    if streaming:
+        # The results are put in input order once the input has ended, and a pipe given to a
+        # streaming run was read to its end before the run started.
+        return f"{' and '.join(streams)} cannot go with --streaming; read and write files"
+    if args.output != STANDARD_STREAM:
+        return None
+    if args.output_format == "parquet":
+        return ("--output - cannot write parquet: a Parquet file is read from its end (its "
+                "footer), which a pipe cannot give; write files (--output PREFIX), or choose "
+                "--output-format jsonl, conll or conllu")
+    refused = {"--overwrite": args.overwrite, "--num-shards": args.num_shards,
+               "--print-results": args.print_results}
+    for option, given in refused.items():
+        if given:
+            return (f"{option} applies to result files, and --output - writes none: the "
+                    "results go to standard output" + (", in input order" if option ==
+                                                       "--print-results" else ""))
+    return None
+
+
+@contextlib.contextmanager
+def _standard_streams(args):
+    """Yields (args, stdin spool, results stream): for ``--input -`` the args name the file in
+    a private temporary folder that standard input was copied to (``stdin_spool``), for
+    ``--output -`` a prefix in that folder and the stream the results go to in input order
+    (``ordered_stdout``). The folder is removed however the run ends (SIGTERM ends a command as
+    Ctrl-C does: cli.py), and messages name the spool file ``stdin``."""
+    import tempfile
+
+    from beamtagger.pipeline import ordered_stdout, stdin_spool
+
+    reads_stdin, writes_stdout = (args.input == STANDARD_STREAM,
+                                  args.output == STANDARD_STREAM)
+    if not (reads_stdin or writes_stdout):
+        yield args, None, None
+        return
+    folder = tempfile.mkdtemp(prefix="beamtagger-tag-")
+    spool = None
+    try:
+        with (ordered_stdout.standard_output_for_results() if writes_stdout
+              else contextlib.nullcontext()) as results:
+            changed = {}
+            if reads_stdin:
+                spool = changed["input"] = stdin_spool.spool_standard_input(folder)
+            if writes_stdout:
+                changed["output"] = os.path.join(folder, "results")
+            yield argparse.Namespace(**{**vars(args), **changed}), spool, results
+    except BeamtaggerError as error:
+        if spool is not None:
+            error.args = (stdin_spool.shown_as_stdin(str(error), spool),)
+        raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _write_in_input_order(output_prefix, results):
+    """--output -: the results to ``results``, then the dead letters to standard error, each
+    in input order."""
+    from beamtagger.pipeline import ordered_stdout
+
+    ordered_stdout.write_in_input_order(output_prefix, results)
+    results.flush()
+    sys.stdout.flush()   # what was printed before (standard error's, for now) first
+    sys.stderr.flush()
+    errors = getattr(sys.stderr, "buffer", None) or ordered_stdout.TextStream(sys.stderr)
+    ordered_stdout.dead_letters_in_input_order(output_prefix, errors)
+    errors.flush()
 
 
 def runtime_type_check_problem(options):

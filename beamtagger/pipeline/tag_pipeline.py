@@ -18,6 +18,7 @@ import apache_beam as beam
 from beamtagger.pipeline.local_runner import is_direct_runner, local_runner
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
+from beamtagger.transforms.records import DeadLetter
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
 from beamtagger.transforms.chunks import DEFAULT_CHUNK, DEFAULT_OVERLAP
@@ -51,6 +52,11 @@ class TagJob:
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
     tag_column: Optional[str] = None      # conllu: where the labels go (None: misc:Tag)
     entities: bool = False                # jsonl, parquet: each record's entities too
+    # --output -: each result written with its place in the input (ordered_stdout), for
+    # standard output in input order, instead of as result files.
+    results_in_input_order: bool = False
+    # --input -: the spool file's path, shown as "stdin" in dead letters (stdin_spool).
+    stdin_spool: Optional[str] = None
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -100,13 +106,25 @@ def build_tag_pipeline(pipeline, job):
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks,
         keep_text=keep_text)
 
-    written = tagged.tagged | "WriteResults" >> WriteResults(
-        job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
-        entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
+    if job.results_in_input_order:
+        from beamtagger.pipeline.ordered_stdout import WriteKeyedResults
 
-    _ = ((read.errors, tagged.errors, written.errors)
-         | "AllDeadLetters" >> beam.Flatten()
-         | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix))
+        written = tagged.tagged | "WriteKeyedResults" >> WriteKeyedResults(
+            job.output_prefix, job.output_format, tag_column=job.tag_column,
+            entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
+    else:
+        written = tagged.tagged | "WriteResults" >> WriteResults(
+            job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
+            entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
+
+    dead_letters = (read.errors, tagged.errors, written.errors) | "AllDeadLetters" >> (
+        beam.Flatten())
+    if job.stdin_spool is not None:
+        from beamtagger.pipeline.stdin_spool import renamed_dead_letter
+
+        dead_letters = dead_letters | "NamedStdin" >> beam.Map(
+            renamed_dead_letter, job.stdin_spool).with_output_types(DeadLetter)
+    _ = dead_letters | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix)
     return pipeline
 
 
