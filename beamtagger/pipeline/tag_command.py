@@ -42,10 +42,17 @@ MAX_FILES_CHECKED = 100
 def add_arguments(parser):
     parser.add_argument("--input", required=True, metavar="PATTERN",
                         help="files to tag (glob; gs:// works); .gz, .gzip, .bz2, .zst, .zstd, "
-                        ".xz, .lzma and .deflate files are decompressed")
+                        ".xz, .lzma and .deflate files are decompressed. -: standard input, "
+                        "read to its end into a temporary file in TMPDIR first (not "
+                        "decompressed; text unless --input-format says otherwise), its "
+                        "records named stdin:LINE")
     parser.add_argument("--output", required=True, metavar="PREFIX",
                         help="results go to PREFIX-SSSSS-of-NNNNN.<format>, records that could "
-                        "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl")
+                        "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl. -: the results "
+                        "to standard output once the run is done, in input order (by file, "
+                        "then line), the dead letters and everything else printed to "
+                        "standard error (jsonl, conll or conllu; not with --overwrite, "
+                        "--num-shards or --print-results)")
     parser.add_argument("--model", metavar="DIR",
                         help="tagger model directory (default: the bundled UPOS tagger)")
     parser.add_argument("--embeddings", metavar="STORE",
@@ -165,7 +172,9 @@ def add_arguments(parser):
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
                         help="local runs: print a progress line this often (0: never)")
     parser.add_argument("--print-results", action="store_true",
-                        help="print the tagged records when done (small inputs)")
+                        help="print the tagged records when done as id: token/LABEL lines, "
+                        "sorted by id (small inputs; --output - writes the results "
+                        "themselves to standard output, in input order)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the result and error files an earlier run wrote under "
                         "--output (they come back if this run fails, gs:// ones too; without "

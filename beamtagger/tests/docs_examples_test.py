@@ -83,6 +83,7 @@ PYTHON_BLOCKS = {
 USING_IT = ("README.md", "Using it")
 MORE_TRAINING = ("docs/training.md", "More commands")
 MORE_TAGGING = ("docs/tagging.md", "More commands")
+PIPES = ("docs/tagging.md", "Pipes: standard input and output")
 COMMANDS_RUN = {
     ("README.md", "Quick start", "make demo"):
         "test_readme_demo (the Makefile's demo recipe, without the venv it installs first)",
@@ -108,6 +109,10 @@ COMMANDS_RUN = {
     ("README.md", "Quality (dev splits; commands and details in [docs/quality.md](docs/quality.md))",
      "beamtagger evaluate --data ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu "
      "--format conllu"): "test_readme_quality_command",
+    (*PIPES, "echo \"The cat sat on the mat.\" | beamtagger tag --input - --output -"):
+        "test_tagging_pipe_commands",
+    (*PIPES, "beamtagger tag --input 'posts/*.txt' --output - --output-format conll | head -20"):
+        "test_tagging_pipe_commands (in a folder holding posts/a.txt and posts/b.txt)",
     ("docs/library.md", "Beam YAML",
      "python -m apache_beam.yaml.main --yaml_pipeline_file=pipeline.yaml"):
         "test_library_yaml_pipeline (docs/library.md's pipeline.yaml block, in a folder holding "
@@ -148,6 +153,12 @@ COMMANDS_NOT_RUN = {
     (*MORE_TAGGING, "beamtagger tag ... --direct_running_mode=multi_processing "
                     "--direct_num_workers=4"): ELIDED,
     (*MORE_TAGGING, "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
+    (*PIPES, "zcat big.txt.gz | beamtagger tag --input - --output - | jq -c '[.id, "
+             "[.tokens[].label]]'"):
+        "needs jq; stdio_pipes_test pipes 300 lines in and out (tiny tagger)",
+    (*PIPES, "cat posts.jsonl | beamtagger tag --input - --input-format jsonl --output "
+             "out/posts"):
+        "stdio_pipes_test.test_standard_input_to_files_names_it_stdin (text, tiny tagger)",
     ("README.md", "Development", "make test"): "the suite itself",
     ("README.md", "Development", "make test-all"): "the suite itself",
     ("README.md", "Development", "make test-fast"): "the suite itself",
@@ -539,6 +550,27 @@ def test_readme_tag_command(default_store, tmp_path):
     assert re.search(r"^records tagged +2$", printed, re.M), printed
     assert re.search(r"^dead letters +0$", printed, re.M), printed
     assert (tmp_path / "out" / "tagged-00000-of-00001.parquet").is_file()
+
+
+def test_tagging_pipe_commands(default_store, tmp_path):
+    # The lines as a shell runs them, pipes and all, `beamtagger` this checkout's.
+    (tmp_path / "bin").mkdir()
+    shim = tmp_path / "bin" / "beamtagger"
+    shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m beamtagger "$@"\n')
+    shim.chmod(0o755)
+    (tmp_path / "posts").mkdir()
+    for name in ("b", "a"):
+        (tmp_path / "posts" / f"{name}.txt").write_text("Beam tags this.\nA second one.\n")
+    env = {**child_env(), "PATH": f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    printed = [subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=TIMEOUT_S)
+               for command in commands_run_by("test_tagging_pipe_commands")]
+    assert [done.returncode for done in printed] == [0, 0], [p.stderr for p in printed]
+    (record,) = [json.loads(line) for line in printed[0].stdout.splitlines()]
+    assert record["id"] == "stdin:1" and len(record["tokens"]) == 7
+    assert [line for line in printed[1].stdout.splitlines() if line.startswith("# id")] == [
+        "# id = a.txt:1", "# id = a.txt:2", "# id = b.txt:1", "# id = b.txt:2"]   # 6 lines each
+    assert len(printed[1].stdout.splitlines()) == 20
 
 
 @pytest.mark.slow
