@@ -55,7 +55,12 @@ def startup(repeat, work):
     for name, values in seconds.items():
         median = statistics.median(values)
         print(f"{name:36s} median {median:5.2f} s  ({median / base:.2f}x import tensorflow; "
-              f"runs {', '.join(f'{v:.2f}' for v in values)})")
+              f"runs {', '.join(f'{v:.2f}' for v in values)})", flush=True)
+    # A round's cases ran within seconds of each other: their ratio suffers least from load.
+    pipe, files = (seconds[name] for name in list(cases)[1:])
+    ratios = sorted(p / f for p, f in zip(pipe, files))
+    print(f"pipe / files, per round: median {statistics.median(ratios):.2f} "
+          f"(range {ratios[0]:.2f}-{ratios[-1]:.2f})")
 
 
 def _write_keyed(prefix, records):
@@ -93,7 +98,7 @@ def order(records, work):
     _write_keyed(prefix, records)
     size = sum(os.path.getsize(os.path.join(work, name)) for name in os.listdir(work)
                if name.endswith(".keyed"))
-    print(f"keyed results: {size / 2**20:.0f} MiB in 8 shards")
+    print(f"keyed results: {size / 2**20:.0f} MiB in 8 shards", flush=True)
     subprocess.run([sys.executable, __file__, "--order-child", prefix], check=True)
 
 

@@ -153,6 +153,8 @@ COMMANDS_NOT_RUN = {
     (*MORE_TAGGING, "beamtagger tag ... --direct_running_mode=multi_processing "
                     "--direct_num_workers=4"): ELIDED,
     (*MORE_TAGGING, "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
+    (*USING_IT, "echo \"The cat sat on the mat.\" | beamtagger tag --input - --output -"):
+        "the same line as docs/tagging.md's \"Pipes\", which test_tagging_pipe_commands runs",
     (*PIPES, "zcat big.txt.gz | beamtagger tag --input - --output - | jq -c '[.id, "
              "[.tokens[].label]]'"):
         "needs jq; stdio_pipes_test pipes 300 lines in and out (tiny tagger)",
