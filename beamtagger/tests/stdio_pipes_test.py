@@ -115,6 +115,18 @@ def test_standard_input_to_files_names_it_stdin(tiny_tagger, temporary, tmp_path
     assert not os.listdir(temporary)
 
 
+def test_records_with_ids_of_their_own_come_out_in_input_order_not_id_order(
+        tiny_tagger, capsys, monkeypatch):
+    ids = ["10", "9", "b", "a", "1"]
+    _with_stdin(monkeypatch, "".join(json.dumps({"id": i, "text": "word " * (3 + n % 2 * 30)})
+                                     + "\n" for n, i in enumerate(ids)).encode())
+    code, out, err = tag(capsys, "--input", "-", "--input-format", "jsonl", "--output", "-",
+                         "--model", tiny_tagger.model_dir, "--embeddings",
+                         tiny_tagger.store_path)
+    assert code == 0, err
+    assert [json.loads(line)["id"] for line in out.splitlines()] == ids
+
+
 def test_empty_standard_input_tags_nothing(tiny_tagger, temporary, capsys, monkeypatch):
     _with_stdin(monkeypatch, b"")
     code, out, err = tag(capsys, "--input", "-", "--output", "-", "--model",
