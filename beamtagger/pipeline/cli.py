@@ -77,6 +77,7 @@ def main(argv=None):
 
         own = [option for action in args._parser._actions for option in action.option_strings]
         unparseable, hint = unparseable_pipeline_args(unknown, own)
+        hint = hint or _expanded_wildcard_hint(unparseable)
         if unparseable:
             # One line, as every refusal before launch (the usage would bury the hint).
             print(f"beamtagger {args.command}: error: unrecognized arguments (neither "
@@ -117,6 +118,17 @@ def main(argv=None):
             return 128 + signal.SIGTERM
         print("beamtagger: interrupted", file=sys.stderr)
         return 130
+
+
+def _expanded_wildcard_hint(unparseable):
+    """A hint where the arguments left over are files: an unquoted ``--input texts/*.txt``,
+    which the shell expands before beamtagger sees it, gives the option its first file and
+    leaves the others as "unrecognized arguments", which named no cause."""
+    if not unparseable or not all(not argument.startswith("-") and os.path.lexists(argument)
+                                  for argument in unparseable):
+        return ""
+    return (" (files the shell listed for an unquoted wildcard? Quote the pattern so that it "
+            "reaches beamtagger whole: --input 'texts/*.txt')")
 
 
 def _remote_path_argument(args):

@@ -3,7 +3,10 @@
 import os
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
-from beamtagger.errors import BeamtaggerError, broken_link
+from beamtagger.errors import BeamtaggerError, InputFormatError, broken_link
+
+FORMAT_HELP = ("corpus format: conllu (CoNLL-U, ten tab-separated columns) or conll (a "
+               "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17) (default: conllu)")
 
 
 def read_sentences(path, corpus_format, tag_column, role):
@@ -16,12 +19,26 @@ def read_sentences(path, corpus_format, tag_column, role):
     if not os.path.isfile(path):
         raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
     kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
-    sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
+    try:
+        sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
+    except InputFormatError as error:
+        raise BeamtaggerError(f"{error}{_other_format_hint(error, corpus_format)}") from None
     if not sentences:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
 
+
+def _other_format_hint(error, corpus_format):
+    """What to pass where a corpus reads as the other format: the default --format conllu
+    refused a two-column file with "expected 10 tab-separated columns, found 2", which says
+    nothing of --format."""
+    if corpus_format == "conllu" and error.problem.endswith("columns, found 2"):
+        return "; a token<TAB>tag file (two-column CoNLL) is read with --format conll"
+    if corpus_format == "conll" and error.problem.startswith("expected") and \
+            error.problem.endswith("found 10"):
+        return "; a CoNLL-U file (ten columns) is read with --format conllu"
+    return ""
 
 
 def require_tensorflow(command):

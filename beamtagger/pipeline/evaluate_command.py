@@ -1,10 +1,12 @@
 """``beamtagger evaluate``: score a tagger on a tagged corpus (the bundled model by default)."""
 import json
+import pathlib
 import sys
 
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
+from beamtagger.pipeline.common import FORMAT_HELP
 from beamtagger.pipeline.common import read_sentences, require_tensorflow
 
 
@@ -17,8 +19,7 @@ def add_arguments(parser):
                         help="accept a store whose fingerprint differs from the one the model "
                         "was trained on (same dimension and normalisation)")
     parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
-    parser.add_argument("--format", default="conllu", choices=FORMATS,
-                        help="corpus format (default: conllu)")
+    parser.add_argument("--format", default="conllu", choices=FORMATS, help=FORMAT_HELP)
     parser.add_argument("--sentences", metavar="START:END", default=None,
                         help="score only these sentences of --data (0-based, END excluded, as a "
                         "Python slice), e.g. '505:' for the part of WNUT-17 dev that "
@@ -69,6 +70,13 @@ def run(args):
                 f"--by-sent-id-prefix: {len(unnamed)} of the {len(sentences)} sentences of "
                 f"{args.data} have no sent_id (a '# sent_id = ...' comment), the first at "
                 f"line {unnamed[0].line}")
+    refit_on = _refit_on_these(model_dir, sentences)
+    if refit_on:
+        print(f"warning: {args.data} holds as many sentences and tokens as the --dev of "
+              f"{model_dir}'s training ({refit_on}), and that model was refit on train + dev "
+              "(--refit, the entity preset's default): it has seen what it is scored on. Score "
+              "a file it did not train on, or split dev: train --dev-sentences :N, evaluate "
+              "--sentences N:", file=sys.stderr)
     store = open_store(args.embeddings)  # the default store when None
     spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     if spec.binary_labels is not None:
@@ -118,6 +126,24 @@ def run(args):
     else:
         print(format_metrics(metrics))
     return 0
+
+
+def _refit_on_these(model_dir, sentences):
+    """"N sentences, M tokens" where ``sentences`` look like the dev corpus a refit model
+    trained on (the same counts; its report keeps no digest of dev), else None. A user following
+    "train --dev D" with "evaluate --data D" got a score of text the saved model had seen."""
+    from beamtagger.model.tagger_spec import REPORT_FILE
+
+    try:
+        report = json.loads((pathlib.Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+        dev = report["dev"]
+        refit = report.get("refit")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None   # a bundled or hand-made model: no report to compare with
+    tokens = sum(len(sentence.tokens) for sentence in sentences)
+    if not refit or (dev.get("sentences"), dev.get("tokens")) != (len(sentences), tokens):
+        return None
+    return f"{len(sentences)} sentences, {tokens} tokens"
 
 
 def _percent(value):

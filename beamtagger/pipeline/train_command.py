@@ -7,6 +7,7 @@ import sys
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
+from beamtagger.pipeline.common import FORMAT_HELP
 from beamtagger.pipeline.common import read_sentences, require_tensorflow
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
@@ -48,6 +49,21 @@ PRESETS = {
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")   # BIO, BIOES and BILOU
 
 
+def _preset(dest):
+    """The help text's note on a tuning flag the preset sets: its value in each preset, where
+    "(preset)" alone left a new user to find both the term and the numbers elsewhere."""
+    def shown(value):
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    values = {name: shown(preset[dest]) for name, preset in PRESETS.items()}
+    if len(set(values.values())) == 1:
+        return f"(default: {next(iter(values.values()))}, in either --preset)"
+    return "(default from --preset: " + ", ".join(
+        f"{name} {value}" for name, value in values.items()) + ")"
+
+
 def add_arguments(parser):
     data = parser.add_argument_group("data")
     data.add_argument("--train", required=True, metavar="FILE", help="training corpus")
@@ -57,8 +73,7 @@ def add_arguments(parser):
                       help="use only these sentences of --dev (0-based, END excluded, as a "
                       "Python slice), e.g. ':505' to choose on part of dev and score the rest "
                       "with 'evaluate --sentences 505:'")
-    data.add_argument("--format", default="conllu", choices=FORMATS,
-                      help="corpus format (default: conllu)")
+    data.add_argument("--format", default="conllu", choices=FORMATS, help=FORMAT_HELP)
     data.add_argument("--tag-column", default="upos", metavar="COLUMN",
                       help="CoNLL-U tag column: upos, xpos or misc:KEY (default: upos)")
     data.add_argument("--binary-label", nargs="+", metavar="TAG", default=None,
@@ -79,18 +94,22 @@ def add_arguments(parser):
                         "epoch not finished, and any other run is refused while the state is "
                         "there")
     model = parser.add_argument_group("model")
-    model.add_argument("--units", type=int, default=None, help="LSTM units per direction (preset)")
-    model.add_argument("--layers", type=int, default=1, help="stacked BiLSTM layers")
+    model.add_argument("--units", type=int, default=None,
+                       help=f"LSTM units per direction {_preset('units')}")
+    model.add_argument("--layers", type=int, default=1,
+                       help="stacked BiLSTM layers (default: %(default)s)")
     model.add_argument("--projection", type=int, default=0,
                        help="size of the shared projection of each token (0: none)")
-    model.add_argument("--dropout", type=float, default=None, help="(preset)")
+    model.add_argument("--dropout", type=float, default=None,
+                       help=f"share of the LSTM's inputs and outputs dropped in training "
+                       f"{_preset('dropout')}")
     model.add_argument("--oov-buckets", type=int, default=1024,
                        help="hashed trainable rows for out-of-vocabulary words")
     model.add_argument("--no-viterbi", action="store_true",
                        help="plain arg-max decoding even for BIO label sets")
     model.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
                        help="CRF output layer (learned transitions, Viterbi decoding) instead of "
-                       "softmax (preset)")
+                       f"softmax {_preset('crf')}")
     model.add_argument("--char-filters", type=int, default=48,
                        help="filters of the character CNN (0: no character encoder)")
     model.add_argument("--char-kernel", type=int, default=3, metavar="WIDTH",
@@ -101,41 +120,48 @@ def add_arguments(parser):
                        "ones of longer tokens)")
     model.add_argument("--form-buckets", type=int, default=None, metavar="N",
                        help="hashed buckets of a trainable lower-cased word-form feature "
-                       "(0: none) (preset)")
+                       f"(0: none) {_preset('form_buckets')}")
     model.add_argument("--aux-column", default=None, metavar="COLUMN",
                        help="CoNLL-U tag column (e.g. xpos) learned as a second task during "
                        "training only, by a head the saved model leaves out; 'none': no second "
-                       "task (preset)")
+                       f"task {_preset('aux_column')}")
     model.add_argument("--aux-weight", type=float, default=1.0,
                        help="loss weight of the --aux-column task")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO tag sets, "
                        "'tags' otherwise, BIOES included)")
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=30, help="at most this many epochs")
+    training.add_argument("--epochs", type=int, default=30,
+                          help="at most this many epochs (default: %(default)s; --patience stops "
+                          "earlier)")
     training.add_argument("--patience", type=int, default=None,
-                          help="stop after this many epochs without a better dev score (preset)")
+                          help="stop after this many epochs without a better dev score "
+                          f"{_preset('patience')}")
     training.add_argument("--batch-tokens", type=int, default=None,
                           help="padded tokens per batch (sentences are bucketed by length) "
-                          "(preset)")
-    training.add_argument("--learning-rate", type=float, default=None, help="(preset)")
+                          f"{_preset('batch_tokens')}")
+    training.add_argument("--learning-rate", type=float, default=None,
+                          help=f"Adam's learning rate {_preset('learning_rate')}")
     training.add_argument("--lr-decay", type=float, default=None, metavar="FACTOR",
                           help="multiply the learning rate by FACTOR after every "
                           "--decay-patience epochs without a better dev score (1: constant "
-                          "rate) (preset)")
+                          f"rate) {_preset('lr_decay')}")
     training.add_argument("--weight-decay", type=float, default=None, metavar="W",
-                          help="decoupled weight decay of Adam (AdamW), e.g. 1e-4 (preset)")
+                          help="decoupled weight decay of Adam (AdamW), e.g. 1e-4 "
+                          f"{_preset('weight_decay')}")
     training.add_argument("--label-smoothing", type=float, default=None, metavar="E",
                           help="spread this share of each token's target over all labels "
-                          "(preset)")
+                          f"{_preset('label_smoothing')}")
     training.add_argument("--adversarial", type=float, default=None, metavar="EPSILON",
                           help="adversarial training: also learn from each batch with its token "
                           "inputs moved EPSILON on average against the model (0: off; about 2x "
-                          "the training time, nothing at tagging time) (preset)")
+                          "the training time, nothing at tagging time) "
+                          f"{_preset('adversarial')}")
     training.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                           help="after early stopping on --dev, train a new model on train + "
                           "dev for the best epoch's number of epochs and save that one "
-                          "(about 1.3-1.5x the training time) (preset)")
+                          "(about 1.3-1.5x the training time; then --dev scores a model that "
+                          f"has seen it) {_preset('refit')}")
     training.add_argument("--refit-dev-copies", type=int, default=1, metavar="N",
                           help="with --refit: the new model's training set holds dev N times, "
                           "weighting text like dev's against the training corpus")
@@ -144,7 +170,8 @@ def add_arguments(parser):
     training.add_argument("--decay-restore", action="store_true",
                           help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
-                          help="share of known words shown as OOV during training (preset)")
+                          help="share of known words shown as OOV during training "
+                          f"{_preset('word_drop')}")
     training.add_argument("--lowercase", type=float, default=0.0, metavar="SHARE",
                           help="share of training sentences shown lower-cased (drawn anew each "
                           "epoch), so entities are found without capitals")
@@ -155,11 +182,15 @@ def add_arguments(parser):
                           "share)")
     training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
-                          "below 1 trades precision for recall (preset)")
+                          "below 1 trades precision for recall "
+                          f"{_preset('outside_weight')}")
     training.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                           help="score and keep the exponential moving average of the weights "
-                          "(e.g. 0.99; 0: off); steadies small, noisy training sets (preset)")
-    training.add_argument("--seed", type=int, default=1)
+                          "(e.g. 0.99; 0: off); steadies small, noisy training sets "
+                          f"{_preset('ema')}")
+    training.add_argument("--seed", type=int, default=1,
+                          help="seeds the weights' initialisation, shuffling and drops: the "
+                          "same command and data train the same model (default: %(default)s)")
     training.add_argument("--limit", type=int, default=0, metavar="N",
                           help="use only the first N training sentences (quick runs)")
 
