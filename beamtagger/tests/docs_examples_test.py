@@ -97,6 +97,9 @@ COMMANDS_RUN = {
     (*USING_IT, "beamtagger --version"): "test_store_and_evaluate_commands",
     (*MORE_TRAINING, "beamtagger evaluate --data en_ewt-ud-dev.conllu --by-sent-id-prefix"):
         "test_store_and_evaluate_commands",
+    (*USING_IT, "beamtagger tag --input 'texts/*.txt' --output out/texts"):
+        "test_readme_text_command (in a folder of a user's text files, one with Windows line "
+        "ends)",
     (*USING_IT, "beamtagger tag --input 'docs/*.jsonl' --text-field body --output out/tagged "
                 "--output-format parquet"): "test_readme_tag_command",
     (*USING_IT, "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
@@ -573,6 +576,27 @@ def test_tagging_pipe_commands(default_store, tmp_path):
     assert [line for line in printed[1].stdout.splitlines() if line.startswith("# id")] == [
         "# id = a.txt:1", "# id = a.txt:2", "# id = b.txt:1", "# id = b.txt:2"]   # 6 lines each
     assert len(printed[1].stdout.splitlines()) == 20
+
+
+@pytest.mark.slow
+def test_readme_text_command(default_store, tmp_path):
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "news.txt").write_text("The council voted on Tuesday.\n\n"
+                                                 "Mayor Park spoke.\n", encoding="utf-8")
+    (tmp_path / "texts" / "windows.txt").write_bytes(b"Word exports this.\r\nAnd this.\r\n")
+    (command,) = commands_run_by("test_readme_text_command")
+    printed = run_command(command, tmp_path)
+    assert re.search(r"^records tagged +5$", printed, re.M), printed
+    rows = {}
+    for path in (tmp_path / "out").glob("texts-?????-of-?????.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            rows[row["id"]] = [token["text"] for token in row["tokens"]]
+    # A record a line, the blank one too; a Windows line end is no part of the text.
+    assert rows == {"news.txt:1": ["The", "council", "voted", "on", "Tuesday", "."],
+                    "news.txt:2": [], "news.txt:3": ["Mayor", "Park", "spoke", "."],
+                    "windows.txt:1": ["Word", "exports", "this", "."],
+                    "windows.txt:2": ["And", "this", "."]}
 
 
 @pytest.mark.slow

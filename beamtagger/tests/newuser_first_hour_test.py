@@ -113,3 +113,19 @@ def test_evaluate_warns_where_a_refit_model_is_scored_on_its_own_dev(tmp_path, c
     report_file.write_text(json.dumps(report), encoding="utf-8")
     code, err = main_exit(capsys, *evaluate)
     assert code == 0 and "refit" not in err
+
+
+def test_readme_says_where_the_quick_starts_beamtagger_command_is_before_using_it():
+    """`make demo` installs into the Makefile's virtual environment, and every command of
+    "Using it" runs `beamtagger`: without the step between, a new user's shell said `command
+    not found`."""
+    import re
+
+    from beamtagger.tests.conftest import REPO_ROOT
+
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = re.search(r"^VENV := (\S+)$", makefile, re.M).group(1)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    before_using_it = readme[:readme.index("## Using it")]
+    assert f"`source {venv}/bin/activate`" in " ".join(before_using_it.split())
+    assert f"{venv}/bin/beamtagger" in before_using_it
