@@ -9,9 +9,9 @@ every change to the model and its labels are the same on every run::
     # conftest.py
     pytest_plugins = ("beamtagger.testing",)
 
-    # my_pipeline_test.py
+    # my_pipeline_test.py (FnApiRunner: docs/library.md, "Testing your pipeline", says why)
     def test_my_pipeline(tiny_tagger):
-        with TestPipeline() as p:
+        with TestPipeline(runner=FnApiRunner()) as p:
             out = p | beam.Create([TextRecord("a", "Beam tags this.")]) | TagText(
                 **tiny_tagger.options)
             assert_that(out.tagged | beam.Map(lambda r: len(r.labels)), equal_to([4]))
@@ -92,7 +92,8 @@ class TinyTagger:
 
     def labels(self, text: str) -> List[str]:
         """The labels the tiny model gives ``text``'s tokens, without a pipeline (loads the
-        model on the first call in a process); the same as TagText gives."""
+        model on the first call in a process); the same as TagText gives, as a list, where a
+        ``TaggedRecord``'s ``labels`` are a tuple: compare with ``list(record.labels)``."""
         handler, model = _loaded_handler(self.model_dir, self.store_path)
         (result,) = handler.run_inference([text], model)
         return list(result.inference.labels)
