@@ -60,7 +60,7 @@ def add_arguments(parser):
     coverage.add_argument("corpus", help="corpus file")
     coverage.add_argument("--format", choices=CORPUS_FORMATS,
                           help="corpus format (default: conllu for .conllu, conll for .conll, "
-                          "else text split on whitespace)")
+                          "else text, a sentence a line, cut into tokens as tag cuts it)")
 
     default = actions.add_parser(
         "default", help="set up the default GloVe 6B 50d store and print its path",
@@ -189,10 +189,16 @@ def _guess_corpus_format(path):
 
 def _corpus_token_lists(path, corpus_format):
     if corpus_format == "text":
+        # Cut as `tag` cuts text: split on whitespace, "decade." and "airport," were counted
+        # out of vocabulary where tag looks up "decade" and ".", overstating the OOV rate a
+        # user measures before tagging (12% against tag's 4% on a few lines of news).
+        from beamtagger.tokenizer import Tokenizer
+
+        tokenizer = Tokenizer()
         try:
             with open(path, encoding="utf-8") as lines:
                 for line in lines:
-                    tokens = line.split()
+                    tokens = [token.text for token in tokenizer.tokenize(line.rstrip("\r\n"))]
                     if tokens:
                         yield tokens
         except FileNotFoundError:

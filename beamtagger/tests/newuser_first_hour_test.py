@@ -129,3 +129,17 @@ def test_readme_says_where_the_quick_starts_beamtagger_command_is_before_using_i
     before_using_it = readme[:readme.index("## Using it")]
     assert f"`source {venv}/bin/activate`" in " ".join(before_using_it.split())
     assert f"{venv}/bin/beamtagger" in before_using_it
+
+
+def test_coverage_of_text_counts_the_tokens_tag_looks_up(tmp_path, capsys):
+    """Split on whitespace, "dogs." and "Paris," were out of vocabulary where tag looks up
+    "dogs", "." and "Paris", ","."""
+    from beamtagger.testing import build_tiny_tagger
+
+    tiny = build_tiny_tagger(tmp_path / "tiny")
+    text = tmp_path / "news.txt"
+    text.write_bytes("The dogs sat in Paris, yesterday.\r\nThey went home!\r\n".encode())
+    code = cli.main(["embeddings", "coverage", str(tiny.store_path), str(text)])
+    out = capsys.readouterr().out
+    assert code == 0 and "(text), 2 lines" in out
+    assert "tokens: 12, out of vocabulary 0 (0.00%)" in out, out
