@@ -5,6 +5,7 @@ import os
 import sys
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline.common import human_size
 
 CORPUS_FORMATS = ("conllu", "conll", "text")
 # The choices of the library modules, spelled out so that building the parser (every
@@ -112,8 +113,8 @@ def _run_info(args):
     source = manifest.get("source")
     source = source if isinstance(source, dict) else {}
     print(f"store:         {store.path}")
-    print(f"size on disk:  {_size(sum(sizes.values()))} ("
-          + ", ".join(f"{name} {_size(size)}" for name, size in sizes.items()) + ")")
+    print(f"size on disk:  {human_size(sum(sizes.values()))} ("
+          + ", ".join(f"{name} {human_size(size)}" for name, size in sizes.items()) + ")")
     print(f"vectors:       {store.count:,} x {store.dim}, {store.dtype.name}")
     print(f"normalization: {','.join(store.normalization)}")
     print(f"fingerprint:   {store.fingerprint}"
@@ -220,9 +221,3 @@ def _count(value):
 def _percent(part, whole):
     return f"{100.0 * part / whole:.2f}%" if whole else "-"
 
-
-def _size(size):
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.1f} {unit}" if unit != "B" else f"{size} B"
-        size /= 1024

@@ -63,9 +63,9 @@ class _FormatKeyedFn(beam.DoFn):
         self.format_args = format_args
 
     def setup(self):
-        from beamtagger.transforms.write_results import _FormatFn
+        from beamtagger.transforms.write_results import FormatResultFn
 
-        self.format = _FormatFn(*self.format_args)
+        self.format = FormatResultFn(*self.format_args)
         self.format.setup()
 
     def process(self, tagged):

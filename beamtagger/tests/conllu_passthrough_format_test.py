@@ -15,7 +15,7 @@ from beamtagger.transforms.conllu_blocks import conllu_block
 from beamtagger.transforms.reading import ReadRecords
 from beamtagger.transforms.reading.record_parsers import parse_records
 from beamtagger.transforms.records import TaggedRecord
-from beamtagger.transforms.write_results import _FormatFn, _FormatRecordsFn
+from beamtagger.transforms.write_results import FormatResultFn, _FormatRecordsFn
 
 # EWT-like: a document and paragraph header, a multiword token, an empty node, MISC with
 # SpaceAfter, the original '# text' (two spaces kept), CRLF in one sentence, a sentence with no
@@ -128,7 +128,7 @@ def test_what_does_not_fit_is_a_format_dead_letter(sentence, change, reason):
     record = change(_tagged(record, ["A"] * len(record.tokens)))
     with pytest.raises(ValueError, match=re.escape(reason)):
         conllu_block(record, "upos", keep_conllu_lines=True)
-    function = _FormatFn("conllu", "upos", keep_conllu_lines=True)
+    function = FormatResultFn("conllu", "upos", keep_conllu_lines=True)
     function.setup()
     [letter] = list(function.process(record))
     assert letter.tag == "errors" and letter.value.stage == "format"

@@ -46,7 +46,7 @@ def bio_records(draw):
 def test_entities_written_in_groups_are_what_each_record_alone_writes(records, output_format):
     rows, dead = _run_format_fn(write_results._FormatRecordsFn(output_format, entities=True),
                                 records)
-    wanted, wanted_dead = _run_format_fn(write_results._FormatFn(output_format, entities=True),
+    wanted, wanted_dead = _run_format_fn(write_results.FormatResultFn(output_format, entities=True),
                                          records)
     if output_format == "parquet":
         wanted = [pa.Table.from_pylist([row], schema=ENTITY_RESULT_SCHEMA) for row in wanted]

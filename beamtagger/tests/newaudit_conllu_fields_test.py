@@ -41,7 +41,7 @@ def test_a_json_lines_field_of_that_name_is_not_written_back(tmp_path, tiny_tagg
     assert back == {"a": ("the", "cat", "sat"), "b": ("a", "dog")}
 
 
-@pytest.mark.parametrize("format_fn", [write_results._FormatFn,
+@pytest.mark.parametrize("format_fn", [write_results.FormatResultFn,
                                        write_results._FormatRecordsFn])
 def test_the_writer_writes_kept_lines_only_when_asked(format_fn):
     record = tagged("b", ["a", "dog"], ["X", "Y"])._replace(

@@ -90,7 +90,7 @@ def test_conllu_text_is_the_record_text_and_misc_gives_it_back_on_both_paths(tex
                for i, (text, fields) in enumerate(texts)]
     rows, dead = _run_format_fn(write_results._FormatRecordsFn(
         "conllu", column, keep_text=True), records)
-    wanted, wanted_dead = _run_format_fn(write_results._FormatFn(
+    wanted, wanted_dead = _run_format_fn(write_results.FormatResultFn(
         "conllu", column, keep_text=True), records)
     assert _blocks(rows) == _blocks(wanted)   # the batch path's bytes are the record path's
     assert len(dead) == len(wanted_dead)
@@ -112,7 +112,7 @@ def test_every_entity_text_is_text_start_to_end_and_the_fields_come_back(texts, 
                for i, (text, fields) in enumerate(texts)]
     rows, dead = _run_format_fn(write_results._FormatRecordsFn(
         output_format, entities=True, keep_text=True), records)
-    wanted, wanted_dead = _run_format_fn(write_results._FormatFn(
+    wanted, wanted_dead = _run_format_fn(write_results.FormatResultFn(
         output_format, entities=True, keep_text=True), records)
     assert dead == wanted_dead == []
     if output_format == "parquet":

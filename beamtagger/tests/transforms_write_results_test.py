@@ -185,7 +185,7 @@ def test_records_formatted_in_groups_write_what_each_record_alone_writes(records
         rows, dead = _run_format_fn(write_results._FormatRecordsFn(output_format), records)
     finally:
         write_results.FORMAT_TOKENS = saved
-    wanted, wanted_dead = _run_format_fn(write_results._FormatFn(output_format), records)
+    wanted, wanted_dead = _run_format_fn(write_results.FormatResultFn(output_format), records)
     if output_format == "parquet":   # the sink takes tables: a row Arrow refuses is dead
         wanted_tables = []
         for row in wanted:

@@ -56,9 +56,9 @@ from beamtagger.transforms.kept_text import split_kept_text
 from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, one_line,
                                            utf8_safe)
 
-__all__ = ["ENTITY_RESULT_SCHEMA", "OUTPUT_FORMATS", "RESULT_SCHEMA", "SHARD_GLOB", "SUFFIXES",
-           "WriteResults", "WrittenResults", "exact_shard_glob", "result_schema",
-           "to_conll_block", "to_json_line", "to_parquet_row"]
+__all__ = ["ENTITY_RESULT_SCHEMA", "FormatResultFn", "OUTPUT_FORMATS", "RESULT_SCHEMA",
+           "SHARD_GLOB", "SUFFIXES", "WriteResults", "WrittenResults", "exact_shard_glob",
+           "result_schema", "to_conll_block", "to_json_line", "to_parquet_row"]
 
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
 SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll", "conllu": ".conllu"}
@@ -253,9 +253,10 @@ def _holds_tagged_batches(part):
 ENTITY_FORMATS = ("jsonl", "parquet")
 
 
-class _FormatFn(beam.DoFn):
+class FormatResultFn(beam.DoFn):
     """TaggedRecord -> what the sink writes (a line, a CoNLL or CoNLL-U block, a Parquet row
-    dict). ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
+    dict; ``tag --output -`` writes the same, in input order: pipeline/ordered_stdout.py).
+    ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
     write each record's entities too; ``keep_conllu_lines``: CoNLL-U writes back the kept
     lines of records read with them; ``keep_text``: records carry their own text
     (``kept_text``), taken out of their fields here."""
@@ -326,12 +327,12 @@ FORMAT_TOKENS = 65536
 WAITING_TOKENS = 4 * FORMAT_TOKENS
 
 
-class _FormatBatchesFn(_FormatFn):
+class _FormatBatchesFn(FormatResultFn):
     """Tagged batches -> the text of all their records (JSON Lines, CoNLL, CoNLL-U: batches of
     one window together up to ``FORMAT_TOKENS`` tokens, one element, so the sink writes it in
     one call) or one Parquet table of them (buffered into row groups of ``PARQUET_BUFFERS[0]``
     bytes, as WriteToParquet buffers rows). Records the columns do not reproduce, and every
-    record of batches the columns fail on, take ``_FormatFn``'s path."""
+    record of batches the columns fail on, take ``FormatResultFn``'s path."""
 
     def start_bundle(self):
         self._tables, self._table_bytes = {}, {}
@@ -394,7 +395,7 @@ class _FormatBatchesFn(_FormatFn):
             yield from self._buffered(table, window)
 
     def _one_by_one(self, records, window):
-        """Each record through ``_FormatFn``: a Parquet row becomes a table of one row here,
+        """Each record through ``FormatResultFn``: a Parquet row becomes a table of one row here,
         as the sink takes tables only (a row Arrow refuses is a dead letter)."""
         for record in records:
             for output in super().process(record):
@@ -450,7 +451,7 @@ class _FormatRecordsFn(_FormatBatchesFn):
     are gathered until they hold ``FORMAT_TOKENS`` tokens (or the bundle ends) and formatted
     column by column as one tagged batch (``tagged_batches.tagged_batch_of_tagged_records``).
     Records that batch cannot hold as they are, and the rows the columns leave out, take
-    ``_FormatFn``'s path, so every file is what ``_FormatFn`` alone would write.
+    ``FormatResultFn``'s path, so every file is what ``FormatResultFn`` alone would write.
 
     A user's TagText -> WriteResults: 0.41-0.43 core-µs a token where the record by record
     ``to_json_line`` took 0.67-0.69 (bench/records_bench.py, EWT sentences, 2-core machine)."""
@@ -499,7 +500,7 @@ class _FormatRecordsFn(_FormatBatchesFn):
 def _token_count(record):
     try:
         return len(record.tokens)
-    except Exception:  # noqa: BLE001  (not a record: _FormatFn makes it a dead letter)
+    except Exception:  # noqa: BLE001  (not a record: FormatResultFn makes it a dead letter)
         return 1
 
 
