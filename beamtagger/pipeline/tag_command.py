@@ -226,6 +226,7 @@ def _tag(args, options, stdin_spool=None, results=None):
                    or staged_files_problem(options))
         if problem:
             raise BeamtaggerError(problem)
+    _check_cloud_storage(job, options)
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
     with output_held(job.output_prefix) as left_by_a_killed_run:
@@ -292,6 +293,21 @@ def _tag(args, options, stdin_spool=None, results=None):
 
 # --input - and --output -: standard input and standard output.
 STANDARD_STREAM = "-"
+
+
+def _check_cloud_storage(job, options):
+    """Before anything reads a gs:// path: refused in seconds where this machine has no
+    network to Cloud Storage or no credentials (cloud_access)."""
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    from beamtagger.pipeline.cloud_access import cloud_storage_problem
+
+    cloud = options.view_as(GoogleCloudOptions)
+    problem = cloud_storage_problem(
+        [job.input_pattern, job.output_prefix, job.model_dir, job.store_path,
+         cloud.temp_location, cloud.staging_location], anonymous=bool(cloud.no_auth))
+    if problem:
+        raise BeamtaggerError(problem)
 
 
 def standard_streams_problem(args, remote, streaming):

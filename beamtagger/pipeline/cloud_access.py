@@ -1,0 +1,69 @@
+"""Whether this machine can reach Google Cloud Storage for the ``gs://`` paths of a run, asked
+once before anything reads them.
+
+Beam's own first ``gs://`` access without credentials retried for about 20 s, printing a
+traceback a retry, then connected anonymously; without a network its listing retried for
+120 s and ended in ``Match operation failed ... RetryError('Timeout of 120.0s exceeded')``
+(Beam 2.78; its ``--no_auth`` does not reach the file systems' client). Here the two causes
+take seconds and one line each, naming what to do.
+"""
+import os
+import socket
+from typing import Iterable, Optional
+
+__all__ = ["PROBE_TIMEOUT_S", "cloud_storage_problem"]
+
+# A connection to Cloud Storage's front end takes well under a second where it can be made;
+# a network that drops packets rather than refusing would otherwise hold the run for minutes.
+PROBE_TIMEOUT_S = 10
+_PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+
+
+def cloud_storage_problem(paths: Iterable[Optional[str]], anonymous=False,
+                          environ=os.environ) -> Optional[str]:
+    """Why the ``gs://`` ones among ``paths`` cannot be read from here (no network to Cloud
+    Storage, no credentials), or None: none is ``gs://``, the GCS emulator is in use
+    (``STORAGE_EMULATOR_HOST``), or both are there. ``anonymous`` (``--no_auth``): public
+    buckets, read without credentials, which Beam's client then does."""
+    remote = sorted({path for path in paths if path and path.startswith("gs://")})
+    if not remote or environ.get("STORAGE_EMULATOR_HOST"):
+        return None
+    named = remote[0] + (f" (and {len(remote) - 1} more gs:// path"
+                         f"{'s' if len(remote) > 2 else ''})" if len(remote) > 1 else "")
+    return _unreachable(named, environ) or (None if anonymous else _without_credentials(named))
+
+
+def _storage_host(environ):
+    # Beam's client reads another universe (Trusted Partner Cloud) from this variable.
+    return f"storage.{environ.get('GOOGLE_CLOUD_UNIVERSE_DOMAIN') or 'googleapis.com'}"
+
+
+def _unreachable(named, environ):
+    if any(environ.get(name) for name in _PROXY_VARIABLES):
+        return None   # the client goes through the proxy, which this probe cannot judge
+    host = _storage_host(environ)
+    try:
+        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
+    except OSError as error:
+        reason = (f"no answer within {PROBE_TIMEOUT_S} s" if isinstance(error, TimeoutError)
+                  else str(error) or type(error).__name__)
+        return (f"cannot reach Google Cloud Storage ({host}:443: {reason}), where the checks "
+                f"before launch read {named}: connect this machine to the network (set "
+                "HTTPS_PROXY where a proxy is the way out)")
+    return None
+
+
+def _without_credentials(named):
+    try:
+        import google.auth
+        from google.auth.exceptions import DefaultCredentialsError
+    except ImportError:
+        return None   # Beam's gcp extra is missing: pipeline_args says so for gs:// paths
+    try:
+        google.auth.default()
+    except DefaultCredentialsError:
+        return (f"{named} needs Google Cloud credentials and this machine has none: run "
+                "`gcloud auth application-default login`, or set GOOGLE_APPLICATION_CREDENTIALS "
+                "to a service account's key file (a public bucket is read without them: "
+                "--no_auth)")
+    return None
