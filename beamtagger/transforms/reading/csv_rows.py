@@ -108,15 +108,19 @@ class _Rows:
 
     def __iter__(self):
         try:
-            if self._quoted:
-                yield from self._csv_rows()
-            else:
-                for text in self._texts():
-                    cells = text.rstrip("\r\n")
-                    yield self._row(cells.split(self._delimiter) if cells else [])
+            yield from self._csv_rows() if self._quoted else self._tsv_rows()
         except DamagedInput as damage:
             damage.pending = list(self._pending)
             raise
+
+    def _tsv_rows(self):
+        while not self._ended:
+            try:
+                for text in self._texts():
+                    cells = text.rstrip("\r\n")
+                    yield self._row(cells.split(self._delimiter) if cells else [])
+            except _TooLong:  # one line: the lines after it are rows
+                yield self._too_long()
 
     def _csv_rows(self):
         # MAX_ROW_CHARS bounds a row before csv's field limit would (131,072 characters by
@@ -132,7 +136,7 @@ class _Rows:
                 return
             except _TooLong:
                 if len(self._pending) == 1:
-                    yield self._row([], f"the row holds more than {MAX_ROW_CHARS:,} characters")
+                    yield self._too_long()
                 else:
                     yield self._read_again(f"a quoted field is not closed within "
                                            f"{MAX_ROW_CHARS:,} characters")
@@ -146,6 +150,9 @@ class _Rows:
                     yield self._read_again(one_line(f"not a CSV row ({error})"))
                 else:
                     yield self._row([], one_line(f"not a CSV row: {error}"))
+
+    def _too_long(self):
+        return self._row([], f"the row holds more than {MAX_ROW_CHARS:,} characters")
 
     def _read_again(self, reason):
         """The dead letter of a row of several lines that a stray or unclosed quote made: it
