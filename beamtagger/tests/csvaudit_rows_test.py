@@ -32,3 +32,51 @@ def test_a_tsv_line_over_max_row_chars_is_its_dead_letter_and_the_lines_after_ar
                                  input_format="tsv")
     assert problem == "the header row: the row holds more than 50 characters"
     assert [(item.source, item.stage) for item in items] == [(f"{path}:1", "read")]
+
+
+def _refusal(tmp_path, content, **read):
+    items, problem, path = _read(tmp_path, content, **read)
+    (letter,) = items
+    assert (letter.source, letter.stage) == (f"{path}:1", "read")
+    assert letter.reason == f"{problem}; none of its rows was read"
+    return problem
+
+
+def test_a_header_naming_the_text_column_with_spaces_or_another_case_says_so(tmp_path):
+    # Kaggle's "Text"; "id, text" as a person types a header; a space before the line end.
+    assert _refusal(tmp_path, "id, text\n1, hi\n") == (
+        "no text column 'text'; its columns are id,  text (its column ' text' is not 'text': "
+        "case and spaces count)")
+    assert _refusal(tmp_path, "id,Text\n1,hi\n").endswith(
+        "(its column 'Text' is not 'text': case and spaces count)")
+    assert _refusal(tmp_path, "text,lang \nhi,en\n", fields=("lang",)) == (
+        "no column 'lang' of the fields to carry; its columns are text, lang  (its column "
+        "'lang ' is not 'lang': case and spaces count)")
+
+
+def test_a_header_of_one_column_holding_another_delimiter_names_it(tmp_path):
+    assert _refusal(tmp_path, "id;text\n1;hi\n").endswith(
+        "(the header is one column holding ';': is that the delimiter, not ','?)")
+    assert _refusal(tmp_path, "id,text\n1,hi\n", name="in.tsv", input_format="tsv").endswith(
+        "(the header is one column holding ',': is that the delimiter, not '\\t'?)")
+    assert _refusal(tmp_path, "id\ttext\n1\thi\n", delimiter="|").endswith(
+        "(the header is one column holding '\\t': is that the delimiter, not '|'?)")
+
+
+def test_excels_sep_line_before_the_header_is_named(tmp_path):
+    assert _refusal(tmp_path, "sep=;\r\nid;text\r\n1;hi\r\n", delimiter=";") == (
+        "no text column 'text'; its columns are sep= (the first line 'sep=;' is Excel's "
+        "delimiter line, not a header: remove it, and read the file with the delimiter ';')")
+
+
+def test_lines_ended_by_cr_alone_are_named_in_the_header_and_in_a_row(tmp_path):
+    cr_lines = ("the file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' "
+                "'\\n' converts them)")
+    assert _refusal(tmp_path, "id,text\r1,hi\r2,yo\r") == (
+        f"the header row: not a CSV row: a CR inside an unquoted field; {cr_lines}")
+    assert _refusal(tmp_path, "id\ttext\r1\thi\r", name="in.tsv", input_format="tsv").endswith(
+        f"(the header holds a CR: {cr_lines})")
+    items, _, path = _read(tmp_path, "id,text\n1,a\rb\n2,yo\n")
+    assert items[0] == DeadLetter(f"{path}:2", f"not a CSV row: a CR inside an unquoted field; "
+                                  f"{cr_lines}", "1,a\rb", "decode")
+    assert items[1] == TextRecord("2", "yo", f"{path}:3", None)

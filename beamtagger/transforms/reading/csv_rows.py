@@ -9,8 +9,10 @@ types: an empty cell is ""), or only those ``fields`` names, in that order; a co
 empty name (the unnamed index column of pandas' ``to_csv``) is not carried. Blank lines are no
 rows. A header without the text column, without a column ``fields`` names, or naming a column
 that is read twice makes the file one dead letter (stage "read") listing its columns, as a
-Parquet file's schema does (``parquet_rows.schema_problem``); ``beamtagger tag`` refuses it
-before launch.
+Parquet file's schema does (``parquet_rows.schema_problem``), and what most likely made a
+person's header miss the column (a name that differs in case or spaces, one column holding
+another delimiter, Excel's ``sep=;`` line, lines ended by CR alone); ``beamtagger tag``
+refuses it before launch.
 
 CSV is RFC 4180: fields quoted with ``"`` may hold the delimiter, line ends and ``""`` for a
 quote; CRLF line ends and a UTF-8 byte-order mark (Excel's "CSV UTF-8") are read. TSV is the
@@ -38,6 +40,7 @@ not UTF-8 fails its whole batch. Python's csv, fed one line at a time, gives eve
 each line be decoded on its own.
 """
 import csv
+import re
 from typing import NamedTuple, Optional, Tuple
 
 import pyarrow as pa
@@ -57,6 +60,11 @@ CSV_FORMATS = ("csv", "tsv")
 # tagging_defaults.MAX_RECORD_CHARS (10M), so a text the tagger takes is never cut here.
 MAX_ROW_CHARS = 64 << 20
 _BOM = b"\xef\xbb\xbf"
+# What a header of one column holds where the file's delimiter is another (Excel's ';').
+_DELIMITERS = ",;\t|"
+_EXCEL_SEP_LINE = re.compile("sep=(.)")
+_CR_LINES = ("the file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' "
+             "'\\n' converts them)")
 _new_record = tuple.__new__
 
 
@@ -72,6 +80,18 @@ def delimiter_problem(input_format, delimiter):
     if delimiter in '"\r\n' or delimiter.isalnum():
         return f"{delimiter!r} cannot be a delimiter (quotes, line ends, letters and digits)"
     return None
+
+
+def _delimiter(input_format, delimiter):
+    return delimiter or ("\t" if input_format == "tsv" else ",")
+
+
+def _csv_error(error):
+    """What the csv module's ``error`` means, in the words of a file rather than of Python's
+    ``open`` (whose newline mode it names)."""
+    if str(error).startswith("new-line character seen in unquoted field"):
+        return f"a CR inside an unquoted field; {_CR_LINES}"
+    return str(error)
 
 
 class _Row(NamedTuple):
@@ -103,7 +123,7 @@ class _Rows:
         self._problem = None  # why the row being read is no record (its bytes)
         self._chars = 0
         self._ended = False
-        self._delimiter = delimiter or ("\t" if input_format == "tsv" else ",")
+        self._delimiter = _delimiter(input_format, delimiter)
         self._quoted = input_format == "csv"
 
     def __iter__(self):
@@ -147,9 +167,9 @@ class _Rows:
                 elif len(self._pending) > 1:
                     # A quote that spans lines and then is no field's end ("a"b) was most
                     # likely a stray one at a field's start: the lines it took are rows.
-                    yield self._read_again(one_line(f"not a CSV row ({error})"))
+                    yield self._read_again(one_line(f"not a CSV row ({_csv_error(error)})"))
                 else:
-                    yield self._row([], one_line(f"not a CSV row: {error}"))
+                    yield self._row([], one_line(f"not a CSV row: {_csv_error(error)}"))
 
     def _too_long(self):
         return self._row([], f"the row holds more than {MAX_ROW_CHARS:,} characters")
@@ -208,23 +228,48 @@ class _Columns(NamedTuple):
     carried: Tuple
 
 
-def _columns(header, layout):
-    """The _Columns of a header row's names, or why its rows cannot be read (str)."""
-    named = [name for name in header if name]
+def _columns(header, layout, delimiter):
+    """The _Columns of a header row's names (its cells), or why its rows cannot be read
+    (str)."""
+    named = [name for name in header.cells if name]
     found = pa.schema([(name, pa.string()) for name in named])
     problem = schema_problem(found, layout.text_field, layout.fields, layout.id_field)
     if problem is not None:
-        hint = ("" if layout.text_field in named else
-                " (the first row of a CSV or TSV file must name the columns)")
-        return problem + hint
-    index = {name: position for position, name in enumerate(header) if name}
+        hint = _header_hint(header, named, layout, delimiter)
+        return f"{problem} ({hint})" if hint else problem
+    index = {name: position for position, name in enumerate(header.cells) if name}
     id_index = index.get(layout.id_field) if layout.id_field else None
     if id_index == index[layout.text_field]:
         id_index = None
     carried = (layout.fields if layout.fields is not None
                else [name for name in named if name not in (layout.text_field, layout.id_field)])
-    return _Columns(len(header), index[layout.text_field], id_index,
+    return _Columns(len(header.cells), index[layout.text_field], id_index,
                     tuple((name, index[name]) for name in carried))
+
+
+def _header_hint(header, named, layout, delimiter):
+    """What most likely made a header lack the text column or a carried one (the names
+    ``named``), as a person misreads it in the refusal's list of columns, or None."""
+    line = header.raw()
+    sep_line = _EXCEL_SEP_LINE.fullmatch(line)
+    if sep_line:
+        return (f"the first line {line!r} is Excel's delimiter line, not a header: remove it, "
+                f"and read the file with the delimiter {sep_line.group(1)!r}")
+    if "\r" in line:
+        return f"the header holds a CR: {_CR_LINES}"
+    wanted = [name for name in (layout.text_field, *(layout.fields or ())) if name not in named]
+    for name in named:
+        for missing in wanted:
+            if name.strip().casefold() == missing.casefold():
+                return f"its column {name!r} is not {missing!r}: case and spaces count"
+    if len(header.cells) == 1:
+        found = max(_DELIMITERS, key=header.cells[0].count)
+        if found != delimiter and found in header.cells[0]:
+            return (f"the header is one column holding {found!r}: is that the delimiter, not "
+                    f"{delimiter!r}?")
+    if layout.text_field not in named:
+        return "the first row of a CSV or TSV file must name the columns"
+    return None
 
 
 def _rows(numbered_lines, input_format, delimiter):
@@ -233,11 +278,11 @@ def _rows(numbered_lines, input_format, delimiter):
             if row.cells or row.problem)
 
 
-def _header_columns(header, layout):
+def _header_columns(header, layout, input_format, delimiter):
     """The _Columns of a header row, or why its file's rows cannot be read (str)."""
     if header.problem is not None:
         return f"the header row: {header.problem}"
-    return _columns(header.cells, layout)
+    return _columns(header, layout, _delimiter(input_format, delimiter))
 
 
 def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
@@ -251,7 +296,7 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     header = next(rows, None)
     if header is None:
         return
-    columns = _header_columns(header, layout)
+    columns = _header_columns(header, layout, input_format, delimiter)
     if isinstance(columns, str):
         yield DeadLetter(f"{path}:{header.line}", f"{columns}; none of its rows was read",
                          header.raw(), "read")
@@ -296,5 +341,5 @@ def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=Non
         return damage.dead_letter().reason
     if header is None:
         return None
-    columns = _header_columns(header, layout)
+    columns = _header_columns(header, layout, input_format, delimiter)
     return columns if isinstance(columns, str) else None
