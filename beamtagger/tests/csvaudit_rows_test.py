@@ -45,12 +45,12 @@ def _refusal(tmp_path, content, **read):
 def test_a_header_naming_the_text_column_with_spaces_or_another_case_says_so(tmp_path):
     # Kaggle's "Text"; "id, text" as a person types a header; a space before the line end.
     assert _refusal(tmp_path, "id, text\n1, hi\n") == (
-        "no text column 'text'; its columns are id,  text (its column ' text' is not 'text': "
-        "case and spaces count)")
+        "no text column 'text'; its columns are id, ' text' (its column ' text' is not "
+        "'text': case and spaces count)")
     assert _refusal(tmp_path, "id,Text\n1,hi\n").endswith(
         "(its column 'Text' is not 'text': case and spaces count)")
     assert _refusal(tmp_path, "text,lang \nhi,en\n", fields=("lang",)) == (
-        "no column 'lang' of the fields to carry; its columns are text, lang  (its column "
+        "no column 'lang' of the fields to carry; its columns are text, 'lang ' (its column "
         "'lang ' is not 'lang': case and spaces count)")
 
 
@@ -80,3 +80,17 @@ def test_lines_ended_by_cr_alone_are_named_in_the_header_and_in_a_row(tmp_path):
     assert items[0] == DeadLetter(f"{path}:2", f"not a CSV row: a CR inside an unquoted field; "
                                   f"{cr_lines}", "1,a\rb", "decode")
     assert items[1] == TextRecord("2", "yo", f"{path}:3", None)
+
+
+def test_a_header_of_many_columns_or_a_long_data_row_is_listed_in_a_line_of_bounded_length(
+        tmp_path):
+    # 10,000 named columns (a wide export) and a first row that is a paragraph of data: the
+    # refusal printed before launch, and the dead letter, held all of it (1.4 MB for 100,000).
+    problem = _refusal(tmp_path, ",".join(f"column_{i}" for i in range(10_000)) + "\n1\n")
+    assert problem == ("no text column 'text'; its columns are column_0, column_1, column_2, "
+                       "column_3, column_4, column_5, column_6, column_7, column_8, column_9, "
+                       "... (10,000 columns) (the first row of a CSV or TSV file must name the "
+                       "columns)")
+    problem = _refusal(tmp_path, "1," + "word " * 1000 + "\n")
+    assert problem == ("no text column 'text'; its columns are 1, " + "word " * 19 + "wo... "
+                       "(the first row of a CSV or TSV file must name the columns)")

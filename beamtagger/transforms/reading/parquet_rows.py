@@ -96,13 +96,38 @@ def open_parquet(path):
         yield pq.ParquetFile(raw, page_checksum_verification=True)
 
 
+# The names a refusal lists, each cut at a length: it is one line before launch and a dead
+# letter's reason, where a wide table's header or a CSV's first row of data (a paragraph) made
+# one of 1.4 MB (100,000 columns).
+_LISTED_COLUMNS = 10
+_LISTED_NAME_CHARS = 100
+
+
+def _column_list(names):
+    """The first of ``names`` as a refusal lists them, and how many there are where that is
+    not all."""
+    if not names:
+        return "none"
+    listed = ", ".join(map(_listed_name, names[:_LISTED_COLUMNS]))
+    return (listed if len(names) <= _LISTED_COLUMNS
+            else f"{listed}, ... ({len(names):,} columns)")
+
+
+def _listed_name(name):
+    """A column's name as a refusal lists it: quoted where spaces around it or a character that
+    does not print (a line end) would not show, cut where long."""
+    if len(name) > _LISTED_NAME_CHARS:
+        name = name[:_LISTED_NAME_CHARS - 3] + "..."
+    return name if name.isprintable() and name == name.strip() else repr(name)
+
+
 def schema_problem(schema, text_field, fields=None, id_field=None):
     """Why the records of a file of this Arrow ``schema`` cannot be read, or None.
 
     ``fields``: the columns carried (None: all of them); then two columns of one name matter
     only where they are read (the text, ``id_field`` and ``fields``)."""
     names = schema.names
-    found = ", ".join(names) if names else "none"
+    found = _column_list(names)
     if text_field not in names:
         own = (" (beamtagger's own tagged output: its tokens are tagged already, there is "
                "no text to tag)" if _OWN_OUTPUT_COLUMNS <= set(names) else "")
