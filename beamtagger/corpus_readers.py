@@ -19,7 +19,9 @@ from typing import Iterable, Iterator, Optional, Tuple, Union
 from beamtagger.errors import BeamtaggerError, InputFormatError
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
-__all__ = ["FORMATS", "ReadStats", "Sentence", "check_tag_column", "conll_comment_id",
+__all__ = ["CORPUS_EXTENSIONS", "FORMATS", "ReadStats", "Sentence", "SniffedLine",
+           "check_tag_column", "conll_comment_id", "contradicted_format", "corpus_format_of_name",
+           "first_sentence_lines", "sniff_corpus_format",
            "is_word_id", "parse_conll_lines", "parse_conllu_lines", "read_conll", "read_conllu",
            "read_corpus", "select_sentences", "split_conll_comments", "with_tag"]
 
@@ -446,3 +448,101 @@ def _check_on_error(on_error):
     if on_error not in ON_ERROR_CHOICES:
         raise BeamtaggerError(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, "
                               f"not {on_error!r}")
+
+
+# Extensions that name a corpus format. .iob and .bio are what token<TAB>tag files are called
+# after their tag schemes (one tag column, as conll). .tsv names only the separator (tag reads a
+# .tsv as a table under a header row) and .txt no layout at all (CoNLL-2003 ships as
+# train.txt): the content decides for them, as for any other name.
+CORPUS_EXTENSIONS = {".conllu": "conllu", ".conll": "conll", ".iob": "conll", ".bio": "conll"}
+# Lines of the first sentence that sniff_corpus_format looks at: a sentence is rarely longer,
+# and a file of running text without blank lines is not read to its end.
+_SNIFFED_LINES = 50
+
+
+def corpus_format_of_name(path) -> Optional[str]:
+    """The corpus format ``path``'s extension names (``CORPUS_EXTENSIONS``), or None."""
+    return CORPUS_EXTENSIONS.get(os.path.splitext(str(path).lower())[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class SniffedLine:
+    """The first token line of a corpus: its number, how many columns it holds (split on tabs
+    where it has one, else on whitespace) and whether tabs separate them."""
+    number: int
+    columns: int
+    tab_separated: bool
+
+    def describe(self):
+        separated = "tab-separated" if self.tab_separated else "space-separated"
+        return f"{self.columns} {separated} column{'s' if self.columns != 1 else ''} " \
+               f"at line {self.number}"
+
+
+def first_sentence_lines(path) -> Tuple[SniffedLine, ...]:
+    """The token lines of ``path``'s first sentence (at most ``_SNIFFED_LINES``): comments
+    (a "#" line without a tab, or CoNLL-U's and beamtagger's "# key = value") and -DOCSTART-
+    lines left out. Empty for a file of blank lines. BeamtaggerError for an unreadable file,
+    or one in another encoding than UTF-8."""
+    found = []
+    lines = _numbered_lines(path)
+    try:
+        for number, raw in lines:
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if number == 1:
+                text = text.lstrip("\ufeff")
+            if text.strip() == "":
+                if found:
+                    break
+                continue
+            if text.startswith("#") and ("\t" not in text or
+                                         (text.startswith("# ") and "=" in text)):
+                continue
+            if not found and _is_docstart(text):
+                continue
+            tab_separated = "\t" in text
+            columns = text.split("\t") if tab_separated else text.split()
+            found.append(SniffedLine(number, len(columns), tab_separated))
+            if len(found) == _SNIFFED_LINES:
+                break
+    finally:
+        lines.close()
+    return tuple(found)
+
+
+def sniff_corpus_format(lines: Tuple[SniffedLine, ...], text_allowed=False) -> Optional[str]:
+    """The format a corpus's first sentence (``first_sentence_lines``) reads as, or None.
+
+    Its first token line decides between the tagged formats: ten tab-separated columns are
+    CoNLL-U, two or more columns otherwise CoNLL (whose reader then names a line of another
+    count). With ``text_allowed`` (embeddings coverage, which also measures plain text) CoNLL
+    needs more: every line of the sentence two tab-separated columns, or two space-separated
+    ones on three lines or more (a title, "Chapter One", or two short lines are text);
+    anything else is running text.
+    """
+    if not lines:
+        return "text" if text_allowed else None
+    first = lines[0]
+    if first.tab_separated and first.columns == CONLLU_COLUMNS:
+        return "conllu"
+    if not text_allowed:
+        return "conll" if first.columns >= 2 else None
+    if all(line.columns == 2 for line in lines) and (
+            all(line.tab_separated for line in lines) or len(lines) >= 3):
+        return "conll"
+    return "text"
+
+
+def contradicted_format(named, lines: Tuple[SniffedLine, ...]) -> Optional[SniffedLine]:
+    """The first token line where it plainly holds the other tagged format than the one the
+    file's name says (two columns in a .conllu file, ten tab-separated ones in a .conll file),
+    else None: a line of another count is a broken line of the named format, which its reader
+    reports."""
+    if not lines:
+        return None
+    first = lines[0]
+    if named == "conllu" and first.columns == 2:
+        return first
+    if named == "conll" and first.tab_separated and first.columns == CONLLU_COLUMNS:
+        return first
+    return None

@@ -1,12 +1,92 @@
 """What the subcommands share, so none imports another's helpers (stores open through
 ``beamtagger.embeddings.default.open_store``)."""
+import dataclasses
 import os
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
 from beamtagger.errors import BeamtaggerError, InputFormatError, broken_link
+from beamtagger.runtime_choice import COMPRESSED_SUFFIXES
 
+FORMAT_CHOICES = ("auto",) + CORPUS_FORMATS
 FORMAT_HELP = ("corpus format: conllu (CoNLL-U, ten tab-separated columns) or conll (a "
-               "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17) (default: conllu)")
+               "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17); auto: from each "
+               "file's extension (.conllu; .conll, .iob, .bio), else from its first sentence "
+               "(ten tab-separated columns: conllu; two or more: conll); a file whose content "
+               "is the other format than its extension says is refused (default: auto)")
+
+
+@dataclasses.dataclass(frozen=True)
+class FormatChoice:
+    """The format a corpus is read as, and what chose it.
+
+    Args:
+      format: "conllu", "conll" (or, for embeddings coverage, "text").
+      chosen_by: "--format", "extension" or "content".
+      evidence: for "content", the line that decided ("10 tab-separated columns at line 3").
+    """
+    format: str
+    chosen_by: str
+    evidence: str = ""
+
+    @property
+    def reason(self):
+        if self.chosen_by == "--format":
+            return "--format"
+        if self.chosen_by == "extension":
+            return "from its extension"
+        return f"from its content: {self.evidence}" if self.evidence else "from its content"
+
+    def announce(self, command, path, log=print):
+        """Says once which format ``--format auto`` chose for ``path`` (as ``tag`` says its
+        runtime); a format the user gave goes unsaid."""
+        if self.chosen_by != "--format":
+            log(f"{command}: reading {path} as {self.format} ({self.reason})")
+
+
+def check_corpus_exists(path, role):
+    """BeamtaggerError unless ``path`` is a file (a broken link named as one)."""
+    if not os.path.isfile(path):
+        raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
+
+
+def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice:
+    """The format ``path`` is read as: ``chosen`` unless it is "auto"; else the one its
+    extension names (``corpus_readers.CORPUS_EXTENSIONS``), else the one its first sentence
+    reads as (``sniff_corpus_format``; text only where ``text_allowed``). BeamtaggerError for
+    a missing file, a compressed one (the readers read plain files), a first sentence of the
+    other format than the extension says, or one that reads as neither."""
+    from beamtagger.corpus_readers import (contradicted_format, corpus_format_of_name,
+                                           first_sentence_lines, sniff_corpus_format)
+
+    if chosen != "auto":
+        return FormatChoice(chosen, "--format")
+    check_corpus_exists(path, role)
+    suffix = next((suffix for suffix in COMPRESSED_SUFFIXES if path.lower().endswith(suffix)),
+                  None)
+    if suffix is not None:
+        raise BeamtaggerError(f"{role} corpus {path} is compressed ({suffix}), and corpora are "
+                              "read as plain files: decompress it first")
+    lines = first_sentence_lines(path)
+    named = corpus_format_of_name(path)
+    if named is not None:
+        other = contradicted_format(named, lines)
+        if other is not None:
+            sniffed = sniff_corpus_format(lines)
+            raise BeamtaggerError(
+                f"{role} corpus {path}: its extension says {named}, but its first sentence "
+                f"holds {other.describe()}, as {sniffed} does: rename it, or give --format "
+                f"{sniffed}")
+        return FormatChoice(named, "extension")
+    if not lines:
+        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file)")
+    sniffed = sniff_corpus_format(lines, text_allowed=text_allowed)
+    if sniffed is None:
+        raise BeamtaggerError(
+            f"{role} corpus {path}: cannot tell its format from its name or its first "
+            f"sentence ({lines[0].describe()}; conllu has 10 tab-separated columns, conll "
+            "two or more): give --format conllu or --format conll")
+    evidence = "lines of running text" if sniffed == "text" else lines[0].describe()
+    return FormatChoice(sniffed, "content", evidence)
 
 
 def read_sentences(path, corpus_format, tag_column, role):
@@ -16,8 +96,7 @@ def read_sentences(path, corpus_format, tag_column, role):
     if corpus_format not in CORPUS_FORMATS:
         raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of "
                               f"{CORPUS_FORMATS}")
-    if not os.path.isfile(path):
-        raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
+    check_corpus_exists(path, role)
     kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
     try:
         sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]

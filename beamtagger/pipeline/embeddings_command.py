@@ -1,11 +1,12 @@
 """``beamtagger embeddings``: import word vectors into a store, describe a store, measure how
 much of a corpus it covers, and set up the default GloVe 6B 50d store."""
 import collections
+import glob
 import os
 import sys
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.common import human_size
+from beamtagger.pipeline.common import choose_corpus_format, human_size
 
 CORPUS_FORMATS = ("conllu", "conll", "text")
 # The choices of the library modules, spelled out so that building the parser (every
@@ -16,6 +17,7 @@ DTYPE_CHOICES = ("float32", "float16")
 NORMALIZATION_STEPS = ("exact", "lower", "digits_to_zero", "digits_to_hash")
 _COVERAGE_BATCH = 65536
 _TOP_OOV = 10
+_LISTED_FILES = 10
 
 
 def add_arguments(parser):
@@ -58,10 +60,16 @@ def add_arguments(parser):
         description="Print the share of a corpus' tokens and types the store has no vector "
         "for, after its normalization chain.")
     coverage.add_argument("store", help="store directory")
-    coverage.add_argument("corpus", help="corpus file")
-    coverage.add_argument("--format", choices=CORPUS_FORMATS,
-                          help="corpus format (default: conllu for .conllu, conll for .conll, "
-                          "else text, a sentence a line, cut into tokens as tag cuts it)")
+    coverage.add_argument("corpus", nargs="+", metavar="CORPUS",
+                          help="corpus files, or quoted patterns of them ('texts/*.txt'); "
+                          "the counts of all the files are summed")
+    coverage.add_argument("--format", default="auto", choices=("auto",) + CORPUS_FORMATS,
+                          help="corpus format: conllu, conll, or text (a sentence a line, cut "
+                          "into tokens as tag cuts it); auto: conllu for .conllu, conll for "
+                          ".conll, .iob and .bio, else from the first sentence (ten "
+                          "tab-separated columns: conllu; token<TAB>tag lines: conll; running "
+                          "text: text, .txt files of text included); the files of one run must "
+                          "read as one format (default: auto)")
 
     default = actions.add_parser(
         "default", help="set up the default GloVe 6B 50d store and print its path",
@@ -140,14 +148,18 @@ def _run_coverage(args):
     from beamtagger.embeddings.store import EmbeddingStore
     import numpy as np
     store = EmbeddingStore.open(args.store)
-    corpus_format = args.format or _guess_corpus_format(args.corpus)
+    paths = _corpus_files(args.corpus)
+    choices = {path: choose_corpus_format(path, args.format, "corpus", text_allowed=True)
+               for path in paths}
+    corpus_format = _one_format(choices)
     counts = collections.Counter()
     sentences = 0
-    for tokens in _corpus_token_lists(args.corpus, corpus_format):
-        counts.update(tokens)
-        sentences += 1
+    for path in paths:
+        for tokens in _corpus_token_lists(path, corpus_format):
+            counts.update(tokens)
+            sentences += 1
     if not counts:
-        raise BeamtaggerError(f"{args.corpus}: no tokens")
+        raise BeamtaggerError(f"{' '.join(args.corpus)}: no tokens")
     types = list(counts)
     frequencies = np.fromiter(counts.values(), dtype=np.int64, count=len(types))
     steps = np.concatenate([store.rows_and_steps(types[start:start + _COVERAGE_BATCH])[1]
@@ -155,8 +167,14 @@ def _run_coverage(args):
     oov = steps < 0
     tokens = int(frequencies.sum())
     oov_tokens = int(frequencies[oov].sum())
-    print(f"corpus: {args.corpus} ({corpus_format}), {sentences:,} "
+    described = corpus_format if args.format != "auto" else \
+        f"{corpus_format}, {_format_reason(choices.values())}"
+    named = paths[0] if len(paths) == 1 else f"{' '.join(args.corpus)}: {len(paths)} files"
+    print(f"corpus: {named} ({described}), {sentences:,} "
           f"{'lines' if corpus_format == 'text' else 'sentences'}")
+    if len(paths) > 1:
+        more = f" and {len(paths) - _LISTED_FILES} more" if len(paths) > _LISTED_FILES else ""
+        print(f"files:  {', '.join(paths[:_LISTED_FILES])}{more}")
     print(f"store:  {store.path} ({store.count:,} words, normalization "
           f"{','.join(store.normalization)})")
     print(f"tokens: {tokens:,}, out of vocabulary {oov_tokens:,} ({_percent(oov_tokens, tokens)})")
@@ -180,12 +198,46 @@ def _run_default(args):
     return 0
 
 
-def _guess_corpus_format(path):
-    if path.endswith(".conllu"):
-        return "conllu"
-    if path.endswith(".conll"):
-        return "conll"
-    return "text"
+def _corpus_files(arguments):
+    """The files the corpus arguments name: each an existing file, or a glob pattern (the shell
+    leaves a quoted one alone), in sorted order, each file once. BeamtaggerError for a pattern
+    that matches no file, or a folder."""
+    paths = []
+    for argument in arguments:
+        if os.path.isdir(argument):
+            raise BeamtaggerError(f"{argument} is a folder: give its files, or a quoted pattern "
+                                  f"of them such as '{os.path.join(argument, '*.txt')}'")
+        if os.path.exists(argument) or not glob.has_magic(argument):
+            paths.append(argument)   # a missing one is named by the reader
+            continue
+        matched = sorted(path for path in glob.glob(argument, recursive=True)
+                         if os.path.isfile(path))
+        if not matched:
+            raise BeamtaggerError(f"{argument}: no file matches this pattern")
+        paths.extend(matched)
+    return list(dict.fromkeys(paths))
+
+
+def _one_format(choices):
+    """The one format of the corpus files' ``choices``; BeamtaggerError where they read as
+    several (lines of text and sentences are no one count, and a format given with --format
+    would misread the others)."""
+    by_format = {}
+    for path, choice in choices.items():
+        by_format.setdefault(choice.format, path)
+    if len(by_format) > 1:
+        described = ", ".join(f"{path} as {name}" for name, path in sorted(by_format.items()))
+        raise BeamtaggerError(f"the corpus files read as several formats ({described}): "
+                              "measure them in separate runs, or give --format")
+    return next(iter(by_format))
+
+
+def _format_reason(choices):
+    """What chose the format of all the files: "from its extension" for one file."""
+    reasons = {choice.chosen_by for choice in choices}
+    if len(choices) == 1:
+        return next(iter(choices)).reason
+    return "from each file's " + " or ".join(sorted(reasons))
 
 
 def _corpus_token_lists(path, corpus_format):

@@ -5,9 +5,8 @@ import sys
 
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import FORMAT_HELP
-from beamtagger.pipeline.common import read_sentences, require_tensorflow
+from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
+from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 
 
 def add_arguments(parser):
@@ -19,7 +18,8 @@ def add_arguments(parser):
                         help="accept a store whose fingerprint differs from the one the model "
                         "was trained on (same dimension and normalisation)")
     parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
-    parser.add_argument("--format", default="conllu", choices=FORMATS, help=FORMAT_HELP)
+    parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                        help=FORMAT_HELP + "; --json gives the format and what chose it")
     parser.add_argument("--sentences", metavar="START:END", default=None,
                         help="score only these sentences of --data (0-based, END excluded, as a "
                         "Python slice), e.g. '505:' for the part of WNUT-17 dev that "
@@ -29,7 +29,8 @@ def add_arguments(parser):
                         "entity in the training corpus of MODEL instead (to compare models "
                         "trained on different corpora on the same unseen entities)")
     parser.add_argument("--tag-column", default=None, metavar="COLUMN",
-                        help="CoNLL-U tag column (default: the one the model was trained on)")
+                        help="CoNLL-U tag column (default: the one the model was trained on); "
+                        "a conll corpus has one tag column, read as it is")
     parser.add_argument("--batch-tokens", type=int, default=4096,
                         help="padded tokens per inference batch")
     parser.add_argument("--by-sent-id-prefix", action="store_true",
@@ -59,7 +60,10 @@ def run(args):
             raise BeamtaggerError(f"{args.seen_entities_of} keeps no training entities (its "
                                   "training_entities.npy; models trained on BIO tags have one)")
     tag_column = args.tag_column or spec.tag_column or "upos"
-    sentences = read_sentences(args.data, args.format, tag_column, "evaluation")
+    corpus_format = choose_corpus_format(args.data, args.format, "evaluation")
+    if not args.json:   # where stdout is the one JSON object, which carries it instead
+        corpus_format.announce("evaluate", args.data)
+    sentences = read_sentences(args.data, corpus_format.format, tag_column, "evaluation")
     if args.sentences is not None:
         sentences = select_sentences(sentences, args.sentences, "evaluation")
     if args.by_sent_id_prefix:
@@ -103,7 +107,7 @@ def run(args):
             tags = ", ".join(repr(tag) for tag in list(corpus.unknown_tags)[:5])
             more = f" and {len(corpus.unknown_tags) - 5} more" if len(corpus.unknown_tags) > 5 \
                 else ""
-            column = (f" (tag column {tag_column})" if args.format == "conllu" else "")
+            column = (f" (tag column {tag_column})" if corpus_format.format == "conllu" else "")
             raise BeamtaggerError(
                 f"{args.data}{column}: none of its tags is a label of the model {model_dir} "
                 f"({tags}{more}; the model's: {', '.join(spec.labels[:8])}"
@@ -117,7 +121,8 @@ def run(args):
     group_of = (lambda sentence: sentence.sent_id.split("-", 1)[0]) if args.by_sent_id_prefix \
         else None
     metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of)
-    metrics = {"model": str(model_dir), "data": args.data, "embeddings": str(store.path),
+    metrics = {"model": str(model_dir), "data": args.data, "format": corpus_format.format,
+               "format_chosen_by": corpus_format.chosen_by, "embeddings": str(store.path),
                "sentence_selection": args.sentences, "seen_entities_of": args.seen_entities_of,
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}

@@ -6,9 +6,8 @@ import sys
 
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.common import CORPUS_FORMATS as FORMATS
-from beamtagger.pipeline.common import FORMAT_HELP
-from beamtagger.pipeline.common import read_sentences, require_tensorflow
+from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
+from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
 # "entity": BIO tag sets (WNUT-17), small and O-heavy; "tags": every other tag set (UPOS), BIOES
@@ -73,9 +72,13 @@ def add_arguments(parser):
                       help="use only these sentences of --dev (0-based, END excluded, as a "
                       "Python slice), e.g. ':505' to choose on part of dev and score the rest "
                       "with 'evaluate --sentences 505:'")
-    data.add_argument("--format", default="conllu", choices=FORMATS, help=FORMAT_HELP)
+    data.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
+                      help=FORMAT_HELP + "; --train and --dev may differ: a .conllu train "
+                      "with a .conll dev")
     data.add_argument("--tag-column", default="upos", metavar="COLUMN",
-                      help="CoNLL-U tag column: upos, xpos or misc:KEY (default: upos)")
+                      help="CoNLL-U tag column: upos, xpos or misc:KEY, read from each CoNLL-U "
+                      "corpus; a conll corpus has one tag column, read as it is (default: "
+                      "upos)")
     data.add_argument("--binary-label", nargs="+", metavar="TAG", default=None,
                       help="train a binary (sigmoid) tagger: tokens whose tag matches one of "
                       "these patterns (fnmatch, e.g. 'B-*' 'I-*') are positive")
@@ -285,17 +288,17 @@ def apply_preset(args, sentences, log=print, warn=None):
     return name
 
 
-def read_auxiliary(args, count, log=print):
+def read_auxiliary(args, train_format, count, log=print):
     """The training sentences tagged from ``--aux-column``, or None (no second task: 'none', a
-    format without columns, a binary tagger, or the tag column itself)."""
+    ``train_format`` without columns, a binary tagger, or the tag column itself)."""
     column = args.aux_column
     if column in (None, "", "none"):
         return None
-    if args.format != "conllu" or args.binary_label or column == args.tag_column:
+    if train_format != "conllu" or args.binary_label or column == args.tag_column:
         log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
             "other than the one trained, and no --binary-label")
         return None
-    return read_sentences(args.train, args.format, column, "training")[:count]
+    return read_sentences(args.train, train_format, column, "training")[:count]
 
 
 # Each numeric option's allowed values: (lowest, highest, whether each end is allowed). Floats
@@ -372,7 +375,7 @@ def check_binary_patterns(patterns, sentences):
                               "would be negative")
 
 
-def check_dev_tags(train, dev, args):
+def check_dev_tags(train, dev, args, dev_format):
     """BeamtaggerError when no tag of ``dev`` is a training tag (a binary tagger maps every
     tag to one of its two labels): every dev token would count as an error, and a dev score
     stuck at 0 would choose the first epoch, as ``evaluate`` refuses such a corpus."""
@@ -381,7 +384,7 @@ def check_dev_tags(train, dev, args):
     labels = _tag_set(train)
     unknown = _tag_set(dev)
     if set(labels).isdisjoint(unknown):
-        column = f" (tag column {args.tag_column})" if args.format == "conllu" else ""
+        column = f" (tag column {args.tag_column})" if dev_format == "conllu" else ""
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
         raise BeamtaggerError(
             f"dev corpus {args.dev}{column}: none of its tags is a tag of the training corpus "
@@ -407,7 +410,13 @@ def _run_held(args):
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import save_model_dir
 
-    train = read_sentences(args.train, args.format, args.tag_column, "training")
+    # Both chosen before either is read: a dev file of neither format is refused before the
+    # training corpus is read, as a missing one is.
+    train_format = choose_corpus_format(args.train, args.format, "training")
+    dev_format = choose_corpus_format(args.dev, args.format, "dev")
+    train_format.announce("train", args.train)
+    dev_format.announce("train", args.dev)
+    train = read_sentences(args.train, train_format.format, args.tag_column, "training")
     if args.limit:
         train = train[:args.limit]
     check_binary_patterns(args.binary_label, train)
@@ -419,11 +428,11 @@ def _run_held(args):
     if args.refit_dev_copies != 1 and not args.refit:
         raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
                               "does not do: add --refit")
-    aux = read_auxiliary(args, len(train))
-    dev = read_sentences(args.dev, args.format, args.tag_column, "dev")
+    aux = read_auxiliary(args, train_format.format, len(train))
+    dev = read_sentences(args.dev, dev_format.format, args.tag_column, "dev")
     if args.dev_sentences is not None:
         dev = select_sentences(dev, args.dev_sentences, "dev")
-    check_dev_tags(train, dev, args)
+    check_dev_tags(train, dev, args, dev_format.format)
     store = open_store(args.embeddings)  # the default store when None
     # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
     # a misspelt --train path waited for before its one-line error.
@@ -447,7 +456,8 @@ def _run_held(args):
         refit_dev_copies=args.refit_dev_copies,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
-    tag_column = args.tag_column if args.format == "conllu" else None
+    # The model records the column it learned from: the training corpus's.
+    tag_column = args.tag_column if train_format.format == "conllu" else None
     state = TrainingState(state_folder(args.out), restart=args.restart)
     try:
         model, spec, report = train_tagger(train, dev, store, config, binary=binary,

@@ -54,12 +54,13 @@ def test_a_corpus_read_as_the_other_format_names_the_format_to_pass(text, wrong,
 
 
 def test_train_and_evaluate_refuse_two_column_conll_naming_format_conll(tmp_path, capsys):
-    # Train's and evaluate's default --format is conllu; WNUT-17's files are two-column.
+    # Read as CoNLL-U (--format conllu, the default before --format auto), WNUT-17's
+    # two-column files are refused with a line that names --format conll.
     corpus = tmp_path / "wnut.conll"
     corpus.write_text(WNUT_LIKE, encoding="utf-8")
-    for argv in (["train", "--train", str(corpus), "--dev", str(corpus),
+    for argv in (["train", "--train", str(corpus), "--dev", str(corpus), "--format", "conllu",
                   "--out", str(tmp_path / "model")],
-                 ["evaluate", "--data", str(corpus)]):
+                 ["evaluate", "--data", str(corpus), "--format", "conllu"]):
         code, err = main_exit(capsys, *argv)
         assert code == 2 and "Traceback" not in err, err
         assert err.strip().endswith("is read with --format conll"), err
@@ -141,5 +142,5 @@ def test_coverage_of_text_counts_the_tokens_tag_looks_up(tmp_path, capsys):
     text.write_bytes("The dogs sat in Paris, yesterday.\r\nThey went home!\r\n".encode())
     code = cli.main(["embeddings", "coverage", str(tiny.store_path), str(text)])
     out = capsys.readouterr().out
-    assert code == 0 and "(text), 2 lines" in out
+    assert code == 0 and "(text, from its content: lines of running text), 2 lines" in out
     assert "tokens: 12, out of vocabulary 0 (0.00%)" in out, out
