@@ -12,7 +12,7 @@ FORMAT_HELP = ("corpus format: conllu (CoNLL-U, ten tab-separated columns) or co
                "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17); auto: from each "
                "file's extension (.conllu; .conll, .iob, .bio), else from its first sentence "
                "(ten tab-separated columns: conllu; two or more: conll); a file whose content "
-               "is the other format than its extension says is refused (default: auto)")
+               "is the other format than its extension says is refused")
 
 
 @dataclasses.dataclass(frozen=True)

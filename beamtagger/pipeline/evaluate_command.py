@@ -19,7 +19,8 @@ def add_arguments(parser):
                         "was trained on (same dimension and normalisation)")
     parser.add_argument("--data", required=True, metavar="FILE", help="tagged corpus to score")
     parser.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
-                        help=FORMAT_HELP + "; --json gives the format and what chose it")
+                        help=FORMAT_HELP + "; --json gives the format and what chose it "
+                        "(default: auto)")
     parser.add_argument("--sentences", metavar="START:END", default=None,
                         help="score only these sentences of --data (0-based, END excluded, as a "
                         "Python slice), e.g. '505:' for the part of WNUT-17 dev that "

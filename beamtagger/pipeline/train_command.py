@@ -73,8 +73,8 @@ def add_arguments(parser):
                       "Python slice), e.g. ':505' to choose on part of dev and score the rest "
                       "with 'evaluate --sentences 505:'")
     data.add_argument("--format", default="auto", choices=FORMAT_CHOICES,
-                      help=FORMAT_HELP + "; --train and --dev may differ: a .conllu train "
-                      "with a .conll dev")
+                      help=FORMAT_HELP + "; --train and --dev may differ (a .conllu train "
+                      "with a .conll dev) (default: auto)")
     data.add_argument("--tag-column", default="upos", metavar="COLUMN",
                       help="CoNLL-U tag column: upos, xpos or misc:KEY, read from each CoNLL-U "
                       "corpus; a conll corpus has one tag column, read as it is (default: "

@@ -91,7 +91,7 @@ COMMANDS_RUN = {
                 "[--dtype float16]"): "test_store_and_evaluate_commands",
     (*USING_IT, "beamtagger embeddings info stores/glove840 --verify"):
         "test_store_and_evaluate_commands",
-    (*USING_IT, "beamtagger embeddings coverage stores/glove840 corpus.conllu --format conllu"):
+    (*USING_IT, "beamtagger embeddings coverage stores/glove840 corpus.conllu"):
         "test_store_and_evaluate_commands",
     (*USING_IT, "beamtagger embeddings default"): "test_store_and_evaluate_commands",
     (*USING_IT, "beamtagger --version"): "test_store_and_evaluate_commands",
@@ -129,12 +129,12 @@ DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which need
             "even with --dry_run=True --no_auth (tag_pipeline_test dry-runs such jobs' graphs)")
 COMMANDS_NOT_RUN = {
     ("README.md", "Quick start", "make test"): "the suite itself",
-    (*USING_IT, "beamtagger train --train train.conllu --dev dev.conllu --format conllu "
+    (*USING_IT, "beamtagger train --train train.conllu --dev dev.conllu "
                 "--tag-column upos --embeddings STORE --out models/upos"): TRAINS,
     (*USING_IT, "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
-                "--format conll --out models/ner"): TRAINS,
+                "--out models/ner"): TRAINS,
     (*USING_IT, "beamtagger evaluate --model models/ner --data emerging.dev.conll "
-                "--format conll [--json]"): NEEDS_TRAINED,
+                "[--json]"): NEEDS_TRAINED,
     (*USING_IT, "beamtagger model info models/ner [--json]"): NEEDS_TRAINED
     + " (model_info_command_test describes the bundled model and tiny ones)",
     (*MORE_TRAINING, "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"):
@@ -144,7 +144,7 @@ COMMANDS_NOT_RUN = {
     (*MORE_TRAINING, "beamtagger train ... --dev-sentences :505 --out models/ner-a"):
         ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger evaluate --model models/ner-a --data emerging.dev.conll "
-                     "--format conll --sentences 505:"): NEEDS_TRAINED,
+                     "--sentences 505:"): NEEDS_TRAINED,
     (*MORE_TAGGING, "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
         NEEDS_TRAINED,
     (*MORE_TAGGING, "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
