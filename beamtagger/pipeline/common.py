@@ -109,9 +109,9 @@ def read_sentences(path, corpus_format, tag_column, role):
 
 
 def _other_format_hint(error, corpus_format):
-    """What to pass where a corpus reads as the other format: the default --format conllu
-    refused a two-column file with "expected 10 tab-separated columns, found 2", which says
-    nothing of --format."""
+    """What to pass where a corpus reads as the other format: --format conllu (the default
+    before auto) refused a two-column file with "expected 10 tab-separated columns, found 2",
+    which says nothing of --format."""
     if corpus_format == "conllu" and error.problem.endswith("columns, found 2"):
         return "; a token<TAB>tag file (two-column CoNLL) is read with --format conll"
     if corpus_format == "conll" and error.problem.startswith("expected") and \
