@@ -1,12 +1,13 @@
 """Which encoding other than UTF-8 a file's first bytes are in, for the readers of ``tag``
-(``transforms/reading``: one dead letter) and of ``train`` and ``evaluate``
-(``corpus_readers``: one error before training). Standard library only.
+(``transforms/reading``: one dead letter), ``tag``'s warning before launch (``likely_encoding``)
+and the readers of ``train`` and ``evaluate`` (``corpus_readers``: one error before training).
+Standard library only.
 """
 import codecs
 import re
 from typing import NamedTuple, Optional
 
-__all__ = ["ENCODING_SAMPLE_BYTES", "OtherEncoding", "other_encoding"]
+__all__ = ["ENCODING_SAMPLE_BYTES", "OtherEncoding", "likely_encoding", "other_encoding"]
 
 # Byte-order marks of text in another encoding than UTF-8 (Windows PowerShell 5's "> file" and
 # Notepad's "Unicode" write UTF-16 with one). UTF-8 never holds the bytes FF and FE: read as
@@ -52,11 +53,22 @@ class OtherEncoding(NamedTuple):
     encoding: str
     evidence: str
 
-    def reason(self, consequence):
+    @property
+    def codec(self):
+        """The encoding as Python's codecs and ``tag --encoding`` name it ("utf-16-le")."""
+        return re.sub("(LE|BE)$", r"-\1", self.encoding).lower()
+
+    def reason(self, consequence, read_as=None):
         """The sentence readers report: the encoding, ``consequence`` (", so none of its lines
-        was read"), and the command that converts the file."""
-        return (f"the file is {self.encoding} {self.evidence}, not UTF-8{consequence}; convert "
-                f"it to UTF-8 (iconv -f {self.encoding} -t UTF-8)")
+        was read"), and the command that converts the file; ``read_as``: the encoding it was
+        read in, where ``tag --encoding`` may name another (None: UTF-8, which train and
+        evaluate read only)."""
+        if read_as is None:
+            return (f"the file is {self.encoding} {self.evidence}, not UTF-8{consequence}; "
+                    f"convert it to UTF-8 (iconv -f {self.encoding} -t UTF-8)")
+        return (f"the file is {self.encoding} {self.evidence}, not {read_as}{consequence}; read "
+                f"it with --encoding {self.codec}, or convert it to UTF-8 (iconv -f "
+                f"{self.encoding} -t UTF-8)")
 
 
 def other_encoding(head: bytes) -> Optional[OtherEncoding]:
@@ -113,3 +125,29 @@ def _decodes(decode, head):
         return decode(head, "strict", False)[0]
     except UnicodeDecodeError:
         return None
+
+
+# Windows' code page of Western European languages: what Excel on Windows saves "CSV (Comma
+# delimited)" in, and Python on Windows writes with open(path, "w").
+LIKELY_CODE_PAGE = "cp1252"
+
+
+def likely_encoding(head: bytes) -> Optional[str]:
+    """Why a file whose first bytes are ``head`` is most likely not UTF-8, naming the encoding
+    to read it in ("... read it with --encoding cp1252"), or None: UTF-16 or UTF-32
+    (``other_encoding``), or bytes that are not UTF-8 where all of them decode as cp1252."""
+    found = other_encoding(head)
+    if found is not None:
+        return found.reason("", read_as="UTF-8")
+    try:
+        codecs.utf_8_decode(head, "strict", False)
+        return None
+    except UnicodeDecodeError as error:
+        bad = error.start
+    try:
+        head.decode(LIKELY_CODE_PAGE)
+    except UnicodeDecodeError:
+        return None
+    return (f"its byte {bad:,} ({head[bad]:#04x}) is not UTF-8, and its first {len(head):,} "
+            f"bytes read as {LIKELY_CODE_PAGE} (Windows' Western European code page, Excel's "
+            f"\"CSV (Comma delimited)\"): if it is, read it with --encoding {LIKELY_CODE_PAGE}")

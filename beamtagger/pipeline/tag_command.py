@@ -86,6 +86,14 @@ def add_arguments(parser):
                         help="--input-format csv: the character between cells (default ','; "
                         "';' for the CSV of Excel set to a European language, '\\t' for a "
                         "tab-separated file with CSV quoting)")
+    parser.add_argument("--encoding", default="utf-8", metavar="NAME",
+                        help="the input files' encoding, any Python codec of text: cp1252 for "
+                        "the CSV Excel on Windows saves as 'CSV (Comma delimited)', utf-16 for "
+                        "its 'Unicode Text' (utf-16-le, utf-16-be without a byte-order mark), "
+                        "latin-1, shift_jis, gb18030... (default utf-8; not for parquet). A "
+                        "line that does not decode is its record's dead letter. Files in "
+                        "UTF-16, UTF-32 and other encodings whose byte 0A is not always a "
+                        "newline are read whole by one worker each, their ids file:line")
     parser.add_argument("--text-field", default="text",
                         help="JSON Lines field or CSV, TSV or Parquet column with the text")
     parser.add_argument("--id-field", default="id",
@@ -567,11 +575,16 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
     problem = delimiter_problem(input_format, delimiter)
     if problem is not None:
         raise BeamtaggerError(f"--delimiter: {problem}")
+    from beamtagger.transforms.reading.decoded_lines import encoding_problem
+
+    problem = encoding_problem(input_format, args.encoding)
+    if problem is not None:
+        raise BeamtaggerError(f"--encoding: {problem}")
     return TagJob(
         input_pattern=input_pattern, output_prefix=output_prefix, input_format=input_format,
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
         text_field=args.text_field, id_field=args.id_field, fields=fields,
-        delimiter=delimiter, chunk=args.chunk,
+        delimiter=delimiter, encoding=args.encoding, chunk=args.chunk,
         overlap=args.overlap,
         # run() raises it where the batches go to a GPU, once it knows the runtime.
         max_batch_tokens=(tagging_defaults.MAX_BATCH_TOKENS if args.max_batch_tokens is None
@@ -677,6 +690,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
     _check_first_files(matched, job)
+    _warn_of_other_encoding(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for path in earlier if _comparable(path) in inputs]
@@ -808,10 +822,43 @@ def _file_problem(job):
     from beamtagger.transforms.reading.file_lines import FileLines
     from beamtagger.transforms.reading.record_layout import RecordLayout
 
-    layout = RecordLayout(job.text_field, job.id_field, job.fields)
+    layout = RecordLayout(job.text_field, job.id_field, job.fields, encoding=job.encoding)
     return lambda path: csv_rows.file_problem(FileLines(path, lambda: FileSystems.open(
-        path, compression_type=CompressionTypes.UNCOMPRESSED)), job.input_format, layout,
-        job.delimiter)
+        path, compression_type=CompressionTypes.UNCOMPRESSED), job.encoding), job.input_format,
+        layout, job.delimiter)
+
+
+# Files whose first bytes tag reads for a sign of another encoding than UTF-8, and how many:
+# a few requests on gs://, and a CSV saved by Excel shows its first accented letter early.
+FILES_CHECKED_FOR_ENCODING = 3
+ENCODING_CHECK_BYTES = 64 << 10
+
+
+def _warn_of_other_encoding(matched, job):
+    """One warning line (standard error) where, read as UTF-8 (the default), the first bytes
+    of one of the first FILES_CHECKED_FOR_ENCODING files (by path) are UTF-16 or UTF-32 or are
+    not UTF-8 but read as cp1252 (``text_encodings.likely_encoding``), naming the file and the
+    --encoding to give. Not a refusal: a few bytes that are not UTF-8 in a large UTF-8 corpus
+    are the dead letters of their lines."""
+    from beamtagger.transforms.reading.decoded_lines import is_utf8
+
+    if job.input_format == "parquet" or not is_utf8(job.encoding):
+        return
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.text_encodings import likely_encoding
+    from beamtagger.transforms.reading.file_lines import FileLines
+
+    for metadata in sorted(matched, key=lambda m: m.path)[:FILES_CHECKED_FOR_ENCODING]:
+        path = metadata.path
+        head = FileLines(path, lambda: FileSystems.open(
+            path, compression_type=CompressionTypes.UNCOMPRESSED)).head(ENCODING_CHECK_BYTES)
+        found = likely_encoding(head)
+        if found is not None:
+            print(f"warning: --input {path}: {found}; tagging it as UTF-8", file=sys.stderr,
+                  flush=True)
+            return
 
 
 def _user_expanded(path):

@@ -37,6 +37,7 @@ class TagJob:
     id_field: str = "id"
     fields: Optional[Tuple[str, ...]] = None   # the fields carried (None: all)
     delimiter: Optional[str] = None       # csv: what separates cells (None: ",")
+    encoding: str = "utf-8"               # the input files' (decoded_lines)
     chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -94,7 +95,8 @@ def build_tag_pipeline(pipeline, job):
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
-        keep_conllu_lines=keep_conllu_lines, fields=job.fields, delimiter=job.delimiter)
+        keep_conllu_lines=keep_conllu_lines, fields=job.fields, delimiter=job.delimiter,
+        encoding=job.encoding)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,

@@ -10,8 +10,10 @@ finish its last line, so every line is read exactly once.
 Where a record came from: nobody knows line numbers in the middle of a file without reading
 what comes before, so records of a split file are located by byte offset,
 ``<path>:@<offset>`` (``tail -c +<offset + 1> <path> | head -1`` shows the line). Files read
-whole (at most ``split_bytes``, or compressed, which cannot be entered in the middle) keep
-``<path>:<line>``.
+whole (at most ``split_bytes``, or compressed, which cannot be entered in the middle, or in an
+encoding whose bytes 0A are not all newlines: UTF-16, UTF-32, ``decoded_lines``) keep
+``<path>:<line>``. A file in another encoding whose 0A is always a newline (cp1252, Shift-JIS)
+is split as a UTF-8 one: its offsets count the file's bytes, its lines are decoded one by one.
 """
 import codecs
 
@@ -22,6 +24,8 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 
 from beamtagger.transforms.blocks import reader_outputs
+from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_line_by_line,
+                                                         transcoded_line)
 from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
                                                       FileLines, UnreadableInput,
                                                       is_compressed, not_utf8)
@@ -41,9 +45,11 @@ _BOM = b"\xef\xbb\xbf"
 _WHOLE = OffsetRange(-1, 0)
 
 
-def is_splittable(path, size, split_bytes):
-    """True for an uncompressed file larger than ``split_bytes``."""
-    return not is_compressed(path) and size > split_bytes
+def is_splittable(path, size, split_bytes, encoding=UTF8):
+    """True for an uncompressed file larger than ``split_bytes`` in an encoding whose bytes 0A
+    are all newlines (``decoded_lines.reads_line_by_line``)."""
+    return (not is_compressed(path) and size > split_bytes
+            and reads_line_by_line(encoding))
 
 
 class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
@@ -77,7 +83,7 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
             # stream into one dead letter instead of a silently cut last line.
             items = read_file_records(
                 FileLines(path, lambda: FileSystems.open(
-                    path, compression_type=CompressionTypes.UNCOMPRESSED)),
+                    path, compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding),
                 self.input_format, self.layout)
         else:
             items = range_records(path, tracker, self.input_format, self.layout)
@@ -87,7 +93,8 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
     # RestrictionProvider
     def initial_restriction(self, metadata):
-        if is_splittable(metadata.path, metadata.size_in_bytes, self.split_bytes):
+        if is_splittable(metadata.path, metadata.size_in_bytes, self.split_bytes,
+                         self.layout.encoding):
             return OffsetRange(0, metadata.size_in_bytes)
         return _WHOLE
 
@@ -106,21 +113,24 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
 def range_records(path, tracker, input_format, layout=RecordLayout()):
     """Records and DeadLetters (``record_parsers.parse_records``, made as ``layout`` says) of
-    the lines of a byte range that the tracker lets this reader claim; a file that is not
-    UTF-8, or that ends before the range does, becomes one dead letter."""
+    the lines of a byte range that the tracker lets this reader claim; a file in UTF-16 or
+    UTF-32, or that ends before the range does, becomes one dead letter."""
     try:
-        yield from parse_records(claimed_lines(path, tracker), path, input_format,
-                                 layout.text_field, layout.id_field, fields=layout.fields,
-                                 id_folder=layout.id_folder)
+        yield from parse_records(claimed_lines(path, tracker, layout.encoding), path,
+                                 input_format, layout.text_field, layout.id_field,
+                                 fields=layout.fields, id_folder=layout.id_folder,
+                                 encoding=layout.encoding)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
 
-def claimed_lines(path, tracker):
-    """``("@<byte offset>", raw line)`` of every line of a byte range whose first byte the
-    tracker lets this reader claim. Raises UnreadableInput for a file in another encoding than
-    UTF-8 (from its first range; the others read nothing) and for a file that ends inside the
+def claimed_lines(path, tracker, encoding=UTF8):
+    """``("@<byte offset>", line)`` of every line of a byte range whose first byte the tracker
+    lets this reader claim, as UTF-8 (``encoding``: the file's, one that
+    ``decoded_lines.reads_line_by_line``). Raises UnreadableInput for a file in UTF-16 or
+    UTF-32 (from its first range; the others read nothing) and for a file that ends inside the
     range (it was cut or rewritten since it was listed)."""
+    transcode = not is_utf8(encoding)
     restriction = tracker.current_restriction()
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         position = first_line = restriction.start
@@ -148,31 +158,35 @@ def claimed_lines(path, tracker):
                     f"listed it (it was cut or rewritten while being read); its lines after "
                     f"byte {position:,} were not read")
             start, position = position, position + len(raw)
-            if start == first_line and _not_utf8_file(path, handle, start, position, tracker):
+            if start == first_line and _not_utf8_file(path, handle, start, position, tracker,
+                                                      encoding):
                 return
+            if transcode:
+                raw = transcoded_line(raw, encoding)
             if start == 0 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw
 
 
-def _not_utf8_file(path, handle, start, resume, tracker):
-    """Whether the file is in another encoding (``file_lines.not_utf8``, from its first
-    ENCODING_SAMPLE_BYTES): raised as its one dead letter from its first range, True (nothing to
-    read) in the others. Those read the file's first bytes only where their own first
-    ENCODING_SAMPLE_BYTES (from ``start``, their first line's) hold a NUL or are not UTF-8, as
-    UTF-16 and UTF-32 do (a read from the start of a file on GCS fetches 16 MiB). Their first
+def _not_utf8_file(path, handle, start, resume, tracker, encoding=UTF8):
+    """Whether the file is in UTF-16 or UTF-32, not ``encoding`` (``file_lines.not_utf8``, from
+    its first ENCODING_SAMPLE_BYTES): raised as its one dead letter from its first range, True
+    (nothing to read) in the others. Those read the file's first bytes only where their own
+    first ENCODING_SAMPLE_BYTES (from ``start``, their first line's) hold a NUL or are not UTF-8
+    (are not UTF-8 is no sign in a file read as cp1252), as UTF-16 and UTF-32 do (a read from
+    the start of a file on GCS fetches 16 MiB). Their first
     line alone did not tell: a range starts after a byte 0A, which in UTF-16 is not only a
     newline's (上, U+4E0A, is 0A 4E), and Chinese UTF-16 split there began with lines such as
     "Nwm" (上海), which were tagged."""
     handle.seek(start)
     sample = handle.read(ENCODING_SAMPLE_BYTES)
     if start > 0:
-        if b"\x00" not in sample and _starts_utf8(sample):
+        if b"\x00" not in sample and (not is_utf8(encoding) or _starts_utf8(sample)):
             handle.seek(resume)
             return False
         handle.seek(0)
         sample = handle.read(ENCODING_SAMPLE_BYTES)
-    other_encoding = not_utf8(path, f"{path}:@0", sample)
+    other_encoding = not_utf8(path, f"{path}:@0", sample, encoding)
     if other_encoding is None:
         handle.seek(resume)
         return False

@@ -45,11 +45,12 @@ from typing import NamedTuple, Optional, Tuple
 
 import pyarrow as pa
 
+from beamtagger.transforms.reading.decoded_lines import UTF8, shown_line, undecodable
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.reading.parquet_rows import schema_problem
 from beamtagger.transforms.reading.record_layout import RecordLayout
-from beamtagger.transforms.reading.record_parsers import bad_utf8, file_name, path_text
-from beamtagger.transforms.records import DeadLetter, TextRecord, one_line, raw_text
+from beamtagger.transforms.reading.record_parsers import file_name, path_text
+from beamtagger.transforms.records import DeadLetter, TextRecord, one_line
 
 __all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "csv_records", "delimiter_problem", "file_problem",
            "read_csv_records", "read_path_csv_records"]
@@ -105,8 +106,9 @@ class _Row(NamedTuple):
     def line(self):
         return self.lines[0][0]
 
-    def raw(self):
-        return "".join(raw_text(raw) for _, raw in self.lines).rstrip("\r\n")
+    def raw(self, encoding=UTF8):
+        """The row's lines as read, bytes that did not decode in ``encoding`` as escapes."""
+        return "".join(shown_line(raw, encoding) for _, raw in self.lines).rstrip("\r\n")
 
 
 class _TooLong(Exception):
@@ -116,8 +118,9 @@ class _TooLong(Exception):
 class _Rows:
     """The rows of one file's ``(number, bytes)`` lines, each with the lines it covers."""
 
-    def __init__(self, numbered_lines, input_format, delimiter=None):
+    def __init__(self, numbered_lines, input_format, delimiter=None, encoding=UTF8):
         self._lines = iter(numbered_lines)
+        self._encoding = encoding
         self._again = []  # lines to read again (after an unclosed quote), last first
         self._pending = []  # the lines of the row being read
         self._problem = None  # why the row being read is no record (its bytes)
@@ -191,8 +194,9 @@ class _Rows:
         return row
 
     def _texts(self):
-        """The text of each line, adding it to the row being read; a line that is not UTF-8
-        or holds a NUL makes the row a dead letter, and is read on (as surrogate escapes)."""
+        """The text of each line, adding it to the row being read; a line that did not decode
+        (is not UTF-8) or holds a NUL makes the row a dead letter, and is read on (as
+        surrogate escapes)."""
         while True:
             if self._again:
                 number, raw = self._again.pop()
@@ -208,7 +212,8 @@ class _Rows:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                self._problem = self._problem or f"line {number:,}: {bad_utf8(raw, error)}"
+                self._problem = self._problem or (f"line {number:,}: "
+                                                  f"{undecodable(raw, error, self._encoding)}")
                 text = raw.decode("utf-8", "surrogateescape")
             if "\x00" in text:
                 self._problem = self._problem or (f"line {number:,} holds a NUL byte (is the "
@@ -272,9 +277,9 @@ def _header_hint(header, named, layout, delimiter):
     return None
 
 
-def _rows(numbered_lines, input_format, delimiter):
+def _rows(numbered_lines, input_format, delimiter, encoding=UTF8):
     """The file's rows but blank lines."""
-    return (row for row in _Rows(numbered_lines, input_format, delimiter)
+    return (row for row in _Rows(numbered_lines, input_format, delimiter, encoding)
             if row.cells or row.problem)
 
 
@@ -292,14 +297,15 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
     where the lines do."""
     path = path_text(str(path))
-    rows = _rows(numbered_lines, input_format, delimiter)
+    encoding = layout.encoding
+    rows = _rows(numbered_lines, input_format, delimiter, encoding)
     header = next(rows, None)
     if header is None:
         return
     columns = _header_columns(header, layout, input_format, delimiter)
     if isinstance(columns, str):
         yield DeadLetter(f"{path}:{header.line}", f"{columns}; none of its rows was read",
-                         header.raw(), "read")
+                         header.raw(encoding), "read")
         return
     name = file_name(path, layout.id_folder)
     for row in rows:
@@ -309,7 +315,7 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
             row = row._replace(problem=f"expected {columns.count:,} cells (the header's "
                                        f"columns), got {len(cells):,}")
         if row.problem is not None:
-            yield DeadLetter(source, row.problem, row.raw(), "decode")
+            yield DeadLetter(source, row.problem, row.raw(encoding), "decode")
             continue
         record_id = cells[columns.id] if columns.id is not None else ""
         fields = {field: cells[index] for field, index in columns.carried}
@@ -327,8 +333,8 @@ def read_csv_records(lines, input_format="csv", layout=RecordLayout(), delimiter
 
 def read_path_csv_records(path, input_format="csv", layout=RecordLayout(), delimiter=None):
     """``read_csv_records`` of a local file (no Beam pipeline needed)."""
-    return read_csv_records(FileLines(path, lambda: open(path, "rb")), input_format, layout,
-                            delimiter)
+    return read_csv_records(FileLines(path, lambda: open(path, "rb"), layout.encoding),
+                            input_format, layout, delimiter)
 
 
 def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=None):
@@ -336,7 +342,7 @@ def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=Non
     header alone (no text column, another encoding, damage before the header ends...), or
     None; a file without a header (empty) has no rows and no problem."""
     try:
-        header = next(_rows(lines, input_format, delimiter), None)
+        header = next(_rows(lines, input_format, delimiter, layout.encoding), None)
     except DamagedInput as damage:
         return damage.dead_letter().reason
     if header is None:

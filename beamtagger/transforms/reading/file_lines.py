@@ -16,6 +16,8 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from beamtagger.errors import out_of_open_files
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
+from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_line_by_line,
+                                                         transcoded_line, transcoded_lines)
 from beamtagger.transforms.records import DeadLetter, raw_text
 
 __all__ = ["DamagedInput", "FileLines", "UnreadableInput", "is_compressed", "not_utf8"]
@@ -56,15 +58,16 @@ class UnreadableInput(DamagedInput):
         return DeadLetter(self.source, self.reason, raw, self.stage)
 
 
-def not_utf8(path, source, head):
+def not_utf8(path, source, head, encoding=UTF8):
     """UnreadableInput (stage "decode") for a file whose first bytes ``head`` (up to
-    ENCODING_SAMPLE_BYTES) are in another encoding than UTF-8 (``text_encodings``), else
-    None."""
+    ENCODING_SAMPLE_BYTES) are UTF-16 or UTF-32 (``text_encodings``), not ``encoding`` (one
+    that ``decoded_lines.reads_line_by_line``), else None."""
     found = other_encoding(head)
     if found is None:
         return None
-    return UnreadableInput(path, source, found.reason(", so none of its lines was read"),
-                           stage="decode")
+    read_as = "UTF-8" if is_utf8(encoding) else encoding
+    return UnreadableInput(path, source, found.reason(", so none of its lines was read",
+                                                      read_as=read_as), stage="decode")
 
 
 def _zstd_decompressor():
@@ -143,32 +146,40 @@ def _extension(path):
 
 
 class FileLines:
-    """``(line number, bytes)`` of one file; raises DamagedInput where it cannot go on.
+    """``(line number, bytes)`` of one file, UTF-8 whatever ``encoding`` it is in
+    (``decoded_lines``); raises DamagedInput where it cannot go on.
 
     A line cut by the damage is never returned: the decompressors raise before handing out
     bytes that have no end-of-stream behind them.
     """
 
-    def __init__(self, path, open_raw):
+    def __init__(self, path, open_raw, encoding=UTF8):
         self.path = str(path)
         self._open_raw = open_raw
+        self.encoding = encoding
 
     def __iter__(self):
         number, offset = 0, 0
+        encoding = self.encoding
+        line_by_line = reads_line_by_line(encoding)
+        transcode = line_by_line and not is_utf8(encoding)
         try:
             raw = self._open_raw()
             with self._open(raw) as handle:
-                lines = iter(handle.readline, b"")
+                lines = (iter(handle.readline, b"") if line_by_line
+                         else transcoded_lines(handle, encoding))
                 head, stopped_by = _first_lines(lines)
                 if not head:
                     _check_not_empty(self.path, raw)
-                other_encoding = not_utf8(self.path, f"{self.path}:1", b"".join(head))
-                if other_encoding is not None:
-                    raise other_encoding
+                if line_by_line:  # a stream decoder reads UTF-16 as what it is
+                    other_encoding = not_utf8(self.path, f"{self.path}:1", b"".join(head),
+                                              encoding)
+                    if other_encoding is not None:
+                        raise other_encoding
                 for line in head if stopped_by else itertools.chain(head, lines):
                     number += 1
                     offset += len(line)
-                    yield number, line
+                    yield number, transcoded_line(line, encoding) if transcode else line
                 if stopped_by is not None:
                     raise stopped_by
         except DamagedInput:
@@ -181,6 +192,15 @@ class FileLines:
                 raise
             raise DamagedInput(self.path, number, offset,
                                f"{type(error).__name__}: {error}") from None
+
+    def head(self, size):
+        """Up to ``size`` first bytes of the file's text (decompressed, not decoded), b""
+        where it cannot be read (its reading makes that a dead letter)."""
+        try:
+            with self._open(self._open_raw()) as handle:
+                return handle.read(size)
+        except Exception:  # noqa: BLE001  (every decompressor and filesystem differs)
+            return b""
 
     def _open(self, raw):
         decompressed = _DECOMPRESSORS.get(_extension(self.path))

@@ -32,6 +32,7 @@ from apache_beam.options.pipeline_options import StandardOptions
 
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
+from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
 from beamtagger.transforms.reading.file_lines import FileLines
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, pattern_id_folder,
@@ -100,10 +101,13 @@ class ReadRecords(beam.PTransform):
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
                  reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False,
-                 fields=None, delimiter=None):
+                 fields=None, delimiter=None, encoding=UTF8):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
+        problem = encoding_problem(input_format, encoding)
+        if problem is not None:
+            raise ValueError(f"encoding: {problem}")
         problem = csv_rows.delimiter_problem(input_format, delimiter)
         if problem is not None:
             raise ValueError(f"delimiter: {problem}")
@@ -129,7 +133,8 @@ class ReadRecords(beam.PTransform):
         # A ValueProvider is known only at run time: its files keep their base names.
         self.id_folder = (pattern_id_folder(file_pattern) if isinstance(file_pattern, str)
                           else None)
-        self.layout = RecordLayout(text_field, id_field, fields, self.id_folder)
+        self.encoding = encoding
+        self.layout = RecordLayout(text_field, id_field, fields, self.id_folder, encoding)
 
     def expand(self, pbegin):
         if self.input_format == "parquet":
@@ -208,13 +213,13 @@ class _ReadFileRecords(beam.DoFn):
         metadata = readable_file.metadata
         path = metadata.path
         if (self.input_format in byte_ranges.SPLITTABLE_FORMATS and byte_ranges.is_splittable(
-                path, metadata.size_in_bytes, self.split_bytes)):
+                path, metadata.size_in_bytes, self.split_bytes, self.layout.encoding)):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
             items = byte_ranges.range_records(path, tracker, self.input_format, self.layout)
         else:
             lines = FileLines(path, lambda: readable_file.open(
-                compression_type=CompressionTypes.UNCOMPRESSED))
+                compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding)
             if self.input_format in csv_rows.CSV_FORMATS:
                 items = csv_rows.read_csv_records(lines, self.input_format, self.layout,
                                                   self.delimiter)

@@ -1,7 +1,7 @@
 """RecordLayout: where a line's or a row's text, id and carried fields are, one value for every
 reader (no Beam, no imports).
 
-Every reading DoFn (``read_records``, ``byte_ranges``) needs the same four settings to make a
+Every reading DoFn (``read_records``, ``byte_ranges``) needs the same settings to make a
 record of what it reads; passed one by one they were spelled out in each DoFn's constructor.
 """
 from typing import NamedTuple, Optional, Tuple
@@ -20,8 +20,10 @@ class RecordLayout(NamedTuple):
         (``()``: none; None: all but the text and id).
       id_folder: the folder that a record without an id names its file from
         (``record_parsers.pattern_id_folder``; None: the file's base name).
+      encoding: the encoding of the files' text (``decoded_lines``; not Parquet's).
     """
     text_field: str = "text"
     id_field: Optional[str] = "id"
     fields: Optional[Tuple[str, ...]] = None
     id_folder: Optional[str] = None
+    encoding: str = "utf-8"

@@ -14,6 +14,8 @@ from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, pars
                                        split_conll_comments)
 from beamtagger.errors import InputFormatError
 from beamtagger.transforms.conllu_kept_lines import kept_lines_fields
+from beamtagger.transforms.reading.decoded_lines import (UTF8, bad_utf8, is_utf8, shown_line,
+                                                         undecodable)
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
@@ -35,42 +37,46 @@ def read_file_records(lines, input_format="text", layout=RecordLayout(),
     try:
         yield from parse_records(lines, lines.path, input_format, layout.text_field,
                                  layout.id_field, keep_conllu_lines, layout.fields,
-                                 layout.id_folder)
+                                 layout.id_folder, layout.encoding)
     except DamagedInput as damage:
         yield damage.dead_letter()
 
 
 def read_path_records(path, input_format="text", text_field="text", id_field="id",
-                      keep_conllu_lines=False, fields=None, id_folder=None):
+                      keep_conllu_lines=False, fields=None, id_folder=None, encoding=UTF8):
     """``read_file_records`` of a local file (no Beam pipeline needed)."""
-    return read_file_records(FileLines(path, lambda: open(path, "rb")), input_format,
-                             RecordLayout(text_field, id_field, fields, id_folder),
+    return read_file_records(FileLines(path, lambda: open(path, "rb"), encoding), input_format,
+                             RecordLayout(text_field, id_field, fields, id_folder, encoding),
                              keep_conllu_lines)
 
 
 def parse_records(numbered_lines, path, input_format="text", text_field="text", id_field="id",
-                  keep_conllu_lines=False, fields=None, id_folder=None):
+                  keep_conllu_lines=False, fields=None, id_folder=None, encoding=UTF8):
     """Records and DeadLetters from ``(line_number, bytes)`` pairs of one file (no Beam needed).
 
     ``keep_conllu_lines``: CoNLL-U records carry their sentence's lines in their fields, for a
     CoNLL-U writer to write back (``conllu_kept_lines``); ignored for the other formats.
     ``fields``: JSON Lines only, the fields carried (``jsonl_records``).
     ``id_folder``: the folder that a record without an id names its file from
-    (``pattern_id_folder``; None: by its base name)."""
+    (``pattern_id_folder``; None: by its base name).
+    ``encoding``: the file's, which the lines (UTF-8, ``decoded_lines``) were transcoded from:
+    the dead letter of a line that did not decode names it."""
     path = path_text(str(path))
     if input_format == "text":
-        return text_records(numbered_lines, path, id_folder)
+        return text_records(numbered_lines, path, id_folder, encoding)
     if input_format == "jsonl":
-        return jsonl_records(numbered_lines, path, text_field, id_field, fields, id_folder)
+        return jsonl_records(numbered_lines, path, text_field, id_field, fields, id_folder,
+                             encoding)
     if input_format in ("conll", "conllu"):
         return tokenized_records(numbered_lines, path, input_format,
-                                 keep_conllu_lines and input_format == "conllu", id_folder)
+                                 keep_conllu_lines and input_format == "conllu", id_folder,
+                                 encoding)
     raise ValueError(f"input_format must be one of {LINE_FORMATS}, not {input_format!r}")
 
 
-def text_records(numbered_lines, path, id_folder=None):
+def text_records(numbered_lines, path, id_folder=None, encoding=UTF8):
     """One TextRecord a line (blank lines too: they become records without tokens), its id
-    ``<file_name>:<line>``."""
+    ``<file_name>:<line>``; a line that did not decode in ``encoding`` is its DeadLetter."""
     name = file_name(path, id_folder)
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
@@ -78,7 +84,8 @@ def text_records(numbered_lines, path, id_folder=None):
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
-            yield DeadLetter(source, bad_utf8(raw, error), raw_text(raw), "decode")
+            yield DeadLetter(source, undecodable(raw, error, encoding),
+                             shown_line(raw, encoding), "decode")
             continue
         # tuple.__new__: a NamedTuple's own __new__ is a Python function, a third of the
         # cost of reading a line (py-spy, bench/throughput_bench.py case G).
@@ -95,7 +102,7 @@ class BadRecord(ValueError):
 
 
 def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields=None,
-                  id_folder=None):
+                  id_folder=None, encoding=UTF8):
     """One TextRecord per JSON object line: text from ``text_field``, id from ``id_field``, and
     the other fields pass through: all of them (``fields`` None), or only those ``fields``
     names, in that order. A record without one of those is carried without it (the records of
@@ -103,8 +110,9 @@ def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields
     lone surrogate or nesting past ``MAX_JSON_NESTING`` there, which no writer could write,
     costs the record nothing.
 
-    Every non-blank line yields exactly one TextRecord or DeadLetter, whatever its bytes.
-    A record without an id is ``<file_name>:<line>``.
+    Every non-blank line yields exactly one TextRecord or DeadLetter, whatever its bytes (a
+    line that did not decode in ``encoding`` names it). A record without an id is
+    ``<file_name>:<line>``.
     """
     name = file_name(path, id_folder)
     for number, raw in numbered_lines:
@@ -113,19 +121,20 @@ def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields
             continue
         source = f"{path}:{number}"
         try:
-            yield _json_record(raw, f"{name}:{number}", source, text_field, id_field, fields)
+            yield _json_record(raw, f"{name}:{number}", source, text_field, id_field, fields,
+                               encoding)
         except BadRecord as bad:
-            yield DeadLetter(source, str(bad), raw_text(raw), "decode")
+            yield DeadLetter(source, str(bad), shown_line(raw, encoding), "decode")
         except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
             yield DeadLetter(source, one_line(f"cannot read the record: {error!r}"),
                              raw_text(raw), "decode")
 
 
-def _json_record(raw, default_id, source, text_field, id_field, fields=None):
+def _json_record(raw, default_id, source, text_field, id_field, fields=None, encoding=UTF8):
     try:
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise BadRecord(bad_utf8(raw, error)) from None
+        raise BadRecord(undecodable(raw, error, encoding)) from None
     try:
         value = json.loads(line)
     except RecursionError:
@@ -209,7 +218,8 @@ def _json_type(value):
             dict: "object"}.get(type(value), type(value).__name__)
 
 
-def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_folder=None):
+def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_folder=None,
+                      encoding=UTF8):
     """TokenizedRecords from CoNLL / CoNLL-U, one per sentence; a malformed sentence -> DeadLetter.
 
     Lines are grouped into blank-line separated blocks here and each block is parsed on its
@@ -217,7 +227,8 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_f
     damaged, the sentence being read there is reported with the damage, not tagged half.
     ``keep_lines``: each record's fields hold its block's lines as read, line endings and the
     blank line after it included (``conllu_kept_lines``). A sentence without an id is
-    ``<file_name>:<line of its first token>``.
+    ``<file_name>:<line of its first token>``. A sentence with a line that did not decode in
+    ``encoding`` is a DeadLetter naming it.
     """
     # None: the readers' own default ids, which are the base name's (flat ids stay as they were).
     name = None if id_folder is None else file_name(path, id_folder)
@@ -236,21 +247,26 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_f
             if keep_lines and block:
                 kept.append(raw)
             yield from _block_records(block, path, input_format, kept if keep_lines else None,
-                                      name)
+                                      name, encoding)
             block, kept = [], []
     except DamagedInput as damage:
         damage.pending = block
         raise
-    yield from _block_records(block, path, input_format, kept if keep_lines else None, name)
+    yield from _block_records(block, path, input_format, kept if keep_lines else None, name,
+                              encoding)
 
 
-def _block_records(block, path, input_format, kept=None, name=None):
+def _block_records(block, path, input_format, kept=None, name=None, encoding=UTF8):
     """``kept``: the block's raw lines (and the blank line after it), for its records' fields;
-    ``name``: the file's in the id of a sentence that names none (None: the readers' own)."""
+    ``name``: the file's in the id of a sentence that names none (None: the readers' own);
+    ``encoding``: the file's, named where a line did not decode."""
     if not block:
         return
     fields = None
     try:
+        if not is_utf8(encoding):
+            # The corpus readers would call such a line "not valid UTF-8".
+            _check_decoded(block, path, encoding)
         if input_format == "conllu":
             sentences = list(parse_conllu_lines(block, path)) or _comments_only(block, path)
         else:
@@ -258,7 +274,7 @@ def _block_records(block, path, input_format, kept=None, name=None):
         if kept is not None:
             fields = kept_lines_fields(b"".join(kept).decode("utf-8"))
     except InputFormatError as error:
-        raw = "\n".join(raw_text(line) for _, line in block)
+        raw = "\n".join(shown_line(line, encoding) for _, line in block)
         yield DeadLetter(f"{path}:{block[0][0]}", one_line(str(error)), raw, "decode")
         return
     except Exception as error:  # noqa: BLE001  (one sentence's failure must not fail the job)
@@ -271,6 +287,15 @@ def _block_records(block, path, input_format, kept=None, name=None):
                    else f"{name}:{sentence.line}")
         yield TokenizedRecord.from_tokens(sent_id, sentence.tokens,
                                           source=f"{path}:{sentence.line}", fields=fields)
+
+
+def _check_decoded(block, path, encoding):
+    """InputFormatError for the first line of ``block`` that did not decode in ``encoding``."""
+    for number, line in block:
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InputFormatError(path, number, undecodable(line, error, encoding)) from None
 
 
 def _conll_block_sentences(block, path):
@@ -328,10 +353,6 @@ def _without_byte_order_mark(raw, number):
     if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:]  # UTF-8 byte-order mark written by some Windows editors
     return raw
-
-
-def bad_utf8(raw, error):
-    return f"not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})"
 
 
 def path_text(path):
