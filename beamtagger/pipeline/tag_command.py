@@ -89,7 +89,8 @@ def add_arguments(parser):
     parser.add_argument("--encoding", default="utf-8", metavar="NAME",
                         help="the input files' encoding, any Python codec of text: cp1252 for "
                         "the CSV Excel on Windows saves as 'CSV (Comma delimited)', utf-16 for "
-                        "its 'Unicode Text' (utf-16-le, utf-16-be without a byte-order mark), "
+                        "its 'Unicode Text' (its byte order from the byte-order mark, else "
+                        "from its first bytes; utf-16-le and utf-16-be force one), "
                         "latin-1, shift_jis, gb18030... (default utf-8; not for parquet). A "
                         "line that does not decode is its record's dead letter. Files in "
                         "UTF-16, UTF-32 and other encodings whose byte 0A is not always a "
