@@ -28,6 +28,9 @@ from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 # The thread that sends a signal again which came where raising it would be ignored.
 SIGNAL_SENT_AGAIN = "beamtagger-signal-sent-again"
+# "stdin", "stdout", "stderr": those closed when the executable started, now on /dev/null
+# (_closed_standard_descriptors_on_devnull), which `tag --input -` and `--output -` refuse.
+CLOSED_AT_START = set()
 SUBCOMMANDS = {
     "embeddings": ("beamtagger.pipeline.embeddings_command",
                    "import, inspect and check embedding stores"),
@@ -351,6 +354,7 @@ def _closed_standard_descriptors_on_devnull():
             os.fstat(descriptor)
         except OSError:
             os.open(os.devnull, os.O_RDWR)   # the lowest free descriptor: this one
+            CLOSED_AT_START.add(name)
         if getattr(sys, name) is None:
             setattr(sys, name, open(descriptor, "r" if descriptor == 0 else "w",
                                     closefd=False))

@@ -3,9 +3,10 @@
 A Beam pipeline writes its results in sharded files, in no particular order. Here the pipeline
 writes each record's formatted result beside its place in the input (``WriteKeyedResults``,
 into a private temporary prefix), and once it has finished ``write_in_input_order`` copies them
-to standard output sorted by that place: by file (in the order of their paths, as ``ls`` lists
-them), then by line, row or byte offset (``input_position``). Only an index of places and byte
-offsets is held in memory, about 30 bytes a record, never the records themselves.
+to standard output sorted by that place: by file (in the code point order of their paths, as
+``LC_ALL=C ls`` lists them), then by line, row or byte offset (``input_position``). Only an
+index of places and byte offsets is held in memory, about 30 bytes a record, never the
+records themselves.
 
 While the results go there, everything the run prints besides them (the runtime line, progress,
 the summary; native libraries' and worker processes' own output) goes to standard error
@@ -164,8 +165,10 @@ def _lines_in_order(paths, key_of_line):
 
 
 def _keyed_key(line):
+    # The file decoded: its JSON sorted otherwise where a quote or backslash escape meets
+    # another path's character ("a" after "a b", '"' being above ' ').
     file_json, place, _ = line.split(b"\t", 2)
-    return file_json, int(place)
+    return orjson.loads(file_json), int(place)
 
 
 def write_in_input_order(output_prefix, stream):

@@ -11,21 +11,31 @@ The file's name is what users see: default ids and dead letters' sources read ``
 a file that is gone by the time anyone reads them.
 """
 import os
+import re
 import sys
 
-from beamtagger.errors import JobFailed, os_error_text
+from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 from beamtagger.transforms.records import DeadLetter
 
 __all__ = ["STDIN", "renamed_dead_letter", "shown_as_stdin", "spool_standard_input"]
 
 STDIN = "stdin"
 CHUNK_BYTES = 1 << 20
+# What compressed data starts with, and the command that decompresses it to a pipe. Standard
+# input is read as it comes (a file's extension says its compression, a pipe has none): piped
+# without zcat, a .gz file was one "not valid UTF-8" dead letter of a run that exited 0. Each
+# magic is one no text starts with (bzip2's with its block header, "BZh91AY&SY").
+_COMPRESSED_STARTS = ((re.compile(rb"\x1f\x8b"), "gzip", "zcat"),
+                      (re.compile(rb"\x28\xb5\x2f\xfd"), "zstd", "zstdcat"),
+                      (re.compile(rb"\xfd7zXZ\x00"), "xz", "xzcat"),
+                      (re.compile(rb"BZh[1-9](1AY&SY|\x17rE8P\x90)"), "bzip2", "bzcat"))
 
 
 def spool_standard_input(folder, stdin=None):
     """Copies standard input (``stdin``: a binary stream to read instead) into ``folder/stdin``
     and returns that path. From a terminal a line on standard error says how to end it.
-    JobFailed (exit 1) where it cannot be read or kept (a full disk), in one line."""
+    JobFailed (exit 1) where it cannot be read or kept (a full disk), in one line;
+    BeamtaggerError (exit 2) at its first bytes where they are compressed data."""
     if stdin is None:
         if sys.stdin is not None and sys.stdin.isatty():
             # Like cat or sort: typing the text is a use, but a waiting prompt with no word
@@ -36,6 +46,7 @@ def spool_standard_input(folder, stdin=None):
     path = os.path.join(folder, STDIN)
     # Unbuffered: a write that fails raises here, not again when the file is closed.
     with open(path, "wb", buffering=0) as spool:
+        first = True
         while True:
             try:
                 chunk = stdin.read(CHUNK_BYTES)
@@ -43,12 +54,25 @@ def spool_standard_input(folder, stdin=None):
                 raise JobFailed(f"cannot read standard input: {os_error_text(error)}") from None
             if not chunk:
                 return path
+            if first:
+                _refuse_compressed(chunk)
+                first = False
             view = memoryview(chunk)
             while view:
                 try:
                     view = view[spool.write(view):]
                 except OSError as error:
                     raise _not_kept(folder, error) from None
+
+
+def _refuse_compressed(head):
+    for start, compression, command in _COMPRESSED_STARTS:
+        if start.match(head):
+            raise BeamtaggerError(
+                f"--input -: standard input is {compression}-compressed data, which --input - "
+                f"reads as it comes; decompress it on the way ({command} FILE | beamtagger "
+                "tag --input - ...) or give the file itself (--input FILE, decompressed by "
+                "its extension)")
 
 
 def _not_kept(folder, error):

@@ -325,6 +325,9 @@ def standard_streams_problem(args, remote, streaming):
                if getattr(args, name) == STANDARD_STREAM]
     if not streams:
         return None
+    closed = _closed_standard_stream(args)
+    if closed:
+        return closed
     if remote:
         return (f"{' and '.join(streams)}: standard streams are this machine's, which a remote "
                 "runner's workers cannot read or write; use gs:// paths")
@@ -345,6 +348,20 @@ def standard_streams_problem(args, remote, streaming):
             return (f"{option} applies to result files, and --output - writes none: the "
                     "results go to standard output" + (", in input order" if option ==
                                                        "--print-results" else ""))
+    return None
+
+
+def _closed_standard_stream(args):
+    """Why ``--input -`` or ``--output -`` names a standard stream that was closed when the
+    command started (``<&-``, ``>&-``), or None: it is /dev/null then (cli.py), which read as
+    an empty input, and took every result away, in runs that exited 0."""
+    from beamtagger.pipeline.cli import CLOSED_AT_START
+
+    for name, stream, redirection in (("input", "stdin", "<&-"), ("output", "stdout", ">&-")):
+        if getattr(args, name) == STANDARD_STREAM and stream in CLOSED_AT_START:
+            return (f"--{name} -: standard {name} is closed ({redirection}); give it a pipe "
+                    f"or a file ({'< FILE' if name == 'input' else '> FILE'}), or "
+                    f"--{name} {'PATTERN' if name == 'input' else 'PREFIX'}")
     return None
 
 
@@ -388,8 +405,16 @@ def _write_in_input_order(output_prefix, results):
     in input order."""
     from beamtagger.pipeline import ordered_stdout
 
-    ordered_stdout.write_in_input_order(output_prefix, results)
-    results.flush()
+    try:
+        ordered_stdout.write_in_input_order(output_prefix, results)
+        results.flush()
+    except BrokenPipeError:
+        raise   # the reader left (| head): cli.py ends the run quietly
+    except OSError as error:
+        # A failed write names no file: "> /dev/full" said only "No space left on device".
+        if error.filename is None:
+            error.filename = "standard output"
+        raise
     sys.stdout.flush()   # what was printed before (standard error's, for now) first
     sys.stderr.flush()
     errors = getattr(sys.stderr, "buffer", None) or ordered_stdout.TextStream(sys.stderr)
