@@ -708,6 +708,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
+    _check_no_name_skipped(job.input_pattern, matched)
     if not matched:
         raise BeamtaggerError(f"no input files match {job.input_pattern}"
                               + (broken_link(job.input_pattern)
@@ -802,6 +803,23 @@ def _folders_only_hint(pattern):
     shown = ", ".join(folders[:2]) + (", ..." if len(folders) > 2 else "")
     return (f"; it matches only folders ({shown}): name the files in them, e.g. --input "
             f"'{pattern.rstrip(os.sep)}{os.sep}*'")
+
+
+def _check_no_name_skipped(pattern, matched):
+    """BeamtaggerError where a local file the shell's glob would match is one Beam's matching
+    skips: Beam reads a backslash in a name as a folder separator (Windows'), so its ``*``
+    does not match ``a\\b``, and the file's records were lost without a word, exit 0."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(pattern) or not glob.has_magic(pattern):
+        return
+    listed = {os.path.abspath(metadata.path) for metadata in matched}
+    for path in glob.iglob(pattern, recursive=True):
+        if "\\" in path and os.path.abspath(path) not in listed and os.path.isfile(path):
+            raise BeamtaggerError(
+                f"--input {pattern} matches {path}, which Beam's file matching skips: it takes "
+                "the backslash in the name for a folder separator, so its * does not match "
+                "it; rename the file (or match it with ** instead of *)")
 
 
 def _check_readable(path, pattern):
