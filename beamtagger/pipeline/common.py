@@ -45,8 +45,17 @@ class FormatChoice:
 
 def check_corpus_exists(path, role):
     """BeamtaggerError unless ``path`` is a file (a broken link named as one)."""
-    if not os.path.isfile(path):
-        raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
+    if os.path.isfile(path):
+        return
+    if os.path.isdir(path):
+        raise BeamtaggerError(f"{role} corpus {path} is a folder: give one of its files")
+    if os.path.exists(path):
+        # A pipe's lines would be used up by the look at its first sentence (--format auto)
+        # and by a first pass, and the tagger's vocabulary needs the whole corpus first.
+        raise BeamtaggerError(f"{role} corpus {path} is not a regular file (a pipe, a device or "
+                              "a socket), and a corpus is read from its start more than once: "
+                              "write it to a file first")
+    raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
 
 
 def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice:
@@ -78,7 +87,8 @@ def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice
                 f"{sniffed}")
         return FormatChoice(named, "extension")
     if not lines:
-        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file)")
+        raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or "
+                              "only blank lines and comments in its first MiB)")
     sniffed = sniff_corpus_format(lines, text_allowed=text_allowed)
     if sniffed is None:
         raise BeamtaggerError(

@@ -87,7 +87,7 @@ def test_a_file_whose_content_contradicts_its_extension_is_refused_naming_both(t
 @pytest.mark.parametrize("name, text, message", [
     ("train.conll.gz", TWO_COLUMNS, "is compressed (.gz), and corpora are read as plain files: "
      "decompress it first"),
-    ("train", "\n\n", "holds no sentences (empty file)"),
+    ("train", "\n\n", "holds no sentences (empty file, or only blank lines and comments"),
     ("train", "word\nother\n", "cannot tell its format from its name or its first sentence (1 "
      "space-separated column at line 1; conllu has 10 tab-separated columns, conll two or "
      "more): give --format conllu or --format conll"),
