@@ -6,6 +6,7 @@ with twenty models beside one store, "which one tags entities, how good was it, 
 this store" is the everyday question. Nothing here imports TensorFlow or Keras.
 """
 import json
+import math
 import os
 import pathlib
 
@@ -55,7 +56,7 @@ def describe_model(model_dir=None, store_path=None) -> dict:
     _refuse_what_is_not_a_model(model_dir, SPEC_FILE)
     spec = TaggerSpec.load(model_dir)
     report, report_problem = _read_report(model_dir / REPORT_FILE)
-    return {
+    return _finite_only({
         "model": str(model_dir),
         "bundled": model_dir.resolve() == DEFAULT_MODEL_DIR.resolve(),
         "files": _file_sizes(model_dir),
@@ -65,7 +66,20 @@ def describe_model(model_dir=None, store_path=None) -> dict:
         "store": _store_match(spec, store_path, report),
         "training": _training(report, report_problem),
         "checks": _checks(spec),
-    }
+    })
+
+
+def _finite_only(value):
+    """``value`` with NaN and infinities as None: Python's json reads and writes them (a
+    diverged loss, a hand edit of an older tagger.json), no other JSON reader takes them, and
+    --json's output is for other programs."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite_only(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite_only(item) for item in value]
+    return value
 
 
 def _refuse_what_is_not_a_model(model_dir, spec_file):
@@ -146,8 +160,8 @@ def _network(spec, report):
                                "width": config.get("char_kernel"),
                                "char_dim": config.get("char_dim"),
                                "max_chars": featurizer.max_chars}
-    if report is not None and isinstance(report.get("parameters"), int):
-        network["parameters"] = report["parameters"]
+    if report is not None:
+        network["parameters"] = _count(report.get("parameters"))
     return network
 
 
@@ -242,19 +256,25 @@ def _line(name, value):
 
 
 def _labels_text(task):
-    labels = task["labels"]
+    labels = [_shown_label(label) for label in task["labels"]]
     shown = " ".join(labels[:MAX_LABELS_SHOWN]) + (
         f" ... ({len(labels) - MAX_LABELS_SHOWN} more)" if len(labels) > MAX_LABELS_SHOWN
         else "")
     column = f", tag column {task['tag_column']}" if task.get("tag_column") else ""
     if "entity_types" in task:
         return (f"{len(labels)} BIO labels{column}, {len(task['entity_types'])} entity types: "
-                + ", ".join(task["entity_types"]))
+                + ", ".join(map(_shown_label, task["entity_types"])))
     if "binary_labels" in task:
         binary = task["binary_labels"]
         return (f"{binary['positive']} / {binary['negative']}{column}: {binary['positive']} "
                 f"for tags matching {' '.join(binary['patterns'])}")
     return f"{len(labels)} labels{column}: {shown}"
+
+
+def _shown_label(label):
+    # A CoNLL-U tag may hold a space or a terminal's escape: quoted, a label list reads as one
+    # and the terminal is left alone.
+    return label if label.isprintable() and " " not in label else repr(label)
 
 
 def _network_text(network):
@@ -295,25 +315,25 @@ def _training_lines(training):
     if training.get("problem"):
         return [_line("trained on", training["problem"])]
     lines = []
-    train, dev = training.get("train"), training.get("dev")
-    if not isinstance(train, dict):
+    train, dev = _corpus_size_text(training.get("train")), _corpus_size_text(training.get("dev"))
+    if train is None:
         lines.append(_line("trained on", "not recorded in training_report.json"))
     else:
-        text = _corpushuman_size(train)
-        if isinstance(dev, dict):
-            text += f"; dev {_corpushuman_size(dev)}"
-        lines.append(_line("trained on", text))
+        lines.append(_line("trained on", train + (f"; dev {dev}" if dev else "")))
     best = training.get("best_dev")
     if training.get("best_epoch") and isinstance(best, dict) and best:
         (metric, value), = list(best.items())[:1]
         epochs = (f" of {training['epochs_run']} run" if training.get("epochs_run") else "")
-        score = (f"{100 * value:.2f}%" if isinstance(value, (int, float)) else repr(value))
+        score = (f"{100 * value:.2f}%" if isinstance(value, (int, float))
+                 and not isinstance(value, bool) else "not recorded")
         lines.append(_line("best epoch", f"{training['best_epoch']}{epochs}: "
                            f"{metric.replace('_', ' ')} {score}"))
     refit = training.get("refit")
     if refit:
-        lines.append(_line("refit", f"then trained again on train + dev for {refit['epochs']} "
-                           "epoch(s): the dev score above is the first model's"))
+        epochs = _count(refit.get("epochs"))
+        lines.append(_line("refit", "then trained again on train + dev"
+                           + (f" for {epochs} epoch(s)" if epochs is not None else "")
+                           + ": the dev score above is the first model's"))
     if isinstance(training.get("seconds"), (int, float)):
         minutes, seconds = divmod(int(round(training["seconds"])), 60)
         lines.append(_line("training took", f"{minutes} min {seconds} s"
@@ -322,6 +342,18 @@ def _training_lines(training):
     return lines
 
 
-def _corpushuman_size(part):
-    return f"{part.get('sentences', 0):,} sentences, {part.get('tokens', 0):,} tokens"
+def _corpus_size_text(part):
+    """"1,234 sentences, 5,678 tokens", or None where the report holds no such counts."""
+    if not isinstance(part, dict):
+        return None
+    sentences, tokens = _count(part.get("sentences")), _count(part.get("tokens"))
+    if sentences is None or tokens is None:
+        return None
+    return f"{sentences:,} sentences, {tokens:,} tokens"
+
+
+def _count(value):
+    """``value`` where training_report.json holds a count there (a hand edit or another tool
+    may not), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 

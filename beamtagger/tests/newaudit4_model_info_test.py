@@ -1,0 +1,67 @@
+"""``beamtagger model info`` on what a hand edit, another tool or an earlier beamtagger leaves:
+a training report of wrong types or with NaN, labels that are not plain words, many labels."""
+import json
+import shutil
+
+import pytest
+
+from beamtagger.model.tagger_spec import REPORT_FILE
+from beamtagger.tests.compat_tagger_json_test import _saved_before_the_digest
+from beamtagger.tests.model_info_command_test import model_info
+from beamtagger.tests.model_spec_test import make_spec
+
+
+def strict_json(text):
+    """``text`` as JSON that other readers than Python's take: NaN and Infinity refused."""
+    def refuse(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("report, expected", [
+    ('{"best_dev": 5, "best_epoch": 3, "epochs": null, "train": []}',
+     "trained on:    not recorded in training_report.json"),
+    ('{"train": {"sentences": "many", "tokens": 12}, "best_epoch": 2, '
+     '"best_dev": {"dev_f1": NaN}, "seconds": Infinity, "refit": {}}',
+     "best epoch:    2: dev f1 not recorded"),
+    ('{"train": {"sentences": 3, "tokens": 12}, "dev": {"sentences": null}, "parameters": true}',
+     "trained on:    3 sentences, 12 tokens\n"),
+], ids=["wrong-types", "nan-and-strings", "null-dev"])
+def test_a_report_of_other_types_is_described_not_a_traceback(capsys, tiny_tagger, tmp_path,
+                                                              report, expected):
+    # The second was "ValueError: Cannot specify ',' with 's'." and --json printed NaN and
+    # Infinity, which no JSON reader but Python's takes.
+    model = tmp_path / "model"
+    shutil.copytree(tiny_tagger.model_dir, model)
+    (model / REPORT_FILE).write_text(report, encoding="utf-8")
+    code, out, err = model_info(capsys, model, "--embeddings", tiny_tagger.store_path)
+    assert (code, err) == (0, "") and expected in out
+    assert "training took" not in out and "parameters" not in out
+    code, out, err = model_info(capsys, model, "--json", "--embeddings", tiny_tagger.store_path)
+    description = strict_json(out)
+    assert code == 0 and description["network"]["parameters"] is None
+    assert description["training"]["seconds"] is None
+
+
+def test_labels_that_are_not_plain_words_are_quoted_and_many_are_cut(capsys, tmp_path,
+                                                                     monkeypatch):
+    # A CoNLL-U tag may hold a space or an escape, which reached the terminal as it was.
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "no-default-store"))
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    _saved_before_the_digest(odd, lambda data: None,
+                             spec=make_spec(labels=["O", "NOUN PHRASE", "X\x1b[2J"]))
+    code, out, _ = model_info(capsys, odd)
+    assert "3 labels: O 'NOUN PHRASE' 'X\\x1b[2J'" in out and "\x1b" not in out
+    assert code == 1, "its empty tagger.keras fails the checks"
+    code, out, _ = model_info(capsys, odd, "--json")
+    assert strict_json(out)["task"]["labels"] == ["O", "NOUN PHRASE", "X\x1b[2J"]
+
+    many = tmp_path / "many"
+    many.mkdir()
+    _saved_before_the_digest(many, lambda data: None,
+                             spec=make_spec(labels=[f"L{i}" for i in range(500)]))
+    code, out, _ = model_info(capsys, many)
+    assert "500 labels: L0 L1 " in out and " L19 ... (480 more)" in out
+    code, out, _ = model_info(capsys, many, "--json")
+    assert len(strict_json(out)["task"]["labels"]) == 500
