@@ -9,6 +9,8 @@ take seconds and one line each, naming what to do.
 """
 import os
 import socket
+import threading
+import urllib.parse
 from typing import Iterable, Optional
 
 __all__ = ["PROBE_TIMEOUT_S", "cloud_storage_problem"]
@@ -33,24 +35,57 @@ def cloud_storage_problem(paths: Iterable[Optional[str]], anonymous=False,
     return _unreachable(named, environ) or (None if anonymous else _without_credentials(named))
 
 
-def _storage_host(environ):
+def _storage_address(environ):
+    """(host, port) of the Cloud Storage front end Beam's client connects to."""
+    # google-cloud-storage's client goes to API_ENDPOINT_OVERRIDE where it is set (a Private
+    # Service Connect endpoint on a network with no way to storage.googleapis.com, whose
+    # probe refused a run that would have worked).
+    override = urllib.parse.urlsplit(environ.get("API_ENDPOINT_OVERRIDE") or "")
+    if override.hostname:
+        try:
+            port = override.port
+        except ValueError:
+            port = None
+        return override.hostname, port or (80 if override.scheme == "http" else 443)
     # Beam's client reads another universe (Trusted Partner Cloud) from this variable.
-    return f"storage.{environ.get('GOOGLE_CLOUD_UNIVERSE_DOMAIN') or 'googleapis.com'}"
+    return f"storage.{environ.get('GOOGLE_CLOUD_UNIVERSE_DOMAIN') or 'googleapis.com'}", 443
 
 
 def _unreachable(named, environ):
     if any(environ.get(name) for name in _PROXY_VARIABLES):
         return None   # the client goes through the proxy, which this probe cannot judge
-    host = _storage_host(environ)
-    try:
-        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
-    except OSError as error:
-        reason = (f"no answer within {PROBE_TIMEOUT_S} s" if isinstance(error, TimeoutError)
-                  else str(error) or type(error).__name__)
-        return (f"cannot reach Google Cloud Storage ({host}:443: {reason}), where the checks "
-                f"before launch read {named}: connect this machine to the network (set "
-                "HTTPS_PROXY where a proxy is the way out)")
-    return None
+    host, port = _storage_address(environ)
+    error = _connection_error(host, port)
+    if error is None:
+        return None
+    reason = (f"no answer within {PROBE_TIMEOUT_S} s" if isinstance(error, TimeoutError)
+              else str(error) or type(error).__name__)
+    return (f"cannot reach Google Cloud Storage ({host}:{port}: {reason}), where the checks "
+            f"before launch read {named}: connect this machine to the network (set "
+            "HTTPS_PROXY where a proxy is the way out)")
+
+
+def _connection_error(host, port):
+    """Why no connection to ``host``:``port`` was made within ``PROBE_TIMEOUT_S`` in all (an
+    OSError; TimeoutError where none answered), or None."""
+    # create_connection's timeout holds for each address it tries in turn, and the name's
+    # lookup has none: on a network that drops packets, a name of several addresses or a
+    # resolver that does not answer held the probe for a multiple of the timeout. The
+    # thread left waiting is a daemon, which does not hold the exit.
+    outcome = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S).close()
+        except OSError as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=probe, name="cloud storage probe", daemon=True)
+    thread.start()
+    thread.join(PROBE_TIMEOUT_S)
+    return outcome[0] if outcome else TimeoutError()
 
 
 def _without_credentials(named):
