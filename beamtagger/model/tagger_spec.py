@@ -33,6 +33,13 @@ HEADS = ("softmax", "sigmoid", "crf")
 CONTENT_DIGEST_KEY = "content_sha256"
 
 
+def state_folder(model_dir):
+    """``.NAME.train-state`` beside the model directory ``NAME``: where a killed training's
+    state waits for the same train command (``train_state``)."""
+    model_dir = pathlib.Path(model_dir).expanduser().absolute()
+    return model_dir.parent / f".{model_dir.name}.train-state"
+
+
 @dataclasses.dataclass
 class BinaryLabels:
     """Tags matching any of ``patterns`` (fnmatch, e.g. ``B-*``) become ``positive``."""

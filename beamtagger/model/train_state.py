@@ -35,6 +35,8 @@ import numpy as np
 
 from beamtagger import __version__, atomic_dirs
 from beamtagger.errors import BeamtaggerError, os_error_text
+# Defined beside the model's other file names, which model info reads without Keras.
+from beamtagger.model.tagger_spec import state_folder  # noqa: F401 (train_state's own name)
 
 STATE_FILE = "state.npz"
 _FORMAT = 1
@@ -47,12 +49,6 @@ _DATA_NAMES = {"train": "the training corpus (--train, --limit)",
                "aux": "the auxiliary tags (--aux-column)",
                "store": "the embedding store (--embeddings)",
                "binary": "--binary-label", "tag_column": "--tag-column"}
-
-
-def state_folder(model_dir):
-    """``.NAME.train-state`` beside the model directory ``NAME``."""
-    model_dir = pathlib.Path(model_dir).expanduser().absolute()
-    return model_dir.parent / f".{model_dir.name}.train-state"
 
 
 def _sentences_digest(sentences):

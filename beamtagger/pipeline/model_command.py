@@ -93,8 +93,7 @@ def _refuse_what_is_not_a_model(model_dir, spec_file):
                               f"beamtagger embeddings info {model_dir}")
     if (model_dir / spec_file).exists():
         return
-    # Only here: train_state imports TensorFlow, which a model that is there never needs.
-    from beamtagger.model.train_state import state_folder
+    from beamtagger.model.tagger_spec import state_folder
     if state_folder(model_dir).is_dir():
         raise BeamtaggerError(
             f"{model_dir} was not saved: its training stopped before the end (its state is in "
