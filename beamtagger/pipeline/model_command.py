@@ -10,7 +10,7 @@ import math
 import os
 import pathlib
 
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.pipeline.common import human_size
 
 MAX_LABELS_SHOWN = 20
@@ -53,20 +53,25 @@ def describe_model(model_dir=None, store_path=None) -> dict:
     from beamtagger.model.tagger_spec import (DEFAULT_MODEL_DIR, REPORT_FILE, SPEC_FILE,
                                               TaggerSpec)
     model_dir = pathlib.Path(model_dir) if model_dir is not None else DEFAULT_MODEL_DIR
-    _refuse_what_is_not_a_model(model_dir, SPEC_FILE)
-    spec = TaggerSpec.load(model_dir)
-    report, report_problem = _read_report(model_dir / REPORT_FILE)
-    return _finite_only({
-        "model": str(model_dir),
-        "bundled": model_dir.resolve() == DEFAULT_MODEL_DIR.resolve(),
-        "files": _file_sizes(model_dir),
-        "task": _task(spec),
-        "network": _network(spec, report),
-        "vectors": dict(spec.binding),
-        "store": _store_match(spec, store_path, report),
-        "training": _training(report, report_problem),
-        "checks": _checks(spec),
-    })
+    try:
+        _refuse_what_is_not_a_model(model_dir, SPEC_FILE)
+        spec = TaggerSpec.load(model_dir)
+        report, report_problem = _read_report(model_dir / REPORT_FILE)
+        return _finite_only({
+            "model": str(model_dir),
+            "bundled": model_dir.resolve() == DEFAULT_MODEL_DIR.resolve(),
+            "files": _file_sizes(model_dir),
+            "task": _task(spec),
+            "network": _network(spec, report),
+            "vectors": dict(spec.binding),
+            "store": _store_match(spec, store_path, report),
+            "training": _training(report, report_problem),
+            "checks": _checks(spec),
+        })
+    except OSError as error:
+        # A folder another user's permissions close: exit 2 as any model not readable, where
+        # it left as an OSError, whose exit 1 says "a check failed" to a script.
+        raise BeamtaggerError(f"cannot read model {model_dir}: {os_error_text(error)}") from None
 
 
 def _finite_only(value):

@@ -1,6 +1,7 @@
 """``beamtagger model info`` on what a hand edit, another tool or an earlier beamtagger leaves:
 a training report of wrong types or with NaN, labels that are not plain words, many labels."""
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -85,3 +86,18 @@ def test_a_path_that_is_no_model_is_named_without_tensorflow(tmp_path):
                                                                   False], result.stderr
     assert "typo does not exist" in result.stderr
     assert "run the same train command again to resume it" in result.stderr
+
+
+def test_a_folder_this_user_cannot_read_is_refused_as_no_readable_model(capsys, tiny_tagger,
+                                                                       monkeypatch):
+    # Root reads any folder: the listing is refused as another user's permissions refuse it.
+    # It was an OSError, whose exit 1 says "a check failed" to a script; docs: 2.
+    def denied(path):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "scandir", denied)
+    code, out, err = model_info(capsys, tiny_tagger.model_dir, "--embeddings",
+                                tiny_tagger.store_path)
+    assert (code, out) == (2, "")
+    assert err == (f"beamtagger model: error: cannot read model {tiny_tagger.model_dir}: "
+                   f"{tiny_tagger.model_dir}: Permission denied (EACCES)\n")
