@@ -425,7 +425,9 @@ def _value_type_problem(data):
          "an array of strings"),
         ("decoding.viterbi", decoding.get("viterbi", False), lambda v: isinstance(v, bool),
          "true or false"),
-        ("decoding.threshold", decoding.get("threshold", 0.5), _is_number, "a number"),
+        # NaN (json reads it) compared false with every probability: no token was positive.
+        ("decoding.threshold", decoding.get("threshold", 0.5),
+         lambda v: _is_number(v) and 0 <= v <= 1, "a number from 0 to 1"),
         ("decoding.crf", decoding.get("crf", {}), lambda v: isinstance(v, dict), "an object"),
     ]
     for name, value, fits, expected in checks:

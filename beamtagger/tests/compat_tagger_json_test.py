@@ -72,7 +72,7 @@ def test_a_field_missing_or_unknown_is_refused(edit, message, tmp_path):
     (lambda data: data["decoding"].update(viterbi="false"),
      'decoding.viterbi must be true or false, not "false"'),
     (lambda data: data["decoding"].update(threshold="0.5"),
-     'decoding.threshold must be a number, not "0.5"'),
+     'decoding.threshold must be a number from 0 to 1, not "0.5"'),
     (lambda data: data["featurizer"].update(oov_buckets=1024.7),
      "featurizer.oov_buckets must be an integer, not 1024.7"),
     (lambda data: data["featurizer"]["feature_columns"][1].__setitem__(1, "512"),

@@ -116,3 +116,17 @@ def test_describes_without_tensorflow_keras_or_beam():
     *description, verdict = result.stdout.strip().splitlines()
     assert json.loads("\n".join(description))["checks"]["ok"] is True
     assert json.loads(verdict) == [0, False, False, False, False], result.stderr
+
+
+def test_a_threshold_that_is_no_probability_is_refused(capsys, tiny_tagger, tmp_path):
+    # A tagger.json saved before content digests (none to catch the edit) with NaN in it: the
+    # sigmoid head's comparison with NaN made no token positive.
+    model = tmp_path / "model"
+    shutil.copytree(tiny_tagger.model_dir, model)
+    spec = json.loads((model / "tagger.json").read_text())
+    spec.pop("content_sha256", None)
+    spec["decoding"]["threshold"] = float("nan")
+    (model / "tagger.json").write_text(json.dumps(spec), encoding="utf-8")
+    code, out, err = model_info(capsys, model)
+    assert code == 2 and out == ""
+    assert "decoding.threshold must be a number from 0 to 1, not NaN" in err
