@@ -10,7 +10,8 @@ Two ways, by what the encoding does to the byte 0A:
   ISO-2022-*, HZ and UTF-7, whose lines share a shift state) are decoded as one stream by an
   incremental decoder and split into lines after decoding (``transcoded_lines``): one worker
   reads such a file from its start, as a compressed one, and its line numbers count the
-  decoded text's newlines.
+  decoded text's newlines. In EBCDIC a line also ends at NL (byte 15, U+0085), the line end
+  of z/OS text files: split at "\\n" only, such a file was one record.
 
 A line with bytes that do not decode keeps them as lone surrogates U+DC00 + byte, encoded with
 ``surrogatepass`` (ED B0..B3 xx): never valid UTF-8, so each parser makes the line (row,
@@ -21,14 +22,16 @@ import codecs
 import functools
 import re
 
-__all__ = ["UTF8", "bad_utf8", "encoding_problem", "is_utf8", "reads_line_by_line",
-           "shown_line", "transcoded_line", "transcoded_lines", "undecodable"]
+__all__ = ["UTF8", "WrongEncoding", "bad_utf8", "encoding_problem", "is_utf8",
+           "reads_line_by_line", "shown_line", "transcoded_line", "transcoded_lines",
+           "undecodable"]
 
 UTF8 = "utf-8"
 _UNDECODABLE = "beamtagger.undecodable"
 # Bytes U+DC00..U+DCFF: surrogateescape's range (DC80..DCFF) and, for bytes below 80 (a UTF-16
 # half surrogate's 00 D8), DC00..DC7F, which surrogateescape never makes.
 _AS_SURROGATES = re.compile("[\udc00-\udcff]+")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _as_surrogates(error):
@@ -49,12 +52,28 @@ _LINE_SAFE_MULTIBYTE = frozenset({
 # codec that refuses everything.
 _NOT_FILE_ENCODINGS = frozenset({"undefined", "idna", "punycode", "unicode-escape",
                                  "raw-unicode-escape"})
+# Windows' own code pages of the machine at hand, known to Python on Windows only: the workers
+# (Linux on Dataflow) failed every file with LookupError, and another Windows machine may have
+# another code page.
+_WINDOWS_CURRENT_CODE_PAGES = frozenset({"mbcs", "dbcs", "oem"})
+# The bytes that did not decode shown in a reason: a file in UTF-32 read as another encoding
+# has no line end, and its one reason held the whole file.
+_BAD_BYTES_SHOWN = 16
+
+
+class WrongEncoding(ValueError):
+    """A file whose first bytes show it is not in the encoding it is read in; the message is
+    the reason of its one dead letter."""
 
 
 def encoding_problem(input_format, encoding):
     """Why ``encoding`` cannot be the encoding of ``input_format`` files, or None."""
     if not isinstance(encoding, str) or not encoding:
         return f"an encoding is a codec's name, such as cp1252, not {encoding!r}"
+    if encoding.lower().replace("-", "_") in _WINDOWS_CURRENT_CODE_PAGES:
+        return (f"{encoding!r} is the code page of the Windows machine at hand, which other "
+                "machines (the workers) do not know: name the code page itself, such as cp1252 "
+                "(python -c \"import locale; print(locale.getencoding())\" on Windows shows it)")
     try:
         codec = codecs.lookup(encoding)
     except LookupError:
@@ -105,14 +124,20 @@ def transcoded_lines(handle, encoding, chunk_bytes=1 << 16):
     ``encoding`` decode to, read ``chunk_bytes`` at a time. UTF-16 and UTF-32 without a
     byte-order mark are read in the byte order their first bytes show (``text_encodings``),
     little-endian where they show none, whatever this machine's own order."""
-    from beamtagger.text_encodings import other_encoding
+    from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
     chunk = handle.read(chunk_bytes)
+    problem = _not_wide_text(encoding, chunk[:ENCODING_SAMPLE_BYTES])
+    if problem is not None:
+        raise WrongEncoding(problem)
     decoder = codecs.getincrementaldecoder(_byte_order(encoding, chunk, other_encoding))(
         _UNDECODABLE)
+    ends_at_nl = _is_ebcdic(encoding)
     parts = []
     while True:
         text = decoder.decode(chunk, final=not chunk)
+        if ends_at_nl:
+            text = text.replace("\x85", "\n")
         lines = text.split("\n")
         if len(lines) > 1:
             parts.append(lines[0])
@@ -127,6 +152,45 @@ def transcoded_lines(handle, encoding, chunk_bytes=1 << 16):
                 yield "".join(parts).encode(UTF8, "surrogatepass")
             return
         chunk = handle.read(chunk_bytes)
+
+
+@functools.lru_cache(maxsize=None)
+def _is_ebcdic(encoding):
+    """Whether ``encoding`` is an EBCDIC code page (cp037, cp500, cp1140...): "\\n" is its
+    byte 25, and NL (15) decodes as U+0085."""
+    return "\n".encode(encoding) == b"\x25"
+
+
+_WIDE = {"utf-16": "UTF-16", "utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE",
+         "utf-32": "UTF-32", "utf-32-le": "UTF-32LE", "utf-32-be": "UTF-32BE"}
+# UTF-32LE's mark first: it starts with UTF-16LE's.
+_MARKS = ((codecs.BOM_UTF32_LE, "UTF-32LE"), (codecs.BOM_UTF32_BE, "UTF-32BE"),
+          (codecs.BOM_UTF16_LE, "UTF-16LE"), (codecs.BOM_UTF16_BE, "UTF-16BE"))
+
+
+def _not_wide_text(encoding, head):
+    """Why a file whose first bytes are ``head`` is not in ``encoding`` where that is UTF-16 or
+    UTF-32 (``_WIDE``), or None: it starts with the byte-order mark of another, or it reads
+    as UTF-8 lines without a NUL, which UTF-16 and UTF-32 put in every newline and space. Read
+    as UTF-16, a UTF-8 file was one line of CJK characters (tagged, or one dead letter), held
+    whole in memory; as UTF-32, one dead letter holding every byte of the file."""
+    wide = _WIDE.get(codecs.lookup(encoding).name)
+    if wide is None:
+        return None
+    marked = next((found for mark, found in _MARKS if head.startswith(mark)), None)
+    if marked is not None and wide not in (marked, marked[:6]):
+        return (f"the file starts with the byte-order mark of {marked}, not {encoding}, so none "
+                f"of its lines was read; read it with --encoding {marked[:6].lower()}, which "
+                "reads the byte order its mark shows")
+    if b"\x00" in head or b"\n" not in head:
+        return None
+    try:
+        codecs.utf_8_decode(head, "strict", False)
+    except UnicodeDecodeError:
+        return None
+    return (f"the file is not {encoding}: its first {len(head):,} bytes are UTF-8 lines without "
+            f"a NUL, where {wide} puts one in every newline and space, so none of its lines "
+            "was read; read it without --encoding (UTF-8)")
 
 
 _MARKED = {"utf-16": ((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE), "utf-16-le", "utf-16-be"),
@@ -154,12 +218,22 @@ def undecodable(raw, error, encoding):
     UTF-8, else the encoding, the line's first bytes that do not decode in it and where."""
     if is_utf8(encoding):
         return bad_utf8(raw, error)
-    text = raw.decode(UTF8, "surrogatepass")
-    found = _AS_SURROGATES.search(text)
-    if found is None:  # not one of transcoded_line's lines
+    try:
+        text = raw.decode(UTF8, "surrogatepass")
+    except UnicodeDecodeError:  # not one of transcoded_line's lines
         return bad_utf8(raw, error)
+    found = _AS_SURROGATES.search(text)
+    if found is None:
+        lone = _LONE_SURROGATE.search(text)
+        if lone is None:
+            return bad_utf8(raw, error)
+        # UTF-7 decodes a lone surrogate ("+2AA-"), which is no character
+        return (f"not valid {encoding} (character {lone.start()}: the lone surrogate "
+                f"U+{ord(lone.group()):04X}, which is no character)")
     bad = bytes(ord(character) - 0xDC00 for character in found.group())
-    return f"not valid {encoding} (character {found.start()}: {bad!r})"
+    shown = (repr(bad) if len(bad) <= _BAD_BYTES_SHOWN
+             else f"{bad[:_BAD_BYTES_SHOWN]!r}... ({len(bad):,} bytes)")
+    return f"not valid {encoding} (character {found.start()}: {shown})"
 
 
 def shown_line(raw, encoding):

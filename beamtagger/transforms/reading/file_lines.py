@@ -16,8 +16,9 @@ from apache_beam.io.filesystem import CompressionTypes
 
 from beamtagger.errors import out_of_open_files
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
-from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_line_by_line,
-                                                         transcoded_line, transcoded_lines)
+from beamtagger.transforms.reading.decoded_lines import (UTF8, WrongEncoding, is_utf8,
+                                                         reads_line_by_line, transcoded_line,
+                                                         transcoded_lines)
 from beamtagger.transforms.records import DeadLetter, raw_text
 
 __all__ = ["DamagedInput", "FileLines", "UnreadableInput", "is_compressed", "not_utf8"]
@@ -184,6 +185,8 @@ class FileLines:
                     raise stopped_by
         except DamagedInput:
             raise
+        except WrongEncoding as wrong:
+            raise UnreadableInput(self.path, f"{self.path}:1", str(wrong), stage="decode") from None
         except Exception as error:  # noqa: BLE001  (every decompressor and filesystem differs)
             if out_of_open_files(error):
                 # A limit of the machine, not of this file: its records would be dead letters
