@@ -7,7 +7,8 @@ import codecs
 import re
 from typing import NamedTuple, Optional
 
-__all__ = ["ENCODING_SAMPLE_BYTES", "OtherEncoding", "likely_encoding", "other_encoding"]
+__all__ = ["ENCODING_SAMPLE_BYTES", "OtherEncoding", "likely_encoding", "other_encoding",
+           "utf8_read_as"]
 
 # Byte-order marks of text in another encoding than UTF-8 (Windows PowerShell 5's "> file" and
 # Notepad's "Unicode" write UTF-16 with one). UTF-8 never holds the bytes FF and FE: read as
@@ -151,3 +152,22 @@ def likely_encoding(head: bytes) -> Optional[str]:
     return (f"its byte {bad:,} ({head[bad]:#04x}) is not UTF-8, and its first {len(head):,} "
             f"bytes read as {LIKELY_CODE_PAGE} (Windows' Western European code page, Excel's "
             f"\"CSV (Comma delimited)\"): if it is, read it with --encoding {LIKELY_CODE_PAGE}")
+
+
+def utf8_read_as(head: bytes, encoding: str) -> Optional[str]:
+    """Why a file whose first bytes are ``head``, to be read in ``encoding`` (another than
+    UTF-8 that keeps ASCII as it is), is most likely UTF-8, or None: its bytes are UTF-8 with
+    characters outside ASCII, which the other encoding reads as other characters ("é" as
+    "Ã©" in cp1252). Text in a single-byte code page is almost never valid UTF-8 once it holds
+    a character outside ASCII: each would have to be followed by the right continuation bytes."""
+    if head.isascii():
+        return None
+    try:
+        text, _ = codecs.utf_8_decode(head, "strict", False)
+    except UnicodeDecodeError:
+        return None
+    first = next(character for character in text if not character.isascii())
+    shown = first.encode("utf-8").decode(encoding, "replace")
+    return (f"its first {len(head):,} bytes are UTF-8 with characters outside ASCII, which "
+            f"--encoding {encoding} reads as others ({first!r} as {shown!r}): if the file is "
+            "UTF-8, leave --encoding out")

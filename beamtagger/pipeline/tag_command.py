@@ -882,26 +882,36 @@ def _warn_of_other_encoding(matched, job):
     """One warning line (standard error) where, read as UTF-8 (the default), the first bytes
     of one of the first FILES_CHECKED_FOR_ENCODING files (by path) are UTF-16 or UTF-32 or are
     not UTF-8 but read as cp1252 (``text_encodings.likely_encoding``), naming the file and the
-    --encoding to give. Not a refusal: a few bytes that are not UTF-8 in a large UTF-8 corpus
-    are the dead letters of their lines."""
-    from beamtagger.transforms.reading.decoded_lines import is_utf8
+    --encoding to give; or where, read in another encoding that keeps ASCII, they are UTF-8
+    (``text_encodings.utf8_read_as``). Not a refusal: a few bytes that are not UTF-8 in a large
+    UTF-8 corpus are the dead letters of their lines."""
+    from beamtagger.transforms.reading.decoded_lines import is_utf8, reads_line_by_line
 
-    if job.input_format == "parquet" or not is_utf8(job.encoding):
+    if job.input_format == "parquet":
+        return
+    if is_utf8(job.encoding):
+        from beamtagger.text_encodings import likely_encoding as why_not_as_read
+    elif reads_line_by_line(job.encoding):
+        from beamtagger.text_encodings import utf8_read_as
+
+        def why_not_as_read(head):
+            return utf8_read_as(head, job.encoding)
+    else:
         return
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
 
-    from beamtagger.text_encodings import likely_encoding
     from beamtagger.transforms.reading.file_lines import FileLines
 
     for metadata in sorted(matched, key=lambda m: m.path)[:FILES_CHECKED_FOR_ENCODING]:
         path = metadata.path
         head = FileLines(path, lambda: FileSystems.open(
             path, compression_type=CompressionTypes.UNCOMPRESSED)).head(ENCODING_CHECK_BYTES)
-        found = likely_encoding(head)
+        found = why_not_as_read(head)
         if found is not None:
-            print(f"warning: --input {path}: {found}; tagging it as UTF-8", file=sys.stderr,
-                  flush=True)
+            read_as = "UTF-8" if is_utf8(job.encoding) else job.encoding
+            print(f"warning: --input {path}: {found}; tagging it as {read_as}",
+                  file=sys.stderr, flush=True)
             return
 
 

@@ -193,6 +193,22 @@ def test_the_warning_before_launch_names_the_file_the_byte_and_the_encoding(tmp_
            "--encoding utf-16, or convert it" in line
 
 
+def test_a_utf8_file_read_in_a_code_page_is_warned_of(tmp_path, capsys):
+    # "é" read as cp1252 is "Ã©": tagged without a word, every accented word was mojibake.
+    path = tmp_path / "a.csv"
+    path.write_bytes(EXCEL_ROWS.encode("utf-8"))
+    (line,) = _warning(capsys, tmp_path, "*.csv", encoding="cp1252").splitlines()
+    assert line.startswith(f"warning: --input {path}: its first ")
+    assert "UTF-8 with characters outside ASCII, which --encoding cp1252 reads as others " \
+           "('é' as 'Ã©'): if the file is UTF-8, leave --encoding out; tagging it as cp1252" \
+           in line
+    # The same rows in cp1252, or in ASCII only, are what they are said to be.
+    path.write_bytes(EXCEL_ROWS.encode("cp1252"))
+    assert _warning(capsys, tmp_path, "*.csv", encoding="cp1252") == ""
+    path.write_bytes(b"id,text\n1,plain words\n")
+    assert _warning(capsys, tmp_path, "*.csv", encoding="cp1252") == ""
+
+
 def test_no_warning_for_utf8_with_one_bad_line_deep_inside(tmp_path, capsys):
     path = tmp_path / "big.txt"
     path.write_bytes("Une ligne en français .\n".encode() * 4000 + b"caf\xe9\n")
