@@ -19,7 +19,6 @@ Lines of the medians and of each round.
 """
 import argparse
 import csv
-import glob
 import json
 import os
 import pathlib
@@ -27,7 +26,7 @@ import sys
 import time
 
 import bench_common
-from parquet_input_bench import ewt_texts, peak_rss_mib
+from parquet_input_bench import ewt_texts, peak_rss_mib, tag_child
 
 FORMATS = ("jsonl", "csv")
 
@@ -65,19 +64,6 @@ def read_child(path, input_format):
     bench_common.child_result(records=records, characters=characters, read_cpu_s=round(cpu, 3),
                               read_mb_per_cpu_s=round(os.path.getsize(path) / 1e6 / cpu, 1),
                               peak_rss_mib=peak_rss_mib())
-
-
-def tag_child(path, prefix):
-    from beamtagger.pipeline import cli
-
-    code = cli.main(["tag", "--input", path, "--output", prefix, "--runtime", "numpy",
-                     "--progress-every", "0", "--overwrite"])
-    assert code == 0
-    records = 0
-    for output in glob.glob(glob.escape(prefix) + "-[0-9]*-of-*.jsonl"):
-        with open(output, "rb") as handle:
-            records += sum(1 for _ in handle)
-    bench_common.child_result(peak_rss_mib=peak_rss_mib(), records_written=records)
 
 
 def main():

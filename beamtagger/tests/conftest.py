@@ -5,6 +5,7 @@ by pytest.ini.
 """
 import os
 import pathlib
+import tempfile
 
 import pytest
 
@@ -114,6 +115,16 @@ def run_tag_command(capsys, *args):
         code = exit_.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+@pytest.fixture
+def temporary(tmp_path, monkeypatch):
+    """TMPDIR for this test alone (and its child processes, given it as TMPDIR), so that
+    what a run leaves there can be seen."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -10,21 +10,12 @@ import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
-from beamtagger.tests.conftest import run_tag_command as tag
 from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
+from beamtagger.tests.parquet_input_cli_test import _labels, _run
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
 
 TEXTS = ["The cat sat on the mat .", "Paris is in France , she said .", "", "I love café ."]
-
-
-def _run(capsys, tiny_tagger, source, prefix, *more):
-    return tag(capsys, "--input", str(source), "--output", str(prefix), "--model",
-               tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path, *more)
-
-
-def _labels(rows):
-    return {row["id"]: [token["label"] for token in row["tokens"]] for row in rows}
 
 
 def test_csv_rows_are_tagged_as_the_same_json_lines_are_bad_rows_dead_letters(

@@ -10,7 +10,6 @@ import resource
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
@@ -35,15 +34,6 @@ def _child(tiny_tagger, temporary, *args, **popen):
                "--runtime", "numpy", "--model", tiny_tagger.model_dir, "--embeddings",
                tiny_tagger.store_path, *args]
     return subprocess.Popen(command, env={**os.environ, "TMPDIR": str(temporary)}, **popen)
-
-
-@pytest.fixture
-def temporary(tmp_path, monkeypatch):
-    """TMPDIR for this test alone, so that what a run leaves there can be seen."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def test_a_pipe_in_and_out_keeps_the_input_order_and_says_stdin(tiny_tagger, temporary):

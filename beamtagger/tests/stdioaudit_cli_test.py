@@ -12,7 +12,6 @@ import lzma
 import os
 import subprocess
 import sys
-import tempfile
 
 import pytest
 
@@ -20,14 +19,6 @@ from beamtagger.tests.conftest import run_tag_command as tag
 
 TEXT = b"The cat sat on the mat .\n" * 50
 
-
-@pytest.fixture
-def temporary(tmp_path, monkeypatch):
-    """TMPDIR for this test alone, so that what a run leaves there can be seen."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def _tagger_args(tiny_tagger):
