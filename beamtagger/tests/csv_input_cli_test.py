@@ -2,7 +2,6 @@
 columns carried as strings, bad rows in the errors with the line they start on; a header
 without the text column and a bad --delimiter refused in one line before launch; ``ReadRecords``
 over several files, spread or in blocks, every row once; the format from .csv/.tsv names."""
-import glob
 import json
 import re
 
@@ -11,7 +10,7 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
-from beamtagger.tests.parquet_input_cli_test import _labels, _run
+from beamtagger.tests.parquet_input_cli_test import _labels, _refusal, _run
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
 
@@ -55,14 +54,6 @@ def test_a_text_over_max_record_chars_is_a_tokenize_dead_letter_at_its_row(tiny_
         "long.csv:4"]
     (letter,) = read_jsonl(str(tmp_path / "m") + "-errors-*.jsonl")
     assert (letter["source"], letter["stage"]) == (f"{source}:2", "tokenize"), letter
-
-
-def _refusal(capsys, tiny_tagger, source, tmp_path, *more):
-    code, _, err = _run(capsys, tiny_tagger, source, tmp_path / "out" / "r", *more)
-    assert code == 2, err
-    (line,) = err.strip().splitlines()   # one line, no traceback
-    assert not glob.glob(str(tmp_path / "out" / "r*"))
-    return line
 
 
 def test_a_header_without_the_text_column_and_a_bad_delimiter_are_refused(tiny_tagger,
