@@ -26,7 +26,7 @@ import sys
 import time
 
 import bench_common
-from parquet_input_bench import ewt_texts, peak_rss_mib, tag_child
+from parquet_input_bench import ewt_texts, peak_rss_mib, read_and_tag, tag_child
 
 FORMATS = ("jsonl", "csv")
 
@@ -107,21 +107,8 @@ def main():
     counts, written = {}, {}
     for round_number in range(args.rounds):
         for input_format in FORMATS if round_number % 2 == 0 else FORMATS[::-1]:
-            result = bench_common.run_child(
-                [script, "--child", "read", "--format", input_format, "--path",
-                 read_stem.with_suffix("." + input_format)], label=f"read {input_format}")
-            counts.setdefault(input_format, (result["records"], result["characters"]))
-            measured["read_cpu"][input_format].append(result["read_cpu_s"])
-            measured["read_rate"][input_format].append(result["read_mb_per_cpu_s"])
-            measured["read_rss"][input_format].append(result["peak_rss_mib"])
-            if tag_stem is None:
-                continue
-            result = bench_common.run_child(
-                [script, "--child", "tag", "--path", tag_stem.with_suffix("." + input_format),
-                 "--prefix", args.work / f"out-{input_format}" / "r"], label=f"tag {input_format}")
-            written.setdefault(input_format, result["records_written"])
-            measured["tag_cpu"][input_format].append(result["cpu_seconds"])
-            measured["tag_rss"][input_format].append(result["peak_rss_mib"])
+            read_and_tag(script, input_format, read_stem, tag_stem, args.work, measured, counts,
+                         written)
     assert counts["jsonl"] == counts["csv"], counts
     print(f"reading alone: {counts['csv'][0]:,} records, {counts['csv'][1]:,} characters each")
     if tag_stem is not None:

@@ -125,6 +125,34 @@ def tag_child(path, prefix, fields=None):
                                                / bench_common.MIB, 3))
 
 
+# What a child's result holds for each measured series: bench's name -> the child's field.
+READ_FIELDS = {"read_cpu": "read_cpu_s", "read_rate": "read_mb_per_cpu_s",
+               "read_rss": "peak_rss_mib"}
+TAG_FIELDS = {"tag_cpu": "cpu_seconds", "tag_rss": "peak_rss_mib"}
+
+
+def read_and_tag(script, input_format, read_stem, tag_stem, work, measured, counts, written):
+    """One round's runs of ``input_format`` (this module's and csv_input_bench's children): the
+    reading-alone child of ``read_stem``'s file and the tag child of ``tag_stem``'s (each
+    skipped where its stem is None), their figures appended to the series of ``measured``
+    (those it has), the records counted into ``counts`` and ``written``."""
+    if read_stem is not None:
+        result = bench_common.run_child(
+            [script, "--child", "read", "--format", input_format, "--path",
+             read_stem.with_suffix("." + input_format)], label=f"read {input_format}")
+        counts.setdefault(input_format, (result["records"], result["characters"]))
+        for name, field in READ_FIELDS.items():
+            if name in measured:
+                measured[name][input_format].append(result[field])
+    if tag_stem is not None:
+        result = bench_common.run_child(
+            [script, "--child", "tag", "--path", tag_stem.with_suffix("." + input_format),
+             "--prefix", work / f"out-{input_format}" / "r"], label=f"tag {input_format}")
+        written.setdefault(input_format, result["records_written"])
+        for name, field in TAG_FIELDS.items():
+            measured[name][input_format].append(result[field])
+
+
 def peak_rss_mib():
     """This process's own peak RSS (VmHWM, reset by exec): ``ru_maxrss`` keeps the peak of the
     parent it was forked from, which had held every text of the inputs it wrote."""
@@ -196,20 +224,8 @@ def main():
     for round_number in range(args.rounds):
         order = FORMATS if round_number % 2 == 0 else FORMATS[::-1]
         for input_format in order:
-            if read_stem is not None:
-                result = bench_common.run_child(
-                    [script, "--child", "read", "--format", input_format, "--path",
-                     read_stem.with_suffix("." + input_format)], label=f"read {input_format}")
-                counts.setdefault(input_format, (result["records"], result["characters"]))
-                measured["read_cpu"][input_format].append(result["read_cpu_s"])
-                measured["read_rss"][input_format].append(result["peak_rss_mib"])
-            if tag_stem is None:
-                continue
-            result = bench_common.run_child(
-                [script, "--child", "tag", "--path", tag_stem.with_suffix("." + input_format),
-                 "--prefix", args.work / f"out-{input_format}" / "r"], label=f"tag {input_format}")
-            measured["tag_cpu"][input_format].append(result["cpu_seconds"])
-            measured["tag_rss"][input_format].append(result["peak_rss_mib"])
+            read_and_tag(script, input_format, read_stem, tag_stem, args.work, measured, counts,
+                         {})
         for case in (WIDE_CASES if round_number % 2 == 0 else WIDE_CASES[::-1]):
             if wide is None:
                 break
