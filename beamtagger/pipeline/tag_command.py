@@ -309,7 +309,7 @@ def _check_cloud_storage(job, options):
     network to Cloud Storage or no credentials (cloud_access)."""
     from apache_beam.options.pipeline_options import GoogleCloudOptions
 
-    from beamtagger.pipeline.cloud_access import cloud_storage_problem
+    from beamtagger.cloud_access import cloud_storage_problem
 
     cloud = options.view_as(GoogleCloudOptions)
     problem = cloud_storage_problem(

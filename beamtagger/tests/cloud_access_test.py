@@ -4,7 +4,7 @@ traceback a retry)."""
 import socket
 
 from beamtagger.pipeline import cli
-from beamtagger.pipeline.cloud_access import PROBE_TIMEOUT_S, cloud_storage_problem
+from beamtagger.cloud_access import PROBE_TIMEOUT_S, cloud_storage_problem
 
 NO_EMULATOR = {}
 
@@ -45,6 +45,13 @@ def credentials(monkeypatch, found):
         return object(), "a-project"
 
     monkeypatch.setattr(google.auth, "default", default)
+
+
+def without_emulator_or_proxy(monkeypatch):
+    """The environment of a machine that talks to Cloud Storage itself: no emulator, no proxy."""
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def test_no_gs_path_and_the_emulator_ask_nothing(monkeypatch):
@@ -92,9 +99,7 @@ def test_no_credentials_is_refused_unless_anonymous(monkeypatch):
 def test_tag_refuses_before_reading_any_gs_path(monkeypatch, capsys, tmp_path):
     from apache_beam.io.filesystems import FileSystems
 
-    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
-    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    without_emulator_or_proxy(monkeypatch)
     probe_failing(monkeypatch, socket.gaierror(-3, "Temporary failure in name resolution"))
 
     def match(*args, **kwargs):

@@ -4,8 +4,8 @@ to another endpoint than storage.googleapis.com."""
 import socket
 import threading
 
-from beamtagger.pipeline import cloud_access
-from beamtagger.pipeline.cloud_access import cloud_storage_problem
+from beamtagger import cloud_access
+from beamtagger.cloud_access import cloud_storage_problem
 from beamtagger.tests.cloud_access_test import credentials, probe_answering
 
 

@@ -114,7 +114,14 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     matrix), and a local one beside it is checked again, against it: what TagText, TagBatches
     and TaggerModelHandler do where they are applied, unless given ``validate=False``. Without
     ``remote`` a remote path is not read (a transform is built without network access); with
-    it, a call given no remote path reads nothing.
+    it, a call given no remote path reads nothing, and a ``gs://`` one is refused in seconds
+    where this machine has no network to Cloud Storage (``cloud_access``), before Beam's
+    client is asked (it retried the listing for 120 s, then failed with a ``RetryError``).
+    Credentials are not checked, as ``beamtagger tag`` checks them unless ``--no_auth``: a
+    library pipeline that reads a public bucket says so nowhere (Beam's ``--no_auth`` does
+    not reach its file systems' client, which, finding no credentials, reads anonymously),
+    and one that works would be refused; a private bucket read without them fails its
+    listing, ``cannot read gs://... where the pipeline is built``.
     """
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.transforms import remote_paths
@@ -122,6 +129,8 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     if remote and not any(path is not None and is_remote(path)
                           for path in (model_dir, store_path)):
         return
+    if remote:
+        _check_cloud_storage_reachable(model_dir, store_path)
 
     def readable(path):
         return path is not None and (remote and is_remote(path) or _exists_here(path))
@@ -140,6 +149,16 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
             spec.check_store(store, allow_other_fingerprint=allow_other_embeddings,
                              model_location=model_dir if model_read and is_remote(model_dir)
                              else None)
+
+
+def _check_cloud_storage_reachable(*paths):
+    from beamtagger.cloud_access import unreachable_cloud_storage
+    from beamtagger.errors import BeamtaggerError
+
+    problem = unreachable_cloud_storage(paths)
+    if problem:
+        raise BeamtaggerError(f"{problem}; or pass validate=False to leave the check to the "
+                              "workers")
 
 
 def _exists_here(path):

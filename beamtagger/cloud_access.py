@@ -1,5 +1,7 @@
 """Whether this machine can reach Google Cloud Storage for the ``gs://`` paths of a run, asked
-once before anything reads them.
+once before anything reads them: by ``beamtagger tag`` (``cloud_storage_problem``: the network
+and the credentials) and by the library's checks where a pipeline is built
+(``unreachable_cloud_storage``: the network only, ``worker_resources.check_where_built``).
 
 Beam's own first ``gs://`` access without credentials retried for about 20 s, printing a
 traceback a retry, then connected anonymously; without a network its listing retried for
@@ -13,7 +15,7 @@ import threading
 import urllib.parse
 from typing import Iterable, Optional
 
-__all__ = ["PROBE_TIMEOUT_S", "cloud_storage_problem"]
+__all__ = ["PROBE_TIMEOUT_S", "cloud_storage_problem", "unreachable_cloud_storage"]
 
 # A connection to Cloud Storage's front end takes well under a second where it can be made;
 # a network that drops packets rather than refusing would otherwise hold the run for minutes.
@@ -27,12 +29,30 @@ def cloud_storage_problem(paths: Iterable[Optional[str]], anonymous=False,
     Storage, no credentials), or None: none is ``gs://``, the GCS emulator is in use
     (``STORAGE_EMULATOR_HOST``), or both are there. ``anonymous`` (``--no_auth``): public
     buckets, read without credentials, which Beam's client then does."""
-    remote = sorted({path for path in paths if path and path.startswith("gs://")})
+    named = _named_gs_paths(paths, environ)
+    if named is None:
+        return None
+    return _unreachable(named, environ) or (None if anonymous else _without_credentials(named))
+
+
+def unreachable_cloud_storage(paths: Iterable[Optional[str]],
+                              environ=os.environ) -> Optional[str]:
+    """Why the ``gs://`` ones among ``paths`` cannot be read from here for want of a network
+    to Cloud Storage, or None (as ``cloud_storage_problem``, credentials left out: a caller
+    that cannot know whether its pipeline reads public buckets anonymously, ``--no_auth``)."""
+    named = _named_gs_paths(paths, environ)
+    return None if named is None else _unreachable(named, environ)
+
+
+def _named_gs_paths(paths, environ):
+    """The first ``gs://`` path of ``paths`` and how many more, as a message names them; None
+    where there is none or the GCS emulator serves them (``STORAGE_EMULATOR_HOST``)."""
+    remote = sorted({str(path) for path in paths
+                     if path is not None and str(path).startswith("gs://")})
     if not remote or environ.get("STORAGE_EMULATOR_HOST"):
         return None
-    named = remote[0] + (f" (and {len(remote) - 1} more gs:// path"
-                         f"{'s' if len(remote) > 2 else ''})" if len(remote) > 1 else "")
-    return _unreachable(named, environ) or (None if anonymous else _without_credentials(named))
+    return remote[0] + (f" (and {len(remote) - 1} more gs:// path"
+                        f"{'s' if len(remote) > 2 else ''})" if len(remote) > 1 else "")
 
 
 def _storage_address(environ):
