@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+from typing import NamedTuple
 
 from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError, broken_link
@@ -188,6 +189,43 @@ def add_arguments(parser):
                         help="replace the result and error files an earlier run wrote under "
                         "--output (they come back if this run fails, gs:// ones too; without "
                         "it, such files are refused)")
+    parser.add_argument("--max-dead-letters", metavar="N|P%", type=dead_letter_limit,
+                        help="exit 3 (results and dead letters written all the same) where more "
+                        "than N records, or more than P%% of the records read, could not be "
+                        "tagged, so that a script or a scheduler sees a run gone wrong (default: "
+                        "exit 0 whatever the count; local runs)")
+
+
+# The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
+# a run that failed (nothing kept), 2 one refused before launch.
+TOO_MANY_DEAD_LETTERS = 3
+
+
+class DeadLetterLimit(NamedTuple):
+    """--max-dead-letters: ``value`` records, or ``value`` percent of the records read."""
+    value: float
+    percent: bool
+
+    def __str__(self):
+        return f"{self.value:g}%" if self.percent else f"{int(self.value)}"
+
+    def exceeded(self, dead, read):
+        return dead > (self.value * read / 100 if self.percent else self.value)
+
+
+def dead_letter_limit(text):
+    """argparse's type of --max-dead-letters: a count ("0", "100") or a percentage ("0.5%")."""
+    percent = text.strip().endswith("%")
+    number = text.strip()[:-1] if percent else text.strip()
+    try:
+        value = float(number) if percent else int(number)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value <= (100 if percent else float("inf")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give a count of records (0 or more) or a percentage of the records "
+            "read (0% to 100%)")
+    return DeadLetterLimit(value, percent)
 
 
 def run(args):
@@ -201,7 +239,10 @@ def run(args):
                or portable_options_problem(options, standard.runner)
                or runtime_type_check_problem(options)
                or standard_streams_problem(args, is_remote_runner(standard.runner),
-                                           bool(standard.streaming)))
+                                           bool(standard.streaming))
+               or (args.max_dead_letters is not None and is_remote_runner(standard.runner)
+                   and "--max-dead-letters applies to local runs: a remote job's counts are "
+                   "its runner's (the Dataflow console's beamtagger counters)"))
     if problem:
         raise BeamtaggerError(problem)
     with _standard_streams(args) as (args, spool, results):
@@ -297,6 +338,13 @@ def _tag(args, options, stdin_spool=None, results=None):
             dead = counts["dead_letters"]
             print(f"                 ({dead:,} record{'' if dead == 1 else 's'} could not be "
                   "tagged)")
+        limit = args.max_dead_letters
+        if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"]):
+            dead, read = counts["dead_letters"], counts["records_read"]
+            print(f"beamtagger tag: {dead:,} of the {read:,} records read could not be tagged "
+                  f"({dead / read if read else 0:.1%}), more than --max-dead-letters {limit}; "
+                  "the results and the dead letters are written", file=sys.stderr, flush=True)
+            return TOO_MANY_DEAD_LETTERS
         return 0
 
 
