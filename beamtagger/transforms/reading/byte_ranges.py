@@ -1,4 +1,4 @@
-"""Reading text and JSON Lines files in parallel byte ranges (a splittable DoFn).
+"""Reading text, JSON Lines and TSV files in parallel byte ranges (a splittable DoFn).
 
 A file of more than ``split_bytes`` bytes (uncompressed) is cut into byte ranges of about that
 size (an ``OffsetRange`` restriction); the runner hands the ranges to different workers (Beam
@@ -14,6 +14,8 @@ whole (at most ``split_bytes``, or compressed, which cannot be entered in the mi
 encoding whose bytes 0A are not all newlines: UTF-16, UTF-32, ``decoded_lines``) keep
 ``<path>:<line>``. A file in another encoding whose 0A is always a newline (cp1252, Shift-JIS)
 is split as a UTF-8 one: its offsets count the file's bytes, its lines are decoded one by one.
+A TSV file's ranges take their columns from its header line (``tsv_ranges``); a CSV file is
+read whole: a quoted field may hold line ends, so no line start is sure to start a row.
 """
 import codecs
 
@@ -30,7 +32,9 @@ from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, Dam
                                                       FileLines, UnreadableInput,
                                                       is_compressed, not_utf8)
 from beamtagger.transforms.reading.record_layout import RecordLayout
+from beamtagger.transforms.reading.csv_rows import read_csv_records
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
+from beamtagger.transforms.reading.tsv_ranges import TsvHeaders, tsv_range_records
 
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable",
            "range_records"]
@@ -38,7 +42,7 @@ __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "
 # Beam's own default for splitting text sources is 64 MiB bundles; a range much smaller than
 # that costs more in per-bundle overhead than it gains in parallelism.
 DEFAULT_SPLIT_BYTES = 64 << 20
-SPLITTABLE_FORMATS = ("text", "jsonl")
+SPLITTABLE_FORMATS = ("text", "jsonl", "tsv")
 _BOM = b"\xef\xbb\xbf"
 # A file read whole is the restriction [-1, 0), which no byte range equals: its single claim
 # (of -1) covers every line.
@@ -57,7 +61,7 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
     it claims; the DoFn is its own restriction provider (byte ranges of ``split_bytes``).
 
     Args:
-      input_format: "text" or "jsonl" (``SPLITTABLE_FORMATS``).
+      input_format: "text", "jsonl" or "tsv" (``SPLITTABLE_FORMATS``).
       layout: what makes a record of a line (``RecordLayout``).
       split_bytes: uncompressed files larger than this are read in ranges of about this size.
       blocks: yield lists of records (``blocks.in_blocks``) instead of single records.
@@ -73,6 +77,7 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         self.layout = layout
         self.split_bytes = split_bytes
         self.blocks = blocks
+        self._tsv_headers = None  # per DoFn instance (a worker's), made where it runs
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
@@ -81,12 +86,17 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
                 return
             # Whole files go through FileLines, which turns a damaged compressed
             # stream into one dead letter instead of a silently cut last line.
-            items = read_file_records(
-                FileLines(path, lambda: FileSystems.open(
-                    path, compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding),
-                self.input_format, self.layout)
+            lines = FileLines(path, lambda: FileSystems.open(
+                path, compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding)
+            if self.input_format == "tsv":
+                items = read_csv_records(lines, "tsv", self.layout)
+            else:
+                items = read_file_records(lines, self.input_format, self.layout)
         else:
-            items = range_records(path, tracker, self.input_format, self.layout)
+            if self._tsv_headers is None:
+                self._tsv_headers = TsvHeaders()
+            items = range_records(path, tracker, self.input_format, self.layout,
+                                  self._tsv_headers)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
@@ -111,11 +121,17 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
-def range_records(path, tracker, input_format, layout=RecordLayout()):
-    """Records and DeadLetters (``record_parsers.parse_records``, made as ``layout`` says) of
-    the lines of a byte range that the tracker lets this reader claim; a file in UTF-16 or
-    UTF-32, or that ends before the range does, becomes one dead letter."""
+def range_records(path, tracker, input_format, layout=RecordLayout(), tsv_headers=None):
+    """Records and DeadLetters (``record_parsers.parse_records``, or TSV rows under the file's
+    header: ``tsv_ranges``, its header from ``tsv_headers``, a TsvHeaders) made as ``layout``
+    says of the lines of a byte range that the tracker lets this reader claim; a file in
+    UTF-16 or UTF-32, or that ends before the range does, becomes one dead letter."""
     try:
+        if input_format == "tsv":
+            found = (tsv_headers or TsvHeaders()).of(path, layout)
+            lines = claimed_lines(path, tracker, layout.encoding, found)
+            yield from tsv_range_records(lines, tracker, found, path, layout)
+            return
         yield from parse_records(claimed_lines(path, tracker, layout.encoding), path,
                                  input_format, layout.text_field, layout.id_field,
                                  fields=layout.fields, id_folder=layout.id_folder,
@@ -124,15 +140,18 @@ def range_records(path, tracker, input_format, layout=RecordLayout()):
         yield damage.dead_letter()
 
 
-def claimed_lines(path, tracker, encoding=UTF8):
+def claimed_lines(path, tracker, encoding=UTF8, header=None):
     """``("@<byte offset>", line)`` of every line of a byte range whose first byte the tracker
     lets this reader claim, as UTF-8 (``encoding``: the file's, one that
     ``decoded_lines.reads_line_by_line``). Raises UnreadableInput for a file in UTF-16 or
-    UTF-32 (from its first range; the others read nothing) and for a file that ends inside the
-    range (it was cut or rewritten since it was listed)."""
+    UTF-32 (from its first range; the others read nothing), for a file that ends inside the
+    range (it was cut or rewritten since it was listed) and for one that no longer holds the
+    bytes of ``header`` (a ``tsv_ranges.TsvHeader``, read before) where they were."""
     transcode = not is_utf8(encoding)
     restriction = tracker.current_restriction()
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        if header is not None and header.raw:
+            _check_header(path, handle, header, tracker)
         position = first_line = restriction.start
         if position > 0:
             # The line holding byte start - 1 belongs to the range before (or ends right there,
@@ -166,6 +185,21 @@ def claimed_lines(path, tracker, encoding=UTF8):
             if start == 0 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw
+
+
+def _check_header(path, handle, header, tracker):
+    """Raises UnreadableInput where the file no longer holds ``header``'s bytes: its rows
+    would be read under another header's column names."""
+    handle.seek(header.start)
+    if handle.read(len(header.raw)) == header.raw:
+        return
+    start, stop = tracker.current_restriction().start, tracker.current_restriction().stop
+    _claim_the_rest(tracker)
+    raise UnreadableInput(
+        path, f"{path}:@{start}",
+        f"the file's header line (byte {header.start:,}) is not what this worker read there "
+        f"before (the file was rewritten while read): its rows from byte {start:,} to "
+        f"{stop:,} were not read, rather than read under other columns' names")
 
 
 def _not_utf8_file(path, handle, start, resume, tracker, encoding=UTF8):

@@ -52,8 +52,9 @@ from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import file_name, path_text
 from beamtagger.transforms.records import DeadLetter, TextRecord, one_line
 
-__all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "csv_records", "delimiter_problem", "file_problem",
-           "read_csv_records", "read_path_csv_records"]
+__all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "Header", "csv_records", "delimiter_problem",
+           "file_problem", "read_csv_records", "read_path_csv_records", "tsv_header",
+           "tsv_records"]
 
 CSV_FORMATS = ("csv", "tsv")
 # A row is held whole until it ends: this bounds what an unclosed quote makes a reader hold
@@ -67,6 +68,14 @@ _EXCEL_SEP_LINE = re.compile("sep=(.)")
 _CR_LINES = ("the file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' "
              "'\\n' converts them)")
 _new_record = tuple.__new__
+
+
+def _line_name(number):
+    """A line as a reason names it: by its number, or, in a byte range (``"@<byte>"``,
+    ``byte_ranges``), by the byte it starts at."""
+    if isinstance(number, str):
+        return f"the line at byte {int(number[1:]):,}"
+    return f"line {number:,}"
 
 
 def delimiter_problem(input_format, delimiter):
@@ -212,12 +221,12 @@ class _Rows:
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as error:
-                self._problem = self._problem or (f"line {number:,}: "
+                self._problem = self._problem or (f"{_line_name(number)}: "
                                                   f"{undecodable(raw, error, self._encoding)}")
                 text = raw.decode("utf-8", "surrogateescape")
             if "\x00" in text:
-                self._problem = self._problem or (f"line {number:,} holds a NUL byte (is the "
-                                                  "file binary, or in another encoding?)")
+                self._problem = self._problem or (f"{_line_name(number)} holds a NUL byte (is "
+                                                  "the file binary, or in another encoding?)")
             self._chars += len(text)
             if self._chars > MAX_ROW_CHARS:
                 raise _TooLong()
@@ -290,6 +299,24 @@ def _header_columns(header, layout, input_format, delimiter):
     return _columns(header, layout, _delimiter(input_format, delimiter))
 
 
+class Header(NamedTuple):
+    """A file's header row: the line it is on (``number``, or ``"@<byte>"`` in a byte range)
+    and its _Columns, or, where its rows cannot be read as the layout asks, the file's one
+    DeadLetter (``columns`` None)."""
+    line: object
+    columns: Optional[_Columns]
+    dead_letter: Optional[DeadLetter] = None
+
+
+def _header(row, path, input_format, layout, delimiter):
+    columns = _header_columns(row, layout, input_format, delimiter)
+    if isinstance(columns, str):
+        return Header(row.line, None, DeadLetter(
+            f"{path}:{row.line}", f"{columns}; none of its rows was read",
+            row.raw(layout.encoding), "read"))
+    return Header(row.line, columns)
+
+
 def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
                 delimiter=None):
     """One TextRecord or DeadLetter per row of ``(number, bytes)`` lines of one file (the
@@ -297,16 +324,34 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
     where the lines do."""
     path = path_text(str(path))
+    rows = _rows(numbered_lines, input_format, delimiter, layout.encoding)
+    first = next(rows, None)
+    if first is None:
+        return
+    header = _header(first, path, input_format, layout, delimiter)
+    if header.dead_letter is not None:
+        yield header.dead_letter
+        return
+    yield from _row_records(header.columns, rows, path, layout)
+
+
+def tsv_header(numbered_lines, path, layout=RecordLayout()):
+    """The Header of the first row of TSV ``(number, bytes)`` lines that is not blank, or None
+    where there is none."""
+    first = next(_rows(numbered_lines, "tsv", None, layout.encoding), None)
+    return None if first is None else _header(first, path_text(str(path)), "tsv", layout, None)
+
+
+def tsv_records(header, numbered_lines, path, layout=RecordLayout()):
+    """``csv_records`` of TSV lines that come after the line of ``header`` (one without a
+    dead letter): a byte range of a file whose header another read found."""
+    yield from _row_records(header.columns,
+                            _rows(numbered_lines, "tsv", None, layout.encoding),
+                            path_text(str(path)), layout)
+
+
+def _row_records(columns, rows, path, layout):
     encoding = layout.encoding
-    rows = _rows(numbered_lines, input_format, delimiter, encoding)
-    header = next(rows, None)
-    if header is None:
-        return
-    columns = _header_columns(header, layout, input_format, delimiter)
-    if isinstance(columns, str):
-        yield DeadLetter(f"{path}:{header.line}", f"{columns}; none of its rows was read",
-                         header.raw(encoding), "read")
-        return
     name = file_name(path, layout.id_folder)
     for row in rows:
         source = f"{path}:{row.line}"

@@ -1,0 +1,124 @@
+"""TSV files read in byte ranges: the header each range needs, read once per file per worker.
+
+A TSV row is one line (quotes are text, ``csv_rows``), so a TSV file splits at line starts as
+a text file does (``byte_ranges``); a CSV file does not (a quoted field may hold line ends).
+What a range that does not start the file lacks is the header: the file's first line that is
+not blank names the columns. ``TsvHeaders`` reads it from the file's start once per file in
+each worker (a DoFn instance), at most ``csv_rows.MAX_ROW_CHARS`` bytes of it, as csv_rows
+bounds a row; every range then checks, on its own open file, that the header's bytes are still
+there, so a file rewritten with other columns after a worker read its header is a dead letter
+for that worker's later ranges, never rows under the wrong column names. Rows are located by
+byte offset as text lines in ranges are: a record without an id is ``<file name>:@<byte>``,
+its ``source`` ``<path>:@<byte>``; the header's own dead letter (no text column...) names its
+line, ``<path>:<line>``, as a file read whole does.
+"""
+import collections
+from typing import NamedTuple, Optional
+
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from beamtagger.transforms.reading import csv_rows
+from beamtagger.transforms.reading.decoded_lines import is_utf8, transcoded_line
+from beamtagger.transforms.reading.record_layout import RecordLayout
+from beamtagger.transforms.reading.record_parsers import path_text
+from beamtagger.transforms.records import DeadLetter, raw_text
+
+__all__ = ["TsvHeaders", "read_tsv_header", "tsv_range_records"]
+
+_BOM = b"\xef\xbb\xbf"
+# Headers kept by one worker: a pattern of many large TSV files has each file's ranges spread
+# over the workers in no order, and a header costs a read from the file's start.
+_KEPT_HEADERS = 64
+
+
+class TsvHeader(NamedTuple):
+    """Where a TSV file's header line is, its bytes as they are in the file, and what it says
+    (``csv_rows.Header``; None: the file has no line that is not blank, so no rows)."""
+    start: int
+    end: int
+    raw: bytes
+    header: Optional[csv_rows.Header]
+
+
+def read_tsv_header(path, layout=RecordLayout()):
+    """The TsvHeader of an uncompressed TSV file in an encoding that reads line by line,
+    reading at most ``csv_rows.MAX_ROW_CHARS`` bytes of its header line."""
+    transcode = not is_utf8(layout.encoding)
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        number = position = 0
+        while True:
+            raw = handle.readline(csv_rows.MAX_ROW_CHARS + 1)
+            if not raw:
+                return TsvHeader(position, position, b"", None)
+            number += 1
+            start, position = position, position + len(raw)
+            if len(raw) > csv_rows.MAX_ROW_CHARS:
+                # Cut by the bound: read as a row, the cut line would be a header of the
+                # wrong columns.
+                return TsvHeader(start, position, raw, csv_rows.Header(number, None, DeadLetter(
+                    f"{path_text(str(path))}:{number}",
+                    f"the header row holds more than {csv_rows.MAX_ROW_CHARS:,} bytes; none "
+                    "of its rows was read", raw_text(raw[:1000]), "read")))
+            line = transcoded_line(raw, layout.encoding) if transcode else raw
+            if number == 1 and line.startswith(_BOM):
+                line = line[len(_BOM):]
+            header = csv_rows.tsv_header([(number, line)], path, layout)
+            if header is not None:
+                return TsvHeader(start, position, raw, header)
+
+
+class TsvHeaders:
+    """The TsvHeader of each file a worker reads ranges of, read once (the last
+    ``_KEPT_HEADERS`` files)."""
+
+    def __init__(self):
+        self._kept = collections.OrderedDict()
+
+    def of(self, path, layout):
+        key = (path, layout)
+        found = self._kept.get(key)
+        if found is None:
+            found = self._kept[key] = read_tsv_header(path, layout)
+            if len(self._kept) > _KEPT_HEADERS:
+                self._kept.popitem(last=False)
+        else:
+            self._kept.move_to_end(key)
+        return found
+
+
+def tsv_range_records(lines, tracker, found, path, layout=RecordLayout()):
+    """Records and DeadLetters of the rows of a byte range's claimed ``("@<byte>", line)``
+    ``lines`` (``byte_ranges.claimed_lines``, which checked that the file still holds
+    ``found``'s header bytes) under the header ``found``: lines up to the header's end are no
+    rows; a header that makes the file one dead letter yields it from the range that claims
+    the header's line, and the other ranges read nothing."""
+    header = found.header
+    if header is not None and header.dead_letter is not None:
+        for locator, _ in lines:
+            if int(locator[1:]) >= found.start:
+                if int(locator[1:]) == found.start:
+                    yield header.dead_letter
+                # The rest of the range holds rows no header names: Beam requires every
+                # range to be claimed to its end.
+                tracker.try_claim(tracker.current_restriction().stop)
+                return
+        return
+    rows = ((locator, raw) for locator, raw in lines if int(locator[1:]) >= found.end)
+    if header is None:
+        yield from _rows_without_header(rows, tracker, path)
+        return
+    yield from csv_rows.tsv_records(header, rows, path, layout)
+
+
+def _rows_without_header(lines, tracker, path):
+    """Nothing for blank lines; a line that is not blank, in a file that was blank to its end
+    when its header was read, was written since: one dead letter, not rows without columns."""
+    for locator, raw in lines:
+        if raw.strip(b"\r\n"):
+            tracker.try_claim(tracker.current_restriction().stop)
+            yield DeadLetter(f"{path_text(str(path))}:{locator}",
+                             "the file had no header (only blank lines) when this worker read "
+                             "it, and holds rows now (it was rewritten while read): the rows "
+                             "of this range were not read", raw_text(raw), "read")
+            return
