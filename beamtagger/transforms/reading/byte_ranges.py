@@ -192,6 +192,7 @@ def _check_header(path, handle, header, tracker):
     would be read under another header's column names."""
     handle.seek(header.start)
     if handle.read(len(header.raw)) == header.raw:
+        handle.seek(0)  # where a range that starts the file reads from
         return
     start, stop = tracker.current_restriction().start, tracker.current_restriction().stop
     _claim_the_rest(tracker)
