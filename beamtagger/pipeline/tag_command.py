@@ -908,11 +908,11 @@ def _file_problem(job):
     if job.input_format not in ("csv", "tsv"):
         return None
     from beamtagger.transforms.reading import csv_rows
-    from beamtagger.transforms.reading.file_lines import FileLines
+    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
     from beamtagger.transforms.reading.record_layout import RecordLayout
 
     layout = RecordLayout(job.text_field, job.id_field, job.fields, encoding=job.encoding)
-    return lambda path: csv_rows.file_problem(FileLines(path, _first_bytes_opener(path),
+    return lambda path: csv_rows.file_problem(FileLines(path, first_bytes_opener(path),
                                                         job.encoding), job.input_format,
                                               layout, job.delimiter)
 
@@ -943,38 +943,17 @@ def _warn_of_other_encoding(matched, job):
             return utf8_read_as(head, job.encoding)
     else:
         return
-    from beamtagger.transforms.reading.file_lines import FileLines
+    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
 
     for metadata in sorted(matched, key=lambda m: m.path)[:FILES_CHECKED_FOR_ENCODING]:
         path = metadata.path
-        head = FileLines(path, _first_bytes_opener(path)).head(ENCODING_CHECK_BYTES)
+        head = FileLines(path, first_bytes_opener(path)).head(ENCODING_CHECK_BYTES)
         found = why_not_as_read(head)
         if found is not None:
             read_as = "UTF-8" if is_utf8(job.encoding) else job.encoding
             print(f"warning: --input {path}: {found}; tagging it as {read_as}",
                   file=sys.stderr, flush=True)
             return
-
-
-# What Beam's gs:// reader fetches a request where the checks read the first bytes of a file:
-# its default buffer (16 MiB, fetched whole at the first read) made the encoding warning fetch
-# 48 MiB for its 3 x 64 KB, and CSV headers 48 MiB more (3 files of 40 MB, GCS emulator).
-FIRST_BYTES_READ_BUFFER = 64 << 10
-
-
-def _first_bytes_opener(path):
-    """What opens ``path``'s raw bytes for the checks that read only its first bytes: a
-    ``gs://`` object through Beam's reader fetching FIRST_BYTES_READ_BUFFER a request."""
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
-    if not path.startswith("gs://"):
-        return lambda: FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    from apache_beam.io.gcp.gcsio import GcsIO
-
-    # GcsIO's options where none are given, as FileSystems' before a pipeline is built: the
-    # command line's (credentials, impersonation).
-    return lambda: GcsIO().open(path, "rb", read_buffer_size=FIRST_BYTES_READ_BUFFER)
 
 
 def _user_expanded(path):

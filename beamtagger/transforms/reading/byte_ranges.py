@@ -30,7 +30,8 @@ from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_li
                                                          transcoded_line)
 from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
                                                       FileLines, UnreadableInput,
-                                                      is_compressed, not_utf8)
+                                                      first_bytes_opener, is_compressed,
+                                                      not_utf8)
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.csv_rows import read_csv_records
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
@@ -151,7 +152,7 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None):
     restriction = tracker.current_restriction()
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
         if header is not None and header.raw:
-            _check_header(path, handle, header, tracker)
+            _check_header(path, header, tracker)
         position = first_line = restriction.start
         if position > 0:
             # The line holding byte start - 1 belongs to the range before (or ends right there,
@@ -187,13 +188,15 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None):
             yield f"@{start}", raw
 
 
-def _check_header(path, handle, header, tracker):
+def _check_header(path, header, tracker):
     """Raises UnreadableInput where the file no longer holds ``header``'s bytes: its rows
-    would be read under another header's column names."""
-    handle.seek(header.start)
-    if handle.read(len(header.raw)) == header.raw:
-        handle.seek(0)  # where a range that starts the file reads from
-        return
+    would be read under another header's column names. Read apart from the range's own reading
+    (``first_bytes_opener``): on gs:// a seek back to the header made Beam's reader fetch its
+    16 MiB buffer there, once a range."""
+    with first_bytes_opener(path)() as check:
+        check.seek(header.start)
+        if check.read(len(header.raw)) == header.raw:
+            return
     start, stop = tracker.current_restriction().start, tracker.current_restriction().stop
     _claim_the_rest(tracker)
     raise UnreadableInput(

@@ -15,11 +15,9 @@ line, ``<path>:<line>``, as a file read whole does.
 import collections
 from typing import NamedTuple, Optional
 
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-
 from beamtagger.transforms.reading import csv_rows
 from beamtagger.transforms.reading.decoded_lines import is_utf8, transcoded_line
+from beamtagger.transforms.reading.file_lines import first_bytes_opener
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import path_text
 from beamtagger.transforms.records import DeadLetter, raw_text
@@ -45,7 +43,7 @@ def read_tsv_header(path, layout=RecordLayout()):
     """The TsvHeader of an uncompressed TSV file in an encoding that reads line by line,
     reading at most ``csv_rows.MAX_ROW_CHARS`` bytes of its header line."""
     transcode = not is_utf8(layout.encoding)
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    with first_bytes_opener(path)() as handle:
         number = position = 0
         while True:
             raw = handle.readline(csv_rows.MAX_ROW_CHARS + 1)
