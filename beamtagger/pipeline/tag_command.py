@@ -13,10 +13,12 @@ import contextlib
 import dataclasses
 import gc
 import glob
+import math
 import os
 import re
 import shutil
 import sys
+from fractions import Fraction
 from typing import NamedTuple
 
 from beamtagger import runtime_choice, tagging_defaults
@@ -203,14 +205,32 @@ TOO_MANY_DEAD_LETTERS = 3
 
 class DeadLetterLimit(NamedTuple):
     """--max-dead-letters: ``value`` records, or ``value`` percent of the records read."""
-    value: float
+    value: Fraction
     percent: bool
 
     def __str__(self):
-        return f"{self.value:g}%" if self.percent else f"{int(self.value)}"
+        return f"{float(self.value):g}%" if self.percent else f"{int(self.value)}"
 
     def exceeded(self, dead, read):
+        # Exact: in floats 0.57% of 10,000 records is 56.99999999999999, and 57 dead letters,
+        # at the limit and not over it, exited 3.
         return dead > (self.value * read / 100 if self.percent else self.value)
+
+    def message(self, dead, read):
+        """The line that says why the run exits TOO_MANY_DEAD_LETTERS."""
+        return (f"beamtagger tag: {dead:,} of the {read:,} records read could not be tagged "
+                f"({_share_shown(dead, read)}), more than --max-dead-letters {self}; the "
+                "results and the dead letters are written")
+
+
+def _share_shown(dead, read):
+    """``dead`` in percent of ``read`` to 3 significant digits, where one decimal showed a
+    share under 0.05% as 0.0% beside a limit of 0.01%."""
+    share = 100 * dead / read if read else 0
+    if not share:
+        return "0%"
+    decimals = max(1, 2 - math.floor(math.log10(share)))
+    return f"{share:.{decimals}f}".rstrip("0").rstrip(".") + "%"
 
 
 def dead_letter_limit(text):
@@ -218,7 +238,8 @@ def dead_letter_limit(text):
     percent = text.strip().endswith("%")
     number = text.strip()[:-1] if percent else text.strip()
     try:
-        value = float(number) if percent else int(number)
+        # float first: it refuses "1/3", which Fraction would take.
+        value = Fraction(number) if percent and math.isfinite(float(number)) else int(number)
     except ValueError:
         value = None
     if value is None or not 0 <= value <= (100 if percent else float("inf")):
@@ -340,10 +361,8 @@ def _tag(args, options, stdin_spool=None, results=None):
                   "tagged)")
         limit = args.max_dead_letters
         if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"]):
-            dead, read = counts["dead_letters"], counts["records_read"]
-            print(f"beamtagger tag: {dead:,} of the {read:,} records read could not be tagged "
-                  f"({dead / read if read else 0:.1%}), more than --max-dead-letters {limit}; "
-                  "the results and the dead letters are written", file=sys.stderr, flush=True)
+            print(limit.message(counts["dead_letters"], counts["records_read"]),
+                  file=sys.stderr, flush=True)
             return TOO_MANY_DEAD_LETTERS
         return 0
 
