@@ -970,8 +970,13 @@ def _warn_of_other_encoding(matched, job):
         found = why_not_as_read(head)
         if found is not None:
             read_as = "UTF-8" if is_utf8(job.encoding) else job.encoding
-            print(f"warning: --input {path}: {found}; tagging it as {read_as}",
-                  file=sys.stderr, flush=True)
+            warning = f"warning: --input {path}: {found}; tagging it as {read_as}"
+            if job.stdin_spool is not None:
+                from beamtagger.pipeline.stdin_spool import shown_as_stdin
+
+                # The copy's path named a file the run removes, which the user never gave.
+                warning = shown_as_stdin(warning, job.stdin_spool)
+            print(warning, file=sys.stderr, flush=True)
             return
 
 
