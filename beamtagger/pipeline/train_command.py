@@ -181,8 +181,8 @@ def add_arguments(parser):
     training.add_argument("--entity-drop", type=float, default=None, metavar="SHARE",
                           help="share of the known words inside entities (BIO tags other than "
                           "O) shown as OOV during training, so context, casing and characters "
-                          "must carry them (entity preset: 0.3; otherwise --word-drop's "
-                          "share)")
+                          "must carry them (entity preset: "
+                          f"{PRESETS['entity']['entity_drop']:g}; otherwise --word-drop's share)")
     training.add_argument("--outside-weight", type=float, default=None,
                           help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
                           "below 1 trades precision for recall "
