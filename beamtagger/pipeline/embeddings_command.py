@@ -149,7 +149,7 @@ def _run_coverage(args):
     import numpy as np
     store = EmbeddingStore.open(args.store)
     paths = _corpus_files(args.corpus)
-    choices = {path: choose_corpus_format(path, args.format, "corpus", text_allowed=True)
+    choices = {path: choose_corpus_format(path, args.format, "coverage", text_allowed=True)
                for path in paths}
     corpus_format = _one_format(choices)
     counts = collections.Counter()
@@ -249,7 +249,9 @@ def _corpus_token_lists(path, corpus_format):
 
         tokenizer = Tokenizer()
         try:
-            with open(path, encoding="utf-8") as lines:
+            # -sig: tag drops a byte-order mark (Notepad's UTF-8 starts with one), which
+            # counted '\ufeffThe' out of vocabulary here.
+            with open(path, encoding="utf-8-sig") as lines:
                 for line in lines:
                     tokens = [token.text for token in tokenizer.tokenize(line.rstrip("\r\n"))]
                     if tokens:
