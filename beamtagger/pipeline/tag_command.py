@@ -654,7 +654,10 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         raise BeamtaggerError(f"--progress-every must be 0 (never) or a number of seconds, not "
                               f"{args.progress_every:g}")
     # The shell leaves "--output=~/x" alone; Beam would write to a folder named "~".
-    input_pattern, output_prefix = (_user_expanded(args.input), _user_expanded(args.output))
+    from beamtagger.transforms.reading.record_parsers import matchable_pattern
+
+    input_pattern, output_prefix = (matchable_pattern(_user_expanded(args.input)),
+                                    _user_expanded(args.output))
     input_format = infer_input_format(input_pattern, args.input_format)
     fields = _field_names(args.fields)
     from beamtagger.transforms.reading.read_records import fields_problem

@@ -35,7 +35,8 @@ from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
 from beamtagger.transforms.reading.file_lines import FileLines
 from beamtagger.transforms.reading.record_layout import RecordLayout
-from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, pattern_id_folder,
+from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, matchable_pattern,
+                                                          pattern_id_folder,
                                                           read_file_records)
 from beamtagger.transforms import counters
 from beamtagger.transforms.records import ERRORS, DeadLetter
@@ -120,7 +121,7 @@ class ReadRecords(beam.PTransform):
         if keep_conllu_lines and input_format != "conllu":
             raise ValueError(f"keep_conllu_lines applies to input_format 'conllu' only, not "
                              f"{input_format!r}")
-        self.file_pattern = file_pattern
+        self.file_pattern = file_pattern = matchable_pattern(file_pattern)
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field

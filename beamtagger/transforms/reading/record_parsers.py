@@ -389,6 +389,16 @@ def default_record_id(source, file_pattern):
     return f"{file_name(path, pattern_id_folder(file_pattern))}:{place}"
 
 
+def matchable_pattern(file_pattern):
+    """``file_pattern`` as Beam's matching finds its files: a local glob without a folder
+    (``*.txt``) matched nothing in Beam 2.78 (its folder, "", lists no file), where ``./*.txt``
+    finds them; any other pattern (a ValueProvider too) as it is."""
+    if (isinstance(file_pattern, str) and "://" not in file_pattern
+            and "/" not in file_pattern and _has_wildcard(file_pattern)):
+        return "./" + file_pattern
+    return file_pattern
+
+
 def pattern_id_folder(file_pattern):
     """The folder of ``file_pattern`` before its first component with a wildcard, ending in "/"
     (``logs/*/part-*.jsonl``: "logs/", ``gs://b/x/**``: "gs://b/x/"): default ids name each
