@@ -210,12 +210,24 @@ def _corpus_files(arguments):
         if os.path.exists(argument) or not glob.has_magic(argument):
             paths.append(argument)   # a missing one is named by the reader
             continue
-        matched = sorted(path for path in glob.glob(argument, recursive=True)
-                         if os.path.isfile(path))
+        matched = _matched_files(argument)
         if not matched:
             raise BeamtaggerError(f"{argument}: no file matches this pattern")
         paths.extend(matched)
     return list(dict.fromkeys(paths))
+
+
+def _matched_files(pattern):
+    """The files ``pattern`` matches as ``tag --input`` matches them (Beam's matching: ``*``
+    takes hidden names, ``**`` any depth, symbolic links to folders not followed), sorted.
+    Python's glob skipped the hidden files tag reads and under ``**`` followed two symbolic
+    links to a parent folder without end."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.reading.record_parsers import matchable_pattern
+
+    return sorted(metadata.path for metadata in
+                  FileSystems.match([matchable_pattern(pattern)])[0].metadata_list)
 
 
 def _one_format(choices):

@@ -20,3 +20,19 @@ def test_a_compressed_corpus_is_named_once(capsys, tmp_path, glove_file):  # noq
     code, _, err = run(capsys, "coverage", tmp_path / "store", tmp_path / "c.txt.gz")
     assert code == 2
     assert f"error: coverage corpus {tmp_path / 'c.txt.gz'} is compressed (.gz)" in err
+
+
+def test_a_pattern_matches_the_files_tag_reads_and_ends(capsys, tmp_path, glove_file):  # noqa: F811
+    # Python's glob skipped hidden files (tag's * reads them) and under ** followed two
+    # symbolic links to a parent folder without end.
+    run(capsys, "import", glove_file, "--out", tmp_path / "store")
+    texts = tmp_path / "texts"
+    (texts / "deep").mkdir(parents=True)
+    (texts / "a.txt").write_text("The Paris\n", encoding="utf-8")
+    (texts / ".b.txt").write_text("the Paris ,\n", encoding="utf-8")
+    (texts / "deep" / "c.txt").write_text("Paris\n", encoding="utf-8")
+    (texts / "deep" / "up").symlink_to(texts)
+    (texts / "up").symlink_to(texts / "deep")
+    code, out, err = run(capsys, "coverage", tmp_path / "store", str(texts / "**"))
+    assert code == 0, err
+    assert "tokens: 6, out of vocabulary 0 (0.00%)" in out
