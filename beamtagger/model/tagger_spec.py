@@ -24,6 +24,7 @@ MODEL_FILE = "tagger.keras"
 REPORT_FILE = "training_report.json"
 FORMS_FILE = "training_forms.npy"
 ENTITIES_FILE = "training_entities.npy"
+SENTENCES_FILE = "training_sentences.npy"
 DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
 HEADS = ("softmax", "sigmoid", "crf")
 # In tagger.json, written when a model is saved (model/saving.py): the SHA-256 of the file's own
@@ -68,7 +69,8 @@ class TaggerSpec:
 
     def __init__(self, labels, head, featurizer, binding, model_config, decoding=None,
                  tokenizer=None, bucketing=None, tag_column=None, binary_labels=None,
-                 model_dir=None, training_forms=None, training_entities=None):
+                 model_dir=None, training_forms=None, training_entities=None,
+                 training_sentences=None):
         if head not in HEADS:
             raise BeamtaggerError(f"unknown head {head!r}; expected one of {HEADS}")
         if head == "sigmoid" and len(labels) != 2:
@@ -97,6 +99,9 @@ class TaggerSpec:
         # Sorted uint32 hashes of the training corpus's entity surfaces (BIO tag sets; evaluate's
         # entities "seen" / "unseen" in training; evaluation.entity_surface_hash).
         self.training_entities = training_entities
+        # Sorted uint64 hashes of the token sequences of every sentence the saved network was
+        # trained on, dev's too where it was refit (evaluate's "sentences seen in training").
+        self.training_sentences = training_sentences
         if self.decoding.get("viterbi"):
             if not viterbi.is_bio_label_set(self.labels):
                 raise BeamtaggerError("Viterbi decoding is only defined for BIO label sets")
@@ -178,8 +183,10 @@ class TaggerSpec:
         # Loaded apart, so that a damaged array is not reported as a damaged tagger.json.
         training_forms = _load_forms(model_dir / FORMS_FILE)
         training_entities = _load_forms(model_dir / ENTITIES_FILE)
+        training_sentences = _load_forms(model_dir / SENTENCES_FILE, np.uint64)
         return cls.from_json(data, spec_path, model_dir=model_dir, training_forms=training_forms,
-                             training_entities=training_entities)
+                             training_entities=training_entities,
+                             training_sentences=training_sentences)
 
     @classmethod
     def from_json(cls, data, spec_path, **kwargs):
@@ -213,6 +220,8 @@ class TaggerSpec:
             _save_array(model_dir / FORMS_FILE, self.training_forms)
         if self.training_entities is not None:
             _save_array(model_dir / ENTITIES_FILE, self.training_entities)
+        if self.training_sentences is not None:
+            _save_array(model_dir / SENTENCES_FILE, self.training_sentences)
         self.model_dir = model_dir
 
     @staticmethod
@@ -315,6 +324,26 @@ def training_form_hashes(tokens):
     """Sorted unique uint32 crc32 hashes of token forms: 4 bytes a type (EWT train: 80 KB), and
     a chance of about types / 2**32 that an unseen form is taken for a seen one."""
     return np.unique(np.fromiter((stable_hash(token) for token in tokens), np.uint32))
+
+
+def _sentence_hash(sentence):
+    return int.from_bytes(hashlib.blake2b("\x1f".join(sentence.tokens).encode(
+        "utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+
+
+def sentence_hashes(sentences):
+    """Sorted unique uint64 hashes of sentences' token sequences (8 bytes a sentence: EWT train
+    100 KB): a scored sentence is one the model trained on where its tokens are the same."""
+    return np.unique(np.fromiter(map(_sentence_hash, sentences), np.uint64))
+
+
+def seen_sentences(known, sentences):
+    """How many of ``sentences`` are among the ``known`` hashes (``sentence_hashes``)."""
+    if known is None or not len(known) or not sentences:
+        return 0
+    hashes = np.fromiter(map(_sentence_hash, sentences), np.uint64)
+    index = np.minimum(np.searchsorted(known, hashes), len(known) - 1)
+    return int(np.count_nonzero(known[index] == hashes))
 
 
 def _save_array(path, array):
@@ -457,7 +486,7 @@ def _field_type_problem(data):
     return _value_type_problem(data)
 
 
-def _load_forms(path):
+def _load_forms(path, dtype=np.uint32):
     if not path.is_file():
         return None
     fix = "train the model again or copy the model directory again"
@@ -465,6 +494,7 @@ def _load_forms(path):
         forms = np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as error:
         raise BeamtaggerError(f"{path} is damaged ({error}); {fix}") from None
-    if not isinstance(forms, np.ndarray) or forms.dtype != np.uint32 or forms.ndim != 1:
-        raise BeamtaggerError(f"{path} is damaged (not a NumPy vector of uint32); {fix}")
+    if not isinstance(forms, np.ndarray) or forms.dtype != dtype or forms.ndim != 1:
+        raise BeamtaggerError(f"{path} is damaged (not a NumPy vector of "
+                              f"{np.dtype(dtype).name}); {fix}")
     return forms

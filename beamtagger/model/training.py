@@ -23,7 +23,7 @@ from beamtagger.model.model_inputs import tensor_specs
 from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_TOKENS,
                                        TokenFeaturizer, build_char_vocab)
 from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec  # noqa: F401 (re-export)
-from beamtagger.model.tagger_spec import training_form_hashes
+from beamtagger.model.tagger_spec import sentence_hashes, training_form_hashes
 from beamtagger.model.train_state import KeepTrainingState, training_fingerprint
 from beamtagger.model.viterbi import bio_transitions, is_bio_label_set
 
@@ -315,7 +315,7 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
 
 
 def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, binary=None,
-                 training_forms=None, training_entities=None):
+                 training_forms=None, training_entities=None, training_sentences=None):
     """A new, untrained tagger for ``labels`` over ``store``'s vectors, and its spec.
 
     Weights are initialised from ``config.seed``. ``train_tagger`` builds its model here, and so
@@ -347,7 +347,7 @@ def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, 
                   "threshold": 0.5},
         bucketing={"batch_tokens": config.batch_tokens},
         tag_column=tag_column, binary_labels=binary, training_forms=training_forms,
-        training_entities=training_entities)
+        training_entities=training_entities, training_sentences=training_sentences)
     return model, spec
 
 
@@ -475,7 +475,8 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         labels, head, store, config, featurizer, tag_column, binary,
         training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens),
         training_entities=(evaluation.training_entity_hashes(train_sentences) if is_bio
-                           else None))
+                           else None),
+        training_sentences=sentence_hashes(train_sentences))
     trained, aux_targets, aux_labels = model, None, []
     if aux_sentences is not None and binary is None:
         aux_labels, aux_targets = auxiliary_targets(train_sentences, list(aux_sentences))

@@ -46,7 +46,7 @@ def run(args):
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner
     from beamtagger.model.saving import check_model_file
-    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec, seen_sentences
 
     if args.batch_tokens < 1:  # else a traceback from the batching, after data and TensorFlow
         raise BeamtaggerError(f"--batch-tokens must be at least 1, not {args.batch_tokens}")
@@ -75,8 +75,18 @@ def run(args):
                 f"--by-sent-id-prefix: {len(unnamed)} of the {len(sentences)} sentences of "
                 f"{args.data} have no sent_id (a '# sent_id = ...' comment), the first at "
                 f"line {unnamed[0].line}")
-    refit_on = _refit_on_these(model_dir, sentences)
+    seen = (None if spec.training_sentences is None
+            else seen_sentences(spec.training_sentences, sentences))
+    if seen:
+        print(f"warning: {seen:,} of the {len(sentences):,} sentences scored "
+              f"({seen / len(sentences):.1%}) are sentences {model_dir} was trained on (its "
+              "--train, and its --dev where --refit, the entity preset's default, trained on "
+              "it): their score is no held-out score. Score a file it did not train on, or "
+              "split dev: train --dev-sentences :N, evaluate --sentences N:", file=sys.stderr)
+    refit_on = None if spec.training_sentences is not None else _refit_on_these(
+        model_dir, sentences)
     if refit_on:
+        # Models saved before training_sentences.npy: the counts of the dev they trained on.
         print(f"warning: {args.data} holds as many sentences and tokens as the --dev of "
               f"{model_dir}'s training ({refit_on}), and that model was refit on train + dev "
               "(--refit, the entity preset's default): it has seen what it is scored on. Score "
@@ -125,6 +135,7 @@ def run(args):
     metrics = {"model": str(model_dir), "data": args.data, "format": corpus_format.format,
                "format_chosen_by": corpus_format.chosen_by, "embeddings": str(store.path),
                "sentence_selection": args.sentences, "seen_entities_of": args.seen_entities_of,
+               "sentences_seen_in_training": seen,
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
     if args.json:

@@ -56,8 +56,11 @@ def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path, 
     common = ["evaluate", "--model", str(out), "--embeddings", subset_store]
     assert cli.main([*common, "--data", dev, "--format", "conll"]) == 0
     err = capsys.readouterr().err
-    # Its own dev, which the refit (entity preset) trained on: said, but no tag is unknown.
-    assert "no tag of" not in err and "was refit on train + dev" in err, err
+    # Its own dev, which the refit (entity preset) trained on: said, sentence by sentence
+    # (training_sentences.npy), but no tag is unknown.
+    assert "no tag of" not in err, err
+    assert "40 of the 40 sentences scored (100.0%) are sentences" in err, err
+    assert (out / "training_sentences.npy").is_file()
     assert cli.main([*common, "--data", ewt_slices[1]]) == 0
     err = capsys.readouterr().err
     assert "no tag of" in err and "positive patterns (B-*, I-*)" in err and "'ADJ'" in err, err
