@@ -15,7 +15,10 @@ def test_train_writes_a_small_self_describing_model(upos_model, subset_store, ca
     from beamtagger.model.saving import keras_file_arrays
 
     assert sorted(p.name for p in upos_model.iterdir()) == [
-        "tagger.json", "tagger.keras", "training_forms.npy", "training_report.json"]
+        "tagger.json", "tagger.keras", "training_forms.npy", "training_report.json",
+        "training_sentences.npy"]
+    # 300 training sentences of 8 bytes each: no dev among them (no --refit).
+    assert (upos_model / "training_sentences.npy").stat().st_size <= 128 + 8 * 300
     spec = json.loads((upos_model / "tagger.json").read_text())
     assert len(spec["featurizer"]["char_vocab"]) > 40 and spec["featurizer"]["max_chars"] == 16
     assert spec["model_config"]["char_filters"] == 48
