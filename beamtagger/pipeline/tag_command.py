@@ -118,6 +118,17 @@ def add_arguments(parser):
                         "the text, id and named columns, so a wide table costs what its named "
                         "columns cost; a Parquet, CSV or TSV file without one of them is "
                         "refused; a JSON Lines record without one is written without it")
+    parser.add_argument("--partition-fields", action="store_true",
+                        help="JSON Lines, CSV, TSV and Parquet: carry the key=value folders "
+                        "of each file's path after --input's folder before its first wildcard "
+                        "(Hive's partitions: ds/*/*/*.parquet reading "
+                        "ds/year=2024/month=01/part-0.parquet gives year \"2024\", month "
+                        "\"01\") as fields after the record's own, strings URL-decoded as "
+                        "Hive writes them, __HIVE_DEFAULT_PARTITION__ as null; --fields may "
+                        "name them. A record's own field of that name must hold the same "
+                        "value, else it is a dead letter; a file whose folders cannot be "
+                        "fields (=2024, a key twice, the text or id field, not UTF-8) is "
+                        "refused")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -665,6 +676,15 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
     problem = fields_problem(fields, input_format, args.text_field, args.id_field)
     if problem is not None:
         raise BeamtaggerError(f"--fields: {problem}")
+    if args.partition_fields:
+        from beamtagger.transforms.reading.partition_fields import partition_problem
+        from beamtagger.transforms.reading.read_records import FIELD_FORMATS
+        from beamtagger.transforms.reading.record_parsers import pattern_id_folder
+
+        problem = partition_problem(input_format, pattern_id_folder(input_pattern),
+                                    FIELD_FORMATS)
+        if problem is not None:
+            raise BeamtaggerError(f"--partition-fields: {problem}")
     from beamtagger.transforms.reading.csv_rows import delimiter_problem
 
     delimiter = "\t" if args.delimiter == "\\t" else args.delimiter
@@ -680,7 +700,8 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         input_pattern=input_pattern, output_prefix=output_prefix, input_format=input_format,
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
         text_field=args.text_field, id_field=args.id_field, fields=fields,
-        delimiter=delimiter, encoding=args.encoding, chunk=args.chunk,
+        delimiter=delimiter, encoding=args.encoding, partition_fields=args.partition_fields,
+        chunk=args.chunk,
         overlap=args.overlap,
         # run() raises it where the batches go to a GPU, once it knows the runtime.
         max_batch_tokens=(tagging_defaults.MAX_BATCH_TOKENS if args.max_batch_tokens is None
@@ -786,6 +807,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
                                  or _folders_only_hint(job.input_pattern)))
     for metadata in matched:
         _check_readable(metadata.path, job.input_pattern)
+    _check_partition_folders(matched, job)
     _check_first_files(matched, job)
     _warn_of_other_encoding(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
@@ -935,23 +957,52 @@ def _check_first_files(matched, job):
             raise BeamtaggerError(f"--input {metadata.path}: {problem}")
 
 
+def _check_partition_folders(matched, job):
+    """BeamtaggerError for the first file (by path) whose folders --partition-fields cannot
+    carry: known from the listing alone, so every file is checked."""
+    if not job.partition_fields:
+        return
+    from beamtagger.transforms.reading.partition_fields import PartitionProblem, file_partitions
+    from beamtagger.transforms.reading.record_parsers import path_text
+
+    layout = _record_layout(job)
+    for path in sorted(metadata.path for metadata in matched):
+        try:
+            file_partitions(path, layout)
+        except PartitionProblem as problem:
+            raise BeamtaggerError(f"--partition-fields: --input {path_text(path)}: "
+                                  f"{problem}") from None
+
+
+def _record_layout(job):
+    from beamtagger.transforms.reading.record_layout import RecordLayout
+    from beamtagger.transforms.reading.record_parsers import pattern_id_folder
+
+    return RecordLayout(job.text_field, job.id_field, job.fields,
+                        pattern_id_folder(job.input_pattern), job.encoding, job.partition_fields)
+
+
 def _file_problem(job):
-    """The function that says why a file of ``job``'s input format cannot be read, or None."""
+    """The function that says why a file of ``job``'s input format cannot be read, or None
+    (the columns a file's partition folders give are not looked for in it)."""
+    if job.input_format not in ("parquet", "csv", "tsv"):
+        return None
+    from beamtagger.transforms.reading.partition_fields import file_partitions
+
+    layout = _record_layout(job)
     if job.input_format == "parquet":
         from beamtagger.transforms.reading import parquet_rows
 
-        return lambda path: parquet_rows.file_problem(path, job.text_field, job.fields,
-                                                      job.id_field)
-    if job.input_format not in ("csv", "tsv"):
-        return None
+        def parquet_problem(path):
+            read = file_partitions(path, layout)[1]
+            return parquet_rows.file_problem(path, read.text_field, read.fields, read.id_field)
+        return parquet_problem
     from beamtagger.transforms.reading import csv_rows
     from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
-    from beamtagger.transforms.reading.record_layout import RecordLayout
 
-    layout = RecordLayout(job.text_field, job.id_field, job.fields, encoding=job.encoding)
     return lambda path: csv_rows.file_problem(FileLines(path, first_bytes_opener(path),
                                                         job.encoding), job.input_format,
-                                              layout, job.delimiter)
+                                              file_partitions(path, layout)[1], job.delimiter)
 
 
 # Files whose first bytes tag reads for a sign of another encoding than UTF-8, and how many:

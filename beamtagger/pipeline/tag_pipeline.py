@@ -38,6 +38,7 @@ class TagJob:
     fields: Optional[Tuple[str, ...]] = None   # the fields carried (None: all)
     delimiter: Optional[str] = None       # csv: what separates cells (None: ",")
     encoding: str = "utf-8"               # the input files' (decoded_lines)
+    partition_fields: bool = False        # key=value folders as fields (partition_fields)
     chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -96,7 +97,7 @@ def build_tag_pipeline(pipeline, job):
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
         keep_conllu_lines=keep_conllu_lines, fields=job.fields, delimiter=job.delimiter,
-        encoding=job.encoding)
+        encoding=job.encoding, partition_fields=job.partition_fields)
 
     tagged = read.records | "TagText" >> TagTextInParts(
         model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,

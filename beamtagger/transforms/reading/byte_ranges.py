@@ -34,6 +34,8 @@ from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, Dam
                                                       not_utf8)
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.csv_rows import read_csv_records
+from beamtagger.transforms.reading.partition_fields import (PartitionProblem, file_partitions,
+                                                            unread_file, with_partition_fields)
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
 from beamtagger.transforms.reading.tsv_ranges import TsvHeaders, tsv_range_records
 
@@ -82,25 +84,36 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
-        if tracker.current_restriction() == _WHOLE:
-            if not tracker.try_claim(-1):
-                return
-            # Whole files go through FileLines, which turns a damaged compressed
-            # stream into one dead letter instead of a silently cut last line.
-            lines = FileLines(path, lambda: FileSystems.open(
-                path, compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding)
-            if self.input_format == "tsv":
-                items = read_csv_records(lines, "tsv", self.layout)
-            else:
-                items = read_file_records(lines, self.input_format, self.layout)
-        else:
-            if self._tsv_headers is None:
-                self._tsv_headers = TsvHeaders()
-            items = range_records(path, tracker, self.input_format, self.layout,
-                                  self._tsv_headers)
+        try:
+            partitions, layout = file_partitions(path, self.layout)
+        except PartitionProblem as problem:
+            # One dead letter for the file, from the range that starts it.
+            first = tracker.current_restriction().start <= 0
+            _claim_the_rest(tracker)
+            if first:
+                yield from reader_outputs([unread_file(path, problem)], self.blocks)
+            return
+        items = self._items(path, tracker, layout)
+        if partitions:
+            items = with_partition_fields(items, partitions, self.layout.fields)
         # Blocks may gather lines across claims: whatever this call yields belongs to the
         # restriction it has claimed, however the runner splits the rest off.
         yield from reader_outputs(items, self.blocks)
+
+    def _items(self, path, tracker, layout):
+        if tracker.current_restriction() == _WHOLE:
+            if not tracker.try_claim(-1):
+                return ()
+            # Whole files go through FileLines, which turns a damaged compressed
+            # stream into one dead letter instead of a silently cut last line.
+            lines = FileLines(path, lambda: FileSystems.open(
+                path, compression_type=CompressionTypes.UNCOMPRESSED), layout.encoding)
+            if self.input_format == "tsv":
+                return read_csv_records(lines, "tsv", layout)
+            return read_file_records(lines, self.input_format, layout)
+        if self._tsv_headers is None:
+            self._tsv_headers = TsvHeaders()
+        return range_records(path, tracker, self.input_format, layout, self._tsv_headers)
 
     # RestrictionProvider
     def initial_restriction(self, metadata):

@@ -34,6 +34,9 @@ from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
 from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.partition_fields import (PartitionProblem, file_partitions,
+                                                            partition_problem, unread_file,
+                                                            with_partition_fields)
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import (LINE_FORMATS, matchable_pattern,
                                                           pattern_id_folder,
@@ -94,6 +97,13 @@ class ReadRecords(beam.PTransform):
         records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
       delimiter: "csv" only: the one character between cells (None: ",";
         ``csv_rows.delimiter_problem`` says which are refused).
+      partition_fields: "jsonl", "csv", "tsv" and "parquet" only: each record carries the
+        ``key=value`` folders of its file's path after the pattern's fixed folder (Hive's
+        partitions: ``ds/*/*/*.parquet`` reading ``ds/year=2024/month=01/part-0.parquet``
+        gives ``year`` "2024" and ``month`` "01") as fields after its own, URL-decoded strings
+        (``__HIVE_DEFAULT_PARTITION__``: null); ``fields`` may name them
+        (``partition_fields`` says what is refused and why). False: the folders are only in
+        the default ids.
       keep_conllu_lines: "conllu" only: each record's fields hold its sentence's lines as read
         (``conllu_kept_lines.KEPT_LINES_FIELD``), which ``WriteResults(output_format="conllu",
         keep_conllu_lines=True)`` writes back with only the label column replaced; they cost the record its sentence's
@@ -102,7 +112,7 @@ class ReadRecords(beam.PTransform):
 
     def __init__(self, file_pattern, input_format="text", text_field="text", id_field="id",
                  reshuffle=True, split_bytes=None, blocks=False, keep_conllu_lines=False,
-                 fields=None, delimiter=None, encoding=UTF8):
+                 fields=None, delimiter=None, encoding=UTF8, partition_fields=False):
         super().__init__()
         if input_format not in INPUT_FORMATS:
             raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
@@ -135,7 +145,13 @@ class ReadRecords(beam.PTransform):
         self.id_folder = (pattern_id_folder(file_pattern) if isinstance(file_pattern, str)
                           else None)
         self.encoding = encoding
-        self.layout = RecordLayout(text_field, id_field, fields, self.id_folder, encoding)
+        if partition_fields:
+            problem = partition_problem(input_format, self.id_folder, FIELD_FORMATS)
+            if problem is not None:
+                raise ValueError(f"partition_fields: {problem}")
+        self.partition_fields = partition_fields
+        self.layout = RecordLayout(text_field, id_field, fields, self.id_folder, encoding,
+                                   partition_fields)
 
     def expand(self, pbegin):
         if self.input_format == "parquet":
@@ -213,20 +229,27 @@ class _ReadFileRecords(beam.DoFn):
     def process(self, readable_file):
         metadata = readable_file.metadata
         path = metadata.path
+        try:
+            partitions, layout = file_partitions(path, self.layout)
+        except PartitionProblem as problem:
+            yield from reader_outputs([unread_file(path, problem)], self.blocks)
+            return
         if (self.input_format in byte_ranges.SPLITTABLE_FORMATS and byte_ranges.is_splittable(
-                path, metadata.size_in_bytes, self.split_bytes, self.layout.encoding)):
+                path, metadata.size_in_bytes, self.split_bytes, layout.encoding)):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
-            items = byte_ranges.range_records(path, tracker, self.input_format, self.layout)
+            items = byte_ranges.range_records(path, tracker, self.input_format, layout)
         else:
             lines = FileLines(path, lambda: readable_file.open(
-                compression_type=CompressionTypes.UNCOMPRESSED), self.layout.encoding)
+                compression_type=CompressionTypes.UNCOMPRESSED), layout.encoding)
             if self.input_format in csv_rows.CSV_FORMATS:
-                items = csv_rows.read_csv_records(lines, self.input_format, self.layout,
+                items = csv_rows.read_csv_records(lines, self.input_format, layout,
                                                   self.delimiter)
             else:
-                items = read_file_records(lines, self.input_format, self.layout,
+                items = read_file_records(lines, self.input_format, layout,
                                           self.keep_conllu_lines)
+        if partitions:
+            items = with_partition_fields(items, partitions, self.layout.fields)
         yield from reader_outputs(items, self.blocks)
 
 
@@ -238,9 +261,13 @@ class _ListRowGroups(beam.DoFn):
         self.layout = layout
 
     def process(self, metadata):
-        layout = self.layout
-        for item in parquet_rows.row_groups(metadata.path, layout.text_field, layout.fields,
-                                            layout.id_field):
+        try:
+            layout = file_partitions(metadata.path, self.layout)[1]
+            items = parquet_rows.row_groups(metadata.path, layout.text_field, layout.fields,
+                                            layout.id_field)
+        except PartitionProblem as problem:
+            items = [unread_file(metadata.path, problem)]
+        for item in items:
             if isinstance(item, DeadLetter):
                 # Counted as a record read, as the dead letter of a damaged text file is.
                 counters.RECORDS_READ.inc()
@@ -258,10 +285,13 @@ class _ReadRowGroup(beam.DoFn):
         self.blocks = blocks
 
     def process(self, group):
-        layout = self.layout
-        yield from reader_outputs(parquet_rows.row_group_records(
-            group, layout.text_field, layout.id_field, layout.fields, layout.id_folder),
-            self.blocks)
+        # The listing (_ListRowGroups) has refused a file whose folders raise here.
+        partitions, layout = file_partitions(group.path, self.layout)
+        items = parquet_rows.row_group_records(group, layout.text_field, layout.id_field,
+                                               layout.fields, layout.id_folder)
+        if partitions:
+            items = with_partition_fields(items, partitions, self.layout.fields)
+        yield from reader_outputs(items, self.blocks)
 
 
 def fields_problem(fields, input_format, text_field="text", id_field="id"):

@@ -21,9 +21,13 @@ class RecordLayout(NamedTuple):
       id_folder: the folder that a record without an id names its file from
         (``record_parsers.pattern_id_folder``; None: the file's base name).
       encoding: the encoding of the files' text (``decoded_lines``; not Parquet's).
+      partition_fields: each record carries its file's Hive partition folders
+        (``year=2024/``) between ``id_folder`` and the file's name as fields
+        (``partition_fields``).
     """
     text_field: str = "text"
     id_field: Optional[str] = "id"
     fields: Optional[Tuple[str, ...]] = None
     id_folder: Optional[str] = None
     encoding: str = "utf-8"
+    partition_fields: bool = False
