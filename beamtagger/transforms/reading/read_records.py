@@ -20,7 +20,8 @@ read row group by row group, each row group by one worker (``parquet_rows``): a 
 and source are "<file name>:<row>" and "<path>:<row>". CSV files, and TSV files read whole, are
 read row by row (``csv_rows``): a row's default id and source name the line where it starts.
 JSON Lines, CSV, TSV and Parquet records carry their other fields (columns), or only those
-``fields`` names; Parquet then reads only those columns.
+``fields`` names; Parquet then reads only those columns; with ``partition_fields`` also their
+file's Hive partition folders (``year=2024/``: ``partition_fields``).
 """
 from typing import Any, NamedTuple
 
