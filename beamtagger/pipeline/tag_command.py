@@ -88,7 +88,9 @@ def add_arguments(parser):
     parser.add_argument("--delimiter", metavar="CHAR",
                         help="--input-format csv: the character between cells (default ','; "
                         "';' for the CSV of Excel set to a European language, '\\t' for a "
-                        "tab-separated file with CSV quoting)")
+                        "tab-separated file with CSV quoting). A file whose first line is "
+                        "Excel's 'sep=;' (any one character) is read with that delimiter; one "
+                        "naming another than --delimiter is refused")
     parser.add_argument("--encoding", default="utf-8", metavar="NAME",
                         help="the input files' encoding, any Python codec of text: cp1252 for "
                         "the CSV Excel on Windows saves as 'CSV (Comma delimited)', utf-16 for "

@@ -63,10 +63,12 @@ def test_a_header_of_one_column_holding_another_delimiter_names_it(tmp_path):
         "(the header is one column holding '\\t': is that the delimiter, not '|'?)")
 
 
-def test_excels_sep_line_before_the_header_is_named(tmp_path):
-    assert _refusal(tmp_path, "sep=;\r\nid;text\r\n1;hi\r\n", delimiter=";") == (
-        "no text column 'text'; its columns are sep= (the first line 'sep=;' is Excel's "
-        "delimiter line, not a header: remove it, and read the file with the delimiter ';')")
+def test_excels_sep_line_after_the_first_line_is_named(tmp_path):
+    # On the first line it sets the delimiter (csv_sep_line_rows_test).
+    _, problem, _ = _read(tmp_path, "\r\nsep=;\r\nid;text\r\n1;hi\r\n", delimiter=";")
+    assert problem == (
+        "no text column 'text'; its columns are sep= (the line 'sep=;' is Excel's delimiter "
+        "line, read as one only as the file's first line: remove the lines before it)")
 
 
 def test_lines_ended_by_cr_alone_are_named_in_the_header_and_in_a_row(tmp_path):

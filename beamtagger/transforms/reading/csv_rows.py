@@ -40,6 +40,7 @@ not UTF-8 fails its whole batch. Python's csv, fed one line at a time, gives eve
 each line be decoded on its own.
 """
 import csv
+import itertools
 import re
 from typing import NamedTuple, Optional, Tuple
 
@@ -64,7 +65,8 @@ MAX_ROW_CHARS = 64 << 20
 _BOM = b"\xef\xbb\xbf"
 # What a header of one column holds where the file's delimiter is another (Excel's ';').
 _DELIMITERS = ",;\t|"
-_EXCEL_SEP_LINE = re.compile("sep=(.)")
+_SEP_LINE_START = b"sep="
+_EXCEL_SEP_LINE = re.compile("sep=.*", re.IGNORECASE | re.DOTALL)
 _CR_LINES = ("the file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' "
              "'\\n' converts them)")
 _new_record = tuple.__new__
@@ -94,6 +96,53 @@ def delimiter_problem(input_format, delimiter):
 
 def _delimiter(input_format, delimiter):
     return delimiter or ("\t" if input_format == "tsv" else ",")
+
+
+class _SepLine(NamedTuple):
+    """What a file's first line says of its delimiter: the lines to read as rows (the line
+    itself left out where it is Excel's ``sep=`` line), the delimiter to split them at (the
+    line's, else the one asked for, None: the format's) and why the file cannot be read (None:
+    it can)."""
+    lines: object
+    delimiter: Optional[str]
+    problem: Optional[str] = None
+    raw: bytes = b""
+
+
+def _sep_line(numbered_lines, input_format, delimiter):
+    """The _SepLine of a file's ``(number, bytes)`` lines (the module docstring says how)."""
+    lines = iter(numbered_lines)
+    if input_format != "csv":
+        return _SepLine(lines, delimiter)
+    first = next(lines, None)
+    if first is None:
+        return _SepLine(lines, delimiter)
+    number, raw = first
+    text = raw[len(_BOM):] if raw.startswith(_BOM) else raw
+    if number != 1 or text[:len(_SEP_LINE_START)].lower() != _SEP_LINE_START:
+        return _SepLine(itertools.chain([first], lines), delimiter)
+    named = text[len(_SEP_LINE_START):].rstrip(b"\r\n").decode("utf-8", "surrogateescape")
+    problem = _sep_line_problem(text.rstrip(b"\r\n").decode("utf-8", "surrogateescape"),
+                                named, delimiter)
+    return _SepLine(lines, delimiter if problem else named, problem, raw)
+
+
+def _sep_line_problem(line, named, delimiter):
+    """Why Excel's delimiter ``line``, naming ``named``, cannot set the delimiter of a file
+    read with ``delimiter`` (None: the one the line names), or None."""
+    shown = _shown_sep_line(line)
+    if not named:
+        return f"its first line {shown} is Excel's delimiter line naming no delimiter"
+    if "\r" in named:
+        return f"its first line {shown} holds a CR: {_CR_LINES}"
+    problem = delimiter_problem("csv", named)
+    if problem is not None:
+        return f"its first line {shown} is Excel's delimiter line, but {problem}"
+    if delimiter is not None and named != delimiter:
+        return (f"its first line {shown} is Excel's delimiter line naming {named!r}, where the "
+                f"delimiter {delimiter!r} was given: give none (the line sets the file's), "
+                "or remove the line")
+    return None
 
 
 def _csv_error(error):
@@ -242,14 +291,14 @@ class _Columns(NamedTuple):
     carried: Tuple
 
 
-def _columns(header, layout, delimiter):
+def _columns(header, layout, input_format, delimiter):
     """The _Columns of a header row's names (its cells), or why its rows cannot be read
     (str)."""
     named = [name for name in header.cells if name]
     found = pa.schema([(name, pa.string()) for name in named])
     problem = schema_problem(found, layout.text_field, layout.fields, layout.id_field)
     if problem is not None:
-        hint = _header_hint(header, named, layout, delimiter)
+        hint = _header_hint(header, named, layout, input_format, delimiter)
         return f"{problem} ({hint})" if hint else problem
     index = {name: position for position, name in enumerate(header.cells) if name}
     id_index = index.get(layout.id_field) if layout.id_field else None
@@ -261,14 +310,23 @@ def _columns(header, layout, delimiter):
                     tuple((name, index[name]) for name in carried))
 
 
-def _header_hint(header, named, layout, delimiter):
+def _shown_sep_line(line):
+    """A line that starts as Excel's delimiter line, as a reason quotes it (a header that
+    only starts so may be long)."""
+    return repr(line if len(line) <= 40 else line[:37] + "...")
+
+
+def _header_hint(header, named, layout, input_format, delimiter):
     """What most likely made a header lack the text column or a carried one (the names
     ``named``), as a person misreads it in the refusal's list of columns, or None."""
     line = header.raw()
-    sep_line = _EXCEL_SEP_LINE.fullmatch(line)
-    if sep_line:
-        return (f"the first line {line!r} is Excel's delimiter line, not a header: remove it, "
-                f"and read the file with the delimiter {sep_line.group(1)!r}")
+    if _EXCEL_SEP_LINE.fullmatch(line):
+        if input_format == "tsv":
+            return (f"the line {_shown_sep_line(line)} is Excel's delimiter line, which TSV "
+                    "files do not have: remove it, or read the file as CSV, whose first such "
+                    "line sets the delimiter")
+        return (f"the line {_shown_sep_line(line)} is Excel's delimiter line, read as one "
+                "only as the file's first line: remove the lines before it")
     if "\r" in line:
         return f"the header holds a CR: {_CR_LINES}"
     wanted = [name for name in (layout.text_field, *(layout.fields or ())) if name not in named]
@@ -296,7 +354,7 @@ def _header_columns(header, layout, input_format, delimiter):
     """The _Columns of a header row, or why its file's rows cannot be read (str)."""
     if header.problem is not None:
         return f"the header row: {header.problem}"
-    return _columns(header, layout, _delimiter(input_format, delimiter))
+    return _columns(header, layout, input_format, _delimiter(input_format, delimiter))
 
 
 class Header(NamedTuple):
@@ -324,7 +382,12 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
     where the lines do."""
     path = path_text(str(path))
-    rows = _rows(numbered_lines, input_format, delimiter, layout.encoding)
+    lines, delimiter, problem, raw = _sep_line(numbered_lines, input_format, delimiter)
+    if problem is not None:
+        yield DeadLetter(f"{path}:1", f"{problem}; none of its rows was read",
+                         shown_line(raw, layout.encoding).rstrip("\r\n"), "read")
+        return
+    rows = _rows(lines, input_format, delimiter, layout.encoding)
     first = next(rows, None)
     if first is None:
         return
@@ -387,6 +450,9 @@ def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=Non
     header alone (no text column, another encoding, damage before the header ends...), or
     None; a file without a header (empty) has no rows and no problem."""
     try:
+        lines, delimiter, problem, _ = _sep_line(lines, input_format, delimiter)
+        if problem is not None:
+            return problem
         header = next(_rows(lines, input_format, delimiter, layout.encoding), None)
     except DamagedInput as damage:
         return damage.dead_letter().reason
