@@ -17,7 +17,18 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["StoreSummary", "model_spec", "store_summary"]
+__all__ = ["RemoteUnreadable", "StoreSummary", "listed_files", "model_spec", "model_spec_data",
+           "read_small_file", "store_summary"]
+
+
+class RemoteUnreadable(BeamtaggerError):
+    """A remote ``path`` that could not be listed or read (``reason``, one line): its message
+    is that of a check where a pipeline is built; another command words its own."""
+
+    def __init__(self, path, reason):
+        super().__init__(f"cannot read {path} where the pipeline is built: {reason}; pass "
+                         "validate=False to leave it to the workers")
+        self.path, self.reason = path, reason
 
 
 class StoreSummary(NamedTuple):
@@ -33,16 +44,25 @@ def model_spec(model_dir):
     one ``tagger.json`` records (``saving.check_model_file_size``); BeamtaggerError naming the
     path otherwise."""
     from beamtagger.model.saving import check_model_file_size
-    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, TaggerSpec, parse_spec_json
+    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, TaggerSpec
 
-    files = _listing(model_dir, f"model directory {model_dir} does not exist")
+    files = listed_files(model_dir, f"model directory {model_dir} does not exist")
+    data = model_spec_data(model_dir, files)
+    check_model_file_size(files[MODEL_FILE].path, files[MODEL_FILE].size_in_bytes, data)
+    return TaggerSpec.from_json(data, files[SPEC_FILE].path)
+
+
+def model_spec_data(model_dir, files):
+    """The parsed ``tagger.json`` of the remote ``model_dir`` whose ``listed_files`` are
+    ``files``; BeamtaggerError where it or the model file is missing, as ``TaggerSpec.load``
+    says of a local one."""
+    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, parse_spec_json
+
     for name in (SPEC_FILE, MODEL_FILE):
         if name not in files:
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {name} is missing")
     spec_path = files[SPEC_FILE].path
-    data = parse_spec_json(_read(spec_path), spec_path)
-    check_model_file_size(files[MODEL_FILE].path, files[MODEL_FILE].size_in_bytes, data)
-    return TaggerSpec.from_json(data, spec_path)
+    return parse_spec_json(read_small_file(spec_path), spec_path)
 
 
 def store_summary(store_path) -> StoreSummary:
@@ -52,11 +72,12 @@ def store_summary(store_path) -> StoreSummary:
                                              check_matrix_header, check_vocabulary_metadata,
                                              parse_manifest)
 
-    files = _listing(store_path, f"{store_path}: no embedding store there")
+    files = listed_files(store_path, f"{store_path}: no embedding store there")
     if MANIFEST_FILE not in files:
         raise BeamtaggerError(f"{store_path}: not an embedding store ({MANIFEST_FILE} is "
                               "missing); create one with `beamtagger embeddings import`")
-    manifest = parse_manifest(_read(files[MANIFEST_FILE].path), files[MANIFEST_FILE].path)
+    manifest = parse_manifest(read_small_file(files[MANIFEST_FILE].path),
+                              files[MANIFEST_FILE].path)
     for name in (VECTORS_FILE, VOCAB_FILE):
         if name not in files:
             raise BeamtaggerError(f"{store_path}: incomplete embedding store ({name} is "
@@ -75,8 +96,9 @@ def store_summary(store_path) -> StoreSummary:
                         manifest["fingerprint"])
 
 
-def _listing(path, absent):
-    """{name below ``path``: its FileMetadata}; BeamtaggerError ``absent`` where none."""
+def listed_files(path, absent):
+    """{name below ``path`` (``sub/name`` in a folder of it): its FileMetadata};
+    BeamtaggerError ``absent`` where none, RemoteUnreadable where the listing fails."""
     from apache_beam.io.filesystems import FileSystems
 
     prefix = str(path).rstrip("/")
@@ -101,7 +123,9 @@ def _open(path):
         raise _unreadable(path, error) from None
 
 
-def _read(path) -> bytes:
+def read_small_file(path) -> bytes:
+    """The bytes of the remote file ``path``, read whole; RemoteUnreadable where it cannot
+    be."""
     try:
         with _open(path) as stream:
             return stream.read()
@@ -111,9 +135,7 @@ def _read(path) -> bytes:
 
 def _unreadable(path, error):
     # One line: Beam's BeamIOError holds a dict of exceptions, its repr spread over lines.
-    reason = " ".join(str(error).split())
-    return BeamtaggerError(f"cannot read {path} where the pipeline is built: {reason}; pass "
-                           "validate=False to leave it to the workers")
+    return RemoteUnreadable(path, " ".join(str(error).split()))
 
 
 def _matrix_header(stream, vectors_path):
