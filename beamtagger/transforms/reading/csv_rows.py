@@ -11,8 +11,19 @@ rows. A header without the text column, without a column ``fields`` names, or na
 that is read twice makes the file one dead letter (stage "read") listing its columns, as a
 Parquet file's schema does (``parquet_rows.schema_problem``), and what most likely made a
 person's header miss the column (a name that differs in case or spaces, one column holding
-another delimiter, Excel's ``sep=;`` line, lines ended by CR alone); ``beamtagger tag``
-refuses it before launch.
+another delimiter, Excel's ``sep=;`` line where it is not read as one, lines ended by CR
+alone); ``beamtagger tag`` refuses it before launch.
+
+Excel's delimiter line: a CSV file whose first line is ``sep=`` and one character (``sep=;``,
+``sep=|``, ``sep=`` and a tab; ``sep`` in any case; after a byte-order mark too) is read with
+that delimiter, as Excel opens it, and the line is no header and no row; it keeps its number,
+so the header is line 2 and ids and sources name the lines as an editor does. pandas and
+Python's csv take the line for a header (pandas issue 47303, CPython issue 109644). A ``sep=``
+line naming no character, several, one that cannot be a delimiter, or another than the one
+given (``delimiter``: which of the two a person meant is theirs to say) makes the file one dead
+letter (stage "read"), refused before launch. TSV has no delimiter line (its delimiter is the
+tab): there the line is the header, and the refusal of its missing text column names it; so
+is a CSV ``sep=`` line after the first line.
 
 CSV is RFC 4180: fields quoted with ``"`` may hold the delimiter, line ends and ``""`` for a
 quote; CRLF line ends and a UTF-8 byte-order mark (Excel's "CSV UTF-8") are read. TSV is the
