@@ -1,3 +1,16 @@
-"""beamtagger: per-token tagging of large text collections in Apache Beam."""
+"""beamtagger: per-token tagging of large text collections in Apache Beam.
+
+``from beamtagger import Tagger`` tags text in this process, without a pipeline
+(``beamtagger/tagger.py``); it is imported on first use, so ``import beamtagger`` stays free of
+Beam, NumPy and TensorFlow (the CLI's ``--help`` imports it).
+"""
 
 __version__ = "0.1.0"
+__all__ = ["Tagger"]
+
+
+def __getattr__(name):
+    if name == "Tagger":
+        from beamtagger.tagger import Tagger
+        return Tagger
+    raise AttributeError(f"module 'beamtagger' has no attribute {name!r}")

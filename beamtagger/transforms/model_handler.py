@@ -49,7 +49,7 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_
                                           length_batches)
 from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
                                           chunk_spans)
-from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord
+from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord, TokenizedRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
 from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.stateful_batching import check_stateful_batching
@@ -409,22 +409,32 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                       ) -> Iterable[PredictionResult]:
         """Tags every example of ``batch``; one PredictionResult each, in order."""
         records = [record_of(example) for example in batch]
+        model_id = model.model_id()
+        for example, tagged in zip(batch, self.tagged_records(records, model)):
+            yield PredictionResult(example, tagged, model_id)
+
+    def tagged_records(self, records: Sequence[Union[TextRecord, TokenizedRecord]],
+                       model: LoadedTagger) -> List[TaggedRecord]:
+        """The TaggedRecord of each of ``records`` (TextRecord or TokenizedRecord, already
+        checked: ``record_of``, or ``beamtagger.Tagger``'s checks), in order: ``run_inference``
+        without Beam's PredictionResult around each."""
         block = self._tokenize(records)
         counters.TOKENS.inc(block.token_count)
         counters.RECORDS_TAGGED.inc(len(records))
         label_ids, scores = self._predict(block, model)
-        model_id = model.model_id()
         # Every token's label and score as Python objects at once, each record a slice.
         labels = np.asarray(model.labels(), dtype=object)[label_ids].tolist()
         scores = scores.tolist()
         bounds, texts = block.bounds, block.tokens
         starts, ends = block.starts.tolist(), block.ends.tolist()
-        for r, (example, record) in enumerate(zip(batch, records)):
+        tagged = []
+        for r, record in enumerate(records):
             first, stop = bounds[r], bounds[r + 1]
-            tagged = TaggedRecord(record.id, tuple(texts[first:stop]), tuple(starts[first:stop]),
-                                  tuple(ends[first:stop]), tuple(labels[first:stop]),
-                                  tuple(scores[first:stop]), record.source, record.fields)
-            yield PredictionResult(example, tagged, model_id)
+            tagged.append(TaggedRecord(record.id, tuple(texts[first:stop]),
+                                       tuple(starts[first:stop]), tuple(ends[first:stop]),
+                                       tuple(labels[first:stop]), tuple(scores[first:stop]),
+                                       record.source, record.fields))
+        return tagged
 
     def _tokenize(self, records) -> TokenizedBlock:
         """The batch's records tokenized at once, as TagText tokenizes a block of records."""

@@ -1,0 +1,186 @@
+"""Tagger: tag text in this Python process, without a pipeline.
+
+``Tagger("models/ner").tag("Beam tags this.")`` gives a ``TaggedRecord``; ``tag_many`` tags an
+iterable of texts or records, lazily, in order. It is for trying a model on a sentence, a
+notebook, a script, your own unit tests, a small service: text you hold in memory. A collection
+of files goes through ``TagText`` or ``beamtagger tag``, which tag one batch while the next is
+tokenized and read, write every result and dead-letter the records they cannot tag.
+
+It is a thin layer over ``TaggerModelHandler``, Beam's ``RunInference`` model handler, used
+directly as ``beamtagger.testing`` uses it: the handler's ``load_model`` checks the model and
+its store with ``TagText``'s messages, and its ``tagged_records`` tokenizes a group of records
+at once, cuts records longer than ``chunk`` tokens into overlapping chunks, sorts them into
+the model's length buckets under ``max_batch_tokens``, runs the runtime and stitches the chunks:
+the code paths ``TagText`` and ``RunInference`` take, so the labels are theirs. Those modules
+import Apache Beam (1.6-1.9 s on the 2-core bench machine, where TensorFlow's import is 5.3 s):
+the first ``Tagger`` pays it once; ``import beamtagger`` does not (``Tagger`` is imported from
+here on first use).
+"""
+import copy
+import threading
+from typing import Iterable, Iterator, Optional, Union
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
+from beamtagger.runtime_choice import choose_runtime, installed_runtimes
+from beamtagger.tagging_defaults import CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP
+from beamtagger.transforms.model_handler import MAX_BATCH_CHARACTERS, TaggerModelHandler
+from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
+from beamtagger.transforms.tokenize import _check_tokenized, _checked, check_max_record_chars
+
+__all__ = ["Tagger"]
+
+Record = Union[str, TextRecord, TokenizedRecord]
+
+
+class Tagger:
+    """A loaded tagger: ``tag`` one text, ``tag_many`` an iterable of them.
+
+    Loading reads the model and maps its store, so a wrong path, a folder that is not a model
+    or a store the model cannot read is a ``BeamtaggerError`` here, before anything is tagged.
+
+    Thread safety: ``tag`` and ``tag_many`` may be called from several threads at once. The
+    model and the store are shared (read only); each thread tokenizes with a tokenizer of its
+    own (the tokenizer's caches are not for sharing) and builds its batches through its own
+    token tables, as ``RunInference`` threads sharing one model do.
+
+    Memory: the model, the store's mapping (its pages as they are read) and, while
+    ``tag_many`` runs, one group of about ``batch_chars`` characters of text with its results.
+
+    Args:
+      model_dir: the tagger's model directory (None: the bundled model).
+      store_path: its embedding store (None: the default store, imported on first use).
+      runtime: "numpy", "tensorflow" or "jax" (``model/runtimes.py``). None (the default):
+        what ``beamtagger tag`` picks for a small input, "numpy": ready in a tenth of a
+        second with no TensorFlow import (BENCHMARKS.md, "Which runtime for which input
+        size"). A runtime that is not installed here is a ``BeamtaggerError`` saying what to
+        install.
+      max_batch_tokens: padded slots (batch size x padded length) of one model call.
+      chunk: records longer than this many tokens are tagged in overlapping chunks and
+        stitched back together, as ``TagText`` does.
+      overlap: tokens shared by neighbouring chunks.
+      max_record_chars: a record of more characters is refused (``BeamtaggerError`` naming it),
+        where ``TagText`` makes it a dead letter: held whole it takes about 0.8 kB a token.
+      vector_dtype: "float32" or "float16" vectors fed to the model.
+      allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+    """
+
+    def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
+                 runtime: Optional[str] = None, max_batch_tokens: int = MAX_BATCH_TOKENS,
+                 chunk: int = CHUNK, overlap: int = OVERLAP,
+                 max_record_chars: int = MAX_RECORD_CHARS, vector_dtype: str = "float32",
+                 allow_other_embeddings: bool = False):
+        if runtime is None:
+            # Text held in memory is a small input: the choice `beamtagger tag` makes for one.
+            runtime = choose_runtime(0, installed_runtimes(remote=False)).runtime
+        elif not runtimes.is_installed(runtimes.get(runtime).name):
+            raise BeamtaggerError(runtimes.get(runtime).missing)
+        self.max_record_chars = check_max_record_chars(max_record_chars)
+        self._handler = TaggerModelHandler(
+            model_dir, store_path, runtime=runtime, max_batch_tokens=max_batch_tokens,
+            chunk=chunk, overlap=overlap, vector_dtype=vector_dtype,
+            allow_other_embeddings=allow_other_embeddings)
+        self._model = self._handler.load_model()
+        self._per_thread = threading.local()
+
+    @property
+    def model_dir(self) -> Optional[str]:
+        return self._handler.model_dir
+
+    @property
+    def store_path(self) -> Optional[str]:
+        return self._handler.store_path
+
+    @property
+    def runtime(self) -> str:
+        return self._handler.runtime
+
+    @property
+    def labels(self):
+        """The model's labels, as a tuple."""
+        return self._model.labels()
+
+    def __repr__(self):
+        return (f"Tagger(model_dir={self.model_dir!r}, store_path={self.store_path!r}, "
+                f"runtime={self.runtime!r})")
+
+    def tag(self, record: Record) -> TaggedRecord:
+        """The TaggedRecord of one text (its id ""), ``TextRecord`` or ``TokenizedRecord``
+        (pre-tokenized: tagged as its tokens, not tokenized again). A text with no tokens
+        gives a record with none, as ``TagText`` gives.
+
+        Raises:
+          TypeError: ``record`` is none of those.
+          BeamtaggerError: a record ``TagText`` would dead-letter (over ``max_record_chars``,
+            an id that is not a string, tokens and offsets that do not line up), naming it.
+        """
+        (tagged,) = self._tagged([self._checked(record, "Tagger.tag's record")])
+        return tagged
+
+    def tag_many(self, records: Iterable[Record], *,
+                 batch_chars: int = MAX_BATCH_CHARACTERS) -> Iterator[TaggedRecord]:
+        """The TaggedRecord of each of ``records`` (as ``tag`` takes them), lazily and in
+        input order.
+
+        Records are read from ``records`` in groups of about ``batch_chars`` characters
+        (a longer record is a group of its own), and each group is tagged at once, sorted
+        into the model's length buckets: an unbounded iterable is tagged in bounded memory,
+        and a group's results come once the group is tagged.
+
+        Raises (when the iteration reaches the record, after the results of the groups before
+        it):
+          TypeError: an element is no str, TextRecord or TokenizedRecord, naming its position.
+          BeamtaggerError: a record ``TagText`` would dead-letter, naming its position and id.
+        """
+        if not isinstance(batch_chars, int) or batch_chars < 1:
+            raise ValueError(f"batch_chars must be a whole number of at least 1, not "
+                             f"{batch_chars!r}")
+        return self._tagged_groups(records, batch_chars)
+
+    def _tagged_groups(self, records, batch_chars):
+        group, chars = [], 0
+        for position, element in enumerate(records):
+            record = self._checked(element, f"Tagger.tag_many's record {position}")
+            group.append(record)
+            chars += _characters(record)
+            if chars >= batch_chars:
+                yield from self._tagged(group)
+                group, chars = [], 0
+        if group:
+            yield from self._tagged(group)
+
+    def _checked(self, element, where):
+        """``element`` as a TextRecord or TokenizedRecord that ``TagText`` would tag; else
+        TypeError, or BeamtaggerError with the reason its dead letter would give."""
+        if isinstance(element, str):
+            return TextRecord("", element)
+        if not isinstance(element, (TextRecord, TokenizedRecord)):
+            raise TypeError(f"{where} is a {type(element).__name__}, not a str, TextRecord or "
+                            "TokenizedRecord")
+        refused = _checked(element, self.max_record_chars)
+        if not isinstance(refused, DeadLetter) and isinstance(element, TokenizedRecord):
+            try:
+                _check_tokenized(element)
+            except (TypeError, ValueError) as error:
+                refused = DeadLetter(element.key, str(error), "", "tokenize")
+        if isinstance(refused, DeadLetter):
+            raise BeamtaggerError(f"{where} (id {element.id!r}) cannot be tagged: "
+                                  f"{refused.reason}")
+        return element
+
+    def _tagged(self, records):
+        return self._thread_handler().tagged_records(records, self._model)
+
+    def _thread_handler(self):
+        """This thread's copy of the handler: its own tokenizer and token vocabulary, the
+        loaded model shared."""
+        handler = getattr(self._per_thread, "handler", None)
+        if handler is None:
+            handler = self._per_thread.handler = copy.copy(self._handler)
+        return handler
+
+
+def _characters(record):
+    if isinstance(record, TextRecord):
+        return len(record.text)
+    return sum(map(len, record.tokens)) + len(record.tokens)
