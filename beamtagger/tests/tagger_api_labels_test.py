@@ -1,0 +1,92 @@
+"""beamtagger.Tagger gives TagText's labels: plain, empty, pre-tokenized and chunked records, in
+input order, lazily, from several threads."""
+import itertools
+import threading
+
+import apache_beam as beam
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+
+import beamtagger
+from beamtagger.testing import TINY_LABELS
+from beamtagger.transforms import TagText, TextRecord, TokenizedRecord
+
+# 3,010 tokens: twelve chunks of the default 256 with 64 shared, stitched back together.
+LONG = " ".join(["the cat sat on the mat ."] * 430)
+RECORDS = [TextRecord("s1", "I like green apples."), TextRecord("empty", ""),
+           TextRecord("long", LONG), TextRecord("oov", "Zyzzyva quux, frobnicated!"),
+           TokenizedRecord.from_tokens("pre", ["They", "went", "home", "yesterday", "."])]
+
+
+def described(tagged):
+    return tagged.id, tagged.tokens, tagged.starts, tagged.ends, tagged.labels
+
+
+def test_tag_many_gives_the_labels_tagtext_gives_in_input_order(tiny_tagger):
+    tagger = beamtagger.Tagger(tiny_tagger.model_dir, tiny_tagger.store_path)
+    assert tagger.runtime == "numpy" and tagger.labels == TINY_LABELS
+    found = [described(tagged) for tagged in tagger.tag_many(RECORDS)]
+    assert [len(tokens) for _, tokens, _, _, _ in found] == [5, 0, 3010, 5, 5]
+    assert [found_id for found_id, *_ in found] == [record.id for record in RECORDS]
+    with TestPipeline() as p:
+        out = p | beam.Create(RECORDS) | TagText(**tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(described), equal_to(found))
+    # One record at a time, and groups of one record, give the same.
+    assert [described(tagger.tag(record)) for record in RECORDS] == found
+    assert [described(t) for t in tagger.tag_many(iter(RECORDS), batch_chars=1)] == found
+
+
+def test_a_text_is_a_record_without_an_id_and_keeps_its_offsets(tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    text = "  Beam tags  this.\n"
+    tagged = tagger.tag(text)
+    assert tagged.id == "" and tagged.tokens == ("Beam", "tags", "this", ".")
+    assert [text[s:e] for s, e in zip(tagged.starts, tagged.ends)] == list(tagged.tokens)
+    assert list(tagged.labels) == tiny_tagger.labels(text)
+    assert len(tagged.scores) == 4 and all(0 < score <= 1 for score in tagged.scores)
+
+
+def test_tag_many_reads_an_unbounded_iterable_group_by_group(tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    read = []
+
+    def endless():
+        for n in itertools.count():
+            read.append(n)
+            yield TextRecord(str(n), "the dog went home " * (1 + n % 3))
+
+    first = list(itertools.islice(tagger.tag_many(endless(), batch_chars=200), 25))
+    assert [tagged.id for tagged in first] == [str(n) for n in range(25)]
+    # Reads stop at the group that held the 25th record: about 200 characters past it.
+    assert 25 <= len(read) < 25 + 200 // len("the dog went home ")
+    assert [tagged.labels for tagged in first] == [tagger.tag(TextRecord(str(n), "the dog went "
+                                                                         "home " * (1 + n % 3)
+                                                                         )).labels
+                                                   for n in range(25)]
+
+
+def test_two_threads_tag_at_once_and_each_gets_what_one_thread_gets(tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    texts = [f"the {word} sat on a mat while dogs bark at {word} ." for word in
+             "cat dog apple Paris beam pipeline quux".split()] * 20
+    expected = [tagged.labels for tagged in tagger.tag_many(texts)]
+    found, errors = {}, []
+
+    def run(t):
+        try:
+            for round_ in range(3):
+                found[t, round_, "many"] = [r.labels for r in tagger.tag_many(texts,
+                                                                              batch_chars=300)]
+                found[t, round_, "one"] = [tagger.tag(text).labels for text in texts[:10]]
+        except Exception as error:  # noqa: BLE001  (reported by the assertion below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(found) == 2 * 3 * 2
+    for (_, _, kind), labels in found.items():
+        assert labels == (expected if kind == "many" else expected[:10])

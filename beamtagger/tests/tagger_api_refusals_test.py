@@ -1,0 +1,89 @@
+"""beamtagger.Tagger's refusals: each a one-line error naming what is wrong, before anything is
+tagged, with TagText's (and the CLI's) messages where they have one."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import beamtagger
+from beamtagger.embeddings.importers import import_embeddings
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
+from beamtagger.tests.conftest import REPO_ROOT
+from beamtagger.transforms import TagText, TextRecord, TokenizedRecord
+
+
+def refusal(build):
+    with pytest.raises(BeamtaggerError) as refused:
+        build()
+    return str(refused.value)
+
+
+def test_import_beamtagger_imports_no_beam_and_tagger_is_there_on_first_use():
+    code = ("import sys, beamtagger; heavy = [m for m in ('apache_beam', 'numpy', 'tensorflow') "
+            "if m in sys.modules]; from beamtagger import Tagger; "
+            "print(heavy, Tagger.__module__)")
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}   # this checkout's beamtagger
+    printed = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, env=env, check=True,
+                             capture_output=True, text=True).stdout
+    assert printed.strip() == "[] beamtagger.tagger"
+    with pytest.raises(AttributeError, match="no attribute 'Tagge'"):
+        beamtagger.Tagge
+
+
+def test_a_model_dir_that_is_no_model_and_a_store_it_cannot_read_as_tagtext_says(tiny_tagger,
+                                                                                 tmp_path):
+    paths = {"model_dir": tiny_tagger.store_path, "store_path": tiny_tagger.store_path}
+    said = refusal(lambda: beamtagger.Tagger(**paths))
+    assert said == refusal(lambda: TagText(**paths)) and "tagger.json" in said
+    vectors = tmp_path / "other.txt"
+    vectors.write_text("the " + " ".join(["0.5"] * 8) + "\ncat " + " ".join(["-0.5"] * 8) + "\n")
+    import_embeddings(vectors, tmp_path / "other")
+    paths = {"model_dir": tiny_tagger.model_dir, "store_path": str(tmp_path / "other")}
+    said = refusal(lambda: beamtagger.Tagger(**paths))
+    assert said == refusal(lambda: TagText(**paths)) and "fingerprint" in said
+    tagger = beamtagger.Tagger(**paths, allow_other_embeddings=True)
+    assert len(tagger.tag("the cat").labels) == 2
+
+
+def test_a_runtime_not_installed_is_refused_as_the_cli_refuses_it(tiny_tagger, monkeypatch):
+    monkeypatch.setattr(runtimes, "module_installed", lambda module: module != "jax")
+    paths = {"model_dir": tiny_tagger.model_dir, "store_path": tiny_tagger.store_path}
+    said = refusal(lambda: beamtagger.Tagger(**paths, runtime="jax"))
+    assert said == runtimes.get("jax").missing and said.startswith("JAX is not installed here")
+    with pytest.raises(ValueError, match="runtime must be one of tensorflow, numpy, jax, not "
+                                         "'torch'"):
+        beamtagger.Tagger(**paths, runtime="torch")
+
+
+def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_position(tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    tagged = tagger.tag_many(["the cat", b"the dog", "sat"])
+    with pytest.raises(TypeError, match=r"^Tagger.tag_many's record 1 is a bytes, not a str, "
+                                        r"TextRecord or TokenizedRecord$"):
+        next(tagged)
+    with pytest.raises(TypeError, match="Tagger.tag's record is a NoneType"):
+        tagger.tag(None)
+    with pytest.raises(TypeError, match="record 0 is a tuple"):
+        list(tagger.tag_many([("id", "a tuple is not taken")]))
+    with pytest.raises(ValueError, match="batch_chars must be a whole number of at least 1"):
+        tagger.tag_many(["the cat"], batch_chars=0)
+
+
+def test_a_record_tagtext_would_dead_letter_is_refused_naming_it_after_the_ones_before(
+        tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options, max_record_chars=20)
+    tagged = tagger.tag_many([TextRecord("a", "the cat sat"), TextRecord("b", "the dog " * 5)],
+                             batch_chars=1)
+    assert next(tagged).id == "a"
+    said = refusal(lambda: next(tagged))
+    assert said.startswith("Tagger.tag_many's record 1 (id 'b') cannot be tagged: the record "
+                           "holds 40 characters, more than max_record_chars (20;")
+    assert "\n" not in said
+    said = refusal(lambda: tagger.tag(TokenizedRecord("t", ("the", "cat"), (0,), (3, 7))))
+    assert said == "Tagger.tag's record (id 't') cannot be tagged: 2 tokens but 1 starts and 2 ends"
+    said = refusal(lambda: tagger.tag(TextRecord(7, "the cat")))
+    assert "the record's id is int, not a string" in said
+    with pytest.raises(ValueError, match="max_record_chars must be a whole number"):
+        beamtagger.Tagger(**tiny_tagger.options, max_record_chars=0)
