@@ -1,0 +1,173 @@
+"""``beamtagger.Tagger`` (in-process tagging): its start-up, and ``tag_many`` against RunInference.
+
+1. Start-up: a fresh ``python -c`` that imports ``Tagger``, loads the bundled model on the
+   default store (the NumPy runtime, ``Tagger``'s default) and tags one sentence, against
+   ``python -c "import tensorflow"`` (the project's yardstick, BENCHMARKS.md), in alternating
+   rounds; wall time of each process, ratio of the medians and round by round.
+2. Throughput: the raw text of EWT dev's sentences (their ``# text`` lines, ``--copies`` times
+   over, as TextRecords) tagged by ``Tagger().tag_many`` and by
+   ``RunInference(TaggerModelHandler())`` (``--runner=FnApiRunner``), both with the bundled model
+   and the NumPy runtime, one fresh process a run, alternating; tokens a second of wall time
+   and CPU seconds from the records in memory to the last result (model load included in both),
+   and a digest of every record's id and labels, which must be equal.
+
+  python bench/inprocess_bench.py [--rounds 3] [--copies 4]   # about 2 minutes on 2 cores
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import bench_common
+
+SENTENCE = "Beam tags this sentence in Paris."
+START_UP = f"from beamtagger import Tagger; Tagger().tag({SENTENCE!r})"
+IMPORT_TENSORFLOW = "import tensorflow"
+VARIANTS = ("tag_many", "runinference")
+
+CHILD = r'''
+import json, resource, sys, time, zlib
+variant, dev, copies = sys.argv[1], sys.argv[2], int(sys.argv[3])
+from beamtagger.transforms import TextRecord
+import apache_beam as beam
+with open(dev, encoding="utf-8") as handle:
+    texts = [line[len("# text = "):].rstrip("\n") for line in handle
+             if line.startswith("# text = ")]
+records = [TextRecord(str(i), text) for i, text in enumerate(texts * copies)]
+
+
+def digest(record_id, labels):
+    return zlib.crc32(f"{record_id}\t{' '.join(labels)}".encode())
+
+
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+cpu_before, started = cpu(), time.perf_counter()
+if variant == "tag_many":
+    from beamtagger import Tagger
+    tagger = Tagger(runtime="numpy")
+    loaded = time.perf_counter() - started
+    tokens = total = count = 0
+    for tagged in tagger.tag_many(records):
+        tokens += len(tagged.tokens)
+        total += digest(tagged.id, tagged.labels)
+        count += 1
+else:
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from beamtagger.transforms import TaggerModelHandler, counters
+    loaded = None
+    pipeline = beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
+    summed = (pipeline | beam.Create(records)
+              | RunInference(TaggerModelHandler(runtime="numpy"))
+              | beam.Map(lambda r: (digest(r.inference.id, r.inference.labels), 1))
+              | beam.CombineGlobally(lambda pairs: tuple(map(sum, zip(*pairs))) or (0, 0)))
+    _ = summed | beam.Map(lambda pair: print("SUMMED", json.dumps(pair), flush=True))
+    result = pipeline.run()
+    result.wait_until_finish()
+    tokens = counters.query_counters(result)["tokens"]
+    total = count = None   # printed by the pipeline (SUMMED), read by the parent
+print("RESULT " + json.dumps({"variant": variant, "records": len(records), "tokens": tokens,
+                              "wall": time.perf_counter() - started, "cpu": cpu() - cpu_before,
+                              "load": loaded, "digest": total, "count": count}), flush=True)
+'''
+
+
+def child_env():
+    env = {**os.environ, **bench_common.CHILD_ENV}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(bench_common.REPO_ROOT),
+                                                      env.get("PYTHONPATH")]))
+    return env
+
+
+def wall_of(code):
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env(),
+                   cwd=bench_common.REPO_ROOT, capture_output=True)
+    return time.perf_counter() - started
+
+
+def start_up(rounds):
+    wall_of(START_UP)   # compiled modules cached and the default store in place, untimed
+    values = {"import tensorflow": [], "Tagger": []}
+    for round_ in range(rounds):
+        order = [(IMPORT_TENSORFLOW, "import tensorflow"), (START_UP, "Tagger")]
+        for code, name in order if round_ % 2 == 0 else order[::-1]:
+            values[name].append(wall_of(code))
+    return values
+
+
+def throughput_run(variant, copies):
+    completed = subprocess.run([sys.executable, "-c", CHILD, variant, str(bench_common.EWT_DEV),
+                                str(copies)], env=child_env(), cwd=bench_common.REPO_ROOT,
+                               capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"{variant} failed:\n{completed.stderr[-3000:]}")
+    lines = completed.stdout.splitlines()
+    result = json.loads(next(line for line in lines if line.startswith("RESULT "))[7:])
+    if variant == "runinference":
+        summed = json.loads(next(line for line in lines if line.startswith("SUMMED "))[7:])
+        result["digest"], result["count"] = summed
+    return result
+
+
+def throughput(rounds, copies):
+    runs = {variant: [] for variant in VARIANTS}
+    for round_ in range(rounds):
+        for variant in VARIANTS if round_ % 2 == 0 else VARIANTS[::-1]:
+            runs[variant].append(throughput_run(variant, copies))
+    return runs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--copies", type=int, default=4, help="EWT dev's text this many times")
+    args = parser.parse_args()
+    results = {"machine": bench_common.machine(), "date": bench_common.now(),
+               "rounds": args.rounds}
+    lines = [f"## In-process tagging: `beamtagger.Tagger` ({results['date']})", ""]
+
+    walls = start_up(args.rounds)
+    results["start_up"] = walls
+    lines += ["```", bench_common.alternating_summary(
+        "Start-up to the first tagged sentence against `import tensorflow`, wall s", walls,
+        "import tensorflow", "Tagger", "s"), "```", ""]
+
+    if not bench_common.EWT_DEV.is_file():
+        lines.append(f"Throughput not measured: {bench_common.EWT_DEV} is missing (set "
+                     "BEAMTAGGER_SHARED_DATA to the folder holding ud-english-ewt/).")
+    else:
+        runs = throughput(args.rounds, args.copies)
+        results["throughput"] = runs
+        first = runs[VARIANTS[0]][0]
+        agree = all((run["digest"], run["count"], run["tokens"])
+                    == (first["digest"], first["count"], first["tokens"])
+                    for variant in VARIANTS for run in runs[variant])
+        rate = {variant: [run["tokens"] / run["wall"] / 1000 for run in runs[variant]]
+                for variant in VARIANTS}
+        cpu = {variant: [run["cpu"] for run in runs[variant]] for variant in VARIANTS}
+        load = statistics.median(run["load"] for run in runs["tag_many"])
+        lines += [f"EWT dev's text x{args.copies}: {first['count']:,} records, "
+                  f"{first['tokens']:,} tokens; every record's labels "
+                  f"{'**equal** in every run' if agree else '**DIFFER**'} "
+                  f"(digest {first['digest']}); Tagger's load (median) {load:.2f} s.", "",
+                  "```", bench_common.alternating_summary(
+                      "Throughput, thousand tokens a wall second (load included)", rate,
+                      "runinference", "tag_many", "k tok/s"),
+                  bench_common.alternating_summary("CPU seconds", cpu, "runinference",
+                                                   "tag_many", "cpu s"), "```"]
+        if not agree:
+            bench_common.save_results("inprocess", results, "\n".join(lines) + "\n")
+            sys.exit("the labels differ between tag_many and RunInference")
+    bench_common.save_results("inprocess", results, "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
