@@ -24,11 +24,17 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.runtime_choice import choose_runtime, installed_runtimes
 from beamtagger.tagging_defaults import CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP
-from beamtagger.transforms.model_handler import MAX_BATCH_CHARACTERS, TaggerModelHandler
+from beamtagger.transforms.model_handler import TaggerModelHandler
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
 from beamtagger.transforms.tokenize import _check_tokenized, _checked, check_max_record_chars
 
-__all__ = ["Tagger"]
+__all__ = ["BATCH_CHARS", "Tagger"]
+
+# Characters of text tag_many tags at once. EWT dev's text x20 (502,560 tokens, bundled model,
+# NumPy, 2 rounds on the 2-core machine, 2026-12-06): 256 Ki characters held 40-56 MiB more
+# than the loaded tagger at its peak and ran 1.01x and 0.93x the tokens a second of 1 Mi
+# (+128 MiB); 64 Ki held 29 MiB and ran 0.94x and 0.81x.
+BATCH_CHARS = 1 << 18
 
 Record = Union[str, TextRecord, TokenizedRecord]
 
@@ -45,7 +51,8 @@ class Tagger:
     token tables, as ``RunInference`` threads sharing one model do.
 
     Memory: the model, the store's mapping (its pages as they are read) and, while
-    ``tag_many`` runs, one group of about ``batch_chars`` characters of text with its results.
+    ``tag_many`` runs, one group of about ``batch_chars`` characters of text with its results
+    (``BATCH_CHARS``: 40-56 MiB at the peak on EWT's text).
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model).
@@ -118,7 +125,7 @@ class Tagger:
         return tagged
 
     def tag_many(self, records: Iterable[Record], *,
-                 batch_chars: int = MAX_BATCH_CHARACTERS) -> Iterator[TaggedRecord]:
+                 batch_chars: int = BATCH_CHARS) -> Iterator[TaggedRecord]:
         """The TaggedRecord of each of ``records`` (as ``tag`` takes them), lazily and in
         input order.
 
