@@ -39,6 +39,9 @@ TIMEOUT_S = 120
 
 # (file, heading, the block's first line) -> the test that runs it, and how.
 PYTHON_BLOCKS = {
+    ("README.md", "In Python, without a pipeline", "from beamtagger import Tagger"):
+        "tagger_api_docs_test.test_readme_tagger_example: verbatim, its `# ->` values checked "
+        "(the bundled model on the default store)",
     ("README.md", "In your own pipeline", "import apache_beam as beam"):
         "test_readme_tagtext_example: verbatim, in a folder holding models/ner and "
         "stores/glove840 (the tiny tagger's model and store)",
