@@ -132,7 +132,7 @@ def main():
     args = parser.parse_args()
     results = {"machine": bench_common.machine(), "date": bench_common.now(),
                "rounds": args.rounds}
-    lines = [f"## In-process tagging: `beamtagger.Tagger` ({results['date']})", ""]
+    lines = [f"### In-process tagging: `beamtagger.Tagger` ({results['date']})", ""]
 
     walls = start_up(args.rounds)
     results["start_up"] = walls
