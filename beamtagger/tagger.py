@@ -12,9 +12,10 @@ its store with ``TagText``'s messages, and its ``tagged_records`` tokenizes a gr
 at once, cuts records longer than ``chunk`` tokens into overlapping chunks, sorts them into
 the model's length buckets under ``max_batch_tokens``, runs the runtime and stitches the chunks:
 the code paths ``TagText`` and ``RunInference`` take, so the labels are theirs. Those modules
-import Apache Beam (1.6-1.9 s on the 2-core bench machine, where TensorFlow's import is 5.3 s):
-the first ``Tagger`` pays it once; ``import beamtagger`` does not (``Tagger`` is imported from
-here on first use).
+import Apache Beam (1.6-1.9 s alone on the 2-core bench machine): most of the 0.42-0.47x of
+``import tensorflow``'s time that a fresh process takes to its first tagged sentence
+(``bench/inprocess_bench.py``, BENCHMARKS.md). ``import beamtagger`` pays none of it
+(``Tagger`` is imported from here on first use).
 """
 import copy
 import threading
