@@ -14,3 +14,7 @@ def __getattr__(name):
         from beamtagger.tagger import Tagger
         return Tagger
     raise AttributeError(f"module 'beamtagger' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -51,6 +51,9 @@ class Tagger:
     own (the tokenizer's caches are not for sharing) and builds its batches through its own
     token tables, as ``RunInference`` threads sharing one model do.
 
+    Pickling: a Tagger is pickled as its arguments and loads its model again where it is
+    unpickled (another process).
+
     Memory: the model, the store's mapping (its pages as they are read) and, while
     ``tag_many`` runs, one group of about ``batch_chars`` characters of text with its results
     (``BATCH_CHARS``: 40-56 MiB at the peak on EWT's text).
@@ -84,10 +87,12 @@ class Tagger:
         elif not runtimes.is_installed(runtimes.get(runtime).name):
             raise BeamtaggerError(runtimes.get(runtime).missing)
         self.max_record_chars = check_max_record_chars(max_record_chars)
-        self._handler = TaggerModelHandler(
-            model_dir, store_path, runtime=runtime, max_batch_tokens=max_batch_tokens,
-            chunk=chunk, overlap=overlap, vector_dtype=vector_dtype,
-            allow_other_embeddings=allow_other_embeddings)
+        options = {"runtime": runtime, "max_batch_tokens": max_batch_tokens, "chunk": chunk,
+                   "overlap": overlap, "vector_dtype": vector_dtype,
+                   "allow_other_embeddings": allow_other_embeddings}
+        self._handler = TaggerModelHandler(model_dir, store_path, **options)
+        self._arguments = {"model_dir": model_dir, "store_path": store_path,
+                           "max_record_chars": max_record_chars, **options}
         self._model = self._handler.load_model()
         self._per_thread = threading.local()
 
@@ -107,6 +112,12 @@ class Tagger:
     def labels(self):
         """The model's labels, as a tuple."""
         return self._model.labels()
+
+    def __reduce__(self):
+        # Pickled as its arguments and loaded again where it is unpickled (another process,
+        # a Beam worker): the loaded model, the store's mapping and the threads' tokenizers
+        # belong to this process.
+        return _loaded_tagger, (self._arguments,)
 
     def __repr__(self):
         return (f"Tagger(model_dir={self.model_dir!r}, store_path={self.store_path!r}, "
@@ -192,3 +203,7 @@ def _characters(record):
     if isinstance(record, TextRecord):
         return len(record.text)
     return sum(map(len, record.tokens)) + len(record.tokens)
+
+
+def _loaded_tagger(arguments):
+    return Tagger(**arguments)

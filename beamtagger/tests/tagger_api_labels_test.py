@@ -1,6 +1,7 @@
 """beamtagger.Tagger gives TagText's labels: plain, empty, pre-tokenized and chunked records, in
 input order, lazily, from several threads."""
 import itertools
+import pickle
 import threading
 
 import apache_beam as beam
@@ -90,3 +91,13 @@ def test_two_threads_tag_at_once_and_each_gets_what_one_thread_gets(tiny_tagger)
     assert len(found) == 2 * 3 * 2
     for (_, _, kind), labels in found.items():
         assert labels == (expected if kind == "many" else expected[:10])
+
+
+def test_a_pickled_tagger_is_loaded_again_with_its_options(tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options, chunk=10, overlap=2,
+                               max_record_chars=20_000)
+    copied = pickle.loads(pickle.dumps(tagger))
+    assert copied is not tagger and repr(copied) == repr(tagger)
+    assert described(copied.tag(RECORDS[2])) == described(tagger.tag(RECORDS[2]))
+    assert copied.max_record_chars == 20_000 and copied._handler.chunk == 10
+    assert "Tagger" in dir(beamtagger)
