@@ -2,6 +2,8 @@
 file's delimiter and is no header and no row, keeping its line number; a line naming no
 delimiter, several characters, one that cannot be one, or another than the one given makes the
 file one dead letter, which the check before launch (``file_problem``) says too; TSV has none."""
+import gzip
+
 import pytest
 
 from beamtagger.transforms.reading.csv_rows import file_problem, read_path_csv_records
@@ -49,15 +51,22 @@ def test_a_tab_or_the_delimiter_given_agrees_and_ids_and_dead_letters_count_the_
      "the line"),
     (b"sep=\r\nid;text\r\n1;hi\r\n", None, "its first line 'sep=' is Excel's delimiter line "
      "naming no delimiter"),
-    (b"sep=ab\nid;text\n", None, "its first line 'sep=ab' is Excel's delimiter line, but the "
-     "delimiter must be one character, not 'ab'"),
+    (b"sep=ab\nid;text\n", None, "its first line 'sep=ab' is Excel's delimiter line naming 2 "
+     "characters, where a delimiter is one"),
+    (b"sep=\\t\ntext\tn\n", None, "its first line 'sep=\\\\t' is Excel's delimiter line naming "
+     "the two characters '\\t': a tab delimiter is written as the tab character itself (sep= "
+     "and a tab)"),
     (b'sep="\nid"text\n', None, "its first line 'sep=\"' is Excel's delimiter line, but '\"' "
      "cannot be a delimiter (quotes, line ends, letters and digits)"),
     (b"sep=;\rid;text\r1;hi\r", None, "its first line 'sep=;\\rid;text\\r1;hi' holds a CR: the "
      "file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' '\\n' converts "
      "them)"),
-    (b"sep=" + b"x" * 100 + b"\n", None, "its first line 'sep=" + "x" * 33 + "...' is Excel's "
-     "delimiter line, but the delimiter must be one character, not '" + "x" * 100 + "'"),
+    # The reason bounded however long the line: a file's one line may be its whole length.
+    (b"sep=" + b"x" * 100_000 + b"\n", None, "its first line 'sep=" + "x" * 33 + "...' is "
+     "Excel's delimiter line naming 100,000 characters, where a delimiter is one"),
+    # The dead letter's line without the byte-order mark, as a row's.
+    (b"\xef\xbb\xbfsep=\r\nid;text\r\n", None, "its first line 'sep=' is Excel's delimiter line "
+     "naming no delimiter"),
 ])
 def test_a_sep_line_that_sets_no_delimiter_makes_the_file_one_dead_letter(tmp_path, content,
                                                                           given, reason):
@@ -65,7 +74,8 @@ def test_a_sep_line_that_sets_no_delimiter_makes_the_file_one_dead_letter(tmp_pa
     assert problem == reason
     (letter,) = items
     assert letter == DeadLetter(f"{path}:1", f"{reason}; none of its rows was read",
-                                content.split(b"\n")[0].decode().rstrip("\r"), "read")
+                                content.split(b"\n")[0].decode("utf-8-sig").rstrip("\r"),
+                                "read")
 
 
 def test_tsv_has_no_sep_line_and_a_file_of_one_is_empty(tmp_path):
@@ -77,3 +87,27 @@ def test_tsv_has_no_sep_line_and_a_file_of_one_is_empty(tmp_path):
         "line sets the delimiter)")
     items, problem, _ = _read(tmp_path, b"sep=;\r\n")
     assert (items, problem) == ([], None)
+
+
+def test_a_quoted_sep_line_is_named_in_the_refusal_of_its_header(tmp_path):
+    _, problem, _ = _read(tmp_path, b'"sep=;"\nid;text\n1;hi\n', delimiter=";")
+    assert problem == (
+        "no text column 'text'; its columns are sep=; (the line '\"sep=;\"' is Excel's "
+        "delimiter line in quotes, read as one only without them: remove the quotes)")
+
+
+@pytest.mark.parametrize("name,content,encoding", [
+    ("in.csv.gz", gzip.compress(b"sep=;\n\nid;text\n1;caf\xc3\xa9,b\n"), "utf-8"),
+    ("in.csv", "sep=;\r\n\r\nid;text\r\n1;café,b\r\n".encode("utf-16"), "utf-16"),
+    ("in.csv", "sep=;\r\n\r\nid;text\r\n1;café,b\r\n".encode("cp1252"), "cp1252"),
+])
+def test_a_sep_line_is_read_in_compressed_files_and_other_encodings(tmp_path, name, content,
+                                                                    encoding):
+    # A blank line between the sep= line and the header: the header is line 3.
+    path = tmp_path / name
+    path.write_bytes(content)
+    layout = RecordLayout(encoding=encoding)
+    assert list(read_path_csv_records(str(path), "csv", layout)) == [
+        TextRecord("1", "café,b", f"{path}:4", None)]
+    assert file_problem(FileLines(str(path), lambda: open(path, "rb"), encoding), "csv",
+                        layout) is None

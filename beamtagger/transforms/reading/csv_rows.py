@@ -16,14 +16,17 @@ alone); ``beamtagger tag`` refuses it before launch.
 
 Excel's delimiter line: a CSV file whose first line is ``sep=`` and one character (``sep=;``,
 ``sep=|``, ``sep=`` and a tab; ``sep`` in any case; after a byte-order mark too) is read with
-that delimiter, as Excel opens it, and the line is no header and no row; it keeps its number,
-so the header is line 2 and ids and sources name the lines as an editor does. pandas and
-Python's csv take the line for a header (pandas issue 47303, CPython issue 109644). A ``sep=``
-line naming no character, several, one that cannot be a delimiter, or another than the one
+that delimiter, as Excel is reported to open it (Microsoft documents no such line; users
+report it read on the first line only, in any case: CPython issue 109644), and the line is no
+header and no row; it keeps its number, so the header is line 2 and ids and sources name the
+lines as an editor does. pandas and Python's csv take the line for a header (pandas issue
+47303, CPython issue 109644). A ``sep=`` line naming no character, several (``sep=\\t``, the
+two characters, named as such), one that cannot be a delimiter, or another than the one
 given (``delimiter``: which of the two a person meant is theirs to say) makes the file one dead
 letter (stage "read"), refused before launch. TSV has no delimiter line (its delimiter is the
 tab): there the line is the header, and the refusal of its missing text column names it; so
-is a CSV ``sep=`` line after the first line.
+is a CSV ``sep=`` line after the first line, or in quotes (``"sep=;"``, as a CSV writer writes
+the line as a row).
 
 CSV is RFC 4180: fields quoted with ``"`` may hold the delimiter, line ends and ``""`` for a
 quote; CRLF line ends and a UTF-8 byte-order mark (Excel's "CSV UTF-8") are read. TSV is the
@@ -112,8 +115,8 @@ def _delimiter(input_format, delimiter):
 class _SepLine(NamedTuple):
     """What a file's first line says of its delimiter: the lines to read as rows (the line
     itself left out where it is Excel's ``sep=`` line), the delimiter to split them at (the
-    line's, else the one asked for, None: the format's) and why the file cannot be read (None:
-    it can)."""
+    line's, else the one asked for, None: the format's), why the file cannot be read (None:
+    it can) and the line as its dead letter shows it (``raw``, without a byte-order mark)."""
     lines: object
     delimiter: Optional[str]
     problem: Optional[str] = None
@@ -135,7 +138,8 @@ def _sep_line(numbered_lines, input_format, delimiter):
     named = text[len(_SEP_LINE_START):].rstrip(b"\r\n").decode("utf-8", "surrogateescape")
     problem = _sep_line_problem(text.rstrip(b"\r\n").decode("utf-8", "surrogateescape"),
                                 named, delimiter)
-    return _SepLine(lines, delimiter if problem else named, problem, raw)
+    # The line as its dead letter shows it: without the byte-order mark, as a row's lines.
+    return _SepLine(lines, delimiter if problem else named, problem, text)
 
 
 def _sep_line_problem(line, named, delimiter):
@@ -146,6 +150,14 @@ def _sep_line_problem(line, named, delimiter):
         return f"its first line {shown} is Excel's delimiter line naming no delimiter"
     if "\r" in named:
         return f"its first line {shown} holds a CR: {_CR_LINES}"
+    if named == "\\t":
+        return (f"its first line {shown} is Excel's delimiter line naming the two characters "
+                "'\\t': a tab delimiter is written as the tab character itself (sep= and a tab)")
+    if len(named) > 1:
+        # Not delimiter_problem's wording, which repeats what it names: a first line that only
+        # starts as Excel's may be a whole file's length.
+        return (f"its first line {shown} is Excel's delimiter line naming {len(named):,} "
+                "characters, where a delimiter is one")
     problem = delimiter_problem("csv", named)
     if problem is not None:
         return f"its first line {shown} is Excel's delimiter line, but {problem}"
@@ -338,6 +350,10 @@ def _header_hint(header, named, layout, input_format, delimiter):
                     "line sets the delimiter")
         return (f"the line {_shown_sep_line(line)} is Excel's delimiter line, read as one "
                 "only as the file's first line: remove the lines before it")
+    if len(header.cells) == 1 and _EXCEL_SEP_LINE.fullmatch(header.cells[0]):
+        # A CSV writer asked to write the line as a row quotes it (it holds the delimiter).
+        return (f"the line {_shown_sep_line(line)} is Excel's delimiter line in quotes, read "
+                "as one only without them: remove the quotes")
     if "\r" in line:
         return f"the header holds a CR: {_CR_LINES}"
     wanted = [name for name in (layout.text_field, *(layout.fields or ())) if name not in named]
