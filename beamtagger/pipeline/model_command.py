@@ -160,7 +160,7 @@ def _describe_remote_model(model_dir, store_path):
     from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE, SPEC_FILE, TaggerSpec
     from beamtagger.transforms import remote_paths
 
-    files = remote_paths.listed_files(model_dir, f"model directory {model_dir} does not exist")
+    files = _remote_model_files(model_dir)
     if "manifest.json" in files and SPEC_FILE not in files:
         # Not `embeddings info`'s hint: it reads this machine's stores only.
         raise BeamtaggerError(f"{model_dir} is an embedding store, not a model")
@@ -188,6 +188,28 @@ def _describe_remote_model(model_dir, store_path):
     }
 
 
+def _remote_model_files(model_dir):
+    """``remote_paths.listed_files`` of the remote ``model_dir``; BeamtaggerError where none
+    is there, naming the folder where ``model_dir`` is a file of a model (as a local one)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.model.tagger_spec import SPEC_FILE
+    from beamtagger.transforms import remote_paths
+
+    absent = f"model directory {model_dir} does not exist"
+    try:
+        return remote_paths.listed_files(model_dir, absent)
+    except remote_paths.RemoteUnreadable:
+        raise
+    except BeamtaggerError:
+        path = model_dir.rstrip("/")
+        if not FileSystems.exists(path):
+            raise
+    folder = path.rsplit("/", 1)[0]
+    hint = f"; give its folder, {folder}" if FileSystems.exists(f"{folder}/{SPEC_FILE}") else ""
+    raise BeamtaggerError(f"{path} is a file, not a model directory{hint}")
+
+
 # What a listing and the small files cannot tell of a remote model: check_model_file's reads.
 REMOTE_NOT_CHECKED = ("the model file's contents (its archive, layers and SHA-256), which tag "
                       "checks on its copy before launch")
@@ -196,11 +218,15 @@ REMOTE_NOT_CHECKED = ("the model file's contents (its archive, layers and SHA-25
 def _listed_file_bytes(files, name):
     """The bytes of the remote file ``name`` among ``files`` (``listed_files``);
     FileNotFoundError where it is not listed."""
-    from beamtagger.transforms.remote_paths import read_small_file
+    from beamtagger.transforms.remote_paths import RemoteUnreadable, read_small_file
 
     if name not in files:
         raise FileNotFoundError(name)
-    return read_small_file(files[name].path)
+    try:
+        return read_small_file(files[name].path)
+    except RemoteUnreadable as error:
+        # As a local report that cannot be read: said in the description, not refused.
+        raise OSError(error.reason) from None
 
 
 def _parsed_report(name, read):

@@ -4,6 +4,7 @@ checked by its listed size only and that said; a store in a bucket checked again
 network or credentials, a bucket that refuses the listing, a store given as the model, a
 missing or other model file, a URL of another scheme, each one line."""
 import json
+import os
 import shutil
 
 from apache_beam.io.filesystems import FileSystems
@@ -91,3 +92,80 @@ def test_without_a_network_or_credentials_model_info_says_so_before_reading(monk
     assert code == 2 and err.startswith(
         "beamtagger model: error: gs://bucket/models/ner needs Google Cloud credentials and this machine has "
         "none"), err
+
+
+def _objects_read(monkeypatch):
+    """The names of the objects whose contents the emulator serves from now on."""
+    from gcp_storage_emulator.storage import Storage
+
+    read, get_file = [], Storage.get_file
+
+    def recorded(self, bucket_name, file_name, *args, **kwargs):
+        read.append(file_name)
+        return get_file(self, bucket_name, file_name, *args, **kwargs)
+
+    monkeypatch.setattr(Storage, "get_file", recorded)
+    return read
+
+
+def test_model_info_reads_the_small_files_of_its_folder_alone(gcs, tiny_tagger,  # noqa: F811
+                                                              capsys, monkeypatch):
+    model = gcs.put(tiny_tagger.model_dir, "models/ner")
+    gcs.put(tiny_tagger.model_dir, "models/ner2")
+    store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+    read = _objects_read(monkeypatch)
+    code, out, err = model_info(capsys, "--json", model + "/", "--embeddings", store)
+    assert code == 0, err
+    # The model file never: the listing's size is what is checked of it.
+    assert sorted(set(read)) == ["models/ner/tagger.json", "models/ner/training_report.json",
+                                 "stores/tiny/manifest.json", "stores/tiny/vectors.npy",
+                                 "stores/tiny/vocab.parquet"]
+    remote = json.loads(out)
+    assert remote["files"] == {name: os.path.getsize(os.path.join(tiny_tagger.model_dir, name))
+                               for name in ("tagger.json", "tagger.keras",
+                                            "training_report.json")}
+    code, out, _ = model_info(capsys, "--json", tiny_tagger.model_dir)
+    local = json.loads(out)
+    assert set(remote) == set(local) and set(remote["checks"]) == {*local["checks"],
+                                                                   "not_checked"}
+    for path, message in [
+            (f"gs://{BUCKET}/models/ne", f"model directory gs://{BUCKET}/models/ne does not exist"),
+            (f"{model}/tagger.keras", f"{model}/tagger.keras is a file, not a model directory; "
+                                      f"give its folder, {model}")]:
+        code, out, err = model_info(capsys, path)
+        assert (code, out, err.strip()) == (2, "", f"beamtagger model: error: {message}")
+
+
+def test_a_small_file_deleted_after_the_listing_or_too_large_is_one_line(
+        gcs, tiny_tagger, capsys, monkeypatch):  # noqa: F811
+    from google.cloud import storage
+
+    from beamtagger.transforms import remote_paths
+
+    model = gcs.put(tiny_tagger.model_dir, "models/ner")
+    listed = remote_paths.listed_files
+
+    def listed_then_deleted(name):
+        def listing(path, absent):
+            files = listed(path, absent)
+            storage.Client.create_anonymous_client().bucket(BUCKET).blob(name).delete()
+            return files
+        monkeypatch.setattr(remote_paths, "listed_files", listing)
+
+    listed_then_deleted("models/ner/training_report.json")
+    code, out, err = model_info(capsys, model)
+    assert code == 0, err
+    assert "trained on:    training_report.json is unreadable (" in out and "404" in out, out
+    listed_then_deleted("models/ner/tagger.json")
+    code, out, err = model_info(capsys, model)
+    assert code == 2 and err.startswith(
+        f"beamtagger model: error: cannot read {model}/tagger.json: ") and "404" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+
+    monkeypatch.setattr(remote_paths, "listed_files", listed)
+    gcs.put(tiny_tagger.model_dir, "models/ner")
+    monkeypatch.setattr(remote_paths, "SMALL_FILE_MAX_BYTES", 1000)
+    code, out, err = model_info(capsys, model)
+    assert (code, err.strip()) == (2, f"beamtagger model: error: cannot read {model}/tagger.json: "
+                                      "it holds more than 1,000 bytes, where beamtagger writes a "
+                                      "few KB there")

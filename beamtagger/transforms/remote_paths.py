@@ -17,8 +17,13 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["RemoteUnreadable", "StoreSummary", "listed_files", "model_spec", "model_spec_data",
+__all__ = ["SMALL_FILE_MAX_BYTES", "RemoteUnreadable", "StoreSummary", "listed_files", "model_spec", "model_spec_data",
            "read_small_file", "store_summary"]
+
+
+# The most read of a JSON file of a model or store (a few KB as beamtagger writes them): a
+# larger file there is none of its writing, and is not held in memory whole.
+SMALL_FILE_MAX_BYTES = 16 << 20
 
 
 class RemoteUnreadable(BeamtaggerError):
@@ -125,12 +130,20 @@ def _open(path):
 
 def read_small_file(path) -> bytes:
     """The bytes of the remote file ``path``, read whole; RemoteUnreadable where it cannot
-    be."""
+    be, or holds more than SMALL_FILE_MAX_BYTES."""
     try:
         with _open(path) as stream:
-            return stream.read()
-    except OSError as error:
+            content = stream.read(SMALL_FILE_MAX_BYTES + 1)
+    except RemoteUnreadable:
+        raise
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        # Beam's gs:// reader opens without a request: an object deleted since its listing
+        # raised the storage client's NotFound (no OSError) at the first read, a traceback.
         raise _unreadable(path, error) from None
+    if len(content) > SMALL_FILE_MAX_BYTES:
+        raise RemoteUnreadable(path, f"it holds more than {SMALL_FILE_MAX_BYTES:,} bytes, "
+                                     "where beamtagger writes a few KB there")
+    return content
 
 
 def _unreadable(path, error):
