@@ -15,24 +15,28 @@ import threading
 import urllib.parse
 from typing import Iterable, Optional
 
-__all__ = ["PROBE_TIMEOUT_S", "cloud_storage_problem", "unreachable_cloud_storage"]
+__all__ = ["BEFORE_LAUNCH", "PROBE_TIMEOUT_S", "cloud_storage_problem", "unreachable_cloud_storage"]
 
 # A connection to Cloud Storage's front end takes well under a second where it can be made;
 # a network that drops packets rather than refusing would otherwise hold the run for minutes.
 PROBE_TIMEOUT_S = 10
 _PROXY_VARIABLES = ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")
+# What reads the paths, as the no-network message names it, where a caller names none.
+BEFORE_LAUNCH = "the checks before launch read"
 
 
 def cloud_storage_problem(paths: Iterable[Optional[str]], anonymous=False,
-                          environ=os.environ) -> Optional[str]:
+                          environ=os.environ, reader=BEFORE_LAUNCH) -> Optional[str]:
     """Why the ``gs://`` ones among ``paths`` cannot be read from here (no network to Cloud
     Storage, no credentials), or None: none is ``gs://``, the GCS emulator is in use
     (``STORAGE_EMULATOR_HOST``), or both are there. ``anonymous`` (``--no_auth``): public
-    buckets, read without credentials, which Beam's client then does."""
+    buckets, read without credentials, which Beam's client then does. ``reader``: what reads
+    them, as the message names it (``"model info reads"``)."""
     named = _named_gs_paths(paths, environ)
     if named is None:
         return None
-    return _unreachable(named, environ) or (None if anonymous else _without_credentials(named))
+    return (_unreachable(named, environ, reader)
+            or (None if anonymous else _without_credentials(named)))
 
 
 def unreachable_cloud_storage(paths: Iterable[Optional[str]],
@@ -71,7 +75,7 @@ def _storage_address(environ):
     return f"storage.{environ.get('GOOGLE_CLOUD_UNIVERSE_DOMAIN') or 'googleapis.com'}", 443
 
 
-def _unreachable(named, environ):
+def _unreachable(named, environ, reader=BEFORE_LAUNCH):
     if any(environ.get(name) for name in _PROXY_VARIABLES):
         return None   # the client goes through the proxy, which this probe cannot judge
     host, port = _storage_address(environ)
@@ -80,9 +84,9 @@ def _unreachable(named, environ):
         return None
     reason = (f"no answer within {PROBE_TIMEOUT_S} s" if isinstance(error, TimeoutError)
               else str(error) or type(error).__name__)
-    return (f"cannot reach Google Cloud Storage ({host}:{port}: {reason}), where the checks "
-            f"before launch read {named}: connect this machine to the network (set "
-            "HTTPS_PROXY where a proxy is the way out)")
+    return (f"cannot reach Google Cloud Storage ({host}:{port}: {reason}), where {reader} "
+            f"{named}: connect this machine to the network (set HTTPS_PROXY where a proxy is "
+            "the way out)")
 
 
 def _connection_error(host, port):

@@ -42,6 +42,9 @@ def add_arguments(parser):
                       help="check the model against this store, local or gs:// (default: the "
                       "store it was trained with, where that is still on this machine, else "
                       "the default store, where it has been set up)")
+    info.add_argument("--no_auth", action="store_true",
+                      help="read gs:// paths without Google Cloud credentials, as tag's "
+                      "--no_auth does: a public bucket")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
 
 
@@ -50,7 +53,7 @@ def run(args) -> int:
 
 
 def _run_info(args):
-    description = describe_model(args.model, args.embeddings)
+    description = describe_model(args.model, args.embeddings, anonymous=args.no_auth)
     if args.json:
         print(json.dumps(description, indent=2, ensure_ascii=False))
     else:
@@ -59,14 +62,16 @@ def _run_info(args):
     return 0 if description["checks"]["ok"] else 1
 
 
-def describe_model(model_dir=None, store_path=None) -> dict:
+def describe_model(model_dir=None, store_path=None, anonymous=False) -> dict:
     """The JSON description ``model info`` prints; BeamtaggerError where ``model_dir`` is not
     a readable model (with a hint where it is something else a user may have meant), or a
-    ``gs://`` model or store cannot be read from here."""
+    ``gs://`` model or store cannot be read from here (without credentials too where
+    ``anonymous``: a public bucket, ``--no_auth``)."""
     from beamtagger.cloud_access import cloud_storage_problem
 
     problem = (_url_problem("model", model_dir) or _url_problem("--embeddings", store_path)
-               or cloud_storage_problem([model_dir, store_path]))
+               or cloud_storage_problem([model_dir, store_path], anonymous=anonymous,
+                                        reader="model info reads"))
     if problem:
         raise BeamtaggerError(problem)
     if not (_is_gs(model_dir) or _is_gs(store_path)):

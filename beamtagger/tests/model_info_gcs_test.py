@@ -80,7 +80,7 @@ def test_without_a_network_or_credentials_model_info_says_so_before_reading(monk
     code, _, err = model_info(capsys, "gs://bucket/models/ner")
     assert code == 2
     assert err.startswith("beamtagger model: error: cannot reach Google Cloud Storage (storage.googleapis.com:443: "
-                          "Connection refused), where the checks before launch read "
+                          "Connection refused), where model info reads "
                           "gs://bucket/models/ner"), err
     code, _, err = model_info(capsys, "s3://bucket/models/ner")
     assert (code, err.strip()) == (2, "beamtagger model: error: model s3://bucket/models/ner: "
@@ -92,6 +92,17 @@ def test_without_a_network_or_credentials_model_info_says_so_before_reading(monk
     assert code == 2 and err.startswith(
         "beamtagger model: error: gs://bucket/models/ner needs Google Cloud credentials and this machine has "
         "none"), err
+
+    # A public bucket: read without credentials, as Beam's client then does (its listing
+    # stood in for here, which proves the check let it through).
+    def listing(patterns, limits=None):
+        raise OSError(f"listed {patterns}")
+
+    monkeypatch.setattr(FileSystems, "match", listing)
+    code, _, err = model_info(capsys, "--no_auth", "gs://bucket/models/ner")
+    assert (code, err.strip()) == (2, "beamtagger model: error: cannot read "
+                                      "gs://bucket/models/ner: listed "
+                                      "['gs://bucket/models/ner/**']")
 
 
 def _objects_read(monkeypatch):

@@ -10,6 +10,12 @@ size long enough for the matrix) and the Parquet footer of ``vocab.parquet`` (it
 word count). What only the whole files can tell (the model file's SHA-256, the matrix's
 content sample, the vocabulary's digest) is checked where they are copied: by ``beamtagger
 tag`` before launch, by the workers when they load them.
+
+Its callers: the checks where a pipeline is built (``worker_resources``: ``model_spec``,
+``store_summary``), whose RemoteUnreadable message names ``validate=False``, and ``beamtagger
+model info`` of a ``gs://`` model (``pipeline/model_command``: ``listed_files``,
+``model_spec_data``, ``read_small_file``, ``store_summary``), which words its own from the
+error's ``path`` and ``reason``.
 """
 from typing import NamedTuple, Tuple
 
