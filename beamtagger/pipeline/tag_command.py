@@ -681,10 +681,8 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
     if args.partition_fields:
         from beamtagger.transforms.reading.partition_fields import partition_problem
         from beamtagger.transforms.reading.read_records import FIELD_FORMATS
-        from beamtagger.transforms.reading.record_parsers import pattern_id_folder
 
-        problem = partition_problem(input_format, pattern_id_folder(input_pattern),
-                                    FIELD_FORMATS)
+        problem = partition_problem(input_format, input_pattern, FIELD_FORMATS)
         if problem is not None:
             raise BeamtaggerError(f"--partition-fields: {problem}")
     from beamtagger.transforms.reading.csv_rows import delimiter_problem

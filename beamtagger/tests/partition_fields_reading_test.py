@@ -3,6 +3,7 @@ record, of JSON Lines, CSV, TSV and Parquet files read whole, in byte ranges and
 folders that cannot be fields are the file's one dead letter; a record's own field of a key's
 name must agree with its folder (``partition_fields``)."""
 import apache_beam as beam
+from apache_beam.options.value_provider import StaticValueProvider
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -133,7 +134,12 @@ def test_a_refused_folder_is_the_files_one_dead_letter_read_whole_or_in_ranges(t
 
 
 @pytest.mark.parametrize("pattern,input_format,message", [
-    ("lake/year=2024/*.jsonl", "jsonl", "the pattern's wildcards are in its file name only"),
+    ("lake/year=2024/*.jsonl", "jsonl", "the pattern's wildcards are in its file name only: "
+                                        "its folders are the same for every record"),
+    ("lake/year=2024/part-0.jsonl", "jsonl", "the pattern has no wildcard, so it names one "
+                                             "file: its folders are the same for every record"),
+    (StaticValueProvider(str, "lake/*/*.jsonl"), "jsonl",
+     "the pattern is a ValueProvider, known only when the pipeline runs"),
     ("lake/*/*.txt", "text", "only jsonl, csv, tsv and parquet records carry fields, not text"),
     ("lake/*/*.conllu", "conllu", "not conllu (its default ids name the partition folders)"),
 ])
@@ -147,3 +153,16 @@ def test_without_the_option_the_folders_are_in_the_ids_only(tmp_path):
     _write(tmp_path / "lake" / "k=v" / "y.jsonl", '{"text": "b"}\n')
     assert _collect(tmp_path / "lake" / "*" / "*.jsonl", "jsonl", partition_fields=False) == (
         [("k=v/y.jsonl:1", "b", None)], [])
+
+
+def test_a_pattern_from_inside_the_lake_and_a_wildcard_in_a_fixed_folder(tmp_path, monkeypatch):
+    _write(tmp_path / "lake" / "year=2024" / "lang=en" / "p.jsonl", '{"text": "a"}\n')
+    _write(tmp_path / "lake" / "year=2025" / "lang=de" / "p.jsonl", '{"text": "b"}\n')
+    monkeypatch.chdir(tmp_path / "lake")
+    # */*/*.jsonl matched nothing in Beam (it listed the folder "" before the first wildcard).
+    assert _collect("*/*/*.jsonl", "jsonl")[0] == [
+        ("year=2024/lang=en/p.jsonl:1", "a", {"year": "2024", "lang": "en"}),
+        ("year=2025/lang=de/p.jsonl:1", "b", {"year": "2025", "lang": "de"})]
+    # A fixed year=2024 is not carried; one matched by a wildcard is, for that year alone.
+    assert _collect("year=202[4]/*/*.jsonl", "jsonl")[0] == [
+        ("year=2024/lang=en/p.jsonl:1", "a", {"year": "2024", "lang": "en"})]

@@ -29,7 +29,9 @@ both, since Spark takes the folder's and pyarrow the file's, and either loses th
 """
 import urllib.parse
 
-from beamtagger.transforms.reading.record_parsers import BadRecord, file_name, json_id, path_text
+from beamtagger.transforms.reading.record_parsers import (BadRecord, file_name, has_wildcard,
+                                                          json_id, path_text,
+                                                          pattern_id_folder)
 from beamtagger.transforms.records import DeadLetter, TextRecord
 
 __all__ = ["HIVE_NULL", "PartitionProblem", "file_partitions", "partition_problem",
@@ -44,16 +46,24 @@ class PartitionProblem(ValueError):
     """Why a file's folders cannot be read as partition fields; the message says which."""
 
 
-def partition_problem(input_format, id_folder, field_formats):
-    """Why records of ``input_format`` read by a pattern whose fixed folder is ``id_folder``
-    cannot carry partition fields, or None."""
+def partition_problem(input_format, file_pattern, field_formats):
+    """Why records of ``input_format`` read by ``file_pattern`` cannot carry partition fields,
+    or None: only the folders a wildcard of the pattern matches are carried (those before it
+    are the same for every record), so its fixed folder must be known when the pipeline is
+    built."""
     if input_format not in field_formats:
         return (f"only {', '.join(field_formats[:-1])} and {field_formats[-1]} records carry "
                 f"fields, not {input_format} (its default ids name the partition folders)")
-    if id_folder is None:
-        return ("the pattern's wildcards are in its file name only, so no folder of its files "
-                "differs and none is carried: match the partition folders with a wildcard "
-                "(ds/*/*/*.parquet, or ds/**)")
+    if not isinstance(file_pattern, str):
+        return ("the pattern is a ValueProvider, known only when the pipeline runs, so the "
+                "folder the partition folders follow (the one before its first wildcard) is "
+                "not known when it is built: give the pattern as a string")
+    if pattern_id_folder(file_pattern) is None:
+        what = ("'s wildcards are in its file name only" if has_wildcard(file_pattern)
+                else " has no wildcard, so it names one file")
+        return (f"the pattern{what}: its folders are the same for every record and none "
+                "is carried; match the partition folders with wildcards (ds/*/*/*.parquet, "
+                "ds/**; ds/year=202[4]/*.parquet carries year for 2024 alone)")
     return None
 
 

@@ -147,7 +147,7 @@ class ReadRecords(beam.PTransform):
                           else None)
         self.encoding = encoding
         if partition_fields:
-            problem = partition_problem(input_format, self.id_folder, FIELD_FORMATS)
+            problem = partition_problem(input_format, file_pattern, FIELD_FORMATS)
             if problem is not None:
                 raise ValueError(f"partition_fields: {problem}")
         self.partition_fields = partition_fields

@@ -21,8 +21,8 @@ from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
                                            raw_text)
 
-__all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "default_record_id", "file_name", "json_id",
-           "parse_records", "path_text", "pattern_id_folder", "read_file_records",
+__all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "default_record_id", "file_name", "has_wildcard",
+           "json_id", "parse_records", "path_text", "pattern_id_folder", "read_file_records",
            "read_path_records"]
 
 # The formats read line by line here (Parquet: parquet_rows).
@@ -390,11 +390,12 @@ def default_record_id(source, file_pattern):
 
 
 def matchable_pattern(file_pattern):
-    """``file_pattern`` as Beam's matching finds its files: a local glob without a folder
-    (``*.txt``) matched nothing in Beam 2.78 (its folder, "", lists no file), where ``./*.txt``
-    finds them; any other pattern (a ValueProvider too) as it is."""
+    """``file_pattern`` as Beam's matching finds its files: a local glob whose first component
+    has a wildcard (``*.txt``, ``*/*.parquet`` run inside a partitioned folder) matched nothing
+    in Beam 2.78 (it lists the folder of the part before the wildcard, "", which holds no
+    file), where ``./*.txt`` finds them; any other pattern (a ValueProvider too) as it is."""
     if (isinstance(file_pattern, str) and "://" not in file_pattern
-            and "/" not in file_pattern and _has_wildcard(file_pattern)):
+            and has_wildcard(file_pattern.split("/", 1)[0])):
         return "./" + file_pattern
     return file_pattern
 
@@ -408,14 +409,14 @@ def pattern_id_folder(file_pattern):
     files are in one folder, and their ids keep the base names they always had."""
     components = path_text(str(file_pattern)).replace("\\", "/").split("/")
     for index, component in enumerate(components):
-        if _has_wildcard(component):
+        if has_wildcard(component):
             if index == len(components) - 1 and "**" not in component:
                 return None
             return "".join(folder + "/" for folder in components[:index])
     return None
 
 
-def _has_wildcard(component):
+def has_wildcard(component):
     """As Beam's ``FileSystem.translate_pattern`` reads a glob: ``*``, ``?`` and ``[...]`` (a
     ``[`` without a ``]`` after it is itself)."""
     bracket = component.find("[")
