@@ -415,6 +415,10 @@ def standard_streams_problem(args, remote, streaming):
         # The results are put in input order once the input has ended, and a pipe given to a
         # streaming run was read to its end before the run started.
         return f"{' and '.join(streams)} cannot go with --streaming; read and write files"
+    if args.input == STANDARD_STREAM and args.partition_fields:
+        return ("--partition-fields reads the key=value folders of each input file's path, "
+                "and --input - (standard input) has none; give the files' pattern "
+                "(--input 'ds/*/*/*.jsonl')")
     if args.output != STANDARD_STREAM:
         return None
     if args.output_format == "parquet":
@@ -900,7 +904,8 @@ def _folders_only_hint(pattern):
 def _check_no_name_skipped(pattern, matched):
     """BeamtaggerError where a local file the pattern would match is one Beam's matching
     skips: Beam reads a backslash in a name as a folder separator (Windows'), so its ``*``
-    does not match ``a\\b``, and the file's records were lost without a word, exit 0.
+    does not match ``a\\b``, and the file's records were lost without a word, exit 0; nor does
+    it list the files in a symbolic link to a folder (a partition linked into a lake).
 
     The files are listed as Beam lists them (every file under the pattern's folder, hidden ones
     too, symlinked folders not followed) and matched with Beam's own pattern, its ``*`` taking
@@ -919,7 +924,8 @@ def _check_no_name_skipped(pattern, matched):
     without_backslash_rule = re.compile(
         FileSystem.translate_pattern(pattern).replace(beams_star, "[^/]*")).match
     listed = {metadata.path for metadata in matched}
-    for parent, _, names in os.walk(folder):
+    read = None  # the real paths of the listed files, once a link is seen
+    for parent, folders, names in os.walk(folder):
         for name in names:
             path = os.path.join(parent, name)
             if "\\" in path and path not in listed and without_backslash_rule(path):
@@ -927,6 +933,37 @@ def _check_no_name_skipped(pattern, matched):
                     f"--input {pattern} matches {path}, which Beam's file matching skips: it "
                     "takes the backslash in the name for a folder separator, so its * does not "
                     "match it; rename the file (or match it with ** instead of *)")
+        for name in folders:
+            link = os.path.join(parent, name)
+            if not os.path.islink(link):
+                continue
+            if read is None:
+                read = {os.path.realpath(path) for path in listed}
+            path = _file_missed_in(link, pattern, without_backslash_rule, read)
+            if path:
+                raise BeamtaggerError(
+                    f"--input {pattern} matches {path}, but {link} is a symbolic link to a "
+                    "folder, which Beam's file matching does not follow: its files would not "
+                    "be read; name the folder it links to in --input (or copy it in)")
+
+
+def _file_missed_in(link, pattern, rule, read):
+    """The first file under the symbolic link ``link`` to a folder that ``pattern`` (its
+    regular expression ``rule``) matches and that is not read by another path (its real path
+    not in ``read``: a link to a folder the pattern also reaches loses nothing), or None. The
+    folders a pattern without ``**`` cannot reach are not listed (a link to / under
+    ``ds/*/*.parquet`` lists two levels)."""
+    # Without **, the files it matches are pattern.count("/") folders deep, as Beam's * and ?
+    # match no "/".
+    last_level = None if "**" in pattern else pattern.count("/") - link.count("/") - 1
+    for parent, folders, names in os.walk(link):
+        for name in names:
+            path = os.path.join(parent, name)
+            if rule(path) and os.path.realpath(path) not in read:
+                return path
+        if last_level is not None and parent.count("/") - link.count("/") >= last_level:
+            folders.clear()
+    return None
 
 
 def _check_readable(path, pattern):

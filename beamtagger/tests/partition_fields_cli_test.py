@@ -2,7 +2,9 @@
 tagged to JSON Lines and Parquet results carrying the folders' values, and what cannot carry
 them refused in one line before launch, nothing written."""
 import glob
+import io
 import json
+import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -76,4 +78,29 @@ def test_what_cannot_carry_partition_fields_is_refused_before_launch(tiny_tagger
     assert code == 2, err
     (line,) = err.strip().splitlines()   # one line, no traceback
     assert message.format(lake=lake) in line, line
+    assert not glob.glob(str(tmp_path / "out" / "r*"))
+
+
+def test_standard_input_and_a_symlinked_partition_are_refused_before_launch(
+        tiny_tagger, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"text": "a"}\n')))
+    code, _, err = _run(capsys, tiny_tagger, "-", tmp_path / "out" / "r", "--partition-fields",
+                        "--input-format", "jsonl")
+    assert code == 2 and err.strip() == (
+        "beamtagger tag: error: --partition-fields reads the key=value folders of each input file's path, and "
+        "--input - (standard input) has none; give the files' pattern "
+        "(--input 'ds/*/*/*.jsonl')"), err
+    lake = _lake(tmp_path)
+    # Beam's matching does not follow a symbolic link to a folder: its records were lost.
+    (tmp_path / "elsewhere" / "month=01").mkdir(parents=True)
+    (lake / "year=2023").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    pq.write_table(pa.table({"text": ["x"]}), tmp_path / "elsewhere" / "month=01" / "p.parquet")
+    code, _, err = _run(capsys, tiny_tagger, lake / "*" / "*" / "*.parquet",
+                        tmp_path / "out" / "r", "--partition-fields")
+    assert code == 2 and err.strip() == (
+        f"beamtagger tag: error: --input {lake}/*/*/*.parquet matches "
+        f"{lake}/year=2023/month=01/p.parquet, but "
+        f"{lake}/year=2023 is a symbolic link to a folder, which Beam's file matching does not "
+        "follow: its files would not be read; name the folder it links to in --input (or copy "
+        "it in)"), err
     assert not glob.glob(str(tmp_path / "out" / "r*"))
