@@ -27,7 +27,8 @@ from beamtagger.runtime_choice import choose_runtime, installed_runtimes
 from beamtagger.tagging_defaults import CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP
 from beamtagger.transforms.model_handler import TaggerModelHandler
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
-from beamtagger.transforms.tokenize import _check_tokenized, _checked, check_max_record_chars
+from beamtagger.transforms.tokenize import (check_max_record_chars, check_tokenized,
+                                           checked_record)
 
 __all__ = ["BATCH_CHARS", "Tagger"]
 
@@ -146,8 +147,8 @@ class Tagger:
         into the model's length buckets: an unbounded iterable is tagged in bounded memory,
         and a group's results come once the group is tagged.
 
-        Raises (when the iteration reaches the record, after the results of the groups before
-        it):
+        Raises (when the iteration reaches the record, after the results of every record
+        before it):
           TypeError: an element is no str, TextRecord or TokenizedRecord, naming its position.
           BeamtaggerError: a record ``TagText`` would dead-letter, naming its position and id.
         """
@@ -159,7 +160,13 @@ class Tagger:
     def _tagged_groups(self, records, batch_chars):
         group, chars = [], 0
         for position, element in enumerate(records):
-            record = self._checked(element, f"Tagger.tag_many's record {position}")
+            try:
+                record = self._checked(element, f"Tagger.tag_many's record {position}")
+            except (TypeError, BeamtaggerError):
+                # The records before it keep their results, not only the groups before it.
+                if group:
+                    yield from self._tagged(group)
+                raise
             group.append(record)
             chars += _characters(record)
             if chars >= batch_chars:
@@ -172,14 +179,17 @@ class Tagger:
         """``element`` as a TextRecord or TokenizedRecord that ``TagText`` would tag; else
         TypeError, or BeamtaggerError with the reason its dead letter would give."""
         if isinstance(element, str):
-            return TextRecord("", element)
-        if not isinstance(element, (TextRecord, TokenizedRecord)):
+            # Checked as a record is: a text over max_record_chars was tagged whole.
+            element = TextRecord("", element)
+        elif not isinstance(element, (TextRecord, TokenizedRecord)):
             raise TypeError(f"{where} is a {type(element).__name__}, not a str, TextRecord or "
                             "TokenizedRecord")
-        refused = _checked(element, self.max_record_chars)
-        if not isinstance(refused, DeadLetter) and isinstance(element, TokenizedRecord):
+        refused = checked_record(element, self.max_record_chars, in_process=True)
+        if not isinstance(refused, DeadLetter):
             try:
-                _check_tokenized(element)
+                if isinstance(element, TokenizedRecord):
+                    check_tokenized(element)
+                _check_surrogates(element)
             except (TypeError, ValueError) as error:
                 refused = DeadLetter(element.key, str(error), "", "tokenize")
         if isinstance(refused, DeadLetter):
@@ -197,6 +207,19 @@ class Tagger:
         if handler is None:
             handler = self._per_thread.handler = copy.copy(self._handler)
         return handler
+
+
+def _check_surrogates(record):
+    """ValueError for a lone surrogate in a record's text: found later, while its group is
+    looked up (``TokenInputs``), it failed the whole group with neither its position nor its
+    id, where TagText makes the record a dead letter."""
+    # A TokenizedRecord's characters counted as its tokens one space apart, as from_tokens does.
+    text = record.text if isinstance(record, TextRecord) else " ".join(record.tokens)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"its text holds a lone surrogate (\\u{ord(text[error.start]):04x}) "
+                         f"at character {error.start:,}, which no UTF-8 output can hold") from None
 
 
 def _characters(record):

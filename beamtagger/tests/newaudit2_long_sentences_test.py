@@ -7,7 +7,7 @@ import json
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.tests.conllu_passthrough_format_test import _without_tag_column, sentence_blocks
 from beamtagger.transforms.records import TokenizedRecord
-from beamtagger.transforms.tokenize import _checked
+from beamtagger.transforms.tokenize import checked_record
 
 WORDS = 20_000
 COMMENT = "# note = " + "z" * 5_000_000
@@ -59,5 +59,5 @@ def test_past_max_record_chars_the_long_sentence_is_a_dead_letter_holding_all_it
 def test_tokens_longer_than_one_character_count_toward_the_limit():
     tokens = ("abc",) * 10
     record = TokenizedRecord("r", tokens, (0,) * 10, (3,) * 10, "s", None)
-    assert _checked(record, max_record_chars=39) is record
-    assert _checked(record, max_record_chars=38).stage == "tokenize"
+    assert checked_record(record, max_record_chars=39) is record
+    assert checked_record(record, max_record_chars=38).stage == "tokenize"

@@ -60,6 +60,7 @@ def test_a_runtime_not_installed_is_refused_as_the_cli_refuses_it(tiny_tagger, m
 def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_position(tiny_tagger):
     tagger = beamtagger.Tagger(**tiny_tagger.options)
     tagged = tagger.tag_many(["the cat", b"the dog", "sat"])
+    assert next(tagged).tokens == ("the", "cat")   # the record before it, in the same group
     with pytest.raises(TypeError, match=r"^Tagger.tag_many's record 1 is a bytes, not a str, "
                                         r"TextRecord or TokenizedRecord$"):
         next(tagged)
@@ -79,7 +80,7 @@ def test_a_record_tagtext_would_dead_letter_is_refused_naming_it_after_the_ones_
     assert next(tagged).id == "a"
     said = refusal(lambda: next(tagged))
     assert said.startswith("Tagger.tag_many's record 1 (id 'b') cannot be tagged: the record "
-                           "holds 40 characters, more than max_record_chars (20;")
+                           "holds 40 characters, more than max_record_chars (20): ")
     assert "\n" not in said
     said = refusal(lambda: tagger.tag(TokenizedRecord("t", ("the", "cat"), (0,), (3, 7))))
     assert said == "Tagger.tag's record (id 't') cannot be tagged: 2 tokens but 1 starts and 2 ends"
@@ -87,3 +88,32 @@ def test_a_record_tagtext_would_dead_letter_is_refused_naming_it_after_the_ones_
     assert "the record's id is int, not a string" in said
     with pytest.raises(ValueError, match="max_record_chars must be a whole number"):
         beamtagger.Tagger(**tiny_tagger.options, max_record_chars=0)
+
+
+def test_a_text_over_max_record_chars_is_refused_naming_tagger_s_argument_not_the_cli_s(
+        tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options, max_record_chars=20)
+    said = refusal(lambda: tagger.tag("the dog " * 5))
+    assert said.startswith("Tagger.tag's record (id '') cannot be tagged: the record holds 40 "
+                           "characters, more than max_record_chars (20): ")
+    assert "--max-record-chars" not in said and "give Tagger a larger max_record_chars" in said
+    said = refusal(lambda: list(tagger.tag_many(["the cat", TokenizedRecord.from_tokens(
+        "t", ["the", "dog"] * 5)])))
+    assert said.startswith("Tagger.tag_many's record 1 (id 't') cannot be tagged: the record "
+                           "holds 39 characters") and "--max-record-chars" not in said
+
+
+def test_a_lone_surrogate_is_refused_naming_the_record_after_the_records_before_it(
+        tiny_tagger):
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    # One group (the default batch_chars): the records before the bad one still come first.
+    tagged = tagger.tag_many(["the cat", TextRecord("b", "the dog"), "sat \ud83d on", "mat"])
+    assert [next(tagged).tokens, next(tagged).id] == [("the", "cat"), "b"]
+    said = refusal(lambda: next(tagged))
+    assert said == ("Tagger.tag_many's record 2 (id '') cannot be tagged: its text holds a lone "
+                    "surrogate (\\ud83d) at character 4, which no UTF-8 output can hold")
+    said = refusal(lambda: tagger.tag(TokenizedRecord.from_tokens("t", ["a", "\udc00"])))
+    assert said.startswith("Tagger.tag's record (id 't') cannot be tagged: its text holds a "
+                           "lone surrogate (\\udc00) at character 2")
+    # The tagger is left as it was: the next texts are tagged.
+    assert tagger.tag("the cat sat").tokens == ("the", "cat", "sat")

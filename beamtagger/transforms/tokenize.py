@@ -15,7 +15,8 @@ from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecor
 from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.typed_outputs import typed_outputs
 
-__all__ = ["Tokenize", "TokenizeResult"]
+__all__ = ["Tokenize", "TokenizeResult", "check_max_record_chars", "check_tokenized",
+           "checked_record"]
 
 ERRORS = "errors"
 
@@ -91,13 +92,13 @@ class _TokenizeFn(beam.DoFn):
 
     def _tokenized(self, record):
         """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
-        record = _checked(record, self.max_record_chars)
+        record = checked_record(record, self.max_record_chars)
         if isinstance(record, TokenizedRecord):
             # What tokenize_block checks on the block path: one start and one end a token,
             # every token a string. Unchecked, a record with fewer offsets than tokens was
             # tagged and then written with as many tokens as it had offsets.
             try:
-                _check_tokenized(record)
+                check_tokenized(record)
             except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
                 return _dead_letter(record, error)
             self._tokens += len(record.tokens)
@@ -112,9 +113,13 @@ class _TokenizeFn(beam.DoFn):
         return TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
 
 
-def _checked(record, max_record_chars=MAX_RECORD_CHARS):
+def checked_record(record, max_record_chars=MAX_RECORD_CHARS, *, in_process=False):
     """A TextRecord with a str text or a TokenizedRecord, of at most ``max_record_chars``
-    characters, or the DeadLetter of one that is not."""
+    characters, or the DeadLetter of one that is not.
+
+    ``in_process``: the record is tagged in this process (``beamtagger.Tagger``), not by a
+    pipeline's workers, so a too-long record's reason names Tagger's ``max_record_chars``,
+    not the CLI's ``--max-record-chars``."""
     try:
         if isinstance(record, (TextRecord, TokenizedRecord)) and not (
                 isinstance(record.id, str) and isinstance(record.source, str)):
@@ -126,7 +131,7 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
             tokens = record.tokens
             chars = sum(map(len, tokens)) + len(tokens) - 1
             if chars > max_record_chars:
-                return _too_long(record, chars, max_record_chars)
+                return _too_long(record, chars, max_record_chars, in_process)
             return record
         if not isinstance(record, TextRecord):
             record = _text_record_of(record)
@@ -134,7 +139,7 @@ def _checked(record, max_record_chars=MAX_RECORD_CHARS):
         if not isinstance(record.text, str):
             raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
         if len(record.text) > max_record_chars:
-            return _too_long(record, len(record.text), max_record_chars)
+            return _too_long(record, len(record.text), max_record_chars, in_process)
         return record
     except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
         return _dead_letter(record, error)
@@ -180,16 +185,21 @@ def check_max_record_chars(max_record_chars):
     return max_record_chars
 
 
-def _too_long(record, chars, max_record_chars):
+def _too_long(record, chars, max_record_chars, in_process):
     counters.DEAD_LETTERS.inc()
     text = record.text if isinstance(record, TextRecord) else " ".join(record.tokens)
-    return DeadLetter(str(record.key), f"the record holds {chars:,} characters, more than "
-                      f"max_record_chars ({max_record_chars:,}; --max-record-chars): held "
-                      "whole, it would take about 0.8 kB of a worker's memory a token; split "
-                      "it, or raise the limit where workers have the memory", text, "tokenize")
+    said = (f"the record holds {chars:,} characters, more than max_record_chars "
+            f"({max_record_chars:,}")
+    if in_process:
+        said += ("): held whole, it would take about 0.8 kB of this process's memory a token; "
+                 "split it, or give Tagger a larger max_record_chars where there is the memory")
+    else:
+        said += ("; --max-record-chars): held whole, it would take about 0.8 kB of a worker's "
+                 "memory a token; split it, or raise the limit where workers have the memory")
+    return DeadLetter(str(record.key), said, text, "tokenize")
 
 
-def _check_tokenized(record):
+def check_tokenized(record):
     """Raises where a TokenizedRecord's tokens and offsets do not line up, or a token is not a
     string."""
     tokens, starts, ends = record.tokens, record.starts, record.ends
@@ -228,7 +238,7 @@ class _TokenizeBlocksFn(_TokenizeFn):
     def process(self, block):
         records = []
         for record in block:
-            record = _checked(record, self.max_record_chars)
+            record = checked_record(record, self.max_record_chars)
             if isinstance(record, DeadLetter):
                 yield beam.pvalue.TaggedOutput(ERRORS, record)
             else:
