@@ -101,3 +101,22 @@ def test_a_pickled_tagger_is_loaded_again_with_its_options(tiny_tagger):
     assert described(copied.tag(RECORDS[2])) == described(tagger.tag(RECORDS[2]))
     assert copied.max_record_chars == 20_000 and copied._handler.chunk == 10
     assert "Tagger" in dir(beamtagger)
+
+
+def test_an_entity_tagger_gives_tagtext_s_viterbi_labels_and_their_entities(entity_tagger):
+    tagger = beamtagger.Tagger(entity_tagger.model_dir, entity_tagger.store_path,
+                               runtime="numpy", chunk=40, overlap=8)
+    records = [TextRecord("a", "Bob went to Paris with Alice yesterday ."),
+               TextRecord("chunked", "the dog sat on the mat in Paris . " * 12)]
+    found = [described(tagged) for tagged in tagger.tag_many(records)]
+    with TestPipeline() as p:
+        out = p | beam.Create(records) | TagText(model_dir=entity_tagger.model_dir,
+                                                 store_path=entity_tagger.store_path,
+                                                 runtime="numpy", chunk=40, overlap=8)
+        assert_that(out.tagged | beam.Map(described), equal_to(found))
+    tagged = tagger.tag(records[0].text)
+    # Viterbi decoding: never I-X after O or after another type, which argmax would allow.
+    for before, label in zip(("O", *tagged.labels), tagged.labels):
+        assert not label.startswith("I-") or before[2:] == label[2:]
+    entities = tagged.entities()
+    assert entities and all(records[0].text[e.start:e.end] == e.text for e in entities)
