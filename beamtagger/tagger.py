@@ -57,7 +57,10 @@ class Tagger:
 
     Memory: the model, the store's mapping (its pages as they are read) and, while
     ``tag_many`` runs, one group of about ``batch_chars`` characters of text with its results
-    (``BATCH_CHARS``: 40-56 MiB at the peak on EWT's text).
+    (``BATCH_CHARS``: 40-56 MiB at the peak on EWT's text); each thread that tags, its
+    tokenizer and token tables (about 10 MiB each on EWT dev's text, bounded). Taggers of one
+    model and store alive at once share its loaded model and mapping, so one made per request
+    by mistake costs time (0.18 s where none other is held), not memory (BENCHMARKS.md).
 
     Args:
       model_dir: the tagger's model directory (None: the bundled model).

@@ -11,7 +11,14 @@
    and CPU seconds from the records in memory to the last result (model load included in both),
    and a digest of every record's id and labels, which must be equal.
 
+3. Memory (``--memory``, instead of 1 and 2): in one fresh process, the resident memory a
+   ``Tagger`` shared by threads gains for each more thread that has tagged EWT dev's text (each
+   thread holds its own tokenizer and token tables), and over 20 Taggers made one after the
+   other and dropped, as a service making one per request would, while another is held and
+   while none is.
+
   python bench/inprocess_bench.py [--rounds 3] [--copies 4]   # about 2 minutes on 2 cores
+  python bench/inprocess_bench.py --memory                    # about 30 s
 """
 import argparse
 import json
@@ -92,6 +99,61 @@ def wall_of(code):
                    cwd=bench_common.REPO_ROOT, capture_output=True)
     return time.perf_counter() - started
 
+MEMORY_CHILD = r'''
+import gc, json, sys, threading, time
+from beamtagger import Tagger
+
+
+def rss_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
+
+with open(sys.argv[1], encoding="utf-8") as handle:
+    texts = [line[len("# text = "):].rstrip("\n") for line in handle
+             if line.startswith("# text = ")]
+tagger = Tagger()
+for _ in tagger.tag_many(texts):
+    pass
+gc.collect()
+one_thread, done, release = rss_mib(), [], threading.Event()
+
+
+def tag_and_wait():
+    for _ in tagger.tag_many(texts):
+        pass
+    done.append(1)
+    release.wait()   # alive, so its tokenizer and token tables are held when measured
+
+
+threads, more = [], []
+for count in range(1, 5):
+    threads.append(threading.Thread(target=tag_and_wait))
+    threads[-1].start()
+    while len(done) < count:
+        time.sleep(0.05)
+    gc.collect()
+    more.append(rss_mib() - one_thread)
+release.set()
+for thread in threads:
+    thread.join()
+made = {}
+for held in ("held", "none held"):
+    if held == "none held":
+        del tagger
+        gc.collect()
+    rss, seconds = [], []
+    for _ in range(20):
+        start = time.perf_counter()
+        per_request = Tagger()
+        per_request.tag("Beam tags this sentence in a request.")
+        seconds.append(time.perf_counter() - start)
+        del per_request
+        rss.append(rss_mib())
+    made[held] = {"rss": rss, "seconds": seconds}
+print("RESULT " + json.dumps({"one_thread": one_thread, "more_threads": more, "made": made}))
+'''
+
 
 def start_up(rounds):
     wall_of(START_UP)   # compiled modules cached and the default store in place, untimed
@@ -125,14 +187,42 @@ def throughput(rounds, copies):
     return runs
 
 
+def memory():
+    completed = subprocess.run([sys.executable, "-c", MEMORY_CHILD, str(bench_common.EWT_DEV)],
+                               env=child_env(), cwd=bench_common.REPO_ROOT, capture_output=True,
+                               text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"memory failed:\n{completed.stderr[-3000:]}")
+    result = json.loads(next(line for line in completed.stdout.splitlines()
+                             if line.startswith("RESULT "))[7:])
+    lines = [f"Resident memory, one thread having tagged EWT dev's text: "
+             f"{result['one_thread']:.0f} MiB; with 1-4 more threads alive that tagged it too: "
+             + ", ".join(f"{mib:+.0f}" for mib in result["more_threads"]) + " MiB."]
+    for held, made in result["made"].items():
+        lines.append(f"20 Taggers made and dropped one after the other ({held}): "
+                     f"{min(made['rss']):.0f}-{max(made['rss']):.0f} MiB, "
+                     f"{statistics.median(made['seconds']):.3f} s each (median).")
+    return result, lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--copies", type=int, default=4, help="EWT dev's text this many times")
+    parser.add_argument("--memory", action="store_true",
+                        help="measure memory per thread and per Tagger made (section 3) only")
     args = parser.parse_args()
     results = {"machine": bench_common.machine(), "date": bench_common.now(),
                "rounds": args.rounds}
     lines = [f"### In-process tagging: `beamtagger.Tagger` ({results['date']})", ""]
+    if args.memory:
+        if not bench_common.EWT_DEV.is_file():
+            sys.exit(f"{bench_common.EWT_DEV} is missing (set BEAMTAGGER_SHARED_DATA to the "
+                     "folder holding ud-english-ewt/)")
+        results["memory"], measured = memory()
+        bench_common.save_results("inprocess-memory", results, "\n".join(lines + measured)
+                                  + "\n")
+        return
 
     walls = start_up(args.rounds)
     results["start_up"] = walls
