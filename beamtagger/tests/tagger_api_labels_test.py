@@ -120,3 +120,33 @@ def test_an_entity_tagger_gives_tagtext_s_viterbi_labels_and_their_entities(enti
         assert not label.startswith("I-") or before[2:] == label[2:]
     entities = tagged.entities()
     assert entities and all(records[0].text[e.start:e.end] == e.text for e in entities)
+
+
+def test_a_loop_left_early_or_interrupted_leaves_the_tagger_as_it_was(tiny_tagger, monkeypatch):
+    import pandas as pd
+
+    from beamtagger.transforms.model_handler import LoadedTagger
+
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    texts = [f"the {word} went home with a dog ." for word in "cat mat apple Paris".split()] * 5
+    expected = [tagged.labels for tagged in tagger.tag_many(texts)]
+    for tagged in tagger.tag_many(texts, batch_chars=40):
+        break   # the generator is closed half way through its groups
+    predict, calls = LoadedTagger.predict, []
+
+    def interrupted(self, *args, **kwargs):   # Ctrl-C while the model runs a later group
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return predict(self, *args, **kwargs)
+
+    monkeypatch.setattr(LoadedTagger, "predict", interrupted)
+    try:
+        list(tagger.tag_many(texts + ["Zyzzyva quux frobnicated"], batch_chars=40))
+    except KeyboardInterrupt:
+        pass
+    assert len(calls) == 3
+    # A pandas Series is read as its values; each result comes back in its place.
+    assert [tagged.labels for tagged in tagger.tag_many(pd.Series(texts))] == expected
+    record = TextRecord("r", texts[0], "file.txt:1", {"lang": "en"})
+    assert tagger.tag(record)[-2:] == ("file.txt:1", {"lang": "en"})
