@@ -135,7 +135,8 @@ class Tagger:
         Raises:
           TypeError: ``record`` is none of those.
           BeamtaggerError: a record ``TagText`` would dead-letter (over ``max_record_chars``,
-            an id that is not a string, tokens and offsets that do not line up), naming it.
+            an id that is not a string, tokens and offsets that do not line up, a lone
+            surrogate), naming it.
         """
         (tagged,) = self._tagged([self._checked(record, "Tagger.tag's record")])
         return tagged
