@@ -186,8 +186,8 @@ class Tagger:
             # Checked as a record is: a text over max_record_chars was tagged whole.
             element = TextRecord("", element)
         elif not isinstance(element, (TextRecord, TokenizedRecord)):
-            raise TypeError(f"{where} is a {type(element).__name__}, not a str, TextRecord or "
-                            "TokenizedRecord")
+            raise TypeError(f"{where} is of type {type(element).__name__}, not a str, "
+                            "TextRecord or TokenizedRecord")
         refused = checked_record(element, self.max_record_chars, in_process=True)
         if not isinstance(refused, DeadLetter):
             try:

@@ -61,12 +61,12 @@ def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_positio
     tagger = beamtagger.Tagger(**tiny_tagger.options)
     tagged = tagger.tag_many(["the cat", b"the dog", "sat"])
     assert next(tagged).tokens == ("the", "cat")   # the record before it, in the same group
-    with pytest.raises(TypeError, match=r"^Tagger.tag_many's record 1 is a bytes, not a str, "
+    with pytest.raises(TypeError, match=r"^Tagger.tag_many's record 1 is of type bytes, not a str, "
                                         r"TextRecord or TokenizedRecord$"):
         next(tagged)
-    with pytest.raises(TypeError, match="Tagger.tag's record is a NoneType"):
+    with pytest.raises(TypeError, match="Tagger.tag's record is of type NoneType"):
         tagger.tag(None)
-    with pytest.raises(TypeError, match="record 0 is a tuple"):
+    with pytest.raises(TypeError, match="record 0 is of type tuple"):
         list(tagger.tag_many([("id", "a tuple is not taken")]))
     with pytest.raises(ValueError, match="batch_chars must be a whole number of at least 1"):
         tagger.tag_many(["the cat"], batch_chars=0)
