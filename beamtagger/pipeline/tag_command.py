@@ -74,7 +74,7 @@ def add_arguments(parser):
                         help="jsonl: one JSON object a record, token offsets in code points "
                         "(and, for a model whose labels are BIO, its entities: text, start, end, "
                         "label, score); parquet: the same as columns, pass-through fields as one "
-                        "JSON string; "
+                        "JSON string (or as columns: --field-columns); "
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
                         "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
                         "label in the --tag-column; CoNLL-U input is written back as it was "
@@ -120,6 +120,16 @@ def add_arguments(parser):
                         "the text, id and named columns, so a wide table costs what its named "
                         "columns cost; a Parquet, CSV or TSV file without one of them is "
                         "refused; a JSON Lines record without one is written without it")
+    parser.add_argument("--field-columns", metavar="NAME[:TYPE][,...]",
+                        help="--output-format parquet: write these carried fields as typed "
+                        "columns of their own after id (and no longer in the fields column), "
+                        "the same in every file of the run; TYPE string (the default), "
+                        "int64, float64, bool or date (YYYY-MM-DD); a record without the "
+                        "field has a null there, one whose value does not convert (2024.5 "
+                        "or 'n/a' under int64) is a dead letter naming it. Text is "
+                        "converted: '2024' under int64, 'true' under bool. Refused before "
+                        "launch: a name of the files' own columns (id, tokens, fields, "
+                        "entities), a name --fields does not carry, other output formats")
     parser.add_argument("--partition-fields", action="store_true",
                         help="JSON Lines, CSV, TSV and Parquet: carry the key=value folders "
                         "of each file's path after --input's folder before its first wildcard "
@@ -689,6 +699,14 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         problem = partition_problem(input_format, input_pattern, FIELD_FORMATS)
         if problem is not None:
             raise BeamtaggerError(f"--partition-fields: {problem}")
+    from beamtagger.transforms.field_columns import run_field_columns
+
+    try:
+        field_columns = run_field_columns(_field_names(args.field_columns) or (),
+                                          args.output_format, input_format, fields,
+                                          args.text_field, args.id_field)
+    except ValueError as error:
+        raise BeamtaggerError(f"--field-columns: {error}") from None
     from beamtagger.transforms.reading.csv_rows import delimiter_problem
 
     delimiter = "\t" if args.delimiter == "\\t" else args.delimiter
@@ -705,6 +723,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         output_format=args.output_format, model_dir=model_dir, store_path=args.embeddings,
         text_field=args.text_field, id_field=args.id_field, fields=fields,
         delimiter=delimiter, encoding=args.encoding, partition_fields=args.partition_fields,
+        field_columns=field_columns,
         chunk=args.chunk,
         overlap=args.overlap,
         # run() raises it where the batches go to a GPU, once it knows the runtime.

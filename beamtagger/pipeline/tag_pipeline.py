@@ -39,6 +39,7 @@ class TagJob:
     delimiter: Optional[str] = None       # csv: what separates cells (None: ",")
     encoding: str = "utf-8"               # the input files' (decoded_lines)
     partition_fields: bool = False        # key=value folders as fields (partition_fields)
+    field_columns: Tuple = ()             # parquet: field_columns.FieldColumns
     chunk: int = DEFAULT_CHUNK
     overlap: int = DEFAULT_OVERLAP
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS
@@ -118,7 +119,8 @@ def build_tag_pipeline(pipeline, job):
     else:
         written = tagged.tagged | "WriteResults" >> WriteResults(
             job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
-            entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
+            entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text,
+            field_columns=job.field_columns)
 
     dead_letters = (read.errors, tagged.errors, written.errors) | "AllDeadLetters" >> (
         beam.Flatten())

@@ -512,22 +512,44 @@ def _json_head(record_id, fields_text, entities=False):
         return None
 
 
-def parquet_table(tagged, entities=False, record_texts=None):
-    """The batch's records as a table of ``write_results.result_schema(entities)``
-    (``record_texts``: as in ``json_lines_text``)."""
+def parquet_table(tagged, entities=False, record_texts=None, field_columns=(), left_out=None):
+    """The batch's records as a table of ``write_results.result_schema(entities,
+    field_columns)`` (``record_texts``: as in ``json_lines_text``). A row whose field column
+    does not convert (``field_columns.field_column_values``) is left out of the table and its
+    row number added to ``left_out`` (a list), for ``to_parquet_row`` to refuse; without
+    ``left_out`` the ValueError is raised."""
+    from beamtagger.transforms.field_columns import FIELD_TYPES, field_column_values
     from beamtagger.transforms.write_results import TOKEN_TYPE, fields_json, result_schema
 
     tokens = _Tokens(tagged)
     struct = pa.StructArray.from_arrays(
         [tokens.texts, tokens.starts, tokens.ends, tokens.label_names.take(tokens.label_ids),
          pc.cast(tokens.scores, pa.float32())], fields=list(TOKEN_TYPE))
-    fields = [None if text is None else fields_json(json.loads(text))
-              for text in tagged.column("fields").to_pylist()]
-    columns = [tagged.column("id"), pa.ListArray.from_arrays(tokens.offsets, struct),
-               pa.array(fields, pa.string())]
+    fields, column_values, failed = [], [], []
+    for row, text in enumerate(tagged.column("fields").to_pylist()):
+        try:
+            values, rest = field_column_values(None if text is None else json.loads(text),
+                                               field_columns)
+        except ValueError:
+            if left_out is None:
+                raise
+            failed.append(row)
+            values, rest = (None,) * len(field_columns), None
+        column_values.append(values)
+        fields.append(fields_json(rest))
+    columns = [tagged.column("id"),
+               *(pa.array([values[i] for values in column_values], FIELD_TYPES[column.type])
+                 for i, column in enumerate(field_columns)),
+               pa.ListArray.from_arrays(tokens.offsets, struct), pa.array(fields, pa.string())]
     if entities:
         columns.append(tokens.entities(record_texts).struct())
-    return pa.Table.from_arrays(columns, schema=result_schema(entities))
+    table = pa.Table.from_arrays(columns, schema=result_schema(entities, field_columns))
+    if not failed:
+        return table
+    left_out.extend(failed)
+    keep = np.ones(tagged.num_rows, dtype=bool)
+    keep[failed] = False
+    return table.filter(pa.array(keep))
 
 
 def conll_text(tagged):

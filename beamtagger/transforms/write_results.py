@@ -14,7 +14,8 @@ written a set of files a window and pane (``write_panes``), late records include
 * parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
   since they differ from record to record), ``ENTITY_RESULT_SCHEMA`` with ``entities=True``
   (an ``entities`` column of the same structs as ``tokens``, an empty list in a record without
-  entities, so every file of the run has the one schema).
+  entities, so every file of the run has the one schema). ``field_columns``: the fields named
+  there as typed columns of their own after ``id``, out of ``fields`` (``field_columns``).
 * conll: two-column CoNLL, not CoNLL-U: ``# id = ...`` then one ``token<TAB>label`` line per
   token, a blank line after each record (records are unordered in Beam output, hence the id
   line). Line breaks and tabs in ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``...
@@ -73,9 +74,13 @@ ENTITY_TYPE = TOKEN_TYPE
 ENTITY_RESULT_SCHEMA = RESULT_SCHEMA.append(pa.field("entities", pa.list_(ENTITY_TYPE)))
 
 
-def result_schema(entities):
-    """The Parquet files' schema, with the ``entities`` column or without."""
-    return ENTITY_RESULT_SCHEMA if entities else RESULT_SCHEMA
+def result_schema(entities, field_columns=()):
+    """The Parquet files' schema, with the ``entities`` column or without, and the
+    ``field_columns`` (FieldColumns) after ``id``."""
+    from beamtagger.transforms.field_columns import with_field_columns
+
+    return with_field_columns(ENTITY_RESULT_SCHEMA if entities else RESULT_SCHEMA,
+                              field_columns)
 
 
 ERRORS = "errors"
@@ -146,12 +151,19 @@ class WriteResults(beam.PTransform):
         (``kept_text``), which conllu writes in ``# text`` and MISC's spacing and jsonl and
         parquet as each entity's text, and which is never written as a field. Off by default:
         a field of its name is one like any other.
+      field_columns: parquet only: carried fields written as typed columns of their own, after
+        ``id`` and out of ``fields``: ``"NAME[:TYPE]"`` strings (or ``field_columns.FieldColumn``),
+        TYPE string (the default), int64, float64, bool or date. The same columns in every file
+        of the run; a record without the field has a null there, one whose value does not
+        convert is a dead letter of stage "format" (``field_columns``). ValueError for a name
+        of the files' own columns (id, tokens, fields, entities), twice, or an unknown type.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
                  triggering_frequency=None, tag_column=None, entities=False,
-                 keep_conllu_lines=False, keep_text=False):
+                 keep_conllu_lines=False, keep_text=False, field_columns=None):
         from beamtagger.transforms import conllu_blocks
+        from beamtagger.transforms.field_columns import field_columns_of
 
         super().__init__()
         if output_format not in OUTPUT_FORMATS:
@@ -169,6 +181,10 @@ class WriteResults(beam.PTransform):
         if keep_conllu_lines and output_format != "conllu":
             raise ValueError(f"keep_conllu_lines applies to output_format 'conllu' only, not "
                              f"{output_format!r}")
+        if field_columns and output_format != "parquet":
+            raise ValueError(f"field_columns applies to output_format 'parquet' only, not "
+                             f"{output_format!r}")
+        self.field_columns = field_columns_of(field_columns or ())
         self.keep_conllu_lines = bool(keep_conllu_lines)
         self.keep_text = bool(keep_text)
         self.entities = bool(entities)
@@ -197,7 +213,8 @@ class WriteResults(beam.PTransform):
             format_fn = (_FormatBatchesFn if _holds_tagged_batches(part) else _FormatRecordsFn)
             formatted.append(part | f"Format{suffix}" >> beam.ParDo(
                 format_fn(self.output_format, self.tag_column, self.entities,
-                          self.keep_conllu_lines, self.keep_text)).with_outputs(
+                          self.keep_conllu_lines, self.keep_text,
+                          self.field_columns)).with_outputs(
                     ERRORS, main="rows"))
         rows = [out.rows for out in formatted]
         if len(parts) == 1:
@@ -207,7 +224,8 @@ class WriteResults(beam.PTransform):
         suffix = SUFFIXES[self.output_format]
         if self.output_format == "parquet":   # every part formats to tables
             write = beam.io.WriteToParquetBatched(
-                self.output_prefix, result_schema(self.entities), file_name_suffix=suffix,
+                self.output_prefix, result_schema(self.entities, self.field_columns),
+                file_name_suffix=suffix,
                 num_shards=self.num_shards)
         else:
             write = beam.io.WriteToText(self.output_prefix, file_name_suffix=suffix,
@@ -259,10 +277,11 @@ class FormatResultFn(beam.DoFn):
     ``tag_column``: where CoNLL-U puts the labels; ``entities``: JSON Lines and Parquet
     write each record's entities too; ``keep_conllu_lines``: CoNLL-U writes back the kept
     lines of records read with them; ``keep_text``: records carry their own text
-    (``kept_text``), taken out of their fields here."""
+    (``kept_text``), taken out of their fields here; ``field_columns``: Parquet writes these
+    fields (FieldColumns) as columns of their own."""
 
     def __init__(self, output_format, tag_column=None, entities=False, keep_conllu_lines=False,
-                 keep_text=False):
+                 keep_text=False, field_columns=()):
         from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
 
         self.output_format = output_format
@@ -270,6 +289,7 @@ class FormatResultFn(beam.DoFn):
         self.entities = entities
         self.keep_conllu_lines = keep_conllu_lines
         self.keep_text = keep_text
+        self.field_columns = tuple(field_columns)
 
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
@@ -277,7 +297,8 @@ class FormatResultFn(beam.DoFn):
         self.format_record = {
             "jsonl": lambda record, text: to_json_line(record, self.entities, text),
             "conll": lambda record, text: to_conll_block(record),
-            "parquet": lambda record, text: to_parquet_row(record, self.entities, text),
+            "parquet": lambda record, text: to_parquet_row(record, self.entities, text,
+                                                           self.field_columns),
             "conllu": lambda record, text: conllu_block(record, self.tag_column,
                                                         self.keep_conllu_lines, text),
         }[self.output_format]
@@ -372,8 +393,9 @@ class _FormatBatchesFn(FormatResultFn):
             texts, without_texts = (tagged_batches.kept_texts(tagged) if self.keep_text
                                     else (None, tagged))
             if self.output_format == "parquet":
-                table = tagged_batches.parquet_table(without_texts, self.entities, texts)
                 left_out = []
+                table = tagged_batches.parquet_table(without_texts, self.entities, texts,
+                                                     self.field_columns, left_out)
             elif self.output_format == "conllu":
                 text, left_out = tagged_batches.conllu_text(without_texts, self.tag_column,
                                                             self.keep_conllu_lines, texts)
@@ -404,8 +426,8 @@ class _FormatBatchesFn(FormatResultFn):
                     yield output
                     continue
                 try:
-                    table = pa.Table.from_pylist([output],
-                                                 schema=result_schema(self.entities))
+                    table = pa.Table.from_pylist([output], schema=result_schema(
+                        self.entities, self.field_columns))
                 except Exception as error:  # noqa: BLE001
                     yield _dead_letter(record, error)
                 else:
@@ -549,20 +571,26 @@ def _finite(value):
     return value
 
 
-def to_parquet_row(record, entities=False, text=None):
-    """The record as a row of ``result_schema(entities)`` (``text``: as in ``to_json_line``)."""
+def to_parquet_row(record, entities=False, text=None, field_columns=()):
+    """The record as a row of ``result_schema(entities, field_columns)`` (``text``: as in
+    ``to_json_line``); ValueError naming the field where a field column's value does not
+    convert (``field_columns.field_column_values``)."""
+    from beamtagger.transforms.field_columns import field_column_values
+
     strings = record.id + "".join(record.tokens) + "".join(record.labels)
     try:
         strings.encode("utf-8")
     except UnicodeEncodeError as error:
         raise ValueError(f"a lone surrogate (\\u{ord(strings[error.start]):04x}) cannot be "
                          "written to Parquet") from None
+    values, fields = field_column_values(record.fields, field_columns)
     return {
         "id": record.id,
+        **{column.name: value for column, value in zip(field_columns, values)},
         "tokens": [{"text": t, "start": s, "end": e, "label": label, "score": p}
                    for t, s, e, label, p in zip(record.tokens, record.starts, record.ends,
                                                 record.labels, record.scores)],
-        "fields": fields_json(record.fields),
+        "fields": fields_json(fields),
         **({"entities": [entity._asdict() for entity in entity_spans(record, text)]}
            if entities else {}),
     }

@@ -1,0 +1,232 @@
+"""Carried fields as typed Parquet columns: ``WriteResults(field_columns=...)``, ``tag
+--field-columns NAME[:TYPE],...``.
+
+Parquet output keeps a record's pass-through fields in one JSON string column, ``fields``, as
+they differ from record to record. A field named here becomes a top-level column of its own,
+after ``id`` and before ``tokens``, and is taken out of ``fields`` (one place for a value), so
+that BigQuery, Spark or DuckDB filter, join and partition by it without parsing JSON.
+
+The type is named, never inferred: every file of a run must have the one schema (an empty
+shard too) to read as one dataset, and a type inferred per shard would differ where one
+shard's values are all integers and another's are not; one inferred before launch from the
+first Parquet file's footer would fit Parquet input only (CSV cells and partition folders are
+strings) and still fail on the next file of another type.
+
+Types (``FIELD_TYPES``) and the values each takes; anything else makes the record a dead letter
+of stage "format" naming the field, the value and the type, never a null or a rounded value:
+
+- ``string`` (the default): strings as they are; other values as their JSON text, as ids are
+  (``record_parsers.json_id``: 5 -> "5", a list -> '[1,2]').
+- ``int64``: integers within 64 bits, decimal text of them (CSV cells, partition folders:
+  "2024", "-3", "01" -> 1), and floats that are whole numbers (2024.0: pandas writes an integer
+  column with gaps as floats). Not booleans, fractions or text such as "1e3" or "1_000".
+- ``float64``: numbers and decimal text ("3.5", "-1e-3"), as the nearest float64; an integer
+  (or digits-only text) a float64 cannot hold exactly (above 2^53) is refused, not rounded.
+- ``bool``: true and false, and their text in any case ("true", "False").
+- ``date``: ISO 8601 dates, "YYYY-MM-DD" (how Parquet input's dates are carried).
+
+A record without the field, or whose field is null, has a null in its column. Timestamps are
+carried as ISO 8601 text with an offset or without one: a ``timestamp`` type would have to
+refuse the one or guess the time zone of the other, so they stay ``string`` columns.
+"""
+import datetime
+import math
+import re
+from typing import NamedTuple
+
+import pyarrow as pa
+
+__all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "field_column_values",
+           "field_columns_of", "run_field_columns", "with_field_columns"]
+
+FIELD_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
+               "bool": pa.bool_(), "date": pa.date32()}
+# The result files' own columns (write_results.result_schema).
+RESERVED_NAMES = ("id", "tokens", "fields", "entities")
+
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT64_END = 2 ** 63
+_FLOAT64_EXACT = 2 ** 53
+# A refusal shows the value cut at this many characters: it is a dead letter's one line.
+_SHOWN_CHARS = 100
+
+
+class FieldColumn(NamedTuple):
+    """One carried field written as a column of its own: its name and a ``FIELD_TYPES`` key."""
+    name: str
+    type: str = "string"
+
+
+def field_columns_of(specs):
+    """``specs`` (``"NAME[:TYPE]"`` strings or FieldColumns) as a tuple of FieldColumns;
+    ValueError for an unknown type, an empty name, a name twice or one of ``RESERVED_NAMES``.
+
+    The last ``:`` separates the type, so a name holding one is written with its type:
+    ``dc:title:string``."""
+    if isinstance(specs, str):
+        raise ValueError(f"field_columns must be a list of NAME[:TYPE], not the string "
+                         f"{specs!r}")
+    columns = []
+    for spec in specs:
+        if isinstance(spec, str):
+            name, colon, type_ = spec.rpartition(":")
+            spec = FieldColumn(name, type_) if colon else FieldColumn(spec)
+        name, type_ = spec
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"an empty field name in {spec!r}")
+        if type_ not in FIELD_TYPES:
+            raise ValueError(f"field {name!r}: no type {type_!r}; the types are "
+                             f"{', '.join(FIELD_TYPES)}")
+        if name in RESERVED_NAMES:
+            raise ValueError(f"field {name!r} cannot be a column: the result files have a "
+                             f"column {name!r} of their own "
+                             f"({', '.join(RESERVED_NAMES)})")
+        if name in (column.name for column in columns):
+            raise ValueError(f"field {name!r} is named twice")
+        columns.append(FieldColumn(name, type_))
+    return tuple(columns)
+
+
+def with_field_columns(schema, columns):
+    """``schema`` (``write_results.result_schema``) with ``columns`` after ``id``: after the
+    record's name, before its tokens, as a table's own columns are read."""
+    for offset, column in enumerate(columns, start=1):
+        schema = schema.insert(offset, pa.field(column.name, FIELD_TYPES[column.type]))
+    return schema
+
+
+def field_column_values(fields, columns):
+    """(the values of ``columns`` in ``fields``, a record's pass-through fields or None,
+    converted to their types, None where missing; the fields left, None where none are).
+    ValueError naming the field, the value and the type where one does not convert."""
+    if not columns or not fields:
+        return (None,) * len(columns), fields or None
+    rest = dict(fields)
+    values = tuple(_converted(rest.pop(column.name, None), column) for column in columns)
+    return values, rest or None
+
+
+def _converted(value, column):
+    if value is None:
+        return None
+    converted = _CONVERTERS[column.type](value)
+    if converted is None:
+        raise ValueError(f"field {column.name!r}: {_shown(value)} is not {column.type}"
+                         f"{_why_not(value, column.type)}")
+    return converted
+
+
+def _as_string(value):
+    from beamtagger.transforms.reading.record_parsers import BadRecord, json_id
+
+    try:
+        text = json_id(value)
+    except (BadRecord, TypeError, ValueError):
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate, which a Parquet string cannot hold
+        return None
+    return text
+
+
+def _as_int64(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if _INTEGER_TEXT.fullmatch(value) is None:
+            return None
+        value = int(value)
+    elif isinstance(value, float):
+        if not (math.isfinite(value) and value.is_integer()):
+            return None
+        value = int(value)
+    if not isinstance(value, int):
+        return None
+    return value if -_INT64_END <= value < _INT64_END else None
+
+
+def _as_float64(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if _DECIMAL_TEXT.fullmatch(value) is None:
+            return None
+        if _INTEGER_TEXT.fullmatch(value) is not None:
+            value = int(value)
+        else:
+            number = float(value)
+            return number if math.isfinite(number) else None
+    if isinstance(value, int):
+        return float(value) if abs(value) <= _FLOAT64_EXACT else None
+    return value if isinstance(value, float) else None
+
+
+def _as_bool(value):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def _as_date(value):
+    if not isinstance(value, str) or _DATE_TEXT.fullmatch(value) is None:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError:   # 2024-02-30
+        return None
+
+
+_CONVERTERS = {"string": _as_string, "int64": _as_int64, "float64": _as_float64,
+               "bool": _as_bool, "date": _as_date}
+
+
+def _why_not(value, type_):
+    """What the refusal adds where the value alone would not say why."""
+    integer = (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) is not None)
+    if type_ == "int64" and integer:
+        return " (beyond 64 bits)"
+    if type_ == "float64" and integer:
+        return " (an integer above 2^53, which float64 would round: use int64 or string)"
+    if type_ == "string":
+        return " (a lone surrogate, or a value with no JSON text)"
+    return ""
+
+
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS - 3] + "..."
+
+
+def run_field_columns(specs, output_format, input_format, fields=None, text_field="text",
+                      id_field="id"):
+    """``tag --field-columns``' FieldColumns (``specs``: its comma-separated parts), checked
+    against the run's other options before launch; ValueError saying what is wrong."""
+    from beamtagger.transforms.reading.read_records import FIELD_FORMATS
+
+    columns = field_columns_of(specs)
+    if not columns:
+        return columns
+    if output_format != "parquet":
+        why = {"jsonl": "JSON Lines writes every carried field under its own name already",
+               "conll": "CoNLL writes no carried fields",
+               "conllu": "CoNLL-U writes no carried fields"}.get(output_format, "")
+        raise ValueError(f"applies to --output-format parquet only, not {output_format}"
+                         + (f" ({why})" if why else ""))
+    if input_format not in FIELD_FORMATS:
+        raise ValueError(f"only {', '.join(FIELD_FORMATS[:-1])} and {FIELD_FORMATS[-1]} "
+                         f"records carry fields, not {input_format}")
+    for column in columns:
+        for option, name in (("--text-field", text_field), ("--id-field", id_field)):
+            if column.name == name:
+                raise ValueError(f"field {name!r} is the {option}, never a carried field")
+        if fields is not None and column.name not in fields:
+            raise ValueError(f"field {column.name!r} is not one --fields carries "
+                             f"({', '.join(fields) or 'none'}): its column would be null "
+                             f"in every record")
+    return columns
