@@ -1,0 +1,129 @@
+"""``WriteResults(field_columns=...)`` in process: carried fields as typed Parquet columns, the
+same schema from tagged batches, from TaggedRecords and in an empty shard, and a value that does
+not convert a dead letter naming it."""
+import datetime
+import glob
+
+import apache_beam as beam
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+from apache_beam.testing.util import assert_that
+
+from beamtagger.transforms import WriteResults, tagged_batches
+from beamtagger.transforms.field_columns import (FieldColumn, field_column_values,
+                                                 field_columns_of)
+from beamtagger.transforms.records import TaggedRecord
+from beamtagger.transforms.write_results import result_schema, to_parquet_row
+
+COLUMNS = field_columns_of(["year:int64", "lang", "score:float64", "ok:bool", "day:date"])
+
+
+def _record(id_, fields):
+    return TaggedRecord(id_, ("Ann", "met"), (0, 4), (3, 7), ("PROPN", "VERB"), (0.5, 0.75),
+                        f"f:{id_}", fields)
+
+
+RECORDS = [
+    _record("typed", {"year": 2024, "lang": "en", "score": 0.5, "ok": True,
+                      "day": "2024-01-05", "url": "u"}),
+    _record("text", {"url": "v", "year": "01", "lang": 7, "score": "-1e-3", "ok": "False"}),
+    _record("none", None),
+    _record("bad", {"year": 2024.5, "lang": "en"}),
+]
+
+
+@pytest.mark.parametrize("type_,value,expected", [
+    ("int64", "-3", -3), ("int64", 2024.0, 2024), ("int64", 2 ** 63 - 1, 2 ** 63 - 1),
+    ("float64", 2 ** 53, float(2 ** 53)), ("float64", ".5", 0.5),
+    ("bool", "TRUE", True), ("string", [1, "a"], '[1,"a"]'), ("string", False, "false"),
+    ("date", "2024-02-29", datetime.date(2024, 2, 29)),
+])
+def test_values_convert_to_their_column_type(type_, value, expected):
+    (converted,), rest = field_column_values({"f": value, "g": 1}, (FieldColumn("f", type_),))
+    assert converted == expected and type(converted) is type(expected)
+    assert rest == {"g": 1}
+
+
+@pytest.mark.parametrize("type_,value,why", [
+    ("int64", 2 ** 63, "2^63 is not int64 (beyond 64 bits)"), ("int64", True, "True is not int64"),
+    ("int64", "1e3", "'1e3' is not int64"), ("int64", "1_000", "'1_000' is not int64"),
+    ("float64", 2 ** 53 + 1, "9007199254740993 is not float64 (an integer above 2^53"),
+    ("float64", "nan", "'nan' is not float64"), ("float64", "1e999", "'1e999' is not float64"),
+    ("bool", 1, "1 is not bool"), ("date", "2024-02-30", "'2024-02-30' is not date"),
+    ("date", "2024-01-05T00:00", "'2024-01-05T00:00' is not date"),
+    ("string", "\ud800", "'\\ud800' is not string (a lone surrogate"),
+])
+def test_a_value_that_does_not_convert_is_refused_naming_field_value_and_type(type_, value, why):
+    with pytest.raises(ValueError) as raised:
+        field_column_values({"f": value}, (FieldColumn("f", type_),))
+    assert str(raised.value).startswith("field 'f': " + why.replace("2^63", str(2 ** 63))), (
+        raised.value)
+
+
+@pytest.mark.parametrize("specs,message", [
+    (["tokens"], "field 'tokens' cannot be a column: the result files have a column 'tokens'"),
+    (["a", "a:int64"], "field 'a' is named twice"),
+    (["a:int"], "field 'a': no type 'int'; the types are string, int64, float64, bool, date"),
+    (["a:"], "field 'a': no type ''"),
+    ("a,b", "field_columns must be a list of NAME[:TYPE], not the string 'a,b'"),
+])
+def test_field_columns_that_cannot_be_written_are_refused(specs, message):
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace("[", r"\[")):
+        WriteResults("out", "parquet", field_columns=specs)
+
+
+def test_names_with_a_colon_keep_it_and_other_formats_refuse_field_columns():
+    assert field_columns_of(["dc:title:string", "dc:n:int64", "plain"]) == (
+        FieldColumn("dc:title", "string"), FieldColumn("dc:n", "int64"), FieldColumn("plain"))
+    with pytest.raises(ValueError, match="^field_columns applies to output_format 'parquet' "
+                                         "only, not 'jsonl'"):
+        WriteResults("out", "jsonl", field_columns=["year:int64"])
+
+
+def test_tagged_batches_and_records_give_the_same_table():
+    tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(RECORDS, [])
+    assert not left_out
+    rows_left_out = []
+    table = tagged_batches.parquet_table(tagged, field_columns=COLUMNS, left_out=rows_left_out)
+    assert rows_left_out == [3]
+    assert table.equals(pa.Table.from_pylist(
+        [to_parquet_row(record, field_columns=COLUMNS) for record in RECORDS[:3]],
+        schema=result_schema(False, COLUMNS)))
+    with pytest.raises(ValueError, match="^field 'year': 2024.5 is not int64$"):
+        to_parquet_row(RECORDS[3], field_columns=COLUMNS)
+
+
+@pytest.mark.parametrize("as_batches", [False, True])
+def test_every_shard_has_the_columns_and_a_bad_value_is_a_format_dead_letter(tmp_path,
+                                                                              as_batches):
+    prefix = str(tmp_path / "out")
+    if as_batches:
+        tagged = tagged_batches.tagged_batch_of_tagged_records(RECORDS, [])[0]
+        create = beam.Create([tagged]).with_output_types(pa.RecordBatch)
+    else:
+        create = beam.Create(RECORDS, reshuffle=False)
+
+    def one_dead_letter(letters):
+        (letter,) = letters
+        assert (letter.source, letter.stage) == ("f:bad", "format"), letter
+        assert letter.reason == "cannot write the result: field 'year': 2024.5 is not int64"
+
+    with beam.Pipeline() as p:
+        written = p | create | WriteResults(prefix, "parquet", num_shards=4,
+                                            entities=True, field_columns=COLUMNS)
+        assert_that(written.errors, one_dead_letter)
+    files = sorted(glob.glob(prefix + "-?????-of-00004.parquet"))
+    assert len(files) == 4   # three rows, four shards: one file at least is empty
+    schema = result_schema(True, COLUMNS)
+    assert schema.names == ["id", "year", "lang", "score", "ok", "day", "tokens", "fields",
+                            "entities"]
+    assert all(pq.read_schema(name).remove_metadata() == schema for name in files)
+    rows = {row["id"]: row for row in ds.dataset(files).to_table().to_pylist()}
+    assert sorted(rows) == ["none", "text", "typed"]
+    assert [rows[id_][name] for id_ in ("typed", "text", "none")
+            for name in ("year", "lang", "score", "ok", "day", "fields")] == [
+        2024, "en", 0.5, True, datetime.date(2024, 1, 5), '{"url":"u"}',
+        1, "7", -0.001, False, None, '{"url":"v"}',
+        None, None, None, None, None, None]
