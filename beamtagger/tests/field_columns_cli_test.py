@@ -1,0 +1,80 @@
+"""``beamtagger tag --field-columns`` end to end: a Hive-partitioned Parquet lake tagged to
+Parquet results whose carried fields are typed columns, read back over every shard as one
+dataset; a value that does not convert one dead letter; what cannot be a column refused in one
+line before launch."""
+import glob
+import json
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from beamtagger.tests.parquet_input_cli_test import _refusal, _run
+from beamtagger.tests.tag_pipeline_test import read_jsonl
+from beamtagger.transforms.reading.parquet_rows import file_problem
+
+
+def _lake(tmp_path):
+    lake = tmp_path / "lake"
+    for year, lang, texts in (("2024", "en", ["The cat sat .", "Paris is big ."]),
+                              ("2025", "fr", ["I love café ."]),
+                              ("20x5", "en", ["a b c"])):
+        folder = lake / f"year={year}" / f"lang={lang}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"text": texts, "doc_id": [f"{year}-{i}" for i in
+                                                           range(len(texts))],
+                                 "views": [10.0 * (i + 1) for i in range(len(texts))]}),
+                       folder / "part-0.parquet")
+    return lake
+
+
+def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(tiny_tagger, tmp_path,
+                                                                    capsys):
+    prefix = tmp_path / "out" / "run"
+    code, out, err = _run(capsys, tiny_tagger, _lake(tmp_path) / "*" / "*" / "*.parquet",
+                          prefix, "--partition-fields", "--output-format", "parquet",
+                          "--num-shards", "2", "--field-columns",
+                          "doc_id,year:int64,views:int64")
+    assert code == 0, err
+    assert "records read                4" in out and "dead letters                1" in out, out
+    files = sorted(glob.glob(f"{prefix}-?????-of-00002.parquet"))
+    assert len(files) == 2
+    table = ds.dataset(files).to_table()   # every shard: one schema
+    assert table.schema.names[:4] == ["id", "doc_id", "year", "views"]
+    assert [table.schema.field(name).type for name in ("doc_id", "year", "views")] == [
+        pa.string(), pa.int64(), pa.int64()]
+    rows = sorted(table.select(["doc_id", "year", "views", "fields"]).to_pylist(),
+                  key=lambda row: row["doc_id"])
+    assert rows == [
+        {"doc_id": "2024-0", "year": 2024, "views": 10, "fields": '{"lang":"en"}'},
+        {"doc_id": "2024-1", "year": 2024, "views": 20, "fields": '{"lang":"en"}'},
+        {"doc_id": "2025-0", "year": 2025, "views": 10, "fields": '{"lang":"fr"}'}]
+    (letter,) = read_jsonl(f"{prefix}-errors-[0-9]*.jsonl")
+    assert letter["stage"] == "format" and letter["source"].endswith(
+        "year=20x5/lang=en/part-0.parquet:1")
+    assert letter["reason"] == "cannot write the result: field 'year': '20x5' is not int64"
+    # Round trips: the result files, extra columns and all, are still named as beamtagger's
+    # own output when given as input.
+    assert "beamtagger's own" in file_problem(files[0], "text", None, "id")
+
+
+@pytest.mark.parametrize("more,message", [
+    (["--field-columns", "n:int64"], "applies to --output-format parquet only, not jsonl "
+                                     "(JSON Lines writes every carried field under its own "
+                                     "name already)"),
+    (["--output-format", "parquet", "--field-columns", "n,fields"],
+     "field 'fields' cannot be a column: the result files have a column 'fields' of their own "
+     "(id, tokens, fields, entities)"),
+    (["--output-format", "parquet", "--fields", "lang", "--field-columns", "n:int64"],
+     "field 'n' is not one --fields carries (lang): its column would be null in every record"),
+    (["--output-format", "parquet", "--field-columns", "n:integer"],
+     "field 'n': no type 'integer'; the types are string, int64, float64, bool, date"),
+])
+def test_field_columns_that_cannot_be_written_are_refused_before_launch(
+        tiny_tagger, tmp_path, capsys, more, message):
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({"text": "a b", "n": 1, "lang": "en"}) + "\n",
+                      encoding="utf-8")
+    line = _refusal(capsys, tiny_tagger, source, tmp_path, *more)
+    assert line == f"beamtagger tag: error: --field-columns: {message}", line
