@@ -36,6 +36,8 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
+from beamtagger.transforms.reading.record_parsers import BadRecord, json_id
+
 __all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "field_column_values",
            "field_columns_of", "run_field_columns", "with_field_columns"]
 
@@ -119,16 +121,18 @@ def _converted(value, column):
 
 
 def _as_string(value):
-    from beamtagger.transforms.reading.record_parsers import BadRecord, json_id
-
-    try:
-        text = json_id(value)
-    except (BadRecord, TypeError, ValueError):
-        return None
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:   # a lone surrogate, which a Parquet string cannot hold
-        return None
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json_id(value)
+        except (BadRecord, TypeError, ValueError):
+            return None
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:   # a lone surrogate, which a Parquet string cannot hold
+            return None
     return text
 
 
