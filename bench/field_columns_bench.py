@@ -1,0 +1,117 @@
+"""What ``--field-columns`` costs the Parquet formatting, per token (no Beam), against today's
+one JSON column ``fields``.
+
+Records: WNUT-17 train sentences (random labels and float32 scores), each carrying four fields
+as a partitioned lake's record does: ``doc_id`` (string), ``year`` (text, as a folder gives
+it), ``lang`` (string) and ``views`` (an integer). Cases, each run ``--calls`` times a round,
+the rounds alternating the order of the cases (the machine is shared); ratios are taken round
+by round:
+
+- fields JSON: ``tagged_batches.parquet_table`` with every field in ``fields``, as before;
+- field columns: the same with ``doc_id,year:int64,lang,views:float64`` as columns;
+- each of the two with the table written to Parquet in memory (``pq.write_table``), the whole
+  of what a shard's rows cost the writer.
+
+The tables are checked to hold the same values before anything is timed.
+
+  python bench/field_columns_bench.py [--records 3394] [--rounds 9] [--calls 5]
+"""
+import argparse
+import io
+import json
+import pathlib
+import statistics
+import sys
+import time
+
+import numpy as np
+
+import bench_common
+
+DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+COLUMNS = ("doc_id", "year:int64", "lang", "views:float64")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=3394)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--calls", type=int, default=5)
+    args = parser.parse_args(argv)
+    import pyarrow.parquet as pq
+
+    from beamtagger.corpus_readers import read_conll
+    from beamtagger.transforms import tagged_batches
+    from beamtagger.transforms.field_columns import field_columns_of
+    from beamtagger.transforms.records import TaggedRecord, TokenizedRecord
+
+    sentences = [s for _, s in zip(range(args.records),
+                                   read_conll(DATA / "wnut17" / "wnut17train.conll"))]
+    rng = np.random.default_rng(0)
+    labels = ("NOUN", "VERB", "ADJ", "PUNCT")
+    records = []
+    for i, sentence in enumerate(sentences):
+        tokenized = TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
+        scores = rng.random(len(sentence.tokens)).astype(np.float32).tolist()
+        fields = {"doc_id": f"doc-{i:06d}", "year": str(2020 + i % 5),
+                  "lang": ("en", "fr")[i % 2], "views": int(rng.integers(0, 10 ** 6))}
+        records.append(TaggedRecord(tokenized.id, tokenized.tokens, tokenized.starts,
+                                    tokenized.ends,
+                                    tuple(labels[k] for k in rng.integers(0, 4, len(scores))),
+                                    tuple(scores), tokenized.source, fields))
+    tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
+    assert not left_out
+    columns = field_columns_of(COLUMNS)
+    tokens = sum(len(record.tokens) for record in records)
+
+    as_json = tagged_batches.parquet_table(tagged)
+    as_columns = tagged_batches.parquet_table(tagged, field_columns=columns, left_out=[])
+    assert as_columns.num_rows == as_json.num_rows == len(records)
+    assert as_columns.column("fields").null_count == len(records)
+    assert [json.loads(text) for text in as_json.column("fields").to_pylist()] == [
+        {**row, "year": str(row["year"]), "views": int(row["views"])} for row in
+        as_columns.select(["doc_id", "year", "lang", "views"]).to_pylist()]
+
+    def written(table):
+        pq.write_table(table, io.BytesIO())
+
+    cases = {
+        "fields JSON": lambda: tagged_batches.parquet_table(tagged),
+        "field columns": lambda: tagged_batches.parquet_table(tagged, field_columns=columns,
+                                                              left_out=[]),
+        "fields JSON, written": lambda: written(tagged_batches.parquet_table(tagged)),
+        "field columns, written": lambda: written(tagged_batches.parquet_table(
+            tagged, field_columns=columns, left_out=[])),
+    }
+    seconds = {name: [] for name in cases}
+    for round_ in range(args.rounds):
+        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
+        for name in order:
+            start = time.process_time()
+            for _ in range(args.calls):
+                cases[name]()
+            seconds[name].append((time.process_time() - start) / args.calls)
+    per_token = {name: round(statistics.median(times) / tokens * 1e6, 4)
+                 for name, times in seconds.items()}
+
+    def ratios(name, base):
+        return _spread([a / b for a, b in zip(seconds[name], seconds[base])])
+
+    report = {"date": bench_common.now(), "machine": bench_common.machine(),
+              "command": "python bench/field_columns_bench.py " + " ".join(sys.argv[1:]),
+              "records": len(records), "tokens": tokens, "field_columns": list(COLUMNS),
+              "cpu_us_a_token_median": per_token,
+              "field columns / fields JSON, table (median, min, max)": ratios(
+                  "field columns", "fields JSON"),
+              "field columns / fields JSON, table written (median, min, max)": ratios(
+                  "field columns, written", "fields JSON, written")}
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+def _spread(values):
+    return [round(statistics.median(values), 2), round(min(values), 2), round(max(values), 2)]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
