@@ -11,7 +11,8 @@ from apache_beam.io.filesystems import FileSystems
 
 from beamtagger.tests.cloud_access_test import (credentials, probe_answering, probe_failing,
                                                 without_emulator_or_proxy)
-from beamtagger.tests.gcs_emulated_test import BUCKET, gcs  # noqa: F401  (fixture)
+from beamtagger.tests.gcs_emulated_test import (BUCKET, EXAMPLE, gcs,  # noqa: F401  (fixtures)
+                                                staged_copies)
 from beamtagger.tests.model_info_command_test import model_info
 
 
@@ -180,3 +181,38 @@ def test_a_small_file_deleted_after_the_listing_or_too_large_is_one_line(
     assert (code, err.strip()) == (2, f"beamtagger model: error: cannot read {model}/tagger.json: "
                                       "it holds more than 1,000 bytes, where beamtagger writes a "
                                       "few KB there")
+
+
+def test_a_store_file_deleted_after_the_listing_is_one_line_for_model_info_and_tag(
+        gcs, staged_copies, tiny_tagger, capsys, monkeypatch):  # noqa: F811
+    """model info reads the store's listed files in place (remote_paths), tag copies them
+    (worker_resources._stage): a file gone since the listing was the storage client's
+    NotFound, a traceback, in both."""
+    from google.cloud import storage
+
+    from beamtagger.tests.conftest import run_tag_command
+    from beamtagger.transforms import remote_paths, worker_resources
+
+    source = gcs.put(EXAMPLE, "text/example.txt")
+    for name in ("vectors.npy", "vocab.parquet"):
+        for command, module, step in (("model info", remote_paths, "listed_files"),
+                                      ("tag", worker_resources, "_stage")):
+            store = gcs.put(tiny_tagger.store_path, "stores/tiny")
+            listed = getattr(module, step)
+
+            def deleted_after(*args, name=name, listed=listed, module=module):
+                # listed_files lists; _stage is given the listing and copies it.
+                files = listed(*args) if module is remote_paths else None
+                storage.Client.create_anonymous_client().bucket(BUCKET).blob(
+                    f"stores/tiny/{name}").delete()
+                return files if module is remote_paths else listed(*args)
+            monkeypatch.setattr(module, step, deleted_after)
+            if command == "tag":
+                code, _, err = run_tag_command(capsys, "--input", source, "--output",
+                                               f"gs://{BUCKET}/tagged/r", "--model",
+                                               tiny_tagger.model_dir, "--embeddings", store)
+            else:
+                code, _, err = model_info(capsys, tiny_tagger.model_dir, "--embeddings", store)
+            monkeypatch.setattr(module, step, listed)
+            (line,) = err.strip().splitlines()  # one line, no traceback
+            assert code == 2 and f"{store}/{name}" in line and "404" in line, (command, err)

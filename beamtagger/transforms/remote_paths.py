@@ -17,6 +17,7 @@ model info`` of a ``gs://`` model (``pipeline/model_command``: ``listed_files``,
 ``model_spec_data``, ``read_small_file``, ``store_summary``), which words its own from the
 error's ``path`` and ``reason``.
 """
+import contextlib
 from typing import NamedTuple, Tuple
 
 import numpy as np
@@ -94,14 +95,14 @@ def store_summary(store_path) -> StoreSummary:
             raise BeamtaggerError(f"{store_path}: incomplete embedding store ({name} is "
                                   "missing)")
     vectors = files[VECTORS_FILE]
-    with _open(vectors.path) as stream:
+    with _reading(vectors.path), _open(vectors.path) as stream:
         shape, c_order, dtype, data_start = _matrix_header(stream, vectors.path)
     check_matrix_header(vectors.path, shape, dtype, c_order, manifest)
     needed = data_start + manifest["count"] * manifest["dim"] * dtype.itemsize
     if vectors.size_in_bytes < needed:
         raise BeamtaggerError(f"{vectors.path}: unreadable or truncated matrix: "
                               f"{vectors.size_in_bytes:,} bytes, its header needs {needed:,}")
-    with _open(files[VOCAB_FILE].path) as stream:
+    with _reading(files[VOCAB_FILE].path), _open(files[VOCAB_FILE].path) as stream:
         check_vocabulary_metadata(files[VOCAB_FILE].path, manifest, stream)
     return StoreSummary(str(store_path), manifest["dim"], tuple(manifest["normalization"]),
                         manifest["fingerprint"])
@@ -124,6 +125,20 @@ def listed_files(path, absent):
     return {metadata.path[len(prefix):].lstrip("/"): metadata for metadata in matched}
 
 
+@contextlib.contextmanager
+def _reading(path):
+    """RemoteUnreadable for what reading ``path`` raises but a BeamtaggerError (which names
+    it already). Beam's gs:// reader opens without a request: an object deleted since its
+    listing raised the storage client's NotFound (no OSError) at the first read, a traceback
+    (tagger.json in ``model info``; the matrix header and vocabulary footer in ``tag`` too)."""
+    try:
+        yield
+    except BeamtaggerError:
+        raise
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        raise _unreadable(path, error) from None
+
+
 def _open(path):
     from apache_beam.io.filesystem import CompressionTypes
     from apache_beam.io.filesystems import FileSystems
@@ -137,15 +152,8 @@ def _open(path):
 def read_small_file(path) -> bytes:
     """The bytes of the remote file ``path``, read whole; RemoteUnreadable where it cannot
     be, or holds more than SMALL_FILE_MAX_BYTES."""
-    try:
-        with _open(path) as stream:
-            content = stream.read(SMALL_FILE_MAX_BYTES + 1)
-    except RemoteUnreadable:
-        raise
-    except Exception as error:  # noqa: BLE001  (each file system raises its own)
-        # Beam's gs:// reader opens without a request: an object deleted since its listing
-        # raised the storage client's NotFound (no OSError) at the first read, a traceback.
-        raise _unreadable(path, error) from None
+    with _reading(path), _open(path) as stream:
+        content = stream.read(SMALL_FILE_MAX_BYTES + 1)
     if len(content) > SMALL_FILE_MAX_BYTES:
         raise RemoteUnreadable(path, f"it holds more than {SMALL_FILE_MAX_BYTES:,} bytes, "
                                      "where beamtagger writes a few KB there")

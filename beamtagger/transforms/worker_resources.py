@@ -511,7 +511,7 @@ def _stage(staged, prefix, matched):
             # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
             with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
                                   ) as source, open(destination, "wb") as out:
-                while chunk := source.read(1 << 24):
+                while chunk := _read_listed(source, metadata.path):
                     out.write(chunk)
         (building / "source").write_bytes(os.fsencode(prefix))
         descriptor = os.open(building / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
@@ -527,6 +527,20 @@ def _stage(staged, prefix, matched):
         raise
     _HELD_COPIES[staged] = descriptor
     return True
+
+
+def _read_listed(source, path):
+    """The next chunk of the listed file ``path`` open as ``source``; BeamtaggerError where it
+    cannot be read. Beam's gs:// reader opens without a request: an object deleted since the
+    listing raised the storage client's InvalidResponse (no OSError) here, a traceback."""
+    from beamtagger.errors import BeamtaggerError
+
+    try:
+        return source.read(1 << 24)
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        # One line: Beam's and the storage client's errors may spread over several.
+        raise BeamtaggerError(f"cannot read {path}, listed a moment before: "
+                              f"{' '.join(str(error).split())}") from None
 
 
 def _hold(staged):
