@@ -135,7 +135,8 @@ def add_arguments(parser):
                         "of each file's path after --input's folder before its first wildcard "
                         "(Hive's partitions: ds/*/*/*.parquet reading "
                         "ds/year=2024/month=01/part-0.parquet gives year \"2024\", month "
-                        "\"01\") as fields after the record's own, strings URL-decoded as "
+                        "\"01\") as fields after the record's own (jsonl and parquet "
+                        "output; conll and conllu write no fields), strings URL-decoded as "
                         "Hive writes them, __HIVE_DEFAULT_PARTITION__ as null; --fields may "
                         "name them. A record's own field of that name must hold the same "
                         "value, else it is a dead letter; a file whose folders cannot be "
@@ -697,6 +698,10 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         from beamtagger.transforms.reading.read_records import FIELD_FORMATS
 
         problem = partition_problem(input_format, input_pattern, FIELD_FORMATS)
+        if problem is None and args.output_format in ("conll", "conllu"):
+            # Its fields would be read and then dropped by the writer, a run of no effect.
+            problem = (f"its values are fields, and --output-format {args.output_format} "
+                       "writes no fields; write jsonl or parquet")
         if problem is not None:
             raise BeamtaggerError(f"--partition-fields: {problem}")
     from beamtagger.transforms.field_columns import run_field_columns

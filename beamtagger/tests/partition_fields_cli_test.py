@@ -65,6 +65,9 @@ def test_a_partitioned_lake_tagged_to_jsonl_and_parquet_carries_its_folders(tiny
      "--partition-fields: the pattern's wildcards are in its file name only"),
     ("lake/*/*/*.parquet", ("--input-format", "text"),
      "--partition-fields: only jsonl, csv, tsv and parquet records carry fields, not text"),
+    ("lake/*/*/*.parquet", ("--output-format", "conllu"),
+     "--partition-fields: its values are fields, and --output-format conllu writes no "
+     "fields; write jsonl or parquet"),
     ("lake/*/*/*.parquet", ("--id-field", "month"),
      "--partition-fields: --input {lake}/year=2024/month=%2F02/part-0.parquet: its folder "
      "names the partition key 'month', the id field: a record's id cannot be a folder's value"),
