@@ -837,6 +837,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         _check_readable(metadata.path, job.input_pattern)
     _check_partition_folders(matched, job)
     _check_first_files(matched, job)
+    _check_field_columns_found(matched, job)
     _warn_of_other_encoding(matched, job)
     earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
@@ -1016,6 +1017,45 @@ def _check_first_files(matched, job):
         problem = problem_of(metadata.path)
         if problem is not None:
             raise BeamtaggerError(f"--input {metadata.path}: {problem}")
+
+
+def _check_field_columns_found(matched, job):
+    """BeamtaggerError for a --field-columns name that none of the first MAX_FILES_CHECKED
+    Parquet, CSV or TSV files (by path) has as a column or partition key: without --fields
+    nothing else refuses it, and its column would be null in every record (a misspelling).
+    Their footers or headers are read a second time: only when --field-columns is given."""
+    if not job.field_columns or job.fields is not None or _file_problem(job) is None:
+        return
+    from beamtagger.transforms.reading.partition_fields import file_partitions
+
+    layout, wanted, found = _record_layout(job), {c.name for c in job.field_columns}, set()
+    checked = sorted(metadata.path for metadata in matched)[:MAX_FILES_CHECKED]
+    for path in checked:
+        found.update(file_partitions(path, layout)[0], _column_names(path, job))
+        if wanted <= found:
+            return
+    missing = [column.name for column in job.field_columns if column.name not in found]
+    shown = ", ".join(map(repr, sorted(found - {job.text_field, job.id_field}))) or "none"
+    files = "its first file" if len(checked) == 1 else f"its first {len(checked):,} files"
+    raise BeamtaggerError(
+        f"--field-columns: no column {', '.join(map(repr, missing))} in {files} (nor a "
+        f"partition key): its column would be null in every record; the fields they carry "
+        f"are {shown}")
+
+
+def _column_names(path, job):
+    """The column names of the Parquet, CSV or TSV file ``path`` (_check_first_files found
+    it readable)."""
+    if job.input_format == "parquet":
+        from beamtagger.transforms.reading.parquet_rows import open_parquet
+
+        with open_parquet(path) as parquet:
+            return parquet.schema_arrow.names
+    from beamtagger.transforms.reading.csv_rows import header_names
+    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
+
+    return header_names(FileLines(path, first_bytes_opener(path), job.encoding),
+                        job.input_format, job.delimiter, job.encoding)
 
 
 def _check_partition_folders(matched, job):

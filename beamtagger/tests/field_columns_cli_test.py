@@ -78,3 +78,21 @@ def test_field_columns_that_cannot_be_written_are_refused_before_launch(
                       encoding="utf-8")
     line = _refusal(capsys, tiny_tagger, source, tmp_path, *more)
     assert line == f"beamtagger tag: error: --field-columns: {message}", line
+
+
+@pytest.mark.parametrize("name", ["in.parquet", "in.csv"])
+def test_a_field_column_in_none_of_the_files_columns_is_refused_before_launch(
+        tiny_tagger, tmp_path, capsys, name):
+    lake = tmp_path / "lake" / "year=2024"
+    lake.mkdir(parents=True)
+    table = pa.table({"text": ["a b"], "doc_id": ["d"], "views": [3]})
+    if name.endswith(".parquet"):
+        pq.write_table(table, lake / name)
+    else:
+        table.to_pandas().to_csv(lake / name, index=False)
+    line = _refusal(capsys, tiny_tagger, tmp_path / "lake" / "*" / name, tmp_path,
+                    "--partition-fields", "--output-format", "parquet", "--field-columns",
+                    "year:int64,views:int64,doc_ID")
+    assert line == ("beamtagger tag: error: --field-columns: no column 'doc_ID' in its first "
+                    "file (nor a partition key): its column would be null in every record; "
+                    "the fields they carry are 'doc_id', 'views', 'year'"), line

@@ -68,7 +68,7 @@ from beamtagger.transforms.reading.record_parsers import file_name, path_text
 from beamtagger.transforms.records import DeadLetter, TextRecord, one_line
 
 __all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "Header", "csv_records", "delimiter_problem",
-           "file_problem", "read_csv_records", "read_path_csv_records", "tsv_header",
+           "file_problem", "header_names", "read_csv_records", "read_path_csv_records", "tsv_header",
            "tsv_records"]
 
 CSV_FORMATS = ("csv", "tsv")
@@ -487,3 +487,14 @@ def file_problem(lines, input_format="csv", layout=RecordLayout(), delimiter=Non
         return None
     columns = _header_columns(header, layout, input_format, delimiter)
     return columns if isinstance(columns, str) else None
+
+
+def header_names(lines, input_format="csv", delimiter=None, encoding=UTF8):
+    """The column names of a file's (its FileLines') header row; none where it has no header
+    or one that cannot be read (``file_problem`` says why)."""
+    try:
+        lines, delimiter, problem, _ = _sep_line(lines, input_format, delimiter)
+        header = None if problem else next(_rows(lines, input_format, delimiter, encoding), None)
+    except DamagedInput:
+        return []
+    return [] if header is None or header.problem else [name for name in header.cells if name]
