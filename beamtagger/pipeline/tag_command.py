@@ -368,6 +368,12 @@ def _tag(args, options, stdin_spool=None, results=None):
         for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
                 counters.query_distributions(result)):
             print(line)
+        lines, warnings = counters.format_field_columns(
+            counts, [column.name for column in job.field_columns])
+        for line in lines:
+            print(line)
+        for warning in warnings:
+            print(warning, file=sys.stderr, flush=True)
         if results is not None:
             print("results          standard output, in input order")
             if counts["dead_letters"]:

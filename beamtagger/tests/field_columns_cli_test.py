@@ -38,6 +38,8 @@ def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(tiny_tagger,
                           "doc_id,year:int64,views:int64")
     assert code == 0, err
     assert "records read                4" in out and "dead letters                1" in out, out
+    assert [line for line in out.splitlines() if line.startswith("field column")] == [
+        f"field column {name}: null in 0 of 3 records" for name in ("doc_id", "year", "views")]
     files = sorted(glob.glob(f"{prefix}-?????-of-00002.parquet"))
     assert len(files) == 2
     table = ds.dataset(files).to_table()   # every shard: one schema

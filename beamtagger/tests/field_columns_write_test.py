@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from apache_beam.testing.util import assert_that
 
-from beamtagger.transforms import WriteResults, tagged_batches
+from beamtagger.transforms import WriteResults, counters, tagged_batches
 from beamtagger.transforms.field_columns import (FieldColumn, field_column_values,
                                                  field_columns_of)
 from beamtagger.transforms.records import TaggedRecord
@@ -127,3 +127,16 @@ def test_every_shard_has_the_columns_and_a_bad_value_is_a_format_dead_letter(tmp
         2024, "en", 0.5, True, datetime.date(2024, 1, 5), '{"url":"u"}',
         1, "7", -0.001, False, None, '{"url":"v"}',
         None, None, None, None, None, None]
+
+
+def test_the_summary_counts_each_columns_nulls_and_warns_of_one_null_in_every_record():
+    counts = {"field_column_rows": 1000, "field_column_nulls:year": 1000,
+              "field_column_nulls:lang": 3}
+    lines, warnings = counters.format_field_columns(counts, ["year", "lang", "day"])
+    assert lines == ["field column year: null in 1,000 of 1,000 records",
+                     "field column lang: null in 3 of 1,000 records",
+                     "field column day: null in 0 of 1,000 records"]
+    assert warnings == ["warning: --field-columns: 'year' is null in every record written: "
+                        "none carried a field 'year' (a misspelled name?)"]
+    assert counters.format_field_columns({}, ["year"]) == (
+        ["field column year: null in 0 of 0 records"], [])

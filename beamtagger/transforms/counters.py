@@ -7,8 +7,8 @@ batch (``inc(n)``), not per token.
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
-__all__ = ["NAMESPACE", "format_model_metrics", "format_summary", "padding_efficiency",
-           "query_counters", "query_distributions"]
+__all__ = ["NAMESPACE", "field_column_nulls", "format_field_columns", "format_model_metrics",
+           "format_summary", "padding_efficiency", "query_counters", "query_distributions"]
 
 NAMESPACE = "beamtagger"
 
@@ -22,6 +22,12 @@ BATCHES = Metrics.counter(NAMESPACE, "batches")
 LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into chunks
 CHUNKS = Metrics.counter(NAMESPACE, "chunks")                    # chunks cut from long records
 DEAD_LETTERS = Metrics.counter(NAMESPACE, "dead_letters")
+FIELD_COLUMN_ROWS = Metrics.counter(NAMESPACE, "field_column_rows")  # Parquet rows written
+
+
+def field_column_nulls(name):
+    """The counter of the nulls written to the field column ``name`` (field_columns)."""
+    return Metrics.counter(NAMESPACE, f"field_column_nulls:{name}")
 
 # The tag stage's model metrics, under the names Beam's RunInference gives the same things
 # (apache_beam/ml/inference/base.py, _MetricsCollector), so dashboards built for RunInference
@@ -97,3 +103,18 @@ def format_summary(counts, seconds):
         f"wall time        {seconds:>12.1f} s  ({rate:,.0f} tokens/s)",
     ]
     return lines
+
+
+def format_field_columns(counts, names):
+    """``(summary lines, warnings)`` of the field columns ``names``: the nulls of each, and a
+    warning for one null in every row written (JSON Lines input has no header to refuse a
+    misspelled name by before launch)."""
+    rows = counts.get("field_column_rows", 0)
+    lines, warnings = [], []
+    for name in names:
+        nulls = counts.get(f"field_column_nulls:{name}", 0)
+        lines.append(f"field column {name}: null in {nulls:,} of {rows:,} records")
+        if rows and nulls == rows:
+            warnings.append(f"warning: --field-columns: {name!r} is null in every record "
+                            f"written: none carried a field {name!r} (a misspelled name?)")
+    return lines, warnings

@@ -294,6 +294,9 @@ class FormatResultFn(beam.DoFn):
     def setup(self):
         from beamtagger.transforms.conllu_blocks import conllu_block
 
+        self._null_counters = [counters.field_column_nulls(column.name)
+                               for column in self.field_columns]
+
         self.format_record = {
             "jsonl": lambda record, text: to_json_line(record, self.entities, text),
             "conll": lambda record, text: to_conll_block(record),
@@ -434,6 +437,10 @@ class _FormatBatchesFn(FormatResultFn):
                     yield from self._buffered(table, window)
 
     def _buffered(self, table, window):
+        if self.field_columns:   # for the run summary: a column null in every record
+            counters.FIELD_COLUMN_ROWS.inc(table.num_rows)
+            for column, nulls in zip(self.field_columns, self._null_counters):
+                nulls.inc(table.column(column.name).null_count)
         self._tables.setdefault(window, []).append(table)
         self._table_bytes[window] = self._table_bytes.get(window, 0) + table.nbytes
         if self._table_bytes[window] >= PARQUET_BUFFERS[0]:
