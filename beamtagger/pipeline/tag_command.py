@@ -124,12 +124,15 @@ def add_arguments(parser):
                         help="--output-format parquet: write these carried fields as typed "
                         "columns of their own after id (and no longer in the fields column), "
                         "the same in every file of the run; TYPE string (the default), "
-                        "int64, float64, bool or date (YYYY-MM-DD); a record without the "
+                        "int64, float64, bool or date (YYYY-MM-DD), in any case as BigQuery "
+                        "names them (INT64; INTEGER, FLOAT, BOOLEAN too); a record without the "
                         "field has a null there, one whose value does not convert (2024.5 "
                         "or 'n/a' under int64) is a dead letter naming it. Text is "
                         "converted: '2024' under int64, 'true' under bool. Refused before "
                         "launch: a name of the files' own columns (id, tokens, fields, "
-                        "entities), a name --fields does not carry, other output formats")
+                        "entities), a name --fields does not carry (without --fields: one "
+                        "no Parquet, CSV or TSV file has), other output formats; the summary "
+                        "counts each column's nulls")
     parser.add_argument("--partition-fields", action="store_true",
                         help="JSON Lines, CSV, TSV and Parquet: carry the key=value folders "
                         "of each file's path after --input's folder before its first wildcard "

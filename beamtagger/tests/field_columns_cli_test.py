@@ -70,8 +70,9 @@ def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(tiny_tagger,
      "(id, tokens, fields, entities)"),
     (["--output-format", "parquet", "--fields", "lang", "--field-columns", "n:int64"],
      "field 'n' is not one --fields carries (lang): its column would be null in every record"),
-    (["--output-format", "parquet", "--field-columns", "n:integer"],
-     "field 'n': no type 'integer'; the types are string, int64, float64, bool, date"),
+    (["--output-format", "parquet", "--field-columns", "n:number"],
+     "field 'n': no type 'number'; the types are string, int64, float64, bool, date (any "
+     "case; integer, float and boolean as BigQuery's legacy names)"),
 ])
 def test_field_columns_that_cannot_be_written_are_refused_before_launch(
         tiny_tagger, tmp_path, capsys, more, message):

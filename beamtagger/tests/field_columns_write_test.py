@@ -77,6 +77,10 @@ def test_field_columns_that_cannot_be_written_are_refused(specs, message):
 def test_names_with_a_colon_keep_it_and_other_formats_refuse_field_columns():
     assert field_columns_of(["dc:title:string", "dc:n:int64", "plain"]) == (
         FieldColumn("dc:title", "string"), FieldColumn("dc:n", "int64"), FieldColumn("plain"))
+    # BigQuery's names, as its schemas print them, legacy ones too.
+    assert [column.type for column in field_columns_of(
+        ["a:INT64", "b:Float64", "c:BOOLEAN", "d:INTEGER", "e:FLOAT", "f:DATE", "g:STRING"])] == [
+        "int64", "float64", "bool", "int64", "float64", "date", "string"]
     with pytest.raises(ValueError, match="^field_columns applies to output_format 'parquet' "
                                          "only, not 'jsonl'"):
         WriteResults("out", "jsonl", field_columns=["year:int64"])

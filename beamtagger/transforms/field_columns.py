@@ -12,8 +12,10 @@ shard's values are all integers and another's are not; one inferred before launc
 first Parquet file's footer would fit Parquet input only (CSV cells and partition folders are
 strings) and still fail on the next file of another type.
 
-Types (``FIELD_TYPES``) and the values each takes; anything else makes the record a dead letter
-of stage "format" naming the field, the value and the type, never a null or a rounded value:
+Types (``FIELD_TYPES``, named in any case as BigQuery names them, its legacy names
+``TYPE_ALIASES`` too) and the values each takes, text as BigQuery's ``CAST`` takes it;
+anything else makes the record a dead letter of stage "format" naming the field, the value and
+the type, never a null or a rounded value:
 
 - ``string`` (the default): strings as they are; other values as their JSON text, as ids are
   (``record_parsers.json_id``: 5 -> "5", a list -> '[1,2]').
@@ -38,11 +40,13 @@ import pyarrow as pa
 
 from beamtagger.transforms.reading.record_parsers import BadRecord, json_id
 
-__all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "field_column_values",
-           "field_columns_of", "run_field_columns", "with_field_columns"]
+__all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "TYPE_ALIASES",
+           "field_column_values", "field_columns_of", "run_field_columns", "with_field_columns"]
 
 FIELD_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
                "bool": pa.bool_(), "date": pa.date32()}
+# BigQuery's legacy names of the types, which its schemas still print; any case is taken.
+TYPE_ALIASES = {"integer": "int64", "float": "float64", "boolean": "bool"}
 # The result files' own columns (write_results.result_schema).
 RESERVED_NAMES = ("id", "tokens", "fields", "entities")
 
@@ -76,11 +80,14 @@ def field_columns_of(specs):
             name, colon, type_ = spec.rpartition(":")
             spec = FieldColumn(name, type_) if colon else FieldColumn(spec)
         name, type_ = spec
+        if isinstance(type_, str):   # BigQuery's spelling, STRING or INT64, is the one known
+            type_ = TYPE_ALIASES.get(type_.lower(), type_.lower())
         if not isinstance(name, str) or not name:
             raise ValueError(f"an empty field name in {spec!r}")
         if type_ not in FIELD_TYPES:
-            raise ValueError(f"field {name!r}: no type {type_!r}; the types are "
-                             f"{', '.join(FIELD_TYPES)}")
+            raise ValueError(f"field {name!r}: no type {spec[1]!r}; the types are "
+                             f"{', '.join(FIELD_TYPES)} (any case; integer, float and "
+                             f"boolean as BigQuery's legacy names)")
         if name in RESERVED_NAMES:
             raise ValueError(f"field {name!r} cannot be a column: the result files have a "
                              f"column {name!r} of their own "
