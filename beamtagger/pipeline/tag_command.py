@@ -221,8 +221,10 @@ def add_arguments(parser):
     parser.add_argument("--max-dead-letters", metavar="N|P%", type=dead_letter_limit,
                         help="exit 3 (results and dead letters written all the same) where more "
                         "than N records, or more than P%% of the records read, could not be "
-                        "tagged, so that a script or a scheduler sees a run gone wrong (default: "
-                        "exit 0 whatever the count; local runs)")
+                        "tagged, or where a part of the input (a file or its rest, of records "
+                        "unknown) was not read, which only 100%% lets pass; so that a script or "
+                        "a scheduler sees a run gone wrong (default: exit 0 whatever the count; "
+                        "local runs)")
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -238,16 +240,37 @@ class DeadLetterLimit(NamedTuple):
     def __str__(self):
         return f"{float(self.value):g}%" if self.percent else f"{int(self.value)}"
 
-    def exceeded(self, dead, read):
+    def exceeded(self, dead, read, unread=0):
+        """Whether ``dead`` dead letters of ``read`` records read pass the limit, ``unread`` of
+        each being a part of the input not read (``counters.UNREAD_PARTS``).
+
+        Such a part holds any number of records, from none to all of a file's, so no count or
+        share can be known to be within the limit: one passes every limit but 100%. Counted
+        as one record instead, a refused 1M-row file passed --max-dead-letters 1%."""
+        if unread and not (self.percent and self.value == 100):
+            return True
+        records, records_read = dead - unread, read - unread
         # Exact: in floats 0.57% of 10,000 records is 56.99999999999999, and 57 dead letters,
         # at the limit and not over it, exited 3.
-        return dead > (self.value * read / 100 if self.percent else self.value)
+        return records > (self.value * records_read / 100 if self.percent else self.value)
 
-    def message(self, dead, read):
-        """The line that says why the run exits TOO_MANY_DEAD_LETTERS."""
-        return (f"beamtagger tag: {dead:,} of the {read:,} records read could not be tagged "
-                f"({_share_shown(dead, read)}), more than --max-dead-letters {self}; the "
-                "results and the dead letters are written")
+    def message(self, dead, read, unread=0, unread_sources=()):
+        """The line that says why the run exits TOO_MANY_DEAD_LETTERS; ``unread`` and
+        ``unread_sources`` as ``exceeded``'s and where the first of those parts start."""
+        records, records_read = dead - unread, read - unread
+        records_said = (f"{records:,} of the {records_read:,} records read could not be tagged "
+                        f"({_share_shown(records, records_read)})")
+        written = "the results and the dead letters are written"
+        if not unread:
+            return (f"beamtagger tag: {records_said}, more than --max-dead-letters {self}; "
+                    f"{written}")
+        where = ", ".join(unread_sources)
+        if unread > len(unread_sources):
+            where += f"{' and ' if where else ''}{unread - len(unread_sources):,} more"
+        parts = ("1 part of the input was" if unread == 1
+                 else f"{unread:,} parts of the input were")
+        return (f"beamtagger tag: {parts} not read ({where}), records unknown: more than "
+                f"--max-dead-letters {self} can allow; {records_said}; {written}")
 
 
 def _share_shown(dead, read):
@@ -384,20 +407,45 @@ def _tag(args, options, stdin_spool=None, results=None):
         else:
             for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
                 print(f"results          {path}")
+        unread = ()
         if counts["dead_letters"]:
+            error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
             if results is None:
-                for path in _written_files(_result_pattern(job.output_prefix + "-errors",
-                                                           "jsonl")):
+                for path in error_files:
                     print(f"dead letters     {path}")
-            dead = counts["dead_letters"]
-            print(f"                 ({dead:,} record{'' if dead == 1 else 's'} could not be "
-                  "tagged)")
+            print(f"                 {counters.dead_letters_meaning(counts)}")
+            unread = _print_unread_parts(error_files, counts["unread_parts"])
         limit = args.max_dead_letters
-        if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"]):
-            print(limit.message(counts["dead_letters"], counts["records_read"]),
-                  file=sys.stderr, flush=True)
+        if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"],
+                                                counts["unread_parts"]):
+            print(limit.message(counts["dead_letters"], counts["records_read"],
+                                counts["unread_parts"], unread), file=sys.stderr, flush=True)
             return TOO_MANY_DEAD_LETTERS
         return 0
+
+
+# The parts of the input not read that the summary names (where each starts, the first in
+# input order), from the errors files: enough to find them without reading those files, few
+# enough for a summary.
+UNREAD_PARTS_SHOWN = 3
+
+
+def _print_unread_parts(error_files, unread):
+    """Prints where the first UNREAD_PARTS_SHOWN of the ``unread`` parts of the input not read
+    start (their dead letters' sources) and how many more there are; returns those sources."""
+    import heapq
+
+    from beamtagger.pipeline.ordered_stdout import input_position
+    from beamtagger.transforms.dead_letters import unread_sources
+
+    sources = heapq.nsmallest(UNREAD_PARTS_SHOWN, unread_sources(error_files) if unread else (),
+                              key=input_position)
+    for source in sources:
+        print(f"not read from    {source}")
+    if unread > len(sources):
+        print(f"                 (and {unread - len(sources):,} more: the dead letters of stage "
+              "read)")
+    return sources
 
 
 # --input - and --output -: standard input and standard output.

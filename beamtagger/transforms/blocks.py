@@ -19,7 +19,7 @@ from apache_beam.coders import coder_impl
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters
-from beamtagger.transforms.records import ERRORS, DeadLetter, TextRecord
+from beamtagger.transforms.records import ERRORS, UNREAD_STAGE, DeadLetter, TextRecord
 
 __all__ = ["BLOCK_CHARACTERS", "BLOCK_RECORDS", "Block", "BlockCoder", "CollectRecordBlocks",
            "in_blocks", "reader_outputs"]
@@ -108,12 +108,12 @@ def record_size(record):
 def in_blocks(items, errors_tag, on_dead_letter=None):
     """Records of ``items`` in lists of at most ``BLOCK_RECORDS`` records / ``BLOCK_CHARACTERS``
     characters; each DeadLetter among them goes out at once as ``TaggedOutput(errors_tag, ...)``
-    (after ``on_dead_letter()``, for counting), in its place in the stream."""
+    (after ``on_dead_letter(letter)``, for counting), in its place in the stream."""
     block, characters = Block(), 0
     for item in items:
         if isinstance(item, DeadLetter):
             if on_dead_letter is not None:
-                on_dead_letter()
+                on_dead_letter(item)
             yield beam.pvalue.TaggedOutput(errors_tag, item)
             continue
         block.append(item)
@@ -128,12 +128,14 @@ def in_blocks(items, errors_tag, on_dead_letter=None):
 def reader_outputs(items, blocks=False):
     """A reading DoFn's outputs: its records (or, with ``blocks``, lists of them) and its dead
     letters (tagged ``records.ERRORS``), counted once per file or range when the reader is
-    done: a counter update costs ~2 µs (tokenize.py)."""
-    read = dead = 0
+    done: a counter update costs ~2 µs (tokenize.py). Dead letters that stand for a part of
+    the input not read (``records.UNREAD_STAGE``) are counted apart too."""
+    read = dead = unread = 0
 
-    def one_more_dead_letter():
-        nonlocal dead
+    def one_more_dead_letter(letter):
+        nonlocal dead, unread
         dead += 1
+        unread += letter.stage == UNREAD_STAGE
 
     try:
         if blocks:
@@ -144,13 +146,15 @@ def reader_outputs(items, blocks=False):
         for item in items:
             read += 1
             if isinstance(item, DeadLetter):
-                dead += 1
+                one_more_dead_letter(item)
                 yield beam.pvalue.TaggedOutput(ERRORS, item)
             else:
                 yield item
     finally:
         counters.RECORDS_READ.inc(read)
         counters.DEAD_LETTERS.inc(dead)
+        if unread:
+            counters.UNREAD_PARTS.inc(unread)
 
 
 @beam.typehints.with_output_types(Block)

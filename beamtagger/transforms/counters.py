@@ -7,8 +7,9 @@ batch (``inc(n)``), not per token.
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
-__all__ = ["NAMESPACE", "field_column_nulls", "format_field_columns", "format_model_metrics",
-           "format_summary", "padding_efficiency", "query_counters", "query_distributions"]
+__all__ = ["NAMESPACE", "dead_letters_meaning", "field_column_nulls", "format_field_columns",
+           "format_model_metrics", "format_summary", "padding_efficiency", "query_counters",
+           "query_distributions"]
 
 NAMESPACE = "beamtagger"
 
@@ -22,12 +23,16 @@ BATCHES = Metrics.counter(NAMESPACE, "batches")
 LONG_RECORDS = Metrics.counter(NAMESPACE, "long_records")        # records split into chunks
 CHUNKS = Metrics.counter(NAMESPACE, "chunks")                    # chunks cut from long records
 DEAD_LETTERS = Metrics.counter(NAMESPACE, "dead_letters")
+# Dead letters of stage "read" (records.UNREAD_STAGE), also in dead_letters and records_read:
+# each a file or the rest of one that was not read, of records unknown.
+UNREAD_PARTS = Metrics.counter(NAMESPACE, "unread_parts")
 FIELD_COLUMN_ROWS = Metrics.counter(NAMESPACE, "field_column_rows")  # Parquet rows written
 
 
 def field_column_nulls(name):
     """The counter of the nulls written to the field column ``name`` (field_columns)."""
     return Metrics.counter(NAMESPACE, f"field_column_nulls:{name}")
+
 
 # The tag stage's model metrics, under the names Beam's RunInference gives the same things
 # (apache_beam/ml/inference/base.py, _MetricsCollector), so dashboards built for RunInference
@@ -40,8 +45,9 @@ INFERENCE_REQUEST_BATCH_TOKENS = Metrics.distribution(NAMESPACE, "inference_requ
 NUM_INFERENCES = Metrics.counter(NAMESPACE, "num_inferences")          # records through the model
 FAILED_BATCHES = Metrics.counter(NAMESPACE, "failed_batches_counter")  # retried record by record
 
-COUNTER_NAMES = ("records_read", "records_tagged", "dead_letters", "tokens", "batched_tokens",
-                 "padded_slots", "oov_tokens", "batches", "long_records", "chunks")
+COUNTER_NAMES = ("records_read", "records_tagged", "dead_letters", "unread_parts", "tokens",
+                 "batched_tokens", "padded_slots", "oov_tokens", "batches", "long_records",
+                 "chunks")
 
 
 def query_counters(result):
@@ -79,6 +85,22 @@ def format_model_metrics(distributions):
         lines.append(f"batch latency    {latency.mean / 1000:>12.1f} ms  (max "
                      f"{latency.max / 1000:,.1f} ms over {latency.count:,} batches)")
     return lines
+
+
+def dead_letters_meaning(counts):
+    """What the dead letters of ``counts`` stand for, as the summary says it in parentheses:
+    records that could not be tagged, and parts of the input that were not read (a file or its
+    rest, ``unread_parts``), whose records nobody could count."""
+    unread = counts["unread_parts"]
+    records = counts["dead_letters"] - unread
+    said = []
+    if records or not unread:
+        said.append(f"{records:,} record{'' if records == 1 else 's'} could not be tagged")
+    if unread:
+        said.append("1 part of the input was not read: a file or the rest of one, its records "
+                    "unknown" if unread == 1 else f"{unread:,} parts of the input were not read: "
+                    "each a file or the rest of one, their records unknown")
+    return f"({'; '.join(said)})"
 
 
 def padding_efficiency(counts):

@@ -8,11 +8,13 @@ is always valid UTF-8 JSON). Together with the results this accounts for every i
 docs/tagging.md's "The result files" shows how to take the failed records from the input by
 ``source``.
 """
+import json
+
 import apache_beam as beam
 
-from beamtagger.transforms.records import DeadLetter
+from beamtagger.transforms.records import UNREAD_STAGE, DeadLetter
 
-__all__ = ["ERRORS_SUFFIX", "WriteDeadLetters", "errors_prefix"]
+__all__ = ["ERRORS_SUFFIX", "WriteDeadLetters", "errors_prefix", "unread_sources"]
 
 ERRORS_SUFFIX = "-errors"
 
@@ -20,6 +22,22 @@ ERRORS_SUFFIX = "-errors"
 def errors_prefix(output_prefix):
     """The prefix of the dead-letter files of a run writing results under ``output_prefix``."""
     return output_prefix + ERRORS_SUFFIX
+
+
+def unread_sources(error_files):
+    """The ``source`` of each dead letter of stage "read" (a part of the input not read) in
+    ``error_files`` (paths, local or remote), in file order. Only lines that hold the stage's
+    JSON text are parsed: the other dead letters cost a substring search each."""
+    from apache_beam.io.filesystems import FileSystems
+
+    marker = json.dumps({"stage": UNREAD_STAGE})[1:-1].encode("utf-8")   # '"stage": "read"'
+    for path in error_files:
+        with FileSystems.open(path) as handle:
+            for line in handle:
+                if marker in line:
+                    letter = json.loads(line)
+                    if letter["stage"] == UNREAD_STAGE:
+                        yield letter["source"]
 
 
 @beam.typehints.with_input_types(DeadLetter)

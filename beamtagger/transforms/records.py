@@ -13,7 +13,7 @@ from typing import Any, Dict, NamedTuple, Optional, Tuple
 import numpy as np
 
 __all__ = ["ChunkResult", "DeadLetter", "Entity", "STAGES", "Segment", "TaggedRecord",
-           "TextRecord", "TokenizedRecord", "entity_spans", "one_line", "raw_text", "utf8_safe"]
+           "TextRecord", "TokenizedRecord", "UNREAD_STAGE", "entity_spans", "one_line", "raw_text", "utf8_safe"]
 
 
 class TextRecord(NamedTuple):
@@ -316,6 +316,11 @@ KEYED_CHUNK_RESULT = Tuple[str, ChunkResult]
 # JSON or CoNLL. There is no "write": "format" checks every row against what the file writers
 # accept, so no record can fail inside a writer.
 STAGES = ("read", "decode", "tokenize", "lookup", "featurize", "tag", "stitch", "format")
+# The stage whose dead letter stands for a whole file or the rest of one (a refused Parquet
+# file or CSV header, a damaged compressed stream): a part of the input that was not read, of
+# records unknown, counted apart (counters.UNREAD_PARTS) so that no summary reads it as one
+# record that failed.
+UNREAD_STAGE = STAGES[0]
 
 
 # The tag of every stage's dead-letter output.

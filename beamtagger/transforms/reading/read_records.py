@@ -270,9 +270,11 @@ class _ListRowGroups(beam.DoFn):
             items = [unread_file(metadata.path, problem)]
         for item in items:
             if isinstance(item, DeadLetter):
-                # Counted as a record read, as the dead letter of a damaged text file is.
+                # Counted as a record read, as the dead letter of a damaged text file is; each
+                # is a file not read (stage "read").
                 counters.RECORDS_READ.inc()
                 counters.DEAD_LETTERS.inc()
+                counters.UNREAD_PARTS.inc()
                 yield beam.pvalue.TaggedOutput(ERRORS, item)
             else:
                 yield item
