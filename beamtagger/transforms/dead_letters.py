@@ -6,7 +6,8 @@ of ``records.STAGES``), ``reason`` (one line) and ``record`` (what the failing s
 ``DeadLetter``; invalid UTF-8 shown as \\x.. escapes, lone surrogates as \\udXXX, so the file
 is always valid UTF-8 JSON). Together with the results this accounts for every input record;
 docs/tagging.md's "The result files" shows how to take the failed records from the input by
-``source``.
+``source``. A dead letter of stage "read" is no record but a file or the rest of one that was
+not read (``records.UNREAD_STAGE``); ``unread_sources`` finds them again for the summary.
 """
 import json
 
