@@ -241,11 +241,11 @@ class DeadLetterLimit(NamedTuple):
         return f"{float(self.value):g}%" if self.percent else f"{int(self.value)}"
 
     def exceeded(self, dead, read, unread=0):
-        """Whether ``dead`` dead letters of ``read`` records read pass the limit, ``unread`` of
-        each being a part of the input not read (``counters.UNREAD_PARTS``).
+        """Whether ``dead`` dead letters of ``read`` records read are over the limit,
+        ``unread`` of each being a part of the input not read (``counters.UNREAD_PARTS``).
 
         Such a part holds any number of records, from none to all of a file's, so no count or
-        share can be known to be within the limit: one passes every limit but 100%. Counted
+        share can be known to be within the limit: one is over every limit but 100%. Counted
         as one record instead, a refused 1M-row file passed --max-dead-letters 1%."""
         if unread and not (self.percent and self.value == 100):
             return True
