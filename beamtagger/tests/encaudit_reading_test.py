@@ -39,7 +39,7 @@ def test_a_utf8_file_read_as_utf16_or_utf32_is_one_dead_letter_saying_so(
     path = tmp_path / "plain.txt"
     path.write_bytes(UTF8_LINES.encode("utf-8"))
     (letter,) = _read(path, encoding)
-    assert isinstance(letter, DeadLetter) and letter.stage == "decode", letter
+    assert isinstance(letter, DeadLetter) and letter.stage == "read", letter
     assert letter.source == f"{path}:1"
     assert letter.reason == (
         f"the file is not {encoding}: its first {path.stat().st_size} bytes are UTF-8 lines "

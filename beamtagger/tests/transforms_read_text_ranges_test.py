@@ -70,7 +70,7 @@ def test_a_utf16_or_utf32_file_is_one_dead_letter_not_lines_of_mojibake(tmp_path
     for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
         letter, = letters
         assert isinstance(letter, DeadLetter) and letter.source == source
-        assert letter.stage == "decode" and encoding[:6].upper() in letter.reason
+        assert letter.stage == "read" and encoding[:6].upper() in letter.reason
 
 
 @pytest.mark.parametrize("encoding", ["UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE"])
@@ -93,7 +93,7 @@ def assert_one_unmarked_dead_letter(path, encoding, split_bytes):
     for letters, source in ((found, f"{path}:@0"), (whole, f"{path}:1")):
         assert {letter.source for letter in letters} == {source}
         letter = letters[0]
-        assert isinstance(letter, DeadLetter) and letter.stage == "decode"
+        assert isinstance(letter, DeadLetter) and letter.stage == "read"
         assert letter.reason.startswith(f"the file is {encoding} without a byte-order mark")
         assert letter.reason.endswith(f"(iconv -f {encoding} -t UTF-8)")
 

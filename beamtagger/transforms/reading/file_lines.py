@@ -62,7 +62,8 @@ class UnreadableInput(DamagedInput):
 
 
 def not_utf8(path, source, head, encoding=UTF8):
-    """UnreadableInput (stage "decode") for a file whose first bytes ``head`` (up to
+    """UnreadableInput (stage "read": none of the file is read, so its records are unknown,
+    ``counters.UNREAD_PARTS``) for a file whose first bytes ``head`` (up to
     ENCODING_SAMPLE_BYTES) are UTF-16 or UTF-32 (``text_encodings``), not ``encoding`` (one
     that ``decoded_lines.reads_line_by_line``), else None."""
     found = other_encoding(head)
@@ -70,7 +71,7 @@ def not_utf8(path, source, head, encoding=UTF8):
         return None
     read_as = "UTF-8" if is_utf8(encoding) else encoding
     return UnreadableInput(path, source, found.reason(", so none of its lines was read",
-                                                      read_as=read_as), stage="decode")
+                                                      read_as=read_as))
 
 
 def _zstd_decompressor():
@@ -188,7 +189,7 @@ class FileLines:
         except DamagedInput:
             raise
         except WrongEncoding as wrong:
-            raise UnreadableInput(self.path, f"{self.path}:1", str(wrong), stage="decode") from None
+            raise UnreadableInput(self.path, f"{self.path}:1", str(wrong)) from None
         except Exception as error:  # noqa: BLE001  (every decompressor and filesystem differs)
             if out_of_open_files(error):
                 # A limit of the machine, not of this file: its records would be dead letters
