@@ -13,9 +13,11 @@ first Parquet file's footer would fit Parquet input only (CSV cells and partitio
 strings) and still fail on the next file of another type.
 
 Types (``FIELD_TYPES``, named in any case as BigQuery names them, its legacy names
-``TYPE_ALIASES`` too) and the values each takes, text as BigQuery's ``CAST`` takes it;
-anything else makes the record a dead letter of stage "format" naming the field, the value and
-the type, never a null or a rounded value:
+``TYPE_ALIASES`` too) and the values each takes, text in its plain forms only (stricter than
+BigQuery's ``CAST``, which also takes hex, "inf" and "nan", and than ZetaSQL, which skips
+spaces before digits: docs/tagging.md, "Fields as columns"); anything else makes the record a
+dead letter of stage "format" naming the field, the value and the type, never a null or a
+rounded value:
 
 - ``string`` (the default): strings as they are; other values as their JSON text, as ids are
   (``record_parsers.json_id``: 5 -> "5", a list -> '[1,2]').
@@ -45,7 +47,8 @@ __all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "TYPE_ALIASES",
 
 FIELD_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
                "bool": pa.bool_(), "date": pa.date32()}
-# BigQuery's legacy names of the types, which its schemas still print; any case is taken.
+# BigQuery's legacy names of the types, the ones its REST schema (TableFieldSchema.type)
+# lists first; any case is taken.
 TYPE_ALIASES = {"integer": "int64", "float": "float64", "boolean": "bool"}
 # The result files' own columns (write_results.result_schema).
 RESERVED_NAMES = ("id", "tokens", "fields", "entities")
