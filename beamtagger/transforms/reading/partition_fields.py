@@ -1,8 +1,8 @@
 """Hive partition values as fields: ``ds/year=2024/month=01/part-0.parquet`` -> ``year``,
 ``month`` (no Beam).
 
-Spark, Hive, pyarrow (``write_dataset(partitioning="hive")``), BigQuery exports and Dataflow
-jobs keep the columns a table is partitioned by in its folder names only. With
+Spark, Hive and pyarrow (``write_dataset(partitioning="hive")``) keep the columns a table is
+partitioned by in its folder names only. With
 ``RecordLayout.partition_fields`` every ``key=value`` folder of a file's path between the
 pattern's fixed folder (``record_parsers.pattern_id_folder``: the folders before its first
 wildcard) and the file's name becomes a field of each of its records. The fixed folders are
@@ -10,8 +10,9 @@ the same for every record of a run (the user wrote them), and a pattern whose on
 are in the file name has no folder between: ``partition_problem`` refuses it, rather than
 carrying nothing.
 
-Values are the folder's text, URL-decoded as Hive, Spark and pyarrow write them (``%2F``,
-``%3D``, ``%25``...; keys too); Hive's ``__HIVE_DEFAULT_PARTITION__`` (a null value) is null;
+Values are the folder's text, URL-decoded as Hive and Spark write them (``%2F``, ``%3D``,
+``%25``...; keys too; pyarrow escapes values only and decodes both); Hive's
+``__HIVE_DEFAULT_PARTITION__`` (a null value) is null;
 ``key=`` is the empty string. They stay strings: Spark and pyarrow infer types, and so read
 ``month=01`` as the integer 1, which loses the zero that a date's text had (and a value that
 is a number in one folder and not in another changes type between files). A folder is split at
@@ -25,7 +26,7 @@ character that does not print, a key twice in one path, a key that is the text o
 and a name that is not UTF-8 (raw, or once URL-decoded). A record holding a field of a
 partition key's name keeps it where it is the folder's value (the JSON text of a number
 compared: ``2024`` and ``year=2024``); where the two differ the record is a dead letter naming
-both, since Spark takes the folder's and pyarrow the file's, and either loses the other.
+both, since Spark and pyarrow take the folder's and lose the file's without a word.
 """
 import urllib.parse
 
