@@ -16,8 +16,9 @@ alone); ``beamtagger tag`` refuses it before launch.
 
 Excel's delimiter line: a CSV file whose first line is ``sep=`` and one character (``sep=;``,
 ``sep=|``, ``sep=`` and a tab; ``sep`` in any case; after a byte-order mark too) is read with
-that delimiter, as Excel is reported to open it (Microsoft documents no such line; users
-report it read on the first line only, in any case: CPython issue 109644), and the line is no
+that delimiter, as Excel is reported to open it (no Microsoft page on the line was found; a
+user in CPython issue 109644 reports ``SEP=`` read in any case; the first line only is this
+reader's choice, as the reports found show it there), and the line is no
 header and no row; it keeps its number, so the header is line 2 and ids and sources name the
 lines as an editor does. pandas and Python's csv take the line for a header (pandas issue
 47303, CPython issue 109644). A ``sep=`` line naming no character, several (``sep=\\t``, the
