@@ -29,6 +29,7 @@ SHARED_DATA = pathlib.Path(os.environ.get("BEAMTAGGER_SHARED_DATA",
 EWT_TRAIN = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-train.conllu"
 EWT_DEV = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 GLOVE_SUBSET = SHARED_DATA / "glove" / "glove.6B.50d.subset.txt.gz"
+WNUT_TRAIN = SHARED_DATA / "wnut17" / "wnut17train.conll"
 # The JSON line a child prints last, after everything TensorFlow and Beam write to stdout.
 RESULT_MARKER = "BENCH_RESULT "
 MIB = 1024 * 1024
@@ -259,6 +260,29 @@ def require_shared_data():
     if not EWT_TRAIN.is_file():
         sys.exit(f"{EWT_TRAIN} is missing: the benchmarks read the real EWT corpus from "
                  "../shared/data (set BEAMTAGGER_SHARED_DATA to point elsewhere)")
+
+
+def wnut_train_records(count, labels=None, fields=None):
+    """TaggedRecords of WNUT-17 train's first ``count`` sentences with random float32 scores
+    (seed 0), for the formatting benches: labels the sentence's gold tags, or ``labels(rng,
+    n)``; pass-through fields ``fields(i, rng)`` (None: none)."""
+    import numpy as np
+
+    from beamtagger.corpus_readers import read_conll
+    from beamtagger.transforms.records import TaggedRecord, TokenizedRecord
+
+    sentences = [s for _, s in zip(range(count), read_conll(WNUT_TRAIN))]
+    rng = np.random.default_rng(0)
+    records = []
+    for i, sentence in enumerate(sentences):
+        tokenized = TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
+        scores = rng.random(len(sentence.tokens)).astype(np.float32).tolist()
+        carried = None if fields is None else fields(i, rng)
+        tags = tuple(sentence.tags) if labels is None else labels(rng, len(scores))
+        records.append(TaggedRecord(tokenized.id, tokenized.tokens, tokenized.starts,
+                                    tokenized.ends, tags, tuple(scores), tokenized.source,
+                                    carried))
+    return records
 
 
 def tiny_store(work):

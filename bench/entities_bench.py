@@ -16,16 +16,12 @@ Outputs are checked equal (columns against records) before anything is timed.
 """
 import argparse
 import json
-import pathlib
 import statistics
 import sys
 import time
 
-import numpy as np
-
 import bench_common
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def main(argv=None):
@@ -34,21 +30,10 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--calls", type=int, default=5)
     args = parser.parse_args(argv)
-    from beamtagger.corpus_readers import read_conll
     from beamtagger.transforms import tagged_batches
-    from beamtagger.transforms.records import TaggedRecord, TokenizedRecord
     from beamtagger.transforms.write_results import to_json_line
 
-    sentences = [s for _, s in zip(range(args.records),
-                                   read_conll(DATA / "wnut17" / "wnut17train.conll"))]
-    rng = np.random.default_rng(0)
-    records = []
-    for i, sentence in enumerate(sentences):
-        tokenized = TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
-        scores = rng.random(len(sentence.tokens)).astype(np.float32).tolist()
-        records.append(TaggedRecord(tokenized.id, tokenized.tokens, tokenized.starts,
-                                    tokenized.ends, tuple(sentence.tags), tuple(scores),
-                                    tokenized.source))
+    records = bench_common.wnut_train_records(args.records)
     tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
     assert not left_out
     tokens = sum(len(record.tokens) for record in records)

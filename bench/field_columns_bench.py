@@ -19,16 +19,12 @@ The tables are checked to hold the same values before anything is timed.
 import argparse
 import io
 import json
-import pathlib
 import statistics
 import sys
 import time
 
-import numpy as np
-
 import bench_common
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 COLUMNS = ("doc_id", "year:int64", "lang", "views:float64")
 
 
@@ -40,25 +36,16 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import pyarrow.parquet as pq
 
-    from beamtagger.corpus_readers import read_conll
     from beamtagger.transforms import tagged_batches
     from beamtagger.transforms.field_columns import field_columns_of
-    from beamtagger.transforms.records import TaggedRecord, TokenizedRecord
 
-    sentences = [s for _, s in zip(range(args.records),
-                                   read_conll(DATA / "wnut17" / "wnut17train.conll"))]
-    rng = np.random.default_rng(0)
     labels = ("NOUN", "VERB", "ADJ", "PUNCT")
-    records = []
-    for i, sentence in enumerate(sentences):
-        tokenized = TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
-        scores = rng.random(len(sentence.tokens)).astype(np.float32).tolist()
-        fields = {"doc_id": f"doc-{i:06d}", "year": str(2020 + i % 5),
-                  "lang": ("en", "fr")[i % 2], "views": int(rng.integers(0, 10 ** 6))}
-        records.append(TaggedRecord(tokenized.id, tokenized.tokens, tokenized.starts,
-                                    tokenized.ends,
-                                    tuple(labels[k] for k in rng.integers(0, 4, len(scores))),
-                                    tuple(scores), tokenized.source, fields))
+    records = bench_common.wnut_train_records(
+        args.records,
+        labels=lambda rng, n: tuple(labels[k] for k in rng.integers(0, 4, n)),
+        fields=lambda i, rng: {"doc_id": f"doc-{i:06d}", "year": str(2020 + i % 5),
+                               "lang": ("en", "fr")[i % 2],
+                               "views": int(rng.integers(0, 10 ** 6))})
     tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
     assert not left_out
     columns = field_columns_of(COLUMNS)
