@@ -285,6 +285,26 @@ def wnut_train_records(count, labels=None, fields=None):
     return records
 
 
+def alternating_cpu_seconds(cases, rounds, calls):
+    """{case name: CPU seconds a call, one value a round} of ``cases`` ({name: callable}),
+    each called ``calls`` times a round, the order reversed every other round (the machine is
+    shared: no case is timed in a quiet spell the others missed)."""
+    seconds = {name: [] for name in cases}
+    for round_ in range(rounds):
+        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
+        for name in order:
+            start = time.process_time()
+            for _ in range(calls):
+                cases[name]()
+            seconds[name].append((time.process_time() - start) / calls)
+    return seconds
+
+
+def median_range(values):
+    """[median, min, max] of ``values``, to 2 decimals: how a ratio round by round is quoted."""
+    return [round(statistics.median(values), 2), round(min(values), 2), round(max(values), 2)]
+
+
 def tiny_store(work):
     """A store of the GloVe subset from ../shared/data (29k words), for CI-sized runs."""
     from beamtagger.embeddings import importers as embedding_import

@@ -18,7 +18,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 
 import bench_common
 
@@ -52,14 +51,7 @@ def main(argv=None):
         "Parquet, columns, with entities": lambda: tagged_batches.parquet_table(
             tagged, entities=True),
     }
-    seconds = {name: [] for name in cases}
-    for round_ in range(args.rounds):
-        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
-        for name in order:
-            start = time.process_time()
-            for _ in range(args.calls):
-                cases[name]()
-            seconds[name].append((time.process_time() - start) / args.calls)
+    seconds = bench_common.alternating_cpu_seconds(cases, args.rounds, args.calls)
     per_token = {name: round(statistics.median(times) / tokens * 1e6, 4)
                  for name, times in seconds.items()}
 
@@ -74,15 +66,11 @@ def main(argv=None):
               "command": "python bench/entities_bench.py " + " ".join(sys.argv[1:]),
               "records": len(records), "tokens": tokens, "entities": entities,
               "cpu_us_a_token_median": per_token,
-              "JSON Lines with / without entities (median, range)": _spread(with_json),
-              "JSON Lines record by record / columns, with entities": _spread(records_json),
-              "Parquet with / without entities": _spread(with_parquet)}
+              "JSON Lines with / without entities (median, range)": bench_common.median_range(with_json),
+              "JSON Lines record by record / columns, with entities": bench_common.median_range(records_json),
+              "Parquet with / without entities": bench_common.median_range(with_parquet)}
     print(json.dumps(report, indent=1))
     return 0
-
-
-def _spread(values):
-    return [round(statistics.median(values), 2), round(min(values), 2), round(max(values), 2)]
 
 
 if __name__ == "__main__":

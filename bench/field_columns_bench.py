@@ -21,7 +21,6 @@ import io
 import json
 import statistics
 import sys
-import time
 
 import bench_common
 
@@ -70,19 +69,12 @@ def main(argv=None):
         "field columns, written": lambda: written(tagged_batches.parquet_table(
             tagged, field_columns=columns, left_out=[])),
     }
-    seconds = {name: [] for name in cases}
-    for round_ in range(args.rounds):
-        order = list(cases) if round_ % 2 == 0 else list(reversed(cases))
-        for name in order:
-            start = time.process_time()
-            for _ in range(args.calls):
-                cases[name]()
-            seconds[name].append((time.process_time() - start) / args.calls)
+    seconds = bench_common.alternating_cpu_seconds(cases, args.rounds, args.calls)
     per_token = {name: round(statistics.median(times) / tokens * 1e6, 4)
                  for name, times in seconds.items()}
 
     def ratios(name, base):
-        return _spread([a / b for a, b in zip(seconds[name], seconds[base])])
+        return bench_common.median_range([a / b for a, b in zip(seconds[name], seconds[base])])
 
     report = {"date": bench_common.now(), "machine": bench_common.machine(),
               "command": "python bench/field_columns_bench.py " + " ".join(sys.argv[1:]),
@@ -94,10 +86,6 @@ def main(argv=None):
                   "field columns, written", "fields JSON, written")}
     print(json.dumps(report, indent=1))
     return 0
-
-
-def _spread(values):
-    return [round(statistics.median(values), 2), round(min(values), 2), round(max(values), 2)]
 
 
 if __name__ == "__main__":
