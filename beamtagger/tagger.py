@@ -19,6 +19,7 @@ import Apache Beam (1.6-1.9 s alone on the 2-core bench machine): most of the 0.
 """
 import copy
 import threading
+from collections.abc import Mapping
 from typing import Iterable, Iterator, Optional, Union
 
 from beamtagger.errors import BeamtaggerError
@@ -151,6 +152,9 @@ class Tagger:
         into the model's length buckets: an unbounded iterable is tagged in bounded memory,
         and a group's results come once the group is tagged.
 
+        Raises (at once): TypeError where ``records`` is one str, a dict or a DataFrame,
+        whose elements would be its characters, keys or columns, not texts.
+
         Raises (when the iteration reaches the record, after the results of every record
         before it):
           TypeError: an element is no str, TextRecord or TokenizedRecord, naming its position.
@@ -159,6 +163,7 @@ class Tagger:
         if not isinstance(batch_chars, int) or batch_chars < 1:
             raise ValueError(f"batch_chars must be a whole number of at least 1, not "
                              f"{batch_chars!r}")
+        _check_not_one_whole(records)
         return self._tagged_groups(records, batch_chars)
 
     def _tagged_groups(self, records, batch_chars):
@@ -211,6 +216,24 @@ class Tagger:
         if handler is None:
             handler = self._per_thread.handler = copy.copy(self._handler)
         return handler
+
+
+def _check_not_one_whole(records):
+    """TypeError for an iterable whose elements are not the texts it holds: a DataFrame
+    iterates over its column names, a str over its characters, a dict over its keys, and each
+    of those is a str, so they were tagged without a word (a DataFrame of 6 columns gave 6
+    records, one its text column's name)."""
+    if isinstance(records, str):
+        raise TypeError("Tagger.tag_many's records are one str, whose elements are its "
+                        "characters: tag one text with tag(text), or give a list of texts")
+    if isinstance(records, Mapping):
+        raise TypeError(f"Tagger.tag_many's records are a {type(records).__name__}, whose "
+                        "elements are its keys: give its texts, d.values(), or TextRecords "
+                        "keeping the keys, [TextRecord(key, text) for key, text in d.items()]")
+    if hasattr(records, "columns") and hasattr(records, "__getitem__"):
+        raise TypeError(f"Tagger.tag_many's records are a {type(records).__name__}, whose "
+                        "elements are its columns (a pandas DataFrame's are their names), "
+                        "not its rows: give its text column, tag_many(df[\"body\"])")
 
 
 def _check_surrogates(record):

@@ -72,6 +72,26 @@ def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_positio
         tagger.tag_many(["the cat"], batch_chars=0)
 
 
+def test_a_dataframe_a_str_or_a_dict_given_whole_is_refused_not_tagged_as_its_names(
+        tiny_tagger):
+    import pandas as pd
+
+    tagger = beamtagger.Tagger(**tiny_tagger.options)
+    frame = pd.DataFrame({"doc_id": [1, 2], "body": ["the cat", "the dog"]})
+    # Each iterates over strings that are not its texts: column names, characters, keys.
+    for whole, message in ((frame, r"a DataFrame, whose elements are its columns .* "
+                                   r'give its text column, tag_many\(df\["body"\]\)$'),
+                           (frame[["body"]], "a DataFrame, whose elements are its columns"),
+                           ("the cat", "one str, whose elements are its characters: tag one "
+                                       r"text with tag\(text\)"),
+                           ({"a": "the cat"}, r"a dict, whose elements are its keys: give its "
+                                              r"texts, d.values\(\)")):
+        with pytest.raises(TypeError, match="^Tagger.tag_many's records are " + message):
+            tagger.tag_many(whole)
+    assert [tagged.tokens for tagged in tagger.tag_many(frame["body"])] == [
+        ("the", "cat"), ("the", "dog")]
+
+
 def test_a_record_tagtext_would_dead_letter_is_refused_naming_it_after_the_ones_before(
         tiny_tagger):
     tagger = beamtagger.Tagger(**tiny_tagger.options, max_record_chars=20)
