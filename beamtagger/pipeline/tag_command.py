@@ -144,7 +144,8 @@ def add_arguments(parser):
                         "name them. A record's own field of that name must hold the same "
                         "value, else it is a dead letter; a file whose folders cannot be "
                         "fields (=2024, a key twice, the text or id field, not UTF-8) is "
-                        "refused")
+                        "refused, and so are files in no key=value folder and an --input "
+                        "naming a folder (lake: give 'lake/*/*/*.parquet')")
     parser.add_argument("--chunk", "--window", dest="chunk", type=int,
                         default=tagging_defaults.CHUNK, metavar="TOKENS",
                         help="longer records are tagged in overlapping chunks of this many tokens "
@@ -754,7 +755,8 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         from beamtagger.transforms.reading.partition_fields import partition_problem
         from beamtagger.transforms.reading.read_records import FIELD_FORMATS
 
-        problem = partition_problem(input_format, input_pattern, FIELD_FORMATS)
+        problem = _partition_folders_problem(input_pattern) or partition_problem(
+            input_format, input_pattern, FIELD_FORMATS)
         if problem is None and args.output_format in ("conll", "conllu"):
             # Its fields would be read and then dropped by the writer, a run of no effect.
             problem = (f"its values are fields, and --output-format {args.output_format} "
@@ -797,6 +799,36 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         max_record_chars=args.max_record_chars, vectors_at=args.vectors_at,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
+
+
+def _partition_folders_problem(pattern):
+    """For ``--partition-fields`` over a local --input that names folders only (``lake``,
+    ``lake/*``: Spark and pyarrow read a lake by its folder): the pattern of the files under
+    them, else None. Checked before the format: a folder has no extension, so its format is
+    text, which was refused as a format the user never chose ("not text")."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(pattern):
+        return None
+    folders = sorted(glob.glob(pattern, recursive=True))
+    if not folders or not all(os.path.isdir(path) for path in folders):
+        return None
+    base = pattern.rstrip(os.sep)
+    for parent, children, names in os.walk(folders[0]):
+        children.sort()
+        # Spark's _SUCCESS and hidden files are no data.
+        data = sorted(name for name in names if not name.startswith(("_", ".")))
+        if data:
+            depth = os.path.relpath(parent, folders[0]).count(os.sep) + (parent != folders[0])
+            files = os.path.join(base, *["*"] * depth, "*" + os.path.splitext(data[0])[1])
+            what = "is a folder" if folders == [pattern] else "matches folders only"
+            if not depth:
+                return (f"--input {pattern} {what}, whose files are in no partition folders "
+                        f"(key=value) to carry: tag them without --partition-fields, --input "
+                        f"'{files}'")
+            return (f"--input {pattern} {what}, not files: match the files in its partition "
+                    f"folders with a wildcard for each, --input '{files}'")
+    return None
 
 
 def _field_names(text):
@@ -1117,19 +1149,28 @@ def _column_names(path, job):
 
 def _check_partition_folders(matched, job):
     """BeamtaggerError for the first file (by path) whose folders --partition-fields cannot
-    carry: known from the listing alone, so every file is checked."""
+    carry, or where no file is in a key=value folder (a flat folder read through ``**``: the
+    option carried nothing without a word): known from the listing alone, so every file is
+    checked."""
     if not job.partition_fields:
         return
     from beamtagger.transforms.reading.partition_fields import PartitionProblem, file_partitions
-    from beamtagger.transforms.reading.record_parsers import path_text
+    from beamtagger.transforms.reading.record_parsers import path_text, pattern_id_folder
 
-    layout = _record_layout(job)
+    layout, carried = _record_layout(job), False
     for path in sorted(metadata.path for metadata in matched):
         try:
-            file_partitions(path, layout)
+            carried = bool(file_partitions(path, layout)[0]) or carried
         except PartitionProblem as problem:
             raise BeamtaggerError(f"--partition-fields: --input {path_text(path)}: "
                                   f"{problem}") from None
+    if matched and not carried:
+        raise BeamtaggerError(
+            f"--partition-fields: no file --input {job.input_pattern} matches "
+            f"({len(matched):,}) is in a key=value folder after "
+            f"{pattern_id_folder(job.input_pattern).rstrip('/')}/, so there is nothing to "
+            "carry: leave "
+            "--partition-fields out, or match the partition folders (ds/*/*/*.parquet)")
 
 
 def _record_layout(job):

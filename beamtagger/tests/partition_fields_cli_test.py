@@ -68,6 +68,22 @@ def test_a_partitioned_lake_tagged_to_jsonl_and_parquet_carries_its_folders(tiny
     ("lake/*/*/*.parquet", ("--output-format", "conllu"),
      "--partition-fields: its values are fields, and --output-format conllu writes no "
      "fields; write jsonl or parquet"),
+    # A lake named by its folder, as Spark and pyarrow read it: its format was taken for
+    # text, and the refusal named that ("not text").
+    ("lake", (), "--partition-fields: --input {lake} is a folder, not files: match the files "
+                 "in its partition folders with a wildcard for each, --input "
+                 "'{lake}/*/*/*.parquet'"),
+    ("lake/*", (), "--input {lake}/* matches folders only, not files: match the files in its "
+                   "partition folders with a wildcard for each, --input '{lake}/*/*/*.parquet'"),
+    ("lake/year=2024/month=01", (),
+     "--input {lake}/year=2024/month=01 is a folder, whose files are in no partition folders "
+     "(key=value) to carry: tag them without --partition-fields, --input "
+     "'{lake}/year=2024/month=01/*.parquet'"),
+    # Every file listed, none in a key=value folder: the option carried nothing, exit 0.
+    ("lake/year=2024/month=01/**", (),
+     "--partition-fields: no file --input {lake}/year=2024/month=01/** matches (1) is in a "
+     "key=value folder after {lake}/year=2024/month=01/, so there is nothing to carry: leave "
+     "--partition-fields out, or match the partition folders (ds/*/*/*.parquet)"),
     ("lake/*/*/*.parquet", ("--id-field", "month"),
      "--partition-fields: --input {lake}/year=2024/month=%2F02/part-0.parquet: its folder "
      "names the partition key 'month', the id field: a record's id cannot be a folder's value"),
