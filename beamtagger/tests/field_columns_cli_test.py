@@ -70,6 +70,11 @@ def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(tiny_tagger,
      "(id, tokens, fields, entities)"),
     (["--output-format", "parquet", "--fields", "lang", "--field-columns", "n:int64"],
      "field 'n' is not one --fields carries (lang): its column would be null in every record"),
+    # The README's lake command has --id-field doc_id; the docs' --field-columns doc_id.
+    (["--output-format", "parquet", "--id-field", "n", "--field-columns", "n:int64"],
+     "field 'n' is the --id-field, never a carried field: its values are the id column "
+     "already, as text; to have it as a typed column, leave --id-field out (the records then "
+     "get default ids, file:row or file:line)"),
     (["--output-format", "parquet", "--field-columns", "n:number"],
      "field 'n': no type 'number'; the types are string, int64, float64, bool, date (any "
      "case; integer, float and boolean as BigQuery's legacy names)"),

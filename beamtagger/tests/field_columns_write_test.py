@@ -52,7 +52,10 @@ def test_values_convert_to_their_column_type(type_, value, expected):
     ("float64", 2 ** 53 + 1, "9007199254740993 is not float64 (an integer above 2^53"),
     ("float64", "nan", "'nan' is not float64"), ("float64", "1e999", "'1e999' is not float64"),
     ("bool", 1, "1 is not bool"), ("date", "2024-02-30", "'2024-02-30' is not date"),
-    ("date", "2024-01-05T00:00", "'2024-01-05T00:00' is not date"),
+    ("date", "2024-01-05T00:00", "'2024-01-05T00:00' is not date (a timestamp: carry it as "
+                                 "string)"),
+    # Excel's CSV where the decimal separator is a comma.
+    ("float64", "3,50", "'3,50' is not float64 (a decimal comma: carry it as string)"),
     ("string", "\ud800", "'\\ud800' is not string (a lone surrogate"),
 ])
 def test_a_value_that_does_not_convert_is_refused_naming_field_value_and_type(type_, value, why):
@@ -67,6 +70,8 @@ def test_a_value_that_does_not_convert_is_refused_naming_field_value_and_type(ty
     (["a", "a:int64"], "field 'a' is named twice"),
     (["a:int"], "field 'a': no type 'int'; the types are string, int64, float64, bool, date"),
     (["a:"], "field 'a': no type ''"),
+    (["published:TIMESTAMP"], "field 'published': no type 'TIMESTAMP': timestamps are carried "
+                              "as ISO 8601 text, so name it published:string"),
     ("a,b", "field_columns must be a list of NAME[:TYPE], not the string 'a,b'"),
 ])
 def test_field_columns_that_cannot_be_written_are_refused(specs, message):

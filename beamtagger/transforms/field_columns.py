@@ -31,7 +31,8 @@ rounded value:
 
 A record without the field, or whose field is null, has a null in its column. Timestamps are
 carried as ISO 8601 text with an offset or without one: a ``timestamp`` type would have to
-refuse the one or guess the time zone of the other, so they stay ``string`` columns.
+refuse the one or guess the time zone of the other, so they stay ``string`` columns (a type
+named ``timestamp`` is refused saying so).
 """
 import datetime
 import math
@@ -50,9 +51,15 @@ FIELD_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64
 # BigQuery's legacy names of the types, the ones its REST schema (TableFieldSchema.type)
 # lists first; any case is taken.
 TYPE_ALIASES = {"integer": "int64", "float": "float64", "boolean": "bool"}
+# Names a user gives a timestamp column (BigQuery's, Spark's, pyarrow's), refused with the
+# reason and the type that carries it.
+_TIMESTAMP_TYPES = ("timestamp", "datetime", "timestamp_ntz", "timestamp[us]", "timestamp[ns]")
 # The result files' own columns (write_results.result_schema).
 RESERVED_NAMES = ("id", "tokens", "fields", "entities")
 
+_ID_FIELD_HINT = (": its values are the id column already, as text; to have it as a typed "
+                  "column, leave --id-field out (the records then get default ids, file:row "
+                  "or file:line)")
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -87,6 +94,10 @@ def field_columns_of(specs):
             type_ = TYPE_ALIASES.get(type_.lower(), type_.lower())
         if not isinstance(name, str) or not name:
             raise ValueError(f"an empty field name in {spec!r}")
+        if type_ in _TIMESTAMP_TYPES:
+            raise ValueError(f"field {name!r}: no type {spec[1]!r}: timestamps are carried as "
+                             f"ISO 8601 text, so name it {name}:string (a type would have to "
+                             f"refuse the ones with a time zone or guess it for the others)")
         if type_ not in FIELD_TYPES:
             raise ValueError(f"field {name!r}: no type {spec[1]!r}; the types are "
                              f"{', '.join(FIELD_TYPES)} (any case; integer, float and "
@@ -209,6 +220,11 @@ def _why_not(value, type_):
         return " (an integer above 2^53, which float64 would round: use int64 or string)"
     if type_ == "string":
         return " (a lone surrogate, or a value with no JSON text)"
+    if type_ == "date" and isinstance(value, str) and _DATE_TEXT.match(value):
+        return " (a timestamp: carry it as string)"
+    if type_ == "float64" and isinstance(value, str) and _DECIMAL_TEXT.fullmatch(
+            value.replace(",", ".", 1)):
+        return " (a decimal comma: carry it as string)"
     return ""
 
 
@@ -238,7 +254,8 @@ def run_field_columns(specs, output_format, input_format, fields=None, text_fiel
     for column in columns:
         for option, name in (("--text-field", text_field), ("--id-field", id_field)):
             if column.name == name:
-                raise ValueError(f"field {name!r} is the {option}, never a carried field")
+                raise ValueError(f"field {name!r} is the {option}, never a carried field"
+                                 + (_ID_FIELD_HINT if option == "--id-field" else ""))
         if fields is not None and column.name not in fields:
             raise ValueError(f"field {column.name!r} is not one --fields carries "
                              f"({', '.join(fields) or 'none'}): its column would be null "
