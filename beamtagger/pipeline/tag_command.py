@@ -224,8 +224,8 @@ def add_arguments(parser):
                         "than N records, or more than P%% of the records read, could not be "
                         "tagged, or where a part of the input (a file or its rest, of records "
                         "unknown) was not read, which only 100%% lets pass; so that a script or "
-                        "a scheduler sees a run gone wrong (default: exit 0 whatever the count; "
-                        "local runs)")
+                        "a scheduler sees a run gone wrong (default: exit 3 only where records "
+                        "were read and none was tagged; local runs)")
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -422,7 +422,25 @@ def _tag(args, options, stdin_spool=None, results=None):
             print(limit.message(counts["dead_letters"], counts["records_read"],
                                 counts["unread_parts"], unread), file=sys.stderr, flush=True)
             return TOO_MANY_DEAD_LETTERS
+        if limit is None and counts["dead_letters"] and not counts["records_tagged"]:
+            # Nothing tagged of a non-empty input is a run gone wrong (another encoding, a
+            # --field-columns type every value fails...): a scheduler seeing exit 0 went on
+            # with empty results.
+            print(nothing_tagged_message(counts["dead_letters"], counts["unread_parts"]),
+                  file=sys.stderr, flush=True)
+            return TOO_MANY_DEAD_LETTERS
         return 0
+
+
+def nothing_tagged_message(dead, unread=0):
+    """The line of a run without --max-dead-letters none of whose records was tagged."""
+    what = f"none of the {dead:,} records read could be tagged"
+    if unread:
+        parts = "1 part" if unread == 1 else f"{unread:,} parts"
+        what = (f"nothing was tagged ({parts} of the input not read, "
+                f"{dead - unread:,} records that could not be tagged)")
+    return (f"beamtagger tag: {what}: see the dead letters; --max-dead-letters 100% lets such "
+            "a run exit 0")
 
 
 # The parts of the input not read that the summary names (where each starts, the first in

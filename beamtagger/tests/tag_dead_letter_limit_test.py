@@ -29,6 +29,24 @@ def test_the_exit_status_says_whether_the_dead_letters_passed_the_limit(
             f"--max-dead-letters {limit}; the results and the dead letters are written")
 
 
+@pytest.mark.parametrize("limit, code", [(None, 3), ("100%", 0)])
+def test_a_run_that_tagged_none_of_its_records_exits_3_without_a_limit(
+        capsys, tmp_path, tiny_tagger, limit, code):
+    # It exited 0, and a scheduler went on with empty results.
+    path = tmp_path / "in.txt"
+    path.write_text("x" * 50 + "\n" + "y" * 50 + "\n", encoding="utf-8")
+    got, out, err = run_tag_command(
+        capsys, "--input", str(path), "--output", str(tmp_path / "run"), "--model",
+        tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path, "--max-record-chars",
+        "20", *(("--max-dead-letters", limit) if limit else ()))
+    assert got == code, err
+    assert "dead letters                2" in out
+    if code:
+        assert err.strip().splitlines()[-1] == (
+            "beamtagger tag: none of the 2 records read could be tagged: see the dead letters; "
+            "--max-dead-letters 100% lets such a run exit 0")
+
+
 @pytest.mark.parametrize("limit", ["abc", "-1", "150%", "nan%", "1.5"])
 def test_a_limit_that_is_no_count_or_percentage_is_refused(capsys, tmp_path, limit):
     code, _, err = run_tag_command(capsys, "--input", str(tmp_path / "x.txt"), "--output",
