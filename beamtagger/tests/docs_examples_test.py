@@ -108,6 +108,11 @@ COMMANDS_RUN = {
     (*USING_IT, "beamtagger tag --input 'lake/*.parquet' --text-field body --id-field doc_id "
                 "--output out/lake"):
         "parquet_input_cli_test.test_readme_parquet_command: in a folder holding lake/*.parquet",
+    (*USING_IT, "beamtagger tag --input 'lake/*/*/*.parquet' --text-field body "
+                "--partition-fields --field-columns year:int64,month:int64 --output out/lake "
+                "--output-format parquet"):
+        "field_columns_cli_test.test_readme_lake_command: in a folder holding "
+        "lake/year=*/month=*/*.parquet",
     (*USING_IT, "beamtagger tag --input 'exports/*.csv' --text-field body --output out/exports"):
         "csv_input_cli_test.test_readme_csv_command: in a folder holding exports/*.csv",
     (*USING_IT, "beamtagger tag --input treebank.conllu --input-format conllu --output "

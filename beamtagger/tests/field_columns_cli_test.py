@@ -10,6 +10,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
+from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
 from beamtagger.tests.parquet_input_cli_test import _refusal, _run
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading.parquet_rows import file_problem
@@ -107,3 +108,24 @@ def test_a_field_column_in_none_of_the_files_columns_is_refused_before_launch(
     assert line == ("beamtagger tag: error: --field-columns: no column 'doc_ID' in its first "
                     "file (nor a partition key): its column would be null in every record; "
                     "the fields they carry are 'doc_id', 'views', 'year'"), line
+
+
+def test_readme_lake_command(default_store, tmp_path):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+
+    for year, month, texts in (("2024", "01", ["Beam tags this.", "A row."]),
+                               ("2025", "12", ["Another row ."])):
+        folder = tmp_path / "lake" / f"year={year}" / f"month={month}"
+        folder.mkdir(parents=True)
+        pq.write_table(pa.table({"body": texts, "doc_id": [f"{year}-{i}" for i in
+                                                           range(len(texts))]}),
+                       folder / "part-0.parquet")
+    (command,) = commands_run_by("field_columns_cli_test.test_readme_lake_command:")
+    run_command(command, tmp_path)
+    files = sorted(glob.glob(str(tmp_path / "out" / "lake-?????-of-?????.parquet")))
+    table = ds.dataset(files).to_table()
+    assert table.schema.field("year").type == pa.int64()
+    assert table.schema.field("month").type == pa.int64()
+    rows = sorted((row["year"], row["month"], json.loads(row["fields"])["doc_id"])
+                  for row in table.select(["year", "month", "fields"]).to_pylist())
+    assert rows == [(2024, 1, "2024-0"), (2024, 1, "2024-1"), (2025, 12, "2025-0")]
