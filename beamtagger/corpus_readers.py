@@ -1,4 +1,5 @@
-"""Streaming readers for tagged corpora: CoNLL-U and two-column CoNLL/IOB.
+"""Streaming readers for tagged corpora: CoNLL-U and two-column CoNLL/IOB (span-annotated
+JSON Lines, the third format ``read_corpus`` reads, are in ``span_corpus``).
 
 Every reader is a generator over ``Sentence`` records and reads its file once,
 line by line, so a corpus never has to fit in memory. The parsing works on
@@ -26,7 +27,7 @@ __all__ = ["CORPUS_EXTENSIONS", "FORMATS", "ReadStats", "Sentence", "SniffedLine
            "read_corpus", "select_sentences", "split_conll_comments", "with_tag"]
 
 ON_ERROR_CHOICES = ("raise", "skip")
-FORMATS = ("conllu", "conll")
+FORMATS = ("conllu", "conll", "spans")
 CONLLU_COLUMNS = 10
 _CONLLU_TAG_INDEX = {"upos": 3, "xpos": 4}
 _MISC_INDEX = 9
@@ -93,11 +94,16 @@ class ReadStats:
 
 
 def read_corpus(path, format, **kwargs) -> Iterator[Sentence]:
-    """Reads ``path`` as ``format`` ("conllu" or "conll"); ``kwargs`` go to that reader."""
+    """Reads ``path`` as ``format`` ("conllu", "conll" or "spans"); ``kwargs`` go to that
+    reader (``span_corpus.read_spans`` for "spans")."""
     if format == "conllu":
         return read_conllu(path, **kwargs)
     if format == "conll":
         return read_conll(path, **kwargs)
+    if format == "spans":
+        from beamtagger.span_corpus import read_spans
+
+        return read_spans(path, **kwargs)
     raise BeamtaggerError(f"unknown corpus format {format!r}; choose one of {', '.join(FORMATS)}")
 
 
@@ -465,8 +471,10 @@ def _check_on_error(on_error):
 # Extensions that name a corpus format. .iob and .bio are what token<TAB>tag files are called
 # after their tag schemes (one tag column, as conll). .tsv names only the separator (tag reads a
 # .tsv as a table under a header row) and .txt no layout at all (CoNLL-2003 ships as
-# train.txt): the content decides for them, as for any other name.
-CORPUS_EXTENSIONS = {".conllu": "conllu", ".conll": "conll", ".iob": "conll", ".bio": "conll"}
+# train.txt): the content decides for them, as for any other name. .jsonl is what Doccano and
+# Prodigy export spans as; .json is left to the content (Label Studio's JSON is one array).
+CORPUS_EXTENSIONS = {".conllu": "conllu", ".conll": "conll", ".iob": "conll", ".bio": "conll",
+                     ".jsonl": "spans"}
 # Lines of the first sentence that sniff_corpus_format looks at: a sentence is rarely longer,
 # and a file of running text without blank lines is not read to its end.
 _SNIFFED_LINES = 50

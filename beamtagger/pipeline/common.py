@@ -2,17 +2,22 @@
 ``beamtagger.embeddings.default.open_store``)."""
 import dataclasses
 import os
+import sys
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
 from beamtagger.errors import BeamtaggerError, InputFormatError, broken_link
 from beamtagger.runtime_choice import COMPRESSED_SUFFIXES
+from beamtagger.tagging_defaults import CHUNK
 
 FORMAT_CHOICES = ("auto",) + CORPUS_FORMATS
-FORMAT_HELP = ("corpus format: conllu (CoNLL-U, ten tab-separated columns) or conll (a "
-               "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17); auto: from each "
-               "file's extension (.conllu; .conll, .iob, .bio), else from its first sentence "
+FORMAT_HELP = ("corpus format: conllu (CoNLL-U, ten tab-separated columns), conll (a "
+               "token<TAB>tag line a token, as CoNLL-2003 and WNUT-17) or spans (JSON Lines of "
+               "texts and their entities' character spans, as Doccano, Prodigy and Label "
+               "Studio's JSON-MIN export them; cut into tokens as tag cuts text, BIO-tagged); "
+               "auto: from each file's extension (.conllu; .conll, .iob, .bio; .jsonl), else "
+               "from its first line (a JSON object with text and spans: spans) or sentence "
                "(ten tab-separated columns: conllu; two or more: conll); a file whose content "
-               "is the other format than its extension says is refused")
+               "is another format than its extension says is refused")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,7 +25,7 @@ class FormatChoice:
     """The format a corpus is read as, and what chose it.
 
     Args:
-      format: "conllu", "conll" (or, for embeddings coverage, "text").
+      format: "conllu", "conll", "spans" (or, for embeddings coverage, "text").
       chosen_by: "--format", "extension" or "content".
       evidence: for "content", the line that decided ("10 tab-separated columns at line 3").
     """
@@ -60,12 +65,15 @@ def check_corpus_exists(path, role):
 
 def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice:
     """The format ``path`` is read as: ``chosen`` unless it is "auto"; else the one its
-    extension names (``corpus_readers.CORPUS_EXTENSIONS``), else the one its first sentence
-    reads as (``sniff_corpus_format``; text only where ``text_allowed``). BeamtaggerError for
-    a missing file, a compressed one (the readers read plain files), a first sentence of the
-    other format than the extension says, or one that reads as neither."""
+    extension names (``corpus_readers.CORPUS_EXTENSIONS``), else spans where its first line
+    starts a JSON object of a text and its spans (``span_corpus.first_span_record_line``),
+    else the one its first sentence reads as (``sniff_corpus_format``; text only where
+    ``text_allowed``). BeamtaggerError for a missing file, a compressed one (the readers read
+    plain files), a first sentence of another format than the extension says, or one that
+    reads as none."""
     from beamtagger.corpus_readers import (contradicted_format, corpus_format_of_name,
                                            first_sentence_lines, sniff_corpus_format)
+    from beamtagger.span_corpus import first_span_record_line
 
     if chosen != "auto":
         return FormatChoice(chosen, "--format")
@@ -77,6 +85,17 @@ def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice
                               "read as plain files: decompress it first")
     lines = first_sentence_lines(path)
     named = corpus_format_of_name(path)
+    span_line = first_span_record_line(path)
+    if named in ("conllu", "conll") and span_line is not None:
+        raise BeamtaggerError(
+            f"{role} corpus {path}: its extension says {named}, but line {span_line} is a "
+            "JSON object of a text and its spans, as spans files hold: rename it (.jsonl), or "
+            "give --format spans")
+    if named == "spans":   # a .jsonl file of anything else: the reader names its first line
+        return FormatChoice(named, "extension")
+    if span_line is not None:
+        return FormatChoice("spans", "content",
+                            f"a JSON object of a text and its spans at line {span_line}")
     if named is not None:
         other = contradicted_format(named, lines)
         if other is not None:
@@ -99,23 +118,45 @@ def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice
     return FormatChoice(sniffed, "content", evidence)
 
 
-def read_sentences(path, corpus_format, tag_column, role):
-    """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none."""
+def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
+                   warn=lambda line: print(line, file=sys.stderr)):
+    """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none.
+
+    A spans corpus's counts go to ``span_stats`` (a ``span_corpus.SpanReadStats``) where one
+    is given, and what reading it changed or left out is said through ``warn`` (stderr, where
+    ``evaluate --json`` keeps stdout for its one object)."""
     from beamtagger.corpus_readers import read_corpus
+    from beamtagger.span_corpus import SpanReadStats
 
     if corpus_format not in CORPUS_FORMATS:
         raise BeamtaggerError(f"unknown corpus format {corpus_format!r}; choose one of "
                               f"{CORPUS_FORMATS}")
     check_corpus_exists(path, role)
     kwargs = {"tag_column": tag_column} if corpus_format == "conllu" else {}
+    if corpus_format == "spans":
+        span_stats = kwargs["stats"] = span_stats if span_stats is not None else SpanReadStats()
     try:
         sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
     except InputFormatError as error:
         raise BeamtaggerError(f"{error}{_other_format_hint(error, corpus_format)}") from None
+    if corpus_format == "spans":
+        _say_what_spans_reading_did(span_stats, role, path, warn)
     if not sentences:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
+
+
+def _say_what_spans_reading_did(stats, role, path, warn):
+    if stats.snapped_spans:
+        warn(f"warning: {role} corpus {path}: {stats.describe_snapped()}")
+    if stats.not_accepted:
+        warn(f"note: {role} corpus {path}: {stats.not_accepted:,} lines whose Prodigy answer "
+             "is reject or ignore were left out")
+    if stats.split_documents:
+        warn(f"note: {role} corpus {path}: {stats.split_documents:,} texts longer than "
+             f"{CHUNK} tokens (the chunk tag tags at once) were read as {CHUNK}-token pieces "
+             "or shorter, cut at a sentence's end where one is near, never inside an entity")
 
 
 def _other_format_hint(error, corpus_format):

@@ -8,7 +8,7 @@ import sys
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import choose_corpus_format, human_size
 
-CORPUS_FORMATS = ("conllu", "conll", "text")
+CORPUS_FORMATS = ("conllu", "conll", "spans", "text")
 # The choices of the library modules, spelled out so that building the parser (every
 # `beamtagger --help`) does not import numpy and pyarrow (150 ms); a test keeps them equal.
 SOURCE_FORMAT_CHOICES = ("auto", "glove", "word2vec-bin", "fasttext-vec", "npy")
@@ -64,9 +64,12 @@ def add_arguments(parser):
                           help="corpus files, or quoted patterns of them ('texts/*.txt'); "
                           "the counts of all the files are summed")
     coverage.add_argument("--format", default="auto", choices=("auto",) + CORPUS_FORMATS,
-                          help="corpus format: conllu, conll, or text (a sentence a line, cut "
+                          help="corpus format: conllu, conll, spans (JSON Lines of texts and "
+                          "their spans, as annotation tools export them: the texts are measured, "
+                          "cut into tokens as tag cuts them) or text (a sentence a line, cut "
                           "into tokens as tag cuts it); auto: conllu for .conllu, conll for "
-                          ".conll, .iob and .bio, else from the first sentence (ten "
+                          ".conll, .iob and .bio, spans for .jsonl, else from the first line (a "
+                          "JSON object of a text and its spans: spans) or sentence (ten "
                           "tab-separated columns: conllu; token<TAB>tag lines: conll; running "
                           "text: text, .txt files of text included); the files of one run must "
                           "read as one format (default: auto)")

@@ -31,7 +31,8 @@ def add_arguments(parser):
                         "trained on different corpora on the same unseen entities)")
     parser.add_argument("--tag-column", default=None, metavar="COLUMN",
                         help="CoNLL-U tag column (default: the one the model was trained on); "
-                        "a conll corpus has one tag column, read as it is")
+                        "a conll corpus has one tag column, read as it is, and a spans "
+                        "corpus's BIO tags come from its spans")
     parser.add_argument("--batch-tokens", type=int, default=4096,
                         help="padded tokens per inference batch")
     parser.add_argument("--by-sent-id-prefix", action="store_true",
@@ -64,7 +65,13 @@ def run(args):
     corpus_format = choose_corpus_format(args.data, args.format, "evaluation")
     if not args.json:   # where stdout is the one JSON object, which carries it instead
         corpus_format.announce("evaluate", args.data)
-    sentences = read_sentences(args.data, corpus_format.format, tag_column, "evaluation")
+    span_stats = None
+    if corpus_format.format == "spans":
+        from beamtagger.span_corpus import SpanReadStats
+
+        span_stats = SpanReadStats()
+    sentences = read_sentences(args.data, corpus_format.format, tag_column, "evaluation",
+                               span_stats=span_stats)
     if args.sentences is not None:
         sentences = select_sentences(sentences, args.sentences, "evaluation")
     if args.by_sent_id_prefix:
@@ -138,6 +145,12 @@ def run(args):
                "sentences_seen_in_training": seen,
                **metrics,
                "unknown_tags": {tag: count for tag, (_, count) in corpus.unknown_tags.items()}}
+    if span_stats is not None:
+        # Of the whole --data file, before any --sentences selection.
+        metrics["spans"] = {"read": span_stats.spans,
+                            "snapped_to_tokens": span_stats.snapped_spans,
+                            "lines_not_accepted": span_stats.not_accepted,
+                            "texts_split": span_stats.split_documents}
     if args.json:
         print(json.dumps(metrics))
     else:
@@ -206,4 +219,9 @@ def format_metrics(metrics):
                      f"{100 * scores['f1']:>10.2f}{scores['support']:>9}")
     if metrics["unknown_tags"]:
         lines.append(f"tags unknown to the model (counted as errors): {metrics['unknown_tags']}")
+    if "spans" in metrics:
+        spans = metrics["spans"]
+        lines.append(f"spans of {metrics['data']}: {spans['read']} read, "
+                     f"{spans['snapped_to_tokens']} widened to whole tokens (a start or end "
+                     "inside a token)")
     return "\n".join(lines)

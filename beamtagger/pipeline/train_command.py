@@ -77,8 +77,8 @@ def add_arguments(parser):
                       "with a .conll dev) (default: auto)")
     data.add_argument("--tag-column", default="upos", metavar="COLUMN",
                       help="CoNLL-U tag column: upos, xpos or misc:KEY, read from each CoNLL-U "
-                      "corpus; a conll corpus has one tag column, read as it is (default: "
-                      "upos)")
+                      "corpus; a conll corpus has one tag column, read as it is, and a spans "
+                      "corpus's BIO tags come from its spans (default: upos)")
     data.add_argument("--binary-label", nargs="+", metavar="TAG", default=None,
                       help="train a binary (sigmoid) tagger: tokens whose tag matches one of "
                       "these patterns (fnmatch, e.g. 'B-*' 'I-*') are positive")
