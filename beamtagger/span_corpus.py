@@ -75,10 +75,10 @@ class SpanReadStats(ReadStats):
         """"N spans do not start or end on token boundaries; the first: ..." or ""."""
         if not self.snapped_spans:
             return ""
-        plural = "s do" if self.snapped_spans != 1 else " does"
-        return (f"{self.snapped_spans:,} of {self.spans:,} span{plural} not start or end on "
-                f"token boundaries and were widened to whole tokens; the first: "
-                f"{self.first_snapped}")
+        one = self.snapped_spans == 1
+        return (f"{self.snapped_spans:,} of {self.spans:,} spans {'does' if one else 'do'} not "
+                f"start or end on token boundaries and {'was' if one else 'were'} widened to "
+                f"whole tokens; the first: {self.first_snapped}")
 
 
 def read_spans(path, on_error="raise", stats: Optional[SpanReadStats] = None,
