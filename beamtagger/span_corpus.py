@@ -138,6 +138,9 @@ def span_record_tags(record, tokenizer, source="<record>", number=1, stats=None)
         raise InputFormatError(source, number, "empty text: nothing to tag")
     spans = _spans(record, text, source, number)
     texts, starts, ends = tokenizer.tokenize_columns(text)
+    if not texts:
+        raise InputFormatError(source, number, "empty text: nothing to tag (only invisible "
+                               "characters, which the tokenizer drops)")
     tags = ["O"] * len(texts)
     last_tagged = -1
     for start, end, label in spans:

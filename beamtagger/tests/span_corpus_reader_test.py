@@ -113,6 +113,7 @@ def test_a_span_inside_a_token_is_widened_to_it_counted_and_named(tmp_path):
      "span 0-3 says 'Zo', but the text there is 'Zoë'"),
     ('{"text": "", "spans": []}', "empty text"),
     ('{"text": " \\t ", "spans": []}', "empty text"),
+    ('{"text": "\\u200b", "spans": []}', "empty text: nothing to tag (only invisible"),
     ('{"spans": []}', 'no "text" field'),
     ('{"text": 3, "spans": []}', '"text" is a number, not a string'),
     ('{"text": "Paris"}', "no spans: expected one of the fields spans, label, labels, entities"),
