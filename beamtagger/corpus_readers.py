@@ -21,10 +21,11 @@ from beamtagger.errors import BeamtaggerError, InputFormatError
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 
 __all__ = ["CORPUS_EXTENSIONS", "FORMATS", "ReadStats", "Sentence", "SniffedLine",
-           "check_tag_column", "conll_comment_id", "contradicted_format", "corpus_format_of_name",
-           "first_sentence_lines", "sniff_corpus_format",
-           "is_word_id", "parse_conll_lines", "parse_conllu_lines", "read_conll", "read_conllu",
-           "read_corpus", "select_sentences", "split_conll_comments", "with_tag"]
+           "check_on_error", "check_tag_column", "conll_comment_id", "contradicted_format",
+           "corpus_format_of_name", "decode_line", "default_sent_id", "first_sentence_lines",
+           "is_word_id", "numbered_lines", "parse_conll_lines", "parse_conllu_lines",
+           "read_conll", "read_conllu", "read_corpus", "select_sentences",
+           "sniff_corpus_format", "split_conll_comments", "with_tag"]
 
 ON_ERROR_CHOICES = ("raise", "skip")
 FORMATS = ("conllu", "conll", "spans")
@@ -64,7 +65,7 @@ class Sentence:
     @property
     def has_own_id(self):
         """False where ``sent_id`` is the place made up for a sentence that names none."""
-        return self.sent_id != _default_sent_id(self.source, self.line)
+        return self.sent_id != default_sent_id(self.source, self.line)
 
 
 @dataclasses.dataclass
@@ -137,8 +138,8 @@ def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadS
     ("1-2") and empty nodes ("8.1") are skipped: the tokens are the syntactic words.
     """
     check_tag_column(tag_column)
-    _check_on_error(on_error)
-    return parse_conllu_lines(_numbered_lines(path), str(path), tag_column=tag_column,
+    check_on_error(on_error)
+    return parse_conllu_lines(numbered_lines(path), str(path), tag_column=tag_column,
                               on_error=on_error, stats=stats, missing_tag=missing_tag)
 
 
@@ -147,8 +148,8 @@ def read_conll(path, on_error="raise", stats: Optional[ReadStats] = None) -> Ite
 
     Lines holding only spaces or tabs separate sentences; ``-DOCSTART-`` lines are skipped.
     """
-    _check_on_error(on_error)
-    return parse_conll_lines(_numbered_lines(path), str(path), on_error=on_error, stats=stats)
+    check_on_error(on_error)
+    return parse_conll_lines(numbered_lines(path), str(path), on_error=on_error, stats=stats)
 
 
 def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
@@ -156,7 +157,7 @@ def parse_conllu_lines(lines: Iterable[NumberedLine], source, tag_column="upos",
                        missing_tag="_") -> Iterator[Sentence]:
     """Parses CoNLL-U from ``(line_number, bytes_or_str)`` pairs (see ``read_conllu``)."""
     check_tag_column(tag_column)
-    _check_on_error(on_error)
+    check_on_error(on_error)
     source = str(source)
     if tag_column.startswith("misc:"):
         misc_key = tag_column[len("misc:"):]
@@ -175,7 +176,7 @@ def parse_conll_lines(lines: Iterable[NumberedLine], source, on_error="raise",
 
     ``document_starts=False``: a ``-DOCSTART-`` line is a token like any other (for the lines
     of one sentence, already separated from the rest by the caller)."""
-    _check_on_error(on_error)
+    check_on_error(on_error)
     source = str(source)
     return _parse_blocks(lines, source, on_error, stats,
                          lambda block: _conll_sentence(block, source),
@@ -191,7 +192,7 @@ def _parse_blocks(lines, source, on_error, stats, make_sentence, is_document_sta
     block, error = [], None
     for number, raw in lines:
         try:
-            text = _decode(raw, source, number)
+            text = decode_line(raw, source, number)
         except InputFormatError as bad_bytes:
             error = error or bad_bytes
             block.append((number, ""))
@@ -265,7 +266,7 @@ def _conllu_sentence(block, source, tag_of):
     if not tokens:
         return None
     if sent_id is None:
-        sent_id = _default_sent_id(source, first_line)
+        sent_id = default_sent_id(source, first_line)
     return Sentence(sent_id, tuple(tokens), tuple(tags), source, first_line)
 
 
@@ -343,7 +344,7 @@ def split_conll_comments(block):
 def conll_comment_id(comments, source) -> Optional[str]:
     """The value of the first ``# id = ...`` or ``# sent_id = ...`` comment, else None."""
     for number, line in comments:
-        text = _decode(line, source, number)
+        text = decode_line(line, source, number)
         match = _ID_COMMENT.match(text)
         if match:
             return _unquoted(match.group(1))
@@ -389,7 +390,7 @@ def _conll_sentence(block, source):
         tokens.append(token)
         tags.append(tag)
     first_line = block[0][0]
-    return Sentence(sent_id if sent_id is not None else _default_sent_id(source, first_line),
+    return Sentence(sent_id if sent_id is not None else default_sent_id(source, first_line),
                     tuple(tokens), tuple(tags), source, first_line)
 
 
@@ -397,7 +398,9 @@ def _is_docstart(text):
     return text.split(None, 1)[0] == "-DOCSTART-"
 
 
-def _decode(raw, source, number):
+def decode_line(raw, source, number):
+    """A corpus line (bytes or str) as text without its line end, and on line 1 without a
+    UTF-8 byte-order mark; InputFormatError naming the byte where it is not UTF-8."""
     if isinstance(raw, bytes):
         try:
             text = raw.decode("utf-8")
@@ -411,7 +414,7 @@ def _decode(raw, source, number):
     return text.rstrip("\r\n")
 
 
-def _numbered_lines(path, max_bytes=None):
+def numbered_lines(path, max_bytes=None):
     """``(line number, bytes)`` of ``path``'s lines; with ``max_bytes``, of its first
     ``max_bytes`` bytes only, the last line cut where they end."""
     try:
@@ -438,7 +441,8 @@ def _numbered_lines(path, max_bytes=None):
         raise BeamtaggerError(f"cannot read {path}: {error.strerror or error}") from None
 
 
-def _default_sent_id(source, line):
+def default_sent_id(source, line):
+    """The id of a sentence that names none: "<file basename>:<line>"."""
     return f"{posixpath.basename(source.replace(os.sep, '/'))}:{line}"
 
 
@@ -462,7 +466,8 @@ def check_tag_column(tag_column):
                           "choose upos, xpos or misc:KEY")
 
 
-def _check_on_error(on_error):
+def check_on_error(on_error):
+    """BeamtaggerError unless ``on_error`` is one of ``ON_ERROR_CHOICES``."""
     if on_error not in ON_ERROR_CHOICES:
         raise BeamtaggerError(f"on_error must be one of {', '.join(ON_ERROR_CHOICES)}, "
                               f"not {on_error!r}")
@@ -509,7 +514,7 @@ def first_sentence_lines(path) -> Tuple[SniffedLine, ...]:
     "# key = value") and -DOCSTART- lines left out. Empty for a file of blank lines and
     comments. BeamtaggerError for an unreadable file, or one in another encoding than UTF-8."""
     found = []
-    lines = _numbered_lines(path, max_bytes=_SNIFFED_BYTES)
+    lines = numbered_lines(path, max_bytes=_SNIFFED_BYTES)
     try:
         for number, raw in lines:
             text = raw.decode("utf-8", errors="replace").rstrip("\r\n")

@@ -33,8 +33,8 @@ import json
 import re
 from typing import Iterable, Iterator, Optional
 
-from beamtagger.corpus_readers import (ReadStats, Sentence, NumberedLine, _check_on_error,
-                                       _decode, _default_sent_id, _numbered_lines)
+from beamtagger.corpus_readers import (ReadStats, Sentence, NumberedLine, check_on_error,
+                                       decode_line, default_sent_id, numbered_lines)
 from beamtagger.errors import InputFormatError
 from beamtagger.tagging_defaults import CHUNK, OVERLAP
 
@@ -88,8 +88,8 @@ def read_spans(path, on_error="raise", stats: Optional[SpanReadStats] = None,
     A text of more than ``max_tokens`` tokens (default: the chunk ``tag`` tags at once) is
     read as pieces of at most that many, cut after a sentence's end where one falls in the
     last quarter, and never inside an entity."""
-    _check_on_error(on_error)
-    return parse_span_lines(_numbered_lines(path), str(path), on_error=on_error, stats=stats,
+    check_on_error(on_error)
+    return parse_span_lines(numbered_lines(path), str(path), on_error=on_error, stats=stats,
                             max_tokens=max_tokens)
 
 
@@ -99,7 +99,7 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
     """Parses span-annotated JSON Lines from ``(line_number, bytes_or_str)`` pairs."""
     from beamtagger.tokenizer import Tokenizer
 
-    _check_on_error(on_error)
+    check_on_error(on_error)
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
     source = str(source)
@@ -107,7 +107,7 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
     tokenizer = Tokenizer()
     for number, raw in lines:
         try:
-            text = _decode(raw, source, number)
+            text = decode_line(raw, source, number)
             if text.strip() == "":
                 continue
             record = _record(text, source, number)
@@ -173,7 +173,7 @@ def first_span_record_line(path) -> Optional[int]:
     """The number of ``path``'s first non-blank line where it starts a JSON object with a
     ``text`` and a list of spans (one of ``SPAN_FIELDS``), else None. Reads the file's first
     MiB at most; the reader checks the rest."""
-    lines = _numbered_lines(path, max_bytes=_SNIFFED_BYTES)
+    lines = numbered_lines(path, max_bytes=_SNIFFED_BYTES)
     try:
         for number, raw in lines:
             text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -208,7 +208,7 @@ def _record(text, source, number):
 def _sentences(record, tokenizer, source, number, stats, max_tokens):
     tokens, tags = span_record_tags(record, tokenizer, source, number, stats)
     own_id = _record_id(record, source, number)
-    default_id = _default_sent_id(source, number)
+    default_id = default_sent_id(source, number)
     pieces = _piece_bounds(tokens, tags, max_tokens)
     if len(pieces) > 1:
         stats.split_documents += 1
