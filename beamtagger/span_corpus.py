@@ -38,17 +38,17 @@ from beamtagger.corpus_readers import (ReadStats, Sentence, NumberedLine, check_
 from beamtagger.errors import InputFormatError
 from beamtagger.tagging_defaults import CHUNK, OVERLAP
 
-__all__ = ["SPAN_FIELDS", "SpanReadStats", "first_span_record_line", "parse_span_lines",
-           "read_spans", "span_record_tags"]
+__all__ = ["SPAN_FIELDS", "SpanReadStats", "first_span_record_line", "first_text_record_line",
+           "parse_span_lines", "read_spans", "span_record_tags"]
 
 # The fields a line's spans are read from, the first one present: Prodigy's and spaCy's,
 # Doccano's (and Label Studio JSON-MIN's default name), Doccano's older ones.
 SPAN_FIELDS = ("spans", "label", "labels", "entities")
 _SENTENCE_ENDS = frozenset((".", "!", "?", "...", "…"))
 _WHITESPACE = re.compile(r"\s")
-# What a line that is a span record starts with, looked for in a file's first line only: the
+# What a line that is a JSON record starts with, looked for in a file's first line only: the
 # line may be cut where sniffing stops reading (a long document), so no JSON parse.
-_SPAN_RECORD_START = re.compile(r'\s*\{')
+_JSON_OBJECT_START = re.compile(r'\s*\{')
 _TEXT_KEY = re.compile(r'"text"\s*:')
 _SPAN_KEY = re.compile(r'"(?:%s)"\s*:\s*\[' % "|".join(SPAN_FIELDS))
 _SNIFFED_BYTES = 1 << 20
@@ -173,14 +173,24 @@ def first_span_record_line(path) -> Optional[int]:
     """The number of ``path``'s first non-blank line where it starts a JSON object with a
     ``text`` and a list of spans (one of ``SPAN_FIELDS``), else None. Reads the file's first
     MiB at most; the reader checks the rest."""
+    return _first_record_line(path, _TEXT_KEY, _SPAN_KEY)
+
+
+def first_text_record_line(path, text_field="text") -> Optional[int]:
+    """The number of ``path``'s first non-blank line where it starts a JSON object with a
+    ``text_field`` (a line of tag's JSON Lines input, spans or not), else None. Reads the
+    file's first MiB at most."""
+    return _first_record_line(path, re.compile(r'%s\s*:' % re.escape(json.dumps(text_field))))
+
+
+def _first_record_line(path, *keys):
     lines = numbered_lines(path, max_bytes=_SNIFFED_BYTES)
     try:
         for number, raw in lines:
             text = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
             if text.strip() == "":
                 continue
-            if (_SPAN_RECORD_START.match(text) and _TEXT_KEY.search(text)
-                    and _SPAN_KEY.search(text)):
+            if _JSON_OBJECT_START.match(text) and all(key.search(text) for key in keys):
                 return number
             return None
     finally:

@@ -25,7 +25,7 @@ class FormatChoice:
     """The format a corpus is read as, and what chose it.
 
     Args:
-      format: "conllu", "conll", "spans" (or, for embeddings coverage, "text").
+      format: "conllu", "conll", "spans" (or, for embeddings coverage, "text" or "jsonl").
       chosen_by: "--format", "extension" or "content".
       evidence: for "content", the line that decided ("10 tab-separated columns at line 3").
     """
@@ -63,17 +63,22 @@ def check_corpus_exists(path, role):
     raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
 
 
-def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice:
+def choose_corpus_format(path, chosen, role, text_allowed=False,
+                         text_field="text") -> FormatChoice:
     """The format ``path`` is read as: ``chosen`` unless it is "auto"; else the one its
     extension names (``corpus_readers.CORPUS_EXTENSIONS``), else spans where its first line
     starts a JSON object of a text and its spans (``span_corpus.first_span_record_line``),
     else the one its first sentence reads as (``sniff_corpus_format``; text only where
-    ``text_allowed``). BeamtaggerError for a missing file, a compressed one (the readers read
-    plain files), a first sentence of another format than the extension says, or one that
-    reads as none."""
+    ``text_allowed``).
+
+    With ``text_allowed`` (embeddings coverage, which measures texts, not tags) a .jsonl file,
+    or one whose first line is a JSON object with a ``text_field``, is jsonl, spans or not:
+    its records' texts are what tag tags. BeamtaggerError for a missing file, a compressed one
+    (the readers read plain files), a first sentence of another format than the extension
+    says, or one that reads as none."""
     from beamtagger.corpus_readers import (contradicted_format, corpus_format_of_name,
                                            first_sentence_lines, sniff_corpus_format)
-    from beamtagger.span_corpus import first_span_record_line
+    from beamtagger.span_corpus import first_span_record_line, first_text_record_line
 
     if chosen != "auto":
         return FormatChoice(chosen, "--format")
@@ -91,6 +96,13 @@ def choose_corpus_format(path, chosen, role, text_allowed=False) -> FormatChoice
             f"{role} corpus {path}: its extension says {named}, but line {span_line} is a "
             "JSON object of a text and its spans, as spans files hold: rename it (.jsonl), or "
             "give --format spans")
+    if text_allowed:
+        if named == "spans":
+            return FormatChoice("jsonl", "extension")
+        text_line = first_text_record_line(path, text_field) if named is None else None
+        if text_line is not None:
+            return FormatChoice("jsonl", "content", f"a JSON object with a {text_field!r} "
+                                f"field at line {text_line}")
     if named == "spans":   # a .jsonl file of anything else: the reader names its first line
         return FormatChoice(named, "extension")
     if span_line is not None:

@@ -8,7 +8,7 @@ import sys
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import choose_corpus_format, human_size
 
-CORPUS_FORMATS = ("conllu", "conll", "spans", "text")
+CORPUS_FORMATS = ("conllu", "conll", "spans", "jsonl", "text")
 # The choices of the library modules, spelled out so that building the parser (every
 # `beamtagger --help`) does not import numpy and pyarrow (150 ms); a test keeps them equal.
 SOURCE_FORMAT_CHOICES = ("auto", "glove", "word2vec-bin", "fasttext-vec", "npy")
@@ -65,14 +65,18 @@ def add_arguments(parser):
                           "the counts of all the files are summed")
     coverage.add_argument("--format", default="auto", choices=("auto",) + CORPUS_FORMATS,
                           help="corpus format: conllu, conll, spans (JSON Lines of texts and "
-                          "their spans, as annotation tools export them: the texts are measured, "
-                          "cut into tokens as tag cuts them) or text (a sentence a line, cut "
-                          "into tokens as tag cuts it); auto: conllu for .conllu, conll for "
-                          ".conll, .iob and .bio, spans for .jsonl, else from the first line (a "
-                          "JSON object of a text and its spans: spans) or sentence (ten "
-                          "tab-separated columns: conllu; token<TAB>tag lines: conll; running "
-                          "text: text, .txt files of text included); the files of one run must "
-                          "read as one format (default: auto)")
+                          "their spans, as annotation tools export them, every line checked "
+                          "as train reads it), jsonl (JSON Lines as tag reads them: each "
+                          "line's --text-field measured, spans or not) or text (a sentence a "
+                          "line); texts are cut into tokens as tag cuts them. auto: conllu for "
+                          ".conllu, conll for .conll, .iob and .bio, jsonl for .jsonl, else "
+                          "from the first line (a JSON object with the text field: jsonl) or "
+                          "sentence (ten tab-separated columns: conllu; token<TAB>tag lines: "
+                          "conll; running text: text, .txt files of text included); the files "
+                          "of one run must read as one format (default: auto)")
+    coverage.add_argument("--text-field", default="text",
+                          help="the JSON Lines field with the text, as tag's --text-field "
+                          "(default text)")
 
     default = actions.add_parser(
         "default", help="set up the default GloVe 6B 50d store and print its path",
@@ -152,13 +156,14 @@ def _run_coverage(args):
     import numpy as np
     store = EmbeddingStore.open(args.store)
     paths = _corpus_files(args.corpus)
-    choices = {path: choose_corpus_format(path, args.format, "coverage", text_allowed=True)
+    choices = {path: choose_corpus_format(path, args.format, "coverage", text_allowed=True,
+                                          text_field=args.text_field)
                for path in paths}
     corpus_format = _one_format(choices)
     counts = collections.Counter()
     sentences = 0
     for path in paths:
-        for tokens in _corpus_token_lists(path, corpus_format):
+        for tokens in _corpus_token_lists(path, corpus_format, args.text_field):
             counts.update(tokens)
             sentences += 1
     if not counts:
@@ -174,7 +179,7 @@ def _run_coverage(args):
         f"{corpus_format}, {_format_reason(choices.values())}"
     named = paths[0] if len(paths) == 1 else f"{' '.join(args.corpus)}: {len(paths)} files"
     print(f"corpus: {named} ({described}), {sentences:,} "
-          f"{'lines' if corpus_format == 'text' else 'sentences'}")
+          f"{_COUNTED.get(corpus_format, 'sentences')}")
     if len(paths) > 1:
         more = f" and {len(paths) - _LISTED_FILES} more" if len(paths) > _LISTED_FILES else ""
         print(f"files:  {', '.join(paths[:_LISTED_FILES])}{more}")
@@ -255,7 +260,14 @@ def _format_reason(choices):
     return "from each file's " + " or ".join(sorted(reasons))
 
 
-def _corpus_token_lists(path, corpus_format):
+# What coverage counts of each format that is not a corpus of sentences.
+_COUNTED = {"text": "lines", "jsonl": "texts"}
+
+
+def _corpus_token_lists(path, corpus_format, text_field="text"):
+    if corpus_format == "jsonl":
+        yield from _json_lines_token_lists(path, text_field)
+        return
     if corpus_format == "text":
         # Cut as `tag` cuts text: split on whitespace, "decade." and "airport," were counted
         # out of vocabulary where tag looks up "decade" and ".", overstating the OOV rate a
@@ -281,6 +293,28 @@ def _corpus_token_lists(path, corpus_format):
         raise BeamtaggerError(f"{path}: no such file")
     for sentence in read_corpus(path, corpus_format):
         yield sentence.tokens
+
+
+def _json_lines_token_lists(path, text_field):
+    """The tokens of each JSON Lines record's text, read as tag reads them
+    (``record_parsers.jsonl_records``) and cut as it cuts them; BeamtaggerError for a line
+    tag could not tag (its dead letter's reason), where skipping it would leave its tokens out
+    of the count unsaid."""
+    from beamtagger.corpus_readers import numbered_lines
+    from beamtagger.tokenizer import Tokenizer
+    from beamtagger.transforms.reading.record_parsers import jsonl_records
+    from beamtagger.transforms.records import DeadLetter
+
+    if not os.path.isfile(path):
+        raise BeamtaggerError(f"{path}: no such file")
+    tokenizer = Tokenizer()
+    for record in jsonl_records(numbered_lines(path), path, text_field, id_field=None,
+                                fields=()):
+        if isinstance(record, DeadLetter):
+            raise BeamtaggerError(f"{record.source}: {record.reason}")
+        tokens = [token.text for token in tokenizer.tokenize(record.text)]
+        if tokens:
+            yield tokens
 
 
 def _count(value):

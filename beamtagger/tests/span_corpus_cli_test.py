@@ -19,12 +19,25 @@ CONLL = ("Bob\tB-per\nwent\tO\nto\tO\nParis\tB-loc\n\n"
     ("export.jsonl", LINES, ("spans", "extension", "")),
     ("export.txt", LINES, ("spans", "content",
                            "a JSON object of a text and its spans at line 1")),
-    # tag's own JSON Lines input (a text, no spans) is not a tagged corpus.
-    ("texts.txt", '{"text": "Bob went to Paris"}\n', ("text", "content",
-                                                        "lines of running text")),
 ])
 def test_auto_chooses_spans_from_the_extension_or_the_first_line(name, content, expected,
                                                                   tmp_path):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    choice = choose_corpus_format(str(path), "auto", "training")
+    assert (choice.format, choice.chosen_by, choice.evidence) == expected
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("export.jsonl", LINES, ("jsonl", "extension", "")),
+    ("export.txt", LINES, ("jsonl", "content", "a JSON object with a 'text' field at line 1")),
+    # tag's own JSON Lines input: its texts are measured, not its JSON syntax as running text.
+    ("texts.txt", '{"text": "Bob went to Paris"}\n',
+     ("jsonl", "content", "a JSON object with a 'text' field at line 1")),
+    ("texts.jsonl", '{"text": "Bob went to Paris"}\n', ("jsonl", "extension", "")),
+])
+def test_coverage_reads_json_lines_as_tags_input_spans_or_not(name, content, expected,
+                                                               tmp_path):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")
     choice = choose_corpus_format(str(path), "auto", "coverage", text_allowed=True)
@@ -90,5 +103,29 @@ def test_coverage_measures_a_spans_files_texts_not_its_json(capsys, tmp_path,
                       '{"text": "Paris", "spans": []}\n', encoding="utf-8")
     code, out, err = run(capsys, "coverage", tmp_path / "store", corpus)
     assert code == 0, err
-    assert "(spans, from its extension), 2 sentences" in out
+    assert "(jsonl, from its extension), 2 texts" in out
     assert "tokens: 4, out of vocabulary 0 (0.00%)" in out
+
+
+def test_coverage_measures_the_texts_of_tags_json_lines_input(capsys, tmp_path,
+                                                               glove_file):  # noqa: F811
+    run(capsys, "import", glove_file, "--out", tmp_path / "store", "--quiet")
+    plain = tmp_path / "input.jsonl"
+    # Refused as "no spans", or (named .txt) measured as running text: 8 of 10 JSON "tokens".
+    plain.write_text('{"id": 1, "text": "the Paris ,"}\n\n{"text": "Paris"}\n',
+                     encoding="utf-8")
+    code, out, err = run(capsys, "coverage", tmp_path / "store", plain)
+    assert code == 0, err
+    assert "(jsonl, from its extension), 2 texts" in out
+    assert "tokens: 4, out of vocabulary 0 (0.00%)" in out
+    other = tmp_path / "input.txt"
+    other.write_text('\ufeff{"body": "the Paris"}\r\n', encoding="utf-8")
+    code, out, err = run(capsys, "coverage", tmp_path / "store", other, "--text-field", "body")
+    assert code == 0, err
+    assert "(jsonl, from its content: a JSON object with a 'body' field at line 1)" in out
+    assert "tokens: 2, out of vocabulary 0 (0.00%)" in out
+    # A line tag could not tag is refused, not left out of the count unsaid.
+    plain.write_text('{"text": "Paris"}\n{"text": 5}\n', encoding="utf-8")
+    code, out, err = run(capsys, "coverage", tmp_path / "store", plain)
+    assert code == 2 and "Traceback" not in err, err
+    assert f"{plain}:2: text field 'text' is a number, not a string" in err
