@@ -123,9 +123,10 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
     sniffed = sniff_corpus_format(lines, text_allowed=text_allowed)
     if sniffed is None:
         raise BeamtaggerError(
-            f"{role} corpus {path}: cannot tell its format from its name or its first "
-            f"sentence ({lines[0].describe()}; conllu has 10 tab-separated columns, conll "
-            "two or more): give --format conllu or --format conll")
+            f"{role} corpus {path}: cannot tell its format from its name, its first line or "
+            f"its first sentence ({lines[0].describe()}; conllu has 10 tab-separated columns, "
+            "conll two or more, spans a JSON object of a text and its spans a line): give "
+            "--format conllu, conll or spans")
     evidence = "lines of running text" if sniffed == "text" else lines[0].describe()
     return FormatChoice(sniffed, "content", evidence)
 

@@ -88,9 +88,10 @@ def test_a_file_whose_content_contradicts_its_extension_is_refused_naming_both(t
     ("train.conll.gz", TWO_COLUMNS, "is compressed (.gz), and corpora are read as plain files: "
      "decompress it first"),
     ("train", "\n\n", "holds no sentences (empty file, or only blank lines and comments"),
-    ("train", "word\nother\n", "cannot tell its format from its name or its first sentence (1 "
-     "space-separated column at line 1; conllu has 10 tab-separated columns, conll two or "
-     "more): give --format conllu or --format conll"),
+    ("train", "word\nother\n", "cannot tell its format from its name, its first line or its "
+     "first sentence (1 space-separated column at line 1; conllu has 10 tab-separated columns, "
+     "conll two or more, spans a JSON object of a text and its spans a line): give --format "
+     "conllu, conll or spans"),
     ("missing.conll", None, "does not exist"),
 ])
 def test_train_refuses_what_auto_cannot_read_before_training(name, text, message, tmp_path,
