@@ -78,7 +78,8 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
     says, or one that reads as none."""
     from beamtagger.corpus_readers import (contradicted_format, corpus_format_of_name,
                                            first_sentence_lines, sniff_corpus_format)
-    from beamtagger.span_corpus import first_span_record_line, first_text_record_line
+    from beamtagger.span_corpus import (SPAN_FIELDS, first_span_record_line,
+                                        first_text_record_line)
 
     if chosen != "auto":
         return FormatChoice(chosen, "--format")
@@ -108,6 +109,13 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
     if span_line is not None:
         return FormatChoice("spans", "content",
                             f"a JSON object of a text and its spans at line {span_line}")
+    text_line = first_text_record_line(path) if named is None else None
+    if text_line is not None:
+        # Its first sentence reads as conll: '{"text": "Paris"}' is two space-separated columns.
+        raise BeamtaggerError(
+            f"{role} corpus {path}: line {text_line} is a JSON object with a text but none of "
+            f"the span fields ({', '.join(SPAN_FIELDS)}), as tag's input is: a spans file "
+            "gives each text's entities (\"label\": [] for a text without any)")
     if named is not None:
         other = contradicted_format(named, lines)
         if other is not None:

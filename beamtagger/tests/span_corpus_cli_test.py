@@ -44,6 +44,15 @@ def test_coverage_reads_json_lines_as_tags_input_spans_or_not(name, content, exp
     assert (choice.format, choice.chosen_by, choice.evidence) == expected
 
 
+def test_tags_json_lines_input_is_refused_as_a_training_corpus(tmp_path):
+    # Its first sentence read as conll: the token '{"text":' tagged '"Paris"}'.
+    path = tmp_path / "input.txt"
+    path.write_text('{"text": "Paris"}\n{"text": "Ann"}\n', encoding="utf-8")
+    with pytest.raises(BeamtaggerError, match=r"input.txt: line 1 is a JSON object with a text "
+                       r"but none of the span fields \(spans, label, labels, entities\)"):
+        choose_corpus_format(str(path), "auto", "training")
+
+
 def test_a_conll_name_on_a_spans_file_is_refused(tmp_path):
     path = tmp_path / "export.conll"
     path.write_text(LINES, encoding="utf-8")
