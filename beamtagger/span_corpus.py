@@ -22,6 +22,11 @@ skipping the line would drop every other span of the document with it, and most 
 documents whose text is least like edited prose (hashtags, glued words), which a tagger needs
 to see most.
 
+Offsets are characters (code points). In a text holding characters outside the BMP (emoji),
+offsets that read as UTF-16 code units, as JavaScript-based editors wrote them, are refused
+(``_check_not_utf16``): shifted by one per such character, they were widened silently onto
+the wrong tokens.
+
 Malformed lines raise ``InputFormatError(source, line, problem)``, or with
 ``on_error="skip"`` are skipped and counted in ``stats``, as the CoNLL readers do
 (``corpus_readers``). Lines of a Prodigy export whose ``answer`` is not "accept" are left out
@@ -46,6 +51,10 @@ __all__ = ["SPAN_FIELDS", "SpanReadStats", "first_span_record_line", "first_text
 SPAN_FIELDS = ("spans", "label", "labels", "entities")
 _SENTENCE_ENDS = frozenset((".", "!", "?", "...", "…"))
 _WHITESPACE = re.compile(r"\s")
+# Characters outside the Basic Multilingual Plane (emoji): two UTF-16 code units each.
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
+_UTF16_COUNTED = (", as tools written in JavaScript count (one more for each emoji or other "
+                  "character outside the BMP before it)")
 # What a line that is a JSON record starts with, looked for in a file's first line only: the
 # line may be cut where sniffing stops reading (a long document), so no JSON parse.
 _JSON_OBJECT_START = re.compile(r'\s*\{')
@@ -141,11 +150,12 @@ def span_record_tags(record, tokenizer, source="<record>", number=1, stats=None)
     if not texts:
         raise InputFormatError(source, number, "empty text: nothing to tag (only invisible "
                                "characters, which the tokenizer drops)")
+    if _ASTRAL.search(text):
+        _check_not_utf16(text, spans, starts, ends, source, number)
     tags = ["O"] * len(texts)
     last_tagged = -1
     for start, end, label in spans:
-        first = bisect.bisect_right(ends, start)      # the first token ending after the start
-        last = bisect.bisect_left(starts, end) - 1    # the last token starting before the end
+        first, last = _token_range(starts, ends, start, end)
         if first > last:
             raise InputFormatError(source, number, f"span {start}-{end} {label} "
                                    f"({text[start:end]!r}) covers no token, only whitespace or "
@@ -167,6 +177,63 @@ def span_record_tags(record, tokenizer, source="<record>", number=1, stats=None)
         last_tagged = last
     stats.spans += len(spans)
     return tuple(texts), tuple(tags)
+
+
+def _token_range(starts, ends, start, end):
+    """(first, last): the tokens a span's characters overlap; first > last where none."""
+    first = bisect.bisect_right(ends, start)      # the first token ending after the start
+    last = bisect.bisect_left(starts, end) - 1    # the last token starting before the end
+    return first, last
+
+
+def _on_tokens(starts, ends, start, end):
+    first, last = _token_range(starts, ends, start, end)
+    return first <= last and starts[first] >= start and ends[last] <= end
+
+
+def _check_not_utf16(text, spans, starts, ends, source, number):
+    """InputFormatError where a text holding characters outside the BMP (emoji) has a span
+    inside tokens that, with every other span, falls on token boundaries once its offsets
+    are read as UTF-16 code units: JavaScript counts those (one more per such character), and
+    Argilla's span editor and Label Studio's before 2022 wrote them (docs/training.md), so
+    every span after an emoji was shifted and silently widened onto the wrong tokens."""
+    inside = [span for span in spans if not _on_tokens(starts, ends, span[0], span[1])]
+    if not inside:
+        return
+    as_units = [_from_utf16(text, start, end) for start, end, _ in spans]
+    if all(span is not None and _on_tokens(starts, ends, *span) for span in as_units):
+        start, end, label = inside[0]
+        raise InputFormatError(
+            source, number, f"span {start}-{end} {label} ({text[start:end]!r}) falls inside "
+            "tokens, where every span of the line falls on token boundaries with its offsets "
+            f"counted in UTF-16 code units{_UTF16_COUNTED}, this one on "
+            f"{text[slice(*_from_utf16(text, start, end))]!r}: give offsets in characters "
+            "(code points)")
+
+
+def _from_utf16(text, start, end):
+    """(start, end) in characters of a span counted in UTF-16 code units, or None where
+    either offset is past the text or splits a character's surrogate pair."""
+    found, units = {}, 0
+    for index, character in enumerate(text):
+        found[units] = index
+        units += 2 if character > "\uffff" else 1
+    found[units] = len(text)
+    if start not in found or end not in found:
+        return None
+    return found[start], found[end]
+
+
+def _utf16_hint(text, start, end):
+    """"; counted in UTF-16 code units ..., the span is 'X': ..." where the text holds characters
+    outside the BMP and the span read so is one, else ""."""
+    if not _ASTRAL.search(text):
+        return ""
+    span = _from_utf16(text, start, end)
+    if span is None or span[0] >= span[1]:
+        return ""
+    return (f"; counted in UTF-16 code units{_UTF16_COUNTED}, the span is "
+            f"{text[span[0]:span[1]]!r}: give offsets in characters (code points)")
 
 
 def first_span_record_line(path) -> Optional[int]:
@@ -303,7 +370,7 @@ def _span(entry, text, field, index, source, number):
                                    f"{json.dumps(offset)[:40]}, not a character offset")
     if not 0 <= start < end <= len(text):
         problem = "start is not before end" if start >= end else \
-            f"outside the text of {len(text)} characters"
+            f"outside the text of {len(text)} characters{_utf16_hint(text, start, end)}"
         raise InputFormatError(source, number, f"{where}: span {start}-{end}: {problem}")
     if not isinstance(label, str) or label == "" or _WHITESPACE.search(label):
         raise InputFormatError(source, number, f"{where}: label {json.dumps(label)[:40]} is not "
@@ -312,9 +379,10 @@ def _span(entry, text, field, index, source, number):
         raise InputFormatError(source, number, f"{where}: label {label!r} is a BIO tag; give the "
                                "entity's type (PER), and beamtagger writes B- and I-")
     if isinstance(shown, str) and shown != text[start:end]:
+        hint = _utf16_hint(text, start, end) or \
+            " (offsets counted in other units than characters, or a text edited after annotation)"
         raise InputFormatError(source, number, f"{where}: span {start}-{end} says {shown!r}, "
-                               f"but the text there is {text[start:end]!r} (offsets counted in "
-                               "other units than characters, or a text edited after annotation)")
+                               f"but the text there is {text[start:end]!r}{hint}")
     return start, end, label
 
 

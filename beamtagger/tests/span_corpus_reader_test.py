@@ -129,6 +129,68 @@ def test_a_malformed_line_is_refused_naming_its_line_and_problem(line, problem, 
     assert raised.value.line == 2 and problem in raised.value.problem, raised.value.problem
 
 
+TWEET = "\U0001F4A9 Ann met Bob in Paris \U0001F642 today"   # two emoji: 2 UTF-16 units each
+
+
+def utf16_span(text, start, end):
+    """A span's character offsets as JavaScript counts them, in UTF-16 code units."""
+    return tuple(len(text[:offset].encode("utf-16-le")) // 2 for offset in (start, end))
+
+
+@pytest.mark.parametrize("spans, problem", [
+    # Without a text of their own the spans were widened onto the wrong tokens: 'ob ' of
+    # Bob became 'Bob in', PER; 'aris ' became 'Paris \U0001F642'.
+    ([(10, 13, "PER"), (17, 22, "LOC")],
+     "span 11-14 PER ('ob ') falls inside tokens, where every span of the line falls on token "
+     "boundaries with its offsets counted in UTF-16 code units, as tools written in JavaScript "
+     "count (one more for each emoji or other character outside the BMP before it), this one "
+     "on 'Bob': give offsets in characters (code points)"),
+    ([(25, 30, "DATE")], "span 27-32: outside the text of 30 characters; counted in UTF-16 code "
+     "units, as tools written in JavaScript count (one more for each emoji or other character "
+     "outside the BMP before it), the span is 'today'"),
+])
+def test_offsets_counted_in_utf16_units_are_refused_saying_so(spans, problem, tmp_path):
+    assert TWEET[10:13] == "Bob" and TWEET[17:22] == "Paris" and TWEET[25:30] == "today"
+    label = [[*utf16_span(TWEET, start, end), name] for start, end, name in spans]
+    path = write_lines(tmp_path, {"text": TWEET, "label": label})
+    with pytest.raises(InputFormatError) as raised:
+        list(read_spans(path))
+    assert problem in raised.value.problem, raised.value.problem
+    # A span that carries its text (Label Studio) says what the UTF-16 reading finds there.
+    start, end = utf16_span(TWEET, 10, 13)
+    path = write_lines(tmp_path, {"text": TWEET, "label": [
+        {"start": start, "end": end, "text": "Bob", "labels": ["PER"]}]})
+    with pytest.raises(InputFormatError, match=r"says 'Bob', but the text there is 'ob '; "
+                       r"counted in UTF-16 code units.*the span is 'Bob'"):
+        list(read_spans(path))
+
+
+def test_character_offsets_after_emoji_read_as_they_are(tmp_path):
+    path = write_lines(tmp_path, {"text": TWEET, "label": [[10, 13, "PER"], [17, 22, "LOC"]]},
+                       # Widened, not refused: the UTF-16 reading is inside tokens too.
+                       {"text": "\U0001F642 I love #NYC", "label": [[10, 13, "LOC"]]})
+    stats = SpanReadStats()
+    first, second = read_spans(path, stats=stats)
+    assert [tag for tag in first.tags if tag != "O"] == ["B-PER", "B-LOC"]
+    assert second.tags[-1] == "B-LOC" and stats.snapped_spans == 1
+
+
+def test_exports_as_the_tools_write_them(tmp_path):
+    """CRLF line ends and a byte-order mark (Windows), Doccano's number id and empty label,
+    and Prodigy's tokens, which are ignored: the text is cut as tag cuts it."""
+    lines = [{"id": 7, "text": "Ann met Bob", "label": []},
+             {"text": "Ann met Bob", "spans": [{"start": 8, "end": 11, "label": "PER"}],
+              "tokens": [{"text": "Ann met", "start": 0, "end": 7, "id": 0}],
+              "answer": "accept", "meta": {"id": "p1"}}]
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + "".join(json.dumps(line) + "\r\n"
+                                             for line in lines).encode("utf-8"))
+    doccano, prodigy = read_spans(path)
+    assert (doccano.sent_id, doccano.tags) == ("7", ("O", "O", "O"))
+    assert (prodigy.sent_id, tagged(prodigy)) == ("p1", [("Ann", "O"), ("met", "O"),
+                                                         ("Bob", "B-PER")])
+
+
 def test_a_json_array_is_refused_with_the_command_that_makes_it_lines(tmp_path):
     path = tmp_path / "export.json"
     path.write_text('[\n{"text": "Paris", "label": []}\n]\n', encoding="utf-8")
@@ -194,6 +256,21 @@ def test_an_entity_longer_than_a_piece_is_kept_whole(tmp_path):
                                 max_tokens=3))
     assert [s.tokens for s in sentences] == [("a",), ("b", "c", "d", "e", "f", "g"), ("h",)]
     assert sentences[1].tags == ("B-X",) + ("I-X",) * 5
+
+
+def test_tags_own_chunk_bounds_pieces_with_no_sentence_end_or_an_entity_across_it(tmp_path):
+    # 1,000 tokens without a sentence end; an entity over tokens 254-257, across the 256th.
+    words = [f"w{i}" for i in range(1000)]
+    text = " ".join(words)
+    start = text.index(" w254 ") + 1
+    label = [[start, text.index(" w258 "), "ORG"]]
+    stats = SpanReadStats()
+    pieces = list(read_spans(write_lines(tmp_path, {"text": text, "label": label}),
+                             stats=stats))
+    assert [token for piece in pieces for token in piece.tokens] == words
+    assert [len(piece.tokens) for piece in pieces] == [254, 256, 256, 234]
+    assert pieces[1].tags[:4] == ("B-ORG", "I-ORG", "I-ORG", "I-ORG")
+    assert stats.split_documents == 1 and stats.spans == 1
 
 
 def spans_line(sentence):
