@@ -178,8 +178,9 @@ def _run_coverage(args):
     described = corpus_format if args.format != "auto" else \
         f"{corpus_format}, {_format_reason(choices.values())}"
     named = paths[0] if len(paths) == 1 else f"{' '.join(args.corpus)}: {len(paths)} files"
+    counted = _COUNTED.get(corpus_format, "sentences")
     print(f"corpus: {named} ({described}), {sentences:,} "
-          f"{_COUNTED.get(corpus_format, 'sentences')}")
+          f"{counted[:-1] if sentences == 1 else counted}")
     if len(paths) > 1:
         more = f" and {len(paths) - _LISTED_FILES} more" if len(paths) > _LISTED_FILES else ""
         print(f"files:  {', '.join(paths[:_LISTED_FILES])}{more}")

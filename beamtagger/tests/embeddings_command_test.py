@@ -98,7 +98,7 @@ def test_coverage_of_text_and_conllu(capsys, tmp_path, glove_file):
     conllu.write_text("# sent_id = 1\n1\tParis\tParis\tPROPN\tNNP\t_\t0\troot\t_\t_\n"
                       "2\tLyon\tLyon\tPROPN\tNNP\t_\t1\tflat\t_\t_\n\n")
     code, out, _ = run(capsys, "coverage", tmp_path / "store", conllu)
-    assert code == 0 and "(conllu, from its extension), 1 sentences" in out
+    assert code == 0 and "(conllu, from its extension), 1 sentence" in out
     assert "tokens: 2, out of vocabulary 1 (50.00%)" in out
 
 
