@@ -5,14 +5,14 @@ batch, and their output formats built column by column (no Python object per tok
 (``TagBatches(output_batches=True)`` -> ``WriteResults``): building a ``TaggedRecord`` per
 record, a dict per token and a JSON text per record cost 1.4 core-microseconds a token of the 8
 the non-model stages cost before (bench/throughput_bench.py case G, issue 18). Here the JSON
-Lines, Parquet, CoNLL and CoNLL-U texts of a batch come out of a few ``pyarrow.compute`` calls
+Lines, Parquet, CoNLL, CoNLL-U and span texts of a batch come out of a few ``pyarrow.compute`` calls
 over all its tokens, with Python work per record only for the record's id and pass-through
 fields.
 
 The files are the ones the per-record formatters (``write_results.to_json_line``,
-``to_parquet_row``, ``to_conll_block``, ``conllu_blocks.conllu_block``) write, byte for byte
-for JSON Lines, CoNLL and CoNLL-U (transforms_tagged_batches_test.py,
-conllu_output_format_test.py); a record they write in a way the columns do not reproduce
+``to_parquet_row``, ``to_conll_block``, ``conllu_blocks.conllu_block``, ``to_spans_line``)
+write, byte for byte for JSON Lines, CoNLL, CoNLL-U and spans (transforms_tagged_batches_test.py,
+conllu_output_format_test.py, spans_output_format_test.py); a record they write in a way the columns do not reproduce
 (a token that JSON escapes, a score outside [0, 1], pass-through fields orjson refuses) goes
 through those formatters instead.
 
@@ -42,7 +42,7 @@ from beamtagger.transforms.arrow_batches import TIMESTAMP, fields_column, list_o
 from beamtagger.transforms.records import TaggedRecord, entity_token_ranges, label_types
 
 __all__ = ["conll_text", "conllu_text", "json_lines_text", "kept_texts", "parquet_table",
-           "tagged_batch", "tagged_batch_of_records", "tagged_batch_of_tagged_records",
+           "span_lines_text", "tagged_batch", "tagged_batch_of_records", "tagged_batch_of_tagged_records",
            "tagged_records"]
 
 RECORD_COLUMNS = ("key", "id", "tokens", "starts", "ends", "fields")
@@ -251,9 +251,28 @@ class _Tokens:
         """One string a record: its tokens' strings joined by ``separator``."""
         return pc.binary_join(pa.ListArray.from_arrays(self.offsets, token_strings), separator)
 
-    def entities(self, record_texts=None):
-        """The ``_Entities`` of the batch's records (``record_texts``: as ``_Entities``)."""
-        return _Entities(self, record_texts)
+    def entities(self, record_texts=None, with_texts=True):
+        """The ``_Entities`` of the batch's records (``record_texts``, ``with_texts``: as
+        ``_Entities``)."""
+        return _Entities(self, record_texts, with_texts)
+
+
+def _placed_texts(tokens, firsts, ends, starts, token_ends):
+    """``records.entity_text`` of each run of tokens [first, end): its tokens, each gap as that
+    many spaces (``starts``, ``token_ends``: NumPy, all the batch's tokens)."""
+    sizes = ends - firsts
+    entity_offsets = list_offsets_of(sizes)
+    within = np.arange(int(sizes.sum())) - np.repeat(entity_offsets.to_numpy()[:-1], sizes)
+    members = np.repeat(firsts, sizes) + within
+    gaps = np.zeros(len(members), dtype=np.int64)
+    goes_on = within < np.repeat(sizes, sizes) - 1
+    gaps[goes_on] = np.maximum(starts[members[goes_on] + 1] - token_ends[members[goes_on]],
+                               0)
+    pieces = pc.binary_join_element_wise(
+        tokens.texts.take(pa.array(members, pa.int64())),
+        pc.binary_repeat(pa.array(np.full(len(members), " "), pa.string()),
+                         pa.array(gaps)), "")
+    return pc.binary_join(pa.ListArray.from_arrays(entity_offsets, pieces), "")
 
 
 class _Entities:
@@ -261,9 +280,10 @@ class _Entities:
     column): flat, each entity's ``row``, and ``offsets`` of each row's entities into them.
     ``record_texts``: each row's own text (``kept_texts``), None where it has none: there an
     entity's text is the text between its offsets, taken in Python (entities are few: 1,975
-    in WNUT-17 train's 62,730 tokens)."""
+    in WNUT-17 train's 62,730 tokens). ``with_texts=False``: no ``texts`` (span lines write
+    none)."""
 
-    def __init__(self, tokens, record_texts=None):
+    def __init__(self, tokens, record_texts=None, with_texts=True):
         type_of_label, begins_of_label, types = label_types(tokens.label_names.to_pylist())
         label_ids = tokens.label_ids.to_numpy(zero_copy_only=False).astype(np.int64)
         record_firsts = np.zeros(len(label_ids), dtype=bool)
@@ -285,8 +305,11 @@ class _Entities:
         bounds = np.stack([firsts, ends], axis=1).ravel()
         self.scores = (np.minimum.reduceat(np.append(scores, scores.dtype.type(0)), bounds)[::2]
                        + scores.dtype.type(0) if len(firsts) else scores[:0])
+        if not with_texts:
+            self.texts = None
+            return
         if record_texts is None:
-            self.texts = self._texts(tokens, firsts, ends, starts, token_ends)
+            self.texts = _placed_texts(tokens, firsts, ends, starts, token_ends)
             return
         rebuilt = None
         texts = []
@@ -295,27 +318,11 @@ class _Entities:
             text = record_texts[row]
             if text is None:
                 if rebuilt is None:
-                    rebuilt = self._texts(tokens, firsts, ends, starts, token_ends).to_pylist()
+                    rebuilt = _placed_texts(tokens, firsts, ends, starts,
+                                            token_ends).to_pylist()
                 text, start, end = rebuilt[entity], 0, None
             texts.append(text[start:end])
         self.texts = pa.array(texts, pa.string())
-
-    @staticmethod
-    def _texts(tokens, firsts, ends, starts, token_ends):
-        """``records.entity_text`` of each entity: its tokens, each gap as that many spaces."""
-        sizes = ends - firsts
-        entity_offsets = list_offsets_of(sizes)
-        within = np.arange(int(sizes.sum())) - np.repeat(entity_offsets.to_numpy()[:-1], sizes)
-        members = np.repeat(firsts, sizes) + within
-        gaps = np.zeros(len(members), dtype=np.int64)
-        goes_on = within < np.repeat(sizes, sizes) - 1
-        gaps[goes_on] = np.maximum(starts[members[goes_on] + 1] - token_ends[members[goes_on]],
-                                   0)
-        pieces = pc.binary_join_element_wise(
-            tokens.texts.take(pa.array(members, pa.int64())),
-            pc.binary_repeat(pa.array(np.full(len(members), " "), pa.string()),
-                             pa.array(gaps)), "")
-        return pc.binary_join(pa.ListArray.from_arrays(entity_offsets, pieces), "")
 
     def struct(self):
         """Each row's entities as a list of ``write_results.ENTITY_TYPE`` structs."""
@@ -337,17 +344,94 @@ class _Entities:
         """Each row's entities as the inside of a JSON array, as ``to_json_line`` writes them
         (a score's text as a token's: ``_score_json``; the rows whose tokens' texts or scores
         that text cannot be are left out there, and an entity's are its tokens', or are left
-        out by ``rows_with_control``)."""
-        texts, _ = _json_escaped(self.texts)
+        out by ``rows_with_control``); without ``texts``, as ``to_spans_line`` writes its
+        spans."""
+        if self.texts is None:
+            starts = _with_prefix(self.starts, '{"start":')
+        else:
+            texts, _ = _json_escaped(self.texts)
+            starts = pc.binary_join_element_wise(
+                '{"text":"', texts, _with_prefix(self.starts, '","start":'), "")
         types = pa.array([',"label":' + orjson.dumps(name).decode() + ',"score":'
                           for name in self.types.to_pylist()], pa.string())
         k = np.rint(self.scores.astype(np.float64) * _SCALE)
         k = np.where((k >= 0) & (k <= _SCALE), k, 0).astype(np.int64)
         objects = pc.binary_join_element_wise(
-            '{"text":"', texts, _with_prefix(self.starts, '","start":'),
-            _with_prefix(self.ends, ',"end":'), types.take(self.type_ids),
+            starts, _with_prefix(self.ends, ',"end":'), types.take(self.type_ids),
             _score_json().take(pa.array(k)), "}", "")
         return pc.binary_join(pa.ListArray.from_arrays(self.offsets, objects), ",")
+
+
+def _score_steps(tokens):
+    """(each token's score as its index into ``_score_json``; True where that text is not the
+    one ``round(score, 4)`` gives: NaN, -0.0 and scores outside [0, 1], and every score of a
+    batch whose scores are not the tag stage's float32, whose rounding is not reproduced)."""
+    scores = tokens.scores.to_numpy(zero_copy_only=False)
+    if scores.dtype != np.float32:
+        return np.zeros(len(scores), dtype=np.int64), np.ones(len(scores), dtype=bool)
+    k = np.rint(scores.astype(np.float64) * _SCALE)
+    bad_score = ~((k >= 0) & (k <= _SCALE)) | np.signbit(scores)   # NaN, -0.0 too
+    return np.where(bad_score, 0, k).astype(np.int64), bad_score
+
+
+def span_lines_text(tagged, record_texts=None):
+    """(the span lines of the batch's records as UTF-8 bytes, newline-separated with no final
+    newline, as ``to_spans_line`` writes each; the rows left out of them for it).
+    ``record_texts``: each row's own text (``kept_texts``), None where it has none: there its
+    tokens as their offsets place them.
+
+    Only the entities are columns here (a line holds no token); the text, the id's escapes
+    and the pass-through fields are written a record at a time, as orjson writes them."""
+    from beamtagger.transforms.write_results import span_line_fields
+
+    tokens = _Tokens(tagged)
+    _, bad_scores = _score_steps(tokens)   # an entity's score is one of its tokens'
+    left_out = set(tokens.row[bad_scores].tolist())
+    ids, id_control = _json_escaped(tagged.column("id"))
+    if id_control is not None:
+        left_out.update(np.flatnonzero(id_control).tolist())
+    texts = list(record_texts) if record_texts is not None else [None] * tagged.num_rows
+    without = [row for row, text in enumerate(texts) if text is None]
+    if without:
+        for row, text in zip(without, _placed_record_texts(tokens, without)):
+            texts[row] = text
+    fields = tagged.column("fields").to_pylist()
+    text_json, tails = [], []
+    for row, (text, fields_text) in enumerate(zip(texts, fields)):
+        try:
+            text_json.append(orjson.dumps(text).decode())
+            tail = (orjson.dumps(span_line_fields(json.loads(fields_text))).decode()[1:-1]
+                    if fields_text else "")
+        except TypeError:   # a lone surrogate, an integer beyond 64 bits: to_spans_line's
+            left_out.add(row)
+            text_json.append("")
+            tail = ""
+        tails.append("," + tail if tail else "")
+    spans = tokens.entities(with_texts=False).json()
+    lines = pc.binary_join_element_wise(
+        '{"id":"', ids, '","text":', pa.array(text_json, pa.string()), ',"spans":[', spans,
+        "]", pa.array(tails, pa.string()), "}\n", "")
+    if left_out:
+        keep = np.ones(tagged.num_rows, dtype=bool)
+        keep[sorted(left_out)] = False
+        lines = lines.filter(keep)
+    return _data(lines)[:-1], sorted(left_out)
+
+
+def _placed_record_texts(tokens, rows):
+    """``write_results.placed_tokens_text`` of each of ``rows``: its tokens as their offsets
+    place them, from offset 0."""
+    starts, token_ends = (column.to_numpy(zero_copy_only=False)
+                          for column in (tokens.starts, tokens.ends))
+    offsets = tokens.offsets.to_numpy()
+    rows = np.asarray(rows, dtype=np.int64)
+    with_tokens = rows[tokens.lengths[rows] > 0]
+    firsts = offsets[with_tokens]
+    placed = iter(_placed_texts(tokens, firsts, offsets[with_tokens + 1], starts,
+                                token_ends).to_pylist())
+    leads = iter(np.maximum(starts[firsts], 0).tolist())
+    return [" " * next(leads) + next(placed) if tokens.lengths[row] else ""
+            for row in rows.tolist()]
 
 
 def json_lines_text(tagged, entities=False, record_texts=None):
@@ -362,19 +446,10 @@ def json_lines_text(tagged, entities=False, record_texts=None):
     data of one Arrow string array.
     """
     tokens = _Tokens(tagged)
-    left_out_tokens = np.zeros(len(tokens.row), dtype=bool)
+    k, left_out_tokens = _score_steps(tokens)
     texts, control = _json_escaped(tokens.texts)
     if control is not None:   # orjson writes \u00XX; such records take to_json_line
         left_out_tokens |= control
-    scores = tokens.scores.to_numpy(zero_copy_only=False)
-    if scores.dtype == np.float32:
-        k = np.rint(scores.astype(np.float64) * _SCALE)
-        bad_score = ~((k >= 0) & (k <= _SCALE)) | np.signbit(scores)   # NaN, -0.0 too
-        left_out_tokens |= bad_score
-        k = np.where(bad_score, 0, k).astype(np.int64)
-    else:   # not the tag stage's float32 scores: round() on them is not reproduced here
-        left_out_tokens[:] = True
-        k = np.zeros(len(scores), dtype=np.int64)
     left_out = tokens.rows_where(left_out_tokens)
     label_and_score = _label_and_score_json(tuple(tokens.label_names.to_pylist())).take(
         pa.array(tokens.label_ids.to_numpy(zero_copy_only=False).astype(np.int64)

@@ -1,5 +1,5 @@
 """WriteResults: TaggedRecords -> files starting with an output prefix (JSON Lines, Parquet,
-CoNLL, CoNLL-U).
+CoNLL, CoNLL-U, span JSON Lines).
 
 Files are written by Beam's file sinks, so the prefix may be any FileSystems path (``gs://``
 on Dataflow) and the job writes ``PREFIX-SSSSS-of-NNNNN.<format>`` shards. Unbounded input is
@@ -11,6 +11,13 @@ written a set of files a window and pane (``write_panes``), late records include
   ``"entities": [{"text", "start", "end", "label", "score"}]`` (``records.entity_spans``: an
   entity's text is the record's ``text[start:end]`` with ``keep_text=True``, else its tokens
   with their gaps as spaces).
+* spans: an entity tagger's results as annotation tools import them (pre-annotation), one
+  object per record: ``{"id", "text", "spans": [{"start", "end", "label", "score"}],
+  passthrough fields...}`` (``to_spans_line``), the shape Prodigy and spaCy-style readers
+  take and ``span_corpus`` (``train --format spans``) reads back. ``text`` is the record's own
+  text with ``keep_text=True``, else its tokens as their offsets place them (each gap as that
+  many spaces: CoNLL input's tokens joined by single spaces); the spans are
+  ``records.entity_spans`` of it. Written to ``.jsonl`` files, as they are JSON Lines.
 * parquet: the explicit schema ``RESULT_SCHEMA`` (passthrough fields as one JSON string column,
   since they differ from record to record), ``ENTITY_RESULT_SCHEMA`` with ``entities=True``
   (an ``entities`` column of the same structs as ``tokens``, an empty list in a record without
@@ -54,15 +61,18 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.corpus_readers import is_json_quoted
 from beamtagger.transforms import counters
 from beamtagger.transforms.kept_text import split_kept_text
-from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, one_line,
-                                           utf8_safe)
+from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, entity_text,
+                                           one_line, utf8_safe)
 
 __all__ = ["ENTITY_RESULT_SCHEMA", "FormatResultFn", "OUTPUT_FORMATS", "RESULT_SCHEMA",
-           "SHARD_GLOB", "SUFFIXES", "WriteResults", "WrittenResults", "exact_shard_glob",
-           "result_schema", "to_conll_block", "to_json_line", "to_parquet_row"]
+           "SHARD_GLOB", "SPAN_LINE_KEYS", "SUFFIXES", "WriteResults", "WrittenResults",
+           "exact_shard_glob", "result_schema", "span_line_fields", "to_conll_block",
+           "to_json_line", "to_parquet_row", "to_spans_line"]
 
-OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
-SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll", "conllu": ".conllu"}
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu", "spans")
+# Span files are JSON Lines: train's and tag's --format auto read a .jsonl file as them.
+SUFFIXES = {"jsonl": ".jsonl", "parquet": ".parquet", "conll": ".conll", "conllu": ".conllu",
+            "spans": ".jsonl"}
 
 TOKEN_TYPE = pa.struct([("text", pa.string()), ("start", pa.int32()), ("end", pa.int32()),
                         ("label", pa.string()), ("score", pa.float32())])
@@ -128,7 +138,8 @@ class WriteResults(beam.PTransform):
 
     Args:
       output_prefix: files go to ``PREFIX-SSSSS-of-NNNNN.<format>`` (any FileSystems path).
-      output_format: "jsonl", "parquet", "conll" or "conllu" (see the module docstring).
+      output_format: "jsonl", "parquet", "conll", "conllu" or "spans" (see the module
+        docstring; "spans" for a tagger whose labels are BIO: another's records have none).
       num_shards: how many files (0: the runner decides).
       triggering_frequency: unbounded input: the records go into fixed windows of this many
         seconds of event time (as Beam's file sinks' option of that name puts them), each
@@ -148,8 +159,9 @@ class WriteResults(beam.PTransform):
         (``conllu_kept_lines``). Off by default: a pass-through field of the kept lines' name
         from other input (a JSON Lines record's) is then one like any other, not written.
       keep_text: records tagged by ``TagText(keep_text=True)`` carry their own text
-        (``kept_text``), which conllu writes in ``# text`` and MISC's spacing and jsonl and
-        parquet as each entity's text, and which is never written as a field. Off by default:
+        (``kept_text``), which conllu writes in ``# text`` and MISC's spacing, jsonl and
+        parquet as each entity's text and spans as the record's ``text``, and which is never
+        written as a field. Off by default:
         a field of its name is one like any other.
       field_columns: parquet only: carried fields written as typed columns of their own, after
         ``id`` and out of ``fields``: ``"NAME[:TYPE]"`` strings (or ``field_columns.FieldColumn``),
@@ -305,6 +317,7 @@ class FormatResultFn(beam.DoFn):
                                                            self.field_columns),
             "conllu": lambda record, text: conllu_block(record, self.tag_column,
                                                         self.keep_conllu_lines, text),
+            "spans": lambda record, text: to_spans_line(record, text),
         }[self.output_format]
 
     def process(self, record):
@@ -342,7 +355,7 @@ def _dead_letter(record, error):
         one_line(f"cannot write the result: {error}"), tokens, "format"))
 
 
-# JSON Lines, CoNLL and CoNLL-U: tagged batches are formatted together once they hold this many
+# JSON Lines, CoNLL, CoNLL-U and spans: tagged batches are formatted together once they hold this many
 # tokens. A batch costs the formatting a few dozen Arrow calls whatever its size (tens of µs each
 # on a 2-core machine), and the tag stage's batches hold 6,000 tokens on average (case G, issue
 # 18).
@@ -406,6 +419,8 @@ class _FormatBatchesFn(FormatResultFn):
             elif self.output_format == "jsonl":
                 text, left_out = tagged_batches.json_lines_text(without_texts, self.entities,
                                                                 texts)
+            elif self.output_format == "spans":
+                text, left_out = tagged_batches.span_lines_text(without_texts, texts)
             else:
                 text, left_out = tagged_batches.conll_text(without_texts)
         except Exception:  # noqa: BLE001  (then each record on its own, with its dead letter)
@@ -549,6 +564,55 @@ def to_json_line(record, entities=False, text=None):
         return orjson.dumps(out).decode("utf-8")
     except TypeError:
         return _json_dumps(out, ensure_ascii=True)
+
+
+# The keys of a span line before its pass-through fields (``to_spans_line``).
+SPAN_LINE_KEYS = ("id", "text", "spans")
+
+
+def to_spans_line(record, text=None):
+    """The record as one line of span JSON: ``{"id", "text", "spans": [{"start", "end",
+    "label", "score"}], passthrough fields...}`` (``text``: the record's own text, else its
+    tokens as their offsets place them), orjson first as in ``to_json_line``.
+
+    A passthrough field named like one of ``SPAN_LINE_KEYS`` is written as ``input_<name>``,
+    as ``TaggedRecord.to_json_dict`` renames ``id`` and ``tokens``."""
+    if text is None:
+        text = placed_tokens_text(record)
+    out = {"id": record.id, "text": text,
+           "spans": [{"start": entity.start, "end": entity.end, "label": entity.label,
+                      "score": round(float(entity.score), 4)}
+                     for entity in entity_spans(record, text)]}
+    out.update(span_line_fields(record.fields))
+    try:
+        return orjson.dumps(out).decode("utf-8")
+    except TypeError:
+        return _json_dumps(out, ensure_ascii=True)
+
+
+def placed_tokens_text(record):
+    """The record's tokens as their offsets place them, from offset 0 (each gap, and the
+    space before the first token, as that many spaces): the text CoNLL input's offsets index,
+    and the text of a record whose own text was not kept, every offset still pointing at its
+    token."""
+    if not record.tokens:
+        return ""
+    return " " * max(0, record.starts[0]) + entity_text(
+        record.tokens, record.starts, record.ends, 0, len(record.tokens))
+
+
+def span_line_fields(fields):
+    """A record's passthrough fields as a span line writes them after ``SPAN_LINE_KEYS``:
+    one of those names prefixed with ``input_`` (more while the name is taken)."""
+    if not fields:
+        return {}
+    out = {key: value for key, value in fields.items() if key not in SPAN_LINE_KEYS}
+    for key, value in fields.items():
+        if key in SPAN_LINE_KEYS:
+            while key in SPAN_LINE_KEYS or key in out:
+                key = "input_" + key
+            out[key] = value
+    return out
 
 
 def fields_json(fields):
