@@ -92,8 +92,8 @@ class WriteKeyedResults(beam.PTransform):
         from beamtagger.transforms.conllu_blocks import DEFAULT_TAG_COLUMN
 
         super().__init__()
-        if output_format not in ("jsonl", "conll", "conllu"):
-            raise ValueError(f"output_format must be jsonl, conll or conllu, not "
+        if output_format not in ("jsonl", "conll", "conllu", "spans"):
+            raise ValueError(f"output_format must be jsonl, conll, conllu or spans, not "
                              f"{output_format!r}")
         self.output_prefix = output_prefix
         self.format_args = (output_format, tag_column or DEFAULT_TAG_COLUMN, entities,

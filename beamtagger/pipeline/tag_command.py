@@ -31,7 +31,7 @@ ACCEPTS_PIPELINE_ARGS = True
 READS_REMOTE_PATHS = True
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "csv", "tsv", "parquet")
-OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu")
+OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu", "spans")
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
                       ".conllu": "conllu", ".txt": "text", ".csv": "csv", ".tsv": "tsv",
@@ -54,7 +54,7 @@ def add_arguments(parser):
                         "not be tagged to PREFIX-errors-SSSSS-of-NNNNN.jsonl. -: the results "
                         "to standard output once the run is done, in input order (by file, "
                         "then line), the dead letters and everything else printed to "
-                        "standard error (jsonl, conll or conllu; not with --overwrite, "
+                        "standard error (jsonl, spans, conll or conllu; not with --overwrite, "
                         "--num-shards or --print-results)")
     parser.add_argument("--model", metavar="DIR",
                         help="tagger model directory (default: the bundled UPOS tagger)")
@@ -78,8 +78,12 @@ def add_arguments(parser):
                         "conll: '# id = ID' then token<TAB>label lines (two-column CoNLL, not "
                         "CoNLL-U); conllu: CoNLL-U ('# sent_id', '# text', ten columns, the "
                         "label in the --tag-column; CoNLL-U input is written back as it was "
-                        "read, only that column replaced). docs/tagging.md's 'The result files' "
-                        "says exactly what each holds")
+                        "read, only that column replaced); spans: for a model whose labels are "
+                        "BIO, one JSON object a record, its text and its entities as an "
+                        "annotation tool's pre-annotations ({\"id\", \"text\", \"spans\": "
+                        "[{\"start\", \"end\", \"label\", \"score\"}]}, .jsonl files "
+                        "that Prodigy and train --format spans read). docs/tagging.md's 'The "
+                        "result files' says exactly what each holds")
     parser.add_argument("--tag-column", metavar="COLUMN",
                         help="--output-format conllu: the CoNLL-U column the labels go to, upos, "
                         "xpos or misc:KEY, as for train and evaluate (default: the column the "
@@ -406,7 +410,8 @@ def _tag(args, options, stdin_spool=None, results=None):
             if counts["dead_letters"]:
                 print("dead letters     standard error, above, in input order")
         else:
-            for path in _written_files(_result_pattern(job.output_prefix, job.output_format)):
+            for path in _written_files(_result_pattern(job.output_prefix,
+                                                       _suffix(job.output_format))):
                 print(f"results          {path}")
         unread = ()
         if counts["dead_letters"]:
@@ -511,7 +516,7 @@ def standard_streams_problem(args, remote, streaming):
     if args.output_format == "parquet":
         return ("--output - cannot write parquet: a Parquet file is read from its end (its "
                 "footer), which a pipe cannot give; write files (--output PREFIX), or choose "
-                "--output-format jsonl, conll or conllu")
+                "--output-format jsonl, spans, conll or conllu")
     refused = {"--overwrite": args.overwrite, "--num-shards": args.num_shards,
                "--print-results": args.print_results}
     for option, given in refused.items():
@@ -626,16 +631,37 @@ def _with_tag_column(job):
 
 def _with_entities(job):
     """The job, writing each record's entities where the model's labels are BIO and the
-    format holds them (JSON Lines, Parquet), and said: other taggers' files stay as they were."""
+    format holds them (JSON Lines, Parquet), and said: other taggers' files stay as they were.
+    ``--output-format spans`` (entities only) with another tagger: BeamtaggerError."""
     from beamtagger.transforms import worker_resources
     from beamtagger.transforms.write_results import ENTITY_FORMATS
 
+    if job.output_format == "spans":
+        _check_spans_tagger(job, worker_resources.load_spec(job.model_dir))
+        return job
     if job.output_format not in ENTITY_FORMATS or not worker_resources.load_spec(
             job.model_dir).is_bio:
         return job
     print('entities         in "entities" of each record  (the model\'s labels are BIO)',
           flush=True)
     return dataclasses.replace(job, entities=True)
+
+
+def _check_spans_tagger(job, spec):
+    """Refuses ``--output-format spans`` for a tagger whose labels are not BIO (its records
+    have no entities: every line would hold none), and says where the spans' text comes
+    from."""
+    if not spec.is_bio:
+        labels = ", ".join(spec.labels[:4]) + (", ..." if len(spec.labels) > 4 else "")
+        raise BeamtaggerError(
+            f"--output-format spans writes entities, and the model's labels ({labels}) are "
+            "not BIO (O, B-X, I-X): it finds none; write jsonl, parquet, conll or conllu")
+    if job.input_format in ("conll", "conllu"):
+        print(f"spans            in \"spans\" of each record, its \"text\" the tokens joined by "
+              f"single spaces  ({job.input_format} input has no text of its own)", flush=True)
+    else:
+        print('spans            in "spans" of each record, with its "text"  (the model\'s labels '
+              'are BIO)', flush=True)
 
 
 def fitted_to_its_device(job, remote, batch_tokens_given):
@@ -1278,6 +1304,14 @@ def _comparable(path):
     return path if is_remote(path) else os.path.realpath(path)
 
 
+def _suffix(output_format):
+    """The file name suffix of ``output_format``'s results, without its dot ("jsonl" for
+    spans, which are JSON Lines)."""
+    from beamtagger.transforms.write_results import SUFFIXES
+
+    return SUFFIXES[output_format].lstrip(".")
+
+
 def _result_pattern(output_prefix, suffix):
     """The glob of the shards a sink writes under ``output_prefix`` (and no other run's, such
     as ``PREFIX-2-00000-of-00001``)."""
@@ -1294,7 +1328,8 @@ def earlier_output_patterns(output_prefix):
     """Glob patterns of the result and error files a run writes under ``output_prefix``."""
     from beamtagger.transforms.write_results import SUFFIXES
 
-    return ([_result_pattern(output_prefix, output_format) for output_format in SUFFIXES]
+    return ([_result_pattern(output_prefix, suffix.lstrip("."))
+             for suffix in dict.fromkeys(SUFFIXES.values())]
             + [_result_pattern(output_prefix + "-errors", "jsonl")])
 
 
@@ -1551,13 +1586,13 @@ def _check_one_accelerator_request(job, options):
 def print_results(output_prefix, output_format):
     """Prints every tagged record as ``id: token/LABEL ...``, and its entities below it as
     ``  entities: [text]/TYPE, ...`` where it has any (read back from the output files; CoNLL
-    and CoNLL-U files as they are)."""
+    and CoNLL-U files as they are; span lines, which hold no tokens, as ``id: text``)."""
     import json
 
     import pyarrow.parquet as pq
     from apache_beam.io.filesystems import FileSystems
 
-    pattern = _result_pattern(output_prefix, output_format)
+    pattern = _result_pattern(output_prefix, _suffix(output_format))
     for metadata in sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda m: m.path):
         with FileSystems.open(metadata.path) as handle:
             if output_format in ("conll", "conllu"):
@@ -1570,11 +1605,17 @@ def print_results(output_prefix, output_format):
                 # and str.splitlines() cut a line there.
                 rows = [json.loads(line) for line in handle.read().split(b"\n") if line]
         for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
-            tagged = " ".join(f"{t['text']}/{t['label']}" for t in row["tokens"])
-            print(f"{row['id']}: {tagged}")
-            if row.get("entities"):
+            if output_format == "spans":
+                print(f"{row['id']}: {row['text']}")
+                entities = [{**span, "text": row["text"][span["start"]:span["end"]]}
+                            for span in row["spans"]]
+            else:
+                print(f"{row['id']}: " + " ".join(f"{t['text']}/{t['label']}"
+                                                  for t in row["tokens"]))
+                entities = row.get("entities")
+            if entities:
                 print("  entities: " + ", ".join(f"[{e['text']}]/{e['label']}"
-                                                 for e in row["entities"]))
+                                                 for e in entities))
 
 
 def _natural_key(text):

@@ -91,9 +91,10 @@ def build_tag_pipeline(pipeline, job):
     blocks = job.max_buffering_secs is None
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     keep_conllu_lines = job.input_format == job.output_format == "conllu"
-    # Text in, CoNLL-U or entities out: the record's own text for # text and entity texts.
+    # Text in, CoNLL-U, spans or entities out: the record's own text for # text, the spans'
+    # text and entity texts.
     keep_text = job.input_format in ("text", "jsonl", "csv", "tsv", "parquet") and (
-        job.output_format == "conllu" or job.entities)
+        job.output_format in ("conllu", "spans") or job.entities)
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,

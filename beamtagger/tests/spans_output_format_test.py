@@ -1,0 +1,122 @@
+"""``WriteResults(output_format="spans")``: an entity tagger's results as span JSON Lines
+(``{"id", "text", "spans": [{"start", "end", "label", "score"}], fields...}``), the same lines
+column by column as record by record, read back by ``train``'s spans reader as the entities
+written."""
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from beamtagger.span_corpus import SpanReadStats, parse_span_lines
+from beamtagger.tests.entities_output_test import bio_records
+from beamtagger.tests.transforms_write_results_test import _as_rows, _run_format_fn
+from beamtagger.transforms import tagged_batches, write_results
+from beamtagger.transforms.kept_text import KEPT_TEXT_FIELD
+from beamtagger.transforms.records import TaggedRecord, TextRecord, entity_spans
+from beamtagger.transforms.write_results import WriteResults, to_spans_line
+
+
+def _with_own_text(record, draw_text):
+    """The record as ``TagText(keep_text=True)`` hands it on: its text in its fields."""
+    if not record.tokens or not draw_text:
+        return record
+    gaps = ["\n" if i % 2 else "\u00a0" for i in range(len(record.tokens))]
+    text = " " * record.starts[0]
+    for token, gap, start in zip(record.tokens, gaps, record.starts):
+        text += gap * (start - len(text)) + token
+    return record._replace(fields={**(record.fields or {}), KEPT_TEXT_FIELD: [text]})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(bio_records(), st.booleans()), max_size=8))
+def test_span_lines_written_in_groups_are_what_each_record_alone_writes(drawn):
+    records = [_with_own_text(record, own) for record, own in drawn]
+    rows, dead = _run_format_fn(write_results._FormatRecordsFn("spans", keep_text=True), records)
+    wanted, wanted_dead = _run_format_fn(write_results.FormatResultFn("spans", keep_text=True),
+                                         records)
+    assert _as_rows("spans", rows) == _as_rows("spans", wanted)
+    assert dead == wanted_dead == []
+
+
+RECORD = TaggedRecord("r1", ("Ann", "met", "Bob", "Lee", "today"), (0, 4, 9, 13, 17),
+                      (3, 7, 12, 16, 22), ("B-per", "O", "B-per", "I-per", "I-loc"),
+                      (0.5, 0.75, 0.625, 0.875, 0.25), "f:1",
+                      {"lang": "en", "text": "a field", "spans": 3, KEPT_TEXT_FIELD:
+                       ["Ann met  Bob\nLee today"]})
+
+
+def test_a_span_line_holds_the_record_s_own_text_and_entities_and_its_fields_renamed():
+    text, rows = tagged_batches.span_lines_text(*reversed(
+        tagged_batches.kept_texts(tagged_batches.tagged_batch_of_tagged_records([RECORD],
+                                                                                [])[0])))
+    assert rows == []
+    line = json.loads(text)
+    assert line == {"id": "r1", "text": "Ann met  Bob\nLee today",
+                    "spans": [{"start": 0, "end": 3, "label": "per", "score": 0.5},
+                              {"start": 9, "end": 16, "label": "per", "score": 0.625},
+                              {"start": 17, "end": 22, "label": "loc", "score": 0.25}],
+                    "lang": "en", "input_text": "a field", "input_spans": 3}
+    assert list(line)[:3] == ["id", "text", "spans"]
+    # Without its own text, the tokens as their offsets place them: every span still on them.
+    alone = json.loads(to_spans_line(RECORD._replace(fields=None)))
+    assert alone["text"] == "Ann met  Bob Lee today" and alone["spans"] == line["spans"]
+
+
+def test_span_files_are_json_lines_and_refuse_what_other_formats_own(tmp_path):
+    import apache_beam as beam
+
+    prefix = str(tmp_path / "s")
+    with beam.Pipeline() as p:
+        _ = (p | beam.Create([RECORD, RECORD._replace(id="r2", tokens=(), starts=(), ends=(),
+                                                      labels=(), scores=(), fields=None)])
+             | WriteResults(prefix, "spans", num_shards=3, keep_text=True))
+    import glob
+    files = sorted(glob.glob(f"{prefix}-?????-of-00003.jsonl"))
+    assert len(files) == 3   # empty shards too
+    lines = [json.loads(line) for name in files for line in open(name, encoding="utf-8")]
+    assert sorted(line["id"] for line in lines) == ["r1", "r2"]
+    assert {"id": "r2", "text": "", "spans": []} in lines
+    for option in ({"field_columns": ["lang"]}, {"tag_column": "upos"}, {"entities": True},
+                   {"keep_conllu_lines": True}):
+        with pytest.raises(ValueError, match="spans"):
+            WriteResults(prefix, "spans", **option)
+
+
+TEXTS = ["Paris went home yesterday with Anna Smith", "the cat sat on the mat .",
+         "they did not go to  New\u00a0York today , she went", "👍🏽 a dog ! the apples\tand Lee"]
+
+
+def test_tagged_records_written_as_spans_read_back_with_the_same_entities(entity_tagger):
+    """The loop's first step: the tiny entity tagger's records -> span lines -> ``train``'s
+    spans reader (``span_corpus``) gives each record's tokens and the BIO tags of the entities
+    written, none widened."""
+    from beamtagger.tagger import Tagger
+    from beamtagger.tokenizer import Tokenizer
+
+    tagger = Tagger(entity_tagger.model_dir, entity_tagger.store_path, runtime="numpy")
+    tagged = [tagger.tag(TextRecord(f"doc{i}", text, f"in:{i}")) for i, text in
+              enumerate(TEXTS)]
+    lines = [to_spans_line(record, text) for record, text in zip(tagged, TEXTS)]
+    stats = SpanReadStats()
+    sentences = list(parse_span_lines(enumerate(lines, start=1), "out.jsonl", stats=stats))
+    written = [entity_spans(record, text) for record, text in zip(tagged, TEXTS)]
+    assert sum(map(len, written)) >= 3, "the tiny tagger found too few entities to check"
+    assert stats.spans == sum(map(len, written)) and stats.snapped_spans == 0
+    tokenizer = Tokenizer()
+    for sentence, record, text, entities in zip(sentences, tagged, TEXTS, written):
+        assert sentence.sent_id == record.id and sentence.tokens == record.tokens
+        _, starts, ends = tokenizer.tokenize_columns(text)
+        read = [(starts[i], ends[j], tag[2:]) for i, j, tag in _entity_ranges(sentence.tags)]
+        assert read == [(e.start, e.end, e.label) for e in entities]
+
+
+def _entity_ranges(tags):
+    """(first, last, B- tag) of each entity of well-formed BIO tags (the reader writes them)."""
+    ranges = []
+    for i, tag in enumerate(tags):
+        if tag.startswith("B-"):
+            ranges.append([i, i, tag])
+        elif tag.startswith("I-"):
+            ranges[-1][1] = i
+    return [tuple(r) for r in ranges]
