@@ -8,7 +8,10 @@ a quiet spell the others missed); ratios are taken round by round:
 - JSON Lines column by column (``tagged_batches.json_lines_text``) without entities, as
   before, and with them;
 - JSON Lines record by record (``to_json_line``) with entities, the path the columns replace;
-- Parquet column by column (``parquet_table``) without and with entities.
+- Parquet column by column (``parquet_table``) without and with entities;
+- span lines (``tag --output-format spans``) column by column (``span_lines_text``) against
+  JSON Lines with entities, both given each record's own text as ``tag`` carries it
+  (``kept_texts``; here the tokens joined by spaces, WNUT-17 having no text of its own).
 
 Outputs are checked equal (columns against records) before anything is timed.
 
@@ -30,7 +33,8 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, default=5)
     args = parser.parse_args(argv)
     from beamtagger.transforms import tagged_batches
-    from beamtagger.transforms.write_results import to_json_line
+    from beamtagger.transforms.write_results import (placed_tokens_text, to_json_line,
+                                                     to_spans_line)
 
     records = bench_common.wnut_train_records(args.records)
     tagged, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
@@ -40,6 +44,10 @@ def main(argv=None):
     text, rows = tagged_batches.json_lines_text(tagged, entities=True)
     assert text.decode().split("\n") == [to_json_line(r, entities=True) for r in records
                                          if r.tokens]
+    texts = [placed_tokens_text(r) for r in records]
+    text, rows = tagged_batches.span_lines_text(tagged, texts)
+    assert not rows and text.decode().split("\n") == [to_spans_line(r, t)
+                                                      for r, t in zip(records, texts)]
 
     cases = {
         "JSON Lines, columns, without entities": lambda: tagged_batches.json_lines_text(tagged),
@@ -50,6 +58,9 @@ def main(argv=None):
         "Parquet, columns, without entities": lambda: tagged_batches.parquet_table(tagged),
         "Parquet, columns, with entities": lambda: tagged_batches.parquet_table(
             tagged, entities=True),
+        "JSON Lines, columns, with entities, kept texts": lambda: tagged_batches.json_lines_text(
+            tagged, True, texts),
+        "Span lines, columns, kept texts": lambda: tagged_batches.span_lines_text(tagged, texts),
     }
     seconds = bench_common.alternating_cpu_seconds(cases, args.rounds, args.calls)
     per_token = {name: round(statistics.median(times) / tokens * 1e6, 4)
@@ -62,13 +73,17 @@ def main(argv=None):
     records_json = ratios("JSON Lines, record by record, with entities",
                           "JSON Lines, columns, with entities")
     with_parquet = ratios("Parquet, columns, with entities", "Parquet, columns, without entities")
+    spans_json = ratios("Span lines, columns, kept texts",
+                        "JSON Lines, columns, with entities, kept texts")
     report = {"date": bench_common.now(), "machine": bench_common.machine(),
               "command": "python bench/entities_bench.py " + " ".join(sys.argv[1:]),
               "records": len(records), "tokens": tokens, "entities": entities,
               "cpu_us_a_token_median": per_token,
               "JSON Lines with / without entities (median, range)": bench_common.median_range(with_json),
               "JSON Lines record by record / columns, with entities": bench_common.median_range(records_json),
-              "Parquet with / without entities": bench_common.median_range(with_parquet)}
+              "Parquet with / without entities": bench_common.median_range(with_parquet),
+              "Span lines / JSON Lines with entities, kept texts": bench_common.median_range(
+                  spans_json)}
     print(json.dumps(report, indent=1))
     return 0
 

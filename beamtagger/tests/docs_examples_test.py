@@ -131,6 +131,8 @@ COMMANDS_RUN = {
 }
 TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
 NEEDS_TRAINED = "needs the model a train line of README.md or docs/training.md writes (minutes)"
+SPANS_RUN = (" (spans_output_cli_test runs the same options with the tiny entity tagger and "
+             "reads the file back as train does)")
 ELIDED = "`...` stands for the arguments of the line above"
 ELIDED_TRAIN = "`...` stands for the arguments of a train line of README's \"Using it\""
 DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which needs Google Cloud "
@@ -155,6 +157,14 @@ COMMANDS_NOT_RUN = {
                      "--sentences 505:"): NEEDS_TRAINED,
     (*MORE_TAGGING, "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
         NEEDS_TRAINED,
+    (*USING_IT, "beamtagger tag --input sample.txt --model models/ner --output out/sample "
+                "--output-format spans"): NEEDS_TRAINED + SPANS_RUN,
+    ("docs/training.md", "Span-annotated JSON Lines", "beamtagger tag --input sample.txt "
+     "--model models/ner --output out/sample --output-format spans"): NEEDS_TRAINED + SPANS_RUN,
+    ("docs/training.md", "Span-annotated JSON Lines", "beamtagger train --train "
+     "corrected.jsonl --dev dev.jsonl --out models/ner-2"):
+        "needs an annotation tool's corrected export (span_corpus_cli_test reads spans files in "
+        "train and evaluate)",
     (*MORE_TAGGING, "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
                     "gs://bucket/tagged/run1 --model gs://bucket/models/ner --embeddings "
                     "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
