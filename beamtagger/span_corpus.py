@@ -73,12 +73,15 @@ class SpanReadStats(ReadStats):
       first_snapped: where the first of them was and what became of it.
       not_accepted: Prodigy lines whose ``answer`` is "reject" or "ignore", left out.
       split_documents: texts longer than ``max_tokens`` tokens, read as several sentences.
+      empty_texts: lines whose text has no token and no span (blank records, as `tag
+        --output-format spans` writes them), left out.
     """
     spans: int = 0
     snapped_spans: int = 0
     first_snapped: str = ""
     not_accepted: int = 0
     split_documents: int = 0
+    empty_texts: int = 0
 
     def describe_snapped(self):
         """"N spans do not start or end on token boundaries; the first: ..." or ""."""
@@ -124,6 +127,9 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
                 stats.not_accepted += 1
                 continue
             sentences = _sentences(record, tokenizer, source, number, stats, max_tokens)
+        except _EmptyText:
+            stats.empty_texts += 1
+            continue
         except InputFormatError as error:
             if on_error == "raise":
                 raise
@@ -132,6 +138,11 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
         for sentence in sentences:
             stats._record(sentence)
             yield sentence
+
+
+class _EmptyText(InputFormatError):
+    """A line whose text has no token and which has no span: skipped, counted
+    (``SpanReadStats.empty_texts``)."""
 
 
 def span_record_tags(record, tokenizer, source="<record>", number=1, stats=None):
@@ -143,13 +154,15 @@ def span_record_tags(record, tokenizer, source="<record>", number=1, stats=None)
         problem = "no \"text\" field" if text is None else \
             f"\"text\" is {_json_type(text)}, not a string"
         raise InputFormatError(source, number, problem)
-    if text.strip() == "":
-        raise InputFormatError(source, number, "empty text: nothing to tag")
     spans = _spans(record, text, source, number)
-    texts, starts, ends = tokenizer.tokenize_columns(text)
+    texts, starts, ends = tokenizer.tokenize_columns(text) if text.strip() else ((), (), ())
+    if not texts and not spans:
+        # Nothing to learn from, and what `tag --output-format spans` writes for a blank input
+        # line: refused, it stopped training on the very file tag had written.
+        raise _EmptyText(source, number, "empty text")
     if not texts:
-        raise InputFormatError(source, number, "empty text: nothing to tag (only invisible "
-                               "characters, which the tokenizer drops)")
+        raise InputFormatError(source, number, "empty text (blank, or only invisible "
+                               "characters, which the tokenizer drops) with spans on it")
     if _ASTRAL.search(text):
         _check_not_utf16(text, spans, starts, ends, source, number)
     tags = ["O"] * len(texts)

@@ -174,6 +174,9 @@ def _say_what_spans_reading_did(stats, role, path, warn):
     if stats.not_accepted:
         warn(f"note: {role} corpus {path}: {stats.not_accepted:,} lines whose Prodigy answer "
              "is reject or ignore were left out")
+    if stats.empty_texts:
+        warn(f"note: {role} corpus {path}: {stats.empty_texts:,} lines with an empty text and "
+             "no spans were left out")
     if stats.split_documents:
         warn(f"note: {role} corpus {path}: {stats.split_documents:,} texts longer than "
              f"{CHUNK} tokens (the chunk tag tags at once) were read as {CHUNK}-token pieces "

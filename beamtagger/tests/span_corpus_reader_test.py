@@ -111,9 +111,8 @@ def test_a_span_inside_a_token_is_widened_to_it_counted_and_named(tmp_path):
     ('{"text": "Zoë x", "label": [{"start": 4, "end": 5, "text": "x", "labels": ["A"]}, '
      '{"start": 0, "end": 3, "text": "Zo", "labels": ["A"]}]}',
      "span 0-3 says 'Zo', but the text there is 'Zoë'"),
-    ('{"text": "", "spans": []}', "empty text"),
-    ('{"text": " \\t ", "spans": []}', "empty text"),
-    ('{"text": "\\u200b", "spans": []}', "empty text: nothing to tag (only invisible"),
+    ('{"text": "", "spans": [[0, 1, "X"]]}', "outside"),
+    ('{"text": "\\u200b", "spans": [[0, 1, "X"]]}', "empty text (blank, or only invisible"),
     ('{"spans": []}', 'no "text" field'),
     ('{"text": 3, "spans": []}', '"text" is a number, not a string'),
     ('{"text": "Paris"}', "no spans: expected one of the fields spans, label, labels, entities"),
@@ -127,6 +126,17 @@ def test_a_malformed_line_is_refused_naming_its_line_and_problem(line, problem, 
     with pytest.raises(InputFormatError) as raised:
         list(read_spans(path))
     assert raised.value.line == 2 and problem in raised.value.problem, raised.value.problem
+
+
+@pytest.mark.parametrize("empty", ['{"text": "", "spans": []}', '{"text": " \\t ", "label": []}',
+                                   '{"text": "\\u200b", "spans": []}'])
+def test_a_line_of_empty_text_without_spans_is_left_out_and_counted(empty, tmp_path):
+    # What `tag --output-format spans` writes for a blank input line: refused, it stopped
+    # training on the file tag had written.
+    path = write_lines(tmp_path, {"text": "fine", "spans": []}, empty)
+    stats = SpanReadStats()
+    assert [s.tokens for s in read_spans(path, stats=stats)] == [("fine",)]
+    assert (stats.empty_texts, stats.skipped_sentences) == (1, 0)
 
 
 TWEET = "\U0001F4A9 Ann met Bob in Paris \U0001F642 today"   # two emoji: 2 UTF-16 units each

@@ -33,11 +33,11 @@ def test_tag_writes_span_lines_that_train_reads(entity_tagger, tmp_path, capsys)
             assert f"[{text[span['start']:span['end']]}]/{span['label']}" in out
     spans = sum(len(row["spans"]) for row in lines.values())
     assert spans, "the tiny tagger found no entity: the test checks nothing"
-    # train --train s-00000-of-00002.jsonl: every line but the empty text's (which the reader
-    # refuses: nothing to annotate) reads as it is, every span on whole tokens.
+    # train --train s-00000-of-00002.jsonl: every line reads as it is, every span on whole
+    # tokens, the empty text's line left out and counted (nothing to annotate).
     stats = SpanReadStats()
-    read = [s for name in files for s in read_spans(name, on_error="skip", stats=stats)]
-    assert stats.skipped_sentences == 1 and stats.spans == spans and stats.snapped_spans == 0
+    read = [s for name in files for s in read_spans(name, stats=stats)]
+    assert stats.empty_texts == 1 and stats.spans == spans and stats.snapped_spans == 0
     assert sorted(s.sent_id for s in read) == ["d0", "d2", "d3"]
     # --output -: the same lines on standard output, in input order, as jsonl's.
     code, out, err = tag(capsys, "--input", str(source), "--output", "-", "--output-format",
