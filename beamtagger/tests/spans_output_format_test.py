@@ -63,6 +63,23 @@ def test_a_span_line_holds_the_record_s_own_text_and_entities_and_its_fields_ren
     assert alone["text"] == "Ann met  Bob Lee today" and alone["spans"] == line["spans"]
 
 
+def test_a_prodigy_export_tagged_again_keeps_its_old_answer_apart_from_the_new_spans():
+    """A Prodigy line carries its verdict on an earlier annotation ("answer": "reject"): kept
+    under that name, the new predictions would read as rejected, and train would leave the
+    line out."""
+    record = RECORD._replace(fields={"answer": "reject", "meta": {"source": "x"},
+                                     "input_answer": "accept"})
+    columns, rows = tagged_batches.span_lines_text(
+        tagged_batches.tagged_batch_of_tagged_records([record], [])[0])
+    assert rows == [] and columns.decode() == to_spans_line(record)
+    line = json.loads(columns)
+    assert "answer" not in line and line["input_input_answer"] == "reject"
+    assert line["meta"] == {"source": "x"} and line["input_answer"] == "accept"
+    stats = SpanReadStats()
+    assert len(list(parse_span_lines([(1, columns.decode())], "out.jsonl", stats=stats))) == 1
+    assert stats.not_accepted == 0 and stats.spans == 3
+
+
 def test_span_files_are_json_lines_and_refuse_what_other_formats_own(tmp_path):
     import apache_beam as beam
 

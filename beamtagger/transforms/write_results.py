@@ -65,7 +65,8 @@ from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_span
                                            one_line, utf8_safe)
 
 __all__ = ["ENTITY_RESULT_SCHEMA", "FormatResultFn", "OUTPUT_FORMATS", "RESULT_SCHEMA",
-           "SHARD_GLOB", "SPAN_LINE_KEYS", "SUFFIXES", "WriteResults", "WrittenResults",
+           "SHARD_GLOB", "SPAN_LINE_KEYS", "SPAN_LINE_RENAMED_FIELDS", "SUFFIXES", "WriteResults",
+           "WrittenResults",
            "exact_shard_glob", "result_schema", "span_line_fields", "to_conll_block",
            "to_json_line", "to_parquet_row", "to_spans_line"]
 
@@ -568,6 +569,11 @@ def to_json_line(record, entities=False, text=None):
 
 # The keys of a span line before its pass-through fields (``to_spans_line``).
 SPAN_LINE_KEYS = ("id", "text", "spans")
+# Pass-through fields a span line renames ``input_<name>``: its own keys, and Prodigy's
+# "answer", a verdict on an earlier annotation of the text, not on these predictions: kept as
+# it was, a Prodigy export tagged again would come back "reject"ed, and train's spans reader
+# leaves such a line out.
+SPAN_LINE_RENAMED_FIELDS = SPAN_LINE_KEYS + ("answer",)
 
 
 def to_spans_line(record, text=None):
@@ -575,8 +581,8 @@ def to_spans_line(record, text=None):
     "label", "score"}], passthrough fields...}`` (``text``: the record's own text, else its
     tokens as their offsets place them), orjson first as in ``to_json_line``.
 
-    A passthrough field named like one of ``SPAN_LINE_KEYS`` is written as ``input_<name>``,
-    as ``TaggedRecord.to_json_dict`` renames ``id`` and ``tokens``."""
+    A passthrough field named like one of ``SPAN_LINE_RENAMED_FIELDS`` is written as
+    ``input_<name>``, as ``TaggedRecord.to_json_dict`` renames ``id`` and ``tokens``."""
     if text is None:
         text = placed_tokens_text(record)
     out = {"id": record.id, "text": text,
@@ -603,13 +609,14 @@ def placed_tokens_text(record):
 
 def span_line_fields(fields):
     """A record's passthrough fields as a span line writes them after ``SPAN_LINE_KEYS``:
-    one of those names prefixed with ``input_`` (more while the name is taken)."""
+    one of ``SPAN_LINE_RENAMED_FIELDS`` prefixed with ``input_`` (more while the name is
+    taken)."""
     if not fields:
         return {}
-    out = {key: value for key, value in fields.items() if key not in SPAN_LINE_KEYS}
+    out = {key: value for key, value in fields.items() if key not in SPAN_LINE_RENAMED_FIELDS}
     for key, value in fields.items():
-        if key in SPAN_LINE_KEYS:
-            while key in SPAN_LINE_KEYS or key in out:
+        if key in SPAN_LINE_RENAMED_FIELDS:
+            while key in SPAN_LINE_RENAMED_FIELDS or key in out:
                 key = "input_" + key
             out[key] = value
     return out
