@@ -216,8 +216,8 @@ def add_arguments(parser):
     parser.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
                         help="local runs: print a progress line this often (0: never)")
     parser.add_argument("--print-results", action="store_true",
-                        help="print the tagged records when done as id: token/LABEL lines, "
-                        "sorted by id (small inputs; --output - writes the results "
+                        help="print the tagged records when done as id: token/LABEL lines (spans: "
+                        "id: text), sorted by id (small inputs; --output - writes the results "
                         "themselves to standard output, in input order)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace the result and error files an earlier run wrote under "
@@ -1586,7 +1586,8 @@ def _check_one_accelerator_request(job, options):
 def print_results(output_prefix, output_format):
     """Prints every tagged record as ``id: token/LABEL ...``, and its entities below it as
     ``  entities: [text]/TYPE, ...`` where it has any (read back from the output files; CoNLL
-    and CoNLL-U files as they are; span lines, which hold no tokens, as ``id: text``)."""
+    and CoNLL-U files as they are; span lines, which hold no tokens, as ``id: text``, each run
+    of whitespace in the text a space)."""
     import json
 
     import pyarrow.parquet as pq
@@ -1606,7 +1607,7 @@ def print_results(output_prefix, output_format):
                 rows = [json.loads(line) for line in handle.read().split(b"\n") if line]
         for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
             if output_format == "spans":
-                print(f"{row['id']}: {row['text']}")
+                print(f"{row['id']}: {_on_one_line(row['text'])}")
                 entities = [{**span, "text": row["text"][span["start"]:span["end"]]}
                             for span in row["spans"]]
             else:
@@ -1614,8 +1615,15 @@ def print_results(output_prefix, output_format):
                                                   for t in row["tokens"]))
                 entities = row.get("entities")
             if entities:
-                print("  entities: " + ", ".join(f"[{e['text']}]/{e['label']}"
+                print("  entities: " + ", ".join(f"[{_on_one_line(e['text'])}]/{e['label']}"
                                                  for e in entities))
+
+
+def _on_one_line(text):
+    """``text`` with each run of whitespace a space: a record's own line ends (a CSV cell's,
+    a JSON escape's, between an entity's tokens) would cut the listing's one line a record,
+    and a lone carriage return overwrite it on a terminal."""
+    return " ".join(text.split())
 
 
 def _natural_key(text):

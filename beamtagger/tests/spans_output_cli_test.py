@@ -29,8 +29,9 @@ def test_tag_writes_span_lines_that_train_reads(entity_tagger, tmp_path, capsys)
     for i, text in enumerate(TEXTS):
         row = lines[f"d{i}"]
         assert list(row) == ["id", "text", "spans", "lang"] and row["text"] == text
-        for span in row["spans"]:   # --print-results lists them as for jsonl
-            assert f"[{text[span['start']:span['end']]}]/{span['label']}" in out
+        for span in row["spans"]:   # --print-results lists them as for jsonl, on one line
+            entity = " ".join(text[span['start']:span['end']].split())
+            assert f"[{entity}]/{span['label']}" in out
     spans = sum(len(row["spans"]) for row in lines.values())
     assert spans, "the tiny tagger found no entity: the test checks nothing"
     # train --train s-00000-of-00002.jsonl: every line reads as it is, every span on whole

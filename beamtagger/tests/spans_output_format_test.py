@@ -100,6 +100,19 @@ def test_span_files_are_json_lines_and_refuse_what_other_formats_own(tmp_path):
             WriteResults(prefix, "spans", **option)
 
 
+def test_print_results_lists_a_span_line_s_text_on_one_line(tmp_path, capsys):
+    from beamtagger.pipeline.tag_command import print_results
+
+    text = "Ann met\r\n Bob\u2028Lee today"
+    (tmp_path / "s-00000-of-00001.jsonl").write_text(json.dumps(
+        {"id": "c1", "text": text, "spans": [{"start": 0, "end": 3, "label": "per"},
+                                             {"start": 10, "end": 17, "label": "per"}]}) + "\n",
+        encoding="utf-8")
+    print_results(str(tmp_path / "s"), "spans")
+    assert capsys.readouterr().out.splitlines() == [
+        "c1: Ann met Bob Lee today", "  entities: [Ann]/per, [Bob Lee]/per"]
+
+
 TEXTS = ["Paris went home yesterday with Anna Smith", "the cat sat on the mat .",
          "they did not go to  New\u00a0York today , she went", "👍🏽 a dog ! the apples\tand Lee"]
 
