@@ -150,3 +150,51 @@ def _entity_ranges(tags):
         elif tag.startswith("I-"):
             ranges[-1][1] = i
     return [tuple(r) for r in ranges]
+
+
+def _documented_jq(target):
+    """The jq command of tagging.md's spans bullet that writes ``target``, as a shell line."""
+    import re
+
+    from beamtagger.tests.conftest import REPO_ROOT
+
+    doc = (REPO_ROOT / "docs" / "tagging.md").read_text(encoding="utf-8")
+    command = re.search(r"`(jq -[cs] '[^`]*> " + re.escape(target) + ")`", doc).group(1)
+    return re.sub(r"\s*\n\s*", " ", command)
+
+
+@pytest.mark.skipif(__import__("shutil").which("jq") is None,
+                    reason="jq is not installed: the docs' Doccano and Label Studio one-liners "
+                    "cannot be run")
+def test_the_documented_jq_one_liners_convert_tag_s_files_beside_a_dead_letter(tmp_path):
+    import subprocess
+
+    out = tmp_path / "out"
+    out.mkdir()
+    text = "Ann 👍🏽 met  Bob\nLee today"
+    record = TaggedRecord("r1", ("Ann", "👍🏽", "met", "Bob", "Lee", "today"),
+                          (0, 4, 7, 12, 16, 20), (3, 6, 10, 15, 19, 25),
+                          ("B-per", "O", "O", "B-per", "I-per", "B-loc"),
+                          (0.5, 0.75, 0.625, 0.875, 0.25, 0.5), "f:1", None)
+    (out / "sample-00000-of-00001.jsonl").write_text(
+        to_spans_line(record, text) + "\n", encoding="utf-8")
+    (out / "sample-errors-00000-of-00001.jsonl").write_text(json.dumps(
+        {"source": "in.txt:2", "stage": "tokenize", "reason": "too long", "record": "x"})
+        + "\n", encoding="utf-8")
+    entities = [(e.start, e.end, e.text, e.label) for e in entity_spans(record, text)]
+    assert [e[2] for e in entities] == ["Ann", "Bob\nLee", "today"]
+    for target in ("doccano.jsonl", "tasks.json"):
+        run = subprocess.run(["bash", "-c", _documented_jq(target)], cwd=tmp_path,
+                             capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+    doccano = [json.loads(line) for line in open(tmp_path / "doccano.jsonl", encoding="utf-8")]
+    assert doccano == [{"id": "r1", "text": text,
+                        "label": [[start, end, label] for start, end, _, label in entities]}]
+    [task] = json.loads((tmp_path / "tasks.json").read_text(encoding="utf-8"))
+    assert task["data"] == {"text": text, "id": "r1"}
+    [prediction] = task["predictions"]
+    assert prediction["score"] == 0.25
+    assert [(r["value"]["start"], r["value"]["end"], r["value"]["text"], r["value"]["labels"])
+            for r in prediction["result"]] == [(s, e, t, [label]) for s, e, t, label in entities]
+    assert {(r["from_name"], r["to_name"], r["type"]) for r in prediction["result"]} == {
+        ("label", "text", "labels")}
