@@ -140,8 +140,9 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
 
 
 def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
-                   warn=lambda line: print(line, file=sys.stderr)):
-    """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none.
+                   warn=lambda line: print(line, file=sys.stderr), may_be_empty=False):
+    """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none, unless
+    ``may_be_empty`` (one file of several, whose whole the caller checks).
 
     A spans corpus's counts go to ``span_stats`` (a ``span_corpus.SpanReadStats``) where one
     is given, and what reading it changed or left out is said through ``warn`` (stderr, where
@@ -162,7 +163,7 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
         raise BeamtaggerError(f"{error}{_other_format_hint(error, corpus_format)}") from None
     if corpus_format == "spans":
         _say_what_spans_reading_did(span_stats, role, path, warn)
-    if not sentences:
+    if not sentences and not may_be_empty:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
@@ -172,15 +173,23 @@ def _say_what_spans_reading_did(stats, role, path, warn):
     if stats.snapped_spans:
         warn(f"warning: {role} corpus {path}: {stats.describe_snapped()}")
     if stats.not_accepted:
-        warn(f"note: {role} corpus {path}: {stats.not_accepted:,} lines whose Prodigy answer "
-             "is reject or ignore were left out")
+        warn(f"note: {role} corpus {path}: {_lines(stats.not_accepted)} whose Prodigy answer "
+             f"is reject or ignore {_were(stats.not_accepted)} left out")
     if stats.empty_texts:
-        warn(f"note: {role} corpus {path}: {stats.empty_texts:,} lines with an empty text and "
-             "no spans were left out")
+        warn(f"note: {role} corpus {path}: {_lines(stats.empty_texts)} with an empty text and "
+             f"no spans {_were(stats.empty_texts)} left out")
     if stats.split_documents:
         warn(f"note: {role} corpus {path}: {stats.split_documents:,} texts longer than "
              f"{CHUNK} tokens (the chunk tag tags at once) were read as {CHUNK}-token pieces "
              "or shorter, cut at a sentence's end where one is near, never inside an entity")
+
+
+def _lines(count):
+    return f"{count:,} line" + ("" if count == 1 else "s")
+
+
+def _were(count):
+    return "was" if count == 1 else "were"
 
 
 def _other_format_hint(error, corpus_format):

@@ -65,7 +65,11 @@ def _preset(dest):
 
 def add_arguments(parser):
     data = parser.add_argument_group("data")
-    data.add_argument("--train", required=True, metavar="FILE", help="training corpus")
+    # One file each was all it took, and a second --train silently replaced the first: the
+    # loop of tag, correct, train again trains on the corrected sample and the first set.
+    data.add_argument("--train", required=True, metavar="FILE", nargs="+", action="extend",
+                      help="training corpus; several files (--train a.jsonl b.jsonl, or "
+                      "--train given again) are read as one, each in its own format")
     data.add_argument("--dev", required=True, metavar="FILE",
                       help="development corpus (early stopping, reported metrics)")
     data.add_argument("--dev-sentences", metavar="START:END", default=None,
@@ -288,17 +292,33 @@ def apply_preset(args, sentences, log=print, warn=None):
     return name
 
 
-def read_auxiliary(args, train_format, count, log=print):
+def read_training_corpora(paths, formats, tag_column):
+    """The sentences of every ``--train`` file, in the order given (each in its own format);
+    BeamtaggerError where all of them together hold none.
+
+    One file of several may hold none: a shard of ``tag --output-format spans`` whose records
+    were all blank lines (``--train out/sample-[0-9]*.jsonl``) stopped the training."""
+    several = len(paths) > 1
+    sentences = [sentence for path, choice in zip(paths, formats)
+                 for sentence in read_sentences(path, choice.format, tag_column, "training",
+                                                may_be_empty=several)]
+    if not sentences:
+        raise BeamtaggerError(f"training corpora {', '.join(paths)} hold no sentences")
+    return sentences
+
+
+def read_auxiliary(args, train_formats, count, log=print):
     """The training sentences tagged from ``--aux-column``, or None (no second task: 'none', a
-    ``train_format`` without columns, a binary tagger, or the tag column itself)."""
+    training file of a format without columns, a binary tagger, or the tag column itself)."""
     column = args.aux_column
     if column in (None, "", "none"):
         return None
-    if train_format != "conllu" or args.binary_label or column == args.tag_column:
+    if any(choice.format != "conllu" for choice in train_formats) or args.binary_label or column == args.tag_column:
         log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
             "other than the one trained, and no --binary-label")
         return None
-    return read_sentences(args.train, train_format, column, "training")[:count]
+    return [sentence for path in args.train
+            for sentence in read_sentences(path, "conllu", column, "training")][:count]
 
 
 # Each numeric option's allowed values: (lowest, highest, whether each end is allowed). Floats
@@ -410,13 +430,14 @@ def _run_held(args):
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import save_model_dir
 
-    # Both chosen before either is read: a dev file of neither format is refused before the
+    # All chosen before any is read: a dev file of neither format is refused before the
     # training corpus is read, as a missing one is.
-    train_format = choose_corpus_format(args.train, args.format, "training")
+    train_formats = [choose_corpus_format(path, args.format, "training") for path in args.train]
     dev_format = choose_corpus_format(args.dev, args.format, "dev")
-    train_format.announce("train", args.train)
+    for path, choice in zip(args.train, train_formats):
+        choice.announce("train", path)
     dev_format.announce("train", args.dev)
-    train = read_sentences(args.train, train_format.format, args.tag_column, "training")
+    train = read_training_corpora(args.train, train_formats, args.tag_column)
     if args.limit:
         train = train[:args.limit]
     check_binary_patterns(args.binary_label, train)
@@ -428,7 +449,7 @@ def _run_held(args):
     if args.refit_dev_copies != 1 and not args.refit:
         raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
                               "does not do: add --refit")
-    aux = read_auxiliary(args, train_format.format, len(train))
+    aux = read_auxiliary(args, train_formats, len(train))
     dev = read_sentences(args.dev, dev_format.format, args.tag_column, "dev")
     if args.dev_sentences is not None:
         dev = select_sentences(dev, args.dev_sentences, "dev")
@@ -456,8 +477,9 @@ def _run_held(args):
         refit_dev_copies=args.refit_dev_copies,
         verbose=1 if sys.stdout.isatty() else 2)
     binary = BinaryLabels(tuple(args.binary_label)) if args.binary_label else None
-    # The model records the column it learned from: the training corpus's.
-    tag_column = args.tag_column if train_format.format == "conllu" else None
+    # The model records the column it learned from: its CoNLL-U training files'.
+    tag_column = (args.tag_column if any(choice.format == "conllu" for choice in train_formats)
+                  else None)
     state = TrainingState(state_folder(args.out), restart=args.restart)
     try:
         model, spec, report = train_tagger(train, dev, store, config, binary=binary,
