@@ -441,9 +441,13 @@ def nothing_tagged_message(dead, unread=0):
     """The line of a run without --max-dead-letters none of whose records was tagged."""
     what = f"none of the {dead:,} records read could be tagged"
     if unread:
-        parts = "1 part" if unread == 1 else f"{unread:,} parts"
-        what = (f"nothing was tagged ({parts} of the input not read, "
-                f"{dead - unread:,} records that could not be tagged)")
+        said = ["1 part of the input not read" if unread == 1
+                else f"{unread:,} parts of the input not read"]
+        if dead > unread:
+            records = dead - unread
+            said.append(f"{records:,} record{'' if records == 1 else 's'} that could not be "
+                        "tagged")
+        what = f"nothing was tagged ({', '.join(said)})"
     return (f"beamtagger tag: {what}: see the dead letters; --max-dead-letters 100% lets such "
             "a run exit 0")
 

@@ -115,7 +115,8 @@ def _text_files(writer):
     unicode_text = "".join(f"line {n} saved as Unicode .\n" for n in range(30))
     for name, encoding in (("windows_unicode.txt", "utf-16"), ("utf16le.txt", "utf-16-le")):
         (writer.folder / "text" / name).write_bytes(unicode_text.encode(encoding))
-        writer.files.append(HostileFile(name, "text", 1, folder="text"))  # one dead letter
+        # Not read at all: one dead letter of stage read at line 1, a part of the input unread.
+        writer.files.append(HostileFile(name, "text", None, damaged=True, folder="text"))
     for name in ("killed.txt.gz", "killed.txt.zst", "killed.txt.bz2"):  # cut before byte 1
         (writer.folder / "text" / name).write_bytes(b"")
         writer.files.append(HostileFile(name, "text", None, damaged=True, folder="text"))

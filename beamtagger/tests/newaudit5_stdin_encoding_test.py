@@ -18,7 +18,10 @@ def test_utf16_on_standard_input_is_warned_of_as_stdin(capsys, monkeypatch, tmp_
                                                         tiny_tagger, temporary):
     code, _, err = _tag_standard_input(capsys, monkeypatch, tmp_path, tiny_tagger,
                                        TEXT.encode("utf-16"))
-    assert code == 0, err
+    # Nothing read, so nothing tagged: exit 3, the dead letter saying why.
+    assert code == 3, err
+    assert err.strip().splitlines()[-1].startswith("beamtagger tag: nothing was tagged (1 part "
+                                                   "of the input not read")
     warning = [line for line in err.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1, err
     assert warning[0].startswith("warning: --input stdin: the file is UTF-16"), warning
