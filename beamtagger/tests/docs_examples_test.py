@@ -130,6 +130,9 @@ COMMANDS_RUN = {
         "models/ner and stores/glove840: the tiny tagger's model and store)",
 }
 TRAINS = "trains up to 30 epochs: about 50 s on 60 EWT sentences; train_command_test trains"
+CORRECTED_EXPORT = ("needs an annotation tool's corrected export (span_corpus_cli_test reads "
+                    "spans files in train and evaluate; neruser_train_files_test several "
+                    "--train files)")
 NEEDS_TRAINED = "needs the model a train line of README.md or docs/training.md writes (minutes)"
 SPANS_RUN = (" (spans_output_cli_test runs the same options with the tiny entity tagger and "
              "reads the file back as train does)")
@@ -162,10 +165,10 @@ COMMANDS_NOT_RUN = {
     ("docs/training.md", "Span-annotated JSON Lines", "beamtagger tag --input sample.txt "
      "--model models/ner --output out/sample --output-format spans --num-shards 1"):
         NEEDS_TRAINED + SPANS_RUN,
-    ("docs/training.md", "Span-annotated JSON Lines", "beamtagger train --train "
-     "corrected.jsonl --dev dev.jsonl --out models/ner-2"):
-        "needs an annotation tool's corrected export (span_corpus_cli_test reads spans files in "
-        "train and evaluate)",
+    ("docs/training.md", "Span-annotated JSON Lines", "beamtagger train --train train.jsonl "
+     "corrected.jsonl --dev dev.jsonl --out models/ner-2"): CORRECTED_EXPORT,
+    (*USING_IT, "beamtagger train --train train.jsonl corrected.jsonl --dev dev.jsonl --out "
+                "models/ner-2"): CORRECTED_EXPORT,
     (*MORE_TAGGING, "beamtagger tag --input 'gs://bucket/text/*.txt' --output "
                     "gs://bucket/tagged/run1 --model gs://bucket/models/ner --embeddings "
                     "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
