@@ -75,6 +75,7 @@ class SpanReadStats(ReadStats):
       split_documents: texts longer than ``max_tokens`` tokens, read as several sentences.
       empty_texts: lines whose text has no token and no span (blank records, as `tag
         --output-format spans` writes them), left out.
+      repeated_texts: lines whose text an earlier line of the file has (read all the same).
     """
     spans: int = 0
     snapped_spans: int = 0
@@ -82,6 +83,7 @@ class SpanReadStats(ReadStats):
     not_accepted: int = 0
     split_documents: int = 0
     empty_texts: int = 0
+    repeated_texts: int = 0
 
     def describe_snapped(self):
         """"N spans do not start or end on token boundaries; the first: ..." or ""."""
@@ -117,6 +119,8 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
     source = str(source)
     stats = stats if stats is not None else SpanReadStats()
     tokenizer = Tokenizer()
+    # hash() of each text: 8 bytes and a set entry a line, not the texts themselves.
+    texts_seen = set()
     for number, raw in lines:
         try:
             text = decode_line(raw, source, number)
@@ -127,6 +131,11 @@ def parse_span_lines(lines: Iterable[NumberedLine], source, on_error="raise",
                 stats.not_accepted += 1
                 continue
             sentences = _sentences(record, tokenizer, source, number, stats, max_tokens)
+            # Exports hold one line per annotator and per annotation round: a text twice is
+            # trained twice, with spans that may disagree. Counted for a note, still read.
+            seen = hash(record.get("text"))
+            stats.repeated_texts += seen in texts_seen
+            texts_seen.add(seen)
         except _EmptyText:
             stats.empty_texts += 1
             continue

@@ -178,6 +178,11 @@ def _say_what_spans_reading_did(stats, role, path, warn):
     if stats.empty_texts:
         warn(f"note: {role} corpus {path}: {_lines(stats.empty_texts)} with an empty text and "
              f"no spans {_were(stats.empty_texts)} left out")
+    if stats.repeated_texts:
+        one = stats.repeated_texts == 1
+        warn(f"note: {role} corpus {path}: {_lines(stats.repeated_texts)} "
+             f"{'repeats' if one else 'repeat'} the text of an earlier line (an export of "
+             f"several annotators or rounds?), read as often as given")
     if stats.split_documents:
         warn(f"note: {role} corpus {path}: {stats.split_documents:,} texts longer than "
              f"{CHUNK} tokens (the chunk tag tags at once) were read as {CHUNK}-token pieces "

@@ -139,6 +139,16 @@ def test_a_line_of_empty_text_without_spans_is_left_out_and_counted(empty, tmp_p
     assert (stats.empty_texts, stats.skipped_sentences) == (1, 0)
 
 
+def test_a_text_given_twice_is_read_twice_and_counted(tmp_path):
+    # Two annotators' lines of one text: trained twice, their spans maybe disagreeing.
+    path = write_lines(tmp_path, {"text": "Ann met Bob", "spans": [[0, 3, "PER"]]},
+                       {"text": "Other text", "spans": []},
+                       {"text": "Ann met Bob", "spans": [[8, 11, "PER"]]})
+    stats = SpanReadStats()
+    assert len(list(read_spans(path, stats=stats))) == 3
+    assert stats.repeated_texts == 1
+
+
 TWEET = "\U0001F4A9 Ann met Bob in Paris \U0001F642 today"   # two emoji: 2 UTF-16 units each
 
 
