@@ -76,6 +76,10 @@ sys.path.insert(0, str(REPO_ROOT))
 
 BUDGETS = (16384, 65536, 262144)
 SMOKE_BUDGETS = (4096,)
+# --smoke's share of EWT: enough sentences for several grid shapes at 4,096 slots (each variant
+# compiles every one of them, most of the dry run's time on a CPU), few enough to stay seconds.
+SMOKE_TRAIN_SENTENCES = 40
+SMOKE_DEV_SENTENCES = 30
 MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # "float16 vectors" is the default GPU path (--vector-dtype auto); "gathered on the device" is
 # vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4 above
@@ -280,7 +284,7 @@ def child_model(args):
 
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:150]
+        train = train[:SMOKE_TRAIN_SENTENCES]
     features = featurized(train, store, spec.featurizer)
     dev = parity_inputs(args, store, spec)
     repeat = 2 if args.smoke else 4
@@ -496,7 +500,7 @@ def parity_inputs(args, store, spec):
     reference_labels = json.loads((folder / "reference.json").read_text())["labels"]
     dev = load_sentences(folder, "dev")
     if args.smoke:
-        dev = dev[:100]
+        dev = dev[:SMOKE_DEV_SENTENCES]
     features = featurized(dev, store, spec.featurizer)
     return features, reference["probs"][:int(features.lengths.sum())], reference_labels
 
@@ -569,7 +573,7 @@ def child_compile(args):
     send(warm_up=compile_figures(runner.compiled_shapes()))
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:150]
+        train = train[:SMOKE_TRAIN_SENTENCES]
     features = featurized(train, store, runner.spec.featurizer)
     for budget in (SMOKE_BUDGETS if args.smoke else BUDGETS):
         before = set(runner.compiled_shapes())
@@ -608,7 +612,7 @@ def child_anchor(args):
                 "device": str(device)})
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:150]
+        train = train[:SMOKE_TRAIN_SENTENCES]
     lengths = np.array([len(s) for s in train] * (2 if args.smoke else 4))
     groups = list(length_batches(lengths.tolist(), budget, runtimes.bucket_widths("jax")))
     torch.manual_seed(0)
