@@ -7,6 +7,11 @@ import os
 import pathlib
 import tempfile
 
+try:
+    import fcntl
+except ImportError:   # Windows: each xdist worker builds its own
+    fcntl = None
+
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -70,21 +75,44 @@ def fail_batches_of_width(monkeypatch, runner_class, width):
     monkeypatch.setattr(runner_class, "predict", predict)
 
 
+def built_once_for_the_run(tmp_path_factory, name, build):
+    """The folder ``build(folder)`` fills, built by the first of this run's xdist workers to need
+    it and read by the others (each built its own before: the UPOS model alone is about 15 s of
+    CI's 2 cores). The fixtures using it hand out paths that their tests only read."""
+    own = tmp_path_factory.getbasetemp()
+    # Under xdist each worker's base folder is in the run's own one (pytest-N/popen-gwK); alone,
+    # a session keeps to its base folder, so a folder is never taken from an earlier run.
+    run = own.parent if os.environ.get("PYTEST_XDIST_WORKER") and fcntl is not None else own
+    built = run / f"once-{name}"
+    with open(run / f"once-{name}.lock", "w") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)   # the others wait for it rather than build it too
+        if not built.is_dir():
+            building = tmp_path_factory.mktemp(f"building-{name}")
+            build(building)
+            os.replace(building, built)
+    return built
+
+
 @pytest.fixture(scope="session")
 def subset_store(shared_data, tmp_path_factory):
     from beamtagger.embeddings.importers import import_embeddings
 
-    path = tmp_path_factory.mktemp("stores") / "glove-subset"
-    import_embeddings(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", path)
-    return str(path)
+    folder = built_once_for_the_run(tmp_path_factory, "stores", lambda into: import_embeddings(
+        shared_data / "glove" / "glove.6B.50d.subset.txt.gz", into / "glove-subset"))
+    return str(folder / "glove-subset")
 
 
 @pytest.fixture(scope="session")
 def ewt_slices(shared_data, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("ewt")
     ewt = shared_data / "ud-english-ewt"
-    return (conllu_slice(ewt / "en_ewt-ud-train.conllu", folder / "train.conllu", 300),
-            conllu_slice(ewt / "en_ewt-ud-dev.conllu", folder / "dev.conllu", 60))
+
+    def write(folder):
+        conllu_slice(ewt / "en_ewt-ud-train.conllu", folder / "train.conllu", 300)
+        conllu_slice(ewt / "en_ewt-ud-dev.conllu", folder / "dev.conllu", 60)
+
+    folder = built_once_for_the_run(tmp_path_factory, "ewt", write)
+    return str(folder / "train.conllu"), str(folder / "dev.conllu")
 
 
 @pytest.fixture(scope="session")
@@ -94,14 +122,16 @@ def upos_model(ewt_slices, subset_store, tmp_path_factory):
     pytest.importorskip("tensorflow")
     from beamtagger.pipeline import cli
 
-    out = tmp_path_factory.mktemp("models") / "upos"
     train, dev = ewt_slices
-    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conllu",
-                     "--embeddings", subset_store, "--out", str(out), "--epochs", "4",
-                     "--units", "16", "--projection", "24", "--batch-tokens", "512",
-                     "--learning-rate", "0.01"])
-    assert code == 0
-    return out
+
+    def train_into(folder):
+        code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conllu",
+                         "--embeddings", subset_store, "--out", str(folder / "upos"), "--epochs",
+                         "4", "--units", "16", "--projection", "24", "--batch-tokens", "512",
+                         "--learning-rate", "0.01"])
+        assert code == 0
+
+    return built_once_for_the_run(tmp_path_factory, "models", train_into) / "upos"
 
 
 def run_tag_command(capsys, *args):
