@@ -127,9 +127,12 @@ def with_partition_fields(items, values, fields=None):
     """``items`` (records and DeadLetters of one file), each record's fields holding the
     file's partition ``values`` too: after its own (``fields`` None) or in ``fields``' order.
     A record whose own field of a key's name differs from the folder's value is a DeadLetter."""
-    if not values:
-        yield from items
-        return
+    # ``items`` itself without partition values: every run without --partition-fields reads
+    # through here, and a generator in between cost each record a step more.
+    return _with_values(items, values, fields) if values else items
+
+
+def _with_values(items, values, fields):
     for item in items:
         if type(item) is not TextRecord:
             yield item
