@@ -2,6 +2,7 @@
 Parquet results whose carried fields are typed columns, read back over every shard as one
 dataset; a value that does not convert one dead letter; what cannot be a column refused in one
 line before launch."""
+import datetime
 import glob
 import json
 
@@ -16,6 +17,9 @@ from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading.parquet_rows import file_problem
 
 
+UTC = datetime.timezone.utc
+
+
 def _lake(tmp_path):
     lake = tmp_path / "lake"
     for year, lang, texts in (("2024", "en", ["The cat sat .", "Paris is big ."]),
@@ -25,7 +29,12 @@ def _lake(tmp_path):
         folder.mkdir(parents=True)
         pq.write_table(pa.table({"text": texts, "doc_id": [f"{year}-{i}" for i in
                                                            range(len(texts))],
-                                 "views": [10.0 * (i + 1) for i in range(len(texts))]}),
+                                 "views": [10.0 * (i + 1) for i in range(len(texts))],
+                                 # Carried as text with New York's offset (-05:00).
+                                 "published": pa.array(
+                                     [datetime.datetime(2024, 1, 5, 12 + i, tzinfo=UTC)
+                                      for i in range(len(texts))],
+                                     pa.timestamp("ms", tz="America/New_York"))}),
                        folder / "part-0.parquet")
     return lake
 
@@ -38,24 +47,29 @@ def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(entity_tagge
     code, out, err = _run(capsys, entity_tagger, _lake(tmp_path) / "*" / "*" / "*.parquet",
                           prefix, "--partition-fields", "--output-format", "parquet",
                           "--num-shards", "2", "--field-columns",
-                          "doc_id,year:int64,views:int64")
+                          "doc_id,year:int64,views:int64,published:timestamp")
     assert code == 0, err
     assert "records read                4" in out and "dead letters                1" in out, out
     assert [line for line in out.splitlines() if line.startswith("field column")] == [
-        f"field column {name}: null in 0 of 3 records" for name in ("doc_id", "year", "views")]
+        f"field column {name}: null in 0 of 3 records"
+        for name in ("doc_id", "year", "views", "published")]
     files = sorted(glob.glob(f"{prefix}-?????-of-00002.parquet"))
     assert len(files) == 2
     assert {tuple(pq.read_schema(name).names) for name in files} == {
-        ("id", "doc_id", "year", "views", "tokens", "fields", "entities")}
+        ("id", "doc_id", "year", "views", "published", "tokens", "fields", "entities")}
     table = ds.dataset(files).to_table()   # every shard: one schema
-    assert [table.schema.field(name).type for name in ("doc_id", "year", "views")] == [
-        pa.string(), pa.int64(), pa.int64()]
-    rows = sorted(table.select(["doc_id", "year", "views", "fields"]).to_pylist(),
+    assert [table.schema.field(name).type for name in ("doc_id", "year", "views",
+                                                       "published")] == [
+        pa.string(), pa.int64(), pa.int64(), pa.timestamp("us", tz="UTC")]
+    rows = sorted(table.select(["doc_id", "year", "views", "published", "fields"]).to_pylist(),
                   key=lambda row: row["doc_id"])
     assert rows == [
-        {"doc_id": "2024-0", "year": 2024, "views": 10, "fields": '{"lang":"en"}'},
-        {"doc_id": "2024-1", "year": 2024, "views": 20, "fields": '{"lang":"en"}'},
-        {"doc_id": "2025-0", "year": 2025, "views": 10, "fields": '{"lang":"fr"}'}]
+        {"doc_id": "2024-0", "year": 2024, "views": 10,
+         "published": datetime.datetime(2024, 1, 5, 12, tzinfo=UTC), "fields": '{"lang":"en"}'},
+        {"doc_id": "2024-1", "year": 2024, "views": 20,
+         "published": datetime.datetime(2024, 1, 5, 13, tzinfo=UTC), "fields": '{"lang":"en"}'},
+        {"doc_id": "2025-0", "year": 2025, "views": 10,
+         "published": datetime.datetime(2024, 1, 5, 12, tzinfo=UTC), "fields": '{"lang":"fr"}'}]
     (letter,) = read_jsonl(f"{prefix}-errors-[0-9]*.jsonl")
     assert letter["stage"] == "format" and letter["source"].endswith(
         "year=20x5/lang=en/part-0.parquet:1")
@@ -80,7 +94,8 @@ def test_a_lake_tagged_to_parquet_gives_its_fields_as_typed_columns(entity_tagge
      "already, as text; to have it as a typed column, leave --id-field out (the records then "
      "get default ids, file:row or file:line)"),
     (["--output-format", "parquet", "--field-columns", "n:number"],
-     "field 'n': no type 'number'; the types are string, int64, float64, bool, date (any "
+     "field 'n': no type 'number'; the types are string, int64, float64, bool, date, "
+     "timestamp (any "
      "case; integer, float and boolean as BigQuery's legacy names)"),
 ])
 def test_field_columns_that_cannot_be_written_are_refused_before_launch(

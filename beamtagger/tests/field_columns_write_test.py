@@ -3,6 +3,7 @@ same schema from tagged batches, from TaggedRecords and in an empty shard, and a
 not convert a dead letter naming it."""
 import datetime
 import glob
+import re
 
 import apache_beam as beam
 import pyarrow as pa
@@ -17,7 +18,9 @@ from beamtagger.transforms.field_columns import (FieldColumn, field_column_value
 from beamtagger.transforms.records import TaggedRecord
 from beamtagger.transforms.write_results import result_schema, to_parquet_row
 
-COLUMNS = field_columns_of(["year:int64", "lang", "score:float64", "ok:bool", "day:date"])
+COLUMNS = field_columns_of(["year:int64", "lang", "score:float64", "ok:bool", "day:date",
+                            "published:timestamp"])
+UTC = datetime.timezone.utc
 
 
 def _record(id_, fields):
@@ -27,8 +30,10 @@ def _record(id_, fields):
 
 RECORDS = [
     _record("typed", {"year": 2024, "lang": "en", "score": 0.5, "ok": True,
-                      "day": "2024-01-05", "url": "u"}),
-    _record("text", {"url": "v", "year": "01", "lang": 7, "score": "-1e-3", "ok": "False"}),
+                      "day": "2024-01-05", "published": "2024-01-05T10:00:00.25+01:00",
+                      "url": "u"}),
+    _record("text", {"url": "v", "year": "01", "lang": 7, "score": "-1e-3", "ok": "False",
+                     "published": "2024-01-05 23:30:00"}),
     _record("none", None),
     _record("bad", {"year": 2024.5, "lang": "en"}),
 ]
@@ -39,6 +44,16 @@ RECORDS = [
     ("float64", 2 ** 53, float(2 ** 53)), ("float64", ".5", 0.5),
     ("bool", "TRUE", True), ("string", [1, "a"], '[1,"a"]'), ("string", False, "false"),
     ("date", "2024-02-29", datetime.date(2024, 2, 29)),
+    ("date", datetime.date(2024, 2, 29), datetime.date(2024, 2, 29)),
+    # Parquet input's timestamps: with their zone's offset, or none (read as UTC).
+    ("timestamp", "2024-01-05T10:00:00+01:00", datetime.datetime(2024, 1, 5, 9, tzinfo=UTC)),
+    ("timestamp", "2024-01-05T10:00:00", datetime.datetime(2024, 1, 5, 10, tzinfo=UTC)),
+    ("timestamp", "2024-01-05 10:00Z", datetime.datetime(2024, 1, 5, 10, tzinfo=UTC)),
+    ("timestamp", "2024-01-05T10:00:00-0530", datetime.datetime(2024, 1, 5, 15, 30, tzinfo=UTC)),
+    ("timestamp", "2024-01-05T10:00:00.000001000+05",
+     datetime.datetime(2024, 1, 5, 5, 0, 0, 1, tzinfo=UTC)),
+    ("timestamp", datetime.datetime(2024, 1, 5, 2, tzinfo=datetime.timezone(
+        datetime.timedelta(hours=3))), datetime.datetime(2024, 1, 4, 23, tzinfo=UTC)),
 ])
 def test_values_convert_to_their_column_type(type_, value, expected):
     (converted,), rest = field_column_values({"f": value, "g": 1}, (FieldColumn("f", type_),))
@@ -52,8 +67,18 @@ def test_values_convert_to_their_column_type(type_, value, expected):
     ("float64", 2 ** 53 + 1, "9007199254740993 is not float64 (an integer above 2^53"),
     ("float64", "nan", "'nan' is not float64"), ("float64", "1e999", "'1e999' is not float64"),
     ("bool", 1, "1 is not bool"), ("date", "2024-02-30", "'2024-02-30' is not date"),
-    ("date", "2024-01-05T00:00", "'2024-01-05T00:00' is not date (a timestamp: carry it as "
-                                 "string)"),
+    ("date", "2024-01-05T00:00", "'2024-01-05T00:00' is not date (a timestamp, whose day "
+                                 "depends on a time zone: name it :timestamp"),
+    ("timestamp", 1700000000, "1700000000 is not timestamp (a number: epoch seconds, "
+                              "milliseconds or microseconds? carry it as int64"),
+    ("timestamp", "2024-01-05", "'2024-01-05' is not timestamp (a date without a time of day: "
+                                "name it :date"),
+    ("timestamp", "2024-01-05T10:00:00.123456789Z", "'2024-01-05T10:00:00.123456789Z' is not "
+                                                    "timestamp (finer than microseconds"),
+    ("timestamp", "2024-01-05T24:00:00", "'2024-01-05T24:00:00' is not timestamp"),
+    ("timestamp", "2024-01-05T10:00:00+01:60", "'2024-01-05T10:00:00+01:60' is not timestamp"),
+    ("timestamp", "0001-01-01T00:00:00+01:00", "'0001-01-01T00:00:00+01:00' is not timestamp"),
+    ("timestamp", "5 Jan 2024 10:00", "'5 Jan 2024 10:00' is not timestamp"),
     # Excel's CSV where the decimal separator is a comma.
     ("float64", "3,50", "'3,50' is not float64 (a decimal comma: carry it as string)"),
     ("string", "\ud800", "'\\ud800' is not string (a lone surrogate"),
@@ -68,14 +93,16 @@ def test_a_value_that_does_not_convert_is_refused_naming_field_value_and_type(ty
 @pytest.mark.parametrize("specs,message", [
     (["tokens"], "field 'tokens' cannot be a column: the result files have a column 'tokens'"),
     (["a", "a:int64"], "field 'a' is named twice"),
-    (["a:int"], "field 'a': no type 'int'; the types are string, int64, float64, bool, date"),
+    (["a:int"], "field 'a': no type 'int'; the types are string, int64, float64, bool, date, "
+                "timestamp"),
     (["a:"], "field 'a': no type ''"),
-    (["published:TIMESTAMP"], "field 'published': no type 'TIMESTAMP': timestamps are carried "
-                              "as ISO 8601 text, so name it published:string"),
+    (["published:DATETIME"], "field 'published': no type 'DATETIME' (a date and time without "
+                             "a zone): name it published:timestamp, which reads text without "
+                             "an offset as UTC, or published:string"),
     ("a,b", "field_columns must be a list of NAME[:TYPE], not the string 'a,b'"),
 ])
 def test_field_columns_that_cannot_be_written_are_refused(specs, message):
-    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace("[", r"\[")):
+    with pytest.raises(ValueError, match="^" + re.escape(message)):
         WriteResults("out", "parquet", field_columns=specs)
 
 
@@ -84,8 +111,9 @@ def test_names_with_a_colon_keep_it_and_other_formats_refuse_field_columns():
         FieldColumn("dc:title", "string"), FieldColumn("dc:n", "int64"), FieldColumn("plain"))
     # BigQuery's names, as its schemas print them, legacy ones too.
     assert [column.type for column in field_columns_of(
-        ["a:INT64", "b:Float64", "c:BOOLEAN", "d:INTEGER", "e:FLOAT", "f:DATE", "g:STRING"])] == [
-        "int64", "float64", "bool", "int64", "float64", "date", "string"]
+        ["a:INT64", "b:Float64", "c:BOOLEAN", "d:INTEGER", "e:FLOAT", "f:DATE", "g:STRING",
+         "h:TIMESTAMP"])] == [
+        "int64", "float64", "bool", "int64", "float64", "date", "string", "timestamp"]
     with pytest.raises(ValueError, match="^field_columns applies to output_format 'parquet' "
                                          "only, not 'jsonl'"):
         WriteResults("out", "jsonl", field_columns=["year:int64"])
@@ -126,16 +154,19 @@ def test_every_shard_has_the_columns_and_a_bad_value_is_a_format_dead_letter(tmp
     files = sorted(glob.glob(prefix + "-?????-of-00004.parquet"))
     assert len(files) == 4   # three rows, four shards: one file at least is empty
     schema = result_schema(True, COLUMNS)
-    assert schema.names == ["id", "year", "lang", "score", "ok", "day", "tokens", "fields",
-                            "entities"]
+    assert schema.names == ["id", "year", "lang", "score", "ok", "day", "published", "tokens",
+                            "fields", "entities"]
+    assert schema.field("published").type == pa.timestamp("us", tz="UTC")
     assert all(pq.read_schema(name).remove_metadata() == schema for name in files)
     rows = {row["id"]: row for row in ds.dataset(files).to_table().to_pylist()}
     assert sorted(rows) == ["none", "text", "typed"]
     assert [rows[id_][name] for id_ in ("typed", "text", "none")
-            for name in ("year", "lang", "score", "ok", "day", "fields")] == [
-        2024, "en", 0.5, True, datetime.date(2024, 1, 5), '{"url":"u"}',
-        1, "7", -0.001, False, None, '{"url":"v"}',
-        None, None, None, None, None, None]
+            for name in ("year", "lang", "score", "ok", "day", "published", "fields")] == [
+        2024, "en", 0.5, True, datetime.date(2024, 1, 5),
+        datetime.datetime(2024, 1, 5, 9, 0, 0, 250000, tzinfo=UTC), '{"url":"u"}',
+        1, "7", -0.001, False, None, datetime.datetime(2024, 1, 5, 23, 30, tzinfo=UTC),
+        '{"url":"v"}',
+        None, None, None, None, None, None, None]
 
 
 def test_the_summary_counts_each_columns_nulls_and_warns_of_one_null_in_every_record():

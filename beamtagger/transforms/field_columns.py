@@ -27,12 +27,22 @@ rounded value:
 - ``float64``: numbers and decimal text ("3.5", "-1e-3"), as the nearest float64; an integer
   (or digits-only text) a float64 cannot hold exactly (above 2^53) is refused, not rounded.
 - ``bool``: true and false, and their text in any case ("true", "False").
-- ``date``: ISO 8601 dates, "YYYY-MM-DD" (how Parquet input's dates are carried).
+- ``date``: ISO 8601 dates, "YYYY-MM-DD" (how Parquet input's dates are carried). Not a
+  timestamp: which day an instant falls on depends on a time zone it would have to pick.
+- ``timestamp``: an instant, written as a Parquet timestamp in microseconds, UTC (BigQuery's
+  TIMESTAMP: its unit, so nothing is cut on loading; Spark refuses Parquet's nanosecond
+  timestamps; microseconds reach years 1 to 9999 where nanoseconds stop at 1677 and 2262).
+  ISO 8601 text "YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][offset]", the offset "Z", "+HH:MM",
+  "+HHMM" or "+HH" (how Parquet input's timestamps are carried: with their zone's offset, or
+  none), converted to UTC; text without an offset is read as UTC, as BigQuery reads it (a
+  local time is not guessed). Not a date alone, a fraction with nonzero digits past
+  microseconds (a Parquet nanosecond timestamp's, which would be cut) or a number (epoch
+  seconds, milliseconds or microseconds? BigQuery does not cast INT64 to TIMESTAMP either:
+  carry it as ``int64``).
 
-A record without the field, or whose field is null, has a null in its column. Timestamps are
-carried as ISO 8601 text with an offset or without one: a ``timestamp`` type would have to
-refuse the one or guess the time zone of the other, so they stay ``string`` columns (a type
-named ``timestamp`` is refused saying so).
+A record without the field, or whose field is null, has a null in its column. There is no
+``datetime`` (BigQuery's civil DATETIME, no zone): it is refused, saying to use ``timestamp``
+or ``string``, as a second type would read the same text without an offset another way.
 """
 import datetime
 import math
@@ -47,13 +57,14 @@ __all__ = ["FIELD_TYPES", "FieldColumn", "RESERVED_NAMES", "TYPE_ALIASES",
            "field_column_values", "field_columns_of", "run_field_columns", "with_field_columns"]
 
 FIELD_TYPES = {"string": pa.string(), "int64": pa.int64(), "float64": pa.float64(),
-               "bool": pa.bool_(), "date": pa.date32()}
+               "bool": pa.bool_(), "date": pa.date32(),
+               "timestamp": pa.timestamp("us", tz="UTC")}
 # BigQuery's legacy names of the types, the ones its REST schema (TableFieldSchema.type)
 # lists first; any case is taken.
 TYPE_ALIASES = {"integer": "int64", "float": "float64", "boolean": "bool"}
-# Names a user gives a timestamp column (BigQuery's, Spark's, pyarrow's), refused with the
-# reason and the type that carries it.
-_TIMESTAMP_TYPES = ("timestamp", "datetime", "timestamp_ntz", "timestamp[us]", "timestamp[ns]")
+# Names of a civil date and time, no zone (BigQuery's, Spark's), refused with the types that
+# carry one.
+_CIVIL_TYPES = ("datetime", "timestamp_ntz")
 # The result files' own columns (write_results.result_schema).
 RESERVED_NAMES = ("id", "tokens", "fields", "entities")
 
@@ -63,6 +74,11 @@ _ID_FIELD_HINT = (": its values are the id column already, as text; to have it a
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIMESTAMP_TEXT = re.compile(
+    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
+    r"(:(?P<second>[0-9]{2})(\.(?P<fraction>[0-9]+))?)?"
+    r"(?P<zone>Z|(?P<sign>[+-])(?P<zone_hours>[0-9]{2})(:?(?P<zone_minutes>[0-9]{2}))?)?")
+_MICROSECOND_DIGITS = 6
 _INT64_END = 2 ** 63
 _FLOAT64_EXACT = 2 ** 53
 # A refusal shows the value cut at this many characters: it is a dead letter's one line.
@@ -94,10 +110,10 @@ def field_columns_of(specs):
             type_ = TYPE_ALIASES.get(type_.lower(), type_.lower())
         if not isinstance(name, str) or not name:
             raise ValueError(f"an empty field name in {spec!r}")
-        if type_ in _TIMESTAMP_TYPES:
-            raise ValueError(f"field {name!r}: no type {spec[1]!r}: timestamps are carried as "
-                             f"ISO 8601 text, so name it {name}:string (a type would have to "
-                             f"refuse the ones with a time zone or guess it for the others)")
+        if type_ in _CIVIL_TYPES:
+            raise ValueError(f"field {name!r}: no type {spec[1]!r} (a date and time without "
+                             f"a zone): name it {name}:timestamp, which reads text without an "
+                             f"offset as UTC, or {name}:string to keep the text as it is")
         if type_ not in FIELD_TYPES:
             raise ValueError(f"field {name!r}: no type {spec[1]!r}; the types are "
                              f"{', '.join(FIELD_TYPES)} (any case; integer, float and "
@@ -198,6 +214,8 @@ def _as_bool(value):
 
 
 def _as_date(value):
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        value = value.isoformat()   # a record built in Python: the text Parquet input gives
     if not isinstance(value, str) or _DATE_TEXT.fullmatch(value) is None:
         return None
     try:
@@ -206,8 +224,39 @@ def _as_date(value):
         return None
 
 
+def _as_timestamp(value):
+    if isinstance(value, datetime.datetime):   # pandas' Timestamp too: its nanoseconds shown
+        value = value.isoformat()
+    parts = _TIMESTAMP_TEXT.fullmatch(value) if isinstance(value, str) else None
+    if parts is None:
+        return None
+    fraction = parts["fraction"] or ""
+    if fraction[_MICROSECOND_DIGITS:].strip("0"):
+        return None
+    try:
+        local = datetime.datetime.combine(
+            datetime.date.fromisoformat(parts["date"]),
+            datetime.time(int(parts["hour"]), int(parts["minute"]), int(parts["second"] or 0),
+                          int(fraction[:_MICROSECOND_DIGITS].ljust(_MICROSECOND_DIGITS, "0"))),
+            _zone(parts))
+        return local.astimezone(datetime.timezone.utc)
+    except (ValueError, OverflowError):   # 25:00, 2024-02-30, +24:00, a year 0 in UTC
+        return None
+
+
+def _zone(parts):
+    """The offset of a ``_TIMESTAMP_TEXT`` match; UTC where it has none, as BigQuery reads it."""
+    if not parts["sign"]:
+        return datetime.timezone.utc
+    minutes = int(parts["zone_minutes"] or 0)
+    if minutes >= 60:
+        raise ValueError("minutes past 59")
+    offset = datetime.timedelta(hours=int(parts["zone_hours"]), minutes=minutes)
+    return datetime.timezone(-offset if parts["sign"] == "-" else offset)
+
+
 _CONVERTERS = {"string": _as_string, "int64": _as_int64, "float64": _as_float64,
-               "bool": _as_bool, "date": _as_date}
+               "bool": _as_bool, "date": _as_date, "timestamp": _as_timestamp}
 
 
 def _why_not(value, type_):
@@ -220,11 +269,32 @@ def _why_not(value, type_):
         return " (an integer above 2^53, which float64 would round: use int64 or string)"
     if type_ == "string":
         return " (a lone surrogate, or a value with no JSON text)"
-    if type_ == "date" and isinstance(value, str) and _DATE_TEXT.match(value):
-        return " (a timestamp: carry it as string)"
+    if type_ == "date" and (isinstance(value, datetime.datetime) or (
+            isinstance(value, str) and _DATE_TEXT.match(value))):
+        return " (a timestamp, whose day depends on a time zone: name it :timestamp, or " \
+               "carry it as string)"
+    if type_ == "timestamp":
+        return _why_not_timestamp(value)
     if type_ == "float64" and isinstance(value, str) and _DECIMAL_TEXT.fullmatch(
             value.replace(",", ".", 1)):
         return " (a decimal comma: carry it as string)"
+    return ""
+
+
+def _why_not_timestamp(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (" (a number: epoch seconds, milliseconds or microseconds? carry it as int64; "
+                "BigQuery's TIMESTAMP_SECONDS and TIMESTAMP_MILLIS read it)")
+    if isinstance(value, datetime.datetime):
+        value = value.isoformat()
+    if not isinstance(value, str):
+        return ""
+    if _DATE_TEXT.fullmatch(value):
+        return " (a date without a time of day: name it :date, or carry it as string)"
+    parts = _TIMESTAMP_TEXT.fullmatch(value)
+    if parts and (parts["fraction"] or "")[_MICROSECOND_DIGITS:].strip("0"):
+        return (" (finer than microseconds, which the timestamp column would cut: carry it "
+                "as string)")
     return ""
 
 
