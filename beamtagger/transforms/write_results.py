@@ -166,8 +166,8 @@ class WriteResults(beam.PTransform):
         a field of its name is one like any other.
       field_columns: parquet only: carried fields written as typed columns of their own, after
         ``id`` and out of ``fields``: ``"NAME[:TYPE]"`` strings (or ``field_columns.FieldColumn``),
-        TYPE string (the default), int64, float64, bool or date (any case; INTEGER, FLOAT,
-        BOOLEAN too). The same columns in every file of the run; a record without the field
+        TYPE string (the default), int64, float64, bool, date or timestamp (any case; INTEGER,
+        FLOAT, BOOLEAN too). The same columns in every file of the run; a record without the field
         has a null there, one whose value does not convert is a dead letter of stage "format"
         (``field_columns``). ValueError for a name
         of the files' own columns (id, tokens, fields, entities), twice, or an unknown type.
