@@ -1,6 +1,7 @@
 """What the subcommands share, so none imports another's helpers (stores open through
 ``beamtagger.embeddings.default.open_store``)."""
 import dataclasses
+import glob
 import os
 import sys
 
@@ -52,14 +53,26 @@ def check_corpus_exists(path, role):
     """BeamtaggerError unless ``path`` is a file (a broken link named as one)."""
     if os.path.isfile(path):
         return
+    # --train takes several files, so "give one of its files" sent a user with a folder of
+    # exports to pick one of them.
+    several = role == "training"
     if os.path.isdir(path):
-        raise BeamtaggerError(f"{role} corpus {path} is a folder: give one of its files")
+        raise BeamtaggerError(f"{role} corpus {path} is a folder: give "
+                              + ("its files (--train reads several as one)" if several
+                                 else "one of its files"))
     if os.path.exists(path):
         # A pipe's lines would be used up by the look at its first sentence (--format auto)
         # and by a first pass, and the tagger's vocabulary needs the whole corpus first.
         raise BeamtaggerError(f"{role} corpus {path} is not a regular file (a pipe, a device or "
                               "a socket), and a corpus is read from its start more than once: "
                               "write it to a file first")
+    if glob.has_magic(path) and glob.glob(path):
+        # tag --input and embeddings coverage take quoted patterns; train and evaluate take the
+        # files the shell lists, and called a quoted one that matches files missing.
+        raise BeamtaggerError(
+            f"{role} corpus {path} is a pattern, which is read as a file name here: "
+            + ("leave it unquoted, so that the shell gives --train its files (read as one)"
+               if several else "give one of the files it matches"))
     raise BeamtaggerError(f"{role} corpus {path} does not exist{broken_link(path)}")
 
 
@@ -160,7 +173,9 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
     try:
         sentences = [s for s in read_corpus(path, corpus_format, **kwargs) if s.tokens]
     except InputFormatError as error:
-        raise BeamtaggerError(f"{error}{_other_format_hint(error, corpus_format)}") from None
+        hint = (_other_format_hint(error, corpus_format)
+                or _format_auto_would_read(path, corpus_format, role))
+        raise BeamtaggerError(f"{error}{hint}") from None
     if corpus_format == "spans":
         _say_what_spans_reading_did(span_stats, role, path, warn)
     if not sentences and not may_be_empty:
@@ -207,6 +222,20 @@ def _other_format_hint(error, corpus_format):
             error.problem.endswith("found 10"):
         return "; a CoNLL-U file (ten columns) is read with --format conllu"
     return ""
+
+
+def _format_auto_would_read(path, corpus_format, role):
+    """``"; it reads as spans (from its extension): give --format spans"`` where --format named
+    another format than ``--format auto`` finds: a spans .jsonl given --format conll was
+    "expected 2 columns ..., found 32", which named neither the file's format nor the flag."""
+    try:
+        choice = choose_corpus_format(path, "auto", role)
+    except BeamtaggerError:
+        return ""
+    if choice.format == corpus_format:
+        return ""
+    return (f"; it reads as {choice.format} ({choice.reason}): give --format {choice.format} "
+            "(or leave --format out)")
 
 
 def require_tensorflow(command):
