@@ -489,6 +489,13 @@ def _run_held(args):
         # is another training, which the kept state would refuse without --restart.
         state.discard()
         raise
+    except KeyboardInterrupt:
+        # "interrupted" alone left a user to guess whether the epochs done were lost.
+        if state.saved_epochs:
+            print(f"note: the state of the epochs finished is kept in {state.folder}: run the "
+                  "same command again to resume from there (--restart discards it)",
+                  file=sys.stderr)
+        raise
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
