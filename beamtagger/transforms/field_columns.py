@@ -30,15 +30,17 @@ rounded value:
 - ``date``: ISO 8601 dates, "YYYY-MM-DD" (how Parquet input's dates are carried). Not a
   timestamp: which day an instant falls on depends on a time zone it would have to pick.
 - ``timestamp``: an instant, written as a Parquet timestamp in microseconds, UTC (BigQuery's
-  TIMESTAMP: its unit, so nothing is cut on loading; Spark refuses Parquet's nanosecond
-  timestamps; microseconds reach years 1 to 9999 where nanoseconds stop at 1677 and 2262).
-  ISO 8601 text "YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][offset]", the offset "Z", "+HH:MM",
-  "+HHMM" or "+HH" (how Parquet input's timestamps are carried: with their zone's offset, or
-  none), converted to UTC; text without an offset is read as UTC, as BigQuery reads it (a
-  local time is not guessed). Not a date alone, a fraction with nonzero digits past
-  microseconds (a Parquet nanosecond timestamp's, which would be cut) or a number (epoch
-  seconds, milliseconds or microseconds? BigQuery does not cast INT64 to TIMESTAMP either:
-  carry it as ``int64``).
+  TIMESTAMP: its unit, so nothing is cut on loading; Spark does not read Parquet's nanosecond
+  timestamps as timestamps; microseconds reach years 1 to 9999 where nanoseconds stop at 1677
+  and 2262). ISO 8601 text "YYYY-MM-DD[T| ]HH:MM[:SS[.fraction]][offset]", the offset "Z",
+  "+HH:MM", "+HHMM", "+HH" or "+HH:MM:SS", "t" and "z" in lowercase too, a comma before the
+  fraction (how Parquet input's timestamps are carried: with their zone's offset, in seconds
+  for a zone's local mean time, or none), converted to UTC; text without an offset is read as
+  UTC, as BigQuery reads it (a local time is not guessed). Not a date alone, a fraction with
+  nonzero digits past microseconds (a Parquet nanosecond timestamp's, which would be cut), a
+  number (epoch seconds, milliseconds or microseconds? BigQuery does not cast INT64 to
+  TIMESTAMP either: carry it as ``int64``), hour 24, a leap second (:60) or a time outside
+  years 1 to 9999 in UTC; each refusal says which.
 
 A record without the field, or whose field is null, has a null in its column. There is no
 ``datetime`` (BigQuery's civil DATETIME, no zone): it is refused, saying to use ``timestamp``
@@ -74,9 +76,16 @@ _ID_FIELD_HINT = (": its values are the id column already, as text; to have it a
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
 _DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}"
-                             r"(:[0-9]{2}(\.(?P<fraction>[0-9]+))?)?"
-                             r"(Z|[+-][0-9]{2}(:?[0-5][0-9])?)?")
+# RFC 3339 allows a lowercase t and z, ISO 8601 a comma before the fraction; an offset in
+# seconds is how Python writes a zone's local mean time (Europe/Amsterdam until 1937,
+# +00:19:32), which a Parquet column with a zone gives for its early values.
+_TIMESTAMP_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ](?P<hour>[0-9]{2}):[0-9]{2}"
+                             r"(:(?P<second>[0-9]{2})([.,](?P<fraction>[0-9]+))?)?"
+                             r"([Zz]|[+-][0-9]{2}(:[0-5][0-9](:[0-5][0-9])?|[0-5][0-9])?)?")
+# Later CPythons' fromisoformat read hour 24 as the next day's midnight where 3.11's refuses it:
+# refused here on every version, saying how to write it.
+_END_OF_DAY_HOUR = "24"
+_LEAP_SECOND = "60"
 _MICROSECOND_DIGITS = 6
 _INT64_END = 2 ** 63
 _FLOAT64_EXACT = 2 ** 53
@@ -224,21 +233,33 @@ def _as_date(value):
 
 
 def _as_timestamp(value):
-    if isinstance(value, datetime.datetime):   # pandas' Timestamp too: its nanoseconds shown
-        value = value.isoformat()
-    parts = _TIMESTAMP_TEXT.fullmatch(value) if isinstance(value, str) else None
-    if parts is None or (parts["fraction"] or "")[_MICROSECOND_DIGITS:].strip("0"):
+    text, parts = _timestamp_text(value)
+    if parts is None:
+        return None
+    hour, fraction = parts.group("hour", "fraction")
+    if hour == _END_OF_DAY_HOUR or (fraction is not None and len(fraction) > _MICROSECOND_DIGITS
+                                    and fraction[_MICROSECOND_DIGITS:].strip("0")):
         return None
     try:
         # The pattern admits only forms fromisoformat reads as written, but for the digits
         # past microseconds (zeros here), which it drops. It is C: 1.0 µs a value with the
         # pattern, where building the datetime from the pattern's groups took 2.9 (timeit).
-        moment = datetime.datetime.fromisoformat(value)
+        moment = datetime.datetime.fromisoformat(text)
         if moment.tzinfo is None:   # no offset: UTC, as BigQuery reads it
             return moment.replace(tzinfo=datetime.timezone.utc)
         return moment.astimezone(datetime.timezone.utc)
     except (ValueError, OverflowError):   # 25:00, 2024-02-30, +24:00, a year 0 in UTC
         return None
+
+
+def _timestamp_text(value):
+    """(``value`` as the text fromisoformat reads, its ``_TIMESTAMP_TEXT`` match or None)."""
+    if isinstance(value, datetime.datetime):   # pandas' Timestamp too: its nanoseconds shown
+        value = value.isoformat()
+    parts = _TIMESTAMP_TEXT.fullmatch(value) if isinstance(value, str) else None
+    if parts is not None and (value[10] == "t" or value[-1] == "z"):
+        value = value.upper()   # fromisoformat reads T and Z only; the rest is digits
+    return value, parts
 
 
 _CONVERTERS = {"string": _as_string, "int64": _as_int64, "float64": _as_float64,
@@ -271,17 +292,25 @@ def _why_not_timestamp(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (" (a number: epoch seconds, milliseconds or microseconds? carry it as int64; "
                 "BigQuery's TIMESTAMP_SECONDS and TIMESTAMP_MILLIS read it)")
-    if isinstance(value, datetime.datetime):
-        value = value.isoformat()
-    if not isinstance(value, str):
-        return ""
-    if _DATE_TEXT.fullmatch(value):
+    text, parts = _timestamp_text(value)
+    if isinstance(text, str) and _DATE_TEXT.fullmatch(text):
         return " (a date without a time of day: name it :date, or carry it as string)"
-    parts = _TIMESTAMP_TEXT.fullmatch(value)
-    if parts and (parts["fraction"] or "")[_MICROSECOND_DIGITS:].strip("0"):
+    if parts is None:
+        return (" (not ISO 8601 text such as 2024-01-05T11:00:00Z or 2024-01-05 "
+                "11:00:00.5+01:00, no spaces around it: carry it as string)")
+    if (parts["fraction"] or "")[_MICROSECOND_DIGITS:].strip("0"):
         return (" (finer than microseconds, which the timestamp column would cut: carry it "
                 "as string)")
-    return ""
+    if parts["hour"] == _END_OF_DAY_HOUR:
+        return " (hour 24, the end of the day: write it as 00:00 of the next day)"
+    if parts["second"] == _LEAP_SECOND:
+        return (" (a leap second, which a Parquet timestamp, counting seconds as POSIX time "
+                "does, cannot hold: carry it as string)")
+    try:
+        datetime.datetime.fromisoformat(text)
+    except ValueError:   # 25:00, 2024-02-30, an offset past 23:59
+        return " (no such date, time of day or offset)"
+    return " (outside the years 1 to 9999 once converted to UTC)"
 
 
 def _shown(value):
