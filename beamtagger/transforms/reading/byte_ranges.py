@@ -1,4 +1,4 @@
-"""Reading text, JSON Lines and TSV files in parallel byte ranges (a splittable DoFn).
+"""Reading text, JSON Lines, TSV and CSV files in parallel byte ranges (a splittable DoFn).
 
 A file of more than ``split_bytes`` bytes (uncompressed) is cut into byte ranges of about that
 size (an ``OffsetRange`` restriction); the runner hands the ranges to different workers (Beam
@@ -14,8 +14,10 @@ whole (at most ``split_bytes``, or compressed, which cannot be entered in the mi
 encoding whose bytes 0A are not all newlines: UTF-16, UTF-32, ``decoded_lines``) keep
 ``<path>:<line>``. A file in another encoding whose 0A is always a newline (cp1252, Shift-JIS)
 is split as a UTF-8 one: its offsets count the file's bytes, its lines are decoded one by one.
-A TSV file's ranges take their columns from its header line (``tsv_ranges``); a CSV file is
-read whole: a quoted field may hold line ends, so no line start is sure to start a row.
+A TSV file's ranges take their columns from its header line (``tsv_ranges``). A CSV file's
+ranges start where rows start, found by one scan of the file with Python's csv when the ranges
+are made (a quoted field may hold line ends, so no line start is sure to start a row:
+``csv_ranges``); a range claims row starts, not line starts, and reads its last row to its end.
 """
 import codecs
 
@@ -33,11 +35,12 @@ from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, Dam
                                                       first_bytes_opener, is_compressed,
                                                       not_utf8)
 from beamtagger.transforms.reading.record_layout import RecordLayout
-from beamtagger.transforms.reading.csv_rows import read_csv_records
+from beamtagger.transforms.reading.csv_ranges import CsvHeaders, RowStartTracker, row_ranges
+from beamtagger.transforms.reading.csv_rows import CSV_FORMATS, read_csv_records
 from beamtagger.transforms.reading.partition_fields import (PartitionProblem, file_partitions,
                                                             unread_file, with_partition_fields)
 from beamtagger.transforms.reading.record_parsers import parse_records, read_file_records
-from beamtagger.transforms.reading.tsv_ranges import TsvHeaders, tsv_range_records
+from beamtagger.transforms.reading.tsv_ranges import TsvHeaders, header_range_records
 
 __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "is_splittable",
            "range_records"]
@@ -45,7 +48,7 @@ __all__ = ["DEFAULT_SPLIT_BYTES", "ReadRecordsInRanges", "SPLITTABLE_FORMATS", "
 # Beam's own default for splitting text sources is 64 MiB bundles; a range much smaller than
 # that costs more in per-bundle overhead than it gains in parallelism.
 DEFAULT_SPLIT_BYTES = 64 << 20
-SPLITTABLE_FORMATS = ("text", "jsonl", "tsv")
+SPLITTABLE_FORMATS = ("text", "jsonl", "tsv", "csv")
 _BOM = b"\xef\xbb\xbf"
 # A file read whole is the restriction [-1, 0), which no byte range equals: its single claim
 # (of -1) covers every line.
@@ -61,17 +64,20 @@ def is_splittable(path, size, split_bytes, encoding=UTF8):
 
 class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
     """FileMetadata -> records and dead letters (``record_parsers.parse_records``) of every line
-    it claims; the DoFn is its own restriction provider (byte ranges of ``split_bytes``).
+    (CSV: row) it claims; the DoFn is its own restriction provider (byte ranges of
+    ``split_bytes``; CSV: ending where rows start, ``csv_ranges``).
 
     Args:
-      input_format: "text", "jsonl" or "tsv" (``SPLITTABLE_FORMATS``).
+      input_format: "text", "jsonl", "tsv" or "csv" (``SPLITTABLE_FORMATS``).
       layout: what makes a record of a line (``RecordLayout``).
       split_bytes: uncompressed files larger than this are read in ranges of about this size.
       blocks: yield lists of records (``blocks.in_blocks``) instead of single records.
+      delimiter: "csv" only: the one character between cells (None: "," or the file's Excel
+        ``sep=`` line's, ``csv_rows``).
     """
 
     def __init__(self, input_format, layout=RecordLayout(), split_bytes=DEFAULT_SPLIT_BYTES,
-                 blocks=False):
+                 blocks=False, delimiter=None):
         if input_format not in SPLITTABLE_FORMATS:
             raise ValueError(f"byte ranges split only {SPLITTABLE_FORMATS}, not {input_format!r}")
         if split_bytes < 1:
@@ -80,7 +86,8 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         self.layout = layout
         self.split_bytes = split_bytes
         self.blocks = blocks
-        self._tsv_headers = None  # per DoFn instance (a worker's), made where it runs
+        self.delimiter = delimiter
+        self._headers = None  # per DoFn instance (a worker's), made where it runs
 
     def process(self, metadata, tracker=beam.DoFn.RestrictionParam()):
         path = metadata.path
@@ -108,12 +115,13 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
             # stream into one dead letter instead of a silently cut last line.
             lines = FileLines(path, lambda: FileSystems.open(
                 path, compression_type=CompressionTypes.UNCOMPRESSED), layout.encoding)
-            if self.input_format == "tsv":
-                return read_csv_records(lines, "tsv", layout)
+            if self.input_format in CSV_FORMATS:
+                return read_csv_records(lines, self.input_format, layout, self.delimiter)
             return read_file_records(lines, self.input_format, layout)
-        if self._tsv_headers is None:
-            self._tsv_headers = TsvHeaders()
-        return range_records(path, tracker, self.input_format, layout, self._tsv_headers)
+        if self._headers is None:
+            self._headers = _range_headers(self.input_format, self.delimiter)
+        return range_records(path, tracker, self.input_format, layout, self._headers,
+                             self.delimiter)
 
     # RestrictionProvider
     def initial_restriction(self, metadata):
@@ -123,11 +131,23 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return _WHOLE
 
     def create_tracker(self, restriction):
+        if self.input_format == "csv":
+            return RowStartTracker(restriction)
         return OffsetRestrictionTracker(restriction)
 
     def split(self, metadata, restriction):
         if restriction == _WHOLE:
             yield restriction
+            return
+        if self.input_format == "csv":
+            try:
+                layout = file_partitions(metadata.path, self.layout)[1]
+            except PartitionProblem:  # one dead letter, from one range (process)
+                yield restriction
+                return
+            # One scan of the file (csv_ranges), on the worker that lists it.
+            yield from row_ranges(metadata.path, restriction, self.split_bytes, layout,
+                                  self.delimiter)
             return
         yield from restriction.split(self.split_bytes)
 
@@ -135,16 +155,30 @@ class ReadRecordsInRanges(beam.DoFn, RestrictionProvider):
         return metadata.size_in_bytes if restriction == _WHOLE else restriction.size()
 
 
-def range_records(path, tracker, input_format, layout=RecordLayout(), tsv_headers=None):
-    """Records and DeadLetters (``record_parsers.parse_records``, or TSV rows under the file's
-    header: ``tsv_ranges``, its header from ``tsv_headers``, a TsvHeaders) made as ``layout``
-    says of the lines of a byte range that the tracker lets this reader claim; a file in
-    UTF-16 or UTF-32, or that ends before the range does, becomes one dead letter."""
+def _range_headers(input_format, delimiter=None):
+    """What keeps the headers of a format's files for their ranges (``tsv_ranges``)."""
+    return CsvHeaders(delimiter) if input_format == "csv" else TsvHeaders()
+
+
+def range_records(path, tracker, input_format, layout=RecordLayout(), headers=None,
+                  delimiter=None):
+    """Records and DeadLetters (``record_parsers.parse_records``, or TSV or CSV rows under the
+    file's header: ``tsv_ranges``, its header from ``headers``, a TsvHeaders or CsvHeaders)
+    made as ``layout`` says of the lines (CSV: rows) of a byte range that the tracker lets
+    this reader claim; a file in UTF-16 or UTF-32, or that ends before the range does,
+    becomes one dead letter. A CSV range must start where a row starts (``csv_ranges``)."""
     try:
-        if input_format == "tsv":
-            found = (tsv_headers or TsvHeaders()).of(path, layout)
-            lines = claimed_lines(path, tracker, layout.encoding, found)
-            yield from tsv_range_records(lines, tracker, found, path, layout)
+        if input_format in CSV_FORMATS:
+            found = (headers or _range_headers(input_format, delimiter)).of(path, layout)
+            if input_format == "tsv":
+                lines = claimed_lines(path, tracker, layout.encoding, found)
+                yield from header_range_records(lines, tracker, found, path, layout)
+                return
+            tracker = _RowClaims(tracker)
+            lines = claimed_lines(path, tracker, layout.encoding, found, claim_each_line=False)
+            yield from header_range_records(lines, tracker, found, path, layout, "csv",
+                                            tracker.starts_row)
+            _claim_the_rest(tracker)
             return
         yield from parse_records(claimed_lines(path, tracker, layout.encoding), path,
                                  input_format, layout.text_field, layout.id_field,
@@ -154,13 +188,15 @@ def range_records(path, tracker, input_format, layout=RecordLayout(), tsv_header
         yield damage.dead_letter()
 
 
-def claimed_lines(path, tracker, encoding=UTF8, header=None):
+def claimed_lines(path, tracker, encoding=UTF8, header=None, claim_each_line=True):
     """``("@<byte offset>", line)`` of every line of a byte range whose first byte the tracker
     lets this reader claim, as UTF-8 (``encoding``: the file's, one that
     ``decoded_lines.reads_line_by_line``). Raises UnreadableInput for a file in UTF-16 or
     UTF-32 (from its first range; the others read nothing), for a file that ends inside the
     range (it was cut or rewritten since it was listed) and for one that no longer holds the
-    bytes of ``header`` (a ``tsv_ranges.TsvHeader``, read before) where they were."""
+    bytes of ``header`` (a ``tsv_ranges.RangeHeader``, read before) where they were.
+    ``claim_each_line`` False: every line from the range's start to the file's end, their
+    reader claiming what it reads (CSV rows); the file's end is claimed."""
     transcode = not is_utf8(encoding)
     restriction = tracker.current_restriction()
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
@@ -178,9 +214,11 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None):
                 return
             position += len(skipped) - 1
             first_line = position
-        while tracker.try_claim(position):
+        while not claim_each_line or tracker.try_claim(position):
             raw = handle.readline()
             if not raw:
+                if not claim_each_line and position >= tracker.current_restriction().stop:
+                    return
                 # A range ends at most at the file's size when it was listed: a claimed
                 # position with nothing there means the file got shorter. Without the claim of
                 # the rest, Beam failed the whole run on the unclaimed range.
@@ -254,6 +292,28 @@ def _starts_utf8(sample):
     except UnicodeDecodeError:
         return False
     return True
+
+
+class _RowClaims:
+    """A CSV range's tracker, claimed at each row's start (``starts_row``, given the row's
+    ``"@<byte>"``) and then to its end, which rows read again after an unclosed quote (lines
+    before the end, ``csv_rows``) or a header that ends the reading may have claimed first."""
+
+    def __init__(self, tracker):
+        self._tracker = tracker
+        self._last = None
+
+    def current_restriction(self):
+        return self._tracker.current_restriction()
+
+    def try_claim(self, position):
+        if self._last is not None and position <= self._last:
+            return False
+        self._last = position
+        return self._tracker.try_claim(position)
+
+    def starts_row(self, locator):
+        return self.try_claim(int(locator[1:]))
 
 
 def _claim_the_rest(tracker):

@@ -68,9 +68,9 @@ from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import file_name, path_text
 from beamtagger.transforms.records import DeadLetter, TextRecord, one_line
 
-__all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "Header", "csv_records", "delimiter_problem",
-           "file_problem", "header_names", "read_csv_records", "read_path_csv_records", "tsv_header",
-           "tsv_records"]
+__all__ = ["CSV_FORMATS", "MAX_ROW_CHARS", "Head", "Header", "allow_fields_of_a_row", "csv_head",
+           "csv_records", "delimiter_problem", "file_problem", "first_row_lines", "header_names",
+           "header_records", "read_csv_records", "read_path_csv_records", "tsv_header"]
 
 CSV_FORMATS = ("csv", "tsv")
 # A row is held whole until it ends: this bounds what an unclosed quote makes a reader hold
@@ -93,6 +93,21 @@ def _line_name(number):
     if isinstance(number, str):
         return f"the line at byte {int(number[1:]):,}"
     return f"line {number:,}"
+
+
+def allow_fields_of_a_row():
+    """Lets Python's csv read a field as long as a row may be: MAX_ROW_CHARS bounds a row
+    before csv's field limit would (131,072 characters by default, which a long article
+    passes). The limit is the csv module's, for the whole process: it is only ever raised."""
+    if csv.field_size_limit() < MAX_ROW_CHARS:
+        csv.field_size_limit(MAX_ROW_CHARS)
+
+
+def _lines_span(first, last):
+    """Lines ``first`` to ``last`` as a reason names them (``_line_name``)."""
+    if isinstance(first, str):
+        return f"at bytes {int(first[1:]):,} to {int(last[1:]):,}"
+    return f"{first:,} to {last:,}"
 
 
 def delimiter_problem(input_format, delimiter):
@@ -200,8 +215,12 @@ class _TooLong(Exception):
 class _Rows:
     """The rows of one file's ``(number, bytes)`` lines, each with the lines it covers."""
 
-    def __init__(self, numbered_lines, input_format, delimiter=None, encoding=UTF8):
+    def __init__(self, numbered_lines, input_format, delimiter=None, encoding=UTF8,
+                 starts_row=None):
         self._lines = iter(numbered_lines)
+        # Asked with the number of each row's first line before the row is read: False ends
+        # the rows there (a byte range whose next row belongs to the range after it).
+        self._starts_row = starts_row
         self._encoding = encoding
         self._again = []  # lines to read again (after an unclosed quote), last first
         self._pending = []  # the lines of the row being read
@@ -228,11 +247,7 @@ class _Rows:
                 yield self._too_long()
 
     def _csv_rows(self):
-        # MAX_ROW_CHARS bounds a row before csv's field limit would (131,072 characters by
-        # default, which a long article passes). The limit is the csv module's, for the whole
-        # process: it is only ever raised here.
-        if csv.field_size_limit() < MAX_ROW_CHARS:
-            csv.field_size_limit(MAX_ROW_CHARS)
+        allow_fields_of_a_row()
         while not self._ended or self._again:
             reader = csv.reader(self._texts(), delimiter=self._delimiter, strict=True)
             try:
@@ -266,9 +281,9 @@ class _Rows:
         self._again.extend(reversed(lines[1:]))
         self._pending = lines[:1]
         self._ended = False
-        return self._row([], f"{reason}, over the {len(lines):,} lines {lines[0][0]:,} to "
-                             f"{lines[-1][0]:,}; the lines after line {lines[0][0]:,} are read "
-                             "as rows again")
+        return self._row([], f"{reason}, over the {len(lines):,} lines "
+                             f"{_lines_span(lines[0][0], lines[-1][0])}; the lines after "
+                             f"{_line_name(lines[0][0])} are read as rows again")
 
     def _row(self, cells, problem=None):
         row = _Row(tuple(self._pending), cells, problem or self._problem)
@@ -290,6 +305,10 @@ class _Rows:
                     return
                 if number == 1 and raw.startswith(_BOM):
                     raw = raw[len(_BOM):]  # Excel's "CSV UTF-8"
+            if (not self._pending and self._starts_row is not None
+                    and not self._starts_row(number)):
+                self._ended = True
+                return
             self._pending.append((number, raw))
             try:
                 text = raw.decode("utf-8")
@@ -372,9 +391,9 @@ def _header_hint(header, named, layout, input_format, delimiter):
     return None
 
 
-def _rows(numbered_lines, input_format, delimiter, encoding=UTF8):
+def _rows(numbered_lines, input_format, delimiter, encoding=UTF8, starts_row=None):
     """The file's rows but blank lines."""
-    return (row for row in _Rows(numbered_lines, input_format, delimiter, encoding)
+    return (row for row in _Rows(numbered_lines, input_format, delimiter, encoding, starts_row)
             if row.cells or row.problem)
 
 
@@ -403,6 +422,29 @@ def _header(row, path, input_format, layout, delimiter):
     return Header(row.line, columns)
 
 
+class Head(NamedTuple):
+    """What comes before a CSV or TSV file's rows: the delimiter they are split at (Excel's
+    ``sep=`` line's, the one given or the format's) and their Header (None: the file has no
+    row)."""
+    delimiter: str
+    header: Optional[Header]
+
+
+def _head(numbered_lines, path, input_format, layout, delimiter):
+    """The Head of a file's ``(number, bytes)`` lines, and its rows after the header."""
+    lines, delimiter, problem, raw = _sep_line(numbered_lines, input_format, delimiter)
+    delimiter = _delimiter(input_format, delimiter)
+    if problem is not None:
+        return Head(delimiter, Header(1, None, DeadLetter(
+            f"{path}:1", f"{problem}; none of its rows was read",
+            shown_line(raw, layout.encoding).rstrip("\r\n"), "read"))), iter(())
+    rows = _rows(lines, input_format, delimiter, layout.encoding)
+    first = next(rows, None)
+    if first is None:
+        return Head(delimiter, None), rows
+    return Head(delimiter, _header(first, path, input_format, layout, delimiter)), rows
+
+
 def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
                 delimiter=None):
     """One TextRecord or DeadLetter per row of ``(number, bytes)`` lines of one file (the
@@ -410,20 +452,19 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
     where the lines do."""
     path = path_text(str(path))
-    lines, delimiter, problem, raw = _sep_line(numbered_lines, input_format, delimiter)
-    if problem is not None:
-        yield DeadLetter(f"{path}:1", f"{problem}; none of its rows was read",
-                         shown_line(raw, layout.encoding).rstrip("\r\n"), "read")
+    head, rows = _head(numbered_lines, path, input_format, layout, delimiter)
+    if head.header is None:
         return
-    rows = _rows(lines, input_format, delimiter, layout.encoding)
-    first = next(rows, None)
-    if first is None:
+    if head.header.dead_letter is not None:
+        yield head.header.dead_letter
         return
-    header = _header(first, path, input_format, layout, delimiter)
-    if header.dead_letter is not None:
-        yield header.dead_letter
-        return
-    yield from _row_records(header.columns, rows, path, layout)
+    yield from _row_records(head.header.columns, rows, path, layout)
+
+
+def csv_head(numbered_lines, path, layout=RecordLayout(), delimiter=None):
+    """The Head of CSV ``(number, bytes)`` lines from the file's first: what a byte range of
+    the file needs to read its rows (``csv_ranges``)."""
+    return _head(numbered_lines, path_text(str(path)), "csv", layout, delimiter)[0]
 
 
 def tsv_header(numbered_lines, path, layout=RecordLayout()):
@@ -433,12 +474,24 @@ def tsv_header(numbered_lines, path, layout=RecordLayout()):
     return None if first is None else _header(first, path_text(str(path)), "tsv", layout, None)
 
 
-def tsv_records(header, numbered_lines, path, layout=RecordLayout()):
-    """``csv_records`` of TSV lines that come after the line of ``header`` (one without a
-    dead letter): a byte range of a file whose header another read found."""
+def header_records(header, numbered_lines, path, layout=RecordLayout(), input_format="tsv",
+                   delimiter=None, starts_row=None):
+    """``csv_records`` of lines that come after the rows of ``header`` (one without a dead
+    letter), from a line where a row starts: a byte range of a file whose header another read
+    found. ``starts_row``: asked with each row's first line number before the row is read,
+    False ends the rows there (``_Rows``)."""
     yield from _row_records(header.columns,
-                            _rows(numbered_lines, "tsv", None, layout.encoding),
-                            path_text(str(path)), layout)
+                            _rows(numbered_lines, input_format, delimiter, layout.encoding,
+                                  starts_row), path_text(str(path)), layout)
+
+
+def first_row_lines(numbered_lines, delimiter, encoding=UTF8):
+    """How many of CSV ``(number, bytes)`` lines, the first of which starts a row, that row
+    covers as ``csv_records`` reads it (0: there is none). A row that a stray or unclosed quote
+    or MAX_ROW_CHARS makes a dead letter covers its first line only: the lines after it are
+    read again as rows."""
+    row = next(iter(_Rows(numbered_lines, "csv", delimiter, encoding)), None)
+    return 0 if row is None else len(row.lines)
 
 
 def _row_records(columns, rows, path, layout):

@@ -165,7 +165,8 @@ class ReadRecords(beam.PTransform):
                     | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                     | "ReadRanges" >> beam.ParDo(byte_ranges.ReadRecordsInRanges(
                         self.input_format, self.layout,
-                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks)
+                        self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks,
+                        self.delimiter)
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
             return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
                               if self.reshuffle else read.records, read[ERRORS])
@@ -239,7 +240,8 @@ class _ReadFileRecords(beam.DoFn):
                 path, metadata.size_in_bytes, self.split_bytes, layout.encoding)):
             # The whole file as one byte range: the lines and locators the ranges give.
             tracker = OffsetRestrictionTracker(OffsetRange(0, metadata.size_in_bytes))
-            items = byte_ranges.range_records(path, tracker, self.input_format, layout)
+            items = byte_ranges.range_records(path, tracker, self.input_format, layout,
+                                              delimiter=self.delimiter)
         else:
             lines = FileLines(path, lambda: readable_file.open(
                 compression_type=CompressionTypes.UNCOMPRESSED), layout.encoding)

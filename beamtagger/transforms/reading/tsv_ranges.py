@@ -1,4 +1,5 @@
-"""TSV files read in byte ranges: the header each range needs, read once per file per worker.
+"""TSV (and CSV) files read in byte ranges: the header each range needs, read once per file per
+worker.
 
 A TSV row is one line (quotes are text, ``csv_rows``), so a TSV file splits at line starts as
 a text file does (``byte_ranges``); a CSV file does not (a quoted field may hold line ends).
@@ -10,7 +11,8 @@ there, so a file rewritten with other columns after a worker read its header is 
 for that worker's later ranges, never rows under the wrong column names. Rows are located by
 byte offset as text lines in ranges are: a record without an id is ``<file name>:@<byte>``,
 its ``source`` ``<path>:@<byte>``; the header's own dead letter (no text column...) names its
-line, ``<path>:<line>``, as a file read whole does.
+line, ``<path>:<line>``, as a file read whole does. CSV ranges (``csv_ranges``) keep their
+headers and read their rows here too, each range starting where a row starts.
 """
 import collections
 from typing import NamedTuple, Optional
@@ -22,7 +24,8 @@ from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import path_text
 from beamtagger.transforms.records import DeadLetter, raw_text
 
-__all__ = ["TsvHeaders", "read_tsv_header", "tsv_range_records"]
+__all__ = ["KeptHeaders", "RangeHeader", "TsvHeaders", "header_range_records",
+           "read_tsv_header"]
 
 _BOM = b"\xef\xbb\xbf"
 # Headers kept by one worker: a pattern of many large TSV files has each file's ranges spread
@@ -30,17 +33,19 @@ _BOM = b"\xef\xbb\xbf"
 _KEPT_HEADERS = 64
 
 
-class TsvHeader(NamedTuple):
-    """Where a TSV file's header line is, its bytes as they are in the file, and what it says
-    (``csv_rows.Header``; None: the file has no line that is not blank, so no rows)."""
+class RangeHeader(NamedTuple):
+    """Where a TSV or CSV file's header is (from ``start``, its rows from ``end``), its bytes as
+    they are in the file, what it says (``csv_rows.Header``; None: the file has no line that is
+    not blank, so no rows) and the delimiter of its rows (None: the tab)."""
     start: int
     end: int
     raw: bytes
     header: Optional[csv_rows.Header]
+    delimiter: Optional[str] = None
 
 
 def read_tsv_header(path, layout=RecordLayout()):
-    """The TsvHeader of an uncompressed TSV file in an encoding that reads line by line,
+    """The RangeHeader of an uncompressed TSV file in an encoding that reads line by line,
     reading at most ``csv_rows.MAX_ROW_CHARS`` bytes of its header line."""
     transcode = not is_utf8(layout.encoding)
     with first_bytes_opener(path)() as handle:
@@ -48,13 +53,13 @@ def read_tsv_header(path, layout=RecordLayout()):
         while True:
             raw = handle.readline(csv_rows.MAX_ROW_CHARS + 1)
             if not raw:
-                return TsvHeader(position, position, b"", None)
+                return RangeHeader(position, position, b"", None)
             number += 1
             start, position = position, position + len(raw)
             if len(raw) > csv_rows.MAX_ROW_CHARS:
                 # Cut by the bound: read as a row, the cut line would be a header of the
                 # wrong columns.
-                return TsvHeader(start, position, raw, csv_rows.Header(number, None, DeadLetter(
+                return RangeHeader(start, position, raw, csv_rows.Header(number, None, DeadLetter(
                     f"{path_text(str(path))}:{number}",
                     f"the header row holds more than {csv_rows.MAX_ROW_CHARS:,} bytes; none "
                     "of its rows was read", raw_text(raw[:1000]), "read")))
@@ -63,21 +68,22 @@ def read_tsv_header(path, layout=RecordLayout()):
                 line = line[len(_BOM):]
             header = csv_rows.tsv_header([(number, line)], path, layout)
             if header is not None:
-                return TsvHeader(start, position, raw, header)
+                return RangeHeader(start, position, raw, header)
 
 
-class TsvHeaders:
-    """The TsvHeader of each file a worker reads ranges of, read once (the last
-    ``_KEPT_HEADERS`` files)."""
+class KeptHeaders:
+    """The RangeHeader of each file a worker reads ranges of, read once (the last
+    ``_KEPT_HEADERS`` files) by ``read_header(path, layout)``."""
 
-    def __init__(self):
+    def __init__(self, read_header):
+        self._read_header = read_header
         self._kept = collections.OrderedDict()
 
     def of(self, path, layout):
         key = (path, layout)
         found = self._kept.get(key)
         if found is None:
-            found = self._kept[key] = read_tsv_header(path, layout)
+            found = self._kept[key] = self._read_header(path, layout)
             if len(self._kept) > _KEPT_HEADERS:
                 self._kept.popitem(last=False)
         else:
@@ -85,12 +91,21 @@ class TsvHeaders:
         return found
 
 
-def tsv_range_records(lines, tracker, found, path, layout=RecordLayout()):
-    """Records and DeadLetters of the rows of a byte range's claimed ``("@<byte>", line)``
-    ``lines`` (``byte_ranges.claimed_lines``, which checked that the file still holds
-    ``found``'s header bytes) under the header ``found``: lines up to the header's end are no
+class TsvHeaders(KeptHeaders):
+    """The RangeHeaders of the TSV files a worker reads ranges of (``read_tsv_header``)."""
+
+    def __init__(self):
+        super().__init__(read_tsv_header)
+
+
+def header_range_records(lines, tracker, found, path, layout=RecordLayout(),
+                         input_format="tsv", starts_row=None):
+    """Records and DeadLetters of the rows of a byte range's ``("@<byte>", line)`` ``lines``
+    (``byte_ranges.claimed_lines``, which checked that the file still holds ``found``'s header
+    bytes) under the header ``found``, a RangeHeader: lines up to the header's end are no
     rows; a header that makes the file one dead letter yields it from the range that claims
-    the header's line, and the other ranges read nothing."""
+    the header's line, and the other ranges read nothing. ``starts_row``: what claims each
+    row's start where the lines are not claimed one by one (CSV: ``csv_rows.header_records``)."""
     header = found.header
     if header is not None and header.dead_letter is not None:
         for locator, _ in lines:
@@ -106,7 +121,8 @@ def tsv_range_records(lines, tracker, found, path, layout=RecordLayout()):
     if header is None:
         yield from _rows_without_header(rows, tracker, path)
         return
-    yield from csv_rows.tsv_records(header, rows, path, layout)
+    yield from csv_rows.header_records(header, rows, path, layout, input_format, found.delimiter,
+                                       starts_row)
 
 
 def _rows_without_header(lines, tracker, path):
