@@ -1,6 +1,7 @@
 """TSV files read in byte ranges: every row once whatever the cut, under the file's header."""
 import apache_beam as beam
 import pytest
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -19,24 +20,35 @@ CONTENT = (b"\xef\xbb\xbf\n\r\nid\ttext\tlang\n\nr1\t\"He said\ten\nr2\ttoo\tman
            + b"r7\tlast\tnl")
 
 
-def all_ranges(path, split_bytes, layout=RecordLayout(), size=None):
-    """What every byte range of ``path`` gives, read by one worker (one TsvHeaders)."""
-    headers, found = TsvHeaders(), []
+def all_ranges(path, split_bytes, layout=RecordLayout(), size=None, input_format="tsv",
+               delimiter=None):
+    """What every byte range of ``path`` gives, read by one worker (one TsvHeaders or
+    CsvHeaders)."""
+    read = ReadRecordsInRanges(input_format, layout, split_bytes=split_bytes,
+                               delimiter=delimiter)
+    headers, found = byte_ranges._range_headers(input_format, delimiter), []
     size = path.stat().st_size if size is None else size
-    for restriction in ReadRecordsInRanges("tsv", split_bytes=split_bytes).split(
-            None, OffsetRange(0, size)):
-        tracker = OffsetRestrictionTracker(restriction)
-        found.extend(range_records(str(path), tracker, "tsv", layout, headers))
+    for restriction in read.split(FileMetadata(str(path), size), OffsetRange(0, size)):
+        tracker = read.create_tracker(restriction)
+        found.extend(range_records(str(path), tracker, input_format, layout, headers,
+                                   delimiter))
         tracker.check_done()  # every range claimed to its end
     return found
+
+
+def line_starts(content):
+    """The byte offset where each line of ``content`` starts, as the readers split it: at LF
+    only (a lone CR is inside a line)."""
+    starts = [0]
+    for line in content.split(b"\n"):
+        starts.append(starts[-1] + len(line) + 1)
+    return starts
 
 
 def located_by_byte(items, content):
     """The whole-file reading's records and dead letters, their line numbers turned into the
     byte offsets where those lines start."""
-    starts = [0]
-    for line in content.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
+    starts = line_starts(content)
 
     def at(locator):
         head, line = locator.rsplit(":", 1)
