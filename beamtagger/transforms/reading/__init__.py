@@ -6,7 +6,8 @@ module             does
 read_records       ReadRecords: file pattern -> records + dead letters (the PTransform)
 byte_ranges        large uncompressed files read in parallel byte ranges (a splittable DoFn)
 partition_fields   a file's Hive partition folders (year=2024/) -> fields of its records
-tsv_ranges         a TSV file's header for its byte ranges, their rows -> records
+csv_ranges         where a CSV file's byte ranges start: one scan for row starts
+tsv_ranges         a TSV or CSV file's header for its byte ranges, their rows -> records
 csv_rows           a CSV or TSV file's rows -> records and dead letters (csv module, no Beam)
 parquet_rows       a Parquet file's row groups -> records and dead letters (pyarrow, no Beam)
 record_parsers     one file's lines -> records and dead letters, per input format (no Beam)

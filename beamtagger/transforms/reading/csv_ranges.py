@@ -10,11 +10,13 @@ the file, before Beam's shuffle spreads the ranges), runs Python's csv over the 
 from its header's end, and ends each range where the first row starting at or after its
 nominal end (every ``split_bytes``) starts: what every range reads is then what reading the
 file whole reads there. The scan keeps nothing of the rows: ``csv.reader`` over the file's
-lines (decoded in C, ``handle.tell()`` after each row), costing about a third of reading the
-file whole without Beam and a small fraction of a Beam read stage (BENCHMARKS.md, "One large
-CSV read in byte ranges"). Where that reader fails on a row, or a row holds more bytes than
-``csv_rows.MAX_ROW_CHARS`` lets a row hold characters, the row is read again as the whole
-file's reading reads it (``csv_rows.first_row_lines``), and the scan goes on after it.
+lines (decoded in C, ``handle.tell()`` after each row): 2.4% of the CPU of the one-worker
+Beam read stage it spreads, about 40% of ``csv_rows`` reading the file whole without Beam
+(BENCHMARKS.md, "One large CSV read in byte ranges"). Where that reader fails on a row, or a
+row holds more bytes than ``csv_rows.MAX_ROW_CHARS`` lets a row hold characters, the row is
+read again as the whole file's reading reads it (``csv_rows.first_row_lines``), and the scan
+goes on after it. A row the scan holds is bounded by that too, but for a row of many short
+quoted fields over many lines, which csv.reader holds whole before the check.
 
 A range claims the start of each row (``csv_rows.header_records``' ``starts_row``) and reads
 its last row to its end, past the range's stop; Beam's dynamic splitting of a running range

@@ -274,7 +274,7 @@ class _Closing:
 # What Beam's gs:// reader fetches a request where only the first bytes of a file are read:
 # its default buffer (16 MiB, fetched whole at the first read) made tag's encoding warning fetch
 # 48 MiB for its 3 x 64 KB, CSV headers 48 MiB more (3 files of 40 MB, GCS emulator), and each
-# byte range of a TSV file 16 MiB for its header check.
+# byte range of a TSV or CSV file 16 MiB for its header check.
 FIRST_BYTES_READ_BUFFER = 64 << 10
 
 

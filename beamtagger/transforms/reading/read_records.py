@@ -13,12 +13,13 @@ sentence cut there is in that dead letter, never tagged as if whole.
 
 Line numbers need a sequential scan, so each file is read by one worker (the files spread over
 the workers first); a Reshuffle right after the read spreads the records (and all later work)
-over every worker. Text, JSON Lines and TSV files over 64 MiB (uncompressed) are the exception:
-several workers read them in byte ranges and their records are located by byte offset
-(``byte_ranges``; a TSV range reads the file's header first: ``tsv_ranges``). Parquet files are
+over every worker. Text, JSON Lines, TSV and CSV files over 64 MiB (uncompressed) are the
+exception: several workers read them in byte ranges and their records are located by byte
+offset (``byte_ranges``; a TSV or CSV range reads the file's header first: ``tsv_ranges``; a
+CSV file's ranges start where rows start, found by one scan of the file: ``csv_ranges``). Parquet files are
 read row group by row group, each row group by one worker (``parquet_rows``): a row's default id
-and source are "<file name>:<row>" and "<path>:<row>". CSV files, and TSV files read whole, are
-read row by row (``csv_rows``): a row's default id and source name the line where it starts.
+and source are "<file name>:<row>" and "<path>:<row>". CSV and TSV files read whole are read
+row by row (``csv_rows``): a row's default id and source name the line where it starts.
 JSON Lines, CSV, TSV and Parquet records carry their other fields (columns), or only those
 ``fields`` names; Parquet then reads only those columns; with ``partition_fields`` also their
 file's Hive partition folders (``year=2024/``: ``partition_fields``).
@@ -75,7 +76,7 @@ class ReadRecords(beam.PTransform):
       file_pattern: the files to read (a glob; any Beam file system; ``.gz``, ``.bz2``, ``.zst``,
         ``.xz``... are decompressed). A record without an id is "<file name>:<line>" (CoNLL,
         CoNLL-U: of its first token; CSV, TSV: of the row's start; Parquet: "<file name>:<row>";
-        a text, JSON Lines or TSV file read in byte ranges: "<file name>:@<byte offset>"), the file
+        a text, JSON Lines, TSV or CSV file read in byte ranges: "<file name>:@<byte offset>"), the file
         name being its path from the folder before the pattern's first wildcard where a folder
         holds one or it is ``**`` (``logs/*/part-*.jsonl``: "2024-01/part-00000.jsonl:3"),
         else its base name (``in/*.txt``: "doc1.txt:3").
@@ -92,8 +93,8 @@ class ReadRecords(beam.PTransform):
         them is one dead letter (stage "read"). A JSON Lines record without one is carried
         without it.
       reshuffle: spread the records over the workers after reading (False where there is one).
-      split_bytes: text, JSON Lines and TSV files larger than this are read in byte ranges
-        by several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
+      split_bytes: text, JSON Lines, TSV and CSV files larger than this are read in byte
+        ranges by several workers (None: ``byte_ranges.DEFAULT_SPLIT_BYTES``).
       blocks: ``records`` holds lists of records (``blocks.in_blocks``) instead of single
         records: what ``beamtagger tag`` passes to ``TagTextInParts(blocks=True)``.
       delimiter: "csv" only: the one character between cells (None: ",";
@@ -214,7 +215,7 @@ class ReadRecords(beam.PTransform):
 
 
 class _ReadFileRecords(beam.DoFn):
-    """One file, read whole. A text, JSON Lines or TSV file that a batch run reads in byte
+    """One file, read whole. A text, JSON Lines, TSV or CSV file that a batch run reads in byte
     ranges (over ``split_bytes``: a streaming pipeline reads it here) keeps the same record ids and
     dead-letter sources, located by byte offset, so they do not depend on the runner."""
 
