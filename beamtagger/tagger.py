@@ -6,16 +6,16 @@ notebook, a script, your own unit tests, a small service: text you hold in memor
 of files goes through ``TagText`` or ``beamtagger tag``, which tag one batch while the next is
 tokenized and read, write every result and dead-letter the records they cannot tag.
 
-It is a thin layer over ``TaggerModelHandler``, Beam's ``RunInference`` model handler, used
-directly as ``beamtagger.testing`` uses it: the handler's ``load_model`` checks the model and
-its store with ``TagText``'s messages, and its ``tagged_records`` tokenizes a group of records
-at once, cuts records longer than ``chunk`` tokens into overlapping chunks, sorts them into
-the model's length buckets under ``max_batch_tokens``, runs the runtime and stitches the chunks:
-the code paths ``TagText`` and ``RunInference`` take, so the labels are theirs. Those modules
-import Apache Beam (1.6-1.9 s alone on the 2-core bench machine): most of the 0.42-0.47x of
-``import tensorflow``'s time that a fresh process takes to its first tagged sentence
-(``bench/inprocess_bench.py``, BENCHMARKS.md). ``import beamtagger`` pays none of it
-(``Tagger`` is imported from here on first use).
+It is a thin layer over what ``TaggerModelHandler``, Beam's ``RunInference`` model handler,
+runs, taken from ``beamtagger/tagging/`` without Beam: ``loaded_tagger`` checks the model and
+its store with ``TagText``'s messages, and ``RecordTagger.tagged_records`` tokenizes a group of
+records at once, cuts records longer than ``chunk`` tokens into overlapping chunks, sorts them
+into the model's length buckets under ``max_batch_tokens``, runs the runtime and stitches the
+chunks: the code paths ``TagText`` and ``RunInference`` take, so the labels are theirs. Apache
+Beam is not imported (nor TensorFlow, with the NumPy runtime), except by a model or store on
+``gs://``, which Beam's file systems stage; a fresh process's start-up to its first tagged
+sentence is BENCHMARKS.md's (``bench/inprocess_bench.py``). ``import beamtagger`` imports
+none of this (``Tagger`` is imported from here on first use).
 """
 import copy
 import threading
@@ -25,11 +25,14 @@ from typing import Iterable, Iterator, Optional, Union
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.runtime_choice import choose_runtime, installed_runtimes
-from beamtagger.tagging_defaults import CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP
-from beamtagger.transforms.model_handler import TaggerModelHandler
+from beamtagger.tagging.loaded_tagger import loaded_tagger
+from beamtagger.tagging.record_checks import (check_max_record_chars, check_tokenized,
+                                              checked_record)
+from beamtagger.tagging.record_tagger import RecordTagger
+from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP,
+                                         check_flag, check_runtime)
+from beamtagger.transforms import worker_resources
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
-from beamtagger.transforms.tokenize import (check_max_record_chars, check_tokenized,
-                                           checked_record)
 
 __all__ = ["BATCH_CHARS", "Tagger"]
 
@@ -92,26 +95,41 @@ class Tagger:
         elif not runtimes.is_installed(runtimes.get(runtime).name):
             raise BeamtaggerError(runtimes.get(runtime).missing)
         self.max_record_chars = check_max_record_chars(max_record_chars)
-        options = {"runtime": runtime, "max_batch_tokens": max_batch_tokens, "chunk": chunk,
-                   "overlap": overlap, "vector_dtype": vector_dtype,
-                   "allow_other_embeddings": allow_other_embeddings}
-        self._handler = TaggerModelHandler(model_dir, store_path, **options)
+        # Checks the other options as TaggerModelHandler does, with its messages; never tags
+        # itself: each thread tags with a copy of it (_thread_handler).
+        self._handler = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
+                                     overlap=overlap, vector_dtype=vector_dtype)
+        check_flag("allow_other_embeddings", allow_other_embeddings)
+        self._model_dir = None if model_dir is None else str(model_dir)
+        self._store_path = None if store_path is None else str(store_path)
+        self._runtime = check_runtime(runtime)
+        worker_resources.check_where_built(self._model_dir, self._store_path,
+                                           allow_other_embeddings)
         self._arguments = {"model_dir": model_dir, "store_path": store_path,
-                           "max_record_chars": max_record_chars, **options}
-        self._model = self._handler.load_model()
+                           "max_record_chars": max_record_chars, "runtime": runtime,
+                           "max_batch_tokens": max_batch_tokens, "chunk": chunk,
+                           "overlap": overlap, "vector_dtype": vector_dtype,
+                           "allow_other_embeddings": allow_other_embeddings}
+        store = worker_resources.open_store(self._store_path)
+        # Held while the Tagger lives, as a RunInference handler holds the model it serves: a
+        # remote model's staged copy stays.
+        self._model_use = worker_resources.use_model_dir(self._model_dir)
+        self._model = loaded_tagger(self._model_use.directory, store, self._runtime,
+                                    model_dir=self._model_dir, vector_dtype=vector_dtype,
+                                    allow_other_embeddings=allow_other_embeddings)
         self._per_thread = threading.local()
 
     @property
     def model_dir(self) -> Optional[str]:
-        return self._handler.model_dir
+        return self._model_dir
 
     @property
     def store_path(self) -> Optional[str]:
-        return self._handler.store_path
+        return self._store_path
 
     @property
     def runtime(self) -> str:
-        return self._handler.runtime
+        return self._runtime
 
     @property
     def labels(self):
@@ -207,10 +225,10 @@ class Tagger:
         return element
 
     def _tagged(self, records):
-        return self._thread_handler().tagged_records(records, self._model)
+        return self._thread_handler().tagged_records(records, self._model, self._runtime)
 
     def _thread_handler(self):
-        """This thread's copy of the handler: its own tokenizer and token vocabulary, the
+        """This thread's copy of the RecordTagger: its own tokenizer and token vocabulary, the
         loaded model shared."""
         handler = getattr(self._per_thread, "handler", None)
         if handler is None:

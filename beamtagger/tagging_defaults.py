@@ -43,3 +43,10 @@ def check_runtime(runtime):
     (chosen where the transform is applied) passes."""
     from beamtagger.model import runtimes
     return None if runtime is None else runtimes.get(runtime).name
+
+
+def check_flag(name, value):
+    """``value`` if it is a bool: a string such as "no" would have read as True."""
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be True or False, not {value!r}")
+    return value

@@ -17,8 +17,13 @@
    other and dropped, as a service making one per request would, while another is held and
    while none is.
 
+``--compare-with DIR`` (start-up only): the start-up of another checkout's ``beamtagger``
+(DIR, e.g. a ``git worktree`` of an earlier commit) too, in the same alternating rounds, each
+as a ratio to ``import tensorflow`` and to this checkout's.
+
   python bench/inprocess_bench.py [--rounds 3] [--copies 4]   # about 2 minutes on 2 cores
   python bench/inprocess_bench.py --memory                    # about 30 s
+  python bench/inprocess_bench.py --compare-with /tmp/wt-before --rounds 5
 """
 import argparse
 import json
@@ -86,17 +91,17 @@ print("RESULT " + json.dumps({"variant": variant, "records": len(records), "toke
 '''
 
 
-def child_env():
+def child_env(root=bench_common.REPO_ROOT):
     env = {**os.environ, **bench_common.CHILD_ENV}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(bench_common.REPO_ROOT),
-                                                      env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     return env
 
 
-def wall_of(code):
+def wall_of(code, root=bench_common.REPO_ROOT):
+    """Wall seconds of a fresh ``python -c code`` importing the ``beamtagger`` of ``root``."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, env=child_env(),
-                   cwd=bench_common.REPO_ROOT, capture_output=True)
+    subprocess.run([sys.executable, "-c", code], check=True, env=child_env(root), cwd=root,
+                   capture_output=True)
     return time.perf_counter() - started
 
 MEMORY_CHILD = r'''
@@ -155,13 +160,19 @@ print("RESULT " + json.dumps({"one_thread": one_thread, "more_threads": more, "m
 '''
 
 
-def start_up(rounds):
-    wall_of(START_UP)   # compiled modules cached and the default store in place, untimed
-    values = {"import tensorflow": [], "Tagger": []}
+def start_up(rounds, other_root=None):
+    """{case: wall seconds, one a round}: ``import tensorflow``, ``Tagger`` (this checkout)
+    and, with ``other_root``, ``Tagger (other)``, in an order reversed every other round."""
+    order = [("import tensorflow", IMPORT_TENSORFLOW, bench_common.REPO_ROOT),
+             ("Tagger", START_UP, bench_common.REPO_ROOT)]
+    if other_root is not None:
+        order.append(("Tagger (other)", START_UP, other_root))
+    for _, code, root in order[1:]:
+        wall_of(code, root)   # compiled modules cached and the default store in place, untimed
+    values = {name: [] for name, _, _ in order}
     for round_ in range(rounds):
-        order = [(IMPORT_TENSORFLOW, "import tensorflow"), (START_UP, "Tagger")]
-        for code, name in order if round_ % 2 == 0 else order[::-1]:
-            values[name].append(wall_of(code))
+        for name, code, root in order if round_ % 2 == 0 else order[::-1]:
+            values[name].append(wall_of(code, root))
     return values
 
 
@@ -211,6 +222,9 @@ def main():
     parser.add_argument("--copies", type=int, default=4, help="EWT dev's text this many times")
     parser.add_argument("--memory", action="store_true",
                         help="measure memory per thread and per Tagger made (section 3) only")
+    parser.add_argument("--compare-with", metavar="DIR",
+                        help="start-up only, of this checkout and of the beamtagger in DIR "
+                             "(another checkout, e.g. a git worktree of an earlier commit)")
     args = parser.parse_args()
     results = {"machine": bench_common.machine(), "date": bench_common.now(),
                "rounds": args.rounds}
@@ -224,11 +238,21 @@ def main():
                                   + "\n")
         return
 
-    walls = start_up(args.rounds)
+    walls = start_up(args.rounds, args.compare_with)
     results["start_up"] = walls
-    lines += ["```", bench_common.alternating_summary(
-        "Start-up to the first tagged sentence against `import tensorflow`, wall s", walls,
-        "import tensorflow", "Tagger", "s"), "```", ""]
+    title = "Start-up to the first tagged sentence against `import tensorflow`, wall s"
+    lines += ["```", bench_common.alternating_summary(title, walls, "import tensorflow",
+                                                      "Tagger", "s")]
+    if args.compare_with:
+        results["compared_with"] = args.compare_with
+        lines += [bench_common.alternating_summary(f"The same, {args.compare_with}'s Tagger",
+                                                   walls, "import tensorflow",
+                                                   "Tagger (other)", "s"),
+                  bench_common.alternating_summary("This checkout's Tagger against it", walls,
+                                                   "Tagger (other)", "Tagger", "s"), "```"]
+        bench_common.save_results("inprocess-compared", results, "\n".join(lines) + "\n")
+        return
+    lines += ["```", ""]
 
     if not bench_common.EWT_DEV.is_file():
         lines.append(f"Throughput not measured: {bench_common.EWT_DEV} is missing (set "

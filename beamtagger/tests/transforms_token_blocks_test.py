@@ -11,13 +11,13 @@ from beamtagger.model.features import TokenFeaturizer
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.tokenizer import Tokenizer
+from beamtagger.tagging.token_blocks import _segment_columns
 from beamtagger.transforms.bucket import _CollectBatchesFromBlocksFn
 from beamtagger.transforms.chunks import _SplitBlocksFn
 from beamtagger.transforms.records import Segment, TextRecord, TokenizedRecord
 from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRecords,
                                                 entry_columns, entry_segments,
-                                                one_record_entries, tokenize_block,
-                                                _segment_columns)
+                                                one_record_entries, tokenize_block)
 
 WORDS = st.lists(st.sampled_from(["The", "cat", "sat", ".", "etc.", "don't", "U.S.", "3:15",
                                   "naïve", "👍🏽", "Inc.", "x", "(s)"]), max_size=10)

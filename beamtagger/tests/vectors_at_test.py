@@ -92,13 +92,13 @@ def test_ids_in_their_narrow_types_give_the_labels_and_scores_of_int32_ids(
     runtime tags with them exactly as with the int32 ids the batches carried before."""
     pytest.importorskip(runtime)
     from beamtagger.model.tagger_spec import TaggerSpec
-    from beamtagger.transforms import arrow_batches
+    from beamtagger.tagging import record_batches
 
     assert "int32" not in TaggerSpec.load(upos_model).id_dtypes.values()
     options = dict(runtime=runtime, vector_dtype="float32", allow_other_embeddings=True)
     narrow = tagged_either_way(tmp_path / "narrow", upos_model, subset_store, ewt_records,
                                **options)
-    monkeypatch.setattr(arrow_batches, "id_dtypes", lambda featurizer: {})   # FIELDS' int32
+    monkeypatch.setattr(record_batches, "id_dtypes", lambda featurizer: {})   # FIELDS' int32
     wide = tagged_either_way(tmp_path / "wide", upos_model, subset_store, ewt_records,
                              **options)
     assert len(narrow) == 2 * len(ewt_records)

@@ -16,27 +16,38 @@ TagText                Tokenize ... StitchChunks in one composite               
 TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
 =====================  ===========================================================  ===========
 
+Each name is imported from its module on first use (PEP 562), so importing one module of the
+package (``records``, ``worker_resources``) imports no other, nor Beam: ``beamtagger.Tagger``
+reads its records from here and tags through ``beamtagger/tagging/``, without Beam.
+
 Element types are in ``records``, and how a step with dead letters declares the type of each of
-its outputs (Beam's runtime type checks included) in ``typed_outputs``; the Arrow layout and
-coder in ``arrow_batches``; Beam counters in ``counters``; how streaming steps group in the
+its outputs (Beam's runtime type checks included) in ``typed_outputs``; the Arrow coder in
+``arrow_batches`` (the batches' layout in ``beamtagger/tagging/record_batches.py``); Beam counters in ``counters``; how streaming steps group in the
 global window and give each record its own window back in ``global_window``.
 """
-from beamtagger.transforms.arrow_batches import ArrowRecordBatchCoder
-from beamtagger.transforms.attach_vectors import AttachVectors
-from beamtagger.transforms.bucket import BucketByLength
-from beamtagger.transforms.dead_letters import WriteDeadLetters
-from beamtagger.transforms.model_handler import TaggerModelHandler
-from beamtagger.transforms.reading import ReadRecords
-from beamtagger.transforms.records import (DeadLetter, Segment, TaggedRecord, TextRecord,
-                                           TokenizedRecord)
-from beamtagger.transforms.tag import TagBatches
-from beamtagger.transforms.tag_text import TagText
-from beamtagger.transforms.tokenize import Tokenize
-from beamtagger.transforms.chunks import SplitIntoChunks, StitchChunks
-from beamtagger.transforms.write_results import WriteResults
+import importlib
 
-__all__ = [
-    "ArrowRecordBatchCoder", "AttachVectors", "BucketByLength", "DeadLetter", "ReadRecords",
-    "Segment", "SplitIntoChunks", "StitchChunks", "TagBatches", "TagText", "TaggedRecord",
-    "TaggerModelHandler", "TextRecord", "Tokenize", "TokenizedRecord", "WriteDeadLetters", "WriteResults",
-]
+# Each public name -> the module that defines it.
+_MODULES = {
+    "ArrowRecordBatchCoder": "arrow_batches", "AttachVectors": "attach_vectors",
+    "BucketByLength": "bucket", "DeadLetter": "records", "ReadRecords": "reading",
+    "Segment": "records", "SplitIntoChunks": "chunks", "StitchChunks": "chunks",
+    "TagBatches": "tag", "TagText": "tag_text", "TaggedRecord": "records",
+    "TaggerModelHandler": "model_handler", "TextRecord": "records", "Tokenize": "tokenize",
+    "TokenizedRecord": "records", "WriteDeadLetters": "dead_letters",
+    "WriteResults": "write_results",
+}
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name):
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value   # looked up once
+    return value
+
+
+def __dir__():
+    return sorted([*globals(), *__all__])

@@ -24,12 +24,10 @@ Two strategies, by how the input ends:
   so one very common length is batched on every worker instead of funnelling through one hot
   key.
 
-Buckets are exact lengths up to 64 tokens and then ``2**(bit_length - 6)`` tokens wide (1/32
-to 1/64 of the length), so a batch pads at most ~3% of its slots while long, rarer lengths still
-fill batches. EWT train sentences: padding efficiency 0.99+ (see transforms_bucket_test.py).
+The buckets and the budget are ``tagging/length_buckets.py``'s (``bucket_length``,
+``length_batches``), which RunInference's handler and ``beamtagger.Tagger`` batch by too.
 """
 import math
-import numbers
 import random
 import threading
 from typing import Any, List, Optional, Tuple
@@ -44,7 +42,8 @@ from apache_beam.transforms.userstate import TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
-from beamtagger.model.shape_grid import grid_width
+from beamtagger.tagging.length_buckets import (bucket_length, check_batch_options,
+                                               length_batches)
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.global_window import (in_own_window, into_global_window,
                                                  refuse_merging_windows, windowed_as)
@@ -52,13 +51,14 @@ from beamtagger.transforms.token_blocks import (ByLength, SegmentBlock, WholeRec
                                                 entry_segments)
 from beamtagger.transforms.records import Segment
 
+# bucket_length, check_batch_options and length_batches are tagging/length_buckets.py's (no
+# Beam there: beamtagger.Tagger batches by them), re-exported.
 __all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "check_batch_options",
            "length_batches"]
 
 from beamtagger import tagging_defaults
 
 DEFAULT_MAX_BATCH_TOKENS = tagging_defaults.MAX_BATCH_TOKENS
-EXACT_LENGTHS_UP_TO = 64
 # Bounded input: how many budgets' worth of tokens a bundle buffers before it sends out its
 # fullest partial batch (see _CollectBatchesInBundleFn).
 BUFFERED_BATCHES = 16
@@ -66,42 +66,6 @@ BUFFERED_BATCHES = 16
 # Per process, like GroupIntoBatches.WithShardedKey's uuid prefix: with the thread id it makes
 # one shard per worker thread.
 _PROCESS_SHARD = random.getrandbits(31)
-
-
-def bucket_length(length, widths=None):
-    """The padded length of the bucket holding records of ``length`` tokens; with ``widths``
-    (a runtime's compiled widths, ``model/shape_grid.py``) the smallest that holds them."""
-    if widths is not None:
-        return grid_width(length, widths)
-    if length <= EXACT_LENGTHS_UP_TO:
-        return length
-    width = 1 << (length.bit_length() - 6)
-    return -(-length // width) * width
-
-
-def length_batches(lengths, max_batch_tokens, widths=None):
-    """Indices into ``lengths`` sorted by length, in batches of one length bucket each under
-    ``max_batch_tokens`` padded slots (at least one a batch), as BucketByLength batches a
-    bounded input all at once."""
-    by_bucket = {}
-    for j in sorted(range(len(lengths)), key=lengths.__getitem__):
-        by_bucket.setdefault(bucket_length(lengths[j], widths), []).append(j)
-    for bucket, indices in by_bucket.items():
-        size = max(1, max_batch_tokens // bucket)
-        for start in range(0, len(indices), size):
-            yield indices[start:start + size]
-
-
-def check_batch_options(max_batch_tokens, max_buffering_secs=None):
-    """ValueError for a batch size or buffering time no batching can follow, where the
-    transform is built (a string got as far as the pipeline's construction, as a TypeError
-    from a comparison)."""
-    if not isinstance(max_batch_tokens, numbers.Real) or not max_batch_tokens >= 1:
-        raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens!r}")
-    if max_buffering_secs is not None and not (isinstance(max_buffering_secs, numbers.Real)
-                                               and 0 < max_buffering_secs < float("inf")):
-        raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
-                         f"{max_buffering_secs!r}")
 
 
 # Output hints stay Any: a NamedTuple element type would make Beam encode the PCollection with

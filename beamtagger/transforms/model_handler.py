@@ -10,12 +10,13 @@ hints. ``TagText`` stays the faster path for plain tagging (model one batch ahea
 Python stages, length buckets across the whole bundle): see docs/library.md, "RunInference
 or TagText".
 
-Each batch RunInference hands over is tokenized at once into a block of numbered tokens
-(``token_blocks.tokenize_block``), its long records cut into chunks of at most ``chunk`` tokens
-like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned into
-model inputs by ``arrow_batches.build_record_batch`` (each token type looked up and
-featurized once a thread: ``model.token_inputs``) and run by the runtime's ``predict``: the
-code paths TagText uses, so both give the same labels.
+Each batch RunInference hands over is tagged at once by ``tagging.record_tagger.RecordTagger``
+(no Beam there; ``beamtagger.Tagger`` tags through it too): tokenized into a block of numbered
+tokens (``token_blocks.tokenize_block``), its long records cut into chunks of at most ``chunk``
+tokens like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned
+into model inputs by ``build_record_batch`` (each token type looked up and featurized once a
+thread: ``model.token_inputs``) and run by the runtime's ``predict``: the code paths TagText
+uses, so both give the same labels.
 
 It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
 tokens, records tagged), so ``counters.query_counters`` reads both alike.
@@ -29,36 +30,26 @@ already serving keeps serving.
 import inspect
 import logging
 import pathlib
-import threading
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
-import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.model import runtimes
-from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
-from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.model.token_inputs import TokenInputs
-from beamtagger.tagging_defaults import check_runtime
-from beamtagger.token_vocabulary import TokenVocabulary
+from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded_tagger
+from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
+from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check_flag,
+                                         check_runtime)
 from beamtagger.transforms import counters, worker_resources
-from beamtagger.transforms.arrow_batches import build_record_batch, model_inputs
-from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, check_batch_options,
-                                          length_batches)
-from beamtagger.transforms.chunks import (DEFAULT_CHUNK, DEFAULT_OVERLAP, check_chunk,
-                                          chunk_spans)
-from beamtagger.transforms.records import Segment, TaggedRecord, TextRecord, TokenizedRecord
+from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
 from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.stateful_batching import check_stateful_batching
-from beamtagger.transforms.tag import check_flag, check_tag_options
-from beamtagger.transforms.token_blocks import (TokenizedBlock, WholeRecords, token_positions,
-                                                tokenize_block)
+from beamtagger.transforms.tag import check_tag_options
 from beamtagger.worker_threads import (options_being_applied, pipeline_being_applied,
                                        tagger_threads_of_options)
 
+# LoadedTagger is tagging/loaded_tagger.py's (no Beam there), re-exported.
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "length_bucket_options", "record_of", "text_length"]
 
@@ -70,6 +61,10 @@ MAX_BATCH_CHARACTERS = 1 << 20
 REFUSED_MODEL_UPDATES = Metrics.counter(counters.NAMESPACE, "refused_model_updates")
 # Files inside a model directory that watch_model_pattern may be pointed at.
 _MODEL_FILES = ("tagger.keras", "tagger.json")
+# What each batch adds to: the beamtagger counters TagText adds to.
+_COUNTERS = TaggingCounters(tokens=counters.TOKENS, records_tagged=counters.RECORDS_TAGGED,
+                            batches=counters.BATCHES, batched_tokens=counters.BATCHED_TOKENS,
+                            padded_slots=counters.PADDED_SLOTS, oov_tokens=counters.OOV_TOKENS)
 
 
 def text_length(element) -> int:
@@ -147,68 +142,6 @@ def _described(value):
     return f"a {kind} of {len(value)}" if isinstance(value, (tuple, list)) else kind
 
 
-class LoadedTagger:
-    """What ``load_model`` returns: the runner and the store its model is bound to.
-
-    RunInference may hold it in another process (``large_model`` / ``model_copies``: Beam's
-    MultiProcessShared hands out a proxy that forwards method calls only), so the handler
-    reaches it through methods, never attributes.
-
-    Args:
-      runner: the loaded runner (``model.runtimes``; ``TaggerRunner`` by default).
-      store: the ``EmbeddingStore`` the runner's model is bound to.
-      model_dir: the model directory (None: the bundled model).
-    """
-
-    def __init__(self, runner, store, model_dir: Optional[str]):
-        self._runner = runner
-        self._store = store
-        self._model_dir = model_dir
-
-    def model_id(self) -> Optional[str]:
-        return self._model_dir
-
-    def predict(self, entries: List[Union[Segment, WholeRecords]],
-                vector_dtype: str = "float32"):
-        """(B, T, L) label probabilities of one batch of entries (its WholeRecords' records
-        first, in order, then its Segments: ``token_blocks.entry_columns``), and (real tokens,
-        padded slots, OOV tokens) for the counters of the calling process."""
-        # Model inputs by token number, each token type's looked up and featurized once
-        # (model.token_inputs), as AttachVectors does: one table a thread, since RunInference
-        # may share this object between the threads of a process.
-        per_thread = self.__dict__.get("_per_thread")
-        if per_thread is None:
-            per_thread = self._per_thread = threading.local()
-        if getattr(per_thread, "token_inputs", None) is None:
-            per_thread.token_inputs = TokenInputs(self._store, self._runner.spec.featurizer)
-        batch, oov = build_record_batch(entries, self._store, self._runner.spec.featurizer,
-                                        vector_dtype, token_inputs=per_thread.token_inputs)
-        inputs = model_inputs(batch)
-        lengths = inputs.lengths
-        # The slots the runtime ran: the batch's own, or its grid shapes' (jax).
-        slots = self._runner.computed_slots(inputs.batch_size, inputs.width)
-        return self._runner.predict(inputs), (int(lengths.sum()), int(slots), int(oov))
-
-    def decode_all(self, probs_list: List[np.ndarray], label_ids: bool = False):
-        """Each record's (labels, scores) from its (n, L) probabilities, decoded together
-        (``batch_decoding.decode_ragged``: BIO Viterbi over a batch of records, not one by
-        one; with ``label_ids``, labels as int32 indices into ``labels()``); the first
-        record's error that fails to decode is raised."""
-        decoded = decode_ragged(self._runner.spec, probs_list, label_ids=label_ids)
-        for result in decoded:
-            if isinstance(result, Exception):
-                raise result
-        return decoded
-
-    def decode_rows(self, probs: np.ndarray, lengths: np.ndarray):
-        """(label ids int32, scores) of all real tokens of a (B, T, L) batch's rows, row after
-        row (``batch_decoding.decode_batch_flat``); the ids index ``labels()``."""
-        return decode_batch_flat(self._runner.spec, probs, lengths)
-
-    def labels(self):
-        return tuple(self._runner.spec.labels)
-
-
 class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     """A ModelHandler whose examples are ``str`` or ``TextRecord`` (or a schema'd row with
     ``id`` and ``text`` columns, ``record_of``) and whose inferences are ``TaggedRecord`` (one
@@ -261,22 +194,25 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
-                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS, chunk: int = DEFAULT_CHUNK,
-                 overlap: int = DEFAULT_OVERLAP, accelerator: Optional[str] = None,
+                 max_batch_tokens: int = MAX_BATCH_TOKENS, chunk: int = CHUNK,
+                 overlap: int = OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
                  validate: bool = True, **kwargs):
         super().__init__(**length_bucket_options(kwargs))
-        check_batch_options(max_batch_tokens)
         check_tag_options(None, tagger_threads)
-        check_chunk(chunk, overlap)
+        # Checks the batching and chunking options; one per handler copy (a DoFn instance,
+        # one thread), so its tokenizer is the copy's own.
+        self._record_tagger = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
+                                           overlap=overlap, vector_dtype=vector_dtype,
+                                           counters=_COUNTERS)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
         self.max_batch_tokens = max_batch_tokens
         self.chunk = chunk
         self.overlap = overlap
         self.accelerator = accelerator
-        self.vector_dtype = check_vector_dtype(vector_dtype)
+        self.vector_dtype = self._record_tagger.vector_dtype
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,
@@ -290,17 +226,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         # What load_model and the length buckets use: runtime, or where it is None, the choice
         # for the pipeline (validate_inference_args) or, outside one, at the first use.
         self._chosen_runtime = self.runtime
-        self._tokenizer = None
 
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
         store = worker_resources.open_store(self.store_path)
-        directory = self._model_use().directory
-        self._check_binding(directory, store)
-        runner = worker_resources.loaded_runner(directory, self._runtime(),
-                                                self._worker_threads,
-                                                vector_dtype=self.vector_dtype)
-        return LoadedTagger(runner, store, self.model_dir)
+        return loaded_tagger(self._model_use().directory, store, self._runtime(),
+                             model_dir=self.model_dir, threads=self._worker_threads,
+                             vector_dtype=self.vector_dtype,
+                             allow_other_embeddings=self.allow_other_embeddings)
 
     def _runtime(self) -> str:
         """The runtime this handler runs (see ``runtime``)."""
@@ -323,7 +256,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         use = None
         try:
             use = worker_resources.use_model_dir(model_dir)
-            self._check_binding(use.directory, worker_resources.open_store(self.store_path))
+            check_binding(use.directory, worker_resources.open_store(self.store_path),
+                          self.allow_other_embeddings)
         # OSError: a remote model the workers cannot read (a GCS fault that gcsio's own
         # retries did not get past, a bucket they may not read) escaped here, and
         # RunInference failed every bundle from then on, retrying the update each time.
@@ -393,17 +327,6 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             bool(self.accelerator) or accelerator_hinted(pipeline))
         check_stateful_batching(super().batch_elements_kwargs(), options, pipeline)
 
-    def _check_binding(self, directory, store):
-        from beamtagger.model.saving import check_model_file
-
-        spec = worker_resources.load_spec(directory)
-        # The model file whole and the one tagger.json describes (as `beamtagger tag` checks
-        # before launch): a model directory copied half over, or a tagger.keras still being
-        # written when watch_model_pattern saw it, is refused and the serving model stays,
-        # where loading it would fail every batch from then on.
-        check_model_file(spec)
-        spec.check_store(store, allow_other_fingerprint=self.allow_other_embeddings)
-
     def run_inference(self, batch: Sequence[Example], model: LoadedTagger,
                       inference_args: Optional[Dict[str, Any]] = None
                       ) -> Iterable[PredictionResult]:
@@ -416,93 +339,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
     def tagged_records(self, records: Sequence[Union[TextRecord, TokenizedRecord]],
                        model: LoadedTagger) -> List[TaggedRecord]:
         """The TaggedRecord of each of ``records`` (TextRecord or TokenizedRecord, already
-        checked: ``record_of``, or ``beamtagger.Tagger``'s checks), in order: ``run_inference``
-        without Beam's PredictionResult around each."""
-        block = self._tokenize(records)
-        counters.TOKENS.inc(block.token_count)
-        counters.RECORDS_TAGGED.inc(len(records))
-        label_ids, scores = self._predict(block, model)
-        # Every token's label and score as Python objects at once, each record a slice.
-        labels = np.asarray(model.labels(), dtype=object)[label_ids].tolist()
-        scores = scores.tolist()
-        bounds, texts = block.bounds, block.tokens
-        starts, ends = block.starts.tolist(), block.ends.tolist()
-        tagged = []
-        for r, record in enumerate(records):
-            first, stop = bounds[r], bounds[r + 1]
-            tagged.append(TaggedRecord(record.id, tuple(texts[first:stop]),
-                                       tuple(starts[first:stop]), tuple(ends[first:stop]),
-                                       tuple(labels[first:stop]), tuple(scores[first:stop]),
-                                       record.source, record.fields))
-        return tagged
-
-    def _tokenize(self, records) -> TokenizedBlock:
-        """The batch's records tokenized at once, as TagText tokenizes a block of records."""
-        if self._tokenizer is None:  # one per handler copy, i.e. per DoFn instance and thread
-            from beamtagger.tokenizer import Tokenizer
-            self._tokenizer = Tokenizer()
-            self._vocabulary = TokenVocabulary()
-        block = tokenize_block(self._tokenizer, records, self._vocabulary)
-        if block.vocabulary is None and not self._vocabulary.has_room(block.token_count):
-            self._vocabulary = TokenVocabulary()   # full: the next batches number afresh
-        return block
-
-    def _predict(self, block, model):
-        """(label ids int32, scores float64) of every token of ``block``, record after record.
-        Records of at most ``chunk`` tokens go to the model as rows of the block
-        (``WholeRecords``: their tokens by number) and are decoded with the batch they ran in;
-        longer ones go as chunk Segments and are decoded once their chunks are stitched."""
-        bounds = block.bound_array()
-        length_array = np.diff(bounds)
-        lengths = length_array.tolist()
-        label_ids = np.zeros(block.token_count, np.int32)
-        # float64 holds float32 scores exactly, and a head's float64 scores too.
-        scores = np.zeros(block.token_count, np.float64)
-        items = []   # (tokens, record, chunk span or None): one model row each
-        spans = {}   # record -> its chunk spans, for the records longer than a chunk
-        for r, length in enumerate(lengths):
-            if length <= self.chunk:
-                if length:
-                    items.append((length, r, None))
-                continue
-            spans[r] = chunk_spans(length, self.chunk, self.overlap)
-            items += [(span.end - span.start, r, span) for span in spans[r]]
-        chunk_probs = {}   # (record, chunk start) -> (n, L)
-        for indices in length_batches([item[0] for item in items], self.max_batch_tokens,
-                                      runtimes.bucket_widths(self._runtime())):
-            whole = [items[j][1] for j in indices if items[j][2] is None]
-            chunks = [items[j] for j in indices if items[j][2] is not None]
-            entries = [WholeRecords(block, whole)] if whole else []
-            entries += [self._chunk_segment(block, r, span) for _, r, span in chunks]
-            probs, (tokens, slots, oov) = model.predict(entries, self.vector_dtype)
-            counters.BATCHES.inc()
-            counters.BATCHED_TOKENS.inc(tokens)
-            counters.PADDED_SLOTS.inc(slots)
-            counters.OOV_TOKENS.inc(oov)
-            if whole:
-                rows = np.asarray(whole)
-                ids, row_scores = model.decode_rows(probs[:len(whole)], length_array[rows])
-                positions = token_positions(bounds[rows], length_array[rows])
-                label_ids[positions] = ids
-                scores[positions] = row_scores
-            for row, (_, r, span) in enumerate(chunks, start=len(whole)):
-                chunk_probs[r, span.start] = probs[row, span.keep_start - span.start:
-                                                   span.keep_end - span.start]
-        long_records = sorted(spans)
-        stitched = [np.concatenate([chunk_probs[r, span.start] for span in spans[r]], axis=0)
-                    for r in long_records]
-        for r, (ids, record_scores) in zip(long_records,
-                                           model.decode_all(stitched, label_ids=True)):
-            label_ids[bounds[r]:bounds[r + 1]] = ids
-            scores[bounds[r]:bounds[r + 1]] = record_scores
-        return label_ids, scores
-
-    @staticmethod
-    def _chunk_segment(block, r, span):
-        first = block.bounds[r]
-        tokens = tuple(block.token_texts(first + span.start, first + span.end))
-        offsets = tuple(range(len(tokens)))   # a chunk's offsets are not needed, only its tokens
-        return Segment(str(r), tokens, str(r), offsets, offsets)
+        checked: ``record_of``), in order: ``run_inference`` without Beam's PredictionResult
+        around each."""
+        return self._record_tagger.tagged_records(records, model, self._runtime())
 
     def batch_elements_kwargs(self):
         """BatchElements' options: the ones given, or batches sized by their characters.

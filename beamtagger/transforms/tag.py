@@ -40,7 +40,7 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tagging_defaults import VECTORS_AT, check_runtime, check_vectors_at
+from beamtagger.tagging_defaults import VECTORS_AT, check_flag, check_runtime, check_vectors_at
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
@@ -174,13 +174,6 @@ def check_tag_options(progress_every_secs, threads):
                                 or isinstance(threads, bool) or threads < 0):
         raise ValueError(f"tagger threads must be None (the runner's default), 0 "
                          f"(TensorFlow's) or a whole number of at least 1, not {threads!r}")
-
-
-def check_flag(name, value):
-    """``value`` if it is a bool: a string such as "no" would have read as True."""
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, not {value!r}")
-    return value
 
 
 class _StoreOptions(NamedTuple):

@@ -7,14 +7,18 @@ from typing import NamedTuple
 
 import apache_beam as beam
 
+from beamtagger.tagging.record_checks import (check_max_record_chars, check_tokenized,
+                                              checked_record, tokenizer_dead_letter)
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
-from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
+from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
 from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
 from beamtagger.transforms.typed_outputs import typed_outputs
 
+# check_max_record_chars, check_tokenized and checked_record are tagging/record_checks.py's (no
+# Beam there: beamtagger.Tagger checks its records by them), re-exported.
 __all__ = ["Tokenize", "TokenizeResult", "check_max_record_chars", "check_tokenized",
            "checked_record"]
 
@@ -92,7 +96,7 @@ class _TokenizeFn(beam.DoFn):
 
     def _tokenized(self, record):
         """The record's TokenizedRecord, or the DeadLetter saying why it has none."""
-        record = checked_record(record, self.max_record_chars)
+        record = checked_record(record, self.max_record_chars, as_record=_text_record_of)
         if isinstance(record, TokenizedRecord):
             # What tokenize_block checks on the block path: one start and one end a token,
             # every token a string. Unchecked, a record with fewer offsets than tokens was
@@ -104,6 +108,7 @@ class _TokenizeFn(beam.DoFn):
             self._tokens += len(record.tokens)
             return record
         if isinstance(record, DeadLetter):
+            counters.DEAD_LETTERS.inc()
             return record
         try:
             texts, starts, ends = self._tokenizer.tokenize_columns(record.text)
@@ -111,49 +116,6 @@ class _TokenizeFn(beam.DoFn):
             return _dead_letter(record, error)
         self._tokens += len(texts)
         return TokenizedRecord(record.id, texts, starts, ends, record.source, record.fields)
-
-
-def checked_record(record, max_record_chars=MAX_RECORD_CHARS, *, in_process=False):
-    """A TextRecord with a str text or a TokenizedRecord, of at most ``max_record_chars``
-    characters, or the DeadLetter of one that is not.
-
-    ``in_process``: the record is tagged in this process (``beamtagger.Tagger``), not by a
-    pipeline's workers, so a too-long record's reason names Tagger's ``max_record_chars``,
-    not the CLI's ``--max-record-chars``."""
-    try:
-        if isinstance(record, (TextRecord, TokenizedRecord)) and not (
-                isinstance(record.id, str) and isinstance(record.source, str)):
-            _check_id_and_source(record)   # raises: inline, the common case costs less
-        if isinstance(record, TokenizedRecord):
-            # Counted for every record: the token count alone bounds it from below only (a
-            # gate on tokens * 2 let 20,000 words of 5 characters through a limit of 50,000).
-            # The sum runs in C: 0.36 us for a sentence of 20 tokens (timeit, 2026-12-06).
-            tokens = record.tokens
-            chars = sum(map(len, tokens)) + len(tokens) - 1
-            if chars > max_record_chars:
-                return _too_long(record, chars, max_record_chars, in_process)
-            return record
-        if not isinstance(record, TextRecord):
-            record = _text_record_of(record)
-            _check_id_and_source(record)
-        if not isinstance(record.text, str):
-            raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
-        if len(record.text) > max_record_chars:
-            return _too_long(record, len(record.text), max_record_chars, in_process)
-        return record
-    except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
-        return _dead_letter(record, error)
-
-
-def _check_id_and_source(record):
-    """TypeError for an id or source that is no string. An int id used to be a dead letter of
-    Arrow's ("Expected bytes, got a 'int' object") in bounded runs and was tagged in
-    streaming ones; long records came out with an int as their dead letter's source."""
-    for name in ("id", "source"):
-        value = getattr(record, name)
-        if not isinstance(value, str):
-            raise TypeError(f"the record's {name} is {type(value).__name__}, not a string "
-                            f"({value!r:.60}); make it one, e.g. str({name})")
 
 
 def _text_record_of(element):
@@ -178,51 +140,9 @@ def check_record_type(records, transform):
                         "TextRecord(id, text) first")
 
 
-def check_max_record_chars(max_record_chars):
-    if not isinstance(max_record_chars, int) or max_record_chars < 1:
-        raise ValueError(f"max_record_chars must be a whole number of at least 1, not "
-                         f"{max_record_chars!r}")
-    return max_record_chars
-
-
-def _too_long(record, chars, max_record_chars, in_process):
-    counters.DEAD_LETTERS.inc()
-    text = record.text if isinstance(record, TextRecord) else " ".join(record.tokens)
-    said = (f"the record holds {chars:,} characters, more than max_record_chars "
-            f"({max_record_chars:,}")
-    if in_process:
-        said += ("): held whole, it would take about 0.8 kB of this process's memory a token; "
-                 "split it, or give Tagger a larger max_record_chars where there is the memory")
-    else:
-        said += ("; --max-record-chars): held whole, it would take about 0.8 kB of a worker's "
-                 "memory a token; split it, or raise the limit where workers have the memory")
-    return DeadLetter(str(record.key), said, text, "tokenize")
-
-
-def check_tokenized(record):
-    """Raises where a TokenizedRecord's tokens and offsets do not line up, or a token is not a
-    string."""
-    tokens, starts, ends = record.tokens, record.starts, record.ends
-    if not len(tokens) == len(starts) == len(ends):
-        raise ValueError(f"{len(tokens)} tokens but {len(starts)} starts and {len(ends)} ends")
-    for token in tokens:
-        if not isinstance(token, str):
-            raise TypeError(f"a token is a {type(token).__name__}, not a string")
-
-
 def _dead_letter(record, error):
     counters.DEAD_LETTERS.inc()
-    if isinstance(record, TokenizedRecord):
-        key = record.key
-        try:
-            text = " ".join(map(str, record.tokens))
-        except TypeError:   # tokens that are not a sequence (None, a number)
-            text = repr(record.tokens)
-    elif isinstance(record, TextRecord):
-        key, text = record.key, record.text
-    else:
-        key, text = repr(record)[:200], repr(record)
-    return DeadLetter(str(key), one_line(f"tokenizer failed: {error!r}"), str(text), "tokenize")
+    return tokenizer_dead_letter(record, error)
 
 
 class _TokenizeBlocksFn(_TokenizeFn):
@@ -238,8 +158,9 @@ class _TokenizeBlocksFn(_TokenizeFn):
     def process(self, block):
         records = []
         for record in block:
-            record = checked_record(record, self.max_record_chars)
+            record = checked_record(record, self.max_record_chars, as_record=_text_record_of)
             if isinstance(record, DeadLetter):
+                counters.DEAD_LETTERS.inc()
                 yield beam.pvalue.TaggedOutput(ERRORS, record)
             else:
                 records.append(record)
