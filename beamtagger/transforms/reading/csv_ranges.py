@@ -10,13 +10,12 @@ the file, before Beam's shuffle spreads the ranges), runs Python's csv over the 
 from its header's end, and ends each range where the first row starting at or after its
 nominal end (every ``split_bytes``) starts: what every range reads is then what reading the
 file whole reads there. The scan keeps nothing of the rows: ``csv.reader`` over the file's
-lines (decoded in C, ``handle.tell()`` after each row): 2.4% of the CPU of the one-worker
+lines, counting each row's bytes): 2.4% of the CPU of the one-worker
 Beam read stage it spreads, about 40% of ``csv_rows`` reading the file whole without Beam
 (BENCHMARKS.md, "One large CSV read in byte ranges"). Where that reader fails on a row, or a
 row holds more bytes than ``csv_rows.MAX_ROW_CHARS`` lets a row hold characters, the row is
 read again as the whole file's reading reads it (``csv_rows.first_row_lines``), and the scan
-goes on after it. A row the scan holds is bounded by that too, but for a row of many short
-quoted fields over many lines, which csv.reader holds whole before the check.
+goes on after it: the scan holds at most a row, as reading the file whole does.
 
 A range claims the start of each row (``csv_rows.header_records``' ``starts_row``) and reads
 its last row to its end, past the range's stop; Beam's dynamic splitting of a running range
@@ -122,30 +121,43 @@ def _row_starts(handle, position, targets, delimiter, encoding=UTF8):
     longest = csv_rows.MAX_ROW_CHARS // (1 if is_utf8(encoding) else _CHARS_PER_BYTE_TRANSCODED)
     starts, pending = [], iter(targets)
     target = next(pending, None)
+    held = 0  # bytes of the row being read, which csv.reader holds
+
+    def texts():
+        nonlocal held
+        for raw in iter(handle.readline, b""):
+            held += len(raw)
+            if held > longest:
+                # May be more characters than a row holds: read as csv_rows does. Checked
+                # line by line, as a row of many short quoted fields over many lines passes
+                # csv's field limit and would be held whole (1.2 MB for a 1 MB row).
+                raise _LongRow()
+            yield decode(raw)
+
     while target is not None:
         handle.seek(position)
-        rows = csv.reader(map(decode, iter(handle.readline, b"")), delimiter=delimiter,
-                          strict=True)
+        held = 0
         try:
-            for _ in rows:
-                end = handle.tell()
-                if end - position > longest:
-                    break  # may be more characters than a row holds: read as csv_rows does
-                position = end
+            for _ in csv.reader(texts(), delimiter=delimiter, strict=True):
+                position += held
+                held = 0
                 while target is not None and position >= target:
                     starts.append(position)
                     target = next(pending, None)
                 if target is None:
                     return starts
-            else:
-                return starts
-        except csv.Error:
+            return starts
+        except (csv.Error, _LongRow):
             pass
         position = _after_row(handle, position, delimiter, encoding)
         while target is not None and position >= target:
             starts.append(position)
             target = next(pending, None)
     return starts
+
+
+class _LongRow(Exception):
+    """Raised into the scan's csv.reader when a row may hold more than MAX_ROW_CHARS."""
 
 
 def _transcoded_text(raw, encoding):
