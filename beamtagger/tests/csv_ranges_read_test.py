@@ -52,7 +52,7 @@ def located_rows(items, content):
 
     kept = {id(item) for item in items if isinstance(item, DeadLetter) and item.stage == "read"}
     located = located_by_byte(items, content)
-    return [item if id(original) in kept else
+    return [original if id(original) in kept else
             item._replace(reason=_READ_AGAIN.sub(at_bytes, item.reason))
             if isinstance(item, DeadLetter) else item
             for original, item in zip(items, located)]
