@@ -4,8 +4,9 @@ Beam has no Arrow coder: without one a RecordBatch crossing a stage boundary (CP
 GPU workers under right fitting) would be pickled. ``ArrowRecordBatchCoder`` writes one Arrow
 IPC stream per batch and reads it back without copying the buffers; it is registered for
 ``pa.RecordBatch`` when this module is imported, so any PCollection type-hinted
-``pa.RecordBatch`` uses it. AttachVectors, TagBatches and the tagged batches' module
-(``tagged_batches``), which make and take such PCollections, import it.
+``pa.RecordBatch`` uses it. AttachVectors, TagBatches, WriteResults and the tagged batches'
+module (``tagged_batches``), which make and take such PCollections, import it: no module of
+the package imports every transform (``transforms/__init__.py`` imports each on first use).
 
 The batches' layout and how they are built are ``beamtagger/tagging/record_batches.py``'s (no
 Beam there: ``beamtagger.Tagger`` builds them too), re-exported here.

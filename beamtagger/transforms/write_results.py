@@ -60,6 +60,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
 from beamtagger.transforms import counters
+# Registers the coder of the tagged batches it takes: a pipeline whose only beamtagger step is
+# this one pickled them, copying each whole to encode it and again to sample its size.
+from beamtagger.transforms import arrow_batches  # noqa: F401
 from beamtagger.transforms.kept_text import split_kept_text
 from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, entity_text,
                                            one_line, utf8_safe)
