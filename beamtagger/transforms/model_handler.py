@@ -208,11 +208,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                            counters=_COUNTERS)
         self.model_dir = None if model_dir is None else str(model_dir)
         self.store_path = None if store_path is None else str(store_path)
-        self.max_batch_tokens = max_batch_tokens
-        self.chunk = chunk
-        self.overlap = overlap
         self.accelerator = accelerator
-        self.vector_dtype = self._record_tagger.vector_dtype
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,
@@ -226,6 +222,25 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         # What load_model and the length buckets use: runtime, or where it is None, the choice
         # for the pipeline (validate_inference_args) or, outside one, at the first use.
         self._chosen_runtime = self.runtime
+
+    # The batching and chunking options are the RecordTagger's, read only: as copies here,
+    # one set after construction changed nothing the handler tagged (load_model's vector
+    # dtype then differed from the one its batches were fed).
+    @property
+    def max_batch_tokens(self) -> int:
+        return self._record_tagger.max_batch_tokens
+
+    @property
+    def chunk(self) -> int:
+        return self._record_tagger.chunk
+
+    @property
+    def overlap(self) -> int:
+        return self._record_tagger.overlap
+
+    @property
+    def vector_dtype(self) -> str:
+        return self._record_tagger.vector_dtype
 
     def load_model(self) -> LoadedTagger:
         """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
