@@ -96,9 +96,9 @@ class Tagger:
             raise BeamtaggerError(runtimes.get(runtime).missing)
         self.max_record_chars = check_max_record_chars(max_record_chars)
         # Checks the other options as TaggerModelHandler does, with its messages; never tags
-        # itself: each thread tags with a copy of it (_thread_handler).
-        self._handler = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
-                                     overlap=overlap, vector_dtype=vector_dtype)
+        # itself: each thread tags with a copy of it (_thread_record_tagger).
+        self._record_tagger = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
+                                           overlap=overlap, vector_dtype=vector_dtype)
         check_flag("allow_other_embeddings", allow_other_embeddings)
         self._model_dir = None if model_dir is None else str(model_dir)
         self._store_path = None if store_path is None else str(store_path)
@@ -225,15 +225,15 @@ class Tagger:
         return element
 
     def _tagged(self, records):
-        return self._thread_handler().tagged_records(records, self._model, self._runtime)
+        return self._thread_record_tagger().tagged_records(records, self._model, self._runtime)
 
-    def _thread_handler(self):
+    def _thread_record_tagger(self):
         """This thread's copy of the RecordTagger: its own tokenizer and token vocabulary, the
         loaded model shared."""
-        handler = getattr(self._per_thread, "handler", None)
-        if handler is None:
-            handler = self._per_thread.handler = copy.copy(self._handler)
-        return handler
+        record_tagger = getattr(self._per_thread, "record_tagger", None)
+        if record_tagger is None:
+            record_tagger = self._per_thread.record_tagger = copy.copy(self._record_tagger)
+        return record_tagger
 
 
 def _check_not_one_whole(records):

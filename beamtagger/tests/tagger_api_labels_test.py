@@ -99,7 +99,7 @@ def test_a_pickled_tagger_is_loaded_again_with_its_options(tiny_tagger):
     copied = pickle.loads(pickle.dumps(tagger))
     assert copied is not tagger and repr(copied) == repr(tagger)
     assert described(copied.tag(RECORDS[2])) == described(tagger.tag(RECORDS[2]))
-    assert copied.max_record_chars == 20_000 and copied._handler.chunk == 10
+    assert copied.max_record_chars == 20_000 and copied._record_tagger.chunk == 10
     assert "Tagger" in dir(beamtagger)
 
 
