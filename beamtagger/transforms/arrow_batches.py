@@ -16,11 +16,10 @@ import pyarrow as pa
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.tagging.record_batches import (TIMESTAMP, build_record_batch, fields_column,
-                                               list_offsets_of, model_inputs,
-                                               segment_timestamps)
+                                               list_offsets_of, model_inputs)
 
 __all__ = ["ArrowRecordBatchCoder", "TIMESTAMP", "build_record_batch", "fields_column",
-           "list_offsets_of", "model_inputs", "row_timestamps", "segment_timestamps"]
+           "list_offsets_of", "model_inputs", "row_timestamps"]
 
 
 def row_timestamps(batch):
