@@ -4,6 +4,7 @@ import re
 
 import apache_beam as beam
 import pytest
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.restriction_trackers import OffsetRange
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -181,3 +182,40 @@ def test_a_streaming_pipeline_locates_the_rows_of_a_large_csv_as_a_batch_one(tmp
         assert_that(read.errors, equal_to([d for d in whole if isinstance(d, DeadLetter)]),
                     label="errors")
         p.run().wait_until_finish()
+
+
+def test_a_csv_rewritten_after_its_scan_says_so_where_a_range_ends_inside_a_row(tmp_path):
+    # The scan cut the ranges at row starts; the file is then rewritten to the same size with
+    # its rows shifted, so a range's last row now runs past its end, where the next range
+    # starts reading: that next range would read a quoted field's second line as a row.
+    rows = b"".join(b'%d,"row %d\nsecond line"\n' % (n, n) for n in range(6))
+    before = b"id,text\n" + rows
+    after = (b"id,text\n" + b'7,"abcdefghi"\n' + rows)[:len(before)]
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(before)
+    read = byte_ranges.ReadRecordsInRanges("csv", split_bytes=30)
+    metadata = FileMetadata(str(path), len(before))
+    ranges = list(read.split(metadata, OffsetRange(0, len(before))))
+    assert len(ranges) > 2
+    path.write_bytes(after)
+    headers, items = byte_ranges._range_headers("csv"), []
+    for restriction in ranges:
+        tracker = read.create_tracker(restriction)
+        items.extend(byte_ranges.range_records(str(path), tracker, "csv", RecordLayout(),
+                                               headers))
+        tracker.check_done()
+    rewritten = [item for item in items if isinstance(item, DeadLetter)
+                 and "rewritten while read" in item.reason]
+    assert [letter.source for letter in rewritten] == [
+        f"{path}:@{restriction.stop}" for restriction in ranges[:-1]]
+    assert {letter.stage for letter in rewritten} == {"read"}
+
+
+def test_no_range_of_an_unchanged_csv_reports_a_rewrite(tmp_path):
+    rows = b"".join(b'%d,"row %d\nsecond line"\n' % (n, n) for n in range(6))
+    path = tmp_path / "tickets.csv"
+    path.write_bytes(b"id,text\n" + rows + b'9,"unclosed\n')
+    for split_bytes in (1, 7, 30):
+        items = all_ranges(path, split_bytes, input_format="csv")
+        assert not any(isinstance(item, DeadLetter) and "rewritten" in item.reason
+                       for item in items)

@@ -174,7 +174,7 @@ def range_records(path, tracker, input_format, layout=RecordLayout(), headers=No
                 lines = claimed_lines(path, tracker, layout.encoding, found)
                 yield from header_range_records(lines, tracker, found, path, layout)
                 return
-            tracker = _RowClaims(tracker)
+            tracker = _RowClaims(tracker, path)
             lines = claimed_lines(path, tracker, layout.encoding, found, claim_each_line=False)
             yield from header_range_records(lines, tracker, found, path, layout, "csv",
                                             tracker.starts_row)
@@ -299,8 +299,9 @@ class _RowClaims:
     ``"@<byte>"``) and then to its end, which rows read again after an unclosed quote (lines
     before the end, ``csv_rows``) or a header that ends the reading may have claimed first."""
 
-    def __init__(self, tracker):
+    def __init__(self, tracker, path):
         self._tracker = tracker
+        self._path = path
         self._last = None
 
     def current_restriction(self):
@@ -313,7 +314,23 @@ class _RowClaims:
         return self._tracker.try_claim(position)
 
     def starts_row(self, locator):
-        return self.try_claim(int(locator[1:]))
+        position = int(locator[1:])
+        already_read = self._last is not None and position <= self._last
+        if self.try_claim(position) or already_read:
+            return not already_read
+        stop = self._tracker.current_restriction().stop
+        if position != stop:
+            # The scan ended this range where a row started, and the next range starts there:
+            # a row that now runs past it means the file was rewritten since the scan, so the
+            # next range starts inside a row and reads its lines as rows of their own. Said,
+            # where it would otherwise pass as records and dead letters of a sound file.
+            raise UnreadableInput(
+                self._path, f"{self._path}:@{stop}",
+                f"the file was rewritten while read: its ranges were cut where rows started "
+                f"when the run scanned it, and the row before byte {stop:,} now runs to byte "
+                f"{position:,}, so the rows read from byte {stop:,} on may be cut in the wrong "
+                f"places")
+        return False
 
 
 def _claim_the_rest(tracker):
