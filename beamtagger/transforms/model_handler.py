@@ -43,7 +43,8 @@ from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
-from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
+from beamtagger.transforms.schema_rows import (how_to_make_a_record, row_columns,
+                                               text_record_of_row)
 from beamtagger.transforms.stateful_batching import check_stateful_batching
 from beamtagger.transforms.tag import check_tag_options
 from beamtagger.worker_threads import (options_being_applied, pipeline_being_applied,
@@ -126,7 +127,7 @@ def record_of(example) -> TextRecord:
     elif not isinstance(example, (tuple, list)) or not 2 <= len(example) <= 4:
         raise TypeError("TaggerModelHandler examples are str or TextRecord (id, text[, source"
                         f"[, fields]]) or a row with id and text columns, not "
-                        f"{_described(example)}")
+                        f"{_described(example)}{how_to_make_a_record(example)}")
     else:
         record = TextRecord(*example)
     for name in ("id", "text"):
@@ -152,7 +153,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       store_path: its embedding store (None: the default store). Either, when on this
         machine, is checked here as TagText checks it (``worker_resources.check_where_built``);
         a remote one (``gs://``) where RunInference is applied (``validate_inference_args``;
-        see ``validate``); else by ``load_model`` on the workers.
+        see ``validate``), as is one not here where the pipeline's workers run here (the
+        DirectRunner, LOOPBACK); else by ``load_model`` on the workers.
       max_batch_tokens: padded slots (batch size x padded length) of one model call.
       chunk: records longer than this many tokens are tagged in overlapping chunks.
       overlap: tokens shared by neighbouring chunks.
@@ -323,13 +325,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         on to this handler. The handler travels to the workers after this, pickled with
         RunInference's DoFn."""
         super().validate_inference_args(inference_args)
+        pipeline = pipeline_being_applied()
         if self.validate:
             worker_resources.check_where_built(self.model_dir, self.store_path,
-                                               self.allow_other_embeddings, remote=True)
+                                               self.allow_other_embeddings, remote=True,
+                                               pipeline=pipeline)
         options = options_being_applied()
         if options is None:
             return
-        pipeline = pipeline_being_applied()
         runner = None if pipeline is None else pipeline.runner
         # A model shared across processes (large_model, model_copies) runs in a process of
         # its own per copy, which serves every SDK process of the machine: not one of

@@ -11,7 +11,7 @@ import apache_beam as beam
 
 from beamtagger.transforms.records import TextRecord
 
-__all__ = ["row_columns", "text_record_of_row"]
+__all__ = ["how_to_make_a_record", "row_columns", "text_record_of_row"]
 
 
 def row_columns(element) -> Optional[Dict[str, Any]]:
@@ -60,3 +60,13 @@ def text_record_of_row(columns: Dict[str, Any]) -> TextRecord:
                         "column")
     return TextRecord(columns["id"], columns["text"], columns.get("source") or "",
                       others or fields)
+
+
+def how_to_make_a_record(element) -> str:
+    """What to do with ``element``, which is no record, for the end of a TypeError: a dict
+    (``json.loads`` of a JSON Lines record) is the element a pipeline most often gives, and
+    "not dict" alone did not say which of its keys a record needs."""
+    if isinstance(element, dict):
+        return (": make each a TextRecord(d['id'], d['text']) first (or a beam.Row with id and "
+                "text columns)")
+    return ": make each a TextRecord(id, text) first"

@@ -74,8 +74,9 @@ class TagBatches(beam.PTransform):
     Args:
       model_dir: the tagger's model directory (None: the bundled model). One on this machine
         that is not a model is refused here, where the pipeline is built; a remote one
-        (``gs://``) where the transform is applied (see ``validate``); one in neither place
-        (in the workers' image) when the workers load it
+        (``gs://``) where the transform is applied (see ``validate``), as is one not here
+        where the pipeline's workers run here (the DirectRunner, LOOPBACK); one in neither
+        place (in the workers' image) when the workers load it
         (``worker_resources.check_where_built``).
       progress_every_secs: print a progress line this often (local runs; None: never).
       threads: TensorFlow's intra- and inter-op threads in each worker process; 0:
@@ -144,7 +145,8 @@ class TagBatches(beam.PTransform):
     def expand(self, batches):
         if self.validate:   # remote paths: see TagText's expand
             worker_resources.check_where_built(self.model_dir, self._opened_store_path,
-                                               self.allow_other_embeddings, remote=True)
+                                               self.allow_other_embeddings, remote=True,
+                                               pipeline=batches.pipeline)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
         runtime = runtime_of_pipeline(self.runtime, "TagBatches", batches.pipeline, self.threads)

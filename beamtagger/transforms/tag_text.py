@@ -69,9 +69,10 @@ class TagText(beam.PTransform):
       store_path: its embedding store (None: the default store). A model directory or store
         on this machine is checked here, where the transform is built, with the messages
         ``beamtagger tag`` gives before launch (not a model, not a store, a store the model
-        cannot read); a remote one (``gs://``) where it is applied (see ``validate``); a
-        path that is in neither place (in the workers' image) when the workers read it
-        (``worker_resources.check_where_built``).
+        cannot read); a remote one (``gs://``) where it is applied (see ``validate``), as is
+        one not here where the pipeline's workers run here (the DirectRunner, the
+        FnApiRunner, LOOPBACK: "does not exist"); a path that is in neither place (in the
+        workers' image) when the workers read it (``worker_resources.check_where_built``).
       chunk: records longer than this many tokens are tagged in overlapping chunks of this
         many tokens and stitched back together.
       overlap: tokens shared by neighbouring chunks.
@@ -189,7 +190,8 @@ class TagText(beam.PTransform):
             # Here, not where it is built: a transform built without network access (in a
             # test, a notebook, a module) stays so until it is applied.
             worker_resources.check_where_built(self.model_dir, self.store_path,
-                                               self.allow_other_embeddings, remote=True)
+                                               self.allow_other_embeddings, remote=True,
+                                               pipeline=records.pipeline)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
                                       self.tagger_threads, accelerator=bool(self.accelerator))

@@ -14,7 +14,8 @@ from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
-from beamtagger.transforms.schema_rows import row_columns, text_record_of_row
+from beamtagger.transforms.schema_rows import (how_to_make_a_record, row_columns,
+                                               text_record_of_row)
 from beamtagger.transforms.typed_outputs import typed_outputs
 
 # check_max_record_chars, check_tokenized and checked_record are tagging/record_checks.py's (no
@@ -128,7 +129,8 @@ def _text_record_of(element):
         return text_record_of_row(columns)
     if isinstance(element, (tuple, list)) and 2 <= len(element) <= 4:
         return TextRecord(*element)
-    raise TypeError(f"records are TextRecord or TokenizedRecord, not {type(element).__name__}")
+    raise TypeError(f"records are TextRecord or TokenizedRecord, not {type(element).__name__}"
+                    f"{how_to_make_a_record(element)}")
 
 
 def check_record_type(records, transform):

@@ -54,7 +54,8 @@ except ImportError:   # Windows: copies are kept
     fcntl = None
 
 __all__ = ["ModelDirUse", "check_where_built", "is_remote", "load_spec", "loaded_runner",
-           "local_model_dir", "local_path", "open_store", "use_model_dir"]
+           "local_model_dir", "local_path", "open_store", "runs_on_this_machine",
+           "use_model_dir"]
 
 _LOCK = threading.Lock()
 # Remote path -> the copies of it this process staged or took, the newest last.
@@ -96,7 +97,7 @@ def load_spec(model_dir=None):
 
 
 def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False, *,
-                      remote=False):
+                      remote=False, pipeline=None):
     """BeamtaggerError, where the pipeline is built, for a model directory or store that is
     there and that the workers would fail on: a folder that is not a model (no ``tagger.json``,
     a store given as the model, a corrupt or edited ``tagger.json``), one that is not a store,
@@ -122,18 +123,28 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     not reach its file systems' client, which, finding no credentials, reads anonymously),
     and one that works would be refused; a private bucket read without them fails its
     listing, ``cannot read gs://... where the pipeline is built``.
+
+    ``pipeline``: the pipeline being applied to (with ``remote``). Where its workers are this
+    machine's processes (``runs_on_this_machine``), a local path that is not here is refused
+    too: no image holds it, and a missing model failed the run at its first bundle, a
+    traceback from the workers, after the pipeline had started.
     """
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.transforms import remote_paths
 
-    if remote and not any(path is not None and is_remote(path)
-                          for path in (model_dir, store_path)):
+    workers_here = pipeline is not None and runs_on_this_machine(pipeline)
+    any_remote = any(path is not None and is_remote(path) for path in (model_dir, store_path))
+    if remote and not (any_remote or workers_here):
         return
-    if remote:
+    if remote and any_remote:
         _check_cloud_storage_reachable(model_dir, store_path)
 
     def readable(path):
-        return path is not None and (remote and is_remote(path) or _exists_here(path))
+        if path is None:
+            return False
+        if is_remote(path):
+            return remote
+        return workers_here or _exists_here(path)
 
     model_read, store_read = readable(model_dir), readable(store_path)
     spec = None
@@ -149,6 +160,26 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
             spec.check_store(store, allow_other_fingerprint=allow_other_embeddings,
                              model_location=model_dir if model_read and is_remote(model_dir)
                              else None)
+
+
+# Runners whose workers run on the machine that builds the pipeline: the DirectRunner (which
+# hands batch pipelines to Prism in loopback) and the runners it falls back on, and any
+# portable runner told --environment_type=LOOPBACK. Not Prism named alone, nor the
+# InteractiveRunner: their workers may run in containers, which see none of this machine's files.
+_RUNNERS_HERE = ("", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner",
+                 "FnApiRunner")
+
+
+def runs_on_this_machine(pipeline):
+    """Whether ``pipeline``'s workers run on this machine, reading its files."""
+    from apache_beam.options.pipeline_options import PortableOptions
+
+    from beamtagger.worker_threads import runner_name, runner_of
+
+    options = pipeline.options
+    if (options.view_as(PortableOptions).environment_type or "").upper() == "LOOPBACK":
+        return True
+    return runner_name(runner_of(options, pipeline.runner)) in _RUNNERS_HERE
 
 
 def _check_cloud_storage_reachable(*paths):
