@@ -49,6 +49,9 @@ PYTHON_BLOCKS = {
      "from apache_beam.ml.inference.base import KeyedModelHandler, RunInference"):
         "test_readme_runinference_example: a fragment; a pipeline with the `texts` and `pairs` "
         "it applies to is built before it and run after it",
+    ("docs/library.md", "What comes out", "import json"):
+        "test_library_json_example: verbatim, in a folder holding models/ner, stores/glove840 "
+        "and an in.jsonl with a record TagText dead-letters",
     ("docs/library.md", "Testing your pipeline", "# conftest.py (at the top of your tests)"):
         "test_library_pytest_example: written as conftest.py beside the next block",
     ("docs/library.md", "Testing your pipeline", "# my_pipeline_test.py"):
@@ -425,8 +428,26 @@ def test_readme_tagtext_example(tiny_tagger, tmp_path):
     example = tmp_path / "example.py"
     example.write_text(the_block("README.md", "In your own pipeline", "import apache_beam as beam"))
     printed = run([sys.executable, str(example)], tmp_path)
-    assert printed.startswith("TaggedRecord(id='a', tokens=('Beam', 'tags', 'this', '.'),")
+    assert printed.startswith("{'id': 'a', 'tokens': [{'text': 'Beam', 'start': 0, 'end': 4, ")
     assert "DeadLetter" not in printed
+
+
+def test_library_json_example(tiny_tagger, tmp_path):
+    shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
+    (tmp_path / "in.jsonl").write_text(
+        json.dumps({"id": "a", "text": "Beam tags this."}) + "\n"
+        + json.dumps({"id": 7, "text": "An id that is a number."}) + "\n")
+    example = tmp_path / "example.py"
+    example.write_text(the_block("docs/library.md", "What comes out", "import json"))
+    run([sys.executable, str(example)], tmp_path)
+    tagged = [json.loads(line) for path in (tmp_path / "out").glob("tagged*.jsonl")
+              for line in path.read_text().splitlines()]
+    errors = [json.loads(line) for path in (tmp_path / "out").glob("errors*.jsonl")
+              for line in path.read_text().splitlines()]
+    assert [(r["id"], [t["text"] for t in r["tokens"]]) for r in tagged] == [
+        ("a", ["Beam", "tags", "this", "."])]
+    assert len(errors) == 1 and "str(id)" in errors[0]["reason"], errors
 
 
 @pytest.mark.slow
