@@ -25,6 +25,7 @@ from beamtagger.model.features import (DEFAULT_FEATURE_COLUMNS, DEFAULT_SPECIAL_
 from beamtagger.model.tagger_spec import BinaryLabels, TaggerSpec  # noqa: F401 (re-export)
 from beamtagger.model.tagger_spec import sentence_hashes, training_form_hashes
 from beamtagger.model.train_state import KeepTrainingState, training_fingerprint
+from beamtagger.model.trivial_baseline import no_better_than_trivial
 from beamtagger.model.viterbi import bio_transitions, is_bio_label_set
 
 NEGATIVE_TAGS = ("O", "0", "no", "false", "False", "N", "n", "-", "_")
@@ -462,9 +463,10 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
     if dev_sentences is not None:
         dev = encode_sentences(dev_sentences, store, featurizer, label_index, source="dev")
         if dev.unknown_tags:
-            log(describe_unknown_tags(dev.unknown_tags, "dev"))
+            log("warning: " + describe_unknown_tags(dev.unknown_tags, "dev"))
     if train.unknown_tags:  # the refit's dev part: tags unknown to train carry no loss
-        log(describe_unknown_tags(train.unknown_tags, "train + dev") + " (no loss)")
+        log("warning: " + describe_unknown_tags(train.unknown_tags, "train + dev")
+            + " (no loss)")
     log(f"train: {len(train)} sentences, {train.num_tokens} tokens, "
         f"{sum(int((r < 0).sum()) for r in train.rows)} OOV"
         + (f"; dev: {len(dev)} sentences, {dev.num_tokens} tokens" if dev is not None else "")
@@ -545,9 +547,17 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)),
     }
     if dev is not None:
+        metric_name = evaluation.primary_metric_name(head, is_bio)
         report.update({
             "dev": {"sentences": len(dev), "tokens": dev.num_tokens,
                     "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
             "best_epoch": callback.best_epoch,
-            "best_dev": {f"dev_{evaluation.primary_metric_name(head, is_bio)}": callback.best}})
+            "best_dev": {f"dev_{metric_name}": callback.best}})
+        best_accuracy = next(epoch["dev_accuracy"] for epoch in history
+                             if epoch["epoch"] == callback.best_epoch)
+        warning = no_better_than_trivial(metric_name, callback.best, best_accuracy,
+                                         [sentence.tags for sentence in dev_sentences],
+                                         len(history))
+        if warning:
+            report["warning"] = warning
     return model, spec, report

@@ -350,6 +350,9 @@ def _training(report, report_problem):
     refit = report.get("refit")
     if isinstance(refit, dict):
         training["refit"] = {"epochs": refit.get("epochs"), "train": refit.get("train")}
+    # train's warning of a model no better than a trivial tagger on dev (trivial_baseline)
+    warning = report.get("warning")
+    training["warning"] = warning if isinstance(warning, str) else None
     training["problem"] = None
     return training
 
@@ -485,6 +488,8 @@ def _training_lines(training):
         lines.append(_line("training took", f"{minutes} min {seconds} s"
                            + (f" (seed {training['seed']})" if training.get("seed") is not None
                               else "")))
+    if training.get("warning"):
+        lines.append(_line("warning", training["warning"]))
     return lines
 
 

@@ -499,6 +499,10 @@ def _run_held(args):
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
+    if "warning" in report:
+        # Written all the same (the user may want to inspect it), but a score of 0.0000 on the
+        # last line was easy to read past.
+        print(f"warning: {report['warning']}", file=sys.stderr)
     (metric, value), = report["best_dev"].items()
     copies = f" x {args.refit_dev_copies}" if args.refit_dev_copies != 1 else ""
     refit = (f"; refit on train + dev{copies} ({report['refit']['train']['sentences']} "
