@@ -219,6 +219,8 @@ DOCS_SH_BLOCKS_NOT_RUN = {
     ("docs/quality.md", "From raw text: what a user gets (2026-12-05, fourteenth session)",
      "python bench/raw_text_quality.py            # bundled model, default store; --tiny: 200 "
      "sentences"): "a benchmark (bench_scripts_test runs its --tiny case)",
+    ("docs/quality.md", "A first entity tagger on a small corpus (2026-12-06, seventeenth "
+                        "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
                         "sixteenth session)",
      "git archive 93ff3f7 | tar -x -C /tmp/before      # the checkout before, for --code"):
