@@ -43,9 +43,9 @@ def no_better_than_trivial(metric_name, best_score, best_accuracy, dev_tags, epo
                 "would")
     elif best_accuracy <= share:
         score = f"dev {shown} {best_score:.4f}, " if metric_name != "accuracy" else ""
-        seen = (f"{score}dev accuracy {best_accuracy:.4f} at the best of {epochs_run} epoch(s) is no "
-                f"higher than the {share:.4f} of a tagger that tags every token {tag!r}, dev's "
-                "most common tag")
+        seen = (f"{score}dev accuracy {best_accuracy:.4f} at the best of {epochs_run} "
+                f"epoch(s) is no higher than the {share:.4f} of a tagger that tags every token "
+                f"{tag!r}, dev's most common tag")
     else:
         return None
     if epochs_run < EPOCHS_A_SMALL_CORPUS_NEEDS:
