@@ -12,7 +12,7 @@ import numpy as np
 
 from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
 from beamtagger.model.token_inputs import TokenInputs
-from beamtagger.tagging.record_batches import build_record_batch, model_inputs
+from beamtagger.tagging.record_batches import entry_model_inputs
 from beamtagger.tagging.token_blocks import WholeRecords
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.records import Segment
@@ -84,13 +84,16 @@ class LoadedTagger:
             per_thread = self._per_thread = threading.local()
         if getattr(per_thread, "token_inputs", None) is None:
             per_thread.token_inputs = TokenInputs(self._store, self._runner.spec.featurizer)
-        batch, oov = build_record_batch(entries, self._store, self._runner.spec.featurizer,
-                                        vector_dtype, token_inputs=per_thread.token_inputs)
-        inputs = model_inputs(batch)
+        # The model inputs as AttachVectors builds them, without its Arrow batch: nothing here
+        # reads the batch's other columns, and building it and reading it back was a third of
+        # a short sentence's Tagger.tag (entry_model_inputs).
+        _, inputs, rows = entry_model_inputs(entries, self._store, self._runner.spec.featurizer,
+                                             vector_dtype, token_inputs=per_thread.token_inputs)
         lengths = inputs.lengths
         # The slots the runtime ran: the batch's own, or its grid shapes' (jax).
         slots = self._runner.computed_slots(inputs.batch_size, inputs.width)
-        return self._runner.predict(inputs), (int(lengths.sum()), int(slots), int(oov))
+        return self._runner.predict(inputs), (int(lengths.sum()), int(slots),
+                                              int((rows < 0).sum()))
 
     def decode_all(self, probs_list: List[np.ndarray], label_ids: bool = False):
         """Each record's (labels, scores) from its (n, L) probabilities, decoded together
