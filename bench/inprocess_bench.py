@@ -31,6 +31,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import bench_common
@@ -160,6 +161,187 @@ print("RESULT " + json.dumps({"one_thread": one_thread, "more_threads": more, "m
 '''
 
 
+LATENCY_CHILD = r"""
+import json, sys, threading, time, zlib
+from beamtagger import Tagger
+dev, thread_counts, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
+process, processes = int(sys.argv[4]), int(sys.argv[5])   # this one's share of the calls
+with open(dev, encoding="utf-8") as handle:
+    texts = [line[len("# text = "):].rstrip("\n") for line in handle
+             if line.startswith("# text = ")]
+tagger = Tagger()
+runner = tagger._model._runner   # its own forward time, summed where one thread tags
+forward = [0.0]
+predict = runner.predict
+
+
+def timed_predict(inputs):
+    started = time.perf_counter()
+    try:
+        return predict(inputs)
+    finally:
+        forward[0] += time.perf_counter() - started
+
+
+def run(threads):
+    barrier, latencies, digests, tokens = threading.Barrier(threads + 1), [], [], []
+
+    def serve(first):
+        stride = threads * processes
+        mine = [texts[(process * threads + first + stride * i) % len(texts)]
+                for i in range(calls // stride)]
+        for text in mine[:50]:   # this thread's tokenizer and tables warm
+            tagger.tag(text)
+        seconds, digest, count = [], 0, 0
+        barrier.wait()
+        for text in mine:
+            started = time.perf_counter()
+            tagged = tagger.tag(text)
+            seconds.append(time.perf_counter() - started)
+            digest += zlib.crc32(" ".join(tagged.labels).encode())
+            count += len(tagged.tokens)
+        latencies.extend(seconds)
+        digests.append(digest)
+        tokens.append(count)
+
+    workers = [threading.Thread(target=serve, args=(first,)) for first in range(threads)]
+    for worker in workers:
+        worker.start()
+    barrier.wait()
+    started, forward[0] = time.time(), 0.0
+    for worker in workers:
+        worker.join()
+    ended = time.time()
+    return {"threads": threads, "latencies": latencies, "digest": sum(digests),
+            "tokens": sum(tokens), "start": started, "end": ended,
+            "forward": forward[0] if threads == 1 else None}
+
+
+runner.predict = timed_predict
+results = []
+for threads in map(int, thread_counts.split(",")):
+    if processes > 1:   # started with the other processes: all measure at once
+        print("READY", flush=True)
+        sys.stdin.readline()
+    results.append(run(threads))
+print("RESULT " + json.dumps(results), flush=True)
+"""
+
+LATENCY_THREADS = (1, 2, 4)
+
+
+def latency_run(root, thread_counts, calls, processes=1):
+    """[{threads, latencies, digest, tokens, start, end, forward}, one a thread count] of
+    ``processes`` fresh processes of ``root``'s ``beamtagger`` making ``calls`` ``tag`` calls
+    between them for each of ``thread_counts``, merged (the processes measure together)."""
+    counts = ",".join(map(str, thread_counts))
+    children = []
+    for process in range(processes):
+        stderr = tempfile.TemporaryFile(mode="w+")
+        children.append((subprocess.Popen(
+            [sys.executable, "-c", LATENCY_CHILD, str(bench_common.EWT_DEV), counts,
+             str(calls), str(process), str(processes)], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=stderr, text=True, env=child_env(root), cwd=root),
+            stderr))
+    if processes > 1:
+        for _ in thread_counts:
+            for child, _ in children:
+                while child.stdout.readline().strip() != "READY":
+                    if child.poll() is not None:
+                        break
+            for child, _ in children:
+                child.stdin.write("\n")
+                child.stdin.flush()
+    runs = []
+    for child, stderr in children:
+        stdout, _ = child.communicate()
+        if child.returncode != 0:
+            stderr.seek(0)
+            raise RuntimeError(f"latency child of {root} failed:\n{stderr.read()[-3000:]}")
+        runs.append(json.loads(next(line for line in stdout.splitlines()
+                                    if line.startswith("RESULT "))[7:]))
+    merged = []
+    for parts in zip(*runs):
+        merged.append({"threads": parts[0]["threads"],
+                       "latencies": [s for part in parts for s in part["latencies"]],
+                       "digest": sum(part["digest"] for part in parts),
+                       "tokens": sum(part["tokens"] for part in parts),
+                       "seconds": (max(part["end"] for part in parts)
+                                   - min(part["start"] for part in parts)),
+                       "forward": parts[0]["forward"] if processes == 1 else None})
+    return merged
+
+
+def latency_figures(run):
+    """p50, p90, p99 (ms) and requests a second of one thread count's run."""
+    ordered = sorted(run["latencies"])
+    figures = {f"p{q}": 1000 * ordered[min(len(ordered) - 1, len(ordered) * q // 100)]
+               for q in (50, 90, 99)}
+    figures["requests/s"] = len(ordered) / run["seconds"]
+    if run["forward"] is not None:
+        figures["model share"] = run["forward"] / sum(ordered)
+    return figures
+
+
+def latency(rounds, calls, other_root=None):
+    """{case: [runs of a round]}: this checkout's Tagger with 1, 2 and 4 threads, two of its
+    processes of one thread each and, with ``other_root``, that checkout's Tagger with 1, 2
+    and 4 threads, in an order reversed every other round."""
+    cases = {"Tagger": (bench_common.REPO_ROOT, LATENCY_THREADS, 1),
+             "2 processes": (bench_common.REPO_ROOT, (1,), 2)}
+    if other_root is not None:
+        cases["Tagger (other)"] = (other_root, LATENCY_THREADS, 1)
+    values = {name: [] for name in cases}
+    for round_ in range(rounds):
+        for name in list(cases) if round_ % 2 == 0 else list(cases)[::-1]:
+            values[name].append(latency_run(*cases[name][:2], calls, cases[name][2]))
+    return values
+
+
+def latency_lines(runs, calls, other_root):
+    """The markdown lines of ``latency``'s runs."""
+    first = runs["Tagger"][0][0]
+    digests = {run["digest"] for case in runs.values() for round_ in case for run in round_}
+    lines = [f"`Tagger.tag` of one EWT dev sentence a call ({calls:,} calls a run, "
+             f"{first['tokens'] / calls:.1f} tokens a call on average), NumPy runtime, bundled "
+             f"model, warm; every run's labels "
+             f"{'**equal**' if len(digests) == 1 else '**DIFFER**'}.", "",
+             "| threads | p50 ms | p90 ms | p99 ms | requests/s | the model's share of a call |",
+             "|---|---|---|---|---|---|"]
+    figures = {name: [[latency_figures(run) for run in round_] for round_ in case]
+               for name, case in runs.items()}
+
+    def median(name, index, figure):
+        return statistics.median(round_[index][figure] for round_ in figures[name])
+
+    for index, threads in enumerate(LATENCY_THREADS):
+        share = (f"{median('Tagger', index, 'model share'):.2f}" if threads == 1 else "")
+        lines.append(f"| {threads} | " + " | ".join(
+            f"{median('Tagger', index, figure):.2f}" for figure in ("p50", "p90", "p99"))
+            + f" | {median('Tagger', index, 'requests/s'):.0f} | {share} |")
+    lines.append("| 2 processes of 1 | " + " | ".join(
+        f"{median('2 processes', 0, figure):.2f}" for figure in ("p50", "p90", "p99"))
+        + f" | {median('2 processes', 0, 'requests/s'):.0f} | |")
+    lines += ["", "(medians over the rounds)", "", "```"]
+    two_threads = {"2 threads": [round_[1] for round_ in figures["Tagger"]],
+                   "2 processes": [round_[0] for round_ in figures["2 processes"]]}
+    for figure in ("requests/s", "p50", "p99"):
+        lines.append(bench_common.alternating_summary(
+            f"2 processes of one thread against 2 threads of one process, {figure}",
+            {case: [f[figure] for f in values] for case, values in two_threads.items()},
+            "2 threads", "2 processes", figure.split("/")[0]))
+    if other_root is not None:
+        for index, threads in enumerate(LATENCY_THREADS):
+            for figure in ("p50", "p99", "requests/s"):
+                lines.append(bench_common.alternating_summary(
+                    f"{threads} thread(s), {figure}, this checkout against {other_root}",
+                    {name: [round_[index][figure] for round_ in figures[name]]
+                     for name in ("Tagger (other)", "Tagger")},
+                    "Tagger (other)", "Tagger", figure.split("/")[0]))
+    lines.append("```")
+    return lines, len(digests) == 1
+
+
 def start_up(rounds, other_root=None):
     """{case: wall seconds, one a round}: ``import tensorflow``, ``Tagger`` (this checkout)
     and, with ``other_root``, ``Tagger (other)``, in an order reversed every other round."""
@@ -222,9 +404,15 @@ def main():
     parser.add_argument("--copies", type=int, default=4, help="EWT dev's text this many times")
     parser.add_argument("--memory", action="store_true",
                         help="measure memory per thread and per Tagger made (section 3) only")
+    parser.add_argument("--latency", action="store_true",
+                        help="measure one sentence's tag latency and requests a second with "
+                             "1, 2 and 4 threads and with 2 processes (section 4) only")
+    parser.add_argument("--calls", type=int, default=2000,
+                        help="--latency: tag calls a run (EWT dev's sentences in order)")
     parser.add_argument("--compare-with", metavar="DIR",
-                        help="start-up only, of this checkout and of the beamtagger in DIR "
-                             "(another checkout, e.g. a git worktree of an earlier commit)")
+                        help="start-up (or, with --latency, latency) only, of this checkout "
+                             "and of the beamtagger in DIR (another checkout, e.g. a git "
+                             "worktree of an earlier commit)")
     args = parser.parse_args()
     results = {"machine": bench_common.machine(), "date": bench_common.now(),
                "rounds": args.rounds}
@@ -236,6 +424,23 @@ def main():
         results["memory"], measured = memory()
         bench_common.save_results("inprocess-memory", results, "\n".join(lines + measured)
                                   + "\n")
+        return
+
+    if args.latency:
+        if not bench_common.EWT_DEV.is_file():
+            sys.exit(f"{bench_common.EWT_DEV} is missing (set BEAMTAGGER_SHARED_DATA to the "
+                     "folder holding ud-english-ewt/)")
+        if args.calls < 4 or args.calls % 4:
+            sys.exit(f"--calls must be a multiple of 4 (each thread count tags the same "
+                     f"sentences), not {args.calls}")
+        runs = latency(args.rounds, args.calls, args.compare_with)
+        results["latency"] = runs
+        results["compared_with"] = args.compare_with
+        measured, agree = latency_lines(runs, args.calls, args.compare_with)
+        bench_common.save_results("inprocess-latency", results, "\n".join(lines + measured)
+                                  + "\n")
+        if not agree:
+            sys.exit("the labels differ between runs")
         return
 
     walls = start_up(args.rounds, args.compare_with)
