@@ -28,9 +28,10 @@ Each id column is in the narrowest type its table allows (``TaggerSpec.id_dtypes
 256 rows, uint16 up to 65,536, else int32), chosen from the model, so every batch of a model has
 one schema: the bundled model's ids are 30 bytes a slot instead of 92 (bench/batch_bytes.py).
 
-No Beam here: ``beamtagger.Tagger`` and ``TaggerModelHandler`` build a group's batches by
-``build_record_batch`` as AttachVectors does; the coder a pipeline carries them with is
-``transforms/arrow_batches.py``'s.
+No Beam here: AttachVectors builds a pipeline's batches by ``build_record_batch``, and the
+coder a pipeline carries them with is ``transforms/arrow_batches.py``'s; ``beamtagger.Tagger``
+and ``TaggerModelHandler``, which run the model where they build its inputs, take the same
+inputs without the batch (``entry_model_inputs``).
 """
 import json
 
@@ -104,9 +105,10 @@ def entry_model_inputs(segments, store, featurizer, vector_dtype="float32", toke
     ``token_blocks.entry_columns`` (with "token_numbers" where ``token_inputs`` numbered the
     tokens, else "tokens"), their padded ``ModelInputs`` and every token's store row (-1: none).
 
-    What a caller that runs the model in this process needs, without the Arrow batch: for a
-    14-token sentence, building the batch and reading it back took 0.44 of ``Tagger.tag``'s
-    1.35 ms, the model 0.64 (bench/inprocess_bench.py --latency)."""
+    What a caller that runs the model in this process needs, without the Arrow batch: on EWT
+    dev's sentences (10 tokens the median), building the batch and reading it back took 0.44
+    ms of ``Tagger.tag``'s 1.35, the model 0.64; without them ``tag``'s p50 was 0.69x
+    (BENCHMARKS.md, "One sentence a call: latency and threads")."""
     check_vector_dtype(vector_dtype)
     columns = None if token_inputs is None else entry_columns(segments, token_inputs)
     if columns is not None:

@@ -4,9 +4,9 @@
 A group is tokenized at once into a block of numbered tokens (``token_blocks.tokenize_block``),
 its long records cut into chunks of at most ``chunk`` tokens like TagText does
 (``chunk_spans``), sorted into the same length buckets under ``max_batch_tokens``
-(``length_buckets``), turned into model inputs by ``record_batches.build_record_batch`` and
-run by the runtime (``LoadedTagger.predict``): the code paths TagText uses, so all three give
-the same labels.
+(``length_buckets``), turned into the model inputs ``record_batches.build_record_batch`` puts
+in TagText's batches (``entry_model_inputs``, without the Arrow batch) and run by the runtime
+(``LoadedTagger.predict``): the code paths TagText uses, so all three give the same labels.
 
 No Beam here. What a group adds to the counters goes where the caller says
 (``TaggingCounters``): Beam's ``beamtagger`` counters for ``TaggerModelHandler``, nowhere for
