@@ -54,7 +54,9 @@ class Tagger:
     Thread safety: ``tag`` and ``tag_many`` may be called from several threads at once. The
     model and the store are shared (read only); each thread tokenizes with a tokenizer of its
     own (the tokenizer's caches are not for sharing) and builds its batches through its own
-    token tables, as ``RunInference`` threads sharing one model do.
+    token tables, as ``RunInference`` threads sharing one model do. They share one GIL: on EWT
+    dev's sentences, 2 or 4 threads tagged no more a second than one (about 1,000, p50 0.8
+    ms; BENCHMARKS.md, "One sentence a call"); more, from processes of their own.
 
     Pickling: a Tagger is pickled as its arguments and loads its model again where it is
     unpickled (another process).
