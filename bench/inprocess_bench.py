@@ -17,13 +17,19 @@
    other and dropped, as a service making one per request would, while another is held and
    while none is.
 
-``--compare-with DIR`` (start-up only): the start-up of another checkout's ``beamtagger``
-(DIR, e.g. a ``git worktree`` of an earlier commit) too, in the same alternating rounds, each
-as a ratio to ``import tensorflow`` and to this checkout's.
+4. Latency (``--latency``, instead of 1 and 2): ``Tagger.tag`` of one EWT dev sentence a call
+   (``--calls`` of them, in order, each tagged once a run), warm, with 1, 2 and 4 threads
+   calling at once and with 2 processes of one thread started together: p50/p90/p99 and
+   requests a second, the model's own forward share of a call, a digest of every label.
+
+``--compare-with DIR`` (start-up, or with ``--latency`` latency): another checkout's
+``beamtagger`` (DIR, e.g. a ``git worktree`` of an earlier commit) too, in the same alternating
+rounds, as a ratio to this checkout's (and, for start-up, to ``import tensorflow``).
 
   python bench/inprocess_bench.py [--rounds 3] [--copies 4]   # about 2 minutes on 2 cores
   python bench/inprocess_bench.py --memory                    # about 30 s
   python bench/inprocess_bench.py --compare-with /tmp/wt-before --rounds 5
+  python bench/inprocess_bench.py --latency --compare-with /tmp/wt-lat --rounds 4   # ~3 min
 """
 import argparse
 import json
