@@ -41,12 +41,23 @@ def checked_record(record, max_record_chars=MAX_RECORD_CHARS, *, as_record=None,
             record = as_record(record)
             _check_id_and_source(record)
         if not isinstance(record.text, str):
-            raise TypeError(f"the text is a {type(record.text).__name__}, not a string")
+            raise TypeError(_not_text(record.text))
         if len(record.text) > max_record_chars:
             return _too_long(record, len(record.text), max_record_chars, in_process)
         return record
     except Exception as error:  # noqa: BLE001  (one record's failure must not fail the job)
         return tokenizer_dead_letter(record, error)
+
+
+def _not_text(text):
+    """Why a record's text is refused, and what to do: "not a string" alone left the reader
+    of a dead letter to work out that bytes want decoding and a None text a record left out."""
+    if isinstance(text, (bytes, bytearray)):
+        return ("the text is bytes, not a string: decode it first (text.decode('utf-8'), or "
+                "the encoding it is in)")
+    if text is None:
+        return "the text is None, not a string: leave the record out, or give it \"\" to tag nothing"
+    return f"the text is a {type(text).__name__}, not a string: make it one, e.g. str(text)"
 
 
 def _check_id_and_source(record):
@@ -102,6 +113,8 @@ def tokenizer_dead_letter(record, error):
             text = repr(record.tokens)
     elif isinstance(record, TextRecord):
         key, text = record.key, record.text
+    elif isinstance(record, dict) and isinstance(record.get("id"), str):
+        key, text = record["id"], repr(record)   # json.loads' record: its id locates it
     else:
         key, text = repr(record)[:200], repr(record)
     return DeadLetter(str(key), one_line(f"tokenizer failed: {error!r}"), str(text), "tokenize")

@@ -41,11 +41,13 @@ def test_own_json_lines_in_and_out_as_library_md_writes_them(tiny_tagger, tmp_pa
          | "WriteOwn" >> beam.io.WriteToText(str(tmp_path / "own" / "tagged")))
         # The dicts themselves: a dead letter each, whose reason says what to make of them.
         unmade = dicts | "AsIs" >> TagText(**tiny_tagger.options)
-        assert_that(unmade.errors | beam.Map(lambda d: (d.stage, d.reason.split(": ", 1)[1])),
-                    equal_to([("tokenize", "TypeError(\"records are TextRecord or "
+        # Each located by its id, not by the repr of the whole dict.
+        assert_that(unmade.errors | beam.Map(
+            lambda d: (d.source, d.stage, d.reason.split(": ", 1)[1])),
+                    equal_to([(id_, "tokenize", "TypeError(\"records are TextRecord or "
                                "TokenizedRecord, not dict: make each a TextRecord(d['id'], "
-                               "d['text']) first (or a beam.Row with id and text columns)\")")]
-                             * 2))
+                               "d['text']) first (or a beam.Row with id and text columns)\")")
+                              for id_ in ("a", "b")]))
     written = _lines(str(tmp_path / "out" / "tagged-0*.jsonl"))
     assert [json.loads(line)["id"] for line in written] == ["a", "b"]
     assert written == _lines(str(tmp_path / "own" / "tagged-*"))
@@ -84,3 +86,15 @@ def test_a_model_or_store_missing_here_is_refused_where_applied_when_the_workers
     records | beam.Map(lambda t: TextRecord("a", t)) | TagText(missing, tiny_tagger.store_path)
     records = beam.Pipeline(runner=FnApiRunner()) | beam.Create([TextRecord("a", "x")])
     records | TagText(missing, tiny_tagger.store_path, runtime="numpy", validate=False)
+
+
+@pytest.mark.parametrize("text, advice", [
+    (b"Beam tags this.", "the text is bytes, not a string: decode it first"),
+    (None, "the text is None, not a string: leave the record out, or give it \"\""),
+    (3.5, "the text is a float, not a string: make it one, e.g. str(text)")])
+def test_a_text_that_is_no_string_is_a_dead_letter_saying_what_to_do(text, advice):
+    from beamtagger.tagging.record_checks import checked_record
+
+    letter = checked_record(TextRecord("doc-1", text))
+    assert letter.source == "doc-1" and letter.stage == "tokenize"
+    assert advice in letter.reason

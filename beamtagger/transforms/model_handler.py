@@ -14,8 +14,9 @@ Each batch RunInference hands over is tagged at once by ``tagging.record_tagger.
 (no Beam there; ``beamtagger.Tagger`` tags through it too): tokenized into a block of numbered
 tokens (``token_blocks.tokenize_block``), its long records cut into chunks of at most ``chunk``
 tokens like TagText does, sorted into the same length buckets under ``max_batch_tokens``, turned
-into model inputs by ``build_record_batch`` (each token type looked up and featurized once a
-thread: ``model.token_inputs``) and run by the runtime's ``predict``: the code paths TagText
+into model inputs by ``record_batches.entry_model_inputs`` (``build_record_batch``'s inputs
+without the Arrow batch, which nothing here reads; each token type looked up and featurized
+once a thread: ``model.token_inputs``) and run by the runtime's ``predict``: the code paths TagText
 uses, so both give the same labels.
 
 It adds to the same ``beamtagger`` counters as TagText (tokens, batches, padded slots, OOV
