@@ -336,6 +336,7 @@ def _tag(args, options, stdin_spool=None, results=None):
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
     from beamtagger.pipeline.pipeline_args import cloud_options_problem, staged_files_problem
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
@@ -348,6 +349,8 @@ def _tag(args, options, stdin_spool=None, results=None):
                     process_per_core=sdk_process_per_core(options, standard.runner))
     job = dataclasses.replace(job, stdin_spool=stdin_spool,
                               results_in_input_order=results is not None)
+    # GPUs on the tag stage's workers, or on every worker: the batches go to a GPU either way.
+    gpu_workers = remote and bool(job.accelerator or gpus_on_every_worker(options))
     if remote:
         _check_reachable_by_workers(job)
         _check_one_accelerator_request(job, options)
@@ -364,11 +367,18 @@ def _tag(args, options, stdin_spool=None, results=None):
         earlier = check_job(job, remote=remote, overwrite=args.overwrite,
                             earlier_run_killed=left_by_a_killed_run)
         if job.runtime is None:
-            choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming))
+            choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming),
+                                    gpu_workers=gpu_workers)
             print(choice.announcement(), flush=True)
             job = dataclasses.replace(job, runtime=choice.runtime)
+        if remote and job.runtime == "jax" and not gpu_workers:
+            print("warning: --runtime jax with no GPU asked for (--tagger-accelerator, or "
+                  "worker_accelerator in --dataflow_service_options): JAX runs on the CPU "
+                  "workers, slower there than numpy, and their image needs JAX (the "
+                  "Dockerfile's jax-gpu target)", file=sys.stderr, flush=True)
         fitted = fitted_to_its_device(job, remote,
-                                      batch_tokens_given=args.max_batch_tokens is not None)
+                                      batch_tokens_given=args.max_batch_tokens is not None,
+                                      gpu_workers=gpu_workers)
         # Said only where a default changed for a GPU (the CPU's are the ones --help gives).
         if fitted.max_batch_tokens != job.max_batch_tokens or (
                 job.vector_dtype == "auto" and fitted.vector_dtype == "float16"):
@@ -672,18 +682,22 @@ def _check_spans_tagger(job, spec):
               'are BIO)', flush=True)
 
 
-def fitted_to_its_device(job, remote, batch_tokens_given):
+def fitted_to_its_device(job, remote, batch_tokens_given, gpu_workers=False):
     """The job, its runtime known, with what depends on where the tag stage's batches go: to a
-    GPU (an accelerator hint; the jax runtime on a remote runner, or here where this machine
-    has an NVIDIA GPU and JAX's CUDA build), float16 vectors for ``--vector-dtype auto`` and
-    GPU-sized batches unless ``--max-batch-tokens`` was given."""
+    GPU (``gpu_workers``: a remote job's tag stage runs where it asked for GPUs, by its
+    accelerator hint or on every worker; or here where this machine has an NVIDIA GPU, JAX's
+    CUDA build and the jax runtime), float16 vectors for ``--vector-dtype auto`` and GPU-sized
+    batches unless ``--max-batch-tokens`` was given."""
     from beamtagger.pipeline.tag_pipeline import batch_vector_dtype, batches_go_to_a_gpu
 
-    jax_on_cpu = not remote and not (_local_gpu() and _jax_cuda_installed()
-                                     and _jax_platforms_allow_a_gpu())
-    to_gpu = batches_go_to_a_gpu(job, jax_on_cpu)
+    if remote:
+        jax_on_cpu = not gpu_workers
+    else:
+        jax_on_cpu = not (_local_gpu() and _jax_cuda_installed() and _jax_platforms_allow_a_gpu())
+    to_gpu = gpu_workers or batches_go_to_a_gpu(job, jax_on_cpu)
     return dataclasses.replace(
-        job, vector_dtype=batch_vector_dtype(job, jax_on_cpu),
+        job, vector_dtype=("float16" if to_gpu and job.vector_dtype == "auto"
+                           else batch_vector_dtype(job, jax_on_cpu)),
         max_batch_tokens=(tagging_defaults.GPU_MAX_BATCH_TOKENS if to_gpu and not
                           batch_tokens_given else job.max_batch_tokens))
 
@@ -991,7 +1005,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
     return earlier
 
 
-def choose_runtime(job, remote=False, streaming=False):
+def choose_runtime(job, remote=False, streaming=False, gpu_workers=False):
     """``runtime_choice.choose_runtime`` for this job: the input's size from its files'
     metadata (any FileSystems path), the runtimes installed here (remote workers install
     their own: all), whether JAX can use a GPU here (local runs only: a remote worker's image
@@ -1000,10 +1014,12 @@ def choose_runtime(job, remote=False, streaming=False):
     size), and whether each worker process gives the tagger one thread (``job.tagger_threads``
     is 1: by default on Dataflow, one SDK process a vCPU, and with the DirectRunner's
     ``multi_processing`` mode at a worker a core; or as ``--tagger-threads 1`` says), the way
-    ``bench/one_thread_jobs.py`` measured NumPy the cheaper."""
+    ``bench/one_thread_jobs.py`` measured NumPy the cheaper. ``gpu_workers``: the remote
+    job asked for GPUs on every worker (``dataflow_gpus.gpus_on_every_worker``), which
+    decides as an accelerator hint does."""
     from apache_beam.io.filesystems import FileSystems
 
-    accelerator_hint = remote and bool(job.accelerator)
+    accelerator_hint = remote and (bool(job.accelerator) or gpu_workers)
     size = None
     if not streaming and not accelerator_hint:   # the hint decides at any size
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
@@ -1575,20 +1591,21 @@ def _check_one_accelerator_request(job, options):
     """--tagger-accelerator puts GPUs on the tag stage's workers only (Dataflow right
     fitting); a ``worker_accelerator`` service option or experiment as well put GPUs on every
     worker, reading and writing ones included, a combination Dataflow's right-fitting page
-    says not to use."""
-    from apache_beam.options.pipeline_options import DebugOptions, GoogleCloudOptions
+    says not to use. And a hint Dataflow would start no usable GPU for is refused here."""
+    from beamtagger.pipeline.dataflow_gpus import (accelerator_hint_problem,
+                                                   worker_accelerator_option)
 
     if not job.accelerator:
         return
-    service = options.view_as(GoogleCloudOptions).dataflow_service_options or []
-    experiments = options.view_as(DebugOptions).experiments or []
-    for option, values in (("--dataflow_service_options", service),
-                           ("--experiments", experiments)):
-        if any(value.startswith("worker_accelerator") for value in values):
-            raise BeamtaggerError(
-                f"{option}=worker_accelerator=... puts GPUs on every worker, and "
-                "--tagger-accelerator on the tag stage's workers only (Dataflow right "
-                "fitting), which Dataflow says not to combine; pass one of them")
+    both = worker_accelerator_option(options)
+    if both:
+        raise BeamtaggerError(
+            f"{both}=... puts GPUs on every worker, and "
+            "--tagger-accelerator on the tag stage's workers only (Dataflow right "
+            "fitting), which Dataflow says not to combine; pass one of them")
+    problem = accelerator_hint_problem(job.accelerator)
+    if problem:
+        raise BeamtaggerError(problem)
 
 
 def print_results(output_prefix, output_format):
