@@ -176,7 +176,9 @@ def add_arguments(parser):
                         "until the input ends)")
     parser.add_argument("--tagger-accelerator", metavar="HINT",
                         help='accelerator resource hint for the tagger stage only, e.g. '
-                        '"type:nvidia-l4;count:1;install-nvidia-driver" (Dataflow right fitting)')
+                        '"type:nvidia-l4;count:1;machine_type:g2-standard-4;install-nvidia-driver" '
+                        "(Dataflow right fitting: L4 GPUs come with g2 machine types only, and "
+                        "install-nvidia-driver is refused missing; docs/dataflow.md)")
     parser.add_argument("--vector-dtype", choices=("auto", "float32", "float16"), default="auto",
                         help="vectors in the batches: float16 halves the bytes that go to a GPU "
                         "(labels equal to float32 on EWT and WNUT-17 dev); auto (the default): "
@@ -203,7 +205,8 @@ def add_arguments(parser):
                         "tensorflow on every core, as fast on one; CPU only) or jax (GPUs "
                         "without TensorFlow: beamtagger[jax] or [jax-cuda]; batches padded to a "
                         "fixed grid of shapes, docs/dataflow.md). Default: chosen at launch and "
-                        "printed: tensorflow for a Dataflow tag stage with --tagger-accelerator, "
+                        "printed: tensorflow for a Dataflow tag stage with --tagger-accelerator "
+                        "or GPUs on every worker (worker_accelerator, --resource_hints), "
                         f"else numpy up to {runtime_choice.SMALL_INPUT_BYTES / 1e6:.1f} MB of "
                         "text, else jax where a GPU is there and JAX installed, else numpy where "
                         "each worker process gives the tagger one thread (Dataflow CPU workers "
@@ -963,7 +966,9 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         raise BeamtaggerError("--tagger-threads must be 0 (TensorFlow's default) or more")
     if job.accelerator is not None and "type:" not in job.accelerator:
         raise BeamtaggerError(f"--tagger-accelerator {job.accelerator!r} names no accelerator "
-                              'type; expected e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
+                              'type; expected e.g. '
+                              '"type:nvidia-l4;count:1;machine_type:g2-standard-4;'
+                              'install-nvidia-driver"')
     if remote:
         _check_reachable_by_workers(job)
     elif job.runtime is not None and not runtimes.is_installed(job.runtime):
