@@ -21,9 +21,11 @@
 # A CPU-only job runs the tagger in NumPy unless given --runtime (docs/dataflow.md, "A CPU job"):
 # its workers never import TensorFlow, which these images keep for --runtime tensorflow and GPUs.
 #
-# The Beam version must match the one that launches the job (setup.py takes 2.77 or 2.78):
-# `--build-arg BEAM_VERSION=2.78.0` for a job launched with 2.78.
-ARG BEAM_VERSION=2.77.0
+# The Beam version must match the one that launches the job (setup.py takes 2.77 or 2.78).
+# 2.78.0 is what `pip install .[gcp]` installs on the launching machine today (the newest the
+# pin allows); `--build-arg BEAM_VERSION=2.77.0` for a launcher kept on 2.77
+# (`python -c "import apache_beam; print(apache_beam.__version__)"` says which).
+ARG BEAM_VERSION=2.78.0
 FROM apache/beam_python3.11_sdk:${BEAM_VERSION} AS base
 
 WORKDIR /opt/beamtagger
