@@ -177,7 +177,8 @@ COMMANDS_NOT_RUN = {
                     "gs://bucket/stores/glove840 --runner=DataflowRunner --project=P "
                     "--region=us-central1 --temp_location=gs://bucket/tmp "
                     "--sdk_container_image=$IMAGE --sdk_location=container --tagger-accelerator "
-                    "\"type:nvidia-l4;count:1;install-nvidia-driver\""): DATAFLOW,
+                    "\"type:nvidia-l4;count:1;machine_type:g2-standard-4;"
+                    "install-nvidia-driver\""): DATAFLOW,
     (*MORE_TAGGING, "beamtagger tag ... --direct_running_mode=multi_processing "
                     "--direct_num_workers=4"): ELIDED,
     (*MORE_TAGGING, "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
