@@ -155,7 +155,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         machine, is checked here as TagText checks it (``worker_resources.check_where_built``);
         a remote one (``gs://``) where RunInference is applied (``validate_inference_args``;
         see ``validate``), as is one not here where the pipeline's workers run here (the
-        DirectRunner, LOOPBACK); else by ``load_model`` on the workers.
+        DirectRunner unless told --environment_type=DOCKER or EXTERNAL, LOOPBACK); else by
+        ``load_model`` on the workers.
       max_batch_tokens: padded slots (batch size x padded length) of one model call.
       chunk: records longer than this many tokens are tagged in overlapping chunks.
       overlap: tokens shared by neighbouring chunks.

@@ -75,7 +75,8 @@ class TagBatches(beam.PTransform):
       model_dir: the tagger's model directory (None: the bundled model). One on this machine
         that is not a model is refused here, where the pipeline is built; a remote one
         (``gs://``) where the transform is applied (see ``validate``), as is one not here
-        where the pipeline's workers run here (the DirectRunner, LOOPBACK); one in neither
+        where the pipeline's workers run here (the DirectRunner unless told
+        --environment_type=DOCKER or EXTERNAL, LOOPBACK); one in neither
         place (in the workers' image) when the workers load it
         (``worker_resources.check_where_built``).
       progress_every_secs: print a progress line this often (local runs; None: never).

@@ -70,9 +70,10 @@ class TagText(beam.PTransform):
         on this machine is checked here, where the transform is built, with the messages
         ``beamtagger tag`` gives before launch (not a model, not a store, a store the model
         cannot read); a remote one (``gs://``) where it is applied (see ``validate``), as is
-        one not here where the pipeline's workers run here (the DirectRunner, the
-        FnApiRunner, LOOPBACK: "does not exist"); a path that is in neither place (in the
-        workers' image) when the workers read it (``worker_resources.check_where_built``).
+        one not here where the pipeline's workers run here (the DirectRunner unless told
+        --environment_type=DOCKER or EXTERNAL, the FnApiRunner, LOOPBACK: "does not exist"); a
+        path that is in neither place (in the workers' image) when the workers read it
+        (``worker_resources.check_where_built``).
       chunk: records longer than this many tokens are tagged in overlapping chunks of this
         many tokens and stitched back together.
       overlap: tokens shared by neighbouring chunks.

@@ -168,6 +168,12 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
 # InteractiveRunner: their workers may run in containers, which see none of this machine's files.
 _RUNNERS_HERE = ("", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner",
                  "FnApiRunner")
+# The DirectRunner's Prism starts its workers in the environment the options name; these two
+# may be elsewhere (a container whose image holds the model, a worker pool), so a path missing
+# here is left to them. The FnApiRunner and BundleBasedDirectRunner run every worker in this
+# process whatever is named.
+_ENVIRONMENTS_ELSEWHERE = ("DOCKER", "EXTERNAL")
+_RUNNERS_OF_PRISM = ("", "DirectRunner", "SwitchingDirectRunner")
 
 
 def runs_on_this_machine(pipeline):
@@ -177,9 +183,13 @@ def runs_on_this_machine(pipeline):
     from beamtagger.worker_threads import runner_name, runner_of
 
     options = pipeline.options
-    if (options.view_as(PortableOptions).environment_type or "").upper() == "LOOPBACK":
+    environment = (options.view_as(PortableOptions).environment_type or "").upper()
+    if environment == "LOOPBACK":
         return True
-    return runner_name(runner_of(options, pipeline.runner)) in _RUNNERS_HERE
+    runner = runner_name(runner_of(options, pipeline.runner))
+    if environment in _ENVIRONMENTS_ELSEWHERE and runner in _RUNNERS_OF_PRISM:
+        return False
+    return runner in _RUNNERS_HERE
 
 
 def _check_cloud_storage_reachable(*paths):
