@@ -25,16 +25,29 @@ EPOCHS_A_SMALL_CORPUS_NEEDS = 14
 def most_common_tag(dev_tags):
     """(tag, share of the tokens) of the most common tag in ``dev_tags``, the dev sentences'
     gold tag sequences: the trivial tagger's tag and its accuracy."""
+    tag, count, total = _most_common(dev_tags)
+    return tag, count / total
+
+
+def _most_common(dev_tags):
     counts = Counter(tag for tags in dev_tags for tag in tags)
     tag, count = counts.most_common(1)[0]
-    return tag, count / sum(counts.values())
+    return tag, count, sum(counts.values())
 
 
 def no_better_than_trivial(metric_name, best_score, best_accuracy, dev_tags, epochs_run):
     """The warning's text (no ``warning:`` prefix) when the best epoch's dev score on
     ``metric_name`` (an F1: ``best_score`` 0) or its dev accuracy ``best_accuracy`` is no better
-    than the trivial tagger's; None otherwise."""
-    tag, share = most_common_tag(dev_tags)
+    than the trivial tagger's; None otherwise. A dev set of one tag (an entity dev without
+    entities, a flag dev without a positive) scores every tagger alike: the warning says so
+    and asks for another dev set, where more epochs would change nothing."""
+    tag, count, total = _most_common(dev_tags)
+    if count == total:
+        return (f"dev cannot tell the saved model from a trivial tagger: every one of its {total} "
+                f"token(s) carries {tag!r}, so a tagger that tags every token {tag!r} scores "
+                "perfectly on it, and the epoch kept was chosen on it. Try: a dev corpus (--dev) "
+                "that carries the tags the model is to find")
+    share = count / total
     shown = metric_name.replace("_", " ").replace("f1", "F1")
     if metric_name != "accuracy" and best_score <= 0:
         what = "entity" if metric_name == "entity_f1" else "positive token"
