@@ -171,7 +171,7 @@ class TaggerSpec:
 
     @classmethod
     def load(cls, model_dir):
-        model_dir = pathlib.Path(model_dir)
+        model_dir = pathlib.Path(model_dir).expanduser()
         spec_path = model_dir / SPEC_FILE
         if not model_dir.is_dir():
             raise BeamtaggerError(f"model directory {model_dir} does not exist")

@@ -42,3 +42,29 @@ def test_runners_that_ignore_the_environment_still_refuse_it(tiny_tagger, tmp_pa
         with pytest.raises(BeamtaggerError, match="no-such-model does not exist"):
             records | TagText(str(tmp_path / "no-such-model"), tiny_tagger.store_path,
                               runtime="numpy")
+
+
+def test_a_test_pipeline_given_the_test_direct_runner_refuses_a_missing_model(tiny_tagger,
+                                                                             tmp_path):
+    # TestPipeline's --test-pipeline-options runner: this process's, as the DirectRunner.
+    records = _records(["--runner=TestDirectRunner"])
+    assert runs_on_this_machine(records.pipeline)
+    with pytest.raises(BeamtaggerError, match="no-such-model does not exist"):
+        records | TagText(str(tmp_path / "no-such-model"), tiny_tagger.store_path,
+                          runtime="numpy")
+
+
+def test_a_model_and_store_under_home_given_with_a_tilde_are_found(tiny_tagger, tmp_path,
+                                                                   monkeypatch):
+    # The store, saving and importing expanded "~"; a model given so was "does not exist".
+    import shutil
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "tiny")
+    records = _records(["--runner=DirectRunner"])
+    records | TagText("~/models/ner", "~/stores/tiny", runtime="numpy")
+    from beamtagger import Tagger
+
+    tagged = Tagger("~/models/ner", "~/stores/tiny").tag("Beam tags this.")
+    assert tagged.labels == tuple(tiny_tagger.labels("Beam tags this."))

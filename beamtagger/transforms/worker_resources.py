@@ -167,13 +167,13 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
 # portable runner told --environment_type=LOOPBACK. Not Prism named alone, nor the
 # InteractiveRunner: their workers may run in containers, which see none of this machine's files.
 _RUNNERS_HERE = ("", "DirectRunner", "SwitchingDirectRunner", "BundleBasedDirectRunner",
-                 "FnApiRunner")
+                 "FnApiRunner", "TestDirectRunner")
 # The DirectRunner's Prism starts its workers in the environment the options name; these two
 # may be elsewhere (a container whose image holds the model, a worker pool), so a path missing
 # here is left to them. The FnApiRunner and BundleBasedDirectRunner run every worker in this
 # process whatever is named.
 _ENVIRONMENTS_ELSEWHERE = ("DOCKER", "EXTERNAL")
-_RUNNERS_OF_PRISM = ("", "DirectRunner", "SwitchingDirectRunner")
+_RUNNERS_OF_PRISM = ("", "DirectRunner", "SwitchingDirectRunner", "TestDirectRunner")
 
 
 def runs_on_this_machine(pipeline):
@@ -468,7 +468,10 @@ def local_path(path):
     """``path`` itself when local; else a local copy of the remote file or folder it names."""
     path = str(path)
     if not is_remote(path):
-        return pathlib.Path(path[len("file://"):] if path.startswith("file://") else path)
+        # "~/models/ner" as the store, saving and importing read it (a model given so was
+        # "does not exist" where its store, given the same way, was found).
+        return pathlib.Path(path[len("file://"):] if path.startswith("file://")
+                            else path).expanduser()
     with _LOCK:
         _release_collected()
         copy = _staged_copy(path)
