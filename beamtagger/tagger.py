@@ -34,13 +34,18 @@ from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHA
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
 
-__all__ = ["BATCH_CHARS", "Tagger"]
+__all__ = ["BATCH_CHARS", "ERRORS", "Tagger"]
 
 # Characters of text tag_many tags at once. EWT dev's text x20 (502,560 tokens, bundled model,
 # NumPy, 2 rounds on the 2-core machine, 2026-12-06): 256 Ki characters held 40-56 MiB more
 # than the loaded tagger at its peak and ran 1.01x and 0.93x the tokens a second of 1 Mi
 # (+128 MiB); 64 Ki held 29 MiB and ran 0.94x and 0.81x.
 BATCH_CHARS = 1 << 18
+
+# What tag_many does with a record it cannot tag: stop there, or give its DeadLetter in its
+# place, as TagText's errors output would (a DataFrame column with a missing value keeps its
+# other rows' results, in their rows).
+ERRORS = ("raise", "dead_letter")
 
 Record = Union[str, TextRecord, TokenizedRecord]
 
@@ -162,8 +167,8 @@ class Tagger:
         (tagged,) = self._tagged([self._checked(record, "Tagger.tag's record")])
         return tagged
 
-    def tag_many(self, records: Iterable[Record], *,
-                 batch_chars: int = BATCH_CHARS) -> Iterator[TaggedRecord]:
+    def tag_many(self, records: Iterable[Record], *, batch_chars: int = BATCH_CHARS,
+                 errors: str = "raise") -> Iterator[Union[TaggedRecord, DeadLetter]]:
         """The TaggedRecord of each of ``records`` (as ``tag`` takes them), lazily and in
         input order.
 
@@ -175,44 +180,77 @@ class Tagger:
         Raises (at once): TypeError where ``records`` is one str, a dict or a DataFrame,
         whose elements would be its characters, keys or columns, not texts.
 
+        ``errors``: "raise" (the default) stops at the first record that cannot be tagged, as
+        below. "dead_letter" gives that record's ``DeadLetter`` in its place (``reason``: the
+        message "raise" would give; ``source``: the record's id or source, else "record N",
+        its position; ``stage``: "tokenize") and goes on, so there is one result a record
+        still: ``isinstance(result, TaggedRecord)`` tells them apart.
+
         Raises (when the iteration reaches the record, after the results of every record
-        before it):
-          TypeError: an element is no str, TextRecord or TokenizedRecord, naming its position.
+        before it; with ``errors="raise"``):
+          TypeError: an element is no str, TextRecord or TokenizedRecord, naming its position
+            (None, NaN and pandas' NA: a missing value, saying what to do).
           BeamtaggerError: a record ``TagText`` would dead-letter, naming its position and id.
         """
         if not isinstance(batch_chars, int) or batch_chars < 1:
             raise ValueError(f"batch_chars must be a whole number of at least 1, not "
                              f"{batch_chars!r}")
+        if errors not in ERRORS:
+            raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, not "
+                             f"{errors!r}")
         _check_not_one_whole(records)
-        return self._tagged_groups(records, batch_chars)
+        return self._tagged_groups(records, batch_chars, errors == "dead_letter")
 
-    def _tagged_groups(self, records, batch_chars):
+    def _tagged_groups(self, records, batch_chars, dead_letters):
+        # A group holds records to tag and, with dead_letters, the DeadLetters of those that
+        # cannot be, in input order: they stay in the group, so a column with many missing
+        # values is still tagged in whole groups.
         group, chars = [], 0
         for position, element in enumerate(records):
-            try:
-                record = self._checked(element, f"Tagger.tag_many's record {position}")
-            except (TypeError, BeamtaggerError):
-                # The records before it keep their results, not only the groups before it.
-                if group:
-                    yield from self._tagged(group)
-                raise
+            if dead_letters:
+                record = self._record_or_dead_letter(element)
+                if isinstance(record, DeadLetter):
+                    record = _placed(record, element, position)
+            else:
+                try:
+                    record = self._checked(element, f"Tagger.tag_many's record {position}")
+                except (TypeError, BeamtaggerError):
+                    # The records before it keep their results, not only the groups before it.
+                    yield from self._group_results(group)
+                    raise
             group.append(record)
             chars += _characters(record)
             if chars >= batch_chars:
-                yield from self._tagged(group)
+                yield from self._group_results(group)
                 group, chars = [], 0
-        if group:
-            yield from self._tagged(group)
+        yield from self._group_results(group)
+
+    def _group_results(self, group):
+        to_tag = [record for record in group if not isinstance(record, DeadLetter)]
+        tagged = iter(self._tagged(to_tag) if to_tag else ())
+        return [record if isinstance(record, DeadLetter) else next(tagged) for record in group]
 
     def _checked(self, element, where):
         """``element`` as a TextRecord or TokenizedRecord that ``TagText`` would tag; else
         TypeError, or BeamtaggerError with the reason its dead letter would give."""
+        checked = self._record_or_dead_letter(element)
+        if not isinstance(checked, DeadLetter):
+            return checked
+        if isinstance(element, (str, TextRecord, TokenizedRecord)):
+            raise BeamtaggerError(f"{where} (id {getattr(element, 'id', '')!r}) cannot be "
+                                  f"tagged: {checked.reason}")
+        raise TypeError(f"{where} is {_not_a_record(element)}")
+
+    def _record_or_dead_letter(self, element):
+        """``element`` as a record to tag, or the DeadLetter (stage tokenize) of why not:
+        ``checked_record``'s, as ``TagText`` would give, or one of the checks only ``Tagger``
+        needs (a lone surrogate, tokens and offsets, an element that is no record)."""
         if isinstance(element, str):
             # Checked as a record is: a text over max_record_chars was tagged whole.
             element = TextRecord("", element)
         elif not isinstance(element, (TextRecord, TokenizedRecord)):
-            raise TypeError(f"{where} is of type {type(element).__name__}, not a str, "
-                            "TextRecord or TokenizedRecord")
+            return DeadLetter("", f"the element is {_not_a_record(element)}",
+                              repr(element)[:200], "tokenize")
         refused = checked_record(element, self.max_record_chars, in_process=True)
         if not isinstance(refused, DeadLetter):
             try:
@@ -221,10 +259,7 @@ class Tagger:
                 _check_surrogates(element)
             except (TypeError, ValueError) as error:
                 refused = DeadLetter(element.key, str(error), "", "tokenize")
-        if isinstance(refused, DeadLetter):
-            raise BeamtaggerError(f"{where} (id {element.id!r}) cannot be tagged: "
-                                  f"{refused.reason}")
-        return element
+        return refused
 
     def _tagged(self, records):
         return self._thread_record_tagger().tagged_records(records, self._model, self._runtime)
@@ -269,7 +304,38 @@ def _check_surrogates(record):
                          f"at character {error.start:,}, which no UTF-8 output can hold") from None
 
 
+def _is_missing(element):
+    """None, a float NaN, or pandas' NA or NaT: what a DataFrame's text column holds where a
+    row has no text (read as the type it is, "float" said nothing of a missing value)."""
+    if element is None or (isinstance(element, float) and element != element):
+        return True
+    # pandas' own missing values, known by their types' names: no pandas import here.
+    return type(element).__name__ in ("NAType", "NaTType")
+
+
+def _not_a_record(element):
+    """What an element that is no str, TextRecord or TokenizedRecord is, and for a missing
+    value what to do: NaN read as "of type float" said nothing of one."""
+    if _is_missing(element):
+        return (f"{element!r}, a missing value, not a text: leave it out (series.dropna()), "
+                "give \"\" to tag nothing (series.fillna(\"\")), or pass "
+                "errors=\"dead_letter\" to tag_many to get a DeadLetter in its place")
+    return f"of type {type(element).__name__}, not a str, TextRecord or TokenizedRecord"
+
+
+def _placed(dead_letter, element, position):
+    """The DeadLetter with the source that finds its element again: the record's id or
+    source, else its position in tag_many's records; and the record's text as it was."""
+    source = dead_letter.source or f"record {position}"
+    text = element if isinstance(element, str) else dead_letter.record
+    if not text and isinstance(element, TextRecord) and isinstance(element.text, str):
+        text = element.text
+    return dead_letter._replace(source=source, record=text)
+
+
 def _characters(record):
+    if isinstance(record, DeadLetter):
+        return 0
     if isinstance(record, TextRecord):
         return len(record.text)
     return sum(map(len, record.tokens)) + len(record.tokens)

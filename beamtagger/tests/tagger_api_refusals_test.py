@@ -64,7 +64,8 @@ def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_positio
     with pytest.raises(TypeError, match=r"^Tagger.tag_many's record 1 is of type bytes, not a str, "
                                         r"TextRecord or TokenizedRecord$"):
         next(tagged)
-    with pytest.raises(TypeError, match="Tagger.tag's record is of type NoneType"):
+    with pytest.raises(TypeError, match="^Tagger.tag's record is None, a missing value, not a "
+                                        "text: leave it out"):
         tagger.tag(None)
     with pytest.raises(TypeError, match="record 0 is of type tuple"):
         list(tagger.tag_many([("id", "a tuple is not taken")]))
