@@ -49,6 +49,9 @@ PYTHON_BLOCKS = {
      "from apache_beam.ml.inference.base import KeyedModelHandler, RunInference"):
         "test_readme_runinference_example: a fragment; a pipeline with the `texts` and `pairs` "
         "it applies to is built before it and run after it",
+    ("docs/library.md", "In Python, without a pipeline: `Tagger`", "import pandas as pd"):
+        "nbuser_dataframe_test: verbatim (indented in its list item), on a DataFrame with "
+        "missing values and an entity tagger",
     ("docs/library.md", "What comes out", "import json"):
         "test_library_json_example: verbatim, in a folder holding models/ner, stores/glove840 "
         "and an in.jsonl with a record TagText dead-letters",
@@ -268,10 +271,12 @@ def doc_blocks(language):
             line = lines[index]
             if line.startswith("#"):
                 heading = line.lstrip("#").strip()
-            elif line.startswith("```"):
-                end = lines.index("```", index + 1)
-                if line[3:].strip() == language:
-                    body = lines[index + 1:end]
+            elif line.lstrip(" ").startswith("```"):
+                # A block in a list item is indented as its item is: read without the indent.
+                indent = len(line) - len(line.lstrip(" "))
+                end = lines.index(" " * indent + "```", index + 1)
+                if line[indent + 3:].strip() == language:
+                    body = [text[indent:] for text in lines[index + 1:end]]
                     blocks.append((name, heading, body[0], "\n".join(body) + "\n"))
                 index = end
             index += 1

@@ -2,13 +2,11 @@
 elements that are no text, the results back into the DataFrame, and an entity table
 (docs/library.md, "In a pandas DataFrame", run as written)."""
 import functools
-import textwrap
 
 import pandas as pd
 import pytest
 
 import beamtagger
-from beamtagger.tests.conftest import REPO_ROOT
 from beamtagger.transforms import DeadLetter, TaggedRecord
 
 
@@ -59,12 +57,12 @@ def test_errors_dead_letter_gives_one_result_a_row_a_dead_letter_where_it_cannot
 
 
 def library_dataframe_recipe():
-    """docs/library.md's "In a pandas DataFrame" block, as written (indented in its list item,
-    where the docs' block finder does not look)."""
-    text = (REPO_ROOT / "docs" / "library.md").read_text(encoding="utf-8")
-    after = text[text.index("- **In a pandas DataFrame**"):]
-    block = after[after.index("```python\n") + len("```python\n"):]
-    return textwrap.dedent(block[:block.index("```")])
+    """docs/library.md's "In a pandas DataFrame" block, as written (indented in its list
+    item)."""
+    from beamtagger.tests.docs_examples_test import the_block
+
+    return the_block("docs/library.md", "In Python, without a pipeline: `Tagger`",
+                     "import pandas as pd")
 
 
 def test_the_library_dataframe_recipe_runs_as_written(entity_tagger, monkeypatch):
