@@ -1,6 +1,10 @@
 """``beamtagger train`` killed for real (SIGKILL, as the OOM killer or a preempted VM) after an
 epoch's state is written: a rerun of the same command resumes there and writes the model and
-report an uninterrupted run writes; a rerun with another flag is refused in one line."""
+report an uninterrupted run writes; a rerun with another flag is refused in one line.
+
+While the uninterrupted run trains, a second run into its ``--out`` is refused in one line
+(``output_lock``, newaudit3_train_lock_test's concern): that run is the one such a check needs,
+and a training of its own cost CI about 25 s."""
 import json
 import os
 import signal
@@ -46,21 +50,57 @@ def model_arrays(model_dir):
     return arrays
 
 
+def training_environment():
+    """The environment of a ``beamtagger train`` child: this checkout first on its path."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+         os.environ.get("PYTHONPATH", "")])}
+
+
+def refuse_a_second_run_while_the_first_trains(first, train, dev, store, out, capsys):
+    """Once ``first`` (training into ``out``) has written its first epoch's state, from which a
+    second run would resume: a second run into ``out`` is refused in one line."""
+    from beamtagger.model.train_state import TrainingState, state_folder
+    from beamtagger.pipeline import cli
+
+    deadline = time.monotonic() + 300
+    while first.poll() is None and time.monotonic() < deadline and not (
+            state_folder(out) / "state.npz").exists():
+        time.sleep(0.02)
+    assert first.poll() is None, "the first run ended too soon: make its epochs longer"
+    epochs_done = TrainingState(state_folder(out))._read().epochs_done
+    code = cli.main(command(train, dev, store, out)[3:])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert (f"error: --out {out} is being written by another beamtagger train run; wait "
+            "until it ends, or choose another model directory") in err
+    # The refused run neither resumed nor discarded the first's state.
+    assert TrainingState(state_folder(out))._read().epochs_done >= epochs_done
+
+
 @pytest.mark.slow
-def test_a_killed_training_resumes_to_the_uninterrupted_model(tiny_tagger, tmp_path, capsys):
+def test_a_second_run_is_refused_and_a_killed_run_resumes_to_the_uninterrupted_model(
+        tiny_tagger, tmp_path, capsys):
     from beamtagger.model.train_state import TrainingState, state_folder
     from beamtagger.pipeline import cli
 
     train = write_conllu(tmp_path / "train.conllu", 1500, 1)
     dev = write_conllu(tmp_path / "dev.conllu", 100, 2)
     store = tiny_tagger.store_path
-    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-         os.environ.get("PYTHONPATH", "")])}
+    environment = training_environment()
 
-    once = subprocess.run(command(train, dev, store, tmp_path / "once"), env=environment,
-                          capture_output=True, text=True, timeout=600)
-    assert once.returncode == 0, once.stderr[-2000:]
+    first = subprocess.Popen(command(train, dev, store, tmp_path / "once"), env=environment,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        refuse_a_second_run_while_the_first_trains(first, train, dev, store, tmp_path / "once",
+                                                   capsys)
+        _, stderr = first.communicate(timeout=600)
+    finally:
+        first.kill()
+        first.wait()
+    assert first.returncode == 0, stderr[-2000:]
+    assert (tmp_path / "once" / "training_report.json").exists()
+    assert sorted(os.listdir(tmp_path)) == ["dev.conllu", "once", "train.conllu"]
 
     out = tmp_path / "model"
     folder = state_folder(out)
