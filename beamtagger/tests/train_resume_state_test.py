@@ -2,16 +2,20 @@
 of the run that was never stopped; another training's, another version's or a damaged state is
 refused in one line; a state that cannot be written does not stop the training.
 
-Stops are simulated in this process (KeyboardInterrupt, Ctrl-C's exception, raised once the
-state of the chosen epoch is written); train_resume_kill_test kills a real run. Results are
-compared exactly: the training of the same seed in one process gives the same weights every
-time on TensorFlow's CPU kernels (the reference run below is such a second run), so any
-difference is the resume's.
+Stops are simulated in this process: the state a stop after the chosen epoch leaves is the one
+the uninterrupted reference run writes then, copied aside as it is written (a second run
+stopped there trained the same epochs again: a training's traces are most of its seconds);
+newaudit3_train_epochs_test stops runs with KeyboardInterrupt (Ctrl-C's exception, raised once
+a state is written) and train_resume_kill_test kills a real run. Results are compared exactly:
+the training of the same seed in one process gives the same weights every time on
+TensorFlow's CPU kernels (the resumed run is such a second run), so any difference is the
+resume's.
 """
 import errno
 import json
 import os
 import pathlib
+import shutil
 
 import numpy as np
 import pytest
@@ -76,8 +80,8 @@ def train(store, config, folder, aux=False, restart=False, log=None):
     return model.get_weights(), report
 
 
-def stop_after_saves(monkeypatch, count):
-    """Raise KeyboardInterrupt once the ``count``-th state is written."""
+def after_the_save(monkeypatch, count, then):
+    """Call ``then(state)`` once the ``count``-th state is written."""
     from beamtagger.model.train_state import TrainingState
 
     real_save, saved = TrainingState.save, []
@@ -86,10 +90,24 @@ def stop_after_saves(monkeypatch, count):
         written = real_save(self, meta, arrays)
         saved.append(meta["epochs_done"])
         if len(saved) == count:
-            raise KeyboardInterrupt
+            then(self)
         return written
 
     monkeypatch.setattr(TrainingState, "save", save)
+
+
+def stop_after_saves(monkeypatch, count):
+    """Raise KeyboardInterrupt once the ``count``-th state is written."""
+    def interrupt(state):
+        raise KeyboardInterrupt
+
+    after_the_save(monkeypatch, count, interrupt)
+
+
+def copy_state_after_saves(monkeypatch, count, into):
+    """Copy the state folder to ``into`` once the ``count``-th state is written: what a run
+    stopped right then leaves."""
+    after_the_save(monkeypatch, count, lambda state: shutil.copytree(state.folder, into))
 
 
 SCENARIOS = {
@@ -114,18 +132,17 @@ def test_a_stopped_training_resumes_to_the_uninterrupted_result(scenario, tiny_s
                                                                  monkeypatch):
     changes, aux, stop_after = SCENARIOS[scenario]
     config = tiny_config(**changes)
-    expected_weights, expected_report = train(tiny_store, config, tmp_path / "once", aux)
+    folder = tmp_path / "state"
+    with monkeypatch.context() as patch:
+        copy_state_after_saves(patch, stop_after, folder)
+        expected_weights, expected_report = train(tiny_store, config, tmp_path / "once", aux)
+    assert folder.is_dir()
     history = expected_report["epochs"]
     if scenario == "decay_restore":
         assert [e["learning_rate"] for e in history] == pytest.approx([0.3] * 3 + [0.15])
     if scenario == "early_stop_refit":
         assert len(history) == 3 and expected_report["refit"]["epochs"] == 2
 
-    folder = tmp_path / "state"
-    with monkeypatch.context() as patch:
-        stop_after_saves(patch, stop_after)
-        with pytest.raises(KeyboardInterrupt):
-            train(tiny_store, config, folder, aux)
     lines = []
     weights, report = train(tiny_store, config, folder, aux, log=lines)
 
