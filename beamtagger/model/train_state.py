@@ -12,8 +12,9 @@ A state holds what the remaining epochs depend on: every variable of the trained
 dropout layers' seed generators included, so the random streams go on where they stopped), the
 optimizer's (slots, iterations, the learning rate after its decays, the EMA weights),
 ``DevEvaluation``'s (best score, best epoch and its weights, the bad-epoch count), whether EMA
-weights are in place, the epochs done and the phase (the first training or the refit, with the
-first's report). The epoch number seeds the shuffling, word drop and lower-casing streams.
+weights are in place (the raw ones then in the optimizer's averages, after the last epoch too:
+``training.ResumableSwapEMAWeights``), the epochs done and the phase (the first training or the
+refit, with the first's report). The epoch number seeds the shuffling, word drop and lower-casing streams.
 
 A state is resumed only by the same training: the same beamtagger version, data (by content),
 embedding store and options, but for ``--epochs`` where the epochs done are the first ones of
@@ -319,8 +320,10 @@ class KeepTrainingState(keras.callbacks.Callback):
         if self.dev_evaluation is not None:
             self.dev_evaluation.restore_state(snapshot.meta["dev"], snapshot.arrays)
         if self.swap_ema is not None:
-            # SwapEMAWeights keeps in this attribute whether the averages are in the model
-            # (they are after every epoch's end), and swaps them out at the next epoch's start.
+            # The swap keeps in this attribute whether the averages are in the model (they are
+            # after every epoch's end, the raw weights then in the optimizer's averages, the
+            # last epoch's too: ResumableSwapEMAWeights), and swaps them out at the next
+            # epoch's start.
             self.swap_ema._ema_weights_in_model = snapshot.meta["ema_weights_in_model"]
         done = snapshot.epochs_done
         return done, done if snapshot.meta["stopped"] else self.epochs_total

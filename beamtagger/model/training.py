@@ -174,6 +174,31 @@ class RecordLoss(keras.callbacks.Callback):
         self.history.append({"epoch": epoch + 1, "loss": float((logs or {}).get("loss", "nan"))})
 
 
+class ResumableSwapEMAWeights(keras.callbacks.SwapEMAWeights):
+    """Keras's ``SwapEMAWeights(swap_on_epoch=True)`` (the averaged weights in the model at each
+    epoch's end, the raw ones back at the next epoch's start), except that the averages are
+    copied over the raw weights the optimizer holds at the end of ``fit`` (an early-stopped
+    one too; the optimizer is not saved with the model), not at the end of its last epoch.
+
+    Keras's copies them before ``KeepTrainingState`` saves the last epoch: that state held the
+    averages twice and no raw weights, and a run resumed from it with a larger ``--epochs``
+    trained its next epoch from the averages where the uninterrupted run goes on from the raw
+    weights, and ended with other weights.
+    """
+
+    def __init__(self):
+        super().__init__(swap_on_epoch=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self._ema_weights_in_model:
+            self._swap_variables()
+            self._ema_weights_in_model = True
+
+    def on_train_end(self, logs=None):
+        if self._ema_weights_in_model:
+            self._finalize_ema_values()
+
+
 class TrainingDiverged(JobFailed):
     """The loss turned NaN or infinite (``StopOnNonFiniteLoss``)."""
 
@@ -505,9 +530,9 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         lowered = encode_sentences(
             [dataclasses.replace(s, tokens=tuple(t.lower() for t in s.tokens))
              for s in train_sentences], store, featurizer, label_index, source="train")
-    # With EMA, SwapEMAWeights puts the averaged weights in place at each epoch's end, before
+    # With EMA, the swap puts the averaged weights in place at each epoch's end, before
     # DevEvaluation scores them and keeps the best (and after the refit's last epoch).
-    swap_ema = keras.callbacks.SwapEMAWeights(swap_on_epoch=True) if config.ema > 0 else None
+    swap_ema = ResumableSwapEMAWeights() if config.ema > 0 else None
     callbacks = [swap_ema] if swap_ema is not None else []
     # Before DevEvaluation, which would score (and might keep) the diverged weights.
     callbacks.append(StopOnNonFiniteLoss("" if dev is not None else " of the refit"))

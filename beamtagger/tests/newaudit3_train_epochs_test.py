@@ -17,8 +17,9 @@ pytest.importorskip("tensorflow")
 @pytest.mark.parametrize("changes, stop_after, epochs, resumed_line", [
     # Stopped after epoch 2 of 3, resumed to 5.
     (dict(ema=0.99, epochs=3), 2, 5, "resuming the training at epoch 3 of 5"),
-    # Finished its 3 epochs (killed while saving), extended to 4.
-    (dict(epochs=3), 3, 4, "resuming the training at epoch 4 of 4"),
+    # Finished its 3 epochs (killed while saving), extended to 4; with EMA, whose last epoch's
+    # state must keep the raw weights that epoch 4 trains on (the averages are in the model).
+    (dict(epochs=3, ema=0.99), 3, 4, "resuming the training at epoch 4 of 4"),
     # Early-stopped after epoch 3 (--patience 1) and stopped in the refit's first epoch: a run
     # of --epochs 6 stops there too and refits the same 2 epochs.
     (dict(learning_rate=0.3, patience=1, refit=True, ema=0.9, epochs=4), 4, 6,
