@@ -391,9 +391,18 @@ def test_beam_direct_runner_fails_below_two_chained_stateful_batchings():
             assert_that(stage | "Second" >> RunInference(_ReturnsItsBatch(
                 max_batch_duration_secs=1)), equal_to(list(range(150))))
 
-    # A bare AssertionError from the DirectRunner's GroupByKey, or assert_that's own.
-    with pytest.raises((AssertionError, BeamAssertException)):
-        chain()
+    # A bare AssertionError from the DirectRunner's GroupByKey, or assert_that's own. The loss
+    # depends on when the second stage's timer fires against the end of the input: once in a
+    # whole CI run (2026-12-06, xdist on 2 quiet cores) the first try kept every element, so
+    # up to three tries, the first that loses ending them.
+    for _ in range(3):
+        try:
+            chain()
+        except (AssertionError, BeamAssertException):
+            break
+    else:
+        pytest.fail("three chained stateful batchings kept every element: Beam may have fixed "
+                    "apache/beam#28716, and the handler's refusal may be lifted")
     # The way out the refusal names: a GroupByKey between waits for the whole input.
     chain(beam.Reshuffle())
 
