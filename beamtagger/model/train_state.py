@@ -42,6 +42,11 @@ from beamtagger.model.tagger_spec import state_folder  # noqa: F401 (train_state
 STATE_FILE = "state.npz"
 _FORMAT = 1
 _META = "meta"
+# Marks a state written since 2026-12-06 (``training.ResumableSwapEMAWeights``): with --ema, its
+# last epoch's state keeps the raw weights the next epoch trains on. The states written before
+# (same format and version) hold the averages there instead, so only a state with this mark may
+# be extended past the epochs its run was planned for (``_check_raw_weights_kept``).
+_RAW_WEIGHTS_KEPT = "last_epoch_keeps_raw_weights"
 _RESTART = "add --restart to discard it and start over"
 # Not options of the run: how much it prints changes nothing it learns.
 _NOT_FINGERPRINTED = ("verbose",)
@@ -196,6 +201,7 @@ class TrainingState:
         if snapshot.phase == "first":
             done = snapshot.epochs_done
             if done <= epochs:
+                self._check_raw_weights_kept(snapshot, saved_epochs)
                 return
             reason = f"it has trained {done} epochs, more than --epochs {epochs}"
         else:
@@ -207,6 +213,23 @@ class TrainingState:
         raise BeamtaggerError(
             f"the training state in {self.folder} is of a run of --epochs {saved_epochs}: "
             f"{reason}; rerun with --epochs {saved_epochs} to resume it, or {_RESTART}")
+
+    def _check_raw_weights_kept(self, snapshot, saved_epochs):
+        """BeamtaggerError where an EMA run's state of its last epoch, written before
+        ``_RAW_WEIGHTS_KEPT`` existed, would train on: Keras's swap had copied the averaged
+        weights over the raw ones in it, so the next epoch would start from the averages, a
+        model other than the one the command writes uninterrupted. The same ``--epochs``
+        trains no epoch more from it, and an unfinished run's states kept the raw weights."""
+        meta = snapshot.meta
+        ema = (meta.get("fingerprint") or {}).get("options", {}).get("ema")
+        if meta.get(_RAW_WEIGHTS_KEPT) or not ema or meta["stopped"] \
+                or snapshot.epochs_done < saved_epochs:
+            return
+        raise BeamtaggerError(
+            f"the training state in {self.folder} is of an --ema run that finished its "
+            f"--epochs {saved_epochs}, written by a beamtagger of before 2026-12-06 that kept "
+            f"the averaged weights in place of the raw ones the next epochs train on; rerun "
+            f"with --epochs {saved_epochs} to end that run, or {_RESTART}")
 
     def _read(self):
         try:
@@ -233,7 +256,7 @@ class TrainingState:
         """Replaces the state with ``meta`` (JSON values) and ``arrays`` ({group: [arrays]});
         True if written, False (after one line saying why) if not."""
         meta = {"format": _FORMAT, "beamtagger": __version__, "fingerprint": self.fingerprint,
-                **meta}
+                **meta, _RAW_WEIGHTS_KEPT: True}
         named = {f"{group}/{i}": np.asarray(value) for group, values in arrays.items()
                  for i, value in enumerate(values)}
         named[_META] = np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
