@@ -62,6 +62,9 @@ class Runtime:
         before the runner loads (memory settings that must precede the framework's start).
       bucket_widths: the batch widths the runner compiles for (``shape_grid``);
         ``BucketByLength`` buckets by them. None: the runner takes any width.
+      address_space: the bytes of address space (``ulimit -v``) below which the framework
+        aborts the process in native code, where Python cannot catch it: refused before it is
+        imported (``check_address_space``). None: a lack of memory is an error Python sees.
     """
     name: str
     runner: str
@@ -69,6 +72,18 @@ class Runtime:
     missing: str
     prepare: Optional[str] = None
     bucket_widths: Optional[Tuple[int, ...]] = None
+    address_space: Optional[int] = None
+
+
+# JAX's CPU runtime under an address-space limit (soft RLIMIT_AS, bisected in a subprocess,
+# jax 0.10.2 CPU, 2 cores, 2026-12-06): importing it, loading the bundled model and tagging a
+# sentence (beamtagger.Tagger) worked at 2.99 GB and failed at 2.96 GB, and `beamtagger tag
+# --runtime jax` segfaulted at 3 GB (ulimit -v 3000000). Below that JAX aborts in native code
+# ("LLVM ERROR: Unable to allocate section memory", "cannot allocate memory for thread-local
+# data", a C++ "Resource temporarily unavailable"), down to about 0.5 GB where its library no
+# longer maps (an ImportError). 4 GB leaves a margin for the thread stacks and malloc arenas of
+# more cores than the 2 measured; a GPU jaxlib reserves more still (CUDA maps large ranges).
+_JAX_ADDRESS_SPACE = 4_000_000_000
 
 
 RUNTIMES = {runtime.name: runtime for runtime in (
@@ -82,7 +97,7 @@ RUNTIMES = {runtime.name: runtime for runtime in (
             "GPUs), or tag without it with --runtime numpy (runtime=\"numpy\" in a pipeline "
             "of your own)",
             prepare="beamtagger.model.jax_setup:configure_jax",
-            bucket_widths=shape_grid.WIDTHS),
+            bucket_widths=shape_grid.WIDTHS, address_space=_JAX_ADDRESS_SPACE),
 )}
 NAMES = tuple(RUNTIMES)
 
@@ -115,10 +130,29 @@ def bucket_widths(name):
     return get(name).bucket_widths
 
 
+def check_address_space(name):
+    """BeamtaggerError, in one line, where this process's address-space limit (``ulimit -v``,
+    which its worker processes inherit) is below what runtime ``name`` needs to start
+    (``Runtime.address_space``): JAX would abort the process, not raise."""
+    import resource
+
+    needed = get(name).address_space
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if needed is None or limit == resource.RLIM_INFINITY or limit >= needed:
+        return
+    raise BeamtaggerError(
+        f"the {name} runtime needs an address space of at least {needed / 1e9:.1f} GB "
+        f"(ulimit -v {-(-needed // 1024)}) and this process is limited to {limit / 1e9:.1f} GB "
+        f"(ulimit -v {limit // 1024}), under which JAX aborts the process; raise the limit "
+        "(ulimit -v unlimited), or use the numpy runtime (--runtime numpy, runtime=\"numpy\")")
+
+
 def load_runner(name, model_dir, threads=None):
     """The runner of ``model_dir`` for runtime ``name``, not yet warmed up: the process set up
-    first (``Runtime.prepare``). BeamtaggerError where the runtime's framework is missing."""
+    first (``Runtime.prepare``). BeamtaggerError where the runtime's framework is missing or
+    the process's address space is too small for it (``check_address_space``)."""
     runtime = get(name)
+    check_address_space(name)
     try:
         if runtime.prepare:
             _attribute(runtime.prepare)(threads)

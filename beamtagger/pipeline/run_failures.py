@@ -98,6 +98,10 @@ def describe(error, output_prefix):
     if cause is None:
         return None
     number, reason = cause
+    if number == errno.ENOMEM:
+        # Out of memory, not a fault of a file: the run's limits line (reported_failures).
+        # `ulimit -v 2000000`: the store's memory map failed in the vectors' step (ENOMEM).
+        return None
     step = failed_step(error) or ""
     if number < 0 or number in _UNREACHABLE:
         # getaddrinfo's codes are negative (socket.gaierror): "Name or service not known (-2)

@@ -374,6 +374,9 @@ def _tag(args, options, stdin_spool=None, results=None):
                                     gpu_workers=gpu_workers)
             print(choice.announcement(), flush=True)
             job = dataclasses.replace(job, runtime=choice.runtime)
+        if not remote:
+            # This process's ulimit -v is its local workers' too (remote ones have their own).
+            runtimes.check_address_space(job.runtime)
         if remote and job.runtime == "jax" and not gpu_workers:
             print("warning: --runtime jax with no GPU asked for (--tagger-accelerator, or "
                   "worker_accelerator in --dataflow_service_options): JAX runs on the CPU "

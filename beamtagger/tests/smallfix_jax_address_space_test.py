@@ -1,0 +1,100 @@
+"""An address-space limit (``ulimit -v``) under which JAX would abort the process in native
+code (not an exception Python can catch) is refused in one line before JAX is imported, by
+every entry point: ``beamtagger tag --runtime jax`` before launch (exit 2), and the runner's
+load that ``Tagger(runtime="jax")``, ``TagText`` and the handler go through."""
+import resource
+import subprocess
+import sys
+
+import pytest
+
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
+
+TWO_GB = 2_000_000 * 1024   # ulimit -v 2000000
+
+LOAD_UNDER_THE_LIMIT = """
+import sys
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model import runtimes
+try:
+    runtimes.load_runner("jax", sys.argv[1])
+except BeamtaggerError as error:
+    print("refused:", error)
+print("jax imported:", "jax" in sys.modules)
+"""
+
+
+def _address_space_limited_to(limit):
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+
+
+def test_the_jax_runner_is_refused_before_jax_is_imported(tiny_tagger):
+    pytest.importorskip("jax")
+    # Before the check: "LLVM ERROR: Unable to allocate section memory!" or "cannot allocate
+    # memory for thread-local data: ABORT", the process killed by SIGABRT.
+    done = subprocess.run([sys.executable, "-c", LOAD_UNDER_THE_LIMIT, tiny_tagger.model_dir],
+                          preexec_fn=_address_space_limited_to(TWO_GB), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "refused: the jax runtime needs an address space of at least 4.0 GB (ulimit -v "
+        "3906250) and this process is limited to 2.0 GB (ulimit -v 2000000), under which JAX "
+        "aborts the process; raise the limit (ulimit -v unlimited), or use the numpy runtime "
+        "(--runtime numpy, runtime=\"numpy\")",
+        "jax imported: False"]
+
+
+def _limited_getrlimit(limit):
+    real = resource.getrlimit
+
+    def getrlimit(which):
+        return (limit, resource.RLIM_INFINITY) if which == resource.RLIMIT_AS else real(which)
+    return getrlimit
+
+
+def test_tag_with_jax_under_the_limit_is_refused_before_launch(tiny_tagger, text_in, tmp_path,
+                                                               monkeypatch, capsys):
+    from beamtagger.pipeline import cli
+
+    # The limit itself is not set here: a child process with a real one is the test above.
+    monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(TWO_GB))
+    code = cli.main(["tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                     "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                     "--runtime", "jax"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "the jax runtime needs an address space of at least 4.0 GB" in err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name, limit", [("numpy", TWO_GB), ("tensorflow", TWO_GB),
+                                         ("jax", 4_000_000_000),
+                                         ("jax", resource.RLIM_INFINITY)])
+def test_other_runtimes_and_limits_that_fit_pass(name, limit, monkeypatch):
+    # numpy and TensorFlow raise Python errors when memory runs out (the run's one line).
+    monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(limit))
+    runtimes.check_address_space(name)
+
+
+def test_the_check_names_what_to_do(monkeypatch):
+    monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(3_000_000_000))
+    with pytest.raises(BeamtaggerError, match=r"ulimit -v unlimited\), or use the numpy"):
+        runtimes.check_address_space("jax")
+
+
+def test_a_memory_map_that_fails_for_the_limit_is_the_runs_out_of_memory_line():
+    import errno
+
+    from beamtagger.tests.run_failures_test import reported
+
+    # `ulimit -v 2000000` (and 1000000), any runtime: "the run failed in step
+    # TagText/AttachVectors/LookUpVectors/...: Cannot allocate memory (ENOMEM); ... Fix the
+    # cause", where docs/tagging.md promises the line of a run that ran out of memory.
+    line, removed = reported(OSError(errno.ENOMEM, "Cannot allocate memory [while running "
+                                                   "'TagText/AttachVectors/LookUpVectors']"))
+    assert removed
+    assert line.startswith("the run ran out of memory or threads in step "
+                           "TagText/AttachVectors/LookUpVectors"), line
+    assert "ulimit -v" in line and "\n" not in line
