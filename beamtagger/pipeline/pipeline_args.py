@@ -116,6 +116,40 @@ def staged_files_problem(options):
     return None
 
 
+def dry_run_offline_problem(options):
+    """Why a ``--dry_run=True`` of these options would not stay on this machine, or None.
+
+    Beam returns from a dry run only after it has built the job's worker environment (Beam
+    2.78, ``DataflowRunner.run_pipeline``): ``--prebuild_sdk_container_engine`` builds and
+    pushes a worker image then (``cloud_build``: an upload and a Cloud Build job;
+    ``local_docker``: the Docker daemon, pulling the base image), ``--requirements_file``
+    runs ``pip download`` into its cache, and a remote ``--sdk_location`` or
+    ``--extra_package`` is downloaded. A dry run is the check of a job without starting or
+    staging anything: refused rather than done halfway, each with the flag that keeps it
+    offline."""
+    from apache_beam.options.pipeline_options import SetupOptions, TestOptions
+
+    if not options.view_as(TestOptions).dry_run:
+        return None
+    setup = options.view_as(SetupOptions)
+    if setup.prebuild_sdk_container_engine:
+        return (f"--prebuild_sdk_container_engine={setup.prebuild_sdk_container_engine} "
+                "builds and pushes the workers' image even in a --dry_run=True (Beam does it "
+                "before its dry run returns); leave it out of the dry run")
+    if setup.requirements_file is not None and setup.requirements_cache != "skip":
+        return (f"--requirements_file {setup.requirements_file}: Beam downloads its packages "
+                "(pip download) even in a --dry_run=True; add --requirements_cache=skip to "
+                "the dry run")
+    remote = [f"--sdk_location {setup.sdk_location}"] if "://" in (
+        setup.sdk_location or "") else []
+    remote += [f"--extra_package {package}" for package in setup.extra_packages or ()
+               if "://" in package]
+    if remote:
+        return (f"{remote[0]}: Beam downloads it even in a --dry_run=True; leave it out of "
+                "the dry run")
+    return None
+
+
 def portable_options_problem(options, runner):
     """Why ``--runner=PortableRunner`` cannot start with these options, or None: it needs
     ``--job_endpoint`` (Beam raised NotImplementedError, a traceback, once the pipeline ran).

@@ -340,7 +340,9 @@ def _tag(args, options, stdin_spool=None, results=None):
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
-    from beamtagger.pipeline.pipeline_args import cloud_options_problem, staged_files_problem
+    from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
+                                                   dry_run_offline_problem,
+                                                   staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import counters
@@ -359,7 +361,7 @@ def _tag(args, options, stdin_spool=None, results=None):
         _check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
-                   or staged_files_problem(options))
+                   or staged_files_problem(options) or dry_run_offline_problem(options))
         if problem:
             raise BeamtaggerError(problem)
     _check_cloud_storage(job, options)
