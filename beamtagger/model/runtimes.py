@@ -63,8 +63,9 @@ class Runtime:
       bucket_widths: the batch widths the runner compiles for (``shape_grid``);
         ``BucketByLength`` buckets by them. None: the runner takes any width.
       address_space: the bytes of address space (``ulimit -v``) below which the framework
-        aborts the process in native code, where Python cannot catch it: refused before it is
-        imported (``check_address_space``). None: a lack of memory is an error Python sees.
+        aborts the process in native code, where Python cannot catch it, or fails its import
+        with an error that does not say why: refused before it is imported
+        (``check_address_space``). None: a lack of memory is an error Python sees.
     """
     name: str
     runner: str
@@ -84,13 +85,19 @@ class Runtime:
 # longer maps (an ImportError). 4 GB leaves a margin for the thread stacks and malloc arenas of
 # more cores than the 2 measured; a GPU jaxlib reserves more still (CUDA maps large ranges).
 _JAX_ADDRESS_SPACE = 4_000_000_000
+# TensorFlow's CPU runtime, the same bisection (tensorflow-cpu 2.21, the same day): worked from
+# 3.63 GB; between 3.4 and 3.6 GB a MemoryError while Keras imports, at 3.1 GB an abort
+# (SIGABRT), at 3 GB through the CLI a "SystemError: error return without exception set"
+# traceback from a worker. The same 4 GB margin.
+_TENSORFLOW_ADDRESS_SPACE = 4_000_000_000
 
 
 RUNTIMES = {runtime.name: runtime for runtime in (
     Runtime("tensorflow", "beamtagger.model.inference:TaggerRunner", "tensorflow",
             "TensorFlow is not installed here: install beamtagger[cpu] (or [gpu]), or tag "
             "without it with --runtime numpy (runtime=\"numpy\" in a pipeline of your own)",
-            prepare="beamtagger.tensorflow_setup:configure_tensorflow"),
+            prepare="beamtagger.tensorflow_setup:configure_tensorflow",
+            address_space=_TENSORFLOW_ADDRESS_SPACE),
     Runtime("numpy", "beamtagger.model.numpy_inference:NumpyTaggerRunner", None, ""),
     Runtime("jax", "beamtagger.model.jax_inference:JaxTaggerRunner", "jax",
             "JAX is not installed here: install beamtagger[jax] (or [jax-cuda] for NVIDIA "
@@ -130,10 +137,12 @@ def bucket_widths(name):
     return get(name).bucket_widths
 
 
-def check_address_space(name):
+def check_address_space(name, instead="use the numpy runtime (--runtime numpy, "
+                                      "runtime=\"numpy\")"):
     """BeamtaggerError, in one line, where this process's address-space limit (``ulimit -v``,
     which its worker processes inherit) is below what runtime ``name`` needs to start
-    (``Runtime.address_space``): JAX would abort the process, not raise."""
+    (``Runtime.address_space``): its framework would abort the process, not raise.
+    ``instead``: what else the user can do than raise the limit (None: nothing)."""
     import resource
 
     needed = get(name).address_space
@@ -143,8 +152,9 @@ def check_address_space(name):
     raise BeamtaggerError(
         f"the {name} runtime needs an address space of at least {needed / 1e9:.1f} GB "
         f"(ulimit -v {-(-needed // 1024)}) and this process is limited to {limit / 1e9:.1f} GB "
-        f"(ulimit -v {limit // 1024}), under which JAX aborts the process; raise the limit "
-        "(ulimit -v unlimited), or use the numpy runtime (--runtime numpy, runtime=\"numpy\")")
+        f"(ulimit -v {limit // 1024}), under which {get(name).requires} fails to start or "
+        "aborts the process; raise the limit (ulimit -v unlimited)"
+        + (f", or {instead}" if instead else ""))
 
 
 def load_runner(name, model_dir, threads=None):

@@ -248,6 +248,11 @@ def require_tensorflow(command):
     if not runtimes.is_installed("tensorflow"):
         raise BeamtaggerError(f"{command} runs the model with TensorFlow, which is not installed "
                               "here: install beamtagger[cpu] (or [gpu])")
+    # Under `ulimit -v` TensorFlow's import aborted the process or raised a bare MemoryError.
+    try:
+        runtimes.check_address_space("tensorflow", instead=None)
+    except BeamtaggerError as error:
+        raise BeamtaggerError(f"{command} runs the model with TensorFlow: {error}") from None
 
 
 def human_size(size):

@@ -1,5 +1,5 @@
-"""An address-space limit (``ulimit -v``) under which JAX would abort the process in native
-code (not an exception Python can catch) is refused in one line before JAX is imported, by
+"""An address-space limit (``ulimit -v``) under which JAX (or TensorFlow) would abort the
+process in native code (not an exception Python can catch) is refused in one line before JAX is imported, by
 every entry point: ``beamtagger tag --runtime jax`` before launch (exit 2), and the runner's
 load that ``Tagger(runtime="jax")``, ``TagText`` and the handler go through."""
 import resource
@@ -39,8 +39,8 @@ def test_the_jax_runner_is_refused_before_jax_is_imported(tiny_tagger):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "refused: the jax runtime needs an address space of at least 4.0 GB (ulimit -v "
-        "3906250) and this process is limited to 2.0 GB (ulimit -v 2000000), under which JAX "
-        "aborts the process; raise the limit (ulimit -v unlimited), or use the numpy runtime "
+        "3906250) and this process is limited to 2.0 GB (ulimit -v 2000000), under which jax "
+        "fails to start or aborts the process; raise the limit (ulimit -v unlimited), or use the numpy runtime "
         "(--runtime numpy, runtime=\"numpy\")",
         "jax imported: False"]
 
@@ -69,13 +69,40 @@ def test_tag_with_jax_under_the_limit_is_refused_before_launch(tiny_tagger, text
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
-@pytest.mark.parametrize("name, limit", [("numpy", TWO_GB), ("tensorflow", TWO_GB),
+@pytest.mark.parametrize("name, limit", [("numpy", TWO_GB), ("tensorflow", 4_000_000_000),
                                          ("jax", 4_000_000_000),
                                          ("jax", resource.RLIM_INFINITY)])
 def test_other_runtimes_and_limits_that_fit_pass(name, limit, monkeypatch):
     # numpy and TensorFlow raise Python errors when memory runs out (the run's one line).
     monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(limit))
     runtimes.check_address_space(name)
+
+
+def test_tensorflow_under_the_limit_is_refused_by_tag_and_train(tiny_tagger, text_in,
+                                                                 tmp_path, monkeypatch, capsys):
+    from beamtagger.pipeline import cli
+
+    # Measured before the check: SIGABRT at 3.1 GB, a MemoryError traceback importing Keras
+    # at 3.4-3.6 GB, a worker's "SystemError: error return without exception set" at 3 GB.
+    monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(3_500_000_000))
+    code = cli.main(["tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                     "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                     "--runtime", "tensorflow"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert "the tensorflow runtime needs an address space of at least 4.0 GB" in err
+    assert "or use the numpy runtime" in err
+    code = cli.main(["train", "--train", str(text_in), "--dev", str(text_in),
+                     "--out", str(tmp_path / "model")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.strip().endswith(
+        "train runs the model with TensorFlow: the tensorflow runtime needs an address space "
+        "of at least 4.0 GB (ulimit -v 3906250) and this process is limited to 3.5 GB (ulimit "
+        "-v 3417968), under which tensorflow fails to start or aborts the process; raise the "
+        "limit (ulimit -v unlimited)"), err
+    assert not (tmp_path / "model").exists()
 
 
 def test_the_check_names_what_to_do(monkeypatch):
