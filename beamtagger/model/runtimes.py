@@ -137,24 +137,33 @@ def bucket_widths(name):
     return get(name).bucket_widths
 
 
-def check_address_space(name, instead="use the numpy runtime (--runtime numpy, "
-                                      "runtime=\"numpy\")"):
-    """BeamtaggerError, in one line, where this process's address-space limit (``ulimit -v``,
-    which its worker processes inherit) is below what runtime ``name`` needs to start
-    (``Runtime.address_space``): its framework would abort the process, not raise.
-    ``instead``: what else the user can do than raise the limit (None: nothing)."""
+def address_space_shortfall(name):
+    """Where this process's address-space limit (``ulimit -v``, which its worker processes
+    inherit) is below what runtime ``name`` needs to start (``Runtime.address_space``), the
+    two as a phrase (``the jax runtime needs an address space of at least 4.0 GB (ulimit -v
+    3906250) and this process is limited to ...``); else None."""
     import resource
 
     needed = get(name).address_space
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     if needed is None or limit == resource.RLIM_INFINITY or limit >= needed:
-        return
-    raise BeamtaggerError(
-        f"the {name} runtime needs an address space of at least {needed / 1e9:.1f} GB "
-        f"(ulimit -v {-(-needed // 1024)}) and this process is limited to {limit / 1e9:.1f} GB "
-        f"(ulimit -v {limit // 1024}), under which {get(name).requires} fails to start or "
-        "aborts the process; raise the limit (ulimit -v unlimited)"
-        + (f", or {instead}" if instead else ""))
+        return None
+    return (f"the {name} runtime needs an address space of at least {needed / 1e9:.1f} GB "
+            f"(ulimit -v {-(-needed // 1024)}) and this process is limited to "
+            f"{limit / 1e9:.1f} GB (ulimit -v {limit // 1024})")
+
+
+def check_address_space(name, instead="use the numpy runtime (--runtime numpy, "
+                                      "runtime=\"numpy\")"):
+    """BeamtaggerError, in one line, where runtime ``name`` cannot start under this process's
+    address-space limit (``address_space_shortfall``): its framework would abort the process,
+    not raise. ``instead``: what else the user can do than raise the limit (None: nothing)."""
+    shortfall = address_space_shortfall(name)
+    if shortfall:
+        raise BeamtaggerError(
+            f"{shortfall}, under which {get(name).requires} fails to start or aborts the "
+            "process; raise the limit (ulimit -v unlimited)"
+            + (f", or {instead}" if instead else ""))
 
 
 def load_runner(name, model_dir, threads=None):

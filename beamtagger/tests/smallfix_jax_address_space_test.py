@@ -105,6 +105,26 @@ def test_tensorflow_under_the_limit_is_refused_by_tag_and_train(tiny_tagger, tex
     assert not (tmp_path / "model").exists()
 
 
+def test_tag_given_no_runtime_chooses_numpy_where_tensorflow_would_not_start(
+        tiny_tagger, text_in, tmp_path, monkeypatch, capsys):
+    from beamtagger import runtime_choice
+    from beamtagger.pipeline import cli
+
+    # Stands in for an input over runtime_choice.SMALL_INPUT_BYTES (4 MB), for which the
+    # choice is TensorFlow; the user named no runtime, so the limit changes the choice.
+    monkeypatch.setattr(runtime_choice, "choose_runtime", lambda *args, **kwargs:
+                        runtime_choice.RuntimeChoice("tensorflow", "input of 9.0 MB, over 4.0 MB"))
+    monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(3_500_000_000))
+    code = cli.main(["tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                     "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert ("runtime          numpy  (input of 9.0 MB, over 4.0 MB, but the tensorflow runtime "
+            "needs an address space of at least 4.0 GB (ulimit -v 3906250) and this process is "
+            "limited to 3.5 GB (ulimit -v 3417968); --runtime sets it)") in out.splitlines()
+    assert list((tmp_path / "out").glob("r-*.jsonl"))
+
+
 def test_the_check_names_what_to_do(monkeypatch):
     monkeypatch.setattr(resource, "getrlimit", _limited_getrlimit(3_000_000_000))
     with pytest.raises(BeamtaggerError, match=r"ulimit -v unlimited\), or use the numpy"):
