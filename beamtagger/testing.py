@@ -132,7 +132,8 @@ def _loaded_handler(model_dir, store_path):
 
 
 def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
-                      labels: Sequence[str] = TINY_LABELS) -> TinyTagger:
+                      labels: Sequence[str] = TINY_LABELS,
+                      binary_label: Sequence[str] = ()) -> TinyTagger:
     """Writes a tiny store and a tiny untrained tagger under ``directory``; returns where.
 
     Args:
@@ -141,6 +142,8 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
       store_path: bind the new model to this existing store instead of writing one.
       labels: the model's labels (BIO ones, ``("O", "B-per", "I-per")``, make an entity
         tagger with Viterbi decoding).
+      binary_label: patterns, as ``train --binary-label`` takes them (``("B-*", "I-*")``):
+        a binary (sigmoid) tagger of labels ``no``/``yes`` instead of one of ``labels``.
     """
     import numpy as np
 
@@ -166,7 +169,14 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
     # The character encoder is on, as in trained models, so users' tests run that path too.
     featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, config.feature_columns,
                                  char_vocab=build_char_vocab(_WORDS, min_count=1), max_chars=config.max_chars)
-    model, spec = build_tagger(list(labels), "softmax", store, config, featurizer)
+    if binary_label:
+        from beamtagger.model.tagger_spec import BinaryLabels
+
+        binary = BinaryLabels(tuple(binary_label))
+        model, spec = build_tagger([binary.negative, binary.positive], "sigmoid", store, config,
+                                   featurizer, binary=binary)
+    else:
+        model, spec = build_tagger(list(labels), "softmax", store, config, featurizer)
     model_dir = save_model_dir(model, spec, {"tiny": True, "seed": seed}, directory / "model")
     return TinyTagger(str(model_dir), str(store_path))
 

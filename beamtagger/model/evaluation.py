@@ -4,7 +4,8 @@ Metrics: token accuracy (split in-vocabulary / OOV by the store lookup, and on t
 exact form never occurred in the training corpus, from the model's ``training_forms.npy``),
 per-label
 precision/recall/F1, entity-level micro F1 for BIO label sets (seqeval's default mode, which
-follows conlleval), and the positive class's P/R/F1 for binary (sigmoid) taggers.
+follows conlleval), and the positive class's P/R/F1 for binary (sigmoid) taggers, at the
+model's threshold and, from the same run of the network, at others (``threshold_scores``).
 
 Entities "seen" and "unseen" in training: an entity (gold or predicted) is *seen* when its
 surface, its tokens joined by single spaces and lower-cased, occurred as an entity of any type
@@ -23,14 +24,21 @@ from beamtagger.model.batching import pad_batch, token_budget_batches
 from beamtagger.model.features import stable_hash
 
 
-def tag_corpus(runner, corpus, store, batch_tokens=4096):
-    """Predicted labels (list of lists of str), one list per sentence, in corpus order."""
+def tag_corpus(runner, corpus, store, batch_tokens=4096, positive_probs=None):
+    """Predicted labels (list of lists of str), one list per sentence, in corpus order.
+
+    ``positive_probs``: a list of ``len(corpus)`` items, given for a sigmoid head: each
+    sentence's (n,) probabilities of the positive label are put in it, the numbers
+    ``decoding.threshold`` is compared with (``threshold_scores``)."""
     predicted = [None] * len(corpus)
     for indices in token_budget_batches(corpus.lengths, batch_tokens):
         inputs, _, _ = pad_batch(corpus, indices, store)
         probs = runner.predict(inputs)
-        for i, (labels, _) in zip(indices, runner.spec.decode_batch(probs, inputs.lengths)):
+        decoded = runner.spec.decode_batch(probs, inputs.lengths)
+        for row, (i, (labels, _)) in enumerate(zip(indices, decoded)):
             predicted[i] = labels
+            if positive_probs is not None:
+                positive_probs[i] = np.asarray(probs[row, :len(labels), 1])
     return predicted
 
 
@@ -175,6 +183,29 @@ def entity_scores(gold, predicted):
                          for kind, s in sorted(report.items())}}
 
 
+def threshold_scores(gold, positive_probs, positive_label, thresholds):
+    """The positive label's token P/R/F1 at each of ``thresholds``: the labels a binary tagger
+    gives with that ``decoding.threshold`` (a token is positive where its probability is at
+    least the threshold, ``batch_decoding``'s rule), from one run of the network.
+
+    ``gold``: one tag list per sentence; ``positive_probs``: one array per sentence
+    (``tag_corpus``). A list of {threshold, precision, recall, f1, flagged}, in the order of
+    ``thresholds``; ``flagged`` is the count of tokens tagged positive.
+    """
+    is_positive = np.array([tag == positive_label for sentence in gold for tag in sentence],
+                           dtype=bool)
+    probs = (np.concatenate([np.asarray(p) for p in positive_probs]) if positive_probs
+             else np.zeros(0, np.float32))
+    rows = []
+    for threshold in thresholds:
+        flagged = probs >= threshold
+        rows.append({"threshold": threshold,
+                     **_prf(int((flagged & is_positive).sum()), int(flagged.sum()),
+                            int(is_positive.sum())),
+                     "flagged": int(flagged.sum())})
+    return rows
+
+
 def primary_metric(metrics):
     """(name, value) of the number early stopping and reports lead with."""
     if "positive" in metrics:
@@ -190,18 +221,29 @@ def primary_metric_name(head, is_bio):
     return "entity_f1" if is_bio else "accuracy"
 
 
-def evaluate_corpus(runner, corpus, store, batch_tokens=4096, group_of=None):
+def evaluate_corpus(runner, corpus, store, batch_tokens=4096, group_of=None, thresholds=None):
     """Tag ``corpus`` and score it against its gold tags; ``group_of(sentence)`` names the
-    group each sentence is also scored in."""
-    predicted = tag_corpus(runner, corpus, store, batch_tokens)
-    gold = [sentence.tags for sentence in corpus.sentences]
+    group each sentence is also scored in. ``thresholds`` (a binary tagger's): the positive
+    label's scores at each of them too (``threshold_scores``), as ``"thresholds"``."""
     spec = runner.spec
+    if thresholds and spec.head != "sigmoid":
+        raise ValueError(f"thresholds apply to a sigmoid head, not a {spec.head} one")
+    positive_probs = [None] * len(corpus) if thresholds else None
+    predicted = tag_corpus(runner, corpus, store, batch_tokens, positive_probs)
+    gold = [sentence.tags for sentence in corpus.sentences]
     seen = None
     if spec.training_forms is not None:
         seen = [spec.seen_in_training(sentence.tokens) for sentence in corpus.sentences]
-    return score_tags(gold, predicted, [rows >= 0 for rows in corpus.rows], is_bio=spec.is_bio,
-                      positive_label=spec.labels[1] if spec.head == "sigmoid" else None,
-                      seen=seen,
-                      groups=None if group_of is None else [group_of(s) for s in corpus.sentences],
-                      tokens=[sentence.tokens for sentence in corpus.sentences],
-                      training_entities=spec.training_entities)
+    positive_label = spec.labels[1] if spec.head == "sigmoid" else None
+    metrics = score_tags(gold, predicted, [rows >= 0 for rows in corpus.rows],
+                         is_bio=spec.is_bio, positive_label=positive_label, seen=seen,
+                         groups=None if group_of is None else [group_of(s)
+                                                               for s in corpus.sentences],
+                         tokens=[sentence.tokens for sentence in corpus.sentences],
+                         training_entities=spec.training_entities)
+    if positive_label is not None:
+        metrics["positive"]["threshold"] = spec.decoding.get("threshold", 0.5)
+    if thresholds:
+        metrics["thresholds"] = threshold_scores(gold, positive_probs, positive_label,
+                                                 thresholds)
+    return metrics

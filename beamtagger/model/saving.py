@@ -75,6 +75,46 @@ def _record_model_file(model_dir):
     spec_path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def set_threshold(model_dir, threshold):
+    """Makes ``threshold`` the binary tagger's ``decoding.threshold`` in ``model_dir``'s
+    ``tagger.json`` (its content digest recomputed, so every reader still finds it whole);
+    returns the threshold it replaces. BeamtaggerError for a model that is not binary or a
+    threshold out of 0..1.
+
+    Every runtime and every entry point (``tag``, ``evaluate``, ``Tagger``, ``TagText``,
+    ``TaggerModelHandler``) reads the threshold from there, and a loaded model is cached by
+    ``tagger.json``'s bytes (``worker_resources.model_identity``), so the next load of the
+    model flags with the new one. The file is replaced atomically: a reader sees the old or
+    the new, never half of it.
+    """
+    from beamtagger.model.tagger_spec import TaggerSpec
+
+    spec = TaggerSpec.load(model_dir)   # refuses a folder that is no model, or an edited one
+    if spec.head != "sigmoid":
+        raise BeamtaggerError(f"{model_dir} is not a binary tagger (a {spec.head} head): a "
+                              "threshold applies to taggers trained with train --binary-label")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
+            or not 0 <= threshold <= 1:
+        raise BeamtaggerError(f"the threshold must be a number from 0 to 1, not {threshold!r}")
+    spec_path = pathlib.Path(model_dir).expanduser() / SPEC_FILE
+    data = json.loads(spec_path.read_text(encoding="utf-8"))
+    previous = data["decoding"].get("threshold", 0.5)
+    data["decoding"]["threshold"] = float(threshold)
+    data[CONTENT_DIGEST_KEY] = content_digest(data)
+    temporary = spec_path.with_name(f".{SPEC_FILE}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "w", encoding="utf-8") as stream:
+            stream.write(json.dumps(data, indent=2) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, spec_path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise too_many_open_files(error, spec_path) or BeamtaggerError(
+            f"cannot write {spec_path}: {error.strerror or error}") from None
+    return previous
+
+
 def _file_digest(path):
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as stream:

@@ -38,6 +38,12 @@ def add_arguments(parser):
     parser.add_argument("--by-sent-id-prefix", action="store_true",
                         help="also report token accuracy per sent_id prefix (the part before the "
                         "first '-': the genre in UD English-EWT, e.g. answers, email, reviews)")
+    parser.add_argument("--thresholds", metavar="T[,T...]", default=None,
+                        help="a binary tagger's (train --binary-label): also score the "
+                        "positive label at each of these thresholds on its probability "
+                        "(comma-separated, from 0 to 1, e.g. 0.1,0.2,0.3,0.4,0.5), from the "
+                        "same run of the network; 'beamtagger model set-threshold' makes the "
+                        "one chosen the model's")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -55,6 +61,11 @@ def run(args):
     model_dir = args.model or DEFAULT_MODEL_DIR
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)
+    thresholds = None if args.thresholds is None else parse_thresholds(args.thresholds)
+    if thresholds is not None and spec.head != "sigmoid":
+        raise BeamtaggerError(f"--thresholds: {model_dir} is not a binary tagger (a {spec.head} "
+                              "head); thresholds apply to taggers trained with train "
+                              "--binary-label")
     seen_entities = None
     if args.seen_entities_of is not None:
         seen_entities = TaggerSpec.load(args.seen_entities_of).training_entities
@@ -138,7 +149,7 @@ def run(args):
         runner.spec.training_entities = seen_entities
     group_of = (lambda sentence: sentence.sent_id.split("-", 1)[0]) if args.by_sent_id_prefix \
         else None
-    metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of)
+    metrics = evaluate_corpus(runner, corpus, store, args.batch_tokens, group_of, thresholds)
     metrics = {"model": str(model_dir), "data": args.data, "format": corpus_format.format,
                "format_chosen_by": corpus_format.chosen_by, "embeddings": str(store.path),
                "sentence_selection": args.sentences, "seen_entities_of": args.seen_entities_of,
@@ -156,6 +167,23 @@ def run(args):
     else:
         print(format_metrics(metrics))
     return 0
+
+
+def parse_thresholds(text):
+    """``--thresholds``' comma-separated numbers, each from 0 to 1, in the order given;
+    BeamtaggerError naming the first that is not one."""
+    thresholds = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            value = None
+        # NaN fails both comparisons: a sweep row that flags no token would read as a score.
+        if value is None or not 0 <= value <= 1:
+            raise BeamtaggerError(f"--thresholds: {item.strip()!r} is not a number from 0 to 1 "
+                                  "(give them comma-separated, e.g. 0.2,0.3,0.5)")
+        thresholds.append(value)
+    return thresholds
 
 
 def _refit_on_these(model_dir, sentences):
@@ -210,9 +238,16 @@ def format_metrics(metrics):
             lines.append(f"  {kind:<20}F1 {_percent(scores['f1'])} ({scores['support']})")
     if "positive" in metrics:
         positive = metrics["positive"]
-        lines.append(f"positive class {positive['label']!r}: F1 {_percent(positive['f1'])} "
+        lines.append(f"positive class {positive['label']!r} at threshold "
+                     f"{positive['threshold']:g}: F1 {_percent(positive['f1'])} "
                      f"(P {_percent(positive['precision'])}, R {_percent(positive['recall'])}, "
                      f"{positive['support']} tokens)")
+    if "thresholds" in metrics:
+        lines.append(f"{'threshold':>11}{'precision':>10}{'recall':>10}{'f1':>10}{'flagged':>9}")
+        for row in metrics["thresholds"]:
+            lines.append(f"{row['threshold']:>11g}{100 * row['precision']:>10.2f}"
+                         f"{100 * row['recall']:>10.2f}{100 * row['f1']:>10.2f}"
+                         f"{row['flagged']:>9}")
     lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
     for label, scores in metrics["per_label"].items():
         lines.append(f"{label:<16}{100 * scores['precision']:>10.2f}{100 * scores['recall']:>10.2f}"

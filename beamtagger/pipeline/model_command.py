@@ -46,10 +46,31 @@ def add_arguments(parser):
                       help="read gs:// paths without Google Cloud credentials, as tag's "
                       "--no_auth does: a public bucket")
     info.add_argument("--json", action="store_true", help="print the description as JSON")
+    threshold = actions.add_parser(
+        "set-threshold", help="set the threshold a binary tagger flags tokens at",
+        description="Make THRESHOLD the probability of the positive label from which a binary "
+        "tagger (train --binary-label) flags a token (0.5 after training), in the model's "
+        "tagger.json: tag, evaluate, Tagger, TagText and every runtime use it from then on. "
+        "'evaluate --thresholds' shows precision and recall at several. The model folder "
+        "stays whole (model info checks it); copy it first to keep both.")
+    threshold.add_argument("model", help="the binary tagger's model directory, on this machine")
+    threshold.add_argument("threshold", type=float, metavar="THRESHOLD",
+                           help="a number from 0 to 1")
 
 
 def run(args) -> int:
-    return {"info": _run_info}[args.model_command](args)
+    return {"info": _run_info, "set-threshold": _run_set_threshold}[args.model_command](args)
+
+
+def _run_set_threshold(args):
+    from beamtagger.model.saving import set_threshold
+
+    if "://" in args.model:
+        raise BeamtaggerError(f"model {args.model}: set-threshold rewrites a model on this "
+                              "machine; copy it here, set it, and copy it back")
+    previous = set_threshold(args.model, args.threshold)
+    print(f"{args.model}: threshold {previous:g} -> {args.threshold:g}")
+    return 0
 
 
 def _run_info(args):
