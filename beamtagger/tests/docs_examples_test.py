@@ -52,6 +52,9 @@ PYTHON_BLOCKS = {
     ("docs/library.md", "In Python, without a pipeline: `Tagger`", "import pandas as pd"):
         "nbuser_dataframe_test: verbatim (indented in its list item), on a DataFrame with "
         "missing values and an entity tagger",
+    ("docs/library.md", "In Python, without a pipeline: `Tagger`", "from beamtagger import Tagger"):
+        "flaguser_mask_recipe_test: verbatim (indented in its list item), in a folder holding "
+        "models/names (a tiny flag tagger) and stores/glove840; its output checked",
     ("docs/library.md", "What comes out", "import json"):
         "test_library_json_example: verbatim, in a folder holding models/ner, stores/glove840 "
         "and an in.jsonl with a record TagText dead-letters",
@@ -91,6 +94,10 @@ PYTHON_BLOCKS = {
 # runs it.
 USING_IT = ("README.md", "Using it")
 MORE_TRAINING = ("docs/training.md", "More commands")
+FLAG_TAGGER = ("docs/training.md", "A yes/no flag tagger: `--binary-label`")
+FLAG_THRESHOLD = ("docs/training.md", "Choosing its threshold")
+FLAG_RUN = (" (flaguser_threshold_test runs evaluate --thresholds and model set-threshold on a "
+            "tiny flag tagger)")
 MORE_TAGGING = ("docs/tagging.md", "More commands")
 PIPES = ("docs/tagging.md", "Pipes: standard input and output")
 COMMANDS_RUN = {
@@ -158,6 +165,15 @@ COMMANDS_NOT_RUN = {
     + " (model_info_command_test describes the bundled model and tiny ones)",
     (*MORE_TRAINING, "beamtagger train ... --binary-label 'B-*' 'I-*' --out models/is-entity"):
         ELIDED_TRAIN,
+    (*FLAG_TAGGER, "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
+                   "--dev-sentences :505 --binary-label '*-product' '*-corporation' --out "
+                   "models/products"): TRAINS,
+    (*FLAG_TAGGER, "beamtagger train --train pii.jsonl --dev pii-dev.jsonl --binary-label "
+                   "'*-PER' --out models/names"): TRAINS,
+    (*FLAG_THRESHOLD, "beamtagger evaluate --model models/products --data emerging.dev.conll "
+                      "--sentences 505: --thresholds 0.3,0.5,0.7,0.9"): NEEDS_TRAINED + FLAG_RUN,
+    (*FLAG_THRESHOLD, "beamtagger model set-threshold models/products 0.7"):
+        NEEDS_TRAINED + FLAG_RUN,
     (*MORE_TRAINING, "beamtagger train ... --crf"): ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger train ... --char-filters 0"): ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger train ... --dev-sentences :505 --out models/ner-a"):
