@@ -13,10 +13,12 @@ A ``.keras`` file saved from a compiled, trained model always carries the optimi
 config and given the trained weights first, so it holds the weights and nothing else; it never
 holds an embedding table either, the vectors stay in the store.
 """
+import contextlib
 import hashlib
 import json
 import os
 import pathlib
+import shutil
 import tempfile
 import zipfile
 
@@ -99,7 +101,8 @@ def set_threshold(model_dir, threshold):
     spec_path = pathlib.Path(model_dir).expanduser() / SPEC_FILE
     data = json.loads(spec_path.read_text(encoding="utf-8"))
     previous = data["decoding"].get("threshold", 0.5)
-    data["decoding"]["threshold"] = float(threshold)
+    # + 0.0: "-0" is a threshold of 0, written and shown as one.
+    data["decoding"]["threshold"] = float(threshold) + 0.0
     data[CONTENT_DIGEST_KEY] = content_digest(data)
     temporary = spec_path.with_name(f".{SPEC_FILE}.{os.getpid()}.tmp")
     try:
@@ -107,9 +110,15 @@ def set_threshold(model_dir, threshold):
             stream.write(json.dumps(data, indent=2) + "\n")
             stream.flush()
             os.fsync(stream.fileno())
+        # The new file got this process's umask: a tagger.json shared with a group (0664) or
+        # kept private (0600) would have lost its permissions.
+        shutil.copymode(spec_path, temporary)
         os.replace(temporary, spec_path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
+        # On a read-only file system unlinking even a missing file fails (EROFS): that error
+        # replaced the one to report, a traceback naming the temporary file.
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
         raise too_many_open_files(error, spec_path) or BeamtaggerError(
             f"cannot write {spec_path}: {error.strerror or error}") from None
     return previous

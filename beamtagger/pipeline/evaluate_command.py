@@ -182,7 +182,7 @@ def parse_thresholds(text):
         if value is None or not 0 <= value <= 1:
             raise BeamtaggerError(f"--thresholds: {item.strip()!r} is not a number from 0 to 1 "
                                   "(give them comma-separated, e.g. 0.2,0.3,0.5)")
-        thresholds.append(value)
+        thresholds.append(value + 0.0)   # -0 is 0, shown as one
     return thresholds
 
 
@@ -239,13 +239,14 @@ def format_metrics(metrics):
     if "positive" in metrics:
         positive = metrics["positive"]
         lines.append(f"positive class {positive['label']!r} at threshold "
-                     f"{positive['threshold']:g}: F1 {_percent(positive['f1'])} "
+                     f"{positive['threshold']}: F1 {_percent(positive['f1'])} "
                      f"(P {_percent(positive['precision'])}, R {_percent(positive['recall'])}, "
                      f"{positive['support']} tokens)")
     if "thresholds" in metrics:
         lines.append(f"{'threshold':>11}{'precision':>10}{'recall':>10}{'f1':>10}{'flagged':>9}")
         for row in metrics["thresholds"]:
-            lines.append(f"{row['threshold']:>11g}{100 * row['precision']:>10.2f}"
+            # Every digit ("g" kept 6): 0.9999991 and 0.9999994 were two rows of 0.999999.
+            lines.append(f"{row['threshold']!s:>11}{100 * row['precision']:>10.2f}"
                          f"{100 * row['recall']:>10.2f}{100 * row['f1']:>10.2f}"
                          f"{row['flagged']:>9}")
     lines.append(f"{'label':<16}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")

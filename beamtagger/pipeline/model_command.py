@@ -69,7 +69,8 @@ def _run_set_threshold(args):
         raise BeamtaggerError(f"model {args.model}: set-threshold rewrites a model on this "
                               "machine; copy it here, set it, and copy it back")
     previous = set_threshold(args.model, args.threshold)
-    print(f"{args.model}: threshold {previous:g} -> {args.threshold:g}")
+    # Every digit given (":g" kept 6: 0.1234567 read as 0.123457); + 0.0 as set_threshold writes.
+    print(f"{args.model}: threshold {previous} -> {args.threshold + 0.0}")
     return 0
 
 
@@ -409,7 +410,7 @@ def description_lines(description):
               f"{vectors['fingerprint'][:12]}..."),
         _line("store", _store_text(description["store"])),
     ]
-    lines.extend(_training_lines(description["training"]))
+    lines.extend(_training_lines(description["training"], task.get("threshold")))
     checks = description["checks"]
     if not checks["ok"]:
         lines.append(_line("checks", f"FAILED: {checks['problem']}"))
@@ -481,7 +482,7 @@ def _store_role(store):
             "default": "the default store"}[store["role"]]
 
 
-def _training_lines(training):
+def _training_lines(training, threshold=None):
     if training.get("problem"):
         return [_line("trained on", training["problem"])]
     lines = []
@@ -496,8 +497,11 @@ def _training_lines(training):
         epochs = (f" of {training['epochs_run']} run" if training.get("epochs_run") else "")
         score = (f"{100 * value:.2f}%" if isinstance(value, (int, float))
                  and not isinstance(value, bool) else "not recorded")
+        # Training scores a flag tagger at 0.5; after set-threshold the model flags elsewhere.
+        at = (f" (at threshold 0.5; the model flags at {threshold} since)"
+              if threshold is not None and threshold != 0.5 else "")
         lines.append(_line("best epoch", f"{training['best_epoch']}{epochs}: "
-                           f"{metric.replace('_', ' ')} {score}"))
+                           f"{metric.replace('_', ' ')} {score}{at}"))
     refit = training.get("refit")
     if refit:
         epochs = _count(refit.get("epochs"))

@@ -110,7 +110,7 @@ def test_the_sweep_scores_what_the_model_then_tags(binary_tagger, flag_model, tm
     assert at_default["flagged"] == int((probs >= 0.5).sum())
     assert at_chosen["flagged"] == int((probs >= threshold).sum())
     assert cli.main(["model", "set-threshold", flag_model, str(threshold)]) == 0
-    assert capsys.readouterr().out == f"{flag_model}: threshold 0.5 -> {threshold:g}\n"
+    assert capsys.readouterr().out == f"{flag_model}: threshold 0.5 -> {threshold}\n"
     after = evaluate()
     assert after["positive"]["threshold"] == threshold
     assert {k: after["positive"][k] for k in ("precision", "recall", "f1")} == {
