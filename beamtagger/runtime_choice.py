@@ -23,7 +23,8 @@ from typing import Iterable, NamedTuple, Optional
 from beamtagger import tagging_defaults
 
 __all__ = ["COMPRESSED_TEXT_FACTOR", "RuntimeChoice", "SMALL_INPUT_BYTES", "choose_runtime",
-           "choose_transform_runtime", "input_text_bytes", "installed_runtimes"]
+           "choose_transform_runtime", "input_text_bytes", "installed_runtimes",
+           "within_address_space"]
 
 # At most this many bytes of text (uncompressed) go to the small-input runtime. Measured with
 # the bundled model on the 2-core bench machine (bench/startup_bench.py, EWT train prefixes,
@@ -143,9 +144,26 @@ def choose_transform_runtime(tagger_threads: Optional[int], remote: bool,
     (the command's own, which looks at this machine's GPU and JAX build). ``tagger_threads``:
     the tag stage's threads a worker process as the pipeline's runner sets them
     (``worker_threads``); ``remote``: a Dataflow runner; ``accelerator_hint``: the tag stage
-    has one (counted on Dataflow only, as the command counts it)."""
-    return choose_runtime(None, installed_runtimes(remote), one_tagger_thread=tagger_threads == 1,
-                          accelerator_hint=remote and accelerator_hint)
+    has one (counted on Dataflow only, as the command counts it). Locally, NumPy where the
+    runtime chosen cannot start under this process's ``ulimit -v`` (``within_address_space``,
+    as the command falls back): its workers failed at the runner's load."""
+    choice = choose_runtime(None, installed_runtimes(remote),
+                            one_tagger_thread=tagger_threads == 1,
+                            accelerator_hint=remote and accelerator_hint)
+    # Local workers are this process's children, under its ulimit -v; remote ones have their own.
+    return choice if remote else within_address_space(choice)
+
+
+def within_address_space(choice: RuntimeChoice) -> RuntimeChoice:
+    """``choice``, or NumPy where the chosen runtime's framework would not start under this
+    process's ``ulimit -v`` (``runtimes.address_space_shortfall``): no runtime was named, and
+    NumPy gives the same labels in any address space the store maps in."""
+    from beamtagger.model import runtimes
+
+    shortfall = runtimes.address_space_shortfall(choice.runtime)
+    if shortfall is None or not runtimes.is_installed("numpy"):
+        return choice
+    return RuntimeChoice("numpy", f"{choice.reason}, but {shortfall}")
 
 
 def _megabytes(size):

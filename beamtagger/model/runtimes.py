@@ -148,9 +148,11 @@ def address_space_shortfall(name):
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     if needed is None or limit == resource.RLIM_INFINITY or limit >= needed:
         return None
+    # The limit rounded down: rounded to 0.1 GB, ulimit -v 3900000 read "needs at least 4.0 GB
+    # and is limited to 4.0 GB".
     return (f"the {name} runtime needs an address space of at least {needed / 1e9:.1f} GB "
             f"(ulimit -v {-(-needed // 1024)}) and this process is limited to "
-            f"{limit / 1e9:.1f} GB (ulimit -v {limit // 1024})")
+            f"{limit // 10**7 / 100:g} GB (ulimit -v {limit // 1024})")
 
 
 def check_address_space(name, instead="use the numpy runtime (--runtime numpy, "

@@ -375,7 +375,7 @@ def _tag(args, options, stdin_spool=None, results=None):
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming),
                                     gpu_workers=gpu_workers)
             if not remote:
-                choice = _within_address_space(choice)
+                choice = runtime_choice.within_address_space(choice)
             print(choice.announcement(), flush=True)
             job = dataclasses.replace(job, runtime=choice.runtime)
         if not remote:
@@ -1015,16 +1015,6 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
             f"that --overwrite would remove before reading it; tag a copy of it, or write "
             f"--output to another prefix")
     return earlier
-
-
-def _within_address_space(choice):
-    """``choice``, or NumPy where the chosen runtime's framework would not start under this
-    process's ``ulimit -v`` (``runtimes.address_space_shortfall``): the user asked for no
-    runtime, and NumPy gives the same labels in any address space the store maps in."""
-    shortfall = runtimes.address_space_shortfall(choice.runtime)
-    if shortfall is None or not runtimes.is_installed("numpy"):
-        return choice
-    return runtime_choice.RuntimeChoice("numpy", f"{choice.reason}, but {shortfall}")
 
 
 def choose_runtime(job, remote=False, streaming=False, gpu_workers=False):

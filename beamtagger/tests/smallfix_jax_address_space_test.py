@@ -39,7 +39,7 @@ def test_the_jax_runner_is_refused_before_jax_is_imported(tiny_tagger):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "refused: the jax runtime needs an address space of at least 4.0 GB (ulimit -v "
-        "3906250) and this process is limited to 2.0 GB (ulimit -v 2000000), under which jax "
+        "3906250) and this process is limited to 2.04 GB (ulimit -v 2000000), under which jax "
         "fails to start or aborts the process; raise the limit (ulimit -v unlimited), or use the numpy runtime "
         "(--runtime numpy, runtime=\"numpy\")",
         "jax imported: False"]

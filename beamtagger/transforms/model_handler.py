@@ -172,8 +172,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         and no accelerator hint is given (``accelerator``, or one on RunInference or the
         options); else "tensorflow", as with ``large_model`` or ``model_copies`` (a model
         process serving the whole machine), or "numpy" where TensorFlow is not installed
-        (locally). A handler used outside a pipeline: "tensorflow" where installed, else
-        "numpy", chosen at its first load.
+        or would not start under this process's ``ulimit -v`` (locally). A handler used
+        outside a pipeline: "tensorflow" where installed and within that limit, else "numpy",
+        chosen at its first load.
       tagger_threads: TensorFlow threads per worker process; 0: TensorFlow's default, every
         core; None: ``beamtagger tag``'s default for the options of the pipeline RunInference
         is applied to (1 with ``--runner=DataflowRunner``, which runs one SDK process per

@@ -10,7 +10,8 @@ CPU workers (one SDK process a vCPU, one tagger thread each) get NumPy: the whol
 workers need no TensorFlow (BENCHMARKS.md, "One thread each, the whole job"). A Dataflow tag
 stage with an accelerator hint, and a tagger given more than one thread, get TensorFlow, or
 NumPy where TensorFlow is not installed (locally: in this interpreter; a remote runner's
-workers install their own).
+workers install their own) or, locally, would not start under this process's ``ulimit -v``
+(``runtime_choice.within_address_space``, as ``beamtagger tag`` falls back).
 """
 import logging
 from typing import Optional

@@ -97,7 +97,8 @@ class TagText(beam.PTransform):
         for an input of unknown size (``runtime_where_applied``, logged): "numpy" where each
         worker process gives the tagger one thread (Dataflow's CPU workers by default,
         ``tagger_threads=1``) and a Dataflow tag stage has no accelerator hint; otherwise
-        "tensorflow", or "numpy" where TensorFlow is not installed (locally). Never "jax".
+        "tensorflow", or "numpy" where TensorFlow is not installed or would not start under
+        this process's ``ulimit -v`` (locally). Never "jax".
       vectors_at: where the word vectors are gathered from the store: "attach" (the default),
         on the CPU workers, the batches carrying them to the tag stage; or "tag", in the tag
         stage, the batches carrying each slot's store row (4 bytes a slot where the vectors are
