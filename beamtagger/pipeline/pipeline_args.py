@@ -129,8 +129,13 @@ def dry_run_offline_problem(options):
     offline."""
     from apache_beam.options.pipeline_options import SetupOptions, TestOptions
 
-    if not options.view_as(TestOptions).dry_run:
+    dry_run = options.view_as(TestOptions).dry_run
+    if not dry_run:
         return None
+    # Beam's --dry_run has no type: any value given is a non-empty string, so a true one.
+    if str(dry_run).strip().lower() in ("false", "0", "no", "off"):
+        return (f"--dry_run={dry_run} is a dry run to Beam, which takes any value of --dry_run "
+                "as true: nothing would be launched; leave --dry_run out for a real launch")
     setup = options.view_as(SetupOptions)
     if setup.prebuild_sdk_container_engine:
         return (f"--prebuild_sdk_container_engine={setup.prebuild_sdk_container_engine} "

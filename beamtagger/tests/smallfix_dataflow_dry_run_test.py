@@ -50,3 +50,19 @@ def test_the_same_options_without_a_dry_run_are_not_refused_for_it():
     assert dry_run_offline_problem(PipelineOptions(
         [*DATAFLOW, "--requirements_file", "r.txt", "--requirements_cache=skip",
          "--sdk_location=container"])) is None
+
+
+@pytest.mark.parametrize("value", ["False", "false", "0", "no"])
+def test_a_dry_run_said_false_is_refused_as_the_dry_run_beam_would_make_it(value, capsys):
+    # Beam's --dry_run has no type, so "False" is a non-empty string: a dry run, exit 0, and
+    # no job, where the user meant a real launch.
+    launch = [f"--dry_run={value}" if arg == "--dry_run=True" else arg for arg in DATAFLOW]
+    code = cli.main(["tag", "--input", f"gs://{BUCKET}/corpus/*.txt", "--output",
+                     f"gs://{BUCKET}/tagged/corpus", "--model", f"gs://{BUCKET}/models/tiny",
+                     "--embeddings", f"gs://{BUCKET}/stores/tiny", *launch])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.strip().endswith(
+        f"--dry_run={value} is a dry run to Beam, which takes any value of --dry_run as true: "
+        "nothing would be launched; leave --dry_run out for a real launch"), err
+    assert len(err.strip().splitlines()) == 1, err
