@@ -582,7 +582,8 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
                              if epoch["epoch"] == callback.best_epoch)
         warning = no_better_than_trivial(metric_name, callback.best, best_accuracy,
                                          [sentence.tags for sentence in dev_sentences],
-                                         len(history))
+                                         len(history),
+                                         positive_label=labels[1] if head == "sigmoid" else None)
         if warning:
             report["warning"] = warning
     return model, spec, report

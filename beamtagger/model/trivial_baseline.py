@@ -10,6 +10,11 @@ then refit and saved), so ``train`` warns, and the warning is kept in the traini
 Accuracy counts for entity taggers too: the same ``--epochs 3`` on 600 WNUT-17 sentences scored
 dev F1 0.0044 at a dev accuracy of 0.9140, below the 0.9143 of tagging every token O, and F1 0
 on the held-out part of dev (docs/quality.md, "A first entity tagger on a small corpus").
+
+Not for a binary (flag) tagger, whose trivial taggers are the all-negative one (F1 0) and the
+all-positive one (F1 ``2p / (1 + p)``, ``p`` dev's share of positive tokens): its accuracy is
+below the all-negative tagger's whenever it flags more tokens wrongly than it finds, which a
+useful flag does (a product flag at 97.59% accuracy against 98.58% all-no, F1 0.35, warned).
 """
 from collections import Counter
 
@@ -35,12 +40,22 @@ def _most_common(dev_tags):
     return tag, count, sum(counts.values())
 
 
-def no_better_than_trivial(metric_name, best_score, best_accuracy, dev_tags, epochs_run):
+def all_positive_f1(positive_share):
+    """The positive label's F1 of a tagger that tags every token positive: precision
+    ``positive_share``, recall 1."""
+    return 2 * positive_share / (1 + positive_share)
+
+
+def no_better_than_trivial(metric_name, best_score, best_accuracy, dev_tags, epochs_run,
+                           positive_label=None):
     """The warning's text (no ``warning:`` prefix) when the best epoch's dev score on
     ``metric_name`` (an F1: ``best_score`` 0) or its dev accuracy ``best_accuracy`` is no better
     than the trivial tagger's; None otherwise. A dev set of one tag (an entity dev without
     entities, a flag dev without a positive) scores every tagger alike: the warning says so
-    and asks for another dev set, where more epochs would change nothing."""
+    and asks for another dev set, where more epochs would change nothing.
+
+    ``positive_label`` (a binary tagger's, with ``metric_name`` "positive_f1"): the model is
+    compared with the all-positive tagger's F1 on dev instead of the accuracy."""
     tag, count, total = _most_common(dev_tags)
     if count == total:
         return (f"dev cannot tell the saved model from a trivial tagger: every one of its {total} "
@@ -54,6 +69,14 @@ def no_better_than_trivial(metric_name, best_score, best_accuracy, dev_tags, epo
         seen = (f"dev {shown} {best_score:.4f} in every one of the {epochs_run} epoch(s) run: "
                 f"the model found no {what} of dev, as a tagger that tags every token {tag!r} "
                 "would")
+    elif positive_label is not None:
+        positive_share = sum(label == positive_label for tags in dev_tags for label in tags) / total
+        trivial_f1 = all_positive_f1(positive_share)
+        if best_score > trivial_f1:
+            return None
+        seen = (f"dev {shown} {best_score:.4f} at the best of {epochs_run} epoch(s) is no "
+                f"higher than the {trivial_f1:.4f} of a tagger that tags every token "
+                f"{positive_label!r} ({positive_share:.2%} of dev's tokens)")
     elif best_accuracy <= share:
         score = f"dev {shown} {best_score:.4f}, " if metric_name != "accuracy" else ""
         seen = (f"{score}dev accuracy {best_accuracy:.4f} at the best of {epochs_run} "
