@@ -187,9 +187,11 @@ def add_arguments(parser):
                           "O) shown as OOV during training, so context, casing and characters "
                           "must carry them (entity preset: "
                           f"{PRESETS['entity']['entity_drop']:g}; otherwise --word-drop's share)")
-    training.add_argument("--outside-weight", type=float, default=None,
-                          help="loss weight of O tokens (BIO tags) or negative tokens (binary); "
-                          "below 1 trades precision for recall "
+    training.add_argument("--outside-weight", type=float, default=None, metavar="W",
+                          help="loss weight W of the O tokens (BIO tags); for a flag tagger "
+                          "(--binary-label): the 'no' tokens' weight against 'yes' at 1, the "
+                          "same training as a 'yes' weight of 1/W (0.1: each 'yes' token counts "
+                          "as 10 'no' tokens); below 1 trades precision for recall "
                           f"{_preset('outside_weight')}")
     training.add_argument("--ema", type=float, default=None, metavar="MOMENTUM",
                           help="score and keep the exponential moving average of the weights "
