@@ -46,6 +46,17 @@ PRESETS = {
              "adversarial": 0.5, "refit": False},
 }
 _ENTITY_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")   # BIO, BIOES and BILOU
+# Preset settings a yes/no flag tagger (a sigmoid head) trains without: {dest: (the value it
+# runs with, why)}. The preset line listed both for a run that printed "no adversarial training
+# with a sigmoid head" and ignored the entity drop, and the report kept their values.
+_NOT_FOR_A_FLAG_TAGGER = {
+    "adversarial": (0.0, "adversarial training is implemented for softmax taggers only, and "
+                         "tried on a flag of WNUT-17's product and company tokens it scored "
+                         "lower (3 seeds of 3, docs/quality.md)"),
+    "entity_drop": (None, "entity drop scored lower on a flag of WNUT-17's product and "
+                          "company tokens (3 seeds of 3, with and without the refit, "
+                          "docs/quality.md)"),
+}
 
 
 def _preset(dest):
@@ -162,8 +173,8 @@ def add_arguments(parser):
     training.add_argument("--adversarial", type=float, default=None, metavar="EPSILON",
                           help="adversarial training: also learn from each batch with its token "
                           "inputs moved EPSILON on average against the model (0: off; about 2x "
-                          "the training time, nothing at tagging time) "
-                          f"{_preset('adversarial')}")
+                          "the training time, nothing at tagging time; not for a flag tagger, "
+                          f"--binary-label) {_preset('adversarial')}")
     training.add_argument("--refit", action=argparse.BooleanOptionalAction, default=None,
                           help="after early stopping on --dev, train a new model on train + "
                           "dev for the best epoch's number of epochs and save that one "
@@ -185,8 +196,9 @@ def add_arguments(parser):
     training.add_argument("--entity-drop", type=float, default=None, metavar="SHARE",
                           help="share of the known words inside entities (BIO tags other than "
                           "O) shown as OOV during training, so context, casing and characters "
-                          "must carry them (entity preset: "
-                          f"{PRESETS['entity']['entity_drop']:g}; otherwise --word-drop's share)")
+                          "must carry them; not for a flag tagger, --binary-label (entity "
+                          f"preset: {PRESETS['entity']['entity_drop']:g}; otherwise --word-drop's "
+                          "share)")
     training.add_argument("--outside-weight", type=float, default=None, metavar="W",
                           help="loss weight W of the O tokens (BIO tags); for a flag tagger "
                           "(--binary-label): the 'no' tokens' weight against 'yes' at 1, the "
@@ -260,7 +272,8 @@ def malformed_entity_tags(sentences):
 
 
 def apply_preset(args, sentences, log=print, warn=None):
-    """Fill the flags left unset from the preset; print which preset and what it set."""
+    """Fill the flags left unset from the preset (for a --binary-label flag tagger, less what
+    it trains without); print which preset and what it set."""
     warn = warn or (lambda line: print(line, file=sys.stderr))
     malformed = malformed_entity_tags(sentences)
     if malformed:
@@ -281,12 +294,22 @@ def apply_preset(args, sentences, log=print, warn=None):
         why = f"{not_bio}, trained as plain tags without Viterbi decoding or entity scores"
     else:
         why = "plain tag set detected"
+    # A tag set of two tags trains a sigmoid head too (training.choose_labels), which
+    # train_tagger trains without these settings, saying so; the preset calls it plain tags.
+    flag = bool(args.binary_label)
     if name == "entity" and not _is_bio(tags):
-        why += ("; the tag set is not BIO, so Viterbi decoding, entity scores, --outside-weight "
-                "and --entity-drop do not apply")
+        # A sigmoid head weighs its negative label by --outside-weight whatever the tags.
+        sigmoid = flag or len(tags) == 2
+        unused = ("Viterbi decoding, entity scores and --entity-drop" if sigmoid else
+                  "Viterbi decoding, entity scores, --outside-weight and --entity-drop")
+        why += f"; the tag set is not BIO, so {unused} do not apply"
+    if flag:
+        for key, (value, _) in _NOT_FOR_A_FLAG_TAGGER.items():
+            setattr(args, key, value)   # given otherwise, check_options refused it
+        why += "; a yes/no flag tagger (sigmoid head): no adversarial training, no entity drop"
     chosen = []
     for key, value in PRESETS[name].items():
-        if getattr(args, key) is None:
+        if getattr(args, key) is None and not (flag and key in _NOT_FOR_A_FLAG_TAGGER):
             setattr(args, key, value)
             chosen.append(f"--{key.replace('_', '-')} {value}" if not isinstance(value, bool)
                           else f"--{'' if value else 'no-'}{key.replace('_', '-')}")
@@ -378,6 +401,11 @@ def check_options(args):
     if args.crf and args.binary_label:
         raise BeamtaggerError("--crf needs a tag set of three or more labels; --binary-label "
                               "trains a sigmoid head")
+    for key, (value, why_not) in _NOT_FOR_A_FLAG_TAGGER.items():
+        given, option = getattr(args, key), f"--{key.replace('_', '-')}"
+        if args.binary_label and given is not None and given != value:
+            raise BeamtaggerError(f"{option} {given:g}: {why_not}, and --binary-label trains a "
+                                  f"yes/no flag tagger (a sigmoid head): leave {option} out")
 
 
 def check_binary_patterns(patterns, sentences):
