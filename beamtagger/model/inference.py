@@ -94,12 +94,21 @@ class TaggerRunner:
 
 
 def load_keras_model(path):
-    """Load ``tagger.keras`` without compiling (no optimizer); BeamtaggerError if unreadable."""
-    import keras
+    """Load ``tagger.keras`` without compiling (no optimizer); BeamtaggerError if unreadable.
 
-    from beamtagger.model import tagger_model  # noqa: F401  (registers the custom classes)
+    The file is checked first as the NumPy runtime reads it (``keras_archive``), so what Keras
+    is handed is beamtagger's Tagger with weights stored in full, whatever Keras' own safe mode
+    catches; Keras loads it in safe mode (the default), never with unsafe deserialization."""
+    import zipfile
+
+    from beamtagger.model.numpy_inference import check_keras_weights
 
     try:
-        return keras.saving.load_model(str(path), compile=False)
-    except (OSError, ValueError, KeyError, TypeError) as error:
+        check_keras_weights(path)
+        import keras
+
+        from beamtagger.model import tagger_model  # noqa: F401  (registers the custom classes)
+
+        return keras.saving.load_model(str(path), compile=False, safe_mode=True)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as error:
         raise BeamtaggerError(f"cannot load tagger model {path}: {error}") from None

@@ -30,8 +30,6 @@ process-wide while it holds, and two overlapping limits would restore each other
 in the wrong order, so forward passes take turns (``_ONE_BLAS_LIMIT``); each runs on one core
 anyway.
 """
-import io
-import json
 import re
 import threading
 import zipfile
@@ -39,11 +37,10 @@ import zipfile
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model import keras_archive
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.tagger_spec import TaggerSpec
 
-_CONFIG_MEMBER = "config.json"
-_WEIGHTS_MEMBER = "model.weights.h5"
 _ONE_BLAS_LIMIT = threading.Lock()
 
 
@@ -261,26 +258,34 @@ def _bilstm(x, lengths, layer):
 
 
 def read_keras_weights(path):
-    """(the Tagger's config, {name: arrays}) from a ``tagger.keras`` file, without Keras."""
-    import h5py
-
+    """(the Tagger's config, {name: arrays}) from a ``tagger.keras`` file, without Keras.
+    Only the weights the config names are read, once ``keras_archive`` found the file safe to
+    read and their shapes fit the config."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read(_CONFIG_MEMBER))["config"]
-            with h5py.File(io.BytesIO(archive.read(_WEIGHTS_MEMBER)), "r") as store:
-                arrays = {name: np.asarray(value, np.float32)
-                          for name, value in _datasets(store)}
-        return config, _tagger_weights(config, arrays)
+        with keras_archive.opened_weights(path) as (config, datasets):
+            return config, _read(_tagger_weights(config, datasets))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
         raise BeamtaggerError(f"cannot read tagger model {path} for the NumPy runtime: "
                               f"{error}") from None
 
 
-def _datasets(store):
-    found = []
-    store.visititems(lambda name, item: found.append((name, item[()]))
-                     if hasattr(item, "shape") else None)
-    return found
+def check_keras_weights(path):
+    """ValueError, OSError, KeyError or zipfile.BadZipFile unless ``tagger.keras`` at ``path``
+    passes what ``read_keras_weights`` checks, reading no weight: the TensorFlow runtime's check
+    before Keras builds the layers its config sizes."""
+    with keras_archive.opened_weights(path, in_memory=False) as (config, datasets):
+        _tagger_weights(config, datasets)
+
+
+def _read(weights):
+    """``_tagger_weights``' structure with each HDF5 dataset read as a float32 array."""
+    if isinstance(weights, dict):
+        return {name: _read(value) for name, value in weights.items()}
+    if isinstance(weights, (list, tuple)):
+        return type(weights)(map(_read, weights))
+    if isinstance(weights, np.ndarray):
+        return weights
+    return np.asarray(weights[()], np.float32)
 
 
 def _natural(name):

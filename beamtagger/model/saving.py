@@ -26,6 +26,7 @@ import numpy as np
 
 from beamtagger import atomic_dirs
 from beamtagger.errors import BeamtaggerError, JobFailed, too_many_open_files
+from beamtagger.model import keras_archive
 from beamtagger.model.tagger_spec import (CONTENT_DIGEST_KEY, MODEL_FILE, REPORT_FILE, SPEC_FILE,
                                           content_digest)
 
@@ -144,6 +145,8 @@ def check_model_file(spec):
     fix = "train it again or copy the model directory again"
     try:
         with zipfile.ZipFile(path) as archive:
+            # Before testzip and the config's read: a bomb member took 2 GB from 1 MB here.
+            keras_archive.check_members(archive)
             missing = [name for name in _KERAS_MEMBERS if name not in archive.namelist()]
             damaged = None if missing else archive.testzip()
             config = None if missing else json.loads(archive.read("config.json"))
