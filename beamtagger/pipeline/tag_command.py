@@ -1528,6 +1528,12 @@ def _set_aside_files(aside):
     from beamtagger.transforms.worker_resources import is_remote
 
     if not is_remote(aside):
+        # Beside a prefix in a shared folder (--output /tmp/out), anyone can place a link there:
+        # followed, another folder's files were moved into the shared one (audit, 2026-12-06).
+        if os.path.islink(aside):
+            raise BeamtaggerError(f"{aside} is a symbolic link, not a folder a tag run set files "
+                                  "aside in (placed by someone else?); remove it, or choose an "
+                                  "--output in a folder only you can write")
         return ([os.path.join(aside, name) for name in os.listdir(aside)]
                 if os.path.isdir(aside) else None)
     pattern = FileSystems.join(aside, "*")
