@@ -6,9 +6,12 @@ BIN := $(VENV)/bin
 # tensorflow-cpu, not tensorflow: CPU machines must not download the GPU build (see setup.py);
 # jax: the CPU build, for the jax runtime's tests.
 EXTRAS := cpu,jax,gcp,glove,test,bench
+# Only the RunInference baseline benchmark needs these. tf-keras declares a dependency on the full
+# `tensorflow` wheel, which would replace tensorflow-cpu: they are installed without dependencies.
+NO_DEPS := 'tensorflow-hub>=0.16,<0.17' 'tf-keras>=2.21,<2.22'
 INSTALLED := $(VENV)/.installed-$(shell cat setup.py | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-all test-fast bench install clean
+.PHONY: demo test test-all test-fast test-lowest bench install clean
 
 install: $(INSTALLED)
 
@@ -16,9 +19,7 @@ $(INSTALLED): setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
-	# Only the RunInference baseline benchmark needs these. tf-keras declares a dependency on the full
-	# `tensorflow` wheel, which would replace tensorflow-cpu: install them without dependencies.
-	$(BIN)/python -m pip install --quiet --no-deps 'tensorflow-hub>=0.16,<0.17' 'tf-keras>=2.21,<2.22'
+	$(BIN)/python -m pip install --quiet --no-deps $(NO_DEPS)
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -41,8 +42,22 @@ test-all: $(INSTALLED)
 test-fast: $(INSTALLED)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
+# The suite as `make test` runs it, on the oldest releases setup.py admits, in a venv of its own on
+# the oldest Python it admits: ci/lowest-constraints.txt pins each direct dependency to its lower
+# bound and pip resolves the rest. Not part of `make test` or CI (a second install and a second
+# 15-20 minutes on 2 cores); README's "Dependencies" says when it last passed.
+LOWEST_VENV := .venv-lowest
+OLDEST_PYTHON ?= python3.11
+test-lowest:
+	rm -rf $(LOWEST_VENV)
+	$(OLDEST_PYTHON) -m venv $(LOWEST_VENV)
+	$(LOWEST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LOWEST_VENV)/bin/python -m pip install --quiet -c ci/lowest-constraints.txt -e '.[$(EXTRAS)]'
+	$(LOWEST_VENV)/bin/python -m pip install --quiet --no-deps -c ci/lowest-constraints.txt $(NO_DEPS)
+	$(LOWEST_VENV)/bin/python -m pytest -n 2 --durations=15 -m "not bench_full" -p no:cacheprovider
+
 bench: $(INSTALLED)
 	$(BIN)/python bench/run_all.py --out BENCHMARKS.md
 
 clean:
-	rm -rf $(VENV) out build *.egg-info
+	rm -rf $(VENV) $(LOWEST_VENV) out build *.egg-info

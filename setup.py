@@ -41,14 +41,16 @@ setuptools.setup(
         # Beam's own for its [gcp] extra, so that extra still resolves.
         "google-apitools>=0.5.31,<0.5.32; python_version < '3.13'",
         "google-apitools>=0.5.35; python_version >= '3.13'",
-        "h5py>=3.10",  # the NumPy runtime reads tagger.keras weights itself
+        # The NumPy runtime reads tagger.keras weights itself. 3.11: tensorflow-cpu 2.21 needs
+        # h5py>=3.11,<3.15, so 3.10 never installed beside it (3.15 and 3.16 only without TF).
+        "h5py>=3.11",
         "threadpoolctl>=3.1",  # and runs its small matrix products on one BLAS thread
         "keras>=3.15,<3.16",
         "numpy>=1.26,<3",
-        "orjson>=3.9",
-        "pyarrow>=16",
-        "spacy>=3.8,<3.9",
-        "seqeval>=1.2,<1.3",
+        "orjson>=3.9.7",  # Beam 2.77's and 2.78's [gcp] extra needs 3.9.7
+        "pyarrow>=16",  # Beam 2.77 and 2.78 stop before 26
+        "spacy>=3.8.2,<3.9",  # 3.8.0 is yanked ("model compatibility problem"), 3.8.1 absent
+        "seqeval>=1.2.2,<1.3",  # 1.2.0 and 1.2.1 pin numpy==1.19.2
         "tqdm>=4.60",
     ],
     extras_require={
@@ -70,10 +72,16 @@ setuptools.setup(
         # udtools: UD's own validator checks the CoNLL-U output (tests/text_kept_output_test.py).
         # Beam's dill, yaml and dataframe extras and IPython: the contexts users run TagText in
         # (tests/user_contexts_*_test.py: dill pickling, Beam YAML, to_dataframe, notebooks).
-        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6.100",
-                 "gcp-storage-emulator>=2026.7", "udtools>=0.2.8",
+        # pytest-xdist 3.0.2 and gcp-storage-emulator 2026.7.18: the oldest releases of those
+        # series the package index offers, which `make test-lowest` installs.
+        "test": ["pytest>=8", "pytest-xdist>=3.0.2", "hypothesis>=6.100",
+                 "gcp-storage-emulator>=2026.7.18", "udtools>=0.2.8",
                  "apache-beam[dill,yaml,dataframe]>=2.77,<2.79", "ipython>=8"],
-        "bench": ["gensim>=4.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.3"],
+        # gensim 4.3.3: 4.3.0-4.3.2 import scipy.linalg.triu, gone in SciPy 1.14, and do not cap
+        # SciPy (4.3.3 does), so beside jax's newer SciPy they failed at import.
+        # py-spy 0.4: 0.3.0 refuses Python 3.11 ("Unsupported version of Python"); 0.3.14, the
+        # last 0.3, records 3.11 but not 3.12 ("Failed to get process executable name").
+        "bench": ["gensim>=4.3.3", "psutil>=5.9", "nltk>=3.8", "py-spy>=0.4"],
     },
     entry_points={"console_scripts": ["beamtagger=beamtagger.pipeline.cli:console_main"]},
     classifiers=[

@@ -190,3 +190,36 @@ def test_the_worker_image_builds_what_setup_py_pins_from_the_files_it_needs(monk
                for name in line.split()[:-1]}
     assert sources == {"setup.py", "pyproject.toml", "MANIFEST.in", "README.md", "beamtagger"}
     assert set(kept) == sources, kept
+
+
+def test_the_lowest_constraints_pin_every_lower_bound_setup_py_admits(monkeypatch):
+    """`make test-lowest` runs the suite on ci/lowest-constraints.txt: each direct dependency at
+    its lower bound. A bound moved in setup.py without the file (or a dependency added to
+    setup.py without a pin) would leave that bound untested while README says it was run."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
+
+    arguments = setup_arguments(monkeypatch)
+    makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    (extras,) = re.findall(r"^EXTRAS := (\S+)$", makefile, re.M)
+    (no_deps,) = re.findall(r"^NO_DEPS := (.+)$", makefile, re.M)
+    requirements = [*arguments["install_requires"],
+                    *(r for extra in extras.split(",") for r in arguments["extras_require"][extra]),
+                    *re.findall(r"'([^']+)'", no_deps)]
+    lowest_python = {"python_version": "3.11", "python_full_version": "3.11.0"}
+    bounds = {}
+    for requirement in map(Requirement, requirements):
+        if requirement.marker and not requirement.marker.evaluate(lowest_python):
+            continue
+        (lower,) = [Version(s.version) for s in requirement.specifier if s.operator == ">="]
+        bounds.setdefault(canonicalize_name(requirement.name), set()).add(lower)
+    pinned = {}
+    for line in (REPO_ROOT / "ci" / "lowest-constraints.txt").read_text(
+            encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[canonicalize_name(name)] = Version(version)
+    assert {name: lowers for name, lowers in bounds.items()
+            if name not in pinned or max(lowers) != pinned[name]} == {}
+    assert sorted(set(pinned) - set(bounds)) == []
