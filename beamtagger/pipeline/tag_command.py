@@ -24,6 +24,7 @@ from typing import NamedTuple
 from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
+from beamtagger.pipeline import summary_json
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
 
@@ -237,6 +238,13 @@ def add_arguments(parser):
                         "unknown) was not read, which only 100%% lets pass; so that a script or "
                         "a scheduler sees a run gone wrong (default: exit 3 only where records "
                         "were read and none was tagged; local runs)")
+    parser.add_argument("--summary-json", metavar="PATH",
+                        help="local runs: once the run is done, write the summary to PATH as "
+                        "one JSON object, for a script or a scheduler: exit_status (0 or 3), "
+                        "the counts (records_read, records_tagged, dead_letters, unread_parts, "
+                        "tokens...), wall_seconds, runtime, the results and dead_letter_files "
+                        "and not_read_from. A file already there is removed as the run starts, "
+                        "so a run refused, failed or killed leaves none")
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -325,9 +333,14 @@ def run(args):
                                            bool(standard.streaming))
                or (args.max_dead_letters is not None and is_remote_runner(standard.runner)
                    and "--max-dead-letters applies to local runs: a remote job's counts are "
-                   "its runner's (the Dataflow console's beamtagger counters)"))
+                   "its runner's (the Dataflow console's beamtagger counters)")
+               or (args.summary_json is not None and is_remote_runner(standard.runner)
+                   and "--summary-json applies to local runs: a remote job's counts are its "
+                   "runner's (the Dataflow console's beamtagger counters)"))
     if problem:
         raise BeamtaggerError(problem)
+    if args.summary_json is not None:
+        summary_json.remove_earlier_summary(args.summary_json)
     with _standard_streams(args) as (args, spool, results):
         return _tag(args, options, spool, results)
 
@@ -429,13 +442,16 @@ def _tag(args, options, stdin_spool=None, results=None):
             print(line)
         for warning in warnings:
             print(warning, file=sys.stderr, flush=True)
+        error_files = []
         if results is not None:
+            result_files = [STANDARD_STREAM]
             print("results          standard output, in input order")
             if counts["dead_letters"]:
                 print("dead letters     standard error, above, in input order")
         else:
-            for path in _written_files(_result_pattern(job.output_prefix,
-                                                       _suffix(job.output_format))):
+            result_files = _written_files(_result_pattern(job.output_prefix,
+                                                          _suffix(job.output_format)))
+            for path in result_files:
                 print(f"results          {path}")
         unread = ()
         if counts["dead_letters"]:
@@ -445,20 +461,31 @@ def _tag(args, options, stdin_spool=None, results=None):
                     print(f"dead letters     {path}")
             print(f"                 {counters.dead_letters_meaning(counts)}")
             unread = _print_unread_parts(error_files, counts["unread_parts"])
-        limit = args.max_dead_letters
-        if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"],
-                                                counts["unread_parts"]):
-            print(limit.message(counts["dead_letters"], counts["records_read"],
-                                counts["unread_parts"], unread), file=sys.stderr, flush=True)
-            return TOO_MANY_DEAD_LETTERS
-        if limit is None and counts["dead_letters"] and not counts["records_tagged"]:
-            # Nothing tagged of a non-empty input is a run gone wrong (another encoding, a
-            # --field-columns type every value fails...): a scheduler seeing exit 0 went on
-            # with empty results.
-            print(nothing_tagged_message(counts["dead_letters"], counts["unread_parts"]),
-                  file=sys.stderr, flush=True)
-            return TOO_MANY_DEAD_LETTERS
-        return 0
+        status = _exit_status(args.max_dead_letters, counts, unread)
+        if args.summary_json is not None:
+            # With --output -, the dead letters went to standard error ("-" too).
+            dead_letter_files = (error_files if results is None
+                                 else [STANDARD_STREAM] * bool(counts["dead_letters"]))
+            summary_json.write_summary(args.summary_json, status, counts, seconds, job.runtime,
+                                       result_files, dead_letter_files, unread)
+        return status
+
+
+def _exit_status(limit, counts, unread):
+    """0, or TOO_MANY_DEAD_LETTERS (its line printed) for a local run's ``counts``."""
+    if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"],
+                                            counts["unread_parts"]):
+        print(limit.message(counts["dead_letters"], counts["records_read"],
+                            counts["unread_parts"], unread), file=sys.stderr, flush=True)
+        return TOO_MANY_DEAD_LETTERS
+    if limit is None and counts["dead_letters"] and not counts["records_tagged"]:
+        # Nothing tagged of a non-empty input is a run gone wrong (another encoding, a
+        # --field-columns type every value fails...): a scheduler seeing exit 0 went on
+        # with empty results.
+        print(nothing_tagged_message(counts["dead_letters"], counts["unread_parts"]),
+              file=sys.stderr, flush=True)
+        return TOO_MANY_DEAD_LETTERS
+    return 0
 
 
 def nothing_tagged_message(dead, unread=0):
