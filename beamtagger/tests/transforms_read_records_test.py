@@ -328,7 +328,7 @@ def test_every_id_reads_back_as_it_was_written_by_both_conll_writers(tmp_path):
 
 
 def test_the_reading_package_modules_import_only_the_layers_below_them():
-    """read_records > byte_ranges > partition_fields > csv_ranges > tsv_ranges > csv_rows > parquet_rows > record_parsers >
+    """read_records > gathered_blocks > byte_ranges > partition_fields > csv_ranges > tsv_ranges > csv_rows > parquet_rows > record_parsers >
     file_lines > decoded_lines > record_layout: no module imports one above it (importing a
     submodule runs ``beamtagger.transforms``' __init__, so this reads the source)."""
     import ast
@@ -338,7 +338,7 @@ def test_the_reading_package_modules_import_only_the_layers_below_them():
 
     layers = ["record_layout", "decoded_lines", "file_lines", "record_parsers", "parquet_rows",
               "csv_rows", "tsv_ranges", "csv_ranges", "partition_fields", "byte_ranges",
-              "read_records"]
+              "gathered_blocks", "read_records"]
     folder = pathlib.Path(reading.__file__).parent
     for level, name in enumerate(layers):
         tree = ast.parse((folder / f"{name}.py").read_text())

@@ -36,6 +36,7 @@ from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
 from beamtagger.transforms.reading.file_lines import FileLines
+from beamtagger.transforms.reading.gathered_blocks import GatherBlocks
 from beamtagger.transforms.reading.partition_fields import (PartitionProblem, file_partitions,
                                                             partition_problem, unread_file,
                                                             with_partition_fields)
@@ -169,8 +170,7 @@ class ReadRecords(beam.PTransform):
                         self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES, self.blocks,
                         self.delimiter)
                     ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
-            return ReadResult(read.records | "SpreadOverWorkers" >> beam.Reshuffle()
-                              if self.reshuffle else read.records, read[ERRORS])
+            return ReadResult(self._spread(read.records), read[ERRORS])
         files = (pbegin
                  | "MatchFiles" >> fileio.MatchFiles(self.file_pattern)
                  | "OpenFiles" >> fileio.ReadMatches())
@@ -186,10 +186,7 @@ class ReadRecords(beam.PTransform):
                                  self.split_bytes or byte_ranges.DEFAULT_SPLIT_BYTES,
                                  self.keep_conllu_lines, self.delimiter)
             ).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
-        records = read.records
-        if self.reshuffle:
-            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
-        return ReadResult(records, read[ERRORS])
+        return ReadResult(self._spread(read.records), read[ERRORS])
 
     def _read_parquet(self, pbegin):
         # Footers first, then each row group on its own: the row groups of one large file
@@ -202,12 +199,20 @@ class ReadRecords(beam.PTransform):
             row_groups = row_groups | "SpreadRowGroups" >> beam.Reshuffle()
         read = (row_groups
                 | "ReadRowGroups" >> beam.ParDo(_ReadRowGroup(self.layout, self.blocks)).with_output_types(self._record_type()).with_outputs(ERRORS, main="records"))
-        records = read.records
-        if self.reshuffle:
-            # A row group may hold many gigabytes of text: its records spread like a file's.
-            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
+        # A row group may hold many gigabytes of text: its records spread like a file's.
+        records = self._spread(read.records)
         errors = (groups[ERRORS], read[ERRORS]) | "ReadErrors" >> beam.Flatten()
         return ReadResult(records, errors)
+
+    def _spread(self, records):
+        """The records read, their blocks of small files gathered into full ones (before the
+        shuffle, which then moves as few elements as one large file gives), spread over the
+        workers where ``reshuffle``."""
+        if self.blocks:
+            records = records | "GatherBlocks" >> GatherBlocks()
+        if self.reshuffle:
+            records = records | "SpreadOverWorkers" >> beam.Reshuffle()
+        return records
 
     def _record_type(self):
         # Records stay undeclared (see above); blocks are Blocks, carried by BlockCoder.
