@@ -3,6 +3,7 @@ every record once, as one large file's do (reading.gathered_blocks)."""
 import gzip
 
 import apache_beam as beam
+import pytest
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import GlobalWindow, IntervalWindow
@@ -87,3 +88,17 @@ def test_a_gathered_block_ends_before_the_character_bound(monkeypatch):
     out = _gathered([(_records(f"f{n}-", 2, "y" * 100), window) for n in range(10)])
     assert [len(block) for block, _ in out] == [8, 8, 4]
 
+
+def test_a_file_gone_between_listing_and_reading_is_one_unread_part_that_says_so(tmp_path):
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.reading.file_lines import FileLines, UnreadableInput
+
+    path = str(tmp_path / "2026" / "msg1.txt")   # listed, then renamed away by its writer
+    with pytest.raises(UnreadableInput) as gone:
+        list(FileLines(path, lambda: FileSystems.open(path)))
+    letter = gone.value.dead_letter()
+    # Before: "the file is damaged before its first line: FileNotFoundError: ...".
+    assert letter.stage == "read" and letter.source == f"{path}:1"
+    assert letter.reason == ("the file was removed or renamed after the run listed it, so "
+                             "none of its records was read")

@@ -168,7 +168,14 @@ class FileLines:
         line_by_line = reads_line_by_line(encoding)
         transcode = line_by_line and not is_utf8(encoding)
         try:
-            raw = self._open_raw()
+            try:
+                raw = self._open_raw()
+            except FileNotFoundError:
+                # Listed, then gone before its reading (a lake's writer renamed or removed
+                # it): read as damaged, it was called "damaged before its first line".
+                raise UnreadableInput(
+                    self.path, f"{self.path}:1", "the file was removed or renamed after the "
+                    "run listed it, so none of its records was read") from None
             with self._open(raw) as handle:
                 lines = (iter(handle.readline, b"") if line_by_line
                          else transcoded_lines(handle, encoding))
