@@ -110,6 +110,17 @@ _HASH_SLICE_BYTES = 64 << 20
 # store, so the three sampled at every open cost well under a millisecond.
 CONTENT_CHUNKS = 1024
 CHUNK_DIGEST_HEX = 16
+# A manifest is a few KB as importers write it (the 1,024 chunk digests take 26 KB): a 1 GB
+# one, built in an audit (2026-12-06), took 3.2 GB of memory at every open and was accepted.
+# The same bound as remote_paths.SMALL_FILE_MAX_BYTES for a gs:// store's manifest.
+MANIFEST_MAX_BYTES = 16 << 20
+# How far the words of vocab.parquet may inflate from their stored (compressed) bytes. The
+# 400k GloVe 6B vocabulary inflates 1.3x (Snappy); a 768-byte vocab.parquet holding one 10 MB
+# word as the dictionary entry of every row inflated 25,000x and took 3 GB (6 GB in tag).
+MAX_VOCABULARY_INFLATION = 10
+# Below this many inflated bytes a vocabulary is read whatever its ratio (a tiny store's
+# Parquet metadata alone can exceed 10x its few stored bytes).
+_SMALL_VOCABULARY_BYTES = 1 << 20
 
 
 # One lock per process for building word indexes; re-created in a forked child, where a lock
@@ -207,6 +218,18 @@ def _check_content_sample(path, vectors, manifest):
                 f"{path / VECTORS_FILE}: rows {chunk * rows:,} to "
                 f"{min(vectors.shape[0], (chunk + 1) * rows) - 1:,} do not hold the vectors the "
                 "manifest records (the file was changed or damaged); import the vectors again")
+        _check_finite(path / VECTORS_FILE, vectors[chunk * rows:(chunk + 1) * rows], chunk * rows)
+
+
+def _check_finite(vectors_path, rows, first_row=0):
+    """BeamtaggerError naming the first row of ``rows`` (row ``first_row`` of the matrix) that
+    holds NaN or infinity. Importers drop such rows; a store holding them was written by hand,
+    and its vectors made every label of a sentence the first label, with a null score."""
+    finite = np.isfinite(rows).all(axis=1)
+    if not finite.all():
+        row = first_row + int(np.argmin(finite))
+        raise BeamtaggerError(f"{vectors_path}: row {row:,} holds NaN or infinity, which no "
+                              "importer writes; import the vectors again")
 
 
 def combine_fingerprint(count: int, dim: int, dtype: str, vocabulary: str, vectors: str) -> str:
@@ -266,7 +289,8 @@ class EmbeddingStore:
         return store
 
     def verify(self):
-        """Recomputes the fingerprint from the files; BeamtaggerError if it differs."""
+        """Recomputes the fingerprint from the files; BeamtaggerError if it differs, or if the
+        vocabulary differs from its digest, repeats a word, or a vector holds NaN or infinity."""
         words = self._read_vocabulary()
         actual = combine_fingerprint(self.count, self.dim, self.dtype.name,
                                      vocabulary_digest(words), vectors_digest(self.vectors))
@@ -275,13 +299,32 @@ class EmbeddingStore:
                 f"{self.path}: the store's content does not match its manifest (fingerprint "
                 f"{actual[:16]}... computed, {self.fingerprint[:16]}... recorded): the files "
                 "were changed or damaged; import the vectors again")
+        # What no importer writes, in a store whose writer recomputed its digests.
+        self._check_vocabulary_digest(words)
+        self._check_unique(words)
+        rows_per_slice = max(1, _HASH_SLICE_BYTES // max(1, self.vectors.strides[0]))
+        for start in range(0, self.count, rows_per_slice):
+            _check_finite(os.path.join(self.path, VECTORS_FILE),
+                          self.vectors[start:start + rows_per_slice], start)
 
     def check_vocabulary(self):
-        """Reads the vocabulary and checks it against the manifest's digest (BeamtaggerError
-        if it differs), as building the word index does, without building it: 0.14 s for the
-        400k-word default store, for a command to refuse a damaged store before its workers
-        start (each of them would only find it at its first lookup)."""
-        self._check_vocabulary_digest(self._read_vocabulary())
+        """Reads the vocabulary and checks it against the manifest's digest and for repeated
+        words (BeamtaggerError), as building the word index does, without building it: 0.3 s
+        for the 400k-word default store, for a command to refuse a damaged store before its
+        workers start (each of them would only find it at its first lookup, and every record
+        became a dead letter)."""
+        words = self._read_vocabulary()
+        self._check_vocabulary_digest(words)
+        self._check_unique(words)
+
+    def _check_unique(self, words):
+        import pyarrow.compute as pc
+        if pc.count_distinct(words).as_py() != len(words):
+            raise self._repeated_words()
+
+    def _repeated_words(self):
+        return BeamtaggerError(f"{self._vocab_path}: the vocabulary repeats words; the store is "
+                               "damaged, import the vectors again")
 
     @property
     def words(self) -> list:
@@ -488,8 +531,7 @@ class EmbeddingStore:
                                   f"the manifest says {self.count}")
         index = dict(zip(words, range(len(words))))
         if len(index) != len(words):
-            raise BeamtaggerError(f"{self._vocab_path}: the vocabulary repeats words; "
-                                  "the store is damaged, import the vectors again")
+            raise self._repeated_words()
         return words, index
 
 
@@ -523,13 +565,17 @@ def _read_manifest(path: pathlib.Path) -> dict:
         raise BeamtaggerError(f"{path}: no embedding store there (not a directory)")
     manifest_path = path / MANIFEST_FILE
     try:
-        content = manifest_path.read_bytes()
+        with open(manifest_path, "rb") as file:
+            content = file.read(MANIFEST_MAX_BYTES + 1)
     except FileNotFoundError:
         raise BeamtaggerError(f"{path}: not an embedding store ({MANIFEST_FILE} is missing); "
                               "create one with `beamtagger embeddings import`")
     except OSError as error:
         raise too_many_open_files(error, manifest_path) or BeamtaggerError(
             f"{manifest_path}: unreadable manifest: {error}")
+    if len(content) > MANIFEST_MAX_BYTES:
+        raise BeamtaggerError(f"{manifest_path}: unreadable manifest: it holds more than "
+                              f"{MANIFEST_MAX_BYTES:,} bytes, where importers write a few KB")
     return parse_manifest(content, manifest_path)
 
 
@@ -538,6 +584,9 @@ def parse_manifest(content: bytes, manifest_path) -> dict:
     naming ``manifest_path`` where it is not one this beamtagger reads."""
     try:
         manifest = json.loads(content.decode("utf-8"))
+    except RecursionError:
+        raise BeamtaggerError(f"{manifest_path}: unreadable manifest: JSON nested too deeply "
+                              "to read") from None
     except ValueError as error:
         raise BeamtaggerError(f"{manifest_path}: unreadable manifest: {error}")
     if not isinstance(manifest, dict):
@@ -625,3 +674,20 @@ def check_vocabulary_metadata(vocab_path, manifest: dict, source=None):
     if metadata.num_rows != manifest["count"]:
         raise BeamtaggerError(f"{vocab_path}: holds {metadata.num_rows} words, the manifest "
                               f"says {manifest['count']}")
+    _check_vocabulary_inflation(vocab_path, metadata)
+
+
+def _check_vocabulary_inflation(vocab_path, metadata):
+    """BeamtaggerError where the footer says the words inflate far beyond their stored bytes:
+    pyarrow decompresses a column chunk whole, so the read costs the inflated size."""
+    chunks = [metadata.row_group(group).column(column)
+              for group in range(metadata.num_row_groups)
+              for column in range(metadata.num_columns)
+              if metadata.row_group(group).column(column).path_in_schema == VOCAB_COLUMN]
+    stored = sum(chunk.total_compressed_size for chunk in chunks)
+    inflated = sum(chunk.total_uncompressed_size for chunk in chunks)
+    if inflated > max(MAX_VOCABULARY_INFLATION * stored, _SMALL_VOCABULARY_BYTES):
+        raise BeamtaggerError(
+            f"{vocab_path}: its words inflate from {stored:,} stored bytes to {inflated:,}, "
+            f"more than {MAX_VOCABULARY_INFLATION}x (imported ones about 1.3x): not a "
+            "vocabulary beamtagger wrote; import the vectors again")
