@@ -15,6 +15,7 @@ import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import viterbi
+from beamtagger.model.keras_archive import MAX_JSON_BYTES
 from beamtagger.model.model_inputs import id_dtypes, inputs_fingerprint
 from beamtagger.model.features import TokenFeaturizer, stable_hash
 
@@ -179,7 +180,12 @@ class TaggerSpec:
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is missing")
         if not (model_dir / MODEL_FILE).is_file():
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is missing")
-        data = parse_spec_json(spec_path.read_bytes(), spec_path)
+        with open(spec_path, "rb") as file:
+            content = file.read(MAX_JSON_BYTES + 1)
+        if len(content) > MAX_JSON_BYTES:
+            raise BeamtaggerError(f"{spec_path} is corrupt: it holds more than "
+                                  f"{MAX_JSON_BYTES:,} bytes, where beamtagger writes a few KB")
+        data = parse_spec_json(content, spec_path)
         # Loaded apart, so that a damaged array is not reported as a damaged tagger.json.
         training_forms = _load_forms(model_dir / FORMS_FILE)
         training_entities = _load_forms(model_dir / ENTITIES_FILE)
@@ -296,6 +302,8 @@ def parse_spec_json(content, spec_path):
     the SHA-256 of its content. BeamtaggerError naming ``spec_path`` otherwise."""
     try:
         data = json.loads(content.decode("utf-8"))
+    except RecursionError:
+        raise BeamtaggerError(f"{spec_path} is corrupt: JSON nested too deeply to read") from None
     except ValueError as error:   # UnicodeDecodeError too
         raise BeamtaggerError(f"{spec_path} is corrupt: {error!r}") from None
     if not isinstance(data, dict):
@@ -462,6 +470,18 @@ def _value_type_problem(data):
     for name, value, fits, expected in checks:
         if not fits(value):
             return f"{name} must be {expected}, not {json.dumps(value)[:80]}"
+    if data.get("head") == "crf":
+        # Every saved CRF model records its scores; without them the constructor built
+        # labels x labels zeros, 7 GB from a 300 KB tagger.json naming 30,000 labels.
+        size = len(data["labels"])
+        crf = decoding.get("crf") or {}
+        rows = crf.get("transitions")
+        if not (isinstance(crf.get("start"), list) and len(crf["start"]) == size
+                and isinstance(crf.get("end"), list) and len(crf["end"]) == size
+                and isinstance(rows, list) and len(rows) == size
+                and all(isinstance(row, list) and len(row) == size for row in rows)):
+            return (f"decoding.crf must hold start, end ({size} scores each) and {size} x "
+                    f"{size} transitions for its {size} labels")
     return None
 
 
