@@ -4,11 +4,13 @@ to the embedding store whose vectors it was trained on (``tagger.json`` in the m
 The Beam CPU stages (featurize, look up, decode) only need this; the stage that runs the network
 loads ``inference.TaggerRunner``.
 """
+import collections
 import dataclasses
 import fnmatch
 import hashlib
 import io
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -491,7 +493,7 @@ def _field_type_problem(data):
     if not isinstance(labels, list) or not all(isinstance(label, str) and label
                                                for label in labels):
         return f"labels must be an array of non-empty strings, not {json.dumps(labels)[:80]}"
-    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    repeated = sorted(label for label, count in collections.Counter(labels).items() if count > 1)
     if repeated:
         return f"labels repeat {', '.join(map(repr, repeated))}"
     if not isinstance(data.get("head"), str):
@@ -506,11 +508,17 @@ def _field_type_problem(data):
     return _value_type_problem(data)
 
 
+# training_forms.npy holds one hash per distinct word form of the training corpus (EWT: 19k;
+# a billion-token corpus some millions); beyond this the file is not one train wrote.
+_MAX_FORMS = 1 << 27
+
+
 def _load_forms(path, dtype=np.uint32):
     if not path.is_file():
         return None
     fix = "train the model again or copy the model directory again"
     try:
+        _check_forms_header(path, np.dtype(dtype))
         forms = np.load(path, allow_pickle=False)
     except (ValueError, EOFError) as error:
         raise BeamtaggerError(f"{path} is damaged ({error}); {fix}") from None
@@ -518,3 +526,24 @@ def _load_forms(path, dtype=np.uint32):
         raise BeamtaggerError(f"{path} is damaged (not a NumPy vector of "
                               f"{np.dtype(dtype).name}); {fix}")
     return forms
+
+
+def _check_forms_header(path, dtype):
+    """ValueError where the .npy header at ``path`` is not a vector of ``dtype`` of at most
+    ``_MAX_FORMS`` entries that the file holds whole: np.load allocates the header's shape
+    before it reads (a header claiming 1e12 entries was a MemoryError traceback; a sparse 4 GB
+    file took 4.3 GB in `model info`, 8.7 GB in `tag`)."""
+    with open(path, "rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, stored_dtype = read_header(stream)
+        data_start = stream.tell()
+    if stored_dtype != dtype or len(shape) != 1:
+        raise ValueError(f"not a NumPy vector of {dtype.name}")
+    if shape[0] > _MAX_FORMS:
+        raise ValueError(f"its header claims {shape[0]:,} entries, more than a training corpus "
+                         f"has word forms ({_MAX_FORMS:,})")
+    if os.path.getsize(path) - data_start != shape[0] * dtype.itemsize:
+        raise ValueError(f"its header claims {shape[0]:,} entries and the file holds "
+                         f"{os.path.getsize(path) - data_start:,} bytes after it")

@@ -55,3 +55,29 @@ def test_a_saved_crf_model_still_loads(tmp_path):
     make_spec(head="crf").save(tmp_path)
     (tmp_path / "tagger.keras").write_bytes(b"")
     assert TaggerSpec.load(tmp_path).crf_scores[1].shape == (3, 3)
+
+
+def _npy_header(shape, dtype="<u4"):
+    import io
+
+    import numpy as np
+
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(stream, {"descr": dtype, "fortran_order": False,
+                                                  "shape": shape})
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("content, said", [
+    # np.load allocated the claimed shape first: a MemoryError traceback in model info and tag.
+    (_npy_header((10 ** 12,)), "claims 1,000,000,000,000 entries, more than"),
+    # A header shorter than its file (or longer) is not what train writes.
+    (_npy_header((4,)) + b"\0" * 8, "claims 4 entries and the file holds 8 bytes"),
+    (_npy_header((2, 2)) + b"\0" * 16, "not a NumPy vector of uint32"),
+])
+def test_training_forms_whose_header_does_not_fit_the_file_are_refused(tmp_path, content, said):
+    _model_dir(tmp_path)
+    (tmp_path / tagger_spec.FORMS_FILE).write_bytes(content)
+    with pytest.raises(BeamtaggerError, match=said):
+        TaggerSpec.load(tmp_path)
+
