@@ -287,15 +287,26 @@ def model_identity(directory):
     """What tells a model directory's files apart from those saved over them later: the path,
     ``tagger.json``'s bytes (which hold ``tagger.keras``'s SHA-256), ``tagger.keras``'s size and
     modification time; None where they cannot be read."""
+    from beamtagger.model.keras_archive import MAX_JSON_BYTES
     from beamtagger.model.tagger_spec import SPEC_FILE
 
     directory = pathlib.Path(directory)
     try:
         stat = (directory / "tagger.keras").stat()
-        return (str(directory), (directory / SPEC_FILE).read_bytes(), stat.st_size,
-                stat.st_mtime_ns)
+        spec = _at_most(directory / SPEC_FILE, MAX_JSON_BYTES)
     except OSError:
         return None
+    # One larger than any tagger.json train writes is refused by the load that follows.
+    return None if spec is None else (str(directory), spec, stat.st_size, stat.st_mtime_ns)
+
+
+def _at_most(path, limit):
+    """``path``'s bytes, or None where it holds more than ``limit``: a key read whole from a
+    file someone else wrote took its size in memory (a 1 GB manifest: 1.28 GB in `tag`)
+    before the check that refuses it."""
+    with open(path, "rb") as stream:
+        content = stream.read(limit + 1)
+    return content if len(content) <= limit else None
 
 
 class ModelDirUse:
@@ -428,13 +439,15 @@ def open_store(store_path=None):
 def _shared_store(folder, open_it):
     """(the process's open store of ``folder``, whether this call opened it): one while
     anyone holds it, by the folder and its manifest's bytes."""
-    from beamtagger.embeddings.store import MANIFEST_FILE
+    from beamtagger.embeddings.store import MANIFEST_FILE, MANIFEST_MAX_BYTES
 
     try:
-        key = (str(pathlib.Path(folder).resolve()),
-               (pathlib.Path(folder) / MANIFEST_FILE).read_bytes())
+        manifest = _at_most(pathlib.Path(folder) / MANIFEST_FILE, MANIFEST_MAX_BYTES)
+        key = (str(pathlib.Path(folder).resolve()), manifest)
     except OSError:
         return open_it(), True   # the open says what is missing, or imports the default
+    if manifest is None:
+        return open_it(), True   # the open refuses a manifest that large
     with _STORES_LOCK:
         store = _STORES.get(key)
         if store is not None:
