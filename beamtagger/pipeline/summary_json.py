@@ -7,25 +7,47 @@ run is removed as the run starts, so a run refused, failed or killed leaves no s
 script could take for its own; the new one is written whole or not at all (a temporary file
 renamed into place).
 """
+import fnmatch
 import json
 import os
+import stat
 
 from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 from beamtagger.transforms.counters import COUNTER_NAMES
 
 __all__ = ["remove_earlier_summary", "write_summary"]
 
+# A summary listing --num-shards' most (99,999) result files is under 10 MB.
+_LARGEST_SUMMARY = 16 << 20
 
-def remove_earlier_summary(path):
-    """Removes the file at ``path`` (an earlier run's summary); refuses, before launch, a
-    ``path`` that names a folder or whose folder is missing or cannot be written."""
-    folder = os.path.dirname(os.path.abspath(path))
+
+def remove_earlier_summary(path, output_patterns=()):
+    """Removes the earlier run's summary at ``path``; refuses, before launch, a ``path`` that
+    is not a local file's name this run can write and replace, and a file there that is not
+    a summary: the removal at the start and the rename at the end would take it away
+    (``output_patterns``: the globs of this run's result and error files, which the summary
+    replaced once the run was done; ``-``, which named a file ``-``; a FIFO or a symbolic
+    link, which became a regular file beside an earlier summary left where it pointed)."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if path == "-" or is_remote(path):
+        raise BeamtaggerError(f"--summary-json {path}: name a local file to write (the "
+                              "summary is printed on standard output as well)")
     if os.path.isdir(path):
         raise BeamtaggerError(f"--summary-json {path}: is a folder; name the file to write")
+    folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise BeamtaggerError(f"--summary-json {path}: no folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BeamtaggerError(f"--summary-json {path}: cannot write in {folder}")
+    if any(fnmatch.fnmatchcase(os.path.abspath(path), os.path.abspath(pattern))
+           for pattern in output_patterns):
+        raise BeamtaggerError(f"--summary-json {path}: is the name of one of this run's "
+                              "result or error files; name a file outside --output's")
+    not_a_summary = _not_a_summary(path)
+    if not_a_summary:
+        raise BeamtaggerError(f"--summary-json {path}: {not_a_summary}; only an earlier "
+                              "summary is replaced: remove it or name another file")
     try:
         os.remove(path)
     except FileNotFoundError:
@@ -33,6 +55,31 @@ def remove_earlier_summary(path):
     except OSError as error:
         raise BeamtaggerError(f"--summary-json: cannot remove the earlier summary: "
                               f"{os_error_text(error)}") from None
+
+
+def _not_a_summary(path):
+    """What the file at ``path`` is where it is not an earlier summary (or an empty file), or
+    None: an input or result file named by mistake was deleted as the run started."""
+    if os.path.islink(path):
+        return f"is a symbolic link to {os.readlink(path)}"
+    if not os.path.lexists(path):
+        return None
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        return "is not a regular file (a FIFO, a device or a socket)"
+    try:
+        with open(path, "rb") as held:
+            text = held.read(_LARGEST_SUMMARY + 1)
+    except OSError as error:
+        return f"cannot be read: {os_error_text(error)}"
+    if not text:
+        return None
+    try:
+        summary = json.loads(text) if len(text) <= _LARGEST_SUMMARY else None
+    except ValueError:   # a JSON Lines result file, text, Parquet...
+        summary = None
+    if isinstance(summary, dict) and "exit_status" in summary:
+        return None
+    return "is not an earlier beamtagger summary"
 
 
 def write_summary(path, exit_status, counts, seconds, runtime, results, dead_letter_files,

@@ -243,8 +243,9 @@ def add_arguments(parser):
                         "one JSON object, for a script or a scheduler: exit_status (0 or 3), "
                         "the counts (records_read, records_tagged, dead_letters, unread_parts, "
                         "tokens...), wall_seconds, runtime, the results and dead_letter_files "
-                        "and not_read_from. A file already there is removed as the run starts, "
-                        "so a run refused, failed or killed leaves none")
+                        "and not_read_from. An earlier summary there is removed as the run "
+                        "starts, so a run refused, failed or killed leaves none; any other file "
+                        "there, a link, a FIFO, a result file's name, - and gs:// are refused")
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -324,6 +325,11 @@ def run(args):
 
     from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
 
+    if args.summary_json is not None:
+        # First, so that a run refused below leaves no earlier summary either.
+        summary_json.remove_earlier_summary(
+            args.summary_json, () if args.output == STANDARD_STREAM
+            else earlier_output_patterns(args.output))
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     problem = (runner_problem(standard.runner)
@@ -339,8 +345,6 @@ def run(args):
                    "runner's (the Dataflow console's beamtagger counters)"))
     if problem:
         raise BeamtaggerError(problem)
-    if args.summary_json is not None:
-        summary_json.remove_earlier_summary(args.summary_json)
     with _standard_streams(args) as (args, spool, results):
         return _tag(args, options, spool, results)
 
