@@ -15,7 +15,7 @@ import zlib
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from beamtagger.errors import out_of_open_files
+from beamtagger.errors import os_error_text, out_of_open_files
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 from beamtagger.transforms.reading.decoded_lines import (UTF8, WrongEncoding, is_utf8,
                                                          reads_line_by_line, transcoded_line,
@@ -170,12 +170,14 @@ class FileLines:
         try:
             try:
                 raw = self._open_raw()
-            except FileNotFoundError:
-                # Listed, then gone before its reading (a lake's writer renamed or removed
-                # it): read as damaged, it was called "damaged before its first line".
-                raise UnreadableInput(
-                    self.path, f"{self.path}:1", "the file was removed or renamed after the "
-                    "run listed it, so none of its records was read") from None
+            except OSError as error:
+                # Listed, then gone, replaced by a folder or made unreadable before its
+                # reading: read as damaged, each was called "damaged before its first line".
+                unopened = _why_not_opened(error)
+                if unopened is None:
+                    raise
+                raise UnreadableInput(self.path, f"{self.path}:1",
+                                      f"{unopened}, so none of its records was read") from None
             with self._open(raw) as handle:
                 lines = (iter(handle.readline, b"") if line_by_line
                          else transcoded_lines(handle, encoding))
@@ -224,6 +226,18 @@ class FileLines:
             from apache_beam.io.filesystems import FileSystems
             return FileSystems.open(self.path, compression_type=CompressionTypes.AUTO)
         return raw
+
+
+def _why_not_opened(error):
+    """What an OSError of opening a listed file says of it, or None where it is a limit of
+    the machine (out of open files: the run fails, and run_failures names the limit)."""
+    if isinstance(error, FileNotFoundError):
+        return "the file was removed or renamed after the run listed it"
+    if isinstance(error, IsADirectoryError):
+        return "the file was replaced by a folder after the run listed it"
+    if out_of_open_files(error):
+        return None
+    return f"the file cannot be opened: {os_error_text(error)}"
 
 
 def _first_lines(lines):
