@@ -35,3 +35,22 @@ def test_a_file_made_unreadable_names_the_error_not_damage(tmp_path):
     assert _letter(path, denied) == (
         f"the file cannot be opened: {path}: Permission denied (EACCES), so none of its "
         "records was read")
+
+
+@pytest.mark.parametrize("input_format", ["text", "tsv", "csv"])
+def test_a_range_of_a_file_gone_after_the_listing_is_a_dead_letter_not_a_failed_run(
+        tmp_path, input_format):
+    from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+
+    from beamtagger.transforms.reading.byte_ranges import range_records
+    from beamtagger.transforms.reading.csv_ranges import RowStartTracker
+
+    path = tmp_path / "large.txt"   # listed at 2,000+ bytes, then removed by its writer
+    tracker = (RowStartTracker if input_format == "csv" else OffsetRestrictionTracker)(
+        OffsetRange(1000, 2000))
+    # Before: FileNotFoundError out of the reader, which failed the whole pipeline.
+    [letter] = list(range_records(str(path), tracker, input_format))
+    assert letter.stage == "read" and letter.source == f"{path}:@1000"
+    assert letter.reason == ("the file was removed or renamed after the run listed it, so its "
+                             "bytes from 1,000 to 2,000 were not read")
+    assert tracker.check_done() is None   # the range is claimed: Beam fails a run on the rest

@@ -33,7 +33,7 @@ from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_li
 from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
                                                       FileLines, UnreadableInput,
                                                       first_bytes_opener, is_compressed,
-                                                      not_utf8)
+                                                      not_utf8, why_not_opened)
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.csv_ranges import CsvHeaders, RowStartTracker, row_ranges
 from beamtagger.transforms.reading.csv_rows import CSV_FORMATS, read_csv_records
@@ -169,7 +169,10 @@ def range_records(path, tracker, input_format, layout=RecordLayout(), headers=No
     becomes one dead letter. A CSV range must start where a row starts (``csv_ranges``)."""
     try:
         if input_format in CSV_FORMATS:
-            found = (headers or _range_headers(input_format, delimiter)).of(path, layout)
+            try:
+                found = (headers or _range_headers(input_format, delimiter)).of(path, layout)
+            except OSError as error:
+                raise _not_opened(path, tracker, error) from None
             if input_format == "tsv":
                 lines = claimed_lines(path, tracker, layout.encoding, found)
                 yield from header_range_records(lines, tracker, found, path, layout)
@@ -199,7 +202,11 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None, claim_each_line=Tru
     reader claiming what it reads (CSV rows); the file's end is claimed."""
     transcode = not is_utf8(encoding)
     restriction = tracker.current_restriction()
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    try:
+        opened = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except OSError as error:
+        raise _not_opened(path, tracker, error) from None
+    with opened as handle:
         if header is not None and header.raw:
             _check_header(path, header, tracker)
         position = first_line = restriction.start
@@ -237,6 +244,20 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None, claim_each_line=Tru
             if start == 0 and raw.startswith(_BOM):
                 raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
             yield f"@{start}", raw
+
+
+def _not_opened(path, tracker, error):
+    """The UnreadableInput of a range whose file could not be opened (``error``), its rest
+    claimed; ``error`` itself where it is a limit of the machine (``why_not_opened``). A file
+    removed, replaced or made unreadable after the run listed it failed the whole run here,
+    where a file read whole is a dead letter."""
+    unopened = why_not_opened(error)
+    if unopened is None:
+        return error
+    start, stop = tracker.current_restriction().start, tracker.current_restriction().stop
+    _claim_the_rest(tracker)
+    return UnreadableInput(path, f"{path}:@{start}", f"{unopened}, so its bytes from "
+                           f"{start:,} to {stop:,} were not read")
 
 
 def _check_header(path, header, tracker):

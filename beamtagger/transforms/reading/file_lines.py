@@ -173,7 +173,7 @@ class FileLines:
             except OSError as error:
                 # Listed, then gone, replaced by a folder or made unreadable before its
                 # reading: read as damaged, each was called "damaged before its first line".
-                unopened = _why_not_opened(error)
+                unopened = why_not_opened(error)
                 if unopened is None:
                     raise
                 raise UnreadableInput(self.path, f"{self.path}:1",
@@ -228,7 +228,7 @@ class FileLines:
         return raw
 
 
-def _why_not_opened(error):
+def why_not_opened(error):
     """What an OSError of opening a listed file says of it, or None where it is a limit of
     the machine (out of open files: the run fails, and run_failures names the limit)."""
     if isinstance(error, FileNotFoundError):
