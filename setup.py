@@ -50,9 +50,12 @@ setuptools.setup(
         "orjson>=3.9.7",  # Beam 2.77's and 2.78's [gcp] extra needs 3.9.7
         # 19: write_results uses pa.concat_batches (new in 19) and tagged_batches filters arrays
         # by NumPy masks (pyarrow 16 refused them: "expected pyarrow.lib.Array"): CSV, CoNLL-U
-        # and entity output tests failed on 16.0.0 (2026-12-06). Beam 2.77 and 2.78 stop
-        # before 26, so pyarrow 26 never installs beside them.
-        "pyarrow>=19",
+        # and entity output tests failed on 16.0.0 (2026-12-06). 19.0.1, not 19.0.0: 19.0.0
+        # aborted the process reading the column metadata of a Parquet file written by a newer
+        # writer (the default store's vocab.parquet: "Repetition level histogram size
+        # mismatch", apache/arrow#45283, fixed in 19.0.1). Beam 2.77 and 2.78 stop before 26,
+        # so pyarrow 26 never installs beside them.
+        "pyarrow>=19.0.1",
         "spacy>=3.8.2,<3.9",  # 3.8.0 is yanked ("model compatibility problem"), 3.8.1 absent
         "seqeval>=1.2.2,<1.3",  # 1.2.0 and 1.2.1 pin numpy==1.19.2
         "tqdm>=4.60",
