@@ -42,19 +42,38 @@ from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.tagger_spec import TaggerSpec
 
 _ONE_BLAS_LIMIT = threading.Lock()
+_CONTROLLER_MADE = threading.Lock()
+_controller = None
+
+
+def blas_controller():
+    """The process's threadpoolctl controller, made on the first call.
+
+    Making one lists the loaded libraries with ``dl_iterate_phdr``, which holds the dynamic
+    loader's lock while it calls back into Python for each library, so it needs the GIL; a
+    thread importing an extension module holds the GIL in ``dlopen`` and waits for that lock.
+    Made in the tag stage's background load while the tokenizer imported spaCy on the main
+    thread, the two waited on each other for ever (`tag --input - --output -` hung at about one
+    run in two on the lowest admitted releases, 2026-12-07). ``transforms.tag._SharedRunner``
+    calls this on its own thread before it starts the load."""
+    global _controller
+    with _CONTROLLER_MADE:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        return _controller
 
 
 class NumpyTaggerRunner:
     """A saved tagger run in NumPy; ``predict`` -> float32 (B, T, L), as ``TaggerRunner``'s."""
 
     def __init__(self, spec, config, weights):
-        from threadpoolctl import ThreadpoolController
-
         self.spec = spec
         self.config = config
         self._weights = weights
         self._layers = [_BiLSTM(forward, backward) for forward, backward in weights["recurrent"]]
-        self._blas = ThreadpoolController()
+        self._blas = blas_controller()
 
     @classmethod
     def load(cls, model_dir):

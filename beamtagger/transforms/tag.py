@@ -208,6 +208,12 @@ class _SharedRunner:
         # thread frozen by the exit inside h5py (the NumPy runtime reads tagger.keras with it)
         # kept h5py's lock, and the exit then hung for ever on it (a streaming DirectRunner
         # sets up a DoFn a bundle, so a load can start as the pipeline finishes).
+        if runtime == "numpy":
+            # On this thread, before the load's: made on the load's thread, it deadlocked with
+            # the tokenizer's first import of spaCy here (numpy_inference.blas_controller).
+            from beamtagger.model.numpy_inference import blas_controller
+
+            blas_controller()
         threading.Thread(target=self._load, args=(model_dir, threads, runtime, vector_dtype,
                                                   store),
                          daemon=False, name="beamtagger-load-tagger").start()
