@@ -13,7 +13,6 @@ import os
 import stat
 
 from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
-from beamtagger.transforms.counters import COUNTER_NAMES
 
 __all__ = ["remove_earlier_summary", "write_summary"]
 
@@ -89,8 +88,12 @@ def write_summary(path, exit_status, counts, seconds, runtime, results, dead_let
     (``counters.COUNTER_NAMES``), ``wall_seconds``, the ``runtime``, the result and
     dead-letter files (lists of paths; ``["-"]`` for standard output and standard error) and
     where the first parts of the input not read start."""
+    # Here, not at the top: tag_command imports this module, and `model info` imports
+    # tag_command, which must not import Beam (a second of start-up each).
+    from beamtagger.transforms import counters
+
     summary = {"exit_status": exit_status,
-               **{name: counts.get(name, 0) for name in COUNTER_NAMES},
+               **{name: counts.get(name, 0) for name in counters.COUNTER_NAMES},
                "wall_seconds": round(seconds, 3), "runtime": runtime, "results": results,
                "dead_letter_files": dead_letter_files, "not_read_from": list(not_read_from)}
     temporary = f"{path}.{os.getpid()}.tmp"

@@ -126,7 +126,9 @@ def test_a_batch_budget_below_one_token_is_refused_before_any_data_is_read(tmp_p
      "num_outputs is 17 in the model file, but tagger.json needs 18 for its 18 labels"),
     (lambda spec: spec["featurizer"].update(oov_buckets=1000),
      "num_extra_rows is 1031 in the model file, but tagger.json needs 1007"),
-    (lambda spec: spec.update(head="crf"),
+    # With the scores a CRF head records (without them tagger.json alone is refused).
+    (lambda spec: (spec.update(head="crf"), spec["decoding"].update(crf={
+        "start": [0.0] * 17, "end": [0.0] * 17, "transitions": [[0.0] * 17] * 17})),
      "head is 'softmax' in the model file, but tagger.json needs 'crf'"),
     (lambda spec: spec["featurizer"].update(char_vocab=spec["featurizer"]["char_vocab"][1:]),
      "char_vocab_size is"),
