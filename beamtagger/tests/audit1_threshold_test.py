@@ -5,23 +5,10 @@ import errno
 import json
 import os
 import pathlib
-import shutil
 import stat
 
-import pytest
 
 from beamtagger.pipeline import cli
-from beamtagger.testing import build_tiny_tagger
-
-
-@pytest.fixture(scope="module")
-def binary_tagger(tmp_path_factory):
-    return build_tiny_tagger(tmp_path_factory.mktemp("flag-tagger"), binary_label=("B-*", "I-*"))
-
-
-@pytest.fixture
-def flag_model(binary_tagger, tmp_path):
-    return str(shutil.copytree(binary_tagger.model_dir, tmp_path / "model"))
 
 
 def test_a_read_only_file_system_is_one_line(flag_model, monkeypatch, capsys):

@@ -173,3 +173,19 @@ def entity_tagger(tmp_path_factory):
     from beamtagger.testing import build_tiny_tagger
 
     return build_tiny_tagger(tmp_path_factory.mktemp("entity-tagger"), labels=BIO_LABELS)
+
+
+@pytest.fixture(scope="session")
+def binary_tagger(tmp_path_factory):
+    """A tiny untrained flag tagger (yes for tags matching ``B-*`` and ``I-*``)."""
+    from beamtagger.testing import build_tiny_tagger
+
+    return build_tiny_tagger(tmp_path_factory.mktemp("flag-tagger"), binary_label=("B-*", "I-*"))
+
+
+@pytest.fixture
+def flag_model(binary_tagger, tmp_path):
+    """A copy of the flag tagger's model the test may rewrite."""
+    import shutil
+
+    return str(shutil.copytree(binary_tagger.model_dir, tmp_path / "model"))

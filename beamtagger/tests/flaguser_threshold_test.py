@@ -9,7 +9,6 @@ A user trading precision for recall had only the 0.5 that training writes: tagge
 import itertools
 import json
 import pathlib
-import shutil
 
 import numpy as np
 import pytest
@@ -17,21 +16,8 @@ import pytest
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.saving import set_threshold
 from beamtagger.pipeline import cli
-from beamtagger.testing import build_tiny_tagger
 
 TEXT = "the cat sat on the mat in paris yesterday and the dog went home with a red apple ."
-
-
-@pytest.fixture(scope="module")
-def binary_tagger(tmp_path_factory):
-    """A tiny untrained flag tagger (yes for tags matching ``B-*`` and ``I-*``)."""
-    return build_tiny_tagger(tmp_path_factory.mktemp("flag-tagger"), binary_label=("B-*", "I-*"))
-
-
-@pytest.fixture
-def flag_model(binary_tagger, tmp_path):
-    """A copy of the flag tagger's model this test may rewrite."""
-    return str(shutil.copytree(binary_tagger.model_dir, tmp_path / "model"))
 
 
 def _yes_probabilities(model_dir, store_path):
