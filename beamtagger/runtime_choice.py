@@ -35,7 +35,8 @@ SMALL_INPUT_BYTES = 4_000_000
 # A compressed file counts as this many times its size. EWT train as text compresses 2.6x with
 # gzip and 3.3x with bzip2; JSON Lines compress more. Erring large sends a middling compressed
 # input to TensorFlow (at most its ~3 s start-up lost), erring small would send a large one to
-# the slower NumPy runtime for its whole length.
+# the slower NumPy runtime for its whole length. Small files compress far less: a local run
+# counts its compressed files' text where the factor would decide (transforms/reading/text_size).
 COMPRESSED_TEXT_FACTOR = 4
 COMPRESSED_SUFFIXES = (".gz", ".gzip", ".bz2", ".zst", ".zstd", ".deflate", ".lzma", ".xz")
 

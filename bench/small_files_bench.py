@@ -5,11 +5,13 @@ rounds (the order reversed every other round); wall time, CPU (user + system) an
 The files hold 1-3 EWT train sentences each, in a YYYY/MM/DD layout read with '**'; every
 100th is empty and 9 in 100 are .gz, as a day's landing folder may be.
 
-  python bench/small_files_bench.py FILES ROUNDS CHECKOUT [CHECKOUT ...] [-- TAG ARGS]
+  python bench/small_files_bench.py FILES ROUNDS CHECKOUT [CHECKOUT ...] [--all-gz] [-- TAG ARGS]
 
 CHECKOUT is a folder holding a beamtagger package (a git checkout, or `git archive` of a
 commit); TAG ARGS go to every run (default: --runtime numpy, the runtime the defaults choose
-up to 4 MB, so the two inputs run the same one).
+up to 4 MB, so the two inputs run the same one). `--all-gz` gzips every non-empty file (a day's
+exports, each compressed alone): with `--` and no TAG ARGS, it measures the runtime each
+checkout's defaults choose for such a folder.
 """
 import gzip
 import json
@@ -45,8 +47,9 @@ CHILD_ENV = {**{key: value for key, value in os.environ.items() if key != "PYTHO
              **bench_common.CHILD_ENV}
 
 
-def write_inputs(work, files):
-    """``files`` small files under work/lake and their text in work/one.txt."""
+def write_inputs(work, files, all_gz=False):
+    """``files`` small files under work/lake (9 in 100 gzipped, or all with ``all_gz``) and
+    their text in work/one.txt."""
     sentences = [" ".join(tokens) for tokens in bench_models.ewt_sentences()]
     rng = random.Random(0)
     lake, lines = work / "lake", []
@@ -60,7 +63,7 @@ def write_inputs(work, files):
         body = "".join(sentences[(3 * n + k) % len(sentences)] + "\n"
                        for k in range(rng.randint(1, 3)))
         lines.append(body)
-        if n % 100 < 10:
+        if n % 100 < 10 or all_gz:
             with gzip.open(f"{path}.gz", "wt", encoding="utf-8") as out:
                 out.write(body)
         else:
@@ -84,7 +87,9 @@ def run(checkout, pattern, output, tag_args):
         sys.exit(f"{checkout} {pattern}: exit {done.returncode}\n{done.stderr[-2000:]}")
     maxrss = int(done.stderr.rsplit("MAXRSS_KB", 1)[1].split()[0])
     read = next(line for line in done.stdout.splitlines() if line.startswith("records read"))
-    return {"wall_s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime
+    runtime = next((line.split()[1] for line in done.stdout.splitlines()
+                    if line.startswith("runtime ")), None)
+    return {"runtime": runtime, "wall_s": wall, "cpu_s": after.ru_utime + after.ru_stime - before.ru_utime
             - before.ru_stime, "maxrss_mib": maxrss / 1024, "records": read.split()[-1]}
 
 
@@ -92,9 +97,11 @@ def main(argv):
     tag_args = ["--runtime", "numpy"]
     if "--" in argv:
         argv, tag_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
+    all_gz = "--all-gz" in argv
+    argv = [arg for arg in argv if arg != "--all-gz"]
     files, rounds, checkouts = int(argv[0]), int(argv[1]), argv[2:]
     work = pathlib.Path(tempfile.mkdtemp(prefix="small-files-"))
-    inputs = write_inputs(work, files)
+    inputs = write_inputs(work, files, all_gz)
     cases = [(checkout, name) for checkout in checkouts for name in inputs]
     results = {case: [] for case in cases}
     for r in range(rounds):

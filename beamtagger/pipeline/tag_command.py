@@ -1065,9 +1065,11 @@ def choose_runtime(job, remote=False, streaming=False, gpu_workers=False):
     accelerator_hint = remote and (bool(job.accelerator) or gpu_workers)
     size = None
     if not streaming and not accelerator_hint:   # the hint decides at any size
+        from beamtagger.transforms.reading import text_size
+
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
-        size = runtime_choice.input_text_bytes(((m.path, m.size_in_bytes) for m in matched),
-                                               job.input_format)
+        size = text_size.text_bytes(((m.path, m.size_in_bytes) for m in matched),
+                                    job.input_format)
     gpu = not remote and _local_gpu() and _jax_cuda_installed()
     return runtime_choice.choose_runtime(size, runtime_choice.installed_runtimes(remote), gpu,
                                          one_tagger_thread=job.tagger_threads == 1,

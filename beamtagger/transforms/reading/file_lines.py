@@ -217,6 +217,20 @@ class FileLines:
         except Exception:  # noqa: BLE001  (every decompressor and filesystem differs)
             return b""
 
+    def text_size(self, limit):
+        """Bytes of the file's text (decompressed, not decoded), counted up to the first
+        block past ``limit``; None where it cannot be read to its end."""
+        size = 0
+        try:
+            with self._open(self._open_raw()) as handle:
+                for block in iter(lambda: handle.read(1 << 16), b""):
+                    size += len(block)
+                    if size > limit:
+                        break
+        except Exception:  # noqa: BLE001  (every decompressor and filesystem differs)
+            return None
+        return size
+
     def _open(self, raw):
         decompressed = _DECOMPRESSORS.get(_extension(self.path))
         if decompressed is not None:
