@@ -128,9 +128,10 @@ def listed_files(path, absent):
 @contextlib.contextmanager
 def _reading(path):
     """RemoteUnreadable for what reading ``path`` raises but a BeamtaggerError (which names
-    it already). Beam's gs:// reader opens without a request: an object deleted since its
-    listing raised the storage client's NotFound (no OSError) at the first read, a traceback
-    (tagger.json in ``model info``; the matrix header and vocabulary footer in ``tag`` too)."""
+    it already). An object deleted since its listing raised the storage client's NotFound (no
+    OSError), a traceback (tagger.json in ``model info``; the matrix header and vocabulary
+    footer in ``tag`` too): at the first read on Beam 2.78, whose gs:// reader opens without a
+    request, and in ``_open`` on 2.77, whose reader asks for the object's metadata there."""
     try:
         yield
     except BeamtaggerError:

@@ -546,9 +546,6 @@ def _copy_to_local(path):
 def _stage(staged, prefix, matched):
     """Copies ``matched`` (the files below ``prefix``) into the new folder ``staged``, holding
     it from the start; False if another process published it first."""
-    from apache_beam.io.filesystem import CompressionTypes
-    from apache_beam.io.filesystems import FileSystems
-
     from beamtagger import atomic_dirs
 
     # Named after this process, so the next copy beside it removes what a killed one left.
@@ -565,9 +562,7 @@ def _stage(staged, prefix, matched):
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
-            with FileSystems.open(metadata.path, compression_type=CompressionTypes.UNCOMPRESSED
-                                  ) as source, open(destination, "wb") as out:
+            with _open_listed(metadata.path) as source, open(destination, "wb") as out:
                 while chunk := _read_listed(source, metadata.path):
                     out.write(chunk)
         (building / "source").write_bytes(os.fsencode(prefix))
@@ -586,18 +581,39 @@ def _stage(staged, prefix, matched):
     return True
 
 
+def _open_listed(path):
+    """The listed file ``path``, open to read; BeamtaggerError where the file system's error
+    is no OSError. Beam 2.77's gs:// reader asks for the object's metadata as it opens (2.78's
+    opens without a request): an object deleted since the listing raised the storage
+    client's NotFound here on 2.77, a traceback."""
+    from apache_beam.io.filesystem import CompressionTypes
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        # UNCOMPRESSED: a staged .gz must stay a .gz, not be inflated on the way.
+        return FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    except OSError:
+        raise   # the CLI names it as it is (a full disk, exit status 1)
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        raise _listed_unreadable(path, error) from None
+
+
 def _read_listed(source, path):
     """The next chunk of the listed file ``path`` open as ``source``; BeamtaggerError where it
-    cannot be read. Beam's gs:// reader opens without a request: an object deleted since the
-    listing raised the storage client's InvalidResponse (no OSError) here, a traceback."""
-    from beamtagger.errors import BeamtaggerError
-
+    cannot be read. Beam 2.78's gs:// reader opens without a request: an object deleted since
+    the listing raised the storage client's InvalidResponse (no OSError) here, a traceback."""
     try:
         return source.read(1 << 24)
     except Exception as error:  # noqa: BLE001  (each file system raises its own)
-        # One line: Beam's and the storage client's errors may spread over several.
-        raise BeamtaggerError(f"cannot read {path}, listed a moment before: "
-                              f"{' '.join(str(error).split())}") from None
+        raise _listed_unreadable(path, error) from None
+
+
+def _listed_unreadable(path, error):
+    from beamtagger.errors import BeamtaggerError
+
+    # One line: Beam's and the storage client's errors may spread over several.
+    return BeamtaggerError(f"cannot read {path}, listed a moment before: "
+                           f"{' '.join(str(error).split())}")
 
 
 def _hold(staged):
