@@ -45,7 +45,7 @@ test-fast: $(INSTALLED)
 # The suite as `make test` runs it, on the oldest releases setup.py admits, in a venv of its own on
 # the oldest Python it admits: ci/lowest-constraints.txt pins each direct dependency to its lower
 # bound and pip resolves the rest. Not part of `make test` or CI (a second install and a second
-# 15-20 minutes on 2 cores); README's "Dependencies" says when it last passed.
+# 18-40 minutes on 2 cores); README's "Dependency ranges" paragraph says how its last run went.
 LOWEST_VENV := .venv-lowest
 OLDEST_PYTHON ?= python3.11
 test-lowest:
