@@ -27,6 +27,7 @@ Two strategies, by how the input ends:
 The buckets and the budget are ``tagging/length_buckets.py``'s (``bucket_length``,
 ``length_batches``), which RunInference's handler and ``beamtagger.Tagger`` batch by too.
 """
+import logging
 import math
 import random
 import threading
@@ -35,6 +36,7 @@ from typing import Any, List, Optional, Tuple
 import apache_beam as beam
 import numpy as np
 from apache_beam import typehints
+from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.transforms import trigger, window
 from apache_beam.transforms.core import Windowing
 from apache_beam.transforms.timeutil import TimeDomain
@@ -53,8 +55,8 @@ from beamtagger.transforms.records import Segment
 
 # bucket_length, check_batch_options and length_batches are tagging/length_buckets.py's (no
 # Beam there: beamtagger.Tagger batches by them), re-exported.
-__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "check_batch_options",
-           "length_batches"]
+__all__ = ["BucketByLength", "DEFAULT_MAX_BATCH_TOKENS", "bucket_length", "buffering_secs_on",
+           "check_batch_options", "length_batches"]
 
 from beamtagger import tagging_defaults
 
@@ -82,7 +84,8 @@ class BucketByLength(beam.PTransform):
         A segment longer than the budget goes out alone.
       max_buffering_secs: streaming: how long (processing time, as the runner keeps it) a
         partial batch may wait for more segments of its length; rounded up to whole
-        seconds. None: bounded input, batches are collected within each bundle.
+        seconds. None: bounded input, batches are collected within each bundle. Given to a
+        batch pipeline's bounded input, it is left out (``buffering_secs_on``).
       max_buffered_tokens: bounded input: the tokens a bundle may hold before its fullest
         partial batch goes out (default 16 budgets).
       blocks: internal (``TagText``'s bounded path): the input is SegmentBlocks and the
@@ -114,13 +117,33 @@ class BucketByLength(beam.PTransform):
             self.with_input_types(SegmentBlock).with_output_types(Block)
 
     def expand(self, segments):
-        if self.max_buffering_secs is None:
+        if buffering_secs_on(segments, self.max_buffering_secs, "BucketByLength") is None:
             collect = (_CollectBatchesFromBlocksFn if self.blocks else _CollectBatchesInBundleFn)
             return segments | "CollectBatches" >> beam.ParDo(
                 collect(self.max_batch_tokens, self.max_buffered_tokens, self.widths)
             ).with_output_types(Block if self.blocks else List[Any])
         return segments | "CollectBatches" >> _BatchInPanes(
             self.max_batch_tokens, self.max_buffering_secs, self.widths)
+
+
+def buffering_secs_on(pcoll, max_buffering_secs, transform):
+    """``max_buffering_secs`` where it takes effect on ``pcoll``: in a streaming pipeline, or on
+    unbounded input (which Dataflow runs as streaming whatever the option says); else None,
+    with an INFO line saying so. A batch pipeline's bounded input sends every partial batch
+    out at its bundle's end, so the limit has nothing to do there (as GroupIntoBatches'
+    ``max_buffering_duration_secs`` in batch), and the trigger that keeps it failed there on
+    Beam's DirectRunner, which gives ``AfterProcessingTime`` a clock in streaming mode only (a
+    traceback at run time: "'NoneType' object has no attribute 'time'"). So one pipeline
+    built with ``max_buffering_secs`` runs over files in batch and over Pub/Sub streaming."""
+    if max_buffering_secs is None:
+        return None
+    if not pcoll.is_bounded or pcoll.pipeline.options.view_as(StandardOptions).streaming:
+        return max_buffering_secs
+    logging.getLogger(__name__).info(
+        "beamtagger: %s leaves max_buffering_secs=%s out: this batch pipeline's input is "
+        "bounded, and every partial batch goes out when its bundle ends", transform,
+        max_buffering_secs)
+    return None
 
 
 def _length_key(segment, widths=None):
@@ -351,9 +374,11 @@ class _CutPaneFn(beam.DoFn):
 
     It declares a processing-time timer and never sets it: Beam's DirectRunner runs a pipeline
     with such a timer on its BundleBasedDirectRunner (direct_runner.py,
-    ``_FnApiRunnerSupportVisitor``), the one of its runners that gives triggers a clock; the
-    FnApiRunner it otherwise picks has none and fails on ``AfterProcessingTime``
-    (``trigger.create_trigger_driver`` without a clock). Other runners ignore the unused timer.
+    ``_FnApiRunnerSupportVisitor``), the one of its runners that gives triggers a clock, in
+    streaming mode only (in batch mode it has none either: ``buffering_secs_on`` keeps this
+    path out of batch pipelines over bounded input); the FnApiRunner it otherwise picks has none
+    and fails on ``AfterProcessingTime`` (``trigger.create_trigger_driver`` without a clock).
+    Other runners ignore the unused timer.
     """
     _DIRECT_RUNNER_NEEDS_A_CLOCK = TimerSpec("unused", TimeDomain.REAL_TIME)
 

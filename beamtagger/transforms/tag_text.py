@@ -29,7 +29,7 @@ from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_run
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
-                                          check_batch_options)
+                                          buffering_secs_on, check_batch_options)
 from beamtagger.transforms.records import DeadLetter, TaggedRecord
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
@@ -81,6 +81,8 @@ class TagText(beam.PTransform):
       max_buffering_secs: streaming: how long a partial batch may wait for more records of its
         length (processing time, as the runner keeps it: TestStream's clock in tests; whole
         seconds, rounded up). Records keep their own Beam windows; late ones are tagged too.
+        Left out in a batch pipeline over bounded input, where every partial batch goes out
+        at its bundle's end (one INFO line says so).
       accelerator: a Beam accelerator resource hint for the tag stage only.
       vector_dtype: "float32" or "float16" vectors in the batches.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
@@ -160,16 +162,18 @@ class TagText(beam.PTransform):
     # that a NamedTuple of PCollections is not one it can check.
     def expand(self, records):
         check_record_type(records, "TagText")
-        if self.max_buffering_secs is not None:
+        buffering_secs = buffering_secs_on(records, self.max_buffering_secs, "TagText")
+        if buffering_secs is not None:
             # Streaming: one element a record all the way, each in its own window.
-            parts, errors = self._tag_in_parts(records)
+            parts, errors = self._tag_in_parts(records, buffering_secs)
             return TagTextResult(parts | "AllTagged" >> beam.Flatten(),
                                  errors | "AllErrors" >> beam.Flatten())
         # Bounded: the parts stay tagged batches until after the Flatten, which Beam's local
         # runner encodes element by element (fn_api_runner ``sink_flattens``): an Arrow batch of
         # hundreds of records, where it was a pickled TaggedRecord each. Where the tag stage
         # runs on GPU workers, the batches are also what crosses from them.
-        (whole, stitched, empty), errors = self._tag_in_parts(records, output_batches=True)
+        (whole, stitched, empty), errors = self._tag_in_parts(records, None,
+                                                              output_batches=True)
         empty = empty | "EmptyAsBatches" >> beam.ParDo(
             _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
         tagged = typed_outputs((whole, stitched, empty) | "AllTagged" >> beam.Flatten(),
@@ -178,7 +182,7 @@ class TagText(beam.PTransform):
         return TagTextResult(tagged.tagged,
                              (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
 
-    def _tag_in_parts(self, records, blocks_given=False, output_batches=False):
+    def _tag_in_parts(self, records, buffering_secs, blocks_given=False, output_batches=False):
         """((whole records, stitched long records, empty records), the dead letters' parts).
 
         Bounded input goes through the stages in blocks of records (``blocks.py``: the
@@ -186,7 +190,8 @@ class TagText(beam.PTransform):
         blocks. Streaming keeps one element a record: each carries its own window and
         timestamp through BucketByLength's trigger. ``output_batches``: whole records and
         stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
-        with ``output_batches=True``).
+        with ``output_batches=True``). ``buffering_secs``: ``max_buffering_secs`` where it
+        takes effect (``buffering_secs_on``), else None.
         """
         if self.validate:
             # Here, not where it is built: a transform built without network access (in a
@@ -197,7 +202,7 @@ class TagText(beam.PTransform):
         # Here, not where it is built: a transform does not know its runner until it is applied.
         runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
                                       self.tagger_threads, accelerator=bool(self.accelerator))
-        blocks = self.max_buffering_secs is None
+        blocks = buffering_secs is None
         if blocks and not blocks_given:
             records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
         elif blocks_given and not blocks:
@@ -213,7 +218,7 @@ class TagText(beam.PTransform):
             self.chunk, self.overlap, blocks=blocks)
         attached = (
             chunked.segments
-            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, self.max_buffering_secs,
+            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, buffering_secs,
                                                  blocks=blocks,
                                                  widths=runtimes.bucket_widths(runtime))
             | "AttachVectors" >> AttachVectors(
@@ -256,8 +261,9 @@ class TagTextInParts(TagText):
         self.blocks = blocks
 
     def expand(self, records):
-        parts, errors = self._tag_in_parts(records, blocks_given=self.blocks,
-                                           output_batches=self.max_buffering_secs is None)
+        buffering_secs = buffering_secs_on(records, self.max_buffering_secs, "TagText")
+        parts, errors = self._tag_in_parts(records, buffering_secs, blocks_given=self.blocks,
+                                           output_batches=buffering_secs is None)
         return TagTextResult(parts, errors | "AllErrors" >> beam.Flatten())
 
 
