@@ -12,6 +12,8 @@ stopped as soon as the text passes the bound. Remote files (``gs://``) keep the 
 request a file at launch costs more than the choice saves, and Parquet keeps it too (its
 column chunks are encoded, not text).
 """
+import os
+import stat
 from typing import Iterable, Optional
 
 from beamtagger.runtime_choice import (COMPRESSED_TEXT_FACTOR, SMALL_INPUT_BYTES,
@@ -35,7 +37,9 @@ def text_bytes(files: Iterable, input_format: Optional[str] = None,
     estimate = input_text_bytes(files, input_format)
     if estimate <= enough or input_format == "parquet":
         return estimate
-    local = [(path, size) for path, size in files if is_compressed(path) and "://" not in path]
+    # Sorted: the even sample is the same files whatever order the filesystem lists them in.
+    local = sorted((path, size) for path, size in files
+                   if is_compressed(path) and "://" not in path)
     if not local:
         return estimate
     local_paths = {path for path, _ in local}
@@ -46,7 +50,8 @@ def text_bytes(files: Iterable, input_format: Optional[str] = None,
         if len(local) > MEASURED_FILES else local
     text, compressed = 0, 0
     for path, size in sample:
-        measured = FileLines(path, first_bytes_opener(path)).text_size(enough - counted - text)
+        measured = (FileLines(path, first_bytes_opener(path)).text_size(enough - counted - text)
+                    if _regular_file(path) else None)
         if measured is None:
             measured = size * COMPRESSED_TEXT_FACTOR
         text, compressed = text + measured, compressed + size
@@ -56,3 +61,13 @@ def text_bytes(files: Iterable, input_format: Optional[str] = None,
         return counted + text
     ratio = text / compressed if compressed else COMPRESSED_TEXT_FACTOR
     return counted + round(ratio * sum(size for _, size in local))
+
+
+def _regular_file(path):
+    """Whether ``path`` is a regular file: a FIFO named x.gz blocks its open until something
+    writes to it, and /dev/zero linked as x.xz decompresses as empty streams forever, so
+    either hung the launch. Like a file that cannot be read, they keep the factor."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
