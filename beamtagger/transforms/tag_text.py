@@ -82,7 +82,8 @@ class TagText(beam.PTransform):
         length (processing time, as the runner keeps it: TestStream's clock in tests; whole
         seconds, rounded up). Records keep their own Beam windows; late ones are tagged too.
         Left out in a batch pipeline over bounded input, where every partial batch goes out
-        at its bundle's end (one INFO line says so).
+        at its bundle's end (one INFO line says so) and records come out at their window's
+        end, as without the option, not at their own timestamps.
       accelerator: a Beam accelerator resource hint for the tag stage only.
       vector_dtype: "float32" or "float16" vectors in the batches.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
