@@ -50,6 +50,22 @@ def test_many_files_are_sampled_and_the_ratio_stands_for_the_rest(tmp_path, monk
     assert text_size.text_bytes(files, enough=ENOUGH) == pytest.approx(text, rel=0.05)
 
 
+def test_the_largest_files_are_counted_whole_beside_the_sample(tmp_path, monkeypatch):
+    # Many one-message files (text about 0.75 of their gzip size) and two large exports that
+    # compress 50x, listed last: an even sample of all the files missed the exports and took
+    # the messages' ratio for theirs, so 46 kB of text counted about 7 kB, under the bound.
+    monkeypatch.setattr(text_size, "MEASURED_FILES", 10)
+    text = _small_messages(tmp_path / "lake", 100)
+    for name in ("zz-export-a.txt.gz", "zz-export-b.txt.gz"):
+        export = b"the same line of an export, again and again\n" * 450
+        (tmp_path / "lake" / name).write_bytes(gzip.compress(export))
+        text += len(export)
+    files = _listing(tmp_path / "lake")
+    enough = 5 * ENOUGH
+    assert input_text_bytes(files) > enough and text > enough
+    assert text_size.text_bytes(files, enough=enough) > enough
+
+
 def test_counting_stops_once_the_text_passes_the_bound(tmp_path, monkeypatch):
     folder = tmp_path / "lake"
     folder.mkdir()

@@ -6,8 +6,9 @@ its size, from the listing alone. Small files compress far less than that (a 150
 gzips to about 130 bytes: gzip's header and trailer), so a folder of a day's small ``.gz``
 exports counted as 4x went to TensorFlow, whose start-up alone took longer than NumPy took for
 the whole folder. Where the factor puts the input over the small-input bound, the local
-compressed files are decompressed and counted instead: all of them, or an even sample of
-MEASURED_FILES whose ratio of text to compressed bytes stands for the rest, the counting
+compressed files are decompressed and counted instead: all of them, or the largest half of
+MEASURED_FILES and an even sample of the others, whose ratio of text to compressed bytes
+stands for the ones not read, the counting
 stopped as soon as the text passes the bound. Remote files (``gs://``) keep the factor: a
 request a file at launch costs more than the choice saves, and Parquet keeps it too (its
 column chunks are encoded, not text).
@@ -23,7 +24,7 @@ from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_open
 __all__ = ["MEASURED_FILES", "text_bytes"]
 
 # Compressed files decompressed at most at launch: 256 small files open and decompress in about
-# 0.05 s here, a sample even enough to stand for thousands of files exported the same way.
+# 0.05 s here; the largest 128 are counted exactly and an even sample of 128 stands for the rest.
 MEASURED_FILES = 256
 
 
@@ -46,21 +47,39 @@ def text_bytes(files: Iterable, input_format: Optional[str] = None,
     counted = input_text_bytes([(path, size) for path, size in files if path not in local_paths])
     if counted > enough:
         return estimate
-    sample = [local[index * len(local) // MEASURED_FILES] for index in range(MEASURED_FILES)] \
-        if len(local) > MEASURED_FILES else local
-    text, compressed = 0, 0
-    for path, size in sample:
+    exact, sampled, rest = _measured(local)
+    in_sample = set(sampled)
+    text, sampled_text, sampled_size = 0, 0, 0
+    for path, size in exact + sampled:
         measured = (FileLines(path, first_bytes_opener(path)).text_size(enough - counted - text)
                     if _regular_file(path) else None)
         if measured is None:
             measured = size * COMPRESSED_TEXT_FACTOR
-        text, compressed = text + measured, compressed + size
+        text += measured
         if counted + text > enough:
             return max(estimate, counted + text)
-    if len(sample) == len(local):
+        if (path, size) in in_sample:
+            sampled_text, sampled_size = sampled_text + measured, sampled_size + size
+    if not rest:
         return counted + text
-    ratio = text / compressed if compressed else COMPRESSED_TEXT_FACTOR
-    return counted + round(ratio * sum(size for _, size in local))
+    ratio = sampled_text / sampled_size if sampled_size else COMPRESSED_TEXT_FACTOR
+    return counted + (text - sampled_text) + round(ratio * sum(size for _, size in rest))
+
+
+def _measured(local):
+    """(files counted exactly, an even sample of the rest, the rest) of ``local`` (sorted by
+    path): all of them where they are at most MEASURED_FILES; else the largest half of
+    MEASURED_FILES exactly, the sample's ratio standing for the rest. A few large exports
+    among many one-message files hold most of the text and compress several times better, so
+    an even sample of all, which missed them, took the small files' ratio (about 1) for
+    theirs."""
+    if len(local) <= MEASURED_FILES:
+        return local, [], []
+    largest = MEASURED_FILES // 2
+    by_size = sorted(local, key=lambda item: (-item[1], item[0]))
+    rest = sorted(by_size[largest:])
+    count = MEASURED_FILES - largest
+    return by_size[:largest], [rest[index * len(rest) // count] for index in range(count)], rest
 
 
 def _regular_file(path):
