@@ -15,7 +15,8 @@ Its callers: the checks where a pipeline is built (``worker_resources``: ``model
 ``store_summary``), whose RemoteUnreadable message names ``validate=False``, and ``beamtagger
 model info`` of a ``gs://`` model (``pipeline/model_command``: ``listed_files``,
 ``model_spec_data``, ``read_small_file``, ``store_summary``), which words its own from the
-error's ``path`` and ``reason``.
+error's ``path`` and ``reason``. ``not_found`` tells the readers of byte ranges
+(``reading.byte_ranges``, ``reading.csv_ranges``) an object gone since the listing.
 """
 import contextlib
 from typing import NamedTuple, Tuple
@@ -25,7 +26,7 @@ import numpy as np
 from beamtagger.errors import BeamtaggerError
 
 __all__ = ["SMALL_FILE_MAX_BYTES", "RemoteUnreadable", "StoreSummary", "listed_files", "model_spec", "model_spec_data",
-           "read_small_file", "store_summary"]
+           "not_found", "read_small_file", "store_summary"]
 
 
 # The most read of a JSON file of a model or store (a few KB as beamtagger writes them): a
@@ -138,6 +139,18 @@ def _reading(path):
         raise
     except Exception as error:  # noqa: BLE001  (each file system raises its own)
         raise _unreadable(path, error) from None
+
+
+def not_found(error):
+    """Whether ``error``, no OSError, is a remote file system's "no such object" (HTTP 404:
+    the storage client's NotFound, or the InvalidResponse under it): a ``gs://`` object
+    deleted, renamed or replaced since its listing (a replaced one while read: the reader asks
+    for the generation its first request found). Raised as ``_reading`` says: at Beam 2.77's
+    open, at 2.78's first read."""
+    if isinstance(error, OSError):
+        return False
+    response = getattr(error, "response", None)
+    return 404 in (getattr(error, "code", None), getattr(response, "status_code", None))
 
 
 def _open(path):

@@ -28,6 +28,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 
 from beamtagger.transforms.blocks import reader_outputs
+from beamtagger.transforms.remote_paths import not_found
 from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_line_by_line,
                                                          transcoded_line)
 from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
@@ -53,6 +54,9 @@ _BOM = b"\xef\xbb\xbf"
 # A file read whole is the restriction [-1, 0), which no byte range equals: its single claim
 # (of -1) covers every line.
 _WHOLE = OffsetRange(-1, 0)
+# A listed gs:// object no longer there: deleted, renamed (copied and deleted), or replaced
+# while read (Beam's reader asks for the generation its first request found).
+_GONE_REMOTE = "the file was removed, renamed or replaced after the run listed it"
 
 
 def is_splittable(path, size, split_bytes, encoding=UTF8):
@@ -171,7 +175,7 @@ def range_records(path, tracker, input_format, layout=RecordLayout(), headers=No
         if input_format in CSV_FORMATS:
             try:
                 found = (headers or _range_headers(input_format, delimiter)).of(path, layout)
-            except OSError as error:
+            except Exception as error:  # noqa: BLE001  (_not_opened raises again all but a few)
                 raise _not_opened(path, tracker, error) from None
             if input_format == "tsv":
                 lines = claimed_lines(path, tracker, layout.encoding, found)
@@ -196,68 +200,85 @@ def claimed_lines(path, tracker, encoding=UTF8, header=None, claim_each_line=Tru
     lets this reader claim, as UTF-8 (``encoding``: the file's, one that
     ``decoded_lines.reads_line_by_line``). Raises UnreadableInput for a file in UTF-16 or
     UTF-32 (from its first range; the others read nothing), for a file that ends inside the
-    range (it was cut or rewritten since it was listed) and for one that no longer holds the
-    bytes of ``header`` (a ``tsv_ranges.RangeHeader``, read before) where they were.
-    ``claim_each_line`` False: every line from the range's start to the file's end, their
-    reader claiming what it reads (CSV rows); the file's end is claimed."""
+    range (it was cut or rewritten since it was listed), for one that no longer holds the
+    bytes of ``header`` (a ``tsv_ranges.RangeHeader``, read before) where they were, and for
+    one that cannot be opened or is gone from its remote file system (``_not_opened``) since
+    it was listed. ``claim_each_line`` False: every line from the range's start to the file's
+    end, their reader claiming what it reads (CSV rows); the file's end is claimed."""
     transcode = not is_utf8(encoding)
     restriction = tracker.current_restriction()
+    position = read_to = restriction.start  # read_to: the first byte not handed out yet
     try:
         opened = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
-    except OSError as error:
+    except Exception as error:  # noqa: BLE001  (_not_opened raises again all but a few)
         raise _not_opened(path, tracker, error) from None
-    with opened as handle:
-        if header is not None and header.raw:
-            _check_header(path, header, tracker)
-        position = first_line = restriction.start
-        if position > 0:
-            # The line holding byte start - 1 belongs to the range before (or ends right there,
-            # and this range starts on a line start).
-            handle.seek(position - 1)
-            skipped = handle.readline()
-            if not skipped:
-                # The file now ends before this range: the range holding its new end says so.
-                _claim_the_rest(tracker)
-                return
-            position += len(skipped) - 1
+    try:
+        with opened as handle:
+            if header is not None and header.raw:
+                _check_header(path, header, tracker)
             first_line = position
-        while not claim_each_line or tracker.try_claim(position):
-            raw = handle.readline()
-            if not raw:
-                if not claim_each_line and position >= tracker.current_restriction().stop:
+            if position > 0:
+                # The line holding byte start - 1 belongs to the range before (or ends right
+                # there, and this range starts on a line start).
+                handle.seek(position - 1)
+                skipped = handle.readline()
+                if not skipped:
+                    # The file now ends before this range: the range holding its new end says
+                    # so.
+                    _claim_the_rest(tracker)
                     return
-                # A range ends at most at the file's size when it was listed: a claimed
-                # position with nothing there means the file got shorter. Without the claim of
-                # the rest, Beam failed the whole run on the unclaimed range.
-                _claim_the_rest(tracker)
-                raise UnreadableInput(
-                    path, f"{path}:@{position}",
-                    f"the file ends at byte {position:,}, before the end it had when the run "
-                    f"listed it (it was cut or rewritten while being read); its lines after "
-                    f"byte {position:,} were not read")
-            start, position = position, position + len(raw)
-            if start == first_line and _not_utf8_file(path, handle, start, position, tracker,
-                                                      encoding):
-                return
-            if transcode:
-                raw = transcoded_line(raw, encoding)
-            if start == 0 and raw.startswith(_BOM):
-                raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
-            yield f"@{start}", raw
+                position += len(skipped) - 1
+                first_line = position
+            while not claim_each_line or tracker.try_claim(position):
+                raw = handle.readline()
+                if not raw:
+                    if not claim_each_line and position >= tracker.current_restriction().stop:
+                        return
+                    # A range ends at most at the file's size when it was listed: a claimed
+                    # position with nothing there means the file got shorter. Without the
+                    # claim of the rest, Beam failed the whole run on the unclaimed range.
+                    _claim_the_rest(tracker)
+                    raise UnreadableInput(
+                        path, f"{path}:@{position}",
+                        f"the file ends at byte {position:,}, before the end it had when the "
+                        f"run listed it (it was cut or rewritten while being read); its lines "
+                        f"after byte {position:,} were not read")
+                start, position = position, position + len(raw)
+                if start == first_line and _not_utf8_file(path, handle, start, position,
+                                                          tracker, encoding):
+                    return
+                if transcode:
+                    raw = transcoded_line(raw, encoding)
+                if start == 0 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]  # what record_parsers strips on line 1 of a whole file
+                yield f"@{start}", raw
+                read_to = position
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        if not not_found(error):
+            raise   # an OSError of a read (EIO) fails the bundle, which Beam retries
+        raise _not_opened(path, tracker, error, read_to) from None
 
 
-def _not_opened(path, tracker, error):
+def _not_opened(path, tracker, error, read_to=None):
     """The UnreadableInput of a range whose file could not be opened (``error``), its rest
-    claimed; ``error`` itself where it is a limit of the machine (``why_not_opened``). A file
-    removed, replaced or made unreadable after the run listed it failed the whole run here,
-    where a file read whole is a dead letter."""
-    unopened = why_not_opened(error)
+    claimed: an OSError as ``why_not_opened`` words it, a remote object not found
+    (``remote_paths.not_found``: Beam's gs:// reader raises the storage client's errors, at
+    the open or the first read) as a local file removed; ``read_to``: where the reading
+    stopped, past the range's start. ``error`` itself where it is a limit of the machine (out
+    of open files) or any other error. A file removed, replaced or made unreadable after the
+    run listed it failed the whole run here, where a file read whole is a dead letter."""
+    if isinstance(error, OSError):
+        unopened = why_not_opened(error)
+    else:
+        unopened = _GONE_REMOTE if not_found(error) else None
     if unopened is None:
         return error
     start, stop = tracker.current_restriction().start, tracker.current_restriction().stop
+    start = start if read_to is None else read_to
     _claim_the_rest(tracker)
-    return UnreadableInput(path, f"{path}:@{start}", f"{unopened}, so its bytes from "
-                           f"{start:,} to {stop:,} were not read")
+    lost = (f"its bytes from {start:,} to {stop:,} were not read" if start < stop
+            else f"its last row was not read past byte {start:,}")
+    return UnreadableInput(path, f"{path}:@{start}", f"{unopened}, so {lost}")
 
 
 def _check_header(path, header, tracker):

@@ -42,6 +42,7 @@ from beamtagger.transforms.reading.decoded_lines import UTF8, is_utf8, transcode
 from beamtagger.transforms.reading.file_lines import first_bytes_opener
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.tsv_ranges import KeptHeaders, RangeHeader
+from beamtagger.transforms.remote_paths import not_found
 
 __all__ = ["CsvHeaders", "RowStartTracker", "read_csv_header", "row_ranges"]
 
@@ -95,7 +96,8 @@ def row_ranges(path, restriction, split_bytes, layout=RecordLayout(), delimiter=
     """OffsetRanges covering ``restriction`` (an OffsetRange of the file ``path``), each
     ending where the first row that starts at or after every ``split_bytes`` starts (the
     module docstring says how); ``[restriction]`` where the file is no rows (a header that
-    cannot be read, another encoding, a file that cannot be opened: its reading says why)."""
+    cannot be read, another encoding, a file that cannot be opened or is gone from its remote
+    file system: its reading says why)."""
     start, stop = restriction.start, restriction.stop
     try:
         found = read_csv_header(path, layout, delimiter)
@@ -106,7 +108,9 @@ def row_ranges(path, restriction, split_bytes, layout=RecordLayout(), delimiter=
                 return [restriction]
             ends = _row_starts(handle, found.end, range(start + split_bytes, stop, split_bytes),
                                found.delimiter, layout.encoding)
-    except OSError:
+    except Exception as error:  # noqa: BLE001  (each file system raises its own)
+        if not isinstance(error, OSError) and not not_found(error):
+            raise
         return [restriction]
     bounds = [start, *sorted({end for end in ends if start < end < stop}), stop]
     return [OffsetRange(first, last) for first, last in zip(bounds, bounds[1:])]
