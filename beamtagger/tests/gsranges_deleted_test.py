@@ -72,3 +72,18 @@ def test_a_run_whose_gs_csv_is_deleted_between_listing_and_reading_ends_in_a_dea
                                split_bytes=8)
     assert records == [] and errors == [
         (f"{path}:@0", f"{_GONE} 0 to 27 were not read", "read")]
+
+
+def test_a_gs_file_read_whole_and_deleted_after_the_listing_says_so(gcs, tmp_path):  # noqa: F811
+    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
+
+    path = _put(gcs, tmp_path, "text")
+    gcs._bucket.blob("in/f.text").delete()
+    # Before: "the file is damaged before its first line: NotFound: 404 ...".
+    try:
+        list(FileLines(path, first_bytes_opener(path)))
+    except byte_ranges.UnreadableInput as unread:
+        letter = unread.dead_letter()
+    assert (letter.source, letter.reason, letter.stage) == (
+        f"{path}:1", "the file was removed, renamed or replaced after the run listed it, so "
+        "none of its records was read", "read")

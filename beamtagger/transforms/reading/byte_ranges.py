@@ -31,8 +31,8 @@ from beamtagger.transforms.blocks import reader_outputs
 from beamtagger.transforms.remote_paths import not_found
 from beamtagger.transforms.reading.decoded_lines import (UTF8, is_utf8, reads_line_by_line,
                                                          transcoded_line)
-from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, DamagedInput,
-                                                      FileLines, UnreadableInput,
+from beamtagger.transforms.reading.file_lines import (ENCODING_SAMPLE_BYTES, GONE_REMOTE,
+                                                      DamagedInput, FileLines, UnreadableInput,
                                                       first_bytes_opener, is_compressed,
                                                       not_utf8, why_not_opened)
 from beamtagger.transforms.reading.record_layout import RecordLayout
@@ -54,9 +54,6 @@ _BOM = b"\xef\xbb\xbf"
 # A file read whole is the restriction [-1, 0), which no byte range equals: its single claim
 # (of -1) covers every line.
 _WHOLE = OffsetRange(-1, 0)
-# A listed gs:// object no longer there: deleted, renamed (copied and deleted), or replaced
-# while read (Beam's reader asks for the generation its first request found).
-_GONE_REMOTE = "the file was removed, renamed or replaced after the run listed it"
 
 
 def is_splittable(path, size, split_bytes, encoding=UTF8):
@@ -270,7 +267,7 @@ def _not_opened(path, tracker, error, read_to=None):
     if isinstance(error, OSError):
         unopened = why_not_opened(error)
     else:
-        unopened = _GONE_REMOTE if not_found(error) else None
+        unopened = GONE_REMOTE if not_found(error) else None
     if unopened is None:
         return error
     start, stop = tracker.current_restriction().start, tracker.current_restriction().stop

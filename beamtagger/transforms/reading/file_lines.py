@@ -21,9 +21,15 @@ from beamtagger.transforms.reading.decoded_lines import (UTF8, WrongEncoding, is
                                                          reads_line_by_line, transcoded_line,
                                                          transcoded_lines)
 from beamtagger.transforms.records import DeadLetter, raw_text
+from beamtagger.transforms.remote_paths import not_found
 
-__all__ = ["DamagedInput", "FIRST_BYTES_READ_BUFFER", "FileLines", "UnreadableInput",
-           "first_bytes_opener", "is_compressed", "not_utf8"]
+__all__ = ["DamagedInput", "FIRST_BYTES_READ_BUFFER", "FileLines", "GONE_REMOTE",
+           "UnreadableInput", "first_bytes_opener", "is_compressed", "not_utf8"]
+
+# A listed gs:// object no longer there (``remote_paths.not_found``): deleted, renamed (copied
+# and deleted), or replaced while read (Beam's reader asks for the generation its first
+# request found).
+GONE_REMOTE = "the file was removed, renamed or replaced after the run listed it"
 
 
 class DamagedInput(Exception):
@@ -205,6 +211,13 @@ class FileLines:
                 # of a run that exits 0, "damaged before its first line". The run fails instead,
                 # and run_failures names the limit.
                 raise
+            if not_found(error):
+                # Beam's gs:// reader raises the storage client's 404 (at 2.77's open, at
+                # 2.78's first read), which read "damaged before its first line: NotFound".
+                read = (f"its records after line {number:,} were not read" if number
+                        else "none of its records was read")
+                raise UnreadableInput(self.path, f"{self.path}:{number + 1}",
+                                      f"{GONE_REMOTE}, so {read}") from None
             raise DamagedInput(self.path, number, offset,
                                f"{type(error).__name__}: {error}") from None
 
