@@ -1,0 +1,58 @@
+"""TagText's bounded path (blocks of records) keeps each record's own timestamp and window, as
+its streaming path does: whole records, long ones (chunked and stitched), empty ones and dead
+letters alike, so that a window after TagText counts each record where it belongs."""
+import apache_beam as beam
+from apache_beam.testing.util import assert_that, equal_to
+from apache_beam.transforms import window
+from apache_beam.transforms.window import TimestampedValue
+
+from beamtagger.transforms import TagText, TextRecord
+
+# id -> (text, its timestamp in seconds); "long" is cut into chunks of 3 tokens, "huge" is
+# longer than max_record_chars (a dead letter of stage tokenize).
+RECORDS = {"a": ("I like green apples.", 10), "b": ("They went home.", 110),
+           "long": ("They went home yesterday and it rained all day.", 250),
+           "empty": ("", 370), "huge": ("x" * 60, 490)}
+OPTIONS = {"chunk": 3, "overlap": 1, "max_record_chars": 50}
+
+
+def _stamped(p):
+    return p | beam.Create([TimestampedValue(TextRecord(i, text), seconds)
+                            for i, (text, seconds) in RECORDS.items()])
+
+
+def _id_and_timestamp(record, timestamp=beam.DoFn.TimestampParam):
+    return getattr(record, "id", None) or record.source, float(timestamp)
+
+
+def _id_and_window_start(record, own_window=beam.DoFn.WindowParam):
+    return getattr(record, "id", None) or record.source, float(own_window.start)
+
+
+def test_records_in_the_global_window_keep_their_own_timestamps(tiny_tagger):
+    with beam.Pipeline() as p:
+        out = _stamped(p) | TagText(**OPTIONS, **tiny_tagger.options)
+        assert_that(out.tagged | beam.Map(_id_and_timestamp),
+                    equal_to([(i, float(s)) for i, (_, s) in RECORDS.items() if i != "huge"]))
+        assert_that(out.errors | "Errors" >> beam.Map(_id_and_timestamp),
+                    equal_to([("huge", 490.0)]), label="ErrorTimes")
+        # A window after TagText counts each record in its own hour... of minutes here.
+        counts = (out.tagged | beam.WindowInto(window.FixedWindows(100))
+                  | beam.combiners.Count.Globally().without_defaults()
+                  | beam.Map(lambda n, w=beam.DoFn.WindowParam: (float(w.start), n)))
+        assert_that(counts, equal_to([(0.0, 1), (100.0, 1), (200.0, 1), (300.0, 1)]),
+                    label="Counts")
+
+
+def test_records_in_fixed_windows_keep_their_own_timestamps_and_windows(tiny_tagger):
+    with beam.Pipeline() as p:
+        out = (_stamped(p) | beam.WindowInto(window.FixedWindows(60))
+               | TagText(**OPTIONS, **tiny_tagger.options))
+        tagged = [(i, float(s)) for i, (_, s) in RECORDS.items() if i != "huge"]
+        assert_that(out.tagged | beam.Map(_id_and_timestamp), equal_to(tagged))
+        assert_that(out.tagged | "Windows" >> beam.Map(_id_and_window_start),
+                    equal_to([(i, s // 60 * 60) for i, s in tagged]), label="TaggedWindows")
+        assert_that(out.errors | "Errors" >> beam.Map(_id_and_timestamp),
+                    equal_to([("huge", 490.0)]), label="ErrorTimes")
+        assert_that(out.errors | "ErrorWindows" >> beam.Map(_id_and_window_start),
+                    equal_to([("huge", 480.0)]), label="ErrorWindows")
