@@ -21,7 +21,7 @@ chunk ...      int32                                           chunk, num_chunks
 tokens         list<string>                                    the segment's tokens
 starts, ends   list<int32>                                     character offsets (whole records)
 fields         string                                          passthrough fields as JSON, or null
-timestamp      int64 (streaming only)                          the record's own timestamp, in µs
+timestamp      int64 (TagText only)                            the record's own timestamp, in µs
 =============  ==============================================  ==================================
 
 Each id column is in the narrowest type its table allows (``TaggerSpec.id_dtypes``: uint8 up to
@@ -125,13 +125,16 @@ def entry_model_inputs(segments, store, featurizer, vector_dtype="float32", toke
 
 
 def segment_timestamps(entries):
-    """The records' own timestamps (microseconds) of a batch's entries, in row order, where
-    streaming's BucketByLength gave its Segments one; None otherwise (bounded input, whose
-    batches hold ``WholeRecords`` too, and Segments of a caller's own)."""
-    if not entries or any(type(entry) is not Segment or entry.timestamp_micros is None
+    """The records' own timestamps (microseconds) of a batch's entries, in row order
+    (``entry_columns``': ``WholeRecords`` first, then Segments), where BucketByLength gave
+    every entry one (streaming, and ``TagText``'s bounded path); None otherwise
+    (``beamtagger tag``, and Segments of a caller's own)."""
+    if not entries or any(getattr(entry, "timestamp_micros", None) is None
                           for entry in entries):
         return None
-    return [entry.timestamp_micros for entry in entries]
+    whole = [entry for entry in entries if type(entry) is not Segment]
+    return [*(entry.timestamp_micros for entry in whole for _ in entry.rows),
+            *(entry.timestamp_micros for entry in entries if type(entry) is Segment)]
 
 
 def fields_column(fields):

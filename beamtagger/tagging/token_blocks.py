@@ -159,14 +159,17 @@ class WholeRecords:
     (one chunk). BucketByLength makes one for the records of one length in a block, so a batch
     holds one entry a block it draws from, not one a record; then ``rows`` are
     ``by_length.rows[first:first + len(rows)]`` (``by_length``: the block's ``ByLength``), and
-    the entry's columns are slices of it. Its length is the number of records."""
-    __slots__ = ("block", "rows", "by_length", "first")
+    the entry's columns are slices of it. Its length is the number of records.
+    ``timestamp_micros``: the records' own timestamp, as a Segment's (``TagText``'s bounded
+    path, whose blocks hold records of one timestamp), or None."""
+    __slots__ = ("block", "rows", "by_length", "first", "timestamp_micros")
 
-    def __init__(self, block, rows, by_length=None, first=None):
+    def __init__(self, block, rows, by_length=None, first=None, timestamp_micros=None):
         self.block, self.rows, self.by_length, self.first = block, rows, by_length, first
+        self.timestamp_micros = timestamp_micros
 
-    def __reduce__(self):
-        return WholeRecords, (self.block, self.rows)   # the ByLength is not pickled
+    def __reduce__(self):   # the ByLength is not pickled
+        return WholeRecords, (self.block, self.rows, None, None, self.timestamp_micros)
 
     def __len__(self):
         return len(self.rows)
@@ -278,7 +281,8 @@ def entry_segments(entry):
     for r in entry.rows:
         record = block.record(r)
         segments.append(Segment(record.key, record.tokens, record.id, record.starts,
-                                record.ends, record.fields, 0, 1, 0, len(record.tokens)))
+                                record.ends, record.fields, 0, 1, 0, len(record.tokens),
+                                entry.timestamp_micros))
     return segments
 
 
@@ -288,7 +292,8 @@ def one_record_entries(entries):
     cut = []
     for entry in entries:
         if isinstance(entry, WholeRecords) and len(entry) > 1:
-            cut += [WholeRecords(entry.block, [r]) for r in entry.rows]
+            cut += [WholeRecords(entry.block, [r], timestamp_micros=entry.timestamp_micros)
+                    for r in entry.rows]
         else:
             cut.append(entry)
     return cut

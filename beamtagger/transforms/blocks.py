@@ -159,29 +159,51 @@ def reader_outputs(items, blocks=False):
 
 @beam.typehints.with_output_types(Block)
 class CollectRecordBlocks(beam.PTransform):
-    """Records -> blocks of records of one window, collected within each bundle."""
+    """Records -> blocks of records of one window, collected within each bundle.
+
+    ``own_timestamps``: a block holds records of one timestamp too, and carries it, so that
+    each stage's outputs of a record (its dead letters, its long or empty record) leave at the
+    record's own timestamp (``TagText``); otherwise a block is stamped with its window's end
+    (``beamtagger tag``, whose records' timestamps mean nothing). Records that all share a
+    timestamp (files read by Beam: the minimum) make the same blocks either way.
+    """
+
+    def __init__(self, own_timestamps=False):
+        super().__init__()
+        self.own_timestamps = own_timestamps
 
     def expand(self, records):
-        return records | "CollectBlocks" >> beam.ParDo(_CollectBlocksFn()).with_output_types(
-            Block)
+        return records | "CollectBlocks" >> beam.ParDo(
+            _CollectBlocksFn(self.own_timestamps)).with_output_types(Block)
 
 
 class _CollectBlocksFn(beam.DoFn):
-    """One open block per window; a full block goes out at once, the rest at the bundle's
-    end, stamped with its window's end (as BucketByLength's bounded batches are)."""
+    """One open block per window (and timestamp, with ``own_timestamps``); a full block goes
+    out at once, the rest at the bundle's end, stamped with their records' timestamp or their
+    window's end (as BucketByLength's bounded batches are)."""
+
+    def __init__(self, own_timestamps=False):
+        self.own_timestamps = own_timestamps
 
     def start_bundle(self):
-        self._blocks = {}
+        self._blocks = {}   # (window, timestamp or None) -> [block, characters]
 
-    def process(self, record, window=beam.DoFn.WindowParam):
-        block = self._blocks.setdefault(window, [Block(), 0])
+    def process(self, record, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        key = (window, timestamp if self.own_timestamps else None)
+        block = self._blocks.setdefault(key, [Block(), 0])
         block[0].append(record)
         block[1] += record_size(record)
         if len(block[0]) >= BLOCK_RECORDS or block[1] >= BLOCK_CHARACTERS:
-            del self._blocks[window]
-            yield WindowedValue(block[0], window.max_timestamp(), (window,))
+            del self._blocks[key]
+            yield _stamped(block[0], *key)
 
     def finish_bundle(self):
-        for window, (records, _) in self._blocks.items():
-            yield WindowedValue(records, window.max_timestamp(), (window,))
+        for key, (records, _) in self._blocks.items():
+            yield _stamped(records, *key)
         self._blocks = {}
+
+
+def _stamped(block, window, timestamp):
+    return WindowedValue(block, window.max_timestamp() if timestamp is None else timestamp,
+                         (window,))

@@ -94,13 +94,17 @@ class BucketByLength(beam.PTransform):
       widths: bucket by these widths (ascending) instead of exact lengths up to 64: the
         compiled widths of a runtime that pads batches to a fixed grid of shapes
         (``runtimes.bucket_widths("jax")``), so its full batches are already on the grid.
+      own_timestamps: internal, with ``blocks`` (``TagText``): each block's timestamp, its
+        records' own (``blocks.CollectRecordBlocks(own_timestamps=True)``), goes with each of
+        its entries (``timestamp_micros``), for the batches' ``timestamp`` column.
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs: Optional[float] = None,
                  max_buffered_tokens: Optional[int] = None, blocks: bool = False,
-                 widths: Optional[Tuple[int, ...]] = None):
+                 widths: Optional[Tuple[int, ...]] = None, own_timestamps: bool = False):
         super().__init__()
+        self.own_timestamps = own_timestamps
         self.widths = None if widths is None else tuple(int(width) for width in widths)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
@@ -118,10 +122,15 @@ class BucketByLength(beam.PTransform):
 
     def expand(self, segments):
         if buffering_secs_on(segments, self.max_buffering_secs, "BucketByLength") is None:
-            collect = (_CollectBatchesFromBlocksFn if self.blocks else _CollectBatchesInBundleFn)
-            return segments | "CollectBatches" >> beam.ParDo(
-                collect(self.max_batch_tokens, self.max_buffered_tokens, self.widths)
-            ).with_output_types(Block if self.blocks else List[Any])
+            if self.blocks:
+                collect = _CollectBatchesFromBlocksFn(self.max_batch_tokens,
+                                                      self.max_buffered_tokens, self.widths,
+                                                      self.own_timestamps)
+            else:
+                collect = _CollectBatchesInBundleFn(self.max_batch_tokens,
+                                                    self.max_buffered_tokens, self.widths)
+            return segments | "CollectBatches" >> beam.ParDo(collect).with_output_types(
+                Block if self.blocks else List[Any])
         return segments | "CollectBatches" >> _BatchInPanes(
             self.max_batch_tokens, self.max_buffering_secs, self.widths)
 
@@ -246,24 +255,33 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
     _new_batch = Block
     PINNED_BUFFERS = 4
 
+    def __init__(self, max_batch_tokens, max_buffered_tokens, widths=None,
+                 own_timestamps=False):
+        super().__init__(max_batch_tokens, max_buffered_tokens, widths)
+        self.own_timestamps = own_timestamps
+
     def start_bundle(self):
         super().start_bundle()
         self._pinned = {}   # id(block) -> [block, records buffered], oldest block first
         self._pinned_tokens = 0
 
-    def process(self, segments, window=beam.DoFn.WindowParam):
+    def process(self, segments, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
         block = segments.block
+        micros = timestamp.micros if self.own_timestamps else None
         if segments.whole:
             self._pinned[id(block)] = [block, len(segments.whole)]
             self._pinned_tokens += block.token_count
-            yield from self._add_whole_records(block, segments.whole, window)
+            yield from self._add_whole_records(block, segments.whole, window, micros)
         for segment in segments.chunks:
+            if micros is not None:
+                segment = segment._replace(timestamp_micros=micros)
             yield from self._add([segment], len(segment.tokens), window)
         while (self._pinned_tokens > self.PINNED_BUFFERS * self.max_buffered_tokens
                and len(self._pinned) > 1):
             self._unpin_oldest()
 
-    def _add_whole_records(self, block, whole, window):
+    def _add_whole_records(self, block, whole, window, micros=None):
         """Buffers the block's records ``whole`` (indices) a length at a time: the records
         of one length go into a buffer as one ``WholeRecords`` entry, cut only where a batch
         fills (bench/stage_costs.py's bucket stage on EWT x5: a tuple a record cost 0.10-0.12
@@ -276,7 +294,7 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
             while start < stop:
                 taken = min(stop - start, capacity - self._records.get(key, 0))
                 self._buffer(key).append(
-                    WholeRecords(block, rows[start:start + taken], by_length, start))
+                    WholeRecords(block, rows[start:start + taken], by_length, start, micros))
                 start += taken
                 yield from self._counted(key, taken, capacity)
             yield from self._within_bound()

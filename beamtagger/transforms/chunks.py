@@ -239,8 +239,13 @@ class StitchChunks(beam.PTransform):
 def _as_part(kind, in_global_window):
     """(key, value) -> (key, (kind, value)): 0 for the record, 1 for a chunk result; on
     unbounded input in the global window, with the element's window and timestamp
-    (``into_global_window``)."""
+    (``into_global_window``). On bounded input the record's value is (record, its timestamp
+    in µs): the GroupByKey stamps the group with the window's end, and the record's result
+    leaves at its own (``TagText``: its record's, ``blocks.CollectRecordBlocks``)."""
     if not in_global_window:
+        if kind == 0:
+            return lambda key, value, timestamp=beam.DoFn.TimestampParam: (
+                key, (kind, (value, timestamp.micros)))
         return lambda key, value: (key, (kind, value))
 
     def part_in_global_window(key, value, timestamp=beam.DoFn.TimestampParam,
@@ -445,8 +450,7 @@ class _StitchFn(_Stitcher):
 class _StitchGroupFn(_Stitcher):
     """Bounded input: a record's key with the record and its chunk results, grouped."""
 
-    def process(self, element, window=beam.DoFn.WindowParam,
-                timestamp=beam.DoFn.TimestampParam):
+    def process(self, element, window=beam.DoFn.WindowParam):
         key, parts = element
         records = [value for kind, value in parts if kind == 0]
         chunks = [value for kind, value in parts if kind == 1]
@@ -455,19 +459,22 @@ class _StitchGroupFn(_Stitcher):
             # still comes out once, as a dead letter, and so does a key left with chunks only.
             reason = (f"stitching failed: {len(records)} records share the key {key!r}"
                       if records else "stitching failed: chunk results without their record")
-            for record in records or [None]:
+            for record, micros in records or [(None, None)]:
                 counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, reason, "stitch")
-                                               if record else DeadLetter(str(key), reason, "",
-                                                                         "stitch"))
+                yield beam.pvalue.TaggedOutput(ERRORS, in_own_window(
+                    _dead_letter(record, reason, "stitch") if record
+                    else DeadLetter(str(key), reason, "", "stitch"),
+                    window.max_timestamp() if micros is None else Timestamp(micros=micros),
+                    window))
             return
-        record = records[0]
+        record, micros = records[0]
+        timestamp = Timestamp(micros=micros)
         expected = chunks[0].num_chunks if chunks else 0
         if not chunks or sorted(c.chunk for c in chunks) != list(range(expected)):
             counters.DEAD_LETTERS.inc()
-            yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(
+            yield beam.pvalue.TaggedOutput(ERRORS, in_own_window(_dead_letter(
                 record, f"stitching failed: {len(chunks)} chunk results arrived for "
-                f"{expected or 'its'} chunks", "stitch"))
+                f"{expected or 'its'} chunks", "stitch"), timestamp, window))
             return
         yield from self._stitch(record, chunks, window, timestamp)
 

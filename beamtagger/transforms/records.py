@@ -248,9 +248,9 @@ class Segment(NamedTuple):
       chunk: the chunk's place in the record, from 0.
       num_chunks: how many chunks the record was cut into (1: the whole record).
       keep_start, keep_end: the chunk's tokens whose probabilities it contributes.
-      timestamp_micros: streaming: the record's own event timestamp (microseconds), which
-        BucketByLength sets and the tag stage gives back to the record's result (the batch
-        carries the earliest of its segments'); None elsewhere.
+      timestamp_micros: the record's own event timestamp (microseconds), which
+        BucketByLength sets in streaming and in TagText's bounded path, and the tag stage
+        gives back to the record's result; None elsewhere.
     """
     key: str
     tokens: Tuple[str, ...]

@@ -257,8 +257,8 @@ class _TagFn(beam.DoFn):
     while batch k-1 computes) and then waits for k-1. Between calls at most ``_AHEAD``
     batches wait for their results, so memory stays bounded; ``finish_bundle`` emits the rest.
     Results of a batch keep that batch's window and timestamp, except that a record (or its
-    dead letter) whose batch carries the records' own timestamps (streaming) leaves with its
-    own.
+    dead letter) whose batch carries the records' own timestamps (streaming, ``TagText``'s
+    bounded path) leaves with its own.
     """
     _AHEAD = 1
 
@@ -372,20 +372,13 @@ class _TagFn(beam.DoFn):
         if self.output_batches:
             yield from outputs
             return
-        # TaggedRecords made from the tagged batch: each column converted once, flat. Each
-        # leaves with its own timestamp where the batch carries them (streaming): never
-        # earlier than the batch's, the earliest of its records.
+        # TaggedRecords made from the tagged batch: each column converted once, flat.
         for output in outputs:
             if isinstance(output, beam.pvalue.TaggedOutput):
                 yield output
-                continue
-            stamps = row_timestamps(output.value) or itertools.repeat(output.timestamp)
-            for record, stamp in zip(tagged_records_or_dead_letters(output.value), stamps):
-                if isinstance(record, beam.pvalue.TaggedOutput):
-                    yield beam.pvalue.TaggedOutput(record.tag, WindowedValue(
-                        record.value, stamp, output.windows))
-                else:
-                    yield WindowedValue(record, stamp, output.windows)
+            else:
+                yield from tagged_records_at_own_timestamps(output.value, output.timestamp,
+                                                            output.windows)
 
     def _emit_tagged_batch(self, runner, in_flight, inputs, probs):
         """The batch's whole records as one tagged batch; chunks of long records and records
@@ -427,7 +420,8 @@ class _TagFn(beam.DoFn):
             for output in self._emit(spec, rows, i, length, row_probs, error, chunk_decoding,
                                      row_decoded):
                 if isinstance(output, beam.pvalue.TaggedOutput):
-                    # A dead letter with its record's own timestamp (streaming); a chunk's
+                    # A dead letter with its record's own timestamp (where the batch carries
+                    # them); a chunk's
                     # does not matter, its record is stitched with its own.
                     stamp = (rows.timestamps[i] if rows.timestamps and output.tag == ERRORS
                              else in_flight.timestamp)
@@ -570,6 +564,22 @@ class _Rows:
         self.keep_starts, self.keep_ends = column("keep_start"), column("keep_end")
         self.tokens, self.starts, self.ends = column("tokens"), column("starts"), column("ends")
         self.timestamps = row_timestamps(batch)
+
+
+def tagged_records_at_own_timestamps(tagged, timestamp=beam.DoFn.TimestampParam,
+                                     window=beam.DoFn.WindowParam):
+    """``tagged_records_or_dead_letters`` of a tagged batch, each at its record's own
+    timestamp where the batch carries them (its ``timestamp`` column: streaming, and
+    ``TagText``'s bounded path), else at the batch's ``timestamp``; in ``window`` (or
+    ``windows``, a tuple of them)."""
+    windows = window if isinstance(window, tuple) else (window,)
+    stamps = row_timestamps(tagged) or itertools.repeat(timestamp)
+    for record, stamp in zip(tagged_records_or_dead_letters(tagged), stamps):
+        if isinstance(record, beam.pvalue.TaggedOutput):
+            yield beam.pvalue.TaggedOutput(record.tag, WindowedValue(record.value, stamp,
+                                                                     windows))
+        else:
+            yield WindowedValue(record, stamp, windows)
 
 
 def tagged_records_or_dead_letters(tagged):

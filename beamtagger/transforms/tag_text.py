@@ -33,7 +33,7 @@ from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLeng
 from beamtagger.transforms.records import DeadLetter, TaggedRecord
 from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
-                                       tagged_records_or_dead_letters)
+                                       tagged_records_at_own_timestamps)
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.kept_text import with_kept_texts
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
@@ -173,17 +173,21 @@ class TagText(beam.PTransform):
         # runner encodes element by element (fn_api_runner ``sink_flattens``): an Arrow batch of
         # hundreds of records, where it was a pickled TaggedRecord each. Where the tag stage
         # runs on GPU workers, the batches are also what crosses from them.
+        # Each record's own timestamp goes with it (its block's, then its batch row's), so each
+        # result and dead letter leaves at it, as in streaming.
         (whole, stitched, empty), errors = self._tag_in_parts(records, None,
-                                                              output_batches=True)
+                                                              output_batches=True,
+                                                              own_timestamps=True)
         empty = empty | "EmptyAsBatches" >> beam.ParDo(
             _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
         tagged = typed_outputs((whole, stitched, empty) | "AllTagged" >> beam.Flatten(),
-                               "AsTaggedRecords", beam.FlatMap(tagged_records_or_dead_letters),
+                               "AsTaggedRecords", beam.FlatMap(tagged_records_at_own_timestamps),
                                "tagged", TaggedRecord, **{ERRORS: DeadLetter})
         return TagTextResult(tagged.tagged,
                              (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
 
-    def _tag_in_parts(self, records, buffering_secs, blocks_given=False, output_batches=False):
+    def _tag_in_parts(self, records, buffering_secs, blocks_given=False, output_batches=False,
+                      own_timestamps=False):
         """((whole records, stitched long records, empty records), the dead letters' parts).
 
         Bounded input goes through the stages in blocks of records (``blocks.py``: the
@@ -192,7 +196,10 @@ class TagText(beam.PTransform):
         timestamp through BucketByLength's trigger. ``output_batches``: whole records and
         stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
         with ``output_batches=True``). ``buffering_secs``: ``max_buffering_secs`` where it
-        takes effect (``buffering_secs_on``), else None.
+        takes effect (``buffering_secs_on``), else None. ``own_timestamps``: on bounded input,
+        each record's own timestamp travels with it (a block holds records of one timestamp,
+        the batches carry each row's), for outputs at their records' timestamps; ``beamtagger
+        tag``, whose records' timestamps mean nothing, leaves it out.
         """
         if self.validate:
             # Here, not where it is built: a transform built without network access (in a
@@ -205,7 +212,7 @@ class TagText(beam.PTransform):
                                       self.tagger_threads, accelerator=bool(self.accelerator))
         blocks = buffering_secs is None
         if blocks and not blocks_given:
-            records = records | "CollectRecordBlocks" >> CollectRecordBlocks()
+            records = records | "CollectRecordBlocks" >> CollectRecordBlocks(own_timestamps)
         elif blocks_given and not blocks:
             raise ValueError("blocks of records are tagged on bounded input only")
         if self.keep_text:
@@ -221,7 +228,8 @@ class TagText(beam.PTransform):
             chunked.segments
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, buffering_secs,
                                                  blocks=blocks,
-                                                 widths=runtimes.bucket_widths(runtime))
+                                                 widths=runtimes.bucket_widths(runtime),
+                                                 own_timestamps=own_timestamps and blocks)
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
                 self.vectors_at))
@@ -269,18 +277,20 @@ class TagTextInParts(TagText):
 
 
 class _EmptyRecordsAsBatches(beam.DoFn):
-    """TaggedRecords without tokens -> a tagged batch of them a window, once a bundle, so that
-    TagText's Flatten carries only tagged batches. Each keeps its record's ``source``."""
+    """TaggedRecords without tokens -> a tagged batch of them a window and timestamp (their
+    records'), once a bundle, so that TagText's Flatten carries only tagged batches. Each keeps
+    its record's ``source``."""
 
     def start_bundle(self):
         self._records = {}
 
-    def process(self, record, window=beam.DoFn.WindowParam):
-        self._records.setdefault(window, []).append(record)
+    def process(self, record, window=beam.DoFn.WindowParam,
+                timestamp=beam.DoFn.TimestampParam):
+        self._records.setdefault((window, timestamp), []).append(record)
 
     def finish_bundle(self):
-        for window, records in self._records.items():
+        for (window, timestamp), records in self._records.items():
             empty = tagged_batch_of_records(records, (), np.zeros(0, np.float32), (),
                                             keys=[record.source for record in records])
-            yield WindowedValue(empty, window.max_timestamp(), (window,))
+            yield WindowedValue(empty, timestamp, (window,))
         self._records = {}

@@ -25,7 +25,7 @@ starts, ends   list<int32>                       character offsets
 fields         string                            pass-through fields as JSON, or null
 labels         list<dictionary<int32, string>>   one label a token (the model's label set)
 scores         list<float32>                     the chosen label's score (docs/tagging.md)
-timestamp      int64 (streaming only)            the record's own timestamp, in µs
+timestamp      int64 (TagText only)              the record's own timestamp, in µs
 =============  ================================  ==========================================
 """
 import functools
@@ -92,7 +92,7 @@ def tagged_batch(batch, label_ids, scores, labels):
     columns.append(pa.ListArray.from_arrays(offsets, label_values))
     columns.append(pa.ListArray.from_arrays(offsets, pa.array(score_values)))
     names = [*RECORD_COLUMNS, "labels", "scores"]
-    if TIMESTAMP in batch.schema.names:   # streaming: for the records made from it
+    if TIMESTAMP in batch.schema.names:   # TagText: for the records made from it
         columns.append(batch.column(TIMESTAMP))
         names.append(TIMESTAMP)
     return pa.RecordBatch.from_arrays(columns, names=names)
