@@ -7,7 +7,11 @@
 On bounded input the records travel from Tokenize to BucketByLength in blocks (lists of up to
 1,024 records, ``blocks.py``), so the runner's cost per element is paid per block, and the
 results stay tagged batches (``tagged_batches``) until they become TaggedRecords after the
-Flatten that merges whole, stitched and empty records.
+Flatten that merges whole, stitched and empty records. A block holds records of one window and
+timestamp, and the batches carry each record's timestamp (their ``timestamp`` column), so every
+TaggedRecord and DeadLetter leaves in its record's window at its record's timestamp, as in
+streaming; records of distinct timestamps make blocks of one record each (the runner's cost per
+element then paid per record, as before blocks). ``beamtagger tag`` carries no timestamps.
 
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
@@ -82,8 +86,8 @@ class TagText(beam.PTransform):
         length (processing time, as the runner keeps it: TestStream's clock in tests; whole
         seconds, rounded up). Records keep their own Beam windows; late ones are tagged too.
         Left out in a batch pipeline over bounded input, where every partial batch goes out
-        at its bundle's end (one INFO line says so) and records come out at their window's
-        end, as without the option, not at their own timestamps.
+        at its bundle's end (one INFO line says so); records come out in their own windows at
+        their own timestamps there too, as without the option.
       accelerator: a Beam accelerator resource hint for the tag stage only.
       vector_dtype: "float32" or "float16" vectors in the batches.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
