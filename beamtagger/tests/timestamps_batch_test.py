@@ -56,3 +56,22 @@ def test_records_in_fixed_windows_keep_their_own_timestamps_and_windows(tiny_tag
                     equal_to([("huge", 490.0)]), label="ErrorTimes")
         assert_that(out.errors | "ErrorWindows" >> beam.Map(_id_and_window_start),
                     equal_to([("huge", 480.0)]), label="ErrorWindows")
+
+
+def test_records_each_at_their_own_timestamp_are_not_held_to_the_bundles_end():
+    # One open block a (window, timestamp): none fills, so a bundle held all its records
+    # until its end; past OPEN_BLOCKS they all go out.
+    from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.timestamp import Timestamp
+
+    from beamtagger.transforms import blocks
+
+    collect = blocks._CollectBlocksFn(own_timestamps=True)
+    collect.start_bundle()
+    records = [TextRecord(str(n), "a b") for n in range(3 * blocks.OPEN_BLOCKS)]
+    out = [value for n, record in enumerate(records)
+           for value in collect.process(record, GlobalWindow(), Timestamp(n))]
+    assert len(out) >= 2 * blocks.OPEN_BLOCKS and len(collect._blocks) <= blocks.OPEN_BLOCKS
+    out += list(collect.finish_bundle())
+    assert [(value.value[0].id, value.timestamp) for value in out] == [
+        (record.id, Timestamp(n)) for n, record in enumerate(records)]

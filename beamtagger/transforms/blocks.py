@@ -29,6 +29,10 @@ __all__ = ["BLOCK_CHARACTERS", "BLOCK_RECORDS", "Block", "BlockCoder", "CollectR
 # gigabytes.
 BLOCK_RECORDS = 1024
 BLOCK_CHARACTERS = 4 << 20
+# Open blocks a bundle may hold (one a window, or a window and timestamp: CollectRecordBlocks'
+# own_timestamps): past it, all go out. Records each at their own timestamp (or window) fill no
+# block, and a bundle held every one of them until its end.
+OPEN_BLOCKS = 256
 
 
 class Block(list):
@@ -197,6 +201,8 @@ class _CollectBlocksFn(beam.DoFn):
         if len(block[0]) >= BLOCK_RECORDS or block[1] >= BLOCK_CHARACTERS:
             del self._blocks[key]
             yield _stamped(block[0], *key)
+        elif len(self._blocks) > OPEN_BLOCKS:
+            yield from self.finish_bundle()
 
     def finish_bundle(self):
         for key, (records, _) in self._blocks.items():
