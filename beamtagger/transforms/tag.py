@@ -421,8 +421,7 @@ class _TagFn(beam.DoFn):
                                      row_decoded):
                 if isinstance(output, beam.pvalue.TaggedOutput):
                     # A dead letter with its record's own timestamp (where the batch carries
-                    # them); a chunk's
-                    # does not matter, its record is stitched with its own.
+                    # them); a chunk's does not matter, its record is stitched with its own.
                     stamp = (rows.timestamps[i] if rows.timestamps and output.tag == ERRORS
                              else in_flight.timestamp)
                     yield beam.pvalue.TaggedOutput(
