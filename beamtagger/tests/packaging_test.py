@@ -223,3 +223,25 @@ def test_the_lowest_constraints_pin_every_lower_bound_setup_py_admits(monkeypatc
     assert {name: lowers for name, lowers in bounds.items()
             if name not in pinned or max(lowers) != pinned[name]} == {}
     assert sorted(set(pinned) - set(bounds)) == []
+
+
+def test_builds_at_once_from_one_checkout_each_make_the_whole_package(tmp_path):
+    """Dataflow launches with --setup_file build the workers' package in the checkout. Two at
+    once shared its release tree: one removed the tree the other was archiving, and that launch
+    failed ("No such file or directory: 'beamtagger-0.1.0/...'"); 2 of 3 failed each time."""
+    import tarfile
+
+    builds = [subprocess.Popen([sys.executable, "setup.py", "-q", "sdist", "--dist-dir",
+                                str(tmp_path / f"dist{n}")], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+              for n in range(3)]
+    outcomes = [(build.wait(timeout=300), build.stderr.read()[-2000:]) for build in builds]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    members = []
+    for n in range(3):
+        (archive,) = (tmp_path / f"dist{n}").glob("beamtagger-*.tar.gz")
+        with tarfile.open(archive) as tar:
+            members.append(sorted(tar.getnames()))
+    assert members[0] == members[1] == members[2]
+    assert any(name.endswith("beamtagger/data/upos-glove-6b-50d/tagger.keras") for name in members[0]), \
+        members[0][:20]
