@@ -12,7 +12,16 @@ stands for the ones not read, the counting
 stopped as soon as the text passes the bound. Remote files (``gs://``) keep the factor: a
 request a file at launch costs more than the choice saves, and Parquet keeps it too (its
 column chunks are encoded, not text).
+
+The compressed bytes read at launch are bounded too (``compressed_read_budget``, in all and so
+in each file): text never compresses to much more than itself, so honest files pass the bound
+in text before they reach it in compressed bytes, where a corrupt or hostile one (20 MB of
+zeros named ``.xz``: xz's stream padding, decoded as no text at all) was read to its end,
+1.2 s of the launch, and 58 ms a MB more. A budget spent keeps the factor, as a file that
+cannot be read does; either one's reading in the pipeline makes it a dead letter ("the file is
+damaged before its first line"), as for any damaged compressed file, not a refusal at launch.
 """
+import io
 import os
 import stat
 from typing import Iterable, Optional
@@ -21,19 +30,30 @@ from beamtagger.runtime_choice import (COMPRESSED_TEXT_FACTOR, SMALL_INPUT_BYTES
                                        input_text_bytes)
 from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener, is_compressed
 
-__all__ = ["MEASURED_FILES", "text_bytes"]
+__all__ = ["MEASURED_FILES", "compressed_read_budget", "text_bytes"]
 
 # Compressed files decompressed at most at launch: 256 small files open and decompress in about
 # 0.05 s here; the largest 128 are counted exactly and an even sample of 128 stands for the rest.
 MEASURED_FILES = 256
+# Compressed bytes allowed a file above its text: its framing (gzip 18 bytes and its name, xz 60
+# or so, bzip2 and zstd less). Text that compresses to more than itself (random bytes) grows by
+# under 1/64 (bzip2 about 0.5%, the others 0.1% or less).
+_FRAMING_BYTES = 4 << 10
+
+
+def compressed_read_budget(enough: int = SMALL_INPUT_BYTES, files: int = 1) -> int:
+    """The compressed bytes ``text_bytes`` reads at most, in all of its ``files`` (those it
+    decompresses): where honest text compressed that much has passed ``enough``."""
+    return enough + enough // 64 + _FRAMING_BYTES * files
 
 
 def text_bytes(files: Iterable, input_format: Optional[str] = None,
                enough: int = SMALL_INPUT_BYTES) -> int:
     """``input_text_bytes`` of ``files`` ((path, size) pairs), with local compressed files
     counted by decompressing them where the factor alone would put the total over ``enough``
-    (at most ``enough`` + 64 KiB of text read a file; a file that cannot be read keeps the
-    factor, and its reading makes it a dead letter)."""
+    (at most ``enough`` + 64 KiB of text read a file, and ``compressed_read_budget``
+    compressed bytes in all; a file that cannot be read keeps the factor, and its reading
+    makes it a dead letter; a budget spent keeps the factor for all)."""
     files = [(str(path), int(size or 0)) for path, size in files]
     estimate = input_text_bytes(files, input_format)
     if estimate <= enough or input_format == "parquet":
@@ -50,9 +70,12 @@ def text_bytes(files: Iterable, input_format: Optional[str] = None,
     exact, sampled, rest = _measured(local)
     in_sample = set(sampled)
     text, sampled_text, sampled_size = 0, 0, 0
+    budget = _ReadBudget(compressed_read_budget(enough, len(exact) + len(sampled)))
     for path, size in exact + sampled:
-        measured = (FileLines(path, first_bytes_opener(path)).text_size(enough - counted - text)
+        measured = (FileLines(path, budget.opener(path)).text_size(enough - counted - text)
                     if _regular_file(path) else None)
+        if budget.spent:
+            return max(estimate, counted + text)
         if measured is None:
             measured = size * COMPRESSED_TEXT_FACTOR
         text += measured
@@ -90,3 +113,39 @@ def _regular_file(path):
         return stat.S_ISREG(os.stat(path).st_mode)
     except OSError:
         return False
+
+
+class _ReadBudget:
+    """Compressed bytes still to be read at launch, shared by the files' readers
+    (``opener``): a reader past it raises, and ``spent`` says so."""
+
+    def __init__(self, left):
+        self.left, self.spent = left, False
+
+    def opener(self, path):
+        open_raw = first_bytes_opener(path)
+        return lambda: _BudgetedReader(open_raw(), self)
+
+
+class _BudgetedReader(io.RawIOBase):
+    """``raw``'s bytes, up to what ``budget`` has left."""
+
+    def __init__(self, raw, budget):
+        super().__init__()
+        self._raw, self._budget = raw, budget
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        if self._budget.left <= 0:
+            self._budget.spent = True
+            raise OSError("the compressed bytes read at launch reached their bound")
+        data = self._raw.read(min(len(buffer), self._budget.left))
+        self._budget.left -= len(data)
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self):
+        self._raw.close()
+        super().close()
