@@ -17,6 +17,7 @@ import math
 import os
 import re
 import shutil
+import stat
 import sys
 from fractions import Fraction
 from typing import NamedTuple
@@ -1201,11 +1202,29 @@ def _check_readable(path, pattern):
     if os.path.isdir(path):
         raise BeamtaggerError(f"--input {pattern} is a directory; to tag the files in it, "
                               f"use --input '{pattern.rstrip(os.sep)}{os.sep}*'")
+    special = _not_regular_file(path)
+    if special:
+        # Its open waits for a writer, and the run opens each input file several times.
+        raise BeamtaggerError(f"--input {path} is {special}, whose bytes can be read once, "
+                              "where a run opens its input files more than once; pipe it in "
+                              f"as --input - (beamtagger tag --input - < {path}) or copy it "
+                              "to a file")
     try:
         with open(path, "rb") as handle:
             handle.read(1)
     except OSError as error:
         raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
+
+
+def _not_regular_file(path):
+    """What ``path`` is where it is no regular file (a FIFO, a device, a socket), else None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None   # the open says why
+    if stat.S_ISREG(mode):
+        return None
+    return "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket, no file"
 
 
 def _check_first_files(matched, job):
