@@ -97,10 +97,16 @@ def _show_progress(args):
 
 def _run_import(args):
     from beamtagger.embeddings.importers import import_embeddings
-    report = import_embeddings(
-        args.source, args.out, format=args.format, words=args.words, dtype=args.dtype,
-        normalization=args.normalization, on_error=args.on_error, overwrite=args.overwrite,
-        progress=_show_progress(args))
+    from beamtagger.pipeline import output_lock
+
+    # Held from before the check for an existing store until this one is published: two
+    # imports into one --out each found none, and the second, its whole import done, was
+    # refused (or, with --overwrite, replaced the first's store, both reporting it theirs).
+    with output_lock.held(args.out, "--out", "embeddings import", "store directory"):
+        report = import_embeddings(
+            args.source, args.out, format=args.format, words=args.words, dtype=args.dtype,
+            normalization=args.normalization, on_error=args.on_error,
+            overwrite=args.overwrite, progress=_show_progress(args))
     print(f"imported {report.count:,} vectors of dimension {report.dim} ({report.dtype}) "
           f"into {report.path} in {report.seconds:.1f} s")
     print(f"  source:        {report.source} ({report.format})")

@@ -64,11 +64,17 @@ def run(args) -> int:
 
 def _run_set_threshold(args):
     from beamtagger.model.saving import set_threshold
+    from beamtagger.pipeline import output_lock
 
     if "://" in args.model:
         raise BeamtaggerError(f"model {args.model}: set-threshold rewrites a model on this "
                               "machine; copy it here, set it, and copy it back")
-    previous = set_threshold(args.model, args.threshold)
+    # A training writing the folder (train --overwrite) replaces its tagger.json when it ends:
+    # the threshold set meanwhile was reported set, and lost.
+    busy = (f"model {args.model} is being written by a beamtagger train run; wait until it "
+            "ends, then set the threshold of the model it wrote")
+    with output_lock.not_held(args.model, "train", busy):
+        previous = set_threshold(args.model, args.threshold)
     # Every digit given (":g" kept 6: 0.1234567 read as 0.123457); + 0.0 as set_threshold writes.
     print(f"{args.model}: threshold {previous} -> {args.threshold + 0.0}")
     return 0

@@ -1,4 +1,5 @@
-"""An output held by one run at a time: ``tag``'s ``--output`` prefix, ``train``'s ``--out``.
+"""An output held by one run at a time: ``tag``'s ``--output`` prefix, ``train``'s and
+``embeddings import``'s ``--out``.
 
 Two runs writing one output at the same time each found no earlier files (or, for ``train``,
 the same training state) and went ahead: they removed, replaced or mixed each other's files.
@@ -7,6 +8,10 @@ output, which the kernel releases when its process ends, however it ends: a kill
 blocks the next. A folder, not a file: an input pattern over the output folder (``out/*``)
 matches files only, and a lock file was read as a record. File systems without ``flock`` on
 folders (NFS), and Windows (no ``fcntl``), are not held.
+
+A short change to an output that a run holding it would lose (``model set-threshold`` on a
+model that ``train --overwrite`` is replacing) is refused while that run holds it
+(``not_held``).
 """
 import contextlib
 import os
@@ -20,8 +25,8 @@ def held(output, option, command, alternative):
     a run killed outright had left its lock. Another run holding it: BeamtaggerError naming
     ``option`` (e.g. ``--out``) and what to choose instead (``alternative``). The output's
     missing parent folders are created, and removed again if they are empty at the end."""
-    folder, name = os.path.split(os.path.abspath(output))
-    lock_path = os.path.join(folder, f".{name}.{command}-lock")
+    folder = os.path.dirname(os.path.abspath(output))
+    lock_path = _lock_path(output, command)
     busy = (f"{option} {output} is being written by another beamtagger {command} run; wait "
             f"until it ends, or choose another {alternative}")
     created = []
@@ -42,6 +47,37 @@ def held(output, option, command, alternative):
                 os.rmdir(lock_path)  # before the lock goes: see _locked
             os.close(lock)
         _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
+
+
+@contextlib.contextmanager
+def not_held(output, command, busy):
+    """BeamtaggerError(``busy``) while another ``beamtagger COMMAND`` run holds ``output``
+    (``held``); else holds its lock shared until the block ends, so that no such run starts
+    in the meantime (one that tries is refused as busy). An output no run ever held, or on a
+    file system without ``flock``, is changed unheld."""
+    fcntl = _fcntl()
+    try:
+        lock = None if fcntl is None else os.open(_lock_path(output, command),
+                                                  os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:   # no lock folder: no run holds it
+        lock = None
+    try:
+        if lock is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise BeamtaggerError(busy) from None
+            except OSError:
+                pass   # a file system without flock: unheld, as held() leaves it
+        yield
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _lock_path(output, command):
+    folder, name = os.path.split(os.path.abspath(output))
+    return os.path.join(folder, f".{name}.{command.replace(' ', '-')}-lock")
 
 
 def _locked(path, busy):

@@ -1,0 +1,51 @@
+"""Commands that write beside a run already writing the same output: refused in one line
+before they write, instead of a result another run replaces or mixes.
+
+Each test holds the output the way the other run would (``output_lock.held`` in this process:
+``flock`` locks of two open files conflict within one process too), so the race is the same
+every time and costs no second process.
+"""
+import json
+import pathlib
+
+from beamtagger.pipeline import cli, output_lock
+
+
+def _threshold(model_dir):
+    spec = json.loads((pathlib.Path(model_dir) / "tagger.json").read_text(encoding="utf-8"))
+    return spec["decoding"].get("threshold", 0.5)
+
+
+def test_set_threshold_is_refused_while_a_training_writes_the_model(flag_model, capsys):
+    """train --overwrite replaces the folder as it ends: a threshold set while it trained was
+    reported set and then lost (seen with two processes: 0.5 -> 0.3, then 0.5 again)."""
+    with output_lock.held(flag_model, "--out", "train", "model directory"):
+        code = cli.main(["model", "set-threshold", flag_model, "0.3"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert (f"model {flag_model} is being written by a beamtagger train run; wait until it "
+            "ends, then set the threshold of the model it wrote") in err
+    assert _threshold(flag_model) == 0.5
+
+    # Once the training has ended (or was killed, leaving its lock folder) it goes ahead.
+    (pathlib.Path(flag_model).parent / ".model.train-lock").mkdir()
+    assert cli.main(["model", "set-threshold", flag_model, "0.3"]) == 0
+    assert _threshold(flag_model) == 0.3
+
+
+def test_a_second_import_into_one_store_is_refused_before_it_reads(tmp_path, capsys):
+    """Unheld, both imports found no store: the second, its import done, was refused, or with
+    --overwrite replaced the first's store while both reported it as theirs."""
+    source = tmp_path / "vectors.txt"
+    source.write_text("the 0.1 0.2\ncat 0.3 0.4\n", encoding="utf-8")
+    out = tmp_path / "store"
+    with output_lock.held(out, "--out", "embeddings import", "store directory"):
+        code = cli.main(["embeddings", "import", str(source), "--out", str(out), "--quiet",
+                         "--overwrite"])
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        assert (f"--out {out} is being written by another beamtagger embeddings import run; "
+                "wait until it ends, or choose another store directory") in err
+        assert not out.exists()
+    assert cli.main(["embeddings", "import", str(source), "--out", str(out), "--quiet"]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["store", "vectors.txt"]
