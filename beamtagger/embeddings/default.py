@@ -5,7 +5,9 @@ into the user's cache, and ``open_store``, the one way every command and worker 
 The top of the ``embeddings`` package: setting the default up needs ``importers``, which itself
 builds on ``store`` (the format, which needs neither).
 """
+import contextlib
 import logging
+import os
 import pathlib
 
 from beamtagger import atomic_dirs
@@ -81,15 +83,47 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
                               "~/.cache/beamtagger) on first use: set BEAMTAGGER_CACHE to a "
                               "writable folder, or pass --embeddings STORE to tag, "
                               "train and evaluate") from None
-    logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)
-    try:
-        import_embeddings(data, path, format="npy", progress=progress,
-                          source_package=_distribution_version())
-    except BeamtaggerError:
-        if not (path / MANIFEST_FILE).exists():
-            raise
-        # Another process published the store while this one was importing.
+    with _import_turn(path):
+        if (path / MANIFEST_FILE).exists():
+            return _open_default(path)   # imported by the process this one waited for
+        logger.info("importing GloVe 6B 50d from %s into %s (once)", data, path)
+        try:
+            import_embeddings(data, path, format="npy", progress=progress,
+                              source_package=_distribution_version())
+        except BeamtaggerError:
+            if not (path / MANIFEST_FILE).exists():
+                raise
+            # Another process published the store while this one was importing (unheld).
     return _open_default(path)
+
+
+@contextlib.contextmanager
+def _import_turn(path):
+    """Waits for any other process importing the default store at ``path``, then holds the
+    turn until the block ends: an exclusive ``flock`` on the cache folder itself, which leaves
+    no file behind. The worker processes of a first local run each found no store and imported
+    their own 80 MB copy at once (2 s each alone), all but one thrown away. Without ``flock``
+    (Windows, some network file systems) each imports, as before: the first to publish wins,
+    and the others open its store."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lock = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield   # the import says what is wrong with the folder
+        return
+    try:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except OSError:
+            pass   # a file system without locks: unheld
+        yield
+    finally:
+        os.close(lock)
 
 
 def _open_default(path):

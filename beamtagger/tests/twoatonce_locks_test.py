@@ -49,3 +49,39 @@ def test_a_second_import_into_one_store_is_refused_before_it_reads(tmp_path, cap
         assert not out.exists()
     assert cli.main(["embeddings", "import", str(source), "--out", str(out), "--quiet"]) == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["store", "vectors.txt"]
+
+
+def test_processes_filling_the_default_store_at_once_import_it_once(tmp_path, monkeypatch):
+    """The worker processes of a first local run each found no default store and imported one
+    (80 MB, 2 s each), all but one thrown away: the others now wait for it and open it."""
+    import threading
+
+    from beamtagger.embeddings import default
+    from beamtagger.embeddings.importers import import_embeddings
+
+    source = tmp_path / "vectors.txt"
+    source.write_text("the 0.1 0.2\ncat 0.3 0.4\n", encoding="utf-8")
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    both_found_none = threading.Barrier(2, timeout=30)
+
+    def package_data():   # read by each after it found no store, before it imports
+        both_found_none.wait()
+        return source
+
+    imports = []
+
+    def counted_import(data, out, **options):
+        imports.append(out)
+        return import_embeddings(data, out, format="glove")
+
+    monkeypatch.setattr(default, "glove_package_data", package_data)
+    monkeypatch.setattr(default, "import_embeddings", counted_import)
+    stores = []
+    threads = [threading.Thread(target=lambda: stores.append(default.ensure_default_store()))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [store.words[:2] for store in stores] == [["the", "cat"]] * 2
+    assert imports == [default.default_store_path()]
