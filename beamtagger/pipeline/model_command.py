@@ -52,7 +52,8 @@ def add_arguments(parser):
         "tagger (train --binary-label) flags a token (0.5 after training), in the model's "
         "tagger.json: tag, evaluate, Tagger, TagText and every runtime use it from then on. "
         "'evaluate --thresholds' shows precision and recall at several. The model folder "
-        "stays whole (model info checks it); copy it first to keep both.")
+        "stays whole (model info checks it); copy it first to keep both. Refused while a train run "
+        "writes the folder: the model it publishes would replace the threshold.")
     threshold.add_argument("model", help="the binary tagger's model directory, on this machine")
     threshold.add_argument("threshold", type=float, metavar="THRESHOLD",
                            help="a number from 0 to 1")
