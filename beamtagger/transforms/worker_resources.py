@@ -44,6 +44,7 @@ import os
 import pathlib
 import queue
 import shutil
+import stat
 import tempfile
 import threading
 import weakref
@@ -292,12 +293,13 @@ def model_identity(directory):
 
     directory = pathlib.Path(directory)
     try:
-        stat = (directory / "tagger.keras").stat()
+        weights = (directory / "tagger.keras").stat()
         spec = _at_most(directory / SPEC_FILE, MAX_JSON_BYTES)
     except OSError:
         return None
     # One larger than any tagger.json train writes is refused by the load that follows.
-    return None if spec is None else (str(directory), spec, stat.st_size, stat.st_mtime_ns)
+    return None if spec is None else (str(directory), spec, weights.st_size,
+                                      weights.st_mtime_ns)
 
 
 def _at_most(path, limit):
@@ -530,8 +532,7 @@ def _copy_to_local(path):
     # machine (the copy outlives the process).
     listing = sorted((metadata.path, metadata.size_in_bytes, metadata.last_updated_in_seconds)
                      for metadata in matched)
-    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING", tempfile.gettempdir()),
-                        "beamtagger-staged")
+    root = _staging_root()
     staged = root / hashlib.sha256(repr((_LAYOUT, path, listing)).encode()).hexdigest()[:16]
     # Another process may remove the copy between finding it and locking it (it was not in
     # use then, and a newer copy of the path had just been made): it is staged afresh.
@@ -541,6 +542,39 @@ def _copy_to_local(path):
             return staged / "copy"
     raise BeamtaggerError(f"cannot stage {path}: its copy in {root} was removed by another "
                           f"process each of {_ATTEMPTS} times")
+
+
+def _staging_root():
+    """The folder of this user's staged copies, made private where it is new; BeamtaggerError
+    where another user owns it or can write in it. A shared temp dir's ``beamtagger-staged``,
+    one name for every user, let another user block every staging there or plant a "copy"
+    under the name a listing hashes to (its path, sizes and times are no secret), which the
+    runs then loaded as the model or store. In the temp dir the name carries the user id."""
+    from beamtagger.errors import BeamtaggerError
+
+    chosen = os.environ.get("BEAMTAGGER_STAGING")
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    name = "beamtagger-staged" if chosen or uid is None else f"beamtagger-staged-{uid}"
+    root = pathlib.Path(chosen or tempfile.gettempdir(), name)
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        status = os.lstat(root)
+    except OSError as error:
+        raise BeamtaggerError(f"cannot make the staging folder {root}: "
+                              f"{error.strerror or error}") from None
+    if uid is None:
+        return root
+    if not stat.S_ISDIR(status.st_mode):
+        problem = "is no folder (a link or a file)"
+    elif status.st_uid != uid:
+        problem = f"belongs to another user (uid {status.st_uid})"
+    elif status.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        problem = "is writable by other users"
+    else:
+        return root
+    raise BeamtaggerError(f"staging folder {root} {problem}: a copy there could have been "
+                          "put there by someone else; remove it, or set BEAMTAGGER_STAGING "
+                          "to a folder of your own")
 
 
 def _stage(staged, prefix, matched):
