@@ -126,15 +126,24 @@ def entry_model_inputs(segments, store, featurizer, vector_dtype="float32", toke
 
 def segment_timestamps(entries):
     """The records' own timestamps (microseconds) of a batch's entries, in row order
-    (``entry_columns``': ``WholeRecords`` first, then Segments), where BucketByLength gave
-    every entry one (streaming, and ``TagText``'s bounded path); None otherwise
-    (``beamtagger tag``, and Segments of a caller's own)."""
-    if not entries or any(getattr(entry, "timestamp_micros", None) is None
-                          for entry in entries):
+    (``entry_columns``': ``WholeRecords`` first, then Segments), where every entry carries
+    them (streaming's Segments, ``TagText``'s bounded path: its blocks' and chunks'); None
+    otherwise (``beamtagger tag``, and Segments of a caller's own)."""
+    if not entries:
         return None
-    whole = [entry for entry in entries if type(entry) is not Segment]
-    return [*(entry.timestamp_micros for entry in whole for _ in entry.rows),
-            *(entry.timestamp_micros for entry in entries if type(entry) is Segment)]
+    timestamps = []
+    for entry in entries:
+        if type(entry) is not Segment:
+            whole = entry.timestamps()
+            if whole is None:
+                return None
+            timestamps += whole
+    for entry in entries:
+        if type(entry) is Segment:
+            if entry.timestamp_micros is None:
+                return None
+            timestamps.append(entry.timestamp_micros)
+    return timestamps
 
 
 def fields_column(fields):

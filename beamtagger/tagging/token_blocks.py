@@ -38,16 +38,20 @@ class TokenizedBlock:
       starts, ends: int32 (N,) character offsets of every token.
       numbers, vocabulary: the tokens as int32 (N,) numbers of a ``TokenVocabulary`` of this
         process, or both None. A pickled block carries its tokens as text, not numbers.
+      timestamps: each record's own timestamp in microseconds (``TagText``'s bounded path,
+        whose blocks hold records of one window at any timestamps), or None.
     """
     __slots__ = ("records", "_tokens", "bounds", "starts", "ends", "numbers", "vocabulary",
-                 "_record_columns", "_bound_array")
+                 "timestamps", "_record_columns", "_bound_array")
 
-    def __init__(self, records, tokens, bounds, starts, ends, numbers=None, vocabulary=None):
+    def __init__(self, records, tokens, bounds, starts, ends, numbers=None, vocabulary=None,
+                 timestamps=None):
         if (numbers is None) != (vocabulary is None) or (tokens is None and numbers is None):
             raise ValueError("a TokenizedBlock needs its tokens, or numbers and their vocabulary")
         self.records, self._tokens, self.bounds = records, tokens, bounds
         self.starts, self.ends = starts, ends
         self.numbers, self.vocabulary = numbers, vocabulary
+        self.timestamps = timestamps
         self._record_columns = None
         self._bound_array = None
 
@@ -85,7 +89,8 @@ class TokenizedBlock:
 
     def __reduce__(self):
         # Numbers mean something only in this process: the tokens travel as text.
-        return TokenizedBlock, (self.records, self.tokens, self.bounds, self.starts, self.ends)
+        return TokenizedBlock, (self.records, self.tokens, self.bounds, self.starts, self.ends,
+                                None, None, self.timestamps)
 
     def __len__(self):
         return len(self.records)
@@ -159,17 +164,21 @@ class WholeRecords:
     (one chunk). BucketByLength makes one for the records of one length in a block, so a batch
     holds one entry a block it draws from, not one a record; then ``rows`` are
     ``by_length.rows[first:first + len(rows)]`` (``by_length``: the block's ``ByLength``), and
-    the entry's columns are slices of it. Its length is the number of records.
-    ``timestamp_micros``: the records' own timestamp, as a Segment's (``TagText``'s bounded
-    path, whose blocks hold records of one timestamp), or None."""
-    __slots__ = ("block", "rows", "by_length", "first", "timestamp_micros")
+    the entry's columns are slices of it. Its length is the number of records; their own
+    timestamps are their block's (``timestamps``)."""
+    __slots__ = ("block", "rows", "by_length", "first")
 
-    def __init__(self, block, rows, by_length=None, first=None, timestamp_micros=None):
+    def __init__(self, block, rows, by_length=None, first=None):
         self.block, self.rows, self.by_length, self.first = block, rows, by_length, first
-        self.timestamp_micros = timestamp_micros
 
     def __reduce__(self):   # the ByLength is not pickled
-        return WholeRecords, (self.block, self.rows, None, None, self.timestamp_micros)
+        return WholeRecords, (self.block, self.rows)
+
+    def timestamps(self):
+        """Each record's own timestamp (microseconds), in ``rows``' order, as a Segment's
+        ``timestamp_micros``; None where the block carries none."""
+        timestamps = self.block.timestamps
+        return None if timestamps is None else list(_items(timestamps, self.rows))
 
     def __len__(self):
         return len(self.rows)
@@ -196,9 +205,9 @@ def token_positions(firsts, lengths):
             + np.repeat(firsts - runs, lengths))
 
 
-def tokenize_block(tokenizer, records, vocabulary=None):
-    """A TokenizedBlock of ``records`` (TextRecord or TokenizedRecord, already checked) and
-    the ``tokenizer``; raises whatever the tokenizer raises on one of them (the caller then
+def tokenize_block(tokenizer, records, vocabulary=None, timestamps=None):
+    """A TokenizedBlock of ``records`` (TextRecord or TokenizedRecord, already checked), their
+    own ``timestamps`` (or None) and the ``tokenizer``; raises whatever the tokenizer raises on one of them (the caller then
     tokenizes record by record). With ``vocabulary`` (a ``TokenVocabulary``) the block holds
     its tokens as that vocabulary's numbers, unless they do not fit in it (then as text: the
     caller starts a new vocabulary when ``block.numbers`` is None)."""
@@ -251,7 +260,8 @@ def tokenize_block(tokenizer, records, vocabulary=None):
         ends[bounds[r]:bounds[r + 1]] = record_ends
     if numbers is not None:   # the strings go: the vocabulary holds one of each
         tokens = None
-    return TokenizedBlock(records, tokens, bounds, starts, ends, numbers, vocabulary)
+    return TokenizedBlock(records, tokens, bounds, starts, ends, numbers, vocabulary,
+                          timestamps)
 
 
 def _located(text, chunks):
@@ -282,7 +292,7 @@ def entry_segments(entry):
         record = block.record(r)
         segments.append(Segment(record.key, record.tokens, record.id, record.starts,
                                 record.ends, record.fields, 0, 1, 0, len(record.tokens),
-                                entry.timestamp_micros))
+                                None if block.timestamps is None else block.timestamps[r]))
     return segments
 
 
@@ -292,8 +302,7 @@ def one_record_entries(entries):
     cut = []
     for entry in entries:
         if isinstance(entry, WholeRecords) and len(entry) > 1:
-            cut += [WholeRecords(entry.block, [r], timestamp_micros=entry.timestamp_micros)
-                    for r in entry.rows]
+            cut += [WholeRecords(entry.block, [r]) for r in entry.rows]
         else:
             cut.append(entry)
     return cut

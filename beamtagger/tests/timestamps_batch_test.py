@@ -58,10 +58,31 @@ def test_records_in_fixed_windows_keep_their_own_timestamps_and_windows(tiny_tag
                     equal_to([("huge", 480.0)]), label="ErrorWindows")
 
 
-def test_records_each_at_their_own_timestamp_are_not_held_to_the_bundles_end():
-    # One open block a (window, timestamp): none fills, so a bundle held all its records
-    # until its end; past OPEN_BLOCKS they all go out.
+def test_records_of_one_window_at_many_timestamps_share_a_block():
+    # One open block a window, whatever its records' timestamps: it carries each record's
+    # own and is stamped with the earliest (not the first), behind none of them.
     from apache_beam.transforms.window import GlobalWindow
+    from apache_beam.utils.timestamp import Timestamp
+
+    from beamtagger.transforms import blocks
+
+    collect = blocks._CollectBlocksFn(own_timestamps=True)
+    collect.start_bundle()
+    seconds = [(37 * n) % 200 + 5 for n in range(200)]   # 200 distinct, shuffled
+    out = [value for n, s in enumerate(seconds)
+           for value in collect.process(TextRecord(str(n), "a b"), GlobalWindow(),
+                                        Timestamp(s))]
+    out += list(collect.finish_bundle())
+    [block] = out
+    assert [record.id for record in block.value] == [str(n) for n in range(200)]
+    assert block.value.timestamps == [s * 1_000_000 for s in seconds]
+    assert block.timestamp == Timestamp(5)
+
+
+def test_records_each_in_their_own_window_are_not_held_to_the_bundles_end():
+    # One open block a window: records each in their own window fill none, so a bundle held
+    # all its records until its end; past OPEN_BLOCKS they all go out.
+    from apache_beam.transforms.window import IntervalWindow
     from apache_beam.utils.timestamp import Timestamp
 
     from beamtagger.transforms import blocks
@@ -70,8 +91,33 @@ def test_records_each_at_their_own_timestamp_are_not_held_to_the_bundles_end():
     collect.start_bundle()
     records = [TextRecord(str(n), "a b") for n in range(3 * blocks.OPEN_BLOCKS)]
     out = [value for n, record in enumerate(records)
-           for value in collect.process(record, GlobalWindow(), Timestamp(n))]
+           for value in collect.process(record, IntervalWindow(n, n + 1), Timestamp(n))]
     assert len(out) >= 2 * blocks.OPEN_BLOCKS and len(collect._blocks) <= blocks.OPEN_BLOCKS
     out += list(collect.finish_bundle())
-    assert [(value.value[0].id, value.timestamp) for value in out] == [
-        (record.id, Timestamp(n)) for n, record in enumerate(records)]
+    assert [(value.value[0].id, value.timestamp, value.value.timestamps) for value in out] == [
+        (record.id, Timestamp(n), [n * 1_000_000]) for n, record in enumerate(records)]
+
+
+def _length_and_timestamps(block, timestamp=beam.DoFn.TimestampParam):
+    return len(block), block.timestamps, float(timestamp)
+
+
+def test_records_at_200_timestamps_are_tokenized_in_one_block_that_keeps_theirs():
+    # Each record at its own timestamp made a block of its own (1.3x the CPU of records at
+    # one timestamp, BENCHMARKS.md); now the records of a window share blocks, each keeping
+    # its own timestamp (the tests above: each result leaves at it). "huge" is a dead letter
+    # at its own timestamp, out of a shared block.
+    from beamtagger.transforms.blocks import CollectRecordBlocks
+    from beamtagger.transforms.tokenize import Tokenize
+
+    records = [TimestampedValue(TextRecord(str(n), "x" * 60 if n == 7 else "They went home."),
+                                1000 - n) for n in range(200)]
+    with beam.Pipeline() as p:
+        tokenized = (p | beam.Create(records, reshuffle=False)
+                     | CollectRecordBlocks(own_timestamps=True) | Tokenize(blocks=True,
+                                                                            max_record_chars=50))
+        assert_that(tokenized.records | beam.Map(_length_and_timestamps),
+                    equal_to([(199, [(1000 - n) * 1_000_000 for n in range(200) if n != 7],
+                               801.0)]))
+        assert_that(tokenized.errors | beam.Map(_id_and_timestamp), equal_to([("7", 993.0)]),
+                    label="ErrorTimes")

@@ -8,7 +8,8 @@ the runner's cost is paid per block, and each stage loops over the block in Pyth
 
 Blocks never change what happens to a record: each stage still treats every record of a block
 on its own (a record that fails is one dead letter; the others go on), and a block holds
-records of one Beam window only. Where the block path is used, and where not (streaming keeps
+records of one Beam window only (at any timestamps: ``CollectRecordBlocks``' ``own_timestamps``
+carries each record's in the block). Where the block path is used, and where not (streaming keeps
 single records, which carry their own windows and timestamps through ``BucketByLength``'s
 trigger): ``tag_text.TagText``.
 """
@@ -16,6 +17,7 @@ import pickle
 
 import apache_beam as beam
 from apache_beam.coders import coder_impl
+from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.transforms import counters
@@ -29,16 +31,25 @@ __all__ = ["BLOCK_CHARACTERS", "BLOCK_RECORDS", "Block", "BlockCoder", "CollectR
 # gigabytes.
 BLOCK_RECORDS = 1024
 BLOCK_CHARACTERS = 4 << 20
-# Open blocks a bundle may hold (one a window, or a window and timestamp: CollectRecordBlocks'
-# own_timestamps): past it, all go out. Records each at their own timestamp (or window) fill no
-# block, and a bundle held every one of them until its end.
+# Open blocks a bundle may hold (one a window): past it, all go out. Records each in their own
+# window fill no block, and a bundle held every one of them until its end.
 OPEN_BLOCKS = 256
 
 
 class Block(list):
     """A list of records, segments or a batch of segments, carried as one element; its type
-    tells Beam to use ``BlockCoder``."""
-    __slots__ = ()
+    tells Beam to use ``BlockCoder``.
+
+    ``timestamps``: each record's own timestamp, in microseconds, in the records' order
+    (``CollectRecordBlocks(own_timestamps=True)``), or None."""
+    __slots__ = ("timestamps",)
+
+    def __init__(self, items=(), timestamps=None):
+        super().__init__(items)
+        self.timestamps = timestamps
+
+    def __reduce__(self):
+        return Block, (list(self), self.timestamps)
 
 
 class BlockCoder(beam.coders.Coder):
@@ -67,11 +78,11 @@ class BlockCoder(beam.coders.Coder):
 
 
 def _pickled(block):
-    return pickle.dumps(list(block), pickle.HIGHEST_PROTOCOL)
+    return pickle.dumps((list(block), block.timestamps), pickle.HIGHEST_PROTOCOL)
 
 
 def _unpickled(encoded):
-    return Block(pickle.loads(encoded))
+    return Block(*pickle.loads(encoded))
 
 
 def _estimated_size(block):
@@ -165,11 +176,13 @@ def reader_outputs(items, blocks=False):
 class CollectRecordBlocks(beam.PTransform):
     """Records -> blocks of records of one window, collected within each bundle.
 
-    ``own_timestamps``: a block holds records of one timestamp too, and carries it, so that
-    each stage's outputs of a record (its dead letters, its long or empty record) leave at the
-    record's own timestamp (``TagText``); otherwise a block is stamped with its window's end
-    (``beamtagger tag``, whose records' timestamps mean nothing). Records that all share a
-    timestamp (files read by Beam: the minimum) make the same blocks either way.
+    ``own_timestamps``: a block carries each record's own timestamp (``Block.timestamps``), so
+    that each stage's outputs of a record (its dead letters, its long or empty record, its
+    batch row) leave at the record's own timestamp (``TagText``), and is stamped with the
+    earliest of them, behind none of its records: a streaming runner holds its watermark
+    there while the block is on its way. Otherwise a block is stamped with its window's end
+    (``beamtagger tag``, whose records' timestamps mean nothing). Records of one window make
+    the same blocks either way, whatever their timestamps.
     """
 
     def __init__(self, own_timestamps=False):
@@ -182,34 +195,39 @@ class CollectRecordBlocks(beam.PTransform):
 
 
 class _CollectBlocksFn(beam.DoFn):
-    """One open block per window (and timestamp, with ``own_timestamps``); a full block goes
-    out at once, the rest at the bundle's end, stamped with their records' timestamp or their
-    window's end (as BucketByLength's bounded batches are)."""
+    """One open block per window; a full block goes out at once, the rest at the bundle's end,
+    stamped with their records' earliest timestamp (``own_timestamps``) or their window's end
+    (as BucketByLength's bounded batches are)."""
 
     def __init__(self, own_timestamps=False):
         self.own_timestamps = own_timestamps
 
     def start_bundle(self):
-        self._blocks = {}   # (window, timestamp or None) -> [block, characters]
+        self._blocks = {}   # window -> [block, characters]
 
     def process(self, record, window=beam.DoFn.WindowParam,
                 timestamp=beam.DoFn.TimestampParam):
-        key = (window, timestamp if self.own_timestamps else None)
-        block = self._blocks.setdefault(key, [Block(), 0])
+        block = self._blocks.get(window)
+        if block is None:
+            block = self._blocks[window] = [Block(timestamps=[] if self.own_timestamps
+                                                  else None), 0]
         block[0].append(record)
+        if self.own_timestamps:
+            block[0].timestamps.append(timestamp.micros)
         block[1] += record_size(record)
         if len(block[0]) >= BLOCK_RECORDS or block[1] >= BLOCK_CHARACTERS:
-            del self._blocks[key]
-            yield _stamped(block[0], *key)
+            del self._blocks[window]
+            yield _stamped(block[0], window)
         elif len(self._blocks) > OPEN_BLOCKS:
             yield from self.finish_bundle()
 
     def finish_bundle(self):
-        for key, (records, _) in self._blocks.items():
-            yield _stamped(records, *key)
+        for window, (records, _) in self._blocks.items():
+            yield _stamped(records, window)
         self._blocks = {}
 
 
-def _stamped(block, window, timestamp):
-    return WindowedValue(block, window.max_timestamp() if timestamp is None else timestamp,
-                         (window,))
+def _stamped(block, window):
+    timestamp = (window.max_timestamp() if block.timestamps is None
+                 else Timestamp(micros=min(block.timestamps)))
+    return WindowedValue(block, timestamp, (window,))

@@ -44,6 +44,7 @@ from apache_beam.transforms.userstate import TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
 
+from beamtagger.tagging.record_batches import segment_timestamps
 from beamtagger.tagging.length_buckets import (bucket_length, check_batch_options,
                                                length_batches)
 from beamtagger.transforms.blocks import Block
@@ -90,21 +91,20 @@ class BucketByLength(beam.PTransform):
         partial batch goes out (default 16 budgets).
       blocks: internal (``TagText``'s bounded path): the input is SegmentBlocks and the
         batches hold whole records as ``token_blocks.WholeRecords`` (the records of one length
-        in a block); bounded input only.
+        in a block); bounded input only. Where the blocks carry their records' own
+        timestamps (``TagText``: ``blocks.CollectRecordBlocks(own_timestamps=True)``), the
+        batches carry them (AttachVectors makes them a ``timestamp`` column) and are stamped
+        with their earliest.
       widths: bucket by these widths (ascending) instead of exact lengths up to 64: the
         compiled widths of a runtime that pads batches to a fixed grid of shapes
         (``runtimes.bucket_widths("jax")``), so its full batches are already on the grid.
-      own_timestamps: internal, with ``blocks`` (``TagText``): each block's timestamp, its
-        records' own (``blocks.CollectRecordBlocks(own_timestamps=True)``), goes with each of
-        its entries (``timestamp_micros``), for the batches' ``timestamp`` column.
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
                  max_buffering_secs: Optional[float] = None,
                  max_buffered_tokens: Optional[int] = None, blocks: bool = False,
-                 widths: Optional[Tuple[int, ...]] = None, own_timestamps: bool = False):
+                 widths: Optional[Tuple[int, ...]] = None):
         super().__init__()
-        self.own_timestamps = own_timestamps
         self.widths = None if widths is None else tuple(int(width) for width in widths)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
@@ -124,8 +124,7 @@ class BucketByLength(beam.PTransform):
         if buffering_secs_on(segments, self.max_buffering_secs, "BucketByLength") is None:
             if self.blocks:
                 collect = _CollectBatchesFromBlocksFn(self.max_batch_tokens,
-                                                      self.max_buffered_tokens, self.widths,
-                                                      self.own_timestamps)
+                                                      self.max_buffered_tokens, self.widths)
             else:
                 collect = _CollectBatchesInBundleFn(self.max_batch_tokens,
                                                     self.max_buffered_tokens, self.widths)
@@ -222,16 +221,22 @@ class _CollectBatchesInBundleFn(beam.DoFn):
         self._records[key] += records
         self._buffered_tokens += records * key[1]
         if self._records[key] >= capacity:
-            yield self._take(key)
+            yield self._taken_out(key, full=True)
 
     def _within_bound(self):
         while self._buffered_tokens > self.max_buffered_tokens:
             fullest = max(self._buffers, key=lambda k: self._records[k] * k[1])
-            yield _in_window(self._take(fullest), fullest[0])
+            yield self._taken_out(fullest)
 
     def finish_bundle(self):
         for key in list(self._buffers):
-            yield _in_window(self._take(key), key[0])
+            yield self._taken_out(key)
+
+    def _taken_out(self, key, full=False):
+        """The batch of ``key``, taken out of the buffers: a full one stamped like the element
+        that filled it, any other with its window's end."""
+        batch = self._take(key)
+        return batch if full else _in_window(batch, key[0])
 
     def _take(self, key):
         batch = self._buffers.pop(key)
@@ -255,33 +260,24 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
     _new_batch = Block
     PINNED_BUFFERS = 4
 
-    def __init__(self, max_batch_tokens, max_buffered_tokens, widths=None,
-                 own_timestamps=False):
-        super().__init__(max_batch_tokens, max_buffered_tokens, widths)
-        self.own_timestamps = own_timestamps
-
     def start_bundle(self):
         super().start_bundle()
         self._pinned = {}   # id(block) -> [block, records buffered], oldest block first
         self._pinned_tokens = 0
 
-    def process(self, segments, window=beam.DoFn.WindowParam,
-                timestamp=beam.DoFn.TimestampParam):
+    def process(self, segments, window=beam.DoFn.WindowParam):
         block = segments.block
-        micros = timestamp.micros if self.own_timestamps else None
         if segments.whole:
             self._pinned[id(block)] = [block, len(segments.whole)]
             self._pinned_tokens += block.token_count
-            yield from self._add_whole_records(block, segments.whole, window, micros)
+            yield from self._add_whole_records(block, segments.whole, window)
         for segment in segments.chunks:
-            if micros is not None:
-                segment = segment._replace(timestamp_micros=micros)
             yield from self._add([segment], len(segment.tokens), window)
         while (self._pinned_tokens > self.PINNED_BUFFERS * self.max_buffered_tokens
                and len(self._pinned) > 1):
             self._unpin_oldest()
 
-    def _add_whole_records(self, block, whole, window, micros=None):
+    def _add_whole_records(self, block, whole, window):
         """Buffers the block's records ``whole`` (indices) a length at a time: the records
         of one length go into a buffer as one ``WholeRecords`` entry, cut only where a batch
         fills (bench/stage_costs.py's bucket stage on EWT x5: a tuple a record cost 0.10-0.12
@@ -294,10 +290,21 @@ class _CollectBatchesFromBlocksFn(_CollectBatchesInBundleFn):
             while start < stop:
                 taken = min(stop - start, capacity - self._records.get(key, 0))
                 self._buffer(key).append(
-                    WholeRecords(block, rows[start:start + taken], by_length, start, micros))
+                    WholeRecords(block, rows[start:start + taken], by_length, start))
                 start += taken
                 yield from self._counted(key, taken, capacity)
             yield from self._within_bound()
+
+    def _taken_out(self, key, full=False):
+        """As the base class's, except that a batch whose records carry their own timestamps
+        (``TagText``) is stamped with the earliest of them, in its window: behind none of
+        its rows, to which the tag stage gives back their own (so a streaming runner's
+        watermark, held at the batch, passes none of them before its result is out)."""
+        batch = self._take(key)
+        timestamps = segment_timestamps(batch)
+        if timestamps is None:
+            return batch if full else _in_window(batch, key[0])
+        return WindowedValue(batch, Timestamp(micros=min(timestamps)), (key[0],))
 
     def _take(self, key):
         batch = super()._take(key)

@@ -153,14 +153,25 @@ class _SplitFn(beam.DoFn):
 
 class _SplitBlocksFn(_SplitFn):
     """A TokenizedBlock -> one SegmentBlock: its records that fit one chunk stay in the block
-    (by index), long ones are cut into chunk Segments, empty ones leave as TaggedRecords."""
+    (by index), long ones are cut into chunk Segments, empty ones leave as TaggedRecords.
+    Where the block carries its records' own timestamps, a long or empty record leaves at its
+    own, and its chunks carry it (``Segment.timestamp_micros``)."""
 
-    def process(self, block):
+    def process(self, block, window=beam.DoFn.WindowParam):
         lengths = np.diff(block.bound_array())
         fits = (lengths > 0) & (lengths <= self.chunk)
         chunks = []
         for r in np.flatnonzero(~fits).tolist():
-            yield from self._split(block.record(r), chunks)
+            if block.timestamps is None:
+                yield from self._split(block.record(r), chunks)
+                continue
+            micros = block.timestamps[r]
+            first = len(chunks)
+            for output in self._split(block.record(r), chunks):
+                yield beam.pvalue.TaggedOutput(output.tag, in_own_window(
+                    output.value, Timestamp(micros=micros), window))
+            chunks[first:] = [chunk._replace(timestamp_micros=micros)
+                              for chunk in chunks[first:]]
         whole = np.flatnonzero(fits).tolist()
         if whole or chunks:
             yield SegmentBlock(block, whole, chunks)

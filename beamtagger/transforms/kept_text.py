@@ -31,7 +31,7 @@ KEPT_TEXT_FIELD = "beamtagger_text"
 def with_kept_texts(records):
     """``with_kept_text`` of a record, or of each record of a Block (``blocks.py``)."""
     if isinstance(records, Block):
-        return Block(map(with_kept_text, records))
+        return Block(map(with_kept_text, records), records.timestamps)
     return with_kept_text(records)
 
 

@@ -232,8 +232,7 @@ class TagText(beam.PTransform):
             chunked.segments
             | "BucketByLength" >> BucketByLength(self.max_batch_tokens, buffering_secs,
                                                  blocks=blocks,
-                                                 widths=runtimes.bucket_widths(runtime),
-                                                 own_timestamps=own_timestamps and blocks)
+                                                 widths=runtimes.bucket_widths(runtime))
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
                 self.vectors_at))

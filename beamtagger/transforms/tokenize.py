@@ -6,12 +6,14 @@ tokenizer keeps caches that are not meant to be shared between threads.
 from typing import NamedTuple
 
 import apache_beam as beam
+from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.tagging.record_checks import (check_max_record_chars, check_tokenized,
                                               checked_record, tokenizer_dead_letter)
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.token_vocabulary import TokenVocabulary
 from beamtagger.transforms import counters
+from beamtagger.transforms.global_window import in_own_window
 from beamtagger.transforms.token_blocks import TokenizedBlock, tokenize_block
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord
 from beamtagger.transforms.schema_rows import (how_to_make_a_record, row_columns,
@@ -157,26 +159,33 @@ class _TokenizeBlocksFn(_TokenizeFn):
         super().setup()
         self._vocabulary = TokenVocabulary()
 
-    def process(self, block):
-        records = []
-        for record in block:
+    def process(self, block, window=beam.DoFn.WindowParam):
+        # Each record's own timestamp, where the block carries them (TagText): its dead
+        # letter leaves at it, and its TokenizedBlock row keeps it.
+        timestamps = getattr(block, "timestamps", None)
+        records, kept = [], None if timestamps is None else []
+        for r, record in enumerate(block):
             record = checked_record(record, self.max_record_chars, as_record=_text_record_of)
             if isinstance(record, DeadLetter):
                 counters.DEAD_LETTERS.inc()
-                yield beam.pvalue.TaggedOutput(ERRORS, record)
+                yield _error_at(record, timestamps, r, window)
             else:
                 records.append(record)
+                if kept is not None:
+                    kept.append(timestamps[r])
         try:
-            tokenized = tokenize_block(self._tokenizer, records, self._vocabulary)
+            tokenized = tokenize_block(self._tokenizer, records, self._vocabulary, kept)
         except Exception:  # noqa: BLE001  (find the records that fail, keep the others)
-            good = []
-            for record in records:
+            good, good_timestamps = [], None if kept is None else []
+            for r, record in enumerate(records):
                 try:
                     tokenize_block(self._tokenizer, [record])
                     good.append(record)
+                    if kept is not None:
+                        good_timestamps.append(kept[r])
                 except Exception as error:  # noqa: BLE001
-                    yield beam.pvalue.TaggedOutput(ERRORS, _dead_letter(record, error))
-            tokenized = tokenize_block(self._tokenizer, good, self._vocabulary)
+                    yield _error_at(_dead_letter(record, error), kept, r, window)
+            tokenized = tokenize_block(self._tokenizer, good, self._vocabulary, good_timestamps)
         if tokenized.vocabulary is None and not self._vocabulary.has_room(
                 tokenized.token_count):
             # Its tokens did not fit: the next blocks are numbered afresh (blocks still
@@ -185,3 +194,11 @@ class _TokenizeBlocksFn(_TokenizeFn):
         self._tokens += tokenized.token_count
         if len(tokenized):
             yield tokenized
+
+
+def _error_at(letter, timestamps, r, window):
+    """The dead letter of record ``r`` as an error output, at the record's own timestamp
+    where ``timestamps`` holds it, else at the block's."""
+    if timestamps is not None:
+        letter = in_own_window(letter, Timestamp(micros=timestamps[r]), window)
+    return beam.pvalue.TaggedOutput(ERRORS, letter)
