@@ -1,6 +1,7 @@
 """TagText (the library's transform, bounded input, DirectRunner) over EWT train sentences with
 the tiny tagger: records all at one timestamp against each at its own (TagText keeps them: its
-blocks hold records of one window and timestamp). Prints wall and CPU seconds and peak RSS.
+blocks hold records of one window at any timestamps, each carrying its own). Prints wall and
+CPU seconds and peak RSS.
 
   python bench/tagtext_timestamps_bench.py one|own RECORDS
 """

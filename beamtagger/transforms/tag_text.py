@@ -7,11 +7,12 @@
 On bounded input the records travel from Tokenize to BucketByLength in blocks (lists of up to
 1,024 records, ``blocks.py``), so the runner's cost per element is paid per block, and the
 results stay tagged batches (``tagged_batches``) until they become TaggedRecords after the
-Flatten that merges whole, stitched and empty records. A block holds records of one window and
-timestamp, and the batches carry each record's timestamp (their ``timestamp`` column), so every
-TaggedRecord and DeadLetter leaves in its record's window at its record's timestamp, as in
-streaming; records of distinct timestamps make blocks of one record each (the runner's cost per
-element then paid per record, as before blocks). ``beamtagger tag`` carries no timestamps.
+Flatten that merges whole, stitched and empty records. A block holds records of one window at
+any timestamps and carries each record's own (``Block.timestamps``), as the batches do (their
+``timestamp`` column), so every TaggedRecord and DeadLetter leaves in its record's window at its
+record's timestamp, as in streaming; a block and a batch are stamped with their records'
+earliest, so none turns late on the way where the input is unbounded (the block path runs there
+too, without ``max_buffering_secs``). ``beamtagger tag`` carries no timestamps.
 
 Without an accelerator every stage fuses into one CPU stage and batches never leave the worker
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
@@ -200,10 +201,10 @@ class TagText(beam.PTransform):
         timestamp through BucketByLength's trigger. ``output_batches``: whole records and
         stitched long records leave as tagged batches (``TagBatches`` and ``StitchChunks``
         with ``output_batches=True``). ``buffering_secs``: ``max_buffering_secs`` where it
-        takes effect (``buffering_secs_on``), else None. ``own_timestamps``: on bounded input,
-        each record's own timestamp travels with it (a block holds records of one timestamp,
-        the batches carry each row's), for outputs at their records' timestamps; ``beamtagger
-        tag``, whose records' timestamps mean nothing, leaves it out.
+        takes effect (``buffering_secs_on``), else None. ``own_timestamps``: on the block path,
+        each record's own timestamp travels with it (its block's and its batch row's), for
+        outputs at their records' timestamps; ``beamtagger tag``, whose records' timestamps
+        mean nothing, leaves it out.
         """
         if self.validate:
             # Here, not where it is built: a transform built without network access (in a
