@@ -245,3 +245,18 @@ def test_builds_at_once_from_one_checkout_each_make_the_whole_package(tmp_path):
     assert members[0] == members[1] == members[2]
     assert any(name.endswith("beamtagger/data/upos-glove-6b-50d/tagger.keras") for name in members[0]), \
         members[0][:20]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no fcntl: builds are not serialized")
+def test_a_checkout_on_a_file_system_without_locks_still_builds(tmp_path):
+    """An NFS client refuses an exclusive flock on a file opened to read (EBADF; flock(2)), and
+    some FUSE mounts take none (ENOLCK): setup.py's lock then failed every build there."""
+    refusing = ("import errno, fcntl, runpy, sys\n"
+                "def refused(*arguments):\n"
+                "    raise OSError(errno.EBADF, 'Bad file descriptor')\n"
+                "fcntl.flock = refused\n"
+                "sys.argv = ['setup.py', '--name']\n"
+                "runpy.run_path('setup.py', run_name='__main__')\n")
+    done = subprocess.run([sys.executable, "-c", refusing], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert (done.returncode, done.stdout.strip()) == (0, "beamtagger"), done.stderr[-2000:]
