@@ -42,10 +42,7 @@ def held(output, option, command, alternative):
     try:
         yield left_by_a_killed_run
     finally:
-        if lock is not None:
-            with contextlib.suppress(OSError):
-                os.rmdir(lock_path)  # before the lock goes: see _locked
-            os.close(lock)
+        _released(lock, lock_path)
         _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
 
 
@@ -53,26 +50,20 @@ def held(output, option, command, alternative):
 def not_held(output, command, busy):
     """BeamtaggerError(``busy``) while another ``beamtagger COMMAND`` run holds ``output``
     (``held``); else holds its lock shared until the block ends, so that no such run starts
-    in the meantime (one that tries is refused as busy). An output no run ever held, or on a
-    file system without ``flock``, is changed unheld."""
-    fcntl = _fcntl()
+    in the meantime (one that tries is refused as busy), while other short changes may share
+    it. The lock folder is made where missing, as a run that ended cleanly removed its own:
+    found missing and left so, it held nothing, and a training started meanwhile went ahead.
+    Where the lock folder cannot be made (its parent is read-only) or locked (a file system
+    without ``flock``), no run can hold the output either, and it is changed unheld."""
+    lock_path = _lock_path(output, command)
     try:
-        lock = None if fcntl is None else os.open(_lock_path(output, command),
-                                                  os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:   # no lock folder: no run holds it
+        lock, _ = _locked(lock_path, busy, shared=True)
+    except OSError:
         lock = None
     try:
-        if lock is not None:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise BeamtaggerError(busy) from None
-            except OSError:
-                pass   # a file system without flock: unheld, as held() leaves it
         yield
     finally:
-        if lock is not None:
-            os.close(lock)
+        _released(lock, lock_path)
 
 
 def _lock_path(output, command):
@@ -80,10 +71,10 @@ def _lock_path(output, command):
     return os.path.join(folder, f".{name}.{command.replace(' ', '-')}-lock")
 
 
-def _locked(path, busy):
+def _locked(path, busy, shared=False):
     """(the folder at ``path``, created if missing, open and locked by this process, or None
     where the file system cannot lock it; whether a run killed outright had left the folder);
-    BeamtaggerError(``busy``) when another process holds it."""
+    BeamtaggerError(``busy``) when another process holds it (exclusively, where ``shared``)."""
     fcntl = _fcntl()
     if fcntl is None:   # Windows: no flock; the output is not held, as on NFS
         return None, False
@@ -96,7 +87,7 @@ def _locked(path, busy):
             found = True   # unlocked below: its run ended without removing it, i.e. killed
         lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(lock, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(lock)
             raise BeamtaggerError(busy) from None
@@ -114,6 +105,19 @@ def _locked(path, busy):
         if same:
             return lock, found
         os.close(lock)
+
+
+def _released(lock, path):
+    """Removes the lock folder at ``path`` and closes ``lock`` (None: nothing held). The
+    folder goes first, while still locked (see ``_locked``), and only by the last of the
+    processes sharing it: one that removed it under another's shared lock let a run start
+    while that other still wrote."""
+    if lock is None:
+        return
+    with contextlib.suppress(OSError):
+        _fcntl().flock(lock, _fcntl().LOCK_EX | _fcntl().LOCK_NB)
+        os.rmdir(path)
+    os.close(lock)
 
 
 def _fcntl():

@@ -33,6 +33,31 @@ def test_set_threshold_is_refused_while_a_training_writes_the_model(flag_model, 
     assert _threshold(flag_model) == 0.3
 
 
+def test_a_training_starting_while_a_threshold_is_set_is_refused(flag_model, monkeypatch):
+    """A train run that ended cleanly removed its lock folder, so set-threshold found none and
+    held nothing: a train --overwrite starting while it wrote went ahead, and published over
+    the threshold. The training is refused instead, and no lock folder is left behind."""
+    from beamtagger.errors import BeamtaggerError
+    from beamtagger.model import saving
+
+    set_threshold, training = saving.set_threshold, []
+
+    def set_while_a_training_starts(model_dir, threshold):
+        try:
+            with output_lock.held(flag_model, "--out", "train", "model directory"):
+                training.append("went ahead")
+        except BeamtaggerError as refused:
+            training.append(str(refused))
+        return set_threshold(model_dir, threshold)
+
+    monkeypatch.setattr(saving, "set_threshold", set_while_a_training_starts)
+    assert cli.main(["model", "set-threshold", flag_model, "0.3"]) == 0
+    assert training == [f"--out {flag_model} is being written by another beamtagger train run; "
+                        "wait until it ends, or choose another model directory"]
+    assert _threshold(flag_model) == 0.3
+    assert not (pathlib.Path(flag_model).parent / ".model.train-lock").exists()
+
+
 def test_a_second_import_into_one_store_is_refused_before_it_reads(tmp_path, capsys):
     """Unheld, both imports found no store: the second, its import done, was refused, or with
     --overwrite replaced the first's store while both reported it as theirs."""
