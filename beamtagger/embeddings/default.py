@@ -65,10 +65,14 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
             return store
         try:
             data = glove_package_data()
-            logger.info("re-importing GloVe 6B 50d from %s into %s to record its content "
-                        "digests (once)", data, path)
-            import_embeddings(data, path, format="npy", progress=progress, overwrite=True,
-                              source_package=_distribution_version())
+            with _import_turn(path):
+                store = _open_default(path)
+                if "chunk_sha256" in store.manifest:
+                    return store   # imported again by the process this one waited for
+                logger.info("re-importing GloVe 6B 50d from %s into %s to record its content "
+                            "digests (once)", data, path)
+                import_embeddings(data, path, format="npy", progress=progress, overwrite=True,
+                                  source_package=_distribution_version())
         except BeamtaggerError as error:
             logger.warning("the default store %s has no content digests and could not be "
                            "imported again (%s); using it as it is", path, error)
@@ -101,8 +105,9 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
 def _import_turn(path):
     """Waits for any other process importing the default store at ``path``, then holds the
     turn until the block ends: an exclusive ``flock`` on the cache folder itself, which leaves
-    no file behind. The worker processes of a first local run each found no store and imported
-    their own 80 MB copy at once (2 s each alone), all but one thrown away. Without ``flock``
+    no file behind. The worker processes of a first local run each found no store (or one of
+    an earlier version, without digests) and imported their own 80 MB copy at once (2 s each
+    alone), all but one thrown away. Without ``flock``
     (Windows, some network file systems) each imports, as before: the first to publish wins,
     and the others open its store."""
     try:

@@ -110,3 +110,48 @@ def test_processes_filling_the_default_store_at_once_import_it_once(tmp_path, mo
         thread.join(timeout=60)
     assert [store.words[:2] for store in stores] == [["the", "cat"]] * 2
     assert imports == [default.default_store_path()]
+
+
+def test_processes_finding_a_default_store_without_digests_import_it_again_once(
+        tmp_path, monkeypatch):
+    """A default store of an earlier version (no content digests) is imported again once; the
+    worker processes of a local run that each found it so each imported it again (80 MB, 2 s
+    each, each with --overwrite replacing the store the others had opened): one now does."""
+    import json
+    import threading
+
+    from beamtagger.embeddings import default
+    from beamtagger.embeddings.importers import import_embeddings
+
+    source = tmp_path / "vectors.txt"
+    source.write_text("the 0.1 0.2\ncat 0.3 0.4\n", encoding="utf-8")
+    monkeypatch.setenv("BEAMTAGGER_CACHE", str(tmp_path / "cache"))
+    path = default.default_store_path()
+    import_embeddings(source, path, format="glove")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["chunk_sha256"]
+    (path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    both_found_it_old = threading.Barrier(2, timeout=30)
+
+    def package_data():   # read by each after it found the store without digests
+        both_found_it_old.wait()
+        return source
+
+    imports = []
+
+    def counted_import(data, out, **options):
+        imports.append(out)
+        return import_embeddings(data, out, format="glove", overwrite=True)
+
+    monkeypatch.setattr(default, "glove_package_data", package_data)
+    monkeypatch.setattr(default, "import_embeddings", counted_import)
+    stores = []
+    threads = [threading.Thread(target=lambda: stores.append(default.ensure_default_store()))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [("chunk_sha256" in store.manifest, store.words[:2]) for store in stores] == [
+        (True, ["the", "cat"])] * 2
+    assert imports == [path]
