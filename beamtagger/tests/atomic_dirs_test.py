@@ -101,7 +101,7 @@ def test_a_staged_copy_is_renamed_into_place_and_cleans_a_killed_copy(tmp_path, 
     source.mkdir()
     (source / "tagger.json").write_text("{}")
     monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
-    staged_root = tmp_path / "staging" / "beamtagger-staged"
+    staged_root = tmp_path / "staging" / worker_resources.staging_folder_name()
     staged_root.mkdir(parents=True)
     killed = staged_root / f".0123456789abcdef.staging-{dead_pid()}-0123abcd"
     killed.mkdir()

@@ -95,7 +95,7 @@ def staged_copies(monkeypatch, tmp_path):
     for name in ("_LOCAL_COPIES", "_HELD_COPIES", "_COPY_USES"):
         monkeypatch.setattr(worker_resources, name, {})
     monkeypatch.setattr(worker_resources, "_KEPT_FOR_LIFE", set())
-    return tmp_path / "staging" / "beamtagger-staged"
+    return tmp_path / "staging" / worker_resources.staging_folder_name()
 
 
 def _tag(capsys, *args):

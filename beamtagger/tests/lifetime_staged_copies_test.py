@@ -32,7 +32,7 @@ def staging(tmp_path, monkeypatch):
         monkeypatch.setattr(worker_resources, name, {})
     for name in ("_KEPT_FOR_LIFE", "_KEEP_NEWEST"):
         monkeypatch.setattr(worker_resources, name, set(), raising=False)
-    return tmp_path / "staging" / "beamtagger-staged"
+    return tmp_path / "staging" / worker_resources.staging_folder_name()
 
 
 def save(source, remote, save_number):

@@ -1,6 +1,8 @@
 """Staged copies of gs:// models and stores live in a folder only their user can write: in a
 shared temp dir, one ``beamtagger-staged`` for every user let another user plant a "copy" under
-the name a listing hashes to, which runs then loaded as the model or store."""
+the name a listing hashes to, which runs then loaded as the model or store. The name carries
+the user id in ``BEAMTAGGER_STAGING`` too: users naming one shared disk there got one folder,
+and the first user's refused every other."""
 import os
 import stat
 import tempfile
@@ -59,3 +61,21 @@ def test_a_staging_folder_others_could_write_is_refused_before_anything_is_read_
     assert str(refused.value) == (
         f"staging folder {root} {problem}: a copy there could have been put there by someone "
         "else; remove it, or set BEAMTAGGER_STAGING to a folder of your own")
+
+
+def test_two_users_naming_one_staging_disk_get_a_folder_each(tmp_path, monkeypatch):
+    shared = tmp_path / "shared-disk"
+    shared.mkdir()
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(shared))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(worker_resources, "_HELD_COPIES", {}, raising=False)
+    model = tmp_path / "remote-model"
+    model.mkdir()
+    (model / "tagger.json").write_text("a model")
+
+    first = worker_resources._copy_to_local(str(model))
+    assert first.parent.parent == shared / f"beamtagger-staged-{os.getuid()}"
+    other_user = os.getuid() + 1
+    monkeypatch.setattr(os, "getuid", lambda: other_user)
+    # The other user's folder is not the first's (which would refuse it: not its own).
+    assert not (shared / worker_resources.staging_folder_name()).exists()

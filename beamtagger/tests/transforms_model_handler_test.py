@@ -818,7 +818,9 @@ def remote_models(tiny_tagger, tmp_path, monkeypatch):
 
 def staged_copies(tmp_path):
     """{the remote path it copies: its folder} of each staged copy on this machine."""
-    root = tmp_path / "staging" / "beamtagger-staged"
+    from beamtagger.transforms import worker_resources
+
+    root = tmp_path / "staging" / worker_resources.staging_folder_name()
     return {(folder / "source").read_text(): folder for folder in root.iterdir()
             if not folder.name.startswith(".")} if root.exists() else {}
 

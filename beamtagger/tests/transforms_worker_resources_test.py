@@ -32,7 +32,7 @@ def staging(tmp_path, monkeypatch):
     monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
     # This process's copies are held for its life: each test starts holding none.
     monkeypatch.setattr(worker_resources, "_HELD_COPIES", {}, raising=False)
-    return tmp_path / "staging" / "beamtagger-staged"
+    return tmp_path / "staging" / worker_resources.staging_folder_name()
 
 
 def remote_model(folder, text):

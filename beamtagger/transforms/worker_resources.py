@@ -544,18 +544,25 @@ def _copy_to_local(path):
                           f"process each of {_ATTEMPTS} times")
 
 
+def staging_folder_name():
+    """The name of this user's folder of staged copies, in ``BEAMTAGGER_STAGING`` or the temp
+    dir."""
+    return f"beamtagger-staged-{os.getuid()}" if hasattr(os, "getuid") else "beamtagger-staged"
+
+
 def _staging_root():
     """The folder of this user's staged copies, made private where it is new; BeamtaggerError
     where another user owns it or can write in it. A shared temp dir's ``beamtagger-staged``,
     one name for every user, let another user block every staging there or plant a "copy"
     under the name a listing hashes to (its path, sizes and times are no secret), which the
-    runs then loaded as the model or store. In the temp dir the name carries the user id."""
+    runs then loaded as the model or store. The name carries the user id, in
+    ``BEAMTAGGER_STAGING`` too: users sharing a larger disk there got one folder, and the
+    first user's refused every other."""
     from beamtagger.errors import BeamtaggerError
 
-    chosen = os.environ.get("BEAMTAGGER_STAGING")
     uid = os.getuid() if hasattr(os, "getuid") else None
-    name = "beamtagger-staged" if chosen or uid is None else f"beamtagger-staged-{uid}"
-    root = pathlib.Path(chosen or tempfile.gettempdir(), name)
+    root = pathlib.Path(os.environ.get("BEAMTAGGER_STAGING") or tempfile.gettempdir(),
+                        staging_folder_name())
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         status = os.lstat(root)
