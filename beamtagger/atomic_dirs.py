@@ -12,6 +12,10 @@ not name is a dead process's: in containers every run can be PID 1. An old direc
 that was killed between its two renames is put back when nothing took its place; the
 destination check does this, so a run learns that its destination is taken before its work.
 
+A run that reads a directory for a long time keeps it as it found it with ``linked_copy``: a
+hidden folder of hard links beside it (``.NAME.pinned-PID-RANDOM``), which a replacement
+(renamed into place, as above) does not touch; removed like the others once its process is gone.
+
 A destination that is a symbolic link is refused: renaming into place replaces the link
 itself, never writes into the directory it points to.
 """
@@ -26,7 +30,7 @@ import uuid
 
 from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 
-_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|removing|replaced)"
+_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|removing|replaced|pinned)"
                      r"-(?P<pid>\d+)-[0-9a-f]{8}\Z")
 _ABANDONED_AFTER_SECS = 24 * 3600
 # The hidden folders this process named: one of its PID that it did not name is a dead
@@ -91,6 +95,22 @@ def building_dir(out, kind):
     building = _hidden_name(out, kind)
     building.mkdir()
     return building
+
+
+def linked_copy(path):
+    """A new hidden folder beside the directory ``path`` holding a hard link to each of its
+    files (``.NAME.pinned-PID-RANDOM``): the files as they are now, whatever is later renamed
+    into ``path``'s place or over a file in it, at no cost in disk or time whatever their
+    size. OSError where links cannot be made (another file system, a folder not writable,
+    ``fs.protected_hardlinks`` on another user's files); the caller removes it (``remove``)."""
+    path = pathlib.Path(path)
+    copy = building_dir(path, "pinned")
+    try:
+        shutil.copytree(path, copy, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+    except BaseException:
+        shutil.rmtree(copy, ignore_errors=True)
+        raise
+    return copy
 
 
 def remove(path):

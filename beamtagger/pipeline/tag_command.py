@@ -357,6 +357,7 @@ def _tag(args, options, stdin_spool=None, results=None):
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
+    from beamtagger.pipeline import launch_files
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
     from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
                                                    dry_run_offline_problem,
@@ -385,10 +386,14 @@ def _tag(args, options, stdin_spool=None, results=None):
     _check_cloud_storage(job, options)
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
-    with output_held(job.output_prefix) as left_by_a_killed_run:
+    # The model and store are pinned before they are checked, and the run reads what was
+    # pinned: a train, set-threshold or import writing them meanwhile changes nothing it tags.
+    with output_held(job.output_prefix) as left_by_a_killed_run, (
+            launch_files.pinned(job, remote)) as launched:
         put_back_replaced_outputs(job.output_prefix)
         earlier = check_job(job, remote=remote, overwrite=args.overwrite,
                             earlier_run_killed=left_by_a_killed_run)
+        launched.check_unchanged()
         if job.runtime is None:
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming),
                                     gpu_workers=gpu_workers)
@@ -427,7 +432,7 @@ def _tag(args, options, stdin_spool=None, results=None):
                     job.output_prefix, lambda: remove_earlier_outputs(
                         job.output_prefix, list_outputs(job.output_prefix)),
                     options.view_as(PortableOptions)):
-            result, seconds = run_tag_job(job, options)
+            result, seconds = run_tag_job(launched.job(job), options)
         if remote:
             job_id = getattr(result, "job_id", lambda: None)()
             print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in "
