@@ -4,6 +4,7 @@ workers (``pipeline/launch_files.py``), and one written during the checks stops 
 
 Deterministic and in-process: the replacement is made where the run builds its pipeline
 (``run_tag_job``), after the checks and before any worker loads, or inside the checks."""
+import errno
 import json
 import pathlib
 import shutil
@@ -131,3 +132,22 @@ def test_a_model_replaced_during_the_checks_stops_the_run(launched, tmp_path, ca
         "(a train, model set-threshold or embeddings import writing it?); nothing was tagged: "
         "run again once it is written"]
     assert not list(tmp_path.glob("out-*")) and not list(tmp_path.glob(".m.pinned-*"))
+
+
+def test_without_hard_links_the_model_is_copied(launched, tmp_path, capsys, monkeypatch):
+    # A model folder in a folder this user may not write: no links beside it.
+    model, store, text = launched
+    other = build_tiny_tagger(tmp_path / "other", seed=8, store_path=store)
+    expected = expected_labels(shutil.copytree(model, tmp_path / "launched"), store)
+
+    def no_links(path):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
+    after_the_checks(monkeypatch, lambda: replaced_by(model, other.model_dir))
+    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
+                                   str(tmp_path / "out"), "--model", str(model),
+                                   "--embeddings", str(store))
+    assert code == 0, err
+    assert tagged_labels(tmp_path / "out") == expected
+    assert f"warning: embedding store {store} is read in place (Permission denied" in err
