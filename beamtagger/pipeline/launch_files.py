@@ -13,8 +13,7 @@ So each local path is pinned before the checks: its files hard-linked into a hid
 beside it (``atomic_dirs.linked_copy``: nothing copied, whatever the store's size), which
 the run reads instead; every beamtagger writer renames new files into place, so the links
 keep the old ones. Where links cannot be made (a folder not writable, another file system)
-the model, a few MB, is copied into the temp folder; the store is read where it is, with a
-warning. A ``gs://`` path is staged once here (``worker_resources.local_path``, held for the
+the model, a few MB, is copied into the temp folder; the store is read where it is. A ``gs://`` path is staged once here (``worker_resources.local_path``, held for the
 process's life) and its local workers read that copy. After the checks each path is
 compared with what was pinned (its files' inodes, sizes and times; a ``gs://`` one's listing),
 and a path replaced meanwhile stops the run in one line: the run would otherwise tag with
@@ -28,7 +27,6 @@ import dataclasses
 import os
 import pathlib
 import shutil
-import sys
 import tempfile
 from typing import Dict, NamedTuple, Optional, Tuple
 
@@ -102,12 +100,11 @@ def _pin(what, field, given):
     files = _files(local)
     try:
         copy = atomic_dirs.linked_copy(local)
-    except OSError as error:
+    except OSError:
         if field != "model_dir":
-            print(f"warning: {what} {given} is read in place ({error.strerror or error}: no "
-                  "hard links to it beside it), so one written over it during the run fails "
-                  "the run, or with --allow-other-embeddings is read by the workers that start "
-                  "after", file=sys.stderr, flush=True)
+            # Read in place, without a word: a store in a folder this user may not write (a
+            # team's shared one, the usual case here) would warn on every run, and only its
+            # owner can replace it (docs/tagging.md says what that does to a run).
             return None
         copy = pathlib.Path(tempfile.mkdtemp(prefix="beamtagger-model-")) / local.name
         shutil.copytree(local, copy, symlinks=True)

@@ -150,4 +150,4 @@ def test_without_hard_links_the_model_is_copied(launched, tmp_path, capsys, monk
                                    "--embeddings", str(store))
     assert code == 0, err
     assert tagged_labels(tmp_path / "out") == expected
-    assert f"warning: embedding store {store} is read in place (Permission denied" in err
+    assert "warning" not in err   # the store read in place: a shared store's usual case
