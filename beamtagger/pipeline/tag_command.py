@@ -1210,8 +1210,8 @@ def _check_readable(path, pattern):
     special = _not_regular_file(path)
     if special:
         # Its open waits for a writer, and the run opens each input file several times.
-        raise BeamtaggerError(f"--input {path} is {special}, whose bytes can be read once, "
-                              "where a run opens its input files more than once; pipe it in "
+        raise BeamtaggerError(f"--input {path} is {special}, where a run opens its input "
+                              "files more than once; pipe it in "
                               f"as --input - (beamtagger tag --input - < {path}) or copy it "
                               "to a file")
     try:
@@ -1229,7 +1229,9 @@ def _not_regular_file(path):
         return None   # the open says why
     if stat.S_ISREG(mode):
         return None
-    return "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket, no file"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO), whose bytes can be read once"
+    return "a socket, not a file" if stat.S_ISSOCK(mode) else "a device, not a file"
 
 
 def _check_first_files(matched, job):

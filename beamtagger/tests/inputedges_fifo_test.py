@@ -53,3 +53,16 @@ def test_a_fifo_input_is_refused_before_launch_with_or_without_a_writer(
         writer.kill()
         writer.wait(5)
     assert not list(tmp_path.glob("out*"))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null here")
+def test_a_device_input_is_refused_as_a_device(tiny_tagger, tmp_path, capsys):
+    # It was refused as "a device or socket, no file, whose bytes can be read once".
+    ran = _tag_or_hung(capsys, "--input", "/dev/null", "--output", str(tmp_path / "out"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert ran is not None, "tag hung on /dev/null"
+    code, _, err = ran
+    assert code == 2 and err.strip().splitlines() == [
+        "beamtagger tag: error: --input /dev/null is a device, not a file, where a run opens its "
+        "input files more than once; pipe it in as --input - (beamtagger tag --input - < "
+        "/dev/null) or copy it to a file"], err
