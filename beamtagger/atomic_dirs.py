@@ -102,8 +102,11 @@ def linked_copy(path):
     files (``.NAME.pinned-PID-RANDOM``): the files as they are now, whatever is later renamed
     into ``path``'s place or over a file in it, at no cost in disk or time whatever their
     size. OSError where links cannot be made (another file system, a folder not writable,
-    ``fs.protected_hardlinks`` on another user's files); the caller removes it (``remove``)."""
-    path = pathlib.Path(path)
+    ``fs.protected_hardlinks`` on another user's files); the caller removes it (``remove``).
+
+    The folder is named from ``path`` resolved: ``.`` or ``m/..`` has no name of its own, and
+    the links were made inside the folder being linked."""
+    path = pathlib.Path(path).resolve()
     copy = building_dir(path, "pinned")
     try:
         shutil.copytree(path, copy, symlinks=True, copy_function=os.link, dirs_exist_ok=True)

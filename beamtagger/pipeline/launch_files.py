@@ -94,7 +94,7 @@ def _pin(what, field, given):
 
     if worker_resources.is_remote(given):
         return _Pin(what, field, given, str(worker_resources.local_path(given)), None, None)
-    local = worker_resources.local_path(given)
+    local = worker_resources.local_path(given).resolve()   # "." names its copy too
     if not local.is_dir():
         return None   # the checks say what it is
     files = _files(local)
