@@ -110,6 +110,9 @@ def linked_copy(path):
     copy = building_dir(path, "pinned")
     try:
         shutil.copytree(path, copy, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
+        # copytree gave it the times of ``path``: a model written days ago would look
+        # abandoned (``_abandoned``) to the next run beside it, which removed it at once.
+        os.utime(copy)
     except BaseException:
         shutil.rmtree(copy, ignore_errors=True)
         raise
