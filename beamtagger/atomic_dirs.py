@@ -14,7 +14,9 @@ destination check does this, so a run learns that its destination is taken befor
 
 A run that reads a directory for a long time keeps it as it found it with ``linked_copy``: a
 hidden folder of hard links beside it (``.NAME.pinned-PID-RANDOM``), which a replacement
-(renamed into place, as above) does not touch; removed like the others once its process is gone.
+(renamed into place, as above) does not touch; held with a shared ``flock`` while it is read,
+so that none is removed under a live run whatever its age, and removed like the others once
+its process is gone.
 
 A destination that is a symbolic link is refused: renaming into place replaces the link
 itself, never writes into the directory it points to.
@@ -97,26 +99,68 @@ def building_dir(out, kind):
     return building
 
 
+@contextlib.contextmanager
 def linked_copy(path):
     """A new hidden folder beside the directory ``path`` holding a hard link to each of its
-    files (``.NAME.pinned-PID-RANDOM``): the files as they are now, whatever is later renamed
-    into ``path``'s place or over a file in it, at no cost in disk or time whatever their
-    size. OSError where links cannot be made (another file system, a folder not writable,
-    ``fs.protected_hardlinks`` on another user's files); the caller removes it (``remove``).
+    files (``.NAME.pinned-PID-RANDOM``), kept until the block ends: the files as they are now,
+    whatever is later renamed into ``path``'s place or over a file in it, at no cost in disk
+    or time whatever their size. OSError where links cannot be made (another file system, a
+    folder not writable, ``fs.protected_hardlinks`` on another user's files).
 
     The folder is named from ``path`` resolved: ``.`` or ``m/..`` has no name of its own, and
-    the links were made inside the folder being linked."""
+    the links were made inside the folder being linked. It is held (``_held_in_use``) while
+    the block runs, so that no ``clean_abandoned`` removes it under its reader, however long
+    that runs."""
     path = pathlib.Path(path).resolve()
     copy = building_dir(path, "pinned")
     try:
-        shutil.copytree(path, copy, symlinks=True, copy_function=os.link, dirs_exist_ok=True)
-        # copytree gave it the times of ``path``: a model written days ago would look
-        # abandoned (``_abandoned``) to the next run beside it, which removed it at once.
-        os.utime(copy)
-    except BaseException:
+        with _held_in_use(copy):
+            shutil.copytree(path, copy, symlinks=True, copy_function=os.link,
+                            dirs_exist_ok=True)
+            # copytree gave it the times of ``path``: a model written days ago would look
+            # abandoned (``_abandoned``) to the next run beside it, which removed it at once.
+            os.utime(copy)
+            yield copy
+    finally:
         shutil.rmtree(copy, ignore_errors=True)
-        raise
-    return copy
+
+
+@contextlib.contextmanager
+def _held_in_use(folder):
+    """A shared ``flock`` on ``folder`` until the block ends, which the kernel drops when the
+    process ends, however it ends: ``_in_use`` tells a live run's folder from a killed one's
+    where its age and PID cannot (a run longer than a day; PID 1 in each container sharing
+    the disk). Nothing is held without ``flock`` (Windows, some network file systems)."""
+    try:
+        import fcntl
+        descriptor = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(descriptor)
+
+
+def _in_use(folder):
+    """Whether a process holds ``folder`` (``_held_in_use``); False where that cannot be told."""
+    try:
+        import fcntl
+        descriptor = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    return False
 
 
 def remove(path):
@@ -209,6 +253,8 @@ def clean_abandoned(parent):
 
 
 def _abandoned(entry, match):
+    if match.group("kind") == "pinned" and _in_use(entry.path):
+        return False
     pid = int(match.group("pid"))
     try:
         if time.time() - entry.stat(follow_symlinks=False).st_mtime > _ABANDONED_AFTER_SECS:

@@ -40,7 +40,6 @@ class _Pin(NamedTuple):
     given: str                 # the path as the user gave it
     read: str                  # what the run reads instead
     files: Optional[Dict[str, Tuple[int, int, int, int]]]  # local: the files when pinned
-    removed: Optional[pathlib.Path]   # what to remove after the run
 
 
 @dataclasses.dataclass
@@ -73,49 +72,47 @@ class LaunchFiles:
 def pinned(job, remote):
     """``LaunchFiles`` of ``job``'s model and store as they are now, kept until the block
     ends; none for a remote runner, and none for the bundled model and default store."""
-    pins = []
-    try:
+    with contextlib.ExitStack() as kept:
+        pins = []
         if not remote:
             for what, field in (("model", "model_dir"), ("embedding store", "store_path")):
                 path = getattr(job, field)
                 if path is not None:
-                    pin = _pin(what, field, str(path))
+                    pin = _pin(what, field, str(path), kept)
                     if pin is not None:
                         pins.append(pin)
         yield LaunchFiles(tuple(pins))
-    finally:
-        for pin in pins:
-            if pin.removed is not None:
-                shutil.rmtree(pin.removed, ignore_errors=True)
 
 
-def _pin(what, field, given):
+def _pin(what, field, given, kept):
+    """The ``_Pin`` of ``given``, its files kept until ``kept`` closes; None where nothing is
+    pinned."""
     from beamtagger.transforms import worker_resources
 
     if worker_resources.is_remote(given):
-        return _Pin(what, field, given, str(worker_resources.local_path(given)), None, None)
+        return _Pin(what, field, given, str(worker_resources.local_path(given)), None)
     local = worker_resources.local_path(given).resolve()   # "." names its copy too
     if not local.is_dir():
         return None   # the checks say what it is
     files = _files(local)
     try:
-        copy = atomic_dirs.linked_copy(local)
+        copy = kept.enter_context(atomic_dirs.linked_copy(local))
     except OSError:
         if field != "model_dir":
             # Read in place, without a word: a store in a folder this user may not write (a
             # team's shared one, the usual case here) would warn on every run, and only its
             # owner can replace it (docs/tagging.md says what that does to a run).
             return None
-        copy = pathlib.Path(tempfile.mkdtemp(prefix="beamtagger-model-")) / local.name
+        copy = pathlib.Path(kept.enter_context(tempfile.TemporaryDirectory(
+            prefix="beamtagger-model-", ignore_cleanup_errors=True))) / local.name
         shutil.copytree(local, copy, symlinks=True)
-        removed, copied = copy.parent, _files(local)
+        copied = _files(local)   # the copy's files are new ones: the model's must not be
     else:
-        removed, copied = copy, _files(copy)
+        copied = _files(copy)
     if copied != files:   # a file replaced between the listing and its link or copy
-        shutil.rmtree(removed, ignore_errors=True)
         raise BeamtaggerError(f"{what} {given} was replaced as this run started; nothing "
                               "was tagged: run again once it is written")
-    return _Pin(what, field, given, str(copy), files, removed)
+    return _Pin(what, field, given, str(copy), files)
 
 
 def _files(folder):

@@ -27,3 +27,20 @@ def test_a_run_s_links_outlive_another_run_of_a_model_written_days_ago(tiny_tagg
         atomic_dirs.clean_abandoned(tmp_path)   # what train --out beside it does first
         assert sorted(os.listdir(read)) == sorted(os.listdir(model))
     assert not list(tmp_path.glob(".m.pinned-*"))
+
+
+def test_a_run_going_on_for_days_keeps_its_links(tiny_tagger, tmp_path):
+    # A run is not over in a day on a large collection: its folder, a day old, looked
+    # abandoned, whatever its process, and a train beside it removed it.
+    model = shutil.copytree(tiny_tagger.model_dir, tmp_path / "m")
+    job = TagJob("in.txt", str(tmp_path / "out"), model_dir=str(model))
+    with launch_files.pinned(job, remote=False) as launched:
+        read = launched.job(job).model_dir
+        days_ago = time.time() - TWO_DAYS
+        os.utime(read, (days_ago, days_ago))
+        assert atomic_dirs.clean_abandoned(tmp_path) == []
+        assert sorted(os.listdir(read)) == sorted(os.listdir(model))
+    assert not list(tmp_path.glob(".m.pinned-*"))
+    os.makedirs(read)   # as a killed run's, two days old: removed
+    os.utime(read, (days_ago, days_ago))
+    assert atomic_dirs.clean_abandoned(tmp_path) == [os.path.basename(read)]
