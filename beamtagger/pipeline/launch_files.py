@@ -13,8 +13,10 @@ So each local path is pinned before the checks: its files hard-linked into a hid
 beside it (``atomic_dirs.linked_copy``: nothing copied, whatever the store's size), which
 the run reads instead; every beamtagger writer renames new files into place, so the links
 keep the old ones. Where links cannot be made (a folder not writable, another file system)
-the model, a few MB, is copied into the temp folder; the store is read where it is. A ``gs://`` path is staged once here (``worker_resources.local_path``, held for the
-process's life) and its local workers read that copy. After the checks each path is
+the model, a few MB, is copied into the temp folder; the store is read where it is, and so is
+a model that cannot be copied either (a full disk), with a warning. A ``gs://`` path is staged
+once here (``worker_resources.local_path``, held for the process's life) and its local
+workers read that copy. After the checks each path is
 compared with what was pinned (its files' inodes, sizes and times; a ``gs://`` one's listing),
 and a path replaced meanwhile stops the run in one line: the run would otherwise tag with
 files other than those checked.
@@ -24,9 +26,11 @@ pinned for them.
 """
 import contextlib
 import dataclasses
+import errno
 import os
 import pathlib
 import shutil
+import sys
 import tempfile
 from typing import Dict, NamedTuple, Optional, Tuple
 
@@ -97,15 +101,24 @@ def _pin(what, field, given, kept):
     files = _files(local)
     try:
         copy = kept.enter_context(atomic_dirs.linked_copy(local))
-    except OSError:
+    except OSError as link_error:
         if field != "model_dir":
             # Read in place, without a word: a store in a folder this user may not write (a
             # team's shared one, the usual case here) would warn on every run, and only its
             # owner can replace it (docs/tagging.md says what that does to a run).
             return None
-        copy = pathlib.Path(kept.enter_context(tempfile.TemporaryDirectory(
-            prefix="beamtagger-model-", ignore_cleanup_errors=True))) / local.name
-        shutil.copytree(local, copy, symlinks=True)
+        try:
+            copy = pathlib.Path(kept.enter_context(tempfile.TemporaryDirectory(
+                prefix="beamtagger-model-", ignore_cleanup_errors=True))) / local.name
+            shutil.copytree(local, copy, symlinks=True)
+        except OSError as copy_error:
+            # Read in place, as a store is: a full disk failed the run, which could tag.
+            print(f"warning: {what} {given} is read where it is, not pinned for this run: "
+                  f"no links beside it ({_reason(link_error)}) nor copy in "
+                  f"{tempfile.gettempdir()} ({_reason(copy_error)}); a model saved over it "
+                  "before the run ends may be read by its workers", file=sys.stderr,
+                  flush=True)
+            return None
         copied = _files(local)   # the copy's files are new ones: the model's must not be
     else:
         copied = _files(copy)
@@ -113,6 +126,14 @@ def _pin(what, field, given, kept):
         raise BeamtaggerError(f"{what} {given} was replaced as this run started; nothing "
                               "was tagged: run again once it is written")
     return _Pin(what, field, given, str(copy), files)
+
+
+def _reason(error):
+    """Why an OSError (or ``shutil.copytree``'s list of them) refused a link or copy."""
+    if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
+        return error.args[0][0][2]   # (source, destination, why) of its first file
+    return f"{error.strerror or error}" + (
+        f" ({errno.errorcode[error.errno]})" if error.errno in errno.errorcode else "")
 
 
 def _files(folder):

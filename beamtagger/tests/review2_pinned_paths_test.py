@@ -1,8 +1,14 @@
-"""Pinning ``--model`` and ``--embeddings`` (``pipeline/launch_files.py``) for the paths users
-give that name a folder without naming it: ``.``, ``m/..``, where the hidden folder of links
-is named from the path's last part."""
+"""Pinning ``--model`` and ``--embeddings`` (``pipeline/launch_files.py``) where it is not
+the usual case: a path that names a folder without naming it (``.``, ``m/..``: the hidden
+folder of links is named from the path's last part), and a model that no room can be found
+for."""
+import errno
 import shutil
+import tempfile
+import types
 
+from beamtagger import atomic_dirs
+from beamtagger.pipeline import launch_files
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.tests.pinned_launch_files_test import TEXTS, expected_labels, tagged_labels
 
@@ -21,3 +27,34 @@ def test_the_model_given_as_the_current_folder_is_pinned_beside_it(tiny_tagger, 
     assert code == 0, err
     assert tagged_labels(tmp_path / "out") == expected_labels(model, tiny_tagger.store_path)
     assert not list(model.glob(".*")) and not list(tmp_path.glob(".m.pinned-*"))
+
+
+def test_a_model_that_cannot_be_linked_nor_copied_is_read_in_place(tiny_tagger, tmp_path,
+                                                                  capsys, monkeypatch):
+    # A full disk: no links beside the model, and no copy in the temp folder. The run failed,
+    # exit 1, its line shutil's list of errors, where it could tag as a store read in place
+    # does.
+    model = shutil.copytree(tiny_tagger.model_dir, tmp_path / "m")
+    text = tmp_path / "in.txt"
+    text.write_text("".join(line + "\n" for line in TEXTS), encoding="utf-8")
+
+    def no_links(path):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def no_copy(source, copy, **_):
+        raise shutil.Error([(str(source / "tagger.keras"), str(copy / "tagger.keras"),
+                             "[Errno 28] No space left on device")])
+
+    monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
+    monkeypatch.setattr(launch_files, "shutil",
+                        types.SimpleNamespace(copytree=no_copy, Error=shutil.Error))
+    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
+                                   str(tmp_path / "out"), "--model", str(model),
+                                   "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    assert tagged_labels(tmp_path / "out") == expected_labels(model, tiny_tagger.store_path)
+    assert err.strip().splitlines() == [
+        f"warning: model {model} is read where it is, not pinned for this run: no links "
+        f"beside it (No space left on device (ENOSPC)) nor copy in {tempfile.gettempdir()} "
+        "([Errno 28] No space left on device); a model saved over it before the run ends "
+        "may be read by its workers"]
