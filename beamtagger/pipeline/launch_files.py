@@ -110,7 +110,8 @@ def _pin(what, field, given, kept):
         try:
             copy = pathlib.Path(kept.enter_context(tempfile.TemporaryDirectory(
                 prefix="beamtagger-model-", ignore_cleanup_errors=True))) / local.name
-            shutil.copytree(local, copy, symlinks=True)
+            # The files links lead to: a relative one (git-annex's, DVC's) led nowhere there.
+            shutil.copytree(local, copy)
         except OSError as copy_error:
             # Read in place, as a store is: a full disk failed the run, which could tag.
             print(f"warning: {what} {given} is read where it is, not pinned for this run: "

@@ -58,3 +58,26 @@ def test_a_model_that_cannot_be_linked_nor_copied_is_read_in_place(tiny_tagger, 
         f"beside it (No space left on device (ENOSPC)) nor copy in {tempfile.gettempdir()} "
         "([Errno 28] No space left on device); a model saved over it before the run ends "
         "may be read by its workers"]
+
+
+def test_a_model_of_relative_links_copied_to_the_temp_folder_reads_their_files(
+        tiny_tagger, tmp_path, capsys, monkeypatch):
+    # git-annex and DVC keep a checkout's files as links relative to it: copied as links to
+    # the temp folder, they led nowhere and the run failed on a model "not found".
+    model = shutil.copytree(tiny_tagger.model_dir, tmp_path / "m")
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    (model / "tagger.keras").rename(blobs / "tagger.keras")
+    (model / "tagger.keras").symlink_to("../blobs/tagger.keras")
+    text = tmp_path / "in.txt"
+    text.write_text("".join(line + "\n" for line in TEXTS), encoding="utf-8")
+
+    def no_links(path):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
+    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
+                                   str(tmp_path / "out"), "--model", str(model),
+                                   "--embeddings", tiny_tagger.store_path)
+    assert code == 0, err
+    assert tagged_labels(tmp_path / "out") == expected_labels(model, tiny_tagger.store_path)
