@@ -19,6 +19,7 @@ from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.tagging_defaults import VECTORS_AT, check_vectors_at
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.blocks import Block
 from beamtagger.transforms.records import (KEYED_CHUNK_RESULT, ChunkResult, DeadLetter, Segment,
                                            one_line)
@@ -57,10 +58,13 @@ class AttachVectors(beam.PTransform):
       vectors_at: "attach" (the default): the batches carry the vectors; "tag": they carry
         each slot's store row instead (4 bytes a slot, not 2-4 x D), and the tag stage, given
         the same store (``TagBatches(vectors_at="tag")``), gathers the vectors.
+      built_against: internal (TagText): the model and store its ``validate`` recorded,
+        which the workers compare as they read them (``built_against.py``).
     """
 
     def __init__(self, store_path=None, model_dir=None, vector_dtype="float32",
-                 allow_other_embeddings=False, vectors_at=VECTORS_AT):
+                 allow_other_embeddings=False, vectors_at=VECTORS_AT, *,
+                 built_against=BuiltAgainst()):
         super().__init__()
         self.store_path = None if store_path is None else str(store_path)
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -69,6 +73,7 @@ class AttachVectors(beam.PTransform):
         self.vectors_at = check_vectors_at(vectors_at)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            allow_other_embeddings)
+        self.built_against = built_against
         self._shared_store = shared.Shared()
 
     def type_check_inputs(self, pvalueish):
@@ -79,7 +84,7 @@ class AttachVectors(beam.PTransform):
     def expand(self, batches):
         attach = beam.ParDo(_AttachVectorsFn(
             self._shared_store, self.store_path, self.model_dir, self.vector_dtype,
-            self.allow_other_embeddings, self.vectors_at == "tag"))
+            self.allow_other_embeddings, self.vectors_at == "tag", self.built_against))
         out = typed_outputs(batches, "LookUpVectors", attach, "batches", pa.RecordBatch,
                             **{CHUNKS: KEYED_CHUNK_RESULT, ERRORS: DeadLetter})
         return AttachResult(out.batches, out[CHUNKS], out[ERRORS])
@@ -87,17 +92,19 @@ class AttachVectors(beam.PTransform):
 
 class _AttachVectorsFn(beam.DoFn):
     def __init__(self, shared_store, store_path, model_dir, vector_dtype, allow_other_embeddings,
-                 store_rows=False):
+                 store_rows=False, built_against=BuiltAgainst()):
         self._shared_store = shared_store
         self.store_path = store_path
         self.model_dir = model_dir
         self.vector_dtype = vector_dtype
         self.allow_other_embeddings = allow_other_embeddings
         self.store_rows = store_rows
+        self.built_against = built_against
 
     def setup(self):
-        spec = worker_resources.load_spec(self.model_dir)
-        self._holder = worker_resources.acquire_store(self._shared_store, self.store_path)
+        spec = worker_resources.load_spec(self.model_dir, self.built_against)
+        self._holder = worker_resources.acquire_store(self._shared_store, self.store_path,
+                                                      self.built_against)
         self._store = self._holder.store
         spec.check_store(self._store, allow_other_fingerprint=self.allow_other_embeddings)
         self._featurizer = spec.featurizer

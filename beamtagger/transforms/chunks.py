@@ -32,6 +32,7 @@ from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
 from beamtagger.tagging.chunk_spans import ChunkSpan, check_chunk, chunk_spans
 from beamtagger.transforms import counters, worker_resources
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.global_window import (GLOBAL_WINDOWING, in_own_window,
                                                  into_global_window, refuse_merging_windows,
                                                  windowed_as)
@@ -208,12 +209,16 @@ class StitchChunks(beam.PTransform):
       output_batches: internal (``beamtagger tag``): ``tagged`` holds tagged batches
         (``tagged_batches``, ``pa.RecordBatch``) of the records stitched together, which
         WriteResults formats column by column, instead of a TaggedRecord a record.
+      built_against: internal (TagText): the model its ``validate`` recorded, which the
+        workers compare as they read it (``built_against.py``).
     """
 
-    def __init__(self, model_dir: Optional[str] = None, *, output_batches: bool = False):
+    def __init__(self, model_dir: Optional[str] = None, *, output_batches: bool = False,
+                 built_against: BuiltAgainst = BuiltAgainst()):
         super().__init__()
         self.model_dir = model_dir
         self.output_batches = output_batches
+        self.built_against = built_against
 
     def expand(self, long_records_and_chunks):
         long_records, *chunk_results = long_records_and_chunks
@@ -234,10 +239,12 @@ class StitchChunks(beam.PTransform):
             parts = [windowed_as(part, GLOBAL_WINDOWING) for part in parts]
         out = parts | "Merge" >> beam.Flatten()
         if streaming:
-            stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches))
+            stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches,
+                                          self.built_against))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
-            stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches))
+            stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches,
+                                               self.built_against))
         tagged_type = pa.RecordBatch if self.output_batches else TaggedRecord  # Arrow's coder
         out = typed_outputs(out, "Stitch", stitch, "tagged", tagged_type, **{ERRORS: DeadLetter})
         if not streaming:
@@ -272,13 +279,14 @@ class _Stitcher(beam.DoFn):
     # tenth of what it costs a record at a time (bench/decode_bench.py).
     DECODE_TOKENS = 1 << 16
 
-    def __init__(self, model_dir, output_batches=False):
+    def __init__(self, model_dir, output_batches=False, built_against=BuiltAgainst()):
         self.model_dir = model_dir
         self.output_batches = output_batches
+        self.built_against = built_against
         self._spec = None
 
     def setup(self):
-        self._spec = worker_resources.load_spec(self.model_dir)
+        self._spec = worker_resources.load_spec(self.model_dir, self.built_against)
 
     def start_bundle(self):
         self._stitched = []     # _Stitched

@@ -42,6 +42,7 @@ from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check_flag,
                                          check_runtime)
 from beamtagger.transforms import counters, worker_resources
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
 from beamtagger.transforms.runtime_where_applied import accelerator_hinted, runtime_where_applied
 from beamtagger.transforms.schema_rows import (how_to_make_a_record, row_columns,
@@ -184,9 +185,14 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         SDK processes), None is TensorFlow's default.
       validate: True (the default): a remote ``model_dir`` and ``store_path`` are checked
         where RunInference is applied, before launch, without copying them, as TagText's
-        ``validate`` says; False skips that (a pipeline built where the bucket cannot be
-        reached). Models that ``model_metadata_pcoll`` or ``watch_model_pattern`` bring later
-        are checked by ``update_model_path`` on the workers, as before.
+        ``validate`` says, and recorded (``tagger.json``'s and the manifest's SHA-256; a
+        local path's too where the workers run here): ``load_model`` on a worker that finds
+        either saved again at its path since raises one BeamtaggerError naming it, and the
+        run fails rather than tag some records with each model (``built_against.py``).
+        False skips that (a pipeline built where the bucket cannot be reached): nothing
+        recorded, nothing compared. Models that ``model_metadata_pcoll`` or
+        ``watch_model_pattern`` bring later are checked by ``update_model_path`` on the
+        workers, as before, and served whatever was recorded of ``model_dir``.
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
@@ -219,6 +225,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            self.allow_other_embeddings)
         self.validate = check_flag("validate", validate)
+        # What validate_inference_args checked, for load_model to find again on the workers.
+        self._built_against = BuiltAgainst()
         self.runtime = check_runtime(runtime)
         self.tagger_threads = tagger_threads
         # What load_model gives the runtime: tagger_threads, or the default for the pipeline
@@ -248,9 +256,13 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         return self._record_tagger.vector_dtype
 
     def load_model(self) -> LoadedTagger:
-        """Loads the tagger and opens its store; BeamtaggerError if they do not match."""
-        store = worker_resources.open_store(self.store_path)
-        return loaded_tagger(self._model_use().directory, store, self._runtime(),
+        """Loads the tagger and opens its store; BeamtaggerError if they do not match, or if
+        either is not what ``validate`` checked where the pipeline was built (saved again at
+        its path since: ``built_against.py``)."""
+        store = worker_resources.open_store(self.store_path, self._built_against)
+        directory = self._model_use().directory
+        self._built_against.check_model(self.model_dir, directory)
+        return loaded_tagger(directory, store, self._runtime(),
                              model_dir=self.model_dir, threads=self._worker_threads,
                              vector_dtype=self.vector_dtype,
                              allow_other_embeddings=self.allow_other_embeddings)
@@ -276,7 +288,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         use = None
         try:
             use = worker_resources.use_model_dir(model_dir)
-            check_binding(use.directory, worker_resources.open_store(self.store_path),
+            check_binding(use.directory,
+                          worker_resources.open_store(self.store_path, self._built_against),
                           self.allow_other_embeddings)
         # OSError: a remote model the workers cannot read (a GCS fault that gcsio's own
         # retries did not get past, a bucket they may not read) escaped here, and
@@ -288,6 +301,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             logging.error("beamtagger: model update to %s refused, %s keeps serving: %s",
                           model_dir, self.model_dir or "the bundled model", refused)
             return
+        # Another model on purpose, maybe at the same path: the one built against is no more.
+        self._built_against = self._built_against.without_model()
         self._switch_to(model_dir, use)
 
     def _model_use(self) -> worker_resources.ModelDirUse:
@@ -330,9 +345,9 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         super().validate_inference_args(inference_args)
         pipeline = pipeline_being_applied()
         if self.validate:
-            worker_resources.check_where_built(self.model_dir, self.store_path,
-                                               self.allow_other_embeddings, remote=True,
-                                               pipeline=pipeline)
+            self._built_against = worker_resources.check_where_built(
+                self.model_dir, self.store_path, self.allow_other_embeddings, remote=True,
+                pipeline=pipeline)
         options = options_being_applied()
         if options is None:
             return

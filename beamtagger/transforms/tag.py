@@ -47,6 +47,7 @@ from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch
                                            check_vector_dtype)
 from beamtagger.transforms import counters, progress, worker_resources
 from beamtagger.transforms.arrow_batches import model_inputs, row_timestamps
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.records import (KEYED_CHUNK_RESULT, ChunkResult, DeadLetter,
                                            TaggedRecord, one_line)
@@ -110,8 +111,11 @@ class TagBatches(beam.PTransform):
         here, where the pipeline is built; a remote one where the transform is applied.
       validate: True (the default): a remote ``model_dir`` (and with ``vectors_at="tag"``
         ``store_path``) is checked where the transform is applied, before launch, without
-        copying it, as TagText's ``validate`` says; False skips that (a pipeline built where
-        the bucket cannot be reached).
+        copying it, as TagText's ``validate`` says, and recorded for the workers to find
+        again when they load it (``built_against.py``); False skips that (a pipeline built
+        where the bucket cannot be reached): nothing recorded, nothing compared.
+      built_against: internal (TagText): what its ``validate`` recorded, for a TagBatches
+        given ``validate=False``; its workers compare it as they load.
     """
 
     def __init__(self, model_dir: Optional[str] = None,
@@ -119,7 +123,7 @@ class TagBatches(beam.PTransform):
                  runtime: Optional[str] = None, *, output_batches: bool = False,
                  vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
-                 validate: bool = True):
+                 validate: bool = True, built_against: BuiltAgainst = BuiltAgainst()):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -135,6 +139,7 @@ class TagBatches(beam.PTransform):
         self.threads = threads
         self.runtime = check_runtime(runtime)
         self.output_batches = output_batches
+        self.built_against = built_against
         self._shared_runner = shared.Shared()
         self._shared_store = shared.Shared()
 
@@ -144,10 +149,11 @@ class TagBatches(beam.PTransform):
         return self.store_path if self.vectors_at == "tag" else None
 
     def expand(self, batches):
+        built_against = self.built_against
         if self.validate:   # remote paths: see TagText's expand
-            worker_resources.check_where_built(self.model_dir, self._opened_store_path,
-                                               self.allow_other_embeddings, remote=True,
-                                               pipeline=batches.pipeline)
+            built_against = worker_resources.check_where_built(
+                self.model_dir, self._opened_store_path, self.allow_other_embeddings,
+                remote=True, pipeline=batches.pipeline)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         threads = tagger_threads_of_pipeline(self.threads, batches.pipeline)
         runtime = runtime_of_pipeline(self.runtime, "TagBatches", batches.pipeline, self.threads)
@@ -156,7 +162,7 @@ class TagBatches(beam.PTransform):
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             threads, runtime, self.output_batches, store,
-            self.vector_dtype))
+            self.vector_dtype, built_against))
         # Batches are carried by the Arrow coder. The input hint is the composite's, not the
         # ParDo's: typed_outputs says why.
         out = typed_outputs(batches, "RunTagger", tag, "tagged",
@@ -200,7 +206,7 @@ class _SharedRunner:
     """
 
     def __init__(self, model_dir, threads=None, runtime="tensorflow", vector_dtype="float32",
-                 store=None):
+                 store=None, built_against=BuiltAgainst()):
         self._loaded = futures.Future()
         self.load_milli_secs = None   # set once loaded; reported by the first DoFn to see it
         self._load_reported = threading.Lock()
@@ -215,14 +221,15 @@ class _SharedRunner:
 
             blas_controller()
         threading.Thread(target=self._load, args=(model_dir, threads, runtime, vector_dtype,
-                                                  store),
+                                                  store, built_against),
                          daemon=False, name="beamtagger-load-tagger").start()
 
-    def _load(self, model_dir, threads, runtime, vector_dtype, store):
+    def _load(self, model_dir, threads, runtime, vector_dtype, store, built_against):
         started = time.perf_counter()
         try:
             runner = worker_resources.loaded_runner(model_dir, runtime, threads,
-                                                    vector_dtype=vector_dtype, store=store)
+                                                    vector_dtype=vector_dtype, store=store,
+                                                    built_against=built_against)
             self.load_milli_secs = int((time.perf_counter() - started) * 1000)
             self._loaded.set_result(runner)
         except BaseException as error:  # noqa: BLE001  (re-raised in the worker's thread)
@@ -263,7 +270,8 @@ class _TagFn(beam.DoFn):
     _AHEAD = 1
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
-                 runtime="tensorflow", output_batches=False, store=None, vector_dtype="float32"):
+                 runtime="tensorflow", output_batches=False, store=None, vector_dtype="float32",
+                 built_against=BuiltAgainst()):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
@@ -273,20 +281,21 @@ class _TagFn(beam.DoFn):
         self.output_batches = output_batches
         self.store = store
         self.vector_dtype = vector_dtype
+        self.built_against = built_against
 
     def setup(self):
         self._store = None
         if self.store is not None:
             options = self.store
-            self._store_holder = worker_resources.acquire_store(options.shared_store,
-                                                                options.store_path)
+            self._store_holder = worker_resources.acquire_store(
+                options.shared_store, options.store_path, self.built_against)
             self._store = self._store_holder.store
-            worker_resources.load_spec(self.model_dir).check_store(
+            worker_resources.load_spec(self.model_dir, self.built_against).check_store(
                 self._store, allow_other_fingerprint=options.allow_other_embeddings)
         # After the store: the runner is warmed up for batches of its rows where they come.
         self._holder = self._shared_runner.acquire(
             lambda: _SharedRunner(self.model_dir, self.threads, self.runtime, self.vector_dtype,
-                                  self._store))
+                                  self._store, self.built_against))
         # One thread: batches reach the model in order, and one DoFn instance never runs two
         # of its own batches at once (TensorFlow already uses every core for one).
         self._predictor = futures.ThreadPoolExecutor(max_workers=1,

@@ -40,6 +40,7 @@ from beamtagger.transforms.tagged_batches import tagged_batch_of_records
 from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options,
                                        tagged_records_at_own_timestamps)
 from beamtagger.transforms import worker_resources
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.kept_text import with_kept_texts
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
@@ -121,8 +122,14 @@ class TagText(beam.PTransform):
         against the one it records, the store's manifest, matrix header and vocabulary
         footer, and the store against the model), each problem one BeamtaggerError naming
         the path; where they cannot be read, the workers failed every bundle after the
-        launch. False skips that, for a pipeline built where the bucket cannot be reached
-        (a launcher without its credentials). Paths on this machine are checked either way.
+        launch. What was checked is recorded (``tagger.json``'s and the manifest's SHA-256;
+        a local path's too where the workers run here) and every stage's workers compare it
+        once as they load the model or open the store: a model saved again or a store
+        imported over the same path after the pipeline was built fails the run with one
+        BeamtaggerError naming the path (``built_against.py``), never a mix of the two.
+        False skips that, for a pipeline built where the bucket cannot be reached (a
+        launcher without its credentials): nothing is recorded, nothing compared. Paths on
+        this machine are checked either way.
       keep_text: each TextRecord's text is kept in its result's pass-through fields
         (``kept_text``), for ``WriteResults(keep_text=True)`` to write CoNLL-U's ``# text``
         and spacing and each entity's text from it, and to take out again. Off by default:
@@ -206,12 +213,10 @@ class TagText(beam.PTransform):
         outputs at their records' timestamps; ``beamtagger tag``, whose records' timestamps
         mean nothing, leaves it out.
         """
-        if self.validate:
-            # Here, not where it is built: a transform built without network access (in a
-            # test, a notebook, a module) stays so until it is applied.
-            worker_resources.check_where_built(self.model_dir, self.store_path,
-                                               self.allow_other_embeddings, remote=True,
-                                               pipeline=records.pipeline)
+        # Here, not where it is built: a transform built without network access (in a test, a
+        # notebook, a module) stays so until it is applied. One record for every stage: each
+        # stage's workers must find the files the others find.
+        built_against = self._built_against(records.pipeline)
         # Here, not where it is built: a transform does not know its runner until it is applied.
         runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
                                       self.tagger_threads, accelerator=bool(self.accelerator))
@@ -236,20 +241,31 @@ class TagText(beam.PTransform):
                                                  widths=runtimes.bucket_widths(runtime))
             | "AttachVectors" >> AttachVectors(
                 self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
-                self.vectors_at))
+                self.vectors_at, built_against=built_against))
         tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
                          runtime, output_batches=output_batches, vectors_at=self.vectors_at,
                          store_path=self.store_path, vector_dtype=self.vector_dtype,
                          allow_other_embeddings=self.allow_other_embeddings,
-                         validate=False)   # checked above
+                         validate=False,   # checked above
+                         built_against=built_against)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
         stitched = ((chunked.long_records, tagged.chunks, attached.chunks)
                     | "StitchChunks" >> StitchChunks(self.model_dir,
-                                                     output_batches=output_batches))
+                                                     output_batches=output_batches,
+                                                     built_against=built_against))
         return ((tagged.tagged, stitched.tagged, chunked.empty),
                 (tokenized.errors, attached.errors, tagged.errors, stitched.errors))
+
+    def _built_against(self, pipeline):
+        """What the stages' workers must find (``built_against.py``): the model and store
+        checked here where ``validate``, else nothing."""
+        if not self.validate:
+            return BuiltAgainst()
+        return worker_resources.check_where_built(self.model_dir, self.store_path,
+                                                  self.allow_other_embeddings, remote=True,
+                                                  pipeline=pipeline)
 
 
 class TagTextInParts(TagText):
@@ -265,7 +281,10 @@ class TagTextInParts(TagText):
     ``blocks=True`` takes blocks of records from ``ReadRecords(blocks=True)``. Not part of the
     public API: TagText always returns one PCollection of TaggedRecords. ``validate`` is
     False unless given: ``beamtagger tag`` checks remote paths before it builds the pipeline,
-    on copies (``check_job``), further than TagText can without them.
+    on copies (``check_job``), further than TagText can without them. The files are
+    recorded all the same (``worker_resources.record_built_against``): a Dataflow job's
+    workers read the ``gs://`` paths themselves, and a local run's the folders
+    ``launch_files`` pinned (the same bytes), or a store it reads in place.
     """
 
     def __init__(self, *args, blocks=False, **kwargs):
@@ -278,6 +297,12 @@ class TagTextInParts(TagText):
         parts, errors = self._tag_in_parts(records, buffering_secs, blocks_given=self.blocks,
                                            output_batches=buffering_secs is None)
         return TagTextResult(parts, errors | "AllErrors" >> beam.Flatten())
+
+    def _built_against(self, pipeline):
+        if self.validate:
+            return super()._built_against(pipeline)
+        return worker_resources.record_built_against(
+            self.model_dir, self.store_path, worker_resources.runs_on_this_machine(pipeline))
 
 
 class _EmptyRecordsAsBatches(beam.DoFn):

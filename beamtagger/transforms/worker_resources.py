@@ -49,14 +49,16 @@ import tempfile
 import threading
 import weakref
 
+from beamtagger.transforms.built_against import BuiltAgainst, sha256_of
+
 try:
     import fcntl
 except ImportError:   # Windows: copies are kept
     fcntl = None
 
-__all__ = ["ModelDirUse", "check_where_built", "is_remote", "load_spec", "loaded_runner",
-           "local_model_dir", "local_path", "open_store", "runs_on_this_machine",
-           "use_model_dir"]
+__all__ = ["BuiltAgainst", "ModelDirUse", "check_where_built", "is_remote", "load_spec",
+           "loaded_runner", "local_model_dir", "local_path", "open_store",
+           "record_built_against", "runs_on_this_machine", "use_model_dir"]
 
 _LOCK = threading.Lock()
 # Remote path -> the copies of it this process staged or took, the newest last.
@@ -90,15 +92,17 @@ _RUNNERS = weakref.WeakValueDictionary()   # model files' identity -> loaded run
 _WARMED_FEEDS = weakref.WeakKeyDictionary()
 
 
-def load_spec(model_dir=None):
-    """TaggerSpec of ``model_dir`` (the bundled model when None)."""
+def load_spec(model_dir=None, built_against=BuiltAgainst()):
+    """TaggerSpec of ``model_dir`` (the bundled model when None); BeamtaggerError where it is
+    not the model ``built_against`` recorded (``BuiltAgainst.check_model``)."""
     from beamtagger.model.tagger_spec import TaggerSpec
     with _model_files(model_dir) as directory:
+        built_against.check_model(model_dir, directory)
         return TaggerSpec.load(directory)
 
 
 def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=False, *,
-                      remote=False, pipeline=None):
+                      remote=False, pipeline=None) -> BuiltAgainst:
     """BeamtaggerError, where the pipeline is built, for a model directory or store that is
     there and that the workers would fail on: a folder that is not a model (no ``tagger.json``,
     a store given as the model, a corrupt or edited ``tagger.json``), one that is not a store,
@@ -129,6 +133,10 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     machine's processes (``runs_on_this_machine``), a local path that is not here is refused
     too: no image holds it, and a missing model failed the run at its first bundle, a
     traceback from the workers, after the pipeline had started.
+
+    Returns, with ``remote``, what was checked (``record_built_against``), for the workers
+    to find again when they load it (``built_against.py``); without, an empty
+    ``BuiltAgainst``.
     """
     from beamtagger.embeddings.store import EmbeddingStore
     from beamtagger.transforms import remote_paths
@@ -136,7 +144,7 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     workers_here = pipeline is not None and runs_on_this_machine(pipeline)
     any_remote = any(path is not None and is_remote(path) for path in (model_dir, store_path))
     if remote and not (any_remote or workers_here):
-        return
+        return BuiltAgainst()
     if remote and any_remote:
         _check_cloud_storage_reachable(model_dir, store_path)
 
@@ -161,6 +169,41 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
             spec.check_store(store, allow_other_fingerprint=allow_other_embeddings,
                              model_location=model_dir if model_read and is_remote(model_dir)
                              else None)
+    if not remote:
+        return BuiltAgainst()
+    return record_built_against(model_dir if model_read else None,
+                         store_path if store_read else None, workers_here)
+
+
+def record_built_against(model_dir, store_path, workers_here):
+    """The ``BuiltAgainst`` of ``model_dir`` and ``store_path`` as they are now: the SHA-256
+    of a remote one's small file (``tagger.json``, ``manifest.json``) and of a local one's
+    where ``workers_here`` (a local path elsewhere is one in the workers' image, which this
+    machine's file does not describe); None (nothing compared) for the others, the bundled
+    model and the default store.
+
+    Read after ``check_where_built``'s checks: a path replaced in between is recorded as
+    replaced, and every worker reads that one or fails; none mixes it with the files
+    checked."""
+    from beamtagger.embeddings.store import MANIFEST_FILE, MANIFEST_MAX_BYTES
+    from beamtagger.model.keras_archive import MAX_JSON_BYTES
+    from beamtagger.model.tagger_spec import SPEC_FILE
+    from beamtagger.transforms import remote_paths
+
+    def sha256(path, name, limit):
+        if path is None or not (is_remote(path) or workers_here):
+            return None
+        if is_remote(path):
+            return sha256_of(remote_paths.read_small_file(f"{str(path).rstrip('/')}/{name}"))
+        try:
+            return sha256_of(_at_most(local_path(path) / name, limit))
+        except OSError:
+            return None   # not there: the workers' load says so
+
+    model_sha256 = sha256(model_dir, SPEC_FILE, MAX_JSON_BYTES)
+    store_sha256 = sha256(store_path, MANIFEST_FILE, MANIFEST_MAX_BYTES)
+    return BuiltAgainst(None if model_sha256 is None else str(model_dir), model_sha256,
+                        None if store_sha256 is None else str(store_path), store_sha256)
 
 
 # Runners whose workers run on the machine that builds the pipeline: the DirectRunner (which
@@ -227,7 +270,7 @@ def _model_files(model_dir):
 
 
 def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
-                  vector_dtype="float32", store=None):
+                  vector_dtype="float32", store=None, built_against=BuiltAgainst()):
     """The runner of ``model_dir`` for ``runtime`` (``model.runtimes``: TensorFlow's
     ``TaggerRunner``, the NumPy or the JAX runner), shared within the process while anyone
     holds it, warmed up for the batches its caller will feed it: vectors in ``vector_dtype``,
@@ -255,8 +298,11 @@ def loaded_runner(model_dir=None, runtime="tensorflow", threads=None, *,
     (TaggerModelHandler, at a model update) passes the directory of a ``use_model_dir``
     instead. A remote ``model_dir``'s copy is held while the runner loads: nothing reads the
     model's files once its runner is loaded, and an older copy of the path goes once unused.
+    ``built_against``: BeamtaggerError, before the load, where ``model_dir`` is not the model
+    the pipeline recorded where it was built (``BuiltAgainst.check_model``).
     """
     with _model_files(model_dir) as local:
+        built_against.check_model(model_dir, local)
         return _loaded_runner(pathlib.Path(local).resolve(), runtime, threads, vector_dtype,
                               store)
 
@@ -409,22 +455,26 @@ def _let_staged_go(path, staged):
                         staged, path, error)
 
 
-def open_store(store_path=None):
+def open_store(store_path=None, built_against=BuiltAgainst()):
     """The memory-mapped EmbeddingStore at ``store_path`` (the default store when None),
     shared within the process while anyone holds it: a RunInference model held through Beam's
     ``MultiProcessShared`` (``large_model``, ``model_copies``) is never released by Beam, and
     each model update's ``load_model`` mapped the store once more (one mapping and its pages
     per update, for the process's life). A store saved again (another manifest) is opened
     afresh. A remote store's copy is held while the store object lives (it reads its
-    vocabulary when first asked, and is pickled as its path)."""
+    vocabulary when first asked, and is pickled as its path). ``built_against``:
+    BeamtaggerError where ``store_path`` is not the store the pipeline recorded where it was
+    built (``BuiltAgainst.check_store``)."""
     from beamtagger.embeddings.default import default_store_path
     from beamtagger.embeddings.default import open_store as open_local_store
     if store_path is None or not is_remote(store_path):
         folder = default_store_path() if store_path is None else local_path(store_path)
+        built_against.check_store(store_path, folder)
         return _shared_store(folder, lambda: open_local_store(
             None if store_path is None else folder))[0]
     use = _take_use(str(store_path), keep_newest=True)
     try:
+        built_against.check_store(store_path, use.directory)
         store, opened = _shared_store(use.directory, lambda: open_local_store(use.directory))
     except BaseException:
         use.release()
@@ -469,10 +519,10 @@ class OpenedStore:
         self.store = store
 
 
-def acquire_store(shared_handle, store_path=None):
+def acquire_store(shared_handle, store_path=None, built_against=BuiltAgainst()):
     """The process's ``OpenedStore`` of ``store_path`` from ``shared_handle`` (a
-    ``shared.Shared``), opened on first use."""
-    return shared_handle.acquire(lambda: OpenedStore(open_store(store_path)))
+    ``shared.Shared``), opened on first use (``open_store``: checked against ``built_against``)."""
+    return shared_handle.acquire(lambda: OpenedStore(open_store(store_path, built_against)))
 
 
 def is_remote(path):

@@ -1,0 +1,101 @@
+"""The model and store a pipeline was checked against where it was built, which its workers must
+find when they load them.
+
+A pipeline's workers read its model and store themselves, each when its stages are set up:
+Dataflow's from ``gs://`` (one copy a VM, ``worker_resources.local_path``), a local
+runner's from this machine. A model saved again at the same path while the job runs (``train
+--overwrite``, ``model set-threshold``) or a store imported over it was then read by every
+worker set up after the replacement (autoscaling, a replaced VM, a stage set up after a
+shuffle) while the others kept the old files: the job's output mixed two models, or looked up
+one store's vectors for a model read with the other's, and still succeeded.
+
+So where TagText, TagBatches and TaggerModelHandler check their paths (``validate``), they
+record the SHA-256 of the model's ``tagger.json`` (which holds ``tagger.keras``'s SHA-256 and
+the threshold) and of the store's ``manifest.json`` (its fingerprint and its files' digests):
+a ``BuiltAgainst``, pickled to the workers with the transform. Each worker compares it once
+per load (``worker_resources.load_spec``, ``loaded_runner``, ``open_store``), never per
+batch, and a worker that finds other files fails its stage with one BeamtaggerError naming
+the path: the DirectRunner's run raises it (``beamtagger tag`` prints it as its one line,
+exit status 1); Dataflow retries the failing bundle, then fails the job with the line in its
+error log. Either way no record is tagged with the new files beside records tagged with the
+old. ``validate=False`` records nothing and nothing is compared.
+"""
+import hashlib
+import pathlib
+from typing import NamedTuple, Optional
+
+from beamtagger.errors import BeamtaggerError
+
+__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "sha256_of"]
+
+
+class ReplacedSinceBuilt(BeamtaggerError):
+    """A model or store saved again at its path after the pipeline was built, found by a
+    worker: the run started and cannot finish (``beamtagger tag`` exits 1, as for JobFailed),
+    where a BeamtaggerError's 2 is a refusal before anything ran."""
+
+    exit_code = 1
+
+
+def sha256_of(content: Optional[bytes]) -> Optional[str]:
+    return None if content is None else hashlib.sha256(content).hexdigest()
+
+
+class BuiltAgainst(NamedTuple):
+    """The files a pipeline's model and store were checked against where it was built.
+
+    Args:
+      model_dir: the model directory as given (None: none recorded).
+      model_sha256: the SHA-256 of its ``tagger.json`` then.
+      store_path: the store as given (None: none recorded).
+      store_sha256: the SHA-256 of its ``manifest.json`` then.
+    """
+    model_dir: Optional[str] = None
+    model_sha256: Optional[str] = None
+    store_path: Optional[str] = None
+    store_sha256: Optional[str] = None
+
+    def check_model(self, model_dir, directory):
+        """BeamtaggerError where ``model_dir`` is the recorded model and its local folder
+        ``directory`` (a staged copy of a remote one) holds another ``tagger.json``."""
+        from beamtagger.model.tagger_spec import SPEC_FILE
+
+        if self.model_sha256 is None or _path(model_dir) != self.model_dir:
+            return
+        if _file_sha256(pathlib.Path(directory) / SPEC_FILE) not in (self.model_sha256, None):
+            raise ReplacedSinceBuilt(
+                f"model {self.model_dir} was saved again after this pipeline was built "
+                f"({SPEC_FILE} differs): its workers would tag with two models; publish new "
+                "models at a new path and run again")
+
+    def check_store(self, store_path, folder):
+        """BeamtaggerError where ``store_path`` is the recorded store and its local folder
+        ``folder`` holds another ``manifest.json``."""
+        from beamtagger.embeddings.store import MANIFEST_FILE
+
+        if self.store_sha256 is None or _path(store_path) != self.store_path:
+            return
+        if _file_sha256(pathlib.Path(folder) / MANIFEST_FILE) not in (self.store_sha256, None):
+            raise ReplacedSinceBuilt(
+                f"embedding store {self.store_path} was imported again after this pipeline "
+                f"was built ({MANIFEST_FILE} differs): its workers would look up vectors in "
+                "two stores; publish new stores at a new path and run again")
+
+    def without_model(self) -> "BuiltAgainst":
+        """This record without its model: a model update (RunInference's
+        ``update_model_path``) serves another model on purpose."""
+        return self._replace(model_dir=None, model_sha256=None)
+
+
+def _path(path):
+    return None if path is None else str(path)
+
+
+def _file_sha256(path):
+    """The SHA-256 of the file ``path``; None where it cannot be read (the load that follows
+    says why)."""
+    try:
+        with open(path, "rb") as stream:
+            return hashlib.file_digest(stream, "sha256").hexdigest()
+    except OSError:
+        return None
