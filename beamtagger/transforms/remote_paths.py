@@ -11,22 +11,25 @@ word count). What only the whole files can tell (the model file's SHA-256, the m
 content sample, the vocabulary's digest) is checked where they are copied: by ``beamtagger
 tag`` before launch, by the workers when they load them.
 
-Its callers: the checks where a pipeline is built (``worker_resources``: ``model_spec``,
-``store_summary``), whose RemoteUnreadable message names ``validate=False``, and ``beamtagger
+Its callers: the checks where a pipeline is built (``worker_resources``: ``checked_model``,
+``store_summary``, whose SHA-256 of ``tagger.json`` and ``manifest.json`` the workers compare
+with what they load: ``built_against.py``), whose RemoteUnreadable message names ``validate=False``, and ``beamtagger
 model info`` of a ``gs://`` model (``pipeline/model_command``: ``listed_files``,
 ``model_spec_data``, ``read_small_file``, ``store_summary``), which words its own from the
 error's ``path`` and ``reason``. ``not_found`` tells the readers of byte ranges
 (``reading.byte_ranges``, ``reading.csv_ranges``) an object gone since the listing.
 """
 import contextlib
-from typing import NamedTuple, Tuple
+import hashlib
+from typing import Any, NamedTuple, Tuple
 
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["SMALL_FILE_MAX_BYTES", "RemoteUnreadable", "StoreSummary", "listed_files", "model_spec", "model_spec_data",
-           "not_found", "read_small_file", "store_summary"]
+__all__ = ["SMALL_FILE_MAX_BYTES", "CheckedModel", "RemoteUnreadable", "StoreSummary",
+           "checked_model", "listed_files", "model_spec_data", "not_found", "read_small_file",
+           "store_summary"]
 
 
 # The most read of a JSON file of a model or store (a few KB as beamtagger writes them): a
@@ -45,37 +48,53 @@ class RemoteUnreadable(BeamtaggerError):
 
 
 class StoreSummary(NamedTuple):
-    """What a store's manifest says of it: all ``TaggerSpec.check_store`` reads."""
+    """What a store's manifest says of it: all ``TaggerSpec.check_store`` reads, and the
+    manifest's SHA-256 (``built_against.py``)."""
     path: str
     dim: int
     normalization: Tuple[str, ...]
     fingerprint: str
+    manifest_sha256: str
 
 
-def model_spec(model_dir):
-    """The TaggerSpec of the remote ``model_dir``, its model file's size checked against the
+class CheckedModel(NamedTuple):
+    """What the check of a remote model read: its TaggerSpec, and the SHA-256 of the
+    ``tagger.json`` it was read from (``built_against.py``)."""
+    spec: Any
+    spec_sha256: str
+
+
+def checked_model(model_dir) -> CheckedModel:
+    """The CheckedModel of the remote ``model_dir``, its model file's size checked against the
     one ``tagger.json`` records (``saving.check_model_file_size``); BeamtaggerError naming the
     path otherwise."""
     from beamtagger.model.saving import check_model_file_size
-    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, TaggerSpec
+    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, TaggerSpec, parse_spec_json
 
     files = listed_files(model_dir, f"model directory {model_dir} does not exist")
-    data = model_spec_data(model_dir, files)
+    content = _spec_content(model_dir, files)
+    data = parse_spec_json(content, files[SPEC_FILE].path)
     check_model_file_size(files[MODEL_FILE].path, files[MODEL_FILE].size_in_bytes, data)
-    return TaggerSpec.from_json(data, files[SPEC_FILE].path)
+    return CheckedModel(TaggerSpec.from_json(data, files[SPEC_FILE].path),
+                        hashlib.sha256(content).hexdigest())
 
 
 def model_spec_data(model_dir, files):
     """The parsed ``tagger.json`` of the remote ``model_dir`` whose ``listed_files`` are
     ``files``; BeamtaggerError where it or the model file is missing, as ``TaggerSpec.load``
     says of a local one."""
-    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE, parse_spec_json
+    from beamtagger.model.tagger_spec import SPEC_FILE, parse_spec_json
+
+    return parse_spec_json(_spec_content(model_dir, files), files[SPEC_FILE].path)
+
+
+def _spec_content(model_dir, files):
+    from beamtagger.model.tagger_spec import MODEL_FILE, SPEC_FILE
 
     for name in (SPEC_FILE, MODEL_FILE):
         if name not in files:
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {name} is missing")
-    spec_path = files[SPEC_FILE].path
-    return parse_spec_json(read_small_file(spec_path), spec_path)
+    return read_small_file(files[SPEC_FILE].path)
 
 
 def store_summary(store_path) -> StoreSummary:
@@ -89,8 +108,8 @@ def store_summary(store_path) -> StoreSummary:
     if MANIFEST_FILE not in files:
         raise BeamtaggerError(f"{store_path}: not an embedding store ({MANIFEST_FILE} is "
                               "missing); create one with `beamtagger embeddings import`")
-    manifest = parse_manifest(read_small_file(files[MANIFEST_FILE].path),
-                              files[MANIFEST_FILE].path)
+    manifest_content = read_small_file(files[MANIFEST_FILE].path)
+    manifest = parse_manifest(manifest_content, files[MANIFEST_FILE].path)
     for name in (VECTORS_FILE, VOCAB_FILE):
         if name not in files:
             raise BeamtaggerError(f"{store_path}: incomplete embedding store ({name} is "
@@ -106,7 +125,7 @@ def store_summary(store_path) -> StoreSummary:
     with _reading(files[VOCAB_FILE].path), _open(files[VOCAB_FILE].path) as stream:
         check_vocabulary_metadata(files[VOCAB_FILE].path, manifest, stream)
     return StoreSummary(str(store_path), manifest["dim"], tuple(manifest["normalization"]),
-                        manifest["fingerprint"])
+                        manifest["fingerprint"], hashlib.sha256(manifest_content).hexdigest())
 
 
 def listed_files(path, absent):

@@ -156,23 +156,31 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
         return workers_here or _exists_here(path)
 
     model_read, store_read = readable(model_dir), readable(store_path)
-    spec = None
-    if model_read:
-        spec = (remote_paths.model_spec(model_dir) if is_remote(model_dir)
-                else load_spec(model_dir))
-    elif model_dir is None and store_read:
-        spec = load_spec(None)   # the bundled model is always here
+    spec = model_sha256 = store_sha256 = None
+    if model_read and is_remote(model_dir):
+        spec, model_sha256 = remote_paths.checked_model(model_dir)
+    elif model_read or (model_dir is None and store_read):
+        spec = load_spec(model_dir)   # the bundled model (None) is always here
     if store_read:
         store = (remote_paths.store_summary(store_path) if is_remote(store_path)
                  else EmbeddingStore.open(local_path(store_path)))
+        if is_remote(store_path):
+            store_sha256 = store.manifest_sha256
         if spec is not None:
             spec.check_store(store, allow_other_fingerprint=allow_other_embeddings,
                              model_location=model_dir if model_read and is_remote(model_dir)
                              else None)
     if not remote:
         return BuiltAgainst()
-    return record_built_against(model_dir if model_read else None,
-                         store_path if store_read else None, workers_here)
+    # A remote path's files as checked; a local one's read again, after the checks, where the
+    # workers read it (record_built_against).
+    local = record_built_against(model_dir if model_read and not model_sha256 else None,
+                                 store_path if store_read and not store_sha256 else None,
+                                 workers_here)
+    return BuiltAgainst(model_dir if model_sha256 else local.model_dir,
+                        model_sha256 or local.model_sha256,
+                        store_path if store_sha256 else local.store_path,
+                        store_sha256 or local.store_sha256)
 
 
 def record_built_against(model_dir, store_path, workers_here):
@@ -182,9 +190,10 @@ def record_built_against(model_dir, store_path, workers_here):
     machine's file does not describe); None (nothing compared) for the others, the bundled
     model and the default store.
 
-    Read after ``check_where_built``'s checks: a path replaced in between is recorded as
-    replaced, and every worker reads that one or fails; none mixes it with the files
-    checked."""
+    Read apart from the checks (after ``check_where_built``'s of a local path; for
+    ``beamtagger tag``, after ``check_job``'s, on copies): a path replaced in between is
+    recorded as replaced, and every worker reads that one or fails; none mixes it with the
+    files checked."""
     from beamtagger.embeddings.store import MANIFEST_FILE, MANIFEST_MAX_BYTES
     from beamtagger.model.keras_archive import MAX_JSON_BYTES
     from beamtagger.model.tagger_spec import SPEC_FILE
