@@ -22,7 +22,9 @@ and a path replaced meanwhile stops the run in one line: the run would otherwise
 files other than those checked.
 
 A remote runner's workers read the paths themselves (see docs/dataflow.md): nothing is
-pinned for them.
+pinned for them, and each compares what it loads with what the pipeline was built against
+(``transforms.built_against``), so a model or store saved again there fails the job in one
+line instead of mixing the two.
 """
 import contextlib
 import dataclasses
