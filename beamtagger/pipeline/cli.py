@@ -20,6 +20,7 @@ import re
 import signal
 import sys
 import threading
+import warnings
 
 from beamtagger import __version__
 from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
@@ -70,6 +71,7 @@ def main(argv=None):
     # TensorFlow's start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
     # reads; real errors still show (see tensorflow_setup).
     quiet_tensorflow()
+    _quiet_beams_bracket_pattern_warning()
     _printable_stdout()
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
@@ -284,6 +286,24 @@ def _raised_there_is_ignored(frame):
             return True
         frame = frame.f_back
     return False
+
+
+# Beam's file matching compiles an escaped "[" ("[[]": how a file whose name holds brackets is
+# named, as tag's own refusal of such a name advises) into a regular expression Python warns
+# about: "FutureWarning: Possible nested set at position 10" and Beam's source line, once from
+# the launcher and once from each local worker process of a run that went well.
+_BEAMS_BRACKET_PATTERN_WARNING = ("ignore", "Possible nested set", FutureWarning,
+                                  "apache_beam.io.filesystem")
+
+
+def _quiet_beams_bracket_pattern_warning():
+    action, message, category, module = _BEAMS_BRACKET_PATTERN_WARNING
+    warnings.filterwarnings(action, message=message, category=category, module=module)
+    # The variable carries the filter to the run's worker processes (multi_processing).
+    rule = f"{action}:{message}:{category.__name__}:{module}"
+    kept = os.environ.get("PYTHONWARNINGS", "")
+    if rule not in kept.split(","):
+        os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [kept, rule]))
 
 
 def console_main():

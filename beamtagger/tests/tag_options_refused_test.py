@@ -289,3 +289,21 @@ def test_a_file_whose_name_holds_brackets_is_named_with_its_brackets_escaped(
                          tiny_tagger.store_path)
     assert code == 0, err
     assert "records read                1" in out
+
+
+def test_a_name_with_escaped_brackets_prints_no_warning_of_beams(tiny_tagger, tmp_path):
+    # Beam compiled the escaped name into a regular expression Python warns about: the run
+    # that went well printed "FutureWarning: Possible nested set at position 10" and Beam's
+    # source line, from the launcher and from each worker process.
+    import subprocess
+    import sys
+
+    (tmp_path / "a[1].txt").write_text("Hello there.\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "beamtagger", "tag", "--input", str(tmp_path / "a[[]1].txt"),
+         "--output", str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
+         tiny_tagger.store_path, "--runtime", "numpy", "--progress-every", "0",
+         "--direct_running_mode=multi_processing", "--direct_num_workers=1"],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Warning" not in done.stderr, done.stderr[-3000:]
