@@ -35,6 +35,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Union
 
 from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+from apache_beam.ml.inference import base as _beam_inference
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded_tagger
@@ -51,6 +52,19 @@ from beamtagger.transforms.stateful_batching import check_stateful_batching
 from beamtagger.transforms.tag import check_tag_options
 from beamtagger.worker_threads import (options_being_applied, pipeline_being_applied,
                                        tagger_threads_of_options)
+
+if getattr(_beam_inference, "resource", False) is None:
+    # Beam 2.78 imports ``resource`` in one try with its ModelManager, which needs torch: without
+    # torch the name is None, and each model load logged "Resource module is not available for
+    # current platform, memory usage cannot be fetched" (root logger, WARNING) twice, in a
+    # RunInference run that went well, and counted 0 bytes for the model's memory. The module is
+    # there on every POSIX system; where it is not (Windows), Beam's warning is true and stays.
+    try:
+        import resource
+    except ImportError:
+        pass
+    else:
+        _beam_inference.resource = resource
 
 # LoadedTagger is tagging/loaded_tagger.py's (no Beam there), re-exported.
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
