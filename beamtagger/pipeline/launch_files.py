@@ -24,7 +24,11 @@ files other than those checked.
 A remote runner's workers read the paths themselves (see docs/dataflow.md): nothing is
 pinned for them, and each compares what it loads with what the pipeline was built against
 (``transforms.built_against``), so a model or store saved again there fails the job in one
-line instead of mixing the two.
+line instead of mixing the two. What it is built against is what the checks read: the SHA-256
+of ``tagger.json`` and ``manifest.json`` recorded before them (``LaunchFiles.checked``), which
+the checks compare what they read with, and which are read again after them. Recorded when
+the pipeline was built instead, a ``gs://`` model saved again between the checks and the build
+was recorded as the new one: its workers tagged with a model that was never checked.
 """
 import contextlib
 import dataclasses
@@ -38,6 +42,11 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 from beamtagger import atomic_dirs
 from beamtagger.errors import BeamtaggerError
+from beamtagger.transforms.built_against import BuiltAgainst, ReplacedSinceBuilt
+
+
+# (what the run calls it, its TagJob and BuiltAgainst field, its digest's BuiltAgainst field)
+_PATHS = (("model", "model_dir", "model_sha256"), ("embedding store", "store_path", "store_sha256"))
 
 
 class _Pin(NamedTuple):
@@ -50,12 +59,28 @@ class _Pin(NamedTuple):
 
 @dataclasses.dataclass
 class LaunchFiles:
-    """The pins of one run (``pinned``)."""
+    """The pins of one run (``pinned``) and ``checked``: the SHA-256 of the ``tagger.json``
+    and ``manifest.json`` the run reads (a pinned copy's, or the path's where it is read
+    where given), by the paths as given, recorded before the checks, for the checks to
+    compare what they read with (``checking``) and the pipeline's workers too (``job``)."""
     pins: Tuple[_Pin, ...] = ()
+    checked: BuiltAgainst = BuiltAgainst()
+    workers_here: bool = True
+
+    @contextlib.contextmanager
+    def checking(self):
+        """Yields ``checked`` to the checks (``load_spec``, ``open_store``): a file they read
+        other than the one recorded (``ReplacedSinceBuilt``) refuses the run as
+        ``check_unchanged`` does, before anything is launched."""
+        try:
+            yield self.checked
+        except ReplacedSinceBuilt as replaced:
+            raise _replaced_while_checked(replaced.what, replaced.path) from None
 
     def check_unchanged(self):
-        """BeamtaggerError naming a path whose files are no longer those pinned: replaced
-        while the run was being checked, so the checks may have read the new files."""
+        """BeamtaggerError naming a path whose files are no longer those pinned, or, read
+        where given, whose recorded file is no longer the one recorded: replaced while the
+        run was being checked, so the checks may have read the new files."""
         from beamtagger.transforms import worker_resources
 
         for pin in self.pins:
@@ -64,30 +89,63 @@ class LaunchFiles:
             else:
                 changed = _files(worker_resources.local_path(pin.given)) != pin.files
             if changed:
-                raise BeamtaggerError(f"{pin.what} {pin.given} was replaced while this run was "
-                                      "being checked (a train, model set-threshold or "
-                                      "embeddings import writing it?); nothing was tagged: "
-                                      "run again once it is written")
+                raise _replaced_while_checked(pin.what, pin.given)
+        pinned_fields = {pin.field for pin in self.pins}
+        for what, field, digest in _PATHS:
+            given = getattr(self.checked, field)
+            if given is not None and field not in pinned_fields and (
+                    _sha256(given, field, self.workers_here) != getattr(self.checked, digest)):
+                raise _replaced_while_checked(what, given)
 
     def job(self, job):
-        """``job`` reading the pinned files."""
-        return dataclasses.replace(job, **{pin.field: pin.read for pin in self.pins})
+        """``job`` reading the pinned files, its pipeline built against what was checked."""
+        read = {pin.field: pin.read for pin in self.pins}
+        # A pinned copy holds the bytes recorded: its workers compare what they load there.
+        built = self.checked._replace(**{field: path for field, path in read.items()
+                                         if getattr(self.checked, field) is not None})
+        return dataclasses.replace(job, built_against=built, **read)
 
 
 @contextlib.contextmanager
 def pinned(job, remote):
     """``LaunchFiles`` of ``job``'s model and store as they are now, kept until the block
-    ends; none for a remote runner, and none for the bundled model and default store."""
+    ends; none pinned for a remote runner, and none for the bundled model and default store."""
     with contextlib.ExitStack() as kept:
         pins = []
         if not remote:
-            for what, field in (("model", "model_dir"), ("embedding store", "store_path")):
+            for what, field, _ in _PATHS:
                 path = getattr(job, field)
                 if path is not None:
                     pin = _pin(what, field, str(path), kept)
                     if pin is not None:
                         pins.append(pin)
-        yield LaunchFiles(tuple(pins))
+        read = {pin.field: pin.read for pin in pins}
+        checked = {}
+        for _, field, digest in _PATHS:
+            given = getattr(job, field)
+            sha256 = _sha256(read.get(field, given), field, not remote)
+            checked.update({field: None if sha256 is None else str(given), digest: sha256})
+        yield LaunchFiles(tuple(pins), BuiltAgainst(**checked), workers_here=not remote)
+
+
+def _sha256(path, field, workers_here):
+    """The SHA-256 of the small file the run compares of ``path`` (the TagJob ``field``);
+    None where none is compared (``record_built_against``) or it cannot be read: the checks
+    say why."""
+    from beamtagger.transforms import worker_resources
+
+    model_dir, store_path = (path, None) if field == "model_dir" else (None, path)
+    try:
+        recorded = worker_resources.record_built_against(model_dir, store_path, workers_here)
+    except BeamtaggerError:
+        return None
+    return recorded.model_sha256 if field == "model_dir" else recorded.store_sha256
+
+
+def _replaced_while_checked(what, given):
+    return BeamtaggerError(f"{what} {given} was replaced while this run was being checked "
+                           "(a train, model set-threshold or embeddings import writing it?); "
+                           "nothing was tagged: run again once it is written")
 
 
 def _pin(what, field, given, kept):

@@ -26,6 +26,7 @@ from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
 from beamtagger.pipeline import summary_json
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
 
@@ -391,8 +392,10 @@ def _tag(args, options, stdin_spool=None, results=None):
     with output_held(job.output_prefix) as left_by_a_killed_run, (
             launch_files.pinned(job, remote)) as launched:
         put_back_replaced_outputs(job.output_prefix)
-        earlier = check_job(job, remote=remote, overwrite=args.overwrite,
-                            earlier_run_killed=left_by_a_killed_run)
+        with launched.checking() as checked:
+            earlier = check_job(job, remote=remote, overwrite=args.overwrite,
+                                earlier_run_killed=left_by_a_killed_run,
+                                built_against=checked)
         launched.check_unchanged()
         if job.runtime is None:
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming),
@@ -989,11 +992,14 @@ def _format_of_name(path):
     return _EXTENSION_FORMATS.get(os.path.splitext(name)[1])
 
 
-def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
+def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
+              built_against=BuiltAgainst()):
     """BeamtaggerError for anything that would make the pipeline fail later, or write over or
     beside the results of an earlier run. Returns the earlier run's files that ``overwrite``
     allows to remove. ``earlier_run_killed``: the last run on the prefix was killed outright
-    (``output_held``), so its files may be incomplete."""
+    (``output_held``), so its files may be incomplete. ``built_against``: the model and
+    store the run recorded (``launch_files``); ReplacedSinceBuilt where the files read here
+    are others."""
     from apache_beam.io.filesystems import FileSystems
 
     from beamtagger.model.saving import check_model_file
@@ -1019,9 +1025,9 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False):
         # Remote workers install their own packages; a local run uses this interpreter's.
         raise BeamtaggerError(runtimes.get(job.runtime).missing)
 
-    spec = worker_resources.load_spec(job.model_dir)
+    spec = worker_resources.load_spec(job.model_dir, built_against=built_against)
     check_model_file(spec)
-    store = worker_resources.open_store(job.store_path)
+    store = worker_resources.open_store(job.store_path, built_against=built_against)
     spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
     # Opening checks the vocabulary's row count only; a changed one was found at each worker's
     # first lookup, which made every record a dead letter of a run that exited 0.

@@ -18,6 +18,7 @@ import apache_beam as beam
 from beamtagger.pipeline.local_runner import is_direct_runner, local_runner
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
+from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.records import DeadLetter
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
@@ -60,6 +61,9 @@ class TagJob:
     results_in_input_order: bool = False
     # --input -: the spool file's path, shown as "stdin" in dead letters (stdin_spool).
     stdin_spool: Optional[str] = None
+    # What the model and store were checked as (launch_files), for the workers to find; None:
+    # recorded where the pipeline is built.
+    built_against: Optional[BuiltAgainst] = None
 
 
 def batches_go_to_a_gpu(job, jax_on_cpu=False):
@@ -109,7 +113,7 @@ def build_tag_pipeline(pipeline, job):
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime,
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks,
-        keep_text=keep_text)
+        keep_text=keep_text, built_against=job.built_against)
 
     if job.results_in_input_order:
         from beamtagger.pipeline.ordered_stdout import WriteKeyedResults

@@ -36,6 +36,10 @@ class ReplacedSinceBuilt(BeamtaggerError):
 
     exit_code = 1
 
+    def __init__(self, message, what=None, path=None):
+        super().__init__(message)
+        self.what, self.path = what, path   # "model" or "embedding store", and its path
+
 
 def sha256_of(content: Optional[bytes]) -> Optional[str]:
     return None if content is None else hashlib.sha256(content).hexdigest()
@@ -66,7 +70,7 @@ class BuiltAgainst(NamedTuple):
             raise ReplacedSinceBuilt(
                 f"model {self.model_dir} was saved again after this pipeline was built "
                 f"({SPEC_FILE} differs): its workers would tag with two models; publish new "
-                "models at a new path and run again")
+                "models at a new path and run again", "model", self.model_dir)
 
     def check_store(self, store_path, folder):
         """BeamtaggerError where ``store_path`` is the recorded store and its local folder
@@ -79,7 +83,8 @@ class BuiltAgainst(NamedTuple):
             raise ReplacedSinceBuilt(
                 f"embedding store {self.store_path} was imported again after this pipeline "
                 f"was built ({MANIFEST_FILE} differs): its workers would look up vectors in "
-                "two stores; publish new stores at a new path and run again")
+                "two stores; publish new stores at a new path and run again",
+                "embedding store", self.store_path)
 
     def without_model(self) -> "BuiltAgainst":
         """This record without its model: a model update (RunInference's

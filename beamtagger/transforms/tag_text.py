@@ -282,15 +282,18 @@ class TagTextInParts(TagText):
     public API: TagText always returns one PCollection of TaggedRecords. ``validate`` is
     False unless given: ``beamtagger tag`` checks remote paths before it builds the pipeline,
     on copies (``check_job``), further than TagText can without them. The files are
-    recorded all the same (``worker_resources.record_built_against``): a Dataflow job's
-    workers read the ``gs://`` paths themselves, and a local run's the folders
+    recorded all the same: ``built_against``, what ``beamtagger tag`` checked
+    (``launch_files``: the digests of the files its checks read, recorded before them), or,
+    where None, as they are here (``worker_resources.record_built_against``). A Dataflow
+    job's workers read the ``gs://`` paths themselves, and a local run's the folders
     ``launch_files`` pinned (the same bytes), or a store it reads in place.
     """
 
-    def __init__(self, *args, blocks=False, **kwargs):
+    def __init__(self, *args, blocks=False, built_against=None, **kwargs):
         kwargs.setdefault("validate", False)
         super().__init__(*args, **kwargs)
         self.blocks = blocks
+        self.checked = built_against
 
     def expand(self, records):
         buffering_secs = buffering_secs_on(records, self.max_buffering_secs, "TagText")
@@ -299,6 +302,8 @@ class TagTextInParts(TagText):
         return TagTextResult(parts, errors | "AllErrors" >> beam.Flatten())
 
     def _built_against(self, pipeline):
+        if self.checked is not None:
+            return self.checked
         if self.validate:
             return super()._built_against(pipeline)
         return worker_resources.record_built_against(

@@ -190,10 +190,10 @@ def record_built_against(model_dir, store_path, workers_here):
     machine's file does not describe); None (nothing compared) for the others, the bundled
     model and the default store.
 
-    Read apart from the checks (after ``check_where_built``'s of a local path; for
-    ``beamtagger tag``, after ``check_job``'s, on copies): a path replaced in between is
-    recorded as replaced, and every worker reads that one or fails; none mixes it with the
-    files checked."""
+    Read apart from the checks (after ``check_where_built``'s of a local path): a path
+    replaced in between is recorded as replaced, and every worker reads that one or fails;
+    none mixes it with the files checked. ``beamtagger tag`` records before its checks, which
+    compare what they read with it (``launch_files``)."""
     from beamtagger.embeddings.store import MANIFEST_FILE, MANIFEST_MAX_BYTES
     from beamtagger.model.keras_archive import MAX_JSON_BYTES
     from beamtagger.model.tagger_spec import SPEC_FILE
