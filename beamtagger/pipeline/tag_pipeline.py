@@ -18,7 +18,7 @@ import apache_beam as beam
 from beamtagger.pipeline.local_runner import is_direct_runner, local_runner
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
-from beamtagger.transforms.built_against import BuiltAgainst
+from beamtagger.transforms.built_against import BuiltAgainst, replaced_in_worker_text
 from beamtagger.transforms.records import DeadLetter
 from beamtagger.transforms.tag_text import TagTextInParts
 from beamtagger.transforms.bucket import DEFAULT_MAX_BATCH_TOKENS
@@ -160,6 +160,12 @@ def run_tag_job(job, options):
     start = time.monotonic()
     pipeline = build_tag_pipeline(beam.Pipeline(runner=local_runner(options), options=options),
                                   job)
-    result = pipeline.run()
-    result.wait_until_finish()
+    try:
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as error:  # noqa: BLE001  (each runner wraps its workers' own way)
+        replaced = replaced_in_worker_text(error)
+        if replaced is None:
+            raise
+        raise replaced from None
     return result, time.monotonic() - start

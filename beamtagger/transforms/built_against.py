@@ -15,18 +15,20 @@ the threshold) and of the store's ``manifest.json`` (its fingerprint and its fil
 a ``BuiltAgainst``, pickled to the workers with the transform. Each worker compares it once
 per load (``worker_resources.load_spec``, ``loaded_runner``, ``open_store``), never per
 batch, and a worker that finds other files fails its stage with one BeamtaggerError naming
-the path: the DirectRunner's run raises it (``beamtagger tag`` prints it as its one line,
-exit status 1); Dataflow retries the failing bundle, then fails the job with the line in its
+the path: the DirectRunner's run raises it, or, from ``multi_processing``'s worker
+processes, its text (``replaced_in_worker_text``; ``beamtagger tag`` prints it as its one
+line, exit status 1); Dataflow retries the failing bundle, then fails the job with the line in its
 error log. Either way no record is tagged with the new files beside records tagged with the
 old. ``validate=False`` records nothing and nothing is compared.
 """
 import hashlib
 import pathlib
+import re
 from typing import NamedTuple, Optional
 
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "sha256_of"]
+__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "replaced_in_worker_text", "sha256_of"]
 
 
 class ReplacedSinceBuilt(BeamtaggerError):
@@ -39,6 +41,23 @@ class ReplacedSinceBuilt(BeamtaggerError):
     def __init__(self, message, what=None, path=None):
         super().__init__(message)
         self.what, self.path = what, path   # "model" or "embedding store", and its path
+
+
+# How a worker process's ReplacedSinceBuilt reaches the launcher (``multi_processing``, a
+# portable runner): as the text of the worker's traceback, inside the runner's RuntimeError,
+# the failing step's label appended.
+_IN_WORKER_TEXT = re.compile(r"\bReplacedSinceBuilt: (.+?)(?: \[while running '[^']*'\])*$",
+                             re.MULTILINE)
+
+
+def replaced_in_worker_text(error) -> Optional[ReplacedSinceBuilt]:
+    """The ReplacedSinceBuilt a worker process raised, found in the text of the runner's
+    ``error``; None where there is none. Shown as it is, the runner's error was the workers'
+    tracebacks, pages of them."""
+    if isinstance(error, ReplacedSinceBuilt):
+        return None   # raised in this process: it is already the one line
+    found = _IN_WORKER_TEXT.search(str(error))
+    return None if found is None else ReplacedSinceBuilt(found.group(1))
 
 
 def sha256_of(content: Optional[bytes]) -> Optional[str]:
