@@ -16,7 +16,8 @@ A run that reads a directory for a long time keeps it as it found it with ``link
 hidden folder of hard links beside it (``.NAME.pinned-PID-RANDOM``), which a replacement
 (renamed into place, as above) does not touch; held with a shared ``flock`` while it is read,
 so that none is removed under a live run whatever its age, and removed like the others once
-its process is gone.
+its process is gone. Where no links can be made beside it, ``held_copy`` copies it into a
+folder of the caller's (this user's staging folder), named, held and removed the same way.
 
 A destination that is a symbolic link is refused: renaming into place replaces the link
 itself, never writes into the directory it points to.
@@ -93,6 +94,12 @@ def building_dir(out, kind):
     out = pathlib.Path(out)
     check_creatable(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    return _hidden_folder(out, kind)
+
+
+def _hidden_folder(out, kind):
+    """A new hidden folder beside ``out``, abandoned ones cleaned first; OSError where it
+    cannot be made."""
     clean_abandoned(out.parent)
     building = _hidden_name(out, kind)
     building.mkdir()
@@ -112,10 +119,34 @@ def linked_copy(path):
     the block runs, so that no ``clean_abandoned`` removes it under its reader, however long
     that runs."""
     path = pathlib.Path(path).resolve()
-    copy = building_dir(path, "pinned")
+    # Not building_dir: its refusal of a folder not writable is an output's, where this is
+    # an OSError like any other failure to link.
+    with _held_copy(path, _hidden_folder(path, "pinned"), os.link, symlinks=True) as copy:
+        yield copy
+
+
+@contextlib.contextmanager
+def held_copy(path, folder):
+    """A new hidden folder in ``folder`` holding a copy of the directory ``path``'s files
+    (``.NAME.pinned-PID-RANDOM``; the files links lead to, copied), kept and held as
+    ``linked_copy``'s until the block ends: for a directory beside which no links can be
+    made. ``folder`` is one whose hidden folders are cleaned (``clean_abandoned``): the copy
+    a killed process leaves there is removed by the next process that copies or stages
+    there, where one in the temp folder (a ``TemporaryDirectory``) stayed for good. OSError
+    where it cannot be made."""
+    path = pathlib.Path(path).resolve()
+    copy = _hidden_folder(pathlib.Path(folder) / path.name, "pinned")
+    with _held_copy(path, copy, shutil.copy2, symlinks=False) as held:
+        yield held
+
+
+@contextlib.contextmanager
+def _held_copy(path, copy, copy_function, symlinks):
+    """``path``'s files in the new folder ``copy`` by ``copy_function``, held (``_held_in_use``)
+    until the block ends, then removed."""
     try:
         with _held_in_use(copy):
-            shutil.copytree(path, copy, symlinks=True, copy_function=os.link,
+            shutil.copytree(path, copy, symlinks=symlinks, copy_function=copy_function,
                             dirs_exist_ok=True)
             # copytree gave it the times of ``path``: a model written days ago would look
             # abandoned (``_abandoned``) to the next run beside it, which removed it at once.

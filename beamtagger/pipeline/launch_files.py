@@ -13,7 +13,9 @@ So each local path is pinned before the checks: its files hard-linked into a hid
 beside it (``atomic_dirs.linked_copy``: nothing copied, whatever the store's size), which
 the run reads instead; every beamtagger writer renames new files into place, so the links
 keep the old ones. Where links cannot be made (a folder not writable, another file system)
-the model, a few MB, is copied into the temp folder; the store is read where it is, and so is
+the model, a few MB, is copied into this user's staging folder (``atomic_dirs.held_copy``:
+removed by the next run once its process is gone, where a temp folder's copy outlived a
+killed run for good); the store is read where it is, and so is
 a model that cannot be copied either (a full disk), with a warning. A ``gs://`` path is staged
 once here (``worker_resources.local_path``, held for the process's life) and its local
 workers read that copy. After the checks each path is
@@ -34,10 +36,8 @@ import contextlib
 import dataclasses
 import errno
 import os
-import pathlib
 import shutil
 import sys
-import tempfile
 from typing import Dict, NamedTuple, Optional, Tuple
 
 from beamtagger import atomic_dirs
@@ -167,18 +167,19 @@ def _pin(what, field, given, kept):
             # team's shared one, the usual case here) would warn on every run, and only its
             # owner can replace it (docs/tagging.md says what that does to a run).
             return None
+        # In this user's staging folder, not a temp folder of its own: the copy a killed run
+        # leaves there is removed by the next run that copies or stages there.
+        where = "the staging folder"   # its refusal names it
         try:
-            copy = pathlib.Path(kept.enter_context(tempfile.TemporaryDirectory(
-                prefix="beamtagger-model-", ignore_cleanup_errors=True))) / local.name
+            where = root = worker_resources.staging_root()
             # The files links lead to: a relative one (git-annex's, DVC's) led nowhere there.
-            shutil.copytree(local, copy)
-        except OSError as copy_error:
+            copy = kept.enter_context(atomic_dirs.held_copy(local, root))
+        except (OSError, BeamtaggerError) as copy_error:
             # Read in place, as a store is: a full disk failed the run, which could tag.
             print(f"warning: {what} {given} is read where it is, not pinned for this run: "
-                  f"no links beside it ({_reason(link_error)}) nor copy in "
-                  f"{tempfile.gettempdir()} ({_reason(copy_error)}); a model saved over it "
-                  "before the run ends may be read by its workers", file=sys.stderr,
-                  flush=True)
+                  f"no links beside it ({_reason(link_error)}) nor copy in {where} "
+                  f"({_reason(copy_error)}); a model saved over it before the run ends may be "
+                  "read by its workers", file=sys.stderr, flush=True)
             return None
         copied = _files(local)   # the copy's files are new ones: the model's must not be
     else:
@@ -191,6 +192,8 @@ def _pin(what, field, given, kept):
 
 def _reason(error):
     """Why an OSError (or ``shutil.copytree``'s list of them) refused a link or copy."""
+    if isinstance(error, BeamtaggerError):
+        return str(error)   # the staging folder's refusal
     if isinstance(error, shutil.Error) and error.args and isinstance(error.args[0], list):
         return error.args[0][0][2]   # (source, destination, why) of its first file
     return f"{error.strerror or error}" + (

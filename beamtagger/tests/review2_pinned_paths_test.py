@@ -4,13 +4,11 @@ folder of links is named from the path's last part), and a model that no room ca
 for."""
 import errno
 import shutil
-import tempfile
-import types
 
 from beamtagger import atomic_dirs
-from beamtagger.pipeline import launch_files
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.tests.pinned_launch_files_test import TEXTS, expected_labels, tagged_labels
+from beamtagger.transforms import worker_resources
 
 
 def test_the_model_given_as_the_current_folder_is_pinned_beside_it(tiny_tagger, tmp_path,
@@ -31,7 +29,7 @@ def test_the_model_given_as_the_current_folder_is_pinned_beside_it(tiny_tagger, 
 
 def test_a_model_that_cannot_be_linked_nor_copied_is_read_in_place(tiny_tagger, tmp_path,
                                                                   capsys, monkeypatch):
-    # A full disk: no links beside the model, and no copy in the temp folder. The run failed,
+    # A full disk: no links beside the model, and no copy in the staging folder. The run failed,
     # exit 1, its line shutil's list of errors, where it could tag as a store read in place
     # does.
     model = shutil.copytree(tiny_tagger.model_dir, tmp_path / "m")
@@ -41,21 +39,22 @@ def test_a_model_that_cannot_be_linked_nor_copied_is_read_in_place(tiny_tagger, 
     def no_links(path):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    def no_copy(source, copy, **_):
-        raise shutil.Error([(str(source / "tagger.keras"), str(copy / "tagger.keras"),
+    def no_copy(source, folder):
+        raise shutil.Error([(str(source / "tagger.keras"), str(folder / "tagger.keras"),
                              "[Errno 28] No space left on device")])
 
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
     monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
-    monkeypatch.setattr(launch_files, "shutil",
-                        types.SimpleNamespace(copytree=no_copy, Error=shutil.Error))
+    monkeypatch.setattr(atomic_dirs, "held_copy", no_copy)
     code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
                                    str(tmp_path / "out"), "--model", str(model),
                                    "--embeddings", tiny_tagger.store_path)
     assert code == 0, err
     assert tagged_labels(tmp_path / "out") == expected_labels(model, tiny_tagger.store_path)
+    staging = tmp_path / "staging" / worker_resources.staging_folder_name()
     assert err.strip().splitlines() == [
         f"warning: model {model} is read where it is, not pinned for this run: no links "
-        f"beside it (No space left on device (ENOSPC)) nor copy in {tempfile.gettempdir()} "
+        f"beside it (No space left on device (ENOSPC)) nor copy in {staging} "
         "([Errno 28] No space left on device); a model saved over it before the run ends "
         "may be read by its workers"]
 

@@ -591,7 +591,7 @@ def _copy_to_local(path):
     # machine (the copy outlives the process).
     listing = sorted((metadata.path, metadata.size_in_bytes, metadata.last_updated_in_seconds)
                      for metadata in matched)
-    root = _staging_root()
+    root = staging_root()
     staged = root / hashlib.sha256(repr((_LAYOUT, path, listing)).encode()).hexdigest()[:16]
     # Another process may remove the copy between finding it and locking it (it was not in
     # use then, and a newer copy of the path had just been made): it is staged afresh.
@@ -609,7 +609,7 @@ def staging_folder_name():
     return f"beamtagger-staged-{os.getuid()}" if hasattr(os, "getuid") else "beamtagger-staged"
 
 
-def _staging_root():
+def staging_root():
     """The folder of this user's staged copies, made private where it is new; BeamtaggerError
     where another user owns it or can write in it. A shared temp dir's ``beamtagger-staged``,
     one name for every user, let another user block every staging there or plant a "copy"
