@@ -32,6 +32,7 @@ def test_a_model_saved_again_fails_a_two_process_run_in_one_line(
     assert code == 1, err
     assert err.strip().splitlines() == [
         f"beamtagger tag: error: model {model} was saved again after this pipeline was built "
-        "(tagger.json differs): its workers would tag with two models; publish new models at "
-        "a new path and run again"], err
+        "(tagger.json differs): its workers would tag with two models; build the pipeline "
+        "again to tag with the one there now (beamtagger tag: run it again), and publish new "
+        "models at a new path"], err
     assert not list(tmp_path.glob("out-*"))

@@ -50,8 +50,8 @@ def test_tagtext_fails_where_its_model_was_saved_again_after_it_was_built(
                              lambda: replaced_by(model, other.model_dir))
     assert str(raised.value).startswith(
         f"model {model} was saved again after this pipeline was built (tagger.json differs): "
-        "its workers would tag with two models; publish new models at a new path and run "
-        "again")
+        "its workers would tag with two models; build the pipeline again to tag with the one "
+        "there now (beamtagger tag: run it again), and publish new models at a new path")
     assert "\n" not in str(raised.value)
 
 

@@ -88,8 +88,9 @@ class BuiltAgainst(NamedTuple):
         if _file_sha256(pathlib.Path(directory) / SPEC_FILE) not in (self.model_sha256, None):
             raise ReplacedSinceBuilt(
                 f"model {self.model_dir} was saved again after this pipeline was built "
-                f"({SPEC_FILE} differs): its workers would tag with two models; publish new "
-                "models at a new path and run again", "model", self.model_dir)
+                f"({SPEC_FILE} differs): its workers would tag with two models; build the "
+                "pipeline again to tag with the one there now (beamtagger tag: run it again), "
+                "and publish new models at a new path", "model", self.model_dir)
 
     def check_store(self, store_path, folder):
         """BeamtaggerError where ``store_path`` is the recorded store and its local folder
@@ -102,7 +103,8 @@ class BuiltAgainst(NamedTuple):
             raise ReplacedSinceBuilt(
                 f"embedding store {self.store_path} was imported again after this pipeline "
                 f"was built ({MANIFEST_FILE} differs): its workers would look up vectors in "
-                "two stores; publish new stores at a new path and run again",
+                "two stores; build the pipeline again to read the one there now (beamtagger "
+                "tag: run it again), and publish new stores at a new path",
                 "embedding store", self.store_path)
 
     def without_model(self) -> "BuiltAgainst":
