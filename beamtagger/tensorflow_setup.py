@@ -116,8 +116,7 @@ def configure_tensorflow(threads=None):
     use_keras_tensorflow_backend()
     quiet_tensorflow()
     try:
-        with _native_start_up_lines_dropped():
-            import tensorflow as tf
+        import tensorflow as tf
     except ImportError as error:
         if _NO_MEMORY_TO_LOAD.search(str(error)):
             # Installed, but its libraries did not fit the address space left: the
@@ -139,27 +138,6 @@ def configure_tensorflow(threads=None):
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
             pass  # already initialised in this process; TF_FORCE_GPU_ALLOW_GROWTH covers it
-
-
-# Held while TensorFlow is first imported by configure_tensorflow: two threads of one process
-# (Beam's worker threads) putting their pipes on fd 2 at once would leave it on one whose reader
-# had gone, and the process's stderr lost.
-_first_import_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def _native_start_up_lines_dropped():
-    """``filtered_native_stderr()`` for the time of TensorFlow's first import, where no command
-    filters fd 2 already: a library caller's pipeline (TagText, TaggerModelHandler, their worker
-    processes) printed its four start-up lines (twice "WARNING: All log messages before
-    absl::InitializeLog() ..." and "oneDNN custom operations are on ...") in a run that went
-    well. Nothing else is dropped, and the pipe is gone once the import returns."""
-    with _first_import_lock:
-        if "tensorflow" in sys.modules or _original_stderr is not None:
-            yield
-            return
-        with filtered_native_stderr():
-            yield
 
 
 def use_keras_tensorflow_backend():
