@@ -101,13 +101,7 @@ def test_processes_filling_the_default_store_at_once_import_it_once(tmp_path, mo
 
     monkeypatch.setattr(default, "glove_package_data", package_data)
     monkeypatch.setattr(default, "import_embeddings", counted_import)
-    stores = []
-    threads = [threading.Thread(target=lambda: stores.append(default.ensure_default_store()))
-               for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    stores = _ensured_by_two_threads_at_once(default)
     assert [store.words[:2] for store in stores] == [["the", "cat"]] * 2
     assert imports == [default.default_store_path()]
 
@@ -145,6 +139,16 @@ def test_processes_finding_a_default_store_without_digests_import_it_again_once(
 
     monkeypatch.setattr(default, "glove_package_data", package_data)
     monkeypatch.setattr(default, "import_embeddings", counted_import)
+    stores = _ensured_by_two_threads_at_once(default)
+    assert [("chunk_sha256" in store.manifest, store.words[:2]) for store in stores] == [
+        (True, ["the", "cat"])] * 2
+    assert imports == [path]
+
+
+def _ensured_by_two_threads_at_once(default):
+    """The stores ``default.ensure_default_store`` gave two threads started together."""
+    import threading
+
     stores = []
     threads = [threading.Thread(target=lambda: stores.append(default.ensure_default_store()))
                for _ in range(2)]
@@ -152,6 +156,4 @@ def test_processes_finding_a_default_store_without_digests_import_it_again_once(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
-    assert [("chunk_sha256" in store.manifest, store.words[:2]) for store in stores] == [
-        (True, ["the", "cat"])] * 2
-    assert imports == [path]
+    return stores
