@@ -63,6 +63,14 @@ def expected_labels(model_dir, store_path):
     return [tiny.labels(text) for text in TEXTS]
 
 
+def tag_labels(capsys, text, out, model, store):
+    """The labels ``beamtagger tag`` gives ``text``'s lines, with the run's exit status 0."""
+    code, _, err = run_tag_command(capsys, "--input", str(text), "--output", str(out),
+                                   "--model", str(model), "--embeddings", str(store))
+    assert code == 0, err
+    return tagged_labels(out)
+
+
 def test_a_model_saved_over_the_launched_one_is_not_read(launched, tmp_path, capsys,
                                                          monkeypatch):
     model, store, text = launched
@@ -70,11 +78,7 @@ def test_a_model_saved_over_the_launched_one_is_not_read(launched, tmp_path, cap
     expected = expected_labels(shutil.copytree(model, tmp_path / "launched"), store)
     assert expected != expected_labels(other.model_dir, store)   # the test can tell them apart
     after_the_checks(monkeypatch, lambda: replaced_by(model, other.model_dir))
-    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
-                                   str(tmp_path / "out"), "--model", str(model),
-                                   "--embeddings", str(store))
-    assert code == 0, err
-    assert tagged_labels(tmp_path / "out") == expected
+    assert tag_labels(capsys, text, tmp_path / "out", model, str(store)) == expected
     assert not list(tmp_path.glob(".m.pinned-*"))   # the run's links are gone with it
 
 
@@ -88,11 +92,7 @@ def test_a_threshold_set_after_launch_is_not_read(tmp_path, capsys, monkeypatch)
     saving.set_threshold(raised, 1.0)
     assert expected != expected_labels(raised, binary.store_path)
     after_the_checks(monkeypatch, lambda: saving.set_threshold(model, 1.0))
-    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
-                                   str(tmp_path / "out"), "--model", str(model),
-                                   "--embeddings", binary.store_path)
-    assert code == 0, err
-    assert tagged_labels(tmp_path / "out") == expected
+    assert tag_labels(capsys, text, tmp_path / "out", model, binary.store_path) == expected
 
 
 def test_a_store_imported_over_the_launched_one_is_not_read(launched, tmp_path, capsys,
@@ -103,11 +103,7 @@ def test_a_store_imported_over_the_launched_one_is_not_read(launched, tmp_path, 
     other = build_tiny_tagger(tmp_path / "other", seed=9)
     expected = expected_labels(model, shutil.copytree(store, tmp_path / "launched"))
     after_the_checks(monkeypatch, lambda: replaced_by(store, other.store_path))
-    code, _, err = run_tag_command(capsys, "--input", str(text), "--output",
-                                   str(tmp_path / "out"), "--model", str(model),
-                                   "--embeddings", str(store))
-    assert code == 0, err
-    assert tagged_labels(tmp_path / "out") == expected
+    assert tag_labels(capsys, text, tmp_path / "out", model, str(store)) == expected
     assert not list(tmp_path.glob(".s.pinned-*"))
 
 
