@@ -156,12 +156,19 @@ def _held_copy(path, copy, copy_function, symlinks):
         shutil.rmtree(copy, ignore_errors=True)
 
 
-@contextlib.contextmanager
 def _held_in_use(folder):
-    """A shared ``flock`` on ``folder`` until the block ends, which the kernel drops when the
-    process ends, however it ends: ``_in_use`` tells a live run's folder from a killed one's
-    where its age and PID cannot (a run longer than a day; PID 1 in each container sharing
-    the disk). Nothing is held without ``flock`` (Windows, some network file systems)."""
+    """A shared ``flock`` on ``folder`` until the block ends (``held_folder``): ``_in_use``
+    tells a live run's folder from a killed one's where its age and PID cannot (a run longer
+    than a day; PID 1 in each container sharing the disk)."""
+    return held_folder(folder)
+
+
+@contextlib.contextmanager
+def held_folder(folder, exclusive=False):
+    """A ``flock`` on the folder itself (shared, or ``exclusive``: waiting for the others)
+    until the block ends, which leaves no file behind and which the kernel drops when the
+    process ends, however it ends. Nothing is held where the folder cannot be opened or
+    locked (Windows, some network file systems)."""
     try:
         import fcntl
         descriptor = os.open(folder, os.O_RDONLY)
@@ -170,7 +177,7 @@ def _held_in_use(folder):
         return
     try:
         with contextlib.suppress(OSError):
-            fcntl.flock(descriptor, fcntl.LOCK_SH)
+            fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
         os.close(descriptor)

@@ -7,7 +7,6 @@ builds on ``store`` (the format, which needs neither).
 """
 import contextlib
 import logging
-import os
 import pathlib
 
 from beamtagger import atomic_dirs
@@ -101,34 +100,17 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
     return _open_default(path)
 
 
-@contextlib.contextmanager
 def _import_turn(path):
     """Waits for any other process importing the default store at ``path``, then holds the
-    turn until the block ends: an exclusive ``flock`` on the cache folder itself, which leaves
-    no file behind. The worker processes of a first local run each found no store (or one of
-    an earlier version, without digests) and imported their own 80 MB copy at once (2 s each
-    alone), all but one thrown away. Without ``flock``
-    (Windows, some network file systems) each imports, as before: the first to publish wins,
-    and the others open its store."""
-    try:
-        import fcntl
-    except ImportError:
-        yield
-        return
-    try:
+    turn until the block ends: an exclusive ``flock`` on the cache folder itself
+    (``atomic_dirs.held_folder``). The worker processes of a first local run each found no
+    store (or one of an earlier version, without digests) and imported their own 80 MB copy
+    at once (2 s each alone), all but one thrown away. Without ``flock`` (Windows, some
+    network file systems) each imports, as before: the first to publish wins, and the others
+    open its store; a folder that cannot be made is left to the import to name."""
+    with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
-        lock = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        yield   # the import says what is wrong with the folder
-        return
-    try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except OSError:
-            pass   # a file system without locks: unheld
-        yield
-    finally:
-        os.close(lock)
+    return atomic_dirs.held_folder(path.parent, exclusive=True)
 
 
 def _open_default(path):
