@@ -24,6 +24,7 @@ from typing import Iterable, Iterator, Optional, Union
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
+from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.runtime_choice import choose_runtime, installed_runtimes
 from beamtagger.tagging.loaded_tagger import loaded_tagger
 from beamtagger.tagging.record_checks import (check_max_record_chars, check_tokenized,
@@ -89,13 +90,17 @@ class Tagger:
         where ``TagText`` makes it a dead letter: held whole it takes about 0.8 kB a token.
       vector_dtype: "float32" or "float16" vectors fed to the model.
       allow_other_embeddings: accept a store whose fingerprint differs from the model's.
+      threshold: a yes/no flag tagger's (``train --binary-label``): a token is positive where
+        its probability is at least this, instead of the model's own threshold; the model's
+        files are left as they are. None (the default): the model's own. ValueError (a
+        ``BeamtaggerError``) here for a number outside 0..1 or a model that is no flag tagger.
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
                  runtime: Optional[str] = None, max_batch_tokens: int = MAX_BATCH_TOKENS,
                  chunk: int = CHUNK, overlap: int = OVERLAP,
                  max_record_chars: int = MAX_RECORD_CHARS, vector_dtype: str = "float32",
-                 allow_other_embeddings: bool = False):
+                 allow_other_embeddings: bool = False, threshold: Optional[float] = None):
         if runtime is None:
             # Text held in memory is a small input: the choice `beamtagger tag` makes for one.
             runtime = choose_runtime(0, installed_runtimes(remote=False)).runtime
@@ -112,18 +117,21 @@ class Tagger:
         self._runtime = check_runtime(runtime)
         worker_resources.check_where_built(self._model_dir, self._store_path,
                                            allow_other_embeddings)
+        threshold = threshold_option(threshold, self._model_dir)
         self._arguments = {"model_dir": model_dir, "store_path": store_path,
                            "max_record_chars": max_record_chars, "runtime": runtime,
                            "max_batch_tokens": max_batch_tokens, "chunk": chunk,
                            "overlap": overlap, "vector_dtype": vector_dtype,
-                           "allow_other_embeddings": allow_other_embeddings}
+                           "allow_other_embeddings": allow_other_embeddings,
+                           "threshold": threshold}
         store = worker_resources.open_store(self._store_path)
         # Held while the Tagger lives, as a RunInference handler holds the model it serves: a
         # remote model's staged copy stays.
         self._model_use = worker_resources.use_model_dir(self._model_dir)
         self._model = loaded_tagger(self._model_use.directory, store, self._runtime,
                                     model_dir=self._model_dir, vector_dtype=vector_dtype,
-                                    allow_other_embeddings=allow_other_embeddings)
+                                    allow_other_embeddings=allow_other_embeddings,
+                                    threshold=threshold)
         self._per_thread = threading.local()
 
     @property
@@ -142,6 +150,12 @@ class Tagger:
     def labels(self):
         """The model's labels, as a tuple."""
         return self._model.labels()
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The threshold a flag tagger tags at: the one given, else the model's own; None for
+        a tagger that is not a flag tagger."""
+        return self._model.threshold()
 
     def __reduce__(self):
         # Pickled as its arguments and loaded again where it is unpickled (another process,

@@ -85,25 +85,23 @@ def set_threshold(model_dir, threshold):
     threshold out of 0..1.
 
     Every runtime and every entry point (``tag``, ``evaluate``, ``Tagger``, ``TagText``,
-    ``TaggerModelHandler``) reads the threshold from there, and a loaded model is cached by
-    ``tagger.json``'s bytes (``worker_resources.model_identity``), so the next load of the
-    model flags with the new one. The file is replaced atomically: a reader sees the old or
-    the new, never half of it.
+    ``TaggerModelHandler``) reads the threshold from there unless given one of its own
+    (``tag --threshold``, ``threshold=``: ``flag_threshold``, which leaves this file alone),
+    and a loaded model is cached by ``tagger.json``'s bytes
+    (``worker_resources.model_identity``), so the next load of the model flags with the new
+    one. The file is replaced atomically: a reader sees the old or the new, never half of it.
     """
+    from beamtagger.model.flag_threshold import check_threshold, check_threshold_applies
     from beamtagger.model.tagger_spec import TaggerSpec
 
     spec = TaggerSpec.load(model_dir)   # refuses a folder that is no model, or an edited one
-    if spec.head != "sigmoid":
-        raise BeamtaggerError(f"{model_dir} is not a binary tagger (a {spec.head} head): a "
-                              "threshold applies to taggers trained with train --binary-label")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) \
-            or not 0 <= threshold <= 1:
-        raise BeamtaggerError(f"the threshold must be a number from 0 to 1, not {threshold!r}")
+    # The rules and words tag --threshold and the library's threshold= refuse by too.
+    check_threshold_applies(spec, str(model_dir))
+    threshold = check_threshold(threshold)
     spec_path = pathlib.Path(model_dir).expanduser() / SPEC_FILE
     data = json.loads(spec_path.read_text(encoding="utf-8"))
     previous = data["decoding"].get("threshold", 0.5)
-    # + 0.0: "-0" is a threshold of 0, written and shown as one.
-    data["decoding"]["threshold"] = float(threshold) + 0.0
+    data["decoding"]["threshold"] = threshold   # a float, "-0" made 0 (check_threshold)
     data[CONTENT_DIGEST_KEY] = content_digest(data)
     temporary = spec_path.with_name(f".{SPEC_FILE}.{os.getpid()}.tmp")
     try:

@@ -82,12 +82,14 @@ def _not_a_summary(path):
 
 
 def write_summary(path, exit_status, counts, seconds, runtime, results, dead_letter_files,
-                  not_read_from):
+                  not_read_from, threshold=None):
     """Writes the summary of a finished local run to ``path``: ``exit_status`` (0, or 3:
     --max-dead-letters), the counts of the printed summary under their counter names
     (``counters.COUNTER_NAMES``), ``wall_seconds``, the ``runtime``, the result and
-    dead-letter files (lists of paths; ``["-"]`` for standard output and standard error) and
-    where the first parts of the input not read start."""
+    dead-letter files (lists of paths; ``["-"]`` for standard output and standard error),
+    where the first parts of the input not read start, and the ``threshold`` a flag tagger
+    tagged at, ``{"value": 0.7, "set_by": "--threshold"}`` (or ``"model"``: its own), null
+    for other taggers."""
     # Here, not at the top: tag_command imports this module, and `model info` imports
     # tag_command, which must not import Beam (a second of start-up each).
     from beamtagger.transforms import counters
@@ -95,7 +97,8 @@ def write_summary(path, exit_status, counts, seconds, runtime, results, dead_let
     summary = {"exit_status": exit_status,
                **{name: counts.get(name, 0) for name in counters.COUNTER_NAMES},
                "wall_seconds": round(seconds, 3), "runtime": runtime, "results": results,
-               "dead_letter_files": dead_letter_files, "not_read_from": list(not_read_from)}
+               "dead_letter_files": dead_letter_files, "not_read_from": list(not_read_from),
+               "threshold": threshold}
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as out:

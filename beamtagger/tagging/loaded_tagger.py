@@ -11,6 +11,8 @@ from typing import List, Optional, Union
 import numpy as np
 
 from beamtagger.model.batch_decoding import decode_batch_flat, decode_ragged
+from beamtagger.model.flag_threshold import (check_threshold_applies, model_name, model_threshold,
+                                             with_threshold)
 from beamtagger.model.token_inputs import TokenInputs
 from beamtagger.tagging.record_batches import entry_model_inputs
 from beamtagger.tagging.token_blocks import WholeRecords
@@ -22,22 +24,27 @@ __all__ = ["LoadedTagger", "check_binding", "loaded_tagger"]
 
 def loaded_tagger(directory, store, runtime: str, *, model_dir: Optional[str],
                   threads: Optional[int] = None, vector_dtype: str = "float32",
-                  allow_other_embeddings: bool = False) -> "LoadedTagger":
+                  allow_other_embeddings: bool = False,
+                  threshold: Optional[float] = None) -> "LoadedTagger":
     """The LoadedTagger of the model in ``directory`` (the local folder of ``model_dir``,
     ``worker_resources.use_model_dir``) for ``runtime``, bound to ``store`` (an open
     ``EmbeddingStore``): BeamtaggerError where the model is not whole or cannot read the
     store (``check_binding``). ``threads``: TensorFlow's, as ``worker_resources.loaded_runner``
-    takes them."""
-    check_binding(directory, store, allow_other_embeddings)
+    takes them. ``threshold``: a flag tagger's, checked (``flag_threshold.check_threshold``),
+    which it tags at instead of its own (None: its own)."""
+    check_binding(directory, store, allow_other_embeddings, threshold=threshold,
+                  model_dir=model_dir)
     runner = worker_resources.loaded_runner(directory, runtime, threads,
                                             vector_dtype=vector_dtype)
-    return LoadedTagger(runner, store, model_dir)
+    return LoadedTagger(runner, store, model_dir, threshold=threshold)
 
 
-def check_binding(directory, store, allow_other_embeddings=False):
+def check_binding(directory, store, allow_other_embeddings=False, *, threshold=None,
+                  model_dir=None):
     """BeamtaggerError unless the model in ``directory`` is whole and the one its
     ``tagger.json`` describes, and reads ``store`` (its fingerprint, unless
-    ``allow_other_embeddings``)."""
+    ``allow_other_embeddings``); given a ``threshold``, unless it is a flag tagger
+    (``model_dir`` names it)."""
     from beamtagger.model.saving import check_model_file
 
     spec = worker_resources.load_spec(directory)
@@ -47,6 +54,8 @@ def check_binding(directory, store, allow_other_embeddings=False):
     # where loading it would fail every batch from then on.
     check_model_file(spec)
     spec.check_store(store, allow_other_fingerprint=allow_other_embeddings)
+    if threshold is not None:
+        check_threshold_applies(spec, model_name(model_dir), "threshold: ")
 
 
 class LoadedTagger:
@@ -61,15 +70,29 @@ class LoadedTagger:
       runner: the loaded runner (``model.runtimes``; ``TaggerRunner`` by default).
       store: the ``EmbeddingStore`` the runner's model is bound to.
       model_dir: the model directory (None: the bundled model).
+      threshold: a flag tagger's threshold to tag at instead of its own (None: its own).
     """
 
-    def __init__(self, runner, store, model_dir: Optional[str]):
+    def __init__(self, runner, store, model_dir: Optional[str], *,
+                 threshold: Optional[float] = None):
         self._runner = runner
         self._store = store
         self._model_dir = model_dir
+        self._threshold = threshold
+        self._decoding = None
 
     def model_id(self) -> Optional[str]:
         return self._model_dir
+
+    def _decoding_spec(self):
+        """What the labels are decoded by: the model's spec, or a copy of it at the threshold
+        given; the runner's own is shared with every tagger of the process that loaded these
+        files (``flag_threshold.with_threshold``). Made at the first decoding, as the runner's
+        spec is read nowhere else (a stand-in runner that never decodes has none); threads
+        sharing this object may each make one, and theirs are alike."""
+        if self._decoding is None:
+            self._decoding = with_threshold(self._runner.spec, self._threshold, self._model_dir)
+        return self._decoding
 
     def predict(self, entries: List[Union[Segment, WholeRecords]],
                 vector_dtype: str = "float32"):
@@ -100,7 +123,7 @@ class LoadedTagger:
         (``batch_decoding.decode_ragged``: BIO Viterbi over a batch of records, not one by
         one; with ``label_ids``, labels as int32 indices into ``labels()``); the first
         record's error that fails to decode is raised."""
-        decoded = decode_ragged(self._runner.spec, probs_list, label_ids=label_ids)
+        decoded = decode_ragged(self._decoding_spec(), probs_list, label_ids=label_ids)
         for result in decoded:
             if isinstance(result, Exception):
                 raise result
@@ -109,7 +132,12 @@ class LoadedTagger:
     def decode_rows(self, probs: np.ndarray, lengths: np.ndarray):
         """(label ids int32, scores) of all real tokens of a (B, T, L) batch's rows, row after
         row (``batch_decoding.decode_batch_flat``); the ids index ``labels()``."""
-        return decode_batch_flat(self._runner.spec, probs, lengths)
+        return decode_batch_flat(self._decoding_spec(), probs, lengths)
 
     def labels(self):
         return tuple(self._runner.spec.labels)
+
+    def threshold(self) -> Optional[float]:
+        """The threshold a flag tagger tags at here (the one given, else its own); None for
+        a tagger that is not a flag tagger."""
+        return model_threshold(self._decoding_spec())

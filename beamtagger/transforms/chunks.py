@@ -30,6 +30,7 @@ from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger import tagging_defaults
 from beamtagger.model.batch_decoding import decode_ragged
+from beamtagger.model.flag_threshold import threshold_option, with_threshold
 from beamtagger.tagging.chunk_spans import ChunkSpan, check_chunk, chunk_spans
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.built_against import BuiltAgainst
@@ -211,14 +212,18 @@ class StitchChunks(beam.PTransform):
         WriteResults formats column by column, instead of a TaggedRecord a record.
       built_against: internal (TagText): the model its ``validate`` recorded, which the
         workers compare as they read it (``built_against.py``).
+      threshold: a yes/no flag tagger's threshold to decode at instead of the model's own
+        (None: the model's), as TagText's ``threshold`` says; give the tag stage the same.
     """
 
     def __init__(self, model_dir: Optional[str] = None, *, output_batches: bool = False,
-                 built_against: BuiltAgainst = BuiltAgainst()):
+                 built_against: BuiltAgainst = BuiltAgainst(),
+                 threshold: Optional[float] = None):
         super().__init__()
         self.model_dir = model_dir
         self.output_batches = output_batches
         self.built_against = built_against
+        self.threshold = threshold_option(threshold, model_dir)
 
     def expand(self, long_records_and_chunks):
         long_records, *chunk_results = long_records_and_chunks
@@ -240,11 +245,11 @@ class StitchChunks(beam.PTransform):
         out = parts | "Merge" >> beam.Flatten()
         if streaming:
             stitch = beam.ParDo(_StitchFn(self.model_dir, self.output_batches,
-                                          self.built_against))
+                                          self.built_against, self.threshold))
         else:
             out = out | "GroupByRecord" >> beam.GroupByKey()
             stitch = beam.ParDo(_StitchGroupFn(self.model_dir, self.output_batches,
-                                               self.built_against))
+                                               self.built_against, self.threshold))
         tagged_type = pa.RecordBatch if self.output_batches else TaggedRecord  # Arrow's coder
         out = typed_outputs(out, "Stitch", stitch, "tagged", tagged_type, **{ERRORS: DeadLetter})
         if not streaming:
@@ -279,14 +284,18 @@ class _Stitcher(beam.DoFn):
     # tenth of what it costs a record at a time (bench/decode_bench.py).
     DECODE_TOKENS = 1 << 16
 
-    def __init__(self, model_dir, output_batches=False, built_against=BuiltAgainst()):
+    def __init__(self, model_dir, output_batches=False, built_against=BuiltAgainst(),
+                 threshold=None):
         self.model_dir = model_dir
         self.output_batches = output_batches
         self.built_against = built_against
+        self.threshold = threshold
         self._spec = None
 
     def setup(self):
-        self._spec = worker_resources.load_spec(self.model_dir, self.built_against)
+        self._spec = with_threshold(
+            worker_resources.load_spec(self.model_dir, self.built_against), self.threshold,
+            self.model_dir)
 
     def start_bundle(self):
         self._stitched = []     # _Stitched

@@ -38,6 +38,7 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult
 from apache_beam.ml.inference import base as _beam_inference
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded_tagger
 from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check_flag,
@@ -207,6 +208,12 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         recorded, nothing compared. Models that ``model_metadata_pcoll`` or
         ``watch_model_pattern`` bring later are checked by ``update_model_path`` on the
         workers, as before, and served whatever was recorded of ``model_dir``.
+      threshold: a yes/no flag tagger's (``train --binary-label``) threshold to tag at instead
+        of the model's own (None, the default: the model's), its files left as they are;
+        pickled with the handler to the workers. ValueError (a ``BeamtaggerError``) here for
+        a number outside 0..1 or a model on this machine that is no flag tagger; a remote one
+        is checked by ``load_model``, and a model update that is no flag tagger is refused
+        as one bound to another store is.
       **kwargs: ModelHandler's own options: ``min_batch_size``, ``max_batch_size`` (records per
         RunInference batch, or with ``element_size_fn`` the total of its sizes),
         ``element_size_fn``, ``max_batch_duration_secs``, ``large_model``, ``model_copies``,
@@ -223,7 +230,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  overlap: int = OVERLAP, accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
-                 validate: bool = True, **kwargs):
+                 validate: bool = True, threshold: Optional[float] = None, **kwargs):
         super().__init__(**length_bucket_options(kwargs))
         check_tag_options(None, tagger_threads)
         # Checks the batching and chunking options; one per handler copy (a DoFn instance,
@@ -238,6 +245,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            self.allow_other_embeddings)
+        self.threshold = threshold_option(threshold, self.model_dir)
         self.validate = check_flag("validate", validate)
         # What validate_inference_args checked, for load_model to find again on the workers.
         self._built_against = BuiltAgainst()
@@ -279,7 +287,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         return loaded_tagger(directory, store, self._runtime(),
                              model_dir=self.model_dir, threads=self._worker_threads,
                              vector_dtype=self.vector_dtype,
-                             allow_other_embeddings=self.allow_other_embeddings)
+                             allow_other_embeddings=self.allow_other_embeddings,
+                             threshold=self.threshold)
 
     def _runtime(self) -> str:
         """The runtime this handler runs (see ``runtime``)."""
@@ -304,7 +313,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             use = worker_resources.use_model_dir(model_dir)
             check_binding(use.directory,
                           worker_resources.open_store(self.store_path, self._built_against),
-                          self.allow_other_embeddings)
+                          self.allow_other_embeddings, threshold=self.threshold,
+                          model_dir=model_dir)
         # OSError: a remote model the workers cannot read (a GCS fault that gcsio's own
         # retries did not get past, a bucket they may not read) escaped here, and
         # RunInference failed every bundle from then on, retrying the update each time.

@@ -43,6 +43,7 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import VECTORS_AT, check_flag, check_runtime, check_vectors_at
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
+from beamtagger.model.flag_threshold import threshold_option, with_threshold
 from beamtagger.model.model_inputs import (STORE_FINGERPRINT_KEY, InputsMismatch,
                                            check_vector_dtype)
 from beamtagger.transforms import counters, progress, worker_resources
@@ -116,6 +117,8 @@ class TagBatches(beam.PTransform):
         where the bucket cannot be reached): nothing recorded, nothing compared.
       built_against: internal (TagText): what its ``validate`` recorded, for a TagBatches
         given ``validate=False``; its workers compare it as they load.
+      threshold: a yes/no flag tagger's threshold to tag at instead of the model's own (None:
+        the model's), as TagText's ``threshold`` says.
     """
 
     def __init__(self, model_dir: Optional[str] = None,
@@ -123,7 +126,8 @@ class TagBatches(beam.PTransform):
                  runtime: Optional[str] = None, *, output_batches: bool = False,
                  vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
-                 validate: bool = True, built_against: BuiltAgainst = BuiltAgainst()):
+                 validate: bool = True, built_against: BuiltAgainst = BuiltAgainst(),
+                 threshold: Optional[float] = None):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = None if model_dir is None else str(model_dir)
@@ -134,6 +138,7 @@ class TagBatches(beam.PTransform):
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self._opened_store_path,
                                            self.allow_other_embeddings)
+        self.threshold = threshold_option(threshold, self.model_dir)
         self.validate = check_flag("validate", validate)
         self.progress_every_secs = progress_every_secs
         self.threads = threads
@@ -162,7 +167,7 @@ class TagBatches(beam.PTransform):
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             threads, runtime, self.output_batches, store,
-            self.vector_dtype, built_against))
+            self.vector_dtype, built_against, self.threshold))
         # Batches are carried by the Arrow coder. The input hint is the composite's, not the
         # ParDo's: typed_outputs says why.
         out = typed_outputs(batches, "RunTagger", tag, "tagged",
@@ -271,7 +276,7 @@ class _TagFn(beam.DoFn):
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
                  runtime="tensorflow", output_batches=False, store=None, vector_dtype="float32",
-                 built_against=BuiltAgainst()):
+                 built_against=BuiltAgainst(), threshold=None):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
@@ -282,9 +287,11 @@ class _TagFn(beam.DoFn):
         self.store = store
         self.vector_dtype = vector_dtype
         self.built_against = built_against
+        self.threshold = threshold
 
     def setup(self):
         self._store = None
+        self._decoding = None
         if self.store is not None:
             options = self.store
             self._store_holder = worker_resources.acquire_store(
@@ -392,7 +399,7 @@ class _TagFn(beam.DoFn):
     def _emit_tagged_batch(self, runner, in_flight, inputs, probs):
         """The batch's whole records as one tagged batch; chunks of long records and records
         that failed as in ``_emit``, one by one."""
-        batch, spec = in_flight.batch, runner.spec
+        batch, spec = in_flight.batch, self._decoding_spec(runner)
         windows = (in_flight.window,)
         whole = batch.column("num_chunks").to_numpy() == 1
         # Whole records are decoded here, chunks of long records below (_ChunkDecoding).
@@ -446,6 +453,13 @@ class _TagFn(beam.DoFn):
                 tagged_batch(batch.take(pa.array(kept, pa.int64())), label_ids,
                              np.concatenate(scores), spec.labels),
                 in_flight.timestamp, windows)
+
+    def _decoding_spec(self, runner):
+        """What the labels are decoded by: the runner's spec, or a copy of it at
+        ``threshold`` (``flag_threshold.with_threshold``), made once a DoFn instance."""
+        if self._decoding is None:
+            self._decoding = with_threshold(runner.spec, self.threshold, self.model_dir)
+        return self._decoding
 
     @staticmethod
     def _emit(spec, rows, i, length, probs, error, chunk_decoding, decoded=None):

@@ -28,6 +28,7 @@ import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.model import runtimes
+from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_runtime,
                                          check_vectors_at)
@@ -134,6 +135,14 @@ class TagText(beam.PTransform):
         (``kept_text``), for ``WriteResults(keep_text=True)`` to write CoNLL-U's ``# text``
         and spacing and each entity's text from it, and to take out again. Off by default:
         the record then carries its text a second time.
+      threshold: a yes/no flag tagger's (``train --binary-label``): a token is positive where
+        its probability is at least this, instead of the model's own threshold
+        (``tagger.json``, ``beamtagger model set-threshold``), whose files are left as they
+        are: a model in a bucket or a read-only folder, or two pipelines at two thresholds
+        from one model. It travels with the transform to the workers. None (the default): the
+        model's own. ValueError (a ``BeamtaggerError``) here for a number outside 0..1 (NaN
+        too) or a model on this machine that is no flag tagger; a remote one's workers fail
+        their stage with that line as they load it.
     """
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None,
@@ -144,7 +153,8 @@ class TagText(beam.PTransform):
                  progress_every_secs: Optional[float] = None,
                  tagger_threads: Optional[int] = None, runtime: Optional[str] = None,
                  max_record_chars: int = MAX_RECORD_CHARS, vectors_at: str = VECTORS_AT,
-                 validate: bool = True, keep_text: bool = False):
+                 validate: bool = True, keep_text: bool = False,
+                 threshold: Optional[float] = None):
         super().__init__()
         # Here, not where the stages are built in expand: a wrong option is refused where the
         # user wrote it.
@@ -163,6 +173,7 @@ class TagText(beam.PTransform):
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            self.allow_other_embeddings)
+        self.threshold = threshold_option(threshold, self.model_dir)
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
@@ -247,14 +258,15 @@ class TagText(beam.PTransform):
                          store_path=self.store_path, vector_dtype=self.vector_dtype,
                          allow_other_embeddings=self.allow_other_embeddings,
                          validate=False,   # checked above
-                         built_against=built_against)
+                         built_against=built_against, threshold=self.threshold)
         if self.accelerator:
             tag = tag.with_resource_hints(accelerator=self.accelerator)
         tagged = attached.batches | "Tag" >> tag
         stitched = ((chunked.long_records, tagged.chunks, attached.chunks)
                     | "StitchChunks" >> StitchChunks(self.model_dir,
                                                      output_batches=output_batches,
-                                                     built_against=built_against))
+                                                     built_against=built_against,
+                                                     threshold=self.threshold))
         return ((tagged.tagged, stitched.tagged, chunked.empty),
                 (tokenized.errors, attached.errors, tagged.errors, stitched.errors))
 
