@@ -174,6 +174,10 @@ COMMANDS_NOT_RUN = {
                       "--sentences 505: --thresholds 0.3,0.5,0.7,0.9"): NEEDS_TRAINED + FLAG_RUN,
     (*FLAG_THRESHOLD, "beamtagger model set-threshold models/products 0.7"):
         NEEDS_TRAINED + FLAG_RUN,
+    (*FLAG_THRESHOLD, "beamtagger tag --input 'posts/*.txt' --model /shared/models/products "
+                      "--threshold 0.7 --output out/products"):
+        NEEDS_TRAINED + " (tag_threshold_test runs tag --threshold on a tiny flag tagger and "
+                        "compares its labels with a copy set by model set-threshold)",
     (*MORE_TRAINING, "beamtagger train ... --crf"): ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger train ... --char-filters 0"): ELIDED_TRAIN,
     (*MORE_TRAINING, "beamtagger train ... --dev-sentences :505 --out models/ner-a"):
