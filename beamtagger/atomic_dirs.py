@@ -18,6 +18,11 @@ hidden folder of hard links beside it (``.NAME.pinned-PID-RANDOM``), which a rep
 so that none is removed under a live run whatever its age, and removed like the others once
 its process is gone. Where no links can be made beside it, ``held_copy`` copies it into a
 folder of the caller's (this user's staging folder), named, held and removed the same way.
+A pinned folder is made under another hidden name (``.NAME.pinning-PID-RANDOM``), held, and
+only then renamed to its pinned name: a run in another container, PID 1 as well, removed a
+pinned folder it took for a dead run's in the moment between making and holding it. It holds
+a ``.gitignore`` of ``*`` (as pytest's cache folder does), so that ``git status`` does not
+list it for a model or store kept in a git checkout.
 
 A destination that is a symbolic link is refused: renaming into place replaces the link
 itself, never writes into the directory it points to.
@@ -28,17 +33,22 @@ import os
 import pathlib
 import re
 import shutil
+import stat
 import time
 import uuid
 
-from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
+from beamtagger.errors import BeamtaggerError, JobFailed, broken_link, os_error_text
 
-_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|removing|replaced|pinned)"
+_HIDDEN = re.compile(r"\.(?P<name>.+)\.(?P<kind>importing|saving|staging|removing|replaced|"
+                     r"pinned|pinning)"
                      r"-(?P<pid>\d+)-[0-9a-f]{8}\Z")
 _ABANDONED_AFTER_SECS = 24 * 3600
 # The hidden folders this process named: one of its PID that it did not name is a dead
 # process's, as in containers, where every run can be PID 1.
 _NAMED_HERE = set()
+# In a pinned folder: git lists none of its files, nor the folder, in a checkout.
+PINNED_GITIGNORE = ".gitignore"
+_GITIGNORE_TEXT = "# Made by beamtagger: a run's pinned copy, removed with the run.\n*\n"
 
 
 def _hidden_name(out, kind):
@@ -107,12 +117,15 @@ def _hidden_folder(out, kind):
 
 
 @contextlib.contextmanager
-def linked_copy(path):
+def linked_copy(path, *, follow=()):
     """A new hidden folder beside the directory ``path`` holding a hard link to each of its
     files (``.NAME.pinned-PID-RANDOM``), kept until the block ends: the files as they are now,
     whatever is later renamed into ``path``'s place or over a file in it, at no cost in disk
     or time whatever their size. OSError where links cannot be made (another file system, a
     folder not writable, ``fs.protected_hardlinks`` on another user's files).
+
+    ``follow``: the names in ``path`` (the files its reader opens) whose symbolic link is
+    pinned as the file it leads to (``_followed_links``); any other link is kept as the link.
 
     The folder is named from ``path`` resolved: ``.`` or ``m/..`` has no name of its own, and
     the links were made inside the folder being linked. It is held (``_held_in_use``) while
@@ -121,39 +134,80 @@ def linked_copy(path):
     path = pathlib.Path(path).resolve()
     # Not building_dir: its refusal of a folder not writable is an output's, where this is
     # an OSError like any other failure to link.
-    with _held_copy(path, _hidden_folder(path, "pinned"), os.link, symlinks=True) as copy:
+    with _held_copy(path, path, _link_to_file, follow) as copy:
         yield copy
 
 
 @contextlib.contextmanager
-def held_copy(path, folder):
+def held_copy(path, folder, *, follow=()):
     """A new hidden folder in ``folder`` holding a copy of the directory ``path``'s files
-    (``.NAME.pinned-PID-RANDOM``; the files links lead to, copied), kept and held as
-    ``linked_copy``'s until the block ends: for a directory beside which no links can be
-    made. ``folder`` is one whose hidden folders are cleaned (``clean_abandoned``): the copy
-    a killed process leaves there is removed by the next process that copies or stages
+    (``.NAME.pinned-PID-RANDOM``; the files links named in ``follow`` lead to, copied), kept
+    and held as ``linked_copy``'s until the block ends: for a directory beside which no links
+    can be made. ``folder`` is one whose hidden folders are cleaned (``clean_abandoned``): the
+    copy a killed process leaves there is removed by the next process that copies or stages
     there, where one in the temp folder (a ``TemporaryDirectory``) stayed for good. OSError
     where it cannot be made."""
     path = pathlib.Path(path).resolve()
-    copy = _hidden_folder(pathlib.Path(folder) / path.name, "pinned")
-    with _held_copy(path, copy, shutil.copy2, symlinks=False) as held:
+    with _held_copy(path, pathlib.Path(folder) / path.name, shutil.copy2, follow) as held:
         yield held
 
 
+def _link_to_file(source, destination):
+    """A hard link to the file ``source`` is, or leads to where it is a symbolic link."""
+    # Not os.link(follow_symlinks=True): without a dir_fd it calls link(2), which links the
+    # symbolic link itself on Linux before Python 3.14 (CPython gh-81793).
+    os.link(os.path.realpath(source), destination)
+
+
 @contextlib.contextmanager
-def _held_copy(path, copy, copy_function, symlinks):
-    """``path``'s files in the new folder ``copy`` by ``copy_function``, held (``_held_in_use``)
-    until the block ends, then removed."""
+def _held_copy(path, beside, place, follow):
+    """``path``'s files placed by ``place`` (a link or a copy) in a new pinned folder beside
+    ``beside``, held (``_held_in_use``) until the block ends, then removed."""
+    followed = _followed_links(path, follow)
+    making = _hidden_folder(beside, "pinning")
+    copy = _hidden_name(beside, "pinned")
     try:
-        with _held_in_use(copy):
-            shutil.copytree(path, copy, symlinks=symlinks, copy_function=copy_function,
-                            dirs_exist_ok=True)
+        with _held_in_use(making):
+            (making / PINNED_GITIGNORE).write_text(_GITIGNORE_TEXT, encoding="utf-8")
+            os.rename(making, copy)   # held already: no clean takes it for a dead run's
+            # Links kept as links, not followed: a link to a folder (to ``/``, or back up to
+            # this one) was copied without end, a FIFO's copy waited for good, and no file
+            # that no reader opens is linked or read. Its own .gitignore replaced by this one.
+            shutil.copytree(path, copy, symlinks=True, copy_function=place, dirs_exist_ok=True,
+                            ignore=lambda folder, names: (
+                                {*followed, PINNED_GITIGNORE} & set(names)
+                                if os.fspath(folder) == os.fspath(path) else ()))
+            for name in followed:
+                place(path / name, copy / name)
             # copytree gave it the times of ``path``: a model written days ago would look
             # abandoned (``_abandoned``) to the next run beside it, which removed it at once.
             os.utime(copy)
             yield copy
     finally:
         shutil.rmtree(copy, ignore_errors=True)
+        shutil.rmtree(making, ignore_errors=True)   # where the rename failed
+
+
+def _followed_links(path, names):
+    """The names in ``names`` that are symbolic links in the directory ``path`` to a file;
+    BeamtaggerError where such a link leads to nothing, back to itself, or to something
+    other than a file (a folder, a FIFO, a device): its reader could not open it, or, for an
+    optional file (``training_forms.npy``), took it for absent without a word."""
+    followed = []
+    for name in names:
+        link = path / name
+        if not link.is_symlink():
+            continue
+        try:
+            mode = os.stat(link).st_mode
+        except OSError as error:
+            raise BeamtaggerError(broken_link(link)[2:] or f"{link}: {os_error_text(error)}") \
+                from None
+        if not stat.S_ISREG(mode):
+            raise BeamtaggerError(f"{link} is a symbolic link to {os.readlink(link)}, which is "
+                                  "not a file")
+        followed.append(name)
+    return followed
 
 
 def _held_in_use(folder):
@@ -298,6 +352,10 @@ def _abandoned(entry, match):
         if time.time() - entry.stat(follow_symlinks=False).st_mtime > _ABANDONED_AFTER_SECS:
             return True
     except OSError:
+        return False
+    if match.group("kind") == "pinning":
+        # Renamed to a pinned name once held, microseconds after it was made: one left
+        # behind (a kill in between) is an empty folder, removed after a day.
         return False
     if pid == os.getpid():
         return entry.name not in _NAMED_HERE

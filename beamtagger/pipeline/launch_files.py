@@ -12,7 +12,13 @@ exited 0; a new store of other vectors failed the run, its line telling to pass
 So each local path is pinned before the checks: its files hard-linked into a hidden folder
 beside it (``atomic_dirs.linked_copy``: nothing copied, whatever the store's size), which
 the run reads instead; every beamtagger writer renames new files into place, so the links
-keep the old ones. Where links cannot be made (a folder not writable, another file system)
+keep the old ones. A file the run reads that is a symbolic link (a model folder put together
+from links, git-annex's, DVC's) is pinned as the file it leads to, as the loaders open it:
+pinned as the link, a file saved again at its target was what the workers read (and, before,
+the link's copy was a new inode, so every run with one stopped as "replaced as this run
+started"). Only the files the loaders open are followed (``_READ``), so a folder from someone
+else cannot make the pin link or copy other files; one that leads nowhere, or to a folder or
+a FIFO, stops the run before its checks in one line. Where links cannot be made (a folder not writable, another file system)
 the model, a few MB, is copied into this user's staging folder (``atomic_dirs.held_copy``:
 removed by the next run once its process is gone, where a temp folder's copy outlived a
 killed run for good); the store is read where it is, and so is
@@ -49,12 +55,23 @@ from beamtagger.transforms.built_against import BuiltAgainst, ReplacedSinceBuilt
 _PATHS = (("model", "model_dir", "model_sha256"), ("embedding store", "store_path", "store_sha256"))
 
 
+def _read(field):
+    """The names of the files the run's loaders open in the folder of the TagJob ``field``,
+    and ``model info`` and ``evaluate`` the report: their symbolic links are followed."""
+    if field == "model_dir":
+        from beamtagger.model import tagger_spec as model
+        return (model.SPEC_FILE, model.MODEL_FILE, model.REPORT_FILE, model.FORMS_FILE,
+                model.ENTITIES_FILE, model.SENTENCES_FILE)
+    from beamtagger.embeddings import store
+    return (store.MANIFEST_FILE, store.VECTORS_FILE, store.VOCAB_FILE)
+
+
 class _Pin(NamedTuple):
     what: str                  # "model", "embedding store"
     field: str                 # the TagJob field it replaces
     given: str                 # the path as the user gave it
     read: str                  # what the run reads instead
-    files: Optional[Dict[str, Tuple[int, int, int, int]]]  # local: the files when pinned
+    files: Optional[Dict[str, Optional[Tuple[int, int, int, int]]]]  # local: when pinned
 
 
 @dataclasses.dataclass
@@ -87,7 +104,8 @@ class LaunchFiles:
             if pin.files is None:
                 changed = str(worker_resources.local_path(pin.given)) != pin.read
             else:
-                changed = _files(worker_resources.local_path(pin.given)) != pin.files
+                changed = _files(worker_resources.local_path(pin.given),
+                                 _read(pin.field)) != pin.files
             if changed:
                 raise _replaced_while_checked(pin.what, pin.given)
         pinned_fields = {pin.field for pin in self.pins}
@@ -158,9 +176,13 @@ def _pin(what, field, given, kept):
     local = worker_resources.local_path(given).resolve()   # "." names its copy too
     if not local.is_dir():
         return None   # the checks say what it is
-    files = _files(local)
+    follow = _read(field)
+    files = _files(local, follow)
     try:
-        copy = kept.enter_context(atomic_dirs.linked_copy(local))
+        copy = kept.enter_context(atomic_dirs.linked_copy(local, follow=follow))
+    except BeamtaggerError as link:   # a file it reads is a link to nothing, or not to a file
+        raise BeamtaggerError(f"{what} {given} cannot be read: {link}; nothing was tagged") \
+            from None
     except OSError as link_error:
         if field != "model_dir":
             # Read in place, without a word: a store in a folder this user may not write (a
@@ -173,7 +195,7 @@ def _pin(what, field, given, kept):
         try:
             where = root = worker_resources.staging_root()
             # The files links lead to: a relative one (git-annex's, DVC's) led nowhere there.
-            copy = kept.enter_context(atomic_dirs.held_copy(local, root))
+            copy = kept.enter_context(atomic_dirs.held_copy(local, root, follow=follow))
         except (OSError, BeamtaggerError) as copy_error:
             # Read in place, as a store is: a full disk failed the run, which could tag.
             print(f"warning: {what} {given} is read where it is, not pinned for this run: "
@@ -181,9 +203,9 @@ def _pin(what, field, given, kept):
                   f"({_reason(copy_error)}); a model saved over it before the run ends may be "
                   "read by its workers", file=sys.stderr, flush=True)
             return None
-        copied = _files(local)   # the copy's files are new ones: the model's must not be
+        copied = _files(local, follow)   # the copy's files are new ones: the model's must not be
     else:
-        copied = _files(copy)
+        copied = _files(copy, follow)
     if copied != files:   # a file replaced between the listing and its link or copy
         raise BeamtaggerError(f"{what} {given} was replaced as this run started; nothing "
                               "was tagged: run again once it is written")
@@ -200,14 +222,24 @@ def _reason(error):
         f" ({errno.errorcode[error.errno]})" if error.errno in errno.errorcode else "")
 
 
-def _files(folder):
+def _files(folder, follow):
     """{path in ``folder``: (inode, size, modification time, device)} of its files: a file
-    renamed over one of them (every beamtagger writer's way) is another inode."""
+    renamed over one of them (every beamtagger writer's way) is another inode. A link named
+    in ``follow`` is the file it leads to (None where it leads to none); other links, and the
+    pinned folder's ``.gitignore``, no reader opens."""
     found = {}
     for root, _, names in os.walk(folder):
         for name in names:
             path = os.path.join(root, name)
-            status = os.stat(path, follow_symlinks=False)
-            found[os.path.relpath(path, folder)] = (status.st_ino, status.st_size,
-                                                     status.st_mtime_ns, status.st_dev)
+            relative = os.path.relpath(path, folder)
+            followed = relative in follow
+            if relative == atomic_dirs.PINNED_GITIGNORE or (
+                    not followed and os.path.islink(path)):
+                continue
+            try:
+                status = os.stat(path, follow_symlinks=followed)
+            except OSError:
+                found[relative] = None
+                continue
+            found[relative] = (status.st_ino, status.st_size, status.st_mtime_ns, status.st_dev)
     return found

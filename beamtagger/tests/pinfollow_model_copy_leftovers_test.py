@@ -22,7 +22,7 @@ def test_a_killed_run_s_copy_is_removed_by_the_next_run_and_a_held_one_kept(
         tiny_tagger, tmp_path, monkeypatch):
     monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
 
-    def no_links(path):
+    def no_links(path, **_):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
@@ -40,7 +40,8 @@ def test_a_killed_run_s_copy_is_removed_by_the_next_run_and_a_held_one_kept(
     with atomic_dirs._held_in_use(held), launch_files.pinned(job, remote=False) as launched:
         read = pathlib.Path(launched.job(job).model_dir)
         assert read.parent == root
-        assert sorted(os.listdir(read)) == sorted(os.listdir(model))
+        assert sorted(os.listdir(read)) == sorted([*os.listdir(model),
+                                                   atomic_dirs.PINNED_GITIGNORE])
         assert not killed.exists() and held.exists()
     assert sorted(root.glob(".m.pinned-*")) == [held]
 

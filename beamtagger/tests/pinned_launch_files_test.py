@@ -136,7 +136,7 @@ def test_without_hard_links_the_model_is_copied(launched, tmp_path, capsys, monk
     other = build_tiny_tagger(tmp_path / "other", seed=8, store_path=store)
     expected = expected_labels(shutil.copytree(model, tmp_path / "launched"), store)
 
-    def no_links(path):
+    def no_links(path, **_):
         raise OSError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)

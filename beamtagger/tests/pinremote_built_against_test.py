@@ -102,7 +102,7 @@ def test_beamtagger_tag_stops_in_one_line_where_a_store_read_in_place_is_importe
     model, store, text = launched
     other = build_tiny_tagger(tmp_path / "other", seed=9)
 
-    def no_links(path):
+    def no_links(path, **_):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)

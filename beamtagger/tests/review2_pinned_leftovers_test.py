@@ -11,6 +11,12 @@ from beamtagger.pipeline.tag_pipeline import TagJob
 TWO_DAYS = 2 * 24 * 3600
 
 
+def pinned_names(model):
+    """The names in a pinned folder of ``model``: its files and the .gitignore that keeps the
+    folder out of ``git status``."""
+    return sorted([*os.listdir(model), atomic_dirs.PINNED_GITIGNORE])
+
+
 def test_a_run_s_links_outlive_another_run_of_a_model_written_days_ago(tiny_tagger, tmp_path):
     # The links' folder took the model folder's times (copytree copies them), so a model
     # written over a day ago was pinned in a folder that looked abandoned at once: the next
@@ -23,9 +29,9 @@ def test_a_run_s_links_outlive_another_run_of_a_model_written_days_ago(tiny_tagg
         read = first.job(job).model_dir
         with launch_files.pinned(job, remote=False) as second:
             assert second.job(job).model_dir != read
-            assert sorted(os.listdir(read)) == sorted(os.listdir(model))
+            assert sorted(os.listdir(read)) == pinned_names(model)
         atomic_dirs.clean_abandoned(tmp_path)   # what train --out beside it does first
-        assert sorted(os.listdir(read)) == sorted(os.listdir(model))
+        assert sorted(os.listdir(read)) == pinned_names(model)
     assert not list(tmp_path.glob(".m.pinned-*"))
 
 
@@ -39,7 +45,7 @@ def test_a_run_going_on_for_days_keeps_its_links(tiny_tagger, tmp_path):
         days_ago = time.time() - TWO_DAYS
         os.utime(read, (days_ago, days_ago))
         assert atomic_dirs.clean_abandoned(tmp_path) == []
-        assert sorted(os.listdir(read)) == sorted(os.listdir(model))
+        assert sorted(os.listdir(read)) == pinned_names(model)
     assert not list(tmp_path.glob(".m.pinned-*"))
     os.makedirs(read)   # as a killed run's, two days old: removed
     os.utime(read, (days_ago, days_ago))

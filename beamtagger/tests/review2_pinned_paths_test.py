@@ -36,10 +36,10 @@ def test_a_model_that_cannot_be_linked_nor_copied_is_read_in_place(tiny_tagger, 
     text = tmp_path / "in.txt"
     text.write_text("".join(line + "\n" for line in TEXTS), encoding="utf-8")
 
-    def no_links(path):
+    def no_links(path, **_):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    def no_copy(source, folder):
+    def no_copy(source, folder, **_):
         raise shutil.Error([(str(source / "tagger.keras"), str(folder / "tagger.keras"),
                              "[Errno 28] No space left on device")])
 
@@ -71,7 +71,7 @@ def test_a_model_of_relative_links_copied_to_the_temp_folder_reads_their_files(
     text = tmp_path / "in.txt"
     text.write_text("".join(line + "\n" for line in TEXTS), encoding="utf-8")
 
-    def no_links(path):
+    def no_links(path, **_):
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     monkeypatch.setattr(atomic_dirs, "linked_copy", no_links)
