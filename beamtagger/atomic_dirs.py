@@ -134,7 +134,7 @@ def linked_copy(path, *, follow=()):
     path = pathlib.Path(path).resolve()
     # Not building_dir: its refusal of a folder not writable is an output's, where this is
     # an OSError like any other failure to link.
-    with _held_copy(path, path, _link_to_file, follow) as copy:
+    with _held_copy(path, path, os.link, follow) as copy:
         yield copy
 
 
@@ -152,13 +152,6 @@ def held_copy(path, folder, *, follow=()):
         yield held
 
 
-def _link_to_file(source, destination):
-    """A hard link to the file ``source`` is, or leads to where it is a symbolic link."""
-    # Not os.link(follow_symlinks=True): without a dir_fd it calls link(2), which links the
-    # symbolic link itself on Linux before Python 3.14 (CPython gh-81793).
-    os.link(os.path.realpath(source), destination)
-
-
 @contextlib.contextmanager
 def _held_copy(path, beside, place, follow):
     """``path``'s files placed by ``place`` (a link or a copy) in a new pinned folder beside
@@ -168,7 +161,7 @@ def _held_copy(path, beside, place, follow):
     copy = _hidden_name(beside, "pinned")
     try:
         with _held_in_use(making):
-            (making / PINNED_GITIGNORE).write_text(_GITIGNORE_TEXT, encoding="utf-8")
+            _write_new(making / PINNED_GITIGNORE, _GITIGNORE_TEXT.encode())
             os.rename(making, copy)   # held already: no clean takes it for a dead run's
             # Links kept as links, not followed: a link to a folder (to ``/``, or back up to
             # this one) was copied without end, a FIFO's copy waited for good, and no file
@@ -178,7 +171,9 @@ def _held_copy(path, beside, place, follow):
                                 {*followed, PINNED_GITIGNORE} & set(names)
                                 if os.fspath(folder) == os.fspath(path) else ()))
             for name in followed:
-                place(path / name, copy / name)
+                # The file itself: os.link(follow_symlinks=True) calls link(2), which links
+                # the symbolic link on Linux before Python 3.14 (CPython gh-81793).
+                place(os.path.realpath(path / name), copy / name)
             # copytree gave it the times of ``path``: a model written days ago would look
             # abandoned (``_abandoned``) to the next run beside it, which removed it at once.
             os.utime(copy)
@@ -186,6 +181,14 @@ def _held_copy(path, beside, place, follow):
     finally:
         shutil.rmtree(copy, ignore_errors=True)
         shutil.rmtree(making, ignore_errors=True)   # where the rename failed
+
+
+def _write_new(path, data):
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(descriptor, data)
+    finally:
+        os.close(descriptor)
 
 
 def _followed_links(path, names):

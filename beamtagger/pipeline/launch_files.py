@@ -229,9 +229,10 @@ def _files(folder, follow):
     pinned folder's ``.gitignore``, no reader opens."""
     found = {}
     for root, _, names in os.walk(folder):
+        below = os.path.relpath(root, folder)
         for name in names:
             path = os.path.join(root, name)
-            relative = os.path.relpath(path, folder)
+            relative = name if below == os.curdir else os.path.join(below, name)
             followed = relative in follow
             if relative == atomic_dirs.PINNED_GITIGNORE or (
                     not followed and os.path.islink(path)):
