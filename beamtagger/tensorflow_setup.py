@@ -9,13 +9,15 @@ TensorFlow 2.20 also writes start-up lines through absl before any of its settin
 on ...", and on CPUs without AVX-512 an "E0000 ... oneDNN supports DT_BOOL only ..." when the
 tagger first runs); no environment variable silences them (TF_CPP_MIN_LOG_LEVEL=3,
 GLOG_minloglevel and ABSL_MIN_LOG_LEVEL were tried). ``filtered_native_stderr()`` puts a pipe
-in front of file descriptor 2 for the time of a command and drops exactly those lines; every
-other byte goes through, and a line with a carriage return (a progress bar) right away.
+in front of file descriptor 2 for the time of a command, read by a process of its own
+(``stderr_relay``, which says why not a thread), that drops exactly those lines; every other
+byte goes through, a line with a carriage return (a progress bar) right away, and the last
+lines of a command that dies without unwinding (TensorFlow's abort) too.
 
 The same pipe serves ``held_tracebacks()``: Beam's worker processes (``multi_processing``) print
 a failing step's Python traceback straight to their stderr, which is this pipe; while held,
 such tracebacks wait, and are dropped when the failure is reported as one line instead
-(``pipeline/run_failures.py``), else written out when the hold ends.
+(``pipeline/run_failures.py``), else written out when the hold ends or the command dies.
 """
 import contextlib
 import logging
@@ -23,57 +25,29 @@ import os
 import re
 import sys
 import threading
+import time
 
-_NATIVE_NOISE = re.compile(
-    rb"^WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    rb"|^[IWE]\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (?:oneDNN |This TensorFlow binary is optimized"
-    rb"|Unable to register cu(?:DNN|FFT|BLAS) factory|computation placer already registered"
-    rb"|TF-TRT Warning)")
-
+from beamtagger import stderr_relay
 
 # The dynamic loader's words where a library does not fit the memory left (ENOMEM).
 _NO_MEMORY_TO_LOAD = re.compile(r"failed to map segment from shared object|cannot allocate memory",
                                 re.IGNORECASE)
 
-_TRACEBACK_START = b"Traceback (most recent call last):"
-_TRACEBACK_CONTINUES = (b"During handling of the above exception",
-                        b"The above exception was the direct cause")
-_FRAME = b'  File "'
-# A traceback's last line: an exception's (dotted) name, alone or before ": message".
-_EXCEPTION_LINE = re.compile(rb"(?:[A-Za-z_]\w*\.)*(?=[A-Z])\w*(?:Error|Exception|Interrupt|Exit|"
-                             rb"Iteration|Empty|Full)(?::\s|\Z)")
+# The relay is a module of this package run as a script of its own, found on a path added after
+# the standard library's (none of its names may hide a standard module), so that its compiled
+# form in __pycache__ serves it.
+_RELAY_CODE = ("import sys; sys.path.append(sys.argv[1]); import stderr_relay; "
+               "stderr_relay.main(sys.argv[1:])")
+# How long a command's end waits for the relay to write what came before it.
+_RELAY_END_SECONDS = 2
 _hold_lock = threading.Lock()
-_hold = None            # the _HeldTracebacks of the command running, if any
-_original_stderr = None  # fd 2 as it was before the pipe, while filtered_native_stderr runs
+_relay_token = None   # the markers' token of the relay reading fd 2, while one runs
+_holding = False      # whether the relay holds tracebacks for a held_tracebacks() now
 
 
-class _HeldTracebacks:
+class _Hold:
     def __init__(self):
-        self.lines = []
-        self.inside = False
-        self.ended = False   # a traceback just ended: the blank lines after it go with it
         self.dropped = False
-
-    def take(self, line):
-        """True when ``line`` belongs to a traceback and is held."""
-        stripped = line.rstrip(b"\r\n")
-        if stripped.endswith(_TRACEBACK_START) or stripped.startswith(_TRACEBACK_CONTINUES):
-            self.inside = True
-        elif not self.inside:
-            if self.ended and _EXCEPTION_LINE.match(stripped):
-                pass  # the last line of another traceback interleaved with the one just ended
-            elif self.ended and (stripped[:1].isspace() or stripped.startswith(_FRAME)):
-                # The tracebacks of several processes (or threads) failing at once interleave
-                # line by line: another one's last line ended this one, which goes on.
-                self.inside = True
-            elif not (self.ended and not stripped):
-                self.ended = False
-                return False
-        elif stripped and not stripped[:1].isspace():
-            self.inside = False   # the exception's own line ends the traceback
-            self.ended = True
-        self.lines.append(line)
-        return True
 
     def drop(self):
         """Discards what was held (the failure was reported another way)."""
@@ -83,22 +57,22 @@ class _HeldTracebacks:
 @contextlib.contextmanager
 def held_tracebacks():
     """Holds Python tracebacks that reach fd 2 (child processes' too) while the body runs; the
-    yielded hold's ``drop()`` discards them, else they are written when the body ends."""
-    global _hold
-    hold = _HeldTracebacks()
+    yielded hold's ``drop()`` discards them, else they are written when the body ends (or when
+    this process dies while they are held)."""
+    global _holding
+    hold = _Hold()
     with _hold_lock:
-        active = _original_stderr is not None and _hold is None
-        if active:
-            _hold = hold
+        token = _relay_token if not _holding else None
+        _holding = _holding or token is not None
+    if token is not None:
+        _tell_relay(token, stderr_relay.HOLD)
     try:
         yield hold
     finally:
-        if active:
-            sys.stderr.flush()
+        if token is not None:
+            _tell_relay(token, stderr_relay.DROP if hold.dropped else stderr_relay.RELEASE)
             with _hold_lock:
-                _hold = None
-                if not hold.dropped:
-                    _write_all(_original_stderr, b"".join(hold.lines))
+                _holding = False
 
 
 def quiet_tensorflow():
@@ -170,59 +144,92 @@ def use_keras_tensorflow_backend():
 @contextlib.contextmanager
 def filtered_native_stderr():
     """Drops TensorFlow's native start-up lines from fd 2 (this process and its children)."""
-    if os.environ.get("BEAMTAGGER_TENSORFLOW_LOGS"):
+    if os.environ.get("BEAMTAGGER_TENSORFLOW_LOGS") or os.name != "posix":
         yield
         return
-    try:
-        sys.stderr.flush()
-        original = os.dup(2)
-        read_end, write_end = os.pipe()
-        os.dup2(write_end, 2)
-        os.close(write_end)
-    except (OSError, ValueError, AttributeError):
-        yield  # no file descriptor 2 to filter (an embedding application)
+    started = _start_relay()
+    if started is None:
+        yield  # no file descriptor 2 to filter (an embedding application), or no process
         return
-    global _original_stderr
-    _original_stderr = original
-    pump = threading.Thread(target=_pump, args=(read_end, original), daemon=True,
-                            name="beamtagger-stderr-filter")
-    pump.start()
+    global _relay_token
+    relay, original, token = started
+    _relay_token = token
     try:
         yield
     finally:
-        _original_stderr = None
-        try:
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
-        os.dup2(original, 2)  # the pipe's last writer in this process goes away
-        pump.join(timeout=2)
+        with _hold_lock:
+            _relay_token = None
+        _tell_relay(token, stderr_relay.END)
+        os.dup2(original, 2)  # this process's last writer of the pipe goes away
         os.close(original)
+        # The caller's own last lines (the one-line error) go straight to the original fd 2:
+        # after what the relay has. It ends at the END marker, worker processes still holding
+        # the pipe or not.
+        _reaped_within(relay, _RELAY_END_SECONDS)
 
 
-def _pump(read_end, original):
-    pending = b""
-    with os.fdopen(read_end, "rb", buffering=0) as pipe:
-        while True:
-            chunk = pipe.read(1 << 16)
-            if not chunk:
-                break
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            with _hold_lock:
-                out = b"".join(line + b"\n" for line in lines if not _NATIVE_NOISE.search(line)
-                               and not (_hold is not None and _hold.take(line + b"\n")))
-            if b"\r" in pending:  # a progress bar redrawing its line: pass it on now
-                out, pending = out + pending, b""
-            if out:
-                _write_all(original, out)
-    if pending and not _NATIVE_NOISE.search(pending):
-        _write_all(original, pending)
+def _start_relay():
+    """The relay process (``stderr_relay``) reading a pipe that is now fd 2, the original
+    fd 2, and the markers' token; None where that cannot be.
+
+    A new interpreter, not a fork of this one: a fork took over this process's threads' locks
+    (held by threads that are not there) and its inheritable descriptors, and pytest or a
+    notebook call ``main()`` from a process with threads running. Starting it costs this
+    process 0.3 ms (posix_spawn's vfork); the interpreter's start, about 10 ms of CPU, runs
+    beside the command, whose first writes wait in the pipe meanwhile. Its own process group:
+    a Ctrl-C at the terminal stops the command, whose last lines still come through it."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    try:
+        original = os.dup(2)
+    except OSError:
+        return None
+    token = os.urandom(8).hex().encode("ascii")
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:
+        os.close(original)
+        return None
+    try:
+        relay = os.posix_spawn(
+            sys.executable, [sys.executable, "-I", "-S", "-c", _RELAY_CODE,
+                             os.path.dirname(os.path.abspath(stderr_relay.__file__)),
+                             token.decode("ascii"), str(os.getpid())], os.environ,
+            file_actions=[(os.POSIX_SPAWN_DUP2, read_end, 0),
+                          (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                          (os.POSIX_SPAWN_DUP2, original, 2)], setpgroup=0)
+    except (OSError, ValueError):   # no interpreter to start (sys.executable ""), no process
+        for descriptor in (original, read_end, write_end):
+            os.close(descriptor)
+        return None
+    os.close(read_end)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    return relay, original, token
 
 
-def _write_all(fd, data):
-    while data:
+def _tell_relay(token, command):
+    """Writes ``command``'s marker to fd 2 after what this process has written there."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError, AttributeError):
+        pass
+    stderr_relay.write_all(2, stderr_relay.marker(token, command))
+
+
+def _reaped_within(pid, seconds):
+    """Waits up to ``seconds`` for the child ``pid`` to exit; whether it did."""
+    deadline = time.monotonic() + seconds
+    pause = 0.0005
+    while True:
         try:
-            data = data[os.write(fd, data):]
-        except OSError:
-            return
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return True
+        except ChildProcessError:
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
