@@ -21,7 +21,7 @@ NOISE = (b"WARNING: All log messages before absl::InitializeLog() is called are 
 
 def _run(script, *args, **options):
     return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args],
-                          capture_output=True, timeout=60, **options)
+                          timeout=60, **{"capture_output": True, **options})
 
 
 DYING = """
@@ -148,3 +148,22 @@ def test_a_marker_cut_across_two_reads_still_applies():
         relay.finish()
         assert b"".join(written) == (b"half a line\nTraceback (most recent call last):\n"
                                      b"KeyError: k\nafter\n"), cut
+
+
+UNFILTERED = """
+    import os, sys
+    from beamtagger.tensorflow_setup import filtered_native_stderr
+    with filtered_native_stderr():
+        if sys.argv[1] == "stderr":
+            os.write(2, {noise!r})
+        print("ran", flush=True)
+    """
+
+
+def test_the_filter_is_off_where_asked_and_where_there_is_no_stderr():
+    shown = _run(UNFILTERED.format(noise=NOISE), "stderr",
+                 env={**os.environ, "BEAMTAGGER_TENSORFLOW_LOGS": "1"})
+    assert shown.returncode == 0 and shown.stderr == NOISE
+    # An embedding application with fd 2 closed: the command runs, unfiltered.
+    closed = _run(UNFILTERED.format(noise=NOISE), "none", preexec_fn=lambda: os.close(2))
+    assert closed.returncode == 0 and closed.stdout == b"ran\n"
