@@ -145,7 +145,10 @@ def use_keras_tensorflow_backend():
 @contextlib.contextmanager
 def filtered_native_stderr():
     """Drops TensorFlow's native start-up lines from fd 2 (this process and its children)."""
-    if os.environ.get("BEAMTAGGER_TENSORFLOW_LOGS") or os.name != "posix":
+    # A frozen application's sys.executable is the application, not an interpreter to run the
+    # relay with.
+    if (os.environ.get("BEAMTAGGER_TENSORFLOW_LOGS") or os.name != "posix"
+            or getattr(sys, "frozen", False)):
         yield
         return
     started = _start_relay()
@@ -176,9 +179,10 @@ def _start_relay():
     A new interpreter, not a fork of this one: a fork took over this process's threads' locks
     (held by threads that are not there) and its inheritable descriptors, and pytest or a
     notebook call ``main()`` from a process with threads running. Starting it costs this
-    process 0.3 ms (posix_spawn's vfork); the interpreter's start, about 10 ms of CPU, runs
-    beside the command, whose first writes wait in the pipe meanwhile. Its own process group:
-    a Ctrl-C at the terminal stops the command, whose last lines still come through it."""
+    process 0.3 ms (posix_spawn, as a fork did); the interpreter's start, 12-14 ms of CPU
+    (``re``'s import the most of it), runs beside the command, whose first writes wait in the
+    pipe meanwhile. Its own process group: a Ctrl-C at the terminal stops the command, whose
+    last lines still come through it."""
     try:
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
