@@ -69,7 +69,7 @@ if getattr(_beam_inference, "resource", False) is None:
 
 # LoadedTagger is tagging/loaded_tagger.py's (no Beam there), re-exported.
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
-           "length_bucket_options", "record_of", "text_length"]
+           "length_bucket_options", "record_of", "text_length", "updates_models"]
 
 Example = Union[str, TextRecord]
 # A RunInference batch's text when the caller sets no batch size (batch_elements_kwargs): about
@@ -127,6 +127,32 @@ def length_bucket_options(batching: Dict[str, Any]) -> Dict[str, Any]:
             "batching only); without it each batch is sorted into the model's length "
             "buckets already: leave them out, or set max_batch_duration_secs")
     return {**batching, "batch_length_fn": batching.get("batch_length_fn") or text_length}
+
+
+def updates_models(pipeline) -> bool:
+    """Whether the RunInference being applied to ``pipeline`` takes model updates
+    (``watch_model_pattern`` or ``model_metadata_pcoll``).
+
+    Such a run serves other models on purpose, at the same path too: Beam's WatchFilePattern
+    reports a model file saved again where it was (once), and until its next poll reaches a
+    worker, that worker loads the files at ``model_dir`` as they are. Held to the model it
+    was built with, every worker set up between the save and the update (a new Dataflow
+    worker, a DoFn set up after a shuffle) failed the run, saying to build the pipeline
+    again. The store is still held to what was checked: an update never changes it.
+
+    RunInference's ``expand`` asks its handler to validate before it builds anything, so the
+    transform on top of the pipeline's stack is the RunInference; its options are Beam's
+    private attributes, read with defaults so a Beam that names them otherwise keeps the
+    model held (the safe side)."""
+    from apache_beam.ml.inference.base import RunInference
+
+    stack = getattr(pipeline, "transforms_stack", None)
+    if not stack:
+        return False
+    transform = stack[-1].transform
+    return isinstance(transform, RunInference) and bool(
+        getattr(transform, "_watch_model_pattern", None)
+        or getattr(transform, "_model_metadata_pcoll", None) is not None)
 
 
 def record_of(example) -> TextRecord:
@@ -207,7 +233,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         False skips that (a pipeline built where the bucket cannot be reached): nothing
         recorded, nothing compared. Models that ``model_metadata_pcoll`` or
         ``watch_model_pattern`` bring later are checked by ``update_model_path`` on the
-        workers, as before, and served whatever was recorded of ``model_dir``.
+        workers, as before, and served whatever was recorded of ``model_dir``; a
+        RunInference given either records the store only (``updates_models``).
       threshold: a yes/no flag tagger's (``train --binary-label``) threshold to tag at instead
         of the model's own (None, the default: the model's), its files left as they are;
         pickled with the handler to the workers. ValueError (a ``BeamtaggerError``) here for
@@ -372,6 +399,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             self._built_against = worker_resources.check_where_built(
                 self.model_dir, self.store_path, self.allow_other_embeddings, remote=True,
                 pipeline=pipeline)
+            if updates_models(pipeline):
+                self._built_against = self._built_against.without_model()
         options = options_being_applied()
         if options is None:
             return
