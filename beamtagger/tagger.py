@@ -31,7 +31,7 @@ from beamtagger.tagging.record_checks import (check_max_record_chars, check_toke
                                               checked_record)
 from beamtagger.tagging.record_tagger import RecordTagger
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP,
-                                         check_flag, check_runtime)
+                                         check_flag, check_runtime, path_option)
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
 
@@ -112,8 +112,8 @@ class Tagger:
         self._record_tagger = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
                                            overlap=overlap, vector_dtype=vector_dtype)
         check_flag("allow_other_embeddings", allow_other_embeddings)
-        self._model_dir = None if model_dir is None else str(model_dir)
-        self._store_path = None if store_path is None else str(store_path)
+        self._model_dir = path_option("model_dir", model_dir)
+        self._store_path = path_option("store_path", store_path)
         self._runtime = check_runtime(runtime)
         worker_resources.check_where_built(self._model_dir, self._store_path,
                                            allow_other_embeddings)

@@ -1,5 +1,7 @@
 """Defaults of the tagging transforms, in a module without Beam or NumPy imports, so the CLI
 shows and uses the transforms' own values and ``beamtagger --help`` stays instant."""
+import os
+import re
 
 CHUNK = 256               # tokens per chunk of a long record (SplitIntoChunks)
 OVERLAP = 64              # tokens shared by neighbouring chunks
@@ -50,3 +52,28 @@ def check_flag(name, value):
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
     return value
+
+
+# A URL whose "//" after the scheme is one slash: what pathlib.Path makes of one
+# (Path("gs://b/models/ner") is gs:/b/models/ner). A drive letter (C:/) is one letter.
+_FOLDED_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)")
+
+
+def path_option(name, path):
+    """``path`` (a ``str`` or ``os.PathLike``, None passing) as text, where a transform or
+    ``Tagger`` is built. BeamtaggerError for a remote path given through ``pathlib.Path``,
+    which folds ``gs://`` into ``gs:/``: read as a local relative folder, it was "model
+    directory gs:/b/m does not exist" where the workers are this machine's, and where they
+    are not (Dataflow) a job launched to fail on every worker."""
+    if path is None:
+        return None
+    text = os.fspath(path)
+    folded = _FOLDED_URL.match(text)
+    if folded is not None:
+        from beamtagger.errors import BeamtaggerError
+
+        scheme = folded.group(1)
+        raise BeamtaggerError(
+            f"{name} {text} is a {scheme}:// path with one slash (pathlib.Path folds "
+            f"{scheme}:// so): give it as a str, {scheme}://{text[folded.end():]}")
+    return text

@@ -42,7 +42,7 @@ from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded_tagger
 from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check_flag,
-                                         check_runtime)
+                                         check_runtime, path_option)
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
@@ -265,8 +265,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self._record_tagger = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
                                            overlap=overlap, vector_dtype=vector_dtype,
                                            counters=_COUNTERS)
-        self.model_dir = None if model_dir is None else str(model_dir)
-        self.store_path = None if store_path is None else str(store_path)
+        self.model_dir = path_option("model_dir", model_dir)
+        self.store_path = path_option("store_path", store_path)
         self.accelerator = accelerator
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)

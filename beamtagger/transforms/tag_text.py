@@ -31,7 +31,7 @@ from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_runtime,
-                                         check_vectors_at)
+                                         check_vectors_at, path_option)
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
@@ -161,8 +161,8 @@ class TagText(beam.PTransform):
         check_chunk(chunk, overlap)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         check_tag_options(progress_every_secs, tagger_threads)
-        self.model_dir = None if model_dir is None else str(model_dir)
-        self.store_path = None if store_path is None else str(store_path)
+        self.model_dir = path_option("model_dir", model_dir)
+        self.store_path = path_option("store_path", store_path)
         self.chunk = chunk
         self.overlap = overlap
         self.max_batch_tokens = max_batch_tokens
