@@ -1,4 +1,5 @@
-"""What docs/library.md says of ``RunInference(TaggerModelHandler(...)).with_exception_handling()``:
+"""What fails a RunInference batch of ``TaggerModelHandler``, and what docs/library.md says of
+``with_exception_handling()``:
 one example the handler refuses sends its whole batch, the good records with it, to
 ``failed_inferences`` (Beam hands the handler batches, and takes back results or one failure
 for each)."""
@@ -21,3 +22,27 @@ def test_one_refused_example_fails_its_whole_batch(tiny_tagger):
                     | beam.Map(lambda failure: sorted(record.id for record in failure[0])),
                     equal_to([sorted([record.id for record in records] + ["bad"])]),
                     label="OneBatchFailed")
+
+
+def test_an_example_over_max_record_chars_fails_its_batch_naming_it(tiny_tagger):
+    """The handler tagged a record of any length whole (about 0.8 kB a token: a 12-million-
+    character record was tagged), where TagText dead-letters one over max_record_chars and
+    Tagger refuses it; a worker could run out of memory on one."""
+    import pytest
+
+    from beamtagger.errors import BeamtaggerError
+
+    handler = TaggerModelHandler(**tiny_tagger.options, max_record_chars=40)
+    model = handler.load_model()
+    fits = TextRecord("fits", "x" * 40)
+    [result] = handler.run_inference([fits], model)
+    assert len(result.inference.labels) == 1
+    with pytest.raises(BeamtaggerError) as raised:
+        list(handler.run_inference([fits, TextRecord("long", "the dog sat . " * 3)], model))
+    assert str(raised.value) == (
+        "record 'long' holds 42 characters, more than max_record_chars (40): held whole, it "
+        "would take about 0.8 kB of a worker's memory a token; split it, or give "
+        "TaggerModelHandler a larger max_record_chars where workers have the memory")
+    assert TaggerModelHandler(**tiny_tagger.options).max_record_chars == 10_000_000
+    with pytest.raises(ValueError, match="max_record_chars must be a whole number"):
+        TaggerModelHandler(**tiny_tagger.options, max_record_chars=0)

@@ -40,9 +40,10 @@ from apache_beam.ml.inference import base as _beam_inference
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded_tagger
+from beamtagger.tagging.record_checks import check_max_record_chars
 from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
-from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, OVERLAP, check_flag,
-                                         check_runtime, path_option)
+from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP,
+                                         check_flag, check_runtime, path_option)
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
@@ -202,6 +203,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
       max_batch_tokens: padded slots (batch size x padded length) of one model call.
       chunk: records longer than this many tokens are tagged in overlapping chunks.
       overlap: tokens shared by neighbouring chunks.
+      max_record_chars: an example of more characters fails its batch (a BeamtaggerError
+        naming it; ``with_exception_handling()`` sends the batch to ``failed_inferences``),
+        where ``TagText`` makes it a dead letter: held whole, a record takes about 0.8 kB a
+        token of the worker's memory (a 50 MB line took 6.9 GB), and the handler tagged a
+        record of any length.
       accelerator: a Beam accelerator resource hint for the RunInference stage, e.g.
         ``"type:nvidia-l4;count:1;install-nvidia-driver"``.
       vector_dtype: "float32" or "float16" vectors fed to the model.
@@ -254,7 +260,8 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
 
     def __init__(self, model_dir: Optional[str] = None, store_path: Optional[str] = None, *,
                  max_batch_tokens: int = MAX_BATCH_TOKENS, chunk: int = CHUNK,
-                 overlap: int = OVERLAP, accelerator: Optional[str] = None,
+                 overlap: int = OVERLAP, max_record_chars: int = MAX_RECORD_CHARS,
+                 accelerator: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
                  validate: bool = True, threshold: Optional[float] = None, **kwargs):
@@ -265,6 +272,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self._record_tagger = RecordTagger(max_batch_tokens=max_batch_tokens, chunk=chunk,
                                            overlap=overlap, vector_dtype=vector_dtype,
                                            counters=_COUNTERS)
+        self.max_record_chars = check_max_record_chars(max_record_chars)
         self.model_dir = path_option("model_dir", model_dir)
         self.store_path = path_option("store_path", store_path)
         self.accelerator = accelerator
@@ -421,6 +429,13 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                       ) -> Iterable[PredictionResult]:
         """Tags every example of ``batch``; one PredictionResult each, in order."""
         records = [record_of(example) for example in batch]
+        for record in records:
+            if len(record.text) > self.max_record_chars:
+                raise BeamtaggerError(
+                    f"record {record.id!r:.60} holds {len(record.text):,} characters, more "
+                    f"than max_record_chars ({self.max_record_chars:,}): held whole, it would "
+                    "take about 0.8 kB of a worker's memory a token; split it, or give "
+                    "TaggerModelHandler a larger max_record_chars where workers have the memory")
         model_id = model.model_id()
         for example, tagged in zip(batch, self.tagged_records(records, model)):
             yield PredictionResult(example, tagged, model_id)
