@@ -46,3 +46,22 @@ def test_an_example_over_max_record_chars_fails_its_batch_naming_it(tiny_tagger)
     assert TaggerModelHandler(**tiny_tagger.options).max_record_chars == 10_000_000
     with pytest.raises(ValueError, match="max_record_chars must be a whole number"):
         TaggerModelHandler(**tiny_tagger.options, max_record_chars=0)
+
+
+def test_a_keyword_neither_the_handler_nor_beam_takes_is_refused(tiny_tagger):
+    """Beam's ModelHandler takes any keyword and reads only env_vars: a misspelt option, or
+    one of TagText's, was dropped without a word."""
+    import pytest
+
+    with pytest.raises(TypeError, match=(
+            r"^TaggerModelHandler got unexpected keyword arguments: runtim; Beam's "
+            r"ModelHandler takes .*min_batch_size")):
+        TaggerModelHandler(tiny_tagger.model_dir, tiny_tagger.store_path, runtim="numpy")
+    with pytest.raises(TypeError, match=(
+            r"arguments: keep_text, max_buffering_secs \(keep_text, max_buffering_secs: "
+            r"TagText's, which RunInference has no use for\)")):
+        TaggerModelHandler(**tiny_tagger.options, max_buffering_secs=1, keep_text=True)
+    # Beam's own keep working.
+    handler = TaggerModelHandler(**tiny_tagger.options, min_batch_size=2, max_batch_size=8,
+                                 env_vars={"A": "1"}, large_model=False)
+    assert handler.batch_elements_kwargs() == {"min_batch_size": 2, "max_batch_size": 8}

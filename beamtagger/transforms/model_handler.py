@@ -70,7 +70,8 @@ if getattr(_beam_inference, "resource", False) is None:
 
 # LoadedTagger is tagging/loaded_tagger.py's (no Beam there), re-exported.
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
-           "length_bucket_options", "record_of", "text_length", "updates_models"]
+           "check_model_handler_options", "length_bucket_options", "record_of", "text_length",
+           "updates_models"]
 
 Example = Union[str, TextRecord]
 # A RunInference batch's text when the caller sets no batch size (batch_elements_kwargs): about
@@ -154,6 +155,30 @@ def updates_models(pipeline) -> bool:
     return isinstance(transform, RunInference) and bool(
         getattr(transform, "_watch_model_pattern", None)
         or getattr(transform, "_model_metadata_pcoll", None) is not None)
+
+
+def check_model_handler_options(kwargs: Dict[str, Any]):
+    """TypeError for a keyword that is neither the handler's nor Beam ModelHandler's: Beam's
+    ``__init__`` takes any keyword and reads only ``env_vars``, so a misspelt option
+    (``runtim="numpy"``) or one of ``TagText``'s (``max_buffering_secs``, ``keep_text``)
+    was dropped without a word and the run went on without it."""
+    known = {name for name, parameter in inspect.signature(ModelHandler.__init__).parameters.items()
+             if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
+    # env_vars: read from Beam's **kwargs; the length buckets: length_bucket_options says
+    # which Beam lacks them.
+    known |= {"env_vars", "batch_length_fn", "batch_bucket_boundaries"}
+    unknown = sorted(kwargs.keys() - known)
+    if not unknown:
+        return
+    from beamtagger.transforms.tag_text import TagText
+
+    tagtext_only = [name for name in unknown
+                    if name in inspect.signature(TagText.__init__).parameters]
+    raise TypeError(
+        f"TaggerModelHandler got unexpected keyword arguments: {', '.join(unknown)}"
+        + (f" ({', '.join(tagtext_only)}: TagText's, which RunInference has no use for)"
+           if tagtext_only else "")
+        + f"; Beam's ModelHandler takes {', '.join(sorted(known))}")
 
 
 def record_of(example) -> TextRecord:
@@ -265,6 +290,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  runtime: Optional[str] = None, tagger_threads: Optional[int] = None,
                  validate: bool = True, threshold: Optional[float] = None, **kwargs):
+        check_model_handler_options(kwargs)
         super().__init__(**length_bucket_options(kwargs))
         check_tag_options(None, tagger_threads)
         # Checks the batching and chunking options; one per handler copy (a DoFn instance,
