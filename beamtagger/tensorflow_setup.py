@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import select
+import signal
 import sys
 import threading
 import time
@@ -156,7 +157,7 @@ def filtered_native_stderr():
         yield  # no file descriptor 2 to filter (an embedding application), or no process
         return
     global _relay_token
-    relay, original, token = started
+    relay, original, token, stand_in = started
     _relay_token = token
     try:
         yield
@@ -169,7 +170,9 @@ def filtered_native_stderr():
         # The caller's own last lines (the one-line error) go straight to the original fd 2:
         # after what the relay has. It ends at the END marker, worker processes still holding
         # the pipe or not.
-        _reaped_within(relay, _RELAY_END_SECONDS)
+        reaped = _reaped_within(relay, _RELAY_END_SECONDS)
+        if stand_in is not None:
+            stand_in.finish(reaped)
 
 
 def _start_relay():
@@ -183,7 +186,16 @@ def _start_relay():
     command went on to touch, measured over a tag run's next imports); the interpreter's start,
     12-14 ms of CPU (``re``'s import the most of it), runs beside the command, whose first
     writes wait in the pipe meanwhile. Its own process group: a Ctrl-C at the terminal stops the command, whose
-    last lines still come through it."""
+    last lines still come through it. SIGTTOU blocked in it: that group is not the terminal's
+    foreground one, and with ``stty tostop`` the terminal stopped it at its first write, so
+    every line of the command was lost and its end waited 2 s (``review28_stderr_relay_test``).
+
+    The read end stays open here too, watched by a ``_StandIn`` where ``os.waitid`` can wait
+    for the relay's exit without reaping it: a relay that dies before the command's end (its
+    interpreter failed to start, the OOM killer) made every later write to stderr a
+    BrokenPipeError (a warning's print raised it, and the command ended in its traceback); the
+    pipe is then read and filtered by a thread here, which, like the thread before the relay,
+    cannot show the last lines of a death without unwinding."""
     try:
         sys.stderr.flush()
     except (OSError, ValueError, AttributeError):
@@ -205,15 +217,80 @@ def _start_relay():
                              token.decode("ascii"), str(os.getpid())], os.environ,
             file_actions=[(os.POSIX_SPAWN_DUP2, read_end, 0),
                           (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                          (os.POSIX_SPAWN_DUP2, original, 2)], setpgroup=0)
+                          (os.POSIX_SPAWN_DUP2, original, 2)], setpgroup=0,
+            setsigmask={signal.SIGTTOU})
     except (OSError, ValueError):   # no interpreter to start (sys.executable ""), no process
         for descriptor in (original, read_end, write_end):
             os.close(descriptor)
         return None
-    os.close(read_end)
+    stand_in = _StandIn.start(relay, token, read_end, original)
+    if stand_in is None:
+        os.close(read_end)
     os.dup2(write_end, 2)
     os.close(write_end)
-    return relay, original, token
+    return relay, original, token, stand_in
+
+
+class _StandIn:
+    """Reads the stderr pipe in this process where the relay exits before the command's END
+    (its exit status not 0): the pipe's read end is held here, so a write to fd 2 never meets
+    a pipe without a reader (EPIPE), and what is written after the relay's death still reaches
+    the original stderr, filtered as the relay filters it (``stderr_relay.run``)."""
+
+    def __init__(self, relay, token, read_end, out):
+        self._relay, self._token = relay, token
+        self._read_end, self._out = read_end, out
+        self._lock = threading.Lock()
+        self._finished = self._reaped = False
+        self._thread = threading.Thread(target=self._watch, name="beamtagger-stderr-stand-in",
+                                        daemon=True)
+
+    @classmethod
+    def start(cls, relay, token, read_end, original):
+        """A started stand-in, or None where it cannot watch (no ``os.waitid``: macOS)."""
+        if not hasattr(os, "waitid"):
+            return None
+        try:
+            out = os.dup(original)
+        except OSError:
+            return None
+        stand_in = cls(relay, token, read_end, out)
+        try:
+            stand_in._thread.start()
+        except RuntimeError:   # no thread to start
+            os.close(out)
+            return None
+        return stand_in
+
+    def _watch(self):
+        try:
+            try:
+                # WNOWAIT: the command's end reaps it (_reaped_within), as without a stand-in.
+                exited = os.waitid(os.P_PID, self._relay, os.WEXITED | os.WNOWAIT)
+            except ChildProcessError:
+                exited = None
+            # Exit status 0 is the relay's end at the END marker (the pipe's end cannot come
+            # first: this process's fd 2 writes into it until then).
+            if exited is not None and (exited.si_code, exited.si_status) != (os.CLD_EXITED, 0):
+                # Until the END marker: ``run``'s check of its parent is of this process's
+                # parent, which is there while this process is.
+                stderr_relay.run(self._token, os.getppid(), pipe=self._read_end, out=self._out)
+            with self._lock:
+                if self._finished and not self._reaped:
+                    # The command's end gave up waiting (a stderr nobody read): no zombie.
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(self._relay, os.WNOHANG)
+        finally:
+            os.close(self._read_end)
+            os.close(self._out)
+
+    def finish(self, reaped):
+        """After the END marker: lets the stand-in end (it reaps the relay where ``reaped`` is
+        False) and waits for it, as for the relay, where it relays."""
+        with self._lock:
+            self._finished, self._reaped = True, reaped
+        if reaped:
+            self._thread.join(_RELAY_END_SECONDS)
 
 
 def _tell_relay(token, command):

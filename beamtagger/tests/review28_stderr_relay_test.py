@@ -1,0 +1,68 @@
+"""The stderr relay's own failure modes: the command's stderr must reach the user whatever
+happens to the relay, on a terminal set to stop background writers (``stty tostop``) and
+where the relay process dies before the command ends."""
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+WRITES_A_LINE = """
+    import os, sys, time
+    from beamtagger import tensorflow_setup
+    if sys.argv[1] == "relay dies":
+        # What an interpreter that cannot start (ENOMEM, a broken install) or the OOM killer
+        # leaves: a relay process gone while the command runs.
+        tensorflow_setup._RELAY_CODE = "import os; os._exit(1)"
+    with tensorflow_setup.filtered_native_stderr():
+        time.sleep(0.3)
+        print("warning: a line the user must read", file=sys.stderr, flush=True)
+    print("command done", flush=True)
+    """
+
+
+def test_a_relay_that_dies_leaves_the_commands_stderr_working():
+    # Before: the pipe had no reader, so the warning's print raised BrokenPipeError and the
+    # command ended in its traceback (exit 1), the warning lost.
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(WRITES_A_LINE), "relay dies"],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == b"command done\n"
+    assert done.stderr == b"warning: a line the user must read\n"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux pty and stty")
+def test_a_terminal_with_tostop_gets_the_commands_stderr_without_a_wait():
+    import pty
+    import termios
+
+    pid, terminal = pty.fork()
+    if pid == 0:   # the session leader of the pty, in its foreground process group
+        try:
+            attributes = termios.tcgetattr(0)
+            attributes[3] |= termios.TOSTOP
+            termios.tcsetattr(0, termios.TCSANOW, attributes)
+            os.execv(sys.executable, [sys.executable, "-c", textwrap.dedent(WRITES_A_LINE),
+                                      "relay lives"])
+        finally:
+            os._exit(127)
+    started = time.monotonic()
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 1 << 16)
+        except OSError:   # EIO: the pty's last writer is gone
+            break
+        if not chunk:
+            break
+        seen += chunk
+    _, status = os.waitpid(pid, 0)
+    took = time.monotonic() - started
+    os.close(terminal)
+    # Before: the relay, in a process group of its own, was stopped by SIGTTOU at its first
+    # write; the line never came and the command's end waited 2 s for it.
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert b"warning: a line the user must read\r\n" in seen, seen
+    assert took < 1.8, took
