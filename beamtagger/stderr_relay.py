@@ -151,12 +151,13 @@ def write_all(fd, data):
 
 def run(token, cli_pid, *, pipe=0, out=2):
     """Relays ``pipe`` to ``out`` until its end, the CLI's END marker, or the CLI's death with
-    the pipe idle."""
+    the pipe idle (``cli_pid`` None: this process is the CLI, ``tensorflow_setup``'s stand-in
+    for a relay that died)."""
     relay = Relay(token, lambda data: write_all(out, data))
     try:
         while not relay.ended:
             if not select.select([pipe], [], [], _IDLE_CHECK_SECONDS)[0]:
-                if os.getppid() != cli_pid:
+                if cli_pid is not None and os.getppid() != cli_pid:
                     break   # the CLI died; its worker processes hold the pipe, quiet
                 continue
             chunk = os.read(pipe, 1 << 16)

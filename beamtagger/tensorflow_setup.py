@@ -272,9 +272,8 @@ class _StandIn:
             # Exit status 0 is the relay's end at the END marker (the pipe's end cannot come
             # first: this process's fd 2 writes into it until then).
             if exited is not None and (exited.si_code, exited.si_status) != (os.CLD_EXITED, 0):
-                # Until the END marker: ``run``'s check of its parent is of this process's
-                # parent, which is there while this process is.
-                stderr_relay.run(self._token, os.getppid(), pipe=self._read_end, out=self._out)
+                # Until the END marker (or this process's last writer of the pipe gone).
+                stderr_relay.run(self._token, None, pipe=self._read_end, out=self._out)
             with self._lock:
                 if self._finished and not self._reaped:
                     # The command's end gave up waiting (a stderr nobody read): no zombie.
