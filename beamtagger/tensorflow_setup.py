@@ -241,7 +241,7 @@ class _StandIn:
         self._relay, self._token = relay, token
         self._read_end, self._out = read_end, out
         self._lock = threading.Lock()
-        self._finished = self._reaped = False
+        self._finished = self._reaped = self._exited = False
         self._thread = threading.Thread(target=self._watch, name="beamtagger-stderr-stand-in",
                                         daemon=True)
 
@@ -275,10 +275,10 @@ class _StandIn:
                 # Until the END marker (or this process's last writer of the pipe gone).
                 stderr_relay.run(self._token, None, pipe=self._read_end, out=self._out)
             with self._lock:
-                if self._finished and not self._reaped:
-                    # The command's end gave up waiting (a stderr nobody read): no zombie.
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(self._relay, os.WNOHANG)
+                self._exited = True
+                reap = self._finished and not self._reaped
+            if reap:
+                _reap(self._relay)
         finally:
             os.close(self._read_end)
             os.close(self._out)
@@ -288,8 +288,18 @@ class _StandIn:
         False) and waits for it, as for the relay, where it relays."""
         with self._lock:
             self._finished, self._reaped = True, reaped
+            reap = self._exited and not reaped
+        if reap:   # it exited between the end's wait and now
+            _reap(self._relay)
         if reaped:
             self._thread.join(_RELAY_END_SECONDS)
+
+
+def _reap(relay):
+    """The relay's exit status taken where the command's end gave up waiting for it (a stderr
+    nobody read for 2 s): no zombie left in a notebook that runs ``main()`` again and again."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(relay, os.WNOHANG)
 
 
 def _tell_relay(token, command):

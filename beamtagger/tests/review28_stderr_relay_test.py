@@ -66,3 +66,43 @@ def test_a_terminal_with_tostop_gets_the_commands_stderr_without_a_wait():
     assert os.waitstatus_to_exitcode(status) == 0
     assert b"warning: a line the user must read\r\n" in seen, seen
     assert took < 1.8, took
+
+
+OUTLIVED = """
+    import os, sys, time
+    from beamtagger.tensorflow_setup import filtered_native_stderr
+    with filtered_native_stderr():
+        # More than the relay's pipe to a stderr nobody reads takes: it is still writing when
+        # the command's end has waited its 2 s for it.
+        for n in range(1100):
+            os.write(2, b"x" * 99 + b"\\n")
+    print("ended", flush=True)
+    sys.stdin.readline()   # the reader has read it all: the relay exits now
+    time.sleep(0.3)
+    try:
+        found = os.waitpid(-1, os.WNOHANG)[0]
+    except ChildProcessError:
+        found = 0
+    print("a zombie" if found else "none", flush=True)
+    """
+
+
+def test_a_relay_that_outlives_the_commands_wait_is_reaped():
+    # Before: never waited for again, it stayed a zombie of a notebook or test process that
+    # calls main() again and again.
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(OUTLIVED)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+    try:
+        assert child.stdout.readline() == b"ended\n"
+        read = b""
+        while len(read) < 110000:
+            chunk = child.stderr.read1(1 << 16)
+            assert chunk, read[-200:]
+            read += chunk
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == b"none\n"
+    finally:
+        child.kill()
+        child.communicate(timeout=60)
