@@ -185,10 +185,11 @@ def _start_relay():
     process 0.3 ms (posix_spawn; a fork 0.4 ms, then 2,200 more page faults copying what the
     command went on to touch, measured over a tag run's next imports); the interpreter's start,
     12-14 ms of CPU (``re``'s import the most of it), runs beside the command, whose first
-    writes wait in the pipe meanwhile. Its own process group: a Ctrl-C at the terminal stops the command, whose
-    last lines still come through it. SIGTTOU blocked in it: that group is not the terminal's
-    foreground one, and with ``stty tostop`` the terminal stopped it at its first write, so
-    every line of the command was lost and its end waited 2 s (``review28_stderr_relay_test``).
+    writes wait in the pipe meanwhile. Its own process group: a Ctrl-C at the terminal stops
+    the command, whose last lines still come through it. SIGTTOU blocked in it: that group is
+    not the terminal's foreground one, and with ``stty tostop`` the terminal stopped it at its
+    first write, so every line of the command was lost and its end waited 2 s
+    (``review28_stderr_relay_test``).
 
     The read end stays open here too, watched by a ``_StandIn`` where ``os.waitid`` can wait
     for the relay's exit without reaping it: a relay that dies before the command's end (its

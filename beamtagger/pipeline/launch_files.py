@@ -16,12 +16,12 @@ keep the old ones. A file the run reads that is a symbolic link (a model folder 
 from links, git-annex's, DVC's) is pinned as the file it leads to, as the loaders open it:
 pinned as the link, a file saved again at its target was what the workers read (and, before,
 the link's copy was a new inode, so every run with one stopped as "replaced as this run
-started"). Only the files the loaders open are followed (``_READ``), so a folder from someone
+started"). Only the files the loaders open are followed (``_read``), so a folder from someone
 else cannot make the pin link or copy other files; one that leads nowhere, or to a folder or
-a FIFO, stops the run before its checks in one line. Where links cannot be made (a folder not writable, another file system)
-the model, a few MB, is copied into this user's staging folder (``atomic_dirs.held_copy``:
-removed by the next run once its process is gone, where a temp folder's copy outlived a
-killed run for good); the store is read where it is, and so is
+a FIFO, stops the run before its checks in one line. Where links cannot be made (a folder not
+writable, another file system) the model, a few MB, is copied into this user's staging
+folder (``atomic_dirs.held_copy``: removed by the next run once its process is gone, where a
+temp folder's copy outlived a killed run for good); the store is read where it is, and so is
 a model that cannot be copied either (a full disk), with a warning. A ``gs://`` path is staged
 once here (``worker_resources.local_path``, held for the process's life) and its local
 workers read that copy. After the checks each path is

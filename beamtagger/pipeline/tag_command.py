@@ -253,8 +253,9 @@ def add_arguments(parser):
                         "one JSON object, for a script or a scheduler: exit_status (0 or 3), "
                         "the counts (records_read, records_tagged, dead_letters, unread_parts, "
                         "tokens...), wall_seconds, runtime, the results and dead_letter_files, "
-                        "not_read_from and a flag tagger's threshold. An earlier summary there is removed as the run "
-                        "starts, so a run refused, failed or killed leaves none; any other file "
+                        "not_read_from and a flag tagger's threshold. An earlier summary there "
+                        "is removed as the run starts, so a run refused, failed or killed "
+                        "leaves none; any other file "
                         "there, a link, a FIFO, a result file's name, - and gs:// are refused")
 
 
