@@ -178,10 +178,25 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
         raise BeamtaggerError(f"{error}{hint}") from None
     if corpus_format == "spans":
         _say_what_spans_reading_did(span_stats, role, path, warn)
+    sentences = _iob1_read_as_bio(sentences, role, path, warn)
     if not sentences and not may_be_empty:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
+
+
+def _iob1_read_as_bio(sentences, role, path, warn):
+    """IOB1 or IO entity tags rewritten to BIO, said on stderr (tag_schemes: the model's BIO
+    decoding could not begin an entity where IOB1 does); any other corpus as it is."""
+    from beamtagger import tag_schemes
+
+    if not tag_schemes.reads_as_iob1(sentences):
+        return sentences
+    opened_by_i, total = tag_schemes.entity_starts(sentences)
+    warn(f"note: {role} corpus {path}: {opened_by_i:,} of its {total:,} entities begin with "
+         "I-, as IOB1 (or IO) tags write them: read as BIO, each entity's first token B-, "
+         "the tags the model learns, tags and is scored on")
+    return tag_schemes.as_bio(sentences)
 
 
 def _say_what_spans_reading_did(stats, role, path, warn):
