@@ -246,17 +246,45 @@ class TaggerSpec:
         if int(store.dim) != self.binding["dim"]:
             raise BeamtaggerError(
                 f"{where} was trained on {self.binding['dim']}-dimensional vectors but the "
-                f"embedding store {store.path} has dimension {store.dim}")
+                f"embedding store {store.path} has dimension {store.dim}"
+                f"{self._trained_store_hint(store)}")
         if list(store.normalization) != self.binding["normalization"]:
             raise BeamtaggerError(
                 f"{where} was trained with lookup normalisation {self.binding['normalization']} "
-                f"but the embedding store {store.path} uses {list(store.normalization)}")
+                f"but the embedding store {store.path} uses {list(store.normalization)}"
+                f"{self._trained_store_hint(store)}")
         if store.fingerprint != self.binding["fingerprint"] and not allow_other_fingerprint:
+            hint = self._trained_store_hint(store)
             raise BeamtaggerError(
                 f"{where} was trained on the embedding store with fingerprint "
                 f"{self.binding['fingerprint'][:12]}... but {store.path} has fingerprint "
-                f"{store.fingerprint[:12]}...; pass --allow-other-embeddings if it holds the "
-                "same vectors (another build of them)")
+                f"{store.fingerprint[:12]}...{hint + '; or' if hint else ';'} pass "
+                "--allow-other-embeddings "
+                "(allow_other_embeddings=True in Python) if it holds the same vectors "
+                "(another build of them)")
+
+    def _trained_store_hint(self, store):
+        """'; it was trained with the store S, ...' where the training report names a store
+        still on this machine that this model reads, other than ``store``; else ''.
+
+        evaluate, tag and Tagger take the default GloVe 6B 50d store where given none, not
+        the one a model was trained with: a model trained with --embeddings was refused there
+        for its 300 dimensions with no word of the store it needs, which model info finds."""
+        from beamtagger.embeddings.store import EmbeddingStore
+
+        try:
+            recorded = json.loads((self.model_dir / REPORT_FILE).read_text(encoding="utf-8"))
+            path = recorded["store"]["path"]
+            if not isinstance(path, str) or not os.path.isdir(path) or (
+                    os.path.realpath(path) == os.path.realpath(str(store.path))):
+                return ""
+            trained = EmbeddingStore.open(path)
+        except (OSError, ValueError, TypeError, KeyError, BeamtaggerError):
+            return ""   # no report, another tool's, a store gone or damaged: no hint
+        if self.binding_of(trained) != self.binding:
+            return ""
+        return (f"; it was trained with the store {path}, which is still there: give that one "
+                "(--embeddings, or store_path in Python)")
 
     def decode(self, probs, length):
         """One sentence: probs (T, L) -> (labels, per-token score of the chosen label).

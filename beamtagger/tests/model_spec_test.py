@@ -3,6 +3,7 @@ import io
 import json
 import subprocess
 import sys
+import shutil
 import types
 
 import numpy as np
@@ -223,3 +224,44 @@ def test_a_tagger_json_rewritten_in_another_layout_or_saved_before_the_digest_lo
     # The bundled model records it too (stamped later: its tagger.keras is the same file).
     bundled = json.loads((DEFAULT_MODEL_DIR / "tagger.json").read_text(encoding="utf-8"))
     assert bundled[CONTENT_DIGEST_KEY] and TaggerSpec.load(DEFAULT_MODEL_DIR).labels[0] == "ADJ"
+
+
+def _text_store(folder, rows):
+    from beamtagger.embeddings.importers import import_embeddings
+
+    source = folder.with_suffix(".txt")
+    source.write_text("".join(f"{word} {' '.join(map(str, values))}\n" for word, values in rows),
+                      encoding="utf-8")
+    import_embeddings(str(source), str(folder), progress=False)
+    return folder
+
+
+def test_a_refused_store_names_the_store_the_model_was_trained_with(tmp_path):
+    from beamtagger.embeddings.store import EmbeddingStore
+
+    trained = EmbeddingStore.open(_text_store(tmp_path / "trained", [("cat", (1, 2, 3, 4))]))
+    narrower = EmbeddingStore.open(_text_store(tmp_path / "narrow", [("cat", (1, 2, 3))]))
+    rebuilt = EmbeddingStore.open(_text_store(tmp_path / "rebuilt", [("cat", (4, 3, 2, 1))]))
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / "training_report.json").write_text(
+        json.dumps({"store": {"path": str(trained.path)}}), encoding="utf-8")
+    spec = TaggerSpec(labels=["O", "B-x", "I-x"], head="softmax", featurizer=TokenFeaturizer(),
+                      binding=TaggerSpec.binding_of(trained), model_config={"units": 8},
+                      model_dir=model_dir)
+    hint = (f"it was trained with the store {trained.path}, which is still there: give that "
+            "one (--embeddings, or store_path in Python)")
+    with pytest.raises(BeamtaggerError, match="has dimension 3") as refused:
+        spec.check_store(narrower)
+    assert hint in str(refused.value)
+    with pytest.raises(BeamtaggerError) as refused:
+        spec.check_store(rebuilt)
+    assert (f"{hint}; or pass --allow-other-embeddings (allow_other_embeddings=True in Python)"
+            in str(refused.value))
+    spec.check_store(trained)
+    # Its store gone (or another of its path since): no store to point to.
+    shutil.rmtree(trained.path)
+    _text_store(tmp_path / "trained", [("dog", (1, 2, 3, 4))])
+    with pytest.raises(BeamtaggerError) as refused:
+        spec.check_store(narrower)
+    assert "trained with the store" not in str(refused.value)
