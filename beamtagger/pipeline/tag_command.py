@@ -400,7 +400,10 @@ def _tag(args, options, stdin_spool=None, results=None):
     # pinned: a train, set-threshold or import writing them meanwhile changes nothing it tags.
     with output_held(job.output_prefix) as left_by_a_killed_run, (
             launch_files.pinned(job, remote)) as launched:
-        put_back_replaced_outputs(job.output_prefix)
+        if put_back_replaced_outputs(job.output_prefix):
+            # The lock was the killed rerun's, which published nothing; the files there now
+            # are the whole earlier run's, not files of a run killed part way.
+            left_by_a_killed_run = False
         with launched.checking() as checked:
             earlier = check_job(job, remote=remote, overwrite=args.overwrite,
                                 earlier_run_killed=left_by_a_killed_run,
@@ -1584,11 +1587,12 @@ def earlier_outputs_replaced(output_prefix, earlier):
 def put_back_replaced_outputs(output_prefix):
     """Puts back the files of an earlier run that a run killed outright was replacing
     (``earlier_outputs_replaced``). Where that run had published files of its own, which could
-    be part of its results only, neither set is touched: BeamtaggerError says what to do."""
+    be part of its results only, neither set is touched: BeamtaggerError says what to do.
+    How many files were put back."""
     aside = _replaced_folder(output_prefix)
     set_aside = _set_aside_files(aside)
     if set_aside is None:
-        return
+        return 0
     present = list_outputs(output_prefix)
     if present:
         raise BeamtaggerError(
@@ -1599,6 +1603,7 @@ def put_back_replaced_outputs(output_prefix):
     count = _put_back(aside, set_aside)
     print(f"put back         {count} file(s) of an earlier run that a killed run was replacing",
           flush=True)
+    return count
 
 
 def _replaced_folder(output_prefix):
