@@ -32,6 +32,9 @@ SIGNAL_SENT_AGAIN = "beamtagger-signal-sent-again"
 # "stdin", "stdout", "stderr": those closed when the executable started, now on /dev/null
 # (_closed_standard_descriptors_on_devnull), which `tag --input -` and `--output -` refuse.
 CLOSED_AT_START = set()
+# What the last line says of a command that a signal stopped (its exit status: 128 + signal).
+_STOPPED_BY = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated",
+               signal.SIGHUP: "hung up"}
 SUBCOMMANDS = {
     "embeddings": ("beamtagger.pipeline.embeddings_command",
                    "import, inspect and check embedding stores"),
@@ -118,11 +121,10 @@ def main(argv=None):
               f"{broken_link(error.filename)}{_working_directory_gone()}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        if terminated:
-            print("beamtagger: terminated", file=sys.stderr)
-            return 128 + signal.SIGTERM
-        print("beamtagger: interrupted", file=sys.stderr)
-        return 130
+        signum = terminated[0] if terminated else signal.SIGINT
+        with contextlib.suppress(OSError):   # the terminal that hung up takes no more lines
+            print(f"beamtagger: {_STOPPED_BY[signum]}", file=sys.stderr)
+        return 128 + signum
 
 
 def _expanded_wildcard_hint(unparseable):
@@ -238,13 +240,15 @@ def _stdout_reader_gone():
 
 @contextlib.contextmanager
 def _terminate_as_interrupt(terminated):
-    """SIGTERM (``kill``, ``timeout``, ``docker stop``) ends a command as Ctrl-C does: what the
-    run had written is removed (``tag``'s shards and its sinks' temporary folders, the hidden
-    folder of a model or store being built). Python's default ended the process where it
-    stood, leaving them for the next run to find. Appends the signal to ``terminated``; a
-    second SIGTERM while that clean-up runs ends the process at once.
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``) and SIGHUP (the terminal or the ssh
+    session closed) end a command as Ctrl-C does: what the run had written is removed
+    (``tag``'s shards and its sinks' temporary folders, the hidden folder of a model or store
+    being built). Python's default ended the process where it stood, leaving them for the next
+    run to find. Appends the signal to ``terminated``; a SIGTERM while that clean-up runs ends
+    the process at once, a SIGHUP changes nothing. SIGHUP is left alone where the caller
+    ignores it (``nohup``).
 
-    Both signals are raised where raising is heard (``_raised_there_is_ignored``): Keras
+    Each signal is raised where raising is heard (``_raised_there_is_ignored``): Keras
     imports JAX where it is installed, whose garbage collector callback was where a signal
     that came in a collection was raised, and Python ignores an exception there: 2 of 10
     signals sent to ``train`` runs 12-24 s after their start were lost so (the first epoch
@@ -257,14 +261,20 @@ def _terminate_as_interrupt(terminated):
             again.name, again.daemon = SIGNAL_SENT_AGAIN, True
             again.start()
             return
-        if signum == signal.SIGTERM:
+        if signum != signal.SIGINT:
             terminated.append(signum)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            if signal.SIGHUP in previous:
+                # systemd's SendSIGHUP= sends it right after SIGTERM: ending the process at
+                # once there would cut the clean-up short, the one that SIGTERM started.
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
         raise KeyboardInterrupt
 
-    # Ctrl-C only where it raises KeyboardInterrupt (not where the caller ignores it).
+    # Ctrl-C only where it raises KeyboardInterrupt, SIGHUP only where it would end the
+    # process (not where the caller ignores either).
     handled = [signal.SIGTERM] + [signal.SIGINT] * (
-        signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler) + [signal.SIGHUP] * (
+        signal.getsignal(signal.SIGHUP) == signal.SIG_DFL)
     try:
         previous = {signum: signal.signal(signum, interrupt) for signum in handled}
     except ValueError:  # not the main thread (a library caller's): signals are not ours
