@@ -27,7 +27,7 @@ from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-from beamtagger.pipeline import summary_json
+from beamtagger.pipeline import summary_json, summary_stdout
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
@@ -374,7 +374,6 @@ def _tag(args, options, stdin_spool=None, results=None):
                                                    staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
-    from beamtagger.transforms import counters
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
@@ -456,37 +455,9 @@ def _tag(args, options, stdin_spool=None, results=None):
             return 0
         if results is not None:
             _write_in_input_order(job.output_prefix, results)
-        if args.print_results:
-            print_results(job.output_prefix, job.output_format)
-        counts = counters.query_counters(result)
-        for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
-                counters.query_distributions(result)):
-            print(line)
-        lines, warnings = counters.format_field_columns(
-            counts, [column.name for column in job.field_columns])
-        for line in lines:
-            print(line)
-        for warning in warnings:
-            print(warning, file=sys.stderr, flush=True)
-        error_files = []
-        if results is not None:
-            result_files = [STANDARD_STREAM]
-            print("results          standard output, in input order")
-            if counts["dead_letters"]:
-                print("dead letters     standard error, above, in input order")
-        else:
-            result_files = _written_files(_result_pattern(job.output_prefix,
-                                                          _suffix(job.output_format)))
-            for path in result_files:
-                print(f"results          {path}")
-        unread = ()
-        if counts["dead_letters"]:
-            error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
-            if results is None:
-                for path in error_files:
-                    print(f"dead letters     {path}")
-            print(f"                 {counters.dead_letters_meaning(counts)}")
-            unread = _print_unread_parts(error_files, counts["unread_parts"])
+        with summary_stdout.reader_may_leave():
+            result_files, error_files, unread, counts = _print_summary(
+                args, job, result, results, seconds)
         status = _exit_status(args.max_dead_letters, counts, unread)
         if args.summary_json is not None:
             # With --output -, the dead letters went to standard error ("-" too).
@@ -495,6 +466,45 @@ def _tag(args, options, stdin_spool=None, results=None):
             summary_json.write_summary(args.summary_json, status, counts, seconds, job.runtime,
                                        result_files, dead_letter_files, unread, threshold)
         return status
+
+
+def _print_summary(args, job, result, results, seconds):
+    """Prints a local run's summary (and --print-results); its result files, error files,
+    the parts of the input not read, and its counts."""
+    from beamtagger.transforms import counters
+
+    if args.print_results:
+        print_results(job.output_prefix, job.output_format)
+    counts = counters.query_counters(result)
+    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
+            counters.query_distributions(result)):
+        print(line)
+    lines, warnings = counters.format_field_columns(
+        counts, [column.name for column in job.field_columns])
+    for line in lines:
+        print(line)
+    for warning in warnings:
+        print(warning, file=sys.stderr, flush=True)
+    error_files = []
+    if results is not None:
+        result_files = [STANDARD_STREAM]
+        print("results          standard output, in input order")
+        if counts["dead_letters"]:
+            print("dead letters     standard error, above, in input order")
+    else:
+        result_files = _written_files(_result_pattern(job.output_prefix,
+                                                      _suffix(job.output_format)))
+        for path in result_files:
+            print(f"results          {path}")
+    unread = ()
+    if counts["dead_letters"]:
+        error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
+        if results is None:
+            for path in error_files:
+                print(f"dead letters     {path}")
+        print(f"                 {counters.dead_letters_meaning(counts)}")
+        unread = _print_unread_parts(error_files, counts["unread_parts"])
+    return result_files, error_files, unread, counts
 
 
 def _exit_status(limit, counts, unread):

@@ -93,3 +93,33 @@ def test_sighup_stays_ignored_under_nohup_and_cannot_cut_a_sigterm_clean_up_shor
     finally:
         for signum, handler in outer.items():
             signal.signal(signum, handler)
+
+
+def test_a_summary_reader_gone_leaves_the_run_s_outcome_and_its_summary_json(
+        tiny_tagger, text_in, tmp_path):
+    # `tag ... | head -1`, or a logger the output was piped to that died: the run tagged every record and published its files, then its summary's
+    # first print failed. It exited 141 and wrote no --summary-json, so the monitor saw a
+    # failed night with no counts, where the results were whole.
+    import json
+    import subprocess
+    import sys
+
+    summary = tmp_path / "night.json"
+    reader, writer = os.pipe()
+    os.close(reader)   # every write to standard output fails (EPIPE) from the start
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "beamtagger", "tag", "--runtime", "numpy", "--progress-every",
+             "0", "--input", str(text_in), "--output", str(tmp_path / "out" / "run"),
+             "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+             "--summary-json", str(summary), "--print-results"],
+            stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300)
+    finally:
+        os.close(writer)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    written = json.loads(summary.read_text(encoding="utf-8"))
+    assert (written["exit_status"], written["records_read"], written["records_tagged"]) == (
+        0, 2, 2)
+    assert written["results"] == [str(tmp_path / "out" / "run-00000-of-00001.jsonl")]
+    assert len((tmp_path / "out" / "run-00000-of-00001.jsonl").read_text().splitlines()) == 2
