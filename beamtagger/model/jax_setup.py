@@ -36,6 +36,11 @@ import warnings
 from beamtagger.cache_folder import cache_folder
 from beamtagger.errors import BeamtaggerError
 
+# A logger of its own, not the root one: logging.warning() on the root logger sets a handler up
+# there (basicConfig) where none is, and the application's own logging.basicConfig(level=...,
+# format=...) after it did nothing (a Tagger(runtime="jax") in a script or service).
+logger = logging.getLogger(__name__)
+
 _MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
                     "XLA_PYTHON_CLIENT_ALLOCATOR")
 _CACHE_OFF = ("off", "none", "0", "false")
@@ -51,21 +56,21 @@ def configure_jax(threads=None):
     import jax
 
     if started:
-        logging.warning("beamtagger: JAX already runs in this process, so its GPU memory "
-                        "settings stay as they were (set XLA_PYTHON_CLIENT_PREALLOCATE=false "
-                        "before JAX starts if several processes share a GPU)")
+        logger.warning("beamtagger: JAX already runs in this process, so its GPU memory "
+                       "settings stay as they were (set XLA_PYTHON_CLIENT_PREALLOCATE=false "
+                       "before JAX starts if several processes share a GPU)")
     try:
         folder = compilation_cache_dir()
     except (BeamtaggerError, RuntimeError) as error:   # RuntimeError: pathlib finds no home
-        logging.warning("beamtagger: no JAX compilation cache (%s): every process compiles "
-                        "its shapes", error)
+        logger.warning("beamtagger: no JAX compilation cache (%s): every process compiles "
+                       "its shapes", error)
         return
     if folder is not None and not jax.config.jax_compilation_cache_dir:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            logging.warning("beamtagger: no JAX compilation cache (%s): every process "
-                            "compiles its shapes", error)
+            logger.warning("beamtagger: no JAX compilation cache (%s): every process "
+                           "compiles its shapes", error)
             return
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
@@ -74,15 +79,15 @@ def configure_jax(threads=None):
             # read; JAX would warn, two lines a shape, at every shape it compiles and cannot keep.
             warnings.filterwarnings("ignore", category=UserWarning,
                                     message="Error writing persistent compilation cache entry")
-            logging.warning("beamtagger: the JAX compilation cache %s is read-only here: the "
-                            "shapes it holds are read, the others compiled in each process "
-                            "and not kept", folder)
+            logger.warning("beamtagger: the JAX compilation cache %s is read-only here: the "
+                           "shapes it holds are read, the others compiled in each process "
+                           "and not kept", folder)
             return
         removed = drop_unreadable_entries(folder)
         if removed:
-            logging.warning("beamtagger: removed %d unreadable entries from the JAX "
-                            "compilation cache %s (written by a process that was killed?); "
-                            "their shapes compile again once", removed, folder)
+            logger.warning("beamtagger: removed %d unreadable entries from the JAX "
+                           "compilation cache %s (written by a process that was killed?); "
+                           "their shapes compile again once", removed, folder)
 
 
 # An entry this recent may still be being written by another process: checked by the first

@@ -3,6 +3,8 @@ supervisor's signals, a rerun after a killed run and a log pipe that closes leav
 night and for the monitor that reads the exit status and ``--summary-json``."""
 import os
 
+import pytest
+
 from beamtagger.tests.conftest import run_tag_command
 
 
@@ -123,3 +125,36 @@ def test_a_summary_reader_gone_leaves_the_run_s_outcome_and_its_summary_json(
         0, 2, 2)
     assert written["results"] == [str(tmp_path / "out" / "run-00000-of-00001.jsonl")]
     assert len((tmp_path / "out" / "run-00000-of-00001.jsonl").read_text().splitlines()) == 2
+
+
+_JAX_CACHE_UNMADE = """
+import logging, sys
+from beamtagger.model import jax_setup
+jax_setup.configure_jax()
+logging.basicConfig(format="app %(levelname)s %(name)s: %(message)s")   # the application's own
+logging.getLogger("app.jobs").warning("a warning of the application's")
+"""
+
+
+def test_a_warning_of_the_jax_set_up_leaves_the_application_s_logging_set_up_to_it(tmp_path):
+    # A service whose user's home cannot be written, tagging with Tagger(runtime="jax"): the
+    # warning was logged on the root logger, whose first use set a handler up there
+    # (logging.basicConfig), so the service's own basicConfig after it did nothing and its log
+    # lines came as "WARNING:app.jobs:..." (a library must not configure the application's
+    # logging). Beam's PipelineOptions calls basicConfig() itself, so a `tag` run's lines are
+    # formatted as before.
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    done = subprocess.run(
+        [sys.executable, "-c", _JAX_CACHE_UNMADE], capture_output=True, text=True, timeout=300,
+        env={**os.environ, "BEAMTAGGER_JAX_CACHE": str(a_file / "jax"), "JAX_PLATFORMS": "cpu"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, lines
+    # Before the application set its logging up: Python's last resort, the message alone.
+    assert lines[0].startswith("beamtagger: no JAX compilation cache ("), lines
+    assert lines[1] == "app WARNING app.jobs: a warning of the application's", lines

@@ -19,6 +19,11 @@ from typing import Optional
 from beamtagger import runtime_choice
 from beamtagger.worker_threads import is_remote_runner, runner_of, tagger_threads_of_pipeline
 
+# A logger of its own, not the root one: logging.warning() on the root logger sets a handler up
+# there (basicConfig) where none is, and the application's own logging.basicConfig(level=...,
+# format=...) after it did nothing (a Tagger(runtime="jax") in a script or service).
+logger = logging.getLogger(__name__)
+
 __all__ = ["accelerator_hinted", "runtime_of_pipeline", "runtime_where_applied"]
 
 
@@ -50,8 +55,8 @@ def runtime_where_applied(runtime: Optional[str], what: str, options=None, runne
         return runtime
     remote = options is not None and is_remote_runner(runner_of(options, runner))
     choice = runtime_choice.choose_transform_runtime(threads, remote, accelerator_hint)
-    logging.info("beamtagger: %s runs the %s runtime (%s; runtime= sets it)", what,
-                 choice.runtime, choice.reason)
+    logger.info("beamtagger: %s runs the %s runtime (%s; runtime= sets it)", what,
+                choice.runtime, choice.reason)
     return choice.runtime
 
 

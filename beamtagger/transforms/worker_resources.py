@@ -51,6 +51,11 @@ import weakref
 
 from beamtagger.transforms.built_against import BuiltAgainst, sha256_of
 
+# A logger of its own, not the root one: logging.warning() on the root logger sets a handler up
+# there (basicConfig) where none is, and the application's own logging.basicConfig(level=...,
+# format=...) after it did nothing (a Tagger(runtime="jax") in a script or service).
+logger = logging.getLogger(__name__)
+
 try:
     import fcntl
 except ImportError:   # Windows: copies are kept
@@ -460,8 +465,8 @@ def _let_staged_go(path, staged):
     except FileNotFoundError:
         pass   # another process, staging a newer copy of the path, removed it first
     except OSError as error:
-        logging.warning("beamtagger: staged copy %s of %s, no longer used, not removed: %s",
-                        staged, path, error)
+        logger.warning("beamtagger: staged copy %s of %s, no longer used, not removed: %s",
+                       staged, path, error)
 
 
 def open_store(store_path=None, built_against=BuiltAgainst()):
@@ -772,7 +777,7 @@ def _remove_unused_copies(root, source, keep):
     try:
         entries = list(os.scandir(root))
     except OSError as error:
-        logging.warning("beamtagger: old staged copies of %s not removed: %s", source, error)
+        logger.warning("beamtagger: old staged copies of %s not removed: %s", source, error)
         return
     for entry in entries:
         if entry.name.startswith(".") or entry.name == keep.name:
@@ -786,8 +791,8 @@ def _remove_unused_copies(root, source, keep):
         try:
             _remove_if_unused(copy)
         except OSError as error:
-            logging.warning("beamtagger: old staged copy %s of %s not removed: %s", copy,
-                            source, error)
+            logger.warning("beamtagger: old staged copy %s of %s not removed: %s", copy,
+                           source, error)
 
 
 def _remove_if_unused(copy):
