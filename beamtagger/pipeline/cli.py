@@ -88,26 +88,26 @@ def main(argv=None):
         hint = hint or _expanded_wildcard_hint(unparseable)
         if unparseable:
             # One line, as every refusal before launch (the usage would bury the hint).
-            print(f"beamtagger {args.command}: error: unrecognized arguments (neither "
+            _said(f"beamtagger {args.command}: error: unrecognized arguments (neither "
                   f"{args.command}'s nor a Beam pipeline option): {' '.join(unparseable)}"
-                  f"{hint}", file=sys.stderr)
+                  f"{hint}")
             return 2
     args.pipeline_args = unknown
     undecodable = _undecodable_argument(args)
     if undecodable:
-        print(f"beamtagger {args.command}: error: {undecodable}", file=sys.stderr)
+        _said(f"beamtagger {args.command}: error: {undecodable}")
         return 2
     if not getattr(args._module, "READS_REMOTE_PATHS", False):
         remote = _remote_path_argument(args)
         if remote:
-            print(f"beamtagger {args.command}: error: {remote}", file=sys.stderr)
+            _said(f"beamtagger {args.command}: error: {remote}")
             return 2
     terminated = []
     try:
         with filtered_native_stderr(), _terminate_as_interrupt(terminated):
             return args._module.run(args) or 0
     except BeamtaggerError as error:
-        print(f"beamtagger {args.command}: error: {error}", file=sys.stderr)
+        _said(f"beamtagger {args.command}: error: {error}")
         return error.exit_code
     except OSError as error:
         if isinstance(error, BrokenPipeError) and _stdout_reader_gone():
@@ -116,15 +116,25 @@ def main(argv=None):
             return 128 + signal.SIGPIPE
         # The environment, not the input or a bug: a full disk, a folder made read-only, an I/O
         # error. Writers publish atomically (atomic_dirs), so nothing half-written is left.
-        print(f"beamtagger {args.command}: error: "
+        _said(f"beamtagger {args.command}: error: "
               f"{too_many_open_files(error) or os_error_text(error)}"
-              f"{broken_link(error.filename)}{_working_directory_gone()}", file=sys.stderr)
+              f"{broken_link(error.filename)}{_working_directory_gone()}")
         return 1
     except KeyboardInterrupt:
         signum = terminated[0] if terminated else signal.SIGINT
-        with contextlib.suppress(OSError):   # the terminal that hung up takes no more lines
-            print(f"beamtagger: {_STOPPED_BY[signum]}", file=sys.stderr)
+        _said(f"beamtagger: {_STOPPED_BY[signum]}")
         return 128 + signum
+
+
+def _said(line):
+    """Prints the command's last line to standard error, if it can be written: a full log
+    disk, a log pipe closed or a terminal hung up must not turn the exit status into 1 (the
+    exception's), which a monitor reads as a run that failed. argparse drops its refusals'
+    lines the same way."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except (OSError, ValueError):   # ValueError: a stream closed
+        pass
 
 
 def _expanded_wildcard_hint(unparseable):
@@ -335,9 +345,10 @@ def console_main():
     except OSError as error:
         # What a buffered stdout held (the summary, under 8 KB) fails here: on a full disk, or
         # /dev/full. Python's traceback then, exit 120.
-        print(f"beamtagger: error: {os_error_text(error)}", file=sys.stderr)
+        _said(f"beamtagger: error: {os_error_text(error)}")
         code = code or 1
-    sys.stderr.flush()
+    with contextlib.suppress(OSError, ValueError):   # what _said could not write, again
+        sys.stderr.flush()
     os._exit(code)
 
 

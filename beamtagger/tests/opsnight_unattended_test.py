@@ -158,3 +158,20 @@ def test_a_warning_of_the_jax_set_up_leaves_the_application_s_logging_set_up_to_
     # Before the application set its logging up: Python's last resort, the message alone.
     assert lines[0].startswith("beamtagger: no JAX compilation cache ("), lines
     assert lines[1] == "app WARNING app.jobs: a warning of the application's", lines
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full (Linux)")
+def test_a_refusal_whose_line_cannot_be_written_still_exits_2(tmp_path):
+    # cron's `>> /var/log/tag.log 2>&1` on a full /var, or a log pipe closed: the refusal's
+    # line failed to print, and the process exited 1 (Python's for the exception), which a
+    # monitor reads as a run that failed, not one refused before launch (argparse's own
+    # refusals drop a line that cannot be written and keep their 2).
+    import subprocess
+    import sys
+
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "beamtagger", "tag", "--input", str(tmp_path / "none-*.txt"),
+             "--output", str(tmp_path / "run")], stdout=subprocess.DEVNULL, stderr=full,
+            timeout=300)
+    assert done.returncode == 2
