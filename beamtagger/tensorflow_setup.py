@@ -44,6 +44,8 @@ _RELAY_CODE = ("import sys; sys.path.append(sys.argv[1]); import stderr_relay; "
 _RELAY_END_SECONDS = 2
 _hold_lock = threading.Lock()
 _relay_token = None   # the markers' token of the relay reading fd 2, while one runs
+# Whether the original fd 2 is a terminal, while the relay's pipe stands in front of it.
+_original_stderr_terminal = None
 _holding = False      # whether the relay holds tracebacks for a held_tracebacks() now
 
 
@@ -156,12 +158,14 @@ def filtered_native_stderr():
     if started is None:
         yield  # no file descriptor 2 to filter (an embedding application), or no process
         return
-    global _relay_token
+    global _relay_token, _original_stderr_terminal
     relay, original, token, stand_in = started
     _relay_token = token
+    _original_stderr_terminal = os.isatty(original)
     try:
         yield
     finally:
+        _original_stderr_terminal = None
         with _hold_lock:
             _relay_token = None
         _tell_relay(token, stderr_relay.END)
@@ -173,6 +177,18 @@ def filtered_native_stderr():
         reaped = _reaped_within(relay, _RELAY_END_SECONDS)
         if stand_in is not None:
             stand_in.finish(reaped)
+
+
+def stderr_is_terminal() -> bool:
+    """Whether what this process writes to stderr reaches a terminal: the original fd 2's,
+    while ``filtered_native_stderr`` runs, since ``sys.stderr`` is then the relay's pipe and
+    says False on any terminal (``embeddings import`` never drew its progress bar)."""
+    if _original_stderr_terminal is not None:
+        return _original_stderr_terminal
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError, OSError):   # None (closed at start), or closed since
+        return False
 
 
 def _start_relay():

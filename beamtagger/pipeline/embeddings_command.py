@@ -3,7 +3,6 @@ much of a corpus it covers, and set up the default GloVe 6B 50d store."""
 import collections
 import glob
 import os
-import sys
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import choose_corpus_format, human_size
@@ -92,7 +91,9 @@ def run(args) -> int:
 
 
 def _show_progress(args):
-    return not args.quiet and sys.stderr.isatty()
+    from beamtagger.tensorflow_setup import stderr_is_terminal
+
+    return not args.quiet and stderr_is_terminal()
 
 
 def _run_import(args):
