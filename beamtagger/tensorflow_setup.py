@@ -43,6 +43,9 @@ _RELAY_CODE = ("import sys; sys.path.append(sys.argv[1]); import stderr_relay; "
 # How long a command's end waits for the relay to write what came before it.
 _RELAY_END_SECONDS = 2
 _hold_lock = threading.Lock()
+# A logger of its own, not the root one (as jax_setup's): logging.warning() on the root logger
+# sets a handler up there, and the application's own logging.basicConfig() after it did nothing.
+_logger = logging.getLogger(__name__)
 _relay_token = None   # the markers' token of the relay reading fd 2, while one runs
 # Whether the original fd 2 is a terminal, while the relay's pipe stands in front of it.
 _original_stderr_terminal = None
@@ -109,7 +112,7 @@ def configure_tensorflow(threads=None):
             tf.config.threading.set_intra_op_parallelism_threads(threads)
             tf.config.threading.set_inter_op_parallelism_threads(threads)
         except RuntimeError:
-            logging.warning("TensorFlow already runs in this process: the tagger keeps its "
+            _logger.warning("TensorFlow already runs in this process: the tagger keeps its "
                             "threads, not the %d asked for", threads)
     for gpu in tf.config.list_physical_devices("GPU"):
         try:
