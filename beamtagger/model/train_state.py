@@ -131,8 +131,11 @@ class TrainingState:
     was to keep; the previous epoch's state stays whole and resumable.
     """
 
-    def __init__(self, folder, restart=False, log=print):
+    def __init__(self, folder, restart=False, log=print, data_note=None):
+        """``data_note``: said where a state is refused for its data (the corpora, as read)
+        when this run reads the same files otherwise than an earlier beamtagger did."""
         self.folder, self.restart, self.log = pathlib.Path(folder), bool(restart), log
+        self.data_note = data_note
         self.fingerprint = None
         self.saved_epochs = None   # the epochs done in the state on disk, once read or written
 
@@ -169,10 +172,13 @@ class TrainingState:
                 f"{meta.get('beamtagger', '(unknown)')}, this is {__version__}; {_RESTART}")
         saved = meta.get("fingerprint") or {}
         if _without_epochs(saved) != _without_epochs(fingerprint):
+            data_differs = any(saved.get(key) != fingerprint.get(key)
+                               for key in ("train", "dev", "aux"))
+            note = f"; {self.data_note}" if self.data_note and data_differs else ""
             raise BeamtaggerError(
                 f"the training state in {self.folder} is another training's: it differs in "
-                f"{describe_difference(saved, fingerprint)}; rerun the command that wrote it "
-                f"to resume it, or {_RESTART}")
+                f"{describe_difference(saved, fingerprint)}{note}; rerun the command that "
+                f"wrote it to resume it, or {_RESTART}")
         epochs, saved_epochs = _epochs(fingerprint), _epochs(saved)
         if epochs != saved_epochs:
             self._check_epochs_change(snapshot, saved_epochs, epochs)

@@ -81,8 +81,9 @@ def run(args):
         from beamtagger.span_corpus import SpanReadStats
 
         span_stats = SpanReadStats()
+    # A flag tagger's patterns map the tags as the file writes them, as its training read them.
     sentences = read_sentences(args.data, corpus_format.format, tag_column, "evaluation",
-                               span_stats=span_stats)
+                               span_stats=span_stats, iob1_as_bio=spec.binary_labels is None)
     if args.sentences is not None:
         sentences = select_sentences(sentences, args.sentences, "evaluation")
     if args.by_sent_id_prefix:

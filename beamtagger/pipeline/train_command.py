@@ -317,16 +317,17 @@ def apply_preset(args, sentences, log=print, warn=None):
     return name
 
 
-def read_training_corpora(paths, formats, tag_column):
+def read_training_corpora(paths, formats, tag_column, **reading):
     """The sentences of every ``--train`` file, in the order given (each in its own format);
-    BeamtaggerError where all of them together hold none.
+    BeamtaggerError where all of them together hold none. ``reading``: ``read_sentences``'
+    ``iob1_as_bio`` and ``read_as_bio``.
 
     One file of several may hold none: a shard of ``tag --output-format spans`` whose records
     were all blank lines (``--train out/sample-[0-9]*.jsonl``) stopped the training."""
     several = len(paths) > 1
     sentences = [sentence for path, choice in zip(paths, formats)
                  for sentence in read_sentences(path, choice.format, tag_column, "training",
-                                                may_be_empty=several)]
+                                                may_be_empty=several, **reading)]
     if not sentences:
         raise BeamtaggerError(f"training corpora {', '.join(paths)} hold no sentences")
     return sentences
@@ -425,6 +426,16 @@ def check_binary_patterns(patterns, sentences):
                               "would be negative")
 
 
+def _read_as_bio_note(paths):
+    """What a training state saved from these files before they were read as BIO is, for
+    its refusal: the same command rerun was told its corpus differs, and to rerun it."""
+    if not paths:
+        return None
+    return (f"this beamtagger reads the IOB1 (or IO) tags of {', '.join(paths)} as BIO, which "
+            "one before 2026-12-07 read as written, so a state saved then from the same files "
+            "is another training's")
+
+
 def check_dev_tags(train, dev, args, dev_format):
     """BeamtaggerError when no tag of ``dev`` is a training tag (a binary tagger maps every
     tag to one of its two labels): every dev token would count as an error, and a dev score
@@ -467,7 +478,9 @@ def _run_held(args):
     for path, choice in zip(args.train, train_formats):
         choice.announce("train", path)
     dev_format.announce("train", args.dev)
-    train = read_training_corpora(args.train, train_formats, args.tag_column)
+    # A flag tagger's patterns match the tags as its files write them (read_sentences).
+    reading = {"iob1_as_bio": not args.binary_label, "read_as_bio": []}
+    train = read_training_corpora(args.train, train_formats, args.tag_column, **reading)
     if args.limit:
         train = train[:args.limit]
     check_binary_patterns(args.binary_label, train)
@@ -480,7 +493,7 @@ def _run_held(args):
         raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
                               "does not do: add --refit")
     aux = read_auxiliary(args, train_formats, len(train))
-    dev = read_sentences(args.dev, dev_format.format, args.tag_column, "dev")
+    dev = read_sentences(args.dev, dev_format.format, args.tag_column, "dev", **reading)
     if args.dev_sentences is not None:
         dev = select_sentences(dev, args.dev_sentences, "dev")
     check_dev_tags(train, dev, args, dev_format.format)
@@ -510,7 +523,8 @@ def _run_held(args):
     # The model records the column it learned from: its CoNLL-U training files'.
     tag_column = (args.tag_column if any(choice.format == "conllu" for choice in train_formats)
                   else None)
-    state = TrainingState(state_folder(args.out), restart=args.restart)
+    state = TrainingState(state_folder(args.out), restart=args.restart,
+                          data_note=_read_as_bio_note(reading["read_as_bio"]))
     try:
         model, spec, report = train_tagger(train, dev, store, config, binary=binary,
                                            tag_column=tag_column, aux_sentences=aux, state=state)
