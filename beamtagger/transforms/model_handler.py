@@ -457,8 +457,11 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         records = [record_of(example) for example in batch]
         for record in records:
             if len(record.text) > self.max_record_chars:
+                # A str example has no id: "record ''" named none of a batch's examples.
+                which = (f"record {record.id!r:.60}" if record.id else
+                         f"an example without an id, beginning {record.text[:30]!r},")
                 raise BeamtaggerError(
-                    f"record {record.id!r:.60} holds {len(record.text):,} characters, more "
+                    f"{which} holds {len(record.text):,} characters, more "
                     f"than max_record_chars ({self.max_record_chars:,}): held whole, it would "
                     "take about 0.8 kB of a worker's memory a token; split it, or give "
                     "TaggerModelHandler a larger max_record_chars where workers have the memory")
