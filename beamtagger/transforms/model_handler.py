@@ -68,6 +68,11 @@ if getattr(_beam_inference, "resource", False) is None:
     else:
         _beam_inference.resource = resource
 
+# A logger of its own, not the root one: logging.error() on the root logger sets a handler up
+# there (basicConfig) where none is, and the application's own logging set-up after it did
+# nothing (library_logging_test).
+_logger = logging.getLogger(__name__)
+
 # LoadedTagger is tagging/loaded_tagger.py's (no Beam there), re-exported.
 __all__ = ["LoadedTagger", "MAX_BATCH_CHARACTERS", "MIN_BATCH_CHARACTERS", "TaggerModelHandler",
            "check_model_handler_options", "length_bucket_options", "record_of", "text_length",
@@ -383,7 +388,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
             if use is not None:
                 use.release()
             REFUSED_MODEL_UPDATES.inc()
-            logging.error("beamtagger: model update to %s refused, %s keeps serving: %s",
+            _logger.error("beamtagger: model update to %s refused, %s keeps serving: %s",
                           model_dir, self.model_dir or "the bundled model", refused)
             return
         # Another model on purpose, maybe at the same path: the one built against is no more.
