@@ -119,6 +119,13 @@ def test_a_value_that_does_not_convert_is_refused_naming_field_value_and_type(ty
 @pytest.mark.parametrize("specs,message", [
     (["tokens"], "field 'tokens' cannot be a column: the result files have a column 'tokens'"),
     (["a", "a:int64"], "field 'a' is named twice"),
+    # DuckDB reads a column "ID" beside "id" as "ID_1"; BigQuery and Spark take names in any
+    # case too.
+    (["ID"], "field 'ID' cannot be a column: the result files have a column 'id'"),
+    (["Tokens:int64"], "field 'Tokens' cannot be a column: the result files have a column "
+                       "'tokens'"),
+    (["year", "Year:int64"], "field 'Year' is named twice ('year', 'Year': readers that take "
+                             "column names in any case"),
     (["a:int"], "field 'a': no type 'int'; the types are string, int64, float64, bool, date, "
                 "timestamp"),
     (["a:"], "field 'a': no type ''"),

@@ -63,6 +63,19 @@ def test_a_span_line_holds_the_record_s_own_text_and_entities_and_its_fields_ren
     assert alone["text"] == "Ann met  Bob Lee today" and alone["spans"] == line["spans"]
 
 
+def test_fields_named_like_the_span_keys_in_another_case_are_renamed():
+    """A CSV column "ID" or "Text" beside the line's "id" and "text": one column to DuckDB's
+    read_json_auto, which reads names in any case (``SELECT text`` got the field)."""
+    record = RECORD._replace(fields={"Text": "theirs", "ID": 7, "Spans": [], "Answer": "no"})
+    columns, rows = tagged_batches.span_lines_text(
+        tagged_batches.tagged_batch_of_tagged_records([record], [])[0])
+    assert rows == [] and columns.decode() == to_spans_line(record)
+    line = json.loads(columns)
+    assert (line["input_Text"], line["input_ID"], line["input_Spans"]) == ("theirs", 7, [])
+    assert line["Answer"] == "no" and line["id"] == "r1"
+    assert len({key.lower() for key in line}) == len(line), list(line)
+
+
 def test_a_prodigy_export_tagged_again_keeps_its_old_answer_apart_from_the_new_spans():
     """A Prodigy line carries its verdict on an earlier annotation ("answer": "reject"): kept
     under that name, the new predictions would read as rejected, and train would leave the

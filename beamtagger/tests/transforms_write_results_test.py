@@ -67,6 +67,18 @@ def test_passthrough_fields_named_like_output_keys_are_kept_under_another_name()
     assert row["input_input_id"] == "theirs"
 
 
+def test_passthrough_fields_named_like_output_keys_in_another_case_are_renamed_too():
+    """DuckDB's read_json_auto reads column names in any case: beside "id", a field "ID" was
+    read as a column "ID_1" while ``SELECT ID`` gave beamtagger's id, and a field "Tokens"
+    ahead of "tokens" took the name ``tokens`` from the tagged tokens ("tokens_1")."""
+    fields = {"ID": "theirs", "Tokens": 5, "ENTITIES": [], "Label": "kept"}
+    row = json.loads(to_json_line(record("a", ["x"], fields), entities=True))
+    assert row["id"] == "a" and [t["text"] for t in row["tokens"]] == ["x"]
+    assert (row["input_ID"], row["input_Tokens"], row["input_ENTITIES"]) == ("theirs", 5, [])
+    assert row["Label"] == "kept"
+    assert len({key.lower() for key in row}) == len(row), list(row)
+
+
 def test_nan_and_infinity_in_passthrough_fields_are_written_as_null():
     from beamtagger.transforms.write_results import to_parquet_row
 

@@ -126,12 +126,22 @@ def field_columns_of(specs):
             raise ValueError(f"field {name!r}: no type {spec[1]!r}; the types are "
                              f"{', '.join(FIELD_TYPES)} (any case; integer, float and "
                              f"boolean as BigQuery's legacy names)")
-        if name in RESERVED_NAMES:
+        # In any case: DuckDB reads a column "ID" beside "id" as "ID_1" and ``SELECT ID``
+        # gives "id"; BigQuery and Spark (by default) take column names in any case too.
+        if name.lower() in RESERVED_NAMES:
+            in_any_case = ("" if name in RESERVED_NAMES else
+                           ", and readers take column names in any case (DuckDB, BigQuery, "
+                           "Spark)")
             raise ValueError(f"field {name!r} cannot be a column: the result files have a "
-                             f"column {name!r} of their own "
-                             f"({', '.join(RESERVED_NAMES)})")
-        if name in (column.name for column in columns):
-            raise ValueError(f"field {name!r} is named twice")
+                             f"column {name.lower()!r} of their own "
+                             f"({', '.join(RESERVED_NAMES)}){in_any_case}")
+        for column in columns:
+            if column.name == name:
+                raise ValueError(f"field {name!r} is named twice")
+            if column.name.lower() == name.lower():
+                raise ValueError(f"field {name!r} is named twice ({column.name!r}, {name!r}: "
+                                 f"readers that take column names in any case, DuckDB, "
+                                 f"BigQuery, Spark, would read one column)")
         columns.append(FieldColumn(name, type_))
     return tuple(columns)
 

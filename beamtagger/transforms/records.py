@@ -77,6 +77,13 @@ OUTPUT_KEYS = ("id", "tokens")
 ENTITY_OUTPUT_KEYS = (*OUTPUT_KEYS, "entities")
 
 
+def is_output_key(name, output_keys):
+    """Whether a pass-through field ``name`` is one of ``output_keys`` (lowercase) in any case:
+    the readers that take a line's keys as columns by name in any case (DuckDB, BigQuery,
+    Spark by default) would read the two as one column."""
+    return name.lower() in output_keys
+
+
 class TaggedRecord(NamedTuple):
     """The output for one input record: one label and score per token.
 
@@ -103,22 +110,24 @@ class TaggedRecord(NamedTuple):
         with ``entities`` "entities": [{text, start, end, label, score}] (``entity_spans``;
         ``text``: the record's own text, where the caller has it).
 
-        A passthrough field named like an output key (``id``, ``tokens``; ``entities`` with
-        ``entities``) is written as ``input_id`` / ``input_tokens`` (more ``input_`` prefixes
-        while the name is taken), so it is neither dropped nor mistaken for beamtagger's own key
-        (the other fields keep their names).
+        A passthrough field named like an output key in any case (``id``, ``ID``, ``Tokens``;
+        ``entities`` with ``entities``) is written as ``input_id`` / ``input_ID`` /
+        ``input_Tokens`` (more ``input_`` prefixes while the name is taken), so it is neither
+        dropped nor mistaken for beamtagger's own key (the other fields keep their names):
+        DuckDB's ``read_json_auto`` takes names in any case, and read ``ID`` beside ``id`` as
+        one column named twice (``ID_1``, while ``SELECT ID`` gave beamtagger's id).
         """
         output_keys = ENTITY_OUTPUT_KEYS if entities else OUTPUT_KEYS
         out = {"id": self.id}
         if self.fields:
             renamed = []
             for key, value in self.fields.items():
-                if key in output_keys:
+                if is_output_key(key, output_keys):
                     renamed.append((key, value))
                 else:
                     out[key] = value
             for key, value in renamed:
-                while key in output_keys or key in out:
+                while is_output_key(key, output_keys) or key in out:
                     key = "input_" + key
                 out[key] = value
         out["tokens"] = [

@@ -65,7 +65,7 @@ from beamtagger.transforms import counters
 from beamtagger.transforms import arrow_batches  # noqa: F401
 from beamtagger.transforms.kept_text import split_kept_text
 from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, entity_text,
-                                           one_line, utf8_safe)
+                                           is_output_key, one_line, utf8_safe)
 
 __all__ = ["ENTITY_RESULT_SCHEMA", "FormatResultFn", "OUTPUT_FORMATS", "RESULT_SCHEMA",
            "SHARD_GLOB", "SPAN_LINE_KEYS", "SPAN_LINE_RENAMED_FIELDS", "SUFFIXES", "WriteResults",
@@ -173,7 +173,9 @@ class WriteResults(beam.PTransform):
         FLOAT, BOOLEAN too). The same columns in every file of the run; a record without the field
         has a null there, one whose value does not convert is a dead letter of stage "format"
         (``field_columns``). ValueError for a name
-        of the files' own columns (id, tokens, fields, entities), twice, or an unknown type.
+        of the files' own columns (id, tokens, fields, entities) or one named twice, in any
+        case (``ID``, ``year`` and ``Year``: one column to DuckDB, BigQuery and Spark), or an
+        unknown type.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
@@ -584,8 +586,9 @@ def to_spans_line(record, text=None):
     "label", "score"}], passthrough fields...}`` (``text``: the record's own text, else its
     tokens as their offsets place them), orjson first as in ``to_json_line``.
 
-    A passthrough field named like one of ``SPAN_LINE_RENAMED_FIELDS`` is written as
-    ``input_<name>``, as ``TaggedRecord.to_json_dict`` renames ``id`` and ``tokens``."""
+    A passthrough field named like one of ``SPAN_LINE_RENAMED_FIELDS`` (``id``, ``text``,
+    ``spans`` in any case) is written as ``input_<name>``, as ``TaggedRecord.to_json_dict``
+    renames ``id`` and ``tokens``."""
     if text is None:
         text = placed_tokens_text(record)
     out = {"id": record.id, "text": text,
@@ -612,14 +615,19 @@ def placed_tokens_text(record):
 
 def span_line_fields(fields):
     """A record's passthrough fields as a span line writes them after ``SPAN_LINE_KEYS``:
-    one of ``SPAN_LINE_RENAMED_FIELDS`` prefixed with ``input_`` (more while the name is
+    one of ``SPAN_LINE_RENAMED_FIELDS``, or of ``SPAN_LINE_KEYS`` in another case (``ID``,
+    ``Text``: ``records.is_output_key``), prefixed with ``input_`` (more while the name is
     taken)."""
     if not fields:
         return {}
-    out = {key: value for key, value in fields.items() if key not in SPAN_LINE_RENAMED_FIELDS}
+
+    def taken(key):
+        return key in SPAN_LINE_RENAMED_FIELDS or is_output_key(key, SPAN_LINE_KEYS)
+
+    out = {key: value for key, value in fields.items() if not taken(key)}
     for key, value in fields.items():
-        if key in SPAN_LINE_RENAMED_FIELDS:
-            while key in SPAN_LINE_RENAMED_FIELDS or key in out:
+        if taken(key):
+            while taken(key) or key in out:
                 key = "input_" + key
             out[key] = value
     return out
