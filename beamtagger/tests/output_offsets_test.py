@@ -7,6 +7,8 @@ import json
 import shutil
 import subprocess
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pytest
 
@@ -54,6 +56,10 @@ def test_offsets_count_code_points_of_the_record_text(tagged_runs):
             assert tokens, (run, record_id)
             assert [text[t["start"]:t["end"]] for t in tokens] == [t["text"] for t in tokens], (
                 run, record_id)
+            # The pyarrow recipe docs/tagging.md gives: utf8_slice_codeunits counts code
+            # points, despite its name.
+            assert [pc.utf8_slice_codeunits(pa.scalar(text), t["start"], t["end"]).as_py()
+                    for t in tokens] == [t["text"] for t in tokens], (run, record_id)
     _, emoji_line = tagged_runs["text", "jsonl"]["in.txt:1"]
     assert [(t["text"], t["start"], t["end"]) for t in emoji_line][1:] == [("😀", 5, 6),
                                                                              ("ok", 7, 9)]

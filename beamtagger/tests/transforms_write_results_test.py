@@ -79,6 +79,25 @@ def test_passthrough_fields_named_like_output_keys_in_another_case_are_renamed_t
     assert len({key.lower() for key in row}) == len(row), list(row)
 
 
+def test_the_documented_pandas_recipe_reads_json_lines_shards_as_written(tmp_path):
+    """docs/tagging.md's pandas line for JSON Lines shards, a 0-byte one among them: with
+    read_json's defaults the id "007" came back as 7, "1e3" as 1000, a field "02134" as 2134
+    and a field named created_at as a date."""
+    import pandas
+
+    ids = ["007", "1e3", "12345678901234567890123"]
+    lines = [to_json_line(record(record_id, ["x"], {"zip": "02134", "created_at": 1700000000}))
+             for record_id in ids]
+    (tmp_path / "r-00000-of-00002.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "r-00001-of-00002.jsonl").write_bytes(b"")
+    files = sorted(glob.glob(str(tmp_path / "r-?????-of-?????.jsonl")))
+    frame = pandas.concat(pandas.read_json(f, lines=True, dtype=False, convert_dates=False)
+                          for f in files)
+    assert frame["id"].tolist() == ids
+    assert frame["zip"].tolist() == ["02134"] * 3
+    assert frame["created_at"].tolist() == [1700000000] * 3
+
+
 def test_nan_and_infinity_in_passthrough_fields_are_written_as_null():
     from beamtagger.transforms.write_results import to_parquet_row
 
