@@ -1576,8 +1576,13 @@ def earlier_outputs_replaced(output_prefix, earlier):
         os.mkdir(aside)   # the prefix is held (output_held): a folder there is no other run's
     try:
         set_aside = _moved(earlier, aside)
-    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
-        _put_back(aside, _set_aside_files(aside) or [])   # those moved before the fault
+    except BaseException as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+        # Those moved before the fault or the signal (Ctrl-C, SIGTERM, SIGHUP: a copy and a
+        # delete a file on gs://) go back: left split, the next run called the earlier files
+        # still at the prefix the killed run's own, and said to delete the folder they were in.
+        _put_back(aside, _set_aside_files(aside) or [])
+        if not isinstance(error, Exception):
+            raise
         raise BeamtaggerError(f"cannot set aside the earlier run's files under --output "
                               f"{output_prefix} (--overwrite): {error}") from None
     try:

@@ -1,0 +1,38 @@
+"""``tag --overwrite`` stopped by a signal while it sets the earlier run's files aside, or once
+its own files are published (review of session 28's operator fixes)."""
+import os
+
+from beamtagger.pipeline import tag_command
+from beamtagger.tests.conftest import run_tag_command
+
+_EARLIER = {"run-00000-of-00001.jsonl": '{"id": "earlier"}\n',
+            "run-errors-00000-of-00001.jsonl": ""}
+
+
+def _earlier_run(out_dir):
+    out_dir.mkdir()
+    for name, text in _EARLIER.items():
+        (out_dir / name).write_text(text)
+
+
+def test_a_stop_while_the_earlier_files_are_set_aside_puts_back_those_moved(
+        tiny_tagger, text_in, tmp_path, capsys, monkeypatch):
+    # On gs:// each file is a copy and a delete: a SIGTERM there left some of the earlier
+    # files in .run.tag-replaced and the others at the prefix, and the next run called the
+    # latter the killed run's own and said to delete the folder that held the former.
+    out_dir = tmp_path / "out"
+    _earlier_run(out_dir)
+    moved = tag_command._moved
+
+    def stopped_after_the_first(paths, folder):
+        if os.path.basename(folder) != ".run.tag-replaced":   # putting back: as it is
+            return moved(paths, folder)
+        moved(list(paths)[:1], folder)
+        raise KeyboardInterrupt   # as the signal handler raises it (cli._terminate_as_interrupt)
+
+    monkeypatch.setattr(tag_command, "_moved", stopped_after_the_first)
+    code, _, err = run_tag_command(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                                   tiny_tagger.store_path, "--input", str(text_in), "--output",
+                                   str(out_dir / "run"), "--overwrite")
+    assert code == 130 and err.strip() == "beamtagger: interrupted", (code, err)
+    assert {path.name: path.read_text() for path in out_dir.iterdir()} == _EARLIER
