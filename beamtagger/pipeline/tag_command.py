@@ -455,9 +455,20 @@ def _tag(args, options, stdin_spool=None, results=None):
             return 0
         if results is not None:
             _write_in_input_order(job.output_prefix, results)
-        with summary_stdout.reader_may_leave():
-            result_files, error_files, unread, counts = _print_summary(
-                args, job, result, results, seconds)
+        counts, result_files, error_files, unread = _outcome(job, result, results)
+        try:
+            with summary_stdout.reader_may_leave():
+                _print_summary(args, job, result, results, seconds, counts, result_files,
+                               error_files, unread)
+        except KeyboardInterrupt:
+            # Ctrl-C, SIGTERM or SIGHUP (cli.py) while the summary or --print-results printed
+            # (a terminal closed in a long listing): the run was done, so its files stay and
+            # the status and --summary-json are its own. As a stop, it was 129, 130 or 143,
+            # which say none of the run's files were kept, and no summary JSON.
+            with contextlib.suppress(OSError, ValueError):   # a terminal hung up
+                print("beamtagger tag: stopped while the summary was printed, after the run "
+                      "was done: its files are published, the rest of the summary not printed",
+                      file=sys.stderr, flush=True)
         status = _exit_status(args.max_dead_letters, counts, unread)
         if args.summary_json is not None:
             # With --output -, the dead letters went to standard error ("-" too).
@@ -468,14 +479,32 @@ def _tag(args, options, stdin_spool=None, results=None):
         return status
 
 
-def _print_summary(args, job, result, results, seconds):
-    """Prints a local run's summary (and --print-results); its result files, error files,
-    the parts of the input not read, and its counts."""
+def _outcome(job, result, results):
+    """A local run's counts, its result files, its error files and the parts of the input not
+    read (their sources, the first UNREAD_PARTS_SHOWN), read before anything is printed: a stop
+    while printing leaves the status and --summary-json to be made of them."""
+    from beamtagger.transforms import counters
+
+    counts = counters.query_counters(result)
+    if results is not None:
+        result_files = [STANDARD_STREAM]
+    else:
+        result_files = _written_files(_result_pattern(job.output_prefix,
+                                                      _suffix(job.output_format)))
+    error_files, unread = [], ()
+    if counts["dead_letters"]:
+        error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
+        unread = _unread_parts(error_files, counts["unread_parts"])
+    return counts, result_files, error_files, unread
+
+
+def _print_summary(args, job, result, results, seconds, counts, result_files, error_files,
+                   unread):
+    """Prints a local run's summary (and --print-results)."""
     from beamtagger.transforms import counters
 
     if args.print_results:
         print_results(job.output_prefix, job.output_format)
-    counts = counters.query_counters(result)
     for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
             counters.query_distributions(result)):
         print(line)
@@ -485,26 +514,19 @@ def _print_summary(args, job, result, results, seconds):
         print(line)
     for warning in warnings:
         print(warning, file=sys.stderr, flush=True)
-    error_files = []
     if results is not None:
-        result_files = [STANDARD_STREAM]
         print("results          standard output, in input order")
         if counts["dead_letters"]:
             print("dead letters     standard error, above, in input order")
     else:
-        result_files = _written_files(_result_pattern(job.output_prefix,
-                                                      _suffix(job.output_format)))
         for path in result_files:
             print(f"results          {path}")
-    unread = ()
     if counts["dead_letters"]:
-        error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
         if results is None:
             for path in error_files:
                 print(f"dead letters     {path}")
         print(f"                 {counters.dead_letters_meaning(counts)}")
-        unread = _print_unread_parts(error_files, counts["unread_parts"])
-    return result_files, error_files, unread, counts
+        _print_unread_parts(unread, counts["unread_parts"])
 
 
 def _exit_status(limit, counts, unread):
@@ -545,22 +567,26 @@ def nothing_tagged_message(dead, unread=0):
 UNREAD_PARTS_SHOWN = 3
 
 
-def _print_unread_parts(error_files, unread):
-    """Prints where the first UNREAD_PARTS_SHOWN of the ``unread`` parts of the input not read
-    start (their dead letters' sources) and how many more there are; returns those sources."""
+def _unread_parts(error_files, unread):
+    """The first UNREAD_PARTS_SHOWN of the ``unread`` parts of the input not read (their dead
+    letters' sources), in input order."""
     import heapq
 
     from beamtagger.pipeline.ordered_stdout import input_position
     from beamtagger.transforms.dead_letters import unread_sources
 
-    sources = heapq.nsmallest(UNREAD_PARTS_SHOWN, unread_sources(error_files) if unread else (),
-                              key=input_position)
+    return heapq.nsmallest(UNREAD_PARTS_SHOWN, unread_sources(error_files) if unread else (),
+                           key=input_position)
+
+
+def _print_unread_parts(sources, unread):
+    """Prints where the parts of the input not read start (``sources``, the first of the
+    ``unread``) and how many more there are."""
     for source in sources:
         print(f"not read from    {source}")
     if unread > len(sources):
         print(f"                 (and {unread - len(sources):,} more: the dead letters of stage "
               "read)")
-    return sources
 
 
 # --input - and --output -: standard input and standard output.

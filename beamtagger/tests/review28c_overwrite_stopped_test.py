@@ -36,3 +36,29 @@ def test_a_stop_while_the_earlier_files_are_set_aside_puts_back_those_moved(
                                    str(out_dir / "run"), "--overwrite")
     assert code == 130 and err.strip() == "beamtagger: interrupted", (code, err)
     assert {path.name: path.read_text() for path in out_dir.iterdir()} == _EARLIER
+
+
+def test_a_stop_while_the_summary_prints_leaves_the_run_s_status_and_summary_json(
+        tiny_tagger, text_in, tmp_path, capsys, monkeypatch):
+    # SIGHUP in a long --print-results listing (reproduced: a terminal's reader blocked, then
+    # kill -HUP): exit 129, 'none of this run's files kept' by tagging.md's list, where every
+    # file was published, whole, and no --summary-json for the night's counts.
+    import json
+
+    def stopped(*_):
+        raise KeyboardInterrupt   # as the signal handler raises it (cli._terminate_as_interrupt)
+
+    monkeypatch.setattr(tag_command, "print_results", stopped)
+    night = tmp_path / "night.json"
+    code, out, err = run_tag_command(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
+                                     tiny_tagger.store_path, "--input", str(text_in), "--output",
+                                     str(tmp_path / "out" / "run"), "--print-results",
+                                     "--summary-json", str(night))
+    assert code == 0 and out == "", (code, out)
+    assert err.strip().splitlines() == [
+        "beamtagger tag: stopped while the summary was printed, after the run was done: its "
+        "files are published, the rest of the summary not printed"]
+    summary = json.loads(night.read_text())
+    assert (summary["exit_status"], summary["records_read"]) == (0, 2)
+    assert sorted(os.listdir(tmp_path / "out")) == ["run-00000-of-00001.jsonl",
+                                                    "run-errors-00000-of-00001.jsonl"]
