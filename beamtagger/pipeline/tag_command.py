@@ -356,7 +356,13 @@ def run(args):
                    "runner's (the Dataflow console's beamtagger counters)"))
     if problem:
         raise BeamtaggerError(problem)
-    with _standard_streams(args) as (args, spool, results):
+    with _standard_streams(args) as (args, spool, results), (
+            # Where the results go to files, standard output only says what the run does and
+            # did (the runtime line, files put back, the summary): a reader gone before launch
+            # (`| true`, a logger dead at its start) ended a run that had given no --runtime
+            # at its first line, exit 141, nothing tagged, while one with --runtime ran.
+            summary_stdout.reader_may_leave() if results is None
+            else contextlib.nullcontext()):
         return _tag(args, options, spool, results)
 
 

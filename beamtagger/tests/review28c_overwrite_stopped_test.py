@@ -62,3 +62,34 @@ def test_a_stop_while_the_summary_prints_leaves_the_run_s_status_and_summary_jso
     assert (summary["exit_status"], summary["records_read"]) == (0, 2)
     assert sorted(os.listdir(tmp_path / "out")) == ["run-00000-of-00001.jsonl",
                                                     "run-errors-00000-of-00001.jsonl"]
+
+
+class _ReaderGone:
+    """Standard output whose reader has closed the pipe (`tag ... | true`)."""
+    encoding, errors = "utf-8", "strict"
+
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        raise OSError("no descriptor")
+
+
+def test_a_reader_of_standard_output_gone_before_launch_costs_the_printed_lines_only(
+        tiny_tagger, text_in, tmp_path, monkeypatch):
+    # Without --runtime the run's first line (the runtime chosen) is printed before launch:
+    # a reader gone by then (`| true`, a logger dead at its start) ended the run there, exit
+    # 141, nothing tagged and no --summary-json, a status tagging.md's list gives --output -.
+    from beamtagger.pipeline import cli
+
+    monkeypatch.setattr("sys.stdout", _ReaderGone())
+    night = tmp_path / "night.json"
+    code = cli.main(["tag", "--progress-every", "0", "--model", tiny_tagger.model_dir,
+                     "--embeddings", tiny_tagger.store_path, "--input", str(text_in),
+                     "--output", str(tmp_path / "out" / "run"), "--summary-json", str(night)])
+    assert code == 0 and night.exists()
+    assert sorted(os.listdir(tmp_path / "out")) == ["run-00000-of-00001.jsonl",
+                                                    "run-errors-00000-of-00001.jsonl"]
