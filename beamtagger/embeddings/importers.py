@@ -863,11 +863,6 @@ class _progress_bar:
         self.bar = None
 
     def __enter__(self):
-        if self.enabled:
-            from tqdm import tqdm
-            # delay: imports that finish within a second never draw a bar.
-            self.bar = tqdm(total=None, unit="B", unit_scale=True, unit_divisor=1024,
-                            desc="importing", file=sys.stderr, delay=1.0, leave=False)
         return self
 
     def update(self, count):
@@ -875,8 +870,18 @@ class _progress_bar:
             self.bar.update(count)
 
     def reset(self, total=None):
+        """A new bar of ``total`` bytes. Not tqdm's reset(), which draws at once, delay or not,
+        and a bar drawn within its delay is one its close() does not clear: an import of under
+        a second left 'importing: 0%|...' on the terminal, the report's first line after it."""
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
         if self.bar is not None:
-            self.bar.reset(total=total)
+            self.bar.close()
+        # delay: imports that finish within a second never draw a bar.
+        self.bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                        desc="importing", file=sys.stderr, delay=1.0, leave=False)
 
     def __exit__(self, *exc_info):
         if self.bar is not None:

@@ -1,5 +1,6 @@
-"""Standard output for what ``beamtagger tag`` prints once its result files are published (the
-summary, ``--print-results``): a reader that has gone away no longer decides the run's outcome.
+"""Standard output for what ``beamtagger tag`` prints where its results go to files (the runtime
+line, files put back, the summary, ``--print-results``): a reader that has gone away no longer
+decides the run's outcome.
 
 Those lines tell what the files hold; they are not the results. A reader gone before them
 (``tag ... | head -1``, which kept the runtime line, or a logger the output was piped to that
