@@ -19,11 +19,29 @@ import os
 from beamtagger.errors import BeamtaggerError, os_error_text
 
 
+class Hold:
+    """What ``held`` yields: true where a run killed outright had left its lock folder.
+
+    ``mark_stays``: set by a holder for which that run's files are still the output's
+    (``tag``'s, not put back): where the block ends in an exception (a refusal, a failure, a
+    signal) the folder is left as it was found. Removed there, the next run took the files a
+    killed run had published, maybe part of them only, for a whole earlier run's: ``tag``
+    called them maybe incomplete once, then, after that refusal, an earlier run's files."""
+
+    def __init__(self, left_by_a_killed_run):
+        self.left_by_a_killed_run = left_by_a_killed_run
+        self.mark_stays = False
+
+    def __bool__(self):
+        return self.left_by_a_killed_run
+
+
 @contextlib.contextmanager
 def held(output, option, command, alternative):
-    """Holds the local ``output`` (a path) for this ``beamtagger COMMAND`` run; yields whether
-    a run killed outright had left its lock. Another run holding it: BeamtaggerError naming
-    ``option`` (e.g. ``--out``) and what to choose instead (``alternative``). The output's
+    """Holds the local ``output`` (a path) for this ``beamtagger COMMAND`` run; yields a
+    ``Hold``, true where a run killed outright had left its lock. Another run holding it:
+    BeamtaggerError naming ``option`` (e.g. ``--out``) and what to choose instead
+    (``alternative``). The output's
     missing parent folders are created, and removed again if they are empty at the end."""
     folder = os.path.dirname(os.path.abspath(output))
     lock_path = _lock_path(output, command)
@@ -39,10 +57,13 @@ def held(output, option, command, alternative):
             raise BeamtaggerError(f"cannot write {option} {output}: "
                                   f"{os_error_text(error)}") from None
         raise
+    hold = Hold(left_by_a_killed_run)
+    ended = False
     try:
-        yield left_by_a_killed_run
+        yield hold
+        ended = True
     finally:
-        _released(lock, lock_path)
+        _released(lock, lock_path, remove=ended or not hold.mark_stays)
         _remove_empty(created)  # a run refused or failed leaves no empty folder of its own
 
 
@@ -107,16 +128,17 @@ def _locked(path, busy, shared=False):
         os.close(lock)
 
 
-def _released(lock, path):
-    """Removes the lock folder at ``path`` and closes ``lock`` (None: nothing held). The
-    folder goes first, while still locked (see ``_locked``), and only by the last of the
-    processes sharing it: one that removed it under another's shared lock let a run start
-    while that other still wrote."""
+def _released(lock, path, remove=True):
+    """Removes the lock folder at ``path`` (where ``remove``) and closes ``lock`` (None:
+    nothing held). The folder goes first, while still locked (see ``_locked``), and only by
+    the last of the processes sharing it: one that removed it under another's shared lock let
+    a run start while that other still wrote."""
     if lock is None:
         return
-    with contextlib.suppress(OSError):
-        _fcntl().flock(lock, _fcntl().LOCK_EX | _fcntl().LOCK_NB)
-        os.rmdir(path)
+    if remove:
+        with contextlib.suppress(OSError):
+            _fcntl().flock(lock, _fcntl().LOCK_EX | _fcntl().LOCK_NB)
+            os.rmdir(path)
     os.close(lock)
 
 

@@ -403,12 +403,16 @@ def _tag(args, options, stdin_spool=None, results=None):
     # or removed: a second run on the same prefix would see none and go ahead.
     # The model and store are pinned before they are checked, and the run reads what was
     # pinned: a train, set-threshold or import writing them meanwhile changes nothing it tags.
-    with output_held(job.output_prefix) as left_by_a_killed_run, (
+    with output_held(job.output_prefix) as hold, (
             launch_files.pinned(job, remote)) as launched:
+        left_by_a_killed_run = bool(hold)
         if put_back_replaced_outputs(job.output_prefix):
             # The lock was the killed rerun's, which published nothing; the files there now
             # are the whole earlier run's, not files of a run killed part way.
             left_by_a_killed_run = False
+        # Until this run's own files replace them, the killed run's are the prefix's: a run
+        # refused, failed or stopped leaves its mark for the next to say so again.
+        hold.mark_stays = left_by_a_killed_run
         with launched.checking() as checked:
             earlier = check_job(job, remote=remote, overwrite=args.overwrite,
                                 earlier_run_killed=left_by_a_killed_run,
@@ -1560,8 +1564,8 @@ def _check_output_name(output_prefix):
 def output_held(output_prefix):
     """Holds a local ``output_prefix`` for this run (``output_lock.held``, the folder
     ``.NAME.tag-lock`` beside it): another run writing the same prefix at the same time is
-    refused (BeamtaggerError) instead of going ahead. Yields whether a run killed outright had
-    left the lock. Object stores (``gs://``) are not held.
+    refused (BeamtaggerError) instead of going ahead. Yields an ``output_lock.Hold``, true
+    where a run killed outright had left the lock. Object stores (``gs://``) are not held.
 
     Both would have found no earlier files, and each run removes the sinks' temporary folders
     it finds beside its prefix (a killed run's): the second removed the first's while it ran,
@@ -1572,12 +1576,12 @@ def output_held(output_prefix):
     from beamtagger.transforms.worker_resources import is_remote
 
     if is_remote(output_prefix):
-        yield False
+        yield output_lock.Hold(False)
         return
     _check_output_name(output_prefix)
     check_creatable(output_prefix, "--output")
-    with output_lock.held(output_prefix, "--output", "tag", "prefix") as left_by_a_killed_run:
-        yield left_by_a_killed_run
+    with output_lock.held(output_prefix, "--output", "tag", "prefix") as hold:
+        yield hold
 
 
 def list_outputs(output_prefix):
