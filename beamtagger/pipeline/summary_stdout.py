@@ -10,7 +10,9 @@ and dead letter was written. With ``--output -`` the results themselves go to st
 (``ordered_stdout``), and a reader gone there still ends the run with 141.
 """
 import contextlib
+import errno
 import os
+import stat
 import sys
 
 __all__ = ["reader_may_leave"]
@@ -27,16 +29,26 @@ class _ReaderMayLeave:
         if not self.left:
             try:
                 return self._stream.write(text)
-            except BrokenPipeError:
-                self._gone()
+            except OSError as error:
+                self._gone_or_raise(error)
         return len(text)
 
     def flush(self):
         if not self.left:
             try:
                 self._stream.flush()
-            except BrokenPipeError:
-                self._gone()
+            except OSError as error:
+                self._gone_or_raise(error)
+
+    def _gone_or_raise(self, error):
+        """The reader gone: a pipe's (EPIPE), or a terminal's that hung up (EIO on a character
+        device: an ssh session closed under a run whose SIGHUP is ignored, ``setsid``, which
+        failed a run that was done, exit 1 without its --summary-json). Any other fault (a
+        full disk, /dev/full, EIO of a disk) is raised."""
+        if not (isinstance(error, BrokenPipeError)
+                or error.errno == errno.EIO and _character_device(self._stream)):
+            raise error
+        self._gone()
 
     def _gone(self):
         self.left = True
@@ -52,6 +64,13 @@ class _ReaderMayLeave:
 
     def __getattr__(self, name):   # encoding, errors, isatty...: the stream's own
         return getattr(self._stream, name)
+
+
+def _character_device(stream):
+    try:
+        return stat.S_ISCHR(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):   # no descriptor of its own
+        return False
 
 
 @contextlib.contextmanager
