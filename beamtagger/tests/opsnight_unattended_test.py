@@ -35,41 +35,6 @@ def test_files_put_back_after_a_killed_overwrite_are_not_called_incomplete(
                                            "run-errors-00000-of-00001.jsonl"]
 
 
-_SIGNALLED_RUN = """
-import os, signal, sys
-from beamtagger.pipeline import cli, tag_pipeline
-
-def run_tag_job(job, options):  # as far as a run gets: a shard published, another being written
-    open(job.output_prefix + "-00000-of-00002.jsonl", "w").close()
-    os.makedirs(os.path.join(os.path.dirname(job.output_prefix), "beam-temp-run-" + "0" * 32))
-    os.kill(os.getpid(), signal.SIGHUP)
-    raise AssertionError("SIGHUP did not stop the run")
-
-tag_pipeline.run_tag_job = run_tag_job
-sys.exit(cli.main(["tag", "--runtime", "numpy", "--progress-every", "0"] + sys.argv[1:]))
-"""
-
-
-def test_sighup_ends_a_run_as_sigterm_does_and_removes_its_files(tiny_tagger, text_in,
-                                                                 tmp_path):
-    # The terminal or ssh session a run was started from closed: Python's default for SIGHUP
-    # ended the process where it stood, exit 129 without a word, its published shard, its
-    # sinks' temporary folders and its lock folder left for the next night.
-    import subprocess
-    import sys
-
-    out_dir = tmp_path / "out"
-    out_dir.mkdir()
-    done = subprocess.run(
-        [sys.executable, "-c", _SIGNALLED_RUN, "--input", str(text_in), "--output",
-         str(out_dir / "run"), "--model", tiny_tagger.model_dir,
-         "--embeddings", tiny_tagger.store_path],
-        capture_output=True, text=True, timeout=300)
-    assert done.returncode == 129, done.stderr
-    assert done.stderr.strip().splitlines() == ["beamtagger: hung up"]
-    assert os.listdir(out_dir) == []
-
-
 def test_sighup_stays_ignored_under_nohup_and_cannot_cut_a_sigterm_clean_up_short():
     # systemd's SendSIGHUP= sends SIGHUP right after SIGTERM: ending the process there would
     # stop the clean-up SIGTERM started. Under nohup the caller ignores it, and so does tag.

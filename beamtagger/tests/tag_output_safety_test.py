@@ -148,37 +148,44 @@ def test_a_refused_run_leaves_no_output_folder_of_its_own(tiny_tagger, tmp_path,
     assert not (tmp_path / "out").exists()
 
 
-_TERMINATED_RUN = """
+_SIGNALLED_RUN = """
 import os, signal, sys
 from beamtagger.pipeline import cli, tag_pipeline
 
 def run_tag_job(job, options):  # as far as a run gets: a shard published, another being written
     open(job.output_prefix + "-00000-of-00002.jsonl", "w").close()
     os.makedirs(os.path.join(os.path.dirname(job.output_prefix), "beam-temp-run-" + "0" * 32))
-    os.kill(os.getpid(), signal.SIGTERM)
-    raise AssertionError("SIGTERM did not stop the run")
+    os.kill(os.getpid(), signal.Signals[sys.argv[1]])
+    raise AssertionError(sys.argv[1] + " did not stop the run")
 
 tag_pipeline.run_tag_job = run_tag_job
-sys.exit(cli.main(["tag", "--runtime", "numpy", "--progress-every", "0"] + sys.argv[1:]))
+sys.exit(cli.main(["tag", "--runtime", "numpy", "--progress-every", "0"] + sys.argv[2:]))
 """
 
 
-def test_sigterm_ends_a_run_as_ctrl_c_does_and_removes_its_files(tiny_tagger, text_in,
-                                                                  tmp_path):
+@pytest.mark.parametrize("signal_name, status, line", [
     # Python's default for SIGTERM (kill, timeout, docker stop) ended the process where it
     # stood: no message, and its published shards and temporary folders stayed.
+    ("SIGTERM", 143, "beamtagger: terminated"),
+    # The terminal or ssh session a run was started from closed: Python's default for SIGHUP
+    # ended the process where it stood, exit 129 without a word, its published shard, its
+    # sinks' temporary folders and its lock folder left for the next night.
+    ("SIGHUP", 129, "beamtagger: hung up"),
+])
+def test_a_stop_signal_ends_a_run_as_ctrl_c_does_and_removes_its_files(
+        signal_name, status, line, tiny_tagger, text_in, tmp_path):
     import subprocess
     import sys
 
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     done = subprocess.run(
-        [sys.executable, "-c", _TERMINATED_RUN, "--input", str(text_in), "--output",
+        [sys.executable, "-c", _SIGNALLED_RUN, signal_name, "--input", str(text_in), "--output",
          str(out_dir / "run"), "--model", tiny_tagger.model_dir,
          "--embeddings", tiny_tagger.store_path],
         capture_output=True, text=True, timeout=300)
-    assert done.returncode == 143, done.stderr
-    assert done.stderr.strip().splitlines() == ["beamtagger: terminated"]
+    assert done.returncode == status, done.stderr
+    assert done.stderr.strip().splitlines() == [line]
     assert os.listdir(out_dir) == []
 
 
