@@ -343,8 +343,11 @@ def read_auxiliary(args, train_formats, count, log=print):
         log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
             "other than the one trained, and no --binary-label")
         return None
+    # The role names the column: reading it says what it did (IOB1 tags read as BIO) in lines
+    # that otherwise read as the tag column's.
     return [sentence for path in args.train
-            for sentence in read_sentences(path, "conllu", column, "training")][:count]
+            for sentence in read_sentences(path, "conllu", column,
+                                           f"--aux-column {column}: training")][:count]
 
 
 # Each numeric option's allowed values: (lowest, highest, whether each end is allowed). Floats
