@@ -16,6 +16,12 @@ from typing import Iterable, Sequence, Tuple
 _PREFIXES = ("B-", "I-")
 
 
+def _begins_entity(tag, previous):
+    """Whether an ``I-X`` ``tag`` after ``previous`` begins an entity, as conlleval reads it:
+    at a sentence's start, after ``O`` or after a tag of another type."""
+    return tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:])
+
+
 def entity_starts(sentences) -> Tuple[int, int]:
     """(entities begun by ``I-``, all entities) of a corpus whose every tag is ``O``, ``B-X``
     or ``I-X``; (0, 0) for any other tag set (UPOS, BIOES, malformed tags), left as it is.
@@ -30,18 +36,18 @@ def entity_starts(sentences) -> Tuple[int, int]:
                 return 0, 0
             if tag.startswith("B-"):
                 total += 1
-            elif tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:]):
+            elif _begins_entity(tag, previous):
                 opened_by_i += 1
                 total += 1
             previous = tag
     return opened_by_i, total
 
 
-def reads_as_iob1(sentences) -> bool:
-    """True where most entities begin with ``I-``: IOB1 or IO. A BIO corpus with a few slips of
-    annotation (an ``I-`` after ``O``; WNUT-17 has none) stays BIO: rewriting every entity of
-    it for them would hide the slips, which the scores then show."""
-    opened_by_i, total = entity_starts(sentences)
+def reads_as_iob1(opened_by_i, total) -> bool:
+    """True where most entities (``entity_starts``' counts) begin with ``I-``: IOB1 or IO. A
+    BIO corpus with a few slips of annotation (an ``I-`` after ``O``; WNUT-17 has none) stays
+    BIO: rewriting every entity of it for them would hide the slips, which the scores then
+    show."""
     return opened_by_i * 2 > total
 
 
@@ -50,7 +56,7 @@ def to_bio(tags: Sequence[str]) -> Tuple[str, ...]:
     ``B-X``; a ``B-X`` (IOB1's entity right after another of type X) stays."""
     bio, previous = [], "O"
     for tag in tags:
-        if tag.startswith("I-") and (previous == "O" or previous[2:] != tag[2:]):
+        if _begins_entity(tag, previous):
             bio.append("B-" + tag[2:])
         else:
             bio.append(tag)

@@ -197,9 +197,9 @@ def _iob1_read_as_bio(sentences, role, path, warn, read_as_bio):
     decoding could not begin an entity where IOB1 does); any other corpus as it is."""
     from beamtagger import tag_schemes
 
-    if not tag_schemes.reads_as_iob1(sentences):
-        return sentences
     opened_by_i, total = tag_schemes.entity_starts(sentences)
+    if not tag_schemes.reads_as_iob1(opened_by_i, total):
+        return sentences
     warn(f"note: {role} corpus {path}: {opened_by_i:,} of its {total:,} entities begin with "
          "I-, as IOB1 (or IO) tags write them: read as BIO, each entity's first token B-, "
          "the tags the model learns, tags and is scored on")

@@ -380,6 +380,7 @@ def _tag(args, options, stdin_spool=None, results=None):
                                                    staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
+    from beamtagger.transforms import worker_resources
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
@@ -442,10 +443,13 @@ def _tag(args, options, stdin_spool=None, results=None):
             print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
                   "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
         job = fitted
+        # Read once for the three lines below: each read it again, a bucket's round trip each
+        # for a gs:// model.
+        spec = worker_resources.load_spec(job.model_dir)
         if job.output_format == "conllu":
-            job = _with_tag_column(job)
-        job = _with_entities(job)
-        threshold = _threshold_said(job)
+            job = _with_tag_column(job, spec)
+        job = _with_entities(job, spec)
+        threshold = _threshold_said(job, spec)
         remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
 
         # Local runs: the summary below reads the metrics of every bundle
@@ -740,14 +744,14 @@ def runtime_type_check_problem(options):
     return None
 
 
-def _with_tag_column(job):
-    """The job, its CoNLL-U tag column known (``--tag-column``, else the model's), and said."""
-    from beamtagger.transforms import worker_resources
+def _with_tag_column(job, spec):
+    """The job, its CoNLL-U tag column known (``--tag-column``, else the model's: ``spec``'s),
+    and said."""
     from beamtagger.transforms.conllu_blocks import check_output_tag_column, model_tag_column
 
     if job.tag_column is not None:
         return job
-    column = model_tag_column(worker_resources.load_spec(job.model_dir))
+    column = model_tag_column(spec)
     try:
         check_output_tag_column(column)
     except BeamtaggerError as error:
@@ -756,30 +760,26 @@ def _with_tag_column(job):
     return dataclasses.replace(job, tag_column=column)
 
 
-def _with_entities(job):
-    """The job, writing each record's entities where the model's labels are BIO and the
-    format holds them (JSON Lines, Parquet), and said: other taggers' files stay as they were.
-    ``--output-format spans`` (entities only) with another tagger: BeamtaggerError."""
-    from beamtagger.transforms import worker_resources
+def _with_entities(job, spec):
+    """The job, writing each record's entities where the model's labels (``spec``'s) are BIO
+    and the format holds them (JSON Lines, Parquet), and said: other taggers' files stay as
+    they were. ``--output-format spans`` (entities only) with another tagger: BeamtaggerError."""
     from beamtagger.transforms.write_results import ENTITY_FORMATS
 
     if job.output_format == "spans":
-        _check_spans_tagger(job, worker_resources.load_spec(job.model_dir))
+        _check_spans_tagger(job, spec)
         return job
-    if job.output_format not in ENTITY_FORMATS or not worker_resources.load_spec(
-            job.model_dir).is_bio:
+    if job.output_format not in ENTITY_FORMATS or not spec.is_bio:
         return job
     print('entities         in "entities" of each record  (the model\'s labels are BIO)',
           flush=True)
     return dataclasses.replace(job, entities=True)
 
 
-def _threshold_said(job):
+def _threshold_said(job, spec):
     """The threshold a flag tagger's run tags at and what set it (``summary_json``'s
-    ``threshold``), said in one line; None for other taggers, which have none."""
-    from beamtagger.transforms import worker_resources
-
-    own = model_threshold(worker_resources.load_spec(job.model_dir))
+    ``threshold``), said in one line; None for other taggers (``spec``'s), which have none."""
+    own = model_threshold(spec)
     if own is None:
         return None
     if job.threshold is None:
