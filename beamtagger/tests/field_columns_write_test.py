@@ -102,7 +102,8 @@ def test_values_convert_to_their_column_type(type_, value, expected):
     ("timestamp", "2024-01-05T10:00:00Z ", "'2024-01-05T10:00:00Z ' is not timestamp (not ISO "
                                            "8601 text"),
     ("timestamp", "", "'' is not timestamp (not ISO 8601 text"),
-    # An empty CSV cell: text, not a null (docs/tagging.md says so, and how to carry gaps).
+    # A "" a JSON Lines or Parquet producer wrote, not a null (an empty CSV cell is one where
+    # the run reads CSV: FieldColumn.empty_is_null, field_columns_null_cells_test).
     ("int64", "", "'' is not int64"),
     ("bool", "", "'' is not bool"),
     ("timestamp", True, "True is not timestamp (not ISO 8601 text"),

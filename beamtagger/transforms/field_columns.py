@@ -42,7 +42,16 @@ rounded value:
   TIMESTAMP either: carry it as ``int64``), hour 24, a leap second (:60) or a time outside
   years 1 to 9999 in UTC; each refusal says which.
 
-A record without the field, or whose field is null, has a null in its column. There is no
+A record without the field, or whose field is null, has a null in its column. So does an empty
+CSV or TSV cell (``""``, quoted or not) under a type other than ``string``, in a run that reads
+CSV or TSV (``FieldColumn.empty_is_null``, which ``run_field_columns`` sets for them): CSV has no
+null, and its readers read an empty cell as one (pyarrow.csv's ``null_values``, pandas'
+``read_csv``, DuckDB's and BigQuery's CSV loads), where a dead letter lost the records of a
+sparse column. A ``""`` in JSON Lines or Parquet is a string a producer wrote, which DuckDB's
+``read_json`` and BigQuery's JSON load refuse under a number type too: still a dead letter.
+Whitespace-only cells are not null (pyarrow.csv's rule), and ``string`` keeps ``""``, the
+difference between an empty value and a missing one (pyarrow's ``strings_can_be_null=False``).
+There is no
 ``datetime`` (BigQuery's civil DATETIME, no zone): it is refused, saying to use ``timestamp``
 or ``string``, as a second type would read the same text without an offset another way.
 """
@@ -94,9 +103,12 @@ _SHOWN_CHARS = 100
 
 
 class FieldColumn(NamedTuple):
-    """One carried field written as a column of its own: its name and a ``FIELD_TYPES`` key."""
+    """One carried field written as a column of its own: its name and a ``FIELD_TYPES`` key;
+    ``empty_is_null``: its values are CSV or TSV cells, so an empty one is null under a type
+    other than ``string``."""
     name: str
     type: str = "string"
+    empty_is_null: bool = False
 
 
 def field_columns_of(specs):
@@ -113,7 +125,7 @@ def field_columns_of(specs):
         if isinstance(spec, str):
             name, colon, type_ = spec.rpartition(":")
             spec = FieldColumn(name, type_) if colon else FieldColumn(spec)
-        name, type_ = spec
+        name, type_, *empty_is_null = spec
         if isinstance(type_, str):   # BigQuery's spelling, STRING or INT64, is the one known
             type_ = TYPE_ALIASES.get(type_.lower(), type_.lower())
         if not isinstance(name, str) or not name:
@@ -142,7 +154,7 @@ def field_columns_of(specs):
                 raise ValueError(f"field {name!r} is named twice ({column.name!r}, {name!r}: "
                                  f"readers that take column names in any case, DuckDB, "
                                  f"BigQuery, Spark, would read one column)")
-        columns.append(FieldColumn(name, type_))
+        columns.append(FieldColumn(name, type_, *empty_is_null))
     return tuple(columns)
 
 
@@ -166,7 +178,7 @@ def field_column_values(fields, columns):
 
 
 def _converted(value, column):
-    if value is None:
+    if value is None or (column.empty_is_null and value == "" and column.type != "string"):
         return None
     converted = _CONVERTERS[column.type](value)
     if converted is None:
@@ -331,8 +343,11 @@ def _shown(value):
 def run_field_columns(specs, output_format, input_format, fields=None, text_field="text",
                       id_field="id"):
     """``tag --field-columns``' FieldColumns (``specs``: its comma-separated parts), checked
-    against the run's other options before launch; ValueError saying what is wrong."""
+    against the run's other options before launch, ``empty_is_null`` where ``input_format`` is
+    CSV or TSV; ValueError saying what is wrong."""
     from beamtagger.transforms.reading.read_records import FIELD_FORMATS
+
+    from beamtagger.transforms.reading.csv_rows import CSV_FORMATS
 
     columns = field_columns_of(specs)
     if not columns:
@@ -355,4 +370,6 @@ def run_field_columns(specs, output_format, input_format, fields=None, text_fiel
             raise ValueError(f"field {column.name!r} is not one --fields carries "
                              f"({', '.join(fields) or 'none'}): its column would be null "
                              f"in every record")
+    if input_format in CSV_FORMATS:   # every value a cell or a folder's text: none is null
+        columns = tuple(column._replace(empty_is_null=True) for column in columns)
     return columns
