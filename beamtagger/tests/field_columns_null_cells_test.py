@@ -5,7 +5,6 @@ they were; Hive's null folder is null under any type. docs/tagging.md, "Fields a
 import glob
 import io
 
-import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as ds
 import pytest

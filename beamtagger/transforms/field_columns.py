@@ -48,7 +48,7 @@ CSV or TSV (``FieldColumn.empty_is_null``, which ``run_field_columns`` sets for 
 null, and its readers read an empty cell as one (pyarrow.csv's ``null_values``, pandas'
 ``read_csv``, DuckDB's and BigQuery's CSV loads), where a dead letter lost the records of a
 sparse column. A ``""`` in JSON Lines or Parquet is a string a producer wrote, which DuckDB's
-``read_json`` and BigQuery's JSON load refuse under a number type too: still a dead letter.
+``read_json`` and Spark 3's JSON reader refuse under a number type too: still a dead letter.
 Whitespace-only cells are not null (pyarrow.csv's rule), and ``string`` keeps ``""``, the
 difference between an empty value and a missing one (pyarrow's ``strings_can_be_null=False``).
 There is no

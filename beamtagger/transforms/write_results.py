@@ -174,8 +174,8 @@ class WriteResults(beam.PTransform):
         has a null there, one whose value does not convert is a dead letter of stage "format"
         (``field_columns``). For records read from CSV or TSV, give
         ``FieldColumn(name, type, empty_is_null=True)``, so that an empty cell is null as
-        ``tag`` makes it (a ``"NAME:TYPE"`` string keeps ``""``, a dead letter but under
-        string). ValueError for a name
+        ``tag`` makes it (a ``"NAME:TYPE"`` string reads ``""`` as a value, which every type
+        but string refuses). ValueError for a name
         of the files' own columns (id, tokens, fields, entities) or one named twice, in any
         case (``ID``, ``year`` and ``Year``: one column to DuckDB, BigQuery and Spark), or an
         unknown type.
