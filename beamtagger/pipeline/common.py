@@ -154,14 +154,14 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
 
 def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
                    warn=lambda line: print(line, file=sys.stderr), may_be_empty=False, *,
-                   iob1_as_bio=True, read_as_bio=None):
+                   entities_as_bio=True, read_as_bio=None):
     """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none, unless
     ``may_be_empty`` (one file of several, whose whole the caller checks).
 
-    IOB1 or IO entity tags are read as BIO (``tag_schemes``) unless ``iob1_as_bio`` is False:
-    a flag tagger's ``--binary-label`` patterns match the tags as the file writes them, and its
-    sigmoid head has no entity decoding for BIO to serve. ``read_as_bio``: a list, given
-    ``path`` where its tags were rewritten so.
+    IOB1, IO, BIOES (IOBES) or BILOU entity tags are read as BIO (``tag_schemes``) unless
+    ``entities_as_bio`` is False: a flag tagger's ``--binary-label`` patterns match the tags as
+    the file writes them, and its sigmoid head has no entity decoding for BIO to serve.
+    ``read_as_bio``: a list, given ``(scheme name, path)`` where its tags were rewritten so.
 
     A spans corpus's counts go to ``span_stats`` (a ``span_corpus.SpanReadStats``) where one
     is given, and what reading it changed or left out is said through ``warn`` (stderr, where
@@ -184,27 +184,27 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
         raise BeamtaggerError(f"{error}{hint}") from None
     if corpus_format == "spans":
         _say_what_spans_reading_did(span_stats, role, path, warn)
-    if iob1_as_bio:
-        sentences = _iob1_read_as_bio(sentences, role, path, warn, read_as_bio)
+    if entities_as_bio:
+        sentences = _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio)
     if not sentences and not may_be_empty:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
 
 
-def _iob1_read_as_bio(sentences, role, path, warn, read_as_bio):
-    """IOB1 or IO entity tags rewritten to BIO, said on stderr (tag_schemes: the model's BIO
-    decoding could not begin an entity where IOB1 does); any other corpus as it is."""
+def _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio):
+    """IOB1, IO, BIOES or BILOU entity tags rewritten to BIO, said on stderr (tag_schemes: the
+    model's BIO decoding could not begin an entity where IOB1 does, and other schemes trained
+    as plain tags); any other corpus as it is."""
     from beamtagger import tag_schemes
 
-    opened_by_i, total = tag_schemes.entity_starts(sentences)
-    if not tag_schemes.reads_as_iob1(opened_by_i, total):
+    scheme = tag_schemes.entity_scheme(sentences)
+    if scheme is None:
         return sentences
-    warn(f"note: {role} corpus {path}: {opened_by_i:,} of its {total:,} entities begin with "
-         "I-, as IOB1 (or IO) tags write them: read as BIO, each entity's first token B-, "
-         "the tags the model learns, tags and is scored on")
+    warn(f"note: {role} corpus {path}: {scheme.describe()}, the tags the model learns, tags "
+         "and is scored on")
     if read_as_bio is not None:
-        read_as_bio.append(path)
+        read_as_bio.append((scheme.name, path))
     return tag_schemes.as_bio(sentences)
 
 

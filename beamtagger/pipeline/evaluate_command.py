@@ -81,9 +81,13 @@ def run(args):
         from beamtagger.span_corpus import SpanReadStats
 
         span_stats = SpanReadStats()
-    # A flag tagger's patterns map the tags as the file writes them, as its training read them.
+    # Entity tags are read as BIO for a model of BIO labels, as its training read them. A flag
+    # tagger's patterns map the tags as the file writes them; a model trained before BIOES,
+    # BILOU or IO tags were read as BIO has them as its labels, and gold rewritten to BIO was
+    # scored against its own tags' other spelling (every S- token an error).
     sentences = read_sentences(args.data, corpus_format.format, tag_column, "evaluation",
-                               span_stats=span_stats, iob1_as_bio=spec.binary_labels is None)
+                               span_stats=span_stats,
+                               entities_as_bio=spec.binary_labels is None and spec.is_bio)
     if args.sentences is not None:
         sentences = select_sentences(sentences, args.sentences, "evaluation")
     if args.by_sent_id_prefix:

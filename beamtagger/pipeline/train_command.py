@@ -320,7 +320,7 @@ def apply_preset(args, sentences, log=print, warn=None):
 def read_training_corpora(paths, formats, tag_column, **reading):
     """The sentences of every ``--train`` file, in the order given (each in its own format);
     BeamtaggerError where all of them together hold none. ``reading``: ``read_sentences``'
-    ``iob1_as_bio`` and ``read_as_bio``.
+    ``entities_as_bio`` and ``read_as_bio``.
 
     One file of several may hold none: a shard of ``tag --output-format spans`` whose records
     were all blank lines (``--train out/sample-[0-9]*.jsonl``) stopped the training."""
@@ -333,9 +333,11 @@ def read_training_corpora(paths, formats, tag_column, **reading):
     return sentences
 
 
-def read_auxiliary(args, train_formats, count, log=print):
+def read_auxiliary(args, train_formats, count, log=print, read_as_bio=None):
     """The training sentences tagged from ``--aux-column``, or None (no second task: 'none', a
-    training file of a format without columns, a binary tagger, or the tag column itself)."""
+    training file of a format without columns, a binary tagger, or the tag column itself).
+    ``read_as_bio``: a list, given ``(scheme name, "PATH (--aux-column COLUMN)")`` for each
+    file whose column's entity tags were read as BIO."""
     column = args.aux_column
     if column in (None, "", "none"):
         return None
@@ -343,11 +345,16 @@ def read_auxiliary(args, train_formats, count, log=print):
         log(f"no auxiliary task: --aux-column {column} needs CoNLL-U input and a tag column "
             "other than the one trained, and no --binary-label")
         return None
-    # The role names the column: reading it says what it did (IOB1 tags read as BIO) in lines
-    # that otherwise read as the tag column's.
-    return [sentence for path in args.train
-            for sentence in read_sentences(path, "conllu", column,
-                                           f"--aux-column {column}: training")][:count]
+    # The role names the column: reading it says what it did (IOB1 or BIOES tags read as BIO)
+    # in lines that otherwise read as the tag column's.
+    read = []
+    sentences = [sentence for path in args.train
+                 for sentence in read_sentences(path, "conllu", column,
+                                                f"--aux-column {column}: training",
+                                                read_as_bio=read)][:count]
+    if read_as_bio is not None:
+        read_as_bio.extend((scheme, f"{path} (--aux-column {column})") for scheme, path in read)
+    return sentences
 
 
 # Each numeric option's allowed values: (lowest, highest, whether each end is allowed). Floats
@@ -429,14 +436,19 @@ def check_binary_patterns(patterns, sentences):
                               "would be negative")
 
 
-def _read_as_bio_note(paths):
+def _read_as_bio_note(read):
     """What a training state saved from these files before they were read as BIO is, for
-    its refusal: the same command rerun was told its corpus differs, and to rerun it."""
-    if not paths:
+    its refusal: the same command rerun was told its corpus differs, and to rerun it.
+    ``read``: ``(scheme name, file)`` pairs, as ``read_sentences`` gives them."""
+    if not read:
         return None
-    return (f"this beamtagger reads the IOB1 (or IO) tags of {', '.join(paths)} as BIO, which "
-            "one before 2026-12-07 read as written, so a state saved then from the same files "
-            "is another training's")
+    files = {}
+    for scheme, path in read:
+        files.setdefault(scheme, []).append(path)
+    schemes = " and ".join(f"the {scheme} tags of {', '.join(paths)}"
+                           for scheme, paths in files.items())
+    return (f"this beamtagger reads {schemes} as BIO, which one before 2026-12-07 read as "
+            "written, so a state saved then from the same files is another training's")
 
 
 def check_dev_tags(train, dev, args, dev_format):
@@ -482,7 +494,7 @@ def _run_held(args):
         choice.announce("train", path)
     dev_format.announce("train", args.dev)
     # A flag tagger's patterns match the tags as its files write them (read_sentences).
-    reading = {"iob1_as_bio": not args.binary_label, "read_as_bio": []}
+    reading = {"entities_as_bio": not args.binary_label, "read_as_bio": []}
     train = read_training_corpora(args.train, train_formats, args.tag_column, **reading)
     if args.limit:
         train = train[:args.limit]
@@ -495,7 +507,7 @@ def _run_held(args):
     if args.refit_dev_copies != 1 and not args.refit:
         raise BeamtaggerError("--refit-dev-copies weights dev in the refit, which this run "
                               "does not do: add --refit")
-    aux = read_auxiliary(args, train_formats, len(train))
+    aux = read_auxiliary(args, train_formats, len(train), read_as_bio=reading["read_as_bio"])
     dev = read_sentences(args.dev, dev_format.format, args.tag_column, "dev", **reading)
     if args.dev_sentences is not None:
         dev = select_sentences(dev, args.dev_sentences, "dev")

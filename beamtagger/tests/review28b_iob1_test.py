@@ -95,7 +95,7 @@ def test_a_state_saved_when_iob1_was_read_as_written_is_refused_saying_so(
 
     from beamtagger.model import training
 
-    monkeypatch.setattr(common, "_iob1_read_as_bio", lambda sentences, *_: sentences)
+    monkeypatch.setattr(common, "_entity_tags_read_as_bio", lambda sentences, *_: sentences)
     monkeypatch.setattr(training, "train_tagger", first_epoch_saved)
     train = corpus(tmp_path, "train.conll", IOB1_TRAIN)
     dev = corpus(tmp_path, "dev.conll", IO_DEV)

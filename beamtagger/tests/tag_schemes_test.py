@@ -61,11 +61,12 @@ def test_io_tags_without_any_b_are_read_as_bio(tmp_path):
     assert len(warned) == 1
 
 
-def test_bio_with_a_slip_bioes_and_plain_tags_are_read_as_written(tmp_path):
-    # BIO with one I- after O (an annotator's slip) stays: its score shows the slip.
+def test_bio_with_a_slip_malformed_and_plain_tags_are_read_as_written(tmp_path):
+    # BIO with one I- after O (an annotator's slip) stays: its score shows the slip. BIOES is
+    # read as BIO since 2026-12-07 (bioes_reading_test).
     corpora = ["Ann\tB-PER\nmet\tO\nBob\tB-PER\nand\tO\nSmith\tI-PER\n",
-               "Ann\tS-PER\nmet\tO\nBob\tB-PER\nSmith\tE-PER\n",
                "Ann\tI-PER\nmet\tO\nBob\tB-\n",
+               "Ann\tS-PER\nmet\tO\nBob\tb-PER\n",
                "Ann\tPROPN\nmet\tVERB\n"]
     for text in corpora:
         sentences, warned = _read(tmp_path, text)
