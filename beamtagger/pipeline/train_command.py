@@ -10,8 +10,9 @@ from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
-# "entity": BIO tag sets (WNUT-17), small and O-heavy; "tags": every other tag set (UPOS), BIOES
-# too, which the entity settings (O's weight, entity drop, Viterbi, entity F1) do not cover.
+# "entity": BIO tag sets (WNUT-17; IOB1, IO, BIOES and BILOU files are read as BIO), small and
+# O-heavy; "tags": every other tag set (UPOS), which the entity settings (O's weight, entity
+# drop, Viterbi, entity F1) do not cover.
 # "tags" keeps 128 LSTM units: 256 with EMA gave +0.17 EWT dev accuracy (3 seeds) for 1.8x the
 # network's time per batch when tagging and 2x the training time (docs/quality.md), a poor trade
 # for a tagger whose cost per token is the point; the bundled model is trained with this preset.
@@ -147,7 +148,7 @@ def add_arguments(parser):
                        help="loss weight of the --aux-column task")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO tag sets, "
-                       "'tags' otherwise, BIOES included)")
+                       "IOB1, IO, BIOES and BILOU ones read as BIO; 'tags' otherwise)")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=30,
                           help="at most this many epochs (default: %(default)s; --patience stops "
