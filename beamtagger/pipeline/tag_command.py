@@ -522,8 +522,7 @@ def _print_summary(args, job, result, results, seconds, counts, result_files, er
     for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
             counters.query_distributions(result)):
         print(line)
-    lines, warnings = counters.format_field_columns(
-        counts, [column.name for column in job.field_columns])
+    lines, warnings = counters.format_field_columns(counts, job.field_columns)
     for line in lines:
         print(line)
     for warning in warnings:

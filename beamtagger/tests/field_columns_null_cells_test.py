@@ -55,7 +55,7 @@ def _tagged(capsys, tiny_tagger, source, prefix, *more):
                           *more)
     assert code == 0, err
     table = ds.dataset(sorted(glob.glob(f"{prefix}-?????-of-?????.parquet"))).to_table()
-    return table, read_jsonl(f"{prefix}-errors-[0-9]*.jsonl")
+    return table, read_jsonl(f"{prefix}-errors-[0-9]*.jsonl"), err
 
 
 @pytest.mark.parametrize("delimiter", [",", "\t"])
@@ -65,8 +65,8 @@ def test_tagged_csv_gaps_are_the_nulls_pyarrow_csv_reads(tiny_tagger, tmp_path, 
     for name, rows in (("good", GOOD_ROWS), ("bad", BAD_ROWS)):
         text = rows if delimiter == "," else rows.replace('""', "").replace(",", "\t")
         (tmp_path / f"{name}.{suffix}").write_text(text, encoding="utf-8")
-    table, letters = _tagged(capsys, tiny_tagger, tmp_path / f"*.{suffix}", tmp_path / "out",
-                             "--field-columns", COLUMNS)
+    table, letters, _ = _tagged(capsys, tiny_tagger, tmp_path / f"*.{suffix}",
+                                tmp_path / "out", "--field-columns", COLUMNS)
     read = pa_csv.read_csv(io.BytesIO((tmp_path / f"good.{suffix}").read_bytes()),
                            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
                            convert_options=pa_csv.ConvertOptions(column_types=TYPES))
@@ -96,17 +96,24 @@ def test_hive_null_folders_are_null_and_empty_folders_follow_the_run(tiny_tagger
         _write(tmp_path / "csv" / f"part={part}" / "a.csv", "text,n\na b,\n")
         _write(tmp_path / "jsonl" / f"part={part}" / "a.jsonl", '{"text": "a b", "n": 2}\n')
     _write(tmp_path / "jsonl" / "part=2" / "a.jsonl", '{"text": "a b", "n": ""}\n')
-    for kind, rows, dead in (
+    # The CSV files' n cells are all empty: the header has n, so the warning of a column null
+    # in every record must not call it a name no record carried.
+    all_empty = ("warning: --field-columns: 'n' is null in every record written: every "
+                 "record's cell was empty, or its file has no such column")
+    for kind, rows, dead, warnings in (
             ("csv", [("part=1", 1, None), ("part=", None, None),
-                     ("part=__HIVE_DEFAULT_PARTITION__", None, None)], []),
+                     ("part=__HIVE_DEFAULT_PARTITION__", None, None)], [], [all_empty]),
             ("jsonl", [("part=1", 1, 2), ("part=__HIVE_DEFAULT_PARTITION__", None, 2)],
              [("part=", "cannot write the result: field 'part': '' is not int64"),
-              ("part=2", "cannot write the result: field 'n': '' is not int64")])):
-        table, letters = _tagged(capsys, tiny_tagger, tmp_path / kind / "*" / f"a.{kind}",
-                                 tmp_path / kind / "out", "--partition-fields",
-                                 "--field-columns", "part:int64,n:int64")
+              ("part=2", "cannot write the result: field 'n': '' is not int64")], [])):
+        table, letters, err = _tagged(capsys, tiny_tagger,
+                                      tmp_path / kind / "*" / f"a.{kind}",
+                                      tmp_path / kind / "out", "--partition-fields",
+                                      "--field-columns", "part:int64,n:int64")
         assert sorted((row["id"].split("/")[0], row["part"], row["n"])
                       for row in table.select(["id", "part", "n"]).to_pylist()) == sorted(rows)
         assert sorted((letter["source"].split("/")[-2], letter["reason"])
                       for letter in letters) == dead
+        assert [line for line in err.splitlines()
+                if line.startswith("warning: --field-columns")] == warnings
 

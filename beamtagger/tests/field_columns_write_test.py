@@ -209,11 +209,12 @@ def test_every_shard_has_the_columns_and_a_bad_value_is_a_format_dead_letter(tmp
 def test_the_summary_counts_each_columns_nulls_and_warns_of_one_null_in_every_record():
     counts = {"field_column_rows": 1000, "field_column_nulls:year": 1000,
               "field_column_nulls:lang": 3}
-    lines, warnings = counters.format_field_columns(counts, ["year", "lang", "day"])
+    lines, warnings = counters.format_field_columns(
+        counts, field_columns_of(["year", "lang", "day"]))
     assert lines == ["field column year: null in 1,000 of 1,000 records",
                      "field column lang: null in 3 of 1,000 records",
                      "field column day: null in 0 of 1,000 records"]
     assert warnings == ["warning: --field-columns: 'year' is null in every record written: "
                         "none carried a field 'year' (a misspelled name?)"]
-    assert counters.format_field_columns({}, ["year"]) == (
+    assert counters.format_field_columns({}, field_columns_of(["year"])) == (
         ["field column year: null in 0 of 0 records"], [])

@@ -127,16 +127,19 @@ def format_summary(counts, seconds):
     return lines
 
 
-def format_field_columns(counts, names):
-    """``(summary lines, warnings)`` of the field columns ``names``: the nulls of each, and a
-    warning for one null in every row written (JSON Lines input has no header to refuse a
-    misspelled name by before launch)."""
+def format_field_columns(counts, columns):
+    """``(summary lines, warnings)`` of the field columns ``columns`` (FieldColumns): the nulls
+    of each, and a warning for one null in every row written (JSON Lines input has no header to
+    refuse a misspelled name by before launch). A CSV or TSV column's name was found in a header
+    before launch, so its warning names empty cells, not a misspelling."""
     rows = counts.get("field_column_rows", 0)
     lines, warnings = [], []
-    for name in names:
+    for name, _, empty_is_null in columns:
         nulls = counts.get(f"field_column_nulls:{name}", 0)
         lines.append(f"field column {name}: null in {nulls:,} of {rows:,} records")
         if rows and nulls == rows:
+            why = ("every record's cell was empty, or its file has no such column"
+                   if empty_is_null else f"none carried a field {name!r} (a misspelled name?)")
             warnings.append(f"warning: --field-columns: {name!r} is null in every record "
-                            f"written: none carried a field {name!r} (a misspelled name?)")
+                            f"written: {why}")
     return lines, warnings
