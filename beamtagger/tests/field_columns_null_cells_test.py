@@ -12,7 +12,7 @@ import pytest
 from beamtagger.tests.parquet_input_cli_test import _run
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.field_columns import (FIELD_TYPES, FieldColumn, field_column_values,
-                                                 run_field_columns)
+                                                 field_columns_of, run_field_columns)
 
 COLUMNS = "year:int64,score:float64,ok:bool,day:date,at:timestamp,note:string"
 TYPES = {spec.split(":")[0]: FIELD_TYPES[spec.split(":")[1]] for spec in COLUMNS.split(",")}
@@ -36,6 +36,17 @@ def test_an_empty_cell_is_null_under_every_typed_column_and_json_text_is_not(typ
         field_column_values({"f": ""}, (FieldColumn("f", type_),))   # JSON's "" was written
     with pytest.raises(ValueError, match=f"^field 'f': ' ' is not {type_}"):
         field_column_values({"f": " "}, (FieldColumn("f", type_, empty_is_null=True),))
+
+
+@pytest.mark.parametrize("spec,error", [
+    (("year", "int64", "no"), "^field 'year': empty_is_null must be True or False, not 'no'$"),
+    (("year", "int64", None), "^field 'year': empty_is_null must be True or False, not None$"),
+    (("year", "int64", True, "x"), "^\\('year', 'int64', True, 'x'\\) is no field column"),
+    (5, "^5 is no field column")])
+def test_a_library_spec_says_what_is_wrong_where_a_truthy_word_read_gaps_as_null(spec, error):
+    with pytest.raises(ValueError, match=error):
+        field_columns_of([spec])
+    assert field_columns_of([("year", "INTEGER", True)]) == (FieldColumn("year", "int64", True),)
 
 
 @pytest.mark.parametrize("input_format,empty_is_null", [

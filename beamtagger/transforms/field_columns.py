@@ -112,8 +112,10 @@ class FieldColumn(NamedTuple):
 
 
 def field_columns_of(specs):
-    """``specs`` (``"NAME[:TYPE]"`` strings or FieldColumns) as a tuple of FieldColumns;
-    ValueError for an unknown type, an empty name, a name twice or one of ``RESERVED_NAMES``.
+    """``specs`` (``"NAME[:TYPE]"`` strings, FieldColumns or tuples of their parts) as a tuple
+    of FieldColumns; ValueError for an unknown type, an empty name, a name twice, one of
+    ``RESERVED_NAMES``, an ``empty_is_null`` other than True or False, or a spec of none of
+    these shapes.
 
     The last ``:`` separates the type, so a name holding one is written with its type:
     ``dc:title:string``."""
@@ -125,7 +127,17 @@ def field_columns_of(specs):
         if isinstance(spec, str):
             name, colon, type_ = spec.rpartition(":")
             spec = FieldColumn(name, type_) if colon else FieldColumn(spec)
-        name, type_, *empty_is_null = spec
+        elif not isinstance(spec, FieldColumn):
+            try:
+                spec = FieldColumn(*spec)
+            except TypeError:   # 4 parts, or no sequence
+                raise ValueError(f"{spec!r} is no field column: give \"NAME[:TYPE]\" or "
+                                 f"FieldColumn(name, type, empty_is_null)") from None
+        name, type_, empty_is_null = spec
+        # A truthy "no" would have read an empty cell as null: the opposite of what it says.
+        if not isinstance(empty_is_null, bool):
+            raise ValueError(f"field {name!r}: empty_is_null must be True or False, not "
+                             f"{empty_is_null!r}")
         if isinstance(type_, str):   # BigQuery's spelling, STRING or INT64, is the one known
             type_ = TYPE_ALIASES.get(type_.lower(), type_.lower())
         if not isinstance(name, str) or not name:
@@ -154,7 +166,7 @@ def field_columns_of(specs):
                 raise ValueError(f"field {name!r} is named twice ({column.name!r}, {name!r}: "
                                  f"readers that take column names in any case, DuckDB, "
                                  f"BigQuery, Spark, would read one column)")
-        columns.append(FieldColumn(name, type_, *empty_is_null))
+        columns.append(FieldColumn(name, type_, empty_is_null))
     return tuple(columns)
 
 

@@ -177,8 +177,8 @@ class WriteResults(beam.PTransform):
         ``tag`` makes it (a ``"NAME:TYPE"`` string reads ``""`` as a value, which every type
         but string refuses). ValueError for a name
         of the files' own columns (id, tokens, fields, entities) or one named twice, in any
-        case (``ID``, ``year`` and ``Year``: one column to DuckDB, BigQuery and Spark), or an
-        unknown type.
+        case (``ID``, ``year`` and ``Year``: one column to DuckDB, BigQuery and Spark), an
+        unknown type, or an ``empty_is_null`` other than True or False.
     """
 
     def __init__(self, output_prefix, output_format="jsonl", num_shards=0,
