@@ -51,9 +51,9 @@ sparse column. A ``""`` in JSON Lines or Parquet is a string a producer wrote, w
 ``read_json`` and Spark 3's JSON reader refuse under a number type too: still a dead letter.
 Whitespace-only cells are not null (pyarrow.csv's rule), and ``string`` keeps ``""``, the
 difference between an empty value and a missing one (pyarrow's ``strings_can_be_null=False``).
-There is no
-``datetime`` (BigQuery's civil DATETIME, no zone): it is refused, saying to use ``timestamp``
-or ``string``, as a second type would read the same text without an offset another way.
+There is no ``datetime`` (BigQuery's civil DATETIME, no zone): it is refused, saying to use
+``timestamp`` or ``string``, as a second type would read the same text without an offset
+another way.
 """
 import datetime
 import math
@@ -357,9 +357,8 @@ def run_field_columns(specs, output_format, input_format, fields=None, text_fiel
     """``tag --field-columns``' FieldColumns (``specs``: its comma-separated parts), checked
     against the run's other options before launch, ``empty_is_null`` where ``input_format`` is
     CSV or TSV; ValueError saying what is wrong."""
-    from beamtagger.transforms.reading.read_records import FIELD_FORMATS
-
     from beamtagger.transforms.reading.csv_rows import CSV_FORMATS
+    from beamtagger.transforms.reading.read_records import FIELD_FORMATS
 
     columns = field_columns_of(specs)
     if not columns:
@@ -382,6 +381,7 @@ def run_field_columns(specs, output_format, input_format, fields=None, text_fiel
             raise ValueError(f"field {column.name!r} is not one --fields carries "
                              f"({', '.join(fields) or 'none'}): its column would be null "
                              f"in every record")
-    if input_format in CSV_FORMATS:   # every value a cell or a folder's text: none is null
+    # CSV has no null: a run's values are cells or folder names, so "" is how a gap is written.
+    if input_format in CSV_FORMATS:
         columns = tuple(column._replace(empty_is_null=True) for column in columns)
     return columns
