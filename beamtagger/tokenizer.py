@@ -102,11 +102,16 @@ _ABBREVIATIONS = ["etc.", "Ft.", "Lt.", "Col.", "Sgt.", "Attn.", "Reps.", "Rep."
 # spaCy special cases EWT does not follow: "id" and "wed" are words there, "and/or" is split
 # at the slash, and "):" closes a parenthesis before a colon far more often than it frowns.
 _DROPPED_SPECIAL_CASES = {"id", "Id", "ID", "wed", "Wed", "WED", "and/or", "):"}
-# Characters that glue an emoji sequence together (zero-width joiner, variation selectors,
-# skin tones, keycap, tag characters of subdivision flags); spaCy cuts sequences at them.
-_EMOJI_GLUE = "\u200d\ufe0e\ufe0f\u20e3\U0001F3FB-\U0001F3FF\U000E0020-\U000E007F"
-_HAS_EMOJI_GLUE = re.compile(f"[{_EMOJI_GLUE}\U0001F1E6-\U0001F1FF]")
-_STARTS_WITH_GLUE = re.compile(f"[{_EMOJI_GLUE}]")
+# Characters that continue the grapheme before them besides the combining marks (categories
+# Mn, Mc, Me: accents, Arabic harakat, Hebrew points, Indic vowel signs and viramas, Thai vowels
+# and tone marks, variation selectors, the keycap): the joiners, the skin tones, the tag
+# characters of subdivision flags, the half-width katakana sound marks, and Thai and Lao AM
+# (letters by category, spacing marks to Unicode's segmentation). Unicode's
+# Grapheme_Cluster_Break Extend, SpacingMark and ZWJ (UAX #29, GB9 and GB9a). spaCy's affix
+# rules cut before them where they follow a character those rules split off (a bracket, a
+# quote, an emoji): "(" + U+0301, "👍" "🏽".
+_CONTINUES_GRAPHEME = re.compile("[\u0e33\u0eb3\u200c\u200d\uff9e\uff9f\U0001F3FB-\U0001F3FF"
+                                 "\U000E0020-\U000E007F]")
 _REGIONAL_INDICATOR = re.compile("[\U0001F1E6-\U0001F1FF]\\Z")
 _INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
 _ZWJ = "\u200d"
@@ -342,12 +347,12 @@ class Tokenizer:
 
 
 def _fixed_within_chunk(chunk, tokens):
-    """The EWT fixes that work within one chunk: emoji sequences re-joined, invisible tokens
+    """The fixes that work within one chunk: no grapheme cut in two, invisible tokens
     dropped."""
     if not tokens:
         return tokens
-    if not chunk.isascii() and _HAS_EMOJI_GLUE.search(chunk):
-        tokens = _join_emoji_sequences(chunk, tokens)
+    if len(tokens) > 1 and not chunk.isascii():
+        tokens = _whole_graphemes(chunk, tokens)
     if not chunk.isprintable():
         # Lone control or format characters (NUL, zero-width space) carry nothing to tag.
         tokens = [token for token in tokens
@@ -458,19 +463,33 @@ def _split_final_abbreviation(texts, starts, ends):
         ends[-1:] = [end - 1, end]
 
 
-def _join_emoji_sequences(text, tokens):
-    """Re-joins emoji sequences spaCy cut apart: "👍" "🏽" -> "👍🏽", "🇺" "🇸" -> "🇺🇸"."""
+def _whole_graphemes(chunk, tokens):
+    """Moves every cut that falls inside a grapheme to the grapheme's end, so that no token
+    starts with a mark, a joiner or a modifier that belongs to the character before it:
+    "👍" "🏽" -> "👍🏽", "🇺" "🇸" -> "🇺🇸", "👨\u200d" "👩" -> "👨\u200d👩", "(" "\u0301x" ")" ->
+    "(\u0301" "x" ")". Only the characters that continue the grapheme move, not the rest of the
+    token they began ("x" above), which the rules cut where they did."""
     joined = [tokens[0]]
     for token in tokens[1:]:
         previous = joined[-1]
-        touching = previous.end == token.start
-        if touching and (_STARTS_WITH_GLUE.match(token.text) or previous.text.endswith(_ZWJ)
-                         or (_REGIONAL_INDICATOR.match(previous.text)
-                             and _REGIONAL_INDICATOR.match(token.text))):
-            joined[-1] = Token(text[previous.start:token.end], previous.start, token.end)
-        else:
+        cut = token.start
+        if previous.end == cut:
+            if previous.text.endswith(_ZWJ) or (_REGIONAL_INDICATOR.match(previous.text)
+                                                and _REGIONAL_INDICATOR.match(chunk, cut, cut + 1)):
+                cut += 1   # the pictograph a joiner joins, the second half of a flag
+            while cut < token.end and _continues_grapheme(chunk[cut]):
+                cut += 1
+        if cut == token.start:
             joined.append(token)
+            continue
+        joined[-1] = Token(chunk[previous.start:cut], previous.start, cut)
+        if cut < token.end:
+            joined.append(Token(chunk[cut:token.end], cut, token.end))
     return joined
+
+
+def _continues_grapheme(char):
+    return unicodedata.category(char)[0] == "M" or _CONTINUES_GRAPHEME.match(char) is not None
 
 
 if __name__ == "__main__":   # python -m beamtagger.tokenizer: rewrite the exported rules
