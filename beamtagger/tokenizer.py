@@ -303,6 +303,15 @@ class Tokenizer:
 
     def _cut(self, chunk):
         """One chunk's tokens: _WHOLE, or a tuple of Tokens with offsets in the chunk."""
+        if not chunk.isprintable():
+            start, end = _visible_span(chunk)
+            if end - start != len(chunk):
+                # "Paris.\u200e" is cut as "Paris." is: the rules see no invisible edge.
+                pieces = self._cut(chunk[start:end]) if start < end else ()
+                if pieces is _WHOLE:
+                    return (Token(chunk[start:end], start, end),)
+                return tuple(Token(text, start + piece_start, start + piece_end)
+                             for text, piece_start, piece_end in pieces)
         if len(chunk) > _LONGEST_CUT_CHUNK:
             return () if _is_invisible(chunk) else _WHOLE
         rules = self._rules
@@ -317,8 +326,11 @@ class Tokenizer:
                 if word_end == len(chunk):
                     return _WHOLE
                 if plain.group(1) not in special_cases:
-                    return (Token(chunk[:word_end], 0, word_end),
-                            Token(chunk[word_end:], word_end, len(chunk)))
+                    tokens = (Token(chunk[:word_end], 0, word_end),
+                              Token(chunk[word_end:], word_end, len(chunk)))
+                    # "Sto\u200bp." (its shadow "Stoop.") keeps its zero-width space; a word
+                    # that ends on one loses it ("Stop\u200b.").
+                    return tokens if shadow is chunk else tuple(_fixed_within_chunk(chunk, tokens))
             # Lone surrogates (from a bad JSON escape) become U+FFFD first, as spaCy needs.
             cut = _SURROGATE.sub("\ufffd", shadow) if not shadow.isascii() else shadow
             tokens, start = [], 0
@@ -354,10 +366,42 @@ def _fixed_within_chunk(chunk, tokens):
     if len(tokens) > 1 and not chunk.isascii():
         tokens = _whole_graphemes(chunk, tokens)
     if not chunk.isprintable():
-        # Lone control or format characters (NUL, zero-width space) carry nothing to tag.
-        tokens = [token for token in tokens
-                  if token.text.isprintable() or not _is_invisible(token.text)]
+        tokens = [visible for visible in map(_without_invisible_edges, tokens) if visible]
     return tokens
+
+
+def _without_invisible_edges(token):
+    """The token without the control and format characters at its ends (None if it is only
+    those): a byte-order mark, a bidi mark, a soft hyphen or a zero-width space carries nothing
+    to tag, and glued to a word it made the word unknown to the store ("\ufeffApple" was
+    tagged NOUN, "in\u00ad" NOUN, "\u200eApple" and "Paris.\u200e" kept apart from their
+    vectors). One inside a word stays in it; a joiner ending a grapheme ("می\u200c") stays."""
+    if token.text.isprintable():
+        return token
+    start, end = _visible_span(token.text)
+    if end - start == len(token.text):
+        return token
+    if start == end:
+        return None
+    return Token(token.text[start:end], token.start + start, token.start + end)
+
+
+def _visible_span(text):
+    """(start, end) of ``text`` without the invisible characters at its ends, (0, 0) if it is
+    all invisible. A joiner stays: it belongs to the grapheme it is in ("می\u200c")."""
+    if _is_invisible(text):
+        return 0, 0
+    start, end = 0, len(text)
+    while _is_edge_invisible(text[start]):
+        start += 1
+    while _is_edge_invisible(text[end - 1]):
+        end -= 1
+    return start, end
+
+
+def _is_edge_invisible(char):
+    return (unicodedata.category(char) in _INVISIBLE_CATEGORIES
+            and _CONTINUES_GRAPHEME.match(char) is None)
 
 
 # An ASCII word and at most one closing mark. No prefix, infix, URL or token_match rule of
@@ -444,9 +488,28 @@ def _is_invisible(piece):
 
 
 def _plain_shadow(chunk):
-    """``chunk`` with its one-character styled forms written plain, as long as ``chunk``; the
-    chunk itself when it is ASCII, so plain text costs one ``isascii`` a new chunk."""
-    return chunk if chunk.isascii() else chunk.translate(_SHADOW_TABLE)
+    """``chunk`` with its one-character styled forms written plain and the marks and format
+    characters after a letter written as that letter (``_letters_for_hidden``), as long as
+    ``chunk``; the chunk itself when it is ASCII, so plain text costs one ``isascii`` a new
+    chunk."""
+    return chunk if chunk.isascii() else _letters_for_hidden(chunk.translate(_SHADOW_TABLE))
+
+
+def _letters_for_hidden(shadow):
+    """``shadow`` with each combining mark or format character that follows a letter written
+    as that letter. The rules look for a letter before a "." or a hyphen, and a mark or a
+    format character there hid it: "cafe\u0301." (NFD), "كتابٌ." (a final tanween) and
+    "Paris\u200f." stayed whole where "café.", "كتاب." and "Paris." are cut, and NFD's
+    "Cafe\u0301-Besitzer" where NFC's is cut at its hyphen."""
+    chars = None
+    for index, char in enumerate(shadow):
+        if index and (char >= "\u0300" or char == "\xad"):
+            category = unicodedata.category(char)
+            if (category[0] == "M" or category == "Cf") and (chars or shadow)[index - 1].isalpha():
+                if chars is None:
+                    chars = list(shadow)
+                chars[index] = chars[index - 1]
+    return shadow if chars is None else "".join(chars)
 
 
 def _split_final_abbreviation(texts, starts, ends):

@@ -3,6 +3,8 @@
 The oracle is the ``regex`` module's ``\\X`` (Unicode's extended grapheme clusters, UAX #29),
 which the test extra brings through udtools; the tokenizer itself does not import it.
 """
+import unicodedata
+
 import pytest
 import regex
 from hypothesis import HealthCheck, given, settings
@@ -48,7 +50,7 @@ def cuts_inside_a_grapheme(text, tokens):
     ("(👍🏽) 🇺🇸🇫🇷 👨\u200d👩\u200d👧 ❤️!", ["(", "👍🏽", ")", "🇺🇸", "🇫🇷",
                                             "👨\u200d👩\u200d👧", "❤️", "!"]),
     ("(क्\u200dष) नमस्ते।", ["(", "क्\u200dष", ")", "नमस्ते", "।"]),
-    ("\u200fمَرْحَبًا (test).", ["\u200fمَرْحَبًا", "(", "test", ")", "."]),
+    ("مَرْحَبًا (test).", ["مَرْحَبًا", "(", "test", ")", "."]),
 ])
 def test_no_grapheme_is_cut_in_two(tokenizer, text, expected):
     tokens = tokenizer.tokenize(text)
@@ -68,3 +70,44 @@ _ALPHABET = ("ae" "مر" "ภไ" "가" "我" "\u0301\u0308\u064e\u0651\u094d\u0
 @given(st.text(alphabet=st.sampled_from(_ALPHABET), max_size=24))
 def test_no_cut_inside_a_grapheme_on_mixed_scripts(text):
     assert cuts_inside_a_grapheme(text, Tokenizer().tokenize(text)) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # A byte-order mark, bidi marks and isolates, a soft hyphen, a word joiner at a word's
+    # ends were part of it: "\ufeffApple" was tagged NOUN, "in\u00ad" NOUN, and "Paris.\u200e"
+    # kept its period.
+    ("\u200eApple sells it in Paris.\u200e", ["Apple", "sells", "it", "in", "Paris", "."]),
+    ("\ufeffApple in\u00ad Paris\u2060.", ["Apple", "in", "Paris", "."]),
+    ("\u202aApple\u202c (\u2066test\u2069)", ["Apple", "(", "test", ")"]),
+    ("in \u200fParis\u200f. Yes", ["in", "Paris", ".", "Yes"]),
+    ("\u200fשלום\u200f, \u202bעולם\u202c.", ["שלום", ",", "עולם", "."]),
+    # Inside a word they stay, as does a joiner that ends a grapheme.
+    ("a\u200bb co\u00adop Sto\u200bp.", ["a\u200bb", "co\u00adop", "Sto\u200bp", "."]),
+    ("می\u200c روم", ["می\u200c", "روم"]),
+])
+def test_invisible_characters_at_a_words_ends_are_no_part_of_it(tokenizer, text, expected):
+    tokens = tokenizer.tokenize(text)
+    assert [text[token.start:token.end] for token in tokens] == texts_of(tokens) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Die Größe der Äpfel überrascht Café-Besitzer in München.",
+    "L'élève a été très « naïf » à Noël. Ça va? Fiancé(e), déjà-vu.",
+    "São Paulo, Curaçao; Ångström. Ñandú-ñu é. É!",
+])
+def test_decomposed_text_is_cut_as_composed_text_is(tokenizer, text):
+    # A combining mark hid the letter before a "." or a hyphen from the rules: NFD's
+    # "Cafe\u0301-Besitzer" and "e\u0301." stayed whole where NFC's are cut.
+    composed = unicodedata.normalize("NFC", text)
+    decomposed = unicodedata.normalize("NFD", text)
+    assert decomposed != composed
+    assert [unicodedata.normalize("NFC", token.text) for token in tokenizer.tokenize(decomposed)
+            ] == texts_of(tokenizer.tokenize(composed))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("كتابٌ. جديد", ["كتابٌ", ".", "جديد"]),   # a final tanween before a period
+    ("नमस्ते, दुनिया।", ["नमस्ते", ",", "दुनिया", "।"]),
+])
+def test_a_mark_at_a_words_end_hides_no_period(tokenizer, text, expected):
+    assert texts_of(tokenizer.tokenize(text)) == expected

@@ -29,7 +29,10 @@ ONE_CHARACTER_PLAIN_STYLE = {code: plain for code, plain in PLAIN_STYLE_TABLE.it
 
 
 def plain_shadow(text):
-    return text.translate(ONE_CHARACTER_PLAIN_STYLE)
+    from beamtagger.tokenizer import _letters_for_hidden
+
+    # and a mark or format character after a letter written as that letter ("cafe\u0301.")
+    return _letters_for_hidden(text.translate(ONE_CHARACTER_PLAIN_STYLE))
 
 
 def texts_of(tokens):
@@ -73,7 +76,8 @@ def test_whitespace_and_invisible_only_texts_have_no_tokens(tokenizer):
 
 @pytest.mark.parametrize("text, expected", [
     ("Stop \u200b.", ["Stop", "."]), ("Stop \ufeff\x00.", ["Stop", "."]), ("\x1b.", ["."]),
-    ("Stop\u200b.", ["Stop\u200b", "."]),   # inside a word, it stays in the word
+    ("Stop\u200b.", ["Stop", "."]),   # at a word's end it is no part of the word
+    ("Sto\u200bp.", ["Sto\u200bp", "."]),   # inside a word, it stays in the word
 ])
 def test_a_final_period_splits_off_no_invisible_token(tokenizer, text, expected):
     tokens = tokenizer.tokenize(text)
@@ -235,6 +239,9 @@ def spacy_tokens(spacy_tokenizer, text, chunk_by_chunk=True):
         pieces = [(text, 0)]
     tokens = []
     for piece, offset in pieces:
+        # The invisible characters at a chunk's ends are no part of what is cut ("Paris.\u200e").
+        start, end = module._visible_span(piece) if chunk_by_chunk else (0, len(piece))
+        piece, offset = piece[start:end], offset + start
         shadow = plain_shadow(piece)   # styled letters and marks are cut as plain ones
         try:
             doc = spacy_tokenizer(shadow)
