@@ -154,7 +154,8 @@ def choose_corpus_format(path, chosen, role, text_allowed=False,
 
 def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
                    warn=lambda line: print(line, file=sys.stderr), may_be_empty=False, *,
-                   entities_as_bio=True, read_as_bio=None):
+                   entities_as_bio=True, read_as_bio=None,
+                   tags_used_as="the tags the model learns, tags and is scored on"):
     """The non-empty sentences of a tagged corpus; BeamtaggerError if there are none, unless
     ``may_be_empty`` (one file of several, whose whole the caller checks).
 
@@ -162,6 +163,8 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
     ``entities_as_bio`` is False: a flag tagger's ``--binary-label`` patterns match the tags as
     the file writes them, and its sigmoid head has no entity decoding for BIO to serve.
     ``read_as_bio``: a list, given ``(scheme name, path)`` where its tags were rewritten so.
+    ``tags_used_as`` ends the note saying so: what the tags read become (an ``--aux-column``'s
+    are learnt by the auxiliary task, never tagged or scored).
 
     A spans corpus's counts go to ``span_stats`` (a ``span_corpus.SpanReadStats``) where one
     is given, and what reading it changed or left out is said through ``warn`` (stderr, where
@@ -185,14 +188,15 @@ def read_sentences(path, corpus_format, tag_column, role, span_stats=None,
     if corpus_format == "spans":
         _say_what_spans_reading_did(span_stats, role, path, warn)
     if entities_as_bio:
-        sentences = _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio)
+        sentences = _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio,
+                                             tags_used_as)
     if not sentences and not may_be_empty:
         raise BeamtaggerError(f"{role} corpus {path} holds no sentences (empty file, or not "
                               f"{corpus_format}?)")
     return sentences
 
 
-def _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio):
+def _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio, tags_used_as):
     """IOB1, IO, BIOES or BILOU entity tags rewritten to BIO, said on stderr (tag_schemes: the
     model's BIO decoding could not begin an entity where IOB1 does, and other schemes trained
     as plain tags); any other corpus as it is."""
@@ -201,8 +205,7 @@ def _entity_tags_read_as_bio(sentences, role, path, warn, read_as_bio):
     scheme = tag_schemes.entity_scheme(sentences)
     if scheme is None:
         return sentences
-    warn(f"note: {role} corpus {path}: {scheme.describe()}, the tags the model learns, tags "
-         "and is scored on")
+    warn(f"note: {role} corpus {path}: {scheme.describe()}, {tags_used_as}")
     if read_as_bio is not None:
         read_as_bio.append((scheme.name, path))
     return tag_schemes.as_bio(sentences)

@@ -350,9 +350,9 @@ def read_auxiliary(args, train_formats, count, log=print, read_as_bio=None):
     # in lines that otherwise read as the tag column's.
     read = []
     sentences = [sentence for path in args.train
-                 for sentence in read_sentences(path, "conllu", column,
-                                                f"--aux-column {column}: training",
-                                                read_as_bio=read)][:count]
+                 for sentence in read_sentences(
+                     path, "conllu", column, f"--aux-column {column}: training",
+                     read_as_bio=read, tags_used_as="the tags the auxiliary task learns")][:count]
     if read_as_bio is not None:
         read_as_bio.extend((scheme, f"{path} (--aux-column {column})") for scheme, path in read)
     return sentences

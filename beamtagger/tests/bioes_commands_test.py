@@ -116,6 +116,9 @@ def test_the_aux_column_s_bioes_tags_are_read_as_bio_naming_the_column(tmp_path,
     (note,) = capsys.readouterr().err.strip().splitlines()
     assert note.startswith(f"note: --aux-column xpos: training corpus {path}: its 2 entities "
                            "are written as BIOES (or IOBES) tags"), note
+    # The column trains the auxiliary task only: the model neither tags nor is scored on it.
+    assert note.endswith("read as BIO, each entity's first token B- and the rest I-, the tags "
+                         "the auxiliary task learns"), note
     assert read_as_bio == [("BIOES (or IOBES)", f"{path} (--aux-column xpos)")]
 
 
