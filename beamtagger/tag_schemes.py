@@ -33,6 +33,15 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 _AS_BIOES = {"U": "S", "L": "E"}
 _LETTERS = frozenset("BIESLU")
 
+_IOB1 = "IOB1 (or IO)"
+# The schemes that mark an entity's end, by name: (their one-token entity's prefix, their last
+# token's, the prefixes they never begin an entity with), as the note names them: looked up, not
+# defaulted, so a name entity_scheme gives and this table lacks fails loudly where a default had
+# described it as a file mixing both schemes.
+_END_MARKING = {"BIOES (or IOBES)": ("S-", "E-", "I- or E-"),
+                "BILOU": ("U-", "L-", "I- or L-"),
+                "BIOES and BILOU": ("S- and U-", "E- and L-", "I-, E- or L-")}
+
 
 def _read(tag) -> Tuple[str, str]:
     """(BIOES letter, type) of an ``O`` or prefixed tag; ``("", "")`` for any other tag."""
@@ -66,15 +75,12 @@ class EntityScheme:
 
     def describe(self) -> str:
         """What the corpus holds and how it is read, for the note ``read_sentences`` says."""
-        if self.name.startswith("IOB1"):
+        if self.name == _IOB1:
             return (f"{self.opened_by_i:,} of its {self.entities:,} entities begin with I-, as "
-                    f"IOB1 (or IO) tags write them: read as BIO, each entity's first token B-")
-        single, last = {"BILOU": ("U-", "L-"), "BIOES (or IOBES)": ("S-", "E-")}.get(
-            self.name, ("S- and U-", "E- and L-"))
+                    f"{_IOB1} tags write them: read as BIO, each entity's first token B-")
+        single, last, begun = _END_MARKING[self.name]
         odd = ""
         if self.irregular:
-            begun = {"BILOU": "I- or L-", "BIOES (or IOBES)": "I- or E-"}.get(
-                self.name, "I-, E- or L-")
             odd = (f"; {self.irregular:,} of them as {self.name} does not write them (begun "
                    f"by {begun}, or ending in B- or I-), read as conlleval reads them")
         return (f"its {self.entities:,} entities are written as {self.name} tags ({single} a "
@@ -119,7 +125,7 @@ def entity_scheme(sentences) -> Optional[EntityScheme]:
         return EntityScheme(name, entities, irregular=irregular)
     opened_by_i = sum(count for (first, _), count in ends.items() if first == "I")
     if reads_as_iob1(opened_by_i, entities):
-        return EntityScheme("IOB1 (or IO)", entities, opened_by_i=opened_by_i)
+        return EntityScheme(_IOB1, entities, opened_by_i=opened_by_i)
     return None
 
 
