@@ -174,11 +174,16 @@ class TrainingState:
         if _without_epochs(saved) != _without_epochs(fingerprint):
             data_differs = any(saved.get(key) != fingerprint.get(key)
                                for key in ("train", "dev", "aux"))
-            note = f"; {self.data_note}" if self.data_note and data_differs else ""
+            if self.data_note and data_differs:
+                # Rerunning the command that wrote a state saved before the files were read
+                # as they are now meets this refusal again: --restart comes first.
+                advice = (f"{self.data_note}; {_RESTART}, or, for a state saved since, rerun "
+                          "the command that wrote it to resume it")
+            else:
+                advice = f"rerun the command that wrote it to resume it, or {_RESTART}"
             raise BeamtaggerError(
                 f"the training state in {self.folder} is another training's: it differs in "
-                f"{describe_difference(saved, fingerprint)}{note}; rerun the command that "
-                f"wrote it to resume it, or {_RESTART}")
+                f"{describe_difference(saved, fingerprint)}; {advice}")
         epochs, saved_epochs = _epochs(fingerprint), _epochs(saved)
         if epochs != saved_epochs:
             self._check_epochs_change(snapshot, saved_epochs, epochs)

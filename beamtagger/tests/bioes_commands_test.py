@@ -154,4 +154,5 @@ def test_a_state_saved_when_bioes_was_read_as_written_is_refused_saying_so(
     assert code == 2 and refusal.startswith("beamtagger train: error: the training state in ")
     assert (f"; this beamtagger reads the BIOES (or IOBES) tags of {train} and the BILOU tags "
             f"of {dev} as BIO, which one before 2026-12-07 read as written, so a state saved "
-            "then from the same files is another training's; rerun the command") in refusal
+            "then from the same files is another training's; add --restart to discard it and "
+            "start over, or, for a state saved since, rerun the command") in refusal

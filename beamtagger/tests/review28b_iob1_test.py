@@ -6,7 +6,8 @@ them: its sigmoid head has no entity decoding for BIO to serve, and 'I-*' of an 
 (every entity token) had come to mean every token but an entity's first, in ``train`` and in
 ``evaluate`` alike. A training state saved before the change from an IOB1 corpus is another
 training's (its epochs learnt the tags as written), and its refusal said only that the corpus
-differs and to rerun the command that wrote it, which the user had just done."""
+differs and to rerun the command that wrote it, which the user had just done (and which,
+rerun, was refused again: --restart comes first now)."""
 import json
 
 import numpy as np
@@ -111,4 +112,5 @@ def test_a_state_saved_when_iob1_was_read_as_written_is_refused_saying_so(
     assert (f"is another training's: it differs in the training corpus (--train, --limit), the dev corpus (--dev, "
             f"--dev-sentences); this beamtagger reads the IOB1 (or IO) tags of {train}, {dev} "
             "as BIO, which one before 2026-12-07 read as written, so a state saved then from "
-            "the same files is another training's; rerun the command") in refusal
+            "the same files is another training's; add --restart to discard it and "
+            "start over, or, for a state saved since, rerun the command") in refusal
