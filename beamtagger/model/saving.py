@@ -181,6 +181,18 @@ def check_model_file(spec):
                 f"{fix}")
 
 
+def digests_not_recorded(spec_data):
+    """The digests ``spec_data`` (a ``tagger.json``, parsed) lacks, by their names there:
+    models saved before 2026-12-01 have neither ``model_file`` nor ``content_sha256``, those
+    saved before 2026-12-06 no ``content_sha256``. Such a model is read as it is
+    (``check_model_file`` and ``TaggerSpec.load`` pass it), so what the digests catch (another
+    training's model file of the same shape, two labels of ``tagger.json`` swapped) goes
+    unseen there: ``model info`` says so, as ``embeddings info`` does of an old store."""
+    recorded = spec_data.get(MODEL_FILE_KEY)
+    missing = [] if isinstance(recorded, dict) and recorded.get("sha256") else [MODEL_FILE_KEY]
+    return missing + ([] if spec_data.get(CONTENT_DIGEST_KEY) else [CONTENT_DIGEST_KEY])
+
+
 def check_model_file_size(model_path, size, spec_data):
     """BeamtaggerError unless ``size``, the bytes a listing gives for ``model_path``, is what
     ``spec_data`` (the ``tagger.json`` beside it, parsed) records: the check of a remote model

@@ -149,7 +149,7 @@ def _describe_local_model(model_dir, store_path):
             "vectors": dict(spec.binding),
             "store": _store_match(spec, store_path, report),
             "training": _training(report, report_problem),
-            "checks": _checks(spec),
+            "checks": _checks(spec, json.loads((spec.model_dir / SPEC_FILE).read_bytes())),
         }
     except OSError as error:
         # A folder another user's permissions close: exit 2 as any model not readable, where
@@ -190,7 +190,7 @@ def _refuse_what_is_not_a_model(model_dir, spec_file):
 
 def _describe_remote_model(model_dir, store_path):
     """``describe_model`` of a remote model folder (the module docstring says what is read)."""
-    from beamtagger.model.saving import check_model_file_size
+    from beamtagger.model.saving import check_model_file_size, digests_not_recorded
     from beamtagger.model.tagger_spec import MODEL_FILE, REPORT_FILE, SPEC_FILE, TaggerSpec
     from beamtagger.transforms import remote_paths
 
@@ -218,7 +218,8 @@ def _describe_remote_model(model_dir, store_path):
         "vectors": dict(spec.binding),
         "store": _store_match(spec, store_path, report),
         "training": _training(report, report_problem),
-        "checks": {**checks, "not_checked": REMOTE_NOT_CHECKED},
+        "checks": {**checks, **_not_recorded(digests_not_recorded(data)),
+                   "not_checked": REMOTE_NOT_CHECKED},
     }
 
 
@@ -386,14 +387,49 @@ def _training(report, report_problem):
     return training
 
 
-def _checks(spec):
-    """``check_model_file``'s verdict: what tag and evaluate refuse before they start."""
-    from beamtagger.model.saving import check_model_file
+def _checks(spec, spec_data):
+    """``check_model_file``'s verdict: what tag and evaluate refuse before they start, and
+    the digests an older beamtagger did not record (``_not_recorded``)."""
+    from beamtagger.model.saving import check_model_file, digests_not_recorded
     try:
         check_model_file(spec)
     except BeamtaggerError as error:
         return {"ok": False, "problem": str(error)}
-    return {"ok": True, "problem": None}
+    return {"ok": True, "problem": None, **_not_recorded(digests_not_recorded(spec_data))}
+
+
+# What each digest that a model saved before it lacks would have caught: without them the
+# checks line claimed a model file of 2026-11-24 "belongs to its tagger.json", which another
+# training's file of the same shape passes as well.
+NOT_RECORDED = {
+    "model_file": "the model file's SHA-256 and size (saved before 2026-12-01: another "
+                  "training's model file of the same shape would pass)",
+    "content_sha256": "tagger.json's own SHA-256 (saved before 2026-12-06: an edit that keeps "
+                      "its shape, two labels swapped, would pass)",
+}
+
+
+def _not_recorded(names):
+    """``checks.not_recorded`` (``--json``: the tagger.json names), present only where a
+    digest is missing, as ``checks.not_checked`` is for a gs:// model only."""
+    return {"not_recorded": names} if names else {}
+
+
+def _checks_text(checks, remote):
+    missing = checks.get("not_recorded", [])
+    if remote:
+        size = ("nothing recorded to compare the model file's size with"
+                if "model_file" in missing else "the model file has the size its tagger.json "
+                "records")
+        text = f"{size}; not checked without a copy: {checks['not_checked']}"
+    else:
+        text = ("the model file is whole and belongs to its tagger.json" if not missing else
+                "the model file is whole and its layers fit its tagger.json")
+    if missing:
+        text += ("; not recorded when it was saved, so not checked: "
+                 + "; ".join(NOT_RECORDED[name] for name in missing)
+                 + "; a model trained again records them")
+    return text
 
 
 def description_lines(description):
@@ -421,11 +457,8 @@ def description_lines(description):
     checks = description["checks"]
     if not checks["ok"]:
         lines.append(_line("checks", f"FAILED: {checks['problem']}"))
-    elif remote:
-        lines.append(_line("checks", "the model file has the size its tagger.json records; "
-                           f"not checked without a copy: {checks['not_checked']}"))
     else:
-        lines.append(_line("checks", "the model file is whole and belongs to its tagger.json"))
+        lines.append(_line("checks", _checks_text(checks, remote)))
     return lines
 
 
