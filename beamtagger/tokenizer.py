@@ -114,6 +114,20 @@ _CONTINUES_GRAPHEME = re.compile("[\u0e33\u0eb3\u200c\u200d\uff9e\uff9f\U0001F3F
                                  "\U000E0020-\U000E007F]")
 _REGIONAL_INDICATOR = re.compile("[\U0001F1E6-\U0001F1FF]\\Z")
 _INVISIBLE_CATEGORIES = frozenset(("Cc", "Cf", "Zs", "Zl", "Zp"))
+# Format characters that are drawn, over or around the digits after them, and that Unicode's
+# segmentation joins to the character after them (Grapheme_Cluster_Break Prepend, UAX #29
+# GB9b): the Arabic number signs and end of ayah ("\u06dd\u0661\u0662", a verse number of the
+# Quran), the Syriac abbreviation mark, the Kaithi number signs. Taken for invisible, the
+# mark was dropped from its verse number.
+_PREPENDED_MARKS = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u0890\u0891"
+                             "\u08e2\U000110bd\U000110cd")
+# What a zero-width joiner joins to the grapheme before it (UAX #29 GB11): a pictograph
+# (Extended_Pictographic), to Python's categories a symbol (So), unassigned (Cn: an emoji newer
+# than its Unicode tables) or one of these twelve ("‼", "ℹ", "↔", "◻", "〰", ...). Anything else
+# after a joiner starts a grapheme of its own: the joiner that ends a Malayalam chillu
+# ("അവന്\u200d") or a Hindi half form took the ")" or "!" after it into its word.
+_PICTOGRAPHS_NOT_SYMBOLS = frozenset("\u203c\u2049\u2139\u2194\u25fb\u25fc\u25fd\u25fe"
+                                     "\u2934\u2935\u3030\u303d")
 _ZWJ = "\u200d"
 
 
@@ -400,8 +414,11 @@ def _visible_span(text):
 
 
 def _is_edge_invisible(char):
-    return (unicodedata.category(char) in _INVISIBLE_CATEGORIES
-            and _CONTINUES_GRAPHEME.match(char) is None)
+    return _is_hidden(char) and _CONTINUES_GRAPHEME.match(char) is None
+
+
+def _is_hidden(char):
+    return unicodedata.category(char) in _INVISIBLE_CATEGORIES and char not in _PREPENDED_MARKS
 
 
 # An ASCII word and at most one closing mark. No prefix, infix, URL or token_match rule of
@@ -484,7 +501,7 @@ _MINUS_ONE = (-1).__add__
 
 
 def _is_invisible(piece):
-    return all(unicodedata.category(char) in _INVISIBLE_CATEGORIES for char in piece)
+    return all(map(_is_hidden, piece))
 
 
 def _plain_shadow(chunk):
@@ -515,15 +532,19 @@ def _letters_for_hidden(shadow):
 def _split_final_abbreviation(texts, starts, ends):
     """EWT ends a sentence on its own "." even after an abbreviation ("Inc." -> "Inc" ".")."""
     last = texts[-1]
-    if len(last) > 1 and last[-1] in _FULL_STOPS and last[-2] not in _FULL_STOPS:
+    if (len(last) > 1 and last[-1] in _FULL_STOPS and last[-2] not in _FULL_STOPS
+            and last[-2] not in _PREPENDED_MARKS):   # a number sign is drawn over the "."
         end = ends[-1]
-        if _is_invisible(last[:-1]):
-            # "\u200b." at the end: a zero-width space split from the "." is a token of nothing.
+        word = last[:-1]
+        # "3.5\u200b." at the end: the rules keep the chunk whole, and the zero-width space
+        # before the "." split off would end the word ("\u200b." alone: be all of it).
+        word_end = len(word) if word.isprintable() else _visible_span(word)[1]
+        if not word_end:
             texts[-1], starts[-1] = last[-1], end - 1
             return
-        texts[-1:] = [last[:-1], last[-1]]
+        texts[-1:] = [word[:word_end], last[-1]]
         starts.append(end - 1)
-        ends[-1:] = [end - 1, end]
+        ends[-1:] = [end - 1 - len(word) + word_end, end]
 
 
 def _whole_graphemes(chunk, tokens):
@@ -537,9 +558,13 @@ def _whole_graphemes(chunk, tokens):
         previous = joined[-1]
         cut = token.start
         if previous.end == cut:
-            if previous.text.endswith(_ZWJ) or (_REGIONAL_INDICATOR.match(previous.text)
-                                                and _REGIONAL_INDICATOR.match(chunk, cut, cut + 1)):
-                cut += 1   # the pictograph a joiner joins, the second half of a flag
+            if ((previous.text.endswith(_ZWJ) and _is_pictograph(chunk[cut]))
+                    or previous.text[-1] in _PREPENDED_MARKS
+                    or (_REGIONAL_INDICATOR.match(chunk, cut, cut + 1)
+                        and _ends_on_half_a_flag(previous.text))):
+                # the pictograph a joiner joins, what a number sign is drawn over, the second
+                # half of a flag
+                cut += 1
             while cut < token.end and _continues_grapheme(chunk[cut]):
                 cut += 1
         if cut == token.start:
@@ -549,6 +574,20 @@ def _whole_graphemes(chunk, tokens):
         if cut < token.end:
             joined.append(Token(chunk[cut:token.end], cut, token.end))
     return joined
+
+
+def _is_pictograph(char):
+    return ((unicodedata.category(char) in ("So", "Cn") and not _REGIONAL_INDICATOR.match(char))
+            or char in _PICTOGRAPHS_NOT_SYMBOLS)
+
+
+def _ends_on_half_a_flag(text):
+    """Whether ``text`` ends on an odd number of regional indicators: a flag is a pair of
+    them, "🇺🇸🇫" ends on the first half of one."""
+    indicators = 0
+    while indicators < len(text) and _REGIONAL_INDICATOR.match(text[-1 - indicators]):
+        indicators += 1
+    return indicators % 2 == 1
 
 
 def _continues_grapheme(char):
