@@ -18,7 +18,7 @@ import re
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from beamtagger.errors import BeamtaggerError, InputFormatError
-from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
+from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, nul_note, other_encoding, wide_line
 
 __all__ = ["CORPUS_EXTENSIONS", "FORMATS", "ReadStats", "Sentence", "SniffedLine",
            "check_on_error", "check_tag_column", "conll_comment_id", "contradicted_format",
@@ -406,7 +406,12 @@ def decode_line(raw, source, number):
             text = raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise InputFormatError(source, number, f"not valid UTF-8 (byte {error.start}: "
-                                   f"{raw[error.start:error.start + 1]!r})") from None
+                                   f"{raw[error.start:error.start + 1]!r}){nul_note(raw)}"
+                                   ) from None
+        if "\x00" in text:
+            wide = wide_line(raw.rstrip(b"\r\n"))
+            if wide is not None:
+                raise InputFormatError(source, number, wide)
     else:
         text = raw
     if number == 1 and text.startswith("\ufeff"):

@@ -209,8 +209,12 @@ def _byte_order(encoding, head, other_encoding):
 
 
 def bad_utf8(raw, error):
-    """The reason of a line ``raw`` that is not UTF-8, from its UnicodeDecodeError."""
-    return f"not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})"
+    """The reason of a line ``raw`` that is not UTF-8, from its UnicodeDecodeError, and what
+    its NULs say where it holds any (``text_encodings.nul_note``)."""
+    from beamtagger.text_encodings import nul_note
+
+    return (f"not valid UTF-8 (byte {error.start}: {raw[error.start:error.start + 1]!r})"
+            f"{nul_note(raw)}")
 
 
 def undecodable(raw, error, encoding):

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, parse_conllu_lines,
                                        split_conll_comments)
 from beamtagger.errors import InputFormatError
+from beamtagger.text_encodings import wide_line
 from beamtagger.transforms.conllu_kept_lines import kept_lines_fields
 from beamtagger.transforms.reading.decoded_lines import (UTF8, bad_utf8, is_utf8, shown_line,
                                                          undecodable)
@@ -87,6 +88,11 @@ def text_records(numbered_lines, path, id_folder=None, encoding=UTF8):
             yield DeadLetter(source, undecodable(raw, error, encoding),
                              shown_line(raw, encoding), "decode")
             continue
+        if "\x00" in text:
+            wide = wide_line(raw)
+            if wide is not None:
+                yield DeadLetter(source, wide, shown_line(raw, encoding), "decode")
+                continue
         # tuple.__new__: a NamedTuple's own __new__ is a Python function, a third of the
         # cost of reading a line (py-spy, bench/throughput_bench.py case G).
         yield _new_record(TextRecord, (f"{name}:{number}", text, source, None))
@@ -135,6 +141,14 @@ def _json_record(raw, default_id, source, text_field, id_field, fields=None, enc
         line = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         raise BadRecord(undecodable(raw, error, encoding)) from None
+    if "\x00" in line:
+        wide = wide_line(raw)
+        if wide is not None:  # "invalid JSON: Expecting property name..." said less
+            raise BadRecord(wide)
+        if line.startswith("\x00"):
+            # The second byte of a UTF-16LE line's newline (0A 00), left at the start of the
+            # line after it: that line was a second dead letter, "invalid JSON".
+            line = line[1:]
     try:
         value = json.loads(line)
     except RecursionError:
