@@ -8,6 +8,8 @@ from beamtagger.corpus_readers import read_conllu
 from beamtagger.errors import InputFormatError
 from beamtagger.tests.text_encodings_test import FEW_NUL_TEXTS
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, likely_encoding, other_encoding
+from beamtagger.transforms.reading.csv_rows import read_path_csv_records
+from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import read_path_records
 from beamtagger.transforms.records import DeadLetter, TextRecord
 
@@ -62,6 +64,20 @@ def test_a_utf16_json_line_says_so_not_invalid_json(tmp_path):
     # The next line starts with the NUL of the UTF-16LE newline 0A 00: it was "invalid JSON".
     assert [record.id for record in records if isinstance(record, TextRecord)] == [
         f"r{n}" for n in range(30)]
+
+
+def test_a_utf16_csv_row_says_so_and_the_row_after_it_is_read(tmp_path):
+    path = tmp_path / "mixed.csv"
+    rows = [f"Row {n} of the file,{n}\n".encode() for n in range(20)]
+    path.write_bytes(b"text,n\n" + b"".join(rows[:5]) + "wide row,9\n".encode("utf-16-le")
+                     + b"".join(rows[5:]))
+    records = list(read_path_csv_records(str(path), "csv", RecordLayout(), None))
+    letter, = [record for record in records if isinstance(record, DeadLetter)]
+    # It was "holds a NUL byte (is the file binary...)", and so was the row after it, which
+    # starts with the NUL of the UTF-16LE newline 0A 00.
+    assert letter.source == f"{path}:7" and letter.reason == f"line 7 {WIDE_REASON}"
+    assert [record.text for record in records if isinstance(record, TextRecord)] == [
+        f"Row {n} of the file" for n in range(20)]
 
 
 def test_a_chinese_utf16_line_is_not_utf8_and_says_it_holds_nuls(tmp_path):

@@ -61,6 +61,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import pyarrow as pa
 
+from beamtagger.text_encodings import wide_line
 from beamtagger.transforms.reading.decoded_lines import UTF8, shown_line, undecodable
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.reading.parquet_rows import schema_problem
@@ -316,9 +317,15 @@ class _Rows:
                 self._problem = self._problem or (f"{_line_name(number)}: "
                                                   f"{undecodable(raw, error, self._encoding)}")
                 text = raw.decode("utf-8", "surrogateescape")
+            if text.startswith("\x00") and len(self._pending) == 1 and "\x00" not in text[1:]:
+                # The second byte of a UTF-16LE line's newline (0A 00), left at the start of the
+                # row after it: that row was a second dead letter.
+                text = text[1:]
             if "\x00" in text:
-                self._problem = self._problem or (f"{_line_name(number)} holds a NUL byte (is "
-                                                  "the file binary, or in another encoding?)")
+                wide = wide_line(raw.rstrip(b"\r\n"))
+                self._problem = self._problem or (
+                    f"{_line_name(number)} holds a NUL byte (is the file binary, or in another "
+                    "encoding?)" if wide is None else f"{_line_name(number)} {wide}")
             self._chars += len(text)
             if self._chars > MAX_ROW_CHARS:
                 raise _TooLong()
