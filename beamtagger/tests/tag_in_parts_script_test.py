@@ -1,0 +1,89 @@
+"""docs/tag_in_parts.sh, the loop of docs/tagging.md's "A large collection in parts": a part
+with a summary is never tagged again, a part without one is, over what a killed run left."""
+import fcntl
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from beamtagger.tests.conftest import run_tag_command
+
+SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tag_in_parts.sh"
+pytestmark = pytest.mark.skipif(
+    shutil.which("bash") is None or shutil.which("flock") is None,
+    reason="docs/tag_in_parts.sh needs bash and util-linux flock")
+
+
+def _loop(root, out, *tag_options):
+    # The CLI in a child process, as a user runs it, from this checkout.
+    environment = dict(os.environ, PYTHONPATH=str(SCRIPT.parents[1]),
+                       BEAMTAGGER=f"{sys.executable} -m beamtagger")
+    return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", *tag_options],
+                          capture_output=True, text=True, env=environment, timeout=120)
+
+
+def _ids(out):
+    ids = []
+    for results in sorted(out.glob("part-*/tagged-?????-of-?????.jsonl")):
+        ids += [json.loads(line)["id"] for line in results.read_text().splitlines()]
+    return sorted(ids)
+
+
+def test_a_part_with_a_summary_is_skipped_and_one_without_is_tagged_over_a_killed_runs_files(
+        tiny_tagger, tmp_path, capsys):
+    root = tmp_path / "in [1] *"
+    (root / "sub dir").mkdir(parents=True)
+    (root / "a b?.txt").write_text("The cat sat .\nA dog ran .\n", encoding="utf-8")
+    (root / "sub dir" / "c.txt").write_text("It is here .\n", encoding="utf-8")
+    out = tmp_path / "out"
+    model = ("--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+             "--runtime", "numpy", "--progress-every", "0")
+
+    # A refusal before launch (exit 2) stops the loop at its first part, nothing tagged; the
+    # plan stays: one part a file here (20 bytes a part), ids by path under ROOT.
+    refused = _loop(root, out, *model, "--max-dead-letters", "lots")
+    assert refused.returncode == 2, refused.stderr
+    assert "part-00000 did not finish (exit 2)" in refused.stderr
+    parts = sorted(out.glob("part-*"))
+    assert [part.name for part in parts] == ["part-00000", "part-00001"]
+    assert not list(out.glob("part-*/summary.json"))
+
+    # part-00000 tagged as the loop tags it (in this process: one child process fewer);
+    # part-00001 as a run killed while publishing left it: a result file, its lock folder.
+    code, _, err = run_tag_command(
+        capsys, *model[:4], "--input", f"{parts[0]}/in/**", "--output", f"{parts[0]}/tagged",
+        "--summary-json", f"{parts[0]}/summary.json", "--overwrite")
+    assert code == 0, err
+    done = {path.name: path.stat().st_mtime_ns for path in parts[0].iterdir()}
+    (parts[1] / "tagged-00000-of-00001.jsonl").write_text('{"id": "killed"}\n')
+    (parts[1] / ".tagged.tag-lock").mkdir()
+
+    finished = _loop(root, out, *model)
+    assert finished.returncode == 0, finished.stderr
+    assert "part-00000: tagging" not in finished.stderr
+    assert "part-00001: tagging" in finished.stderr
+    assert "2 parts done (1 tagged now, 1 before)" in finished.stderr
+    assert {path.name: path.stat().st_mtime_ns for path in parts[0].iterdir()} == done
+    assert (parts[1] / "summary.json").is_file()
+    assert _ids(out) == ["a b?.txt:1", "a b?.txt:2", "sub dir/c.txt:1"]
+
+
+def test_a_second_loop_on_the_same_output_and_an_output_inside_the_input_are_refused(tmp_path):
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    inside = _loop(root, root / "out")
+    assert inside.returncode == 2 and "inside ROOT" in inside.stderr, inside.stderr
+    assert not (root / "out" / "part-00000").exists()
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".tag-in-parts.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)   # as a loop running there holds it
+        second = _loop(root, out)
+    assert second.returncode == 2 and "another loop is tagging" in second.stderr, second.stderr
+    assert not (out / "part-00000").exists()
