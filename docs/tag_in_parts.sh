@@ -17,7 +17,8 @@
 # Exit status: 0 every part done; 3 every part done, one or more past --max-dead-letters (or
 # none of its records tagged); else the status of the first part that did not finish (1, 2,
 # 129, 130, 143), the loop stopped there. Needs bash 4, GNU find and util-linux flock (Linux).
-# BEAMTAGGER names the command (default: beamtagger).
+# BEAMTAGGER names the command (default: beamtagger); TAG_IN_PARTS_LOCK_WAIT the seconds to wait
+# for another loop's lock (default 5).
 set -u -o pipefail
 
 say() { printf 'tag_in_parts: %s\n' "$*" >&2; }
@@ -58,10 +59,14 @@ if [[ $out_abs/ == "$root_abs"/* ]]; then
 fi
 
 # One loop at a time on OUT: two would decide from the same summaries to tag the same part.
-# The lock goes with the process, however it ends (SIGKILL too).
+# The part's run inherits the lock, so a run that outlives its loop (a signal to the shell
+# alone) holds it to its end. It goes with the last process holding it, however that ends:
+# after a SIGKILL, tag's stderr relay (a session of its own) is gone within a second, hence
+# the wait: without it, a loop started at once after a kill was refused.
 exec 9>>"$out/.tag-in-parts.lock" || exit 2
-if ! flock -n 9; then
-    say "another loop is tagging into $out; wait for it to end (or stop it) and run this again"
+if ! flock -w "${TAG_IN_PARTS_LOCK_WAIT:-5}" 9; then
+    say "another loop, or the run of a part a stopped loop left going, is tagging into $out;" \
+        "wait for it to end (or stop it) and run this again"
     exit 2
 fi
 
@@ -116,6 +121,16 @@ for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
     if [ -f "$part/summary.json" ] && cmp -s <(inputs_of "$part") "$part/inputs"; then
         done_before=$((done_before + 1))
     else
+        # A file gone from ROOT since it was planned: its link leads nowhere, and tag's
+        # refusal would name only the part's pattern (no input files match .../in/**).
+        gone=$(cd -- "$part/in" && find . -xtype l -printf '%P\n')
+        if [ -n "$gone" ]; then
+            say "${part##*/}: $(wc -l <<<"$gone") of its files are gone from ROOT since it was" \
+                "planned (${gone%%$'\n'*}, ...): put them back, or delete their links in" \
+                "$part/in/ to tag the part without them (its whole folder, where none is left);" \
+                "its results are as they were"
+            exit 2
+        fi
         if [ -f "$part/summary.json" ]; then
             say "${part##*/}: its input changed since it was tagged; tagging it again"
         fi

@@ -69,6 +69,12 @@ PYTHON_BLOCKS = {
         "verbatim, in a folder holding a run's input and dead letters; its retry.jsonl tagged "
         "(and, its INPUT and TEXT set for text input in folders, "
         "test_the_retry_recipe_gives_text_lines_their_ids_again)",
+    ("docs/tagging.md", "A large collection in parts",
+     "# The result files of the parts done so far, as one pandas table: a part in progress or "
+     "killed"):
+        "tag_in_parts_script_test: verbatim, in a folder holding out/texts, tagged in two "
+        "parts by docs/tag_in_parts.sh, before (one part done, one left by a kill) and after "
+        "the loop's rerun; the ids it reads checked",
     ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
         "test_tokenizer_example: verbatim, its `# ->` values checked",
     **{("docs/design.md", heading, first_line):
@@ -207,6 +213,10 @@ COMMANDS_NOT_RUN = {
     (*MORE_TAGGING, "beamtagger tag ... --runner=DataflowRunner ..."): ELIDED,
     (*USING_IT, "echo \"The cat sat on the mat.\" | beamtagger tag --input - --output -"):
         "the same line as docs/tagging.md's \"Pipes\", which test_tagging_pipe_commands runs",
+    ("docs/tagging.md", "A large collection in parts",
+     "docs/tag_in_parts.sh texts out/texts 64M --runtime numpy"):
+        "tag_in_parts_script_test runs the script with the tiny tagger (two parts, a rerun "
+        "over a killed part); /tmp runs on 30 EWT files with SIGKILLs: docs/performance.md",
     (*PIPES, "zcat big.txt.gz | beamtagger tag --input - --output - | jq -c '[.id, "
              "[.tokens[].label]]'"):
         "needs jq; stdio_pipes_test pipes 300 lines in and out (tiny tagger)",

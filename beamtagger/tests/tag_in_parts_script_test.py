@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from beamtagger.tests.conftest import run_tag_command
+from beamtagger.tests.docs_examples_test import the_block
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tag_in_parts.sh"
 pytestmark = pytest.mark.skipif(
@@ -18,10 +19,11 @@ pytestmark = pytest.mark.skipif(
     reason="docs/tag_in_parts.sh needs bash and util-linux flock")
 
 
-def _loop(root, out, *tag_options):
+def _loop(root, out, *tag_options, lock_wait="5"):
     # The CLI in a child process, as a user runs it, from this checkout.
     environment = dict(os.environ, PYTHONPATH=str(SCRIPT.parents[1]),
-                       BEAMTAGGER=f"{sys.executable} -m beamtagger")
+                       BEAMTAGGER=f"{sys.executable} -m beamtagger",
+                       TAG_IN_PARTS_LOCK_WAIT=lock_wait)
     return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", *tag_options],
                           capture_output=True, text=True, env=environment, timeout=120)
 
@@ -33,13 +35,24 @@ def _ids(out):
     return sorted(ids)
 
 
+def _read_by_the_docs_recipe(folder):
+    """The ids docs/tagging.md's reader of the parts done gives, run verbatim in ``folder``."""
+    recipe = the_block("docs/tagging.md", "A large collection in parts",
+                       "# The result files of the parts done so far, as one pandas table: a "
+                       "part in progress or killed")
+    printed = subprocess.run([sys.executable, "-c", recipe + "print(json.dumps(sorted(tagged.id)))"],
+                             cwd=folder, capture_output=True, text=True, timeout=60)
+    assert printed.returncode == 0, printed.stderr
+    return json.loads(printed.stdout)
+
+
 def test_a_part_with_a_summary_is_skipped_and_one_without_is_tagged_over_a_killed_runs_files(
         tiny_tagger, tmp_path, capsys):
-    root = tmp_path / "in [1] *"
+    root = tmp_path / "texts [1] *"
     (root / "sub dir").mkdir(parents=True)
     (root / "a b?.txt").write_text("The cat sat .\nA dog ran .\n", encoding="utf-8")
     (root / "sub dir" / "c.txt").write_text("It is here .\n", encoding="utf-8")
-    out = tmp_path / "out"
+    out = tmp_path / "out" / "texts"   # as in the docs' reader
     model = ("--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
              "--runtime", "numpy", "--progress-every", "0")
 
@@ -61,6 +74,7 @@ def test_a_part_with_a_summary_is_skipped_and_one_without_is_tagged_over_a_kille
     done = {path.name: path.stat().st_mtime_ns for path in parts[0].iterdir()}
     (parts[1] / "tagged-00000-of-00001.jsonl").write_text('{"id": "killed"}\n')
     (parts[1] / ".tagged.tag-lock").mkdir()
+    assert _read_by_the_docs_recipe(tmp_path) == ["a b?.txt:1", "a b?.txt:2"]   # done only
 
     finished = _loop(root, out, *model)
     assert finished.returncode == 0, finished.stderr
@@ -70,6 +84,7 @@ def test_a_part_with_a_summary_is_skipped_and_one_without_is_tagged_over_a_kille
     assert {path.name: path.stat().st_mtime_ns for path in parts[0].iterdir()} == done
     assert (parts[1] / "summary.json").is_file()
     assert _ids(out) == ["a b?.txt:1", "a b?.txt:2", "sub dir/c.txt:1"]
+    assert _read_by_the_docs_recipe(tmp_path) == _ids(out)
 
 
 def test_a_second_loop_on_the_same_output_and_an_output_inside_the_input_are_refused(tmp_path):
@@ -84,6 +99,6 @@ def test_a_second_loop_on_the_same_output_and_an_output_inside_the_input_are_ref
     out.mkdir()
     with open(out / ".tag-in-parts.lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)   # as a loop running there holds it
-        second = _loop(root, out)
-    assert second.returncode == 2 and "another loop is tagging" in second.stderr, second.stderr
+        second = _loop(root, out, lock_wait="0")
+    assert second.returncode == 2 and "another loop, or the run of a part" in second.stderr, second.stderr
     assert not (out / "part-00000").exists()
