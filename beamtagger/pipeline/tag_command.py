@@ -28,6 +28,7 @@ from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
 from beamtagger.pipeline import summary_json, summary_stdout
+from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
                                        sdk_process_per_core, tagger_threads)
@@ -370,6 +371,22 @@ def _tag(args, options, stdin_spool=None, results=None):
     """The run, once the options are known good; ``stdin_spool``: the file standard input was
     copied to (``--input -``); ``results``: the binary stream the results go to in input
     order (``--output -``), else None."""
+    stops = StopsAfterPublishing()
+    try:
+        status = _tag_held(args, options, stdin_spool, results, stops)
+    finally:
+        stops.release()
+    if stops.received:
+        with contextlib.suppress(OSError, ValueError):   # a terminal hung up
+            print("beamtagger tag: stopped after the run was done: its files are published"
+                  + (f" and its summary written to {args.summary_json}"
+                     if args.summary_json is not None else ""),
+                  file=sys.stderr, flush=True)
+    return status
+
+
+def _tag_held(args, options, stdin_spool, results, stops):
+    """``_tag``'s run; ``stops`` holds a stop that comes once its files are published."""
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
@@ -462,16 +479,19 @@ def _tag(args, options, stdin_spool=None, results=None):
                         job.output_prefix, list_outputs(job.output_prefix)),
                     options.view_as(PortableOptions)):
             result, seconds = run_tag_job(launched.job(job), options)
+            # Published: from here a stop changes neither the files nor the status.
+            stops.hold()
         if remote:
             job_id = getattr(result, "job_id", lambda: None)()
             print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in "
                   f"{seconds:.0f} s with state {result.state}")
             return 0
         if results is not None:
-            _write_in_input_order(job.output_prefix, results)
+            with stops.heard():   # the results themselves, to standard output: a stop ends it
+                _write_in_input_order(job.output_prefix, results)
         counts, result_files, error_files, unread = _outcome(job, result, results)
         try:
-            with summary_stdout.reader_may_leave():
+            with stops.heard(), summary_stdout.reader_may_leave():
                 _print_summary(args, job, result, results, seconds, counts, result_files,
                                error_files, unread)
         except KeyboardInterrupt:
