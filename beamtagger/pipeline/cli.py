@@ -21,6 +21,7 @@ import signal
 import sys
 import threading
 import warnings
+import weakref
 
 from beamtagger import __version__
 from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
@@ -311,13 +312,29 @@ def _terminate_as_interrupt(terminated):
 
 def _raised_there_is_ignored(frame):
     """Whether an exception raised in ``frame`` would be printed and ignored by Python, as in a
-    garbage collector callback or a ``__del__`` (or in what either calls)."""
+    garbage collector callback, a ``__del__`` or a weak reference's callback (or in what they
+    call).
+
+    A weak reference's callback is any function, so the ones the standard library registers
+    stand for them: ``weakref.finalize`` (tempfile's, multiprocessing's) and the removals of
+    ``WeakValueDictionary``, ``WeakKeyDictionary`` and ``WeakSet``, all in those two modules.
+    A Ctrl-C that came in one was printed as "Exception ignored ... KeyboardInterrupt" and lost,
+    and the run went on to exit 0. Their other functions, called as usual, are taken for
+    callbacks too: the signal is then sent again 50 ms later, where it is heard."""
     callbacks = {getattr(callback, "__code__", None) for callback in gc.callbacks}
     while frame is not None:
-        if frame.f_code in callbacks or frame.f_code.co_name == "__del__":
+        code = frame.f_code
+        if (code in callbacks or code.co_name == "__del__"
+                or code.co_filename in _WEAK_REFERENCE_MODULES):
             return True
         frame = frame.f_back
     return False
+
+
+# As their code names them (a frozen module's is "<frozen ...>", not its __file__); WeakSet's
+# is _weakrefset, a module of its own.
+_WEAK_REFERENCE_MODULES = frozenset(
+    (weakref.finalize.__call__.__code__.co_filename, weakref.WeakSet.add.__code__.co_filename))
 
 
 # Beam's file matching compiles an escaped "[" ("[[]": how a file whose name holds brackets is

@@ -139,3 +139,36 @@ def test_a_signal_that_comes_in_a_garbage_collector_callback_still_stops_the_com
     assert sent == [signum]
     assert terminated == ([signal.SIGTERM] if signum == signal.SIGTERM else [])
     assert restored == previous
+
+
+def test_a_signal_that_comes_in_a_weak_reference_callback_still_stops_the_command():
+    # A Ctrl-C that came while a weak reference's callback ran (weakref.finalize's, as
+    # tempfile and multiprocessing register) was printed as "Exception ignored" and lost, and
+    # the run exited 0.
+    import os
+    import threading
+    import weakref
+
+    from beamtagger.pipeline.cli import SIGNAL_SENT_AGAIN, _terminate_as_interrupt
+
+    class Held:
+        pass
+
+    def stop_here():
+        sent.append(signal.SIGINT)
+        os.kill(os.getpid(), signal.SIGINT)   # handled before this callback returns
+
+    sent = []
+    held = Held()
+    weakref.finalize(held, stop_here)
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+    try:
+        with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt([]):
+            del held   # the finalizer runs here, as the last reference goes
+            for thread in threading.enumerate():
+                if thread.name == SIGNAL_SENT_AGAIN:
+                    thread.join()
+            reached_after_the_callback = [sent]  # noqa: F841 (where Python checks again)
+    finally:
+        signal.signal(signal.SIGINT, outer)
+    assert sent == [signal.SIGINT]
