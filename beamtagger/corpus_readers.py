@@ -190,13 +190,20 @@ def _parse_blocks(lines, source, on_error, stats, make_sentence, is_document_sta
     consumed so that skipping drops exactly one sentence.
     """
     block, error = [], None
+    after_nul = False
     for number, raw in lines:
         try:
             text = decode_line(raw, source, number)
         except InputFormatError as bad_bytes:
             error = error or bad_bytes
             block.append((number, ""))
+            after_nul = b"\x00" in raw
             continue
+        if after_nul and text.startswith("\x00"):
+            # The 00 of a UTF-16LE line's newline (0A 00): left on the blank line after the
+            # sentence, it joined the next sentence to that one, skipped with it uncounted.
+            text = text[1:]
+        after_nul = "\x00" in text
         # A -DOCSTART- line between sentences marks a document (CoNLL-2003); inside a block,
         # after its tokens or beamtagger's own "# id = ..." line, it is a token, as `tag`
         # reads it (record_parsers): evaluate dropped such a record of tag's CoNLL output.

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from beamtagger.corpus_readers import read_conllu
+from beamtagger.corpus_readers import ReadStats, read_conll, read_conllu
 from beamtagger.errors import InputFormatError
 from beamtagger.tests.text_encodings_test import FEW_NUL_TEXTS
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, likely_encoding, other_encoding
@@ -133,3 +133,40 @@ def test_a_utf16_line_in_a_corpus_is_one_error_naming_it(tmp_path):
                      + sentence.encode())
     with pytest.raises(InputFormatError, match=rf"corpus.conllu:61: {WIDE_REASON}"):
         list(read_conllu(path))
+
+
+def corpus_with_a_utf16_last_token(input_format, encoding):
+    """Six sentences, the last token line of the third in ``encoding``: its newline is then
+    followed by the blank line that ends the sentence."""
+    def sentence(number):
+        if input_format == "conllu":
+            return [f"# sent_id = s{number}\n",
+                    f"1\tHello{number}\thello\tINTJ\tUH\t_\t0\troot\t_\t_\n",
+                    "2\tthere\tthere\tADV\tRB\t_\t1\tadvmod\t_\t_\n", "\n"]
+        return [f"Hello{number}\tO\n", "there\tO\n", "\n"]
+    lines = [line.encode() for number in range(6) for line in sentence(number)]
+    wide = len(sentence(0)) * 2 + len(sentence(0)) - 2  # the third sentence's last token
+    lines[wide] = lines[wide].decode().encode(encoding)
+    return b"".join(lines), wide + 1
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("input_format", ["conll", "conllu"])
+def test_a_utf16_last_token_line_costs_its_own_sentence_only(tmp_path, input_format,
+                                                             encoding):
+    # UTF-16LE's newline 0A 00 left its NUL on the blank line after the sentence: not blank,
+    # that line joined the next sentence to the UTF-16 one, two sentences in one dead letter
+    # (tag), or two lost and one counted (read_conll(on_error="skip")).
+    content, wide_number = corpus_with_a_utf16_last_token(input_format, encoding)
+    path = tmp_path / f"corpus.{input_format}"
+    path.write_bytes(content)
+    records = list(read_path_records(path, input_format))
+    letter, = [record for record in records if isinstance(record, DeadLetter)]
+    assert WIDE_REASON in letter.reason and f":{wide_number}:" in letter.reason
+    assert len(records) == 6 and "Hello3" in records[3].tokens
+    reader = read_conllu if input_format == "conllu" else read_conll
+    stats = ReadStats()
+    read = list(reader(path, on_error="skip", stats=stats))
+    assert stats.skipped_sentences == 1 and len(read) == 5
+    assert [sentence.tokens[0] for sentence in read] == [
+        f"Hello{number}" for number in (0, 1, 3, 4, 5)]

@@ -247,9 +247,15 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_f
     # None: the readers' own default ids, which are the base name's (flat ids stay as they were).
     name = None if id_folder is None else file_name(path, id_folder)
     block, kept = [], []
+    after_nul = False
     try:
         for number, raw in numbered_lines:
             line = _strip_newline(raw, number)
+            if after_nul and line.startswith(b"\x00"):
+                # The 00 of a UTF-16LE line's newline (0A 00): left on the blank line after
+                # the sentence, it joined the next sentence to that one's dead letter.
+                line = line[1:]
+            after_nul = b"\x00" in line
             # A -DOCSTART- line between sentences marks a document (CoNLL-2003); inside a
             # sentence it is a token (beamtagger's own output of a text holding that word).
             if line.strip() and not (input_format == "conll" and not block
