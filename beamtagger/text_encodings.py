@@ -116,14 +116,50 @@ def wide_line(line: bytes) -> Optional[str]:
     bytes), else None. Such a line is valid UTF-8 (ASCII and NULs): ``tag`` tagged it as text
     with a NUL in every character, ``train`` refused it as a bad column ("word id '1\\x00'").
     A stray NUL (the one a UTF-16LE line's newline 0A 00 leaves at the next line's start)
-    fits one code unit at most."""
+    fits one code unit at most. So is a line of UTF-16 whose characters hold no NUL
+    (``_few_nul_utf16_line``)."""
     for encoding, width, fits in _UNMARKED_ENCODINGS:
         units = [line[start:start + width] for start in range(0, len(line) - width + 1, width)]
         fitting = sum(map(fits, units))
         if fitting >= 2 and fitting * 2 > len(units):
             return (f"holds NUL bytes where {encoding[:6]} puts them in ASCII characters: "
                     f"{encoding[:6]} text?")
+    if _few_nul_utf16_line(line) or (line.startswith(b"\x00")
+                                     and _few_nul_utf16_line(line[1:])):
+        return "holds NUL bytes where UTF-16 puts them in ASCII characters: UTF-16 text?"
     return None
+
+
+def _few_nul_utf16_line(line):
+    """Whether ``line`` (valid UTF-8 holding a NUL) is UTF-16 of a script whose characters hold
+    no NUL and are valid UTF-8 (Cyrillic U+04xx, Arabic U+06xx, Devanagari U+09xx, Thai:
+    control characters, tabs and ASCII), its NULs those of its spaces and punctuation: fewer
+    than the rules of ``wide_line`` ask for, it was tagged as mojibake. As for a file's head
+    (``_unmarked_utf16``), the line must decode as UTF-16 strictly as text with a NUL in the
+    high byte of each of its ASCII characters only, and hold two ASCII characters (one stray
+    NUL in UTF-8 makes one at most), or one where its UTF-8 reading holds control characters
+    besides NULs, which UTF-8 text does not. A UTF-16LE line of such characters only (one
+    Cyrillic word) holds no NUL: its newline's 00 starts the next line, and it is read as
+    UTF-8, control characters and all."""
+    utf8_text_with_controls = None
+    for _, decode, high_byte in _UTF16_HIGH_BYTE:
+        if b"\x00" in line[1 - high_byte::2]:
+            continue
+        text = _decodes(decode, line)
+        if text is None or _NOT_TEXT.search(text):
+            continue
+        ascii_characters = sum(character < "\x80" for character in text)
+        if high_byte == 0 and len(line) % 2 and line.endswith(b"\x00"):
+            ascii_characters += 1  # UTF-16BE's newline 00 0A, cut at its 0A
+        if ascii_characters >= 2:
+            return True
+        if ascii_characters == 1:
+            if utf8_text_with_controls is None:
+                utf8_text_with_controls = bool(_NOT_TEXT.search(
+                    line.replace(b"\x00", b"").decode("utf-8", "replace")))
+            if utf8_text_with_controls:
+                return True
+    return False
 
 
 def nul_note(line: bytes) -> str:

@@ -7,7 +7,8 @@ import pytest
 from beamtagger.corpus_readers import ReadStats, read_conll, read_conllu
 from beamtagger.errors import InputFormatError
 from beamtagger.tests.text_encodings_test import FEW_NUL_TEXTS
-from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, likely_encoding, other_encoding
+from beamtagger.text_encodings import (ENCODING_SAMPLE_BYTES, likely_encoding, other_encoding,
+                                       wide_line)
 from beamtagger.transforms.reading.csv_rows import read_path_csv_records
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.reading.record_parsers import read_path_records
@@ -170,3 +171,27 @@ def test_a_utf16_last_token_line_costs_its_own_sentence_only(tmp_path, input_for
     assert stats.skipped_sentences == 1 and len(read) == 5
     assert [sentence.tokens[0] for sentence in read] == [
         f"Hello{number}" for number in (0, 1, 3, 4, 5)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("wide_text", ["Москва — столица России.", "القاهرة هي عاصمة مصر.",
+                                       "नमस्ते, दुनिया के लोग।"])
+def test_a_utf16_line_of_a_script_without_nuls_is_its_own_dead_letter(tmp_path, encoding,
+                                                                      wide_text):
+    # Cyrillic (U+04xx), Arabic (U+06xx) and Devanagari (U+09xx) in UTF-16 are valid UTF-8
+    # (control characters, tabs and ASCII), with a NUL in their spaces and punctuation only:
+    # fewer than the Latin rule asks for, so the line was tagged as mojibake.
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(mixed(5, f"{wide_text}\n".encode(encoding)))
+    records = list(read_path_records(path))
+    letter, = [record for record in records if isinstance(record, DeadLetter)]
+    assert letter.source == f"{path}:6" and letter.reason == WIDE_REASON
+    assert [record.text.lstrip("\x00") for record in records
+            if isinstance(record, TextRecord)] == [line.decode().rstrip("\n") for line in GOOD]
+
+
+@pytest.mark.parametrize("line", [b"Line 5: John\x00 Smith moved to Paris.",
+                                  b"\x00Line 5: John Smith moved to Paris.",
+                                  "Zoë\x00 moved to Москва in 2019.".encode()])
+def test_a_utf8_line_with_a_stray_nul_is_still_read(line):
+    assert wide_line(line) is None
