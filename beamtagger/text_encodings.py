@@ -58,8 +58,13 @@ _NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 # Chinese, Japanese and Gurmukhi UTF-16LE and BE did (random characters of each script with
 # its punctuation and newlines, 20,000 heads each, 2026-12-07), at 16 or 32 none. Gurmukhi
 # (U+0A00..U+0A7F) has a 0A in every character: lines of one byte, not counted. UTF-32 has a
-# NUL in its first 3 bytes. A UTF-16 line first in the file, or of 4 KB or more, leaves the
-# file UTF-16 from its first byte: refused whole, as before.
+# NUL in its first 3 bytes. Real text is not random: hiragana あ..ま are 42 30..7E 30 in
+# UTF-16LE ("B0".."~0"), and a question of 16 of them without a question mark
+# ("あなたはきのうどこにいきましたか") was a 32-byte UTF-8 line. So the head's line ends must
+# be UTF-8's too: fewer than half of its bytes 0A followed by 00, as each UTF-16LE newline
+# is, where a UTF-8 file's lines end in 0A and a character. A UTF-16 line first in the file,
+# or of 4 KB or more, or UTF-16 lines holding half the head's line ends, leave the file
+# UTF-16 from its first byte: refused whole, as before.
 _UTF8_LINES_BYTES = 32
 
 
@@ -178,6 +183,8 @@ def _starts_with_utf8_lines(head):
     text = _decodes(codecs.utf_8_decode, lines)
     if text is None or _NOT_TEXT.search(text):
         return False
+    if head.count(b"\n\x00") * 2 >= head.count(b"\n"):
+        return False  # line ends of UTF-16LE (see _UTF8_LINES_BYTES)
     return sum(len(line.encode()) for line in text.split("\n")
                if len(line.rstrip("\r")) >= 2) >= _UTF8_LINES_BYTES
 

@@ -195,3 +195,14 @@ def test_a_utf16_line_of_a_script_without_nuls_is_its_own_dead_letter(tmp_path, 
                                   "Zoë\x00 moved to Москва in 2019.".encode()])
 def test_a_utf8_line_with_a_stray_nul_is_still_read(line):
     assert wide_line(line) is None
+
+
+def test_utf16le_whose_first_line_is_also_a_utf8_line_is_still_found():
+    # Hiragana あ..ま are 42 30..7E 30 in UTF-16LE ("B0".."~0"): this question of 16 of them,
+    # without a question mark, is 32 bytes of a UTF-8 line before the first NUL, its
+    # newline's 00. The file was read as UTF-8, that line tagged as "B0j0_0o0M0n0...".
+    text = "あなたはきのうどこにいきましたか\nこうえんにいきました。\n東京は日本の首都です。\n" * 40
+    head = text.encode("utf-16-le")[:ENCODING_SAMPLE_BYTES]
+    assert head.startswith(b"B0j0_0o0")
+    found = other_encoding(head)
+    assert found is not None and found.encoding == "UTF-16LE"
