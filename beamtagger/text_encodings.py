@@ -8,7 +8,7 @@ import re
 from typing import NamedTuple, Optional
 
 __all__ = ["ENCODING_SAMPLE_BYTES", "OtherEncoding", "likely_encoding", "other_encoding",
-           "nul_note", "utf8_read_as", "wide_line"]
+           "nul_note", "starts_with_utf8_lines", "utf8_read_as", "wide_line"]
 
 # Byte-order marks of text in another encoding than UTF-8 (Windows PowerShell 5's "> file" and
 # Notepad's "Unicode" write UTF-16 with one). UTF-8 never holds the bytes FF and FE: read as
@@ -103,7 +103,7 @@ def other_encoding(head: bytes) -> Optional[OtherEncoding]:
     if b"\x00" not in head:
         return None
     head = head[:ENCODING_SAMPLE_BYTES]
-    if _starts_with_utf8_lines(head):
+    if starts_with_utf8_lines(head):
         return None
     for encoding, width, fits in _UNMARKED_ENCODINGS:
         units = [head[start:start + width] for start in range(0, len(head) - width + 1, width)]
@@ -174,8 +174,9 @@ def nul_note(line: bytes) -> str:
     return "; it holds NUL bytes: UTF-16 text?" if b"\x00" in line else ""
 
 
-def _starts_with_utf8_lines(head):
-    """Whether ``head`` starts with UTF-8 lines without a NUL (see _UTF8_LINES_BYTES)."""
+def starts_with_utf8_lines(head: bytes) -> bool:
+    """Whether ``head``, a file's first bytes holding a NUL, starts with UTF-8 lines without
+    one, so that the file is UTF-8, not UTF-16 or UTF-32 (see _UTF8_LINES_BYTES)."""
     lines = head[:head.find(b"\x00")]
     lines = lines[:lines.rfind(b"\n") + 1]
     if len(lines) < _UTF8_LINES_BYTES:

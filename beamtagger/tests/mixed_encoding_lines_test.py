@@ -206,3 +206,18 @@ def test_utf16le_whose_first_line_is_also_a_utf8_line_is_still_found():
     assert head.startswith(b"B0j0_0o0")
     found = other_encoding(head)
     assert found is not None and found.encoding == "UTF-16LE"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16"])
+def test_a_utf8_file_holding_a_utf16_line_read_as_utf16_is_refused(tmp_path, encoding):
+    # What the file's refusal as UTF-16LE advised before it was read as UTF-8: read so, its
+    # UTF-8 lines were tagged as two records of CJK characters, without a word.
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(mixed(10, "wide line\n".encode("utf-16-le")))
+    letter, = read_path_records(path, encoding=encoding)
+    assert letter.stage == "read" and letter.reason.startswith(f"the file is not {encoding}: ")
+    assert letter.reason.endswith("read it without --encoding (UTF-8)")
+    # Japanese UTF-16LE whose first line is also a UTF-8 line is read as named.
+    path.write_bytes("あなたはきのうどこにいきましたか\nこうえんにいきました。\n".encode("utf-16-le"))
+    assert [record.text for record in read_path_records(path, encoding=encoding)] == [
+        "あなたはきのうどこにいきましたか", "こうえんにいきました。"]

@@ -182,7 +182,19 @@ def _not_wide_text(encoding, head):
         return (f"the file starts with the byte-order mark of {marked}, not {encoding}, so none "
                 f"of its lines was read; read it with --encoding {marked[:6].lower()}, which "
                 "reads the byte order its mark shows")
-    if b"\x00" in head or b"\n" not in head:
+    if b"\x00" in head:
+        from beamtagger.text_encodings import starts_with_utf8_lines
+
+        if not starts_with_utf8_lines(head):
+            return None
+        # A UTF-8 file holding a UTF-16 line, which beamtagger advised reading as UTF-16
+        # before it read such a file as UTF-8: its UTF-8 lines were tagged as CJK characters.
+        utf8_bytes = head.index(b"\x00")
+        return (f"the file is not {encoding}: its first {utf8_bytes:,} bytes, up to its first "
+                f"NUL, are UTF-8 lines, where {wide} puts a NUL in every newline and space, so "
+                "none of its lines was read (a line in another encoding further on is its own "
+                "dead letter in UTF-8); read it without --encoding (UTF-8)")
+    if b"\n" not in head:
         return None
     try:
         codecs.utf_8_decode(head, "strict", False)
