@@ -142,10 +142,10 @@ def _few_nul_utf16_line(line):
     than the rules of ``wide_line`` ask for, it was tagged as mojibake. As for a file's head
     (``_unmarked_utf16``), the line must decode as UTF-16 strictly as text with a NUL in the
     high byte of each of its ASCII characters only, and hold two ASCII characters (one stray
-    NUL in UTF-8 makes one at most), or one where its UTF-8 reading holds control characters
-    besides NULs, which UTF-8 text does not. A UTF-16LE line of such characters only (one
-    Cyrillic word) holds no NUL: its newline's 00 starts the next line, and it is read as
-    UTF-8, control characters and all."""
+    NUL in UTF-8 makes one at most), or one (or a UTF-16BE newline) where its UTF-8 reading
+    holds control characters besides NULs, which UTF-8 text does not. A UTF-16LE line of such
+    characters only (one Cyrillic word) holds no NUL: its newline's 00 starts the next line,
+    and it is read as UTF-8, control characters and all."""
     utf8_text_with_controls = None
     for _, decode, high_byte in _UTF16_HIGH_BYTE:
         if b"\x00" in line[1 - high_byte::2]:
@@ -154,11 +154,11 @@ def _few_nul_utf16_line(line):
         if text is None or _NOT_TEXT.search(text):
             continue
         ascii_characters = sum(character < "\x80" for character in text)
-        if high_byte == 0 and len(line) % 2 and line.endswith(b"\x00"):
-            ascii_characters += 1  # UTF-16BE's newline 00 0A, cut at its 0A
         if ascii_characters >= 2:
             return True
-        if ascii_characters == 1:
+        # UTF-16BE's newline 00 0A, cut at its 0A, leaves its 00 at the line's end.
+        ends_in_newline = high_byte == 0 and len(line) % 2 == 1 and line.endswith(b"\x00")
+        if ascii_characters + ends_in_newline:
             if utf8_text_with_controls is None:
                 utf8_text_with_controls = bool(_NOT_TEXT.search(
                     line.replace(b"\x00", b"").decode("utf-8", "replace")))
