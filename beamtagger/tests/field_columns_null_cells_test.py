@@ -128,3 +128,16 @@ def test_hive_null_folders_are_null_and_empty_folders_follow_the_run(tiny_tagger
         assert [line for line in err.splitlines()
                 if line.startswith("warning: --field-columns")] == warnings
 
+
+
+def test_tag_help_says_an_empty_cell_is_null():
+    # Before: "a record without the field has a null there, one whose value does not convert
+    # ... is a dead letter", which an empty cell under int64 was before 199e765 and is not now.
+    import argparse
+
+    from beamtagger.pipeline.tag_command import add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    (action,) = [action for action in parser._actions if action.dest == "field_columns"]
+    assert "CSV or TSV cell is empty under a type other than string, has a null" in action.help
