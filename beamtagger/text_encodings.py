@@ -105,14 +105,24 @@ def other_encoding(head: bytes) -> Optional[OtherEncoding]:
     head = head[:ENCODING_SAMPLE_BYTES]
     if starts_with_utf8_lines(head):
         return None
+    found = _latin_script_nuls(head)
+    if found is not None:
+        encoding, fitting, units = found
+        return OtherEncoding(encoding, f"without a byte-order mark (a NUL in {fitting:,} of the "
+                             f"{units:,} code units of its first {len(head):,} bytes)")
+    return _unmarked_utf16(head)
+
+
+def _latin_script_nuls(data):
+    """(encoding, code units holding a NUL as it puts one in an ASCII character, all code
+    units) of the first of _UNMARKED_ENCODINGS that more than half of ``data``'s code units
+    (and two at least) fit; None where none does."""
     for encoding, width, fits in _UNMARKED_ENCODINGS:
-        units = [head[start:start + width] for start in range(0, len(head) - width + 1, width)]
+        units = [data[start:start + width] for start in range(0, len(data) - width + 1, width)]
         fitting = sum(map(fits, units))
         if fitting >= 2 and fitting * 2 > len(units):
-            return OtherEncoding(encoding, f"without a byte-order mark (a NUL in {fitting:,} of "
-                                 f"the {len(units):,} code units of its first {len(head):,} "
-                                 "bytes)")
-    return _unmarked_utf16(head)
+            return encoding, fitting, len(units)
+    return None
 
 
 def wide_line(line: bytes) -> Optional[str]:
@@ -123,12 +133,11 @@ def wide_line(line: bytes) -> Optional[str]:
     A stray NUL (the one a UTF-16LE line's newline 0A 00 leaves at the next line's start)
     fits one code unit at most. So is a line of UTF-16 whose characters hold no NUL
     (``_few_nul_utf16_line``)."""
-    for encoding, width, fits in _UNMARKED_ENCODINGS:
-        units = [line[start:start + width] for start in range(0, len(line) - width + 1, width)]
-        fitting = sum(map(fits, units))
-        if fitting >= 2 and fitting * 2 > len(units):
-            return (f"holds NUL bytes where {encoding[:6]} puts them in ASCII characters: "
-                    f"{encoding[:6]} text?")
+    found = _latin_script_nuls(line)
+    if found is not None:
+        # "UTF-16", not its byte order: a line after a UTF-16LE newline's stray 00 reads as BE.
+        family = found[0][:6]
+        return f"holds NUL bytes where {family} puts them in ASCII characters: {family} text?"
     if _few_nul_utf16_line(line) or (line.startswith(b"\x00")
                                      and _few_nul_utf16_line(line[1:])):
         return "holds NUL bytes where UTF-16 puts them in ASCII characters: UTF-16 text?"
