@@ -540,12 +540,8 @@ def _print_summary(args, job, result, results, seconds, counts, result_files, er
 
     if args.print_results:
         print_results(job.output_prefix, job.output_format)
-    summary = counters.format_summary(counts, seconds)
-    note = oov_share_note(counts)
-    if note:
-        summary.insert(next(index for index, line in enumerate(summary)
-                            if line.startswith("OOV tokens")) + 1, note)
-    for line in summary + counters.format_model_metrics(counters.query_distributions(result)):
+    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
+            counters.query_distributions(result)):
         print(line)
     lines, warnings = counters.format_field_columns(counts, job.field_columns)
     for line in lines:
@@ -565,30 +561,6 @@ def _print_summary(args, job, result, results, seconds, counts, result_files, er
                 print(f"dead letters     {path}")
         print(f"                 {counters.dead_letters_meaning(counts)}")
         _print_unread_parts(unread, counts["unread_parts"])
-
-
-# The share of batched tokens out of the store's vocabulary above which the summary asks
-# whether the text is in the store's language, over at least OOV_NOTE_MIN_TOKENS tokens. With
-# the default store English has 1.8% (EWT dev's raw text) to 3.0% (WNUT-17 dev); a run of
-# another script far more (Greek, Russian, Korean, Arabic, Hindi sentences: 61-80%; Chinese and
-# Japanese 50%, a sentence one token beside its "。"). German (20%), French (10%) and Spanish
-# (8%) stay under it: GloVe 6B holds many of their words. The note names no language and no
-# expected share: a store of the user's own (another language's vectors, a domain's words) has
-# its own, and "English text has 2-3%" told that user nothing true. The share is the summary's
-# own (OOV over batched tokens: a chunked record's overlap counts in both alike), and
-# --summary-json carries both counts for a script to judge by its own line.
-OOV_NOTE_SHARE = 0.25
-OOV_NOTE_MIN_TOKENS = 100
-
-
-def oov_share_note(counts):
-    """The summary's line under "OOV tokens" where over OOV_NOTE_SHARE of at least
-    OOV_NOTE_MIN_TOKENS batched tokens have no vector in the store, else None."""
-    batched = counts["batched_tokens"]
-    if batched < OOV_NOTE_MIN_TOKENS or counts["oov_tokens"] <= OOV_NOTE_SHARE * batched:
-        return None
-    return ("                 (over 25%: is the text in the store's language? docs/tokenizer.md, "
-            "\"Text in other languages\")")
 
 
 def _exit_status(limit, counts, unread):
