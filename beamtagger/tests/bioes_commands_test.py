@@ -6,12 +6,12 @@ import argparse
 import json
 import types
 
-import numpy as np
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline import cli
 from beamtagger.pipeline.train_command import read_auxiliary
+from beamtagger.tests.conftest import refusal_of_a_state_read_as_written
+from beamtagger.tests.review28b_iob1_test import corpus, run
 
 pytest.importorskip("tensorflow")
 
@@ -21,18 +21,6 @@ BIO_TRAIN = ("paris\tB-loc\nwent\tO\nhome\tO\n\n"
              "beam\tB-per\ntags\tI-per\ntext\tI-per\nin\tO\nparis\tB-loc\n")
 BILOU_DEV = "the\tO\ncat\tU-per\nsat\tO\nin\tO\nparis\tB-loc\nhome\tL-loc\n"
 BIO_DEV = "the\tO\ncat\tB-per\nsat\tO\nin\tO\nparis\tB-loc\nhome\tI-loc\n"
-
-
-def corpus(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return str(path)
-
-
-def run(capsys, *argv):
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_train_reads_bioes_and_bilou_corpora_as_their_bio_twins(tiny_tagger, tmp_path, capsys,
@@ -124,33 +112,14 @@ def test_the_aux_column_s_bioes_tags_are_read_as_bio_naming_the_column(tmp_path,
 
 def test_a_state_saved_when_bioes_was_read_as_written_is_refused_saying_so(
         tiny_tagger, tmp_path, capsys, monkeypatch):
-    from beamtagger.model import training
-    from beamtagger.model.tagger_spec import TaggerSpec
-    from beamtagger.model.train_state import training_fingerprint
-    from beamtagger.pipeline import common
-
-    # The run killed before read the tags as written and saved a state after its first epoch.
-    def first_epoch_saved(train, dev, store, config, binary=None, tag_column=None,
-                          aux_sentences=None, state=None, **_):
-        state.resume(training_fingerprint(config, train, dev, aux_sentences,
-                                          TaggerSpec.binding_of(store), binary, tag_column))
-        assert state.save({"phase": "first", "epochs_done": 1, "epochs_total": 4,
-                           "stopped": False, "history": []}, {"model": [np.arange(3.0)]})
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(common, "_entity_tags_read_as_bio", lambda sentences, *_: sentences)
-    monkeypatch.setattr(training, "train_tagger", first_epoch_saved)
     train = corpus(tmp_path, "train.conll", BIOES_TRAIN)
     dev = corpus(tmp_path, "dev.conll", BILOU_DEV)
     # --preset entity: the state's own run, read as written, would choose 'tags' otherwise,
     # and the refusal would name the options first.
     command = ["train", "--train", train, "--dev", dev, "--embeddings",
                tiny_tagger.store_path, "--out", str(tmp_path / "m"), "--preset", "entity"]
-    run(capsys, *command)
-    assert (tmp_path / ".m.train-state" / "state.npz").exists()
-    monkeypatch.undo()
-    code, _, err = run(capsys, *command)
-    refusal = err.strip().splitlines()[-1]
+    code, refusal = refusal_of_a_state_read_as_written(monkeypatch, capsys, command,
+                                                       tmp_path / "m")
     assert code == 2 and refusal.startswith("beamtagger train: error: the training state in ")
     assert (f"; this beamtagger reads the BIOES (or IOBES) tags of {train} and the BILOU tags "
             f"of {dev} as BIO, which one before 2026-12-07 read as written, so a state saved "

@@ -191,3 +191,34 @@ def flag_model(binary_tagger, tmp_path):
     import shutil
 
     return str(shutil.copytree(binary_tagger.model_dir, tmp_path / "model"))
+
+
+def refusal_of_a_state_read_as_written(monkeypatch, capsys, command, out):
+    """(exit code, last stderr line) of ``train`` ``command`` run again over the training state
+    that the same command left when entity tags were read as written (before 2026-12-07): a
+    run saving its first epoch, then killed. ``out``: the command's ``--out`` folder."""
+    import numpy as np
+
+    from beamtagger.model import training
+    from beamtagger.model.tagger_spec import TaggerSpec
+    from beamtagger.model.train_state import training_fingerprint
+    from beamtagger.pipeline import cli, common
+
+    # train_tagger resumes, then saves, as the real one does.
+    def first_epoch_saved(train, dev, store, config, binary=None, tag_column=None,
+                          aux_sentences=None, state=None, **_):
+        state.resume(training_fingerprint(config, train, dev, aux_sentences,
+                                          TaggerSpec.binding_of(store), binary, tag_column))
+        assert state.save({"phase": "first", "epochs_done": 1, "epochs_total": 4,
+                           "stopped": False, "history": []}, {"model": [np.arange(3.0)]})
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as earlier:
+        earlier.setattr(common, "_entity_tags_read_as_bio", lambda sentences, *_: sentences)
+        earlier.setattr(training, "train_tagger", first_epoch_saved)
+        cli.main(list(command))
+    assert (out.parent / f".{out.name}.train-state" / "state.npz").exists()
+    capsys.readouterr()
+    # The same command today: the real train_tagger refuses the state before any epoch.
+    code = cli.main(list(command))
+    return code, capsys.readouterr().err.strip().splitlines()[-1]

@@ -10,11 +10,11 @@ differs and to rerun the command that wrote it, which the user had just done (an
 rerun, was refused again: --restart comes first now)."""
 import json
 
-import numpy as np
 import pytest
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline import cli
+from beamtagger.tests.conftest import refusal_of_a_state_read_as_written
 
 pytest.importorskip("tensorflow")
 
@@ -80,34 +80,12 @@ def test_evaluate_maps_a_flag_taggers_gold_from_the_tags_as_written(tiny_tagger,
 
 def test_a_state_saved_when_iob1_was_read_as_written_is_refused_saying_so(
         tiny_tagger, tmp_path, capsys, monkeypatch):
-    from beamtagger.model.tagger_spec import TaggerSpec
-    from beamtagger.model.train_state import training_fingerprint
-    from beamtagger.pipeline import common
-
-    # The run killed before 2026-12-07 read the tags as written and saved a state after its
-    # first epoch (train_tagger resumes, then saves, as the real one does).
-    def first_epoch_saved(train, dev, store, config, binary=None, tag_column=None,
-                          aux_sentences=None, state=None, **_):
-        state.resume(training_fingerprint(config, train, dev, aux_sentences,
-                                          TaggerSpec.binding_of(store), binary, tag_column))
-        assert state.save({"phase": "first", "epochs_done": 1, "epochs_total": 4,
-                           "stopped": False, "history": []}, {"model": [np.arange(3.0)]})
-        raise KeyboardInterrupt
-
-    from beamtagger.model import training
-
-    monkeypatch.setattr(common, "_entity_tags_read_as_bio", lambda sentences, *_: sentences)
-    monkeypatch.setattr(training, "train_tagger", first_epoch_saved)
     train = corpus(tmp_path, "train.conll", IOB1_TRAIN)
     dev = corpus(tmp_path, "dev.conll", IO_DEV)
     command = ["train", "--train", train, "--dev", dev, "--embeddings",
                tiny_tagger.store_path, "--out", str(tmp_path / "m")]
-    run(capsys, *command)
-    assert (tmp_path / ".m.train-state" / "state.npz").exists()
-    monkeypatch.undo()
-    # The same command today: the real train_tagger refuses the state before any epoch.
-    code, _, err = run(capsys, *command)
-    refusal = err.strip().splitlines()[-1]
+    code, refusal = refusal_of_a_state_read_as_written(monkeypatch, capsys, command,
+                                                       tmp_path / "m")
     assert code == 2 and refusal.startswith("beamtagger train: error: the training state in ")
     assert (f"is another training's: it differs in the training corpus (--train, --limit), the dev corpus (--dev, "
             f"--dev-sentences); this beamtagger reads the IOB1 (or IO) tags of {train}, {dev} "
