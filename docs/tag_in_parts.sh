@@ -141,15 +141,26 @@ for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
             "$part"/tagged-?????-of-?????.* "$part"/tagged-errors-?????-of-?????.*
         inputs_of "$part" >"$part/inputs" || exit 1
         say "${part##*/}: tagging"
+        # Ctrl-C reaches this shell and the part's run alike, and bash goes on after a child
+        # that did not die of it: a run stopped once its files are published is done, exits 0
+        # with its summary, and the loop went on to tag the next part. Noted, it stops here.
+        interrupted=
+        trap 'interrupted=1' INT
         "${beamtagger[@]}" tag --input "$part/in/**" --output "$part/tagged" \
             --summary-json "$part/summary.json" "$@"
         status=$?
+        trap - INT
         if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
             say "${part##*/} did not finish (exit $status): $((parts - 1)) parts before it are" \
                 "done; run the same command again to go on from this part"
             exit "$status"
         fi
         tagged_now=$((tagged_now + 1))
+        if [ -n "$interrupted" ]; then
+            say "stopped (Ctrl-C) once ${part##*/} was done (its summary written): run the" \
+                "same command again to go on from the next part"
+            exit 130
+        fi
     fi
     grep -q '"exit_status": 3' "$part/summary.json" && past_limit=$((past_limit + 1))
 done

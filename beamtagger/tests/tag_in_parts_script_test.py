@@ -5,6 +5,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import subprocess
 import sys
 
@@ -102,3 +103,57 @@ def test_a_second_loop_on_the_same_output_and_an_output_inside_the_input_are_ref
         second = _loop(root, out, lock_wait="0")
     assert second.returncode == 2 and "another loop, or the run of a part" in second.stderr, second.stderr
     assert not (out / "part-00000").exists()
+
+
+def _fake_tag(tmp_path, body):
+    """A stand-in for ``beamtagger`` (BEAMTAGGER), in bash: the loop's own behaviour in
+    milliseconds, without a Python start a part. ``body`` runs with $input (the part's
+    --input) and $summary (its --summary-json) set."""
+    fake = tmp_path / "fake-beamtagger"
+    fake.write_text("#!/usr/bin/env bash\n"
+                    "while [ $# -gt 0 ]; do case $1 in --input) input=$2 ;; "
+                    "--summary-json) summary=$2 ;; esac; shift; done\n"
+                    f"{body}\n", encoding="utf-8")
+    fake.chmod(0o755)
+    return str(fake)
+
+
+def _fake_loop(root, out, fake, *tag_options):
+    # Ctrl-C as a terminal sends it: to the loop's process group, whose SIGINT is not ignored
+    # (a child started from a non-interactive shell in the background inherits it ignored).
+    def own_group_with_default_signals():
+        os.setpgrp()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", *tag_options],
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, BEAMTAGGER=fake),
+                          preexec_fn=own_group_with_default_signals)
+
+
+def test_ctrl_c_that_a_parts_run_outlives_with_its_files_published_stops_the_loop(tmp_path):
+    # Ctrl-C reaches the loop's shell and the part's run alike. A run stopped once its files
+    # are published is done: it exits 0, summary written (docs/tagging.md, exit statuses);
+    # bash goes on after a child that did not die of the signal, and the loop went on to
+    # tag the next part, and the next, each maybe hours.
+    root = tmp_path / "texts"
+    root.mkdir()
+    for name in ("a.txt", "b.txt", "c.txt"):
+        (root / name).write_text("The cat sat on the mat .\n", encoding="utf-8")
+    fake = _fake_tag(tmp_path, 'echo "$input" >>"${summary%/*/*}/tagged"\n'
+                               'trap "" INT   # held, as tag holds one once published\n'
+                               'kill -INT 0   # Ctrl-C, to the loop\'s process group\n'
+                               'echo \'{"exit_status": 0}\' >"$summary"')
+    out = tmp_path / "out"
+    stopped = _fake_loop(root, out, fake)
+    assert stopped.returncode == 130, stopped.stderr
+    assert (out / "tagged").read_text().splitlines() == [f"{out}/part-00000/in/**"]
+    assert ("tag_in_parts: stopped (Ctrl-C) once part-00000 was done (its summary written): "
+            "run the same command again to go on from the next part") in stopped.stderr
+
+    # The next loop goes on from the part after it.
+    fake = _fake_tag(tmp_path, 'echo "$input" >>"${summary%/*/*}/tagged"\n'
+                               'echo \'{"exit_status": 0}\' >"$summary"')
+    assert _fake_loop(root, out, fake).returncode == 0
+    assert (out / "tagged").read_text().splitlines() == [
+        f"{out}/part-0000{part}/in/**" for part in range(3)]
