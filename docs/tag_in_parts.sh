@@ -74,6 +74,19 @@ fi
 # later one) go into new parts, in path order. A part's folder is made whole under a hidden
 # name and renamed into place, so a loop killed while planning leaves no part short of files.
 rm -rf -- "$out"/.new-part-*
+# As tag does for ROOT/**: Beam's matching does not follow a link to a folder, and its files
+# would not be read (links to files are read, and planned below).
+linked=$(cd -- "$root_abs" && find -L . -mindepth 1 -type d -xtype l -printf '%P\n' -quit)
+if [ -n "$linked" ]; then
+    say "ROOT holds $linked, a symbolic link to a folder, whose files tag would not read: name" \
+        "the folder it links to as ROOT, or copy it in"
+    exit 2
+fi
+plan_failed() {
+    say "cannot plan the parts in $out (the line above says why); the parts planned before" \
+        "are kept: run the same command again"
+    exit 1
+}
 declare -A planned=()
 last=-1
 for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
@@ -87,11 +100,12 @@ done
 new_part() {
     last=$((last + 1))
     building=$(printf '%s/.new-part-%05d' "$out" "$last")
-    mkdir -p -- "$building/in"
+    mkdir -p -- "$building/in" || plan_failed
 }
 close_part() {
     [ -n "$building" ] || return 0
-    mv -T -- "$building" "${building%/.new-part-*}/part-${building##*/.new-part-}"
+    mv -T -- "$building" "${building%/.new-part-*}/part-${building##*/.new-part-}" ||
+        plan_failed
     building=
 }
 building= filled=0
@@ -102,10 +116,14 @@ while IFS= read -r -d '' entry; do
         close_part
     fi
     [ -n "$building" ] || { new_part; filled=0; }
-    mkdir -p -- "$building/in/$(dirname -- "$name")"
-    ln -s -- "$root_abs/$name" "$building/in/$name"
+    # Not $(dirname): it drops a folder name's final newline, and the link then failed.
+    folder=.
+    [[ $name == */* ]] && folder=${name%/*}
+    mkdir -p -- "$building/in/$folder" && ln -s -- "$root_abs/$name" "$building/in/$name" ||
+        plan_failed
     filled=$((filled + size))
-done < <(cd -- "$root_abs" && find . -type f -printf '%P\t%s\0' | LC_ALL=C sort -z)
+done < <(cd -- "$root_abs" && find -L . -type d -xtype l -prune -o -type f -printf '%P\t%s\0' |
+         LC_ALL=C sort -z)
 close_part
 
 inputs_of() {   # the part's files as they are now: a file rewritten since shows here

@@ -157,3 +157,33 @@ def test_ctrl_c_that_a_parts_run_outlives_with_its_files_published_stops_the_loo
     assert _fake_loop(root, out, fake).returncode == 0
     assert (out / "tagged").read_text().splitlines() == [
         f"{out}/part-0000{part}/in/**" for part in range(3)]
+
+
+def test_every_file_that_a_run_of_root_reads_is_planned_and_a_linked_folder_is_refused(
+        tmp_path):
+    # A link to a file is read by `tag --input 'ROOT/**'` (its default id its path under
+    # ROOT), and was left out of every part, the loop exiting 0; a file in a folder whose name
+    # ends in a newline was left out of its part (`$(dirname)` dropped the newline, ln failed,
+    # the loop went on).
+    root = tmp_path / "texts"
+    (root / "sub\n").mkdir(parents=True)
+    (root / "sub\n" / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("A dog ran .\n", encoding="utf-8")
+    (root / "linked.txt").symlink_to(elsewhere)
+    fake = _fake_tag(tmp_path, '(cd "${input%/\\*\\*}" && find . ! -type d -printf "%P\\0") '
+                               '>>"${summary%/*/*}/planned"\n'
+                               'echo \'{"exit_status": 0}\' >"$summary"')
+    out = tmp_path / "out"
+    planned = _fake_loop(root, out, fake)
+    assert planned.returncode == 0, planned.stderr
+    assert sorted((out / "planned").read_text().split("\0")[:-1]) == ["linked.txt", "sub\n/a.txt"]
+
+    # A link to a folder: tag refuses it (Beam's matching does not follow it), and the loop
+    # left its files out; now it is refused before anything is planned, as tag does.
+    (root / "folder").symlink_to(root / "sub\n")
+    refused = _fake_loop(root, tmp_path / "out2", fake)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.startswith("tag_in_parts: ROOT holds folder, a symbolic link to a "
+                                     "folder"), refused.stderr
+    assert not list((tmp_path / "out2").glob("part-*"))
