@@ -73,7 +73,7 @@ PYTHON_BLOCKS = {
      "# The result files of the parts done so far, as one pandas table: a part in progress or "
      "killed"):
         "tag_in_parts_script_test: verbatim, in a folder holding out/texts, tagged in two "
-        "parts by docs/tag_in_parts.sh, before (one part done, one left by a kill) and after "
+        "parts by tag_in_parts.sh, before (one part done, one left by a kill) and after "
         "the loop's rerun; the ids it reads checked",
     ("docs/tokenizer.md", "Tokenizer", "from beamtagger.tokenizer import Token, Tokenizer"):
         "test_tokenizer_example: verbatim, its `# ->` values checked",
@@ -214,7 +214,12 @@ COMMANDS_NOT_RUN = {
     (*USING_IT, "echo \"The cat sat on the mat.\" | beamtagger tag --input - --output -"):
         "the same line as docs/tagging.md's \"Pipes\", which test_tagging_pipe_commands runs",
     ("docs/tagging.md", "A large collection in parts",
-     "docs/tag_in_parts.sh texts out/texts 64M --runtime numpy"):
+     "loop=$(python -c \"import importlib.resources as r; print(r.files('beamtagger') / "
+     "'data/tag_in_parts.sh')\")"):
+        "tag_in_parts_script_test.test_the_installed_script_is_where_the_docs_line_says: "
+        "verbatim, it names the script the tests run",
+    ("docs/tagging.md", "A large collection in parts",
+     "bash \"$loop\" texts out/texts 64M --runtime numpy"):
         "tag_in_parts_script_test runs the script with the tiny tagger (two parts, a rerun "
         "over a killed part); /tmp runs on 30 EWT files with SIGKILLs: docs/performance.md",
     (*PIPES, "zcat big.txt.gz | beamtagger tag --input - --output - | jq -c '[.id, "

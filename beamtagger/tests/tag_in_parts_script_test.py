@@ -1,4 +1,4 @@
-"""docs/tag_in_parts.sh, the loop of docs/tagging.md's "A large collection in parts": a part
+"""beamtagger/data/tag_in_parts.sh, the loop of docs/tagging.md's "A large collection in parts": a part
 with a summary is never tagged again, a part without one is, over what a killed run left."""
 import fcntl
 import json
@@ -12,17 +12,17 @@ import sys
 import pytest
 
 from beamtagger.tests.conftest import run_tag_command
-from beamtagger.tests.docs_examples_test import the_block
+from beamtagger.tests.docs_examples_test import doc_commands, the_block
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "docs" / "tag_in_parts.sh"
+SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "data" / "tag_in_parts.sh"
 pytestmark = pytest.mark.skipif(
     shutil.which("bash") is None or shutil.which("flock") is None,
-    reason="docs/tag_in_parts.sh needs bash and util-linux flock")
+    reason="tag_in_parts.sh needs bash and util-linux flock")
 
 
 def _loop(root, out, *tag_options, lock_wait="5"):
     # The CLI in a child process, as a user runs it, from this checkout.
-    environment = dict(os.environ, PYTHONPATH=str(SCRIPT.parents[1]),
+    environment = dict(os.environ, PYTHONPATH=str(SCRIPT.parents[2]),
                        BEAMTAGGER=f"{sys.executable} -m beamtagger",
                        TAG_IN_PARTS_LOCK_WAIT=lock_wait)
     return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", *tag_options],
@@ -187,3 +187,15 @@ def test_every_file_that_a_run_of_root_reads_is_planned_and_a_linked_folder_is_r
     assert refused.stderr.startswith("tag_in_parts: ROOT holds folder, a symbolic link to a "
                                      "folder"), refused.stderr
     assert not list((tmp_path / "out2").glob("part-*"))
+
+
+def test_the_installed_script_is_where_the_docs_line_says():
+    # Under docs/ it was not installed: a user of `pip install beamtagger` had no copy.
+    # package_data ("beamtagger.data": "*") installs it; the docs' line names it.
+    (line,) = [command for file, heading, command in doc_commands()
+               if heading == "A large collection in parts" and command.startswith("loop=")]
+    printed = subprocess.run(["bash", "-c", line.replace("python", sys.executable, 1)
+                              + '; printf %s "$loop"'], capture_output=True, text=True,
+                             env=dict(os.environ, PYTHONPATH=str(SCRIPT.parents[2])), timeout=30)
+    assert printed.returncode == 0, printed.stderr
+    assert pathlib.Path(printed.stdout) == SCRIPT and SCRIPT.is_file()

@@ -5,8 +5,10 @@
 # parts that have no summary. docs/tagging.md, "A large collection in parts", says what it
 # guarantees and why; it relies only on what `beamtagger tag` guarantees there.
 #
-#   docs/tag_in_parts.sh ROOT OUT PART_SIZE [beamtagger tag options...]
-#   docs/tag_in_parts.sh texts out/texts 64M --model models/ner --runtime numpy
+#   bash tag_in_parts.sh ROOT OUT PART_SIZE [beamtagger tag options...]
+#   bash tag_in_parts.sh texts out/texts 64M --model models/ner --runtime numpy
+# Installed with beamtagger, as package data: where it is,
+#   python -c "import importlib.resources as r; print(r.files('beamtagger') / 'data/tag_in_parts.sh')"
 #
 # OUT/part-NNNNN/in/       the part's input: symbolic links to its files, by their paths under
 #                          ROOT, so records get the default ids one run of 'ROOT/**' gives
