@@ -103,10 +103,11 @@ def main(argv=None):
         if remote:
             _said(f"beamtagger {args.command}: error: {remote}")
             return 2
-    terminated = []
+    terminated, done = [], []
     try:
         with filtered_native_stderr(), _terminate_as_interrupt(terminated):
-            return args._module.run(args) or 0
+            done.append(args._module.run(args) or 0)
+        return done[0]
     except BeamtaggerError as error:
         _said(f"beamtagger {args.command}: error: {error}")
         return error.exit_code
@@ -122,6 +123,11 @@ def main(argv=None):
               f"{broken_link(error.filename)}{_working_directory_gone()}")
         return 1
     except KeyboardInterrupt:
+        if done:
+            # The command had returned, and the stderr relay's end was awaited (1-5 ms) with
+            # Python's handlers back: a Ctrl-C there made a tag run whose files were published
+            # and whose --summary-json said 0 exit 130, "interrupted".
+            return done[0]
         signum = terminated[0] if terminated else signal.SIGINT
         _said(f"beamtagger: {_STOPPED_BY[signum]}")
         return 128 + signum
