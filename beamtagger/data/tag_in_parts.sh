@@ -85,6 +85,7 @@ if [ -n "$linked" ]; then
     exit 2
 fi
 plan_failed() {
+    rm -f -- "${listing:-}"
     say "cannot plan the parts in $out (the line above says why); the parts planned before" \
         "are kept: run the same command again"
     exit 1
@@ -101,6 +102,12 @@ for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
 done
 new_part() {
     last=$((last + 1))
+    if (( last > 99999 )); then   # part-100000 would escape every part-????? pattern here
+        say "more than 99,999 parts: run again with a larger PART_SIZE (the parts planned" \
+            "so far are kept and tagged as they are)"
+        rm -f -- "$listing"
+        exit 2
+    fi
     building=$(printf '%s/.new-part-%05d' "$out" "$last")
     mkdir -p -- "$building/in" || plan_failed
 }
@@ -110,6 +117,18 @@ close_part() {
         plan_failed
     building=
 }
+# ROOT's files, listed whole before any is planned: a folder find cannot read (its
+# permissions) was left out of the plan with find's own line, and the loop went on to tag
+# the rest and exit 0, those files never tagged. tag --input 'ROOT/**' would not read it
+# either.
+listing=$(mktemp) || exit 1
+if ! (cd -- "$root_abs" && find -L . -type d -xtype l -prune -o -type f -printf '%P\t%s\0') \
+        >"$listing"; then
+    rm -f -- "$listing"
+    say "cannot read all of ROOT $root (the line above says where): its files would not be" \
+        "tagged; make it readable, or move it out of ROOT"
+    exit 2
+fi
 building= filled=0
 while IFS= read -r -d '' entry; do
     name=${entry%$'\t'*} size=${entry##*$'\t'}
@@ -124,8 +143,8 @@ while IFS= read -r -d '' entry; do
     mkdir -p -- "$building/in/$folder" && ln -s -- "$root_abs/$name" "$building/in/$name" ||
         plan_failed
     filled=$((filled + size))
-done < <(cd -- "$root_abs" && find -L . -type d -xtype l -prune -o -type f -printf '%P\t%s\0' |
-         LC_ALL=C sort -z)
+done < <(LC_ALL=C sort -z -- "$listing")
+rm -f -- "$listing"
 close_part
 
 inputs_of() {   # the part's files as they are now: a file rewritten since shows here

@@ -199,3 +199,47 @@ def test_the_installed_script_is_where_the_docs_line_says():
                              env=dict(os.environ, PYTHONPATH=str(SCRIPT.parents[2])), timeout=30)
     assert printed.returncode == 0, printed.stderr
     assert pathlib.Path(printed.stdout) == SCRIPT and SCRIPT.is_file()
+
+
+def test_a_root_that_find_cannot_read_whole_is_refused_before_any_part_is_planned(tmp_path):
+    # A folder under ROOT that find cannot read (its permissions: root reads anything, so the
+    # fault is made by a find that fails as it does there) was left out of the plan, and the
+    # loop tagged the rest and exited 0, those files never tagged.
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    real_find = shutil.which("find")
+    (shims / "find").write_text(
+        "#!/usr/bin/env bash\n"
+        f'"{real_find}" "$@" || exit\n'
+        'case "$*" in *"%s"*) echo "find: ./private: Permission denied" >&2; exit 1 ;; esac\n',
+        encoding="utf-8")
+    (shims / "find").chmod(0o755)
+    fake = _fake_tag(tmp_path, 'echo "{}" > "$summary"')
+    out = tmp_path / "out"
+    done = subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20"],
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, BEAMTAGGER=fake,
+                                   PATH=f"{shims}{os.pathsep}{os.environ['PATH']}"))
+    assert done.returncode == 2, done.stderr
+    assert "cannot read all of ROOT" in done.stderr, done.stderr
+    assert not list(out.glob("part-*")) and not list(out.glob(".new-part-*"))
+
+
+def test_a_part_past_99999_is_refused_where_its_pattern_would_miss_it(tmp_path):
+    # part-100000 escapes the loop's part-????? patterns: its files would never be tagged.
+    root = tmp_path / "in"
+    root.mkdir()
+    (root / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    (root / "b.txt").write_text("A dog ran .\n", encoding="utf-8")
+    out = tmp_path / "out"
+    (out / "part-99999" / "in").mkdir(parents=True)
+    (out / "part-99999" / "in" / "a.txt").symlink_to(root / "a.txt")
+    fake = _fake_tag(tmp_path, 'echo "{}" > "$summary"')
+    done = subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20"],
+                          capture_output=True, text=True, timeout=30,
+                          env=dict(os.environ, BEAMTAGGER=fake))
+    assert done.returncode == 2 and "more than 99,999 parts" in done.stderr, done.stderr
+    assert not (out / "part-100000").exists()
