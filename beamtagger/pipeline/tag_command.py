@@ -379,7 +379,9 @@ def _tag(args, options, stdin_spool=None, results=None):
         stops.release()
     if stops.received:
         with contextlib.suppress(OSError, ValueError):   # a terminal hung up
-            print("beamtagger tag: stopped after the run was done: its files are published"
+            done = ("its results are written to standard output" if results is not None
+                    else "its files are published")
+            print(f"beamtagger tag: stopped after the run was done: {done}"
                   + (f" and its summary written to {args.summary_json}"
                      if args.summary_json is not None else ""),
                   file=sys.stderr, flush=True)
