@@ -114,8 +114,11 @@ with one_build_at_a_time():
             # (tests/user_contexts_*_test.py: dill pickling, Beam YAML, to_dataframe, notebooks).
             # pytest-xdist 3.0.2 and gcp-storage-emulator 2026.7.18: the oldest releases of those
             # series the package index offers, which `make test-lowest` installs.
+            # regex: Unicode's graphemes (\X) and pictographs, the oracle of
+            # tests/multilingual_tokenizer_test.py (udtools brought it; 2023.12.25 to 2026.12.2
+            # pass it).
             "test": ["pytest>=8", "pytest-xdist>=3.0.2", "hypothesis>=6.100",
-                     "gcp-storage-emulator>=2026.7.18", "udtools>=0.2.8",
+                     "gcp-storage-emulator>=2026.7.18", "udtools>=0.2.8", "regex>=2023.12.25",
                      "apache-beam[dill,yaml,dataframe]>=2.77,<2.79", "ipython>=8"],
             # gensim 4.3.3: 4.3.0-4.3.2 import scipy.linalg.triu, gone in SciPy 1.14, and do not cap
             # SciPy (4.3.3 does), so beside jax's newer SciPy they failed at import.

@@ -123,11 +123,13 @@ _PREPENDED_MARKS = frozenset("\u0600\u0601\u0602\u0603\u0604\u0605\u06dd\u070f\u
                              "\u08e2\U000110bd\U000110cd")
 # What a zero-width joiner joins to the grapheme before it (UAX #29 GB11): a pictograph
 # (Extended_Pictographic), to Python's categories a symbol (So), unassigned (Cn: an emoji newer
-# than its Unicode tables) or one of these twelve ("‼", "ℹ", "↔", "◻", "〰", ...). Anything else
-# after a joiner starts a grapheme of its own: the joiner that ends a Malayalam chillu
-# ("അവന്\u200d") or a Hindi half form took the ")" or "!" after it into its word.
+# than its Unicode tables) or one of these thirteen ("‼", "ℹ", "↔", "◻", "〰", ...; "♯", a
+# math symbol, is a pictograph to the regex module's Unicode data up to 2025.9.1, not to
+# 2026.12.2's). Anything else after a joiner starts a grapheme of its own: the joiner that ends
+# a Malayalam chillu ("അവന്\u200d") or a Hindi half form took the ")" or "!" after it into its
+# word.
 _PICTOGRAPHS_NOT_SYMBOLS = frozenset("\u203c\u2049\u2139\u2194\u25fb\u25fc\u25fd\u25fe"
-                                     "\u2934\u2935\u3030\u303d")
+                                     "\u2934\u2935\u3030\u303d\u266f")
 _ZWJ = "\u200d"
 
 
