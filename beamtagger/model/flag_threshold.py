@@ -70,19 +70,20 @@ def with_threshold(spec, threshold: Optional[float], model_dir=None):
     return decoding
 
 
-def threshold_option(threshold, model_dir):
+def threshold_option(threshold, model_dir, option: str = "threshold"):
     """The ``threshold=`` option of ``TagText``, ``TagBatches``, ``StitchChunks``,
     ``TaggerModelHandler`` and ``Tagger``, checked where it is given: None (the model's own),
     or the threshold as a float. ThresholdRefused for a value out of 0..1 and, for a model on
     this machine (or the bundled one), for one that is not a flag tagger; a ``gs://`` model,
-    or one only the workers hold, is checked where they load it (``with_threshold``)."""
+    or one only the workers hold, is checked where they load it (``with_threshold``).
+    ``option``: how the messages name it (``TagTextWithModels``: ``thresholds['ner']``)."""
     if threshold is None:
         return None
-    threshold = check_threshold(threshold, "threshold")
+    threshold = check_threshold(threshold, option)
     from beamtagger.transforms import worker_resources
 
     if model_dir is None or not (worker_resources.is_remote(model_dir) or not
                                  worker_resources.local_path(model_dir).exists()):
         check_threshold_applies(worker_resources.load_spec(model_dir), model_name(model_dir),
-                                "threshold: ")
+                                f"{option}: ")
     return threshold

@@ -51,8 +51,8 @@ def test_a_model_saved_again_after_the_checks_is_recorded_as_checked(
     recorded = []
     record = tag_text.TagTextInParts._built_against
 
-    def recorded_as_built(self, pipeline):
-        recorded.append(record(self, pipeline))
+    def recorded_as_built(self, pipeline, model):
+        recorded.append(record(self, pipeline, model))
         return recorded[-1]
 
     monkeypatch.setattr(tag_text.TagTextInParts, "_built_against", recorded_as_built)

@@ -1,8 +1,8 @@
 """Beam PTransforms for tagging text, one concern a module; compose them or use ``TagText``.
 
-=====================  ===========================================================  ===========
+=====================  ===========================================================  ===============
 transform              does                                                         module
-=====================  ===========================================================  ===========
+=====================  ===========================================================  ===============
 ReadRecords            text/jsonl/conll/conllu/parquet files -> records, errors     reading
 Tokenize               TextRecord -> TokenizedRecord with character offsets         tokenize
 SplitIntoChunks        long records -> overlapping chunks; short ones pass whole    chunks
@@ -13,8 +13,9 @@ StitchChunks           chunk results -> one TaggedRecord per long record        
 WriteResults           TaggedRecords -> JSON Lines / Parquet / CoNLL files          write_results
 WriteDeadLetters       DeadLetters -> PREFIX-errors-*.jsonl                         dead_letters
 TagText                Tokenize ... StitchChunks in one composite                   tag_text
+TagTextWithModels      TagText with several models, the stages before tagging once  tag_with_models
 TaggerModelHandler     the tagger as a ModelHandler for Beam's RunInference         model_handler
-=====================  ===========================================================  ===========
+=====================  ===========================================================  ===============
 
 Each name is imported from its module on first use (PEP 562), so importing one module of the
 package (``records``, ``worker_resources``) imports no other, nor Beam: ``beamtagger.Tagger``
@@ -32,7 +33,8 @@ _MODULES = {
     "ArrowRecordBatchCoder": "arrow_batches", "AttachVectors": "attach_vectors",
     "BucketByLength": "bucket", "DeadLetter": "records", "ReadRecords": "reading",
     "Segment": "records", "SplitIntoChunks": "chunks", "StitchChunks": "chunks",
-    "TagBatches": "tag", "TagText": "tag_text", "TaggedRecord": "records",
+    "TagBatches": "tag", "TagText": "tag_text", "TagTextWithModels": "tag_with_models",
+    "TaggedRecord": "records",
     "TaggerModelHandler": "model_handler", "TextRecord": "records", "Tokenize": "tokenize",
     "TokenizedRecord": "records", "WriteDeadLetters": "dead_letters",
     "WriteResults": "write_results",

@@ -18,6 +18,11 @@ Without an accelerator every stage fuses into one CPU stage and batches never le
 that built them. With ``accelerator="type:nvidia-l4;count:1;install-nvidia-driver"`` only
 TagBatches carries the resource hint: Dataflow right fitting runs it on GPU workers, and the
 Arrow batches cross to them through ArrowRecordBatchCoder (never pickled).
+
+``TagTextWithModels`` (``tag_with_models.py``) and ``TagTextInParts(models=...)`` run the same
+stages for several models (``models_to_tag.py``): everything up to BucketByLength once,
+AttachVectors once a group of models with the same inputs, TagBatches and StitchChunks once a
+model; TagText is the case of one model, whose steps keep their labels.
 """
 from typing import NamedTuple, Optional
 
@@ -43,6 +48,8 @@ from beamtagger.transforms.tag import (TagBatches, check_flag, check_tag_options
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.kept_text import with_kept_texts
+from beamtagger.transforms.models_to_tag import (ModelsRefused, ModelToTag, attach_groups,
+                                                 models_option)
 from beamtagger.transforms.runtime_where_applied import runtime_of_pipeline
 from beamtagger.transforms.tokenize import Tokenize, check_max_record_chars, check_record_type
 from beamtagger.transforms.typed_outputs import typed_outputs
@@ -161,7 +168,6 @@ class TagText(beam.PTransform):
         check_chunk(chunk, overlap)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         check_tag_options(progress_every_secs, tagger_threads)
-        self.model_dir = path_option("model_dir", model_dir)
         self.store_path = path_option("store_path", store_path)
         self.chunk = chunk
         self.overlap = overlap
@@ -171,9 +177,8 @@ class TagText(beam.PTransform):
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
-        worker_resources.check_where_built(self.model_dir, self.store_path,
-                                           self.allow_other_embeddings)
-        self.threshold = threshold_option(threshold, self.model_dir)
+        self.models = tuple(self._checked_model(model)
+                            for model in self._models_given(model_dir, threshold))
         self.progress_every_secs = progress_every_secs
         self.tagger_threads = tagger_threads
         self.runtime = check_runtime(runtime)
@@ -182,36 +187,65 @@ class TagText(beam.PTransform):
         self.validate = check_flag("validate", validate)
         self.keep_text = check_flag("keep_text", keep_text)
 
+    def _models_given(self, model_dir, threshold):
+        """The models to tag with, as given (``models_to_tag``): TagText's one, unnamed."""
+        return (ModelToTag(None, model_dir, threshold),)
+
+    def _checked_model(self, model):
+        """``model`` with its path and threshold as TagText takes them; refused here (one
+        line) where it is no model, or its store check fails, as ``check_where_built`` says."""
+        named = model.name is not None
+        model_dir = path_option(f"models[{model.name!r}]" if named else "model_dir",
+                                model.model_dir)
+        worker_resources.check_where_built(model_dir, self.store_path,
+                                           self.allow_other_embeddings)
+        return model._replace(model_dir=model_dir, threshold=threshold_option(
+            model.threshold, model_dir, f"thresholds[{model.name!r}]" if named else "threshold"))
+
     # No return annotation: Beam reads one as an output type hint and warns, on every use,
     # that a NamedTuple of PCollections is not one it can check.
     def expand(self, records):
-        check_record_type(records, "TagText")
+        [result] = self._results(records).values()
+        return result
+
+    def _results(self, records):
+        """{model name: its TagTextResult}, the stages before the tag stage shared."""
+        check_record_type(records, type(self).__name__)
         buffering_secs = buffering_secs_on(records, self.max_buffering_secs, "TagText")
         if buffering_secs is not None:
             # Streaming: one element a record all the way, each in its own window.
-            parts, errors = self._tag_in_parts(records, buffering_secs)
-            return TagTextResult(parts | "AllTagged" >> beam.Flatten(),
-                                 errors | "AllErrors" >> beam.Flatten())
+            return {model.name: TagTextResult(
+                        parts | model.label("AllTagged") >> beam.Flatten(),
+                        errors | model.label("AllErrors") >> beam.Flatten())
+                    for model, (parts, errors)
+                    in self._tag_in_parts(records, buffering_secs).items()}
         # Bounded: the parts stay tagged batches until after the Flatten, which Beam's local
         # runner encodes element by element (fn_api_runner ``sink_flattens``): an Arrow batch of
         # hundreds of records, where it was a pickled TaggedRecord each. Where the tag stage
         # runs on GPU workers, the batches are also what crosses from them.
         # Each record's own timestamp goes with it (its block's, then its batch row's), so each
         # result and dead letter leaves at it, as in streaming.
-        (whole, stitched, empty), errors = self._tag_in_parts(records, None,
-                                                              output_batches=True,
-                                                              own_timestamps=True)
-        empty = empty | "EmptyAsBatches" >> beam.ParDo(
+        in_parts = self._tag_in_parts(records, None, output_batches=True, own_timestamps=True)
+        # Empty records are tagged alike by every model: their batches are made once.
+        empty = next(iter(in_parts.values()))[0][2] | "EmptyAsBatches" >> beam.ParDo(
             _EmptyRecordsAsBatches()).with_output_types(pa.RecordBatch)
-        tagged = typed_outputs((whole, stitched, empty) | "AllTagged" >> beam.Flatten(),
-                               "AsTaggedRecords", beam.FlatMap(tagged_records_at_own_timestamps),
-                               "tagged", TaggedRecord, **{ERRORS: DeadLetter})
-        return TagTextResult(tagged.tagged,
-                             (*errors, tagged[ERRORS]) | "AllErrors" >> beam.Flatten())
+        results = {}
+        for model, ((whole, stitched, _), errors) in in_parts.items():
+            tagged = typed_outputs(
+                (whole, stitched, empty) | model.label("AllTagged") >> beam.Flatten(),
+                model.label("AsTaggedRecords"), beam.FlatMap(tagged_records_at_own_timestamps),
+                "tagged", TaggedRecord, **{ERRORS: DeadLetter})
+            results[model.name] = TagTextResult(
+                tagged.tagged,
+                (*errors, tagged[ERRORS]) | model.label("AllErrors") >> beam.Flatten())
+        return results
 
     def _tag_in_parts(self, records, buffering_secs, blocks_given=False, output_batches=False,
                       own_timestamps=False):
-        """((whole records, stitched long records, empty records), the dead letters' parts).
+        """{ModelToTag: ((whole records, stitched long records, empty records), the dead
+        letters' parts)}, one entry a model of ``self.models``: the stages up to the vectors
+        are applied once for all (``attach_groups``), the tag stage and the stitching once a
+        model.
 
         Bounded input goes through the stages in blocks of records (``blocks.py``: the
         runner's cost per element paid per block); ``blocks_given``: ``records`` already holds
@@ -225,9 +259,10 @@ class TagText(beam.PTransform):
         mean nothing, leaves it out.
         """
         # Here, not where it is built: a transform built without network access (in a test, a
-        # notebook, a module) stays so until it is applied. One record for every stage: each
-        # stage's workers must find the files the others find.
-        built_against = self._built_against(records.pipeline)
+        # notebook, a module) stays so until it is applied. One record a model for every
+        # stage: each stage's workers must find the files the others find.
+        built_against = {model: self._built_against(records.pipeline, model)
+                         for model in self.models}
         # Here, not where it is built: a transform does not know its runner until it is applied.
         runtime = runtime_of_pipeline(self.runtime, "TagText", records.pipeline,
                                       self.tagger_threads, accelerator=bool(self.accelerator))
@@ -245,37 +280,46 @@ class TagText(beam.PTransform):
                                                      max_record_chars=self.max_record_chars)
         chunked = tokenized.records | "SplitIntoChunks" >> SplitIntoChunks(
             self.chunk, self.overlap, blocks=blocks)
-        attached = (
-            chunked.segments
-            | "BucketByLength" >> BucketByLength(self.max_batch_tokens, buffering_secs,
-                                                 blocks=blocks,
-                                                 widths=runtimes.bucket_widths(runtime))
-            | "AttachVectors" >> AttachVectors(
-                self.store_path, self.model_dir, self.vector_dtype, self.allow_other_embeddings,
-                self.vectors_at, built_against=built_against))
-        tag = TagBatches(self.model_dir, self.progress_every_secs, self.tagger_threads,
-                         runtime, output_batches=output_batches, vectors_at=self.vectors_at,
-                         store_path=self.store_path, vector_dtype=self.vector_dtype,
-                         allow_other_embeddings=self.allow_other_embeddings,
-                         validate=False,   # checked above
-                         built_against=built_against, threshold=self.threshold)
-        if self.accelerator:
-            tag = tag.with_resource_hints(accelerator=self.accelerator)
-        tagged = attached.batches | "Tag" >> tag
-        stitched = ((chunked.long_records, tagged.chunks, attached.chunks)
-                    | "StitchChunks" >> StitchChunks(self.model_dir,
-                                                     output_batches=output_batches,
-                                                     built_against=built_against,
-                                                     threshold=self.threshold))
-        return ((tagged.tagged, stitched.tagged, chunked.empty),
-                (tokenized.errors, attached.errors, tagged.errors, stitched.errors))
+        batches = chunked.segments | "BucketByLength" >> BucketByLength(
+            self.max_batch_tokens, buffering_secs, blocks=blocks,
+            widths=runtimes.bucket_widths(runtime))
+        in_parts = {}
+        for group in attach_groups(self.models, built_against):
+            first = group[0]
+            label = ("AttachVectors" if len(group) == len(self.models)
+                     else f"AttachVectors[{'+'.join(model.name for model in group)}]")
+            attached = batches | label >> AttachVectors(
+                self.store_path, first.model_dir, self.vector_dtype,
+                self.allow_other_embeddings, self.vectors_at,
+                built_against=built_against[first])
+            for model in group:
+                tag = TagBatches(model.model_dir, self.progress_every_secs, self.tagger_threads,
+                                 runtime, output_batches=output_batches,
+                                 vectors_at=self.vectors_at, store_path=self.store_path,
+                                 vector_dtype=self.vector_dtype,
+                                 allow_other_embeddings=self.allow_other_embeddings,
+                                 validate=False,   # checked above
+                                 built_against=built_against[model], threshold=model.threshold)
+                if self.accelerator:
+                    tag = tag.with_resource_hints(accelerator=self.accelerator)
+                tagged = attached.batches | model.label("Tag") >> tag
+                stitched = ((chunked.long_records, tagged.chunks, attached.chunks)
+                            | model.label("StitchChunks") >> StitchChunks(
+                                model.model_dir, output_batches=output_batches,
+                                built_against=built_against[model],
+                                threshold=model.threshold))
+                in_parts[model] = ((tagged.tagged, stitched.tagged, chunked.empty),
+                                   (tokenized.errors, attached.errors, tagged.errors,
+                                    stitched.errors))
+        # In the models' order, as the caller gave them.
+        return {model: in_parts[model] for model in self.models}
 
-    def _built_against(self, pipeline):
-        """What the stages' workers must find (``built_against.py``): the model and store
+    def _built_against(self, pipeline, model):
+        """What the stages' workers must find (``built_against.py``): ``model`` and the store
         checked here where ``validate``, else nothing."""
         if not self.validate:
             return BuiltAgainst()
-        return worker_resources.check_where_built(self.model_dir, self.store_path,
+        return worker_resources.check_where_built(model.model_dir, self.store_path,
                                                   self.allow_other_embeddings, remote=True,
                                                   pipeline=pipeline)
 
@@ -299,27 +343,46 @@ class TagTextInParts(TagText):
     where None, as they are here (``worker_resources.record_built_against``). A Dataflow
     job's workers read the ``gs://`` paths themselves, and a local run's the folders
     ``launch_files`` pinned (the same bytes), or a store it reads in place.
+
+    ``models`` and ``thresholds`` (``TagTextWithModels``' options) in place of ``model_dir``
+    and ``threshold``: it returns ``{name: TagTextResult(parts, errors)}``, each what it
+    returns for that model alone, and ``built_against`` is then ``{name: BuiltAgainst}``.
     """
 
-    def __init__(self, *args, blocks=False, built_against=None, **kwargs):
+    def __init__(self, *args, models=None, thresholds=None, blocks=False, built_against=None,
+                 **kwargs):
         kwargs.setdefault("validate", False)
+        self._models_option = None if models is None else models_option(models, thresholds)
+        model_dir = args[0] if args else kwargs.get("model_dir")
+        if models is not None and (model_dir is not None or kwargs.get("threshold") is not None):
+            raise ModelsRefused("give models (and thresholds), or model_dir (and threshold), "
+                                "not both")
         super().__init__(*args, **kwargs)
         self.blocks = blocks
-        self.checked = built_against
+        # beamtagger tag's checks, by model name (None: its one model).
+        self.checked = (built_against if built_against is None or models is not None
+                        else {None: built_against})
+
+    def _models_given(self, model_dir, threshold):
+        return self._models_option or super()._models_given(model_dir, threshold)
 
     def expand(self, records):
+        """TagTextResult(the three parts, errors); with ``models``, {name: that}."""
         buffering_secs = buffering_secs_on(records, self.max_buffering_secs, "TagText")
-        parts, errors = self._tag_in_parts(records, buffering_secs, blocks_given=self.blocks,
-                                           output_batches=buffering_secs is None)
-        return TagTextResult(parts, errors | "AllErrors" >> beam.Flatten())
+        results = {model.name: TagTextResult(
+                       parts, errors | model.label("AllErrors") >> beam.Flatten())
+                   for model, (parts, errors) in self._tag_in_parts(
+                       records, buffering_secs, blocks_given=self.blocks,
+                       output_batches=buffering_secs is None).items()}
+        return results if self._models_option else results[None]
 
-    def _built_against(self, pipeline):
-        if self.checked is not None:
-            return self.checked
+    def _built_against(self, pipeline, model):
+        if self.checked is not None and model.name in self.checked:
+            return self.checked[model.name]
         if self.validate:
-            return super()._built_against(pipeline)
+            return super()._built_against(pipeline, model)
         return worker_resources.record_built_against(
-            self.model_dir, self.store_path, worker_resources.runs_on_this_machine(pipeline))
+            model.model_dir, self.store_path, worker_resources.runs_on_this_machine(pipeline))
 
 
 class _EmptyRecordsAsBatches(beam.DoFn):
