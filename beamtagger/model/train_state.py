@@ -54,7 +54,8 @@ _DATA_NAMES = {"train": "the training corpus (--train, --limit)",
                "dev": "the dev corpus (--dev, --dev-sentences)",
                "aux": "the auxiliary tags (--aux-column)",
                "store": "the embedding store (--embeddings)",
-               "binary": "--binary-label", "tag_column": "--tag-column"}
+               "binary": "--binary-label", "tag_column": "--tag-column",
+               "init_from": "--init-from (the model it starts from, by its digests)"}
 
 
 def _sentences_digest(sentences):
@@ -67,15 +68,22 @@ def _sentences_digest(sentences):
 
 
 def training_fingerprint(config, train_sentences, dev_sentences, aux_sentences, store_binding,
-                         binary, tag_column):
+                         binary, tag_column, starting_record=None):
     """What makes two runs the same training, as JSON values: the data by content, the store's
-    binding (``TaggerSpec.binding_of``) and the options."""
+    binding (``TaggerSpec.binding_of``), the options and, for a fine-tune, the model it starts
+    from by its digests (``starting_record``: the same folder trained again since is another
+    start). Without one the key is left out, so states saved before it resume."""
     options = {key: value for key, value in json.loads(json.dumps(
         dataclasses.asdict(config))).items() if key not in _NOT_FINGERPRINTED}
-    return {"train": _sentences_digest(train_sentences), "dev": _sentences_digest(dev_sentences),
-            "aux": _sentences_digest(aux_sentences), "store": store_binding,
-            "binary": list(binary.patterns) if binary is not None else None,
-            "tag_column": tag_column, "options": options}
+    fingerprint = {"train": _sentences_digest(train_sentences),
+                   "dev": _sentences_digest(dev_sentences),
+                   "aux": _sentences_digest(aux_sentences), "store": store_binding,
+                   "binary": list(binary.patterns) if binary is not None else None,
+                   "tag_column": tag_column, "options": options}
+    if starting_record is not None:
+        fingerprint["init_from"] = {key: starting_record[key] for key in
+                                    ("tagger_json_sha256", "model_file_sha256")}
+    return fingerprint
 
 
 def _epochs(fingerprint):

@@ -72,6 +72,16 @@ class TrainingConfig:
     verbose: int = 2
 
 
+@dataclasses.dataclass
+class StartingModel:
+    """A saved model a training starts from (``train --init-from``): its ``spec``, its
+    ``weights`` (``get_weights`` order) and ``record``, what the new model's report keeps of
+    it (its name and digests)."""
+    spec: TaggerSpec
+    weights: list
+    record: dict
+
+
 def choose_labels(train_sentences, binary=None):
     """(labels, head) for the training corpus; a two-valued tag column trains a sigmoid head."""
     tags = sorted({tag for sentence in train_sentences for tag in sentence.tags})
@@ -340,6 +350,41 @@ def training_dataset(corpus, store, config, input_dims, label_weights=None, aux_
     return dataset.apply(tf.data.experimental.assert_cardinality(batch_count)).prefetch(2)
 
 
+def _union(starting_hashes, hashes):
+    """The sorted hashes of both (what the starting model had trained on, and this training);
+    ``hashes`` alone where the starting model recorded none, or None where neither did."""
+    if starting_hashes is None or hashes is None:
+        return hashes
+    return np.union1d(starting_hashes, hashes.astype(starting_hashes.dtype))
+
+
+def build_from_starting_model(starting, store, config, tag_column=None, training_forms=None,
+                              training_entities=None, training_sentences=None):
+    """The tagger ``starting`` is (its network, labels, featurizer and decoding) with its
+    weights, and its spec bound to ``store``: a fine-tune's start. Only the dropout, which
+    shapes no weight, is ``config``'s. The hashes of what the network trained on are the
+    union of the starting model's and this training's: ``evaluate``'s unseen forms and
+    entities and its "sentences seen in training" warning are about the network, which has
+    seen both."""
+    from beamtagger.model.tagger_model import Tagger
+
+    keras.utils.set_random_seed(config.seed)   # the dropout's streams, as build_tagger's
+    base = starting.spec
+    model_config = {**base.model_config, "dropout": config.dropout}
+    model = Tagger(**model_config)
+    model.set_weights(starting.weights)
+    spec = TaggerSpec(
+        labels=base.labels, head=base.head, featurizer=base.featurizer,
+        binding=TaggerSpec.binding_of(store), model_config=model_config,
+        decoding=dict(base.decoding), bucketing={"batch_tokens": config.batch_tokens},
+        tag_column=tag_column if tag_column is not None else base.tag_column,
+        binary_labels=base.binary_labels,
+        training_forms=_union(base.training_forms, training_forms),
+        training_entities=_union(base.training_entities, training_entities),
+        training_sentences=_union(base.training_sentences, training_sentences))
+    return model, spec
+
+
 def build_tagger(labels, head, store, config, featurizer=None, tag_column=None, binary=None,
                  training_forms=None, training_entities=None, training_sentences=None):
     """A new, untrained tagger for ``labels`` over ``store``'s vectors, and its spec.
@@ -395,7 +440,7 @@ def auxiliary_targets(train_sentences, aux_sentences):
 
 
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
-                 tag_column=None, log=print, aux_sentences=None, state=None):
+                 tag_column=None, log=print, aux_sentences=None, state=None, starting=None):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``; with ``config.refit``,
     then train a new model on train + dev for the number of epochs that scored best on dev.
 
@@ -413,6 +458,11 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     is resumed: the result is the uninterrupted run's. A state of another training is refused
     (BeamtaggerError) before any epoch.
 
+    ``starting`` (optional, a ``StartingModel``): fine-tune that model rather than train a new
+    one; its labels, head and network are kept (``config``'s network sizes must be its:
+    ``train --init-from`` takes them from it), the refit starts from it too, and the report
+    records it (``init_from``).
+
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
     config = config or TrainingConfig()
@@ -423,16 +473,19 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     if state is not None:
         snapshot = state.resume(training_fingerprint(
             config, train_sentences, dev_sentences, aux_sentences, TaggerSpec.binding_of(store),
-            binary, tag_column))
+            binary, tag_column, starting.record if starting is not None else None))
     if binary is not None:
         train_sentences = binary.map_sentences(train_sentences)
         dev_sentences = binary.map_sentences(dev_sentences)
-    labels, head = choose_labels(train_sentences, binary)
+    if starting is not None:
+        labels, head = list(starting.spec.labels), starting.spec.head
+    else:
+        labels, head = choose_labels(train_sentences, binary)
     if head == "sigmoid":
         config = sigmoid_head_config(config, log)
-    if config.crf and head == "softmax":
+    if starting is None and config.crf and head == "softmax":
         head = "crf"
-    elif config.crf:
+    elif starting is None and config.crf:
         log(f"two labels: a {head} head, no CRF")
     if snapshot is not None and snapshot.phase == "refit":
         report = snapshot.meta["first_report"]
@@ -440,7 +493,7 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     else:
         model, spec, report = _train(train_sentences, dev_sentences, labels, head, store,
                                      config, binary, tag_column, log, aux_sentences, state,
-                                     snapshot)
+                                     snapshot, starting=starting)
         snapshot = None
         if not config.refit:
             return model, spec, report
@@ -456,7 +509,8 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
             dataclasses.replace(s, tags=(None,) * len(s.tokens)) for s in refit_dev]
     model, spec, refit = _train(train_sentences + refit_dev, None, labels, head, store,
                                 dataclasses.replace(config, epochs=epochs), binary, tag_column,
-                                log, aux_sentences, state, snapshot, first_report=report)
+                                log, aux_sentences, state, snapshot, first_report=report,
+                                starting=starting)
     report["refit"] = {"epochs": epochs, "train": refit["train"], "history": refit["epochs"],
                        "seconds": refit["seconds"]}
     report["seconds"] = round(report["seconds"] + refit["seconds"], 1)
@@ -479,10 +533,11 @@ def sigmoid_head_config(config, log=print):
 
 
 def _train(train_sentences, dev_sentences, labels, head, store, config, binary, tag_column, log,
-           aux_sentences, state=None, snapshot=None, first_report=None):
+           aux_sentences, state=None, snapshot=None, first_report=None, starting=None):
     """One model trained on ``train_sentences``: early stopping on ``dev_sentences``, or
     ``config.epochs`` epochs when ``dev_sentences`` is None (the refit, ``first_report`` the
-    first training's). Saved to ``state`` after each epoch, resumed from ``snapshot``."""
+    first training's). Saved to ``state`` after each epoch, resumed from ``snapshot``.
+    Starts from ``starting``'s network and weights where given."""
     from beamtagger.model.inference import TaggerRunner
 
     use_chars = config.char_dim > 0 and config.char_filters > 0 and config.max_chars > 0
@@ -494,6 +549,10 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
     featurizer = TokenFeaturizer(config.special_tokens, config.oov_buckets, feature_columns,
                                  char_vocab=char_vocab,
                                  max_chars=config.max_chars if use_chars else 0)
+    if starting is not None:
+        # Its character ids are its embedding rows: a vocabulary rebuilt from this corpus
+        # would give them to other characters.
+        featurizer = starting.spec.featurizer
     label_index = {label: i for i, label in enumerate(labels)}
     # A resumed run's clock goes on from the killed run's seconds.
     started = time.perf_counter() - (snapshot.meta["seconds"] if snapshot is not None else 0.0)
@@ -515,12 +574,17 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         + f"; {len(labels)} labels, {head} head "
         f"(encoded in {time.perf_counter() - started:.1f} s)")
     is_bio = head != "sigmoid" and is_bio_label_set(labels)
-    model, spec = build_tagger(
-        labels, head, store, config, featurizer, tag_column, binary,
-        training_forms=training_form_hashes(t for s in train_sentences for t in s.tokens),
-        training_entities=(evaluation.training_entity_hashes(train_sentences) if is_bio
-                           else None),
-        training_sentences=sentence_hashes(train_sentences))
+    trained_on = {
+        "training_forms": training_form_hashes(t for s in train_sentences for t in s.tokens),
+        "training_entities": (evaluation.training_entity_hashes(train_sentences) if is_bio
+                              else None),
+        "training_sentences": sentence_hashes(train_sentences)}
+    if starting is not None:
+        model, spec = build_from_starting_model(starting, store, config, tag_column,
+                                                **trained_on)
+    else:
+        model, spec = build_tagger(labels, head, store, config, featurizer, tag_column, binary,
+                                   **trained_on)
     trained, aux_targets, aux_labels = model, None, []
     if aux_sentences is not None and binary is None:
         aux_labels, aux_targets = auxiliary_targets(train_sentences, list(aux_sentences))
@@ -588,6 +652,8 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
         "seconds": round(seconds(), 1),
         "parameters": int(sum(int(np.prod(w.shape)) for w in model.weights)),
     }
+    if starting is not None:
+        report["init_from"] = starting.record
     if dev is not None:
         metric_name = evaluation.primary_metric_name(head, is_bio)
         report.update({

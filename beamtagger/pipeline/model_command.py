@@ -380,6 +380,9 @@ def _training(report, report_problem):
     refit = report.get("refit")
     if isinstance(refit, dict):
         training["refit"] = {"epochs": refit.get("epochs"), "train": refit.get("train")}
+    # train --init-from: the model the training started from (its name and digests)
+    init_from = report.get("init_from")
+    training["init_from"] = init_from if isinstance(init_from, dict) else None
     # train's warning of a model no better than a trivial tagger on dev (trivial_baseline)
     warning = report.get("warning")
     training["warning"] = warning if isinstance(warning, str) else None
@@ -542,6 +545,8 @@ def _training_lines(training, threshold=None):
               if threshold is not None and threshold != 0.5 else "")
         lines.append(_line("best epoch", f"{training['best_epoch']}{epochs}: "
                            f"{metric.replace('_', ' ')} {score}{at}"))
+    if training.get("init_from"):
+        lines.append(_line("started from", _init_from_text(training["init_from"])))
     refit = training.get("refit")
     if refit:
         epochs = _count(refit.get("epochs"))
@@ -556,6 +561,19 @@ def _training_lines(training, threshold=None):
     if training.get("warning"):
         lines.append(_line("warning", training["warning"]))
     return lines
+
+
+def _init_from_text(init_from):
+    """The ``started from`` line: the model ``train --init-from`` named, and the digests that
+    tell it from a model trained again into the same folder since."""
+    model = init_from.get("model")
+    path = init_from.get("path")
+    where = f" ({path})" if isinstance(path, str) and path != model else ""
+    digests = [f"{name} SHA-256 {value[:12]}..." for name, value in (
+        ("tagger.json", init_from.get("tagger_json_sha256")),
+        ("model file", init_from.get("model_file_sha256"))) if isinstance(value, str)]
+    return (f"{model if isinstance(model, str) else 'not recorded'}{where}"
+            + (f"; its {', '.join(digests)}" if digests else ""))
 
 
 def _corpus_size_text(part):

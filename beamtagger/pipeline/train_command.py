@@ -1,11 +1,13 @@
 """``beamtagger train``: train a tagger on a tagged corpus and write a model directory."""
 import argparse
+import contextlib
 import fnmatch
 import math
 import sys
 
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline import init_from
 from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 
@@ -60,6 +62,17 @@ _NOT_FOR_A_FLAG_TAGGER = {
 }
 
 
+# The network's sizes where neither a flag nor --init-from's model gives them (the presets set
+# --units, --crf and --form-buckets). Unset (None) when parsed, so that a fine-tune can tell a
+# flag given against its model's network from one left to the model (``init_from``).
+NETWORK_DEFAULTS = {"layers": 1, "projection": 0, "oov_buckets": 1024, "char_filters": 48,
+                    "char_kernel": 3, "char_dim": 24, "max_chars": 16}
+
+
+def _network_default(dest):
+    return f"(default: {NETWORK_DEFAULTS[dest]}; with --init-from, the model's)"
+
+
 def _preset(dest):
     """The help text's note on a tuning flag the preset sets: its value in each preset, where
     "(preset)" alone left a new user to find both the term and the numbers elsewhere."""
@@ -112,31 +125,45 @@ def add_arguments(parser):
                         "the epochs done are the first of the new run's) resumes at the first "
                         "epoch not finished, and any other run is refused while the state is "
                         "there")
+    parser.add_argument("--init-from", metavar="MODEL", default=None,
+                        help="fine-tune: start from this saved model (a model directory, or "
+                        "'bundled' for the bundled UPOS tagger) instead of random weights; its "
+                        "network, labels and store binding are kept, and a network option "
+                        "given that differs from its is refused (docs/training.md)")
+    parser.add_argument("--allow-other-embeddings", action="store_true",
+                        help="with --init-from: train over a store whose fingerprint differs "
+                        "from the model's (another build of the same vectors; the dimension "
+                        "and normalisation must match)")
     model = parser.add_argument_group("model")
     model.add_argument("--units", type=int, default=None,
                        help=f"LSTM units per direction {_preset('units')}")
-    model.add_argument("--layers", type=int, default=1,
-                       help="stacked BiLSTM layers (default: %(default)s)")
-    model.add_argument("--projection", type=int, default=0,
-                       help="size of the shared projection of each token (0: none)")
+    model.add_argument("--layers", type=int, default=None,
+                       help=f"stacked BiLSTM layers {_network_default('layers')}")
+    model.add_argument("--projection", type=int, default=None,
+                       help="size of the shared projection of each token (0: none) "
+                       f"{_network_default('projection')}")
     model.add_argument("--dropout", type=float, default=None,
                        help=f"share of the LSTM's inputs and outputs dropped in training "
                        f"{_preset('dropout')}")
-    model.add_argument("--oov-buckets", type=int, default=1024,
-                       help="hashed trainable rows for out-of-vocabulary words")
+    model.add_argument("--oov-buckets", type=int, default=None,
+                       help="hashed trainable rows for out-of-vocabulary words "
+                       f"{_network_default('oov_buckets')}")
     model.add_argument("--no-viterbi", action="store_true",
                        help="plain arg-max decoding even for BIO label sets")
     model.add_argument("--crf", action=argparse.BooleanOptionalAction, default=None,
                        help="CRF output layer (learned transitions, Viterbi decoding) instead of "
                        f"softmax {_preset('crf')}")
-    model.add_argument("--char-filters", type=int, default=48,
-                       help="filters of the character CNN (0: no character encoder)")
-    model.add_argument("--char-kernel", type=int, default=3, metavar="WIDTH",
-                       help="characters each filter of the character CNN reads at once")
-    model.add_argument("--char-dim", type=int, default=24, help="character embedding size")
-    model.add_argument("--max-chars", type=int, default=16,
+    model.add_argument("--char-filters", type=int, default=None,
+                       help="filters of the character CNN (0: no character encoder) "
+                       f"{_network_default('char_filters')}")
+    model.add_argument("--char-kernel", type=int, default=None, metavar="WIDTH",
+                       help="characters each filter of the character CNN reads at once "
+                       f"{_network_default('char_kernel')}")
+    model.add_argument("--char-dim", type=int, default=None,
+                       help=f"character embedding size {_network_default('char_dim')}")
+    model.add_argument("--max-chars", type=int, default=None,
                        help="characters per token the character CNN reads (first and last "
-                       "ones of longer tokens)")
+                       f"ones of longer tokens) {_network_default('max_chars')}")
     model.add_argument("--form-buckets", type=int, default=None, metavar="N",
                        help="hashed buckets of a trainable lower-cased word-form feature "
                        f"(0: none) {_preset('form_buckets')}")
@@ -274,7 +301,8 @@ def malformed_entity_tags(sentences):
 
 def apply_preset(args, sentences, log=print, warn=None):
     """Fill the flags left unset from the preset (for a --binary-label flag tagger, less what
-    it trains without); print which preset and what it set."""
+    it trains without) and the network's sizes from ``NETWORK_DEFAULTS`` (those --init-from's
+    model has not set); print which preset and what it set."""
     warn = warn or (lambda line: print(line, file=sys.stderr))
     malformed = malformed_entity_tags(sentences)
     if malformed:
@@ -308,6 +336,9 @@ def apply_preset(args, sentences, log=print, warn=None):
         for key, (value, _) in _NOT_FOR_A_FLAG_TAGGER.items():
             setattr(args, key, value)   # given otherwise, check_options refused it
         why += "; a yes/no flag tagger (sigmoid head): no adversarial training, no entity drop"
+    for key, value in NETWORK_DEFAULTS.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     chosen = []
     for key, value in PRESETS[name].items():
         if getattr(args, key) is None and not (flag and key in _NOT_FOR_A_FLAG_TAGGER):
@@ -476,16 +507,35 @@ def run(args):
     from beamtagger.pipeline import output_lock
 
     check_options(args)
+    if args.allow_other_embeddings and args.init_from is None:
+        raise BeamtaggerError("--allow-other-embeddings applies with --init-from only: a new "
+                              "model is bound to the store it trains with")
+    if args.init_from is not None:
+        init_from.check_not_out(args.init_from, args.out)
     check_model_destination(args.out, args.overwrite)  # before hours of training, not after
     # Held until the model is written and the state removed: two runs into one --out read and
     # wrote one training state, each resuming from the other's epochs.
-    with output_lock.held(args.out, "--out", "train", "model directory"):
-        return _run_held(args)
+    with output_lock.held(args.out, "--out", "train", "model directory"), \
+            contextlib.ExitStack() as base_held:
+        starting = None
+        if args.init_from is not None:
+            if args.init_from != init_from.BUNDLED:
+                # Shared until its weights are read: a train run replacing it meanwhile would
+                # give this one another model's weights than the spec it checked.
+                base_held.enter_context(output_lock.not_held(
+                    args.init_from, "train", init_from.busy_text(args.init_from)))
+            starting = init_from.open_starting_model(args.init_from, args.out)
+            # Before the corpora are read: a flag tagger's patterns decide how they are read.
+            init_from.take_network_options(args, starting)
+        return _run_held(args, starting, base_held)
 
 
-def _run_held(args):
+def _run_held(args, starting=None, base_held=None):
+    """The training, ``--out`` held. ``starting``: ``--init-from``'s model, checked; its
+    folder held (``base_held``, closed once its weights are read)."""
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.saving import save_model_dir
+    from beamtagger.model.tagger_spec import BinaryLabels
 
     # All chosen before any is read: a dev file of neither format is refused before the
     # training corpus is read, as a missing one is.
@@ -500,6 +550,11 @@ def _run_held(args):
     if args.limit:
         train = train[:args.limit]
     check_binary_patterns(args.binary_label, train)
+    if starting is not None:
+        patterns = args.binary_label
+        init_from.check_training_tags(
+            starting, BinaryLabels(tuple(patterns)).map_sentences(train) if patterns else train,
+            args.train)
     apply_preset(args, train)
     if args.decay_restore and args.ema > 0:
         # With EMA the weights in place at an epoch's end are the averages, swapped back out
@@ -514,10 +569,12 @@ def _run_held(args):
         dev = select_sentences(dev, args.dev_sentences, "dev")
     check_dev_tags(train, dev, args, dev_format.format)
     store = open_store(args.embeddings)  # the default store when None
+    if starting is not None:
+        starting.spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
     # a misspelt --train path waited for before its one-line error.
     from beamtagger.model.train_state import TrainingState, state_folder
-    from beamtagger.model.training import (BinaryLabels, TrainingConfig, TrainingDiverged,
+    from beamtagger.model.training import (StartingModel, TrainingConfig, TrainingDiverged,
                                            train_tagger)
 
     config = TrainingConfig(
@@ -541,9 +598,16 @@ def _run_held(args):
                   else None)
     state = TrainingState(state_folder(args.out), restart=args.restart,
                           data_note=_read_as_bio_note(reading["read_as_bio"]))
+    if starting is not None:
+        starting = StartingModel(starting.spec, init_from.load_weights(starting),
+                                 starting.record)
+        base_held.close()
+        print(f"fine-tuning {args.init_from}: its network, {len(starting.spec.labels)} labels "
+              "and weights are the start")
     try:
         model, spec, report = train_tagger(train, dev, store, config, binary=binary,
-                                           tag_column=tag_column, aux_sentences=aux, state=state)
+                                           tag_column=tag_column, aux_sentences=aux, state=state,
+                                           starting=starting)
     except TrainingDiverged:
         # The same command resumed would diverge again, and the fix (a lower --learning-rate)
         # is another training, which the kept state would refuse without --restart.

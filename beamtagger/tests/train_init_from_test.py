@@ -1,0 +1,188 @@
+"""``train --init-from MODEL``: a fine-tune starts from the model's weights and network, records
+where it started, and refuses in one line what it cannot start from (docs/training.md,
+"Fine-tuning a model")."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from beamtagger.pipeline import cli
+from beamtagger.testing import TinyTagger, build_tiny_tagger
+
+# Tokens of the tiny store, tags of the tiny model (testing.TINY_LABELS).
+_TRAIN = [("the cat sat .", "DET NOUN VERB PUNCT"), ("a dog went home .", "DET NOUN VERB NOUN PUNCT"),
+          ("the dogs bark !", "DET NOUN VERB PUNCT"), ("it rained all day .", "NOUN VERB DET NOUN PUNCT")]
+_DEV = [("the apple sat .", "DET NOUN VERB PUNCT"), ("a cat went home !", "DET NOUN VERB NOUN PUNCT")]
+
+
+def _write_conll(path, sentences):
+    path.write_text("".join("".join(f"{token}\t{tag}\n" for token, tag in
+                                    zip(text.split(), tags.split())) + "\n"
+                            for text, tags in sentences), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """A tiny untrained tagger (4 units, 4 labels) with a record of 'its' training sentences and
+    forms (the tiny builder writes none), its store, and a train and dev corpus in its tags."""
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.model.tagger_spec import sentence_hashes, training_form_hashes
+
+    built = build_tiny_tagger(tmp_path / "base")
+    base_sentences = [Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)]
+    model = pathlib.Path(built.model_dir)
+    np.save(model / "training_sentences.npy", sentence_hashes(base_sentences))
+    np.save(model / "training_forms.npy", training_form_hashes(["green", "apples"]))
+    return {"model": built.model_dir, "store": built.store_path,
+            "train": _write_conll(tmp_path / "train.conll", _TRAIN),
+            "dev": _write_conll(tmp_path / "dev.conll", _DEV), "tmp": tmp_path}
+
+
+def _train(tiny, out, *flags):
+    return cli.main(["train", "--train", tiny["train"], "--dev", tiny["dev"], "--format", "conll",
+                     "--embeddings", tiny["store"], "--out", str(out), "--epochs", "1",
+                     "--adversarial", "0", *flags])
+
+
+def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys):
+    """At a learning rate too small to move a float32 weight, the fine-tuned model is its start:
+    the same weights and labels (a model built anew, seed 1, has others: the tiny one is seed 7),
+    and its report, model info and hash files say where it started."""
+    import h5py
+    import zipfile
+
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.model.tagger_spec import TaggerSpec, sentence_hashes
+
+    pytest.importorskip("tensorflow")
+    out = tiny["tmp"] / "tuned"
+    assert _train(tiny, out, "--init-from", tiny["model"], "--learning-rate", "1e-30") == 0
+    printed = capsys.readouterr().out
+    assert f"fine-tuning {tiny['model']}: its network, 4 labels and weights" in printed
+
+    def weights(model_dir):
+        with zipfile.ZipFile(pathlib.Path(model_dir) / "tagger.keras") as archive:
+            archive.extract("model.weights.h5", tiny["tmp"] / pathlib.Path(model_dir).name)
+        arrays = {}
+        with h5py.File(tiny["tmp"] / pathlib.Path(model_dir).name / "model.weights.h5") as h5:
+            h5.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                          if isinstance(item, h5py.Dataset) else None)
+        return arrays
+
+    base, tuned = weights(tiny["model"]), weights(out)
+    assert base.keys() == tuned.keys()
+    for name in base:
+        np.testing.assert_allclose(tuned[name], base[name], atol=1e-6, err_msg=name)
+    text = "the dog went home with a green apple ."
+    assert (TinyTagger(str(out), tiny["store"]).labels(text)
+            == TinyTagger(tiny["model"], tiny["store"]).labels(text))
+
+    base_json = json.loads((pathlib.Path(tiny["model"]) / "tagger.json").read_text())
+    spec = json.loads((out / "tagger.json").read_text())
+    assert spec["labels"] == base_json["labels"]
+    assert spec["featurizer"] == base_json["featurizer"]   # its char ids, not this corpus's
+    record = json.loads((out / "training_report.json").read_text())["init_from"]
+    assert record["model"] == tiny["model"] and record["labels"] == 4
+    assert record["tagger_json_sha256"] == base_json["content_sha256"]
+    assert record["model_file_sha256"] == base_json["model_file"]["sha256"]
+    # The network has seen the starting model's sentences and forms and this corpus's.
+    loaded = TaggerSpec.load(out)
+    assert len(loaded.training_sentences) == 1 + len(_TRAIN)
+    assert sentence_hashes([Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)])[0] \
+        in loaded.training_sentences
+    assert loaded.seen_in_training(["apples", "cat", "paris"]).tolist() == [True, True, False]
+
+    assert cli.main(["model", "info", str(out), "--embeddings", tiny["store"]]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines()
+                if line.startswith("started from:"))
+    assert tiny["model"] in line and base_json["content_sha256"][:12] in line
+    assert cli.main(["model", "info", str(out), "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["training"]["init_from"] == record
+
+
+def _other_store(tiny):
+    return build_tiny_tagger(tiny["tmp"] / "other", seed=8).store_path
+
+
+def _old_format(tiny):
+    path = pathlib.Path(tiny["model"]) / "tagger.json"
+    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 0'))
+    return tiny["model"]
+
+
+def _damaged(tiny):
+    path = pathlib.Path(tiny["model"]) / "tagger.keras"
+    path.write_bytes(path.read_bytes()[:1000])
+    return tiny["model"]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--units", "64"], "--units 64 conflicts with --init-from MODEL, whose network has --units 4"),
+    (["--crf"], "--crf conflicts with --init-from MODEL, whose network has --no-crf"),
+    (["--char-filters", "48"], "whose network has --char-filters 4"),
+    (["--binary-label", "NOUN"], "whose network has no --binary-label"),
+    (["--embeddings", _other_store], "pass --allow-other-embeddings"),
+    (["--train", "UNKNOWN"], "2 of its tags ('ADJ' x2, 'X' x1; 3 tokens) are not labels of "
+     "--init-from MODEL, whose 4 labels a fine-tune keeps"),
+])
+def test_what_a_fine_tune_cannot_start_from_is_refused_in_one_line(tiny, flags, message,
+                                                                    capsys):
+    flags = [flag(tiny) if callable(flag) else flag for flag in flags]
+    if flags[:2] == ["--train", "UNKNOWN"]:
+        flags[1] = _write_conll(tiny["tmp"] / "unknown.conll", _TRAIN + [
+            ("green red apples .", "ADJ ADJ NOUN X")])
+    out = tiny["tmp"] / "tuned"
+    assert _train(tiny, out, "--init-from", tiny["model"], *flags) == 2
+    err = capsys.readouterr().err
+    assert message.replace("MODEL", tiny["model"]) in err and err.count("\n") == 1, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("model, message", [
+    (lambda tiny: str(tiny["tmp"] / "none"), "model directory {tmp}/none does not exist"),
+    (lambda tiny: tiny["store"], "is not a tagger model: tagger.json is missing"),
+    (_old_format, "format_version 0 is not supported"),
+    (_damaged, "tagger.keras is damaged"),
+    (lambda tiny: "gs://bucket/model", "train takes paths on this machine, not URLs"),
+])
+def test_a_model_that_cannot_be_read_is_refused_before_training(tiny, model, message, capsys):
+    given = model(tiny)
+    out = tiny["tmp"] / "tuned"
+    assert _train(tiny, out, "--init-from", given) == 2
+    err = capsys.readouterr().err
+    assert f"--init-from {given}: " in err and message.format(tmp=tiny["tmp"]) in err, err
+    assert err.count("\n") == 1 and not out.exists()
+
+
+def test_the_model_written_by_this_run_or_another_is_refused(tiny, capsys):
+    from beamtagger.pipeline import output_lock
+
+    assert _train(tiny, tiny["model"], "--init-from", tiny["model"], "--overwrite") == 2
+    assert (f"--init-from {tiny['model']} is --out: the fine-tuned model would replace the "
+            "one it starts from") in capsys.readouterr().err
+    with output_lock.held(tiny["model"], "--out", "train", "model directory"):
+        assert _train(tiny, tiny["tmp"] / "tuned", "--init-from", tiny["model"]) == 2
+    assert "a beamtagger train run is writing that model" in capsys.readouterr().err
+    assert _train(tiny, tiny["tmp"] / "tuned", "--allow-other-embeddings") == 2
+    assert "--allow-other-embeddings applies with --init-from only" in capsys.readouterr().err
+
+
+def test_a_killed_fine_tune_resumes_only_from_the_same_starting_model():
+    """The state's fingerprint holds the starting model's digests: the same command resumes,
+    a start from another model (or the folder trained again since) is named as the
+    difference, and a training from random weights keeps the fingerprint it had."""
+    from beamtagger.model.train_state import describe_difference, training_fingerprint
+    from beamtagger.model.training import TrainingConfig
+
+    def fingerprint(record):
+        return training_fingerprint(TrainingConfig(), [], [], None, {}, None, "upos", record)
+
+    first = {"tagger_json_sha256": "a" * 64, "model_file_sha256": "b" * 64, "model": "m"}
+    again = {**first, "model_file_sha256": "c" * 64}
+    assert fingerprint(first) == fingerprint(dict(first, path="elsewhere"))
+    assert describe_difference(fingerprint(first), fingerprint(again)).startswith(
+        "--init-from (the model it starts from, by its digests)")
+    assert "init_from" not in fingerprint(None)
