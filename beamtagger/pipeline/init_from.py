@@ -107,7 +107,7 @@ def network_options(spec):
     config, featurizer = spec.model_config, spec.featurizer
     columns = dict(featurizer.feature_columns)
     has_cnn = bool(featurizer.max_chars and config.get("char_filters"))
-    return {
+    options = {
         "units": config["units"], "layers": config["layers"],
         "projection": config.get("projection") or 0,
         "oov_buckets": featurizer.oov_buckets,
@@ -117,9 +117,12 @@ def network_options(spec):
         "max_chars": featurizer.max_chars,
         "form_buckets": columns.get("form", 0),
         "crf": spec.head == "crf",
-        "no_viterbi": spec.is_bio and spec.head == "softmax" and not spec.decoding.get("viterbi"),
         "binary_label": list(spec.binary_labels.patterns) if spec.binary_labels else None,
     }
+    if spec.is_bio and spec.head == "softmax":
+        # Elsewhere --no-viterbi changes nothing, with or without --init-from.
+        options["no_viterbi"] = not spec.decoding.get("viterbi")
+    return options
 
 
 def _option_text(dest, value):
@@ -136,15 +139,14 @@ def take_network_options(args, starting):
     """Set ``args``' network options to the model's; BeamtaggerError naming the first one
     given with another value. A flag is given where it is not None (``NETWORK_DEFAULTS``:
     the parser leaves them unset), or True for ``--no-viterbi``."""
-    where = f"model {starting.given}"
     for dest, value in network_options(starting.spec).items():
         given = getattr(args, dest)
         unset = given is None or (dest == "no_viterbi" and not given)
         if not unset and given != value:
             raise BeamtaggerError(
                 f"{_option_text(dest, given)} conflicts with --init-from {starting.given}, "
-                f"whose network has {_option_text(dest, value)}: a fine-tune keeps the "
-                f"{where}'s network; leave {_option_text(dest, given).split()[0]} out, or "
+                f"whose network has {_option_text(dest, value)}: a fine-tune keeps its "
+                f"starting model's network; leave {_option_text(dest, given).split()[0]} out, or "
                 "train a new model without --init-from")
         setattr(args, dest, value)
 

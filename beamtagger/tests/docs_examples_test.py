@@ -104,6 +104,8 @@ FLAG_TAGGER = ("docs/training.md", "A yes/no flag tagger: `--binary-label`")
 FLAG_THRESHOLD = ("docs/training.md", "Choosing its threshold")
 FLAG_RUN = (" (flaguser_threshold_test runs evaluate --thresholds and model set-threshold on a "
             "tiny flag tagger)")
+FINE_TUNING = ("docs/training.md", "Fine-tuning a model: `--init-from`")
+FINE_TUNE_RUN = " (train_init_from_test fine-tunes a tiny model)"
 MORE_TAGGING = ("docs/tagging.md", "More commands")
 PIPES = ("docs/tagging.md", "Pipes: standard input and output")
 COMMANDS_RUN = {
@@ -165,6 +167,12 @@ COMMANDS_NOT_RUN = {
                 "--tag-column upos --embeddings STORE --out models/upos"): TRAINS,
     (*USING_IT, "beamtagger train --train wnut17train.conll --dev emerging.dev.conll "
                 "--out models/ner"): TRAINS,
+    (*USING_IT, "beamtagger train --init-from bundled --train tickets.conllu --dev "
+                "tickets-dev.conllu --out models/upos-tickets"): TRAINS + FINE_TUNE_RUN,
+    (*FINE_TUNING, "beamtagger train --init-from bundled --train tickets.conllu --dev "
+                   "tickets-dev.conllu --out models/upos-tickets"): TRAINS + FINE_TUNE_RUN,
+    (*FINE_TUNING, "beamtagger train --init-from models/ner --train clinic.jsonl --dev "
+                   "clinic-dev.jsonl --out models/ner-clinic"): NEEDS_TRAINED + FINE_TUNE_RUN,
     (*USING_IT, "beamtagger evaluate --model models/ner --data emerging.dev.conll "
                 "[--json]"): NEEDS_TRAINED,
     (*USING_IT, "beamtagger model info models/ner [--json]"): NEEDS_TRAINED
@@ -258,6 +266,10 @@ DOCS_SH_BLOCKS_NOT_RUN = {
     ("docs/quality.md", "From raw text: what a user gets (2026-12-05, fourteenth session)",
      "python bench/raw_text_quality.py            # bundled model, default store; --tiny: 200 "
      "sentences"): "a benchmark (bench_scripts_test runs its --tiny case)",
+    ("docs/quality.md", "Fine-tuning on a new genre: `train --init-from` (2026-12-07, "
+                        "thirtieth session)", "# train-no-answers / dev-no-answers / "
+                                              "dev-answers: as in \"a genre held out of "
+                                              "training\""): QUALITY_RUNS,
     ("docs/quality.md", "A first entity tagger on a small corpus (2026-12-06, seventeenth "
                         "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "

@@ -186,3 +186,17 @@ def test_a_killed_fine_tune_resumes_only_from_the_same_starting_model():
     assert describe_difference(fingerprint(first), fingerprint(again)).startswith(
         "--init-from (the model it starts from, by its digests)")
     assert "init_from" not in fingerprint(None)
+
+
+def test_a_fine_tune_learns_at_a_quarter_of_the_presets_rate_unless_told(tiny, capsys):
+    """5e-4 scored higher than the preset's 2e-3 on a held-out genre, each of 3 seeds
+    (docs/quality.md). Stopped before training by the store refusal, which comes after."""
+    other = _other_store(tiny)
+    out = tiny["tmp"] / "tuned"
+    assert _train(tiny, out, "--init-from", tiny["model"], "--embeddings", other) == 2
+    printed = capsys.readouterr().out
+    assert "fine-tuning: --learning-rate 0.0005 (a quarter of the preset's" in printed
+    assert "--learning-rate 0.002" not in printed   # the preset line leaves it alone
+    assert _train(tiny, out, "--init-from", tiny["model"], "--embeddings", other,
+                  "--learning-rate", "0.01") == 2
+    assert "--learning-rate 0.0005" not in capsys.readouterr().out
