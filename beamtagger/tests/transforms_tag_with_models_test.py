@@ -205,3 +205,22 @@ def test_a_model_each_tagtext_would_refuse_is_refused_by_its_name(tiny_tagger, o
     # A flag tagger given a threshold under its name is taken (over a store it can read).
     TagTextWithModels({"flag": binary_tagger.model_dir}, binary_tagger.store_path,
                       thresholds={"flag": 0.3})
+
+
+def test_tagtext_still_shows_the_model_and_threshold_it_tags_with(tiny_tagger, binary_tagger):
+    # Public before TagText became the one-model case of TagTextWithModels: a user's code (a
+    # RunInference beside it, a log line) reads them; read-only, as they were checked where
+    # the transform was built.
+    tag = TagText(binary_tagger.model_dir, binary_tagger.store_path, threshold=0.25)
+    assert (tag.model_dir, tag.threshold) == (binary_tagger.model_dir, 0.25)
+    bundled = TagText(runtime="numpy")
+    assert (bundled.model_dir, bundled.threshold) == (None, None)
+    with pytest.raises(AttributeError):
+        tag.model_dir = tiny_tagger.model_dir
+    # Several models have no one model_dir: the line says where they are.
+    several = TagTextWithModels({"tiny": tiny_tagger.model_dir, "again": tiny_tagger.model_dir},
+                                tiny_tagger.store_path)
+    for name in ("model_dir", "threshold"):
+        with pytest.raises(AttributeError, match=(
+                f"^TagTextWithModels tags with models by name: read its models, not {name}$")):
+            getattr(several, name)

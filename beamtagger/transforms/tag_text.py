@@ -191,6 +191,25 @@ class TagText(beam.PTransform):
         """The models to tag with, as given (``models_to_tag``): TagText's one, unnamed."""
         return (ModelToTag(None, model_dir, threshold),)
 
+    # Attributes of TagText before it became the one-model case of TagTextWithModels, which a
+    # user's code may read; read-only: the stages were checked against them where it was built.
+    @property
+    def model_dir(self) -> Optional[str]:
+        """The model directory it tags with, as checked (None: the bundled model)."""
+        return self._one_model("model_dir").model_dir
+
+    @property
+    def threshold(self) -> Optional[float]:
+        """The flag tagger's threshold it tags at (None: the model's own)."""
+        return self._one_model("threshold").threshold
+
+    def _one_model(self, attribute):
+        model = self.models[0]   # an unnamed one is TagText's only model
+        if model.name is not None:
+            raise AttributeError(f"{type(self).__name__} tags with models by name: read its "
+                                 f"models, not {attribute}")
+        return model
+
     def _checked_model(self, model):
         """``model`` with its path and threshold as TagText takes them; refused here (one
         line) where it is no model, or its store check fails, as ``check_where_built`` says."""
