@@ -224,3 +224,29 @@ def test_tagtext_still_shows_the_model_and_threshold_it_tags_with(tiny_tagger, b
         with pytest.raises(AttributeError, match=(
                 f"^TagTextWithModels tags with models by name: read its models, not {name}$")):
             getattr(several, name)
+
+
+@pytest.mark.parametrize("model_dir, refused", [
+    ("", r"^models\['tiny'\] is an empty path: give the model's directory, or None for the "
+         r"bundled model$"),
+    (7, r"^models\['tiny'\] must be a model directory \(a str or os.PathLike\), or None for "
+        r"the bundled model, not int$"),
+    (b"models/upos", r"^models\['tiny'\] must be a model directory .* not bytes$"),
+])
+def test_a_path_that_is_none_is_refused_by_the_models_name(model_dir, refused):
+    # They were "expected str, bytes or os.PathLike object, not int", "cannot use a string
+    # pattern on a bytes-like object" and ". is not a tagger model" (the current folder).
+    from beamtagger.transforms.models_to_tag import ModelsRefused
+
+    with pytest.raises(ModelsRefused, match=refused):
+        TagTextWithModels({"tiny": model_dir})
+
+
+def test_tagtextinparts_refuses_thresholds_without_models(tiny_tagger, binary_tagger):
+    from beamtagger.transforms.models_to_tag import ModelsRefused
+
+    # They were dropped: the run tagged at the model's own threshold.
+    with pytest.raises(ModelsRefused, match=r"^thresholds are models' \(by name\): give "
+                                            r"models with them, or threshold with model_dir$"):
+        TagTextInParts(binary_tagger.model_dir, binary_tagger.store_path,
+                       thresholds={"flag": 0.3})

@@ -9,13 +9,15 @@ reads as an option) and in a Beam label (no ``/``, which Beam reads as nesting).
 equal but for case are refused: on a case-insensitive file system (macOS, Windows) their
 files would be one.
 """
+import os
 import re
 from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.transforms.built_against import BuiltAgainst
 
-__all__ = ["ModelToTag", "ModelsRefused", "attach_groups", "check_model_name", "models_option"]
+__all__ = ["ModelToTag", "ModelsRefused", "attach_groups", "check_model_dir", "check_model_name",
+           "models_option"]
 
 class ModelsRefused(BeamtaggerError, ValueError):
     """A ``models`` or ``thresholds`` option no run can follow. A BeamtaggerError, so
@@ -53,12 +55,30 @@ def check_model_name(name) -> str:
     return name
 
 
+def check_model_dir(name: str, model_dir) -> None:
+    """ModelsRefused, naming the model, for a path that is none: neither a str nor an
+    ``os.PathLike`` giving one (an int, bytes: TypeErrors from deep inside the checks), or
+    empty (read as the current folder: ". is not a tagger model"). None is the bundled
+    model."""
+    if model_dir is None:
+        return
+    path = os.fspath(model_dir) if isinstance(model_dir, (str, os.PathLike)) else None
+    if not isinstance(path, str):
+        raise ModelsRefused(f"models[{name!r}] must be a model directory (a str or "
+                            f"os.PathLike), or None for the bundled model, not "
+                            f"{type(model_dir).__name__}")
+    if not path:
+        raise ModelsRefused(f"models[{name!r}] is an empty path: give the model's directory, "
+                            "or None for the bundled model")
+
+
 def models_option(models: Mapping[str, Optional[str]],
                   thresholds: Optional[Mapping[str, float]]) -> Tuple[ModelToTag, ...]:
     """The ``models`` and ``thresholds`` options as ModelToTags, in ``models``' order, each
     name checked; ModelsRefused for no models, a name that is none or equal to another but
-    for case, or a threshold for a name not in ``models``. The paths and the thresholds
-    themselves are checked with each model (``TagText._checked_model``)."""
+    for case, a path that is none (``check_model_dir``), or a threshold for a name not in
+    ``models``. Whether each path is a model, and the thresholds themselves, are checked with
+    each model (``TagText._checked_model``)."""
     if not isinstance(models, Mapping):
         raise ModelsRefused(f"models must be a mapping of names to model directories "
                               f"({{'upos': 'models/upos'}}), not a {type(models).__name__}")
@@ -76,6 +96,8 @@ def models_option(models: Mapping[str, Optional[str]],
                                   "case: their files would be one on a case-insensitive file "
                                   "system")
         seen[folded] = name
+    for name, model_dir in models.items():
+        check_model_dir(name, model_dir)
     unknown = [name for name in thresholds if name not in models]
     if unknown:
         raise ModelsRefused(f"thresholds given for {', '.join(map(repr, unknown))}, not a "

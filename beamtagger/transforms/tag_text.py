@@ -364,13 +364,17 @@ class TagTextInParts(TagText):
     ``launch_files`` pinned (the same bytes), or a store it reads in place.
 
     ``models`` and ``thresholds`` (``TagTextWithModels``' options) in place of ``model_dir``
-    and ``threshold``: it returns ``{name: TagTextResult(parts, errors)}``, each what it
-    returns for that model alone, and ``built_against`` is then ``{name: BuiltAgainst}``.
+    and ``threshold`` (``thresholds`` without ``models`` is refused, where it was dropped): it
+    returns ``{name: TagTextResult(parts, errors)}``, each what it returns for that model
+    alone, and ``built_against`` is then ``{name: BuiltAgainst}``.
     """
 
     def __init__(self, *args, models=None, thresholds=None, blocks=False, built_against=None,
                  **kwargs):
         kwargs.setdefault("validate", False)
+        if models is None and thresholds is not None:
+            raise ModelsRefused("thresholds are models' (by name): give models with them, or "
+                                "threshold with model_dir")
         self._models_option = None if models is None else models_option(models, thresholds)
         model_dir = args[0] if args else kwargs.get("model_dir")
         if models is not None and (model_dir is not None or kwargs.get("threshold") is not None):
