@@ -58,6 +58,10 @@ PYTHON_BLOCKS = {
     ("docs/library.md", "What comes out", "import json"):
         "test_library_json_example: verbatim, in a folder holding models/ner, stores/glove840 "
         "and an in.jsonl with a record TagText dead-letters",
+    ("docs/library.md", "Several models in one pass", "import json"):
+        "test_library_several_models_example: verbatim, in a folder holding models/upos, "
+        "models/ner, models/pii (a flag tagger) and stores/glove840, in this process with the "
+        "NumPy runtime; each model's labels checked against its own Tagger's",
     ("docs/library.md", "Testing your pipeline", "# conftest.py (at the top of your tests)"):
         "test_library_pytest_example: written as conftest.py beside the next block",
     ("docs/library.md", "Testing your pipeline", "# my_pipeline_test.py"):
@@ -503,6 +507,37 @@ def test_library_json_example(tiny_tagger, tmp_path):
     assert [(r["id"], [t["text"] for t in r["tokens"]]) for r in tagged] == [
         ("a", ["Beam", "tags", "this", "."])]
     assert len(errors) == 1 and "str(id)" in errors[0]["reason"], errors
+
+
+def test_library_several_models_example(tiny_tagger, entity_tagger, binary_tagger, tmp_path,
+                                        monkeypatch):
+    # Its first version named the bundled model beside stores/glove840, which it cannot read:
+    # refused where the pipeline is built. Run here, not in a child process: TensorFlow's
+    # import and three loads were most of 12 s; the runtimes are held equal elsewhere.
+    from beamtagger import Tagger
+    from beamtagger.transforms import tag_text
+
+    models = {"upos": tiny_tagger, "ner": entity_tagger, "pii": binary_tagger}
+    for name, tagger in models.items():
+        shutil.copytree(tagger.model_dir, tmp_path / "models" / name)
+    # The three were built from one seed's vectors: one store they all read.
+    shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
+    texts = {"1": "The cat sat on the mat .", "2": "A bird flew home ."}
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("".join(text + "\n" for text in texts.values()))
+    chosen = tag_text.runtime_of_pipeline
+    monkeypatch.setattr(tag_text, "runtime_of_pipeline",
+                        lambda runtime, *args, **kwargs: chosen("numpy", *args, **kwargs))
+    monkeypatch.chdir(tmp_path)
+    exec(the_block("docs/library.md", "Several models in one pass", "import json"), {})
+    for name, tagger in models.items():
+        own = Tagger(tagger.model_dir, tiny_tagger.store_path, runtime="numpy",
+                     threshold=0.3 if name == "pii" else None)
+        written = [json.loads(line) for path in (tmp_path / "out").glob(f"{name}-*.jsonl")
+                   for line in path.read_text().splitlines()]
+        assert sorted((" ".join(token["text"] for token in record["tokens"]),
+                       [token["label"] for token in record["tokens"]]) for record in written) == \
+            sorted((text, list(own.tag(text).labels)) for text in texts.values()), name
 
 
 @pytest.mark.slow
