@@ -13,6 +13,8 @@
 # OUT/part-NNNNN/in/       the part's input: symbolic links to its files, by their paths under
 #                          ROOT, so records get the default ids one run of 'ROOT/**' gives
 # OUT/part-NNNNN/tagged-SSSSS-of-NNNNN.<format>, tagged-errors-...jsonl   its results
+#                          (with several --model NAME=DIR: tagged-NAME-SSSSS-of-NNNNN.<format>,
+#                          tagged-NAME-errors-..., each model's)
 # OUT/part-NNNNN/summary.json   written by `tag --summary-json` once the part is done
 # OUT/part-NNNNN/inputs    its files' sizes and modification times when it was tagged
 #
@@ -175,9 +177,11 @@ for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
         fi
         # No summary: no file there is a whole result (a run killed while publishing left
         # some, maybe with an earlier try's set aside beside them, which `tag` refuses to
-        # choose between), and no other loop is here (the lock): they go.
-        rm -rf -- "$part/summary.json" "$part/.tagged.tag-replaced" \
-            "$part"/tagged-?????-of-?????.* "$part"/tagged-errors-?????-of-?????.*
+        # choose between), and no other loop is here (the lock): they go. tagged-*-of-?????.*
+        # is every model's of a run of several too (tagged-NAME-..., tagged-NAME-errors-...),
+        # and .tagged*.tag-replaced what each set aside.
+        rm -rf -- "$part/summary.json" "$part"/.tagged*.tag-replaced \
+            "$part"/tagged-*-of-?????.*
         inputs_of "$part" >"$part/inputs" || exit 1
         say "${part##*/}: tagging"
         # Ctrl-C reaches this shell and the part's run alike, and bash goes on after a child
@@ -204,7 +208,7 @@ for part in "$out"/part-[0-9][0-9][0-9][0-9][0-9]; do
     grep -q '"exit_status": 3' "$part/summary.json" && past_limit=$((past_limit + 1))
 done
 say "$parts parts done ($tagged_now tagged now, $done_before before);" \
-    "results: $out/part-*/tagged-?????-of-?????.*"
+    "results: $out/part-*/tagged-?????-of-?????.* (several --model: tagged-NAME-?????-of-?????.*)"
 if (( past_limit > 0 )); then
     say "$past_limit of them exited 3 (past --max-dead-letters, or no record tagged): their" \
         "summary.json says which"

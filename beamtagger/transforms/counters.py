@@ -4,12 +4,15 @@ All counters live in the ``beamtagger`` namespace, so Dataflow's job page and
 ``PipelineResult.metrics()`` show them next to each other. Batch-level counts are added once per
 batch (``inc(n)``), not per token.
 """
+import re
+
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 __all__ = ["NAMESPACE", "dead_letters_meaning", "field_column_nulls", "format_field_columns",
-           "format_model_metrics", "format_summary", "padding_efficiency", "query_counters",
-           "query_distributions"]
+           "format_model_metrics", "format_records_summary", "format_shared_summary",
+           "format_summary", "padding_efficiency", "query_counters",
+           "query_counters_by_model", "query_distributions", "query_distributions_by_model"]
 
 NAMESPACE = "beamtagger"
 
@@ -55,10 +58,46 @@ def query_counters(result):
     counts = dict.fromkeys(COUNTER_NAMES, 0)
     metrics = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
     for metric in metrics["counters"]:
-        # Committed values are exact where the runner supports them; attempted otherwise.
-        value = metric.committed if metric.committed is not None else metric.attempted
-        counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + (value or 0)
+        _add_count(counts, metric)
     return counts
+
+
+def query_counters_by_model(result, names):
+    """{model name: its counts} of a pass of several models (``TagTextWithModels``,
+    ``beamtagger tag --model NAME=DIR ...``), each what a pipeline of that model alone counts.
+
+    Every model's steps count under the same names (two Tag steps each add to
+    ``records_tagged``): a model's own are those whose label holds its name (``Tag[upos]``,
+    ``WriteResults[upos]``, ``AttachVectors[upos+ner]`` for a group of models), the others
+    (reading, Tokenize, an AttachVectors for all) count for every model."""
+    counts = {name: dict.fromkeys(COUNTER_NAMES, 0) for name in names}
+    metrics = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for metric in metrics["counters"]:
+        for name in _models_of_step(metric.key.step, names):
+            _add_count(counts[name], metric)
+    return counts
+
+
+def _add_count(counts, metric):
+    # Committed values are exact where the runner supports them; attempted otherwise.
+    value = metric.committed if metric.committed is not None else metric.attempted
+    counts[metric.key.metric.name] = counts.get(metric.key.metric.name, 0) + (value or 0)
+
+
+# A step's label part that names models: "Tag[upos]", "AttachVectors[upos+ner]"
+# (models_to_tag.ModelToTag.label; names hold no "+", "[" or "/").
+_MODELS_IN_LABEL = re.compile(r"[^/\[]*\[([A-Za-z0-9_+-]+)\]")
+
+
+def _models_of_step(step, names):
+    """The models of ``names`` whose counts a metric of ``step`` (its full label) adds to."""
+    for part in (step or "").split("/"):
+        named = _MODELS_IN_LABEL.fullmatch(part)
+        if named:
+            own = [name for name in named.group(1).split("+") if name in names]
+            if own:
+                return own
+    return names
 
 
 def query_distributions(result):
@@ -69,6 +108,24 @@ def query_distributions(result):
         value = metric.committed if metric.committed is not None else metric.attempted
         if value is not None and value.count:
             found[metric.key.metric.name] = value
+    return found
+
+
+def query_distributions_by_model(result, names):
+    """{model name: {distribution name: DistributionResult}}, as ``query_counters_by_model``
+    splits the counters (the tag stage's latencies are each model's own)."""
+    from apache_beam.metrics.cells import DistributionResult
+
+    found = {name: {} for name in names}
+    metrics = result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))
+    for metric in metrics["distributions"]:
+        value = metric.committed if metric.committed is not None else metric.attempted
+        if value is None or not value.count:
+            continue
+        for name in _models_of_step(metric.key.step, names):
+            key = metric.key.metric.name
+            found[name][key] = (value if key not in found[name] else
+                                DistributionResult(found[name][key].data.combine(value.data)))
     return found
 
 
@@ -134,12 +191,18 @@ def _oov_share_notes(counts):
 
 def format_summary(counts, seconds):
     """The lines ``beamtagger tag`` prints at the end of a local run."""
+    shared = format_shared_summary(counts, seconds)
+    return shared[:1] + format_records_summary(counts) + shared[1:]
+
+
+def format_shared_summary(counts, seconds):
+    """The summary's lines that hold for every model of a pass of several (``counts``: any
+    one's, ``query_counters_by_model``): records read, tokens, OOV tokens, batches, padded
+    slots, long records, wall time."""
     rate = counts["tokens"] / seconds if seconds > 0 else 0.0
     oov = counts["oov_tokens"] / counts["batched_tokens"] if counts["batched_tokens"] else 0.0
-    lines = [
+    return [
         f"records read     {counts['records_read']:>12,}",
-        f"records tagged   {counts['records_tagged']:>12,}",
-        f"dead letters     {counts['dead_letters']:>12,}",
         f"tokens           {counts['tokens']:>12,}",
         f"OOV tokens       {counts['oov_tokens']:>12,}  ({oov:.1%} of batched tokens)",
         *_oov_share_notes(counts),
@@ -149,7 +212,12 @@ def format_summary(counts, seconds):
         f"long records     {counts['long_records']:>12,}  ({counts['chunks']:,} chunks)",
         f"wall time        {seconds:>12.1f} s  ({rate:,.0f} tokens/s)",
     ]
-    return lines
+
+
+def format_records_summary(counts):
+    """The summary's lines of a model's own: records tagged, dead letters."""
+    return [f"records tagged   {counts['records_tagged']:>12,}",
+            f"dead letters     {counts['dead_letters']:>12,}"]
 
 
 def format_field_columns(counts, columns):
