@@ -19,12 +19,29 @@ clock: from building the pipeline to its end); wall seconds and CPU seconds (use
 the process's every thread). The ways alternate in each of ``--rounds`` rounds, so a change in
 the machine's load falls on all of them.
 
+``--cli``: ``beamtagger tag`` itself, as a user runs it (the default runtime, which chooses
+NumPy for this input; files written, JSON Lines), each command a process of its own, whole
+(imports and start-up included, which a second command pays again):
+
+  cli-together  one ``tag --model first=bundled --model second=bundled``
+  cli-two-runs  two ``tag --model DIR`` runs one after the other, --output PREFIX-first and
+                PREFIX-second (the files the first way writes)
+
+Wall seconds and the commands' CPU seconds (``RUSAGE_CHILDREN``); each command's
+--summary-json is checked (every record tagged by each model, no dead letter).
+
   python bench/two_models_bench.py                      # numpy and no-op, 3 rounds
+  python bench/two_models_bench.py --cli                # beamtagger tag, 3 rounds
   python bench/two_models_bench.py --limit 500 --rounds 1  # seconds: does it run
 """
 import argparse
+import json
+import os
 import pathlib
+import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +50,7 @@ import bench_common
 import bench_models
 
 WAYS = ("together", "one-pipe", "two-pipes")
+CLI_WAYS = ("cli-together", "cli-two-runs")
 MODES = ("numpy", "noop")
 NAMES = ("first", "second")
 
@@ -102,6 +120,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None,
                         help="the first N sentences of EWT train only (a quick check)")
+    parser.add_argument("--cli", action="store_true",
+                        help="beamtagger tag with two models against two tag runs")
     args = parser.parse_args()
     if args.child:
         [args.mode] = args.mode
@@ -112,6 +132,8 @@ def main():
     pattern, lines, tokens = bench_models.write_text_files(sentences, work / "text", parts=1)
     print(f"[two_models] {lines} lines, {tokens} tokens; {bench_common.machine()}",
           file=sys.stderr, flush=True)
+    if args.cli:
+        return print(cli_report(cli_runs(args, pattern, lines, work), args, lines, tokens))
     runs = {(mode, way): [] for mode in args.mode for way in WAYS}
     for round_ in range(args.rounds):
         for mode in args.mode:
@@ -132,6 +154,77 @@ def main():
                       f"{result['seconds']:6.1f} s wall {result['cpu']:6.1f} s CPU",
                       file=sys.stderr, flush=True)
     print(report(runs, args, lines, tokens))
+
+
+def cli_runs(args, pattern, lines, work):
+    """{way: [(wall s, CPU s), ...]} of ``CLI_WAYS``, alternating in each round."""
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    runs = {way: [] for way in CLI_WAYS}
+    out = work / "out"
+    for round_ in range(args.rounds):
+        for way in CLI_WAYS[round_ % 2:] + CLI_WAYS[:round_ % 2]:
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            if way == "cli-together":
+                commands = [[arg for name in NAMES for arg in ("--model", f"{name}=bundled")]
+                            + ["--output", str(out / "run"), "--summary-json",
+                               str(out / "together.json")]]
+            else:
+                commands = [["--model", str(DEFAULT_MODEL_DIR), "--output",
+                             str(out / f"run-{name}"), "--summary-json",
+                             str(out / f"{name}.json")] for name in NAMES]
+            started = time.perf_counter()
+            cpu_started = _children_cpu()
+            for command in commands:
+                done = subprocess.run(
+                    [sys.executable, "-m", "beamtagger", "tag", "--input", pattern,
+                     "--progress-every", "0", *command], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, text=True, cwd=bench_common.REPO_ROOT,
+                    env={**os.environ, **bench_common.CHILD_ENV})
+                if done.returncode:
+                    raise RuntimeError(f"{way}: exit {done.returncode}: {done.stderr[-2000:]}")
+            seconds, cpu = time.perf_counter() - started, _children_cpu() - cpu_started
+            _check_summaries(way, out, lines)
+            runs[way].append((seconds, cpu))
+            print(f"[two_models] round {round_ + 1} {way:12} {seconds:6.1f} s wall "
+                  f"{cpu:6.1f} s CPU", file=sys.stderr, flush=True)
+    return runs
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _check_summaries(way, out, lines):
+    """Each model tagged every record, and none is a dead letter (its --summary-json)."""
+    if way == "cli-together":
+        summary = json.loads((out / "together.json").read_text())
+        parts = [summary["models"][name] for name in NAMES]
+    else:
+        parts = [json.loads((out / f"{name}.json").read_text()) for name in NAMES]
+    for part in parts:
+        if (part["records_tagged"], part["dead_letters"]) != (lines, 0):
+            raise RuntimeError(f"{way}: tagged {part['records_tagged']} of {lines} records, "
+                               f"{part['dead_letters']} dead letters")
+
+
+def cli_report(runs, args, lines, tokens):
+    together_wall = statistics.median(wall for wall, _ in runs["cli-together"])
+    together_cpu = statistics.median(cpu for _, cpu in runs["cli-together"])
+    rows = []
+    for way in CLI_WAYS:
+        wall = statistics.median(wall for wall, _ in runs[way])
+        cpu = statistics.median(cpu for _, cpu in runs[way])
+        rows.append([way, " / ".join(f"{w:.1f}" for w, _ in runs[way]), f"{wall:.1f}",
+                     " / ".join(f"{c:.1f}" for _, c in runs[way]), f"{cpu:.1f}",
+                     f"{wall / together_wall:.2f}", f"{cpu / together_cpu:.2f}"])
+    return bench_common.markdown_table(
+        ["way", "wall s (rounds)", "wall s median", "CPU s (rounds)", "CPU s median",
+         "wall / together", "CPU / together"], rows) + (
+        f"\n\n{lines} lines, {tokens} tokens, each tagged by both models; "
+        f"{args.rounds} alternating rounds.")
 
 
 def report(runs, args, lines, tokens):

@@ -199,8 +199,9 @@ def run_tag_job(job, options, models=None):
     """Builds and runs the pipeline (``build_tag_pipeline``'s ``models``: several); returns
     (PipelineResult, seconds until it finished)."""
     start = time.monotonic()
-    pipeline = build_tag_pipeline(beam.Pipeline(runner=local_runner(options), options=options),
-                                  job, models)
+    pipeline = beam.Pipeline(runner=local_runner(options), options=options)
+    pipeline = (build_tag_pipeline(pipeline, job) if models is None
+                else build_tag_pipeline(pipeline, job, models))
     try:
         result = pipeline.run()
         result.wait_until_finish()

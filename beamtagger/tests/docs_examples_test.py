@@ -162,6 +162,8 @@ NEEDS_TRAINED = "needs the model a train line of README.md or docs/training.md w
 SPANS_RUN = (" (spans_output_cli_test runs the same options with the tiny entity tagger and "
              "reads the file back as train does)")
 ELIDED = "`...` stands for the arguments of the line above"
+SEVERAL_RUN = (" (tag_several_models_test runs --model NAME=DIR with the tiny entity and flag "
+               "taggers, --threshold NAME=X, and compares each model's files with its own run)")
 ELIDED_TRAIN = "`...` stands for the arguments of a train line of README's \"Using it\""
 DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which needs Google Cloud "
             "even with --dry_run=True --no_auth (tag_pipeline_test dry-runs such jobs' graphs)")
@@ -204,6 +206,11 @@ COMMANDS_NOT_RUN = {
                      "--sentences 505:"): NEEDS_TRAINED,
     (*MORE_TAGGING, "beamtagger tag --input 'posts/*.txt' --model models/ner --output out/ner"):
         NEEDS_TRAINED,
+    (*USING_IT, "beamtagger tag --input 'texts/*.txt' --output out/texts --model upos=bundled "
+                "--model ner=models/ner"): NEEDS_TRAINED + SEVERAL_RUN,
+    ("docs/tagging.md", "Several models in one pass", "beamtagger tag --input 'posts/*.txt' "
+     "--output out/posts --model upos=bundled --model ner=models/ner --model pii=models/pii "
+     "--threshold pii=0.3"): NEEDS_TRAINED + SEVERAL_RUN,
     (*USING_IT, "beamtagger tag --input sample.txt --model models/ner --output out/sample "
                 "--output-format spans"): NEEDS_TRAINED + SPANS_RUN,
     ("docs/training.md", "Span-annotated JSON Lines", "beamtagger tag --input sample.txt "

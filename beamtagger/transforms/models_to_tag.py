@@ -2,7 +2,7 @@
 TagText's one model, as a tuple of ``ModelToTag`` that the shared stages
 (``tag_text._TagTextStages``) read.
 
-A model's name labels its steps (``Tag[upos]``) and, in ``beamtagger tag``, will name its files:
+A model's name labels its steps (``Tag[upos]``) and, in ``beamtagger tag``, names its files:
 1 to 64 ASCII letters, digits, ``_`` and ``-``, the first a letter or a digit, so a name is
 safe in a file name on every file system (no ``/``, no ``..``, no leading ``-`` that a shell
 reads as an option) and in a Beam label (no ``/``, which Beam reads as nesting). Two names

@@ -36,7 +36,7 @@ class TagTextWithModels(TagText):
     Args:
       models: model name -> model directory (None: the bundled model), at least one. A name is
         1 to 64 ASCII letters, digits, ``_`` and ``-``, the first a letter or a digit, and no
-        two are equal but for case (``models_to_tag``: names label steps, and will name
+        two are equal but for case (``models_to_tag``: names label steps, and name
         ``beamtagger tag``'s files). One directory under two names is tagged twice.
       store_path: the embedding store every model reads (None: the default store). Each model
         is checked against it here, as TagText checks its one, and refused with TagText's line.
