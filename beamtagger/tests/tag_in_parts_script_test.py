@@ -243,3 +243,37 @@ def test_a_part_past_99999_is_refused_where_its_pattern_would_miss_it(tmp_path):
                           env=dict(os.environ, BEAMTAGGER=fake))
     assert done.returncode == 2 and "more than 99,999 parts" in done.stderr, done.stderr
     assert not (out / "part-100000").exists()
+
+
+def test_a_killed_part_of_several_models_leaves_none_of_their_files_to_its_rerun(tmp_path):
+    # With --model NAME=DIR twice a part's files are tagged-NAME-..., which the loop's clean-up
+    # (tagged-?????-of-?????.*) missed: the rerun's tag found the killed run's files and
+    # refused the part. A stand-in for tag lists what its part's folder holds as it starts.
+    root, out = tmp_path / "root", tmp_path / "out"
+    root.mkdir()
+    (root / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    seen = tmp_path / "seen.txt"
+    fake = tmp_path / "fake_tag.sh"
+    fake.write_text('out=; summary=\nwhile [ $# -gt 0 ]; do case $1 in --output) out=$2;; '
+                    '--summary-json) summary=$2;; esac; shift; done\n'
+                    f'ls -A "$(dirname "$out")" > {seen}\n'
+                    'echo \'{"exit_status": 0}\' > "$summary"\n', encoding="utf-8")
+    environment = dict(os.environ, BEAMTAGGER=f"bash {fake}")
+
+    def loop():
+        return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", "--model",
+                               "upos=bundled", "--model", "ner=models/ner"],
+                              capture_output=True, text=True, env=environment, timeout=60)
+
+    assert loop().returncode == 0
+    part = out / "part-00000"
+    (part / "summary.json").unlink()   # killed while it published: no summary
+    left = ["tagged-upos-00000-of-00001.jsonl", "tagged-upos-errors-00000-of-00001.jsonl",
+            "tagged-ner-00001-of-00002.parquet"]
+    for name in left:
+        (part / name).write_text("")
+    (part / ".tagged-ner.tag-replaced").mkdir()
+    (part / ".tagged-ner.tag-replaced" / "tagged-ner-00000-of-00001.jsonl").write_text("")
+    ran = loop()
+    assert ran.returncode == 0, ran.stderr
+    assert seen.read_text().split() == ["in", "inputs"]
