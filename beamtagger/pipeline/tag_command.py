@@ -424,12 +424,15 @@ def _tag_held(args, options, stdin_spool, results, stops):
                               results_in_input_order=results is not None)
     # {None: job} for one model; {name: the job of that model alone} for several.
     model_jobs = _model_jobs(job, args.models)
+    if None not in model_jobs:
+        # --output as given: each model's prefix adds "-NAME" to it, so "out/" wrote
+        # out/-upos-00000-of-00001.jsonl (a name a shell reads as an option) where a run of
+        # one model is refused, and "out/r*" was refused as model upos's "out/r*-upos".
+        _check_prefix_of_names(job.output_prefix)
     # GPUs on the tag stage's workers, or on every worker: the batches go to a GPU either way.
     gpu_workers = remote and bool(job.accelerator or gpus_on_every_worker(options))
     if remote:
-        for name, model_job in model_jobs.items():
-            with _of_model(name):
-                _check_reachable_by_workers(model_job)
+        _check_reachable_by_workers(job, model_jobs)
         _check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
@@ -1320,9 +1323,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
                               '"type:nvidia-l4;count:1;machine_type:g2-standard-4;'
                               'install-nvidia-driver"')
     if remote:
-        for name, model_job in model_jobs.items():
-            with _of_model(name):
-                _check_reachable_by_workers(model_job)
+        _check_reachable_by_workers(job, model_jobs)
     elif job.runtime is not None and not runtimes.is_installed(job.runtime):
         # Remote workers install their own packages; a local run uses this interpreter's.
         raise BeamtaggerError(runtimes.get(job.runtime).missing)
@@ -1792,6 +1793,20 @@ def _check_output(output_prefix, overwrite, earlier_run_killed=False):
 def _check_output_name(output_prefix):
     from beamtagger.transforms.dead_letters import ERRORS_SUFFIX
 
+    _check_prefix_of_names(output_prefix)
+    if output_prefix.endswith(ERRORS_SUFFIX):
+        # Its results are named as the dead letters of the prefix without "-errors": a run
+        # writing out/run --overwrite removed out/run-errors' results as its own error files.
+        stem = output_prefix[:-len(ERRORS_SUFFIX)]
+        raise BeamtaggerError(f"--output {output_prefix}: its results would be named as the "
+                              f"dead letters of a run writing {stem} ({output_prefix}-00000-of-"
+                              "00001.jsonl), and either run would remove the other's; choose a "
+                              f"name that does not end in {ERRORS_SUFFIX}")
+
+
+def _check_prefix_of_names(output_prefix):
+    """BeamtaggerError where ``output_prefix`` (``--output`` as given, with several models
+    too) holds wildcards or names no file."""
     if _GLOB_CHARACTERS.search(output_prefix):
         # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
         # publishes) would match other files: --overwrite removed those of other runs.
@@ -1802,14 +1817,6 @@ def _check_output_name(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
                               "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
                               "not a folder")
-    if output_prefix.endswith(ERRORS_SUFFIX):
-        # Its results are named as the dead letters of the prefix without "-errors": a run
-        # writing out/run --overwrite removed out/run-errors' results as its own error files.
-        stem = output_prefix[:-len(ERRORS_SUFFIX)]
-        raise BeamtaggerError(f"--output {output_prefix}: its results would be named as the "
-                              f"dead letters of a run writing {stem} ({output_prefix}-00000-of-"
-                              "00001.jsonl), and either run would remove the other's; choose a "
-                              f"name that does not end in {ERRORS_SUFFIX}")
 
 
 @contextlib.contextmanager
@@ -1996,17 +2003,26 @@ def remove_earlier_outputs(output_prefix, earlier):
             shutil.rmtree(os.path.join(folder, entry), ignore_errors=True)
 
 
-def _check_reachable_by_workers(job):
+def _check_reachable_by_workers(job, model_jobs=None):
+    """BeamtaggerError where a path the workers read or write is local. ``model_jobs``: {name:
+    the job of that model alone} of a run of several, whose models are checked each, a
+    refusal naming the model; the input, ``job``'s --output as given and the store once, a
+    refusal naming none (each model's job holds them too, its --output with "-NAME")."""
     from beamtagger.transforms.worker_resources import is_remote
 
-    paths = {"--input": job.input_pattern, "--output": job.output_prefix,
-             "--model": job.model_dir, "--embeddings": job.store_path}
-    for option, path in paths.items():
+    def check(option, path):
         if path is not None and not is_remote(path):
             raise BeamtaggerError(
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "
                 "use a gs:// path" + (" (or leave it out for the default)"
                                       if option in ("--model", "--embeddings") else ""))
+
+    check("--input", job.input_pattern)
+    check("--output", job.output_prefix)
+    for name, model_job in (model_jobs or {None: job}).items():
+        with _of_model(name):
+            check("--model", model_job.model_dir)
+    check("--embeddings", job.store_path)
 
 
 def _check_one_accelerator_request(job, options):

@@ -234,3 +234,42 @@ def test_the_dry_run_of_a_dataflow_job_builds_with_two_models():
                     components.environments[t.environment_id].resource_hints
                     and t.unique_name.count("/") == 1)
     assert hinted == ["TagText/Tag[pos]", "TagText/Tag[upos]"]
+
+
+@pytest.mark.parametrize("output, refusal", [
+    ("{out}/", "--output {out}/: give a prefix of file names"),
+    ("{out}/.", "--output {out}/.: give a prefix of file names"),
+    ("{out}/r*", "--output {out}/r*: a prefix cannot hold *, ? or [ ]"),
+])
+def test_the_output_prefix_given_is_checked_as_for_one_model(tiny_tagger, models, text,
+                                                             tmp_path, capsys, output, refusal):
+    # Each model's prefix adds "-NAME" to --output: "out/" made it "out/-upos", whose files
+    # (out/-upos-00000-of-00001.jsonl) were written where one model's run is refused.
+    out = tmp_path / "out"
+    out.mkdir()
+    code, _, err = _tag(capsys, tiny_tagger.store_path, text, output.format(out=out),
+                        "--model", f"upos={models['upos']}", "--model", f"ner={models['ner']}")
+    assert code == 2 and err.startswith(f"beamtagger tag: error: {refusal.format(out=out)}"), err
+    assert not any(out.iterdir())
+
+
+def test_dataflow_refuses_a_local_path_naming_the_option_as_given(models, text, capsys):
+    # The input, the output and the store are every model's: a refusal of one of them named
+    # the first model, and --output as that model's prefix, which the user did not give.
+    remote = ("--runner=DataflowRunner", "--dry_run=True", "--no_auth",
+              "--project=beamtagger-test", "--region=us-central1",
+              "--temp_location=gs://beamtagger-test/tmp")
+    two = ("--model", "upos=gs://beamtagger-test/m/upos", "--model",
+           "ner=gs://beamtagger-test/m/ner")
+    for args, refusal in [
+            (("--input", str(text), "--output", "gs://beamtagger-test/out/r"),
+             f"--input {text} is a local path"),
+            (("--input", "gs://beamtagger-test/in.txt", "--output", "out/r"),
+             "--output out/r is a local path"),
+            (("--input", "gs://beamtagger-test/in.txt", "--output", "gs://beamtagger-test/r",
+              "--embeddings", "store"), "--embeddings store is a local path"),
+            (("--input", "gs://beamtagger-test/in.txt", "--output", "gs://beamtagger-test/r",
+              "--model", f"pii={models['flag']}"), f"model pii: --model {models['flag']} is a "
+                                                   "local path")]:
+        code, _, err = run_tag_command(capsys, *args, *two, *remote)
+        assert code == 2 and err.startswith(f"beamtagger tag: error: {refusal}"), err
