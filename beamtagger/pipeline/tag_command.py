@@ -1339,8 +1339,8 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     if threshold_given is not None and None not in model_jobs:
         flags = [name for name, spec in specs.items() if model_threshold(spec) is not None]
         raise BeamtaggerError(
-            f"--threshold {threshold_given:g}: with several models, give it as NAME=X for the "
-            "flag tagger it is for" + (f" ({', '.join(flags)}: --threshold "
+            f"--threshold {threshold_given:g}: with named models (--model NAME=DIR), give "
+            "it as NAME=X for the flag tagger it is for" + (f" ({', '.join(flags)}: --threshold "
                                        f"{flags[0]}={threshold_given:g})" if flags else
                                        "; none of these models is one"))
     # One store for every model, recorded alike for each (launch_files): opened once.

@@ -171,7 +171,8 @@ def test_reruns_refuse_replace_and_put_back_every_models_files_together(
      "model errors: --output {out}-errors: its results would be named as the dead letters of "
      "a run writing {out}"),
     (("--model", "upos={upos}", "--model", "flag={flag}", "--threshold", "0.3"),
-     "--threshold 0.3: with several models, give it as NAME=X for the flag tagger it is for "
+     "--threshold 0.3: with named models (--model NAME=DIR), give it as NAME=X for the flag "
+     "tagger it is for "
      "(flag: --threshold flag=0.3)"),
     (("--model", "upos={upos}", "--model", "flag={flag}", "--threshold", "upos=0.3"),
      "model upos: --threshold: model {upos} is not a binary tagger"),
