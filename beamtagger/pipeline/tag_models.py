@@ -82,11 +82,10 @@ def models_given(model_args: Optional[Sequence[str]],
                     f"NAME={value}")
         folded = name.casefold()
         if folded in seen:
-            same = "is given twice" if seen[folded] == name else (
-                f"and {seen[folded]!r} differ only in case (their files would be one on a "
-                "case-insensitive file system)")
-            raise BeamtaggerError(f"--model: the name {name!r} {same}; name each model: "
-                                  "--model NAME=DIR")
+            same = f"the name {name!r} is given twice" if seen[folded] == name else (
+                f"the names {name!r} and {seen[folded]!r} differ only in case (their files "
+                "would be one on a case-insensitive file system)")
+            raise BeamtaggerError(f"--model: {same}; name each model: --model NAME=DIR")
         seen[folded] = name
         if not model_dir:
             raise BeamtaggerError(f"--model {value}: give the model's folder after the = "

@@ -166,7 +166,7 @@ def test_reruns_refuse_replace_and_put_back_every_models_files_together(
     (("--model", "{upos}", "--model", "{ner}"),
      "--model: the name 'model' is given twice; name each model: --model NAME=DIR"),
     (("--model", "ner={upos}", "--model", "NER={ner}"),
-     "--model: the name 'NER' and 'ner' differ only in case"),
+     "--model: the names 'NER' and 'ner' differ only in case"),
     (("--model", "run={upos}", "--model", "errors={ner}"),
      "model errors: --output {out}-errors: its results would be named as the dead letters of "
      "a run writing {out}"),
