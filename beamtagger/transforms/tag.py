@@ -120,6 +120,8 @@ class TagBatches(beam.PTransform):
         given ``validate=False``; its workers compare it as they load.
       threshold: a yes/no flag tagger's threshold to tag at instead of the model's own (None:
         the model's), as TagText's ``threshold`` says.
+      model_name: internal (TagTextWithModels): the model's name, under which the progress
+        line counts this stage's tokens apart from the other models' (``progress.py``).
     """
 
     def __init__(self, model_dir: Optional[str] = None,
@@ -128,7 +130,7 @@ class TagBatches(beam.PTransform):
                  vectors_at: str = VECTORS_AT, store_path: Optional[str] = None,
                  vector_dtype: str = "float32", allow_other_embeddings: bool = False,
                  validate: bool = True, built_against: BuiltAgainst = BuiltAgainst(),
-                 threshold: Optional[float] = None):
+                 threshold: Optional[float] = None, model_name: Optional[str] = None):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
         self.model_dir = path_option("model_dir", model_dir)
@@ -146,6 +148,7 @@ class TagBatches(beam.PTransform):
         self.runtime = check_runtime(runtime)
         self.output_batches = output_batches
         self.built_against = built_against
+        self.model_name = model_name
         self._shared_runner = shared.Shared()
         self._shared_store = shared.Shared()
 
@@ -168,7 +171,7 @@ class TagBatches(beam.PTransform):
         tag = beam.ParDo(_TagFn(
             self._shared_runner, self.model_dir, self.progress_every_secs, os.getpid(),
             threads, runtime, self.output_batches, store,
-            self.vector_dtype, built_against, self.threshold))
+            self.vector_dtype, built_against, self.threshold, self.model_name))
         # Batches are carried by the Arrow coder. The input hint is the composite's, not the
         # ParDo's: typed_outputs says why.
         out = typed_outputs(batches, "RunTagger", tag, "tagged",
@@ -277,7 +280,7 @@ class _TagFn(beam.DoFn):
 
     def __init__(self, shared_runner, model_dir, progress_every_secs, launcher_pid, threads,
                  runtime="tensorflow", output_batches=False, store=None, vector_dtype="float32",
-                 built_against=BuiltAgainst(), threshold=None):
+                 built_against=BuiltAgainst(), threshold=None, model_name=None):
         self._shared_runner = shared_runner
         self.model_dir = model_dir
         self.progress_every_secs = progress_every_secs
@@ -289,6 +292,7 @@ class _TagFn(beam.DoFn):
         self.vector_dtype = vector_dtype
         self.built_against = built_against
         self.threshold = threshold
+        self.model_name = model_name
 
     def setup(self):
         self._store = None
@@ -384,7 +388,8 @@ class _TagFn(beam.DoFn):
         counters.INFERENCE_REQUEST_BATCH_TOKENS.update(int(lengths.sum()))
         counters.NUM_INFERENCES.inc(in_flight.batch.num_rows)
         if self.progress_every_secs:
-            progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid)
+            progress.report(1, int(lengths.sum()), self.progress_every_secs, self.launcher_pid,
+                            self.model_name)
         outputs = self._emit_tagged_batch(runner, in_flight, inputs, probs)
         if self.output_batches:
             yield from outputs

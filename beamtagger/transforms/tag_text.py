@@ -318,7 +318,8 @@ class TagText(beam.PTransform):
                                  vector_dtype=self.vector_dtype,
                                  allow_other_embeddings=self.allow_other_embeddings,
                                  validate=False,   # checked above
-                                 built_against=built_against[model], threshold=model.threshold)
+                                 built_against=built_against[model], threshold=model.threshold,
+                                 model_name=model.name)
                 if self.accelerator:
                     tag = tag.with_resource_hints(accelerator=self.accelerator)
                 tagged = attached.batches | model.label("Tag") >> tag
