@@ -362,7 +362,10 @@ def build_from_starting_model(starting, store, config, tag_column=None, training
                               training_entities=None, training_sentences=None):
     """The tagger ``starting`` is (its network, labels, featurizer and decoding) with its
     weights, and its spec bound to ``store``: a fine-tune's start. Only the dropout, which
-    shapes no weight, is ``config``'s. The hashes of what the network trained on are the
+    shapes no weight, is ``config``'s. A flag tagger's threshold is 0.5 again, as after any
+    training: one set since (``model set-threshold``) was chosen on the starting weights'
+    probabilities, which the fine-tune moves; dev chooses the epoch at 0.5, as ``model info``
+    says it did. The hashes of what the network trained on are the
     union of the starting model's and this training's: ``evaluate``'s unseen forms and
     entities and its "sentences seen in training" warning are about the network, which has
     seen both."""
@@ -376,7 +379,7 @@ def build_from_starting_model(starting, store, config, tag_column=None, training
     spec = TaggerSpec(
         labels=base.labels, head=base.head, featurizer=base.featurizer,
         binding=TaggerSpec.binding_of(store), model_config=model_config,
-        decoding=dict(base.decoding), bucketing={"batch_tokens": config.batch_tokens},
+        decoding={**base.decoding, "threshold": 0.5}, bucketing={"batch_tokens": config.batch_tokens},
         tag_column=tag_column if tag_column is not None else base.tag_column,
         binary_labels=base.binary_labels,
         training_forms=_union(base.training_forms, training_forms),

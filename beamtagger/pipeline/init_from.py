@@ -74,7 +74,12 @@ def check_not_out(given, out):
     """BeamtaggerError where ``given`` (``--init-from``) is the folder ``out`` names: before
     ``--out``'s own checks, whose "exists: add --overwrite" would lead there. (A URL the
     command line refuses for every train option: ``cli._remote_path_argument``.)"""
-    if given != BUNDLED and _same_folder(pathlib.Path(given).expanduser(), out):
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    # 'bundled' too: --out naming the bundled model's folder, with --overwrite, replaced it
+    # with the fine-tune while its weights were being read.
+    folder = DEFAULT_MODEL_DIR if given == BUNDLED else pathlib.Path(given).expanduser()
+    if _same_folder(folder, out):
         raise BeamtaggerError(
             f"--init-from {given} is --out: the fine-tuned model would replace the one it "
             "starts from while it is read; write it to another --out (and move it after, "

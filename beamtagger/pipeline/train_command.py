@@ -567,6 +567,11 @@ def _run_held(args, starting=None, base_held=None):
             args.learning_rate = FINE_TUNE_LEARNING_RATE
             print(f"fine-tuning: --learning-rate {FINE_TUNE_LEARNING_RATE:g} (a quarter of the "
                   "preset's; give --learning-rate to choose another)")
+        threshold = starting.spec.decoding.get("threshold", 0.5)
+        if starting.spec.head == "sigmoid" and threshold != 0.5:
+            print(f"fine-tuning: the threshold {threshold:g} set on {args.init_from} is not kept "
+                  "(chosen for its weights, which this run moves): the new model flags at 0.5; "
+                  "choose its own with evaluate --thresholds, then model set-threshold")
     apply_preset(args, train)
     if args.decay_restore and args.ema > 0:
         # With EMA the weights in place at an epoch's end are the averages, swapped back out

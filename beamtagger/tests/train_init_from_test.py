@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from beamtagger.pipeline import cli
-from beamtagger.testing import TinyTagger, build_tiny_tagger
+from beamtagger.testing import TinyTagger, build_tiny_tagger, cached_tiny_tagger
 
 # Tokens of the tiny store, tags of the tiny model (testing.TINY_LABELS).
 _TRAIN = [("the cat sat .", "DET NOUN VERB PUNCT"), ("a dog went home .", "DET NOUN VERB NOUN PUNCT"),
@@ -26,11 +26,13 @@ def _write_conll(path, sentences):
 @pytest.fixture
 def tiny(tmp_path):
     """A tiny untrained tagger (4 units, 4 labels) with a record of 'its' training sentences and
-    forms (the tiny builder writes none), its store, and a train and dev corpus in its tags."""
+    forms (the tiny builder writes none), its store, and a train and dev corpus in its tags.
+    A copy of the cached build: building it imports TensorFlow and Keras, which only the test
+    that trains needs."""
     from beamtagger.corpus_readers import Sentence
     from beamtagger.model.tagger_spec import sentence_hashes, training_form_hashes
 
-    built = build_tiny_tagger(tmp_path / "base")
+    built = cached_tiny_tagger(tmp_path / "base")
     base_sentences = [Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)]
     model = pathlib.Path(built.model_dir)
     np.save(model / "training_sentences.npy", sentence_hashes(base_sentences))
@@ -104,7 +106,7 @@ def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys)
 
 
 def _other_store(tiny):
-    return build_tiny_tagger(tiny["tmp"] / "other", seed=8).store_path
+    return cached_tiny_tagger(tiny["tmp"] / "other", seed=8).store_path
 
 
 def _old_format(tiny):
@@ -200,3 +202,40 @@ def test_a_fine_tune_learns_at_a_quarter_of_the_presets_rate_unless_told(tiny, c
     assert _train(tiny, out, "--init-from", tiny["model"], "--embeddings", other,
                   "--learning-rate", "0.01") == 2
     assert "--learning-rate 0.0005" not in capsys.readouterr().out
+
+
+def test_the_bundled_model_is_refused_as_out_too(tiny, capsys):
+    """--out naming the bundled model's folder (with --overwrite) replaced it with the
+    fine-tune started from it; 'bundled' was not compared with --out."""
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    files = {path.name: path.read_bytes() for path in DEFAULT_MODEL_DIR.iterdir()}
+    assert _train(tiny, DEFAULT_MODEL_DIR, "--init-from", "bundled", "--overwrite") == 2
+    err = capsys.readouterr().err
+    assert "--init-from bundled is --out: the fine-tuned model would replace" in err, err
+    assert {path.name: path.read_bytes() for path in DEFAULT_MODEL_DIR.iterdir()} == files
+
+
+def test_a_flag_taggers_threshold_is_chosen_again_not_kept(tiny, capsys):
+    """A threshold set on the starting model was chosen on its weights' probabilities: the
+    fine-tune flags at 0.5, as after any training (and as model info says dev chose its epoch
+    at), and says so. The run is stopped by the store refusal, after the note."""
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model.training import StartingModel, TrainingConfig, \
+        build_from_starting_model
+    from beamtagger.pipeline import init_from
+
+    flags = build_tiny_tagger(tiny["tmp"] / "flags", binary_label=("NOUN",))
+    assert cli.main(["model", "set-threshold", flags.model_dir, "0.8"]) == 0
+    assert _train(tiny, tiny["tmp"] / "tuned", "--init-from", flags.model_dir, "--embeddings",
+                  _other_store(tiny)) == 2
+    assert (f"the threshold 0.8 set on {flags.model_dir} is not kept (chosen for its weights"
+            in capsys.readouterr().out)
+
+    opened = init_from.open_starting_model(flags.model_dir, tiny["tmp"] / "tuned")
+    assert opened.spec.decoding["threshold"] == 0.8
+    starting = StartingModel(opened.spec, init_from.load_weights(opened), opened.record)
+    _, spec = build_from_starting_model(starting, EmbeddingStore.open(flags.store_path),
+                                        TrainingConfig(dropout=0.3))
+    assert spec.decoding["threshold"] == 0.5
+    assert spec.binary_labels.patterns == ("NOUN",)
