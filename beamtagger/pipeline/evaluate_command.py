@@ -101,11 +101,17 @@ def run(args):
     seen = (None if spec.training_sentences is None
             else seen_sentences(spec.training_sentences, sentences))
     if seen:
+        started = _started_from(model_dir)
+        # A fine-tune's hashes hold its starting model's training too: told "its --train"
+        # alone, a user searched the few hundred sentences of the fine-tune for them.
+        base = (f"; or the training of {started}, which it was fine-tuned from with "
+                "--init-from" if started else "")
         print(f"warning: {seen:,} of the {len(sentences):,} sentences scored "
               f"({seen / len(sentences):.1%}) are sentences {model_dir} was trained on (its "
               "--train, and its --dev where --refit, the entity preset's default, trained on "
-              "it): their score is no held-out score. Score a file it did not train on, or "
-              "split dev: train --dev-sentences :N, evaluate --sentences N:", file=sys.stderr)
+              f"it{base}): their score is no held-out score. Score a file it did not train on, "
+              "or split dev: train --dev-sentences :N, evaluate --sentences N:",
+              file=sys.stderr)
     refit_on = None if spec.training_sentences is not None else _refit_on_these(
         model_dir, sentences)
     if refit_on:
@@ -189,6 +195,19 @@ def parse_thresholds(text):
                                   "(give them comma-separated, e.g. 0.2,0.3,0.5)")
         thresholds.append(value + 0.0)   # -0 is 0, shown as one
     return thresholds
+
+
+def _started_from(model_dir):
+    """The model ``model_dir`` was fine-tuned from (``train --init-from``'s, as given), or None
+    (none, or no readable report)."""
+    from beamtagger.model.tagger_spec import REPORT_FILE
+
+    try:
+        report = json.loads((pathlib.Path(model_dir) / REPORT_FILE).read_text(encoding="utf-8"))
+        model = report["init_from"]["model"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return model if isinstance(model, str) else None
 
 
 def _refit_on_these(model_dir, sentences):

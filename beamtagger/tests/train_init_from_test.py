@@ -95,6 +95,13 @@ def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys)
     assert sentence_hashes([Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)])[0] \
         in loaded.training_sentences
     assert loaded.seen_in_training(["apples", "cat", "paris"]).tolist() == [True, True, False]
+    # evaluate's warning counts the starting model's sentence and says where it came from
+    seen = _write_conll(tiny["tmp"] / "seen.conll", [("green apples", "NOUN NOUN")] + _DEV)
+    assert cli.main(["evaluate", "--model", str(out), "--data", seen, "--format", "conll",
+                     "--embeddings", tiny["store"]]) == 0
+    err = capsys.readouterr().err
+    assert ("1 of the 3 sentences scored (33.3%) are sentences" in err
+            and f"or the training of {tiny['model']}, which it was fine-tuned from" in err), err
 
     assert cli.main(["model", "info", str(out), "--embeddings", tiny["store"]]) == 0
     line = next(line for line in capsys.readouterr().out.splitlines()
