@@ -101,17 +101,7 @@ def run(args):
     seen = (None if spec.training_sentences is None
             else seen_sentences(spec.training_sentences, sentences))
     if seen:
-        started = _started_from(model_dir)
-        # A fine-tune's hashes hold its starting model's training too: told "its --train"
-        # alone, a user searched the few hundred sentences of the fine-tune for them.
-        base = (f"; or the training of {started}, which it was fine-tuned from with "
-                "--init-from" if started else "")
-        print(f"warning: {seen:,} of the {len(sentences):,} sentences scored "
-              f"({seen / len(sentences):.1%}) are sentences {model_dir} was trained on (its "
-              "--train, and its --dev where --refit, the entity preset's default, trained on "
-              f"it{base}): their score is no held-out score. Score a file it did not train on, "
-              "or split dev: train --dev-sentences :N, evaluate --sentences N:",
-              file=sys.stderr)
+        print(seen_sentences_warning(model_dir, seen, len(sentences)), file=sys.stderr)
     refit_on = None if spec.training_sentences is not None else _refit_on_these(
         model_dir, sentences)
     if refit_on:
@@ -195,6 +185,20 @@ def parse_thresholds(text):
                                   "(give them comma-separated, e.g. 0.2,0.3,0.5)")
         thresholds.append(value + 0.0)   # -0 is 0, shown as one
     return thresholds
+
+
+def seen_sentences_warning(model_dir, seen, scored):
+    """The warning that ``seen`` of the ``scored`` sentences are ones ``model_dir`` trained on."""
+    started = _started_from(model_dir)
+    # A fine-tune's hashes hold its starting model's training too: told "its --train" alone,
+    # a user searched the few hundred sentences of the fine-tune for them.
+    base = (f"; or the training of {started}, which it was fine-tuned from with --init-from"
+            if started else "")
+    return (f"warning: {seen:,} of the {scored:,} sentences scored ({seen / scored:.1%}) are "
+            f"sentences {model_dir} was trained on (its --train, and its --dev where --refit, "
+            f"the entity preset's default, trained on it{base}): their score is no held-out "
+            "score. Score a file it did not train on, or split dev: train --dev-sentences :N, "
+            "evaluate --sentences N:")
 
 
 def _started_from(model_dir):
