@@ -281,6 +281,10 @@ DOCS_SH_BLOCKS_NOT_RUN = {
                         "thirtieth session)", "# train-no-answers / dev-no-answers / "
                                               "dev-answers: as in \"a genre held out of "
                                               "training\""): QUALITY_RUNS,
+    ("docs/quality.md", "The learning rate checked on a genre no run chose on: EWT reviews "
+                        "(2026-12-07)", "# As above with \"reviews\" for \"answers\" (genre "
+                                        "files split on the sent_id prefix, written"):
+        QUALITY_RUNS,
     ("docs/quality.md", "A first entity tagger on a small corpus (2026-12-06, seventeenth "
                         "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
