@@ -249,6 +249,7 @@ def case_d(args, extra_options=()):
             "--embeddings", args.store, "--input-format", "text", "--output-format", "jsonl",
             *extra_options]
     parsed, pipeline_args = cli.build_parser().parse_known_args(argv)
+    parsed = tag_command.with_models_given(parsed)
     with bench_common.Clock() as clock:
         options = PipelineOptions(pipeline_args)
         job = tag_command.build_job(

@@ -340,23 +340,32 @@ def dead_letter_limit(text):
     return DeadLetterLimit(value, percent)
 
 
+def with_models_given(args):
+    """The parsed ``args`` with ``--model`` and ``--threshold`` (lists as given) read
+    (``tag_models.models_given``): ``model`` and ``threshold`` a run of one model's, as
+    ``build_job`` takes them, ``models`` the named models of a run of several (else ()) and
+    ``unnamed_threshold`` a plain --threshold given beside them. BeamtaggerError as there."""
+    model_dir, threshold, models = tag_models.models_given(args.model, args.threshold)
+    return argparse.Namespace(**{
+        **vars(args), "model": model_dir, "threshold": None if models else threshold,
+        "models": models, "unnamed_threshold": threshold if models else None})
+
+
 def run(args):
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
 
-    models = ()
     try:
-        model_dir, threshold, models = tag_models.models_given(args.model, args.threshold)
-        args = argparse.Namespace(**{
-            **vars(args), "model": model_dir, "threshold": None if models else threshold,
-            "models": models, "unnamed_threshold": threshold if models else None})
+        args = with_models_given(args)
     finally:
+        # Where the models are refused, args is as parsed: one prefix's summary is removed.
         if args.summary_json is not None:
             # First, so that a run refused below leaves no earlier summary either.
             summary_json.remove_earlier_summary(
                 args.summary_json, () if args.output == STANDARD_STREAM
-                else [pattern for prefix in _output_prefixes(args.output, models)
+                else [pattern for prefix in _output_prefixes(
+                    args.output, getattr(args, "models", ()))
                       for pattern in earlier_output_patterns(prefix)])
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
