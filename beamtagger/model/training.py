@@ -104,10 +104,19 @@ class DevEvaluation(keras.callbacks.Callback):
     ``decay_patience`` consecutive bad epochs (reduce on plateau; on EWT it gained nothing over
     the fixed rate, docs/quality.md), and with ``decay_restore`` training continues from the
     best epoch's weights rather than from the last ones.
+
+    With ``score_start`` (a fine-tune) the weights in place when training begins are scored
+    first, as epoch 0, and are the best so far (Keras' ``EarlyStopping(baseline=...,
+    restore_best_weights=True)``): an epoch is kept only where it beats them, else the starting
+    weights are put back at the end. Without it a fine-tune wrote its best epoch even where
+    every epoch scored below its start (WNUT-17, docs/quality.md). ``start`` holds that
+    score; a resumed run (``restore_state``) takes it from the state, as the weights in place
+    then are an epoch's, not the start's.
     """
 
     def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
-                 decay_patience=2, decay_restore=False, log=print, seconds=None):
+                 decay_patience=2, decay_restore=False, log=print, seconds=None,
+                 score_start=False):
         super().__init__()
         self.runner, self.corpus, self.store = runner, corpus, store
         self.crf_scores = None
@@ -115,14 +124,32 @@ class DevEvaluation(keras.callbacks.Callback):
         self.lr_decay, self.decay_patience = float(lr_decay), int(decay_patience)
         self.decay_restore, self.log = bool(decay_restore), log
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
+        self.score_start, self.start, self.restored = bool(score_start), None, False
         started = time.perf_counter()
         self.seconds = seconds or (lambda: time.perf_counter() - started)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _score(self):
+        """(primary metric's name, its value, the dev metrics) of the weights in place."""
         if self.runner.spec.head == "crf":
             self.runner.spec.set_crf(*self.model.crf_scores())
         metrics = evaluation.evaluate_corpus(self.runner, self.corpus, self.store)
-        name, value = evaluation.primary_metric(metrics)
+        return (*evaluation.primary_metric(metrics), metrics)
+
+    def on_train_begin(self, logs=None):
+        if not self.score_start or self.restored:
+            return
+        name, value, metrics = self._score()
+        self.start = {f"dev_{name}": value, "dev_accuracy": metrics["accuracy"]}
+        self.best, self.best_epoch, self.wait = value, 0, 0
+        self.best_weights = self.model.get_weights()
+        if self.runner.spec.head == "crf":
+            self.crf_scores = self.model.crf_scores()
+        # As Keras prints an epoch's line, so that the epochs read against it.
+        self.log(f"Epoch 0/{(self.params or {}).get('epochs', '?')} (the starting model, "
+                 f"before training) - dev_{name}: {value:.4f}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        name, value, metrics = self._score()
         logs = logs if logs is not None else {}
         logs[f"dev_{name}"] = value  # the progress bar prints it
         self.history.append({"epoch": epoch + 1, "loss": float(logs.get("loss", "nan")),
@@ -143,12 +170,14 @@ class DevEvaluation(keras.callbacks.Callback):
 
     def saved_state(self):
         """(JSON values, {group: [arrays]}): what the later epochs need of this callback."""
-        return ({"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait},
+        return ({"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
+                 "start": self.start},
                 {"best_weights": self.best_weights or [],
                  "best_crf_scores": list(self.crf_scores or [])})
 
     def restore_state(self, values, arrays):
         self.best, self.best_epoch, self.wait = values["best"], values["best_epoch"], values["wait"]
+        self.start, self.restored = values.get("start"), True
         self.best_weights = arrays.get("best_weights") or None
         crf_scores = arrays.get("best_crf_scores")
         self.crf_scores = tuple(crf_scores) if crf_scores else None
@@ -464,7 +493,10 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     ``starting`` (optional, a ``StartingModel``): fine-tune that model rather than train a new
     one; its labels, head and network are kept (``config``'s network sizes must be its:
     ``train --init-from`` takes them from it), the refit starts from it too, and the report
-    records it (``init_from``).
+    records it (``init_from``). It is scored on dev before epoch 1 (``DevEvaluation``'s
+    ``score_start``) and an epoch is kept only where it beats it; where none does, its weights
+    are the result (``best_epoch`` 0, the report's ``starting_model`` ``kept``) and there is
+    no refit.
 
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
@@ -501,6 +533,11 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
         if not config.refit:
             return model, spec, report
     epochs = report["best_epoch"]
+    if epochs == 0:
+        # No epoch beat the starting model: the refit's count is 0, and 0 epochs from the
+        # start are the start, which the first training has put back.
+        log("no refit: no epoch beat the starting model on dev; its weights are kept")
+        return model, spec, report
     copies = config.refit_dev_copies
     refit_dev = dev_sentences * copies
     log(f"refit: a new model on train + dev{f' x {copies}' if copies != 1 else ''} "
@@ -624,7 +661,8 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
     if dev is not None:
         callback = DevEvaluation(TaggerRunner(spec, model), dev, store, config.patience, history,
                                  lr_decay=config.lr_decay, decay_patience=config.decay_patience,
-                                 decay_restore=config.decay_restore, log=log, seconds=seconds)
+                                 decay_restore=config.decay_restore, log=log, seconds=seconds,
+                                 score_start=starting is not None)
         callbacks.append(callback)
     else:
         callbacks.append(RecordLoss(history))
@@ -664,8 +702,16 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
                     "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
             "best_epoch": callback.best_epoch,
             "best_dev": {f"dev_{metric_name}": callback.best}})
-        best_accuracy = next(epoch["dev_accuracy"] for epoch in history
-                             if epoch["epoch"] == callback.best_epoch)
+        kept = callback.best_epoch == 0
+        if callback.start is not None:
+            report["starting_model"] = {**callback.start, "kept": kept}
+        if kept:
+            # The network saved is the starting one, which never learned from this --train.
+            for name in ("training_forms", "training_entities", "training_sentences"):
+                setattr(spec, name, getattr(starting.spec, name))
+        best_accuracy = (callback.start["dev_accuracy"] if kept else
+                         next(epoch["dev_accuracy"] for epoch in history
+                              if epoch["epoch"] == callback.best_epoch))
         warning = no_better_than_trivial(metric_name, callback.best, best_accuracy,
                                          [sentence.tags for sentence in dev_sentences],
                                          len(history),

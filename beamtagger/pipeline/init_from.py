@@ -35,17 +35,35 @@ class InitFrom:
         return self.spec.model_dir
 
 
+def starting_folder(given):
+    """The folder ``given`` (``--init-from``) names: the bundled model's for 'bundled', as
+    ``tag --model NAME=bundled`` reads it, else the path given (``./bundled`` for a folder of
+    that name, as ``tag --model NAME=./bundled``). BeamtaggerError for 'bundled' where a folder
+    or file 'bundled' is in the working directory too: the bundled model was taken silently
+    where a user may have meant that folder, and the two are different models."""
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    if given != BUNDLED:
+        return pathlib.Path(given).expanduser()
+    if os.path.lexists(BUNDLED):
+        raise BeamtaggerError(
+            f"--init-from {BUNDLED} is ambiguous here: it names the bundled model, and "
+            f"{os.path.abspath(BUNDLED)} is here too; write --init-from ./{BUNDLED} for that "
+            f"folder, or --init-from {DEFAULT_MODEL_DIR} for the bundled model")
+    return DEFAULT_MODEL_DIR
+
+
 def open_starting_model(given, out):
     """The ``InitFrom`` ``given`` names (a model folder, or 'bundled'); BeamtaggerError
     for a folder that is no readable model of this beamtagger's format, a damaged model file,
     or the folder ``out`` itself. Needs no TensorFlow: the weights are read later
     (``load_weights``)."""
     from beamtagger.model.saving import check_model_file
-    from beamtagger.model.tagger_spec import (DEFAULT_MODEL_DIR, SPEC_FILE, TaggerSpec,
-                                              content_digest, parse_spec_json, state_folder)
+    from beamtagger.model.tagger_spec import (SPEC_FILE, TaggerSpec, content_digest,
+                                              parse_spec_json, state_folder)
 
     bundled = given == BUNDLED
-    folder = DEFAULT_MODEL_DIR if bundled else pathlib.Path(given).expanduser()
+    folder = starting_folder(given)
     check_not_out(given, out)
     if not bundled and not (folder / SPEC_FILE).exists() and state_folder(folder).is_dir():
         raise BeamtaggerError(
@@ -73,12 +91,10 @@ def open_starting_model(given, out):
 def check_not_out(given, out):
     """BeamtaggerError where ``given`` (``--init-from``) is the folder ``out`` names: before
     ``--out``'s own checks, whose "exists: add --overwrite" would lead there. (A URL the
-    command line refuses for every train option: ``cli._remote_path_argument``.)"""
-    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
-
-    # 'bundled' too: --out naming the bundled model's folder, with --overwrite, replaced it
-    # with the fine-tune while its weights were being read.
-    folder = DEFAULT_MODEL_DIR if given == BUNDLED else pathlib.Path(given).expanduser()
+    command line refuses for every train option: ``cli._remote_path_argument``.) 'bundled'
+    too (``starting_folder``): --out naming the bundled model's folder, with --overwrite,
+    replaced it with the fine-tune while its weights were being read."""
+    folder = starting_folder(given)
     if _same_folder(folder, out):
         raise BeamtaggerError(
             f"--init-from {given} is --out: the fine-tuned model would replace the one it "

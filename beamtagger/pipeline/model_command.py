@@ -383,6 +383,9 @@ def _training(report, report_problem):
     # train --init-from: the model the training started from (its name and digests)
     init_from = report.get("init_from")
     training["init_from"] = init_from if isinstance(init_from, dict) else None
+    # ... its dev score before epoch 1, and whether no epoch beat it (its weights kept)
+    start = report.get("starting_model")
+    training["starting_model"] = start if isinstance(start, dict) else None
     # train's warning of a model no better than a trivial tagger on dev (trivial_baseline)
     warning = report.get("warning")
     training["warning"] = warning if isinstance(warning, str) else None
@@ -547,6 +550,9 @@ def _training_lines(training, threshold=None):
                            f"{metric.replace('_', ' ')} {score}{at}"))
     if training.get("init_from"):
         lines.append(_line("started from", _init_from_text(training["init_from"])))
+    start = training.get("starting_model")
+    if start:
+        lines.append(_line("its dev score", _start_text(start, training.get("epochs_run"))))
     refit = training.get("refit")
     if refit:
         epochs = _count(refit.get("epochs"))
@@ -561,6 +567,22 @@ def _training_lines(training, threshold=None):
     if training.get("warning"):
         lines.append(_line("warning", training["warning"]))
     return lines
+
+
+def _start_text(start, epochs_run):
+    """The starting model's dev score before epoch 1, and where no epoch beat it, that the
+    weights are its: "best epoch" is then 0, which the line above leaves out."""
+    scores = [(key[len("dev_"):], value) for key, value in start.items()
+              if key.startswith("dev_") and key != "dev_accuracy"
+              and isinstance(value, (int, float)) and not isinstance(value, bool)]
+    scores = scores or [("accuracy", start.get("dev_accuracy"))]
+    metric, value = scores[0]
+    score = (f"{metric.replace('_', ' ')} {100 * value:.2f}% before training"
+             if isinstance(value, (int, float)) else "not recorded")
+    if start.get("kept"):
+        run = f" of {epochs_run}" if epochs_run else ""
+        return f"{score}; no epoch{run} beat it, so this model has its weights"
+    return score
 
 
 def _init_from_text(init_from):

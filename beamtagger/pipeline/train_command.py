@@ -62,13 +62,6 @@ _NOT_FOR_A_FLAG_TAGGER = {
 }
 
 
-# --learning-rate where --init-from is given and it is not: a quarter of either preset's 2e-3.
-# Fine-tuning an EWT model trained without the "answers" genre on 500 answers sentences scored
-# 93.80% (sd 0.15) on dev's answers sentences at 5e-4 against 93.44% (0.31) at 2e-3, each of 3
-# seeds higher (the base model alone: 93.23%; docs/quality.md, 2026-12-07). Measured on UPOS;
-# the entity preset's rate is the same 2e-3.
-FINE_TUNE_LEARNING_RATE = 5e-4
-
 # The network's sizes where neither a flag nor --init-from's model gives them (the presets set
 # --units, --crf and --form-buckets). Unset (None) when parsed, so that a fine-tune can tell a
 # flag given against its model's network from one left to the model (``init_from``).
@@ -194,8 +187,7 @@ def add_arguments(parser):
                           help="padded tokens per batch (sentences are bucketed by length) "
                           f"{_preset('batch_tokens')}")
     training.add_argument("--learning-rate", type=float, default=None,
-                          help=f"Adam's learning rate {_preset('learning_rate')}; with "
-                          f"--init-from {FINE_TUNE_LEARNING_RATE:g}")
+                          help=f"Adam's learning rate {_preset('learning_rate')}")
     training.add_argument("--lr-decay", type=float, default=None, metavar="FACTOR",
                           help="multiply the learning rate by FACTOR after every "
                           "--decay-patience epochs without a better dev score (1: constant "
@@ -563,10 +555,6 @@ def _run_held(args, starting=None, base_held=None):
         init_from.check_training_tags(
             starting, BinaryLabels(tuple(patterns)).map_sentences(train) if patterns else train,
             args.train)
-        if args.learning_rate is None:
-            args.learning_rate = FINE_TUNE_LEARNING_RATE
-            print(f"fine-tuning: --learning-rate {FINE_TUNE_LEARNING_RATE:g} (a quarter of the "
-                  "preset's; give --learning-rate to choose another)")
         threshold = starting.spec.decoding.get("threshold", 0.5)
         if starting.spec.head == "sigmoid" and threshold != 0.5:
             print(f"fine-tuning: the threshold {threshold:g} set on {args.init_from} is not kept "
@@ -645,9 +633,25 @@ def _run_held(args, starting=None, base_held=None):
         # last line was easy to read past.
         print(f"warning: {report['warning']}", file=sys.stderr)
     (metric, value), = report["best_dev"].items()
+    written = f"{out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)"
+    if report.get("starting_model", {}).get("kept"):
+        print(start_kept_line(args.init_from, metric, value, report["epochs"],
+                              refit=bool(args.refit)) + f": wrote its weights to {written}")
+        return 0
     copies = f" x {args.refit_dev_copies}" if args.refit_dev_copies != 1 else ""
     refit = (f"; refit on train + dev{copies} ({report['refit']['train']['sentences']} "
              f"sentences) for {report['refit']['epochs']} epoch(s)" if "refit" in report else "")
-    print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}{refit}; "
-          f"wrote {out} ({size / 1e6:.1f} MB, {report['parameters']} parameters)")
+    print(f"best epoch {report['best_epoch']}: {metric} {value:.4f}{refit}; wrote {written}")
     return 0
+
+
+def start_kept_line(given, metric, start, epochs, refit=False):
+    """The closing line of a fine-tune that no epoch improved on (``epochs``: the report's
+    epoch records), in place of "best epoch N": the model written is the one it started from,
+    which a user who reads only the last line must not take for an adapted one."""
+    scored = [epoch for epoch in epochs if isinstance(epoch.get(metric), (int, float))]
+    best = max(scored, key=lambda epoch: epoch[metric], default=None)
+    best_text = (f"; its best of {len(epochs)} epoch(s), epoch {best['epoch']}, "
+                 f"{best[metric]:.4f}" if best is not None else "")
+    return (f"no epoch beat the starting model {given} on --dev ({metric} {start:.4f} before "
+            f"training{best_text}){', so no refit' if refit else ''}")

@@ -48,35 +48,72 @@ def _train(tiny, out, *flags):
                      "--adversarial", "0", *flags])
 
 
-def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys):
-    """At a learning rate too small to move a float32 weight, the fine-tuned model is its start:
-    the same weights and labels (a model built anew, seed 1, has others: the tiny one is seed 7),
-    and its report, model info and hash files say where it started."""
+def _weights(model_dir, scratch):
+    """{name: array} of a model folder's weights, read from its Keras file (no TensorFlow)."""
     import h5py
     import zipfile
 
-    from beamtagger.corpus_readers import Sentence
-    from beamtagger.model.tagger_spec import TaggerSpec, sentence_hashes
+    folder = pathlib.Path(scratch) / f"weights-{pathlib.Path(model_dir).name}"
+    with zipfile.ZipFile(pathlib.Path(model_dir) / "tagger.keras") as archive:
+        archive.extract("model.weights.h5", folder)
+    arrays = {}
+    with h5py.File(folder / "model.weights.h5") as h5:
+        h5.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+                      if isinstance(item, h5py.Dataset) else None)
+    return arrays
 
-    pytest.importorskip("tensorflow")
-    out = tiny["tmp"] / "tuned"
-    assert _train(tiny, out, "--init-from", tiny["model"], "--learning-rate", "1e-30") == 0
-    printed = capsys.readouterr().out
-    assert f"fine-tuning {tiny['model']}: its network, 4 labels and weights" in printed
 
-    def weights(model_dir):
-        with zipfile.ZipFile(pathlib.Path(model_dir) / "tagger.keras") as archive:
-            archive.extract("model.weights.h5", tiny["tmp"] / pathlib.Path(model_dir).name)
-        arrays = {}
-        with h5py.File(tiny["tmp"] / pathlib.Path(model_dir).name / "model.weights.h5") as h5:
-            h5.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                          if isinstance(item, h5py.Dataset) else None)
-        return arrays
-
-    base, tuned = weights(tiny["model"]), weights(out)
+def _assert_same_weights(model_dir, other_dir, scratch):
+    base, tuned = _weights(other_dir, scratch), _weights(model_dir, scratch)
     assert base.keys() == tuned.keys()
     for name in base:
         np.testing.assert_allclose(tuned[name], base[name], atol=1e-6, err_msg=name)
+
+
+def test_a_fine_tune_no_epoch_beats_writes_its_start_and_records_it(tiny, capsys,
+                                                                    monkeypatch):
+    """On a dev the starting model tags wholly right, no epoch can beat it. The start is scored
+    before epoch 1 (the "Epoch 0" line). The run, killed once its one epoch's state is written
+    and run again, does not score the weights it resumes with (epoch 1's, at a rate that moves
+    every weight) as the start: it writes the start's weights, taken when training began, so
+    they are the model's (a model built anew, seed 1, has others: the tiny one is seed 7);
+    --refit's 0 epochs train nothing; the last line, the report and model info say so, and
+    where it started."""
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.model.tagger_spec import TaggerSpec, sentence_hashes
+    from beamtagger.model.train_state import TrainingState
+
+    pytest.importorskip("tensorflow")
+    fitted = [(text, " ".join(TinyTagger(tiny["model"], tiny["store"]).labels(text)))
+              for text, _ in _DEV]
+    tiny = {**tiny, "dev": _write_conll(tiny["tmp"] / "fitted.conll", fitted)}
+    real_save = TrainingState.save
+
+    def save_then_ctrl_c(self, meta, arrays):
+        real_save(self, meta, arrays)
+        raise KeyboardInterrupt
+
+    out = tiny["tmp"] / "tuned"
+    flags = ["--init-from", tiny["model"], "--learning-rate", "0.5", "--refit"]
+    with monkeypatch.context() as patch:
+        patch.setattr(TrainingState, "save", save_then_ctrl_c)
+        assert _train(tiny, out, *flags) == 130
+    printed = capsys.readouterr().out
+    assert f"fine-tuning {tiny['model']}: its network, 4 labels and weights" in printed
+    assert "Epoch 0/1 (the starting model, before training) - dev_accuracy: 1.0000\n" in printed
+
+    assert _train(tiny, out, *flags) == 0
+    printed = capsys.readouterr().out
+    assert "resuming the training after its last epoch (1 of 1)" in printed
+    assert "Epoch 0/" not in printed
+    assert "no refit: no epoch beat the starting model on dev; its weights are kept" in printed
+    assert "refit: a new model" not in printed and printed.count("\ntrain: ") == 1
+    last = printed.splitlines()[-1]
+    assert last.startswith(f"no epoch beat the starting model {tiny['model']} on --dev "
+                           "(dev_accuracy 1.0000 before training; its best of 1 epoch(s), "
+                           "epoch 1, "), last
+    assert f"), so no refit: wrote its weights to {out} (" in last, last
+    _assert_same_weights(out, tiny["model"], tiny["tmp"])
     text = "the dog went home with a green apple ."
     assert (TinyTagger(str(out), tiny["store"]).labels(text)
             == TinyTagger(tiny["model"], tiny["store"]).labels(text))
@@ -85,16 +122,20 @@ def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys)
     spec = json.loads((out / "tagger.json").read_text())
     assert spec["labels"] == base_json["labels"]
     assert spec["featurizer"] == base_json["featurizer"]   # its char ids, not this corpus's
-    record = json.loads((out / "training_report.json").read_text())["init_from"]
+    report = json.loads((out / "training_report.json").read_text())
+    assert report["best_epoch"] == 0 and report["best_dev"] == {"dev_accuracy": 1.0}
+    assert report["starting_model"] == {"dev_accuracy": 1.0, "kept": True}
+    assert "refit" not in report and [e["epoch"] for e in report["epochs"]] == [1]
+    record = report["init_from"]
     assert record["model"] == tiny["model"] and record["labels"] == 4
     assert record["tagger_json_sha256"] == base_json["content_sha256"]
     assert record["model_file_sha256"] == base_json["model_file"]["sha256"]
-    # The network has seen the starting model's sentences and forms and this corpus's.
+    # The network kept is the starting one, which has seen its own sentences and forms only
+    # (a fine-tune that beats it records both: test_what_the_network_saw_is_both_models).
     loaded = TaggerSpec.load(out)
-    assert len(loaded.training_sentences) == 1 + len(_TRAIN)
-    assert sentence_hashes([Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)])[0] \
-        in loaded.training_sentences
-    assert loaded.seen_in_training(["apples", "cat", "paris"]).tolist() == [True, True, False]
+    assert loaded.training_sentences.tolist() == sentence_hashes(
+        [Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)]).tolist()
+    assert loaded.seen_in_training(["apples", "cat", "paris"]).tolist() == [True, False, False]
     # evaluate's warning of a sentence seen in training names the starting model as a source
     # (the warning alone: evaluate's run would trace a TensorFlow predict for it)
     assert (f"or the training of {tiny['model']}, which it was fine-tuned from with --init-from"
@@ -102,12 +143,15 @@ def test_a_fine_tune_starts_from_the_models_weights_and_records_it(tiny, capsys)
     assert "fine-tuned" not in evaluate_command.seen_sentences_warning(tiny["model"], 1, 3)
 
     assert cli.main(["model", "info", str(out), "--embeddings", tiny["store"]]) == 0
-    line = next(line for line in capsys.readouterr().out.splitlines()
-                if line.startswith("started from:"))
+    info = capsys.readouterr().out.splitlines()
+    line = next(line for line in info if line.startswith("started from:"))
     assert tiny["model"] in line and base_json["content_sha256"][:12] in line
+    assert next(line for line in info if line.startswith("its dev score:")).endswith(
+        "accuracy 100.00% before training; no epoch of 1 beat it, so this model has its weights")
     assert cli.main(["model", "info", str(out), "--json"]) == 0
     described = json.loads(capsys.readouterr().out)
     assert described["training"]["init_from"] == record
+    assert described["training"]["starting_model"] == report["starting_model"]
 
 
 def _other_store(tiny):
@@ -195,18 +239,32 @@ def test_a_killed_fine_tune_resumes_only_from_the_same_starting_model():
     assert "init_from" not in fingerprint(None)
 
 
-def test_a_fine_tune_learns_at_a_quarter_of_the_presets_rate_unless_told(tiny, capsys):
-    """5e-4 scored higher than the preset's 2e-3 on a held-out genre, each of 3 seeds
+def test_a_fine_tune_learns_at_the_presets_rate_unless_told(tiny, capsys):
+    """No rate of its own: 5e-4 scored higher on one held-out genre and 2e-3 on another
     (docs/quality.md). Stopped before training by the store refusal, which comes after."""
     other = _other_store(tiny)
     out = tiny["tmp"] / "tuned"
     assert _train(tiny, out, "--init-from", tiny["model"], "--embeddings", other) == 2
     printed = capsys.readouterr().out
-    assert "fine-tuning: --learning-rate 0.0005 (a quarter of the preset's" in printed
-    assert "--learning-rate 0.002" not in printed   # the preset line leaves it alone
-    assert _train(tiny, out, "--init-from", tiny["model"], "--embeddings", other,
-                  "--learning-rate", "0.01") == 2
-    assert "--learning-rate 0.0005" not in capsys.readouterr().out
+    assert "fine-tuning: --learning-rate" not in printed
+    assert "--learning-rate 0.002 " in printed   # the preset's line, as for any training
+
+
+def test_bundled_is_refused_beside_a_folder_of_that_name(tiny, capsys, monkeypatch):
+    """'bundled' took the bundled model while a folder ./bundled was there, which the user may
+    have meant; ./bundled names the folder, as tag --model NAME=./bundled does."""
+    monkeypatch.chdir(tiny["tmp"])
+    (tiny["tmp"] / "bundled").mkdir()
+    out = tiny["tmp"] / "tuned"
+    assert _train(tiny, out, "--init-from", "bundled") == 2
+    err = capsys.readouterr().err
+    assert (f"--init-from bundled is ambiguous here: it names the bundled model, and "
+            f"{tiny['tmp'] / 'bundled'} is here too; write --init-from ./bundled for that "
+            "folder, or --init-from ") in err and err.count("\n") == 1, err
+    assert _train(tiny, out, "--init-from", "./bundled") == 2
+    assert ("--init-from ./bundled: bundled is not a tagger model"
+            in capsys.readouterr().err)
+    assert not out.exists()
 
 
 def test_the_bundled_model_is_refused_as_out_too(tiny, capsys):
@@ -244,3 +302,27 @@ def test_a_flag_taggers_threshold_is_chosen_again_not_kept(tiny, capsys):
                                         TrainingConfig(dropout=0.3))
     assert spec.decoding["threshold"] == 0.5
     assert spec.binary_labels.patterns == ("NOUN",)
+
+
+def test_what_the_network_saw_is_both_models(tiny):
+    """A fine-tune's hash files are the union of its starting model's and its own training's
+    (where an epoch beat the start; else the start's alone, as the first test shows):
+    evaluate's unseen forms and seen-sentence warning are about the network."""
+    from beamtagger.corpus_readers import Sentence
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.model.tagger_spec import sentence_hashes, training_form_hashes
+    from beamtagger.model.training import StartingModel, TrainingConfig, \
+        build_from_starting_model
+    from beamtagger.pipeline import init_from
+
+    opened = init_from.open_starting_model(tiny["model"], tiny["tmp"] / "tuned")
+    starting = StartingModel(opened.spec, init_from.load_weights(opened), opened.record)
+    tuned = [Sentence("t", ("the", "cat"), ("DET", "NOUN"), "x", 1)]
+    _, spec = build_from_starting_model(
+        starting, EmbeddingStore.open(tiny["store"]), TrainingConfig(),
+        training_sentences=sentence_hashes(tuned),
+        training_forms=training_form_hashes(["the", "cat"]))
+    base = [Sentence("s", ("green", "apples"), ("NOUN", "NOUN"), "x", 1)]
+    assert sorted(spec.training_sentences.tolist()) == sorted(
+        sentence_hashes(base).tolist() + sentence_hashes(tuned).tolist())
+    assert spec.seen_in_training(["apples", "cat", "paris"]).tolist() == [True, True, False]
