@@ -106,12 +106,16 @@ class DevEvaluation(keras.callbacks.Callback):
     best epoch's weights rather than from the last ones.
 
     With ``score_start`` (a fine-tune) the weights in place when training begins are scored
-    first, as epoch 0, and are the best so far (Keras' ``EarlyStopping(baseline=...,
-    restore_best_weights=True)``): an epoch is kept only where it beats them, else the starting
-    weights are put back at the end. Without it a fine-tune wrote its best epoch even where
-    every epoch scored below its start (WNUT-17, docs/quality.md). ``start`` holds that
-    score; a resumed run (``restore_state``) takes it from the state, as the weights in place
-    then are an epoch's, not the start's.
+    first, as epoch 0 (``start``), and put back at the end where no epoch beat them (then
+    ``best_epoch`` is 0): without it a fine-tune wrote its best epoch even where every epoch
+    scored below its start (WNUT-17, docs/quality.md). Unlike Keras' ``EarlyStopping``
+    ``baseline``, the start does not count in ``patience``, which counts epochs without a
+    better epoch as in any training: counted from the start, on EWT reviews (seed 1) it stopped
+    a fine-tune after epoch 4, all four within 0.1 point below the start, before its epoch 5
+    beat it, and wrote the start, 0.86 points below that fine-tune on held-out text
+    (docs/quality.md). So a fine-tune whose best epoch beats its start runs and ends as before.
+    A resumed run (``restore_state``) takes the start from the state, as the weights in place
+    then are an epoch's.
     """
 
     def __init__(self, runner, corpus, store, patience, history, lr_decay=1.0,
@@ -124,7 +128,10 @@ class DevEvaluation(keras.callbacks.Callback):
         self.lr_decay, self.decay_patience = float(lr_decay), int(decay_patience)
         self.decay_restore, self.log = bool(decay_restore), log
         self.best, self.best_epoch, self.best_weights, self.wait = -1.0, None, None, 0
-        self.score_start, self.start, self.restored = bool(score_start), None, False
+        self.score_start, self.restored = bool(score_start), False
+        # The start's {dev_<metric>, dev_accuracy}, primary score, weights and CRF scores.
+        self.start, self.start_score, self.start_weights, self.start_crf_scores = (
+            None, None, None, None)
         started = time.perf_counter()
         self.seconds = seconds or (lambda: time.perf_counter() - started)
 
@@ -140,13 +147,18 @@ class DevEvaluation(keras.callbacks.Callback):
             return
         name, value, metrics = self._score()
         self.start = {f"dev_{name}": value, "dev_accuracy": metrics["accuracy"]}
-        self.best, self.best_epoch, self.wait = value, 0, 0
-        self.best_weights = self.model.get_weights()
+        self.start_score, self.start_weights = value, self.model.get_weights()
         if self.runner.spec.head == "crf":
-            self.crf_scores = self.model.crf_scores()
+            self.start_crf_scores = self.model.crf_scores()
         # As Keras prints an epoch's line, so that the epochs read against it.
         self.log(f"Epoch 0/{(self.params or {}).get('epochs', '?')} (the starting model, "
                  f"before training) - dev_{name}: {value:.4f}")
+
+    @property
+    def start_kept(self):
+        """Whether the start was scored and no epoch beat it (a tie keeps the start)."""
+        return self.start_score is not None and not (
+            self.best_epoch is not None and self.best > self.start_score)
 
     def on_epoch_end(self, epoch, logs=None):
         name, value, metrics = self._score()
@@ -171,13 +183,20 @@ class DevEvaluation(keras.callbacks.Callback):
     def saved_state(self):
         """(JSON values, {group: [arrays]}): what the later epochs need of this callback."""
         return ({"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
-                 "start": self.start},
+                 "start": self.start, "start_score": self.start_score},
                 {"best_weights": self.best_weights or [],
-                 "best_crf_scores": list(self.crf_scores or [])})
+                 "best_crf_scores": list(self.crf_scores or []),
+                 "start_weights": self.start_weights or [],
+                 "start_crf_scores": list(self.start_crf_scores or [])})
 
     def restore_state(self, values, arrays):
         self.best, self.best_epoch, self.wait = values["best"], values["best_epoch"], values["wait"]
-        self.start, self.restored = values.get("start"), True
+        # A state saved before the start was scored has none: it resumes as it was begun.
+        self.start, self.start_score = values.get("start"), values.get("start_score")
+        self.start_weights = arrays.get("start_weights") or None
+        start_crf_scores = arrays.get("start_crf_scores")
+        self.start_crf_scores = tuple(start_crf_scores) if start_crf_scores else None
+        self.restored = True
         self.best_weights = arrays.get("best_weights") or None
         crf_scores = arrays.get("best_crf_scores")
         self.crf_scores = tuple(crf_scores) if crf_scores else None
@@ -196,6 +215,9 @@ class DevEvaluation(keras.callbacks.Callback):
                                   if self.decay_restore else ""))
 
     def on_train_end(self, logs=None):
+        if self.start_kept:
+            self.best, self.best_epoch = self.start_score, 0
+            self.best_weights, self.crf_scores = self.start_weights, self.start_crf_scores
         if self.best_weights is not None:
             self.model.set_weights(self.best_weights)
         if self.crf_scores is not None:
@@ -494,9 +516,8 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     one; its labels, head and network are kept (``config``'s network sizes must be its:
     ``train --init-from`` takes them from it), the refit starts from it too, and the report
     records it (``init_from``). It is scored on dev before epoch 1 (``DevEvaluation``'s
-    ``score_start``) and an epoch is kept only where it beats it; where none does, its weights
-    are the result (``best_epoch`` 0, the report's ``starting_model`` ``kept``) and there is
-    no refit.
+    ``score_start``); where no epoch beats it, its weights are the result (``best_epoch`` 0,
+    the report's ``starting_model`` ``kept``) and there is no refit.
 
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
@@ -702,7 +723,7 @@ def _train(train_sentences, dev_sentences, labels, head, store, config, binary, 
                     "unknown_tags": {tag: count for tag, (_, count) in dev.unknown_tags.items()}},
             "best_epoch": callback.best_epoch,
             "best_dev": {f"dev_{metric_name}": callback.best}})
-        kept = callback.best_epoch == 0
+        kept = callback.start_kept
         if callback.start is not None:
             report["starting_model"] = {**callback.start, "kept": kept}
         if kept:
