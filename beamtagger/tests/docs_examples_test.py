@@ -285,6 +285,8 @@ DOCS_SH_BLOCKS_NOT_RUN = {
                         "(2026-12-07)", "# As above with \"reviews\" for \"answers\" (genre "
                                         "files split on the sent_id prefix, written"):
         QUALITY_RUNS,
+    ("docs/quality.md", "The start scored and kept where no epoch beats it (2026-12-07)",
+     "# Seed 1; wbase, base-1 and the files as above; R = 0.002, 0.0005."): QUALITY_RUNS,
     ("docs/quality.md", "A first entity tagger on a small corpus (2026-12-06, seventeenth "
                         "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
