@@ -90,7 +90,15 @@ def models_given(model_args: Optional[Sequence[str]],
         if not model_dir:
             raise BeamtaggerError(f"--model {value}: give the model's folder after the = "
                                   f"(or {name}={BUNDLED} for the bundled model)")
-        models[name] = None if model_dir == BUNDLED and value != model_dir else model_dir
+        bundled = model_dir == BUNDLED and value != model_dir
+        if bundled and os.path.lexists(BUNDLED):
+            # As train --init-from bundled: the bundled model was taken silently where the
+            # user may have meant the folder beside them.
+            raise BeamtaggerError(
+                f"--model {value} is ambiguous here: {BUNDLED} names the bundled model, and "
+                f"{os.path.abspath(BUNDLED)} is here too; write --model {name}=./{BUNDLED} for "
+                "that folder, or leave the folder's name out of the working directory")
+        models[name] = None if bundled else model_dir
     chosen, unnamed = {}, None
     for value in thresholds:
         if not isinstance(value, tuple):

@@ -211,6 +211,16 @@ def test_model_arguments_name_the_models():
         given(["a=x", "dir/my.model"], None)
 
 
+def test_bundled_beside_a_folder_named_bundled_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bundled").mkdir()
+    with pytest.raises(Exception, match=r"--model upos=bundled is ambiguous here: .* write "
+                                         r"--model upos=\./bundled for that folder"):
+        tag_models.models_given(["upos=bundled", "ner=models/ner"], None)
+    assert tag_models.models_given(["upos=./bundled", "ner=models/ner"], None)[2][0] == (
+        tag_models.NamedModel("upos", "./bundled"))
+
+
 def test_the_dry_run_of_a_dataflow_job_builds_with_two_models():
     from apache_beam.options.pipeline_options import PipelineOptions
 
