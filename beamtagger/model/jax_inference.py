@@ -44,7 +44,7 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   label and its probability: 5 bytes a slot instead of 4 x L (68 for UPOS).
 * **Or store rows instead of vectors** (``ModelInputs.store_rows``, the tag stage's
   ``vectors_at="tag"``): ``device_table`` puts the store's vectors on the device once per
-  process (in the vector dtype, a zero row first for "no row": OOV and padding), and the batch
+  process and model (in the vector dtype, a zero row first for "no row": OOV and padding), and the batch
   sends each slot's store row (4 bytes, 2 where the table has at most 65,536 rows) in place of
   its vectors (2-4 x D bytes: 100 at D=50 in float16, 600 at D=300); the gather runs inside
   the compiled function. The table is an argument of that function, not a constant in it, so
@@ -163,7 +163,7 @@ class JaxTaggerRunner:
     def device_table(self, store, vector_dtype):
         """The ``StoreTable`` of ``store``'s vectors in ``vector_dtype`` on this runner's
         device, put there once per runner (per store and dtype: the worker process's runner is
-        shared by its tag stages), for batches of ``store_rows``."""
+        shared by its tag stages; several models' runners hold a table each), for batches of ``store_rows``."""
         import jax
 
         key = (store.fingerprint, check_vector_dtype(vector_dtype))

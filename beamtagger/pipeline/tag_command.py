@@ -195,7 +195,7 @@ def add_arguments(parser):
                         f"{tagging_defaults.STREAMING_BUFFERING_SECS:g} with --streaming, else "
                         "until the input ends)")
     parser.add_argument("--tagger-accelerator", metavar="HINT",
-                        help='accelerator resource hint for the tagger stage only, e.g. '
+                        help='accelerator resource hint for the tagger stage only (each model\'s, with several), e.g. '
                         '"type:nvidia-l4;count:1;machine_type:g2-standard-4;install-nvidia-driver" '
                         "(Dataflow right fitting: L4 GPUs come with g2 machine types only, and "
                         "install-nvidia-driver is refused missing; docs/dataflow.md)")
@@ -213,7 +213,7 @@ def add_arguments(parser):
                         "at D=50, 655-1,255 at D=300; 32-34 instead of 130-230 go to the GPU). For "
                         "a tagger stage on GPU workers (--tagger-accelerator, right fitting) or "
                         "--runtime jax on a local GPU, which gathers on the GPU (the store's "
-                        "table on it once per worker process, 40 MB for the default store in "
+                        "table on it once per worker process and model, 40 MB for the default store in "
                         "float16)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
