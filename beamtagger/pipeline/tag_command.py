@@ -539,12 +539,11 @@ def _tag_held(args, options, stdin_spool, results, stops):
             running.enter_context(worker_logs_held())
             running.enter_context(reported_failures(
                 job.output_prefix, remove_this_runs_files, options.view_as(PortableOptions)))
-            first = next(iter(launched))
             if None in model_jobs:
                 result, seconds = run_tag_job(launched[None].job(job), options)
             else:
                 result, seconds = run_tag_job(
-                    launched[first].job(job), options,
+                    launched[next(iter(launched))].job(job), options,
                     {name: launched[name].job(model_job)
                      for name, model_job in model_jobs.items()})
             # Published: from here a stop changes neither the files nor the status.
