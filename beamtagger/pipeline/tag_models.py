@@ -4,8 +4,8 @@ that model alone and ``--output PREFIX-NAME`` writes.
 
 One ``--model DIR`` (or none) is the run it always was: its files are PREFIX's, its summary
 and summary JSON unchanged. ``--model`` given twice or more, or as ``NAME=DIR``, names its
-models: ``NAME=DIR``, or ``DIR`` named by its folder's base name, ``NAME=bundled`` for the
-bundled model. A name is what the library takes (``models_to_tag``: 1 to 64 ASCII letters,
+models: ``NAME=DIR``, or ``DIR`` named by its folder's base name (``.``: the working
+directory's), ``NAME=bundled`` for the bundled model. A name is what the library takes (``models_to_tag``: 1 to 64 ASCII letters,
 digits, ``_`` and ``-``, the first a letter or a digit, no two equal but for case), because
 it names the model's files and steps.
 
@@ -131,7 +131,10 @@ def _split(value):
 
 def _folder_name(model_dir):
     """The base name of ``model_dir`` (a local path or a ``gs://`` URL), a final ``/`` left
-    out."""
+    out; a local path's as made absolute, so ``.``, ``./`` and ``ner/..`` are named by the
+    folder they name (normalized alone, ``.`` was named '.', refused as no name). Symbolic
+    links are not followed: ``models/current``, a link to ``v3``, is named ``current``, the
+    name the user gave."""
     if "://" in model_dir:
         return posixpath.basename(model_dir.rstrip("/"))
-    return os.path.basename(os.path.normpath(model_dir))
+    return os.path.basename(os.path.abspath(model_dir))

@@ -211,6 +211,20 @@ def test_model_arguments_name_the_models():
         given(["a=x", "dir/my.model"], None)
 
 
+def test_a_folder_given_as_dot_is_named_by_the_folder_it_names(tmp_path, monkeypatch):
+    # "." and "./" were named '.', which is no name: --model . was refused.
+    (tmp_path / "ner" / "sub").mkdir(parents=True)
+    (tmp_path / "my.model").mkdir()
+    monkeypatch.chdir(tmp_path / "ner")
+    for value in (".", "./", "sub/..", str(tmp_path / "ner") + "/"):
+        assert tag_models.models_given(["upos=bundled", value], None)[2][1] == (
+            tag_models.NamedModel("ner", value))
+    monkeypatch.chdir(tmp_path / "my.model")
+    with pytest.raises(Exception, match=r"--model \./: its folder's name 'my\.model' is no "
+                                         r"model name \(1 to 64 ASCII letters.*NAME=\./"):
+        tag_models.models_given(["upos=bundled", "./"], None)
+
+
 def test_bundled_beside_a_folder_named_bundled_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bundled").mkdir()
