@@ -463,7 +463,9 @@ def _tag_held(args, options, stdin_spool, results, stops):
         killed = {}
         for name, model_job in model_jobs.items():
             killed[name] = bool(holds[name])
-            if put_back_replaced_outputs(model_job.output_prefix):
+            with _of_model(name):
+                put_back = put_back_replaced_outputs(model_job.output_prefix, model=name)
+            if put_back:
                 # The lock was the killed rerun's, which published nothing; the files there
                 # now are the whole earlier run's, not files of a run killed part way.
                 killed[name] = False
@@ -1365,7 +1367,9 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     earlier = {}
     for name, model_job in model_jobs.items():
         with _of_model(name):
-            earlier[name] = _check_output(model_job.output_prefix, overwrite, killed[name])
+            earlier[name] = _earlier_outputs(model_job.output_prefix)
+    if not overwrite:
+        _refuse_earlier_outputs(model_jobs, earlier, killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
     removed_inputs = [path for files in earlier.values() for path in files
                       if _comparable(path) in inputs]
@@ -1775,7 +1779,9 @@ def earlier_output_patterns(output_prefix):
             + [_result_pattern(output_prefix + "-errors", "jsonl")])
 
 
-def _check_output(output_prefix, overwrite, earlier_run_killed=False):
+def _earlier_outputs(output_prefix):
+    """The files of an earlier run under ``output_prefix`` (a name checked, its folder
+    creatable)."""
     from beamtagger.atomic_dirs import check_creatable
     from beamtagger.transforms.worker_resources import is_remote
 
@@ -1783,19 +1789,45 @@ def _check_output(output_prefix, overwrite, earlier_run_killed=False):
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
     try:
-        earlier = list_outputs(output_prefix)
+        return list_outputs(output_prefix)
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
-    if earlier and not overwrite:
-        more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
-        # The sinks publish one after the other: a run killed between them left results
-        # that look whole, without their dead letters.
-        killed = (", killed before it ended: they may be incomplete (shards or its dead "
-                  "letters missing)" if earlier_run_killed else "")
-        raise BeamtaggerError(
-            f"--output {output_prefix} already holds the files of an earlier run ({earlier[0]}"
-            f"{more}){killed}; choose another prefix, or pass --overwrite to remove them first")
-    return earlier
+
+
+def _refuse_earlier_outputs(model_jobs, earlier, killed):
+    """BeamtaggerError (without --overwrite) where a prefix of ``model_jobs`` holds the files
+    of an earlier run (``earlier``: {name: its prefix's}; ``killed``: {name: that run was
+    killed outright}), in one line naming every such model: naming the first alone, a user
+    who moved its files away was refused again for the next."""
+    holding = [name for name, files in earlier.items() if files]
+    if not holding:
+        return
+    files = [path for name in holding for path in earlier[name]]
+    more = f" and {len(files) - 1} more" if len(files) > 1 else ""
+    prefixes = [model_jobs[name].output_prefix for name in holding]
+    # The sinks publish one after the other: a run killed between them left results that
+    # look whole, without their dead letters.
+    killed_ones = [name for name in holding if killed[name]]
+    killed_said = "" if not killed_ones else ", killed before it ended" + (
+        "" if killed_ones == holding else f" (under {_models_named(killed_ones)})") + (
+        ": they may be incomplete (shards or its dead letters missing)")
+    said = (f"--output {prefixes[0]} already holds" if len(holding) == 1 else
+            f"{_models_named(holding)}: --output {_listed(prefixes)} already hold")
+    if len(holding) == 1 and holding[0] is not None:
+        said = f"model {holding[0]}: {said}"
+    raise BeamtaggerError(
+        f"{said} the files of an earlier run ({files[0]}{more}){killed_said}; choose another "
+        "prefix, or pass --overwrite to remove them first")
+
+
+def _models_named(names):
+    """'model ner', or 'models upos and ner'."""
+    return f"model {names[0]}" if len(names) == 1 else f"models {_listed(names)}"
+
+
+def _listed(words):
+    """'a', 'a and b', 'a, b and c'."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _check_output_name(output_prefix):
@@ -1902,11 +1934,12 @@ def earlier_outputs_replaced(output_prefix, earlier):
         shutil.rmtree(aside, ignore_errors=True)
 
 
-def put_back_replaced_outputs(output_prefix):
+def put_back_replaced_outputs(output_prefix, *, model=None):
     """Puts back the files of an earlier run that a run killed outright was replacing
     (``earlier_outputs_replaced``). Where that run had published files of its own, which could
     be part of its results only, neither set is touched: BeamtaggerError says what to do.
-    How many files were put back."""
+    How many files were put back; the line saying so names ``model``, one of several whose
+    prefix this is (None: the one model)."""
     aside = _replaced_folder(output_prefix)
     set_aside = _set_aside_files(aside)
     if set_aside is None:
@@ -1919,8 +1952,8 @@ def put_back_replaced_outputs(output_prefix):
             f"not all; keep one set: delete {aside}, or delete the others and move its files "
             "back")
     count = _put_back(aside, set_aside)
-    print(f"put back         {count} file(s) of an earlier run that a killed run was replacing",
-          flush=True)
+    print(f"put back         {count} file(s) of an earlier run that a killed run was replacing"
+          + ("" if model is None else f" (model {model}: {output_prefix})"), flush=True)
     return count
 
 

@@ -128,9 +128,12 @@ def test_reruns_refuse_replace_and_put_back_every_models_files_together(
     store, out = tiny_tagger.store_path, tmp_path / "out"
     earlier = _earlier_files(out)
     two = ("--model", f"upos={models['upos']}", "--model", f"ner={models['ner']}")
+    # Every model whose prefix holds files is named: naming the first alone, a user who
+    # moved upos's away was refused again for ner's.
+    refused = (f"models upos and ner: --output {out}/run-upos and {out}/run-ner already hold "
+               f"the files of an earlier run ({out}/run-upos-00000-of-00001.jsonl and 3 more)")
     code, _, err = _tag(capsys, store, text, out / "run", *two)
-    assert code == 2 and (f"model upos: --output {out}/run-upos already holds the files of an "
-                          "earlier run") in err, err
+    assert code == 2 and refused + "; choose another prefix, or pass --overwrite" in err, err
     # --overwrite whose run fails once it has published part of its files (a full disk):
     # this run's files go, and both models' earlier files come back as they were.
     published = []
@@ -153,8 +156,24 @@ def test_reruns_refuse_replace_and_put_back_every_models_files_together(
     for file_name in [name for name in earlier if name.startswith("run-ner")]:
         os.rename(out / file_name, aside / file_name)
     code, stdout, err = _tag(capsys, store, text, out / "run", *two)
-    assert "put back         2 file(s) of an earlier run" in stdout and code == 2, err
+    assert [line for line in stdout.splitlines() if line.startswith("put back")] == [
+        "put back         2 file(s) of an earlier run that a killed run was replacing (model "
+        f"ner: {out}/run-ner)"] and code == 2, err
     assert _listing(out) == earlier and not aside.exists()
+    # One prefix's earlier run killed outright (its lock left): the refusal says whose.
+    (out / ".run-upos.tag-lock").mkdir()
+    code, _, err = _tag(capsys, store, text, out / "run", *two)
+    assert code == 2 and (refused + ", killed before it ended (under model upos): they may be "
+                          "incomplete") in err, err
+    os.rmdir(out / ".run-upos.tag-lock")
+    # One model's prefix alone holds files: its line as before, the model named.
+    for file_name in [name for name in earlier if name.startswith("run-upos")]:
+        os.remove(out / file_name)
+        del earlier[file_name]
+    code, _, err = _tag(capsys, store, text, out / "run", *two)
+    assert code == 2 and (f"error: model ner: --output {out}/run-ner already holds the files "
+                          f"of an earlier run ({out}/run-ner-00000-of-00001.jsonl and 1 more);"
+                          ) in err, err
     # Another run writing one of the prefixes: refused before anything is read or removed.
     with output_lock.held(str(out / "run-ner"), "--output", "tag", "prefix"):
         code, _, err = _tag(capsys, store, text, out / "run", *two, "--overwrite")
