@@ -85,7 +85,8 @@ def write_summary(path, exit_status, counts, seconds, runtime, results, dead_let
                   not_read_from, threshold=None):
     """Writes the summary of a finished local run to ``path``: ``exit_status`` (0, or 3:
     --max-dead-letters), the counts of the printed summary under their counter names
-    (``counters.COUNTER_NAMES``), ``wall_seconds``, the ``runtime``, the result and
+    (``counters.COUNTER_NAMES``) and its OOV line's share and note (``_counts``),
+    ``wall_seconds``, the ``runtime``, the result and
     dead-letter files (lists of paths; ``["-"]`` for standard output and standard error),
     where the first parts of the input not read start, and the ``threshold`` a flag tagger
     tagged at, ``{"value": 0.7, "set_by": "--threshold"}`` (or ``"model"``: its own), null
@@ -104,18 +105,22 @@ def write_models_summary(path, exit_status, seconds, runtime, models):
     """Writes the summary of a finished local run of several models to ``path``: the keys of
     ``write_summary``'s, those that hold for every model (records read, tokens, batches...,
     ``not_read_from``) as there, those of a model's own (``MODEL_KEYS``) null, and
-    ``models``: {name: {"model": its directory (null: the bundled model), "exit_status" (3
-    where that model alone is past --max-dead-letters or tagged none), and every key
-    ``write_summary`` writes for that model's files but ``wall_seconds`` and ``runtime``}}.
+    ``models``: {name: {"model": its directory (null: the bundled model), and every key
+    ``write_summary`` writes for that model's files alone, ``exit_status`` 3 where that model
+    alone is past --max-dead-letters or tagged none, ``wall_seconds`` and ``runtime`` the
+    run's}}: a script reads a model's part as it reads a one-model summary (without those two
+    it failed on the keys of the one-model summary it was written for).
     ``models``: {name: (model_dir, exit status, counts, results, dead-letter files, not read
     from, threshold)}, in the run's order."""
     first = next(iter(models.values()))
+    wall_seconds = round(seconds, 3)
     summary = {"exit_status": exit_status, **_counts(first[2]),
-               "wall_seconds": round(seconds, 3), "runtime": runtime, "results": None,
+               "wall_seconds": wall_seconds, "runtime": runtime, "results": None,
                "dead_letter_files": None, "not_read_from": list(first[5]), "threshold": None}
     summary.update(dict.fromkeys(MODEL_KEYS))
     summary["models"] = {
         name: {"model": model_dir, "exit_status": status, **_counts(counts),
+               "wall_seconds": wall_seconds, "runtime": runtime,
                "results": results, "dead_letter_files": dead_letter_files,
                "not_read_from": list(not_read_from), "threshold": threshold}
         for name, (model_dir, status, counts, results, dead_letter_files, not_read_from,
@@ -124,11 +129,17 @@ def write_models_summary(path, exit_status, seconds, runtime, models):
 
 
 def _counts(counts):
+    """The counts under their counter names, then the printed OOV line's share
+    (``oov_share``: of batched tokens, 0.0 where none was batched) and whether its note that
+    the store covers little of the text was printed (``oov_note``): a script had to rebuild
+    both from two counts and the note's thresholds."""
     # Here, not at the top: tag_command imports this module, and `model info` imports
     # tag_command, which must not import Beam (a second of start-up each).
     from beamtagger.transforms import counters
 
-    return {name: counts.get(name, 0) for name in counters.COUNTER_NAMES}
+    found = {name: counts.get(name, 0) for name in counters.COUNTER_NAMES}
+    return {**found, "oov_share": round(counters.oov_share(found), 4),
+            "oov_note": counters.oov_note_due(found)}
 
 
 def _write(path, summary):

@@ -20,7 +20,17 @@ def test_the_summary_json_holds_the_printed_counts_the_files_and_the_exit_status
                           str(summary), "--max-dead-letters", "0")
     assert code == 3, err
     written = json.loads(summary.read_text(encoding="utf-8"))
+    # The keys docs/tagging.md gives, in its order: a script reads them by these names.
+    assert list(written) == [
+        "exit_status", "records_read", "records_tagged", "dead_letters", "unread_parts",
+        "tokens", "batched_tokens", "padded_slots", "oov_tokens", "batches", "long_records",
+        "chunks", "oov_share", "oov_note", "wall_seconds", "runtime", "results",
+        "dead_letter_files", "not_read_from", "threshold"]
     assert written["exit_status"] == 3
+    # The printed OOV line's share, and no note (under 100 batched tokens).
+    assert written["oov_share"] == round(written["oov_tokens"] / written["batched_tokens"], 4)
+    assert f"({written['oov_share']:.1%} of batched tokens)" in out
+    assert written["oov_note"] is False
     assert (written["records_read"], written["records_tagged"], written["dead_letters"],
             written["unread_parts"]) == (3, 2, 1, 0)
     assert f"tokens           {written['tokens']:>12,}" in out

@@ -80,12 +80,15 @@ def test_each_model_writes_and_counts_what_its_own_run_does(
     assert '"entities"' in _files(together, "run-ner")["results"][0]
     assert len(_files(together, "run-flag")["errors"]) == 1
     # Each model's part of --summary-json is its own run's summary, counts and all: no
-    # counter of one model's steps is added to another's (they share their names).
+    # counter of one model's steps is added to another's (they share their names). Its
+    # wall_seconds and runtime are the run's: without them a script written for a one-model
+    # summary failed on a model's part.
     for name, alone in alone_json.items():
         part = together_json["models"][name]
         assert part["model"] == models[name]
         for key in ("wall_seconds", "runtime"):
-            del alone[key]
+            assert part[key] == together_json[key]
+            del alone[key], part[key]
         for key in ("results", "dead_letter_files"):
             alone[key] = [os.path.basename(path) for path in alone[key]]
             part[key] = [os.path.basename(path) for path in part[key]]

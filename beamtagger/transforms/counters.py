@@ -174,16 +174,29 @@ def padding_efficiency(counts):
 # expected share: a store of the user's own (another language's vectors, a domain's words) has
 # its own, and "English text has 2-3%" told that user nothing true. The share is the summary's
 # own (OOV over batched tokens: a chunked record's overlap counts in both alike), and
-# --summary-json carries both counts for a script to judge by its own line.
+# --summary-json carries both counts, the share and whether the note was said, for a script to
+# judge by its own line or by this one.
 OOV_NOTE_SHARE = 0.25
 OOV_NOTE_MIN_TOKENS = 100
 
 
-def _oov_share_notes(counts):
-    """The summary's line under "OOV tokens" where over OOV_NOTE_SHARE of at least
-    OOV_NOTE_MIN_TOKENS batched tokens have no vector in the store; else none."""
+def oov_share(counts):
+    """The share of batched tokens with no vector in the store (0.0 where none was batched):
+    the summary's "OOV tokens" percentage, and --summary-json's ``oov_share``."""
+    return counts["oov_tokens"] / counts["batched_tokens"] if counts["batched_tokens"] else 0.0
+
+
+def oov_note_due(counts):
+    """Whether over OOV_NOTE_SHARE of at least OOV_NOTE_MIN_TOKENS batched tokens have no
+    vector in the store: the summary's note under "OOV tokens", --summary-json's
+    ``oov_note``."""
     batched = counts["batched_tokens"]
-    if batched < OOV_NOTE_MIN_TOKENS or counts["oov_tokens"] <= OOV_NOTE_SHARE * batched:
+    return batched >= OOV_NOTE_MIN_TOKENS and counts["oov_tokens"] > OOV_NOTE_SHARE * batched
+
+
+def _oov_share_notes(counts):
+    """The summary's line under "OOV tokens" where ``oov_note_due``; else none."""
+    if not oov_note_due(counts):
         return []
     return [f"{'':17}(over {OOV_NOTE_SHARE:.0%}: is the text in the store's language? "
             "docs/tokenizer.md, \"Text in other languages\")"]
@@ -200,7 +213,7 @@ def format_shared_summary(counts, seconds):
     one's, ``query_counters_by_model``): records read, tokens, OOV tokens, batches, padded
     slots, long records, wall time."""
     rate = counts["tokens"] / seconds if seconds > 0 else 0.0
-    oov = counts["oov_tokens"] / counts["batched_tokens"] if counts["batched_tokens"] else 0.0
+    oov = oov_share(counts)
     return [
         f"records read     {counts['records_read']:>12,}",
         f"tokens           {counts['tokens']:>12,}",
