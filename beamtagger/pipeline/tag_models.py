@@ -5,9 +5,9 @@ that model alone and ``--output PREFIX-NAME`` writes.
 One ``--model DIR`` (or none) is the run it always was: its files are PREFIX's, its summary
 and summary JSON unchanged. ``--model`` given twice or more, or as ``NAME=DIR``, names its
 models: ``NAME=DIR``, or ``DIR`` named by its folder's base name (``.``: the working
-directory's), ``NAME=bundled`` for the bundled model. A name is what the library takes (``models_to_tag``: 1 to 64 ASCII letters,
-digits, ``_`` and ``-``, the first a letter or a digit, no two equal but for case), because
-it names the model's files and steps.
+directory's), ``NAME=bundled`` for the bundled model. A name is what the library takes
+(``models_to_tag``: 1 to 64 ASCII letters, digits, ``_`` and ``-``, the first a letter or a
+digit, no two equal but for case), because it names the model's files and steps.
 
 No Beam import here: ``model info`` imports ``tag_command``, which imports this module.
 """
