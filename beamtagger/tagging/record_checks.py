@@ -57,7 +57,9 @@ def _not_text(text):
                 "the encoding it is in)")
     if text is None:
         return "the text is None, not a string: leave the record out, or give it \"\" to tag nothing"
-    return f"the text is a {type(text).__name__}, not a string: make it one, e.g. str(text)"
+    kind = type(text).__name__
+    article = "an" if kind[:1].lower() in "aeiou" else "a"
+    return f"the text is {article} {kind}, not a string: make it one, e.g. str(text)"
 
 
 def _check_id_and_source(record):

@@ -91,7 +91,8 @@ def test_a_model_or_store_missing_here_is_refused_where_applied_when_the_workers
 @pytest.mark.parametrize("text, advice", [
     (b"Beam tags this.", "the text is bytes, not a string: decode it first"),
     (None, "the text is None, not a string: leave the record out, or give it \"\""),
-    (3.5, "the text is a float, not a string: make it one, e.g. str(text)")])
+    (3.5, "the text is a float, not a string: make it one, e.g. str(text)"),
+    (7, "the text is an int, not a string: make it one, e.g. str(text)")])
 def test_a_text_that_is_no_string_is_a_dead_letter_saying_what_to_do(text, advice):
     from beamtagger.tagging.record_checks import checked_record
 
