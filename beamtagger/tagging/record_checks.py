@@ -57,9 +57,13 @@ def _not_text(text):
                 "the encoding it is in)")
     if text is None:
         return "the text is None, not a string: leave the record out, or give it \"\" to tag nothing"
-    kind = type(text).__name__
-    article = "an" if kind[:1].lower() in "aeiou" else "a"
-    return f"the text is {article} {kind}, not a string: make it one, e.g. str(text)"
+    return f"the text is {_a_kind(text)}, not a string: make it one, e.g. str(text)"
+
+
+def _a_kind(value):
+    """'a float', 'an int': the value's type named as a sentence names it."""
+    kind = type(value).__name__
+    return f"{'an' if kind[:1].lower() in 'aeiou' else 'a'} {kind}"
 
 
 def _check_id_and_source(record):
@@ -101,7 +105,7 @@ def check_tokenized(record):
         raise ValueError(f"{len(tokens)} tokens but {len(starts)} starts and {len(ends)} ends")
     for token in tokens:
         if not isinstance(token, str):
-            raise TypeError(f"a token is a {type(token).__name__}, not a string")
+            raise TypeError(f"a token is {_a_kind(token)}, not a string")
 
 
 def tokenizer_dead_letter(record, error):
