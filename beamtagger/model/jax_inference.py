@@ -44,13 +44,15 @@ How it is shaped for a GPU (issue 17; Keras on JAX reached 0.58 of a cuDNN BiLST
   label and its probability: 5 bytes a slot instead of 4 x L (68 for UPOS).
 * **Or store rows instead of vectors** (``ModelInputs.store_rows``, the tag stage's
   ``vectors_at="tag"``): ``device_table`` puts the store's vectors on the device once per
-  process and model (in the vector dtype, a zero row first for "no row": OOV and padding), and the batch
+  process (in the vector dtype, a zero row first for "no row": OOV and padding; one table for
+  all the models' runners over the same store, ``device_tables``), and the batch
   sends each slot's store row (4 bytes, 2 where the table has at most 65,536 rows) in place of
   its vectors (2-4 x D bytes: 100 at D=50 in float16, 600 at D=300); the gather runs inside
   the compiled function. The table is an argument of that function, not a constant in it, so
   its shape (not its content) is part of the compiled program and of its persistent cache key.
-  It costs GPU memory in every worker process: (rows + 1) x D x 2 bytes in float16, 40 MB for
-  GloVe 6B's 400k x 50, 1.3 GB for a 2.2M x 300 store (docs/scaling.md).
+  It costs GPU memory in every worker process, once however many models read it: (rows + 1)
+  x D x 2 bytes in float16, 40 MB for GloVe 6B's 400k x 50, 1.3 GB for a 2.2M x 300 store
+  (docs/scaling.md).
 """
 import functools
 import threading
@@ -59,7 +61,7 @@ import time
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.model import shape_grid
+from beamtagger.model import device_tables, shape_grid
 from beamtagger.model.model_inputs import (FIELD_NAMES, STORE_ROWS, ModelInputs,
                                             check_vector_dtype)
 from beamtagger.model.numpy_inference import read_keras_weights
@@ -162,25 +164,31 @@ class JaxTaggerRunner:
 
     def device_table(self, store, vector_dtype):
         """The ``StoreTable`` of ``store``'s vectors in ``vector_dtype`` on this runner's
-        device, put there once per runner (per store and dtype: the worker process's runner is
-        shared by its tag stages; several models' runners hold a table each), for batches of ``store_rows``."""
+        device, for batches of ``store_rows``: one per process, shared with every other runner
+        over the same store object in that dtype on that device (``device_tables``: several
+        models in one pass hold one table, not one each), and held by this runner for as long
+        as it lives."""
         import jax
 
-        key = (store.fingerprint, check_vector_dtype(vector_dtype))
+        vector_dtype = check_vector_dtype(vector_dtype)
         if store.dim != self.spec.input_dims["D"]:
             raise BeamtaggerError(f"the store's vectors have {store.dim} dimensions, the "
                                   f"tagger reads {self.spec.input_dims['D']}")
+
+        def put():
+            # Row 0 is "no row" (store row -1: OOV and padding), zeros as the host's gather
+            # gives; store row r is table row r + 1.
+            host = np.zeros((store.count + 1, store.dim), vector_dtype)
+            host[1:] = store.vectors
+            return StoreTable(jax.device_put(host, self.device), store.fingerprint,
+                              vector_dtype)
+
+        table = device_tables.shared_table(store, vector_dtype, self.device, put)
         with self._compile_lock:
-            table = self._tables.get(key)
-            if table is None:
-                # Row 0 is "no row" (store row -1: OOV and padding), zeros as the host's gather
-                # gives; store row r is table row r + 1.
-                host = np.zeros((store.count + 1, store.dim), vector_dtype)
-                host[1:] = store.vectors
-                table = StoreTable(jax.device_put(host, self.device), store.fingerprint,
-                                   vector_dtype)
-                self._tables[key] = table
-            return table
+            # Keyed by what the table is of: a store opened again on the same files replaces
+            # the entry, so a runner keeps only the tables it was last given.
+            self._tables[(store.fingerprint, vector_dtype)] = table
+        return table
 
     def predict_async(self, inputs, table=None):
         """Puts the batch on the device and starts the forward pass; returns a
