@@ -24,7 +24,9 @@ variant are measured together, a variant after another):
    variant warmed up at load for its feed as the tag stage warms its runner up (vectors in its
    dtype, or store rows), then the new shapes of its first pass.
    The bytes each variant sends to the device a slot and brings back. What the host-to-device
-   copy costs at D=50 and D=300, float32 and float16, and for store rows.
+   copy costs at D=50 and D=300, float32 and float16, and for store rows. What a second
+   model over the same store adds to the device's memory with store rows (its weights; the
+   store's table is the first runner's: ``second_model_on_the_device``).
 3. **cuDNN anchor** of the same shape (PyTorch ``nn.LSTM``, bidirectional, the model's LSTM input
    width, units and labels, packed sequences, pinned host memory), on the same batches, beside
    the jax runtime (float32; bfloat16 unmasked as the upper bound). Skipped without CUDA.
@@ -279,6 +281,9 @@ def child_model(args):
             if isinstance(loaded, dict):    # its warm-up failed: recorded as its figures
                 skipped[name] = loaded
     spec = runners["float32"].spec
+    gathered = runners.get("float16 vectors, gathered on the device")
+    if gathered is not None:
+        send(second_model=guarded(lambda: second_model_on_the_device(gathered, store)))
     budgets = SMOKE_BUDGETS if args.smoke else BUDGETS
     main_budget = budgets[-1] if args.smoke else MAIN_BUDGET
 
@@ -325,6 +330,40 @@ def child_model(args):
     send(copy=guarded(lambda: copy_costs(args)))
     for name in MEASURED_LAST:
         measure(name)
+
+
+def second_model_on_the_device(fed, store):
+    """What a second model over the same store adds to the device with ``vectors_at="tag"``
+    (``beamtagger tag --model a=... --model b=...``): another runner of the same model, fed by
+    store rows of ``store`` as ``fed`` (a runner already fed so, its table on the device) is.
+    Its table should be ``fed``'s (``model/device_tables.py``), so the device's bytes in use
+    (``memory_stats``, a GPU's; None on a CPU) grow by its weights, not by a table as well.
+    Not warmed up: no compile, under a second on the device."""
+    import jax
+
+    from beamtagger.model import runtimes
+    from beamtagger.model.jax_inference import JaxTaggerRunner
+    from beamtagger.model.numpy_inference import read_keras_weights
+
+    started = time.perf_counter()
+    device = fed.runner.device
+
+    def in_use():
+        stats = device.memory_stats()
+        return None if not stats else stats.get("bytes_in_use")
+
+    before = in_use()
+    spec = fed.runner.spec
+    second = runtimes.fed_by_store_rows(JaxTaggerRunner(spec, *read_keras_weights(
+        spec.model_path)), store, fed.table.vector_dtype)
+    after = in_use()
+    weights = sum(leaf.nbytes for leaf in jax.tree_util.tree_leaves(second.runner._params))
+    figures = {"same_table": second.table is fed.table, "table_bytes": fed.table.array.nbytes,
+               "weights_bytes": int(weights),
+               "device_bytes_added": None if before is None else after - before,
+               "seconds": round(time.perf_counter() - started, 2)}
+    log(f"second model over the same store: {figures}")
+    return figures
 
 
 def slot_bytes(runner, dtype, store_rows=False):
@@ -986,6 +1025,14 @@ def markdown(report):
         lines.append(f"- parity {name}: {value['labels_differing']} of {value['tokens']:,} "
                      f"labels differ from TensorFlow on CPU; max probability difference "
                      f"{value['max_prob_difference']:.1e}")
+    second = model.get("second_model") or {}
+    if "same_table" in second:
+        added = second["device_bytes_added"]
+        lines.append(f"- a second model over the same store (--vectors-at tag): "
+                     f"{'the same' if second['same_table'] else 'another'} table "
+                     f"({second['table_bytes'] / 2**20:.1f} MiB); device memory "
+                     + ("not reported here" if added is None else f"+{added / 2**20:.1f} MiB")
+                     + f" for {second['weights_bytes'] / 2**20:.1f} MiB of weights")
     split = model.get("breakdown") or {}
     split = {} if "failed" in split else split
     for name in ("grid-shaped whole", "puts only", "compute only"):

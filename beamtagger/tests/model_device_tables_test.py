@@ -127,3 +127,20 @@ def test_a_store_saved_again_at_its_path_is_a_table_of_its_new_vectors(tmp_path)
     assert np.array_equal(np.asarray(table.array)[1:], np.asarray(new.vectors))
     assert not np.array_equal(np.asarray(table.array), np.asarray(old_table.array))
 
+
+
+def test_the_gpu_check_finds_a_second_model_over_the_store_adds_no_table(tmp_path):
+    """bench/gpu_bench.py's figure for a GPU's memory, on the CPU: no memory_stats there."""
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+    import gpu_bench
+
+    tiny = cached_tiny_tagger(tmp_path / "tiny")
+    store = EmbeddingStore.open(tiny.store_path)
+    fed = runtimes.fed_by_store_rows(JaxTaggerRunner.load(tiny.model_dir), store, "float16")
+    figures = gpu_bench.second_model_on_the_device(fed, store)
+    assert figures["same_table"] is True and figures["device_bytes_added"] is None
+    assert figures["table_bytes"] == (store.count + 1) * store.dim * 2
+    assert figures["weights_bytes"] > 0
