@@ -213,8 +213,8 @@ def add_arguments(parser):
                         "at D=50, 655-1,255 at D=300; 32-34 instead of 130-230 go to the GPU). For "
                         "a tagger stage on GPU workers (--tagger-accelerator, right fitting) or "
                         "--runtime jax on a local GPU, which gathers on the GPU (the store's "
-                        "table on it once per worker process and model, 40 MB for the default store in "
-                        "float16)")
+                        "table on it once per worker process, whatever the models, 40 MB for "
+                        "the default store in float16)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
                         help="accept a store whose fingerprint differs from the model's "
                         "(same dimension and normalisation)")
