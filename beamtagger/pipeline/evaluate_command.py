@@ -7,11 +7,13 @@ from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
+from beamtagger.pipeline.model_argument import model_dir_named
 
 
 def add_arguments(parser):
     parser.add_argument("--model", metavar="MODEL", default=None,
-                        help="model directory (default: the bundled UPOS tagger)")
+                        help="model directory (default, or 'bundled': the bundled UPOS "
+                        "tagger)")
     parser.add_argument("--embeddings", metavar="STORE", default=None,
                         help="embedding store directory (default: the GloVe 6B 50d store)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
@@ -53,12 +55,12 @@ def run(args):
     from beamtagger.model.evaluation import evaluate_corpus
     from beamtagger.model.inference import TaggerRunner
     from beamtagger.model.saving import check_model_file
-    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec, seen_sentences
+    from beamtagger.model.tagger_spec import TaggerSpec, seen_sentences
 
     if args.batch_tokens < 1:  # else a traceback from the batching, after data and TensorFlow
         raise BeamtaggerError(f"--batch-tokens must be at least 1, not {args.batch_tokens}")
     require_tensorflow("evaluate")
-    model_dir = args.model or DEFAULT_MODEL_DIR
+    model_dir = _model_folder(args.model, "--model")
     spec = TaggerSpec.load(model_dir)  # cheap checks before reading data or TensorFlow
     check_model_file(spec)
     thresholds = None if args.thresholds is None else parse_thresholds(args.thresholds)
@@ -68,7 +70,8 @@ def run(args):
                               "--binary-label")
     seen_entities = None
     if args.seen_entities_of is not None:
-        seen_entities = TaggerSpec.load(args.seen_entities_of).training_entities
+        seen_entities = TaggerSpec.load(
+            _model_folder(args.seen_entities_of, "--seen-entities-of")).training_entities
         if seen_entities is None:
             raise BeamtaggerError(f"{args.seen_entities_of} keeps no training entities (its "
                                   "training_entities.npy; models trained on BIO tags have one)")
@@ -168,6 +171,14 @@ def run(args):
     else:
         print(format_metrics(metrics))
     return 0
+
+
+def _model_folder(given, option):
+    """The folder of the model ``option`` names as ``given``: the bundled model's where it is
+    None (left out) or 'bundled' (``model_argument``)."""
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    return (given and model_dir_named(given, written_as=f"{option} {{}}")) or DEFAULT_MODEL_DIR
 
 
 def parse_thresholds(text):

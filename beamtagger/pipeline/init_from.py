@@ -17,8 +17,8 @@ import os
 import pathlib
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline.model_argument import BUNDLED, model_dir_named
 
-BUNDLED = "bundled"
 _LABELS_SHOWN = 5
 
 
@@ -36,21 +36,12 @@ class InitFrom:
 
 
 def starting_folder(given):
-    """The folder ``given`` (``--init-from``) names: the bundled model's for 'bundled', as
-    ``tag --model NAME=bundled`` reads it, else the path given (``./bundled`` for a folder of
-    that name, as ``tag --model NAME=./bundled``). BeamtaggerError for 'bundled' where a folder
-    or file 'bundled' is in the working directory too: the bundled model was taken silently
-    where a user may have meant that folder, and the two are different models."""
+    """The folder ``given`` (``--init-from``) names: the bundled model's for 'bundled', else
+    the path given, by the rule every model argument follows (``model_argument``)."""
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 
-    if given != BUNDLED:
-        return pathlib.Path(given).expanduser()
-    if os.path.lexists(BUNDLED):
-        raise BeamtaggerError(
-            f"--init-from {BUNDLED} is ambiguous here: it names the bundled model, and "
-            f"{os.path.abspath(BUNDLED)} is here too; write --init-from ./{BUNDLED} for that "
-            f"folder, or --init-from {DEFAULT_MODEL_DIR} for the bundled model")
-    return DEFAULT_MODEL_DIR
+    model_dir = model_dir_named(given, written_as="--init-from {}")
+    return DEFAULT_MODEL_DIR if model_dir is None else pathlib.Path(model_dir).expanduser()
 
 
 def open_starting_model(given, out):

@@ -18,6 +18,7 @@ import pathlib
 
 from beamtagger.errors import BeamtaggerError, os_error_text
 from beamtagger.pipeline.common import human_size
+from beamtagger.pipeline.model_argument import model_dir_named
 
 MAX_LABELS_SHOWN = 20
 # cli: model info reads gs:// models and stores itself; other URLs it refuses (_url_problem).
@@ -36,8 +37,8 @@ def add_arguments(parser):
         "contents. Exit 1 if a check fails.")
     info.add_argument("model", nargs="?", default=None,
                       help="model directory, or a gs:// one, read without copying its model "
-                      "file, whose contents are then left unchecked (default: the bundled UPOS "
-                      "tagger)")
+                      "file, whose contents are then left unchecked (default, or 'bundled': "
+                      "the bundled UPOS tagger)")
     info.add_argument("--embeddings", metavar="STORE",
                       help="check the model against this store, local or gs:// (default: the "
                       "store it was trained with, where that is still on this machine, else "
@@ -65,8 +66,12 @@ def run(args) -> int:
 
 def _run_set_threshold(args):
     from beamtagger.model.saving import set_threshold
+    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     from beamtagger.pipeline import output_lock
 
+    # The bundled model is no binary tagger: set_threshold refuses it, naming its folder.
+    args.model = str(model_dir_named(args.model, written_as="model set-threshold {} THRESHOLD")
+                     or DEFAULT_MODEL_DIR)
     if "://" in args.model:
         raise BeamtaggerError(f"model {args.model}: set-threshold rewrites a model on this "
                               "machine; copy it here, set it, and copy it back")
@@ -82,7 +87,8 @@ def _run_set_threshold(args):
 
 
 def _run_info(args):
-    description = describe_model(args.model, args.embeddings, anonymous=args.no_auth)
+    model_dir = args.model and model_dir_named(args.model, written_as="model info {}")
+    description = describe_model(model_dir, args.embeddings, anonymous=args.no_auth)
     if args.json:
         print(json.dumps(description, indent=2, ensure_ascii=False))
     else:

@@ -3,9 +3,10 @@ ones tagged in one pass (``TagTextInParts(models=...)``), each writing the files
 that model alone and ``--output PREFIX-NAME`` writes.
 
 One ``--model DIR`` (or none) is the run it always was: its files are PREFIX's, its summary
-and summary JSON unchanged. ``--model`` given twice or more, or as ``NAME=DIR``, names its
-models: ``NAME=DIR``, or ``DIR`` named by its folder's base name (``.``: the working
-directory's), ``NAME=bundled`` for the bundled model. A name is what the library takes
+and summary JSON unchanged; ``--model bundled`` is the run with no ``--model``. ``--model``
+given twice or more, or as ``NAME=DIR``, names its models: ``NAME=DIR``, or ``DIR`` named by
+its folder's base name (``.``: the working directory's), ``bundled`` (the bundled model, as
+``DIR`` everywhere: ``model_argument``) named ``bundled``. A name is what the library takes
 (``models_to_tag``: 1 to 64 ASCII letters, digits, ``_`` and ``-``, the first a letter or a
 digit, no two equal but for case), because it names the model's files and steps.
 
@@ -18,11 +19,10 @@ import re
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline.model_argument import BUNDLED, model_dir_named
 
 __all__ = ["BUNDLED", "NamedModel", "model_prefix", "models_given", "threshold_argument"]
 
-# NAME=bundled: the bundled model, which has no folder a user would name.
-BUNDLED = "bundled"
 # models_to_tag's name rule (not imported: that module imports Beam's package).
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _NAMED = re.compile(r"([A-Za-z0-9][A-Za-z0-9_-]{0,63})=(.*)", re.DOTALL)
@@ -68,7 +68,7 @@ def models_given(model_args: Optional[Sequence[str]],
             raise BeamtaggerError(
                 f"--threshold {named[0][0]}=X names one of several models; with one --model "
                 "give --threshold X")
-        return (values[0] if values else None,
+        return (model_dir_named(values[0], written_as="--model {}") if values else None,
                 thresholds[-1] if thresholds else None, ())
     models = {}
     seen = {}
@@ -90,15 +90,8 @@ def models_given(model_args: Optional[Sequence[str]],
         if not model_dir:
             raise BeamtaggerError(f"--model {value}: give the model's folder after the = "
                                   f"(or {name}={BUNDLED} for the bundled model)")
-        bundled = model_dir == BUNDLED and value != model_dir
-        if bundled and os.path.lexists(BUNDLED):
-            # As train --init-from bundled: the bundled model was taken silently where the
-            # user may have meant the folder beside them.
-            raise BeamtaggerError(
-                f"--model {value} is ambiguous here: {BUNDLED} names the bundled model, and "
-                f"{os.path.abspath(BUNDLED)} is here too; write --model {name}=./{BUNDLED} for "
-                "that folder, or leave the folder's name out of the working directory")
-        models[name] = None if bundled else model_dir
+        models[name] = model_dir_named(
+            model_dir, written_as="--model {}" if value == model_dir else f"--model {name}={{}}")
     chosen, unnamed = {}, None
     for value in thresholds:
         if not isinstance(value, tuple):
