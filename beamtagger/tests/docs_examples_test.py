@@ -498,10 +498,7 @@ OPTION_PAGES = {"embeddings": ("docs/embeddings.md",), "train": ("docs/training.
                 "evaluate": ("docs/training.md",), "model": ("docs/training.md",),
                 "tag": ("docs/tagging.md", "docs/dataflow.md")}
 # (command, option) -> why its reference pages do not name it yet.
-OPTIONS_NOT_DOCUMENTED = {
-    ("tag", "--overlap"): "tagging.md names --chunk but not the tokens chunks share (its owner "
-                          "was told on 2026-12-07; --help gives it, default 64)",
-}
+OPTIONS_NOT_DOCUMENTED = {}
 
 
 def command_options():
