@@ -172,7 +172,7 @@ def add_arguments(parser):
                        "training only, by a head the saved model leaves out; 'none': no second "
                        f"task {_preset('aux_column')}")
     model.add_argument("--aux-weight", type=float, default=1.0,
-                       help="loss weight of the --aux-column task")
+                       help="loss weight of the --aux-column task (default: %(default)g)")
     model.add_argument("--preset", choices=sorted(PRESETS), default=None,
                        help="defaults for the tuning flags (default: 'entity' for BIO tag sets, "
                        "IOB1, IO, BIOES and BILOU ones read as BIO; 'tags' otherwise)")
@@ -210,9 +210,10 @@ def add_arguments(parser):
                           f"has seen it) {_preset('refit')}")
     training.add_argument("--refit-dev-copies", type=int, default=1, metavar="N",
                           help="with --refit: the new model's training set holds dev N times, "
-                          "weighting text like dev's against the training corpus")
+                          "weighting text like dev's against the training corpus (default: "
+                          "%(default)s)")
     training.add_argument("--decay-patience", type=int, default=2, metavar="N",
-                          help="bad epochs before each --lr-decay step")
+                          help="bad epochs before each --lr-decay step (default: %(default)s)")
     training.add_argument("--decay-restore", action="store_true",
                           help="go back to the best epoch's weights at each --lr-decay step")
     training.add_argument("--word-drop", type=float, default=None,
