@@ -170,7 +170,9 @@ class JaxTaggerRunner:
         as it lives."""
         import jax
 
-        vector_dtype = check_vector_dtype(vector_dtype)
+        # By name: np.dtype("float16") passes the check (it equals "float16") but hashes
+        # apart from it, so it was another key of device_tables and another copy of the table.
+        vector_dtype = np.dtype(check_vector_dtype(vector_dtype)).name
         if store.dim != self.spec.input_dims["D"]:
             raise BeamtaggerError(f"the store's vectors have {store.dim} dimensions, the "
                                   f"tagger reads {self.spec.input_dims['D']}")

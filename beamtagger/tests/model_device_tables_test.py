@@ -144,3 +144,15 @@ def test_the_gpu_check_finds_a_second_model_over_the_store_adds_no_table(tmp_pat
     assert figures["same_table"] is True and figures["device_bytes_added"] is None
     assert figures["table_bytes"] == (store.count + 1) * store.dim * 2
     assert figures["weights_bytes"] > 0
+
+
+def test_a_dtype_given_as_a_numpy_dtype_is_the_table_of_its_name(tmp_path):
+    """``vector_dtype=np.dtype("float16")`` passes ``check_vector_dtype`` (it equals
+    "float16") but hashes apart from the name: it put a second copy of the table."""
+    tiny = cached_tiny_tagger(tmp_path / "tiny")
+    store = EmbeddingStore.open(tiny.store_path)
+    before = live_tables(store, "float16")
+    runner = JaxTaggerRunner.load(tiny.model_dir)
+    table = runner.device_table(store, "float16")
+    assert runner.device_table(store, np.dtype("float16")) is table
+    assert live_tables(store, "float16") == before + 1 and table.vector_dtype == "float16"
