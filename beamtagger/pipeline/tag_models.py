@@ -74,6 +74,10 @@ def models_given(model_args: Optional[Sequence[str]],
     seen = {}
     for value, (name, model_dir) in zip(values, split):
         if name is None:
+            if not model_dir:
+                # Named by its folder, '' would be the working directory's name.
+                raise BeamtaggerError(f"--model '': give a model's folder (or NAME={BUNDLED} "
+                                      "for the bundled model)")
             name = _folder_name(model_dir)
             if not _NAME.fullmatch(name):
                 raise BeamtaggerError(

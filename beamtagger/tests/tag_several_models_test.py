@@ -247,6 +247,17 @@ def test_a_folder_given_as_dot_is_named_by_the_folder_it_names(tmp_path, monkeyp
         tag_models.models_given(["upos=bundled", "./"], None)
 
 
+
+def test_an_empty_model_value_beside_others_asks_for_a_folder(tmp_path, monkeypatch):
+    # It was named by the working directory, then refused as "--model : give the model's
+    # folder after the = (or DIRNAME=bundled ...)": no = was given, and no model is DIRNAME.
+    (tmp_path / "run").mkdir()
+    monkeypatch.chdir(tmp_path / "run")
+    with pytest.raises(Exception) as refused:
+        tag_models.models_given(["upos=bundled", ""], None)
+    assert str(refused.value) == ("--model '': give a model's folder (or NAME=bundled for "
+                                  "the bundled model)")
+
 def test_bundled_beside_a_folder_named_bundled_is_refused(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bundled").mkdir()
