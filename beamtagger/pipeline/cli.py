@@ -133,13 +133,21 @@ def main(argv=None):
         return 128 + signum
 
 
+# The command's last line stays one line, for a log reader or a script that takes standard
+# error's last line: a path holding a line break (an --input or --model value, a file name)
+# split a refusal in two. Escaped as Python writes them, so the path can still be told apart
+# from one holding a space.
+_LINE_BREAKS_ESCAPED = {ord(br): br.encode("unicode_escape").decode("ascii")
+                        for br in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
 def _said(line):
     """Prints the command's last line to standard error, if it can be written: a full log
     disk, a log pipe closed or a terminal hung up must not turn the exit status into 1 (the
     exception's), which a monitor reads as a run that failed. argparse drops its refusals'
     lines the same way."""
     try:
-        print(line, file=sys.stderr, flush=True)
+        print(line.translate(_LINE_BREAKS_ESCAPED), file=sys.stderr, flush=True)
     except (OSError, ValueError):   # ValueError: a stream closed
         pass
 
