@@ -6,37 +6,18 @@ import numpy as np
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tests.train_resume_state_test import (fingerprint, saved_state,
-                                                      stop_after_saves, tiny_config, train,
-                                                      without_seconds)
+from beamtagger.tests.train_resume_state_test import (copy_state_after_saves, fingerprint,
+                                                      saved_state, stop_after_saves,
+                                                      tiny_config, train, without_seconds)
 
 pytest.importorskip("tensorflow")
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("changes, stop_after, epochs, resumed_line", [
-    # Stopped after epoch 2 of 3, resumed to 5.
-    (dict(ema=0.99, epochs=3), 2, 5, "resuming the training at epoch 3 of 5"),
-    # Finished its 3 epochs (killed while saving), extended to 4; with EMA, whose last epoch's
-    # state must keep the raw weights that epoch 4 trains on (the averages are in the model).
-    (dict(epochs=3, ema=0.99), 3, 4, "resuming the training at epoch 4 of 4"),
-    # Early-stopped after epoch 3 (--patience 1) and stopped in the refit's first epoch: a run
-    # of --epochs 6 stops there too and refits the same 2 epochs.
-    (dict(learning_rate=0.3, patience=1, refit=True, ema=0.9, epochs=4), 4, 6,
-     "resuming the refit at epoch 2 of 2"),
-])
-def test_a_resumed_run_goes_on_to_a_new_epochs_bound(changes, stop_after, epochs, resumed_line,
-                                                     tiny_tagger, tmp_path, monkeypatch):
-    from beamtagger.embeddings.store import EmbeddingStore
-
-    tiny_store = EmbeddingStore.open(tiny_tagger.store_path)
+def resume_to(tiny_store, changes, epochs, folder, resumed_line):
+    """Resumes the state in ``folder`` (of a run of ``changes``) with ``--epochs epochs``: the
+    lines that say so, and the weights and report equal to an uninterrupted run of that bound."""
     longer = tiny_config(**{**changes, "epochs": epochs})
-    expected_weights, expected_report = train(tiny_store, longer, tmp_path / "once")
-    folder = tmp_path / "state"
-    with monkeypatch.context() as patch:
-        stop_after_saves(patch, stop_after)
-        with pytest.raises(KeyboardInterrupt):
-            train(tiny_store, tiny_config(**changes), folder)
+    expected_weights, expected_report = train(tiny_store, longer, folder.parent / "once")
     lines = []
     weights, report = train(tiny_store, longer, folder, log=lines)
     assert [line for line in lines if line.startswith(("resuming", "--epochs"))] == [
@@ -44,6 +25,45 @@ def test_a_resumed_run_goes_on_to_a_new_epochs_bound(changes, stop_after, epochs
         "are the first of this run's", f"{resumed_line} from the state in {folder}"]
     assert all(np.array_equal(a, b) for a, b in zip(weights, expected_weights))
     assert without_seconds(report) == without_seconds(expected_report)
+
+
+@pytest.mark.slow
+def test_a_stopped_and_a_finished_run_go_on_to_a_new_epochs_bound(tiny_tagger, tmp_path,
+                                                                 monkeypatch):
+    """One run of --epochs 3 with EMA, stopped after its last epoch's state (killed while
+    saving; its last state must keep the raw weights that epoch 4 trains on, the averages being
+    in the model), its state after epoch 2 copied aside as it was written (what a run stopped
+    there leaves, train_resume_state_test's way): resumed to 5 and to 4. One stopped run for
+    both: a second trained the same epochs again, a training's traces most of its seconds."""
+    from beamtagger.embeddings.store import EmbeddingStore
+
+    tiny_store = EmbeddingStore.open(tiny_tagger.store_path)
+    changes = dict(ema=0.99, epochs=3)
+    after_two, after_three = tmp_path / "two" / "state", tmp_path / "three" / "state"
+    with monkeypatch.context() as patch:
+        copy_state_after_saves(patch, 2, after_two)
+        stop_after_saves(patch, 3)
+        with pytest.raises(KeyboardInterrupt):
+            train(tiny_store, tiny_config(**changes), after_three)
+    resume_to(tiny_store, changes, 5, after_two, "resuming the training at epoch 3 of 5")
+    resume_to(tiny_store, changes, 4, after_three, "resuming the training at epoch 4 of 4")
+
+
+@pytest.mark.slow
+def test_a_run_stopped_in_its_refit_goes_on_to_a_new_epochs_bound(tiny_tagger, tmp_path,
+                                                                 monkeypatch):
+    """Early-stopped after epoch 3 (--patience 1) and stopped in the refit's first epoch: a run
+    of --epochs 6 stops there too and refits the same 2 epochs."""
+    from beamtagger.embeddings.store import EmbeddingStore
+
+    tiny_store = EmbeddingStore.open(tiny_tagger.store_path)
+    changes = dict(learning_rate=0.3, patience=1, refit=True, ema=0.9, epochs=4)
+    folder = tmp_path / "state"
+    with monkeypatch.context() as patch:
+        stop_after_saves(patch, 4)
+        with pytest.raises(KeyboardInterrupt):
+            train(tiny_store, tiny_config(**changes), folder)
+    resume_to(tiny_store, changes, 6, folder, "resuming the refit at epoch 2 of 2")
 
 
 def test_a_state_past_the_new_bound_is_refused(tmp_path):
