@@ -15,6 +15,7 @@ import pathlib
 
 import numpy as np
 
+from beamtagger.bundled_models import BUNDLED_MODELS, COMMAND_LINE_NAMES, bundled_model
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import viterbi
 from beamtagger.model.keras_archive import MAX_JSON_BYTES
@@ -28,7 +29,7 @@ REPORT_FILE = "training_report.json"
 FORMS_FILE = "training_forms.npy"
 ENTITIES_FILE = "training_entities.npy"
 SENTENCES_FILE = "training_sentences.npy"
-DEFAULT_MODEL_DIR = pathlib.Path(__file__).resolve().parents[1] / "data" / "upos-glove-6b-50d"
+DEFAULT_MODEL_DIR = bundled_model("upos")
 HEADS = ("softmax", "sigmoid", "crf")
 # In tagger.json, written when a model is saved (model/saving.py): the SHA-256 of the file's own
 # content without this key (``content_digest``). The other checks compare sizes with the model
@@ -177,7 +178,8 @@ class TaggerSpec:
         model_dir = pathlib.Path(model_dir).expanduser()
         spec_path = model_dir / SPEC_FILE
         if not model_dir.is_dir():
-            raise BeamtaggerError(f"model directory {model_dir} does not exist")
+            raise BeamtaggerError(f"model directory {model_dir} does not exist"
+                                  f"{_bundled_hint(model_dir)}")
         if not spec_path.is_file():
             raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is missing")
         if not (model_dir / MODEL_FILE).is_file():
@@ -575,3 +577,15 @@ def _check_forms_header(path, dtype):
     if os.path.getsize(path) - data_start != shape[0] * dtype.itemsize:
         raise ValueError(f"its header claims {shape[0]:,} entries and the file holds "
                          f"{os.path.getsize(path) - data_start:,} bytes after it")
+
+
+def _bundled_hint(model_dir):
+    """Where ``model_dir`` is a word the command line takes for a bundled model: how Python
+    names that model. The library takes folders, so ``Tagger("bundled-ner")`` looked for a
+    folder of that name."""
+    task = COMMAND_LINE_NAMES.get(str(model_dir))
+    if task is None:
+        return ""
+    return (f"; {model_dir} names {BUNDLED_MODELS[task][1]} on the command line only: in "
+            f"Python its folder is beamtagger.bundled_model({task!r})"
+            + (", or leave model_dir out" if task == "upos" else ""))

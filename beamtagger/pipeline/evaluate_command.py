@@ -13,7 +13,7 @@ from beamtagger.pipeline.model_argument import model_dir_named
 def add_arguments(parser):
     parser.add_argument("--model", metavar="MODEL", default=None,
                         help="model directory (default, or 'bundled': the bundled UPOS "
-                        "tagger)")
+                        "tagger; 'bundled-ner': the bundled entity tagger)")
     parser.add_argument("--embeddings", metavar="STORE", default=None,
                         help="embedding store directory (default: the GloVe 6B 50d store)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
@@ -175,7 +175,8 @@ def run(args):
 
 def _model_folder(given, option):
     """The folder of the model ``option`` names as ``given``: the bundled model's where it is
-    None (left out) or 'bundled' (``model_argument``)."""
+    None (left out) or 'bundled', the bundled entity model's for 'bundled-ner'
+    (``model_argument``)."""
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 
     return (given and model_dir_named(given, written_as=f"{option} {{}}")) or DEFAULT_MODEL_DIR

@@ -17,7 +17,7 @@ import os
 import pathlib
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.model_argument import BUNDLED, model_dir_named
+from beamtagger.pipeline.model_argument import is_bundled, model_dir_named
 
 _LABELS_SHOWN = 5
 
@@ -36,8 +36,9 @@ class InitFrom:
 
 
 def starting_folder(given):
-    """The folder ``given`` (``--init-from``) names: the bundled model's for 'bundled', else
-    the path given, by the rule every model argument follows (``model_argument``)."""
+    """The folder ``given`` (``--init-from``) names: a bundled model's for 'bundled' and
+    'bundled-ner', else the path given, by the rule every model argument follows
+    (``model_argument``)."""
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 
     model_dir = model_dir_named(given, written_as="--init-from {}")
@@ -45,15 +46,15 @@ def starting_folder(given):
 
 
 def open_starting_model(given, out):
-    """The ``InitFrom`` ``given`` names (a model folder, or 'bundled'); BeamtaggerError
-    for a folder that is no readable model of this beamtagger's format, a damaged model file,
-    or the folder ``out`` itself. Needs no TensorFlow: the weights are read later
+    """The ``InitFrom`` ``given`` names (a model folder, 'bundled' or 'bundled-ner');
+    BeamtaggerError for a folder that is no readable model of this beamtagger's format, a
+    damaged model file, or the folder ``out`` itself. Needs no TensorFlow: the weights are read later
     (``load_weights``)."""
     from beamtagger.model.saving import check_model_file
     from beamtagger.model.tagger_spec import (SPEC_FILE, TaggerSpec, content_digest,
                                               parse_spec_json, state_folder)
 
-    bundled = given == BUNDLED
+    bundled = is_bundled(given)
     folder = starting_folder(given)
     check_not_out(given, out)
     if not bundled and not (folder / SPEC_FILE).exists() and state_folder(folder).is_dir():
@@ -70,7 +71,7 @@ def open_starting_model(given, out):
     except OSError as error:
         raise BeamtaggerError(f"--init-from {given}: cannot read it: "
                               f"{error.strerror or error}") from None
-    record = {"model": BUNDLED if bundled else str(given),
+    record = {"model": str(given),
               "path": str(folder.absolute()),
               # Recorded where a model is saved since 2026-12-06; computed alike for an older one.
               "tagger_json_sha256": data.get("content_sha256") or content_digest(data),

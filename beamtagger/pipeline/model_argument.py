@@ -1,41 +1,50 @@
-"""The model a command-line argument names: a folder, or ``bundled`` for the bundled model, in
-every command that takes one (``tag --model``, ``evaluate --model`` and ``--seen-entities-of``,
-``model info``, ``model set-threshold``, ``train --init-from``). One rule, so the word means
-one thing wherever a user types it: only some of these took it, and the others refused it as
-"model directory bundled does not exist".
+"""The model a command-line argument names: a folder, or a word for a bundled model
+(``bundled``: the UPOS model, ``bundled-ner``: the entity model), in every command that takes
+one (``tag --model`` and ``--model NAME=``, ``evaluate --model`` and ``--seen-entities-of``,
+``model info``, ``model set-threshold``, ``train --init-from``). One rule, so each word means
+one thing wherever a user types it: only some of these took ``bundled``, and the others refused
+it as "model directory bundled does not exist".
 
-The library (``Tagger``, ``TagText``) takes paths, None for the bundled model; the word is the
-command line's only. Nothing heavy is imported at module level: ``tag_models``, imported
-without Beam by ``model info``, uses this module.
+The library (``Tagger``, ``TagText``) takes paths, None for the bundled UPOS model and
+``beamtagger.bundled_model("ner")`` for the entity model; the words are the command line's
+only. Nothing heavy is imported at module level: ``tag_models``, imported without Beam by
+``model info``, uses this module.
 """
 import os
 from typing import Optional
 
+from beamtagger.bundled_models import BUNDLED_MODELS, COMMAND_LINE_NAMES, bundled_model
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["BUNDLED", "model_dir_named"]
+__all__ = ["BUNDLED", "BUNDLED_NER", "is_bundled", "model_dir_named"]
 
-# The bundled model has no folder a user would name: its own is inside the installed package.
+# The bundled models have no folder a user would name: theirs are inside the installed package.
 BUNDLED = "bundled"
+BUNDLED_NER = "bundled-ner"
+
+
+def is_bundled(given: str) -> bool:
+    """Whether ``given`` is one of the words for a bundled model."""
+    return given in COMMAND_LINE_NAMES
 
 
 def model_dir_named(given: str, *, written_as: str) -> Optional[str]:
-    """None (the bundled model) where ``given`` is ``bundled``, else ``given``, a folder as
-    written (local or a URL; ``./bundled`` names a folder of that name).
+    """None (the bundled UPOS model) where ``given`` is ``bundled``, the bundled entity model's
+    folder where it is ``bundled-ner``, else ``given``, a folder as written (local or a URL;
+    ``./bundled`` names a folder of that name).
 
-    BeamtaggerError where ``given`` is ``bundled`` and a file or folder of that name is in the
-    working directory: taking either silently gives the tags of a model the user may not have
-    meant. ``written_as`` is how the argument is written, ``{}`` standing for the model
+    BeamtaggerError where ``given`` is one of the words and a file or folder of that name is in
+    the working directory: taking either silently gives the tags of a model the user may not
+    have meant. ``written_as`` is how the argument is written, ``{}`` standing for the model
     (``"--model upos={}"``, ``"model info {}"``): the refusal names it and its two unambiguous
     spellings."""
-    if given != BUNDLED:
+    task = COMMAND_LINE_NAMES.get(given)
+    if task is None:
         return given
-    if os.path.lexists(BUNDLED):
-        # Imported here: tagger_spec imports numpy, which a refusal of --model NAME=DIR needs not.
-        from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
-
+    folder, called, _ = BUNDLED_MODELS[task]
+    if os.path.lexists(given):
         raise BeamtaggerError(
-            f"{written_as.format(given)} is ambiguous here: it names the bundled model, and "
-            f"{os.path.abspath(BUNDLED)} is here too; write {written_as.format('./' + BUNDLED)} "
-            f"for that folder, or {written_as.format(DEFAULT_MODEL_DIR)} for the bundled model")
-    return None
+            f"{written_as.format(given)} is ambiguous here: it names {called}, and "
+            f"{os.path.abspath(given)} is here too; write {written_as.format('./' + given)} "
+            f"for that folder, or {written_as.format(folder)} for {called}")
+    return None if task == "upos" else str(bundled_model(task))

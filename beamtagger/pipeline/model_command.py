@@ -38,7 +38,7 @@ def add_arguments(parser):
     info.add_argument("model", nargs="?", default=None,
                       help="model directory, or a gs:// one, read without copying its model "
                       "file, whose contents are then left unchecked (default, or 'bundled': "
-                      "the bundled UPOS tagger)")
+                      "the bundled UPOS tagger; 'bundled-ner': the bundled entity tagger)")
     info.add_argument("--embeddings", metavar="STORE",
                       help="check the model against this store, local or gs:// (default: the "
                       "store it was trained with, where that is still on this machine, else "
@@ -138,6 +138,7 @@ def _url_problem(name, path):
 
 
 def _describe_local_model(model_dir, store_path):
+    from beamtagger.bundled_models import BUNDLED_MODELS
     from beamtagger.model.tagger_spec import (DEFAULT_MODEL_DIR, REPORT_FILE, SPEC_FILE,
                                               TaggerSpec)
 
@@ -148,7 +149,8 @@ def _describe_local_model(model_dir, store_path):
         report, report_problem = _parsed_report(REPORT_FILE, (model_dir / REPORT_FILE).read_bytes)
         return {
             "model": str(model_dir),
-            "bundled": model_dir.resolve() == DEFAULT_MODEL_DIR.resolve(),
+            "bundled": model_dir.resolve() in {folder.resolve() for folder, *_ in
+                                               BUNDLED_MODELS.values()},
             "files": _file_sizes(model_dir),
             "task": _task(spec),
             "network": _network(spec, report),
@@ -444,6 +446,17 @@ def _checks_text(checks, remote):
     return text
 
 
+def _bundled_note(description):
+    """What ``model info`` adds after a bundled model's folder: which of the two it is."""
+    from beamtagger.bundled_models import bundled_model
+
+    if not description["bundled"]:
+        return ""
+    if pathlib.Path(description["model"]).name == bundled_model("ner").name:
+        return "  (the bundled entity model, bundled-ner)"
+    return "  (the bundled model)"
+
+
 def description_lines(description):
     """``describe_model``'s description as ``model info`` prints it."""
     files = description["files"]
@@ -452,8 +465,7 @@ def description_lines(description):
     vectors = description["vectors"]
     remote = "not_checked" in description["checks"]
     lines = [
-        _line("model", description["model"] + ("  (the bundled model)"
-                                               if description["bundled"] else "")),
+        _line("model", description["model"] + _bundled_note(description)),
         _line("size listed" if remote else "size on disk", f"{human_size(sum(files.values()))} ("
               + ", ".join(f"{name} {human_size(size)}" for name, size in files.items()) + ")"),
         _line("labels", _labels_text(task)),

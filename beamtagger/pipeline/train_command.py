@@ -126,8 +126,9 @@ def add_arguments(parser):
                         "epoch not finished, and any other run is refused while the state is "
                         "there")
     parser.add_argument("--init-from", metavar="MODEL", default=None,
-                        help="fine-tune: start from this saved model (a model directory, or "
-                        "'bundled' for the bundled UPOS tagger) instead of random weights; its "
+                        help="fine-tune: start from this saved model (a model directory, "
+                        "'bundled' for the bundled UPOS tagger or 'bundled-ner' for the bundled "
+                        "entity tagger) instead of random weights; its "
                         "network, labels and store binding are kept, and a network option "
                         "given that differs from its is refused (docs/training.md)")
     parser.add_argument("--allow-other-embeddings", action="store_true",
@@ -520,7 +521,7 @@ def run(args):
             contextlib.ExitStack() as base_held:
         starting = None
         if args.init_from is not None:
-            if args.init_from != init_from.BUNDLED:
+            if not init_from.is_bundled(args.init_from):
                 # Shared until its weights are read: a train run replacing it meanwhile would
                 # give this one another model's weights than the spec it checked.
                 base_held.enter_context(output_lock.not_held(

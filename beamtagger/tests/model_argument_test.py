@@ -1,13 +1,19 @@
 """``bundled`` names the bundled model wherever the command line takes a model
 (``model_argument``): ``tag --model``, ``evaluate --model`` and ``--seen-entities-of``, ``model
 info``, ``model set-threshold``, as ``train --init-from`` and ``tag --model NAME=`` did; a
-folder of that name in the working directory is refused alike everywhere."""
+folder of that name in the working directory is refused alike everywhere. ``bundled-ner``
+names the bundled entity model by the same rule."""
+import argparse
 import json
 
 import pytest
 
-from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, SPEC_FILE
+import beamtagger
+from beamtagger.errors import BeamtaggerError
+from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, SPEC_FILE, TaggerSpec
 from beamtagger.pipeline import cli, tag_command, tag_models
+
+NER_MODEL_DIR = beamtagger.bundled_model("ner")
 
 
 def _cli(capsys, *argv):
@@ -62,23 +68,89 @@ def test_tag_model_bundled_is_the_run_without_model():
     assert tag_models.models_given(["./bundled"], None)[0] == "./bundled"
 
 
+@pytest.mark.parametrize("word, folder, called", [
+    ("bundled", DEFAULT_MODEL_DIR, "the bundled UPOS model"),
+    ("bundled-ner", NER_MODEL_DIR, "the bundled entity model"),
+])
 @pytest.mark.parametrize("argv, written", [
-    (["tag", "--input", "in.txt", "--output", "out/tags", "--model", "bundled"],
-     "--model {}"),
-    (["tag", "--input", "in.txt", "--output", "out/tags", "--model", "bundled",
-      "--model", "ner=models/ner"], "--model {}"),
-    (["evaluate", "--model", "bundled", "--data", "d.conllu"], "--model {}"),
-    (["evaluate", "--seen-entities-of", "bundled", "--data", "d.conllu"],
+    (["tag", "--input", "in.txt", "--output", "out/tags", "--model", "{}"], "--model {}"),
+    (["tag", "--input", "in.txt", "--output", "out/tags", "--model", "{}",
+      "--model", "other=models/other"], "--model {}"),
+    (["tag", "--input", "in.txt", "--output", "out/tags", "--model", "upos=models/upos",
+      "--model", "ner={}"], "--model ner={}"),
+    (["evaluate", "--model", "{}", "--data", "d.conllu"], "--model {}"),
+    (["evaluate", "--seen-entities-of", "{}", "--data", "d.conllu"],
      "--seen-entities-of {}"),
-    (["model", "info", "bundled"], "model info {}"),
-    (["model", "set-threshold", "bundled", "0.3"], "model set-threshold {} THRESHOLD"),
+    (["model", "info", "{}"], "model info {}"),
+    (["model", "set-threshold", "{}", "0.3"], "model set-threshold {} THRESHOLD"),
 ])
 def test_bundled_beside_a_folder_of_that_name_is_refused_in_every_command(
-        argv, written, capsys, tmp_path, monkeypatch):
+        argv, written, word, folder, called, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "bundled").mkdir()
-    code, _, err = _cli(capsys, *argv)
+    (tmp_path / word).mkdir()
+    code, _, err = _cli(capsys, *[arg.format(word) for arg in argv])
     assert code == 2 and err.count("\n") == 1, err
-    assert (f"{written.format('bundled')} is ambiguous here: it names the bundled model, and "
-            f"{tmp_path / 'bundled'} is here too; write {written.format('./bundled')} for that "
-            f"folder, or {written.format(DEFAULT_MODEL_DIR)} for the bundled model") in err, err
+    assert (f"{written.format(word)} is ambiguous here: it names {called}, and "
+            f"{tmp_path / word} is here too; write {written.format('./' + word)} for that "
+            f"folder, or {written.format(folder)} for {called}") in err, err
+
+
+def test_bundled_ner_names_the_bundled_entity_model_in_every_command(capsys, tmp_path):
+    """Each stopped where what it read could only be the entity model: its 13 BIO labels
+    against a corpus of POS tags, its training entities, its description."""
+    ner = str(NER_MODEL_DIR)
+    assert _tag_args("bundled-ner")["model"] == ner
+    assert tag_models.models_given(["upos=bundled", "ner=bundled-ner"], None)[2] == (
+        tag_models.NamedModel("upos", None), tag_models.NamedModel("ner", ner))
+    pos_corpus = tmp_path / "pos.conll"
+    pos_corpus.write_text("the\tDET\ncat\tNOUN\n\n", encoding="utf-8")
+
+    code, _, err = _cli(capsys, "evaluate", "--model", "bundled-ner", "--data", pos_corpus,
+                        "--format", "conll")
+    assert code == 2 and f"none of its tags is a label of the model {ner} " in err, err
+    # 'bundled' keeps no training entities (test_evaluate_reads_the_bundled_model_for_bundled):
+    # this one does, and goes on to the corpus.
+    code, _, err = _cli(capsys, "evaluate", "--seen-entities-of", "bundled-ner",
+                        "--data", tmp_path / "no-such-corpus")
+    assert code == 2 and "evaluation corpus" in err and "does not exist" in err, err
+
+    code, out, err = _cli(capsys, "model", "info", "bundled-ner", "--json")
+    assert code == 0, err
+    description = json.loads(out)
+    assert description["model"] == ner and description["bundled"] is True
+    assert out == _cli(capsys, "model", "info", NER_MODEL_DIR, "--json")[1]
+
+    code, _, err = _cli(capsys, "train", "--train", pos_corpus, "--dev", pos_corpus,
+                        "--format", "conll", "--out", tmp_path / "tuned",
+                        "--init-from", "bundled-ner")
+    assert code == 2 and "are not labels of --init-from bundled-ner, whose 13 labels" in err, err
+    assert not (tmp_path / "tuned").exists()
+
+
+def test_tag_help_names_both_words():
+    parser = argparse.ArgumentParser()
+    tag_command.add_arguments(parser)
+    [model] = [action for action in parser._actions if "--model" in action.option_strings]
+    assert ("bundled names the bundled UPOS tagger and bundled-ner the bundled entity tagger "
+            "(WNUT-17), as DIR or NAME=DIR") in " ".join(model.help.split())
+
+
+def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
+                                                                        monkeypatch):
+    assert beamtagger.bundled_model("upos") == DEFAULT_MODEL_DIR == beamtagger.bundled_model()
+    assert beamtagger.bundled_model("ner") == NER_MODEL_DIR and NER_MODEL_DIR.is_dir()
+    with pytest.raises(ValueError, match=r"no bundled model for 'pos'; the bundled models "
+                       r"are 'upos': .*; 'ner': "):
+        beamtagger.bundled_model("pos")
+    monkeypatch.chdir(tmp_path)   # where no folder has either name
+    with pytest.raises(BeamtaggerError) as refused:
+        TaggerSpec.load("bundled-ner")
+    assert str(refused.value) == (
+        "model directory bundled-ner does not exist; bundled-ner names the bundled entity "
+        "model on the command line only: in Python its folder is "
+        "beamtagger.bundled_model('ner')")
+    with pytest.raises(BeamtaggerError, match=r"does not exist; bundled names the bundled UPOS "
+                       r"model .* beamtagger.bundled_model\('upos'\), or leave model_dir out$"):
+        TaggerSpec.load("bundled")
+    with pytest.raises(BeamtaggerError, match=r"^model directory elsewhere does not exist$"):
+        TaggerSpec.load("elsewhere")

@@ -1,10 +1,13 @@
-"""The bundled default UPOS model: small, bound to the default GloVe store, and accurate."""
+"""The bundled models, the default UPOS one and the entity one (``bundled-ner``): small, bound
+to the default GloVe store, and accurate."""
 import json
 
 import pytest
 
+from beamtagger import bundled_model
 from beamtagger.model.saving import keras_file_arrays
 from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, TaggerSpec
+from beamtagger.tests.docs_examples_test import default_store  # noqa: F401  (fixture)
 
 UPOS = ["ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
         "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X"]
@@ -44,3 +47,49 @@ def test_bundled_model_tags_ewt_dev_with_the_default_store(shared_data):
     metrics = evaluate_corpus(runner, corpus, store)
     assert metrics["tokens"] > 3000
     assert metrics["accuracy"] > 0.93
+
+
+NER_MODEL_DIR = bundled_model("ner")
+WNUT17_TYPES = ["corporation", "creative-work", "group", "location", "person", "product"]
+
+
+def test_bundled_entity_model_is_small_self_describing_and_bound_to_the_default_store():
+    assert sorted(p.name for p in NER_MODEL_DIR.iterdir()) == [
+        "tagger.json", "tagger.keras", "training_entities.npy", "training_forms.npy",
+        "training_report.json", "training_sentences.npy"]
+    assert sum(p.stat().st_size for p in NER_MODEL_DIR.iterdir()) < 5_000_000
+    spec = TaggerSpec.load(NER_MODEL_DIR)
+    assert spec.is_bio and spec.head == "softmax" and spec.decoding["viterbi"]
+    assert sorted({label[2:] for label in spec.labels if label != "O"}) == WNUT17_TYPES
+    # The default store, as the bundled UPOS model's.
+    assert spec.binding == TaggerSpec.load(DEFAULT_MODEL_DIR).binding
+    # What evaluate needs to split seen from unseen entities, and to warn of text it trained on.
+    assert spec.training_entities is not None and len(spec.training_entities) > 1_000
+    assert spec.training_sentences is not None and len(spec.training_sentences) > 3_000
+    arrays = keras_file_arrays(spec.model_path)
+    assert not [name for name in arrays if "optimizer" in name]
+    assert max(shape[0] for shape in arrays.values()) < 10_000  # no 400k-row table inside
+    report = json.loads((NER_MODEL_DIR / "training_report.json").read_text())
+    # Chosen on WNUT-17 dev's first 505 sentences only (docs/quality.md scores it on the rest).
+    assert report["dev"]["sentences"] == 505 and report["config"]["seed"] == 1
+    assert report["best_dev"]["dev_entity_f1"] >= 0.44   # issue 20's seed 1: 45.55 on part A
+
+
+def test_model_info_bundled_ner_shows_its_bio_tag_set(capsys, default_store):  # noqa: F811
+    from beamtagger.pipeline import cli
+
+    assert cli.main(["model", "info", "bundled-ner", "--embeddings",
+                     str(default_store.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{NER_MODEL_DIR}  (the bundled entity model, bundled-ner)" in out
+    assert f"13 BIO labels, 6 entity types: {', '.join(WNUT17_TYPES)}" in out
+    assert f"store:         {default_store.path} matches (--embeddings)" in out
+
+
+def test_bundled_entity_model_finds_an_obvious_entity(default_store):  # noqa: F811
+    from beamtagger import Tagger
+
+    record = Tagger(NER_MODEL_DIR, runtime="numpy").tag("I met Taylor Swift in London yesterday.")
+    # Scored 1.00 and 0.96 by the bundled model: far from any other label.
+    assert [(entity.text, entity.label) for entity in record.entities()] == [
+        ("Taylor Swift", "person"), ("London", "location")]

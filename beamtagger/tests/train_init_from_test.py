@@ -258,7 +258,7 @@ def test_bundled_is_refused_beside_a_folder_of_that_name(tiny, capsys, monkeypat
     out = tiny["tmp"] / "tuned"
     assert _train(tiny, out, "--init-from", "bundled") == 2
     err = capsys.readouterr().err
-    assert (f"--init-from bundled is ambiguous here: it names the bundled model, and "
+    assert (f"--init-from bundled is ambiguous here: it names the bundled UPOS model, and "
             f"{tiny['tmp'] / 'bundled'} is here too; write --init-from ./bundled for that "
             "folder, or --init-from ") in err and err.count("\n") == 1, err
     assert _train(tiny, out, "--init-from", "./bundled") == 2
