@@ -165,6 +165,9 @@ ELIDED = "`...` stands for the arguments of the line above"
 SEVERAL_RUN = (" (tag_several_models_test runs --model NAME=DIR with the tiny entity and flag "
                "taggers, --threshold NAME=X, and compares each model's files with its own run)")
 ELIDED_TRAIN = "`...` stands for the arguments of a train line of README's \"Using it\""
+BUNDLED_NER_RUN = ("the run of --model with the bundled entity model's folder, a run of 3-5 s "
+                   "CI has no room for (model_argument_test: bundled-ner gives tag that folder, "
+                   "alone and as NAME=; model_bundled_test tags with it in this process)")
 DATAFLOW = ("a Dataflow job: its gs:// input is listed before launch, which needs Google Cloud "
             "even with --dry_run=True --no_auth (tag_pipeline_test dry-runs such jobs' graphs)")
 COMMANDS_NOT_RUN = {
@@ -213,6 +216,14 @@ COMMANDS_NOT_RUN = {
      "--threshold pii=0.3"): NEEDS_TRAINED + SEVERAL_RUN,
     (*USING_IT, "beamtagger tag --input sample.txt --model models/ner --output out/sample "
                 "--output-format spans"): NEEDS_TRAINED + SPANS_RUN,
+    (*USING_IT, "beamtagger tag --input 'texts/*.txt' --output out/entities --model "
+                "bundled-ner"): BUNDLED_NER_RUN,
+    ("docs/tagging.md", "The model and the store", "beamtagger tag --input 'posts/*.txt' "
+     "--model bundled-ner --output out/entities --output-format spans"):
+        BUNDLED_NER_RUN + SPANS_RUN,
+    ("docs/tagging.md", "Several models in one pass", "beamtagger tag --input 'posts/*.txt' "
+     "--output out/posts --model upos=bundled --model ner=bundled-ner"):
+        BUNDLED_NER_RUN + SEVERAL_RUN,
     ("docs/training.md", "Span-annotated JSON Lines", "beamtagger tag --input sample.txt "
      "--model models/ner --output out/sample --output-format spans --num-shards 1"):
         NEEDS_TRAINED + SPANS_RUN,
@@ -277,6 +288,10 @@ DOCS_SH_BLOCKS_NOT_RUN = {
     ("docs/quality.md", "From raw text: what a user gets (2026-12-05, fourteenth session)",
      "python bench/raw_text_quality.py            # bundled model, default store; --tiny: 200 "
      "sentences"): "a benchmark (bench_scripts_test runs its --tiny case)",
+    ("docs/quality.md", "The bundled entity model: `bundled-ner`", "D=../shared/data/wnut17"):
+        "evaluates the bundled entity model on 504 sentences with TensorFlow (13 s) and tags "
+        "200 EWT lines: the measurements of docs/quality.md (model_bundled_test checks the "
+        "model's folder and one sentence)",
     ("docs/quality.md", "Fine-tuning on a new genre: `train --init-from` (2026-12-07, "
                         "thirtieth session)", "# train-no-answers / dev-no-answers / "
                                               "dev-answers: as in \"a genre held out of "
