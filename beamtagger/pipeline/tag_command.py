@@ -2050,9 +2050,21 @@ def _check_reachable_by_workers(job, model_jobs=None):
     the job of that model alone} of a run of several, whose models are checked each, a
     refusal naming the model; the input, ``job``'s --output as given and the store once, a
     refusal naming none (each model's job holds them too, its --output with "-NAME")."""
+    from beamtagger.bundled_models import bundled_model
+    from beamtagger.pipeline.model_argument import BUNDLED_NER
     from beamtagger.transforms.worker_resources import is_remote
 
+    bundled_ner = bundled_model("ner")
+
     def check(option, path):
+        if option == "--model" and path is not None and _same_path(path, bundled_ner):
+            # "Leave it out for the default" would tag parts of speech, not entities: the
+            # workers' installed package is searched for the UPOS model only.
+            raise BeamtaggerError(
+                f"--model {BUNDLED_NER} is the bundled entity model's folder on this machine "
+                f"({path}), which Dataflow workers cannot read: copy it to a bucket (gcloud "
+                f"storage cp -r {path} gs://BUCKET/models/) and give --model "
+                f"gs://BUCKET/models/{os.path.basename(bundled_ner)}")
         if path is not None and not is_remote(path):
             raise BeamtaggerError(
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "

@@ -154,3 +154,18 @@ def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
         TaggerSpec.load("bundled")
     with pytest.raises(BeamtaggerError, match=r"^model directory elsewhere does not exist$"):
         TaggerSpec.load("elsewhere")
+
+
+@pytest.mark.parametrize("models", [["bundled-ner"], ["upos=bundled", "ner=bundled-ner"]])
+def test_bundled_ner_on_dataflow_is_refused_saying_to_copy_it_not_to_leave_it_out(capsys,
+                                                                                 models):
+    # "Leave it out for the default" would have tagged parts of speech instead of entities.
+    dataflow = ["--input", "gs://b/in/*.txt", "--output", "gs://b/out/r",
+                "--runner=DataflowRunner", "--project=p", "--region=us-central1",
+                "--temp_location=gs://b/tmp"]
+    code, _, err = _cli(capsys, "tag", *dataflow, *[arg for model in models
+                                                     for arg in ("--model", model)])
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "--model bundled-ner is the bundled entity model's folder on this machine" in err
+    assert f"give --model gs://BUCKET/models/{NER_MODEL_DIR.name}" in err
+    assert "leave it out" not in err
