@@ -1761,10 +1761,13 @@ def _suffix(output_format):
 
 def _result_pattern(output_prefix, suffix):
     """The glob of the shards a sink writes under ``output_prefix`` (and no other run's, such
-    as ``PREFIX-2-00000-of-00001``)."""
+    as ``PREFIX-2-00000-of-00001``). ``./`` before a prefix with no folder (``--output q``):
+    Beam 2.78 matched no file of ``q-[0-9]...`` (``matchable_pattern``), so a rerun there was
+    not refused and ``--overwrite`` left the earlier run's shards beside the new ones."""
+    from beamtagger.transforms.reading.record_parsers import matchable_pattern
     from beamtagger.transforms.write_results import SHARD_GLOB
 
-    return f"{output_prefix}{SHARD_GLOB}[0-9][0-9][0-9][0-9][0-9].{suffix}"
+    return matchable_pattern(f"{output_prefix}{SHARD_GLOB}[0-9][0-9][0-9][0-9][0-9].{suffix}")
 
 
 # Characters FileSystems.match (and Beam's sinks, which match PREFIX-*-of-N) read as a pattern.
