@@ -4,9 +4,11 @@
 (``embeddings/default.py``). Standard library only: ``import beamtagger`` and the command
 line's rule for the words ``bundled`` and ``bundled-ner`` (``pipeline/model_argument.py``) use
 it without NumPy."""
+import os
 import pathlib
+from typing import Optional
 
-__all__ = ["BUNDLED_MODELS", "COMMAND_LINE_NAMES", "bundled_model"]
+__all__ = ["BUNDLED_MODELS", "COMMAND_LINE_NAMES", "bundled_model", "bundled_task_at"]
 
 _DATA = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -32,3 +34,15 @@ def bundled_model(task: str = "upos") -> pathlib.Path:
         tasks = "; ".join(f"{name!r}: {what}" for name, (*_, what) in BUNDLED_MODELS.items())
         raise ValueError(f"no bundled model for {task!r}; the bundled models are {tasks}") \
             from None
+
+
+def bundled_task_at(path) -> Optional[str]:
+    """The task of the bundled model whose folder ``path`` is (by any spelling or link to it),
+    else None: what ``train --out`` must not replace."""
+    for task, (folder, *_) in BUNDLED_MODELS.items():
+        try:
+            if os.path.samefile(path, folder):
+                return task
+        except OSError:   # path not there yet (the usual --out)
+            continue
+    return None

@@ -514,6 +514,7 @@ def run(args):
                               "model is bound to the store it trains with")
     if args.init_from is not None:
         init_from.check_not_out(args.init_from, args.out)
+    check_out_not_bundled(args.out)
     check_model_destination(args.out, args.overwrite)  # before hours of training, not after
     # Held until the model is written and the state removed: two runs into one --out read and
     # wrote one training state, each resuming from the other's epochs.
@@ -530,6 +531,20 @@ def run(args):
             # Before the corpora are read: a flag tagger's patterns decide how they are read.
             init_from.take_network_options(args, starting)
         return _run_held(args, starting, base_held)
+
+
+def check_out_not_bundled(out):
+    """BeamtaggerError where ``out`` is a bundled model's folder: with --overwrite the model
+    trained replaced the installed one, and every later ``bundled-ner`` (or a run with no
+    --model) tagged with it, its documented scores no longer its own."""
+    from beamtagger.bundled_models import BUNDLED_MODELS, COMMAND_LINE_NAMES, bundled_task_at
+
+    task = bundled_task_at(out)
+    if task is not None:
+        word = next(word for word, named in COMMAND_LINE_NAMES.items() if named == task)
+        raise BeamtaggerError(
+            f"--out {out} is the folder of {BUNDLED_MODELS[task][1]} ({word}) in the installed "
+            "package, which the trained model would replace; write it to another --out")
 
 
 def _run_held(args, starting=None, base_held=None):

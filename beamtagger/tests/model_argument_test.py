@@ -169,3 +169,28 @@ def test_bundled_ner_on_dataflow_is_refused_saying_to_copy_it_not_to_leave_it_ou
     assert "--model bundled-ner is the bundled entity model's folder on this machine" in err
     assert f"give --model gs://BUCKET/models/{NER_MODEL_DIR.name}" in err
     assert "leave it out" not in err
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_train_out_a_bundled_models_folder_is_refused_and_leaves_it_as_it_was(
+        capsys, tmp_path, monkeypatch, overwrite):
+    """With --overwrite the trained model replaced the installed bundled-ner; without, the
+    refusal said to add --overwrite. A copy stands in for the package's folder, so the code
+    before the check wrote over the copy, not the package."""
+    import shutil
+
+    from beamtagger import bundled_models
+
+    copy = tmp_path / "installed-ner"
+    shutil.copytree(NER_MODEL_DIR, copy)
+    monkeypatch.setitem(bundled_models.BUNDLED_MODELS, "ner",
+                        (copy, *bundled_models.BUNDLED_MODELS["ner"][1:]))
+    before = {path.name: path.read_bytes() for path in copy.iterdir()}
+    corpus = tmp_path / "ner.conll"
+    corpus.write_text("London\tB-location\nis\tO\nbig\tO\n\n", encoding="utf-8")
+    code, _, err = _cli(capsys, "train", "--train", corpus, "--dev", corpus, "--format", "conll",
+                        "--epochs", "1", "--out", f"{copy}/", *overwrite)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert (f"--out {copy}/ is the folder of the bundled entity model (bundled-ner) in the "
+            "installed package") in err, err
+    assert {path.name: path.read_bytes() for path in copy.iterdir()} == before
