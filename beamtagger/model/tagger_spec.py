@@ -580,12 +580,14 @@ def _check_forms_header(path, dtype):
 
 
 def _bundled_hint(model_dir):
-    """Where ``model_dir`` is a word the command line takes for a bundled model: how Python
-    names that model. The library takes folders, so ``Tagger("bundled-ner")`` looked for a
-    folder of that name."""
+    """Where ``model_dir`` is a word the command line takes for a bundled model: how the
+    command line and Python name that model. The library takes folders, so
+    ``Tagger("bundled-ner")`` looked for a folder of that name, and so does the command line
+    for ``./bundled-ner`` and ``bundled-ner/`` (which reach here as ``bundled-ner``): one
+    sentence for both readers."""
     task = COMMAND_LINE_NAMES.get(str(model_dir))
     if task is None:
         return ""
-    return (f"; {model_dir} names {BUNDLED_MODELS[task][1]} on the command line only: in "
-            f"Python its folder is beamtagger.bundled_model({task!r})"
+    return (f"; the word {model_dir} (no ./, no trailing /) names {BUNDLED_MODELS[task][1]} "
+            f"on the command line; in Python its folder is beamtagger.bundled_model({task!r})"
             + (", or leave model_dir out" if task == "upos" else ""))

@@ -146,11 +146,11 @@ def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
     with pytest.raises(BeamtaggerError) as refused:
         TaggerSpec.load("bundled-ner")
     assert str(refused.value) == (
-        "model directory bundled-ner does not exist; bundled-ner names the bundled entity "
-        "model on the command line only: in Python its folder is "
-        "beamtagger.bundled_model('ner')")
-    with pytest.raises(BeamtaggerError, match=r"does not exist; bundled names the bundled UPOS "
-                       r"model .* beamtagger.bundled_model\('upos'\), or leave model_dir out$"):
+        "model directory bundled-ner does not exist; the word bundled-ner (no ./, no "
+        "trailing /) names the bundled entity model on the command line; in Python its "
+        "folder is beamtagger.bundled_model('ner')")
+    with pytest.raises(BeamtaggerError, match=r"does not exist; the word bundled .* names the "
+                       r"bundled UPOS model .* beamtagger.bundled_model\('upos'\), or leave model_dir out$"):
         TaggerSpec.load("bundled")
     with pytest.raises(BeamtaggerError, match=r"^model directory elsewhere does not exist$"):
         TaggerSpec.load("elsewhere")
@@ -194,3 +194,19 @@ def test_train_out_a_bundled_models_folder_is_refused_and_leaves_it_as_it_was(
     assert (f"--out {copy}/ is the folder of the bundled entity model (bundled-ner) in the "
             "installed package") in err, err
     assert {path.name: path.read_bytes() for path in copy.iterdir()} == before
+
+
+@pytest.mark.parametrize("argv", [["model", "info", "./bundled-ner"],
+                                  ["model", "info", "bundled-ner/"],
+                                  ["tag", "--input", "in.txt", "--output", "out/r",
+                                   "--model", "./bundled-ner"]])
+def test_a_path_spelling_of_a_word_is_told_the_word_not_told_it_is_python_only(
+        capsys, tmp_path, monkeypatch, argv):
+    # It said "bundled-ner names the bundled entity model on the command line only: in
+    # Python ...", to a user on the command line.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("London .\n", encoding="utf-8")
+    code, _, err = _cli(capsys, *argv)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert ("model directory bundled-ner does not exist; the word bundled-ner (no ./, no "
+            "trailing /) names the bundled entity model on the command line") in err, err
