@@ -627,7 +627,14 @@ def _of_model(name):
 
 
 def _model_shown(model_dir):
-    return "(the bundled model)" if model_dir is None else model_dir
+    """How the summary names a model: the bundled ones by what they are (the entity model's
+    package path beside "(the bundled model)" read as a model of the user's own)."""
+    from beamtagger.bundled_models import BUNDLED_MODELS
+
+    if model_dir is None:
+        return "(the bundled model)"
+    ner_folder, called, _ = BUNDLED_MODELS["ner"]
+    return f"({called})" if _same_path(model_dir, ner_folder) else model_dir
 
 
 def _pinned(held, model_jobs, remote):

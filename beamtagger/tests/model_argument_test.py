@@ -210,3 +210,9 @@ def test_a_path_spelling_of_a_word_is_told_the_word_not_told_it_is_python_only(
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert ("model directory bundled-ner does not exist; the word bundled-ner (no ./, no "
             "trailing /) names the bundled entity model on the command line") in err, err
+
+
+def test_the_summary_names_the_bundled_entity_model_as_it_names_the_upos_one():
+    assert tag_command._model_shown(None) == "(the bundled model)"
+    assert tag_command._model_shown(str(NER_MODEL_DIR)) == "(the bundled entity model)"
+    assert tag_command._model_shown("models/ner") == "models/ner"
