@@ -66,15 +66,20 @@ def library_dataframe_recipe():
 
 
 def test_the_library_dataframe_recipe_runs_as_written(entity_tagger, monkeypatch):
-    # Its Tagger() is the entity model its comment names: the tiny one.
+    # Its bundled entity model is the tiny one here, on the tiny one's store.
+    asked = []
+    monkeypatch.setattr(beamtagger, "bundled_model",
+                        lambda name: asked.append(name) or entity_tagger.model_dir)
     monkeypatch.setattr(beamtagger, "Tagger", functools.partial(
-        beamtagger.Tagger, entity_tagger.model_dir, entity_tagger.store_path, runtime="numpy"))
+        beamtagger.Tagger, store_path=entity_tagger.store_path, runtime="numpy"))
     df = pd.DataFrame({"text": ["Bob went to Paris .", None, "Alice  met Bob in Paris ."]},
                       index=["d1", "d2", "d3"])
     names = {"df": df}
     exec(compile(library_dataframe_recipe(), "library.md", "exec"), names)
     assert df["labels"].map(lambda labels: labels is None).tolist() == [False, True, False]
     assert len(df.loc["d1", "labels"]) == 5 and "missing value" in df.loc["d2", "error"]
+    # The entity model, not Tagger()'s parts of speech, whose entities() are all [].
+    assert asked == ["ner"]
     entities = names["entities"]
     assert list(entities.columns) == ["doc_id", "text", "label", "start", "end"]
     assert len(entities) and set(entities["doc_id"]) <= {"d1", "d3"}
