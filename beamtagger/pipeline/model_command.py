@@ -138,7 +138,7 @@ def _url_problem(name, path):
 
 
 def _describe_local_model(model_dir, store_path):
-    from beamtagger.bundled_models import BUNDLED_MODELS
+    from beamtagger.bundled_models import bundled_task_at
     from beamtagger.model.tagger_spec import (DEFAULT_MODEL_DIR, REPORT_FILE, SPEC_FILE,
                                               TaggerSpec)
 
@@ -149,8 +149,7 @@ def _describe_local_model(model_dir, store_path):
         report, report_problem = _parsed_report(REPORT_FILE, (model_dir / REPORT_FILE).read_bytes)
         return {
             "model": str(model_dir),
-            "bundled": model_dir.resolve() in {folder.resolve() for folder, *_ in
-                                               BUNDLED_MODELS.values()},
+            "bundled": bundled_task_at(model_dir) is not None,
             "files": _file_sizes(model_dir),
             "task": _task(spec),
             "network": _network(spec, report),
@@ -447,12 +446,13 @@ def _checks_text(checks, remote):
 
 
 def _bundled_note(description):
-    """What ``model info`` adds after a bundled model's folder: which of the two it is."""
-    from beamtagger.bundled_models import bundled_model
+    """What ``model info`` adds after a bundled model's folder: which of the two it is, told
+    by the folder itself (a link named ``mine`` to the entity model is the entity model)."""
+    from beamtagger.bundled_models import bundled_task_at
 
     if not description["bundled"]:
         return ""
-    if pathlib.Path(description["model"]).name == bundled_model("ner").name:
+    if bundled_task_at(description["model"]) == "ner":
         return "  (the bundled entity model, bundled-ner)"
     return "  (the bundled model)"
 

@@ -86,6 +86,17 @@ def test_model_info_bundled_ner_shows_its_bio_tag_set(capsys, default_store):  #
     assert f"store:         {default_store.path} matches (--embeddings)" in out
 
 
+def test_model_info_names_a_link_to_the_entity_model_as_the_entity_model(capsys, tmp_path):
+    # Told apart by its folder's name, a link "mine" to it was shown as "(the bundled model)",
+    # which the docs use for the UPOS one.
+    from beamtagger.pipeline import cli
+
+    (tmp_path / "mine").symlink_to(NER_MODEL_DIR)
+    cli.main(["model", "info", str(tmp_path / "mine")])
+    assert capsys.readouterr().out.splitlines()[0].endswith(
+        "mine  (the bundled entity model, bundled-ner)")
+
+
 def test_bundled_entity_model_finds_an_obvious_entity(default_store):  # noqa: F811
     from beamtagger import Tagger
 
