@@ -629,12 +629,12 @@ def _of_model(name):
 def _model_shown(model_dir):
     """How the summary names a model: the bundled ones by what they are (the entity model's
     package path beside "(the bundled model)" read as a model of the user's own)."""
-    from beamtagger.bundled_models import BUNDLED_MODELS
+    from beamtagger.bundled_models import BUNDLED_MODELS, bundled_task_at
 
     if model_dir is None:
         return "(the bundled model)"
-    ner_folder, called, _ = BUNDLED_MODELS["ner"]
-    return f"({called})" if _same_path(model_dir, ner_folder) else model_dir
+    return (f"({BUNDLED_MODELS['ner'][1]})" if bundled_task_at(model_dir) == "ner"
+            else model_dir)
 
 
 def _pinned(held, model_jobs, remote):
@@ -2060,21 +2060,21 @@ def _check_reachable_by_workers(job, model_jobs=None):
     the job of that model alone} of a run of several, whose models are checked each, a
     refusal naming the model; the input, ``job``'s --output as given and the store once, a
     refusal naming none (each model's job holds them too, its --output with "-NAME")."""
-    from beamtagger.bundled_models import bundled_model
+    from beamtagger.bundled_models import bundled_task_at
     from beamtagger.pipeline.model_argument import BUNDLED_NER
     from beamtagger.transforms.worker_resources import is_remote
 
-    bundled_ner = bundled_model("ner")
-
     def check(option, path):
-        if option == "--model" and path is not None and _same_path(path, bundled_ner):
+        if option == "--model" and path is not None and bundled_task_at(path) == "ner":
             # "Leave it out for the default" would tag parts of speech, not entities: the
-            # workers' installed package is searched for the UPOS model only.
+            # workers' installed package is searched for the UPOS model only. Named by the
+            # word and the folder, whichever the user typed (NAME=bundled-ner, the path).
+            folder = os.path.normpath(path)
             raise BeamtaggerError(
-                f"--model {BUNDLED_NER} is the bundled entity model's folder on this machine "
-                f"({path}), which Dataflow workers cannot read: copy it to a bucket (gcloud "
-                f"storage cp -r {path} gs://BUCKET/models/) and give --model "
-                f"gs://BUCKET/models/{os.path.basename(bundled_ner)}")
+                f"--model {path}: the bundled entity model ({BUNDLED_NER}) is a folder on "
+                f"this machine, which Dataflow workers cannot read: copy it to a bucket "
+                f"(gcloud storage cp -r {folder} gs://BUCKET/models/) and give --model "
+                f"gs://BUCKET/models/{os.path.basename(folder)}")
         if path is not None and not is_remote(path):
             raise BeamtaggerError(
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "

@@ -166,7 +166,8 @@ def test_bundled_ner_on_dataflow_is_refused_saying_to_copy_it_not_to_leave_it_ou
     code, _, err = _cli(capsys, "tag", *dataflow, *[arg for model in models
                                                      for arg in ("--model", model)])
     assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert "--model bundled-ner is the bundled entity model's folder on this machine" in err
+    assert (f"--model {NER_MODEL_DIR}: the bundled entity model (bundled-ner) is a folder "
+            "on this machine" in err)
     assert f"give --model gs://BUCKET/models/{NER_MODEL_DIR.name}" in err
     assert "leave it out" not in err
 
