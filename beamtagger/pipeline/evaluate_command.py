@@ -179,7 +179,9 @@ def _model_folder(given, option):
     (``model_argument``)."""
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
 
-    return (given and model_dir_named(given, written_as=f"{option} {{}}")) or DEFAULT_MODEL_DIR
+    if given is None:
+        return DEFAULT_MODEL_DIR
+    return model_dir_named(given, written_as=f"{option} {{}}") or DEFAULT_MODEL_DIR
 
 
 def parse_thresholds(text):

@@ -38,6 +38,13 @@ def model_dir_named(given: str, *, written_as: str) -> Optional[str]:
     have meant. ``written_as`` is how the argument is written, ``{}`` standing for the model
     (``"--model upos={}"``, ``"model info {}"``): the refusal names it and its two unambiguous
     spellings."""
+    if given == "":
+        # Read as a path, '' is the working directory ("'.' is not a tagger model"), and
+        # where the caller took '' for "left out", the bundled model, tagging with a model the
+        # user did not name.
+        raise BeamtaggerError(
+            f"{written_as.format(repr(given))}: give a model's folder, or "
+            f"{' or '.join(COMMAND_LINE_NAMES)} for a bundled model")
     task = COMMAND_LINE_NAMES.get(given)
     if task is None:
         return given

@@ -87,7 +87,8 @@ def _run_set_threshold(args):
 
 
 def _run_info(args):
-    model_dir = args.model and model_dir_named(args.model, written_as="model info {}")
+    model_dir = (None if args.model is None
+                 else model_dir_named(args.model, written_as="model info {}"))
     description = describe_model(model_dir, args.embeddings, anonymous=args.no_auth)
     if args.json:
         print(json.dumps(description, indent=2, ensure_ascii=False))

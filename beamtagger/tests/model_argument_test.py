@@ -217,3 +217,20 @@ def test_the_summary_names_the_bundled_entity_model_as_it_names_the_upos_one():
     assert tag_command._model_shown(None) == "(the bundled model)"
     assert tag_command._model_shown(str(NER_MODEL_DIR)) == "(the bundled entity model)"
     assert tag_command._model_shown("models/ner") == "models/ner"
+
+
+@pytest.mark.parametrize("argv, written", [
+    (["evaluate", "--model", "", "--data", "no-such-corpus"], "--model ''"),
+    (["evaluate", "--seen-entities-of", "", "--data", "no-such-corpus"], "--seen-entities-of ''"),
+    (["model", "info", ""], "model info ''"),
+    (["tag", "--input", "no-such.txt", "--output", "out/r", "--model", ""], "--model ''"),
+])
+def test_an_empty_model_argument_is_refused_not_read_as_left_out(argv, written, capsys,
+                                                                 tmp_path, monkeypatch):
+    # evaluate and model info took '' for "left out" and used the bundled model; tag read it as
+    # the working directory ("'.' is not a tagger model").
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _cli(capsys, *argv)
+    assert code == 2, err
+    assert (f"{written}: give a model's folder, or bundled or bundled-ner for a bundled model"
+            in err), err
