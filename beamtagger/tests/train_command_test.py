@@ -427,6 +427,11 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
     assert np.array_equal(spec.training_entities,
                           evaluation.training_entity_hashes(train_part))
     assert spec.seen_in_training(list(train_part[-1].tokens)).all()
+    # The count is the written model's, the refit's, whose character table holds the dev
+    # part's characters too (it was the first training's, short of those rows).
+    from beamtagger.tests.train_init_from_test import _weights
+    written = sum(int(array.size) for array in _weights(out, tmp_path).values())
+    assert report["parameters"] == written and f"{written} parameters)" in printed
     code = cli.main(["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
                      "--format", "conll", "--sentences", "25:", "--json"])
     metrics = json.loads(capsys.readouterr().out)
