@@ -302,6 +302,10 @@ DOCS_SH_BLOCKS_NOT_RUN = {
         QUALITY_RUNS,
     ("docs/quality.md", "The start scored and kept where no epoch beats it (2026-12-07)",
      "# Seed 1; wbase, base-1 and the files as above; R = 0.002, 0.0005."): QUALITY_RUNS,
+    ("docs/quality.md", "The refit of a fine-tune: bundled-ner on WNUT-17 (2026-12-07, "
+                        "thirty-first session)",
+     "# GOLD300 = emerging.dev.conll sentences 0-299, TUNE = 300-504, HELD = 905-1008 (written"):
+        QUALITY_RUNS,
     ("docs/quality.md", "A first entity tagger on a small corpus (2026-12-06, seventeenth "
                         "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
