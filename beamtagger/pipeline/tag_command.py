@@ -353,10 +353,6 @@ def with_models_given(args):
 
 
 def run(args):
-    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
-
-    from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
-
     try:
         args = with_models_given(args)
     finally:
@@ -368,6 +364,16 @@ def run(args):
                 else [pattern for prefix in _output_prefixes(
                     args.output, getattr(args, "models", ()))
                       for pattern in earlier_output_patterns(prefix)])
+    # Before Beam's import, which starts gRPC's poller threads: a refusal of a closed stream
+    # then exited while one waited on its descriptors, and gRPC aborted the process (SIGABRT,
+    # "epoll_wait error: Bad file descriptor") instead of exiting 2, now and then.
+    closed = _closed_standard_stream(args)
+    if closed:
+        raise BeamtaggerError(closed)
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+    from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
+
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     problem = (runner_problem(standard.runner)

@@ -84,6 +84,18 @@ def test_a_closed_standard_stream_is_refused(tiny_tagger, temporary, descriptor,
     assert not os.listdir(temporary)
 
 
+def test_a_closed_standard_input_is_refused_before_beam_is_imported(tiny_tagger, temporary):
+    # Beam's import starts gRPC's poller threads; refused after it, the process now and then
+    # aborted in gRPC (SIGABRT, "epoll_wait error: Bad file descriptor") instead of exiting 2.
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "beamtagger", "tag",
+                          "--input", "-", "--output", "-", *_tagger_args(tiny_tagger)],
+                         env={**os.environ, "TMPDIR": str(temporary)}, capture_output=True,
+                         timeout=300, check=False, preexec_fn=lambda: os.close(0))
+    err = run.stderr.decode()
+    assert run.returncode == 2 and "standard input is closed" in err, err
+    assert "apache_beam" not in err and "grpc" not in err
+
+
 def test_a_full_disk_behind_standard_output_names_it(tiny_tagger, temporary):
     # `> /dev/full` said only "No space left on device (ENOSPC)".
     with open("/dev/full", "wb") as full:
