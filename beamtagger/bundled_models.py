@@ -8,7 +8,7 @@ import os
 import pathlib
 from typing import Optional
 
-__all__ = ["BUNDLED_MODELS", "COMMAND_LINE_NAMES", "bundled_model", "bundled_task_at"]
+__all__ = ["BUNDLED", "BUNDLED_MODELS", "BUNDLED_NER", "COMMAND_LINE_NAMES", "bundled_model", "bundled_task_at"]
 
 _DATA = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -21,7 +21,8 @@ BUNDLED_MODELS = {
 }
 
 # The words the command line takes for them wherever it takes a model folder.
-COMMAND_LINE_NAMES = {"bundled": "upos", "bundled-ner": "ner"}
+BUNDLED, BUNDLED_NER = "bundled", "bundled-ner"
+COMMAND_LINE_NAMES = {BUNDLED: "upos", BUNDLED_NER: "ner"}
 
 
 def bundled_model(task: str = "upos") -> pathlib.Path:

@@ -13,14 +13,13 @@ only. Nothing heavy is imported at module level: ``tag_models``, imported withou
 import os
 from typing import Optional
 
-from beamtagger.bundled_models import BUNDLED_MODELS, COMMAND_LINE_NAMES, bundled_model
+# The bundled models have no folder a user would name: theirs are inside the installed package,
+# named by these words (bundled_models).
+from beamtagger.bundled_models import (BUNDLED, BUNDLED_MODELS, BUNDLED_NER, COMMAND_LINE_NAMES,
+                                       bundled_model)
 from beamtagger.errors import BeamtaggerError
 
 __all__ = ["BUNDLED", "BUNDLED_NER", "is_bundled", "model_dir_named"]
-
-# The bundled models have no folder a user would name: theirs are inside the installed package.
-BUNDLED = "bundled"
-BUNDLED_NER = "bundled-ner"
 
 
 def is_bundled(given: str) -> bool:
