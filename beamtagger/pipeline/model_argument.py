@@ -49,8 +49,12 @@ def model_dir_named(given: str, *, written_as: str) -> Optional[str]:
         return given
     folder, called, _ = BUNDLED_MODELS[task]
     if os.path.lexists(given):
+        # Named as what it is: "that folder" sent a user with a stray file of that name
+        # looking for a folder.
+        what = ("link" if os.path.islink(given) else "folder" if os.path.isdir(given)
+                else "file")
         raise BeamtaggerError(
             f"{written_as.format(given)} is ambiguous here: it names {called}, and "
             f"{os.path.abspath(given)} is here too; write {written_as.format('./' + given)} "
-            f"for that folder, or {written_as.format(folder)} for {called}")
+            f"for that {what}, or {written_as.format(folder)} for {called}")
     return None if task == "upos" else str(bundled_model(task))

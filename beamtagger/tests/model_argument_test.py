@@ -11,7 +11,7 @@ import pytest
 import beamtagger
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, SPEC_FILE, TaggerSpec
-from beamtagger.pipeline import cli, tag_command, tag_models
+from beamtagger.pipeline import cli, model_argument, tag_command, tag_models
 
 NER_MODEL_DIR = beamtagger.bundled_model("ner")
 
@@ -234,3 +234,16 @@ def test_an_empty_model_argument_is_refused_not_read_as_left_out(argv, written, 
     assert code == 2, err
     assert (f"{written}: give a model's folder, or bundled or bundled-ner for a bundled model"
             in err), err
+
+
+@pytest.mark.parametrize("make, what", [
+    (lambda path: path.write_text("notes"), "file"),
+    (lambda path: path.symlink_to("elsewhere"), "link"),
+])
+def test_the_ambiguity_refusal_names_a_file_or_link_as_what_it_is(make, what, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    make(tmp_path / "bundled-ner")
+    with pytest.raises(BeamtaggerError, match=rf"write model info \./bundled-ner for that "
+                                              rf"{what}, or "):
+        model_argument.model_dir_named("bundled-ner", written_as="model info {}")
