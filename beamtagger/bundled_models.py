@@ -3,12 +3,19 @@
 ``bundled_model("ner")`` (WNUT-17 entities). Both are bound to the default store, GloVe 6B 50d
 (``embeddings/default.py``). Standard library only: ``import beamtagger`` and the command
 line's rule for the words ``bundled`` and ``bundled-ner`` (``pipeline/model_argument.py``) use
-it without NumPy."""
+it without NumPy.
+
+A pipeline names a bundled model by its task (``BundledModel``), never by its folder: the folder
+is inside the installed package, at one path on the launching machine and at another on a
+Dataflow worker (its image's site-packages).
+"""
+import dataclasses
 import os
 import pathlib
 from typing import Optional
 
-__all__ = ["BUNDLED", "BUNDLED_MODELS", "BUNDLED_NER", "COMMAND_LINE_NAMES", "bundled_model", "bundled_task_at"]
+__all__ = ["BUNDLED", "BUNDLED_MODELS", "BUNDLED_NER", "COMMAND_LINE_NAMES", "BundledModel",
+           "bundled_model", "bundled_reference", "bundled_task_at"]
 
 _DATA = pathlib.Path(__file__).resolve().parent / "data"
 
@@ -44,6 +51,41 @@ def bundled_task_at(path) -> Optional[str]:
         try:
             if os.path.samefile(path, folder):
                 return task
-        except OSError:   # path not there yet (the usual --out)
+        except (OSError, ValueError):   # path not there yet (the usual --out), or a NUL in it
             continue
     return None
+
+
+@dataclasses.dataclass(frozen=True)
+class BundledModel:
+    """A bundled model as a pipeline's model directory: named by its ``task``, and resolved to
+    ``bundled_model(task)`` of the process that reads it (``os.fspath`` and ``str`` give that
+    folder). Pickled as the task alone, so a transform built on a laptop reaches Dataflow's
+    workers as "the bundled entity model", which each reads from its own installed package,
+    where the laptop's site-packages path was "model directory ... does not exist" there.
+    Equal by task: the record of what the pipeline was built against
+    (``transforms.built_against``) names it alike on both machines."""
+    task: str
+
+    def __post_init__(self):
+        bundled_model(self.task)   # ValueError naming the tasks for another
+
+    def __fspath__(self) -> str:
+        return str(bundled_model(self.task))
+
+    __str__ = __fspath__
+
+    @property
+    def called(self) -> str:
+        """What the messages call it: "the bundled entity model"."""
+        return BUNDLED_MODELS[self.task][1]
+
+
+def bundled_reference(model_dir):
+    """``model_dir`` as a pipeline takes it: a ``BundledModel`` where it is a bundled model's
+    folder (by any spelling or link to it: the word ``bundled-ner`` read by the command line,
+    ``bundled_model("ner")``, the folder's absolute path), else ``model_dir`` unchanged."""
+    if model_dir is None or isinstance(model_dir, BundledModel):
+        return model_dir
+    task = bundled_task_at(model_dir)
+    return model_dir if task is None else BundledModel(task)

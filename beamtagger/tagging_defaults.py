@@ -3,6 +3,8 @@ shows and uses the transforms' own values and ``beamtagger --help`` stays instan
 import os
 import re
 
+from beamtagger.bundled_models import BundledModel, bundled_reference
+
 CHUNK = 256               # tokens per chunk of a long record (SplitIntoChunks)
 OVERLAP = 64              # tokens shared by neighbouring chunks
 MAX_BATCH_TOKENS = 16384  # padded slots (B x T) per batch (BucketByLength)
@@ -77,3 +79,13 @@ def path_option(name, path):
             f"{name} {text} is a {scheme}:// path with one slash (pathlib.Path folds "
             f"{scheme}:// so): give it as a str, {scheme}://{text[folded.end():]}")
     return text
+
+
+def model_dir_option(name, model_dir):
+    """``path_option`` for a model directory, a bundled model's folder (however it is spelled)
+    given as its ``bundled_models.BundledModel``: the transforms pickle it to their workers as
+    its task, never as this machine's site-packages path, which Dataflow's workers do not
+    have (theirs is their image's)."""
+    if isinstance(model_dir, BundledModel):
+        return model_dir
+    return bundled_reference(path_option(name, model_dir))

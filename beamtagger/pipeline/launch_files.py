@@ -48,7 +48,8 @@ from typing import Dict, NamedTuple, Optional, Tuple
 
 from beamtagger import atomic_dirs
 from beamtagger.errors import BeamtaggerError
-from beamtagger.transforms.built_against import BuiltAgainst, ReplacedSinceBuilt
+from beamtagger.transforms.built_against import (BuiltAgainst, ReplacedSinceBuilt,
+                                                  recorded_path)
 
 
 # (what the run calls it, its TagJob and BuiltAgainst field, its digest's BuiltAgainst field)
@@ -153,7 +154,8 @@ def pinned(job, remote, store=True):
         for _, field, digest in paths:
             given = getattr(job, field)
             sha256 = _sha256(read.get(field, given), field, not remote)
-            checked.update({field: None if sha256 is None else str(given), digest: sha256})
+            checked.update({field: None if sha256 is None else recorded_path(given),
+                            digest: sha256})
         yield LaunchFiles(tuple(pins), BuiltAgainst(**checked), workers_here=not remote)
 
 

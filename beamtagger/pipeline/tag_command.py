@@ -439,7 +439,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
     job = dataclasses.replace(job, stdin_spool=stdin_spool,
                               results_in_input_order=results is not None)
     # {None: job} for one model; {name: the job of that model alone} for several.
-    model_jobs = _model_jobs(job, args.models)
+    model_jobs = _model_jobs(job, args.models, remote)
     if None not in model_jobs:
         # --output as given: each model's prefix adds "-NAME" to it, so "out/" wrote
         # out/-upos-00000-of-00001.jsonl (a name a shell reads as an option) where a run of
@@ -596,19 +596,15 @@ def _stopped_while_printed():
               file=sys.stderr, flush=True)
 
 
-def _model_jobs(job, models):
+def _model_jobs(job, models, remote=False):
     """{None: ``job``} for a run of one model; else {name: the job of that model alone},
-    writing under ``PREFIX-NAME`` (``tag_models``)."""
-    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
-
+    writing under ``PREFIX-NAME`` (``tag_models``), its model as ``_pipeline_model`` gives it
+    for ``remote``."""
     if not models:
         return {None: job}
     return {model.name: dataclasses.replace(
                 job, output_prefix=tag_models.model_prefix(job.output_prefix, model.name),
-                # The bundled model: workers find it inside their installed package.
-                model_dir=(None if model.model_dir is None
-                           or _same_path(model.model_dir, DEFAULT_MODEL_DIR)
-                           else model.model_dir),
+                model_dir=_pipeline_model(model.model_dir, remote),
                 threshold=None if model.threshold is None else check_threshold(
                     model.threshold, f"--threshold {model.name}")) for model in models}
 
@@ -1130,13 +1126,25 @@ def _written_files(pattern):
     return sorted(metadata.path for metadata in match.metadata_list)
 
 
-def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
+def _pipeline_model(model_dir, remote):
+    """The pipeline's model for ``--model`` as given (``model_dir``): None for the bundled UPOS
+    model, which workers find inside their installed package; for a remote runner, the
+    bundled entity model as its ``BundledModel``, which each worker resolves to its own
+    package's folder (pickled as the launching machine's site-packages path, it named a
+    folder no Dataflow worker has); else the path as given. A local run reads the entity
+    model's folder as any other (``launch_files`` pins it for the run)."""
+    from beamtagger.bundled_models import bundled_reference
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+
+    if model_dir is None or _same_path(model_dir, DEFAULT_MODEL_DIR):
+        return None
+    return bundled_reference(model_dir) if remote else model_dir
+
+
+def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
     from beamtagger.pipeline.tag_pipeline import TagJob
 
-    model_dir = args.model
-    if model_dir is not None and _same_path(model_dir, DEFAULT_MODEL_DIR):
-        model_dir = None  # the bundled model: workers find it inside their installed package
+    model_dir = _pipeline_model(args.model, remote)
     buffering = args.max_buffering_secs
     if buffering is not None:
         if not streaming:
@@ -2066,22 +2074,13 @@ def _check_reachable_by_workers(job, model_jobs=None):
     the job of that model alone} of a run of several, whose models are checked each, a
     refusal naming the model; the input, ``job``'s --output as given and the store once, a
     refusal naming none (each model's job holds them too, its --output with "-NAME")."""
-    from beamtagger.bundled_models import bundled_task_at
-    from beamtagger.pipeline.model_argument import BUNDLED_NER
+    from beamtagger.bundled_models import BundledModel
     from beamtagger.transforms.worker_resources import is_remote
 
     def check(option, path):
-        if option == "--model" and path is not None and bundled_task_at(path) == "ner":
-            # "Leave it out for the default" would tag parts of speech, not entities: the
-            # workers' installed package is searched for the UPOS model only. Named by the
-            # word and the folder, whichever the user typed (NAME=bundled-ner, the path).
-            folder = os.path.normpath(path)
-            raise BeamtaggerError(
-                f"--model {path}: the bundled entity model ({BUNDLED_NER}) is a folder on "
-                f"this machine, which Dataflow workers cannot read: copy it to a bucket "
-                f"(gcloud storage cp -r {folder} gs://BUCKET/models/) and give --model "
-                f"gs://BUCKET/models/{os.path.basename(folder)}")
-        if path is not None and not is_remote(path):
+        # A bundled model (--model bundled-ner, or its folder's path) is read by each worker
+        # from its own installed package (_pipeline_model).
+        if path is not None and not isinstance(path, BundledModel) and not is_remote(path):
             raise BeamtaggerError(
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "
                 "use a gs:// path" + (" (or leave it out for the default)"

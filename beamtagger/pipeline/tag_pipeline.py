@@ -17,10 +17,11 @@ pipeline of that model alone writes them, under its own prefix (``WriteResults[N
 """
 import dataclasses
 import time
-from typing import Optional, Tuple
+from typing import Optional, Tuple, Union
 
 import apache_beam as beam
 
+from beamtagger.bundled_models import BundledModel
 from beamtagger.pipeline.local_runner import is_direct_runner, local_runner
 from beamtagger.tagging_defaults import MAX_RECORD_CHARS
 from beamtagger.transforms import ReadRecords, WriteDeadLetters, WriteResults
@@ -38,7 +39,9 @@ class TagJob:
     output_prefix: str
     input_format: str = "text"
     output_format: str = "jsonl"
-    model_dir: Optional[str] = None      # None: the bundled model
+    # None: the bundled model; a BundledModel: the entity model, read by each worker from its
+    # own installed package (tag_command._pipeline_model).
+    model_dir: Union[str, BundledModel, None] = None
     store_path: Optional[str] = None     # None: the default store
     text_field: str = "text"
     id_field: str = "id"

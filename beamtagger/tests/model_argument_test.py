@@ -156,20 +156,30 @@ def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
         TaggerSpec.load("elsewhere")
 
 
-@pytest.mark.parametrize("models", [["bundled-ner"], ["upos=bundled", "ner=bundled-ner"]])
-def test_bundled_ner_on_dataflow_is_refused_saying_to_copy_it_not_to_leave_it_out(capsys,
-                                                                                 models):
-    # "Leave it out for the default" would have tagged parts of speech instead of entities.
-    dataflow = ["--input", "gs://b/in/*.txt", "--output", "gs://b/out/r",
-                "--runner=DataflowRunner", "--project=p", "--region=us-central1",
-                "--temp_location=gs://b/tmp"]
-    code, _, err = _cli(capsys, "tag", *dataflow, *[arg for model in models
-                                                     for arg in ("--model", model)])
-    assert code == 2 and len(err.strip().splitlines()) == 1, err
-    assert (f"--model {NER_MODEL_DIR}: the bundled entity model (bundled-ner) is a folder "
-            "on this machine" in err)
-    assert f"give --model gs://BUCKET/models/{NER_MODEL_DIR.name}" in err
-    assert "leave it out" not in err
+@pytest.mark.parametrize("models, expected", [
+    (["bundled-ner"], {None: "ner"}),
+    (["upos=bundled", "ner=bundled-ner"], {"upos": None, "ner": "ner"}),
+    ([f"ner={NER_MODEL_DIR}"], {"ner": "ner"}),
+])
+def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder(models,
+                                                                                  expected):
+    # Refused before ("a folder on this machine, which Dataflow workers cannot read: copy it to
+    # a bucket"): each worker reads its own package's folder, as it reads the UPOS model's.
+    # The dry run and the workers' side: dfner_bundled_on_workers_test.
+    from beamtagger.bundled_models import BundledModel
+
+    argv = ["tag", "--input", "gs://b/in/*.txt", "--output", "gs://b/out/r"]
+    args = tag_command.with_models_given(cli.build_parser().parse_args(
+        argv + [arg for model in models for arg in ("--model", model)]))
+    job = tag_command.build_job(args, remote=True)
+    model_jobs = tag_command._model_jobs(job, args.models, remote=True)
+    remote = {name: model_job.model_dir for name, model_job in model_jobs.items()}
+    assert remote == {name: task and BundledModel(task) for name, task in expected.items()}
+    tag_command._check_reachable_by_workers(job, model_jobs)   # no refusal
+    assert tag_command._model_shown(BundledModel("ner")) == "(the bundled entity model)"
+    # A local run reads the folder as given (and pins it for the run).
+    local = tag_command._model_jobs(tag_command.build_job(args), args.models)
+    assert str(NER_MODEL_DIR) in {model_job.model_dir for model_job in local.values()}
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])

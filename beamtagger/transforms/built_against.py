@@ -20,15 +20,23 @@ processes, its text (``replaced_in_worker_text``; ``beamtagger tag`` prints it a
 line, exit status 1); Dataflow retries the failing bundle, then fails the job with the line in its
 error log. Either way no record is tagged with the new files beside records tagged with the
 old. ``validate=False`` records nothing and nothing is compared.
+
+A bundled model named by its task (``bundled_models.BundledModel``: ``beamtagger tag --model
+bundled-ner`` on Dataflow, ``TagText(model_dir=bundled_model("ner"))``) is recorded so too,
+wherever the workers run: each worker reads the copy inside its own installed package, and one
+whose ``tagger.json`` is not the launching machine's (another beamtagger version in the worker
+image) fails its stage with one line instead of tagging with other weights.
 """
 import hashlib
 import pathlib
 import re
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Union
 
+from beamtagger.bundled_models import BundledModel
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "replaced_in_worker_text", "sha256_of"]
+__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "recorded_path", "replaced_in_worker_text",
+           "sha256_of"]
 
 
 class ReplacedSinceBuilt(BeamtaggerError):
@@ -68,36 +76,45 @@ class BuiltAgainst(NamedTuple):
     """The files a pipeline's model and store were checked against where it was built.
 
     Args:
-      model_dir: the model directory as given (None: none recorded).
+      model_dir: the model directory as given (``recorded_path``; None: none recorded).
       model_sha256: the SHA-256 of its ``tagger.json`` then.
       store_path: the store as given (None: none recorded).
       store_sha256: the SHA-256 of its ``manifest.json`` then.
     """
-    model_dir: Optional[str] = None
+    model_dir: Union[str, BundledModel, None] = None
     model_sha256: Optional[str] = None
     store_path: Optional[str] = None
     store_sha256: Optional[str] = None
 
     def check_model(self, model_dir, directory):
         """BeamtaggerError where ``model_dir`` is the recorded model and its local folder
-        ``directory`` (a staged copy of a remote one) holds another ``tagger.json``."""
+        ``directory`` (a staged copy of a remote one; a bundled model's folder in this
+        process's installed package) holds another ``tagger.json``."""
         from beamtagger.model.tagger_spec import SPEC_FILE
 
-        if self.model_sha256 is None or _path(model_dir) != self.model_dir:
+        if self.model_sha256 is None or recorded_path(model_dir) != self.model_dir:
             return
-        if _file_sha256(pathlib.Path(directory) / SPEC_FILE) not in (self.model_sha256, None):
+        if _file_sha256(pathlib.Path(directory) / SPEC_FILE) in (self.model_sha256, None):
+            return
+        if isinstance(self.model_dir, BundledModel):
             raise ReplacedSinceBuilt(
-                f"model {self.model_dir} was saved again after this pipeline was built "
-                f"({SPEC_FILE} differs): its workers would tag with two models; build the "
-                "pipeline again to tag with the one there now (beamtagger tag: run it again), "
-                "and publish new models at a new path", "model", self.model_dir)
+                f"{self.model_dir.called} in this worker's beamtagger ({directory}) is not the "
+                f"one this pipeline was built with ({SPEC_FILE} differs): the worker image "
+                "holds another beamtagger than the machine that built the pipeline; install "
+                "that machine's beamtagger version in the image, or copy its model folder to "
+                "a gs:// path and give that", "model", str(self.model_dir))
+        raise ReplacedSinceBuilt(
+            f"model {self.model_dir} was saved again after this pipeline was built "
+            f"({SPEC_FILE} differs): its workers would tag with two models; build the "
+            "pipeline again to tag with the one there now (beamtagger tag: run it again), "
+            "and publish new models at a new path", "model", self.model_dir)
 
     def check_store(self, store_path, folder):
         """BeamtaggerError where ``store_path`` is the recorded store and its local folder
         ``folder`` holds another ``manifest.json``."""
         from beamtagger.embeddings.store import MANIFEST_FILE
 
-        if self.store_sha256 is None or _path(store_path) != self.store_path:
+        if self.store_sha256 is None or recorded_path(store_path) != self.store_path:
             return
         if _file_sha256(pathlib.Path(folder) / MANIFEST_FILE) not in (self.store_sha256, None):
             raise ReplacedSinceBuilt(
@@ -113,8 +130,12 @@ class BuiltAgainst(NamedTuple):
         return self._replace(model_dir=None, model_sha256=None)
 
 
-def _path(path):
-    return None if path is None else str(path)
+def recorded_path(path):
+    """``path`` as a ``BuiltAgainst`` records it and compares it: its text, or a bundled model
+    as itself (its task), which each machine resolves to its own folder."""
+    if path is None or isinstance(path, BundledModel):
+        return path
+    return str(path)
 
 
 def _file_sha256(path):

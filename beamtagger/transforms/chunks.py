@@ -220,10 +220,10 @@ class StitchChunks(beam.PTransform):
                  built_against: BuiltAgainst = BuiltAgainst(),
                  threshold: Optional[float] = None):
         super().__init__()
-        self.model_dir = model_dir
+        self.model_dir = tagging_defaults.model_dir_option("model_dir", model_dir)
         self.output_batches = output_batches
         self.built_against = built_against
-        self.threshold = threshold_option(threshold, model_dir)
+        self.threshold = threshold_option(threshold, self.model_dir)
 
     def expand(self, long_records_and_chunks):
         long_records, *chunk_results = long_records_and_chunks

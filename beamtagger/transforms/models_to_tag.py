@@ -11,8 +11,9 @@ files would be one.
 """
 import os
 import re
-from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
 
+from beamtagger.bundled_models import BundledModel
 from beamtagger.errors import BeamtaggerError
 from beamtagger.transforms.built_against import BuiltAgainst
 
@@ -34,11 +35,12 @@ class ModelToTag(NamedTuple):
       name: its name (``models_to_tag`` says which); None for TagText's one model, whose steps
         keep the labels they always had (``Tag``, ``StitchChunks``): a running streaming job is
         updated by label.
-      model_dir: its model directory (None: the bundled model).
+      model_dir: its model directory (None: the bundled UPOS model; a bundled model's folder
+        given is its ``bundled_models.BundledModel``, ``tagging_defaults.model_dir_option``).
       threshold: a flag tagger's threshold to tag at (None: the model's own).
     """
     name: Optional[str]
-    model_dir: Optional[str]
+    model_dir: Union[str, BundledModel, None]
     threshold: Optional[float] = None
 
     def label(self, step: str) -> str:

@@ -41,7 +41,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import (VECTORS_AT, check_flag, check_runtime, check_vectors_at,
-                                         path_option)
+                                         model_dir_option, path_option)
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.flag_threshold import threshold_option, with_threshold
@@ -133,7 +133,7 @@ class TagBatches(beam.PTransform):
                  threshold: Optional[float] = None, model_name: Optional[str] = None):
         super().__init__()
         check_tag_options(progress_every_secs, threads)
-        self.model_dir = path_option("model_dir", model_dir)
+        self.model_dir = model_dir_option("model_dir", model_dir)
         self.vectors_at = check_vectors_at(vectors_at)
         self.store_path = path_option("store_path", store_path)
         self.vector_dtype = check_vector_dtype(vector_dtype)

@@ -36,7 +36,7 @@ from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_runtime,
-                                         check_vectors_at, path_option)
+                                         check_vectors_at, model_dir_option, path_option)
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
@@ -214,8 +214,8 @@ class TagText(beam.PTransform):
         """``model`` with its path and threshold as TagText takes them; refused here (one
         line) where it is no model, or its store check fails, as ``check_where_built`` says."""
         named = model.name is not None
-        model_dir = path_option(f"models[{model.name!r}]" if named else "model_dir",
-                                model.model_dir)
+        model_dir = model_dir_option(f"models[{model.name!r}]" if named else "model_dir",
+                                     model.model_dir)
         worker_resources.check_where_built(model_dir, self.store_path,
                                            self.allow_other_embeddings)
         return model._replace(model_dir=model_dir, threshold=threshold_option(

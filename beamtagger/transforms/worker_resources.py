@@ -2,7 +2,9 @@
 
 ``model_dir=None`` / ``store_path=None`` mean the bundled model (``DEFAULT_MODEL_DIR``, shipped
 inside the package) and the default store (``ensure_default_store()``), resolved *on the
-worker*, so a pipeline built on a laptop does not carry laptop paths to Dataflow.
+worker*, so a pipeline built on a laptop does not carry laptop paths to Dataflow. A
+``bundled_models.BundledModel`` (the entity model, ``bundled-ner``) is resolved there too, to
+the folder inside the worker's own installed package (``str`` and ``os.fspath`` give it).
 
 Paths that FileSystems serves but the local disk does not (``gs://...``) are copied once to a
 local folder per machine (then memory-mapped from there): every SDK process of a worker VM
@@ -49,7 +51,8 @@ import tempfile
 import threading
 import weakref
 
-from beamtagger.transforms.built_against import BuiltAgainst, sha256_of
+from beamtagger.bundled_models import BundledModel
+from beamtagger.transforms.built_against import BuiltAgainst, recorded_path, sha256_of
 
 # A logger of its own, not the root one: logging.warning() on the root logger sets a handler up
 # there (basicConfig) where none is, and the application's own logging.basicConfig(level=...,
@@ -148,7 +151,9 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
 
     workers_here = pipeline is not None and runs_on_this_machine(pipeline)
     any_remote = any(path is not None and is_remote(path) for path in (model_dir, store_path))
-    if remote and not (any_remote or workers_here):
+    # A bundled model is in every worker's installed package: recorded wherever they run.
+    bundled = isinstance(model_dir, BundledModel)
+    if remote and not (any_remote or workers_here or bundled):
         return BuiltAgainst()
     if remote and any_remote:
         _check_cloud_storage_reachable(model_dir, store_path)
@@ -190,10 +195,11 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
 
 def record_built_against(model_dir, store_path, workers_here):
     """The ``BuiltAgainst`` of ``model_dir`` and ``store_path`` as they are now: the SHA-256
-    of a remote one's small file (``tagger.json``, ``manifest.json``) and of a local one's
-    where ``workers_here`` (a local path elsewhere is one in the workers' image, which this
-    machine's file does not describe); None (nothing compared) for the others, the bundled
-    model and the default store.
+    of a remote one's small file (``tagger.json``, ``manifest.json``), of a bundled model's
+    named by its task (``BundledModel``: each worker reads its own package's, which must be
+    this one) and of a local one's where ``workers_here`` (a local path elsewhere is one in the
+    workers' image, which this machine's file does not describe); None (nothing compared) for
+    the others, the bundled UPOS model left out (None) and the default store.
 
     Read apart from the checks (after ``check_where_built``'s of a local path): a path
     replaced in between is recorded as replaced, and every worker reads that one or fails;
@@ -205,7 +211,8 @@ def record_built_against(model_dir, store_path, workers_here):
     from beamtagger.transforms import remote_paths
 
     def sha256(path, name, limit):
-        if path is None or not (is_remote(path) or workers_here):
+        if path is None or not (is_remote(path) or workers_here
+                                or isinstance(path, BundledModel)):
             return None
         if is_remote(path):
             return sha256_of(remote_paths.read_small_file(f"{str(path).rstrip('/')}/{name}"))
@@ -216,8 +223,9 @@ def record_built_against(model_dir, store_path, workers_here):
 
     model_sha256 = sha256(model_dir, SPEC_FILE, MAX_JSON_BYTES)
     store_sha256 = sha256(store_path, MANIFEST_FILE, MANIFEST_MAX_BYTES)
-    return BuiltAgainst(None if model_sha256 is None else str(model_dir), model_sha256,
-                        None if store_sha256 is None else str(store_path), store_sha256)
+    return BuiltAgainst(None if model_sha256 is None else recorded_path(model_dir),
+                        model_sha256, None if store_sha256 is None else str(store_path),
+                        store_sha256)
 
 
 # Runners whose workers run on the machine that builds the pipeline: the DirectRunner (which

@@ -1,0 +1,171 @@
+"""The bundled entity model on remote runners: ``tag --model bundled-ner`` (one model or several,
+the word or the folder's path) and ``bundled_model("ner")`` given to the transforms reach
+Dataflow's workers as ``BundledModel("ner")``, pickled as its task, never as this machine's
+site-packages path; each worker reads the folder of its own installed package, and one whose
+``tagger.json`` is not the launching machine's fails with one line instead of tagging with
+other weights. Checked on Dataflow dry runs (nothing leaves the machine): the job's pickled
+DoFns are read back as a worker reads them, ``bundled_model`` pointing at another folder."""
+import base64
+import bz2
+import json
+import os
+import pickle
+import shutil
+import zlib
+
+import pytest
+
+import beamtagger
+from beamtagger import bundled_models
+from beamtagger.bundled_models import BundledModel, bundled_reference
+from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, SPEC_FILE
+from beamtagger.pipeline import cli
+from beamtagger.tests.dfuser_gpu_launch_test import DATAFLOW
+from beamtagger.tests.gcs_emulated_test import (BUCKET, EXAMPLE,  # noqa: F401  (fixtures)
+                                                gcs)
+from beamtagger.transforms import worker_resources
+from beamtagger.transforms.built_against import ReplacedSinceBuilt
+
+NER = beamtagger.bundled_model("ner")
+
+
+def _payloads(proto_pipeline):
+    """{step name: its DoFn's pickled bytes, as the workers get them} of a job's graph."""
+    from apache_beam.portability import common_urns
+    from apache_beam.portability.api import beam_runner_api_pb2
+
+    found = {}
+    for transform in proto_pipeline.components.transforms.values():
+        if transform.spec.urn == common_urns.primitives.PAR_DO.urn:
+            payload = beam_runner_api_pb2.ParDoPayload.FromString(transform.spec.payload)
+            raw = base64.b64decode(payload.do_fn.payload)
+            # Beam's picklers compress with bz2 or zlib.
+            found[transform.unique_name] = (bz2.decompress(raw) if raw.startswith(b"BZh")
+                                            else zlib.decompress(raw))
+    return found
+
+
+def _no_launcher_path_in(proto_pipeline):
+    """The pickled DoFns that hold the entity model, after checking none holds a path of this
+    machine's bundled models."""
+    payloads = _payloads(proto_pipeline)
+    for folder in (NER, DEFAULT_MODEL_DIR):
+        assert not [name for name, raw in payloads.items()
+                    if folder.name.encode() in raw or str(folder).encode() in raw], folder
+    return {name: raw for name, raw in payloads.items() if b"BundledModel" in raw}
+
+
+def _unpickled_where(folder, payload, monkeypatch):
+    """The DoFn ``payload`` as a worker whose package holds the entity model in ``folder``
+    reads it (Beam's cloudpickle writes standard pickles)."""
+    monkeypatch.setitem(bundled_models.BUNDLED_MODELS, "ner",
+                        (folder, *bundled_models.BUNDLED_MODELS["ner"][1:]))
+    return next(part for part in pickle.loads(payload) if hasattr(part, "model_dir"))
+
+
+def _dry_run(capsys, monkeypatch, *models):
+    """A ``beamtagger tag`` Dataflow dry run of ``models``: (exit status, out, err, the
+    job's pipeline graph)."""
+    from beamtagger.pipeline import tag_pipeline
+
+    graphs = []
+    run_tag_job = tag_pipeline.run_tag_job
+
+    def kept(*args, **kwargs):
+        result, seconds = run_tag_job(*args, **kwargs)
+        graphs.append(result.job.proto_pipeline)
+        return result, seconds
+
+    monkeypatch.setattr(tag_pipeline, "run_tag_job", kept)
+    code = cli.main(["tag", "--input", f"gs://{BUCKET}/corpus/*.txt", "--output",
+                     f"gs://{BUCKET}/tagged/r", *[arg for model in models
+                                                   for arg in ("--model", model)],
+                     *DATAFLOW])
+    out, err = capsys.readouterr()
+    return code, out, err, graphs[0] if graphs else None
+
+
+def test_a_dataflow_dry_run_of_bundled_ner_carries_the_model_by_name(
+        gcs, capsys, monkeypatch, tmp_path):  # noqa: F811
+    # Before: refused before launch ("... is a folder on this machine, which Dataflow workers
+    # cannot read: copy it to a bucket"), exit 2. Several models, and the folder's path for
+    # the word, become the same BundledModel (model_argument_test).
+    gcs.put(EXAMPLE, "corpus/example.txt")
+    code, _, err, graph = _dry_run(capsys, monkeypatch, "bundled-ner")
+    assert code == 0, err
+    holding = _no_launcher_path_in(graph)
+    assert {name.split("/")[-1] for name in holding} == {
+        "ParDo(_TagFn)", "ParDo(_StitchGroupFn)", "ParDo(_AttachVectorsFn)"}, holding
+
+    # A worker reads its own package's copy, the one checked where the job was built...
+    installed = shutil.copytree(NER, tmp_path / "site-packages-ner")
+    tag_fn = next(raw for name, raw in holding.items() if name.endswith("(_TagFn)"))
+    worker_fn = _unpickled_where(installed, tag_fn, monkeypatch)
+    assert worker_fn.model_dir == BundledModel("ner")
+    assert os.fspath(worker_fn.model_dir) == str(installed)
+    spec = worker_resources.load_spec(worker_fn.model_dir, worker_fn.built_against)
+    assert spec.labels == worker_resources.load_spec(str(NER)).labels
+    # ...and one with other files (another beamtagger in the image) fails in one line.
+    (installed / SPEC_FILE).write_bytes((NER / SPEC_FILE).read_bytes() + b" ")
+    for load in (worker_resources.load_spec,
+                 lambda model, built: worker_resources.loaded_runner(
+                     model, "numpy", built_against=built)):
+        with pytest.raises(ReplacedSinceBuilt) as refused:
+            load(worker_fn.model_dir, worker_fn.built_against)
+        assert str(refused.value) == (
+            f"the bundled entity model in this worker's beamtagger ({installed}) is not the "
+            f"one this pipeline was built with ({SPEC_FILE} differs): the worker image holds "
+            "another beamtagger than the machine that built the pipeline; install that "
+            "machine's beamtagger version in the image, or copy its model folder to a gs:// "
+            "path and give that")
+
+
+def test_a_local_model_folder_is_still_refused_on_dataflow(capsys, monkeypatch, tmp_path):
+    # Only the bundled models are in the workers' package: a copy of one is a local folder.
+    copy = shutil.copytree(NER, tmp_path / "ner")
+    code, _, err, graph = _dry_run(capsys, monkeypatch, str(copy))
+    assert code == 2 and graph is None, err
+    assert err.strip().endswith(f"--model {copy} is a local path, which Dataflow workers "
+                                "cannot read; use a gs:// path (or leave it out for the "
+                                "default)"), err
+
+
+def test_the_transforms_given_bundled_model_folders_pickle_them_by_task():
+    import apache_beam as beam
+    from apache_beam.ml.inference.base import RunInference
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from beamtagger.transforms import TaggerModelHandler, TagText, TagTextWithModels, TextRecord
+
+    pipeline = beam.Pipeline(options=PipelineOptions(DATAFLOW))
+    texts = pipeline | beam.io.ReadFromText(f"gs://{BUCKET}/in/*.txt", validate=False)
+    records = texts | beam.Map(lambda text: TextRecord(text, text))
+    one = TagText(model_dir=beamtagger.bundled_model("ner"), runtime="numpy")
+    several = TagTextWithModels(models={"ner": str(NER), "upos": DEFAULT_MODEL_DIR},
+                                runtime="numpy")
+    handler = TaggerModelHandler(beamtagger.bundled_model("ner"), runtime="numpy")
+    assert one.model_dir == handler.model_dir == BundledModel("ner")
+    assert [model.model_dir for model in several.models] == [BundledModel("ner"),
+                                                             BundledModel("upos")]
+    _ = records | "One" >> one
+    _ = records | "Several" >> several
+    _ = texts | "Handler" >> RunInference(handler)
+    # Before: TagText's steps and the handler held this machine's path to the model.
+    holding = _no_launcher_path_in(pipeline.run().job.proto_pipeline)
+    assert any(name.startswith("Handler/") for name in holding), holding
+    assert {name.split("/")[0] for name in holding} == {"One", "Several", "Handler"}
+
+
+def test_a_bundled_model_pickles_as_its_task_and_is_its_folder_here(tmp_path):
+    model = BundledModel("ner")
+    assert str(NER).encode() not in pickle.dumps(model) and NER.name.encode() not in (
+        pickle.dumps(model))
+    assert pickle.loads(pickle.dumps(model)) == model and os.fspath(model) == str(NER)
+    (tmp_path / "link").symlink_to(NER)
+    for spelling in (NER, str(NER), f"{NER}/", tmp_path / "link"):
+        assert bundled_reference(spelling) == model, spelling
+    for other in ("gs://b/models/ner", str(tmp_path), "no/such/folder", "a\0b", None):
+        assert bundled_reference(other) == other
+    with pytest.raises(ValueError, match="no bundled model for 'pos'"):
+        BundledModel("pos")
+    assert json.dumps(str(model)) == json.dumps(str(NER))
