@@ -195,7 +195,8 @@ class TagText(beam.PTransform):
     # user's code may read; read-only: the stages were checked against them where it was built.
     @property
     def model_dir(self) -> Optional[str]:
-        """The model directory it tags with, as checked (None: the bundled model)."""
+        """The model directory it tags with, as checked (None: the bundled model; a bundled
+        model's folder given is its ``bundled_models.BundledModel``)."""
         return self._one_model("model_dir").model_dir
 
     @property
