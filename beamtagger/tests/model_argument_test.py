@@ -165,7 +165,7 @@ def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder
                                                                                   expected):
     # Refused before ("a folder on this machine, which Dataflow workers cannot read: copy it to
     # a bucket"): each worker reads its own package's folder, as it reads the UPOS model's.
-    # The dry run and the workers' side: dfner_bundled_on_workers_test.
+    # The dry run and the workers' side: bundled_models_on_workers_test.
     from beamtagger.bundled_models import BundledModel
 
     argv = ["tag", "--input", "gs://b/in/*.txt", "--output", "gs://b/out/r"]
