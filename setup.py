@@ -57,14 +57,22 @@ with one_build_at_a_time():
         # folders: upos-glove-6b-50d and ner-wnut17-glove-6b-50d) as packages too, which is how
         # current setuptools wants package data declared; plain find_packages left them out and
         # every build warned about it. "*/*" below ships each model folder's files.
-        packages=setuptools.find_namespace_packages(include=["beamtagger", "beamtagger.*"],
-                                                    exclude=["*.__pycache__"]),
+        # The tests stay out of the wheel (in the sdist, by MANIFEST.in): they read the repository
+        # around them (docs/, bench/, Makefile, pytest.ini's plugin), so they never ran from an
+        # installed package, and they were 252 of its 406 files.
+        packages=setuptools.find_namespace_packages(
+            include=["beamtagger", "beamtagger.*"],
+            exclude=["*.__pycache__", "beamtagger.tests", "beamtagger.tests.*"]),
         # The root as the one package folder: `pip install -e .` then puts the checkout on sys.path
         # (a plain .pth) instead of installing setuptools' import finder, which warns on every
         # install that folders in the working directory may shadow it.
         package_dir={"": "."},
         include_package_data=True,
         package_data={"beamtagger.data": ["*", "*/*"]},
+        # The attributions and licences the bundled models and tokenizer rules came with: in the
+        # package beside them (beamtagger/data/, where the Dockerfile and --setup_file take it
+        # too) and named in the metadata as a licence file.
+        license_files=["beamtagger/data/NOTICE.md"],
         install_requires=[
             # The releases the tests have passed on: global_window.py declares a PCollection's
             # windowing as Beam's own Reshuffle does, through a private attribute.

@@ -1,11 +1,16 @@
 """The package as users install it: the wheel carries everything ``tag`` needs, and building or
 installing it prints no packaging warning.
 
+The wheel is built as ``python -m build`` builds one, from the sdist: a wheel built in the
+checkout also packs whatever an earlier build left in its ``build/lib`` (a wheel built after one
+from a setup.py that still shipped the tests carried all 252 of them).
+
 The fresh virtual environments here get beamtagger from the wheel (or the checkout, for the
 editable install) and nothing else; its dependencies come from the environment running the
 tests through a path line in a ``.pth`` file, which adds the folders to ``sys.path`` without
 running the ``.pth`` files inside them, so the checkout's own editable install stays out.
 """
+import email
 import os
 import pathlib
 import re
@@ -13,7 +18,10 @@ import runpy
 import site
 import subprocess
 import sys
+import tarfile
+import types
 import venv
+import zipfile
 from unittest import mock
 
 import pytest
@@ -45,26 +53,85 @@ def packaging_warnings(output):
             if "Warning" in line and "byte-compiling is disabled" not in line]
 
 
-def test_the_wheel_carries_the_model_and_rules_and_tags_a_line(tmp_path):
-    built = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--wheel-dir",
-                 str(tmp_path / "dist"), str(REPO_ROOT)])
-    assert packaging_warnings(built.stdout + built.stderr) == []
-    (wheel,) = (tmp_path / "dist").glob("beamtagger-*.whl")
+NOTICE = "beamtagger/data/NOTICE.md"
 
+
+@pytest.fixture(scope="module")
+def sdist(tmp_path_factory):
+    """The sdist as Beam's --setup_file builds it where `build` is not installed."""
+    dist = tmp_path_factory.mktemp("sdist")
+    run([sys.executable, "setup.py", "-q", "sdist", "--dist-dir", str(dist)], cwd=REPO_ROOT)
+    (archive,) = dist.glob("beamtagger-*.tar.gz")
+    return archive
+
+
+@pytest.fixture(scope="module")
+def wheel(sdist, tmp_path_factory):
+    """The wheel pip builds from the sdist, and what the build printed."""
+    dist = tmp_path_factory.mktemp("wheel")
+    built = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--wheel-dir",
+                 str(dist), str(sdist)])
+    (path,) = dist.glob("beamtagger-*.whl")
+    return types.SimpleNamespace(path=path, output=built.stdout + built.stderr)
+
+
+def test_the_wheel_carries_the_model_and_rules_and_tags_a_line(wheel, tmp_path):
+    assert packaging_warnings(wheel.output) == []
+    wheel = wheel.path
+
+    # Nor a checkout on PYTHONPATH (a worktree's run of the suite sets it): pip took its
+    # beamtagger for the wheel's, already installed, and every import found it first.
+    outside = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
     python = fresh_environment(tmp_path / "env")
-    run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)])
+    run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], env=outside)
     work = tmp_path / "work"   # not the checkout: its beamtagger/ folder would be imported
     work.mkdir()
     (work / "line.txt").write_text("The quick brown fox jumps over the lazy dog .\n",
                                    encoding="utf-8")
-    where = run([str(python), "-c", "import beamtagger; print(beamtagger.__file__)"], cwd=work)
+    where = run([str(python), "-c", "import beamtagger; print(beamtagger.__file__)"], cwd=work,
+                env=outside)
     assert where.stdout.startswith(str(tmp_path / "env")), where.stdout
     tagged = run([str(python), "-m", "beamtagger", "tag", "--input", "line.txt", "--output",
                   "out/line", "--runtime", "numpy", "--print-results", "--progress-every", "0"],
-                 cwd=work)
+                 cwd=work, env=outside)
     assert "line.txt:1: The/DET quick/ADJ" in tagged.stdout, tagged.stdout
     assert re.search(r"^records tagged +1$", tagged.stdout, re.M), tagged.stdout
     assert "Traceback" not in tagged.stderr and "apitools" not in tagged.stderr, tagged.stderr
+
+
+def test_the_wheel_carries_the_notice_of_what_it_bundles_and_not_the_tests(wheel):
+    """The bundled models derive from CC BY-SA 4.0 and CC BY 4.0 corpora and the tokenizer rules
+    from MIT-licensed spaCy, whose licences ask that the attribution go with every copy: the
+    wheel carried none (README, which gave it, is not installed). The tests read the repository
+    around them (docs/, bench/, Makefile, pytest.ini's plugin) and never ran from an install,
+    yet were 252 of the wheel's 406 files."""
+    with zipfile.ZipFile(wheel.path) as archive:
+        names = archive.namelist()
+        (metadata,) = [name for name in names if name.endswith(".dist-info/METADATA")]
+        fields = email.message_from_bytes(archive.read(metadata))
+    assert NOTICE in names
+    assert fields.get_all("License-File") == [NOTICE]
+    assert [name for name in names if name.startswith("beamtagger/tests/")] == []
+
+
+def test_the_sdist_carries_the_tests_and_the_notice_and_no_bytecode(sdist):
+    """The tests stay in the sdist, for a packager to read, though the wheel leaves them out."""
+    with tarfile.open(sdist) as archive:
+        names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
+    tests = sorted(path.relative_to(REPO_ROOT).as_posix()
+                   for path in (REPO_ROOT / "beamtagger" / "tests").glob("*.py"))
+    assert [test for test in tests if test not in names] == []
+    assert NOTICE in names
+    assert [name for name in names if "__pycache__" in name or name.endswith(".pyc")] == []
+
+
+def test_the_notice_names_every_bundled_model():
+    """A model added to beamtagger/data/ without its source and licence in the notice fails."""
+    data = REPO_ROOT / "beamtagger" / "data"
+    notice = (REPO_ROOT / NOTICE).read_text(encoding="utf-8")
+    bundled = sorted(folder.name for folder in data.iterdir() if (folder / "tagger.json").exists())
+    assert bundled and [name for name in bundled if f"## `{name}/`" not in notice] == []
+    assert "## `tokenizer_rules.json`" in notice
 
 
 def test_an_editable_install_prints_no_packaging_warning(tmp_path):
