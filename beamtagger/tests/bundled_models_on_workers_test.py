@@ -7,6 +7,7 @@ other weights. Checked on Dataflow dry runs (nothing leaves the machine): the jo
 DoFns are read back as a worker reads them, ``bundled_model`` pointing at another folder."""
 import base64
 import bz2
+import errno
 import json
 import os
 import pickle
@@ -169,3 +170,42 @@ def test_a_bundled_model_pickles_as_its_task_and_is_its_folder_here(tmp_path):
     with pytest.raises(ValueError, match="no bundled model for 'pos'"):
         BundledModel("pos")
     assert json.dumps(str(model)) == json.dumps(str(NER))
+
+
+def test_a_local_run_reading_the_entity_model_in_place_compares_it_as_any_folder(
+        tmp_path, monkeypatch):
+    # beamtagger tag records a local run's model by the path its workers read (launch_files):
+    # where it can neither link nor copy the folder (a full disk), the folder itself, which
+    # TagTextInParts takes as BundledModel("ner"). Before: the path and the BundledModel never
+    # matched, and a bundled folder rewritten during the run (a pip upgrade) was tagged with,
+    # where any other folder read in place fails the run.
+    from beamtagger import atomic_dirs
+    from beamtagger.pipeline import launch_files
+    from beamtagger.pipeline.tag_pipeline import TagJob
+    from beamtagger.transforms.tag_text import TagTextInParts
+
+    installed = shutil.copytree(NER, tmp_path / "site-packages" / NER.name)
+    monkeypatch.setitem(bundled_models.BUNDLED_MODELS, "ner",
+                        (installed, *bundled_models.BUNDLED_MODELS["ner"][1:]))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv("BEAMTAGGER_STAGING", str(tmp_path / "staging"))
+    monkeypatch.setattr(atomic_dirs, "linked_copy", disk_full)
+    monkeypatch.setattr(atomic_dirs, "held_copy", disk_full)
+    job = TagJob("in.txt", str(tmp_path / "out"), model_dir=str(installed))
+    with launch_files.pinned(job, remote=False) as launched:
+        run = launched.job(job)
+    assert run.model_dir == str(installed)   # read in place
+    tag_text = TagTextInParts(model_dir=run.model_dir, built_against=run.built_against,
+                              runtime="numpy")
+    [model] = tag_text.models
+    assert model.model_dir == BundledModel("ner")
+    built_against = tag_text._built_against(None, model)
+
+    (installed / SPEC_FILE).write_bytes((NER / SPEC_FILE).read_bytes() + b" ")
+    with pytest.raises(ReplacedSinceBuilt, match=(
+            f"^model {installed} was saved again after this pipeline was built "
+            rf"\({SPEC_FILE} differs\)")):
+        worker_resources.load_spec(model.model_dir, built_against)

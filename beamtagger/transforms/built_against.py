@@ -32,7 +32,7 @@ import pathlib
 import re
 from typing import NamedTuple, Optional, Union
 
-from beamtagger.bundled_models import BundledModel
+from beamtagger.bundled_models import BundledModel, bundled_reference
 from beamtagger.errors import BeamtaggerError
 
 __all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "recorded_path", "replaced_in_worker_text",
@@ -92,7 +92,7 @@ class BuiltAgainst(NamedTuple):
         process's installed package) holds another ``tagger.json``."""
         from beamtagger.model.tagger_spec import SPEC_FILE
 
-        if self.model_sha256 is None or recorded_path(model_dir) != self.model_dir:
+        if self.model_sha256 is None or not _names_recorded(model_dir, self.model_dir):
             return
         if _file_sha256(pathlib.Path(directory) / SPEC_FILE) in (self.model_sha256, None):
             return
@@ -136,6 +136,21 @@ def recorded_path(path):
     if path is None or isinstance(path, BundledModel):
         return path
     return str(path)
+
+
+def _names_recorded(model_dir, recorded):
+    """Whether ``model_dir`` is the model directory ``recorded``: the same as recorded, or a
+    bundled model's folder by its path on one side and its task on the other. ``beamtagger
+    tag`` records a local run's model by the path its workers read (``launch_files``), and the
+    transforms take a bundled model's folder as its ``BundledModel``: a bundled folder read
+    where it is (neither linked nor copied for the run, a full disk) was never compared, where
+    any other folder read so is."""
+    given = recorded_path(model_dir)
+    if given == recorded:
+        return True
+    # Stats both only where the two differ: never for a model compared with its own record.
+    return (given is not None and recorded is not None
+            and bundled_reference(given) == bundled_reference(recorded))
 
 
 def _file_sha256(path):
