@@ -84,8 +84,20 @@ class BundledModel:
 def bundled_reference(model_dir):
     """``model_dir`` as a pipeline takes it: a ``BundledModel`` where it is a bundled model's
     folder (by any spelling or link to it: the word ``bundled-ner`` read by the command line,
-    ``bundled_model("ner")``, the folder's absolute path), else ``model_dir`` unchanged."""
+    ``bundled_model("ner")``, the folder's absolute path, a ``file://`` URL of it or a path
+    from ``~``), else ``model_dir`` unchanged."""
     if model_dir is None or isinstance(model_dir, BundledModel):
         return model_dir
-    task = bundled_task_at(model_dir)
+    task = bundled_task_at(_as_read(model_dir))
     return model_dir if task is None else BundledModel(task)
+
+
+def _as_read(model_dir):
+    """``model_dir`` as the workers open it (``worker_resources.local_path``): a ``file://``
+    URL's path, ``~`` expanded. Compared as written, ``file:///.../ner-wnut17-glove-6b-50d``
+    on Dataflow was refused as a local path "(or leave it out for the default)", which tags
+    parts of speech, where the same folder by its plain path goes to the workers by name."""
+    path = os.fspath(model_dir)
+    if not isinstance(path, str):
+        return path
+    return os.path.expanduser(path[len("file://"):] if path.startswith("file://") else path)

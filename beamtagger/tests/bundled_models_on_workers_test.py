@@ -157,13 +157,18 @@ def test_the_transforms_given_bundled_model_folders_pickle_them_by_task():
     assert {name.split("/")[0] for name in holding} == {"One", "Several", "Handler"}
 
 
-def test_a_bundled_model_pickles_as_its_task_and_is_its_folder_here(tmp_path):
+def test_a_bundled_model_pickles_as_its_task_and_is_its_folder_here(tmp_path, monkeypatch):
     model = BundledModel("ner")
     assert str(NER).encode() not in pickle.dumps(model) and NER.name.encode() not in (
         pickle.dumps(model))
     assert pickle.loads(pickle.dumps(model)) == model and os.fspath(model) == str(NER)
     (tmp_path / "link").symlink_to(NER)
-    for spelling in (NER, str(NER), f"{NER}/", tmp_path / "link"):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    # file:// and ~ as the workers read them (worker_resources.local_path). Before, those two
+    # stayed local paths: Dataflow refused them "(or leave it out for the default)", which
+    # tags parts of speech.
+    for spelling in (NER, str(NER), f"{NER}/", tmp_path / "link", f"file://{NER}",
+                     "~/link"):
         assert bundled_reference(spelling) == model, spelling
     for other in ("gs://b/models/ner", str(tmp_path), "no/such/folder", "a\0b", None):
         assert bundled_reference(other) == other

@@ -160,6 +160,8 @@ def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
     (["bundled-ner"], {None: "ner"}),
     (["upos=bundled", "ner=bundled-ner"], {"upos": None, "ner": "ner"}),
     ([f"ner={NER_MODEL_DIR}"], {"ner": "ner"}),
+    # As the workers read it; before, refused "(or leave it out for the default)": POS tags.
+    ([f"file://{NER_MODEL_DIR}"], {None: "ner"}),
 ])
 def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder(models,
                                                                                   expected):
@@ -178,8 +180,12 @@ def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder
     tag_command._check_reachable_by_workers(job, model_jobs)   # no refusal
     assert tag_command._model_shown(BundledModel("ner")) == "(the bundled entity model)"
     # A local run reads the folder as given (and pins it for the run).
-    local = tag_command._model_jobs(tag_command.build_job(args), args.models)
-    assert str(NER_MODEL_DIR) in {model_job.model_dir for model_job in local.values()}
+    from beamtagger.transforms.worker_resources import local_path
+
+    local = {model_job.model_dir for model_job in tag_command._model_jobs(
+        tag_command.build_job(args), args.models).values()} - {None}
+    assert all(isinstance(model_dir, str) for model_dir in local), local
+    assert NER_MODEL_DIR in {local_path(model_dir) for model_dir in local}
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
