@@ -1132,13 +1132,16 @@ def _pipeline_model(model_dir, remote):
     bundled entity model as its ``BundledModel``, which each worker resolves to its own
     package's folder (pickled as the launching machine's site-packages path, it named a
     folder no Dataflow worker has); else the path as given. A local run reads the entity
-    model's folder as any other (``launch_files`` pins it for the run)."""
-    from beamtagger.bundled_models import bundled_reference
-    from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
+    model's folder as any other (``launch_files`` pins it for the run). Each is known by any
+    spelling the workers read (``bundled_reference``): the UPOS model's folder as a
+    ``file://`` URL was ``BundledModel("upos")``, named by its path in the summary, where its
+    plain path is the run with no ``--model``."""
+    from beamtagger.bundled_models import BundledModel, bundled_reference
 
-    if model_dir is None or _same_path(model_dir, DEFAULT_MODEL_DIR):
+    bundled = bundled_reference(model_dir)
+    if bundled is None or bundled == BundledModel("upos"):
         return None
-    return bundled_reference(model_dir) if remote else model_dir
+    return bundled if remote else model_dir
 
 
 def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
@@ -2162,10 +2165,3 @@ def _natural_key(text):
     """"a.txt:10" after "a.txt:9": digit runs compare as numbers."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part)
             for part in re.split(r"(\d+)", text)]
-
-
-def _same_path(path, other):
-    try:
-        return os.path.realpath(path) == os.path.realpath(other)
-    except (TypeError, ValueError):
-        return False

@@ -162,6 +162,8 @@ def test_the_library_names_the_bundled_models_and_the_words_get_a_hint(tmp_path,
     ([f"ner={NER_MODEL_DIR}"], {"ner": "ner"}),
     # As the workers read it; before, refused "(or leave it out for the default)": POS tags.
     ([f"file://{NER_MODEL_DIR}"], {None: "ner"}),
+    # The UPOS model's folder by any spelling is the run with no --model, as its plain path.
+    ([f"upos=file://{DEFAULT_MODEL_DIR}", "ner=bundled-ner"], {"upos": None, "ner": "ner"}),
 ])
 def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder(models,
                                                                                   expected):
