@@ -5,6 +5,7 @@ No Beam here: ``TaggerModelHandler.load_model`` (``transforms/model_handler.py``
 (``record_tagger``). A model or store on ``gs://`` is staged by ``worker_resources``
 through Beam's file systems, which imports Beam then.
 """
+import os
 import threading
 from typing import List, Optional, Union
 
@@ -82,7 +83,11 @@ class LoadedTagger:
         self._decoding = None
 
     def model_id(self) -> Optional[str]:
-        return self._model_dir
+        """``PredictionResult.model_id`` (Beam's ``Optional[str]``): the model directory as
+        given, a bundled model's (``bundled_models.BundledModel``) as this process's folder of
+        it. The BundledModel itself went into the results, where ``json.dumps`` and a
+        str-typed schema field refuse it."""
+        return None if self._model_dir is None else os.fspath(self._model_dir)
 
     def _decoding_spec(self):
         """What the labels are decoded by: the model's spec, or a copy of it at the threshold

@@ -214,3 +214,15 @@ def test_a_local_run_reading_the_entity_model_in_place_compares_it_as_any_folder
             f"^model {installed} was saved again after this pipeline was built "
             rf"\({SPEC_FILE} differs\)")):
         worker_resources.load_spec(model.model_dir, built_against)
+
+
+def test_runinference_names_a_bundled_model_by_its_folder_as_a_str():
+    # PredictionResult.model_id is Beam's Optional[str]. Before: the handler's BundledModel
+    # itself, which json.dumps and a str-typed schema field refuse, and which equals no path
+    # a pipeline compares it with.
+    from beamtagger.transforms import TaggerModelHandler, TextRecord
+
+    handler = TaggerModelHandler(beamtagger.bundled_model("ner"), runtime="numpy")
+    [result] = handler.run_inference([TextRecord("1", "Paris is nice .")],
+                                     handler.load_model())
+    assert type(result.model_id) is str and json.dumps(result.model_id) == json.dumps(str(NER))
