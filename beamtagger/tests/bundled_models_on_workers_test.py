@@ -115,10 +115,11 @@ def test_a_dataflow_dry_run_of_bundled_ner_carries_the_model_by_name(
             load(worker_fn.model_dir, worker_fn.built_against)
         assert str(refused.value) == (
             f"the bundled entity model in this worker's beamtagger ({installed}) is not the "
-            f"one this pipeline was built with ({SPEC_FILE} differs): the worker image holds "
-            "another beamtagger than the machine that built the pipeline; install that "
-            "machine's beamtagger version in the image, or copy its model folder to a gs:// "
-            "path and give that")
+            f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger is "
+            "another than the one that built the pipeline (another version in the worker "
+            "image, or one installed again since the pipeline was built); install that "
+            "version where the workers run, or copy its model folder to a gs:// path and "
+            "give that")
 
 
 def test_a_local_model_folder_is_still_refused_on_dataflow(capsys, monkeypatch, tmp_path):

@@ -99,10 +99,11 @@ class BuiltAgainst(NamedTuple):
         if isinstance(self.model_dir, BundledModel):
             raise ReplacedSinceBuilt(
                 f"{self.model_dir.called} in this worker's beamtagger ({directory}) is not the "
-                f"one this pipeline was built with ({SPEC_FILE} differs): the worker image "
-                "holds another beamtagger than the machine that built the pipeline; install "
-                "that machine's beamtagger version in the image, or copy its model folder to "
-                "a gs:// path and give that", "model", str(self.model_dir))
+                f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger "
+                "is another than the one that built the pipeline (another version in the "
+                "worker image, or one installed again since the pipeline was built); install "
+                "that version where the workers run, or copy its model folder to a gs:// path "
+                "and give that", "model", str(self.model_dir))
         raise ReplacedSinceBuilt(
             f"model {self.model_dir} was saved again after this pipeline was built "
             f"({SPEC_FILE} differs): its workers would tag with two models; build the "
