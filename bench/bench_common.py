@@ -30,6 +30,7 @@ EWT_TRAIN = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-train.conllu"
 EWT_DEV = SHARED_DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 GLOVE_SUBSET = SHARED_DATA / "glove" / "glove.6B.50d.subset.txt.gz"
 WNUT_TRAIN = SHARED_DATA / "wnut17" / "wnut17train.conll"
+WNUT_DEV = SHARED_DATA / "wnut17" / "emerging.dev.conll"
 # The JSON line a child prints last, after everything TensorFlow and Beam write to stdout.
 RESULT_MARKER = "BENCH_RESULT "
 MIB = 1024 * 1024

@@ -27,8 +27,6 @@ import numpy as np
 
 import bench_common
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 def spans_end_aligned(length, chunk, overlap):
     """The cut of ``chunk_spans`` before 2026-12-05: the last chunk ends at the record's end,
@@ -151,16 +149,17 @@ def main(argv=None):
         print(json.dumps(count_text(args.count_text, args.chunk,
                                     list(map(int, args.overlaps.split(",")))), indent=1))
         return 0
+    bench_common.require_shared_data()
     from beamtagger.corpus_readers import read_conll, read_conllu
     from beamtagger.embeddings.default import default_store_path
     from beamtagger.transforms.chunks import chunk_spans
     from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR
     tagger = Tagger(args.model or DEFAULT_MODEL_DIR, args.embeddings or default_store_path())
     is_upos = "NOUN" in tagger.runner.spec.labels
-    ewt = DATA / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+    ewt = bench_common.EWT_DEV
     corpora = {
         "EWT dev (UPOS gold)": (list(read_conllu(ewt)), is_upos),
-        "WNUT-17 dev (tweets)": (list(read_conll(DATA / "wnut17" / "emerging.dev.conll")),
+        "WNUT-17 dev (tweets)": (list(read_conll(bench_common.WNUT_DEV)),
                                  not is_upos),
     }
     cuts = {}

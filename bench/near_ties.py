@@ -14,6 +14,8 @@ as the TensorFlow runtime to within 1e-6; ``model_tagger_test.py``).
 
   python bench/near_ties.py          # needs ../shared/data; about a minute on 2 cores
 """
+import argparse
+
 import numpy as np
 
 import bench_common
@@ -27,7 +29,9 @@ CORPORA = (("ud-english-ewt/en_ewt-ud-train.conllu", "conllu"),
 FLOAT16_SPACING = float(np.spacing(np.float16(0.499)))
 
 
-def main():
+def main(argv=None):
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args(argv)
     from beamtagger.corpus_readers import read_corpus
     from beamtagger.embeddings.default import open_store
     from beamtagger.model.numpy_inference import NumpyTaggerRunner

@@ -9,6 +9,7 @@ setting up a DoFn, predicting or loading the tagger count; the rest is the runne
 counted sample goes to the stage of the innermost frame on its stack that names one (a
 beamtagger module or a part of Beam's machinery), else to "Beam runner, other".
 """
+import argparse
 import collections
 import shutil
 import sys
@@ -123,6 +124,19 @@ def markdown(rows, total_seconds, title, tokens=None):
     return "\n".join(lines) + "\n"
 
 
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description="The stage table of a py-spy raw profile (py-spy record --format raw), as "
+        "bench/throughput_bench.py --profile writes it.")
+    parser.add_argument("raw", help="py-spy's raw output")
+    parser.add_argument("--rate", type=int, default=50, help="py-spy's --rate (samples a second)")
+    args = parser.parse_args(argv)
+    try:
+        found, seconds = summarize(args.raw, args.rate)
+    except OSError as error:
+        parser.error(f"cannot read {args.raw}: {error.strerror}")
+    print(markdown(found, seconds, args.raw))
+
+
 if __name__ == "__main__":
-    found, seconds = summarize(sys.argv[1])
-    print(markdown(found, seconds, sys.argv[1]))
+    main()

@@ -14,7 +14,6 @@ sources; outputs are checked equal before anything is timed.
 """
 import argparse
 import json
-import pathlib
 import sys
 import timeit
 
@@ -22,7 +21,6 @@ import numpy as np
 
 import bench_common
 
-DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
         "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X")
 
@@ -51,11 +49,12 @@ def main(argv=None):
     parser.add_argument("--records", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
+    bench_common.require_shared_data()
     from beamtagger.corpus_readers import read_conllu
     from beamtagger.transforms import tagged_batches
     from beamtagger.transforms.records import TokenizedRecord
     from beamtagger.transforms.write_results import to_json_line
-    sentences = read_conllu(DATA / "ud-english-ewt" / "en_ewt-ud-train.conllu")
+    sentences = read_conllu(bench_common.EWT_TRAIN)
     records = [TokenizedRecord.from_tokens(str(i), sentence.tokens, f"train:{i}")
                for i, sentence in zip(range(args.records), sentences)]
     tokens = sum(len(record.tokens) for record in records)

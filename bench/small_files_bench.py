@@ -13,6 +13,7 @@ up to 4 MB, so the two inputs run the same one). `--all-gz` gzips every non-empt
 exports, each compressed alone): with `--` and no TAG ARGS, it measures the runtime each
 checkout's defaults choose for such a folder.
 """
+import argparse
 import gzip
 import json
 import os
@@ -93,15 +94,35 @@ def run(checkout, pattern, output, tag_args):
             - before.ru_stime, "maxrss_mib": maxrss / 1024, "records": read.split()[-1]}
 
 
-def main(argv):
+def parse_args(argv):
+    """(options, tag arguments): argparse reads what comes before ``--``, the rest goes to tag."""
     tag_args = ["--runtime", "numpy"]
     if "--" in argv:
         argv, tag_args = argv[:argv.index("--")], argv[argv.index("--") + 1:]
-    all_gz = "--all-gz" in argv
-    argv = [arg for arg in argv if arg != "--all-gz"]
-    files, rounds, checkouts = int(argv[0]), int(argv[1]), argv[2:]
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", type=int, help="how many small files to write")
+    parser.add_argument("rounds", type=int)
+    parser.add_argument("checkouts", nargs="+", type=pathlib.Path, metavar="CHECKOUT")
+    parser.add_argument("--all-gz", action="store_true", help="gzip every non-empty file")
+    args = parser.parse_args(argv)
+    if args.files < 1 or args.rounds < 1:
+        parser.error("files and rounds must be at least 1")
+    for checkout in args.checkouts:
+        if not (checkout / "beamtagger").is_dir():
+            parser.error(f"{checkout} holds no beamtagger package")
+    # The children run in /tmp: a relative checkout ('.') would name /tmp there, and the
+    # beamtagger installed in this Python would be measured in its place.
+    args.checkouts = [str(checkout.resolve()) for checkout in args.checkouts]
+    return args, tag_args
+
+
+def main(argv):
+    args, tag_args = parse_args(argv)
+    files, rounds, checkouts = args.files, args.rounds, args.checkouts
+    bench_common.require_shared_data()
     work = pathlib.Path(tempfile.mkdtemp(prefix="small-files-"))
-    inputs = write_inputs(work, files, all_gz)
+    inputs = write_inputs(work, files, args.all_gz)
     cases = [(checkout, name) for checkout in checkouts for name in inputs]
     results = {case: [] for case in cases}
     for r in range(rounds):

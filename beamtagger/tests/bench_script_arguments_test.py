@@ -1,0 +1,87 @@
+"""The benchmark scripts quoted in BENCHMARKS.md take their arguments as it writes them, and a
+wrong one is a usage line, not a traceback or a run of the wrong code.
+
+Fast: each script stops at its arguments (well under a second each, nothing measured).
+"""
+import importlib.util
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+BENCH = REPO_ROOT / "bench"
+
+
+def run_script(name, *args, env=None):
+    return subprocess.run([sys.executable, str(BENCH / name), *map(str, args)], cwd=REPO_ROOT,
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def assert_usage_error(completed, message):
+    assert completed.returncode == 2, completed.stderr[-2000:]
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.startswith("usage: ")
+    assert completed.stderr.rstrip("\n").splitlines()[-1].endswith(message)
+
+
+@pytest.mark.parametrize("name, args, message", [
+    # Each read sys.argv by position: a missing one was an IndexError or a ValueError.
+    ("encoding_reader_memory.py", ["."], "the following arguments are required: file, encoding"),
+    ("tagtext_timestamps_bench.py", ["own"], "the following arguments are required: records"),
+    ("utf8_tag_side_by_side.py", [".", "."],
+     "the following arguments are required: rounds"),
+    ("small_files_bench.py", ["--all-gz", "10000", "3"],
+     "the following arguments are required: CHECKOUT"),
+    ("profile_summary.py", [], "the following arguments are required: raw"),
+])
+def test_a_missing_argument_is_a_usage_error(name, args, message):
+    assert_usage_error(run_script(name, *args), message)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("encoding_reader_memory.py", ["{folder}", "big8.txt", "utf-8"]),
+    ("utf8_tag_side_by_side.py", ["{folder}", ".", "5"]),
+    ("small_files_bench.py", ["10000", "3", ".", "{folder}", "--all-gz", "--"]),
+])
+def test_a_checkout_without_beamtagger_is_refused_before_anything_runs(name, args, tmp_path):
+    completed = run_script(name, *(str(arg).format(folder=tmp_path) for arg in args))
+    assert_usage_error(completed, f"{tmp_path} holds no beamtagger package")
+
+
+def test_near_ties_help_prints_its_usage_instead_of_running():
+    completed = run_script("near_ties.py", "--help")
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.startswith("usage: near_ties.py")
+    assert "| corpus |" not in completed.stdout   # the table it prints once it has run
+
+
+def test_small_files_bench_runs_the_checkout_named_not_the_installed_one(monkeypatch):
+    # Its runs start in /tmp: '.' passed on as it was named /tmp there, and the children
+    # imported the beamtagger installed in this Python instead, measuring another tree.
+    monkeypatch.syspath_prepend(str(BENCH))
+    spec = importlib.util.spec_from_file_location("small_files_bench",
+                                                  BENCH / "small_files_bench.py")
+    small_files_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(small_files_bench)
+    monkeypatch.chdir(BENCH)
+    args, tag_args = small_files_bench.parse_args(["100", "1", "..", "--", "--runtime", "jax"])
+    assert args.checkouts == [str(REPO_ROOT)]
+    assert tag_args == ["--runtime", "jax"]
+
+
+@pytest.mark.parametrize("name", ["records_bench.py", "tagtext_timestamps_bench.py"])
+def test_a_bench_reads_the_shared_data_beamtagger_shared_data_names(name, tmp_path):
+    # records_bench read ../shared/data whatever the variable said (as the tests' own corpora
+    # do not): elsewhere, the tests' data folder and the script's differed.
+    env = {**os.environ, "BEAMTAGGER_SHARED_DATA": str(tmp_path / "data")}
+    completed = run_script(name, *(["one", "10"] if name.startswith("tagtext") else []),
+                           env=env)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip() == (
+        f"{tmp_path / 'data' / 'ud-english-ewt' / 'en_ewt-ud-train.conllu'} is missing: the "
+        "benchmarks read the real EWT corpus from ../shared/data (set BEAMTAGGER_SHARED_DATA "
+        "to point elsewhere)")
