@@ -56,8 +56,11 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --no-deps -c ci/lowest-constraints.txt $(NO_DEPS)
 	$(LOWEST_VENV)/bin/python -m pytest -n 2 --durations=15 -m "not bench_full" -p no:cacheprovider
 
+# The benchmarks bench/run_all.py runs (BENCHMARKS.md's sections 1-4 that need no second checkout),
+# written to bench/results/BENCHMARKS.md: BENCHMARKS.md also holds side-by-side measurements run
+# by hand, which a rewrite would lose, so a run's file is set beside it, not written over it.
 bench: $(INSTALLED)
-	$(BIN)/python bench/run_all.py --out BENCHMARKS.md
+	$(BIN)/python bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) out build *.egg-info

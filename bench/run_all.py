@@ -1,11 +1,19 @@
-"""Runs every benchmark, one after the other, and writes BENCHMARKS.md from the same run.
+"""Runs the benchmarks of BENCHMARKS.md's sections 1-4 that need no second checkout, one after
+the other, and writes their sections from the same run into one markdown file.
 
-  python bench/run_all.py --out BENCHMARKS.md          # full size: about 17 minutes on 2 cores
+  python bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite   # make bench: about
+                                                                           # 17 minutes on 2 cores
   python bench/run_all.py --out /tmp/b.md --tiny       # seconds: checks the scripts work
 
-Each script runs in its own process, in sequence (never in parallel: the timings would fight for
-the same cores), writes its JSON and markdown to bench/results/, and this script stitches the
-markdown sections together under one header: command, machine, date.
+The scripts: throughput_bench, tag_timeline, startup_bench, runtime_bench, model_size_bench,
+training_bench, store_bench. Each runs in its own process, in sequence (never in parallel: the
+timings would fight for the same cores), writes its JSON and markdown to bench/results/, and
+this script stitches the markdown sections together under one header: command, machine, date.
+
+BENCHMARKS.md itself holds far more than these sections (side-by-side measurements of changes,
+run by hand, each with its command and date), so an existing OUT is refused, before anything
+runs, unless --overwrite says to replace it: a run's file is set beside BENCHMARKS.md, not
+written over it.
 """
 import argparse
 import pathlib
@@ -32,12 +40,9 @@ SCRIPTS = [
 NESTED = {"store.md"}  # tag_timeline.md writes its own "###" heading
 GPU_SECTION = """## 5. GPU
 
-No GPU machine was lent to the sessions that wrote this file (the device tool's status said
-so: this project's tasks get one only by a chance draw), so there are no GPU figures. The plan
-(issue 5, section 5): carry the keras wheel to the GPU machine (PyTorch, JAX and CuPy, no
-TensorFlow, no network) and run the saved tagger with `KERAS_BACKEND=jax` at D=50 and D=300,
-exact-length batches and masked buckets, batch token budgets 4k-64k. docs/scaling.md's cost
-model assumes a GPU rate until then, and says which of its figures are measured.
+Not measured by this run: the GPU figures come from `bash bench/gpu_check.sh` (which runs
+`bench/gpu_bench.py`) on a machine with an NVIDIA GPU; BENCHMARKS.md's section 5 gives its
+runs.
 """
 
 
@@ -50,18 +55,31 @@ def demote_headings(markdown):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="the markdown file to write")
+    parser.add_argument("--out", required=True, type=pathlib.Path,
+                        help="the markdown file to write")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT if it exists (refused otherwise)")
     parser.add_argument("--tiny", action="store_true", help="every script in its tiny mode")
     parser.add_argument("--only", nargs="+", help="run only these scripts (file names); the "
                         "others' sections come from bench/results/ of an earlier run")
     parser.add_argument("--assemble-only", action="store_true",
                         help="run nothing: write OUT from the sections in bench/results/")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.out.is_dir():
+        parser.error(f"{args.out} is a folder: --out names the markdown file to write")
+    if args.out.exists() and not args.overwrite:
+        headings = sum(line.startswith("#") for line in
+                       args.out.read_text(encoding="utf-8", errors="replace").splitlines())
+        parser.error(f"{args.out} exists ({headings} headings) and this run writes only its "
+                     "own sections: give another --out (make bench writes "
+                     "bench/results/BENCHMARKS.md) or --overwrite to replace it")
+    return args
 
 
 def main(argv=None):
     args = parse_args(argv)
-    command = ("python bench/run_all.py --out " + args.out + (" --tiny" if args.tiny else "")
+    command = ("python bench/run_all.py --out " + str(args.out)
+               + (" --overwrite" if args.overwrite else "") + (" --tiny" if args.tiny else "")
                + (" --only " + " ".join(args.only) if args.only else "")
                + (" --assemble-only" if args.assemble_only else ""))
     started = time.perf_counter()
@@ -74,22 +92,24 @@ def main(argv=None):
         argv = [sys.executable, str(BENCH / script)] + (["--tiny"] if args.tiny else [])
         print(f"[run_all] {' '.join(argv[1:])}", file=sys.stderr, flush=True)
         script_started = time.perf_counter()
-        subprocess.run(argv, check=True, cwd=bench_common.REPO_ROOT,
-                       stdout=subprocess.DEVNULL)
+        done = subprocess.run(argv, cwd=bench_common.REPO_ROOT, stdout=subprocess.DEVNULL)
+        if done.returncode != 0:
+            sys.exit(f"[run_all] {script} exited {done.returncode}: {args.out} not written (the "
+                     "sections of the scripts before it are in bench/results/)")
         timings[script] = time.perf_counter() - script_started
     total = time.perf_counter() - started
     machine = bench_common.machine()
     header = [
         "# Benchmarks", "",
-        ("Written by one run of every benchmark script in `bench/`; all figures and ratios "
-         "below come from that run." if not (args.only or args.assemble_only) else
+        ("Written by one run of `bench/run_all.py` (the scripts of the wall-time line below); "
+         "all figures and ratios below come from that run." if not (args.only or
+                                                                    args.assemble_only) else
          "Assembled from `bench/results/`: " + (", ".join(sorted(ran)) or "no script")
          + " ran at the date below; every other section comes from an earlier run and states "
          "its own command and date.")
         + (" **Tiny mode: for checking the scripts, not figures to quote.**" if args.tiny
            else ""), "",
-        f"- Command: `{command}`" + ("" if args.only or args.assemble_only
-                                      else " (also `make bench`)"),
+        f"- Command: `{command}`",
         f"- Date: {bench_common.now()}",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB "
         f"memory, {machine['platform']}",
@@ -106,8 +126,8 @@ def main(argv=None):
                     else f"(section {name} missing: its script did not write it)\n")
             sections.append(demote_headings(text) if name in NESTED else text)
     sections.append(GPU_SECTION)
-    pathlib.Path(args.out).write_text("\n".join(header) + "\n" + "\n".join(sections),
-                                      encoding="utf-8")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(header) + "\n" + "\n".join(sections), encoding="utf-8")
     print(f"[run_all] wrote {args.out} in {total / 60:.1f} min", file=sys.stderr)
     return 0
 

@@ -85,3 +85,33 @@ def test_a_bench_reads_the_shared_data_beamtagger_shared_data_names(name, tmp_pa
         f"{tmp_path / 'data' / 'ud-english-ewt' / 'en_ewt-ud-train.conllu'} is missing: the "
         "benchmarks read the real EWT corpus from ../shared/data (set BEAMTAGGER_SHARED_DATA "
         "to point elsewhere)")
+
+
+def test_run_all_refuses_to_write_over_a_file_before_running_anything(tmp_path):
+    # `make bench` wrote over BENCHMARKS.md: 2,500 lines, most of them side-by-side measurements
+    # run by hand, replaced by the 7 scripts' sections.
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "throughput.md").write_text("## section throughput\n")
+    kept = "# Benchmarks\n\n## 0. Measured by hand\n\n### A side by side\n"
+    out = tmp_path / "BENCHMARKS.md"
+    out.write_text(kept)
+    env = {**os.environ, "BEAMTAGGER_BENCH_RESULTS": str(results)}
+    # Without --assemble-only: a refusal that came after the runs would cost 17 minutes.
+    completed = run_script("run_all.py", "--out", out, env=env)
+    assert_usage_error(completed, f"{out} exists (3 headings) and this run writes only its own "
+                       "sections: give another --out (make bench writes "
+                       "bench/results/BENCHMARKS.md) or --overwrite to replace it")
+    assert "[run_all]" not in completed.stderr   # no script started
+    assert out.read_text() == kept
+    completed = run_script("run_all.py", "--out", out, "--assemble-only", "--overwrite", env=env)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert "## section throughput" in out.read_text()
+    assert "--out " + str(out) + " --overwrite --assemble-only" in out.read_text()
+
+
+def test_make_bench_writes_beside_benchmarks_md_not_over_it():
+    make = subprocess.run(["make", "-n", "bench"], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert make.returncode == 0, make.stderr
+    (recipe,) = [line for line in make.stdout.splitlines() if "run_all.py" in line]
+    assert recipe.endswith("bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite")

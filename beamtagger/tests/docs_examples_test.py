@@ -262,7 +262,8 @@ COMMANDS_NOT_RUN = {
     ("README.md", "Development", "make test-all"): "the suite itself",
     ("README.md", "Development", "make test-fast"): "the suite itself",
     ("README.md", "Development", "make bench"):
-        "every benchmark: about 17 minutes (bench_scripts_test runs each script's tiny case)",
+        "bench/run_all.py's seven scripts: about 17 minutes (bench_scripts_test runs each "
+        "script's tiny case)",
     **{("README.md", "Python versions", command):
        "another Python's virtual environment and the suite itself"
        for command in ("python3.12 -m venv ../venv312",
