@@ -24,6 +24,7 @@ import time
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import bench_common  # noqa: E402
 import bench_models  # noqa: E402
 
 BUNDLED = "beamtagger/data/upos-glove-6b-50d"
@@ -51,14 +52,22 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", help="folder for the input and outputs (default: temp)")
     args = parser.parse_args(argv)
+    for checkout in (args.before, args.after):
+        if not (pathlib.Path(checkout) / "bench" / "throughput_bench.py").is_file():
+            parser.error(f"{checkout} holds no bench/throughput_bench.py: give a checkout")
+    bench_common.require_shared_data()
 
     from beamtagger.embeddings.default import default_store_path
 
-    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="beamtagger-d-"))
+    # Each side runs in its own checkout's folder: paths are made absolute first, or a relative
+    # one would be read from there.
+    work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="beamtagger-d-")).resolve()
     pattern, _, _ = bench_models.write_text_files(bench_models.ewt_sentences(), work / "text")
     store = str(default_store_path())
-    sides = {"before": (args.before, args.before_model or pathlib.Path(args.before) / BUNDLED),
-             "after": (args.after, args.after_model or pathlib.Path(args.after) / BUNDLED)}
+    sides = {name: (pathlib.Path(tree).resolve(),
+                    pathlib.Path(model or pathlib.Path(tree) / BUNDLED).resolve())
+             for name, tree, model in (("before", args.before, args.before_model),
+                                       ("after", args.after, args.after_model))}
     rows = []
     for r in range(args.rounds):
         order = ("before", "after") if r % 2 == 0 else ("after", "before")

@@ -51,6 +51,14 @@ def test_a_checkout_without_beamtagger_is_refused_before_anything_runs(name, arg
     assert_usage_error(completed, f"{tmp_path} holds no beamtagger package")
 
 
+def test_side_by_side_d_refuses_a_folder_that_is_no_checkout(tmp_path):
+    # It was a RuntimeError traceback from the first run of case D, after writing EWT's text.
+    completed = run_script("side_by_side_d.py", "--before", tmp_path, "--work", tmp_path / "w")
+    assert_usage_error(completed, f"{tmp_path} holds no bench/throughput_bench.py: give a "
+                       "checkout")
+    assert not (tmp_path / "w").exists()
+
+
 def test_near_ties_help_prints_its_usage_instead_of_running():
     completed = run_script("near_ties.py", "--help")
     assert completed.returncode == 0, completed.stderr[-2000:]
