@@ -56,7 +56,7 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pip install --quiet --no-deps -c ci/lowest-constraints.txt $(NO_DEPS)
 	$(LOWEST_VENV)/bin/python -m pytest -n 2 --durations=15 -m "not bench_full" -p no:cacheprovider
 
-# The benchmarks bench/run_all.py runs (BENCHMARKS.md's sections 1-4 that need no second checkout),
+# The seven scripts of bench/run_all.py (the first tables of BENCHMARKS.md's sections 1-4),
 # written to bench/results/BENCHMARKS.md: BENCHMARKS.md also holds side-by-side measurements run
 # by hand, which a rewrite would lose, so a run's file is set beside it, not written over it.
 bench: $(INSTALLED)

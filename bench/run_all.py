@@ -1,9 +1,8 @@
-"""Runs the benchmarks of BENCHMARKS.md's sections 1-4 that need no second checkout, one after
+"""Runs the seven benchmarks behind the first tables of BENCHMARKS.md's sections 1-4, one after
 the other, and writes their sections from the same run into one markdown file.
 
-  python bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite   # make bench: about
-                                                                           # 17 minutes on 2 cores
-  python bench/run_all.py --out /tmp/b.md --tiny       # seconds: checks the scripts work
+  python bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite  # make bench: ~17 min
+  python bench/run_all.py --out /tmp/b.md --tiny      # seconds: checks the scripts work
 
 The scripts: throughput_bench, tag_timeline, startup_bench, runtime_bench, model_size_bench,
 training_bench, store_bench. Each runs in its own process, in sequence (never in parallel: the
