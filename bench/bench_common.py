@@ -263,6 +263,20 @@ def require_shared_data():
                  "../shared/data (set BEAMTAGGER_SHARED_DATA to point elsewhere)")
 
 
+def require_case_g_work(parser, work, sizes, inputs="g-text", model=None):
+    """A usage error (before anything runs) unless ``work`` holds what case G's run of
+    ``throughput_bench.py --cases G --work WORK`` writes there: its inputs and the thin model."""
+    needed = [pathlib.Path(work) / f"{inputs}-{size}" / "part-00.txt" for size in sizes]
+    needed.append(pathlib.Path(model) if model else pathlib.Path(work) / "thin-model")
+    missing = next((path for path in needed if not path.exists()), None)
+    if missing and (inputs == "g-text" or missing == needed[-1] and not model):
+        parser.error(f"{missing} is missing: write case G's inputs and thin model first "
+                     f"(python bench/throughput_bench.py --cases G --work {work} --profile '' "
+                     "--no-memory)")
+    if missing:   # inputs of the user's own making (BENCHMARKS.md's doc-text), or --model
+        parser.error(f"{missing} is missing")
+
+
 def wnut_train_records(count, labels=None, fields=None):
     """TaggedRecords of WNUT-17 train's first ``count`` sentences with random float32 scores
     (seed 0), for the formatting benches: labels the sentence's gold tags, or ``labels(rng,

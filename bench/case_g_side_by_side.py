@@ -142,7 +142,13 @@ def main(argv=None):
                         help="beamtagger tag (default), RunInference(TaggerModelHandler), or "
                         "TagText in a pipeline of the public transforms")
     args = parser.parse_args(argv)
-    model = args.model or args.work / "thin-model"
+    for tree in (args.before, args.after):
+        if not (tree / "beamtagger").is_dir():
+            parser.error(f"{tree} holds no beamtagger package")
+    bench_common.require_case_g_work(parser, args.work, ("x1", "x5"), args.inputs, args.model)
+    # The runs start in a temporary folder: a relative path would be read from there.
+    args.work = args.work.resolve()
+    model = (args.model or args.work / "thin-model").resolve()
     tokens = {}
     for size in ("x1", "x5"):
         path = args.work / f"{args.inputs}-{size}" / "part-00.txt"

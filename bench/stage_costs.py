@@ -157,6 +157,10 @@ def main(argv=None):
                           "us": {stage: seconds / tokens * 1e6
                                  for stage, seconds in spent.items()}}))
         return 0
+    bench_common.require_case_g_work(parser, args.work, (args.size,))
+    for tree in filter(None, (args.before, args.after)):
+        if not (tree / "beamtagger").is_dir():
+            parser.error(f"{tree} holds no beamtagger package")
     print(f"# stage costs, {bench_common.now()}, {bench_common.machine()}")
     print(f"# command: python bench/stage_costs.py {' '.join(sys.argv[1:])}")
     if args.before or args.after:

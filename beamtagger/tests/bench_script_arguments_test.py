@@ -123,3 +123,21 @@ def test_make_bench_writes_beside_benchmarks_md_not_over_it():
     assert make.returncode == 0, make.stderr
     (recipe,) = [line for line in make.stdout.splitlines() if "run_all.py" in line]
     assert recipe.endswith("bench/run_all.py --out bench/results/BENCHMARKS.md --overwrite")
+
+
+@pytest.mark.parametrize("name, args, message", [
+    # BENCHMARKS.md quotes both with --work /tmp/tb18, a folder case G's run fills; an empty one
+    # was a traceback (FileNotFoundError, or the thin model's "does not exist") mid-run.
+    ("stage_costs.py", ["--size", "x5"],
+     "{work}/g-text-x5/part-00.txt is missing: write case G's inputs and thin model first "
+     "(python bench/throughput_bench.py --cases G --work {work} --profile '' --no-memory)"),
+    ("case_g_side_by_side.py", ["--before", ".", "--after", ".", "--rounds", "1"],
+     "{work}/g-text-x1/part-00.txt is missing: write case G's inputs and thin model first "
+     "(python bench/throughput_bench.py --cases G --work {work} --profile '' --no-memory)"),
+    ("case_g_side_by_side.py", ["--before", ".", "--after", ".", "--inputs", "doc-text"],
+     "{work}/doc-text-x1/part-00.txt is missing"),
+])
+def test_a_work_folder_without_case_g_inputs_is_refused_naming_the_command_that_writes_them(
+        name, args, message, tmp_path):
+    completed = run_script(name, "--work", tmp_path, *args)
+    assert_usage_error(completed, message.format(work=tmp_path))
