@@ -60,6 +60,35 @@ def runner_problem(runner):
     if not found:
         extra = " (pip install 'apache-beam[gcp]')" if "dataflow" in module else ""
         return f"--runner {runner}: its module {module} is not installed{extra}"
+    if qualified == _INTERACTIVE_RUNNER:
+        # It looks for the pipeline among a notebook's or IPython's variables: from a command
+        # it found none, an AttributeError traceback once the pipeline ran.
+        return (f"--runner {runner} runs pipelines in a notebook (Interactive Beam), not from "
+                "a command; leave --runner out to run on this machine")
+    return _not_a_runner(runner, module, qualified.rsplit(".", 1)[1])
+
+
+_INTERACTIVE_RUNNER = "apache_beam.runners.interactive.interactive_runner.InteractiveRunner"
+
+
+def _not_a_runner(runner, module, name):
+    """Why ``name`` of the installed ``module`` is not a runner Beam can create, or None.
+
+    Beam imports the module and calls the name only once the pipeline runs: a name the module
+    lacks, a function (``os.system``), a class that is no runner, or Beam's abstract
+    ``PipelineRunner`` itself were tracebacks then (found by fuzzing tag's arguments)."""
+    from apache_beam.runners.runner import PipelineRunner
+
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except AttributeError:
+        return f"--runner {runner}: its module {module} has no {name}"
+    except Exception as error:  # noqa: BLE001  (any module's import: Beam's would fail the same)
+        return f"--runner {runner}: its module {module} cannot be imported ({error})"
+    if (not isinstance(found, type) or not issubclass(found, PipelineRunner)
+            or found is PipelineRunner):
+        return (f"--runner {runner}: not a Beam runner (a subclass of "
+                "apache_beam.runners.runner.PipelineRunner)")
     return None
 
 

@@ -43,6 +43,18 @@ def test_beam_pipeline_options_still_pass(tiny_tagger, text_in, tmp_path, capsys
 @pytest.mark.parametrize("runner,message", [
     ("BogusRunner", "unknown --runner BogusRunner"),
     ("no_such_module.SomeRunner", "its module no_such_module is not installed"),
+    # The fuzzing of tag's arguments found these tracebacks (exit 1) once the pipeline ran: a
+    # module without that name (AttributeError), a name of something that is no runner
+    # (TypeError, AttributeError), Beam's abstract base (NotImplementedError), and Interactive
+    # Beam's runner, which finds its pipeline only in a notebook's session (AttributeError).
+    ("apache_beam.NoSuchRunner", "--runner apache_beam.NoSuchRunner: its module apache_beam "
+                                 "has no NoSuchRunner"),
+    ("os.system", "--runner os.system: not a Beam runner"),
+    ("apache_beam.pipeline.Pipeline", "--runner apache_beam.pipeline.Pipeline: not a Beam "
+                                      "runner"),
+    ("apache_beam.runners.runner.PipelineRunner", "--runner "
+     "apache_beam.runners.runner.PipelineRunner: not a Beam runner"),
+    ("InteractiveRunner", "--runner InteractiveRunner runs pipelines in a notebook"),
 ])
 def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, capsys, runner,
                                                 message):
