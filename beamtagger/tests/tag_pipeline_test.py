@@ -125,13 +125,18 @@ def other_store(tmp_path):
     ({}, ["--runner=DataflowRunner"], "Dataflow workers cannot read"),
     ({}, ["--chunk", "8", "--overlap", "8"], "--chunk/--overlap"),
     ({}, ["--tagger-threads", "-1"], "--tagger-threads must be 0"),
+    # Found by fuzzing tag's arguments: 2,147,483,648 failed after launch as "cannot load tagger
+    # model ...: Value out of range", and 2,147,483,647 ended the process on SIGSEGV.
+    ({}, ["--runtime", "tensorflow", "--tagger-threads", "2147483648"],
+     "--tagger-threads must be at most 4,096"),
     ({}, ["--max-batch-tokens", "0"], "--max-batch-tokens must be at least 1"),
 ], ids=["missing model", "truncated tagger.keras", "tagger.keras of another model",
         "tagger.keras saved apart from tagger.json", "vectors of another shape",
         "vocabulary changed (every record was a dead letter, exit 0)",
         "input is a directory", "input matches folders only", "input is a dangling link", "output below a file",
         "output holds an earlier run", "store of another build", "input matches nothing",
-        "local paths on Dataflow", "overlap too large", "no threads", "empty batches"])
+        "local paths on Dataflow", "overlap too large", "no threads", "threads beyond any machine",
+        "empty batches"])
 def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, message, tmp_path,
                                                          upos_model, subset_store, other_store,
                                                          capsys):
