@@ -15,6 +15,7 @@ import json
 import os
 import posixpath
 import re
+import sys
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from beamtagger.errors import BeamtaggerError, InputFormatError
@@ -120,13 +121,24 @@ def select_sentences(sentences, selection, role="corpus"):
     if match is None:
         raise BeamtaggerError(f"{role} sentences {selection!r}: expected START:END (0-based, "
                               "END excluded, either may be left out), e.g. ':505' or '505:'")
-    start, end = (int(group) if group is not None else None for group in match.groups())
+    start, end = (_slice_index(group) for group in match.groups())
     sentences = list(sentences)
     chosen = sentences[start:end]
     if not chosen:
         raise BeamtaggerError(f"{role} sentences {selection!r} select none of the "
                               f"{len(sentences)} sentences")
     return chosen
+
+
+def _slice_index(digits):
+    """A slice's index written ``digits`` (None for none). Over the 4,300 digits Python's
+    ``int`` takes (a ValueError traceback) it lies beyond any corpus: the largest index then,
+    which a slice takes the same way."""
+    if digits is None:
+        return None
+    if len(digits) > 18:
+        return -sys.maxsize if digits.startswith("-") else sys.maxsize
+    return int(digits)
 
 
 def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadStats] = None,

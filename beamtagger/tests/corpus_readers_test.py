@@ -327,3 +327,10 @@ def test_select_sentences_is_a_python_slice_with_clear_errors():
             select_sentences(items, bad, "dev")
     with pytest.raises(BeamtaggerError, match="select none of the 10"):
         select_sentences(items, "20:")
+    # Beyond the 4,300 digits Python's int() takes (a ValueError traceback before): still a
+    # slice, found by fuzzing evaluate --sentences and train --dev-sentences.
+    many = "9" * 5000
+    assert select_sentences(items, f":{many}") == items
+    assert select_sentences(items, f"-{many}:2") == [0, 1]
+    with pytest.raises(BeamtaggerError, match="select none of the 10"):
+        select_sentences(items, f"{many}:")

@@ -449,6 +449,7 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
     (["--refit-dev-copies", "2"], "add --refit"),   # EWT: the tags preset, no refit
     (["--dev-sentences", "5"], "expected START:END"),
     (["--dev-sentences", "900:"], "select none of the 60"),
+    (["--dev-sentences", "9" * 5000 + ":"], "select none of the 60"),   # int()'s digit limit
 ])
 def test_bad_refit_flags_are_refused_before_training(flags, message, ewt_slices, subset_store,
                                                      tmp_path, capsys):
