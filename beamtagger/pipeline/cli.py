@@ -98,6 +98,10 @@ def main(argv=None):
     if undecodable:
         _said(f"beamtagger {args.command}: error: {undecodable}")
         return 2
+    unusable = _unusable_path_argument(args)
+    if unusable:
+        _said(f"beamtagger {args.command}: error: {unusable}")
+        return 2
     if not getattr(args._module, "READS_REMOTE_PATHS", False):
         remote = _remote_path_argument(args)
         if remote:
@@ -205,6 +209,54 @@ def _undecodable_argument(args):
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+
+# The arguments that name a file or folder (tag's --model as [NAME=]DIR), of every subcommand.
+_PATH_ARGUMENTS = frozenset({"input", "output", "model", "embeddings", "summary_json", "train",
+                             "dev", "out", "init_from", "data", "seen_entities_of", "source",
+                             "words", "store", "corpus"})
+
+
+def _unusable_path_argument(args):
+    """Why a path argument names nothing pathlib can resolve, or None: ``~USER/...`` where this
+    machine has no USER (which the shell leaves as it is) and a path through a symbolic link
+    that leads back to itself. Python 3.11's pathlib raises RuntimeError for both, not OSError:
+    a traceback from tag, evaluate, model and train (found by fuzzing their arguments)."""
+    import errno
+
+    for name in sorted(_PATH_ARGUMENTS & vars(args).keys()):
+        value = getattr(args, name)
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if not isinstance(item, str) or "://" in item:
+                continue
+            paths = [item] + ([item.split("=", 1)[1]] if name == "model" and "=" in item else [])
+            for path in paths:
+                user = re.match(r"~([^/]+)", path)
+                if user and not _is_user(user.group(1)):
+                    return (f"{_argument_name(args._parser, name)} {item}: this machine has no "
+                            f"user {user.group(1)}, so ~{user.group(1)} names no home folder "
+                            f"(./{path} for a folder of that name)")
+                try:
+                    os.stat(path)
+                except OSError as error:
+                    if error.errno == errno.ELOOP:
+                        return (f"{_argument_name(args._parser, name)} {item}: "
+                                f"{error.strerror} (ELOOP): a symbolic link on that path "
+                                "leads back to itself")
+                except ValueError:   # a NUL: refused where the path is used, as before
+                    pass
+    return None
+
+
+def _is_user(name):
+    try:
+        import pwd
+    except ImportError:   # Windows: pathlib expands ~USER there without asking
+        return True
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
 
 
 def _printable_stdout():

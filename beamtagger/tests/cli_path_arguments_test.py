@@ -1,0 +1,44 @@
+"""Path arguments that Python 3.11's pathlib cannot resolve (it raises RuntimeError, not OSError)
+are refused in one line before anything runs: each was a traceback, found by fuzzing the
+commands' arguments."""
+import os
+
+import pytest
+
+from beamtagger.pipeline import cli
+
+NO_USER = "~beamtagger-no-such-user/x"
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["tag", "--input", "{text}", "--output", "out/r", "--model", "{path}"], "--model {path}"),
+    (["tag", "--input", "{text}", "--output", "out/r", "--model", "ner={path}"],
+     "--model ner={path}"),
+    (["evaluate", "--model", "{path}", "--data", "{corpus}"], "--model {path}"),
+    (["model", "info", "{path}"], "model {path}"),
+    (["model", "set-threshold", "{path}", "0.5"], "model {path}"),
+    (["train", "--train", "{corpus}", "--dev", "{corpus}", "--out", "{path}/m"],
+     "--out {path}/m"),
+    (["embeddings", "import", "{vectors}", "--out", "{path}"], "--out {path}"),
+])
+@pytest.mark.parametrize("kind", ["unknown user", "symbolic link loop"])
+def test_a_path_pathlib_cannot_resolve_is_refused_in_one_line(argv, shown, kind, tmp_path,
+                                                               capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("Hello .\n", encoding="utf-8")
+    (tmp_path / "vectors.txt").write_text("the 0.1 0.2\n", encoding="utf-8")
+    (tmp_path / "corpus.conllu").write_text("1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n\n",
+                                            encoding="utf-8")
+    os.symlink("loop", tmp_path / "loop")
+    path = NO_USER if kind == "unknown user" else "loop"
+    before = sorted(p.name for p in tmp_path.iterdir())
+    paths = {"text": "in.txt", "corpus": "corpus.conllu", "vectors": "vectors.txt", "path": path}
+    code = cli.main([part.format(**paths) for part in argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    (line,) = err.strip().splitlines()   # one line, no traceback
+    why = ("this machine has no user beamtagger-no-such-user" if kind == "unknown user"
+           else "a symbolic link on that path leads back to itself")
+    assert line.startswith(f"beamtagger {argv[0]}: error: {shown.format(path=path)}: "), line
+    assert why in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
