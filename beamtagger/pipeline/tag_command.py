@@ -436,6 +436,10 @@ def _tag_held(args, options, stdin_spool, results, stops):
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
+    # Before build_job, which lists a gs:// --input without an extension to find its format:
+    # without a network or credentials Beam retried its credentials there for 24 s, logging a
+    # traceback each time, before the check of every path below refused the run.
+    _refuse_unreadable_cloud_storage([args.input], options)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options),
                     process_per_core=sdk_process_per_core(options, standard.runner))
@@ -846,13 +850,21 @@ def _check_cloud_storage(job, options, model_dirs=None):
     a run of several (default: ``job``'s one)."""
     from apache_beam.options.pipeline_options import GoogleCloudOptions
 
-    from beamtagger.cloud_access import cloud_storage_problem
-
     cloud = options.view_as(GoogleCloudOptions)
-    problem = cloud_storage_problem(
+    _refuse_unreadable_cloud_storage(
         [job.input_pattern, job.output_prefix,
          *([job.model_dir] if model_dirs is None else model_dirs), job.store_path,
-         cloud.temp_location, cloud.staging_location], anonymous=bool(cloud.no_auth))
+         cloud.temp_location, cloud.staging_location], options)
+
+
+def _refuse_unreadable_cloud_storage(paths, options):
+    """BeamtaggerError where the gs:// ones among ``paths`` cannot be read from here."""
+    from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+    from beamtagger.cloud_access import cloud_storage_problem
+
+    problem = cloud_storage_problem(
+        paths, anonymous=bool(options.view_as(GoogleCloudOptions).no_auth))
     if problem:
         raise BeamtaggerError(problem)
 

@@ -111,3 +111,20 @@ def test_tag_refuses_before_reading_any_gs_path(monkeypatch, capsys, tmp_path):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot reach Google Cloud Storage" in err
     assert "gs://b/in/*.txt" in err and "Traceback" not in err
+
+
+def test_tag_refuses_before_listing_a_gs_input_without_an_extension(monkeypatch, capsys,
+                                                                      tmp_path):
+    # Found by fuzzing tag's arguments: the input's format, which an extension did not give,
+    # was looked for among the files the pattern matched before this check ran: Beam retried
+    # its credentials for 24 s, logging a traceback each time, before the refusal.
+    from apache_beam.io.filesystems import FileSystems
+
+    without_emulator_or_proxy(monkeypatch)
+    probe_failing(monkeypatch, socket.gaierror(-3, "Temporary failure in name resolution"))
+    listed = []
+    monkeypatch.setattr(FileSystems, "match", lambda *args, **kwargs: listed.append(args))
+    assert cli.main(["tag", "--input", "gs://b/in/*", "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot reach Google Cloud Storage" in err, err
+    assert "gs://b/in/*" in err and not listed
