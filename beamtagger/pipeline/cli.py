@@ -58,8 +58,17 @@ def _available_subcommands():
         yield name, module, help_text
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse's parser whose refusal (the line after its usage) stays one line: it names an
+    argument as given, and one holding a line break ("unrecognized arguments: x\\ny", an
+    ambiguous "--m=a\\nb") split it in two. Its subcommands' parsers are of its class too."""
+
+    def error(self, message):
+        super().error(message.translate(_LINE_BREAKS_ESCAPED))
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="beamtagger",
         description="Tag every token of large text collections inside Apache Beam pipelines.")
     parser.add_argument("--version", action="version", version=f"beamtagger {__version__}")
