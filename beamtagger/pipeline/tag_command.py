@@ -436,10 +436,12 @@ def _tag_held(args, options, stdin_spool, results, stops):
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
-    # Before build_job, which lists a gs:// --input without an extension to find its format:
-    # without a network or credentials Beam retried its credentials there for 24 s, logging a
-    # traceback each time, before the check of every path below refused the run.
-    _refuse_unreadable_cloud_storage([args.input], options)
+    if args.input_format == "auto" and _format_of_name(args.input) is None:
+        # Before build_job, which lists such a gs:// --input to find its format: without a
+        # network or credentials Beam retried its credentials there for 24 s, logging a
+        # traceback each time, before the check of every path below refused the run. (Other
+        # inputs keep that order: the offline checks of a remote run's options come first.)
+        _refuse_unreadable_cloud_storage([args.input], options)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options),
                     process_per_core=sdk_process_per_core(options, standard.runner))
