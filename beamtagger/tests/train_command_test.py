@@ -445,11 +445,14 @@ def test_refit_on_train_and_dev_and_a_held_out_part_of_dev(shared_data, subset_s
 
 @pytest.mark.parametrize("flags, message", [
     (["--entity-drop", "1.5"], "--entity-drop must be in [0, 1]"),
-    (["--refit-dev-copies", "0"], "--refit-dev-copies must be at least 1"),
+    (["--refit-dev-copies", "0"], "--refit-dev-copies must be in [1, 1000], not 0"),
     (["--refit-dev-copies", "2"], "add --refit"),   # EWT: the tags preset, no refit
     (["--dev-sentences", "5"], "expected START:END"),
     (["--dev-sentences", "900:"], "select none of the 60"),
     (["--dev-sentences", "9" * 5000 + ":"], "select none of the 60"),   # int()'s digit limit
+    # Found by fuzzing: an OverflowError traceback once the first training was done.
+    (["--refit", "--epochs", "1", "--refit-dev-copies", "9223372036854775808"],
+     "--refit-dev-copies must be in [1, 1000]"),
 ])
 def test_bad_refit_flags_are_refused_before_training(flags, message, ewt_slices, subset_store,
                                                      tmp_path, capsys):
