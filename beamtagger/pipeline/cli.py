@@ -103,6 +103,10 @@ def main(argv=None):
                   f"{hint}")
             return 2
     args.pipeline_args = unknown
+    double_dash = _double_dash_value(args)
+    if double_dash:
+        _said(f"beamtagger {args.command}: error: {double_dash}")
+        return 2
     undecodable = _undecodable_argument(args)
     if undecodable:
         _said(f"beamtagger {args.command}: error: {undecodable}")
@@ -189,6 +193,22 @@ def _remote_path_argument(args):
                 return (f"{_argument_name(args._parser, name)} {item}: {args.command} takes "
                         "paths on this machine, not URLs (`beamtagger tag` and the transforms "
                         f"read gs:// ones too); {way}")
+    return None
+
+
+def _double_dash_value(args):
+    """Why an option was given ``--`` as its value (``--output=--``), or None.
+
+    Python 3.11's argparse takes that ``--`` for the end of the options and gives the option
+    an empty list, past its type: ``--chunk=--`` set chunk to [], and each such value was a
+    TypeError or AttributeError traceback where it was used (found by fuzzing)."""
+    for name, value in vars(args).items():
+        if name.startswith("_") or not isinstance(value, list):
+            continue
+        if [] in value or not value and name != "pipeline_args":
+            return (f"{_argument_name(args._parser, name)}: -- given as its value, which "
+                    "argparse reads as the end of the options: for a file named --, write "
+                    "./--")
     return None
 
 

@@ -42,3 +42,26 @@ def test_a_path_pathlib_cannot_resolve_is_refused_in_one_line(argv, shown, kind,
     assert line.startswith(f"beamtagger {argv[0]}: error: {shown.format(path=path)}: "), line
     assert why in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["tag", "--input", "in.txt", "--output", "out/r", "--summary-json=--"], "--summary-json"),
+    (["tag", "--input=--", "--output", "out/r"], "--input"),
+    (["tag", "--input", "in.txt", "--output", "out/r", "--chunk=--"], "--chunk"),
+    (["tag", "--input", "in.txt", "--output", "out/r", "--model=--"], "--model"),
+    (["train", "--train=--", "--dev", "corpus.conllu", "--out", "m"], "--train"),
+    (["model", "info", "--embeddings=--"], "--embeddings"),
+])
+def test_double_dash_as_an_option_s_value_is_refused_in_one_line(argv, option, tmp_path, capsys,
+                                                                 monkeypatch):
+    # Found by fuzzing: Python 3.11's argparse reads --opt=-- as an empty list, past the
+    # option's type (--chunk=-- gave chunk []): a TypeError traceback wherever it was used.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("Hello .\n", encoding="utf-8")
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"beamtagger {argv[0]}: error: {option}: "), line
+    assert "--" in line.split(": ", 2)[2] and "./--" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
