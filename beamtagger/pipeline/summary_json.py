@@ -32,6 +32,10 @@ def remove_earlier_summary(path, output_patterns=()):
     if path == "-" or is_remote(path):
         raise BeamtaggerError(f"--summary-json {path}: name a local file to write (the "
                               "summary is printed on standard output as well)")
+    if not path or path.endswith(("/", os.sep)):
+        # abspath drops a trailing /: the checks below passed, and the run failed at its end
+        # writing the summary, its results written (found by fuzzing).
+        raise BeamtaggerError(f"--summary-json {path}: names no file; name the file to write")
     if os.path.isdir(path):
         raise BeamtaggerError(f"--summary-json {path}: is a folder; name the file to write")
     folder = os.path.dirname(os.path.abspath(path))

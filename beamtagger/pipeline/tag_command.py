@@ -268,8 +268,8 @@ def add_arguments(parser):
                         "tokens...), wall_seconds, runtime, the results and dead_letter_files, "
                         "not_read_from and a flag tagger's threshold. An earlier summary there "
                         "is removed as the run starts, so a run refused, failed or killed "
-                        "leaves none; any other file "
-                        "there, a link, a FIFO, a result file's name, - and gs:// are refused")
+                        "leaves none; any other file there, a link, a FIFO, a result "
+                        "file's name, a folder, '', - and gs:// are refused")
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is

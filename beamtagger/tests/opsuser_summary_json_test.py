@@ -65,3 +65,17 @@ def test_a_summary_path_that_cannot_be_written_is_refused_before_launch(
                         "gs://bucket/run", "--summary-json", str(tmp_path / "s.json"),
                         "--runner=DataflowRunner")
     assert code == 2 and "--summary-json applies to local runs" in err
+
+
+def test_a_summary_path_that_names_no_file_is_refused_before_launch(capsys, tmp_path,
+                                                                     tiny_tagger, monkeypatch):
+    # Found by fuzzing (--summary-jso=): '' and a path ending in / passed the checks before
+    # launch; the run tagged everything, then failed writing the summary, exit 1.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("The cat sat .\n", encoding="utf-8")
+    for path in ("", "reports/"):
+        code, out, err = _tag(capsys, tiny_tagger, "--input", "a.txt", "--output", "out/run",
+                              "--summary-json", path)
+        assert code == 2, err
+        assert f"--summary-json {path}: names no file" in err and err.count("\n") == 1, err
+        assert "records read" not in out and not (tmp_path / "out").exists()
