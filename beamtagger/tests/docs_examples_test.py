@@ -294,12 +294,12 @@ DOCS_SH_BLOCKS_NOT_RUN = {
         "200 EWT lines: the measurements of docs/quality.md (model_bundled_test checks the "
         "model's folder and one sentence)",
     ("docs/quality.md", "Fine-tuning on a new genre: `train --init-from` (2026-12-07, "
-                        "thirtieth session)", "# train-no-answers / dev-no-answers / "
-                                              "dev-answers: as in \"a genre held out of "
-                                              "training\""): QUALITY_RUNS,
+                        "thirtieth session)",
+     "# The files, from the repository's root, written to /tmp/genres (outside the "
+     "repository):"): QUALITY_RUNS,
     ("docs/quality.md", "The learning rate checked on a genre no run chose on: EWT reviews "
-                        "(2026-12-07)", "# As above with \"reviews\" for \"answers\" (genre "
-                                        "files split on the sent_id prefix, written"):
+                        "(2026-12-07)", "# As above with \"reviews\" for \"answers\" (the same "
+                                        "split_genre and awk lines: train-no-reviews"):
         QUALITY_RUNS,
     ("docs/quality.md", "The start scored and kept where no epoch beats it (2026-12-07)",
      "# Seed 1; wbase, base-1 and the files as above; R = 0.002, 0.0005."): QUALITY_RUNS,
@@ -311,7 +311,8 @@ DOCS_SH_BLOCKS_NOT_RUN = {
                         "session)", "D=../shared/data/wnut17"): QUALITY_RUNS,
     ("docs/quality.md", "Styled text: full-width and mathematical letters (2026-12-06, "
                         "sixteenth session)",
-     "git archive 93ff3f7 | tar -x -C /tmp/before      # the checkout before, for --code"):
+     "mkdir -p /tmp/before && git archive 93ff3f7 | tar -x -C /tmp/before   # the checkout "
+     "before, for --code"):
         QUALITY_RUNS,
     ("docs/quality.md", "Issue 20: entities unseen in training (WNUT-17 dev split in two)",
      "# baseline: the previous defaults"): QUALITY_RUNS,
