@@ -1,5 +1,6 @@
 """Defaults of the tagging transforms, in a module without Beam or NumPy imports, so the CLI
 shows and uses the transforms' own values and ``beamtagger --help`` stays instant."""
+import numbers
 import os
 import re
 
@@ -16,6 +17,10 @@ GPU_MAX_BATCH_TOKENS = 65536
 # where one 50 MB line (10M tokens) took 6.9 GB and would take its worker down. Longer records
 # are dead letters (stage tokenize) that say how to let them through.
 MAX_RECORD_CHARS = 10_000_000
+# TensorFlow's thread pools per worker process: 4,096 ran (16 s for example.txt on 2 cores),
+# 2**31 - 1 ended the process on SIGSEGV and 2**31 failed after launch as "cannot load tagger
+# model" (fuzzing ``beamtagger tag --tagger-threads``; the transforms take the same range).
+MAX_TAGGER_THREADS = 4096
 STREAMING_BUFFERING_SECS = 5.0  # how long a partial batch may wait in a streaming job
 # What runs the tagger's forward pass: TensorFlow (GPUs; releases the GIL for a whole batch),
 # NumPy (no TensorFlow import: ready in 0.1 s instead of 3 s, as fast per batch on one core as
@@ -49,6 +54,33 @@ def check_runtime(runtime):
     return None if runtime is None else runtimes.get(runtime).name
 
 
+def check_whole_number(name, value, minimum, maximum=None, what=""):
+    """``value`` if it is an int (a NumPy integer too) from ``minimum`` to ``maximum``, else
+    ValueError naming ``name``: ``True`` is an int to Python, and was read as 1 (a
+    ``max_record_chars=True`` made every record a dead letter), and a float went as far as the
+    worker that used it (``num_shards=1.5``: randrange's ValueError inside the running job)."""
+    if (not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or value < minimum or (maximum is not None and value > maximum)):
+        bounds = (f"from {minimum:,} to {maximum:,}" if maximum is not None
+                  else f"of at least {minimum:,}")
+        raise ValueError(f"{name} must be a whole number{what} {bounds}, not {value!r}")
+    return int(value)
+
+
+def check_accelerator(name, accelerator):
+    """``accelerator`` if None or a Beam accelerator hint naming a type ("type:nvidia-l4;
+    count:1;..."), else ValueError: any value was taken where the transform was built, and one
+    that was no str failed where it was applied (Beam's "Resource hint accelerator has invalid
+    value 5"), a str without a type went to Dataflow as is, and 0 or "" gave no hint at all,
+    without a word. ``beamtagger tag --tagger-accelerator`` refuses the same."""
+    if accelerator is not None and not (isinstance(accelerator, str)
+                                        and "type:" in accelerator):
+        raise ValueError(f"{name} must be None or a Beam accelerator hint naming its type, "
+                         f"such as 'type:nvidia-l4;count:1;install-nvidia-driver', not "
+                         f"{accelerator!r}")
+    return accelerator
+
+
 def check_flag(name, value):
     """``value`` if it is a bool: a string such as "no" would have read as True."""
     if not isinstance(value, bool):
@@ -69,7 +101,16 @@ def path_option(name, path):
     are not (Dataflow) a job launched to fail on every worker."""
     if path is None:
         return None
-    text = os.fspath(path)
+    text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
+    if not isinstance(text, str):
+        # os.fspath's own words named no option ("expected str, bytes or os.PathLike object,
+        # not int"), and bytes failed further in as "cannot use a string pattern on a
+        # bytes-like object".
+        raise TypeError(f"{name} must be a path (a str or os.PathLike), or None, not "
+                        f"{type(path).__name__} {path!r}"[:300])
+    if not text:
+        # Read as the current folder: ". is not a tagger model", or this folder's name.
+        raise ValueError(f"{name} is an empty path: give the folder, or None")
     folded = _FOLDED_URL.match(text)
     if folded is not None:
         from beamtagger.errors import BeamtaggerError

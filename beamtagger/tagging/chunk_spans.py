@@ -62,7 +62,8 @@ def check_chunk(chunk, overlap):
     # A float passed these bounds and then failed the whole job in the worker that first cut
     # a long record ("'float' object cannot be interpreted as an integer").
     for name, value in (("chunk", chunk), ("overlap", overlap)):
-        if not isinstance(value, numbers.Integral):
+        # A bool is an int to Python: overlap=True read as 1.
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool):
             raise ValueError(f"{name} must be a whole number of tokens, not {value!r}")
     if chunk < 1:
         raise ValueError(f"chunk must be at least 1 token, not {chunk}")

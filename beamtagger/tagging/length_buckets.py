@@ -13,6 +13,7 @@ these buckets, and ``TaggerModelHandler`` and ``beamtagger.Tagger`` a group of r
 import numbers
 
 from beamtagger.model.shape_grid import grid_width
+from beamtagger.tagging_defaults import check_whole_number
 
 __all__ = ["EXACT_LENGTHS_UP_TO", "bucket_length", "check_batch_options", "length_batches"]
 
@@ -47,9 +48,12 @@ def check_batch_options(max_batch_tokens, max_buffering_secs=None):
     """ValueError for a batch size or buffering time no batching can follow, where the
     transform is built (a string got as far as the pipeline's construction, as a TypeError
     from a comparison)."""
-    if not isinstance(max_batch_tokens, numbers.Real) or not max_batch_tokens >= 1:
-        raise ValueError(f"max_batch_tokens must be at least 1, not {max_batch_tokens!r}")
+    # Integers only: a batch holds max_batch_tokens // length records, which for inf is NaN,
+    # and max(1, NaN) made every batch one record (fuzzing the transforms' arguments); True
+    # and 1.5 passed as 1.
+    check_whole_number("max_batch_tokens", max_batch_tokens, 1)
     if max_buffering_secs is not None and not (isinstance(max_buffering_secs, numbers.Real)
+                                               and not isinstance(max_buffering_secs, bool)
                                                and 0 < max_buffering_secs < float("inf")):
         raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
                          f"{max_buffering_secs!r}")

@@ -4,7 +4,7 @@ No Beam here: ``Tokenize`` (``transforms/tokenize.py``) checks a pipeline's reco
 ``checked_record`` and counts its dead letters; ``beamtagger.Tagger`` refuses the records it
 would dead-letter, naming them.
 """
-from beamtagger.tagging_defaults import MAX_RECORD_CHARS
+from beamtagger.tagging_defaults import MAX_RECORD_CHARS, check_whole_number
 from beamtagger.transforms.records import DeadLetter, TextRecord, TokenizedRecord, one_line
 
 __all__ = ["check_max_record_chars", "check_tokenized", "checked_record",
@@ -78,10 +78,8 @@ def _check_id_and_source(record):
 
 
 def check_max_record_chars(max_record_chars):
-    if not isinstance(max_record_chars, int) or max_record_chars < 1:
-        raise ValueError(f"max_record_chars must be a whole number of at least 1, not "
-                         f"{max_record_chars!r}")
-    return max_record_chars
+    # max_record_chars=True passed as 1 and made every record of a run a dead letter.
+    return check_whole_number("max_record_chars", max_record_chars, 1)
 
 
 def _too_long(record, chars, max_record_chars, in_process):

@@ -9,8 +9,10 @@ from apache_beam.transforms import window
 from apache_beam.transforms.userstate import is_stateful_dofn
 from apache_beam.transforms.window import TimestampedValue
 
+from beamtagger.tagger import Tagger
 from beamtagger.transforms import (
     AttachVectors,
+    TagBatches,
     TaggerModelHandler,
     TagText,
     TextRecord,
@@ -329,10 +331,29 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     (lambda: TaggerModelHandler(chunk=100.5), "chunk"),
     (lambda: TagText(progress_every_secs=-1), "progress_every_secs"),
     (lambda: TagText(progress_every_secs=float("nan")), "progress_every_secs"),
-    (lambda: TagText(tagger_threads=-1), "tagger threads"),
-    (lambda: TagText(tagger_threads=True), "tagger threads"),
+    (lambda: TagText(tagger_threads=-1), "tagger_threads"),
+    (lambda: TagText(tagger_threads=True), "tagger_threads"),
     (lambda: TagText(allow_other_embeddings="no"), "allow_other_embeddings"),
     (lambda: TaggerModelHandler(allow_other_embeddings="no"), "allow_other_embeddings"),
+    # Found by fuzzing the transforms' arguments, each taken where it was built: 2**31
+    # threads end a TensorFlow worker on SIGSEGV (beamtagger tag refuses above 4,096);
+    # max_batch_tokens=inf made every batch one record (inf // length is NaN); True was read
+    # as 1 (max_record_chars=True: every record a dead letter); an accelerator that is no str
+    # failed where the transform was applied, and one without a type went to Dataflow as is.
+    (lambda: TagText(tagger_threads=2 ** 31), "tagger_threads"),
+    (lambda: TaggerModelHandler(tagger_threads=4097), "tagger_threads"),
+    (lambda: TagBatches(threads=2 ** 31), "threads"),
+    (lambda: TagText(max_batch_tokens=float("inf")), "max_batch_tokens"),
+    (lambda: TagText(max_batch_tokens=1.5), "max_batch_tokens"),
+    (lambda: TaggerModelHandler(max_batch_tokens=True), "max_batch_tokens"),
+    (lambda: TagText(max_record_chars=True), "max_record_chars"),
+    (lambda: TagText(chunk=8, overlap=True), "overlap"),
+    (lambda: TagText(max_buffering_secs=True), "max_buffering_secs"),
+    (lambda: TagText(progress_every_secs=True), "progress_every_secs"),
+    (lambda: TagText(accelerator=5), "accelerator"),
+    (lambda: TagText(accelerator="nvidia-l4"), "accelerator"),
+    (lambda: TagText(accelerator=0), "accelerator"),
+    (lambda: TaggerModelHandler(accelerator=""), "accelerator"),
 ])
 def test_a_chunk_or_batch_option_no_stage_can_follow_is_refused_where_it_is_built(build, option):
     # A float chunk or overlap passed the bounds checks and failed the whole job in the first
@@ -342,3 +363,26 @@ def test_a_chunk_or_batch_option_no_stage_can_follow_is_refused_where_it_is_buil
     # read as True.
     with pytest.raises(ValueError, match=f"^{option} must be"):
         build()
+
+
+@pytest.mark.parametrize("build, error, said", [
+    (lambda: TagText(model_dir=5), TypeError,
+     "model_dir must be a path (a str or os.PathLike), or None, not int 5"),
+    (lambda: TagText(store_path=b"stores/glove"), TypeError,
+     "store_path must be a path (a str or os.PathLike), or None, not bytes b'stores/glove'"),
+    (lambda: TaggerModelHandler(model_dir=["models/ner"]), TypeError,
+     "model_dir must be a path (a str or os.PathLike), or None, not list ['models/ner']"),
+    (lambda: AttachVectors(store_path=3.0), TypeError, "store_path must be a path"),
+    (lambda: Tagger(model_dir=b"models/ner", runtime="numpy"), TypeError,
+     "model_dir must be a path"),
+    (lambda: TagText(model_dir=""), ValueError, "model_dir is an empty path: give the folder, "
+                                                "or None"),
+    (lambda: Tagger(store_path="", runtime="numpy"), ValueError, "store_path is an empty path"),
+])
+def test_a_path_that_is_none_is_refused_naming_its_option(build, error, said):
+    # Found by fuzzing the API's arguments: os.fspath's "expected str, bytes or os.PathLike
+    # object, not int" named no option, bytes failed deeper as "cannot use a string pattern on
+    # a bytes-like object", and "" was read as the current folder (". is not a tagger model").
+    with pytest.raises(error) as refused:
+        build()
+    assert str(refused.value).startswith(said), refused.value

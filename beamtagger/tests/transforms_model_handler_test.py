@@ -792,7 +792,7 @@ def test_run_inference_on_dataflow_gives_each_sdk_process_one_tensorflow_thread_
 
 @pytest.mark.parametrize("threads", [-1, 1.5, "2", True])
 def test_tagger_threads_no_run_can_follow_are_refused_where_the_handler_is_built(threads):
-    with pytest.raises(ValueError, match="tagger threads must be"):
+    with pytest.raises(ValueError, match="tagger_threads must be"):
         TaggerModelHandler(tagger_threads=threads)
 
 

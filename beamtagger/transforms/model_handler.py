@@ -43,8 +43,8 @@ from beamtagger.tagging.loaded_tagger import LoadedTagger, check_binding, loaded
 from beamtagger.tagging.record_checks import check_max_record_chars
 from beamtagger.tagging.record_tagger import RecordTagger, TaggingCounters
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP,
-                                         check_flag, check_runtime, model_dir_option,
-                                         path_option)
+                                         check_accelerator, check_flag, check_runtime,
+                                         model_dir_option, path_option)
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.transforms.records import TaggedRecord, TextRecord, TokenizedRecord
@@ -307,7 +307,7 @@ class TaggerModelHandler(ModelHandler[Example, PredictionResult, LoadedTagger]):
         self.max_record_chars = check_max_record_chars(max_record_chars)
         self.model_dir = model_dir_option("model_dir", model_dir)
         self.store_path = path_option("store_path", store_path)
-        self.accelerator = accelerator
+        self.accelerator = check_accelerator("accelerator", accelerator)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
         worker_resources.check_where_built(self.model_dir, self.store_path,

@@ -40,7 +40,8 @@ from apache_beam.utils import shared
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tagging_defaults import (VECTORS_AT, check_flag, check_runtime, check_vectors_at,
+from beamtagger.tagging_defaults import (MAX_TAGGER_THREADS, VECTORS_AT, check_flag, check_runtime,
+                                         check_vectors_at, check_whole_number,
                                          model_dir_option, path_option)
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
@@ -132,7 +133,7 @@ class TagBatches(beam.PTransform):
                  validate: bool = True, built_against: BuiltAgainst = BuiltAgainst(),
                  threshold: Optional[float] = None, model_name: Optional[str] = None):
         super().__init__()
-        check_tag_options(progress_every_secs, threads)
+        check_tag_options(progress_every_secs, threads, "threads")
         self.model_dir = model_dir_option("model_dir", model_dir)
         self.vectors_at = check_vectors_at(vectors_at)
         self.store_path = path_option("store_path", store_path)
@@ -180,18 +181,20 @@ class TagBatches(beam.PTransform):
         return TagResult(out.tagged, out[CHUNKS], out[ERRORS])
 
 
-def check_tag_options(progress_every_secs, threads):
+def check_tag_options(progress_every_secs, threads, threads_name="tagger_threads"):
     """ValueError, where the transform is built, for a progress interval or a thread count no
-    run can follow (``progress_every_secs=-1`` printed lines of 40 billion tokens/s)."""
+    run can follow (``progress_every_secs=-1`` printed lines of 40 billion tokens/s; 2**31
+    threads ended a TensorFlow worker on SIGSEGV, ``MAX_TAGGER_THREADS``). ``threads_name``:
+    the option as its transform names it (TagBatches: ``threads``)."""
     if progress_every_secs is not None and not (
-            isinstance(progress_every_secs, numbers.Real)
-            and 0 <= progress_every_secs < float("inf")):
+            isinstance(progress_every_secs, numbers.Real) and not isinstance(
+                progress_every_secs, bool) and 0 <= progress_every_secs < float("inf")):
         raise ValueError("progress_every_secs must be None or a number of seconds of at least "
                          f"0, not {progress_every_secs!r}")
-    if threads is not None and (not isinstance(threads, numbers.Integral)
-                                or isinstance(threads, bool) or threads < 0):
-        raise ValueError(f"tagger threads must be None (the runner's default), 0 "
-                         f"(TensorFlow's) or a whole number of at least 1, not {threads!r}")
+    if threads is not None:
+        check_whole_number(threads_name, threads, 0, MAX_TAGGER_THREADS,
+                           " of threads a worker process (0: TensorFlow's own; None: the "
+                           "runner's default),")
 
 
 class _StoreOptions(NamedTuple):

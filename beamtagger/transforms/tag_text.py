@@ -35,8 +35,9 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import threshold_option
 from beamtagger.model.model_inputs import check_vector_dtype
-from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_runtime,
-                                         check_vectors_at, model_dir_option, path_option)
+from beamtagger.tagging_defaults import (MAX_RECORD_CHARS, VECTORS_AT, check_accelerator,
+                                         check_runtime, check_vectors_at, model_dir_option,
+                                         path_option)
 from beamtagger.transforms.attach_vectors import AttachVectors
 from beamtagger.transforms.blocks import CollectRecordBlocks
 from beamtagger.transforms.bucket import (DEFAULT_MAX_BATCH_TOKENS, BucketByLength,
@@ -173,7 +174,7 @@ class TagText(beam.PTransform):
         self.overlap = overlap
         self.max_batch_tokens = max_batch_tokens
         self.max_buffering_secs = max_buffering_secs
-        self.accelerator = accelerator
+        self.accelerator = check_accelerator("accelerator", accelerator)
         self.vector_dtype = check_vector_dtype(vector_dtype)
         self.allow_other_embeddings = check_flag("allow_other_embeddings",
                                                  allow_other_embeddings)
