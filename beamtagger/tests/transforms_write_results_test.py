@@ -329,3 +329,35 @@ def test_a_triggering_frequency_no_sink_can_follow_is_refused_where_it_is_built(
                   lambda: WriteDeadLetters("/tmp/x", triggering_frequency=seconds)):
         with pytest.raises(ValueError, match="triggering_frequency"):
             build()
+
+
+@pytest.mark.parametrize("options, error, said", [
+    ({"num_shards": 1.5}, ValueError, "num_shards must be a whole number of at least 0, not 1.5"),
+    ({"num_shards": -1}, ValueError, "num_shards must be a whole number of at least 0, not -1"),
+    ({"num_shards": "3"}, ValueError, "num_shards must be a whole number"),
+    ({"num_shards": True}, ValueError, "num_shards must be a whole number"),
+    ({"output_prefix": None}, TypeError, "output_prefix must be a path"),
+    ({"output_prefix": 5}, TypeError, "output_prefix must be a path"),
+    ({"output_prefix": ""}, ValueError, "output_prefix is an empty path"),
+])
+def test_a_shard_count_or_prefix_no_sink_can_follow_is_refused_where_it_is_built(options, error,
+                                                                                said):
+    # Found by fuzzing the API's arguments: num_shards=1.5 failed inside the running job
+    # (randrange's "non-integer stop"), -1 and True ran as other counts without a word, and a
+    # prefix that is no path failed where the writer was applied, as "file_path_prefix must be
+    # a string" (WriteResults) or "unsupported operand type(s) for +" (WriteDeadLetters).
+    from beamtagger.transforms import WriteDeadLetters
+
+    options = {"output_prefix": "/tmp/x", **options}
+    for build in (lambda: WriteResults(**options), lambda: WriteDeadLetters(**options)):
+        with pytest.raises(error) as refused:
+            build()
+        assert str(refused.value).startswith(said), refused.value
+
+
+@pytest.mark.parametrize("option", ["entities", "keep_text", "keep_conllu_lines"])
+def test_a_flag_that_is_no_bool_is_refused_where_the_writer_is_built(option):
+    # entities="no" was read as True (and keep_text="no" too): a string is truthy.
+    output_format = "conllu" if option == "keep_conllu_lines" else "jsonl"
+    with pytest.raises(ValueError, match=f"^{option} must be True or False, not 'no'"):
+        WriteResults("/tmp/x", output_format, **{option: "no"})

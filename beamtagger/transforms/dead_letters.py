@@ -54,11 +54,13 @@ class WriteDeadLetters(beam.PTransform):
     """
 
     def __init__(self, output_prefix, num_shards=0, triggering_frequency=None):
-        from beamtagger.transforms.write_results import check_triggering_frequency
+        from beamtagger.transforms.write_results import (check_num_shards,
+                                                         check_triggering_frequency,
+                                                         output_prefix_option)
 
         super().__init__()
-        self.output_prefix = output_prefix
-        self.num_shards = num_shards
+        self.output_prefix = output_prefix_option(output_prefix)
+        self.num_shards = check_num_shards(num_shards)
         self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
     def expand(self, dead_letters):

@@ -59,6 +59,7 @@ import pyarrow as pa
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
+from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option
 from beamtagger.transforms import counters
 # Registers the coder of the tagged batches it takes: a pipeline whose only beamtagger step is
 # this one pickled them, copying each whole to encode it and again to sample its size.
@@ -207,13 +208,13 @@ class WriteResults(beam.PTransform):
             raise ValueError(f"field_columns applies to output_format 'parquet' only, not "
                              f"{output_format!r}")
         self.field_columns = field_columns_of(field_columns or ())
-        self.keep_conllu_lines = bool(keep_conllu_lines)
-        self.keep_text = bool(keep_text)
-        self.entities = bool(entities)
-        self.output_prefix = output_prefix
+        self.keep_conllu_lines = check_flag("keep_conllu_lines", keep_conllu_lines)
+        self.keep_text = check_flag("keep_text", keep_text)
+        self.entities = check_flag("entities", entities)
+        self.output_prefix = output_prefix_option(output_prefix)
         self.output_format = output_format
         self.tag_column = tag_column
-        self.num_shards = num_shards
+        self.num_shards = check_num_shards(num_shards)
         self.triggering_frequency = check_triggering_frequency(triggering_frequency)
 
     def type_check_inputs(self, pvalueish):
@@ -268,6 +269,22 @@ class WriteResults(beam.PTransform):
 
     def _sink_name(self):
         return "Parquet" if self.output_format == "parquet" else "Text"
+
+
+def output_prefix_option(output_prefix):
+    """``output_prefix`` as a str (``tagging_defaults.path_option``'s checks), where the writer
+    is built: None, a number or bytes failed where it was applied, in Beam's words or as
+    "unsupported operand type(s) for +" (WriteDeadLetters)."""
+    if output_prefix is None:
+        raise TypeError("output_prefix must be a path (a str or os.PathLike), not None")
+    return path_option("output_prefix", output_prefix)
+
+
+def check_num_shards(num_shards):
+    """``num_shards`` if a whole number of at least 0 (0: the runner's choice), where the writer
+    is built: 1.5 failed inside the running job (randrange's "non-integer stop"), and -1 and
+    True ran as other counts without a word."""
+    return check_whole_number("num_shards", num_shards, 0)
 
 
 def check_triggering_frequency(seconds):
