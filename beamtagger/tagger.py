@@ -22,6 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Iterable, Iterator, Optional, Union
 
+from beamtagger.cloud_access import cloud_storage_problem
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import threshold_option
@@ -115,6 +116,13 @@ class Tagger:
         self._model_dir = path_option("model_dir", model_dir)
         self._store_path = path_option("store_path", store_path)
         self._runtime = check_runtime(runtime)
+        # Beam's client, staging a gs:// model or store, retried for 120 s on a machine with no
+        # network and ended in a BeamIOError (RetryError); TagText probes the network the same
+        # way where it is applied. Credentials are left out: a public bucket is read anonymously.
+        problem = cloud_storage_problem((self._model_dir, self._store_path), anonymous=True,
+                                        reader="Tagger reads")
+        if problem:
+            raise BeamtaggerError(problem)
         worker_resources.check_where_built(self._model_dir, self._store_path,
                                            allow_other_embeddings)
         threshold = threshold_option(threshold, self._model_dir)

@@ -56,6 +56,23 @@ def test_tag_text_refuses_gs_paths_it_cannot_reach_before_any_listing(monkeypatc
     assert len(probed) == 1 and listings == []
 
 
+def test_tagger_refuses_gs_paths_it_cannot_reach_before_any_listing(monkeypatch, listings):
+    # Found by fuzzing the API's arguments: Tagger("gs://...") offline went to Beam's client,
+    # which retried for 120 s (140 s measured) and raised a BeamIOError holding RetryError.
+    from beamtagger import Tagger
+
+    probed = probe_failing(monkeypatch, socket.gaierror(-3, "Temporary failure in name "
+                                                            "resolution"))
+    with pytest.raises(BeamtaggerError) as refused:
+        Tagger(MODEL, STORE, runtime="numpy")
+    message = str(refused.value)
+    assert message == ("cannot reach Google Cloud Storage (storage.googleapis.com:443: [Errno -3] "
+                       f"Temporary failure in name resolution), where Tagger reads {MODEL} (and "
+                       "1 more gs:// path): connect this machine to the network (set HTTPS_PROXY "
+                       "where a proxy is the way out)")
+    assert len(probed) == 1 and listings == []
+
+
 def test_validate_false_and_the_emulator_skip_the_probe(monkeypatch, listings):
     probe_failing(monkeypatch, AssertionError("probed"))
     pipeline = beam.Pipeline()   # applied, not run: where validate=True would check
