@@ -32,7 +32,8 @@ from beamtagger.tagging.record_checks import (check_max_record_chars, check_toke
                                               checked_record)
 from beamtagger.tagging.record_tagger import RecordTagger
 from beamtagger.tagging_defaults import (CHUNK, MAX_BATCH_TOKENS, MAX_RECORD_CHARS, OVERLAP,
-                                         check_flag, check_runtime, path_option)
+                                         check_flag, check_runtime, check_whole_number,
+                                         path_option)
 from beamtagger.transforms import worker_resources
 from beamtagger.transforms.records import DeadLetter, TaggedRecord, TextRecord, TokenizedRecord
 
@@ -214,9 +215,8 @@ class Tagger:
             (None, NaN and pandas' NA: a missing value, saying what to do).
           BeamtaggerError: a record ``TagText`` would dead-letter, naming its position and id.
         """
-        if not isinstance(batch_chars, int) or batch_chars < 1:
-            raise ValueError(f"batch_chars must be a whole number of at least 1, not "
-                             f"{batch_chars!r}")
+        # True passed as 1: a group a record.
+        check_whole_number("batch_chars", batch_chars, 1)
         if errors not in ERRORS:
             raise ValueError(f"errors must be one of {', '.join(map(repr, ERRORS))}, not "
                              f"{errors!r}")

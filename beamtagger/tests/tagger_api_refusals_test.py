@@ -71,6 +71,10 @@ def test_an_element_that_is_no_text_or_record_is_a_type_error_naming_its_positio
         list(tagger.tag_many([("id", "a tuple is not taken")]))
     with pytest.raises(ValueError, match="batch_chars must be a whole number of at least 1"):
         tagger.tag_many(["the cat"], batch_chars=0)
+    # Found by fuzzing the API's arguments: True passed as 1, a group a record.
+    with pytest.raises(ValueError, match="batch_chars must be a whole number of at least 1, "
+                                         "not True"):
+        tagger.tag_many(["the cat"], batch_chars=True)
 
 
 def test_a_dataframe_a_str_or_a_dict_given_whole_is_refused_not_tagged_as_its_names(

@@ -12,6 +12,7 @@ from apache_beam.transforms.window import TimestampedValue
 from beamtagger.tagger import Tagger
 from beamtagger.transforms import (
     AttachVectors,
+    BucketByLength,
     TagBatches,
     TaggerModelHandler,
     TagText,
@@ -354,6 +355,9 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     (lambda: TagText(accelerator="nvidia-l4"), "accelerator"),
     (lambda: TagText(accelerator=0), "accelerator"),
     (lambda: TaggerModelHandler(accelerator=""), "accelerator"),
+    # A str failed as "'<' not supported between instances of 'str' and 'int'"; inf passed.
+    (lambda: BucketByLength(max_buffered_tokens="65536"), "max_buffered_tokens"),
+    (lambda: BucketByLength(max_buffered_tokens=float("inf")), "max_buffered_tokens"),
 ])
 def test_a_chunk_or_batch_option_no_stage_can_follow_is_refused_where_it_is_built(build, option):
     # A float chunk or overlap passed the bounds checks and failed the whole job in the first

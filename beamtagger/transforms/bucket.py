@@ -108,8 +108,12 @@ class BucketByLength(beam.PTransform):
         self.widths = None if widths is None else tuple(int(width) for width in widths)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
+        # A str failed as "'<' not supported between instances of 'str' and 'int'", and NaN or
+        # inf passed the comparison below (fuzzing the transforms' arguments).
         self.max_buffered_tokens = (BUFFERED_BATCHES * max_batch_tokens
-                                    if max_buffered_tokens is None else max_buffered_tokens)
+                                    if max_buffered_tokens is None else
+                                    tagging_defaults.check_whole_number(
+                                        "max_buffered_tokens", max_buffered_tokens, 1))
         if self.max_buffered_tokens < max_batch_tokens:
             raise ValueError(f"max_buffered_tokens ({self.max_buffered_tokens}) must be at least "
                              f"max_batch_tokens ({max_batch_tokens})")
