@@ -336,6 +336,8 @@ def test_a_pcollection_of_texts_is_refused_where_the_pipeline_is_built(build):
     (lambda: TagText(tagger_threads=True), "tagger_threads"),
     (lambda: TagText(allow_other_embeddings="no"), "allow_other_embeddings"),
     (lambda: TaggerModelHandler(allow_other_embeddings="no"), "allow_other_embeddings"),
+    # Found by fuzzing the API's arguments: AttachVectors read "no" as True.
+    (lambda: AttachVectors(allow_other_embeddings="no"), "allow_other_embeddings"),
     # Found by fuzzing the transforms' arguments, each taken where it was built: 2**31
     # threads end a TensorFlow worker on SIGSEGV (beamtagger tag refuses above 4,096);
     # max_batch_tokens=inf made every batch one record (inf // length is NaN); True was read

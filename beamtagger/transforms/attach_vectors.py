@@ -16,8 +16,8 @@ from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.model.model_inputs import check_vector_dtype
 from beamtagger.model.token_inputs import TokenInputs
-from beamtagger.tagging_defaults import (VECTORS_AT, check_vectors_at, model_dir_option,
-                                         path_option)
+from beamtagger.tagging_defaults import (VECTORS_AT, check_flag, check_vectors_at,
+                                         model_dir_option, path_option)
 from beamtagger.transforms import counters, worker_resources
 from beamtagger.transforms.arrow_batches import build_record_batch
 from beamtagger.transforms.built_against import BuiltAgainst
@@ -70,7 +70,9 @@ class AttachVectors(beam.PTransform):
         self.store_path = path_option("store_path", store_path)
         self.model_dir = model_dir_option("model_dir", model_dir)
         self.vector_dtype = check_vector_dtype(vector_dtype)
-        self.allow_other_embeddings = allow_other_embeddings
+        # As TagText's: "no" was read as True, and a store of other vectors let through.
+        self.allow_other_embeddings = check_flag("allow_other_embeddings",
+                                                 allow_other_embeddings)
         self.vectors_at = check_vectors_at(vectors_at)
         worker_resources.check_where_built(self.model_dir, self.store_path,
                                            allow_other_embeddings)
