@@ -348,3 +348,23 @@ def test_the_reading_package_modules_import_only_the_layers_below_them():
         imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
                      and node.module == "beamtagger.transforms.reading" for alias in node.names}
         assert imported <= set(layers[:level]), (name, imported)
+
+
+@pytest.mark.parametrize("options, error, said", [
+    ({"file_pattern": None}, TypeError, "file_pattern must be a glob (a str or os.PathLike), "
+                                        "not NoneType None"),
+    ({"file_pattern": b"in/*.txt"}, TypeError, "file_pattern must be a glob"),
+    ({"file_pattern": ""}, ValueError, "file_pattern is an empty path"),
+    ({"split_bytes": 1.5}, ValueError, "split_bytes must be a whole number of at least 1, not 1.5"),
+    ({"split_bytes": 0}, ValueError, "split_bytes must be a whole number of at least 1, not 0"),
+    ({"reshuffle": "no"}, ValueError, "reshuffle must be True or False, not 'no'"),
+    ({"blocks": 1}, ValueError, "blocks must be True or False, not 1"),
+])
+def test_an_option_no_reader_can_follow_is_refused_where_it_is_built(options, error, said):
+    # Found by fuzzing the API's arguments: a file_pattern of None or bytes failed where the
+    # pipeline ran (a TypeCheckError of Beam's MatchFiles), split_bytes=1.5 in the workers that
+    # split the files ("'float' object cannot be interpreted as an integer"), and
+    # reshuffle="no" was read as True.
+    with pytest.raises(error) as refused:
+        ReadRecords(**{"file_pattern": "in/*.txt", **options})
+    assert str(refused.value).startswith(said), refused.value

@@ -24,6 +24,7 @@ JSON Lines, CSV, TSV and Parquet records carry their other fields (columns), or 
 ``fields`` names; Parquet then reads only those columns; with ``partition_fields`` also their
 file's Hive partition folders (``year=2024/``: ``partition_fields``).
 """
+import os
 from typing import Any, NamedTuple
 
 import apache_beam as beam
@@ -31,7 +32,9 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.options.pipeline_options import StandardOptions
+from apache_beam.options.value_provider import ValueProvider
 
+from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
@@ -134,14 +137,24 @@ class ReadRecords(beam.PTransform):
         if keep_conllu_lines and input_format != "conllu":
             raise ValueError(f"keep_conllu_lines applies to input_format 'conllu' only, not "
                              f"{input_format!r}")
+        if not isinstance(file_pattern, ValueProvider):
+            # None, bytes or a number failed where the pipeline ran, as a TypeCheckError of
+            # Beam's MatchFiles ("requires PCollections of type str").
+            if not isinstance(file_pattern, (str, os.PathLike)):
+                raise TypeError(f"file_pattern must be a glob (a str or os.PathLike), not "
+                                f"{type(file_pattern).__name__} {file_pattern!r}"[:300])
+            file_pattern = path_option("file_pattern", file_pattern)
         self.file_pattern = file_pattern = matchable_pattern(file_pattern)
         self.input_format = input_format
         self.text_field = text_field
         self.id_field = id_field
-        self.reshuffle = reshuffle
-        self.split_bytes = split_bytes  # None: byte_ranges.DEFAULT_SPLIT_BYTES
-        self.blocks = blocks
-        self.keep_conllu_lines = keep_conllu_lines
+        self.reshuffle = check_flag("reshuffle", reshuffle)
+        # None: byte_ranges.DEFAULT_SPLIT_BYTES. A float, 0 or a negative number was taken and
+        # failed in the workers that split the files.
+        self.split_bytes = (None if split_bytes is None
+                            else check_whole_number("split_bytes", split_bytes, 1))
+        self.blocks = check_flag("blocks", blocks)
+        self.keep_conllu_lines = check_flag("keep_conllu_lines", keep_conllu_lines)
         self.fields = fields
         self.delimiter = delimiter
         # A ValueProvider is known only at run time: its files keep their base names.
@@ -152,7 +165,7 @@ class ReadRecords(beam.PTransform):
             problem = partition_problem(input_format, file_pattern, FIELD_FORMATS)
             if problem is not None:
                 raise ValueError(f"partition_fields: {problem}")
-        self.partition_fields = partition_fields
+        self.partition_fields = check_flag("partition_fields", partition_fields)
         self.layout = RecordLayout(text_field, id_field, fields, self.id_folder, encoding,
                                    partition_fields)
 
