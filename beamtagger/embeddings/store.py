@@ -279,6 +279,11 @@ class EmbeddingStore:
         Raises BeamtaggerError when a file is missing, unreadable or does not match the
         manifest (shape, dtype, word count, fingerprint).
         """
+        if not isinstance(path, (str, os.PathLike)):
+            # pathlib's own words named no argument ("expected str, bytes or os.PathLike
+            # object, not int"; bytes: "argument should be a str object ...").
+            raise TypeError(f"EmbeddingStore.open's path must be a store's folder (a str or "
+                            f"os.PathLike), not {type(path).__name__} {path!r}"[:300])
         path = pathlib.Path(path).expanduser().absolute()
         manifest = _read_manifest(path)
         vectors = _map_vectors(path, manifest)

@@ -489,3 +489,12 @@ def test_a_default_store_without_content_digests_is_imported_again_once(monkeypa
 
     monkeypatch.setattr(default_store, "glove_package_data", uninstalled)
     assert "chunk_sha256" not in ensure_default_store().manifest  # no package: used as it is
+
+
+@pytest.mark.parametrize("path", [None, 5, b"stores/glove", ["stores/glove"]])
+def test_a_path_that_is_none_is_a_type_error_naming_the_argument(path):
+    # Found by fuzzing the API's arguments: pathlib's "expected str, bytes or os.PathLike
+    # object, not int" named no argument.
+    with pytest.raises(TypeError, match=r"^EmbeddingStore\.open's path must be a store's folder "
+                                        r"\(a str or os\.PathLike\), not "):
+        EmbeddingStore.open(path)
