@@ -243,13 +243,18 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _PATH_ARGUMENTS = frozenset({"input", "output", "model", "embeddings", "summary_json", "train",
                              "dev", "out", "init_from", "data", "seen_entities_of", "source",
                              "words", "store", "corpus"})
+# Those read as given, never through pathlib's expanduser: there a ~NAME that names no user is
+# the file of that name (tag --input '~draft.txt' or '~*.txt', a corpus, --summary-json), as
+# os.path.expanduser and the shell leave it, and it was read until the check below refused it.
+_LITERAL_PATH_ARGUMENTS = frozenset({"input", "data", "train", "dev", "corpus", "summary_json"})
 
 
 def _unusable_path_argument(args):
     """Why a path argument names nothing pathlib can resolve, or None: ``~USER/...`` where this
-    machine has no USER (which the shell leaves as it is) and a path through a symbolic link
-    that leads back to itself. Python 3.11's pathlib raises RuntimeError for both, not OSError:
-    a traceback from tag, evaluate, model and train (found by fuzzing their arguments)."""
+    machine has no USER (which the shell leaves as it is), in an argument pathlib expands, and
+    a path through a symbolic link that leads back to itself. Python 3.11's pathlib raises
+    RuntimeError for both, not OSError: a traceback from tag, evaluate, model and train (found
+    by fuzzing their arguments)."""
     import errno
 
     for name in sorted(_PATH_ARGUMENTS & vars(args).keys()):
@@ -259,7 +264,8 @@ def _unusable_path_argument(args):
                 continue
             paths = [item] + ([item.split("=", 1)[1]] if name == "model" and "=" in item else [])
             for path in paths:
-                user = re.match(r"~([^/]+)", path)
+                user = (None if name in _LITERAL_PATH_ARGUMENTS
+                        else re.match(r"~([^/]+)", path))
                 if user and not _is_user(user.group(1)):
                     return (f"{_argument_name(args._parser, name)} {item}: this machine has no "
                             f"user {user.group(1)}, so ~{user.group(1)} names no home folder "

@@ -65,3 +65,45 @@ def test_double_dash_as_an_option_s_value_is_refused_in_one_line(argv, option, t
     assert line.startswith(f"beamtagger {argv[0]}: error: {option}: "), line
     assert "--" in line.split(": ", 2)[2] and "./--" in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["tag", "--runtime", "numpy", "--progress-every", "0", "--input", "~*.txt",
+     "--output", "out/r", "--summary-json", "~summary.json", "--model", "{model}",
+     "--embeddings", "{store}"],
+    ["embeddings", "coverage", "{store}", "~draft.txt"],
+])
+def test_a_file_named_tilde_something_is_read_where_the_path_is_read_as_given(
+        argv, tiny_tagger, tmp_path, capsys, monkeypatch):
+    # The shell leaves ~draft.txt (and a quoted '~*.txt') as it is where no user draft.txt
+    # exists, and these arguments never go through pathlib's expanduser: the files of that name
+    # were read, exit 0, until the check of ~USER refused them ("this machine has no user
+    # *.txt").
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "~draft.txt").write_text("The cat sat .\n", encoding="utf-8")
+    code = cli.main([part.format(model=tiny_tagger.model_dir, store=tiny_tagger.store_path)
+                     for part in argv])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "names no home folder" not in err
+    if "--summary-json" in argv:
+        assert (tmp_path / "~summary.json").is_file()
+
+
+@pytest.mark.parametrize("argv, next_check", [
+    (["evaluate", "--model", "no-model", "--data", "~dev.conllu"],
+     "model directory no-model does not exist"),
+    (["train", "--train", "~dev.conllu", "--dev", "~dev.conllu", "--out", "m", "--epochs", "0"],
+     "--epochs must be at least 1, not 0"),
+])
+def test_a_corpus_named_tilde_something_passes_to_the_command_s_own_checks(
+        argv, next_check, tmp_path, capsys, monkeypatch):
+    # evaluate --data and train's corpora are opened as given, as tag --input is (above); the
+    # command's next check is what refuses these, not "this machine has no user dev.conllu".
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "~dev.conllu").write_text("1\tHi\thi\tINTJ\t_\t_\t0\troot\t_\t_\n\n",
+                                          encoding="utf-8")
+    code = cli.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.strip().endswith(next_check), err
