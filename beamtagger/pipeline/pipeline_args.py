@@ -75,8 +75,10 @@ def _not_a_runner(runner, module, name):
     """Why ``name`` of the installed ``module`` is not a runner Beam can create, or None.
 
     Beam imports the module and calls the name only once the pipeline runs: a name the module
-    lacks, a function (``os.system``), a class that is no runner, or Beam's abstract
-    ``PipelineRunner`` itself were tracebacks then (found by fuzzing tag's arguments)."""
+    lacks, a function that returns no runner (``os.system``), a class that is no runner, or
+    Beam's abstract ``PipelineRunner`` itself were tracebacks then (found by fuzzing tag's
+    arguments). A function that returns a runner is one: ``create_runner`` calls whatever the
+    name holds and runs the pipeline on what it returns, so it is called here as Beam calls it."""
     from apache_beam.runners.runner import PipelineRunner
 
     try:
@@ -85,11 +87,19 @@ def _not_a_runner(runner, module, name):
         return f"--runner {runner}: its module {module} has no {name}"
     except Exception as error:  # noqa: BLE001  (any module's import: Beam's would fail the same)
         return f"--runner {runner}: its module {module} cannot be imported ({error})"
-    if (not isinstance(found, type) or not issubclass(found, PipelineRunner)
-            or found is PipelineRunner):
-        return (f"--runner {runner}: not a Beam runner (a subclass of "
-                "apache_beam.runners.runner.PipelineRunner)")
-    return None
+    not_a_runner = (f"--runner {runner}: not a Beam runner (a subclass of "
+                    "apache_beam.runners.runner.PipelineRunner, or a function that returns one)")
+    if isinstance(found, type):
+        if not issubclass(found, PipelineRunner) or found is PipelineRunner:
+            return not_a_runner
+        return None
+    if not callable(found):
+        return not_a_runner
+    try:
+        made = found()
+    except Exception as error:  # noqa: BLE001  (Beam's call would fail the same, later)
+        return f"{not_a_runner}: {name}() failed ({' '.join(str(error).split())})"
+    return None if isinstance(made, PipelineRunner) else not_a_runner
 
 
 def cloud_options_problem(options, runner):

@@ -50,6 +50,7 @@ def test_beam_pipeline_options_still_pass(tiny_tagger, text_in, tmp_path, capsys
     ("apache_beam.NoSuchRunner", "--runner apache_beam.NoSuchRunner: its module apache_beam "
                                  "has no NoSuchRunner"),
     ("os.system", "--runner os.system: not a Beam runner"),
+    ("os.getcwd", "--runner os.getcwd: not a Beam runner"),
     ("apache_beam.pipeline.Pipeline", "--runner apache_beam.pipeline.Pipeline: not a Beam "
                                       "runner"),
     ("apache_beam.runners.runner.PipelineRunner", "--runner "
@@ -62,6 +63,23 @@ def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, 
     line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r", f"--runner={runner}")
     assert message in line, line
     assert not (tmp_path / "out").exists()
+
+
+def test_a_function_that_returns_a_runner_still_runs(tiny_tagger, text_in, tmp_path, capsys,
+                                                     monkeypatch):
+    # Beam's create_runner calls whatever --runner's dotted name holds and runs the pipeline on
+    # what it returns: a factory function ran, until the check of 2998753 refused every name
+    # that was no PipelineRunner subclass ("not a Beam runner").
+    (tmp_path / "site_runners.py").write_text(
+        "from apache_beam.runners.portability.fn_api_runner import FnApiRunner\n"
+        "def in_process():\n"
+        "    return FnApiRunner()\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path,
+                       "--runner=site_runners.in_process")
+    assert code == 0, err
+    assert glob.glob(str(tmp_path / "out" / "r-*.jsonl"))
 
 
 @pytest.mark.parametrize("cloud,message", [
