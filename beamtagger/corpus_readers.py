@@ -133,12 +133,14 @@ def select_sentences(sentences, selection, role="corpus"):
 def _slice_index(digits):
     """A slice's index written ``digits`` (None for none). Over the 4,300 digits Python's
     ``int`` takes (a ValueError traceback) it lies beyond any corpus: the largest index then,
-    which a slice takes the same way."""
+    which a slice takes the same way. Leading zeros are no part of its size ('0005' is 5)."""
     if digits is None:
         return None
-    if len(digits) > 18:
-        return -sys.maxsize if digits.startswith("-") else sys.maxsize
-    return int(digits)
+    sign, size = ("-", digits[1:]) if digits.startswith("-") else ("", digits)
+    size = size.lstrip("0") or "0"   # int() counts leading zeros into its 4,300 digits too
+    if len(size) > 18:
+        return -sys.maxsize if sign else sys.maxsize
+    return int(sign + size)
 
 
 def read_conllu(path, tag_column="upos", on_error="raise", stats: Optional[ReadStats] = None,

@@ -334,3 +334,7 @@ def test_select_sentences_is_a_python_slice_with_clear_errors():
     assert select_sentences(items, f"-{many}:2") == [0, 1]
     with pytest.raises(BeamtaggerError, match="select none of the 10"):
         select_sentences(items, f"{many}:")
+    # Leading zeros count for nothing, as in int(): 19 or more characters of a small index
+    # were read as the largest one ('0...05:' selected none, '-0...03:' all).
+    assert select_sentences(items, f"{'0' * 30}5:{'0' * 5000}7") == [5, 6]
+    assert select_sentences(items, f"-{'0' * 30}3:") == [7, 8, 9]
