@@ -257,19 +257,25 @@ def _unusable_path_argument(args):
     by fuzzing their arguments)."""
     import errno
 
+    from beamtagger.pipeline.tag_models import split_model_argument
+
     for name in sorted(_PATH_ARGUMENTS & vars(args).keys()):
         value = getattr(args, name)
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if not isinstance(item, str) or "://" in item:
                 continue
-            paths = [item] + ([item.split("=", 1)[1]] if name == "model" and "=" in item else [])
+            paths = [item]
+            if name == "model":
+                # As tag reads it: a folder named ner=~x (there, or ./ner=~x) is one path.
+                model_name, model_dir = split_model_argument(item)
+                paths += [] if model_name is None else [model_dir]
             for path in paths:
                 user = (None if name in _LITERAL_PATH_ARGUMENTS
                         else re.match(r"~([^/]+)", path))
                 if user and not _is_user(user.group(1)):
                     return (f"{_argument_name(args._parser, name)} {item}: this machine has no "
                             f"user {user.group(1)}, so ~{user.group(1)} names no home folder "
-                            f"(./{path} for a folder of that name)")
+                            f"({item[:-len(path)]}./{path} for a folder of that name)")
                 try:
                     os.stat(path)
                 except OSError as error:

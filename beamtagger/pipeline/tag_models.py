@@ -21,7 +21,8 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.model_argument import BUNDLED, model_dir_named
 
-__all__ = ["BUNDLED", "NamedModel", "model_prefix", "models_given", "threshold_argument"]
+__all__ = ["BUNDLED", "NamedModel", "model_prefix", "models_given", "split_model_argument",
+           "threshold_argument"]
 
 # models_to_tag's name rule (not imported: that module imports Beam's package).
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -61,7 +62,7 @@ def models_given(model_args: Optional[Sequence[str]],
     for case, a model named twice, and a threshold for a name no model has."""
     values = list(model_args or ())
     thresholds = list(threshold_args or ())
-    split = [_split(value) for value in values]
+    split = [split_model_argument(value) for value in values]
     if len(values) <= 1 and not any(name for name, _ in split):
         named = [value for value in thresholds if isinstance(value, tuple)]
         if named:
@@ -116,7 +117,7 @@ def model_prefix(output_prefix: str, name: str) -> str:
     return f"{output_prefix}-{name}"
 
 
-def _split(value):
+def split_model_argument(value):
     """(name, model directory) of a ``--model`` value: NAME=DIR, or (None, DIR). A value that
     is a path here is a folder, whatever it holds (``--model a=b`` for a folder ``a=b``);
     ``./a=b`` names such a folder that does not exist yet."""

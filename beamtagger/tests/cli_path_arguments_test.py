@@ -107,3 +107,32 @@ def test_a_corpus_named_tilde_something_passes_to_the_command_s_own_checks(
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.strip().endswith(next_check), err
+
+
+@pytest.mark.parametrize("model, next_check", [
+    ("./x=~beamtagger-no-such-user", "model directory x=~beamtagger-no-such-user does not exist"),
+    ("a=~beamtagger-no-such-user", "a=~beamtagger-no-such-user is not a tagger model: "
+                                   "tagger.json is missing"),
+])
+def test_a_model_folder_named_with_an_equals_sign_is_one_path(model, next_check, tmp_path,
+                                                              capsys, monkeypatch):
+    # tag reads --model as NAME=DIR only where the value is no path there and its start is a
+    # name (tag_models.split_model_argument); the check of ~USER split every value at its =
+    # and refused these folders ("this machine has no user beamtagger-no-such-user").
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.txt").write_text("Hello .\n", encoding="utf-8")
+    (tmp_path / "a=~beamtagger-no-such-user").mkdir()
+    code = cli.main(["tag", "--input", "in.txt", "--output", "out/r", "--model", model])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.strip().endswith(next_check), err
+
+
+def test_a_named_model_s_unknown_user_is_refused_with_the_name_kept_in_the_advice(
+        tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = cli.main(["tag", "--input", "in.txt", "--output", "out/r", "--model", f"ner={NO_USER}"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    # Not ./~beamtagger-no-such-user/x, which would drop the model's name.
+    assert err.strip().endswith(f"(ner=./{NO_USER} for a folder of that name)"), err
