@@ -38,8 +38,9 @@ def unparseable_pipeline_args(flags, own_options=()):
     return unknown, ""
 
 
-def runner_problem(runner):
-    """Why Beam could not create ``runner`` (a name, as ``--runner`` gives it), or None.
+def runner_problem(runner, *, streaming=False):
+    """Why Beam could not create ``runner`` (a name, as ``--runner`` gives it), or could not
+    run tag's pipeline on it (``streaming``: with ``--streaming``), or None.
 
     Resolves the name the way ``apache_beam.runners.create_runner`` does, without creating it."""
     if not isinstance(runner, str) or not runner:
@@ -65,7 +66,21 @@ def runner_problem(runner):
         # it found none, an AttributeError traceback once the pipeline ran.
         return (f"--runner {runner} runs pipelines in a notebook (Interactive Beam), not from "
                 "a command; leave --runner out to run on this machine")
-    return _not_a_runner(runner, module, qualified.rsplit(".", 1)[1])
+    name = qualified.rsplit(".", 1)[1]
+    problem = _not_a_runner(runner, module, name)
+    if problem is None and not streaming and _is_bundle_based(module, name):
+        # Its batch mode has no place for the splittable DoFn that reads tag's input: a
+        # KeyError traceback (ReadRecords/ReadRanges) once the pipeline ran, Beam 2.78.
+        return (f"--runner {runner} runs tag's pipeline only with --streaming; leave --runner "
+                "out for a batch run on this machine")
+    return problem
+
+
+def _is_bundle_based(module, name):
+    from apache_beam.runners.direct.direct_runner import BundleBasedDirectRunner
+
+    found = getattr(importlib.import_module(module), name)
+    return isinstance(found, type) and issubclass(found, BundleBasedDirectRunner)
 
 
 _INTERACTIVE_RUNNER = "apache_beam.runners.interactive.interactive_runner.InteractiveRunner"

@@ -379,7 +379,7 @@ def run(args):
 
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
-    problem = (runner_problem(standard.runner)
+    problem = (runner_problem(standard.runner, streaming=bool(standard.streaming))
                or portable_options_problem(options, standard.runner)
                or runtime_type_check_problem(options)
                or standard_streams_problem(args, is_remote_runner(standard.runner),

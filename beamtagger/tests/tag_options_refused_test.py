@@ -56,6 +56,10 @@ def test_beam_pipeline_options_still_pass(tiny_tagger, text_in, tmp_path, capsys
     ("apache_beam.runners.runner.PipelineRunner", "--runner "
      "apache_beam.runners.runner.PipelineRunner: not a Beam runner"),
     ("InteractiveRunner", "--runner InteractiveRunner runs pipelines in a notebook"),
+    # Without --streaming its batch mode failed reading the input: a KeyError traceback, exit 1
+    # (with --streaming it runs, as a local streaming run without --runner does).
+    ("BundleBasedDirectRunner", "--runner BundleBasedDirectRunner runs tag's pipeline only with "
+                                "--streaming; leave --runner out for a batch run on this machine"),
 ])
 def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, capsys, runner,
                                                 message):
