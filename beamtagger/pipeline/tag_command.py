@@ -38,9 +38,6 @@ READS_REMOTE_PATHS = True
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "csv", "tsv", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu", "spans")
-# TensorFlow's thread pools: 4,096 ran (16 s for example.txt on 2 cores), 2**31 - 1 ended the
-# process on SIGSEGV and 2**31 failed after launch as "cannot load tagger model" (fuzzing).
-MAX_TAGGER_THREADS = 4096
 MAX_NUM_SHARDS = 99_999
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
                       ".conllu": "conllu", ".txt": "text", ".csv": "csv", ".tsv": "tsv",
@@ -1369,8 +1366,10 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
         raise BeamtaggerError("--max-batch-tokens must be at least 1")
     if job.tagger_threads is not None and job.tagger_threads < 0:
         raise BeamtaggerError("--tagger-threads must be 0 (TensorFlow's default) or more")
-    if job.tagger_threads is not None and job.tagger_threads > MAX_TAGGER_THREADS:
-        raise BeamtaggerError(f"--tagger-threads must be at most {MAX_TAGGER_THREADS:,} "
+    # The transforms' own limit (tagging_defaults: what more threads did to TensorFlow).
+    most_threads = tagging_defaults.MAX_TAGGER_THREADS
+    if job.tagger_threads is not None and job.tagger_threads > most_threads:
+        raise BeamtaggerError(f"--tagger-threads must be at most {most_threads:,} "
                               f"threads a worker process, not {job.tagger_threads:,}")
     if job.accelerator is not None and "type:" not in job.accelerator:
         raise BeamtaggerError(f"--tagger-accelerator {job.accelerator!r} names no accelerator "
