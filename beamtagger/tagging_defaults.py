@@ -93,24 +93,26 @@ def check_flag(name, value):
 _FOLDED_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)")
 
 
-def path_option(name, path):
-    """``path`` (a ``str`` or ``os.PathLike``, None passing) as text, where a transform or
-    ``Tagger`` is built. BeamtaggerError for a remote path given through ``pathlib.Path``,
-    which folds ``gs://`` into ``gs:/``: read as a local relative folder, it was "model
-    directory gs:/b/m does not exist" where the workers are this machine's, and where they
-    are not (Dataflow) a job launched to fail on every worker."""
-    if path is None:
+def path_option(name, path, *, none_allowed=True, give="the folder"):
+    """``path`` (a ``str`` or ``os.PathLike``, None passing where ``none_allowed``) as text,
+    where a transform or ``Tagger`` is built. BeamtaggerError for a remote path given through
+    ``pathlib.Path``, which folds ``gs://`` into ``gs:/``: read as a local relative folder, it
+    was "model directory gs:/b/m does not exist" where the workers are this machine's, and
+    where they are not (Dataflow) a job launched to fail on every worker. ``give``: what an
+    empty path's message asks for instead (a writer's prefix is no folder, and takes no None)."""
+    if path is None and none_allowed:
         return None
+    or_none = ", or None" if none_allowed else ""
     text = os.fspath(path) if isinstance(path, (str, os.PathLike)) else None
     if not isinstance(text, str):
         # os.fspath's own words named no option ("expected str, bytes or os.PathLike object,
         # not int"), and bytes failed further in as "cannot use a string pattern on a
         # bytes-like object".
-        raise TypeError(f"{name} must be a path (a str or os.PathLike), or None, not "
+        raise TypeError(f"{name} must be a path (a str or os.PathLike){or_none}, not "
                         f"{type(path).__name__} {path!r}"[:300])
     if not text:
         # Read as the current folder: ". is not a tagger model", or this folder's name.
-        raise ValueError(f"{name} is an empty path: give the folder, or None")
+        raise ValueError(f"{name} is an empty path: give {give}{or_none}")
     folded = _FOLDED_URL.match(text)
     if folded is not None:
         from beamtagger.errors import BeamtaggerError

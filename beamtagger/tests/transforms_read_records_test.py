@@ -354,7 +354,8 @@ def test_the_reading_package_modules_import_only_the_layers_below_them():
     ({"file_pattern": None}, TypeError, "file_pattern must be a glob (a str or os.PathLike), "
                                         "not NoneType None"),
     ({"file_pattern": b"in/*.txt"}, TypeError, "file_pattern must be a glob"),
-    ({"file_pattern": ""}, ValueError, "file_pattern is an empty path"),
+    ({"file_pattern": ""}, ValueError, "file_pattern is an empty path: give a glob of the files "
+                                        "to read, such as in/*.txt"),
     ({"split_bytes": 1.5}, ValueError, "split_bytes must be a whole number of at least 1, not 1.5"),
     ({"split_bytes": 0}, ValueError, "split_bytes must be a whole number of at least 1, not 0"),
     ({"reshuffle": "no"}, ValueError, "reshuffle must be True or False, not 'no'"),

@@ -336,9 +336,12 @@ def test_a_triggering_frequency_no_sink_can_follow_is_refused_where_it_is_built(
     ({"num_shards": -1}, ValueError, "num_shards must be a whole number of at least 0, not -1"),
     ({"num_shards": "3"}, ValueError, "num_shards must be a whole number"),
     ({"num_shards": True}, ValueError, "num_shards must be a whole number"),
-    ({"output_prefix": None}, TypeError, "output_prefix must be a path"),
+    ({"output_prefix": None}, TypeError, "output_prefix must be a path (a str or os.PathLike) "
+                                         "or a ValueProvider, not NoneType None"),
     ({"output_prefix": 5}, TypeError, "output_prefix must be a path"),
-    ({"output_prefix": ""}, ValueError, "output_prefix is an empty path"),
+    # It said "give the folder, or None", where None is refused and a prefix is no folder.
+    ({"output_prefix": ""}, ValueError, "output_prefix is an empty path: give the prefix of the "
+                                        "files to write, such as out/tagged"),
 ])
 def test_a_shard_count_or_prefix_no_sink_can_follow_is_refused_where_it_is_built(options, error,
                                                                                 said):
@@ -361,3 +364,25 @@ def test_a_flag_that_is_no_bool_is_refused_where_the_writer_is_built(option):
     output_format = "conllu" if option == "keep_conllu_lines" else "jsonl"
     with pytest.raises(ValueError, match=f"^{option} must be True or False, not 'no'"):
         WriteResults("/tmp/x", output_format, **{option: "no"})
+
+
+@pytest.mark.parametrize("provider", ["static", "runtime"])
+def test_a_value_provider_prefix_of_a_beam_template_is_written_to(tmp_path, provider):
+    # WriteResults passed its output_prefix to Beam's sinks, which take a ValueProvider (a
+    # classic template's --output); the prefix check of 2026-12-07 refused it as "no path".
+    # WriteDeadLetters added its suffix with +, which failed on one where it was applied.
+    from apache_beam.options.value_provider import RuntimeValueProvider, StaticValueProvider
+
+    from beamtagger.transforms import DeadLetter, WriteDeadLetters
+
+    prefix = str(tmp_path / "r")
+    given = (StaticValueProvider(str, prefix) if provider == "static" else
+             RuntimeValueProvider(option_name="output", value_type=str, default_value=prefix))
+    with beam.Pipeline() as p:
+        _ = p | "Tagged" >> beam.Create([record("a", ["x"])]) | WriteResults(given)
+        _ = (p | "Letters" >> beam.Create([DeadLetter("b.txt:1", "too long", "x", "tokenize")])
+             | WriteDeadLetters(given))
+    assert [json.loads(line)["id"] for path in glob.glob(prefix + "-0*.jsonl")
+            for line in open(path, encoding="utf-8")] == ["a"]
+    assert [json.loads(line)["source"] for path in glob.glob(prefix + "-errors-*.jsonl")
+            for line in open(path, encoding="utf-8")] == ["b.txt:1"]

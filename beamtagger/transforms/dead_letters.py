@@ -12,6 +12,7 @@ not read (``records.UNREAD_STAGE``); ``unread_sources`` finds them again for the
 import json
 
 import apache_beam as beam
+from apache_beam.options.value_provider import NestedValueProvider, ValueProvider
 
 from beamtagger.transforms.records import UNREAD_STAGE, DeadLetter
 
@@ -21,7 +22,14 @@ ERRORS_SUFFIX = "-errors"
 
 
 def errors_prefix(output_prefix):
-    """The prefix of the dead-letter files of a run writing results under ``output_prefix``."""
+    """The prefix of the dead-letter files of a run writing results under ``output_prefix``
+    (a ``ValueProvider``'s, a classic template's output, when the job reads it)."""
+    if isinstance(output_prefix, ValueProvider):
+        return NestedValueProvider(output_prefix, _with_errors_suffix)
+    return _with_errors_suffix(output_prefix)
+
+
+def _with_errors_suffix(output_prefix):
     return output_prefix + ERRORS_SUFFIX
 
 

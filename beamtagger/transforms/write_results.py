@@ -50,12 +50,14 @@ letter of stage "format" instead of failing the file it would have gone to.
 import json
 import math
 import numbers
+import os
 import re
 from typing import NamedTuple
 
 import apache_beam as beam
 import orjson
 import pyarrow as pa
+from apache_beam.options.value_provider import ValueProvider
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
@@ -272,12 +274,19 @@ class WriteResults(beam.PTransform):
 
 
 def output_prefix_option(output_prefix):
-    """``output_prefix`` as a str (``tagging_defaults.path_option``'s checks), where the writer
-    is built: None, a number or bytes failed where it was applied, in Beam's words or as
-    "unsupported operand type(s) for +" (WriteDeadLetters)."""
-    if output_prefix is None:
-        raise TypeError("output_prefix must be a path (a str or os.PathLike), not None")
-    return path_option("output_prefix", output_prefix)
+    """``output_prefix`` as a str (``tagging_defaults.path_option``'s checks), or the
+    ``ValueProvider`` it is, where the writer is built: None, a number or bytes failed where it
+    was applied, in Beam's words or as "unsupported operand type(s) for +" (WriteDeadLetters).
+    Beam's file sinks take a ValueProvider (a classic template's output, known when the job
+    runs), as ``ReadRecords``' ``file_pattern`` does."""
+    if isinstance(output_prefix, ValueProvider):
+        return output_prefix
+    if not isinstance(output_prefix, (str, os.PathLike)):
+        raise TypeError(f"output_prefix must be a path (a str or os.PathLike) or a "
+                        f"ValueProvider, not {type(output_prefix).__name__} "
+                        f"{output_prefix!r}"[:300])
+    return path_option("output_prefix", output_prefix, none_allowed=False,
+                       give="the prefix of the files to write, such as out/tagged")
 
 
 def check_num_shards(num_shards):

@@ -143,7 +143,8 @@ class ReadRecords(beam.PTransform):
             if not isinstance(file_pattern, (str, os.PathLike)):
                 raise TypeError(f"file_pattern must be a glob (a str or os.PathLike), not "
                                 f"{type(file_pattern).__name__} {file_pattern!r}"[:300])
-            file_pattern = path_option("file_pattern", file_pattern)
+            file_pattern = path_option("file_pattern", file_pattern, none_allowed=False,
+                                       give="a glob of the files to read, such as in/*.txt")
         self.file_pattern = file_pattern = matchable_pattern(file_pattern)
         self.input_format = input_format
         self.text_field = text_field
