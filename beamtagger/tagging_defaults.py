@@ -3,6 +3,7 @@ shows and uses the transforms' own values and ``beamtagger --help`` stays instan
 import numbers
 import os
 import re
+import sys
 
 from beamtagger.bundled_models import BundledModel, bundled_reference
 
@@ -82,7 +83,13 @@ def check_accelerator(name, accelerator):
 
 
 def check_flag(name, value):
-    """``value`` if it is a bool: a string such as "no" would have read as True."""
+    """``value`` if it is a bool (NumPy's ``np.True_`` as ``True``): a string such as "no"
+    would have read as True."""
+    # NumPy's bool is no bool subclass, and a comparison's value ((df.kind == "ner").any()) is
+    # one; numpy is looked up, not imported: where it is not loaded, no value is a NumPy bool.
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.bool_):
+        return bool(value)
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, not {value!r}")
     return value

@@ -366,6 +366,18 @@ def test_a_flag_that_is_no_bool_is_refused_where_the_writer_is_built(option):
         WriteResults("/tmp/x", output_format, **{option: "no"})
 
 
+@pytest.mark.parametrize("option", ["entities", "keep_text", "keep_conllu_lines"])
+def test_a_numpy_bool_flag_is_taken_as_the_bool_it_is(option):
+    # np.True_ (a comparison's value, ``(df.kind == "ner").any()``) is no bool subclass; the
+    # writers took it as truthy before the flag check of 2026-12-07, which refused it.
+    import numpy as np
+
+    output_format = "conllu" if option == "keep_conllu_lines" else "jsonl"
+    for flag in (np.True_, np.False_):
+        value = getattr(WriteResults("/tmp/x", output_format, **{option: flag}), option)
+        assert value is bool(flag)
+
+
 @pytest.mark.parametrize("provider", ["static", "runtime"])
 def test_a_value_provider_prefix_of_a_beam_template_is_written_to(tmp_path, provider):
     # WriteResults passed its output_prefix to Beam's sinks, which take a ValueProvider (a
