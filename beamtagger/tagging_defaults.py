@@ -55,6 +55,14 @@ def check_runtime(runtime):
     return None if runtime is None else runtimes.get(runtime).name
 
 
+def shown(value, limit=200):
+    """``value`` as a refusal shows it: its repr on one line (a NumPy array's or a pandas
+    column's ran over several) and at most ``limit`` characters (a 100,000-character string
+    was all in the message)."""
+    text = re.sub(r"\s*\n\s*", " ", repr(value))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def check_whole_number(name, value, minimum, maximum=None, what=""):
     """``value`` if it is an int (a NumPy integer too) from ``minimum`` to ``maximum``, else
     ValueError naming ``name``: ``True`` is an int to Python, and was read as 1 (a
@@ -64,7 +72,7 @@ def check_whole_number(name, value, minimum, maximum=None, what=""):
             or value < minimum or (maximum is not None and value > maximum)):
         bounds = (f"from {minimum:,} to {maximum:,}" if maximum is not None
                   else f"of at least {minimum:,}")
-        raise ValueError(f"{name} must be a whole number{what} {bounds}, not {value!r}")
+        raise ValueError(f"{name} must be a whole number{what} {bounds}, not {shown(value)}")
     return int(value)
 
 
@@ -78,7 +86,7 @@ def check_accelerator(name, accelerator):
                                         and "type:" in accelerator):
         raise ValueError(f"{name} must be None or a Beam accelerator hint naming its type, "
                          f"such as 'type:nvidia-l4;count:1;install-nvidia-driver', not "
-                         f"{accelerator!r}")
+                         f"{shown(accelerator)}")
     return accelerator
 
 
@@ -91,7 +99,7 @@ def check_flag(name, value):
     if numpy is not None and isinstance(value, numpy.bool_):
         return bool(value)
     if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, not {value!r}")
+        raise ValueError(f"{name} must be True or False, not {shown(value)}")
     return value
 
 
@@ -116,7 +124,7 @@ def path_option(name, path, *, none_allowed=True, give="the folder"):
         # not int"), and bytes failed further in as "cannot use a string pattern on a
         # bytes-like object".
         raise TypeError(f"{name} must be a path (a str or os.PathLike){or_none}, not "
-                        f"{type(path).__name__} {path!r}"[:300])
+                        f"{type(path).__name__} {shown(path)}")
     if not text:
         # Read as the current folder: ". is not a tagger model", or this folder's name.
         raise ValueError(f"{name} is an empty path: give {give}{or_none}")

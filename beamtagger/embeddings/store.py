@@ -61,6 +61,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 import numpy as np
 
 from beamtagger.errors import BeamtaggerError, too_many_open_files
+from beamtagger.tagging_defaults import shown
 from beamtagger.unicode_styles import plain_style
 
 __all__ = ["DTYPES", "DEFAULT_CASED_NORMALIZATION", "DEFAULT_UNCASED_NORMALIZATION",
@@ -283,7 +284,7 @@ class EmbeddingStore:
             # pathlib's own words named no argument ("expected str, bytes or os.PathLike
             # object, not int"; bytes: "argument should be a str object ...").
             raise TypeError(f"EmbeddingStore.open's path must be a store's folder (a str or "
-                            f"os.PathLike), not {type(path).__name__} {path!r}"[:300])
+                            f"os.PathLike), not {type(path).__name__} {shown(path)}")
         path = pathlib.Path(path).expanduser().absolute()
         manifest = _read_manifest(path)
         vectors = _map_vectors(path, manifest)

@@ -13,7 +13,7 @@ these buckets, and ``TaggerModelHandler`` and ``beamtagger.Tagger`` a group of r
 import numbers
 
 from beamtagger.model.shape_grid import grid_width
-from beamtagger.tagging_defaults import check_whole_number
+from beamtagger.tagging_defaults import check_whole_number, shown
 
 __all__ = ["EXACT_LENGTHS_UP_TO", "bucket_length", "check_batch_options", "length_batches"]
 
@@ -56,4 +56,4 @@ def check_batch_options(max_batch_tokens, max_buffering_secs=None):
                                                and not isinstance(max_buffering_secs, bool)
                                                and 0 < max_buffering_secs < float("inf")):
         raise ValueError(f"max_buffering_secs must be a positive number of seconds, not "
-                         f"{max_buffering_secs!r}")
+                         f"{shown(max_buffering_secs)}")

@@ -42,7 +42,7 @@ from apache_beam.utils.windowed_value import WindowedValue
 from beamtagger.errors import BeamtaggerError
 from beamtagger.tagging_defaults import (MAX_TAGGER_THREADS, VECTORS_AT, check_flag, check_runtime,
                                          check_vectors_at, check_whole_number,
-                                         model_dir_option, path_option)
+                                         model_dir_option, path_option, shown)
 from beamtagger.tensorflow_setup import configure_tensorflow  # noqa: F401  (its old home)
 from beamtagger.model.batch_decoding import decode_batch, decode_batch_flat, decodes_per_token
 from beamtagger.model.flag_threshold import threshold_option, with_threshold
@@ -190,7 +190,7 @@ def check_tag_options(progress_every_secs, threads, threads_name="tagger_threads
             isinstance(progress_every_secs, numbers.Real) and not isinstance(
                 progress_every_secs, bool) and 0 <= progress_every_secs < float("inf")):
         raise ValueError("progress_every_secs must be None or a number of seconds of at least "
-                         f"0, not {progress_every_secs!r}")
+                         f"0, not {shown(progress_every_secs)}")
     if threads is not None:
         check_whole_number(threads_name, threads, 0, MAX_TAGGER_THREADS,
                            " of threads a worker process (0: TensorFlow's own; None: the "

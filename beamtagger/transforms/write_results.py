@@ -61,7 +61,7 @@ from apache_beam.options.value_provider import ValueProvider
 from apache_beam.utils.windowed_value import WindowedValue
 
 from beamtagger.corpus_readers import is_json_quoted
-from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option
+from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option, shown
 from beamtagger.transforms import counters
 # Registers the coder of the tagged batches it takes: a pipeline whose only beamtagger step is
 # this one pickled them, copying each whole to encode it and again to sample its size.
@@ -284,7 +284,7 @@ def output_prefix_option(output_prefix):
     if not isinstance(output_prefix, (str, os.PathLike)):
         raise TypeError(f"output_prefix must be a path (a str or os.PathLike) or a "
                         f"ValueProvider, not {type(output_prefix).__name__} "
-                        f"{output_prefix!r}"[:300])
+                        f"{shown(output_prefix)}")
     return path_option("output_prefix", output_prefix, none_allowed=False,
                        give="the prefix of the files to write, such as out/tagged")
 

@@ -34,7 +34,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.options.value_provider import ValueProvider
 
-from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option
+from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option, shown
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
@@ -142,7 +142,7 @@ class ReadRecords(beam.PTransform):
             # Beam's MatchFiles ("requires PCollections of type str").
             if not isinstance(file_pattern, (str, os.PathLike)):
                 raise TypeError(f"file_pattern must be a glob (a str or os.PathLike), not "
-                                f"{type(file_pattern).__name__} {file_pattern!r}"[:300])
+                                f"{type(file_pattern).__name__} {shown(file_pattern)}")
             file_pattern = path_option("file_pattern", file_pattern, none_allowed=False,
                                        give="a glob of the files to read, such as in/*.txt")
         self.file_pattern = file_pattern = matchable_pattern(file_pattern)
