@@ -15,6 +15,7 @@ runs, unless --overwrite says to replace it: a run's file is set beside BENCHMAR
 written over it.
 """
 import argparse
+import os
 import pathlib
 import subprocess
 import sys
@@ -66,6 +67,13 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.out.is_dir():
         parser.error(f"{args.out} is a folder: --out names the markdown file to write")
+    # OUT is written last, after every script: a folder it cannot go in is refused now, not as
+    # a traceback 17 minutes later.
+    folder = next(parent for parent in args.out.absolute().parents if parent.exists())
+    if not folder.is_dir():
+        parser.error(f"{args.out}: {folder} is not a folder, so --out cannot be written there")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        parser.error(f"{args.out}: {folder} cannot be written (its permissions)")
     if args.out.exists() and not args.overwrite:
         headings = sum(line.startswith("#") for line in
                        args.out.read_text(encoding="utf-8", errors="replace").splitlines())

@@ -141,3 +141,15 @@ def test_a_work_folder_without_case_g_inputs_is_refused_naming_the_command_that_
         name, args, message, tmp_path):
     completed = run_script(name, "--work", tmp_path, *args)
     assert_usage_error(completed, message.format(work=tmp_path))
+
+
+def test_run_all_refuses_an_out_it_could_not_write_before_running_anything(tmp_path):
+    # Checked only once the 17 minutes of scripts were done: an --out under a file was a
+    # FileExistsError traceback from the final mkdir, the run's markdown never written.
+    # (--assemble-only: the refusal is in the argument checks, which come before any script;
+    # without it the code before the fix ran every benchmark at full size.)
+    (tmp_path / "notes").write_text("")
+    out = tmp_path / "notes" / "BENCHMARKS.md"
+    completed = run_script("run_all.py", "--out", out, "--assemble-only")
+    assert_usage_error(completed, f"{out}: {tmp_path / 'notes'} is not a folder, so "
+                       "--out cannot be written there")
