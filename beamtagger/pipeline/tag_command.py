@@ -234,8 +234,9 @@ def add_arguments(parser):
                         "and multi_processing at a worker a core by default, or --tagger-threads "
                         "1), else tensorflow")
     parser.add_argument("--tagger-threads", type=int, metavar="N",
-                        help="TensorFlow threads per worker process; 0: TensorFlow's default, "
-                        "every core (the default, except with --direct_running_mode="
+                        help="TensorFlow threads per worker process, 0 to "
+                        f"{tagging_defaults.MAX_TAGGER_THREADS:,}; 0: "
+                        "TensorFlow's default, every core (the default, except with --direct_running_mode="
                         "multi_processing, where it is cores / --direct_num_workers, and on "
                         "Dataflow, where it is 1: one SDK process per vCPU, unless "
                         "--experiments=no_use_multiple_sdk_containers)")
