@@ -122,7 +122,15 @@ def main(argv):
     files, rounds, checkouts = args.files, args.rounds, args.checkouts
     bench_common.require_shared_data()
     work = pathlib.Path(tempfile.mkdtemp(prefix="small-files-"))
-    inputs = write_inputs(work, files, args.all_gz)
+    try:   # removed after a failed run or Ctrl-C too: it holds FILES input files
+        compare(files, rounds, checkouts, args.all_gz, tag_args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(files, rounds, checkouts, all_gz, tag_args, work):
+    """Writes the inputs in ``work``, runs every checkout on each and prints the medians."""
+    inputs = write_inputs(work, files, all_gz)
     cases = [(checkout, name) for checkout in checkouts for name in inputs]
     results = {case: [] for case in cases}
     for r in range(rounds):
@@ -147,7 +155,6 @@ def main(argv):
             print(f"{name}: {checkouts[1]} / {checkouts[0]}: wall "
                   f"{second['wall_s'] / first['wall_s']:.2f}, CPU "
                   f"{second['cpu_s'] / first['cpu_s']:.2f}")
-    shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -61,15 +61,25 @@ def main(argv=None):
     args = parse_args(argv)
     bench_common.require_shared_data()
     work = pathlib.Path(tempfile.mkdtemp(prefix="utf8-tag-"))
+    try:   # removed after a failed run or Ctrl-C too: it holds EWT train as text
+        compare(args.before, args.after, args.rounds, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(before_checkout, after_checkout, rounds, work):
+    """Writes the corpus in ``work``, runs both checkouts ``rounds`` times and prints the
+    CPU seconds of each run and the ratios."""
     corpus = work / "corpus"
     corpus.mkdir()
     write_corpus(corpus)
-    checkouts = {"before": str(args.before.resolve()), "after": str(args.after.resolve())}
+    checkouts = {"before": str(before_checkout.resolve()),
+                 "after": str(after_checkout.resolve())}
     cpu = {name: [] for name in checkouts}
     wall = {name: [] for name in checkouts}
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONHASHSEED": "0"}
     env.pop("PYTHONPATH", None)
-    for r in range(args.rounds):
+    for r in range(rounds):
         order = list(checkouts.items()) if r % 2 == 0 else list(reversed(checkouts.items()))
         for name, checkout in order:
             out = work / f"out-{name}"
@@ -88,7 +98,6 @@ def main(argv=None):
             wall[name].append(time.perf_counter() - started)
             cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             print(name, r, round(cpu[name][-1], 2), round(wall[name][-1], 2), flush=True)
-    shutil.rmtree(work, ignore_errors=True)
     ratios = [a / b for a, b in zip(cpu["after"], cpu["before"])]
     print(json.dumps({"cpu": cpu, "wall": wall,
                       "ratio_of_medians": statistics.median(cpu["after"])

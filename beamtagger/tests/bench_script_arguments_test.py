@@ -153,3 +153,26 @@ def test_run_all_refuses_an_out_it_could_not_write_before_running_anything(tmp_p
     completed = run_script("run_all.py", "--out", out, "--assemble-only")
     assert_usage_error(completed, f"{out}: {tmp_path / 'notes'} is not a folder, so "
                        "--out cannot be written there")
+
+
+@pytest.mark.parametrize("name, args, folder", [
+    ("utf8_tag_side_by_side.py", ["{checkout}", "{checkout}", "1"], "utf8-tag-"),
+    ("small_files_bench.py", ["1", "1", "{checkout}"], "small-files-"),
+])
+def test_a_side_by_side_whose_tag_run_fails_removes_its_temporary_folder(name, args, folder,
+                                                                          tmp_path):
+    # Both exited on a failed child before their rmtree: EWT's text (and small_files' lake of
+    # files) stayed in the temporary folder after every failed comparison.
+    checkout = tmp_path / "checkout"
+    (checkout / "beamtagger" / "pipeline").mkdir(parents=True)
+    (checkout / "beamtagger" / "__init__.py").write_text("")
+    (checkout / "beamtagger" / "pipeline" / "__init__.py").write_text("")
+    (checkout / "beamtagger" / "pipeline" / "cli.py").write_text(
+        "import sys\n\ndef main(argv):\n    print('refused', file=sys.stderr)\n    return 3\n")
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    completed = run_script(name, *(arg.format(checkout=checkout) for arg in args), env=env)
+    assert completed.returncode == 1, completed.stderr[-2000:]
+    assert "exit" in completed.stderr and "refused" in completed.stderr, completed.stderr
+    assert [path.name for path in temporary.iterdir() if path.name.startswith(folder)] == []
