@@ -114,6 +114,8 @@ def _not_a_runner(runner, module, name):
         made = found()
     except Exception as error:  # noqa: BLE001  (Beam's call would fail the same, later)
         return f"{not_a_runner}: {name}() failed ({' '.join(str(error).split())})"
+    except SystemExit:   # --runner=sys.exit: the run ended here with status 0, saying nothing
+        return f"{not_a_runner}: {name}() exited"
     return None if isinstance(made, PipelineRunner) else not_a_runner
 
 

@@ -60,6 +60,11 @@ def test_beam_pipeline_options_still_pass(tiny_tagger, text_in, tmp_path, capsys
     # (with --streaming it runs, as a local streaming run without --runner does).
     ("BundleBasedDirectRunner", "--runner BundleBasedDirectRunner runs tag's pipeline only with "
                                 "--streaming; leave --runner out for a batch run on this machine"),
+    # The check calls a function as Beam would: sys.exit() ended the run there, exit status 0,
+    # nothing said and nothing tagged (as Beam's own call did before the check).
+    ("sys.exit", "--runner sys.exit: not a Beam runner (a subclass of "
+                 "apache_beam.runners.runner.PipelineRunner, or a function that returns one): "
+                 "exit() exited"),
 ])
 def test_a_runner_beam_cannot_create_is_refused(tiny_tagger, text_in, tmp_path, capsys, runner,
                                                 message):
