@@ -65,6 +65,11 @@ def parse_args(argv=None):
     parser.add_argument("--assemble-only", action="store_true",
                         help="run nothing: write OUT from the sections in bench/results/")
     args = parser.parse_args(argv)
+    # A name of none (throughput, without .py) ran nothing and assembled earlier sections.
+    scripts = list(dict.fromkeys(script for script, _ in SCRIPTS))
+    unknown = [name for name in args.only or () if name not in scripts]
+    if unknown:
+        parser.error(f"--only {unknown[0]}: not one of its scripts ({', '.join(scripts)})")
     if args.out.is_dir():
         parser.error(f"{args.out} is a folder: --out names the markdown file to write")
     # OUT is written last, after every script: a folder it cannot go in is refused now, not as

@@ -176,3 +176,16 @@ def test_a_side_by_side_whose_tag_run_fails_removes_its_temporary_folder(name, a
     assert completed.returncode == 1, completed.stderr[-2000:]
     assert "exit" in completed.stderr and "refused" in completed.stderr, completed.stderr
     assert [path.name for path in temporary.iterdir() if path.name.startswith(folder)] == []
+
+
+def test_run_all_refuses_an_only_that_names_none_of_its_scripts(tmp_path):
+    # --only throughput (no .py) ran nothing and wrote OUT from bench/results/'s earlier
+    # sections, "no script" ran, exit 0: a measurement that was never made looked made.
+    out = tmp_path / "b.md"
+    completed = run_script("run_all.py", "--out", out, "--only", "throughput_bench.py",
+                           "throughput", "--assemble-only")
+    assert_usage_error(completed, "--only throughput: not one of its scripts "
+                       "(throughput_bench.py, tag_timeline.py, startup_bench.py, "
+                       "runtime_bench.py, model_size_bench.py, training_bench.py, "
+                       "store_bench.py)")
+    assert not out.exists()
