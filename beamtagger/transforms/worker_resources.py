@@ -128,7 +128,9 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     matrix), and a local one beside it is checked again, against it: what TagText, TagBatches
     and TaggerModelHandler do where they are applied, unless given ``validate=False``. Without
     ``remote`` a remote path is not read (a transform is built without network access); with
-    it, a call given no remote path reads nothing, and a ``gs://`` one is refused in seconds
+    it, a call given no remote path reads nothing but a bundled model's ``tagger.json``
+    (``BundledModel``: recorded for every worker to compare its own package's copy with), and
+    a ``gs://`` one is refused in seconds
     where this machine has no network to Cloud Storage (``cloud_access``), before Beam's
     client is asked (it retried the listing for 120 s, then failed with a ``RetryError``).
     Credentials are not checked, as ``beamtagger tag`` checks them unless ``--no_auth``: a
