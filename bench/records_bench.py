@@ -49,6 +49,9 @@ def main(argv=None):
     parser.add_argument("--records", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
+    for option, count in (("--records", args.records), ("--repeat", args.repeat)):
+        if count < 1:
+            parser.error(f"{option} must be at least 1, not {count}")
     bench_common.require_shared_data()
     from beamtagger.corpus_readers import read_conllu
     from beamtagger.transforms import tagged_batches

@@ -189,3 +189,10 @@ def test_run_all_refuses_an_only_that_names_none_of_its_scripts(tmp_path):
                        "runtime_bench.py, model_size_bench.py, training_bench.py, "
                        "store_bench.py)")
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option", ["--records", "--repeat"])
+def test_records_bench_refuses_a_count_below_one(option):
+    # --records 0 was an AssertionError traceback, --repeat 0 a ValueError (min of no timings).
+    assert_usage_error(run_script("records_bench.py", option, "0"),
+                       f"{option} must be at least 1, not 0")
