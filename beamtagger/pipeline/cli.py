@@ -205,7 +205,10 @@ def _double_dash_value(args):
     for name, value in vars(args).items():
         if name.startswith("_") or not isinstance(value, list):
             continue
-        if [] in value or not value and name != "pipeline_args":
+        # An empty list where the option's default is none (an option of nargs="*" may
+        # default to one, and its absence is then no "--").
+        empty = not value and args._parser.get_default(name) != []
+        if [] in value or empty and name != "pipeline_args":
             return (f"{_argument_name(args._parser, name)}: -- given as its value, which "
                     "argparse reads as the end of the options: for a file named --, write "
                     "./--")

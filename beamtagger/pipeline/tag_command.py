@@ -446,7 +446,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
     job = dataclasses.replace(job, stdin_spool=stdin_spool,
                               results_in_input_order=results is not None)
     # {None: job} for one model; {name: the job of that model alone} for several.
-    model_jobs = _model_jobs(job, args.models, remote)
+    model_jobs = _model_jobs(job, args.models, remote=remote)
     if None not in model_jobs:
         # --output as given: each model's prefix adds "-NAME" to it, so "out/" wrote
         # out/-upos-00000-of-00001.jsonl (a name a shell reads as an option) where a run of
@@ -603,7 +603,7 @@ def _stopped_while_printed():
               file=sys.stderr, flush=True)
 
 
-def _model_jobs(job, models, remote=False):
+def _model_jobs(job, models, *, remote=False):
     """{None: ``job``} for a run of one model; else {name: the job of that model alone},
     writing under ``PREFIX-NAME`` (``tag_models``), its model as ``_pipeline_model`` gives it
     for ``remote``."""

@@ -67,6 +67,22 @@ def test_double_dash_as_an_option_s_value_is_refused_in_one_line(argv, option, t
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.txt"]
 
 
+
+def test_an_option_whose_default_is_an_empty_list_left_out_is_no_double_dash():
+    # An option of nargs="*" may default to []: left out, it is no "--opt=--" (the check once
+    # read every empty list as one, and would have refused each run of such a command).
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="beamtagger sub")
+    parser.add_argument("--fields", nargs="*", default=[])
+    parser.add_argument("--input", nargs="+")
+    args = parser.parse_args([])
+    args._parser = parser
+    assert cli._double_dash_value(args) is None
+    args = parser.parse_args(["--input=--"])
+    args._parser = parser
+    assert cli._double_dash_value(args).startswith("--input: -- given as its value")
+
 @pytest.mark.parametrize("argv", [
     ["tag", "--runtime", "numpy", "--progress-every", "0", "--input", "~*.txt",
      "--output", "out/r", "--summary-json", "~summary.json", "--model", "{model}",
