@@ -103,6 +103,17 @@ def check_flag(name, value):
     return value
 
 
+def check_iterable(name, value, what):
+    """``value``'s items as a tuple if it can be iterated (a list, a tuple, a generator, a NumPy
+    array), else ValueError naming ``name``: ``tuple(5)``'s TypeError ("'int' object is not
+    iterable") named no parameter. ``what`` says what the items are ("names")."""
+    try:
+        items = iter(value)
+    except TypeError:
+        raise ValueError(f"{name} must be a list of {what}, not {shown(value)}") from None
+    return tuple(items)
+
+
 # A URL whose "//" after the scheme is one slash: what pathlib.Path makes of one
 # (Path("gs://b/models/ner") is gs:/b/models/ner). A drive letter (C:/) is one letter.
 _FOLDED_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)")

@@ -211,3 +211,13 @@ def test_beams_type_check_refuses_a_text_record_passed_into_bucket_by_length():
     with pytest.raises(TypeCheckError, match="BucketByLength.*Segment.*TextRecord"):
         with beam.Pipeline() as p:
             _ = p | beam.Create([TextRecord("a", "some text")]) | BucketByLength()
+
+
+def test_widths_that_cannot_be_iterated_are_refused_naming_the_parameter():
+    with pytest.raises(ValueError, match=r"^widths must be a list of whole numbers, not 5$"):
+        BucketByLength(widths=5)
+
+
+def test_widths_are_taken_from_a_list_a_tuple_or_a_generator():
+    for widths in ([8, 16], (8, 16), (width for width in (8, 16))):
+        assert BucketByLength(widths=widths).widths == (8, 16)

@@ -369,3 +369,13 @@ def test_an_option_no_reader_can_follow_is_refused_where_it_is_built(options, er
     with pytest.raises(error) as refused:
         ReadRecords(**{"file_pattern": "in/*.txt", **options})
     assert str(refused.value).startswith(said), refused.value
+
+
+def test_fields_that_cannot_be_iterated_are_refused_naming_the_parameter():
+    with pytest.raises(ValueError, match=r"^fields must be a list of names, not 5$"):
+        ReadRecords("in.jsonl", input_format="jsonl", fields=5)
+
+
+def test_fields_are_taken_from_a_list_a_tuple_or_a_generator():
+    for fields in (["a", "b"], ("a", "b"), (name for name in ("a", "b"))):
+        assert ReadRecords("in.jsonl", input_format="jsonl", fields=fields).fields == ("a", "b")

@@ -105,7 +105,8 @@ class BucketByLength(beam.PTransform):
                  max_buffered_tokens: Optional[int] = None, blocks: bool = False,
                  widths: Optional[Tuple[int, ...]] = None):
         super().__init__()
-        self.widths = None if widths is None else tuple(int(width) for width in widths)
+        self.widths = (None if widths is None else tuple(
+            int(width) for width in tagging_defaults.check_iterable("widths", widths, "whole numbers")))
         check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
         # A str failed as "'<' not supported between instances of 'str' and 'int'", and NaN or

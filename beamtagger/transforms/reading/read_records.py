@@ -34,7 +34,8 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.options.value_provider import ValueProvider
 
-from beamtagger.tagging_defaults import check_flag, check_whole_number, path_option, shown
+from beamtagger.tagging_defaults import (check_flag, check_iterable, check_whole_number,
+                                         path_option, shown)
 from beamtagger.transforms.blocks import Block, reader_outputs
 from beamtagger.transforms.reading import byte_ranges, csv_rows, parquet_rows
 from beamtagger.transforms.reading.decoded_lines import UTF8, encoding_problem
@@ -130,7 +131,7 @@ class ReadRecords(beam.PTransform):
             raise ValueError(f"delimiter: {problem}")
         if isinstance(fields, str):  # "a,b" would be the fields "a", ",", "b"
             raise ValueError(f"fields: must be a list of names, not the string {fields!r}")
-        fields = None if fields is None else tuple(fields)
+        fields = None if fields is None else check_iterable("fields", fields, "names")
         problem = fields_problem(fields, input_format, text_field, id_field)
         if problem is not None:
             raise ValueError(f"fields: {problem}")
