@@ -155,6 +155,11 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
 
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    # Checked before anything is written: the store's refusal came after tiny-vectors.txt was
+    # written over, and a folder holding only a model got a store before the model's refusal.
+    for name in ("store", "model") if store_path is None else ("model",):
+        if os.path.lexists(directory / name):
+            _refuse_existing(directory / name)
     if store_path is None:
         vectors = np.random.default_rng(seed).normal(size=(len(_WORDS), _DIM)).astype(np.float32)
         text = directory / "tiny-vectors.txt"
@@ -188,6 +193,11 @@ def cached_tiny_tagger(directory, seed: int = _SEED) -> TinyTagger:
     Args:
       directory: where to put the copy (created if missing).
       seed: as for ``build_tiny_tagger``.
+
+    Raises:
+      BeamtaggerError: ``directory`` already holds a ``store`` or a ``model``, as
+        ``build_tiny_tagger`` refuses it, before writing anything: a second call on one folder was copytree's
+        FileExistsError, and where only one of them was there, a half-made copy.
     """
     directory = pathlib.Path(directory)
     cached = _cache_dir(seed)
@@ -197,8 +207,21 @@ def cached_tiny_tagger(directory, seed: int = _SEED) -> TinyTagger:
         return build_tiny_tagger(directory, seed)
     directory.mkdir(parents=True, exist_ok=True)
     for name in ("store", "model"):
-        shutil.copytree(cached / name, directory / name)
+        if os.path.lexists(directory / name):
+            _refuse_existing(directory / name)
+    for name in ("store", "model"):
+        try:
+            shutil.copytree(cached / name, directory / name)
+        except FileExistsError:   # made by another process since the check above
+            _refuse_existing(directory / name)
     return TinyTagger(str(directory / "model"), str(directory / "store"))
+
+
+def _refuse_existing(path):
+    from beamtagger.errors import BeamtaggerError
+
+    raise BeamtaggerError(f"{path} already exists; choose another directory for the tiny "
+                          "tagger, or remove it first")
 
 
 # What build_tiny_tagger's output depends on besides the seed: the code that writes the store and

@@ -1,6 +1,8 @@
 """beamtagger.testing: the tiny tagger behind users' fast pipeline tests, used as a user would."""
 import shutil
 
+import pytest
+
 import apache_beam as beam
 from apache_beam.options.pipeline_options import StandardOptions
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -283,3 +285,32 @@ def test_the_fixture_copies_the_tiny_tagger_cached_on_the_first_build(tmp_path, 
     assert testing._cache_dir(8) != testing._cache_dir(7)
     monkeypatch.setenv("BEAMTAGGER_TINY_TAGGER_CACHE", "0")
     assert testing._cache_dir(7) is None
+
+
+@pytest.mark.parametrize("cache", ["1", "0"])
+def test_a_second_tiny_tagger_in_one_folder_is_refused_cached_or_built(tmp_path, monkeypatch,
+                                                                       cache):
+    # Cached, the second call was copytree's FileExistsError; built (cache off), it is
+    # build_tiny_tagger's refusal: both the same error, naming the folder in the way.
+    from beamtagger import testing
+    from beamtagger.errors import BeamtaggerError
+
+    monkeypatch.setenv("BEAMTAGGER_TINY_TAGGER_CACHE", cache)
+    first = testing.cached_tiny_tagger(tmp_path)
+    with pytest.raises(BeamtaggerError, match=f"^{tmp_path / 'store'} already exists; "
+                                              "choose another directory"):
+        testing.cached_tiny_tagger(tmp_path)
+    assert first.labels("Beam tags this.")   # the first copy is left whole
+
+
+@pytest.mark.parametrize("cache", ["1", "0"])
+def test_a_folder_holding_only_a_model_gets_nothing_written_into_it(tmp_path, monkeypatch,
+                                                                     cache):
+    from beamtagger import testing
+    from beamtagger.errors import BeamtaggerError
+
+    monkeypatch.setenv("BEAMTAGGER_TINY_TAGGER_CACHE", cache)
+    (tmp_path / "model").mkdir()
+    with pytest.raises(BeamtaggerError, match="model already exists; choose another directory"):
+        testing.cached_tiny_tagger(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
