@@ -211,15 +211,41 @@ def dry_run_offline_problem(options):
     return None
 
 
-def portable_options_problem(options, runner):
+def portable_options_problem(options, runner, *, flags=()):
     """Why ``--runner=PortableRunner`` cannot start with these options, or None: it needs
     ``--job_endpoint`` (Beam raised NotImplementedError, a traceback, once the pipeline ran).
-    Flink, Spark and Prism runners start their own job service and need none."""
+    Flink, Spark and Prism runners start their own job service and need none.
+
+    A ``--job_endpoint`` other than ``embed`` given to any portable runner must accept a
+    connection now (``job_endpoint.endpoint_problem``, two seconds), unless ``flags`` (the
+    pipeline arguments as given) set ``--job_server_timeout``: that asks Beam to wait so long
+    for the service, one starting beside this command. ``--artifact_endpoint`` is not checked:
+    Beam uses it only once the job service has answered; nor is an EXTERNAL environment's
+    ``--environment_config``, which the runner's workers reach from where they run."""
     from apache_beam.options.pipeline_options import PortableOptions
 
-    if runner_name(runner).lower() not in ("portablerunner", "portable"):
-        return None
-    if options.view_as(PortableOptions).job_endpoint is None:
+    endpoint = options.view_as(PortableOptions).job_endpoint
+    if runner_name(runner).lower() in ("portablerunner", "portable") and endpoint is None:
         return ("--runner=PortableRunner needs --job_endpoint: the address of a running job "
                 "service (host:port), or embed to start one in this process")
-    return None
+    if (not endpoint or endpoint == "embed" or _timeout_given(flags)
+            or not _is_portable_runner(runner)):
+        return None
+    from beamtagger.pipeline.job_endpoint import endpoint_problem
+
+    return endpoint_problem(endpoint)
+
+
+def _timeout_given(flags):
+    return any(flag.split("=", 1)[0] in ("--job_server_timeout", "--job-server-timeout")
+               for flag in flags)
+
+
+def _is_portable_runner(runner):
+    """Whether Beam's ``runner`` (a name; runner_problem has found it creatable) reaches its
+    job service through ``--job_endpoint``: PortableRunner and its subclasses (Flink, Spark,
+    Prism) all do where the endpoint is given."""
+    from apache_beam.runners import create_runner
+    from apache_beam.runners.portability.portable_runner import PortableRunner
+
+    return runner is not None and isinstance(create_runner(runner), PortableRunner)

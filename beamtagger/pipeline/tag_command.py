@@ -378,7 +378,7 @@ def run(args):
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
     problem = (runner_problem(standard.runner, streaming=bool(standard.streaming))
-               or portable_options_problem(options, standard.runner)
+               or portable_options_problem(options, standard.runner, flags=args.pipeline_args)
                or runtime_type_check_problem(options)
                or standard_streams_problem(args, is_remote_runner(standard.runner),
                                            bool(standard.streaming))

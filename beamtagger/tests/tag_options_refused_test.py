@@ -3,6 +3,8 @@ each of these was a traceback from inside Beam, or a run that silently did somet
 import glob
 import gzip
 import os
+import socket
+import time
 
 import pytest
 
@@ -216,6 +218,23 @@ def test_a_job_endpoint_nobody_answers_at_is_one_line(tiny_tagger, text_in, tmp_
         "1 s (--job_server_timeout); start it, or use --job_endpoint=embed for one in this "
         "process"]
     assert "records read" not in out and not glob.glob(str(tmp_path / "out" / "r-*"))
+
+
+def test_a_job_endpoint_nothing_listens_at_is_refused_before_launch(tiny_tagger, text_in,
+                                                                    tmp_path, capsys):
+    # Without --job_server_timeout, Beam waited its default 300 s before the line above.
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    started = time.monotonic()
+    line = refused(capsys, tiny_tagger, text_in, tmp_path / "out" / "r",
+                   "--runner=PortableRunner", f"--job_endpoint=127.0.0.1:{port}",
+                   "--environment_type=LOOPBACK")
+    assert time.monotonic() - started < 10
+    assert line.startswith(f"beamtagger tag: error: --job_endpoint 127.0.0.1:{port}: nothing "
+                           "accepts a connection there (Connection refused); start the job "
+                           "service first, or give --job_endpoint=embed"), line
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("prefix", ["", "out/", ".", "out/.."])
