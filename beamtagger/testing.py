@@ -145,6 +145,15 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
       binary_label: patterns, as ``train --binary-label`` takes them (``("B-*", "I-*")``):
         a binary (sigmoid) tagger of labels ``no``/``yes`` instead of one of ``labels``.
     """
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    # Checked before anything is written or imported (Keras, 4 s): the store's refusal came
+    # after tiny-vectors.txt was written over, and a folder holding only a model got a store
+    # before the model's refusal.
+    for name in ("store", "model") if store_path is None else ("model",):
+        if os.path.lexists(directory / name):
+            _refuse_existing(directory / name)
+
     import numpy as np
 
     from beamtagger.embeddings.importers import import_embeddings
@@ -153,13 +162,6 @@ def build_tiny_tagger(directory, seed: int = _SEED, store_path=None,
     from beamtagger.model.saving import save_model_dir
     from beamtagger.model.training import TrainingConfig, build_tagger
 
-    directory = pathlib.Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    # Checked before anything is written: the store's refusal came after tiny-vectors.txt was
-    # written over, and a folder holding only a model got a store before the model's refusal.
-    for name in ("store", "model") if store_path is None else ("model",):
-        if os.path.lexists(directory / name):
-            _refuse_existing(directory / name)
     if store_path is None:
         vectors = np.random.default_rng(seed).normal(size=(len(_WORDS), _DIM)).astype(np.float32)
         text = directory / "tiny-vectors.txt"
