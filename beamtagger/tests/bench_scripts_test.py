@@ -15,10 +15,12 @@ import pytest
 from beamtagger.model import shape_grid
 
 # Each runs a benchmark script end to end in child processes (minutes on 2 cores). CI (`make
-# test`) runs the throughput bench's pipeline cases, the start-up bench without its crossover and
-# the GPU check's CPU dry run; the rest are marked bench_full (`make test-all`): what they check
-# is held by unit tests too (runtimes' labels: tag_pipeline_test.py and model_tagger_test.py;
-# training in length buckets: model_training_test.py), so CI keeps to 15 minutes on 2 cores.
+# test`) runs the throughput bench's pipeline cases and the GPU check's CPU dry run; the rest are
+# marked bench_full (`make test-all`): what they check is held by unit tests too (runtimes'
+# labels: tag_pipeline_test.py and model_tagger_test.py; training in length buckets:
+# model_training_test.py; a small input's tag run without TensorFlow: runtime_choice_test.py and
+# tag_pipeline_test.py's run where TensorFlow is not installed), so CI keeps to 15 minutes on 2 cores (the suite took 14:39 on 2026-12-07
+# with the start-up bench's 27 s in it).
 pytestmark = pytest.mark.slow
 
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
@@ -198,6 +200,7 @@ def test_tag_timeline_finds_the_model_load_and_every_prediction(shared_data, tmp
     assert "### When the model runs in D" in (results / "tag_timeline.md").read_text()
 
 
+@pytest.mark.bench_full
 def test_startup_bench_times_the_demo_against_importing_tensorflow(tmp_path):
     # The runtime crossover (beamtagger tag on EWT prefixes with each runtime) is test-all's.
     results = run_script("startup_bench.py", tmp_path, "--tiny", "--no-crossover")
