@@ -19,8 +19,8 @@ from beamtagger.model import shape_grid
 # marked bench_full (`make test-all`): what they check is held by unit tests too (runtimes'
 # labels: tag_pipeline_test.py and model_tagger_test.py; training in length buckets:
 # model_training_test.py; a small input's tag run without TensorFlow: runtime_choice_test.py and
-# tag_pipeline_test.py's run where TensorFlow is not installed), so CI keeps to 15 minutes on 2 cores (the suite took 14:39 on 2026-12-07
-# with the start-up bench's 27 s in it).
+# tag_pipeline_test.py's run where TensorFlow is not installed), so CI keeps to 15 minutes on 2
+# cores (it took 14:39 on 2026-12-07 with the start-up bench's 27 s in it).
 pytestmark = pytest.mark.slow
 
 BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench"
