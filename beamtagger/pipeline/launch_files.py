@@ -49,7 +49,7 @@ from typing import Dict, NamedTuple, Optional, Tuple
 from beamtagger import atomic_dirs
 from beamtagger.errors import BeamtaggerError
 from beamtagger.transforms.built_against import (BuiltAgainst, ReplacedSinceBuilt,
-                                                  recorded_path)
+                                                  left_out_recorded, recorded_path)
 
 
 # (what the run calls it, its TagJob and BuiltAgainst field, its digest's BuiltAgainst field)
@@ -136,7 +136,8 @@ class LaunchFiles:
 @contextlib.contextmanager
 def pinned(job, remote, store=True):
     """``LaunchFiles`` of ``job``'s model and store as they are now, kept until the block
-    ends; none pinned for a remote runner, and none for the bundled model and default store.
+    ends; none pinned for a remote runner, and none for the bundled model and default store
+    (the bundled model left out is recorded for a remote runner's workers, by its task).
     ``store=False``: the model only (the other models of a run of several, whose store is
     pinned with the first: ``with_store_of``)."""
     paths = _PATHS if store else _PATHS[:1]
@@ -153,6 +154,10 @@ def pinned(job, remote, store=True):
         checked = {}
         for _, field, digest in paths:
             given = getattr(job, field)
+            if field == "model_dir":
+                # No --model on a remote runner: the bundled UPOS model of each worker's own
+                # package, recorded by its task as --model bundled-ner is.
+                given = left_out_recorded(given, workers_here=not remote)
             sha256 = _sha256(read.get(field, given), field, not remote)
             checked.update({field: None if sha256 is None else recorded_path(given),
                             digest: sha256})

@@ -3,8 +3,10 @@ the word or the folder's path) and ``bundled_model("ner")`` given to the transfo
 Dataflow's workers as ``BundledModel("ner")``, pickled as its task, never as this machine's
 site-packages path; each worker reads the folder of its own installed package, and one whose
 ``tagger.json`` is not the launching machine's fails with one line instead of tagging with
-other weights. Checked on Dataflow dry runs (nothing leaves the machine): the job's pickled
-DoFns are read back as a worker reads them, ``bundled_model`` pointing at another folder."""
+other weights. The model left out (no ``--model``, ``model_dir=None``) is the bundled UPOS
+model, recorded so too. Checked on Dataflow dry runs (nothing leaves the machine): the job's
+pickled DoFns are read back as a worker reads them, ``bundled_model`` pointing at another
+folder."""
 import base64
 import bz2
 import errno
@@ -56,12 +58,37 @@ def _no_launcher_path_in(proto_pipeline):
     return {name: raw for name, raw in payloads.items() if b"BundledModel" in raw}
 
 
-def _unpickled_where(folder, payload, monkeypatch):
-    """The DoFn ``payload`` as a worker whose package holds the entity model in ``folder``
-    reads it (Beam's cloudpickle writes standard pickles)."""
-    monkeypatch.setitem(bundled_models.BUNDLED_MODELS, "ner",
-                        (folder, *bundled_models.BUNDLED_MODELS["ner"][1:]))
+def _unpickled_where(folder, payload, monkeypatch, task="ner"):
+    """The DoFn ``payload`` as a worker whose package holds the ``task`` model in ``folder``
+    reads it (Beam's cloudpickle writes standard pickles). The UPOS model is also the one a
+    step given no model (None) reads (``DEFAULT_MODEL_DIR``)."""
+    from beamtagger.model import tagger_spec
+
+    monkeypatch.setitem(bundled_models.BUNDLED_MODELS, task,
+                        (folder, *bundled_models.BUNDLED_MODELS[task][1:]))
+    if task == "upos":
+        monkeypatch.setattr(tagger_spec, "DEFAULT_MODEL_DIR", folder)
     return next(part for part in pickle.loads(payload) if hasattr(part, "model_dir"))
+
+
+def _fails_in_one_line_on_other_files(worker_fn, installed, called):
+    """Loads ``worker_fn``'s model as the worker does: its package's copy ``installed`` passes
+    as it is, and fails in one line once its ``tagger.json`` is not the launcher's."""
+    spec = worker_resources.load_spec(worker_fn.model_dir, worker_fn.built_against)
+    assert spec.labels == worker_resources.load_spec(os.fspath(installed)).labels
+    (installed / SPEC_FILE).write_bytes((installed / SPEC_FILE).read_bytes() + b" ")
+    for load in (worker_resources.load_spec,
+                 lambda model, built: worker_resources.loaded_runner(
+                     model, "numpy", built_against=built)):
+        with pytest.raises(ReplacedSinceBuilt) as refused:
+            load(worker_fn.model_dir, worker_fn.built_against)
+        assert str(refused.value) == (
+            f"{called} in this worker's beamtagger ({installed}) is not the "
+            f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger is "
+            "another than the one that built the pipeline (another version in the worker "
+            "image, or one installed again since the pipeline was built); install that "
+            "version where the workers run, or copy its model folder to a gs:// path and "
+            "give that")
 
 
 def _dry_run(capsys, monkeypatch, *models):
@@ -104,22 +131,27 @@ def test_a_dataflow_dry_run_of_bundled_ner_carries_the_model_by_name(
     worker_fn = _unpickled_where(installed, tag_fn, monkeypatch)
     assert worker_fn.model_dir == BundledModel("ner")
     assert os.fspath(worker_fn.model_dir) == str(installed)
-    spec = worker_resources.load_spec(worker_fn.model_dir, worker_fn.built_against)
-    assert spec.labels == worker_resources.load_spec(str(NER)).labels
     # ...and one with other files (another beamtagger in the image) fails in one line.
-    (installed / SPEC_FILE).write_bytes((NER / SPEC_FILE).read_bytes() + b" ")
-    for load in (worker_resources.load_spec,
-                 lambda model, built: worker_resources.loaded_runner(
-                     model, "numpy", built_against=built)):
-        with pytest.raises(ReplacedSinceBuilt) as refused:
-            load(worker_fn.model_dir, worker_fn.built_against)
-        assert str(refused.value) == (
-            f"the bundled entity model in this worker's beamtagger ({installed}) is not the "
-            f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger is "
-            "another than the one that built the pipeline (another version in the worker "
-            "image, or one installed again since the pipeline was built); install that "
-            "version where the workers run, or copy its model folder to a gs:// path and "
-            "give that")
+    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled entity model")
+
+
+def test_a_dataflow_dry_run_without_model_records_the_bundled_upos_model(
+        gcs, capsys, monkeypatch, tmp_path):  # noqa: F811
+    # The model left out is the UPOS model of each worker's own package. Before: its steps
+    # recorded nothing (no step held a BundledModel), and a worker image with another
+    # beamtagger tagged with that one's model, without a word.
+    gcs.put(EXAMPLE, "corpus/example.txt")
+    code, _, err, graph = _dry_run(capsys, monkeypatch)
+    assert code == 0, err
+    holding = _no_launcher_path_in(graph)
+    assert {name.split("/")[-1] for name in holding} == {
+        "ParDo(_TagFn)", "ParDo(_StitchGroupFn)", "ParDo(_AttachVectorsFn)"}, holding
+    installed = shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "site-packages-upos")
+    tag_fn = next(raw for name, raw in holding.items() if name.endswith("(_TagFn)"))
+    worker_fn = _unpickled_where(installed, tag_fn, monkeypatch, task="upos")
+    assert worker_fn.model_dir is None   # the steps pickle no more than before
+    assert worker_fn.built_against.model_dir == BundledModel("upos")
+    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled UPOS model")
 
 
 def test_a_local_model_folder_is_still_refused_on_dataflow(capsys, monkeypatch, tmp_path):
@@ -152,10 +184,22 @@ def test_the_transforms_given_bundled_model_folders_pickle_them_by_task():
     _ = records | "One" >> one
     _ = records | "Several" >> several
     _ = texts | "Handler" >> RunInference(handler)
+    # No model given: the bundled UPOS model, recorded by its task as the others are (before,
+    # nothing was recorded, and a worker with another package tagged with its model).
+    left_out = TagText(runtime="numpy")
+    assert left_out.model_dir is None
+    _ = records | "LeftOut" >> left_out
+    _ = texts | "HandlerLeftOut" >> RunInference(TaggerModelHandler(runtime="numpy"))
     # Before: TagText's steps and the handler held this machine's path to the model.
     holding = _no_launcher_path_in(pipeline.run().job.proto_pipeline)
     assert any(name.startswith("Handler/") for name in holding), holding
-    assert {name.split("/")[0] for name in holding} == {"One", "Several", "Handler"}
+    assert any(name.startswith("HandlerLeftOut/") for name in holding), holding
+    assert {name.split("/")[0] for name in holding} == {"One", "Several", "Handler", "LeftOut",
+                                                         "HandlerLeftOut"}
+    tag_fn = next(raw for name, raw in holding.items()
+                  if name.startswith("LeftOut/") and name.endswith("(_TagFn)"))
+    worker_fn = next(part for part in pickle.loads(tag_fn) if hasattr(part, "model_dir"))
+    assert worker_fn.built_against.model_dir == BundledModel("upos")
 
 
 def test_a_bundled_model_pickles_as_its_task_and_is_its_folder_here(tmp_path, monkeypatch):
@@ -227,3 +271,20 @@ def test_runinference_names_a_bundled_model_by_its_folder_as_a_str():
     [result] = handler.run_inference([TextRecord("1", "Paris is nice .")],
                                      handler.load_model())
     assert type(result.model_id) is str and json.dumps(result.model_id) == json.dumps(str(NER))
+
+
+def test_a_local_run_without_model_records_nothing_more_than_before():
+    # Its workers are this process's or this machine's, reading this package: nothing is read
+    # or hashed for them, and the steps carry the empty record they did.
+    import apache_beam as beam
+
+    from beamtagger.pipeline import launch_files
+    from beamtagger.pipeline.tag_pipeline import TagJob
+    from beamtagger.transforms.built_against import BuiltAgainst
+
+    assert worker_resources.check_where_built(None, remote=True,
+                                              pipeline=beam.Pipeline()) == BuiltAgainst()
+    with launch_files.pinned(TagJob("in.txt", "out/r"), remote=False) as launched:
+        assert launched.checked == BuiltAgainst()
+    with launch_files.pinned(TagJob("gs://b/in.txt", "gs://b/r"), remote=True) as launched:
+        assert launched.checked.model_dir == BundledModel("upos")

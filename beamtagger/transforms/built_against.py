@@ -25,7 +25,10 @@ A bundled model named by its task (``bundled_models.BundledModel``: ``beamtagger
 bundled-ner`` on Dataflow, ``TagText(model_dir=bundled_model("ner"))``) is recorded so too,
 wherever the workers run: each worker reads the copy inside its own installed package, and one
 whose ``tagger.json`` is not the launching machine's (another beamtagger version in the worker
-image) fails its stage with one line instead of tagging with other weights.
+image) fails its stage with one line instead of tagging with other weights. The model left out
+(``model_dir=None``, ``beamtagger tag`` without ``--model``) is the bundled UPOS model, and is
+recorded as ``BundledModel("upos")`` where the workers are not this machine's processes
+(``left_out_recorded``): their package is not necessarily this one.
 """
 import hashlib
 import pathlib
@@ -35,8 +38,11 @@ from typing import NamedTuple, Optional, Union
 from beamtagger.bundled_models import BundledModel, bundled_reference
 from beamtagger.errors import BeamtaggerError
 
-__all__ = ["BuiltAgainst", "ReplacedSinceBuilt", "recorded_path", "replaced_in_worker_text",
-           "sha256_of"]
+__all__ = ["LEFT_OUT", "BuiltAgainst", "ReplacedSinceBuilt", "left_out_recorded",
+           "recorded_path", "replaced_in_worker_text", "sha256_of"]
+
+# The model a pipeline given none (None) tags with, read by each worker from its own package.
+LEFT_OUT = BundledModel("upos")
 
 
 class ReplacedSinceBuilt(BeamtaggerError):
@@ -139,14 +145,24 @@ def recorded_path(path):
     return str(path)
 
 
+def left_out_recorded(model_dir, workers_here):
+    """``model_dir`` as the record of a pipeline names it: the model left out (None) as
+    ``LEFT_OUT`` where the workers are elsewhere (``workers_here`` false), so it is recorded and
+    compared as ``--model bundled-ner`` is. Left as None where they are this machine's
+    processes: they read this process's package, and a local run reads and hashes nothing
+    more than before."""
+    return LEFT_OUT if model_dir is None and not workers_here else model_dir
+
+
 def _names_recorded(model_dir, recorded):
     """Whether ``model_dir`` is the model directory ``recorded``: the same as recorded, or a
     bundled model's folder by its path on one side and its task on the other. ``beamtagger
     tag`` records a local run's model by the path its workers read (``launch_files``), and the
     transforms take a bundled model's folder as its ``BundledModel``: a bundled folder read
     where it is (neither linked nor copied for the run, a full disk) was never compared, where
-    any other folder read so is."""
-    given = recorded_path(model_dir)
+    any other folder read so is. The model left out (None) is ``LEFT_OUT`` (``left_out_recorded``):
+    its steps pickle None, the record names its task."""
+    given = recorded_path(LEFT_OUT if model_dir is None else model_dir)
     if given == recorded:
         return True
     # Stats both only where the two differ: never for a model compared with its own record.

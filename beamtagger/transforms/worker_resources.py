@@ -52,7 +52,8 @@ import threading
 import weakref
 
 from beamtagger.bundled_models import BundledModel
-from beamtagger.transforms.built_against import BuiltAgainst, recorded_path, sha256_of
+from beamtagger.transforms.built_against import (BuiltAgainst, left_out_recorded, recorded_path,
+                                                  sha256_of)
 
 # A logger of its own, not the root one: logging.warning() on the root logger sets a handler up
 # there (basicConfig) where none is, and the application's own logging.basicConfig(level=...,
@@ -129,7 +130,9 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     and TaggerModelHandler do where they are applied, unless given ``validate=False``. Without
     ``remote`` a remote path is not read (a transform is built without network access); with
     it, a call given no remote path reads nothing but a bundled model's ``tagger.json``
-    (``BundledModel``: recorded for every worker to compare its own package's copy with), and
+    (``BundledModel``: recorded for every worker to compare its own package's copy with; the
+    model left out, None, is the UPOS one, so recorded where ``pipeline``'s workers are not
+    this machine's, ``built_against.left_out_recorded``), and
     a ``gs://`` one is refused in seconds
     where this machine has no network to Cloud Storage (``cloud_access``), before Beam's
     client is asked (it retried the listing for 120 s, then failed with a ``RetryError``).
@@ -152,6 +155,10 @@ def check_where_built(model_dir=None, store_path=None, allow_other_embeddings=Fa
     from beamtagger.transforms import remote_paths
 
     workers_here = pipeline is not None and runs_on_this_machine(pipeline)
+    if remote:
+        # The model left out is the bundled UPOS model, recorded by its task where the workers
+        # are elsewhere: theirs is their own package's, which may be another version's.
+        model_dir = left_out_recorded(model_dir, workers_here)
     any_remote = any(path is not None and is_remote(path) for path in (model_dir, store_path))
     # A bundled model is in every worker's installed package: recorded wherever they run.
     bundled = isinstance(model_dir, BundledModel)
