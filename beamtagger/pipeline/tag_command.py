@@ -1409,6 +1409,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     store.check_vocabulary()
 
     matched = _check_input(job)
+    _check_not_a_folder(job.output_prefix, next(iter(model_jobs.values())))
     earlier = {}
     for name, model_job in model_jobs.items():
         with _of_model(name):
@@ -1905,6 +1906,39 @@ def _check_prefix_of_names(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
                               "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
                               "not a folder")
+
+
+def _check_not_a_folder(output_prefix, first_job):
+    """BeamtaggerError where ``output_prefix`` (``--output`` as given) is a folder: Beam's
+    sinks take it as a prefix of file names, as WriteToText does, and wrote the results beside
+    it (``--output ~``: /root-00000-of-00001.jsonl), where its user meant them inside. Local:
+    a folder, or a link to one. ``gs://``: a bucket with no object name (``gs://b``), or a
+    prefix with objects under ``PREFIX/`` (one listing, stopped at the first); an empty one is
+    no folder there. ``first_job``: the job of the first model, whose files the message
+    names."""
+    from apache_beam.io.filesystems import FileSystems
+
+    from beamtagger.transforms.worker_resources import is_remote
+
+    _check_prefix_of_names(output_prefix)   # "out/" is refused as naming no file first
+    if not is_remote(output_prefix):
+        folder = os.path.isdir(output_prefix)
+    elif re.fullmatch(r"gs://[^/]*", output_prefix):
+        folder = True
+    elif output_prefix.startswith("gs://"):
+        try:
+            listed = FileSystems.match([f"{output_prefix}/**"], limits=[1])[0].metadata_list
+        except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+            raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
+        folder = bool(listed)
+    else:
+        folder = False   # other file systems' folders are left to them
+    if folder:
+        written = f"{first_job.output_prefix}-00000-of-00001.{_suffix(first_job.output_format)}"
+        raise BeamtaggerError(
+            f"--output {output_prefix} is a folder, and its files would be written beside it "
+            f"({written}); give a prefix of file names inside it, such as "
+            f"{output_prefix}/run")
 
 
 @contextlib.contextmanager

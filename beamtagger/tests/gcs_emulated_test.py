@@ -155,6 +155,21 @@ def test_a_missing_gs_model_is_refused_before_launch(gcs, tiny_tagger, capsys):
     assert gcs.names("tagged/") == []
 
 
+def test_a_gs_output_prefix_that_is_a_folder_is_refused_before_launch(gcs, tiny_tagger,
+                                                                     capsys):
+    # A bucket, or a prefix with objects under PREFIX/: the results went beside it.
+    gcs.put(EXAMPLE, "tagged/earlier.txt")
+    args = ["--input", str(EXAMPLE), "--model", tiny_tagger.model_dir, "--embeddings",
+            tiny_tagger.store_path]
+    for prefix in (f"gs://{BUCKET}/tagged", f"gs://{BUCKET}"):
+        code, _, err = _tag(capsys, *args, "--output", prefix)
+        assert code == 2 and err.strip() == (
+            f"beamtagger tag: error: --output {prefix} is a folder, and its files would be "
+            f"written beside it ({prefix}-00000-of-00001.jsonl); give a prefix of file names "
+            f"inside it, such as {prefix}/run"), err
+    assert gcs.names("") == ["tagged/earlier.txt"]
+
+
 def test_tagtext_checks_gs_paths_where_applied_and_its_workers_stage_them(
         gcs, staged_copies, tiny_tagger):
     import apache_beam as beam

@@ -248,6 +248,27 @@ def test_an_output_prefix_that_names_no_file_is_refused(tiny_tagger, text_in, tm
     assert os.listdir(tmp_path / "out") == []
 
 
+def test_an_output_prefix_that_is_a_folder_is_refused(tiny_tagger, text_in, tmp_path, capsys,
+                                                     monkeypatch):
+    # Beam's sinks take it as a prefix of file names: --output ~ wrote
+    # /root-00000-of-00001.jsonl, beside the home folder, and exited 0.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "home").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "home")
+    for given, prefix in (("~", tmp_path / "home"), ("link", "link")):
+        line = refused(capsys, tiny_tagger, text_in, given)
+        assert line == (f"beamtagger tag: error: --output {prefix} is a folder, and its files "
+                        f"would be written beside it ({prefix}-00000-of-00001.jsonl); give a "
+                        f"prefix of file names inside it, such as {prefix}/run"), line
+    code, _, err = tag(capsys, "--input", str(text_in), "--output", "link", "--output-format",
+                       "parquet", "--model", f"a={tiny_tagger.model_dir}", "--model",
+                       f"b={tiny_tagger.model_dir}", "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and "--output link is a folder, and its files would be written beside it " \
+        "(link-a-00000-of-00001.parquet)" in err, err
+    assert sorted(os.listdir(tmp_path)) == ["home", "in.txt", "link"]   # nothing written
+
+
 def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, tmp_path, capsys,
                                                          monkeypatch):
     # The shell leaves "--output=~/x" as it is: the check looked at $HOME, Beam wrote to "./~".
