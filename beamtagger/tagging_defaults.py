@@ -114,6 +114,19 @@ def check_iterable(name, value, what):
     return tuple(items)
 
 
+def check_widths(name, widths):
+    """``widths`` (bucket widths: whole numbers of at least 1, in any order, a NumPy array's
+    too) as an ascending tuple without repeats, else ValueError naming ``name`` or the item.
+    ``int()`` had read 1.5 as 1 and True as 1, none at all (``()``) failed on the workers
+    (``grid_width``'s IndexError), and widths out of order were bisected as given: (16, 8)
+    put a 10-token segment in a bucket 12 wide, a width the runtime's grid does not have."""
+    items = check_iterable(name, widths, "whole numbers")
+    if not items:
+        raise ValueError(f"{name} must hold at least one width, not {shown(widths)}")
+    return tuple(sorted({check_whole_number(f"{name}[{index}]", width, 1)
+                         for index, width in enumerate(items)}))
+
+
 # A URL whose "//" after the scheme is one slash: what pathlib.Path makes of one
 # (Path("gs://b/models/ner") is gs:/b/models/ner). A drive letter (C:/) is one letter.
 _FOLDED_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)")

@@ -219,5 +219,27 @@ def test_widths_that_cannot_be_iterated_are_refused_naming_the_parameter():
 
 
 def test_widths_are_taken_from_a_list_a_tuple_or_a_generator():
-    for widths in ([8, 16], (8, 16), (width for width in (8, 16))):
-        assert BucketByLength(widths=widths).widths == (8, 16)
+    import numpy as np
+
+    for widths in ([8, 16], (8, 16), (width for width in (8, 16)), np.array([8, 16]),
+                   [np.int32(8), 16]):
+        taken = BucketByLength(widths=widths).widths
+        assert taken == (8, 16) and all(type(width) is int for width in taken), taken
+
+
+def test_widths_out_of_order_or_repeated_are_sorted():
+    # Bisected as given, (16, 8) put a 10-token segment in a bucket 12 wide, off the grid.
+    assert BucketByLength(widths=[16, 8, 16]).widths == (8, 16)
+
+
+@pytest.mark.parametrize("widths,message", [
+    # int() read these as 1 (1.5, True); none at all failed on the workers (IndexError).
+    ([8, 1.5], r"^widths\[1\] must be a whole number of at least 1, not 1\.5$"),
+    ([True, 8], r"^widths\[0\] must be a whole number of at least 1, not True$"),
+    ([0, 8], r"^widths\[0\] must be a whole number of at least 1, not 0$"),
+    (["8"], r"^widths\[0\] must be a whole number of at least 1, not '8'$"),
+    ((), r"^widths must hold at least one width, not \(\)$"),
+])
+def test_widths_that_are_not_whole_numbers_are_refused_naming_the_item(widths, message):
+    with pytest.raises(ValueError, match=message):
+        BucketByLength(widths=widths)

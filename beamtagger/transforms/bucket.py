@@ -95,9 +95,11 @@ class BucketByLength(beam.PTransform):
         timestamps (``TagText``: ``blocks.CollectRecordBlocks(own_timestamps=True)``), the
         batches carry them (AttachVectors makes them a ``timestamp`` column) and are stamped
         with their earliest.
-      widths: bucket by these widths (ascending) instead of exact lengths up to 64: the
-        compiled widths of a runtime that pads batches to a fixed grid of shapes
+      widths: bucket by these widths instead of exact lengths up to 64: the compiled widths
+        of a runtime that pads batches to a fixed grid of shapes
         (``runtimes.bucket_widths("jax")``), so its full batches are already on the grid.
+        Whole numbers of at least 1, kept sorted without repeats
+        (``tagging_defaults.check_widths``).
     """
 
     def __init__(self, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
@@ -105,8 +107,7 @@ class BucketByLength(beam.PTransform):
                  max_buffered_tokens: Optional[int] = None, blocks: bool = False,
                  widths: Optional[Tuple[int, ...]] = None):
         super().__init__()
-        self.widths = (None if widths is None else tuple(
-            int(width) for width in tagging_defaults.check_iterable("widths", widths, "whole numbers")))
+        self.widths = None if widths is None else tagging_defaults.check_widths("widths", widths)
         check_batch_options(max_batch_tokens, max_buffering_secs)
         self.max_batch_tokens = max_batch_tokens
         # A str failed as "'<' not supported between instances of 'str' and 'int'", and NaN or
