@@ -242,7 +242,13 @@ def add_arguments(parser):
                           f"{_preset('ema')}")
     training.add_argument("--seed", type=int, default=1,
                           help="seeds the weights' initialisation, shuffling and drops: the "
-                          "same command and data train the same model (default: %(default)s)")
+                          "same command and data train the same model on the same number of "
+                          "--threads (default: %(default)s)")
+    training.add_argument("--threads", type=int, default=None, metavar="N",
+                          help="TensorFlow's CPU threads (intra- and inter-op), 1 to 4,096: the "
+                          "weights depend on the count, not on the cores, so the same N trains "
+                          "the same model on any machine with the same software (default: "
+                          "every core this process may run on; the report records the count)")
     training.add_argument("--limit", type=int, default=0, metavar="N",
                           help="use only the first N training sentences (quick runs)")
 
@@ -417,6 +423,7 @@ OPTION_RANGES = {
     "max_chars": (0, 256, True, True), "form_buckets": (0, 1_000_000, True, True),
     "limit": _AT_LEAST_0,
     "seed": (0, 2**32 - 1, True, True),   # what NumPy's and TensorFlow's seeding accept
+    "threads": (1, 4096, True, True),   # tag --tagger-threads' bound
     "dropout": _SHARE_BELOW_1, "ema": _SHARE_BELOW_1, "label_smoothing": _SHARE_BELOW_1,
     "word_drop": _SHARE, "entity_drop": _SHARE, "lowercase": _SHARE,
     "lr_decay": (0, 1, False, True),
@@ -599,6 +606,9 @@ def _run_held(args, starting=None, base_held=None):
         starting.spec.check_store(store, allow_other_fingerprint=args.allow_other_embeddings)
     # Imported once the corpora and the store are read: it imports TensorFlow (4-8 s), which
     # a misspelt --train path waited for before its one-line error.
+    from beamtagger.model.training_threads import set_training_threads
+
+    threads = set_training_threads(args.threads)   # before TensorFlow runs an op
     from beamtagger.model.train_state import TrainingState, state_folder
     from beamtagger.model.training import (StartingModel, TrainingConfig, TrainingDiverged,
                                            train_tagger)
@@ -646,6 +656,8 @@ def _run_held(args, starting=None, base_held=None):
                   "same command again to resume from there (--restart discards it)",
                   file=sys.stderr)
         raise
+    # The weights depend on it (model/training_threads.py): what an auditor repeats the run with.
+    report["threads"] = threads
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
