@@ -13,6 +13,7 @@ dependence (it changed the weights, and 1 and 2 threads still differed), nor did
 the count a training ran on, so that it can be run again alike on another machine.
 """
 import os
+import sys
 from typing import Optional
 
 from beamtagger.errors import BeamtaggerError
@@ -29,20 +30,29 @@ def set_training_threads(threads: Optional[int]) -> int:
     any more is refused, not ignored, since the weights would not be the ones asked for."""
     if threads is None:
         return _default_intra_op_threads()
-    from beamtagger.tensorflow_setup import configure_tensorflow
+    from beamtagger.tensorflow_setup import quiet_tensorflow
 
-    configure_tensorflow(threads)
+    quiet_tensorflow()
     import tensorflow as tf
 
-    if tf.config.threading.get_intra_op_parallelism_threads() != threads:
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass   # already running: refused below unless it runs with this count
+    running = tf.config.threading.get_intra_op_parallelism_threads()
+    if running != threads:
         raise BeamtaggerError(
             f"--threads {threads}: TensorFlow already runs in this process with "
-            f"{tf.config.threading.get_intra_op_parallelism_threads() or 'its default'} "
-            "thread(s), which can no longer be changed; train in a new process")
+            f"{running or 'its default number of'} thread(s), which can no longer be changed; "
+            "train in a new process")
     return threads
 
 
 def _default_intra_op_threads() -> int:
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and tf.config.threading.get_intra_op_parallelism_threads():
+        return tf.config.threading.get_intra_op_parallelism_threads()   # set in this process
     given = os.environ.get(_INTRA_OP_VARIABLE, "").strip()
     if given.isdigit() and int(given) > 0:
         return int(given)
