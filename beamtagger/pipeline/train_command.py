@@ -246,8 +246,7 @@ def add_arguments(parser):
                           "--threads (default: %(default)s)")
     training.add_argument("--threads", type=int, default=None, metavar="N",
                           help="TensorFlow's CPU threads (intra- and inter-op), 1 to 4,096: the "
-                          "weights depend on the count, not on the cores, so the same N trains "
-                          "the same model on any machine with the same software (default: "
+                          "weights depend on the count, not on the cores or the load (default: "
                           "every core this process may run on; the report records the count)")
     training.add_argument("--limit", type=int, default=0, metavar="N",
                           help="use only the first N training sentences (quick runs)")

@@ -36,7 +36,7 @@ def test_a_count_tensorflow_can_no_longer_take_is_refused_not_ignored():
     assert tf.config.threading.get_intra_op_parallelism_threads() == running
 
 
-def test_the_count_recorded_without_threads_is_the_one_tensorflow_takes(monkeypatch):
+def test_the_count_without_threads_is_the_one_tensorflow_takes(monkeypatch):
     import os
 
     monkeypatch.setitem(__import__("sys").modules, "tensorflow", None)   # not running here
