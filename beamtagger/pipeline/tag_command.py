@@ -1895,12 +1895,20 @@ def _check_output_name(output_prefix):
 
 def _check_prefix_of_names(output_prefix):
     """BeamtaggerError where ``output_prefix`` (``--output`` as given, with several models
-    too) holds wildcards or names no file."""
+    too) holds wildcards, a file name with a backslash, or names no file."""
     if _GLOB_CHARACTERS.search(output_prefix):
         # Every file pattern built on it (earlier runs' files, Beam's own clean-up before it
         # publishes) would match other files: --overwrite removed those of other runs.
         raise BeamtaggerError(f"--output {output_prefix}: a prefix cannot hold *, ? or [ ], "
                               "which file patterns read as wildcards")
+    if "\\" in os.path.basename(output_prefix):
+        # Beam's file patterns read a "*" as no backslash ([^/\\]*, Windows' separator): its
+        # sinks wrote the files, found none of them to publish, and failed the run at its end
+        # ("src and dst files do not exist", exit 1), local and gs:// alike.
+        raise BeamtaggerError(f"--output {output_prefix}: a file name cannot hold \\ here: "
+                              "Beam's file patterns take it for a folder separator, so the run "
+                              "would fail at its end, its files written but not found to "
+                              "publish; separate folders with /")
     if os.path.basename(output_prefix) in ("", ".", ".."):
         # "" and "out/" wrote "-00000-of-00001.jsonl" files, named by their shard alone.
         raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
@@ -1912,19 +1920,23 @@ def _check_not_a_folder(output_prefix, first_job):
     """BeamtaggerError where ``output_prefix`` (``--output`` as given) is a folder: Beam's
     sinks take it as a prefix of file names, as WriteToText does, and wrote the results beside
     it (``--output ~``: /root-00000-of-00001.jsonl), where its user meant them inside. Local:
-    a folder, or a link to one. ``gs://``: a bucket with no object name (``gs://b``), or a
-    prefix with objects under ``PREFIX/`` (one listing, stopped at the first); an empty one is
-    no folder there. ``first_job``: the job of the first model, whose files the message
-    names."""
+    a folder, or a link to one. ``gs://``: a prefix with objects under ``PREFIX/`` (one
+    listing, stopped at the first); an empty one is no folder there. A bucket with no object
+    name (``gs://b``) is refused as one. ``first_job``: the job of the first model, whose files
+    the message names."""
     from apache_beam.io.filesystems import FileSystems
 
     from beamtagger.transforms.worker_resources import is_remote
 
     _check_prefix_of_names(output_prefix)   # "out/" is refused as naming no file first
+    if re.fullmatch(r"gs://[^/]*", output_prefix):
+        # Not written beside it: gs://b-00000-of-00001.jsonl names no object, and the listing
+        # of an earlier run's files failed on it, a line of 1,500 characters.
+        raise BeamtaggerError(f"--output {output_prefix} is a bucket, and a prefix of file "
+                              "names needs a name inside it; give one such as "
+                              f"{output_prefix}/run")
     if not is_remote(output_prefix):
         folder = os.path.isdir(output_prefix)
-    elif re.fullmatch(r"gs://[^/]*", output_prefix):
-        folder = True
     elif output_prefix.startswith("gs://"):
         try:
             listed = FileSystems.match([f"{output_prefix}/**"], limits=[1])[0].metadata_list

@@ -157,16 +157,22 @@ def test_a_missing_gs_model_is_refused_before_launch(gcs, tiny_tagger, capsys):
 
 def test_a_gs_output_prefix_that_is_a_folder_is_refused_before_launch(gcs, tiny_tagger,
                                                                      capsys):
-    # A bucket, or a prefix with objects under PREFIX/: the results went beside it.
+    # A prefix with objects under PREFIX/: the results went beside it.
     gcs.put(EXAMPLE, "tagged/earlier.txt")
     args = ["--input", str(EXAMPLE), "--model", tiny_tagger.model_dir, "--embeddings",
             tiny_tagger.store_path]
-    for prefix in (f"gs://{BUCKET}/tagged", f"gs://{BUCKET}"):
-        code, _, err = _tag(capsys, *args, "--output", prefix)
-        assert code == 2 and err.strip() == (
-            f"beamtagger tag: error: --output {prefix} is a folder, and its files would be "
-            f"written beside it ({prefix}-00000-of-00001.jsonl); give a prefix of file names "
-            f"inside it, such as {prefix}/run"), err
+    prefix = f"gs://{BUCKET}/tagged"
+    code, _, err = _tag(capsys, *args, "--output", prefix)
+    assert code == 2 and err.strip() == (
+        f"beamtagger tag: error: --output {prefix} is a folder, and its files would be "
+        f"written beside it ({prefix}-00000-of-00001.jsonl); give a prefix of file names "
+        f"inside it, such as {prefix}/run"), err
+    # A bucket's files are not written beside it: gs://b-00000-of-00001.jsonl names no object
+    # (the line said they would be; before that, Beam's refusal to list it, 1,500 characters).
+    code, _, err = _tag(capsys, *args, "--output", f"gs://{BUCKET}")
+    assert code == 2 and err.strip() == (
+        f"beamtagger tag: error: --output gs://{BUCKET} is a bucket, and a prefix of file names "
+        f"needs a name inside it; give one such as gs://{BUCKET}/run"), err
     assert gcs.names("") == ["tagged/earlier.txt"]
 
 

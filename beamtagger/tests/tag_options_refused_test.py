@@ -269,6 +269,21 @@ def test_an_output_prefix_that_is_a_folder_is_refused(tiny_tagger, text_in, tmp_
     assert sorted(os.listdir(tmp_path)) == ["home", "in.txt", "link"]   # nothing written
 
 
+def test_a_backslash_in_the_output_file_name_is_refused(tiny_tagger, text_in, tmp_path,
+                                                       capsys, monkeypatch):
+    # Beam's "*" in file patterns is [^/\\]*: its sink wrote out\run's shards, found none to
+    # publish, and failed at the end of the run ("src and dst files do not exist"), exit 1.
+    monkeypatch.chdir(tmp_path)
+    line = refused(capsys, tiny_tagger, text_in, "out\\run")
+    assert line == ("beamtagger tag: error: --output out\\run: a file name cannot hold \\ here: "
+                    "Beam's file patterns take it for a folder separator, so the run would fail "
+                    "at its end, its files written but not found to publish; separate folders "
+                    "with /"), line
+    assert sorted(os.listdir(tmp_path)) == ["in.txt"]
+    # In a folder's name it is read as it is: x\y/run's files are published (exit 0).
+    assert tag_command._check_prefix_of_names("x\\y/run") is None
+
+
 def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, tmp_path, capsys,
                                                          monkeypatch):
     # The shell leaves "--output=~/x" as it is: the check looked at $HOME, Beam wrote to "./~".
