@@ -134,12 +134,15 @@ class LaunchFiles:
 
 
 @contextlib.contextmanager
-def pinned(job, remote, store=True):
+def pinned(job, remote, store=True, *, workers_here=None):
     """``LaunchFiles`` of ``job``'s model and store as they are now, kept until the block
     ends; none pinned for a remote runner, and none for the bundled model and default store
-    (the bundled model left out is recorded for a remote runner's workers, by its task).
-    ``store=False``: the model only (the other models of a run of several, whose store is
-    pinned with the first: ``with_store_of``)."""
+    (the bundled model left out is recorded by its task where the workers are not this
+    machine's processes: ``workers_here`` false, by default for a remote runner; a portable
+    runner's containers hold a package of their own too). ``store=False``: the model only
+    (the other models of a run of several, whose store is pinned with the first:
+    ``with_store_of``)."""
+    workers_here = not remote if workers_here is None else workers_here
     paths = _PATHS if store else _PATHS[:1]
     with contextlib.ExitStack() as kept:
         pins = []
@@ -155,9 +158,9 @@ def pinned(job, remote, store=True):
         for _, field, digest in paths:
             given = getattr(job, field)
             if field == "model_dir":
-                # No --model on a remote runner: the bundled UPOS model of each worker's own
-                # package, recorded by its task as --model bundled-ner is.
-                given = left_out_recorded(given, workers_here=not remote)
+                # No --model where the workers are elsewhere: the bundled UPOS model of each
+                # worker's own package, recorded by its task as --model bundled-ner is.
+                given = left_out_recorded(given, workers_here)
             sha256 = _sha256(read.get(field, given), field, not remote)
             checked.update({field: None if sha256 is None else recorded_path(given),
                             digest: sha256})

@@ -430,7 +430,9 @@ def _tag_held(args, options, stdin_spool, results, stops):
                                                    dry_run_offline_problem,
                                                    staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
+    from beamtagger.pipeline.local_runner import is_direct_runner
     from beamtagger.pipeline.tag_pipeline import run_tag_job
+    from beamtagger.transforms import worker_resources
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
@@ -473,7 +475,13 @@ def _tag_held(args, options, stdin_spool, results, stops):
         for name, model_job in model_jobs.items():
             with _of_model(name):
                 holds[name] = held.enter_context(output_held(model_job.output_prefix))
-        launched = _pinned(held, model_jobs, remote)
+        # A portable runner's containers (--environment_type=DOCKER, Flink's and Spark's
+        # default) hold a beamtagger of their own, as Dataflow's workers do: the model left
+        # out is recorded for them to compare theirs with. The DirectRunner runs here
+        # whatever the environment (local_runner: never Prism).
+        launched = _pinned(held, model_jobs, remote, not remote and (
+            is_direct_runner(standard.runner)
+            or worker_resources.workers_on_this_machine(options)))
         killed = {}
         for name, model_job in model_jobs.items():
             killed[name] = bool(holds[name])
@@ -646,16 +654,19 @@ def _model_shown(model_dir):
             else model_dir)
 
 
-def _pinned(held, model_jobs, remote):
+def _pinned(held, model_jobs, remote, workers_here):
     """{name: ``launch_files.LaunchFiles``} of each model's job, kept until ``held`` closes:
-    the store pinned once, with the first model, and recorded for every model."""
+    the store pinned once, with the first model, and recorded for every model.
+    ``workers_here``: the run's workers are this machine's processes (not a remote runner's,
+    nor a portable runner's containers)."""
     from beamtagger.pipeline import launch_files
 
     launched, first = {}, None
     for name, model_job in model_jobs.items():
         with _of_model(name):
             files = held.enter_context(launch_files.pinned(model_job, remote,
-                                                           store=first is None))
+                                                           store=first is None,
+                                                           workers_here=workers_here))
         launched[name] = files if first is None else files.with_store_of(first)
         first = first or files
     return launched

@@ -288,3 +288,38 @@ def test_a_local_run_without_model_records_nothing_more_than_before():
         assert launched.checked == BuiltAgainst()
     with launch_files.pinned(TagJob("gs://b/in.txt", "gs://b/r"), remote=True) as launched:
         assert launched.checked.model_dir == BundledModel("upos")
+
+
+@pytest.mark.parametrize("runner,environment,recorded", [
+    ("PortableRunner", "DOCKER", BundledModel("upos")),
+    ("PortableRunner", "LOOPBACK", None),
+    # beamtagger tag runs the DirectRunner in this process whatever the environment.
+    ("DirectRunner", "DOCKER", None),
+])
+def test_tag_records_the_model_left_out_for_a_portable_runners_containers(
+        tmp_path, capsys, monkeypatch, runner, environment, recorded):
+    # Their image holds a beamtagger of its own, as Dataflow's workers do. Before, tag recorded
+    # the model left out for Dataflow alone: containers (Flink's and Spark's default) tagged
+    # with their image's UPOS model without a word, where --model bundled-ner was compared.
+    import hashlib
+
+    from beamtagger.pipeline import tag_pipeline
+
+    class Launched(Exception):
+        pass
+
+    built = []
+
+    def launch(job, options):
+        built.append(job.built_against)
+        raise Launched()
+
+    monkeypatch.setattr(tag_pipeline, "run_tag_job", launch)
+    (tmp_path / "in.txt").write_text("Hello there .\n", encoding="utf-8")
+    with pytest.raises(Launched):
+        cli.main(["tag", "--input", str(tmp_path / "in.txt"), "--output", str(tmp_path / "r"),
+                  "--runtime", "numpy", f"--runner={runner}", "--job_endpoint=embed",
+                  f"--environment_type={environment}"])
+    assert built[0].model_dir == recorded, capsys.readouterr()
+    assert built[0].model_sha256 == (recorded and hashlib.sha256(
+        (DEFAULT_MODEL_DIR / SPEC_FILE).read_bytes()).hexdigest())

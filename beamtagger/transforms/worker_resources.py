@@ -253,15 +253,20 @@ _RUNNERS_OF_PRISM = ("", "DirectRunner", "SwitchingDirectRunner", "TestDirectRun
 
 def runs_on_this_machine(pipeline):
     """Whether ``pipeline``'s workers run on this machine, reading its files."""
+    return workers_on_this_machine(pipeline.options, pipeline.runner)
+
+
+def workers_on_this_machine(options, runner=None):
+    """Whether the workers of a pipeline of ``options`` run on this machine, reading its
+    files; ``runner``: the pipeline's runner object, where the options name none."""
     from apache_beam.options.pipeline_options import PortableOptions
 
     from beamtagger.worker_threads import runner_name, runner_of
 
-    options = pipeline.options
     environment = (options.view_as(PortableOptions).environment_type or "").upper()
     if environment == "LOOPBACK":
         return True
-    runner = runner_name(runner_of(options, pipeline.runner))
+    runner = runner_name(runner_of(options, runner))
     if environment in _ENVIRONMENTS_ELSEWHERE and runner in _RUNNERS_OF_PRISM:
         return False
     return runner in _RUNNERS_HERE
