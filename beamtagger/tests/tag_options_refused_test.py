@@ -284,6 +284,28 @@ def test_a_backslash_in_the_output_file_name_is_refused(tiny_tagger, text_in, tm
     assert tag_command._check_prefix_of_names("x\\y/run") is None
 
 
+def test_a_gs_output_prefix_is_not_listed_without_a_network(tiny_tagger, text_in, capsys,
+                                                            monkeypatch):
+    # The check for a folder lists gs://b/r/**: Beam's client retried a listing for 120 s
+    # without a network. The probe of every gs:// path (cloud_access) must refuse it first.
+    from apache_beam.io.gcp import gcsfilesystem
+
+    from beamtagger import cloud_access
+
+    def online(*_args, **_kwargs):
+        raise AssertionError("went online")
+
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cloud_access, "_connection_error", lambda host, port: OSError(
+        "Network is unreachable"))
+    monkeypatch.setattr(gcsfilesystem.GCSFileSystem, "match", online)
+    line = refused(capsys, tiny_tagger, text_in, "gs://b/r")
+    assert line.startswith("beamtagger tag: error: cannot reach Google Cloud Storage (") and (
+        "where the checks before launch read gs://b/r:" in line), line
+
+
 def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, tmp_path, capsys,
                                                          monkeypatch):
     # The shell leaves "--output=~/x" as it is: the check looked at $HOME, Beam wrote to "./~".
