@@ -71,7 +71,7 @@ def _unpickled_where(folder, payload, monkeypatch, task="ner"):
     return next(part for part in pickle.loads(payload) if hasattr(part, "model_dir"))
 
 
-def _fails_in_one_line_on_other_files(worker_fn, installed, called):
+def _fails_in_one_line_on_other_files(worker_fn, installed, called, task):
     """Loads ``worker_fn``'s model as the worker does: its package's copy ``installed`` passes
     as it is, and fails in one line once its ``tagger.json`` is not the launcher's."""
     spec = worker_resources.load_spec(worker_fn.model_dir, worker_fn.built_against)
@@ -87,8 +87,9 @@ def _fails_in_one_line_on_other_files(worker_fn, installed, called):
             f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger is "
             "another than the one that built the pipeline (another version in the worker "
             "image, or one installed again since the pipeline was built); install that "
-            "version where the workers run, or copy its model folder to a gs:// path and "
-            "give that")
+            "version where the workers run, or copy the launching machine's folder of it "
+            f"(beamtagger.bundled_model('{task}')) to a gs:// path and give that path as the "
+            "model")
 
 
 def _dry_run(capsys, monkeypatch, *models):
@@ -132,7 +133,7 @@ def test_a_dataflow_dry_run_of_bundled_ner_carries_the_model_by_name(
     assert worker_fn.model_dir == BundledModel("ner")
     assert os.fspath(worker_fn.model_dir) == str(installed)
     # ...and one with other files (another beamtagger in the image) fails in one line.
-    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled entity model")
+    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled entity model", "ner")
 
 
 def test_a_dataflow_dry_run_without_model_records_the_bundled_upos_model(
@@ -151,7 +152,9 @@ def test_a_dataflow_dry_run_without_model_records_the_bundled_upos_model(
     worker_fn = _unpickled_where(installed, tag_fn, monkeypatch, task="upos")
     assert worker_fn.model_dir is None   # the steps pickle no more than before
     assert worker_fn.built_against.model_dir == BundledModel("upos")
-    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled UPOS model")
+    # The line named "its model folder" to copy and "give that": the run given no model
+    # gave none, and did not say where the folder is.
+    _fails_in_one_line_on_other_files(worker_fn, installed, "the bundled UPOS model", "upos")
 
 
 def test_a_local_model_folder_is_still_refused_on_dataflow(capsys, monkeypatch, tmp_path):

@@ -108,8 +108,9 @@ class BuiltAgainst(NamedTuple):
                 f"one this pipeline was built with ({SPEC_FILE} differs): the workers' beamtagger "
                 "is another than the one that built the pipeline (another version in the "
                 "worker image, or one installed again since the pipeline was built); install "
-                "that version where the workers run, or copy its model folder to a gs:// path "
-                "and give that", "model", str(self.model_dir))
+                "that version where the workers run, or copy the launching machine's folder "
+                f"of it (beamtagger.bundled_model({self.model_dir.task!r})) to a gs:// path and "
+                "give that path as the model", "model", str(self.model_dir))
         raise ReplacedSinceBuilt(
             f"model {self.model_dir} was saved again after this pipeline was built "
             f"({SPEC_FILE} differs): its workers would tag with two models; build the "
