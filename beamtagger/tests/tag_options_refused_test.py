@@ -269,6 +269,48 @@ def test_an_output_prefix_that_is_a_folder_is_refused(tiny_tagger, text_in, tmp_
     assert sorted(os.listdir(tmp_path)) == ["home", "in.txt", "link"]   # nothing written
 
 
+def test_an_output_folder_in_a_folder_this_user_cannot_write_is_refused_as_a_folder(
+        tiny_tagger, text_in, tmp_path, capsys, monkeypatch):
+    # --output ~ of a user who may not write in /home: the lock beside the prefix came first,
+    # "--output /home/me cannot be created: the folder /home is not writable".
+    real_access = os.access
+
+    def access(path, mode, **kwargs):
+        return not (str(path) == str(tmp_path) and mode & os.W_OK) and real_access(
+            path, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)   # root writes anywhere: a user would not
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    line = refused(capsys, tiny_tagger, text_in, "~")
+    assert line.startswith(f"beamtagger tag: error: --output {tmp_path / 'home'} is a folder, "
+                           "and its files would be written beside it"), line
+
+
+def test_an_earlier_runs_files_beside_an_output_folder_are_an_earlier_runs(
+        tiny_tagger, text_in, tmp_path, capsys, monkeypatch):
+    # Written beside the folder before it was refused: a rerun names them as any earlier run's
+    # (the folder's line had a nightly --overwrite rerun move its results elsewhere), and
+    # --overwrite replaces them.
+    from beamtagger.pipeline.tag_pipeline import TagJob
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out-00000-of-00001.jsonl").write_text("{}\n", encoding="utf-8")
+    line = refused(capsys, tiny_tagger, text_in, "out")
+    assert line.startswith("beamtagger tag: error: --output out already holds the files of an "
+                           "earlier run (./out-00000-of-00001.jsonl)"), line
+    job = TagJob(str(text_in), "out", model_dir=tiny_tagger.model_dir,
+                 store_path=tiny_tagger.store_path)
+    tag_command._check_output_not_a_folder(job, {None: job})   # before the lock: taken
+    assert tag_command.check_job(job, overwrite=True) == ["./out-00000-of-00001.jsonl"]
+    # Set aside by a killed --overwrite rerun: the next run puts them back, after this check.
+    (tmp_path / ".out.tag-replaced").mkdir()
+    (tmp_path / "out-00000-of-00001.jsonl").rename(
+        tmp_path / ".out.tag-replaced" / "out-00000-of-00001.jsonl")
+    tag_command._check_output_not_a_folder(job, {None: job})
+
+
 def test_a_backslash_in_the_output_file_name_is_refused(tiny_tagger, text_in, tmp_path,
                                                        capsys, monkeypatch):
     # Beam's "*" in file patterns is [^/\\]*: its sink wrote out\run's shards, found none to
