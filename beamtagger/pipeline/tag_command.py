@@ -469,7 +469,6 @@ def _tag_held(args, options, stdin_spool, results, stops):
         # Before output_held makes its lock beside the prefix: --output ~ of a user who may
         # not write in /home was refused as "cannot be created: the folder /home is not
         # writable", not as the folder it is (check_job checks it again, and a gs:// one).
-        _check_prefix_of_names(job.output_prefix)   # "out/" names no file: said first
         _check_output_not_a_folder(job, model_jobs)
     # Held from before the check for an earlier run's files until this run's are published
     # or removed: a second run on the same prefix would see none and go ahead.
@@ -1426,12 +1425,11 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     store.check_vocabulary()
 
     matched = _check_input(job)
-    _check_not_a_bucket(job.output_prefix)
+    _check_output_not_a_folder(job, model_jobs)
     earlier = {}
     for name, model_job in model_jobs.items():
         with _of_model(name):
             earlier[name] = _earlier_outputs(model_job.output_prefix)
-    _check_output_not_a_folder(job, model_jobs, earlier)
     if not overwrite:
         _refuse_earlier_outputs(model_jobs, earlier, killed)
     inputs = {_comparable(metadata.path) for metadata in matched}
@@ -1934,9 +1932,15 @@ def _check_prefix_of_names(output_prefix):
                               "not a folder")
 
 
-def _check_not_a_bucket(output_prefix):
-    """BeamtaggerError where ``output_prefix`` (``--output`` as given) is a bucket alone
-    (``gs://b``), or holds wildcards or names no file (``_check_prefix_of_names``)."""
+def _check_output_not_a_folder(job, model_jobs):
+    """BeamtaggerError where ``job``'s --output (as given) is a folder (``_is_folder``), a
+    bucket alone (``gs://b``), or holds wildcards or names no file
+    (``_check_prefix_of_names``). Beam's sinks take it as a prefix of file names, as
+    WriteToText does, and wrote the results beside a folder (``--output ~``:
+    /root-00000-of-00001.jsonl), where its user meant them inside. A folder beside which a
+    prefix of ``model_jobs`` holds an earlier run's files is taken: the message names the
+    first model's files."""
+    output_prefix = job.output_prefix
     _check_prefix_of_names(output_prefix)   # "out/" is refused as naming no file first
     if re.fullmatch(r"gs://[^/]*", output_prefix):
         # Not written beside it: gs://b-00000-of-00001.jsonl names no object, and the listing
@@ -1944,51 +1948,47 @@ def _check_not_a_bucket(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix} is a bucket, and a prefix of file "
                               "names needs a name inside it; give one such as "
                               f"{output_prefix}/run")
-
-
-def _check_output_not_a_folder(job, model_jobs, earlier=None):
-    """``_check_not_a_folder`` of ``job``'s --output, unless a prefix of ``model_jobs`` holds
-    an earlier run's files (``earlier``: {name: its prefix's}; where None, listed here, with
-    those a killed run set aside, which the run puts back before its checks)."""
-    if earlier is None:
-        earlier = {name: list_outputs(model_job.output_prefix) or _set_aside_files(
-                       _replaced_folder(model_job.output_prefix))
-                   for name, model_job in model_jobs.items()}
-    if not any(earlier.values()):
+    if not _is_folder(output_prefix) or any(
+            _holds_earlier_files(model_job.output_prefix) for model_job in model_jobs.values()):
         # Where an earlier run's files are beside the folder already, the name is the user's
         # (a nightly rerun with --overwrite, written so before this check): they are replaced,
         # or without --overwrite named as any earlier run's are.
-        _check_not_a_folder(job.output_prefix, next(iter(model_jobs.values())))
+        return
+    first = next(iter(model_jobs.values()))
+    written = f"{first.output_prefix}-00000-of-00001.{_suffix(first.output_format)}"
+    raise BeamtaggerError(
+        f"--output {output_prefix} is a folder, and its files would be written beside it "
+        f"({written}); give a prefix of file names inside it, such as {output_prefix}/run")
 
 
-def _check_not_a_folder(output_prefix, first_job):
-    """BeamtaggerError where ``output_prefix`` (``--output`` as given) is a folder: Beam's
-    sinks take it as a prefix of file names, as WriteToText does, and wrote the results beside
-    it (``--output ~``: /root-00000-of-00001.jsonl), where its user meant them inside. Local:
-    a folder, or a link to one. ``gs://``: a prefix with objects under ``PREFIX/`` (one
-    listing, stopped at the first); an empty one is no folder there (a bucket alone:
-    ``_check_not_a_bucket``). ``first_job``: the job of the first model, whose files the
-    message names."""
+def _is_folder(output_prefix):
+    """Whether ``output_prefix`` is a folder. Local: a folder, or a link to one. ``gs://``: a
+    prefix with objects under ``PREFIX/`` (one listing, stopped at the first); an empty one is
+    no folder there. Other file systems' folders are left to them."""
     from apache_beam.io.filesystems import FileSystems
 
     from beamtagger.transforms.worker_resources import is_remote
 
     if not is_remote(output_prefix):
-        folder = os.path.isdir(output_prefix)
-    elif output_prefix.startswith("gs://"):
-        try:
-            listed = FileSystems.match([f"{output_prefix}/**"], limits=[1])[0].metadata_list
-        except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
-            raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
-        folder = bool(listed)
-    else:
-        folder = False   # other file systems' folders are left to them
-    if folder:
-        written = f"{first_job.output_prefix}-00000-of-00001.{_suffix(first_job.output_format)}"
-        raise BeamtaggerError(
-            f"--output {output_prefix} is a folder, and its files would be written beside it "
-            f"({written}); give a prefix of file names inside it, such as "
-            f"{output_prefix}/run")
+        return os.path.isdir(output_prefix)
+    if not output_prefix.startswith("gs://"):
+        return False
+    try:
+        return bool(FileSystems.match([f"{output_prefix}/**"], limits=[1])[0].metadata_list)
+    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
+        raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
+
+
+def _holds_earlier_files(output_prefix):
+    """Whether ``output_prefix`` holds an earlier run's files, or a killed run's set aside
+    (which the run puts back after this check). A local prefix is globbed in its folder
+    alone: Beam's matching walks the folder's whole tree, all of / for --output ~ (5 walks of
+    /usr's 117k files took 10 s)."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    found = (_earlier_outputs(output_prefix) if is_remote(output_prefix)
+             else any(glob.glob(pattern) for pattern in earlier_output_patterns(output_prefix)))
+    return bool(found or _set_aside_files(_replaced_folder(output_prefix)))
 
 
 @contextlib.contextmanager

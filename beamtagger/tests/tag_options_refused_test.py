@@ -311,6 +311,22 @@ def test_an_earlier_runs_files_beside_an_output_folder_are_an_earlier_runs(
     tag_command._check_output_not_a_folder(job, {None: job})
 
 
+def test_an_output_folder_is_refused_without_walking_the_folder_beside_it(
+        tiny_tagger, text_in, tmp_path, monkeypatch):
+    # Beam's matching of a local pattern walks its folder's whole tree: for --output ~ the
+    # earlier run's files were looked for in all of / (5 walks of /usr's 117k files: 10 s).
+    from beamtagger.pipeline.tag_pipeline import TagJob
+
+    def walked(*_args, **_kwargs):
+        raise AssertionError("Beam's matching walked the folder beside the prefix")
+
+    monkeypatch.setattr(tag_command, "list_outputs", walked)
+    job = TagJob(str(text_in), str(tmp_path), model_dir=tiny_tagger.model_dir,
+                 store_path=tiny_tagger.store_path)
+    with pytest.raises(tag_command.BeamtaggerError, match=" is a folder, and its files would "):
+        tag_command.check_job(job)
+
+
 def test_a_backslash_in_the_output_file_name_is_refused(tiny_tagger, text_in, tmp_path,
                                                        capsys, monkeypatch):
     # Beam's "*" in file patterns is [^/\\]*: its sink wrote out\run's shards, found none to
