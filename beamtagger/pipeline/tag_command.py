@@ -426,11 +426,11 @@ def _tag_held(args, options, stdin_spool, results, stops):
 
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
+    from beamtagger.pipeline.local_runner import is_direct_runner
     from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
                                                    dry_run_offline_problem,
                                                    staged_files_problem)
     from beamtagger.pipeline.run_failures import reported_failures, worker_logs_held
-    from beamtagger.pipeline.local_runner import is_direct_runner
     from beamtagger.pipeline.tag_pipeline import run_tag_job
     from beamtagger.transforms import worker_resources
 
