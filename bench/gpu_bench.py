@@ -82,6 +82,8 @@ SMOKE_BUDGETS = (4096,)
 # compiles every one of them, most of the dry run's time on a CPU), few enough to stay seconds.
 SMOKE_TRAIN_SENTENCES = 40
 SMOKE_DEV_SENTENCES = 30
+# --smoke-sentences N: N of each instead (the test suite's dry run, where a 3-sentence prefix of
+# each still runs every step and compiles 2 shapes a variant instead of 5, most of its seconds).
 MAIN_BUDGET = 65536          # the anchor's and the end-to-end run's
 # "float16 vectors" is the default GPU path (--vector-dtype auto); "gathered on the device" is
 # vectors_at="tag": the batches carry store rows (2 bytes a slot for this 29k-word store, 4 above
@@ -289,7 +291,7 @@ def child_model(args):
 
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:SMOKE_TRAIN_SENTENCES]
+        train = train[:smoke_share(args, SMOKE_TRAIN_SENTENCES)]
     features = featurized(train, store, spec.featurizer)
     dev = parity_inputs(args, store, spec)
     repeat = 2 if args.smoke else 4
@@ -532,6 +534,11 @@ def timed_pass(runner, work):
     return time.perf_counter() - started
 
 
+def smoke_share(args, default):
+    """How many sentences of EWT train or dev a --smoke run takes."""
+    return default if args.smoke_sentences is None else args.smoke_sentences
+
+
 def parity_inputs(args, store, spec):
     """(EWT dev featurized, its reference probabilities, its reference labels)."""
     folder = pathlib.Path(args.data)
@@ -539,7 +546,7 @@ def parity_inputs(args, store, spec):
     reference_labels = json.loads((folder / "reference.json").read_text())["labels"]
     dev = load_sentences(folder, "dev")
     if args.smoke:
-        dev = dev[:SMOKE_DEV_SENTENCES]
+        dev = dev[:smoke_share(args, SMOKE_DEV_SENTENCES)]
     features = featurized(dev, store, spec.featurizer)
     return features, reference["probs"][:int(features.lengths.sum())], reference_labels
 
@@ -612,7 +619,7 @@ def child_compile(args):
     send(warm_up=compile_figures(runner.compiled_shapes()))
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:SMOKE_TRAIN_SENTENCES]
+        train = train[:smoke_share(args, SMOKE_TRAIN_SENTENCES)]
     features = featurized(train, store, runner.spec.featurizer)
     for budget in (SMOKE_BUDGETS if args.smoke else BUDGETS):
         before = set(runner.compiled_shapes())
@@ -651,7 +658,7 @@ def child_anchor(args):
                 "device": str(device)})
     train = load_sentences(args.data, "train")
     if args.smoke:
-        train = train[:SMOKE_TRAIN_SENTENCES]
+        train = train[:smoke_share(args, SMOKE_TRAIN_SENTENCES)]
     lengths = np.array([len(s) for s in train] * (2 if args.smoke else 4))
     groups = list(length_batches(lengths.tolist(), budget, runtimes.bucket_widths("jax")))
     torch.manual_seed(0)
@@ -707,6 +714,8 @@ def run_child(role, args, env=None, timeout=None, on_part=None):
                "--data", args.data, "--passes", str(args.passes)]
     if args.smoke:
         command.append("--smoke")
+    if args.smoke_sentences is not None:
+        command += ["--smoke-sentences", str(args.smoke_sentences)]
     return stream_child(command, {**os.environ, **(env or {})}, timeout, on_part)
 
 
@@ -880,10 +889,15 @@ def main(argv=None):
                                                                       "results" / "gpu"))
     parser.add_argument("--smoke", action="store_true",
                         help="small scale on the CPU (JAX_PLATFORMS=cpu): every step's code path")
+    parser.add_argument("--smoke-sentences", type=int, metavar="N",
+                        help=f"--smoke: the first N sentences of EWT train and of dev (default "
+                             f"{SMOKE_TRAIN_SENTENCES} and {SMOKE_DEV_SENTENCES})")
     parser.add_argument("--passes", type=int, default=5)
     parser.add_argument("--skip-end-to-end", action="store_true")
     parser.add_argument("--child", choices=("model", "compile", "anchor"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.smoke_sentences is not None and args.smoke_sentences < 1:
+        parser.error("--smoke-sentences must be at least 1")
     if args.prepare:
         prepare(args.prepare)
         return 0

@@ -252,11 +252,14 @@ def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_pa
 
 def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     # The device check's code paths at a small scale (JAX on the CPU; the cuDNN anchor and the
-    # cuDNN recurrence are skipped without CUDA), from a freshly prepared carried folder.
+    # cuDNN recurrence are skipped without CUDA), from a freshly prepared carried folder. Three
+    # sentences of EWT train and dev: two grid shapes a variant to compile besides the warm-up's
+    # (CPU 40 s against 57 with --smoke's 40 and 30, whose five shapes check nothing more).
     data = tmp_path / "gpu-data"
     run_script("gpu_bench.py", tmp_path, "--prepare", data)
     out = tmp_path / "gpu-out"
-    run_script("gpu_bench.py", tmp_path, "--smoke", "--data", data, "--out", out)
+    run_script("gpu_bench.py", tmp_path, "--smoke", "--smoke-sentences", 3, "--data", data,
+               "--out", out)
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
