@@ -52,7 +52,9 @@ and carried, 47 MiB with the working tree):
 
 ``--smoke`` runs every step at a small scale on the CPU (``JAX_PLATFORMS=cpu``); only the cuDNN
 anchor (where PyTorch has no CUDA device) and the cuDNN recurrence (where JAX has no NVIDIA
-GPU) are skipped, with the reason. ``bash bench/gpu_rehearsal.sh`` runs
+GPU) are skipped, with the reason; ``--smoke-sentences N`` takes N sentences of EWT train and of
+dev instead of 40 and 30 (the test suite's 3: two grid shapes a variant to compile, not five).
+``bash bench/gpu_rehearsal.sh`` runs
 gpu_check.sh itself that way, in a Python 3.12 virtualenv holding only the GPU image's packages
 that the check touches (jax 0.11.2, numpy 2.5, pyarrow 26; no TensorFlow, Keras, spaCy or
 PyTorch) with the carried wheels installed as on the device, and fails if the end-to-end run

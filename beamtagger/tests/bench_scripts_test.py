@@ -262,6 +262,15 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
                "--out", out)
     report = json.loads((out / "gpu_bench.json").read_text())
     model = report["model"]
+    # The model step's child took 3 sentences of dev as told (the compile step's, 3 of train:
+    # its new shapes equal the float32 rate's below).
+    sys.path.insert(0, str(BENCH))
+    try:
+        import gpu_bench
+    finally:
+        sys.path.remove(str(BENCH))
+    assert model["parity"]["float32"]["tokens"] == sum(
+        len(sentence) for sentence in gpu_bench.load_sentences(data, "dev")[:3])
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
                                     "float16 vectors, gathered on the device",
                                     "float16 vectors, cuDNN recurrence",
