@@ -481,3 +481,46 @@ def test_a_name_with_escaped_brackets_prints_no_warning_of_beams(tiny_tagger, tm
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Warning" not in done.stderr, done.stderr[-3000:]
+
+
+def test_a_local_prefixs_earlier_files_are_globbed_in_its_folder_alone(tmp_path, monkeypatch):
+    # Beam's LocalFileSystem.match walked the prefix's whole folder tree, several times a
+    # launch: 11.4 s for --output /usr/run. The same files, from the prefix's folder alone.
+    from apache_beam.io.filesystems import FileSystems
+
+    (tmp_path / "deep" / "er").mkdir(parents=True)
+    for name in ("r-00000-of-00002.jsonl", "r-00001-of-00002.jsonl",
+                 "r-errors-00000-of-00001.jsonl", "r-2-00000-of-00001.jsonl",
+                 "deep/r-00000-of-00001.jsonl", "deep/er/x.jsonl"):
+        (tmp_path / name).write_text("{}\n")
+    expected = sorted(str(tmp_path / name) for name in (
+        "r-00000-of-00002.jsonl", "r-00001-of-00002.jsonl", "r-errors-00000-of-00001.jsonl"))
+    assert tag_command.list_outputs(str(tmp_path / "r")) == expected   # what Beam matches
+
+    def walked(*_args, **_kwargs):
+        raise AssertionError("Beam's matching walked the prefix's folder tree")
+
+    monkeypatch.setattr(FileSystems, "match", walked)
+    assert tag_command.list_outputs(str(tmp_path / "r")) == expected
+
+
+@pytest.mark.parametrize("output,message", [
+    # Each passed the checks and failed with a traceback where a killed run's files were
+    # looked for (Beam has no file system for file://).
+    ("file:///tmp/bt/r", "--output file:///tmp/bt/r: write a prefix on this machine as a plain "
+                         "path (/tmp/bt/r)"),
+    ("nofs://bucket/r", "--output nofs://bucket/r: no file system here writes it: Unable to get "
+                        "filesystem"),
+])
+def test_an_output_url_no_file_system_writes_is_refused(tiny_tagger, text_in, tmp_path, capsys,
+                                                        output, message):
+    line = refused(capsys, tiny_tagger, text_in, output)
+    assert line.startswith(f"beamtagger tag: error: {message}"), line
+
+
+def test_an_input_file_url_is_refused_with_its_plain_path(tiny_tagger, text_in, tmp_path, capsys):
+    code, _, err = tag(capsys, "--input", f"file://{text_in}", "--output", str(tmp_path / "r"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    assert code == 2 and err.strip() == (f"beamtagger tag: error: --input file://{text_in}: write "
+                                         "files on this machine as a plain path or pattern "
+                                         f"({text_in})"), err
