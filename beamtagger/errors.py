@@ -96,3 +96,18 @@ def too_many_open_files(error, path=None):
         f"too many open files (EMFILE){where}: this process may have {allowed} open at once "
         "(ulimit -n); raise the limit (ulimit -n 1024, the usual one) and run the same "
         "command again")
+
+
+def not_readable(error, path=None):
+    """A BeamtaggerError to raise instead of the usual one where ``error`` (an OSError) says
+    this user may not read ``path`` (default: the error's file name): EACCES or EPERM, a file
+    of another user's with mode 600 on a shared server. The model's check called such a
+    ``tagger.keras`` damaged and told the user to train it again. None for any other error."""
+    import errno
+
+    if getattr(error, "errno", None) not in (errno.EACCES, errno.EPERM):
+        return None
+    name = errno.errorcode[error.errno]
+    return BeamtaggerError(f"cannot read {path or error.filename}: {error.strerror} ({name}): "
+                           "this user may not read it; ask its owner for read access, or use "
+                           "a copy of your own")

@@ -25,7 +25,7 @@ import zipfile
 import numpy as np
 
 from beamtagger import atomic_dirs
-from beamtagger.errors import BeamtaggerError, JobFailed, too_many_open_files
+from beamtagger.errors import BeamtaggerError, JobFailed, not_readable, too_many_open_files
 from beamtagger.model import keras_archive
 from beamtagger.model.tagger_spec import (CONTENT_DIGEST_KEY, MODEL_FILE, REPORT_FILE, SPEC_FILE,
                                           content_digest)
@@ -149,7 +149,7 @@ def check_model_file(spec):
             damaged = None if missing else archive.testzip()
             config = None if missing else json.loads(archive.read("config.json"))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise too_many_open_files(error, path) or BeamtaggerError(
+        raise too_many_open_files(error, path) or not_readable(error, path) or BeamtaggerError(
             f"{path} is damaged, not a complete Keras model file ({error}); {fix}") from None
     if missing or damaged:
         problem = (f"{', '.join(missing)} missing" if missing

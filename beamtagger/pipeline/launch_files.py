@@ -47,7 +47,7 @@ import sys
 from typing import Dict, NamedTuple, Optional, Tuple
 
 from beamtagger import atomic_dirs
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, not_readable
 from beamtagger.transforms.built_against import (BuiltAgainst, ReplacedSinceBuilt,
                                                   left_out_recorded, recorded_path)
 
@@ -198,6 +198,9 @@ def _pin(what, field, given, kept):
     if not local.is_dir():
         return None   # the checks say what it is
     follow = _read(field)
+    refusal = _unreadable(local, follow)
+    if refusal is not None:
+        raise BeamtaggerError(f"{what} {given}: {refusal}; nothing was tagged")
     files = _files(local, follow)
     try:
         copy = kept.enter_context(atomic_dirs.linked_copy(local, follow=follow))
@@ -231,6 +234,26 @@ def _pin(what, field, given, kept):
         raise BeamtaggerError(f"{what} {given} was replaced as this run started; nothing "
                               "was tagged: run again once it is written")
     return _Pin(what, field, given, str(copy), files)
+
+
+def _unreadable(folder, names):
+    """``not_readable``'s refusal where this user may not list ``folder`` or read a file of
+    ``names`` in it (another user's model, mode 700 or 600), else None. Neither the links nor
+    the copy below could be made of such a folder, and the run said only that it was not
+    pinned; the first read then failed, exit 1, a line naming a file (or called tagger.keras
+    damaged: train it again)."""
+    try:
+        with os.scandir(folder):
+            pass
+        for name in names:
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):   # the checks say
+                with open(folder / name, "rb"):
+                    pass
+    except OSError as error:
+        refusal = not_readable(error)
+        if refusal is not None:
+            return refusal
+    return None
 
 
 def _reason(error):

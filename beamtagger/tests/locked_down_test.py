@@ -1,0 +1,144 @@
+"""beamtagger run where the user may not read or write what root may: another user's model or
+store (mode 700, 600), and no writable folder for temporary files (a read-only root file
+system). Each is one line before launch, naming what to ask for or set; never a traceback, nor
+a model called damaged.
+
+The checks run in a child process that file permissions apply to. As root (CI) it keeps uid 0
+but drops the capabilities that let root ignore them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+CAP_FOWNER) from its bounding set, and the files it may not use belong to uid 65534: a child
+switched to uid 65534 could not start the interpreter itself where it is installed under
+/root (pyenv's, mode 700, as on the machines this suite runs on). As another user the files'
+modes are cleared. Each child runs several checks (the NumPy runtime: no TensorFlow import).
+"""
+import ctypes
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+_PR_CAPBSET_DROP = 24
+# CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h).
+_FILE_PERMISSION_CAPABILITIES = (1, 2, 3)
+_NOBODY = 65534
+
+
+def _drop_file_permission_capabilities():
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in _FILE_PERMISSION_CAPABILITIES:
+        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+
+def _not_ours(path, mode):
+    """``path`` as another user's with ``mode`` (0o600, 0o700): this child may not use it."""
+    if os.geteuid() == 0:
+        os.chown(path, _NOBODY, _NOBODY)
+        os.chmod(path, mode)
+    else:
+        os.chmod(path, 0)   # its owner's bits too: the child is its owner
+
+
+def _locked_down(script, *args):
+    """(exit status, the JSON the child printed last, its standard error) of ``script`` run
+    with ``args`` in a child that file permissions apply to."""
+    preexec = _drop_file_permission_capabilities if os.geteuid() == 0 else None
+    try:
+        done = subprocess.run([sys.executable, "-c", script, *map(str, args)],
+                              capture_output=True, text=True, timeout=120, preexec_fn=preexec)
+    except subprocess.SubprocessError as error:   # prctl refused: no CAP_SETPCAP here
+        pytest.skip(f"cannot drop root's file permission capabilities here: {error}")
+    last = done.stdout.strip().splitlines()[-1:] or ["null"]
+    return done.returncode, json.loads(last[0]), done.stderr
+
+
+# Runs each command in this process, its standard error captured on its own, and first makes
+# sure file permissions do apply to it (a CAP_DAC_OVERRIDE left in the inheritable set would
+# give it back).
+_CHILD_PRELUDE = r"""
+import contextlib, io, json, sys
+from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline import cli
+
+def command(*argv):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = cli.main(list(argv))
+    return [status, err.getvalue()]
+
+def raised(call):
+    try:
+        call()
+    except BeamtaggerError as error:
+        return str(error)
+    return None
+
+try:
+    open(sys.argv[1], "rb").close()
+    print(json.dumps("file permissions do not apply"))
+    sys.exit()
+except PermissionError:
+    pass
+"""
+
+
+@pytest.fixture
+def not_ours_probe(tmp_path):
+    probe = tmp_path / "probe"
+    probe.write_bytes(b"")
+    _not_ours(probe, 0o600)
+    return probe
+
+
+@pytest.fixture(autouse=True)
+def _modes_restored(tmp_path):
+    yield
+    if os.geteuid() != 0:   # else root removes them as they are
+        for folder, _, names in os.walk(tmp_path, onerror=lambda error: None):
+            for path in (folder, *(os.path.join(folder, name) for name in names)):
+                os.chmod(path, 0o700)
+
+
+def test_another_users_model_or_store_is_refused_in_one_line_naming_the_file(
+        tiny_tagger, text_in, tmp_path, not_ours_probe):
+    def copy(source, name):
+        return shutil.copytree(source, tmp_path / name)
+
+    private_model = copy(tiny_tagger.model_dir, "private-model")
+    private_weights = copy(tiny_tagger.model_dir, "private-weights")
+    private_vectors = copy(tiny_tagger.store_path, "private-vectors")
+    store = copy(tiny_tagger.store_path, "store")
+    _not_ours(private_model, 0o700)
+    _not_ours(private_weights / "tagger.keras", 0o600)
+    _not_ours(private_vectors / "vectors.npy", 0o600)
+    model = copy(tiny_tagger.model_dir, "model")
+    script = _CHILD_PRELUDE + r"""
+from beamtagger import Tagger
+_, _, private_model, private_weights, private_vectors, model, store, text, out = sys.argv
+def tag(model, embeddings, name):
+    return command("tag", "--input", text, "--output", f"{out}/{name}", "--model", model,
+                   "--embeddings", embeddings, "--runtime", "numpy", "--progress-every", "0")
+print(json.dumps({
+    "folder": tag(private_model, store, "folder"),
+    "weights": tag(private_weights, store, "weights"),
+    "vectors": tag(model, private_vectors, "vectors"),
+    "Tagger": raised(lambda: Tagger(private_weights, store, runtime="numpy")),
+}))
+"""
+    status, seen, err = _locked_down(script, not_ours_probe, private_model, private_weights,
+                                     private_vectors, model, store, text_in, tmp_path / "out")
+    assert status == 0 and isinstance(seen, dict), (seen, err)
+    for case, path in (("folder", private_model), ("weights", private_weights / "tagger.keras"),
+                       ("vectors", private_vectors / "vectors.npy")):
+        exit_status, line = seen[case]
+        # Before: a warning that the model was not pinned, then the first read's OSError
+        # (exit 1), or the model called damaged ("train it again"); the store "truncated".
+        assert exit_status == 2, (case, line)
+        assert len(line.strip().splitlines()) == 1, (case, line)
+        assert f"cannot read {path}: Permission denied (EACCES)" in line, (case, line)
+        assert "damaged" not in line and "truncated" not in line, (case, line)
+    assert not (tmp_path / "out").exists()
+    assert seen["Tagger"].startswith(f"cannot read {private_weights / 'tagger.keras'}: "
+                                     "Permission denied (EACCES)"), seen["Tagger"]
