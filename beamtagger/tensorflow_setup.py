@@ -92,10 +92,14 @@ def configure_tensorflow(threads=None):
     TensorFlow first runs an op in this process (the tensorflow runtime's set-up,
     ``model.runtimes``)."""
     from beamtagger.errors import BeamtaggerError
+    from beamtagger.temporary_folder import checked_temporary_folder
 
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     use_keras_tensorflow_backend()
     quiet_tensorflow()
+    if "tensorflow" not in sys.modules:
+        # Its import fails without one, as a FileNotFoundError from inside absl's test module.
+        checked_temporary_folder("TensorFlow")
     try:
         import tensorflow as tf
     except ImportError as error:

@@ -7,7 +7,10 @@ and keeps heavy imports (TensorFlow, Beam) inside ``run`` so that
 ``args.pipeline_args`` (Beam pipeline options); others reject them. Only a module that sets
 ``READS_REMOTE_PATHS = True`` is given remote paths (``gs://``): the others read and write
 this machine's files, and a ``gs://...`` there was taken for a local name (``embeddings import
---out gs://b/s`` wrote a folder ``./gs:/b/s`` and exited 0).
+--out gs://b/s`` wrote a folder ``./gs:/b/s`` and exited 0). A module that sets
+``TEMPORARY_FILES_WRITER`` (words: "TensorFlow") runs something that cannot start without a
+writable folder for temporary files: the command is refused before it starts where there is none
+(``temporary_folder``).
 """
 import argparse
 import contextlib
@@ -26,6 +29,7 @@ import weakref
 from beamtagger import __version__
 from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
                                too_many_open_files)
+from beamtagger.temporary_folder import checked_temporary_folder
 from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
 
 # The thread that sends a signal again which came where raising it would be ignored.
@@ -119,6 +123,13 @@ def main(argv=None):
         remote = _remote_path_argument(args)
         if remote:
             _said(f"beamtagger {args.command}: error: {remote}")
+            return 2
+    writer = getattr(args._module, "TEMPORARY_FILES_WRITER", None)
+    if writer:
+        try:
+            checked_temporary_folder(writer)
+        except BeamtaggerError as error:
+            _said(f"beamtagger {args.command}: error: {error}")
             return 2
     terminated, done = [], []
     try:

@@ -9,6 +9,8 @@ from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 from beamtagger.pipeline.model_argument import model_dir_named
 
+TEMPORARY_FILES_WRITER = "TensorFlow"   # its import asks for the folder (absl)
+
 
 def add_arguments(parser):
     parser.add_argument("--model", metavar="MODEL", default=None,

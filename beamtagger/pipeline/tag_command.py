@@ -35,6 +35,7 @@ from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
 
 ACCEPTS_PIPELINE_ARGS = True
 READS_REMOTE_PATHS = True
+TEMPORARY_FILES_WRITER = "the Beam pipeline"   # beam.Pipeline() makes a folder there
 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "csv", "tsv", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu", "spans")

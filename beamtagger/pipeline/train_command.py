@@ -11,6 +11,8 @@ from beamtagger.pipeline import init_from
 from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
 
+TEMPORARY_FILES_WRITER = "TensorFlow"   # its import asks for the folder (absl)
+
 # Defaults per kind of tag set, chosen on the dev splits (docs/quality.md); every flag overrides.
 # "entity": BIO tag sets (WNUT-17; IOB1, IO, BIOES and BILOU files are read as BIO), small and
 # O-heavy; "tags": every other tag set (UPOS), which the entity settings (O's weight, entity

@@ -42,16 +42,19 @@ def _not_ours(path, mode):
 
 
 def _locked_down(script, *args):
-    """(exit status, the JSON the child printed last, its standard error) of ``script`` run
-    with ``args`` in a child that file permissions apply to."""
+    """(exit status, the JSON the child printed last or None, its standard error) of
+    ``script`` run with ``args`` in a child that file permissions apply to."""
     preexec = _drop_file_permission_capabilities if os.geteuid() == 0 else None
     try:
         done = subprocess.run([sys.executable, "-c", script, *map(str, args)],
                               capture_output=True, text=True, timeout=120, preexec_fn=preexec)
     except subprocess.SubprocessError as error:   # prctl refused: no CAP_SETPCAP here
         pytest.skip(f"cannot drop root's file permission capabilities here: {error}")
-    last = done.stdout.strip().splitlines()[-1:] or ["null"]
-    return done.returncode, json.loads(last[0]), done.stderr
+    try:
+        seen = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):   # it died before printing (a traceback, on stderr)
+        seen = None
+    return done.returncode, seen, done.stderr
 
 
 # Runs each command in this process, its standard error captured on its own, and first makes
@@ -142,3 +145,46 @@ print(json.dumps({
     assert not (tmp_path / "out").exists()
     assert seen["Tagger"].startswith(f"cannot read {private_weights / 'tagger.keras'}: "
                                      "Permission denied (EACCES)"), seen["Tagger"]
+
+
+def test_no_writable_folder_for_temporary_files_is_refused_in_one_line_naming_tmpdir(
+        tiny_tagger, text_in, tmp_path, not_ours_probe):
+    # A read-only root file system: TMPDIR unset or not writable, and /tmp, /var/tmp, /usr/tmp
+    # and the working directory neither. tempfile is handed that one folder to try (the others
+    # would take a mount namespace); its own search fails on it as on them.
+    read_only = tmp_path / "read-only"
+    read_only.mkdir()
+    _not_ours(read_only, 0o755)
+    script = _CHILD_PRELUDE + r"""
+import tempfile
+from beamtagger import Tagger
+_, _, read_only, model, store, text, out = sys.argv
+tempfile.tempdir = None
+tempfile._candidate_tempdir_list = lambda: [read_only]
+tiny = ["--model", model, "--embeddings", store]
+print(json.dumps({
+    "tag": command("tag", "--input", text, "--output", f"{out}/r", *tiny, "--runtime", "numpy"),
+    "evaluate": command("evaluate", "--data", text, *tiny),
+    "train": command("train", "--train", text, "--dev", text, "--out", f"{out}/m",
+                     "--embeddings", store),
+    "Tagger": raised(lambda: Tagger(model, store, runtime="tensorflow")),
+    "tensorflow imported": "tensorflow" in sys.modules,
+}))
+"""
+    status, seen, err = _locked_down(script, not_ours_probe, read_only, tiny_tagger.model_dir,
+                                     tiny_tagger.store_path, text_in, tmp_path / "out")
+    assert status == 0 and isinstance(seen, dict), (seen, err)
+    for command, needs in (("tag", "the Beam pipeline"), ("evaluate", "TensorFlow"),
+                           ("train", "TensorFlow")):
+        exit_status, line = seen[command]
+        # Before: tag ran and failed after launch ("the run failed in step (unknown): No usable
+        # temporary directory found in [...]", exit 1); evaluate called the model unloadable;
+        # Tagger(runtime="tensorflow") raised FileNotFoundError from TensorFlow's import.
+        assert exit_status == 2, (command, line)
+        assert line.startswith(f"beamtagger {command}: error: {needs} needs a folder for "
+                               "temporary files"), line
+        assert line.rstrip().endswith("set TMPDIR to a writable folder"), line
+        assert len(line.strip().splitlines()) == 1, line
+    assert not (tmp_path / "out").exists()
+    assert seen["Tagger"].startswith("TensorFlow needs a folder for temporary files")
+    assert not seen["tensorflow imported"]
