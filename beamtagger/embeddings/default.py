@@ -82,8 +82,9 @@ def ensure_default_store(progress=False) -> EmbeddingStore:
         atomic_dirs.check_creatable(path, "the default embedding store")
     except BeamtaggerError as error:
         # The user named neither the store nor its folder: say where the folder comes from.
-        raise BeamtaggerError(f"{error}; it is imported into $BEAMTAGGER_CACHE (default "
-                              "~/.cache/beamtagger) on first use: set BEAMTAGGER_CACHE to a "
+        raise BeamtaggerError(f"{error}; it is imported into $BEAMTAGGER_CACHE (else "
+                              "$XDG_CACHE_HOME/beamtagger, else ~/.cache/beamtagger) on first "
+                              "use: set BEAMTAGGER_CACHE to a "
                               "writable folder, or pass --embeddings STORE to tag, "
                               "train and evaluate") from None
     with _import_turn(path):

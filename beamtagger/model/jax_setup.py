@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 _MEMORY_SETTINGS = ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_PYTHON_CLIENT_MEM_FRACTION",
                     "XLA_PYTHON_CLIENT_ALLOCATOR")
 _CACHE_OFF = ("off", "none", "0", "false")
+# The warning named no way out: a user whose home or XDG_CACHE_HOME is not writable saw it in
+# every run.
+_CACHE_ADVICE = ("; set BEAMTAGGER_JAX_CACHE (or BEAMTAGGER_CACHE) to a folder this user may "
+                 "write, or BEAMTAGGER_JAX_CACHE=off")
 
 
 def configure_jax(threads=None):
@@ -63,14 +67,14 @@ def configure_jax(threads=None):
         folder = compilation_cache_dir()
     except (BeamtaggerError, RuntimeError) as error:   # RuntimeError: pathlib finds no home
         logger.warning("beamtagger: no JAX compilation cache (%s): every process compiles "
-                       "its shapes", error)
+                       "its shapes%s", error, _CACHE_ADVICE)
         return
     if folder is not None and not jax.config.jax_compilation_cache_dir:
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
             logger.warning("beamtagger: no JAX compilation cache (%s): every process "
-                           "compiles its shapes", error)
+                           "compiles its shapes%s", error, _CACHE_ADVICE)
             return
         jax.config.update("jax_compilation_cache_dir", str(folder))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)

@@ -188,3 +188,34 @@ print(json.dumps({
     assert not (tmp_path / "out").exists()
     assert seen["Tagger"].startswith("TensorFlow needs a folder for temporary files")
     assert not seen["tensorflow imported"]
+
+
+def test_a_cache_folder_this_user_may_not_write_is_named_with_the_variable_to_set(
+        monkeypatch, tmp_path, caplog):
+    # HOME read-only, XDG_CACHE_HOME pointing at a folder of another user's: the JAX runtime
+    # tags without its compilation cache, and the default store cannot be imported. A file
+    # stands for that folder, which root could write (nothing to change users for here).
+    from beamtagger.embeddings import default as default_store
+    from beamtagger.errors import BeamtaggerError
+
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    from beamtagger.model import jax_setup
+
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.delenv("BEAMTAGGER_CACHE", raising=False)
+    monkeypatch.delenv("BEAMTAGGER_JAX_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))   # no ~/.cache/beamtagger, which would be used
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a-file"))
+    monkeypatch.setattr(default_store, "glove_package_data", lambda: tmp_path / "package")
+    with pytest.raises(BeamtaggerError) as raised:
+        default_store.ensure_default_store()
+    # Before: "(default ~/.cache/beamtagger)", where the folder was XDG_CACHE_HOME's.
+    assert "$XDG_CACHE_HOME/beamtagger" in str(raised.value), raised.value
+    assert "set BEAMTAGGER_CACHE to a writable folder" in str(raised.value)
+    with caplog.at_level("WARNING", logger=jax_setup.logger.name):
+        jax_setup.configure_jax()
+    (warning,) = [record.getMessage() for record in caplog.records
+                  if "no JAX compilation cache" in record.getMessage()]
+    # Before, it named no way out ("every process compiles its shapes"), in every run.
+    assert warning.endswith("set BEAMTAGGER_JAX_CACHE (or BEAMTAGGER_CACHE) to a folder this "
+                            "user may write, or BEAMTAGGER_JAX_CACHE=off"), warning
