@@ -87,6 +87,18 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def keras_home_outside_the_working_directory():
+    """``KERAS_HOME`` set to Keras 3's own fallback, ``/tmp/.keras``, where this process has no
+    home directory (HOME unset and a user id with no entry in the password database, as
+    ``docker run --user 12345`` with ``env -i`` gives) and the user set none. TensorFlow's
+    import reads its legacy Keras settings from ``os.path.expanduser("~")``, which is ``"~"``
+    then, and made a folder ``~/.keras`` in the working directory of every such run (TensorFlow
+    2.21, ``tensorflow/python/keras/backend.py``); Keras 3 falls back to ``/tmp`` there itself.
+    Call before TensorFlow is imported."""
+    if "KERAS_HOME" not in os.environ and os.path.expanduser("~") == "~":
+        os.environ["KERAS_HOME"] = os.path.join("/tmp", ".keras")
+
+
 def configure_tensorflow(threads=None):
     """Grow GPU memory on demand, and use ``threads`` CPU threads if given; must run before
     TensorFlow first runs an op in this process (the tensorflow runtime's set-up,
@@ -97,6 +109,7 @@ def configure_tensorflow(threads=None):
     os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")
     use_keras_tensorflow_backend()
     quiet_tensorflow()
+    keras_home_outside_the_working_directory()
     if "tensorflow" not in sys.modules:
         # Its import fails without one, as a FileNotFoundError from inside absl's test module.
         checked_temporary_folder("TensorFlow")

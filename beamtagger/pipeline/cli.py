@@ -30,7 +30,9 @@ from beamtagger import __version__
 from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
                                too_many_open_files)
 from beamtagger.temporary_folder import checked_temporary_folder
-from beamtagger.tensorflow_setup import filtered_native_stderr, quiet_tensorflow
+from beamtagger.tensorflow_setup import (filtered_native_stderr,
+                                         keras_home_outside_the_working_directory,
+                                         quiet_tensorflow)
 
 # The thread that sends a signal again which came where raising it would be ignored.
 SIGNAL_SENT_AGAIN = "beamtagger-signal-sent-again"
@@ -88,6 +90,7 @@ def main(argv=None):
     # TensorFlow's start-up chatter (oneDNN notices, absl warnings) drowns the summary a user
     # reads; real errors still show (see tensorflow_setup).
     quiet_tensorflow()
+    keras_home_outside_the_working_directory()   # train and evaluate import Keras themselves
     _quiet_beams_bracket_pattern_warning()
     _printable_stdout()
     parser = build_parser()

@@ -340,7 +340,6 @@ def _network(spec, report):
 def _store_match(spec, store_path, report):
     """Which store the model was checked against and whether it reads vectors from it. Only a
     store already on this machine is opened: the default one is never imported here."""
-    from beamtagger.embeddings.default import default_store_path
     from beamtagger.embeddings.store import EmbeddingStore
     trained_with = None
     if report is not None and isinstance(report.get("store"), dict):
@@ -348,7 +347,7 @@ def _store_match(spec, store_path, report):
     if store_path is not None:
         candidates = [("given", store_path)]
     else:
-        candidates = [("trained with", trained_with), ("default", str(default_store_path()))]
+        candidates = [("trained with", trained_with), ("default", _default_store_path())]
     for role, path in candidates:
         if path is None or (role != "given" and not os.path.isdir(path)):
             continue
@@ -367,6 +366,18 @@ def _store_match(spec, store_path, report):
         return {**result, "matches": True, "problem": None}
     return {"path": None, "role": None, "trained_with": trained_with, "matches": None,
             "problem": "no store to check against on this machine (pass --embeddings STORE)"}
+
+
+def _default_store_path():
+    """Where the default store would be, None where this process has no home directory to find
+    it in (HOME unset, a user id the password database does not know): only looked for here,
+    and its path's refusal refused every ``model info`` of such a process."""
+    from beamtagger.embeddings.default import default_store_path
+
+    try:
+        return str(default_store_path())
+    except BeamtaggerError:
+        return None
 
 
 def _remote_store(path):

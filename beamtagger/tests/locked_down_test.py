@@ -219,3 +219,30 @@ def test_a_cache_folder_this_user_may_not_write_is_named_with_the_variable_to_se
     # Before, it named no way out ("every process compiles its shapes"), in every run.
     assert warning.endswith("set BEAMTAGGER_JAX_CACHE (or BEAMTAGGER_CACHE) to a folder this "
                             "user may write, or BEAMTAGGER_JAX_CACHE=off"), warning
+
+
+def test_a_process_with_no_home_keeps_keras_settings_out_of_the_working_directory(
+        tiny_tagger, monkeypatch, capsys):
+    # HOME unset and a user id the password database does not know (`docker run --user 12345`
+    # under `env -i`): expanduser("~") is "~", and TensorFlow's import made ./~/.keras/keras.json
+    # in the working directory of every train, evaluate and --runtime tensorflow run. The CLI
+    # sets Keras 3's own fallback before anything imports TensorFlow.
+    import pwd
+
+    from beamtagger.pipeline import cli
+
+    def unknown_user(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    monkeypatch.setattr(os, "environ", {name: value for name, value in os.environ.items()
+                                        if name not in ("HOME", "KERAS_HOME")})
+    monkeypatch.setattr(pwd, "getpwuid", unknown_user)
+    assert os.path.expanduser("~") == "~"   # what TensorFlow joins ".keras" to
+    assert cli.main(["model", "info", tiny_tagger.model_dir]) == 0
+    assert os.environ.get("KERAS_HOME") == "/tmp/.keras"
+    capsys.readouterr()
+    # A home, or a KERAS_HOME of the user's, is left to Keras.
+    monkeypatch.setitem(os.environ, "HOME", "/home/someone")
+    del os.environ["KERAS_HOME"]
+    assert cli.main(["model", "info", tiny_tagger.model_dir]) == 0
+    assert "KERAS_HOME" not in os.environ
