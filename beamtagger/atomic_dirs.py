@@ -62,7 +62,9 @@ def check_creatable(path, what="output"):
     its nearest existing ancestor must be a writable folder."""
     path = pathlib.Path(path).expanduser().absolute()
     ancestor = path.parent
-    while not ancestor.exists() and ancestor != ancestor.parent:
+    # os.path.exists, not Path.exists, which raises where a folder on the way may not be
+    # searched (another user's, mode 700): the refusal was that PermissionError, exit 1.
+    while not os.path.exists(ancestor) and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise BeamtaggerError(f"{what} {path} cannot be created: {ancestor} is a file, "
@@ -79,11 +81,12 @@ def check_destination(path, overwrite, what, marker_file, label):
     in the error when it cannot be created. First puts back (or removes) what killed runs left
     beside ``path``."""
     path = pathlib.Path(path).expanduser().absolute()
+    # First: in a folder this user may not search, is_symlink's lstat raised PermissionError.
+    check_creatable(path, label)
     if path.is_symlink():
         raise BeamtaggerError(f"{path} is a symbolic link (to {os.readlink(path)}); give the "
                               "directory it points to, or a new path: the result is renamed "
                               "into place, which would replace the link")
-    check_creatable(path, label)
     clean_abandoned(path.parent)
     if not path.exists():
         return

@@ -104,7 +104,7 @@ def _modes_restored(tmp_path):
                 os.chmod(path, 0o700)
 
 
-def test_another_users_model_or_store_is_refused_in_one_line_naming_the_file(
+def test_another_users_model_store_or_input_is_refused_in_one_line_naming_the_file(
         tiny_tagger, text_in, tmp_path, not_ours_probe):
     def copy(source, name):
         return shutil.copytree(source, tmp_path / name)
@@ -118,6 +118,7 @@ def test_another_users_model_or_store_is_refused_in_one_line_naming_the_file(
     _not_ours(private_vectors / "vectors.npy", 0o600)
     model = copy(tiny_tagger.model_dir, "model")
     script = _CHILD_PRELUDE + r"""
+import os
 from beamtagger import Tagger
 _, _, private_model, private_weights, private_vectors, model, store, text, out = sys.argv
 def tag(model, embeddings, name):
@@ -128,8 +129,21 @@ print(json.dumps({
     "weights": tag(private_weights, store, "weights"),
     "vectors": tag(model, private_vectors, "vectors"),
     "Tagger": raised(lambda: Tagger(private_weights, store, runtime="numpy")),
+    # What tag_pipeline_test's check of inputs and outputs skips as root.
+    "input": command("tag", "--input", text.replace("in.txt", "*.txt"), "--output",
+                     f"{out}/input", "--model", model, "--embeddings", store),
+    # In a folder this user may not search (another user's home): Path.exists raised there,
+    # exit 1, "locked/sub: Permission denied (EACCES)".
+    "output": command("tag", "--input", text, "--output", f"{os.path.dirname(out)}/locked/sub/r",
+                      "--model", model, "--embeddings", store),
+    "model out": command("train", "--train", text, "--dev", text, "--embeddings", store,
+                         "--out", f"{os.path.dirname(out)}/locked/m"),
 }))
 """
+    (tmp_path / "secret.txt").write_text("Hello .\n", encoding="utf-8")
+    _not_ours(tmp_path / "secret.txt", 0o600)
+    (tmp_path / "locked").mkdir()
+    _not_ours(tmp_path / "locked", 0o700)
     status, seen, err = _locked_down(script, not_ours_probe, private_model, private_weights,
                                      private_vectors, model, store, text_in, tmp_path / "out")
     assert status == 0 and isinstance(seen, dict), (seen, err)
@@ -142,6 +156,12 @@ print(json.dumps({
         assert len(line.strip().splitlines()) == 1, (case, line)
         assert f"cannot read {path}: Permission denied (EACCES)" in line, (case, line)
         assert "damaged" not in line and "truncated" not in line, (case, line)
+    assert seen["input"][0] == 2 and seen["input"][1].strip().endswith(
+        f"cannot read input file {tmp_path / 'secret.txt'}: Permission denied"), seen["input"]
+    assert seen["output"][0] == 2 and seen["output"][1].strip().endswith(
+        f"the folder {tmp_path / 'locked'} is not writable"), seen["output"]
+    assert seen["model out"][0] == 2 and seen["model out"][1].strip().endswith(
+        f"the folder {tmp_path / 'locked'} is not writable"), seen["model out"]
     assert not (tmp_path / "out").exists()
     assert seen["Tagger"].startswith(f"cannot read {private_weights / 'tagger.keras'}: "
                                      "Permission denied (EACCES)"), seen["Tagger"]
