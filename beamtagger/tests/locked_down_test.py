@@ -1,7 +1,8 @@
-"""beamtagger run where the user may not read or write what root may: another user's model or
-store (mode 700, 600), and no writable folder for temporary files (a read-only root file
-system). Each is one line before launch, naming what to ask for or set; never a traceback, nor
-a model called damaged.
+"""beamtagger run where the user may not read or write what root may: another user's model,
+store, input or folder (mode 700, 600), no writable folder for temporary files (a read-only
+root file system), a cache folder that cannot be written, no home directory. Each works, or is
+one line before launch naming what to ask for or set; never a traceback, nor a model called
+damaged.
 
 The checks run in a child process that file permissions apply to. As root (CI) it keeps uid 0
 but drops the capabilities that let root ignore them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
@@ -99,9 +100,11 @@ def not_ours_probe(tmp_path):
 def _modes_restored(tmp_path):
     yield
     if os.geteuid() != 0:   # else root removes them as they are
-        for folder, _, names in os.walk(tmp_path, onerror=lambda error: None):
-            for path in (folder, *(os.path.join(folder, name) for name in names)):
-                os.chmod(path, 0o700)
+        os.chmod(tmp_path, 0o700)
+        # Top down, each folder's entries before os.walk lists them.
+        for folder, folders, files in os.walk(tmp_path):
+            for name in (*folders, *files):
+                os.chmod(os.path.join(folder, name), 0o700)
 
 
 def test_another_users_model_store_or_input_is_refused_in_one_line_naming_the_file(
