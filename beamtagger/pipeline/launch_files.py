@@ -237,22 +237,27 @@ def _pin(what, field, given, kept):
 
 
 def _unreadable(folder, names):
-    """``not_readable``'s refusal where this user may not list ``folder`` or read a file of
-    ``names`` in it (another user's model, mode 700 or 600), else None. Neither the links nor
-    the copy below could be made of such a folder, and the run said only that it was not
-    pinned; the first read then failed, exit 1, a line naming a file (or called tagger.keras
-    damaged: train it again)."""
+    """``not_readable``'s refusal where this user may not read a file of ``names`` in
+    ``folder`` (another user's model, mode 700 or 600: the folder is named where it may not
+    be listed either), else None. Neither the links nor the copy below could be made of such a
+    folder, and the run said only that it was not pinned; the first read then failed, exit 1,
+    a line naming a file (or called tagger.keras damaged: train it again). A folder that may
+    be searched but not listed (mode 711), its files readable, is read by name, not refused:
+    the loaders open every file by name."""
     try:
         with os.scandir(folder):
             pass
+    except OSError as error:
+        not_listed = error
+    else:
+        not_listed = None
+    try:
         for name in names:
             with contextlib.suppress(FileNotFoundError):   # the checks say
                 # O_NONBLOCK: a link to a FIFO (refused below) would wait here for a writer.
                 os.close(os.open(folder / name, os.O_RDONLY | os.O_NONBLOCK))
     except OSError as error:
-        refusal = not_readable(error)
-        if refusal is not None:
-            return refusal
+        return not_readable(not_listed or error)
     return None
 
 

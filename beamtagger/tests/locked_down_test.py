@@ -88,6 +88,17 @@ except PermissionError:
 """
 
 
+def _searchable_not_listable(folder):
+    """``folder`` as another user's with mode 711, its files readable by all (as the child's
+    own with mode 111 where that child is not root's)."""
+    if os.geteuid() == 0:
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, _NOBODY, _NOBODY)
+        os.chmod(folder, 0o711)
+    else:
+        os.chmod(folder, 0o111)
+
+
 @pytest.fixture
 def not_ours_probe(tmp_path):
     probe = tmp_path / "probe"
@@ -120,10 +131,15 @@ def test_another_users_model_store_or_input_is_refused_in_one_line_naming_the_fi
     _not_ours(private_weights / "tagger.keras", 0o600)
     _not_ours(private_vectors / "vectors.npy", 0o600)
     model = copy(tiny_tagger.model_dir, "model")
+    listless_model = copy(tiny_tagger.model_dir, "listless-model")
+    listless_store = copy(tiny_tagger.store_path, "listless-store")
+    for folder in (listless_model, listless_store):
+        _searchable_not_listable(folder)
     script = _CHILD_PRELUDE + r"""
 import os
 from beamtagger import Tagger
-_, _, private_model, private_weights, private_vectors, model, store, text, out = sys.argv
+(_, _, private_model, private_weights, private_vectors, model, store, listless_model,
+ listless_store, text, out) = sys.argv
 def tag(model, embeddings, name):
     return command("tag", "--input", text, "--output", f"{out}/{name}", "--model", model,
                    "--embeddings", embeddings, "--runtime", "numpy", "--progress-every", "0")
@@ -132,6 +148,9 @@ print(json.dumps({
     "weights": tag(private_weights, store, "weights"),
     "vectors": tag(model, private_vectors, "vectors"),
     "Tagger": raised(lambda: Tagger(private_weights, store, runtime="numpy")),
+    # Mode 711, its files readable (a shared folder whose names are handed out): every file
+    # the run reads opens by name. The check listed it and refused it as another user's.
+    "listless": tag(listless_model, listless_store, "listless"),
     # What tag_pipeline_test's check of inputs and outputs skips as root.
     "input": command("tag", "--input", text.replace("in.txt", "*.txt"), "--output",
                      f"{out}/input", "--model", model, "--embeddings", store),
@@ -148,8 +167,16 @@ print(json.dumps({
     (tmp_path / "locked").mkdir()
     _not_ours(tmp_path / "locked", 0o700)
     status, seen, err = _locked_down(script, not_ours_probe, private_model, private_weights,
-                                     private_vectors, model, store, text_in, tmp_path / "out")
+                                     private_vectors, model, store, listless_model,
+                                     listless_store, text_in, tmp_path / "out")
     assert status == 0 and isinstance(seen, dict), (seen, err)
+    exit_status, said = seen["listless"]
+    # Before: exit 2, "cannot read MODEL: Permission denied (EACCES)". The links or copy need
+    # a listing: the run says it reads the model in place.
+    assert exit_status == 0 and "is read where it is, not pinned" in said, said
+    tagged = (tmp_path / "out" / "listless-00000-of-00001.jsonl").read_text(encoding="utf-8")
+    assert [[token["text"] for token in json.loads(line)["tokens"]]
+            for line in tagged.splitlines()] == [["Hello", "there", "."], ["Good", "bye", "."]]
     for case, path in (("folder", private_model), ("weights", private_weights / "tagger.keras"),
                        ("vectors", private_vectors / "vectors.npy")):
         exit_status, line = seen[case]
@@ -165,7 +192,8 @@ print(json.dumps({
         f"the folder {tmp_path / 'locked'} is not writable"), seen["output"]
     assert seen["model out"][0] == 2 and seen["model out"][1].strip().endswith(
         f"the folder {tmp_path / 'locked'} is not writable"), seen["model out"]
-    assert not (tmp_path / "out").exists()
+    assert sorted(os.listdir(tmp_path / "out")) == ["listless-00000-of-00001.jsonl",
+                                                    "listless-errors-00000-of-00001.jsonl"]
     assert seen["Tagger"].startswith(f"cannot read {private_weights / 'tagger.keras'}: "
                                      "Permission denied (EACCES)"), seen["Tagger"]
 
@@ -269,3 +297,4 @@ def test_a_process_with_no_home_keeps_keras_settings_out_of_the_working_director
     del os.environ["KERAS_HOME"]
     assert cli.main(["model", "info", tiny_tagger.model_dir]) == 0
     assert "KERAS_HOME" not in os.environ
+
