@@ -60,7 +60,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from beamtagger.errors import BeamtaggerError, too_many_open_files
+from beamtagger.errors import BeamtaggerError, not_readable, too_many_open_files
 from beamtagger.tagging_defaults import shown
 from beamtagger.unicode_styles import plain_style
 
@@ -634,7 +634,10 @@ def _map_vectors(path: pathlib.Path, manifest: dict) -> np.ndarray:
         vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError) as error:
         # np.load raises ValueError for a bad header and for a file shorter than its header says.
-        raise too_many_open_files(error, vectors_path) or BeamtaggerError(
+        # not_readable: a vectors.npy of another user's (mode 600) was "truncated" to every
+        # command but tag, whose launch checks it first.
+        raise too_many_open_files(error, vectors_path) or not_readable(
+            error, vectors_path) or BeamtaggerError(
             f"{vectors_path}: unreadable or truncated matrix: {error}")
     check_matrix_header(vectors_path, vectors.shape, vectors.dtype, vectors.flags.c_contiguous,
                         manifest)

@@ -16,7 +16,7 @@ import pathlib
 import numpy as np
 
 from beamtagger.bundled_models import BUNDLED_MODELS, COMMAND_LINE_NAMES, bundled_model
-from beamtagger.errors import BeamtaggerError
+from beamtagger.errors import BeamtaggerError, not_readable
 from beamtagger.model import viterbi
 from beamtagger.model.keras_archive import MAX_JSON_BYTES
 from beamtagger.model.model_inputs import id_dtypes, inputs_fingerprint
@@ -180,12 +180,21 @@ class TaggerSpec:
         if not model_dir.is_dir():
             raise BeamtaggerError(f"model directory {model_dir} does not exist"
                                   f"{_bundled_hint(model_dir)}")
-        if not spec_path.is_file():
-            raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is missing")
-        if not (model_dir / MODEL_FILE).is_file():
-            raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is missing")
-        with open(spec_path, "rb") as file:
-            content = file.read(MAX_JSON_BYTES + 1)
+        try:
+            if not spec_path.is_file():
+                raise BeamtaggerError(f"{model_dir} is not a tagger model: {SPEC_FILE} is "
+                                      "missing")
+            if not (model_dir / MODEL_FILE).is_file():
+                raise BeamtaggerError(f"{model_dir} is not a tagger model: {MODEL_FILE} is "
+                                      "missing")
+            with open(spec_path, "rb") as file:
+                content = file.read(MAX_JSON_BYTES + 1)
+        except PermissionError as error:
+            # Another user's model (mode 700): is_file raised, a traceback from Tagger and
+            # exit 1 from evaluate. The folder is named where it may not be searched, as tag's
+            # launch check names it.
+            searchable = os.access(model_dir, os.X_OK)
+            raise not_readable(error, None if searchable else model_dir) from None
         if len(content) > MAX_JSON_BYTES:
             raise BeamtaggerError(f"{spec_path} is corrupt: it holds more than "
                                   f"{MAX_JSON_BYTES:,} bytes, where beamtagger writes a few KB")

@@ -139,7 +139,7 @@ def test_another_users_model_store_or_input_is_refused_in_one_line_naming_the_fi
 import os
 from beamtagger import Tagger
 (_, _, private_model, private_weights, private_vectors, model, store, listless_model,
- listless_store, text, out) = sys.argv
+ listless_store, text, gold, out) = sys.argv
 def tag(model, embeddings, name):
     return command("tag", "--input", text, "--output", f"{out}/{name}", "--model", model,
                    "--embeddings", embeddings, "--runtime", "numpy", "--progress-every", "0")
@@ -148,6 +148,14 @@ print(json.dumps({
     "weights": tag(private_weights, store, "weights"),
     "vectors": tag(model, private_vectors, "vectors"),
     "Tagger": raised(lambda: Tagger(private_weights, store, runtime="numpy")),
+    # Before: PermissionError's traceback from Tagger, exit 1 from evaluate; the store's
+    # vectors.npy "unreadable or truncated" to all but tag.
+    "Tagger folder": raised(lambda: Tagger(private_model, store, runtime="numpy")),
+    "Tagger vectors": raised(lambda: Tagger(model, private_vectors, runtime="numpy")),
+    "evaluate folder": command("evaluate", "--data", gold, "--model", private_model,
+                               "--embeddings", store),
+    "evaluate vectors": command("evaluate", "--data", gold, "--model", model,
+                                "--embeddings", private_vectors),
     # Mode 711, its files readable (a shared folder whose names are handed out): every file
     # the run reads opens by name. The check listed it and refused it as another user's.
     "listless": tag(listless_model, listless_store, "listless"),
@@ -166,9 +174,11 @@ print(json.dumps({
     _not_ours(tmp_path / "secret.txt", 0o600)
     (tmp_path / "locked").mkdir()
     _not_ours(tmp_path / "locked", 0o700)
+    gold = tmp_path / "gold.conllu"
+    gold.write_text("1\tHello\t_\tINTJ\t_\t_\t_\t_\t_\t_\n\n", encoding="utf-8")
     status, seen, err = _locked_down(script, not_ours_probe, private_model, private_weights,
                                      private_vectors, model, store, listless_model,
-                                     listless_store, text_in, tmp_path / "out")
+                                     listless_store, text_in, gold, tmp_path / "out")
     assert status == 0 and isinstance(seen, dict), (seen, err)
     exit_status, said = seen["listless"]
     # Before: exit 2, "cannot read MODEL: Permission denied (EACCES)". The links or copy need
@@ -194,6 +204,14 @@ print(json.dumps({
         f"the folder {tmp_path / 'locked'} is not writable"), seen["model out"]
     assert sorted(os.listdir(tmp_path / "out")) == ["listless-00000-of-00001.jsonl",
                                                     "listless-errors-00000-of-00001.jsonl"]
+    for case, path in (("Tagger folder", private_model),
+                       ("Tagger vectors", private_vectors / "vectors.npy"),
+                       ("evaluate folder", private_model),
+                       ("evaluate vectors", private_vectors / "vectors.npy")):
+        said = seen[case][1] if case.startswith("evaluate") else seen[case]
+        assert said is not None and f"cannot read {path}: Permission denied (EACCES)" in said, (
+            case, said)
+        assert case.startswith("Tagger") or seen[case][0] == 2, (case, seen[case])
     assert seen["Tagger"].startswith(f"cannot read {private_weights / 'tagger.keras'}: "
                                      "Permission denied (EACCES)"), seen["Tagger"]
 
