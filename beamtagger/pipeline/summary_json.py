@@ -40,6 +40,11 @@ def remove_earlier_summary(path, output_patterns=()):
         raise BeamtaggerError(f"--summary-json {path}: is a folder; name the file to write")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
+        hidden = _unsearchable_ancestor(folder)
+        if hidden is not None:
+            # "no folder F" where F may well exist: it is in another user's folder (mode 700).
+            raise BeamtaggerError(f"--summary-json {path}: cannot write in {folder}: this "
+                                  f"user may not search the folder {hidden}")
         raise BeamtaggerError(f"--summary-json {path}: no folder {folder}")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BeamtaggerError(f"--summary-json {path}: cannot write in {folder}")
@@ -58,6 +63,17 @@ def remove_earlier_summary(path, output_patterns=()):
     except OSError as error:
         raise BeamtaggerError(f"--summary-json: cannot remove the earlier summary: "
                               f"{os_error_text(error)}") from None
+
+
+def _unsearchable_ancestor(folder):
+    """The nearest folder above ``folder`` that exists to this user, where this user may not
+    search it (so cannot tell whether ``folder`` exists); else None."""
+    ancestor = os.path.dirname(folder)
+    while not os.path.exists(ancestor) and ancestor != os.path.dirname(ancestor):
+        ancestor = os.path.dirname(ancestor)
+    if os.path.isdir(ancestor) and not os.access(ancestor, os.X_OK):
+        return ancestor
+    return None
 
 
 def _not_a_summary(path):

@@ -166,6 +166,10 @@ print(json.dumps({
     # exit 1, "locked/sub: Permission denied (EACCES)".
     "output": command("tag", "--input", text, "--output", f"{os.path.dirname(out)}/locked/sub/r",
                       "--model", model, "--embeddings", store),
+    # "no folder locked/sub": it may well exist, in a folder this user may not search.
+    "summary": command("tag", "--input", text, "--output", f"{out}/summary", "--model", model,
+                       "--embeddings", store, "--summary-json",
+                       f"{os.path.dirname(out)}/locked/sub/summary.json"),
     "model out": command("train", "--train", text, "--dev", text, "--embeddings", store,
                          "--out", f"{os.path.dirname(out)}/locked/m"),
 }))
@@ -200,6 +204,9 @@ print(json.dumps({
         f"cannot read input file {tmp_path / 'secret.txt'}: Permission denied"), seen["input"]
     assert seen["output"][0] == 2 and seen["output"][1].strip().endswith(
         f"the folder {tmp_path / 'locked'} is not writable"), seen["output"]
+    assert seen["summary"][0] == 2 and seen["summary"][1].strip().endswith(
+        f"cannot write in {tmp_path / 'locked' / 'sub'}: this user may not search the folder "
+        f"{tmp_path / 'locked'}"), seen["summary"]
     assert seen["model out"][0] == 2 and seen["model out"][1].strip().endswith(
         f"the folder {tmp_path / 'locked'} is not writable"), seen["model out"]
     assert sorted(os.listdir(tmp_path / "out")) == ["listless-00000-of-00001.jsonl",
