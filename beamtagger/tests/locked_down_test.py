@@ -42,13 +42,16 @@ def _not_ours(path, mode):
         os.chmod(path, 0)   # its owner's bits too: the child is its owner
 
 
-def _locked_down(script, *args):
+def _locked_down(script, *args, timeout=120):
     """(exit status, the JSON the child printed last or None, its standard error) of
     ``script`` run with ``args`` in a child that file permissions apply to."""
     preexec = _drop_file_permission_capabilities if os.geteuid() == 0 else None
     try:
         done = subprocess.run([sys.executable, "-c", script, *map(str, args)],
-                              capture_output=True, text=True, timeout=120, preexec_fn=preexec)
+                              capture_output=True, text=True, timeout=timeout,
+                              preexec_fn=preexec)
+    except subprocess.TimeoutExpired:
+        raise   # a check that hangs fails: it is not a machine that cannot drop capabilities
     except subprocess.SubprocessError as error:   # prctl refused: no CAP_SETPCAP here
         pytest.skip(f"cannot drop root's file permission capabilities here: {error}")
     try:
@@ -97,6 +100,16 @@ def _searchable_not_listable(folder):
         os.chmod(folder, 0o711)
     else:
         os.chmod(folder, 0o111)
+
+
+def test_a_child_that_hangs_fails_the_test_rather_than_skipping_it():
+    # TimeoutExpired is a SubprocessError too, which the skip for prctl's refusal caught: a
+    # check that hung (pinned_links_test's FIFO case did, 02c5610) was reported as skipped.
+    with pytest.raises(subprocess.TimeoutExpired):
+        try:
+            _locked_down("import time; time.sleep(60)", timeout=0.5)
+        except pytest.skip.Exception as skipped:
+            pytest.fail(f"a hang was skipped: {skipped}")
 
 
 @pytest.fixture
