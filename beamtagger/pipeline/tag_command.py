@@ -1466,8 +1466,8 @@ def _check_input(job):
 
     if job.input_pattern.startswith("file://"):
         # Beam has no file system for file:// ("Unable to get filesystem from specified path").
-        raise BeamtaggerError(f"--input {job.input_pattern}: write files on this machine as a "
-                              "plain path or pattern "
+        raise BeamtaggerError(f"--input {job.input_pattern}: Beam reads no file:// URL; give "
+                              "files on this machine as a plain path or pattern "
                               f"({job.input_pattern[len('file://'):] or '/'})")
     try:
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
@@ -1940,8 +1940,9 @@ def _check_output_file_system(output_prefix):
     from beamtagger.transforms.records import one_line
 
     if output_prefix.startswith("file://"):
-        raise BeamtaggerError(f"--output {output_prefix}: write a prefix on this machine as a "
-                              f"plain path ({output_prefix[len('file://'):] or '/'})")
+        raise BeamtaggerError(f"--output {output_prefix}: Beam writes no file:// URL; give a "
+                              "prefix on this machine as a plain path "
+                              f"({output_prefix[len('file://'):] or '/'})")
     try:
         FileSystems.get_filesystem(output_prefix)
     except Exception as error:  # noqa: BLE001  (ValueError, or an extra's ImportError)

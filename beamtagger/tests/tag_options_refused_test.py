@@ -507,8 +507,9 @@ def test_a_local_prefixs_earlier_files_are_globbed_in_its_folder_alone(tmp_path,
 @pytest.mark.parametrize("output,message", [
     # Each passed the checks and failed with a traceback where a killed run's files were
     # looked for (Beam has no file system for file://).
-    ("file:///tmp/bt/r", "--output file:///tmp/bt/r: write a prefix on this machine as a plain "
-                         "path (/tmp/bt/r)"),
+    # "write a prefix ... as a plain path" read as an order to write files; it says why now.
+    ("file:///tmp/bt/r", "--output file:///tmp/bt/r: Beam writes no file:// URL; give a prefix "
+                         "on this machine as a plain path (/tmp/bt/r)"),
     ("nofs://bucket/r", "--output nofs://bucket/r: no file system here writes it: Unable to get "
                         "filesystem"),
 ])
@@ -521,6 +522,7 @@ def test_an_output_url_no_file_system_writes_is_refused(tiny_tagger, text_in, tm
 def test_an_input_file_url_is_refused_with_its_plain_path(tiny_tagger, text_in, tmp_path, capsys):
     code, _, err = tag(capsys, "--input", f"file://{text_in}", "--output", str(tmp_path / "r"),
                        "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
-    assert code == 2 and err.strip() == (f"beamtagger tag: error: --input file://{text_in}: write "
-                                         "files on this machine as a plain path or pattern "
-                                         f"({text_in})"), err
+    # It said "write files on this machine as a plain path": an input's files are read.
+    assert code == 2 and err.strip() == (f"beamtagger tag: error: --input file://{text_in}: Beam "
+                                         "reads no file:// URL; give files on this machine as a "
+                                         f"plain path or pattern ({text_in})"), err
