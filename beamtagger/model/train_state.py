@@ -139,11 +139,17 @@ class TrainingState:
     was to keep; the previous epoch's state stays whole and resumable.
     """
 
-    def __init__(self, folder, restart=False, log=print, data_note=None):
+    def __init__(self, folder, restart=False, log=print, data_note=None, threads=None):
         """``data_note``: said where a state is refused for its data (the corpora, as read)
-        when this run reads the same files otherwise than an earlier beamtagger did."""
+        when this run reads the same files otherwise than an earlier beamtagger did.
+        ``threads``: TensorFlow's intra-op thread count this run trains on (``train
+        --threads``, else its default here), part of what a resumed run must match: the
+        weights depend on it (``training_threads``), and a run resumed on another count (or
+        on another machine's default) was neither the uninterrupted run's nor one the report's
+        single count described."""
         self.folder, self.restart, self.log = pathlib.Path(folder), bool(restart), log
         self.data_note = data_note
+        self.threads = threads
         self.fingerprint = None
         self.saved_epochs = None   # the epochs done in the state on disk, once read or written
 
@@ -154,6 +160,9 @@ class TrainingState:
     def resume(self, fingerprint):
         """The saved Snapshot to go on from, or None (no state, or ``restart``); a state of
         another training, another version or an unreadable one is a BeamtaggerError."""
+        if self.threads is not None:
+            fingerprint = {**fingerprint, "options": {**fingerprint.get("options", {}),
+                                                      "threads": self.threads}}
         self.fingerprint = fingerprint
         odd = self._not_a_folder()
         if odd and not self.restart:

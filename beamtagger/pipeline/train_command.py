@@ -634,7 +634,7 @@ def _run_held(args, starting=None, base_held=None):
     tag_column = (args.tag_column if any(choice.format == "conllu" for choice in train_formats)
                   else None)
     state = TrainingState(state_folder(args.out), restart=args.restart,
-                          data_note=_read_as_bio_note(reading["read_as_bio"]))
+                          data_note=_read_as_bio_note(reading["read_as_bio"]), threads=threads)
     if starting is not None:
         starting = StartingModel(starting.spec, init_from.load_weights(starting),
                                  starting.record)

@@ -45,3 +45,44 @@ def test_the_count_without_threads_is_the_one_tensorflow_takes(monkeypatch):
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     assert training_threads.set_training_threads(None) == cores
+
+
+def test_a_state_resumed_on_another_thread_count_is_refused_naming_it(tmp_path):
+    import numpy as np
+
+    from beamtagger.model.train_state import TrainingState
+
+    fingerprint = {"train": "t", "dev": "d", "aux": None, "store": {}, "binary": None,
+                   "tag_column": None, "options": {"seed": 1, "epochs": 4}}
+    first = TrainingState(tmp_path / "state", threads=2)
+    assert first.resume(fingerprint) is None
+    assert first.save({"phase": "first", "epochs_done": 1, "epochs_total": 4, "stopped": False,
+                       "history": []}, {"model": [np.arange(3.0)]})
+    with pytest.raises(BeamtaggerError, match=r"it differs in --threads 1 \(the state's run: "
+                       r"--threads 2\)"):
+        TrainingState(tmp_path / "state", threads=1).resume(fingerprint)
+    assert TrainingState(tmp_path / "state", threads=2).resume(fingerprint).epochs_done == 1
+
+
+def test_train_gives_the_state_the_count_it_trains_on(ewt_slices, subset_store, tmp_path,
+                                                      monkeypatch):
+    from beamtagger.model import train_state, training
+
+    counts = []
+
+    class Recorded(train_state.TrainingState):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            counts.append(self.threads)
+
+    def stopped(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_state, "TrainingState", Recorded)
+    monkeypatch.setattr(training, "train_tagger", stopped)
+    monkeypatch.setattr(training_threads, "set_training_threads", lambda threads: threads or 7)
+    for extra, count in (([], 7), (["--threads", "3"], 3)):
+        train, dev = ewt_slices
+        cli.main(["train", "--train", train, "--dev", dev, "--embeddings", subset_store,
+                  "--out", str(tmp_path / "m"), "--epochs", "1", *extra])   # "interrupted"
+        assert counts.pop() == count
