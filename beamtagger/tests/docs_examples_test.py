@@ -5,8 +5,9 @@ Each ```python block is run verbatim in a fresh interpreter (``sys.executable``)
 folder, or is named below with how it runs instead (a pytest example through pytest, a
 fragment with the pipeline around it, an interface summary by the names it declares). Each
 command line of the ```sh blocks of README.md and of the reference pages its "Using it" moved
-to (COMMAND_FILES) is run (``beamtagger`` as ``python -m beamtagger``, the executable's own
-entry point, so that this checkout's code runs) or named with the reason it is not; so are the
+to (COMMAND_FILES) is run (``beamtagger`` as this checkout's ``cli.main`` in this process; a
+line with a pipe through the shell, ``beamtagger`` a shim for ``python -m beamtagger``) or
+named with the reason it is not; so are the
 ```sh blocks of the other docs/*.md, a block at a time. A block or command that no table names
 fails ``test_every_*``: a new example is run or listed, never skipped silently.
 
@@ -430,12 +431,30 @@ def commands_run_by(test_name):
             if COMMANDS_RUN.get((file, heading, command), "").split(" ")[0] == test_name]
 
 
-def run_command(command, folder):
-    """A documented command line: `beamtagger` is this checkout's, an optional `[...]` left
-    out."""
-    argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
-    assert argv[0] == "beamtagger", command
-    return run([sys.executable, "-m", "beamtagger", *argv[1:]], folder)
+@pytest.fixture
+def run_command(capfd, monkeypatch):
+    """Runs a documented command line (an optional `[...]` left out) in ``folder`` and gives
+    what it printed: `beamtagger` is this checkout's ``cli.main``, run in this process. A child
+    process (``python -m beamtagger``) imported Beam and TensorFlow again for each of the 11
+    command lines, most of their CPU; what a separate process adds (the executable's exit
+    without teardown, its closed descriptors) is held by cli_exit_test.py and the piped commands
+    below, which run through the shell."""
+    from beamtagger.pipeline import cli
+
+    def run_in(command, folder):
+        argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
+        assert argv[0] == "beamtagger", command
+        monkeypatch.chdir(folder)
+        capfd.readouterr()
+        try:
+            code = cli.main(argv[1:])
+        except SystemExit as exit:   # --version, from argparse
+            code = exit.code
+        printed = capfd.readouterr()
+        assert code == 0, (argv, printed.out[-3000:], printed.err[-3000:])
+        return printed.out
+
+    return run_in
 
 
 @pytest.fixture(scope="session")
@@ -734,7 +753,7 @@ def test_design_summaries_name_what_exists():
 
 
 @pytest.mark.slow
-def test_store_and_evaluate_commands(shared_data, default_store, tmp_path):
+def test_store_and_evaluate_commands(shared_data, default_store, tmp_path, run_command):
     with gzip.open(shared_data / "glove" / "glove.6B.50d.subset.txt.gz", "rb") as packed:
         (tmp_path / "glove.840B.300d.txt").write_bytes(packed.read())
     ewt_dev = shared_data / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
@@ -751,7 +770,7 @@ def test_store_and_evaluate_commands(shared_data, default_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_tag_command(default_store, tmp_path):
+def test_readme_tag_command(default_store, tmp_path, run_command):
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "a.jsonl").write_text('{"body": "Beam tags this."}\n'
                                                '{"body": "A second document."}\n')
@@ -784,7 +803,7 @@ def test_tagging_pipe_commands(default_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_text_command(default_store, tmp_path):
+def test_readme_text_command(default_store, tmp_path, run_command):
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "news.txt").write_text("The council voted on Tuesday.\n\n"
                                                  "Mayor Park spoke.\n", encoding="utf-8")
@@ -846,7 +865,7 @@ TREEBANK = """# newdoc id = d1
 """
 
 
-def test_readme_conllu_retag_command(default_store, tmp_path):
+def test_readme_conllu_retag_command(default_store, tmp_path, run_command):
     (tmp_path / "treebank.conllu").write_text(TREEBANK, encoding="utf-8")
     (command,) = commands_run_by("test_readme_conllu_retag_command")
     run_command(command, tmp_path)
@@ -868,7 +887,7 @@ def test_readme_conllu_retag_command(default_store, tmp_path):
 
 
 @pytest.mark.slow
-def test_readme_quality_command(shared_data, default_store, tmp_path):
+def test_readme_quality_command(shared_data, default_store, tmp_path, run_command):
     (command,) = commands_run_by("test_readme_quality_command")
     # ../shared/data is beside the repository; the data may be elsewhere
     # (BEAMTAGGER_SHARED_DATA), so the command gets where it is.
@@ -899,7 +918,7 @@ def timings_hidden(line):
 
 
 @pytest.mark.slow
-def test_readme_demo(default_store, tmp_path):
+def test_readme_demo(default_store, tmp_path, run_command):
     makefile = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = re.search(r"^demo:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
     command = " ".join(recipe.replace("\\\n", " ").split())
