@@ -1,15 +1,16 @@
 """Every code example of README.md and docs/*.md runs as a user would run it, and says what it
 prints; every relative link between them leads somewhere.
 
-Each ```python block is run verbatim in a fresh interpreter (``sys.executable``) in a temporary
-folder, or is named below with how it runs instead (a pytest example through pytest, a
-fragment with the pipeline around it, an interface summary by the names it declares). Each
-command line of the ```sh blocks of README.md and of the reference pages its "Using it" moved
-to (COMMAND_FILES) is run (``beamtagger`` as this checkout's ``cli.main`` in this process; a
-line with a pipe through the shell, ``beamtagger`` a shim for ``python -m beamtagger``) or
-named with the reason it is not; so are the
-```sh blocks of the other docs/*.md, a block at a time. A block or command that no table names
-fails ``test_every_*``: a new example is run or listed, never skipped silently.
+Each ```python block is run verbatim as a script in a temporary folder (``__main__``, a
+namespace of its own; in this process, or in a fresh interpreter where it shows values), or is
+named below with how it runs instead (a pytest example through pytest, a fragment with the
+pipeline around it, an interface summary by the names it declares). Each command line of the
+```sh blocks of README.md and of the reference pages its "Using it" moved to (COMMAND_FILES)
+is run (``beamtagger`` as this checkout's ``cli.main``, in this process; a line with a pipe
+through the shell, ``beamtagger`` a shim for ``python -m beamtagger``) or named with the reason
+it is not; so are the ```sh blocks of the other docs/*.md, a block at a time. A block or
+command that no table names fails ``test_every_*``: a new example is run or listed, never
+skipped silently.
 
 A block shows what it prints with ``# -> VALUE`` after an expression statement (continued on
 lines starting ``#    ``, joined by one space; ``...`` matches anything, as in doctest): the
@@ -457,6 +458,22 @@ def run_command(capfd, monkeypatch):
     return run_in
 
 
+@pytest.fixture
+def run_example(capfd, monkeypatch):
+    """Runs an example script as ``python example.py`` in ``folder`` would (``__main__``, a
+    namespace of its own, so a missing import still fails), in this process, and gives what it
+    printed: a child imported Beam and TensorFlow and loaded the model again for each."""
+    import runpy
+
+    def run_in(script, folder):
+        monkeypatch.chdir(folder)
+        capfd.readouterr()
+        runpy.run_path(str(script), run_name="__main__")
+        return capfd.readouterr().out
+
+    return run_in
+
+
 @pytest.fixture(scope="session")
 def default_store():
     """The default store (imported from its package on first use, as `beamtagger` does)."""
@@ -572,17 +589,17 @@ def test_every_option_is_named_on_its_reference_page():
 
 
 @pytest.mark.slow
-def test_readme_tagtext_example(tiny_tagger, tmp_path):
+def test_readme_tagtext_example(tiny_tagger, tmp_path, run_example):
     shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
     shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
     example = tmp_path / "example.py"
     example.write_text(the_block("README.md", "In your own pipeline", "import apache_beam as beam"))
-    printed = run([sys.executable, str(example)], tmp_path)
+    printed = run_example(example, tmp_path)
     assert printed.startswith("{'id': 'a', 'tokens': [{'text': 'Beam', 'start': 0, 'end': 4, ")
     assert "DeadLetter" not in printed
 
 
-def test_library_json_example(tiny_tagger, tmp_path):
+def test_library_json_example(tiny_tagger, tmp_path, run_example):
     shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
     shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
     (tmp_path / "in.jsonl").write_text(
@@ -590,7 +607,7 @@ def test_library_json_example(tiny_tagger, tmp_path):
         + json.dumps({"id": 7, "text": "An id that is a number."}) + "\n")
     example = tmp_path / "example.py"
     example.write_text(the_block("docs/library.md", "What comes out", "import json"))
-    run([sys.executable, str(example)], tmp_path)
+    run_example(example, tmp_path)
     tagged = [json.loads(line) for path in (tmp_path / "out").glob("tagged*.jsonl")
               for line in path.read_text().splitlines()]
     errors = [json.loads(line) for path in (tmp_path / "out").glob("errors*.jsonl")
@@ -632,7 +649,7 @@ def test_library_several_models_example(tiny_tagger, entity_tagger, binary_tagge
 
 
 @pytest.mark.slow
-def test_readme_runinference_example(tiny_tagger, default_store, tmp_path):
+def test_readme_runinference_example(tiny_tagger, default_store, tmp_path, run_example):
     shutil.copytree(tiny_tagger.model_dir, tmp_path / "models" / "ner")
     shutil.copytree(tiny_tagger.store_path, tmp_path / "stores" / "glove840")
     block = the_block("README.md", "RunInference or TagText",
@@ -647,7 +664,7 @@ def test_readme_runinference_example(tiny_tagger, default_store, tmp_path):
         "_ = results | 'PrintResults' >> beam.Map(lambda r: print('text', r.inference.labels))\n"
         "_ = keyed | 'PrintKeyed' >> beam.Map(lambda kr: print(kr[0], kr[1].inference.labels))\n"
         "p.run().wait_until_finish()\n")
-    printed = sorted(run([sys.executable, str(example)], tmp_path).splitlines())
+    printed = sorted(run_example(example, tmp_path).splitlines())
     assert len(printed) == 2 and printed[0].startswith("k (") and printed[1].startswith("text (")
     # The keyed handler runs the bundled UPOS model on the default store.
     assert printed[0] == "k ('PROPN', 'VERB', 'PRON', 'PUNCT')"
