@@ -96,7 +96,9 @@ def test_the_wheel_carries_the_model_and_rules_and_tags_a_line(wheel, tmp_path):
                  cwd=work, env=outside)
     assert "line.txt:1: The/DET quick/ADJ" in tagged.stdout, tagged.stdout
     assert re.search(r"^records tagged +1$", tagged.stdout, re.M), tagged.stdout
-    assert "Traceback" not in tagged.stderr and "apitools" not in tagged.stderr, tagged.stderr
+    # Beam's "apitools not found" line at import: none in the default (in-process) runner's run.
+    assert "Traceback" not in tagged.stderr, tagged.stderr
+    assert "apitools" not in tagged.stdout + tagged.stderr, tagged.stderr
 
 
 def test_the_wheel_carries_the_notice_of_what_it_bundles_and_not_the_tests(wheel):
@@ -141,13 +143,12 @@ def test_an_editable_install_prints_no_packaging_warning(tmp_path):
     assert packaging_warnings(installed.stdout + installed.stderr) == []
 
 
-@pytest.mark.parametrize("runner_args", [[], ["--direct_running_mode=multi_processing",
-                                              "--direct_num_workers=1"]],
-                         ids=["in_process", "multi_processing"])
-def test_no_run_prints_the_apitools_line(tiny_tagger, tmp_path, runner_args):
+def test_no_run_prints_the_apitools_line(tiny_tagger, tmp_path):
     """Beam logs "apitools not found ..." at import wherever apitools does not import; the
     base install requires it (without the [gcp] extra, which this environment has, so the
-    requirement is checked as well as the output)."""
+    requirement is checked as well as the output). Here in a worker process of the
+    multi-processing runner; the default runner's run is the wheel's above (a third tag run
+    here cost 4 s of CPU)."""
     from importlib import metadata
 
     assert any(requirement.startswith("google-apitools")
@@ -156,7 +157,7 @@ def test_no_run_prints_the_apitools_line(tiny_tagger, tmp_path, runner_args):
                 str(REPO_ROOT / "beamtagger" / "data" / "example.txt"), "--output",
                 str(tmp_path / "out"), "--model", tiny_tagger.model_dir, "--embeddings",
                 tiny_tagger.store_path, "--runtime", "numpy", "--progress-every", "0",
-                *runner_args])
+                "--direct_running_mode=multi_processing", "--direct_num_workers=1"])
     assert "apitools" not in done.stdout + done.stderr
 
 
