@@ -45,19 +45,34 @@ def run_json_report(name, *args):
     return json.loads(completed.stdout)
 
 
-def bench_module(name, monkeypatch, results):
-    """A bench/ script imported as a module (its sibling imports found), bench_common's results
-    folder ``results`` for it and for the children it starts."""
+def bench_module(name, monkeypatch, results=None):
+    """A bench/ script imported as a module (its sibling imports found); with ``results``,
+    bench_common's results folder for it and for the children it starts."""
     monkeypatch.syspath_prepend(str(BENCH))
     import importlib
 
     import bench_common
 
-    monkeypatch.setattr(bench_common, "RESULTS_DIR", results)
-    monkeypatch.setenv("BEAMTAGGER_BENCH_RESULTS", str(results))
+    if results is not None:
+        monkeypatch.setattr(bench_common, "RESULTS_DIR", results)
+        monkeypatch.setenv("BEAMTAGGER_BENCH_RESULTS", str(results))
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
     monkeypatch.chdir(BENCH.parent)
     return importlib.import_module(name)
+
+
+@pytest.fixture
+def json_report(monkeypatch, capsys):
+    """The JSON report a benchmark script prints on stdout, its main(argv) run in this process:
+    a child imported Beam, and TensorFlow where the script runs a model, which this process has
+    imported already (the upos_model fixture's training; any CI worker)."""
+    def run(name, *args):
+        script = bench_module(name.removesuffix(".py"), monkeypatch)
+        capsys.readouterr()
+        assert script.main(list(map(str, args))) in (0, None)   # exit status 0 either way
+        return json.loads(capsys.readouterr().out)
+
+    return run
 
 
 def test_throughput_bench_counts_every_token_of_the_pipeline_cases(shared_data, tmp_path,
@@ -510,8 +525,8 @@ def test_one_thread_jobs_counts_every_process_of_both_runtimes_jobs(shared_data,
     assert "Between the smallest and the largest input" in text
 
 
-def test_decode_bench_decodes_every_token_both_ways(shared_data):
-    report = run_json_report("decode_bench.py", "--limit", "300", "--repeats", "1")
+def test_decode_bench_decodes_every_token_both_ways(shared_data, json_report):
+    report = json_report("decode_bench.py", "--limit", "300", "--repeats", "1")
     assert report["sentences"] == 300
     by_set = report["label_sets"]
     assert by_set["WNUT-17 BIO (Viterbi)"]["viterbi"] is True
@@ -524,8 +539,8 @@ def test_decode_bench_decodes_every_token_both_ways(shared_data):
 
 
 def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_data, upos_model,
-                                                                      subset_store):
-    report = run_json_report("chunking_quality.py", "--model", upos_model, "--embeddings",
+                                                                      subset_store, json_report):
+    report = json_report("chunking_quality.py", "--model", upos_model, "--embeddings",
                              subset_store, "--overlaps", "64")
     ewt = report["corpora"]["EWT dev (UPOS gold)"]
     assert ewt["tokens"] == 25_147   # all of EWT dev, in documents of 15 to 60 sentences
@@ -540,10 +555,10 @@ def test_chunking_quality_compares_every_cut_with_the_whole_documents(shared_dat
     assert 0 < ewt["cuts"]["whole"]["accuracy"] <= 1
 
 
-def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_path):
+def test_chunking_quality_counts_the_tokens_each_cut_runs_on_a_text_file(tmp_path, json_report):
     source = tmp_path / "docs.txt"
     source.write_text("short one\n" + " ".join(["w"] * 260) + "\n", encoding="utf-8")
-    report = run_json_report("chunking_quality.py", "--count-text", source, "--overlaps", "64")
+    report = json_report("chunking_quality.py", "--count-text", source, "--overlaps", "64")
     assert (report["records"], report["tokens"], report["long_records"]) == (2, 262, 1)
     # 260 tokens: two full chunks before (512), 256 + 68 now; the short record runs once
     assert report["tokens_run_over_tokens"] == {"end 256/64": (2 + 512) / 262,
@@ -581,8 +596,8 @@ def test_csv_input_bench_reads_the_same_records_from_both_formats(shared_data, t
     assert "csv / jsonl:" in completed.stdout
 
 
-def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
-    report = run_json_report("records_bench.py", "--records", "200", "--repeat", "1")
+def test_records_bench_times_both_conversions_and_both_formattings(shared_data, json_report):
+    report = json_report("records_bench.py", "--records", "200", "--repeat", "1")
     assert report["records"] == 200 and report["tokens"] > 200
     assert set(report["core_us_a_token"]) == {
         "tagged_records (flat)", "nested conversion (before)", "JSON Lines, grouped",
@@ -590,8 +605,8 @@ def test_records_bench_times_both_conversions_and_both_formattings(shared_data):
     assert all(value > 0 for value in report["core_us_a_token"].values())
 
 
-def test_tokenizer_worst_case_times_every_shape_at_every_size():
-    report = run_json_report("tokenizer_worst_case.py", "--sizes", "300", "1200", "--repeat",
+def test_tokenizer_worst_case_times_every_shape_at_every_size(json_report):
+    report = json_report("tokenizer_worst_case.py", "--sizes", "300", "1200", "--repeat",
                              "1")
     assert report["sizes"] == [300, 1200] and len(report["shapes"]) == 10
     for figures in report["shapes"].values():
