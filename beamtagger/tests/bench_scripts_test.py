@@ -287,13 +287,16 @@ def test_runtime_bench_runs_every_runtime_to_the_same_labels(shared_data, tmp_pa
     assert "### The tag stage's runtimes" in (results / "runtime.md").read_text()
 
 
-def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
+def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path, monkeypatch):
     # The device check's code paths at a small scale (JAX on the CPU; the cuDNN anchor and the
     # cuDNN recurrence are skipped without CUDA), from a freshly prepared carried folder. Three
     # sentences of EWT train and dev: two grid shapes a variant to compile besides the warm-up's
     # (CPU 40 s against 57 with --smoke's 40 and 30, whose five shapes check nothing more).
+    # --prepare runs in this process: its TensorFlow reference needs the import a child made
+    # again (6 s of CPU); the check itself runs as on the device.
+    gpu_bench = bench_module("gpu_bench", monkeypatch)
     data = tmp_path / "gpu-data"
-    run_script("gpu_bench.py", tmp_path, "--prepare", data)
+    assert gpu_bench.main(["--prepare", str(data)]) == 0
     out = tmp_path / "gpu-out"
     run_script("gpu_bench.py", tmp_path, "--smoke", "--smoke-sentences", 3, "--data", data,
                "--out", out)
@@ -301,11 +304,6 @@ def test_gpu_bench_smoke_runs_every_step_on_the_cpu(shared_data, tmp_path):
     model = report["model"]
     # The model step's child took 3 sentences of dev as told (the compile step's, 3 of train:
     # its new shapes equal the float32 rate's below).
-    sys.path.insert(0, str(BENCH))
-    try:
-        import gpu_bench
-    finally:
-        sys.path.remove(str(BENCH))
     assert model["parity"]["float32"]["tokens"] == sum(
         len(sentence) for sentence in gpu_bench.load_sentences(data, "dev")[:3])
     assert set(model["parity"]) == {"float32", "float16 vectors", "bfloat16 compute",
