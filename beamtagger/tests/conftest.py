@@ -136,6 +136,44 @@ def upos_model(ewt_slices, subset_store, tmp_path_factory):
     return built_once_for_the_run(tmp_path_factory, "models", train_into) / "upos"
 
 
+@pytest.fixture(scope="session")
+def early_stop_refit_run(tiny_tagger, tmp_path_factory):
+    """train_resume_state_test's "early_stop_refit" training, uninterrupted and once for the
+    run: early-stopped after epoch 3, then a refit of 2 epochs. Gives its weights, its report
+    (as training_report.json holds it) and the state folders that a stop after the first
+    training's last epoch ("after_first") and after the refit's first epoch ("in_refit")
+    leave, copied aside as written; tests resume copies of them. train_resume_state_test
+    resumes the one and newaudit3_train_epochs_test the other (with another --epochs): the
+    second stopped this training again, a training's traces being most of its seconds."""
+    pytest.importorskip("tensorflow")
+    import json
+    import types
+
+    import numpy as np
+
+    from beamtagger.embeddings.store import EmbeddingStore
+    from beamtagger.tests.train_resume_state_test import (SCENARIOS, copy_state_after_saves,
+                                                          tiny_config, train)
+
+    changes, aux, stop_after = SCENARIOS["early_stop_refit"]
+
+    def run(folder):
+        with pytest.MonkeyPatch.context() as patch:
+            copy_state_after_saves(patch, stop_after, folder / "after_first")
+            copy_state_after_saves(patch, stop_after + 1, folder / "in_refit")
+            weights, report = train(EmbeddingStore.open(tiny_tagger.store_path),
+                                    tiny_config(**changes), folder / "once", aux)
+        np.savez(folder / "weights.npz", *weights)
+        (folder / "report.json").write_text(json.dumps(report))
+
+    folder = built_once_for_the_run(tmp_path_factory, "early-stop-refit", run)
+    with np.load(folder / "weights.npz") as saved:
+        weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    return types.SimpleNamespace(weights=weights,
+                                 report=json.loads((folder / "report.json").read_text()),
+                                 after_first=folder / "after_first", in_refit=folder / "in_refit")
+
+
 def run_tag_command(capsys, *args):
     """(exit code, stdout, stderr) of ``beamtagger tag`` with the NumPy runtime and no progress
     lines; argparse's refusals (SystemExit) give their code too."""

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.tests.train_resume_state_test import (copy_state_after_saves, fingerprint,
-                                                      saved_state, stop_after_saves,
-                                                      tiny_config, train, without_seconds)
+from beamtagger.tests.train_resume_state_test import (SCENARIOS, copy_state_after_saves,
+                                                      fingerprint, saved_state,
+                                                      stop_after_saves, tiny_config, train,
+                                                      without_seconds)
 
 pytest.importorskip("tensorflow")
 
@@ -51,18 +52,20 @@ def test_a_stopped_and_a_finished_run_go_on_to_a_new_epochs_bound(tiny_tagger, t
 
 @pytest.mark.slow
 def test_a_run_stopped_in_its_refit_goes_on_to_a_new_epochs_bound(tiny_tagger, tmp_path,
-                                                                 monkeypatch):
+                                                                 early_stop_refit_run):
     """Early-stopped after epoch 3 (--patience 1) and stopped in the refit's first epoch: a run
-    of --epochs 6 stops there too and refits the same 2 epochs."""
+    of --epochs 6 stops there too and refits the same 2 epochs. The stopped run is conftest's
+    ``early_stop_refit_run`` (train_resume_state_test's reference run of the same training),
+    its state copied as the refit's first epoch wrote it."""
+    import shutil
+
     from beamtagger.embeddings.store import EmbeddingStore
 
     tiny_store = EmbeddingStore.open(tiny_tagger.store_path)
     changes = dict(learning_rate=0.3, patience=1, refit=True, ema=0.9, epochs=4)
+    assert tiny_config(**changes) == tiny_config(**SCENARIOS["early_stop_refit"][0])
     folder = tmp_path / "state"
-    with monkeypatch.context() as patch:
-        stop_after_saves(patch, 4)
-        with pytest.raises(KeyboardInterrupt):
-            train(tiny_store, tiny_config(**changes), folder)
+    shutil.copytree(early_stop_refit_run.in_refit, folder)
     resume_to(tiny_store, changes, 6, folder, "resuming the refit at epoch 2 of 2")
 
 
