@@ -227,6 +227,23 @@ def saved_trained_looking_model(directory, **options):
     return TaggerRunner(spec, model), directory
 
 
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    """``saved_model(**options)``: ``saved_trained_looking_model`` of those options, built once
+    for the module. The NumPy, JAX, device-gather and cuDNN tests read the same variants; each
+    built, saved and traced its own Keras model before (about a second of CPU a test). Tests
+    only read the folder and predict with the Keras runner."""
+    built = {}
+
+    def get(**options):
+        key = tuple(sorted(options.items()))
+        if key not in built:
+            built[key] = saved_trained_looking_model(tmp_path_factory.mktemp("model"), **options)
+        return built[key]
+
+    return get
+
+
 def assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=6):
     padded = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7])], width=10)[0]
     full = batch_of([sentence(full_width, 11), sentence(full_width, 12)])[0]
@@ -241,17 +258,16 @@ def assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=
 
 
 @pytest.mark.parametrize("variant", NUMPY_VARIANTS)
-def test_numpy_runner_computes_what_the_keras_model_computes(tmp_path, variant):
-    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
-                                                          **NUMPY_VARIANTS[variant])
+def test_numpy_runner_computes_what_the_keras_model_computes(saved_model, variant):
+    keras_runner, model_dir = saved_model(**NUMPY_VARIANTS[variant])
     assert_runner_computes_what_keras_computes(keras_runner, NumpyTaggerRunner.load(model_dir))
 
 
-def test_numpy_runner_computes_what_keras_computes_for_one_token_rows_and_a_lone_row(tmp_path):
+def test_numpy_runner_computes_what_keras_computes_for_one_token_rows_and_a_lone_row(saved_model):
     # The shapes the step loop treats apart: one step only (the tag stage's first bucket), and
     # one row. (``sentence``'s random chars put padding ids inside tokens too: the char
     # encoder's -inf rows.)
-    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model", layers=2)
+    keras_runner, model_dir = saved_model(layers=2)
     runner = NumpyTaggerRunner.load(model_dir)
     for inputs in (batch_of([sentence(1, seed) for seed in range(5)])[0],
                    batch_of([sentence(7, 3)])[0]):
@@ -264,12 +280,11 @@ def test_numpy_runner_computes_what_keras_computes_for_one_token_rows_and_a_lone
 @pytest.mark.parametrize("variant", [
     variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
     for i, variant in enumerate(NUMPY_VARIANTS)])
-def test_jax_runner_computes_what_the_keras_model_computes(tmp_path, variant):
+def test_jax_runner_computes_what_the_keras_model_computes(saved_model, variant):
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
-                                                          **NUMPY_VARIANTS[variant])
+    keras_runner, model_dir = saved_model(**NUMPY_VARIANTS[variant])
     runner = JaxTaggerRunner.load(model_dir)
     # Width 10 for the full batch too: both batches share one grid shape (64 rows x 16), so
     # the variant compiles twice (float32, float16 vectors), not three times.
@@ -302,14 +317,14 @@ def store_rows_batch(count, lengths, seed=0):
 @pytest.mark.parametrize("variant", [
     variant if i == 0 else pytest.param(variant, marks=pytest.mark.slow)
     for i, variant in enumerate(NUMPY_VARIANTS)])
-def test_vectors_gathered_on_the_device_give_what_vectors_from_the_host_give(tmp_path, variant):
+def test_vectors_gathered_on_the_device_give_what_vectors_from_the_host_give(saved_model, variant):
     # vectors_at="tag" sends store rows (4 bytes a slot) and the runner gathers the vectors
     # from the store's table on its device: the same labels and probabilities, bit for bit, as
     # the same batch with its vectors gathered on the host in the same dtype.
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    _, model_dir = saved_trained_looking_model(tmp_path / "model", **NUMPY_VARIANTS[variant])
+    _, model_dir = saved_model(**NUMPY_VARIANTS[variant])
     runner = JaxTaggerRunner.load(model_dir)
     # A float32 store read as float16 too: the table is cast as the host's gather casts.
     store = store_of(np.random.default_rng(3).normal(size=(40, DIM)).astype(np.float32))
@@ -334,24 +349,24 @@ def test_vectors_gathered_on_the_device_give_what_vectors_from_the_host_give(tmp
         runner.predict(ModelInputs(**{**rows.__dict__, "store_rows": rows.store_rows + 1}), table)
 
 
-def test_a_store_of_another_dimension_is_refused_before_its_table_is_put(tmp_path):
+def test_a_store_of_another_dimension_is_refused_before_its_table_is_put(saved_model):
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    _, model_dir = saved_trained_looking_model(tmp_path / "model")
+    _, model_dir = saved_model()
     with pytest.raises(BeamtaggerError, match="store's vectors have 7 dimensions, the tagger "
                                               "reads 12"):
         JaxTaggerRunner.load(model_dir).device_table(store_of(np.zeros((3, 7), np.float32)),
                                                      "float16")
 
 
-def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path):
+def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(saved_model):
     # gpu_bench measures scan_unroll beside the default; 3 does not divide the grid width 16,
     # so the loop's remainder steps run too.
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model", layers=2)
+    keras_runner, model_dir = saved_model(layers=2)
     runner = JaxTaggerRunner.load(model_dir, scan_unroll=3)
     assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
 
@@ -362,13 +377,12 @@ def test_an_unrolled_recurrence_computes_what_the_keras_model_computes(tmp_path)
 @pytest.mark.parametrize("variant", [
     variant if variant == "two layers, no projection" else pytest.param(
         variant, marks=pytest.mark.slow) for variant in NUMPY_VARIANTS])
-def test_the_cudnn_recurrence_weights_compute_what_the_keras_model_computes(tmp_path,
+def test_the_cudnn_recurrence_weights_compute_what_the_keras_model_computes(saved_model,
                                                                             variant):
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    keras_runner, model_dir = saved_trained_looking_model(tmp_path / "model",
-                                                          **NUMPY_VARIANTS[variant])
+    keras_runner, model_dir = saved_model(**NUMPY_VARIANTS[variant])
     runner = JaxTaggerRunner.load(model_dir, recurrence="cudnn_reference")
     assert_runner_computes_what_keras_computes(keras_runner, runner, full_width=10)
     inputs = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7, 10])])[0]
@@ -380,13 +394,13 @@ def test_the_cudnn_recurrence_weights_compute_what_the_keras_model_computes(tmp_
 
 @pytest.mark.parametrize("variant", [
     "softmax, projection", pytest.param("sigmoid", marks=pytest.mark.slow)])
-def test_labels_decoded_on_the_device_are_the_labels_decoded_on_the_host(tmp_path, variant):
+def test_labels_decoded_on_the_device_are_the_labels_decoded_on_the_host(saved_model, variant):
     # gpu_bench measures labels_back beside the default: 5 bytes a slot back, not 4 x L.
     pytest.importorskip("jax", reason="the jax extra is not installed")
     from beamtagger.model.batch_decoding import decode_batch_flat
     from beamtagger.model.jax_inference import JaxTaggerRunner
 
-    _, model_dir = saved_trained_looking_model(tmp_path / "model", **NUMPY_VARIANTS[variant])
+    _, model_dir = saved_model(**NUMPY_VARIANTS[variant])
     inputs = batch_of([sentence(n, seed) for seed, n in enumerate([5, 9, 1, 7, 9])])[0]
     probs = predict(JaxTaggerRunner.load(model_dir), inputs)
     runner = JaxTaggerRunner.load(model_dir, labels_back=True)
