@@ -69,21 +69,35 @@ def test_binary_mode_trains_a_sigmoid_head(shared_data, subset_store, tmp_path, 
     assert "no tag of" in err and "positive patterns (B-*, I-*)" in err and "'ADJ'" in err, err
 
 
-def test_bio_tags_get_the_entity_preset_and_flags_override_it(shared_data, subset_store,
-                                                              tmp_path, capsys):
+@pytest.fixture(scope="module")
+def entity_model(shared_data, subset_store, tmp_path_factory):
+    """A CRF entity tagger trained on 120 WNUT-17 sentences with the entity preset (its refit on
+    train + dev), its dev 30 more: (exit code, stdout, model folder, dev file). Read by the
+    preset test and, as the model whose training entities are every dev entity's, by
+    test_seen_entities_of_another_model."""
+    import contextlib
+    import io
+
+    wnut = shared_data / "wnut17"
+    folder = tmp_path_factory.mktemp("entity-model")
+    train = conll_slice(wnut / "wnut17train.conll", folder / "train.conll", 120)
+    dev = conll_slice(wnut / "emerging.dev.conll", folder / "dev.conll", 30)
+    out = folder / "entities"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
+                         "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
+                         "--units", "8", "--crf", "--batch-tokens", "300"])
+    return code, printed.getvalue(), out, dev
+
+
+def test_bio_tags_get_the_entity_preset_and_flags_override_it(entity_model):
     import numpy as np
 
     from beamtagger.model.tagger_spec import TaggerSpec
 
-    wnut = shared_data / "wnut17"
-    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 120)
-    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 30)
-    out = tmp_path / "entities"
-    code = cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
-                     "--embeddings", subset_store, "--out", str(out), "--epochs", "1",
-                     "--units", "8", "--crf", "--batch-tokens", "300"])
+    code, printed, out, _ = entity_model
     assert code == 0
-    printed = capsys.readouterr().out
     assert "preset 'entity' (BIO tag set detected)" in printed
     assert "--outside-weight 0.1" in printed and "--batch-tokens" not in printed.split("\n")[0]
     report = json.loads((out / "training_report.json").read_text())
@@ -463,22 +477,22 @@ def test_bad_refit_flags_are_refused_before_training(flags, message, ewt_slices,
     assert not (tmp_path / "m").exists()
 
 
-def test_seen_entities_of_another_model(upos_model, shared_data, subset_store, tmp_path, capsys):
+def test_seen_entities_of_another_model(upos_model, entity_model, shared_data, subset_store,
+                                        tmp_path, capsys):
     """``evaluate --seen-entities-of`` scores with another model's training entities, and a
     model without them is refused before any tagging."""
-    wnut = shared_data / "wnut17"
-    train = conll_slice(wnut / "wnut17train.conll", tmp_path / "train.conll", 60)
-    dev = conll_slice(wnut / "emerging.dev.conll", tmp_path / "dev.conll", 30)
+    # The entity preset's refit trained ``everything`` on train + the whole of this dev: its
+    # training entities hold every dev entity (a model of its own, trained on dev, before).
+    code, _, everything, dev = entity_model
+    assert code == 0
+    train = conll_slice(shared_data / "wnut17" / "wnut17train.conll", tmp_path / "train.conll",
+                        60)
     out = tmp_path / "ner"
     # The entity preset's refit (dev copies added to train) and adversarial step would add
     # about 20 s a model here; the training entities are what this test needs.
     quick = ["--epochs", "1", "--units", "8", "--no-refit", "--adversarial", "0"]
     assert cli.main(["train", "--train", train, "--dev", dev, "--format", "conll",
                      "--embeddings", subset_store, "--out", str(out), *quick]) == 0
-    capsys.readouterr()
-    everything = tmp_path / "everything"  # its training corpus holds every dev entity
-    assert cli.main(["train", "--train", dev, "--dev", dev, "--format", "conll",
-                     "--embeddings", subset_store, "--out", str(everything), *quick]) == 0
     capsys.readouterr()
     args = ["evaluate", "--model", str(out), "--embeddings", subset_store, "--data", dev,
             "--format", "conll", "--json"]
