@@ -591,56 +591,77 @@ def test_whole_records_batched_with_chunks_of_long_ones_keep_their_own_labels(
 
 def test_the_numpy_runtime_tags_where_tensorflow_and_keras_are_not_installed(tiny_tagger,
                                                                              tmp_path):
-    # `pip install beamtagger` without the [cpu] / [gpu] extra has no TensorFlow.
+    # `pip install beamtagger` without the [cpu] / [gpu] extra has no TensorFlow. One child
+    # process, with TensorFlow and Keras made unimportable, runs the four commands in turn
+    # (JAX made unimportable for the third alone): a process each, before, imported Beam four
+    # times over.
     import subprocess
     import sys
     import textwrap
 
     script = textwrap.dedent(f"""
-        import sys
+        import contextlib, io, json, sys, traceback
+
+        blocked = {{"tensorflow", "keras"}}
 
         class NotInstalled:
             def find_spec(self, name, path=None, target=None):
-                if name.split(".")[0] in ("tensorflow", "keras"):
+                if name.split(".")[0] in blocked:
                     raise ModuleNotFoundError(f"No module named {{name!r}}")
 
         sys.meta_path.insert(0, NotInstalled())
         from beamtagger.pipeline import cli
-        sys.exit(cli.main(["tag", "--input", {str(REPO_ROOT / "beamtagger" / "data" /
-                                                  "example.txt")!r},
-                           "--output", {str(tmp_path / "out")!r}, "--model",
-                           {tiny_tagger.model_dir!r}, "--embeddings", {tiny_tagger.store_path!r},
-                           "--runtime", "numpy", "--progress-every", "0"]))
+
+        def tag(output, *runtime):
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    code = cli.main(["tag", "--input", {str(REPO_ROOT / "beamtagger" / "data" /
+                                                            "example.txt")!r},
+                                     "--output", output, "--model", {tiny_tagger.model_dir!r},
+                                     "--embeddings", {tiny_tagger.store_path!r}, *runtime,
+                                     "--progress-every", "0"])
+                except SystemExit as exit_:
+                    code = exit_.code
+                except BaseException:
+                    traceback.print_exc()
+                    code = "raised"
+            return {{"code": code, "out": out.getvalue(), "err": err.getvalue(),
+                     "jax imported": "jax" in sys.modules}}
+
+        runs = {{"numpy": tag({str(tmp_path / "out")!r}, "--runtime", "numpy"),
+                 "tensorflow": tag({str(tmp_path / "tf")!r}, "--runtime", "tensorflow")}}
+        blocked.add("jax")
+        runs["jax"] = tag({str(tmp_path / "jax")!r}, "--runtime", "jax")
+        blocked.discard("jax")
+        runs["auto"] = tag({str(tmp_path / "auto")!r})
+        print(json.dumps(runs))
         """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    numpy, refused, without_jax, chosen = (runs[name] for name in ("numpy", "tensorflow", "jax",
+                                                                  "auto"))
+    assert numpy["code"] == 0, numpy["err"][-3000:]
     assert len(read_jsonl(str(tmp_path / "out") + "-[0-9]*-of-*.jsonl")) == 12
     # The default runtime is refused before launch, with the way out, not a worker traceback.
-    refused = subprocess.run([sys.executable, "-c", script.replace('"numpy"', '"tensorflow"')
-                              .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "tf")))],
-                             capture_output=True, text=True, timeout=300)
-    assert refused.returncode != 0 and "Traceback" not in refused.stderr
-    assert "TensorFlow is not installed" in refused.stderr and "--runtime numpy" in refused.stderr
+    assert refused["code"] not in (0, None) and "Traceback" not in refused["err"]
+    assert "TensorFlow is not installed" in refused["err"] and "--runtime numpy" in refused["err"]
     assert not list(tmp_path.glob("tf*"))
-    # So is the jax runtime where JAX is not installed: one line, exit 2, nothing written.
-    without_jax = (script.replace('("tensorflow", "keras")', '("tensorflow", "keras", "jax")')
-                   .replace('"numpy"', '"jax"')
-                   .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "jax"))))
-    refused = subprocess.run([sys.executable, "-c", without_jax], capture_output=True, text=True,
-                             timeout=300)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert refused.stderr.strip().splitlines() == [
+    # So is the jax runtime where JAX is not installed: one line, exit 2, nothing written (JAX
+    # was not imported before, so that its absence is real).
+    assert not without_jax["jax imported"]
+    assert without_jax["code"] == 2 and "Traceback" not in without_jax["err"]
+    assert without_jax["err"].strip().splitlines() == [
         "beamtagger tag: error: JAX is not installed here: install beamtagger[jax] (or [jax-cuda] "
         "for NVIDIA GPUs), or tag without it with --runtime numpy (runtime=\"numpy\" in a "
         "pipeline of your own)"]
     assert not list(tmp_path.glob("jax*"))
     # Left to choose, the command takes the runtime that is installed, and says so.
-    chosen = subprocess.run([sys.executable, "-c", script.replace('"--runtime", "numpy", ', '')
-                             .replace(repr(str(tmp_path / "out")), repr(str(tmp_path / "auto")))],
-                            capture_output=True, text=True, timeout=300)
-    assert chosen.returncode == 0, chosen.stderr[-3000:]
-    assert re.search(r"^runtime +numpy  \(input of 737 bytes, at most", chosen.stdout, re.M), chosen.stdout
+    assert chosen["code"] == 0, chosen["err"][-3000:]
+    assert re.search(r"^runtime +numpy  \(input of 737 bytes, at most", chosen["out"], re.M), \
+        chosen["out"]
     assert len(read_jsonl(str(tmp_path / "auto") + "-[0-9]*-of-*.jsonl")) == 12
 
 
