@@ -14,11 +14,14 @@ from beamtagger.tests.train_resume_state_test import (SCENARIOS, copy_state_afte
 pytest.importorskip("tensorflow")
 
 
-def resume_to(tiny_store, changes, epochs, folder, resumed_line):
+def resume_to(tiny_store, changes, epochs, folder, resumed_line, expected=None):
     """Resumes the state in ``folder`` (of a run of ``changes``) with ``--epochs epochs``: the
-    lines that say so, and the weights and report equal to an uninterrupted run of that bound."""
+    lines that say so, and the weights and report equal to an uninterrupted run of that bound
+    (``expected``, that run's (weights, report), where already trained). Returns them."""
     longer = tiny_config(**{**changes, "epochs": epochs})
-    expected_weights, expected_report = train(tiny_store, longer, folder.parent / "once")
+    if expected is None:
+        expected = train(tiny_store, longer, folder.parent / "once")
+    expected_weights, expected_report = expected
     lines = []
     weights, report = train(tiny_store, longer, folder, log=lines)
     assert [line for line in lines if line.startswith(("resuming", "--epochs"))] == [
@@ -26,6 +29,7 @@ def resume_to(tiny_store, changes, epochs, folder, resumed_line):
         "are the first of this run's", f"{resumed_line} from the state in {folder}"]
     assert all(np.array_equal(a, b) for a, b in zip(weights, expected_weights))
     assert without_seconds(report) == without_seconds(expected_report)
+    return expected
 
 
 @pytest.mark.slow
@@ -34,8 +38,9 @@ def test_a_stopped_and_a_finished_run_go_on_to_a_new_epochs_bound(tiny_tagger, t
     """One run of --epochs 3 with EMA, stopped after its last epoch's state (killed while
     saving; its last state must keep the raw weights that epoch 4 trains on, the averages being
     in the model), its state after epoch 2 copied aside as it was written (what a run stopped
-    there leaves, train_resume_state_test's way): resumed to 5 and to 4. One stopped run for
-    both: a second trained the same epochs again, a training's traces most of its seconds."""
+    there leaves, train_resume_state_test's way): both resumed to 5. One stopped run and one
+    uninterrupted run of 5 for both: a training's traces are most of its seconds (the finished
+    run was resumed to 4 against a run of 4 of its own before)."""
     from beamtagger.embeddings.store import EmbeddingStore
 
     tiny_store = EmbeddingStore.open(tiny_tagger.store_path)
@@ -46,8 +51,8 @@ def test_a_stopped_and_a_finished_run_go_on_to_a_new_epochs_bound(tiny_tagger, t
         stop_after_saves(patch, 3)
         with pytest.raises(KeyboardInterrupt):
             train(tiny_store, tiny_config(**changes), after_three)
-    resume_to(tiny_store, changes, 5, after_two, "resuming the training at epoch 3 of 5")
-    resume_to(tiny_store, changes, 4, after_three, "resuming the training at epoch 4 of 4")
+    once = resume_to(tiny_store, changes, 5, after_two, "resuming the training at epoch 3 of 5")
+    resume_to(tiny_store, changes, 5, after_three, "resuming the training at epoch 4 of 5", once)
 
 
 @pytest.mark.slow
