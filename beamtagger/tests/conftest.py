@@ -166,7 +166,12 @@ def early_stop_refit_run(tiny_tagger, tmp_path_factory):
         np.savez(folder / "weights.npz", *weights)
         (folder / "report.json").write_text(json.dumps(report))
 
-    folder = built_once_for_the_run(tmp_path_factory, "early-stop-refit", run)
+    # Built in this process, not once for the run's xdist workers: the weights depend on
+    # TensorFlow's thread count (docs/training.md, "Reproducibility"), fixed in each process by
+    # whatever first ran TensorFlow there, and a state saved by one worker resumed by another
+    # (tag_pipeline's threads, a test's TensorFlow first) was compared with its own run.
+    folder = tmp_path_factory.mktemp("early-stop-refit")
+    run(folder)
     with np.load(folder / "weights.npz") as saved:
         weights = [saved[f"arr_{i}"] for i in range(len(saved.files))]
     return types.SimpleNamespace(weights=weights,
