@@ -742,11 +742,11 @@ def _outcome(job, result, results, counts=None):
     if results is not None:
         result_files = [STANDARD_STREAM]
     else:
-        result_files = _written_files(_result_pattern(job.output_prefix,
-                                                      _suffix(job.output_format)))
+        result_files = output_files(_result_pattern(job.output_prefix,
+                                                    _suffix(job.output_format)))
     error_files, unread = [], ()
     if counts["dead_letters"]:
-        error_files = _written_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
+        error_files = output_files(_result_pattern(job.output_prefix + "-errors", "jsonl"))
         unread = _unread_parts(error_files, counts["unread_parts"])
     return counts, result_files, error_files, unread
 
@@ -1150,10 +1150,6 @@ def _fewer_garbage_collections():
         if freeze:
             gc.unfreeze()
         gc.set_threshold(*thresholds)
-
-
-def _written_files(pattern):
-    return output_files(pattern)
 
 
 def output_files(pattern):
@@ -1952,7 +1948,7 @@ def _check_output_file_system(output_prefix):
 
 def _check_prefix_of_names(output_prefix):
     """BeamtaggerError where ``output_prefix`` (``--output`` as given, with several models
-    too) holds wildcards, a file name with a backslash, or names no file."""
+    too) holds wildcards, a file name with a backslash, names no file, or is a bucket alone."""
     if "://" in output_prefix:
         _check_output_file_system(output_prefix)
     if _GLOB_CHARACTERS.search(output_prefix):
@@ -1973,6 +1969,13 @@ def _check_prefix_of_names(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix or repr('')}: give a prefix of file "
                               "names, such as out/run (it writes out/run-00000-of-00001.jsonl), "
                               "not a folder")
+    if re.fullmatch(r"gs://[^/]*", output_prefix):
+        # Not written beside it: gs://b-00000-of-00001.jsonl names no object, and the listing
+        # of an earlier run's files failed on it, a line of 1,500 characters. Here, before the
+        # probe of Cloud Storage: offline, the name was sent to connect to the network first.
+        raise BeamtaggerError(f"--output {output_prefix} is a bucket, and a prefix of file "
+                              "names needs a name inside it; give one such as "
+                              f"{output_prefix}/run")
 
 
 def _check_output_not_a_folder(job, model_jobs):
@@ -1984,13 +1987,7 @@ def _check_output_not_a_folder(job, model_jobs):
     prefix of ``model_jobs`` holds an earlier run's files is taken: the message names the
     first model's files."""
     output_prefix = job.output_prefix
-    _check_prefix_of_names(output_prefix)   # "out/" is refused as naming no file first
-    if re.fullmatch(r"gs://[^/]*", output_prefix):
-        # Not written beside it: gs://b-00000-of-00001.jsonl names no object, and the listing
-        # of an earlier run's files failed on it, a line of 1,500 characters.
-        raise BeamtaggerError(f"--output {output_prefix} is a bucket, and a prefix of file "
-                              "names needs a name inside it; give one such as "
-                              f"{output_prefix}/run")
+    _check_prefix_of_names(output_prefix)   # "out/" and "gs://b" need no listing to refuse
     if not _is_folder(output_prefix) or any(
             _holds_earlier_files(model_job.output_prefix) for model_job in model_jobs.values()):
         # Where an earlier run's files are beside the folder already, the name is the user's

@@ -364,6 +364,22 @@ def test_a_gs_output_prefix_is_not_listed_without_a_network(tiny_tagger, text_in
         "where the checks before launch read gs://b/r:" in line), line
 
 
+def test_a_gs_bucket_alone_is_refused_as_a_bucket_without_a_network(tiny_tagger, text_in,
+                                                                     capsys, monkeypatch):
+    # What the name is needs no listing: offline, "gs://b" was sent to connect to the network
+    # first, and told it names a bucket only once connected.
+    from beamtagger import cloud_access
+
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(cloud_access, "_connection_error", lambda host, port: OSError(
+        "Network is unreachable"))
+    line = refused(capsys, tiny_tagger, text_in, "gs://b")
+    assert line == ("beamtagger tag: error: --output gs://b is a bucket, and a prefix of file "
+                    "names needs a name inside it; give one such as gs://b/run"), line
+
+
 def test_a_tilde_in_the_output_prefix_is_the_home_folder(tiny_tagger, text_in, tmp_path, capsys,
                                                          monkeypatch):
     # The shell leaves "--output=~/x" as it is: the check looked at $HOME, Beam wrote to "./~".
