@@ -109,7 +109,14 @@ def describe_difference(saved, current):
     differences = [_DATA_NAMES[key] for key in _DATA_NAMES if saved.get(key) != current.get(key)]
     theirs, ours = saved.get("options", {}), current.get("options", {})
     for key in sorted(set(theirs) | set(ours)):
-        if theirs.get(key) != ours.get(key):
+        if theirs.get(key) == ours.get(key):
+            continue
+        if key not in theirs:
+            # An option recorded since (--threads): "the state's run: --threads None" named a
+            # flag no command takes.
+            differences.append(f"{_flag(key, ours[key])} (the state's run recorded no "
+                               f"--{key.replace('_', '-')}: an earlier beamtagger's)")
+        else:
             differences.append(f"{_flag(key, ours.get(key))} (the state's run: "
                                f"{_flag(key, theirs.get(key))})")
     return ", ".join(differences)

@@ -86,3 +86,13 @@ def test_train_gives_the_state_the_count_it_trains_on(ewt_slices, subset_store, 
         cli.main(["train", "--train", train, "--dev", dev, "--embeddings", subset_store,
                   "--out", str(tmp_path / "m"), "--epochs", "1", *extra])   # "interrupted"
         assert counts.pop() == count
+
+
+def test_a_state_that_recorded_no_thread_count_is_refused_in_words(tmp_path):
+    # A state saved before train recorded the count (the same version number, 0.1.0): the
+    # line read "--threads 2 (the state's run: --threads None)", a flag no command takes.
+    from beamtagger.model.train_state import describe_difference
+
+    assert describe_difference({"options": {"seed": 1}},
+                               {"options": {"seed": 1, "threads": 2}}) == (
+        "--threads 2 (the state's run recorded no --threads: an earlier beamtagger's)")
