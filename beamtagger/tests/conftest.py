@@ -265,3 +265,33 @@ def refusal_of_a_state_read_as_written(monkeypatch, capsys, command, out):
     # The same command today: the real train_tagger refuses the state before any epoch.
     code = cli.main(list(command))
     return code, capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.fixture
+def run_command(capfd, monkeypatch):
+    """Runs a documented command line (docs_examples_test's, and the README commands other
+    files check) (an optional `[...]` left out) in ``folder`` and gives
+    what it printed: `beamtagger` is this checkout's ``cli.main``, run in this process. A child
+    process (``python -m beamtagger``) imported Beam and TensorFlow again for each of the 11
+    command lines, most of their CPU; what a separate process adds (the executable's exit
+    without teardown, its closed descriptors) is held by cli_exit_test.py and the piped commands
+    below, which run through the shell."""
+    import re
+    import shlex
+
+    from beamtagger.pipeline import cli
+
+    def run_in(command, folder):
+        argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
+        assert argv[0] == "beamtagger", command
+        monkeypatch.chdir(folder)
+        capfd.readouterr()
+        try:
+            code = cli.main(argv[1:])
+        except SystemExit as exit:   # --version, from argparse
+            code = exit.code
+        printed = capfd.readouterr()
+        assert code == 0, (argv, printed.out[-3000:], printed.err[-3000:])
+        return printed.out
+
+    return run_in

@@ -92,8 +92,8 @@ def test_read_records_reads_every_row_of_every_file_once_spread_or_in_blocks(tmp
             assert_that(read.errors, equal_to([]), label="NoErrors")
 
 
-def test_readme_csv_command(default_store, tmp_path):  # noqa: F811  (the fixture)
-    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+def test_readme_csv_command(default_store, tmp_path, run_command):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by
 
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "orders.csv").write_text(

@@ -433,32 +433,6 @@ def commands_run_by(test_name):
 
 
 @pytest.fixture
-def run_command(capfd, monkeypatch):
-    """Runs a documented command line (an optional `[...]` left out) in ``folder`` and gives
-    what it printed: `beamtagger` is this checkout's ``cli.main``, run in this process. A child
-    process (``python -m beamtagger``) imported Beam and TensorFlow again for each of the 11
-    command lines, most of their CPU; what a separate process adds (the executable's exit
-    without teardown, its closed descriptors) is held by cli_exit_test.py and the piped commands
-    below, which run through the shell."""
-    from beamtagger.pipeline import cli
-
-    def run_in(command, folder):
-        argv = shlex.split(re.sub(r"\s*\[[^\]]*\]", "", command))
-        assert argv[0] == "beamtagger", command
-        monkeypatch.chdir(folder)
-        capfd.readouterr()
-        try:
-            code = cli.main(argv[1:])
-        except SystemExit as exit:   # --version, from argparse
-            code = exit.code
-        printed = capfd.readouterr()
-        assert code == 0, (argv, printed.out[-3000:], printed.err[-3000:])
-        return printed.out
-
-    return run_in
-
-
-@pytest.fixture
 def run_example(capfd, monkeypatch):
     """Runs an example script as ``python example.py`` in ``folder`` would (``__main__``, a
     namespace of its own, so a missing import still fails), in this process, and gives what it

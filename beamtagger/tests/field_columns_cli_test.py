@@ -125,8 +125,8 @@ def test_a_field_column_in_none_of_the_files_columns_is_refused_before_launch(
                     "the fields they carry are 'doc_id', 'views', 'year'"), line
 
 
-def test_readme_lake_command(default_store, tmp_path):  # noqa: F811  (the fixture)
-    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+def test_readme_lake_command(default_store, tmp_path, run_command):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by
 
     for year, month, texts in (("2024", "01", ["Beam tags this.", "A row."]),
                                ("2025", "12", ["Another row ."])):

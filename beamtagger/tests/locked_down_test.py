@@ -301,8 +301,17 @@ def test_a_cache_folder_this_user_may_not_write_is_named_with_the_variable_to_se
     # Before: "(default ~/.cache/beamtagger)", where the folder was XDG_CACHE_HOME's.
     assert "$XDG_CACHE_HOME/beamtagger" in str(raised.value), raised.value
     assert "set BEAMTAGGER_CACHE to a writable folder" in str(raised.value)
-    with caplog.at_level("WARNING", logger=jax_setup.logger.name):
-        jax_setup.configure_jax()
+    import jax
+
+    # A JAX run earlier in this process (another test's, in the same xdist worker) set its
+    # cache, and configure_jax keeps a cache already set.
+    set_before = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        with caplog.at_level("WARNING", logger=jax_setup.logger.name):
+            jax_setup.configure_jax()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", set_before)
     (warning,) = [record.getMessage() for record in caplog.records
                   if "no JAX compilation cache" in record.getMessage()]
     # Before, it named no way out ("every process compiles its shapes"), in every run.

@@ -146,8 +146,8 @@ def test_read_records_reads_every_row_of_every_file_once_spread_or_in_blocks(tmp
 
 
 @pytest.mark.slow
-def test_readme_parquet_command(default_store, tmp_path):  # noqa: F811  (the fixture)
-    from beamtagger.tests.docs_examples_test import commands_run_by, run_command
+def test_readme_parquet_command(default_store, tmp_path, run_command):  # noqa: F811  (the fixture)
+    from beamtagger.tests.docs_examples_test import commands_run_by
 
     (tmp_path / "lake").mkdir()
     pq.write_table(pa.table({"doc_id": ["a", "b"], "body": ["Beam tags this.", "A row."],
