@@ -58,6 +58,22 @@ def _no_launcher_path_in(proto_pipeline):
     return {name: raw for name, raw in payloads.items() if b"BundledModel" in raw}
 
 
+def _tag_step_on_a_worker(store, capsys, monkeypatch, tmp_path, task, *model):
+    """(the tag step as a worker unpickles it, that worker's copy of the ``task`` model) of a
+    Dataflow dry run given ``model`` (none: the model left out), whose model-reading steps
+    hold no path of the launching machine. ``store``: the emulated Cloud Storage (``gcs``)."""
+    store.put(EXAMPLE, "corpus/example.txt")
+    code, _, err, graph = _dry_run(capsys, monkeypatch, *model)
+    assert code == 0, err
+    holding = _no_launcher_path_in(graph)
+    assert {name.split("/")[-1] for name in holding} == {
+        "ParDo(_TagFn)", "ParDo(_StitchGroupFn)", "ParDo(_AttachVectorsFn)"}, holding
+    source = NER if task == "ner" else DEFAULT_MODEL_DIR
+    installed = shutil.copytree(source, tmp_path / f"site-packages-{task}")
+    tag_fn = next(raw for name, raw in holding.items() if name.endswith("(_TagFn)"))
+    return _unpickled_where(installed, tag_fn, monkeypatch, task=task), installed
+
+
 def _unpickled_where(folder, payload, monkeypatch, task="ner"):
     """The DoFn ``payload`` as a worker whose package holds the ``task`` model in ``folder``
     reads it (Beam's cloudpickle writes standard pickles). The UPOS model is also the one a
@@ -119,17 +135,9 @@ def test_a_dataflow_dry_run_of_bundled_ner_carries_the_model_by_name(
     # Before: refused before launch ("... is a folder on this machine, which Dataflow workers
     # cannot read: copy it to a bucket"), exit 2. Several models, and the folder's path for
     # the word, become the same BundledModel (model_argument_test).
-    gcs.put(EXAMPLE, "corpus/example.txt")
-    code, _, err, graph = _dry_run(capsys, monkeypatch, "bundled-ner")
-    assert code == 0, err
-    holding = _no_launcher_path_in(graph)
-    assert {name.split("/")[-1] for name in holding} == {
-        "ParDo(_TagFn)", "ParDo(_StitchGroupFn)", "ParDo(_AttachVectorsFn)"}, holding
-
     # A worker reads its own package's copy, the one checked where the job was built...
-    installed = shutil.copytree(NER, tmp_path / "site-packages-ner")
-    tag_fn = next(raw for name, raw in holding.items() if name.endswith("(_TagFn)"))
-    worker_fn = _unpickled_where(installed, tag_fn, monkeypatch)
+    worker_fn, installed = _tag_step_on_a_worker(gcs, capsys, monkeypatch, tmp_path, "ner",
+                                                 "bundled-ner")
     assert worker_fn.model_dir == BundledModel("ner")
     assert os.fspath(worker_fn.model_dir) == str(installed)
     # ...and one with other files (another beamtagger in the image) fails in one line.
@@ -141,15 +149,7 @@ def test_a_dataflow_dry_run_without_model_records_the_bundled_upos_model(
     # The model left out is the UPOS model of each worker's own package. Before: its steps
     # recorded nothing (no step held a BundledModel), and a worker image with another
     # beamtagger tagged with that one's model, without a word.
-    gcs.put(EXAMPLE, "corpus/example.txt")
-    code, _, err, graph = _dry_run(capsys, monkeypatch)
-    assert code == 0, err
-    holding = _no_launcher_path_in(graph)
-    assert {name.split("/")[-1] for name in holding} == {
-        "ParDo(_TagFn)", "ParDo(_StitchGroupFn)", "ParDo(_AttachVectorsFn)"}, holding
-    installed = shutil.copytree(DEFAULT_MODEL_DIR, tmp_path / "site-packages-upos")
-    tag_fn = next(raw for name, raw in holding.items() if name.endswith("(_TagFn)"))
-    worker_fn = _unpickled_where(installed, tag_fn, monkeypatch, task="upos")
+    worker_fn, installed = _tag_step_on_a_worker(gcs, capsys, monkeypatch, tmp_path, "upos")
     assert worker_fn.model_dir is None   # the steps pickle no more than before
     assert worker_fn.built_against.model_dir == BundledModel("upos")
     # The line named "its model folder" to copy and "give that": the run given no model
