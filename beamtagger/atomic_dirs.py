@@ -57,15 +57,21 @@ def _hidden_name(out, kind):
     return out.parent / name
 
 
+def nearest_existing_ancestor(path):
+    """The nearest folder above ``path`` (absolute) that exists to this user: a folder below
+    one this user may not search (another user's, mode 700) does not, whether or not it is
+    there. os.path.exists, not Path.exists, which raises there: a PermissionError, exit 1."""
+    ancestor = pathlib.Path(path).parent
+    while not os.path.exists(ancestor) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    return ancestor
+
+
 def check_creatable(path, what="output"):
     """BeamtaggerError unless ``path`` (a local file or folder to create) can be created:
     its nearest existing ancestor must be a writable folder."""
     path = pathlib.Path(path).expanduser().absolute()
-    ancestor = path.parent
-    # os.path.exists, not Path.exists, which raises where a folder on the way may not be
-    # searched (another user's, mode 700): the refusal was that PermissionError, exit 1.
-    while not os.path.exists(ancestor) and ancestor != ancestor.parent:
-        ancestor = ancestor.parent
+    ancestor = nearest_existing_ancestor(path)
     if not ancestor.is_dir():
         raise BeamtaggerError(f"{what} {path} cannot be created: {ancestor} is a file, "
                               "not a folder")

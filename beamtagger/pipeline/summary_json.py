@@ -68,11 +68,11 @@ def remove_earlier_summary(path, output_patterns=()):
 def _unsearchable_ancestor(folder):
     """The nearest folder above ``folder`` that exists to this user, where this user may not
     search it (so cannot tell whether ``folder`` exists); else None."""
-    ancestor = os.path.dirname(folder)
-    while not os.path.exists(ancestor) and ancestor != os.path.dirname(ancestor):
-        ancestor = os.path.dirname(ancestor)
-    if os.path.isdir(ancestor) and not os.access(ancestor, os.X_OK):
-        return ancestor
+    from beamtagger.atomic_dirs import nearest_existing_ancestor
+
+    ancestor = nearest_existing_ancestor(folder)
+    if ancestor.is_dir() and not os.access(ancestor, os.X_OK):
+        return str(ancestor)
     return None
 
 
