@@ -51,15 +51,17 @@ def broken_link(path):
         if not os.path.islink(path):
             return ""
         target = os.readlink(path)
+    except (TypeError, ValueError):   # not a path (None), or one holding a NUL
+        return ""
+    except OSError:   # the link went after islink saw it: it no longer names anything
+        return ""
+    try:
         os.stat(path)
     except FileNotFoundError:
         return f"; {path} is a symbolic link to {target}, which does not exist"
     except OSError as error:
         if error.errno == errno.ELOOP:
             return f"; {path} is a symbolic link to {target}, which leads back to itself"
-        return ""
-    except (TypeError, ValueError):   # not a path (None), or one holding a NUL
-        return ""
     return ""
 
 
