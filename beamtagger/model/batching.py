@@ -14,7 +14,7 @@ import numpy as np
 from beamtagger.model.model_inputs import TOKEN_FIELDS, ModelInputs
 
 
-def token_budget_batches(lengths, max_tokens, rng=None, max_sentences=None):
+def token_budget_batches(lengths, max_tokens, rng=None):
     """Index arrays: sentences sorted by length, each batch's ``len * longest <= max_tokens``.
 
     A sentence longer than ``max_tokens`` gets a batch of its own. With ``rng`` (a NumPy
@@ -32,8 +32,7 @@ def token_budget_batches(lengths, max_tokens, rng=None, max_sentences=None):
     while start < len(order):
         end = start + 1
         # Sorted ascending, so the last sentence of a batch is its longest.
-        while (end < len(order) and (end + 1 - start) * lengths[order[end]] <= max_tokens
-               and (max_sentences is None or end - start < max_sentences)):
+        while end < len(order) and (end + 1 - start) * lengths[order[end]] <= max_tokens:
             end += 1
         batches.append(order[start:end])
         start = end

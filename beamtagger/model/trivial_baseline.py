@@ -27,13 +27,6 @@ SMALL_CORPUS_FINDINGS = (
 EPOCHS_A_SMALL_CORPUS_NEEDS = 14
 
 
-def most_common_tag(dev_tags):
-    """(tag, share of the tokens) of the most common tag in ``dev_tags``, the dev sentences'
-    gold tag sequences: the trivial tagger's tag and its accuracy."""
-    tag, count, total = _most_common(dev_tags)
-    return tag, count / total
-
-
 def _most_common(dev_tags):
     counts = Counter(tag for tags in dev_tags for tag in tags)
     tag, count = counts.most_common(1)[0]

@@ -273,10 +273,6 @@ class Segment(NamedTuple):
     keep_end: int = 0
     timestamp_micros: Optional[int] = None
 
-    @property
-    def is_whole_record(self):
-        return self.num_chunks == 1
-
 
 class ChunkResult(NamedTuple):
     """What one chunk of a long record contributes for the tokens it owns (``keep_start`` to
