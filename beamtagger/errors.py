@@ -6,6 +6,19 @@ anything else escaping is a bug in beamtagger.
 """
 
 
+# A line of a command's output stays one line, for a log reader or a script that takes standard
+# error's last line or the summary's lines: a path holding a line break (an --input or --output
+# value, a file name) split it in two. Escaped as Python writes them, so the path can still be
+# told apart from one holding a space.
+_LINE_BREAKS_ESCAPED = {ord(br): br.encode("unicode_escape").decode("ascii")
+                        for br in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
+
+
+def line_breaks_escaped(text):
+    """``text`` as one line: each line break written as its Python escape (``\\n``)."""
+    return text.translate(_LINE_BREAKS_ESCAPED)
+
+
 class BeamtaggerError(Exception):
     """A problem with the user's input, files or options, with a clear message."""
 

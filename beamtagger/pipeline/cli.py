@@ -13,6 +13,7 @@ writable folder for temporary files: the command is refused before it starts whe
 (``temporary_folder``).
 """
 import argparse
+import codecs
 import contextlib
 import gc
 import importlib
@@ -27,8 +28,8 @@ import warnings
 import weakref
 
 from beamtagger import __version__
-from beamtagger.errors import (BeamtaggerError, broken_link, os_error_text,
-                               too_many_open_files)
+from beamtagger.errors import (BeamtaggerError, broken_link, line_breaks_escaped,
+                               os_error_text, too_many_open_files)
 from beamtagger.temporary_folder import checked_temporary_folder
 from beamtagger.tensorflow_setup import (filtered_native_stderr,
                                          keras_home_outside_the_working_directory,
@@ -69,8 +70,31 @@ class _OneLineErrorParser(argparse.ArgumentParser):
     argument as given, and one holding a line break ("unrecognized arguments: x\\ny", an
     ambiguous "--m=a\\nb") split it in two. Its subcommands' parsers are of its class too."""
 
+    # The command line being parsed (main's argv), for the hint of _dash_value_hint.
+    argv = ()
+
     def error(self, message):
-        super().error(message.translate(_LINE_BREAKS_ESCAPED))
+        super().error(line_breaks_escaped(message + _dash_value_hint(message, self.argv)))
+
+
+def _dash_value_hint(message, argv):
+    """How to give a value that starts with "-" (a file named ``-x.txt``), where argparse took
+    it for an option and said only "expected one argument", else ""."""
+    refused = re.fullmatch(r"argument (\S+): expected (?:one|at least one) argument", message)
+    if refused is None:
+        if message.startswith("the following arguments are required"):
+            # A positional argument's file (embeddings coverage STORE -x.txt).
+            for value in argv:
+                if value.startswith("-") and value not in ("-", "--") and os.path.lexists(value):
+                    return (f" (the file {value} starts with '-', which reads as an option: "
+                            f"write ./{value})")
+        return ""
+    options = refused.group(1).split("/")
+    for option, value in zip(argv, argv[1:]):
+        if option in options and value.startswith("-") and value not in ("-", "--"):
+            return (f" (its value {value} starts with '-', which reads as an option: write "
+                    f"{option}={value}, or {option} ./{value} for a file)")
+    return ""
 
 
 def build_parser():
@@ -92,8 +116,9 @@ def main(argv=None):
     quiet_tensorflow()
     keras_home_outside_the_working_directory()   # train and evaluate import Keras themselves
     _quiet_beams_bracket_pattern_warning()
-    _printable_stdout()
+    _printable_standard_streams()
     parser = build_parser()
+    _OneLineErrorParser.argv = list(sys.argv[1:] if argv is None else argv)
     args, unknown = parser.parse_known_args(argv)
     if unknown and not getattr(args._module, "ACCEPTS_PIPELINE_ARGS", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
@@ -164,21 +189,13 @@ def main(argv=None):
         return 128 + signum
 
 
-# The command's last line stays one line, for a log reader or a script that takes standard
-# error's last line: a path holding a line break (an --input or --model value, a file name)
-# split a refusal in two. Escaped as Python writes them, so the path can still be told apart
-# from one holding a space.
-_LINE_BREAKS_ESCAPED = {ord(br): br.encode("unicode_escape").decode("ascii")
-                        for br in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"}
-
-
 def _said(line):
     """Prints the command's last line to standard error, if it can be written: a full log
     disk, a log pipe closed or a terminal hung up must not turn the exit status into 1 (the
     exception's), which a monitor reads as a run that failed. argparse drops its refusals'
     lines the same way."""
     try:
-        print(line.translate(_LINE_BREAKS_ESCAPED), file=sys.stderr, flush=True)
+        print(line_breaks_escaped(line), file=sys.stderr, flush=True)
     except (OSError, ValueError):   # ValueError: a stream closed
         pass
 
@@ -317,15 +334,38 @@ def _is_user(name):
     return True
 
 
-def _printable_stdout():
+def _printable_standard_streams():
     """Standard output in an encoding other than UTF-8 (an ASCII locale with PYTHONUTF8=0)
     writes what it cannot encode as ``\\x..`` escapes: ``--print-results`` raised
     UnicodeEncodeError at the first non-ASCII token, after the run. The result files are
-    UTF-8 whatever the locale."""
+    UTF-8 whatever the locale. Standard error writes a file name's bytes that are not UTF-8
+    as the escapes its records' ids and sources hold (``_escaped_bytes``)."""
     stream = sys.stdout
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
     if encoding and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
-        stream.reconfigure(errors="backslashreplace")
+        stream.reconfigure(errors=ESCAPED_BYTES)
+    if hasattr(sys.stderr, "reconfigure"):
+        sys.stderr.reconfigure(errors=ESCAPED_BYTES)
+
+
+def _escaped_bytes(error):
+    """What an encoding cannot write, as an escape: a byte of a file name that is not UTF-8
+    (which Python holds as a lone surrogate U+DC80..U+DCFF) as ``\\xNN``, as bash's ``$'...'``
+    reads it back and as that file's records' ids and sources hold it
+    (``records.path_text``), where Python's own backslashreplace wrote ``\\udce9``, which
+    names no file; any other character as backslashreplace writes it (``\\xe9`` for é)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    shown = []
+    for character in error.object[error.start:error.end]:
+        code = ord(character)
+        shown.append(f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF
+                     else character.encode("ascii", "backslashreplace").decode("ascii"))
+    return "".join(shown), error.end
+
+
+ESCAPED_BYTES = "beamtagger-escaped-bytes"
+codecs.register_error(ESCAPED_BYTES, _escaped_bytes)
 
 
 def _working_directory_gone():

@@ -23,7 +23,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError, broken_link
+from beamtagger.errors import BeamtaggerError, broken_link, line_breaks_escaped
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
@@ -781,11 +781,11 @@ def _print_files(warned, job, results, counts, result_files, error_files, unread
             print("dead letters     standard error, above, in input order")
     else:
         for path in result_files:
-            print(f"results          {path}")
+            print(f"results          {line_breaks_escaped(path)}")
     if counts["dead_letters"]:
         if results is None:
             for path in error_files:
-                print(f"dead letters     {path}")
+                print(f"dead letters     {line_breaks_escaped(path)}")
         print(f"                 {counters.dead_letters_meaning(counts)}")
         _print_unread_parts(unread, counts["unread_parts"])
 
@@ -807,7 +807,7 @@ def _exit_status(limit, counts, unread, model=None):
         return 0
     if model is not None:
         line = line.replace(_SAID_BY, f"{_SAID_BY}model {model}: ", 1)
-    print(line, file=sys.stderr, flush=True)
+    print(line_breaks_escaped(line), file=sys.stderr, flush=True)
     return TOO_MANY_DEAD_LETTERS
 
 
@@ -852,7 +852,7 @@ def _print_unread_parts(sources, unread):
     """Prints where the parts of the input not read start (``sources``, the first of the
     ``unread``) and how many more there are."""
     for source in sources:
-        print(f"not read from    {source}")
+        print(f"not read from    {line_breaks_escaped(source)}")
     if unread > len(sources):
         print(f"                 (and {unread - len(sources):,} more: the dead letters of stage "
               "read)")
@@ -1813,7 +1813,7 @@ def _warn_of_other_encoding(matched, job):
 
                 # The copy's path named a file the run removes, which the user never gave.
                 warning = shown_as_stdin(warning, job.stdin_spool)
-            print(warning, file=sys.stderr, flush=True)
+            print(line_breaks_escaped(warning), file=sys.stderr, flush=True)
             return
 
 
@@ -2282,13 +2282,16 @@ def print_results(output_prefix, output_format):
                 # and str.splitlines() cut a line there.
                 rows = [json.loads(line) for line in handle.read().split(b"\n") if line]
         for row in sorted(rows, key=lambda row: _natural_key(row["id"])):
+            # An id holding a line break (a file name's, a JSON id's) as its escape: the
+            # listing keeps one line a record, and the id stays told apart from others.
+            shown_id = line_breaks_escaped(row["id"])
             if output_format == "spans":
-                print(f"{row['id']}: {_on_one_line(row['text'])}")
+                print(f"{shown_id}: {_on_one_line(row['text'])}")
                 entities = [{**span, "text": row["text"][span["start"]:span["end"]]}
                             for span in row["spans"]]
             else:
-                print(f"{row['id']}: " + " ".join(f"{t['text']}/{t['label']}"
-                                                  for t in row["tokens"]))
+                print(f"{shown_id}: " + " ".join(f"{t['text']}/{t['label']}"
+                                                 for t in row["tokens"]))
                 entities = row.get("entities")
             if entities:
                 print("  entities: " + ", ".join(f"[{_on_one_line(e['text'])}]/{e['label']}"

@@ -52,7 +52,7 @@ def test_a_file_whose_name_is_not_utf8_is_tagged_not_lost(tiny_tagger, tmp_path)
         read = pipeline | ReadRecords(str(tmp_path / "*.txt"), "text")
         out = read.records | TagText(**tiny_tagger.options)
         assert_that(out.tagged | beam.Map(lambda record: record.id),
-                    equal_to(["caf\ufffd.txt:1", "caf\ufffd.txt:2"]))
+                    equal_to(["caf\\xe9.txt:1", "caf\\xe9.txt:2"]))
         assert_that(out.errors, equal_to([]), label="no dead letters")
 
 

@@ -13,7 +13,8 @@ from typing import Any, Dict, NamedTuple, Optional, Tuple
 import numpy as np
 
 __all__ = ["ChunkResult", "DeadLetter", "Entity", "STAGES", "Segment", "TaggedRecord",
-           "TextRecord", "TokenizedRecord", "UNREAD_STAGE", "entity_spans", "one_line", "raw_text", "utf8_safe"]
+           "TextRecord", "TokenizedRecord", "UNREAD_STAGE", "entity_spans", "one_line", "path_text",
+           "raw_text", "utf8_safe"]
 
 
 class TextRecord(NamedTuple):
@@ -359,6 +360,21 @@ class DeadLetter(NamedTuple):
         return json.dumps({"source": utf8_safe(self.source), "stage": utf8_safe(self.stage),
                            "reason": one_line(utf8_safe(self.reason)),
                            "record": utf8_safe(self.record)}, ensure_ascii=False)
+
+
+def path_text(path: str) -> str:
+    """``path`` as text a record's id and source can hold. Python names a file whose name is
+    not valid in the file system's encoding (Latin-1 bytes; any non-ASCII where the locale is
+    ASCII and PYTHONUTF8=0) with lone surrogates, which no UTF-8 coder takes: every record of
+    such a file became a dead letter ("featurize failed: UnicodeEncodeError"). Its bytes are
+    read as UTF-8 here, those that are not as ``\\xNN`` escapes, as a dead letter's record
+    shows them and bash's ``$'...'`` reads them back: U+FFFD for each gave ``caf\\xe9.txt``
+    and ``caf\\xe8.txt`` the same ids, and a source that named no file."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def raw_text(raw: bytes) -> str:

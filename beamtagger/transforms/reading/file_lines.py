@@ -20,7 +20,7 @@ from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, other_encoding
 from beamtagger.transforms.reading.decoded_lines import (UTF8, WrongEncoding, is_utf8,
                                                          reads_line_by_line, transcoded_line,
                                                          transcoded_lines)
-from beamtagger.transforms.records import DeadLetter, raw_text
+from beamtagger.transforms.records import DeadLetter, path_text, raw_text
 from beamtagger.transforms.remote_paths import not_found
 
 __all__ = ["DamagedInput", "FIRST_BYTES_READ_BUFFER", "FileLines", "GONE_REMOTE",
@@ -49,7 +49,7 @@ class DamagedInput(Exception):
         where = (f"after line {self.line:,} (byte {self.offset:,} of the text)" if self.line
                  else "before its first line")
         raw = "\n".join(raw_text(line) for _, line in self.pending)
-        return DeadLetter(f"{self.path}:{self.line + 1}",
+        return DeadLetter(path_text(f"{self.path}:{self.line + 1}"),
                           f"the file is damaged {where}: {self.reason}; records after this point "
                           "were not read", raw, "read")
 
@@ -64,7 +64,7 @@ class UnreadableInput(DamagedInput):
 
     def dead_letter(self):
         raw = "\n".join(raw_text(line) for _, line in self.pending)
-        return DeadLetter(self.source, self.reason, raw, self.stage)
+        return DeadLetter(path_text(self.source), self.reason, raw, self.stage)
 
 
 def not_utf8(path, source, head, encoding=UTF8):

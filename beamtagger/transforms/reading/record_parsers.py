@@ -8,6 +8,7 @@ and malformed CoNLL blocks become DeadLetters (stage "decode"); damage to the fi
 import json
 import math
 import posixpath
+import re
 from typing import NamedTuple
 
 from beamtagger.corpus_readers import (conll_comment_id, parse_conll_lines, parse_conllu_lines,
@@ -20,7 +21,7 @@ from beamtagger.transforms.reading.decoded_lines import (UTF8, bad_utf8, is_utf8
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
 from beamtagger.transforms.reading.record_layout import RecordLayout
 from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedRecord, one_line,
-                                           raw_text)
+                                           path_text, raw_text)
 
 __all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "default_record_id", "file_name", "has_wildcard",
            "json_id", "parse_records", "path_text", "pattern_id_folder", "read_file_records",
@@ -379,25 +380,21 @@ def _without_byte_order_mark(raw, number):
     return raw
 
 
-def path_text(path):
-    """``path`` as text a record's id and source can hold. Python names a file whose name is
-    not valid in the file system's encoding (Latin-1 bytes; any non-ASCII where the locale is
-    ASCII and PYTHONUTF8=0) with lone surrogates, which no UTF-8 coder takes: every record of
-    such a file became a dead letter ("featurize failed: UnicodeEncodeError"). Its bytes are
-    read as UTF-8 here, those that are not as U+FFFD (a ``\\x..`` escape would be taken for a
-    Windows folder by ``file_name``)."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+# A backslash that separates folders (Windows'), which ids write as "/": any but the start of
+# path_text's escape of a byte that is not UTF-8 (caf\xe9.txt), which names one file. A Windows
+# file named like such an escape (C:\logs\xe9.txt) keeps its folder in its ids (logs\xe9.txt).
+_FOLDER_BACKSLASH = re.compile(r"\\(?!x[89a-f][0-9a-f])")
+
+
+def _slashed(path):
+    return _FOLDER_BACKSLASH.sub("/", path)
 
 
 def file_name(path, id_folder=None):
     """The name of the file ``path`` in its records' default ids: its path from ``id_folder``
     (``pattern_id_folder``), or its base name where that is None. Windows' backslashes
     separate folders as slashes do, and are written as slashes."""
-    path = path.replace("\\", "/")
+    path = _slashed(path)
     if id_folder is None:
         return posixpath.basename(path)
     # Beam's matches start with the pattern as written; a path that does not (a library
@@ -431,7 +428,7 @@ def pattern_id_folder(file_pattern):
     a name (Spark, Hive and pyarrow's ``write_to_dataset`` write ``part-00000`` in each).
     None where the pattern's only wildcards are in its last component, without ``**``: its
     files are in one folder, and their ids keep the base names they always had."""
-    components = path_text(str(file_pattern)).replace("\\", "/").split("/")
+    components = _slashed(path_text(str(file_pattern))).split("/")
     for index, component in enumerate(components):
         if has_wildcard(component):
             if index == len(components) - 1 and "**" not in component:

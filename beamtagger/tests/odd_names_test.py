@@ -1,0 +1,109 @@
+"""Odd file names in a data lake, walked through as a user on a shared box would: names that
+are not UTF-8 (Latin-1 archives unpacked on Linux), names holding line breaks, a leading dash
+or pattern characters. Each is tagged with ids and sources that name its own file, or refused
+in one line that says what to type; the commands run in-process (cli.main)."""
+import json
+import os
+
+import pytest
+
+from beamtagger.pipeline import cli
+from beamtagger.tests.conftest import run_tag_command
+from beamtagger.transforms.reading import default_record_id
+
+
+def _tiny(tiny_tagger):
+    return ("--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+
+
+def _lines(folder, pattern):
+    # Split at "\n" only: JSON keeps U+2028 as it is, where splitlines() cuts.
+    return [json.loads(line) for path in sorted(folder.glob(pattern))
+            for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
+def test_names_that_are_not_utf8_keep_ids_and_sources_of_their_own(capsys, tmp_path,
+                                                                   tiny_tagger):
+    # Each byte that is not UTF-8 was read as U+FFFD: caf\xe9.txt and caf\xe8.txt gave their
+    # records the same ids, and a dead letter's source named no file (open() of it failed).
+    # A damaged file's source held \udce9, which no shell reads back as the byte.
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    folder = os.fsencode(lake)
+    for name, content in [(b"caf\xe9.txt", b"the cat sat .\n"),
+                          (b"caf\xe8.txt", b"the cat sat .\n\xff bad line\n"),
+                          (b"caf\xe7.txt.gz", b"not gzip at all\n")]:
+        with open(folder + b"/" + name, "wb") as handle:
+            handle.write(content)
+    pattern = str(lake / "*")
+    code, out, err = run_tag_command(capsys, "--input", pattern, "--input-format", "text",
+                                   "--output", str(tmp_path / "out" / "run"), *_tiny(tiny_tagger),
+                                   "--max-dead-letters", "100%")
+    assert code == 0, err
+    # Standard error and the summary name them so too (Python's own escape was \udce8).
+    assert f"warning: --input {lake}/caf\\xe8.txt: its byte 14 (0xff) is not UTF-8" in err
+    assert f"not read from    {lake}/caf\\xe7.txt.gz:1" in out
+    assert "\\udc" not in out + err
+    ids = sorted(record["id"] for record in _lines(tmp_path / "out", "run-0*.jsonl"))
+    assert ids == ["caf\\xe8.txt:1", "caf\\xe9.txt:1"]
+    letters = {letter["source"]: letter for letter in _lines(tmp_path / "out", "run-errors-*")}
+    assert sorted(letters) == [f"{lake}/caf\\xe7.txt.gz:1", f"{lake}/caf\\xe8.txt:2"]
+    for source in letters:
+        # As bash's $'...' reads it: the file's own bytes, so the user finds that file.
+        path = source.rpartition(":")[0].encode().decode("unicode_escape").encode("latin-1")
+        assert os.path.isfile(path), source
+    # Tagging the failed record again rebuilds the id its run would have given it.
+    assert default_record_id(f"{lake}/caf\\xe8.txt:2", pattern) == "caf\\xe8.txt:2"
+    assert default_record_id(f"{lake}/caf\\xe8.txt:2", str(tmp_path / "*" / "*")) == \
+        "lake/caf\\xe8.txt:2"
+
+
+def test_names_with_line_breaks_keep_the_summary_one_line_a_file(capsys, tmp_path,
+                                                                tiny_tagger):
+    # The summary's "results", "dead letters" and "not read from" lines and --print-results'
+    # ids printed such a name as it is: each line cut in two, its second half a line of its own.
+    lake = tmp_path / "lake"
+    lake.mkdir()
+    (lake / "new\nline.txt").write_bytes(b"the cat sat .\n\xff bad line\n")
+    (lake / "bro\u2028ken.txt.gz").write_bytes(b"not gzip at all\n")
+    prefix = tmp_path / "out" / "n\nl"
+    code, out, err = run_tag_command(capsys, "--input", str(lake / "*"), "--input-format",
+                                     "text", "--output", str(prefix), *_tiny(tiny_tagger),
+                                     "--max-dead-letters", "100%", "--print-results",
+                                     "--summary-json", str(tmp_path / "sum\nmary.json"))
+    assert code == 0, err
+    lines = out.splitlines()
+    assert [line for line in lines if "line.txt" in line] == [
+        line for line in lines if line.startswith("new\\nline.txt:1: the/")], out
+    shown = str(tmp_path / "out" / "n\\nl")
+    assert f"results          {shown}-00000-of-00001.jsonl" in lines, out
+    assert f"dead letters     {shown}-errors-00000-of-00001.jsonl" in lines, out
+    assert f"not read from    {lake}/bro\\u2028ken.txt.gz:1" in lines, out
+    # The summary JSON and the errors file hold the names as they are: they find the files.
+    summary = json.loads((tmp_path / "sum\nmary.json").read_text(encoding="utf-8"))
+    assert all(os.path.isfile(path) for path in summary["results"] + summary["dead_letter_files"])
+    sources = sorted(letter["source"] for letter in _lines(tmp_path / "out", "n\nl-errors-*"))
+    assert sources == [f"{lake}/bro\u2028ken.txt.gz:1", f"{lake}/new\nline.txt:2"]
+
+
+@pytest.mark.parametrize("argv, hint", [
+    (["tag", "--input", "-x.txt", "--output", "out/r"],
+     "write --input=-x.txt, or --input ./-x.txt for a file)"),
+    (["tag", "--input", "--y.jsonl", "--output", "out/r"], "write --input=--y.jsonl, or --input ./--y.jsonl for a file)"),
+    (["train", "--train", "-x.txt", "--dev", "d.conllu", "--out", "m"],
+     "write --train=-x.txt, or --train ./-x.txt for a file)"),
+    (["embeddings", "coverage", "store", "-x.txt"], "write ./-x.txt)"),
+])
+def test_a_value_starting_with_a_dash_is_refused_with_how_to_give_it(argv, hint, capsys,
+                                                                     tmp_path, monkeypatch):
+    # argparse said only "argument --input: expected one argument" for a file named -x.txt.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.txt").write_text("the cat sat .\n", encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(argv)
+    assert refused.value.code == 2
+    line = capsys.readouterr().err.splitlines()[-1]
+    command = " ".join(argv[:2] if argv[0] == "embeddings" else argv[:1])
+    assert line.startswith(f"beamtagger {command}: error: "), line
+    assert "starts with '-', which reads as an option: " in line and line.endswith(hint), line
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["-x.txt"]
