@@ -16,6 +16,7 @@ import glob
 import math
 import os
 import re
+import shlex
 import shutil
 import stat
 import sys
@@ -1481,6 +1482,7 @@ def _check_input(job):
     _check_first_files(matched, job)
     _check_field_columns_found(matched, job)
     _warn_of_other_encoding(matched, job)
+    _warn_of_a_name_read_as_a_pattern(matched, job)
     return matched
 
 
@@ -1546,7 +1548,27 @@ def _glob_characters_hint(pattern):
     if is_remote(pattern) or not os.path.isfile(pattern):
         return ""
     return (f"; a file of that name is there, but [ ] * ? are pattern characters: write it as "
-            f"--input '{glob.escape(pattern)}'")
+            f"--input {shlex.quote(glob.escape(pattern))}")
+
+
+def _warn_of_a_name_read_as_a_pattern(matched, job):
+    """Warns where ``--input`` names an existing file whose name holds ``*``, ``?`` or
+    ``[ ]`` and, read as the pattern it is, matches other files too (``what?.txt`` matches
+    ``whats.txt``): all of them are tagged, which a user who meant the one file was not told."""
+    from beamtagger.transforms.reading.record_parsers import has_wildcard
+    from beamtagger.transforms.worker_resources import is_remote
+
+    pattern = job.input_pattern
+    if (job.stdin_spool is not None or is_remote(pattern) or len(matched) < 2
+            or not has_wildcard(os.path.basename(pattern)) or not os.path.isfile(pattern)):
+        return
+    same = os.path.normpath(pattern)
+    others = sorted(m.path for m in matched if os.path.normpath(m.path) != same)
+    print(line_breaks_escaped(
+        f"warning: --input {pattern} is the name of a file, and as a pattern it also matches "
+        f"{len(others):,} other file{'' if len(others) == 1 else 's'} ({others[0]}"
+        f"{', ...' if len(others) > 1 else ''}): all are tagged; for that file alone write "
+        f"--input {shlex.quote(glob.escape(pattern))}"), file=sys.stderr, flush=True)
 
 
 def _folders_only_hint(pattern):

@@ -4,6 +4,7 @@ or pattern characters. Each is tagged with ids and sources that name its own fil
 in one line that says what to type; the commands run in-process (cli.main)."""
 import json
 import os
+import shlex
 
 import pytest
 
@@ -107,3 +108,29 @@ def test_a_value_starting_with_a_dash_is_refused_with_how_to_give_it(argv, hint,
     assert line.startswith(f"beamtagger {command}: error: "), line
     assert "starts with '-', which reads as an option: " in line and line.endswith(hint), line
     assert sorted(path.name for path in tmp_path.iterdir()) == ["-x.txt"]
+
+
+def test_a_name_holding_pattern_characters_is_tagged_as_the_refusal_or_warning_says(
+        capsys, tmp_path, tiny_tagger, monkeypatch):
+    # The refusal's suggestion was quoted with bare single quotes ('./it's[[]1].txt': not one
+    # shell word), and what?.txt tagged whats.txt too without a word.
+    monkeypatch.chdir(tmp_path)
+    for name in ("it's[1].txt", "what?.txt", "whats.txt"):
+        (tmp_path / name).write_text("the cat sat .\n", encoding="utf-8")
+    code, _, err = run_tag_command(capsys, "--input", "it's[1].txt", "--output", "out/a",
+                                   *_tiny(tiny_tagger))
+    assert code == 2 and not (tmp_path / "out").exists(), err
+    said = err.strip().rpartition("write it as --input ")[2]
+    assert shlex.split(said) == ["./it's[[]1].txt"], err
+
+    code, out, err = run_tag_command(capsys, "--input", "what?.txt", "--output", "out/b",
+                                     *_tiny(tiny_tagger))
+    assert code == 0 and "records read                2" in out, err
+    assert err.strip() == (
+        "warning: --input ./what?.txt is the name of a file, and as a pattern it also matches "
+        "1 other file (./whats.txt): all are tagged; for that file alone write --input "
+        "'./what[?].txt'")
+    code, out, err = run_tag_command(capsys, "--input", *shlex.split(said), "--output", "out/c",
+                                     *_tiny(tiny_tagger))
+    assert code == 0 and "records read                1" in out and err == "", err
+    assert [record["id"] for record in _lines(tmp_path / "out", "c-0*")] == ["it's[1].txt:1"]
