@@ -147,6 +147,7 @@ def main(argv=None):
     if unusable:
         _said(f"beamtagger {args.command}: error: {unusable}")
         return 2
+    _home_expanded(args)
     if not getattr(args._module, "READS_REMOTE_PATHS", False):
         remote = _remote_path_argument(args)
         if remote:
@@ -281,6 +282,9 @@ _PATH_ARGUMENTS = frozenset({"input", "output", "model", "embeddings", "summary_
 # the file of that name (tag --input '~draft.txt' or '~*.txt', a corpus, --summary-json), as
 # os.path.expanduser and the shell leave it, and it was read until the check below refused it.
 _LITERAL_PATH_ARGUMENTS = frozenset({"input", "data", "train", "dev", "corpus", "summary_json"})
+# Those a command writes (an output prefix, a folder it makes): their last component is not
+# there before the run.
+_WRITTEN_PATH_ARGUMENTS = frozenset({"output", "out", "summary_json"})
 
 
 def _unusable_path_argument(args):
@@ -288,10 +292,12 @@ def _unusable_path_argument(args):
     machine has no USER (which the shell leaves as it is), in an argument pathlib expands, and
     a path through a symbolic link that leads back to itself. Python 3.11's pathlib raises
     RuntimeError for both, not OSError: a traceback from tag, evaluate, model and train (found
-    by fuzzing their arguments)."""
+    by fuzzing their arguments). Also a ``$VARIABLE`` no shell expanded
+    (``unexpanded_variables``)."""
     import errno
 
     from beamtagger.pipeline.tag_models import split_model_argument
+    from beamtagger.pipeline.unexpanded_variables import unexpanded_variable
 
     for name in sorted(_PATH_ARGUMENTS & vars(args).keys()):
         value = getattr(args, name)
@@ -310,6 +316,9 @@ def _unusable_path_argument(args):
                     return (f"{_argument_name(args._parser, name)} {item}: this machine has no "
                             f"user {user.group(1)}, so ~{user.group(1)} names no home folder "
                             f"({item[:-len(path)]}./{path} for a folder of that name)")
+                unexpanded = unexpanded_variable(path, written=name in _WRITTEN_PATH_ARGUMENTS)
+                if unexpanded:
+                    return f"{_argument_name(args._parser, name)} {item}: {unexpanded}"
                 try:
                     os.stat(path)
                 except OSError as error:
@@ -320,6 +329,22 @@ def _unusable_path_argument(args):
                 except ValueError:   # a NUL: refused where the path is used, as before
                     pass
     return None
+
+
+def _home_expanded(args):
+    """``~`` and ``~/...`` (``~USER/...`` of a user this machine has) at the start of the
+    arguments read as given, expanded as os.path.expanduser and the shell expand them, as tag
+    already read its --input and every model, store and output path: given quoted (or from a
+    script's config), ``evaluate --data '~/dev.conllu'`` was "does not exist" and
+    ``--summary-json '~/s.json'`` "no folder ./~". A ``~NAME`` that names no user stays the
+    file of that name."""
+    for name in sorted(_LITERAL_PATH_ARGUMENTS & vars(args).keys()):
+        value = getattr(args, name)
+        if isinstance(value, str):
+            setattr(args, name, os.path.expanduser(value))
+        elif isinstance(value, list):
+            setattr(args, name, [os.path.expanduser(item) if isinstance(item, str) else item
+                                 for item in value])
 
 
 def _is_user(name):

@@ -9,6 +9,7 @@ import shlex
 import pytest
 
 from beamtagger.pipeline import cli
+from beamtagger.pipeline.unexpanded_variables import unexpanded_variable
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.transforms.reading import default_record_id
 
@@ -134,3 +135,56 @@ def test_a_name_holding_pattern_characters_is_tagged_as_the_refusal_or_warning_s
                                      *_tiny(tiny_tagger))
     assert code == 0 and "records read                1" in out and err == "", err
     assert [record["id"] for record in _lines(tmp_path / "out", "c-0*")] == ["it's[1].txt:1"]
+
+
+@pytest.mark.parametrize("argv, shown", [
+    (["tag", "--input", "in.txt", "--output", "$BT_DATA/run"], "--output $BT_DATA/run"),
+    (["tag", "--input", "${BT_DATA}/*.txt", "--output", "out/run"], "--input ${BT_DATA}/*.txt"),
+    (["tag", "--input", "in.txt", "--output", "out/run", "--summary-json", "$BT_DATA/s.json"],
+     "--summary-json $BT_DATA/s.json"),
+    (["tag", "--input", "in.txt", "--output", "out/run", "--model", "ner=$BT_DATA/m"],
+     "--model ner=$BT_DATA/m"),
+    (["train", "--train", "$BT_DATA/t.conllu", "--dev", "in.txt", "--out", "m"],
+     "--train $BT_DATA/t.conllu"),
+    (["embeddings", "import", "in.txt", "--out", "$BT_DATA/store"], "--out $BT_DATA/store"),
+])
+def test_a_variable_no_shell_expanded_is_refused_in_one_line(argv, shown, capsys, tmp_path,
+                                                            monkeypatch):
+    # Given in single quotes: --output '$BT_DATA/run' made a folder named $BT_DATA here and
+    # wrote the run in it, exit 0; the others were "no input files match" or "does not exist".
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BT_DATA", str(tmp_path / "data"))
+    (tmp_path / "in.txt").write_text("the cat sat .\n", encoding="utf-8")
+    assert cli.main(argv) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (f"beamtagger {argv[0]}: error: {shown}: $BT_DATA is not expanded: the path "
+                    "is read as given, and the shell leaves $BT_DATA as it is inside single "
+                    "quotes; write the path in double quotes")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["in.txt"]
+
+
+def test_a_folder_really_named_like_a_variable_is_read_as_it_is(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BT_DATA", "elsewhere")
+    assert unexpanded_variable("$BT_DATA/run", written=True) is not None
+    assert unexpanded_variable("out/$BT_DATA", written=True) is None   # a prefix's own name
+    assert unexpanded_variable("$BT_UNSET/run", written=True) is None
+    (tmp_path / "$BT_DATA").mkdir()
+    assert unexpanded_variable("$BT_DATA/run", written=True) is None
+    assert unexpanded_variable("$BT_DATA/*.txt", written=False) is None
+
+
+def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_path,
+                                                                 monkeypatch, tiny_tagger):
+    # tag --input '~/...' read the home folder's file; evaluate --data, train --train,
+    # embeddings coverage and --summary-json read a folder named ~ in the working directory.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    (home / "c.txt").write_text("the cat sat .\n", encoding="utf-8")
+    assert cli.main(["embeddings", "coverage", tiny_tagger.store_path, "~/c.txt"]) == 0
+    assert capsys.readouterr().out.startswith(f"corpus: {home}/c.txt (text")
+    assert cli.main(["evaluate", "--model", tiny_tagger.model_dir, "--data",
+                     "~/dev.conllu"]) == 2
+    assert f"{home}/dev.conllu does not exist" in capsys.readouterr().err
