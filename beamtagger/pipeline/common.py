@@ -6,7 +6,8 @@ import os
 import sys
 
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
-from beamtagger.errors import BeamtaggerError, InputFormatError, broken_link
+from beamtagger.errors import (BeamtaggerError, InputFormatError, broken_link,
+                               line_breaks_escaped)
 from beamtagger.runtime_choice import COMPRESSED_SUFFIXES
 from beamtagger.tagging_defaults import CHUNK
 
@@ -46,7 +47,9 @@ class FormatChoice:
         """Says once which format ``--format auto`` chose for ``path`` (as ``tag`` says its
         runtime); a format the user gave goes unsaid."""
         if self.chosen_by != "--format":
-            log(f"{command}: reading {path} as {self.format} ({self.reason})")
+            # One line, whatever the file's name holds (a line break cut it in two).
+            log(line_breaks_escaped(f"{command}: reading {path} as {self.format} "
+                                    f"({self.reason})"))
 
 
 def check_corpus_exists(path, role):

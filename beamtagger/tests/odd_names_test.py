@@ -9,6 +9,7 @@ import shlex
 import pytest
 
 from beamtagger.pipeline import cli
+from beamtagger.pipeline.common import FormatChoice
 from beamtagger.pipeline.unexpanded_variables import unexpanded_variable
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.transforms.reading import default_record_id
@@ -188,3 +189,9 @@ def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_pa
     assert cli.main(["evaluate", "--model", tiny_tagger.model_dir, "--data",
                      "~/dev.conllu"]) == 2
     assert f"{home}/dev.conllu does not exist" in capsys.readouterr().err
+
+
+def test_train_and_evaluate_say_the_format_of_a_file_named_with_a_line_break_in_one_line():
+    said = []
+    FormatChoice("conllu", "extension").announce("train", "d\nv.conllu", log=said.append)
+    assert said == ["train: reading d\\nv.conllu as conllu (from its extension)"]
