@@ -1,7 +1,8 @@
 """Odd file names in a data lake, walked through as a user on a shared box would: names that
 are not UTF-8 (Latin-1 archives unpacked on Linux), names holding line breaks, a leading dash
-or pattern characters. Each is tagged with ids and sources that name its own file, or refused
-in one line that says what to type; the commands run in-process (cli.main)."""
+or pattern characters, and paths given in single quotes ($VARIABLE, ~). Each is tagged with
+ids and sources that name its own file, or refused in one line that says what to type; the
+commands run in-process (cli.main)."""
 import json
 import os
 import shlex
@@ -195,3 +196,20 @@ def test_train_and_evaluate_say_the_format_of_a_file_named_with_a_line_break_in_
     said = []
     FormatChoice("conllu", "extension").announce("train", "d\nv.conllu", log=said.append)
     assert said == ["train: reading d\\nv.conllu as conllu (from its extension)"]
+
+
+def test_a_parquet_file_whose_name_is_not_utf8_is_read(tmp_path):
+    # Its rows were read from the name as written in sources (U+FFFD, or \xe9 there): "No such
+    # file or directory", none of its rows read.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
+
+    path = os.fsencode(tmp_path) + b"/b\xe9.parquet"
+    with open(path, "wb") as handle:
+        pq.write_table(pa.table({"text": ["the dog ran ."]}), handle)
+    (group,) = row_groups(os.fsdecode(path), "text")
+    (record,) = row_group_records(group)
+    assert (record.id, record.source, record.text) == (
+        "b\\xe9.parquet:1", f"{tmp_path}/b\\xe9.parquet:1", "the dog ran .")

@@ -178,7 +178,9 @@ def file_problem(path, text_field, fields=None, id_field=None):
 def row_groups(path, text_field, fields=None, id_field=None):
     """The RowGroups of ``path``, from its footer; one DeadLetter (stage "read") instead where
     the file cannot be read as records (``file_problem``). A file of zero rows has none."""
-    path = path_text(str(path))
+    # Opened by its own name; named in sources and ids as path_text writes it (a name that
+    # is not UTF-8, opened as written there, was "No such file": none of its rows was read).
+    path = str(path)
     try:
         with open_parquet(path) as parquet:
             metadata = parquet.metadata
@@ -189,7 +191,7 @@ def row_groups(path, text_field, fields=None, id_field=None):
             raise  # a limit of the machine, not of this file (file_lines.FileLines)
         problem = _unreadable(error)
     if problem is not None:
-        yield DeadLetter(path, f"{problem}; none of its rows was read", "", "read")
+        yield DeadLetter(path_text(path), f"{problem}; none of its rows was read", "", "read")
         return
     start, first_row, rows, size = 0, 1, 0, 0
     for index in range(metadata.num_row_groups):
@@ -213,7 +215,8 @@ def row_group_records(group, text_field="text", id_field="id", fields=None, id_f
     ``fields``: the columns carried, in this order (None: every column but the text and id).
     ``id_folder``: the folder default ids name the file from (``record_parsers.file_name``)."""
     row, index = group.first_row, group.index
-    name = file_name(group.path, id_folder)
+    shown = path_text(group.path)
+    name = file_name(shown, id_folder)
     try:
         with open_parquet(group.path) as parquet:
             metadata = parquet.metadata
@@ -236,13 +239,13 @@ def row_group_records(group, text_field="text", id_field="id", fields=None, id_f
                     else [text_field] + ([id_column] if has_id else []) + carried)
             for index in range(group.index, group.index + group.count):
                 rows = metadata.row_group(index).num_rows
-                yield from _one_row_group_records(parquet, group.path, name, index, row, rows,
+                yield from _one_row_group_records(parquet, shown, name, index, row, rows,
                                                   read, text_field, id_column, carried)
                 row += rows
     except Exception as error:  # noqa: BLE001  (pyarrow and every file system differ)
         if out_of_open_files(error):
             raise
-        yield _unread_rows(group.path, index, row, group.first_row + group.rows - 1, error)
+        yield _unread_rows(shown, index, row, group.first_row + group.rows - 1, error)
 
 
 def _one_row_group_records(parquet, path, name, index, first_row, rows, read, text_field,
