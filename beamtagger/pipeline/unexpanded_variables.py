@@ -4,6 +4,7 @@ single quotes (or from a script's config file) is read as given, and made a fold
 was "no input files match $DATA/*.txt", and ``--model '$HOME/m'`` "does not exist", neither
 saying why. beamtagger does not expand them itself: a path that holds ``$`` is a valid name,
 and one that is there (a folder really named ``$OUT``) is read as it is."""
+import glob
 import os
 import re
 
@@ -24,12 +25,20 @@ def unexpanded_variable(path, *, written):
     """
     if "://" in path:
         return None
-    components = path.split("/")
+    # As the command reads it: '~/$tmp/x' names a folder $tmp in the home folder, which the
+    # check looked for in a folder named ~ and refused.
+    components = os.path.expanduser(path).split("/")
     for depth, component in enumerate(components[:-1] if written else components):
         for variable in _VARIABLE.finditer(component):
             name = variable.group(1) or variable.group(2)
-            if name in os.environ and not os.path.lexists("/".join(components[:depth + 1])):
+            if name in os.environ and not _is_there("/".join(components[:depth + 1])):
                 return (f"${name} is not expanded: the path is read as given, and the shell "
                         f"leaves ${name} as it is inside single quotes; write the path in "
                         "double quotes")
     return None
+
+
+def _is_there(path):
+    # A pattern is there where it matches something: --input 'in/$USER-*.txt' of files really
+    # named $USER-1.txt is read as it is.
+    return os.path.lexists(path) or bool(glob.glob(path))

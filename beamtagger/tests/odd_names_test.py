@@ -176,6 +176,23 @@ def test_a_folder_really_named_like_a_variable_is_read_as_it_is(tmp_path, monkey
     assert unexpanded_variable("$BT_DATA/*.txt", written=False) is None
 
 
+def test_a_variable_like_name_under_the_home_folder_or_in_a_pattern_is_read_as_it_is(
+        tmp_path, monkeypatch):
+    # '~/$BT_DATA/c.txt' was looked for in a folder named ~ (refused, though the home folder
+    # holds $BT_DATA), and 'in/$BT_DATA-*.txt' as a file of that very name (refused, though it
+    # matches $BT_DATA-1.txt).
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BT_DATA", "elsewhere")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "$BT_DATA").mkdir(parents=True)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "$BT_DATA-1.txt").write_text("the cat sat .\n", encoding="utf-8")
+    assert unexpanded_variable("~/$BT_DATA/c.txt", written=False) is None
+    assert unexpanded_variable("in/$BT_DATA-*.txt", written=False) is None
+    assert unexpanded_variable("in/$BT_DATA.*.txt", written=False) is not None
+    assert unexpanded_variable("~/x/$BT_DATA/c.txt", written=False) is not None
+
+
 def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_path,
                                                                  monkeypatch, tiny_tagger):
     # tag --input '~/...' read the home folder's file; evaluate --data, train --train,
