@@ -458,14 +458,13 @@ def csv_records(numbered_lines, path, input_format="csv", layout=RecordLayout(),
     module docstring says how); a header that cannot be read as ``layout`` asks makes the file
     one DeadLetter (stage "read"). Raises DamagedInput (its ``pending`` the row being read)
     where the lines do."""
-    path = path_text(str(path))
-    head, rows = _head(numbered_lines, path, input_format, layout, delimiter)
+    head, rows = _head(numbered_lines, path_text(str(path)), input_format, layout, delimiter)
     if head.header is None:
         return
     if head.header.dead_letter is not None:
         yield head.header.dead_letter
         return
-    yield from _row_records(head.header.columns, rows, path, layout)
+    yield from _row_records(head.header.columns, rows, str(path), layout)
 
 
 def csv_head(numbered_lines, path, layout=RecordLayout(), delimiter=None):
@@ -489,7 +488,7 @@ def header_records(header, numbered_lines, path, layout=RecordLayout(), input_fo
     False ends the rows there (``_Rows``)."""
     yield from _row_records(header.columns,
                             _rows(numbered_lines, input_format, delimiter, layout.encoding,
-                                  starts_row), path_text(str(path)), layout)
+                                  starts_row), str(path), layout)
 
 
 def first_row_lines(numbered_lines, delimiter, encoding=UTF8):
@@ -503,7 +502,8 @@ def first_row_lines(numbered_lines, delimiter, encoding=UTF8):
 
 def _row_records(columns, rows, path, layout):
     encoding = layout.encoding
-    name = file_name(path, layout.id_folder)
+    # Named from the path as Python names the file (file_name), in sources as path_text writes it.
+    name, path = file_name(path, layout.id_folder), path_text(path)
     for row in rows:
         source = f"{path}:{row.line}"
         cells = row.cells

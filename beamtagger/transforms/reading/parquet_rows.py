@@ -216,7 +216,7 @@ def row_group_records(group, text_field="text", id_field="id", fields=None, id_f
     ``id_folder``: the folder default ids name the file from (``record_parsers.file_name``)."""
     row, index = group.first_row, group.index
     shown = path_text(group.path)
-    name = file_name(shown, id_folder)
+    name = file_name(group.path, id_folder)
     try:
         with open_parquet(group.path) as parquet:
             metadata = parquet.metadata

@@ -30,8 +30,8 @@ both, since Spark and pyarrow take the folder's and lose the file's without a wo
 """
 import urllib.parse
 
-from beamtagger.transforms.reading.record_parsers import (BadRecord, file_name, has_wildcard,
-                                                          json_id, path_text,
+from beamtagger.transforms.reading.record_parsers import (BadRecord, has_wildcard,
+                                                          json_id, path_from_folder, path_text,
                                                           pattern_id_folder)
 from beamtagger.transforms.records import DeadLetter, TextRecord
 
@@ -95,7 +95,7 @@ def unread_file(path, problem):
 
 
 def _partition_values(path, id_folder):
-    folders = file_name(str(path), id_folder).split("/")[:-1]
+    folders = path_from_folder(str(path), id_folder).split("/")[:-1]
     values = {}
     for folder in folders:
         if "=" not in folder:

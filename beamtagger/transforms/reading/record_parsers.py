@@ -24,8 +24,8 @@ from beamtagger.transforms.records import (DeadLetter, TextRecord, TokenizedReco
                                            path_text, raw_text)
 
 __all__ = ["LINE_FORMATS", "BadRecord", "bad_utf8", "default_record_id", "file_name", "has_wildcard",
-           "json_id", "parse_records", "path_text", "pattern_id_folder", "read_file_records",
-           "read_path_records"]
+           "json_id", "parse_records", "path_from_folder", "path_text", "pattern_id_folder",
+           "read_file_records", "read_path_records"]
 
 # The formats read line by line here (Parquet: parquet_rows).
 LINE_FORMATS = ("text", "jsonl", "conll", "conllu")
@@ -63,7 +63,7 @@ def parse_records(numbered_lines, path, input_format="text", text_field="text", 
     (``pattern_id_folder``; None: by its base name).
     ``encoding``: the file's, which the lines (UTF-8, ``decoded_lines``) were transcoded from:
     the dead letter of a line that did not decode names it."""
-    path = path_text(str(path))
+    path = str(path)   # as Python names the file: ids are made from it (file_name)
     if input_format == "text":
         return text_records(numbered_lines, path, id_folder, encoding)
     if input_format == "jsonl":
@@ -79,7 +79,7 @@ def parse_records(numbered_lines, path, input_format="text", text_field="text", 
 def text_records(numbered_lines, path, id_folder=None, encoding=UTF8):
     """One TextRecord a line (blank lines too: they become records without tokens), its id
     ``<file_name>:<line>``; a line that did not decode in ``encoding`` is its DeadLetter."""
-    name = file_name(path, id_folder)
+    name, path = file_name(str(path), id_folder), path_text(str(path))
     for number, raw in numbered_lines:
         # _strip_newline inlined: its two calls a line cost more than the NUL check below
         # (bench/stage_costs.py, read stage).
@@ -125,7 +125,7 @@ def jsonl_records(numbered_lines, path, text_field="text", id_field="id", fields
     line that did not decode in ``encoding`` names it). A record without an id is
     ``<file_name>:<line>``.
     """
-    name = file_name(path, id_folder)
+    name, path = file_name(str(path), id_folder), path_text(str(path))
     for number, raw in numbered_lines:
         raw = _strip_newline(raw, number)
         if not raw.strip():
@@ -250,7 +250,9 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_f
     ``encoding`` is a DeadLetter naming it.
     """
     # None: the readers' own default ids, which are the base name's (flat ids stay as they were).
-    name = None if id_folder is None else file_name(path, id_folder)
+    name = None if id_folder is None else file_name(str(path), id_folder)
+    # A token-only sentence's id names the file as text and JSON Lines ids do.
+    flat_name, path = file_name(str(path)), path_text(str(path))
     block, kept = [], []
     after_nul = False
     try:
@@ -272,19 +274,21 @@ def tokenized_records(numbered_lines, path, input_format, keep_lines=False, id_f
             if keep_lines and block:
                 kept.append(raw)
             yield from _block_records(block, path, input_format, kept if keep_lines else None,
-                                      name, encoding)
+                                      name, encoding, flat_name)
             block, kept = [], []
     except DamagedInput as damage:
         damage.pending = block
         raise
     yield from _block_records(block, path, input_format, kept if keep_lines else None, name,
-                              encoding)
+                              encoding, flat_name)
 
 
-def _block_records(block, path, input_format, kept=None, name=None, encoding=UTF8):
+def _block_records(block, path, input_format, kept=None, name=None, encoding=UTF8,
+                   flat_name=None):
     """``kept``: the block's raw lines (and the blank line after it), for its records' fields;
     ``name``: the file's in the id of a sentence that names none (None: the readers' own);
-    ``encoding``: the file's, named where a line did not decode."""
+    ``encoding``: the file's, named where a line did not decode; ``flat_name``: the file's
+    base name in the id of a token-only CoNLL sentence (``file_name``; None: from ``path``)."""
     if not block:
         return
     fields = None
@@ -295,7 +299,7 @@ def _block_records(block, path, input_format, kept=None, name=None, encoding=UTF
         if input_format == "conllu":
             sentences = list(parse_conllu_lines(block, path)) or _comments_only(block, path)
         else:
-            sentences = _conll_block_sentences(block, path)
+            sentences = _conll_block_sentences(block, path, flat_name)
         if kept is not None:
             fields = kept_lines_fields(b"".join(kept).decode("utf-8"))
     except InputFormatError as error:
@@ -323,7 +327,7 @@ def _check_decoded(block, path, encoding):
             raise InputFormatError(path, number, undecodable(line, error, encoding)) from None
 
 
-def _conll_block_sentences(block, path):
+def _conll_block_sentences(block, path, flat_name=None):
     """A CoNLL block's sentence; leading comment lines (beamtagger's own ``# id = ...``) are
     skipped, and a block of comments only is an empty record when it names an id."""
     comments, tokens = split_conll_comments(block)
@@ -331,7 +335,7 @@ def _conll_block_sentences(block, path):
     if not tokens:
         return _comments_only(comments, path)
     if _is_token_only(tokens):
-        sentence = _token_only_sentence(tokens, path)
+        sentence = _token_only_sentence(tokens, path, flat_name)
     else:
         sentence = next(iter(parse_conll_lines(tokens, path, document_starts=False)))
     if sent_id is not None:
@@ -359,7 +363,7 @@ def _is_token_only(block):
     return all(len(line.split()) == 1 and b"\t" not in line for _, line in block)
 
 
-def _token_only_sentence(block, path):
+def _token_only_sentence(block, path, flat_name=None):
     tokens = []
     for number, raw in block:
         try:
@@ -367,7 +371,8 @@ def _token_only_sentence(block, path):
         except UnicodeDecodeError as error:
             raise InputFormatError(path, number, bad_utf8(raw, error)) from None
     first = block[0][0]
-    return _TokenOnly(f"{file_name(path)}:{first}", tuple(tokens), first, False)
+    name = file_name(path) if flat_name is None else flat_name
+    return _TokenOnly(f"{name}:{first}", tuple(tokens), first, False)
 
 
 def _strip_newline(raw, number):
@@ -380,21 +385,24 @@ def _without_byte_order_mark(raw, number):
     return raw
 
 
-# A backslash that separates folders (Windows'), which ids write as "/": any but the start of
-# path_text's escape of a byte that is not UTF-8 (caf\xe9.txt), which names one file. A Windows
-# file named like such an escape (C:\logs\xe9.txt) keeps its folder in its ids (logs\xe9.txt).
-_FOLDER_BACKSLASH = re.compile(r"\\(?!x[89a-f][0-9a-f])")
-
-
-def _slashed(path):
-    return _FOLDER_BACKSLASH.sub("/", path)
-
-
 def file_name(path, id_folder=None):
     """The name of the file ``path`` in its records' default ids: its path from ``id_folder``
-    (``pattern_id_folder``), or its base name where that is None. Windows' backslashes
-    separate folders as slashes do, and are written as slashes."""
-    path = _slashed(path)
+    (``pattern_id_folder``), or its base name where that is None (``path_from_folder``), its
+    bytes that are not UTF-8 written ``\\xNN`` (``path_text``).
+
+    ``path`` as Python names the file (a name that is not UTF-8 holds lone surrogates), not as
+    ``path_text`` writes it: the escapes are written only after the backslashes became
+    slashes, so that a name that is UTF-8 keeps the id it always had whatever it holds
+    (``caf\\xe9.txt`` typed with a backslash: ``xe9.txt``, where reading the escape's
+    backslash as one that names a file gave it ``caf\\xe9.txt``, the id of the file whose
+    name holds the byte 0xE9), and a backslash in an id is such an escape's."""
+    return path_text(path_from_folder(path, id_folder))
+
+
+def path_from_folder(path, id_folder=None):
+    """``path`` from ``id_folder`` (None: its base name), as Python names it. Windows'
+    backslashes separate folders as slashes do, and are written as slashes."""
+    path = path.replace("\\", "/")
     if id_folder is None:
         return posixpath.basename(path)
     # Beam's matches start with the pattern as written; a path that does not (a library
@@ -407,7 +415,23 @@ def default_record_id(source, file_pattern):
     its dead letter's ``source`` (``PATH:LINE``, ``PATH:@BYTE``, ``PATH:ROW``): what tagging
     the failed records again gives them, so that they keep the ids their run gave them."""
     path, _, place = source.rpartition(":")
-    return f"{file_name(path, pattern_id_folder(file_pattern))}:{place}"
+    return f"{file_name(_named_path(path), pattern_id_folder(file_pattern))}:{place}"
+
+
+# path_text's escape of a byte that is not UTF-8 (0x80..0xFF: below is ASCII, which is UTF-8).
+_BYTE_ESCAPE = re.compile(r"\\x([89a-f][0-9a-f])")
+# A Windows path (C:\..., \\server\...): Windows names files in UTF-16, never in bytes that
+# are not UTF-8, so a "\\x86" there is a backslash and a folder x86.
+_WINDOWS_PATH = re.compile(r"[A-Za-z]:\\|\\\\")
+
+
+def _named_path(source_path):
+    """A source's path as Python names the file: path_text's ``\\xNN`` escapes as the lone
+    surrogates they were. A name that is UTF-8 and holds such an escape as text (a backslash,
+    then x and two hex digits) is read as holding the byte too: its source is the same text."""
+    if _WINDOWS_PATH.match(source_path):
+        return source_path
+    return _BYTE_ESCAPE.sub(lambda escape: chr(0xDC00 + int(escape.group(1), 16)), source_path)
 
 
 def matchable_pattern(file_pattern):
@@ -428,7 +452,8 @@ def pattern_id_folder(file_pattern):
     a name (Spark, Hive and pyarrow's ``write_to_dataset`` write ``part-00000`` in each).
     None where the pattern's only wildcards are in its last component, without ``**``: its
     files are in one folder, and their ids keep the base names they always had."""
-    components = _slashed(path_text(str(file_pattern))).split("/")
+    # As Python names the files it matches, which file_name takes.
+    components = str(file_pattern).replace("\\", "/").split("/")
     for index, component in enumerate(components):
         if has_wildcard(component):
             if index == len(components) - 1 and "**" not in component:
