@@ -337,13 +337,18 @@ def _home_expanded(args):
     already read its --input and every model, store and output path: given quoted (or from a
     script's config), ``evaluate --data '~/dev.conllu'`` was "does not exist" and
     ``--summary-json '~/s.json'`` "no folder ./~". A ``~NAME`` that names no user stays the
-    file of that name."""
+    file of that name, and so does a path that is there as given (a file really named ``~``
+    here, which evaluate, train, coverage and --summary-json read before ``~`` was
+    expanded), as a folder really named ``$OUT`` is read (``unexpanded_variables``)."""
+    def expanded(path):
+        return path if os.path.lexists(path) else os.path.expanduser(path)
+
     for name in sorted(_LITERAL_PATH_ARGUMENTS & vars(args).keys()):
         value = getattr(args, name)
         if isinstance(value, str):
-            setattr(args, name, os.path.expanduser(value))
+            setattr(args, name, expanded(value))
         elif isinstance(value, list):
-            setattr(args, name, [os.path.expanduser(item) if isinstance(item, str) else item
+            setattr(args, name, [expanded(item) if isinstance(item, str) else item
                                  for item in value])
 
 

@@ -209,6 +209,18 @@ def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_pa
     assert f"{home}/dev.conllu does not exist" in capsys.readouterr().err
 
 
+def test_a_file_really_named_tilde_is_read_as_it_was(capsys, tmp_path, monkeypatch,
+                                                     tiny_tagger):
+    # Read before ~ was expanded everywhere; then the home folder: "is a folder".
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "~").write_text("the cat sat .\n", encoding="utf-8")
+    assert cli.main(["embeddings", "coverage", tiny_tagger.store_path, "~"]) == 0
+    assert capsys.readouterr().out.startswith("corpus: ~ (text")
+
+
 def test_train_and_evaluate_say_the_format_of_a_file_named_with_a_line_break_in_one_line():
     said = []
     FormatChoice("conllu", "extension").announce("train", "d\nv.conllu", log=said.append)
