@@ -368,14 +368,14 @@ def _printable_standard_streams():
     """Standard output in an encoding other than UTF-8 (an ASCII locale with PYTHONUTF8=0)
     writes what it cannot encode as ``\\x..`` escapes: ``--print-results`` raised
     UnicodeEncodeError at the first non-ASCII token, after the run. The result files are
-    UTF-8 whatever the locale. Standard error writes a file name's bytes that are not UTF-8
-    as the escapes its records' ids and sources hold (``_escaped_bytes``)."""
-    stream = sys.stdout
-    encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-    if encoding and not encoding.startswith("utf") and hasattr(stream, "reconfigure"):
-        stream.reconfigure(errors=ESCAPED_BYTES)
-    if hasattr(sys.stderr, "reconfigure"):
-        sys.stderr.reconfigure(errors=ESCAPED_BYTES)
+    UTF-8 whatever the locale. Both streams write a file name's bytes that are not UTF-8 as
+    the escapes its records' ids and sources hold (``_escaped_bytes``), a UTF-8 standard
+    output too: ``embeddings coverage`` listing ``b\\xe9.txt`` among a pattern's files raised
+    UnicodeEncodeError where it was strict (en_US.UTF-8, PYTHONIOENCODING=utf-8), and wrote
+    the raw byte where it was not (C.UTF-8)."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors=ESCAPED_BYTES)
 
 
 def _escaped_bytes(error):

@@ -288,3 +288,15 @@ def test_parquet_ids_name_a_file_as_the_other_formats_do(tmp_path):
     (group,) = row_groups(path, "text")
     (record,) = row_group_records(group)
     assert (record.id, record.source) == ("xe9.parquet:1", f"{path}:1")
+
+
+def test_standard_output_writes_a_name_that_is_not_utf8_as_its_escapes(capsys, tmp_path,
+                                                                      monkeypatch, tiny_tagger):
+    # embeddings coverage's "files:" line raised UnicodeEncodeError on a strict UTF-8 standard
+    # output (capsys', en_US.UTF-8's), and wrote the raw byte on a surrogateescape one.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.txt").write_text("the cat sat .\n", encoding="utf-8")
+    with open(b"b\xe9.txt", "wb") as handle:
+        handle.write(b"the dog ran .\n")
+    assert cli.main(["embeddings", "coverage", tiny_tagger.store_path, "*.txt"]) == 0
+    assert "files:  ./a.txt, ./b\\xe9.txt\n" in capsys.readouterr().out
