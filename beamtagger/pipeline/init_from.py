@@ -12,7 +12,6 @@ Its labels are kept: a training corpus with tags the model has no label for is r
 model has no output for them (a new label is a new output layer; train a new model for it).
 """
 import dataclasses
-import hashlib
 import os
 import pathlib
 
@@ -108,6 +107,10 @@ def _same_folder(folder, out):
 
 
 def _sha256(path):
+    # hashlib imported here: it loads OpenSSL (9 ms of CPU, 17 ms of wall), and every
+    # command's parser, `--help` included, imports this module (BENCHMARKS.md).
+    import hashlib
+
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
         while chunk := stream.read(1 << 20):

@@ -30,7 +30,6 @@ image) fails its stage with one line instead of tagging with other weights. The 
 recorded as ``BundledModel("upos")`` where the workers are not this machine's processes
 (``left_out_recorded``): their package is not necessarily this one.
 """
-import hashlib
 import pathlib
 import re
 from typing import NamedTuple, Optional, Union
@@ -75,6 +74,10 @@ def replaced_in_worker_text(error) -> Optional[ReplacedSinceBuilt]:
 
 
 def sha256_of(content: Optional[bytes]) -> Optional[str]:
+    # hashlib imported where a digest is taken: `tag --help` imports this module and would
+    # load OpenSSL for nothing (9 ms of CPU; BENCHMARKS.md).
+    import hashlib
+
     return None if content is None else hashlib.sha256(content).hexdigest()
 
 
@@ -174,6 +177,8 @@ def _names_recorded(model_dir, recorded):
 def _file_sha256(path):
     """The SHA-256 of the file ``path``; None where it cannot be read (the load that follows
     says why)."""
+    import hashlib
+
     try:
         with open(path, "rb") as stream:
             return hashlib.file_digest(stream, "sha256").hexdigest()
