@@ -329,8 +329,8 @@ class EmbeddingStore:
         # run on its thread pool): on the 400k-word default store, first call in a fresh
         # process, 0.04 s of CPU and 0.11 s of wall against 0.08 s and 0.23 s, medians of 5
         # alternating, 2 shared cores under load; tag's start-up paid it (BENCHMARKS.md,
-        # "beamtagger tag across ten sessions"). A null word counts as a repeated one, as
-        # count_distinct's only_valid mode counted it.
+        # "beamtagger tag across ten sessions of checks"). A null word counts as a repeated
+        # one, as count_distinct's only_valid mode counted it.
         import pyarrow.compute as pc
         if words.null_count or len(pc.unique(words)) != len(words):
             raise self._repeated_words()
