@@ -45,6 +45,7 @@ def test_a_missing_argument_is_a_usage_error(name, args, message):
     ("encoding_reader_memory.py", ["{folder}", "big8.txt", "utf-8"]),
     ("utf8_tag_side_by_side.py", ["{folder}", ".", "5"]),
     ("small_files_bench.py", ["10000", "3", ".", "{folder}", "--all-gz", "--"]),
+    ("cli_side_by_side.py", ["--before", "{folder}", "--after", ".", "--rounds", "1"]),
 ])
 def test_a_checkout_without_beamtagger_is_refused_before_anything_runs(name, args, tmp_path):
     completed = run_script(name, *(str(arg).format(folder=tmp_path) for arg in args))
