@@ -9,6 +9,7 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from beamtagger.corpus_readers import read_conllu
+from beamtagger.tagging.length_buckets import check_batch_options, length_batches
 from beamtagger.transforms.bucket import BucketByLength, bucket_length
 from beamtagger.transforms.records import Segment
 
@@ -26,6 +27,34 @@ def test_buckets_are_exact_up_to_64_then_at_most_a_64th_wider_than_the_length():
     assert bucket_length(65) == 66 and bucket_length(130) == 132 and bucket_length(257) == 264
     for n in range(1, 5000):
         assert n <= bucket_length(n) <= n * (1 + 1 / 32)
+
+
+@pytest.mark.parametrize("lengths,budget,widths,expected", [
+    # Sorted by length (ties in input order), one bucket a batch, budget // length a batch:
+    # 2-token records two a batch under 4 slots, a 5-token record over the budget alone.
+    ([5, 2, 5, 2, 2], 4, None, [[1, 3], [4], [0], [2]]),
+    # With a runtime's widths, lengths 1 to 4 share the 4-wide bucket: two a batch under 8.
+    ([3, 2, 4, 1], 8, (4,), [[3, 1], [0, 2]]),
+    ([3, 2, 4, 1], 8, None, [[3], [1], [0], [2]]),
+    ([], 8, None, []),
+])
+def test_length_batches_are_the_sorted_indices_cut_by_bucket_and_budget(lengths, budget, widths,
+                                                                        expected):
+    # Tagger and the model handler batch by length_batches, which only TensorFlow-trained tests
+    # checked: a mutant that yields nothing at all passed the fast tests.
+    assert list(length_batches(lengths, budget, widths)) == expected
+
+
+@pytest.mark.parametrize("max_batch_tokens", [1, 16384])
+def test_any_whole_token_budget_from_1_is_taken(max_batch_tokens):
+    assert check_batch_options(max_batch_tokens) is None
+
+
+@pytest.mark.parametrize("max_batch_tokens", [0, -5, True, 1.5, "16384", float("inf")])
+def test_a_token_budget_that_is_no_whole_number_from_1_is_refused(max_batch_tokens):
+    with pytest.raises(ValueError, match=r"^max_batch_tokens must be a whole number of at "
+                                         r"least 1, not "):
+        check_batch_options(max_batch_tokens)
 
 
 def test_batches_respect_the_token_budget_and_keep_every_segment():
