@@ -57,6 +57,18 @@ def test_a_token_budget_that_is_no_whole_number_from_1_is_refused(max_batch_toke
         check_batch_options(max_batch_tokens)
 
 
+@pytest.mark.parametrize("secs", [0, -1, float("inf"), float("nan"), True, "5"])
+def test_a_buffering_time_that_is_no_positive_finite_number_is_refused(secs):
+    with pytest.raises(ValueError, match=r"^max_buffering_secs must be a positive number of "
+                                         r"seconds, not "):
+        check_batch_options(16384, secs)
+
+
+@pytest.mark.parametrize("secs", [None, 0.001, 5, 86400.0])
+def test_a_positive_finite_buffering_time_or_none_is_taken(secs):
+    assert check_batch_options(16384, secs) is None
+
+
 def test_batches_respect_the_token_budget_and_keep_every_segment():
     lengths = [3] * 25 + [7] * 9 + [100] * 3 + [300]
     with beam.Pipeline() as p:
