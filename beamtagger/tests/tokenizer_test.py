@@ -78,6 +78,9 @@ def test_whitespace_and_invisible_only_texts_have_no_tokens(tokenizer):
     ("Stop \u200b.", ["Stop", "."]), ("Stop \ufeff\x00.", ["Stop", "."]), ("\x1b.", ["."]),
     ("Stop\u200b.", ["Stop", "."]),   # at a word's end it is no part of the word
     ("Sto\u200bp.", ["Sto\u200bp", "."]),   # inside a word, it stays in the word
+    # A joiner is no invisible edge (it belongs to its grapheme), so "\u200d." reaches the
+    # final split whole: without its case for a word of nothing visible, an empty token.
+    ("Stop \u200d.", ["Stop", "."]), ("\u200c.", ["."]), ("Stop \u200d\u200d.", ["Stop", "."]),
 ])
 def test_a_final_period_splits_off_no_invisible_token(tokenizer, text, expected):
     tokens = tokenizer.tokenize(text)
