@@ -63,6 +63,18 @@ def test_a_span_line_holds_the_record_s_own_text_and_entities_and_its_fields_ren
     assert alone["text"] == "Ann met  Bob Lee today" and alone["spans"] == line["spans"]
 
 
+@pytest.mark.parametrize("fields, read_back", [
+    ({"big": 2 ** 70}, {"big": 2 ** 70}),   # over 64 bits: orjson refuses it
+    ({"key": {1: "a"}}, {"key": {"1": "a"}}),   # a key that is no str: orjson refuses it
+])
+def test_a_span_line_orjson_refuses_is_still_written_as_ascii_json(fields, read_back):
+    written = to_spans_line(RECORD._replace(fields=fields))
+    assert written.isascii()
+    line = json.loads(written)
+    assert {key: line[key] for key in read_back} == read_back
+    assert line["spans"] == json.loads(to_spans_line(RECORD._replace(fields=None)))["spans"]
+
+
 def test_fields_named_like_the_span_keys_in_another_case_are_renamed():
     """A CSV column "ID" or "Text" beside the line's "id" and "text": one column to DuckDB's
     read_json_auto, which reads names in any case (``SELECT text`` got the field)."""
