@@ -129,12 +129,13 @@ def test_a_store_saved_again_at_its_path_is_a_table_of_its_new_vectors(tmp_path)
 
 
 
-def test_the_gpu_check_finds_a_second_model_over_the_store_adds_no_table(tmp_path):
+def test_the_gpu_check_finds_a_second_model_over_the_store_adds_no_table(tmp_path, monkeypatch):
     """bench/gpu_bench.py's figure for a GPU's memory, on the CPU: no memory_stats there."""
     import pathlib
-    import sys
 
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
+    # bench/ on sys.path for this test only: inserted by hand, it stayed first on sys.path for
+    # every later test of the process, each benchmark script's name shadowing any other module.
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parents[2] / "bench"))
     import gpu_bench
 
     tiny = cached_tiny_tagger(tmp_path / "tiny")
