@@ -13,6 +13,9 @@ from beamtagger.pipeline.cli import _terminate_as_interrupt
 
 first, second = int(sys.argv[1]), int(sys.argv[2])
 signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
+# The suite run under nohup (or from a shell that ignores it) passed SIGHUP on ignored, and tag
+# leaves an ignored SIGHUP alone: the hang-up never came and nothing was printed.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 terminated = []
 with _terminate_as_interrupt(terminated):
     try:

@@ -159,6 +159,8 @@ def run_tag_job(job, options):  # as far as a run gets: a shard published, anoth
     raise AssertionError(sys.argv[1] + " did not stop the run")
 
 tag_pipeline.run_tag_job = run_tag_job
+# As in a terminal: the suite run under nohup passed SIGHUP on ignored, which tag leaves alone.
+signal.signal(signal.SIGHUP, signal.SIG_DFL)
 sys.exit(cli.main(["tag", "--runtime", "numpy", "--progress-every", "0"] + sys.argv[2:]))
 """
 
