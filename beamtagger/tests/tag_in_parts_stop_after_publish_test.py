@@ -15,8 +15,13 @@ from beamtagger.tests.conftest import run_tag_command
 
 @pytest.mark.parametrize("when", ["before its counts are read", "after its summary is written"])
 def test_a_stop_once_the_files_are_published_leaves_the_runs_status_and_summary(
-        tiny_tagger, text_in, tmp_path, capsys, monkeypatch, when):
+        tiny_tagger, text_in, tmp_path, capsys, monkeypatch, request, when):
     if when == "before its counts are read":
+        # Python's handler, as in a terminal: a suite started in the background of a
+        # non-interactive shell (`pytest ... &` in a script) inherits SIGINT ignored, which tag
+        # leaves alone, and the Ctrl-C below was never heard.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
         outcome = tag_command._outcome
 
         def stopped_then_outcome(*args):
