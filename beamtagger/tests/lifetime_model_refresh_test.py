@@ -5,6 +5,7 @@ releases an updated model's entry), so what each ``load_model`` opens stays open
 import os
 import pathlib
 import shutil
+import tempfile
 import time
 
 import pytest
@@ -24,7 +25,7 @@ def store_mappings(store_path):
 
 
 @pytest.mark.parametrize("sharing", [{"large_model": True}, {"model_copies": 2}])
-def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, sharing):
+def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, request, sharing):
     # Each update's load_model opened (memory-mapped) the store again, and Beam held every
     # loaded model: one more mapping of the store per update and per model copy, for good.
     from apache_beam.ml.inference.base import _RunInferenceDoFn
@@ -33,9 +34,10 @@ def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, sharing):
         def time_ns(self):
             return time.time_ns()
 
+    tag = f"refresh-{os.getpid()}-{tmp_path.name}"
+    request.addfinalizer(lambda: _remove_shared_address_files(tag))
     handler = TaggerModelHandler(**tiny_tagger.options, **sharing)
-    dofn = _RunInferenceDoFn(handler, Clock(), None,
-                             model_tag=f"refresh-{os.getpid()}-{tmp_path.name}")
+    dofn = _RunInferenceDoFn(handler, Clock(), None, model_tag=tag)
     dofn.setup()
     mapped = store_mappings(tiny_tagger.store_path)
     for update in range(UPDATES):
@@ -46,3 +48,13 @@ def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, sharing):
         assert result.model_id == str(model_dir)
         assert list(result.inference.labels) == tiny_tagger.labels("Beam tags this.")
     assert store_mappings(tiny_tagger.store_path) == mapped == 1
+
+
+def _remove_shared_address_files(tag):
+    """Beam's MultiProcessShared leaves an address and a lock file per shared object under its
+    tag in the temp dir, for good: 12 a run of this test's two cases, whose tags are new in
+    every run (432 of them in a shared machine's /tmp after a day of runs)."""
+    folder = tempfile.gettempdir()
+    for name in os.listdir(folder):
+        if name.startswith(tag):
+            os.unlink(os.path.join(folder, name))
