@@ -36,10 +36,14 @@ def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, request, sharin
 
     tag = f"refresh-{os.getpid()}-{tmp_path.name}"
     request.addfinalizer(lambda: _remove_shared_address_files(tag))
-    handler = TaggerModelHandler(**tiny_tagger.options, **sharing)
+    # A store of the test's own: the tiny tagger's is the session's, and a store another test
+    # opened stays mapped until the collector frees it (2 mappings, not 1, here right after
+    # model_token_inputs_test, whose module fixture opens one).
+    store = str(shutil.copytree(tiny_tagger.store_path, tmp_path / "store"))
+    handler = TaggerModelHandler(**{**tiny_tagger.options, "store_path": store}, **sharing)
     dofn = _RunInferenceDoFn(handler, Clock(), None, model_tag=tag)
     dofn.setup()
-    mapped = store_mappings(tiny_tagger.store_path)
+    mapped = store_mappings(store)
     for update in range(UPDATES):
         model_dir = tmp_path / f"model-{update}"
         shutil.copytree(tiny_tagger.model_dir, model_dir)
@@ -47,7 +51,7 @@ def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, request, sharin
         (result,) = dofn._run_inference(["Beam tags this."], None)
         assert result.model_id == str(model_dir)
         assert list(result.inference.labels) == tiny_tagger.labels("Beam tags this.")
-    assert store_mappings(tiny_tagger.store_path) == mapped == 1
+    assert store_mappings(store) == mapped == 1
 
 
 def _remove_shared_address_files(tag):
