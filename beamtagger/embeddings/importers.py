@@ -29,6 +29,7 @@ import json
 import lzma
 import os
 import pathlib
+import stat
 import sys
 import time
 import zlib
@@ -38,7 +39,8 @@ import numpy as np
 
 from beamtagger import __version__, atomic_dirs
 from beamtagger.embeddings import store as store_format
-from beamtagger.errors import BeamtaggerError, InputFormatError
+from beamtagger.errors import (BeamtaggerError, InputFormatError, broken_link, not_readable,
+                               too_many_open_files)
 
 SOURCE_FORMATS = ("glove", "word2vec-bin", "fasttext-vec", "npy")
 FORMAT_CHOICES = ("auto",) + SOURCE_FORMATS
@@ -101,33 +103,87 @@ def import_embeddings(source, out, format="auto", words=None, dtype="float32",
         normalization = store_format.check_normalization(normalization)
     if format not in FORMAT_CHOICES:
         raise BeamtaggerError(f"unknown format {format!r}; choose from {', '.join(FORMAT_CHOICES)}")
-    if not source.exists():
-        raise BeamtaggerError(f"{source}: no such file or directory")
-    if not (source.is_file() or source.is_dir()):
-        # A pipe or a device: the import opens its source several times (format detection,
-        # layout, then the vectors), so what the first opens read would be lost.
-        raise BeamtaggerError(f"{source} is not a regular file (a pipe or a device?); the "
-                              "import reads its source more than once: save it to a file first")
-    if source.is_file():
-        _refuse_zip_archive(source)
-    if format == "auto":
-        format = detect_format(source)
-    if words is not None and format != "npy":
-        raise BeamtaggerError("a word list (--words) goes with a .npy matrix (--format npy) only")
-    _check_destination(out, overwrite)
+    is_folder = _readable_kind(source, "source", folder_allowed=True)
+    read = [source]
+    try:
+        if not is_folder:
+            _refuse_zip_archive(source)
+        if format == "auto":
+            format = detect_format(source)
+        if words is not None and format != "npy":
+            raise BeamtaggerError("a word list (--words) goes with a .npy matrix (--format npy) "
+                                  "only")
+        if is_folder and format != "npy":
+            raise BeamtaggerError(f"{source} is a folder, which is read as a .npy matrix and its "
+                                  f"word list (--format npy), not as {format}: give the vector "
+                                  "file itself")
+        npy_paths = None
+        if format == "npy":
+            npy_paths = _npy_paths(source, words)
+            for path, what in zip(npy_paths, ("matrix", "word list")):
+                _readable_kind(path, what)
+            read = [source, *npy_paths]
+        _check_destination(out, overwrite)
 
-    problems = _Problems(source, on_error)
-    with atomic_dirs.published(out, "importing", overwrite, "the store", check=lambda:
-                               _check_destination(out, overwrite)) as temporary:
-        writer = _StoreWriter(temporary, np.dtype(dtype), problems)
-        with _progress_bar(progress) as bar:
-            source_info = _read_source(source, format, words, writer, problems, bar)
-        if source_package:
-            source_info["package"] = source_package
-        report = writer.finish(source_info, normalization)
+        problems = _Problems(source, on_error)
+        with atomic_dirs.published(out, "importing", overwrite, "the store", check=lambda:
+                                   _check_destination(out, overwrite)) as temporary:
+            writer = _StoreWriter(temporary, np.dtype(dtype), problems)
+            with _progress_bar(progress) as bar:
+                source_info = _read_source(source, format, npy_paths, writer, problems, bar)
+            if source_package:
+                source_info["package"] = source_package
+            report = writer.finish(source_info, normalization)
+    except OSError as error:
+        # Checked above, but read again by name several times (format, layout, the vectors):
+        # a source removed or locked in between was an OSError's line and exit 1, which names
+        # no input. The half-built store is removed by ``published``.
+        if error.filename is None or os.fspath(error.filename) not in map(str, read):
+            raise
+        raise _unreadable(error, error.filename, " while it was imported") from None
     report.path = str(out)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _readable_kind(path, what, folder_allowed=False) -> bool:
+    """Whether ``path`` (the import's ``what``: source, matrix, word list) is a folder, once it
+    is known to be a regular file (or with ``folder_allowed`` a folder) this user may read;
+    else BeamtaggerError, before anything is written. Another user's file of mode 600 failed
+    at its first read with an OSError's line and exit 1 (every other command refuses it in one
+    line, exit 2), a FIFO word list was "not found", and a folder named as a vector file was
+    an OSError's "Is a directory"."""
+    try:
+        # O_NONBLOCK: opening a FIFO (refused below) would wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as error:
+        raise _unreadable(error, path) from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+    finally:
+        os.close(descriptor)
+    if stat.S_ISDIR(mode):
+        if folder_allowed:
+            return True
+        raise BeamtaggerError(f"the {what} {path} is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        # A pipe or a device: the import opens its source several times (format detection,
+        # layout, then the vectors), so what the first opens read would be lost.
+        raise BeamtaggerError(f"the {what} {path} is not a regular file (a pipe or a device?); "
+                              "save it to a file first")
+    return False
+
+
+def _unreadable(error, path, when=""):
+    """The BeamtaggerError for an OSError opening or reading the import's input ``path``, or
+    ``error`` itself where the machine, not the file, is at fault (EIO, EMFILE's own line)."""
+    if isinstance(error, FileNotFoundError):
+        return BeamtaggerError(f"{path}: no such file or directory{when}{broken_link(path)}; "
+                               "nothing was imported")
+    refusal = not_readable(error, path) or too_many_open_files(error, path)
+    if refusal is None:
+        return error
+    return refusal
 
 
 def _refuse_zip_archive(source):
@@ -222,9 +278,9 @@ class _RestartCarefully(Exception):
     """The fast text reader met something it cannot judge; the careful reader takes over."""
 
 
-def _read_source(source, format, words, writer, problems, bar) -> dict:
+def _read_source(source, format, npy_paths, writer, problems, bar) -> dict:
     if format == "npy":
-        matrix_path, words_path = _npy_paths(source, words)
+        matrix_path, words_path = npy_paths
         bar.reset(total=matrix_path.stat().st_size)
         writer.add_all(_npy_chunks(matrix_path, words_path, problems, bar))
         return {"path": str(matrix_path.absolute()), "format": format,
@@ -598,8 +654,6 @@ def _npy_paths(source, words) -> Tuple[pathlib.Path, pathlib.Path]:
 
 def _read_word_list(path) -> List[Optional[str]]:
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise BeamtaggerError(f"{path}: word list not found")
     if path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
