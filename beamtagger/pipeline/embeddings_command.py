@@ -109,8 +109,8 @@ def _run_import(args):
             normalization=args.normalization, on_error=args.on_error,
             overwrite=args.overwrite, progress=_show_progress(args))
     print(f"imported {report.count:,} vectors of dimension {report.dim} ({report.dtype}) "
-          f"into {report.path} in {report.seconds:.1f} s")
-    print(f"  source:        {report.source} ({report.format})")
+          f"into {_shown(report.path)} in {report.seconds:.1f} s")
+    print(f"  source:        {_shown(report.source)} ({report.format})")
     print(f"  normalization: {','.join(report.normalization)}")
     print(f"  fingerprint:   {report.fingerprint}")
     if report.duplicates_skipped:
@@ -134,7 +134,7 @@ def _run_info(args):
     # edited "source" or count was a traceback here.
     source = manifest.get("source")
     source = source if isinstance(source, dict) else {}
-    print(f"store:         {store.path}")
+    print(f"store:         {_shown(store.path)}")
     print(f"size on disk:  {human_size(sum(sizes.values()))} ("
           + ", ".join(f"{name} {human_size(size)}" for name, size in sizes.items()) + ")")
     print(f"vectors:       {store.count:,} x {store.dim}, {store.dtype.name}")
@@ -147,7 +147,7 @@ def _run_info(args):
         if isinstance(chunks, dict) else
         "header only (imported before content digests were recorded; import it again)"))
     if source:
-        described = f"{source.get('path', '?')} ({source.get('format', '?')})"
+        described = f"{_shown(source.get('path', '?'))} ({source.get('format', '?')})"
         if source.get("package"):
             described += f", package {source['package']}"
         print(f"source:        {described}")
@@ -184,14 +184,15 @@ def _run_coverage(args):
     oov_tokens = int(frequencies[oov].sum())
     described = corpus_format if args.format != "auto" else \
         f"{corpus_format}, {_format_reason(choices.values())}"
-    named = paths[0] if len(paths) == 1 else f"{' '.join(args.corpus)}: {len(paths)} files"
+    named = (_shown(paths[0]) if len(paths) == 1 else
+             f"{' '.join(map(_shown, args.corpus))}: {len(paths)} files")
     counted = _COUNTED.get(corpus_format, "sentences")
     print(f"corpus: {named} ({described}), {sentences:,} "
           f"{counted[:-1] if sentences == 1 else counted}")
     if len(paths) > 1:
         more = f" and {len(paths) - _LISTED_FILES} more" if len(paths) > _LISTED_FILES else ""
-        print(f"files:  {', '.join(paths[:_LISTED_FILES])}{more}")
-    print(f"store:  {store.path} ({store.count:,} words, normalization "
+        print(f"files:  {', '.join(map(_shown, paths[:_LISTED_FILES]))}{more}")
+    print(f"store:  {_shown(store.path)} ({store.count:,} words, normalization "
           f"{','.join(store.normalization)})")
     print(f"tokens: {tokens:,}, out of vocabulary {oov_tokens:,} ({_percent(oov_tokens, tokens)})")
     print(f"types:  {len(types):,}, out of vocabulary {int(oov.sum()):,} "
@@ -212,6 +213,17 @@ def _run_default(args):
     store = ensure_default_store(progress=_show_progress(args))
     print(store.path)
     return 0
+
+
+def _shown(path):
+    """``path`` as a file is named on one line of the output, as ``tag`` names it: its bytes
+    that are not UTF-8 as ``\\xNN`` (``records.path_text``), its line breaks escaped
+    (``errors.line_breaks_escaped``). A store or corpus whose name held a line break cut the
+    ``store:`` and ``corpus:`` lines in two."""
+    from beamtagger.errors import line_breaks_escaped
+    from beamtagger.transforms.records import path_text
+
+    return line_breaks_escaped(path_text(str(path)))
 
 
 def _corpus_files(arguments):

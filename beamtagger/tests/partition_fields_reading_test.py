@@ -108,7 +108,7 @@ def test_a_record_whose_own_field_differs_from_its_folder_is_a_dead_letter():
              "a folder's value"),
     ("k=%FF", "its folder 'k=%FF' is not UTF-8 text (or its %-escapes are not), so it cannot "
               "be a field"),
-    ("k=\udcff", "its folder 'k=\ufffd' is not UTF-8 text (or its %-escapes are not), so it "
+    ("k=\udcff", "its folder 'k=\\xff' is not UTF-8 text (or its %-escapes are not), so it "
                  "cannot be a field"),
 ])
 def test_folders_that_cannot_be_fields_are_refused(folders, reason):

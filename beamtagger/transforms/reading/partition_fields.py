@@ -30,6 +30,7 @@ both, since Spark and pyarrow take the folder's and lose the file's without a wo
 """
 import urllib.parse
 
+from beamtagger.errors import line_breaks_escaped
 from beamtagger.transforms.reading.record_parsers import (BadRecord, has_wildcard,
                                                           json_id, path_from_folder, path_text,
                                                           pattern_id_folder)
@@ -118,8 +119,10 @@ def _decoded(text, folder):
         text.encode("utf-8")  # a name not valid in the file system's: lone surrogates
         return urllib.parse.unquote(text, errors="strict")
     except UnicodeError:
-        shown = folder.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        raise PartitionProblem(f"its folder {shown!r} is not UTF-8 text (or its %-escapes "
+        # Its bytes that are not UTF-8 as \xNN, as the file's dead letter's source names them:
+        # U+FFFD named no folder, and gave two such folders one name.
+        shown = line_breaks_escaped(path_text(folder))
+        raise PartitionProblem(f"its folder '{shown}' is not UTF-8 text (or its %-escapes "
                                "are not), so it cannot be a field") from None
 
 
