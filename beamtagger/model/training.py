@@ -517,7 +517,8 @@ def auxiliary_targets(train_sentences, aux_sentences):
 
 
 def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None,
-                 tag_column=None, log=print, aux_sentences=None, state=None, starting=None):
+                 tag_column=None, log=print, aux_sentences=None, state=None, starting=None,
+                 *, threads=None):
     """Train on ``train_sentences``, early-stop on ``dev_sentences``; with ``config.refit``,
     then train a new model on train + dev for the number of epochs that scored best on dev.
 
@@ -542,8 +543,17 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     ``score_start``); where no epoch beats it, its weights are the result (``best_epoch`` 0,
     the report's ``starting_model`` ``kept``) and there is no refit.
 
+    ``threads`` (optional, 1 to 4,096): TensorFlow's CPU threads (intra- and inter-op), as
+    ``train --threads``: the weights depend on the count, not on the cores or the load
+    (``training_threads``). By default every core this process may run on. Set before
+    TensorFlow runs its first op in this process (a count it can no longer take is refused:
+    train in a new process). The count trained on is the report's ``"threads"``, and is
+    ``state``'s (a state made for another count is refused), so a resume on another count is
+    refused as the CLI's is.
+
     Returns ``(model, spec, report)``; ``save_model_dir`` writes them.
     """
+    threads = _training_threads(threads, state)
     config = config or TrainingConfig()
     train_sentences = list(train_sentences)
     dev_sentences = list(dev_sentences)
@@ -574,8 +584,10 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
                                      config, binary, tag_column, log, aux_sentences, state,
                                      snapshot, starting=starting)
         snapshot = None
-        if not config.refit:
-            return model, spec, report
+    # The weights depend on it (training_threads): what an auditor repeats the run with.
+    report["threads"] = threads
+    if snapshot is None and not config.refit:   # the first training was all
+        return model, spec, report
     epochs = report["best_epoch"]
     if epochs == 0:
         # No epoch beat the starting model: the refit's count is 0, and 0 epochs from the
@@ -601,6 +613,27 @@ def train_tagger(train_sentences, dev_sentences, store, config=None, binary=None
     report["parameters"] = refit["parameters"]
     report["seconds"] = round(report["seconds"] + refit["seconds"], 1)
     return model, spec, report
+
+
+def _training_threads(threads, state):
+    """The TensorFlow thread count a ``train_tagger`` call trains on, set where given (as
+    ``train --threads``), and given to ``state``. Before, the Python API recorded no count:
+    its report held none, and its state none, so a training resumed on a machine of another
+    core count went on with other weights, unsaid."""
+    from beamtagger.model.training_threads import MAX_TRAINING_THREADS, set_training_threads
+    from beamtagger.tagging_defaults import check_whole_number
+
+    if threads is not None:
+        check_whole_number("threads", threads, 1, MAX_TRAINING_THREADS, " of TensorFlow threads")
+    count = set_training_threads(threads, option="threads=")
+    if state is not None:
+        if state.threads is not None and state.threads != count:
+            raise BeamtaggerError(f"the training state {state.folder} is for {state.threads} "
+                                  f"thread(s), but this training runs on {count}: make it "
+                                  f"with threads={count}, or none (train_tagger gives it its "
+                                  "count)")
+        state.threads = count
+    return count
 
 
 def sigmoid_head_config(config, log=print):

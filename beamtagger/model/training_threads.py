@@ -22,12 +22,17 @@ from beamtagger.errors import BeamtaggerError
 _INTRA_OP_VARIABLE = "TF_NUM_INTRAOP_THREADS"
 
 
-def set_training_threads(threads: Optional[int]) -> int:
+# What ``train --threads`` takes (tag --tagger-threads' bound); ``train_tagger`` takes the same.
+MAX_TRAINING_THREADS = 4096
+
+
+def set_training_threads(threads: Optional[int], *, option: str = "--threads ") -> int:
     """Sets TensorFlow's intra- and inter-op threads to ``threads`` where given, and returns
     the intra-op count the training runs on (``threads``, else TensorFlow's default: its
     variable ``TF_NUM_INTRAOP_THREADS`` where set, else the cores this process may run on).
     Must run before TensorFlow runs its first op in this process; a count that cannot be set
-    any more is refused, not ignored, since the weights would not be the ones asked for."""
+    any more is refused, not ignored, since the weights would not be the ones asked for.
+    ``option``: how the refusal names the count's option (``threads=`` in the Python API)."""
     if threads is None:
         return _default_intra_op_threads()
     from beamtagger.tensorflow_setup import quiet_tensorflow
@@ -43,7 +48,7 @@ def set_training_threads(threads: Optional[int]) -> int:
     running = tf.config.threading.get_intra_op_parallelism_threads()
     if running != threads:
         raise BeamtaggerError(
-            f"--threads {threads}: TensorFlow already runs in this process with "
+            f"{option}{threads}: TensorFlow already runs in this process with "
             f"{running or 'its default number of'} thread(s), which can no longer be changed; "
             "train in a new process")
     return threads

@@ -7,6 +7,7 @@ import sys
 
 from beamtagger.corpus_readers import select_sentences
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model.training_threads import MAX_TRAINING_THREADS
 from beamtagger.pipeline import init_from
 from beamtagger.pipeline.common import FORMAT_CHOICES, FORMAT_HELP
 from beamtagger.pipeline.common import choose_corpus_format, read_sentences, require_tensorflow
@@ -424,7 +425,7 @@ OPTION_RANGES = {
     "max_chars": (0, 256, True, True), "form_buckets": (0, 1_000_000, True, True),
     "limit": _AT_LEAST_0,
     "seed": (0, 2**32 - 1, True, True),   # what NumPy's and TensorFlow's seeding accept
-    "threads": (1, 4096, True, True),   # tag --tagger-threads' bound
+    "threads": (1, MAX_TRAINING_THREADS, True, True),   # train_tagger's threads= too
     "dropout": _SHARE_BELOW_1, "ema": _SHARE_BELOW_1, "label_smoothing": _SHARE_BELOW_1,
     "word_drop": _SHARE, "entity_drop": _SHARE, "lowercase": _SHARE,
     "lr_decay": (0, 1, False, True),
@@ -644,7 +645,7 @@ def _run_held(args, starting=None, base_held=None):
     try:
         model, spec, report = train_tagger(train, dev, store, config, binary=binary,
                                            tag_column=tag_column, aux_sentences=aux, state=state,
-                                           starting=starting)
+                                           starting=starting, threads=args.threads)
     except TrainingDiverged:
         # The same command resumed would diverge again, and the fix (a lower --learning-rate)
         # is another training, which the kept state would refuse without --restart.
@@ -657,8 +658,6 @@ def _run_held(args, starting=None, base_held=None):
                   "same command again to resume from there (--restart discards it)",
                   file=sys.stderr)
         raise
-    # The weights depend on it (model/training_threads.py): what an auditor repeats the run with.
-    report["threads"] = threads
     out = save_model_dir(model, spec, report, args.out, overwrite=args.overwrite)
     state.discard()   # only now: a run killed while saving resumes from it
     size = sum(f.stat().st_size for f in out.iterdir() if f.is_file())
