@@ -15,6 +15,8 @@ import pytest
 from beamtagger.embeddings import importers
 from beamtagger.pipeline import cli
 from beamtagger.tests.locked_down_test import _CHILD_PRELUDE, _locked_down, _not_ours
+# Autouse: a run as another user than root gives the files' modes back for the clean-up.
+from beamtagger.tests.locked_down_test import _modes_restored  # noqa: F401
 
 _GLOVE = "the 0.1 0.2\ncat 0.3 0.4\n"
 
