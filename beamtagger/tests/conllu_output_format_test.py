@@ -7,7 +7,7 @@ import re
 import apache_beam as beam
 import pytest
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from beamtagger.corpus_readers import check_tag_column, parse_conllu_lines
@@ -177,6 +177,9 @@ _LABEL = st.one_of(st.sampled_from(["NOUN", "B-person", "_", "a b"]), _TOKEN)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.text(max_size=6), st.lists(st.tuples(_TOKEN, _LABEL, st.booleans()), max_size=5),
        st.sampled_from(TAG_COLUMNS))
+# Lines whose NULs are where UTF-16 puts them, which the reader refused as UTF-16 text.
+@example("", [("\x00", "\x00", False)], "upos")
+@example("", [("a\x00b", "a\x00b", False)], "misc:Tag")
 def test_hostile_records_are_written_as_valid_conllu_that_reads_back_or_refused(
         record_id, tokens, tag_column):
     position, starts, ends = 0, [], []
@@ -198,6 +201,8 @@ def test_hostile_records_are_written_as_valid_conllu_that_reads_back_or_refused(
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(RECORD, min_size=1, max_size=8), st.sampled_from(TAG_COLUMNS))
+# A token line the reader refused as UTF-16 text, beside one whose NUL it reads back.
+@example([("r", [("x\x00y\x00z", 0.5, 0)], None), ("s", [("nul\x00", 0.5, 0)], None)], "upos")
 def test_the_columns_write_what_the_record_formatter_writes(records, tag_column):
     batch, expected = batch_of(records)
     text, left_out = tagged_batches.conllu_text(batch, tag_column)
@@ -205,9 +210,18 @@ def test_the_columns_write_what_the_record_formatter_writes(records, tag_column)
     kept = [conllu_block(record, tag_column).rstrip("\n") for row, record in enumerate(expected)
             if row not in left_out]
     assert [block.rstrip("\n") for block in found] == kept
-    for row in left_out:   # only what the formatter refuses is left out
+    if text:
+        assert read_back(text.decode("utf-8") + "\n\n", tag_column) == [
+            (record.id, record.tokens, record.labels)
+            for row, record in enumerate(expected) if row not in left_out]
+    # Only what the formatter refuses is left out, and records holding a NUL, which the
+    # formatter checks line by line as the reader reads them (``nul_lines``).
+    for row in left_out:
+        record = expected[row]
+        if "\x00" in "".join((record.id, *record.tokens)):
+            continue
         with pytest.raises(ValueError):
-            conllu_block(expected[row], tag_column)
+            conllu_block(record, tag_column)
 
 
 def test_the_columns_glue_no_token_to_the_next_record():

@@ -36,13 +36,17 @@ that is empty, holds a tab, a line break or a lone surrogate, starts or ends wit
 holds two whitespace characters in a row (UD's validator refuses the last two at level 1); a
 label that is empty, holds a lone surrogate, whitespace in UPOS or XPOS, or in MISC a tab, a
 line break, ``|`` (which ends an attribute), ``=`` (the ``conllu`` package reads up to the
-next one), whitespace at its ends or two in a row.
+next one), whitespace at its ends or two in a row; a line holding NUL bytes where UTF-16
+puts them in ASCII characters (a token "a\\x00b" labelled "a\\x00b" in UPOS), which
+beamtagger's CoNLL-U reader refuses as UTF-16 text (``nul_lines``), where other NULs are
+written as they are.
 """
 import re
 
 from beamtagger.corpus_readers import check_tag_column
 from beamtagger.errors import BeamtaggerError
 from beamtagger.transforms.conllu_kept_lines import kept_lines, sentence_with_labels
+from beamtagger.transforms.nul_lines import nul_line_problem
 from beamtagger.transforms.write_results import LINE_BREAK_OR_TAB, _is_utf8, conll_id_line
 
 __all__ = ["DEFAULT_TAG_COLUMN", "FORM_UNSAFE", "check_output_tag_column", "conllu_block",
@@ -112,6 +116,8 @@ def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False,
         block = sentence_with_labels(kept, tokens, labels, tag_column)
         if not _is_utf8((block,)):
             raise ValueError("its kept CoNLL-U lines hold a lone surrogate")
+        if "\x00" in block:
+            _check_nul_lines(block, tokens, labels, kept=True)
         return block
     if text is None:
         glued = [end == start for end, start in zip(record.ends, record.starts[1:])] + [False]
@@ -127,7 +133,27 @@ def conllu_block(record, tag_column=DEFAULT_TAG_COLUMN, keep_conllu_lines=False,
     block = "\n".join(lines) + "\n"
     if text is not None and not _is_utf8((block,)):
         raise ValueError("its text holds a lone surrogate")
+    if "\x00" in block:
+        _check_nul_lines(block, tokens, labels, kept=False)
     return block
+
+
+def _check_nul_lines(block, tokens, labels, *, kept):
+    """ValueError where beamtagger's reader would refuse a line of ``block`` (``nul_lines``):
+    of the lines ``conllu_block`` writes, a token's first, naming it (``# text`` holds the
+    forms too), then ``# sent_id`` and ``# text``; of kept lines, the first."""
+    lines = block.split("\n")
+    if kept:
+        found = nul_line_problem(lines, leading_nul_dropped=False)
+    else:
+        found = nul_line_problem(lines[2:])
+        if found is not None:
+            number, problem = found[0] + 1, found[1]
+            raise ValueError(f"CoNLL-U cannot hold token {number} {tokens[number - 1]!r} with "
+                             f"the label {labels[number - 1]!r}: {problem}")
+        found = nul_line_problem(lines[:2])
+    if found is not None:
+        raise ValueError(f"CoNLL-U cannot hold its line {lines[found[0]]!r}: {found[1]}")
 
 
 def label_suffix(label, tag_column, spacing=None):

@@ -53,6 +53,10 @@ _SCALE = 10 ** SCORE_DIGITS
 _CONTROL = r"[\x00-\x1f]"
 # write_results._LINE_UNSAFE: what CoNLL writes as an escape (line breaks, tab, separators).
 _CONLL_UNSAFE = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+# A NUL, in RE2's syntax: a record holding one goes to the formatters, which check its lines
+# as beamtagger's readers will read them (``nul_lines``); the columns cannot.
+_NUL = r"\x00"
+_CONLL_LEFT_OUT = f"{_CONLL_UNSAFE}|{_NUL}"
 
 
 @functools.lru_cache(maxsize=8)
@@ -647,14 +651,15 @@ def conll_text(tagged):
     from beamtagger.transforms.write_results import conll_id_line
 
     tokens = _Tokens(tagged)
-    if any(re.search(_CONLL_UNSAFE, name) for name in tokens.label_names.to_pylist()):
+    if any(re.search(_CONLL_LEFT_OUT, name) for name in tokens.label_names.to_pylist()):
         return b"", list(range(tagged.num_rows))
-    left_out = tokens.rows_where(pc.match_substring_regex(tokens.texts, _CONLL_UNSAFE)
+    left_out = tokens.rows_where(pc.match_substring_regex(tokens.texts, _CONLL_LEFT_OUT)
                                  .to_numpy(zero_copy_only=False))
     lines = tokens.per_record(pc.binary_join_element_wise(
         tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n")
-    heads = pa.array([conll_id_line(record_id) for record_id in tagged.column("id").to_pylist()],
-                     pa.string())
+    ids = tagged.column("id").to_pylist()
+    left_out |= _rows_with_nul(ids)
+    heads = pa.array([conll_id_line(record_id) for record_id in ids], pa.string())
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     if not keep.all():
@@ -687,10 +692,11 @@ def conllu_text(tagged, tag_column, keep_conllu_lines=False, record_texts=None):
     tokens = _Tokens(tagged)
     names = tuple(tokens.label_names.to_pylist())
     label_ids = tokens.label_ids.to_numpy(zero_copy_only=False).astype(np.int64)
-    unsafe = pc.match_substring_regex(tokens.texts, FORM_UNSAFE).to_numpy(zero_copy_only=False)
+    unsafe = pc.match_substring_regex(tokens.texts, f"{FORM_UNSAFE}|{_NUL}").to_numpy(
+        zero_copy_only=False)
     unsafe |= pc.equal(pc.binary_length(tokens.texts), 0).to_numpy(zero_copy_only=False)
-    unsafe_labels = np.array([label_problem(name, tag_column) is not None for name in names],
-                             dtype=bool)
+    unsafe_labels = np.array([label_problem(name, tag_column) is not None or "\x00" in name
+                              for name in names], dtype=bool)
     if unsafe_labels.any():
         unsafe |= unsafe_labels[label_ids]
     left_out = tokens.rows_where(unsafe)
@@ -717,14 +723,20 @@ def conllu_text(tagged, tag_column, keep_conllu_lines=False, record_texts=None):
         own = pa.array(record_texts, pa.string())
         differs = pc.fill_null(pc.not_equal(own, texts), False)
         left_out |= set(np.flatnonzero(differs.to_numpy(zero_copy_only=False)).tolist())
-    heads = pa.array([conll_id_line(record_id, "sent_id")
-                      for record_id in tagged.column("id").to_pylist()], pa.string())
+    ids = tagged.column("id").to_pylist()
+    left_out |= _rows_with_nul(ids)
+    heads = pa.array([conll_id_line(record_id, "sent_id") for record_id in ids], pa.string())
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     if not keep.all():
         lines, texts, heads = lines.filter(keep), texts.filter(keep), heads.filter(keep)
     blocks = pc.binary_join_element_wise(heads, "\n# text = ", texts, "\n", lines, "\n\n", "")
     return _data(blocks)[:-1], sorted(left_out)
+
+
+def _rows_with_nul(ids):
+    """The rows whose id holds a NUL (see _NUL)."""
+    return {row for row, record_id in enumerate(ids) if record_id and "\x00" in record_id}
 
 
 def kept_texts(tagged):

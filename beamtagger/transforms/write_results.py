@@ -67,6 +67,7 @@ from beamtagger.transforms import counters
 # this one pickled them, copying each whole to encode it and again to sample its size.
 from beamtagger.transforms import arrow_batches  # noqa: F401
 from beamtagger.transforms.kept_text import split_kept_text
+from beamtagger.transforms.nul_lines import nul_line_problem
 from beamtagger.transforms.records import (DeadLetter, TaggedRecord, entity_spans, entity_text,
                                            is_output_key, one_line, utf8_safe)
 
@@ -745,14 +746,23 @@ def conll_id_line(record_id, key="id"):
 
 
 def to_conll_block(record):
-    """``# id = ...`` and ``token<TAB>label`` lines; WriteToText's newline ends the block."""
+    """``# id = ...`` and ``token<TAB>label`` lines; WriteToText's newline ends the block.
+    ValueError where a line holding a NUL would not read back as written (``nul_lines``)."""
     tokens, labels = record.tokens, record.labels
     if (_LINE_UNSAFE.search(" ".join(tokens)) or _LINE_UNSAFE.search(" ".join(labels))
             or not _is_utf8(tokens)):
         tokens, labels = [line_safe(t) for t in tokens], [line_safe(t) for t in labels]
     lines = [conll_id_line(record.id)]
     lines.extend(f"{token}\t{label}" for token, label in zip(tokens, labels))
-    return "\n".join(lines) + "\n"
+    block = "\n".join(lines) + "\n"
+    if "\x00" in block:
+        found = nul_line_problem(lines)
+        if found is not None:
+            index, problem = found
+            where = (f"token {index} {record.tokens[index - 1]!r} with the label "
+                     f"{record.labels[index - 1]!r}" if index else f"its id line {lines[0]!r}")
+            raise ValueError(f"CoNLL cannot hold {where}: {problem}")
+    return block
 
 
 def _is_utf8(texts):

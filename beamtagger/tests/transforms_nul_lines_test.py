@@ -1,0 +1,123 @@
+"""NULs in CoNLL and CoNLL-U results: a line beamtagger's own readers would refuse as UTF-16
+text, or read without its first NUL, is a dead letter of stage "format" with its reason, by
+the record formatters and the tagged batches' columns alike; other NULs are written as they
+are and read back."""
+import glob
+import re
+
+import apache_beam as beam
+import pytest
+from apache_beam.testing.util import assert_that, equal_to
+
+from beamtagger.corpus_readers import parse_conll_lines
+from beamtagger.tests.conllu_output_format_test import check_conllu, read_back, tagged
+from beamtagger.transforms import tagged_batches
+from beamtagger.transforms.conllu_blocks import conllu_block
+from beamtagger.transforms.nul_lines import nul_line_problem
+from beamtagger.transforms.reading.record_parsers import parse_records
+from beamtagger.transforms.write_results import WriteResults, to_conll_block
+
+UTF16_REASON = ("its line's NUL bytes are where UTF-16 puts them in ASCII characters, so "
+                "beamtagger's readers would refuse it as UTF-16 text")
+DROPPED_REASON = ("its line starts with a NUL after a line holding one, which beamtagger's "
+                  "readers drop as the end of a UTF-16 newline")
+
+
+def read_conll_back(text):
+    """[(id, tokens, labels)] as ``train``'s reader reads ``text``, checked against the tokens
+    ``tag``'s reader reads."""
+    data = text.encode("utf-8")
+    sentences = [(s.sent_id, s.tokens, s.tags) for s in parse_conll_lines(
+        list(enumerate(data.split(b"\n"), start=1)), "out.conll")]
+    records = list(parse_records(list(enumerate(data.splitlines(True), start=1)), "out.conll",
+                                 "conll"))
+    assert [(r.id, r.tokens) for r in records] == [(i, t) for i, t, _ in sentences]
+    return sentences
+
+
+@pytest.mark.parametrize("tag_column", ["upos", "xpos", "misc:Tag"])
+@pytest.mark.parametrize("token", ["a\x00", "\x00a", "\x00\x00", "wo\x00rd", "naïve\x00"])
+def test_conllu_writes_a_nul_its_reader_reads_back(token, tag_column):
+    block = conllu_block(tagged("nul", [token, "b"], ["X", "Y"], (0, len(token) + 1),
+                                (len(token), len(token) + 2)), tag_column)
+    check_conllu(block + "\n")
+    assert read_back(block + "\n", tag_column) == [("nul", (token, "b"), ("X", "Y"))]
+
+
+@pytest.mark.parametrize("record, tag_column, reason", [
+    (tagged("r", ["\x00"], ["\x00"]), "upos", "token 1 '\\x00' with the label '\\x00'"),
+    (tagged("r", ["ok", "a\x00b"], ["X", "a\x00b"]), "xpos",
+     "token 2 'a\\x00b' with the label 'a\\x00b'"),
+    (tagged("r", ["a\x00b"], ["a\x00b"]), "misc:Tag", "token 1 'a\\x00b'"),
+    (tagged("x\x00y\x00z", ["a"], ["X"]), "upos", "its line '# sent_id = x\\x00y\\x00z'"),
+])
+def test_conllu_refuses_a_line_its_reader_would_take_for_utf16(record, tag_column, reason):
+    with pytest.raises(ValueError, match="^" + re.escape(f"CoNLL-U cannot hold {reason}")):
+        conllu_block(record, tag_column)
+    with pytest.raises(ValueError, match=UTF16_REASON):
+        conllu_block(record, tag_column)
+
+
+@pytest.mark.parametrize("tokens", [["\x00"], ["a\x00"], ["\x00a", "b"], ["a", "\x00b"],
+                                    ["a\x00", "b", "\x00c"]])
+def test_conll_writes_a_nul_its_readers_read_back(tokens):
+    block = to_conll_block(tagged("nul", tokens, ["X"] * len(tokens)))
+    assert read_conll_back(block + "\n") == [("nul", tuple(tokens), ("X",) * len(tokens))]
+
+
+@pytest.mark.parametrize("record, reason", [
+    (tagged("r", ["a\x00b"], ["a\x00b"]),
+     f"token 1 'a\\x00b' with the label 'a\\x00b': {UTF16_REASON}"),
+    (tagged("r", ["ok", "\x00"], ["\x00"] * 2), "token 2 '\\x00' with the label '\\x00'"),
+    (tagged("r", ["a\x00", "\x00b"], ["X", "Y"]),
+     f"token 2 '\\x00b' with the label 'Y': {DROPPED_REASON}"),
+    (tagged("x\x00", ["\x00b"], ["X"]), f"token 1 '\\x00b' with the label 'X': {DROPPED_REASON}"),
+    (tagged("x\x00y\x00z", ["c"], ["X"]), "its id line '# id = x\\x00y\\x00z'"),
+])
+def test_conll_refuses_a_line_its_readers_would_refuse_or_change(record, reason):
+    with pytest.raises(ValueError, match="^" + re.escape(f"CoNLL cannot hold {reason}")):
+        to_conll_block(record)
+
+
+def test_kept_conllu_lines_may_start_with_the_nul_their_reader_dropped():
+    # A line read after a UTF-16LE newline's stray 00 is kept with it and written back so:
+    # the reader drops it again, as it did the first time.
+    lines = ["1\ta\x00\t_\tX\t_\t_\t_\t_\t_\t_", "\x002\tb\t_\tX\t_\t_\t_\t_\t_\t_"]
+    assert nul_line_problem(lines, leading_nul_dropped=False) is None
+    assert nul_line_problem(lines)[0] == 1
+
+
+@pytest.mark.parametrize("output_format", ["conll", "conllu"])
+def test_write_results_makes_refused_nul_records_format_dead_letters(tmp_path, output_format):
+    prefix = str(tmp_path / "r")
+    records = [tagged("good", ["wo\x00rd", "a\x00"], ["X", "Y"]),
+               tagged("wide", ["a\x00b"], ["a\x00b"])._replace(source="f:2"),
+               tagged("plain", ["The", "cat"], ["DET", "NOUN"])]
+    name = "CoNLL-U" if output_format == "conllu" else "CoNLL"
+    with beam.Pipeline() as p:
+        written = (p | beam.Create(records)
+                   | WriteResults(prefix, output_format, **(
+                       {"tag_column": "upos"} if output_format == "conllu" else {})))
+        assert_that(written.errors | beam.Map(lambda d: (d.source, d.stage, d.reason)),
+                    equal_to([("f:2", "format", f"cannot write the result: {name} cannot hold "
+                               f"token 1 'a\\x00b' with the label 'a\\x00b': {UTF16_REASON}")]))
+    text = "".join(open(path, encoding="utf-8").read()
+                   for path in glob.glob(f"{prefix}-*-of-*.{output_format}"))
+    found = read_back(text, "upos") if output_format == "conllu" else read_conll_back(text)
+    assert sorted(found) == sorted((r.id, r.tokens, r.labels) for r in records
+                                   if r.id != "wide")
+
+
+@pytest.mark.parametrize("output_format", ["conll", "conllu"])
+def test_the_columns_leave_every_record_holding_a_nul_to_the_formatter(output_format):
+    records = [tagged("plain", ["a"], ["X"]), tagged("token", ["a\x00"], ["X"]),
+               tagged("id\x00", ["a"], ["X"]), tagged("label", ["a"], ["X\x00"])]
+    batch, kept, left_out = tagged_batches.tagged_batch_of_tagged_records(records, [])
+    assert left_out == []
+    if output_format == "conll":
+        text, rows = tagged_batches.conll_text(batch)
+    else:
+        text, rows = tagged_batches.conllu_text(batch, "upos")
+    # A label holding a NUL sends CoNLL's whole batch (as one holding a line break does).
+    assert rows == ([0, 1, 2, 3] if output_format == "conll" else [1, 2, 3])
+    assert b"\x00" not in text
