@@ -13,8 +13,9 @@ The files are the ones the per-record formatters (``write_results.to_json_line``
 ``to_parquet_row``, ``to_conll_block``, ``conllu_blocks.conllu_block``, ``to_spans_line``)
 write, byte for byte for JSON Lines, CoNLL, CoNLL-U and spans (transforms_tagged_batches_test.py,
 conllu_output_format_test.py, spans_output_format_test.py); a record they write in a way the columns do not reproduce
-(a token that JSON escapes, a score outside [0, 1], pass-through fields orjson refuses) goes
-through those formatters instead.
+(a token that JSON escapes, a score outside [0, 1], pass-through fields orjson refuses, a NUL
+in a CoNLL or CoNLL-U record, whose lines only the formatters check) goes through those
+formatters instead.
 
 =============  ================================  ==========================================
 column         type                              what

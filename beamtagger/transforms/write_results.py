@@ -27,7 +27,9 @@ written a set of files a window and pane (``write_panes``), late records include
   token, a blank line after each record (records are unordered in Beam output, hence the id
   line). Line breaks and tabs in ids and tokens are written as ``\\n``, ``\\t``, ``\\u2028``...
   escapes, so every record stays one block; ``ReadRecords(input_format="conll")`` reads the
-  files back (ids included).
+  files back (ids included). A record with a line holding NULs those readers would refuse as
+  UTF-16 text, or whose first NUL they would drop (``nul_lines``), is a dead letter of stage
+  "format".
 * conllu: CoNLL-U (``# sent_id``, ``# text``, ten columns a token), the label in the column
   ``tag_column`` names (``conllu_blocks``); ``ReadRecords(input_format="conllu")`` and
   ``corpus_readers.read_conllu(tag_column=...)`` read the files back. A record CoNLL-U cannot
