@@ -57,7 +57,7 @@ _CONLL_UNSAFE = "[\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
 # A NUL, in RE2's syntax: a record holding one goes to the formatters, which check its lines
 # as beamtagger's readers will read them (``nul_lines``); the columns cannot.
 _NUL = r"\x00"
-_CONLL_LEFT_OUT = f"{_CONLL_UNSAFE}|{_NUL}"
+_CONLL_LEFT_OUT = _CONLL_UNSAFE[:-1] + _NUL + "]"
 
 
 @functools.lru_cache(maxsize=8)
@@ -658,9 +658,9 @@ def conll_text(tagged):
                                  .to_numpy(zero_copy_only=False))
     lines = tokens.per_record(pc.binary_join_element_wise(
         tokens.texts, tokens.label_names.take(tokens.label_ids), "\t"), "\n")
-    ids = tagged.column("id").to_pylist()
-    left_out |= _rows_with_nul(ids)
-    heads = pa.array([conll_id_line(record_id) for record_id in ids], pa.string())
+    left_out |= _rows_with_nul(tagged.column("id"))
+    heads = pa.array([conll_id_line(record_id) for record_id in tagged.column("id").to_pylist()],
+                     pa.string())
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     if not keep.all():
@@ -724,9 +724,9 @@ def conllu_text(tagged, tag_column, keep_conllu_lines=False, record_texts=None):
         own = pa.array(record_texts, pa.string())
         differs = pc.fill_null(pc.not_equal(own, texts), False)
         left_out |= set(np.flatnonzero(differs.to_numpy(zero_copy_only=False)).tolist())
-    ids = tagged.column("id").to_pylist()
-    left_out |= _rows_with_nul(ids)
-    heads = pa.array([conll_id_line(record_id, "sent_id") for record_id in ids], pa.string())
+    left_out |= _rows_with_nul(tagged.column("id"))
+    heads = pa.array([conll_id_line(record_id, "sent_id")
+                      for record_id in tagged.column("id").to_pylist()], pa.string())
     keep = np.ones(tagged.num_rows, dtype=bool)
     keep[sorted(left_out)] = False
     if not keep.all():
@@ -736,8 +736,9 @@ def conllu_text(tagged, tag_column, keep_conllu_lines=False, record_texts=None):
 
 
 def _rows_with_nul(ids):
-    """The rows whose id holds a NUL (see _NUL)."""
-    return {row for row, record_id in enumerate(ids) if record_id and "\x00" in record_id}
+    """The rows whose id (of the column ``ids``) holds a NUL (see _NUL)."""
+    found = pc.fill_null(pc.match_substring(ids, "\x00"), False)
+    return set(np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist())
 
 
 def kept_texts(tagged):
