@@ -60,7 +60,7 @@ class TagJob:
     num_shards: int = 0
     progress_every_secs: Optional[float] = None
     tagger_threads: Optional[int] = None
-    runtime: Optional[str] = None  # chosen by tag_command.choose_runtime (or TagText)
+    runtime: Optional[str] = None  # chosen by tag_runtime.choose_runtime (or TagText)
     max_record_chars: int = MAX_RECORD_CHARS
     vectors_at: str = "attach"            # or "tag": the tag stage gathers the vectors
     tag_column: Optional[str] = None      # conllu: where the labels go (None: misc:Tag)

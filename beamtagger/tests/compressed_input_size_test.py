@@ -110,10 +110,10 @@ def test_remote_files_and_parquet_keep_the_factor_and_nothing_is_read(tmp_path, 
 
 
 def test_a_folder_of_small_gz_files_is_tagged_with_numpy(tmp_path):
-    """The command's choice (tag_command.choose_runtime) over a folder whose files the factor
+    """The command's choice (tag_runtime.choose_runtime) over a folder whose files the factor
     put at 2-4x their text: 1.2 MB compressed, counted 4.8 MB, holding 1.5 MB of text."""
     from beamtagger.model.runtimes import module_installed
-    from beamtagger.pipeline.tag_command import choose_runtime
+    from beamtagger.pipeline.tag_runtime import choose_runtime
     from beamtagger.pipeline.tag_pipeline import TagJob
 
     folder = tmp_path / "day"
@@ -132,7 +132,7 @@ def test_a_folder_of_small_gz_files_is_tagged_with_numpy(tmp_path):
 
 
 def _choice_by_the_factor(folder, tmp_path):
-    from beamtagger.pipeline.tag_command import choose_runtime
+    from beamtagger.pipeline.tag_runtime import choose_runtime
     from beamtagger.pipeline.tag_pipeline import TagJob
 
     with pytest.MonkeyPatch.context() as patch:

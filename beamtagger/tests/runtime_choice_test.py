@@ -70,7 +70,7 @@ def test_a_dataflow_gpu_job_keeps_its_gpu_runtime_however_small_its_input(
         tmp_path, remote, accelerator, expected):
     # A trial run of a right-fitted job on a sample got NumPy, which runs on CPUs only: the
     # GPU workers it was given ran the tagger on their CPUs.
-    from beamtagger.pipeline.tag_command import choose_runtime as choose_for_job
+    from beamtagger.pipeline.tag_runtime import choose_runtime as choose_for_job
     from beamtagger.pipeline.tag_pipeline import TagJob
 
     (tmp_path / "sample.txt").write_text("A short sample .\n")
@@ -88,7 +88,7 @@ def test_a_dataflow_gpu_job_keeps_its_gpu_runtime_however_small_its_input(
 ])
 def test_a_large_dataflow_cpu_job_gets_numpy_where_the_tagger_has_one_thread_a_process(
         tmp_path, tagger_threads, accelerator, expected):
-    from beamtagger.pipeline.tag_command import choose_runtime as choose_for_job
+    from beamtagger.pipeline.tag_runtime import choose_runtime as choose_for_job
     from beamtagger.pipeline.tag_pipeline import TagJob
 
     # Only the size is read at launch: a compressed file counts COMPRESSED_TEXT_FACTOR times.

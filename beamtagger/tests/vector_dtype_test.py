@@ -40,15 +40,15 @@ def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
     TensorFlow runtime does; on a GPU, float16 vectors and GPU-sized batches unless
     --max-batch-tokens says otherwise."""
     pytest.importorskip("jax", reason="the jax extra is not installed")
-    from beamtagger.pipeline import cli, tag_command, tag_pipeline
+    from beamtagger.pipeline import cli, tag_pipeline, tag_runtime
 
     monkeypatch.setenv("BEAMTAGGER_JAX_CACHE", str(tmp_path / "jax-cache"))
     if platforms is None:
         monkeypatch.delenv("JAX_PLATFORMS", raising=False)
     else:
         monkeypatch.setenv("JAX_PLATFORMS", platforms)
-    monkeypatch.setattr(tag_command, "_local_gpu", lambda: gpu_here)
-    monkeypatch.setattr(tag_command, "_jax_cuda_installed", lambda: True)
+    monkeypatch.setattr(tag_runtime, "_local_gpu", lambda: gpu_here)
+    monkeypatch.setattr(tag_runtime, "_jax_cuda_installed", lambda: True)
     ran = []
     run_tag_job = tag_pipeline.run_tag_job
 
@@ -74,10 +74,10 @@ def test_the_command_fits_jax_batches_to_a_gpu_only_where_it_has_one(
     ("", True), ("cpu", False), ("cuda", True), ("cuda,cpu", True), ("GPU", True),
     ("cpu, tpu", False)])
 def test_jax_platforms_that_keep_jax_off_the_gpu(platforms, allowed, monkeypatch):
-    from beamtagger.pipeline import tag_command
+    from beamtagger.pipeline import tag_runtime
 
     monkeypatch.setenv("JAX_PLATFORMS", platforms)
-    assert tag_command._jax_platforms_allow_a_gpu() is allowed
+    assert tag_runtime._jax_platforms_allow_a_gpu() is allowed
 
 
 @pytest.mark.parametrize("corpus, fmt", [("ud-english-ewt/en_ewt-ud-dev.conllu", "conllu"),
