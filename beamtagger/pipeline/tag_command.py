@@ -16,20 +16,18 @@ import glob
 import math
 import os
 import re
-import shlex
 import shutil
-import stat
 import sys
 from fractions import Fraction
 from typing import NamedTuple
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError, broken_link, line_breaks_escaped
+from beamtagger.errors import BeamtaggerError, line_breaks_escaped
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_models,
-                                 tag_runtime)
+from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_inputs,
+                                 tag_models, tag_runtime)
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -42,13 +40,6 @@ TEMPORARY_FILES_WRITER = "the Beam pipeline"   # beam.Pipeline() makes a folder 
 INPUT_FORMATS = ("text", "jsonl", "conll", "conllu", "csv", "tsv", "parquet")
 OUTPUT_FORMATS = ("jsonl", "parquet", "conll", "conllu", "spans")
 MAX_NUM_SHARDS = 99_999
-_EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
-                      ".conllu": "conllu", ".txt": "text", ".csv": "csv", ".tsv": "tsv",
-                      ".parquet": "parquet"}
-# Parquet files whose footers (CSV and TSV files whose headers) tag reads before launch (each
-# a request on gs://); the workers find any other file without the text column, and make it
-# one dead letter.
-MAX_FILES_CHECKED = 100
 
 
 def add_arguments(parser):
@@ -439,7 +430,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
 
     standard = options.view_as(StandardOptions)
     remote = is_remote_runner(standard.runner)
-    if args.input_format == "auto" and _format_of_name(args.input) is None:
+    if args.input_format == "auto" and tag_inputs.format_of_name(args.input) is None:
         # Before build_job, which lists such a gs:// --input to find its format: without a
         # network or credentials Beam retried its credentials there for 24 s, logging a
         # traceback each time, before the check of every path below refused the run. (Other
@@ -1213,7 +1204,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
 
     input_pattern, output_prefix = (matchable_pattern(_user_expanded(args.input)),
                                     _user_expanded(args.output))
-    input_format = infer_input_format(input_pattern, args.input_format)
+    input_format = tag_inputs.infer_input_format(input_pattern, args.input_format)
     fields = _field_names(args.fields)
     from beamtagger.transforms.reading.read_records import fields_problem
 
@@ -1224,7 +1215,7 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         from beamtagger.transforms.reading.partition_fields import partition_problem
         from beamtagger.transforms.reading.read_records import FIELD_FORMATS
 
-        problem = _partition_folders_problem(input_pattern) or partition_problem(
+        problem = tag_inputs.partition_folders_problem(input_pattern) or partition_problem(
             input_format, input_pattern, FIELD_FORMATS)
         if problem is None and args.output_format in ("conll", "conllu"):
             # Its fields would be read and then dropped by the writer, a run of no effect.
@@ -1271,79 +1262,11 @@ def build_job(args, remote=False, streaming=False, local_processes=1, process_pe
         progress_every_secs=None if remote or not args.progress_every else args.progress_every)
 
 
-def _partition_folders_problem(pattern):
-    """For ``--partition-fields`` over a local --input that names folders only (``lake``,
-    ``lake/*``: Spark and pyarrow read a lake by its folder): the pattern of the files under
-    them, else None. Checked before the format: a folder has no extension, so its format is
-    text, which was refused as a format the user never chose ("not text")."""
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(pattern):
-        return None
-    folders = sorted(glob.glob(pattern, recursive=True))
-    if not folders or not all(os.path.isdir(path) for path in folders):
-        return None
-    base = pattern.rstrip(os.sep)
-    for parent, children, names in os.walk(folders[0]):
-        children.sort()
-        # Spark's _SUCCESS and hidden files are no data.
-        data = sorted(name for name in names if not name.startswith(("_", ".")))
-        if data:
-            depth = os.path.relpath(parent, folders[0]).count(os.sep) + (parent != folders[0])
-            files = os.path.join(base, *["*"] * depth, "*" + os.path.splitext(data[0])[1])
-            what = "is a folder" if folders == [pattern] else "matches folders only"
-            if not depth:
-                return (f"--input {pattern} {what}, whose files are in no partition folders "
-                        f"(key=value) to carry: tag them without --partition-fields, --input "
-                        f"'{files}'")
-            return (f"--input {pattern} {what}, not files: match the files in its partition "
-                    f"folders with a wildcard for each, --input '{files}'")
-    return None
-
-
 def _field_names(text):
     """--fields' comma-separated names: None where it is not given (all fields), () for ''."""
     if text is None:
         return None
     return tuple(name.strip() for name in text.split(",")) if text.strip() else ()
-
-
-def infer_input_format(pattern, chosen="auto"):
-    """``chosen``, else the format the pattern's extension names, else the one the names of the
-    files it matches share (``docs/*`` over JSON Lines files was tagged as text, braces and
-    quotes included); BeamtaggerError where they name several."""
-    if chosen != "auto":
-        return chosen
-    named = _format_of_name(pattern)
-    if named is not None:
-        return named
-    from apache_beam.io.filesystems import FileSystems
-
-    try:
-        matched = FileSystems.match([pattern])[0].metadata_list
-    except Exception:  # noqa: BLE001  (check_job reports what is wrong with the pattern)
-        return "text"
-    files_by_format = {}
-    for metadata in matched:
-        files_by_format.setdefault(_format_of_name(metadata.path) or "text", metadata.path)
-    if len(files_by_format) > 1:
-        described = ", ".join(f"{os.path.basename(path)} as {name}"
-                              for name, path in sorted(files_by_format.items()))
-        raise BeamtaggerError(f"--input {pattern} matches files of several formats ({described}"
-                              f"); tag them in separate runs, or give --input-format")
-    return next(iter(files_by_format), "text")
-
-
-def _format_of_name(path):
-    """The input format a file name's extension names, or None."""
-    name = path.lower()
-    # Every compression Beam's FileSystems decompresses by extension (and .gzip, which
-    # FileLines reads): "docs.jsonl.zst" is JSON Lines, not text.
-    for compressed in runtime_choice.COMPRESSED_SUFFIXES:
-        if name.endswith(compressed):
-            name = name[:-len(compressed)]
-            break
-    return _EXTENSION_FORMATS.get(os.path.splitext(name)[1])
 
 
 def check_job(job, remote=False, overwrite=False, earlier_run_killed=False,
@@ -1419,7 +1342,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     # first lookup, which made every record a dead letter of a run that exited 0.
     store.check_vocabulary()
 
-    matched = _check_input(job)
+    matched = tag_inputs.check_input(job)
     _check_output_not_a_folder(job, model_jobs)
     earlier = {}
     for name, model_job in model_jobs.items():
@@ -1436,335 +1359,6 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
             f"that --overwrite would remove before reading it; tag a copy of it, or write "
             f"--output to another prefix")
     return earlier
-
-
-def _check_input(job):
-    """BeamtaggerError where ``job``'s input cannot be read as asked; else its files'
-    metadata."""
-    from apache_beam.io.filesystems import FileSystems
-
-    if job.input_pattern.startswith("file://"):
-        # Beam has no file system for file:// ("Unable to get filesystem from specified path").
-        raise BeamtaggerError(f"--input {job.input_pattern}: Beam reads no file:// URL; give "
-                              "files on this machine as a plain path or pattern "
-                              f"({job.input_pattern[len('file://'):] or '/'})")
-    try:
-        matched = FileSystems.match([job.input_pattern])[0].metadata_list
-    except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
-        raise BeamtaggerError(f"cannot list input {job.input_pattern}: {error}") from None
-    _check_no_name_skipped(job.input_pattern, matched)
-    if not matched:
-        raise BeamtaggerError(f"no input files match {job.input_pattern}"
-                              + (broken_link(job.input_pattern)
-                                 or _glob_characters_hint(job.input_pattern)
-                                 or _folders_only_hint(job.input_pattern)))
-    for metadata in matched:
-        _check_readable(metadata.path, job.input_pattern)
-    _check_partition_folders(matched, job)
-    _check_first_files(matched, job)
-    _check_field_columns_found(matched, job)
-    _warn_of_other_encoding(matched, job)
-    _warn_of_a_name_read_as_a_pattern(matched, job)
-    return matched
-
-
-def _glob_characters_hint(pattern):
-    """For a pattern that names an existing file whose name holds ``[ ]``, ``*`` or ``?``: how
-    to write it (``a[1].txt`` matches only ``a1.txt``), else ""."""
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(pattern) or not os.path.isfile(pattern):
-        return ""
-    return (f"; a file of that name is there, but [ ] * ? are pattern characters: write it as "
-            f"--input {shlex.quote(glob.escape(pattern))}")
-
-
-def _warn_of_a_name_read_as_a_pattern(matched, job):
-    """Warns where ``--input`` names an existing file whose name holds ``*``, ``?`` or
-    ``[ ]`` and, read as the pattern it is, matches other files too (``what?.txt`` matches
-    ``whats.txt``): all of them are tagged, which a user who meant the one file was not told."""
-    from beamtagger.transforms.reading.record_parsers import has_wildcard
-    from beamtagger.transforms.worker_resources import is_remote
-
-    pattern = job.input_pattern
-    if (job.stdin_spool is not None or is_remote(pattern) or len(matched) < 2
-            or not has_wildcard(os.path.basename(pattern)) or not os.path.isfile(pattern)):
-        return
-    same = os.path.normpath(pattern)
-    others = sorted(m.path for m in matched if os.path.normpath(m.path) != same)
-    print(line_breaks_escaped(
-        f"warning: --input {pattern} is the name of a file, and as a pattern it also matches "
-        f"{len(others):,} other file{'' if len(others) == 1 else 's'} ({others[0]}"
-        f"{', ...' if len(others) > 1 else ''}): all are tagged; for that file alone write "
-        f"--input {shlex.quote(glob.escape(pattern))}"), file=sys.stderr, flush=True)
-
-
-def _folders_only_hint(pattern):
-    """For a local pattern that matches folders only (a Hive-partitioned dataset's
-    ``ds/*``, whose files are in ``ds/year=2024/``): how to name the files in them, else ""."""
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(pattern):
-        return ""
-    folders = sorted(path for path in glob.glob(pattern) if os.path.isdir(path))
-    if not folders:
-        return ""
-    shown = ", ".join(folders[:2]) + (", ..." if len(folders) > 2 else "")
-    return (f"; it matches only folders ({shown}): name the files in them, e.g. --input "
-            f"'{pattern.rstrip(os.sep)}{os.sep}*'")
-
-
-def _check_no_name_skipped(pattern, matched):
-    """BeamtaggerError where a local file the pattern would match is one Beam's matching
-    skips: Beam reads a backslash in a name as a folder separator (Windows'), so its ``*``
-    does not match ``a\\b``, and the file's records were lost without a word, exit 0; nor does
-    it list the files in a symbolic link to a folder (a partition linked into a lake).
-
-    The files are listed as Beam lists them (every file under the pattern's folder, hidden ones
-    too, symlinked folders not followed) and matched with Beam's own pattern, its ``*`` taking
-    the backslash. Python's glob, used before, hid ``.a\\b`` as hidden (lost all the same) and
-    followed two symlinks to a parent folder down without end under ``**``. It costs a second
-    listing of the pattern's folder, which Beam's own matching has just made."""
-    from apache_beam.io.filesystem import FileSystem
-
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(pattern) or not glob.has_magic(pattern):
-        return
-    # Beam's FileSystem.match: the folder of the part before the first pattern character.
-    folder = os.path.dirname(re.match(r"[^[*?]*", pattern).group(0))
-    beams_star = r"[^/\\]*"
-    without_backslash_rule = re.compile(
-        FileSystem.translate_pattern(pattern).replace(beams_star, "[^/]*")).match
-    listed = {metadata.path for metadata in matched}
-    read = None  # the real paths of the listed files, once a link is seen
-    for parent, folders, names in os.walk(folder):
-        for name in names:
-            path = os.path.join(parent, name)
-            if "\\" in path and path not in listed and without_backslash_rule(path):
-                raise BeamtaggerError(
-                    f"--input {pattern} matches {path}, which Beam's file matching skips: it "
-                    "takes the backslash in the name for a folder separator, so its * does not "
-                    "match it; rename the file (or match it with ** instead of *)")
-        for name in folders:
-            link = os.path.join(parent, name)
-            if not os.path.islink(link):
-                continue
-            if read is None:
-                read = {os.path.realpath(path) for path in listed}
-            path = _file_missed_in(link, pattern, without_backslash_rule, read)
-            if path:
-                raise BeamtaggerError(
-                    f"--input {pattern} matches {path}, but {link} is a symbolic link to a "
-                    "folder, which Beam's file matching does not follow: its files would not "
-                    "be read; name the folder it links to in --input (or copy it in)")
-
-
-def _file_missed_in(link, pattern, rule, read):
-    """The first file under the symbolic link ``link`` to a folder that ``pattern`` (its
-    regular expression ``rule``) matches and that is not read by another path (its real path
-    not in ``read``: a link to a folder the pattern also reaches loses nothing), or None. The
-    folders a pattern without ``**`` cannot reach are not listed (a link to / under
-    ``ds/*/*.parquet`` lists two levels)."""
-    # Without **, the files it matches are pattern.count("/") folders deep, as Beam's * and ?
-    # match no "/".
-    last_level = None if "**" in pattern else pattern.count("/") - link.count("/") - 1
-    for parent, folders, names in os.walk(link):
-        for name in names:
-            path = os.path.join(parent, name)
-            if rule(path) and os.path.realpath(path) not in read:
-                return path
-        if last_level is not None and parent.count("/") - link.count("/") >= last_level:
-            folders.clear()
-    return None
-
-
-def _check_readable(path, pattern):
-    from beamtagger.transforms.worker_resources import is_remote
-
-    if is_remote(path):
-        return
-    if os.path.isdir(path):
-        raise BeamtaggerError(f"--input {pattern} is a directory; to tag the files in it, "
-                              f"use --input '{pattern.rstrip(os.sep)}{os.sep}*'")
-    special = _not_regular_file(path)
-    if special:
-        # Its open waits for a writer, and the run opens each input file several times.
-        raise BeamtaggerError(f"--input {path} is {special}, where a run opens its input "
-                              "files more than once; pipe it in "
-                              f"as --input - (beamtagger tag --input - < {path}) or copy it "
-                              "to a file")
-    try:
-        with open(path, "rb") as handle:
-            handle.read(1)
-    except OSError as error:
-        raise BeamtaggerError(f"cannot read input file {path}: {error.strerror or error}") from None
-
-
-def _not_regular_file(path):
-    """What ``path`` is where it is no regular file (a FIFO, a device, a socket), else None."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return None   # the open says why
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO), whose bytes can be read once"
-    return "a socket, not a file" if stat.S_ISSOCK(mode) else "a device, not a file"
-
-
-def _check_first_files(matched, job):
-    """BeamtaggerError for the first of the first MAX_FILES_CHECKED files (by path) whose
-    records cannot be read: Parquet files by their footers, CSV and TSV files by their
-    headers; the other formats have nothing a file says of all its records."""
-    problem_of = _file_problem(job)
-    if problem_of is None:
-        return
-    for metadata in sorted(matched, key=lambda m: m.path)[:MAX_FILES_CHECKED]:
-        problem = problem_of(metadata.path)
-        if problem is not None:
-            raise BeamtaggerError(f"--input {metadata.path}: {problem}")
-
-
-def _check_field_columns_found(matched, job):
-    """BeamtaggerError for a --field-columns name that none of the first MAX_FILES_CHECKED
-    Parquet, CSV or TSV files (by path) has as a column or partition key: without --fields
-    nothing else refuses it, and its column would be null in every record (a misspelling).
-    Their footers or headers are read a second time: only when --field-columns is given."""
-    if not job.field_columns or job.fields is not None or _file_problem(job) is None:
-        return
-    from beamtagger.transforms.reading.partition_fields import file_partitions
-
-    layout, wanted, found = _record_layout(job), {c.name for c in job.field_columns}, set()
-    checked = sorted(metadata.path for metadata in matched)[:MAX_FILES_CHECKED]
-    for path in checked:
-        found.update(file_partitions(path, layout)[0], _column_names(path, job))
-        if wanted <= found:
-            return
-    missing = [column.name for column in job.field_columns if column.name not in found]
-    shown = ", ".join(map(repr, sorted(found - {job.text_field, job.id_field}))) or "none"
-    files = "its first file" if len(checked) == 1 else f"its first {len(checked):,} files"
-    raise BeamtaggerError(
-        f"--field-columns: no column {', '.join(map(repr, missing))} in {files} (nor a "
-        f"partition key): its column would be null in every record; the fields they carry "
-        f"are {shown}")
-
-
-def _column_names(path, job):
-    """The column names of the Parquet, CSV or TSV file ``path`` (_check_first_files found
-    it readable)."""
-    if job.input_format == "parquet":
-        from beamtagger.transforms.reading.parquet_rows import open_parquet
-
-        with open_parquet(path) as parquet:
-            return parquet.schema_arrow.names
-    from beamtagger.transforms.reading.csv_rows import header_names
-    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
-
-    return header_names(FileLines(path, first_bytes_opener(path), job.encoding),
-                        job.input_format, job.delimiter, job.encoding)
-
-
-def _check_partition_folders(matched, job):
-    """BeamtaggerError for the first file (by path) whose folders --partition-fields cannot
-    carry, or where no file is in a key=value folder (a flat folder read through ``**``: the
-    option carried nothing without a word): known from the listing alone, so every file is
-    checked."""
-    if not job.partition_fields:
-        return
-    from beamtagger.transforms.reading.partition_fields import PartitionProblem, file_partitions
-    from beamtagger.transforms.reading.record_parsers import path_text, pattern_id_folder
-
-    layout, carried = _record_layout(job), False
-    for path in sorted(metadata.path for metadata in matched):
-        try:
-            carried = bool(file_partitions(path, layout)[0]) or carried
-        except PartitionProblem as problem:
-            raise BeamtaggerError(f"--partition-fields: --input {path_text(path)}: "
-                                  f"{problem}") from None
-    if matched and not carried:
-        raise BeamtaggerError(
-            f"--partition-fields: no file --input {job.input_pattern} matches "
-            f"({len(matched):,}) is in a key=value folder after "
-            f"{pattern_id_folder(job.input_pattern).rstrip('/')}/, so there is nothing to "
-            "carry: leave "
-            "--partition-fields out, or match the partition folders (ds/*/*/*.parquet)")
-
-
-def _record_layout(job):
-    from beamtagger.transforms.reading.record_layout import RecordLayout
-    from beamtagger.transforms.reading.record_parsers import pattern_id_folder
-
-    return RecordLayout(job.text_field, job.id_field, job.fields,
-                        pattern_id_folder(job.input_pattern), job.encoding, job.partition_fields)
-
-
-def _file_problem(job):
-    """The function that says why a file of ``job``'s input format cannot be read, or None
-    (the columns a file's partition folders give are not looked for in it)."""
-    if job.input_format not in ("parquet", "csv", "tsv"):
-        return None
-    from beamtagger.transforms.reading.partition_fields import file_partitions
-
-    layout = _record_layout(job)
-    if job.input_format == "parquet":
-        from beamtagger.transforms.reading import parquet_rows
-
-        def parquet_problem(path):
-            read = file_partitions(path, layout)[1]
-            return parquet_rows.file_problem(path, read.text_field, read.fields, read.id_field)
-        return parquet_problem
-    from beamtagger.transforms.reading import csv_rows
-    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
-
-    return lambda path: csv_rows.file_problem(FileLines(path, first_bytes_opener(path),
-                                                        job.encoding), job.input_format,
-                                              file_partitions(path, layout)[1], job.delimiter)
-
-
-# Files whose first bytes tag reads for a sign of another encoding than UTF-8, and how many:
-# a few requests on gs://, and a CSV saved by Excel shows its first accented letter early.
-FILES_CHECKED_FOR_ENCODING = 3
-ENCODING_CHECK_BYTES = 64 << 10
-
-
-def _warn_of_other_encoding(matched, job):
-    """One warning line (standard error) where, read as UTF-8 (the default), the first bytes
-    of one of the first FILES_CHECKED_FOR_ENCODING files (by path) are UTF-16 or UTF-32 or are
-    not UTF-8 but read as cp1252 (``text_encodings.likely_encoding``), naming the file and the
-    --encoding to give; or where, read in another encoding that keeps ASCII, they are UTF-8
-    (``text_encodings.utf8_read_as``). Not a refusal: a few bytes that are not UTF-8 in a large
-    UTF-8 corpus are the dead letters of their lines."""
-    from beamtagger.transforms.reading.decoded_lines import is_utf8, reads_line_by_line
-
-    if job.input_format == "parquet":
-        return
-    if is_utf8(job.encoding):
-        from beamtagger.text_encodings import likely_encoding as why_not_as_read
-    elif reads_line_by_line(job.encoding):
-        from beamtagger.text_encodings import utf8_read_as
-
-        def why_not_as_read(head):
-            return utf8_read_as(head, job.encoding)
-    else:
-        return
-    from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
-
-    for metadata in sorted(matched, key=lambda m: m.path)[:FILES_CHECKED_FOR_ENCODING]:
-        path = metadata.path
-        head = FileLines(path, first_bytes_opener(path)).head(ENCODING_CHECK_BYTES)
-        found = why_not_as_read(head)
-        if found is not None:
-            read_as = "UTF-8" if is_utf8(job.encoding) else job.encoding
-            warning = f"warning: --input {path}: {found}; tagging it as {read_as}"
-            if job.stdin_spool is not None:
-                from beamtagger.pipeline.stdin_spool import shown_as_stdin
-
-                # The copy's path named a file the run removes, which the user never gave.
-                warning = shown_as_stdin(warning, job.stdin_spool)
-            print(line_breaks_escaped(warning), file=sys.stderr, flush=True)
-            return
 
 
 def _user_expanded(path):

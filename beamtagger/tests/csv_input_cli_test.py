@@ -72,7 +72,7 @@ def test_a_header_without_the_text_column_and_a_bad_delimiter_are_refused(tiny_t
 @pytest.mark.parametrize("pattern,expected", [
     ("exports/*.csv", "csv"), ("dump.csv.gz", "csv"), ("corpus.TSV.zst", "tsv")])
 def test_the_input_format_is_csv_or_tsv_by_the_extension(pattern, expected):
-    from beamtagger.pipeline.tag_command import infer_input_format
+    from beamtagger.pipeline.tag_inputs import infer_input_format
 
     assert infer_input_format(pattern) == expected
 

@@ -11,7 +11,7 @@ from apache_beam.io.filesystems import FileSystems
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
 from apache_beam.testing.util import assert_that, equal_to
 
-from beamtagger.pipeline import tag_command
+from beamtagger.pipeline import tag_inputs
 from beamtagger.tests.conftest import run_tag_command as tag
 from beamtagger.tests.tag_pipeline_test import read_jsonl
 from beamtagger.transforms.reading import ReadRecords
@@ -171,7 +171,7 @@ def test_latin1_conllu_reads_as_its_utf8_copy_and_a_bad_line_is_its_sentence(tmp
 
 def _warning(capsys, tmp_path, pattern, encoding="utf-8", input_format="csv"):
     matched = FileSystems.match([str(tmp_path / pattern)])[0].metadata_list
-    tag_command._warn_of_other_encoding(matched, types.SimpleNamespace(
+    tag_inputs._warn_of_other_encoding(matched, types.SimpleNamespace(
         input_format=input_format, encoding=encoding, stdin_spool=None))
     out, err = capsys.readouterr()
     assert out == ""
@@ -212,7 +212,7 @@ def test_a_utf8_file_read_in_a_code_page_is_warned_of(tmp_path, capsys):
 def test_no_warning_for_utf8_with_one_bad_line_deep_inside(tmp_path, capsys):
     path = tmp_path / "big.txt"
     path.write_bytes("Une ligne en français .\n".encode() * 4000 + b"caf\xe9\n")
-    assert path.stat().st_size > tag_command.ENCODING_CHECK_BYTES
+    assert path.stat().st_size > tag_inputs.ENCODING_CHECK_BYTES
     assert _warning(capsys, tmp_path, "big.txt", input_format="text") == ""
     path.write_bytes(b"caf\xe9\n" + "Une ligne en français .\n".encode() * 10)
     assert "its byte 3 (0xe9) is not UTF-8" in _warning(capsys, tmp_path, "big.txt",

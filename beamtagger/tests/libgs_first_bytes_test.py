@@ -5,7 +5,7 @@ reader fetched its whole 16 MiB buffer at each file's first read, 48 MiB for the
 from apache_beam.io.filesystems import FileSystems
 from google.cloud.storage import Blob
 
-from beamtagger.pipeline import tag_command
+from beamtagger.pipeline import tag_inputs
 from beamtagger.pipeline.tag_pipeline import TagJob
 from beamtagger.tests.gcs_emulated_test import BUCKET
 from beamtagger.tests.gcs_emulated_test import gcs  # noqa: F401  (fixture)
@@ -43,8 +43,8 @@ def test_the_first_bytes_checks_fetch_about_what_they_read(gcs, monkeypatch, tmp
     job = TagJob(f"gs://{BUCKET}/exports/*.csv", str(tmp_path / "run"), input_format="csv")
     fetched = _fetched(monkeypatch)
 
-    tag_command._check_first_files(matched, job)
-    tag_command._warn_of_other_encoding(matched, job)
+    tag_inputs._check_first_files(matched, job)
+    tag_inputs._warn_of_other_encoding(matched, job)
 
     # One request a file for its header and one for its first 64 KB, each a buffer (and the
     # byte google-cloud-storage's BlobReader asks past it: its range end is inclusive).

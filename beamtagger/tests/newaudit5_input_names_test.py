@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.tag_command import _check_no_name_skipped
+from beamtagger.pipeline.tag_inputs import _check_no_name_skipped
 from beamtagger.tests.conftest import run_tag_command
 
 

@@ -115,7 +115,7 @@ def test_its_own_parquet_output_read_back_is_refused_as_tagged_already(tiny_tagg
 
 
 def test_the_input_format_is_parquet_by_the_extension_alone():
-    from beamtagger.pipeline.tag_command import infer_input_format
+    from beamtagger.pipeline.tag_inputs import infer_input_format
 
     assert infer_input_format("lake/part-*.parquet") == "parquet"
     assert infer_input_format("lake/*.parquet", "text") == "text"

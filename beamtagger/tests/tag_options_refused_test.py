@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from beamtagger.pipeline import tag_command
+from beamtagger.pipeline import tag_command, tag_inputs
 from beamtagger.tests.conftest import run_tag_command as tag
 
 
@@ -415,7 +415,7 @@ def test_counts_and_periods_out_of_range_are_refused(tiny_tagger, text_in, tmp_p
 ])
 def test_the_input_format_is_read_through_any_compression_beam_decompresses(name, expected):
     # Beam decompresses .zst, .xz, .lzma, .deflate too; their JSON Lines were tagged as text.
-    assert tag_command.infer_input_format(f"/data/{name}") == expected
+    assert tag_inputs.infer_input_format(f"/data/{name}") == expected
 
 
 
@@ -426,12 +426,12 @@ def test_a_pattern_without_an_extension_takes_the_format_its_files_share(tiny_ta
     docs.mkdir()
     (docs / "a.jsonl").write_text('{"text": "Hello there."}\n', encoding="utf-8")
     (docs / "b.jsonl.gz").write_bytes(gzip.compress(b'{"text": "Hi."}\n'))
-    assert tag_command.infer_input_format(str(docs / "*")) == "jsonl"
-    assert tag_command.infer_input_format(str(docs / "*.gz")) == "jsonl"
+    assert tag_inputs.infer_input_format(str(docs / "*")) == "jsonl"
+    assert tag_inputs.infer_input_format(str(docs / "*.gz")) == "jsonl"
     (docs / "c.txt").write_text("Plain text.\n", encoding="utf-8")
     line = refused(capsys, tiny_tagger, docs / "*", tmp_path / "out" / "r")
     assert "matches files of several formats (a.jsonl as jsonl, c.txt as text)" in line, line
-    assert tag_command.infer_input_format(str(docs / "*"), "text") == "text"
+    assert tag_inputs.infer_input_format(str(docs / "*"), "text") == "text"
 
 @pytest.mark.parametrize("extra,message", [
     (["--max-buffering-secs", "2"], "applies to --streaming runs only"),

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger.pipeline import tag_command
+from beamtagger.pipeline import tag_inputs
 from beamtagger.pipeline.tag_command import dead_letter_limit
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.transforms.counters import dead_letters_meaning
@@ -24,7 +24,7 @@ def refused_on_the_workers(tmp_path, monkeypatch):
     pq.write_table(pa.table({"text": TEXTS}), folder / "a.parquet")
     pq.write_table(pa.table({"body": [f"row {n} ." for n in range(1000)]}),
                    folder / "b.parquet")
-    monkeypatch.setattr(tag_command, "MAX_FILES_CHECKED", 1)
+    monkeypatch.setattr(tag_inputs, "MAX_FILES_CHECKED", 1)
     return folder
 
 
