@@ -2,7 +2,7 @@
 its own files are published (review of session 28's operator fixes)."""
 import os
 
-from beamtagger.pipeline import tag_command
+from beamtagger.pipeline import tag_outputs
 from beamtagger.tests.conftest import run_tag_command
 
 _EARLIER = {"run-00000-of-00001.jsonl": '{"id": "earlier"}\n',
@@ -22,7 +22,7 @@ def test_a_stop_while_the_earlier_files_are_set_aside_puts_back_those_moved(
     # latter the killed run's own and said to delete the folder that held the former.
     out_dir = tmp_path / "out"
     _earlier_run(out_dir)
-    moved = tag_command._moved
+    moved = tag_outputs._moved
 
     def stopped_after_the_first(paths, folder):
         if os.path.basename(folder) != ".run.tag-replaced":   # putting back: as it is
@@ -30,7 +30,7 @@ def test_a_stop_while_the_earlier_files_are_set_aside_puts_back_those_moved(
         moved(list(paths)[:1], folder)
         raise KeyboardInterrupt   # as the signal handler raises it (cli._terminate_as_interrupt)
 
-    monkeypatch.setattr(tag_command, "_moved", stopped_after_the_first)
+    monkeypatch.setattr(tag_outputs, "_moved", stopped_after_the_first)
     code, _, err = run_tag_command(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
                                    tiny_tagger.store_path, "--input", str(text_in), "--output",
                                    str(out_dir / "run"), "--overwrite")
@@ -48,7 +48,7 @@ def test_a_stop_while_the_summary_prints_leaves_the_run_s_status_and_summary_jso
     def stopped(*_):
         raise KeyboardInterrupt   # as the signal handler raises it (cli._terminate_as_interrupt)
 
-    monkeypatch.setattr(tag_command, "print_results", stopped)
+    monkeypatch.setattr(tag_outputs, "print_results", stopped)
     night = tmp_path / "night.json"
     code, out, err = run_tag_command(capsys, "--model", tiny_tagger.model_dir, "--embeddings",
                                      tiny_tagger.store_path, "--input", str(text_in), "--output",

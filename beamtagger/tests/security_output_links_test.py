@@ -3,7 +3,7 @@ as /tmp) must not make a run move or delete files elsewhere."""
 import pytest
 
 from beamtagger.errors import BeamtaggerError
-from beamtagger.pipeline.tag_command import put_back_replaced_outputs
+from beamtagger.pipeline.tag_outputs import put_back_replaced_outputs
 
 
 def test_a_linked_set_aside_folder_is_refused_and_its_target_untouched(tmp_path):

@@ -126,7 +126,7 @@ def test_span_files_are_json_lines_and_refuse_what_other_formats_own(tmp_path):
 
 
 def test_print_results_lists_a_span_line_s_text_on_one_line(tmp_path, capsys):
-    from beamtagger.pipeline.tag_command import print_results
+    from beamtagger.pipeline.tag_outputs import print_results
 
     text = "Ann met\r\n Bob\u2028Lee today"
     (tmp_path / "s-00000-of-00001.jsonl").write_text(json.dumps(

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from beamtagger.pipeline import tag_command, tag_inputs
+from beamtagger.pipeline import tag_command, tag_inputs, tag_outputs
 from beamtagger.tests.conftest import run_tag_command as tag
 
 
@@ -302,13 +302,13 @@ def test_an_earlier_runs_files_beside_an_output_folder_are_an_earlier_runs(
                            "earlier run (./out-00000-of-00001.jsonl)"), line
     job = TagJob(str(text_in), "out", model_dir=tiny_tagger.model_dir,
                  store_path=tiny_tagger.store_path)
-    tag_command._check_output_not_a_folder(job, {None: job})   # before the lock: taken
+    tag_outputs.check_output_not_a_folder(job, {None: job})   # before the lock: taken
     assert tag_command.check_job(job, overwrite=True) == ["./out-00000-of-00001.jsonl"]
     # Set aside by a killed --overwrite rerun: the next run puts them back, after this check.
     (tmp_path / ".out.tag-replaced").mkdir()
     (tmp_path / "out-00000-of-00001.jsonl").rename(
         tmp_path / ".out.tag-replaced" / "out-00000-of-00001.jsonl")
-    tag_command._check_output_not_a_folder(job, {None: job})
+    tag_outputs.check_output_not_a_folder(job, {None: job})
 
 
 def test_an_output_folder_is_refused_without_walking_the_folder_beside_it(
@@ -320,7 +320,7 @@ def test_an_output_folder_is_refused_without_walking_the_folder_beside_it(
     def walked(*_args, **_kwargs):
         raise AssertionError("Beam's matching walked the folder beside the prefix")
 
-    monkeypatch.setattr(tag_command, "list_outputs", walked)
+    monkeypatch.setattr(tag_outputs, "list_outputs", walked)
     job = TagJob(str(text_in), str(tmp_path), model_dir=tiny_tagger.model_dir,
                  store_path=tiny_tagger.store_path)
     with pytest.raises(tag_command.BeamtaggerError, match=" is a folder, and its files would "):
@@ -339,7 +339,7 @@ def test_a_backslash_in_the_output_file_name_is_refused(tiny_tagger, text_in, tm
                     "with /"), line
     assert sorted(os.listdir(tmp_path)) == ["in.txt"]
     # In a folder's name it is read as it is: x\y/run's files are published (exit 0).
-    assert tag_command._check_prefix_of_names("x\\y/run") is None
+    assert tag_outputs.check_prefix_of_names("x\\y/run") is None
 
 
 def test_a_gs_output_prefix_is_not_listed_without_a_network(tiny_tagger, text_in, capsys,
@@ -511,13 +511,13 @@ def test_a_local_prefixs_earlier_files_are_globbed_in_its_folder_alone(tmp_path,
         (tmp_path / name).write_text("{}\n")
     expected = sorted(str(tmp_path / name) for name in (
         "r-00000-of-00002.jsonl", "r-00001-of-00002.jsonl", "r-errors-00000-of-00001.jsonl"))
-    assert tag_command.list_outputs(str(tmp_path / "r")) == expected   # what Beam matches
+    assert tag_outputs.list_outputs(str(tmp_path / "r")) == expected   # what Beam matches
 
     def walked(*_args, **_kwargs):
         raise AssertionError("Beam's matching walked the prefix's folder tree")
 
     monkeypatch.setattr(FileSystems, "match", walked)
-    assert tag_command.list_outputs(str(tmp_path / "r")) == expected
+    assert tag_outputs.list_outputs(str(tmp_path / "r")) == expected
 
 
 @pytest.mark.parametrize("output,message", [
