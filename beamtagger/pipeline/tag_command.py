@@ -12,20 +12,17 @@ import argparse
 import contextlib
 import dataclasses
 import gc
-import math
 import os
 import shutil
 import sys
-from fractions import Fraction
-from typing import NamedTuple
 
 from beamtagger import runtime_choice, tagging_defaults
-from beamtagger.errors import BeamtaggerError, line_breaks_escaped
+from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
 from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_inputs,
-                                 tag_models, tag_outputs, tag_runtime)
+                                 tag_models, tag_outputs, tag_runtime, tag_summary)
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -244,7 +241,8 @@ def add_arguments(parser):
                         help="replace the result and error files an earlier run wrote under "
                         "--output (they come back if this run fails, gs:// ones too; without "
                         "it, such files are refused)")
-    parser.add_argument("--max-dead-letters", metavar="N|P%", type=dead_letter_limit,
+    parser.add_argument("--max-dead-letters", metavar="N|P%",
+                        type=tag_summary.dead_letter_limit,
                         help="exit 3 (results and dead letters written all the same) where more "
                         "than N records, or more than P%% of the records read, could not be "
                         "tagged, or where a part of the input (a file or its rest, of records "
@@ -260,78 +258,6 @@ def add_arguments(parser):
                         "is removed as the run starts, so a run refused, failed or killed "
                         "leaves none; any other file there, a link, a FIFO, a result "
                         "file's name, a folder, '', - and gs:// are refused")
-
-
-# The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
-# a run that failed (nothing kept), 2 one refused before launch.
-TOO_MANY_DEAD_LETTERS = 3
-
-
-class DeadLetterLimit(NamedTuple):
-    """--max-dead-letters: ``value`` records, or ``value`` percent of the records read."""
-    value: Fraction
-    percent: bool
-
-    def __str__(self):
-        return f"{float(self.value):g}%" if self.percent else f"{int(self.value)}"
-
-    def exceeded(self, dead, read, unread=0):
-        """Whether ``dead`` dead letters of ``read`` records read are over the limit,
-        ``unread`` of each being a part of the input not read (``counters.UNREAD_PARTS``).
-
-        Such a part holds any number of records, from none to all of a file's, so no count or
-        share can be known to be within the limit: one is over every limit but 100%. Counted
-        as one record instead, a refused 1M-row file passed --max-dead-letters 1%."""
-        if unread and not (self.percent and self.value == 100):
-            return True
-        records, records_read = dead - unread, read - unread
-        # Exact: in floats 0.57% of 10,000 records is 56.99999999999999, and 57 dead letters,
-        # at the limit and not over it, exited 3.
-        return records > (self.value * records_read / 100 if self.percent else self.value)
-
-    def message(self, dead, read, unread=0, unread_sources=()):
-        """The line that says why the run exits TOO_MANY_DEAD_LETTERS; ``unread`` and
-        ``unread_sources`` as ``exceeded``'s and where the first of those parts start."""
-        records, records_read = dead - unread, read - unread
-        records_said = (f"{records:,} of the {records_read:,} records read could not be tagged "
-                        f"({_share_shown(records, records_read)})")
-        written = "the results and the dead letters are written"
-        if not unread:
-            return (f"beamtagger tag: {records_said}, more than --max-dead-letters {self}; "
-                    f"{written}")
-        where = ", ".join(unread_sources)
-        if unread > len(unread_sources):
-            where += f"{' and ' if where else ''}{unread - len(unread_sources):,} more"
-        parts = ("1 part of the input was" if unread == 1
-                 else f"{unread:,} parts of the input were")
-        return (f"beamtagger tag: {parts} not read ({where}), records unknown: more than "
-                f"--max-dead-letters {self} can allow; {records_said}; {written}")
-
-
-def _share_shown(dead, read):
-    """``dead`` in percent of ``read`` to 3 significant digits, where one decimal showed a
-    share under 0.05% as 0.0% beside a limit of 0.01%."""
-    share = 100 * dead / read if read else 0
-    if not share:
-        return "0%"
-    decimals = max(1, 2 - math.floor(math.log10(share)))
-    return f"{share:.{decimals}f}".rstrip("0").rstrip(".") + "%"
-
-
-def dead_letter_limit(text):
-    """argparse's type of --max-dead-letters: a count ("0", "100") or a percentage ("0.5%")."""
-    percent = text.strip().endswith("%")
-    number = text.strip()[:-1] if percent else text.strip()
-    try:
-        # float first: it refuses "1/3", which Fraction would take.
-        value = Fraction(number) if percent and math.isfinite(float(number)) else int(number)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value <= (100 if percent else float("inf")):
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give a count of records (0 or more) or a percentage of the records "
-            "read (0% to 100%)")
-    return DeadLetterLimit(value, percent)
 
 
 def with_models_given(args):
@@ -586,11 +512,11 @@ def _tag_held(args, options, stdin_spool, results, stops):
         counts, result_files, error_files, unread = _outcome(job, result, results)
         try:
             with stops.heard(), summary_stdout.reader_may_leave():
-                _print_summary(args, job, result, results, seconds, counts, result_files,
-                               error_files, unread)
+                tag_summary.print_summary(args, job, result, results, seconds, counts,
+                                          result_files, error_files, unread)
         except KeyboardInterrupt:
-            _stopped_while_printed()
-        status = _exit_status(args.max_dead_letters, counts, unread)
+            tag_summary.stopped_while_printed()
+        status = tag_summary.exit_status(args.max_dead_letters, counts, unread)
         if args.summary_json is not None:
             # With --output -, the dead letters went to standard error ("-" too).
             dead_letter_files = (error_files if results is None
@@ -599,17 +525,6 @@ def _tag_held(args, options, stdin_spool, results, stops):
                                        result_files, dead_letter_files, unread,
                                        thresholds[None])
         return status
-
-
-def _stopped_while_printed():
-    """Ctrl-C, SIGTERM or SIGHUP (cli.py) while the summary or --print-results printed (a
-    terminal closed in a long listing): the run was done, so its files stay and the status
-    and --summary-json are its own. As a stop, it was 129, 130 or 143, which say none of the
-    run's files were kept, and no summary JSON."""
-    with contextlib.suppress(OSError, ValueError):   # a terminal hung up
-        print("beamtagger tag: stopped while the summary was printed, after the run "
-              "was done: its files are published, the rest of the summary not printed",
-              file=sys.stderr, flush=True)
 
 
 def _model_jobs(job, models, *, remote=False):
@@ -710,11 +625,12 @@ def _models_done(args, job, model_jobs, thresholds, result, seconds, stops):
                 for line in (counters.format_records_summary(counts[name])
                              + counters.format_model_metrics(distributions[name])):
                     print(line)
-                _print_files(job if name == names[0] else None, model_job, None,
-                             *outcomes[name])
+                tag_summary.print_files(job if name == names[0] else None, model_job, None,
+                                        *outcomes[name])
     except KeyboardInterrupt:
-        _stopped_while_printed()
-    statuses = {name: _exit_status(args.max_dead_letters, outcome[0], outcome[3], name)
+        tag_summary.stopped_while_printed()
+    statuses = {name: tag_summary.exit_status(args.max_dead_letters, outcome[0], outcome[3],
+                                              name)
                 for name, outcome in outcomes.items()}
     status = max(statuses.values())
     if args.summary_json is not None:
@@ -742,115 +658,8 @@ def _outcome(job, result, results, counts=None):
     if counts["dead_letters"]:
         error_files = tag_outputs.output_files(
             tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
-        unread = _unread_parts(error_files, counts["unread_parts"])
+        unread = tag_summary.unread_parts(error_files, counts["unread_parts"])
     return counts, result_files, error_files, unread
-
-
-def _print_summary(args, job, result, results, seconds, counts, result_files, error_files,
-                   unread):
-    """Prints a local run's summary (and --print-results)."""
-    from beamtagger.transforms import counters
-
-    if args.print_results:
-        tag_outputs.print_results(job.output_prefix, job.output_format)
-    for line in counters.format_summary(counts, seconds) + counters.format_model_metrics(
-            counters.query_distributions(result)):
-        print(line)
-    _print_files(job, job, results, counts, result_files, error_files, unread)
-
-
-def _print_files(warned, job, results, counts, result_files, error_files, unread):
-    """The summary's lines of ``job``'s files (one model's of several): its field columns'
-    nulls, its results, its dead letters and the parts of the input not read; the field
-    columns' warnings where ``warned`` (a job; None: said for another model already)."""
-    from beamtagger.transforms import counters
-
-    lines, warnings = counters.format_field_columns(counts, job.field_columns)
-    for line in lines:
-        print(line)
-    for warning in warnings if warned is not None else ():
-        print(warning, file=sys.stderr, flush=True)
-    if results is not None:
-        print("results          standard output, in input order")
-        if counts["dead_letters"]:
-            print("dead letters     standard error, above, in input order")
-    else:
-        for path in result_files:
-            print(f"results          {line_breaks_escaped(path)}")
-    if counts["dead_letters"]:
-        if results is None:
-            for path in error_files:
-                print(f"dead letters     {line_breaks_escaped(path)}")
-        print(f"                 {counters.dead_letters_meaning(counts)}")
-        _print_unread_parts(unread, counts["unread_parts"])
-
-
-def _exit_status(limit, counts, unread, model=None):
-    """0, or TOO_MANY_DEAD_LETTERS (its line printed) for a local run's ``counts``; with
-    several models, for ``model``'s (named in the line): each is judged as its run alone."""
-    line = None
-    if limit is not None and limit.exceeded(counts["dead_letters"], counts["records_read"],
-                                            counts["unread_parts"]):
-        line = limit.message(counts["dead_letters"], counts["records_read"],
-                             counts["unread_parts"], unread)
-    elif limit is None and counts["dead_letters"] and not counts["records_tagged"]:
-        # Nothing tagged of a non-empty input is a run gone wrong (another encoding, a
-        # --field-columns type every value fails...): a scheduler seeing exit 0 went on
-        # with empty results.
-        line = nothing_tagged_message(counts["dead_letters"], counts["unread_parts"])
-    if line is None:
-        return 0
-    if model is not None:
-        line = line.replace(_SAID_BY, f"{_SAID_BY}model {model}: ", 1)
-    print(line_breaks_escaped(line), file=sys.stderr, flush=True)
-    return TOO_MANY_DEAD_LETTERS
-
-
-# How the lines of _exit_status start.
-_SAID_BY = "beamtagger tag: "
-
-
-def nothing_tagged_message(dead, unread=0):
-    """The line of a run without --max-dead-letters none of whose records was tagged."""
-    what = f"none of the {dead:,} records read could be tagged"
-    if unread:
-        said = ["1 part of the input not read" if unread == 1
-                else f"{unread:,} parts of the input not read"]
-        if dead > unread:
-            records = dead - unread
-            said.append(f"{records:,} record{'' if records == 1 else 's'} that could not be "
-                        "tagged")
-        what = f"nothing was tagged ({', '.join(said)})"
-    return (f"beamtagger tag: {what}: see the dead letters; --max-dead-letters 100% lets such "
-            "a run exit 0")
-
-
-# The parts of the input not read that the summary names (where each starts, the first in
-# input order), from the errors files: enough to find them without reading those files, few
-# enough for a summary.
-UNREAD_PARTS_SHOWN = 3
-
-
-def _unread_parts(error_files, unread):
-    """The first UNREAD_PARTS_SHOWN of the ``unread`` parts of the input not read (their dead
-    letters' sources), in input order."""
-    import heapq
-
-    from beamtagger.pipeline.ordered_stdout import input_position
-    from beamtagger.transforms.dead_letters import unread_sources
-
-    return heapq.nsmallest(UNREAD_PARTS_SHOWN, unread_sources(error_files) if unread else (),
-                           key=input_position)
-
-
-def _print_unread_parts(sources, unread):
-    """Prints where the parts of the input not read start (``sources``, the first of the
-    ``unread``) and how many more there are."""
-    for source in sources:
-        print(f"not read from    {line_breaks_escaped(source)}")
-    if unread > len(sources):
-        print(f"                 (and {unread - len(sources):,} more: the dead letters of stage "
-              "read)")
 
 
 # --input - and --output -: standard input and standard output.

@@ -2,7 +2,7 @@
 for one decimal, the ways a percentage is written, and standard input and output."""
 import pytest
 
-from beamtagger.pipeline.tag_command import DeadLetterLimit, dead_letter_limit
+from beamtagger.pipeline.tag_summary import DeadLetterLimit, dead_letter_limit
 from beamtagger.tests.conftest import run_tag_command
 
 

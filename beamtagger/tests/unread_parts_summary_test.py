@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from beamtagger.pipeline import tag_inputs
-from beamtagger.pipeline.tag_command import dead_letter_limit
+from beamtagger.pipeline.tag_summary import dead_letter_limit
 from beamtagger.tests.conftest import run_tag_command
 from beamtagger.transforms.counters import dead_letters_meaning
 
