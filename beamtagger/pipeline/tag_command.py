@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import gc
 import os
-import shutil
 import sys
 
 from beamtagger import runtime_choice, tagging_defaults
@@ -22,7 +21,8 @@ from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
 from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_inputs,
-                                 tag_models, tag_outputs, tag_runtime, tag_summary)
+                                 tag_models, tag_outputs, tag_runtime, tag_streams,
+                                 tag_summary)
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
 from beamtagger.worker_threads import (is_remote_runner, local_worker_processes,
@@ -279,14 +279,14 @@ def run(args):
         if args.summary_json is not None:
             # First, so that a run refused below leaves no earlier summary either.
             summary_json.remove_earlier_summary(
-                args.summary_json, () if args.output == STANDARD_STREAM
+                args.summary_json, () if args.output == tag_streams.STANDARD_STREAM
                 else [pattern for prefix in _output_prefixes(
                     args.output, getattr(args, "models", ()))
                       for pattern in tag_outputs.earlier_output_patterns(prefix)])
     # Before Beam's import, which starts gRPC's poller threads: a refusal of a closed stream
     # then exited while one waited on its descriptors, and gRPC aborted the process (SIGABRT,
     # "epoll_wait error: Bad file descriptor") instead of exiting 2, now and then.
-    closed = _closed_standard_stream(args)
+    closed = tag_streams.closed_standard_stream(args)
     if closed:
         raise BeamtaggerError(closed)
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -298,8 +298,8 @@ def run(args):
     problem = (runner_problem(standard.runner, streaming=bool(standard.streaming))
                or portable_options_problem(options, standard.runner, flags=args.pipeline_args)
                or runtime_type_check_problem(options)
-               or standard_streams_problem(args, is_remote_runner(standard.runner),
-                                           bool(standard.streaming))
+               or tag_streams.standard_streams_problem(
+                   args, is_remote_runner(standard.runner), bool(standard.streaming))
                or (args.max_dead_letters is not None and is_remote_runner(standard.runner)
                    and "--max-dead-letters applies to local runs: a remote job's counts are "
                    "its runner's (the Dataflow console's beamtagger counters)")
@@ -308,7 +308,7 @@ def run(args):
                    "runner's (the Dataflow console's beamtagger counters)"))
     if problem:
         raise BeamtaggerError(problem)
-    with _standard_streams(args) as (args, spool, results), (
+    with tag_streams.standard_streams(args) as (args, spool, results), (
             # Where the results go to files, standard output only says what the run does and
             # did (the runtime line, files put back, the summary): a reader gone before launch
             # (`| true`, a logger dead at its start) ended a run that had given no --runtime
@@ -508,7 +508,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
             return _models_done(args, job, model_jobs, thresholds, result, seconds, stops)
         if results is not None:
             with stops.heard():   # the results themselves, to standard output: a stop ends it
-                _write_in_input_order(job.output_prefix, results)
+                tag_streams.write_in_input_order(job.output_prefix, results)
         counts, result_files, error_files, unread = _outcome(job, result, results)
         try:
             with stops.heard(), summary_stdout.reader_may_leave():
@@ -519,8 +519,9 @@ def _tag_held(args, options, stdin_spool, results, stops):
         status = tag_summary.exit_status(args.max_dead_letters, counts, unread)
         if args.summary_json is not None:
             # With --output -, the dead letters went to standard error ("-" too).
-            dead_letter_files = (error_files if results is None
-                                 else [STANDARD_STREAM] * bool(counts["dead_letters"]))
+            dead_letter_files = (
+                error_files if results is None
+                else [tag_streams.STANDARD_STREAM] * bool(counts["dead_letters"]))
             summary_json.write_summary(args.summary_json, status, counts, seconds, job.runtime,
                                        result_files, dead_letter_files, unread,
                                        thresholds[None])
@@ -650,7 +651,7 @@ def _outcome(job, result, results, counts=None):
     if counts is None:
         counts = counters.query_counters(result)
     if results is not None:
-        result_files = [STANDARD_STREAM]
+        result_files = [tag_streams.STANDARD_STREAM]
     else:
         result_files = tag_outputs.output_files(tag_outputs.result_pattern(
             job.output_prefix, tag_outputs.result_suffix(job.output_format)))
@@ -660,10 +661,6 @@ def _outcome(job, result, results, counts=None):
             tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
         unread = tag_summary.unread_parts(error_files, counts["unread_parts"])
     return counts, result_files, error_files, unread
-
-
-# --input - and --output -: standard input and standard output.
-STANDARD_STREAM = "-"
 
 
 def _check_cloud_storage(job, options, model_dirs=None):
@@ -689,116 +686,6 @@ def _refuse_unreadable_cloud_storage(paths, options):
         paths, anonymous=bool(options.view_as(GoogleCloudOptions).no_auth))
     if problem:
         raise BeamtaggerError(problem)
-
-
-def standard_streams_problem(args, remote, streaming):
-    """Why ``--input -`` or ``--output -`` cannot go with the other options, or None."""
-    streams = [f"--{name} -" for name in ("input", "output")
-               if getattr(args, name) == STANDARD_STREAM]
-    if not streams:
-        return None
-    closed = _closed_standard_stream(args)
-    if closed:
-        return closed
-    if remote:
-        return (f"{' and '.join(streams)}: standard streams are this machine's, which a remote "
-                "runner's workers cannot read or write; use gs:// paths")
-    if streaming:
-        # The results are put in input order once the input has ended, and a pipe given to a
-        # streaming run was read to its end before the run started.
-        return f"{' and '.join(streams)} cannot go with --streaming; read and write files"
-    if args.input == STANDARD_STREAM and args.partition_fields:
-        return ("--partition-fields reads the key=value folders of each input file's path, "
-                "and --input - (standard input) has none; give the files' pattern "
-                "(--input 'ds/*/*/*.jsonl')")
-    if args.output != STANDARD_STREAM:
-        return None
-    if getattr(args, "models", ()):
-        return ("--output - writes one model's results, and --model names several: write "
-                "files, --output PREFIX (each model's are PREFIX-NAME-SSSSS-of-NNNNN.*)")
-    if args.output_format == "parquet":
-        return ("--output - cannot write parquet: a Parquet file is read from its end (its "
-                "footer), which a pipe cannot give; write files (--output PREFIX), or choose "
-                "--output-format jsonl, spans, conll or conllu")
-    refused = {"--overwrite": args.overwrite, "--num-shards": args.num_shards,
-               "--print-results": args.print_results}
-    for option, given in refused.items():
-        if given:
-            return (f"{option} applies to result files, and --output - writes none: the "
-                    "results go to standard output" + (", in input order" if option ==
-                                                       "--print-results" else ""))
-    return None
-
-
-def _closed_standard_stream(args):
-    """Why ``--input -`` or ``--output -`` names a standard stream that was closed when the
-    command started (``<&-``, ``>&-``), or None: it is /dev/null then (cli.py), which read as
-    an empty input, and took every result away, in runs that exited 0."""
-    from beamtagger.pipeline.cli import CLOSED_AT_START
-
-    for name, stream, redirection in (("input", "stdin", "<&-"), ("output", "stdout", ">&-")):
-        if getattr(args, name) == STANDARD_STREAM and stream in CLOSED_AT_START:
-            return (f"--{name} -: standard {name} is closed ({redirection}); give it a pipe "
-                    f"or a file ({'< FILE' if name == 'input' else '> FILE'}), or "
-                    f"--{name} {'PATTERN' if name == 'input' else 'PREFIX'}")
-    return None
-
-
-@contextlib.contextmanager
-def _standard_streams(args):
-    """Yields (args, stdin spool, results stream): for ``--input -`` the args name the file in
-    a private temporary folder that standard input was copied to (``stdin_spool``), for
-    ``--output -`` a prefix in that folder and the stream the results go to in input order
-    (``ordered_stdout``). The folder is removed however the run ends (SIGTERM ends a command as
-    Ctrl-C does: cli.py), and messages name the spool file ``stdin``."""
-    import tempfile
-
-    from beamtagger.pipeline import ordered_stdout, stdin_spool
-
-    reads_stdin, writes_stdout = (args.input == STANDARD_STREAM,
-                                  args.output == STANDARD_STREAM)
-    if not (reads_stdin or writes_stdout):
-        yield args, None, None
-        return
-    folder = tempfile.mkdtemp(prefix="beamtagger-tag-")
-    spool = None
-    try:
-        with (ordered_stdout.standard_output_for_results() if writes_stdout
-              else contextlib.nullcontext()) as results:
-            changed = {}
-            if reads_stdin:
-                spool = changed["input"] = stdin_spool.spool_standard_input(folder)
-            if writes_stdout:
-                changed["output"] = os.path.join(folder, "results")
-            yield argparse.Namespace(**{**vars(args), **changed}), spool, results
-    except BeamtaggerError as error:
-        if spool is not None:
-            error.args = (stdin_spool.shown_as_stdin(str(error), spool),)
-        raise
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _write_in_input_order(output_prefix, results):
-    """--output -: the results to ``results``, then the dead letters to standard error, each
-    in input order."""
-    from beamtagger.pipeline import ordered_stdout
-
-    try:
-        ordered_stdout.write_in_input_order(output_prefix, results)
-        results.flush()
-    except BrokenPipeError:
-        raise   # the reader left (| head): cli.py ends the run quietly
-    except OSError as error:
-        # A failed write names no file: "> /dev/full" said only "No space left on device".
-        if error.filename is None:
-            error.filename = "standard output"
-        raise
-    sys.stdout.flush()   # what was printed before (standard error's, for now) first
-    sys.stderr.flush()
-    errors = getattr(sys.stderr, "buffer", None) or ordered_stdout.TextStream(sys.stderr)
-    ordered_stdout.dead_letters_in_input_order(output_prefix, errors)
-    errors.flush()
 
 
 def runtime_type_check_problem(options):
