@@ -1,9 +1,12 @@
 """``beamtagger tag``: tag every token of the files matching --input with a Beam pipeline.
 
-Everything that can be wrong before the first record is read is checked here, before the
-pipeline starts, so a Dataflow job is never launched only to fail on its workers: the model
-loads, the store opens and matches the model, the input pattern matches files, and for a
-remote runner every path is one the workers can reach.
+Everything that can be wrong before the first record is read is checked before the pipeline
+starts, so a Dataflow job is never launched only to fail on its workers: the model loads, the
+store opens and matches the model, the input pattern matches files, and for a remote runner
+every path is one the workers can reach. This module parses the options, builds and checks
+the job and runs it; beside it are ``tag_inputs`` (the input files' checks), ``tag_outputs``
+(the output prefix), ``tag_streams`` (``--input -`` and ``--output -``), ``tag_runtime`` (the
+runtime and the GPU) and ``tag_summary`` (the summary's file lines and the exit status).
 
 Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_workers``,
 ``--project`` ...).
@@ -20,8 +23,9 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_inputs,
-                                 tag_models, tag_outputs, tag_runtime, tag_streams,
+# tag_inputs, tag_outputs, tag_runtime and tag_streams are imported where a run needs them:
+# every beamtagger command imports this module (cli.py builds each subcommand's parser).
+from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_models,
                                  tag_summary)
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
 from beamtagger.transforms.built_against import BuiltAgainst
@@ -272,6 +276,8 @@ def with_models_given(args):
 
 
 def run(args):
+    from beamtagger.pipeline import tag_outputs, tag_streams
+
     try:
         args = with_models_given(args)
     finally:
@@ -342,6 +348,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
     """``_tag``'s run; ``stops`` holds a stop that comes once its files are published."""
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
+    from beamtagger.pipeline import tag_inputs, tag_outputs, tag_runtime, tag_streams
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
     from beamtagger.pipeline.local_runner import is_direct_runner
@@ -606,6 +613,7 @@ def _with_model_outputs(job):
 def _models_done(args, job, model_jobs, thresholds, result, seconds, stops):
     """A local run of several models once done: each model's files, its summary lines and
     exit status (past --max-dead-letters or none tagged: 3 for the run), and --summary-json."""
+    from beamtagger.pipeline import tag_outputs
     from beamtagger.transforms import counters
 
     names = list(model_jobs)
@@ -646,6 +654,7 @@ def _outcome(job, result, results, counts=None):
     files, its error files and the parts of the input not read (their sources, the first
     UNREAD_PARTS_SHOWN), read before anything is printed: a stop while printing leaves the
     status and --summary-json to be made of them."""
+    from beamtagger.pipeline import tag_outputs, tag_streams
     from beamtagger.transforms import counters
 
     if counts is None:
@@ -842,6 +851,7 @@ def _pipeline_model(model_dir, remote):
 
 
 def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
+    from beamtagger.pipeline import tag_inputs
     from beamtagger.pipeline.tag_pipeline import TagJob
 
     model_dir = _pipeline_model(args.model, remote)
@@ -970,6 +980,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     ``check_job`` takes}. ``threshold_given``: a plain --threshold beside several models,
     refused here, where the models say which are flag taggers."""
     from beamtagger.model.saving import check_model_file
+    from beamtagger.pipeline import tag_inputs, tag_outputs
     from beamtagger.transforms import worker_resources
     from beamtagger.transforms.chunks import check_chunk
 

@@ -7,7 +7,8 @@ have the columns asked for, that ``--partition-fields`` has key=value folders to
 warnings for a likely other encoding or a file name read as a pattern. A refusal is one
 BeamtaggerError line before a Dataflow job is launched to fail on its workers.
 
-No Beam import at import time: ``tag --help`` imports ``tag_command``, which imports this.
+Beam is imported inside the functions that use it, as in ``tag_command``, which imports this
+module where a run needs it.
 """
 import glob
 import os

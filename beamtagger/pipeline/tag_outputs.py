@@ -6,7 +6,8 @@ a bucket or a scheme no file system writes), an earlier run's files there (refus
 killed run left them), the lock that keeps two runs off one prefix (``output_held``), the
 listing of a run's own files, and ``--print-results``, which reads them back.
 
-No Beam import at import time: ``tag --help`` imports ``tag_command``, which imports this.
+No Beam import at import time: ``tag_command.run`` imports this before Beam, whose import
+starts gRPC's threads (a closed standard stream is refused before them).
 """
 import contextlib
 import glob

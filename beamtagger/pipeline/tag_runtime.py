@@ -4,7 +4,7 @@ the job's batches need where they go to a GPU (float16 vectors, GPU-sized batche
 Which runtime for which input is ``beamtagger.runtime_choice``'s pure decision; this module
 gives it what only the launching machine can find out: the input's size from its files'
 metadata, and whether this machine has an NVIDIA GPU that JAX may use. Nothing here imports
-Beam or a framework at import time: ``tag --help`` imports ``tag_command``, which imports this.
+Beam or a framework at import time; ``tag_command`` imports this module where a run needs it.
 """
 import dataclasses
 import glob

@@ -3,8 +3,9 @@ the run, the results written to standard output in input order after it, and the
 cannot go with either refused before launch.
 
 The spool and the ordering are ``stdin_spool``'s and ``ordered_stdout``'s; this module is
-what the command does with them. No Beam import at import time: ``tag --help`` imports
-``tag_command``, which imports this.
+what the command does with them. No Beam import at import time: ``tag_command.run``
+imports this before Beam, whose import starts gRPC's threads (a closed standard stream is
+refused before them).
 """
 import argparse
 import contextlib

@@ -3,7 +3,8 @@ lines of its files (results, dead letters, the parts of the input not read) and 
 status, judged by ``--max-dead-letters`` (``DeadLetterLimit``) or, without it, by whether
 anything was tagged.
 
-No Beam import at import time: ``tag --help`` imports ``tag_command``, which imports this.
+No Beam import at import time: every ``beamtagger`` command imports ``tag_command`` (cli.py
+builds each subcommand's parser), which imports this.
 """
 import argparse
 import contextlib
@@ -13,7 +14,6 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from beamtagger.errors import line_breaks_escaped
-from beamtagger.pipeline import tag_outputs
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -102,6 +102,7 @@ def stopped_while_printed():
 def print_summary(args, job, result, results, seconds, counts, result_files, error_files,
                    unread):
     """Prints a local run's summary (and --print-results)."""
+    from beamtagger.pipeline import tag_outputs
     from beamtagger.transforms import counters
 
     if args.print_results:
