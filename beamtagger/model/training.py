@@ -625,15 +625,23 @@ def _training_threads(threads, state):
 
     if threads is not None:
         check_whole_number("threads", threads, 1, MAX_TRAINING_THREADS, " of TensorFlow threads")
+        # Refused before TensorFlow's count is set: set, it stays for the whole process, and
+        # the caller's next training here (one with the state's count) could not get its own.
+        _check_state_threads(state, threads)
     count = set_training_threads(threads, option="threads=")
     if state is not None:
-        if state.threads is not None and state.threads != count:
-            raise BeamtaggerError(f"the training state {state.folder} is for {state.threads} "
-                                  f"thread(s), but this training runs on {count}: make it "
-                                  f"with threads={count}, or none (train_tagger gives it its "
-                                  "count)")
+        _check_state_threads(state, count)
         state.threads = count
     return count
+
+
+def _check_state_threads(state, count):
+    """BeamtaggerError where ``state`` was made for another thread count than ``count``."""
+    if state is not None and state.threads is not None and state.threads != count:
+        raise BeamtaggerError(f"the training state {state.folder} is for {state.threads} "
+                              f"thread(s), but this training runs on {count}: make it "
+                              f"with threads={count}, or none (train_tagger gives it its "
+                              "count)")
 
 
 def sigmoid_head_config(config, log=print):

@@ -80,3 +80,18 @@ def test_a_state_made_for_another_count_is_refused(store, tmp_path):
     with pytest.raises(BeamtaggerError, match=f"state {tmp_path / 'state'} is for "
                        f"{count + 1} thread.*this training runs on {count}"):
         _train(store, tmp_path / "state", state=state)
+
+
+def test_a_state_made_for_another_count_is_refused_before_the_count_is_set(
+        store, tmp_path, monkeypatch):
+    from beamtagger.model.train_state import TrainingState
+
+    # Before, threads=3 was set in TensorFlow and then refused for the state's 2: the process
+    # kept 3 threads for good, so the same call with threads=2 could no longer run here.
+    set_counts = []
+    monkeypatch.setattr(training_threads, "set_training_threads",
+                        lambda threads, **options: set_counts.append(threads) or threads)
+    state = TrainingState(tmp_path / "state", threads=2)
+    with pytest.raises(BeamtaggerError, match="is for 2 thread.*this training runs on 3"):
+        _train(store, tmp_path / "state", state=state, threads=3)
+    assert set_counts == []
