@@ -54,6 +54,12 @@ _TEXT_LINES_PER_CHUNK = 8192
 # of RSS and 1 MiB blocks at 127 MiB (73 MiB of it the libraries), at the same speed.
 _ARROW_BLOCK_BYTES = 1 << 20
 _BINARY_READ_BYTES = 1 << 20
+# The longest line a text source may hold: a line was read whole, so a 20 GB sparse file (all
+# NULs, no line break) was read into memory at about twice its size and the import killed for
+# memory. A GloVe line of 300 values is about 3 KB; 64 MiB holds 2 million values of 32 bytes.
+_MAX_LINE_BYTES = 64 << 20
+_TOO_LONG = (f"no line break in {_MAX_LINE_BYTES >> 20} MiB: not a line of vector text (a "
+             "binary or damaged file?)")
 # Chunks of a .npy source are sized in bytes so that their copies (read, C order, cast,
 # finiteness mask) stay small at any dimension.
 _NPY_CHUNK_BYTES = 8 << 20
@@ -217,7 +223,7 @@ def detect_format(source) -> str:
     if name.endswith(".vec"):
         return "fasttext-vec"
     with _open_source(source) as stream:
-        header = _parse_header(stream.readline())
+        header = _parse_header(_line(stream, source, 1))
         if header is None:
             return "glove"
         # Room for a whole text line of 32 characters a value ("-1.2345678901234567e-05" has
@@ -389,9 +395,9 @@ class _TextLayout:
     @classmethod
     def sniff(cls, path, require_header):
         with _open_source(path) as stream:
-            first = stream.readline()
+            first = _line(stream, path, 1)
             header = _parse_header(first)
-            line = stream.readline() if header else first
+            line = _line(stream, path, 2) if header else first
         if require_header and header is None:
             raise InputFormatError(path, 1, "no 'count dim' header line (a fastText .vec file "
                                    "starts with one; use --format glove for files without)")
@@ -457,7 +463,7 @@ def _text_chunks_careful(path, layout, problems, bar) -> Iterator[_Chunk]:
     """Yields the vectors of good lines; returns how many vector lines there were."""
     lines = 0
     with _open_source(path, bar) as stream:
-        numbered = enumerate(stream, start=1)
+        numbered = enumerate(_bounded_lines(stream), start=1)
         if layout.header:
             next(numbered)
         while True:
@@ -467,6 +473,8 @@ def _text_chunks_careful(path, layout, problems, bar) -> Iterator[_Chunk]:
             words, values, numbers = [], [], []
             for number, raw in block:
                 try:
+                    if raw is None:
+                        raise ValueError(_TOO_LONG)
                     parsed = _split_line(raw, layout)
                 except ValueError as problem:
                     lines += 1
@@ -479,6 +487,30 @@ def _text_chunks_careful(path, layout, problems, bar) -> Iterator[_Chunk]:
                     numbers.append(number)
             if words:
                 yield _parse_values(words, values, numbers, problems)
+
+
+def _line(stream, path, number) -> bytes:
+    """The next line of ``stream`` (line ``number`` of ``path``), InputFormatError where it is
+    longer than _MAX_LINE_BYTES."""
+    line = stream.readline(_MAX_LINE_BYTES + 1)
+    if len(line) > _MAX_LINE_BYTES:
+        raise InputFormatError(path, number, _TOO_LONG)
+    return line
+
+
+def _bounded_lines(stream) -> Iterator[Optional[bytes]]:
+    """The lines of ``stream``, None for one longer than _MAX_LINE_BYTES (read past in pieces
+    of that size, never held whole), so that ``--on-error skip`` skips it as a bad line."""
+    while True:
+        line = stream.readline(_MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) <= _MAX_LINE_BYTES:
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):
+            line = stream.readline(_MAX_LINE_BYTES)
+        yield None
 
 
 def _split_line(raw: bytes, layout) -> Optional[Tuple[str, List[str]]]:
@@ -549,7 +581,7 @@ def _value_problem(strings) -> Optional[str]:
 
 def _word2vec_chunks(path, problems, bar) -> Iterator[_Chunk]:
     with _open_source(path, bar) as stream:
-        header_line = stream.readline()
+        header_line = _line(stream, path, 1)
         header = _parse_header(header_line)
         if header is None or header[1] < 1:
             raise InputFormatError(path, 1, "a word2vec binary file starts with a 'count dim' "

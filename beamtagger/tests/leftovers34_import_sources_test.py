@@ -135,3 +135,29 @@ def test_a_source_removed_while_it_is_imported_is_one_line_and_no_store(step, tm
     assert err == (f"beamtagger embeddings: error: {source}: no such file or directory while "
                    "it was imported; nothing was imported\n")
     assert os.listdir(tmp_path) == []
+
+
+_TOO_LONG = "no line break in 64 MiB: not a line of vector text (a binary or damaged file?)"
+
+
+@pytest.mark.parametrize("name", ["sparse.txt", "sparse.vec", "sparse.bin"])
+def test_a_sparse_file_without_line_breaks_is_refused_at_64_mib_with_no_store(
+        name, tmp_path, capsys):
+    # Before, its first line was read whole: a 20 GB sparse file was killed for memory (about
+    # twice its size), this one 'a word without values' or a binary header's line after 65 MiB.
+    source = tmp_path / name
+    with open(source, "wb") as sparse:
+        sparse.truncate(65 << 20)
+    code, err = _import(capsys, source, "--out", tmp_path / "store")
+    assert (code, err.splitlines()) == (2, [f"beamtagger embeddings: error: {source}:1: "
+                                            f"{_TOO_LONG}"])
+    assert sorted(os.listdir(tmp_path)) == [name]
+
+
+def test_a_line_over_64_mib_is_skipped_as_a_bad_line_with_on_error_skip(tmp_path):
+    source = tmp_path / "long.txt"
+    with open(source, "wb") as glove:
+        glove.write(b"the 0.1 0.2\n" + b"x" * (65 << 20) + b"\ncat 0.3 0.4\n")
+    report = importers.import_embeddings(source, tmp_path / "store", on_error="skip")
+    assert (report.count, report.lines_skipped) == (2, 1)
+    assert report.problems == [f"{source}:2: {_TOO_LONG}"]
