@@ -121,3 +121,16 @@ def test_the_columns_leave_every_record_holding_a_nul_to_the_formatter(output_fo
     # A label holding a NUL sends CoNLL's whole batch (as one holding a line break does).
     assert rows == ([0, 1, 2, 3] if output_format == "conll" else [1, 2, 3])
     assert b"\x00" not in text
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_kept_crlf_lines_are_checked_as_their_reader_reads_them_without_the_cr(newline):
+    from beamtagger.tests.conllu_passthrough_format_test import _records, _tagged
+
+    # With its CR, '# \x00 \x00' looked like UTF-16 (its last NUL before 0D); the readers
+    # strip the line end first and read it, so it is written back as it came.
+    text = newline.join(["# sent_id = s", "# \x00 \x00",
+                         "1\tHi\thi\tINTJ\tUH\t_\t0\troot\t0:root\t_", "", ""])
+    block = conllu_block(_tagged(_records(text)[0], ["X"]), "upos", keep_conllu_lines=True)
+    assert block + "\n" == text.replace("INTJ", "X")   # the sink's newline after it
+    assert read_back(block + "\n", "upos") == [("s", ("Hi",), ("X",))]

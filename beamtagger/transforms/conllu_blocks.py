@@ -144,6 +144,9 @@ def _check_nul_lines(block, tokens, labels, *, kept):
     forms too), then ``# sent_id`` and ``# text``; of kept lines, the first."""
     lines = block.split("\n")
     if kept:
+        # Kept lines keep their CRLF, which the readers strip before their check: with its CR,
+        # '# \x00 \x00' read from a CRLF file looked like UTF-16 and was refused.
+        lines = [line.rstrip("\r") for line in lines]
         found = nul_line_problem(lines, leading_nul_dropped=False)
     else:
         found = nul_line_problem(lines[2:])
