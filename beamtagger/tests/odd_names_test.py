@@ -193,14 +193,19 @@ def test_a_variable_like_name_under_the_home_folder_or_in_a_pattern_is_read_as_i
     assert unexpanded_variable("~/x/$BT_DATA/c.txt", written=False) is not None
 
 
-def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_path,
-                                                                 monkeypatch, tiny_tagger):
-    # tag --input '~/...' read the home folder's file; evaluate --data, train --train,
-    # embeddings coverage and --summary-json read a folder named ~ in the working directory.
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A home folder of the test's own (``HOME``), the working directory ``tmp_path``."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.chdir(tmp_path)
+    return home
+
+
+def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, home, tiny_tagger):
+    # tag --input '~/...' read the home folder's file; evaluate --data, train --train,
+    # embeddings coverage and --summary-json read a folder named ~ in the working directory.
     (home / "c.txt").write_text("the cat sat .\n", encoding="utf-8")
     assert cli.main(["embeddings", "coverage", tiny_tagger.store_path, "~/c.txt"]) == 0
     assert capsys.readouterr().out.startswith(f"corpus: {home}/c.txt (text")
@@ -209,13 +214,8 @@ def test_a_quoted_tilde_is_the_home_folder_in_every_path_argument(capsys, tmp_pa
     assert f"{home}/dev.conllu does not exist" in capsys.readouterr().err
 
 
-def test_a_file_really_named_tilde_is_read_as_it_was(capsys, tmp_path, monkeypatch,
-                                                     tiny_tagger):
+def test_a_file_really_named_tilde_is_read_as_it_was(capsys, tmp_path, home, tiny_tagger):
     # Read before ~ was expanded everywhere; then the home folder: "is a folder".
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "~").write_text("the cat sat .\n", encoding="utf-8")
     assert cli.main(["embeddings", "coverage", tiny_tagger.store_path, "~"]) == 0
     assert capsys.readouterr().out.startswith("corpus: ~ (text")
