@@ -5,7 +5,9 @@ by pytest.ini.
 """
 import os
 import pathlib
+import sys
 import tempfile
+import textwrap
 
 try:
     import fcntl
@@ -177,6 +179,27 @@ def early_stop_refit_run(tiny_tagger, tmp_path_factory):
     return types.SimpleNamespace(weights=weights,
                                  report=json.loads((folder / "report.json").read_text()),
                                  after_first=folder / "after_first", in_refit=folder / "in_refit")
+
+
+# The exit status of a ``prepared_child`` whose setup raised, before it became its command.
+CHILD_SETUP_FAILED = 97
+
+
+def prepared_child(argv, setup):
+    """``argv`` run by a Python that first runs ``setup`` (source; os, resource, signal and
+    sys imported) and then becomes ``argv`` by exec: what a subprocess ``preexec_fn`` did.
+    A preexec_fn makes subprocess fork() where it otherwise uses vfork(), and fork() runs
+    gRPC's fork handlers: in an xdist worker whose Beam gRPC threads were busy, the child
+    aborted (SIGABRT, "epoll_wait error: Bad file descriptor": 2 tests of 3,090 in one CI run;
+    4 of 150 children of a process making gRPC calls, none of 150 without a preexec_fn). A
+    setup that raises exits CHILD_SETUP_FAILED, its error on standard error."""
+    trampoline = ("import os, resource, signal, sys\n"
+                  "try:\n" + textwrap.indent(textwrap.dedent(setup).strip(), "    ") + "\n"
+                  "except Exception as error:\n"
+                  "    sys.stderr.write(f'child setup failed: {error!r}\\n')\n"
+                  f"    os._exit({CHILD_SETUP_FAILED})\n"
+                  "os.execvp(sys.argv[1], sys.argv[1:])\n")
+    return [sys.executable, "-c", trampoline, *argv]
 
 
 def run_tag_command(capsys, *args):

@@ -4,7 +4,6 @@ import builtins
 import errno
 import json
 import re
-import resource
 
 import pytest
 
@@ -50,7 +49,7 @@ def test_tensorflow_that_does_not_fit_the_memory_left_is_not_called_missing(monk
 
 
 def _open_files_limited(soft, hard):
-    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return f"resource.setrlimit(resource.RLIMIT_NOFILE, ({soft}, {hard}))"
 
 
 def test_too_few_open_files_for_the_workers_asked_is_refused_before_launch(tiny_tagger, text_in,
@@ -62,7 +61,7 @@ def test_too_few_open_files_for_the_workers_asked_is_refused_before_launch(tiny_
         done = _beamtagger("tag", "--input", str(text_in), "--output",
                            str(tmp_path / "out" / "r"), *_tiny_options(tiny_tagger),
                            "--direct_running_mode=multi_processing", "--direct_num_workers=4",
-                           preexec_fn=_open_files_limited(limit, limit))
+                           child_setup=_open_files_limited(limit, limit))
         err = _one_line_refusal(done)
         assert err.startswith("beamtagger tag: error: too many open files for 4 worker "
                               "processes"), err
@@ -87,7 +86,8 @@ def test_a_soft_limit_too_low_for_the_workers_is_raised_to_what_they_need(tiny_t
     # `ulimit -Sn 16`: the hard limit allows what the workers need, so the run raises its own.
     done = _beamtagger("tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
                        *_tiny_options(tiny_tagger), "--direct_running_mode=multi_processing",
-                       "--direct_num_workers=2", preexec_fn=_open_files_limited(16, 4096))
+                       "--direct_num_workers=2",
+                       child_setup=_open_files_limited(16, 4096))
     assert done.returncode == 0, done.stderr
     (results,) = (tmp_path / "out").glob("r-0*.jsonl")
     assert [json.loads(line)["id"] for line in results.read_text().splitlines()] == [
@@ -98,7 +98,7 @@ def test_a_store_opened_with_too_few_file_descriptors_is_not_called_damaged(tiny
     # `ulimit -n 6`: "vectors.npy: unreadable or truncated matrix: [Errno 24] Too many open
     # files", which sent the user to import a whole store again.
     done = _beamtagger("embeddings", "info", tiny_tagger.store_path,
-                       preexec_fn=_open_files_limited(6, 6))
+                       child_setup=_open_files_limited(6, 6))
     err = done.stderr.decode()
     assert done.returncode != 0 and len(err.strip().splitlines()) == 1, err
     assert "too many open files (EMFILE)" in err and "ulimit -n" in err

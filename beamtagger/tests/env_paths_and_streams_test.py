@@ -13,6 +13,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.pipeline.common import read_sentences
+from beamtagger.tests.conftest import prepared_child
 from beamtagger.transforms import ReadRecords, TagText
 
 # An ASCII locale where Python does not switch to UTF-8 by itself: file names and standard
@@ -20,13 +21,16 @@ from beamtagger.transforms import ReadRecords, TagText
 ASCII_LOCALE = {"LC_ALL": "C", "PYTHONUTF8": "0"}
 
 
-def _beamtagger(*args, env=None, cwd=None, **streams):
+def _beamtagger(*args, env=None, cwd=None, child_setup=None, **streams):
     """The ``beamtagger`` executable in a child process; ``args`` may be bytes (file names
-    that are not UTF-8)."""
+    that are not UTF-8); ``child_setup``: source run in the child first (``prepared_child``)."""
     child_env = {name: value for name, value in os.environ.items()
                  if name not in ("LANG", "LC_ALL", "LC_CTYPE", "PYTHONIOENCODING", "PYTHONUTF8")}
     child_env.update(env or {})
-    return subprocess.run([sys.executable, "-m", "beamtagger", *args], env=child_env, cwd=cwd,
+    command = [sys.executable, "-m", "beamtagger", *args]
+    if child_setup is not None:
+        command = prepared_child(command, child_setup)
+    return subprocess.run(command, env=child_env, cwd=cwd,
                           timeout=300, **{"capture_output": True, **streams})
 
 
@@ -111,10 +115,10 @@ def test_closed_standard_streams(tiny_tagger, text_in, tmp_path):
     # Python's sys.stderr is None then: flushing it at exit failed, and a refusal exited 1.
     refused = _beamtagger("tag", "--input", str(tmp_path / "none-*.txt"),
                           "--output", str(tmp_path / "refused" / "r"), *_tiny_options(tiny_tagger),
-                          preexec_fn=_close_standard_descriptors, **closed)
+                          child_setup=_CLOSE_STANDARD_DESCRIPTORS, **closed)
     assert refused.returncode == 2
     done = _beamtagger("tag", "--input", str(text_in), "--output", str(tmp_path / "out" / "r"),
-                       *_tiny_options(tiny_tagger), preexec_fn=_close_standard_descriptors,
+                       *_tiny_options(tiny_tagger), child_setup=_CLOSE_STANDARD_DESCRIPTORS,
                        **closed)
     assert done.returncode == 0
     (results,) = (tmp_path / "out").glob("r-0*.jsonl")
@@ -122,16 +126,14 @@ def test_closed_standard_streams(tiny_tagger, text_in, tmp_path):
         "in.txt:1", "in.txt:2"]
 
 
-def _close_standard_descriptors():
-    for descriptor in (0, 1, 2):
-        os.close(descriptor)
+_CLOSE_STANDARD_DESCRIPTORS = "for descriptor in (0, 1, 2): os.close(descriptor)"
 
 
 def test_a_deleted_working_directory_is_named_in_the_error(tiny_tagger, tmp_path):
     gone = tmp_path / "gone"
     gone.mkdir()
     done = _beamtagger("embeddings", "info", os.path.relpath(tiny_tagger.store_path),
-                       cwd=gone, preexec_fn=lambda: os.rmdir(gone))
+                       cwd=gone, child_setup=f"os.rmdir({str(gone)!r})")
     err = done.stderr.decode()
     assert done.returncode == 1 and len(err.strip().splitlines()) == 1, err
     assert "the working directory no longer exists" in err

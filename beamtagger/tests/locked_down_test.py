@@ -11,7 +11,6 @@ switched to uid 65534 could not start the interpreter itself where it is install
 /root (pyenv's, mode 700, as on the machines this suite runs on). As another user the files'
 modes are cleared. Each child runs several checks (the NumPy runtime: no TensorFlow import).
 """
-import ctypes
 import json
 import os
 import shutil
@@ -20,17 +19,22 @@ import sys
 
 import pytest
 
+from beamtagger.tests.conftest import CHILD_SETUP_FAILED, prepared_child
+
 _PR_CAPBSET_DROP = 24
 # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER (linux/capability.h).
 _FILE_PERMISSION_CAPABILITIES = (1, 2, 3)
 _NOBODY = 65534
 
 
-def _drop_file_permission_capabilities():
-    libc = ctypes.CDLL(None, use_errno=True)
-    for capability in _FILE_PERMISSION_CAPABILITIES:
-        if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+# Run in the child before it becomes the interpreter of the check (prepared_child).
+_DROP_FILE_PERMISSION_CAPABILITIES = f"""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+for capability in {_FILE_PERMISSION_CAPABILITIES!r}:
+    if libc.prctl({_PR_CAPBSET_DROP}, capability, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+"""
 
 
 def _not_ours(path, mode):
@@ -45,15 +49,15 @@ def _not_ours(path, mode):
 def _locked_down(script, *args, timeout=120):
     """(exit status, the JSON the child printed last or None, its standard error) of
     ``script`` run with ``args`` in a child that file permissions apply to."""
-    preexec = _drop_file_permission_capabilities if os.geteuid() == 0 else None
-    try:
-        done = subprocess.run([sys.executable, "-c", script, *map(str, args)],
-                              capture_output=True, text=True, timeout=timeout,
-                              preexec_fn=preexec)
-    except subprocess.TimeoutExpired:
-        raise   # a check that hangs fails: it is not a machine that cannot drop capabilities
-    except subprocess.SubprocessError as error:   # prctl refused: no CAP_SETPCAP here
-        pytest.skip(f"cannot drop root's file permission capabilities here: {error}")
+    command = [sys.executable, "-c", script, *map(str, args)]
+    if os.geteuid() == 0:
+        command = prepared_child(command, _DROP_FILE_PERMISSION_CAPABILITIES)
+    # A check that hangs fails (TimeoutExpired): it is not a machine that cannot drop them.
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    if done.returncode == CHILD_SETUP_FAILED and "prctl(PR_CAPBSET_DROP)" in done.stderr:
+        # prctl refused: no CAP_SETPCAP here
+        pytest.skip("cannot drop root's file permission capabilities here: "
+                    f"{done.stderr.strip()}")
     try:
         seen = json.loads(done.stdout.strip().splitlines()[-1])
     except (IndexError, ValueError):   # it died before printing (a traceback, on stderr)
@@ -103,7 +107,7 @@ def _searchable_not_listable(folder):
 
 
 def test_a_child_that_hangs_fails_the_test_rather_than_skipping_it():
-    # TimeoutExpired is a SubprocessError too, which the skip for prctl's refusal caught: a
+    # TimeoutExpired is a SubprocessError too, which the skip for prctl's refusal once caught: a
     # check that hung (pinned_links_test's FIFO case did, 02c5610) was reported as skipped.
     with pytest.raises(subprocess.TimeoutExpired):
         try:

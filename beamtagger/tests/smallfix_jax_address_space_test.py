@@ -10,6 +10,7 @@ import pytest
 
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
+from beamtagger.tests.conftest import prepared_child
 
 TWO_GB = 2_000_000 * 1024   # ulimit -v 2000000
 
@@ -26,16 +27,17 @@ print("jax imported:", "jax" in sys.modules)
 
 
 def _address_space_limited_to(limit):
-    return lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
+    return f"resource.setrlimit(resource.RLIMIT_AS, ({limit}, resource.RLIM_INFINITY))"
 
 
 def test_the_jax_runner_is_refused_before_jax_is_imported(tiny_tagger):
     pytest.importorskip("jax")
     # Before the check: "LLVM ERROR: Unable to allocate section memory!" or "cannot allocate
     # memory for thread-local data: ABORT", the process killed by SIGABRT.
-    done = subprocess.run([sys.executable, "-c", LOAD_UNDER_THE_LIMIT, tiny_tagger.model_dir],
-                          preexec_fn=_address_space_limited_to(TWO_GB), capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(prepared_child([sys.executable, "-c", LOAD_UNDER_THE_LIMIT,
+                                          tiny_tagger.model_dir],
+                                         _address_space_limited_to(TWO_GB)),
+                          capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "refused: the jax runtime needs an address space of at least 4.0 GB (ulimit -v "

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from beamtagger.stderr_relay import HOLD, RELEASE, Relay, marker
+from beamtagger.tests.conftest import prepared_child
 
 TENSORFLOWS_LAST_WORDS = (b"The TensorFlow library was compiled to use AVX instructions, but "
                           b"these aren't available on your machine.\n")
@@ -19,9 +20,11 @@ NOISE = (b"WARNING: All log messages before absl::InitializeLog() is called are 
          b"are on. You may see slightly different numerical results\n")
 
 
-def _run(script, *args, **options):
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script), *args],
-                          timeout=60, **{"capture_output": True, **options})
+def _run(script, *args, child_setup=None, **options):
+    command = [sys.executable, "-c", textwrap.dedent(script), *args]
+    if child_setup is not None:
+        command = prepared_child(command, child_setup)
+    return subprocess.run(command, timeout=60, **{"capture_output": True, **options})
 
 
 DYING = """
@@ -165,5 +168,5 @@ def test_the_filter_is_off_where_asked_and_where_there_is_no_stderr():
                  env={**os.environ, "BEAMTAGGER_TENSORFLOW_LOGS": "1"})
     assert shown.returncode == 0 and shown.stderr == NOISE
     # An embedding application with fd 2 closed: the command runs, unfiltered.
-    closed = _run(UNFILTERED.format(noise=NOISE), "none", preexec_fn=lambda: os.close(2))
+    closed = _run(UNFILTERED.format(noise=NOISE), "none", child_setup="os.close(2)")
     assert closed.returncode == 0 and closed.stdout == b"ran\n"

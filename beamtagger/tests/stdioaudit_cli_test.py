@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from beamtagger.tests.conftest import prepared_child
 from beamtagger.tests.conftest import run_tag_command as tag
 
 TEXT = b"The cat sat on the mat .\n" * 50
@@ -25,10 +26,13 @@ def _tagger_args(tiny_tagger):
     return ("--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
 
 
-def _child(tiny_tagger, temporary, *args, **popen):
-    """``beamtagger tag ARGS`` in a child process (NumPy runtime, no progress lines)."""
+def _child(tiny_tagger, temporary, *args, child_setup=None, **popen):
+    """``beamtagger tag ARGS`` in a child process (NumPy runtime, no progress lines);
+    ``child_setup``: source run in the child first (``prepared_child``)."""
     command = [sys.executable, "-m", "beamtagger", "tag", "--progress-every", "0",
                "--runtime", "numpy", *_tagger_args(tiny_tagger), *args]
+    if child_setup is not None:
+        command = prepared_child(command, child_setup)
     return subprocess.run(command, env={**os.environ, "TMPDIR": str(temporary)},
                           capture_output="stdout" not in popen, timeout=300, check=False,
                           **popen)
@@ -78,7 +82,7 @@ def test_a_closed_standard_stream_is_refused(tiny_tagger, temporary, descriptor,
     # The executable puts /dev/null on a closed descriptor: `<&-` was an empty input and
     # `>&-` threw every result away, both in runs that exited 0.
     run = _child(tiny_tagger, temporary, *option, input=None if descriptor == 0 else TEXT,
-                 preexec_fn=lambda: os.close(descriptor))
+                 child_setup=f"os.close({descriptor})")
     assert run.returncode == 2, run.stderr.decode()
     assert run.stderr.decode() == f"beamtagger tag: error: {message}\n"
     assert not os.listdir(temporary)
@@ -87,10 +91,11 @@ def test_a_closed_standard_stream_is_refused(tiny_tagger, temporary, descriptor,
 def test_a_closed_standard_input_is_refused_before_beam_is_imported(tiny_tagger, temporary):
     # Beam's import starts gRPC's poller threads; refused after it, the process now and then
     # aborted in gRPC (SIGABRT, "epoll_wait error: Bad file descriptor") instead of exiting 2.
-    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "beamtagger", "tag",
-                          "--input", "-", "--output", "-", *_tagger_args(tiny_tagger)],
+    run = subprocess.run(prepared_child([sys.executable, "-X", "importtime", "-m", "beamtagger",
+                                         "tag", "--input", "-", "--output", "-",
+                                         *_tagger_args(tiny_tagger)], "os.close(0)"),
                          env={**os.environ, "TMPDIR": str(temporary)}, capture_output=True,
-                         timeout=300, check=False, preexec_fn=lambda: os.close(0))
+                         timeout=300, check=False)
     err = run.stderr.decode()
     assert run.returncode == 2 and "standard input is closed" in err, err
     assert "apache_beam" not in err and "grpc" not in err

@@ -5,13 +5,12 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 
 import pytest
 
-from beamtagger.tests.conftest import run_tag_command
+from beamtagger.tests.conftest import prepared_child, run_tag_command
 from beamtagger.tests.docs_examples_test import doc_commands, the_block
 
 SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "data" / "tag_in_parts.sh"
@@ -121,14 +120,11 @@ def _fake_tag(tmp_path, body):
 def _fake_loop(root, out, fake, *tag_options):
     # Ctrl-C as a terminal sends it: to the loop's process group, whose SIGINT is not ignored
     # (a child started from a non-interactive shell in the background inherits it ignored).
-    def own_group_with_default_signals():
-        os.setpgrp()
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-    return subprocess.run(["bash", str(SCRIPT), str(root), str(out), "20", *tag_options],
+    own_group_with_default_signals = "os.setpgrp(); signal.signal(signal.SIGINT, signal.SIG_DFL)"
+    return subprocess.run(prepared_child(["bash", str(SCRIPT), str(root), str(out), "20",
+                                          *tag_options], own_group_with_default_signals),
                           capture_output=True, text=True, timeout=30,
-                          env=dict(os.environ, BEAMTAGGER=fake),
-                          preexec_fn=own_group_with_default_signals)
+                          env=dict(os.environ, BEAMTAGGER=fake))
 
 
 def test_ctrl_c_that_a_parts_run_outlives_with_its_files_published_stops_the_loop(tmp_path):
