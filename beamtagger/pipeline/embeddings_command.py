@@ -216,14 +216,11 @@ def _run_default(args):
 
 
 def _shown(path):
-    """``path`` as a file is named on one line of the output, as ``tag`` names it: its bytes
-    that are not UTF-8 as ``\\xNN`` (``records.path_text``), its line breaks escaped
-    (``errors.line_breaks_escaped``). A store or corpus whose name held a line break cut the
-    ``store:`` and ``corpus:`` lines in two."""
-    from beamtagger.errors import line_breaks_escaped
-    from beamtagger.transforms.records import path_text
+    """``path`` on one line of the output, as ``tag`` names it: a store or corpus whose name
+    held a line break cut the ``store:`` and ``corpus:`` lines in two."""
+    from beamtagger.transforms.records import path_on_one_line
 
-    return line_breaks_escaped(path_text(str(path)))
+    return path_on_one_line(path)
 
 
 def _corpus_files(arguments):

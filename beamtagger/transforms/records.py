@@ -12,9 +12,11 @@ from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import numpy as np
 
+from beamtagger.errors import line_breaks_escaped
+
 __all__ = ["ChunkResult", "DeadLetter", "Entity", "STAGES", "Segment", "TaggedRecord",
-           "TextRecord", "TokenizedRecord", "UNREAD_STAGE", "entity_spans", "one_line", "path_text",
-           "raw_text", "utf8_safe"]
+           "TextRecord", "TokenizedRecord", "UNREAD_STAGE", "entity_spans", "one_line",
+           "path_on_one_line", "path_text", "raw_text", "utf8_safe"]
 
 
 class TextRecord(NamedTuple):
@@ -375,6 +377,13 @@ def path_text(path: str) -> str:
         return path
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def path_on_one_line(path) -> str:
+    """``path`` as a file is named on one line of a message or listing: its bytes that are
+    not UTF-8 as ``\\xNN`` (``path_text``), its line breaks escaped
+    (``errors.line_breaks_escaped``): a name holding a line break cut such a line in two."""
+    return line_breaks_escaped(path_text(str(path)))
 
 
 def raw_text(raw: bytes) -> str:

@@ -30,11 +30,10 @@ both, since Spark and pyarrow take the folder's and lose the file's without a wo
 """
 import urllib.parse
 
-from beamtagger.errors import line_breaks_escaped
 from beamtagger.transforms.reading.record_parsers import (BadRecord, has_wildcard,
                                                           json_id, path_from_folder, path_text,
                                                           pattern_id_folder)
-from beamtagger.transforms.records import DeadLetter, TextRecord
+from beamtagger.transforms.records import DeadLetter, TextRecord, path_on_one_line
 
 __all__ = ["HIVE_NULL", "PartitionProblem", "file_partitions", "partition_problem",
            "unread_file", "with_partition_fields"]
@@ -121,7 +120,7 @@ def _decoded(text, folder):
     except UnicodeError:
         # Its bytes that are not UTF-8 as \xNN, as the file's dead letter's source names them:
         # U+FFFD named no folder, and gave two such folders one name.
-        shown = line_breaks_escaped(path_text(folder))
+        shown = path_on_one_line(folder)
         raise PartitionProblem(f"its folder '{shown}' is not UTF-8 text (or its %-escapes "
                                "are not), so it cannot be a field") from None
 
