@@ -38,10 +38,26 @@ _UNMARKED_ENCODINGS = (
 # text makes one ASCII character. UTF-8 text with stray NULs may decode as UTF-16 too: where the
 # head is UTF-8 text once its NULs are taken out (Cyrillic UTF-16 is not: its high byte 04 is a
 # control character in UTF-8), every NUL must be where the UTF-16 puts them, and a line ending
-# among its ASCII characters. charset-normalizer (there with Beam's requests, not a dependency of
-# beamtagger) is not used: it guesses from character statistics, which a short file does not
-# settle (3.5.3 took the 8 random bytes 19 A9 87 F7 0C 00 77 00 for UTF-16BE), where this rule
-# asks for UTF-16's structure; and its answers change with its version.
+# among its ASCII characters; and a line of it, cut at bytes 0A as the readers cut it, must be
+# one they refuse alone as UTF-16 text (``wide_line``), or more than half of its code units
+# whose low byte is 0A must be UTF-16 newlines (0A 00 in UTF-16LE). beamtagger's own CoNLL and
+# CoNLL-U results, whose writers refuse a line the readers refuse (transforms/nul_lines.py),
+# passed the first rules where a record's id or tokens held NULs ("# id = 1<NUL>" then
+# "aa<NUL>b<TAB>X": a NUL before a newline and one before a letter, where UTF-16BE puts them),
+# and the whole file was refused as UTF-16BE, every good record in it too: 182 of 16,508
+# random results holding NULs, 1 now (bench/unmarked_utf16_guess.py, 2026-12-08: a record of
+# tokens starting with a NUL, which only pre-tokenized input gives, at most of its newlines'
+# places). The newlines keep short UTF-16 of one word a line found where each character's
+# bytes are UTF-8 text ("सेब" is 38 09 47 09 2C 09: ASCII and tabs) and no line is refused
+# alone: of 62,289 UTF-16 and UTF-32 heads holding a NUL (English corpora, random words and
+# prose of eleven scripts), none found before is left to UTF-8 now. A result is never taken
+# for UTF-16 so where no token, label or id starts or ends with a NUL (the tokenizer's tokens
+# never do): it has no UTF-16 newline, and every line passes ``wide_line``. The guess costs
+# what it did (10.0 and 10.1 CPU s for those heads and the results, before 10.1 and 10.2).
+# charset-normalizer (there with Beam's requests, not a dependency of beamtagger) is not used:
+# it guesses from character statistics, which a short file does not settle (3.5.3 took the 8
+# random bytes 19 A9 87 F7 0C 00 77 00 for UTF-16BE), where this rule asks for UTF-16's
+# structure; and its answers change with its version.
 _UTF16_HIGH_BYTE = (("UTF-16LE", codecs.utf_16_le_decode, 1),
                     ("UTF-16BE", codecs.utf_16_be_decode, 0))
 _SPACES = frozenset(" \t\n\r")
@@ -206,6 +222,7 @@ def _unmarked_utf16(head):
     right one: the order with more is taken, and a tie is no evidence."""
     utf8_text = _decodes(codecs.utf_8_decode, head.replace(b"\x00", b""))
     head_is_utf8 = utf8_text is not None and not _NOT_TEXT.search(utf8_text)
+    lines_are_utf8_text = None
     found = []
     for encoding, decode, high_byte in _UTF16_HIGH_BYTE:
         text = _decodes(decode, head)
@@ -214,9 +231,14 @@ def _unmarked_utf16(head):
         ascii_characters = [character for character in text if character < "\x80"]
         if len(ascii_characters) < 2 or not _SPACES & set(ascii_characters):
             continue
-        if head_is_utf8 and (b"\x00" in head[1 - high_byte::2]
-                             or not {"\n", "\r"} & set(ascii_characters)):
-            continue
+        if head_is_utf8:
+            if (b"\x00" in head[1 - high_byte::2]
+                    or not {"\n", "\r"} & set(ascii_characters)):
+                continue
+            if lines_are_utf8_text is None:
+                lines_are_utf8_text = _lines_read_as_utf8_text(head)
+            if lines_are_utf8_text and not _utf16_line_ends(head, high_byte):
+                continue
         found.append((len(ascii_characters), encoding))
     if not found or (len(found) == 2 and found[0][0] == found[1][0]):
         return None
@@ -224,6 +246,27 @@ def _unmarked_utf16(head):
     return OtherEncoding(encoding, f"without a byte-order mark (its first {len(head):,} bytes "
                          f"are {encoding} text, with a NUL in each of its {ascii_count:,} "
                          "ASCII characters)")
+
+
+def _lines_read_as_utf8_text(head):
+    """Whether each whole line of ``head`` (UTF-8 text once its NULs are out) holding a NUL is
+    one the readers read as UTF-8 text, as they cut and check it (at bytes 0A, its line end
+    and a UTF-8 byte-order mark stripped): none is ``wide_line``'s. The head's last line,
+    which its end may cut (a line's start can look wider than the line), is not looked at."""
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8):]
+    whole_lines = head[:head.rfind(b"\n") + 1].split(b"\n")
+    return not any(b"\x00" in line and wide_line(line.rstrip(b"\r\n")) is not None
+                   for line in whole_lines)
+
+
+def _utf16_line_ends(head, high_byte):
+    """Whether more than half of ``head``'s code units whose low byte is 0A (a newline's place
+    in UTF-16, where ``high_byte`` is the high byte's) are UTF-16 newlines, their high byte 00."""
+    units = [head[start:start + 2] for start in range(0, len(head) - 1, 2)]
+    at_newline_place = [unit for unit in units if unit[1 - high_byte] == 0x0A]
+    newlines = sum(unit[high_byte] == 0 for unit in at_newline_place)
+    return newlines * 2 > len(at_newline_place)
 
 
 def _decodes(decode, head):

@@ -95,3 +95,13 @@ def test_binary_junk_is_not_taken_for_utf16():
     # Text padded with NULs where a crash cut the file, and runs of zeros
     assert other_encoding("Москва — столица России.\n".encode() + b"\x00" * 300) is None
     assert other_encoding(b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + b"\x03\x00>\x00") is None
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", ["सेब\nनल\n", "नमस्ते दुनिया\n", "あいう\nおか\n", "ਪਰ\nਵਲ\n"])
+def test_short_utf16_whose_bytes_are_utf8_text_is_found_by_its_newlines(text, encoding):
+    # Every character's two bytes are UTF-8 text (सेब is 38 09 47 09 2C 09 in UTF-16LE: ASCII
+    # and tabs), and no line is one the readers refuse alone (one ASCII character a line):
+    # only the newlines, 0A 00 (00 0A) in each code unit whose low byte is 0A, say UTF-16.
+    found = other_encoding(text.encode(encoding))
+    assert found is not None and found.encoding == encoding.upper().replace("-16-", "-16")
