@@ -126,3 +126,28 @@ def not_readable(error, path=None):
     return BeamtaggerError(f"cannot read {path or error.filename}: {error.strerror} ({name}): "
                            "this user may not read it; ask its owner for read access, or use "
                            "a copy of your own")
+
+
+# The apache-beam extra that brings each file system Beam has, where it is not installed.
+_FILE_SYSTEM_EXTRAS = {"gs": "gcp", "s3": "aws", "azfs": "azure", "hdfs": "hadoop"}
+
+
+def no_file_system(path):
+    """Why Beam has no file system for ``path``'s scheme here, else None: the schemes this
+    installation has, and for a scheme Beam knows, the extra that brings it. Beam's own
+    ValueError repeated the path and advised apache-beam[gcp] for any scheme, foo:// too."""
+    from apache_beam.io.filesystem import FileSystem
+    from apache_beam.io.filesystems import FileSystems
+
+    scheme = FileSystems.get_scheme(path)
+    # Beam imports each file system it can (apache_beam.io.filesystems), skipping those whose
+    # packages are missing: the ones imported are the ones this process can use.
+    registered = {system.scheme() for system in FileSystem.get_all_subclasses()}
+    if scheme in registered:
+        return None
+    here = ", ".join(["local paths"] + [f"{name}://" for name in sorted(registered - {None})])
+    extra = _FILE_SYSTEM_EXTRAS.get(scheme)
+    if extra is None:
+        return f"Beam has no file system for {scheme}:// (this installation has {here})"
+    return (f"{scheme}:// needs Beam's {extra} packages, not installed here: pip install "
+            f"'apache-beam[{extra}]' (this installation has {here})")

@@ -18,7 +18,8 @@ import stat
 import sys
 
 from beamtagger import runtime_choice
-from beamtagger.errors import BeamtaggerError, broken_link, line_breaks_escaped
+from beamtagger.errors import (BeamtaggerError, broken_link, line_breaks_escaped,
+                               no_file_system)
 
 
 _EXTENSION_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll",
@@ -108,6 +109,10 @@ def check_input(job):
         raise BeamtaggerError(f"--input {job.input_pattern}: Beam reads no file:// URL; give "
                               "files on this machine as a plain path or pattern "
                               f"({job.input_pattern[len('file://'):] or '/'})")
+    problem = no_file_system(job.input_pattern) if "://" in job.input_pattern else None
+    if problem:
+        raise BeamtaggerError(f"--input {job.input_pattern}: {problem}")
+    _check_folders_searchable(job.input_pattern)
     try:
         matched = FileSystems.match([job.input_pattern])[0].metadata_list
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
@@ -126,6 +131,70 @@ def check_input(job):
     _warn_of_other_encoding(matched, job)
     _warn_of_a_name_read_as_a_pattern(matched, job)
     return matched
+
+
+def _check_folders_searchable(pattern):
+    """BeamtaggerError naming the first folder a local ``pattern`` reaches that this user may
+    not search (or, where a wildcard matches names in it, list): Beam's matching passes over
+    it without a word, so a pattern or a path in another user's 700 folder was refused as
+    matching no file, and ``a*/x.txt`` tagged the files of the folders it could search, exit
+    0, those of the others lost. Refused as an unreadable file among the matches is."""
+    from beamtagger.transforms.worker_resources import is_remote
+
+    if is_remote(pattern):
+        return
+    found = _unsearchable_folder(pattern)
+    if found is None:
+        return
+    folder, may_search = found
+    if may_search:
+        raise BeamtaggerError(f"--input {pattern}: this user may not list the folder {folder}, "
+                              "so the files the pattern matches in it cannot be found; ask its "
+                              "owner for read access, or name the files one by one")
+    raise BeamtaggerError(f"--input {pattern}: this user may not search the folder {folder}, "
+                          "so the files in it cannot be read; ask its owner for access, or "
+                          "use a copy of your own")
+
+
+def _unsearchable_folder(pattern):
+    """(folder, whether it may be searched) for the first folder, level by level, that
+    ``pattern`` reaches and this user may not search, or not list where a wildcard is matched
+    in it (every folder under a ``**``); else None. Matched with glob, hidden names included,
+    as Beam's matching does not hide them."""
+    names = [name for name in pattern.split(os.sep) if name]
+    folders = [os.sep if os.path.isabs(pattern) else ""]
+    for depth, name in enumerate(names):
+        if "**" in name:   # any folder below may hold a match
+            return _unreadable_below(folders)
+        wildcard = glob.has_magic(name)
+        for folder in folders:
+            if not os.access(folder or os.curdir, os.X_OK | (os.R_OK if wildcard else 0)):
+                return folder, os.access(folder or os.curdir, os.X_OK)
+        if depth == len(names) - 1:
+            return None
+        if wildcard:
+            folders = sorted(path for folder in folders
+                             for path in glob.glob(os.path.join(glob.escape(folder), name),
+                                                   include_hidden=True)
+                             if os.path.isdir(path))
+        else:
+            folders = [os.path.join(folder, name) for folder in folders
+                       if os.path.isdir(os.path.join(folder, name))]
+    return None
+
+
+def _unreadable_below(folders):
+    """(folder, whether it may be searched) for the first of ``folders`` or the folders under
+    them (symbolic links not followed, as by Beam) this user may not list; else None."""
+    for top in folders:
+        refused = []
+        for _ in os.walk(top or os.curdir, onerror=refused.append):
+            if refused:
+                break
+        if refused:
+            folder = refused[0].filename
+            return folder, os.access(folder, os.X_OK)
+    return None
 
 
 def _glob_characters_hint(pattern):

@@ -16,7 +16,7 @@ import re
 import shutil
 import sys
 
-from beamtagger.errors import BeamtaggerError, line_breaks_escaped
+from beamtagger.errors import BeamtaggerError, line_breaks_escaped, no_file_system
 
 
 def output_files(pattern):
@@ -77,10 +77,23 @@ def earlier_outputs(output_prefix):
     _check_output_name(output_prefix)
     if not is_remote(output_prefix):
         check_creatable(output_prefix, "--output")
+        _check_listable(output_prefix)
     try:
         return list_outputs(output_prefix)
     except Exception as error:  # noqa: BLE001  (FileSystems raises BeamIOError and others)
         raise BeamtaggerError(f"cannot list --output {output_prefix}: {error}") from None
+
+
+def _check_listable(output_prefix):
+    """BeamtaggerError where the existing folder of a local ``output_prefix`` (creatable:
+    ``check_creatable``) is one this user may write in but not list (mode 300, a drop box):
+    glob found no earlier run's files there, so a rerun overwrote its results, and a killed
+    run's ``beam-temp-*`` folders went unseen."""
+    folder = os.path.dirname(os.path.abspath(output_prefix))
+    if os.path.isdir(folder) and not os.access(folder, os.R_OK):
+        raise BeamtaggerError(f"--output {output_prefix}: cannot list the folder {folder} to "
+                              "check for an earlier run's files (this user may write in it, "
+                              "not read it); choose an --output in a folder this user may read")
 
 
 def refuse_earlier_outputs(model_jobs, earlier, killed):
@@ -146,9 +159,12 @@ def _check_output_file_system(output_prefix):
         raise BeamtaggerError(f"--output {output_prefix}: Beam writes no file:// URL; give a "
                               "prefix on this machine as a plain path "
                               f"({output_prefix[len('file://'):] or '/'})")
+    problem = no_file_system(output_prefix)
+    if problem:
+        raise BeamtaggerError(f"--output {output_prefix}: {problem}")
     try:
         FileSystems.get_filesystem(output_prefix)
-    except Exception as error:  # noqa: BLE001  (ValueError, or an extra's ImportError)
+    except Exception as error:  # noqa: BLE001  (an extra's ImportError, a client's error)
         raise BeamtaggerError(one_line(f"--output {output_prefix}: no file system here writes "
                                        f"it: {error}")) from None
 
@@ -258,6 +274,7 @@ def output_held(output_prefix):
         return
     _check_output_name(output_prefix)
     check_creatable(output_prefix, "--output")
+    _check_listable(output_prefix)
     with output_lock.held(output_prefix, "--output", "tag", "prefix") as hold:
         yield hold
 

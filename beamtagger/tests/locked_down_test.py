@@ -176,9 +176,6 @@ print(json.dumps({
     # Mode 711, its files readable (a shared folder whose names are handed out): every file
     # the run reads opens by name. The check listed it and refused it as another user's.
     "listless": tag(listless_model, listless_store, "listless"),
-    # What tag_pipeline_test's check of inputs and outputs skips as root.
-    "input": command("tag", "--input", text.replace("in.txt", "*.txt"), "--output",
-                     f"{out}/input", "--model", model, "--embeddings", store),
     # In a folder this user may not search (another user's home): Path.exists raised there,
     # exit 1, "locked/sub: Permission denied (EACCES)".
     "output": command("tag", "--input", text, "--output", f"{os.path.dirname(out)}/locked/sub/r",
@@ -191,8 +188,6 @@ print(json.dumps({
                          "--out", f"{os.path.dirname(out)}/locked/m"),
 }))
 """
-    (tmp_path / "secret.txt").write_text("Hello .\n", encoding="utf-8")
-    _not_ours(tmp_path / "secret.txt", 0o600)
     (tmp_path / "locked").mkdir()
     _not_ours(tmp_path / "locked", 0o700)
     gold = tmp_path / "gold.conllu"
@@ -217,8 +212,6 @@ print(json.dumps({
         assert len(line.strip().splitlines()) == 1, (case, line)
         assert f"cannot read {path}: Permission denied (EACCES)" in line, (case, line)
         assert "damaged" not in line and "truncated" not in line, (case, line)
-    assert seen["input"][0] == 2 and seen["input"][1].strip().endswith(
-        f"cannot read input file {tmp_path / 'secret.txt'}: Permission denied"), seen["input"]
     assert seen["output"][0] == 2 and seen["output"][1].strip().endswith(
         f"the folder {tmp_path / 'locked'} is not writable"), seen["output"]
     assert seen["summary"][0] == 2 and seen["summary"][1].strip().endswith(
@@ -349,3 +342,92 @@ def test_a_process_with_no_home_keeps_keras_settings_out_of_the_working_director
     assert cli.main(["model", "info", tiny_tagger.model_dir]) == 0
     assert "KERAS_HOME" not in os.environ
 
+
+
+def test_inputs_and_outputs_this_user_may_not_read_list_or_write_are_refused_before_launch(
+        tiny_tagger, text_in, tmp_path, not_ours_probe):
+    # Until 2026-12-08 tag_pipeline_test skipped these as root ("root may read and write
+    # anything"): the only skip in the suite, so CI never ran them.
+    (tmp_path / "secret.txt").write_text("Hello .\n", encoding="utf-8")
+    _not_ours(tmp_path / "secret.txt", 0o600)
+    # Another user's home (700), and a folder that may be listed but not searched (604).
+    for name, mode in (("private", 0o700), ("listed", 0o604)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "x.txt").write_text("Hello .\n", encoding="utf-8")
+        _not_ours(tmp_path / name, mode)
+    for name in ("a1", "a2"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+        (tmp_path / "parts" / name / "x.txt").write_text("Hello .\n", encoding="utf-8")
+    _not_ours(tmp_path / "parts" / "a2", 0o700)
+    (tmp_path / "listless").mkdir()
+    (tmp_path / "listless" / "x.txt").write_text("Hello .\n", encoding="utf-8")
+    _searchable_not_listable(tmp_path / "listless")
+    # May create files in it, not list it: an earlier run's shard there is not seen.
+    (tmp_path / "write-only").mkdir()
+    earlier = tmp_path / "write-only" / "r-00000-of-00001.jsonl"
+    earlier.write_text("earlier\n", encoding="utf-8")
+    _not_ours(tmp_path / "write-only", 0o733)
+    (tmp_path / "read-only").mkdir()
+    _not_ours(tmp_path / "read-only", 0o755)
+    script = _CHILD_PRELUDE + r"""
+from beamtagger.pipeline import tag_inputs
+_, _, folder, model, store = sys.argv
+def tag(given, out="out/r"):
+    return command("tag", "--input", f"{folder}/{given}", "--output", f"{folder}/{out}",
+                   "--model", model, "--embeddings", store, "--runtime", "numpy",
+                   "--progress-every", "0")
+print(json.dumps({
+    "unreadable file": tag("*.txt"),
+    "pattern in a private folder": tag("private/*.txt"),
+    "path in a private folder": tag("private/x.txt"),
+    "pattern in a listed folder": tag("listed/*.txt"),
+    "folder pattern": tag("parts/a*/x.txt"),
+    "pattern under **": tag("parts/**/x.txt"),
+    "pattern in a listless folder": tag("listless/*.txt"),
+    # A file named in a folder this user may search, not list, is read (the check alone:
+    # a run takes seconds).
+    "path in a listless folder": raised(lambda: tag_inputs._check_folders_searchable(
+        f"{folder}/listless/x.txt")),
+    "write-only output": tag("in.txt", "write-only/r"),
+    "read-only output": tag("in.txt", "read-only/sub/r"),
+}))
+"""
+    status, seen, err = _locked_down(script, not_ours_probe, tmp_path, tiny_tagger.model_dir,
+                                     tiny_tagger.store_path, timeout=60)
+    assert status == 0 and isinstance(seen, dict), (seen, err)
+    for case, told in (
+            ("unreadable file", f"cannot read input file {tmp_path / 'secret.txt'}: "
+                                "Permission denied"),
+            # Before: "no input files match ..." (the first three), and Beam's listing error.
+            ("pattern in a private folder", f"--input {tmp_path / 'private' / '*.txt'}: "
+                                            f"this user may not search the folder "
+                                            f"{tmp_path / 'private'}"),
+            ("path in a private folder", f"--input {tmp_path / 'private' / 'x.txt'}: this user "
+                                         f"may not search the folder {tmp_path / 'private'}"),
+            ("pattern in a listed folder", f"--input {tmp_path / 'listed' / '*.txt'}: this "
+                                           f"user may not search the folder "
+                                           f"{tmp_path / 'listed'}"),
+            # Before: parts/a1/x.txt alone was tagged, exit 0; a2's file lost without a word.
+            ("folder pattern", f"--input {tmp_path / 'parts' / 'a*' / 'x.txt'}: this user may "
+                               f"not search the folder {tmp_path / 'parts' / 'a2'}"),
+            ("pattern under **", f"--input {tmp_path / 'parts' / '**' / 'x.txt'}: this user "
+                                 f"may not search the folder {tmp_path / 'parts' / 'a2'}"),
+            ("pattern in a listless folder", f"--input {tmp_path / 'listless' / '*.txt'}: this "
+                                             "user may not list the folder "
+                                             f"{tmp_path / 'listless'}"),
+            # Before: the earlier run's shard went unseen and was overwritten, exit 0.
+            ("write-only output", f"--output {tmp_path / 'write-only' / 'r'}: cannot list the "
+                                  f"folder {tmp_path / 'write-only'} to check for an earlier "
+                                  "run's files"),
+            ("read-only output", f"--output {tmp_path / 'read-only' / 'sub' / 'r'} cannot be "
+                                 f"created: the folder {tmp_path / 'read-only'} is not "
+                                 "writable")):
+        exit_status, said = seen[case]
+        assert exit_status == 2, (case, said)
+        assert len(said.strip().splitlines()) == 1 and "Traceback" not in said, (case, said)
+        assert said.startswith(f"beamtagger tag: error: {told}"), (case, said)
+    assert not (tmp_path / "out").exists()
+    assert seen["path in a listless folder"] is None, seen["path in a listless folder"]
+    os.chmod(tmp_path / "write-only", 0o700)   # root's again reads it
+    assert sorted(os.listdir(tmp_path / "write-only")) == [earlier.name]
+    assert earlier.read_text(encoding="utf-8") == "earlier\n"

@@ -153,25 +153,6 @@ def test_problems_are_refused_before_the_pipeline_starts(overrides, extra, messa
     assert "Traceback" not in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may read and write anything")
-def test_unreadable_inputs_and_unwritable_outputs_are_refused_before_launch(
-        tmp_path, upos_model, subset_store, capsys):
-    readable = tmp_path / "in.txt"
-    readable.write_text("Hello .\n", encoding="utf-8")
-    unreadable = tmp_path / "secret.txt"
-    unreadable.write_text("Hello .\n", encoding="utf-8")
-    unreadable.chmod(0)
-    locked = tmp_path / "locked"
-    locked.mkdir(mode=0o555)
-    common = ["--model", str(upos_model), "--embeddings", subset_store]
-    code, _, err = tag(capsys, "--input", str(tmp_path / "*.txt"), "--output",
-                       str(tmp_path / "out" / "r"), *common)
-    assert code == 2 and "cannot read input file" in err and len(err.strip().splitlines()) == 1
-    code, _, err = tag(capsys, "--input", str(readable), "--output", str(locked / "sub" / "r"),
-                       *common)
-    assert code == 2 and "is not writable" in err and len(err.strip().splitlines()) == 1
-
-
 def test_a_rerun_is_refused_and_overwrite_removes_the_earlier_shards(tmp_path, upos_model,
                                                                       subset_store, capsys):
     source = tmp_path / "in.txt"

@@ -602,15 +602,15 @@ def _staged_copy(path):
 def _copy_to_local(path):
     from apache_beam.io.filesystems import FileSystems
 
-    from beamtagger.errors import BeamtaggerError
+    from beamtagger.errors import BeamtaggerError, no_file_system
 
     prefix = path.rstrip("/")
     try:
         matched = FileSystems.match([prefix + "/**"])[0].metadata_list
     except ValueError as error:
         # No file system for the scheme in this process (gs:// without Beam's GCP packages):
-        # Beam's message names what to install; it escaped as a traceback.
-        raise BeamtaggerError(f"cannot read {path}: {error}") from None
+        # it escaped as a traceback.
+        raise BeamtaggerError(f"cannot read {path}: {no_file_system(path) or error}") from None
     if not matched:
         raise BeamtaggerError(f"{path}: nothing found there")
     # Named by the files' names, sizes and times as well as the path: named by the path alone,
