@@ -461,8 +461,10 @@ def test_a_model_or_store_on_a_file_system_not_installed_is_one_line(tiny_tagger
                        *(item for pair in paths.items() for item in pair))
     assert code == 2, err
     (line,) = err.strip().splitlines()
-    assert line.startswith("beamtagger tag: error: cannot read nofs://bucket/folder: Unable to "
-                           "get filesystem"), line
+    # Before: Beam's message, the path again and "pip install apache-beam[gcp]" for nofs://.
+    assert line.startswith("beamtagger tag: error: cannot read nofs://bucket/folder: Beam has "
+                           "no file system for nofs:// (this installation has local paths, "), line
+    assert "apache-beam[" not in line and line.count("nofs://bucket/folder") == 1, line
     assert not (tmp_path / "out").exists()
 
 
@@ -526,13 +528,44 @@ def test_a_local_prefixs_earlier_files_are_globbed_in_its_folder_alone(tmp_path,
     # "write a prefix ... as a plain path" read as an order to write files; it says why now.
     ("file:///tmp/bt/r", "--output file:///tmp/bt/r: Beam writes no file:// URL; give a prefix "
                          "on this machine as a plain path (/tmp/bt/r)"),
-    ("nofs://bucket/r", "--output nofs://bucket/r: no file system here writes it: Unable to get "
-                        "filesystem"),
+    # It said "no file system here writes it: Unable to get filesystem ... e.g., pip install
+    # apache-beam[gcp]. Path specified: nofs://bucket/r": the path twice, GCP's extra for nofs.
+    ("nofs://bucket/r", "--output nofs://bucket/r: Beam has no file system for nofs:// (this "
+                        "installation has local paths, "),
 ])
 def test_an_output_url_no_file_system_writes_is_refused(tiny_tagger, text_in, tmp_path, capsys,
                                                         output, message):
     line = refused(capsys, tiny_tagger, text_in, output)
     assert line.startswith(f"beamtagger tag: error: {message}"), line
+
+
+def test_an_input_url_no_file_system_reads_names_the_schemes_there_are(tiny_tagger, text_in,
+                                                                        tmp_path, capsys):
+    code, _, err = tag(capsys, "--input", "nofs://bucket/*.txt", "--output", str(tmp_path / "r"),
+                       "--model", tiny_tagger.model_dir, "--embeddings", tiny_tagger.store_path)
+    # It said "cannot list input nofs://bucket/*.txt: Unable to get filesystem ...".
+    assert code == 2 and err.startswith("beamtagger tag: error: --input nofs://bucket/*.txt: "
+                                        "Beam has no file system for nofs:// (this installation "
+                                        "has local paths, "), err
+    assert "apache-beam[" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_scheme_beam_knows_without_its_packages_names_the_extra(monkeypatch):
+    from apache_beam.io.filesystem import FileSystem
+    from apache_beam.io.localfilesystem import LocalFileSystem
+
+    from beamtagger.errors import no_file_system
+
+    # An installation without Beam's aws, gcp, azure and hadoop packages.
+    monkeypatch.setattr(FileSystem, "get_all_subclasses", lambda: [LocalFileSystem])
+    assert no_file_system("s3://bucket/r") == (
+        "s3:// needs Beam's aws packages, not installed here: pip install 'apache-beam[aws]' "
+        "(this installation has local paths)")
+    assert "pip install 'apache-beam[gcp]'" in no_file_system("gs://bucket/r")
+    assert "pip install 'apache-beam[azure]'" in no_file_system("azfs://account/c/r")
+    assert no_file_system("nofs://bucket/r") == ("Beam has no file system for nofs:// (this "
+                                                 "installation has local paths)")
+    assert no_file_system("/tmp/r") is None
 
 
 def test_an_input_file_url_is_refused_with_its_plain_path(tiny_tagger, text_in, tmp_path, capsys):
