@@ -167,9 +167,9 @@ def _unsearchable_folder(pattern):
         if "**" in name:   # any folder below may hold a match
             return _unreadable_below(folders)
         wildcard = glob.has_magic(name)
-        for folder in folders:
-            if not os.access(folder or os.curdir, os.X_OK | (os.R_OK if wildcard else 0)):
-                return folder, os.access(folder or os.curdir, os.X_OK)
+        for folder in (folder or os.curdir for folder in folders):
+            if not os.access(folder, os.X_OK | (os.R_OK if wildcard else 0)):
+                return folder, os.access(folder, os.X_OK)
         if depth == len(names) - 1:
             return None
         if wildcard:

@@ -366,7 +366,10 @@ def test_inputs_and_outputs_this_user_may_not_read_list_or_write_are_refused_bef
     (tmp_path / "write-only").mkdir()
     earlier = tmp_path / "write-only" / "r-00000-of-00001.jsonl"
     earlier.write_text("earlier\n", encoding="utf-8")
-    _not_ours(tmp_path / "write-only", 0o733)
+    if os.geteuid() == 0:
+        _not_ours(tmp_path / "write-only", 0o733)
+    else:   # its owner's bits, not cleared: the child is its owner
+        os.chmod(tmp_path / "write-only", 0o300)
     (tmp_path / "read-only").mkdir()
     _not_ours(tmp_path / "read-only", 0o755)
     script = _CHILD_PRELUDE + r"""
