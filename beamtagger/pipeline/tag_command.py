@@ -286,7 +286,7 @@ def run(args):
             # First, so that a run refused below leaves no earlier summary either.
             summary_json.remove_earlier_summary(
                 args.summary_json, () if args.output == tag_streams.STANDARD_STREAM
-                else [pattern for prefix in _output_prefixes(
+                else [pattern for prefix in tag_models.output_prefixes(
                     args.output, getattr(args, "models", ()))
                       for pattern in tag_outputs.earlier_output_patterns(prefix)])
     # Before Beam's import, which starts gRPC's poller threads: a refusal of a closed stream
@@ -373,7 +373,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
     job = dataclasses.replace(job, stdin_spool=stdin_spool,
                               results_in_input_order=results is not None)
     # {None: job} for one model; {name: the job of that model alone} for several.
-    model_jobs = _model_jobs(job, args.models, remote=remote)
+    model_jobs = tag_models.model_jobs_of(job, args.models, remote=remote)
     # --output as given, before anything lists or locks beside it: with several models each
     # prefix adds "-NAME" to it, so "out/" wrote out/-upos-00000-of-00001.jsonl (a name a
     # shell reads as an option) where a run of one model is refused, and "out/r*" was refused
@@ -404,19 +404,19 @@ def _tag_held(args, options, stdin_spool, results, stops):
     with contextlib.ExitStack() as held:
         holds = {}
         for name, model_job in model_jobs.items():
-            with _of_model(name):
+            with tag_models.of_model(name):
                 holds[name] = held.enter_context(tag_outputs.output_held(model_job.output_prefix))
         # A portable runner's containers (--environment_type=DOCKER, Flink's and Spark's
         # default) hold a beamtagger of their own, as Dataflow's workers do: the model left
         # out is recorded for them to compare theirs with. The DirectRunner runs here
         # whatever the environment (local_runner: never Prism).
-        launched = _pinned(held, model_jobs, remote, not remote and (
+        launched = tag_models.pinned_launch_files(held, model_jobs, remote, not remote and (
             is_direct_runner(standard.runner)
             or worker_resources.workers_on_this_machine(options)))
         killed = {}
         for name, model_job in model_jobs.items():
             killed[name] = bool(holds[name])
-            with _of_model(name):
+            with tag_models.of_model(name):
                 put_back = tag_outputs.put_back_replaced_outputs(model_job.output_prefix,
                                                                  model=name)
             if put_back:
@@ -467,10 +467,10 @@ def _tag_held(args, options, stdin_spool, results, stops):
         thresholds = {}
         for name, model_job in model_jobs.items():
             if name is not None:
-                print(f"{f'model {name}:':<16} {_model_shown(model_job.model_dir)}  (its files "
-                      f"{model_job.output_prefix}-SSSSS-of-NNNNN."
+                print(f"{f'model {name}:':<16} {tag_models.model_shown(model_job.model_dir)}  "
+                      f"(its files {model_job.output_prefix}-SSSSS-of-NNNNN."
                       f"{tag_outputs.result_suffix(model_job.output_format)})", flush=True)
-            with _of_model(name):
+            with tag_models.of_model(name):
                 model_jobs[name], thresholds[name] = _with_model_outputs(model_job)
         if None in model_jobs:
             job = dataclasses.replace(job, tag_column=model_jobs[None].tag_column,
@@ -535,67 +535,6 @@ def _tag_held(args, options, stdin_spool, results, stops):
         return status
 
 
-def _model_jobs(job, models, *, remote=False):
-    """{None: ``job``} for a run of one model; else {name: the job of that model alone},
-    writing under ``PREFIX-NAME`` (``tag_models``), its model as ``_pipeline_model`` gives it
-    for ``remote``."""
-    if not models:
-        return {None: job}
-    return {model.name: dataclasses.replace(
-                job, output_prefix=tag_models.model_prefix(job.output_prefix, model.name),
-                model_dir=_pipeline_model(model.model_dir, remote),
-                threshold=None if model.threshold is None else check_threshold(
-                    model.threshold, f"--threshold {model.name}")) for model in models}
-
-
-def _output_prefixes(output_prefix, models):
-    """The prefixes a run writes under: ``output_prefix``, or each model's of several."""
-    if not models:
-        return [output_prefix]
-    return [tag_models.model_prefix(output_prefix, model.name) for model in models]
-
-
-@contextlib.contextmanager
-def _of_model(name):
-    """A refusal within, for one of several models (``name``; None: the one model), starting
-    with the model's name."""
-    try:
-        yield
-    except BeamtaggerError as error:
-        if name is not None and error.args:
-            error.args = (f"model {name}: {error.args[0]}", *error.args[1:])
-        raise
-
-
-def _model_shown(model_dir):
-    """How the summary names a model: the bundled ones by what they are (the entity model's
-    package path beside "(the bundled model)" read as a model of the user's own)."""
-    from beamtagger.bundled_models import BUNDLED_MODELS, bundled_task_at
-
-    if model_dir is None:
-        return "(the bundled model)"
-    return (f"({BUNDLED_MODELS['ner'][1]})" if bundled_task_at(model_dir) == "ner"
-            else model_dir)
-
-
-def _pinned(held, model_jobs, remote, workers_here):
-    """{name: ``launch_files.LaunchFiles``} of each model's job, kept until ``held`` closes:
-    the store pinned once, with the first model, and recorded for every model.
-    ``workers_here``: the run's workers are this machine's processes (not a remote runner's,
-    nor a portable runner's containers)."""
-    from beamtagger.pipeline import launch_files
-
-    launched, first = {}, None
-    for name, model_job in model_jobs.items():
-        with _of_model(name):
-            files = held.enter_context(launch_files.pinned(model_job, remote,
-                                                           store=first is None,
-                                                           workers_here=workers_here))
-        launched[name] = files if first is None else files.with_store_of(first)
-        first = first or files
-    return launched
-
-
 def _with_model_outputs(job):
     """(``job``, its model's spec read, with what its files need of the model: the CoNLL-U
     tag column, entities, the threshold said)."""
@@ -630,7 +569,7 @@ def _models_done(args, job, model_jobs, thresholds, result, seconds, stops):
             for line in counters.format_shared_summary(counts[names[0]], seconds):
                 print(line)
             for name, model_job in model_jobs.items():
-                print(f"{f'model {name}:':<16} {_model_shown(model_job.model_dir)}")
+                print(f"{f'model {name}:':<16} {tag_models.model_shown(model_job.model_dir)}")
                 for line in (counters.format_records_summary(counts[name])
                              + counters.format_model_metrics(distributions[name])):
                     print(line)
@@ -832,29 +771,11 @@ def _fewer_garbage_collections():
         gc.set_threshold(*thresholds)
 
 
-def _pipeline_model(model_dir, remote):
-    """The pipeline's model for ``--model`` as given (``model_dir``): None for the bundled UPOS
-    model, which workers find inside their installed package; for a remote runner, the
-    bundled entity model as its ``BundledModel``, which each worker resolves to its own
-    package's folder (pickled as the launching machine's site-packages path, it named a
-    folder no Dataflow worker has); else the path as given. A local run reads the entity
-    model's folder as any other (``launch_files`` pins it for the run). Each is known by any
-    spelling the workers read (``bundled_reference``): the UPOS model's folder as a
-    ``file://`` URL was ``BundledModel("upos")``, named by its path in the summary, where its
-    plain path is the run with no ``--model``."""
-    from beamtagger.bundled_models import BundledModel, bundled_reference
-
-    bundled = bundled_reference(model_dir)
-    if bundled is None or bundled == BundledModel("upos"):
-        return None
-    return bundled if remote else model_dir
-
-
 def build_job(args, remote=False, streaming=False, local_processes=1, process_per_core=False):
     from beamtagger.pipeline import tag_inputs
     from beamtagger.pipeline.tag_pipeline import TagJob
 
-    model_dir = _pipeline_model(args.model, remote)
+    model_dir = tag_models.pipeline_model(args.model, remote)
     buffering = args.max_buffering_secs
     if buffering is not None:
         if not streaming:
@@ -1010,7 +931,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
 
     specs = {}
     for name, model_job in model_jobs.items():
-        with _of_model(name):
+        with tag_models.of_model(name):
             spec = specs[name] = worker_resources.load_spec(model_job.model_dir,
                                                             built_against=built_against[name])
             check_model_file(spec)
@@ -1027,7 +948,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     store = worker_resources.open_store(job.store_path,
                                         built_against=next(iter(built_against.values())))
     for name, spec in specs.items():
-        with _of_model(name):
+        with tag_models.of_model(name):
             spec.check_store(store, allow_other_fingerprint=job.allow_other_embeddings)
     # Opening checks the vocabulary's row count only; a changed one was found at each worker's
     # first lookup, which made every record a dead letter of a run that exited 0.
@@ -1037,7 +958,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     tag_outputs.check_output_not_a_folder(job, model_jobs)
     earlier = {}
     for name, model_job in model_jobs.items():
-        with _of_model(name):
+        with tag_models.of_model(name):
             earlier[name] = tag_outputs.earlier_outputs(model_job.output_prefix)
     if not overwrite:
         tag_outputs.refuse_earlier_outputs(model_jobs, earlier, killed)
@@ -1074,7 +995,7 @@ def _check_reachable_by_workers(job, model_jobs=None):
 
     def check(option, path):
         # A bundled model (--model bundled-ner, or its folder's path) is read by each worker
-        # from its own installed package (_pipeline_model).
+        # from its own installed package (tag_models.pipeline_model).
         if path is not None and not isinstance(path, BundledModel) and not is_remote(path):
             raise BeamtaggerError(
                 f"{option} {path} is a local path, which Dataflow workers cannot read; "
@@ -1084,7 +1005,7 @@ def _check_reachable_by_workers(job, model_jobs=None):
     check("--input", job.input_pattern)
     check("--output", job.output_prefix)
     for name, model_job in (model_jobs or {None: job}).items():
-        with _of_model(name):
+        with tag_models.of_model(name):
             check("--model", model_job.model_dir)
     check("--embeddings", job.store_path)
 

@@ -10,19 +10,26 @@ its folder's base name (``.``: the working directory's), ``bundled`` (the bundle
 (``models_to_tag``: 1 to 64 ASCII letters, digits, ``_`` and ``-``, the first a letter or a
 digit, no two equal but for case), because it names the model's files and steps.
 
+A run of several models makes one job a model (``model_jobs_of``), each checked, pinned and
+named in its refusals as a run of that model alone (``of_model``, ``pinned_launch_files``).
+
 No Beam import here: ``model info`` imports ``tag_command``, which imports this module.
 """
 import argparse
+import contextlib
+import dataclasses
 import os
 import posixpath
 import re
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.model.flag_threshold import check_threshold
 from beamtagger.pipeline.model_argument import BUNDLED, model_dir_named
 
-__all__ = ["BUNDLED", "NamedModel", "model_prefix", "models_given", "split_model_argument",
-           "threshold_argument"]
+__all__ = ["BUNDLED", "NamedModel", "model_jobs_of", "model_prefix", "model_shown", "models_given",
+           "of_model", "output_prefixes", "pinned_launch_files", "pipeline_model",
+           "split_model_argument", "threshold_argument"]
 
 # models_to_tag's name rule (not imported: that module imports Beam's package).
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -115,6 +122,85 @@ def model_prefix(output_prefix: str, name: str) -> str:
     """The prefix of model ``name``'s files in a run writing ``output_prefix``: the one a
     run of that model alone with ``--output PREFIX-NAME`` writes."""
     return f"{output_prefix}-{name}"
+
+
+def pipeline_model(model_dir, remote):
+    """The pipeline's model for ``--model`` as given (``model_dir``): None for the bundled UPOS
+    model, which workers find inside their installed package; for a remote runner, the
+    bundled entity model as its ``BundledModel``, which each worker resolves to its own
+    package's folder (pickled as the launching machine's site-packages path, it named a
+    folder no Dataflow worker has); else the path as given. A local run reads the entity
+    model's folder as any other (``launch_files`` pins it for the run). Each is known by any
+    spelling the workers read (``bundled_reference``): the UPOS model's folder as a
+    ``file://`` URL was ``BundledModel("upos")``, named by its path in the summary, where its
+    plain path is the run with no ``--model``."""
+    from beamtagger.bundled_models import BundledModel, bundled_reference
+
+    bundled = bundled_reference(model_dir)
+    if bundled is None or bundled == BundledModel("upos"):
+        return None
+    return bundled if remote else model_dir
+
+
+def model_jobs_of(job, models, *, remote=False):
+    """{None: ``job``} for a run of one model; else {name: the job of that model alone},
+    writing under ``PREFIX-NAME`` (``model_prefix``), its model as ``pipeline_model`` gives it
+    for ``remote``."""
+    if not models:
+        return {None: job}
+    return {model.name: dataclasses.replace(
+                job, output_prefix=model_prefix(job.output_prefix, model.name),
+                model_dir=pipeline_model(model.model_dir, remote),
+                threshold=None if model.threshold is None else check_threshold(
+                    model.threshold, f"--threshold {model.name}")) for model in models}
+
+
+def output_prefixes(output_prefix, models):
+    """The prefixes a run writes under: ``output_prefix``, or each model's of several."""
+    if not models:
+        return [output_prefix]
+    return [model_prefix(output_prefix, model.name) for model in models]
+
+
+@contextlib.contextmanager
+def of_model(name):
+    """A refusal within, for one of several models (``name``; None: the one model), starting
+    with the model's name."""
+    try:
+        yield
+    except BeamtaggerError as error:
+        if name is not None and error.args:
+            error.args = (f"model {name}: {error.args[0]}", *error.args[1:])
+        raise
+
+
+def model_shown(model_dir):
+    """How the summary names a model: the bundled ones by what they are (the entity model's
+    package path beside "(the bundled model)" read as a model of the user's own)."""
+    from beamtagger.bundled_models import BUNDLED_MODELS, bundled_task_at
+
+    if model_dir is None:
+        return "(the bundled model)"
+    return (f"({BUNDLED_MODELS['ner'][1]})" if bundled_task_at(model_dir) == "ner"
+            else model_dir)
+
+
+def pinned_launch_files(held, model_jobs, remote, workers_here):
+    """{name: ``launch_files.LaunchFiles``} of each model's job, kept until ``held`` closes:
+    the store pinned once, with the first model, and recorded for every model.
+    ``workers_here``: the run's workers are this machine's processes (not a remote runner's,
+    nor a portable runner's containers)."""
+    from beamtagger.pipeline import launch_files
+
+    launched, first = {}, None
+    for name, model_job in model_jobs.items():
+        with of_model(name):
+            files = held.enter_context(launch_files.pinned(model_job, remote,
+                                                           store=first is None,
+                                                           workers_here=workers_here))
+        launched[name] = files if first is None else files.with_store_of(first)
+        first = first or files
+    return launched
 
 
 def split_model_argument(value):

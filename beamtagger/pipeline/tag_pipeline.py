@@ -40,7 +40,7 @@ class TagJob:
     input_format: str = "text"
     output_format: str = "jsonl"
     # None: the bundled model; a BundledModel: the entity model, read by each worker from its
-    # own installed package (tag_command._pipeline_model).
+    # own installed package (tag_models.pipeline_model).
     model_dir: Union[str, BundledModel, None] = None
     store_path: Optional[str] = None     # None: the default store
     text_field: str = "text"

@@ -176,15 +176,15 @@ def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder
     args = tag_command.with_models_given(cli.build_parser().parse_args(
         argv + [arg for model in models for arg in ("--model", model)]))
     job = tag_command.build_job(args, remote=True)
-    model_jobs = tag_command._model_jobs(job, args.models, remote=True)
+    model_jobs = tag_models.model_jobs_of(job, args.models, remote=True)
     remote = {name: model_job.model_dir for name, model_job in model_jobs.items()}
     assert remote == {name: task and BundledModel(task) for name, task in expected.items()}
     tag_command._check_reachable_by_workers(job, model_jobs)   # no refusal
-    assert tag_command._model_shown(BundledModel("ner")) == "(the bundled entity model)"
+    assert tag_models.model_shown(BundledModel("ner")) == "(the bundled entity model)"
     # A local run reads the folder as given (and pins it for the run).
     from beamtagger.transforms.worker_resources import local_path
 
-    local = {model_job.model_dir for model_job in tag_command._model_jobs(
+    local = {model_job.model_dir for model_job in tag_models.model_jobs_of(
         tag_command.build_job(args), args.models).values()} - {None}
     assert all(isinstance(model_dir, str) for model_dir in local), local
     assert NER_MODEL_DIR in {local_path(model_dir) for model_dir in local}
@@ -232,9 +232,9 @@ def test_a_path_spelling_of_a_word_is_told_the_word_not_told_it_is_python_only(
 
 
 def test_the_summary_names_the_bundled_entity_model_as_it_names_the_upos_one():
-    assert tag_command._model_shown(None) == "(the bundled model)"
-    assert tag_command._model_shown(str(NER_MODEL_DIR)) == "(the bundled entity model)"
-    assert tag_command._model_shown("models/ner") == "models/ner"
+    assert tag_models.model_shown(None) == "(the bundled model)"
+    assert tag_models.model_shown(str(NER_MODEL_DIR)) == "(the bundled entity model)"
+    assert tag_models.model_shown("models/ner") == "models/ner"
 
 
 @pytest.mark.parametrize("argv, written", [
