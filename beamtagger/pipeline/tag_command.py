@@ -23,8 +23,9 @@ from beamtagger.errors import BeamtaggerError
 from beamtagger.model import runtimes
 from beamtagger.model.flag_threshold import (check_threshold, check_threshold_applies,
                                              model_name, model_threshold)
-# tag_inputs, tag_outputs, tag_runtime and tag_streams are imported where a run needs them:
-# every beamtagger command imports this module (cli.py builds each subcommand's parser).
+# tag_inputs, tag_outputs, tag_remote_paths, tag_runtime and tag_streams are imported where a
+# run needs them: every beamtagger command imports this module (cli.py builds each
+# subcommand's parser).
 from beamtagger.pipeline import (model_argument, summary_json, summary_stdout, tag_models,
                                  tag_summary)
 from beamtagger.pipeline.stops_after_publishing import StopsAfterPublishing
@@ -348,7 +349,8 @@ def _tag_held(args, options, stdin_spool, results, stops):
     """``_tag``'s run; ``stops`` holds a stop that comes once its files are published."""
     from apache_beam.options.pipeline_options import PortableOptions, StandardOptions
 
-    from beamtagger.pipeline import tag_inputs, tag_outputs, tag_runtime, tag_streams
+    from beamtagger.pipeline import (tag_inputs, tag_outputs, tag_remote_paths, tag_runtime,
+                                     tag_streams)
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
     from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
     from beamtagger.pipeline.local_runner import is_direct_runner
@@ -366,7 +368,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
         # network or credentials Beam retried its credentials there for 24 s, logging a
         # traceback each time, before the check of every path below refused the run. (Other
         # inputs keep that order: the offline checks of a remote run's options come first.)
-        _refuse_unreadable_cloud_storage([args.input], options)
+        tag_remote_paths.refuse_unreadable_cloud_storage([args.input], options)
     job = build_job(args, remote=remote, streaming=bool(standard.streaming),
                     local_processes=local_worker_processes(options),
                     process_per_core=sdk_process_per_core(options, standard.runner))
@@ -383,14 +385,15 @@ def _tag_held(args, options, stdin_spool, results, stops):
     # GPUs on the tag stage's workers, or on every worker: the batches go to a GPU either way.
     gpu_workers = remote and bool(job.accelerator or gpus_on_every_worker(options))
     if remote:
-        _check_reachable_by_workers(job, model_jobs)
+        tag_remote_paths.check_reachable_by_workers(job, model_jobs)
         _check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
                    or staged_files_problem(options) or dry_run_offline_problem(options))
         if problem:
             raise BeamtaggerError(problem)
-    _check_cloud_storage(job, options, [model_job.model_dir for model_job in model_jobs.values()])
+    tag_remote_paths.check_cloud_storage(
+        job, options, [model_job.model_dir for model_job in model_jobs.values()])
     if not worker_resources.is_remote(job.output_prefix):
         # Before output_held makes its lock beside the prefix: --output ~ of a user who may
         # not write in /home was refused as "cannot be created: the folder /home is not
@@ -609,31 +612,6 @@ def _outcome(job, result, results, counts=None):
             tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
         unread = tag_summary.unread_parts(error_files, counts["unread_parts"])
     return counts, result_files, error_files, unread
-
-
-def _check_cloud_storage(job, options, model_dirs=None):
-    """Before anything reads a gs:// path: refused in seconds where this machine has no
-    network to Cloud Storage or no credentials (cloud_access). ``model_dirs``: the models of
-    a run of several (default: ``job``'s one)."""
-    from apache_beam.options.pipeline_options import GoogleCloudOptions
-
-    cloud = options.view_as(GoogleCloudOptions)
-    _refuse_unreadable_cloud_storage(
-        [job.input_pattern, job.output_prefix,
-         *([job.model_dir] if model_dirs is None else model_dirs), job.store_path,
-         cloud.temp_location, cloud.staging_location], options)
-
-
-def _refuse_unreadable_cloud_storage(paths, options):
-    """BeamtaggerError where the gs:// ones among ``paths`` cannot be read from here."""
-    from apache_beam.options.pipeline_options import GoogleCloudOptions
-
-    from beamtagger.cloud_access import cloud_storage_problem
-
-    problem = cloud_storage_problem(
-        paths, anonymous=bool(options.view_as(GoogleCloudOptions).no_auth))
-    if problem:
-        raise BeamtaggerError(problem)
 
 
 def runtime_type_check_problem(options):
@@ -901,7 +879,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
     ``check_job`` takes}. ``threshold_given``: a plain --threshold beside several models,
     refused here, where the models say which are flag taggers."""
     from beamtagger.model.saving import check_model_file
-    from beamtagger.pipeline import tag_inputs, tag_outputs
+    from beamtagger.pipeline import tag_inputs, tag_outputs, tag_remote_paths
     from beamtagger.transforms import worker_resources
     from beamtagger.transforms.chunks import check_chunk
 
@@ -924,7 +902,7 @@ def _check_run(job, model_jobs, remote=False, overwrite=False, killed=None, buil
                               '"type:nvidia-l4;count:1;machine_type:g2-standard-4;'
                               'install-nvidia-driver"')
     if remote:
-        _check_reachable_by_workers(job, model_jobs)
+        tag_remote_paths.check_reachable_by_workers(job, model_jobs)
     elif job.runtime is not None and not runtimes.is_installed(job.runtime):
         # Remote workers install their own packages; a local run uses this interpreter's.
         raise BeamtaggerError(runtimes.get(job.runtime).missing)
@@ -983,31 +961,6 @@ def _comparable(path):
     from beamtagger.transforms.worker_resources import is_remote
 
     return path if is_remote(path) else os.path.realpath(path)
-
-
-def _check_reachable_by_workers(job, model_jobs=None):
-    """BeamtaggerError where a path the workers read or write is local. ``model_jobs``: {name:
-    the job of that model alone} of a run of several, whose models are checked each, a
-    refusal naming the model; the input, ``job``'s --output as given and the store once, a
-    refusal naming none (each model's job holds them too, its --output with "-NAME")."""
-    from beamtagger.bundled_models import BundledModel
-    from beamtagger.transforms.worker_resources import is_remote
-
-    def check(option, path):
-        # A bundled model (--model bundled-ner, or its folder's path) is read by each worker
-        # from its own installed package (tag_models.pipeline_model).
-        if path is not None and not isinstance(path, BundledModel) and not is_remote(path):
-            raise BeamtaggerError(
-                f"{option} {path} is a local path, which Dataflow workers cannot read; "
-                "use a gs:// path" + (" (or leave it out for the default)"
-                                      if option in ("--model", "--embeddings") else ""))
-
-    check("--input", job.input_pattern)
-    check("--output", job.output_prefix)
-    for name, model_job in (model_jobs or {None: job}).items():
-        with tag_models.of_model(name):
-            check("--model", model_job.model_dir)
-    check("--embeddings", job.store_path)
 
 
 def _check_one_accelerator_request(job, options):

@@ -11,7 +11,7 @@ import pytest
 import beamtagger
 from beamtagger.errors import BeamtaggerError
 from beamtagger.model.tagger_spec import DEFAULT_MODEL_DIR, SPEC_FILE, TaggerSpec
-from beamtagger.pipeline import cli, model_argument, tag_command, tag_models
+from beamtagger.pipeline import cli, model_argument, tag_command, tag_models, tag_remote_paths
 
 NER_MODEL_DIR = beamtagger.bundled_model("ner")
 
@@ -179,7 +179,7 @@ def test_bundled_ner_on_dataflow_is_the_bundled_model_by_name_not_a_local_folder
     model_jobs = tag_models.model_jobs_of(job, args.models, remote=True)
     remote = {name: model_job.model_dir for name, model_job in model_jobs.items()}
     assert remote == {name: task and BundledModel(task) for name, task in expected.items()}
-    tag_command._check_reachable_by_workers(job, model_jobs)   # no refusal
+    tag_remote_paths.check_reachable_by_workers(job, model_jobs)   # no refusal
     assert tag_models.model_shown(BundledModel("ner")) == "(the bundled entity model)"
     # A local run reads the folder as given (and pins it for the run).
     from beamtagger.transforms.worker_resources import local_path
