@@ -5,8 +5,13 @@ A GPU job fails or idles on Dataflow in ways no dry run shows: a hint without
 their CPUs; an L4 on a machine type that cannot carry one is refused only once the job is
 submitted. And GPUs asked for every worker (``worker_accelerator``, ``--resource_hints``) left
 ``beamtagger tag`` choosing the CPU runtime, NumPy, for GPU workers.
+``check_one_accelerator_request`` refuses such a hint, and GPUs asked for the tag stage and
+every worker at once, in one line before launch.
 """
-__all__ = ["accelerator_hint_problem", "worker_accelerator_option", "gpus_on_every_worker"]
+from beamtagger.errors import BeamtaggerError
+
+__all__ = ["accelerator_hint_problem", "check_one_accelerator_request", "gpus_on_every_worker",
+           "worker_accelerator_option"]
 
 # Dataflow's L4 page: "The L4 GPU type is available only with the G2 accelerator-optimized
 # machine type" (https://cloud.google.com/dataflow/docs/gpu/use-l4-gpus).
@@ -65,3 +70,21 @@ def gpus_on_every_worker(options):
     if found is None and AcceleratorHint.urn in resource_hints_from_options(options):
         found = "--resource_hints=accelerator"
     return found
+
+
+def check_one_accelerator_request(job, options):
+    """--tagger-accelerator puts GPUs on the tag stage's workers only (Dataflow right
+    fitting); a ``worker_accelerator`` service option or experiment as well put GPUs on every
+    worker, reading and writing ones included, a combination Dataflow's right-fitting page
+    says not to use. And a hint Dataflow would start no usable GPU for is refused here."""
+    if not job.accelerator:
+        return
+    both = worker_accelerator_option(options)
+    if both:
+        raise BeamtaggerError(
+            f"{both}=... puts GPUs on every worker, and "
+            "--tagger-accelerator on the tag stage's workers only (Dataflow right "
+            "fitting), which Dataflow says not to combine; pass one of them")
+    problem = accelerator_hint_problem(job.accelerator)
+    if problem:
+        raise BeamtaggerError(problem)

@@ -352,7 +352,8 @@ def _tag_held(args, options, stdin_spool, results, stops):
     from beamtagger.pipeline import (tag_inputs, tag_outputs, tag_remote_paths, tag_runtime,
                                      tag_streams)
     from beamtagger.pipeline.direct_runner_metrics import bundle_metrics_kept
-    from beamtagger.pipeline.dataflow_gpus import gpus_on_every_worker
+    from beamtagger.pipeline.dataflow_gpus import (check_one_accelerator_request,
+                                                   gpus_on_every_worker)
     from beamtagger.pipeline.local_runner import is_direct_runner
     from beamtagger.pipeline.pipeline_args import (cloud_options_problem,
                                                    dry_run_offline_problem,
@@ -386,7 +387,7 @@ def _tag_held(args, options, stdin_spool, results, stops):
     gpu_workers = remote and bool(job.accelerator or gpus_on_every_worker(options))
     if remote:
         tag_remote_paths.check_reachable_by_workers(job, model_jobs)
-        _check_one_accelerator_request(job, options)
+        check_one_accelerator_request(job, options)
         # Before check_job, which reads the model, the store and the input where they are.
         problem = (cloud_options_problem(options, standard.runner)
                    or staged_files_problem(options) or dry_run_offline_problem(options))
@@ -961,26 +962,5 @@ def _comparable(path):
     from beamtagger.transforms.worker_resources import is_remote
 
     return path if is_remote(path) else os.path.realpath(path)
-
-
-def _check_one_accelerator_request(job, options):
-    """--tagger-accelerator puts GPUs on the tag stage's workers only (Dataflow right
-    fitting); a ``worker_accelerator`` service option or experiment as well put GPUs on every
-    worker, reading and writing ones included, a combination Dataflow's right-fitting page
-    says not to use. And a hint Dataflow would start no usable GPU for is refused here."""
-    from beamtagger.pipeline.dataflow_gpus import (accelerator_hint_problem,
-                                                   worker_accelerator_option)
-
-    if not job.accelerator:
-        return
-    both = worker_accelerator_option(options)
-    if both:
-        raise BeamtaggerError(
-            f"{both}=... puts GPUs on every worker, and "
-            "--tagger-accelerator on the tag stage's workers only (Dataflow right "
-            "fitting), which Dataflow says not to combine; pass one of them")
-    problem = accelerator_hint_problem(job.accelerator)
-    if problem:
-        raise BeamtaggerError(problem)
 
 
