@@ -12,7 +12,7 @@ from beamtagger.pipeline.local_runner import qualified_runner
 from beamtagger.worker_threads import runner_name
 
 __all__ = ["unparseable_pipeline_args", "runner_problem", "cloud_options_problem",
-           "portable_options_problem", "staged_files_problem"]
+           "portable_options_problem", "staged_files_problem", "runtime_type_check_problem"]
 
 
 def unparseable_pipeline_args(flags, own_options=()):
@@ -249,3 +249,18 @@ def _is_portable_runner(runner):
     from apache_beam.runners.portability.portable_runner import PortableRunner
 
     return runner is not None and isinstance(create_runner(runner), PortableRunner)
+
+
+def runtime_type_check_problem(options):
+    """Why ``options`` cannot run a tag job, or None: under ``--runtime_type_check`` Beam
+    2.78's own file sinks (WriteToText, WriteToParquet) fail every run after the results are
+    written, their FinalizeWrite step typed ``str`` but giving TimestampedValues (a
+    TypeCheckError traceback); ``--performance_runtime_type_check`` checks the same hints
+    without that failure."""
+    from apache_beam.options.pipeline_options import TypeOptions
+
+    if options.view_as(TypeOptions).runtime_type_check:
+        return ("--runtime_type_check fails Beam's own file sinks, which write the results "
+                "(their FinalizeWrite step gives values of another type than it declares); "
+                "pass --performance_runtime_type_check, which checks the same type hints")
+    return None

@@ -298,7 +298,8 @@ def run(args):
         raise BeamtaggerError(closed)
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-    from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem)
+    from beamtagger.pipeline.pipeline_args import (portable_options_problem, runner_problem,
+                                                   runtime_type_check_problem)
 
     options = PipelineOptions(args.pipeline_args)
     standard = options.view_as(StandardOptions)
@@ -613,21 +614,6 @@ def _outcome(job, result, results, counts=None):
             tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
         unread = tag_summary.unread_parts(error_files, counts["unread_parts"])
     return counts, result_files, error_files, unread
-
-
-def runtime_type_check_problem(options):
-    """Why ``options`` cannot run a tag job, or None: under ``--runtime_type_check`` Beam
-    2.78's own file sinks (WriteToText, WriteToParquet) fail every run after the results are
-    written, their FinalizeWrite step typed ``str`` but giving TimestampedValues (a
-    TypeCheckError traceback); ``--performance_runtime_type_check`` checks the same hints
-    without that failure."""
-    from apache_beam.options.pipeline_options import TypeOptions
-
-    if options.view_as(TypeOptions).runtime_type_check:
-        return ("--runtime_type_check fails Beam's own file sinks, which write the results "
-                "(their FinalizeWrite step gives values of another type than it declares); "
-                "pass --performance_runtime_type_check, which checks the same type hints")
-    return None
 
 
 def _with_tag_column(job, spec):
