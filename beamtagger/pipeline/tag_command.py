@@ -518,11 +518,12 @@ def _tag_held(args, options, stdin_spool, results, stops):
                   f"{seconds:.0f} s with state {result.state}")
             return 0
         if None not in model_jobs:
-            return _models_done(args, job, model_jobs, thresholds, result, seconds, stops)
+            return tag_summary.models_done(args, job, model_jobs, thresholds, result, seconds,
+                                           stops)
         if results is not None:
             with stops.heard():   # the results themselves, to standard output: a stop ends it
                 tag_streams.write_in_input_order(job.output_prefix, results)
-        counts, result_files, error_files, unread = _outcome(job, result, results)
+        counts, result_files, error_files, unread = tag_summary.read_outcome(job, result, results)
         try:
             with stops.heard(), summary_stdout.reader_may_leave():
                 tag_summary.print_summary(args, job, result, results, seconds, counts,
@@ -539,68 +540,6 @@ def _tag_held(args, options, stdin_spool, results, stops):
                                        result_files, dead_letter_files, unread,
                                        thresholds[None])
         return status
-
-
-def _models_done(args, job, model_jobs, thresholds, result, seconds, stops):
-    """A local run of several models once done: each model's files, its summary lines and
-    exit status (past --max-dead-letters or none tagged: 3 for the run), and --summary-json."""
-    from beamtagger.pipeline import tag_outputs
-    from beamtagger.transforms import counters
-
-    names = list(model_jobs)
-    counts = counters.query_counters_by_model(result, names)
-    distributions = counters.query_distributions_by_model(result, names)
-    outcomes = {name: _outcome(model_job, result, None, counts[name])
-                for name, model_job in model_jobs.items()}
-    try:
-        with stops.heard(), summary_stdout.reader_may_leave():
-            if args.print_results:
-                for name, model_job in model_jobs.items():
-                    print(f"model {name}:")
-                    tag_outputs.print_results(model_job.output_prefix, model_job.output_format)
-            for line in counters.format_shared_summary(counts[names[0]], seconds):
-                print(line)
-            for name, model_job in model_jobs.items():
-                print(f"{f'model {name}:':<16} {tag_models.model_shown(model_job.model_dir)}")
-                for line in (counters.format_records_summary(counts[name])
-                             + counters.format_model_metrics(distributions[name])):
-                    print(line)
-                tag_summary.print_files(job if name == names[0] else None, model_job, None,
-                                        *outcomes[name])
-    except KeyboardInterrupt:
-        tag_summary.stopped_while_printed()
-    statuses = {name: tag_summary.exit_status(args.max_dead_letters, outcome[0], outcome[3],
-                                              name)
-                for name, outcome in outcomes.items()}
-    status = max(statuses.values())
-    if args.summary_json is not None:
-        summary_json.write_models_summary(args.summary_json, status, seconds, job.runtime, {
-            name: (model_job.model_dir, statuses[name], *outcomes[name], thresholds[name])
-            for name, model_job in model_jobs.items()})
-    return status
-
-
-def _outcome(job, result, results, counts=None):
-    """A local run's counts (``counts``: one model's of several, else read here), its result
-    files, its error files and the parts of the input not read (their sources, the first
-    UNREAD_PARTS_SHOWN), read before anything is printed: a stop while printing leaves the
-    status and --summary-json to be made of them."""
-    from beamtagger.pipeline import tag_outputs, tag_streams
-    from beamtagger.transforms import counters
-
-    if counts is None:
-        counts = counters.query_counters(result)
-    if results is not None:
-        result_files = [tag_streams.STANDARD_STREAM]
-    else:
-        result_files = tag_outputs.output_files(tag_outputs.result_pattern(
-            job.output_prefix, tag_outputs.result_suffix(job.output_format)))
-    error_files, unread = [], ()
-    if counts["dead_letters"]:
-        error_files = tag_outputs.output_files(
-            tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
-        unread = tag_summary.unread_parts(error_files, counts["unread_parts"])
-    return counts, result_files, error_files, unread
 
 
 @contextlib.contextmanager

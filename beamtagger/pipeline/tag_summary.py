@@ -1,7 +1,8 @@
-"""``beamtagger tag``: the end of a local run, once its files are published: the summary's
-lines of its files (results, dead letters, the parts of the input not read) and its exit
-status, judged by ``--max-dead-letters`` (``DeadLetterLimit``) or, without it, by whether
-anything was tagged.
+"""``beamtagger tag``: the end of a local run, once its files are published: what it did,
+read before anything is printed (``read_outcome``), the summary's lines of its files
+(results, dead letters, the parts of the input not read) and its exit status, judged by
+``--max-dead-letters`` (``DeadLetterLimit``) or, without it, by whether anything was tagged;
+for a run of several models, each model's (``models_done``).
 
 No Beam import at import time: every ``beamtagger`` command imports ``tag_command`` (cli.py
 builds each subcommand's parser), which imports this.
@@ -14,6 +15,7 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from beamtagger.errors import line_breaks_escaped
+from beamtagger.pipeline import summary_json, summary_stdout, tag_models
 
 
 # The exit status of a run that finished with more dead letters than --max-dead-letters: 1 is
@@ -97,6 +99,67 @@ def stopped_while_printed():
         print("beamtagger tag: stopped while the summary was printed, after the run "
               "was done: its files are published, the rest of the summary not printed",
               file=sys.stderr, flush=True)
+
+
+def models_done(args, job, model_jobs, thresholds, result, seconds, stops):
+    """A local run of several models once done: each model's files, its summary lines and
+    exit status (past --max-dead-letters or none tagged: 3 for the run), and --summary-json."""
+    from beamtagger.pipeline import tag_outputs
+    from beamtagger.transforms import counters
+
+    names = list(model_jobs)
+    counts = counters.query_counters_by_model(result, names)
+    distributions = counters.query_distributions_by_model(result, names)
+    outcomes = {name: read_outcome(model_job, result, None, counts[name])
+                for name, model_job in model_jobs.items()}
+    try:
+        with stops.heard(), summary_stdout.reader_may_leave():
+            if args.print_results:
+                for name, model_job in model_jobs.items():
+                    print(f"model {name}:")
+                    tag_outputs.print_results(model_job.output_prefix, model_job.output_format)
+            for line in counters.format_shared_summary(counts[names[0]], seconds):
+                print(line)
+            for name, model_job in model_jobs.items():
+                print(f"{f'model {name}:':<16} {tag_models.model_shown(model_job.model_dir)}")
+                for line in (counters.format_records_summary(counts[name])
+                             + counters.format_model_metrics(distributions[name])):
+                    print(line)
+                print_files(job if name == names[0] else None, model_job, None,
+                            *outcomes[name])
+    except KeyboardInterrupt:
+        stopped_while_printed()
+    statuses = {name: exit_status(args.max_dead_letters, outcome[0], outcome[3], name)
+                for name, outcome in outcomes.items()}
+    status = max(statuses.values())
+    if args.summary_json is not None:
+        summary_json.write_models_summary(args.summary_json, status, seconds, job.runtime, {
+            name: (model_job.model_dir, statuses[name], *outcomes[name], thresholds[name])
+            for name, model_job in model_jobs.items()})
+    return status
+
+
+def read_outcome(job, result, results, counts=None):
+    """A local run's counts (``counts``: one model's of several, else read here), its result
+    files, its error files and the parts of the input not read (their sources, the first
+    UNREAD_PARTS_SHOWN), read before anything is printed: a stop while printing leaves the
+    status and --summary-json to be made of them."""
+    from beamtagger.pipeline import tag_outputs, tag_streams
+    from beamtagger.transforms import counters
+
+    if counts is None:
+        counts = counters.query_counters(result)
+    if results is not None:
+        result_files = [tag_streams.STANDARD_STREAM]
+    else:
+        result_files = tag_outputs.output_files(tag_outputs.result_pattern(
+            job.output_prefix, tag_outputs.result_suffix(job.output_format)))
+    error_files, unread = [], ()
+    if counts["dead_letters"]:
+        error_files = tag_outputs.output_files(
+            tag_outputs.result_pattern(job.output_prefix + "-errors", "jsonl"))
+        unread = unread_parts(error_files, counts["unread_parts"])
+    return counts, result_files, error_files, unread
 
 
 def print_summary(args, job, result, results, seconds, counts, result_files, error_files,

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 
-from beamtagger.pipeline import summary_json, tag_command
+from beamtagger.pipeline import summary_json, tag_summary
 from beamtagger.tests.conftest import run_tag_command
 
 
@@ -22,13 +22,13 @@ def test_a_stop_once_the_files_are_published_leaves_the_runs_status_and_summary(
         # leaves alone, and the Ctrl-C below was never heard.
         previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         request.addfinalizer(lambda: signal.signal(signal.SIGINT, previous))
-        outcome = tag_command._outcome
+        outcome = tag_summary.read_outcome
 
         def stopped_then_outcome(*args):
             os.kill(os.getpid(), signal.SIGINT)   # Ctrl-C, as the run's files are published
             return outcome(*args)
 
-        monkeypatch.setattr(tag_command, "_outcome", stopped_then_outcome)
+        monkeypatch.setattr(tag_summary, "read_outcome", stopped_then_outcome)
     else:
         write_summary = summary_json.write_summary
 
