@@ -128,8 +128,13 @@ def _garbage_collection_as_tag_runs():
     third of the bucket stage's figure here."""
     import contextlib
 
-    from beamtagger.pipeline import tag_command
-    return getattr(tag_command, "_fewer_garbage_collections", contextlib.nullcontext)()
+    try:
+        from beamtagger.pipeline.tag_process_settings import fewer_garbage_collections
+    except ImportError:   # a checkout from before tag_process_settings: tag_command held it
+        from beamtagger.pipeline import tag_command
+        fewer_garbage_collections = getattr(tag_command, "_fewer_garbage_collections",
+                                            contextlib.nullcontext)
+    return fewer_garbage_collections()
 
 
 def main(argv=None):

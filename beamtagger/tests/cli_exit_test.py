@@ -28,10 +28,10 @@ def test_a_reader_that_stops_early_is_no_error(tiny_tagger):
 
 
 def test_scikit_learn_is_unavailable_only_while_a_tag_run_runs(monkeypatch):
-    from beamtagger.pipeline.tag_command import _without_scikit_learn
+    from beamtagger.pipeline.tag_process_settings import without_scikit_learn
 
     monkeypatch.delitem(sys.modules, "sklearn", raising=False)
-    with _without_scikit_learn():
+    with without_scikit_learn():
         try:
             import sklearn  # noqa: F401
         except ImportError:
@@ -41,20 +41,20 @@ def test_scikit_learn_is_unavailable_only_while_a_tag_run_runs(monkeypatch):
     assert "sklearn" not in sys.modules  # importable again afterwards
     already = object()
     monkeypatch.setitem(sys.modules, "sklearn", already)
-    with _without_scikit_learn():
+    with without_scikit_learn():
         assert sys.modules["sklearn"] is already  # imported before: left alone
 
 
 def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
     import gc
 
-    from beamtagger.pipeline.tag_command import (YOUNG_COLLECTION_THRESHOLD,
-                                                 _fewer_garbage_collections)
+    from beamtagger.pipeline.tag_process_settings import (YOUNG_COLLECTION_THRESHOLD,
+                                                          fewer_garbage_collections)
 
     before = gc.get_threshold()
     # CPython 3.12 starts with objects of its own frozen (375 on 3.12.1): no tag run froze there.
     frozen_by_the_interpreter = gc.get_freeze_count()
-    with _fewer_garbage_collections():
+    with fewer_garbage_collections():
         assert gc.get_threshold() == (max(before[0], YOUNG_COLLECTION_THRESHOLD), *before[1:])
         # What was alive before the run is never walked.
         assert gc.get_freeze_count() > frozen_by_the_interpreter
@@ -62,7 +62,7 @@ def test_the_garbage_collector_runs_less_often_only_while_a_tag_run_runs():
     gc.freeze()   # frozen by someone else: stays frozen
     try:
         frozen = gc.get_freeze_count()
-        with _fewer_garbage_collections():
+        with fewer_garbage_collections():
             pass
         # Unfrozen, the count would be 0; it may be a little lower than before, as frozen
         # objects that die (a previous test's garbage) leave the permanent generation.
