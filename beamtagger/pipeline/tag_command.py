@@ -5,8 +5,11 @@ starts, so a Dataflow job is never launched only to fail on its workers: the mod
 store opens and matches the model, the input pattern matches files, and for a remote runner
 every path is one the workers can reach. This module parses the options, builds and checks
 the job and runs it; beside it are ``tag_inputs`` (the input files' checks), ``tag_outputs``
-(the output prefix), ``tag_streams`` (``--input -`` and ``--output -``), ``tag_runtime`` (the
-runtime and the GPU) and ``tag_summary`` (the summary's file lines and the exit status).
+(the output prefix), ``tag_streams`` (``--input -`` and ``--output -``), ``tag_models`` (the
+jobs of several models), ``tag_remote_paths`` (the paths of a remote job, and the ``gs://``
+ones read here), ``tag_model_outputs`` (what the model decides of the files), ``tag_runtime``
+(the runtime and the GPU), ``tag_process_settings`` (this process while the pipeline runs)
+and ``tag_summary`` (what the run did, the summary and the exit status).
 
 Unrecognised arguments are Beam pipeline options (``--runner``, ``--direct_num_workers``,
 ``--project`` ...).
