@@ -230,6 +230,9 @@ def test_a_bundle_holds_at_most_max_buffered_tokens_and_sends_out_its_fullest_ba
     # 32 tokens with the 9th segment: the fullest bucket (four 5-token segments) goes out.
     assert [[len(s.tokens) for s in batch] for batch in early] == [[5] * 4]
     rest = [value.value for value in collect.finish_bundle()]
+    # The count goes back to nothing with the buffers: a count that started off by one held
+    # every bound of the bundle one token early or late.
+    assert (collect._buffered_tokens, collect._buffers, collect._records) == (0, {}, {})
     assert all(isinstance(value, WindowedValue) for value in out)
     batches = early + rest
     assert sorted(s.key for batch in batches for s in batch) == sorted(

@@ -125,11 +125,14 @@ def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
         b'{"id": {"a": [1, 2]}, "text": "object id"}',
         b'{"id": 12.5, "text": "number id"}',
         b'{"id": null, "text": "null id"}',
+        b'{"id": true, "text": "boolean id"}',                 # JSON's text, not Python's True
+        b'{"id": NaN, "text": "NaN id"}',                      # Python's json reads NaN
+        b'{"id": 5, "text": "number id"}',
     ])
     items = list(parse_records(lines, "d/in.jsonl", "jsonl"))
     assert len(items) == len(lines)
     reasons = {i + 1: item.reason for i, item in enumerate(items) if isinstance(item, DeadLetter)}
-    assert sorted(reasons) == [1, 2, 3, 5, 6, 7, 8]
+    assert sorted(reasons) == [1, 2, 3, 5, 6, 7, 8, 13]
     assert "field 'text' holds a lone surrogate (\\ud800)" in reasons[1]
     assert "field 'id'" in reasons[2] and "field 'meta'" in reasons[3]
     assert reasons[5] == "invalid JSON: nested too deeply to read"
@@ -137,7 +140,9 @@ def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
     assert reasons[7].startswith("invalid JSON: Exceeds the limit")
     assert reasons[8] == "text field 'text' is null"
     assert items[3].text == "ok \U0001F600"
-    assert [items[i].id for i in (8, 9, 10)] == ['{"a":[1,2]}', "12.5", "in.jsonl:11"]
+    assert [items[i].id for i in (8, 9, 10, 11, 13)] == [
+        '{"a":[1,2]}', "12.5", "in.jsonl:11", "true", "5"]
+    assert reasons[13] == "the id is nan, which is not JSON"
     for item in items:
         if isinstance(item, DeadLetter):
             assert item.stage == "decode"
