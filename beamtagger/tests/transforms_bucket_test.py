@@ -240,6 +240,32 @@ def test_a_bundle_holds_at_most_max_buffered_tokens_and_sends_out_its_fullest_ba
     assert all(len({len(s.tokens) for s in batch}) == 1 for batch in batches)
 
 
+def test_a_bundle_holding_exactly_max_buffered_tokens_sends_nothing_out_early():
+    from apache_beam.transforms.window import GlobalWindow
+
+    from beamtagger.transforms.bucket import _CollectBatchesInBundleFn
+
+    collect = _CollectBatchesInBundleFn(max_batch_tokens=100, max_buffered_tokens=30)
+    collect.start_bundle()
+    early = [batch for i in range(6)
+             for batch in collect.process(segment(5, f"r{i}-"), window=GlobalWindow())]
+    assert (early, collect._buffered_tokens) == ([], 30)
+    early = list(collect.process(segment(2, "r6-"), window=GlobalWindow()))
+    assert [len(batch.value) for batch in early] == [6]
+
+
+def test_a_streaming_pane_of_segments_over_half_the_budget_is_cut_into_batches_of_one():
+    from apache_beam.transforms.window import GlobalWindow
+
+    from beamtagger.transforms.bucket import _CutPaneFn
+
+    pane = ((60, 0), [(segment(60, "a"), 2_000_000, GlobalWindow()),
+                      (segment(60, "b"), 1_000_000, GlobalWindow())])
+    batches = list(_CutPaneFn(max_batch_tokens=100).process(pane))
+    assert [[s.key for s in batch.value] for batch in batches] == [["a60"], ["b60"]]
+    assert [batch.timestamp.micros for batch in batches] == [2_000_000, 1_000_000]
+
+
 def test_max_buffered_tokens_below_the_budget_is_refused():
     import pytest
     with pytest.raises(ValueError, match="max_buffered_tokens"):
