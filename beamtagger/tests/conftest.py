@@ -5,6 +5,7 @@ by pytest.ini.
 """
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 import textwrap
@@ -34,6 +35,34 @@ def direct_runner_without_prism():
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(prism_runner.PrismRunner, "run_pipeline", unavailable)
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_files_of_the_session(tmp_path_factory):
+    """tempfile's folder for this session, removed at its end. Beam makes a folder there for
+    every pipeline and removes it only in ``run()``: each pipeline a test builds to look at, or
+    whose ``with`` block raises, left an empty ``beam-pipeline-temp*`` in /tmp for good (about
+    12,000 of them on a shared machine after a day of runs). Tests that watch the folder still
+    take their own (``temporary``)."""
+    tmp_path_factory.getbasetemp()   # pytest's folders stay in /tmp, kept after a failure
+    folder = tempfile.mkdtemp(prefix="beamtagger-tests-")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tempfile, "tempdir", folder)
+        yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def jax_compilation_cache_of_the_run(tmp_path_factory):
+    """JAX's compiled shapes kept in this run's folder (shared by its xdist workers and the
+    commands the tests start), not in the user's ``~/.cache/beamtagger/jax-compilation``,
+    where every run of the tests added the shapes of the models it built. Tests of the cache
+    itself set BEAMTAGGER_JAX_CACHE (or JAX's setting) as they need."""
+    own = tmp_path_factory.getbasetemp()
+    run = own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("BEAMTAGGER_JAX_CACHE", str(run / "jax-compilation"))
         yield
 
 

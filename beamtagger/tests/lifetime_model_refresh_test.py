@@ -2,10 +2,10 @@
 Beam's ``MultiProcessShared`` keeps every model it loaded for the process's life (it never
 releases an updated model's entry), so what each ``load_model`` opens stays open with it.
 """
+import inspect
 import os
 import pathlib
 import shutil
-import tempfile
 import time
 
 import pytest
@@ -57,8 +57,11 @@ def test_model_updates_map_the_store_once(tiny_tagger, tmp_path, request, sharin
 def _remove_shared_address_files(tag):
     """Beam's MultiProcessShared leaves an address and a lock file per shared object under its
     tag in the temp dir, for good: 12 a run of this test's two cases, whose tags are new in
-    every run (432 of them in a shared machine's /tmp after a day of runs)."""
-    folder = tempfile.gettempdir()
+    every run (432 of them in a shared machine's /tmp after a day of runs). Its folder is the
+    temp dir when Beam was imported (a default argument), not the session's (conftest)."""
+    from apache_beam.utils.multi_process_shared import MultiProcessShared
+
+    folder = inspect.signature(MultiProcessShared).parameters["path"].default
     for name in os.listdir(folder):
         if name.startswith(tag):
             os.unlink(os.path.join(folder, name))
