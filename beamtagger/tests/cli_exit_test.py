@@ -117,16 +117,19 @@ def test_a_signal_that_comes_in_a_garbage_collector_callback_still_stops_the_com
     from beamtagger.pipeline.cli import SIGNAL_SENT_AGAIN, _terminate_as_interrupt
 
     def signal_from_a_callback(phase, info):
-        if phase == "stop" and not sent:
+        # Only in the collection below: a collection Python started on its own before the
+        # handler was in place sent it to a process that ended at once (SIGTERM's default).
+        if phase == "stop" and armed and not sent:
             sent.append(signum)
             os.kill(os.getpid(), signum)   # handled before this callback returns
 
-    sent, terminated = [], []
+    sent, terminated, armed = [], [], []
     outer = signal.signal(signal.SIGINT, signal.default_int_handler)   # as in a terminal
     previous = {signum: signal.getsignal(signum) for signum in (signal.SIGTERM, signal.SIGINT)}
     gc.callbacks.append(signal_from_a_callback)
     try:
         with pytest.raises(KeyboardInterrupt), _terminate_as_interrupt(terminated):
+            armed.append(True)
             gc.collect()
             for thread in threading.enumerate():
                 if thread.name == SIGNAL_SENT_AGAIN:
