@@ -43,12 +43,14 @@ def temporary_files_of_the_session(tmp_path_factory):
     """tempfile's folder for this session, removed at its end. Beam makes a folder there for
     every pipeline and removes it only in ``run()``: each pipeline a test builds to look at, or
     whose ``with`` block raises, left an empty ``beam-pipeline-temp*`` in /tmp for good (about
-    12,000 of them on a shared machine after a day of runs). Tests that watch the folder still
-    take their own (``temporary``)."""
+    12,000 of them on a shared machine after a day of runs). TMPDIR too, for the commands the
+    tests start: the documented examples' commands left Beam's ``beam-temp*`` and
+    ``tmp*`` folders. Tests that watch the folder still take their own (``temporary``)."""
     tmp_path_factory.getbasetemp()   # pytest's folders stay in /tmp, kept after a failure
     folder = tempfile.mkdtemp(prefix="beamtagger-tests-")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(tempfile, "tempdir", folder)
+        patch.setenv("TMPDIR", folder)
         yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
