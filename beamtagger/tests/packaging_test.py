@@ -69,8 +69,10 @@ def sdist(tmp_path_factory):
 def wheel(sdist, tmp_path_factory):
     """The wheel pip builds from the sdist, and what the build printed."""
     dist = tmp_path_factory.mktemp("wheel")
-    built = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--wheel-dir",
-                 str(dist), str(sdist)])
+    # Not cached: pip kept each run's wheel (5.7 MB; 35 of them in ~/.cache/pip after a day
+    # of runs), under a key of the sdist's path, which is new in every run.
+    built = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-cache-dir",
+                 "--wheel-dir", str(dist), str(sdist)])
     (path,) = dist.glob("beamtagger-*.whl")
     return types.SimpleNamespace(path=path, output=built.stdout + built.stderr)
 
