@@ -128,13 +128,13 @@ def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
         b'{"id": true, "text": "boolean id"}',                 # JSON's text, not Python's True
         b'{"id": NaN, "text": "NaN id"}',                      # Python's json reads NaN
         b'{"id": 5, "text": "number id"}',
-        # MAX_JSON_NESTING's edge, the object itself as level 1 and a scalar a level of its
-        # own: 100 levels are read (a "g" takes the line past the cheap bracket count), 101
-        # are not, in lists and in objects alike.
+        # MAX_JSON_NESTING's edge, the object itself as level 1 and a scalar no level: 100
+        # levels are read (a "g" takes the line past the cheap bracket count: the walk must
+        # agree with it), 101 are not, in lists and in objects alike.
         b'{"text": "ok", "g": [1], "f": ' + b'[' * 99 + b']' * 99 + b'}',
-        b'{"text": "ok", "g": [1], "f": ' + b'{"a": ' * 98 + b'1' + b'}' * 98 + b'}',
-        b'{"text": "ok", "f": ' + b'[' * 100 + b']' * 100 + b'}',
         b'{"text": "ok", "g": [1], "f": ' + b'{"a": ' * 99 + b'1' + b'}' * 99 + b'}',
+        b'{"text": "ok", "f": ' + b'[' * 100 + b']' * 100 + b'}',
+        b'{"text": "ok", "g": [1], "f": ' + b'{"a": ' * 100 + b'1' + b'}' * 100 + b'}',
         b'{"text": "ok", "m": {"\\ud800": 1}}',                 # ... in a key
     ])
     items = list(parse_records(lines, "d/in.jsonl", "jsonl"))
