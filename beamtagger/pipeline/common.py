@@ -8,6 +8,7 @@ import sys
 from beamtagger.corpus_readers import FORMATS as CORPUS_FORMATS
 from beamtagger.errors import (BeamtaggerError, InputFormatError, broken_link,
                                line_breaks_escaped)
+from beamtagger.pipeline import folder_access
 from beamtagger.runtime_choice import COMPRESSED_SUFFIXES
 from beamtagger.tagging_defaults import CHUNK
 
@@ -69,6 +70,10 @@ def check_corpus_exists(path, role):
         raise BeamtaggerError(f"{role} corpus {path} is not a regular file (a pipe, a device or "
                               "a socket), and a corpus is read from its start more than once: "
                               "write it to a file first")
+    # In a folder this user may not search, isfile and exists are False: "does not exist".
+    problem = folder_access.refusal(path)
+    if problem:
+        raise BeamtaggerError(f"{role} corpus {path}: {problem}")
     if glob.has_magic(path) and glob.glob(path):
         # tag --input and embeddings coverage take quoted patterns; train and evaluate take the
         # files the shell lists, and called a quoted one that matches files missing.

@@ -5,6 +5,7 @@ import glob
 import os
 
 from beamtagger.errors import BeamtaggerError
+from beamtagger.pipeline import folder_access
 from beamtagger.pipeline.common import choose_corpus_format, human_size
 
 CORPUS_FORMATS = ("conllu", "conll", "spans", "jsonl", "text")
@@ -100,6 +101,12 @@ def _run_import(args):
     from beamtagger.embeddings.importers import import_embeddings
     from beamtagger.pipeline import output_lock
 
+    for path in (args.source, args.words):
+        # In a folder this user may not search: "cannot read SOURCE: ... may not read it",
+        # where the file's own mode may well let it.
+        problem = path and not os.path.exists(path) and folder_access.refusal(path)
+        if problem:
+            raise BeamtaggerError(f"{path}: {problem}")
     # Held from before the check for an existing store until this one is published: two
     # imports into one --out each found none, and the second, its whole import done, was
     # refused (or, with --overwrite, replaced the first's store, both reporting it theirs).
@@ -235,6 +242,11 @@ def _corpus_files(arguments):
         if os.path.exists(argument) or not glob.has_magic(argument):
             paths.append(argument)   # a missing one is named by the reader
             continue
+        # Matching passes over a folder this user may not search: "no file matches", or the
+        # coverage of the files in the others alone.
+        problem = folder_access.refusal(argument)
+        if problem:
+            raise BeamtaggerError(f"{argument}: {problem}")
         matched = _matched_files(argument)
         if not matched:
             raise BeamtaggerError(f"{argument}: no file matches this pattern")

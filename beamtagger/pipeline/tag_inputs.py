@@ -136,65 +136,14 @@ def check_input(job):
 def _check_folders_searchable(pattern):
     """BeamtaggerError naming the first folder a local ``pattern`` reaches that this user may
     not search (or, where a wildcard matches names in it, list): Beam's matching passes over
-    it without a word, so a pattern or a path in another user's 700 folder was refused as
-    matching no file, and ``a*/x.txt`` tagged the files of the folders it could search, exit
-    0, those of the others lost. Refused as an unreadable file among the matches is."""
+    it without a word (``folder_access``). Refused as an unreadable file among the matches
+    is."""
+    from beamtagger.pipeline import folder_access
     from beamtagger.transforms.worker_resources import is_remote
 
-    if is_remote(pattern):
-        return
-    found = _unsearchable_folder(pattern)
-    if found is None:
-        return
-    folder, may_search = found
-    if may_search:
-        raise BeamtaggerError(f"--input {pattern}: this user may not list the folder {folder}, "
-                              "so the files the pattern matches in it cannot be found; ask its "
-                              "owner for read access, or name the files one by one")
-    raise BeamtaggerError(f"--input {pattern}: this user may not search the folder {folder}, "
-                          "so the files in it cannot be read; ask its owner for access, or "
-                          "use a copy of your own")
-
-
-def _unsearchable_folder(pattern):
-    """(folder, whether it may be searched) for the first folder, level by level, that
-    ``pattern`` reaches and this user may not search, or not list where a wildcard is matched
-    in it (every folder under a ``**``); else None. Matched with glob, hidden names included,
-    as Beam's matching does not hide them."""
-    names = [name for name in pattern.split(os.sep) if name]
-    folders = [os.sep if os.path.isabs(pattern) else ""]
-    for depth, name in enumerate(names):
-        if "**" in name:   # any folder below may hold a match
-            return _unreadable_below(folders)
-        wildcard = glob.has_magic(name)
-        for folder in (folder or os.curdir for folder in folders):
-            if not os.access(folder, os.X_OK | (os.R_OK if wildcard else 0)):
-                return folder, os.access(folder, os.X_OK)
-        if depth == len(names) - 1:
-            return None
-        if wildcard:
-            folders = sorted(path for folder in folders
-                             for path in glob.glob(os.path.join(glob.escape(folder), name),
-                                                   include_hidden=True)
-                             if os.path.isdir(path))
-        else:
-            folders = [os.path.join(folder, name) for folder in folders
-                       if os.path.isdir(os.path.join(folder, name))]
-    return None
-
-
-def _unreadable_below(folders):
-    """(folder, whether it may be searched) for the first of ``folders`` or the folders under
-    them (symbolic links not followed, as by Beam) this user may not list; else None."""
-    for top in folders:
-        refused = []
-        for _ in os.walk(top or os.curdir, onerror=refused.append):
-            if refused:
-                break
-        if refused:
-            folder = refused[0].filename
-            return folder, os.access(folder, os.X_OK)
-    return None
+    problem = None if is_remote(pattern) else folder_access.refusal(pattern)
+    if problem:
+        raise BeamtaggerError(f"--input {pattern}: {problem}")
 
 
 def _glob_characters_hint(pattern):

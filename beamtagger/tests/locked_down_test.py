@@ -434,3 +434,64 @@ print(json.dumps({
     os.chmod(tmp_path / "write-only", 0o700)   # root's again reads it
     assert sorted(os.listdir(tmp_path / "write-only")) == [earlier.name]
     assert earlier.read_text(encoding="utf-8") == "earlier\n"
+
+
+def test_the_other_commands_name_the_folder_this_user_may_not_search_not_a_missing_file(
+        tiny_tagger, tmp_path, not_ours_probe):
+    # train, evaluate and embeddings import and coverage found no file where tag --input named
+    # the folder (fdb71a4): "does not exist", "no file matches", or the file called unreadable.
+    (tmp_path / "private").mkdir()
+    (tmp_path / "private" / "gold.conllu").write_text(
+        "1\tHello\t_\tINTJ\t_\t_\t_\t_\t_\t_\n\n", encoding="utf-8")
+    (tmp_path / "private" / "vectors.txt").write_text("hello 0.1 0.2\n", encoding="utf-8")
+    _not_ours(tmp_path / "private", 0o700)
+    for name in ("a1", "a2"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+        (tmp_path / "parts" / name / "x.txt").write_text("Hello .\n", encoding="utf-8")
+    _not_ours(tmp_path / "parts" / "a2", 0o700)
+    # A link to it below a wildcard: Beam's matching never follows one (os.walk), so no match
+    # can be in it, and tag refused links/*/x.txt for it.
+    (tmp_path / "links" / "a1").mkdir(parents=True)
+    (tmp_path / "links" / "a1" / "x.txt").write_text("Hello .\n", encoding="utf-8")
+    (tmp_path / "links" / "a2").symlink_to(tmp_path / "private")
+    script = _CHILD_PRELUDE + r"""
+from beamtagger.pipeline import tag_inputs
+_, _, folder, model, store = sys.argv
+gold = f"{folder}/private/gold.conllu"
+print(json.dumps({
+    "train": command("train", "--train", gold, "--dev", gold, "--embeddings", store,
+                     "--out", f"{folder}/m"),
+    "evaluate": command("evaluate", "--data", gold, "--model", model, "--embeddings", store),
+    "embeddings import": command("embeddings", "import", f"{folder}/private/vectors.txt",
+                                 "--out", f"{folder}/s"),
+    "embeddings coverage": command("embeddings", "coverage", store, f"{folder}/parts/a*/x.txt"),
+    "tag through a link": raised(lambda: tag_inputs._check_folders_searchable(
+        f"{folder}/links/*/x.txt")),
+    "tag under **": raised(lambda: tag_inputs._check_folders_searchable(
+        f"{folder}/parts/**/x.txt")),
+}))
+"""
+    status, seen, err = _locked_down(script, not_ours_probe, tmp_path, tiny_tagger.model_dir,
+                                     tiny_tagger.store_path, timeout=60)
+    assert status == 0 and isinstance(seen, dict), (seen, err)
+    private, a2 = tmp_path / "private", tmp_path / "parts" / "a2"
+    for case, told in (
+            ("train", f"train: error: training corpus {private / 'gold.conllu'}: this user may "
+                      f"not search the folder {private}, so the files in it cannot be read"),
+            ("evaluate", f"evaluate: error: evaluation corpus {private / 'gold.conllu'}: this "
+                         f"user may not search the folder {private}"),
+            ("embeddings import", f"embeddings: error: {private / 'vectors.txt'}: this user "
+                                  f"may not search the folder {private}"),
+            # Before: the coverage of parts/a1's file alone, exit 0.
+            ("embeddings coverage", f"embeddings: error: {tmp_path / 'parts' / 'a*' / 'x.txt'}: "
+                                    f"this user may not search the folder {a2}")):
+        exit_status, said = seen[case]
+        assert exit_status == 2, (case, said)
+        assert len(said.strip().splitlines()) == 1 and "Traceback" not in said, (case, said)
+        assert said.startswith(f"beamtagger {told}"), (case, said)
+    assert not (tmp_path / "m").exists() and not (tmp_path / "s").exists()
+    assert seen["tag through a link"] is None, seen["tag through a link"]
+    # Reached through a wildcard (lost+found, another user's .git/objects): the way around it.
+    assert seen["tag under **"].endswith(
+        f"may not search the folder {a2}, so the files in it cannot be read; ask its owner for "
+        "access, or use a copy of your own, or a pattern that does not reach it"), seen
