@@ -5,8 +5,10 @@ be missing, and ``parts/a*/x.txt`` read the files of the folders it could search
 the others lost. ``tag --input``, ``train``, ``evaluate`` and ``embeddings coverage`` refuse
 with ``refusal``'s line.
 """
+import fnmatch
 import glob
 import os
+import re
 
 
 def refusal(pattern):
@@ -39,7 +41,7 @@ def unsearchable_folder(pattern):
     walked = False   # below the first wildcard: Beam's walk does not follow links
     for depth, name in enumerate(names):
         if "**" in name:   # any folder below may hold a match
-            return _unreadable_below(folders, walked)
+            return _unreadable_below(folders, name[:name.index("**")], walked)
         wildcard = glob.has_magic(name)
         for folder in (folder or os.curdir for folder in folders):
             if not os.access(folder, os.X_OK | (os.R_OK if wildcard else 0)):
@@ -58,16 +60,21 @@ def unsearchable_folder(pattern):
     return None
 
 
-def _unreadable_below(folders, walked):
+def _unreadable_below(folders, first, walked):
     """(folder, whether it may be searched, whether a wildcard reached it) for the first of
     ``folders`` or the folders under them (symbolic links not followed, as by Beam) this user
-    may not list; else None."""
-    for top in folders:
+    may not list; else None. Of each one's own folders, only those whose names start as
+    ``first`` (the name's part before its ``**``) says: ``data/[!.]**.txt`` leaves out
+    ``data/.git``, as Beam's matching of it does."""
+    could_hold = re.compile(fnmatch.translate(first + "*")).match
+    for top in (folder or os.curdir for folder in folders):
         refused = []
-        for _ in os.walk(top or os.curdir, onerror=refused.append):
+        for parent, children, _ in os.walk(top, onerror=refused.append):
             if refused:
                 break
+            if parent == top:
+                children[:] = [name for name in children if could_hold(name)]
         if refused:
             folder = refused[0].filename
-            return folder, os.access(folder, os.X_OK), walked or folder != (top or os.curdir)
+            return folder, os.access(folder, os.X_OK), walked or folder != top
     return None

@@ -469,6 +469,9 @@ print(json.dumps({
         f"{folder}/links/*/x.txt")),
     "tag under **": raised(lambda: tag_inputs._check_folders_searchable(
         f"{folder}/parts/**/x.txt")),
+    # Beam matches it as parts/a1.*/x.txt: nothing in parts/a2 can match.
+    "tag where ** leaves it out": raised(lambda: tag_inputs._check_folders_searchable(
+        f"{folder}/parts/a1**/x.txt")),
 }))
 """
     status, seen, err = _locked_down(script, not_ours_probe, tmp_path, tiny_tagger.model_dir,
@@ -491,6 +494,7 @@ print(json.dumps({
         assert said.startswith(f"beamtagger {told}"), (case, said)
     assert not (tmp_path / "m").exists() and not (tmp_path / "s").exists()
     assert seen["tag through a link"] is None, seen["tag through a link"]
+    assert seen["tag where ** leaves it out"] is None, seen["tag where ** leaves it out"]
     # Reached through a wildcard (lost+found, another user's .git/objects): the way around it.
     assert seen["tag under **"].endswith(
         f"may not search the folder {a2}, so the files in it cannot be read; ask its owner for "
