@@ -39,21 +39,32 @@ _UNMARKED_ENCODINGS = (
 # head is UTF-8 text once its NULs are taken out (Cyrillic UTF-16 is not: its high byte 04 is a
 # control character in UTF-8), every NUL must be where the UTF-16 puts them, and a line ending
 # among its ASCII characters; and a line of it, cut at bytes 0A as the readers cut it, must be
-# one they refuse alone as UTF-16 text (``wide_line``), or more than half of its code units
-# whose low byte is 0A must be UTF-16 newlines (0A 00 in UTF-16LE). beamtagger's own CoNLL and
-# CoNLL-U results, whose writers refuse a line the readers refuse (transforms/nul_lines.py),
-# passed the first rules where a record's id or tokens held NULs ("# id = 1<NUL>" then
+# one they refuse alone as UTF-16 text (``wide_line``), or its line ends UTF-16's
+# (``_utf16_line_ends``): a UTF-16 CR (0D 00 in UTF-16LE), more than half of its code units
+# whose low byte is 0A UTF-16 newlines (0A 00), or one such newline and no byte 0A at a high
+# byte's place. beamtagger's own CoNLL and CoNLL-U results, whose writers refuse a line the
+# readers refuse (transforms/nul_lines.py), passed the first rules where a record's id or tokens held NULs ("# id = 1<NUL>" then
 # "aa<NUL>b<TAB>X": a NUL before a newline and one before a letter, where UTF-16BE puts them),
 # and the whole file was refused as UTF-16BE, every good record in it too: 182 of 16,508
 # random results holding NULs, 1 now (bench/unmarked_utf16_guess.py, 2026-12-08: a record of
 # tokens starting with a NUL, which only pre-tokenized input gives, at most of its newlines'
-# places). The newlines keep short UTF-16 of one word a line found where each character's
-# bytes are UTF-8 text ("सेब" is 38 09 47 09 2C 09: ASCII and tabs) and no line is refused
-# alone: of 62,289 UTF-16 and UTF-32 heads holding a NUL (English corpora, random words and
-# prose of eleven scripts), none found before is left to UTF-8 now. A result is never taken
-# for UTF-16 so where no token, label or id starts or ends with a NUL (the tokenizer's tokens
-# never do): it has no UTF-16 newline, and every line passes ``wide_line``. The guess costs
-# what it did (10.0 and 10.1 CPU s for those heads and the results, before 10.1 and 10.2).
+# places). The line ends keep short UTF-16 found where each character's bytes are UTF-8 text
+# and no line is refused alone: one word a line ("सेब" is 38 09 47 09 2C 09: ASCII and tabs),
+# and words of characters whose low byte is 0A (上, U+4E0A, is 0A 4E): "上海" and "上午", one
+# a line, have as many of those as newlines, and with CR line ends no 0A 00 at all; the
+# newline clause alone left them to UTF-8, tagged as "Nwm" and "NHS". Neither of the other two
+# clauses meets a result: UTF-8 has the byte 0D only as CR, which the writers write as \r or
+# refuse, and a record ends with a blank line, whose two bytes 0A side by side put one at a
+# high byte's place. Of 90,791 UTF-16 and UTF-32 heads holding a NUL (English
+# corpora; random words and prose of eleven scripts, with LF, CRLF and CR line ends; short
+# files of words whose UTF-16 bytes are UTF-8 text), none found before this rule (06d2848) is
+# left to UTF-8; the newline clause alone left 3,457 (3,386 with CR line ends). A result is
+# never taken for UTF-16 so where no token, label or id starts or ends with a NUL (the
+# tokenizer's tokens never do): it has no UTF-16 newline, no byte 0D, and every line passes
+# ``wide_line``. The guess costs 10.1-10.3 CPU s for those heads and the results, as with the
+# newline clause alone (10.3-10.4 in the same run), 9.9-10.2 before the rule; at most 11 ms a head, where 1,000 lines of its
+# 4 KB hold a NUL, each checked by ``wide_line`` (1.4 ms before), and only where the line
+# ends do not say UTF-16, which are looked at first (bench/unmarked_utf16_guess.py, 2026-12-08).
 # charset-normalizer (there with Beam's requests, not a dependency of beamtagger) is not used:
 # it guesses from character statistics, which a short file does not settle (3.5.3 took the 8
 # random bytes 19 A9 87 F7 0C 00 77 00 for UTF-16BE), where this rule asks for UTF-16's
@@ -235,10 +246,11 @@ def _unmarked_utf16(head):
             if (b"\x00" in head[1 - high_byte::2]
                     or not {"\n", "\r"} & set(ascii_characters)):
                 continue
-            if lines_are_utf8_text is None:
-                lines_are_utf8_text = _lines_read_as_utf8_text(head)
-            if lines_are_utf8_text and not _utf16_line_ends(head, high_byte):
-                continue
+            if not _utf16_line_ends(head, high_byte):
+                if lines_are_utf8_text is None:
+                    lines_are_utf8_text = _lines_read_as_utf8_text(head)
+                if lines_are_utf8_text:
+                    continue
         found.append((len(ascii_characters), encoding))
     if not found or (len(found) == 2 and found[0][0] == found[1][0]):
         return None
@@ -261,12 +273,17 @@ def _lines_read_as_utf8_text(head):
 
 
 def _utf16_line_ends(head, high_byte):
-    """Whether more than half of ``head``'s code units whose low byte is 0A (a newline's place
-    in UTF-16, where ``high_byte`` is the high byte's) are UTF-16 newlines, their high byte 00."""
-    units = [head[start:start + 2] for start in range(0, len(head) - 1, 2)]
-    at_newline_place = [unit for unit in units if unit[1 - high_byte] == 0x0A]
-    newlines = sum(unit[high_byte] == 0 for unit in at_newline_place)
-    return newlines * 2 > len(at_newline_place)
+    """Whether ``head``'s line ends are UTF-16's, its high byte at ``high_byte`` (0: UTF-16BE):
+    a code unit of it is a UTF-16 CR (0D 00 in UTF-16LE); or more than half of those whose low
+    byte is 0A (a newline's place) are UTF-16 newlines, their high byte 00; or one is, and no
+    byte 0A is at a high byte's place."""
+    lows, highs = head[1 - high_byte::2], head[high_byte::2]
+    units = list(zip(lows, highs))   # (low byte, high byte); an odd last byte left out
+    if (0x0D, 0) in units:
+        return True
+    at_newline_place = [high for low, high in units if low == 0x0A]
+    newlines = at_newline_place.count(0)
+    return newlines * 2 > len(at_newline_place) or (newlines > 0 and 0x0A not in highs)
 
 
 def _decodes(decode, head):

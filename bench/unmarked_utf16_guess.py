@@ -7,6 +7,10 @@ Real heads: stretches of EWT dev (CoNLL-U and its sentences), WNUT-17 dev (CoNLL
 one a line, and random words and prose of eleven scripts (CJK, hiragana, katakana, Cyrillic,
 Greek, Arabic, Hebrew, Thai, Devanagari, Gurmukhi, Hangul), each in UTF-16LE, UTF-16BE,
 UTF-32LE and UTF-32BE, cut at 4 KB and at 8-400 bytes; those holding a NUL are counted.
+Since 2026-12-08 also: each script's prose and words with CRLF and CR line ends, and short
+files of words whose characters' UTF-16 bytes are UTF-8 text once their NULs are out (上,
+U+4E0A, is 0A 4E: "\nN"; the hard case, where only the line ends tell UTF-16 from UTF-8 with
+NULs), one word or several a line, with LF, CRLF and CR line ends.
 Results: up to 6 records of 1-6 tokens of "a", "b", NUL, ".", "é", "я" (labels and ids of
 those or plain), written by ``to_conll_block`` and ``conllu_block``; those holding a NUL.
 
@@ -20,6 +24,7 @@ import pathlib
 import random
 import sys
 import time
+import unicodedata
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DATA = pathlib.Path("/work/shared/data")
@@ -34,6 +39,24 @@ def module_at(root, name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def utf8_bytes_characters(encoding):
+    """Letters of CJK, hiragana, Hangul and the Indic scripts whose bytes in ``encoding`` (a
+    UTF-16), their NULs out, are UTF-8 text (no control character), and the common U+xx0A
+    ones (上 尊 刊 吊 弊 渊 焊 伊) four times over."""
+    found = []
+    for low, high in ((0x0900, 0x0E00), (0x3041, 0x3100), (0x4E00, 0x9FA6), (0xAC00, 0xD7A4)):
+        for character in map(chr, range(low, high)):
+            if not unicodedata.category(character).startswith(("L", "M")):
+                continue
+            try:
+                text = character.encode(encoding).replace(b"\x00", b"").decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if text.isprintable() or text in "\t\n\r\x0c":
+                found.append(character)
+    return found + list("上尊刊吊弊渊焊伊") * 4
 
 
 def real_heads(chosen, samples):
@@ -59,15 +82,26 @@ def real_heads(chosen, samples):
                   ("GloVe words", "\n".join(chosen.sample(glove, chosen.choice([2, 5, 50, 800])))
                    + "\n")]
         for low, high in SCRIPTS.values():
+            line_end = chosen.choice(["\n", "\r\n", "\r"])
             texts += [("prose", words(low, high, chosen.choice([3, 20, 600]),
-                                      [" ", " ", " ", "\n", ", ", ". "])),
-                      ("one word a line", words(low, high, chosen.choice([2, 5, 600]), ["\n"]))]
-    for kind, text in texts:
-        for encoding in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
-            data = text.encode(encoding)
-            for head in (data[:4096], data[:chosen.randint(8, 400)]):
-                if b"\x00" in head:
-                    yield kind, head
+                                      [" ", " ", " ", line_end, ", ", ". "])),
+                      ("one word a line", words(low, high, chosen.choice([2, 5, 600]),
+                                                [line_end]))]
+    encodings = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+    texts = [(kind, text, encoding) for kind, text in texts for encoding in encodings]
+    for encoding in encodings[:2]:
+        characters = utf8_bytes_characters(encoding)
+        for _ in range(samples * 10):
+            line_end = chosen.choice(["\n", "\r\n", "\r"])
+            separators = chosen.choice([[line_end], [" ", line_end], ["\t", line_end]])
+            text = "".join("".join(chosen.choice(characters) for _ in range(chosen.randint(1, 4)))
+                           + chosen.choice(separators) for _ in range(chosen.randint(1, 8)))
+            texts.append((f"UTF-8 bytes {line_end!r}", text + line_end, encoding))
+    for kind, text, encoding in texts:
+        data = text.encode(encoding)
+        for head in (data[:4096], data[:chosen.randint(8, 400)]):
+            if b"\x00" in head:
+                yield kind, head
 
 
 def result_heads(chosen, files):

@@ -105,3 +105,15 @@ def test_short_utf16_whose_bytes_are_utf8_text_is_found_by_its_newlines(text, en
     # only the newlines, 0A 00 (00 0A) in each code unit whose low byte is 0A, say UTF-16.
     found = other_encoding(text.encode(encoding))
     assert found is not None and found.encoding == encoding.upper().replace("-16-", "-16")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("text", ["上海\n上午\n", "尊敬\n上学 上海\n", "上海\t上午\r\n", "上海\r上午\r"])
+def test_short_utf16_of_characters_whose_low_byte_is_0a_is_found(text, encoding):
+    # 上 (U+4E0A) is 0A 4E in UTF-16LE: as many code units whose low byte is 0A as newlines,
+    # or more, and every byte UTF-8 text once the NULs are out ("\nNwm\nNHS\n"): read as UTF-8,
+    # "上海" and "上午" were tagged as "Nwm" and "NHS". No byte 0A at a high byte's place (the
+    # newlines of a UTF-8 file fall at both), or a UTF-16 CR (UTF-8 has byte 0D only as CR,
+    # which beamtagger's results escape), says UTF-16.
+    found = other_encoding(text.encode(encoding))
+    assert found is not None and found.encoding == encoding.upper().replace("-16-", "-16")

@@ -188,6 +188,9 @@ _NULS_ANYWHERE = st.text(st.sampled_from("ab\x00é1"), max_size=6)
                         min_size=1, max_size=5, unique_by=lambda record: record[0]))
 @example(output_format="conll", records=[("1\x00", ["aa\x00b"], "X"), ("r", ["a"], "X")])
 @example(output_format="conllu", records=[("\x001\x00", ["b"], "X"), ("r", ["a"], "X")])
+# One record, its id ending in a NUL where UTF-16BE ends a newline (00 0A) and the file's last
+# byte the blank line's 0A, at a high byte's place in UTF-16BE: the one byte 0A there.
+@example(output_format="conll", records=[("1\x00", ["é\x00b"], "NOUN")])
 def test_result_files_of_records_holding_nuls_read_back_every_written_record(
         tmp_path, output_format, records):
     written, blocks = [], []
