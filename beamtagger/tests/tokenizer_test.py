@@ -81,6 +81,9 @@ def test_whitespace_and_invisible_only_texts_have_no_tokens(tokenizer):
     # A joiner is no invisible edge (it belongs to its grapheme), so "\u200d." reaches the
     # final split whole: without its case for a word of nothing visible, an empty token.
     ("Stop \u200d.", ["Stop", "."]), ("\u200c.", ["."]), ("Stop \u200d\u200d.", ["Stop", "."]),
+    # The rules keep "3.5\u200b." whole, so the final split meets a word that ends invisible:
+    # the word is its visible part, not dropped with the zero-width space.
+    ("It is 3.5\u200b.", ["It", "is", "3.5", "."]),
 ])
 def test_a_final_period_splits_off_no_invisible_token(tokenizer, text, expected):
     tokens = tokenizer.tokenize(text)
@@ -184,6 +187,8 @@ def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
     ("(see below):", ["(", "see", "below", ")", ":"]),
     ("nice 👍🏽 👨\u200d👩\u200d👧 🇺🇸🇬🇧 ❤️!", ["nice", "👍🏽", "👨\u200d👩\u200d👧", "🇺🇸", "🇬🇧",
                                           "❤️", "!"]),
+    # Only a joiner joins the pictograph after it: not a bracket, not another pictograph.
+    ("(👍) 👍👍", ["(", "👍", ")", "👍", "👍"]),
     ("cafe\u0301 na\u0308ive", ["cafe\u0301", "na\u0308ive"]),
     ("tab\there\u00a0nbsp\u200bzw", ["tab", "here", "nbsp\u200bzw"]),
     # A name glued to an address (EWT newsgroup headers): one token "Julie"<julie...@...net
@@ -445,6 +450,16 @@ def test_remembered_chunks_are_bounded(monkeypatch):
     text = " ".join(f"word{i}" for i in range(100))
     assert texts_of(tokenizer.tokenize(text)) == text.split()
     assert len(tokenizer._pieces) <= 10
+
+
+def test_whole_chunks_are_the_remembered_chunks_one_space_apart():
+    tokenizer = Tokenizer()
+    assert tokenizer.whole_chunks("the cat sat") is None   # chunks not seen before: cut
+    assert tokenizer.whole_chunks("the cat sat") == ["the", "cat", "sat"]
+    # Token i starts at the sum of len(chunk) + 1 before it only where one space separates
+    assert tokenizer.whole_chunks("the  cat sat") is None
+    assert tokenizer.whole_chunks("the cat sat ") is None
+    assert tokenizer.whole_chunks("") == []
 
 
 def test_tokenize_many_is_lazy_and_matches_tokenize(tokenizer):
