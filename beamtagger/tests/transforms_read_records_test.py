@@ -160,6 +160,31 @@ def test_every_json_line_is_a_record_or_a_dead_letter_whatever_it_holds():
             assert "\n" not in item.to_json()
 
 
+def test_a_json_line_that_is_not_utf8_is_a_dead_letter_that_says_so():
+    lines = numbered([b'{"text": "caf\xe9"}', b'{"text": "next"}'])
+    letter, record = parse_records(lines, "d/in.jsonl", "jsonl")
+    assert letter == DeadLetter("d/in.jsonl:1", "not valid UTF-8 (byte 13: b'\\xe9')",
+                                '{"text": "caf\\xe9"}', "decode")
+    assert record == TextRecord("in.jsonl:2", "next", "d/in.jsonl:2")
+
+
+def test_a_json_record_that_fails_unforeseen_is_its_own_dead_letter(monkeypatch):
+    from beamtagger.transforms.reading import record_parsers
+
+    def fail(raw, *args):
+        if b"boom" in raw:
+            raise RuntimeError("boom")
+        return real(raw, *args)
+
+    real = record_parsers._json_record
+    monkeypatch.setattr(record_parsers, "_json_record", fail)
+    lines = numbered([b'{"text": "boom"}', b'{"text": "fine"}'])
+    letter, record = parse_records(lines, "d/in.jsonl", "jsonl")
+    assert letter == DeadLetter("d/in.jsonl:1", "cannot read the record: RuntimeError('boom')",
+                                '{"text": "boom"}', "decode")
+    assert record.text == "fine"
+
+
 def test_a_dead_letter_holding_lone_surrogates_is_still_valid_utf8_json():
     letter = DeadLetter("s\ud800", "bad \udfff\nreason", "raw \ud800 record", "tokenize")
     line = letter.to_json()
