@@ -1,9 +1,11 @@
 """Tokenized blocks: the same tokens and offsets as record by record; batches of them hold
 every record once, and a bundle holds only a bounded number of blocks."""
 import pickle
+from collections import Counter
 
 import numpy as np
-from apache_beam.transforms.window import GlobalWindow
+from apache_beam.transforms.window import GlobalWindow, IntervalWindow
+from apache_beam.utils.timestamp import Timestamp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -190,7 +192,16 @@ def test_block_records_go_out_once_in_batches_of_one_length_under_both_bounds(
         batches += [getattr(batch, "value", batch)
                     for batch in collect.process(SegmentBlock(block, whole, []), GlobalWindow())]
         assert collect._buffered_tokens <= collect.max_buffered_tokens
+        # A block stays pinned exactly while records of it wait in a buffer, counted right:
+        # one whose records all went out is let go, not held until the bound unpins it.
+        waiting = Counter()
+        for buffer in collect._buffers.values():
+            for entry in buffer:
+                if isinstance(entry, WholeRecords):
+                    waiting[id(entry.block)] += len(entry)
+        assert {key: held for key, (_, held) in collect._pinned.items()} == waiting
     batches += [value.value for value in collect.finish_bundle()]
+    assert collect._pinned == {} and collect._pinned_tokens == 0
     segments = [[segment for entry in batch for segment in entry_segments(entry)]
                 for batch in batches]
     assert sorted(segment.key for batch in segments for segment in batch) == sorted(expected)
@@ -202,3 +213,38 @@ def test_block_records_go_out_once_in_batches_of_one_length_under_both_bounds(
         # (records of blocks let go early are Segments).
         blocks = [id(entry.block) for entry in entries if isinstance(entry, WholeRecords)]
         assert len(blocks) == len(set(blocks))
+
+
+def test_a_batch_of_records_with_their_own_timestamps_is_stamped_with_the_earliest():
+    """TagText's blocks carry each record's timestamp: a batch, full or taken out at the
+    bundle's end, is stamped with its earliest row's, in the block's window, so that a
+    streaming watermark held at the batch passes none of its rows."""
+    from beamtagger.transforms.bucket import bucket_length
+
+    window = IntervalWindow(0, 60)
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=2 * bucket_length(2),
+                                          max_buffered_tokens=1_000)
+    collect.start_bundle()
+    records = [TextRecord(f"r{i}", "two words", f"f:{i}") for i in range(3)]
+    block = tokenize_block(Tokenizer(), records, timestamps=[5_000_000, 2_000_000, 9_000_000])
+    full, = collect.process(SegmentBlock(block, [0, 1, 2], []), window)
+    last, = collect.finish_bundle()
+    assert [(value.timestamp, value.windows) for value in (full, last)] == [
+        (Timestamp(micros=2_000_000), (window,)), (Timestamp(micros=9_000_000), (window,))]
+    assert [[segment.key for entry in value.value for segment in entry_segments(entry)]
+            for value in (full, last)] == [["f:0", "f:1"], ["f:2"]]
+
+
+def test_blocks_stay_pinned_while_their_tokens_are_under_the_bound():
+    """Only past the bound do the oldest blocks' waiting records become Segments: under it,
+    every block with a record waiting stays pinned and its records stay WholeRecords."""
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=10_000, max_buffered_tokens=100_000)
+    collect.start_bundle()
+    tokenizer = Tokenizer()
+    blocks = [tokenize_block(tokenizer, [TextRecord(f"r{b}", "a few words", f"f:{b}")])
+              for b in range(3)]
+    for block in blocks:
+        assert list(collect.process(SegmentBlock(block, [0], []), GlobalWindow())) == []
+    assert list(collect._pinned) == [id(block) for block in blocks]
+    (buffer,) = collect._buffers.values()
+    assert [type(entry) for entry in buffer] == [WholeRecords] * 3
