@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from beamtagger.transforms.reading.parquet_rows import (file_problem, row_group_records,
-                                                         row_groups)
+from beamtagger.transforms.reading.parquet_rows import (RowGroup, file_problem,
+                                                         row_group_records, row_groups)
 from beamtagger.transforms.records import DeadLetter, TextRecord
 
 
@@ -175,3 +175,33 @@ def test_a_damaged_row_group_is_one_dead_letter_for_the_rows_it_did_not_give(tmp
     assert items[4].reason.startswith("the file cannot be read from row 5 on (row group 1): ")
     assert items[4].reason.endswith("; its rows 5 to 8 were not read")
     assert [item.text for item in items[5:]] == ["row 9", "row 10"]
+
+
+@pytest.mark.parametrize("read, fails", [
+    (lambda path: file_problem(path, "text"), "open"),
+    (lambda path: list(row_groups(path, "text")), "open"),
+    (lambda path: list(row_group_records(RowGroup(path, 0, 1, 2), "text")), "open"),
+    (lambda path: read_all(path), "iter_batches"),
+])
+def test_running_out_of_open_files_fails_the_read_not_the_file(tmp_path, monkeypatch, read,
+                                                                fails):
+    """EMFILE is a limit of the machine, not damage to this file: as for text input
+    (file_lines.FileLines), it fails the run, where a dead letter would call the file
+    unreadable in a run that exits 0."""
+    import errno
+
+    from beamtagger.transforms.reading import parquet_rows
+
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"text": ["Hello world", "second"]}), path)
+
+    def no_descriptor_left(*args, **kwargs):
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    if fails == "open":
+        monkeypatch.setattr(parquet_rows.FileSystems, "open", no_descriptor_left)
+    else:
+        monkeypatch.setattr(pq.ParquetFile, "iter_batches", no_descriptor_left)
+    with pytest.raises(OSError) as raised:
+        read(str(path))
+    assert raised.value.errno == errno.EMFILE
