@@ -145,6 +145,15 @@ def test_default_ids_name_the_file_from_the_patterns_folder(tmp_path):
     assert [item.id for item in items] == ["2024/part-0.csv:2"]
 
 
+@pytest.mark.parametrize("input_format, content", [("csv", "text,n\nhi,1\n"),
+                                                   ("tsv", "text\tn\nhi\t1\n")])
+def test_the_text_column_named_as_the_id_gives_default_ids(tmp_path, input_format, content):
+    # As JSON Lines and Parquet: the text is never also the record's id.
+    items, path = _read(tmp_path, content, name=f"in.{input_format}",
+                        input_format=input_format, id_field="text")
+    assert items == [TextRecord(f"in.{input_format}:2", "hi", f"{path}:2", {"n": "1"})]
+
+
 def test_a_truncated_gzip_keeps_the_rows_before_the_cut_and_names_the_line(tmp_path):
     rows = "".join(f'{n},"row {n}\nof two lines"\n' for n in range(1, 4000))
     whole = gzip.compress(("id,text\n" + rows).encode())
