@@ -235,10 +235,11 @@ def test_a_batch_of_records_with_their_own_timestamps_is_stamped_with_the_earlie
             for value in (full, last)] == [["f:0", "f:1"], ["f:2"]]
 
 
-def test_blocks_stay_pinned_while_their_tokens_are_under_the_bound():
-    """Only past the bound do the oldest blocks' waiting records become Segments: under it,
+def test_blocks_stay_pinned_while_their_tokens_are_within_the_bound():
+    """Only past the bound do the oldest blocks' waiting records become Segments: up to it,
     every block with a record waiting stays pinned and its records stay WholeRecords."""
-    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=10_000, max_buffered_tokens=100_000)
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=10_000, max_buffered_tokens=9)
+    collect.PINNED_BUFFERS = 1   # three blocks of 3 tokens: at the bound, not past it
     collect.start_bundle()
     tokenizer = Tokenizer()
     blocks = [tokenize_block(tokenizer, [TextRecord(f"r{b}", "a few words", f"f:{b}")])
@@ -248,3 +249,18 @@ def test_blocks_stay_pinned_while_their_tokens_are_under_the_bound():
     assert list(collect._pinned) == [id(block) for block in blocks]
     (buffer,) = collect._buffers.values()
     assert [type(entry) for entry in buffer] == [WholeRecords] * 3
+
+
+def test_the_newest_block_stays_pinned_even_past_the_bound():
+    """Letting the block just read go would make Segments of every record of it that waits;
+    the bound lets only older blocks go."""
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=6, max_buffered_tokens=5)
+    collect.PINNED_BUFFERS = 1
+    collect.start_bundle()
+    records = [TextRecord("full", "a b c d e", "f:0"), TextRecord("waits", "a few words", "f:1")]
+    block = tokenize_block(Tokenizer(), records)   # 8 tokens: past the bound of 5
+    (batch,) = collect.process(SegmentBlock(block, [0, 1], []), GlobalWindow())
+    assert [segment.key for entry in batch for segment in entry_segments(entry)] == ["f:0"]
+    assert list(collect._pinned) == [id(block)]
+    (buffer,) = collect._buffers.values()
+    assert [type(entry) for entry in buffer] == [WholeRecords]
