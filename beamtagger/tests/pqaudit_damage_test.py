@@ -56,3 +56,22 @@ def test_a_file_rewritten_after_its_row_groups_were_listed_reads_no_row_twice_or
     assert letter.reason.startswith("the file cannot be read from row 91 on (row group 3): "
                                     "FileNotFoundError: "), letter.reason
     assert letter.reason.endswith("; its rows 91 to 100 were not read"), letter.reason
+
+
+def test_a_file_rewritten_into_fewer_row_groups_names_what_it_holds_now(tmp_path, monkeypatch):
+    import beamtagger.transforms.reading.parquet_rows as parquet_rows
+
+    monkeypatch.setattr(parquet_rows, "JOINED_ROWS", 60)   # two row groups an element
+    path = tmp_path / "rewritten.parquet"
+    pq.write_table(pa.table({"text": TEXTS}), path, row_group_size=30)
+    groups = list(row_groups(str(path), "text"))
+    assert [(group.index, group.count) for group in groups] == [(0, 2), (2, 2)]
+    pq.write_table(pa.table({"text": TEXTS}), path, row_group_size=50)
+    letters = _read(groups)
+    assert [letter.reason for letter in letters] == [
+        "the file cannot be read from row 1 on (row group 0): ValueError: the file has changed "
+        "since its row groups were listed: row group 0 to 1 holds rows 1 to 100 now, not 1 to "
+        "60; its rows 1 to 60 were not read",
+        "the file cannot be read from row 61 on (row group 2): ValueError: the file has changed "
+        "since its row groups were listed: it holds 2 row groups now, not 4 or more; its rows "
+        "61 to 100 were not read"]

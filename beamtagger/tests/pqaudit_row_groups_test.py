@@ -5,6 +5,7 @@ import tracemalloc
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from beamtagger.transforms.reading import parquet_rows
 from beamtagger.transforms.reading.parquet_rows import row_group_records, row_groups
@@ -52,6 +53,21 @@ def test_joined_row_groups_stop_at_the_bound_and_a_damaged_one_costs_its_rows_al
     assert letter.source == f"{path}:5" and letter.reason.startswith(
         "the file cannot be read from row 5 on (row group 2): ")
     assert letter.reason.endswith("; its rows 5 to 6 were not read"), letter.reason
+
+
+@pytest.mark.parametrize("pairs_fit", [True, False])
+def test_joined_row_groups_stop_at_the_byte_bound_too(tmp_path, monkeypatch, pairs_fit):
+    path = tmp_path / "groups.parquet"
+    pq.write_table(pa.table({"text": [f"row {row:02d}" for row in range(1, 11)]}), path,
+                   row_group_size=2)
+    metadata = pq.ParquetFile(path).metadata
+    (size,) = {metadata.row_group(index).total_byte_size for index in range(5)}
+    # Two row groups fill the bound exactly (joined) or pass it by a byte (each alone).
+    monkeypatch.setattr(parquet_rows, "JOINED_BYTES", 2 * size - (0 if pairs_fit else 1))
+    groups = list(row_groups(str(path), "text"))
+    assert [(group.index, group.first_row, group.rows, group.count) for group in groups] == (
+        [(0, 1, 4, 2), (2, 5, 4, 2), (4, 9, 2, 1)] if pairs_fit
+        else [(index, 2 * index + 1, 2, 1) for index in range(5)])
 
 
 def test_a_row_group_of_large_texts_is_decoded_a_few_mib_at_a_time(tmp_path):
