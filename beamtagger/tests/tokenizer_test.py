@@ -189,6 +189,8 @@ def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
                                           "❤️", "!"]),
     # Only a joiner joins the pictograph after it: not a bracket, not another pictograph.
     ("(👍) 👍👍", ["(", "👍", ")", "👍", "👍"]),
+    # An Arabic number sign is drawn over the character after it, a final "." too: no split.
+    ("Sign \u0600.", ["Sign", "\u0600."]),
     ("cafe\u0301 na\u0308ive", ["cafe\u0301", "na\u0308ive"]),
     ("tab\there\u00a0nbsp\u200bzw", ["tab", "here", "nbsp\u200bzw"]),
     # A name glued to an address (EWT newsgroup headers): one token "Julie"<julie...@...net
