@@ -205,3 +205,17 @@ def test_running_out_of_open_files_fails_the_read_not_the_file(tmp_path, monkeyp
     with pytest.raises(OSError) as raised:
         read(str(path))
     assert raised.value.errno == errno.EMFILE
+
+
+@pytest.mark.parametrize("names, listed", [
+    ([], "none"),
+    (["a" * 100, "b" * 101], "a" * 100 + ", " + "b" * 97 + "..."),   # cut past 100 characters
+    ([" x", "a\nb", "ok"], "' x', 'a\\nb', ok"),   # quoted where the name would not show
+    ([f"c{i}" for i in range(10)], ", ".join(f"c{i}" for i in range(10))),
+    ([f"c{i}" for i in range(11)], ", ".join(f"c{i}" for i in range(10)) + ", ... (11 columns)"),
+])
+def test_a_refusal_lists_the_columns_shortly_and_visibly(names, listed):
+    from beamtagger.transforms.reading.parquet_rows import schema_problem
+
+    schema = pa.schema([(name, pa.string()) for name in names])
+    assert schema_problem(schema, "text") == f"no text column 'text'; its columns are {listed}"
