@@ -70,11 +70,14 @@ def test_values_json_cannot_hold_are_carried_as_text_and_maps_as_key_value_lists
         "blob": pa.array([b"utf-8 bytes"], pa.binary()),
         "attrs": pa.array([[("a", 1), ("b", 2)]], pa.map_(pa.string(), pa.int64())),
         "stamps": pa.array([[datetime.date(2026, 1, 1)]], pa.list_(pa.date32())),
+        "meta": pa.array([{"day": datetime.date(2026, 1, 2), "blob": b"b"}],
+                         pa.struct([("day", pa.date32()), ("blob", pa.binary())])),
     }), path)
     (record,) = read_all(path)
     assert record.fields == {"when": "2026-12-06T10:30:00", "zoned": "2026-12-06T10:30:00+00:00",
                              "day": "2026-12-06", "price": "12.50", "blob": "utf-8 bytes",
-                             "attrs": [["a", 1], ["b", 2]], "stamps": ["2026-01-01"]}
+                             "attrs": [["a", 1], ["b", 2]], "stamps": ["2026-01-01"],
+                             "meta": {"day": "2026-01-02", "blob": "b"}}
 
 
 def test_null_text_and_bytes_that_are_not_utf8_cost_their_row_alone(tmp_path):
