@@ -185,6 +185,23 @@ def test_a_json_record_that_fails_unforeseen_is_its_own_dead_letter(monkeypatch)
     assert record.text == "fine"
 
 
+def test_a_conll_sentence_that_fails_unforeseen_is_its_own_dead_letter(monkeypatch):
+    from beamtagger.transforms.reading import record_parsers
+
+    def fail(block, *args):
+        if block[0][1] == b"boom":
+            raise RuntimeError("boom")
+        return real(block, *args)
+
+    real = record_parsers._conll_block_sentences
+    monkeypatch.setattr(record_parsers, "_conll_block_sentences", fail)
+    lines = numbered([b"boom", b"", b"fine"])
+    letter, record = parse_records(lines, "d/in.conll", "conll")
+    assert letter == DeadLetter("d/in.conll:1", "cannot read the sentence: RuntimeError('boom')",
+                                "boom", "decode")
+    assert record.tokens == ("fine",)
+
+
 def test_a_dead_letter_holding_lone_surrogates_is_still_valid_utf8_json():
     letter = DeadLetter("s\ud800", "bad \udfff\nreason", "raw \ud800 record", "tokenize")
     line = letter.to_json()
