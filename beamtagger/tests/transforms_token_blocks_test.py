@@ -254,13 +254,17 @@ def test_blocks_stay_pinned_while_their_tokens_are_within_the_bound():
 def test_the_newest_block_stays_pinned_even_past_the_bound():
     """Letting the block just read go would make Segments of every record of it that waits;
     the bound lets only older blocks go."""
-    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=6, max_buffered_tokens=5)
-    collect.PINNED_BUFFERS = 1
+    collect = _CollectBatchesFromBlocksFn(max_batch_tokens=9, max_buffered_tokens=8)
+    collect.PINNED_BUFFERS = 0.5   # a bound of 4 tokens
     collect.start_bundle()
     records = [TextRecord("full", "a b c d e", "f:0"), TextRecord("waits", "a few words", "f:1")]
-    block = tokenize_block(Tokenizer(), records)   # 8 tokens: past the bound of 5
-    (batch,) = collect.process(SegmentBlock(block, [0, 1], []), GlobalWindow())
-    assert [segment.key for entry in batch for segment in entry_segments(entry)] == ["f:0"]
-    assert list(collect._pinned) == [id(block)]
+    tokenizer, keys = Tokenizer(), []
+    for _ in range(2):   # blocks of 8 tokens, past the bound alone
+        block = tokenize_block(tokenizer, records)
+        (batch,) = collect.process(SegmentBlock(block, [0, 1], []), GlobalWindow())
+        keys += [segment.key for entry in batch for segment in entry_segments(entry)]
+        assert list(collect._pinned) == [id(block)]
+    assert keys == ["f:0", "f:0"]   # the record of 5 tokens fills a batch alone
+    # The older block went: its waiting record is a Segment now, the newer one's is not.
     (buffer,) = collect._buffers.values()
-    assert [type(entry) for entry in buffer] == [WholeRecords]
+    assert [type(entry) for entry in buffer] == [Segment, WholeRecords]
