@@ -191,6 +191,8 @@ def test_a_long_chunk_of_invisible_characters_has_no_tokens(tokenizer):
     ("(👍) 👍👍", ["(", "👍", ")", "👍", "👍"]),
     # An Arabic number sign is drawn over the character after it, a final "." too: no split.
     ("Sign \u0600.", ["Sign", "\u0600."]),
+    # ... only where the sign ends the token before: one that starts a token joins nothing.
+    ("\u0600a(b)", ["\u0600a", "(", "b", ")"]),
     ("cafe\u0301 na\u0308ive", ["cafe\u0301", "na\u0308ive"]),
     ("tab\there\u00a0nbsp\u200bzw", ["tab", "here", "nbsp\u200bzw"]),
     # A name glued to an address (EWT newsgroup headers): one token "Julie"<julie...@...net
