@@ -75,3 +75,20 @@ def test_a_file_rewritten_into_fewer_row_groups_names_what_it_holds_now(tmp_path
         "the file cannot be read from row 61 on (row group 2): ValueError: the file has changed "
         "since its row groups were listed: it holds 2 row groups now, not 4 or more; its rows "
         "61 to 100 were not read"]
+
+
+def test_a_row_group_that_gives_fewer_rows_than_its_footer_says_names_the_rest(
+        tmp_path, monkeypatch):
+    path = tmp_path / "short.parquet"
+    pq.write_table(pa.table({"text": TEXTS[:10]}), path)
+    iter_batches = pq.ParquetFile.iter_batches
+
+    def one_row_short(self, *args, **kwargs):
+        for batch in iter_batches(self, *args, **kwargs):
+            yield batch.slice(0, 9)   # the reader stops a row before the footer's count
+    monkeypatch.setattr(pq.ParquetFile, "iter_batches", one_row_short)
+    *records, letter = _read(row_groups(str(path), "text"))
+    assert [record.text for record in records] == TEXTS[:9]
+    assert letter == DeadLetter(
+        f"{path}:10", "the file cannot be read from row 10 on (row group 0): ValueError: the "
+        "row group ends after 9 of its 10 rows; its rows 10 to 10 were not read", "", "read")
