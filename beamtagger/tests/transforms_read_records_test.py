@@ -202,6 +202,12 @@ def test_a_conll_sentence_that_fails_unforeseen_is_its_own_dead_letter(monkeypat
     assert record.tokens == ("fine",)
 
 
+def test_a_token_only_conll_line_that_is_not_utf8_makes_its_sentence_a_dead_letter():
+    letter, = parse_records(numbered([b"ok", b"caf\xe9"]), "d/in.conll", "conll")
+    assert letter == DeadLetter("d/in.conll:1", "d/in.conll:2: not valid UTF-8 (byte 3: "
+                                "b'\\xe9')", "ok\ncaf\\xe9", "decode")
+
+
 def test_a_dead_letter_holding_lone_surrogates_is_still_valid_utf8_json():
     letter = DeadLetter("s\ud800", "bad \udfff\nreason", "raw \ud800 record", "tokenize")
     line = letter.to_json()
