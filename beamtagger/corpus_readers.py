@@ -19,6 +19,7 @@ import sys
 from typing import Iterable, Iterator, Optional, Tuple, Union
 
 from beamtagger.errors import BeamtaggerError, InputFormatError
+from beamtagger.line_ends import cr_line_ends
 from beamtagger.text_encodings import ENCODING_SAMPLE_BYTES, nul_note, other_encoding, wide_line
 
 __all__ = ["CORPUS_EXTENSIONS", "FORMATS", "ReadStats", "Sentence", "SniffedLine",
@@ -448,10 +449,16 @@ def numbered_lines(path, max_bytes=None):
             # A UTF-16 corpus was "expected 10 tab-separated columns, found 1" (no mark) or
             # "not valid UTF-8 (byte 0...)" (with one): errors that point away from the cause.
             # peek, not read and seek back: a pipe (train --train <(zcat ...)) cannot seek.
-            found = other_encoding(lines.peek(ENCODING_SAMPLE_BYTES)[:ENCODING_SAMPLE_BYTES])
+            head = lines.peek(ENCODING_SAMPLE_BYTES)[:ENCODING_SAMPLE_BYTES]
+            found = other_encoding(head)
             if found is not None:
                 raise BeamtaggerError(f"cannot read {path}: "
                                       f"{found.reason(', so none of its lines was read')}")
+            # CR line ends were one line: "holds no sentences" for CoNLL-U, a CoNLL "expected
+            # 2 columns, found 96".
+            problem = cr_line_ends(head)
+            if problem is not None:
+                raise BeamtaggerError(f"cannot read {path}: {problem}")
             if max_bytes is None:
                 yield from enumerate(lines, start=1)
                 return

@@ -41,6 +41,7 @@ from beamtagger import __version__, atomic_dirs
 from beamtagger.embeddings import store as store_format
 from beamtagger.errors import (BeamtaggerError, InputFormatError, broken_link, not_readable,
                                too_many_open_files)
+from beamtagger.line_ends import cr_line_ends
 
 SOURCE_FORMATS = ("glove", "word2vec-bin", "fasttext-vec", "npy")
 FORMAT_CHOICES = ("auto",) + SOURCE_FORMATS
@@ -58,6 +59,9 @@ _BINARY_READ_BYTES = 1 << 20
 # NULs, no line break) was read into memory at about twice its size and the import killed for
 # memory. A GloVe line of 300 values is about 3 KB; 64 MiB holds 2 million values of 32 bytes.
 _MAX_LINE_BYTES = 64 << 20
+# The first bytes looked at for CR line ends (line_ends): several lines of 1,000 values, in
+# the buffer _open_source's first peek has filled.
+_CR_CHECK_BYTES = 64 << 10
 _TOO_LONG = (f"no line break in {_MAX_LINE_BYTES >> 20} MiB: not a line of vector text (a "
              "binary or damaged file?)")
 # Chunks of a .npy source are sized in bytes so that their copies (read, C order, cast,
@@ -395,6 +399,10 @@ class _TextLayout:
     @classmethod
     def sniff(cls, path, require_header):
         with _open_source(path) as stream:
+            # CR line ends were one line: "value 2 ('0.2\\rof') is not a number".
+            problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
+            if problem is not None:
+                raise InputFormatError(path, 1, problem)
             first = _line(stream, path, 1)
             header = _parse_header(first)
             line = _line(stream, path, 2) if header else first
@@ -704,6 +712,9 @@ def _read_word_list(path) -> List[Optional[str]]:
                               f"string column, or one named 'word'); found {table.schema.names}")
     words = []
     with open(path, "rb") as stream:
+        problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
+        if problem is not None:
+            raise InputFormatError(path, 1, problem)
         for number, raw in enumerate(stream, start=1):
             if number == 1:
                 raw = raw.removeprefix(_UTF8_BOM)

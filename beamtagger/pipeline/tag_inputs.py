@@ -11,6 +11,7 @@ Beam is imported inside the functions that use it, as in ``tag_command``, which 
 module where a run needs it.
 """
 import glob
+import io
 import os
 import re
 import shlex
@@ -128,7 +129,7 @@ def check_input(job):
     _check_partition_folders(matched, job)
     _check_first_files(matched, job)
     _check_field_columns_found(matched, job)
-    _warn_of_other_encoding(matched, job)
+    _check_heads(matched, job)
     _warn_of_a_name_read_as_a_pattern(matched, job)
     return matched
 
@@ -407,39 +408,81 @@ FILES_CHECKED_FOR_ENCODING = 3
 ENCODING_CHECK_BYTES = 64 << 10
 
 
-def _warn_of_other_encoding(matched, job):
-    """One warning line (standard error) where, read as UTF-8 (the default), the first bytes
-    of one of the first FILES_CHECKED_FOR_ENCODING files (by path) are UTF-16 or UTF-32 or are
-    not UTF-8 but read as cp1252 (``text_encodings.likely_encoding``), naming the file and the
-    --encoding to give; or where, read in another encoding that keeps ASCII, they are UTF-8
-    (``text_encodings.utf8_read_as``). Not a refusal: a few bytes that are not UTF-8 in a large
-    UTF-8 corpus are the dead letters of their lines."""
-    from beamtagger.transforms.reading.decoded_lines import is_utf8, reads_line_by_line
+def _check_heads(matched, job):
+    """Reads the first bytes of the first FILES_CHECKED_FOR_ENCODING files (by path) once, for
+    two checks: BeamtaggerError for the first whose lines end in CR alone (``_cr_line_ends``),
+    and one warning for the first in another encoding than the one it is read in
+    (``_encoding_warning``). Refused among many files too, where a UTF-16 file among them is
+    only warned of: its reading makes it one dead letter, where a file of CR line ends was
+    tagged as one record of all its lines, exit 0."""
+    from beamtagger.transforms.reading.decoded_lines import is_utf8
 
     if job.input_format == "parquet":
         return
-    if is_utf8(job.encoding):
-        from beamtagger.text_encodings import likely_encoding as why_not_as_read
-    elif reads_line_by_line(job.encoding):
-        from beamtagger.text_encodings import utf8_read_as
-
-        def why_not_as_read(head):
-            return utf8_read_as(head, job.encoding)
-    else:
-        return
     from beamtagger.transforms.reading.file_lines import FileLines, first_bytes_opener
 
+    why_not_as_read, warned = _encoding_warning(job), False
     for metadata in sorted(matched, key=lambda m: m.path)[:FILES_CHECKED_FOR_ENCODING]:
         path = metadata.path
         head = FileLines(path, first_bytes_opener(path)).head(ENCODING_CHECK_BYTES)
-        found = why_not_as_read(head)
+        problem = _cr_line_ends(head, job.encoding)
+        if problem is not None:
+            raise BeamtaggerError(_as_given(f"--input {path}: {problem}", job))
+        found = None if warned or why_not_as_read is None else why_not_as_read(head)
         if found is not None:
             read_as = "UTF-8" if is_utf8(job.encoding) else job.encoding
             warning = f"warning: --input {path}: {found}; tagging it as {read_as}"
-            if job.stdin_spool is not None:
-                from beamtagger.pipeline.stdin_spool import shown_as_stdin
+            print(line_breaks_escaped(_as_given(warning, job)), file=sys.stderr, flush=True)
+            warned = True
 
-                # The copy's path named a file the run removes, which the user never gave.
-                warning = shown_as_stdin(warning, job.stdin_spool)
-            print(line_breaks_escaped(warning), file=sys.stderr, flush=True)
-            return
+
+def _as_given(line, job):
+    """``line`` naming the input as the user gave it: standard input, not the copy's path, a
+    file the run removes (``stdin_spool``)."""
+    if job.stdin_spool is None:
+        return line
+    from beamtagger.pipeline.stdin_spool import shown_as_stdin
+
+    return shown_as_stdin(line, job.stdin_spool)
+
+
+def _encoding_warning(job):
+    """What says why a file's first bytes are most likely in another encoding than
+    ``job.encoding``, or None where nothing does: read as UTF-8 (the default), they are
+    UTF-16 or UTF-32 or are not UTF-8 but read as cp1252 (``text_encodings.likely_encoding``);
+    read in another encoding that keeps ASCII, they are UTF-8 (``text_encodings.utf8_read_as``).
+    Not a refusal: a few bytes that are not UTF-8 in a large UTF-8 corpus are the dead letters
+    of their lines."""
+    from beamtagger.transforms.reading.decoded_lines import is_utf8, reads_line_by_line
+
+    if is_utf8(job.encoding):
+        from beamtagger.text_encodings import likely_encoding
+
+        return likely_encoding
+    if not reads_line_by_line(job.encoding):
+        return None
+    from beamtagger.text_encodings import utf8_read_as
+
+    return lambda head: utf8_read_as(head, job.encoding)
+
+
+def _cr_line_ends(head, encoding):
+    """``line_ends.cr_line_ends`` of a file's first bytes ``head`` read in ``encoding``: as they
+    are where every byte 0A is a newline, else transcoded as its reader transcodes them
+    (UTF-16LE's CR is 0D 00); None where its reader makes the file one dead letter for being in
+    another encoding (``file_lines.not_utf8``, ``decoded_lines.WrongEncoding``), which says
+    what to do first."""
+    from beamtagger.line_ends import cr_line_ends
+    from beamtagger.text_encodings import other_encoding
+    from beamtagger.transforms.reading.decoded_lines import (WrongEncoding, reads_line_by_line,
+                                                             transcoded_lines)
+
+    if reads_line_by_line(encoding):
+        if b"\r" in head and other_encoding(head) is not None:
+            return None
+        return cr_line_ends(head)
+    try:
+        text = b"".join(transcoded_lines(io.BytesIO(head), encoding))
+    except WrongEncoding:
+        return None
+    return cr_line_ends(text, size=len(head))

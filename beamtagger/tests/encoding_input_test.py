@@ -171,7 +171,7 @@ def test_latin1_conllu_reads_as_its_utf8_copy_and_a_bad_line_is_its_sentence(tmp
 
 def _warning(capsys, tmp_path, pattern, encoding="utf-8", input_format="csv"):
     matched = FileSystems.match([str(tmp_path / pattern)])[0].metadata_list
-    tag_inputs._warn_of_other_encoding(matched, types.SimpleNamespace(
+    tag_inputs._check_heads(matched, types.SimpleNamespace(
         input_format=input_format, encoding=encoding, stdin_spool=None))
     out, err = capsys.readouterr()
     assert out == ""

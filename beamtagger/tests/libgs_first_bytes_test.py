@@ -44,7 +44,7 @@ def test_the_first_bytes_checks_fetch_about_what_they_read(gcs, monkeypatch, tmp
     fetched = _fetched(monkeypatch)
 
     tag_inputs._check_first_files(matched, job)
-    tag_inputs._warn_of_other_encoding(matched, job)
+    tag_inputs._check_heads(matched, job)
 
     # One request a file for its header and one for its first 64 KB, each a buffer (and the
     # byte google-cloud-storage's BlobReader asks past it: its range end is inclusive).

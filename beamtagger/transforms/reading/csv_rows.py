@@ -61,6 +61,7 @@ from typing import NamedTuple, Optional, Tuple
 
 import pyarrow as pa
 
+from beamtagger.line_ends import CR_LINES as _CR_LINES
 from beamtagger.text_encodings import wide_line
 from beamtagger.transforms.reading.decoded_lines import UTF8, shown_line, undecodable
 from beamtagger.transforms.reading.file_lines import DamagedInput, FileLines
@@ -83,8 +84,6 @@ _BOM = b"\xef\xbb\xbf"
 _DELIMITERS = ",;\t|"
 _SEP_LINE_START = b"sep="
 _EXCEL_SEP_LINE = re.compile("sep=.*", re.IGNORECASE | re.DOTALL)
-_CR_LINES = ("the file's lines may end in CR alone, as classic Mac OS wrote them (tr '\\r' "
-             "'\\n' converts them)")
 _new_record = tuple.__new__
 
 
