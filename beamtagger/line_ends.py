@@ -25,8 +25,11 @@ def cr_line_ends(head: bytes, size: Optional[int] = None) -> Optional[str]:
     """Why a file whose first bytes (``size`` of them, default ``len(head)``) are ``head``
     (UTF-8, or transcoded to it) cannot be read line by line, ending in CR_LINES, or None: it
     holds no LF and _FEWEST_CRS CRs at least."""
+    # The LF first: a search that stops at it, where a count reads all 64 KB (47 us).
+    if b"\n" in head:
+        return None
     crs = head.count(b"\r")
-    if crs < _FEWEST_CRS or b"\n" in head:
+    if crs < _FEWEST_CRS:
         return None
     return (f"its first {len(head) if size is None else size:,} bytes hold {crs:,} CRs and no "
             f"LF, so its lines would be read as one (lines end at LF): {CR_LINES}")

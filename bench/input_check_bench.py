@@ -9,6 +9,10 @@ CHECKS times per pattern and reports the median seconds, and those of the folder
 (``folder_access.refusal``) where the checkout has it. Printed: each round's medians, and the
 after's over the before's, round by round and their median.
 
+``--encoding`` writes the files in that encoding and tags them so (the first files' heads are
+read in every encoding since the check of CR line ends; only UTF-8 and the encodings read line
+by line were read before); give each encoding its own ``--tree``.
+
   python bench/input_check_bench.py --before /tmp/revperms-before --after . --tree /tmp/tree
 """
 import argparse
@@ -29,7 +33,8 @@ medians = {{}}
 for pattern in {patterns!r}:
     parser = argparse.ArgumentParser()
     tag_command.add_arguments(parser)
-    job = tag_command.build_job(parser.parse_args(["--input", pattern, "--output", "/tmp/x"]))
+    job = tag_command.build_job(parser.parse_args(["--input", pattern, "--output", "/tmp/x",
+                                                   "--encoding", {encoding!r}]))
     times = []
     for _ in range({checks}):
         start = time.perf_counter()
@@ -51,14 +56,14 @@ print(json.dumps(medians))
 """
 
 
-def make_tree(tree, folders, files_per_folder):
+def make_tree(tree, folders, files_per_folder, encoding):
     if (tree / "done").exists():
         return
     for folder in range(folders):
         path = tree / f"d{folder:04d}"
         path.mkdir(parents=True, exist_ok=True)
         for number in range(files_per_folder):
-            (path / f"f{number:03d}.txt").write_text("Hello there .\n", encoding="utf-8")
+            (path / f"f{number:03d}.txt").write_text("Hello there .\n", encoding=encoding)
     (tree / "done").write_text("")
 
 
@@ -71,8 +76,9 @@ def main():
     parser.add_argument("--files-per-folder", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--checks", type=int, default=3)
+    parser.add_argument("--encoding", default="utf-8")
     args = parser.parse_args()
-    make_tree(args.tree, args.folders, args.files_per_folder)
+    make_tree(args.tree, args.folders, args.files_per_folder, args.encoding)
     patterns = [str(args.tree / "**" / "*.txt"), str(args.tree / "*" / "*.txt")]
     ratios = {pattern: [] for pattern in patterns}
     for round_ in range(args.rounds):
@@ -80,6 +86,7 @@ def main():
         for name in ("before", "after"):
             checkout = os.path.abspath(getattr(args, name))
             child = _CHILD.format(checkout=checkout, patterns=patterns, checks=args.checks,
+                                  encoding=args.encoding,
                                   expected=args.folders * args.files_per_folder)
             done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
                                   check=True, env={**os.environ, "PYTHONPATH": checkout})

@@ -711,7 +711,7 @@ def _read_word_list(path) -> List[Optional[str]]:
         raise BeamtaggerError(f"{path}: cannot tell which column holds the words (want one "
                               f"string column, or one named 'word'); found {table.schema.names}")
     words = []
-    with open(path, "rb") as stream:
+    with open(path, "rb", buffering=_CR_CHECK_BYTES) as stream:
         problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
         if problem is not None:
             raise InputFormatError(path, 1, problem)
