@@ -389,6 +389,15 @@ def _parse_header(raw: bytes) -> Optional[Tuple[int, int]]:
     return None
 
 
+def _refuse_cr_line_ends(stream, path):
+    """InputFormatError where the first bytes of ``stream`` (buffered: peek reads them without
+    using them up) end lines in CR alone: such a file was one line, "value 2 ('0.2\\rof') is
+    not a number" for vectors, one word for a word list."""
+    problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
+    if problem is not None:
+        raise InputFormatError(path, 1, problem)
+
+
 @dataclasses.dataclass
 class _TextLayout:
     header: Optional[Tuple[int, int]]   # (count, dim) of a "count dim" first line
@@ -399,10 +408,7 @@ class _TextLayout:
     @classmethod
     def sniff(cls, path, require_header):
         with _open_source(path) as stream:
-            # CR line ends were one line: "value 2 ('0.2\\rof') is not a number".
-            problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
-            if problem is not None:
-                raise InputFormatError(path, 1, problem)
+            _refuse_cr_line_ends(stream, path)
             first = _line(stream, path, 1)
             header = _parse_header(first)
             line = _line(stream, path, 2) if header else first
@@ -712,9 +718,7 @@ def _read_word_list(path) -> List[Optional[str]]:
                               f"string column, or one named 'word'); found {table.schema.names}")
     words = []
     with open(path, "rb", buffering=_CR_CHECK_BYTES) as stream:
-        problem = cr_line_ends(stream.peek(_CR_CHECK_BYTES)[:_CR_CHECK_BYTES])
-        if problem is not None:
-            raise InputFormatError(path, 1, problem)
+        _refuse_cr_line_ends(stream, path)
         for number, raw in enumerate(stream, start=1):
             if number == 1:
                 raw = raw.removeprefix(_UTF8_BOM)
